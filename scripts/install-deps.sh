@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages seek needs to build, test and benchmark. Idempotent: it only calls
+# apt-get when something is missing, so `make test` on a prepared machine starts at once.
+set -euo pipefail
+packages=(
+  build-essential cmake ninja-build pkg-config
+  libdnnl-dev nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format
+)
+# The PyTorch reference (tests/reference) and the comparison benchmarks need these; the C++ tests do not.
+if [[ "${SEEK_WITH_TORCH:-0}" == "1" ]]; then
+  packages+=(python3-torch python3-numpy)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if (( ${#missing[@]} == 0 )); then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq "${missing[@]}"

@@ -1,0 +1,64 @@
+// 64-byte aligned, zero-initialised arrays: one cache line and one AVX-512 register per alignment unit.
+#pragma once
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+namespace seek {
+
+inline constexpr size_t kAlignment = 64;
+
+template <typename T>
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t n) { resize(n); }
+  AlignedBuffer(const AlignedBuffer& o) : AlignedBuffer(o.n_) { std::memcpy(p_, o.p_, n_ * sizeof(T)); }
+  AlignedBuffer& operator=(const AlignedBuffer& o) {
+    if (this != &o) {
+      resize(o.n_);
+      std::memcpy(p_, o.p_, n_ * sizeof(T));
+    }
+    return *this;
+  }
+  AlignedBuffer(AlignedBuffer&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  ~AlignedBuffer() { std::free(p_); }
+
+  // Resizes and zero-fills; previous contents are discarded.
+  void resize(size_t n) {
+    std::free(p_);
+    p_ = nullptr;
+    n_ = n;
+    if (n == 0) return;
+    size_t bytes = (n * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
+    p_ = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
+    if (!p_) throw std::bad_alloc();
+    std::memset(static_cast<void*>(p_), 0, bytes);
+  }
+  void zero() {
+    if (n_) std::memset(static_cast<void*>(p_), 0, n_ * sizeof(T));
+  }
+
+  T* data() { return p_; }
+  const T* data() const { return p_; }
+  size_t size() const { return n_; }
+  T& operator[](size_t i) { return p_[i]; }
+  const T& operator[](size_t i) const { return p_[i]; }
+  T* begin() { return p_; }
+  T* end() { return p_ + n_; }
+  const T* begin() const { return p_; }
+  const T* end() const { return p_ + n_; }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+}  // namespace seek

@@ -1,0 +1,28 @@
+// Errors that reach the user. Every failure on bad input throws seek::Error with a message that names the
+// file, key or tensor at fault, so the CLI can print it and exit instead of crashing.
+#pragma once
+#include <fmt/format.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace seek {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+template <typename... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> f, Args&&... args) {
+  throw Error(fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace seek
+
+// A check that stays on in release builds: for invariants whose violation means bad input or a bug that
+// would otherwise corrupt memory.
+#define SEEK_CHECK(cond, ...)                           \
+  do {                                                  \
+    if (!(cond)) [[unlikely]] ::seek::fail(__VA_ARGS__); \
+  } while (0)

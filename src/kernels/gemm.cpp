@@ -1,0 +1,125 @@
+#include "kernels/gemm.hpp"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+
+#include "core/error.hpp"
+
+namespace seek {
+namespace {
+
+struct Key {
+  bool ta, tb;
+  int64_t M, N, K, lda, ldb, ldc;
+  float alpha, beta;
+  bool operator==(const Key&) const = default;
+};
+
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    size_t h = 1469598103934665603ull;
+    auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+    mix(k.ta | (k.tb << 1));
+    for (int64_t v : {k.M, k.N, k.K, k.lda, k.ldb, k.ldc}) mix(uint64_t(v));
+    mix(std::hash<float>()(k.alpha));
+    mix(std::hash<float>()(k.beta));
+    return h;
+  }
+};
+
+// Primitive creation JITs code (~0.1-1 ms), so primitives are kept. MoE expert GEMMs have a token count that
+// changes every step; the cache is simply cleared when it grows past a bound rather than growing forever.
+constexpr size_t kMaxCached = 4096;
+
+struct Engine {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{eng};
+  std::mutex mu;
+  std::unordered_map<Key, dnnl::matmul, KeyHash> cache;
+};
+
+Engine& engine() {
+  static Engine e;
+  return e;
+}
+
+dnnl::memory::desc strided_desc(int64_t rows, int64_t cols, int64_t ld, bool transposed) {
+  using dt = dnnl::memory::data_type;
+  // Logical [rows, cols]; stored row-major with leading dim ld, or as the transpose ([cols, rows], ld).
+  if (!transposed) return dnnl::memory::desc({rows, cols}, dt::f32, {ld, 1});
+  return dnnl::memory::desc({rows, cols}, dt::f32, {1, ld});
+}
+
+dnnl::matmul get_primitive(const Key& k) {
+  Engine& e = engine();
+  std::lock_guard<std::mutex> lock(e.mu);
+  auto it = e.cache.find(k);
+  if (it != e.cache.end()) return it->second;
+  if (e.cache.size() >= kMaxCached) e.cache.clear();
+  auto a = strided_desc(k.M, k.K, k.lda, k.ta);
+  auto b = strided_desc(k.K, k.N, k.ldb, k.tb);
+  auto c = strided_desc(k.M, k.N, k.ldc, false);
+  dnnl::primitive_attr attr;
+  if (k.alpha != 1.0f) attr.set_output_scales(0, {k.alpha});
+  if (k.beta != 0.0f) {
+    dnnl::post_ops po;
+    po.append_sum(k.beta);
+    attr.set_post_ops(po);
+  }
+  dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, e.eng);
+  dnnl::matmul prim(pd);
+  e.cache.emplace(k, prim);
+  return prim;
+}
+
+}  // namespace
+
+template <>
+void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                 const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    return;
+  }
+  Key key{ta, tb, M, N, K, lda, ldb, ldc, alpha, beta};
+  dnnl::matmul prim = get_primitive(key);
+  Engine& e = engine();
+  auto a = dnnl::memory(strided_desc(M, K, lda, ta), e.eng, const_cast<float*>(A));
+  auto b = dnnl::memory(strided_desc(K, N, ldb, tb), e.eng, const_cast<float*>(B));
+  auto c = dnnl::memory(strided_desc(M, N, ldc, false), e.eng, C);
+  prim.execute(e.stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+  e.stream.wait();
+}
+
+template <>
+void gemm<double>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
+                  int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
+  // Reference-quality loop for fp64 gradient checks; the i-k-j order keeps the inner loop contiguous in C.
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < M; ++i) {
+    double* c = C + i * ldc;
+    for (int64_t j = 0; j < N; ++j) c[j] = beta == 0.0 ? 0.0 : beta * c[j];
+    for (int64_t k = 0; k < K; ++k) {
+      double a = alpha * (ta ? A[k * lda + i] : A[i * lda + k]);
+      if (!tb) {
+        const double* b = B + k * ldb;
+        for (int64_t j = 0; j < N; ++j) c[j] += a * b[j];
+      } else {
+        for (int64_t j = 0; j < N; ++j) c[j] += a * B[j * ldb + k];
+      }
+    }
+  }
+}
+
+size_t gemm_cache_size() {
+  Engine& e = engine();
+  std::lock_guard<std::mutex> lock(e.mu);
+  return e.cache.size();
+}
+
+}  // namespace seek
