@@ -1,6 +1,7 @@
 // Storage dtypes and their conversions to fp32. Compute is fp32 (or fp64 in gradient checks); bf16, f16 and
 // fp8 exist only as storage (checkpoints, and later weights kept compressed in memory).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>

@@ -5,6 +5,7 @@
 // float goes through oneDNN matmul primitives, cached per shape/stride/transpose, so transposed operands cost
 // no copy. double (used only by gradient checks) runs a straightforward blocked loop.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 namespace seek {

@@ -1,0 +1,67 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "core/rng.hpp"
+#include "kernels/gemm.hpp"
+
+namespace seek {
+namespace {
+
+// Naive row-major reference for op(A)·op(B).
+std::vector<double> reference(bool ta, bool tb, int M, int N, int K, const std::vector<float>& A, int lda,
+                              const std::vector<float>& B, int ldb) {
+  std::vector<double> C(size_t(M) * N, 0.0);
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) {
+      double s = 0;
+      for (int k = 0; k < K; ++k) s += double(ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? B[j * ldb + k] : B[k * ldb + j]);
+      C[size_t(i) * N + j] = s;
+    }
+  return C;
+}
+
+class GemmShapes : public ::testing::TestWithParam<std::tuple<bool, bool, int, int, int>> {};
+
+TEST_P(GemmShapes, MatchesNaiveForAllTransposesAlphaBeta) {
+  auto [ta, tb, M, N, K] = GetParam();
+  Rng rng(M * 131 + N * 17 + K);
+  int lda = ta ? M + 3 : K + 2, ldb = tb ? K + 1 : N + 5, ldc = N + 4;  // padded leading dims on purpose
+  std::vector<float> A(size_t(ta ? K : M) * lda), B(size_t(tb ? N : K) * ldb), C(size_t(M) * ldc);
+  for (auto& v : A) v = float(rng.normal());
+  for (auto& v : B) v = float(rng.normal());
+  for (auto& v : C) v = float(rng.normal());
+  std::vector<float> C0 = C;
+  auto ref = reference(ta, tb, M, N, K, A, lda, B, ldb);
+  const float alpha = 0.5f, beta = 2.0f;
+  gemm<float>(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) {
+      double want = alpha * ref[size_t(i) * N + j] + beta * C0[size_t(i) * ldc + j];
+      ASSERT_NEAR(C[size_t(i) * ldc + j], want, 1e-4 * (1 + std::abs(want))) << i << "," << j;
+    }
+  for (int i = 0; i < M; ++i)  // padding columns untouched
+    for (int j = N; j < ldc; ++j) ASSERT_EQ(C[size_t(i) * ldc + j], C0[size_t(i) * ldc + j]);
+
+  // The fp64 path gives the same product.
+  std::vector<double> Ad(A.begin(), A.end()), Bd(B.begin(), B.end()), Cd(size_t(M) * ldc, 0.0);
+  gemm<double>(ta, tb, M, N, K, 1.0, Ad.data(), lda, Bd.data(), ldb, 0.0, Cd.data(), ldc);
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) ASSERT_NEAR(Cd[size_t(i) * ldc + j], ref[size_t(i) * N + j], 1e-9);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, GemmShapes,
+                         ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Values(1, 7, 64),
+                                            ::testing::Values(1, 33), ::testing::Values(5, 130)));
+
+TEST(Gemm, PrimitivesAreCachedPerShape) {
+  std::vector<float> A(64 * 64, 1.0f), B(64 * 64, 1.0f), C(64 * 64);
+  gemm<float>(false, false, 64, 64, 64, 1.0f, A.data(), 64, B.data(), 64, 0.0f, C.data(), 64);
+  size_t n = gemm_cache_size();
+  gemm<float>(false, false, 64, 64, 64, 1.0f, A.data(), 64, B.data(), 64, 0.0f, C.data(), 64);
+  EXPECT_EQ(gemm_cache_size(), n);
+  EXPECT_FLOAT_EQ(C[0], 64.0f);
+}
+
+}  // namespace
+}  // namespace seek
