@@ -1,0 +1,15 @@
+// SwiGLU activation: h = silu(g) ⊙ u with silu(g) = g·σ(g).
+//   g, u, h: [N, C] contiguous (g and u are the gate_proj and up_proj outputs)
+// Backward: dg, du [N, C] written from dh.
+#pragma once
+#include <cstdint>
+
+namespace seek {
+
+template <typename T>
+void swiglu_forward(const T* g, const T* u, T* h, int64_t n);
+
+template <typename T>
+void swiglu_backward(const T* g, const T* u, const T* dh, T* dg, T* du, int64_t n);
+
+}  // namespace seek
