@@ -1,0 +1,33 @@
+// A whole file mapped read-only into memory. Checkpoints are read through the page cache this way, so
+// opening a multi-gigabyte shard costs nothing until a tensor is actually converted.
+#pragma once
+#include <cstddef>
+#include <filesystem>
+#include <string>
+
+namespace seek {
+
+class MappedFile {
+ public:
+  MappedFile() = default;
+  // Throws seek::Error naming the path and the system error when the file cannot be opened or mapped.
+  explicit MappedFile(const std::filesystem::path& path);
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  MappedFile(MappedFile&& o) noexcept;
+  MappedFile& operator=(MappedFile&& o) noexcept;
+  ~MappedFile();
+
+  const std::byte* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  void reset();
+
+  const std::byte* data_ = nullptr;
+  size_t size_ = 0;
+  std::string path_;
+};
+
+}  // namespace seek

@@ -1,0 +1,165 @@
+// Header parsing and validation for SafetensorsFile. Checks run in the order a corrupt file is most likely
+// to fail them (length field, JSON, per-entry fields, offsets, overlaps), and each message names the file.
+#include "io/safetensors_file.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/error.hpp"
+
+namespace seek {
+
+using nlohmann::json;
+
+std::string shape_to_string(const std::vector<int64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+namespace {
+
+// A JSON value that must be a non-negative integer; floats ("2.0") and negatives are rejected.
+uint64_t json_to_u64(const json& v, const std::string& file, const std::string& tensor, const char* field) {
+  if (!v.is_number_unsigned()) {
+    fail("{}: tensor '{}': {} must hold non-negative integers, got {}", file, tensor, field, v.dump());
+  }
+  return v.get<uint64_t>();
+}
+
+}  // namespace
+
+SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path) {
+  parse_header();
+}
+
+std::vector<std::string> SafetensorsFile::names() const {
+  std::vector<std::string> out;
+  out.reserve(tensors_.size());
+  for (const auto& [name, info] : tensors_) out.push_back(name);
+  return out;
+}
+
+const TensorInfo* SafetensorsFile::find(std::string_view name) const {
+  auto it = tensors_.find(name);
+  return it == tensors_.end() ? nullptr : &it->second;
+}
+
+const TensorInfo& SafetensorsFile::at(std::string_view name) const {
+  const TensorInfo* t = find(name);
+  if (!t) fail("tensor '{}' not found in {}", name, path());
+  return *t;
+}
+
+void SafetensorsFile::parse_header() {
+  const std::string& p = path();
+  const size_t size = file_.size();
+  if (size < 8) fail("{}: file truncated: {} bytes, too short to hold the 8-byte header length", p, size);
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | uint64_t(std::to_integer<uint8_t>(file_.data()[i]));
+  if (n > size - 8) {
+    fail("{}: header length {} is larger than the file ({} bytes): truncated or not a safetensors file", p, n,
+         size);
+  }
+  if (n > kMaxHeaderBytes) fail("{}: header length {} exceeds the {}-byte limit", p, n, kMaxHeaderBytes);
+  if (n < 2) fail("{}: header length {} is too small to hold a JSON object", p, n);
+
+  // nlohmann keeps the last of duplicate keys silently; a duplicated tensor name means a broken writer, so
+  // the callback notices it during parsing.
+  std::set<std::string> seen;
+  std::string duplicate;
+  auto note_keys = [&](int depth, json::parse_event_t ev, json& parsed) {
+    if (ev == json::parse_event_t::key && depth == 1) {
+      auto key = parsed.get<std::string>();
+      if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
+    }
+    return true;
+  };
+  const char* text = reinterpret_cast<const char*>(file_.data() + 8);
+  json header;
+  try {
+    header = json::parse(text, text + n, note_keys);
+  } catch (const json::exception& e) {
+    fail("{}: invalid JSON header: {}", p, e.what());
+  }
+  if (!header.is_object()) fail("{}: invalid header: expected a JSON object, got {}", p, header.type_name());
+  if (!duplicate.empty()) fail("{}: invalid header: key '{}' appears more than once", p, duplicate);
+
+  const uint64_t data_size = size - 8 - n;
+  const std::byte* data = file_.data() + 8 + n;
+  for (const auto& [name, entry] : header.items()) {
+    if (name == "__metadata__") {
+      if (!entry.is_object()) fail("{}: __metadata__ must be an object, got {}", p, entry.type_name());
+      for (const auto& [k, v] : entry.items()) metadata_[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      continue;
+    }
+    if (!entry.is_object()) fail("{}: tensor '{}': entry must be an object, got {}", p, name, entry.dump());
+    for (const char* field : {"dtype", "shape", "data_offsets"}) {
+      if (!entry.contains(field)) fail("{}: tensor '{}': missing \"{}\"", p, name, field);
+    }
+    TensorInfo t;
+    t.name = name;
+    const json& dt = entry["dtype"];
+    if (!dt.is_string()) fail("{}: tensor '{}': dtype must be a string, got {}", p, name, dt.dump());
+    if (!dtype_from_name(dt.get<std::string>(), &t.dtype)) {
+      fail("{}: tensor '{}': unknown dtype '{}' (supported: F32 F64 BF16 F16 F8_E4M3 I64 I32)", p, name,
+           dt.get<std::string>());
+    }
+    const json& shape = entry["shape"];
+    if (!shape.is_array()) fail("{}: tensor '{}': shape must be an array, got {}", p, name, shape.dump());
+    uint64_t numel = 1;
+    for (const json& d : shape) {
+      uint64_t dim = json_to_u64(d, p, name, "shape");
+      if (dim > uint64_t(INT64_MAX) || __builtin_mul_overflow(numel, dim, &numel)) {
+        fail("{}: tensor '{}': shape {} overflows", p, name, shape.dump());
+      }
+      t.shape.push_back(int64_t(dim));
+    }
+    uint64_t nbytes;
+    if (__builtin_mul_overflow(numel, uint64_t(dtype_size(t.dtype)), &nbytes)) {
+      fail("{}: tensor '{}': shape {} overflows", p, name, shape.dump());
+    }
+    const json& off = entry["data_offsets"];
+    if (!off.is_array() || off.size() != 2) {
+      fail("{}: tensor '{}': data_offsets must be [begin, end], got {}", p, name, off.dump());
+    }
+    t.begin = json_to_u64(off[0], p, name, "data_offsets");
+    t.end = json_to_u64(off[1], p, name, "data_offsets");
+    if (t.end < t.begin)
+      fail("{}: tensor '{}': data_offsets [{}, {}] end before begin", p, name, t.begin, t.end);
+    if (t.end - t.begin != nbytes) {
+      fail("{}: tensor '{}': data_offsets [{}, {}] span {} bytes, but {} {} needs {} bytes", p, name, t.begin,
+           t.end, t.end - t.begin, dt.get<std::string>(), shape_to_string(t.shape), nbytes);
+    }
+    if (t.end > data_size) {
+      fail(
+          "{}: tensor '{}': data_offsets [{}, {}] extend beyond the end of the file, whose data section has "
+          "{} "
+          "bytes (file truncated?)",
+          p, name, t.begin, t.end, data_size);
+    }
+    t.numel = size_t(numel);
+    t.nbytes = size_t(nbytes);
+    t.data = data + t.begin;
+    tensors_.emplace(name, std::move(t));
+  }
+
+  // Overlap check: sorted by begin, each tensor must start at or after the previous one's end. Empty tensors
+  // occupy no bytes and may sit anywhere.
+  std::vector<const TensorInfo*> order;
+  for (const auto& [name, t] : tensors_) {
+    if (t.nbytes > 0) order.push_back(&t);
+  }
+  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
+  for (size_t i = 1; i < order.size(); ++i) {
+    if (order[i]->begin < order[i - 1]->end) {
+      fail("{}: tensors '{}' [{}, {}) and '{}' [{}, {}) overlap in the data section", p, order[i - 1]->name,
+           order[i - 1]->begin, order[i - 1]->end, order[i]->name, order[i]->begin, order[i]->end);
+    }
+  }
+}
+
+}  // namespace seek

@@ -1,0 +1,209 @@
+// TensorStore: resolving a checkpoint path to its files, checking a shard index against the shards, and
+// typed reads with shape checks and FP8 dequantization.
+#include "io/tensor_store.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "io/convert.hpp"
+
+namespace seek {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kSingleName = "model.safetensors";
+constexpr const char* kIndexName = "model.safetensors.index.json";
+
+json read_json_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot open {}: {}", path.string(), std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) fail("cannot read {}", path.string());
+  try {
+    return json::parse(ss.str());
+  } catch (const json::exception& e) {
+    fail("{}: invalid JSON: {}", path.string(), e.what());
+  }
+}
+
+// Shard names come from a file we did not write; keep them inside the checkpoint's folder.
+void check_shard_name(const fs::path& index, const std::string& shard) {
+  fs::path p(shard);
+  bool escapes = p.empty() || p.is_absolute();
+  for (const auto& part : p) escapes = escapes || part == "..";
+  if (escapes)
+    fail("{}: shard file name '{}' must be a relative path inside the checkpoint folder", index.string(),
+         shard);
+}
+
+void convert_any(DType t, const std::byte* src, size_t n, float* out) {
+  convert_to_float(t, src, n, out);
+}
+void convert_any(DType t, const std::byte* src, size_t n, double* out) {
+  convert_to_double(t, src, n, out);
+}
+
+}  // namespace
+
+TensorStore::TensorStore(const fs::path& path) : path_(path.string()) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    bool single = fs::exists(path / kSingleName), index = fs::exists(path / kIndexName);
+    if (single && index) {
+      fail("{}: holds both {} and {}; remove the stale one", path_, kSingleName, kIndexName);
+    }
+    if (!single && !index) fail("{}: no {} or {} in this folder", path_, kSingleName, kIndexName);
+    if (single) {
+      open_single(path / kSingleName);
+    } else {
+      open_index(path / kIndexName);
+    }
+  } else if (path.extension() == ".json") {
+    open_index(path);
+  } else {
+    open_single(path);
+  }
+}
+
+void TensorStore::open_single(const fs::path& file) {
+  files_.push_back(std::make_unique<SafetensorsFile>(file));
+  const SafetensorsFile& f = *files_.back();
+  for (const auto& name : f.names()) tensors_.emplace(name, Entry{f.find(name), &f});
+}
+
+void TensorStore::open_index(const fs::path& index) {
+  const std::string idx = index.string();
+  json j = read_json_file(index);
+  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) {
+    fail("{}: index has no \"weight_map\" object", idx);
+  }
+  const fs::path dir = index.parent_path();
+  std::map<std::string, const SafetensorsFile*> shards;
+  for (const auto& [name, v] : j["weight_map"].items()) {
+    if (!v.is_string())
+      fail("{}: weight_map entry for '{}' must be a file name, got {}", idx, name, v.dump());
+    const std::string shard = v.get<std::string>();
+    auto it = shards.find(shard);
+    if (it == shards.end()) {
+      check_shard_name(index, shard);
+      const fs::path shard_path = dir / shard;
+      std::error_code ec;
+      if (!fs::exists(shard_path, ec)) {
+        fail("{}: shard {} (listed for tensor '{}') does not exist", idx, shard_path.string(), name);
+      }
+      files_.push_back(std::make_unique<SafetensorsFile>(shard_path));
+      it = shards.emplace(shard, files_.back().get()).first;
+    }
+    const TensorInfo* t = it->second->find(name);
+    if (!t)
+      fail("{}: tensor '{}' is mapped to {}, but that shard does not contain it", idx, name,
+           it->second->path());
+    tensors_.emplace(name, Entry{t, it->second});
+  }
+}
+
+std::vector<std::string> TensorStore::names() const {
+  std::vector<std::string> out;
+  out.reserve(tensors_.size());
+  for (const auto& [name, e] : tensors_) out.push_back(name);
+  return out;
+}
+
+const TensorStore::Entry& TensorStore::entry(std::string_view name) const {
+  auto it = tensors_.find(name);
+  if (it == tensors_.end()) fail("tensor '{}' not found in checkpoint {}", name, path_);
+  return it->second;
+}
+
+const TensorInfo& TensorStore::info(std::string_view name) const {
+  return *entry(name).info;
+}
+const SafetensorsFile& TensorStore::file_of(std::string_view name) const {
+  return *entry(name).file;
+}
+
+bool TensorStore::is_fp8(std::string_view name) const {
+  return contains(std::string(name) + "_scale_inv");
+}
+
+const TensorStore::Entry& TensorStore::checked(std::string_view name,
+                                               const std::vector<int64_t>& expected_shape) const {
+  const Entry& e = entry(name);
+  if (e.info->shape != expected_shape) {
+    fail("tensor '{}' in {}: expected shape {}, got {}", name, e.file->path(),
+         shape_to_string(expected_shape), shape_to_string(e.info->shape));
+  }
+  return e;
+}
+
+template <typename Out>
+void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& expected_shape, Out* out,
+                             const ReadOptions& options) const {
+  const Entry& e = checked(name, expected_shape);
+  const TensorInfo& w = *e.info;
+  const std::string scale_name = std::string(name) + "_scale_inv";
+  auto s = tensors_.find(scale_name);
+  if (s == tensors_.end()) {
+    if (w.dtype == DType::F8_E4M3) {
+      fail("tensor '{}' in {} is F8_E4M3 but has no '{}' to dequantize it with", name, e.file->path(),
+           scale_name);
+    }
+    return convert_any(w.dtype, w.data, w.numel, out);
+  }
+  // A scale_inv sibling marks an FP8 weight; anything else about it is an inconsistent checkpoint.
+  if (w.dtype != DType::F8_E4M3) {
+    fail("tensor '{}' in {} has a '{}' sibling but dtype {}, not F8_E4M3", name, e.file->path(), scale_name,
+         dtype_name(w.dtype));
+  }
+  if (w.shape.size() != 2) {
+    fail("FP8 tensor '{}' in {} must be 2-D for block dequantization, got shape {}", name, e.file->path(),
+         shape_to_string(w.shape));
+  }
+  const TensorInfo& sc = *s->second.info;
+  const int64_t rows = w.shape[0], cols = w.shape[1];
+  const std::vector<int64_t> want = {(rows + kFp8BlockSize - 1) / kFp8BlockSize,
+                                     (cols + kFp8BlockSize - 1) / kFp8BlockSize};
+  if (sc.shape != want) {
+    fail("'{}' in {}: expected shape {} for {}x{} blocks of {} {}, got {}", scale_name,
+         s->second.file->path(), shape_to_string(want), kFp8BlockSize, kFp8BlockSize, name,
+         shape_to_string(w.shape), shape_to_string(sc.shape));
+  }
+  if (sc.dtype == DType::F8_E4M3 || sc.dtype == DType::I64 || sc.dtype == DType::I32) {
+    fail("'{}' in {}: scale must be a float dtype, got {}", scale_name, s->second.file->path(),
+         dtype_name(sc.dtype));
+  }
+  std::vector<float> scale(sc.numel);
+  convert_to_float(sc.dtype, sc.data, sc.numel, scale.data());
+  dequantize_fp8_blocks(reinterpret_cast<const uint8_t*>(w.data), rows, cols, scale.data(), out,
+                        options.fp8_round_to_bf16);
+}
+
+void TensorStore::read_into(std::string_view name, const std::vector<int64_t>& expected_shape, float* out,
+                            const ReadOptions& options) const {
+  read_float(name, expected_shape, out, options);
+}
+
+void TensorStore::read_into(std::string_view name, const std::vector<int64_t>& expected_shape, double* out,
+                            const ReadOptions& options) const {
+  read_float(name, expected_shape, out, options);
+}
+
+void TensorStore::read_into(std::string_view name, const std::vector<int64_t>& expected_shape,
+                            int64_t* out) const {
+  const Entry& e = checked(name, expected_shape);
+  if (e.info->dtype != DType::I64 && e.info->dtype != DType::I32) {
+    fail("tensor '{}' in {}: cannot read {} as int64 (need I64 or I32)", name, e.file->path(),
+         dtype_name(e.info->dtype));
+  }
+  convert_to_int64(e.info->dtype, e.info->data, e.info->numel, out);
+}
+
+}  // namespace seek

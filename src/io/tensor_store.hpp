@@ -1,0 +1,67 @@
+// A checkpoint as a set of safetensors files: one model.safetensors, or shards listed by
+// model.safetensors.index.json. Looks tensors up by name and reads them converted to float/double, with
+// DeepSeek-V3 FP8 block dequantization [spec §2.3] applied transparently.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/safetensors_file.hpp"
+
+namespace seek {
+
+struct ReadOptions {
+  // FP8 weights only: round each dequantized value to bf16, which reproduces references made by
+  // fp8_cast_bf16.py (dequantize in fp32, store bf16) bit for bit.
+  bool fp8_round_to_bf16 = false;
+};
+
+class TensorStore {
+ public:
+  // path is one of: a .safetensors file; a *.index.json file; a directory holding model.safetensors or
+  // model.safetensors.index.json (both present is an error: it is unclear which save is current). Every
+  // file is opened and validated now, so a broken checkpoint fails here rather than mid-load.
+  explicit TensorStore(const std::filesystem::path& path);
+
+  const std::string& path() const { return path_; }
+  std::vector<std::string> names() const;  // sorted, scale_inv tensors included
+  bool contains(std::string_view name) const { return tensors_.find(name) != tensors_.end(); }
+  const TensorInfo& info(std::string_view name) const;          // throws naming the tensor
+  const SafetensorsFile& file_of(std::string_view name) const;  // the shard holding it
+  const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
+  // A weight is FP8 exactly when its sibling "<name>_scale_inv" exists [spec §2.3].
+  bool is_fp8(std::string_view name) const;
+
+  // Reads tensor `name`, which must have exactly `expected_shape`, into out (numel elements). FP8 weights
+  // are dequantized with their scale_inv; every other float or integer dtype converts by value.
+  void read_into(std::string_view name, const std::vector<int64_t>& expected_shape, float* out,
+                 const ReadOptions& options = {}) const;
+  void read_into(std::string_view name, const std::vector<int64_t>& expected_shape, double* out,
+                 const ReadOptions& options = {}) const;
+  // Exact integer read (token ids, step counters): the tensor must be I64 or I32.
+  void read_into(std::string_view name, const std::vector<int64_t>& expected_shape, int64_t* out) const;
+
+ private:
+  struct Entry {
+    const TensorInfo* info;
+    const SafetensorsFile* file;
+  };
+  void open_single(const std::filesystem::path& file);
+  void open_index(const std::filesystem::path& index);
+  const Entry& entry(std::string_view name) const;
+  const Entry& checked(std::string_view name, const std::vector<int64_t>& expected_shape) const;
+  template <typename Out>
+  void read_float(std::string_view name, const std::vector<int64_t>& expected_shape, Out* out,
+                  const ReadOptions& options) const;
+
+  std::string path_;
+  std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  std::map<std::string, Entry, std::less<>> tensors_;
+};
+
+}  // namespace seek

@@ -1,0 +1,661 @@
+// Tests for the safetensors layer: dtype round trips, bf16 rounding, fp8 e4m3 decoding and block
+// dequantization, sharded checkpoints, atomic writes, and that every kind of broken input is rejected with a
+// message naming the problem.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <numbers>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "io/atomic_file.hpp"
+#include "io/safetensors.hpp"
+
+namespace seek {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Runs f, which must throw seek::Error whose message contains every one of `parts`.
+void expect_error(const std::function<void()>& f, std::initializer_list<std::string> parts) {
+  try {
+    f();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    for (const auto& part : parts) {
+      EXPECT_NE(what.find(part), std::string::npos) << "message lacks \"" << part << "\": " << what;
+    }
+    return;
+  }
+  ADD_FAILURE() << "no seek::Error thrown";
+}
+
+class SafetensorsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           (std::string("seek_io_") + info->name() + "_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::add, ec);
+    fs::remove_all(dir_, ec);
+  }
+
+  // A file with an arbitrary header text and data section, for feeding the reader broken input.
+  fs::path write_raw(const std::string& name, const std::string& header, const std::string& data,
+                     uint64_t claimed_header_len = UINT64_MAX) {
+    uint64_t n = claimed_header_len == UINT64_MAX ? header.size() : claimed_header_len;
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[size_t(i)] = char((n >> (8 * i)) & 0xff);
+    bytes += header + data;
+    fs::path p = dir_ / name;
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+  }
+
+  std::vector<fs::path> tmp_leftovers() const {
+    std::vector<fs::path> out;
+    for (const auto& de : fs::recursive_directory_iterator(dir_)) {
+      if (de.path().filename().string().find(".tmp.") != std::string::npos) out.push_back(de.path());
+    }
+    return out;
+  }
+
+  fs::path dir_;
+};
+
+// Reference decoder written from the format description, independent of core's implementation.
+float fp8_reference(uint8_t v) {
+  int sign = v >> 7, exp = (v >> 3) & 15, man = v & 7;
+  if (exp == 15 && man == 7) return std::numeric_limits<float>::quiet_NaN();
+  double mag = exp == 0 ? (man / 8.0) * std::pow(2.0, -6) : (1.0 + man / 8.0) * std::pow(2.0, exp - 7);
+  return float(sign ? -mag : mag);
+}
+
+float fp8_via_io(uint8_t v) {
+  float out;
+  std::byte b{v};
+  convert_to_float(DType::F8_E4M3, &b, 1, &out);
+  return out;
+}
+
+TEST(Fp8E4M3, KnownValues) {
+  EXPECT_EQ(fp8_via_io(0x00), 0.0f);
+  EXPECT_TRUE(std::signbit(fp8_via_io(0x80)));
+  EXPECT_EQ(fp8_via_io(0x80), 0.0f);
+  EXPECT_EQ(fp8_via_io(0x38), 1.0f);
+  EXPECT_EQ(fp8_via_io(0xb8), -1.0f);
+  EXPECT_EQ(fp8_via_io(0x40), 2.0f);
+  EXPECT_EQ(fp8_via_io(0x30), 0.5f);
+  EXPECT_EQ(fp8_via_io(0x3c), 1.5f);
+  EXPECT_EQ(fp8_via_io(0x7e), 448.0f);
+  EXPECT_EQ(fp8_via_io(0xfe), -448.0f);
+  EXPECT_EQ(fp8_via_io(0x01), std::ldexp(1.0f, -9));      // smallest subnormal
+  EXPECT_EQ(fp8_via_io(0x07), 7 * std::ldexp(1.0f, -9));  // largest subnormal
+  EXPECT_EQ(fp8_via_io(0x08), std::ldexp(1.0f, -6));      // smallest normal
+  EXPECT_TRUE(std::isnan(fp8_via_io(0x7f)));
+  EXPECT_TRUE(std::isnan(fp8_via_io(0xff)));
+  EXPECT_EQ(fp8_via_io(0x78), 256.0f);  // e4m3fn has no infinities: exponent 15 is a normal binade
+}
+
+TEST(Fp8E4M3, WholeTableMatchesFormatDescription) {
+  for (int v = 0; v < 256; ++v) {
+    float want = fp8_reference(uint8_t(v)), got = fp8_via_io(uint8_t(v));
+    if (std::isnan(want)) {
+      EXPECT_TRUE(std::isnan(got)) << v;
+    } else {
+      EXPECT_EQ(got, want) << "code 0x" << std::hex << v;
+    }
+  }
+}
+
+TEST_F(SafetensorsTest, RoundTripEveryDtype) {
+  const std::vector<float> f32 = {0.0f, -1.5f, 3.14159274f, 1e-30f, -6.5e30f, 7.0f};
+  const std::vector<double> f64 = {0.1, -2.0 / 3.0, 1e-300, 5e300, std::numbers::pi, -0.0};
+  const std::vector<float> bf16_exact = {1.0f,  -2.5f,   0.0078125f, std::ldexp(1.0f, 127),
+                                         -0.0f, 65280.0f};  // bf16 values
+  const std::vector<float> f16_exact = {1.0f, -2.5f, 0.000061035156f, 65504.0f, 0.0009765625f, 5.9604645e-8f};
+  const std::vector<int64_t> i64 = {0, -1, (int64_t(1) << 53) + 1, INT64_MAX, INT64_MIN, 42};
+  const std::vector<int64_t> i32 = {0, -1, INT32_MAX, INT32_MIN, 7, 100000};
+  const std::vector<uint8_t> f8 = {0x00, 0x38, 0x7e, 0xfe, 0x01, 0x44};
+  std::vector<float> big(300000);  // over the OpenMP threshold
+  for (size_t i = 0; i < big.size(); ++i) big[i] = bf16_to_f32(f32_to_bf16(std::sin(float(i))));
+
+  SafetensorsWriter w;
+  w.add("f32", DType::F32, {2, 3}, f32.data());
+  w.add("f64", DType::F64, {6}, f64.data());
+  w.add("bf16", DType::BF16, {3, 2}, bf16_exact.data());
+  w.add("f16", DType::F16, {6}, f16_exact.data());
+  w.add("i64", DType::I64, {6}, i64.data());
+  w.add("i32", DType::I32, {2, 3}, i32.data());
+  w.add_raw("f8", DType::F8_E4M3, {6}, f8.data(), f8.size());
+  w.add("big", DType::BF16, {300, 1000}, big.data());
+  w.add("scalar", DType::F32, {}, f32.data());
+  w.add("empty", DType::F32, {0, 4}, f32.data());
+  w.add("f64_from_double_as_f32", DType::F32, {6}, f64.data());
+  const fs::path path = dir_ / "all.safetensors";
+  w.write(path);
+
+  TensorStore s(path);
+  EXPECT_EQ(s.names().size(), 11u);
+  std::vector<float> f(6);
+  s.read_into("f32", {2, 3}, f.data());
+  EXPECT_EQ(f, f32);
+  std::vector<double> d(6);
+  s.read_into("f64", {6}, d.data());
+  EXPECT_EQ(d, f64);
+  EXPECT_TRUE(std::signbit(d[5]));
+  s.read_into("bf16", {3, 2}, f.data());
+  EXPECT_EQ(f, bf16_exact);
+  s.read_into("bf16", {3, 2}, d.data());
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(d[i], double(bf16_exact[i]));
+  s.read_into("f16", {6}, f.data());
+  EXPECT_EQ(f, f16_exact);
+  std::vector<int64_t> ints(6);
+  s.read_into("i64", {6}, ints.data());
+  EXPECT_EQ(ints, i64);
+  s.read_into("i32", {2, 3}, ints.data());
+  EXPECT_EQ(ints, i32);
+  s.read_into("i32", {2, 3}, f.data());  // integers also convert to float by value
+  EXPECT_EQ(f[4], 7.0f);
+  std::vector<float> got_big(big.size());
+  s.read_into("big", {300, 1000}, got_big.data());
+  EXPECT_EQ(got_big, big);
+  float sc = -1;
+  s.read_into("scalar", {}, &sc);
+  EXPECT_EQ(sc, f32[0]);
+  s.read_into("empty", {0, 4}, f.data());
+  s.read_into("f64_from_double_as_f32", {6}, f.data());
+  for (size_t i = 0; i < 6; ++i) EXPECT_EQ(f[i], float(f64[i]));
+
+  // Raw access: fp8 bytes are stored as given.
+  const TensorInfo& t = s.info("f8");
+  EXPECT_EQ(t.dtype, DType::F8_E4M3);
+  EXPECT_EQ(t.nbytes, 6u);
+  EXPECT_EQ(std::memcmp(t.data, f8.data(), 6), 0);
+  EXPECT_EQ(s.info("empty").numel, 0u);
+  EXPECT_EQ(s.info("scalar").shape, std::vector<int64_t>{});
+  EXPECT_TRUE(tmp_leftovers().empty());
+}
+
+TEST_F(SafetensorsTest, Bf16RoundsToNearestEven) {
+  const float one = 1.0f, ulp = std::ldexp(1.0f, -7);  // bf16 spacing just above 1
+  const std::vector<float> in = {
+      one + ulp / 2,                          // tie, 1.0 has an even mantissa: stays 1.0
+      one + 3 * ulp / 2,                      // tie, rounds up to the even neighbour 1 + 2ulp
+      one + ulp / 2 + std::ldexp(1.0f, -20),  // just above the tie: rounds up
+      one + ulp / 2 - std::ldexp(1.0f, -20),  // just below: rounds down
+      -(one + 3 * ulp / 2),                   // sign symmetric
+      std::numeric_limits<float>::infinity(),
+      std::numeric_limits<float>::quiet_NaN(),
+      std::numeric_limits<float>::max(),  // overflows to inf under round-to-nearest-even
+  };
+  const std::vector<float> want = {one,
+                                   one + 2 * ulp,
+                                   one + ulp,
+                                   one,
+                                   -(one + 2 * ulp),
+                                   std::numeric_limits<float>::infinity(),
+                                   0.0f,
+                                   std::numeric_limits<float>::infinity()};
+  SafetensorsWriter w;
+  w.add("x", DType::BF16, {8}, in.data());
+  std::vector<double> in_d(in.begin(), in.end());
+  w.add("x_from_double", DType::BF16, {8}, in_d.data());
+  w.write(dir_ / "b.safetensors");
+  TensorStore s(dir_ / "b.safetensors");
+  for (const char* name : {"x", "x_from_double"}) {
+    std::vector<float> got(8);
+    s.read_into(name, {8}, got.data());
+    for (size_t i = 0; i < 8; ++i) {
+      if (std::isnan(in[i])) {
+        EXPECT_TRUE(std::isnan(got[i]));
+      } else {
+        EXPECT_EQ(got[i], want[i]) << name << " element " << i;
+      }
+    }
+  }
+}
+
+TEST_F(SafetensorsTest, HeaderLayoutAndMetadata) {
+  std::vector<float> a(3, 1.0f);
+  std::vector<double> b(2, 2.0);
+  std::vector<int64_t> c(1, 5);
+  SafetensorsWriter w;
+  w.add("z.bf16", DType::BF16, {3}, a.data());  // 6 bytes: would misalign what follows if placed first
+  w.add("a.f64", DType::F64, {2}, b.data());
+  w.add("m.i64", DType::I64, {1}, c.data());
+  w.add("b.f32", DType::F32, {3}, a.data());
+  w.set_metadata("step", "12");
+  const fs::path path = dir_ / "h.safetensors";
+  w.write(path);
+
+  SafetensorsFile f(path);
+  EXPECT_EQ(f.metadata().at("format"), "pt");
+  EXPECT_EQ(f.metadata().at("step"), "12");
+  EXPECT_EQ(f.names(), (std::vector<std::string>{"a.f64", "b.f32", "m.i64", "z.bf16"}));
+  EXPECT_EQ(f.find("nope"), nullptr);
+  // Data order: larger dtypes first, then by name; every tensor aligned to its element size.
+  EXPECT_EQ(f.at("a.f64").begin, 0u);
+  EXPECT_EQ(f.at("m.i64").begin, 16u);
+  EXPECT_EQ(f.at("b.f32").begin, 24u);
+  EXPECT_EQ(f.at("z.bf16").begin, 36u);
+
+  std::ifstream in(path, std::ios::binary);
+  uint64_t n = 0;
+  in.read(reinterpret_cast<char*>(&n), 8);
+  EXPECT_EQ(n % 8, 0u);
+  std::string header(n, '\0');
+  in.read(header.data(), std::streamsize(n));
+  const size_t last = header.find_last_not_of(' ');
+  EXPECT_EQ(header[last], '}');  // JSON, then only space padding
+  json j = json::parse(header);
+  EXPECT_EQ(j["__metadata__"]["format"], "pt");
+  EXPECT_EQ(j["a.f64"]["dtype"], "F64");
+  EXPECT_EQ(j["z.bf16"]["data_offsets"], json::array({36, 42}));
+  EXPECT_EQ(fs::file_size(path), 8 + n + 42);
+}
+
+TEST_F(SafetensorsTest, ReadsUnalignedDataFromForeignWriters) {
+  // 5-byte-off header length puts the F32 and F64 data at odd addresses; reads must still be exact.
+  const double v[2] = {1.25, -3.5};
+  std::string data(16, '\0');
+  std::memcpy(data.data(), v, 16);
+  auto p = write_raw("u.safetensors", R"({"x":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}})", data);
+  TensorStore s(p);
+  double got[2];
+  s.read_into("x", {2}, got);
+  EXPECT_EQ(got[0], 1.25);
+  EXPECT_EQ(got[1], -3.5);
+  EXPECT_TRUE(s.file_of("x").metadata().empty());
+}
+
+// Builds a random e4m3 weight (no NaN codes) and positive scales, writes them, and checks dequantization
+// against an element-by-element computation from the format description.
+void check_fp8_dequant(const fs::path& dir, int64_t rows, int64_t cols) {
+  const int64_t sr = (rows + 127) / 128, sc = (cols + 127) / 128;
+  std::mt19937 gen(unsigned(rows * 1000 + cols));
+  std::vector<uint8_t> wq(size_t(rows * cols));
+  for (auto& b : wq) {
+    do b = uint8_t(gen());
+    while ((b & 0x7f) == 0x7f);
+  }
+  std::vector<float> scale(size_t(sr * sc));
+  std::uniform_real_distribution<float> u(1e-4f, 3e-3f);
+  for (auto& s : scale) s = u(gen);
+
+  SafetensorsWriter w;
+  w.add_raw("layer.weight", DType::F8_E4M3, {rows, cols}, wq.data(), wq.size());
+  w.add("layer.weight_scale_inv", DType::F32, {sr, sc}, scale.data());
+  const fs::path path = dir / "fp8.safetensors";
+  w.write(path);
+  TensorStore s(path);
+  ASSERT_TRUE(s.is_fp8("layer.weight"));
+  EXPECT_FALSE(s.is_fp8("layer.weight_scale_inv"));
+
+  std::vector<float> got(wq.size()), got_bf16(wq.size());
+  std::vector<double> got_d(wq.size());
+  s.read_into("layer.weight", {rows, cols}, got.data());
+  s.read_into("layer.weight", {rows, cols}, got_d.data());
+  s.read_into("layer.weight", {rows, cols}, got_bf16.data(), ReadOptions{.fp8_round_to_bf16 = true});
+  size_t bad = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const size_t k = size_t(i * cols + j);
+      const float want = fp8_reference(wq[k]) * scale[size_t((i / 128) * sc + j / 128)];  // multiply, in fp32
+      const float want_bf16 = bf16_to_f32(f32_to_bf16(want));
+      bad += got[k] != want || got_d[k] != double(want) || got_bf16[k] != want_bf16;
+    }
+  }
+  EXPECT_EQ(bad, 0u) << rows << "x" << cols;
+}
+
+TEST_F(SafetensorsTest, Fp8BlockDequantWithPartialEdgeBlocks) {
+  check_fp8_dequant(dir_, 200, 300);  // scale [2, 3]: 72-row and 44-column edge blocks
+  check_fp8_dequant(dir_, 576, 128);  // kv_a_proj_with_mqa-like rows: scale [5, 1]
+  check_fp8_dequant(dir_, 1, 1);
+  check_fp8_dequant(dir_, 512, 640);  // exact blocks, large enough for the OpenMP path
+}
+
+TEST_F(SafetensorsTest, Fp8Errors) {
+  std::vector<uint8_t> wq(200 * 300, 0x38);
+  std::vector<float> scale(12, 1.0f);
+  SafetensorsWriter w;
+  w.add_raw("bad_scale.weight", DType::F8_E4M3, {200, 300}, wq.data(), wq.size());
+  w.add("bad_scale.weight_scale_inv", DType::F32, {3, 4}, scale.data());
+  w.add_raw("no_scale.weight", DType::F8_E4M3, {200, 300}, wq.data(), wq.size());
+  std::vector<float> f(200 * 300);
+  w.add("not_fp8.weight", DType::F32, {200, 300}, f.data());
+  w.add("not_fp8.weight_scale_inv", DType::F32, {2, 3}, scale.data());
+  w.write(dir_ / "e.safetensors");
+  TensorStore s(dir_ / "e.safetensors");
+  expect_error(
+      [&] {
+        s.read_into("bad_scale.weight", {200, 300}, f.data());
+      },
+      {"bad_scale.weight_scale_inv", "expected shape [2, 3]", "got [3, 4]"});
+  expect_error(
+      [&] {
+        s.read_into("no_scale.weight", {200, 300}, f.data());
+      },
+      {"no_scale.weight", "F8_E4M3", "no_scale.weight_scale_inv"});
+  expect_error(
+      [&] {
+        s.read_into("not_fp8.weight", {200, 300}, f.data());
+      },
+      {"not_fp8.weight", "F32", "not F8_E4M3"});
+}
+
+TEST_F(SafetensorsTest, ShardedWriteReadAndStaleCleanup) {
+  // 10 tensors of 4000 bytes each.
+  SafetensorsWriter w;
+  std::vector<std::vector<float>> values;
+  for (int t = 0; t < 10; ++t) {
+    values.emplace_back(1000);
+    for (int i = 0; i < 1000; ++i) values.back()[size_t(i)] = float(t * 1000 + i);
+    w.add("layers." + std::to_string(t) + ".weight", DType::F32, {10, 100}, values.back().data());
+  }
+  w.set_metadata("note", "sharded");
+  const fs::path ck = dir_ / "ckpt";
+  auto check_all = [&] {
+    TensorStore s(ck);
+    EXPECT_EQ(s.names().size(), 10u);
+    std::vector<float> got(1000);
+    for (int t = 0; t < 10; ++t) {
+      s.read_into("layers." + std::to_string(t) + ".weight", {10, 100}, got.data());
+      EXPECT_EQ(got, values[size_t(t)]);
+    }
+    return s.files().size();
+  };
+
+  auto written = w.write_sharded(ck, 12000);  // 3 tensors per shard -> 4 shards
+  ASSERT_EQ(written.size(), 5u);
+  EXPECT_EQ(written.back(), ck / "model.safetensors.index.json");
+  for (int i = 1; i <= 4; ++i)
+    EXPECT_TRUE(fs::exists(ck / fmt::format("model-{:05d}-of-00004.safetensors", i)));
+  json index = json::parse(std::ifstream(ck / "model.safetensors.index.json"));
+  EXPECT_EQ(index["metadata"]["total_size"], 40000);
+  EXPECT_EQ(index["weight_map"].size(), 10u);
+  EXPECT_EQ(index["weight_map"]["layers.0.weight"], "model-00001-of-00004.safetensors");
+  EXPECT_EQ(check_all(), 4u);
+  EXPECT_EQ(SafetensorsFile(written[0]).metadata().at("note"), "sharded");
+  // The index can also be opened directly.
+  EXPECT_EQ(TensorStore(ck / "model.safetensors.index.json").names().size(), 10u);
+
+  // Re-save with fewer shards: the 4-shard files go, only after the new set is complete.
+  w.write_sharded(ck, 20000);
+  EXPECT_EQ(check_all(), 2u);
+  for (int i = 1; i <= 4; ++i)
+    EXPECT_FALSE(fs::exists(ck / fmt::format("model-{:05d}-of-00004.safetensors", i)));
+
+  // One shard: a plain model.safetensors, and the index and shards disappear.
+  written = w.write_sharded(ck, 1 << 30);
+  ASSERT_EQ(written.size(), 1u);
+  EXPECT_EQ(written[0], ck / "model.safetensors");
+  EXPECT_EQ(check_all(), 1u);
+  EXPECT_FALSE(fs::exists(ck / "model.safetensors.index.json"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(ck), fs::directory_iterator()), 1);
+
+  // And back to shards: the single file is removed. A tensor bigger than the limit gets its own shard.
+  w.write_sharded(ck, 100);
+  EXPECT_EQ(check_all(), 10u);
+  EXPECT_FALSE(fs::exists(ck / "model.safetensors"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(ck), fs::directory_iterator()), 11);
+  EXPECT_TRUE(tmp_leftovers().empty());
+}
+
+TEST_F(SafetensorsTest, MissingTensorAndWrongShape) {
+  std::vector<float> v(6, 1.0f);
+  SafetensorsWriter w;
+  w.add("a.weight", DType::F32, {2, 3}, v.data());
+  const fs::path path = dir_ / "m.safetensors";
+  w.write(path);
+  TensorStore s(path);
+  EXPECT_TRUE(s.contains("a.weight"));
+  EXPECT_FALSE(s.contains("b.weight"));
+  expect_error(
+      [&] {
+        s.read_into("b.weight", {2, 3}, v.data());
+      },
+      {"'b.weight'", "not found", path.string()});
+  expect_error([&] { s.info("b.weight"); }, {"'b.weight'", "not found"});
+  expect_error(
+      [&] {
+        s.read_into("a.weight", {3, 2}, v.data());
+      },
+      {"'a.weight'", path.string(), "expected shape [3, 2]", "got [2, 3]"});
+  expect_error([&] { s.read_into("a.weight", {6}, v.data()); }, {"expected shape [6]", "got [2, 3]"});
+  std::vector<int64_t> ints(6);
+  expect_error([&] { s.read_into("a.weight", {2, 3}, ints.data()); }, {"'a.weight'", "F32", "int64"});
+  SafetensorsFile f(path);
+  expect_error([&] { f.at("zzz"); }, {"'zzz'", path.string()});
+}
+
+TEST_F(SafetensorsTest, RejectsBadHeaders) {
+  const std::string d16(16, '\0');
+  struct Case {
+    std::string header, data;
+    std::vector<std::string> parts;
+  };
+  const std::vector<Case> cases = {
+      {R"({"w":{"dtype":"Q4_K","shape":[2],"data_offsets":[0,2]}})", d16, {"unknown dtype 'Q4_K'", "'w'"}},
+      {R"({"w":{"dtype":"F8_E5M2","shape":[2],"data_offsets":[0,2]}})", d16, {"unknown dtype 'F8_E5M2'"}},
+      {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+       d16,
+       {"overlap", "'a'", "'b'"}},
+      {R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[100,108]}})",
+       d16,
+       {"'w'", "beyond the end", "16 bytes"}},
+      {R"({"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}})",
+       d16,
+       {"'w'", "span 12 bytes", "needs 16 bytes"}},
+      {R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", d16, {"'w'", "end before begin"}},
+      {R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", d16, {"'w'", "non-negative integers"}},
+      {R"({"w":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}})", d16, {"'w'", "shape"}},
+      {R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0]}})", d16, {"'w'", "data_offsets"}},
+      {R"({"w":{"dtype":"F32","data_offsets":[0,8]}})", d16, {"'w'", "missing \"shape\""}},
+      {R"({"w":{"dtype":7,"shape":[2],"data_offsets":[0,8]}})", d16, {"'w'", "dtype must be a string"}},
+      {R"({"w":[1,2]})", d16, {"'w'", "must be an object"}},
+      {R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,8]}})",
+       d16,
+       {"'w'", "overflows"}},
+      {R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+       d16,
+       {"'w'", "more than once"}},
+      {R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", d16, {"invalid JSON"}},
+      {"not json at all", d16, {"invalid JSON"}},
+      {"[1, 2, 3]", d16, {"expected a JSON object"}},
+      {R"({"__metadata__":"pt"})", d16, {"__metadata__ must be an object"}},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(cases[i].header);
+    auto p = write_raw("bad" + std::to_string(i) + ".safetensors", cases[i].header, cases[i].data);
+    try {
+      SafetensorsFile f(p);
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(p.string()), std::string::npos) << what;
+      for (const auto& part : cases[i].parts)
+        EXPECT_NE(what.find(part), std::string::npos) << part << " | " << what;
+    }
+  }
+}
+
+TEST_F(SafetensorsTest, RejectsTruncatedFilesAndBadLengths) {
+  std::vector<float> v(100, 2.0f);
+  SafetensorsWriter w;
+  w.add("w", DType::F32, {100}, v.data());
+  const fs::path path = dir_ / "t.safetensors";
+  w.write(path);
+  const auto full = fs::file_size(path);
+
+  fs::resize_file(path, full - 1);  // lost the last data byte
+  expect_error([&] { SafetensorsFile f(path); }, {path.string(), "'w'", "truncated"});
+  expect_error([&] { TensorStore s(path); }, {path.string(), "truncated"});
+  fs::resize_file(path, 20);  // lost most of the header
+  expect_error([&] { SafetensorsFile f(path); }, {path.string(), "header length", "larger than the file"});
+  fs::resize_file(path, 5);
+  expect_error([&] { SafetensorsFile f(path); }, {path.string(), "truncated"});
+  fs::resize_file(path, 0);
+  expect_error([&] { SafetensorsFile f(path); }, {path.string(), "truncated"});
+
+  auto p = write_raw("len.safetensors", "{}", "", 1000);
+  expect_error([&] { SafetensorsFile f(p); }, {p.string(), "header length 1000", "larger than the file"});
+  p = write_raw("huge.safetensors", "{}", "", UINT64_MAX - 1);
+  expect_error([&] { SafetensorsFile f(p); }, {p.string(), "header length", "larger than the file"});
+  expect_error([&] { SafetensorsFile f(dir_ / "absent.safetensors"); },
+               {"absent.safetensors", "No such file"});
+  expect_error([&] { SafetensorsFile f(dir_); }, {dir_.string(), "not a regular file"});
+}
+
+TEST_F(SafetensorsTest, RejectsBrokenIndexes) {
+  std::vector<float> v(4, 1.0f);
+  SafetensorsWriter w;
+  w.add("a", DType::F32, {4}, v.data());
+  w.add("b", DType::F32, {4}, v.data());
+  const fs::path ck = dir_ / "ck";
+  w.write_sharded(ck, 16);  // two shards
+  const fs::path index = ck / "model.safetensors.index.json";
+  const std::string good = json::parse(std::ifstream(index)).dump();
+
+  auto write_index = [&](const json& j) { std::ofstream(index) << j.dump(); };
+  json j = json::parse(good);
+  j["weight_map"]["c"] = "model-00007-of-00009.safetensors";
+  write_index(j);
+  expect_error([&] { TensorStore s(ck); },
+               {index.string(), "model-00007-of-00009.safetensors", "does not exist", "'c'"});
+
+  j = json::parse(good);
+  j["weight_map"]["c"] = "model-00001-of-00002.safetensors";
+  write_index(j);
+  expect_error([&] { TensorStore s(ck); }, {"'c'", "model-00001-of-00002.safetensors", "does not contain"});
+
+  j = json::parse(good);
+  j["weight_map"]["a"] = "../elsewhere.safetensors";
+  write_index(j);
+  expect_error([&] { TensorStore s(ck); }, {"../elsewhere.safetensors", "relative path inside"});
+
+  write_index(json{{"metadata", json::object()}});
+  expect_error([&] { TensorStore s(ck); }, {index.string(), "weight_map"});
+
+  std::ofstream(index) << "{\"weight_map\": {";
+  expect_error([&] { TensorStore s(ck); }, {index.string(), "invalid JSON"});
+
+  std::ofstream(index) << good;
+  EXPECT_EQ(TensorStore(ck).names(), (std::vector<std::string>{"a", "b"}));
+  w.write(ck / "model.safetensors");  // both layouts present: ambiguous
+  expect_error([&] { TensorStore s(ck); }, {"model.safetensors", "model.safetensors.index.json", "both"});
+  expect_error([&] { TensorStore s(dir_ / "nothing_here"); }, {"nothing_here"});
+  fs::create_directories(dir_ / "empty");
+  expect_error([&] { TensorStore s(dir_ / "empty"); }, {"empty", "no model.safetensors"});
+}
+
+TEST_F(SafetensorsTest, WriterRejectsBadTensors) {
+  std::vector<float> v(4, 1.0f);
+  std::vector<int64_t> big = {int64_t(1) << 40};
+  SafetensorsWriter w;
+  w.add("a", DType::F32, {4}, v.data());
+  expect_error([&] { w.add("a", DType::F32, {4}, v.data()); }, {"'a'", "added twice"});
+  expect_error([&] { w.add("__metadata__", DType::F32, {4}, v.data()); }, {"__metadata__", "reserved"});
+  expect_error([&] { w.add("", DType::F32, {4}, v.data()); }, {"empty"});
+  expect_error([&] { w.add("i", DType::I64, {4}, v.data()); }, {"'i'", "I64"});
+  expect_error([&] { w.add("j", DType::F32, {1}, big.data()); }, {"'j'", "F32"});
+  expect_error([&] { w.add("k", DType::I32, {1}, big.data()); }, {"'k'", "does not fit in I32"});
+  expect_error([&] { w.add("n", DType::F32, {-1}, v.data()); }, {"'n'", "invalid shape"});
+  expect_error(
+      [&] {
+        w.add_raw("r", DType::F8_E4M3, {4, 4}, v.data(), 15);
+      },
+      {"'r'", "needs 16 bytes", "got 15"});
+  EXPECT_EQ(w.num_tensors(), 1u);  // failed adds leave nothing behind
+  expect_error([&] { w.write_sharded(dir_ / "s", 0); }, {"max shard size"});
+}
+
+TEST_F(SafetensorsTest, UnwritableOutputPath) {
+  std::vector<float> v(4, 1.0f);
+  SafetensorsWriter w;
+  w.add("a", DType::F32, {4}, v.data());
+  std::ofstream(dir_ / "plain_file") << "x";
+  const fs::path bad = dir_ / "plain_file" / "model.safetensors";  // parent is a file: fails even for root
+  expect_error([&] { w.write(bad); }, {bad.string(), "Not a directory"});
+  expect_error([&] { w.write(dir_ / "no_such_dir" / "m.safetensors"); }, {"no_such_dir", "No such file"});
+  expect_error([&] { w.write_sharded(dir_ / "plain_file" / "ck", 1000); },
+               {"plain_file", "creating the folder"});
+  if (::geteuid() != 0) {  // root ignores permission bits
+    fs::create_directories(dir_ / "ro");
+    fs::permissions(dir_ / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+    expect_error([&] { w.write(dir_ / "ro" / "m.safetensors"); }, {"ro/m.safetensors", "Permission denied"});
+  }
+  EXPECT_TRUE(tmp_leftovers().empty());
+}
+
+TEST_F(SafetensorsTest, FailedWriteLeavesPreviousFileIntact) {
+  const fs::path path = dir_ / "keep.safetensors";
+  std::vector<float> old_v = {1, 2, 3, 4};
+  SafetensorsWriter old_w;
+  old_w.add("a", DType::F32, {4}, old_v.data());
+  old_w.write(path);
+
+  std::vector<float> big(1 << 20, 7.0f);  // 4 MiB, far over the file size limit below
+  SafetensorsWriter new_w;
+  new_w.add("a", DType::F32, {1 << 20}, big.data());
+
+  // A file size limit makes write() fail part-way with EFBIG, as a full disk would with ENOSPC.
+  struct rlimit saved;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+  auto* old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = saved;
+  small.rlim_cur = 64 * 1024;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string message;
+  try {
+    new_w.write(path);
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  ::signal(SIGXFSZ, old_handler);
+
+  EXPECT_NE(message.find(path.string()), std::string::npos) << message;
+  EXPECT_NE(message.find(std::strerror(EFBIG)), std::string::npos) << message;
+  EXPECT_TRUE(tmp_leftovers().empty());
+  TensorStore s(path);
+  std::vector<float> got(4);
+  s.read_into("a", {4}, got.data());
+  EXPECT_EQ(got, old_v);
+}
+
+TEST_F(SafetensorsTest, AtomicFileCleansUpWhenAbandoned) {
+  const fs::path target = dir_ / "x.json";
+  {
+    AtomicFile f(target);
+    f.write("abc", 3);
+  }  // no commit: as if an exception unwound past it
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_TRUE(tmp_leftovers().empty());
+  write_file_atomically(target, "hello");
+  std::string s;
+  std::ifstream(target) >> s;
+  EXPECT_EQ(s, "hello");
+}
+
+}  // namespace
+}  // namespace seek
