@@ -1,0 +1,95 @@
+// Trie matching of added tokens; see added_tokens.hpp.
+#include "tokenizer/added_tokens.hpp"
+
+#include "tokenizer/utf8.hpp"
+
+namespace seek::tok {
+namespace {
+
+bool is_js_space(uint32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
+         cp == 0x3000 || cp == 0xFEFF;
+}
+
+}  // namespace
+
+std::string_view js_trim_start(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = i;
+    if (!is_js_space(utf8_next(s, j))) break;
+    i = j;
+  }
+  return s.substr(i);
+}
+
+std::string_view js_trim_end(std::string_view s) {
+  size_t keep = 0, i = 0;
+  while (i < s.size()) {
+    bool space = is_js_space(utf8_next(s, i));
+    if (!space) keep = i;
+  }
+  return s.substr(0, keep);
+}
+
+AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens, bool include_special)
+    : tokens_(&tokens), nodes_(1) {
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    const std::string& c = tokens[t].content;
+    if (c.empty() || (tokens[t].special && !include_special)) continue;
+    first_byte_[static_cast<unsigned char>(c[0])] = true;
+    int32_t n = 0;
+    for (unsigned char ch : c) {
+      int32_t found = -1;
+      for (auto [k, v] : nodes_[n].next)
+        if (k == ch) found = v;
+      if (found < 0) {
+        found = int32_t(nodes_.size());
+        nodes_[n].next.emplace_back(ch, found);
+        nodes_.emplace_back();
+      }
+      n = found;
+    }
+    if (nodes_[n].token < 0) nodes_[n].token = int32_t(t);
+  }
+}
+
+void AddedTokenMatcher::split(std::string_view text, std::vector<Section>& out) const {
+  out.clear();
+  size_t start = 0, i = 0, n = text.size();
+  while (i < n) {
+    if (!first_byte_[static_cast<unsigned char>(text[i])]) {
+      ++i;
+      continue;
+    }
+    int32_t node = 0, match = -1;
+    size_t match_end = 0;
+    for (size_t j = i; j < n; ++j) {
+      int32_t nx = -1;
+      for (auto [k, v] : nodes_[node].next)
+        if (k == static_cast<unsigned char>(text[j])) nx = v;
+      if (nx < 0) break;
+      node = nx;
+      if (nodes_[node].token >= 0) match = nodes_[node].token, match_end = j + 1;
+    }
+    if (match < 0) {
+      ++i;
+      continue;
+    }
+    if (i > start) out.push_back({text.substr(start, i - start), -1});
+    out.push_back({text.substr(i, match_end - i), match});
+    i = start = match_end;
+  }
+  if (start < n) out.push_back({text.substr(start), -1});
+  // lstrip / rstrip: the token swallows whitespace next to it.
+  for (size_t k = 0; k < out.size(); ++k) {
+    if (out[k].token < 0) continue;
+    const AddedToken& t = (*tokens_)[out[k].token];
+    if (t.lstrip && k > 0 && out[k - 1].token < 0) out[k - 1].text = js_trim_end(out[k - 1].text);
+    if (t.rstrip && k + 1 < out.size() && out[k + 1].token < 0)
+      out[k + 1].text = js_trim_start(out[k + 1].text);
+  }
+}
+
+}  // namespace seek::tok

@@ -1,0 +1,44 @@
+// Finds added tokens (special tokens such as "<｜User｜>") in raw text before any normalization or
+// pre-tokenization, longest match first and leftmost first, as Hugging Face's tokenizers do.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace seek::tok {
+
+struct AddedToken {
+  int32_t id = -1;
+  std::string content;
+  bool special = false, lstrip = false, rstrip = false, normalized = false, single_word = false;
+};
+
+class AddedTokenMatcher {
+ public:
+  // Only tokens with special == false are matched when `include_special` is false.
+  AddedTokenMatcher(const std::vector<AddedToken>& tokens, bool include_special);
+
+  // Splits text into sections: plain text (token == -1) and added tokens (index into the token list).
+  // lstrip/rstrip trim JavaScript whitespace from the neighbouring text.
+  struct Section {
+    std::string_view text;
+    int32_t token;  // index into the token list, or -1
+  };
+  void split(std::string_view text, std::vector<Section>& out) const;
+
+ private:
+  struct Node {
+    std::vector<std::pair<unsigned char, int32_t>> next;
+    int32_t token = -1;
+  };
+  const std::vector<AddedToken>* tokens_;
+  std::vector<Node> nodes_;
+  bool first_byte_[256] = {};
+};
+
+// Trims JavaScript whitespace (String.prototype.trim's set) from either end.
+std::string_view js_trim_start(std::string_view s);
+std::string_view js_trim_end(std::string_view s);
+
+}  // namespace seek::tok

@@ -1,0 +1,322 @@
+// Loading a Hugging Face tokenizer.json into BpeTokenizer, and encode/decode; see bpe_tokenizer.hpp.
+// The behaviour follows Hugging Face's tokenizers where its JavaScript port (the reference we test against)
+// agrees, and the JavaScript port where they differ on byte-level models (regex semantics, added-token
+// matching on raw text).
+#include "tokenizer/bpe_tokenizer.hpp"
+
+#include <omp.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "tokenizer/byte_level.hpp"
+#include "tokenizer/utf8.hpp"
+
+namespace seek::tok {
+namespace {
+
+using nlohmann::json;
+
+bool flag(const json& j, const char* key, bool dflt) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() ? it->get<bool>() : dflt;
+}
+
+// tokenizer_config.json spells a token as a string or as {"__type": "AddedToken", "content": ...}.
+std::optional<std::string> config_token(const json& cfg, const char* key) {
+  if (!cfg.is_object()) return std::nullopt;
+  auto it = cfg.find(key);
+  if (it == cfg.end() || it->is_null()) return std::nullopt;
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_object() && it->contains("content") && (*it)["content"].is_string())
+    return (*it)["content"].get<std::string>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& name) try {
+  if (!j.is_object()) fail("{}: expected a JSON object at the top level", name);
+  if (!j.contains("model") || !j["model"].is_object()) fail("{}: no \"model\" object", name);
+  const json& m = j["model"];
+  if (m.contains("type") && m["type"] != "BPE")
+    fail("{}: model.type {} is not supported (only byte-level BPE is)", name, m["type"].dump());
+  for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix"})
+    if (m.contains(k) && !m[k].is_null() && m[k] != "")
+      fail("{}: model.{} = {} is not supported by byte-level BPE", name, k, m[k].dump());
+  if (m.contains("dropout") && m["dropout"].is_number() && m["dropout"].get<double>() > 0)
+    fail("{}: model.dropout = {} is not supported (BPE dropout makes encoding random)", name,
+         m["dropout"].dump());
+  ignore_merges_ = flag(m, "ignore_merges", false);
+
+  // Vocabulary.
+  if (!m.contains("vocab") || !m["vocab"].is_object()) fail("{}: model.vocab must be an object", name);
+  for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
+        it.value().get<int64_t>() > INT32_MAX)
+      fail("{}: model.vocab[\"{}\"] = {} is not a valid token id", name, it.key(), it.value().dump());
+    auto id = it.value().get<TokenId>();
+    if (size_t(id) >= tokens_.size()) tokens_.resize(size_t(id) + 1);
+    TokenInfo& t = tokens_[id];
+    if (t.present) fail("{}: model.vocab gives id {} to both \"{}\" and \"{}\"", name, id, t.text, it.key());
+    t.present = true;
+    t.text = it.key();
+    // A token with a character outside the byte map decodes to its own UTF-8, as Hugging Face does.
+    t.bytes = byte_level_to_bytes(t.text).value_or(t.text);
+    by_text_[t.text] = id;
+    if (ignore_merges_) whole_word_[t.bytes] = id;
+  }
+  auto vocab_id = [&](const std::string& s) -> TokenId {
+    auto it = by_text_.find(s);
+    return it == by_text_.end() ? -1 : it->second;
+  };
+
+  // Merges: "left right" strings (tokenizers < 0.20) or ["left", "right"] pairs.
+  if (!m.contains("merges") || !m["merges"].is_array()) fail("{}: model.merges must be an array", name);
+  std::vector<std::array<int32_t, 3>> merges;
+  merges.reserve(m["merges"].size());
+  for (size_t r = 0; r < m["merges"].size(); ++r) {
+    const json& e = m["merges"][r];
+    std::string a, b;
+    if (e.is_string()) {
+      const std::string& s = e.get_ref<const std::string&>();
+      size_t sp = s.find(' ');
+      if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos || sp == 0 ||
+          sp + 1 == s.size())
+        fail("{}: model.merges[{}] = {}: expected two tokens separated by one space", name, r, e.dump());
+      a = s.substr(0, sp);
+      b = s.substr(sp + 1);
+    } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
+      a = e[0].get<std::string>();
+      b = e[1].get<std::string>();
+    } else {
+      fail("{}: model.merges[{}] = {}: expected \"left right\" or [\"left\", \"right\"]", name, r, e.dump());
+    }
+    TokenId ia = vocab_id(a), ib = vocab_id(b), im = vocab_id(a + b);
+    if (ia < 0 || ib < 0 || im < 0)
+      fail("{}: model.merges[{}] = {}: \"{}\" is not in the vocabulary", name, r, e.dump(),
+           ia < 0   ? a
+           : ib < 0 ? b
+                    : a + b);
+    merges.push_back({ia, ib, im});
+  }
+  std::array<int32_t, 256> byte_id;
+  for (int c = 0; c < 256; ++c) byte_id[c] = vocab_id(bytes_to_byte_level(std::string(1, char(c))));
+  TokenId unk = -1;
+  if (m.contains("unk_token") && m["unk_token"].is_string())
+    unk = vocab_id(m["unk_token"].get<std::string>());
+  model_ = std::make_unique<BpeModel>(byte_id, merges, unk);
+
+  // Added tokens: they override the vocabulary entry with the same id, as in Hugging Face.
+  if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {
+    if (!j["added_tokens"].is_array()) fail("{}: added_tokens must be an array", name);
+    for (size_t i = 0; i < j["added_tokens"].size(); ++i) {
+      const json& e = j["added_tokens"][i];
+      if (!e.is_object() || !e.contains("id") || !e["id"].is_number_integer() || e["id"].get<int64_t>() < 0 ||
+          !e.contains("content") || !e["content"].is_string() || e["content"] == "")
+        fail("{}: added_tokens[{}] = {}: needs an integer \"id\" >= 0 and a non-empty \"content\"", name, i,
+             e.dump().substr(0, 200));
+      AddedToken t;
+      t.id = e["id"].get<TokenId>();
+      t.content = e["content"].get<std::string>();
+      t.special = flag(e, "special", false);
+      t.lstrip = flag(e, "lstrip", false);
+      t.rstrip = flag(e, "rstrip", false);
+      t.normalized = flag(e, "normalized", !t.special);
+      t.single_word = flag(e, "single_word", false);
+      if (size_t(t.id) >= tokens_.size()) tokens_.resize(size_t(t.id) + 1);
+      TokenInfo& info = tokens_[t.id];
+      if (info.present && info.text != t.content) by_text_.erase(info.text);
+      info = TokenInfo{t.content, t.content, int32_t(added_.size()), true};
+      by_text_[t.content] = t.id;
+      added_.push_back(std::move(t));
+    }
+  }
+  match_all_ = std::make_unique<AddedTokenMatcher>(added_, true);
+  match_plain_ = std::make_unique<AddedTokenMatcher>(added_, false);
+
+  normalizer_ = Normalizer::from_json(j.value("normalizer", json()), name + ": normalizer");
+  pre_ = PreTokenizer::from_json(j.value("pre_tokenizer", json()), name + ": pre_tokenizer");
+
+  // Decoder: ByteLevel, alone or as the only step of a Sequence.
+  json dec = j.value("decoder", json());
+  if (dec.is_object() && dec.value("type", "") == "Sequence" && dec.contains("decoders") &&
+      dec["decoders"].is_array() && dec["decoders"].size() == 1)
+    dec = dec["decoders"][0];
+  if (!dec.is_object() || dec.value("type", "") != "ByteLevel")
+    fail("{}: decoder {} is not supported (only ByteLevel)", name, dec.dump().substr(0, 200));
+
+  // BOS/EOS/pad from tokenizer_config.json, falling back to DeepSeek's spellings.
+  auto id_of = [&](const std::optional<std::string>& s) -> TokenId { return s ? vocab_id(*s) : -1; };
+  bos_ = id_of(config_token(cfg, "bos_token"));
+  eos_ = id_of(config_token(cfg, "eos_token"));
+  pad_ = id_of(config_token(cfg, "pad_token"));
+  if (bos_ < 0) bos_ = vocab_id(std::string(tokens::kBos));
+  if (eos_ < 0) eos_ = vocab_id(std::string(tokens::kEos));
+  if (pad_ < 0) pad_ = vocab_id(std::string(tokens::kPad));
+  if (pad_ < 0) pad_ = eos_;
+
+  // What add_special adds: tokenizer_config's add_bos_token/add_eos_token when given (transformers rebuilds
+  // the post-processor from them), otherwise a TemplateProcessing post-processor's single template.
+  json post = j.value("post_processor", json());
+  std::string post_type = post.is_object() ? post.value("type", "") : "";
+  if (!post.is_null() && post_type != "ByteLevel" && post_type != "TemplateProcessing")
+    fail("{}: post_processor type \"{}\" is not supported (supported: ByteLevel, TemplateProcessing)", name,
+         post_type);
+  bool cfg_flags = cfg.is_object() && (cfg.contains("add_bos_token") || cfg.contains("add_eos_token"));
+  if (cfg_flags) {
+    if (flag(cfg, "add_bos_token", false) && bos_ >= 0) prefix_.push_back(bos_);
+    if (flag(cfg, "add_eos_token", false) && eos_ >= 0) suffix_.push_back(eos_);
+  } else if (post_type == "TemplateProcessing") {
+    const json& single = post.at("single");
+    const json& specials = post.value("special_tokens", json::object());
+    bool after = false;
+    for (const json& piece : single) {
+      if (piece.contains("Sequence")) {
+        after = true;
+        continue;
+      }
+      std::string tid = piece.at("SpecialToken").at("id").get<std::string>();
+      if (!specials.contains(tid))
+        fail("{}: post_processor.single names special token \"{}\" missing from special_tokens", name, tid);
+      for (const json& id : specials[tid].at("ids")) (after ? suffix_ : prefix_).push_back(id.get<TokenId>());
+    }
+  }
+} catch (const json::exception& e) {
+  fail("{}: unexpected structure: {}", name, e.what());
+}
+
+void BpeTokenizer::encode_plain(std::string_view text, std::vector<TokenId>& out) const {
+  std::string storage;
+  text = normalizer_.apply(text, storage);
+  pre_.run(text, [&](std::string_view piece) {
+    if (ignore_merges_) {
+      if (auto it = whole_word_.find(std::string(piece)); it != whole_word_.end()) {
+        out.push_back(it->second);
+        return;
+      }
+    }
+    model_->encode_word(piece, out);
+  });
+}
+
+std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {
+  std::string repaired;
+  if (!utf8_is_valid(text)) {
+    repaired = utf8_repair(text);
+    text = repaired;
+  }
+  std::vector<TokenId> out;
+  out.reserve(text.size() / 3 + 4);
+  if (add_special) out = prefix_;
+  std::vector<AddedTokenMatcher::Section> sections;
+  (parse_special ? match_all_ : match_plain_)->split(text, sections);
+  for (const auto& s : sections) {
+    if (s.token >= 0)
+      out.push_back(added_[s.token].id);
+    else
+      encode_plain(s.text, out);
+  }
+  if (add_special) out.insert(out.end(), suffix_.begin(), suffix_.end());
+  return out;
+}
+
+void BpeTokenizer::check_id(TokenId id) const {
+  if (id < 0 || size_t(id) >= tokens_.size() || !tokens_[id].present)
+    fail("token id {} is not in the vocabulary (size {})", id, tokens_.size());
+}
+
+std::string BpeTokenizer::decode(std::span<const TokenId> ids, bool skip_special) const {
+  std::string out, run;
+  for (TokenId id : ids) {
+    check_id(id);
+    const TokenInfo& t = tokens_[id];
+    if (t.added >= 0) {
+      // Added tokens are emitted as text; the bytes before them are decoded on their own.
+      out += utf8_repair(run);
+      run.clear();
+      if (!(skip_special && added_[t.added].special)) out += t.text;
+    } else {
+      run += t.bytes;
+    }
+  }
+  out += utf8_repair(run);
+  return out;
+}
+
+std::string BpeTokenizer::token_bytes(TokenId id) const {
+  check_id(id);
+  return tokens_[id].bytes;
+}
+
+std::optional<TokenId> BpeTokenizer::token_to_id(std::string_view token) const {
+  auto it = by_text_.find(std::string(token));
+  if (it == by_text_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string BpeTokenizer::id_to_token(TokenId id) const {
+  check_id(id);
+  return tokens_[id].text;
+}
+
+bool BpeTokenizer::is_special(TokenId id) const {
+  check_id(id);
+  return tokens_[id].added >= 0 && added_[tokens_[id].added].special;
+}
+
+}  // namespace seek::tok
+
+namespace seek {
+namespace {
+
+nlohmann::json read_json(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  if (!f) fail("cannot open {}", p.string());
+  std::stringstream ss;
+  ss << f.rdbuf();
+  try {
+    return nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::exception& e) {
+    fail("{} is not valid JSON: {}", p.string(), e.what());
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::filesystem::path& dir) {
+  auto tj = dir / "tokenizer.json";
+  if (!std::filesystem::exists(tj)) fail("{} does not exist", tj.string());
+  auto j = read_json(tj);
+  nlohmann::json cfg;
+  auto cj = dir / "tokenizer_config.json";
+  if (std::filesystem::exists(cj)) cfg = read_json(cj);
+  return std::make_unique<tok::BpeTokenizer>(j, cfg, tj.string());
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir) {
+  if (std::filesystem::exists(dir / "tokenizer.json")) return load_bpe_tokenizer(dir);
+  return make_byte_tokenizer();
+}
+
+std::vector<std::vector<TokenId>> Tokenizer::encode_batch(const std::vector<std::string>& texts,
+                                                          bool add_special, bool parse_special,
+                                                          int threads) const {
+  std::vector<std::vector<TokenId>> out(texts.size());
+  std::exception_ptr err;
+  int n = threads > 0 ? threads : 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n > 0 ? n : omp_get_max_threads())
+  for (size_t i = 0; i < texts.size(); ++i) {
+    try {
+      out[i] = encode(texts[i], add_special, parse_special);
+    } catch (...) {
+#pragma omp critical
+      if (!err) err = std::current_exception();
+    }
+  }
+  if (err) std::rethrow_exception(err);
+  return out;
+}
+
+}  // namespace seek

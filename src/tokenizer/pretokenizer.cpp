@@ -1,0 +1,202 @@
+// Split / Digits / ByteLevel pre-tokenizers; see pretokenizer.hpp. Split behaviours follow Hugging Face's
+// Rust implementation (the JavaScript port treats every behaviour but Removed as Isolated; the two agree on
+// the Isolated splits real byte-level tokenizers use).
+#include "tokenizer/pretokenizer.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace seek::tok {
+
+const char* const kGpt2Pattern =
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+nlohmann::json deepseek_v3_pre_tokenizer_json() {
+  return nlohmann::json::parse(R"JSON({"type": "Sequence", "pretokenizers": [
+    {"type": "Split", "pattern": {"Regex": "\\p{N}{1,3}"}, "behavior": "Isolated", "invert": false},
+    {"type": "Split", "pattern": {"Regex": "[\u4e00-\u9fa5\u3040-\u309f\u30a0-\u30ff]+"}, "behavior": "Isolated", "invert": false},
+    {"type": "Split", "pattern": {"Regex": "[!\"#$%&'()*+,\\-./:;<=>?@\\[\\\\\\]^_`{|}~][A-Za-z]+|[^\r\n\\p{L}\\p{P}\\p{S}]?[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+"}, "behavior": "Isolated", "invert": false},
+    {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}]})JSON");
+}
+
+nlohmann::json gpt2_pre_tokenizer_json() {
+  return nlohmann::json::parse(
+      R"JSON({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true})JSON");
+}
+
+namespace {
+
+std::string escape_regex(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (std::string_view("\\^$.|?*+()[]{}-/").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+SplitBehavior parse_behavior(const nlohmann::json& j, const std::string& where) {
+  std::string b = j.is_string() ? j.get<std::string>() : "";
+  if (b == "Isolated") return SplitBehavior::Isolated;
+  if (b == "Removed") return SplitBehavior::Removed;
+  if (b == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
+  if (b == "MergedWithNext") return SplitBehavior::MergedWithNext;
+  if (b == "Contiguous") return SplitBehavior::Contiguous;
+  fail(
+      "{}.behavior: unsupported split behaviour {} (supported: Isolated, Removed, MergedWithPrevious, "
+      "MergedWithNext, Contiguous)",
+      where, j.dump());
+}
+
+bool get_bool(const nlohmann::json& j, const char* key, bool dflt, const std::string& where) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return dflt;
+  if (!it->is_boolean()) fail("{}.{}: expected true or false, got {}", where, key, it->dump());
+  return it->get<bool>();
+}
+
+struct Span {
+  size_t b, e;
+  bool match;
+};
+
+}  // namespace
+
+PreTokenizer PreTokenizer::from_json(const nlohmann::json& j, const std::string& where) {
+  PreTokenizer p;
+  bool saw_byte_level = false;
+  if (j.is_null())
+    fail("{} is null: only byte-level BPE tokenizers are supported, and they need a ByteLevel pre-tokenizer",
+         where);
+  p.add(j, where, &saw_byte_level);
+  if (!saw_byte_level) fail("{} has no ByteLevel step: only byte-level BPE tokenizers are supported", where);
+  return p;
+}
+
+void PreTokenizer::add(const nlohmann::json& j, const std::string& where, bool* saw_byte_level) {
+  if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
+    fail("{}: expected an object with a \"type\", got {}", where, j.dump().substr(0, 200));
+  std::string type = j["type"].get<std::string>();
+  if (*saw_byte_level && type != "Sequence")
+    fail("{}: a {} step after ByteLevel is not supported (ByteLevel must be the last pre-tokenizer)", where,
+         type);
+  if (type == "Sequence") {
+    auto it = j.find("pretokenizers");
+    if (it == j.end() || !it->is_array()) fail("{}: Sequence needs a \"pretokenizers\" array", where);
+    for (size_t i = 0; i < it->size(); ++i)
+      add((*it)[i], where + ".pretokenizers[" + std::to_string(i) + "]", saw_byte_level);
+  } else if (type == "Split") {
+    auto pat = j.find("pattern");
+    if (pat == j.end() || !pat->is_object()) fail("{}: Split needs a \"pattern\" object", where);
+    std::string re;
+    if (pat->contains("Regex") && (*pat)["Regex"].is_string()) {
+      re = (*pat)["Regex"].get<std::string>();
+    } else if (pat->contains("String") && (*pat)["String"].is_string()) {
+      re = escape_regex((*pat)["String"].get<std::string>());
+    } else {
+      fail("{}.pattern: expected {{\"Regex\": ...}} or {{\"String\": ...}}, got {}", where, pat->dump());
+    }
+    Stage s;
+    try {
+      s.re = std::make_shared<Regex>(re);
+    } catch (const Error& e) {
+      fail("{}.pattern: {}", where, e.what());
+    }
+    s.behavior = parse_behavior(j.value("behavior", nlohmann::json()), where);
+    s.invert = get_bool(j, "invert", false, where);
+    stages_.push_back(std::move(s));
+  } else if (type == "Digits") {
+    Stage s;
+    s.re = std::make_shared<Regex>(get_bool(j, "individual_digits", false, where) ? "\\p{N}" : "\\p{N}+");
+    stages_.push_back(std::move(s));
+  } else if (type == "ByteLevel") {
+    *saw_byte_level = true;
+    if (get_bool(j, "add_prefix_space", true, where)) stages_.push_back(Stage{});
+    if (get_bool(j, "use_regex", true, where)) {
+      Stage s;
+      s.re = std::make_shared<Regex>(kGpt2Pattern);
+      stages_.push_back(std::move(s));
+    }
+  } else {
+    fail("{}: unsupported pre-tokenizer type \"{}\" (supported: Sequence, Split, Digits, ByteLevel)", where,
+         type);
+  }
+}
+
+void PreTokenizer::run_stage(size_t k, std::string_view text,
+                             const std::function<void(std::string_view)>& fn) const {
+  if (text.empty()) return;
+  if (k == stages_.size()) {
+    fn(text);
+    return;
+  }
+  const Stage& st = stages_[k];
+  if (!st.re) {  // ByteLevel add_prefix_space
+    if (text[0] == ' ') return run_stage(k + 1, text, fn);
+    std::string with_space(text.size() + 1, ' ');
+    text.copy(with_space.data() + 1, text.size());
+    return run_stage(k + 1, with_space, fn);
+  }
+  auto next = [&](size_t b, size_t e) { run_stage(k + 1, text.substr(b, e - b), fn); };
+  // Empty matches split nothing; after one the search resumes one code point later, as JavaScript does.
+  auto for_each_span = [&](auto&& emit) {
+    size_t pos = 0, from = 0, b, e;
+    while (from <= text.size() && st.re->find(text, from, &b, &e)) {
+      if (e == b) {
+        from = b + 1;
+        while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;
+        continue;
+      }
+      if (b > pos) emit(Span{pos, b, st.invert});
+      emit(Span{b, e, !st.invert});
+      pos = from = e;
+    }
+    if (pos < text.size()) emit(Span{pos, text.size(), st.invert});
+  };
+  switch (st.behavior) {
+    case SplitBehavior::Isolated:
+      for_each_span([&](Span s) { next(s.b, s.e); });
+      return;
+    case SplitBehavior::Removed:
+      for_each_span([&](Span s) {
+        if (!s.match) next(s.b, s.e);
+      });
+      return;
+    default:
+      break;
+  }
+  std::vector<Span> spans;
+  for_each_span([&](Span s) { spans.push_back(s); });
+  std::vector<Span> acc;
+  bool prev_match = false;
+  if (st.behavior == SplitBehavior::MergedWithPrevious) {
+    for (const Span& s : spans) {
+      if (s.match && !prev_match && !acc.empty())
+        acc.back().e = s.e;
+      else
+        acc.push_back(s);
+      prev_match = s.match;
+    }
+  } else if (st.behavior == SplitBehavior::MergedWithNext) {
+    for (auto it = spans.rbegin(); it != spans.rend(); ++it) {
+      if (it->match && !prev_match && !acc.empty())
+        acc.back().b = it->b;
+      else
+        acc.push_back(*it);
+      prev_match = it->match;
+    }
+    std::reverse(acc.begin(), acc.end());
+  } else {  // Contiguous
+    for (const Span& s : spans) {
+      if (s.match == prev_match && !acc.empty())
+        acc.back().e = s.e;
+      else
+        acc.push_back(s);
+      prev_match = s.match;
+    }
+  }
+  for (const Span& s : acc) next(s.b, s.e);
+}
+
+}  // namespace seek::tok

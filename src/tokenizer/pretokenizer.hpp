@@ -1,0 +1,49 @@
+// Pre-tokenization of byte-level BPE tokenizers: the Split / Digits / ByteLevel steps of a tokenizer.json
+// pre_tokenizer (possibly in a Sequence), run as a chain of regex splits over UTF-8 text. Each final piece is
+// handed to a callback as raw bytes; the byte-to-unicode mapping of ByteLevel is left to the BPE model,
+// which works on bytes directly.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenizer/regex.hpp"
+
+namespace seek::tok {
+
+enum class SplitBehavior { Isolated, Removed, MergedWithPrevious, MergedWithNext, Contiguous };
+
+// The GPT-2 pattern ByteLevel uses when use_regex is true.
+extern const char* const kGpt2Pattern;
+// DeepSeek-V3's pre_tokenizer, as its tokenizer.json spells it (the default for training).
+nlohmann::json deepseek_v3_pre_tokenizer_json();
+nlohmann::json gpt2_pre_tokenizer_json();
+
+class PreTokenizer {
+ public:
+  // Parses a tokenizer.json "pre_tokenizer" value. `where` names it in errors. The chain must end with a
+  // ByteLevel step (only byte-level models are supported).
+  static PreTokenizer from_json(const nlohmann::json& j, const std::string& where);
+
+  // Calls fn(piece) for every piece, in order.
+  void run(std::string_view text, const std::function<void(std::string_view)>& fn) const {
+    run_stage(0, text, fn);
+  }
+
+ private:
+  struct Stage {
+    std::shared_ptr<Regex> re;  // null: the ByteLevel add_prefix_space step
+    SplitBehavior behavior = SplitBehavior::Isolated;
+    bool invert = false;
+  };
+  void add(const nlohmann::json& j, const std::string& where, bool* saw_byte_level);
+  void run_stage(size_t k, std::string_view text, const std::function<void(std::string_view)>& fn) const;
+
+  std::vector<Stage> stages_;
+};
+
+}  // namespace seek::tok

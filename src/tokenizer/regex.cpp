@@ -1,0 +1,129 @@
+// PCRE2 wrapper with JavaScript regex semantics; see regex.hpp.
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "tokenizer/regex.hpp"
+
+#include <pcre2.h>
+
+#include <cctype>
+
+#include "core/error.hpp"
+#include "tokenizer/unicode_delta.hpp"
+
+namespace seek::tok {
+namespace {
+
+// JavaScript's \s: WhiteSpace and LineTerminator of ECMA-262 (note: U+FEFF yes, U+0085 no, unlike Rust).
+constexpr const char* kJsSpace =
+    "\\t\\n\\x0B\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}"
+    "\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}";
+
+std::string pcre2_message(int code) {
+  PCRE2_UCHAR buf[256];
+  pcre2_get_error_message(code, buf, sizeof buf);
+  return reinterpret_cast<const char*>(buf);
+}
+
+// One match-data block and JIT stack per thread, so a shared Regex can be used from many threads.
+struct ThreadMatchState {
+  pcre2_match_data* md = pcre2_match_data_create(64, nullptr);
+  pcre2_jit_stack* stack = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, nullptr);
+  pcre2_match_context* ctx = pcre2_match_context_create(nullptr);
+  ThreadMatchState() { pcre2_jit_stack_assign(ctx, nullptr, stack); }
+  ~ThreadMatchState() {
+    pcre2_match_context_free(ctx);
+    pcre2_jit_stack_free(stack);
+    pcre2_match_data_free(md);
+  }
+};
+
+ThreadMatchState& thread_state() {
+  thread_local ThreadMatchState s;
+  return s;
+}
+
+}  // namespace
+
+std::string js_regex_to_pcre2(const std::string& p) {
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < p.size(); ++i) {
+    char c = p[i];
+    if (c == '\\' && i + 1 < p.size()) {
+      char e = p[i + 1];
+      ++i;
+      if (e == 's') {
+        out += in_class ? std::string(kJsSpace) : "[" + std::string(kJsSpace) + "]";
+      } else if (e == 'S') {
+        if (in_class) fail("regex /{}/: \\S inside a character class is not supported", p);
+        out += "[^" + std::string(kJsSpace) + "]";
+      } else if ((e == 'p' || e == 'P') && i + 3 < p.size() && p[i + 1] == '{' && p[i + 3] == '}' &&
+                 *unicode_delta(p[i + 2])) {
+        // \p{X} for a major category: add the characters node's newer Unicode tables put in X.
+        std::string cls = std::string("\\p{") + p[i + 2] + "}" + unicode_delta(p[i + 2]);
+        if (in_class && e == 'P')
+          fail("regex /{}/: \\P{{{}}} inside a character class is not supported", p, p[i + 2]);
+        out += in_class ? cls : (e == 'p' ? "[" : "[^") + cls + "]";
+        i += 3;
+      } else if (e == 'u' && i + 4 < p.size() && std::isxdigit(static_cast<unsigned char>(p[i + 1]))) {
+        // \uXXXX (JavaScript) -> \x{XXXX} (PCRE2).
+        out += "\\x{" + p.substr(i + 1, 4) + "}";
+        i += 4;
+      } else {
+        out += '\\';
+        out += e;
+      }
+      continue;
+    }
+    if (in_class) {
+      if (c == ']') in_class = false;
+      out += c;
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      out += c;
+      // A ']' right after '[' or '[^' is a literal in PCRE2 but an empty class in JavaScript; patterns
+      // in the wild do not use it, so it is passed through as PCRE2 reads it.
+      if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
+      continue;
+    }
+    if (c == '.') {
+      out += "[^\\n\\r\\x{2028}\\x{2029}]";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+Regex::Regex(const std::string& pattern) : pattern_(pattern) {
+  std::string translated = js_regex_to_pcre2(pattern);
+  int err = 0;
+  PCRE2_SIZE off = 0;
+  auto* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
+                             PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NO_UTF_CHECK, &err, &off, nullptr);
+  if (!code)
+    fail("cannot compile regex /{}/: {} at offset {} of the translated pattern /{}/", pattern,
+         pcre2_message(err), size_t(off), translated);
+  // JIT is an optimisation: if it is unavailable the interpreter gives the same matches.
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+  code_ = code;
+}
+
+Regex::~Regex() {
+  pcre2_code_free(static_cast<pcre2_code*>(code_));
+}
+
+bool Regex::find(std::string_view subject, size_t start, size_t* begin, size_t* end) const {
+  auto& st = thread_state();
+  int rc = pcre2_match(static_cast<pcre2_code*>(code_), reinterpret_cast<PCRE2_SPTR>(subject.data()),
+                       subject.size(), start, PCRE2_NO_UTF_CHECK, st.md, st.ctx);
+  if (rc == PCRE2_ERROR_NOMATCH) return false;
+  if (rc < 0) fail("regex /{}/ failed on a {}-byte input: {}", pattern_, subject.size(), pcre2_message(rc));
+  PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.md);
+  *begin = ov[0];
+  *end = ov[1];
+  return true;
+}
+
+}  // namespace seek::tok

@@ -1,0 +1,34 @@
+// PCRE2 (JIT, UTF-8, Unicode properties) regexes for pre-tokenizer patterns, with JavaScript semantics:
+// tokenizer.json patterns are written for Hugging Face's Rust regex engine and the reference we must match
+// runs them as JavaScript /gu regexes, so \s, \S and . are rewritten to JavaScript's character sets and
+// \d, \w, \b stay ASCII (no PCRE2_UCP), as they are in JavaScript.
+#pragma once
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace seek::tok {
+
+class Regex {
+ public:
+  // Compiles a pattern; throws seek::Error naming the pattern and the position of the problem.
+  explicit Regex(const std::string& pattern);
+  ~Regex();
+  Regex(const Regex&) = delete;
+  Regex& operator=(const Regex&) = delete;
+
+  // Finds the first match at or after byte offset `start` of valid UTF-8 `subject`. Returns false when
+  // there is none; otherwise sets [*begin, *end).
+  bool find(std::string_view subject, size_t start, size_t* begin, size_t* end) const;
+
+  const std::string& pattern() const { return pattern_; }
+
+ private:
+  std::string pattern_;
+  void* code_ = nullptr;  // pcre2_code*
+};
+
+// The pattern rewritten for PCRE2 (exposed for tests).
+std::string js_regex_to_pcre2(const std::string& pattern);
+
+}  // namespace seek::tok

@@ -1,0 +1,106 @@
+// The tokenizer interface the rest of seek uses for training and inference, and the ways to get one:
+// load_tokenizer(dir) reads a Hugging Face tokenizer.json (byte-level BPE, e.g. DeepSeek-V3's) or falls back
+// to the byte tokenizer; make_byte_tokenizer() gives 256 byte tokens plus the chat special tokens.
+// The DeepSeek-V3/R1 chat format lives here too (render_chat / encode_chat).
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace seek {
+
+using TokenId = int32_t;
+
+// The special-token strings of DeepSeek-V3/R1 that the chat format uses.
+namespace tokens {
+inline constexpr std::string_view kBos = "<｜begin▁of▁sentence｜>";
+inline constexpr std::string_view kEos = "<｜end▁of▁sentence｜>";
+inline constexpr std::string_view kPad = "<｜▁pad▁｜>";
+inline constexpr std::string_view kUser = "<｜User｜>";
+inline constexpr std::string_view kAssistant = "<｜Assistant｜>";
+inline constexpr std::string_view kThink = "<think>";
+inline constexpr std::string_view kEndThink = "</think>";
+inline constexpr std::string_view kAnswer = "<answer>";
+inline constexpr std::string_view kEndAnswer = "</answer>";
+}  // namespace tokens
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+
+  // Text -> ids. Invalid UTF-8 is replaced by U+FFFD first (as Hugging Face and JavaScript tokenizers see
+  // it). add_special: add what the tokenizer adds around a sequence (BOS for DeepSeek). parse_special:
+  // special-token strings in the text become their ids; when false they are tokenized as plain text.
+  virtual std::vector<TokenId> encode(std::string_view text, bool add_special = false,
+                                      bool parse_special = true) const = 0;
+
+  // Many documents at once, split across `threads` OpenMP threads (0: OpenMP's default).
+  std::vector<std::vector<TokenId>> encode_batch(const std::vector<std::string>& texts,
+                                                 bool add_special = false, bool parse_special = true,
+                                                 int threads = 0) const;
+
+  // Ids -> text. Byte runs that are not valid UTF-8 decode to U+FFFD. Throws seek::Error on an id outside
+  // the vocabulary.
+  virtual std::string decode(std::span<const TokenId> ids, bool skip_special = false) const = 0;
+
+  // The raw bytes a token stands for (a special token: its text), for streaming output byte by byte.
+  virtual std::string token_bytes(TokenId id) const = 0;
+
+  virtual size_t vocab_size() const = 0;
+  virtual std::optional<TokenId> token_to_id(std::string_view token) const = 0;
+  // The token's string as the vocabulary spells it (byte-level BPE: the GPT-2 byte-to-unicode form).
+  virtual std::string id_to_token(TokenId id) const = 0;
+  virtual bool is_special(TokenId id) const = 0;
+
+  // -1 when the tokenizer has no such token.
+  virtual TokenId bos_id() const = 0;
+  virtual TokenId eos_id() const = 0;
+  virtual TokenId pad_id() const = 0;
+
+  // "bpe" or "byte".
+  virtual std::string kind() const = 0;
+};
+
+// 256 byte tokens (id = byte value) followed by BOS, EOS, <｜User｜>, <｜Assistant｜>, <think>, </think>,
+// <answer>, </answer> and the pad token, in that order (ids 256..264).
+std::unique_ptr<Tokenizer> make_byte_tokenizer();
+
+// Byte-level BPE from a Hugging Face tokenizer.json (+ tokenizer_config.json when present). Throws
+// seek::Error naming the file, key and reason for anything malformed or unsupported.
+std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::filesystem::path& dir);
+
+// BPE when dir/tokenizer.json exists, otherwise the byte tokenizer (dir may then not exist at all).
+std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir);
+
+// ---- DeepSeek chat format -------------------------------------------------------------------------------
+
+struct ChatMessage {
+  std::string role;  // "system", "user", "assistant" or "tool"
+  std::string content;
+};
+
+enum class ChatStyle {
+  V3,  // DeepSeek-V3: assistant turns kept verbatim, generation prompt "<｜Assistant｜>"
+  R1,  // DeepSeek-R1: reasoning before "</think>" dropped from earlier assistant turns, prompt "…<think>\n"
+};
+
+struct ChatOptions {
+  ChatStyle style = ChatStyle::V3;
+  bool add_generation_prompt = false;
+  bool add_bos = true;
+};
+
+// Renders the conversation exactly as DeepSeek's chat_template does (system prompts joined by a blank line
+// and put after BOS; tool outputs grouped). Throws seek::Error on an unknown role.
+std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opt = {});
+
+// render_chat then encode with special tokens parsed and no extra BOS.
+std::vector<TokenId> encode_chat(const Tokenizer& tok, const std::vector<ChatMessage>& messages,
+                                 const ChatOptions& opt = {});
+
+}  // namespace seek

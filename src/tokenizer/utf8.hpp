@@ -1,0 +1,36 @@
+// UTF-8 helpers for the tokenizer: validation, lossy repair of invalid input exactly as the WHATWG decoder
+// (and so Node's TextDecoder and Hugging Face's from_utf8_lossy) does it, and code point iteration.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace seek::tok {
+
+// Length of the longest valid UTF-8 prefix of s; s.size() when all of s is valid.
+size_t utf8_valid_prefix(std::string_view s);
+inline bool utf8_is_valid(std::string_view s) {
+  return utf8_valid_prefix(s) == s.size();
+}
+
+// Replaces each maximal invalid subpart with U+FFFD (the WHATWG "replacement" rule), so tokenizing invalid
+// input gives the same ids as a JavaScript or Rust tokenizer that received the decoded string.
+std::string utf8_repair(std::string_view s);
+
+// Decodes the code point starting at s[i] (s must be valid UTF-8) and advances i past it.
+inline uint32_t utf8_next(std::string_view s, size_t& i) {
+  auto b = static_cast<unsigned char>(s[i]);
+  if (b < 0x80) {
+    ++i;
+    return b;
+  }
+  int n = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2;
+  uint32_t cp = b & (0x3F >> (n - 1));
+  for (int k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  i += n;
+  return cp;
+}
+
+void utf8_append(std::string& out, uint32_t cp);
+
+}  // namespace seek::tok
