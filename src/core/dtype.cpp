@@ -24,19 +24,26 @@ size_t dtype_size(DType t) {
 
 std::string_view dtype_name(DType t) {
   switch (t) {
-    case DType::F32: return "F32";
-    case DType::F64: return "F64";
-    case DType::BF16: return "BF16";
-    case DType::F16: return "F16";
-    case DType::F8_E4M3: return "F8_E4M3";
-    case DType::I64: return "I64";
-    case DType::I32: return "I32";
+    case DType::F32:
+      return "F32";
+    case DType::F64:
+      return "F64";
+    case DType::BF16:
+      return "BF16";
+    case DType::F16:
+      return "F16";
+    case DType::F8_E4M3:
+      return "F8_E4M3";
+    case DType::I64:
+      return "I64";
+    case DType::I32:
+      return "I32";
   }
   return "?";
 }
 
 bool dtype_from_name(std::string_view s, DType* out) {
-  static constexpr DType all[] = {DType::F32, DType::F64, DType::BF16, DType::F16,
+  static constexpr DType all[] = {DType::F32,     DType::F64, DType::BF16, DType::F16,
                                   DType::F8_E4M3, DType::I64, DType::I32};
   for (DType t : all) {
     if (dtype_name(t) == s) {

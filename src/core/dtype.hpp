@@ -12,7 +12,7 @@ namespace seek {
 enum class DType { F32, F64, BF16, F16, F8_E4M3, I64, I32 };
 
 size_t dtype_size(DType t);
-std::string_view dtype_name(DType t);       // safetensors spelling: "F32", "BF16", "F8_E4M3", ...
+std::string_view dtype_name(DType t);  // safetensors spelling: "F32", "BF16", "F8_E4M3", ...
 bool dtype_from_name(std::string_view s, DType* out);
 
 inline float bf16_to_f32(uint16_t h) {

@@ -22,7 +22,8 @@ template <typename... Args>
 
 // A check that stays on in release builds: for invariants whose violation means bad input or a bug that
 // would otherwise corrupt memory.
-#define SEEK_CHECK(cond, ...)                           \
-  do {                                                  \
-    if (!(cond)) [[unlikely]] ::seek::fail(__VA_ARGS__); \
+#define SEEK_CHECK(cond, ...)    \
+  do {                           \
+    if (!(cond)) [[unlikely]]    \
+      ::seek::fail(__VA_ARGS__); \
   } while (0)

@@ -12,8 +12,8 @@ namespace seek {
 namespace {
 void check_ids(const int32_t* ids, int64_t N, int64_t V) {
   for (int64_t n = 0; n < N; ++n)
-    SEEK_CHECK(ids[n] >= 0 && ids[n] < V, "token id {} at position {} is outside the vocabulary (size {})", ids[n],
-               n, V);
+    SEEK_CHECK(ids[n] >= 0 && ids[n] < V, "token id {} at position {} is outside the vocabulary (size {})",
+               ids[n], n, V);
 }
 }  // namespace
 

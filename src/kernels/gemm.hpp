@@ -16,14 +16,15 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
 
 // The common case in a linear layer: Y[M, N] (+)= X[M, K] · W[N, K]ᵀ (torch's Linear weight layout).
 template <typename T>
-inline void linear_forward(const T* X, const T* W, T* Y, int64_t M, int64_t N, int64_t K, bool accumulate = false) {
+inline void linear_forward(const T* X, const T* W, T* Y, int64_t M, int64_t N, int64_t K,
+                           bool accumulate = false) {
   gemm<T>(false, true, M, N, K, T(1), X, K, W, K, accumulate ? T(1) : T(0), Y, N);
 }
 
 // Backward of linear_forward: dX (+)= dY · W and dW += dYᵀ · X. Either output may be null to skip it.
 template <typename T>
-inline void linear_backward(const T* X, const T* W, const T* dY, T* dX, T* dW, int64_t M, int64_t N, int64_t K,
-                            bool accumulate_dx = false) {
+inline void linear_backward(const T* X, const T* W, const T* dY, T* dX, T* dW, int64_t M, int64_t N,
+                            int64_t K, bool accumulate_dx = false) {
   if (dX) gemm<T>(false, false, M, K, N, T(1), dY, N, W, K, accumulate_dx ? T(1) : T(0), dX, K);
   if (dW) gemm<T>(true, false, N, K, M, T(1), dY, N, X, K, T(1), dW, K);
 }

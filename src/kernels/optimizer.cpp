@@ -7,7 +7,8 @@
 namespace seek {
 
 template <typename T>
-void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWParams& hp, double weight_decay, int64_t t) {
+void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWParams& hp, double weight_decay,
+                  int64_t t) {
   const T b1 = T(hp.beta1), b2 = T(hp.beta2), lr = T(hp.lr), eps = T(hp.eps), wd = T(weight_decay);
   const T c1 = T(1.0 / (1.0 - std::pow(hp.beta1, double(t))));
   const T c2 = T(1.0 / (1.0 - std::pow(hp.beta2, double(t))));
@@ -50,8 +51,8 @@ double clip_by_global_norm(T* g, int64_t n, double norm, double max_norm) {
 
 template void adamw_update<float>(float*, const float*, float*, float*, int64_t, const AdamWParams&, double,
                                   int64_t);
-template void adamw_update<double>(double*, const double*, double*, double*, int64_t, const AdamWParams&, double,
-                                   int64_t);
+template void adamw_update<double>(double*, const double*, double*, double*, int64_t, const AdamWParams&,
+                                   double, int64_t);
 template double l2_norm_squared<float>(const float*, int64_t);
 template double l2_norm_squared<double>(const double*, int64_t);
 template double clip_by_global_norm<float>(float*, int64_t, double, double);

@@ -12,7 +12,8 @@ struct AdamWParams {
 };
 
 template <typename T>
-void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWParams& hp, double weight_decay, int64_t t);
+void adamw_update(T* p, const T* g, T* m, T* v, int64_t n, const AdamWParams& hp, double weight_decay,
+                  int64_t t);
 
 // L2 norm of g[0..n), accumulated in double over fixed-size blocks in a fixed order (deterministic for any
 // thread count).

@@ -58,10 +58,10 @@ void rmsnorm_backward(const T* x, int64_t ldx, const T* w, const T* rstd, const 
 
 template void rmsnorm_forward<float>(const float*, int64_t, const float*, float*, int64_t, float*, int64_t,
                                      int64_t, double);
-template void rmsnorm_forward<double>(const double*, int64_t, const double*, double*, int64_t, double*, int64_t,
-                                      int64_t, double);
-template void rmsnorm_backward<float>(const float*, int64_t, const float*, const float*, const float*, int64_t,
-                                      float*, int64_t, float*, int64_t, int64_t, bool);
+template void rmsnorm_forward<double>(const double*, int64_t, const double*, double*, int64_t, double*,
+                                      int64_t, int64_t, double);
+template void rmsnorm_backward<float>(const float*, int64_t, const float*, const float*, const float*,
+                                      int64_t, float*, int64_t, float*, int64_t, int64_t, bool);
 template void rmsnorm_backward<double>(const double*, int64_t, const double*, const double*, const double*,
                                        int64_t, double*, int64_t, double*, int64_t, int64_t, bool);
 

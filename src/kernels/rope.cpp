@@ -42,7 +42,8 @@ double rope_magnitude(const RopeParams& p) {
 }
 
 template <typename T>
-RopeTable<T>::RopeTable(const RopeParams& p, int64_t max_positions) : max_pos(max_positions), half(p.dim / 2) {
+RopeTable<T>::RopeTable(const RopeParams& p, int64_t max_positions)
+    : max_pos(max_positions), half(p.dim / 2) {
   auto inv = rope_inv_freq(p);
   double mag = rope_magnitude(p);
   cos.resize(size_t(max_pos * half));
@@ -99,12 +100,12 @@ void rope_backward(const RopeTable<T>& table, T* dx, int64_t N, int64_t ldx, int
 
 template struct RopeTable<float>;
 template struct RopeTable<double>;
-template void rope_forward<float>(const RopeTable<float>&, float*, int64_t, int64_t, int64_t, int64_t, int64_t,
-                                  int64_t, const int32_t*);
+template void rope_forward<float>(const RopeTable<float>&, float*, int64_t, int64_t, int64_t, int64_t,
+                                  int64_t, int64_t, const int32_t*);
 template void rope_forward<double>(const RopeTable<double>&, double*, int64_t, int64_t, int64_t, int64_t,
                                    int64_t, int64_t, const int32_t*);
-template void rope_backward<float>(const RopeTable<float>&, float*, int64_t, int64_t, int64_t, int64_t, int64_t,
-                                   int64_t, const int32_t*);
+template void rope_backward<float>(const RopeTable<float>&, float*, int64_t, int64_t, int64_t, int64_t,
+                                   int64_t, int64_t, const int32_t*);
 template void rope_backward<double>(const RopeTable<double>&, double*, int64_t, int64_t, int64_t, int64_t,
                                     int64_t, int64_t, const int32_t*);
 

@@ -12,10 +12,10 @@
 namespace seek {
 
 struct RopeParams {
-  int64_t dim = 0;             // dr, even
+  int64_t dim = 0;  // dr, even
   double theta = 10000.0;
   bool yarn = false;
-  double factor = 1.0;         // rope_scaling.factor
+  double factor = 1.0;  // rope_scaling.factor
   int64_t original_max_pos = 4096;
   double beta_fast = 32.0, beta_slow = 1.0;
   double mscale = 1.0, mscale_all_dim = 0.0;

@@ -1,4 +1,5 @@
-// SwiGLU, embedding, AdamW and clipping: the small kernels, checked against definitions and finite differences.
+// SwiGLU, embedding, AdamW and clipping: the small kernels, checked against definitions and finite
+// differences.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -46,8 +46,8 @@ TEST(RmsNorm, BackwardMatchesFiniteDifferences) {
 
   // accumulate mode adds to what is there
   std::vector<double> dx2(N * ld, 1.0), dw2(C, 0.0);
-  rmsnorm_backward<double>(x.data(), ld, w.data(), rstd.data(), gy.data(), C, dx2.data(), ld, dw2.data(), N, C,
-                           true);
+  rmsnorm_backward<double>(x.data(), ld, w.data(), rstd.data(), gy.data(), C, dx2.data(), ld, dw2.data(), N,
+                           C, true);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) EXPECT_NEAR(dx2[n * ld + c], dx[n * ld + c] + 1.0, 1e-12);
 }

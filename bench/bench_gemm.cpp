@@ -1,0 +1,71 @@
+// GEMM throughput through oneDNN at square sizes (the machine's practical peak) and at the shapes the small
+// model's training step runs, with a naive triple loop as the peer for the ratio.
+// Counter GFLOPs = 2·M·N·K per call.
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "core/rng.hpp"
+#include "kernels/gemm.hpp"
+
+namespace {
+
+void fill(std::vector<float>& v, uint64_t seed) {
+  seek::Rng r(seed);
+  for (auto& x : v) x = float(r.normal());
+}
+
+// args: M, N, K, trans_b (1 = W[N, K] as in a linear layer)
+void BM_Gemm(benchmark::State& st) {
+  const int64_t M = st.range(0), N = st.range(1), K = st.range(2);
+  const bool tb = st.range(3) != 0;
+  std::vector<float> A(size_t(M * K)), B(size_t(K * N)), C(size_t(M * N));
+  fill(A, 1);
+  fill(B, 2);
+  for (auto _ : st) {
+    seek::gemm<float>(false, tb, M, N, K, 1.0f, A.data(), K, B.data(), tb ? K : N, 0.0f, C.data(), N);
+    benchmark::DoNotOptimize(C.data());
+  }
+  st.counters["GFLOPs"] = benchmark::Counter(2.0 * double(M * N * K) * double(st.iterations()),
+                                             benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+void BM_NaiveGemm(benchmark::State& st) {
+  const int64_t M = st.range(0), N = st.range(1), K = st.range(2);
+  std::vector<float> A(size_t(M * K)), B(size_t(K * N)), C(size_t(M * N));
+  fill(A, 1);
+  fill(B, 2);
+  for (auto _ : st) {
+#pragma omp parallel for
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        float s = 0;
+        for (int64_t k = 0; k < K; ++k) s += A[size_t(i * K + k)] * B[size_t(j * K + k)];
+        C[size_t(i * N + j)] = s;
+      }
+    benchmark::DoNotOptimize(C.data());
+  }
+  st.counters["GFLOPs"] = benchmark::Counter(2.0 * double(M * N * K) * double(st.iterations()),
+                                             benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+}  // namespace
+
+BENCHMARK(BM_Gemm)
+    ->Args({1024, 1024, 1024, 0})
+    ->Args({2048, 2048, 2048, 0})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+// small.json training shapes at B·T = 2048 tokens: attention projections, experts, output head
+BENCHMARK(BM_Gemm)
+    ->Args({2048, 256, 128, 1})
+    ->Args({2048, 96, 256, 1})
+    ->Args({2048, 192, 96, 1})
+    ->Args({2048, 256, 256, 1})
+    ->Args({512, 256, 256, 1})
+    ->Args({2048, 512, 256, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NaiveGemm)->Args({2048, 256, 128, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();

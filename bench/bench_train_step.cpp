@@ -1,0 +1,74 @@
+// One full training step of a model config (forward + backward + AdamW), the headline number:
+// tokens/s, achieved GFLOP/s from the analytic FLOP count, and peak RSS. Prints one JSON line so
+// bench/step-vs-torch.sh can put it next to the PyTorch reference measured in the same run.
+//   bench_train_step [--config configs/small.json] [--batch 8] [--seq 256] [--steps 5] [--warmup 1]
+#include <fmt/core.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "core/resources.hpp"
+#include "core/rng.hpp"
+#include "model/adamw.hpp"
+#include "model/flops.hpp"
+#include "model/transformer.hpp"
+
+int main(int argc, char** argv) {
+  std::string config = std::string(SEEK_SOURCE_DIR) + "/configs/small.json";
+  int64_t B = 8, T = 256, steps = 5, warmup = 1;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string k = argv[i];
+    if (k == "--config")
+      config = argv[i + 1];
+    else if (k == "--batch")
+      B = std::stoll(argv[i + 1]);
+    else if (k == "--seq")
+      T = std::stoll(argv[i + 1]);
+    else if (k == "--steps")
+      steps = std::stoll(argv[i + 1]);
+    else if (k == "--warmup")
+      warmup = std::stoll(argv[i + 1]);
+    else {
+      fmt::print(stderr, "unknown option {}\n", k);
+      return 2;
+    }
+  }
+  auto cfg = seek::ModelConfig::load(config);
+  seek::Transformer<float> model(cfg);
+  model.init_weights(1);
+  seek::AdamW<float> opt(model.params().layout);
+  seek::AdamWParams hp;
+  hp.lr = 1e-3;
+  seek::LossOptions lo;
+  lo.balance.alpha = cfg.aux_loss_alpha;
+  seek::Rng rng(7);
+  std::vector<int32_t> tokens(size_t(B * T)), targets(size_t(B * T));
+  for (auto& t : tokens) t = int32_t(rng.below(uint64_t(cfg.vocab_size)));
+  for (auto& t : targets) t = int32_t(rng.below(uint64_t(cfg.vocab_size)));
+  auto step = [&] {
+    model.params().zero_grad();
+    auto r = model.forward_backward(tokens.data(), targets.data(), B, T, lo, true);
+    opt.step(model.params(), hp, 1.0);
+    model.update_router_bias(1e-3);
+    return r.loss;
+  };
+  for (int64_t i = 0; i < warmup; ++i) step();
+  auto t0 = std::chrono::steady_clock::now();
+  double fwd_bwd = 0;
+  for (int64_t i = 0; i < steps; ++i) {
+    auto a = std::chrono::steady_clock::now();
+    step();
+    fwd_bwd += std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  auto flops = seek::training_step_flops(cfg, B, T);
+  double step_s = secs / double(steps);
+  fmt::print(
+      "{{\"impl\": \"seek\", \"tokens_per_s\": {:.1f}, \"step_ms\": {:.1f}, \"gflops\": {:.1f}, "
+      "\"matmul_gflop_per_step\": {:.2f}, \"attention_gflop_per_step\": {:.2f}, \"peak_rss_mb\": {:.0f}, "
+      "\"batch\": {}, \"seq\": {}}}\n",
+      double(B * T) / step_s, step_s * 1e3, flops.total() / step_s / 1e9, flops.matmul / 1e9,
+      flops.attention / 1e9, seek::peak_rss_mb(), B, T);
+  return 0;
+}

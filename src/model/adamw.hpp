@@ -1,0 +1,37 @@
+// The optimizer state of a model: AdamW moments in two slabs aligned element for element with the parameter
+// slab, so a step is one pass per tensor (weight decay differs per tensor) and a checkpoint is three memcpys.
+#pragma once
+#include <cstdint>
+
+#include "core/aligned.hpp"
+#include "kernels/optimizer.hpp"
+#include "model/params.hpp"
+
+namespace seek {
+
+struct StepStats {
+  double grad_norm = 0;   // before clipping
+  double clip_scale = 1;  // applied factor (1 = not clipped)
+  bool finite = true;     // false: a NaN/Inf gradient; nothing was updated
+};
+
+template <typename T>
+class AdamW {
+ public:
+  explicit AdamW(const ParamLayout& layout) : m_(size_t(layout.total())), v_(size_t(layout.total())) {}
+
+  // Clips the gradient by global norm (max_norm <= 0: no clipping), then updates every trainable tensor;
+  // weight decay only where the layout says so (2-D weights). Skips the update when the norm is not finite.
+  StepStats step(ParamStore<T>& ps, const AdamWParams& hp, double max_norm);
+
+  int64_t steps() const { return t_; }
+  void set_steps(int64_t t) { t_ = t; }
+  AlignedBuffer<T>& m() { return m_; }
+  AlignedBuffer<T>& v() { return v_; }
+
+ private:
+  AlignedBuffer<T> m_, v_;
+  int64_t t_ = 0;
+};
+
+}  // namespace seek

@@ -1,0 +1,271 @@
+#include "model/config.hpp"
+
+#include <cmath>
+#include <fstream>
+
+#include "core/error.hpp"
+
+namespace seek {
+
+namespace {
+
+using nlohmann::json;
+
+struct Reader {
+  const json& j;
+  const std::string& src;
+
+  bool present(const char* key) const { return j.contains(key) && !j[key].is_null(); }
+
+  int64_t integer(const char* key) const {
+    SEEK_CHECK(j.contains(key), "{}: missing required key \"{}\"", src, key);
+    return integer_or(key, 0);
+  }
+  int64_t integer_or(const char* key, int64_t def) const {
+    if (!present(key)) return def;
+    const json& v = j[key];
+    SEEK_CHECK(
+        v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()),
+        "{}: key \"{}\" must be an integer, got {}", src, key, v.dump());
+    return v.get<int64_t>();
+  }
+  double number_or(const char* key, double def) const {
+    if (!present(key)) return def;
+    SEEK_CHECK(j[key].is_number(), "{}: key \"{}\" must be a number, got {}", src, key, j[key].dump());
+    return j[key].get<double>();
+  }
+  bool boolean_or(const char* key, bool def) const {
+    if (!present(key)) return def;
+    SEEK_CHECK(j[key].is_boolean(), "{}: key \"{}\" must be true or false, got {}", src, key, j[key].dump());
+    return j[key].get<bool>();
+  }
+  std::string string_or(const char* key, const std::string& def) const {
+    if (!present(key)) return def;
+    SEEK_CHECK(j[key].is_string(), "{}: key \"{}\" must be a string, got {}", src, key, j[key].dump());
+    return j[key].get<std::string>();
+  }
+};
+
+}  // namespace
+
+double ModelConfig::softmax_scale() const {
+  double s = 1.0 / std::sqrt(double(qk_head_dim()));
+  if (rope.yarn && rope.mscale_all_dim != 0.0) {
+    double m = yarn_get_mscale(rope.factor, rope.mscale_all_dim);
+    s *= m * m;
+  }
+  return s;
+}
+
+ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
+  SEEK_CHECK(j.is_object(), "{}: a model config must be a JSON object", src);
+  Reader r{j, src};
+  ModelConfig c;
+  c.model_type = r.string_or("model_type", "deepseek_v3");
+  c.vocab_size = r.integer("vocab_size");
+  c.hidden_size = r.integer("hidden_size");
+  c.num_hidden_layers = r.integer("num_hidden_layers");
+  c.num_attention_heads = r.integer("num_attention_heads");
+  c.kv_lora_rank = r.integer("kv_lora_rank");
+  c.qk_nope_head_dim = r.integer("qk_nope_head_dim");
+  c.qk_rope_head_dim = r.integer("qk_rope_head_dim");
+  c.v_head_dim = r.integer("v_head_dim");
+  c.q_lora_rank =
+      r.integer_or("q_lora_rank", 0);  // null (V2-Lite) and 0 (DeepSeek's own configs) mean q_proj
+  c.n_routed_experts = r.integer_or("n_routed_experts", 0);
+  c.first_k_dense_replace = r.integer_or("first_k_dense_replace", 0);
+  bool any_dense = c.n_routed_experts == 0 || c.first_k_dense_replace > 0;
+  c.moe_layer_freq = r.integer_or("moe_layer_freq", 1);
+  if (c.n_routed_experts > 0) {
+    c.moe_intermediate_size = r.integer("moe_intermediate_size");
+    c.num_experts_per_tok = r.integer("num_experts_per_tok");
+    if (c.moe_layer_freq > 1) any_dense = true;
+  }
+  c.intermediate_size = any_dense ? r.integer("intermediate_size") : r.integer_or("intermediate_size", 0);
+  c.n_shared_experts = r.integer_or("n_shared_experts", 0);
+  c.n_group = r.integer_or("n_group", 1);
+  c.topk_group = r.integer_or("topk_group", 1);
+  std::string method = r.string_or("topk_method", "greedy");
+  if (method == "greedy" || method == "gready") {  // the earliest V2 remote code spelled it "gready"
+    c.topk_method = TopkMethod::Greedy;
+  } else if (method == "group_limited_greedy") {
+    c.topk_method = TopkMethod::GroupLimitedGreedy;
+  } else if (method == "noaux_tc") {
+    c.topk_method = TopkMethod::NoauxTc;
+  } else {
+    fail("{}: unsupported topk_method \"{}\" (expected greedy, group_limited_greedy or noaux_tc)", src,
+         method);
+  }
+  std::string scoring = r.string_or("scoring_func", "softmax");
+  if (scoring == "softmax") {
+    c.scoring_func = ScoringFunc::Softmax;
+  } else if (scoring == "sigmoid") {
+    c.scoring_func = ScoringFunc::Sigmoid;
+  } else {
+    fail("{}: unsupported scoring_func \"{}\" (expected softmax or sigmoid)", src, scoring);
+  }
+  c.norm_topk_prob = r.boolean_or("norm_topk_prob", false);
+  c.routed_scaling_factor = r.number_or("routed_scaling_factor", 1.0);
+  c.rope_theta = r.number_or("rope_theta", 10000.0);
+  c.max_position_embeddings = r.integer_or("max_position_embeddings", 4096);
+  c.rms_norm_eps = r.number_or("rms_norm_eps", 1e-6);
+  c.tie_word_embeddings = r.boolean_or("tie_word_embeddings", false);
+  c.num_nextn_predict_layers = r.integer_or("num_nextn_predict_layers", 0);
+  c.aux_loss_alpha = r.number_or("aux_loss_alpha", 0.0);
+  c.seq_aux = r.boolean_or("seq_aux", true);
+  c.initializer_range = r.number_or("initializer_range", 0.02);
+  c.bos_token_id = r.integer_or("bos_token_id", -1);
+  c.eos_token_id = r.integer_or("eos_token_id", -1);
+
+  std::string act = r.string_or("hidden_act", "silu");
+  SEEK_CHECK(act == "silu", "{}: unsupported hidden_act \"{}\" (DeepSeek models use silu)", src, act);
+  SEEK_CHECK(!r.boolean_or("attention_bias", false), "{}: attention_bias = true is not supported", src);
+
+  c.rope.dim = c.qk_rope_head_dim;
+  c.rope.theta = c.rope_theta;
+  if (r.present("rope_scaling")) {
+    const json& rs = j["rope_scaling"];
+    SEEK_CHECK(rs.is_object(), "{}: rope_scaling must be an object or null", src);
+    std::string src_rs = src + " rope_scaling";
+    Reader q{rs, src_rs};
+    std::string type = q.string_or("type", q.string_or("rope_type", ""));
+    SEEK_CHECK(type == "yarn", "{}: unsupported rope_scaling type \"{}\" (only yarn is supported)", src,
+               type);
+    c.rope.yarn = true;
+    c.rope.factor = q.number_or("factor", 1.0);
+    c.rope.original_max_pos = q.integer_or("original_max_position_embeddings", 4096);
+    c.rope.beta_fast = q.number_or("beta_fast", 32.0);
+    c.rope.beta_slow = q.number_or("beta_slow", 1.0);
+    c.rope.mscale = q.number_or("mscale", 1.0);
+    c.rope.mscale_all_dim = q.number_or("mscale_all_dim", 0.0);
+  }
+  c.validate(src);
+  return c;
+}
+
+void ModelConfig::validate(const std::string& src) const {
+  auto positive = [&](int64_t v, const char* key) {
+    SEEK_CHECK(v > 0, "{}: \"{}\" must be positive, got {}", src, key, v);
+  };
+  positive(vocab_size, "vocab_size");
+  positive(hidden_size, "hidden_size");
+  positive(num_hidden_layers, "num_hidden_layers");
+  positive(num_attention_heads, "num_attention_heads");
+  positive(kv_lora_rank, "kv_lora_rank");
+  positive(qk_nope_head_dim, "qk_nope_head_dim");
+  positive(qk_rope_head_dim, "qk_rope_head_dim");
+  positive(v_head_dim, "v_head_dim");
+  positive(max_position_embeddings, "max_position_embeddings");
+  positive(moe_layer_freq, "moe_layer_freq");
+  SEEK_CHECK(qk_rope_head_dim % 2 == 0, "{}: qk_rope_head_dim must be even (RoPE rotates pairs), got {}", src,
+             qk_rope_head_dim);
+  SEEK_CHECK(q_lora_rank >= 0, "{}: q_lora_rank must be null or positive, got {}", src, q_lora_rank);
+  SEEK_CHECK(first_k_dense_replace >= 0, "{}: first_k_dense_replace must be >= 0", src);
+  SEEK_CHECK(num_nextn_predict_layers >= 0, "{}: num_nextn_predict_layers must be >= 0", src);
+  SEEK_CHECK(rms_norm_eps > 0, "{}: rms_norm_eps must be positive", src);
+  bool has_dense = false;
+  for (int64_t i = 0; i < num_hidden_layers + num_nextn_predict_layers; ++i) has_dense |= !is_moe_layer(i);
+  if (has_dense) positive(intermediate_size, "intermediate_size");
+  if (n_routed_experts > 0) {
+    positive(moe_intermediate_size, "moe_intermediate_size");
+    positive(num_experts_per_tok, "num_experts_per_tok");
+    positive(n_group, "n_group");
+    positive(topk_group, "topk_group");
+    SEEK_CHECK(n_shared_experts >= 0, "{}: n_shared_experts must be >= 0", src);
+    SEEK_CHECK(num_experts_per_tok <= n_routed_experts,
+               "{}: num_experts_per_tok ({}) is larger than n_routed_experts ({})", src, num_experts_per_tok,
+               n_routed_experts);
+    SEEK_CHECK(n_routed_experts % n_group == 0, "{}: n_routed_experts ({}) is not divisible by n_group ({})",
+               src, n_routed_experts, n_group);
+    SEEK_CHECK(topk_group <= n_group, "{}: topk_group ({}) is larger than n_group ({})", src, topk_group,
+               n_group);
+    if (topk_method != TopkMethod::Greedy) {
+      int64_t reachable = topk_group * (n_routed_experts / n_group);
+      SEEK_CHECK(
+          num_experts_per_tok <= reachable,
+          "{}: num_experts_per_tok ({}) exceeds the experts in the kept groups (topk_group {} × {} per "
+          "group)",
+          src, num_experts_per_tok, topk_group, n_routed_experts / n_group);
+    }
+    if (topk_method == TopkMethod::NoauxTc) {
+      SEEK_CHECK(n_routed_experts / n_group >= 2 || n_group == 1,
+                 "{}: noaux_tc scores a group by its top-2 experts, so groups need at least 2 experts", src);
+    }
+    SEEK_CHECK(routed_scaling_factor > 0, "{}: routed_scaling_factor must be positive", src);
+  }
+  if (rope.yarn) {
+    SEEK_CHECK(rope.factor >= 1.0, "{}: rope_scaling.factor must be >= 1, got {}", src, rope.factor);
+    SEEK_CHECK(rope.original_max_pos > 0,
+               "{}: rope_scaling.original_max_position_embeddings must be positive", src);
+  }
+}
+
+ModelConfig ModelConfig::load(const std::string& path) {
+  std::ifstream f(path);
+  SEEK_CHECK(f.good(), "cannot open model config {}", path);
+  json j;
+  try {
+    j = json::parse(f);
+  } catch (const json::exception& e) {
+    fail("{}: not valid JSON: {}", path, e.what());
+  }
+  return from_json(j, path);
+}
+
+json ModelConfig::to_json() const {
+  json j;
+  bool v3 = model_type == "deepseek_v3";
+  j["architectures"] = {v3 ? "DeepseekV3ForCausalLM" : "DeepseekV2ForCausalLM"};
+  j["model_type"] = model_type;
+  j["vocab_size"] = vocab_size;
+  j["hidden_size"] = hidden_size;
+  j["intermediate_size"] = intermediate_size;
+  j["moe_intermediate_size"] = moe_intermediate_size;
+  j["num_hidden_layers"] = num_hidden_layers;
+  j["num_attention_heads"] = num_attention_heads;
+  j["num_key_value_heads"] = num_attention_heads;
+  j["n_shared_experts"] = n_shared_experts;
+  j["n_routed_experts"] = n_routed_experts > 0 ? json(n_routed_experts) : json(nullptr);
+  j["num_experts_per_tok"] = num_experts_per_tok;
+  j["n_group"] = n_group;
+  j["topk_group"] = topk_group;
+  j["topk_method"] = topk_method == TopkMethod::Greedy               ? "greedy"
+                     : topk_method == TopkMethod::GroupLimitedGreedy ? "group_limited_greedy"
+                                                                     : "noaux_tc";
+  j["scoring_func"] = scoring_func == ScoringFunc::Softmax ? "softmax" : "sigmoid";
+  j["norm_topk_prob"] = norm_topk_prob;
+  j["routed_scaling_factor"] = routed_scaling_factor;
+  j["first_k_dense_replace"] = first_k_dense_replace;
+  j["moe_layer_freq"] = moe_layer_freq;
+  j["q_lora_rank"] = q_lora_rank > 0 ? json(q_lora_rank) : json(nullptr);
+  j["kv_lora_rank"] = kv_lora_rank;
+  j["qk_nope_head_dim"] = qk_nope_head_dim;
+  j["qk_rope_head_dim"] = qk_rope_head_dim;
+  j["v_head_dim"] = v_head_dim;
+  j["rope_theta"] = rope_theta;
+  j["max_position_embeddings"] = max_position_embeddings;
+  if (rope.yarn) {
+    j["rope_scaling"] = {{"type", "yarn"},
+                         {"factor", rope.factor},
+                         {"original_max_position_embeddings", rope.original_max_pos},
+                         {"beta_fast", rope.beta_fast},
+                         {"beta_slow", rope.beta_slow},
+                         {"mscale", rope.mscale},
+                         {"mscale_all_dim", rope.mscale_all_dim}};
+  } else {
+    j["rope_scaling"] = nullptr;
+  }
+  j["rms_norm_eps"] = rms_norm_eps;
+  j["hidden_act"] = "silu";
+  j["attention_bias"] = false;
+  j["tie_word_embeddings"] = tie_word_embeddings;
+  if (num_nextn_predict_layers > 0) j["num_nextn_predict_layers"] = num_nextn_predict_layers;
+  j["aux_loss_alpha"] = aux_loss_alpha;
+  j["seq_aux"] = seq_aux;
+  j["initializer_range"] = initializer_range;
+  if (bos_token_id >= 0) j["bos_token_id"] = bos_token_id;
+  if (eos_token_id >= 0) j["eos_token_id"] = eos_token_id;
+  return j;
+}
+
+}  // namespace seek

@@ -1,0 +1,34 @@
+// Model directories laid out like a Hugging Face DeepSeek repo: config.json plus safetensors with the real
+// tensor names (single file, or shards with model.safetensors.index.json). Loading memory-maps the files and
+// accepts F32/BF16/F16 and FP8 (with weight_scale_inv) weights; saving writes F32 or BF16 atomically.
+#pragma once
+#include <filesystem>
+#include <memory>
+
+#include "core/dtype.hpp"
+#include "io/tensor_store.hpp"
+#include "model/transformer.hpp"
+
+namespace seek {
+
+struct SaveOptions {
+  DType dtype = DType::F32;               // F32 or BF16
+  uint64_t max_shard_bytes = 4ull << 30;  // Hugging Face's usual 4-5 GB shards
+};
+
+// Writes config.json and the weights. MTP modules also get `embed_tokens` and `shared_head.head` copies of
+// the shared embedding and head, as the V3 checkpoints hold them.
+template <typename T>
+void save_model_dir(const Transformer<T>& model, const std::filesystem::path& dir,
+                    const SaveOptions& opts = {});
+
+// Reads every parameter of `model` (whose config decides the names and shapes) from `store`. A missing
+// tensor or a wrong shape is an error naming the tensor and the file.
+template <typename T>
+void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOptions& opts = {});
+
+template <typename T>
+std::unique_ptr<Transformer<T>> load_model_dir(const std::filesystem::path& dir,
+                                               const ReadOptions& opts = {});
+
+}  // namespace seek

@@ -1,0 +1,239 @@
+#include "model/transformer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "kernels/cross_entropy.hpp"
+#include "kernels/embedding.hpp"
+#include "kernels/gemm.hpp"
+#include "kernels/rmsnorm.hpp"
+
+namespace seek {
+
+template <typename T>
+Transformer<T>::Transformer(const ModelConfig& cfg)
+    : cfg_(cfg), rope_(cfg.rope, cfg.max_position_embeddings) {
+  ids_ = build_layout(cfg_, ps_.layout);
+  ps_.allocate();
+  caches_.resize(ids_.layers.size());
+  mtp_.resize(ids_.mtp.size());
+}
+
+template <typename T>
+void Transformer<T>::init_weights(uint64_t seed) {
+  Rng rng(seed);
+  for (int id = 0; id < ps_.layout.size(); ++id) {
+    const ParamInfo& info = ps_.layout[id];
+    T* p = ps_.p(id);
+    if (!info.trainable) {
+      std::fill(p, p + info.numel, T(0));
+    } else if (info.shape.size() == 1) {
+      std::fill(p, p + info.numel, T(1));
+    } else {
+      for (int64_t i = 0; i < info.numel; ++i) p[i] = T(rng.normal() * cfg_.initializer_range);
+    }
+  }
+}
+
+template <typename T>
+void Transformer<T>::embed_and_run_layers(const int32_t* tokens, int64_t B, int64_t Tn,
+                                          const BalanceOptions& bal, double* balance) {
+  const int64_t N = B * Tn, d = cfg_.hidden_size;
+  SEEK_CHECK(Tn <= cfg_.max_position_embeddings, "sequence length {} exceeds max_position_embeddings {}", Tn,
+             cfg_.max_position_embeddings);
+  hs_.resize(ids_.layers.size() + 1);
+  for (auto& h : hs_) h.resize(size_t(N * d));
+  embedding_forward<T>(ps_.p(ids_.embed), tokens, hs_[0].data(), N, cfg_.vocab_size, d);
+  for (size_t l = 0; l < ids_.layers.size(); ++l)
+    *balance += layer_forward<T>(cfg_, rope_, ps_, ids_.layers[l], hs_[l].data(), B, Tn, hs_[l + 1].data(),
+                                 bal, caches_[l]);
+  final_norm_.resize(size_t(N * d));
+  final_rstd_.resize(size_t(N));
+  rmsnorm_forward<T>(hs_.back().data(), d, ps_.p(ids_.final_norm), final_norm_.data(), d, final_rstd_.data(),
+                     N, d, cfg_.rms_norm_eps);
+}
+
+template <typename T>
+void Transformer<T>::forward_logits(const int32_t* tokens, int64_t B, int64_t Tn, T* logits) {
+  double balance = 0;
+  embed_and_run_layers(tokens, B, Tn, BalanceOptions{0.0, true}, &balance);
+  output_logits<T>(final_norm_.data(), ps_.p(ids_.head()), logits, B * Tn, cfg_.hidden_size, cfg_.vocab_size);
+}
+
+template <typename T>
+LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B,
+                                            int64_t Tn, const LossOptions& opts, bool backward) {
+  const int64_t N = B * Tn, d = cfg_.hidden_size, V = cfg_.vocab_size;
+  const int64_t D = int64_t(ids_.mtp.size());
+  LossResult res;
+  embed_and_run_layers(tokens, B, Tn, opts.balance, &res.balance);
+
+  int64_t count = 0;
+  for (int64_t i = 0; i < N; ++i) count += targets[i] >= 0;
+  res.tokens = count;
+  const int head = ids_.head();
+  dfinal_.assign(backward ? size_t(N * d) : 0, T(0));
+  if (count > 0) {
+    T scale = T(1.0 / double(count));
+    auto ce = cross_entropy_forward_backward<T>(final_norm_.data(), ps_.p(head), targets, N, d, V, scale,
+                                                backward ? dfinal_.data() : nullptr,
+                                                backward ? ps_.g(head) : nullptr);
+    res.ce = ce.loss_sum / double(count);
+  }
+
+  // Multi-token prediction: depth k sees h^{k-1} at positions i < Tn-k and the embedding of token i+k, and
+  // predicts targets[i+k].
+  res.mtp_ce.assign(size_t(D), 0.0);
+  for (int64_t k = 1; k <= D; ++k) {
+    MtpState& m = mtp_[size_t(k - 1)];
+    const MtpIds& mi = ids_.mtp[size_t(k - 1)];
+    const int64_t Tp = Tn - k, Tprev = Tn - (k - 1);
+    m.count = 0;
+    m.dhin.clear();
+    if (Tp <= 0) continue;
+    const int64_t Np = B * Tp;
+    const std::vector<T>& hprev = k == 1 ? hs_.back() : mtp_[size_t(k - 2)].out;
+    m.tokens.resize(size_t(Np));
+    m.targets.resize(size_t(Np));
+    m.hin.resize(size_t(Np * d));
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t i = 0; i < Tp; ++i) {
+        m.tokens[size_t(b * Tp + i)] = tokens[b * Tn + i + k];
+        m.targets[size_t(b * Tp + i)] = targets[b * Tn + i + k];
+        std::memcpy(m.hin.data() + (b * Tp + i) * d, hprev.data() + (b * Tprev + i) * d, sizeof(T) * d);
+      }
+    m.emb.resize(size_t(Np * d));
+    embedding_forward<T>(ps_.p(ids_.embed), m.tokens.data(), m.emb.data(), Np, V, d);
+    m.en_rstd.resize(size_t(Np));
+    m.hn_rstd.resize(size_t(Np));
+    m.cat.resize(size_t(Np * 2 * d));
+    // [enorm(emb) ; hnorm(h)]: embedding first, as the released weights expect (spec §5.4).
+    rmsnorm_forward<T>(m.emb.data(), d, ps_.p(mi.enorm), m.cat.data(), 2 * d, m.en_rstd.data(), Np, d,
+                       cfg_.rms_norm_eps);
+    rmsnorm_forward<T>(m.hin.data(), d, ps_.p(mi.hnorm), m.cat.data() + d, 2 * d, m.hn_rstd.data(), Np, d,
+                       cfg_.rms_norm_eps);
+    m.x.resize(size_t(Np * d));
+    linear_forward<T>(m.cat.data(), ps_.p(mi.eh_proj), m.x.data(), Np, d, 2 * d);
+    m.out.resize(size_t(Np * d));
+    res.balance +=
+        layer_forward<T>(cfg_, rope_, ps_, mi.layer, m.x.data(), B, Tp, m.out.data(), opts.balance, m.layer);
+    m.normed.resize(size_t(Np * d));
+    m.rstd.resize(size_t(Np));
+    rmsnorm_forward<T>(m.out.data(), d, ps_.p(mi.head_norm), m.normed.data(), d, m.rstd.data(), Np, d,
+                       cfg_.rms_norm_eps);
+    for (int64_t i = 0; i < Np; ++i) m.count += m.targets[size_t(i)] >= 0;
+    if (m.count == 0) continue;
+    T scale = T(opts.mtp_lambda / double(D) / double(m.count));
+    m.dnormed.assign(backward ? size_t(Np * d) : 0, T(0));
+    auto ce = cross_entropy_forward_backward<T>(m.normed.data(), ps_.p(head), m.targets.data(), Np, d, V,
+                                                scale, backward ? m.dnormed.data() : nullptr,
+                                                backward ? ps_.g(head) : nullptr);
+    res.mtp_ce[size_t(k - 1)] = ce.loss_sum / double(m.count);
+  }
+  for (double v : res.mtp_ce) res.mtp += D > 0 ? v / double(D) : 0.0;
+  res.loss = res.ce + opts.mtp_lambda * res.mtp + res.balance;
+  if (!backward) return res;
+
+  // ---- backward ----
+  // Final norm: gradient of the main hidden state.
+  dh_a_.assign(size_t(N * d), T(0));
+  rmsnorm_backward<T>(hs_.back().data(), d, ps_.p(ids_.final_norm), final_rstd_.data(), dfinal_.data(), d,
+                      dh_a_.data(), d, ps_.g(ids_.final_norm), N, d, false);
+  // MTP depths from the deepest down; depth k adds into the gradient of its h^{k-1}.
+  for (int64_t k = D; k >= 1; --k) {
+    MtpState& m = mtp_[size_t(k - 1)];
+    const MtpIds& mi = ids_.mtp[size_t(k - 1)];
+    const int64_t Tp = Tn - k, Tprev = Tn - (k - 1);
+    if (Tp <= 0) continue;
+    const int64_t Np = B * Tp;
+    m.dout.resize(size_t(Np * d));
+    // dout gets the head-norm gradient plus whatever depth k+1 passed back into this depth's output.
+    if (m.dnormed.size() != size_t(Np * d)) m.dnormed.assign(size_t(Np * d), T(0));
+    if (k == D || mtp_[size_t(k)].dhin.empty()) {
+      std::fill(m.dout.begin(), m.dout.end(), T(0));
+    } else {
+      const MtpState& next = mtp_[size_t(k)];
+      const int64_t Tn2 = Tn - (k + 1);
+      std::fill(m.dout.begin(), m.dout.end(), T(0));
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t i = 0; i < Tn2; ++i)
+          for (int64_t c = 0; c < d; ++c)
+            m.dout[size_t((b * Tp + i) * d + c)] += next.dhin[size_t((b * Tn2 + i) * d + c)];
+    }
+    rmsnorm_backward<T>(m.out.data(), d, ps_.p(mi.head_norm), m.rstd.data(), m.dnormed.data(), d,
+                        m.dout.data(), d, ps_.g(mi.head_norm), Np, d, true);
+    m.dx.resize(size_t(Np * d));
+    layer_backward<T>(cfg_, rope_, ps_, mi.layer, m.x.data(), B, Tp, m.dout.data(), m.dx.data(), opts.balance,
+                      1.0, m.layer);
+    m.dcat.resize(size_t(Np * 2 * d));
+    linear_backward<T>(m.cat.data(), ps_.p(mi.eh_proj), m.dx.data(), m.dcat.data(), ps_.g(mi.eh_proj), Np, d,
+                       2 * d);
+    m.demb.resize(size_t(Np * d));
+    m.dhin.resize(size_t(Np * d));
+    rmsnorm_backward<T>(m.emb.data(), d, ps_.p(mi.enorm), m.en_rstd.data(), m.dcat.data(), 2 * d,
+                        m.demb.data(), d, ps_.g(mi.enorm), Np, d, false);
+    rmsnorm_backward<T>(m.hin.data(), d, ps_.p(mi.hnorm), m.hn_rstd.data(), m.dcat.data() + d, 2 * d,
+                        m.dhin.data(), d, ps_.g(mi.hnorm), Np, d, false);
+    embedding_backward<T>(m.tokens.data(), m.demb.data(), ps_.g(ids_.embed), Np, V, d);
+    if (k == 1) {
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t i = 0; i < Tp; ++i) {
+          T* dst = dh_a_.data() + (b * Tprev + i) * d;
+          const T* src = m.dhin.data() + (b * Tp + i) * d;
+          for (int64_t c = 0; c < d; ++c) dst[c] += src[c];
+        }
+    }
+  }
+  // Decoder layers, last to first, ping-ponging two gradient buffers.
+  dh_b_.resize(size_t(N * d));
+  for (size_t l = ids_.layers.size(); l-- > 0;) {
+    layer_backward<T>(cfg_, rope_, ps_, ids_.layers[l], hs_[l].data(), B, Tn, dh_a_.data(), dh_b_.data(),
+                      opts.balance, 1.0, caches_[l]);
+    std::swap(dh_a_, dh_b_);
+  }
+  embedding_backward<T>(tokens, dh_a_.data(), ps_.g(ids_.embed), N, V, d);
+  return res;
+}
+
+template <typename T>
+std::vector<ExpertLoad> Transformer<T>::expert_loads() const {
+  std::vector<ExpertLoad> out;
+  for (size_t l = 0; l < ids_.layers.size(); ++l)
+    if (ids_.layers[l].moe) out.push_back({ids_.layers[l].index, caches_[l].moe.router.load});
+  for (size_t k = 0; k < ids_.mtp.size(); ++k)
+    if (ids_.mtp[k].layer.moe) out.push_back({ids_.mtp[k].layer.index, mtp_[k].layer.moe.router.load});
+  return out;
+}
+
+template <typename T>
+void Transformer<T>::update_router_bias(double gamma) {
+  update_router_bias(gamma, expert_loads());
+}
+
+template <typename T>
+void Transformer<T>::update_router_bias(double gamma, const std::vector<ExpertLoad>& loads) {
+  auto apply = [&](const LayerIds& l) {
+    if (!l.moe || l.experts.bias < 0) return;
+    for (const ExpertLoad& el : loads) {
+      if (el.layer != l.index || el.load.empty()) continue;
+      double mean = 0;
+      for (int64_t v : el.load) mean += double(v);
+      mean /= double(el.load.size());
+      T* b = ps_.p(l.experts.bias);
+      for (size_t e = 0; e < el.load.size(); ++e) {
+        double diff = mean - double(el.load[e]);
+        b[e] += T(gamma * double((diff > 0) - (diff < 0)));
+      }
+    }
+  };
+  for (const LayerIds& l : ids_.layers) apply(l);
+  for (const MtpIds& m : ids_.mtp) apply(m.layer);
+}
+
+template class Transformer<float>;
+template class Transformer<double>;
+
+}  // namespace seek

@@ -1,0 +1,89 @@
+// The whole DeepSeek model (V2 / V2-Lite / V3 shapes from config.json) with its training loss:
+// embedding → decoder layers (MLA + dense/MoE FFN) → final norm → lm_head, plus D multi-token-prediction
+// modules, cross-entropy, MTP loss and the MoE balance loss (docs/model.md).
+// T is float for real use and double for gradient checks; the math is the same code.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "kernels/rope.hpp"
+#include "model/config.hpp"
+#include "model/layer.hpp"
+#include "model/params.hpp"
+#include "model/weights.hpp"
+
+namespace seek {
+
+struct LossOptions {
+  double mtp_lambda = 0.3;  // λ: weight of the mean MTP loss
+  BalanceOptions balance;   // α and per-sequence/batch
+};
+
+struct LossResult {
+  double loss = 0;             // ce + mtp_lambda · mean(mtp_ce) + balance
+  double ce = 0;               // main next-token cross-entropy (mean over counted targets)
+  double mtp = 0;              // mean over depths of the MTP cross-entropies (unweighted)
+  double balance = 0;          // sum over MoE layers of the balance loss
+  int64_t tokens = 0;          // counted main targets
+  std::vector<double> mtp_ce;  // per depth
+};
+
+// Per MoE layer (decoder layers first, then MTP layers): how many (token, slot) assignments each expert got.
+struct ExpertLoad {
+  int layer = 0;
+  std::vector<int64_t> load;
+};
+
+template <typename T>
+class Transformer {
+ public:
+  explicit Transformer(const ModelConfig& cfg);
+
+  const ModelConfig& config() const { return cfg_; }
+  const ModelIds& ids() const { return ids_; }
+  ParamStore<T>& params() { return ps_; }
+  const ParamStore<T>& params() const { return ps_; }
+
+  // Linear and embedding weights ~ N(0, initializer_range), norms 1, router bias 0; deterministic in seed.
+  void init_weights(uint64_t seed);
+
+  // tokens, targets: [B, Tn]; targets[b, t] is the token after position t, -1 = not counted.
+  // With backward, gradients are ADDED to params().grad (the caller zeroes them per step).
+  LossResult forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t Tn,
+                              const LossOptions& opts, bool backward = true);
+
+  // Main-model logits [B·Tn, vocab] (no MTP).
+  void forward_logits(const int32_t* tokens, int64_t B, int64_t Tn, T* logits);
+
+  // Loads recorded by the last forward, per MoE layer.
+  std::vector<ExpertLoad> expert_loads() const;
+
+  // V3 aux-loss-free balancing: b_i += γ·sign(mean load − load_i) per MoE layer with a bias, using the loads
+  // of the last forward (docs/model.md). Call once after each optimizer step.
+  void update_router_bias(double gamma);
+  void update_router_bias(double gamma, const std::vector<ExpertLoad>& loads);
+
+ private:
+  struct MtpState {
+    std::vector<int32_t> tokens, targets;  // [B, T'] shifted by the depth
+    std::vector<T> emb, hin, en, hn, en_rstd, hn_rstd, cat, x, out, normed, rstd, dnormed;
+    std::vector<T> dx, dcat, demb, dhin, dout;
+    LayerCache<T> layer;
+    int64_t count = 0;
+  };
+  void embed_and_run_layers(const int32_t* tokens, int64_t B, int64_t Tn, const BalanceOptions& bal,
+                            double* balance);
+
+  ModelConfig cfg_;
+  ModelIds ids_;
+  ParamStore<T> ps_;
+  RopeTable<T> rope_;
+  std::vector<std::vector<T>> hs_;  // input of each layer, and the final hidden state: L+1 × [N, d]
+  std::vector<LayerCache<T>> caches_;
+  std::vector<T> final_norm_, final_rstd_, dfinal_, dh_a_, dh_b_;
+  std::vector<MtpState> mtp_;
+  std::vector<int32_t> tokens_copy_;
+};
+
+}  // namespace seek

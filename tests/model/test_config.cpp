@@ -1,0 +1,119 @@
+// config.json parsing: every shipped config loads; missing, mistyped and contradictory keys are errors that
+// name the key and the file.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/error.hpp"
+#include "model/config.hpp"
+#include "model/transformer.hpp"
+
+namespace seek {
+namespace {
+
+nlohmann::json load_json(const std::string& name) {
+  std::ifstream f(std::string(SEEK_SOURCE_DIR) + "/configs/" + name + ".json");
+  return nlohmann::json::parse(f);
+}
+
+std::string error_of(const nlohmann::json& j) {
+  try {
+    ModelConfig::from_json(j, "test-config.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, ShippedConfigsLoadWithTheirKeys) {
+  auto v3 = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  EXPECT_EQ(v3.topk_method, TopkMethod::NoauxTc);
+  EXPECT_EQ(v3.scoring_func, ScoringFunc::Sigmoid);
+  EXPECT_TRUE(v3.has_q_lora());
+  EXPECT_EQ(v3.num_nextn_predict_layers, 1);
+  EXPECT_TRUE(v3.rope.yarn);
+  EXPECT_FALSE(v3.is_moe_layer(0));
+  EXPECT_TRUE(v3.is_moe_layer(1));
+  auto lite = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v2lite.json");
+  EXPECT_FALSE(lite.has_q_lora());  // q_lora_rank: null
+  EXPECT_EQ(lite.topk_method, TopkMethod::Greedy);
+  auto v2 = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v2.json");
+  EXPECT_EQ(v2.topk_method, TopkMethod::GroupLimitedGreedy);
+  EXPECT_FALSE(v2.is_moe_layer(1));  // moe_layer_freq 2
+  EXPECT_TRUE(v2.is_moe_layer(2));
+  auto small = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/small.json");
+  Transformer<float> m(small);
+  int64_t n = 0;
+  for (const auto& p : m.params().layout.all()) n += p.numel;
+  EXPECT_GE(n, 10'000'000);  // the issue asks for a 10-30M parameter demo model
+  EXPECT_LE(n, 30'000'000);
+}
+
+TEST(Config, RoundTripsThroughJson) {
+  auto c = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  auto c2 = ModelConfig::from_json(c.to_json(), "round-trip");
+  EXPECT_EQ(c2.to_json(), c.to_json());
+  EXPECT_DOUBLE_EQ(c2.softmax_scale(), c.softmax_scale());
+}
+
+TEST(Config, SoftmaxScaleUsesMscaleAllDim) {
+  auto j = load_json("tiny-v3");
+  j["qk_nope_head_dim"] = 128;
+  j["qk_rope_head_dim"] = 64;
+  j["rope_scaling"]["factor"] = 40;
+  auto c = ModelConfig::from_json(j, "x");
+  EXPECT_NEAR(c.softmax_scale(), 0.1352338, 1e-7);
+  j["rope_scaling"] = nullptr;
+  EXPECT_NEAR(ModelConfig::from_json(j, "x").softmax_scale(), 1 / std::sqrt(192.0), 1e-12);
+}
+
+TEST(Config, MissingKeyIsNamed) {
+  auto j = load_json("tiny-v3");
+  j.erase("kv_lora_rank");
+  auto msg = error_of(j);
+  EXPECT_NE(msg.find("kv_lora_rank"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("test-config.json"), std::string::npos) << msg;
+}
+
+TEST(Config, WrongTypeIsNamed) {
+  auto j = load_json("tiny-v3");
+  j["hidden_size"] = "big";
+  EXPECT_NE(error_of(j).find("hidden_size"), std::string::npos);
+  j = load_json("tiny-v3");
+  j["norm_topk_prob"] = 1;
+  EXPECT_NE(error_of(j).find("norm_topk_prob"), std::string::npos);
+}
+
+TEST(Config, ContradictionsAreErrors) {
+  auto j = load_json("tiny-v3");
+  j["topk_group"] = 5;  // n_group is 4
+  EXPECT_NE(error_of(j).find("topk_group"), std::string::npos);
+  j = load_json("tiny-v3");
+  j["n_group"] = 3;  // 8 experts are not divisible into 3 groups
+  EXPECT_NE(error_of(j).find("n_group"), std::string::npos);
+  j = load_json("tiny-v3");
+  j["num_experts_per_tok"] = 9;
+  EXPECT_NE(error_of(j).find("num_experts_per_tok"), std::string::npos);
+  j = load_json("tiny-v3");
+  j["num_experts_per_tok"] = 5;  // 2 kept groups × 2 experts = 4 reachable
+  EXPECT_NE(error_of(j).find("kept groups"), std::string::npos);
+  j = load_json("tiny-v3");
+  j["qk_rope_head_dim"] = 3;
+  EXPECT_NE(error_of(j).find("even"), std::string::npos);
+  j = load_json("tiny-v3");
+  j["topk_method"] = "random";
+  EXPECT_NE(error_of(j).find("random"), std::string::npos);
+  j = load_json("tiny-v3");
+  j["scoring_func"] = "tanh";
+  EXPECT_NE(error_of(j).find("tanh"), std::string::npos);
+  j = load_json("tiny-v3");
+  j["rope_scaling"]["type"] = "linear";
+  EXPECT_NE(error_of(j).find("linear"), std::string::npos);
+}
+
+TEST(Config, UnreadableFileIsAnError) {
+  EXPECT_THROW(ModelConfig::load("/nonexistent/config.json"), Error);
+}
+
+}  // namespace
+}  // namespace seek

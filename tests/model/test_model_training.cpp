@@ -1,0 +1,83 @@
+// Training behaviour of the model: it can overfit one batch, and a fixed seed and thread count give
+// bit-identical losses.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "model/adamw.hpp"
+#include "model_test_util.hpp"
+
+namespace seek {
+namespace {
+
+std::vector<double> train(const ModelConfig& cfg, int steps, uint64_t seed, double lr) {
+  Transformer<float> model(cfg);
+  model.init_weights(seed);
+  AdamW<float> opt(model.params().layout);
+  auto batch = test::random_batch(cfg, 2, 16, seed + 1, false);
+  LossOptions opts;
+  opts.balance.alpha = cfg.aux_loss_alpha;
+  AdamWParams hp;
+  hp.lr = lr;
+  std::vector<double> losses;
+  for (int s = 0; s < steps; ++s) {
+    model.params().zero_grad();
+    auto r = model.forward_backward(batch.tokens.data(), batch.targets.data(), batch.B, batch.T, opts, true);
+    losses.push_back(r.ce);
+    auto st = opt.step(model.params(), hp, 1.0);
+    EXPECT_TRUE(st.finite);
+    model.update_router_bias(1e-3);
+  }
+  return losses;
+}
+
+TEST(Training, TinyModelOverfitsOneBatch) {
+  for (const char* name : {"tiny-v3", "tiny-v2lite"}) {
+    auto cfg = test::shipped_config(name);
+    auto losses = train(cfg, 150, 11, 1e-2);
+    EXPECT_GT(losses.front(), 3.5) << name;  // ~ln(64) at init
+    EXPECT_LT(losses.back(), 0.05) << name << " final loss " << losses.back();
+  }
+}
+
+TEST(Training, FixedSeedGivesBitIdenticalLosses) {
+  auto cfg = test::shipped_config("tiny-v3");
+  auto a = train(cfg, 8, 5, 3e-3);
+  auto b = train(cfg, 8, 5, 3e-3);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << "step " << i;
+  auto c = train(cfg, 8, 6, 3e-3);
+  EXPECT_NE(a[0], c[0]);
+}
+
+TEST(Training, FloatModelAgreesWithDouble) {
+  auto cfg = test::shipped_config("tiny-v3");
+  Transformer<float> mf(cfg);
+  Transformer<double> md(cfg);
+  mf.init_weights(3);
+  md.init_weights(3);
+  auto batch = test::random_batch(cfg, 2, 12, 4);
+  LossOptions opts;
+  opts.balance.alpha = 0.01;
+  auto rf = mf.forward_backward(batch.tokens.data(), batch.targets.data(), 2, 12, opts, true);
+  auto rd = md.forward_backward(batch.tokens.data(), batch.targets.data(), 2, 12, opts, true);
+  EXPECT_NEAR(rf.loss, rd.loss, 1e-5);
+  double max_err = 0, max_g = 0;
+  for (size_t i = 0; i < md.params().grad.size(); ++i) {
+    max_err = std::max(max_err, std::fabs(double(mf.params().grad[i]) - md.params().grad[i]));
+    max_g = std::max(max_g, std::fabs(md.params().grad[i]));
+  }
+  EXPECT_LT(max_err, 1e-4 * max_g);
+}
+
+TEST(Training, SequenceLongerThanContextIsAnError) {
+  auto cfg = test::shipped_config("tiny-v3");
+  Transformer<float> m(cfg);
+  auto batch = test::random_batch(cfg, 1, cfg.max_position_embeddings + 1, 1);
+  EXPECT_THROW(
+      m.forward_backward(batch.tokens.data(), batch.targets.data(), 1, batch.T, LossOptions{}, false), Error);
+}
+
+}  // namespace
+}  // namespace seek
