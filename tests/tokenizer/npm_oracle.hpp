@@ -53,7 +53,7 @@ inline fs::path ensure_npm_packages() {
   }
   fs::create_directories(dir);
   std::string cmd = "cd '" + dir.string() + "' && flock '" + (dir / ".lock").string() +
-                    "' npm install --no-audit --no-fund --no-save --cache '" + (dir / ".npm").string() +
+                    "' npm install --no-audit --no-fund --cache '" + (dir / ".npm").string() +
                     "' --prefix '" + dir.string() + "' " + kNpmPackages;
   if (run_shell(cmd, &out) != 0 || !fs::exists(marker)) {
     ADD_FAILURE() << "npm install of " << kNpmPackages << " into " << dir << " failed:\n" << out;

@@ -1,0 +1,227 @@
+// Unit tests of the tokenizer's parts: UTF-8 repair, the JavaScript-compatible regex translation, NFC,
+// split behaviours, the byte tokenizer, and errors for malformed or unsupported tokenizer.json files.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "tokenizer/bpe_tokenizer.hpp"
+#include "tokenizer/byte_level.hpp"
+#include "tokenizer/normalizer.hpp"
+#include "tokenizer/pretokenizer.hpp"
+#include "tokenizer/regex.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "tokenizer/utf8.hpp"
+
+namespace seek {
+namespace {
+
+using nlohmann::json;
+
+TEST(Utf8, RepairReplacesMaximalSubparts) {
+  EXPECT_EQ(tok::utf8_repair("abc"), "abc");
+  EXPECT_EQ(tok::utf8_repair("a\x80"
+                             "b"),
+            "a\uFFFD"
+            "b");
+  EXPECT_EQ(tok::utf8_repair("\xE2\x82"), "\uFFFD");                  // truncated 3-byte sequence: one U+FFFD
+  EXPECT_EQ(tok::utf8_repair("\xC0\xAF"), "\uFFFD\uFFFD");            // overlong: each byte
+  EXPECT_EQ(tok::utf8_repair("\xED\xA0\x80"), "\uFFFD\uFFFD\uFFFD");  // surrogate
+  EXPECT_EQ(tok::utf8_repair("\xF0\x9F\x98"), "\uFFFD");
+  EXPECT_TRUE(tok::utf8_is_valid("héllo 😀"));
+  EXPECT_FALSE(tok::utf8_is_valid("\xFF"));
+}
+
+TEST(ByteLevel, RoundTripsEveryByte) {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += char(b);
+  auto s = tok::bytes_to_byte_level(all);
+  EXPECT_EQ(tok::byte_level_to_bytes(s), all);
+  EXPECT_EQ(tok::bytes_to_byte_level(" \n"), "ĠĊ");
+  EXPECT_FALSE(tok::byte_level_to_bytes("日").has_value());
+}
+
+TEST(Regex, TranslatesJavaScriptClasses) {
+  // \s is JavaScript's set: U+FEFF is whitespace, U+0085 is not.
+  tok::Regex ws("\\s+");
+  size_t b, e;
+  ASSERT_TRUE(
+      ws.find("a\xEF\xBB\xBF"
+              "b",
+              0, &b, &e));
+  EXPECT_EQ(b, 1u);
+  EXPECT_EQ(e, 4u);
+  EXPECT_FALSE(
+      ws.find("a\xC2\x85"
+              "b",
+              0, &b, &e));
+  // \d stays ASCII, as in JavaScript.
+  tok::Regex d("\\d+");
+  EXPECT_FALSE(d.find("٣", 0, &b, &e));
+  tok::Regex n("\\p{N}+");
+  EXPECT_TRUE(n.find("٣", 0, &b, &e));
+  // Characters newer than PCRE2's Unicode tables still count as symbols (U+1FA77 pink heart, Unicode 15).
+  tok::Regex sym("^\\p{S}$");
+  EXPECT_TRUE(sym.find("\U0001FA77", 0, &b, &e));
+  EXPECT_THROW(tok::Regex("(unclosed"), Error);
+}
+
+std::vector<std::string> pieces(const json& pre, std::string_view text) {
+  auto p = tok::PreTokenizer::from_json(pre, "test");
+  std::vector<std::string> out;
+  p.run(text, [&](std::string_view s) { out.emplace_back(s); });
+  return out;
+}
+
+json split(const char* behavior, bool invert = false) {
+  return json{
+      {"type", "Sequence"},
+      {"pretokenizers",
+       {{{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", behavior}, {"invert", invert}},
+        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+}
+
+TEST(PreTokenizer, SplitBehavioursFollowHuggingFace) {
+  const char* t = "the-final--countdown";
+  using V = std::vector<std::string>;
+  EXPECT_EQ(pieces(split("Isolated"), t), (V{"the", "-", "final", "-", "-", "countdown"}));
+  EXPECT_EQ(pieces(split("Removed"), t), (V{"the", "final", "countdown"}));
+  EXPECT_EQ(pieces(split("MergedWithPrevious"), t), (V{"the-", "final-", "-", "countdown"}));
+  EXPECT_EQ(pieces(split("MergedWithNext"), t), (V{"the", "-final", "-", "-countdown"}));
+  EXPECT_EQ(pieces(split("Contiguous"), t), (V{"the", "-", "final", "--", "countdown"}));
+  EXPECT_EQ(pieces(split("Removed", true), t), (V{"-", "-", "-"}));
+}
+
+TEST(PreTokenizer, ByteLevelPrefixSpaceAndGpt2Regex) {
+  json bl = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}};
+  using V = std::vector<std::string>;
+  EXPECT_EQ(pieces(bl, "Hello world's  end"), (V{" Hello", " world", "'s", " ", " end"}));
+  json digits = {{"type", "Sequence"},
+                 {"pretokenizers",
+                  {{{"type", "Digits"}, {"individual_digits", true}},
+                   {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+  EXPECT_EQ(pieces(digits, "a12"), (V{"a", "1", "2"}));
+}
+
+TEST(PreTokenizer, RejectsUnsupported) {
+  EXPECT_THROW(pieces(json{{"type", "Metaspace"}}, "x"), Error);
+  EXPECT_THROW(pieces(json{{"type", "Split"}, {"pattern", {{"Regex", "a"}}}, {"behavior", "Isolated"}}, "x"),
+               Error);  // no ByteLevel
+  try {
+    pieces(json{{"type", "Sequence"}, {"pretokenizers", {{{"type", "Whitespace"}}}}}, "x");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Whitespace"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Nfc, ComposesAndReorders) {
+  EXPECT_EQ(tok::nfc("e\xCC\x81"), "é");
+  EXPECT_EQ(tok::nfc("a\xCC\xA3\xCC\x82"), "ậ");  // dot below (220) before circumflex (230)
+  EXPECT_EQ(tok::nfc("a\xCC\x82\xCC\xA3"), "ậ");  // reordered, then composed
+  EXPECT_EQ(tok::nfc("\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8"), "각");  // Hangul jamo L V T
+  EXPECT_EQ(tok::nfc("\xE2\x84\xAB"), "Å");                           // U+212B ANGSTROM SIGN is a singleton
+  EXPECT_EQ(tok::nfc("plain ascii"), "plain ascii");
+}
+
+TEST(ByteTokenizer, EncodesBytesAndSpecials) {
+  auto t = make_byte_tokenizer();
+  EXPECT_EQ(t->vocab_size(), 265u);
+  EXPECT_EQ(t->kind(), "byte");
+  auto ids = t->encode("hé<think>", true);
+  std::vector<TokenId> want = {256, 'h', 0xC3, 0xA9, 260};
+  EXPECT_EQ(ids, want);
+  EXPECT_EQ(t->decode(ids), "<｜begin▁of▁sentence｜>hé<think>");
+  EXPECT_EQ(t->decode(ids, true), "hé");
+  EXPECT_EQ(t->encode("<think>", false, false).size(), 7u);
+  EXPECT_EQ(t->token_to_id("</answer>"), 263);
+  EXPECT_EQ(t->pad_id(), 264);
+  std::vector<TokenId> bad = {265};
+  EXPECT_THROW(t->decode(bad), Error);
+  std::vector<TokenId> partial = {0xE6, 0x97};
+  EXPECT_EQ(t->decode(partial), "\uFFFD");
+}
+
+// A minimal byte-level tokenizer.json: all 256 byte tokens, a couple of merges.
+json tiny_tokenizer() {
+  json vocab = json::object();
+  for (int b = 0; b < 256; ++b) vocab[tok::bytes_to_byte_level(std::string(1, char(b)))] = b;
+  vocab["ab"] = 256;
+  vocab["abc"] = 257;
+  return json{{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b", json::array({"ab", "c"})}}}},
+              {"added_tokens", json::array({{{"id", 258}, {"content", "<s>"}, {"special", true}}})},
+              {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+              {"decoder", {{"type", "ByteLevel"}}}};
+}
+
+std::string load_error(const json& j) {
+  try {
+    tok::BpeTokenizer t(j, json(), "tokenizer.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(BpeTokenizer, TinyModelEncodesWithBothMergeForms) {
+  tok::BpeTokenizer t(tiny_tokenizer(), json(), "tiny");
+  auto ids = t.encode("abcab<s>");
+  EXPECT_EQ(ids, (std::vector<TokenId>{257, 256, 258}));
+  EXPECT_EQ(t.decode(ids), "abcab<s>");
+  EXPECT_EQ(t.vocab_size(), 259u);
+}
+
+TEST(BpeTokenizer, NamesWhatIsWrong) {
+  auto j = tiny_tokenizer();
+  j["model"]["merges"].push_back("a b c");
+  EXPECT_NE(load_error(j).find("model.merges[2]"), std::string::npos) << load_error(j);
+  j = tiny_tokenizer();
+  j["model"]["merges"].push_back("a zzz");
+  EXPECT_NE(load_error(j).find("\"zzz\" is not in the vocabulary"), std::string::npos) << load_error(j);
+  j = tiny_tokenizer();
+  j["model"]["type"] = "WordPiece";
+  EXPECT_NE(load_error(j).find("WordPiece"), std::string::npos) << load_error(j);
+  j = tiny_tokenizer();
+  j["normalizer"] = {{"type", "Lowercase"}};
+  EXPECT_NE(load_error(j).find("unsupported normalizer type \"Lowercase\""), std::string::npos)
+      << load_error(j);
+  j = tiny_tokenizer();
+  j["decoder"] = {{"type", "Metaspace"}};
+  EXPECT_NE(load_error(j).find("decoder"), std::string::npos) << load_error(j);
+  j = tiny_tokenizer();
+  j["model"]["vocab"]["x"] = "seven";
+  EXPECT_NE(load_error(j).find("model.vocab[\"x\"]"), std::string::npos) << load_error(j);
+  j = tiny_tokenizer();
+  j["post_processor"] = {{"type", "BertProcessing"}};
+  EXPECT_NE(load_error(j).find("BertProcessing"), std::string::npos) << load_error(j);
+  j = tiny_tokenizer();
+  j["added_tokens"] = 5;
+  EXPECT_NE(load_error(j).find("added_tokens"), std::string::npos) << load_error(j);
+  j = tiny_tokenizer();
+  j["model"]["vocab"] = json::array();
+  EXPECT_NE(load_error(j).find("model.vocab"), std::string::npos) << load_error(j);
+}
+
+TEST(LoadTokenizer, FallsBackToBytesAndReportsBadJson) {
+  auto dir = std::filesystem::temp_directory_path() / ("seek-tok-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  EXPECT_EQ(load_tokenizer(dir)->kind(), "byte");
+  std::ofstream(dir / "tokenizer.json") << "{ not json";
+  try {
+    load_tokenizer(dir);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not valid JSON"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir / "tokenizer.json") << tiny_tokenizer().dump();
+  std::ofstream(dir / "tokenizer_config.json") << R"({"add_bos_token": true, "bos_token": "<s>"})";
+  auto t = load_tokenizer(dir);
+  EXPECT_EQ(t->kind(), "bpe");
+  EXPECT_EQ(t->encode("ab", true), (std::vector<TokenId>{258, 256}));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace seek
