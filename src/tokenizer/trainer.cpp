@@ -1,0 +1,367 @@
+// Byte-level BPE training; see trainer.hpp.
+#include "tokenizer/trainer.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <queue>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/error.hpp"
+#include "tokenizer/added_tokens.hpp"
+#include "tokenizer/byte_level.hpp"
+#include "tokenizer/pretokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "tokenizer/utf8.hpp"
+
+namespace seek {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+uint64_t pair_key(int32_t a, int32_t b) {
+  return (uint64_t(uint32_t(a)) << 32) | uint32_t(b);
+}
+
+struct Word {
+  std::vector<int32_t> syms;
+  uint64_t count;
+};
+
+struct QueueEntry {
+  uint64_t count;
+  uint64_t pair;
+  // Max-heap: higher count first, then the smaller pair (Hugging Face's order).
+  bool operator<(const QueueEntry& o) const { return count != o.count ? count < o.count : pair > o.pair; }
+};
+
+struct Change {
+  uint64_t pair;
+  int64_t delta;
+  uint32_t word;
+};
+
+// Replaces every (a, b) in w by m, left to right, appending the pair-count changes (times the word's count).
+void merge_in_word(Word& w, int32_t a, int32_t b, int32_t m, uint32_t idx, std::vector<Change>& ch) {
+  auto& s = w.syms;
+  int64_t c = int64_t(w.count);
+  size_t out = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i + 1 < s.size() && s[i] == a && s[i + 1] == b) {
+      if (out > 0) {
+        ch.push_back({pair_key(s[out - 1], a), -c, idx});
+        ch.push_back({pair_key(s[out - 1], m), c, idx});
+      }
+      if (i + 2 < s.size()) {
+        ch.push_back({pair_key(b, s[i + 2]), -c, idx});
+        ch.push_back({pair_key(m, s[i + 2]), c, idx});
+      }
+      s[out++] = m;
+      ++i;
+    } else {
+      s[out++] = s[i];
+    }
+  }
+  s.resize(out);
+}
+
+std::vector<std::string> default_specials() {
+  return {std::string(tokens::kBos),      std::string(tokens::kEos),       std::string(tokens::kPad),
+          std::string(tokens::kUser),     std::string(tokens::kAssistant), std::string(tokens::kThink),
+          std::string(tokens::kEndThink), std::string(tokens::kAnswer),    std::string(tokens::kEndAnswer)};
+}
+
+nlohmann::ordered_json added_token_config(const std::string& content) {
+  return {{"__type", "AddedToken"}, {"content", content}, {"lstrip", false},
+          {"normalized", false},    {"rstrip", false},    {"single_word", false}};
+}
+
+}  // namespace
+
+BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOptions& opt) {
+  BpeTrainResult r;
+  auto log = [&](const std::string& s) {
+    if (opt.log) opt.log(s);
+  };
+  const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+  nlohmann::json pre_json =
+      opt.pre_tokenizer.is_null() ? tok::deepseek_v3_pre_tokenizer_json() : opt.pre_tokenizer;
+  auto pre = tok::PreTokenizer::from_json(pre_json, "pre-tokenizer");
+  std::vector<std::string> specials = opt.special_tokens.empty() ? default_specials() : opt.special_tokens;
+  std::vector<tok::AddedToken> added;
+  for (size_t i = 0; i < specials.size(); ++i) {
+    if (specials[i].empty() || !tok::utf8_is_valid(specials[i]))
+      fail("special token {} is empty or not valid UTF-8", i);
+    for (size_t k = 0; k < i; ++k)
+      if (specials[k] == specials[i]) fail("special token \"{}\" is listed twice", specials[i]);
+    added.push_back({int32_t(i), specials[i], true});
+  }
+  if (opt.vocab_size < specials.size() + 256)
+    fail("--vocab-size {} is too small: the {} special tokens and 256 byte tokens need {}", opt.vocab_size,
+         specials.size(), specials.size() + 256);
+  tok::AddedTokenMatcher matcher(added, true);
+
+  // 1. Count words, in parallel over the texts; special tokens are cut out first, as at encode time.
+  auto t0 = Clock::now();
+  using CountMap = std::unordered_map<std::string, uint64_t>;
+  std::vector<CountMap> local(threads);
+  uint64_t total_bytes = 0, total_words = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) reduction(+ : total_bytes, total_words)
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto& counts = local[omp_get_thread_num()];
+    std::string_view text = texts[i];
+    std::string repaired;
+    if (!tok::utf8_is_valid(text)) text = repaired = tok::utf8_repair(text);
+    total_bytes += text.size();
+    std::vector<tok::AddedTokenMatcher::Section> sections;
+    matcher.split(text, sections);
+    for (const auto& s : sections) {
+      if (s.token >= 0) continue;
+      pre.run(s.text, [&](std::string_view piece) {
+        ++counts[std::string(piece)];
+        ++total_words;
+      });
+    }
+  }
+  CountMap counts = std::move(local[0]);
+  for (int t = 1; t < threads; ++t) {
+    for (auto& [w, c] : local[t]) counts[w] += c;
+    CountMap().swap(local[t]);
+  }
+  r.input_bytes = total_bytes;
+  r.words = total_words;
+  r.unique_words = counts.size();
+
+  // Ids: special tokens, then the 256 bytes in order of their byte-level character, then merges.
+  std::vector<std::string> vocab(specials.begin(), specials.end());  // byte-level spelling by id
+  std::unordered_map<std::string, int32_t> vocab_ids;
+  for (size_t i = 0; i < vocab.size(); ++i) vocab_ids[vocab[i]] = int32_t(i);
+  std::vector<int> bytes(256);
+  for (int b = 0; b < 256; ++b) bytes[b] = b;
+  std::sort(bytes.begin(), bytes.end(), [](int x, int y) {
+    return tok::byte_to_codepoint(uint8_t(x)) < tok::byte_to_codepoint(uint8_t(y));
+  });
+  std::array<int32_t, 256> byte_id;
+  for (int b : bytes) {
+    byte_id[b] = int32_t(vocab.size());
+    vocab.push_back(tok::bytes_to_byte_level(std::string(1, char(b))));
+    vocab_ids[vocab.back()] = byte_id[b];
+  }
+
+  // Words sorted, so ids and tie-breaks never depend on hash order or thread count.
+  std::vector<std::pair<std::string, uint64_t>> sorted(counts.begin(), counts.end());
+  CountMap().swap(counts);
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<Word> words(sorted.size());
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    for (unsigned char c : sorted[i].first) words[i].syms.push_back(byte_id[c]);
+    words[i].count = sorted[i].second;
+  }
+  decltype(sorted)().swap(sorted);
+  r.count_seconds = since(t0);
+  log(fmt::format("counted {} words ({} unique) in {:.2f} MB in {:.1f}s", r.words, r.unique_words,
+                  r.input_bytes / 1e6, r.count_seconds));
+
+  // 2. Initial pair counts and where each pair occurs, in parallel.
+  auto t1 = Clock::now();
+  std::unordered_map<uint64_t, int64_t> pair_count;
+  std::unordered_map<uint64_t, std::vector<uint32_t>> where;
+  {
+    std::vector<std::unordered_map<uint64_t, int64_t>> lc(threads);
+    std::vector<std::unordered_map<uint64_t, std::vector<uint32_t>>> lw(threads);
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (size_t i = 0; i < words.size(); ++i) {
+      int t = omp_get_thread_num();
+      const auto& s = words[i].syms;
+      for (size_t k = 0; k + 1 < s.size(); ++k) {
+        uint64_t p = pair_key(s[k], s[k + 1]);
+        lc[t][p] += int64_t(words[i].count);
+        auto& v = lw[t][p];
+        if (v.empty() || v.back() != i) v.push_back(uint32_t(i));
+      }
+    }
+    // Threads hold increasing word ranges (static schedule), so appending in thread order keeps lists sorted.
+    for (int t = 0; t < threads; ++t) {
+      for (auto& [p, c] : lc[t]) pair_count[p] += c;
+      for (auto& [p, v] : lw[t]) {
+        auto& dst = where[p];
+        dst.insert(dst.end(), v.begin(), v.end());
+      }
+    }
+  }
+  std::priority_queue<QueueEntry> queue;
+  for (auto& [p, c] : pair_count)
+    if (c > 0) queue.push({uint64_t(c), p});
+
+  // 3. Merge until the vocabulary is full.
+  std::vector<std::pair<int32_t, int32_t>> merges;
+  std::vector<std::vector<Change>> changes(threads);
+  while (vocab.size() < opt.vocab_size && !queue.empty()) {
+    QueueEntry top = queue.top();
+    queue.pop();
+    int64_t current = pair_count[top.pair];
+    if (uint64_t(std::max<int64_t>(current, 0)) != top.count) {
+      if (current > 0) queue.push({uint64_t(current), top.pair});
+      continue;
+    }
+    if (top.count < std::max<uint64_t>(opt.min_frequency, 1)) break;
+    int32_t a = int32_t(top.pair >> 32), b = int32_t(uint32_t(top.pair));
+    std::string merged = vocab[a] + vocab[b];
+    int32_t m;
+    if (auto it = vocab_ids.find(merged); it != vocab_ids.end()) {
+      m = it->second;  // reached before by another split of the same string: reuse its id
+    } else {
+      m = int32_t(vocab.size());
+      vocab.push_back(merged);
+      vocab_ids[merged] = m;
+    }
+    merges.emplace_back(a, b);
+    std::vector<uint32_t> list = std::move(where[top.pair]);
+    where.erase(top.pair);
+    // Apply to the words containing the pair; large lists in parallel (each word is touched by one thread).
+    int nt = list.size() > 4096 ? threads : 1;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t i = 0; i < list.size(); ++i)
+      merge_in_word(words[list[i]], a, b, m, list[i], changes[omp_get_thread_num()]);
+    pair_count[top.pair] = 0;
+    std::unordered_map<uint64_t, int64_t> fresh;  // pairs that gained occurrences
+    for (int t = 0; t < nt; ++t) {
+      for (const Change& c : changes[t]) {
+        if (c.pair == top.pair) continue;
+        pair_count[c.pair] += c.delta;
+        if (c.delta > 0) {
+          fresh[c.pair] += c.delta;
+          auto& v = where[c.pair];
+          if (v.empty() || v.back() != c.word) v.push_back(c.word);
+        }
+      }
+      changes[t].clear();
+    }
+    // Keep the where-lists sorted and unique, so merge order inside words stays deterministic.
+    std::vector<uint64_t> fresh_pairs;
+    for (auto& [p, d] : fresh) fresh_pairs.push_back(p);
+    std::sort(fresh_pairs.begin(), fresh_pairs.end());
+    for (uint64_t p : fresh_pairs) {
+      auto& v = where[p];
+      if (!std::is_sorted(v.begin(), v.end())) {
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+      }
+      if (pair_count[p] > 0) queue.push({uint64_t(pair_count[p]), p});
+    }
+    if (merges.size() % 1000 == 0)
+      log(fmt::format("{} merges, vocabulary {}, last merge count {}", merges.size(), vocab.size(),
+                      top.count));
+  }
+  r.merges = merges.size();
+  r.merge_seconds = since(t1);
+  log(fmt::format("{} merges in {:.1f}s; vocabulary {}", r.merges, r.merge_seconds, vocab.size()));
+
+  // 4. tokenizer.json and tokenizer_config.json.
+  using oj = nlohmann::ordered_json;
+  oj added_json = oj::array();
+  for (size_t i = 0; i < specials.size(); ++i) {
+    bool special = opt.special_tokens.empty() ? i < 3 : true;
+    added_json.push_back({{"id", i},
+                          {"content", specials[i]},
+                          {"single_word", false},
+                          {"lstrip", false},
+                          {"rstrip", false},
+                          {"normalized", !special},
+                          {"special", special}});
+  }
+  oj vocab_json = oj::object();
+  for (size_t i = 0; i < vocab.size(); ++i) vocab_json[vocab[i]] = i;
+  oj merges_json = oj::array();
+  for (auto [a, b] : merges) merges_json.push_back(vocab[a] + " " + vocab[b]);
+  r.tokenizer = {
+      {"version", "1.0"},
+      {"truncation", nullptr},
+      {"padding", nullptr},
+      {"added_tokens", added_json},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", oj::parse(pre_json.dump())},
+      {"post_processor",
+       {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", false}, {"use_regex", true}}},
+      {"decoder",
+       {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}}},
+      {"model",
+       {{"type", "BPE"},
+        {"dropout", nullptr},
+        {"unk_token", nullptr},
+        {"continuing_subword_prefix", nullptr},
+        {"end_of_word_suffix", nullptr},
+        {"fuse_unk", false},
+        {"byte_fallback", false},
+        {"ignore_merges", false},
+        {"vocab", vocab_json},
+        {"merges", merges_json}}}};
+  if (opt.chat_template != "v3" && opt.chat_template != "r1")
+    fail("chat template \"{}\" is unknown (expected v3 or r1)", opt.chat_template);
+  bool chat_tokens = opt.special_tokens.empty();
+  r.config = {{"add_bos_token", true},
+              {"add_eos_token", false},
+              {"bos_token", added_token_config(specials[0])},
+              {"eos_token", added_token_config(specials.size() > 1 ? specials[1] : specials[0])},
+              {"pad_token", added_token_config(specials.size() > 2 ? specials[2] : specials.back())},
+              {"clean_up_tokenization_spaces", false},
+              {"legacy", true},
+              {"model_max_length", 131072},
+              {"unk_token", nullptr},
+              {"tokenizer_class", "LlamaTokenizerFast"}};
+  if (chat_tokens)
+    r.config["chat_template"] = opt.chat_template == "r1" ? kDeepSeekR1ChatTemplate : kDeepSeekV3ChatTemplate;
+  return r;
+}
+
+BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, const BpeTrainOptions& opt) {
+  if (files.empty()) fail("no input files to train on");
+  // Files are cut into ~1 MB chunks at line ends, so one big file still trains on every thread.
+  std::vector<std::string> chunks;
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) fail("cannot open training input {}", f.string());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string all = ss.str();
+    size_t pos = 0;
+    while (pos < all.size()) {
+      size_t end = std::min(all.size(), pos + (1 << 20));
+      if (end < all.size()) {
+        size_t nl = all.find('\n', end);
+        end = nl == std::string::npos ? all.size() : nl + 1;
+      }
+      chunks.push_back(all.substr(pos, end - pos));
+      pos = end;
+    }
+  }
+  return train_bpe(chunks, opt);
+}
+
+void save_bpe(const BpeTrainResult& r, const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) fail("cannot create {}: {}", dir.string(), ec.message());
+  for (auto [name, j] :
+       {std::pair{"tokenizer.json", &r.tokenizer}, std::pair{"tokenizer_config.json", &r.config}}) {
+    auto path = dir / name;
+    auto tmp = path;
+    tmp += ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary);
+      if (!out) fail("cannot write {}", tmp.string());
+      out << j->dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::strict) << "\n";
+      if (!out) fail("write to {} failed", tmp.string());
+    }
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) fail("cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message());
+  }
+}
+
+}  // namespace seek
