@@ -1,0 +1,127 @@
+// Model directories: save/load round trips (F32 exact, BF16 rounded, sharded), the V3 MTP copies, and
+// clear errors for a folder without config.json, a missing tensor and a wrong shape.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include <unistd.h>
+
+#include "core/error.hpp"
+#include "io/safetensors_writer.hpp"
+#include "io/tensor_store.hpp"
+#include "model/model_dir.hpp"
+#include "model_test_util.hpp"
+
+namespace seek {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("seek-test-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  return p;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ModelDir, F32RoundTripIsExactAndHoldsMtpCopies) {
+  auto cfg = test::shipped_config("tiny-v3");
+  Transformer<float> m(cfg);
+  m.init_weights(3);
+  test::randomise_router_bias(m, 4);
+  auto dir = temp_dir("f32");
+  save_model_dir(m, dir);
+  ASSERT_TRUE(fs::exists(dir / "config.json"));
+  ASSERT_TRUE(fs::exists(dir / "model.safetensors"));
+  TensorStore store(dir);
+  EXPECT_TRUE(store.contains("model.layers.3.embed_tokens.weight"));
+  EXPECT_TRUE(store.contains("model.layers.3.shared_head.head.weight"));
+  EXPECT_EQ(store.info("model.layers.1.mlp.gate.e_score_correction_bias").dtype, DType::F32);
+  auto loaded = load_model_dir<float>(dir);
+  ASSERT_EQ(loaded->params().value.size(), m.params().value.size());
+  for (size_t i = 0; i < m.params().value.size(); ++i)
+    ASSERT_EQ(loaded->params().value[i], m.params().value[i]);
+  fs::remove_all(dir);
+}
+
+TEST(ModelDir, Bf16AndShardedSaves) {
+  auto cfg = test::shipped_config("tiny-v2lite");
+  Transformer<float> m(cfg);
+  m.init_weights(5);
+  auto dir = temp_dir("bf16");
+  SaveOptions o;
+  o.dtype = DType::BF16;
+  o.max_shard_bytes = 20000;  // forces several shards + index
+  save_model_dir(m, dir, o);
+  EXPECT_TRUE(fs::exists(dir / "model.safetensors.index.json"));
+  auto loaded = load_model_dir<float>(dir);
+  for (size_t i = 0; i < m.params().value.size(); ++i)
+    ASSERT_EQ(loaded->params().value[i], bf16_to_f32(f32_to_bf16(m.params().value[i])));
+  // Same logits as the in-memory model with bf16-rounded weights.
+  for (auto& v : m.params().value) v = bf16_to_f32(f32_to_bf16(v));
+  auto batch = test::random_batch(cfg, 1, 6, 1);
+  std::vector<float> a(size_t(6 * cfg.vocab_size)), b(a.size());
+  m.forward_logits(batch.tokens.data(), 1, 6, a.data());
+  loaded->forward_logits(batch.tokens.data(), 1, 6, b.data());
+  EXPECT_EQ(a, b);
+  fs::remove_all(dir);
+}
+
+TEST(ModelDir, MissingConfigIsNamed) {
+  auto dir = temp_dir("noconfig");
+  fs::create_directories(dir);
+  auto msg = error_of([&] { load_model_dir<float>(dir); });
+  EXPECT_NE(msg.find("config.json"), std::string::npos) << msg;
+  EXPECT_NE(error_of([&] { load_model_dir<float>(dir / "nope"); }).find("does not exist"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(ModelDir, MissingTensorAndWrongShapeAreNamed) {
+  auto cfg = test::shipped_config("tiny-v2lite");
+  Transformer<float> m(cfg);
+  m.init_weights(1);
+  auto dir = temp_dir("broken");
+  save_model_dir(m, dir);
+  // Rewrite the weights without one tensor, then with one tensor of the wrong shape.
+  const auto& ps = m.params();
+  auto rewrite = [&](const std::string& skip, const std::string& reshape) {
+    SafetensorsWriter w;
+    for (const auto& info : ps.layout.all()) {
+      if (info.name == skip) continue;
+      auto shape = info.shape;
+      if (info.name == reshape) shape = {info.numel};
+      w.add(info.name, DType::F32, shape, ps.value.data() + info.offset);
+    }
+    w.write(dir / "model.safetensors");
+  };
+  rewrite("model.layers.1.self_attn.kv_b_proj.weight", "");
+  auto msg = error_of([&] { load_model_dir<float>(dir); });
+  EXPECT_NE(msg.find("model.layers.1.self_attn.kv_b_proj.weight"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("missing"), std::string::npos) << msg;
+  rewrite("", "model.layers.2.mlp.experts.3.down_proj.weight");
+  msg = error_of([&] { load_model_dir<float>(dir); });
+  EXPECT_NE(msg.find("model.layers.2.mlp.experts.3.down_proj.weight"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("model.safetensors"), std::string::npos) << msg;
+  // A config that contradicts the weights (different hidden size) fails on the first shape.
+  std::ofstream(dir / "config.json") << [&] {
+    auto j = cfg.to_json();
+    j["hidden_size"] = 48;
+    return j.dump();
+  }();
+  rewrite("", "");
+  EXPECT_NE(error_of([&] { load_model_dir<float>(dir); }).find("shape"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace seek
