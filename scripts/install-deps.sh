@@ -9,7 +9,7 @@ packages=(
 )
 # The PyTorch reference (tests/reference) and the comparison benchmarks need these; the C++ tests do not.
 if [[ "${SEEK_WITH_TORCH:-0}" == "1" ]]; then
-  packages+=(python3-torch python3-numpy)
+  packages+=(python3-torch python3-numpy libopenblas0-pthread)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# One full training step (forward + backward + AdamW) of a config, seek vs the PyTorch reference
+# (tests/reference/deepseek_ref.py, float32), same batch, sequence length and 2 threads, measured in the same
+# run; prints both JSON lines and the tokens/s ratio.
+#   bench/step-vs-torch.sh [config] [batch] [seq] [steps]
+# PyTorch gets its best settings on this CPU: Debian's OpenBLAS (libopenblas0-pthread) behind libblas.so.3,
+# OPENBLAS_CORETYPE=SKYLAKEX (0.3.21 misdetects the CPU otherwise) and OMP_WAIT_POLICY=PASSIVE.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+config=${1:-configs/small.json}
+batch=${2:-8}
+seq=${3:-256}
+steps=${4:-3}
+SEEK_WITH_TORCH=1 bash scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release --target bench_train_step -j 2 >/dev/null
+seek_json=$(OMP_NUM_THREADS=2 ./build/release/bench/bench_train_step --config "$config" --batch "$batch" \
+  --seq "$seq" --steps "$steps" --warmup 1)
+torch_json=$(OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OPENBLAS_CORETYPE=SKYLAKEX OMP_WAIT_POLICY=PASSIVE \
+  /usr/bin/python3 bench/torch_step.py --config "$config" --batch "$batch" --seq "$seq" --steps "$steps" \
+  --threads 2)
+echo "seek:  $seek_json"
+echo "torch: $torch_json"
+/usr/bin/python3 - "$seek_json" "$torch_json" <<'PY'
+import json, sys
+s, t = json.loads(sys.argv[1]), json.loads(sys.argv[2].strip().splitlines()[-1])
+print(f"ratio seek/torch tokens/s: {s['tokens_per_s'] / t['tokens_per_s']:.2f}x "
+      f"(seek {s['tokens_per_s']:.0f} tok/s, {s['gflops']:.0f} GFLOP/s achieved; torch {t['tokens_per_s']:.0f} tok/s)")
+PY
