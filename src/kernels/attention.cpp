@@ -16,6 +16,7 @@
 // Backward parallelism is B·H tasks (each owns its dk/dv/dq slices, so no atomics); with fewer (b, h) pairs
 // than cores some cores idle.
 #include "kernels/attention.hpp"
+#include "kernels/vecmath.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -36,39 +37,6 @@ constexpr int64_t kTile = 64;  // queries and keys per tile: S is 16 KB in fp32,
 // Elements per AVX-512 register.
 template <typename T>
 constexpr int kLanes = int(64 / sizeof(T));
-
-// exp for float that the compiler vectorises (glibc's expf is a scalar call without -ffast-math, and it would
-// dominate a tile). Cephes' polynomial on r = x − n·ln2, |r| <= ln2/2; relative error ~1e-7. Inputs below
-// ln(FLT_MIN) give exactly 0 (masked scores are −inf), NaN propagates. double keeps std::exp: it is the
-// reference path for gradient checks.
-inline float fast_exp(float x) {
-  const bool underflow = x < -87.33654f;
-  x = std::min(std::max(x, -87.33654f), 88.0f);
-  // Round x·log2(e) to an integer n by adding 1.5·2^23: n then sits in the low mantissa bits of t.
-  const float t = x * 1.44269504088896341f + 12582912.0f;
-  const float n = t - 12582912.0f;
-  const uint32_t ni = std::bit_cast<uint32_t>(t) - 0x4B400000u;
-  float r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const float e = p * r * r + r + 1.0f;
-  const float scale = std::bit_cast<float>((ni + 127u) << 23);
-  return underflow ? 0.0f : e * scale;
-}
-
-template <typename T>
-inline T exp_t(T x) {
-  if constexpr (std::is_same_v<T, float>) {
-    return fast_exp(x);
-  } else {
-    return std::exp(x);
-  }
-}
 
 // One AVX-512 register of T, as a GCC vector so the register blocking below is explicit rather than left to
 // the SLP vectoriser (which, given fully unrolled scalar loops, re-reads B for every fma and spills).
