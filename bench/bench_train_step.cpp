@@ -44,9 +44,10 @@ int main(int argc, char** argv) {
   lo.balance.alpha = cfg.aux_loss_alpha;
   seek::Rng rng(7);
   std::vector<int32_t> tokens(size_t(B * T)), targets(size_t(B * T));
-  for (auto& t : tokens) t = int32_t(rng.below(uint64_t(cfg.vocab_size)));
-  for (auto& t : targets) t = int32_t(rng.below(uint64_t(cfg.vocab_size)));
+  // A new batch every step, as in real training: routing (and so each expert's GEMM shapes) changes.
   auto step = [&] {
+    for (auto& t : tokens) t = int32_t(rng.below(uint64_t(cfg.vocab_size)));
+    for (auto& t : targets) t = int32_t(rng.below(uint64_t(cfg.vocab_size)));
     model.params().zero_grad();
     auto r = model.forward_backward(tokens.data(), targets.data(), B, T, lo, true);
     opt.step(model.params(), hp, 1.0);
