@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "tokenizer/unicode_delta.hpp"
 
 namespace seek::tok {
 
@@ -124,7 +125,12 @@ void PreTokenizer::add(const nlohmann::json& j, const std::string& where, bool* 
   }
 }
 
-void PreTokenizer::run_stage(size_t k, std::string_view text,
+void PreTokenizer::run(std::string_view text, const std::function<void(std::string_view)>& fn) const {
+  // Checked once per text: the exact (slower) regex forms are only needed for very new characters.
+  run_stage(0, text, has_newer_unicode(text), fn);
+}
+
+void PreTokenizer::run_stage(size_t k, std::string_view text, bool newer,
                              const std::function<void(std::string_view)>& fn) const {
   if (text.empty()) return;
   if (k == stages_.size()) {
@@ -133,16 +139,16 @@ void PreTokenizer::run_stage(size_t k, std::string_view text,
   }
   const Stage& st = stages_[k];
   if (!st.re) {  // ByteLevel add_prefix_space
-    if (text[0] == ' ') return run_stage(k + 1, text, fn);
+    if (text[0] == ' ') return run_stage(k + 1, text, newer, fn);
     std::string with_space(text.size() + 1, ' ');
     text.copy(with_space.data() + 1, text.size());
-    return run_stage(k + 1, with_space, fn);
+    return run_stage(k + 1, with_space, newer, fn);
   }
-  auto next = [&](size_t b, size_t e) { run_stage(k + 1, text.substr(b, e - b), fn); };
+  auto next = [&](size_t b, size_t e) { run_stage(k + 1, text.substr(b, e - b), newer, fn); };
   // Empty matches split nothing; after one the search resumes one code point later, as JavaScript does.
   auto for_each_span = [&](auto&& emit) {
     size_t pos = 0, from = 0, b, e;
-    while (from <= text.size() && st.re->find(text, from, &b, &e)) {
+    while (from <= text.size() && st.re->find(text, from, &b, &e, newer)) {
       if (e == b) {
         from = b + 1;
         while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;

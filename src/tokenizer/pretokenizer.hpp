@@ -30,9 +30,7 @@ class PreTokenizer {
   static PreTokenizer from_json(const nlohmann::json& j, const std::string& where);
 
   // Calls fn(piece) for every piece, in order.
-  void run(std::string_view text, const std::function<void(std::string_view)>& fn) const {
-    run_stage(0, text, fn);
-  }
+  void run(std::string_view text, const std::function<void(std::string_view)>& fn) const;
 
  private:
   struct Stage {
@@ -41,7 +39,8 @@ class PreTokenizer {
     bool invert = false;
   };
   void add(const nlohmann::json& j, const std::string& where, bool* saw_byte_level);
-  void run_stage(size_t k, std::string_view text, const std::function<void(std::string_view)>& fn) const;
+  void run_stage(size_t k, std::string_view text, bool newer,
+                 const std::function<void(std::string_view)>& fn) const;
 
   std::vector<Stage> stages_;
 };

@@ -43,7 +43,7 @@ ThreadMatchState& thread_state() {
 
 }  // namespace
 
-std::string js_regex_to_pcre2(const std::string& p) {
+std::string js_regex_to_pcre2(const std::string& p, bool with_newer) {
   std::string out;
   bool in_class = false;
   for (size_t i = 0; i < p.size(); ++i) {
@@ -57,7 +57,7 @@ std::string js_regex_to_pcre2(const std::string& p) {
         if (in_class) fail("regex /{}/: \\S inside a character class is not supported", p);
         out += "[^" + std::string(kJsSpace) + "]";
       } else if ((e == 'p' || e == 'P') && i + 3 < p.size() && p[i + 1] == '{' && p[i + 3] == '}' &&
-                 *unicode_delta(p[i + 2])) {
+                 with_newer && *unicode_delta(p[i + 2])) {
         // \p{X} for a major category: add the characters node's newer Unicode tables put in X.
         std::string cls = std::string("\\p{") + p[i + 2] + "}" + unicode_delta(p[i + 2]);
         if (in_class && e == 'P')
@@ -96,8 +96,9 @@ std::string js_regex_to_pcre2(const std::string& p) {
   return out;
 }
 
-Regex::Regex(const std::string& pattern) : pattern_(pattern) {
-  std::string translated = js_regex_to_pcre2(pattern);
+namespace {
+
+pcre2_code* compile(const std::string& pattern, const std::string& translated) {
   int err = 0;
   PCRE2_SIZE off = 0;
   auto* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
@@ -107,17 +108,27 @@ Regex::Regex(const std::string& pattern) : pattern_(pattern) {
          pcre2_message(err), size_t(off), translated);
   // JIT is an optimisation: if it is unavailable the interpreter gives the same matches.
   pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
-  code_ = code;
+  return code;
+}
+
+}  // namespace
+
+Regex::Regex(const std::string& pattern) : pattern_(pattern) {
+  std::string exact = js_regex_to_pcre2(pattern, true), plain = js_regex_to_pcre2(pattern, false);
+  code_ = compile(pattern, exact);
+  if (plain != exact) fast_ = compile(pattern, plain);
 }
 
 Regex::~Regex() {
   pcre2_code_free(static_cast<pcre2_code*>(code_));
+  pcre2_code_free(static_cast<pcre2_code*>(fast_));
 }
 
-bool Regex::find(std::string_view subject, size_t start, size_t* begin, size_t* end) const {
+bool Regex::find(std::string_view subject, size_t start, size_t* begin, size_t* end, bool newer_chars) const {
   auto& st = thread_state();
-  int rc = pcre2_match(static_cast<pcre2_code*>(code_), reinterpret_cast<PCRE2_SPTR>(subject.data()),
-                       subject.size(), start, PCRE2_NO_UTF_CHECK, st.md, st.ctx);
+  auto* code = static_cast<pcre2_code*>(newer_chars || !fast_ ? code_ : fast_);
+  int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), start,
+                       PCRE2_NO_UTF_CHECK, st.md, st.ctx);
   if (rc == PCRE2_ERROR_NOMATCH) return false;
   if (rc < 0) fail("regex /{}/ failed on a {}-byte input: {}", pattern_, subject.size(), pcre2_message(rc));
   PCRE2_SIZE* ov = pcre2_get_ovector_pointer(st.md);

@@ -18,17 +18,21 @@ class Regex {
   Regex& operator=(const Regex&) = delete;
 
   // Finds the first match at or after byte offset `start` of valid UTF-8 `subject`. Returns false when
-  // there is none; otherwise sets [*begin, *end).
-  bool find(std::string_view subject, size_t start, size_t* begin, size_t* end) const;
+  // there is none; otherwise sets [*begin, *end). `newer_chars`: the subject may hold characters that only
+  // newer Unicode tables classify (see has_newer_unicode); without them a faster compiled form is used.
+  bool find(std::string_view subject, size_t start, size_t* begin, size_t* end,
+            bool newer_chars = true) const;
 
   const std::string& pattern() const { return pattern_; }
 
  private:
   std::string pattern_;
-  void* code_ = nullptr;  // pcre2_code*
+  void* code_ = nullptr;  // pcre2_code*, with the newer-Unicode additions
+  void* fast_ = nullptr;  // the same without them (null when identical), ~1.6x faster to match
 };
 
-// The pattern rewritten for PCRE2 (exposed for tests).
-std::string js_regex_to_pcre2(const std::string& pattern);
+// The pattern rewritten for PCRE2 (exposed for tests). with_newer: add the characters of newer Unicode
+// versions to \p{X}.
+std::string js_regex_to_pcre2(const std::string& pattern, bool with_newer = true);
 
 }  // namespace seek::tok

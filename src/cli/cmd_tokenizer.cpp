@@ -1,0 +1,181 @@
+// Tokenizer subcommands: `seek tokenize`, `seek detokenize` and `seek tokenizer train`.
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+
+#include "cli/registry.hpp"
+#include "core/error.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "tokenizer/trainer.hpp"
+
+namespace seek::cli {
+namespace {
+
+std::string read_all(std::istream& in) {
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Shows a token's bytes printably: specials as themselves, control and invalid bytes as \xNN.
+std::string show_piece(const Tokenizer& tok, TokenId id) {
+  std::string b = tok.token_bytes(id), out;
+  for (unsigned char c : b) {
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20 || c == 0x7F)
+      out += fmt::format("\\x{:02X}", c);
+    else
+      out += char(c);
+  }
+  return out;
+}
+
+struct TokenizeArgs {
+  std::string dir, file;
+  std::vector<std::string> text;
+  bool show = false, add_special = false, no_parse_special = false;
+};
+
+const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CLI::App& app) {
+  auto a = std::make_shared<TokenizeArgs>();
+  app.add_option("--tokenizer", a->dir, "Folder with tokenizer.json (absent: the byte tokenizer)")
+      ->required();
+  app.add_option("text", a->text, "Text to encode (several arguments are joined by spaces)");
+  app.add_option("--file", a->file, "Read the text from this file ('-' for stdin)");
+  app.add_flag("--show", a->show, "Print one token per line: id and the text it stands for");
+  app.add_flag("--add-special", a->add_special, "Add what the tokenizer puts around a sequence (BOS)");
+  app.add_flag("--no-parse-special", a->no_parse_special, "Tokenize special-token strings as plain text");
+  app.callback([a] {
+    std::string text;
+    if (!a->file.empty()) {
+      if (!a->text.empty()) fail("give the text either as arguments or with --file, not both");
+      if (a->file == "-") {
+        text = read_all(std::cin);
+      } else {
+        std::ifstream f(a->file, std::ios::binary);
+        if (!f) fail("cannot open {}", a->file);
+        text = read_all(f);
+      }
+    } else {
+      for (size_t i = 0; i < a->text.size(); ++i) text += (i ? " " : "") + a->text[i];
+    }
+    auto tok = load_tokenizer(a->dir);
+    auto ids = tok->encode(text, a->add_special, !a->no_parse_special);
+    if (a->show) {
+      for (TokenId id : ids) fmt::print("{}\t{}\n", id, show_piece(*tok, id));
+    } else {
+      std::string line;
+      for (size_t i = 0; i < ids.size(); ++i) line += (i ? " " : "") + std::to_string(ids[i]);
+      fmt::print("{}\n", line);
+    }
+  });
+});
+
+struct DetokenizeArgs {
+  std::string dir;
+  std::vector<std::string> ids;
+  bool skip_special = false;
+};
+
+const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [](CLI::App& app) {
+  auto a = std::make_shared<DetokenizeArgs>();
+  app.add_option("--tokenizer", a->dir, "Folder with tokenizer.json (absent: the byte tokenizer)")
+      ->required();
+  app.add_option("ids", a->ids, "Token ids (none: read whitespace- or comma-separated ids from stdin)");
+  app.add_flag("--skip-special", a->skip_special, "Leave special tokens out of the text");
+  app.callback([a] {
+    // Ids as arguments or on stdin, separated by whitespace or commas ("[1, 2, 3]" works too).
+    std::string all;
+    for (const auto& w : a->ids) all += w + " ";
+    if (a->ids.empty()) all = read_all(std::cin);
+    for (char& c : all)
+      if (c == ',' || c == '[' || c == ']') c = ' ';
+    std::vector<TokenId> ids;
+    std::istringstream in(all);
+    for (std::string w; in >> w;) {
+      size_t used = 0;
+      long long v = 0;
+      try {
+        v = std::stoll(w, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != w.size() || v < INT32_MIN || v > INT32_MAX) fail("\"{}\" is not a token id", w);
+      ids.push_back(TokenId(v));
+    }
+    auto tok = load_tokenizer(a->dir);
+    fmt::print("{}", tok->decode(ids, a->skip_special));
+    if (isatty(1)) fmt::print("\n");
+  });
+});
+
+struct TrainArgs {
+  size_t vocab_size = 0;
+  std::vector<std::string> inputs;
+  std::string out, pre_tokenizer = "deepseek-v3", chat_template = "v3", specials;
+  uint64_t min_frequency = 2;
+  int threads = 0;
+};
+
+const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](CLI::App& app) {
+  app.require_subcommand(1);
+  auto* train = app.add_subcommand("train", "Learn a byte-level BPE tokenizer from text files");
+  auto a = std::make_shared<TrainArgs>();
+  train->add_option("--vocab-size", a->vocab_size, "Vocabulary size, special and byte tokens included")
+      ->required();
+  train->add_option("--input", a->inputs, "Training text files")->required();
+  train->add_option("--out", a->out, "Output folder for tokenizer.json and tokenizer_config.json")
+      ->required();
+  train->add_option("--min-frequency", a->min_frequency, "Never merge pairs seen fewer times")
+      ->capture_default_str();
+  train
+      ->add_option("--pre-tokenizer", a->pre_tokenizer,
+                   "deepseek-v3, gpt2, or a JSON file holding a tokenizer.json pre_tokenizer value")
+      ->capture_default_str();
+  train->add_option(
+      "--special-tokens", a->specials,
+      "Comma-separated special tokens, replacing the chat tokens (first: BOS, second: EOS, third: pad)");
+  train->add_option("--chat-template", a->chat_template, "Chat template for tokenizer_config.json: v3 or r1")
+      ->capture_default_str();
+  train->add_option("--threads", a->threads, "Threads (0: all)");
+  train->callback([a] {
+    BpeTrainOptions opt;
+    opt.vocab_size = a->vocab_size;
+    opt.min_frequency = a->min_frequency;
+    opt.threads = a->threads;
+    opt.chat_template = a->chat_template;
+    opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
+    if (a->pre_tokenizer == "gpt2") {
+      opt.pre_tokenizer =
+          nlohmann::json::parse(R"({"type": "ByteLevel", "add_prefix_space": false, "use_regex": true})");
+    } else if (a->pre_tokenizer != "deepseek-v3") {
+      std::ifstream f(a->pre_tokenizer);
+      if (!f) fail("--pre-tokenizer: {} is neither deepseek-v3, gpt2 nor a readable file", a->pre_tokenizer);
+      try {
+        opt.pre_tokenizer = nlohmann::json::parse(f);
+      } catch (const nlohmann::json::exception& e) {
+        fail("--pre-tokenizer {}: not valid JSON: {}", a->pre_tokenizer, e.what());
+      }
+    }
+    if (!a->specials.empty()) {
+      std::istringstream ss(a->specials);
+      for (std::string t; std::getline(ss, t, ',');) opt.special_tokens.push_back(t);
+    }
+    std::vector<std::filesystem::path> files(a->inputs.begin(), a->inputs.end());
+    auto r = train_bpe_files(files, opt);
+    save_bpe(r, a->out);
+    double secs = r.count_seconds + r.merge_seconds;
+    fmt::print("trained {} tokens ({} merges) on {:.1f} MB in {:.1f}s ({:.2f} MB/s); wrote {}\n",
+               r.tokenizer["model"]["vocab"].size(), r.merges, r.input_bytes / 1e6, secs,
+               r.input_bytes / 1e6 / std::max(secs, 1e-9), a->out);
+  });
+});
+
+}  // namespace
+}  // namespace seek::cli
