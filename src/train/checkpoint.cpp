@@ -1,0 +1,147 @@
+#include "train/checkpoint.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <vector>
+
+#include "core/error.hpp"
+#include "io/atomic_file.hpp"
+#include "io/safetensors_writer.hpp"
+#include "io/tensor_store.hpp"
+#include "model/model_dir.hpp"
+
+namespace seek {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kPrefix = "step-";
+
+std::optional<int64_t> step_of(const fs::path& p) {
+  std::string name = p.filename().string();
+  if (name.rfind(kPrefix, 0) != 0) return std::nullopt;
+  std::string digits = name.substr(5);
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return std::nullopt;
+  return std::stoll(digits);
+}
+
+std::vector<std::pair<int64_t, fs::path>> complete_checkpoints(const fs::path& run_dir) {
+  std::vector<std::pair<int64_t, fs::path>> out;
+  fs::path dir = run_dir / "checkpoints";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return out;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    auto s = step_of(e.path());
+    if (s && fs::exists(e.path() / "trainer_state.json")) out.emplace_back(*s, e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A test hook: SEEK_TEST_CRASH_IN_SAVE=<step> kills the process with SIGKILL half-way through writing that
+// checkpoint, so tests can prove an interrupted save never damages the previous one.
+void maybe_crash_for_test(int64_t step) {
+  const char* v = std::getenv("SEEK_TEST_CRASH_IN_SAVE");
+  if (v && std::atoll(v) == step) ::raise(SIGKILL);
+}
+
+}  // namespace
+
+fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& model, AdamW<float>& opt,
+                         const TrainerState& state, const fs::path& tokenizer_dir, int64_t keep_last) {
+  fs::path root = run_dir / "checkpoints";
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  SEEK_CHECK(!ec, "cannot create checkpoint folder {}: {}", root.string(), ec.message());
+  fs::path final_dir = root / fmt::format("{}{:08d}", kPrefix, state.step);
+  fs::path tmp = root / fmt::format(".{}{:08d}.tmp-{}", kPrefix, state.step, ::getpid());
+  fs::remove_all(tmp, ec);
+  try {
+    save_model_dir(model, tmp);  // F32: the exact bits
+    maybe_crash_for_test(state.step);
+    const int64_t total = model.params().layout.total();
+    SafetensorsWriter w;
+    w.add("adamw.m", DType::F32, {total}, opt.m().data());
+    w.add("adamw.v", DType::F32, {total}, opt.v().data());
+    w.write(tmp / "optimizer.safetensors");
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+      if (!tokenizer_dir.empty() && fs::exists(tokenizer_dir / f)) {
+        fs::copy_file(tokenizer_dir / f, tmp / f, fs::copy_options::overwrite_existing, ec);
+        SEEK_CHECK(!ec, "cannot copy {} into checkpoint {}: {}", f, tmp.string(), ec.message());
+      }
+    }
+    nlohmann::json js = {{"step", state.step},
+                         {"data_position", state.data_position},
+                         {"tokens_seen", state.tokens_seen},
+                         {"elapsed_seconds", state.elapsed_seconds},
+                         {"adamw_steps", opt.steps()},
+                         {"extra", state.extra}};
+    write_file_atomically(tmp / "trainer_state.json", js.dump(2) + "\n");
+    fsync_directory(tmp);
+    // Replace an existing checkpoint of the same step (a resumed run saving again) only once the new one is
+    // complete.
+    fs::path old = root / fmt::format(".{}{:08d}.old-{}", kPrefix, state.step, ::getpid());
+    if (fs::exists(final_dir)) fs::rename(final_dir, old);
+    fs::rename(tmp, final_dir);
+    fsync_directory(root);
+    fs::remove_all(old, ec);
+  } catch (const fs::filesystem_error& e) {
+    fs::remove_all(tmp, ec);
+    fail("cannot write checkpoint {}: {}", final_dir.string(), e.what());
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  // Retention, and leftovers of interrupted saves by earlier processes.
+  auto all = complete_checkpoints(run_dir);
+  for (size_t i = 0; i + size_t(keep_last) < all.size(); ++i) fs::remove_all(all[i].second, ec);
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    std::string n = e.path().filename().string();
+    if (n.size() > 1 && n[0] == '.' && n.find(".tmp-") != std::string::npos) fs::remove_all(e.path(), ec);
+  }
+  return final_dir;
+}
+
+std::optional<fs::path> latest_checkpoint(const fs::path& run_dir) {
+  auto all = complete_checkpoints(run_dir);
+  if (all.empty()) return std::nullopt;
+  return all.back().second;
+}
+
+TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, AdamW<float>& opt) {
+  fs::path state_file = dir / "trainer_state.json";
+  std::ifstream f(state_file);
+  SEEK_CHECK(f.good(), "checkpoint {} has no trainer_state.json", dir.string());
+  nlohmann::json js;
+  try {
+    js = nlohmann::json::parse(f);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not valid JSON: {}", state_file.string(), e.what());
+  }
+  TrainerState st;
+  try {
+    st.step = js.at("step");
+    st.data_position = js.at("data_position");
+    st.tokens_seen = js.at("tokens_seen");
+    st.elapsed_seconds = js.at("elapsed_seconds");
+    opt.set_steps(js.at("adamw_steps"));
+    st.extra = js.value("extra", nlohmann::json::object());
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: missing or malformed field: {}", state_file.string(), e.what());
+  }
+  TensorStore weights(dir);
+  load_weights(model, weights);
+  const int64_t total = model.params().layout.total();
+  TensorStore optim(dir / "optimizer.safetensors");
+  optim.read_into("adamw.m", {total}, opt.m().data());
+  optim.read_into("adamw.v", {total}, opt.v().data());
+  return st;
+}
+
+}  // namespace seek

@@ -1,0 +1,61 @@
+// Training data: input files are tokenized once into memory-mapped binary shards (cached and reused while the
+// inputs and the tokenizer are unchanged), documents are packed into fixed-length sequences with EOS
+// separators, split into train and validation by document, and served in a deterministic shuffled order
+// that depends only on the seed and the position in the stream (so a resumed run sees the same batches).
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tokenizer/tokenizer.hpp"
+
+namespace seek {
+
+enum class Objective {
+  Pretrain,  // .txt (documents separated by a line "<|endoftext|>", else the file is one document) or
+             // .jsonl with {"text": ...} per line; loss on every token
+  Sft,       // .jsonl with {"messages": [{"role", "content"}, ...]} (DeepSeek chat format; loss on assistant
+             // content and the end-of-sentence token after it) or {"prompt": ..., "completion": ...}
+             // (BOS + prompt + completion + EOS; loss on completion and EOS)
+};
+
+struct DataOptions {
+  std::vector<std::filesystem::path> inputs;
+  Objective objective = Objective::Pretrain;
+  int64_t seq_len = 256;           // tokens per training sequence (each sequence reads seq_len + 1 tokens)
+  double val_fraction = 0.05;      // share of documents held out for validation (0: none)
+  uint64_t seed = 0;               // shuffling and the document split
+  std::filesystem::path cache_dir;  // where token shards are kept, e.g. <run>/data-cache
+  int threads = 0;                 // tokenization threads (0: OpenMP default)
+};
+
+struct DatasetStats {
+  int64_t documents = 0, train_documents = 0, val_documents = 0;
+  int64_t train_tokens = 0, val_tokens = 0;  // including the EOS separators
+  int64_t train_sequences = 0, val_sequences = 0;
+  int64_t counted_targets = 0;  // train targets that carry loss (all for pretraining; assistant tokens for SFT)
+  bool reused_cache = false;
+};
+
+class Dataset {
+ public:
+  // Tokenizes (or reuses the cache), packs and splits. Throws seek::Error naming the file and line for a
+  // missing or unreadable input, malformed JSONL, a record without the expected keys, an unknown chat role, or
+  // a corpus too small to fill one sequence.
+  static std::unique_ptr<Dataset> open(const DataOptions& opts, const Tokenizer& tok);
+  virtual ~Dataset() = default;
+
+  virtual const DatasetStats& stats() const = 0;
+
+  // Writes B training sequences starting at global sequence `position` of the shuffled stream:
+  // tokens[b, t] and targets[b, t] = the next token or -1 where it carries no loss. Epoch e = position /
+  // train_sequences uses its own permutation (from seed and e), so any position can be served directly.
+  virtual void train_batch(int64_t position, int64_t B, int32_t* tokens, int32_t* targets) const = 0;
+
+  // Validation sequences in fixed order: sequences [first, first + B) (wrapping around).
+  virtual void val_batch(int64_t first, int64_t B, int32_t* tokens, int32_t* targets) const = 0;
+};
+
+}  // namespace seek

@@ -1,0 +1,58 @@
+// Everything that describes a training run. It comes from a JSON run file and/or command-line flags (same key
+// names; flags win), is validated as a whole, and the resolved settings are saved as <out>/settings.json.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "train/dataset.hpp"
+#include "train/schedule.hpp"
+
+namespace seek {
+
+struct TrainSettings {
+  // model and data
+  std::string config;             // config.json for a model trained from scratch
+  std::string init;               // or a model directory to continue from (ours or Hugging Face DeepSeek)
+  std::string tokenizer;          // tokenizer folder; default: init's tokenizer.json if present, else bytes
+  std::vector<std::string> data;  // input files
+  std::string objective = "pretrain";  // pretrain | sft
+  std::string out;                     // run folder
+  double val_fraction = 0.05;
+  // batch
+  int64_t batch_size = 8;  // sequences per micro-batch
+  int64_t seq_len = 256;
+  int64_t grad_accum = 1;  // micro-batches per optimizer step
+  int64_t steps = 1000;    // optimizer steps in total
+  // optimizer and schedule
+  double lr = 1e-3, min_lr = 1e-4;
+  int64_t warmup_steps = 100;
+  std::string schedule = "cosine";  // constant | cosine | linear | wsd
+  double decay_fraction = 0.2;      // wsd
+  double weight_decay = 0.1, beta1 = 0.9, beta2 = 0.95, eps = 1e-8;
+  double max_grad_norm = 1.0;  // <= 0: no clipping
+  // MoE balance and MTP
+  double bias_update_speed = 1e-3;  // γ of the aux-loss-free bias (noaux_tc routers)
+  double aux_alpha = -1;            // α of the balance loss; < 0: the config's aux_loss_alpha
+  bool seq_aux = true;
+  double mtp_lambda = 0.3;  // λ
+  // run control
+  uint64_t seed = 1234;
+  int threads = 0;  // 0: all cores
+  int64_t eval_every = 100, eval_batches = 8;
+  int64_t checkpoint_every = 200, keep_last = 3;
+  int64_t log_every = 1;
+  std::string on_nonfinite = "stop";  // stop | skip
+  std::string save_dtype = "f32";  // final model: f32 | bf16 (checkpoints are always f32, for exact resume)
+
+  static TrainSettings from_json(const nlohmann::json& j, const std::string& source);  // rejects unknown keys
+  nlohmann::json to_json() const;
+  void validate() const;
+  Objective objective_kind() const;
+  Schedule make_schedule() const;
+  int64_t sequences_per_step() const { return batch_size * grad_accum; }
+};
+
+}  // namespace seek

@@ -1,0 +1,313 @@
+#include "train/trainer.hpp"
+
+#include <fmt/core.h>
+#include <omp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "io/atomic_file.hpp"
+#include "model/model_dir.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "train/checkpoint.hpp"
+#include "train/dataset.hpp"
+
+namespace seek {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+void on_signal(int) {
+  g_stop = true;
+}
+
+std::string format_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  int64_t t = int64_t(s + 0.5);
+  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
+  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+nlohmann::json load_json_file(const fs::path& p) {
+  std::ifstream f(p);
+  SEEK_CHECK(f.good(), "cannot read {}", p.string());
+  try {
+    return nlohmann::json::parse(f);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: not valid JSON: {}", p.string(), e.what());
+  }
+}
+
+// Keeps only metric lines up to `step`, so a resumed run does not repeat the steps of the crashed one.
+void truncate_metrics(const fs::path& file, int64_t step) {
+  std::ifstream in(file);
+  if (!in.good()) return;
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;  // a torn last line of a killed run
+    if (j.value("step", int64_t(0)) <= step) kept += line + "\n";
+  }
+  in.close();
+  write_file_atomically(file, kept);
+}
+
+nlohmann::json load_stats(const std::vector<ExpertLoad>& loads) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const ExpertLoad& l : loads) {
+    double sum = 0, mx = 0, mn = 1e300;
+    for (int64_t v : l.load) {
+      sum += double(v);
+      mx = std::max(mx, double(v));
+      mn = std::min(mn, double(v));
+    }
+    double mean = sum / double(std::max<size_t>(1, l.load.size()));
+    arr.push_back({{"layer", l.layer},
+                   {"max_over_mean", mean > 0 ? mx / mean : 0.0},
+                   {"min_over_mean", mean > 0 ? mn / mean : 0.0}});
+  }
+  return arr;
+}
+
+void add_loads(std::vector<ExpertLoad>& acc, const std::vector<ExpertLoad>& more) {
+  if (acc.empty()) {
+    acc = more;
+    return;
+  }
+  for (size_t i = 0; i < acc.size(); ++i)
+    for (size_t e = 0; e < acc[i].load.size(); ++e) acc[i].load[e] += more[i].load[e];
+}
+
+}  // namespace
+
+TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann::json& overrides) {
+  TrainSettings s = given;
+  SEEK_CHECK(!s.out.empty(), "no run folder: give --out DIR");
+  const fs::path out = s.out;
+  std::optional<fs::path> ckpt;
+  if (resume) {
+    ckpt = latest_checkpoint(out);
+    SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint", out.string());
+    nlohmann::json base = load_json_file(out / "settings.json");
+    for (auto it = overrides.begin(); it != overrides.end(); ++it) base[it.key()] = it.value();
+    s = TrainSettings::from_json(base, (out / "settings.json").string());
+  }
+  s.validate();
+  if (s.threads > 0) omp_set_num_threads(s.threads);
+
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  SEEK_CHECK(!ec, "cannot create run folder {}: {}", out.string(), ec.message());
+  write_file_atomically(out / "settings.json",
+                        s.to_json().dump(2) + "\n");  // also proves the folder is writable
+
+  // Tokenizer: explicit folder, else the init model's, else bytes.
+  fs::path tok_dir =
+      !s.tokenizer.empty() ? fs::path(s.tokenizer) : (!s.init.empty() ? fs::path(s.init) : fs::path());
+  if (!s.tokenizer.empty())
+    SEEK_CHECK(fs::exists(tok_dir / "tokenizer.json"), "no tokenizer.json in {}", s.tokenizer);
+  auto tok = tok_dir.empty() ? make_byte_tokenizer() : load_tokenizer(tok_dir);
+
+  // Model: from the checkpoint being resumed, from --init, or fresh from --config.
+  std::unique_ptr<Transformer<float>> model;
+  if (ckpt) {
+    model = std::make_unique<Transformer<float>>(ModelConfig::load((*ckpt / "config.json").string()));
+  } else if (!s.init.empty()) {
+    model = load_model_dir<float>(s.init);
+  } else {
+    model = std::make_unique<Transformer<float>>(ModelConfig::load(s.config));
+    model->init_weights(s.seed);
+  }
+  const ModelConfig& cfg = model->config();
+  SEEK_CHECK(int64_t(tok->vocab_size()) <= cfg.vocab_size,
+             "the tokenizer has {} tokens but the model's vocab_size is {}", tok->vocab_size(),
+             cfg.vocab_size);
+  SEEK_CHECK(s.seq_len <= cfg.max_position_embeddings,
+             "seq_len {} exceeds the model's max_position_embeddings {}", s.seq_len,
+             cfg.max_position_embeddings);
+  AdamW<float> opt(model->params().layout);
+  TrainerState state;
+  if (ckpt) {
+    state = load_checkpoint(*ckpt, *model, opt);
+    fmt::print("resuming from {} (step {})\n", ckpt->string(), state.step);
+  }
+
+  DataOptions dopt;
+  for (const auto& d : s.data) dopt.inputs.emplace_back(d);
+  dopt.objective = s.objective_kind();
+  dopt.seq_len = s.seq_len;
+  dopt.val_fraction = s.val_fraction;
+  dopt.seed = s.seed;
+  dopt.cache_dir = out / "data-cache";
+  auto data = Dataset::open(dopt, *tok);
+  const DatasetStats& ds = data->stats();
+  int64_t nparams = 0;
+  for (const auto& p : model->params().layout.all()) nparams += p.numel;
+  fmt::print(
+      "model: {:.2f}M parameters | data: {} train / {} val sequences of {} tokens ({}) | {} steps × {} "
+      "sequences\n",
+      double(nparams) / 1e6, ds.train_sequences, ds.val_sequences, s.seq_len,
+      ds.reused_cache ? "cached" : "tokenized", s.steps, s.sequences_per_step());
+
+  LossOptions lo;
+  lo.mtp_lambda = s.mtp_lambda;
+  lo.balance.alpha = s.aux_alpha >= 0 ? s.aux_alpha : cfg.aux_loss_alpha;
+  lo.balance.seq_aux = s.seq_aux;
+  AdamWParams hp;
+  hp.beta1 = s.beta1;
+  hp.beta2 = s.beta2;
+  hp.eps = s.eps;
+  hp.weight_decay = s.weight_decay;
+  const Schedule sched = s.make_schedule();
+  const int64_t B = s.batch_size, T = s.seq_len;
+  std::vector<int32_t> tokens(size_t(B * T)), targets(size_t(B * T));
+
+  const fs::path metrics_file = out / "metrics.jsonl";
+  if (ckpt) {
+    truncate_metrics(metrics_file, state.step);
+  } else {
+    write_file_atomically(metrics_file, "");
+  }
+  std::ofstream metrics(metrics_file, std::ios::app);
+  SEEK_CHECK(metrics.good(), "cannot write {}", metrics_file.string());
+
+  auto evaluate = [&]() {
+    if (ds.val_sequences == 0) return -1.0;
+    double sum = 0;
+    int64_t n = 0;
+    for (int64_t i = 0; i < s.eval_batches; ++i) {
+      data->val_batch(i * B, B, tokens.data(), targets.data());
+      auto r = model->forward_backward(tokens.data(), targets.data(), B, T, lo, false);
+      sum += r.ce * double(r.tokens);
+      n += r.tokens;
+    }
+    return n > 0 ? sum / double(n) : -1.0;
+  };
+  auto checkpoint = [&]() {
+    state.extra = {{"settings", s.to_json()}};
+    save_checkpoint(out, *model, opt, state, tok_dir, s.keep_last);
+  };
+
+  g_stop = false;
+  auto old_int = std::signal(SIGINT, on_signal);
+  auto old_term = std::signal(SIGTERM, on_signal);
+  TrainResult result;
+  const auto t_start = std::chrono::steady_clock::now();
+  const double elapsed_before = state.elapsed_seconds;
+  const int64_t first_step = state.step;
+  try {
+    while (state.step < s.steps) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const double lr = sched.lr_at(state.step);
+      hp.lr = lr;
+      model->params().zero_grad();
+      double loss = 0, ce = 0, mtp = 0, bal = 0;
+      int64_t counted = 0;
+      std::vector<ExpertLoad> loads;
+      for (int64_t a = 0; a < s.grad_accum; ++a) {
+        data->train_batch(state.data_position, B, tokens.data(), targets.data());
+        state.data_position += B;
+        auto r = model->forward_backward(tokens.data(), targets.data(), B, T, lo, true);
+        loss += r.loss / double(s.grad_accum);
+        ce += r.ce / double(s.grad_accum);
+        mtp += r.mtp / double(s.grad_accum);
+        bal += r.balance / double(s.grad_accum);
+        counted += r.tokens;
+        add_loads(loads, model->expert_loads());
+      }
+      if (s.grad_accum > 1) {  // each micro-batch's loss is a mean; the step's loss is their mean
+        const float inv = 1.0f / float(s.grad_accum);
+        auto& g = model->params().grad;
+        for (size_t i = 0; i < g.size(); ++i) g[i] *= inv;
+      }
+      StepStats st{};
+      const bool finite = std::isfinite(loss);
+      if (finite) st = opt.step(model->params(), hp, s.max_grad_norm);
+      if (!finite || !st.finite) {
+        SEEK_CHECK(
+            s.on_nonfinite == "skip",
+            "non-finite {} at step {} (loss {}, grad norm {}); stopping without saving. Lower the learning "
+            "rate, or pass --on-nonfinite skip to skip such steps",
+            finite ? "gradient" : "loss", state.step + 1, loss, st.grad_norm);
+        fmt::print("step {}: non-finite {}, update skipped\n", state.step + 1, finite ? "gradient" : "loss");
+      } else {
+        model->update_router_bias(s.bias_update_speed, loads);
+      }
+      ++state.step;
+      state.tokens_seen += B * T * s.grad_accum;
+      const double step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      const double run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+      state.elapsed_seconds = elapsed_before + run_s;
+      const double tps = double(B * T * s.grad_accum) / step_s;
+      const double eta = run_s / double(state.step - first_step) * double(s.steps - state.step);
+
+      nlohmann::json m = {{"step", state.step},
+                          {"loss", loss},
+                          {"ce", ce},
+                          {"mtp", mtp},
+                          {"balance", bal},
+                          {"lr", lr},
+                          {"grad_norm", st.grad_norm},
+                          {"clipped", st.clip_scale < 1.0},
+                          {"tokens_per_s", tps},
+                          {"counted_targets", counted},
+                          {"tokens_seen", state.tokens_seen},
+                          {"elapsed_s", state.elapsed_seconds},
+                          {"expert_load", load_stats(loads)}};
+      double val = -1;
+      if (s.eval_every > 0 && (state.step % s.eval_every == 0 || state.step == s.steps)) {
+        val = evaluate();
+        if (val >= 0) m["val_loss"] = val;
+        result.last_val_loss = val;
+      }
+      metrics << m.dump() << "\n";
+      metrics.flush();
+      if (state.step % s.log_every == 0 || state.step == s.steps || val >= 0) {
+        fmt::print("step {:>6}/{} | loss {:.4f} | lr {:.2e} | grad norm {:.3f} | {:.0f} tok/s | ETA {}{}\n",
+                   state.step, s.steps, loss, lr, st.grad_norm, tps, format_duration(eta),
+                   val >= 0 ? fmt::format(" | val loss {:.4f}", val) : "");
+        std::fflush(stdout);
+      }
+      result.last_loss = loss;
+      const bool last = state.step == s.steps;
+      if (last || g_stop || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) checkpoint();
+      if (g_stop && !last) {
+        fmt::print("interrupted: checkpoint saved at step {}; continue with --resume\n", state.step);
+        result.interrupted = true;
+        break;
+      }
+    }
+  } catch (...) {
+    std::signal(SIGINT, old_int);
+    std::signal(SIGTERM, old_term);
+    throw;
+  }
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  result.steps_done = state.step;
+  if (!result.interrupted) {
+    SaveOptions so;
+    so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
+    fs::path final_dir = out / "model";
+    save_model_dir(*model, final_dir, so);
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+      if (!tok_dir.empty() && fs::exists(tok_dir / f))
+        fs::copy_file(tok_dir / f, final_dir / f, fs::copy_options::overwrite_existing);
+    fmt::print("done: {} steps, final loss {:.4f}{}; model saved to {}, metrics in {}\n", state.step,
+               result.last_loss,
+               result.last_val_loss >= 0 ? fmt::format(", val loss {:.4f}", result.last_val_loss) : "",
+               final_dir.string(), metrics_file.string());
+  }
+  return result;
+}
+
+}  // namespace seek

@@ -1,0 +1,25 @@
+// `seek train`: pretraining and SFT with gradient accumulation, LR schedules, clipping, MoE balancing, MTP,
+// periodic evaluation and checkpoints, exact resume, metrics.jsonl and a progress line.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+#include <nlohmann/json.hpp>
+
+#include "train/settings.hpp"
+
+namespace seek {
+
+struct TrainResult {
+  int64_t steps_done = 0;  // optimizer steps completed in total (including before a resume)
+  double last_loss = 0;
+  double last_val_loss = -1;  // -1: never evaluated
+  bool interrupted = false;   // stopped by SIGINT/SIGTERM after saving a checkpoint
+};
+
+// Runs (or, with resume, continues) the run described by `settings`. With resume, settings saved in the run
+// folder are the base and `overrides` (the keys the user gave on the command line) replace them; without
+// resume, `settings` already includes the overrides. Throws seek::Error on bad input.
+TrainResult run_training(const TrainSettings& settings, bool resume, const nlohmann::json& overrides = {});
+
+}  // namespace seek

@@ -1,0 +1,181 @@
+// The training loop end to end on a tiny model: loss falls, metrics and checkpoints are written, a run killed
+// with SIGKILL in the middle of a checkpoint save resumes from the previous checkpoint and reproduces the
+// uninterrupted run's losses bit for bit, non-finite losses stop the run, bad paths give clear errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "train/checkpoint.hpp"
+#include "train/trainer.hpp"
+
+namespace seek {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& name)
+      : path(fs::temp_directory_path() / ("seek-trainer-" + name + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+fs::path write_corpus(const fs::path& dir) {
+  fs::path p = dir / "corpus.txt";
+  std::ofstream f(p);
+  for (int doc = 0; doc < 40; ++doc) {
+    for (int i = 0; i < 12; ++i)
+      f << (doc * 7 + i * 3) % 50 << "+" << i << "=" << ((doc * 7 + i * 3) % 50 + i) << "\n";
+    f << "<|endoftext|>\n";
+  }
+  return p;
+}
+
+TrainSettings tiny_settings(const fs::path& corpus, const fs::path& out) {
+  TrainSettings s;
+  s.config = std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json";
+  s.data = {corpus.string()};
+  s.out = out.string();
+  s.batch_size = 2;
+  s.seq_len = 32;
+  s.grad_accum = 2;
+  s.steps = 6;
+  s.lr = 3e-3;
+  s.min_lr = 3e-4;
+  s.warmup_steps = 2;
+  s.eval_every = 3;
+  s.eval_batches = 2;
+  s.checkpoint_every = 2;
+  s.keep_last = 2;
+  s.log_every = 100;
+  s.threads = 2;
+  s.val_fraction = 0.1;
+  return s;
+}
+
+std::vector<nlohmann::json> read_metrics(const fs::path& out) {
+  std::vector<nlohmann::json> v;
+  std::ifstream f(out / "metrics.jsonl");
+  std::string line;
+  while (std::getline(f, line)) v.push_back(nlohmann::json::parse(line));
+  return v;
+}
+
+TEST(Trainer, RunsWritesMetricsCheckpointsAndModel) {
+  TempDir tmp("basic");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.steps = 12;
+  s.lr = 1e-2;
+  auto r = run_training(s, false);
+  EXPECT_EQ(r.steps_done, 12);
+  auto m = read_metrics(tmp.path / "run");
+  ASSERT_EQ(m.size(), 12u);
+  EXPECT_LT(m.back()["loss"].get<double>(), m.front()["loss"].get<double>() - 0.5);
+  for (const char* key : {"loss", "ce", "mtp", "balance", "lr", "grad_norm", "tokens_per_s", "expert_load"})
+    EXPECT_TRUE(m[0].contains(key)) << key;
+  EXPECT_TRUE(m[2].contains("val_loss"));
+  EXPECT_EQ(m[0]["expert_load"].size(), 3u);  // layers 1, 2 and the MTP layer are MoE
+  EXPECT_TRUE(fs::exists(tmp.path / "run" / "settings.json"));
+  EXPECT_TRUE(fs::exists(tmp.path / "run" / "model" / "model.safetensors"));
+  // keep_last = 2: steps 10 and 12 remain
+  auto latest = latest_checkpoint(tmp.path / "run");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->filename(), "step-00000012");
+  EXPECT_FALSE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000008"));
+  EXPECT_TRUE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000010"));
+}
+
+TEST(Trainer, KillDuringSaveThenResumeIsBitIdentical) {
+  TempDir tmp("resume");
+  fs::path corpus = write_corpus(tmp.path);
+  auto full = tiny_settings(corpus, tmp.path / "full");
+  run_training(full, false);
+  auto want = read_metrics(tmp.path / "full");
+  ASSERT_EQ(want.size(), 6u);
+
+  auto s = tiny_settings(corpus, tmp.path / "crashed");
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::setenv("SEEK_TEST_CRASH_IN_SAVE", "4", 1);  // SIGKILL half-way through writing checkpoint 4
+    try {
+      run_training(s, false);
+    } catch (...) {
+    }
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the child should have been killed";
+  auto latest = latest_checkpoint(tmp.path / "crashed");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->filename(), "step-00000002");  // the interrupted step-4 save is not a checkpoint
+
+  auto r = run_training(s, true, nlohmann::json::object());
+  EXPECT_EQ(r.steps_done, 6);
+  auto got = read_metrics(tmp.path / "crashed");
+  ASSERT_EQ(got.size(), 6u);
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(got[i]["step"], want[i]["step"]);
+    EXPECT_EQ(got[i]["loss"].get<double>(), want[i]["loss"].get<double>()) << "step " << i + 1;
+    EXPECT_EQ(got[i]["grad_norm"].get<double>(), want[i]["grad_norm"].get<double>()) << "step " << i + 1;
+    if (want[i].contains("val_loss"))
+      EXPECT_EQ(got[i]["val_loss"].get<double>(), want[i]["val_loss"].get<double>());
+  }
+  // The leftover temporary folder of the killed save is gone after the next save.
+  for (const auto& e : fs::directory_iterator(tmp.path / "crashed" / "checkpoints"))
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
+TEST(Trainer, NonFiniteLossStopsWithoutPoisonedCheckpoint) {
+  TempDir tmp("nan");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.lr = 1e30;
+  s.min_lr = 0;
+  s.warmup_steps = 0;
+  s.max_grad_norm = 0;
+  s.checkpoint_every = 1;
+  s.steps = 20;
+  try {
+    run_training(s, false);
+    FAIL() << "expected the run to stop";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("non-finite"), std::string::npos) << e.what();
+  }
+  // Every checkpoint that exists holds finite parameters.
+  for (const auto& e : fs::directory_iterator(tmp.path / "run" / "checkpoints")) {
+    auto model = std::make_unique<Transformer<float>>(ModelConfig::load((e.path() / "config.json").string()));
+    AdamW<float> opt(model->params().layout);
+    load_checkpoint(e.path(), *model, opt);
+    for (float v : model->params().value) ASSERT_TRUE(std::isfinite(v)) << e.path();
+  }
+}
+
+TEST(Trainer, BadPathsAreClearErrors) {
+  TempDir tmp("bad");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  std::ofstream(tmp.path / "file") << "x";
+  s.out = (tmp.path / "file" / "run").string();
+  EXPECT_THROW(run_training(s, false), Error);
+  s.out = (tmp.path / "run").string();
+  s.data = {(tmp.path / "missing.txt").string()};
+  try {
+    run_training(s, false);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.txt"), std::string::npos) << e.what();
+  }
+  auto r = tiny_settings(write_corpus(tmp.path), tmp.path / "empty-run");
+  EXPECT_THROW(run_training(r, true, nlohmann::json::object()), Error);  // nothing to resume
+}
+
+}  // namespace
+}  // namespace seek
