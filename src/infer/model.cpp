@@ -1,0 +1,174 @@
+#include "infer/model.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/dtype.hpp"
+#include "core/error.hpp"
+#include "io/tensor_store.hpp"
+#include "model/transformer.hpp"
+
+namespace seek {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// The matrices a decode step streams through: these may be stored as bf16.
+std::vector<int> projection_ids(const ModelIds& ids) {
+  std::vector<int> out;
+  auto mlp = [&](const MlpIds& m) {
+    if (m.gate < 0) return;
+    out.insert(out.end(), {m.gate, m.up, m.down});
+  };
+  for (const LayerIds& l : ids.layers) {
+    for (int id : {l.attn.q_proj, l.attn.q_a, l.attn.q_b, l.attn.kv_a, l.attn.o_proj})
+      if (id >= 0) out.push_back(id);
+    if (l.moe) {
+      for (const MlpIds& e : l.experts.experts) mlp(e);
+      mlp(l.experts.shared);
+    } else {
+      mlp(l.dense);
+    }
+  }
+  if (ids.lm_head >= 0) out.push_back(ids.lm_head);
+  return out;
+}
+
+int64_t round_up(int64_t n, int64_t a) {
+  return (n + a - 1) / a * a;
+}
+
+}  // namespace
+
+void InferModel::allocate(const ModelConfig& cfg, WeightFormat format) {
+  cfg_ = cfg;
+  format_ = format;
+  // The MTP modules are not part of plain decoding: lay out the main model only.
+  ModelConfig main = cfg;
+  main.num_nextn_predict_layers = 0;
+  ids_ = build_layout(main, layout_);
+  const size_t n = size_t(layout_.size());
+  f32_off_.assign(n, -1);
+  bf16_off_.assign(n, -1);
+  std::vector<char> half(n, 0);
+  if (format == WeightFormat::BF16)
+    for (int id : projection_ids(ids_)) half[size_t(id)] = 1;
+  int64_t nf = 0, nh = 0;
+  for (int id = 0; id < layout_.size(); ++id) {
+    const int64_t numel = layout_[id].numel;
+    if (half[size_t(id)]) {
+      bf16_off_[size_t(id)] = nh;
+      nh += round_up(numel, 32);
+    } else {
+      f32_off_[size_t(id)] = nf;
+      nf += round_up(numel, 16);
+    }
+  }
+  f32_.resize(size_t(nf));
+  bf16_.resize(size_t(nh));
+}
+
+const float* InferModel::f32(int id) const {
+  SEEK_CHECK(id >= 0 && id < layout_.size() && f32_off_[size_t(id)] >= 0,
+             "internal: tensor {} is not held in fp32",
+             id >= 0 && id < layout_.size() ? layout_[id].name : "?");
+  return f32_.data() + f32_off_[size_t(id)];
+}
+
+WeightView InferModel::weight(int id) const {
+  const ParamInfo& info = layout_[id];
+  WeightView v;
+  v.rows = info.shape[0];
+  v.cols = info.shape.size() > 1 ? info.shape[1] : 1;
+  if (stored_bf16(id))
+    v.bf16 = bf16_.data() + bf16_off_[size_t(id)];
+  else
+    v.f32 = f32_.data() + f32_off_[size_t(id)];
+  return v;
+}
+
+int64_t InferModel::bytes() const {
+  int64_t b = 0;
+  for (int id = 0; id < layout_.size(); ++id) b += layout_[id].numel * (stored_bf16(id) ? 2 : 4);
+  return b;
+}
+
+int64_t InferModel::expert_bytes() const {
+  for (const LayerIds& l : ids_.layers) {
+    if (!l.moe) continue;
+    const MlpIds& e = l.experts.experts[0];
+    int64_t b = 0;
+    for (int id : {e.gate, e.up, e.down}) b += layout_[id].numel * (stored_bf16(id) ? 2 : 4);
+    return b;
+  }
+  return 0;
+}
+
+int64_t InferModel::dense_bytes() const {
+  std::vector<char> routed(size_t(layout_.size()), 0);
+  for (const LayerIds& l : ids_.layers)
+    for (const MlpIds& e : l.experts.experts)
+      for (int id : {e.gate, e.up, e.down}) routed[size_t(id)] = 1;
+  int64_t b = 0;
+  for (int id = 0; id < layout_.size(); ++id) {
+    if (routed[size_t(id)]) continue;
+    if (id == ids_.embed && ids_.lm_head >= 0) {
+      b += cfg_.hidden_size * 4;  // one embedding row per token
+      continue;
+    }
+    b += layout_[id].numel * (stored_bf16(id) ? 2 : 4);
+  }
+  return b;
+}
+
+std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoadOptions& opt) {
+  SEEK_CHECK(fs::is_directory(dir), "model directory {} does not exist", dir.string());
+  SEEK_CHECK(fs::exists(dir / "config.json"), "model directory {} has no config.json", dir.string());
+  ModelConfig cfg = ModelConfig::load((dir / "config.json").string());
+  std::unique_ptr<InferModel> m(new InferModel());
+  m->allocate(cfg, opt.format);
+  TensorStore store(dir);
+  ReadOptions ro;
+  ro.fp8_round_to_bf16 = opt.fp8_round_to_bf16;
+  std::vector<float> tmp;
+  for (int id = 0; id < m->layout_.size(); ++id) {
+    const ParamInfo& info = m->layout_[id];
+    SEEK_CHECK(
+        store.contains(info.name),
+        "{}: missing tensor {} (shape [{}]) required by {}/config.json; do the weights match the config?",
+        store.path(), info.name, fmt::join(info.shape, ", "), dir.string());
+    if (!m->stored_bf16(id)) {
+      store.read_into(info.name, info.shape, m->f32_.data() + m->f32_off_[size_t(id)], ro);
+      continue;
+    }
+    tmp.resize(size_t(info.numel));
+    store.read_into(info.name, info.shape, tmp.data(), ro);
+    uint16_t* dst = m->bf16_.data() + m->bf16_off_[size_t(id)];
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < info.numel; ++i) dst[i] = f32_to_bf16(tmp[size_t(i)]);
+  }
+  return m;
+}
+
+std::unique_ptr<InferModel> InferModel::from_model(const Transformer<float>& model,
+                                                   const InferLoadOptions& opt) {
+  std::unique_ptr<InferModel> m(new InferModel());
+  m->allocate(model.config(), opt.format);
+  const auto& ps = model.params();
+  for (int id = 0; id < m->layout_.size(); ++id) {
+    const ParamInfo& info = m->layout_[id];
+    int src = ps.layout.find(info.name);
+    SEEK_CHECK(src >= 0, "internal: model has no tensor {}", info.name);
+    const float* s = ps.p(src);
+    if (m->stored_bf16(id)) {
+      uint16_t* dst = m->bf16_.data() + m->bf16_off_[size_t(id)];
+      for (int64_t i = 0; i < info.numel; ++i) dst[i] = f32_to_bf16(s[i]);
+    } else {
+      std::copy(s, s + info.numel, m->f32_.data() + m->f32_off_[size_t(id)]);
+    }
+  }
+  return m;
+}
+
+}  // namespace seek

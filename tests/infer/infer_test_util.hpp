@@ -1,0 +1,74 @@
+// Shared helpers for the inference tests: fixture folders, their reference logits, and running a whole
+// sequence through the engine's runner.
+#pragma once
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "infer/model.hpp"
+#include "infer/runner.hpp"
+#include "io/tensor_store.hpp"
+
+namespace seek::test {
+
+inline std::string fixture_dir(const std::string& name) {
+  return std::string(SEEK_TEST_DIR) + "/fixtures/" + name;
+}
+
+struct RefLogits {
+  int64_t B = 0, T = 0, V = 0;
+  std::vector<int32_t> tokens;  // [B, T]
+  std::vector<double> logits;   // [B, T, V]
+};
+
+inline RefLogits load_ref_logits(const std::string& name) {
+  RefLogits r;
+  TensorStore store(fixture_dir(name) + "/reference.safetensors");
+  auto shape = store.info("tokens").shape;
+  r.B = shape[0];
+  r.T = shape[1];
+  std::vector<int64_t> tok(size_t(r.B * r.T));
+  store.read_into("tokens", shape, tok.data());
+  r.tokens.assign(tok.begin(), tok.end());
+  r.V = store.info("logits").shape[2];
+  r.logits.resize(size_t(r.B * r.T * r.V));
+  store.read_into("logits", {r.B, r.T, r.V}, r.logits.data());
+  return r;
+}
+
+// Logits [T, V] of one sequence run as a single prefill (every position's logits requested).
+inline std::vector<float> prefill_logits(Runner& run, const int32_t* tokens, int64_t T) {
+  KvCache cache = run.make_cache(8);
+  int s = cache.create();
+  cache.prepare(s, 0, T);
+  RunnerBatch b;
+  for (int64_t t = 0; t < T; ++t) b.add(tokens[t], int32_t(t), s, true);
+  std::vector<float> out(size_t(T * run.model().config().vocab_size));
+  run.forward(b, cache, out.data());
+  return out;
+}
+
+// The same logits, one token per forward call (decode step by step).
+inline std::vector<float> stepwise_logits(Runner& run, const int32_t* tokens, int64_t T) {
+  const int64_t V = run.model().config().vocab_size;
+  KvCache cache = run.make_cache(4);
+  int s = cache.create();
+  std::vector<float> out(size_t(T * V));
+  for (int64_t t = 0; t < T; ++t) {
+    cache.prepare(s, t, t + 1);
+    RunnerBatch b;
+    b.add(tokens[t], int32_t(t), s, true);
+    run.forward(b, cache, out.data() + t * V);
+  }
+  return out;
+}
+
+template <typename A, typename B>
+double max_abs_diff(const A& a, const B& b) {
+  double m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(double(a[i]) - double(b[i])));
+  return m;
+}
+
+}  // namespace seek::test
