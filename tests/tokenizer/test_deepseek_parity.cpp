@@ -12,6 +12,7 @@
 #include "tokenizer/npm_oracle.hpp"
 #include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek {
 namespace {
@@ -84,12 +85,14 @@ TEST_F(DeepSeekV3, MatchesJavaScriptReferenceOnCorpus) {
     // Regenerates the committed, human-readable sample of the oracle's answers.
     std::ofstream f(out);
     auto hand = test::handwritten_corpus();
-    for (size_t i = 0; i < hand.size(); ++i)
-      f << nlohmann::json{{"text_base64", test::base64(hand[i])},
-                          {"ids", want[i].ids},
-                          {"decoded", want[i].decoded}}
-               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-        << "\n";
+    for (size_t i = 0; i < hand.size(); ++i) {
+      nlohmann::ordered_json j;
+      if (tok::utf8_is_valid(hand[i])) j["text"] = hand[i];  // for reading; invalid UTF-8 only in base64
+      j["text_base64"] = test::base64(hand[i]);
+      j["ids"] = want[i].ids;
+      j["decoded"] = want[i].decoded;
+      f << j.dump() << "\n";
+    }
   }
 }
 
