@@ -29,7 +29,7 @@ struct WordCache {
 };
 
 constexpr size_t kMaxCachedWordBytes = 256;
-constexpr size_t kMaxCacheEntries = 1 << 20;
+constexpr size_t kMaxCacheEntries = 1 << 18;  // per thread; ~30 MB at most
 
 struct Sym {
   int32_t id, prev, next;

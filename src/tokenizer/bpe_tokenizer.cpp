@@ -50,12 +50,16 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
          m["dropout"].dump());
   ignore_merges_ = flag(m, "ignore_merges", false);
 
-  // Vocabulary.
+  // Vocabulary. Ids may leave holes, but not absurdly large ones (they size a table).
   if (!m.contains("vocab") || !m["vocab"].is_object()) fail("{}: model.vocab must be an object", name);
+  const size_t n_added =
+      j.contains("added_tokens") && j["added_tokens"].is_array() ? j["added_tokens"].size() : 0;
+  const int64_t max_id = int64_t(m["vocab"].size() + n_added) + 65536;
   for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
-        it.value().get<int64_t>() > INT32_MAX)
-      fail("{}: model.vocab[\"{}\"] = {} is not a valid token id", name, it.key(), it.value().dump());
+        it.value().get<int64_t>() > max_id)
+      fail("{}: model.vocab[\"{}\"] = {} is not a valid token id (0..{})", name, it.key(), it.value().dump(),
+           max_id);
     auto id = it.value().get<TokenId>();
     if (size_t(id) >= tokens_.size()) tokens_.resize(size_t(id) + 1);
     TokenInfo& t = tokens_[id];
@@ -114,9 +118,10 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
     for (size_t i = 0; i < j["added_tokens"].size(); ++i) {
       const json& e = j["added_tokens"][i];
       if (!e.is_object() || !e.contains("id") || !e["id"].is_number_integer() || e["id"].get<int64_t>() < 0 ||
-          !e.contains("content") || !e["content"].is_string() || e["content"] == "")
-        fail("{}: added_tokens[{}] = {}: needs an integer \"id\" >= 0 and a non-empty \"content\"", name, i,
-             e.dump().substr(0, 200));
+          e["id"].get<int64_t>() > max_id || !e.contains("content") || !e["content"].is_string() ||
+          e["content"] == "")
+        fail("{}: added_tokens[{}] = {}: needs an integer \"id\" in 0..{} and a non-empty \"content\"", name,
+             i, e.dump().substr(0, 200), max_id);
       AddedToken t;
       t.id = e["id"].get<TokenId>();
       t.content = e["content"].get<std::string>();

@@ -1,6 +1,7 @@
-// DeepSeek's chat templates, verbatim: V3's from DeepSeek-V3's tokenizer_config.json, R1's from
-// DeepSeek-R1's (tests compare both with their sources). Written into trained tokenizer_config.json files so
-// that Hugging Face tooling renders chats as render_chat() does.
+// DeepSeek's chat templates. V3's is verbatim from DeepSeek-V3's tokenizer_config.json. R1's is V3's with
+// the two changes DeepSeek's R1 templates make: reasoning up to the last </think> is dropped from earlier
+// assistant turns, and the generation prompt opens "<think>\n" (tests compare both with their fixtures).
+// Written into trained tokenizer_config.json files so Hugging Face tooling renders chats as render_chat().
 #include "tokenizer/trainer.hpp"
 
 namespace seek {

@@ -200,6 +200,9 @@ TEST(BpeTokenizer, NamesWhatIsWrong) {
   j["added_tokens"] = 5;
   EXPECT_NE(load_error(j).find("added_tokens"), std::string::npos) << load_error(j);
   j = tiny_tokenizer();
+  j["model"]["vocab"]["huge"] = 2000000000;  // would size a 2-billion-entry table
+  EXPECT_NE(load_error(j).find("not a valid token id"), std::string::npos) << load_error(j);
+  j = tiny_tokenizer();
   j["model"]["vocab"] = json::array();
   EXPECT_NE(load_error(j).find("model.vocab"), std::string::npos) << load_error(j);
 }

