@@ -96,6 +96,37 @@ TEST_F(DeepSeekV3, MatchesJavaScriptReferenceOnCorpus) {
   }
 }
 
+// The same tokenizer with an NFC normalizer: our NFC tables against the reference's String.normalize.
+TEST_F(DeepSeekV3, NfcNormalizerMatchesJavaScriptReference) {
+  auto src = test::deepseek_v3_dir(*cache_);
+  std::ifstream f(src / "tokenizer.json");
+  auto j = nlohmann::json::parse(f);
+  j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}}}};
+  auto dir = test::fs::temp_directory_path() / ("seek-nfc-" + std::to_string(getpid()));
+  test::fs::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << j.dump();
+  test::fs::copy_file(src / "tokenizer_config.json", dir / "tokenizer_config.json",
+                      test::fs::copy_options::overwrite_existing);
+  auto tok = load_bpe_tokenizer(dir);
+  auto docs = test::handwritten_corpus();
+  for (auto& d : test::random_corpus(500, 31337)) docs.push_back(d);
+  docs.push_back(
+      "Ame\xCC\x81lie A\xCC\x8A \xE2\x84\xAB \xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8 q\xCC\xA3\xCC\x87");
+  auto want = test::run_oracle(*cache_, dir, docs, "nfc");
+  ASSERT_EQ(want.size(), docs.size());
+  size_t ok = 0;
+  for (size_t i = 0; i < docs.size(); ++i) {
+    auto ids = tok->encode(docs[i]);
+    std::vector<int> got(ids.begin(), ids.end());
+    ok += got == want[i].ids;
+    if (got != want[i].ids)
+      ADD_FAILURE() << "document " << i << ": " << printable(docs[i]) << "\n"
+                    << first_difference(*tok, got, want[i].ids);
+  }
+  std::printf("NFC parity: %zu/%zu documents\n", ok, docs.size());
+  test::fs::remove_all(dir);
+}
+
 TEST_F(DeepSeekV3, MatchesCommittedExpectedIds) {
   std::ifstream f(std::string(SEEK_TEST_DIR) + "/tokenizer/fixtures/deepseek_v3_expected.jsonl");
   ASSERT_TRUE(f) << "fixtures/deepseek_v3_expected.jsonl is missing";
