@@ -1,0 +1,260 @@
+#include "infer/engine.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace seek {
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::None:
+      return "none";
+    case FinishReason::Length:
+      return "length";
+    case FinishReason::Eos:
+      return "eos";
+    case FinishReason::StopToken:
+      return "stop_token";
+    case FinishReason::StopString:
+      return "stop";
+    case FinishReason::Context:
+      return "context";
+  }
+  return "?";
+}
+
+double EngineStats::decode_tps() const {
+  return decode_seconds > 0 ? double(decode_step_tokens) / decode_seconds : 0;
+}
+
+Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const EngineOptions& opt)
+    : model_(model),
+      tok_(tokenizer),
+      opt_(opt),
+      runner_(model, opt.form),
+      cache_(runner_.make_cache(opt.block_tokens)) {
+  const ModelConfig& c = model.config();
+  max_context_ =
+      opt.max_context > 0 ? std::min(opt.max_context, c.max_position_embeddings) : c.max_position_embeddings;
+  SEEK_CHECK(opt.max_batch > 0 && opt.prefill_chunk > 0, "max batch and prefill chunk must be positive");
+  eos_ = tok_ ? tok_->eos_id() : int32_t(c.eos_token_id);
+  stats_.cache_bytes_per_token = cache_.bytes_per_token();
+}
+
+Engine::~Engine() = default;
+
+int Engine::submit(GenRequest req) {
+  const int64_t V = model_.config().vocab_size;
+  req.params.validate();
+  SEEK_CHECK(req.n >= 1, "the number of samples per prompt must be >= 1, got {}", req.n);
+  SEEK_CHECK(!req.prompt.empty(), "the prompt is empty (it needs at least one token)");
+  SEEK_CHECK(int64_t(req.prompt.size()) <= max_context_,
+             "the prompt has {} tokens, longer than the context of {} tokens", req.prompt.size(),
+             max_context_);
+  for (size_t i = 0; i < req.prompt.size(); ++i)
+    SEEK_CHECK(req.prompt[i] >= 0 && req.prompt[i] < V,
+               "unknown token id {} at prompt position {} (the vocabulary has {} tokens)", req.prompt[i], i,
+               V);
+  for (int32_t t : req.params.stop_tokens)
+    SEEK_CHECK(t >= 0 && t < V, "unknown stop token id {} (the vocabulary has {} tokens)", t, V);
+  auto r = std::make_unique<Request>();
+  r->id = int(reqs_.size());
+  r->req = std::move(req);
+  r->out.resize(size_t(r->req.n));
+  reqs_.push_back(std::move(r));
+  return reqs_.back()->id;
+}
+
+bool Engine::idle() const {
+  for (const auto& r : reqs_)
+    if (!r->done) return false;
+  return true;
+}
+
+void Engine::run() {
+  while (step()) {
+  }
+}
+
+const std::vector<Completion>& Engine::completions(int request) const {
+  SEEK_CHECK(request >= 0 && request < int(reqs_.size()), "no request {}", request);
+  return reqs_[size_t(request)]->out;
+}
+
+bool Engine::step() {
+  const auto t0 = std::chrono::steady_clock::now();
+  batch_.clear();
+  struct Row {
+    Request* r;
+    int sample;  // -1: the last prompt token of r (its samples start here)
+  };
+  std::vector<Row> rows;
+  for (auto& up : reqs_) {
+    Request& r = *up;
+    if (!r.started || r.done) continue;
+    for (int s = 0; s < int(r.samples.size()); ++s) {
+      Sample& sm = r.samples[size_t(s)];
+      if (sm.done) continue;
+      const int64_t pos = int64_t(sm.context.size()) - 1;
+      cache_.prepare(sm.seq, pos, pos + 1);
+      batch_.add(sm.context.back(), int32_t(pos), sm.seq, true);
+      rows.push_back({&r, s});
+    }
+  }
+  int64_t budget = opt_.prefill_chunk, prompt_tokens = 0;
+  for (auto& up : reqs_) {
+    Request& r = *up;
+    if (r.started || r.done) continue;
+    if (!r.admitted) {
+      // First come, first served: a request that does not fit waits, and so do the ones behind it.
+      if (running_ > 0 && running_ + r.req.n > opt_.max_batch) break;
+      r.admitted = true;
+      running_ += r.req.n;
+      r.prompt_seq = cache_.create();
+    }
+    if (budget == 0) break;
+    const int64_t P = int64_t(r.req.prompt.size());
+    const int64_t take = std::min(budget, P - r.prefilled);
+    cache_.prepare(r.prompt_seq, r.prefilled, r.prefilled + take);
+    for (int64_t t = r.prefilled; t < r.prefilled + take; ++t)
+      batch_.add(r.req.prompt[size_t(t)], int32_t(t), r.prompt_seq, t == P - 1);
+    if (r.prefilled + take == P) rows.push_back({&r, -1});
+    r.prefilled += take;
+    budget -= take;
+    prompt_tokens += take;
+  }
+  if (batch_.size() == 0) return false;
+
+  const int64_t V = model_.config().vocab_size;
+  logits_.resize(size_t(int64_t(rows.size()) * V));
+  runner_.forward(batch_, cache_, logits_.data());
+
+  // Sampling jobs: one per decode row, n per finished prompt (all reading that prompt's logits row).
+  struct Job {
+    Request* r;
+    int sample;
+    const float* logits;
+    SampledToken out;
+  };
+  std::vector<Job> jobs;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const float* lg = logits_.data() + int64_t(i) * V;
+    Request& r = *rows[i].r;
+    if (rows[i].sample >= 0) {
+      jobs.push_back({&r, rows[i].sample, lg, {}});
+      continue;
+    }
+    start_samples(r, lg);
+    for (int s = 0; s < int(r.samples.size()); ++s)
+      if (!r.samples[size_t(s)].done) jobs.push_back({&r, s, lg, {}});
+  }
+#pragma omp parallel
+  {
+    Sampler sampler;
+#pragma omp for schedule(dynamic, 1)
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      Job& jb = jobs[j];
+      Sample& sm = jb.r->samples[size_t(jb.sample)];
+      const auto& ctx = sm.context;
+      const size_t P = jb.r->req.prompt.size();
+      jb.out = sampler.sample(jb.logits, V, jb.r->req.params, std::span<const int32_t>(ctx),
+                              std::span<const int32_t>(ctx).subspan(P), sm.rng);
+    }
+  }
+  for (Job& jb : jobs) accept(*jb.r, jb.sample, jb.out);
+
+  const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ++stats_.steps;
+  if (prompt_tokens > 0) {
+    stats_.prompt_tokens += prompt_tokens;
+    stats_.prompt_seconds += dt;
+  } else {
+    stats_.decode_seconds += dt;
+    stats_.decode_step_tokens += int64_t(jobs.size());
+  }
+  stats_.peak_cache_bytes = cache_.peak_bytes();
+  return true;
+}
+
+void Engine::start_samples(Request& r, const float* /*logits*/) {
+  const int n = r.req.n;
+  const int64_t P = int64_t(r.req.prompt.size());
+  r.started = true;
+  r.samples.resize(size_t(n));
+  for (int s = 0; s < n; ++s) {
+    Sample& sm = r.samples[size_t(s)];
+    // The last sample takes over the prompt's own sequence; the others share its blocks.
+    sm.seq = s == n - 1 ? r.prompt_seq : cache_.fork(r.prompt_seq, P);
+    // Sample s of a request draws from its own stream: independent of batch composition and of n.
+    sm.rng.reseed(r.req.params.seed * 0x9E3779B97F4A7C15ull + uint64_t(s));
+    sm.context = r.req.prompt;
+  }
+  r.prompt_seq = -1;
+  if (r.req.params.max_new_tokens == 0)
+    for (int s = 0; s < n; ++s) finish(r, s, FinishReason::Length);
+}
+
+void Engine::accept(Request& r, int s, const SampledToken& t) {
+  Sample& sm = r.samples[size_t(s)];
+  Completion& c = r.out[size_t(s)];
+  const SamplingParams& p = r.req.params;
+  sm.context.push_back(t.token);
+  c.tokens.push_back(t.token);
+  c.logprobs.push_back(t.logprob);
+  if (p.top_logprobs > 0) c.top.push_back(t.top);
+  ++stats_.generated_tokens;
+
+  FinishReason why = FinishReason::None;
+  size_t hold = 0;
+  for (const auto& st : p.stop) hold = std::max(hold, st.size() - 1);
+  if (!p.ignore_eos && t.token == eos_) {
+    why = FinishReason::Eos;
+  } else if (std::find(p.stop_tokens.begin(), p.stop_tokens.end(), t.token) != p.stop_tokens.end()) {
+    why = FinishReason::StopToken;
+  } else if (tok_) {
+    const size_t before = c.text.size();
+    c.text += tok_->token_bytes(t.token);
+    const size_t from = before > hold ? before - hold : 0;
+    size_t cut = std::string::npos;
+    for (const auto& st : p.stop) cut = std::min(cut, c.text.find(st, from));
+    if (cut != std::string::npos) {
+      c.text.resize(cut);
+      why = FinishReason::StopString;
+    }
+  }
+  if (why == FinishReason::None && int64_t(c.tokens.size()) >= p.max_new_tokens) why = FinishReason::Length;
+  if (why == FinishReason::None && int64_t(sm.context.size()) >= max_context_) why = FinishReason::Context;
+
+  TokenEvent ev;
+  ev.request = r.id;
+  ev.sample = s;
+  ev.token = t;
+  const size_t ready =
+      why != FinishReason::None ? c.text.size() : (c.text.size() > hold ? c.text.size() - hold : 0);
+  if (ready > sm.emitted) {
+    ev.text = c.text.substr(sm.emitted, ready - sm.emitted);
+    sm.emitted = ready;
+  }
+  ev.finished = why != FinishReason::None;
+  ev.finish = why;
+  if (why != FinishReason::None) finish(r, s, why);
+  if (on_token) on_token(ev);
+}
+
+void Engine::finish(Request& r, int s, FinishReason why) {
+  Sample& sm = r.samples[size_t(s)];
+  if (sm.done) return;
+  sm.done = true;
+  r.out[size_t(s)].finish = why;
+  cache_.release(sm.seq);
+  sm.seq = -1;
+  --running_;
+  r.done = std::all_of(r.samples.begin(), r.samples.end(), [](const Sample& x) { return x.done; });
+}
+
+}  // namespace seek

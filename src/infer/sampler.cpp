@@ -1,0 +1,137 @@
+#include "infer/sampler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "core/error.hpp"
+
+namespace seek {
+
+void SamplingParams::validate() const {
+  SEEK_CHECK(std::isfinite(temperature) && temperature >= 0, "temperature must be >= 0, got {}", temperature);
+  SEEK_CHECK(top_k >= 0, "top-k must be >= 0 (0 = off), got {}", top_k);
+  SEEK_CHECK(top_p > 0 && top_p <= 1, "top-p must be in (0, 1], got {}", top_p);
+  SEEK_CHECK(min_p >= 0 && min_p <= 1, "min-p must be in [0, 1], got {}", min_p);
+  SEEK_CHECK(repetition_penalty > 0, "repetition penalty must be > 0, got {}", repetition_penalty);
+  SEEK_CHECK(max_new_tokens >= 0, "max new tokens must be >= 0, got {}", max_new_tokens);
+  SEEK_CHECK(top_logprobs >= 0, "top logprobs must be >= 0, got {}", top_logprobs);
+  for (const auto& s : stop) SEEK_CHECK(!s.empty(), "stop strings must not be empty");
+}
+
+SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParams& p,
+                             std::span<const int32_t> context, std::span<const int32_t> generated, Rng& rng) {
+  V_ = V;
+  work_.assign(logits, logits + V);
+  if (p.repetition_penalty != 1.0f) {
+    // Each distinct token once, as Hugging Face's RepetitionPenaltyLogitsProcessor does (gather/scatter).
+    std::vector<char> seen(size_t(V), 0);
+    for (int32_t t : context) {
+      if (t < 0 || t >= V || seen[size_t(t)]) continue;
+      seen[size_t(t)] = 1;
+      float& l = work_[size_t(t)];
+      l = l > 0 ? l / p.repetition_penalty : l * p.repetition_penalty;
+    }
+  }
+  if (p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) {
+    counts_.assign(size_t(V), 0);
+    for (int32_t t : generated)
+      if (t >= 0 && t < V) ++counts_[size_t(t)];
+    for (int64_t i = 0; i < V; ++i)
+      if (counts_[size_t(i)] > 0)
+        work_[size_t(i)] -= p.presence_penalty + p.frequency_penalty * float(counts_[size_t(i)]);
+  }
+  SampledToken out;
+  greedy_ = p.temperature == 0.0f;
+  if (greedy_) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < V; ++i)
+      if (work_[size_t(i)] > work_[size_t(best)]) best = i;
+    greedy_token_ = int32_t(best);
+    out.token = greedy_token_;
+    out.logprob = 0.0f;
+    if (p.top_logprobs > 0) out.top.push_back({greedy_token_, 0.0f});
+    return out;
+  }
+  // Tempered softmax in double.
+  const double invT = 1.0 / double(p.temperature);
+  double mx = -std::numeric_limits<double>::infinity();
+  for (int64_t i = 0; i < V; ++i) mx = std::max(mx, double(work_[size_t(i)]) * invT);
+  prob_.resize(size_t(V));
+  double z = 0;
+  for (int64_t i = 0; i < V; ++i) z += (prob_[size_t(i)] = std::exp(double(work_[size_t(i)]) * invT - mx));
+  for (double& v : prob_) v /= z;
+  // Candidates most likely first (ties: lower id first). top-k needs only a partial sort.
+  order_.resize(size_t(V));
+  std::iota(order_.begin(), order_.end(), 0);
+  auto more_likely = [&](int32_t a, int32_t b) {
+    return prob_[size_t(a)] > prob_[size_t(b)] || (prob_[size_t(a)] == prob_[size_t(b)] && a < b);
+  };
+  int64_t keep = V;
+  if (p.top_k > 0 && p.top_k < V) {
+    keep = p.top_k;
+    std::partial_sort(order_.begin(), order_.begin() + keep, order_.end(), more_likely);
+  } else if (p.top_p < 1.0f || p.min_p > 0.0f || p.top_logprobs > 0) {
+    std::sort(order_.begin(), order_.end(), more_likely);
+  }
+  if (p.top_p < 1.0f) {
+    double mass = 0;
+    for (int64_t i = 0; i < keep; ++i) mass += prob_[size_t(order_[size_t(i)])];
+    double cum = 0;
+    int64_t n = 0;
+    while (n < keep) {
+      cum += prob_[size_t(order_[size_t(n)])] / mass;
+      ++n;
+      if (cum >= double(p.top_p)) break;
+    }
+    keep = std::max<int64_t>(n, 1);
+  }
+  if (p.min_p > 0.0f && keep > 0) {
+    const double thr = double(p.min_p) * prob_[size_t(order_[0])];
+    int64_t n = 1;
+    while (n < keep && prob_[size_t(order_[size_t(n)])] >= thr) ++n;
+    keep = n;
+  }
+  // Renormalise over the kept set; zero everything else.
+  double kept = 0;
+  if (keep < V) {
+    std::vector<char> in(size_t(V), 0);
+    for (int64_t i = 0; i < keep; ++i) in[size_t(order_[size_t(i)])] = 1;
+    for (int64_t i = 0; i < V; ++i)
+      if (!in[size_t(i)]) prob_[size_t(i)] = 0.0;
+  }
+  for (int64_t i = 0; i < V; ++i) kept += prob_[size_t(i)];
+  for (double& v : prob_) v /= kept;
+  // Draw: walk the kept tokens in id order (independent of how the candidates were sorted).
+  const double u = rng.uniform();
+  double cum = 0;
+  int32_t tok = -1;
+  for (int64_t i = 0; i < V; ++i) {
+    if (prob_[size_t(i)] == 0.0) continue;
+    tok = int32_t(i);
+    cum += prob_[size_t(i)];
+    if (u < cum) break;
+  }
+  out.token = tok;
+  out.logprob = float(std::log(prob_[size_t(tok)]));
+  const int64_t ntop = std::min<int64_t>(p.top_logprobs, keep);
+  for (int64_t i = 0; i < ntop; ++i) {
+    const int32_t t = order_[size_t(i)];
+    out.top.push_back({t, float(std::log(prob_[size_t(t)]))});
+  }
+  return out;
+}
+
+std::vector<float> Sampler::last_logprobs() const {
+  std::vector<float> out(size_t(V_), -std::numeric_limits<float>::infinity());
+  if (greedy_) {
+    out[size_t(greedy_token_)] = 0.0f;
+    return out;
+  }
+  for (int64_t i = 0; i < V_; ++i)
+    if (prob_[size_t(i)] > 0) out[size_t(i)] = float(std::log(prob_[size_t(i)]));
+  return out;
+}
+
+}  // namespace seek

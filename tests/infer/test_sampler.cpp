@@ -1,0 +1,148 @@
+// The sampler: returned log-probs equal log-softmax of the tempered, truncated, renormalised logits; the
+// truncation rules (top-k, top-p, min-p) keep the right sets; penalties; greedy; a fixed seed repeats.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "infer/sampler.hpp"
+
+namespace seek {
+namespace {
+
+std::vector<float> test_logits(int64_t V, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> l(static_cast<size_t>(V));
+  for (auto& v : l) v = float(rng.normal() * 2.0);
+  return l;
+}
+
+// Reference: log-softmax over `keep` of logits / T.
+std::vector<double> ref_logprobs(const std::vector<float>& l, double T, const std::vector<char>& keep) {
+  double mx = -1e300;
+  for (size_t i = 0; i < l.size(); ++i)
+    if (keep[i]) mx = std::max(mx, l[i] / T);
+  double z = 0;
+  for (size_t i = 0; i < l.size(); ++i)
+    if (keep[i]) z += std::exp(l[i] / T - mx);
+  std::vector<double> out(l.size(), -std::numeric_limits<double>::infinity());
+  for (size_t i = 0; i < l.size(); ++i)
+    if (keep[i]) out[i] = l[i] / T - mx - std::log(z);
+  return out;
+}
+
+TEST(Sampler, LogprobIsLogSoftmaxOfTemperedTruncatedLogits) {
+  const int64_t V = 50;
+  auto l = test_logits(V, 3);
+  for (float T : {0.5f, 1.0f, 1.7f})
+    for (int k : {0, 5, 17}) {
+      SamplingParams p;
+      p.temperature = T;
+      p.top_k = k;
+      Sampler s;
+      Rng rng(11);
+      for (int rep = 0; rep < 20; ++rep) {
+        SampledToken t = s.sample(l.data(), V, p, {}, {}, rng);
+        // Kept set: the k largest logits (or all).
+        std::vector<char> keep(size_t(V), 1);
+        if (k > 0) {
+          std::vector<float> sorted = l;
+          std::sort(sorted.begin(), sorted.end(), std::greater<>());
+          for (int64_t i = 0; i < V; ++i) keep[size_t(i)] = l[size_t(i)] >= sorted[size_t(k - 1)];
+        }
+        auto want = ref_logprobs(l, T, keep);
+        ASSERT_TRUE(keep[size_t(t.token)]);
+        EXPECT_NEAR(t.logprob, want[size_t(t.token)], 1e-5);
+        auto all = s.last_logprobs();
+        for (int64_t i = 0; i < V; ++i) {
+          if (keep[size_t(i)])
+            EXPECT_NEAR(all[size_t(i)], want[size_t(i)], 1e-5);
+          else
+            EXPECT_TRUE(std::isinf(all[size_t(i)]));
+        }
+      }
+    }
+}
+
+TEST(Sampler, TopPKeepsSmallestPrefixReachingP) {
+  // probabilities 0.5, 0.25, 0.125, 0.125 (logits are their logs)
+  std::vector<float> l = {std::log(0.125f), std::log(0.5f), std::log(0.125f), std::log(0.25f)};
+  SamplingParams p;
+  p.top_p = 0.7f;  // 0.5 < 0.7 <= 0.75: keeps ids 1 and 3
+  p.top_logprobs = 4;
+  Sampler s;
+  Rng rng(1);
+  for (int rep = 0; rep < 50; ++rep) {
+    auto t = s.sample(l.data(), 4, p, {}, {}, rng);
+    EXPECT_TRUE(t.token == 1 || t.token == 3);
+    EXPECT_NEAR(t.logprob, t.token == 1 ? std::log(2.0 / 3) : std::log(1.0 / 3), 1e-6);
+    ASSERT_EQ(t.top.size(), 2u);
+    EXPECT_EQ(t.top[0].token, 1);
+    EXPECT_EQ(t.top[1].token, 3);
+  }
+}
+
+TEST(Sampler, MinPDropsUnlikelyTokens) {
+  std::vector<float> l = {std::log(0.6f), std::log(0.3f), std::log(0.06f), std::log(0.04f)};
+  SamplingParams p;
+  p.min_p = 0.09f;  // threshold 0.054: keeps 0, 1, 2
+  Sampler s;
+  Rng rng(5);
+  s.sample(l.data(), 4, p, {}, {}, rng);
+  auto lp = s.last_logprobs();
+  EXPECT_TRUE(std::isinf(lp[3]));
+  EXPECT_NEAR(lp[2], std::log(0.06 / 0.96), 1e-6);
+}
+
+TEST(Sampler, GreedyAndPenalties) {
+  std::vector<float> l = {1.0f, 3.0f, 2.9f, -1.0f};
+  SamplingParams p;
+  p.temperature = 0;
+  Sampler s;
+  Rng rng(0);
+  auto t = s.sample(l.data(), 4, p, {}, {}, rng);
+  EXPECT_EQ(t.token, 1);
+  EXPECT_EQ(t.logprob, 0.0f);
+  // Repetition penalty 2 on token 1: 3.0 -> 1.5, so token 2 wins.
+  p.repetition_penalty = 2.0f;
+  std::vector<int32_t> ctx = {1};
+  EXPECT_EQ(s.sample(l.data(), 4, p, ctx, {}, rng).token, 2);
+  // Presence + frequency on generated tokens: 2.9 - 0.5 - 2·0.3 = 1.8 < 1.5? no: token 1 at 1.5 loses to 1.8.
+  p.presence_penalty = 0.5f;
+  p.frequency_penalty = 0.3f;
+  std::vector<int32_t> gen = {2, 2};
+  EXPECT_EQ(s.sample(l.data(), 4, p, ctx, gen, rng).token, 2);
+  p.frequency_penalty = 0.5f;  // 2.9 - 0.5 - 1.0 = 1.4 < 1.5
+  EXPECT_EQ(s.sample(l.data(), 4, p, ctx, gen, rng).token, 1);
+}
+
+TEST(Sampler, FixedSeedRepeats) {
+  const int64_t V = 300;
+  auto l = test_logits(V, 9);
+  SamplingParams p;
+  p.temperature = 0.9f;
+  p.top_p = 0.9f;
+  p.min_p = 0.01f;
+  auto draw = [&](uint64_t seed) {
+    Sampler s;
+    Rng rng(seed);
+    std::vector<int32_t> out;
+    for (int i = 0; i < 30; ++i) out.push_back(s.sample(l.data(), V, p, {}, {}, rng).token);
+    return out;
+  };
+  EXPECT_EQ(draw(42), draw(42));
+  EXPECT_NE(draw(42), draw(43));
+}
+
+TEST(Sampler, BadParametersAreErrors) {
+  SamplingParams p;
+  p.top_p = 0;
+  EXPECT_THROW(p.validate(), std::exception);
+  p = {};
+  p.temperature = -1;
+  EXPECT_THROW(p.validate(), std::exception);
+}
+
+}  // namespace
+}  // namespace seek
