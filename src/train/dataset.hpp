@@ -24,26 +24,28 @@ enum class Objective {
 struct DataOptions {
   std::vector<std::filesystem::path> inputs;
   Objective objective = Objective::Pretrain;
-  int64_t seq_len = 256;           // tokens per training sequence (each sequence reads seq_len + 1 tokens)
-  double val_fraction = 0.05;      // share of documents held out for validation (0: none)
-  uint64_t seed = 0;               // shuffling and the document split
+  int64_t seq_len = 256;            // tokens per training sequence (each sequence reads seq_len + 1 tokens)
+  double val_fraction = 0.05;       // share of documents held out for validation (0: none)
+  uint64_t seed = 0;                // shuffling and the document split
   std::filesystem::path cache_dir;  // where token shards are kept, e.g. <run>/data-cache
-  int threads = 0;                 // tokenization threads (0: OpenMP default)
+  int threads = 0;                  // tokenization threads (0: OpenMP default)
 };
 
 struct DatasetStats {
   int64_t documents = 0, train_documents = 0, val_documents = 0;
   int64_t train_tokens = 0, val_tokens = 0;  // including the EOS separators
   int64_t train_sequences = 0, val_sequences = 0;
-  int64_t counted_targets = 0;  // train targets that carry loss (all for pretraining; assistant tokens for SFT)
+  // Train targets that carry loss (all for pretraining; assistant tokens and their EOS for SFT).
+  int64_t counted_targets = 0;
   bool reused_cache = false;
+  std::filesystem::path cache_path;  // <cache_dir>/<key>: the token cache this dataset reads
 };
 
 class Dataset {
  public:
   // Tokenizes (or reuses the cache), packs and splits. Throws seek::Error naming the file and line for a
-  // missing or unreadable input, malformed JSONL, a record without the expected keys, an unknown chat role, or
-  // a corpus too small to fill one sequence.
+  // missing or unreadable input, malformed JSONL, a record without the expected keys, an unknown chat role,
+  // or a corpus too small to fill one sequence.
   static std::unique_ptr<Dataset> open(const DataOptions& opts, const Tokenizer& tok);
   virtual ~Dataset() = default;
 
@@ -53,6 +55,10 @@ class Dataset {
   // tokens[b, t] and targets[b, t] = the next token or -1 where it carries no loss. Epoch e = position /
   // train_sequences uses its own permutation (from seed and e), so any position can be served directly.
   virtual void train_batch(int64_t position, int64_t B, int32_t* tokens, int32_t* targets) const = 0;
+
+  // The sequence of the (unshuffled) training stream that global `position` serves: perm_e[position % n]
+  // with e = position / n, n = train_sequences. train_batch(position, 1, ...) reads that sequence.
+  virtual int64_t train_index(int64_t position) const = 0;
 
   // Validation sequences in fixed order: sequences [first, first + B) (wrapping around).
   virtual void val_batch(int64_t first, int64_t B, int32_t* tokens, int32_t* targets) const = 0;

@@ -1,0 +1,131 @@
+// Naming, validating and mapping token caches. A cache folder whose meta.json or file sizes do not match
+// what its name promises (a hand edit, a truncated copy) is removed and rebuilt rather than trusted.
+#include "train/data_cache.hpp"
+
+#include <bit>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "train/data_hash.hpp"
+
+namespace seek::data {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The mapped files are read in place as host integers.
+static_assert(std::endian::native == std::endian::little, "the token cache is little-endian");
+
+namespace {
+
+// Exercises letters, digits, CJK, whitespace runs, punctuation, accents, emoji and the chat tokens.
+constexpr std::string_view kProbe =
+    "Hello, World! It's 2024-06-01: x=3.14159, y = 1e-9;\n\n\tIndented  text   with spaces.\r\n"
+    "深度求索 日本語のテキスト café naïve Ünïcödé ﬁ ½ 😀👍 <｜begin▁of▁sentence｜><｜User｜>hi"
+    "<｜Assistant｜><think>\n</think>ok<｜end▁of▁sentence｜> <|endoftext|> don't WE'LL 123456789 $%^&*()";
+
+std::string_view objective_name(Objective o) {
+  return o == Objective::Pretrain ? "pretrain" : "sft";
+}
+
+uint64_t file_size_or(const fs::path& p, uint64_t fallback) {
+  std::error_code ec;
+  auto n = fs::file_size(p, ec);
+  return ec ? fallback : n;
+}
+
+// Maps an existing cache folder into `out`; false when it is not a complete cache for `descriptor`.
+bool load_cache(const fs::path& dir, const json& descriptor, Objective objective, TokenCache& out) {
+  json meta;
+  {
+    std::ifstream f(dir / "meta.json", std::ios::binary);
+    if (!f) return false;
+    meta = json::parse(f, nullptr, false);
+  }
+  if (meta.is_discarded() || !meta.is_object() || meta.value("descriptor", json()) != descriptor)
+    return false;
+  for (const char* k : {"documents", "tokens", "loss_tokens"})
+    if (!meta.contains(k) || !meta[k].is_number_integer() || meta[k].get<int64_t>() < 0) return false;
+  const auto docs = meta["documents"].get<uint64_t>(), toks = meta["tokens"].get<uint64_t>();
+  const bool sft = objective == Objective::Sft;
+  if (file_size_or(dir / "tokens.bin", ~0ull) != toks * 4 ||
+      file_size_or(dir / "offsets.bin", ~0ull) != (docs + 1) * 8 ||
+      (sft && file_size_or(dir / "mask.bin", ~0ull) != toks))
+    return false;
+  out.dir = dir;
+  out.tokens_file = MappedFile(dir / "tokens.bin");
+  out.offsets_file = MappedFile(dir / "offsets.bin");
+  if (sft) out.mask_file = MappedFile(dir / "mask.bin");
+  out.documents = int64_t(docs);
+  out.tokens = int64_t(toks);
+  out.loss_tokens = meta["loss_tokens"].get<int64_t>();
+  // The offsets must run from 0 to the token count without going backwards, or reads would leave the map.
+  uint64_t prev = 0;
+  for (int64_t d = 0; d <= out.documents; ++d) {
+    uint64_t o = out.offset(d);
+    if (o < prev || (d == 0 && o != 0)) return false;
+    prev = o;
+  }
+  return prev == toks;
+}
+
+}  // namespace
+
+json tokenizer_fingerprint(const Tokenizer& tok) {
+  uint64_t h = 0;
+  for (size_t id = 0; id < tok.vocab_size(); ++id) {
+    std::string text;
+    bool special = false;
+    try {
+      text = tok.id_to_token(TokenId(id));
+      special = tok.is_special(TokenId(id));
+    } catch (const Error&) {
+      text = "\xff<absent>";  // a hole in the vocabulary (not valid UTF-8, so no real token spells it)
+    }
+    h = xxh64(text, mix64(h) + (special ? 1 : 0));
+  }
+  auto a = tok.encode(kProbe, /*add_special=*/true, /*parse_special=*/true);
+  auto b = tok.encode(kProbe, /*add_special=*/false, /*parse_special=*/false);
+  a.push_back(-2);
+  a.insert(a.end(), b.begin(), b.end());
+  return json{{"kind", tok.kind()},
+              {"vocab_size", tok.vocab_size()},
+              {"bos", tok.bos_id()},
+              {"eos", tok.eos_id()},
+              {"pad", tok.pad_id()},
+              {"vocab_hash", hex64(h)},
+              {"probe_hash", hex64(xxh64(a.data(), a.size() * sizeof(TokenId)))}};
+}
+
+json cache_descriptor(const std::vector<InputFile>& inputs, Objective objective, const Tokenizer& tok) {
+  json files = json::array();
+  for (const auto& f : inputs)
+    files.push_back(
+        {{"path", f.path.string()}, {"size", f.size}, {"mtime_ns", f.mtime_ns}, {"hash", hex64(f.hash)}});
+  return json{{"format", kCacheFormat},
+              {"objective", objective_name(objective)},
+              {"tokenizer", tokenizer_fingerprint(tok)},
+              {"inputs", files}};
+}
+
+TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
+  SEEK_CHECK(!opts.cache_dir.empty(), "the data options name no cache folder for the tokenized data");
+  SEEK_CHECK(tok.eos_id() >= 0,
+             "the tokenizer has no end-of-sentence token, which training needs to separate documents");
+  auto inputs = describe_inputs(opts.inputs, opts.objective, opts.threads);
+  json descriptor = cache_descriptor(inputs, opts.objective, tok);
+  const fs::path dir = opts.cache_dir / hex64(xxh64(descriptor.dump()));
+  TokenCache cache;
+  if (load_cache(dir, descriptor, opts.objective, cache)) {
+    cache.reused = true;
+    return cache;
+  }
+  std::error_code ec;
+  if (fs::exists(dir, ec)) fs::remove_all(dir);  // damaged: rebuild it
+  build_token_cache(dir, descriptor, inputs, opts.objective, tok, opts.threads);
+  cache = TokenCache();
+  SEEK_CHECK(load_cache(dir, descriptor, opts.objective, cache),
+             "the token cache {} just written is unreadable", dir.string());
+  return cache;
+}
+
+}  // namespace seek::data

@@ -1,0 +1,52 @@
+// The token cache. <cache_dir>/<key>/ holds
+//   tokens.bin   uint32 little-endian token ids, all documents back to back (in input order)
+//   mask.bin     uint8 per token, 1 where the token carries loss (SFT only)
+//   offsets.bin  uint64 little-endian, documents + 1 entries: document d is tokens [offsets[d], offsets[d+1])
+//   meta.json    {"descriptor": what the key hashes, "key", "documents", "tokens", "loss_tokens"}
+// The key is the XXH64 of the descriptor: format version, objective, tokenizer fingerprint, and every input's
+// absolute path, size, mtime and content hash, so any change to an input or the tokenizer names a new folder.
+// A folder is built under a temporary name, fsynced and renamed into place, so one that exists is complete.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+#include "io/mapped_file.hpp"
+#include "train/data_inputs.hpp"
+#include "train/dataset.hpp"
+
+namespace seek::data {
+
+inline constexpr int kCacheFormat = 1;
+
+struct TokenCache {
+  std::filesystem::path dir;
+  MappedFile tokens_file, mask_file, offsets_file;  // mask_file is empty for pretraining
+  int64_t documents = 0, tokens = 0, loss_tokens = 0;
+  bool reused = false;
+
+  const uint32_t* token_ids() const { return reinterpret_cast<const uint32_t*>(tokens_file.data()); }
+  const uint8_t* mask() const { return reinterpret_cast<const uint8_t*>(mask_file.data()); }  // null: all 1
+  uint64_t offset(int64_t doc) const { return reinterpret_cast<const uint64_t*>(offsets_file.data())[doc]; }
+};
+
+// Identifies the tokenizer's behaviour: kind, vocabulary size, special ids, a hash over every token's
+// spelling and special flag, and a hash of the ids a fixed probe text encodes to (which also depends on the
+// merges, normalizer and pre-tokenizer).
+nlohmann::json tokenizer_fingerprint(const Tokenizer& tok);
+
+nlohmann::json cache_descriptor(const std::vector<InputFile>& inputs, Objective objective,
+                                const Tokenizer& tok);
+
+// Maps <cache_dir>/<key>/ when it is present and intact, else tokenizes the inputs into it first.
+TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok);
+
+// Tokenizes `inputs` into `dir` (which must not exist yet) through a temporary sibling folder. Used by
+// open_token_cache; losing a race to another process building the same key is not an error.
+void build_token_cache(const std::filesystem::path& dir, const nlohmann::json& descriptor,
+                       const std::vector<InputFile>& inputs, Objective objective, const Tokenizer& tok,
+                       int threads);
+
+}  // namespace seek::data

@@ -1,0 +1,159 @@
+// Reading .txt and .jsonl inputs through a memory map. A .txt file is split into documents at lines that
+// are exactly "<|endoftext|>"; a .jsonl file is parsed a batch of lines at a time on all threads, errors
+// collected per line and reported after the parallel region (never thrown inside it).
+#include "train/data_inputs.hpp"
+
+#include <omp.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "io/mapped_file.hpp"
+#include "train/data_hash.hpp"
+
+namespace seek::data {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::string_view kSeparator = "<|endoftext|>";
+
+std::string_view view(const MappedFile& m) {
+  return {reinterpret_cast<const char*>(m.data()), m.size()};
+}
+
+void read_text(std::string_view all, const SpecialIds& ids, size_t batch_bytes, const DocumentSink& sink) {
+  std::vector<Document> batch;
+  size_t batch_size = 0;
+  auto emit = [&](std::string_view text) {
+    Document doc;
+    pretrain_document(text, ids, doc);
+    if (doc.empty()) return;
+    batch.push_back(std::move(doc));
+    batch_size += text.size();
+    if (batch_size >= batch_bytes) {
+      sink(batch);
+      batch.clear();
+      batch_size = 0;
+    }
+  };
+  size_t doc_begin = 0;
+  for (size_t p = all.find(kSeparator); p != std::string_view::npos; p = all.find(kSeparator, p + 1)) {
+    // Only a whole line counts: at the start of a line and followed by \n, \r\n or the end of the file.
+    if (p > 0 && all[p - 1] != '\n') continue;
+    size_t after = p + kSeparator.size();
+    if (after < all.size() && all[after] == '\r') ++after;
+    if (after < all.size() && all[after] != '\n') continue;
+    emit(all.substr(doc_begin, p - doc_begin));
+    doc_begin = std::min(all.size(), after + 1);
+  }
+  emit(all.substr(doc_begin));
+  if (!batch.empty()) sink(batch);
+}
+
+struct Line {
+  std::string_view text;
+  int64_t number;  // 1-based
+};
+
+void parse_lines(const InputFile& file, const std::vector<Line>& lines, Objective objective,
+                 const SpecialIds& ids, int threads, const DocumentSink& sink) {
+  std::vector<Document> docs(lines.size());
+  std::vector<std::string> errors(lines.size());
+  std::vector<char> bad_json(lines.size(), 0);
+#pragma omp parallel for schedule(dynamic, 16) num_threads(threads > 0 ? threads : omp_get_max_threads())
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto rec = nlohmann::json::parse(lines[i].text, nullptr, /*allow_exceptions=*/false);
+    if (rec.is_discarded()) {
+      bad_json[i] = 1;
+      continue;
+    }
+    errors[i] = record_document(rec, objective, ids, docs[i]);
+  }
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (bad_json[i]) {
+      // Parse again, with exceptions, for nlohmann's description of what is wrong and where.
+      std::string what = "unknown error";
+      try {
+        auto again = nlohmann::json::parse(lines[i].text);
+      } catch (const nlohmann::json::exception& e) {
+        what = e.what();
+      }
+      fail("{}:{}: malformed JSON: {}", file.path.string(), lines[i].number, what);
+    }
+    if (!errors[i].empty()) fail("{}:{}: {}", file.path.string(), lines[i].number, errors[i]);
+  }
+  std::vector<Document> batch;
+  batch.reserve(docs.size());
+  for (auto& d : docs)
+    if (!d.empty()) batch.push_back(std::move(d));
+  if (!batch.empty()) sink(batch);
+}
+
+void read_jsonl(const InputFile& file, std::string_view all, Objective objective, const SpecialIds& ids,
+                size_t batch_bytes, int threads, const DocumentSink& sink) {
+  std::vector<Line> lines;
+  size_t bytes = 0;
+  int64_t number = 0;
+  for (size_t begin = 0; begin < all.size();) {
+    size_t end = all.find('\n', begin);
+    if (end == std::string_view::npos) end = all.size();
+    std::string_view text = all.substr(begin, end - begin);
+    ++number;
+    begin = end + 1;
+    if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;  // blank lines are allowed
+    lines.push_back(Line{text, number});
+    bytes += text.size();
+    if (bytes >= batch_bytes) {
+      parse_lines(file, lines, objective, ids, threads, sink);
+      lines.clear();
+      bytes = 0;
+    }
+  }
+  if (!lines.empty()) parse_lines(file, lines, objective, ids, threads, sink);
+}
+
+}  // namespace
+
+std::vector<InputFile> describe_inputs(const std::vector<fs::path>& inputs, Objective objective,
+                                       int threads) {
+  SEEK_CHECK(!inputs.empty(), "no training data: the list of input files is empty");
+  std::vector<InputFile> out;
+  for (const auto& given : inputs) {
+    InputFile f;
+    f.path = fs::absolute(given).lexically_normal();
+    struct stat st;
+    if (::stat(f.path.c_str(), &st) != 0)
+      fail("cannot read training data {}: {}", given.string(), std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) fail("training data {} is not a regular file", given.string());
+    const std::string ext = f.path.extension().string();
+    if (ext != ".txt" && ext != ".jsonl")
+      fail("training data {}: unknown extension \"{}\" (expected .txt or .jsonl)", given.string(), ext);
+    f.jsonl = ext == ".jsonl";
+    if (objective == Objective::Sft && !f.jsonl)
+      fail("training data {}: SFT reads .jsonl records (messages, or prompt and completion), not .txt",
+           given.string());
+    MappedFile m(f.path);
+    f.size = m.size();
+    f.mtime_ns = int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    f.hash = content_hash(m.data(), m.size(), threads);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void read_documents(const InputFile& file, Objective objective, const SpecialIds& ids, size_t batch_bytes,
+                    int threads, const DocumentSink& sink) {
+  MappedFile m(file.path);
+  // The file must still be the one whose hash named the cache, or the cache would describe other bytes.
+  SEEK_CHECK(m.size() == file.size && content_hash(m.data(), m.size(), threads) == file.hash,
+             "training data {} changed while it was being read", file.path.string());
+  if (file.jsonl)
+    read_jsonl(file, view(m), objective, ids, batch_bytes, threads, sink);
+  else
+    read_text(view(m), ids, batch_bytes, sink);
+}
+
+}  // namespace seek::data

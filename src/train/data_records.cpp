@@ -1,0 +1,117 @@
+// Turns records into pieces. Chat conversations are rendered with render_chat (the DeepSeek-V3 template);
+// the span of each assistant answer is found by rendering the conversation up to that answer, which by the
+// template ends with the answer's content and the end-of-sentence token, so no template logic is repeated.
+#include "train/data_records.hpp"
+
+#include <fmt/format.h>
+
+namespace seek::data {
+namespace {
+
+using nlohmann::json;
+
+void add_text(Document& out, std::string_view text, bool loss) {
+  if (!text.empty()) out.push_back(Piece{std::string(text), -1, loss});
+}
+void add_token(Document& out, TokenId id, bool loss) {
+  if (id >= 0) out.push_back(Piece{{}, id, loss});
+}
+
+// A cut is safe where every pre-tokenizer starts a new word: after a newline that is followed by an ASCII
+// letter (newline runs and punctuation+newline pre-tokens end there; a letter never joins a newline).
+size_t next_cut(std::string_view text, size_t from) {
+  for (size_t p = text.find('\n', from); p != std::string_view::npos; p = text.find('\n', p + 1)) {
+    if (p + 1 >= text.size()) break;
+    unsigned char c = static_cast<unsigned char>(text[p + 1]);
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return p + 1;
+  }
+  return text.size();
+}
+
+const std::string* string_field(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? &it->get_ref<const std::string&>() : nullptr;
+}
+
+std::string chat_document(const json& messages, const SpecialIds& ids, Document& out) {
+  if (!messages.is_array()) return "\"messages\" is not an array";
+  if (messages.empty()) return "\"messages\" is empty";
+  std::vector<ChatMessage> msgs;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    const json& m = messages[i];
+    if (!m.is_object()) return fmt::format("message {} is not an object", i);
+    const std::string* role = string_field(m, "role");
+    const std::string* content = string_field(m, "content");
+    if (!role) return fmt::format("message {} has no string \"role\"", i);
+    if (*role != "system" && *role != "user" && *role != "assistant" && *role != "tool")
+      return fmt::format("message {} has unknown role \"{}\" (expected system, user, assistant or tool)", i,
+                         *role);
+    if (!content) return fmt::format("message {} ({}) has no string \"content\"", i, *role);
+    msgs.push_back(ChatMessage{*role, *content});
+  }
+  // BOS is added as the tokenizer's own id; the text is rendered without it.
+  ChatOptions opt;
+  opt.add_bos = false;
+  const std::string full = render_chat(msgs, opt);
+  // The template moves every system prompt to the front, so each prefix carries all of them.
+  std::vector<ChatMessage> prefix;
+  for (const auto& m : msgs)
+    if (m.role == "system") prefix.push_back(m);
+  add_token(out, ids.bos, false);
+  size_t done = 0;
+  for (const auto& m : msgs) {
+    if (m.role == "system") continue;
+    prefix.push_back(m);
+    if (m.role != "assistant") continue;
+    const std::string upto = render_chat(prefix, opt);
+    const size_t end = upto.size();
+    const size_t eos_begin = end - tokens::kEos.size(), content_begin = eos_begin - m.content.size();
+    bool ok = end <= full.size() && end >= tokens::kEos.size() + m.content.size() && end >= done &&
+              full.compare(0, end, upto) == 0 &&
+              upto.compare(eos_begin, std::string::npos, tokens::kEos) == 0 &&
+              upto.compare(content_begin, m.content.size(), m.content) == 0 && content_begin >= done;
+    if (!ok) return "internal error: the rendered chat does not contain an assistant answer where expected";
+    add_text(out, std::string_view(full).substr(done, content_begin - done), false);
+    add_text(out, m.content, true);
+    // The tokenizer's EOS id rather than the rendered "<｜end▁of▁sentence｜>" text: the same token for
+    // DeepSeek vocabularies, and still a real EOS for one that spells it differently.
+    add_token(out, ids.eos, true);
+    done = end;
+  }
+  add_text(out, std::string_view(full).substr(done), false);
+  return "";
+}
+
+}  // namespace
+
+void pretrain_document(std::string_view text, const SpecialIds& ids, Document& out, size_t chunk_bytes) {
+  if (text.empty()) return;
+  for (size_t begin = 0; begin < text.size();) {
+    size_t end = text.size() - begin > chunk_bytes ? next_cut(text, begin + chunk_bytes) : text.size();
+    add_text(out, text.substr(begin, end - begin), true);
+    begin = end;
+  }
+  add_token(out, ids.eos, true);
+}
+
+std::string record_document(const json& rec, Objective objective, const SpecialIds& ids, Document& out) {
+  if (!rec.is_object()) return "the record is not a JSON object";
+  if (objective == Objective::Pretrain) {
+    const std::string* text = string_field(rec, "text");
+    if (!text) return "the record has no string \"text\" (pretraining reads {\"text\": ...} per line)";
+    pretrain_document(*text, ids, out);
+    return "";
+  }
+  if (auto it = rec.find("messages"); it != rec.end()) return chat_document(*it, ids, out);
+  const std::string* prompt = string_field(rec, "prompt");
+  const std::string* completion = string_field(rec, "completion");
+  if (!prompt || !completion)
+    return "the record has neither \"messages\" nor string \"prompt\" and \"completion\"";
+  add_token(out, ids.bos, false);
+  add_text(out, *prompt, false);
+  add_text(out, *completion, true);
+  add_token(out, ids.eos, true);
+  return "";
+}
+
+}  // namespace seek::data

@@ -1,0 +1,205 @@
+// Dataset::open and the packed dataset: documents of the token cache are split into train and validation by
+// a seeded hash of their index, each side is one packed stream (kept as runs of contiguous documents in the
+// mapped token file, never copied), and sequence i of a stream reads tokens [i*L, i*L + L + 1).
+#include "train/dataset.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <numeric>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "train/data_cache.hpp"
+#include "train/data_hash.hpp"
+
+namespace seek {
+namespace {
+
+using data::mix64;
+using data::TokenCache;
+
+constexpr uint64_t kSplitSalt = 0x73706c6974ull;      // "split"
+constexpr uint64_t kShuffleSalt = 0x73687566666cull;  // "shuffl"
+
+// A packed stream: run r starts at stream position begin[r] and at token at[r] of the cache.
+struct Stream {
+  std::vector<int64_t> begin, at;
+  int64_t tokens = 0, documents = 0, sequences = 0;
+
+  void append(int64_t file_begin, int64_t n) {
+    ++documents;
+    if (n == 0) return;
+    if (at.empty() || at.back() + (tokens - begin.back()) != file_begin) {
+      begin.push_back(tokens);
+      at.push_back(file_begin);
+    }
+    tokens += n;
+  }
+
+  // Calls f(cache_position, count) for the pieces of stream range [from, to), in order.
+  template <typename F>
+  void for_each_piece(int64_t from, int64_t to, F&& f) const {
+    size_t r = size_t(std::upper_bound(begin.begin(), begin.end(), from) - begin.begin()) - 1;
+    while (from < to) {
+      const int64_t run_end = r + 1 < begin.size() ? begin[r + 1] : tokens;
+      const int64_t n = std::min(to, run_end) - from;
+      f(at[r] + (from - begin[r]), n);
+      from += n;
+      ++r;
+    }
+  }
+};
+
+// The document's coin: a uniform number in [0, 1) from (seed, index), the same on every machine.
+double split_coin(uint64_t seed, int64_t doc) {
+  return double(mix64(mix64(seed ^ kSplitSalt) + uint64_t(doc)) >> 11) * 0x1.0p-53;
+}
+
+class PackedDataset final : public Dataset {
+ public:
+  PackedDataset(TokenCache cache, const DataOptions& opts) : cache_(std::move(cache)), opts_(opts) {
+    split();
+    const int64_t L = opts_.seq_len;
+    for (Stream* s : {&train_, &val_}) s->sequences = s->tokens > L ? (s->tokens - 1) / L : 0;
+    if (train_.sequences == 0)
+      fail(
+          "too little training data: the training split has {} tokens ({} of {} documents), but one sequence "
+          "of seq_len {} needs {} tokens{}",
+          train_.tokens, train_.documents, cache_.documents, L, L + 1,
+          val_.documents > 0 ? fmt::format(" ({} tokens are held out for validation)", val_.tokens) : "");
+    SEEK_CHECK(train_.sequences <= int64_t(UINT32_MAX),
+               "{} training sequences are more than this loader serves", train_.sequences);
+    stats_.documents = cache_.documents;
+    stats_.train_documents = train_.documents;
+    stats_.val_documents = val_.documents;
+    stats_.train_tokens = train_.tokens;
+    stats_.val_tokens = val_.tokens;
+    stats_.train_sequences = train_.sequences;
+    stats_.val_sequences = val_.sequences;
+    stats_.counted_targets = count_targets();
+    stats_.reused_cache = cache_.reused;
+    stats_.cache_path = cache_.dir;
+  }
+
+  const DatasetStats& stats() const override { return stats_; }
+
+  void train_batch(int64_t position, int64_t B, int32_t* tokens, int32_t* targets) const override {
+    SEEK_CHECK(position >= 0 && B >= 0, "train_batch: position {} and batch size {} must be >= 0", position,
+               B);
+    const int64_t n = train_.sequences, L = opts_.seq_len;
+    std::shared_ptr<const std::vector<uint32_t>> perm;
+    int64_t epoch = -1;
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t p = position + b;
+      if (p / n != epoch) {
+        epoch = p / n;
+        perm = permutation(epoch);
+      }
+      read_sequence(train_, (*perm)[size_t(p % n)], tokens + b * L, targets + b * L);
+    }
+  }
+
+  int64_t train_index(int64_t position) const override {
+    SEEK_CHECK(position >= 0, "train_index: position {} must be >= 0", position);
+    const int64_t n = train_.sequences;
+    return (*permutation(position / n))[size_t(position % n)];
+  }
+
+  void val_batch(int64_t first, int64_t B, int32_t* tokens, int32_t* targets) const override {
+    SEEK_CHECK(first >= 0 && B >= 0, "val_batch: first {} and batch size {} must be >= 0", first, B);
+    SEEK_CHECK(val_.sequences > 0,
+               "there are no validation sequences: the validation split has {} tokens ({} documents), one "
+               "sequence needs {}",
+               val_.tokens, val_.documents, opts_.seq_len + 1);
+    const int64_t L = opts_.seq_len;
+    for (int64_t b = 0; b < B; ++b)
+      read_sequence(val_, (first + b) % val_.sequences, tokens + b * L, targets + b * L);
+  }
+
+ private:
+  void split() {
+    const int64_t D = cache_.documents;
+    std::vector<char> val(size_t(D), 0);
+    if (D >= 2 && opts_.val_fraction > 0) {
+      std::vector<double> coin(static_cast<size_t>(D));
+      int64_t n_val = 0;
+      for (int64_t d = 0; d < D; ++d) {
+        coin[d] = split_coin(opts_.seed, d);
+        n_val += val[d] = coin[d] < opts_.val_fraction;
+      }
+      // At least one document on each side: the lowest coin goes to validation, the highest to training.
+      if (n_val == 0) val[size_t(std::min_element(coin.begin(), coin.end()) - coin.begin())] = 1;
+      if (n_val == D) val[size_t(std::max_element(coin.begin(), coin.end()) - coin.begin())] = 0;
+    }
+    for (int64_t d = 0; d < D; ++d) {
+      const int64_t b = int64_t(cache_.offset(d)), e = int64_t(cache_.offset(d + 1));
+      (val[d] ? val_ : train_).append(b, e - b);
+    }
+  }
+
+  // Targets that carry loss over all training sequences: stream positions 1 .. sequences * L.
+  int64_t count_targets() const {
+    const int64_t last = train_.sequences * opts_.seq_len;
+    const uint8_t* mask = cache_.mask();
+    if (!mask) return last;
+    int64_t n = 0;
+    train_.for_each_piece(1, last + 1, [&](int64_t at, int64_t len) {
+      for (int64_t i = 0; i < len; ++i) n += mask[at + i];
+    });
+    return n;
+  }
+
+  void read_sequence(const Stream& s, int64_t index, int32_t* tokens, int32_t* targets) const {
+    const int64_t L = opts_.seq_len;
+    const uint32_t* ids = cache_.token_ids();
+    const uint8_t* mask = cache_.mask();
+    int64_t w = 0;  // position in the window of L + 1 tokens
+    s.for_each_piece(index * L, index * L + L + 1, [&](int64_t at, int64_t len) {
+      for (int64_t i = 0; i < len; ++i, ++w) {
+        const int32_t id = int32_t(ids[at + i]);
+        if (w < L) tokens[w] = id;
+        if (w > 0) targets[w - 1] = !mask || mask[at + i] ? id : -1;
+      }
+    });
+  }
+
+  // Epoch e's order: Fisher-Yates from Rng(seed, e). The latest epoch's is kept, so a run pays for one
+  // shuffle per epoch; a batch that crosses into the next epoch switches once.
+  std::shared_ptr<const std::vector<uint32_t>> permutation(int64_t epoch) const {
+    std::lock_guard<std::mutex> lock(perm_mutex_);
+    if (epoch != perm_epoch_) {
+      auto p = std::make_shared<std::vector<uint32_t>>(size_t(train_.sequences));
+      std::iota(p->begin(), p->end(), 0u);
+      Rng rng(mix64(mix64(opts_.seed ^ kShuffleSalt) + uint64_t(epoch)));
+      for (size_t i = p->size() - 1; i > 0; --i) std::swap((*p)[i], (*p)[rng.below(i + 1)]);
+      perm_ = std::move(p);
+      perm_epoch_ = epoch;
+    }
+    return perm_;
+  }
+
+  TokenCache cache_;
+  DataOptions opts_;
+  Stream train_, val_;
+  DatasetStats stats_;
+  mutable std::mutex perm_mutex_;
+  mutable int64_t perm_epoch_ = -1;
+  mutable std::shared_ptr<const std::vector<uint32_t>> perm_;
+};
+
+}  // namespace
+
+std::unique_ptr<Dataset> Dataset::open(const DataOptions& opts, const Tokenizer& tok) {
+  SEEK_CHECK(opts.seq_len >= 1, "seq_len must be at least 1 (got {})", opts.seq_len);
+  SEEK_CHECK(opts.val_fraction >= 0 && opts.val_fraction < 1, "val_fraction must be in [0, 1) (got {})",
+             opts.val_fraction);
+  data::TokenCache cache = data::open_token_cache(opts, tok);
+  if (cache.documents == 0) {
+    std::string names;
+    for (const auto& p : opts.inputs) names += (names.empty() ? "" : ", ") + p.string();
+    fail("empty training data: no documents in {}", names);
+  }
+  return std::make_unique<PackedDataset>(std::move(cache), opts);
+}
+
+}  // namespace seek
