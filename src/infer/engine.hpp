@@ -93,6 +93,7 @@ class Engine {
   const EngineStats& stats() const { return stats_; }
   const KvCache& cache() const { return cache_; }
   Runner& runner() { return runner_; }
+  AttnForm form() const { return runner_.form(); }
   int64_t max_context() const { return max_context_; }
 
  private:

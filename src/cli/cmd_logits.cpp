@@ -1,0 +1,152 @@
+// `seek logits` (float32 [T, vocab] logits of one full forward pass, written as .npy) and `seek perplexity`
+// (exp of the mean next-token negative log-likelihood of a text file, in windows of --ctx tokens).
+#include <fmt/core.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/registry.hpp"
+#include "core/error.hpp"
+#include "infer/model.hpp"
+#include "infer/npy.hpp"
+#include "infer/runner.hpp"
+#include "infer/token_ids.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace seek::cli {
+namespace {
+
+struct LogitsOptions {
+  std::string model, ids, prompt, out;
+  bool bf16 = false, naive = false;
+};
+
+std::unique_ptr<InferModel> load_model(const std::string& dir, bool bf16) {
+  InferLoadOptions lo;
+  lo.format = bf16 ? WeightFormat::BF16 : WeightFormat::F32;
+  return InferModel::load(dir, lo);
+}
+
+// Runs `ids` through the runner in chunks (one fresh cache); calls row(t, logits of position t) for all t.
+template <typename F>
+void forward_all(Runner& run, const std::vector<int32_t>& ids, int64_t chunk, F&& row) {
+  const int64_t T = int64_t(ids.size()), V = run.model().config().vocab_size;
+  KvCache cache = run.make_cache();
+  const int s = cache.create();
+  std::vector<float> logits;
+  for (int64_t t0 = 0; t0 < T; t0 += chunk) {
+    const int64_t n = std::min(chunk, T - t0);
+    cache.prepare(s, t0, t0 + n);
+    RunnerBatch b;
+    for (int64_t t = t0; t < t0 + n; ++t) b.add(ids[size_t(t)], int32_t(t), s, true);
+    logits.resize(size_t(n * V));
+    run.forward(b, cache, logits.data());
+    for (int64_t i = 0; i < n; ++i) row(t0 + i, logits.data() + i * V);
+  }
+}
+
+void run_logits(const LogitsOptions& o) {
+  auto model = load_model(o.model, o.bf16);
+  std::vector<int32_t> ids;
+  if (!o.ids.empty()) {
+    ids = parse_token_ids(o.ids);
+  } else {
+    SEEK_CHECK(!o.prompt.empty(), "give --ids or --prompt");
+    ids = load_tokenizer(o.model)->encode(o.prompt, true, true);
+  }
+  const ModelConfig& c = model->config();
+  SEEK_CHECK(!ids.empty(), "no token ids given");
+  SEEK_CHECK(int64_t(ids.size()) <= c.max_position_embeddings,
+             "{} ids are longer than the context of {} tokens", ids.size(), c.max_position_embeddings);
+  for (int32_t t : ids)
+    SEEK_CHECK(t < c.vocab_size, "unknown token id {} (the vocabulary has {} tokens)", t, c.vocab_size);
+  Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed);
+  const int64_t T = int64_t(ids.size()), V = c.vocab_size;
+  std::vector<float> all(size_t(T * V));
+  forward_all(run, ids, 512, [&](int64_t t, const float* l) { std::copy(l, l + V, all.data() + t * V); });
+  write_npy(o.out, all.data(), {T, V});
+  fmt::print(stderr, "wrote {} (float32 [{}, {}])\n", o.out, T, V);
+}
+
+RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a forward pass as .npy",
+                           [](CLI::App& app) {
+                             auto o = std::make_shared<LogitsOptions>();
+                             app.add_option("--model", o->model, "model directory")->required();
+                             app.add_option("--ids", o->ids, "comma-separated token ids");
+                             app.add_option("--prompt", o->prompt,
+                                            "text (tokenized with BOS) instead of ids");
+                             app.add_option("--out", o->out, "output .npy file")->required();
+                             app.add_flag("--bf16", o->bf16, "bf16 projection weights");
+                             app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
+                             app.callback([o] { run_logits(*o); });
+                           });
+
+struct PerplexityOptions {
+  std::string model, file;
+  int64_t ctx = 0, stride = 0;
+  bool bf16 = false, naive = false;
+};
+
+void run_perplexity(const PerplexityOptions& o) {
+  auto model = load_model(o.model, o.bf16);
+  auto tok = load_tokenizer(o.model);
+  std::ifstream f(o.file, std::ios::binary);
+  SEEK_CHECK(f.good(), "cannot read {}", o.file);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::vector<int32_t> ids = tok->encode(ss.str(), false, false);
+  const ModelConfig& c = model->config();
+  const int64_t ctx = o.ctx > 0 ? std::min(o.ctx, c.max_position_embeddings)
+                                : std::min<int64_t>(c.max_position_embeddings, 1024);
+  const int64_t stride = o.stride > 0 ? std::min(o.stride, ctx) : ctx;
+  SEEK_CHECK(ids.size() >= 2, "{} has fewer than 2 tokens", o.file);
+  Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed);
+  const int64_t N = int64_t(ids.size()), V = c.vocab_size;
+  double nll = 0;
+  int64_t scored = 0, processed = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  // Windows [begin, begin + ctx); a window scores the targets from max(begin + 1, previous window's end), so
+  // every token is predicted at most once; with overlap (stride < ctx) later windows give each scored token
+  // ctx - stride or more tokens of left context. Without overlap a window's first token is not scored.
+  int64_t prev_end = 0;
+  for (int64_t begin = 0; prev_end < N - 1; begin += stride) {
+    const int64_t end = std::min(begin + ctx, N);
+    std::vector<int32_t> win(ids.begin() + begin, ids.begin() + end);
+    forward_all(run, win, 512, [&](int64_t t, const float* l) {
+      const int64_t target_pos = begin + t + 1;
+      if (target_pos >= end || target_pos < std::max(begin + 1, prev_end)) return;
+      double mx = l[0];
+      for (int64_t v = 1; v < V; ++v) mx = std::max(mx, double(l[v]));
+      double z = 0;
+      for (int64_t v = 0; v < V; ++v) z += std::exp(double(l[v]) - mx);
+      nll -= double(l[ids[size_t(target_pos)]]) - mx - std::log(z);
+      ++scored;
+    });
+    processed += end - begin;
+    prev_end = end;
+    if (end == N) break;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fmt::print(
+      "perplexity {:.4f} (mean NLL {:.4f} nats over {} tokens; window {}, stride {}; {:.1f} tokens/s)\n",
+      std::exp(nll / double(scored)), nll / double(scored), scored, ctx, stride, double(processed) / secs);
+}
+
+RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model", [](CLI::App& app) {
+  auto o = std::make_shared<PerplexityOptions>();
+  app.add_option("--model", o->model, "model directory")->required();
+  app.add_option("--file", o->file, "text file")->required();
+  app.add_option("--ctx", o->ctx, "window in tokens (default min(max_position_embeddings, 1024))");
+  app.add_option("--stride", o->stride, "window step (default: the window, i.e. no overlap)");
+  app.add_flag("--bf16", o->bf16, "bf16 projection weights");
+  app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
+  app.callback([o] { run_perplexity(*o); });
+});
+
+}  // namespace
+}  // namespace seek::cli
