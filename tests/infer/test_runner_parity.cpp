@@ -4,6 +4,7 @@
 // decode == one full prefill at every position, bf16 weights close to fp32.
 #include <gtest/gtest.h>
 
+#include "core/dtype.hpp"
 #include "infer_test_util.hpp"
 
 namespace seek {
@@ -70,8 +71,28 @@ TEST_P(RunnerParity, Bf16WeightsStayClose) {
   EXPECT_LT(model->bytes(), InferModel::load(fixture_dir(name))->bytes());
 }
 
+// The FP8 fixture is what the V3 release looks like: F8_E4M3 projections with 128x128 weight_scale_inv blocks
+// (partial edge blocks included), BF16 embeddings / norms / router, an F32 bias, and an MTP layer at index
+// num_hidden_layers that plain decoding must not load.
+TEST(Fp8Fixture, IsRealFp8WithPartialBlocksAndMtp) {
+  TensorStore store(fixture_dir("tiny-v3-fp8"));
+  const auto& q = store.info("model.layers.0.self_attn.q_a_proj.weight");
+  EXPECT_EQ(q.dtype, DType::F8_E4M3);
+  EXPECT_EQ(store.info("model.layers.0.self_attn.q_a_proj.weight_scale_inv").shape,
+            (std::vector<int64_t>{1, 2}));  // [24, 160]: the second column block is 32 wide
+  EXPECT_EQ(store.info("model.layers.0.mlp.up_proj.weight_scale_inv").shape,
+            (std::vector<int64_t>{2, 2}));  // [200, 160]
+  EXPECT_EQ(store.info("model.embed_tokens.weight").dtype, DType::BF16);
+  EXPECT_TRUE(store.contains("model.layers.3.eh_proj.weight"));
+  auto model = InferModel::load(fixture_dir("tiny-v3-fp8"));
+  EXPECT_EQ(model->config().num_nextn_predict_layers, 1);
+  EXPECT_EQ(model->layout().find("model.layers.3.eh_proj.weight"), -1);
+  EXPECT_EQ(model->layout().find("model.layers.3.self_attn.kv_b_proj.weight"), -1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Fixtures, RunnerParity,
-                         ::testing::Values("tiny-v2lite", "tiny-v2", "tiny-v3", "tiny-v3-tied"),
+                         ::testing::Values("tiny-v2lite", "tiny-v2", "tiny-v3", "tiny-v3-tied",
+                                           "tiny-v3-fp8"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (auto& ch : n)
