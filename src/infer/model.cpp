@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/dtype.hpp"
 #include "core/error.hpp"
+#include "core/rng.hpp"
 #include "io/tensor_store.hpp"
 #include "model/transformer.hpp"
 
@@ -166,6 +170,33 @@ std::unique_ptr<InferModel> InferModel::from_model(const Transformer<float>& mod
       for (int64_t i = 0; i < info.numel; ++i) dst[i] = f32_to_bf16(s[i]);
     } else {
       std::copy(s, s + info.numel, m->f32_.data() + m->f32_off_[size_t(id)]);
+    }
+  }
+  return m;
+}
+
+std::unique_ptr<InferModel> InferModel::random(const ModelConfig& cfg, uint64_t seed, WeightFormat format,
+                                               double std) {
+  std::unique_ptr<InferModel> m(new InferModel());
+  m->allocate(cfg, format);
+  const float a = float(std * std::sqrt(3.0));  // U(-a, a) has standard deviation a / sqrt(3)
+  constexpr int64_t kChunk = 1 << 16;
+  for (int id = 0; id < m->layout_.size(); ++id) {
+    const ParamInfo& info = m->layout_[id];
+    const bool matrix = info.shape.size() == 2, bias = !info.trainable;
+    float* f = m->stored_bf16(id) ? nullptr : m->f32_.data() + m->f32_off_[size_t(id)];
+    uint16_t* h = m->stored_bf16(id) ? m->bf16_.data() + m->bf16_off_[size_t(id)] : nullptr;
+    const int64_t chunks = (info.numel + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; ++c) {
+      Rng rng(seed ^ (uint64_t(id) << 32) ^ uint64_t(c) * 0x9E3779B97F4A7C15ull);
+      for (int64_t i = c * kChunk; i < std::min(info.numel, (c + 1) * kChunk); ++i) {
+        const float v = bias ? 0.0f : matrix ? float(rng.uniform() * 2.0 - 1.0) * a : 1.0f;
+        if (f)
+          f[i] = v;
+        else
+          h[i] = f32_to_bf16(v);
+      }
     }
   }
   return m;

@@ -47,6 +47,10 @@ class InferModel {
   // Copies the main-model tensors of an in-memory model (tests and benchmarks on random weights).
   static std::unique_ptr<InferModel> from_model(const Transformer<float>& model,
                                                 const InferLoadOptions& opt = {});
+  // Random weights for benchmarks at real sizes without a training model's gradient slab: 2-D weights
+  // uniform with standard deviation `std` (fast, parallel, deterministic in seed), norms 1, router bias 0.
+  static std::unique_ptr<InferModel> random(const ModelConfig& cfg, uint64_t seed, WeightFormat format,
+                                            double std = 0.02);
 
   const ModelConfig& config() const { return cfg_; }
   const ModelIds& ids() const { return ids_; }

@@ -1,0 +1,198 @@
+// Inference engine benchmarks (docs/inference-bench.md): prefill tokens/s, decode tokens/s at batch 1/16/64,
+// decode GB/s of weights + KV cache read against the machine's measured read bandwidth, and absorbed vs naive
+// MLA (cache bytes per token, decode tokens/s at 128 / 1K / 4K context).
+// Models (random weights; speed does not depend on the values):
+//   small  = configs/small.json
+//   v2lite = bench/infer/v2lite-2layer.json: DeepSeek-V2-Lite's layer shapes (d 2048, 16 heads, kv_lora 512,
+//            64 experts of 1408, 2 shared, vocab 102400) with 2 layers (one dense, one MoE).
+// A decode benchmark fills `ctx` cache rows of every sequence with random values (a long prefill would only
+// cost setup time), then times one step: B tokens at position ctx through the whole model, logits and a
+// greedy pick. Counters: tok_s (tokens per second), GB_s (bytes of weights touched + cache rows read, per
+// second; routed experts counted as the expected number of distinct experts the B tokens pick),
+// cache_B_tok (KV cache bytes per token).
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/aligned.hpp"
+#include "core/rng.hpp"
+#include "infer/model.hpp"
+#include "infer/runner.hpp"
+
+namespace seek {
+namespace {
+
+std::string config_path(const std::string& name) {
+  if (name == "small") return std::string(SEEK_SOURCE_DIR) + "/configs/small.json";
+  return std::string(SEEK_SOURCE_DIR) + "/bench/infer/v2lite-2layer.json";
+}
+
+// One model in memory at a time (the V2-Lite-shaped one is 4.4 GB in fp32).
+const InferModel& get_model(const std::string& name, WeightFormat fmt) {
+  static std::string key;
+  static std::unique_ptr<InferModel> model;
+  const std::string want = name + (fmt == WeightFormat::BF16 ? "/bf16" : "/f32");
+  if (key != want) {
+    model.reset();
+    model = InferModel::random(ModelConfig::load(config_path(name)), 1234, fmt);
+    key = want;
+  }
+  return *model;
+}
+
+std::vector<int32_t> random_tokens(int64_t n, int64_t V, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int32_t> t(static_cast<size_t>(n));
+  for (auto& v : t) v = int32_t(rng.below(uint64_t(V)));
+  return t;
+}
+
+void BM_MemoryBandwidth(benchmark::State& state) {
+  // Read bandwidth with all threads: sum of a 1 GiB array (far larger than the caches).
+  const size_t n = size_t(1) << 28;
+  AlignedBuffer<float> a(n);
+#pragma omp parallel for schedule(static)
+  for (size_t i = 0; i < n; ++i) a[i] = float(i & 7);
+  double sink = 0;
+  for (auto _ : state) {
+    float total = 0;
+#pragma omp parallel for simd reduction(+ : total) schedule(static)
+    for (size_t i = 0; i < n; ++i) total += a[i];
+    sink += total;
+    benchmark::DoNotOptimize(sink);
+  }
+  state.counters["GB_s"] = benchmark::Counter(double(n * sizeof(float)) * double(state.iterations()) / 1e9,
+                                              benchmark::Counter::kIsRate);
+}
+
+void BM_Prefill(benchmark::State& state, std::string name) {
+  const int64_t T = state.range(0);
+  const InferModel& m = get_model(name, WeightFormat::F32);
+  Runner run(m, AttnForm::Absorbed);
+  auto tokens = random_tokens(T, m.config().vocab_size, 7);
+  std::vector<float> logits(static_cast<size_t>(m.config().vocab_size));
+  bool warm = false;  // the first pass creates the oneDNN primitives of every shape: not timed
+  for (auto _ : state) {
+    if (!warm) {
+      state.PauseTiming();
+      KvCache cache = run.make_cache();
+      int s = cache.create();
+      cache.prepare(s, 0, T);
+      RunnerBatch b;
+      for (int64_t t = 0; t < T; ++t) b.add(tokens[size_t(t)], int32_t(t), s, t == T - 1);
+      run.forward(b, cache, logits.data());
+      warm = true;
+      state.ResumeTiming();
+    }
+    KvCache cache = run.make_cache();
+    int s = cache.create();
+    cache.prepare(s, 0, T);
+    RunnerBatch b;
+    for (int64_t t = 0; t < T; ++t) b.add(tokens[size_t(t)], int32_t(t), s, t == T - 1);
+    run.forward(b, cache, logits.data());
+    benchmark::DoNotOptimize(logits.data());
+  }
+  state.counters["tok_s"] =
+      benchmark::Counter(double(T) * double(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_Decode(benchmark::State& state, std::string name, AttnForm form, WeightFormat fmt) {
+  const int64_t B = state.range(0), ctx = state.range(1);
+  const InferModel& m = get_model(name, fmt);
+  const ModelConfig& c = m.config();
+  Runner run(m, form);
+  KvCache cache = run.make_cache();
+  RunnerBatch batch;
+  Rng rng(3);
+  for (int64_t b = 0; b < B; ++b) {
+    int s = cache.create();
+    cache.prepare(s, 0, ctx + 1);
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l)
+      for (int64_t p = 0; p < ctx; ++p) {
+        float* row = cache.row(s, l, p);
+        for (int64_t i = 0; i < cache.width(); ++i) row[i] = float(rng.uniform() - 0.5);
+      }
+    batch.add(int32_t(rng.below(uint64_t(c.vocab_size))), int32_t(ctx), s, true);
+  }
+  const int64_t V = c.vocab_size;
+  std::vector<float> logits(static_cast<size_t>(B * V));
+  std::vector<int32_t> next(static_cast<size_t>(B));
+  run.forward(batch, cache, logits.data());  // warm-up: primitive creation is not timed
+  for (auto _ : state) {
+    run.forward(batch, cache, logits.data());
+    for (int64_t b = 0; b < B; ++b) {
+      const float* r = logits.data() + b * V;
+      next[size_t(b)] = int32_t(std::max_element(r, r + V) - r);
+    }
+    benchmark::DoNotOptimize(next.data());
+  }
+  // Bytes per step: dense weights once, routed experts by the expected number of distinct picks, and every
+  // sequence's cache rows (ctx + 1 of them, all layers).
+  double experts = 0;
+  if (c.n_routed_experts > 0) {
+    const double E = double(c.n_routed_experts), K = double(c.num_experts_per_tok);
+    int64_t moe_layers = 0;
+    for (int64_t l = 0; l < c.num_hidden_layers; ++l) moe_layers += c.is_moe_layer(l);
+    experts = double(moe_layers) * E * (1.0 - std::pow(1.0 - K / E, double(B)));
+  }
+  const double bytes = double(m.dense_bytes()) + experts * double(m.expert_bytes()) +
+                       double(B * (ctx + 1) * cache.bytes_per_token());
+  const double iters = double(state.iterations());
+  state.counters["tok_s"] = benchmark::Counter(double(B) * iters, benchmark::Counter::kIsRate);
+  state.counters["GB_s"] = benchmark::Counter(bytes * iters / 1e9, benchmark::Counter::kIsRate);
+  state.counters["cache_B_tok"] = double(cache.bytes_per_token());
+}
+
+void register_all() {
+  benchmark::RegisterBenchmark("memory_bandwidth", BM_MemoryBandwidth)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  for (std::string name : {"small", "v2lite"}) {
+    benchmark::RegisterBenchmark(("prefill/" + name).c_str(), BM_Prefill, name)
+        ->Arg(name == "small" ? 512 : 256)
+        ->ArgName("T")
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+    for (int64_t B : {1, 16, 64})
+      benchmark::RegisterBenchmark(("decode/" + name + "/absorbed").c_str(), BM_Decode, name,
+                                   AttnForm::Absorbed, WeightFormat::F32)
+          ->Args({B, 128})
+          ->ArgNames({"batch", "ctx"})
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
+    benchmark::RegisterBenchmark(("decode/" + name + "/absorbed-bf16").c_str(), BM_Decode, name,
+                                 AttnForm::Absorbed, WeightFormat::BF16)
+        ->Args({1, 128})
+        ->ArgNames({"batch", "ctx"})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  }
+  // Absorbed vs naive at V2-Lite shapes over the context.
+  for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive})
+    for (int64_t B : {1, 16})
+      for (int64_t ctx : {128, 1024, 4096})
+        benchmark::RegisterBenchmark(
+            (std::string("context/v2lite/") + (form == AttnForm::Absorbed ? "absorbed" : "naive")).c_str(),
+            BM_Decode, std::string("v2lite"), form, WeightFormat::F32)
+            ->Args({B, ctx})
+            ->ArgNames({"batch", "ctx"})
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+}
+
+}  // namespace
+}  // namespace seek
+
+int main(int argc, char** argv) {
+  seek::register_all();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

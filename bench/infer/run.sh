@@ -1,0 +1,22 @@
+#!/bin/sh
+# Inference benchmark: C++ engine (bench_infer) and the PyTorch generation loop (bench/torch_generate.py) on
+# the same configs in one run. Usage, from the repository root after building bench_infer in build/release:
+#   sh bench/infer/run.sh [build dir]           (results: bench/infer/results/*.json)
+# Both sides use 2 threads and the same OpenMP wait policy. On a machine shared with other jobs, OpenMP
+# regions stall whenever another process holds a core; run when the machine is quiet, and compare the
+# counters' real time rather than CPU time.
+set -eu
+BUILD=${1:-build/release}
+OUT=bench/infer/results
+mkdir -p "$OUT"
+export OMP_NUM_THREADS=2 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-ACTIVE} OPENBLAS_CORETYPE=SKYLAKEX
+lscpu | grep -E "Model name|^CPU\(s\)|L3" > "$OUT/machine.txt"
+"$BUILD/bench/bench_infer" --benchmark_filter='memory|small' --benchmark_min_time=0.5 \
+  --benchmark_out="$OUT/cpp_small.json" --benchmark_out_format=json
+"$BUILD/bench/bench_infer" --benchmark_filter='v2lite' --benchmark_min_time=0.3 \
+  --benchmark_out="$OUT/cpp_v2lite.json" --benchmark_out_format=json
+/usr/bin/python3 bench/torch_generate.py --config configs/small.json --batch 1 16 64 --ctx 128 \
+  --prefill 512 > "$OUT/torch_small.jsonl"
+/usr/bin/python3 bench/torch_generate.py --config bench/infer/v2lite-2layer.json --batch 1 16 64 --ctx 128 \
+  --prefill 256 --min-time 0.5 > "$OUT/torch_v2lite.jsonl"
+cat "$OUT"/torch_*.jsonl
