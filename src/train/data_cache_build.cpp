@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 
@@ -24,11 +25,15 @@ constexpr size_t kBatchBytes = size_t(16) << 20;
 void remove_stale_builds(const fs::path& dir) {
   const std::string prefix = dir.filename().string() + ".tmp-";
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir.parent_path(), ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind(prefix, 0) != 0) continue;
-    const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
-    if (pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+  try {
+    for (const auto& e : fs::directory_iterator(dir.parent_path(), ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind(prefix, 0) != 0) continue;
+      const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+      if (pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+    }
+  } catch (const fs::filesystem_error&) {
+    // Best effort: a folder that cannot be listed or removed now is tried again on the next build.
   }
 }
 
@@ -52,7 +57,7 @@ class Writer {
   void add(std::vector<Document>& docs) {
     std::vector<std::string> texts;
     for (auto& d : docs)
-      for (auto& p : d)
+      for (auto& p : d.pieces)
         if (p.token < 0) texts.push_back(std::move(p.text));
     // SFT pieces are chat text, where the special-token strings are the format; in pretraining text they are
     // just text, and the only control token is the EOS added after each document.
@@ -62,7 +67,7 @@ class Writer {
     loss_.clear();
     size_t k = 0;
     for (const auto& d : docs) {
-      for (const auto& p : d) {
+      for (const auto& p : d.pieces) {
         const size_t before = ids_.size();
         if (p.token >= 0) {
           ids_.push_back(uint32_t(p.token));
@@ -73,7 +78,7 @@ class Writer {
         loss_.resize(ids_.size(), p.loss ? 1 : 0);
         if (p.loss) loss_tokens_ += int64_t(ids_.size() - before);
       }
-      offsets_.push_back(written_ + ids_.size());
+      if (d.ends) offsets_.push_back(written_ + ids_.size());
     }
     tokens_.write(ids_.data(), ids_.size() * sizeof(uint32_t));
     if (mask_) mask_->write(loss_.data(), loss_.size());

@@ -27,16 +27,23 @@ std::string_view view(const MappedFile& m) {
 void read_text(std::string_view all, const SpecialIds& ids, size_t batch_bytes, const DocumentSink& sink) {
   std::vector<Document> batch;
   size_t batch_size = 0;
+  // A document longer than a batch goes out in parts (cut where the tokens do not change), so a huge
+  // single-document file never has to be held, as text or as tokens, all at once.
   auto emit = [&](std::string_view text) {
-    Document doc;
-    pretrain_document(text, ids, doc);
-    if (doc.empty()) return;
-    batch.push_back(std::move(doc));
-    batch_size += text.size();
-    if (batch_size >= batch_bytes) {
-      sink(batch);
-      batch.clear();
-      batch_size = 0;
+    for (size_t begin = 0; begin < text.size();) {
+      const size_t end =
+          text.size() - begin > batch_bytes ? next_line_cut(text, begin + batch_bytes) : text.size();
+      Document doc;
+      doc.ends = end == text.size();
+      pretrain_document(text.substr(begin, end - begin), ids, doc);
+      batch.push_back(std::move(doc));
+      batch_size += end - begin;
+      begin = end;
+      if (batch_size >= batch_bytes) {
+        sink(batch);
+        batch.clear();
+        batch_size = 0;
+      }
     }
   };
   size_t doc_begin = 0;

@@ -11,21 +11,10 @@ namespace {
 using nlohmann::json;
 
 void add_text(Document& out, std::string_view text, bool loss) {
-  if (!text.empty()) out.push_back(Piece{std::string(text), -1, loss});
+  if (!text.empty()) out.pieces.push_back(Piece{std::string(text), -1, loss});
 }
 void add_token(Document& out, TokenId id, bool loss) {
-  if (id >= 0) out.push_back(Piece{{}, id, loss});
-}
-
-// A cut is safe where every pre-tokenizer starts a new word: after a newline that is followed by an ASCII
-// letter (newline runs and punctuation+newline pre-tokens end there; a letter never joins a newline).
-size_t next_cut(std::string_view text, size_t from) {
-  for (size_t p = text.find('\n', from); p != std::string_view::npos; p = text.find('\n', p + 1)) {
-    if (p + 1 >= text.size()) break;
-    unsigned char c = static_cast<unsigned char>(text[p + 1]);
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return p + 1;
-  }
-  return text.size();
+  if (id >= 0) out.pieces.push_back(Piece{{}, id, loss});
 }
 
 const std::string* string_field(const json& obj, const char* key) {
@@ -84,14 +73,23 @@ std::string chat_document(const json& messages, const SpecialIds& ids, Document&
 
 }  // namespace
 
+size_t next_line_cut(std::string_view text, size_t from) {
+  for (size_t p = text.find('\n', from); p != std::string_view::npos; p = text.find('\n', p + 1)) {
+    if (p + 1 >= text.size()) break;
+    const unsigned char c = static_cast<unsigned char>(text[p + 1]);
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return p + 1;
+  }
+  return text.size();
+}
+
 void pretrain_document(std::string_view text, const SpecialIds& ids, Document& out, size_t chunk_bytes) {
-  if (text.empty()) return;
   for (size_t begin = 0; begin < text.size();) {
-    size_t end = text.size() - begin > chunk_bytes ? next_cut(text, begin + chunk_bytes) : text.size();
+    const size_t end =
+        text.size() - begin > chunk_bytes ? next_line_cut(text, begin + chunk_bytes) : text.size();
     add_text(out, text.substr(begin, end - begin), true);
     begin = end;
   }
-  add_token(out, ids.eos, true);
+  if (out.ends && !out.empty()) add_token(out, ids.eos, true);
 }
 
 std::string record_document(const json& rec, Objective objective, const SpecialIds& ids, Document& out) {

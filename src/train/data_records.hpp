@@ -18,17 +18,27 @@ struct Piece {
   TokenId token = -1;  // a literal id (BOS, EOS)
   bool loss = false;
 };
-using Document = std::vector<Piece>;
+struct Document {
+  std::vector<Piece> pieces;
+  // false: a part of a document too long to hold at once, continued by the next Document of the stream
+  bool ends = true;
+  bool empty() const { return pieces.empty(); }
+};
 
 struct SpecialIds {
   TokenId bos = -1, eos = -1;
 };
 
-// Pretraining text: the text (cut into pieces of about kChunkBytes at line starts so that one long document
-// still tokenizes on many threads) + EOS, all with loss.
+// Pretraining text: the text, cut into pieces of about chunk_bytes at line starts so that one long document
+// still tokenizes on many threads, then EOS unless the document continues (out.ends false); all with loss.
 inline constexpr size_t kChunkBytes = size_t(1) << 20;
 void pretrain_document(std::string_view text, const SpecialIds& ids, Document& out,
                        size_t chunk_bytes = kChunkBytes);
+
+// The first position at or after `from` where text can be cut without changing its tokens (text.size() if
+// none): after a newline that is followed by an ASCII letter, where every pre-tokenizer starts a new word
+// (newline runs and punctuation+newline pre-tokens end there; a letter never joins a newline).
+size_t next_line_cut(std::string_view text, size_t from);
 
 // Converts one JSONL record for the objective. Returns "" on success, else what is wrong with the record
 // (the caller adds file:line). Never throws on bad data, so it can run inside an OpenMP region.
