@@ -61,9 +61,16 @@ void BM_MemoryBandwidth(benchmark::State& state) {
   for (size_t i = 0; i < n; ++i) a[i] = float(i & 7);
   double sink = 0;
   for (auto _ : state) {
-    float total = 0;
-#pragma omp parallel for simd reduction(+ : total) schedule(static)
-    for (size_t i = 0; i < n; ++i) total += a[i];
+    double total = 0;
+    // 16 independent partial sums per thread, so the loop is bound by memory, not by add latency.
+#pragma omp parallel reduction(+ : total)
+    {
+      float acc[16] = {};
+#pragma omp for schedule(static)
+      for (size_t i = 0; i < n; i += 16)
+        for (size_t k = 0; k < 16; ++k) acc[k] += a[i + k];
+      for (float v : acc) total += v;
+    }
     sink += total;
     benchmark::DoNotOptimize(sink);
   }
