@@ -81,8 +81,7 @@ std::string timing_line(const Engine& e) {
       "bytes/token "
       "({}), peak {:.2f} MB",
       s.prompt_tokens, s.prompt_tps(), s.generated_tokens, s.decode_tps(), s.cache_bytes_per_token,
-      e.form() == AttnForm::Absorbed ? "absorbed latent" : "naive",
-      double(s.peak_cache_bytes) / 1e6);
+      e.form() == AttnForm::Absorbed ? "absorbed latent" : "naive", double(s.peak_cache_bytes) / 1e6);
 }
 
 // ---- generate
