@@ -1,0 +1,78 @@
+// Answer equivalence (see answer_compare.hpp).
+#include "reward/answer_compare.hpp"
+
+#include <string>
+#include <vector>
+
+#include "reward/latex_normalize.hpp"
+#include "reward/math_eval.hpp"
+
+namespace seek::reward {
+
+namespace {
+
+// Splits at commas outside parentheses/brackets (thousands commas were removed by normalisation).
+std::vector<std::string> split_top_level(const std::string& s) {
+  std::vector<std::string> parts;
+  int depth = 0;
+  std::string cur;
+  for (char c : s) {
+    if (c == '(' || c == '[') ++depth;
+    if (c == ')' || c == ']') --depth;
+    if (c == ',' && depth == 0) {
+      parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  parts.push_back(cur);
+  return parts;
+}
+
+std::string strip_brackets(const std::string& s) {
+  std::string t = s;
+  while (t.size() >= 2 && ((t.front() == '(' && t.back() == ')') || (t.front() == '[' && t.back() == ']'))) {
+    // Only when the outer pair matches each other: "(1)+(2)" must stay.
+    int depth = 0;
+    bool outer = true;
+    for (size_t i = 0; i + 1 < t.size(); ++i) {
+      if (t[i] == '(' || t[i] == '[') ++depth;
+      if (t[i] == ')' || t[i] == ']') --depth;
+      if (depth == 0) {
+        outer = false;
+        break;
+      }
+    }
+    if (!outer) break;
+    t = t.substr(1, t.size() - 2);
+  }
+  return t;
+}
+
+bool element_equal(const std::string& a, const std::string& b, const CompareOptions& o, const Deadline& d) {
+  auto va = evaluate(a, d);
+  auto vb = evaluate(b, d);
+  if (va && vb) return numbers_equal(*va, *vb, o.rel_tolerance, o.abs_tolerance);
+  return canonical_text(a, d) == canonical_text(b, d);
+}
+
+}  // namespace
+
+bool answers_equal(std::string_view predicted, std::string_view reference, const CompareOptions& o,
+                   const Deadline& d) {
+  if (predicted.empty() || reference.empty()) return false;
+  std::string p = latex_to_expr(predicted, d);
+  std::string r = latex_to_expr(reference, d);
+  if (p.empty() || r.empty()) return false;
+  if (element_equal(p, r, o, d)) return true;
+  auto ps = split_top_level(strip_brackets(p));
+  auto rs = split_top_level(strip_brackets(r));
+  if (ps.size() < 2 || ps.size() != rs.size()) return false;
+  for (size_t i = 0; i < ps.size(); ++i) {
+    if (!element_equal(ps[i], rs[i], o, d)) return false;
+  }
+  return true;
+}
+
+}  // namespace seek::reward

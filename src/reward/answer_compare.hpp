@@ -1,0 +1,21 @@
+// Deciding whether an extracted answer equals the reference. Both sides are normalised (latex_to_expr);
+// top-level comma lists are compared element by element, in order; an element pair is equal when both
+// evaluate to numbers that are equal (exact rationals exactly, otherwise within the tolerance), or, when
+// either is not a number, when their canonical texts are identical.
+#pragma once
+#include <string_view>
+
+#include "reward/deadline.hpp"
+
+namespace seek::reward {
+
+struct CompareOptions {
+  double rel_tolerance = 1e-6;  // for values that are not both exact (decimals compare exactly: 0.5 == 1/2)
+  double abs_tolerance = 1e-9;
+};
+
+// Throws DeadlineExceeded when the deadline passes.
+bool answers_equal(std::string_view predicted, std::string_view reference, const CompareOptions& options = {},
+                   const Deadline& deadline = Deadline());
+
+}  // namespace seek::reward

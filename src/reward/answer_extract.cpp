@@ -1,0 +1,178 @@
+// Final-answer extraction (see answer_extract.hpp for the precedence rules).
+#include "reward/answer_extract.hpp"
+
+#include <cctype>
+
+namespace seek::reward {
+
+namespace {
+
+constexpr std::string_view kThinkOpen = "<think>", kThinkClose = "</think>";
+constexpr std::string_view kAnswerOpen = "<answer>", kAnswerClose = "</answer>";
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+}  // namespace
+
+const char* answer_source_name(AnswerSource s) {
+  switch (s) {
+    case AnswerSource::None:
+      return "none";
+    case AnswerSource::AnswerTag:
+      return "answer_tag";
+    case AnswerSource::Boxed:
+      return "boxed";
+    case AnswerSource::Gsm8k:
+      return "gsm8k";
+    case AnswerSource::LastNumber:
+      return "last_number";
+  }
+  return "none";
+}
+
+std::string trim_copy(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace((unsigned char)s[b])) ++b;
+  while (e > b && std::isspace((unsigned char)s[e - 1])) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::string_view visible_part(std::string_view c, bool think_prefilled) {
+  size_t close = c.rfind(kThinkClose);
+  if (close != std::string_view::npos) return c.substr(close + kThinkClose.size());
+  if (think_prefilled) return {};
+  size_t open = c.find(kThinkOpen);
+  return open == std::string_view::npos ? c : c.substr(0, open);
+}
+
+std::optional<std::string> last_boxed(std::string_view text, bool* present) {
+  size_t best = std::string_view::npos, name_len = 0;
+  for (std::string_view name : {std::string_view("\\boxed"), std::string_view("\\fbox")}) {
+    size_t p = text.rfind(name);
+    if (p != std::string_view::npos && (best == std::string_view::npos || p > best)) {
+      best = p;
+      name_len = name.size();
+    }
+  }
+  if (present) *present = best != std::string_view::npos;
+  if (best == std::string_view::npos) return std::nullopt;
+  size_t i = best + name_len;
+  if (i < text.size() && text[i] == ' ') {
+    // "\boxed 5": up to the next space or '$'.
+    size_t b = i + 1, e = b;
+    while (e < text.size() && text[e] != '$' && !std::isspace((unsigned char)text[e])) ++e;
+    if (e == b) return std::nullopt;
+    return std::string(text.substr(b, e - b));
+  }
+  if (i >= text.size() || text[i] != '{') return std::nullopt;
+  int depth = 0;
+  for (size_t j = i; j < text.size(); ++j) {
+    if (text[j] == '\\' && j + 1 < text.size() && (text[j + 1] == '{' || text[j + 1] == '}')) {
+      ++j;  // an escaped brace \{ \} does not nest
+      continue;
+    }
+    if (text[j] == '{') ++depth;
+    if (text[j] == '}' && --depth == 0) return trim_copy(text.substr(i + 1, j - i - 1));
+  }
+  return std::nullopt;
+}
+
+size_t count_answer_blocks(std::string_view text) {
+  size_t n = 0, pos = 0;
+  for (;;) {
+    size_t open = text.find(kAnswerOpen, pos);
+    if (open == std::string_view::npos) return n;
+    size_t close = text.find(kAnswerClose, open + kAnswerOpen.size());
+    if (close == std::string_view::npos) return n;
+    ++n;
+    pos = close + kAnswerClose.size();
+  }
+}
+
+std::string last_number(std::string_view t) {
+  // Scan backwards for the last digit, then extend over digits, separators and one sign.
+  size_t e = t.size();
+  while (e > 0 && !is_digit(t[e - 1])) --e;
+  if (e == 0) return "";
+  size_t b = e;
+  while (b > 0 &&
+         (is_digit(t[b - 1]) || ((t[b - 1] == ',' || t[b - 1] == '.') && b >= 2 && is_digit(t[b - 2]))))
+    --b;
+  if (b > 0 && t[b - 1] == '-') --b;
+  return std::string(t.substr(b, e - b));
+}
+
+std::string reference_answer(std::string_view raw) {
+  size_t hashes = raw.rfind("####");
+  if (hashes != std::string_view::npos) return trim_copy(raw.substr(hashes + 4));
+  if (auto boxed = last_boxed(raw)) return *boxed;
+  return trim_copy(raw);
+}
+
+ExtractedAnswer extract_answer(std::string_view completion, const ExtractOptions& o,
+                               const Deadline& deadline) {
+  check(deadline);
+  ExtractedAnswer out;
+  std::string_view vis = visible_part(completion, o.think_prefilled);
+
+  // Rule 1: the last complete <answer> block.
+  size_t close = vis.rfind(kAnswerClose);
+  size_t open = close == std::string_view::npos ? close : vis.rfind(kAnswerOpen, close);
+  if (open != std::string_view::npos) {
+    if (o.reject_multiple_answers && count_answer_blocks(vis) > 1) return out;
+    std::string_view body = vis.substr(open + kAnswerOpen.size(), close - open - kAnswerOpen.size());
+    bool has_box = false;
+    auto boxed = last_boxed(body, &has_box);
+    if (has_box) {
+      if (!boxed || !o.allow_boxed) return out;
+      out.text = *boxed;
+    } else {
+      out.text = trim_copy(body);
+    }
+    if (out.text.empty()) return out;
+    out.source = AnswerSource::AnswerTag;
+    return out;
+  }
+  if (o.require_answer_tag) return out;
+  check(deadline);
+
+  // Rule 3: \boxed.
+  if (o.allow_boxed) {
+    bool has_box = false;
+    auto boxed = last_boxed(vis, &has_box);
+    if (has_box) {
+      if (boxed && !boxed->empty()) {
+        out.text = *boxed;
+        out.source = AnswerSource::Boxed;
+      }
+      return out;
+    }
+  }
+  // Rule 4: GSM8K "#### n".
+  if (o.allow_gsm8k) {
+    size_t h = vis.rfind("####");
+    if (h != std::string_view::npos) {
+      std::string_view rest = vis.substr(h + 4);
+      size_t eol = rest.find('\n');
+      std::string n = trim_copy(rest.substr(0, eol));
+      if (!n.empty()) {
+        out.text = n;
+        out.source = AnswerSource::Gsm8k;
+      }
+      return out;
+    }
+  }
+  // Rule 5: the last number.
+  if (o.allow_last_number) {
+    std::string n = last_number(vis);
+    if (!n.empty()) {
+      out.text = n;
+      out.source = AnswerSource::LastNumber;
+    }
+  }
+  return out;
+}
+
+}  // namespace seek::reward

@@ -1,0 +1,203 @@
+// Running code tests in the sandbox (see code_runner.hpp).
+#include "reward/code_runner.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <random>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "reward/answer_extract.hpp"
+
+namespace seek::reward {
+
+namespace {
+
+std::vector<std::string> normalized_lines(std::string_view s) {
+  std::vector<std::string> lines;
+  size_t pos = 0;
+  while (pos <= s.size()) {
+    size_t nl = s.find('\n', pos);
+    std::string_view line = s.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    lines.push_back(trim_copy(line));
+    if (nl == std::string_view::npos) break;
+    pos = nl + 1;
+  }
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+// A nonce the program cannot guess: from the kernel's random source, never from a seeded generator.
+std::string make_nonce() {
+  unsigned char b[16];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  bool ok = fd >= 0 && read(fd, b, sizeof b) == ssize_t(sizeof b);
+  if (fd >= 0) close(fd);
+  if (!ok) {
+    std::random_device rd;
+    for (auto& x : b) x = static_cast<unsigned char>(rd());
+  }
+  std::string s = "SEEK";
+  for (unsigned char x : b) s += fmt::format("{:02x}", x);
+  return s;
+}
+
+// The assert harness. The nonce arrives on stdin (not argv or the environment) and lives only in a function's
+// locals; the tests are compiled, and exec/os.write captured, before the solution runs, so replacing
+// builtins, sys.stdout or the ast module afterwards cannot forge or hide results. (A deliberately hostile
+// program can still walk the interpreter's frames, or return objects whose __eq__ is always true; this
+// guards against the cheap hacks, not against an adversary that targets the harness.)
+constexpr std::string_view kHarness = R"PY(def _main():
+    import sys, os, ast
+    nonce = sys.stdin.readline().strip()
+    write, run, exit_now = os.write, exec, os._exit
+    try:
+        tree = ast.parse(open('/src/tests.py').read())
+    except SyntaxError as e:
+        write(1, ('\n%s error tests-syntax %s\n' % (nonce, e)).encode())
+        exit_now(0)
+    stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'), isinstance(x, ast.Assert))
+             for x in tree.body]
+    n_asserts = sum(1 for _, a in stmts if a)
+    write(1, ('\n%s total %d\n' % (nonce, n_asserts if n_asserts else 1)).encode())
+    g = {'__name__': 'solution', '__builtins__': __builtins__}
+    try:
+        run(compile(open('/src/solution.py').read(), 'solution.py', 'exec'), g)
+    except BaseException as e:
+        write(1, ('\n%s error solution %s\n' % (nonce, type(e).__name__)).encode())
+        exit_now(0)
+    i, all_ok = 0, True
+    for code, is_assert in stmts:
+        try:
+            run(code, g)
+            ok = True
+        except BaseException:
+            ok = False
+        all_ok = all_ok and ok
+        if is_assert:
+            if ok:
+                write(1, ('\n%s pass %d\n' % (nonce, i)).encode())
+            i += 1
+    if not n_asserts and all_ok:
+        write(1, ('\n%s pass 0\n' % nonce).encode())
+    exit_now(0)
+_main()
+)PY";
+
+double elapsed(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string describe(const SandboxRun& r) {
+  if (!r.started) return r.error;
+  if (r.wall_timeout) return "wall-clock limit";
+  if (r.output_limit) return "output limit";
+  if (r.signal) return fmt::format("killed by signal {}", r.signal);
+  if (r.exit_code != 0) {
+    std::string tail = r.err.size() > 300 ? r.err.substr(r.err.size() - 300) : r.err;
+    return fmt::format("exit code {}: {}", r.exit_code, tail);
+  }
+  return "wrong output";
+}
+
+}  // namespace
+
+bool outputs_match(std::string_view actual, std::string_view expected) {
+  return normalized_lines(actual) == normalized_lines(expected);
+}
+
+std::string extract_python_block(std::string_view completion, bool think_prefilled) {
+  std::string_view vis = visible_part(completion, think_prefilled);
+  std::string best;
+  size_t pos = 0;
+  for (;;) {
+    size_t open = vis.find("```", pos);
+    if (open == std::string_view::npos) break;
+    size_t eol = vis.find('\n', open);
+    if (eol == std::string_view::npos) break;
+    std::string lang = trim_copy(vis.substr(open + 3, eol - open - 3));
+    size_t close = vis.find("```", eol + 1);
+    if (close == std::string_view::npos) break;
+    if (lang == "python" || lang == "py" || lang == "python3")
+      best = std::string(vis.substr(eol + 1, close - eol - 1));
+    pos = close + 3;
+  }
+  return best;
+}
+
+CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>& tests,
+                             std::string_view asserts, const CodeRunOptions& o) {
+  CodeRunResult res;
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> argv{o.python, "-s", "-B"};
+  if (!asserts.empty()) {
+    res.total = 1;  // until the harness reports the real count
+    std::string nonce = make_nonce();
+    SandboxLimits lim = o.limits;
+    lim.wall_seconds = std::min(lim.wall_seconds, o.total_wall_seconds);
+    argv.push_back("/src/harness.py");
+    SandboxRun run = run_in_sandbox(argv,
+                                    {{"harness.py", std::string(kHarness)},
+                                     {"solution.py", std::string(code)},
+                                     {"tests.py", std::string(asserts)}},
+                                    nonce + "\n", lim);
+    if (!run.started) {
+      res.error = run.error;
+      res.detail = run.error;
+      return res;
+    }
+    // Only lines that start with the nonce count; the first "total" line fixes the test count.
+    std::set<int> passed;
+    bool have_total = false;
+    size_t pos = 0;
+    while (pos < run.out.size()) {
+      size_t nl = run.out.find('\n', pos);
+      std::string_view line(run.out.data() + pos, (nl == std::string::npos ? run.out.size() : nl) - pos);
+      pos = nl == std::string::npos ? run.out.size() : nl + 1;
+      if (!line.starts_with(nonce + " ")) continue;
+      std::string_view rest = line.substr(nonce.size() + 1);
+      if (rest.starts_with("total ") && !have_total) {
+        have_total = true;
+        res.total = std::max(1, std::atoi(std::string(rest.substr(6)).c_str()));
+      } else if (rest.starts_with("pass ") && have_total) {
+        int k = std::atoi(std::string(rest.substr(5)).c_str());
+        if (k >= 0 && k < res.total) passed.insert(k);
+      } else if (rest.starts_with("error ") && res.detail.empty()) {
+        res.detail = std::string(rest.substr(6));
+      }
+    }
+    res.passed = int(passed.size());
+    if (res.passed < res.total && res.detail.empty()) res.detail = describe(run);
+    return res;
+  }
+
+  res.total = int(tests.size());
+  argv.push_back("/src/solution.py");
+  for (const auto& t : tests) {
+    double left = o.total_wall_seconds - elapsed(t0);
+    if (left <= 0) {
+      if (res.detail.empty()) res.detail = "total time limit for this completion";
+      break;
+    }
+    SandboxLimits lim = o.limits;
+    lim.wall_seconds = std::min(lim.wall_seconds, left);
+    SandboxRun run = run_in_sandbox(argv, {{"solution.py", std::string(code)}}, t.input, lim);
+    if (!run.started) {
+      res.error = run.error;
+      res.detail = run.error;
+      res.passed = 0;
+      return res;
+    }
+    if (run.ok() && outputs_match(run.out, t.output)) {
+      ++res.passed;
+    } else if (res.detail.empty()) {
+      res.detail = describe(run);
+    }
+  }
+  return res;
+}
+
+}  // namespace seek::reward

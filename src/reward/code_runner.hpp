@@ -1,0 +1,44 @@
+// Scoring Python code against test cases in the sandbox. Score = passed tests / total tests.
+//   stdin/stdout tests: one sandboxed run per test; passes when the program exits 0 within the limits and
+//     its output equals the expected output line by line, each line stripped of surrounding whitespace and
+//     trailing empty lines ignored.
+//   assert tests: one sandboxed run; a harness parses the test text with Python's ast, runs the solution
+//     (as module "solution", so `if __name__ == "__main__":` blocks do not run), then each top-level
+//     statement; every top-level `assert` is one test (a text without asserts is one test that passes when
+//     it runs without error). Results are reported on stdout tagged with a random nonce, so a program that
+//     exits early or prints fake results scores 0 for what it skipped.
+#pragma once
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reward/problem.hpp"
+#include "reward/sandbox.hpp"
+
+namespace seek::reward {
+
+struct CodeRunOptions {
+  SandboxLimits limits;            // per sandboxed run
+  double total_wall_seconds = 30;  // all runs for one completion; tests not started in time fail
+  std::string python = "/usr/bin/python3";
+};
+
+struct CodeRunResult {
+  int passed = 0;
+  int total = 0;
+  std::string error;   // the sandbox could not start (the score is then 0)
+  std::string detail;  // first failure: what happened (for logs)
+  double score() const { return total > 0 ? double(passed) / double(total) : 0.0; }
+};
+
+// The body of the last ```python (or ```py, ```python3) fenced block after the reasoning; "" when none is
+// closed.
+std::string extract_python_block(std::string_view completion, bool think_prefilled = false);
+
+CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>& tests,
+                             std::string_view asserts, const CodeRunOptions& options);
+
+// Whether `actual` matches `expected` under the line rule above.
+bool outputs_match(std::string_view actual, std::string_view expected);
+
+}  // namespace seek::reward

@@ -1,0 +1,100 @@
+// Weighted reward combinations (see combined_reward.hpp).
+#include "reward/combined_reward.hpp"
+
+#include <omp.h>
+
+#include <cmath>
+
+#include "core/error.hpp"
+
+namespace seek::reward {
+
+namespace {
+
+RewardTerm term_from(const std::string& name, const nlohmann::json& v, const std::string& where) {
+  RewardTerm t;
+  t.name = name;
+  if (v.is_number()) {
+    t.weight = v.get<double>();
+  } else if (v.is_object()) {
+    t.options = v;
+    if (v.contains("weight")) {
+      if (!v["weight"].is_number()) fail("{}: reward '{}': \"weight\" must be a number", where, name);
+      t.weight = v["weight"].get<double>();
+      t.options.erase("weight");
+    }
+  } else {
+    fail("{}: reward '{}' must be a weight (number) or an object of options, got {}", where, name, v.dump());
+  }
+  if (!std::isfinite(t.weight)) fail("{}: reward '{}': weight must be finite", where, name);
+  return t;
+}
+
+}  // namespace
+
+RewardSpec RewardSpec::from_json(const nlohmann::json& j, const std::string& where) {
+  RewardSpec spec;
+  if (j.is_object()) {
+    for (const auto& [name, v] : j.items()) spec.terms.push_back(term_from(name, v, where));
+  } else if (j.is_array()) {
+    for (const auto& item : j) {
+      if (!item.is_object() || !item.contains("name") || !item["name"].is_string())
+        fail("{}: each entry of the reward list needs a \"name\", got {}", where, item.dump());
+      nlohmann::json rest = item;
+      std::string name = rest["name"];
+      rest.erase("name");
+      spec.terms.push_back(term_from(name, rest, where));
+    }
+  } else {
+    fail("{}: rewards must be an object {{\"accuracy\": 1.0, ...}} or a list, got {}", where, j.dump());
+  }
+  if (spec.terms.empty()) fail("{}: no reward functions given", where);
+  return spec;
+}
+
+nlohmann::json RewardSpec::to_json() const {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& t : terms) {
+    nlohmann::json e = t.options;
+    e["name"] = t.name;
+    e["weight"] = t.weight;
+    out.push_back(e);
+  }
+  return out;
+}
+
+CombinedReward::CombinedReward(const RewardSpec& spec) {
+  for (const auto& t : spec.terms) {
+    fns_.push_back(make_reward(t.name, t.options));
+    names_.push_back(t.name);
+    weights_.push_back(t.weight);
+  }
+}
+
+RewardScore CombinedReward::score(const RewardInput& in) const {
+  RewardScore s;
+  s.components.resize(fns_.size());
+  for (size_t k = 0; k < fns_.size(); ++k) {
+    double v = fns_[k]->score(in);
+    s.components[k] = v;
+    if (!std::isnan(v)) s.total += weights_[k] * v;
+  }
+  return s;
+}
+
+std::vector<RewardScore> CombinedReward::score_batch(std::span<const RewardInput> inputs, int threads) const {
+  std::vector<RewardScore> out(inputs.size());
+  int nt = threads > 0 ? threads : omp_get_max_threads();
+  // score() never throws, so nothing can escape the parallel region. Dynamic scheduling: code rewards
+  // take far longer than the others.
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    try {
+      out[i] = score(inputs[i]);
+    } catch (...) {  // only allocation can fail here; the slot keeps a zero total
+    }
+  }
+  return out;
+}
+
+}  // namespace seek::reward

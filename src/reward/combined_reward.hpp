@@ -1,0 +1,59 @@
+// A weighted sum of reward functions chosen by name in a run config, reporting every component so the
+// trainer can log each reward's mean (TRL's rewards/<name>/mean).
+//
+// JSON forms accepted by RewardSpec::from_json:
+//   {"accuracy": 1.0, "format": 0.5}                                   weights only, default options
+//   {"accuracy": 1.0, "cosine": {"weight": 0.5, "max_length": 512}}    an object: "weight" (default 1) +
+//   options
+//   [{"name": "accuracy", "weight": 1.0}, {"name": "code", ...}]       an array keeps the given order
+// An object's components are in key order (alphabetical), an array's in array order.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "reward/reward.hpp"
+
+namespace seek::reward {
+
+struct RewardTerm {
+  std::string name;
+  double weight = 1.0;
+  nlohmann::json options = nlohmann::json::object();
+};
+
+struct RewardSpec {
+  std::vector<RewardTerm> terms;
+  // `where` names the source in errors ("run.json: rewards").
+  static RewardSpec from_json(const nlohmann::json& j, const std::string& where);
+  nlohmann::json to_json() const;  // the array form
+};
+
+struct RewardScore {
+  double total = 0;                // sum of weight * component over the components that are not NaN
+  std::vector<double> components;  // unweighted, in names() order; NaN where the reward does not apply
+};
+
+class CombinedReward {
+ public:
+  // Builds every reward now, so unknown names and bad options fail at start-up.
+  explicit CombinedReward(const RewardSpec& spec);
+
+  const std::vector<std::string>& names() const { return names_; }
+  const std::vector<double>& weights() const { return weights_; }
+
+  RewardScore score(const RewardInput& input) const;  // never throws
+  // Scores many completions on `threads` threads (0: OpenMP's default); the results do not depend on the
+  // thread count.
+  std::vector<RewardScore> score_batch(std::span<const RewardInput> inputs, int threads = 0) const;
+
+ private:
+  std::vector<std::unique_ptr<RewardFunction>> fns_;
+  std::vector<std::string> names_;
+  std::vector<double> weights_;
+};
+
+}  // namespace seek::reward

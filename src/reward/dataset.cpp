@@ -1,0 +1,105 @@
+// JSONL problem loading (see dataset.hpp).
+#include "reward/dataset.hpp"
+
+#include <fstream>
+
+#include "core/error.hpp"
+#include "reward/answer_extract.hpp"
+
+namespace seek::reward {
+
+Problem problem_from_json(const nlohmann::json& j, const std::string& where) {
+  if (!j.is_object()) fail("{}: expected a JSON object, got {}", where, j.type_name());
+  Problem p;
+  bool has_prompt = j.contains("prompt"), has_messages = j.contains("messages");
+  if (has_prompt == has_messages) fail("{}: needs exactly one of \"prompt\" or \"messages\"", where);
+  if (has_prompt) {
+    if (!j["prompt"].is_string()) fail("{}: \"prompt\" must be a string", where);
+    p.prompt = j["prompt"].get<std::string>();
+    if (p.prompt.empty()) fail("{}: \"prompt\" is empty", where);
+  } else {
+    const auto& m = j["messages"];
+    if (!m.is_array() || m.empty()) fail("{}: \"messages\" must be a non-empty array", where);
+    for (size_t i = 0; i < m.size(); ++i) {
+      if (!m[i].is_object() || !m[i].contains("role") || !m[i]["role"].is_string() ||
+          !m[i].contains("content") || !m[i]["content"].is_string())
+        fail("{}: messages[{}] must be {{\"role\": string, \"content\": string}}", where, i);
+    }
+    p.messages = m;
+  }
+  if (j.contains("id")) {
+    const auto& id = j["id"];
+    if (id.is_string())
+      p.id = id.get<std::string>();
+    else if (id.is_number_integer())
+      p.id = std::to_string(id.get<int64_t>());
+    else
+      fail("{}: \"id\" must be a string or an integer", where);
+  } else {
+    p.id = where;
+  }
+  bool has_answer = j.contains("answer"), has_tests = j.contains("tests");
+  if (!has_answer && !has_tests) fail("{}: needs \"answer\" (maths) or \"tests\" (code)", where);
+  if (has_answer && has_tests)
+    fail("{}: has both \"answer\" and \"tests\"; a problem is maths or code", where);
+  if (has_answer) {
+    const auto& a = j["answer"];
+    if (a.is_string()) {
+      p.answer = reference_answer(a.get<std::string>());
+    } else if (a.is_number_integer()) {
+      p.answer = std::to_string(a.get<int64_t>());
+    } else if (a.is_number()) {
+      p.answer = a.dump();
+    } else {
+      fail("{}: \"answer\" must be a string or a number, got {}", where, a.type_name());
+    }
+    if (p.answer.empty()) fail("{}: \"answer\" is empty after extracting the final answer", where);
+  } else {
+    const auto& t = j["tests"];
+    if (t.is_string()) {
+      p.asserts = t.get<std::string>();
+      if (trim_copy(p.asserts).empty()) fail("{}: \"tests\" is an empty string", where);
+    } else if (t.is_array()) {
+      if (t.empty()) fail("{}: \"tests\" is an empty list", where);
+      for (size_t i = 0; i < t.size(); ++i) {
+        const auto& c = t[i];
+        if (!c.is_object() || !c.contains("input") || !c.contains("output") || !c["input"].is_string() ||
+            !c["output"].is_string())
+          fail("{}: tests[{}] must be {{\"input\": string, \"output\": string}}", where, i);
+        p.tests.push_back({c["input"].get<std::string>(), c["output"].get<std::string>()});
+      }
+    } else {
+      fail("{}: \"tests\" must be a list of {{\"input\", \"output\"}} or a string of asserts", where);
+    }
+  }
+  p.data = nlohmann::json::object();
+  for (const auto& [k, v] : j.items()) {
+    if (k != "prompt" && k != "messages" && k != "answer" && k != "tests" && k != "id") p.data[k] = v;
+  }
+  return p;
+}
+
+std::vector<Problem> load_problems_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open", path);
+  std::vector<Problem> out;
+  std::string line;
+  size_t lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    std::string where = path + ":" + std::to_string(lineno);
+    if (trim_copy(line).empty()) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& e) {
+      fail("{}: not valid JSON: {}", where, e.what());
+    }
+    out.push_back(problem_from_json(j, where));
+  }
+  if (in.bad()) fail("{}: read error after line {}", path, lineno);
+  if (out.empty()) fail("{}: no problems", path);
+  return out;
+}
+
+}  // namespace seek::reward

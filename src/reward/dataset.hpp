@@ -1,0 +1,22 @@
+// Loading RL problems from JSON Lines. One object per line (blank lines are skipped):
+//   maths:  {"prompt": "...", "answer": "..."}   or   {"messages": [{"role": "user", "content": "..."}],
+//   "answer": ...}
+//           "answer" may be a string or a number; GSM8K answers ("... #### 72") keep what follows the last
+//           "####", a \boxed{...} solution keeps the box's contents.
+//   code:   {"prompt": "...", "tests": [{"input": "...", "output": "..."}, ...]}
+//           or {"prompt": "...", "tests": "assert f(1) == 2\nassert f(2) == 3"}
+// Optional "id" (string or number). Other keys are kept in Problem::data. Every error names file:line.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "reward/problem.hpp"
+
+namespace seek::reward {
+
+std::vector<Problem> load_problems_jsonl(const std::string& path);
+
+// One record; `where` ("file:line") prefixes errors.
+Problem problem_from_json(const nlohmann::json& record, const std::string& where);
+
+}  // namespace seek::reward

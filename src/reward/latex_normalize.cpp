@@ -1,0 +1,284 @@
+// LaTeX/plain-text answer normalisation (see latex_normalize.hpp). A single left-to-right rewrite with an
+// explicit brace reader, bounded by the input length (at most kMaxExpressionChars * 4 bytes are looked at)
+// and the deadline.
+#include "reward/latex_normalize.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+#include "reward/math_eval.hpp"
+
+namespace seek::reward {
+
+namespace {
+
+bool is_alpha(char c) {
+  return std::isalpha((unsigned char)c) != 0;
+}
+bool is_digit(char c) {
+  return std::isdigit((unsigned char)c) != 0;
+}
+
+struct Rewriter {
+  std::string_view s;
+  const Deadline& deadline;
+  size_t steps = 0;
+  int depth = 0;
+
+  void tick() {
+    if ((++steps & 255) == 0) check(deadline);
+  }
+
+  // The group starting at s[i]: "{...}" with nested braces, or a single character / command. Sets *end.
+  // Returns false for an unbalanced group.
+  bool group(size_t i, size_t* begin, size_t* end, size_t* next) {
+    while (i < s.size() && s[i] == ' ') ++i;
+    if (i >= s.size()) return false;
+    if (s[i] == '{') {
+      int d = 0;
+      for (size_t j = i; j < s.size(); ++j) {
+        tick();
+        if (s[j] == '{') ++d;
+        if (s[j] == '}' && --d == 0) {
+          *begin = i + 1;
+          *end = j;
+          *next = j + 1;
+          return true;
+        }
+      }
+      return false;
+    }
+    if (s[i] == '\\') {
+      size_t j = i + 1;
+      while (j < s.size() && is_alpha(s[j])) ++j;
+      *begin = i;
+      *end = *next = j;
+      return true;
+    }
+    *begin = i;
+    *end = *next = i + 1;
+    return true;
+  }
+
+  std::string sub(size_t b, size_t e) {
+    if (++depth > kMaxExpressionDepth) throw DeadlineExceeded{};  // absurd nesting: treat as a timeout
+    Rewriter r{s.substr(b, e - b), deadline, steps, depth};
+    std::string out = r.run();
+    steps = r.steps;
+    --depth;
+    return out;
+  }
+
+  std::string run() {
+    static constexpr std::array<std::string_view, 12> kDrop = {
+        "\\left", "\\right", "\\displaystyle", "\\!",   "\\,", "\\;", "\\:", "\\ ",
+        "\\$",    "\\%",     "\\bigl",         "\\bigr"};
+    std::string out;
+    size_t i = 0;
+    while (i < s.size()) {
+      tick();
+      char c = s[i];
+      if (c == '\\') {
+        bool dropped = false;
+        for (auto d : kDrop) {
+          if (s.substr(i, d.size()) == d && (d.size() < 3 || !is_alpha(d.back()) ||
+                                             i + d.size() >= s.size() || !is_alpha(s[i + d.size()]))) {
+            i += d.size();
+            dropped = true;
+            break;
+          }
+        }
+        if (dropped) continue;
+        size_t j = i + 1;
+        while (j < s.size() && is_alpha(s[j])) ++j;
+        std::string_view cmd = s.substr(i + 1, j - i - 1);
+        if (cmd == "frac" || cmd == "dfrac" || cmd == "tfrac" || cmd == "cfrac") {
+          size_t b1, e1, n1, b2, e2, n2;
+          if (!group(j, &b1, &e1, &n1) || !group(n1, &b2, &e2, &n2)) return out + std::string(s.substr(i));
+          out += "((" + sub(b1, e1) + ")/(" + sub(b2, e2) + "))";
+          i = n2;
+          continue;
+        }
+        if (cmd == "sqrt") {
+          size_t k = j;
+          while (k < s.size() && s[k] == ' ') ++k;
+          std::string index;
+          if (k < s.size() && s[k] == '[') {
+            size_t close = s.find(']', k);
+            if (close == std::string_view::npos) return out + std::string(s.substr(i));
+            index = sub(k + 1, close);
+            k = close + 1;
+          }
+          size_t b, e, n;
+          if (!group(k, &b, &e, &n)) return out + std::string(s.substr(i));
+          std::string body = sub(b, e);
+          out += index.empty() ? "sqrt(" + body + ")" : "((" + body + ")^(1/(" + index + ")))";
+          i = n;
+          continue;
+        }
+        if (cmd == "text" || cmd == "textbf" || cmd == "mathrm" || cmd == "mathbf" || cmd == "mbox" ||
+            cmd == "textrm" || cmd == "operatorname" || cmd == "boxed") {
+          size_t b, e, n;
+          if (!group(j, &b, &e, &n)) return out + std::string(s.substr(i));
+          out += ' ';
+          out += sub(b, e);
+          out += ' ';
+          i = n;
+          continue;
+        }
+        if (cmd == "cdot" || cmd == "times" || cmd == "ast") {
+          out += '*';
+        } else if (cmd == "div") {
+          out += '/';
+        } else if (cmd == "pi") {
+          out += "pi";
+        } else if (cmd == "circ" || cmd == "degree") {
+          // degrees: dropped
+        } else if (cmd == "approx" || cmd == "eq") {
+          out += '=';
+        } else if (cmd == "neq" || cmd == "ne") {
+          out += "!=";
+        } else {
+          out += std::string(s.substr(i, j - i));
+        }
+        i = j;
+        continue;
+      }
+      if (c == '^') {
+        // ^\circ and ^{\circ} are degree marks, not powers.
+        std::string_view rest = s.substr(i + 1);
+        if (rest.starts_with("\\circ") || rest.starts_with("{\\circ}")) {
+          i += rest.starts_with("\\circ") ? 6 : 8;
+          continue;
+        }
+        size_t b, e, n;
+        if (!group(i + 1, &b, &e, &n)) {
+          out += '^';
+          ++i;
+          continue;
+        }
+        out += "^(" + sub(b, e) + ")";
+        i = n;
+        continue;
+      }
+      if (s.substr(i, 3) == "{,}") {  // LaTeX thousands separator
+        i += 3;
+        continue;
+      }
+      if (c == '{') {
+        out += '(';
+      } else if (c == '}') {
+        out += ')';
+      } else if (c == '$' || c == '%') {
+        // dropped
+      } else if ((unsigned char)c == 0xC2 && i + 1 < s.size() && (unsigned char)s[i + 1] == 0xB0) {
+        ++i;  // the degree sign
+      } else {
+        out += c;
+      }
+      ++i;
+    }
+    return out;
+  }
+};
+
+// "1,234,567" -> "1234567" where every group after the first has exactly three digits.
+std::string drop_thousands_commas(const std::string& s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (is_digit(s[i]) && (i == 0 || (!is_digit(s[i - 1]) && s[i - 1] != '.'))) {
+      size_t j = i;
+      while (j < s.size() && is_digit(s[j])) ++j;
+      size_t lead = j - i;
+      size_t k = j;
+      int groups = 0;
+      while (k + 3 < s.size() && s[k] == ',' && is_digit(s[k + 1]) && is_digit(s[k + 2]) &&
+             is_digit(s[k + 3]) && (k + 4 >= s.size() || !is_digit(s[k + 4]))) {
+        k += 4;
+        ++groups;
+      }
+      if (lead <= 3 && groups > 0) {
+        for (size_t t = i; t < k; ++t) {
+          if (s[t] != ',') out += s[t];
+        }
+        i = k;
+        continue;
+      }
+      out.append(s, i, j - i);
+      i = j;
+      continue;
+    }
+    out += s[i++];
+  }
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace((unsigned char)s[b])) ++b;
+  while (e > b && std::isspace((unsigned char)s[e - 1])) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+// Drops a trailing unit: "5 cm", "12 dollars", "3 m^2", "60 km/h", "5cm". A single letter glued to a number
+// ("2x") is a variable, not a unit, and stays.
+std::string strip_units(const std::string& s) {
+  size_t first_alpha = std::string::npos;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (is_alpha(s[i])) {
+      // Skip the evaluator's own words.
+      if (s.compare(i, 4, "sqrt") == 0) {
+        i += 3;
+        continue;
+      }
+      if (s.compare(i, 2, "pi") == 0 && (i + 2 >= s.size() || !is_alpha(s[i + 2]))) {
+        ++i;
+        continue;
+      }
+      first_alpha = i;
+      break;
+    }
+  }
+  if (first_alpha == std::string::npos || first_alpha == 0) return s;
+  std::string tail = s.substr(first_alpha);
+  for (char c : tail) {
+    if (!(is_alpha(c) || c == ' ' || c == '^' || c == '/' || c == '.' || c == '(' || c == ')' || is_digit(c)))
+      return s;
+  }
+  size_t letters = 0;
+  while (letters < tail.size() && is_alpha(tail[letters])) ++letters;
+  bool spaced = std::isspace((unsigned char)s[first_alpha - 1]) != 0;
+  if (!spaced && letters < 2) return s;
+  std::string head = trim(s.substr(0, first_alpha));
+  if (head.empty() || !(is_digit(head.back()) || head.back() == ')')) return s;
+  return head;
+}
+
+}  // namespace
+
+std::string latex_to_expr(std::string_view answer, const Deadline& deadline) {
+  if (answer.size() > kMaxExpressionChars * 4) return std::string(answer.substr(0, kMaxExpressionChars * 4));
+  Rewriter r{answer, deadline};
+  std::string out = r.run();
+  size_t eq = out.rfind('=');
+  if (eq != std::string::npos &&
+      (eq == 0 || (out[eq - 1] != '!' && out[eq - 1] != '<' && out[eq - 1] != '>')))
+    out = out.substr(eq + 1);
+  out = trim(drop_thousands_commas(out));
+  while (!out.empty() && (out.back() == '.')) out.pop_back();
+  return strip_units(trim(out));
+}
+
+std::string canonical_text(std::string_view answer, const Deadline& deadline) {
+  std::string e = latex_to_expr(answer, deadline);
+  std::string out;
+  for (char c : e) {
+    if (!std::isspace((unsigned char)c)) out += char(std::tolower((unsigned char)c));
+  }
+  while (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
+}  // namespace seek::reward

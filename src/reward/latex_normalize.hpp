@@ -1,0 +1,24 @@
+// Turns a final answer as models write it (LaTeX or plain text) into the ASCII form math_eval reads:
+//   \frac{a}{b}, \dfrac, \tfrac, \frac12  -> ((a)/(b))      \sqrt{x}, \sqrt2 -> sqrt(x)   \sqrt[n]{x} ->
+//   (x)^(1/(n)) \left( \right) \! \, \; $ \displaystyle  -> removed       \cdot \times -> *   \div -> /   \pi
+//   -> pi
+//   ^{...} -> ^(...), other braces -> parentheses             \text{..}, \mathrm{..}, \mbox{..} -> contents
+//   1,000 and 1{,}000 -> 1000 (only groups of exactly three digits)    \%, %, ^\circ, degree sign -> removed
+//   "x = 5", "a = b = 5" -> the part after the last '='      trailing unit words ("5 cm", "12 dollars") ->
+//   removed
+// The result is meant for evaluate() first and for string comparison when it is not a number.
+#pragma once
+#include <string>
+#include <string_view>
+
+#include "reward/deadline.hpp"
+
+namespace seek::reward {
+
+std::string latex_to_expr(std::string_view answer, const Deadline& deadline = Deadline());
+
+// For comparing answers that are not numbers: latex_to_expr, then all whitespace removed, lower-cased,
+// a trailing '.' dropped.
+std::string canonical_text(std::string_view answer, const Deadline& deadline = Deadline());
+
+}  // namespace seek::reward

@@ -1,0 +1,182 @@
+// Recursive-descent evaluator for answer expressions (see math_eval.hpp). Grammar:
+//   expr    := term (('+'|'-') term)*
+//   term    := unary (('*'|'/') unary | <implicit> power)*
+//   unary   := ('+'|'-') unary | power
+//   power   := primary ('^' unary)?            (right-associative: 2^3^2 = 2^9)
+//   primary := number | '(' expr ')' | 'sqrt' primary | 'pi'
+#include "reward/math_eval.hpp"
+
+#include <cctype>
+#include <numbers>
+
+namespace seek::reward {
+
+namespace {
+
+struct Parser {
+  std::string_view s;
+  size_t i = 0;
+  int depth = 0;
+  const Deadline& deadline;
+  bool ok = true;
+  size_t steps = 0;
+
+  void skip() {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
+  }
+  bool eat(char c) {
+    skip();
+    if (i < s.size() && s[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  }
+  bool word(std::string_view w) {
+    skip();
+    if (s.substr(i, w.size()) == w &&
+        (i + w.size() >= s.size() || !std::isalpha((unsigned char)s[i + w.size()]))) {
+      i += w.size();
+      return true;
+    }
+    return false;
+  }
+  std::optional<Number> fail() {
+    ok = false;
+    return std::nullopt;
+  }
+  void tick() {
+    if ((++steps & 255) == 0) check(deadline);
+  }
+  // Whether a primary starts here (for implicit multiplication); a bare number after a number does not
+  // count ("2 3" is not 6).
+  bool primary_starts(bool after_number) {
+    skip();
+    if (i >= s.size()) return false;
+    char c = s[i];
+    if (c == '(') return true;
+    if (std::isdigit((unsigned char)c) || c == '.') return !after_number;
+    return s.substr(i, 4) == "sqrt" || s.substr(i, 2) == "pi";
+  }
+
+  std::optional<Number> expr() {
+    if (++depth > kMaxExpressionDepth) return fail();
+    auto v = term();
+    while (ok && v) {
+      tick();
+      if (eat('+')) {
+        auto r = term();
+        if (!r) return fail();
+        v = add(*v, *r);
+      } else if (eat('-')) {
+        auto r = term();
+        if (!r) return fail();
+        v = sub(*v, *r);
+      } else {
+        break;
+      }
+    }
+    --depth;
+    return ok ? v : std::nullopt;
+  }
+
+  std::optional<Number> term() {
+    bool last_number = false;
+    auto v = unary(&last_number);
+    while (ok && v) {
+      tick();
+      if (eat('*')) {
+        auto r = unary(&last_number);
+        if (!r) return fail();
+        v = mul(*v, *r);
+      } else if (eat('/')) {
+        auto r = unary(&last_number);
+        if (!r) return fail();
+        v = div(*v, *r);
+        if (!v) return fail();
+      } else if (primary_starts(last_number)) {
+        auto r = power(&last_number);
+        if (!r) return fail();
+        v = mul(*v, *r);
+      } else {
+        break;
+      }
+    }
+    return ok ? v : std::nullopt;
+  }
+
+  std::optional<Number> unary(bool* last_number) {
+    if (++depth > kMaxExpressionDepth) return fail();
+    std::optional<Number> v;
+    if (eat('-')) {
+      v = unary(last_number);
+      if (v) v = neg(*v);
+    } else if (eat('+')) {
+      v = unary(last_number);
+    } else {
+      v = power(last_number);
+    }
+    --depth;
+    return v;
+  }
+
+  std::optional<Number> power(bool* last_number) {
+    auto base = primary(last_number);
+    if (!base) return fail();
+    if (eat('^')) {
+      if (++depth > kMaxExpressionDepth) return fail();
+      bool ignored = false;
+      auto e = unary(&ignored);
+      --depth;
+      if (!e) return fail();
+      *last_number = false;
+      auto r = pow(*base, *e);
+      if (!r) return fail();
+      return r;
+    }
+    return base;
+  }
+
+  std::optional<Number> primary(bool* last_number) {
+    tick();
+    skip();
+    if (i >= s.size()) return fail();
+    *last_number = false;
+    if (eat('(')) {
+      auto v = expr();
+      if (!v || !eat(')')) return fail();
+      return v;
+    }
+    if (word("sqrt")) {
+      if (++depth > kMaxExpressionDepth) return fail();
+      bool ignored = false;
+      auto v = primary(&ignored);
+      --depth;
+      if (!v) return fail();
+      auto r = sqrt(*v);
+      if (!r) return fail();
+      return r;
+    }
+    if (word("pi")) return Number::approx(std::numbers::pi);
+    size_t start = i;
+    while (i < s.size() && (std::isdigit((unsigned char)s[i]) || s[i] == '.')) ++i;
+    if (i == start) return fail();
+    auto n = Number::parse_decimal(s.substr(start, i - start));
+    if (!n) return fail();
+    *last_number = true;
+    return n;
+  }
+};
+
+}  // namespace
+
+std::optional<Number> evaluate(std::string_view expr, const Deadline& deadline) {
+  if (expr.size() > kMaxExpressionChars) return std::nullopt;
+  Parser p{expr, 0, 0, deadline};
+  auto v = p.expr();
+  p.skip();
+  if (!v || !p.ok || p.i != expr.size() || !v->finite()) return std::nullopt;
+  return v;
+}
+
+}  // namespace seek::reward

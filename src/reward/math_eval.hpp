@@ -1,0 +1,21 @@
+// A small, safe evaluator for answer expressions in plain ASCII form (what latex_to_expr produces):
+// numbers, + - * / ^, parentheses, implicit multiplication ("2(3)", "2sqrt(2)"), sqrt(x) and pi.
+// Bounded everywhere: input length, nesting depth and a deadline, and exact rationals that fall back to
+// doubles on overflow (see number.hpp). Anything else (variables, functions, lists) is "not a number".
+#pragma once
+#include <optional>
+#include <string_view>
+
+#include "reward/deadline.hpp"
+#include "reward/number.hpp"
+
+namespace seek::reward {
+
+inline constexpr size_t kMaxExpressionChars = 2000;
+inline constexpr int kMaxExpressionDepth = 64;
+
+// The value of `expr`, or nullopt when it is not a well-formed numeric expression, divides by zero, is not
+// finite, or is longer/deeper than the bounds above. Throws DeadlineExceeded when the deadline passes.
+std::optional<Number> evaluate(std::string_view expr, const Deadline& deadline = Deadline());
+
+}  // namespace seek::reward

@@ -1,0 +1,218 @@
+// Bounded exact rationals with a floating-point fallback (see number.hpp).
+#include "reward/number.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+namespace seek::reward {
+
+namespace {
+
+using i128 = __int128;
+
+i128 abs128(i128 v) {
+  return v < 0 ? -v : v;
+}
+
+i128 gcd128(i128 a, i128 b) {
+  a = abs128(a);
+  b = abs128(b);
+  while (b != 0) {
+    i128 t = a % b;
+    a = b;
+    b = t;
+  }
+  return a;
+}
+
+// The most negative value cannot be negated; keep every exact value strictly inside the range.
+constexpr i128 kMax = (i128(1) << 125);
+bool in_range(i128 v) {
+  return v < kMax && v > -kMax;
+}
+
+std::string i128_str(i128 v) {
+  if (v == 0) return "0";
+  bool negative = v < 0;
+  unsigned __int128 u = negative ? (unsigned __int128)(-v) : (unsigned __int128)v;
+  std::string s;
+  while (u > 0) {
+    s.insert(s.begin(), char('0' + int(u % 10)));
+    u /= 10;
+  }
+  return negative ? "-" + s : s;
+}
+
+}  // namespace
+
+Number Number::rational(i128 num, i128 den) {
+  if (den < 0) {
+    num = -num;
+    den = -den;
+  }
+  i128 g = gcd128(num, den);
+  if (g > 1) {
+    num /= g;
+    den /= g;
+  }
+  return Number(num, den);
+}
+
+Number Number::approx(double v) {
+  Number n;
+  n.exact_ = false;
+  n.approx_ = v;
+  return n;
+}
+
+bool Number::finite() const {
+  return exact_ || std::isfinite(approx_);
+}
+
+double Number::value() const {
+  return exact_ ? double(num_) / double(den_) : approx_;
+}
+
+std::string Number::str() const {
+  if (!exact_) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.17g", approx_);
+    return buf;
+  }
+  return den_ == 1 ? i128_str(num_) : i128_str(num_) + "/" + i128_str(den_);
+}
+
+std::optional<Number> Number::parse_decimal(std::string_view s) {
+  size_t dot = s.find('.');
+  std::string_view whole = s.substr(0, dot);
+  std::string_view frac = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
+  if (whole.empty() && frac.empty()) return std::nullopt;
+  for (char c : whole) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  for (char c : frac) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  // Leading zeros do not count against the 36-digit budget.
+  size_t lead = 0;
+  while (lead < whole.size() && whole[lead] == '0') ++lead;
+  if (whole.size() - lead + frac.size() <= 36) {
+    i128 num = 0, den = 1;
+    for (char c : whole.substr(lead)) num = num * 10 + (c - '0');
+    for (char c : frac) {
+      num = num * 10 + (c - '0');
+      den *= 10;
+    }
+    return rational(num, den);
+  }
+  // Too long to be exact: a double (inf for absurd lengths, which then compares unequal to everything).
+  if (whole.size() - lead > 400) return approx(std::numeric_limits<double>::infinity());
+  std::string text(s);
+  return approx(std::strtod(text.c_str(), nullptr));
+}
+
+Number neg(const Number& a) {
+  return a.exact_ ? Number(-a.num_, a.den_) : Number::approx(-a.approx_);
+}
+
+std::optional<Number> add(const Number& a, const Number& b) {
+  if (a.exact_ && b.exact_) {
+    i128 x, y, n, d;
+    if (!__builtin_mul_overflow(a.num_, b.den_, &x) && !__builtin_mul_overflow(b.num_, a.den_, &y) &&
+        !__builtin_add_overflow(x, y, &n) && !__builtin_mul_overflow(a.den_, b.den_, &d) && in_range(n) &&
+        in_range(d))
+      return Number::rational(n, d);
+  }
+  return Number::approx(a.value() + b.value());
+}
+
+std::optional<Number> sub(const Number& a, const Number& b) {
+  return add(a, neg(b));
+}
+
+std::optional<Number> mul(const Number& a, const Number& b) {
+  if (a.exact_ && b.exact_) {
+    // Cross-reduce first so products of reduced fractions stay small.
+    i128 g1 = gcd128(a.num_, b.den_), g2 = gcd128(b.num_, a.den_);
+    if (g1 == 0) g1 = 1;
+    if (g2 == 0) g2 = 1;
+    i128 n, d;
+    if (!__builtin_mul_overflow(a.num_ / g1, b.num_ / g2, &n) &&
+        !__builtin_mul_overflow(a.den_ / g2, b.den_ / g1, &d) && in_range(n) && in_range(d))
+      return Number::rational(n, d);
+  }
+  return Number::approx(a.value() * b.value());
+}
+
+std::optional<Number> div(const Number& a, const Number& b) {
+  if (b.exact_ ? b.num_ == 0 : b.approx_ == 0) return std::nullopt;
+  if (b.exact_) return mul(a, Number::rational(b.den_, b.num_));
+  return Number::approx(a.value() / b.value());
+}
+
+std::optional<Number> pow(const Number& a, const Number& b) {
+  if (b.is_integer()) {
+    i128 e = b.num_;
+    if (a.exact_ && abs128(e) <= 4096) {
+      if (e < 0 && a.num_ == 0) return std::nullopt;
+      // Square-and-multiply with overflow checks; an overflow falls through to the double below.
+      Number base = e < 0 ? Number::rational(a.den_, a.num_) : a;
+      i128 k = abs128(e);
+      Number r = Number::integer(1);
+      bool ok = true;
+      while (k > 0 && ok) {
+        if (k & 1) {
+          auto t = mul(r, base);
+          ok = t && t->exact_;
+          if (ok) r = *t;
+        }
+        k >>= 1;
+        if (k > 0 && ok) {
+          auto t = mul(base, base);
+          ok = t && t->exact_;
+          if (ok) base = *t;
+        }
+      }
+      if (ok) return r;
+    }
+    if (a.value() == 0 && b.value() < 0) return std::nullopt;
+    return Number::approx(std::pow(a.value(), b.value()));
+  }
+  double x = a.value(), y = b.value();
+  if (x < 0) return std::nullopt;  // no complex results
+  if (x == 0 && y < 0) return std::nullopt;
+  return Number::approx(std::pow(x, y));
+}
+
+std::optional<Number> sqrt(const Number& a) {
+  double v = a.value();
+  if (v < 0) return std::nullopt;
+  if (a.exact_) {
+    // Exact when numerator and denominator are perfect squares (checked around the double estimate).
+    auto isqrt = [](i128 n, i128* out) {
+      i128 r = i128(std::sqrt(double(n)));
+      for (i128 c = r > 2 ? r - 2 : 0; c <= r + 2; ++c) {
+        if (c * c == n) {
+          *out = c;
+          return true;
+        }
+      }
+      return false;
+    };
+    i128 rn, rd;
+    if (a.num_ < (i128(1) << 100) && a.den_ < (i128(1) << 100) && isqrt(a.num_, &rn) && isqrt(a.den_, &rd))
+      return Number::rational(rn, rd);
+  }
+  return Number::approx(std::sqrt(v));
+}
+
+bool numbers_equal(const Number& a, const Number& b, double rel_tol, double abs_tol) {
+  if (!a.finite() || !b.finite()) return false;
+  if (a.exact() && b.exact()) return a.num() == b.num() && a.den() == b.den();
+  double x = a.value(), y = b.value();
+  if (!std::isfinite(x) || !std::isfinite(y)) return false;
+  return std::fabs(x - y) <= std::max(abs_tol, rel_tol * std::max(std::fabs(x), std::fabs(y)));
+}
+
+}  // namespace seek::reward

@@ -1,0 +1,48 @@
+// Numbers for answer checking: an exact rational (128-bit numerator and denominator) while it fits, a
+// double once it does not. Every operation is bounded: overflow falls back to floating point instead of
+// growing, so a completion like 10^1000 or 2^2^2^2^2 costs microseconds, never memory or time.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace seek::reward {
+
+class Number {
+ public:
+  Number() = default;
+  static Number integer(__int128 v) { return Number(v, 1); }
+  static Number rational(__int128 num, __int128 den);  // den != 0; reduced, sign on the numerator
+  static Number approx(double v);
+
+  bool exact() const { return exact_; }
+  bool finite() const;
+  double value() const;
+  __int128 num() const { return num_; }
+  __int128 den() const { return den_; }
+  bool is_integer() const { return exact_ && den_ == 1; }
+  std::string str() const;  // "3", "-1/2", or "%.17g" for approximations
+
+  // Decimal literal "123", "12.50", ".5": exact when it fits in 36 digits, otherwise a double.
+  static std::optional<Number> parse_decimal(std::string_view digits);
+
+  friend std::optional<Number> add(const Number& a, const Number& b);
+  friend std::optional<Number> sub(const Number& a, const Number& b);
+  friend std::optional<Number> mul(const Number& a, const Number& b);
+  friend std::optional<Number> div(const Number& a, const Number& b);  // nullopt for division by zero
+  friend std::optional<Number> pow(const Number& a, const Number& b);  // nullopt when undefined
+  friend std::optional<Number> sqrt(const Number& a);                  // nullopt for negatives
+  friend Number neg(const Number& a);
+
+ private:
+  Number(__int128 n, __int128 d) : num_(n), den_(d) {}
+  bool exact_ = true;
+  __int128 num_ = 0, den_ = 1;
+  double approx_ = 0;
+};
+
+// Equal when both are exact and identical, otherwise when |a-b| <= max(abs_tol, rel_tol * max(|a|,|b|)).
+// Non-finite values are never equal to anything.
+bool numbers_equal(const Number& a, const Number& b, double rel_tol = 1e-6, double abs_tol = 1e-9);
+
+}  // namespace seek::reward

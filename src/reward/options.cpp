@@ -1,0 +1,58 @@
+// Strict option objects (see options.hpp).
+#include "reward/options.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+
+namespace seek::reward {
+
+OptionReader::OptionReader(const nlohmann::json& options, std::string where,
+                           const std::vector<std::string>& known)
+    : j_(options.is_null() ? nlohmann::json::object() : options), where_(std::move(where)) {
+  if (!j_.is_object()) fail("{}: options must be a JSON object, got {}", where_, j_.dump());
+  for (const auto& [key, value] : j_.items()) {
+    bool ok = false;
+    std::string list;
+    for (const std::string& k : known) {
+      ok = ok || key == k;
+      list += (list.empty() ? "" : ", ") + k;
+    }
+    if (!ok) fail("{}: unknown option '{}' (known: {})", where_, key, list.empty() ? "none" : list);
+  }
+}
+
+double OptionReader::number(const char* key, double fallback, double min, double max) const {
+  if (!j_.contains(key)) return fallback;
+  const auto& v = j_[key];
+  if (!v.is_number()) fail("{}: option '{}' must be a number, got {}", where_, key, v.dump());
+  double d = v.get<double>();
+  if (!std::isfinite(d) || d < min || d > max)
+    fail("{}: option '{}' = {} is outside [{}, {}]", where_, key, d, min, max);
+  return d;
+}
+
+int64_t OptionReader::integer(const char* key, int64_t fallback, int64_t min, int64_t max) const {
+  if (!j_.contains(key)) return fallback;
+  const auto& v = j_[key];
+  if (!v.is_number_integer()) fail("{}: option '{}' must be an integer, got {}", where_, key, v.dump());
+  int64_t i = v.get<int64_t>();
+  if (i < min || i > max) fail("{}: option '{}' = {} is outside [{}, {}]", where_, key, i, min, max);
+  return i;
+}
+
+bool OptionReader::boolean(const char* key, bool fallback) const {
+  if (!j_.contains(key)) return fallback;
+  const auto& v = j_[key];
+  if (!v.is_boolean()) fail("{}: option '{}' must be true or false, got {}", where_, key, v.dump());
+  return v.get<bool>();
+}
+
+std::string OptionReader::string(const char* key, const std::string& fallback) const {
+  if (!j_.contains(key)) return fallback;
+  const auto& v = j_[key];
+  if (!v.is_string()) fail("{}: option '{}' must be a string, got {}", where_, key, v.dump());
+  return v.get<std::string>();
+}
+
+}  // namespace seek::reward

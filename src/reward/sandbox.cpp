@@ -1,0 +1,519 @@
+// The parent side of the sandbox (see sandbox.hpp): prepare the run folder and the child's plan, clone,
+// feed stdin and collect stdout/stderr under the wall-clock and output limits, kill the process tree, clean
+// up.
+#include "reward/sandbox.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <bitset>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+
+#include <fmt/format.h>
+
+#include "reward/sandbox_child.hpp"
+#include "reward/seccomp_filter.hpp"
+
+namespace seek::reward {
+
+namespace fs = std::filesystem;
+using detail::ChildPlan;
+using detail::ChildReport;
+
+namespace {
+
+// Each concurrent run as root gets its own uid, so RLIMIT_NPROC (counted per uid) of one run is not eaten
+// by another. The base keeps clear of normal accounts; the process id spreads concurrent trainers apart.
+constexpr int kUidSlots = 256;
+std::mutex g_slot_mutex;
+std::bitset<kUidSlots> g_slots_used;
+
+int acquire_uid_slot() {
+  std::lock_guard lock(g_slot_mutex);
+  for (int i = 0; i < kUidSlots; ++i) {
+    if (!g_slots_used[i]) {
+      g_slots_used[i] = true;
+      return i;
+    }
+  }
+  return -1;
+}
+void release_uid_slot(int slot) {
+  if (slot < 0) return;
+  std::lock_guard lock(g_slot_mutex);
+  g_slots_used[slot] = false;
+}
+int uid_for_slot(int slot) {
+  return 2000000000 - int((getpid() % 4096) * kUidSlots) - slot;
+}
+
+struct Fd {
+  int fd = -1;
+  Fd() = default;
+  explicit Fd(int f) : fd(f) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() { reset(); }
+  void reset() {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+};
+
+bool make_pipe(Fd& r, Fd& w) {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return false;
+  r.fd = p[0];
+  w.fd = p[1];
+  return true;
+}
+
+// The host's system folders as the private root shows them: symlinks copied (usr-merged systems link /bin,
+// /lib, /lib64 into /usr), folders bound read-only. Nothing else of the host is visible.
+struct SystemEntry {
+  std::string name, symlink;
+};
+std::vector<SystemEntry> system_entries() {
+  std::vector<SystemEntry> out;
+  for (const char* name : {"usr", "bin", "lib", "lib64", "lib32", "sbin"}) {
+    fs::path p = fs::path("/") / name;
+    std::error_code ec;
+    auto st = fs::symlink_status(p, ec);
+    if (ec || !fs::exists(st)) continue;
+    if (fs::is_symlink(st)) {
+      out.push_back({name, fs::read_symlink(p, ec).string()});
+    } else if (fs::is_directory(st)) {
+      out.push_back({name, ""});
+    }
+  }
+  return out;
+}
+
+enum class Mode { UserNamespace, Namespaces, Plain };
+
+// Everything the child reads, owned here so the pointers in ChildPlan stay valid until the clone.
+struct Prepared {
+  std::deque<std::string>
+      strings;  // a deque: push_back never moves the strings (short ones hold their bytes)
+  std::vector<detail::BindEntry> binds;
+  std::vector<const char*> dirs;
+  std::vector<mode_t> dir_modes;
+  std::vector<char*> argv, envp;
+  std::vector<std::string> argv_store, envp_store;
+  std::string uid_map, gid_map;
+  const char* keep(std::string s) {
+    strings.push_back(std::move(s));
+    return strings.back().c_str();
+  }
+};
+
+struct Launch {
+  pid_t pid = -1;
+  int clone_errno = 0;
+};
+
+// Starts the child in the given mode. flags_out: the clone flags tried (for messages).
+Launch launch(Mode mode, ChildPlan& plan) {
+  unsigned long flags = SIGCHLD;
+  if (mode != Mode::Plain) flags |= CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
+  if (mode == Mode::UserNamespace) flags |= CLONE_NEWUSER;
+  // A raw clone (not fork): no atfork handlers run in a child of a multi-threaded process, and the
+  // namespace flags apply to the child only.
+  pid_t pid = pid_t(syscall(SYS_clone, flags, 0, 0, 0, 0));
+  if (pid == 0) detail::child_main(plan);
+  Launch l;
+  l.pid = pid;
+  if (pid < 0) l.clone_errno = errno;
+  return l;
+}
+
+struct Outcome {
+  SandboxRun run;
+  bool setup_failed = false;
+  int failed_step = -1, failed_errno = 0;
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One attempt in one mode; the caller downgrades the mode when the namespaces cannot be made.
+Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
+                std::string_view stdin_data, const SandboxLimits& lim, bool probe) {
+  Outcome o;
+  SandboxRun& run = o.run;
+  std::error_code ec;
+  fs::path base = fs::temp_directory_path(ec);
+  if (ec) base = "/tmp";
+  std::string templ = (base / "seek-sandbox-XXXXXX").string();
+  if (!mkdtemp(templ.data())) {
+    run.error =
+        fmt::format("sandbox: cannot create a run folder under {}: {}", base.string(), strerror(errno));
+    return o;
+  }
+  fs::path dir = templ;
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code e;
+      fs::remove_all(dir, e);
+    }
+  } cleanup{dir};
+  chmod(dir.c_str(), 0755);
+  fs::create_directories(dir / "src", ec);
+  fs::create_directories(dir / "root", ec);
+  fs::create_directories(dir / "work", ec);
+  for (const auto& f : files) {
+    if (f.name.empty() || f.name.find('/') != std::string::npos || f.name == "." || f.name == "..") {
+      run.error = fmt::format("sandbox: bad file name '{}'", f.name);
+      return o;
+    }
+    std::string path = (dir / "src" / f.name).string();
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      run.error = fmt::format("sandbox: cannot write {}: {}", path, strerror(errno));
+      return o;
+    }
+    size_t off = 0;
+    while (off < f.content.size()) {
+      ssize_t n = write(fd, f.content.data() + off, f.content.size() - off);
+      if (n <= 0) break;
+      off += size_t(n);
+    }
+    close(fd);
+    chmod(path.c_str(), 0644);
+  }
+  chmod((dir / "src").c_str(), 0755);
+
+  Prepared prep;
+  ChildPlan plan;
+  bool root = geteuid() == 0;
+  int slot = -1;
+  struct SlotGuard {
+    int& slot;
+    ~SlotGuard() { release_uid_slot(slot); }
+  } slot_guard{slot};
+  if (root) {
+    slot = acquire_uid_slot();
+    if (slot < 0) {
+      run.error = fmt::format("sandbox: more than {} concurrent runs", kUidSlots);
+      return o;
+    }
+    plan.sandbox_uid = uid_for_slot(slot);
+  }
+  plan.user_ns = mode == Mode::UserNamespace;
+  plan.mount_ns = mode != Mode::Plain;
+  plan.pid_ns = mode != Mode::Plain;
+  plan.probe_only = probe;
+  if (plan.user_ns) {
+    plan.sandbox_uid = -1;
+    prep.uid_map = fmt::format("0 {} 1", geteuid());
+    prep.gid_map = fmt::format("0 {} 1", getegid());
+    plan.uid_map = prep.uid_map.c_str();
+    plan.gid_map = prep.gid_map.c_str();
+    plan.setgroups_path = "/proc/self/setgroups";
+  }
+  std::string rootdir = (dir / "root").string();
+  plan.root = prep.keep(rootdir);
+  // The tmpfs holds /work and /tmp: its size bounds everything the program can write.
+  plan.tmpfs_options = prep.keep(fmt::format("size={},nr_inodes=4096,mode=755", lim.max_file_bytes));
+  for (const auto& e : system_entries()) {
+    detail::BindEntry b{};
+    b.target = prep.keep(rootdir + "/" + e.name);
+    if (e.symlink.empty()) {
+      b.host = prep.keep("/" + e.name);
+    } else {
+      b.symlink_target = prep.keep(e.symlink);
+    }
+    prep.binds.push_back(b);
+  }
+  for (const char* d : {"dev", "tmp", "work", "src"}) {
+    prep.dirs.push_back(prep.keep(rootdir + "/" + d));
+    prep.dir_modes.push_back(std::string_view(d) == "tmp" ? 01777 : 0755);
+  }
+  for (const char* dev : {"null", "zero", "urandom", "random"}) {
+    std::string host = std::string("/dev/") + dev;
+    if (access(host.c_str(), F_OK) != 0) continue;
+    detail::BindEntry b{};
+    b.target = prep.keep(rootdir + "/dev/" + dev);
+    b.host = prep.keep(host);
+    b.device = true;
+    prep.binds.push_back(b);
+  }
+  plan.binds = prep.binds.data();
+  plan.n_binds = int(prep.binds.size());
+  plan.dirs = prep.dirs.data();
+  plan.dir_modes = prep.dir_modes.data();
+  plan.n_dirs = int(prep.dirs.size());
+  plan.work_host = prep.keep(rootdir + "/work");
+  plan.src_bind_target = prep.keep(rootdir + "/src");
+  plan.src_host = prep.keep((dir / "src").string());
+  if (plan.mount_ns) {
+    plan.workdir = "/work";
+  } else {
+    plan.workdir = prep.keep((dir / "work").string());
+    if (plan.sandbox_uid >= 0) {
+      if (chown(plan.workdir, plan.sandbox_uid, plan.sandbox_uid) != 0) {
+        run.error = fmt::format("sandbox: chown {}: {}", plan.workdir, strerror(errno));
+        return o;
+      }
+    }
+  }
+
+  auto add_limit = [&](int res, rlim_t soft, rlim_t hard) {
+    plan.limits[plan.n_limits++] = {res, rlimit{soft, hard}};
+  };
+  rlim_t cpu = rlim_t(std::max(1.0, std::ceil(lim.cpu_seconds)));
+  add_limit(RLIMIT_CPU, cpu, cpu + 1);  // SIGXCPU at the soft limit, SIGKILL a second later
+  add_limit(RLIMIT_AS, lim.memory_bytes, lim.memory_bytes);
+  add_limit(RLIMIT_FSIZE, lim.max_file_bytes, lim.max_file_bytes);
+  add_limit(RLIMIT_NOFILE, rlim_t(lim.max_open_files), rlim_t(lim.max_open_files));
+  add_limit(RLIMIT_CORE, 0, 0);
+  if (plan.sandbox_uid >= 0 || plan.user_ns) {
+    add_limit(RLIMIT_NPROC, rlim_t(lim.max_processes), rlim_t(lim.max_processes));
+  }
+  plan.seccomp = detail::sandbox_seccomp_filter();
+
+  prep.argv_store = argv;
+  for (auto& a : prep.argv_store) prep.argv.push_back(a.data());
+  prep.argv.push_back(nullptr);
+  prep.envp_store = {"PATH=/usr/bin:/bin",    "HOME=/work",       "TMPDIR=/tmp",
+                     "LANG=C.UTF-8",          "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1",
+                     "PYTHONIOENCODING=utf-8"};
+  for (auto& e : prep.envp_store) prep.envp.push_back(e.data());
+  prep.envp.push_back(nullptr);
+  plan.exe = prep.argv_store.at(0).c_str();
+  plan.argv = prep.argv.data();
+  plan.envp = prep.envp.data();
+
+  Fd in_r, in_w, out_r, out_w, err_r, err_w, rep_r, rep_w;
+  if (!make_pipe(in_r, in_w) || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) ||
+      !make_pipe(rep_r, rep_w)) {
+    run.error = fmt::format("sandbox: pipe: {}", strerror(errno));
+    return o;
+  }
+  plan.stdin_fd = in_r.fd;
+  plan.stdout_fd = out_w.fd;
+  plan.stderr_fd = err_w.fd;
+  plan.report_fd = rep_w.fd;
+
+  auto t0 = std::chrono::steady_clock::now();
+  Launch l = launch(mode, plan);
+  in_r.reset();
+  out_w.reset();
+  err_w.reset();
+  rep_w.reset();
+  if (l.pid < 0) {
+    o.setup_failed = true;
+    o.failed_step = -1;
+    o.failed_errno = l.clone_errno;
+    run.error = fmt::format("sandbox: clone: {}", strerror(l.clone_errno));
+    return o;
+  }
+
+  // Feed stdin and drain stdout/stderr together (either side could otherwise block on a full pipe).
+  fcntl(in_w.fd, F_SETFL, O_NONBLOCK);
+  if (stdin_data.empty()) in_w.reset();
+  size_t in_off = 0;
+  std::string reports;
+  bool exited = false;
+  int status = 0;
+  auto kill_tree = [&] {
+    kill(l.pid, SIGKILL);    // PID 1 of the namespace: the kernel kills everything in it
+    killpg(l.pid, SIGKILL);  // the session/group it leads (the only handle without a PID namespace)
+  };
+  for (;;) {
+    if (!exited) {
+      pid_t w = waitpid(l.pid, &status, WNOHANG);
+      if (w == l.pid) {
+        exited = true;
+        killpg(l.pid, SIGKILL);  // leftovers of a run without a PID namespace
+      }
+    }
+    if (out_r.fd < 0 && err_r.fd < 0 && rep_r.fd < 0 && exited) break;
+    double left = lim.wall_seconds - seconds_since(t0);
+    if (left <= 0) {
+      if (!exited) run.wall_timeout = true;
+      kill_tree();
+      break;
+    }
+    pollfd pf[4];
+    int n = 0;
+    int idx_out = -1, idx_err = -1, idx_rep = -1, idx_in = -1;
+    if (out_r.fd >= 0) pf[idx_out = n++] = {out_r.fd, POLLIN, 0};
+    if (err_r.fd >= 0) pf[idx_err = n++] = {err_r.fd, POLLIN, 0};
+    if (rep_r.fd >= 0) pf[idx_rep = n++] = {rep_r.fd, POLLIN, 0};
+    if (in_w.fd >= 0) pf[idx_in = n++] = {in_w.fd, POLLOUT, 0};
+    int wait_ms = exited ? std::min(50, int(left * 1000) + 1) : std::min(20, int(left * 1000) + 1);
+    int pr = poll(pf, nfds_t(n), wait_ms);
+    if (pr < 0 && errno != EINTR) break;
+    if (pr <= 0) {
+      if (exited && pr == 0) {
+        // The program ended but something still holds its pipes open (a background process in a run
+        // without a PID namespace); it has been killed, so give up on the rest.
+        if (seconds_since(t0) > 0) break;
+      }
+      continue;
+    }
+    auto drain = [&](int idx, Fd& fd, std::string& buf) {
+      if (idx < 0 || !(pf[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
+      char chunk[65536];
+      ssize_t got = read(fd.fd, chunk, sizeof chunk);
+      if (got <= 0) {
+        fd.reset();
+        return;
+      }
+      size_t room = lim.max_output_bytes >= buf.size() ? lim.max_output_bytes - buf.size() : 0;
+      buf.append(chunk, std::min(size_t(got), room));
+      if (size_t(got) > room) {
+        run.output_limit = true;
+        kill_tree();
+      }
+    };
+    drain(idx_out, out_r, run.out);
+    drain(idx_err, err_r, run.err);
+    drain(idx_rep, rep_r, reports);
+    if (run.output_limit) break;
+    if (idx_in >= 0 && (pf[idx_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t put = write(in_w.fd, stdin_data.data() + in_off, stdin_data.size() - in_off);
+      if (put > 0) in_off += size_t(put);
+      if (put < 0 && errno != EAGAIN) in_w.reset();  // EPIPE: the program stopped reading
+      if (in_off >= stdin_data.size()) in_w.reset();
+    }
+  }
+  if (!exited) {
+    kill_tree();
+    while (waitpid(l.pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  // Reports written before the end (setup failures, the init's record of how the program ended).
+  if (rep_r.fd >= 0) {
+    fcntl(rep_r.fd, F_SETFL, O_NONBLOCK);
+    char chunk[256];
+    ssize_t got;
+    while ((got = read(rep_r.fd, chunk, sizeof chunk)) > 0) reports.append(chunk, size_t(got));
+  }
+  run.wall_seconds = seconds_since(t0);
+  run.started = true;
+  bool have_program_status = false;
+  for (size_t off = 0; off + sizeof(ChildReport) <= reports.size(); off += sizeof(ChildReport)) {
+    ChildReport r;
+    std::memcpy(&r, reports.data() + off, sizeof r);
+    if (r.kind == detail::kReportSetupFailed) {
+      o.setup_failed = true;
+      o.failed_step = r.step;
+      o.failed_errno = r.value;
+      run.started = false;
+      run.error = fmt::format("sandbox: {} failed: {}", detail::child_step_name(r.step), strerror(r.value));
+    } else if (r.kind == detail::kReportExited) {
+      have_program_status = true;
+      run.exit_code = r.value;
+    } else if (r.kind == detail::kReportSignaled) {
+      have_program_status = true;
+      run.signal = r.value;
+    } else if (r.kind == detail::kReportProbeOk) {
+      run.exit_code = 0;
+      have_program_status = true;
+    }
+  }
+  if (!have_program_status && run.started) {
+    if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
+  }
+  if (run.wall_timeout || run.output_limit) {
+    run.exit_code = -1;
+    if (run.signal == 0) run.signal = SIGKILL;
+  }
+  return o;
+}
+
+std::string mode_reason(const Outcome& o) {
+  if (o.failed_step < 0) return fmt::format("clone with namespaces: {}", strerror(o.failed_errno));
+  return fmt::format("{}: {}", detail::child_step_name(o.failed_step), strerror(o.failed_errno));
+}
+
+SandboxSupport probe_support() {
+  SandboxSupport s;
+  SandboxLimits lim;
+  lim.wall_seconds = 10;
+  std::vector<std::string> reasons;
+  std::vector<std::string> argv{"/usr/bin/true"};
+  Mode first = geteuid() == 0 ? Mode::Namespaces : Mode::UserNamespace;
+  Outcome o = attempt(first, argv, {}, "", lim, true);
+  if (o.run.started && o.run.exit_code == 0) {
+    s.namespaces = s.private_root = true;
+    s.user_namespace = first == Mode::UserNamespace;
+  } else {
+    reasons.push_back(o.run.error.empty() ? mode_reason(o) : o.run.error);
+  }
+  s.uid_drop = geteuid() == 0;
+  s.seccomp = detail::sandbox_seccomp_filter() != nullptr;
+  if (!s.seccomp) reasons.push_back("seccomp: no filter written for this architecture");
+  if (!s.namespaces) {
+    Outcome p = attempt(Mode::Plain, argv, {}, "", lim, true);
+    if (!(p.run.started && p.run.exit_code == 0)) {
+      reasons.push_back("plain child: " + (p.run.error.empty() ? mode_reason(p) : p.run.error));
+    }
+  }
+  if (!s.uid_drop && !s.user_namespace) {
+    reasons.push_back("not root and no user namespace: RLIMIT_NPROC counts all of this user's processes");
+  }
+  std::string sum;
+  if (s.namespaces)
+    sum +=
+        s.user_namespace ? "user+namespaces(net,pid,mount,ipc,uts) " : "namespaces(net,pid,mount,ipc,uts) ";
+  if (s.private_root) sum += "private-root ";
+  if (s.uid_drop) sum += "uid-drop ";
+  if (s.seccomp) sum += "seccomp ";
+  sum += "rlimits";
+  s.summary = sum;
+  for (size_t i = 0; i < reasons.size(); ++i) s.reason += (i ? "; " : "") + reasons[i];
+  return s;
+}
+
+}  // namespace
+
+const SandboxSupport& sandbox_support() {
+  static const SandboxSupport s = probe_support();
+  return s;
+}
+
+SandboxRun run_in_sandbox(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
+                          std::string_view stdin_data, const SandboxLimits& limits) {
+  if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
+    SandboxRun r;
+    r.error = "sandbox: argv[0] must be an absolute path";
+    return r;
+  }
+  const SandboxSupport& s = sandbox_support();
+  if (!s.namespaces) {
+    if (limits.require_isolation) {
+      SandboxRun r;
+      r.error = fmt::format(
+          "sandbox: isolation unavailable ({}); refusing to run untrusted code with rlimits only "
+          "(set require_isolation to false to allow it)",
+          s.reason);
+      return r;
+    }
+    return attempt(Mode::Plain, argv, files, stdin_data, limits, false).run;
+  }
+  return attempt(s.user_namespace ? Mode::UserNamespace : Mode::Namespaces, argv, files, stdin_data, limits,
+                 false)
+      .run;
+}
+
+}  // namespace seek::reward

@@ -1,0 +1,128 @@
+// The Task base class: options shared by every task, the train/held-out streams and the split, prompt
+// templates, and verification through answer extraction (see task.hpp).
+#include "reward/task.hpp"
+
+#include "core/error.hpp"
+
+namespace seek::reward {
+
+namespace {
+
+constexpr int kMaxAttempts = 1'000'000;
+
+const char* kR1Template =
+    "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The "
+    "assistant first thinks about the reasoning process in the mind and then provides the user with the "
+    "answer. The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> "
+    "tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here "
+    "</answer>.\nUser: ";
+const char* kInstruction =
+    "\nThink step by step inside <think> </think> and put the final answer inside <answer> </answer>.";
+
+std::vector<std::string> with_common(const std::vector<std::string>& extra) {
+  std::vector<std::string> keys{"seed",     "eval_seed",          "held_out_fraction",
+                                "template", "require_answer_tag", "think_prefilled"};
+  keys.insert(keys.end(), extra.begin(), extra.end());
+  return keys;
+}
+
+uint64_t mix(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+uint64_t stable_hash(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return mix(h);
+}
+
+Task::Task(std::string name, const nlohmann::json& options, const std::vector<std::string>& extra)
+    : name_(std::move(name)), reader_(options, "task '" + name_ + "'", with_common(extra)) {
+  const OptionReader& o = reader_;
+  seed_ = uint64_t(o.integer("seed", 0, 0, INT64_MAX));
+  eval_seed_ = uint64_t(o.integer("eval_seed", 1234, 0, INT64_MAX));
+  held_out_fraction_ = o.number("held_out_fraction", 0.01, 0.0, 0.5);
+  template_ = o.string("template", "r1");
+  if (template_ != "r1" && template_ != "instruction" && template_ != "plain")
+    fail("{}: option 'template' must be \"r1\", \"instruction\" or \"plain\", got \"{}\"", o.where(),
+         template_);
+  require_answer_tag_ = o.boolean("require_answer_tag", true);
+  think_prefilled_ = o.boolean("think_prefilled", false);
+  options_ = {{"seed", seed_},
+              {"eval_seed", eval_seed_},
+              {"held_out_fraction", held_out_fraction_},
+              {"template", template_},
+              {"require_answer_tag", require_answer_tag_},
+              {"think_prefilled", think_prefilled_}};
+}
+
+std::string Task::prompt_for(const std::string& question) const {
+  if (template_ == "r1")
+    return kR1Template + question + "\nAssistant:" + (think_prefilled_ ? " <think>" : "");
+  if (template_ == "instruction") return question + kInstruction;
+  return question;
+}
+
+bool Task::in_held_out_set(const std::string& key) const {
+  if (held_out_fraction_ <= 0) return false;
+  uint64_t bucket = stable_hash(name_ + "\n" + key) % 1'000'000;
+  return double(bucket) < held_out_fraction_ * 1e6;
+}
+
+Problem Task::make_problem(TaskInstance inst, const char* split, uint64_t index) const {
+  Problem p;
+  p.id = name_ + "/" + split + "/" + std::to_string(index);
+  p.prompt = prompt_for(inst.question);
+  p.answer = std::move(inst.answer);
+  p.data = std::move(inst.data);
+  p.data["key"] = inst.key;
+  p.data["question"] = inst.question;
+  p.task = shared_from_this();
+  return p;
+}
+
+Problem Task::train(uint64_t index) const {
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    Rng rng(mix(seed_ ^ mix(index * 0x100000001b3ull + uint64_t(attempt))));
+    TaskInstance inst = generate(rng);
+    if (!in_held_out_set(inst.key)) return make_problem(std::move(inst), "train", index);
+  }
+  fail(
+      "task '{}': no training problem outside the held-out set after {} attempts (held_out_fraction too high "
+      "for this difficulty?)",
+      name_, kMaxAttempts);
+}
+
+Problem Task::held_out(uint64_t index) const {
+  if (held_out_fraction_ <= 0) fail("task '{}': held_out_fraction is 0, so there is no held-out set", name_);
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    Rng rng(mix(~eval_seed_ ^ mix(index * 0x9e3779b97f4a7c15ull + uint64_t(attempt))));
+    TaskInstance inst = generate(rng);
+    if (in_held_out_set(inst.key)) return make_problem(std::move(inst), "held_out", index);
+  }
+  fail("task '{}': no held-out problem found in {} attempts (held_out_fraction too low for this difficulty?)",
+       name_, kMaxAttempts);
+}
+
+ExtractOptions Task::extract_options() const {
+  ExtractOptions e;
+  e.require_answer_tag = require_answer_tag_;
+  e.think_prefilled = think_prefilled_;
+  e.allow_gsm8k = false;
+  e.allow_last_number = false;  // a task answer must be stated, not guessed from the reasoning's last number
+  return e;
+}
+
+double Task::verify(const Problem& problem, std::string_view completion, const Deadline& deadline) const {
+  ExtractedAnswer a = extract_answer(completion, extract_options(), deadline);
+  if (!a.found()) return 0.0;
+  double r = check(problem, a.text, deadline);
+  return r < 0 ? 0.0 : (r > 1 ? 1.0 : r);
+}
+
+}  // namespace seek::reward

@@ -1,0 +1,92 @@
+// Built-in procedural tasks: problems generated from a seed with an exact verifier and difficulty knobs.
+//
+// Streams: train(i) is the i-th training problem of the seed, computed from (seed, i) alone, so a resumed
+// run continues the stream from its step count. held_out(i) is the i-th problem of a fixed evaluation
+// stream (eval_seed). A problem belongs to the held-out set when a hash of (task name, problem key) falls
+// in the held-out buckets (held_out_fraction of them); the train stream skips such problems and the
+// held-out stream keeps only them, so no held-out problem ever appears in training, whatever the seeds.
+//
+// Prompts (option "template"): "r1" (default) wraps the question in the R1-Zero conversation,
+//   "A conversation between User and Assistant. ... The reasoning process and answer are enclosed within
+//   <think> </think> and <answer> </answer> tags ... User: <question> Assistant:"
+// "instruction" appends "Think step by step inside <think> </think> and put the final answer inside
+// <answer> </answer>." to the question (for chat templates), "plain" is the question alone.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/rng.hpp"
+#include "reward/answer_extract.hpp"
+#include "reward/deadline.hpp"
+#include "reward/options.hpp"
+#include "reward/problem.hpp"
+
+namespace seek::reward {
+
+// What a task's generator produces before the prompt is wrapped.
+struct TaskInstance {
+  std::string key;       // canonical identity of the problem (for the held-out split)
+  std::string question;  // the problem statement
+  std::string answer;    // a reference answer
+  nlohmann::json data;   // what the verifier needs
+};
+
+class Task : public std::enable_shared_from_this<Task> {
+ public:
+  virtual ~Task() = default;
+
+  const std::string& name() const { return name_; }
+  Problem train(uint64_t index) const;
+  Problem held_out(uint64_t index) const;  // throws seek::Error when held_out_fraction is 0
+  bool in_held_out_set(const std::string& key) const;
+
+  // The reward in [0,1] for a completion; throws DeadlineExceeded when the deadline passes.
+  double verify(const Problem& problem, std::string_view completion,
+                const Deadline& deadline = Deadline()) const;
+
+  // The effective options (defaults filled in), as accepted by make_task.
+  const nlohmann::json& options() const { return options_; }
+
+  std::string prompt_for(const std::string& question) const;
+
+ protected:
+  // Reads the options common to every task; `extra` are the task's own keys.
+  Task(std::string name, const nlohmann::json& options, const std::vector<std::string>& extra);
+  // For subclasses: the task's own options, read strictly.
+  const OptionReader& reader() const { return reader_; }
+  void record(const char* key, const nlohmann::json& value) { options_[key] = value; }
+
+  virtual TaskInstance generate(Rng& rng) const = 0;
+  // The reward for an extracted answer (non-empty), in [0,1].
+  virtual double check(const Problem& problem, const std::string& answer, const Deadline& deadline) const = 0;
+  // Extraction rules for this task's verifier.
+  ExtractOptions extract_options() const;
+
+ private:
+  Problem make_problem(TaskInstance inst, const char* split, uint64_t index) const;
+
+  std::string name_;
+  OptionReader reader_;
+  nlohmann::json options_;
+  uint64_t seed_ = 0, eval_seed_ = 0;
+  double held_out_fraction_ = 0;
+  std::string template_;
+  bool require_answer_tag_ = true;
+  bool think_prefilled_ = false;
+};
+
+// Task names: countdown, arithmetic, sorting, gcd, letter_counting, word_reversal.
+// Throws seek::Error for an unknown name (listing the known ones) or option (naming it and the valid ones).
+std::shared_ptr<const Task> make_task(const std::string& name, const nlohmann::json& options = {});
+const std::vector<std::string>& task_names();
+
+// 64-bit FNV-1a followed by a splitmix finaliser: stable across platforms and releases (the held-out split
+// depends on it, so it must never change).
+uint64_t stable_hash(std::string_view s);
+
+}  // namespace seek::reward

@@ -1,0 +1,176 @@
+// Countdown, as TinyZero trains it (spec §4.1): given 3-4 numbers and a target, write an equation that
+// equals the target using + - * / and parentheses, each number used once. Every generated problem is
+// solvable by construction (the target is the value of a random equation over the numbers, with only
+// whole, non-negative intermediate results), and the reference answer is that equation.
+//
+// Verification follows TinyZero's compute_score: the answer (last <answer> block) must consist only of
+// digits, + - * / ( ) . and spaces; the integers in it, sorted, must equal the given numbers sorted (with
+// use_all false: each given number at most once, at least one used); it must evaluate (exactly, in
+// rationals) to within 1e-5 of the target -> 1.0. Otherwise format_score (TinyZero used 0.1; default 0 here,
+// so a well-formed wrong equation earns nothing). Implicit multiplication such as "2(3+4)" is rejected, as
+// Python's eval would.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "reward/math_eval.hpp"
+#include "reward/task.hpp"
+#include "reward/task_util.hpp"
+#include "reward/tasks_internal.hpp"
+
+namespace seek::reward::detail {
+
+namespace {
+
+class CountdownTask : public Task {
+ public:
+  explicit CountdownTask(const nlohmann::json& options)
+      : Task("countdown", options,
+             {"min_numbers", "max_numbers", "min_number", "max_number", "min_target", "max_target", "use_all",
+              "format_score"}) {
+    const OptionReader& o = reader();
+    min_n_ = int(o.integer("min_numbers", 3, 2, 8));
+    max_n_ = int(o.integer("max_numbers", 4, min_n_, 8));
+    min_v_ = o.integer("min_number", 1, 1, 100000);
+    max_v_ = o.integer("max_number", 100, min_v_, 100000);
+    min_t_ = o.integer("min_target", 1, 0, 1000000000);
+    max_t_ = o.integer("max_target", 100, min_t_, 1000000000);
+    use_all_ = o.boolean("use_all", true);
+    format_score_ = o.number("format_score", 0.0, 0.0, 1.0);
+    record("min_numbers", min_n_);
+    record("max_numbers", max_n_);
+    record("min_number", min_v_);
+    record("max_number", max_v_);
+    record("min_target", min_t_);
+    record("max_target", max_t_);
+    record("use_all", use_all_);
+    record("format_score", format_score_);
+  }
+
+ protected:
+  TaskInstance generate(Rng& rng) const override {
+    for (;;) {
+      int n = int(uniform_int(rng, min_n_, max_n_));
+      std::vector<int64_t> nums(size_t(n), 0);
+      for (auto& v : nums) v = uniform_int(rng, min_v_, max_v_);
+      // A few random equations over these numbers; the first whose value is a valid target wins.
+      for (int tries = 0; tries < 20; ++tries) {
+        std::vector<std::pair<int64_t, std::string>> items;
+        for (int64_t v : nums) items.push_back({v, std::to_string(v)});
+        bool ok = true;
+        while (items.size() > 1 && ok) {
+          size_t i = rng.below(items.size());
+          size_t j = rng.below(items.size() - 1);
+          if (j >= i) ++j;
+          auto a = items[i], b = items[j];
+          // Try the operators from a random start; keep only whole, non-negative results.
+          int start = int(rng.below(4));
+          ok = false;
+          std::pair<int64_t, std::string> c;
+          for (int k = 0; k < 4 && !ok; ++k) {
+            int op = (start + k) % 4;
+            if (op == 0 && a.first + b.first <= 1'000'000'000) {
+              c = {a.first + b.first, a.second + " + " + b.second}, ok = true;
+            } else if (op == 1 && a.first >= b.first) {
+              c = {a.first - b.first, a.second + " - (" + b.second + ")"}, ok = true;
+            } else if (op == 2 && a.first * b.first <= 1'000'000'000) {
+              c = {a.first * b.first, "(" + a.second + ") * (" + b.second + ")"}, ok = true;
+            } else if (op == 3 && b.first != 0 && a.first % b.first == 0) {
+              c = {a.first / b.first, "(" + a.second + ") / (" + b.second + ")"}, ok = true;
+            }
+          }
+          if (!ok) break;
+          items.erase(items.begin() + std::ptrdiff_t(std::max(i, j)));
+          items.erase(items.begin() + std::ptrdiff_t(std::min(i, j)));
+          items.push_back(c);
+        }
+        if (!ok || items[0].first < min_t_ || items[0].first > max_t_) continue;
+        int64_t target = items[0].first;
+        std::vector<int64_t> sorted = nums;
+        std::sort(sorted.begin(), sorted.end());
+        TaskInstance inst;
+        inst.key = join_ints(sorted, ",") + "->" + std::to_string(target);
+        inst.question =
+            "Using the numbers [" + join_ints(nums) + "], create an equation that equals " +
+            std::to_string(target) +
+            ". You can use basic arithmetic operations (+, -, *, /) and each number can only be used "
+            "once. Show your work in <think> </think> tags. And return the final answer in <answer> "
+            "</answer> tags, for example <answer> (1 + 2) / 3 </answer>.";
+        inst.answer = simplify(items[0].second);
+        inst.data = {{"numbers", nums}, {"target", target}};
+        return inst;
+      }
+    }
+  }
+
+  double check(const Problem& p, const std::string& answer, const Deadline& d) const override {
+    for (char c : answer) {
+      if (!(std::isdigit((unsigned char)c) || c == '+' || c == '-' || c == '*' || c == '/' || c == '(' ||
+            c == ')' || c == '.' || std::isspace((unsigned char)c)))
+        return 0.0;
+    }
+    // Implicit multiplication: a number or ')' followed by '(' , or ')' followed by a number.
+    char prev = 0;
+    for (char c : answer) {
+      if (std::isspace((unsigned char)c)) continue;
+      if (c == '(' && (std::isdigit((unsigned char)prev) || prev == ')')) return format_score_;
+      if (std::isdigit((unsigned char)c) && prev == ')') return format_score_;
+      prev = c;
+    }
+    std::vector<int64_t> used;
+    for (size_t i = 0; i < answer.size();) {
+      if (!std::isdigit((unsigned char)answer[i])) {
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      while (j < answer.size() && std::isdigit((unsigned char)answer[j])) ++j;
+      if (j - i > 12) return format_score_;
+      used.push_back(std::stoll(answer.substr(i, j - i)));
+      i = j;
+    }
+    std::vector<int64_t> given = p.data.at("numbers").get<std::vector<int64_t>>();
+    std::sort(used.begin(), used.end());
+    std::sort(given.begin(), given.end());
+    bool numbers_ok =
+        use_all_ ? used == given
+                 : !used.empty() && std::includes(given.begin(), given.end(), used.begin(), used.end());
+    if (!numbers_ok) return format_score_;
+    auto v = evaluate(answer, d);
+    if (!v) return format_score_;
+    double target = double(p.data.at("target").get<int64_t>());
+    return std::fabs(v->value() - target) < 1e-5 ? 1.0 : format_score_;
+  }
+
+ private:
+  // "(3) * (4)" -> "3 * 4": parentheses around a bare number are noise in the reference.
+  static std::string simplify(const std::string& s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '(') {
+        size_t j = i + 1;
+        while (j < s.size() && std::isdigit((unsigned char)s[j])) ++j;
+        if (j > i + 1 && j < s.size() && s[j] == ')') {
+          out.append(s, i + 1, j - i - 1);
+          i = j;
+          continue;
+        }
+      }
+      out += s[i];
+    }
+    return out;
+  }
+
+  int min_n_, max_n_;
+  int64_t min_v_, max_v_, min_t_, max_t_;
+  bool use_all_;
+  double format_score_;
+};
+
+}  // namespace
+
+std::shared_ptr<Task> make_countdown(const nlohmann::json& o) {
+  return std::make_shared<CountdownTask>(o);
+}
+
+}  // namespace seek::reward::detail

@@ -1,0 +1,116 @@
+// Word tasks over the built-in word list:
+//   letter_counting: 'How many times does the letter "r" appear in "strawberry jam"?' -> "3". Most letters
+//                    asked about occur in the text; some do not (answer 0). Knob: words per text.
+//   word_reversal:   'Spell the word "banana" backward.' -> "ananab" (case-insensitive; quotes around the
+//                    answer are ignored). Knob: word length.
+#include <fmt/format.h>
+
+#include <cctype>
+
+#include "reward/answer_extract.hpp"
+#include "reward/task.hpp"
+#include "reward/task_util.hpp"
+#include "reward/tasks_internal.hpp"
+
+#include "core/error.hpp"
+
+namespace seek::reward::detail {
+
+namespace {
+
+class LetterCountingTask : public Task {
+ public:
+  explicit LetterCountingTask(const nlohmann::json& options)
+      : Task("letter_counting", options, {"min_words", "max_words"}) {
+    const OptionReader& o = reader();
+    min_words_ = int(o.integer("min_words", 1, 1, 50));
+    max_words_ = int(o.integer("max_words", 3, min_words_, 50));
+    record("min_words", min_words_);
+    record("max_words", max_words_);
+  }
+
+ protected:
+  TaskInstance generate(Rng& rng) const override {
+    const auto& words = word_list();
+    int n = int(uniform_int(rng, min_words_, max_words_));
+    std::string text;
+    for (int i = 0; i < n; ++i) {
+      if (i) text += ' ';
+      text += words[rng.below(words.size())];
+    }
+    char letter;
+    if (rng.below(5) != 0) {
+      do letter = text[rng.below(text.size())];
+      while (letter == ' ');
+    } else {
+      letter = char('a' + rng.below(26));
+    }
+    int64_t count = 0;
+    for (char c : text) count += c == letter;
+    TaskInstance inst;
+    inst.key = fmt::format("{}|{}", letter, text);
+    inst.question = fmt::format("How many times does the letter \"{}\" appear in \"{}\"?", letter, text);
+    inst.answer = std::to_string(count);
+    inst.data = {{"text", text}, {"letter", std::string(1, letter)}, {"count", count}};
+    return inst;
+  }
+
+  double check(const Problem& p, const std::string& answer, const Deadline&) const override {
+    auto v = parse_int_answer(answer);
+    return v && *v == p.data.at("count").get<int64_t>() ? 1.0 : 0.0;
+  }
+
+ private:
+  int min_words_, max_words_;
+};
+
+class WordReversalTask : public Task {
+ public:
+  explicit WordReversalTask(const nlohmann::json& options)
+      : Task("word_reversal", options, {"min_length", "max_length"}) {
+    const OptionReader& o = reader();
+    min_len_ = int(o.integer("min_length", 3, 3, 12));
+    max_len_ = int(o.integer("max_length", 8, min_len_, 12));
+    for (auto w : word_list()) {
+      if (int(w.size()) >= min_len_ && int(w.size()) <= max_len_) pool_.push_back(w);
+    }
+    if (pool_.empty()) fail("{}: no built-in word has {} to {} letters", o.where(), min_len_, max_len_);
+    record("min_length", min_len_);
+    record("max_length", max_len_);
+  }
+
+ protected:
+  TaskInstance generate(Rng& rng) const override {
+    std::string w(pool_[rng.below(pool_.size())]);
+    std::string r(w.rbegin(), w.rend());
+    TaskInstance inst;
+    inst.key = w;
+    inst.question = fmt::format("Spell the word \"{}\" backward.", w);
+    inst.answer = r;
+    inst.data = {{"word", w}, {"reversed", r}};
+    return inst;
+  }
+
+  double check(const Problem& p, const std::string& answer, const Deadline&) const override {
+    std::string a = trim_copy(answer);
+    while (a.size() >= 2 && (a.front() == '"' || a.front() == '\'') && a.back() == a.front())
+      a = trim_copy(std::string_view(a).substr(1, a.size() - 2));
+    for (auto& c : a) c = char(std::tolower((unsigned char)c));
+    return a == p.data.at("reversed").get<std::string>() ? 1.0 : 0.0;
+  }
+
+ private:
+  int min_len_, max_len_;
+  std::vector<std::string_view> pool_;
+};
+
+}  // namespace
+
+std::shared_ptr<Task> make_letter_counting(const nlohmann::json& o) {
+  return std::make_shared<LetterCountingTask>(o);
+}
+std::shared_ptr<Task> make_word_reversal(const nlohmann::json& o) {
+  return std::make_shared<WordReversalTask>(o);
+}
+
+}  // namespace seek::reward::detail
