@@ -53,7 +53,13 @@ std::string strip_brackets(const std::string& s) {
 bool element_equal(const std::string& a, const std::string& b, const CompareOptions& o, const Deadline& d) {
   auto va = evaluate(a, d);
   auto vb = evaluate(b, d);
-  if (va && vb) return numbers_equal(*va, *vb, o.rel_tolerance, o.abs_tolerance);
+  if (va && vb) {
+    if (numbers_equal(*va, *vb, o.rel_tolerance, o.abs_tolerance)) return true;
+    // A written decimal is a rounded value: "0.3333333" answers 1/3 within the tolerance.
+    if (a.find('.') == std::string::npos && b.find('.') == std::string::npos) return false;
+    return numbers_equal(Number::approx(va->value()), Number::approx(vb->value()), o.rel_tolerance,
+                         o.abs_tolerance);
+  }
   return canonical_text(a, d) == canonical_text(b, d);
 }
 

@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
@@ -27,6 +28,12 @@ RewardTerm term_from(const std::string& name, const nlohmann::json& v, const std
     fail("{}: reward '{}' must be a weight (number) or an object of options, got {}", where, name, v.dump());
   }
   if (!std::isfinite(t.weight)) fail("{}: reward '{}': weight must be finite", where, name);
+  const auto& known = reward_names();
+  if (std::find(known.begin(), known.end(), name) == known.end()) {
+    std::string list;
+    for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+    fail("{}: unknown reward '{}' (known: {})", where, name, list);
+  }
   return t;
 }
 

@@ -1,0 +1,177 @@
+// Answer extraction, LaTeX normalisation, the bounded evaluator and answer equivalence, including
+// adversarial completions.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+#include "reward/answer_compare.hpp"
+#include "reward/answer_extract.hpp"
+#include "reward/latex_normalize.hpp"
+#include "reward/math_eval.hpp"
+
+namespace seek::reward {
+namespace {
+
+std::string eval_str(const char* e) {
+  auto v = evaluate(e);
+  return v ? v->str() : "none";
+}
+
+TEST(Evaluate, ExactRationalsAndBounds) {
+  EXPECT_EQ(eval_str("1+2*3"), "7");
+  EXPECT_EQ(eval_str("(1+2)*3"), "9");
+  EXPECT_EQ(eval_str("2^3^2"), "512");
+  EXPECT_EQ(eval_str("-2^2"), "-4");
+  EXPECT_EQ(eval_str("1/3+1/6"), "1/2");
+  EXPECT_EQ(eval_str("0.25"), "1/4");
+  EXPECT_EQ(eval_str("2(3+4)"), "14");
+  EXPECT_EQ(eval_str("sqrt(16/9)"), "4/3");
+  EXPECT_EQ(eval_str("2^-2"), "1/4");
+  EXPECT_EQ(eval_str("1/0"), "none");
+  EXPECT_EQ(eval_str("2 3"), "none");  // two bare numbers are not a product
+  EXPECT_EQ(eval_str("x+1"), "none");
+  EXPECT_EQ(eval_str("(1+2"), "none");
+  EXPECT_EQ(eval_str("sqrt(-1)"), "none");
+  // Huge values: overflow to double, then to infinity, which is "not a number" — quickly.
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(eval_str("10^1000"), "none");
+  EXPECT_EQ(eval_str("2^2^2^2^2^2"), "none");
+  EXPECT_EQ(eval_str(std::string(1000, '9').c_str()), "none");
+  auto big = evaluate("10^30");
+  ASSERT_TRUE(big);
+  EXPECT_TRUE(big->exact());
+  auto bigger = evaluate("10^40");
+  ASSERT_TRUE(bigger);
+  EXPECT_FALSE(bigger->exact());  // beyond 128 bits: a double
+  // Deep nesting is refused, not recursed into.
+  EXPECT_EQ(eval_str((std::string(500, '(') + "1" + std::string(500, ')')).c_str()), "none");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0.5);
+}
+
+TEST(Latex, Normalisation) {
+  EXPECT_EQ(latex_to_expr("\\frac{1}{2}"), "((1)/(2))");
+  EXPECT_EQ(latex_to_expr("\\dfrac12"), "((1)/(2))");
+  EXPECT_EQ(latex_to_expr("\\sqrt{4}"), "sqrt(4)");
+  EXPECT_EQ(latex_to_expr("1,000,000"), "1000000");
+  EXPECT_EQ(latex_to_expr("1{,}000"), "1000");
+  EXPECT_EQ(latex_to_expr("x = 5"), "5");
+  EXPECT_EQ(latex_to_expr("5 cm"), "5");
+  EXPECT_EQ(latex_to_expr("5\\text{ cm}"), "5");
+  EXPECT_EQ(latex_to_expr("\\$12"), "12");
+  EXPECT_EQ(latex_to_expr("90^\\circ"), "90");
+  EXPECT_EQ(latex_to_expr("2x"), "2x");  // a variable, not a unit
+}
+
+struct EqCase {
+  const char* a;
+  const char* b;
+  bool equal;
+};
+
+TEST(Compare, Equivalences) {
+  const EqCase cases[] = {
+      {"\\frac{1}{2}", "0.5", true},
+      {"1/2", "0.5", true},
+      {"\\frac{1}{2}", "1/2", true},
+      {"1,000", "1000", true},
+      {"\\sqrt{4}", "2", true},
+      {"5 cm", "5", true},
+      {"5\\text{ cm}", "5", true},
+      {"-3", "-3.0", true},
+      {"\\left(\\frac{3}{4}\\right)", "0.75", true},
+      {"2^{10}", "1024", true},
+      {"\\dfrac{\\sqrt{8}}{2}", "\\sqrt{2}", true},
+      {"x = 7", "7", true},
+      {"50\\%", "50", true},
+      {"0.3333333", "1/3", true},  // within the relative tolerance of a value that is not exact
+      {"0.33", "1/3", false},
+      {"3", "4", false},
+      {"1,2,3", "1, 2, 3", true},
+      {"(1, 2)", "(1,2)", true},
+      {"1, 2", "2, 1", false},
+      {"\\pi", "3.14159265", true},
+      {"\\text{Monday}", "monday", true},
+      {"10^{1000}", "10^{1000}", true},  // not a finite number, but the same text
+      {"10^{1000}", "10^{1001}", false},
+      {"", "5", false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
+  }
+}
+
+struct ExCase {
+  const char* completion;
+  bool require_tag;
+  const char* text;  // expected answer, or nullptr for none
+};
+
+TEST(Extract, PrecedenceAndAdversarialCompletions) {
+  const ExCase cases[] = {
+      {"<think>2+2</think><answer>4</answer>", false, "4"},
+      {"<think>x</think>\n<answer> \\boxed{17} </answer>", true, "17"},
+      {"<think>x</think><answer>1</answer> then <answer>2</answer>", true, "2"},  // the last block counts
+      {"<think>the answer is <answer>9</answer></think>no tags here", true, nullptr},  // hidden in thinking
+      {"<think>... \\boxed{9}</think>", false, nullptr},              // boxed inside thinking does not count
+      {"<answer>5</answer><think>reasoning</think>", true, nullptr},  // tags in the wrong order
+      {"<think>unterminated thinking <answer>5</answer>", true, nullptr},
+      {"So the result is \\boxed{\\frac{1}{2}}.", false, "\\frac{1}{2}"},
+      {"nested \\boxed{\\frac{a}{b_{1}}}", false, "\\frac{a}{b_{1}}"},
+      {"unbalanced \\boxed{12 and more", false, nullptr},  // malformed box: no answer, no fallback
+      {"first \\boxed{1} then \\boxed{2}", false, "2"},
+      {"Natalia sold 48 clips.\n#### 72", false, "72"},
+      {"I think it is 12, no wait, 13.", false, "13"},
+      {"I think it is 12, no wait, 13.", true, nullptr},
+      {"<think>a</think><answer>   </answer>", true, nullptr},
+      {"<think>a</think><answer>\\boxed{3</answer>", true, nullptr},
+      {"the total is -1,234.5 dollars", false, "-1,234.5"},
+  };
+  for (const auto& c : cases) {
+    ExtractOptions o;
+    o.require_answer_tag = c.require_tag;
+    auto a = extract_answer(c.completion, o);
+    if (c.text) {
+      EXPECT_TRUE(a.found()) << c.completion;
+      EXPECT_EQ(a.text, c.text) << c.completion;
+    } else {
+      EXPECT_FALSE(a.found()) << c.completion << " -> " << a.text;
+    }
+  }
+  ExtractOptions strict;
+  strict.reject_multiple_answers = true;
+  EXPECT_FALSE(extract_answer("<answer>1</answer><answer>2</answer>", strict).found());
+  ExtractOptions prefilled;
+  prefilled.think_prefilled = true;  // the completion starts inside <think>
+  EXPECT_EQ(extract_answer("reasoning</think><answer>6</answer>", prefilled).text, "6");
+  EXPECT_FALSE(extract_answer("reasoning <answer>6</answer> never closed", prefilled).found());
+}
+
+TEST(Extract, ReferenceAnswers) {
+  EXPECT_EQ(reference_answer("She has 3 + 4 = 7 apples.\n#### 7"), "7");
+  EXPECT_EQ(reference_answer("so \\boxed{\\frac{2}{3}}"), "\\frac{2}{3}");
+  EXPECT_EQ(reference_answer("  42 "), "42");
+}
+
+TEST(Extract, PathologicalInputsStayFast) {
+  std::string braces = "\\boxed" + std::string(200000, '{') + "1";
+  std::string nested = "<answer>" + std::string(100000, '(') + "1" + std::string(100000, ')') + "</answer>";
+  std::string many_frac;
+  for (int i = 0; i < 20000; ++i) many_frac += "\\frac{";
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_FALSE(extract_answer(braces, {}).found());
+  auto a = extract_answer(nested, {});
+  EXPECT_FALSE(answers_equal(a.text, "1"));
+  Deadline d(0.2);
+  bool threw = false;
+  try {
+    EXPECT_FALSE(answers_equal(many_frac, "1", {}, d));
+  } catch (const DeadlineExceeded&) {
+    threw = true;
+  }
+  (void)threw;  // either answer is fine; it must simply be quick
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0);
+}
+
+}  // namespace
+}  // namespace seek::reward
