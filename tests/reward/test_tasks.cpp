@@ -1,0 +1,245 @@
+// Built-in tasks: deterministic streams, difficulty knobs, verifiers on hand-written answers, train/held-out
+// disjointness, the registry's errors; and the JSONL problem loader.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "core/error.hpp"
+#include "reward/dataset.hpp"
+#include "reward/task.hpp"
+
+namespace seek::reward {
+namespace {
+
+std::string wrap(const std::string& answer) {
+  return fmt::format("<think>ok</think><answer>{}</answer>", answer);
+}
+
+TEST(Tasks, EveryTaskIsDeterministicAndSolvedByItsReference) {
+  for (const auto& name : task_names()) {
+    auto a = make_task(name, {{"seed", 7}});
+    auto b = make_task(name, {{"seed", 7}});
+    auto c = make_task(name, {{"seed", 8}});
+    int differ = 0;
+    for (uint64_t i = 0; i < 50; ++i) {
+      Problem pa = a->train(i), pb = b->train(i), pc = c->train(i);
+      EXPECT_EQ(pa.prompt, pb.prompt) << name;
+      EXPECT_EQ(pa.answer, pb.answer) << name;
+      differ += pa.prompt != pc.prompt;
+      // Addressable by index: computing sample 40 first gives the same problem.
+      EXPECT_EQ(make_task(name, {{"seed", 7}})->train(i).prompt, pa.prompt);
+      EXPECT_EQ(a->verify(pa, wrap(pa.answer)), 1.0) << name << ": " << pa.prompt << " -> " << pa.answer;
+      EXPECT_EQ(a->verify(pa, "no answer"), 0.0) << name;
+      EXPECT_EQ(a->verify(pa, "<think>" + wrap(pa.answer) + "</think> gave up"), 0.0) << name;
+      EXPECT_NE(pa.prompt.find("<answer>"), std::string::npos);  // the R1 template
+    }
+    EXPECT_GT(differ, 25) << name;
+  }
+}
+
+TEST(Tasks, HeldOutSetIsDisjointFromTraining) {
+  for (const auto& name : task_names()) {
+    auto t = make_task(name, {{"seed", 3}, {"held_out_fraction", 0.05}});
+    std::set<std::string> held;
+    for (uint64_t i = 0; i < 200; ++i) {
+      Problem p = t->held_out(i);
+      EXPECT_TRUE(t->in_held_out_set(p.data["key"])) << name;
+      held.insert(p.data["key"]);
+    }
+    EXPECT_EQ(t->held_out(5).prompt, t->held_out(5).prompt);
+    // Other train seeds must not see them either: the split depends on the problem, not the seed.
+    for (uint64_t seed : {3u, 4u}) {
+      auto tr = make_task(name, {{"seed", seed}, {"held_out_fraction", 0.05}});
+      for (uint64_t i = 0; i < 3000; ++i) {
+        std::string key = tr->train(i).data["key"];
+        ASSERT_EQ(held.count(key), 0u) << name << " train sample " << i << " is held out: " << key;
+        ASSERT_FALSE(tr->in_held_out_set(key));
+      }
+    }
+  }
+  EXPECT_THROW(make_task("gcd", {{"held_out_fraction", 0.0}})->held_out(0), Error);
+}
+
+TEST(Countdown, VerifierFollowsTinyZero) {
+  auto t = make_task("countdown");
+  Problem p = t->train(0);
+  p.data = {{"numbers", {44, 19, 35}}, {"target", 98}};
+  EXPECT_EQ(t->verify(p, wrap("44 + 19 + 35")), 1.0);
+  EXPECT_EQ(t->verify(p, wrap("(44 + 19) + 35")), 1.0);
+  EXPECT_EQ(t->verify(p, wrap("44 + 19 + 35 = 98")), 0.0);  // '=' is not allowed
+  EXPECT_EQ(t->verify(p, wrap("44 + 19 - 35")), 0.0);       // wrong value
+  EXPECT_EQ(t->verify(p, wrap("44 + 54")), 0.0);            // numbers not given
+  EXPECT_EQ(t->verify(p, wrap("44 + 19 + 35 + 0")), 0.0);   // extra number
+  EXPECT_EQ(t->verify(p, wrap("44 + 19 + 35 * 1")), 0.0);
+  EXPECT_EQ(t->verify(p, wrap("98")), 0.0);
+  EXPECT_EQ(t->verify(p, wrap("44(19) + 35")), 0.0);  // implicit multiplication
+  EXPECT_EQ(t->verify(p, "44 + 19 + 35"), 0.0);       // no answer tag
+  p.data = {{"numbers", {6, 4, 3}}, {"target", 8}};
+  EXPECT_EQ(t->verify(p, wrap("6 / 3 * 4")), 1.0);
+  EXPECT_EQ(t->verify(p, wrap("6 * 4 / 3")), 1.0);  // exact rationals
+  auto tz = make_task("countdown", {{"format_score", 0.1}, {"use_all", false}});
+  p.data = {{"numbers", {6, 4, 3}}, {"target", 10}};
+  EXPECT_EQ(tz->verify(p, wrap("6 + 4")), 1.0);  // each number at most once
+  EXPECT_DOUBLE_EQ(tz->verify(p, wrap("6 + 3")), 0.1);
+  EXPECT_DOUBLE_EQ(tz->verify(p, wrap("6 + 6 - 2")), 0.1);
+}
+
+TEST(Countdown, DifficultyKnobs) {
+  auto t = make_task("countdown",
+                     {{"min_numbers", 5}, {"max_numbers", 5}, {"max_number", 9}, {"max_target", 500}});
+  for (uint64_t i = 0; i < 50; ++i) {
+    Problem p = t->train(i);
+    auto nums = p.data["numbers"].get<std::vector<int64_t>>();
+    EXPECT_EQ(nums.size(), 5u);
+    for (auto v : nums) EXPECT_LE(v, 9);
+    EXPECT_LE(p.data["target"].get<int64_t>(), 500);
+    EXPECT_EQ(t->verify(p, wrap(p.answer)), 1.0) << p.answer;
+  }
+}
+
+TEST(Tasks, VerifiersOnHandWrittenAnswers) {
+  auto arith = make_task("arithmetic", {{"min_terms", 3}, {"max_terms", 3}, {"operators", "+-*"}});
+  Problem p = arith->train(0);
+  p.data = {{"expression", "12 + 3 * 4"}, {"value", 24}};
+  EXPECT_EQ(arith->verify(p, wrap("24")), 1.0);
+  EXPECT_EQ(arith->verify(p, wrap(" 24 ")), 1.0);
+  EXPECT_EQ(arith->verify(p, wrap("60")), 0.0);
+  EXPECT_EQ(arith->verify(p, wrap("12 + 3 * 4")), 0.0);  // restating the question is not an answer
+  EXPECT_EQ(arith->verify(p, wrap("24.0")), 0.0);
+  p.data["value"] = 1234;
+  EXPECT_EQ(arith->verify(p, wrap("1,234")), 1.0);
+  EXPECT_EQ(arith->verify(p, wrap("12,34")), 0.0);
+  for (uint64_t i = 0; i < 20; ++i) {
+    std::string e = arith->train(i).data["expression"];
+    EXPECT_EQ(std::count(e.begin(), e.end(), ' '), 4) << e;  // three terms
+  }
+
+  auto sorting = make_task("sorting", {{"order", "ascending"}});
+  p = sorting->train(0);
+  p.data["sorted"] = {-3, 5, 12};
+  EXPECT_EQ(sorting->verify(p, wrap("-3, 5, 12")), 1.0);
+  EXPECT_EQ(sorting->verify(p, wrap("[-3, 5, 12]")), 1.0);
+  EXPECT_EQ(sorting->verify(p, wrap("-3 5 12")), 1.0);
+  EXPECT_EQ(sorting->verify(p, wrap("12, 5, -3")), 0.0);
+  EXPECT_EQ(sorting->verify(p, wrap("-3, 5")), 0.0);
+  EXPECT_EQ(sorting->verify(p, wrap("-3, 5, 12, 12")), 0.0);
+  EXPECT_NE(sorting->train(3).prompt.find("ascending"), std::string::npos);
+
+  auto gcd = make_task("gcd", {{"max_value", 100}, {"max_count", 3}, {"min_count", 3}});
+  p = gcd->train(0);
+  EXPECT_EQ(p.data["numbers"].size(), 3u);
+  p.data["gcd"] = 42;
+  EXPECT_EQ(gcd->verify(p, wrap("42")), 1.0);
+  EXPECT_EQ(gcd->verify(p, wrap("\\boxed{42}")), 1.0);
+  EXPECT_EQ(gcd->verify(p, wrap("21")), 0.0);
+  int ones = 0;
+  for (uint64_t i = 0; i < 200; ++i) ones += gcd->train(i).answer == "1";
+  EXPECT_LT(ones, 60);  // a constant "1" must not be a good policy
+
+  auto letters = make_task("letter_counting");
+  p = letters->train(0);
+  p.data["count"] = 3;
+  EXPECT_EQ(letters->verify(p, wrap("3")), 1.0);
+  EXPECT_EQ(letters->verify(p, wrap("three")), 0.0);
+
+  auto rev = make_task("word_reversal", {{"min_length", 6}, {"max_length", 6}});
+  p = rev->train(0);
+  EXPECT_EQ(p.data["word"].get<std::string>().size(), 6u);
+  p.data["reversed"] = "ananab";
+  EXPECT_EQ(rev->verify(p, wrap("ananab")), 1.0);
+  EXPECT_EQ(rev->verify(p, wrap("\"Ananab\"")), 1.0);
+  EXPECT_EQ(rev->verify(p, wrap("banana")), 0.0);
+}
+
+TEST(Tasks, RegistryErrorsAndTemplates) {
+  try {
+    make_task("sudoku");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sudoku"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("countdown"), std::string::npos);
+  }
+  try {
+    make_task("countdown", {{"max_numbrs", 5}});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("max_numbrs"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("max_numbers"), std::string::npos);
+  }
+  EXPECT_THROW(make_task("countdown", {{"min_numbers", 5}, {"max_numbers", 3}}), Error);
+  EXPECT_THROW(make_task("sorting", {{"order", "sideways"}}), Error);
+  EXPECT_THROW(make_task("arithmetic", {{"operators", "+/"}}), Error);
+  EXPECT_THROW(make_task("arithmetic", {{"operators", "*"}, {"max_terms", 10}, {"max_digits", 6}}), Error);
+  EXPECT_THROW(make_task("gcd", {{"seed", "one"}}), Error);
+  auto plain = make_task("gcd", {{"template", "plain"}});
+  EXPECT_EQ(plain->train(0).prompt.rfind("Find the greatest", 0), 0u);
+  auto pre = make_task("gcd", {{"think_prefilled", true}});
+  Problem p = pre->train(0);
+  EXPECT_TRUE(p.prompt.ends_with("Assistant: <think>"));
+  EXPECT_EQ(pre->verify(p, "reasoning</think><answer>" + p.answer + "</answer>"), 1.0);
+  EXPECT_EQ(make_task("gcd")->options()["held_out_fraction"], 0.01);
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() / ("seek-test-" + std::to_string(getpid()) + "-" + name);
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+TEST(Dataset, LoadsMathsAndCodeProblems) {
+  std::string path = write_file("ok.jsonl",
+                                R"({"prompt": "2+2?", "answer": "She computes 2+2=4.\n#### 4"}
+{"messages": [{"role": "user", "content": "half?"}], "answer": "\\boxed{\\frac{1}{2}}", "level": 3}
+
+{"prompt": "echo", "tests": [{"input": "1\n", "output": "1\n"}], "id": 17}
+{"prompt": "f", "tests": "assert f(1) == 2"}
+{"prompt": "n", "answer": 12}
+)");
+  auto ps = load_problems_jsonl(path);
+  ASSERT_EQ(ps.size(), 5u);
+  EXPECT_EQ(ps[0].answer, "4");
+  EXPECT_EQ(ps[0].id, path + ":1");
+  EXPECT_EQ(ps[1].answer, "\\frac{1}{2}");
+  EXPECT_EQ(ps[1].messages[0]["content"], "half?");
+  EXPECT_EQ(ps[1].data["level"], 3);
+  EXPECT_EQ(ps[2].tests.size(), 1u);
+  EXPECT_EQ(ps[2].id, "17");
+  EXPECT_TRUE(ps[2].is_code());
+  EXPECT_EQ(ps[3].asserts, "assert f(1) == 2");
+  EXPECT_EQ(ps[4].answer, "12");
+  std::filesystem::remove(path);
+}
+
+TEST(Dataset, ErrorsNameFileAndLine) {
+  struct Bad {
+    const char* text;
+    const char* needle;
+  } bad[] = {
+      {"{\"prompt\": \"a\", \"answer\": \"1\"}\n{not json}\n", ":2: not valid JSON"},
+      {"{\"answer\": \"1\"}\n", ":1: needs exactly one of \"prompt\" or \"messages\""},
+      {"{\"prompt\": \"a\"}\n", ":1: needs \"answer\""},
+      {"{\"prompt\": \"a\", \"answer\": [1]}\n", ":1: \"answer\" must be"},
+      {"{\"prompt\": \"a\", \"tests\": [{\"input\": 1}]}\n", ":1: tests[0]"},
+      {"{\"prompt\": \"a\", \"answer\": \"1\", \"tests\": \"assert 1\"}\n", "both"},
+      {"{\"messages\": [{\"role\": \"user\"}], \"answer\": \"1\"}\n", "messages[0]"},
+  };
+  for (const auto& b : bad) {
+    std::string path = write_file("bad.jsonl", b.text);
+    try {
+      load_problems_jsonl(path);
+      ADD_FAILURE() << b.text;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(b.needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+    std::filesystem::remove(path);
+  }
+  EXPECT_THROW(load_problems_jsonl("/nonexistent/file.jsonl"), Error);
+}
+
+}  // namespace
+}  // namespace seek::reward
