@@ -3,7 +3,6 @@
 #include "reward/sandbox_child.hpp"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <linux/securebits.h>
@@ -136,7 +135,10 @@ void drop_capabilities(const ChildPlan& p) {
   if (p.sandbox_uid >= 0) {
     gid_t g = gid_t(p.sandbox_uid);
     uid_t u = uid_t(p.sandbox_uid);
-    if (setgroups(0, nullptr) != 0 || setresgid(g, g, g) != 0 || setresuid(u, u, u) != 0)
+    // Raw system calls: glibc's set*id wrappers broadcast the change to every thread it believes exists,
+    // and in a clone of a multi-threaded process they wait forever for threads that are not there.
+    if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, g, g, g) != 0 ||
+        syscall(SYS_setresuid, u, u, u) != 0)
       die(p, kStepDropUid);
   }
   if (p.user_ns) drop_capabilities(p);

@@ -1,23 +1,270 @@
-// Sandbox containment: every escape attempt in the brief is contained and the calling process keeps running.
+// The code sandbox and the code reward: a correct solution scores 1, a partial one the fraction of tests
+// passed, and every escape attempt (fork bomb, infinite loop, memory hog, network, writing outside the
+// folder, reading the trainer's files) is contained, scored 0, and leaves the calling process running.
+#include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/error.hpp"
+#include "reward/code_runner.hpp"
+#include "reward/reward.hpp"
 #include "reward/sandbox.hpp"
 
 namespace seek::reward {
 namespace {
 
-TEST(Sandbox, Support) {
-  const auto& s = sandbox_support();
-  std::printf("sandbox: %s | %s\n", s.summary.c_str(), s.reason.c_str());
+namespace fs = std::filesystem;
+
+bool isolated() {
+  return sandbox_support().namespaces;
 }
 
-TEST(Sandbox, RunsPython) {
-  SandboxLimits lim;
+#define REQUIRE_ISOLATION()                                                          \
+  do {                                                                               \
+    if (!isolated()) {                                                               \
+      GTEST_SKIP() << "no namespaces on this machine: " << sandbox_support().reason; \
+    }                                                                                \
+  } while (0)
+
+CodeRunOptions fast() {
+  CodeRunOptions o;
+  o.limits.cpu_seconds = 1;
+  o.limits.wall_seconds = 2;
+  o.limits.memory_bytes = size_t(256) << 20;
+  o.limits.max_processes = 16;
+  o.total_wall_seconds = 10;
+  return o;
+}
+
+std::string fenced(const std::string& code) {
+  return "<think>plan</think>\n```python\n" + code + "\n```\n";
+}
+
+double code_score(const std::string& code, const std::vector<CodeTest>& tests,
+                  const std::string& asserts = "") {
+  return run_code_tests(code, tests, asserts, fast()).score();
+}
+
+// A directory of "trainer files" outside the sandbox, removed at the end.
+struct HostDir {
+  fs::path dir;
+  HostDir() {
+    dir = fs::temp_directory_path() / fmt::format("seek-host-{}-{}", getpid(), rand());
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::all);  // world-writable: only the sandbox's own walls may stop writes
+  }
+  ~HostDir() { fs::remove_all(dir); }
+};
+
+TEST(Sandbox, ReportsWhatIsAvailable) {
+  const auto& s = sandbox_support();
+  std::printf("sandbox: %s%s%s\n", s.summary.c_str(),
+              s.reason.empty() ? "" : " | missing: ", s.reason.c_str());
+  EXPECT_FALSE(s.summary.empty());
+  if (!s.namespaces) {
+    EXPECT_FALSE(s.reason.empty());
+  }
+}
+
+TEST(Sandbox, RunsPythonWithStdin) {
+  REQUIRE_ISOLATION();
   auto r = run_in_sandbox({"/usr/bin/python3", "-s", "-B", "/src/main.py"},
-                          {{"main.py", "import sys\nprint(sys.stdin.read().upper())\n"}}, "hello", lim);
+                          {{"main.py", "import sys\nprint(sys.stdin.read().upper())\n"}}, "hello", {});
   EXPECT_TRUE(r.ok()) << r.error << r.err;
   EXPECT_EQ(r.out, "HELLO\n");
-  std::printf("wall %.3f err=%s\n", r.wall_seconds, r.err.c_str());
+  auto bad = run_in_sandbox({"/usr/bin/python3", "-c", "raise SystemExit(3)"}, {}, "", {});
+  EXPECT_EQ(bad.exit_code, 3);
+  EXPECT_FALSE(bad.ok());
+}
+
+TEST(CodeReward, CorrectPartialAndWrongSolutions) {
+  REQUIRE_ISOLATION();
+  std::vector<CodeTest> tests = {{"1 2\n", "3\n"}, {"10 20\n", "30"}, {"-1 1\n", "0\n"}, {"5 5\n", "10\n"}};
+  EXPECT_EQ(code_score("a, b = map(int, input().split())\nprint(a + b)", tests), 1.0);
+  // Right except for negative numbers: 3 of 4.
+  EXPECT_EQ(code_score("a, b = map(int, input().split())\nprint(abs(a) + abs(b))", tests), 0.75);
+  EXPECT_EQ(code_score("print(42)", tests), 0.0);
+  EXPECT_EQ(code_score("syntax error here", tests), 0.0);
+  // Output comparison: surrounding whitespace per line and trailing blank lines are ignored.
+  EXPECT_EQ(code_score("print('  3  ')\nprint()\nprint()", {{"", "3"}}), 1.0);
+  // A crash after printing the right output still fails.
+  EXPECT_EQ(code_score("print(3)\nraise ValueError", {{"", "3"}}), 0.0);
+
+  std::string asserts = "assert f(1) == 2\nassert f(2) == 3\nassert f(-1) == 0\nassert f(10) == 11";
+  EXPECT_EQ(code_score("def f(x):\n    return x + 1", {}, asserts), 1.0);
+  EXPECT_EQ(code_score("def f(x):\n    return abs(x) + 1", {}, asserts), 0.75);
+  EXPECT_EQ(code_score("def g(x):\n    return x", {}, asserts), 0.0);
+  // Exiting early or faking the harness's output does not pass anything.
+  EXPECT_EQ(code_score("import os\nos._exit(0)", {}, asserts), 0.0);
+  EXPECT_EQ(code_score("import sys\nsys.exit(0)", {}, asserts), 0.0);
+  EXPECT_EQ(code_score("for i in range(4): print('SEEK pass', i)\ndef f(x): return -5", {}, asserts), 0.0);
+  EXPECT_EQ(
+      code_score("import builtins\nbuiltins.exec = lambda *a, **k: None\ndef f(x): return -5", {}, asserts),
+      0.0);
+  // Setup statements in the tests run too; a text without asserts is one test.
+  EXPECT_EQ(code_score("def f(x): return 2 * x", {}, "import math\nassert f(2) == 4"), 1.0);
+  EXPECT_EQ(code_score("def f(x): return 2 * x", {}, "f(3)"), 1.0);
+  EXPECT_EQ(code_score("def f(x): return 2 * x", {}, "f()"), 0.0);
+
+  // Through the reward interface: the last ```python block counts, none gives 0, maths problems get NaN.
+  auto reward = make_reward("code", {{"cpu_seconds", 1}, {"wall_seconds", 2}});
+  Problem p;
+  p.tests = tests;
+  std::string two_blocks =
+      "```python\nprint(0)\n```\nbetter:\n```python\na, b = map(int, input().split())\n"
+      "print(a + b)\n```";
+  EXPECT_EQ(reward->score({&p, two_blocks}), 1.0);
+  EXPECT_EQ(reward->score({&p, "no code"}), 0.0);
+  EXPECT_EQ(reward->score({&p, "<think>```python\nprint(3)\n```</think> nothing after"}), 0.0);
+  Problem m;
+  m.answer = "3";
+  EXPECT_TRUE(std::isnan(reward->score({&m, fenced("print(3)")})));
+}
+
+TEST(SandboxContainment, InfiniteLoopIsKilled) {
+  REQUIRE_ISOLATION();
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(code_score("while True: pass", {{"", "x"}}), 0.0);
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(s, 3.0);
+  // A sleeping program uses no CPU: the wall clock stops it.
+  t0 = std::chrono::steady_clock::now();
+  auto r = run_in_sandbox({"/usr/bin/python3", "-c", "import time; time.sleep(60)"}, {}, "",
+                          SandboxLimits{.cpu_seconds = 1, .wall_seconds = 0.5});
+  EXPECT_TRUE(r.wall_timeout);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+}
+
+TEST(SandboxContainment, ForkBombIsContained) {
+  REQUIRE_ISOLATION();
+  auto t0 = std::chrono::steady_clock::now();
+  std::string bomb =
+      "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n";
+  EXPECT_EQ(code_score(bomb, {{"", "x"}}), 0.0);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 4.0);
+  // Nothing of it survives: no process of a sandbox uid is left (they are >= 1'000'000'000).
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  int leftovers = 0;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream st(e.path() / "status");
+    std::string line;
+    while (std::getline(st, line)) {
+      if (line.rfind("Uid:", 0) == 0) leftovers += std::stoll(line.substr(4)) >= 1'000'000'000;
+    }
+  }
+  EXPECT_EQ(leftovers, 0);
+  // The caller still runs (and can still run sandboxes).
+  EXPECT_EQ(code_score("print(1)", {{"", "1"}}), 1.0);
+}
+
+TEST(SandboxContainment, MemoryHogIsStopped) {
+  REQUIRE_ISOLATION();
+  EXPECT_EQ(code_score("x = bytearray(1 << 30)\nprint('allocated')", {{"", "allocated"}}), 0.0);
+  EXPECT_EQ(code_score("x = []\nwhile True: x.append(' ' * 10**6)", {{"", "x"}}), 0.0);
+  EXPECT_EQ(code_score("x = bytearray(1 << 20)\nprint('small')", {{"", "small"}}), 1.0);
+}
+
+TEST(SandboxContainment, NoNetwork) {
+  REQUIRE_ISOLATION();
+  // A listener on the host's loopback; the sandboxed program tries to reach it.
+  int srv = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(srv, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(srv, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(srv, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(srv, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  std::string code = fmt::format(
+      "import socket\ns = socket.create_connection(('127.0.0.1', {}), timeout=1)\ns.sendall(b'leak')\n"
+      "print('connected')",
+      port);
+  EXPECT_EQ(code_score(code, {{"", "connected"}}), 0.0);
+  // Even without seccomp's socket rule, the namespace has no route to the host: nothing arrived.
+  pollfd pf{srv, POLLIN, 0};
+  EXPECT_EQ(poll(&pf, 1, 100), 0);
+  close(srv);
+  auto r = run_in_sandbox({"/usr/bin/python3", "-c",
+                           "import socket\ntry:\n    socket.socket(socket.AF_INET)\n    print('socket')\n"
+                           "except OSError as e:\n    print('denied', e.errno)"},
+                          {}, "", {});
+  EXPECT_EQ(r.out.substr(0, 6), "denied") << r.out << r.err;
+}
+
+TEST(SandboxContainment, CannotReadOrWriteTheTrainersFiles) {
+  REQUIRE_ISOLATION();
+  HostDir host;
+  fs::path secret = host.dir / "secret.txt";
+  std::ofstream(secret) << "top-secret-token";
+  fs::permissions(secret, fs::perms::all);  // even world-readable: the sandbox cannot see the path at all
+  std::string read_code = fmt::format("print(open('{}').read())", secret.string());
+  EXPECT_EQ(code_score(read_code, {{"", "top-secret-token"}}), 0.0);
+  // Nor through /proc (not mounted) or the parent's open files.
+  EXPECT_EQ(code_score("import os\nprint(sorted(os.listdir('/')))", {{"", "x"}}), 0.0);
+  auto listing =
+      run_in_sandbox({"/usr/bin/python3", "-c", "import os\nprint(sorted(os.listdir('/')))"}, {}, "", {});
+  EXPECT_EQ(listing.out.find("work'"), listing.out.find("work'"));
+  EXPECT_EQ(listing.out.find("root"), std::string::npos) << listing.out;
+  EXPECT_EQ(listing.out.find("proc"), std::string::npos) << listing.out;
+
+  fs::path target = host.dir / "pwned.txt";
+  std::string write_code = fmt::format("open('{}', 'w').write('x')\nprint('wrote')", target.string());
+  EXPECT_EQ(code_score(write_code, {{"", "wrote"}}), 0.0);
+  EXPECT_FALSE(fs::exists(target));
+  // /usr is read-only; /work and /tmp are writable but private and size-limited.
+  EXPECT_EQ(code_score("open('/usr/pwned', 'w').write('x')\nprint('wrote')", {{"", "wrote"}}), 0.0);
+  EXPECT_FALSE(fs::exists("/usr/pwned"));
+  EXPECT_EQ(
+      code_score("open('/work/a.txt', 'w').write('ok')\nprint(open('/work/a.txt').read())", {{"", "ok"}}),
+      1.0);
+  EXPECT_EQ(code_score("open('/tmp/big', 'wb').write(b'x' * (64 << 20))\nprint('wrote')", {{"", "wrote"}}),
+            0.0);
+}
+
+TEST(SandboxContainment, OutputFloodIsCut) {
+  REQUIRE_ISOLATION();
+  CodeRunOptions o = fast();
+  o.limits.max_output_bytes = 1 << 16;
+  auto r = run_in_sandbox({"/usr/bin/python3", "-c", "while True: print('x' * 1000)"}, {}, "", o.limits);
+  EXPECT_TRUE(r.output_limit);
+  EXPECT_LE(r.out.size(), size_t(1) << 16);
+}
+
+TEST(SandboxContainment, ManyConcurrentRuns) {
+  REQUIRE_ISOLATION();
+  std::vector<double> scores(8, -1);
+  std::vector<std::string> details(8);
+  std::vector<std::thread> pool;
+  for (int i = 0; i < 8; ++i) {
+    pool.emplace_back([&, i] {
+      // Half of them fork-bomb at the same time; the others must still pass.
+      std::string code = i % 2 ? "import os\nwhile True:\n    try: os.fork()\n    except OSError: pass"
+                               : fmt::format("print({})", i);
+      // Without cgroups the bombs' processes share the CPUs with the good runs, so those get wall-clock
+      // headroom; the point is that a bomb's process limit (its own uid) does not stop the others.
+      CodeRunOptions o = fast();
+      if (i % 2 == 0) o.limits.wall_seconds = 15;
+      auto r = run_code_tests(code, {{"", std::to_string(i)}}, "", o);
+      scores[size_t(i)] = r.score();
+      details[size_t(i)] = r.detail;
+    });
+  }
+  for (auto& t : pool) t.join();
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(scores[size_t(i)], i % 2 ? 0.0 : 1.0) << i << ": " << details[size_t(i)];
 }
 
 }  // namespace
