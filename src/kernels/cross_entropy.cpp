@@ -58,6 +58,10 @@ double softmax_row(T* row, int64_t V, int32_t target, T grad_scale, bool want_gr
 
 }  // namespace
 
+int64_t logits_chunk_rows(int64_t V, int64_t elem_bytes) {
+  return std::max<int64_t>(kMinChunkRows, kChunkBytes / (V * elem_bytes));
+}
+
 template <typename T>
 void output_logits(const T* x, const T* W, T* logits, int64_t N, int64_t d, int64_t V) {
   SEEK_CHECK(N >= 0 && d >= 1 && V >= 1, "output_logits: bad shape N={} d={} V={}", N, d, V);
@@ -82,9 +86,7 @@ CrossEntropyResult cross_entropy_forward_backward(const T* x, const T* W, const 
   if (N == 0) return result;
 
   const bool want_grad = dx || dW;
-  const int64_t rows = std::min(
-      N, chunk_tokens > 0 ? chunk_tokens
-                          : std::max<int64_t>(kMinChunkRows, kChunkBytes / (V * int64_t(sizeof(T)))));
+  const int64_t rows = std::min(N, chunk_tokens > 0 ? chunk_tokens : logits_chunk_rows(V, sizeof(T)));
   AlignedBuffer<T> logits(size_t(rows * V));
   std::vector<double> row_loss(static_cast<size_t>(rows));
   for (int64_t i0 = 0; i0 < N; i0 += rows) {

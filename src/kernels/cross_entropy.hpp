@@ -25,6 +25,9 @@ CrossEntropyResult cross_entropy_forward_backward(const T* x, const T* W, const 
                                                   int64_t d, int64_t V, T grad_scale, T* dx, T* dW,
                                                   T* token_logprob = nullptr, int64_t chunk_tokens = 0);
 
+// Rows of [rows × V] logits processed at a time: ~4 MB, but at least 128 rows (shared with policy_logprob).
+int64_t logits_chunk_rows(int64_t V, int64_t elem_bytes);
+
 // Plain logits[N, V] = x·Wᵀ (tests, inference).
 template <typename T>
 void output_logits(const T* x, const T* W, T* logits, int64_t N, int64_t d, int64_t V);

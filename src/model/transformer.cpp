@@ -9,6 +9,7 @@
 #include "kernels/cross_entropy.hpp"
 #include "kernels/embedding.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/policy_logprob.hpp"
 #include "kernels/rmsnorm.hpp"
 
 namespace seek {
@@ -187,15 +188,52 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
         }
     }
   }
+  backward_layers(tokens, B, Tn, opts.balance);
+  return res;
+}
+
+template <typename T>
+void Transformer<T>::backward_layers(const int32_t* tokens, int64_t B, int64_t Tn,
+                                     const BalanceOptions& bal) {
+  const int64_t N = B * Tn, d = cfg_.hidden_size;
   // Decoder layers, last to first, ping-ponging two gradient buffers.
   dh_b_.resize(size_t(N * d));
   for (size_t l = ids_.layers.size(); l-- > 0;) {
-    layer_backward<T>(cfg_, rope_, ps_, ids_.layers[l], hs_[l].data(), B, Tn, dh_a_.data(), dh_b_.data(),
-                      opts.balance, 1.0, caches_[l]);
+    layer_backward<T>(cfg_, rope_, ps_, ids_.layers[l], hs_[l].data(), B, Tn, dh_a_.data(), dh_b_.data(), bal,
+                      1.0, caches_[l]);
     std::swap(dh_a_, dh_b_);
   }
-  embedding_backward<T>(tokens, dh_a_.data(), ps_.g(ids_.embed), N, V, d);
-  return res;
+  embedding_backward<T>(tokens, dh_a_.data(), ps_.g(ids_.embed), N, cfg_.vocab_size, d);
+}
+
+template <typename T>
+void Transformer<T>::policy_forward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t Tn,
+                                    double temperature, T* logp, T* entropy) {
+  const int64_t N = B * Tn;
+  double balance = 0;
+  embed_and_run_layers(tokens, B, Tn, BalanceOptions{0.0, true}, &balance);
+  policy_.tokens.assign(tokens, tokens + N);
+  policy_.targets.assign(targets, targets + N);
+  policy_.B = B;
+  policy_.Tn = Tn;
+  policy_.temperature = temperature;
+  policy_logprob_forward<T>(final_norm_.data(), ps_.p(ids_.head()), targets, N, cfg_.hidden_size,
+                            cfg_.vocab_size, temperature, logp, entropy);
+}
+
+template <typename T>
+void Transformer<T>::policy_backward(const T* dlogp, const T* dentropy) {
+  const int64_t B = policy_.B, Tn = policy_.Tn, N = B * Tn, d = cfg_.hidden_size;
+  SEEK_CHECK(N > 0 && int64_t(hs_.empty() ? 0 : hs_[0].size()) == N * d,
+             "policy_backward needs the activations of a policy_forward call");
+  dfinal_.assign(size_t(N * d), T(0));
+  policy_logprob_backward<T>(final_norm_.data(), ps_.p(ids_.head()), policy_.targets.data(), N, d,
+                             cfg_.vocab_size, policy_.temperature, dlogp, dentropy, dfinal_.data(),
+                             ps_.g(ids_.head()));
+  dh_a_.assign(size_t(N * d), T(0));
+  rmsnorm_backward<T>(hs_.back().data(), d, ps_.p(ids_.final_norm), final_rstd_.data(), dfinal_.data(), d,
+                      dh_a_.data(), d, ps_.g(ids_.final_norm), N, d, false);
+  backward_layers(policy_.tokens.data(), B, Tn, BalanceOptions{0.0, true});
 }
 
 template <typename T>

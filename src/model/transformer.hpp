@@ -56,6 +56,15 @@ class Transformer {
   // Main-model logits [B·Tn, vocab] (no MTP).
   void forward_logits(const int32_t* tokens, int64_t B, int64_t Tn, T* logits);
 
+  // Reinforcement learning. Per-token log-probabilities of `targets` (-1: none) under softmax(logits /
+  // temperature) and the entropies of those distributions (entropy may be null), main model only, no balance
+  // loss; activations are kept for policy_backward and expert loads are recorded.
+  void policy_forward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t Tn,
+                      double temperature, T* logp, T* entropy);
+  // Adds to params().grad the gradient of Σ dlogp·logp + dentropy·entropy of the last policy_forward
+  // (dentropy may be null).
+  void policy_backward(const T* dlogp, const T* dentropy);
+
   // Loads recorded by the last forward, per MoE layer.
   std::vector<ExpertLoad> expert_loads() const;
 
@@ -74,6 +83,8 @@ class Transformer {
   };
   void embed_and_run_layers(const int32_t* tokens, int64_t B, int64_t Tn, const BalanceOptions& bal,
                             double* balance);
+  // dh_a_ holds the gradient of the last hidden state; runs the decoder layers backward and the embedding.
+  void backward_layers(const int32_t* tokens, int64_t B, int64_t Tn, const BalanceOptions& bal);
 
   ModelConfig cfg_;
   ModelIds ids_;
@@ -83,7 +94,11 @@ class Transformer {
   std::vector<LayerCache<T>> caches_;
   std::vector<T> final_norm_, final_rstd_, dfinal_, dh_a_, dh_b_;
   std::vector<MtpState> mtp_;
-  std::vector<int32_t> tokens_copy_;
+  struct PolicyState {
+    std::vector<int32_t> tokens, targets;
+    int64_t B = 0, Tn = 0;
+    double temperature = 1.0;
+  } policy_;
 };
 
 }  // namespace seek

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "model_test_util.hpp"
+#include "support/gradcheck.hpp"
 
 namespace seek {
 namespace {
@@ -117,6 +118,59 @@ TEST(Router, BiasChangesSelectionButGetsNoGradient) {
     if (!ps.layout[id].trainable) {
       for (int64_t i = 0; i < ps.layout[id].numel; ++i) EXPECT_EQ(ps.g(id)[i], 0.0) << ps.layout[id].name;
     }
+}
+
+}  // namespace
+}  // namespace seek
+
+namespace seek {
+namespace {
+
+// The RL objective Σ a·logp + b·entropy through the whole model (what GRPO back-propagates).
+TEST(PolicyGradient, MatchesCentralDifferencesInDouble) {
+  ModelConfig cfg = test::shipped_config("tiny-v3");
+  Transformer<double> model(cfg);
+  model.init_weights(8);
+  test::randomise_router_bias(model, 2);
+  auto& ps = model.params();
+  for (int id = 0; id < ps.layout.size(); ++id)
+    if (ps.layout[id].trainable && ps.layout[id].shape.size() == 2)
+      for (int64_t i = 0; i < ps.layout[id].numel; ++i) ps.p(id)[i] *= 10.0;
+  auto batch = test::random_batch(cfg, 2, 6, 4);
+  const int64_t N = 12;
+  auto a = test::random_vector(N, 11), b = test::random_vector(N, 12);
+  std::vector<double> lp(N), H(N);
+  const double tau = 0.8;
+  auto loss = [&] {
+    model.policy_forward(batch.tokens.data(), batch.targets.data(), 2, 6, tau, lp.data(), H.data());
+    return test::dot(a.data(), lp.data(), N) + test::dot(b.data(), H.data(), N);
+  };
+  loss();
+  ps.zero_grad();
+  model.policy_backward(a.data(), b.data());
+  std::vector<double> grad(ps.grad.begin(), ps.grad.end());
+  double worst = 0;
+  std::string where;
+  for (int id = 0; id < ps.layout.size(); ++id) {
+    const ParamInfo& info = ps.layout[id];
+    if (!info.trainable || info.name.find("model.layers.3.") == 0) continue;  // MTP is not part of the policy
+    for (int j = 0; j < 2; ++j) {
+      int64_t i = info.offset + (info.numel - 1) * j;
+      double saved = ps.value[size_t(i)], h = 1e-5;
+      ps.value[size_t(i)] = saved + h;
+      double lplus = loss();
+      ps.value[size_t(i)] = saved - h;
+      double lminus = loss();
+      ps.value[size_t(i)] = saved;
+      double fd = (lplus - lminus) / (2 * h), an = grad[size_t(i)];
+      double rel = std::fabs(fd - an) / std::max({std::fabs(fd), std::fabs(an), 1e-4});
+      if (rel > worst) {
+        worst = rel;
+        where = info.name;
+      }
+    }
+  }
+  EXPECT_LT(worst, 1e-6) << where;
 }
 
 }  // namespace
