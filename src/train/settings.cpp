@@ -1,8 +1,7 @@
 #include "train/settings.hpp"
 
-#include <set>
-
 #include "core/error.hpp"
+#include "train/settings_io.hpp"
 
 namespace seek {
 
@@ -50,38 +49,12 @@ void for_each_field(TrainSettings& s, F&& f) {
 }  // namespace
 
 TrainSettings TrainSettings::from_json(const nlohmann::json& j, const std::string& source) {
-  SEEK_CHECK(j.is_object(), "{}: run settings must be a JSON object", source);
-  TrainSettings s;
-  std::set<std::string> known;
-  for_each_field(s, [&](const char* key, auto& field) {
-    known.insert(key);
-    if (!j.contains(key) || j[key].is_null()) return;
-    using V = std::decay_t<decltype(field)>;
-    try {
-      if constexpr (std::is_same_v<V, std::vector<std::string>>) {
-        field = j[key].is_string() ? V{j[key].get<std::string>()} : j[key].get<V>();
-      } else if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
-        SEEK_CHECK(j[key].is_number_integer() || j[key].is_number_unsigned(), "must be an integer");
-        field = j[key].get<V>();
-      } else {
-        field = j[key].get<V>();
-      }
-    } catch (const nlohmann::json::exception&) {
-      fail("{}: setting \"{}\" has the wrong type: {}", source, key, j[key].dump());
-    } catch (const Error& e) {
-      fail("{}: setting \"{}\" {}: {}", source, key, e.what(), j[key].dump());
-    }
-  });
-  for (auto it = j.begin(); it != j.end(); ++it)
-    SEEK_CHECK(known.count(it.key()), "{}: unknown setting \"{}\"", source, it.key());
-  return s;
+  return settings_from_json<TrainSettings>(j, source,
+                                           [](TrainSettings& s, auto&& f) { for_each_field(s, f); });
 }
 
 nlohmann::json TrainSettings::to_json() const {
-  nlohmann::json j;
-  auto& self = const_cast<TrainSettings&>(*this);
-  for_each_field(self, [&](const char* key, auto& field) { j[key] = field; });
-  return j;
+  return settings_to_json(*this, [](TrainSettings& s, auto&& f) { for_each_field(s, f); });
 }
 
 Objective TrainSettings::objective_kind() const {

@@ -1,0 +1,93 @@
+// `seek eval`: pass@1 / pass@k (unbiased estimator), mean reward and format compliance of a model on a
+// task's held-out set or a JSONL dataset; every completion with its scores goes to --out as JSONL.
+#include <fmt/core.h>
+
+#include <fstream>
+#include <memory>
+
+#include "cli/registry.hpp"
+#include "core/error.hpp"
+#include "infer/model.hpp"
+#include "reward/combined_reward.hpp"
+#include "rl/evaluate.hpp"
+#include "rl/problems.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace seek::cli {
+namespace {
+
+struct EvalCli {
+  std::string model, tokenizer, task, data, task_options = "{}", rewards, out;
+  int64_t problems = 128;
+  int samples = 1;
+  std::vector<int> ks;
+  float temperature = 0.0f;
+  int max_new_tokens = 256;
+  uint64_t seed = 1234;
+};
+
+void run(const EvalCli& c) {
+  nlohmann::json task_opts;
+  try {
+    task_opts = nlohmann::json::parse(c.task_options);
+  } catch (const nlohmann::json::exception& e) {
+    fail("--task-options must be JSON: {}", e.what());
+  }
+  ProblemSource source(c.task, task_opts, c.data, c.seed);
+  auto problems = source.held_out(c.problems);
+  auto model = InferModel::load(c.model);
+  auto tok = load_tokenizer(c.tokenizer.empty() ? c.model : c.tokenizer);
+  std::unique_ptr<reward::CombinedReward> run_reward;
+  if (!c.rewards.empty()) {
+    nlohmann::json spec;
+    try {
+      spec = nlohmann::json::parse(c.rewards);
+    } catch (const nlohmann::json::exception& e) {
+      fail("--rewards must be JSON: {}", e.what());
+    }
+    run_reward = std::make_unique<reward::CombinedReward>(reward::RewardSpec::from_json(spec, "--rewards"));
+  }
+  EvalOptions opt;
+  opt.samples = c.samples;
+  opt.ks = c.ks.empty() ? std::vector<int>{1} : c.ks;
+  if (c.ks.empty() && c.samples > 1) opt.ks.push_back(c.samples);
+  opt.sampling.temperature = c.temperature;
+  opt.sampling.max_new_tokens = c.max_new_tokens;
+  opt.sampling.seed = c.seed;
+  SEEK_CHECK(c.samples == 1 || c.temperature > 0, "several samples per problem need --temperature > 0");
+  std::ofstream out;
+  if (!c.out.empty()) {
+    out.open(c.out);
+    SEEK_CHECK(out.good(), "cannot write {}", c.out);
+  }
+  fmt::print("evaluating {} on {} problems of {}, {} sample(s) each\n", c.model, problems.size(),
+             source.describe(), c.samples);
+  auto res = evaluate(*model, *tok, problems, opt, run_reward.get(), c.out.empty() ? nullptr : &out);
+  for (auto [k, v] : res.pass_at) fmt::print("pass@{}: {:.4f}\n", k, v);
+  fmt::print("accuracy {:.4f} | mean reward {:.4f} | format compliance {:.4f} | mean length {:.1f} tokens\n",
+             res.accuracy, res.mean_reward, res.format_rate, res.mean_length);
+  if (!c.out.empty()) fmt::print("completions written to {}\n", c.out);
+}
+
+RegisterCommand reg(
+    "eval", "pass@k, mean reward and format compliance on held-out problems", [](CLI::App& app) {
+      auto c = std::make_shared<EvalCli>();
+      app.add_option("--model", c->model, "model directory")->required();
+      app.add_option("--tokenizer", c->tokenizer, "tokenizer folder (default: the model's, else byte-level)");
+      app.add_option("--task", c->task, "built-in task (its held-out set)");
+      app.add_option("--data", c->data, "or a JSONL file of problems");
+      app.add_option("--task-options", c->task_options, "task options as JSON");
+      app.add_option("--rewards", c->rewards, "also report this reward spec's mean (JSON)");
+      app.add_option("--problems", c->problems, "problems to evaluate (default 128; data: 0 = all)");
+      app.add_option("--samples", c->samples, "completions per problem (default 1)")
+          ->check(CLI::PositiveNumber);
+      app.add_option("--k", c->ks, "pass@k values to report (default 1 and --samples)");
+      app.add_option("--temperature", c->temperature, "sampling temperature (default 0: greedy)");
+      app.add_option("--max-new-tokens", c->max_new_tokens, "completion length limit (default 256)");
+      app.add_option("--seed", c->seed, "sampling seed");
+      app.add_option("--out", c->out, "write every completion with its scores to this JSONL file");
+      app.callback([c] { run(*c); });
+    });
+
+}  // namespace
+}  // namespace seek::cli

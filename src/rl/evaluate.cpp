@@ -1,0 +1,87 @@
+#include "rl/evaluate.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "infer/engine.hpp"
+#include "reward/reward.hpp"
+#include "rl/grpo_loss.hpp"
+#include "rl/problems.hpp"
+
+namespace seek {
+
+nlohmann::json EvalResult::to_json() const {
+  nlohmann::json j = {{"problems", problems}, {"completions", completions}, {"mean_reward", mean_reward},
+                      {"accuracy", accuracy}, {"format_rate", format_rate}, {"mean_length", mean_length}};
+  for (auto [k, v] : pass_at) j["pass@" + std::to_string(k)] = v;
+  return j;
+}
+
+EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
+                    const std::vector<reward::Problem>& problems, const EvalOptions& opt,
+                    const reward::CombinedReward* run_reward, std::ostream* out) {
+  SEEK_CHECK(opt.samples >= 1, "eval needs at least one sample per problem");
+  for (int k : opt.ks)
+    SEEK_CHECK(k >= 1 && k <= opt.samples, "pass@{} needs at least {} samples per problem (have {})", k, k,
+               opt.samples);
+  EngineOptions eo;
+  eo.max_batch = opt.max_batch;
+  Engine engine(model, &tok, eo);
+  for (size_t i = 0; i < problems.size(); ++i) {
+    GenRequest req;
+    req.prompt = encode_problem_prompt(tok, problems[i]);
+    req.params = opt.sampling;
+    req.params.seed = opt.sampling.seed * 1000003ull + i;
+    req.n = opt.samples;
+    engine.submit(std::move(req));
+  }
+  engine.run();
+  auto accuracy = reward::make_reward("accuracy");
+  auto format = reward::make_reward("format");
+  EvalResult res;
+  res.problems = int64_t(problems.size());
+  std::vector<double> pass_sum(opt.ks.size(), 0.0);
+  double reward_sum = 0, acc_sum = 0, fmt_sum = 0, len_sum = 0;
+  for (size_t i = 0; i < problems.size(); ++i) {
+    const auto& comps = engine.completions(int(i));
+    int64_t correct = 0;
+    for (size_t s = 0; s < comps.size(); ++s) {
+      const Completion& c = comps[s];
+      reward::RewardInput in{&problems[i], c.text, int64_t(c.tokens.size())};
+      double acc = accuracy->score(in), fmt = format->score(in);
+      if (std::isnan(acc)) acc = 0;
+      double r = run_reward ? run_reward->score(in).total : acc;
+      correct += acc >= 1.0;
+      acc_sum += acc;
+      fmt_sum += fmt >= 1.0;
+      reward_sum += r;
+      len_sum += double(c.tokens.size());
+      ++res.completions;
+      if (out)
+        *out << nlohmann::json{{"problem", problems[i].id},
+                               {"sample", s},
+                               {"prompt", problems[i].prompt},
+                               {"completion", c.text},
+                               {"answer", problems[i].answer},
+                               {"accuracy", acc},
+                               {"format", fmt},
+                               {"reward", r},
+                               {"finish", finish_reason_name(c.finish)},
+                               {"tokens", c.tokens.size()}}
+                    .dump()
+             << "\n";
+    }
+    for (size_t j = 0; j < opt.ks.size(); ++j)
+      pass_sum[j] += pass_at_k(int64_t(comps.size()), correct, opt.ks[j]);
+  }
+  const double np = std::max<double>(1, double(res.problems)),
+               nc = std::max<double>(1, double(res.completions));
+  for (size_t j = 0; j < opt.ks.size(); ++j) res.pass_at.emplace_back(opt.ks[j], pass_sum[j] / np);
+  res.mean_reward = reward_sum / nc;
+  res.accuracy = acc_sum / nc;
+  res.format_rate = fmt_sum / nc;
+  res.mean_length = len_sum / nc;
+  return res;
+}
+
+}  // namespace seek

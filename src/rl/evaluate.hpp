@@ -1,0 +1,40 @@
+// `seek eval` and the GRPO trainer's evaluations: k samples per held-out problem with the inference engine,
+// scored by the accuracy and format rewards (and the run's own reward, if given): pass@1 and pass@k with the
+// unbiased estimator, mean reward, format compliance, and every completion with its scores.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+#include <vector>
+
+#include "infer/model.hpp"
+#include "infer/sampler.hpp"
+#include "reward/combined_reward.hpp"
+#include "reward/problem.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace seek {
+
+struct EvalOptions {
+  int samples = 1;            // completions per problem (n of pass@k)
+  std::vector<int> ks = {1};  // pass@k to report (k <= samples)
+  SamplingParams sampling;    // temperature 0 = greedy
+  int max_batch = 64;
+};
+
+struct EvalResult {
+  int64_t problems = 0, completions = 0;
+  std::vector<std::pair<int, double>> pass_at;  // (k, pass@k)
+  double mean_reward = 0;                       // the run's reward if given, else accuracy
+  double accuracy = 0;                          // mean accuracy over all completions
+  double format_rate = 0;                       // share of completions in the strict R1 format
+  double mean_length = 0;                       // completion tokens
+  nlohmann::json to_json() const;
+};
+
+// completions_out (optional) receives one JSON line per completion.
+EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
+                    const std::vector<reward::Problem>& problems, const EvalOptions& opt,
+                    const reward::CombinedReward* run_reward, std::ostream* completions_out);
+
+}  // namespace seek

@@ -1,0 +1,65 @@
+// Everything that describes a GRPO run (`seek grpo`), with the meaning TRL / verl give each option. Comes
+// from a JSON run file and/or flags (same key names, flags win); the resolved settings are saved with the
+// run.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "rl/grpo_loss.hpp"
+#include "train/schedule.hpp"
+
+namespace seek {
+
+struct GrpoSettings {
+  // policy, prompts, rewards
+  std::string init;       // model directory of the policy (ours or Hugging Face DeepSeek)
+  std::string tokenizer;  // default: init's tokenizer.json, else byte-level
+  std::string task;       // built-in task name, or
+  std::string data;       // a JSONL file of problems
+  nlohmann::json task_options = nlohmann::json::object();
+  nlohmann::json rewards = {{"accuracy", 1.0}, {"format", 1.0}};  // reward name -> weight or options
+  std::string out;
+  // sampling
+  int64_t steps = 100;
+  int64_t prompts_per_step = 8;     // distinct prompts per step
+  int64_t group_size = 8;           // G completions per prompt
+  int64_t max_prompt_length = 256;  // longer prompts are skipped (and counted)
+  int64_t max_completion_length = 128;
+  double temperature = 1.0;
+  // objective (defaults follow current practice: DAPO aggregation, group scaling, β = 0, ε 0.2 / 0.28)
+  int64_t num_iterations = 1;  // μ: optimizer steps per batch of rollouts
+  double epsilon_low = 0.2, epsilon_high = 0.28;
+  double delta = 0.0;                       // two-sided clip (0: off)
+  double beta = 0.0;                        // KL weight; > 0 keeps a frozen reference model
+  std::string kl_estimator = "k3";          // k1 | k2 | k3
+  std::string scale_rewards = "group";      // group | batch | none
+  std::string loss_aggregation = "dapo";    // grpo | bnpo | dr_grpo | dapo
+  bool dynamic_sampling = false;            // drop groups whose rewards are all equal and draw more prompts
+  int64_t max_dynamic_draws = 3;            // at most this many × prompts_per_step prompts drawn per step
+  bool mask_truncated_completions = false;  // completions cut by max_completion_length get no loss
+  double entropy_coef = 0.0;
+  int64_t micro_batch = 16;  // sequences per forward/backward (memory bound)
+  // optimizer
+  double lr = 1e-5, min_lr = 0.0;
+  int64_t warmup_steps = 0;
+  std::string schedule = "constant";
+  double weight_decay = 0.0, beta1 = 0.9, beta2 = 0.99, eps = 1e-8, max_grad_norm = 1.0;
+  double bias_update_speed = 0.0;  // router bias updates during RL (0: frozen)
+  // run control
+  uint64_t seed = 1234;
+  int threads = 0;
+  int64_t checkpoint_every = 50, keep_last = 2;
+  int64_t eval_every = 0, eval_problems = 64, eval_samples = 1;
+  int64_t log_completions = 4;  // completions per step written to completions.jsonl
+  std::string save_dtype = "f32";
+
+  static GrpoSettings from_json(const nlohmann::json& j, const std::string& source);
+  nlohmann::json to_json() const;
+  void validate() const;
+  GrpoLossOptions loss_options() const;
+  Schedule make_schedule() const;
+};
+
+}  // namespace seek

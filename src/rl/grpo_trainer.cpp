@@ -1,0 +1,446 @@
+#include "rl/grpo_trainer.hpp"
+
+#include <fmt/core.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "core/error.hpp"
+#include "infer/engine.hpp"
+#include "infer/model.hpp"
+#include "io/atomic_file.hpp"
+#include "model/model_dir.hpp"
+#include "reward/combined_reward.hpp"
+#include "rl/evaluate.hpp"
+#include "rl/problems.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "train/checkpoint.hpp"
+
+namespace seek {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct Group {
+  reward::Problem problem;
+  std::vector<int32_t> prompt;
+  std::vector<Completion> completions;
+  std::vector<reward::RewardScore> scores;
+};
+
+// One padded micro-batch of prompt+completion sequences, and where each completion token sits in it.
+struct MicroBatch {
+  int64_t n = 0, T = 0;
+  std::vector<int32_t> tokens, targets;
+  std::vector<int64_t> seq_index;  // which completion (index into the step's flat list) each row holds
+  std::vector<int64_t> token_pos;  // flat position (row·T + t) of each completion token, completion order
+  std::vector<int64_t> offsets;    // per row, into token_pos
+};
+
+std::string fmt_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  int64_t t = int64_t(s + 0.5);
+  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
+  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+double nan_mean(const std::vector<double>& v) {
+  double s = 0;
+  int64_t n = 0;
+  for (double x : v)
+    if (!std::isnan(x)) {
+      s += x;
+      ++n;
+    }
+  return n ? s / double(n) : std::numeric_limits<double>::quiet_NaN();
+}
+
+nlohmann::json json_number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json& overrides) {
+  GrpoSettings s = given;
+  SEEK_CHECK(!s.out.empty(), "no run folder: give --out DIR");
+  const fs::path out = s.out;
+  std::optional<fs::path> ckpt;
+  if (resume) {
+    ckpt = latest_checkpoint(out);
+    SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint", out.string());
+    std::ifstream f(out / "settings.json");
+    SEEK_CHECK(f.good(), "cannot read {}", (out / "settings.json").string());
+    nlohmann::json base = nlohmann::json::parse(f);
+    for (auto it = overrides.begin(); it != overrides.end(); ++it) base[it.key()] = it.value();
+    s = GrpoSettings::from_json(base, (out / "settings.json").string());
+  }
+  s.validate();
+  if (s.threads > 0) omp_set_num_threads(s.threads);
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  SEEK_CHECK(!ec, "cannot create run folder {}: {}", out.string(), ec.message());
+  write_file_atomically(out / "settings.json", s.to_json().dump(2) + "\n");
+
+  const fs::path tok_dir = s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
+  auto tok = load_tokenizer(tok_dir);
+  std::unique_ptr<Transformer<float>> policy;
+  if (ckpt) {
+    policy = std::make_unique<Transformer<float>>(ModelConfig::load((*ckpt / "config.json").string()));
+  } else {
+    policy = load_model_dir<float>(s.init);
+  }
+  const ModelConfig& cfg = policy->config();
+  SEEK_CHECK(int64_t(tok->vocab_size()) <= cfg.vocab_size,
+             "the tokenizer has {} tokens but the model's vocab_size is {}", tok->vocab_size(),
+             cfg.vocab_size);
+  std::unique_ptr<Transformer<float>> ref;
+  if (s.beta > 0) ref = load_model_dir<float>(s.init);  // frozen reference: the initial policy
+  AdamW<float> opt(policy->params().layout);
+  TrainerState state;
+  if (ckpt) {
+    state = load_checkpoint(*ckpt, *policy, opt);
+    fmt::print("resuming from {} (step {})\n", ckpt->string(), state.step);
+  }
+  ProblemSource source(s.task, s.task_options, s.data, s.seed);
+  reward::CombinedReward rewards(reward::RewardSpec::from_json(s.rewards, "rewards"));
+  const GrpoLossOptions lopt = s.loss_options();
+  const AdvantageScale scale = parse_advantage_scale(s.scale_rewards);
+  const Schedule sched = s.make_schedule();
+  AdamWParams hp;
+  hp.beta1 = s.beta1;
+  hp.beta2 = s.beta2;
+  hp.eps = s.eps;
+  hp.weight_decay = s.weight_decay;
+  const int64_t G = s.group_size, P = s.prompts_per_step;
+  fmt::print("grpo: policy {} | {} | rewards {} | {} steps × {} prompts × {} samples, μ = {}\n", s.init,
+             source.describe(), s.rewards.dump(), s.steps, P, G, s.num_iterations);
+
+  const fs::path metrics_path = out / "metrics.jsonl", comp_path = out / "completions.jsonl";
+  if (!ckpt) {
+    write_file_atomically(metrics_path, "");
+    write_file_atomically(comp_path, "");
+  }
+  std::ofstream metrics(metrics_path, std::ios::app), comp_log(comp_path, std::ios::app);
+  SEEK_CHECK(metrics.good() && comp_log.good(), "cannot write metrics in {}", out.string());
+
+  GrpoResult result;
+  const auto t_run = Clock::now();
+  const int64_t first_step = state.step;
+  const double elapsed_before = state.elapsed_seconds;
+  while (state.step < s.steps) {
+    // ---- rollouts from the current weights ----
+    const auto t_gen = Clock::now();
+    auto infer = InferModel::from_model(*policy);
+    EngineOptions eo;
+    eo.max_batch = int(std::min<int64_t>(64, P * G));
+    Engine engine(*infer, tok.get(), eo);
+    std::vector<Group> groups;
+    int64_t drawn = 0, skipped_long = 0, dropped_equal = 0;
+    while (int64_t(groups.size()) < P && drawn < P * s.max_dynamic_draws) {
+      std::vector<Group> pending;
+      std::vector<int> req_ids;
+      const int64_t want = P - int64_t(groups.size());
+      for (int64_t i = 0; i < want && drawn < P * s.max_dynamic_draws; ++i) {
+        const uint64_t index = uint64_t(state.data_position++);
+        ++drawn;
+        Group g;
+        g.problem = source.train(index);
+        g.prompt = encode_problem_prompt(*tok, g.problem);
+        if (int64_t(g.prompt.size()) > s.max_prompt_length ||
+            int64_t(g.prompt.size()) + s.max_completion_length > engine.max_context()) {
+          ++skipped_long;
+          continue;
+        }
+        GenRequest req;
+        req.prompt = g.prompt;
+        req.params.temperature = float(s.temperature);
+        req.params.max_new_tokens = int(s.max_completion_length);
+        req.params.seed = s.seed * 0x9e3779b97f4a7c15ull + index;
+        req.n = int(G);
+        req_ids.push_back(engine.submit(std::move(req)));
+        pending.push_back(std::move(g));
+      }
+      engine.run();
+      std::vector<reward::RewardInput> inputs;
+      for (size_t i = 0; i < pending.size(); ++i) {
+        pending[i].completions = engine.completions(req_ids[i]);
+        for (const Completion& c : pending[i].completions)
+          inputs.push_back({&pending[i].problem, c.text, int64_t(c.tokens.size())});
+      }
+      auto scores = rewards.score_batch(inputs);
+      for (size_t i = 0; i < pending.size(); ++i) {
+        pending[i].scores.assign(scores.begin() + int64_t(i) * G, scores.begin() + int64_t(i + 1) * G);
+        bool all_equal = true;
+        for (const auto& sc : pending[i].scores) all_equal &= sc.total == pending[i].scores[0].total;
+        if (s.dynamic_sampling && all_equal) {
+          ++dropped_equal;
+          continue;
+        }
+        groups.push_back(std::move(pending[i]));
+        if (int64_t(groups.size()) == P) break;
+      }
+      if (!s.dynamic_sampling) break;
+    }
+    const double gen_s = seconds_since(t_gen);
+    const int64_t gen_tokens = engine.stats().generated_tokens;
+
+    // ---- advantages ----
+    std::vector<double> totals;
+    std::vector<std::vector<double>> components(rewards.names().size());
+    for (const Group& g : groups)
+      for (const auto& sc : g.scores) {
+        totals.push_back(sc.total);
+        for (size_t k = 0; k < components.size(); ++k) components[k].push_back(sc.components[k]);
+      }
+    const auto t_train = Clock::now();
+    nlohmann::json m = {{"step", state.step + 1},
+                        {"groups", groups.size()},
+                        {"prompts_drawn", drawn},
+                        {"skipped_long_prompts", skipped_long},
+                        {"dropped_equal_groups", dropped_equal}};
+    StepStats st{};
+    if (!groups.empty()) {
+      AdvantageResult adv = group_advantages(totals, G, scale);
+      // ---- sequences, masks and micro-batches ----
+      struct Seq {
+        const std::vector<int32_t>* prompt;
+        const Completion* comp;
+        double advantage;
+        bool counted;
+      };
+      std::vector<Seq> seqs;
+      int64_t counted_tokens = 0, truncated = 0, len_min = INT64_MAX, len_max = 0, len_sum = 0;
+      for (size_t gi = 0; gi < groups.size(); ++gi)
+        for (int64_t k = 0; k < G; ++k) {
+          const Completion& c = groups[gi].completions[size_t(k)];
+          const bool trunc = c.finish == FinishReason::Length || c.finish == FinishReason::Context;
+          truncated += trunc;
+          const bool counted = !(trunc && s.mask_truncated_completions) && !c.tokens.empty();
+          seqs.push_back({&groups[gi].prompt, &c, adv.advantages[gi * size_t(G) + size_t(k)], counted});
+          if (counted) counted_tokens += int64_t(c.tokens.size());
+          len_min = std::min<int64_t>(len_min, int64_t(c.tokens.size()));
+          len_max = std::max<int64_t>(len_max, int64_t(c.tokens.size()));
+          len_sum += int64_t(c.tokens.size());
+        }
+      const int64_t n_total = int64_t(seqs.size());
+      std::vector<MicroBatch> mbs;
+      for (int64_t i0 = 0; i0 < n_total; i0 += s.micro_batch) {
+        MicroBatch mb;
+        mb.n = std::min<int64_t>(s.micro_batch, n_total - i0);
+        for (int64_t r = 0; r < mb.n; ++r) {
+          const Seq& q = seqs[size_t(i0 + r)];
+          mb.T = std::max<int64_t>(mb.T, int64_t(q.prompt->size() + q.comp->tokens.size()) - 1);
+        }
+        mb.T = std::max<int64_t>(mb.T, 1);
+        mb.tokens.assign(size_t(mb.n * mb.T), 0);
+        mb.targets.assign(size_t(mb.n * mb.T), -1);
+        mb.offsets.push_back(0);
+        for (int64_t r = 0; r < mb.n; ++r) {
+          const Seq& q = seqs[size_t(i0 + r)];
+          std::vector<int32_t> full(*q.prompt);
+          full.insert(full.end(), q.comp->tokens.begin(), q.comp->tokens.end());
+          const int64_t plen = int64_t(q.prompt->size());
+          for (int64_t t = 0; t + 1 < int64_t(full.size()) && t < mb.T; ++t) {
+            mb.tokens[size_t(r * mb.T + t)] = full[size_t(t)];
+            if (t >= plen - 1) {  // position t predicts completion token t + 1 − plen
+              mb.targets[size_t(r * mb.T + t)] = full[size_t(t + 1)];
+              mb.token_pos.push_back(r * mb.T + t);
+            }
+          }
+          mb.seq_index.push_back(i0 + r);
+          mb.offsets.push_back(int64_t(mb.token_pos.size()));
+        }
+        mbs.push_back(std::move(mb));
+      }
+
+      // ---- μ optimizer steps on this batch ----
+      std::vector<std::vector<double>> logp_old(mbs.size()), logp_ref(mbs.size());
+      double mismatch_max = 0, mismatch_sum = 0, kl_sum = 0, ent_sum = 0, clip_lo = 0, clip_hi = 0,
+             loss_sum = 0;
+      int64_t mismatch_n = 0, diag_tokens = 0;
+      for (int64_t it = 0; it < s.num_iterations; ++it) {
+        const double lr = sched.lr_at(state.step * s.num_iterations + it);
+        hp.lr = lr;
+        policy->params().zero_grad();
+        std::vector<ExpertLoad> loads;
+        kl_sum = ent_sum = clip_lo = clip_hi = loss_sum = 0;
+        diag_tokens = 0;
+        for (size_t bi = 0; bi < mbs.size(); ++bi) {
+          MicroBatch& mb = mbs[bi];
+          const size_t NT = size_t(mb.n * mb.T);
+          std::vector<float> lp_full(NT), ent_full(NT);
+          policy->policy_forward(mb.tokens.data(), mb.targets.data(), mb.n, mb.T, s.temperature,
+                                 lp_full.data(), ent_full.data());
+          const auto& ml = policy->expert_loads();
+          if (loads.empty()) {
+            loads = ml;
+          } else {
+            for (size_t l = 0; l < loads.size(); ++l)
+              for (size_t e = 0; e < loads[l].load.size(); ++e) loads[l].load[e] += ml[l].load[e];
+          }
+          GrpoBatch b;
+          b.offsets = mb.offsets;
+          for (size_t p : mb.token_pos) {
+            b.logp.push_back(lp_full[p]);
+            b.entropy.push_back(ent_full[p]);
+          }
+          for (int64_t r = 0; r < mb.n; ++r) {
+            const Seq& q = seqs[size_t(mb.seq_index[size_t(r)])];
+            b.advantages.push_back(q.advantage);
+            for (int64_t t = mb.offsets[size_t(r)]; t < mb.offsets[size_t(r + 1)]; ++t)
+              b.mask.push_back(q.counted);
+          }
+          if (it == 0) {
+            // The sampler's own log-probs must agree with the trainer's recomputation (same weights,
+            // temperature and full support); a gap beyond rounding is a bug, so it is logged, not hidden.
+            for (int64_t r = 0; r < mb.n; ++r) {
+              const Completion& c = *seqs[size_t(mb.seq_index[size_t(r)])].comp;
+              for (int64_t t = mb.offsets[size_t(r)], k = 0; t < mb.offsets[size_t(r + 1)]; ++t, ++k) {
+                const double d = std::fabs(b.logp[size_t(t)] - double(c.logprobs[size_t(k)]));
+                mismatch_max = std::max(mismatch_max, d);
+                mismatch_sum += d;
+                ++mismatch_n;
+              }
+            }
+            if (s.num_iterations > 1) logp_old[bi] = b.logp;
+            if (ref) {
+              std::vector<float> rl(NT);
+              ref->policy_forward(mb.tokens.data(), mb.targets.data(), mb.n, mb.T, s.temperature, rl.data(),
+                                  nullptr);
+              for (size_t p : mb.token_pos) logp_ref[bi].push_back(rl[p]);
+            }
+          }
+          b.logp_old = s.num_iterations > 1 ? logp_old[bi] : b.logp;  // μ = 1: π_old = π_θ, ρ ≡ 1
+          if (ref) b.logp_ref = logp_ref[bi];
+          b.total_tokens_override = counted_tokens;
+          GrpoLossResult lr_ = grpo_token_loss(b, lopt);
+          // grpo and dr_grpo average over completions: a micro-batch holds mb.n of the step's n_total.
+          double w = 1.0;
+          if (lopt.aggregation == LossAggregation::Grpo || lopt.aggregation == LossAggregation::DrGrpo)
+            w = double(mb.n) / double(n_total);
+          loss_sum += w * lr_.loss;
+          int64_t mb_tokens = 0;
+          for (uint8_t x : b.mask) mb_tokens += x;
+          kl_sum += lr_.kl * double(mb_tokens);
+          ent_sum += lr_.entropy * double(mb_tokens);
+          clip_lo += lr_.clip_low_fraction * double(mb_tokens);
+          clip_hi += lr_.clip_high_fraction * double(mb_tokens);
+          diag_tokens += mb_tokens;
+          std::vector<float> dlp(NT, 0.0f), dent(NT, 0.0f);
+          for (size_t t = 0; t < mb.token_pos.size(); ++t) {
+            dlp[size_t(mb.token_pos[t])] = float(w * lr_.dlogp[t]);
+            dent[size_t(mb.token_pos[t])] = float(w * lr_.dentropy[t]);
+          }
+          policy->policy_backward(dlp.data(), lopt.entropy_coef > 0 ? dent.data() : nullptr);
+        }
+        st = opt.step(policy->params(), hp, s.max_grad_norm);
+        SEEK_CHECK(st.finite, "non-finite gradient at GRPO step {}; stopping without saving", state.step + 1);
+        if (s.bias_update_speed > 0) policy->update_router_bias(s.bias_update_speed, loads);
+        m["lr"] = lr;
+      }
+      const double dt = std::max<double>(1, double(diag_tokens));
+      m["loss"] = loss_sum;
+      m["kl"] = kl_sum / dt;
+      m["entropy"] = ent_sum / dt;
+      m["clip_low_fraction"] = clip_lo / dt;
+      m["clip_high_fraction"] = clip_hi / dt;
+      m["grad_norm"] = st.grad_norm;
+      m["logprob_mismatch_max"] = mismatch_max;
+      m["logprob_mismatch_mean"] = mismatch_n ? mismatch_sum / double(mismatch_n) : 0.0;
+      m["completion_length_mean"] = double(len_sum) / double(n_total);
+      m["completion_length_min"] = len_min;
+      m["completion_length_max"] = len_max;
+      m["truncated_fraction"] = double(truncated) / double(n_total);
+      m["zero_std_fraction"] = double(adv.zero_std_groups) / double(groups.size());
+      // completions.jsonl: the first few completions of the step with their rewards and advantages
+      int64_t logged = 0;
+      for (size_t gi = 0; gi < groups.size() && logged < s.log_completions; ++gi)
+        for (int64_t k = 0; k < G && logged < s.log_completions; ++k, ++logged) {
+          nlohmann::json comps = nlohmann::json::object();
+          for (size_t c = 0; c < rewards.names().size(); ++c)
+            comps[rewards.names()[c]] = json_number(groups[gi].scores[size_t(k)].components[c]);
+          comp_log << nlohmann::json{{"step", state.step + 1},
+                                     {"problem", groups[gi].problem.id},
+                                     {"prompt", groups[gi].problem.prompt},
+                                     {"completion", groups[gi].completions[size_t(k)].text},
+                                     {"reward", groups[gi].scores[size_t(k)].total},
+                                     {"rewards", comps},
+                                     {"advantage", adv.advantages[gi * size_t(G) + size_t(k)]}}
+                          .dump()
+                   << "\n";
+        }
+      comp_log.flush();
+    } else {
+      fmt::print("step {}: no usable prompt group (all skipped or dropped); no update\n", state.step + 1);
+    }
+    const double train_s = seconds_since(t_train);
+    double mean = 0, var = 0;
+    for (double r : totals) mean += r / double(std::max<size_t>(1, totals.size()));
+    for (double r : totals) var += (r - mean) * (r - mean) / double(std::max<size_t>(1, totals.size() - 1));
+    m["reward"] = mean;
+    m["reward_std"] = std::sqrt(var);
+    for (size_t k = 0; k < components.size(); ++k)
+      m["rewards/" + rewards.names()[k]] = json_number(nan_mean(components[k]));
+    m["generation_s"] = gen_s;
+    m["training_s"] = train_s;
+    m["generated_tokens"] = gen_tokens;
+    m["generation_tokens_per_s"] = gen_s > 0 ? double(gen_tokens) / gen_s : 0.0;
+    ++state.step;
+    state.tokens_seen += gen_tokens;
+    state.elapsed_seconds = elapsed_before + seconds_since(t_run);
+    result.last_reward = mean;
+    if (s.eval_every > 0 && (state.step % s.eval_every == 0 || state.step == s.steps)) {
+      auto infer_eval = InferModel::from_model(*policy);
+      EvalOptions eopt;
+      eopt.samples = int(s.eval_samples);
+      eopt.sampling.temperature = s.eval_samples > 1 ? float(s.temperature) : 0.0f;
+      eopt.sampling.max_new_tokens = int(s.max_completion_length);
+      eopt.sampling.seed = s.seed;
+      auto ev = evaluate(*infer_eval, *tok, source.held_out(s.eval_problems), eopt, &rewards, nullptr);
+      m["eval"] = ev.to_json();
+      result.last_eval = m["eval"];
+    }
+    metrics << m.dump() << "\n";
+    metrics.flush();
+    const double eta = seconds_since(t_run) / double(state.step - first_step) * double(s.steps - state.step);
+    std::string parts;
+    for (size_t k = 0; k < components.size(); ++k)
+      parts += fmt::format("{}{} {:.2f}", k ? " " : "", rewards.names()[k], nan_mean(components[k]));
+    fmt::print(
+        "step {:>5}/{} | reward {:.3f} ± {:.3f} ({}) | len {:.0f} | kl {:.4f} | gen {:.1f}s train {:.1f}s | "
+        "{:.0f} tok/s | ETA {}{}\n",
+        state.step, s.steps, mean, std::sqrt(var), parts, m.value("completion_length_mean", 0.0),
+        m.value("kl", 0.0), gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0, fmt_duration(eta),
+        m.contains("eval") ? fmt::format(" | eval pass@1 {:.3f}", m["eval"].value("pass@1", 0.0)) : "");
+    std::fflush(stdout);
+    if (state.step == s.steps || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) {
+      state.extra = {{"settings", s.to_json()}};
+      save_checkpoint(out, *policy, opt, state, tok_dir, s.keep_last);
+    }
+  }
+  result.steps_done = state.step;
+  SaveOptions so;
+  so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
+  save_model_dir(*policy, out / "model", so);
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+    if (fs::exists(tok_dir / f))
+      fs::copy_file(tok_dir / f, out / "model" / f, fs::copy_options::overwrite_existing);
+  fmt::print("done: {} GRPO steps; policy saved to {}, metrics in {}, sample completions in {}\n", state.step,
+             (out / "model").string(), metrics_path.string(), comp_path.string());
+  return result;
+}
+
+}  // namespace seek

@@ -1,0 +1,22 @@
+// `seek grpo`: Group Relative Policy Optimization with rule-based rewards. Each step draws prompts, samples G
+// completions per prompt with the inference engine (one shared prefill per prompt) from the CURRENT policy
+// weights, scores them, computes group-relative advantages, and updates the policy with the clipped
+// surrogate (no critic). Checkpoints and --resume work as in `seek train` (exact, atomic); metrics.jsonl
+// and completions.jsonl record every step.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "rl/grpo_settings.hpp"
+
+namespace seek {
+
+struct GrpoResult {
+  int64_t steps_done = 0;
+  double last_reward = 0;
+  nlohmann::json last_eval;  // null when no evaluation ran
+};
+
+// With resume, the run folder's settings.json is the base and `overrides` replace keys of it.
+GrpoResult run_grpo(const GrpoSettings& settings, bool resume, const nlohmann::json& overrides = {});
+
+}  // namespace seek

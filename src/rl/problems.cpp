@@ -1,0 +1,58 @@
+#include "rl/problems.hpp"
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "reward/dataset.hpp"
+
+namespace seek {
+
+ProblemSource::ProblemSource(const std::string& task_name, const nlohmann::json& task_options,
+                             const std::string& data, uint64_t seed)
+    : data_path_(data), seed_(seed) {
+  SEEK_CHECK(task_name.empty() != data.empty(), "give exactly one of --task NAME or --data FILE");
+  if (!task_name.empty()) {
+    task_ = reward::make_task(task_name, task_options);
+  } else {
+    data_ = reward::load_problems_jsonl(data);
+    SEEK_CHECK(!data_.empty(), "{} holds no problems", data);
+  }
+}
+
+reward::Problem ProblemSource::train(uint64_t index) const {
+  if (task_) return task_->train(index);
+  // Epoch e visits the records in a permutation drawn from (seed, e): deterministic and resumable by index.
+  const uint64_t n = data_.size(), epoch = index / n;
+  std::vector<uint64_t> perm(n);
+  for (uint64_t i = 0; i < n; ++i) perm[i] = i;
+  Rng rng(seed_ * 0x9e3779b97f4a7c15ull + epoch);
+  for (uint64_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
+  return data_[perm[index % n]];
+}
+
+std::vector<reward::Problem> ProblemSource::held_out(int64_t n) const {
+  std::vector<reward::Problem> out;
+  if (task_) {
+    for (int64_t i = 0; i < n; ++i) out.push_back(task_->held_out(uint64_t(i)));
+    return out;
+  }
+  const int64_t m = n <= 0 ? int64_t(data_.size()) : std::min<int64_t>(n, int64_t(data_.size()));
+  out.assign(data_.begin(), data_.begin() + m);
+  return out;
+}
+
+std::string ProblemSource::describe() const {
+  return task_ ? "task " + task_->name() + " " + task_->options().dump() : "dataset " + data_path_;
+}
+
+std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p) {
+  if (p.messages.is_array() && !p.messages.empty()) {
+    std::vector<ChatMessage> msgs;
+    for (const auto& m : p.messages) msgs.push_back({m.value("role", ""), m.value("content", "")});
+    ChatOptions opt;
+    opt.add_generation_prompt = true;
+    return encode_chat(tok, msgs, opt);
+  }
+  return tok.encode(p.prompt, /*add_special=*/true, /*parse_special=*/false);
+}
+
+}  // namespace seek

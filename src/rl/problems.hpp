@@ -1,0 +1,40 @@
+// Where RL prompts come from: a built-in task (train stream and held-out set by index) or a JSONL dataset
+// (problems in a deterministic shuffled order per epoch), and how a problem's prompt becomes token ids.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "reward/problem.hpp"
+#include "reward/task.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace seek {
+
+class ProblemSource {
+ public:
+  // task_name non-empty: that built-in task with `task_options`; otherwise the JSONL file `data`.
+  ProblemSource(const std::string& task_name, const nlohmann::json& task_options, const std::string& data,
+                uint64_t seed);
+
+  // The index-th training problem (a resumed run continues from its saved index).
+  reward::Problem train(uint64_t index) const;
+  // `n` evaluation problems: the task's held-out set, or the first n records of the dataset (all when n <=
+  // 0).
+  std::vector<reward::Problem> held_out(int64_t n) const;
+  std::string describe() const;
+
+ private:
+  std::shared_ptr<const reward::Task> task_;
+  std::vector<reward::Problem> data_;
+  std::string data_path_;
+  uint64_t seed_ = 0;
+};
+
+// Chat-style problems use the DeepSeek chat format with the generation prompt; plain prompts are encoded as
+// text with the tokenizer's own special tokens (BOS).
+std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p);
+
+}  // namespace seek
