@@ -43,6 +43,10 @@ Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const Engine
       opt.max_context > 0 ? std::min(opt.max_context, c.max_position_embeddings) : c.max_position_embeddings;
   SEEK_CHECK(opt.max_batch > 0 && opt.prefill_chunk > 0, "max batch and prefill chunk must be positive");
   eos_ = tok_ ? tok_->eos_id() : int32_t(c.eos_token_id);
+  // Checkpoints often pad the vocabulary past the tokenizer (DeepSeek-V3: 129280 rows for ~128.8K tokens);
+  // ids without a token are never sampled.
+  sample_vocab_ = c.vocab_size;
+  if (tok_) sample_vocab_ = std::min<int64_t>(sample_vocab_, int64_t(tok_->vocab_size()));
   stats_.cache_bytes_per_token = cache_.bytes_per_token();
 }
 
@@ -162,7 +166,7 @@ bool Engine::step() {
       Sample& sm = jb.r->samples[size_t(jb.sample)];
       const auto& ctx = sm.context;
       const size_t P = jb.r->req.prompt.size();
-      jb.out = sampler.sample(jb.logits, V, jb.r->req.params, std::span<const int32_t>(ctx),
+      jb.out = sampler.sample(jb.logits, sample_vocab_, jb.r->req.params, std::span<const int32_t>(ctx),
                               std::span<const int32_t>(ctx).subspan(P), sm.rng);
     }
   }

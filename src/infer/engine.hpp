@@ -95,6 +95,8 @@ class Engine {
   Runner& runner() { return runner_; }
   AttnForm form() const { return runner_.form(); }
   int64_t max_context() const { return max_context_; }
+  // Token ids [0, sample_vocab()) are sampled: the model's vocabulary cut to the tokenizer's.
+  int64_t sample_vocab() const { return sample_vocab_; }
 
  private:
   struct Sample {
@@ -125,6 +127,7 @@ class Engine {
   KvCache cache_;
   int64_t max_context_ = 0;
   int32_t eos_ = -1;
+  int64_t sample_vocab_ = 0;  // ids [0, sample_vocab_) can be sampled
   std::vector<std::unique_ptr<Request>> reqs_;
   int running_ = 0;  // samples admitted and not finished
   EngineStats stats_;

@@ -208,7 +208,7 @@ void Transformer<T>::backward_layers(const int32_t* tokens, int64_t B, int64_t T
 
 template <typename T>
 void Transformer<T>::policy_forward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t Tn,
-                                    double temperature, T* logp, T* entropy) {
+                                    double temperature, T* logp, T* entropy, int64_t support) {
   const int64_t N = B * Tn;
   double balance = 0;
   embed_and_run_layers(tokens, B, Tn, BalanceOptions{0.0, true}, &balance);
@@ -217,8 +217,12 @@ void Transformer<T>::policy_forward(const int32_t* tokens, const int32_t* target
   policy_.B = B;
   policy_.Tn = Tn;
   policy_.temperature = temperature;
+  SEEK_CHECK(support >= 0 && support <= cfg_.vocab_size, "policy support {} outside the vocabulary ({})",
+             support, cfg_.vocab_size);
+  policy_.support = support > 0 ? support : cfg_.vocab_size;
+  // The head's first `support` rows are the logits of ids [0, support).
   policy_logprob_forward<T>(final_norm_.data(), ps_.p(ids_.head()), targets, N, cfg_.hidden_size,
-                            cfg_.vocab_size, temperature, logp, entropy);
+                            policy_.support, temperature, logp, entropy);
 }
 
 template <typename T>
@@ -228,7 +232,7 @@ void Transformer<T>::policy_backward(const T* dlogp, const T* dentropy) {
              "policy_backward needs the activations of a policy_forward call");
   dfinal_.assign(size_t(N * d), T(0));
   policy_logprob_backward<T>(final_norm_.data(), ps_.p(ids_.head()), policy_.targets.data(), N, d,
-                             cfg_.vocab_size, policy_.temperature, dlogp, dentropy, dfinal_.data(),
+                             policy_.support, policy_.temperature, dlogp, dentropy, dfinal_.data(),
                              ps_.g(ids_.head()));
   dh_a_.assign(size_t(N * d), T(0));
   rmsnorm_backward<T>(hs_.back().data(), d, ps_.p(ids_.final_norm), final_rstd_.data(), dfinal_.data(), d,

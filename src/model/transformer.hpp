@@ -59,8 +59,10 @@ class Transformer {
   // Reinforcement learning. Per-token log-probabilities of `targets` (-1: none) under softmax(logits /
   // temperature) and the entropies of those distributions (entropy may be null), main model only, no balance
   // loss; activations are kept for policy_backward and expert loads are recorded.
+  // support > 0 restricts the softmax to token ids [0, support) (a tokenizer smaller than the vocabulary), as
+  // the sampler does.
   void policy_forward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t Tn,
-                      double temperature, T* logp, T* entropy);
+                      double temperature, T* logp, T* entropy, int64_t support = 0);
   // Adds to params().grad the gradient of Σ dlogp·logp + dentropy·entropy of the last policy_forward
   // (dentropy may be null).
   void policy_backward(const T* dlogp, const T* dentropy);
@@ -98,6 +100,7 @@ class Transformer {
     std::vector<int32_t> tokens, targets;
     int64_t B = 0, Tn = 0;
     double temperature = 1.0;
+    int64_t support = 0;
   } policy_;
 };
 

@@ -68,7 +68,7 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
                                {"reward", r},
                                {"finish", finish_reason_name(c.finish)},
                                {"tokens", c.tokens.size()}}
-                    .dump()
+                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
              << "\n";
     }
     for (size_t j = 0; j < opt.ks.size(); ++j)

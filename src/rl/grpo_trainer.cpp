@@ -125,6 +125,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   hp.eps = s.eps;
   hp.weight_decay = s.weight_decay;
   const int64_t G = s.group_size, P = s.prompts_per_step;
+  // Log-probs over the sampler's support: ids the tokenizer has (the engine never samples the others).
+  const int64_t support = std::min<int64_t>(cfg.vocab_size, int64_t(tok->vocab_size()));
   fmt::print("grpo: policy {} | {} | rewards {} | {} steps × {} prompts × {} samples, μ = {}\n", s.init,
              source.describe(), s.rewards.dump(), s.steps, P, G, s.num_iterations);
 
@@ -283,7 +285,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           const size_t NT = size_t(mb.n * mb.T);
           std::vector<float> lp_full(NT), ent_full(NT);
           policy->policy_forward(mb.tokens.data(), mb.targets.data(), mb.n, mb.T, s.temperature,
-                                 lp_full.data(), ent_full.data());
+                                 lp_full.data(), ent_full.data(), support);
           const auto& ml = policy->expert_loads();
           if (loads.empty()) {
             loads = ml;
@@ -319,7 +321,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
             if (ref) {
               std::vector<float> rl(NT);
               ref->policy_forward(mb.tokens.data(), mb.targets.data(), mb.n, mb.T, s.temperature, rl.data(),
-                                  nullptr);
+                                  nullptr, support);
               for (size_t p : mb.token_pos) logp_ref[bi].push_back(rl[p]);
             }
           }
@@ -379,7 +381,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
                                      {"reward", groups[gi].scores[size_t(k)].total},
                                      {"rewards", comps},
                                      {"advantage", adv.advantages[gi * size_t(G) + size_t(k)]}}
-                          .dump()
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                    << "\n";
         }
       comp_log.flush();
