@@ -1,0 +1,203 @@
+#include "rl/r1zero_demo.hpp"
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "infer/model.hpp"
+#include "io/atomic_file.hpp"
+#include "reward/combined_reward.hpp"
+#include "reward/task.hpp"
+#include "rl/evaluate.hpp"
+#include "rl/grpo_trainer.hpp"
+#include "rl/svg_plot.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "train/trainer.hpp"
+
+namespace seek {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const nlohmann::json kTaskOptions = {{"min_terms", 2},           {"max_terms", 2},   {"min_digits", 1},
+                                     {"max_digits", 2},          {"operators", "+"}, {"template", "plain"},
+                                     {"held_out_fraction", 0.05}};
+
+// One worked solution in the R1 format, deliberately imperfect: a wrong sum (the same in the thinking and the
+// answer) with probability wrong_fraction, and no tags at all with probability untagged_fraction.
+std::string worked_solution(const nlohmann::json& data, const std::string& answer, Rng& rng,
+                            const R1ZeroDemoOptions& o) {
+  std::string expr;
+  if (data.contains("expression") && data["expression"].is_string())
+    expr = data["expression"].get<std::string>();
+  long long value = std::stoll(answer);
+  if (rng.uniform() < o.wrong_fraction) {
+    long long off = 1 + int64_t(rng.below(9));
+    value += rng.uniform() < 0.5 ? -off : off;
+  }
+  std::string steps = expr.empty() ? std::to_string(value) : fmt::format("{} = {}", expr, value);
+  if (rng.uniform() < o.untagged_fraction) return fmt::format(" {}. The answer is {}.", steps, value);
+  return fmt::format(" <think>{}</think> <answer>{}</answer>", steps, value);
+}
+
+std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
+  std::vector<nlohmann::json> v;
+  std::ifstream f(p);
+  std::string line;
+  while (std::getline(f, line))
+    if (!line.empty()) v.push_back(nlohmann::json::parse(line));
+  return v;
+}
+
+void plot_metric(const fs::path& file, const std::string& title, const std::string& y_label,
+                 const std::vector<nlohmann::json>& rows,
+                 const std::vector<std::pair<std::string, std::string>>& keys) {
+  std::vector<PlotSeries> series;
+  for (const auto& [key, label] : keys) {
+    PlotSeries s{label, {}};
+    for (const auto& r : rows)
+      if (r.contains(key) && r[key].is_number())
+        s.points.emplace_back(r["step"].get<double>(), r[key].get<double>());
+    series.push_back(std::move(s));
+  }
+  write_svg_plot(file, title, "step", y_label, series);
+}
+
+EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Problem>& problems,
+                        const R1ZeroDemoOptions& o, const fs::path& completions) {
+  auto model = InferModel::load(model_dir);
+  auto tok = make_byte_tokenizer();
+  EvalOptions eo;
+  eo.samples = o.eval_samples;
+  eo.ks = {1, o.eval_samples};
+  eo.sampling.temperature = 1.0f;
+  eo.sampling.max_new_tokens = 48;
+  eo.sampling.seed = o.seed;
+  std::ofstream f(completions);
+  return evaluate(*model, *tok, problems, eo, nullptr, &f);
+}
+
+}  // namespace
+
+R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const fs::path out = fs::absolute(o.out);
+  fs::create_directories(out / "plots");
+  auto task = reward::make_task("arithmetic", kTaskOptions);
+
+  // 1. A base model that is weak but not hopeless: SFT-style pretraining on imperfect worked solutions.
+  const fs::path corpus = out / "base-data.jsonl";
+  {
+    Rng rng(o.seed);
+    std::string text;
+    for (int64_t i = 0; i < o.pretrain_examples; ++i) {
+      reward::Problem p = task->train(uint64_t(i));
+      text += nlohmann::json{{"prompt", p.prompt}, {"completion", worked_solution(p.data, p.answer, rng, o)}}
+                  .dump();
+      text += "\n";
+    }
+    write_file_atomically(corpus, text);
+  }
+  fmt::print(
+      "== 1/4 pretraining the base model on {} generated worked solutions ({:.0f}% wrong answers, {:.0f}% "
+      "without tags)\n",
+      o.pretrain_examples, o.wrong_fraction * 100, o.untagged_fraction * 100);
+  TrainSettings ts;
+  ts.config = o.config.empty() ? std::string(SEEK_SOURCE_DIR) + "/configs/demo.json" : o.config;
+  ts.data = {corpus.string()};
+  ts.objective = "sft";
+  ts.out = (out / "base").string();
+  ts.batch_size = 16;
+  ts.seq_len = 128;
+  ts.steps = o.pretrain_steps;
+  ts.lr = 3e-3;
+  ts.min_lr = 3e-4;
+  ts.warmup_steps = 50;
+  ts.eval_every = std::max<int64_t>(1, o.pretrain_steps / 6);
+  ts.eval_batches = 4;
+  ts.checkpoint_every = o.pretrain_steps;
+  ts.keep_last = 1;
+  ts.log_every = std::max<int64_t>(1, o.pretrain_steps / 20);
+  ts.seed = o.seed;
+  run_training(ts, false);
+
+  // 2. Held-out evaluation of the base model.
+  std::vector<reward::Problem> held;
+  for (int64_t i = 0; i < o.eval_problems; ++i) held.push_back(task->held_out(uint64_t(i)));
+  fmt::print("== 2/4 evaluating the base model on {} held-out problems × {} samples\n", held.size(),
+             o.eval_samples);
+  R1ZeroDemoResult res;
+  res.base = evaluate_dir(out / "base" / "model", held, o, out / "base-eval.jsonl").to_json();
+
+  // 3. GRPO with accuracy + format rewards only.
+  fmt::print("== 3/4 GRPO: accuracy + format rewards, {} steps × {} prompts × {} samples\n", o.grpo_steps,
+             o.prompts_per_step, o.group_size);
+  GrpoSettings gs;
+  gs.init = (out / "base" / "model").string();
+  gs.task = "arithmetic";
+  gs.task_options = kTaskOptions;
+  gs.rewards = {{"accuracy", 1.0}, {"format", 1.0}};
+  gs.out = (out / "grpo").string();
+  gs.steps = o.grpo_steps;
+  gs.prompts_per_step = o.prompts_per_step;
+  gs.group_size = o.group_size;
+  gs.max_completion_length = 48;
+  gs.lr = o.grpo_lr;
+  gs.warmup_steps = 5;
+  gs.beta = 0.0;
+  gs.checkpoint_every = o.grpo_steps;
+  gs.keep_last = 1;
+  gs.micro_batch = 32;
+  gs.seed = o.seed;
+  run_grpo(gs, false);
+
+  // 4. Held-out evaluation after GRPO, the table and the plots.
+  fmt::print("== 4/4 evaluating the GRPO policy on the same held-out problems\n");
+  res.after = evaluate_dir(out / "grpo" / "model", held, o, out / "grpo-eval.jsonl").to_json();
+  const std::string pk = fmt::format("pass@{}", o.eval_samples);
+  fmt::print("\n{:<22} {:>10} {:>12}\n", "held-out metric", "base", "after GRPO");
+  for (const auto& [key, label] :
+       std::vector<std::pair<std::string, std::string>>{{"pass@1", "pass@1"},
+                                                        {pk, pk},
+                                                        {"format_rate", "format compliance"},
+                                                        {"mean_length", "mean length (tokens)"}})
+    fmt::print("{:<22} {:>10.3f} {:>12.3f}\n", label, res.base.value(key, 0.0), res.after.value(key, 0.0));
+  const double b = res.base.value("pass@1", 0.0), a = res.after.value("pass@1", 0.0);
+  const double fmt_after = res.after.value("format_rate", 0.0);
+  res.outcome_met = b >= 0.05 && b <= 0.50 && a - b >= 0.25 && fmt_after >= 0.95;
+  fmt::print("\nR1-Zero outcome (base pass@1 in [5%, 50%], +25 points, format >= 95%): {}\n",
+             res.outcome_met ? "met" : "NOT met");
+
+  auto grpo_rows = read_jsonl(out / "grpo" / "metrics.jsonl");
+  auto base_rows = read_jsonl(out / "base" / "metrics.jsonl");
+  plot_metric(out / "plots" / "reward.svg", "GRPO reward (training prompts)", "mean reward", grpo_rows,
+              {{"reward", "total"}, {"rewards/accuracy", "accuracy"}, {"rewards/format", "format"}});
+  plot_metric(out / "plots" / "accuracy.svg", "GRPO accuracy reward per step", "accuracy", grpo_rows,
+              {{"rewards/accuracy", "accuracy"}});
+  plot_metric(out / "plots" / "completion_length.svg", "GRPO completion length", "tokens", grpo_rows,
+              {{"completion_length_mean", "mean"}, {"completion_length_max", "max"}});
+  plot_metric(out / "plots" / "kl.svg", "Policy drift: KL(π_θ ‖ π_old) per token", "KL", grpo_rows,
+              {{"kl", "kl"}});
+  plot_metric(out / "plots" / "pretrain_loss.svg", "Base model pretraining loss", "loss", base_rows,
+              {{"loss", "train"}, {"val_loss", "validation"}});
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fmt::print(
+      "\ntotal time {:.1f} min. Everything is in {}:\n  base/ and grpo/ (metrics.jsonl, checkpoints, model/),"
+      " grpo/completions.jsonl,\n  base-eval.jsonl and grpo-eval.jsonl (every held-out completion with its "
+      "scores),\n  plots/*.svg (reward, accuracy, completion length, KL, pretraining loss)\n",
+      secs / 60, out.string());
+  write_file_atomically(
+      out / "summary.json",
+      nlohmann::json{
+          {"base", res.base}, {"after", res.after}, {"outcome_met", res.outcome_met}, {"minutes", secs / 60}}
+              .dump(2) +
+          "\n");
+  return res;
+}
+
+}  // namespace seek

@@ -1,0 +1,35 @@
+// `seek demo`: R1-Zero in miniature. Builds a weak base model (pretrains configs/demo.json on generated
+// arithmetic problems with imperfect worked solutions: many wrong answers, some without the answer tags),
+// evaluates it on held-out problems, runs GRPO with accuracy + format rewards only, evaluates again, prints a
+// before/after table and writes SVG plots of the run.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace seek {
+
+struct R1ZeroDemoOptions {
+  std::string config;  // base model config (default configs/demo.json)
+  std::string out = "runs/demo";
+  int64_t pretrain_steps = 1200;
+  int64_t pretrain_examples = 60000;
+  double wrong_fraction = 0.6;      // worked solutions with a wrong answer
+  double untagged_fraction = 0.25;  // solutions without <think>/<answer> tags
+  int64_t grpo_steps = 80;
+  int64_t prompts_per_step = 16, group_size = 8;
+  double grpo_lr = 2e-4;
+  int64_t eval_problems = 200;
+  int eval_samples = 4;
+  uint64_t seed = 1234;
+};
+
+struct R1ZeroDemoResult {
+  nlohmann::json base, after;  // EvalResult::to_json() of the held-out evaluations
+  bool outcome_met = false;    // base pass@1 in [5%, 50%], +25 points, format >= 95%
+};
+
+R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o);
+
+}  // namespace seek
