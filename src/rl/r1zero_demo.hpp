@@ -13,13 +13,13 @@ namespace seek {
 struct R1ZeroDemoOptions {
   std::string config;  // base model config (default configs/demo.json)
   std::string out = "runs/demo";
-  int64_t pretrain_steps = 1200;
-  int64_t pretrain_examples = 60000;
-  double wrong_fraction = 0.6;      // worked solutions with a wrong answer
+  int64_t pretrain_steps = 5000;
+  int64_t pretrain_examples = 150000;
+  double wrong_fraction = 0.5;      // worked solutions with a wrong answer
   double untagged_fraction = 0.25;  // solutions without <think>/<answer> tags
-  int64_t grpo_steps = 80;
+  int64_t grpo_steps = 150;
   int64_t prompts_per_step = 16, group_size = 8;
-  double grpo_lr = 2e-4;
+  double grpo_lr = 3e-4;
   int64_t eval_problems = 200;
   int eval_samples = 4;
   uint64_t seed = 1234;

@@ -1,5 +1,7 @@
 #include "train/settings.hpp"
 
+#include <filesystem>
+
 #include "core/error.hpp"
 #include "train/settings_io.hpp"
 
@@ -78,6 +80,8 @@ void TrainSettings::validate() const {
   SEEK_CHECK(config.empty() != init.empty(),
              "give exactly one of --config (train from scratch) or --init DIR");
   SEEK_CHECK(!data.empty(), "no training data: give --data FILE [FILE...]");
+  for (const auto& f : data)  // checked first: a mistyped path should not wait for the model to load
+    SEEK_CHECK(std::filesystem::is_regular_file(f), "training data file {} does not exist", f);
   SEEK_CHECK(!out.empty(), "no run folder: give --out DIR");
   objective_kind();
   make_schedule();

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "core/error.hpp"
 #include "train/schedule.hpp"
@@ -63,8 +65,10 @@ TEST(Settings, RoundTripAndStrictKeys) {
 }
 
 TEST(Settings, ValidationNamesTheProblem) {
+  const auto data = std::filesystem::temp_directory_path() / "seek-settings-test.txt";
+  std::ofstream(data) << "text";
   TrainSettings s;
-  s.data = {"a.txt"};
+  s.data = {(data.parent_path() / "missing-file.txt").string()};
   s.out = "o";
   auto msg = [&] {
     try {
@@ -76,6 +80,8 @@ TEST(Settings, ValidationNamesTheProblem) {
   };
   EXPECT_NE(msg().find("--config"), std::string::npos);  // neither config nor init
   s.config = "c.json";
+  EXPECT_NE(msg().find("missing-file.txt"), std::string::npos);
+  s.data = {data.string()};
   EXPECT_EQ(msg(), "");
   s.batch_size = 0;
   EXPECT_NE(msg().find("batch_size"), std::string::npos);
