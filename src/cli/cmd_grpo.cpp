@@ -51,6 +51,8 @@ RegisterCommand reg(
                           "no loss on completions cut by the length limit");
       settings_flag<double>(app, c, "entropy_coef", "entropy bonus coefficient (default 0)");
       settings_flag<int64_t>(app, c, "micro_batch", "sequences per forward/backward (default 16)");
+      settings_flag<int64_t>(app, c, "rollout_batch",
+                             "sequences generated at once (default 64; 1 = unbatched)");
       settings_flag<double>(app, c, "lr", "learning rate (default 1e-5)");
       settings_flag<double>(app, c, "min_lr", "final learning rate of a decaying schedule (default 0)");
       settings_flag<int64_t>(app, c, "warmup_steps", "warm-up optimizer steps (default 0)");

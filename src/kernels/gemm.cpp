@@ -100,7 +100,8 @@ template <>
 void gemm<double>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, const double* A,
                   int64_t lda, const double* B, int64_t ldb, double beta, double* C, int64_t ldc) {
   // Reference-quality loop for fp64 gradient checks; the i-k-j order keeps the inner loop contiguous in C.
-#pragma omp parallel for schedule(static)
+// Small products (gradient checks run thousands) stay on one thread: waking a team costs more.
+#pragma omp parallel for schedule(static) if (M * N * K > (1 << 16))
   for (int64_t i = 0; i < M; ++i) {
     double* c = C + i * ldc;
     for (int64_t j = 0; j < N; ++j) c[j] = beta == 0.0 ? 0.0 : beta * c[j];

@@ -6,7 +6,7 @@ namespace seek {
 
 template <typename T>
 void swiglu_forward(const T* g, const T* u, T* h, int64_t n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > (1 << 14))
   for (int64_t i = 0; i < n; ++i) {
     T s = T(1) / (T(1) + std::exp(-g[i]));
     h[i] = g[i] * s * u[i];
@@ -15,7 +15,7 @@ void swiglu_forward(const T* g, const T* u, T* h, int64_t n) {
 
 template <typename T>
 void swiglu_backward(const T* g, const T* u, const T* dh, T* dg, T* du, int64_t n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > (1 << 14))
   for (int64_t i = 0; i < n; ++i) {
     T s = T(1) / (T(1) + std::exp(-g[i]));
     T silu = g[i] * s;

@@ -35,6 +35,7 @@ void for_each_field(GrpoSettings& s, F&& f) {
   f("mask_truncated_completions", s.mask_truncated_completions);
   f("entropy_coef", s.entropy_coef);
   f("micro_batch", s.micro_batch);
+  f("rollout_batch", s.rollout_batch);
   f("lr", s.lr);
   f("min_lr", s.min_lr);
   f("warmup_steps", s.warmup_steps);
@@ -102,6 +103,7 @@ void GrpoSettings::validate() const {
   positive(max_completion_length, "max_completion_length");
   positive(num_iterations, "num_iterations");
   positive(micro_batch, "micro_batch");
+  positive(rollout_batch, "rollout_batch");
   positive(max_dynamic_draws, "max_dynamic_draws");
   SEEK_CHECK(group_size >= 2, "group_size must be at least 2 (advantages compare completions of one prompt)");
   SEEK_CHECK(temperature > 0,

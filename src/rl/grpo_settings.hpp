@@ -40,7 +40,8 @@ struct GrpoSettings {
   int64_t max_dynamic_draws = 3;            // at most this many × prompts_per_step prompts drawn per step
   bool mask_truncated_completions = false;  // completions cut by max_completion_length get no loss
   double entropy_coef = 0.0;
-  int64_t micro_batch = 16;  // sequences per forward/backward (memory bound)
+  int64_t micro_batch = 16;    // sequences per forward/backward (memory bound)
+  int64_t rollout_batch = 64;  // sequences the engine decodes at once (1 = unbatched generation)
   // optimizer
   double lr = 1e-5, min_lr = 0.0;
   int64_t warmup_steps = 0;

@@ -20,6 +20,7 @@
 #include "rl/problems.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
+#include "train/run_folder.hpp"
 
 namespace seek {
 
@@ -48,14 +49,6 @@ struct MicroBatch {
   std::vector<int64_t> offsets;    // per row, into token_pos
 };
 
-std::string fmt_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  int64_t t = int64_t(s + 0.5);
-  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
-  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
-  return fmt::format("{}s", t);
-}
-
 double nan_mean(const std::vector<double>& v) {
   double s = 0;
   int64_t n = 0;
@@ -79,20 +72,13 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const fs::path out = s.out;
   std::optional<fs::path> ckpt;
   if (resume) {
-    ckpt = latest_checkpoint(out);
-    SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint", out.string());
-    std::ifstream f(out / "settings.json");
-    SEEK_CHECK(f.good(), "cannot read {}", (out / "settings.json").string());
-    nlohmann::json base = nlohmann::json::parse(f);
-    for (auto it = overrides.begin(); it != overrides.end(); ++it) base[it.key()] = it.value();
-    s = GrpoSettings::from_json(base, (out / "settings.json").string());
+    ResumePoint rp = resume_point(out, overrides);
+    ckpt = rp.checkpoint;
+    s = GrpoSettings::from_json(rp.settings, (out / "settings.json").string());
   }
   s.validate();
   if (s.threads > 0) omp_set_num_threads(s.threads);
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  SEEK_CHECK(!ec, "cannot create run folder {}: {}", out.string(), ec.message());
-  write_file_atomically(out / "settings.json", s.to_json().dump(2) + "\n");
+  prepare_run_folder(out, s.to_json());
 
   const fs::path tok_dir = s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
   auto tok = load_tokenizer(tok_dir);
@@ -147,7 +133,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     const auto t_gen = Clock::now();
     auto infer = InferModel::from_model(*policy);
     EngineOptions eo;
-    eo.max_batch = int(std::min<int64_t>(64, P * G));
+    eo.max_batch = int(std::min<int64_t>(s.rollout_batch, P * G));
     Engine engine(*infer, tok.get(), eo);
     std::vector<Group> groups;
     int64_t drawn = 0, skipped_long = 0, dropped_equal = 0;
@@ -425,7 +411,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         "step {:>5}/{} | reward {:.3f} ± {:.3f} ({}) | len {:.0f} | kl {:.4f} | gen {:.1f}s train {:.1f}s | "
         "{:.0f} tok/s | ETA {}{}\n",
         state.step, s.steps, mean, std::sqrt(var), parts, m.value("completion_length_mean", 0.0),
-        m.value("kl", 0.0), gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0, fmt_duration(eta),
+        m.value("kl", 0.0), gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0,
+        format_duration(eta),
         m.contains("eval") ? fmt::format(" | eval pass@1 {:.3f}", m["eval"].value("pass@1", 0.0)) : "");
     std::fflush(stdout);
     if (state.step == s.steps || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) {

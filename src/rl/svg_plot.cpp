@@ -79,6 +79,10 @@ void write_svg_plot(const std::filesystem::path& path, const std::string& title,
       "<text x=\"18\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {})\">{}</text>\n",
       (T + H - B) / 2, (T + H - B) / 2, escape(y_label));
   static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};
+  std::string legend = fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"150\" height=\"{}\" fill=\"white\" fill-opacity=\"0.85\" "
+      "stroke=\"#ccc\"/>\n",
+      W - R - 156, T, 16 * double(series.size()) + 6);
   for (size_t i = 0; i < series.size(); ++i) {
     std::string pts;
     for (auto [x, y] : series[i].points)
@@ -86,12 +90,12 @@ void write_svg_plot(const std::filesystem::path& path, const std::string& title,
     const char* col = colors[i % 5];
     svg +=
         fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\" points=\"{}\"/>\n", col, pts);
-    svg += fmt::format(
+    legend += fmt::format(
         "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"3\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
         W - R - 150, T + 8 + 16 * double(i), col, W - R - 134, T + 13 + 16 * double(i),
         escape(series[i].label));
   }
-  svg += "</svg>\n";
+  svg += legend + "</svg>\n";
   write_file_atomically(path, svg);
 }
 

@@ -17,6 +17,7 @@
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
 #include "train/dataset.hpp"
+#include "train/run_folder.hpp"
 
 namespace seek {
 
@@ -27,24 +28,6 @@ namespace {
 std::atomic<bool> g_stop{false};
 void on_signal(int) {
   g_stop = true;
-}
-
-std::string format_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  int64_t t = int64_t(s + 0.5);
-  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
-  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
-  return fmt::format("{}s", t);
-}
-
-nlohmann::json load_json_file(const fs::path& p) {
-  std::ifstream f(p);
-  SEEK_CHECK(f.good(), "cannot read {}", p.string());
-  try {
-    return nlohmann::json::parse(f);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON: {}", p.string(), e.what());
-  }
 }
 
 // Keeps only metric lines up to `step`, so a resumed run does not repeat the steps of the crashed one.
@@ -95,20 +78,14 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   const fs::path out = s.out;
   std::optional<fs::path> ckpt;
   if (resume) {
-    ckpt = latest_checkpoint(out);
-    SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint", out.string());
-    nlohmann::json base = load_json_file(out / "settings.json");
-    for (auto it = overrides.begin(); it != overrides.end(); ++it) base[it.key()] = it.value();
-    s = TrainSettings::from_json(base, (out / "settings.json").string());
+    ResumePoint rp = resume_point(out, overrides);
+    ckpt = rp.checkpoint;
+    s = TrainSettings::from_json(rp.settings, (out / "settings.json").string());
   }
   s.validate();
   if (s.threads > 0) omp_set_num_threads(s.threads);
 
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  SEEK_CHECK(!ec, "cannot create run folder {}: {}", out.string(), ec.message());
-  write_file_atomically(out / "settings.json",
-                        s.to_json().dump(2) + "\n");  // also proves the folder is writable
+  prepare_run_folder(out, s.to_json());
 
   // Tokenizer: explicit folder, else the init model's, else bytes.
   fs::path tok_dir =

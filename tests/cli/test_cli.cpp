@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/temp_dir.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -35,14 +37,7 @@ CmdResult run(const std::string& args) {
   return r;
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() : path(fs::temp_directory_path() / ("seek-cli-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using seek::test::TempDir;
 
 TEST(Cli, HelpListsEveryCommand) {
   CmdResult r = run("--help");
@@ -62,7 +57,7 @@ fs::path byte_config(const fs::path& dir) {
 }
 
 TEST(Cli, BadInputIsAClearErrorNotACrash) {
-  TempDir tmp;
+  TempDir tmp("cli");
   CmdResult r =
       run("train --config " + byte_config(tmp.path).string() + " --data " +
           (tmp.path / "missing.txt").string() + " --out " + (tmp.path / "run").string() + " --seq-len 32");
@@ -84,7 +79,7 @@ TEST(Cli, BadInputIsAClearErrorNotACrash) {
 }
 
 TEST(Cli, TinyPipelineTrainGenerateEvalGrpo) {
-  TempDir tmp;
+  TempDir tmp("cli");
   byte_config(tmp.path);
   {
     std::ofstream corpus(tmp.path / "corpus.txt");

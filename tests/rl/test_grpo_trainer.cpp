@@ -10,21 +10,14 @@
 #include "core/error.hpp"
 #include "model/model_dir.hpp"
 #include "rl/grpo_trainer.hpp"
+#include "support/temp_dir.hpp"
 
 namespace seek {
 namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("seek-grpo-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
 // A tiny random policy whose vocabulary holds the byte tokenizer (so <think> is one token).
 fs::path tiny_policy(const fs::path& dir) {
@@ -72,7 +65,7 @@ std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
 }
 
 TEST(GrpoTrainer, RaisesRewardOnALearnableObjective) {
-  TempDir tmp("learn");
+  TempDir tmp("grpo-learn");
   tiny_policy(tmp.path);
   auto r = run_grpo(settings(tmp.path), false);
   EXPECT_EQ(r.steps_done, 14);
@@ -98,7 +91,7 @@ TEST(GrpoTrainer, RaisesRewardOnALearnableObjective) {
 }
 
 TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
-  TempDir tmp("resume");
+  TempDir tmp("grpo-resume");
   tiny_policy(tmp.path);
   auto s = settings(tmp.path);
   s.steps = 4;
@@ -120,7 +113,7 @@ TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
 }
 
 TEST(GrpoTrainer, BadSettingsAreClearErrors) {
-  TempDir tmp("bad");
+  TempDir tmp("grpo-bad");
   tiny_policy(tmp.path);
   auto s = settings(tmp.path);
   s.group_size = 1;

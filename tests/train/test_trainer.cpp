@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "support/temp_dir.hpp"
 #include "train/checkpoint.hpp"
 #include "train/trainer.hpp"
 
@@ -18,15 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("seek-trainer-" + name + "-" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::TempDir;
 
 fs::path write_corpus(const fs::path& dir) {
   fs::path p = dir / "corpus.txt";
@@ -80,7 +73,7 @@ std::vector<nlohmann::json> read_metrics(const fs::path& out) {
 }
 
 TEST(Trainer, RunsWritesMetricsCheckpointsAndModel) {
-  TempDir tmp("basic");
+  TempDir tmp("trainer-basic");
   auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
   s.steps = 12;
   s.lr = 1e-2;
@@ -104,7 +97,7 @@ TEST(Trainer, RunsWritesMetricsCheckpointsAndModel) {
 }
 
 TEST(Trainer, KillDuringSaveThenResumeIsBitIdentical) {
-  TempDir tmp("resume");
+  TempDir tmp("trainer-resume");
   fs::path corpus = write_corpus(tmp.path);
   auto full = tiny_settings(corpus, tmp.path / "full");
   run_training(full, false);
@@ -157,7 +150,7 @@ TEST(Trainer, DISABLED_CrashingRun) {
 }
 
 TEST(Trainer, NonFiniteLossStopsWithoutPoisonedCheckpoint) {
-  TempDir tmp("nan");
+  TempDir tmp("trainer-nan");
   auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
   s.lr = 1e30;
   s.min_lr = 0;
@@ -181,7 +174,7 @@ TEST(Trainer, NonFiniteLossStopsWithoutPoisonedCheckpoint) {
 }
 
 TEST(Trainer, BadPathsAreClearErrors) {
-  TempDir tmp("bad");
+  TempDir tmp("trainer-bad");
   auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
   std::ofstream(tmp.path / "file") << "x";
   s.out = (tmp.path / "file" / "run").string();

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Time per GRPO step on configs/small.json with G × prompts = 64 sequences, the share of the step spent in
+# generation vs training, and rollout throughput (completion tokens/s), against the same step with unbatched
+# generation (the engine decoding one sequence at a time). The policy is a freshly initialised small.json
+# (random weights; completion lengths run to the limit, which makes the work per step the same for both).
+#   bench/grpo-step.sh [steps]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+steps=${1:-3}
+cmake --preset release >/dev/null
+cmake --build --preset release -j 2 --target seek >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 - "$work/config.json" <<'PY'
+import json, sys
+c = json.load(open("configs/small.json")); c["vocab_size"] = 512
+json.dump(c, open(sys.argv[1], "w"))
+PY
+# a random policy: one training step on a tiny corpus just to write a model directory
+printf '1+1=2\n%.0s' $(seq 1 2000) > "$work/corpus.txt"
+./build/release/seek train --config "$work/config.json" --data "$work/corpus.txt" --out "$work/base" --steps 1 \
+  --batch-size 1 --seq-len 64 --eval-every 0 --log-every 1 >/dev/null
+for rb in 64 1; do
+  ./build/release/seek grpo --init "$work/base/model" --task arithmetic --task-options '{"template": "plain"}' \
+    --out "$work/grpo-$rb" --steps "$steps" --prompts-per-step 8 --group-size 8 --max-completion-length 64 \
+    --rollout-batch "$rb" --checkpoint-every 0 --threads 2 >/dev/null
+  python3 - "$work/grpo-$rb/metrics.jsonl" "$rb" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])][1:] or [json.loads(l) for l in open(sys.argv[1])]
+gen = sum(r["generation_s"] for r in rows) / len(rows)
+train = sum(r["training_s"] for r in rows) / len(rows)
+toks = sum(r["generated_tokens"] for r in rows) / len(rows)
+print(f"rollout_batch {sys.argv[2]:>2}: step {gen + train:.2f} s (generation {gen:.2f} s = {100 * gen / (gen + train):.0f}%, "
+      f"training {train:.2f} s), {toks / gen:.0f} completion tokens/s, {toks:.0f} tokens per step")
+PY
+done
