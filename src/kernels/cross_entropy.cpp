@@ -87,19 +87,23 @@ CrossEntropyResult cross_entropy_forward_backward(const T* x, const T* W, const 
 
   const bool want_grad = dx || dW;
   const int64_t rows = std::min(N, chunk_tokens > 0 ? chunk_tokens : logits_chunk_rows(V, sizeof(T)));
-  AlignedBuffer<T> logits(size_t(rows * V));
+  // Scratch kept per thread across calls: a fresh 4 MB buffer every call costs page faults and zeroing.
+  // (OpenMP workers see their own thread_locals, so the regions below use the pointer, not the buffer.)
+  thread_local AlignedBuffer<T> scratch;
+  if (scratch.size() < size_t(rows * V)) scratch.resize(size_t(rows * V));
+  T* const logits = scratch.data();
   std::vector<double> row_loss(static_cast<size_t>(rows));
   for (int64_t i0 = 0; i0 < N; i0 += rows) {
     const int64_t n = std::min(rows, N - i0);
     const T* xc = x + i0 * d;
-    linear_forward<T>(xc, W, logits.data(), n, V, d);
+    linear_forward<T>(xc, W, logits, n, V, d);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n; ++r)
-      row_loss[size_t(r)] = softmax_row(logits.data() + r * V, V, targets[i0 + r], grad_scale, want_grad,
+      row_loss[size_t(r)] = softmax_row(logits + r * V, V, targets[i0 + r], grad_scale, want_grad,
                                         token_logprob ? token_logprob + i0 + r : nullptr);
     for (int64_t r = 0; r < n; ++r) result.loss_sum += row_loss[size_t(r)];
     // dx = dlogits·W (written), dW += dlogitsᵀ·x.
-    if (want_grad) linear_backward<T>(xc, W, logits.data(), dx ? dx + i0 * d : nullptr, dW, n, V, d);
+    if (want_grad) linear_backward<T>(xc, W, logits, dx ? dx + i0 * d : nullptr, dW, n, V, d);
   }
   return result;
 }

@@ -48,16 +48,19 @@ void policy_logprob_forward(const T* x, const T* W, const int32_t* targets, int6
   check_args(targets, N, V, temperature);
   if (N == 0) return;
   const int64_t rows = std::min(N, logits_chunk_rows(V, sizeof(T)));
-  AlignedBuffer<T> logits(size_t(rows * V));
+  // Scratch kept per thread across calls: a fresh 4 MB buffer every call costs page faults and zeroing.
+  // (OpenMP workers see their own thread_locals, so the regions below use the pointer, not the buffer.)
+  thread_local AlignedBuffer<T> scratch;
+  if (scratch.size() < size_t(rows * V)) scratch.resize(size_t(rows * V));
+  T* const logits = scratch.data();
   const T inv_temp = T(1.0 / temperature);
   for (int64_t i0 = 0; i0 < N; i0 += rows) {
     const int64_t n = std::min(rows, N - i0);
-    linear_forward<T>(x + i0 * d, W, logits.data(), n, V, d);
+    linear_forward<T>(x + i0 * d, W, logits, n, V, d);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n; ++r) {
       T h;
-      row_stats(logits.data() + r * V, V, inv_temp, targets[i0 + r], logp + i0 + r,
-                entropy ? entropy + i0 + r : &h);
+      row_stats(logits + r * V, V, inv_temp, targets[i0 + r], logp + i0 + r, entropy ? entropy + i0 + r : &h);
     }
   }
 }
@@ -68,14 +71,18 @@ void policy_logprob_backward(const T* x, const T* W, const int32_t* targets, int
   check_args(targets, N, V, temperature);
   if (N == 0) return;
   const int64_t rows = std::min(N, logits_chunk_rows(V, sizeof(T)));
-  AlignedBuffer<T> logits(size_t(rows * V));
+  // Scratch kept per thread across calls: a fresh 4 MB buffer every call costs page faults and zeroing.
+  // (OpenMP workers see their own thread_locals, so the regions below use the pointer, not the buffer.)
+  thread_local AlignedBuffer<T> scratch;
+  if (scratch.size() < size_t(rows * V)) scratch.resize(size_t(rows * V));
+  T* const logits = scratch.data();
   const T inv_temp = T(1.0 / temperature);
   for (int64_t i0 = 0; i0 < N; i0 += rows) {
     const int64_t n = std::min(rows, N - i0);
-    linear_forward<T>(x + i0 * d, W, logits.data(), n, V, d);
+    linear_forward<T>(x + i0 * d, W, logits, n, V, d);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < n; ++r) {
-      T* row = logits.data() + r * V;
+      T* row = logits + r * V;
       const int64_t i = i0 + r;
       const int32_t tgt = targets[i];
       if (tgt < 0) {
@@ -93,7 +100,7 @@ void policy_logprob_backward(const T* x, const T* W, const int32_t* targets, int
       }
       row[tgt] += g * inv_temp;
     }
-    linear_backward<T>(x + i0 * d, W, logits.data(), dx + i0 * d, dW, n, V, d);
+    linear_backward<T>(x + i0 * d, W, logits, dx + i0 * d, dW, n, V, d);
   }
 }
 

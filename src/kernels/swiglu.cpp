@@ -2,13 +2,15 @@
 
 #include <cmath>
 
+#include "kernels/vecmath.hpp"
+
 namespace seek {
 
 template <typename T>
 void swiglu_forward(const T* g, const T* u, T* h, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > (1 << 14))
   for (int64_t i = 0; i < n; ++i) {
-    T s = T(1) / (T(1) + std::exp(-g[i]));
+    T s = T(1) / (T(1) + exp_t(-g[i]));  // exp_t: vectorisable for float
     h[i] = g[i] * s * u[i];
   }
 }
@@ -17,7 +19,7 @@ template <typename T>
 void swiglu_backward(const T* g, const T* u, const T* dh, T* dg, T* du, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > (1 << 14))
   for (int64_t i = 0; i < n; ++i) {
-    T s = T(1) / (T(1) + std::exp(-g[i]));
+    T s = T(1) / (T(1) + exp_t(-g[i]));  // exp_t: vectorisable for float
     T silu = g[i] * s;
     du[i] = dh[i] * silu;
     dg[i] = dh[i] * u[i] * (s + silu * (T(1) - s));  // d silu/dg = σ + g·σ(1−σ)

@@ -93,10 +93,17 @@ TEST(Clip, GlobalNormIsDeterministicAndClips) {
   EXPECT_NEAR(n2, ref, 1e-9 * ref);
   EXPECT_EQ(n2, l2_norm_squared(g.data(), int64_t(g.size())));
   double norm = std::sqrt(n2);
-  double s = clip_by_global_norm(g.data(), int64_t(g.size()), norm, 1.0);
-  EXPECT_NEAR(s, 1.0 / (norm + 1e-6), 1e-12);
-  EXPECT_NEAR(std::sqrt(l2_norm_squared(g.data(), int64_t(g.size()))), 1.0, 1e-5);
-  EXPECT_EQ(clip_by_global_norm(g.data(), int64_t(g.size()), 0.5, 1.0), 1.0);  // under the limit: untouched
+  EXPECT_NEAR(clip_scale(norm, 1.0), 1.0 / (norm + 1e-6), 1e-12);
+  EXPECT_EQ(clip_scale(0.5, 1.0), 1.0);  // under the limit: untouched
+  EXPECT_EQ(clip_scale(5.0, 0.0), 1.0);  // max_norm <= 0: no clipping
+  // AdamW reads the gradient through the clip factor: same as clipping the gradient first.
+  AdamWParams hp;
+  std::vector<double> p1 = {1.0, 2.0}, p2 = p1, m1(2, 0.0), v1(2, 0.0), m2(2, 0.0), v2(2, 0.0);
+  std::vector<double> g2 = {4.0, -3.0}, gc = {0.8, -0.6};
+  adamw_update<double>(p1.data(), g2.data(), m1.data(), v1.data(), 2, hp, 0.1, 1, 0.2);
+  adamw_update<double>(p2.data(), gc.data(), m2.data(), v2.data(), 2, hp, 0.1, 1, 1.0);
+  EXPECT_NEAR(p1[0], p2[0], 1e-15);
+  EXPECT_NEAR(v1[1], v2[1], 1e-15);
 }
 
 }  // namespace
