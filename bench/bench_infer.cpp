@@ -1,4 +1,4 @@
-// Inference engine benchmarks (docs/inference-bench.md): prefill tokens/s, decode tokens/s at batch 1/16/64,
+// Inference engine benchmarks (results in BENCHMARKS.md): prefill tokens/s, decode tokens/s at batch 1/16/64,
 // decode GB/s of weights + KV cache read against the machine's measured read bandwidth, and absorbed vs naive
 // MLA (cache bytes per token, decode tokens/s at 128 / 1K / 4K context).
 // Models (random weights; speed does not depend on the values):

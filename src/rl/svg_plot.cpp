@@ -66,13 +66,13 @@ void write_svg_plot(const std::filesystem::path& path, const std::string& title,
         "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#ddd\"/><text x=\"{0:.1f}\" "
         "y=\"{3}\" "
         "text-anchor=\"middle\">{4:g}</text>\n",
-        px(x), T, H - B, H - B + 16, x);
+        px(x), T, H - B, H - B + 16, std::fabs(x) < step * 1e-9 ? 0.0 : x);
   for (double step = tick_step(y1 - y0, 6), y = std::ceil(y0 / step) * step; y <= y1 + 1e-9; y += step)
     svg += fmt::format(
         "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#ddd\"/><text x=\"{3}\" "
         "y=\"{4:.1f}\" "
         "text-anchor=\"end\">{5:g}</text>\n",
-        L, py(y), W - R, L - 6, py(y) + 4, y);
+        L, py(y), W - R, L - 6, py(y) + 4, std::fabs(y) < step * 1e-9 ? 0.0 : y);
   svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", (L + W - R) / 2, H - 15,
                      escape(x_label));
   svg += fmt::format(
