@@ -22,6 +22,7 @@
 
 #include "core/aligned.hpp"
 #include "core/rng.hpp"
+#include "infer/cache_attention.hpp"
 #include "infer/model.hpp"
 #include "infer/runner.hpp"
 
@@ -109,22 +110,26 @@ void BM_Prefill(benchmark::State& state, std::string name) {
       benchmark::Counter(double(T) * double(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-void BM_Decode(benchmark::State& state, std::string name, AttnForm form, WeightFormat fmt) {
+void BM_Decode(benchmark::State& state, std::string name, AttnForm form, WeightFormat fmt, CacheType ct) {
   const int64_t B = state.range(0), ctx = state.range(1);
   const InferModel& m = get_model(name, fmt);
   const ModelConfig& c = m.config();
-  Runner run(m, form);
+  Runner run(m, form, ct);
   KvCache cache = run.make_cache();
   RunnerBatch batch;
   Rng rng(3);
+  // Rows cycle through a pool of random rows: filling gigabytes of cache one random number at a time would
+  // take longer than the benchmark.
+  const int64_t pool_rows = 61;
+  std::vector<float> pool(size_t(pool_rows * cache.width()));
+  for (float& v : pool) v = float(rng.uniform() - 0.5);
+  int64_t next_row = 0;
   for (int64_t b = 0; b < B; ++b) {
     int s = cache.create();
     cache.prepare(s, 0, ctx + 1);
     for (int64_t l = 0; l < c.num_hidden_layers; ++l)
-      for (int64_t p = 0; p < ctx; ++p) {
-        float* row = cache.row(s, l, p);
-        for (int64_t i = 0; i < cache.width(); ++i) row[i] = float(rng.uniform() - 0.5);
-      }
+      for (int64_t p = 0; p < ctx; ++p)
+        cache.write_row(s, l, p, pool.data() + (next_row++ % pool_rows) * cache.width());
     batch.add(int32_t(rng.below(uint64_t(c.vocab_size))), int32_t(ctx), s, true);
   }
   const int64_t V = c.vocab_size;
@@ -156,7 +161,55 @@ void BM_Decode(benchmark::State& state, std::string name, AttnForm form, WeightF
   state.counters["cache_B_tok"] = double(cache.bytes_per_token());
 }
 
+// The attention of one decode step alone (one layer, V2-Lite shapes: 16 heads, latent 512 + rope 64, or the
+// naive per-head keys of 192 and values of 128): B tokens, each over its own `ctx` cached rows. Counters:
+// GFLOP_s (2 flops per multiply-add of q·k and p·v) and GB_s (cache bytes read).
+void BM_CacheAttention(benchmark::State& state, AttnForm form, CacheType ct) {
+  const int64_t B = state.range(0), ctx = state.range(1);
+  const int64_t H = 16, r = 512, dr = 64, dn = 128, dv = 128, dq = dn + dr;
+  const bool absorbed = form == AttnForm::Absorbed;
+  const int64_t width = absorbed ? r + dr : H * (dq + dv);
+  KvCache cache(1, width, ct, 64, 64);
+  Rng rng(5);
+  std::vector<float> pool(size_t(61 * width));
+  for (float& v : pool) v = float(rng.uniform() - 0.5);
+  std::vector<int32_t> seq, pos;
+  int64_t next_row = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    const int s = cache.create();
+    cache.prepare(s, 0, ctx);
+    for (int64_t p = 0; p < ctx; ++p) cache.write_row(s, 0, p, pool.data() + (next_row++ % 61) * width);
+    seq.push_back(s);
+    pos.push_back(int32_t(ctx - 1));
+  }
+  const CacheAttnShape shape = absorbed ? CacheAttnShape{H, r + dr, r, 0, 0, 0, 0, 0.07f}
+                                        : CacheAttnShape{H, dq, dv, 0, dq, H * dq, dv, 0.07f};
+  std::vector<float> q(size_t(B * H * shape.Dk)), out(size_t(B * H * shape.Dv));
+  for (float& v : q) v = float(rng.uniform() - 0.5);
+  for (auto _ : state) {
+    cache_attention(cache, 0, q.data(), seq.data(), pos.data(), B, shape, out.data());
+    benchmark::DoNotOptimize(out.data());
+  }
+  const double iters = double(state.iterations());
+  const double flops = 2.0 * double(B * ctx * H * (shape.Dk + shape.Dv));
+  state.counters["GFLOP_s"] = benchmark::Counter(flops * iters / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GB_s"] =
+      benchmark::Counter(double(B * ctx * cache.row_bytes()) * iters / 1e9, benchmark::Counter::kIsRate);
+}
+
 void register_all() {
+  for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive})
+    for (CacheType ct : {CacheType::F32, CacheType::BF16, CacheType::FP8})
+      benchmark::RegisterBenchmark(
+          (std::string("cache_attention/") + (form == AttnForm::Absorbed ? "absorbed-" : "naive-") +
+           cache_type_name(ct))
+              .c_str(),
+          BM_CacheAttention, form, ct)
+          ->Args({1, 4096})
+          ->Args({64, 4096})
+          ->ArgNames({"batch", "ctx"})
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
   benchmark::RegisterBenchmark("memory_bandwidth", BM_MemoryBandwidth)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
@@ -168,29 +221,37 @@ void register_all() {
         ->UseRealTime();
     for (int64_t B : {1, 16, 64})
       benchmark::RegisterBenchmark(("decode/" + name + "/absorbed").c_str(), BM_Decode, name,
-                                   AttnForm::Absorbed, WeightFormat::F32)
+                                   AttnForm::Absorbed, WeightFormat::F32, CacheType::F32)
           ->Args({B, 128})
           ->ArgNames({"batch", "ctx"})
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
     benchmark::RegisterBenchmark(("decode/" + name + "/absorbed-bf16").c_str(), BM_Decode, name,
-                                 AttnForm::Absorbed, WeightFormat::BF16)
+                                 AttnForm::Absorbed, WeightFormat::BF16, CacheType::F32)
         ->Args({1, 128})
         ->ArgNames({"batch", "ctx"})
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   }
-  // Absorbed vs naive at V2-Lite shapes over the context.
+  // Absorbed vs naive at V2-Lite shapes over the context (fp32 cache for both), then the compressed caches at
+  // 4K. The largest (naive, batch 64, 4K) holds 10.7 GB of cache.
+  auto context = [](AttnForm form, CacheType ct, int64_t B, int64_t ctx) {
+    const std::string label = std::string("context/v2lite/") +
+                              (form == AttnForm::Absorbed ? "absorbed" : "naive") + "-" + cache_type_name(ct);
+    benchmark::RegisterBenchmark(label.c_str(), BM_Decode, std::string("v2lite"), form, WeightFormat::F32, ct)
+        ->Args({B, ctx})
+        ->ArgNames({"batch", "ctx"})
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
+  };
   for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive})
-    for (int64_t B : {1, 16})
-      for (int64_t ctx : {128, 1024, 4096})
-        benchmark::RegisterBenchmark(
-            (std::string("context/v2lite/") + (form == AttnForm::Absorbed ? "absorbed" : "naive")).c_str(),
-            BM_Decode, std::string("v2lite"), form, WeightFormat::F32)
-            ->Args({B, ctx})
-            ->ArgNames({"batch", "ctx"})
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
+    for (int64_t B : {1, 16, 64})
+      for (int64_t ctx : {128, 1024, 4096}) context(form, CacheType::F32, B, ctx);
+  for (int64_t B : {1, 16, 64}) {
+    context(AttnForm::Absorbed, CacheType::BF16, B, 4096);
+    context(AttnForm::Absorbed, CacheType::FP8, B, 4096);
+    context(AttnForm::Naive, CacheType::BF16, B, 4096);
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/infer_flags.hpp"
 #include "cli/registry.hpp"
 #include "core/error.hpp"
 #include "infer/engine.hpp"
@@ -24,6 +25,7 @@ namespace {
 struct ModelOptions {
   std::string dir;
   bool bf16 = false, naive = false;
+  CacheType kv_cache = CacheType::F32;
   int64_t ctx = 0;
   int max_batch = 64;
 };
@@ -33,6 +35,7 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
       ->required();
   app.add_flag("--bf16", o.bf16, "keep projection weights as bf16 in memory (fp32 compute); halves traffic");
   app.add_flag("--naive", o.naive, "naive MLA (decompressed per-head KV cache) instead of the absorbed form");
+  add_kv_cache_option(app, o.kv_cache);
   app.add_option("--ctx", o.ctx, "context limit in tokens (default: max_position_embeddings)");
   app.add_option("--max-batch", o.max_batch, "sequences decoded at once")->check(CLI::PositiveNumber);
 }
@@ -69,6 +72,7 @@ Loaded load(const ModelOptions& o) {
 EngineOptions engine_options(const ModelOptions& o) {
   EngineOptions e;
   e.form = o.naive ? AttnForm::Naive : AttnForm::Absorbed;
+  e.cache_type = o.kv_cache;
   e.max_context = o.ctx;
   e.max_batch = o.max_batch;
   return e;
@@ -78,10 +82,10 @@ std::string timing_line(const Engine& e) {
   const EngineStats& s = e.stats();
   return fmt::format(
       "[seek] prompt {} tokens, {:.1f} tokens/s | generated {} tokens, {:.1f} tokens/s | KV cache {} "
-      "bytes/token "
-      "({}), peak {:.2f} MB",
+      "bytes/token ({} {}), peak {:.2f} MB",
       s.prompt_tokens, s.prompt_tps(), s.generated_tokens, s.decode_tps(), s.cache_bytes_per_token,
-      e.form() == AttnForm::Absorbed ? "absorbed latent" : "naive", double(s.peak_cache_bytes) / 1e6);
+      e.form() == AttnForm::Absorbed ? "absorbed latent" : "naive", cache_type_name(e.cache().type()),
+      double(s.peak_cache_bytes) / 1e6);
 }
 
 // ---- generate

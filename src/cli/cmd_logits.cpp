@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/infer_flags.hpp"
 #include "cli/registry.hpp"
 #include "core/error.hpp"
 #include "infer/model.hpp"
@@ -24,6 +25,7 @@ namespace {
 struct LogitsOptions {
   std::string model, ids, prompt, out;
   bool bf16 = false, naive = false;
+  CacheType kv_cache = CacheType::F32;
 };
 
 std::unique_ptr<InferModel> load_model(const std::string& dir, bool bf16) {
@@ -65,7 +67,7 @@ void run_logits(const LogitsOptions& o) {
              "{} ids are longer than the context of {} tokens", ids.size(), c.max_position_embeddings);
   for (int32_t t : ids)
     SEEK_CHECK(t < c.vocab_size, "unknown token id {} (the vocabulary has {} tokens)", t, c.vocab_size);
-  Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed);
+  Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed, o.kv_cache);
   const int64_t T = int64_t(ids.size()), V = c.vocab_size;
   std::vector<float> all(size_t(T * V));
   forward_all(run, ids, 512, [&](int64_t t, const float* l) { std::copy(l, l + V, all.data() + t * V); });
@@ -83,6 +85,7 @@ RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a f
                              app.add_option("--out", o->out, "output .npy file")->required();
                              app.add_flag("--bf16", o->bf16, "bf16 projection weights");
                              app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
+                             add_kv_cache_option(app, o->kv_cache);
                              app.callback([o] { run_logits(*o); });
                            });
 
@@ -90,6 +93,7 @@ struct PerplexityOptions {
   std::string model, file;
   int64_t ctx = 0, stride = 0;
   bool bf16 = false, naive = false;
+  CacheType kv_cache = CacheType::F32;
 };
 
 void run_perplexity(const PerplexityOptions& o) {
@@ -105,7 +109,7 @@ void run_perplexity(const PerplexityOptions& o) {
                                 : std::min<int64_t>(c.max_position_embeddings, 1024);
   const int64_t stride = o.stride > 0 ? std::min(o.stride, ctx) : ctx;
   SEEK_CHECK(ids.size() >= 2, "{} has fewer than 2 tokens", o.file);
-  Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed);
+  Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed, o.kv_cache);
   const int64_t N = int64_t(ids.size()), V = c.vocab_size;
   double nll = 0;
   int64_t scored = 0, processed = 0;
@@ -145,6 +149,7 @@ RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model
   app.add_option("--stride", o->stride, "window step (default: the window, i.e. no overlap)");
   app.add_flag("--bf16", o->bf16, "bf16 projection weights");
   app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
+  add_kv_cache_option(app, o->kv_cache);
   app.callback([o] { run_perplexity(*o); });
 });
 

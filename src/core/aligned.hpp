@@ -1,5 +1,6 @@
 // 64-byte aligned, zero-initialised arrays: one cache line and one AVX-512 register per alignment unit.
 #pragma once
+#include <sys/mman.h>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -9,6 +10,8 @@
 namespace seek {
 
 inline constexpr size_t kAlignment = 64;
+inline constexpr size_t kHugePage = size_t(2) << 20;
+inline constexpr size_t kHugeThreshold = size_t(4) << 20;
 
 template <typename T>
 class AlignedBuffer {
@@ -37,9 +40,13 @@ class AlignedBuffer {
     p_ = nullptr;
     n_ = n;
     if (n == 0) return;
-    size_t bytes = (n * sizeof(T) + kAlignment - 1) / kAlignment * kAlignment;
-    p_ = static_cast<T*>(std::aligned_alloc(kAlignment, bytes));
+    // Large arrays (weights, caches, activations) are streamed: put them on 2 MB transparent huge pages
+    // where the kernel allows it, so reading them is not a TLB miss every 4 KB.
+    const size_t align = n * sizeof(T) >= kHugeThreshold ? kHugePage : kAlignment;
+    size_t bytes = (n * sizeof(T) + align - 1) / align * align;
+    p_ = static_cast<T*>(std::aligned_alloc(align, bytes));
     if (!p_) throw std::bad_alloc();
+    if (align == kHugePage) madvise(p_, bytes, MADV_HUGEPAGE);  // a hint; failure leaves normal pages
     std::memset(static_cast<void*>(p_), 0, bytes);
   }
   void zero() {

@@ -103,4 +103,24 @@ float f8e4m3_to_f32(uint8_t v) {
   return sign ? -r : r;
 }
 
+uint8_t f32_to_f8e4m3(float f) {
+  const uint8_t sign = std::signbit(f) ? 0x80 : 0;
+  if (std::isnan(f)) return uint8_t(sign | 0x7f);
+  const float a = std::fabs(f);
+  if (a >= 448.0f) return uint8_t(sign | 0x7e);
+  if (a < std::ldexp(1.0f, -6)) {
+    // Subnormal: units of 2^-9. Rounding up to 8 units gives exactly the smallest normal, code 0x08.
+    return uint8_t(sign | uint8_t(std::nearbyint(std::ldexp(a, 9))));
+  }
+  int e;
+  std::frexp(a, &e);  // a = m · 2^e, m in [0.5, 1): unbiased exponent e - 1
+  uint32_t man = uint32_t(std::nearbyint(std::ldexp(a, 4 - e))) - 8;  // 3 fraction bits, ties to even
+  uint32_t exp = uint32_t(e - 1 + 7);
+  if (man == 8) {
+    man = 0;
+    ++exp;
+  }
+  return uint8_t(sign | (exp << 3) | man);
+}
+
 }  // namespace seek

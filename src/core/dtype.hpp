@@ -36,5 +36,7 @@ uint16_t f32_to_f16(float f);
 
 // e4m3fn: 1 sign, 4 exponent (bias 7), 3 mantissa bits; no infinities, 0x7f/0xff are NaN, max ±448.
 float f8e4m3_to_f32(uint8_t v);
+// Round to nearest even; magnitudes above 448 saturate to ±448 (e4m3fn has no infinity); NaN gives 0x7f.
+uint8_t f32_to_f8e4m3(float f);
 
 }  // namespace seek

@@ -7,11 +7,17 @@
 #include <limits>
 #include <vector>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/vecmath.hpp"
+
 namespace seek {
 
 namespace {
 
-constexpr int64_t kTile = 32;       // keys scored at once (scores [H, kTile] stay in L1)
+constexpr int64_t kMaxTile = 64;    // keys scored at once
 constexpr int64_t kMinSplit = 256;  // fewest keys worth a separate work item
 
 struct Item {
@@ -19,50 +25,227 @@ struct Item {
   int64_t acc = -1;   // slot in the partial-accumulator scratch; -1: the token's only item, writes `out`
 };
 
-inline float dot(const float* a, const float* b, int64_t n) {
-  float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
+// Keys per tile: 32 when rows are read in place (f32); for decoded types the tile's fp32 copy stays within
+// 64 KB (L2), at least 4 keys.
+int64_t tile_keys(const KvCache& cache) {
+  if (cache.type() == CacheType::F32) return kMaxTile;
+  return std::clamp<int64_t>(16384 / cache.width() / 4 * 4, 4, kMaxTile);
 }
+
+// Per-thread state of one work item's online softmax, heads padded to a multiple of 4 (Hp) so the AVX-512
+// kernels work on 4 heads at a time; padded heads get zero probabilities and write into `spare`.
+// Rows of the next tile to pull into cache during the score pass, one row per 4×4 score block.
+struct Prefetch {
+  const char* rows[kMaxTile];
+  int64_t n = 0, bytes = 0, next = 0;
+  void step() {
+    if (next >= n) return;
+    const char* p = rows[next++];
+    for (int64_t o = 0; o < bytes; o += 64) __builtin_prefetch(p + o);
+  }
+};
+
+struct Scratch {
+  std::vector<float> scores;  // [Hp, tile]
+  std::vector<float> rows;    // decoded rows [tile, width] (bf16 / fp8 caches)
+  std::vector<float> spare;   // [4, Dv] accumulator of padded heads
+};
+
+#if defined(__AVX512F__)
+// GCC 12 flags the deliberately undefined upper half inside _mm512_reduce_add_ps (a known false positive).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+inline __mmask16 tail_mask(int64_t left) {
+  return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
+}
+
+// S[a·ldS + b] = q_a · k_ab over D values for 4 heads × 4 keys. Shared (absorbed MLA, MQA): k_ab = kp[b], so
+// a key vector loaded once serves 4 heads; otherwise k_ab = kp[4a + b].
+template <bool Shared>
+void score_4x4(const float* const q[4], const float* const* kp, int64_t D, float* S, int64_t ldS) {
+  __m512 acc[4][4];
+  for (auto& r : acc)
+    for (auto& v : r) v = _mm512_setzero_ps();
+  for (int64_t i = 0; i < D; i += 16) {
+    const __mmask16 m = tail_mask(D - i);
+    __m512 qv[4];
+    for (int a = 0; a < 4; ++a) qv[a] = _mm512_maskz_loadu_ps(m, q[a] + i);
+    for (int b = 0; b < 4; ++b) {
+      if constexpr (Shared) {
+        const __m512 kv = _mm512_maskz_loadu_ps(m, kp[b] + i);
+        for (int a = 0; a < 4; ++a) acc[a][b] = _mm512_fmadd_ps(qv[a], kv, acc[a][b]);
+      } else {
+        for (int a = 0; a < 4; ++a)
+          acc[a][b] = _mm512_fmadd_ps(qv[a], _mm512_maskz_loadu_ps(m, kp[4 * a + b] + i), acc[a][b]);
+      }
+    }
+  }
+  // Sum the 16 accumulators' lanes together: halves (16 -> 8 registers), then 128-bit quarters (-> 4), then
+  // within quarters (-> 1), three shuffles per add instead of a full reduction per accumulator. Lane 4q + k
+  // of the result is the sum of accumulator 4k + q, i.e. S[k][q].
+  __m512 t[8], u[4];
+  for (int p = 0; p < 8; ++p) {
+    const __m512 x = acc[p / 2][2 * (p % 2)], y = acc[p / 2][2 * (p % 2) + 1];
+    t[p] = _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x44), _mm512_shuffle_f32x4(x, y, 0xee));
+  }
+  for (int m = 0; m < 4; ++m)
+    u[m] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * m], t[2 * m + 1], 0x88),
+                         _mm512_shuffle_f32x4(t[2 * m], t[2 * m + 1], 0xdd));
+  const __m512 v0 = _mm512_add_ps(_mm512_unpacklo_ps(u[0], u[1]), _mm512_unpackhi_ps(u[0], u[1]));
+  const __m512 v1 = _mm512_add_ps(_mm512_unpacklo_ps(u[2], u[3]), _mm512_unpackhi_ps(u[2], u[3]));
+  const __m512 w =
+      _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(v0), _mm512_castps_pd(v1))),
+                    _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(v0), _mm512_castps_pd(v1))));
+  alignas(64) float sums[16];
+  _mm512_store_ps(sums, w);
+  for (int a = 0; a < 4; ++a)
+    for (int b = 0; b < 4; ++b) S[a * ldS + b] = sums[4 * b + a];
+}
+
+// acc_a[c] += Σ_j P[a·ldP + j] · v_aj[c] for 4 heads and all Dv columns, 64 columns (4 registers per head) at
+// a time. Shared: v_aj = vp[j]; otherwise v_aj = vp[4j + a].
+template <bool Shared>
+void pv_4(const float* P, int64_t ldP, int64_t nt, const float* const* vp, int64_t Dv, float* const acc[4]) {
+  for (int64_t c0 = 0; c0 < Dv; c0 += 64) {
+    __mmask16 m[4];
+    for (int v = 0; v < 4; ++v) m[v] = c0 + 16 * v < Dv ? tail_mask(Dv - c0 - 16 * v) : __mmask16(0);
+    __m512 o[4][4];
+    for (int a = 0; a < 4; ++a)
+      for (int v = 0; v < 4; ++v) o[a][v] = _mm512_maskz_loadu_ps(m[v], acc[a] + c0 + 16 * v);
+    for (int64_t j = 0; j < nt; ++j) {
+      __m512 p[4];
+      for (int a = 0; a < 4; ++a) p[a] = _mm512_set1_ps(P[a * ldP + j]);
+      for (int v = 0; v < 4; ++v) {
+        if constexpr (Shared) {
+          const __m512 vv = _mm512_maskz_loadu_ps(m[v], vp[j] + c0 + 16 * v);
+          for (int a = 0; a < 4; ++a) o[a][v] = _mm512_fmadd_ps(p[a], vv, o[a][v]);
+        } else {
+          for (int a = 0; a < 4; ++a)
+            o[a][v] =
+                _mm512_fmadd_ps(p[a], _mm512_maskz_loadu_ps(m[v], vp[4 * j + a] + c0 + 16 * v), o[a][v]);
+        }
+      }
+    }
+    for (int a = 0; a < 4; ++a)
+      for (int v = 0; v < 4; ++v) _mm512_mask_storeu_ps(acc[a] + c0 + 16 * v, m[v], o[a][v]);
+  }
+}
+
+// Scores [Hp, ldS] of one tile (columns j >= nt hold junk) and the P·V update, 4 heads at a time.
+void tile_scores(const float* q, const float* const* rows, int64_t nt, int64_t Hp, const CacheAttnShape& s,
+                 float* S, int64_t ldS, Prefetch& pf) {
+  const bool shared = s.k_hstride == 0;
+  for (int64_t h0 = 0; h0 < Hp; h0 += 4) {
+    const float* qa[4];
+    for (int a = 0; a < 4; ++a) qa[a] = q + std::min(h0 + a, s.H - 1) * s.Dk;
+    for (int64_t j0 = 0; j0 < nt; j0 += 4) {
+      pf.step();
+      if (shared) {
+        const float* kp[4];
+        for (int b = 0; b < 4; ++b) kp[b] = rows[std::min(j0 + b, nt - 1)] + s.k_off;
+        score_4x4<true>(qa, kp, s.Dk, S + h0 * ldS + j0, ldS);
+      } else {
+        const float* kp[16];
+        for (int a = 0; a < 4; ++a)
+          for (int b = 0; b < 4; ++b)
+            kp[4 * a + b] =
+                rows[std::min(j0 + b, nt - 1)] + s.k_off + std::min(h0 + a, s.H - 1) * s.k_hstride;
+        score_4x4<false>(qa, kp, s.Dk, S + h0 * ldS + j0, ldS);
+      }
+    }
+  }
+}
+#pragma GCC diagnostic pop
+
+void tile_pv(const float* P, int64_t ldP, const float* const* rows, int64_t nt, int64_t Hp,
+             const CacheAttnShape& s, float* acc, float* spare) {
+  const bool shared = s.v_hstride == 0;
+  for (int64_t h0 = 0; h0 < Hp; h0 += 4) {
+    float* accs[4];
+    for (int a = 0; a < 4; ++a) accs[a] = h0 + a < s.H ? acc + (h0 + a) * s.Dv : spare + a * s.Dv;
+    if (shared) {
+      const float* vp[kMaxTile];
+      for (int64_t j = 0; j < nt; ++j) vp[j] = rows[j] + s.v_off;
+      pv_4<true>(P + h0 * ldP, ldP, nt, vp, s.Dv, accs);
+    } else {
+      const float* vp[4 * kMaxTile];
+      for (int64_t j = 0; j < nt; ++j)
+        for (int a = 0; a < 4; ++a)
+          vp[4 * j + a] = rows[j] + s.v_off + std::min(h0 + a, s.H - 1) * s.v_hstride;
+      pv_4<false>(P + h0 * ldP, ldP, nt, vp, s.Dv, accs);
+    }
+  }
+}
+#else
+void tile_scores(const float* q, const float* const* rows, int64_t nt, int64_t, const CacheAttnShape& s,
+                 float* S, int64_t ldS, Prefetch&) {
+  for (int64_t h = 0; h < s.H; ++h)
+    for (int64_t j = 0; j < nt; ++j) {
+      const float* k = rows[j] + s.k_off + h * s.k_hstride;
+      const float* qh = q + h * s.Dk;
+      float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t i = 0; i < s.Dk; ++i) acc += qh[i] * k[i];
+      S[h * ldS + j] = acc;
+    }
+}
+
+void tile_pv(const float* P, int64_t ldP, const float* const* rows, int64_t nt, int64_t,
+             const CacheAttnShape& s, float* acc, float*) {
+  for (int64_t j = 0; j < nt; ++j)
+    for (int64_t h = 0; h < s.H; ++h) {
+      const float p = P[h * ldP + j];
+      const float* v = rows[j] + s.v_off + h * s.v_hstride;
+      float* a = acc + h * s.Dv;
+#pragma omp simd
+      for (int64_t i = 0; i < s.Dv; ++i) a[i] += p * v[i];
+    }
+}
+#endif
 
 // Online softmax over keys [j0, j1) of token n for all heads: m[H] (max score), l[H] (Σ exp), acc[H, Dv].
 void attend_range(const KvCache& cache, int64_t layer, const float* q, int sq, int64_t j0, int64_t j1,
-                  const CacheAttnShape& s, float* m, float* l, float* acc, float* scores) {
-  const int64_t H = s.H, Dk = s.Dk, Dv = s.Dv;
+                  const CacheAttnShape& s, float* m, float* l, float* acc, Scratch& w) {
+  const int64_t H = s.H, Dv = s.Dv, Hp = (H + 3) / 4 * 4, T = tile_keys(cache);
   for (int64_t h = 0; h < H; ++h) {
     m[h] = -std::numeric_limits<float>::infinity();
     l[h] = 0.0f;
   }
   std::fill(acc, acc + H * Dv, 0.0f);
-  const float* rows[kTile];
-  for (int64_t t0 = j0; t0 < j1; t0 += kTile) {
-    const int64_t nt = std::min(kTile, j1 - t0);
-    for (int64_t j = 0; j < nt; ++j) rows[j] = cache.row(sq, layer, t0 + j);
+  w.scores.assign(size_t(Hp * kMaxTile), 0.0f);
+  w.spare.assign(size_t(4 * Dv), 0.0f);
+  const bool decoded = cache.type() != CacheType::F32;
+  if (decoded) w.rows.resize(size_t(T * cache.width()));
+  float* S = w.scores.data();
+  const float* rows[kMaxTile];
+  for (int64_t t0 = j0; t0 < j1; t0 += T) {
+    const int64_t nt = std::min(T, j1 - t0);
     for (int64_t j = 0; j < nt; ++j)
-      for (int64_t h = 0; h < H; ++h)
-        scores[h * kTile + j] = s.scale * dot(q + h * Dk, rows[j] + s.k_off + h * s.k_hstride, Dk);
+      rows[j] = cache.read_row(sq, layer, t0 + j, decoded ? w.rows.data() + j * cache.width() : nullptr);
+    // Streaming many sequences' caches from memory: the score pass asks for the next tile's rows, a few
+    // lines at a time, so they arrive while this tile is computed.
+    Prefetch pf;
+    if (!decoded)
+      for (int64_t j = t0 + T; j < std::min(j1, t0 + 2 * T); ++j)
+        pf.rows[pf.n++] = reinterpret_cast<const char*>(cache.read_row(sq, layer, j, nullptr));
+    pf.bytes = cache.row_bytes();
+    tile_scores(q, rows, nt, Hp, s, S, kMaxTile, pf);
     for (int64_t h = 0; h < H; ++h) {
-      float* sc = scores + h * kTile;
+      float* sc = S + h * kMaxTile;
       float mx = m[h];
-      for (int64_t j = 0; j < nt; ++j) mx = std::max(mx, sc[j]);
-      const float corr = std::exp(m[h] - mx);  // exp(-inf) = 0 on the first tile
+      for (int64_t j = 0; j < nt; ++j) mx = std::max(mx, sc[j] *= s.scale);
+      const float corr = fast_exp(m[h] - mx);  // exp(-inf) = 0 on the first tile
       float sum = 0.0f;
-      for (int64_t j = 0; j < nt; ++j) sum += (sc[j] = std::exp(sc[j] - mx));
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < nt; ++j) sum += (sc[j] = fast_exp(sc[j] - mx));
       l[h] = l[h] * corr + sum;
       m[h] = mx;
       float* a = acc + h * Dv;
       if (corr != 1.0f)
         for (int64_t i = 0; i < Dv; ++i) a[i] *= corr;
     }
-    for (int64_t j = 0; j < nt; ++j)
-      for (int64_t h = 0; h < H; ++h) {
-        const float p = scores[h * kTile + j];
-        const float* v = rows[j] + s.v_off + h * s.v_hstride;
-        float* a = acc + h * Dv;
-#pragma omp simd
-        for (int64_t i = 0; i < Dv; ++i) a[i] += p * v[i];
-      }
+    for (int64_t h = H; h < Hp; ++h) std::fill(S + h * kMaxTile, S + h * kMaxTile + nt, 0.0f);
+    tile_pv(S, kMaxTile, rows, nt, Hp, s, acc, w.spare.data());
   }
 }
 
@@ -90,13 +273,13 @@ void cache_attention(const KvCache& cache, int64_t layer, const float* q, const 
   std::vector<float> M(size_t(I * H)), L(size_t(I * H)), A(size_t(n_acc * H * Dv));
 #pragma omp parallel
   {
-    std::vector<float> scores(size_t(H * kTile));
+    Scratch w;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t i = 0; i < I; ++i) {
       const Item& it = items[size_t(i)];
       float* acc = it.acc < 0 ? out + it.n * H * Dv : A.data() + it.acc * H * Dv;
       attend_range(cache, layer, q + it.n * H * s.Dk, seq[it.n], it.j0, it.j1, s, M.data() + i * H,
-                   L.data() + i * H, acc, scores.data());
+                   L.data() + i * H, acc, w);
     }
   }
   // Merge the partial softmaxes of each token in item order.

@@ -36,7 +36,7 @@ Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const Engine
     : model_(model),
       tok_(tokenizer),
       opt_(opt),
-      runner_(model, opt.form),
+      runner_(model, opt.form, opt.cache_type),
       cache_(runner_.make_cache(opt.block_tokens)) {
   const ModelConfig& c = model.config();
   max_context_ =

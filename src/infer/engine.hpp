@@ -57,10 +57,11 @@ struct TokenEvent {
 
 struct EngineOptions {
   AttnForm form = AttnForm::Absorbed;
-  int max_batch = 64;           // samples decoding at once
-  int64_t prefill_chunk = 512;  // prompt tokens per step
-  int64_t max_context = 0;      // tokens per sequence; 0: max_position_embeddings
-  int64_t block_tokens = 64;    // KV cache block size
+  CacheType cache_type = CacheType::F32;  // element type of the KV cache (infer/kv_cache.hpp)
+  int max_batch = 64;                     // samples decoding at once
+  int64_t prefill_chunk = 512;            // prompt tokens per step
+  int64_t max_context = 0;                // tokens per sequence; 0: max_position_embeddings
+  int64_t block_tokens = 64;              // KV cache block size
 };
 
 struct EngineStats {

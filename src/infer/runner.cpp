@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <numeric>
 
 #include "core/error.hpp"
 #include "infer/cache_attention.hpp"
@@ -25,8 +26,12 @@ void grow(std::vector<V>& v, int64_t n) {
 
 }  // namespace
 
-Runner::Runner(const InferModel& model, AttnForm form)
-    : m_(model), c_(model.config()), form_(form), rope_(c_.rope, c_.max_position_embeddings) {}
+Runner::Runner(const InferModel& model, AttnForm form, CacheType cache_type)
+    : m_(model),
+      c_(model.config()),
+      form_(form),
+      cache_type_(cache_type),
+      rope_(c_.rope, c_.max_position_embeddings) {}
 
 int64_t Runner::cache_width() const {
   const int64_t H = c_.num_attention_heads;
@@ -34,8 +39,25 @@ int64_t Runner::cache_width() const {
   return H * (c_.qk_head_dim() + c_.v_head_dim);
 }
 
+int64_t Runner::fp8_group() const {
+  // The largest power of two up to 64 that divides every part of a row, so no scaling run straddles the
+  // latent and the roped key (absorbed) or two heads' keys and values (naive).
+  const int64_t parts = form_ == AttnForm::Absorbed
+                            ? std::gcd(c_.kv_lora_rank, c_.qk_rope_head_dim)
+                            : std::gcd(std::gcd(c_.qk_nope_head_dim, c_.qk_rope_head_dim), c_.v_head_dim);
+  int64_t g = 64;
+  while (g > 4 && parts % g != 0) g /= 2;
+  return g;
+}
+
 KvCache Runner::make_cache(int64_t block_tokens) const {
-  return KvCache(c_.num_hidden_layers, cache_width(), block_tokens);
+  if (cache_type_ == CacheType::FP8)
+    SEEK_CHECK(
+        cache_width() % fp8_group() == 0 && fp8_group() % 4 == 0,
+        "an fp8 KV cache needs head dimensions that are multiples of 4 (kv_lora_rank {}, qk_nope_head_dim "
+        "{}, qk_rope_head_dim {}, v_head_dim {})",
+        c_.kv_lora_rank, c_.qk_nope_head_dim, c_.qk_rope_head_dim, c_.v_head_dim);
+  return KvCache(c_.num_hidden_layers, cache_width(), cache_type_, block_tokens, fp8_group());
 }
 
 void Runner::forward(const RunnerBatch& b, KvCache& cache, float* logits) {
@@ -114,15 +136,19 @@ void Runner::attention(int64_t l, const RunnerBatch& b, KvCache& cache, const fl
     grow(kv_, N * H * (dn + dv));
     gemm<float>(false, true, N, H * (dn + dv), r, 1.0f, lat_.data(), r, wkvb, r, 0.0f, kv_.data(),
                 H * (dn + dv));
+    // Row = [k_nope_h | k_pe] for every head, then v_h for every head; assembled in fp32, then stored.
+    const int64_t width = H * (dq + dv);
+    grow(row_, N * width);
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < N; ++n) {
-      float* row = cache.row(b.seq[size_t(n)], l, b.pos[size_t(n)]);
+      float* row = row_.data() + n * width;
       for (int64_t h = 0; h < H; ++h) {
         const float* kvh = kv_.data() + (n * H + h) * (dn + dv);
         std::memcpy(row + h * dq, kvh, sizeof(float) * size_t(dn));
         std::memcpy(row + h * dq + dn, kva_.data() + n * ra + r, sizeof(float) * size_t(dr));
         std::memcpy(row + H * dq + h * dv, kvh + dn, sizeof(float) * size_t(dv));
       }
+      cache.write_row(b.seq[size_t(n)], l, b.pos[size_t(n)], row);
     }
     CacheAttnShape s{H, dq, dv, 0, dq, H * dq, dv, scale};
     cache_attention(cache, l, q_.data(), b.seq.data(), b.pos.data(), N, s, o_.data());
@@ -131,11 +157,13 @@ void Runner::attention(int64_t l, const RunnerBatch& b, KvCache& cache, const fl
   }
 
   // Absorbed: cache [c | k_pe], query [q̃ | q_pe].
+  grow(row_, N * ra);
 #pragma omp parallel for schedule(static)
   for (int64_t n = 0; n < N; ++n) {
-    float* row = cache.row(b.seq[size_t(n)], l, b.pos[size_t(n)]);
+    float* row = row_.data() + n * ra;
     std::memcpy(row, lat_.data() + n * r, sizeof(float) * size_t(r));
     std::memcpy(row + r, kva_.data() + n * ra + r, sizeof(float) * size_t(dr));
+    cache.write_row(b.seq[size_t(n)], l, b.pos[size_t(n)], row);
   }
   grow(qcat_, N * H * ra);
   grow(obar_, N * H * r);

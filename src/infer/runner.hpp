@@ -44,12 +44,14 @@ struct RunnerBatch {
 
 class Runner {
  public:
-  Runner(const InferModel& model, AttnForm form);
+  Runner(const InferModel& model, AttnForm form, CacheType cache_type = CacheType::F32);
 
   const InferModel& model() const { return m_; }
   AttnForm form() const { return form_; }
+  CacheType cache_type() const { return cache_type_; }
   // Floats per token and layer in the cache for this form.
   int64_t cache_width() const;
+  // A cache of this runner's form and element type.
   KvCache make_cache(int64_t block_tokens = 64) const;
 
   // Throws seek::Error on a token id outside the vocabulary or a position outside the rope table. Before
@@ -63,10 +65,13 @@ class Runner {
 
   const InferModel& m_;
   const ModelConfig& c_;
+  int64_t fp8_group() const;
+
   AttnForm form_;
+  CacheType cache_type_;
   RopeTable<float> rope_;
   // scratch, reused between calls
-  std::vector<float> h_, xn_, tmp_, rstd_, q_, qa_, qa_n_, kva_, lat_, kv_, qcat_, obar_, o_;
+  std::vector<float> row_, h_, xn_, tmp_, rstd_, q_, qa_, qa_n_, kva_, lat_, kv_, qcat_, obar_, o_;
   std::vector<float> g_, u_, act_, logits_r_, xe_, ye_, fin_;
   RouterCache<float> router_;
   std::vector<int32_t> order_, row_of_;
