@@ -118,18 +118,42 @@ void BM_Decode(benchmark::State& state, std::string name, AttnForm form, WeightF
   KvCache cache = run.make_cache();
   RunnerBatch batch;
   Rng rng(3);
-  // Rows cycle through a pool of random rows: filling gigabytes of cache one random number at a time would
-  // take longer than the benchmark.
-  const int64_t pool_rows = 61;
-  std::vector<float> pool(size_t(pool_rows * cache.width()));
-  for (float& v : pool) v = float(rng.uniform() - 0.5);
+  // Rows cycle through a pool of random latent rows [c | k_pe] (filling gigabytes of cache one random number at
+  // a time would take longer than the benchmark). The naive form stores the same rows decompressed with the
+  // layer's kv_b_proj, as the model would have: both forms then hold the same state and compute the same
+  // attention, so the same tokens go to the same experts and the timings compare like with like.
+  const int64_t pool_rows = 61, H = c.num_attention_heads, r = c.kv_lora_rank, dr = c.qk_rope_head_dim;
+  const int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, dq = dn + dr, W = cache.width();
+  std::vector<float> latent(size_t(pool_rows * (r + dr)));
+  for (float& v : latent) v = float(rng.uniform() - 0.5);
+  std::vector<std::vector<float>> pool(size_t(c.num_hidden_layers));
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    if (form == AttnForm::Absorbed) {
+      pool[size_t(l)] = latent;
+      continue;
+    }
+    const float* wkvb = m.f32(m.ids().layers[size_t(l)].attn.kv_b);  // [H, dn + dv, r]
+    pool[size_t(l)].assign(size_t(pool_rows * W), 0.0f);
+    for (int64_t i = 0; i < pool_rows; ++i) {
+      const float* lat = latent.data() + i * (r + dr);
+      float* row = pool[size_t(l)].data() + i * W;
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t k = 0; k < dn + dv; ++k) {
+          const float* w = wkvb + (h * (dn + dv) + k) * r;
+          float acc = 0;
+          for (int64_t j = 0; j < r; ++j) acc += w[j] * lat[j];
+          (k < dn ? row[h * dq + k] : row[H * dq + h * dv + (k - dn)]) = acc;
+        }
+      for (int64_t h = 0; h < H; ++h) std::copy(lat + r, lat + r + dr, row + h * dq + dn);
+    }
+  }
   int64_t next_row = 0;
   for (int64_t b = 0; b < B; ++b) {
     int s = cache.create();
     cache.prepare(s, 0, ctx + 1);
-    for (int64_t l = 0; l < c.num_hidden_layers; ++l)
-      for (int64_t p = 0; p < ctx; ++p)
-        cache.write_row(s, l, p, pool.data() + (next_row++ % pool_rows) * cache.width());
+    for (int64_t p = 0; p < ctx; ++p, ++next_row)
+      for (int64_t l = 0; l < c.num_hidden_layers; ++l)
+        cache.write_row(s, l, p, pool[size_t(l)].data() + (next_row % pool_rows) * W);
     batch.add(int32_t(rng.below(uint64_t(c.vocab_size))), int32_t(ctx), s, true);
   }
   const int64_t V = c.vocab_size;

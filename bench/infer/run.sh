@@ -15,6 +15,8 @@ lscpu | grep -E "Model name|^CPU\(s\)|L3" > "$OUT/machine.txt"
   --benchmark_out="$OUT/cpp_small.json" --benchmark_out_format=json
 "$BUILD/bench/bench_infer" --benchmark_filter='v2lite' --benchmark_min_time=0.3 \
   --benchmark_out="$OUT/cpp_v2lite.json" --benchmark_out_format=json
+"$BUILD/bench/bench_infer" --benchmark_filter='cache_attention' --benchmark_min_time=0.3 \
+  --benchmark_out="$OUT/cpp_cache_attention.json" --benchmark_out_format=json
 /usr/bin/python3 bench/torch_generate.py --config configs/small.json --batch 1 16 64 --ctx 128 \
   --prefill 512 > "$OUT/torch_small.jsonl"
 /usr/bin/python3 bench/torch_generate.py --config bench/infer/v2lite-2layer.json --batch 1 16 64 --ctx 128 \

@@ -34,15 +34,25 @@ namespace {
 
 constexpr int64_t kTile = 64;  // queries and keys per tile: S is 16 KB in fp32, all scratch fits L2
 
-// Elements per AVX-512 register.
-template <typename T>
-constexpr int kLanes = int(64 / sizeof(T));
+// The widest vector register the build targets (AVX-512 with -march=native here; SEEK_NATIVE=OFF builds for
+// baseline x86-64, where a wider GCC vector would not fit a register).
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+#elif defined(__AVX__)
+constexpr int kVecBytes = 32;
+#else
+constexpr int kVecBytes = 16;
+#endif
 
-// One AVX-512 register of T, as a GCC vector so the register blocking below is explicit rather than left to
+// Elements per vector register.
+template <typename T>
+constexpr int kLanes = int(kVecBytes / sizeof(T));
+
+// One vector register of T, as a GCC vector so the register blocking below is explicit rather than left to
 // the SLP vectoriser (which, given fully unrolled scalar loops, re-reads B for every fma and spills).
 template <typename T>
 struct Vec {
-  typedef T type __attribute__((vector_size(64)));
+  typedef T type __attribute__((vector_size(kVecBytes)));
 };
 
 template <typename T>
