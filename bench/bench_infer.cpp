@@ -193,7 +193,7 @@ void BM_CacheAttention(benchmark::State& state, AttnForm form, CacheType ct) {
   const int64_t H = 16, r = 512, dr = 64, dn = 128, dv = 128, dq = dn + dr;
   const bool absorbed = form == AttnForm::Absorbed;
   const int64_t width = absorbed ? r + dr : H * (dq + dv);
-  KvCache cache(1, width, ct, 64, 64);
+  KvCache cache(1, width, ct, 64, 64, absorbed ? dr : 0);  // as Runner::make_cache lays it out
   Rng rng(5);
   std::vector<float> pool(size_t(61 * width));
   for (float& v : pool) v = float(rng.uniform() - 0.5);

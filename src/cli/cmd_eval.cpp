@@ -5,6 +5,7 @@
 #include <fstream>
 #include <memory>
 
+#include "cli/infer_flags.hpp"
 #include "cli/registry.hpp"
 #include "core/error.hpp"
 #include "infer/model.hpp"
@@ -24,6 +25,7 @@ struct EvalCli {
   float temperature = 0.0f;
   int max_new_tokens = 256;
   uint64_t seed = 1234;
+  CacheType kv_cache = CacheType::F32;
 };
 
 void run(const EvalCli& c) {
@@ -54,6 +56,7 @@ void run(const EvalCli& c) {
   opt.sampling.temperature = c.temperature;
   opt.sampling.max_new_tokens = c.max_new_tokens;
   opt.sampling.seed = c.seed;
+  opt.cache_type = c.kv_cache;
   SEEK_CHECK(c.samples == 1 || c.temperature > 0, "several samples per problem need --temperature > 0");
   std::ofstream out;
   if (!c.out.empty()) {
@@ -85,6 +88,7 @@ RegisterCommand reg(
       app.add_option("--temperature", c->temperature, "sampling temperature (default 0: greedy)");
       app.add_option("--max-new-tokens", c->max_new_tokens, "completion length limit (default 256)");
       app.add_option("--seed", c->seed, "sampling seed");
+      add_kv_cache_option(app, c->kv_cache);
       app.add_option("--out", c->out, "write every completion with its scores to this JSONL file");
       app.callback([c] { run(*c); });
     });

@@ -41,14 +41,14 @@ bool cache_type_from_name(std::string_view s, CacheType* out) {
 
 namespace {
 
-int64_t row_bytes_of(CacheType t, int64_t width, int64_t group) {
+int64_t row_bytes_of(CacheType t, int64_t width, int64_t group, int64_t tail) {
   switch (t) {
     case CacheType::F32:
       return 4 * width;
     case CacheType::BF16:
       return 2 * width;
     case CacheType::FP8:
-      return width + 4 * (width / group);
+      return (width - tail) + 4 * ((width - tail) / group) + 2 * tail;
   }
   return 0;
 }
@@ -69,17 +69,52 @@ inline float fp8_value(uint8_t b) {
   return (b & 0x80u) ? -v : v;
 }
 
+void store_bf16(const float* src, int64_t n, uint8_t* dst) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint16_t h = f32_to_bf16(src[i]);
+    std::memcpy(dst + 2 * i, &h, 2);
+  }
+}
+
+// GCC 12 flags the deliberately undefined pass-through operand of AVX-512 intrinsics (a known false
+// positive).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+void load_bf16(const uint8_t* src, int64_t n, float* out) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i + 16 <= n; i += 16) {
+    const __m512i h =
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2 * i)));
+    _mm512_storeu_ps(out + i, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+  }
+#endif
+  for (; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, src + 2 * i, 2);
+    out[i] = bf16_to_f32(h);
+  }
+}
+#pragma GCC diagnostic pop
+
 }  // namespace
 
-KvCache::KvCache(int64_t layers, int64_t width, CacheType type, int64_t block_tokens, int64_t group)
-    : layers_(layers), width_(width), type_(type), bt_(block_tokens), group_(group) {
+KvCache::KvCache(int64_t layers, int64_t width, CacheType type, int64_t block_tokens, int64_t group,
+                 int64_t bf16_tail)
+    : layers_(layers),
+      width_(width),
+      type_(type),
+      bt_(block_tokens),
+      group_(group),
+      tail_(type == CacheType::FP8 ? bf16_tail : 0) {
   SEEK_CHECK(layers > 0 && width > 0 && block_tokens > 0, "KV cache needs positive sizes, got {} {} {}",
              layers, width, block_tokens);
   if (type == CacheType::FP8)
-    SEEK_CHECK(group > 0 && width % group == 0 && group % 4 == 0,
-               "fp8 KV cache: the scaling group ({}) must be a multiple of 4 dividing the row width ({})",
-               group, width);
-  row_bytes_ = row_bytes_of(type, width, group);
+    SEEK_CHECK(tail_ >= 0 && tail_ < width && group > 0 && (width - tail_) % group == 0 && group % 4 == 0,
+               "fp8 KV cache: the scaling group ({}) must be a multiple of 4 dividing the {} fp8 values of a "
+               "row (width {}, bf16 tail {})",
+               group, width - tail_, width, tail_);
+  row_bytes_ = row_bytes_of(type, width, group, tail_);
 }
 
 void KvCache::write_row(int seq, int64_t layer, int64_t pos, const float* src) {
@@ -89,13 +124,11 @@ void KvCache::write_row(int seq, int64_t layer, int64_t pos, const float* src) {
       std::memcpy(dst, src, sizeof(float) * size_t(width_));
       return;
     case CacheType::BF16:
-      for (int64_t i = 0; i < width_; ++i) {
-        const uint16_t h = f32_to_bf16(src[i]);
-        std::memcpy(dst + 2 * i, &h, 2);
-      }
+      store_bf16(src, width_, dst);
       return;
-    case CacheType::FP8:
-      for (int64_t g = 0; g < width_ / group_; ++g) {
+    case CacheType::FP8: {
+      const int64_t nq = width_ - tail_;
+      for (int64_t g = 0; g < nq / group_; ++g) {
         const float* x = src + g * group_;
         float amax = 0.0f;
         bool finite = true;
@@ -108,9 +141,11 @@ void KvCache::write_row(int seq, int64_t layer, int64_t pos, const float* src) {
                                     : std::max(amax / 448.0f, std::numeric_limits<float>::min());
         const float inv = 1.0f / scale;
         for (int64_t i = 0; i < group_; ++i) dst[g * group_ + i] = f32_to_f8e4m3(finite ? x[i] * inv : 0.0f);
-        std::memcpy(dst + width_ + 4 * g, &scale, 4);
+        std::memcpy(dst + nq + 4 * g, &scale, 4);
       }
+      store_bf16(src + nq, tail_, dst + nq + 4 * (nq / group_));
       return;
+    }
   }
 }
 
@@ -124,24 +159,14 @@ void KvCache::decode_row(const uint8_t* row, float* out) const {
     return;
   }
   if (type_ == CacheType::BF16) {
-    int64_t i = 0;
-#if defined(__AVX512F__)
-    for (; i + 16 <= width_; i += 16) {
-      const __m512i h =
-          _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 2 * i)));
-      _mm512_storeu_ps(out + i, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
-    }
-#endif
-    for (; i < width_; ++i) {
-      uint16_t h;
-      std::memcpy(&h, row + 2 * i, 2);
-      out[i] = bf16_to_f32(h);
-    }
+    load_bf16(row, width_, out);
     return;
   }
-  for (int64_t g = 0; g < width_ / group_; ++g) {
+  const int64_t nq = width_ - tail_;
+  load_bf16(row + nq + 4 * (nq / group_), tail_, out + nq);
+  for (int64_t g = 0; g < nq / group_; ++g) {
     float scale;
-    std::memcpy(&scale, row + width_ + 4 * g, 4);
+    std::memcpy(&scale, row + nq + 4 * g, 4);
     const uint8_t* q = row + g * group_;
     float* o = out + g * group_;
     int64_t i = 0;

@@ -9,10 +9,12 @@
 // per-head keys and values ([H·(dn+dr) + H·dv]). A row is `width` values stored as one of:
 //   F32   width floats (exact; the default).
 //   BF16  width bf16 values, round to nearest even (half the bytes).
-//   FP8   width e4m3fn bytes, then width/group fp32 scales: each run of `group` consecutive values is stored
-//         as round(x / s) with s = max|x| / 448 over the run (the per-tile scaled FP8 latent cache of
-//         DeepSeek's FlashMLA; DeepSeek-V2 itself deploys a quantised cache). A run holding a non-finite
-//         value gets a NaN scale, so NaN reaches the attention instead of a silently saturated value.
+//   FP8   the first width - tail values as e4m3fn bytes, then their fp32 scales (one per run of `group`
+//         consecutive values, stored as round(x / s) with s = max|x| / 448 over the run), then the last
+//         `tail` values as bf16. This is the per-tile scaled FP8 latent cache of DeepSeek's FlashMLA (the
+//         roped key part, the tail, stays 16-bit; DeepSeek-V2 itself deploys a quantised cache). A run
+//         holding a non-finite value gets a NaN scale, so NaN reaches the attention instead of a saturated
+//         value.
 // Rows are written from fp32 and read back as fp32; attention always computes in fp32.
 // Block pointers never move once allocated, so rows can be read while other sequences grow. Blocks are cut
 // from slabs of about 32 MB backed by transparent huge pages where the kernel allows it: decode streams the
@@ -32,14 +34,16 @@ bool cache_type_from_name(std::string_view s, CacheType* out);
 
 class KvCache {
  public:
-  // group: the FP8 scaling run (a divisor of width); ignored for F32 and BF16.
+  // group: the FP8 scaling run (a divisor of width - bf16_tail); bf16_tail: values at the end of a row that
+  // FP8 keeps as bf16. Both are ignored for F32 and BF16.
   KvCache(int64_t layers, int64_t width, CacheType type = CacheType::F32, int64_t block_tokens = 64,
-          int64_t group = 64);
+          int64_t group = 64, int64_t bf16_tail = 0);
 
   int64_t layers() const { return layers_; }
   int64_t width() const { return width_; }
   CacheType type() const { return type_; }
   int64_t group() const { return group_; }
+  int64_t bf16_tail() const { return tail_; }
   int64_t block_tokens() const { return bt_; }
   int64_t row_bytes() const { return row_bytes_; }
   int64_t bytes_per_token() const { return layers_ * row_bytes_; }
@@ -95,7 +99,7 @@ class KvCache {
 
   int64_t layers_, width_;
   CacheType type_;
-  int64_t bt_, group_, row_bytes_;
+  int64_t bt_, group_, tail_, row_bytes_;
   struct FreeSlab {
     void operator()(uint8_t* p) const;
   };

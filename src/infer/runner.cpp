@@ -40,10 +40,10 @@ int64_t Runner::cache_width() const {
 }
 
 int64_t Runner::fp8_group() const {
-  // The largest power of two up to 64 that divides every part of a row, so no scaling run straddles the
-  // latent and the roped key (absorbed) or two heads' keys and values (naive).
+  // The largest power of two up to 64 that divides every part of a row, so no scaling run straddles two
+  // heads' keys and values (naive); the absorbed form's fp8 part is the latent alone (k_pe is the bf16 tail).
   const int64_t parts = form_ == AttnForm::Absorbed
-                            ? std::gcd(c_.kv_lora_rank, c_.qk_rope_head_dim)
+                            ? c_.kv_lora_rank
                             : std::gcd(std::gcd(c_.qk_nope_head_dim, c_.qk_rope_head_dim), c_.v_head_dim);
   int64_t g = 64;
   while (g > 4 && parts % g != 0) g /= 2;
@@ -51,13 +51,16 @@ int64_t Runner::fp8_group() const {
 }
 
 KvCache Runner::make_cache(int64_t block_tokens) const {
+  // fp8 keeps the absorbed row's roped key k_pe in bf16, as FlashMLA does: it carries the position, and it is
+  // only qk_rope_head_dim values. The naive row interleaves it with k_nope per head, so there all is fp8.
+  const int64_t tail = form_ == AttnForm::Absorbed ? c_.qk_rope_head_dim : 0;
   if (cache_type_ == CacheType::FP8)
     SEEK_CHECK(
-        cache_width() % fp8_group() == 0 && fp8_group() % 4 == 0,
+        (cache_width() - tail) % fp8_group() == 0 && fp8_group() % 4 == 0,
         "an fp8 KV cache needs head dimensions that are multiples of 4 (kv_lora_rank {}, qk_nope_head_dim "
         "{}, qk_rope_head_dim {}, v_head_dim {})",
         c_.kv_lora_rank, c_.qk_nope_head_dim, c_.qk_rope_head_dim, c_.v_head_dim);
-  return KvCache(c_.num_hidden_layers, cache_width(), cache_type_, block_tokens, fp8_group());
+  return KvCache(c_.num_hidden_layers, cache_width(), cache_type_, block_tokens, fp8_group(), tail);
 }
 
 void Runner::forward(const RunnerBatch& b, KvCache& cache, float* logits) {

@@ -26,6 +26,7 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
                opt.samples);
   EngineOptions eo;
   eo.max_batch = opt.max_batch;
+  eo.cache_type = opt.cache_type;
   Engine engine(model, &tok, eo);
   for (size_t i = 0; i < problems.size(); ++i) {
     GenRequest req;

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <vector>
 
+#include "infer/kv_cache.hpp"
 #include "infer/model.hpp"
 #include "infer/sampler.hpp"
 #include "reward/combined_reward.hpp"
@@ -20,6 +21,7 @@ struct EvalOptions {
   std::vector<int> ks = {1};  // pass@k to report (k <= samples)
   SamplingParams sampling;    // temperature 0 = greedy
   int max_batch = 64;
+  CacheType cache_type = CacheType::F32;  // KV cache element type (infer/kv_cache.hpp)
 };
 
 struct EvalResult {

@@ -57,7 +57,10 @@ TEST(KvCache, BytesPerTokenOfEachType) {
   EXPECT_EQ(KvCache(2, 576, CacheType::F32).bytes_per_token(), 2 * 576 * 4);
   EXPECT_EQ(KvCache(2, 576, CacheType::BF16).bytes_per_token(), 2 * 576 * 2);
   EXPECT_EQ(KvCache(2, 576, CacheType::FP8, 64, 64).bytes_per_token(), 2 * (576 + 9 * 4));
-  EXPECT_THROW(KvCache(2, 576, CacheType::FP8, 64, 100), Error);  // 100 does not divide 576
+  // V2-Lite's absorbed row: 512 latent values in fp8 with 8 scales, the 64 roped-key values in bf16.
+  EXPECT_EQ(KvCache(2, 576, CacheType::FP8, 64, 64, 64).bytes_per_token(), 2 * (512 + 8 * 4 + 64 * 2));
+  EXPECT_THROW(KvCache(2, 576, CacheType::FP8, 64, 64, 32), Error);  // 544 fp8 values: not whole groups
+  EXPECT_THROW(KvCache(2, 576, CacheType::FP8, 64, 100), Error);     // 100 does not divide 576
   CacheType t;
   EXPECT_TRUE(cache_type_from_name("fp8", &t));
   EXPECT_EQ(t, CacheType::FP8);
@@ -78,15 +81,16 @@ TEST(KvCache, Bf16RowsAreRoundedToNearestEven) {
 
 // Each group of g values is stored as e4m3(x / s), s = max|x| / 448: the decoded value is that code times s,
 // which the test recomputes independently.
-void check_fp8_row(int64_t W, int64_t g, uint64_t seed) {
-  KvCache c(2, W, CacheType::FP8, 4, g);
+void check_fp8_row(int64_t W, int64_t g, uint64_t seed, int64_t tail = 0) {
+  KvCache c(2, W, CacheType::FP8, 4, g, tail);
   const int s = c.create();
   c.prepare(s, 0, 5);
   auto x = random_row(W, seed, 2.0f);
   c.write_row(s, 1, 4, x.data());
   std::vector<float> scratch(static_cast<size_t>(W));
   const float* got = c.read_row(s, 1, 4, scratch.data());
-  for (int64_t g0 = 0; g0 < W; g0 += g) {
+  for (int64_t i = W - tail; i < W; ++i) EXPECT_EQ(got[i], bf16_to_f32(f32_to_bf16(x[size_t(i)]))) << i;
+  for (int64_t g0 = 0; g0 < W - tail; g0 += g) {
     float amax = 0;
     for (int64_t i = g0; i < g0 + g; ++i) amax = std::max(amax, std::fabs(x[size_t(i)]));
     const float scale = amax / 448.0f;
@@ -104,6 +108,8 @@ TEST(KvCache, Fp8RowsAreScaledE4m3PerGroup) {
   check_fp8_row(576, 64, 2);  // the vector decode
   check_fp8_row(24, 4, 3);    // the scalar tail
   check_fp8_row(80, 16, 4);
+  check_fp8_row(576, 64, 5, 64);  // V2-Lite's absorbed row: latent in fp8, k_pe in bf16
+  check_fp8_row(20, 16, 6, 4);
 }
 
 TEST(KvCache, Fp8GroupWithNanDecodesToNanAndLeavesOthersAlone) {
