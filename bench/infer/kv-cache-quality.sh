@@ -1,19 +1,28 @@
 #!/bin/sh
-# How much a compressed KV cache changes a trained model's predictions: `seek perplexity` over the same text
-# with --kv-cache f32 (exact), bf16 and fp8, absorbed and naive.
-#   sh bench/infer/kv-cache-quality.sh MODEL_DIR TEXT_FILE [CTX] [build dir]
-# BENCHMARKS.md used the base model of `seek demo --out DIR` (DIR/base/model) and, as text, the first 3,000
-# examples of DIR/base-data.jsonl written out as "prompt completion" lines:
-#   head -n 3000 DIR/base-data.jsonl | python3 -c 'import sys, json
-#   for l in sys.stdin: d = json.loads(l); print(d["prompt"] + d["completion"])' > /tmp/demo-text.txt
+# What a compressed KV cache costs in answers on a trained model: `seek eval` (greedy) of the `seek demo` GRPO
+# policy on 1,000 held-out problems of its task, once per --kv-cache type, and how many completions are
+# identical to the f32 cache's.
+#   sh bench/infer/kv-cache-quality.sh DEMO_DIR [problems] [build dir]
+# DEMO_DIR is the --out folder of `seek demo` (it holds grpo/model and grpo/settings.json).
 set -eu
-MODEL=$1
-TEXT=$2
-CTX=${3:-256}
-BUILD=${4:-build/release}
-for form in "" "--naive"; do
-  for t in f32 bf16 fp8; do
-    printf '%-8s %-5s ' "${form:-absorbed}" "$t"
-    OMP_NUM_THREADS=2 "$BUILD/seek" perplexity --model "$MODEL" --file "$TEXT" --ctx "$CTX" --kv-cache "$t" $form
-  done
+DEMO=$1
+PROBLEMS=${2:-1000}
+BUILD=${3:-build/release}
+TASK=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["task"])' "$DEMO/grpo/settings.json")
+OPTS=$(/usr/bin/python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["task_options"]))' \
+  "$DEMO/grpo/settings.json")
+OUT=$(mktemp -d)
+for t in f32 bf16 fp8; do
+  printf '%-5s ' "$t"
+  OMP_NUM_THREADS=2 "$BUILD/seek" eval --model "$DEMO/grpo/model" --task "$TASK" --task-options "$OPTS" \
+    --problems "$PROBLEMS" --kv-cache "$t" --out "$OUT/$t.jsonl" | grep "pass@1"
 done
+/usr/bin/python3 - "$OUT" <<'PY'
+import json, sys
+load = lambda t: [json.loads(l)["completion"] for l in open(f"{sys.argv[1]}/{t}.jsonl")]
+ref = load("f32")
+for t in ("bf16", "fp8"):
+    got = load(t)
+    print(f"{t}: {sum(a == b for a, b in zip(ref, got))} of {len(ref)} completions identical to f32")
+PY
+rm -r "$OUT"
