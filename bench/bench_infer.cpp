@@ -118,9 +118,9 @@ void BM_Decode(benchmark::State& state, std::string name, AttnForm form, WeightF
   KvCache cache = run.make_cache();
   RunnerBatch batch;
   Rng rng(3);
-  // Rows cycle through a pool of random latent rows [c | k_pe] (filling gigabytes of cache one random number at
-  // a time would take longer than the benchmark). The naive form stores the same rows decompressed with the
-  // layer's kv_b_proj, as the model would have: both forms then hold the same state and compute the same
+  // Rows cycle through a pool of random latent rows [c | k_pe] (filling gigabytes of cache one random number
+  // at a time would take longer than the benchmark). The naive form stores the same rows decompressed with
+  // the layer's kv_b_proj, as the model would have: both forms then hold the same state and compute the same
   // attention, so the same tokens go to the same experts and the timings compare like with like.
   const int64_t pool_rows = 61, H = c.num_attention_heads, r = c.kv_lora_rank, dr = c.qk_rope_head_dim;
   const int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, dq = dn + dr, W = cache.width();

@@ -13,6 +13,17 @@ inline constexpr size_t kAlignment = 64;
 inline constexpr size_t kHugePage = size_t(2) << 20;
 inline constexpr size_t kHugeThreshold = size_t(4) << 20;
 
+// Uninitialised memory for a large streamed array (weights, caches, activations): 2 MB aligned and advised
+// onto transparent huge pages where the kernel allows it, so reading it is not a TLB miss every 4 KB. `bytes`
+// is rounded up to whole huge pages. Release with std::free.
+inline void* huge_page_alloc(size_t bytes) {
+  bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void* p = std::aligned_alloc(kHugePage, bytes);
+  if (!p) throw std::bad_alloc();
+  madvise(p, bytes, MADV_HUGEPAGE);  // a hint; failure leaves normal pages
+  return p;
+}
+
 template <typename T>
 class AlignedBuffer {
  public:
@@ -40,13 +51,11 @@ class AlignedBuffer {
     p_ = nullptr;
     n_ = n;
     if (n == 0) return;
-    // Large arrays (weights, caches, activations) are streamed: put them on 2 MB transparent huge pages
-    // where the kernel allows it, so reading them is not a TLB miss every 4 KB.
-    const size_t align = n * sizeof(T) >= kHugeThreshold ? kHugePage : kAlignment;
+    const bool huge = n * sizeof(T) >= kHugeThreshold;
+    const size_t align = huge ? kHugePage : kAlignment;
     size_t bytes = (n * sizeof(T) + align - 1) / align * align;
-    p_ = static_cast<T*>(std::aligned_alloc(align, bytes));
+    p_ = static_cast<T*>(huge ? huge_page_alloc(bytes) : std::aligned_alloc(align, bytes));
     if (!p_) throw std::bad_alloc();
-    if (align == kHugePage) madvise(p_, bytes, MADV_HUGEPAGE);  // a hint; failure leaves normal pages
     std::memset(static_cast<void*>(p_), 0, bytes);
   }
   void zero() {

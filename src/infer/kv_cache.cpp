@@ -4,9 +4,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <new>
-
-#include <sys/mman.h>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -197,15 +194,12 @@ void KvCache::FreeSlab::operator()(uint8_t* p) const {
 int KvCache::alloc_block() {
   int b;
   if (free_.empty()) {
-    // A new slab: as many blocks as fit in 32 MB (at least one), rounded up to whole 2 MB huge pages.
-    constexpr size_t kHuge = kHugePage, kSlab = size_t(32) << 20;
+    // A new slab: as many blocks as fit in 32 MB (at least one), on huge pages.
+    constexpr size_t kSlab = size_t(32) << 20;
     const size_t bb = size_t(block_bytes());
     const size_t count = std::max<size_t>(1, kSlab / bb);
-    const size_t bytes = (count * bb + kHuge - 1) / kHuge * kHuge;
-    auto* p = static_cast<uint8_t*>(std::aligned_alloc(kHuge, bytes));
-    if (!p) throw std::bad_alloc();
+    auto* p = static_cast<uint8_t*>(huge_page_alloc(count * bb));
     slabs_.emplace_back(p);
-    madvise(p, bytes, MADV_HUGEPAGE);  // a hint: without it (or without THP) the slab is ordinary pages
     const int first = int(blocks_.size());
     for (size_t i = 0; i < count; ++i) {
       blocks_.push_back(p + i * bb);
