@@ -54,6 +54,16 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t V, uint64_t seed) {
   return t;
 }
 
+// Cache rows cycle through a pool of this many random rows: filling gigabytes of cache one random number at a
+// time would take longer than the benchmark.
+constexpr int64_t kPoolRows = 61;
+
+std::vector<float> random_rows(int64_t rows, int64_t width, Rng& rng) {
+  std::vector<float> v(static_cast<size_t>(rows * width));
+  for (float& x : v) x = float(rng.uniform() - 0.5);
+  return v;
+}
+
 void BM_MemoryBandwidth(benchmark::State& state) {
   // Read bandwidth with all threads: sum of a 1 GiB array (far larger than the caches).
   const size_t n = size_t(1) << 28;
@@ -122,10 +132,9 @@ void BM_Decode(benchmark::State& state, std::string name, AttnForm form, WeightF
   // at a time would take longer than the benchmark). The naive form stores the same rows decompressed with
   // the layer's kv_b_proj, as the model would have: both forms then hold the same state and compute the same
   // attention, so the same tokens go to the same experts and the timings compare like with like.
-  const int64_t pool_rows = 61, H = c.num_attention_heads, r = c.kv_lora_rank, dr = c.qk_rope_head_dim;
+  const int64_t pool_rows = kPoolRows, H = c.num_attention_heads, r = c.kv_lora_rank, dr = c.qk_rope_head_dim;
   const int64_t dn = c.qk_nope_head_dim, dv = c.v_head_dim, dq = dn + dr, W = cache.width();
-  std::vector<float> latent(size_t(pool_rows * (r + dr)));
-  for (float& v : latent) v = float(rng.uniform() - 0.5);
+  const std::vector<float> latent = random_rows(pool_rows, r + dr, rng);
   std::vector<std::vector<float>> pool(size_t(c.num_hidden_layers));
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     if (form == AttnForm::Absorbed) {
@@ -195,21 +204,21 @@ void BM_CacheAttention(benchmark::State& state, AttnForm form, CacheType ct) {
   const int64_t width = absorbed ? r + dr : H * (dq + dv);
   KvCache cache(1, width, ct, 64, 64, absorbed ? dr : 0);  // as Runner::make_cache lays it out
   Rng rng(5);
-  std::vector<float> pool(size_t(61 * width));
-  for (float& v : pool) v = float(rng.uniform() - 0.5);
+  const std::vector<float> pool = random_rows(kPoolRows, width, rng);
   std::vector<int32_t> seq, pos;
   int64_t next_row = 0;
   for (int64_t b = 0; b < B; ++b) {
     const int s = cache.create();
     cache.prepare(s, 0, ctx);
-    for (int64_t p = 0; p < ctx; ++p) cache.write_row(s, 0, p, pool.data() + (next_row++ % 61) * width);
+    for (int64_t p = 0; p < ctx; ++p)
+      cache.write_row(s, 0, p, pool.data() + (next_row++ % kPoolRows) * width);
     seq.push_back(s);
     pos.push_back(int32_t(ctx - 1));
   }
   const CacheAttnShape shape = absorbed ? CacheAttnShape{H, r + dr, r, 0, 0, 0, 0, 0.07f}
                                         : CacheAttnShape{H, dq, dv, 0, dq, H * dq, dv, 0.07f};
-  std::vector<float> q(size_t(B * H * shape.Dk)), out(size_t(B * H * shape.Dv));
-  for (float& v : q) v = float(rng.uniform() - 0.5);
+  const std::vector<float> q = random_rows(B * H, shape.Dk, rng);
+  std::vector<float> out(size_t(B * H * shape.Dv));
   for (auto _ : state) {
     cache_attention(cache, 0, q.data(), seq.data(), pos.data(), B, shape, out.data());
     benchmark::DoNotOptimize(out.data());
