@@ -7,10 +7,7 @@
 #include <limits>
 #include <vector>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
-
+#include "kernels/dot_block.hpp"
 #include "kernels/vecmath.hpp"
 
 namespace seek {
@@ -55,52 +52,6 @@ struct Scratch {
 // GCC 12 flags the deliberately undefined upper half inside _mm512_reduce_add_ps (a known false positive).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-inline __mmask16 tail_mask(int64_t left) {
-  return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-}
-
-// S[a·ldS + b] = q_a · k_ab over D values for 4 heads × 4 keys. Shared (absorbed MLA, MQA): k_ab = kp[b], so
-// a key vector loaded once serves 4 heads; otherwise k_ab = kp[4a + b].
-template <bool Shared>
-void score_4x4(const float* const q[4], const float* const* kp, int64_t D, float* S, int64_t ldS) {
-  __m512 acc[4][4];
-  for (auto& r : acc)
-    for (auto& v : r) v = _mm512_setzero_ps();
-  for (int64_t i = 0; i < D; i += 16) {
-    const __mmask16 m = tail_mask(D - i);
-    __m512 qv[4];
-    for (int a = 0; a < 4; ++a) qv[a] = _mm512_maskz_loadu_ps(m, q[a] + i);
-    for (int b = 0; b < 4; ++b) {
-      if constexpr (Shared) {
-        const __m512 kv = _mm512_maskz_loadu_ps(m, kp[b] + i);
-        for (int a = 0; a < 4; ++a) acc[a][b] = _mm512_fmadd_ps(qv[a], kv, acc[a][b]);
-      } else {
-        for (int a = 0; a < 4; ++a)
-          acc[a][b] = _mm512_fmadd_ps(qv[a], _mm512_maskz_loadu_ps(m, kp[4 * a + b] + i), acc[a][b]);
-      }
-    }
-  }
-  // Sum the 16 accumulators' lanes together: halves (16 -> 8 registers), then 128-bit quarters (-> 4), then
-  // within quarters (-> 1), three shuffles per add instead of a full reduction per accumulator. Lane 4q + k
-  // of the result is the sum of accumulator 4k + q, i.e. S[k][q].
-  __m512 t[8], u[4];
-  for (int p = 0; p < 8; ++p) {
-    const __m512 x = acc[p / 2][2 * (p % 2)], y = acc[p / 2][2 * (p % 2) + 1];
-    t[p] = _mm512_add_ps(_mm512_shuffle_f32x4(x, y, 0x44), _mm512_shuffle_f32x4(x, y, 0xee));
-  }
-  for (int m = 0; m < 4; ++m)
-    u[m] = _mm512_add_ps(_mm512_shuffle_f32x4(t[2 * m], t[2 * m + 1], 0x88),
-                         _mm512_shuffle_f32x4(t[2 * m], t[2 * m + 1], 0xdd));
-  const __m512 v0 = _mm512_add_ps(_mm512_unpacklo_ps(u[0], u[1]), _mm512_unpackhi_ps(u[0], u[1]));
-  const __m512 v1 = _mm512_add_ps(_mm512_unpacklo_ps(u[2], u[3]), _mm512_unpackhi_ps(u[2], u[3]));
-  const __m512 w =
-      _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(v0), _mm512_castps_pd(v1))),
-                    _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(v0), _mm512_castps_pd(v1))));
-  alignas(64) float sums[16];
-  _mm512_store_ps(sums, w);
-  for (int a = 0; a < 4; ++a)
-    for (int b = 0; b < 4; ++b) S[a * ldS + b] = sums[4 * b + a];
-}
 
 // acc_a[c] += Σ_j P[a·ldP + j] · v_aj[c] for 4 heads and all Dv columns, 64 columns (4 registers per head) at
 // a time. Shared: v_aj = vp[j]; otherwise v_aj = vp[4j + a].
@@ -143,14 +94,14 @@ void tile_scores(const float* q, const float* const* rows, int64_t nt, int64_t H
       if (shared) {
         const float* kp[4];
         for (int b = 0; b < 4; ++b) kp[b] = rows[std::min(j0 + b, nt - 1)] + s.k_off;
-        score_4x4<true>(qa, kp, s.Dk, S + h0 * ldS + j0, ldS);
+        dot_4x4<true>(qa, kp, s.Dk, S + h0 * ldS + j0, ldS);
       } else {
         const float* kp[16];
         for (int a = 0; a < 4; ++a)
           for (int b = 0; b < 4; ++b)
             kp[4 * a + b] =
                 rows[std::min(j0 + b, nt - 1)] + s.k_off + std::min(h0 + a, s.H - 1) * s.k_hstride;
-        score_4x4<false>(qa, kp, s.Dk, S + h0 * ldS + j0, ldS);
+        dot_4x4<false>(qa, kp, s.Dk, S + h0 * ldS + j0, ldS);
       }
     }
   }

@@ -1,19 +1,25 @@
 #include "infer/linear.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <vector>
 
 #include "core/aligned.hpp"
 #include "core/error.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/gemm_serial.hpp"
 
 namespace seek {
 
 namespace {
 
-// Below this many rows the bf16 path streams the weight once (memory bound); above it, widening blocks and
-// running oneDNN wins because the work is compute bound.
-constexpr int64_t kSmallM = 16;
+// Up to this many rows a linear streams its weight once, each thread its share of the rows
+// (gemm_nt_serial): decode is memory bound there. Above it the work is compute bound and goes to oneDNN
+// (fp32 at M = 16 on the V2-Lite-shaped model: 160 tok/s through oneDNN, 149 streamed; bf16 weights would
+// have to be widened into a scratch matrix first, so they stream up to 16).
+constexpr int64_t kStreamF32 = 4;
+constexpr int64_t kStreamBf16 = 16;
 constexpr int64_t kWidenRows = 256;
 
 // bf16 -> fp32 is a 16-bit shift; written as a plain loop so the compiler vectorises it (no intrinsics).
@@ -23,39 +29,26 @@ inline void widen_bf16(const uint16_t* __restrict src, float* __restrict dst, in
   for (int64_t i = 0; i < n; ++i) d[i] = uint32_t(src[i]) << 16;
 }
 
-// Y[m, n] (+)= Σ_k X[m, k] · W[n, k] for M <= kSmallM: each thread owns a slice of the weight rows.
-void bf16_small(const float* X, int64_t ldx, const uint16_t* W, float* Y, int64_t M, int64_t N, int64_t K,
-                bool accumulate) {
-#pragma omp parallel
-  {
-    std::vector<float> row(static_cast<size_t>(K));
-#pragma omp for schedule(static)
-    for (int64_t n = 0; n < N; ++n) {
-      widen_bf16(W + n * K, row.data(), K);
-      for (int64_t m = 0; m < M; ++m) {
-        const float* x = X + m * ldx;
-        float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-        for (int64_t k = 0; k < K; ++k) acc += x[k] * row[size_t(k)];
-        float* y = Y + m * N + n;
-        *y = accumulate ? *y + acc : acc;
-      }
-    }
-  }
-}
-
 }  // namespace
 
-void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, int64_t M, bool accumulate) {
+void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, int64_t M) {
   const int64_t N = W.rows, K = W.cols;
   if (M == 0) return;
-  if (W.f32) {
-    gemm<float>(false, true, M, N, K, 1.0f, X, ldx, W.f32, K, accumulate ? 1.0f : 0.0f, Y, N);
+  SEEK_CHECK(W.f32 || W.bf16, "internal: empty weight view");
+  if (M <= (W.f32 ? kStreamF32 : kStreamBf16)) {
+    // One contiguous share of the rows per thread (a multiple of 4, the kernel's block): even work for the
+    // small matrices of small models, and one sequential stream per thread for the large ones.
+#pragma omp parallel
+    {
+      const int64_t T = omp_get_num_threads(), share = ((N + T - 1) / T + 3) / 4 * 4;
+      const int64_t n0 = omp_get_thread_num() * share, nb = std::min(share, N - n0);
+      std::vector<float> widen;
+      if (nb > 0) infer_linear_cols_serial(X, ldx, W, n0, nb, Y + n0, N, M, widen);
+    }
     return;
   }
-  SEEK_CHECK(W.bf16, "internal: empty weight view");
-  if (M <= kSmallM) {
-    bf16_small(X, ldx, W.bf16, Y, M, N, K, accumulate);
+  if (W.f32) {
+    gemm<float>(false, true, M, N, K, 1.0f, X, ldx, W.f32, K, 0.0f, Y, N);
     return;
   }
   AlignedBuffer<float> block(size_t(std::min(N, kWidenRows) * K));
@@ -63,8 +56,19 @@ void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, in
     const int64_t nb = std::min(kWidenRows, N - n0);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < nb; ++r) widen_bf16(W.bf16 + (n0 + r) * K, block.data() + r * K, K);
-    gemm<float>(false, true, M, nb, K, 1.0f, X, ldx, block.data(), K, accumulate ? 1.0f : 0.0f, Y + n0, N);
+    gemm<float>(false, true, M, nb, K, 1.0f, X, ldx, block.data(), K, 0.0f, Y + n0, N);
   }
+}
+
+void infer_linear_cols_serial(const float* X, int64_t ldx, const WeightView& W, int64_t n0, int64_t nb,
+                              float* Y, int64_t ldy, int64_t M, std::vector<float>& widen) {
+  const int64_t K = W.cols;
+  if (W.f32) {
+    gemm_nt_serial(X, ldx, W.f32 + n0 * K, K, Y, ldy, M, nb, K);
+    return;
+  }
+  if (int64_t(widen.size()) < 4 * K) widen.resize(size_t(4 * K));
+  gemm_nt_serial_bf16(X, ldx, W.bf16 + n0 * K, K, Y, ldy, M, nb, K, widen.data());
 }
 
 }  // namespace seek

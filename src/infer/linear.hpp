@@ -1,18 +1,24 @@
 // Linear layers of the inference engine over weights that may be stored fp32 or bf16.
 //   X: [M, K] rows with leading dim ldx (usually K);  W: [N, K] (torch Linear layout);  Y: [M, N], ld N
-//   Y = X · Wᵀ, or Y += X · Wᵀ with accumulate.
-// fp32 weights go to seek::gemm (oneDNN). bf16 weights are widened to fp32 on the fly and multiplied with
-// fp32 accumulation: for small M (decode) one pass over the weight rows, each row converted once and dotted
-// with all M inputs, so the weight is read exactly once; for large M (prefill) blocks of rows are widened
-// into a scratch matrix and handed to oneDNN. Deterministic for a fixed thread count.
+//   Y = X · Wᵀ.
+// Few rows (decode): the weight is streamed once, each thread a share of 64-row blocks through
+// gemm_nt_serial (bf16 rows widened 4 at a time in L1), fp32 accumulation. Many rows (prefill): oneDNN, bf16
+// weights widened block by block into a scratch matrix first. A row's result does not depend on the other
+// rows as long as M stays on the same side of the threshold; deterministic for a fixed thread count.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "infer/model.hpp"
 
 namespace seek {
 
-void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, int64_t M,
-                  bool accumulate = false);
+void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, int64_t M);
+
+// Columns [n0, n0 + nb) of X · Wᵀ (weight rows n0 …) into Y[M, nb] with leading dim ldy, on the calling
+// thread alone (gemm_nt_serial), for work already split across threads. `widen`: scratch for bf16 rows
+// widened to fp32 (grown as needed).
+void infer_linear_cols_serial(const float* X, int64_t ldx, const WeightView& W, int64_t n0, int64_t nb,
+                              float* Y, int64_t ldy, int64_t M, std::vector<float>& widen);
 
 }  // namespace seek

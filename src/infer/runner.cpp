@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "infer/cache_attention.hpp"
+#include "infer/expert_batch.hpp"
 #include "infer/linear.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/rmsnorm.hpp"
@@ -267,26 +268,38 @@ void Runner::moe(int64_t l, const float* x, int64_t N, float* out) {
   for (int64_t row = 0; row < A; ++row)
     std::memcpy(xe_.data() + row * d, x + (order_[size_t(row)] / K) * d, sizeof(float) * size_t(d));
   const int64_t S = ids.shared.gate >= 0 ? ids.shared.inter : 0;
-  const int64_t width = std::max(I * std::max<int64_t>(A, 1), S * N);
-  grow(g_, width);
-  grow(u_, width);
-  grow(act_, width);
-  for (int64_t e = 0; e < E; ++e) {
-    const int64_t r0 = offsets_[size_t(e)], n = offsets_[size_t(e + 1)] - r0;
-    if (n == 0) continue;
-    const MlpIds& w = ids.experts[size_t(e)];
-    infer_linear(xe_.data() + r0 * d, d, m_.weight(w.gate), g_.data(), n);
-    infer_linear(xe_.data() + r0 * d, d, m_.weight(w.up), u_.data(), n);
-    swiglu_forward<float>(g_.data(), u_.data(), act_.data(), n * I);
-    infer_linear(act_.data(), I, m_.weight(w.down), ye_.data() + r0 * d, n);
-  }
-  if (S > 0) {
-    infer_linear(x, d, m_.weight(ids.shared.gate), g_.data(), N);
-    infer_linear(x, d, m_.weight(ids.shared.up), u_.data(), N);
-    swiglu_forward<float>(g_.data(), u_.data(), act_.data(), N * S);
-    infer_linear(act_.data(), S, m_.weight(ids.shared.down), out, N);
+  if (S == 0) std::fill(out, out + N * d, 0.0f);
+  if (N <= kSmallBatch) {
+    // Decode: every active expert and the shared one side by side in one parallel region.
+    tasks_.clear();
+    for (int64_t e = 0; e < E; ++e) {
+      const int64_t r0 = offsets_[size_t(e)], n = offsets_[size_t(e + 1)] - r0;
+      const MlpIds& w = ids.experts[size_t(e)];
+      if (n > 0)
+        tasks_.push_back({m_.weight(w.gate), m_.weight(w.up), m_.weight(w.down), xe_.data() + r0 * d,
+                          ye_.data() + r0 * d, n});
+    }
+    if (S > 0)
+      tasks_.push_back(
+          {m_.weight(ids.shared.gate), m_.weight(ids.shared.up), m_.weight(ids.shared.down), x, out, N});
+    run_expert_tasks(tasks_, d, act_);
   } else {
-    std::fill(out, out + N * d, 0.0f);
+    // Prefill: enough rows per expert for oneDNN's blocked GEMMs to pay off, one expert after another.
+    const int64_t width = std::max(I * A, S * N);
+    grow(g_, width);
+    grow(u_, width);
+    grow(act_, width);
+    auto mlp = [&](const MlpIds& w, const float* xin, int64_t n, int64_t inter, float* y) {
+      infer_linear(xin, d, m_.weight(w.gate), g_.data(), n);
+      infer_linear(xin, d, m_.weight(w.up), u_.data(), n);
+      swiglu_forward<float>(g_.data(), u_.data(), act_.data(), n * inter);
+      infer_linear(act_.data(), inter, m_.weight(w.down), y, n);
+    };
+    for (int64_t e = 0; e < E; ++e) {
+      const int64_t r0 = offsets_[size_t(e)], n = offsets_[size_t(e + 1)] - r0;
+      if (n > 0) mlp(ids.experts[size_t(e)], xe_.data() + r0 * d, n, I, ye_.data() + r0 * d);
+    }
+    if (S > 0) mlp(ids.shared, x, N, S, out);
   }
   const float* wt = router_.weight.data();
 #pragma omp parallel for schedule(static)

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "infer/expert_batch.hpp"
 #include "infer/kv_cache.hpp"
 #include "infer/model.hpp"
 #include "kernels/rope.hpp"
@@ -73,6 +74,7 @@ class Runner {
   // scratch, reused between calls
   std::vector<float> row_, h_, xn_, tmp_, rstd_, q_, qa_, qa_n_, kva_, lat_, kv_, qcat_, obar_, o_;
   std::vector<float> g_, u_, act_, logits_r_, xe_, ye_, fin_;
+  std::vector<ExpertTask> tasks_;
   RouterCache<float> router_;
   std::vector<int32_t> order_, row_of_;
   std::vector<int64_t> offsets_;

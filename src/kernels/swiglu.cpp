@@ -9,10 +9,7 @@ namespace seek {
 template <typename T>
 void swiglu_forward(const T* g, const T* u, T* h, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > (1 << 14))
-  for (int64_t i = 0; i < n; ++i) {
-    T s = T(1) / (T(1) + exp_t(-g[i]));  // exp_t: vectorisable for float
-    h[i] = g[i] * s * u[i];
-  }
+  for (int64_t i = 0; i < n; ++i) h[i] = swiglu(g[i], u[i]);
 }
 
 template <typename T>

@@ -1,0 +1,66 @@
+#include "infer/expert_batch.hpp"
+
+#include <algorithm>
+
+#include "infer/linear.hpp"
+#include "kernels/swiglu.hpp"
+
+namespace seek {
+
+namespace {
+
+constexpr int64_t kCols = 64;  // output columns per piece: a 64-row weight block, 4 dot blocks wide
+
+struct Piece {
+  int64_t task, c0;
+};
+
+}  // namespace
+
+void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vector<float>& act) {
+  const int64_t J = int64_t(tasks.size());
+  std::vector<int64_t> act_off(size_t(J + 1), 0);
+  std::vector<Piece> up_pieces, down_pieces;
+  for (int64_t j = 0; j < J; ++j) {
+    const ExpertTask& t = tasks[size_t(j)];
+    const int64_t inter = t.gate.rows;
+    act_off[size_t(j + 1)] = act_off[size_t(j)] + t.rows * inter;
+    if (t.rows == 0) continue;
+    for (int64_t c0 = 0; c0 < inter; c0 += kCols) up_pieces.push_back({j, c0});
+    for (int64_t c0 = 0; c0 < d; c0 += kCols) down_pieces.push_back({j, c0});
+  }
+  if (int64_t(act.size()) < act_off[size_t(J)]) act.resize(size_t(act_off[size_t(J)]));
+  const int64_t P_up = int64_t(up_pieces.size()), P_down = int64_t(down_pieces.size());
+#pragma omp parallel
+  {
+    std::vector<float> g, u, widen;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t p = 0; p < P_up; ++p) {
+      const Piece& pc = up_pieces[size_t(p)];
+      const ExpertTask& t = tasks[size_t(pc.task)];
+      const int64_t inter = t.gate.rows, nb = std::min(kCols, inter - pc.c0), n = t.rows * nb;
+      g.resize(size_t(n));
+      u.resize(size_t(n));
+      infer_linear_cols_serial(t.x, d, t.gate, pc.c0, nb, g.data(), nb, t.rows, widen);
+      infer_linear_cols_serial(t.x, d, t.up, pc.c0, nb, u.data(), nb, t.rows, widen);
+      float* a = act.data() + act_off[size_t(pc.task)] + pc.c0;
+      for (int64_t r = 0; r < t.rows; ++r) {
+        const float* gr = g.data() + r * nb;
+        const float* ur = u.data() + r * nb;
+        float* ar = a + r * inter;
+#pragma omp simd
+        for (int64_t c = 0; c < nb; ++c) ar[c] = swiglu(gr[c], ur[c]);
+      }
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t p = 0; p < P_down; ++p) {
+      const Piece& pc = down_pieces[size_t(p)];
+      const ExpertTask& t = tasks[size_t(pc.task)];
+      const int64_t inter = t.gate.rows, nb = std::min(kCols, d - pc.c0);
+      infer_linear_cols_serial(act.data() + act_off[size_t(pc.task)], inter, t.down, pc.c0, nb, t.y + pc.c0,
+                               d, t.rows, widen);
+    }
+  }
+}
+
+}  // namespace seek

@@ -1,0 +1,105 @@
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <cmath>
+#include <vector>
+
+#include "core/dtype.hpp"
+#include "core/rng.hpp"
+#include "infer/expert_batch.hpp"
+
+namespace seek {
+namespace {
+
+// Weights of one expert in fp32 and, rounded, in bf16 (the fp32 copy holds the rounded values too, so both
+// storage types describe the same matrix).
+struct Mat {
+  int64_t rows, cols;
+  std::vector<float> f;
+  std::vector<uint16_t> b;
+  Mat(int64_t r, int64_t c, Rng& rng) : rows(r), cols(c), f(size_t(r * c)), b(size_t(r * c)) {
+    for (size_t i = 0; i < f.size(); ++i) {
+      b[i] = f32_to_bf16(float(rng.normal() * 0.2));
+      f[i] = bf16_to_f32(b[i]);
+    }
+  }
+  WeightView view(bool bf16) const {
+    WeightView v;
+    v.rows = rows;
+    v.cols = cols;
+    if (bf16)
+      v.bf16 = b.data();
+    else
+      v.f32 = f.data();
+    return v;
+  }
+};
+
+struct Expert {
+  Mat gate, up, down;
+  std::vector<float> x;
+  int64_t rows;
+  Expert(int64_t d, int64_t inter, int64_t n, Rng& rng)
+      : gate(inter, d, rng), up(inter, d, rng), down(d, inter, rng), x(size_t(n * d)), rows(n) {
+    for (auto& v : x) v = float(rng.normal());
+  }
+  // (silu(x·gateᵀ) ⊙ (x·upᵀ)) · downᵀ in double.
+  std::vector<double> reference(int64_t d) const {
+    const int64_t I = gate.rows;
+    std::vector<double> y(static_cast<size_t>(rows * d), 0.0), h(static_cast<size_t>(I));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t i = 0; i < I; ++i) {
+        double g = 0, u = 0;
+        for (int64_t k = 0; k < d; ++k) {
+          g += double(x[size_t(r * d + k)]) * gate.f[size_t(i * d + k)];
+          u += double(x[size_t(r * d + k)]) * up.f[size_t(i * d + k)];
+        }
+        h[size_t(i)] = g / (1.0 + std::exp(-g)) * u;
+      }
+      for (int64_t c = 0; c < d; ++c)
+        for (int64_t i = 0; i < I; ++i) y[size_t(r * d + c)] += h[size_t(i)] * down.f[size_t(c * I + i)];
+    }
+    return y;
+  }
+};
+
+// Routed experts with 0 to 9 rows (0: skipped) and a shared expert of a different width; d and the widths are
+// not multiples of the 64-column pieces or of the 4-row blocks.
+TEST(ExpertBatch, MatchesADoubleReferenceForFp32AndBf16WeightsAndAnyThreadCount) {
+  const int64_t d = 70;
+  Rng rng(3);
+  std::vector<Expert> experts;
+  for (int64_t n : {3, 0, 9, 1, 4}) experts.emplace_back(d, 36, n, rng);
+  experts.emplace_back(d, 130, 12, rng);  // the shared expert: every token, wider
+  const int saved = omp_get_max_threads();
+  std::vector<std::vector<float>> first;
+  for (bool bf16 : {false, true}) {
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      std::vector<std::vector<float>> ys;
+      std::vector<ExpertTask> tasks;
+      for (const Expert& e : experts) ys.emplace_back(size_t(e.rows * d), -7.0f);
+      for (size_t j = 0; j < experts.size(); ++j) {
+        const Expert& e = experts[j];
+        tasks.push_back(
+            {e.gate.view(bf16), e.up.view(bf16), e.down.view(bf16), e.x.data(), ys[j].data(), e.rows});
+      }
+      std::vector<float> act;
+      run_expert_tasks(tasks, d, act);
+      for (size_t j = 0; j < experts.size(); ++j) {
+        const std::vector<double> ref = experts[j].reference(d);
+        for (size_t i = 0; i < ref.size(); ++i)
+          ASSERT_NEAR(ys[j][i], ref[i], 1e-4 * (1.0 + std::fabs(ref[i]))) << "expert " << j << " value " << i;
+      }
+      // The same matrices in either storage type and any thread count give the same bits.
+      if (first.empty())
+        first = ys;
+      else
+        for (size_t j = 0; j < ys.size(); ++j) EXPECT_EQ(ys[j], first[j]) << "expert " << j;
+    }
+  }
+  omp_set_num_threads(saved);
+}
+
+}  // namespace
+}  // namespace seek
