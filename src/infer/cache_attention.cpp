@@ -49,7 +49,7 @@ struct Scratch {
 };
 
 #if defined(__AVX512F__)
-// GCC 12 flags the deliberately undefined upper half inside _mm512_reduce_add_ps (a known false positive).
+// GCC 12 flags deliberately undefined operands inside the AVX-512 intrinsics (a known false positive).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
