@@ -19,6 +19,9 @@ namespace {
 // Up to this many tokens the per-head absorption products run as one pass over W_kvb per head (the weight is
 // read once, all tokens reuse it); beyond it, per-head oneDNN GEMMs.
 constexpr int64_t kSmallBatch = 64;
+// Up to this many tokens (decode batches) the experts run side by side (expert_batch.hpp); beyond it (prefill)
+// each active expert has enough rows for oneDNN's blocked GEMMs.
+constexpr int64_t kExpertsSideBySide = 64;
 
 template <typename V>
 void grow(std::vector<V>& v, int64_t n) {
@@ -269,7 +272,7 @@ void Runner::moe(int64_t l, const float* x, int64_t N, float* out) {
     std::memcpy(xe_.data() + row * d, x + (order_[size_t(row)] / K) * d, sizeof(float) * size_t(d));
   const int64_t S = ids.shared.gate >= 0 ? ids.shared.inter : 0;
   if (S == 0) std::fill(out, out + N * d, 0.0f);
-  if (N <= kSmallBatch) {
+  if (N <= kExpertsSideBySide) {
     // Decode: every active expert and the shared one side by side in one parallel region.
     tasks_.clear();
     for (int64_t e = 0; e < E; ++e) {
