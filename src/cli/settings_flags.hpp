@@ -5,8 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
+#include <span>
 #include <string>
+#include <type_traits>
 
 #include "core/error.hpp"
 
@@ -66,6 +70,52 @@ inline void settings_json_flag(CLI::App& app, const std::shared_ptr<SettingsFlag
 inline void add_run_flags(CLI::App& app, const std::shared_ptr<SettingsFlags>& c) {
   app.add_option("--run-config", c->run_config, "JSON file with any of the settings (flags win)");
   app.add_flag("--resume", c->resume, "continue the run in --out from its newest checkpoint");
+}
+
+struct FlagHelp {
+  const char* key;
+  const char* text;
+};
+
+// --run-config, --resume and one flag per setting of S, typed as S's field (S::for_each_field), so a flag
+// cannot disagree with the JSON key it sets. `help` gives each flag's text and the order --help lists them
+// in; a setting without help, or help for no setting, is a programming error.
+template <typename S>
+std::shared_ptr<SettingsFlags> add_settings_flags(CLI::App& app, std::span<const FlagHelp> help) {
+  auto c = std::make_shared<SettingsFlags>();
+  add_run_flags(app, c);
+  std::map<std::string, std::function<void(const std::string&)>> add_flag;
+  S probe;  // visited only for its keys and field types
+  probe.for_each_field([&](const char* key, auto& field) {
+    using V = std::decay_t<decltype(field)>;
+    add_flag[key] = [&app, c, key = std::string(key)](const std::string& text) {
+      if constexpr (std::is_same_v<V, nlohmann::json>) {
+        settings_json_flag(app, c, key, text);
+      } else {
+        settings_flag<V>(app, c, key, text);
+      }
+    };
+  });
+  for (const FlagHelp& h : help) {
+    auto it = add_flag.find(h.key);
+    SEEK_CHECK(it != add_flag.end(), "seek {}: help for \"{}\", which is no setting", app.get_name(), h.key);
+    it->second(h.text);
+    add_flag.erase(it);
+  }
+  if (!add_flag.empty()) fail("seek {}: setting \"{}\" has no help", app.get_name(), add_flag.begin()->first);
+  return c;
+}
+
+// A command that runs on settings S: its flags as above, and a callback that resolves them (over any
+// --run-config) into S for `run`, with --resume and the flags a resumed run applies to its saved settings.
+template <typename S>
+void add_settings_command(CLI::App& app, std::span<const FlagHelp> help,
+                          std::function<void(const S&, bool resume, const nlohmann::json& overrides)> run) {
+  auto c = add_settings_flags<S>(app, help);
+  app.callback([c, run] {
+    nlohmann::json merged = c->merged();
+    run(S::from_json(merged, c->source()), c->resume, merged);
+  });
 }
 
 }  // namespace seek::cli

@@ -40,68 +40,69 @@ void row_stats(T* row, int64_t V, T inv_temp, int32_t target, T* logp, T* entrop
   *entropy = target >= 0 ? lse - pz / sum : T(0);
 }
 
+// Both passes walk z = x·Wᵀ a chunk of rows at a time (never all [N × V] logits at once): `row(z_i, i)` runs
+// on each row of a chunk in parallel, then `chunk(i0, n, z)` sees the whole chunk, e.g. to backpropagate it.
+template <typename T, typename Row, typename Chunk>
+void over_logit_chunks(const T* x, const T* W, const int32_t* targets, int64_t N, int64_t d, int64_t V,
+                       double temperature, Row&& row, Chunk&& chunk) {
+  check_args(targets, N, V, temperature);
+  if (N == 0) return;
+  const int64_t rows = std::min(N, logits_chunk_rows(V, sizeof(T)));
+  // Scratch kept per thread across calls: a fresh 4 MB buffer every call costs page faults and zeroing.
+  // (OpenMP workers see their own thread_locals, so the regions below use the pointer, not the buffer.)
+  thread_local AlignedBuffer<T> scratch;
+  if (scratch.size() < size_t(rows * V)) scratch.resize(size_t(rows * V));
+  T* const logits = scratch.data();
+  for (int64_t i0 = 0; i0 < N; i0 += rows) {
+    const int64_t n = std::min(rows, N - i0);
+    linear_forward<T>(x + i0 * d, W, logits, n, V, d);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < n; ++r) row(logits + r * V, i0 + r);
+    chunk(i0, n, logits);
+  }
+}
+
 }  // namespace
 
 template <typename T>
 void policy_logprob_forward(const T* x, const T* W, const int32_t* targets, int64_t N, int64_t d, int64_t V,
                             double temperature, T* logp, T* entropy) {
-  check_args(targets, N, V, temperature);
-  if (N == 0) return;
-  const int64_t rows = std::min(N, logits_chunk_rows(V, sizeof(T)));
-  // Scratch kept per thread across calls: a fresh 4 MB buffer every call costs page faults and zeroing.
-  // (OpenMP workers see their own thread_locals, so the regions below use the pointer, not the buffer.)
-  thread_local AlignedBuffer<T> scratch;
-  if (scratch.size() < size_t(rows * V)) scratch.resize(size_t(rows * V));
-  T* const logits = scratch.data();
   const T inv_temp = T(1.0 / temperature);
-  for (int64_t i0 = 0; i0 < N; i0 += rows) {
-    const int64_t n = std::min(rows, N - i0);
-    linear_forward<T>(x + i0 * d, W, logits, n, V, d);
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; ++r) {
-      T h;
-      row_stats(logits + r * V, V, inv_temp, targets[i0 + r], logp + i0 + r, entropy ? entropy + i0 + r : &h);
-    }
-  }
+  over_logit_chunks(
+      x, W, targets, N, d, V, temperature,
+      [&](T* row, int64_t i) {
+        T h;
+        row_stats(row, V, inv_temp, targets[i], logp + i, entropy ? entropy + i : &h);
+      },
+      [](int64_t, int64_t, const T*) {});
 }
 
 template <typename T>
 void policy_logprob_backward(const T* x, const T* W, const int32_t* targets, int64_t N, int64_t d, int64_t V,
                              double temperature, const T* dlogp, const T* dentropy, T* dx, T* dW) {
-  check_args(targets, N, V, temperature);
-  if (N == 0) return;
-  const int64_t rows = std::min(N, logits_chunk_rows(V, sizeof(T)));
-  // Scratch kept per thread across calls: a fresh 4 MB buffer every call costs page faults and zeroing.
-  // (OpenMP workers see their own thread_locals, so the regions below use the pointer, not the buffer.)
-  thread_local AlignedBuffer<T> scratch;
-  if (scratch.size() < size_t(rows * V)) scratch.resize(size_t(rows * V));
-  T* const logits = scratch.data();
   const T inv_temp = T(1.0 / temperature);
-  for (int64_t i0 = 0; i0 < N; i0 += rows) {
-    const int64_t n = std::min(rows, N - i0);
-    linear_forward<T>(x + i0 * d, W, logits, n, V, d);
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; ++r) {
-      T* row = logits + r * V;
-      const int64_t i = i0 + r;
-      const int32_t tgt = targets[i];
-      if (tgt < 0) {
-        std::fill(row, row + V, T(0));
-        continue;
-      }
-      T lp, h;
-      row_stats(row, V, inv_temp, tgt, &lp, &h);
-      const T lse = row[tgt] - lp;
-      const T g = dlogp[i], e = dentropy ? dentropy[i] : T(0);
-      for (int64_t j = 0; j < V; ++j) {
-        const T logpj = row[j] - lse;
-        const T p = exp_t(logpj);
-        row[j] = (-g * p - e * p * (logpj + h)) * inv_temp;
-      }
-      row[tgt] += g * inv_temp;
-    }
-    linear_backward<T>(x + i0 * d, W, logits, dx + i0 * d, dW, n, V, d);
-  }
+  over_logit_chunks(
+      x, W, targets, N, d, V, temperature,
+      [&](T* row, int64_t i) {
+        const int32_t tgt = targets[i];
+        if (tgt < 0) {
+          std::fill(row, row + V, T(0));
+          return;
+        }
+        T lp, h;
+        row_stats(row, V, inv_temp, tgt, &lp, &h);
+        const T lse = row[tgt] - lp;
+        const T g = dlogp[i], e = dentropy ? dentropy[i] : T(0);
+        for (int64_t j = 0; j < V; ++j) {
+          const T logpj = row[j] - lse;
+          const T p = exp_t(logpj);
+          row[j] = (-g * p - e * p * (logpj + h)) * inv_temp;
+        }
+        row[tgt] += g * inv_temp;
+      },
+      [&](int64_t i0, int64_t n, const T* dlogits) {
+        linear_backward<T>(x + i0 * d, W, dlogits, dx + i0 * d, dW, n, V, d);
+      });
 }
 
 template void policy_logprob_forward<float>(const float*, const float*, const int32_t*, int64_t, int64_t,

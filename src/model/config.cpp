@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <utility>
 
 #include "core/error.hpp"
 
@@ -44,7 +45,44 @@ struct Reader {
     SEEK_CHECK(j[key].is_string(), "{}: key \"{}\" must be a string, got {}", src, key, j[key].dump());
     return j[key].get<std::string>();
   }
+  // An optional key whose default is the field's initial value (config.hpp), so defaults live in one place.
+  void read(const char* key, int64_t& v) const { v = integer_or(key, v); }
+  void read(const char* key, double& v) const { v = number_or(key, v); }
+  void read(const char* key, bool& v) const { v = boolean_or(key, v); }
 };
+
+// The shape keys every config must give: each is required, must be positive and is written back as it is.
+constexpr std::pair<const char*, int64_t ModelConfig::*> kShapeKeys[] = {
+    {"vocab_size", &ModelConfig::vocab_size},
+    {"hidden_size", &ModelConfig::hidden_size},
+    {"num_hidden_layers", &ModelConfig::num_hidden_layers},
+    {"num_attention_heads", &ModelConfig::num_attention_heads},
+    {"kv_lora_rank", &ModelConfig::kv_lora_rank},
+    {"qk_nope_head_dim", &ModelConfig::qk_nope_head_dim},
+    {"qk_rope_head_dim", &ModelConfig::qk_rope_head_dim},
+    {"v_head_dim", &ModelConfig::v_head_dim},
+};
+
+// Hugging Face's configs leave out an MTP depth of 0 and unset token ids (-1), so to_json does too.
+enum class Write { Always, AboveDefault };
+
+// Optional keys read and written as they are, in the order from_json reads them; an absent one keeps its
+// default from config.hpp.
+template <typename F>
+void for_each_plain_key(F&& f) {
+  f("norm_topk_prob", &ModelConfig::norm_topk_prob);
+  f("routed_scaling_factor", &ModelConfig::routed_scaling_factor);
+  f("rope_theta", &ModelConfig::rope_theta);
+  f("max_position_embeddings", &ModelConfig::max_position_embeddings);
+  f("rms_norm_eps", &ModelConfig::rms_norm_eps);
+  f("tie_word_embeddings", &ModelConfig::tie_word_embeddings);
+  f("num_nextn_predict_layers", &ModelConfig::num_nextn_predict_layers, Write::AboveDefault);
+  f("aux_loss_alpha", &ModelConfig::aux_loss_alpha);
+  f("seq_aux", &ModelConfig::seq_aux);
+  f("initializer_range", &ModelConfig::initializer_range);
+  f("bos_token_id", &ModelConfig::bos_token_id, Write::AboveDefault);
+  f("eos_token_id", &ModelConfig::eos_token_id, Write::AboveDefault);
+}
 
 }  // namespace
 
@@ -62,14 +100,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
   Reader r{j, src};
   ModelConfig c;
   c.model_type = r.string_or("model_type", "deepseek_v3");
-  c.vocab_size = r.integer("vocab_size");
-  c.hidden_size = r.integer("hidden_size");
-  c.num_hidden_layers = r.integer("num_hidden_layers");
-  c.num_attention_heads = r.integer("num_attention_heads");
-  c.kv_lora_rank = r.integer("kv_lora_rank");
-  c.qk_nope_head_dim = r.integer("qk_nope_head_dim");
-  c.qk_rope_head_dim = r.integer("qk_rope_head_dim");
-  c.v_head_dim = r.integer("v_head_dim");
+  for (const auto& [key, field] : kShapeKeys) c.*field = r.integer(key);
   c.q_lora_rank =
       r.integer_or("q_lora_rank", 0);  // null (V2-Lite) and 0 (DeepSeek's own configs) mean q_proj
   c.n_routed_experts = r.integer_or("n_routed_experts", 0);
@@ -104,18 +135,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
   } else {
     fail("{}: unsupported scoring_func \"{}\" (expected softmax or sigmoid)", src, scoring);
   }
-  c.norm_topk_prob = r.boolean_or("norm_topk_prob", false);
-  c.routed_scaling_factor = r.number_or("routed_scaling_factor", 1.0);
-  c.rope_theta = r.number_or("rope_theta", 10000.0);
-  c.max_position_embeddings = r.integer_or("max_position_embeddings", 4096);
-  c.rms_norm_eps = r.number_or("rms_norm_eps", 1e-6);
-  c.tie_word_embeddings = r.boolean_or("tie_word_embeddings", false);
-  c.num_nextn_predict_layers = r.integer_or("num_nextn_predict_layers", 0);
-  c.aux_loss_alpha = r.number_or("aux_loss_alpha", 0.0);
-  c.seq_aux = r.boolean_or("seq_aux", true);
-  c.initializer_range = r.number_or("initializer_range", 0.02);
-  c.bos_token_id = r.integer_or("bos_token_id", -1);
-  c.eos_token_id = r.integer_or("eos_token_id", -1);
+  for_each_plain_key([&](const char* key, auto field, auto...) { r.read(key, c.*field); });
 
   std::string act = r.string_or("hidden_act", "silu");
   SEEK_CHECK(act == "silu", "{}: unsupported hidden_act \"{}\" (DeepSeek models use silu)", src, act);
@@ -147,14 +167,7 @@ void ModelConfig::validate(const std::string& src) const {
   auto positive = [&](int64_t v, const char* key) {
     SEEK_CHECK(v > 0, "{}: \"{}\" must be positive, got {}", src, key, v);
   };
-  positive(vocab_size, "vocab_size");
-  positive(hidden_size, "hidden_size");
-  positive(num_hidden_layers, "num_hidden_layers");
-  positive(num_attention_heads, "num_attention_heads");
-  positive(kv_lora_rank, "kv_lora_rank");
-  positive(qk_nope_head_dim, "qk_nope_head_dim");
-  positive(qk_rope_head_dim, "qk_rope_head_dim");
-  positive(v_head_dim, "v_head_dim");
+  for (const auto& [key, field] : kShapeKeys) positive(this->*field, key);
   positive(max_position_embeddings, "max_position_embeddings");
   positive(moe_layer_freq, "moe_layer_freq");
   SEEK_CHECK(qk_rope_head_dim % 2 == 0, "{}: qk_rope_head_dim must be even (RoPE rotates pairs), got {}", src,
@@ -217,12 +230,9 @@ json ModelConfig::to_json() const {
   bool v3 = model_type == "deepseek_v3";
   j["architectures"] = {v3 ? "DeepseekV3ForCausalLM" : "DeepseekV2ForCausalLM"};
   j["model_type"] = model_type;
-  j["vocab_size"] = vocab_size;
-  j["hidden_size"] = hidden_size;
+  for (const auto& [key, field] : kShapeKeys) j[key] = this->*field;
   j["intermediate_size"] = intermediate_size;
   j["moe_intermediate_size"] = moe_intermediate_size;
-  j["num_hidden_layers"] = num_hidden_layers;
-  j["num_attention_heads"] = num_attention_heads;
   j["num_key_value_heads"] = num_attention_heads;
   j["n_shared_experts"] = n_shared_experts;
   j["n_routed_experts"] = n_routed_experts > 0 ? json(n_routed_experts) : json(nullptr);
@@ -233,17 +243,9 @@ json ModelConfig::to_json() const {
                      : topk_method == TopkMethod::GroupLimitedGreedy ? "group_limited_greedy"
                                                                      : "noaux_tc";
   j["scoring_func"] = scoring_func == ScoringFunc::Softmax ? "softmax" : "sigmoid";
-  j["norm_topk_prob"] = norm_topk_prob;
-  j["routed_scaling_factor"] = routed_scaling_factor;
   j["first_k_dense_replace"] = first_k_dense_replace;
   j["moe_layer_freq"] = moe_layer_freq;
   j["q_lora_rank"] = q_lora_rank > 0 ? json(q_lora_rank) : json(nullptr);
-  j["kv_lora_rank"] = kv_lora_rank;
-  j["qk_nope_head_dim"] = qk_nope_head_dim;
-  j["qk_rope_head_dim"] = qk_rope_head_dim;
-  j["v_head_dim"] = v_head_dim;
-  j["rope_theta"] = rope_theta;
-  j["max_position_embeddings"] = max_position_embeddings;
   if (rope.yarn) {
     j["rope_scaling"] = {{"type", "yarn"},
                          {"factor", rope.factor},
@@ -255,16 +257,12 @@ json ModelConfig::to_json() const {
   } else {
     j["rope_scaling"] = nullptr;
   }
-  j["rms_norm_eps"] = rms_norm_eps;
   j["hidden_act"] = "silu";
   j["attention_bias"] = false;
-  j["tie_word_embeddings"] = tie_word_embeddings;
-  if (num_nextn_predict_layers > 0) j["num_nextn_predict_layers"] = num_nextn_predict_layers;
-  j["aux_loss_alpha"] = aux_loss_alpha;
-  j["seq_aux"] = seq_aux;
-  j["initializer_range"] = initializer_range;
-  if (bos_token_id >= 0) j["bos_token_id"] = bos_token_id;
-  if (eos_token_id >= 0) j["eos_token_id"] = eos_token_id;
+  static const ModelConfig defaults;
+  for_each_plain_key([&](const char* key, auto field, Write write = Write::Always) {
+    if (write == Write::Always || this->*field > defaults.*field) j[key] = this->*field;
+  });
   return j;
 }
 

@@ -9,6 +9,7 @@
 
 #include "rl/grpo_loss.hpp"
 #include "train/schedule.hpp"
+#include "train/shared_settings.hpp"
 
 namespace seek {
 
@@ -55,6 +56,40 @@ struct GrpoSettings {
   int64_t eval_every = 0, eval_problems = 64, eval_samples = 1;
   int64_t log_completions = 4;  // completions per step written to completions.jsonl
   std::string save_dtype = "f32";
+
+  // The one table of keys: JSON in and out (train/settings_io.hpp) and the type of each command-line flag
+  // (cli/settings_flags.hpp) come from it, so they cannot disagree on a key. Keys shared with `seek train`
+  // are listed in train/shared_settings.hpp.
+  template <typename F>
+  void for_each_field(F&& f) {
+    for_each_shared_field(*this, f);
+    f("task", task);
+    f("data", data);
+    f("task_options", task_options);
+    f("rewards", rewards);
+    f("prompts_per_step", prompts_per_step);
+    f("group_size", group_size);
+    f("max_prompt_length", max_prompt_length);
+    f("max_completion_length", max_completion_length);
+    f("temperature", temperature);
+    f("num_iterations", num_iterations);
+    f("epsilon_low", epsilon_low);
+    f("epsilon_high", epsilon_high);
+    f("delta", delta);
+    f("beta", beta);
+    f("kl_estimator", kl_estimator);
+    f("scale_rewards", scale_rewards);
+    f("loss_aggregation", loss_aggregation);
+    f("dynamic_sampling", dynamic_sampling);
+    f("max_dynamic_draws", max_dynamic_draws);
+    f("mask_truncated_completions", mask_truncated_completions);
+    f("entropy_coef", entropy_coef);
+    f("micro_batch", micro_batch);
+    f("rollout_batch", rollout_batch);
+    f("eval_problems", eval_problems);
+    f("eval_samples", eval_samples);
+    f("log_completions", log_completions);
+  }
 
   static GrpoSettings from_json(const nlohmann::json& j, const std::string& source);
   nlohmann::json to_json() const;

@@ -1,7 +1,6 @@
 #include "rl/grpo_trainer.hpp"
 
 #include <fmt/core.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -67,18 +66,7 @@ nlohmann::json json_number(double v) {
 }  // namespace
 
 GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json& overrides) {
-  GrpoSettings s = given;
-  SEEK_CHECK(!s.out.empty(), "no run folder: give --out DIR");
-  const fs::path out = s.out;
-  std::optional<fs::path> ckpt;
-  if (resume) {
-    ResumePoint rp = resume_point(out, overrides);
-    ckpt = rp.checkpoint;
-    s = GrpoSettings::from_json(rp.settings, (out / "settings.json").string());
-  }
-  s.validate();
-  if (s.threads > 0) omp_set_num_threads(s.threads);
-  prepare_run_folder(out, s.to_json());
+  const auto [s, out, ckpt] = start_run(given, resume, overrides);
 
   const fs::path tok_dir = s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
   auto tok = load_tokenizer(tok_dir);

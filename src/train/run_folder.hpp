@@ -1,11 +1,14 @@
 // What `seek train` and `seek grpo` share about a run folder: resuming its saved settings with the user's
 // overrides, creating it with the resolved settings, and formatting an ETA.
 #pragma once
+#include <omp.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <optional>
 #include <string>
+
+#include "core/error.hpp"
 
 namespace seek {
 
@@ -19,6 +22,30 @@ ResumePoint resume_point(const std::filesystem::path& out, const nlohmann::json&
 
 // Creates the folder and writes settings.json atomically (which also proves the folder is writable).
 void prepare_run_folder(const std::filesystem::path& out, const nlohmann::json& resolved_settings);
+
+template <typename Settings>
+struct RunStart {
+  Settings settings;                                // on resume, the saved ones with the overrides applied
+  std::filesystem::path out;                        // the folder this run was given, not a saved one
+  std::optional<std::filesystem::path> checkpoint;  // set when resuming
+};
+
+// The start both trainers share, for any settings struct with out, threads, from_json, validate and to_json.
+// The settings are validated before the folder is created, so a bad run leaves nothing behind.
+template <typename Settings>
+RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann::json& overrides) {
+  SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");
+  RunStart<Settings> r{given, given.out, std::nullopt};
+  if (resume) {
+    ResumePoint rp = resume_point(r.out, overrides);
+    r.checkpoint = rp.checkpoint;
+    r.settings = Settings::from_json(rp.settings, (r.out / "settings.json").string());
+  }
+  r.settings.validate();
+  if (r.settings.threads > 0) omp_set_num_threads(r.settings.threads);
+  prepare_run_folder(r.out, r.settings.to_json());
+  return r;
+}
 
 // "42s", "3m05s", "1h12m"; "?" when not finite.
 std::string format_duration(double seconds);

@@ -9,6 +9,7 @@
 
 #include "train/dataset.hpp"
 #include "train/schedule.hpp"
+#include "train/shared_settings.hpp"
 
 namespace seek {
 
@@ -46,6 +47,28 @@ struct TrainSettings {
   int64_t log_every = 1;
   std::string on_nonfinite = "stop";  // stop | skip
   std::string save_dtype = "f32";  // final model: f32 | bf16 (checkpoints are always f32, for exact resume)
+
+  // The one table of keys: JSON in and out (train/settings_io.hpp) and the type of each command-line flag
+  // (cli/settings_flags.hpp) come from it, so they cannot disagree on a key. Keys shared with `seek grpo`
+  // are listed in train/shared_settings.hpp.
+  template <typename F>
+  void for_each_field(F&& f) {
+    f("config", config);
+    for_each_shared_field(*this, f);
+    f("data", data);
+    f("objective", objective);
+    f("val_fraction", val_fraction);
+    f("batch_size", batch_size);
+    f("seq_len", seq_len);
+    f("grad_accum", grad_accum);
+    f("decay_fraction", decay_fraction);
+    f("aux_alpha", aux_alpha);
+    f("seq_aux", seq_aux);
+    f("mtp_lambda", mtp_lambda);
+    f("eval_batches", eval_batches);
+    f("log_every", log_every);
+    f("on_nonfinite", on_nonfinite);
+  }
 
   static TrainSettings from_json(const nlohmann::json& j, const std::string& source);  // rejects unknown keys
   nlohmann::json to_json() const;

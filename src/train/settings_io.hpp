@@ -1,5 +1,6 @@
-// Reading and writing run settings structs as JSON from one field table: `visit(settings, f)` calls
-// f("key", field) for every field. Unknown keys and wrong types are errors naming the key and the source.
+// Reading and writing run settings structs as JSON from their one field table: `settings.for_each_field(f)`
+// calls f("key", field) for every field. Unknown keys and wrong types are errors naming the key and the
+// source.
 #pragma once
 #include <nlohmann/json.hpp>
 
@@ -13,12 +14,12 @@
 
 namespace seek {
 
-template <typename S, typename Visit>
-S settings_from_json(const nlohmann::json& j, const std::string& source, Visit&& visit) {
+template <typename S>
+S settings_from_json(const nlohmann::json& j, const std::string& source) {
   SEEK_CHECK(j.is_object(), "{}: run settings must be a JSON object", source);
   S s;
   std::set<std::string> known;
-  visit(s, [&](const char* key, auto& field) {
+  s.for_each_field([&](const char* key, auto& field) {
     known.insert(key);
     if (!j.contains(key) || j[key].is_null()) return;
     using V = std::decay_t<decltype(field)>;
@@ -48,11 +49,11 @@ S settings_from_json(const nlohmann::json& j, const std::string& source, Visit&&
   return s;
 }
 
-template <typename S, typename Visit>
-nlohmann::json settings_to_json(const S& s, Visit&& visit) {
+template <typename S>
+nlohmann::json settings_to_json(const S& s) {
   nlohmann::json j = nlohmann::json::object();
   S copy = s;
-  visit(copy, [&](const char* key, auto& field) { j[key] = field; });
+  copy.for_each_field([&](const char* key, auto& field) { j[key] = field; });
   return j;
 }
 

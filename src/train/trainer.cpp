@@ -1,7 +1,6 @@
 #include "train/trainer.hpp"
 
 #include <fmt/core.h>
-#include <omp.h>
 
 #include <atomic>
 #include <chrono>
@@ -73,19 +72,7 @@ void add_loads(std::vector<ExpertLoad>& acc, const std::vector<ExpertLoad>& more
 }  // namespace
 
 TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann::json& overrides) {
-  TrainSettings s = given;
-  SEEK_CHECK(!s.out.empty(), "no run folder: give --out DIR");
-  const fs::path out = s.out;
-  std::optional<fs::path> ckpt;
-  if (resume) {
-    ResumePoint rp = resume_point(out, overrides);
-    ckpt = rp.checkpoint;
-    s = TrainSettings::from_json(rp.settings, (out / "settings.json").string());
-  }
-  s.validate();
-  if (s.threads > 0) omp_set_num_threads(s.threads);
-
-  prepare_run_folder(out, s.to_json());
+  const auto [s, out, ckpt] = start_run(given, resume, overrides);
 
   // Tokenizer: explicit folder, else the init model's, else bytes.
   fs::path tok_dir =
