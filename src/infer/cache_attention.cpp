@@ -48,7 +48,7 @@ struct Scratch {
   std::vector<float> spare;   // [4, Dv] accumulator of padded heads
 };
 
-#if defined(__AVX512F__)
+#if defined(SEEK_HAVE_AVX512)
 // GCC 12 flags deliberately undefined operands inside the AVX-512 intrinsics (a known false positive).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"

@@ -33,7 +33,7 @@ void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vect
   const int64_t P_up = int64_t(up_pieces.size()), P_down = int64_t(down_pieces.size());
 #pragma omp parallel
   {
-    std::vector<float> g, u, widen;
+    std::vector<float> g, u;
 #pragma omp for schedule(dynamic, 1)
     for (int64_t p = 0; p < P_up; ++p) {
       const Piece& pc = up_pieces[size_t(p)];
@@ -41,8 +41,8 @@ void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vect
       const int64_t inter = t.gate.rows, nb = std::min(kCols, inter - pc.c0), n = t.rows * nb;
       g.resize(size_t(n));
       u.resize(size_t(n));
-      infer_linear_cols_serial(t.x, d, t.gate, pc.c0, nb, g.data(), nb, t.rows, widen);
-      infer_linear_cols_serial(t.x, d, t.up, pc.c0, nb, u.data(), nb, t.rows, widen);
+      infer_linear_cols_serial(t.x, d, t.gate, pc.c0, nb, g.data(), nb, t.rows);
+      infer_linear_cols_serial(t.x, d, t.up, pc.c0, nb, u.data(), nb, t.rows);
       float* a = act.data() + act_off[size_t(pc.task)] + pc.c0;
       for (int64_t r = 0; r < t.rows; ++r) {
         const float* gr = g.data() + r * nb;
@@ -58,7 +58,7 @@ void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vect
       const ExpertTask& t = tasks[size_t(pc.task)];
       const int64_t inter = t.gate.rows, nb = std::min(kCols, d - pc.c0);
       infer_linear_cols_serial(act.data() + act_off[size_t(pc.task)], inter, t.down, pc.c0, nb, t.y + pc.c0,
-                               d, t.rows, widen);
+                               d, t.rows);
     }
   }
 }

@@ -42,8 +42,7 @@ void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, in
     {
       const int64_t T = omp_get_num_threads(), share = ((N + T - 1) / T + 3) / 4 * 4;
       const int64_t n0 = omp_get_thread_num() * share, nb = std::min(share, N - n0);
-      std::vector<float> widen;
-      if (nb > 0) infer_linear_cols_serial(X, ldx, W, n0, nb, Y + n0, N, M, widen);
+      if (nb > 0) infer_linear_cols_serial(X, ldx, W, n0, nb, Y + n0, N, M);
     }
     return;
   }
@@ -61,14 +60,12 @@ void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, in
 }
 
 void infer_linear_cols_serial(const float* X, int64_t ldx, const WeightView& W, int64_t n0, int64_t nb,
-                              float* Y, int64_t ldy, int64_t M, std::vector<float>& widen) {
+                              float* Y, int64_t ldy, int64_t M) {
   const int64_t K = W.cols;
-  if (W.f32) {
+  if (W.f32)
     gemm_nt_serial(X, ldx, W.f32 + n0 * K, K, Y, ldy, M, nb, K);
-    return;
-  }
-  if (int64_t(widen.size()) < 4 * K) widen.resize(size_t(4 * K));
-  gemm_nt_serial_bf16(X, ldx, W.bf16 + n0 * K, K, Y, ldy, M, nb, K, widen.data());
+  else
+    gemm_nt_serial_bf16(X, ldx, W.bf16 + n0 * K, K, Y, ldy, M, nb, K);
 }
 
 }  // namespace seek

@@ -2,7 +2,7 @@
 //   X: [M, K] rows with leading dim ldx (usually K);  W: [N, K] (torch Linear layout);  Y: [M, N], ld N
 //   Y = X · Wᵀ.
 // Few rows (decode): the weight is streamed once, each thread a share of 64-row blocks through
-// gemm_nt_serial (bf16 rows widened 4 at a time in L1), fp32 accumulation. Many rows (prefill): oneDNN, bf16
+// gemm_nt_serial (bf16 widened in registers), fp32 accumulation. Many rows (prefill): oneDNN, bf16
 // weights widened block by block into a scratch matrix first. A row's result does not depend on the other
 // rows as long as M stays on the same side of the threshold; deterministic for a fixed thread count.
 #pragma once
@@ -16,9 +16,8 @@ namespace seek {
 void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, int64_t M);
 
 // Columns [n0, n0 + nb) of X · Wᵀ (weight rows n0 …) into Y[M, nb] with leading dim ldy, on the calling
-// thread alone (gemm_nt_serial), for work already split across threads. `widen`: scratch for bf16 rows
-// widened to fp32 (grown as needed).
+// thread alone (gemm_nt_serial), for work already split across threads.
 void infer_linear_cols_serial(const float* X, int64_t ldx, const WeightView& W, int64_t n0, int64_t nb,
-                              float* Y, int64_t ldy, int64_t M, std::vector<float>& widen);
+                              float* Y, int64_t ldy, int64_t M);
 
 }  // namespace seek

@@ -1,13 +1,15 @@
 // A 4 × 4 block of dot products, the register-blocked core of small GEMMs written as dots (X · Wᵀ with both
 // operands' rows contiguous) and of attention scores:
-//   q:  4 pointers to rows of D floats;  kp: 4 rows (SharedRows: row b serves all 4 q's) or 16 (row 4a + b)
+//   q:  4 pointers to rows of D floats;  kp: 4 rows (SharedRows: row b serves all 4 q's) or 16 (row 4a + b),
+//       fp32 or bf16 (raw bits, widened exactly in registers: the result equals the widened fp32 row's)
 //   S:  S[a·ldS + b] = q_a · k_ab, all 16 entries written
-// AVX-512 only: 16 accumulators, one load of each operand row per 16 values, and a transposing reduction of
-// the 16 accumulators instead of 16 horizontal sums. Callers without AVX-512 use plain loops.
+// AVX-512 (F, BW, VL) only: 16 accumulators, one load of each operand row per 16 values, and a transposing
+// reduction of the 16 accumulators instead of 16 horizontal sums. Callers without it use plain loops.
 #pragma once
 #include <cstdint>
 
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#define SEEK_HAVE_AVX512 1
 #include <immintrin.h>
 
 namespace seek {
@@ -20,8 +22,18 @@ inline __mmask16 tail_mask(int64_t left) {
   return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
 }
 
-template <bool SharedRows>
-inline void dot_4x4(const float* const q[4], const float* const* kp, int64_t D, float* S, int64_t ldS) {
+// 16 values as fp32, lanes outside m zero. bf16 is the upper half of an fp32, so widening is a shift: reading
+// bf16 weights this way costs no scratch buffer and no extra pass over memory.
+inline __m512 load16(const float* p, __mmask16 m) {
+  return _mm512_maskz_loadu_ps(m, p);
+}
+inline __m512 load16(const uint16_t* p, __mmask16 m) {
+  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+
+template <bool SharedRows, typename KT = float>
+inline void dot_4x4(const float* const q[4], const KT* const* kp, int64_t D, float* S, int64_t ldS) {
   // Every loop over acc is unrolled so that GCC keeps the 16 accumulators in registers: a loop with a
   // variable index into acc (the reduction below) made it store all 16 to the stack on every iteration (3×
   // slower).
@@ -38,13 +50,13 @@ inline void dot_4x4(const float* const q[4], const float* const* kp, int64_t D, 
 #pragma GCC unroll 4
     for (int b = 0; b < 4; ++b) {
       if constexpr (SharedRows) {
-        const __m512 kv = _mm512_maskz_loadu_ps(m, kp[b] + i);
+        const __m512 kv = load16(kp[b] + i, m);
 #pragma GCC unroll 4
         for (int a = 0; a < 4; ++a) acc[a][b] = _mm512_fmadd_ps(qv[a], kv, acc[a][b]);
       } else {
 #pragma GCC unroll 4
         for (int a = 0; a < 4; ++a)
-          acc[a][b] = _mm512_fmadd_ps(qv[a], _mm512_maskz_loadu_ps(m, kp[4 * a + b] + i), acc[a][b]);
+          acc[a][b] = _mm512_fmadd_ps(qv[a], load16(kp[4 * a + b] + i, m), acc[a][b]);
       }
     }
   }

@@ -14,9 +14,9 @@ namespace seek {
 void gemm_nt_serial(const float* X, int64_t ldx, const float* W, int64_t ldw, float* Y, int64_t ldy,
                     int64_t M, int64_t N, int64_t K);
 
-// The same with bf16 weights (raw bits), widened 4 rows at a time into wbuf [4, K] (caller's scratch) and
-// accumulated in fp32; the result equals gemm_nt_serial on the widened weights bit for bit.
+// The same with bf16 weights (raw bits), widened in registers and accumulated in fp32: the result equals
+// gemm_nt_serial on the widened weights bit for bit.
 void gemm_nt_serial_bf16(const float* X, int64_t ldx, const uint16_t* W, int64_t ldw, float* Y, int64_t ldy,
-                         int64_t M, int64_t N, int64_t K, float* wbuf);
+                         int64_t M, int64_t N, int64_t K);
 
 }  // namespace seek

@@ -33,8 +33,7 @@ Schedule GrpoSettings::make_schedule() const {
 void GrpoSettings::validate() const {
   SEEK_CHECK(!init.empty(), "give the policy's model directory with --init DIR");
   SEEK_CHECK(task.empty() != data.empty(), "give exactly one of --task NAME or --data FILE");
-  SEEK_CHECK(!out.empty(), "no run folder: give --out DIR");
-  require_positive(steps, "steps");
+  validate_shared(*this);
   require_positive(prompts_per_step, "prompts_per_step");
   require_positive(max_prompt_length, "max_prompt_length");
   require_positive(max_completion_length, "max_completion_length");
@@ -52,15 +51,11 @@ void GrpoSettings::validate() const {
   SEEK_CHECK(delta == 0 || delta > 1 + epsilon_high,
              "delta (two-sided clip) must be 0 or > 1 + epsilon_high");
   SEEK_CHECK(beta >= 0 && entropy_coef >= 0, "beta and entropy_coef must be >= 0");
-  SEEK_CHECK(lr > 0 && min_lr >= 0 && min_lr <= lr, "need 0 <= min_lr <= lr and lr > 0");
   SEEK_CHECK(rewards.is_object() || rewards.is_array(), "rewards must be a JSON object or array");
-  SEEK_CHECK(save_dtype == "f32" || save_dtype == "bf16", "save_dtype must be f32 or bf16");
-  SEEK_CHECK(keep_last >= 1 && checkpoint_every >= 0 && eval_every >= 0 && log_completions >= 0,
-             "keep_last >= 1; checkpoint_every, eval_every and log_completions >= 0");
+  SEEK_CHECK(log_completions >= 0, "log_completions must be >= 0");
   parse_kl_estimator(kl_estimator);
   parse_advantage_scale(scale_rewards);
   parse_loss_aggregation(loss_aggregation);
-  parse_schedule_kind(schedule);
 }
 
 }  // namespace seek

@@ -51,4 +51,26 @@ inline void require_positive(int64_t v, const char* name) {
   SEEK_CHECK(v > 0, "{} must be positive, got {}", name, v);
 }
 
+// The checks of the shared keys, the same for both commands (GRPO used to accept a β1 of 2 or a negative
+// weight decay that `seek train` refused).
+template <typename S>
+void validate_shared(const S& s) {
+  SEEK_CHECK(!s.out.empty(), "no run folder: give --out DIR");
+  require_positive(s.steps, "steps");
+  parse_schedule_kind(s.schedule);
+  SEEK_CHECK(s.warmup_steps >= 0, "warmup_steps must be >= 0");
+  SEEK_CHECK(s.lr > 0 && s.min_lr >= 0 && s.min_lr <= s.lr,
+             "need 0 <= min_lr <= lr and lr > 0 (lr {}, min_lr {})", s.lr, s.min_lr);
+  SEEK_CHECK(s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1, "beta1 and beta2 must be in [0, 1)");
+  SEEK_CHECK(s.eps > 0, "eps must be positive");
+  SEEK_CHECK(s.weight_decay >= 0, "weight_decay must be >= 0");
+  SEEK_CHECK(s.bias_update_speed >= 0, "bias_update_speed must be >= 0");
+  SEEK_CHECK(s.eval_every >= 0 && s.checkpoint_every >= 0,
+             "eval_every and checkpoint_every must be >= 0 (0: never)");
+  SEEK_CHECK(s.keep_last >= 1, "keep_last must be at least 1");
+  SEEK_CHECK(s.save_dtype == "f32" || s.save_dtype == "bf16", "save_dtype must be f32 or bf16, got \"{}\"",
+             s.save_dtype);
+  SEEK_CHECK(s.threads >= 0, "threads must be >= 0");
+}
+
 }  // namespace seek

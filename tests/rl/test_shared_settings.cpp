@@ -1,0 +1,80 @@
+// `seek train` and `seek grpo` refuse the same bad values of the keys they share, each with an error that
+// names the key.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "rl/grpo_settings.hpp"
+#include "train/settings.hpp"
+
+namespace seek {
+namespace {
+
+// Built from JSON, as a settings file would give them.
+TrainSettings valid_train() {
+  const auto data = std::filesystem::temp_directory_path() / "seek-shared-settings.txt";
+  std::ofstream(data) << "text";
+  return TrainSettings::from_json({{"config", "c.json"}, {"data", data.string()}, {"out", "o"}}, "test");
+}
+
+GrpoSettings valid_grpo() {
+  return GrpoSettings::from_json({{"init", "policy"}, {"task", "countdown"}, {"out", "o"}}, "test");
+}
+
+template <typename S>
+std::string error_of(const S& s) {
+  try {
+    s.validate();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+template <typename S>
+void check_shared_keys(S base, const char* command) {
+  ASSERT_EQ(error_of(base), "") << command;
+  struct Bad {
+    const char* key;  // also what the message must contain, unless `named` says otherwise
+    std::function<void(S&)> set;
+    const char* named = nullptr;
+  };
+  const std::vector<Bad> bad = {
+      {"out", [](S& s) { s.out.clear(); }, "--out"},
+      {"steps", [](S& s) { s.steps = 0; }},
+      {"schedule", [](S& s) { s.schedule = "exponential"; }, "exponential"},
+      {"warmup_steps", [](S& s) { s.warmup_steps = -1; }},
+      {"lr", [](S& s) { s.lr = 0; }},
+      {"min_lr", [](S& s) { s.min_lr = 2 * s.lr; }},
+      {"beta1", [](S& s) { s.beta1 = 2; }},
+      {"beta2", [](S& s) { s.beta2 = 1; }},
+      {"eps", [](S& s) { s.eps = 0; }},
+      {"weight_decay", [](S& s) { s.weight_decay = -0.1; }},
+      {"bias_update_speed", [](S& s) { s.bias_update_speed = -1; }},
+      {"eval_every", [](S& s) { s.eval_every = -1; }},
+      {"checkpoint_every", [](S& s) { s.checkpoint_every = -1; }},
+      {"keep_last", [](S& s) { s.keep_last = 0; }},
+      {"save_dtype", [](S& s) { s.save_dtype = "f16"; }},
+      {"threads", [](S& s) { s.threads = -2; }},
+  };
+  for (const Bad& b : bad) {
+    S s = base;
+    b.set(s);
+    const std::string msg = error_of(s);
+    EXPECT_NE(msg.find(b.named ? b.named : b.key), std::string::npos)
+        << command << " " << b.key << ": \"" << msg << "\"";
+  }
+}
+
+TEST(SharedSettings, TrainAndGrpoRefuseTheSameBadValuesNamingTheKey) {
+  check_shared_keys(valid_train(), "train");
+  check_shared_keys(valid_grpo(), "grpo");
+}
+
+}  // namespace
+}  // namespace seek
