@@ -11,11 +11,15 @@ OUT=bench/infer/results
 mkdir -p "$OUT"
 export OMP_NUM_THREADS=2 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-ACTIVE} OPENBLAS_CORETYPE=SKYLAKEX
 lscpu | grep -E "Model name|^CPU\(s\)|L3" > "$OUT/machine.txt"
-"$BUILD/bench/bench_infer" --benchmark_filter='memory|small' --benchmark_min_time=0.5 \
+# This host's memory bandwidth drifts by up to 2x over minutes, which moves memory-bound rows (batch 1, the
+# naive cache) against compute-bound ones (batch 64, the absorbed cache). So each row runs 3 times with the
+# repetitions of all rows shuffled together, and the JSON keeps mean / median / stddev (cite the median).
+REPS="--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true"
+"$BUILD/bench/bench_infer" --benchmark_filter='memory|small' --benchmark_min_time=0.5 $REPS \
   --benchmark_out="$OUT/cpp_small.json" --benchmark_out_format=json
-"$BUILD/bench/bench_infer" --benchmark_filter='v2lite' --benchmark_min_time=0.3 \
+"$BUILD/bench/bench_infer" --benchmark_filter='v2lite' --benchmark_min_time=0.3 $REPS \
   --benchmark_out="$OUT/cpp_v2lite.json" --benchmark_out_format=json
-"$BUILD/bench/bench_infer" --benchmark_filter='cache_attention' --benchmark_min_time=0.3 \
+"$BUILD/bench/bench_infer" --benchmark_filter='cache_attention' --benchmark_min_time=0.3 $REPS \
   --benchmark_out="$OUT/cpp_cache_attention.json" --benchmark_out_format=json
 /usr/bin/python3 bench/torch_generate.py --config configs/small.json --batch 1 16 64 --ctx 128 \
   --prefill 512 > "$OUT/torch_small.jsonl"
