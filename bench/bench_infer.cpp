@@ -23,6 +23,7 @@
 #include "core/aligned.hpp"
 #include "core/rng.hpp"
 #include "infer/cache_attention.hpp"
+#include "infer/expert_batch.hpp"
 #include "infer/model.hpp"
 #include "infer/runner.hpp"
 
@@ -230,6 +231,52 @@ void BM_CacheAttention(benchmark::State& state, AttnForm form, CacheType ct) {
       benchmark::Counter(double(B * ctx * cache.row_bytes()) * iters / 1e9, benchmark::Counter::kIsRate);
 }
 
+// The routed and shared experts of the V2-Lite-shaped model's MoE layer for one decode step of B tokens
+// (top-6 of 64 drawn at random, the shared expert on all B), alone: what run_expert_tasks makes of the
+// 2.2 GB of expert weights at batch 64, against memory_bandwidth. Counters: GB_s of expert weights read,
+// GFLOP_s.
+void BM_Experts(benchmark::State& state) {
+  const int64_t B = state.range(0);
+  const InferModel& m = get_model("v2lite", WeightFormat::F32);
+  const ModelConfig& c = m.config();
+  const int64_t d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok;
+  const LayerIds& li = m.ids().layers[size_t(c.num_hidden_layers - 1)];
+  Rng rng(5);
+  std::vector<int64_t> rows(static_cast<size_t>(E), 0);
+  for (int64_t t = 0; t < B; ++t) {
+    std::vector<int64_t> pick;
+    while (int64_t(pick.size()) < K) {
+      const int64_t e = int64_t(rng.below(uint64_t(E)));
+      if (std::find(pick.begin(), pick.end(), e) == pick.end()) pick.push_back(e);
+    }
+    for (int64_t e : pick) ++rows[size_t(e)];
+  }
+  const std::vector<float> x = random_rows(B * K, d, rng);
+  std::vector<float> y(static_cast<size_t>(B * K * d)), ys(static_cast<size_t>(B * d)), act;
+  std::vector<ExpertTask> tasks;
+  double bytes = 0, flops = 0;
+  int64_t r0 = 0;
+  auto add = [&](const MlpIds& w, const float* xin, float* yout, int64_t n) {
+    tasks.push_back({m.weight(w.gate), m.weight(w.up), m.weight(w.down), xin, yout, n});
+    const double params = 3.0 * double(d) * double(m.weight(w.gate).rows);
+    bytes += params * sizeof(float);
+    flops += 2.0 * params * double(n);
+  };
+  for (int64_t e = 0; e < E; ++e) {
+    if (rows[size_t(e)] > 0)
+      add(li.experts.experts[size_t(e)], x.data() + r0 * d, y.data() + r0 * d, rows[size_t(e)]);
+    r0 += rows[size_t(e)];
+  }
+  add(li.experts.shared, x.data(), ys.data(), B);
+  for (auto _ : state) {
+    run_expert_tasks(tasks, d, act);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double iters = double(state.iterations());
+  state.counters["GB_s"] = benchmark::Counter(bytes * iters / 1e9, benchmark::Counter::kIsRate);
+  state.counters["GFLOP_s"] = benchmark::Counter(flops * iters / 1e9, benchmark::Counter::kIsRate);
+}
+
 void register_all() {
   for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive})
     for (CacheType ct : {CacheType::F32, CacheType::BF16, CacheType::FP8})
@@ -243,6 +290,12 @@ void register_all() {
           ->ArgNames({"batch", "ctx"})
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
+  benchmark::RegisterBenchmark("experts/v2lite", BM_Experts)
+      ->Arg(1)
+      ->Arg(64)
+      ->ArgName("batch")
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
   benchmark::RegisterBenchmark("memory_bandwidth", BM_MemoryBandwidth)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
