@@ -3,7 +3,8 @@
 //   q:  4 pointers to rows of D floats;  kp: 4 rows (SharedRows: row b serves all 4 q's) or 16 (row 4a + b),
 //       fp32 or bf16 (raw bits, widened exactly in registers: the result equals the widened fp32 row's)
 //   S:  S[a·ldS + b] = q_a · k_ab, all 16 entries written
-//   ahead (optional): 4 rows to pull into cache alongside, a line per row per 16 values
+//   ahead (optional): 4 rows to pull into cache alongside, a line per row every pf_every steps of 16 values,
+//       starting at step pf_phase (so that several passes over the same rows can share the prefetching)
 // AVX-512 (F, BW, VL) only: 16 accumulators, one load of each operand row per 16 values, and a transposing
 // reduction of the 16 accumulators instead of 16 horizontal sums. Callers without it use plain loops.
 #pragma once
@@ -35,7 +36,7 @@ inline __m512 load16(const uint16_t* p, __mmask16 m) {
 
 template <bool SharedRows, typename KT = float>
 inline void dot_4x4(const float* const q[4], const KT* const* kp, int64_t D, float* S, int64_t ldS,
-                    const KT* const* ahead = nullptr) {
+                    const KT* const* ahead = nullptr, int64_t pf_every = 1, int64_t pf_phase = 0) {
   // Every loop over acc is unrolled so that GCC keeps the 16 accumulators in registers: a loop with a
   // variable index into acc (the reduction below) made it store all 16 to the stack on every iteration (3×
   // slower).
@@ -44,9 +45,12 @@ inline void dot_4x4(const float* const q[4], const KT* const* kp, int64_t D, flo
   for (int a = 0; a < 4; ++a)
 #pragma GCC unroll 4
     for (int b = 0; b < 4; ++b) acc[a][b] = _mm512_setzero_ps();
+  int64_t until_pf = pf_phase;
   for (int64_t i = 0; i < D; i += 16) {
-    if (ahead)
+    if (ahead && until_pf-- == 0) {
       for (int b = 0; b < 4; ++b) __builtin_prefetch(ahead[b] + i);
+      until_pf = pf_every - 1;
+    }
     const __mmask16 m = tail_mask(D - i);
     __m512 qv[4];
 #pragma GCC unroll 4
