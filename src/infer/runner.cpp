@@ -19,8 +19,8 @@ namespace {
 // Up to this many tokens the per-head absorption products run as one pass over W_kvb per head (the weight is
 // read once, all tokens reuse it); beyond it, per-head oneDNN GEMMs.
 constexpr int64_t kSmallBatch = 64;
-// Up to this many tokens (decode batches) the experts run side by side (expert_batch.hpp); beyond it (prefill)
-// each active expert has enough rows for oneDNN's blocked GEMMs.
+// Up to this many tokens (decode batches) the experts run side by side (expert_batch.hpp); beyond it
+// (prefill) each active expert has enough rows for oneDNN's blocked GEMMs.
 constexpr int64_t kExpertsSideBySide = 64;
 
 template <typename V>

@@ -1,12 +1,14 @@
-// A 4 × 4 block of dot products, the register-blocked core of small GEMMs written as dots (X · Wᵀ with both
-// operands' rows contiguous) and of attention scores:
-//   q:  4 pointers to rows of D floats;  kp: 4 rows (SharedRows: row b serves all 4 q's) or 16 (row 4a + b),
-//       fp32 or bf16 (raw bits, widened exactly in registers: the result equals the widened fp32 row's)
-//   S:  S[a·ldS + b] = q_a · k_ab, all 16 entries written
-//   ahead (optional): 4 rows to pull into cache alongside, a line per row every pf_every steps of 16 values,
-//       starting at step pf_phase (so that several passes over the same rows can share the prefetching)
-// AVX-512 (F, BW, VL) only: 16 accumulators, one load of each operand row per 16 values, and a transposing
-// reduction of the 16 accumulators instead of 16 horizontal sums. Callers without it use plain loops.
+// Register-blocked dot products, the core of small GEMMs written as dots (X · Wᵀ with both operands' rows
+// contiguous) and of attention scores:
+//   dot_4x4: S[a·ldS + b] = q_a · k_ab for 4 rows q and 4 rows k (SharedRows: k_ab = kp[b], one row serving
+//   all
+//            4 q's; otherwise kp[4a + b]), reduced by a transposing reduction of the 16 accumulators (three
+//            shuffles per add instead of a horizontal sum each);
+//   dot_rx4: S[r·4 + b] = x_r · w_b for R rows x and 4 shared rows w, each entry reduced on its own;
+//   partial_dots: the shared-rows accumulation both use.
+// Rows are fp32 floats; the shared rows may be bf16 (raw bits, widened exactly in registers: the result
+// equals the widened fp32 row's). An entry gets the same bits from either kernel. AVX-512 (F, BW, VL) only;
+// callers without it use plain loops.
 #pragma once
 #include <cstdint>
 
@@ -34,17 +36,18 @@ inline __m512 load16(const uint16_t* p, __mmask16 m) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
 }
 
-template <bool SharedRows, typename KT = float>
-inline void dot_4x4(const float* const q[4], const KT* const* kp, int64_t D, float* S, int64_t ldS,
-                    const KT* const* ahead = nullptr, int64_t pf_every = 1, int64_t pf_phase = 0) {
-  // Every loop over acc is unrolled so that GCC keeps the 16 accumulators in registers: a loop with a
-  // variable index into acc (the reduction below) made it store all 16 to the stack on every iteration (3×
-  // slower).
-  __m512 acc[4][4];
+// acc[r][b] = 16-lane partial sums of x_r · w_b over D values, for R input rows and 4 rows w that all of them
+// share: one load of each operand row per 16 values. ahead (optional): 4 rows to pull into cache alongside, a
+// line per row every pf_every steps of 16 values from step pf_phase (several passes over the same rows can
+// share the prefetching). Every loop over acc is unrolled so that GCC keeps the accumulators in registers: a
+// loop with a variable index into acc made it store all of them to the stack on every step (3× slower).
+template <int R, typename KT>
+inline void partial_dots(const float* const x[], const KT* const w[4], int64_t D, __m512 (&acc)[R][4],
+                         const KT* const* ahead = nullptr, int64_t pf_every = 1, int64_t pf_phase = 0) {
 #pragma GCC unroll 4
-  for (int a = 0; a < 4; ++a)
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int b = 0; b < 4; ++b) acc[a][b] = _mm512_setzero_ps();
+    for (int b = 0; b < 4; ++b) acc[r][b] = _mm512_setzero_ps();
   int64_t until_pf = pf_phase;
   for (int64_t i = 0; i < D; i += 16) {
     if (ahead && until_pf-- == 0) {
@@ -52,19 +55,36 @@ inline void dot_4x4(const float* const q[4], const KT* const* kp, int64_t D, flo
       until_pf = pf_every - 1;
     }
     const __mmask16 m = tail_mask(D - i);
-    __m512 qv[4];
+    __m512 wv[4];
 #pragma GCC unroll 4
-    for (int a = 0; a < 4; ++a) qv[a] = _mm512_maskz_loadu_ps(m, q[a] + i);
+    for (int b = 0; b < 4; ++b) wv[b] = load16(w[b] + i, m);
 #pragma GCC unroll 4
-    for (int b = 0; b < 4; ++b) {
-      if constexpr (SharedRows) {
-        const __m512 kv = load16(kp[b] + i, m);
+    for (int r = 0; r < R; ++r) {
+      const __m512 xv = _mm512_maskz_loadu_ps(m, x[r] + i);
 #pragma GCC unroll 4
-        for (int a = 0; a < 4; ++a) acc[a][b] = _mm512_fmadd_ps(qv[a], kv, acc[a][b]);
-      } else {
+      for (int b = 0; b < 4; ++b) acc[r][b] = _mm512_fmadd_ps(xv, wv[b], acc[r][b]);
+    }
+  }
+}
+
+template <bool SharedRows, typename KT = float>
+inline void dot_4x4(const float* const q[4], const KT* const* kp, int64_t D, float* S, int64_t ldS,
+                    const KT* const* ahead = nullptr, int64_t pf_every = 1, int64_t pf_phase = 0) {
+  __m512 acc[4][4];
+  if constexpr (SharedRows) {
+    partial_dots<4>(q, kp, D, acc, ahead, pf_every, pf_phase);
+  } else {
 #pragma GCC unroll 4
-        for (int a = 0; a < 4; ++a)
-          acc[a][b] = _mm512_fmadd_ps(qv[a], load16(kp[4 * a + b] + i, m), acc[a][b]);
+    for (int a = 0; a < 4; ++a)
+#pragma GCC unroll 4
+      for (int b = 0; b < 4; ++b) acc[a][b] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < D; i += 16) {
+      const __mmask16 m = tail_mask(D - i);
+#pragma GCC unroll 4
+      for (int a = 0; a < 4; ++a) {
+        const __m512 qv = _mm512_maskz_loadu_ps(m, q[a] + i);
+#pragma GCC unroll 4
+        for (int b = 0; b < 4; ++b) acc[a][b] = _mm512_fmadd_ps(qv, load16(kp[4 * a + b] + i, m), acc[a][b]);
       }
     }
   }
@@ -90,6 +110,19 @@ inline void dot_4x4(const float* const q[4], const KT* const* kp, int64_t D, flo
   _mm512_store_ps(sums, w);
   for (int a = 0; a < 4; ++a)
     for (int b = 0; b < 4; ++b) S[a * ldS + b] = sums[4 * b + a];
+}
+// S[r·4 + b] = x_r · w_b for R input rows and 4 shared rows, each entry reduced on its own.
+// _mm512_reduce_add_ps sums the lanes in the same order as dot_4x4's transposing reduction, so an entry gets
+// the same bits whichever of the two computes it.
+template <int R, typename KT>
+inline void dot_rx4(const float* const x[], const KT* const w[4], int64_t D, float* S,
+                    const KT* const* ahead = nullptr, int64_t pf_every = 1, int64_t pf_phase = 0) {
+  __m512 acc[R][4];
+  partial_dots<R>(x, w, D, acc, ahead, pf_every, pf_phase);
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int b = 0; b < 4; ++b) S[r * 4 + b] = _mm512_reduce_add_ps(acc[r][b]);
 }
 #pragma GCC diagnostic pop
 

@@ -13,42 +13,6 @@ namespace {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
-// S[r·4 + b] = x_r · w_b for R < 4 input rows and 4 weight rows: the remainder of a block in one pass over
-// the weight rows (dot_4x4 would do 4 rows' work; one pass per row was ~7% slower at batch 16 on
-// configs/small.json, where experts get a few rows each, and alike at V2-Lite shapes). _mm512_reduce_add_ps
-// sums the lanes in the same order as dot_4x4's transposing reduction, so a row gets the same bits whichever
-// of the two computes it. ahead, pf_every, pf_phase: as for dot_4x4.
-template <int R, typename WT>
-inline void dot_rx4(const float* const x[], const WT* const w[4], int64_t K, float* S, const WT* const* ahead,
-                    int64_t pf_every, int64_t pf_phase) {
-  __m512 acc[R][4];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int b = 0; b < 4; ++b) acc[r][b] = _mm512_setzero_ps();
-  int64_t until_pf = pf_phase;
-  for (int64_t i = 0; i < K; i += 16) {
-    if (ahead && until_pf-- == 0) {
-      for (int b = 0; b < 4; ++b) __builtin_prefetch(ahead[b] + i);
-      until_pf = pf_every - 1;
-    }
-    const __mmask16 m = tail_mask(K - i);
-    __m512 wv[4];
-#pragma GCC unroll 4
-    for (int b = 0; b < 4; ++b) wv[b] = load16(w[b] + i, m);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m512 xv = _mm512_maskz_loadu_ps(m, x[r] + i);
-#pragma GCC unroll 4
-      for (int b = 0; b < 4; ++b) acc[r][b] = _mm512_fmadd_ps(xv, wv[b], acc[r][b]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int b = 0; b < 4; ++b) S[r * 4 + b] = _mm512_reduce_add_ps(acc[r][b]);
-}
-
 // Y[m, 0 .. nb) for all m from 4 weight rows w (rows past nb repeat the last one and are not stored).
 template <typename WT>
 inline void rows_block(const float* X, int64_t ldx, const WT* const w[4], int64_t nb, float* Y, int64_t ldy,
@@ -66,6 +30,8 @@ inline void rows_block(const float* X, int64_t ldx, const WT* const w[4], int64_
   }
   if (rest == 0) return;
   const float* x[3] = {X + M4 * ldx, X + std::min(M4 + 1, M - 1) * ldx, X + std::min(M4 + 2, M - 1) * ldx};
+  // The 1-3 rows left in one pass over the weight rows (one pass per row was ~7% slower at batch 16 on
+  // configs/small.json, where experts get a few rows each, and alike at V2-Lite shapes).
   if (rest == 1) dot_rx4<1>(x, w, K, S, ahead, passes, passes - 1);
   if (rest == 2) dot_rx4<2>(x, w, K, S, ahead, passes, passes - 1);
   if (rest == 3) dot_rx4<3>(x, w, K, S, ahead, passes, passes - 1);
