@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/dot_block.hpp"
@@ -55,8 +56,8 @@ struct Scratch {
 
 // acc_a[c] += Σ_j P[a·ldP + j] · v_aj[c] for 4 heads and all Dv columns, 64 columns (4 registers per head) at
 // a time. Shared: v_aj = vp[j]; otherwise v_aj = vp[4j + a].
-template <bool Shared>
-void pv_4(const float* P, int64_t ldP, int64_t nt, const float* const* vp, int64_t Dv, float* const acc[4]) {
+template <bool Shared, typename KT>
+void pv_4(const float* P, int64_t ldP, int64_t nt, const KT* const* vp, int64_t Dv, float* const acc[4]) {
   for (int64_t c0 = 0; c0 < Dv; c0 += 64) {
     __mmask16 m[4];
     for (int v = 0; v < 4; ++v) m[v] = c0 + 16 * v < Dv ? tail_mask(Dv - c0 - 16 * v) : __mmask16(0);
@@ -68,12 +69,11 @@ void pv_4(const float* P, int64_t ldP, int64_t nt, const float* const* vp, int64
       for (int a = 0; a < 4; ++a) p[a] = _mm512_set1_ps(P[a * ldP + j]);
       for (int v = 0; v < 4; ++v) {
         if constexpr (Shared) {
-          const __m512 vv = _mm512_maskz_loadu_ps(m[v], vp[j] + c0 + 16 * v);
+          const __m512 vv = load16(vp[j] + c0 + 16 * v, m[v]);
           for (int a = 0; a < 4; ++a) o[a][v] = _mm512_fmadd_ps(p[a], vv, o[a][v]);
         } else {
           for (int a = 0; a < 4; ++a)
-            o[a][v] =
-                _mm512_fmadd_ps(p[a], _mm512_maskz_loadu_ps(m[v], vp[4 * j + a] + c0 + 16 * v), o[a][v]);
+            o[a][v] = _mm512_fmadd_ps(p[a], load16(vp[4 * j + a] + c0 + 16 * v, m[v]), o[a][v]);
         }
       }
     }
@@ -82,8 +82,10 @@ void pv_4(const float* P, int64_t ldP, int64_t nt, const float* const* vp, int64
   }
 }
 
-// Scores [Hp, ldS] of one tile (columns j >= nt hold junk) and the P·V update, 4 heads at a time.
-void tile_scores(const float* q, const float* const* rows, int64_t nt, int64_t Hp, const CacheAttnShape& s,
+// Scores [Hp, ldS] of one tile (columns j >= nt hold junk) and the P·V update, 4 heads at a time. Rows are
+// fp32, or bf16 read in place (widened in registers).
+template <typename KT>
+void tile_scores(const float* q, const KT* const* rows, int64_t nt, int64_t Hp, const CacheAttnShape& s,
                  float* S, int64_t ldS, Prefetch& pf) {
   const bool shared = s.k_hstride == 0;
   for (int64_t h0 = 0; h0 < Hp; h0 += 4) {
@@ -92,11 +94,11 @@ void tile_scores(const float* q, const float* const* rows, int64_t nt, int64_t H
     for (int64_t j0 = 0; j0 < nt; j0 += 4) {
       pf.step();
       if (shared) {
-        const float* kp[4];
+        const KT* kp[4];
         for (int b = 0; b < 4; ++b) kp[b] = rows[std::min(j0 + b, nt - 1)] + s.k_off;
         dot_4x4<true>(qa, kp, s.Dk, S + h0 * ldS + j0, ldS);
       } else {
-        const float* kp[16];
+        const KT* kp[16];
         for (int a = 0; a < 4; ++a)
           for (int b = 0; b < 4; ++b)
             kp[4 * a + b] =
@@ -108,18 +110,19 @@ void tile_scores(const float* q, const float* const* rows, int64_t nt, int64_t H
 }
 #pragma GCC diagnostic pop
 
-void tile_pv(const float* P, int64_t ldP, const float* const* rows, int64_t nt, int64_t Hp,
+template <typename KT>
+void tile_pv(const float* P, int64_t ldP, const KT* const* rows, int64_t nt, int64_t Hp,
              const CacheAttnShape& s, float* acc, float* spare) {
   const bool shared = s.v_hstride == 0;
   for (int64_t h0 = 0; h0 < Hp; h0 += 4) {
     float* accs[4];
     for (int a = 0; a < 4; ++a) accs[a] = h0 + a < s.H ? acc + (h0 + a) * s.Dv : spare + a * s.Dv;
     if (shared) {
-      const float* vp[kMaxTile];
+      const KT* vp[kMaxTile];
       for (int64_t j = 0; j < nt; ++j) vp[j] = rows[j] + s.v_off;
       pv_4<true>(P + h0 * ldP, ldP, nt, vp, s.Dv, accs);
     } else {
-      const float* vp[4 * kMaxTile];
+      const KT* vp[4 * kMaxTile];
       for (int64_t j = 0; j < nt; ++j)
         for (int a = 0; a < 4; ++a)
           vp[4 * j + a] = rows[j] + s.v_off + std::min(h0 + a, s.H - 1) * s.v_hstride;
@@ -128,7 +131,8 @@ void tile_pv(const float* P, int64_t ldP, const float* const* rows, int64_t nt, 
   }
 }
 #else
-void tile_scores(const float* q, const float* const* rows, int64_t nt, int64_t, const CacheAttnShape& s,
+template <typename KT>
+void tile_scores(const float* q, const KT* const* rows, int64_t nt, int64_t, const CacheAttnShape& s,
                  float* S, int64_t ldS, Prefetch&) {
   for (int64_t h = 0; h < s.H; ++h)
     for (int64_t j = 0; j < nt; ++j) {
@@ -141,8 +145,9 @@ void tile_scores(const float* q, const float* const* rows, int64_t nt, int64_t, 
     }
 }
 
-void tile_pv(const float* P, int64_t ldP, const float* const* rows, int64_t nt, int64_t,
-             const CacheAttnShape& s, float* acc, float*) {
+template <typename KT>
+void tile_pv(const float* P, int64_t ldP, const KT* const* rows, int64_t nt, int64_t, const CacheAttnShape& s,
+             float* acc, float*) {
   for (int64_t j = 0; j < nt; ++j)
     for (int64_t h = 0; h < s.H; ++h) {
       const float p = P[h * ldP + j];
@@ -155,9 +160,14 @@ void tile_pv(const float* P, int64_t ldP, const float* const* rows, int64_t nt, 
 #endif
 
 // Online softmax over keys [j0, j1) of token n for all heads: m[H] (max score), l[H] (Σ exp), acc[H, Dv].
+// KT = uint16_t: a BF16 cache read in place (AVX-512 kernels only); KT = float: f32 rows in place, other
+// types decoded a tile at a time into w.rows.
+template <typename KT>
 void attend_range(const KvCache& cache, int64_t layer, const float* q, int sq, int64_t j0, int64_t j1,
                   const CacheAttnShape& s, float* m, float* l, float* acc, Scratch& w) {
-  const int64_t H = s.H, Dv = s.Dv, Hp = (H + 3) / 4 * 4, T = tile_keys(cache);
+  constexpr bool bf16_in_place = std::is_same_v<KT, uint16_t>;
+  const bool decoded = !bf16_in_place && cache.type() != CacheType::F32;
+  const int64_t H = s.H, Dv = s.Dv, Hp = (H + 3) / 4 * 4, T = decoded ? tile_keys(cache) : kMaxTile;
   for (int64_t h = 0; h < H; ++h) {
     m[h] = -std::numeric_limits<float>::infinity();
     l[h] = 0.0f;
@@ -165,20 +175,25 @@ void attend_range(const KvCache& cache, int64_t layer, const float* q, int sq, i
   std::fill(acc, acc + H * Dv, 0.0f);
   w.scores.assign(size_t(Hp * kMaxTile), 0.0f);
   w.spare.assign(size_t(4 * Dv), 0.0f);
-  const bool decoded = cache.type() != CacheType::F32;
   if (decoded) w.rows.resize(size_t(T * cache.width()));
+  auto row = [&](int64_t pos, float* scratch) -> const KT* {
+    if constexpr (bf16_in_place)
+      return cache.bf16_row(sq, layer, pos);
+    else
+      return cache.read_row(sq, layer, pos, scratch);
+  };
   float* S = w.scores.data();
-  const float* rows[kMaxTile];
+  const KT* rows[kMaxTile];
   for (int64_t t0 = j0; t0 < j1; t0 += T) {
     const int64_t nt = std::min(T, j1 - t0);
     for (int64_t j = 0; j < nt; ++j)
-      rows[j] = cache.read_row(sq, layer, t0 + j, decoded ? w.rows.data() + j * cache.width() : nullptr);
+      rows[j] = row(t0 + j, decoded ? w.rows.data() + j * cache.width() : nullptr);
     // Streaming many sequences' caches from memory: the score pass asks for the next tile's rows, a few
     // lines at a time, so they arrive while this tile is computed.
     Prefetch pf;
     if (!decoded)
       for (int64_t j = t0 + T; j < std::min(j1, t0 + 2 * T); ++j)
-        pf.rows[pf.n++] = reinterpret_cast<const char*>(cache.read_row(sq, layer, j, nullptr));
+        pf.rows[pf.n++] = reinterpret_cast<const char*>(row(j, nullptr));
     pf.bytes = cache.row_bytes();
     tile_scores(q, rows, nt, Hp, s, S, kMaxTile, pf);
     for (int64_t h = 0; h < H; ++h) {
@@ -222,6 +237,13 @@ void cache_attention(const KvCache& cache, int64_t layer, const float* q, const 
   first[size_t(N)] = int64_t(items.size());
   const int64_t I = int64_t(items.size());
   std::vector<float> M(size_t(I * H)), L(size_t(I * H)), A(size_t(n_acc * H * Dv));
+  // A BF16 cache is read in place by the AVX-512 kernels (no decoding pass); without them it is decoded.
+  auto attend = [&cache](auto&&... args) {
+#if defined(SEEK_HAVE_AVX512)
+    if (cache.type() == CacheType::BF16) return attend_range<uint16_t>(cache, args...);
+#endif
+    attend_range<float>(cache, args...);
+  };
 #pragma omp parallel
   {
     Scratch w;
@@ -229,8 +251,8 @@ void cache_attention(const KvCache& cache, int64_t layer, const float* q, const 
     for (int64_t i = 0; i < I; ++i) {
       const Item& it = items[size_t(i)];
       float* acc = it.acc < 0 ? out + it.n * H * Dv : A.data() + it.acc * H * Dv;
-      attend_range(cache, layer, q + it.n * H * s.Dk, seq[it.n], it.j0, it.j1, s, M.data() + i * H,
-                   L.data() + i * H, acc, w);
+      attend(layer, q + it.n * H * s.Dk, seq[it.n], it.j0, it.j1, s, M.data() + i * H, L.data() + i * H, acc,
+             w);
     }
   }
   // Merge the partial softmaxes of each token in item order.

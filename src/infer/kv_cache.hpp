@@ -69,6 +69,10 @@ class KvCache {
     decode_row(r, scratch);
     return scratch;
   }
+  // Row `pos` of a BF16 cache in place: width bf16 values (raw bits), for kernels that widen as they read.
+  const uint16_t* bf16_row(int seq, int64_t layer, int64_t pos) const {
+    return reinterpret_cast<const uint16_t*>(row_data(seq, layer, pos));
+  }
   // Decodes a stored row (BF16 or FP8) into width floats.
   void decode_row(const uint8_t* row, float* out) const;
 
