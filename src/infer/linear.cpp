@@ -3,7 +3,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "core/aligned.hpp"
 #include "core/error.hpp"
@@ -15,11 +14,10 @@ namespace seek {
 namespace {
 
 // Up to this many rows a linear streams its weight once, each thread its share of the rows
-// (gemm_nt_serial): decode is memory bound there. Above it the work is compute bound and goes to oneDNN
-// (fp32 at M = 16 on the V2-Lite-shaped model: 160 tok/s through oneDNN, 149 streamed; bf16 weights would
-// have to be widened into a scratch matrix first, so they stream up to 16).
-constexpr int64_t kStreamF32 = 4;
-constexpr int64_t kStreamBf16 = 16;
+// (gemm_nt_serial): decode is memory bound there. Above it the work is compute bound and goes to oneDNN.
+// Measured at 16 rows (batch-16 decode, interleaved runs): V2-Lite-shaped 177 / 168 tok/s streamed against
+// 163 / 153 through oneDNN, configs/small.json 6.1k against 5.9k.
+constexpr int64_t kStreamRows = 16;
 constexpr int64_t kWidenRows = 256;
 
 // bf16 -> fp32 is a 16-bit shift; written as a plain loop so the compiler vectorises it (no intrinsics).
@@ -35,7 +33,7 @@ void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, in
   const int64_t N = W.rows, K = W.cols;
   if (M == 0) return;
   SEEK_CHECK(W.f32 || W.bf16, "internal: empty weight view");
-  if (M <= (W.f32 ? kStreamF32 : kStreamBf16)) {
+  if (M <= kStreamRows) {
     // One contiguous share of the rows per thread (a multiple of 4, the kernel's block): even work for the
     // small matrices of small models, and one sequential stream per thread for the large ones.
 #pragma omp parallel

@@ -1,13 +1,12 @@
 // Linear layers of the inference engine over weights that may be stored fp32 or bf16.
 //   X: [M, K] rows with leading dim ldx (usually K);  W: [N, K] (torch Linear layout);  Y: [M, N], ld N
 //   Y = X · Wᵀ.
-// Few rows (decode): the weight is streamed once, each thread a share of 64-row blocks through
-// gemm_nt_serial (bf16 widened in registers), fp32 accumulation. Many rows (prefill): oneDNN, bf16
+// Few rows (decode, up to 16): the weight is streamed once, each thread a contiguous share of its rows,
+// through gemm_nt_serial (bf16 widened in registers), fp32 accumulation. Many rows (prefill): oneDNN, bf16
 // weights widened block by block into a scratch matrix first. A row's result does not depend on the other
 // rows as long as M stays on the same side of the threshold; deterministic for a fixed thread count.
 #pragma once
 #include <cstdint>
-#include <vector>
 
 #include "infer/model.hpp"
 
