@@ -23,8 +23,8 @@ struct Item {
   int64_t acc = -1;   // slot in the partial-accumulator scratch; -1: the token's only item, writes `out`
 };
 
-// Keys per tile: 32 when rows are read in place (f32); for decoded types the tile's fp32 copy stays within
-// 64 KB (L2), at least 4 keys.
+// Keys per tile for decoded rows: the tile's fp32 copy stays within 64 KB (L2), at least 4 keys. Rows read in
+// place (f32, and bf16 with AVX-512) use kMaxTile.
 int64_t tile_keys(const KvCache& cache) {
   if (cache.type() == CacheType::F32) return kMaxTile;
   return std::clamp<int64_t>(16384 / cache.width() / 4 * 4, 4, kMaxTile);
@@ -45,7 +45,7 @@ struct Prefetch {
 
 struct Scratch {
   std::vector<float> scores;  // [Hp, tile]
-  std::vector<float> rows;    // decoded rows [tile, width] (bf16 / fp8 caches)
+  std::vector<float> rows;    // decoded rows [tile, width] (fp8; bf16 without AVX-512)
   std::vector<float> spare;   // [4, Dv] accumulator of padded heads
 };
 
