@@ -66,6 +66,17 @@ BENCHMARK(BM_Gemm)
     ->Args({2048, 512, 256, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
+// Batch-64 decode at DeepSeek-V2-Lite's shapes (bench/infer/v2lite-2layer.json): output head, dense MLP up
+// and down, q projection, o projection.
+BENCHMARK(BM_Gemm)
+    ->Args({64, 102400, 2048, 1})
+    ->Args({64, 102400, 2048, 0})
+    ->Args({64, 10944, 2048, 1})
+    ->Args({64, 2048, 10944, 1})
+    ->Args({64, 3072, 2048, 1})
+    ->Args({64, 2048, 2048, 1})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_NaiveGemm)->Args({2048, 256, 128, 1})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -90,9 +90,9 @@ void BM_MemoryBandwidth(benchmark::State& state) {
                                               benchmark::Counter::kIsRate);
 }
 
-void BM_Prefill(benchmark::State& state, std::string name) {
+void BM_Prefill(benchmark::State& state, std::string name, WeightFormat fmt) {
   const int64_t T = state.range(0);
-  const InferModel& m = get_model(name, WeightFormat::F32);
+  const InferModel& m = get_model(name, fmt);
   Runner run(m, AttnForm::Absorbed);
   auto tokens = random_tokens(T, m.config().vocab_size, 7);
   std::vector<float> logits(static_cast<size_t>(m.config().vocab_size));
@@ -300,11 +300,13 @@ void register_all() {
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
   for (std::string name : {"small", "v2lite"}) {
-    benchmark::RegisterBenchmark(("prefill/" + name).c_str(), BM_Prefill, name)
-        ->Arg(name == "small" ? 512 : 256)
-        ->ArgName("T")
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+    for (WeightFormat fmt : {WeightFormat::F32, WeightFormat::BF16})
+      benchmark::RegisterBenchmark(("prefill/" + name + (fmt == WeightFormat::BF16 ? "/bf16" : "")).c_str(),
+                                   BM_Prefill, name, fmt)
+          ->Arg(name == "small" ? 512 : 256)
+          ->ArgName("T")
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
     for (int64_t B : {1, 16, 64})
       benchmark::RegisterBenchmark(("decode/" + name + "/absorbed").c_str(), BM_Decode, name,
                                    AttnForm::Absorbed, WeightFormat::F32, CacheType::F32)
@@ -312,12 +314,13 @@ void register_all() {
           ->ArgNames({"batch", "ctx"})
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
-    benchmark::RegisterBenchmark(("decode/" + name + "/absorbed-bf16").c_str(), BM_Decode, name,
-                                 AttnForm::Absorbed, WeightFormat::BF16, CacheType::F32)
-        ->Args({1, 128})
-        ->ArgNames({"batch", "ctx"})
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+    for (int64_t B : {1, 16, 64})
+      benchmark::RegisterBenchmark(("decode/" + name + "/absorbed-bf16").c_str(), BM_Decode, name,
+                                   AttnForm::Absorbed, WeightFormat::BF16, CacheType::F32)
+          ->Args({B, 128})
+          ->ArgNames({"batch", "ctx"})
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
   }
   // Absorbed vs naive at V2-Lite shapes over the context (fp32 cache for both), then the compressed caches at
   // 4K. The largest (naive, batch 64, 4K) holds 10.7 GB of cache.

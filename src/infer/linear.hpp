@@ -2,9 +2,11 @@
 //   X: [M, K] rows with leading dim ldx (usually K);  W: [N, K] (torch Linear layout);  Y: [M, N], ld N
 //   Y = X · Wᵀ.
 // Few rows (decode, up to 16): the weight is streamed once, each thread a contiguous share of its rows,
-// through gemm_nt_serial (bf16 widened in registers), fp32 accumulation. Many rows (prefill): oneDNN, bf16
-// weights widened block by block into a scratch matrix first. A row's result does not depend on the other
-// rows as long as M stays on the same side of the threshold; deterministic for a fixed thread count.
+// through gemm_nt_serial (bf16 widened in registers), fp32 accumulation. Many rows (prefill, batched decode):
+// oneDNN; with bf16 weights the inputs are rounded to bf16 as well and the products accumulate in fp32
+// (gemm_bf16_nt; where oneDNN has no bf16 matmul, the weights are widened block by block for an fp32 GEMM).
+// A row's result does not depend on the other rows as long as M stays on the same side of the threshold;
+// deterministic for a fixed thread count.
 #pragma once
 #include <cstdint>
 
@@ -13,6 +15,9 @@
 namespace seek {
 
 void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, int64_t M);
+
+// Tests only: take the path of CPUs without a bf16 matmul (weights widened, fp32 inputs) while set.
+void infer_linear_use_widening_for_tests(bool on);
 
 // Columns [n0, n0 + nb) of X · Wᵀ (weight rows n0 …) into Y[M, nb] with leading dim ldy, on the calling
 // thread alone (gemm_nt_serial), for work already split across threads.

@@ -12,6 +12,7 @@ namespace seek {
 namespace {
 
 struct Key {
+  bool bf16;  // bf16 operands (raw bits), fp32 accumulation and output; otherwise all fp32
   bool ta, tb;
   int64_t M, N, K, lda, ldb, ldc;
   float alpha, beta;
@@ -22,7 +23,7 @@ struct KeyHash {
   size_t operator()(const Key& k) const {
     size_t h = 1469598103934665603ull;
     auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-    mix(k.ta | (k.tb << 1));
+    mix(k.ta | (k.tb << 1) | (k.bf16 << 2));
     for (int64_t v : {k.M, k.N, k.K, k.lda, k.ldb, k.ldc}) mix(uint64_t(v));
     mix(std::hash<float>()(k.alpha));
     mix(std::hash<float>()(k.beta));
@@ -46,11 +47,12 @@ Engine& engine() {
   return e;
 }
 
-dnnl::memory::desc strided_desc(int64_t rows, int64_t cols, int64_t ld, bool transposed) {
-  using dt = dnnl::memory::data_type;
+using dt = dnnl::memory::data_type;
+
+dnnl::memory::desc strided_desc(int64_t rows, int64_t cols, int64_t ld, bool transposed, dt type = dt::f32) {
   // Logical [rows, cols]; stored row-major with leading dim ld, or as the transpose ([cols, rows], ld).
-  if (!transposed) return dnnl::memory::desc({rows, cols}, dt::f32, {ld, 1});
-  return dnnl::memory::desc({rows, cols}, dt::f32, {1, ld});
+  if (!transposed) return dnnl::memory::desc({rows, cols}, type, {ld, 1});
+  return dnnl::memory::desc({rows, cols}, type, {1, ld});
 }
 
 dnnl::matmul get_primitive(const Key& k) {
@@ -59,8 +61,9 @@ dnnl::matmul get_primitive(const Key& k) {
   auto it = e.cache.find(k);
   if (it != e.cache.end()) return it->second;
   if (e.cache.size() >= kMaxCached) e.cache.clear();
-  auto a = strided_desc(k.M, k.K, k.lda, k.ta);
-  auto b = strided_desc(k.K, k.N, k.ldb, k.tb);
+  const dt in = k.bf16 ? dt::bf16 : dt::f32;
+  auto a = strided_desc(k.M, k.K, k.lda, k.ta, in);
+  auto b = strided_desc(k.K, k.N, k.ldb, k.tb, in);
   auto c = strided_desc(k.M, k.N, k.ldc, false);
   dnnl::primitive_attr attr;
   if (k.alpha != 1.0f) attr.set_output_scales(0, {k.alpha});
@@ -86,12 +89,39 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     return;
   }
-  Key key{ta, tb, M, N, K, lda, ldb, ldc, alpha, beta};
+  Key key{false, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta};
   dnnl::matmul prim = get_primitive(key);
   Engine& e = engine();
   auto a = dnnl::memory(strided_desc(M, K, lda, ta), e.eng, const_cast<float*>(A));
   auto b = dnnl::memory(strided_desc(K, N, ldb, tb), e.eng, const_cast<float*>(B));
   auto c = dnnl::memory(strided_desc(M, N, ldc, false), e.eng, C);
+  prim.execute(e.stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+  e.stream.wait();
+}
+
+bool have_bf16_gemm() {
+  static const bool have = [] {
+    try {
+      get_primitive(Key{true, false, true, 8, 8, 32, 32, 32, 8, 1.0f, 0.0f});
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return have;
+}
+
+void gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const uint16_t* X, int64_t ldx, const uint16_t* W,
+                  int64_t ldw, float* Y, int64_t ldy) {
+  if (M == 0 || N == 0) return;
+  SEEK_CHECK(have_bf16_gemm(), "internal: gemm_bf16_nt called where oneDNN has no bf16 matmul");
+  SEEK_CHECK(K > 0, "internal: gemm_bf16_nt with K = 0");
+  const Key key{true, false, true, M, N, K, ldx, ldw, ldy, 1.0f, 0.0f};
+  dnnl::matmul prim = get_primitive(key);
+  Engine& e = engine();
+  auto a = dnnl::memory(strided_desc(M, K, ldx, false, dt::bf16), e.eng, const_cast<uint16_t*>(X));
+  auto b = dnnl::memory(strided_desc(K, N, ldw, true, dt::bf16), e.eng, const_cast<uint16_t*>(W));
+  auto c = dnnl::memory(strided_desc(M, N, ldy, false), e.eng, Y);
   prim.execute(e.stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
   e.stream.wait();
 }

@@ -49,6 +49,20 @@ inline std::vector<float> prefill_logits(Runner& run, const int32_t* tokens, int
   return out;
 }
 
+// Logits [B, T, V] of B sequences (tokens [B, T]) prefilled together in one forward call.
+inline std::vector<float> batched_prefill_logits(Runner& run, const int32_t* tokens, int64_t B, int64_t T) {
+  KvCache cache = run.make_cache(8);
+  RunnerBatch b;
+  for (int64_t i = 0; i < B; ++i) {
+    const int s = cache.create();
+    cache.prepare(s, 0, T);
+    for (int64_t t = 0; t < T; ++t) b.add(tokens[i * T + t], int32_t(t), s, true);
+  }
+  std::vector<float> out(size_t(B * T * run.model().config().vocab_size));
+  run.forward(b, cache, out.data());
+  return out;
+}
+
 // The same logits, one token per forward call (decode step by step).
 inline std::vector<float> stepwise_logits(Runner& run, const int32_t* tokens, int64_t T) {
   const int64_t V = run.model().config().vocab_size;

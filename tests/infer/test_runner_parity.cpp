@@ -71,6 +71,21 @@ TEST_P(RunnerParity, Bf16WeightsStayClose) {
   EXPECT_LT(model->bytes(), InferModel::load(fixture_dir(name))->bytes());
 }
 
+// Both sequences in one prefill (2 × 12 rows, past the 16-row streaming threshold): the linears take the
+// bf16 × bf16 GEMM, and the logits stay as close to the reference.
+TEST_P(RunnerParity, Bf16WeightsStayCloseInABatchedPrefill) {
+  const std::string name = GetParam();
+  auto ref = test::load_ref_logits(name);
+  ASSERT_GT(ref.B * ref.T, 16);
+  InferLoadOptions opt;
+  opt.format = WeightFormat::BF16;
+  auto model = InferModel::load(fixture_dir(name), opt);
+  Runner run(*model, AttnForm::Absorbed);
+  auto got = test::batched_prefill_logits(run, ref.tokens.data(), ref.B, ref.T);
+  std::vector<double> want(ref.logits.begin(), ref.logits.begin() + ref.B * ref.T * ref.V);
+  EXPECT_LT(test::max_abs_diff(got, want), 2e-2);
+}
+
 // bf16 and fp8 KV caches (both forms) against the reference: the cache is the only lossy step, so the gap
 // is the cost of storing K/V (or the latent) compressed. Decoding step by step reads every row back from the
 // cache. fp32 cache: 2e-5 (above); bf16 (8-bit mantissa) and fp8 (3-bit mantissa, scale per group) are

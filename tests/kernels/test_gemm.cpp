@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <tuple>
 #include <vector>
 
+#include "core/dtype.hpp"
 #include "core/rng.hpp"
 #include "kernels/gemm.hpp"
 
@@ -54,6 +57,33 @@ TEST_P(GemmShapes, MatchesNaiveForAllTransposesAlphaBeta) {
 INSTANTIATE_TEST_SUITE_P(All, GemmShapes,
                          ::testing::Combine(::testing::Bool(), ::testing::Bool(), ::testing::Values(1, 7, 64),
                                             ::testing::Values(1, 33), ::testing::Values(5, 130)));
+
+// bf16 operands: every product of two bf16 values is exact in fp32, so the result is the double reference up
+// to fp32 accumulation error (bounded by K·eps·Σ|products|), whatever order oneDNN sums in.
+TEST(Gemm, Bf16OperandsMatchDoubleReferenceOnTheRoundedValues) {
+  if (!have_bf16_gemm()) GTEST_SKIP() << "oneDNN has no bf16 matmul on this CPU";
+  for (auto [M, N, K] : {std::tuple{1, 1, 1}, {17, 33, 5}, {64, 130, 2048}, {100, 7, 300}, {3, 257, 64}}) {
+    Rng rng(uint64_t(M * 7 + N * 3 + K));
+    const int ldx = K + 3, ldw = K + 9, ldy = N + 2;  // padded leading dims on purpose
+    std::vector<uint16_t> X(size_t(M) * ldx), W(size_t(N) * ldw);
+    for (auto& v : X) v = f32_to_bf16(float(rng.normal()));
+    for (auto& v : W) v = f32_to_bf16(float(rng.normal()));
+    std::vector<float> Y(size_t(M) * ldy, 7.0f);
+    gemm_bf16_nt(M, N, K, X.data(), ldx, W.data(), ldw, Y.data(), ldy);
+    for (int i = 0; i < M; ++i) {
+      for (int j = 0; j < N; ++j) {
+        double want = 0, mag = 0;
+        for (int k = 0; k < K; ++k) {
+          const double p = double(bf16_to_f32(X[size_t(i) * ldx + k])) * bf16_to_f32(W[size_t(j) * ldw + k]);
+          want += p;
+          mag += std::abs(p);
+        }
+        ASSERT_NEAR(Y[size_t(i) * ldy + j], want, 1.2e-7 * K * mag) << M << "x" << N << "x" << K;
+      }
+      for (int j = N; j < ldy; ++j) ASSERT_EQ(Y[size_t(i) * ldy + j], 7.0f);  // padding untouched
+    }
+  }
+}
 
 TEST(Gemm, PrimitivesAreCachedPerShape) {
   std::vector<float> A(64 * 64, 1.0f), B(64 * 64, 1.0f), C(64 * 64);
