@@ -1,0 +1,22 @@
+#!/bin/sh
+# Before/after comparison of two bench_infer binaries on this noisy host: the two run alternately, ROUNDS
+# times each, so that a drift in memory bandwidth (up to 2x over minutes here) hits both alike; every round
+# also measures the bandwidth. Usage, from the repository root:
+#   sh bench/infer/ab.sh BEFORE_BINARY AFTER_BINARY 'benchmark filter' [ROUNDS, default 2]
+# e.g. build the old commit in a worktree, copy its build/release/bench/bench_infer aside, then
+#   sh bench/infer/ab.sh /tmp/bench_before build/release/bench/bench_infer '^decode/v2lite/' 3
+set -eu
+[ $# -ge 3 ] || { echo "usage: $0 BEFORE AFTER FILTER [ROUNDS]" >&2; exit 2; }
+BEFORE=$1 AFTER=$2 FILTER=$3 ROUNDS=${4:-2}
+export OMP_NUM_THREADS=2 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-ACTIVE}
+i=0
+while [ "$i" -lt "$ROUNDS" ]; do
+  for side in before after; do
+    bin=$BEFORE
+    [ "$side" = after ] && bin=$AFTER
+    echo "== round $((i + 1)), $side ($bin)"
+    "$bin" --benchmark_filter="$FILTER|memory_bandwidth" --benchmark_min_time=0.3 2>/dev/null |
+      grep -E '/real_time' | awk '{ printf "%-62s %10s %-3s %s\n", $1, $2, $3, $NF }'
+  done
+  i=$((i + 1))
+done
