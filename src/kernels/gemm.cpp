@@ -101,6 +101,12 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
 
 bool have_bf16_gemm() {
   static const bool have = [] {
+    // Native bf16 dot products only (AVX512-BF16 or AMX, as oneDNN sees the CPU, DNNL_MAX_CPU_ISA included):
+    // on plain AVX-512 oneDNN still offers a bf16 matmul, emulated with fp32 instructions at well under the
+    // fp32 rate, so widening the weights for an fp32 GEMM is the better path there.
+    const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+    const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);  // the ISA values nest as bits
+    if ((isa & bf16) != bf16) return false;
     try {
       get_primitive(Key{true, false, true, 8, 8, 32, 32, 32, 8, 1.0f, 0.0f});
       return true;

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -83,6 +85,14 @@ TEST(Gemm, Bf16OperandsMatchDoubleReferenceOnTheRoundedValues) {
       for (int j = N; j < ldy; ++j) ASSERT_EQ(Y[size_t(i) * ldy + j], 7.0f);  // padding untouched
     }
   }
+}
+
+// tests/CMakeLists.txt runs this file a second time with oneDNN capped at plain AVX-512, where its bf16
+// matmul would be emulated: the engine must not take it there.
+TEST(Gemm, Bf16NeedsNativeBf16DotProducts) {
+  const char* cap = std::getenv("DNNL_MAX_CPU_ISA");
+  if (!cap || std::string(cap) != "AVX512_CORE") GTEST_SKIP() << "runs with DNNL_MAX_CPU_ISA=AVX512_CORE";
+  EXPECT_FALSE(have_bf16_gemm());
 }
 
 TEST(Gemm, PrimitivesAreCachedPerShape) {
