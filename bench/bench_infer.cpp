@@ -35,14 +35,15 @@ std::string config_path(const std::string& name) {
   return std::string(SEEK_SOURCE_DIR) + "/bench/infer/v2lite-2layer.json";
 }
 
-// One model in memory at a time (the V2-Lite-shaped one is 4.4 GB in fp32).
-const InferModel& get_model(const std::string& name, WeightFormat fmt) {
+// One model in memory at a time (the V2-Lite-shaped one is 4.4 GB in fp32). pack = false keeps every
+// projection row-major (the layout before packing, as the peer of the packed rows).
+const InferModel& get_model(const std::string& name, WeightFormat fmt, bool pack = true) {
   static std::string key;
   static std::unique_ptr<InferModel> model;
-  const std::string want = name + (fmt == WeightFormat::BF16 ? "/bf16" : "/f32");
+  const std::string want = name + (fmt == WeightFormat::BF16 ? "/bf16" : "/f32") + (pack ? "" : "/rowmajor");
   if (key != want) {
     model.reset();
-    model = InferModel::random(ModelConfig::load(config_path(name)), 1234, fmt);
+    model = InferModel::random(ModelConfig::load(config_path(name)), 1234, fmt, 0.02, pack);
     key = want;
   }
   return *model;
@@ -90,9 +91,9 @@ void BM_MemoryBandwidth(benchmark::State& state) {
                                               benchmark::Counter::kIsRate);
 }
 
-void BM_Prefill(benchmark::State& state, std::string name, WeightFormat fmt) {
+void BM_Prefill(benchmark::State& state, std::string name, WeightFormat fmt, bool pack) {
   const int64_t T = state.range(0);
-  const InferModel& m = get_model(name, fmt);
+  const InferModel& m = get_model(name, fmt, pack);
   Runner run(m, AttnForm::Absorbed);
   auto tokens = random_tokens(T, m.config().vocab_size, 7);
   std::vector<float> logits(static_cast<size_t>(m.config().vocab_size));
@@ -121,9 +122,10 @@ void BM_Prefill(benchmark::State& state, std::string name, WeightFormat fmt) {
       benchmark::Counter(double(T) * double(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-void BM_Decode(benchmark::State& state, std::string name, AttnForm form, WeightFormat fmt, CacheType ct) {
+void BM_Decode(benchmark::State& state, std::string name, AttnForm form, WeightFormat fmt, CacheType ct,
+               bool pack) {
   const int64_t B = state.range(0), ctx = state.range(1);
-  const InferModel& m = get_model(name, fmt);
+  const InferModel& m = get_model(name, fmt, pack);
   const ModelConfig& c = m.config();
   Runner run(m, form, ct);
   KvCache cache = run.make_cache();
@@ -300,34 +302,32 @@ void register_all() {
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
   for (std::string name : {"small", "v2lite"}) {
-    for (WeightFormat fmt : {WeightFormat::F32, WeightFormat::BF16})
-      benchmark::RegisterBenchmark(("prefill/" + name + (fmt == WeightFormat::BF16 ? "/bf16" : "")).c_str(),
-                                   BM_Prefill, name, fmt)
-          ->Arg(name == "small" ? 512 : 256)
-          ->ArgName("T")
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
-    for (int64_t B : {1, 16, 64})
-      benchmark::RegisterBenchmark(("decode/" + name + "/absorbed").c_str(), BM_Decode, name,
-                                   AttnForm::Absorbed, WeightFormat::F32, CacheType::F32)
-          ->Args({B, 128})
-          ->ArgNames({"batch", "ctx"})
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
-    for (int64_t B : {1, 16, 64})
-      benchmark::RegisterBenchmark(("decode/" + name + "/absorbed-bf16").c_str(), BM_Decode, name,
-                                   AttnForm::Absorbed, WeightFormat::BF16, CacheType::F32)
-          ->Args({B, 128})
-          ->ArgNames({"batch", "ctx"})
-          ->Unit(benchmark::kMillisecond)
-          ->UseRealTime();
+    // Each with the projections packed for oneDNN (the default) and row-major ("-rowmajor", the peer).
+    for (bool pack : {true, false})
+      for (WeightFormat fmt : {WeightFormat::F32, WeightFormat::BF16}) {
+        const std::string variant =
+            std::string(fmt == WeightFormat::BF16 ? "-bf16" : "") + (pack ? "" : "-rowmajor");
+        benchmark::RegisterBenchmark(("prefill/" + name + variant).c_str(), BM_Prefill, name, fmt, pack)
+            ->Arg(name == "small" ? 512 : 256)
+            ->ArgName("T")
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+        for (int64_t B : {1, 16, 64})
+          benchmark::RegisterBenchmark(("decode/" + name + "/absorbed" + variant).c_str(), BM_Decode, name,
+                                       AttnForm::Absorbed, fmt, CacheType::F32, pack)
+              ->Args({B, 128})
+              ->ArgNames({"batch", "ctx"})
+              ->Unit(benchmark::kMillisecond)
+              ->UseRealTime();
+      }
   }
   // Absorbed vs naive at V2-Lite shapes over the context (fp32 cache for both), then the compressed caches at
   // 4K. The largest (naive, batch 64, 4K) holds 10.7 GB of cache.
   auto context = [](AttnForm form, CacheType ct, int64_t B, int64_t ctx) {
     const std::string label = std::string("context/v2lite/") +
                               (form == AttnForm::Absorbed ? "absorbed" : "naive") + "-" + cache_type_name(ct);
-    benchmark::RegisterBenchmark(label.c_str(), BM_Decode, std::string("v2lite"), form, WeightFormat::F32, ct)
+    benchmark::RegisterBenchmark(label.c_str(), BM_Decode, std::string("v2lite"), form, WeightFormat::F32, ct,
+                                 true)
         ->Args({B, ctx})
         ->ArgNames({"batch", "ctx"})
         ->Unit(benchmark::kMillisecond)

@@ -41,6 +41,10 @@ inline void round_to_bf16(const float* __restrict src, uint16_t* __restrict dst,
 void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, int64_t M) {
   const int64_t N = W.rows, K = W.cols;
   if (M == 0) return;
+  if (W.packed) {
+    W.packed->apply(X, ldx, Y, N, M);
+    return;
+  }
   SEEK_CHECK(W.f32 || W.bf16, "internal: empty weight view");
   if (M <= kStreamRows) {
     // One contiguous share of the rows per thread (a multiple of 4, the kernel's block): even work for the

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "io/tensor_store.hpp"
+#include "kernels/gemm.hpp"
 #include "model/transformer.hpp"
 
 namespace seek {
@@ -39,13 +40,26 @@ std::vector<int> projection_ids(const ModelIds& ids) {
   return out;
 }
 
+// The projections that only infer_linear reads (not the experts, which the side-by-side expert kernel reads
+// row by row, nor kv_b, read per head): these may be repacked for oneDNN.
+std::vector<int> linear_ids(const ModelIds& ids) {
+  std::vector<int> out;
+  for (const LayerIds& l : ids.layers) {
+    for (int id : {l.attn.q_proj, l.attn.q_a, l.attn.q_b, l.attn.kv_a, l.attn.o_proj})
+      if (id >= 0) out.push_back(id);
+    if (!l.moe && l.dense.gate >= 0) out.insert(out.end(), {l.dense.gate, l.dense.up, l.dense.down});
+  }
+  if (ids.lm_head >= 0) out.push_back(ids.lm_head);  // a tied head is the embedding, read by row
+  return out;
+}
+
 int64_t round_up(int64_t n, int64_t a) {
   return (n + a - 1) / a * a;
 }
 
 }  // namespace
 
-void InferModel::allocate(const ModelConfig& cfg, WeightFormat format) {
+void InferModel::allocate(const ModelConfig& cfg, WeightFormat format, bool pack) {
   cfg_ = cfg;
   format_ = format;
   // The MTP modules are not part of plain decoding: lay out the main model only.
@@ -58,9 +72,18 @@ void InferModel::allocate(const ModelConfig& cfg, WeightFormat format) {
   std::vector<char> half(n, 0);
   if (format == WeightFormat::BF16)
     for (int id : projection_ids(ids_)) half[size_t(id)] = 1;
+  to_pack_.assign(n, 0);
+  packed_.clear();
+  packed_.resize(n);
+  if (pack && (format == WeightFormat::F32 || have_bf16_gemm()))
+    for (int id : linear_ids(ids_)) to_pack_[size_t(id)] = 1;
   int64_t nf = 0, nh = 0;
   for (int id = 0; id < layout_.size(); ++id) {
     const int64_t numel = layout_[id].numel;
+    if (to_pack_[size_t(id)]) {
+      if (half[size_t(id)]) bf16_off_[size_t(id)] = -2;  // bf16, held packed (no slab slot)
+      continue;
+    }
     if (half[size_t(id)]) {
       bf16_off_[size_t(id)] = nh;
       nh += round_up(numel, 32);
@@ -80,12 +103,42 @@ const float* InferModel::f32(int id) const {
   return f32_.data() + f32_off_[size_t(id)];
 }
 
+void InferModel::store(int id, const float* values) {
+  const int64_t numel = layout_[id].numel;
+  if (to_pack_[size_t(id)]) {
+    const ParamInfo& info = layout_[id];
+    SEEK_CHECK(info.shape.size() == 2, "internal: packing tensor {} that is not a matrix", info.name);
+    if (stored_bf16(id)) {
+      std::vector<uint16_t> h(static_cast<size_t>(numel));
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < numel; ++i) h[size_t(i)] = f32_to_bf16(values[i]);
+      packed_[size_t(id)] = std::make_unique<PackedWeight>(h.data(), info.shape[0], info.shape[1]);
+    } else {
+      packed_[size_t(id)] = std::make_unique<PackedWeight>(values, info.shape[0], info.shape[1]);
+    }
+  } else if (stored_bf16(id)) {
+    uint16_t* dst = bf16_.data() + bf16_off_[size_t(id)];
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < numel; ++i) dst[i] = f32_to_bf16(values[i]);
+  } else {
+    float* dst = f32_.data() + f32_off_[size_t(id)];
+    if (dst != values) std::copy(values, values + numel, dst);
+  }
+}
+
+int64_t InferModel::stored_bytes(int id) const {
+  if (packed_[size_t(id)]) return int64_t(packed_[size_t(id)]->bytes());
+  return layout_[id].numel * (stored_bf16(id) ? 2 : 4);
+}
+
 WeightView InferModel::weight(int id) const {
   const ParamInfo& info = layout_[id];
   WeightView v;
   v.rows = info.shape[0];
   v.cols = info.shape.size() > 1 ? info.shape[1] : 1;
-  if (stored_bf16(id))
+  if (packed_[size_t(id)])
+    v.packed = packed_[size_t(id)].get();
+  else if (stored_bf16(id))
     v.bf16 = bf16_.data() + bf16_off_[size_t(id)];
   else
     v.f32 = f32_.data() + f32_off_[size_t(id)];
@@ -94,7 +147,7 @@ WeightView InferModel::weight(int id) const {
 
 int64_t InferModel::bytes() const {
   int64_t b = 0;
-  for (int id = 0; id < layout_.size(); ++id) b += layout_[id].numel * (stored_bf16(id) ? 2 : 4);
+  for (int id = 0; id < layout_.size(); ++id) b += stored_bytes(id);
   return b;
 }
 
@@ -103,7 +156,7 @@ int64_t InferModel::expert_bytes() const {
     if (!l.moe) continue;
     const MlpIds& e = l.experts.experts[0];
     int64_t b = 0;
-    for (int id : {e.gate, e.up, e.down}) b += layout_[id].numel * (stored_bf16(id) ? 2 : 4);
+    for (int id : {e.gate, e.up, e.down}) b += stored_bytes(id);
     return b;
   }
   return 0;
@@ -121,7 +174,7 @@ int64_t InferModel::dense_bytes() const {
       b += cfg_.hidden_size * 4;  // one embedding row per token
       continue;
     }
-    b += layout_[id].numel * (stored_bf16(id) ? 2 : 4);
+    b += stored_bytes(id);
   }
   return b;
 }
@@ -131,7 +184,7 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
   SEEK_CHECK(fs::exists(dir / "config.json"), "model directory {} has no config.json", dir.string());
   ModelConfig cfg = ModelConfig::load((dir / "config.json").string());
   std::unique_ptr<InferModel> m(new InferModel());
-  m->allocate(cfg, opt.format);
+  m->allocate(cfg, opt.format, opt.pack);
   TensorStore store(dir);
   ReadOptions ro;
   ro.fp8_round_to_bf16 = opt.fp8_round_to_bf16;
@@ -142,15 +195,13 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
         store.contains(info.name),
         "{}: missing tensor {} (shape [{}]) required by {}/config.json; do the weights match the config?",
         store.path(), info.name, fmt::join(info.shape, ", "), dir.string());
-    if (!m->stored_bf16(id)) {
+    if (m->f32_off_[size_t(id)] >= 0) {  // straight into the slab
       store.read_into(info.name, info.shape, m->f32_.data() + m->f32_off_[size_t(id)], ro);
       continue;
     }
     tmp.resize(size_t(info.numel));
     store.read_into(info.name, info.shape, tmp.data(), ro);
-    uint16_t* dst = m->bf16_.data() + m->bf16_off_[size_t(id)];
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < info.numel; ++i) dst[i] = f32_to_bf16(tmp[size_t(i)]);
+    m->store(id, tmp.data());
   }
   return m;
 }
@@ -158,34 +209,31 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
 std::unique_ptr<InferModel> InferModel::from_model(const Transformer<float>& model,
                                                    const InferLoadOptions& opt) {
   std::unique_ptr<InferModel> m(new InferModel());
-  m->allocate(model.config(), opt.format);
+  m->allocate(model.config(), opt.format, opt.pack);
   const auto& ps = model.params();
   for (int id = 0; id < m->layout_.size(); ++id) {
     const ParamInfo& info = m->layout_[id];
     int src = ps.layout.find(info.name);
     SEEK_CHECK(src >= 0, "internal: model has no tensor {}", info.name);
-    const float* s = ps.p(src);
-    if (m->stored_bf16(id)) {
-      uint16_t* dst = m->bf16_.data() + m->bf16_off_[size_t(id)];
-      for (int64_t i = 0; i < info.numel; ++i) dst[i] = f32_to_bf16(s[i]);
-    } else {
-      std::copy(s, s + info.numel, m->f32_.data() + m->f32_off_[size_t(id)]);
-    }
+    m->store(id, ps.p(src));
   }
   return m;
 }
 
 std::unique_ptr<InferModel> InferModel::random(const ModelConfig& cfg, uint64_t seed, WeightFormat format,
-                                               double std) {
+                                               double std, bool pack) {
   std::unique_ptr<InferModel> m(new InferModel());
-  m->allocate(cfg, format);
+  m->allocate(cfg, format, pack);
+  std::vector<float> tmp;
   const float a = float(std * std::sqrt(3.0));  // U(-a, a) has standard deviation a / sqrt(3)
   constexpr int64_t kChunk = 1 << 16;
   for (int id = 0; id < m->layout_.size(); ++id) {
     const ParamInfo& info = m->layout_[id];
     const bool matrix = info.shape.size() == 2, bias = !info.trainable;
-    float* f = m->stored_bf16(id) ? nullptr : m->f32_.data() + m->f32_off_[size_t(id)];
-    uint16_t* h = m->stored_bf16(id) ? m->bf16_.data() + m->bf16_off_[size_t(id)] : nullptr;
+    const bool staged = m->to_pack_[size_t(id)];  // generated in fp32, then packed
+    if (staged) tmp.resize(size_t(info.numel));
+    float* f = staged ? tmp.data() : m->stored_bf16(id) ? nullptr : m->f32_.data() + m->f32_off_[size_t(id)];
+    uint16_t* h = !staged && m->stored_bf16(id) ? m->bf16_.data() + m->bf16_off_[size_t(id)] : nullptr;
     const int64_t chunks = (info.numel + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
     for (int64_t c = 0; c < chunks; ++c) {
@@ -198,6 +246,7 @@ std::unique_ptr<InferModel> InferModel::random(const ModelConfig& cfg, uint64_t 
           h[i] = f32_to_bf16(v);
       }
     }
+    if (staged) m->store(id, tmp.data());
   }
   return m;
 }

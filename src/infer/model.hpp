@@ -5,8 +5,13 @@
 //
 // Storage: every tensor is fp32, except that with WeightFormat::BF16 the large projection matrices
 // (q/q_a/q_b, kv_a, o_proj, dense and expert MLPs, lm_head) are kept as bf16 to halve the bytes a decode
-// step streams from memory; compute stays fp32 (infer/linear.hpp converts on the fly). The embedding, norms,
-// router and kv_b_proj (read per head by the absorbed attention) are always fp32.
+// step streams from memory, with fp32 accumulation (infer/linear.hpp). The embedding, norms, router and
+// kv_b_proj (read per head by the absorbed attention) are always fp32.
+// Layout: the projections outside the experts (attention projections, dense MLPs, an untied lm_head) are
+// repacked on load into oneDNN's blocked layout (kernels/packed_weight.hpp), read as one sequential stream
+// at any batch size; the experts stay row-major for the side-by-side expert kernel. bf16 weights are packed
+// only where the CPU has native bf16 dot products. InferLoadOptions::pack = false keeps everything
+// row-major (for comparisons).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +20,7 @@
 #include <vector>
 
 #include "core/aligned.hpp"
+#include "kernels/packed_weight.hpp"
 #include "model/config.hpp"
 #include "model/params.hpp"
 #include "model/weights.hpp"
@@ -27,12 +33,15 @@ struct InferLoadOptions {
   WeightFormat format = WeightFormat::F32;
   // FP8 checkpoints: round each dequantized weight to bf16 (reproduces fp8_cast_bf16.py references).
   bool fp8_round_to_bf16 = false;
+  // Repack the projections outside the experts for oneDNN (see above).
+  bool pack = true;
 };
 
-// A [rows, cols] matrix in torch Linear layout ([out, in]); exactly one of f32 / bf16 is set.
+// A [rows, cols] matrix in torch Linear layout ([out, in]); exactly one of f32 / bf16 / packed is set.
 struct WeightView {
   const float* f32 = nullptr;
   const uint16_t* bf16 = nullptr;
+  const PackedWeight* packed = nullptr;
   int64_t rows = 0, cols = 0;
 };
 
@@ -50,7 +59,7 @@ class InferModel {
   // Random weights for benchmarks at real sizes without a training model's gradient slab: 2-D weights
   // uniform with standard deviation `std` (fast, parallel, deterministic in seed), norms 1, router bias 0.
   static std::unique_ptr<InferModel> random(const ModelConfig& cfg, uint64_t seed, WeightFormat format,
-                                            double std = 0.02);
+                                            double std = 0.02, bool pack = true);
 
   const ModelConfig& config() const { return cfg_; }
   const ModelIds& ids() const { return ids_; }
@@ -59,8 +68,9 @@ class InferModel {
 
   // fp32 tensors (always available for norms, embedding, router, bias, kv_b).
   const float* f32(int id) const;
-  // A projection matrix in its stored format.
+  // A projection matrix in its stored format and layout.
   WeightView weight(int id) const;
+  bool packed(int id) const { return packed_[size_t(id)] != nullptr; }
 
   // Bytes of all weights held in memory.
   int64_t bytes() const;
@@ -71,14 +81,19 @@ class InferModel {
 
  private:
   InferModel() = default;
-  void allocate(const ModelConfig& cfg, WeightFormat format);
-  bool stored_bf16(int id) const { return bf16_off_[size_t(id)] >= 0; }
+  void allocate(const ModelConfig& cfg, WeightFormat format, bool pack);
+  bool stored_bf16(int id) const { return bf16_off_[size_t(id)] != -1; }  // -2: bf16, packed
+  // Stores tensor id from its fp32 values: into the slab, or (to_pack) repacked in the model's format.
+  void store(int id, const float* values);
+  int64_t stored_bytes(int id) const;
 
   ModelConfig cfg_;
   ModelIds ids_;
   ParamLayout layout_;
   WeightFormat format_ = WeightFormat::F32;
   std::vector<int64_t> f32_off_, bf16_off_;  // per tensor id: offset in the slab, -1 when not there
+  std::vector<char> to_pack_;                // per tensor id: held as a PackedWeight
+  std::vector<std::unique_ptr<PackedWeight>> packed_;
   AlignedBuffer<float> f32_;
   AlignedBuffer<uint16_t> bf16_;
 };

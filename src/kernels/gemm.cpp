@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "kernels/onednn_engine.hpp"
 
 namespace seek {
 namespace {
@@ -79,6 +80,13 @@ dnnl::matmul get_primitive(const Key& k) {
 }
 
 }  // namespace
+
+dnnl::engine& onednn_engine() {
+  return engine().eng;
+}
+dnnl::stream& onednn_stream() {
+  return engine().stream;
+}
 
 template <>
 void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,

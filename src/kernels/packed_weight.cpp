@@ -1,0 +1,146 @@
+#include "kernels/packed_weight.hpp"
+
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "core/aligned.hpp"
+#include "core/dtype.hpp"
+#include "core/error.hpp"
+#include "kernels/gemm.hpp"
+#include "kernels/onednn_engine.hpp"
+
+namespace seek {
+
+namespace {
+
+using dt = dnnl::memory::data_type;
+using tag = dnnl::memory::format_tag;
+
+// Rows of a product that share one primitive: (bf16, M, N, K, ldx, ldy).
+using ShapeKey = std::tuple<bool, int64_t, int64_t, int64_t, int64_t, int64_t>;
+
+struct ShapeHash {
+  size_t operator()(const ShapeKey& k) const {
+    size_t h = 1469598103934665603ull;
+    auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+    mix(std::get<0>(k));
+    mix(uint64_t(std::get<1>(k)));
+    mix(uint64_t(std::get<2>(k)));
+    mix(uint64_t(std::get<3>(k)));
+    mix(uint64_t(std::get<4>(k)));
+    mix(uint64_t(std::get<5>(k)));
+    return h;
+  }
+};
+
+struct Primitive {
+  dnnl::matmul prim;
+  dnnl::memory::desc weights;  // the layout this primitive reads the weight in
+};
+
+// Decode runs M = 1 … batch, prefill chunks other sizes; bounded like gemm.cpp's cache.
+constexpr size_t kMaxCached = 4096;
+
+struct Cache {
+  std::mutex mu;
+  std::unordered_map<ShapeKey, Primitive, ShapeHash> map;
+};
+
+Cache& cache() {
+  static Cache c;
+  return c;
+}
+
+dnnl::matmul::primitive_desc describe(bool bf16, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldy) {
+  const dt in = bf16 ? dt::bf16 : dt::f32;
+  dnnl::memory::desc x({M, K}, in, {ldx, 1});
+  dnnl::memory::desc w({K, N}, in, tag::any);
+  dnnl::memory::desc y({M, N}, dt::f32, {ldy, 1});
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(x, w, y), onednn_engine());
+}
+
+// By value: the handles are reference-counted, and another thread may clear the cache meanwhile.
+Primitive primitive(bool bf16, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldy) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  const ShapeKey key{bf16, M, N, K, ldx, ldy};
+  auto it = c.map.find(key);
+  if (it != c.map.end()) return it->second;
+  if (c.map.size() >= kMaxCached) c.map.clear();
+  auto pd = describe(bf16, M, N, K, ldx, ldy);
+  return c.map.emplace(key, Primitive{dnnl::matmul(pd), pd.weights_desc()}).first->second;
+}
+
+}  // namespace
+
+struct PackedWeight::Impl {
+  dnnl::memory::desc desc;
+  AlignedBuffer<char> data;
+};
+
+PackedWeight::PackedWeight(const float* W, int64_t N, int64_t K) : N_(N), K_(K), bf16_(false) {
+  pack(W);
+}
+
+PackedWeight::PackedWeight(const uint16_t* W, int64_t N, int64_t K) : N_(N), K_(K), bf16_(true) {
+  SEEK_CHECK(have_bf16_gemm(), "internal: bf16 PackedWeight where oneDNN has no native bf16 matmul");
+  pack(W);
+}
+
+PackedWeight::~PackedWeight() = default;
+
+void PackedWeight::pack(const void* W) {
+  SEEK_CHECK(N_ > 0 && K_ > 0, "internal: PackedWeight of shape [{}, {}]", N_, K_);
+  impl_ = std::make_unique<Impl>();
+  // The layout a single-row product asks for; products over more rows ask for the same one on the CPUs
+  // measured (AVX-512, AVX512-BF16). Where one does not, apply() repacks per call: correct, slower.
+  impl_->desc = primitive(bf16_, 1, N_, K_, K_, N_).weights;
+  impl_->data.resize(impl_->desc.get_size());
+  const dt in = bf16_ ? dt::bf16 : dt::f32;
+  dnnl::memory src(dnnl::memory::desc({K_, N_}, in, {1, K_}), onednn_engine(), const_cast<void*>(W));
+  dnnl::memory dst(impl_->desc, onednn_engine(), impl_->data.data());
+  dnnl::reorder(src, dst).execute(onednn_stream(), src, dst);
+  onednn_stream().wait();
+}
+
+size_t PackedWeight::bytes() const {
+  return impl_->desc.get_size();
+}
+
+void PackedWeight::apply(const float* X, int64_t ldx, float* Y, int64_t ldy, int64_t M) const {
+  if (M == 0) return;
+  const void* x = X;
+  int64_t ld = ldx;
+  thread_local std::vector<uint16_t> rounded;
+  if (bf16_) {
+    rounded.resize(size_t(M * K_));
+    uint16_t* buf = rounded.data();  // the calling thread's buffer, filled by the whole team
+#pragma omp parallel for schedule(static) if (M * K_ >= (1 << 16))
+    for (int64_t m = 0; m < M; ++m) {
+      const float* src = X + m * ldx;
+      uint16_t* dst = buf + m * K_;
+#pragma omp simd
+      for (int64_t k = 0; k < K_; ++k) dst[k] = f32_to_bf16(src[k]);
+    }
+    x = buf;
+    ld = K_;
+  }
+  const Primitive p = primitive(bf16_, M, N_, K_, ld, ldy);
+  const dt in = bf16_ ? dt::bf16 : dt::f32;
+  dnnl::memory xm(dnnl::memory::desc({M, K_}, in, {ld, 1}), onednn_engine(), const_cast<void*>(x));
+  dnnl::memory ym(dnnl::memory::desc({M, N_}, dt::f32, {ldy, 1}), onednn_engine(), Y);
+  dnnl::memory wm(impl_->desc, onednn_engine(), impl_->data.data());
+  if (p.weights != impl_->desc) {
+    thread_local AlignedBuffer<char> repacked;
+    if (repacked.size() < p.weights.get_size()) repacked.resize(p.weights.get_size());
+    dnnl::memory r(p.weights, onednn_engine(), repacked.data());
+    dnnl::reorder(wm, r).execute(onednn_stream(), wm, r);
+    wm = r;
+  }
+  p.prim.execute(onednn_stream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
+  onednn_stream().wait();
+}
+
+}  // namespace seek
