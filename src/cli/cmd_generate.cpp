@@ -35,7 +35,7 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
       ->required();
   app.add_flag("--bf16", o.bf16,
                "keep projection weights as bf16 in memory: half the traffic; fp32 accumulation, inputs "
-               "rounded to bf16 in products over more than 16 rows");
+               "rounded to bf16 in the products oneDNN runs (README, Limits)");
   app.add_flag("--naive", o.naive, "naive MLA (decompressed per-head KV cache) instead of the absorbed form");
   add_kv_cache_option(app, o.kv_cache);
   app.add_option("--ctx", o.ctx, "context limit in tokens (default: max_position_embeddings)");

@@ -1,12 +1,13 @@
 // Linear layers of the inference engine over weights that may be stored fp32 or bf16.
 //   X: [M, K] rows with leading dim ldx (usually K);  W: [N, K] (torch Linear layout);  Y: [M, N], ld N
 //   Y = X · Wᵀ.
-// Few rows (decode, up to 16): the weight is streamed once, each thread a contiguous share of its rows,
-// through gemm_nt_serial (bf16 widened in registers), fp32 accumulation. Many rows (prefill, batched decode):
-// oneDNN; with bf16 weights the inputs are rounded to bf16 as well and the products accumulate in fp32
-// (gemm_bf16_nt; where oneDNN has no bf16 matmul, the weights are widened block by block for an fp32 GEMM).
-// A row's result does not depend on the other rows as long as M stays on the same side of the threshold;
-// deterministic for a fixed thread count.
+// Packed weights (kernels/packed_weight.hpp): oneDNN at any M; bf16 weights round the inputs to bf16.
+// Row-major weights, few rows (decode, up to 16): the weight is streamed once, each thread a contiguous
+// share of its rows, through gemm_nt_serial (bf16 widened in registers), fp32 accumulation. Many rows
+// (prefill, batched decode): oneDNN; with bf16 weights the inputs are rounded to bf16 as well and the
+// products accumulate in fp32 (gemm_bf16_nt; where oneDNN has no native bf16 matmul, the weights are widened
+// block by block for an fp32 GEMM). A row's result does not depend on the other rows as long as M stays on
+// the same side of the threshold (packed: at any M, on AVX-512); deterministic for a fixed thread count.
 #pragma once
 #include <cstdint>
 
