@@ -43,7 +43,8 @@ const InferModel& get_model(const std::string& name, WeightFormat fmt, bool pack
   const std::string want = name + (fmt == WeightFormat::BF16 ? "/bf16" : "/f32") + (pack ? "" : "/rowmajor");
   if (key != want) {
     model.reset();
-    model = InferModel::random(ModelConfig::load(config_path(name)), 1234, fmt, 0.02, pack);
+    model = InferModel::random(ModelConfig::load(config_path(name)), 1234, fmt, 0.02,
+                               pack ? PackPolicy::Large : PackPolicy::None);
     key = want;
   }
   return *model;

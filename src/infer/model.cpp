@@ -59,7 +59,7 @@ int64_t round_up(int64_t n, int64_t a) {
 
 }  // namespace
 
-void InferModel::allocate(const ModelConfig& cfg, WeightFormat format, bool pack) {
+void InferModel::allocate(const ModelConfig& cfg, WeightFormat format, PackPolicy pack) {
   cfg_ = cfg;
   format_ = format;
   // The MTP modules are not part of plain decoding: lay out the main model only.
@@ -75,8 +75,9 @@ void InferModel::allocate(const ModelConfig& cfg, WeightFormat format, bool pack
   to_pack_.assign(n, 0);
   packed_.clear();
   packed_.resize(n);
-  if (pack && (format == WeightFormat::F32 || have_bf16_gemm()))
-    for (int id : linear_ids(ids_)) to_pack_[size_t(id)] = 1;
+  if (pack != PackPolicy::None && (format == WeightFormat::F32 || have_bf16_gemm()))
+    for (int id : linear_ids(ids_))
+      if (pack == PackPolicy::All || layout_[id].numel >= kPackMinElements) to_pack_[size_t(id)] = 1;
   int64_t nf = 0, nh = 0;
   for (int id = 0; id < layout_.size(); ++id) {
     const int64_t numel = layout_[id].numel;
@@ -221,7 +222,7 @@ std::unique_ptr<InferModel> InferModel::from_model(const Transformer<float>& mod
 }
 
 std::unique_ptr<InferModel> InferModel::random(const ModelConfig& cfg, uint64_t seed, WeightFormat format,
-                                               double std, bool pack) {
+                                               double std, PackPolicy pack) {
   std::unique_ptr<InferModel> m(new InferModel());
   m->allocate(cfg, format, pack);
   std::vector<float> tmp;

@@ -7,11 +7,11 @@
 // (q/q_a/q_b, kv_a, o_proj, dense and expert MLPs, lm_head) are kept as bf16 to halve the bytes a decode
 // step streams from memory, with fp32 accumulation (infer/linear.hpp). The embedding, norms, router and
 // kv_b_proj (read per head by the absorbed attention) are always fp32.
-// Layout: the projections outside the experts (attention projections, dense MLPs, an untied lm_head) are
-// repacked on load into oneDNN's blocked layout (kernels/packed_weight.hpp), read as one sequential stream
-// at any batch size; the experts stay row-major for the side-by-side expert kernel. bf16 weights are packed
-// only where the CPU has native bf16 dot products. InferLoadOptions::pack = false keeps everything
-// row-major (for comparisons).
+// Layout: the large projections outside the experts (attention projections, dense MLPs, an untied lm_head,
+// of at least kPackMinElements values) are repacked on load into oneDNN's blocked layout
+// (kernels/packed_weight.hpp), read as one sequential stream at any batch size; the experts stay row-major
+// for the side-by-side expert kernel. bf16 weights are packed only where the CPU has native bf16 dot
+// products. InferLoadOptions::pack chooses (PackPolicy::None: all row-major, for comparisons).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -29,12 +29,20 @@ namespace seek {
 
 enum class WeightFormat { F32, BF16 };
 
+// Which projections outside the experts are packed for oneDNN: those of at least kPackMinElements values
+// (default), all of them (tests of the packed path on tiny models), none.
+enum class PackPolicy { Large, All, None };
+// Below this (1M values, 4 MB in fp32) a single-row product is faster streamed row-major than through a
+// oneDNN call (its fixed cost is a few microseconds): configs/small.json decode at batch 1 was ~20% slower
+// with its 256 × 768 matrices packed, V2-Lite's 576 × 2048 kv_a the same either way (bench_infer).
+inline constexpr int64_t kPackMinElements = int64_t(1) << 20;
+
 struct InferLoadOptions {
   WeightFormat format = WeightFormat::F32;
   // FP8 checkpoints: round each dequantized weight to bf16 (reproduces fp8_cast_bf16.py references).
   bool fp8_round_to_bf16 = false;
-  // Repack the projections outside the experts for oneDNN (see above).
-  bool pack = true;
+  // Which projections outside the experts to repack for oneDNN (see above).
+  PackPolicy pack = PackPolicy::Large;
 };
 
 // A [rows, cols] matrix in torch Linear layout ([out, in]); exactly one of f32 / bf16 / packed is set.
@@ -59,7 +67,7 @@ class InferModel {
   // Random weights for benchmarks at real sizes without a training model's gradient slab: 2-D weights
   // uniform with standard deviation `std` (fast, parallel, deterministic in seed), norms 1, router bias 0.
   static std::unique_ptr<InferModel> random(const ModelConfig& cfg, uint64_t seed, WeightFormat format,
-                                            double std = 0.02, bool pack = true);
+                                            double std = 0.02, PackPolicy pack = PackPolicy::Large);
 
   const ModelConfig& config() const { return cfg_; }
   const ModelIds& ids() const { return ids_; }
@@ -81,7 +89,7 @@ class InferModel {
 
  private:
   InferModel() = default;
-  void allocate(const ModelConfig& cfg, WeightFormat format, bool pack);
+  void allocate(const ModelConfig& cfg, WeightFormat format, PackPolicy pack);
   bool stored_bf16(int id) const { return bf16_off_[size_t(id)] != -1; }  // -2: bf16, packed
   // Stores tensor id from its fp32 values: into the slab, or (to_pack) repacked in the model's format.
   void store(int id, const float* values);

@@ -35,28 +35,33 @@ SamplingParams sampling(uint64_t seed, int max_new) {
   return p;
 }
 
+// With the fixture's matrices row-major (their size, by default) and packed for oneDNN.
 TEST(Engine, SequenceInBatchEqualsAlone) {
-  auto model = InferModel::load(fixture_dir("tiny-v3"));
-  const int64_t V = model->config().vocab_size;
-  // Different prompt lengths, so the batch mixes prefill chunks and decode steps at different positions.
-  std::vector<GenRequest> reqs;
-  for (int i = 0; i < 5; ++i) reqs.push_back({prompt_of(3 + 4 * i, V, 100 + i), sampling(7 + i, 12), 1});
-  for (int top = 0; top < 1; ++top) {
-    EngineOptions opt;
-    opt.prefill_chunk = 8;  // prompts are prefilled over several steps while others decode
-    opt.block_tokens = 4;
-    Engine batched(*model, nullptr, opt);
-    for (auto& r : reqs) batched.submit(r);
-    batched.run();
-    for (size_t i = 0; i < reqs.size(); ++i) {
-      Engine alone(*model, nullptr, opt);
-      alone.submit(reqs[i]);
-      alone.run();
-      const Completion& a = alone.completions(0)[0];
-      const Completion& b = batched.completions(int(i))[0];
-      EXPECT_EQ(a.tokens, b.tokens) << "request " << i;
-      ASSERT_EQ(a.logprobs.size(), b.logprobs.size());
-      for (size_t t = 0; t < a.logprobs.size(); ++t) EXPECT_NEAR(a.logprobs[t], b.logprobs[t], 1e-4);
+  for (PackPolicy pack : {PackPolicy::Large, PackPolicy::All}) {
+    InferLoadOptions lo;
+    lo.pack = pack;
+    auto model = InferModel::load(fixture_dir("tiny-v3"), lo);
+    const int64_t V = model->config().vocab_size;
+    // Different prompt lengths, so the batch mixes prefill chunks and decode steps at different positions.
+    std::vector<GenRequest> reqs;
+    for (int i = 0; i < 5; ++i) reqs.push_back({prompt_of(3 + 4 * i, V, 100 + i), sampling(7 + i, 12), 1});
+    for (int top = 0; top < 1; ++top) {
+      EngineOptions opt;
+      opt.prefill_chunk = 8;  // prompts are prefilled over several steps while others decode
+      opt.block_tokens = 4;
+      Engine batched(*model, nullptr, opt);
+      for (auto& r : reqs) batched.submit(r);
+      batched.run();
+      for (size_t i = 0; i < reqs.size(); ++i) {
+        Engine alone(*model, nullptr, opt);
+        alone.submit(reqs[i]);
+        alone.run();
+        const Completion& a = alone.completions(0)[0];
+        const Completion& b = batched.completions(int(i))[0];
+        EXPECT_EQ(a.tokens, b.tokens) << "request " << i;
+        ASSERT_EQ(a.logprobs.size(), b.logprobs.size());
+        for (size_t t = 0; t < a.logprobs.size(); ++t) EXPECT_NEAR(a.logprobs[t], b.logprobs[t], 1e-4);
+      }
     }
   }
 }

@@ -14,12 +14,13 @@ using test::fixture_dir;
 
 class RunnerParity : public ::testing::TestWithParam<const char*> {};
 
-// Both weight layouts (packed for oneDNN, the default, and row-major), each sequence alone (12 rows: the
-// row-major layout streams) and both in one batch (24 rows: oneDNN either way).
+// Both weight layouts (every projection outside the experts packed for oneDNN, and all row-major; the
+// fixtures' matrices are below the size the default packs), each sequence alone (12 rows: the row-major
+// layout streams) and both in one batch (24 rows: oneDNN either way).
 TEST_P(RunnerParity, PrefillMatchesReferenceAtEveryPosition) {
   const std::string name = GetParam();
   auto ref = test::load_ref_logits(name);
-  for (bool pack : {true, false}) {
+  for (PackPolicy pack : {PackPolicy::All, PackPolicy::None}) {
     InferLoadOptions opt;
     opt.pack = pack;
     auto model = InferModel::load(fixture_dir(name), opt);
@@ -30,12 +31,12 @@ TEST_P(RunnerParity, PrefillMatchesReferenceAtEveryPosition) {
         std::vector<double> want(ref.logits.begin() + b * ref.T * ref.V,
                                  ref.logits.begin() + (b + 1) * ref.T * ref.V);
         EXPECT_LT(test::max_abs_diff(got, want), 2e-5)
-            << name << " sequence " << b << " form " << int(form) << " pack " << pack;
+            << name << " sequence " << b << " form " << int(form) << " pack " << int(pack);
       }
       auto got = test::batched_prefill_logits(run, ref.tokens.data(), ref.B, ref.T);
       std::vector<double> want(ref.logits.begin(), ref.logits.begin() + ref.B * ref.T * ref.V);
       EXPECT_LT(test::max_abs_diff(got, want), 2e-5)
-          << name << " batched, form " << int(form) << " pack " << pack;
+          << name << " batched, form " << int(form) << " pack " << int(pack);
     }
   }
 }
@@ -68,31 +69,36 @@ TEST_P(RunnerParity, AbsorbedEqualsNaive) {
   }
 }
 
-// Which weights are packed: the attention projections, dense MLPs and an untied head; never the experts
-// (read row by row by the expert kernel), kv_b (read per head), the embedding (a tied head included).
+// Which weights are packed: the attention projections, dense MLPs and an untied head (by default those of
+// at least kPackMinElements values); never the experts (read row by row by the expert kernel), kv_b (read
+// per head), the embedding (a tied head included).
 TEST_P(RunnerParity, PacksTheLinearsOutsideTheExperts) {
   const std::string name = GetParam();
-  for (bool pack : {true, false}) {
+  for (PackPolicy pack : {PackPolicy::Large, PackPolicy::All, PackPolicy::None}) {
     InferLoadOptions opt;
     opt.pack = pack;
     auto model = InferModel::load(fixture_dir(name), opt);
     const ModelIds& ids = model->ids();
-    EXPECT_EQ(model->packed(ids.head()), pack && ids.lm_head >= 0) << name;
+    auto want = [&](int id) {
+      return pack == PackPolicy::All ||
+             (pack == PackPolicy::Large && model->layout()[id].numel >= kPackMinElements);
+    };
+    EXPECT_EQ(model->packed(ids.head()), ids.lm_head >= 0 && want(ids.head())) << name;
     EXPECT_FALSE(model->packed(ids.embed));
     for (const LayerIds& l : ids.layers) {
       for (int id : {l.attn.q_proj, l.attn.q_a, l.attn.q_b, l.attn.kv_a, l.attn.o_proj})
         if (id >= 0) {
-          EXPECT_EQ(model->packed(id), pack) << name << " " << model->layout()[id].name;
+          EXPECT_EQ(model->packed(id), want(id)) << name << " " << model->layout()[id].name;
         }
       EXPECT_FALSE(model->packed(l.attn.kv_b));
       for (const MlpIds& e : l.experts.experts)
         for (int id : {e.gate, e.up, e.down}) EXPECT_FALSE(model->packed(id));
       if (!l.moe) {
-        for (int id : {l.dense.gate, l.dense.up, l.dense.down}) EXPECT_EQ(model->packed(id), pack);
+        for (int id : {l.dense.gate, l.dense.up, l.dense.down}) EXPECT_EQ(model->packed(id), want(id));
       }
       const WeightView v = model->weight(l.attn.o_proj);
-      EXPECT_EQ(v.packed != nullptr, pack);
-      EXPECT_EQ(v.f32 != nullptr, !pack);
+      EXPECT_EQ(v.packed != nullptr, want(l.attn.o_proj));
+      EXPECT_EQ(v.f32 != nullptr, !want(l.attn.o_proj));
     }
   }
 }
@@ -103,7 +109,7 @@ TEST_P(RunnerParity, Bf16WeightsStayClose) {
   const std::string name = GetParam();
   auto ref = test::load_ref_logits(name);
   ASSERT_GT(ref.B * ref.T, 16);
-  for (bool pack : {true, false}) {
+  for (PackPolicy pack : {PackPolicy::All, PackPolicy::None}) {
     InferLoadOptions opt;
     opt.format = WeightFormat::BF16;
     opt.pack = pack;
@@ -112,10 +118,10 @@ TEST_P(RunnerParity, Bf16WeightsStayClose) {
     auto got = test::prefill_logits(run, ref.tokens.data(), ref.T);
     std::vector<double> want(ref.logits.begin(), ref.logits.begin() + ref.T * ref.V);
     // bf16 keeps 8 bits of mantissa; logits here are O(0.1), so errors of a few 1e-3 are rounding.
-    EXPECT_LT(test::max_abs_diff(got, want), 2e-2) << "pack " << pack;
+    EXPECT_LT(test::max_abs_diff(got, want), 2e-2) << "pack " << int(pack);
     auto batched = test::batched_prefill_logits(run, ref.tokens.data(), ref.B, ref.T);
     std::vector<double> want_all(ref.logits.begin(), ref.logits.begin() + ref.B * ref.T * ref.V);
-    EXPECT_LT(test::max_abs_diff(batched, want_all), 2e-2) << "batched, pack " << pack;
+    EXPECT_LT(test::max_abs_diff(batched, want_all), 2e-2) << "batched, pack " << int(pack);
     EXPECT_LT(model->bytes(), InferModel::load(fixture_dir(name))->bytes());
   }
 }
