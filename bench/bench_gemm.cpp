@@ -8,6 +8,7 @@
 #include "core/dtype.hpp"
 #include "core/rng.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/packed_weight.hpp"
 
 namespace {
 
@@ -51,6 +52,36 @@ void BM_GemmBf16(benchmark::State& st) {
   }
   st.counters["GFLOPs"] = benchmark::Counter(2.0 * double(M * N * K) * double(st.iterations()),
                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+// A linear layer's product through PackedWeight (the weight repacked once into oneDNN's blocked layout), at
+// decode sizes: args M, N, K, bf16 (bf16 weights, inputs rounded). GB_s counts the weight's bytes, which a
+// product over few rows has to stream from memory (the 102400 × 2048 head is 840 MB in fp32).
+void BM_PackedLinear(benchmark::State& st) {
+  const int64_t M = st.range(0), N = st.range(1), K = st.range(2);
+  const bool bf16 = st.range(3) != 0;
+  if (bf16 && !seek::have_bf16_gemm()) {
+    st.SkipWithError("no native bf16 matmul on this CPU");
+    return;
+  }
+  std::vector<float> w(size_t(N * K)), x(size_t(M * K)), y(size_t(M * N));
+  fill(w, 2);
+  fill(x, 1);
+  std::vector<uint16_t> wb(w.size());
+  for (size_t i = 0; i < w.size(); ++i) wb[i] = seek::f32_to_bf16(w[i]);
+  const seek::PackedWeight p =
+      bf16 ? seek::PackedWeight(wb.data(), N, K) : seek::PackedWeight(w.data(), N, K);
+  w = {};
+  wb = {};
+  for (auto _ : st) {
+    p.apply(x.data(), K, y.data(), N, M);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double it = double(st.iterations());
+  st.counters["GFLOPs"] = benchmark::Counter(2.0 * double(M * N * K) * it, benchmark::Counter::kIsRate,
+                                             benchmark::Counter::kIs1000);
+  st.counters["GB_s"] = benchmark::Counter(double(N * K) * (bf16 ? 2 : 4) * it, benchmark::Counter::kIsRate,
+                                           benchmark::Counter::kIs1000);
 }
 
 void BM_NaiveGemm(benchmark::State& st) {
@@ -105,6 +136,15 @@ BENCHMARK(BM_GemmBf16)
     ->Args({64, 2048, 10944})
     ->Args({64, 3072, 2048})
     ->Args({64, 2048, 2048})
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PackedLinear)
+    ->Args({1, 102400, 2048, 0})
+    ->Args({64, 102400, 2048, 0})
+    ->Args({1, 102400, 2048, 1})
+    ->Args({64, 102400, 2048, 1})
+    ->Args({64, 10944, 2048, 0})
+    ->Args({64, 10944, 2048, 1})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_NaiveGemm)->Args({2048, 256, 128, 1})->UseRealTime()->Unit(benchmark::kMillisecond);

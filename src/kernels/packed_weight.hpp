@@ -3,9 +3,8 @@
 //   Y: [M, N], leading dim ldy, overwritten:  Y = X · Wᵀ.
 // Why: in the plain row-major layout a product over few rows streams N separate rows (each a new 4 KB page
 // to the hardware prefetcher) and over many rows oneDNN repacks blocks of W on every call; packed, every
-// call reads the weight as one sequential stream, at any M. Measured on the 102400 × 2048 output head of
-// the V2-Lite-shaped benchmark model, fp32 (bench_gemm, BM_PackedLinear vs BM_Gemm and the streamed rows):
-// see BENCHMARKS.md.
+// call reads the weight as one sequential stream, at any M (bench_gemm's BM_PackedLinear against BM_Gemm,
+// and bench_infer's decode rows against their -rowmajor peers: BENCHMARKS.md).
 // Each row of Y is computed in an order fixed by K and the layout, so a row's result does not depend on M
 // or on the other rows (tested), which keeps a sequence decoded in a batch identical to it decoded alone.
 // bf16 weights (only where have_bf16_gemm()): X is rounded to bf16 and the products accumulate in fp32.
