@@ -24,8 +24,10 @@
 #include "core/rng.hpp"
 #include "infer/cache_attention.hpp"
 #include "infer/expert_batch.hpp"
+#include "infer/linear.hpp"
 #include "infer/model.hpp"
 #include "infer/runner.hpp"
+#include "kernels/swiglu.hpp"
 
 namespace seek {
 namespace {
@@ -237,12 +239,13 @@ void BM_CacheAttention(benchmark::State& state, AttnForm form, CacheType ct) {
 }
 
 // The routed and shared experts of the V2-Lite-shaped model's MoE layer for one decode step of B tokens
-// (top-6 of 64 drawn at random, the shared expert on all B), alone: what run_expert_tasks makes of the
-// 2.2 GB of expert weights at batch 64, against memory_bandwidth. Counters: GB_s of expert weights read,
-// GFLOP_s.
-void BM_Experts(benchmark::State& state) {
+// (top-6 of 64 drawn at random, the shared expert on all B), alone, against memory_bandwidth: packed, one
+// expert after another through infer_linear (oneDNN on the packed weights, what the runner does with large
+// experts), or row-major side by side (run_expert_tasks, what it does with small ones). Counters: GB_s of
+// expert weights read, GFLOP_s.
+void BM_Experts(benchmark::State& state, bool packed) {
   const int64_t B = state.range(0);
-  const InferModel& m = get_model("v2lite", WeightFormat::F32);
+  const InferModel& m = get_model("v2lite", WeightFormat::F32, packed);
   const ModelConfig& c = m.config();
   const int64_t d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok;
   const LayerIds& li = m.ids().layers[size_t(c.num_hidden_layers - 1)];
@@ -273,8 +276,22 @@ void BM_Experts(benchmark::State& state) {
     r0 += rows[size_t(e)];
   }
   add(li.experts.shared, x.data(), ys.data(), B);
+  std::vector<float> g, u;
   for (auto _ : state) {
-    run_expert_tasks(tasks, d, act);
+    if (!packed) {
+      run_expert_tasks(tasks, d, act);
+    } else {
+      for (const ExpertTask& t : tasks) {
+        const int64_t inter = t.gate.rows;
+        g.resize(size_t(t.rows * inter));
+        u.resize(g.size());
+        act.resize(g.size());
+        infer_linear(t.x, d, t.gate, g.data(), t.rows);
+        infer_linear(t.x, d, t.up, u.data(), t.rows);
+        swiglu_forward<float>(g.data(), u.data(), act.data(), t.rows * inter);
+        infer_linear(act.data(), inter, t.down, t.y, t.rows);
+      }
+    }
     benchmark::DoNotOptimize(y.data());
   }
   const double iters = double(state.iterations());
@@ -295,12 +312,13 @@ void register_all() {
           ->ArgNames({"batch", "ctx"})
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
-  benchmark::RegisterBenchmark("experts/v2lite", BM_Experts)
-      ->Arg(1)
-      ->Arg(64)
-      ->ArgName("batch")
-      ->Unit(benchmark::kMillisecond)
-      ->UseRealTime();
+  for (bool packed : {true, false})
+    benchmark::RegisterBenchmark(packed ? "experts/v2lite" : "experts/v2lite-rowmajor", BM_Experts, packed)
+        ->Arg(1)
+        ->Arg(64)
+        ->ArgName("batch")
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime();
   benchmark::RegisterBenchmark("memory_bandwidth", BM_MemoryBandwidth)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();

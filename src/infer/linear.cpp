@@ -86,6 +86,7 @@ void infer_linear_use_widening_for_tests(bool on) {
 
 void infer_linear_cols_serial(const float* X, int64_t ldx, const WeightView& W, int64_t n0, int64_t nb,
                               float* Y, int64_t ldy, int64_t M) {
+  SEEK_CHECK(W.f32 || W.bf16, "internal: infer_linear_cols_serial needs a row-major weight");
   const int64_t K = W.cols;
   if (W.f32)
     gemm_nt_serial(X, ldx, W.f32 + n0 * K, K, Y, ldy, M, nb, K);

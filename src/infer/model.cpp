@@ -40,16 +40,29 @@ std::vector<int> projection_ids(const ModelIds& ids) {
   return out;
 }
 
-// The projections that only infer_linear reads (not the experts, which the side-by-side expert kernel reads
-// row by row, nor kv_b, read per head): these may be repacked for oneDNN.
-std::vector<int> linear_ids(const ModelIds& ids) {
-  std::vector<int> out;
+// The projections that may be repacked for oneDNN, in groups packed all or none by the size of their first
+// member: each projection outside the experts on its own; a MoE layer's routed and shared experts together
+// (by a routed expert's size), because the runner runs a layer's experts either all through infer_linear
+// (packed) or all side by side (row-major). kv_b (read per head) and the embedding (a tied head) never.
+std::vector<std::vector<int>> linear_groups(const ModelIds& ids) {
+  std::vector<std::vector<int>> out;
+  auto mlp = [](const MlpIds& m, std::vector<int>& g) {
+    if (m.gate >= 0) g.insert(g.end(), {m.gate, m.up, m.down});
+  };
   for (const LayerIds& l : ids.layers) {
     for (int id : {l.attn.q_proj, l.attn.q_a, l.attn.q_b, l.attn.kv_a, l.attn.o_proj})
-      if (id >= 0) out.push_back(id);
-    if (!l.moe && l.dense.gate >= 0) out.insert(out.end(), {l.dense.gate, l.dense.up, l.dense.down});
+      if (id >= 0) out.push_back({id});
+    if (!l.moe) {
+      for (int id : {l.dense.gate, l.dense.up, l.dense.down})
+        if (id >= 0) out.push_back({id});
+      continue;
+    }
+    std::vector<int> experts;
+    for (const MlpIds& e : l.experts.experts) mlp(e, experts);
+    mlp(l.experts.shared, experts);
+    if (!experts.empty()) out.push_back(std::move(experts));
   }
-  if (ids.lm_head >= 0) out.push_back(ids.lm_head);  // a tied head is the embedding, read by row
+  if (ids.lm_head >= 0) out.push_back({ids.lm_head});
   return out;
 }
 
@@ -76,8 +89,9 @@ void InferModel::allocate(const ModelConfig& cfg, WeightFormat format, PackPolic
   packed_.clear();
   packed_.resize(n);
   if (pack != PackPolicy::None && (format == WeightFormat::F32 || have_bf16_gemm()))
-    for (int id : linear_ids(ids_))
-      if (pack == PackPolicy::All || layout_[id].numel >= kPackMinElements) to_pack_[size_t(id)] = 1;
+    for (const std::vector<int>& group : linear_groups(ids_))
+      if (pack == PackPolicy::All || layout_[group[0]].numel >= kPackMinElements)
+        for (int id : group) to_pack_[size_t(id)] = 1;
   int64_t nf = 0, nh = 0;
   for (int id = 0; id < layout_.size(); ++id) {
     const int64_t numel = layout_[id].numel;

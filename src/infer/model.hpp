@@ -7,10 +7,11 @@
 // (q/q_a/q_b, kv_a, o_proj, dense and expert MLPs, lm_head) are kept as bf16 to halve the bytes a decode
 // step streams from memory, with fp32 accumulation (infer/linear.hpp). The embedding, norms, router and
 // kv_b_proj (read per head by the absorbed attention) are always fp32.
-// Layout: the large projections outside the experts (attention projections, dense MLPs, an untied lm_head,
-// of at least kPackMinElements values) are repacked on load into oneDNN's blocked layout
-// (kernels/packed_weight.hpp), read as one sequential stream at any batch size; the experts stay row-major
-// for the side-by-side expert kernel. bf16 weights are packed only where the CPU has native bf16 dot
+// Layout: the large projections (attention projections, dense MLPs, a MoE layer's experts, an untied
+// lm_head; those of at least kPackMinElements values, a layer's experts all or none) are repacked on load
+// into oneDNN's blocked layout (kernels/packed_weight.hpp), read as one sequential stream at any batch size.
+// Smaller ones stay row-major (streamed by our own kernel at decode; a layer's experts side by side). kv_b
+// and the embedding are always row-major. bf16 weights are packed only where the CPU has native bf16 dot
 // products. InferLoadOptions::pack chooses (PackPolicy::None: all row-major, for comparisons).
 #pragma once
 #include <cstdint>
@@ -29,8 +30,8 @@ namespace seek {
 
 enum class WeightFormat { F32, BF16 };
 
-// Which projections outside the experts are packed for oneDNN: those of at least kPackMinElements values
-// (default), all of them (tests of the packed path on tiny models), none.
+// Which projections are packed for oneDNN: those of at least kPackMinElements values (default), all of them
+// (tests of the packed path on tiny models), none.
 enum class PackPolicy { Large, All, None };
 // Below this (1M values, 4 MB in fp32) a single-row product is faster streamed row-major than through a
 // oneDNN call (its fixed cost is a few microseconds): configs/small.json decode at batch 1 was ~20% slower
@@ -41,7 +42,7 @@ struct InferLoadOptions {
   WeightFormat format = WeightFormat::F32;
   // FP8 checkpoints: round each dequantized weight to bf16 (reproduces fp8_cast_bf16.py references).
   bool fp8_round_to_bf16 = false;
-  // Which projections outside the experts to repack for oneDNN (see above).
+  // Which projections to repack for oneDNN (see above).
   PackPolicy pack = PackPolicy::Large;
 };
 

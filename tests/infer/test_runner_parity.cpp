@@ -41,17 +41,24 @@ TEST_P(RunnerParity, PrefillMatchesReferenceAtEveryPosition) {
   }
 }
 
+// Row-major (the fixtures' default) and packed (decode then runs the experts one after another through
+// oneDNN instead of side by side).
 TEST_P(RunnerParity, StepByStepDecodeEqualsFullForward) {
   const std::string name = GetParam();
   auto ref = test::load_ref_logits(name);
-  auto model = InferModel::load(fixture_dir(name));
-  for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive}) {
-    Runner run(*model, form);
-    for (int64_t b = 0; b < ref.B; ++b) {
-      const int32_t* tok = ref.tokens.data() + b * ref.T;
-      auto full = test::prefill_logits(run, tok, ref.T);
-      auto step = test::stepwise_logits(run, tok, ref.T);
-      EXPECT_LT(test::max_abs_diff(full, step), 1e-5) << name << " form " << int(form);
+  for (PackPolicy pack : {PackPolicy::Large, PackPolicy::All}) {
+    InferLoadOptions opt;
+    opt.pack = pack;
+    auto model = InferModel::load(fixture_dir(name), opt);
+    for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive}) {
+      Runner run(*model, form);
+      for (int64_t b = 0; b < ref.B; ++b) {
+        const int32_t* tok = ref.tokens.data() + b * ref.T;
+        auto full = test::prefill_logits(run, tok, ref.T);
+        auto step = test::stepwise_logits(run, tok, ref.T);
+        EXPECT_LT(test::max_abs_diff(full, step), 1e-5)
+            << name << " form " << int(form) << " pack " << int(pack);
+      }
     }
   }
 }
@@ -69,10 +76,10 @@ TEST_P(RunnerParity, AbsorbedEqualsNaive) {
   }
 }
 
-// Which weights are packed: the attention projections, dense MLPs and an untied head (by default those of
-// at least kPackMinElements values); never the experts (read row by row by the expert kernel), kv_b (read
-// per head), the embedding (a tied head included).
-TEST_P(RunnerParity, PacksTheLinearsOutsideTheExperts) {
+// Which weights are packed: the attention projections, dense MLPs, a MoE layer's experts (routed and shared
+// all or none, by a routed expert's size) and an untied head, by default those of at least kPackMinElements
+// values; never kv_b (read per head) or the embedding (a tied head included).
+TEST_P(RunnerParity, PacksTheLargeProjections) {
   const std::string name = GetParam();
   for (PackPolicy pack : {PackPolicy::Large, PackPolicy::All, PackPolicy::None}) {
     InferLoadOptions opt;
@@ -91,9 +98,15 @@ TEST_P(RunnerParity, PacksTheLinearsOutsideTheExperts) {
           EXPECT_EQ(model->packed(id), want(id)) << name << " " << model->layout()[id].name;
         }
       EXPECT_FALSE(model->packed(l.attn.kv_b));
-      for (const MlpIds& e : l.experts.experts)
-        for (int id : {e.gate, e.up, e.down}) EXPECT_FALSE(model->packed(id));
-      if (!l.moe) {
+      if (l.moe) {
+        const bool experts = want(l.experts.experts[0].gate);
+        for (const MlpIds& e : l.experts.experts)
+          for (int id : {e.gate, e.up, e.down}) EXPECT_EQ(model->packed(id), experts);
+        if (l.experts.shared.gate >= 0) {
+          for (int id : {l.experts.shared.gate, l.experts.shared.up, l.experts.shared.down})
+            EXPECT_EQ(model->packed(id), experts);
+        }
+      } else {
         for (int id : {l.dense.gate, l.dense.up, l.dense.down}) EXPECT_EQ(model->packed(id), want(id));
       }
       const WeightView v = model->weight(l.attn.o_proj);
@@ -122,7 +135,9 @@ TEST_P(RunnerParity, Bf16WeightsStayClose) {
     auto batched = test::batched_prefill_logits(run, ref.tokens.data(), ref.B, ref.T);
     std::vector<double> want_all(ref.logits.begin(), ref.logits.begin() + ref.B * ref.T * ref.V);
     EXPECT_LT(test::max_abs_diff(batched, want_all), 2e-2) << "batched, pack " << int(pack);
-    EXPECT_LT(model->bytes(), InferModel::load(fixture_dir(name))->bytes());
+    InferLoadOptions f32 = opt;  // same layout, fp32 (packing pads tiny matrices to whole blocks)
+    f32.format = WeightFormat::F32;
+    EXPECT_LT(model->bytes(), InferModel::load(fixture_dir(name), f32)->bytes());
   }
 }
 
