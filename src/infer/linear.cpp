@@ -6,7 +6,6 @@
 #include <atomic>
 
 #include "core/aligned.hpp"
-#include "core/dtype.hpp"
 #include "core/error.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/gemm_serial.hpp"
@@ -30,11 +29,6 @@ inline void widen_bf16(const uint16_t* __restrict src, float* __restrict dst, in
 }
 
 std::atomic<bool> widen_for_tests{false};
-
-inline void round_to_bf16(const float* __restrict src, uint16_t* __restrict dst, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_bf16(src[i]);
-}
 
 }  // namespace
 
@@ -66,8 +60,7 @@ void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, in
     // and the products accumulate in fp32, at twice the fp32 rate. Against widening the weights for an fp32
     // GEMM (below), V2-Lite-shaped: batch-64 decode 191 -> 552 tok/s, 256-token prefill 457 -> 1,545.
     AlignedBuffer<uint16_t> xb(size_t(M * K));
-#pragma omp parallel for schedule(static) if (M * K >= (1 << 16))
-    for (int64_t m = 0; m < M; ++m) round_to_bf16(X + m * ldx, xb.data() + m * K, K);
+    round_rows_to_bf16(X, ldx, M, K, xb.data());
     gemm_bf16_nt(M, N, K, xb.data(), K, W.bf16, K, Y, N);
     return;
   }

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "core/dtype.hpp"
 #include "core/error.hpp"
 #include "kernels/onednn_engine.hpp"
 
@@ -123,6 +124,16 @@ bool have_bf16_gemm() {
     }
   }();
   return have;
+}
+
+void round_rows_to_bf16(const float* X, int64_t ldx, int64_t M, int64_t K, uint16_t* dst) {
+#pragma omp parallel for schedule(static) if (M * K >= (1 << 16))
+  for (int64_t m = 0; m < M; ++m) {
+    const float* __restrict src = X + m * ldx;
+    uint16_t* __restrict out = dst + m * K;
+#pragma omp simd
+    for (int64_t k = 0; k < K; ++k) out[k] = f32_to_bf16(src[k]);
+  }
 }
 
 void gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const uint16_t* X, int64_t ldx, const uint16_t* W,

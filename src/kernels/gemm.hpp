@@ -33,6 +33,8 @@ inline void linear_backward(const T* X, const T* W, const T* dY, T* dX, T* dW, i
 // products accumulated in fp32, fp32 output. For bf16 weights at batch sizes where a linear is compute-bound:
 // twice the fp32 rate where the CPU has bf16 dot products (AVX512-BF16, AMX). Only where have_bf16_gemm().
 bool have_bf16_gemm();
+// The inputs of such a product: X[M, K] (leading dim ldx) rounded to bf16 (nearest even) into dst[M, K].
+void round_rows_to_bf16(const float* X, int64_t ldx, int64_t M, int64_t K, uint16_t* dst);
 void gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const uint16_t* X, int64_t ldx, const uint16_t* W,
                   int64_t ldw, float* Y, int64_t ldy);
 

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "core/aligned.hpp"
-#include "core/dtype.hpp"
 #include "core/error.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/onednn_engine.hpp"
@@ -116,14 +115,8 @@ void PackedWeight::apply(const float* X, int64_t ldx, float* Y, int64_t ldy, int
   thread_local std::vector<uint16_t> rounded;
   if (bf16_) {
     rounded.resize(size_t(M * K_));
-    uint16_t* buf = rounded.data();  // the calling thread's buffer, filled by the whole team
-#pragma omp parallel for schedule(static) if (M * K_ >= (1 << 16))
-    for (int64_t m = 0; m < M; ++m) {
-      const float* src = X + m * ldx;
-      uint16_t* dst = buf + m * K_;
-#pragma omp simd
-      for (int64_t k = 0; k < K_; ++k) dst[k] = f32_to_bf16(src[k]);
-    }
+    uint16_t* buf = rounded.data();
+    round_rows_to_bf16(X, ldx, M, K_, buf);
     x = buf;
     ld = K_;
   }
