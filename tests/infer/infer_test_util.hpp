@@ -6,11 +6,38 @@
 #include <string>
 #include <vector>
 
+#include "core/dtype.hpp"
+#include "core/rng.hpp"
 #include "infer/model.hpp"
 #include "infer/runner.hpp"
 #include "io/tensor_store.hpp"
 
 namespace seek::test {
+
+// A weight matrix in fp32 and, rounded, in bf16 (the fp32 copy holds the rounded values too, so both storage
+// types describe the same matrix), values normal with standard deviation `scale`.
+struct WeightPair {
+  int64_t rows, cols;
+  std::vector<float> f;
+  std::vector<uint16_t> b;
+  WeightPair(int64_t r, int64_t c, Rng& rng, double scale = 1.0)
+      : rows(r), cols(c), f(size_t(r * c)), b(size_t(r * c)) {
+    for (size_t i = 0; i < f.size(); ++i) {
+      b[i] = f32_to_bf16(float(rng.normal() * scale));
+      f[i] = bf16_to_f32(b[i]);
+    }
+  }
+  WeightView view(bool bf16) const {
+    WeightView v;
+    v.rows = rows;
+    v.cols = cols;
+    if (bf16)
+      v.bf16 = b.data();
+    else
+      v.f32 = f.data();
+    return v;
+  }
+};
 
 inline std::string fixture_dir(const std::string& name) {
   return std::string(SEEK_TEST_DIR) + "/fixtures/" + name;

@@ -7,40 +7,21 @@
 #include "core/dtype.hpp"
 #include "core/rng.hpp"
 #include "infer/expert_batch.hpp"
+#include "infer_test_util.hpp"
 
 namespace seek {
 namespace {
 
-// Weights of one expert in fp32 and, rounded, in bf16 (the fp32 copy holds the rounded values too, so both
-// storage types describe the same matrix).
-struct Mat {
-  int64_t rows, cols;
-  std::vector<float> f;
-  std::vector<uint16_t> b;
-  Mat(int64_t r, int64_t c, Rng& rng) : rows(r), cols(c), f(size_t(r * c)), b(size_t(r * c)) {
-    for (size_t i = 0; i < f.size(); ++i) {
-      b[i] = f32_to_bf16(float(rng.normal() * 0.2));
-      f[i] = bf16_to_f32(b[i]);
-    }
-  }
-  WeightView view(bool bf16) const {
-    WeightView v;
-    v.rows = rows;
-    v.cols = cols;
-    if (bf16)
-      v.bf16 = b.data();
-    else
-      v.f32 = f.data();
-    return v;
-  }
-};
-
 struct Expert {
-  Mat gate, up, down;
+  test::WeightPair gate, up, down;
   std::vector<float> x;
   int64_t rows;
   Expert(int64_t d, int64_t inter, int64_t n, Rng& rng)
-      : gate(inter, d, rng), up(inter, d, rng), down(d, inter, rng), x(size_t(n * d)), rows(n) {
+      : gate(inter, d, rng, 0.2),
+        up(inter, d, rng, 0.2),
+        down(d, inter, rng, 0.2),
+        x(size_t(n * d)),
+        rows(n) {
     for (auto& v : x) v = float(rng.normal());
   }
   // (silu(x·gateᵀ) ⊙ (x·upᵀ)) · downᵀ in double.

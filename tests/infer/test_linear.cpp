@@ -9,6 +9,7 @@
 #include "core/dtype.hpp"
 #include "core/rng.hpp"
 #include "infer/linear.hpp"
+#include "infer_test_util.hpp"
 #include "kernels/gemm.hpp"
 
 namespace seek {
@@ -16,27 +17,14 @@ namespace {
 
 struct Case {
   int64_t M, N, K;
-  std::vector<float> x, wf;
-  std::vector<uint16_t> wb;
+  Rng rng;
+  std::vector<float> x;
+  test::WeightPair w;
   Case(int64_t m, int64_t n, int64_t k)
-      : M(m), N(n), K(k), x(size_t(m * k)), wf(size_t(n * k)), wb(wf.size()) {
-    Rng rng(uint64_t(m * 1000 + n * 10 + k));
+      : M(m), N(n), K(k), rng(uint64_t(m * 1000 + n * 10 + k)), x(size_t(m * k)), w(n, k, rng) {
     for (auto& v : x) v = float(rng.normal());
-    for (size_t i = 0; i < wf.size(); ++i) {
-      wb[i] = f32_to_bf16(float(rng.normal()));
-      wf[i] = bf16_to_f32(wb[i]);  // the same matrix in both storage types
-    }
   }
-  WeightView view(bool bf16) const {
-    WeightView v;
-    v.rows = N;
-    v.cols = K;
-    if (bf16)
-      v.bf16 = wb.data();
-    else
-      v.f32 = wf.data();
-    return v;
-  }
+  WeightView view(bool bf16) const { return w.view(bf16); }
   // Y[m, n] in double, from the inputs as given or rounded to bf16; mag: Σ|products| for the error bound.
   void reference(bool round_x, std::vector<double>& y, std::vector<double>& mag) const {
     y.assign(size_t(M * N), 0.0);
@@ -45,7 +33,7 @@ struct Case {
       for (int64_t n = 0; n < N; ++n)
         for (int64_t k = 0; k < K; ++k) {
           const float xv = round_x ? bf16_to_f32(f32_to_bf16(x[size_t(m * K + k)])) : x[size_t(m * K + k)];
-          const double p = double(xv) * wf[size_t(n * K + k)];
+          const double p = double(xv) * w.f[size_t(n * K + k)];
           y[size_t(m * N + n)] += p;
           mag[size_t(m * N + n)] += std::abs(p);
         }
