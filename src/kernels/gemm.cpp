@@ -14,7 +14,8 @@ namespace seek {
 namespace {
 
 struct Key {
-  bool bf16;  // bf16 operands (raw bits), fp32 accumulation and output; otherwise all fp32
+  bool bf16;    // bf16 operands (raw bits), fp32 accumulation and output; otherwise all fp32
+  bool packed;  // B in the blocked layout oneDNN prefers (a PackedWeight; ldb unused), else strided
   bool ta, tb;
   int64_t M, N, K, lda, ldb, ldc;
   float alpha, beta;
@@ -25,7 +26,7 @@ struct KeyHash {
   size_t operator()(const Key& k) const {
     size_t h = 1469598103934665603ull;
     auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-    mix(k.ta | (k.tb << 1) | (k.bf16 << 2));
+    mix(k.ta | (k.tb << 1) | (k.bf16 << 2) | (k.packed << 3));
     for (int64_t v : {k.M, k.N, k.K, k.lda, k.ldb, k.ldc}) mix(uint64_t(v));
     mix(std::hash<float>()(k.alpha));
     mix(std::hash<float>()(k.beta));
@@ -41,7 +42,7 @@ struct Engine {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
   dnnl::stream stream{eng};
   std::mutex mu;
-  std::unordered_map<Key, dnnl::matmul, KeyHash> cache;
+  std::unordered_map<Key, OneDnnMatmul, KeyHash> cache;
 };
 
 Engine& engine() {
@@ -57,7 +58,8 @@ dnnl::memory::desc strided_desc(int64_t rows, int64_t cols, int64_t ld, bool tra
   return dnnl::memory::desc({rows, cols}, type, {1, ld});
 }
 
-dnnl::matmul get_primitive(const Key& k) {
+// By value: the handles are reference-counted, and another thread may clear the cache meanwhile.
+OneDnnMatmul get_matmul(const Key& k) {
   Engine& e = engine();
   std::lock_guard<std::mutex> lock(e.mu);
   auto it = e.cache.find(k);
@@ -65,7 +67,8 @@ dnnl::matmul get_primitive(const Key& k) {
   if (e.cache.size() >= kMaxCached) e.cache.clear();
   const dt in = k.bf16 ? dt::bf16 : dt::f32;
   auto a = strided_desc(k.M, k.K, k.lda, k.ta, in);
-  auto b = strided_desc(k.K, k.N, k.ldb, k.tb, in);
+  auto b = k.packed ? dnnl::memory::desc({k.K, k.N}, in, dnnl::memory::format_tag::any)
+                    : strided_desc(k.K, k.N, k.ldb, k.tb, in);
   auto c = strided_desc(k.M, k.N, k.ldc, false);
   dnnl::primitive_attr attr;
   if (k.alpha != 1.0f) attr.set_output_scales(0, {k.alpha});
@@ -75,12 +78,20 @@ dnnl::matmul get_primitive(const Key& k) {
     attr.set_post_ops(po);
   }
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, e.eng);
-  dnnl::matmul prim(pd);
-  e.cache.emplace(k, prim);
-  return prim;
+  const OneDnnMatmul m{dnnl::matmul(pd), pd.weights_desc()};
+  e.cache.emplace(k, m);
+  return m;
+}
+
+dnnl::matmul get_primitive(const Key& k) {
+  return get_matmul(k).prim;
 }
 
 }  // namespace
+
+OneDnnMatmul packed_matmul(bool bf16, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldy) {
+  return get_matmul(Key{bf16, true, false, true, M, N, K, ldx, 0, ldy, 1.0f, 0.0f});
+}
 
 dnnl::engine& onednn_engine() {
   return engine().eng;
@@ -98,7 +109,7 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     return;
   }
-  Key key{false, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta};
+  Key key{false, false, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta};
   dnnl::matmul prim = get_primitive(key);
   Engine& e = engine();
   auto a = dnnl::memory(strided_desc(M, K, lda, ta), e.eng, const_cast<float*>(A));
@@ -117,7 +128,7 @@ bool have_bf16_gemm() {
     const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);  // the ISA values nest as bits
     if ((isa & bf16) != bf16) return false;
     try {
-      get_primitive(Key{true, false, true, 8, 8, 32, 32, 32, 8, 1.0f, 0.0f});
+      get_primitive(Key{true, false, false, true, 8, 8, 32, 32, 32, 8, 1.0f, 0.0f});
       return true;
     } catch (const dnnl::error&) {
       return false;
@@ -141,7 +152,7 @@ void gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const uint16_t* X, int64_t ld
   if (M == 0 || N == 0) return;
   SEEK_CHECK(have_bf16_gemm(), "internal: gemm_bf16_nt called where oneDNN has no bf16 matmul");
   SEEK_CHECK(K > 0, "internal: gemm_bf16_nt with K = 0");
-  const Key key{true, false, true, M, N, K, ldx, ldw, ldy, 1.0f, 0.0f};
+  const Key key{true, false, false, true, M, N, K, ldx, ldw, ldy, 1.0f, 0.0f};
   dnnl::matmul prim = get_primitive(key);
   Engine& e = engine();
   auto a = dnnl::memory(strided_desc(M, K, ldx, false, dt::bf16), e.eng, const_cast<uint16_t*>(X));

@@ -1,8 +1,5 @@
 #include "kernels/packed_weight.hpp"
 
-#include <mutex>
-#include <tuple>
-#include <unordered_map>
 #include <vector>
 
 #include "core/aligned.hpp"
@@ -15,62 +12,6 @@ namespace seek {
 namespace {
 
 using dt = dnnl::memory::data_type;
-using tag = dnnl::memory::format_tag;
-
-// Rows of a product that share one primitive: (bf16, M, N, K, ldx, ldy).
-using ShapeKey = std::tuple<bool, int64_t, int64_t, int64_t, int64_t, int64_t>;
-
-struct ShapeHash {
-  size_t operator()(const ShapeKey& k) const {
-    size_t h = 1469598103934665603ull;
-    auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-    mix(std::get<0>(k));
-    mix(uint64_t(std::get<1>(k)));
-    mix(uint64_t(std::get<2>(k)));
-    mix(uint64_t(std::get<3>(k)));
-    mix(uint64_t(std::get<4>(k)));
-    mix(uint64_t(std::get<5>(k)));
-    return h;
-  }
-};
-
-struct Primitive {
-  dnnl::matmul prim;
-  dnnl::memory::desc weights;  // the layout this primitive reads the weight in
-};
-
-// Decode runs M = 1 … batch, prefill chunks other sizes; bounded like gemm.cpp's cache.
-constexpr size_t kMaxCached = 4096;
-
-struct Cache {
-  std::mutex mu;
-  std::unordered_map<ShapeKey, Primitive, ShapeHash> map;
-};
-
-Cache& cache() {
-  static Cache c;
-  return c;
-}
-
-dnnl::matmul::primitive_desc describe(bool bf16, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldy) {
-  const dt in = bf16 ? dt::bf16 : dt::f32;
-  dnnl::memory::desc x({M, K}, in, {ldx, 1});
-  dnnl::memory::desc w({K, N}, in, tag::any);
-  dnnl::memory::desc y({M, N}, dt::f32, {ldy, 1});
-  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(x, w, y), onednn_engine());
-}
-
-// By value: the handles are reference-counted, and another thread may clear the cache meanwhile.
-Primitive primitive(bool bf16, int64_t M, int64_t N, int64_t K, int64_t ldx, int64_t ldy) {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> lock(c.mu);
-  const ShapeKey key{bf16, M, N, K, ldx, ldy};
-  auto it = c.map.find(key);
-  if (it != c.map.end()) return it->second;
-  if (c.map.size() >= kMaxCached) c.map.clear();
-  auto pd = describe(bf16, M, N, K, ldx, ldy);
-  return c.map.emplace(key, Primitive{dnnl::matmul(pd), pd.weights_desc()}).first->second;
-}
 
 }  // namespace
 
@@ -95,7 +36,7 @@ void PackedWeight::pack(const void* W) {
   impl_ = std::make_unique<Impl>();
   // The layout a single-row product asks for; products over more rows ask for the same one on the CPUs
   // measured (AVX-512, AVX512-BF16). Where one does not, apply() repacks per call: correct, slower.
-  impl_->desc = primitive(bf16_, 1, N_, K_, K_, N_).weights;
+  impl_->desc = packed_matmul(bf16_, 1, N_, K_, K_, N_).weights;
   impl_->data.resize(impl_->desc.get_size());
   const dt in = bf16_ ? dt::bf16 : dt::f32;
   dnnl::memory src(dnnl::memory::desc({K_, N_}, in, {1, K_}), onednn_engine(), const_cast<void*>(W));
@@ -120,7 +61,7 @@ void PackedWeight::apply(const float* X, int64_t ldx, float* Y, int64_t ldy, int
     x = buf;
     ld = K_;
   }
-  const Primitive p = primitive(bf16_, M, N_, K_, ld, ldy);
+  const OneDnnMatmul p = packed_matmul(bf16_, M, N_, K_, ld, ldy);
   const dt in = bf16_ ? dt::bf16 : dt::f32;
   dnnl::memory xm(dnnl::memory::desc({M, K_}, in, {ld, 1}), onednn_engine(), const_cast<void*>(x));
   dnnl::memory ym(dnnl::memory::desc({M, N_}, dt::f32, {ldy, 1}), onednn_engine(), Y);
