@@ -43,6 +43,15 @@ inline std::string fixture_dir(const std::string& name) {
   return std::string(SEEK_TEST_DIR) + "/fixtures/" + name;
 }
 
+// A fixture loaded with the given layout and weight format.
+inline std::unique_ptr<InferModel> load_fixture(const std::string& name, PackPolicy pack,
+                                                WeightFormat format = WeightFormat::F32) {
+  InferLoadOptions opt;
+  opt.pack = pack;
+  opt.format = format;
+  return InferModel::load(fixture_dir(name), opt);
+}
+
 struct RefLogits {
   int64_t B = 0, T = 0, V = 0;
   std::vector<int32_t> tokens;  // [B, T]

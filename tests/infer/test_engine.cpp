@@ -38,9 +38,7 @@ SamplingParams sampling(uint64_t seed, int max_new) {
 // With the fixture's matrices row-major (their size, by default) and packed for oneDNN.
 TEST(Engine, SequenceInBatchEqualsAlone) {
   for (PackPolicy pack : {PackPolicy::Large, PackPolicy::All}) {
-    InferLoadOptions lo;
-    lo.pack = pack;
-    auto model = InferModel::load(fixture_dir("tiny-v3"), lo);
+    auto model = test::load_fixture("tiny-v3", pack);
     const int64_t V = model->config().vocab_size;
     // Different prompt lengths, so the batch mixes prefill chunks and decode steps at different positions.
     std::vector<GenRequest> reqs;

@@ -21,9 +21,7 @@ TEST_P(RunnerParity, PrefillMatchesReferenceAtEveryPosition) {
   const std::string name = GetParam();
   auto ref = test::load_ref_logits(name);
   for (PackPolicy pack : {PackPolicy::All, PackPolicy::None}) {
-    InferLoadOptions opt;
-    opt.pack = pack;
-    auto model = InferModel::load(fixture_dir(name), opt);
+    auto model = test::load_fixture(name, pack);
     for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive}) {
       Runner run(*model, form);
       for (int64_t b = 0; b < ref.B; ++b) {
@@ -47,9 +45,7 @@ TEST_P(RunnerParity, StepByStepDecodeEqualsFullForward) {
   const std::string name = GetParam();
   auto ref = test::load_ref_logits(name);
   for (PackPolicy pack : {PackPolicy::Large, PackPolicy::All}) {
-    InferLoadOptions opt;
-    opt.pack = pack;
-    auto model = InferModel::load(fixture_dir(name), opt);
+    auto model = test::load_fixture(name, pack);
     for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive}) {
       Runner run(*model, form);
       for (int64_t b = 0; b < ref.B; ++b) {
@@ -82,9 +78,7 @@ TEST_P(RunnerParity, AbsorbedEqualsNaive) {
 TEST_P(RunnerParity, PacksTheLargeProjections) {
   const std::string name = GetParam();
   for (PackPolicy pack : {PackPolicy::Large, PackPolicy::All, PackPolicy::None}) {
-    InferLoadOptions opt;
-    opt.pack = pack;
-    auto model = InferModel::load(fixture_dir(name), opt);
+    auto model = test::load_fixture(name, pack);
     const ModelIds& ids = model->ids();
     auto want = [&](int id) {
       return pack == PackPolicy::All ||
@@ -123,10 +117,7 @@ TEST_P(RunnerParity, Bf16WeightsStayClose) {
   auto ref = test::load_ref_logits(name);
   ASSERT_GT(ref.B * ref.T, 16);
   for (PackPolicy pack : {PackPolicy::All, PackPolicy::None}) {
-    InferLoadOptions opt;
-    opt.format = WeightFormat::BF16;
-    opt.pack = pack;
-    auto model = InferModel::load(fixture_dir(name), opt);
+    auto model = test::load_fixture(name, pack, WeightFormat::BF16);
     Runner run(*model, AttnForm::Absorbed);
     auto got = test::prefill_logits(run, ref.tokens.data(), ref.T);
     std::vector<double> want(ref.logits.begin(), ref.logits.begin() + ref.T * ref.V);
@@ -135,9 +126,8 @@ TEST_P(RunnerParity, Bf16WeightsStayClose) {
     auto batched = test::batched_prefill_logits(run, ref.tokens.data(), ref.B, ref.T);
     std::vector<double> want_all(ref.logits.begin(), ref.logits.begin() + ref.B * ref.T * ref.V);
     EXPECT_LT(test::max_abs_diff(batched, want_all), 2e-2) << "batched, pack " << int(pack);
-    InferLoadOptions f32 = opt;  // same layout, fp32 (packing pads tiny matrices to whole blocks)
-    f32.format = WeightFormat::F32;
-    EXPECT_LT(model->bytes(), InferModel::load(fixture_dir(name), f32)->bytes());
+    // Against fp32 in the same layout (packing pads tiny matrices to whole blocks).
+    EXPECT_LT(model->bytes(), test::load_fixture(name, pack)->bytes());
   }
 }
 
