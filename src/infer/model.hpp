@@ -35,7 +35,7 @@ enum class WeightFormat { F32, BF16 };
 enum class PackPolicy { Large, All, None };
 // Below this (1M values, 4 MB in fp32) a single-row product is faster streamed row-major than through a
 // oneDNN call (its fixed cost is a few microseconds): configs/small.json decode at batch 1 was ~20% slower
-// with its 256 × 768 matrices packed, V2-Lite's 576 × 2048 kv_a the same either way (bench_infer).
+// with all its matrices (256 × 768 at most) packed (bench_infer, interleaved repetitions).
 inline constexpr int64_t kPackMinElements = int64_t(1) << 20;
 
 struct InferLoadOptions {
