@@ -6,11 +6,10 @@
 #   bench/grpo-step.sh [steps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 steps=${1:-3}
-cmake --preset release >/dev/null
-cmake --build --preset release -j 2 --target seek >/dev/null
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+build_release seek
+make_scratch
 python3 - "$work/config.json" <<'PY'
 import json, sys
 c = json.load(open("configs/small.json")); c["vocab_size"] = 512

@@ -7,13 +7,13 @@
 # OPENBLAS_CORETYPE=SKYLAKEX (0.3.21 misdetects the CPU otherwise) and OMP_WAIT_POLICY=PASSIVE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 config=${1:-configs/small.json}
 batch=${2:-8}
 seq=${3:-256}
 steps=${4:-3}
 SEEK_WITH_TORCH=1 bash scripts/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release --target bench_train_step -j 2 >/dev/null
+build_release bench_train_step
 # Alternate the two a few times and keep each one's best round: on a shared machine, noise only slows runs
 # down, so the best round is the closest to what each implementation can do.
 rounds=${ROUNDS:-3}

@@ -5,11 +5,10 @@
 #   bench/train-e2e.sh [steps]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 steps=${1:-12}
-cmake --preset release >/dev/null
-cmake --build --preset release -j 2 --target seek >/dev/null
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+build_release seek
+make_scratch
 python3 - "$work/corpus.txt" <<'PY'
 import random, sys
 random.seed(0)
