@@ -1,5 +1,6 @@
 #include "kernels/packed_weight.hpp"
 
+#include <atomic>
 #include <vector>
 
 #include "core/aligned.hpp"
@@ -12,6 +13,8 @@ namespace seek {
 namespace {
 
 using dt = dnnl::memory::data_type;
+
+std::atomic<bool> keep_plain_for_tests{false};
 
 }  // namespace
 
@@ -36,10 +39,13 @@ void PackedWeight::pack(const void* W) {
   impl_ = std::make_unique<Impl>();
   // The layout a single-row product asks for; products over more rows ask for the same one on the CPUs
   // measured (AVX-512, AVX512-BF16). Where one does not, apply() repacks per call: correct, slower.
-  impl_->desc = packed_matmul(bf16_, 1, N_, K_, K_, N_).weights;
-  impl_->data.resize(impl_->desc.get_size());
   const dt in = bf16_ ? dt::bf16 : dt::f32;
-  dnnl::memory src(dnnl::memory::desc({K_, N_}, in, {1, K_}), onednn_engine(), const_cast<void*>(W));
+  const dnnl::memory::desc plain({K_, N_}, in, {1, K_});  // W [N, K] row-major is Wᵀ [K, N] column-major
+  impl_->desc = keep_plain_for_tests.load(std::memory_order_relaxed)
+                    ? plain
+                    : packed_matmul(bf16_, 1, N_, K_, K_, N_).weights;
+  impl_->data.resize(impl_->desc.get_size());
+  dnnl::memory src(plain, onednn_engine(), const_cast<void*>(W));
   dnnl::memory dst(impl_->desc, onednn_engine(), impl_->data.data());
   dnnl::reorder(src, dst).execute(onednn_stream(), src, dst);
   onednn_stream().wait();
@@ -75,6 +81,10 @@ void PackedWeight::apply(const float* X, int64_t ldx, float* Y, int64_t ldy, int
   }
   p.prim.execute(onednn_stream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
   onednn_stream().wait();
+}
+
+void packed_weight_keep_plain_for_tests(bool on) {
+  keep_plain_for_tests = on;
 }
 
 }  // namespace seek

@@ -38,4 +38,8 @@ class PackedWeight {
   std::unique_ptr<Impl> impl_;
 };
 
+// Tests only: PackedWeights made while this is on keep the weight in its plain row-major layout, which no
+// product asks for, so every apply() takes the per-call repacking path that real layouts never reach.
+void packed_weight_keep_plain_for_tests(bool on);
+
 }  // namespace seek

@@ -1,6 +1,7 @@
 // PackedWeight: the product through oneDNN's blocked weight layout against a double reference (fp32 and bf16
-// weights, padded leading dims, shapes that do not fill the layout's blocks), and each row's result
-// independent of how many rows the call has (what keeps a sequence in a batch equal to it alone).
+// weights, padded leading dims, shapes that do not fill the layout's blocks, a layout needing a repack), and
+// each row's result independent of how many rows the call has (what keeps a sequence in a batch equal to it
+// alone).
 #include <gtest/gtest.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -71,6 +72,19 @@ TEST(PackedWeight, MatchesADoubleReference) {
       for (int64_t M : {1, 3, 16, 17, 64}) check(w, bf16, M, K + (M % 2 ? 5 : 0), N + (M % 3 ? 3 : 0));
     }
   }
+}
+
+// A weight held in a layout the product does not ask for is repacked on each call, with the same results.
+TEST(PackedWeight, RepacksPerCallWhereTheLayoutDiffers) {
+  packed_weight_keep_plain_for_tests(true);
+  for (bool bf16 : {false, true}) {
+    if (bf16 && !have_bf16_gemm()) continue;
+    for (auto [N, K] : {std::pair<int64_t, int64_t>{45, 300}, {576, 512}}) {
+      const Weights w(N, K, uint64_t(N * 3 + K));
+      for (int64_t M : {1, 17, 64}) check(w, bf16, M, K + 3, N + 1);
+    }
+  }
+  packed_weight_keep_plain_for_tests(false);
 }
 
 // oneDNN's AVX-512 kernels (brgemm) sum each row in the same order whatever M is: bit-identical rows. Below
