@@ -14,7 +14,12 @@ void SamplingParams::validate() const {
   SEEK_CHECK(top_k >= 0, "top-k must be >= 0 (0 = off), got {}", top_k);
   SEEK_CHECK(top_p > 0 && top_p <= 1, "top-p must be in (0, 1], got {}", top_p);
   SEEK_CHECK(min_p >= 0 && min_p <= 1, "min-p must be in [0, 1], got {}", min_p);
-  SEEK_CHECK(repetition_penalty > 0, "repetition penalty must be > 0, got {}", repetition_penalty);
+  SEEK_CHECK(std::isfinite(repetition_penalty) && repetition_penalty > 0,
+             "repetition penalty must be a finite number > 0, got {}", repetition_penalty);
+  SEEK_CHECK(std::isfinite(presence_penalty), "presence penalty must be a finite number, got {}",
+             presence_penalty);
+  SEEK_CHECK(std::isfinite(frequency_penalty), "frequency penalty must be a finite number, got {}",
+             frequency_penalty);
   SEEK_CHECK(max_new_tokens >= 0, "max new tokens must be >= 0, got {}", max_new_tokens);
   SEEK_CHECK(top_logprobs >= 0, "top logprobs must be >= 0, got {}", top_logprobs);
   for (const auto& s : stop) SEEK_CHECK(!s.empty(), "stop strings must not be empty");
@@ -42,25 +47,34 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
       if (counts_[size_t(i)] > 0)
         work_[size_t(i)] -= p.presence_penalty + p.frequency_penalty * float(counts_[size_t(i)]);
   }
+  // Logits that are NaN or +inf (a model fault, or an fp8 cache overflowing) have no distribution to draw
+  // from; -inf is a token ruled out, but not every token can be.
+  int64_t best = 0;
+  for (int64_t i = 0; i < V; ++i) {
+    const float l = work_[size_t(i)];
+    SEEK_CHECK(!std::isnan(l) && l != std::numeric_limits<float>::infinity(),
+               "the model produced a non-finite logit ({}) for token {}: nothing can be sampled", l, i);
+    if (l > work_[size_t(best)]) best = i;
+  }
+  SEEK_CHECK(work_[size_t(best)] != -std::numeric_limits<float>::infinity(),
+             "every one of the {} logits is -inf: nothing can be sampled", V);
   SampledToken out;
   greedy_ = p.temperature == 0.0f;
   if (greedy_) {
-    int64_t best = 0;
-    for (int64_t i = 1; i < V; ++i)
-      if (work_[size_t(i)] > work_[size_t(best)]) best = i;
     greedy_token_ = int32_t(best);
     out.token = greedy_token_;
     out.logprob = 0.0f;
     if (p.top_logprobs > 0) out.top.push_back({greedy_token_, 0.0f});
     return out;
   }
-  // Tempered softmax in double.
+  // Tempered softmax in double. The maximum is subtracted before scaling: (l − max) · (1/T) is exact for the
+  // maximum itself at any T, where l · (1/T) − max / T, fused into one multiply-add, leaves a rounding error
+  // that grows with 1/T (every exp() underflowed to 0 at T = 1e-20).
   const double invT = 1.0 / double(p.temperature);
-  double mx = -std::numeric_limits<double>::infinity();
-  for (int64_t i = 0; i < V; ++i) mx = std::max(mx, double(work_[size_t(i)]) * invT);
+  const double mx = double(work_[size_t(best)]);
   prob_.resize(size_t(V));
   double z = 0;
-  for (int64_t i = 0; i < V; ++i) z += (prob_[size_t(i)] = std::exp(double(work_[size_t(i)]) * invT - mx));
+  for (int64_t i = 0; i < V; ++i) z += (prob_[size_t(i)] = std::exp((double(work_[size_t(i)]) - mx) * invT));
   for (double& v : prob_) v /= z;
   // Candidates most likely first (ties: lower id first). top-k needs only a partial sort.
   order_.resize(size_t(V));
@@ -118,6 +132,7 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
   const int64_t ntop = std::min<int64_t>(p.top_logprobs, keep);
   for (int64_t i = 0; i < ntop; ++i) {
     const int32_t t = order_[size_t(i)];
+    if (prob_[size_t(t)] == 0.0) break;  // a kept token that cannot be drawn (its logit was -inf)
     out.top.push_back({t, float(std::log(prob_[size_t(t)]))});
   }
   return out;

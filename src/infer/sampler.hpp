@@ -12,6 +12,7 @@
 // (after temperature and truncation; 0 for greedy, which is a point mass). Optional top-n alternatives come
 // from the same distribution (tokens outside the kept set have log-probability -inf and are not listed).
 // Deterministic: a token depends only on the logits, the parameters and the Rng state.
+// A NaN or +inf logit, or logits that are all -inf, are an error (seek::Error), never a made-up token.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -48,7 +49,7 @@ struct TokenLogprob {
 struct SampledToken {
   int32_t token = -1;
   float logprob = 0.0f;
-  std::vector<TokenLogprob> top;  // most likely first, size min(top_logprobs, kept tokens)
+  std::vector<TokenLogprob> top;  // most likely first, size min(top_logprobs, tokens of probability > 0)
 };
 
 class Sampler {

@@ -2,10 +2,12 @@
 // truncation rules (top-k, top-p, min-p) keep the right sets; penalties; greedy; a fixed seed repeats.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "core/error.hpp"
 #include "infer/sampler.hpp"
 
 namespace seek {
@@ -135,13 +137,137 @@ TEST(Sampler, FixedSeedRepeats) {
   EXPECT_NE(draw(42), draw(43));
 }
 
-TEST(Sampler, BadParametersAreErrors) {
+// Penalties, then temperature, then top-p and min-p together, against a reference computed here from the
+// definitions in sampler.hpp: the kept set and every log-prob.
+TEST(Sampler, PenalisedTopPMinPLogprobsMatchAReference) {
+  const int64_t V = 200;
+  const std::vector<int32_t> context = {3, 7, 7, 50, 120, 3}, generated = {50, 120, 120, 3};
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    auto l = test_logits(V, 100 + seed);
+    SamplingParams p;
+    p.temperature = 0.6f + 0.1f * float(seed % 5);
+    p.top_p = 0.5f + 0.02f * float(seed);
+    p.min_p = seed % 2 ? 0.02f : 0.0f;
+    p.repetition_penalty = 1.3f;
+    p.presence_penalty = 0.4f;
+    p.frequency_penalty = 0.25f;
+    std::vector<float> pen = l;
+    for (int32_t t : {3, 7, 50, 120})  // the distinct context tokens, each once
+      pen[size_t(t)] = pen[size_t(t)] > 0 ? pen[size_t(t)] / 1.3f : pen[size_t(t)] * 1.3f;
+    for (auto [t, n] : {std::pair{50, 1}, {120, 2}, {3, 1}}) pen[size_t(t)] -= 0.4f + 0.25f * float(n);
+    const std::vector<double> full = ref_logprobs(pen, p.temperature, std::vector<char>(size_t(V), 1));
+    std::vector<int32_t> order(static_cast<size_t>(V));
+    for (int32_t i = 0; i < V; ++i) order[size_t(i)] = i;
+    std::sort(order.begin(), order.end(),
+              [&](int32_t a, int32_t b) { return full[size_t(a)] > full[size_t(b)]; });
+    std::vector<char> keep(size_t(V), 0);
+    double mass = 0;
+    for (int32_t t : order) {
+      if (std::exp(full[size_t(t)]) < double(p.min_p) * std::exp(full[size_t(order[0])])) break;
+      keep[size_t(t)] = 1;
+      mass += std::exp(full[size_t(t)]);
+      if (mass >= double(p.top_p)) break;
+    }
+    const std::vector<double> want = ref_logprobs(pen, p.temperature, keep);
+    Sampler s;
+    Rng rng(seed);
+    const SampledToken tok = s.sample(l.data(), V, p, context, generated, rng);
+    ASSERT_TRUE(keep[size_t(tok.token)]) << "seed " << seed;
+    EXPECT_NEAR(tok.logprob, want[size_t(tok.token)], 1e-5);
+    const std::vector<float> got = s.last_logprobs();
+    for (int64_t i = 0; i < V; ++i) {
+      if (!keep[size_t(i)]) {
+        ASSERT_EQ(got[size_t(i)], -std::numeric_limits<float>::infinity())
+            << "seed " << seed << " token " << i;
+        continue;
+      }
+      ASSERT_NEAR(got[size_t(i)], want[size_t(i)], 1e-5) << "seed " << seed << " token " << i;
+    }
+  }
+}
+
+// Logits a model should never produce are errors, not a token: NaN, +inf, all -inf. Some -inf is a mask.
+TEST(Sampler, NonFiniteLogitsAreErrorsAndMaskedTokensAreNeverDrawn) {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float temperature : {0.0f, 1.0f}) {
+    SamplingParams p;
+    p.temperature = temperature;
+    Sampler s;
+    Rng rng(1);
+    std::vector<float> l = {0.5f, std::nanf(""), 1.0f};
+    EXPECT_THROW(s.sample(l.data(), 3, p, {}, {}, rng), Error);
+    l = {0.5f, inf, 1.0f};
+    EXPECT_THROW(s.sample(l.data(), 3, p, {}, {}, rng), Error);
+    l = {-inf, -inf, -inf};
+    EXPECT_THROW(s.sample(l.data(), 3, p, {}, {}, rng), Error);
+  }
+  // Two of five tokens possible; top-k 4 keeps two masked ones, which are neither drawn nor listed.
+  std::vector<float> l = {-inf, 0.3f, -inf, -inf, 0.1f};
   SamplingParams p;
-  p.top_p = 0;
-  EXPECT_THROW(p.validate(), std::exception);
-  p = {};
-  p.temperature = -1;
-  EXPECT_THROW(p.validate(), std::exception);
+  p.top_k = 4;
+  p.top_logprobs = 4;
+  Sampler s;
+  Rng rng(2);
+  for (int i = 0; i < 50; ++i) {
+    const SampledToken t = s.sample(l.data(), 5, p, {}, {}, rng);
+    ASSERT_TRUE(t.token == 1 || t.token == 4) << t.token;
+    ASSERT_TRUE(std::isfinite(t.logprob));
+    ASSERT_EQ(t.top.size(), 2u);
+    for (const auto& a : t.top) ASSERT_TRUE(std::isfinite(a.logprob));
+  }
+}
+
+// A tiny temperature is (almost) greedy: the most likely token with log-prob 0, not NaN from underflow.
+TEST(Sampler, TinyTemperaturePicksTheMaximum) {
+  const std::vector<float> l = {2.0f, 5.0f, -3.0f, 4.99f};
+  for (float T : {1e-10f, 1e-20f, 1e-30f, 1e-38f}) {
+    SamplingParams p;
+    p.temperature = T;
+    Sampler s;
+    Rng rng(3);
+    const SampledToken t = s.sample(l.data(), 4, p, {}, {}, rng);
+    EXPECT_EQ(t.token, 1) << T;
+    EXPECT_EQ(t.logprob, 0.0f) << T;
+  }
+}
+
+TEST(Sampler, BadParametersAreErrors) {
+  const float nan = std::nanf(""), inf = std::numeric_limits<float>::infinity();
+  const std::vector<void (*)(SamplingParams&)> bad = {
+      [](SamplingParams& p) { p.top_p = 0; },
+      [](SamplingParams& p) { p.temperature = -1; },
+      [](SamplingParams& p) { p.top_k = -1; },
+      [](SamplingParams& p) { p.min_p = 1.5f; },
+      [](SamplingParams& p) { p.repetition_penalty = 0; },
+      [](SamplingParams& p) { p.stop = {""}; },
+  };
+  for (auto set : bad) {
+    SamplingParams p;
+    set(p);
+    EXPECT_THROW(p.validate(), Error);
+  }
+  for (float v : {nan, inf, -inf}) {
+    SamplingParams p;
+    p.temperature = v;
+    EXPECT_THROW(p.validate(), Error) << v;
+    p = {};
+    p.repetition_penalty = v;
+    EXPECT_THROW(p.validate(), Error) << v;
+    p = {};
+    p.presence_penalty = v;
+    EXPECT_THROW(p.validate(), Error) << v;
+    p = {};
+    p.frequency_penalty = v;
+    EXPECT_THROW(p.validate(), Error) << v;
+    p = {};
+    p.top_p = v;
+    EXPECT_THROW(p.validate(), Error) << v;
+    p = {};
+    p.min_p = v;
+    EXPECT_THROW(p.validate(), Error) << v;
+  }
+  SamplingParams ok;
+  EXPECT_NO_THROW(ok.validate());
 }
 
 }  // namespace
