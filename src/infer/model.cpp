@@ -11,6 +11,7 @@
 #include "core/rng.hpp"
 #include "io/tensor_store.hpp"
 #include "kernels/gemm.hpp"
+#include "model/model_dir.hpp"
 #include "model/transformer.hpp"
 
 namespace seek {
@@ -218,6 +219,7 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
     store.read_into(info.name, info.shape, tmp.data(), ro);
     m->store(id, tmp.data());
   }
+  check_no_unused_tensors(store, m->layout_, cfg, true, (dir / "config.json").string());
   return m;
 }
 

@@ -1,5 +1,6 @@
 #include "model/config.hpp"
 
+#include <climits>
 #include <cmath>
 #include <fstream>
 #include <utility>
@@ -169,13 +170,22 @@ void ModelConfig::validate(const std::string& src) const {
   };
   for (const auto& [key, field] : kShapeKeys) positive(this->*field, key);
   positive(max_position_embeddings, "max_position_embeddings");
+  // Positions are int32 in every batch; a table of rope angles is built for the context actually used.
+  SEEK_CHECK(max_position_embeddings <= INT32_MAX,
+             "{}: max_position_embeddings ({}) is above the {} supported", src, max_position_embeddings,
+             INT32_MAX);
+  SEEK_CHECK(std::isfinite(rope_theta) && rope_theta > 0, "{}: rope_theta must be a positive number, got {}",
+             src, rope_theta);
+  for (auto [key, id] : {std::pair{"bos_token_id", bos_token_id}, {"eos_token_id", eos_token_id}})
+    SEEK_CHECK(id >= -1 && id < vocab_size, "{}: \"{}\" ({}) is not a token id of the {}-token vocabulary",
+               src, key, id, vocab_size);
   positive(moe_layer_freq, "moe_layer_freq");
   SEEK_CHECK(qk_rope_head_dim % 2 == 0, "{}: qk_rope_head_dim must be even (RoPE rotates pairs), got {}", src,
              qk_rope_head_dim);
   SEEK_CHECK(q_lora_rank >= 0, "{}: q_lora_rank must be null or positive, got {}", src, q_lora_rank);
   SEEK_CHECK(first_k_dense_replace >= 0, "{}: first_k_dense_replace must be >= 0", src);
   SEEK_CHECK(num_nextn_predict_layers >= 0, "{}: num_nextn_predict_layers must be >= 0", src);
-  SEEK_CHECK(rms_norm_eps > 0, "{}: rms_norm_eps must be positive", src);
+  SEEK_CHECK(std::isfinite(rms_norm_eps) && rms_norm_eps > 0, "{}: rms_norm_eps must be positive", src);
   bool has_dense = false;
   for (int64_t i = 0; i < num_hidden_layers + num_nextn_predict_layers; ++i) has_dense |= !is_moe_layer(i);
   if (has_dense) positive(intermediate_size, "intermediate_size");
@@ -204,7 +214,8 @@ void ModelConfig::validate(const std::string& src) const {
       SEEK_CHECK(n_routed_experts / n_group >= 2 || n_group == 1,
                  "{}: noaux_tc scores a group by its top-2 experts, so groups need at least 2 experts", src);
     }
-    SEEK_CHECK(routed_scaling_factor > 0, "{}: routed_scaling_factor must be positive", src);
+    SEEK_CHECK(std::isfinite(routed_scaling_factor) && routed_scaling_factor > 0,
+               "{}: routed_scaling_factor must be positive", src);
   }
   if (rope.yarn) {
     SEEK_CHECK(rope.factor >= 1.0, "{}: rope_scaling.factor must be >= 1, got {}", src, rope.factor);

@@ -52,6 +52,49 @@ void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOpt
   }
 }
 
+namespace {
+
+// The index of "model.layers.<i>.…", or -1.
+int64_t layer_index(std::string_view name) {
+  constexpr std::string_view prefix = "model.layers.";
+  if (!name.starts_with(prefix)) return -1;
+  name.remove_prefix(prefix.size());
+  const size_t dot = name.find('.');
+  if (dot == 0 || dot == std::string_view::npos) return -1;
+  int64_t i = 0;
+  for (char ch : name.substr(0, dot)) {
+    if (ch < '0' || ch > '9' || i > (int64_t(1) << 40)) return -1;
+    i = i * 10 + (ch - '0');
+  }
+  return i;
+}
+
+}  // namespace
+
+void check_no_unused_tensors(const TensorStore& store, const ParamLayout& read, const ModelConfig& cfg,
+                             bool skips_mtp_layers, const std::string& config_path) {
+  constexpr std::string_view scale = "_scale_inv";
+  std::vector<std::string> unused;
+  for (const std::string& name : store.names()) {
+    if (read.find(name) >= 0) continue;
+    if (name.ends_with(scale) && read.find(name.substr(0, name.size() - scale.size())) >= 0) continue;
+    const int64_t layer = layer_index(name);
+    const bool mtp =
+        layer >= cfg.num_hidden_layers && layer < cfg.num_hidden_layers + cfg.num_nextn_predict_layers;
+    if (mtp && skips_mtp_layers) continue;
+    if (mtp && (name.ends_with(".embed_tokens.weight") || name.ends_with(".shared_head.head.weight")))
+      continue;
+    unused.push_back(name);
+  }
+  if (unused.empty()) return;
+  const size_t shown = std::min<size_t>(unused.size(), 5);
+  fail(
+      "{}: {} tensor(s) that {} does not describe, e.g. {}; do the weights match the config "
+      "(num_hidden_layers, n_shared_experts, tie_word_embeddings, topk_method)?",
+      store.path(), unused.size(), config_path,
+      fmt::join(unused.begin(), unused.begin() + std::ptrdiff_t(shown), ", "));
+}
+
 template <typename T>
 std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOptions& opts) {
   SEEK_CHECK(fs::is_directory(dir), "model directory {} does not exist", dir.string());
@@ -60,6 +103,7 @@ std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOp
   auto model = std::make_unique<Transformer<T>>(cfg);
   TensorStore store(dir);
   load_weights(*model, store, opts);
+  check_no_unused_tensors(store, model->params().layout, cfg, false, (dir / "config.json").string());
   return model;
 }
 

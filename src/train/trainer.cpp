@@ -88,7 +88,12 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   } else if (!s.init.empty()) {
     model = load_model_dir<float>(s.init);
   } else {
-    model = std::make_unique<Transformer<float>>(ModelConfig::load(s.config));
+    ModelConfig c = ModelConfig::load(s.config);
+    // The saved config.json then names the special tokens the data was made with, which is where
+    // generation (infer/engine.hpp) takes its end of sequence from.
+    c.bos_token_id = tok->bos_id();
+    c.eos_token_id = tok->eos_id();
+    model = std::make_unique<Transformer<float>>(c);
     model->init_weights(s.seed);
   }
   const ModelConfig& cfg = model->config();

@@ -111,6 +111,28 @@ TEST(Config, ContradictionsAreErrors) {
   EXPECT_NE(error_of(j).find("linear"), std::string::npos);
 }
 
+// Values that would make every logit NaN, or name tokens outside the vocabulary.
+TEST(Config, OutOfRangeValuesAreErrors) {
+  for (double theta : {0.0, -5.0}) {
+    auto j = load_json("tiny-v3");
+    j["rope_theta"] = theta;
+    EXPECT_NE(error_of(j).find("rope_theta"), std::string::npos) << theta;
+  }
+  for (const char* key : {"bos_token_id", "eos_token_id"}) {
+    for (int64_t id : {int64_t(-2), load_json("tiny-v3")["vocab_size"].get<int64_t>()}) {
+      auto j = load_json("tiny-v3");
+      j[key] = id;
+      EXPECT_NE(error_of(j).find(key), std::string::npos) << key << " " << id;
+    }
+  }
+  auto j = load_json("tiny-v3");
+  j["max_position_embeddings"] = int64_t(1) << 40;
+  EXPECT_NE(error_of(j).find("max_position_embeddings"), std::string::npos);
+  j = load_json("tiny-v3");
+  j["eos_token_id"] = -1;  // unset, as Hugging Face writes it
+  EXPECT_EQ(error_of(j), "");
+}
+
 TEST(Config, UnreadableFileIsAnError) {
   EXPECT_THROW(ModelConfig::load("/nonexistent/config.json"), Error);
 }

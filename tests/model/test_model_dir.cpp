@@ -1,5 +1,6 @@
 // Model directories: save/load round trips (F32 exact, BF16 rounded, sharded), the V3 MTP copies, and
 // clear errors for a folder without config.json, a missing tensor and a wrong shape.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -120,6 +121,28 @@ TEST(ModelDir, MissingTensorAndWrongShapeAreNamed) {
   }();
   rewrite("", "");
   EXPECT_NE(error_of([&] { load_model_dir<float>(dir); }).find("shape"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+// Weights the config does not describe are an error, not silently left out.
+TEST(ModelDir, TensorsTheConfigDoesNotDescribeAreNamed) {
+  auto cfg = test::shipped_config("tiny-v2lite");
+  Transformer<float> m(cfg);
+  m.init_weights(1);
+  auto dir = temp_dir("unused");
+  save_model_dir(m, dir);
+  auto with_config = [&](const char* key, int64_t value) {
+    auto j = cfg.to_json();
+    j[key] = value;
+    std::ofstream(dir / "config.json") << j.dump();
+    return error_of([&] { load_model_dir<float>(dir); });
+  };
+  const int64_t layers = cfg.num_hidden_layers;
+  auto msg = with_config("num_hidden_layers", layers - 1);
+  EXPECT_NE(msg.find(fmt::format("model.layers.{}.", layers - 1)), std::string::npos) << msg;
+  msg = with_config("n_shared_experts", 0);
+  EXPECT_NE(msg.find("shared_experts"), std::string::npos) << msg;
+  EXPECT_EQ(with_config("n_shared_experts", cfg.n_shared_experts), "");
   fs::remove_all(dir);
 }
 
