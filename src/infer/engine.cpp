@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 
 #include "core/error.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -32,17 +33,29 @@ double EngineStats::decode_tps() const {
   return decode_seconds > 0 ? double(decode_step_tokens) / decode_seconds : 0;
 }
 
+namespace {
+
+int64_t context_limit(const ModelConfig& c, const EngineOptions& opt) {
+  SEEK_CHECK(opt.max_context >= 0, "the context limit must be >= 0 (0: the model's), got {}",
+             opt.max_context);
+  return opt.max_context > 0 ? std::min(opt.max_context, c.max_position_embeddings)
+                             : c.max_position_embeddings;
+}
+
+}  // namespace
+
 Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const EngineOptions& opt)
     : model_(model),
       tok_(tokenizer),
       opt_(opt),
-      runner_(model, opt.form, opt.cache_type),
-      cache_(runner_.make_cache(opt.block_tokens)) {
+      runner_(model, opt.form, opt.cache_type, context_limit(model.config(), opt)),
+      cache_(runner_.make_cache(opt.block_tokens)),
+      max_context_(context_limit(model.config(), opt)) {
   const ModelConfig& c = model.config();
-  max_context_ =
-      opt.max_context > 0 ? std::min(opt.max_context, c.max_position_embeddings) : c.max_position_embeddings;
   SEEK_CHECK(opt.max_batch > 0 && opt.prefill_chunk > 0, "max batch and prefill chunk must be positive");
-  eos_ = tok_ ? tok_->eos_id() : int32_t(c.eos_token_id);
+  // The model's own end of sequence (config.json, as Hugging Face's generate() uses it) where it names one;
+  // the tokenizer's otherwise.
+  eos_ = c.eos_token_id >= 0 ? int32_t(c.eos_token_id) : tok_ ? tok_->eos_id() : -1;
   // Checkpoints often pad the vocabulary past the tokenizer (DeepSeek-V3: 129280 rows for ~128.8K tokens);
   // ids without a token are never sampled.
   sample_vocab_ = c.vocab_size;
@@ -52,9 +65,19 @@ Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const Engine
 
 Engine::~Engine() = default;
 
+void Engine::check_usable() const {
+  SEEK_CHECK(failure_.empty(), "the generation engine stopped at an earlier error and takes no more work: {}",
+             failure_);
+}
+
 int Engine::submit(GenRequest req) {
+  check_usable();
   const int64_t V = model_.config().vocab_size;
   req.params.validate();
+  SEEK_CHECK(
+      req.params.stop.empty() || tok_,
+      "stop strings need a tokenizer to turn tokens into text, and this engine has none; use stop token "
+      "ids instead");
   SEEK_CHECK(req.n >= 1, "the number of samples per prompt must be >= 1, got {}", req.n);
   SEEK_CHECK(!req.prompt.empty(), "the prompt is empty (it needs at least one token)");
   SEEK_CHECK(int64_t(req.prompt.size()) <= max_context_,
@@ -91,6 +114,16 @@ const std::vector<Completion>& Engine::completions(int request) const {
 }
 
 bool Engine::step() {
+  check_usable();
+  try {
+    return advance();
+  } catch (const std::exception& e) {
+    failure_ = e.what();
+    throw;
+  }
+}
+
+bool Engine::advance() {
   const auto t0 = std::chrono::steady_clock::now();
   batch_.clear();
   struct Row {
@@ -157,6 +190,8 @@ bool Engine::step() {
     for (int s = 0; s < int(r.samples.size()); ++s)
       if (!r.samples[size_t(s)].done) jobs.push_back({&r, s, lg, {}});
   }
+  // An exception must not leave an OpenMP region: each job keeps its own, and the first (by job) is rethrown.
+  std::vector<std::exception_ptr> errors(jobs.size());
 #pragma omp parallel
   {
     Sampler sampler;
@@ -166,10 +201,16 @@ bool Engine::step() {
       Sample& sm = jb.r->samples[size_t(jb.sample)];
       const auto& ctx = sm.context;
       const size_t P = jb.r->req.prompt.size();
-      jb.out = sampler.sample(jb.logits, sample_vocab_, jb.r->req.params, std::span<const int32_t>(ctx),
-                              std::span<const int32_t>(ctx).subspan(P), sm.rng);
+      try {
+        jb.out = sampler.sample(jb.logits, sample_vocab_, jb.r->req.params, std::span<const int32_t>(ctx),
+                                std::span<const int32_t>(ctx).subspan(P), sm.rng);
+      } catch (...) {
+        errors[j] = std::current_exception();
+      }
     }
   }
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
   for (Job& jb : jobs) accept(*jb.r, jb.sample, jb.out);
 
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

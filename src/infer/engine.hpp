@@ -7,13 +7,17 @@
 // rollouts need: G completions of one prompt for the cost of one prefill.
 // Every step() builds one batch out of (a) the next token of every running sample and (b) prompt chunks of
 // waiting requests, runs one forward, and samples. Sequences join as soon as there is room (max_batch running
-// samples) and leave when they finish, independently of each other.
+// samples) and leave when they finish, independently of each other; a request with n > max_batch samples
+// waits until nothing else runs and then runs alone.
 // Sample s of request r draws from its own Rng seeded with (params.seed, s), so its tokens do not depend on
 // what else is in the batch (beyond float rounding of batched GEMMs).
 // Finishing: EOS (unless ignore_eos) or a stop token (the token is kept in `tokens`, not in `text`), a stop
 // string (text is cut before it; tokens keep the token that completed it), max_new_tokens, or the context
 // limit. Streaming events carry the newly printable text; text that might still become a stop string is held
 // back until it cannot.
+// An error inside step() (logits that cannot be sampled, memory running out, an on_token callback throwing)
+// leaves requests half-stepped, so the engine refuses further work after it: every later call names the
+// first error.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -75,7 +79,8 @@ struct EngineStats {
 
 class Engine {
  public:
-  // tokenizer may be null: then no text, no stop strings, and EOS comes from the config's eos_token_id.
+  // tokenizer may be null: then no text and no stop strings. EOS is the config's eos_token_id, or where the
+  // config has none, the tokenizer's.
   Engine(const InferModel& model, const Tokenizer* tokenizer, const EngineOptions& opt = {});
   ~Engine();
 
@@ -117,6 +122,8 @@ class Engine {
     std::vector<Sample> samples;
     std::vector<Completion> out;
   };
+  bool advance();  // step() without the check for an earlier error
+  void check_usable() const;
   void start_samples(Request& r, const float* logits);
   void accept(Request& r, int s, const SampledToken& t);
   void finish(Request& r, int s, FinishReason why);
@@ -134,6 +141,7 @@ class Engine {
   EngineStats stats_;
   RunnerBatch batch_;
   std::vector<float> logits_;
+  std::string failure_;  // what made an earlier step() throw; empty while usable
 };
 
 }  // namespace seek

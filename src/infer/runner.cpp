@@ -30,12 +30,13 @@ void grow(std::vector<V>& v, int64_t n) {
 
 }  // namespace
 
-Runner::Runner(const InferModel& model, AttnForm form, CacheType cache_type)
+Runner::Runner(const InferModel& model, AttnForm form, CacheType cache_type, int64_t max_positions)
     : m_(model),
       c_(model.config()),
       form_(form),
       cache_type_(cache_type),
-      rope_(c_.rope, c_.max_position_embeddings) {}
+      rope_(c_.rope, max_positions > 0 ? std::min(max_positions, c_.max_position_embeddings)
+                                       : c_.max_position_embeddings) {}
 
 int64_t Runner::cache_width() const {
   const int64_t H = c_.num_attention_heads;

@@ -45,7 +45,9 @@ struct RunnerBatch {
 
 class Runner {
  public:
-  Runner(const InferModel& model, AttnForm form, CacheType cache_type = CacheType::F32);
+  // Positions [0, max_positions) can be run (0: the config's max_position_embeddings).
+  Runner(const InferModel& model, AttnForm form, CacheType cache_type = CacheType::F32,
+         int64_t max_positions = 0);
 
   const InferModel& model() const { return m_; }
   AttnForm form() const { return form_; }

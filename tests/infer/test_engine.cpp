@@ -3,8 +3,11 @@
 // tokens, stop strings and max_new_tokens end generation; bad requests are clear errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "core/error.hpp"
 #include "infer/engine.hpp"
@@ -35,7 +38,9 @@ SamplingParams sampling(uint64_t seed, int max_new) {
   return p;
 }
 
-// With the fixture's matrices row-major (their size, by default) and packed for oneDNN.
+// With the fixture's matrices row-major (their size, by default) and packed for oneDNN. The batch grows past
+// the row counts where kernels change strategy (16 rows for the linear layers, 64 for the absorbed per-head
+// products and side-by-side experts): 5 single-sample requests and 20 of 4 samples, 85 rows at most.
 TEST(Engine, SequenceInBatchEqualsAlone) {
   for (PackPolicy pack : {PackPolicy::Large, PackPolicy::All}) {
     auto model = test::load_fixture("tiny-v3", pack);
@@ -43,20 +48,22 @@ TEST(Engine, SequenceInBatchEqualsAlone) {
     // Different prompt lengths, so the batch mixes prefill chunks and decode steps at different positions.
     std::vector<GenRequest> reqs;
     for (int i = 0; i < 5; ++i) reqs.push_back({prompt_of(3 + 4 * i, V, 100 + i), sampling(7 + i, 12), 1});
-    for (int top = 0; top < 1; ++top) {
-      EngineOptions opt;
-      opt.prefill_chunk = 8;  // prompts are prefilled over several steps while others decode
-      opt.block_tokens = 4;
-      Engine batched(*model, nullptr, opt);
-      for (auto& r : reqs) batched.submit(r);
-      batched.run();
-      for (size_t i = 0; i < reqs.size(); ++i) {
-        Engine alone(*model, nullptr, opt);
-        alone.submit(reqs[i]);
-        alone.run();
-        const Completion& a = alone.completions(0)[0];
-        const Completion& b = batched.completions(int(i))[0];
-        EXPECT_EQ(a.tokens, b.tokens) << "request " << i;
+    for (int i = 0; i < 20; ++i) reqs.push_back({prompt_of(2 + i % 5, V, 200 + i), sampling(30 + i, 10), 4});
+    EngineOptions opt;
+    opt.prefill_chunk = 8;  // prompts are prefilled over several steps while others decode
+    opt.block_tokens = 4;
+    opt.max_batch = 96;
+    Engine batched(*model, nullptr, opt);
+    for (auto& r : reqs) batched.submit(r);
+    batched.run();
+    for (size_t i = 0; i < reqs.size(); ++i) {
+      Engine alone(*model, nullptr, opt);
+      alone.submit(reqs[i]);
+      alone.run();
+      for (int s = 0; s < reqs[i].n; ++s) {
+        const Completion& a = alone.completions(0)[size_t(s)];
+        const Completion& b = batched.completions(int(i))[size_t(s)];
+        EXPECT_EQ(a.tokens, b.tokens) << "request " << i << " sample " << s;
         ASSERT_EQ(a.logprobs.size(), b.logprobs.size());
         for (size_t t = 0; t < a.logprobs.size(); ++t) EXPECT_NEAR(a.logprobs[t], b.logprobs[t], 1e-4);
       }
@@ -138,6 +145,52 @@ TEST(Engine, DecodedLogprobsMatchFullForward) {
   }
 }
 
+// Sampled (temperature, top-k, top-p): each returned log-prob is that of the token under log-softmax of
+// (full-forward logits / T) restricted to the kept set, computed here from the definitions.
+TEST(Engine, SampledLogprobsMatchFullForwardUnderTruncation) {
+  auto model = InferModel::load(fixture_dir("tiny-v2"));
+  const int64_t V = model->config().vocab_size;
+  SamplingParams p = sampling(4, 10);
+  p.temperature = 0.7f;
+  p.top_k = 12;
+  p.top_p = 0.8f;
+  Engine e(*model, nullptr);
+  const auto prompt = prompt_of(6, V, 78);
+  e.submit({prompt, p, 3});
+  e.run();
+  Runner run(*model, AttnForm::Absorbed);
+  for (const Completion& c : e.completions(0)) {
+    std::vector<int32_t> all = prompt;
+    all.insert(all.end(), c.tokens.begin(), c.tokens.end());
+    const auto full = test::prefill_logits(run, all.data(), int64_t(all.size()));
+    for (size_t i = 0; i < c.tokens.size(); ++i) {
+      const float* row = full.data() + int64_t(prompt.size() - 1 + i) * V;
+      std::vector<double> lp(static_cast<size_t>(V));
+      double mx = -1e300, z = 0;
+      for (int64_t v = 0; v < V; ++v) mx = std::max(mx, double(row[v]) / p.temperature);
+      for (int64_t v = 0; v < V; ++v) z += std::exp(double(row[v]) / p.temperature - mx);
+      for (int64_t v = 0; v < V; ++v) lp[size_t(v)] = double(row[v]) / p.temperature - mx - std::log(z);
+      std::vector<int32_t> order(static_cast<size_t>(V));
+      for (int32_t v = 0; v < V; ++v) order[size_t(v)] = v;
+      std::sort(order.begin(), order.end(),
+                [&](int32_t a, int32_t b) { return lp[size_t(a)] > lp[size_t(b)]; });
+      double topk_mass = 0;
+      for (int k = 0; k < p.top_k; ++k) topk_mass += std::exp(lp[size_t(order[size_t(k)])]);
+      double kept = 0, cum = 0;
+      bool in_kept = false;
+      for (int k = 0; k < p.top_k; ++k) {
+        const double q = std::exp(lp[size_t(order[size_t(k)])]);
+        kept += q;
+        cum += q / topk_mass;
+        in_kept |= order[size_t(k)] == c.tokens[i];
+        if (cum >= double(p.top_p)) break;
+      }
+      ASSERT_TRUE(in_kept) << "token " << i << " is outside the kept set";
+      EXPECT_NEAR(c.logprobs[i], lp[size_t(c.tokens[i])] - std::log(kept), 1e-4) << "token " << i;
+    }
+  }
+}
+
 TEST(Engine, StopTokensStringsAndLength) {
   auto model = InferModel::load(fixture_dir("tiny-v3"));
   auto tok = make_byte_tokenizer();  // 64-token model: ids < 64 are bytes
@@ -173,9 +226,22 @@ TEST(Engine, StopTokensStringsAndLength) {
   e3.run();
   const Completion& c3 = e3.completions(0)[0];
   EXPECT_EQ(c3.finish, FinishReason::StopString);
-  EXPECT_EQ(c3.text.find(stop), std::string::npos);
+  EXPECT_EQ(c3.text, c.text.substr(0, c.text.find(stop)));  // the same tokens, cut before the stop string
   EXPECT_EQ(streamed3, c3.text);
   EXPECT_LE(c3.tokens.size(), 5u);
+  // A stop string completed by the very first token: nothing is printed.
+  SamplingParams s = p;
+  s.stop = {tok->token_bytes(c.tokens[0])};
+  Engine e4(*model, tok.get());
+  std::string streamed4;
+  e4.on_token = [&](const TokenEvent& ev) { streamed4 += ev.text; };
+  e4.submit({prompt_of(4, V, 3), s, 1});
+  e4.run();
+  const Completion& c4 = e4.completions(0)[0];
+  EXPECT_EQ(c4.finish, FinishReason::StopString);
+  EXPECT_EQ(c4.tokens.size(), 1u);
+  EXPECT_EQ(c4.text, "");
+  EXPECT_EQ(streamed4, "");
 }
 
 TEST(Engine, ContinuousBatchingAdmitsWhenSlotsFree) {
@@ -186,8 +252,35 @@ TEST(Engine, ContinuousBatchingAdmitsWhenSlotsFree) {
   Engine e(*model, nullptr, opt);
   for (int i = 0; i < 5; ++i) e.submit({prompt_of(4, V, uint64_t(i)), sampling(uint64_t(i), 3 + i), 1});
   e.run();
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(e.completions(i)[0].tokens.size(), size_t(3 + i));
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(e.completions(i)[0].tokens.size(), size_t(3 + i));
+    // Cache blocks freed by finished sequences and reused by later ones hold nothing of the old ones.
+    Engine alone(*model, nullptr, opt);
+    alone.submit({prompt_of(4, V, uint64_t(i)), sampling(uint64_t(i), 3 + i), 1});
+    alone.run();
+    EXPECT_EQ(alone.completions(0)[0].tokens, e.completions(i)[0].tokens) << "request " << i;
+  }
   EXPECT_EQ(e.cache().blocks_in_use(), 0);
+}
+
+// An error inside step() (here a callback that throws) leaves the engine refusing work, naming the error.
+TEST(EngineErrors, AnErrorInAStepStopsTheEngine) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  Engine e(*model, nullptr);
+  e.submit({prompt_of(4, V, 1), sampling(1, 5), 1});
+  e.on_token = [](const TokenEvent&) { throw Error("the listener broke"); };
+  EXPECT_THROW(e.step(), Error);
+  for (auto fn : {std::function<void()>([&] { e.step(); }), std::function<void()>([&] {
+                    e.submit({prompt_of(4, V, 2), sampling(1, 5), 1});
+                  })}) {
+    try {
+      fn();
+      ADD_FAILURE() << "the engine took more work after an error";
+    } catch (const Error& err) {
+      EXPECT_NE(std::string(err.what()).find("the listener broke"), std::string::npos) << err.what();
+    }
+  }
 }
 
 TEST(EngineErrors, BadInputIsAClearError) {
@@ -209,6 +302,9 @@ TEST(EngineErrors, BadInputIsAClearError) {
       "longer than the context");
   expect_error([&] { e.submit({{1, 2, 999}, sampling(1, 1), 1}); }, "unknown token id 999");
   expect_error([&] { e.submit({{}, sampling(1, 1), 1}); }, "empty");
+  SamplingParams with_stop = sampling(1, 1);
+  with_stop.stop = {"x"};
+  expect_error([&] { e.submit({{1, 2}, with_stop, 1}); }, "stop strings need a tokenizer");
   // Model folders: no config.json; weights that do not match the config.
   namespace fs = std::filesystem;
   fs::path tmp = fs::temp_directory_path() / ("seek_infer_test_" + std::to_string(::getpid()));
@@ -224,6 +320,14 @@ TEST(EngineErrors, BadInputIsAClearError) {
   cfg["num_hidden_layers"] = 5;
   std::ofstream(tmp / "config.json") << cfg.dump(2);
   expect_error([&] { InferModel::load(tmp); }, "missing tensor model.layers.4");
+  // Fewer layers than the weights: layer 2 would pass for the MTP layer, layer 3 is left over.
+  cfg["num_hidden_layers"] = 2;
+  std::ofstream(tmp / "config.json") << cfg.dump(2);
+  expect_error([&] { InferModel::load(tmp); }, "does not describe, e.g. model.layers.3.");
+  cfg["num_hidden_layers"] = 3;
+  cfg["n_shared_experts"] = 0;
+  std::ofstream(tmp / "config.json") << cfg.dump(2);
+  expect_error([&] { InferModel::load(tmp); }, "shared_experts");
   fs::remove_all(tmp);
 }
 
