@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "core/error.hpp"
+#include "core/resources.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace seek {
@@ -61,6 +62,22 @@ Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const Engine
   sample_vocab_ = c.vocab_size;
   if (tok_) sample_vocab_ = std::min<int64_t>(sample_vocab_, int64_t(tok_->vocab_size()));
   stats_.cache_bytes_per_token = cache_.bytes_per_token();
+  SEEK_CHECK(opt.max_cache_bytes >= 0, "the KV cache budget must be >= 0 bytes (0: from free memory), got {}",
+             opt.max_cache_bytes);
+  const long long avail = available_memory_bytes();
+  cache_budget_ = opt.max_cache_bytes > 0 ? opt.max_cache_bytes
+                  : avail > 0             ? int64_t(double(avail) * 0.9)
+                                          : INT64_MAX;
+  stats_.cache_budget_bytes = cache_budget_;
+}
+
+// Blocks the request's samples can reach: the prompt's, then for each sample the blocks past the prompt's
+// full ones (its copy of the partly filled last block, and its own tokens up to max_new_tokens).
+int64_t Engine::cache_need(const GenRequest& req) const {
+  const int64_t bt = opt_.block_tokens, P = int64_t(req.prompt.size());
+  const int64_t tokens = std::min(P + int64_t(req.params.max_new_tokens), max_context_);
+  const int64_t blocks = (P + bt - 1) / bt + int64_t(req.n) * ((tokens + bt - 1) / bt - P / bt);
+  return blocks * bt * cache_.bytes_per_token();
 }
 
 Engine::~Engine() = default;
@@ -89,6 +106,14 @@ int Engine::submit(GenRequest req) {
                V);
   for (int32_t t : req.params.stop_tokens)
     SEEK_CHECK(t >= 0 && t < V, "unknown stop token id {} (the vocabulary has {} tokens)", t, V);
+  const int64_t need = cache_need(req);
+  SEEK_CHECK(need <= cache_budget_,
+             "the request needs up to {:.1f} MiB of KV cache ({} samples of up to {} tokens at {} bytes per "
+             "token), more than the budget of {:.1f} MiB; ask for fewer samples or new tokens, a shorter "
+             "context, a bf16 or fp8 cache, or a larger budget",
+             double(need) / (1 << 20), req.n,
+             std::min(int64_t(req.prompt.size()) + int64_t(req.params.max_new_tokens), max_context_),
+             cache_.bytes_per_token(), double(cache_budget_) / (1 << 20));
   auto r = std::make_unique<Request>();
   r->id = int(reqs_.size());
   r->req = std::move(req);
@@ -149,9 +174,13 @@ bool Engine::advance() {
     if (r.started || r.done) continue;
     if (!r.admitted) {
       // First come, first served: a request that does not fit waits, and so do the ones behind it.
-      if (running_ > 0 && running_ + r.req.n > opt_.max_batch) break;
+      const int64_t need = cache_need(r.req);
+      if (running_ > 0 && (running_ + r.req.n > opt_.max_batch || cache_reserved_ + need > cache_budget_))
+        break;
       r.admitted = true;
       running_ += r.req.n;
+      r.cache_reserved = need;
+      cache_reserved_ += need;
       r.prompt_seq = cache_.create();
     }
     if (budget == 0) break;
@@ -300,6 +329,10 @@ void Engine::finish(Request& r, int s, FinishReason why) {
   sm.seq = -1;
   --running_;
   r.done = std::all_of(r.samples.begin(), r.samples.end(), [](const Sample& x) { return x.done; });
+  if (r.done) {
+    cache_reserved_ -= r.cache_reserved;
+    r.cache_reserved = 0;
+  }
 }
 
 }  // namespace seek

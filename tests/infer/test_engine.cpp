@@ -263,6 +263,42 @@ TEST(Engine, ContinuousBatchingAdmitsWhenSlotsFree) {
   EXPECT_EQ(e.cache().blocks_in_use(), 0);
 }
 
+// The KV cache budget: requests wait for room instead of overrunning it, results do not change, and a
+// request that could never fit is refused up front.
+TEST(Engine, CacheBudgetBoundsTheCacheAndDelaysRequests) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  std::vector<GenRequest> reqs;
+  for (int i = 0; i < 6; ++i)
+    reqs.push_back({prompt_of(5 + i, V, uint64_t(40 + i)), sampling(uint64_t(i), 20), 2});
+  EngineOptions opt;
+  opt.block_tokens = 4;
+  Engine free_run(*model, nullptr, opt);
+  for (auto& r : reqs) free_run.submit(r);
+  free_run.run();
+  const int64_t per_token = free_run.stats().cache_bytes_per_token;
+  // Room for about two requests at a time (each: up to 2 × 30 tokens and the prompt's blocks).
+  opt.max_cache_bytes = 2 * (8 + 2 * 8) * 4 * per_token;
+  ASSERT_GT(free_run.stats().peak_cache_bytes, opt.max_cache_bytes);  // else this would test nothing
+  Engine budgeted(*model, nullptr, opt);
+  EXPECT_EQ(budgeted.stats().cache_budget_bytes, opt.max_cache_bytes);
+  for (auto& r : reqs) budgeted.submit(r);
+  budgeted.run();
+  EXPECT_LE(budgeted.stats().peak_cache_bytes, opt.max_cache_bytes);
+  EXPECT_GT(budgeted.stats().steps, free_run.stats().steps);
+  for (int i = 0; i < int(reqs.size()); ++i)
+    for (int s = 0; s < 2; ++s)
+      EXPECT_EQ(budgeted.completions(i)[size_t(s)].tokens, free_run.completions(i)[size_t(s)].tokens);
+  GenRequest huge = reqs[0];
+  huge.n = 20;
+  try {
+    budgeted.submit(huge);
+    ADD_FAILURE() << "a request larger than the whole budget was accepted";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("more than the budget"), std::string::npos) << err.what();
+  }
+}
+
 // An error inside step() (here a callback that throws) leaves the engine refusing work, naming the error.
 TEST(EngineErrors, AnErrorInAStepStopsTheEngine) {
   auto model = InferModel::load(fixture_dir("tiny-v2lite"));
