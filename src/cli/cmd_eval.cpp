@@ -82,12 +82,11 @@ RegisterCommand reg(
       app.add_option("--task-options", c->task_options, "task options as JSON");
       app.add_option("--rewards", c->rewards, "also report this reward spec's mean (JSON)");
       app.add_option("--problems", c->problems, "problems to evaluate (default 128; data: 0 = all)");
-      app.add_option("--samples", c->samples, "completions per problem (default 1)")
-          ->check(CLI::PositiveNumber);
+      app.add_option("--samples", c->samples, "completions per problem (default 1)")->check(at_least(1));
       app.add_option("--k", c->ks, "pass@k values to report (default 1 and --samples)");
       app.add_option("--temperature", c->temperature, "sampling temperature (default 0: greedy)");
       app.add_option("--max-new-tokens", c->max_new_tokens, "completion length limit (default 256)");
-      app.add_option("--seed", c->seed, "sampling seed");
+      app.add_option("--seed", c->seed, "sampling seed")->check(seed_value());
       add_kv_cache_option(app, c->kv_cache);
       app.add_option("--out", c->out, "write every completion with its scores to this JSONL file");
       app.callback([c] { run(*c); });

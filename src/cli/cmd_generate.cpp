@@ -31,27 +31,40 @@ struct ModelOptions {
 };
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
-  app.add_option("--model", o.dir, "model directory (config.json, safetensors, optional tokenizer.json)")
+  app.add_option("--model", o.dir, "model folder (config.json, safetensors, optional tokenizer.json)")
       ->required();
   app.add_flag("--bf16", o.bf16,
                "keep projection weights as bf16 in memory: half the traffic; fp32 accumulation, inputs "
                "rounded to bf16 in the products oneDNN runs (README, Limits)");
   app.add_flag("--naive", o.naive, "naive MLA (decompressed per-head KV cache) instead of the absorbed form");
   add_kv_cache_option(app, o.kv_cache);
-  app.add_option("--ctx", o.ctx, "context limit in tokens (default: max_position_embeddings)");
-  app.add_option("--max-batch", o.max_batch, "sequences decoded at once")->check(CLI::PositiveNumber);
+  app.add_option("--ctx", o.ctx,
+                 "context limit in tokens, at most the model's (default: max_position_embeddings)")
+      ->check(at_least(1));
+  app.add_option("--max-batch", o.max_batch, "sequences decoded at once")
+      ->check(at_least(1))
+      ->capture_default_str();
 }
 
+// The defaults differ between generate and chat, so --help shows each command's own.
 void add_sampling_options(CLI::App& app, SamplingParams& p) {
-  app.add_option("--max-new-tokens,-n", p.max_new_tokens, "tokens to generate at most");
-  app.add_option("--temperature,-t", p.temperature, "0 = greedy");
-  app.add_option("--top-k", p.top_k, "keep the k most likely tokens (0 = off)");
-  app.add_option("--top-p", p.top_p, "nucleus: smallest set with this much probability (1 = off)");
-  app.add_option("--min-p", p.min_p, "drop tokens below min_p times the best probability (0 = off)");
-  app.add_option("--repetition-penalty", p.repetition_penalty, "CTRL-style penalty on prompt+output tokens");
-  app.add_option("--presence-penalty", p.presence_penalty, "subtracted from tokens already generated");
-  app.add_option("--frequency-penalty", p.frequency_penalty, "subtracted per earlier occurrence");
-  app.add_option("--seed", p.seed, "random seed (samples repeat for a fixed seed)");
+  app.add_option("--max-new-tokens,-n", p.max_new_tokens, "tokens to generate at most")
+      ->capture_default_str();
+  app.add_option("--temperature,-t", p.temperature, "0 = greedy")->capture_default_str();
+  app.add_option("--top-k", p.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
+  app.add_option("--top-p", p.top_p, "nucleus: smallest set with this much probability (1 = off)")
+      ->capture_default_str();
+  app.add_option("--min-p", p.min_p, "drop tokens below min_p times the best probability (0 = off)")
+      ->capture_default_str();
+  app.add_option("--repetition-penalty", p.repetition_penalty, "CTRL-style penalty on prompt+output tokens")
+      ->capture_default_str();
+  app.add_option("--presence-penalty", p.presence_penalty, "subtracted from tokens already generated")
+      ->capture_default_str();
+  app.add_option("--frequency-penalty", p.frequency_penalty, "subtracted per earlier occurrence")
+      ->capture_default_str();
+  app.add_option("--seed", p.seed, "random seed (samples repeat for a fixed seed)")
+      ->check(seed_value())
+      ->capture_default_str();
   app.add_option("--stop", p.stop, "stop string (repeatable)");
   app.add_option("--stop-token", p.stop_tokens, "stop token id (repeatable; EOS always stops)");
   app.add_flag("--ignore-eos", p.ignore_eos, "keep generating after EOS");
@@ -59,15 +72,17 @@ void add_sampling_options(CLI::App& app, SamplingParams& p) {
 
 struct Loaded {
   std::unique_ptr<InferModel> model;
-  std::unique_ptr<Tokenizer> tok;
+  ModelTokenizer tok;
 };
 
 Loaded load(const ModelOptions& o) {
+  check_model_dir(o.dir);
   Loaded l;
   InferLoadOptions lo;
   lo.format = o.bf16 ? WeightFormat::BF16 : WeightFormat::F32;
   l.model = InferModel::load(o.dir, lo);
-  l.tok = load_tokenizer(o.dir);
+  if (o.ctx > 0) check_context_flag(o.ctx, l.model->config().max_position_embeddings, "--ctx");
+  l.tok = load_model_tokenizer(o.dir);
   return l;
 }
 
@@ -80,14 +95,23 @@ EngineOptions engine_options(const ModelOptions& o) {
   return e;
 }
 
-std::string timing_line(const Engine& e) {
+// Ends with every sample's finish reason, in sample order.
+std::string timing_line(const Engine& e, const std::vector<Completion>& out) {
   const EngineStats& s = e.stats();
+  // The steps that prefill the prompt also sample the first token, so with one new token there is no
+  // decode-only step to time: a rate of 0 would be a made-up number.
+  const std::string decode_rate = s.decode_step_tokens > 0 && s.decode_seconds > 0
+                                      ? fmt::format("{:.1f} tokens/s", s.decode_tps())
+                                      : std::string("n/a tokens/s (no decode-only steps)");
+  std::string finish;
+  for (const Completion& c : out)
+    finish += fmt::format("{}{}", finish.empty() ? "" : ", ", finish_reason_name(c.finish));
   return fmt::format(
-      "[seek] prompt {} tokens, {:.1f} tokens/s | generated {} tokens, {:.1f} tokens/s | KV cache {} "
-      "bytes/token ({} {}), peak {:.2f} MB",
-      s.prompt_tokens, s.prompt_tps(), s.generated_tokens, s.decode_tps(), s.cache_bytes_per_token,
+      "[seek] prompt {} tokens, {:.1f} tokens/s | generated {} tokens, {} | KV cache {} bytes/token ({} {}), "
+      "peak {:.2f} MB | finish: {}",
+      s.prompt_tokens, s.prompt_tps(), s.generated_tokens, decode_rate, s.cache_bytes_per_token,
       e.form() == AttnForm::Absorbed ? "absorbed latent" : "naive", cache_type_name(e.cache().type()),
-      double(s.peak_cache_bytes) / 1e6);
+      double(s.peak_cache_bytes) / 1e6, finish);
 }
 
 // ---- generate
@@ -103,22 +127,29 @@ struct GenerateOptions {
 };
 
 void run_generate(GenerateOptions& o) {
-  Loaded l = load(o.model);
-  GenRequest req;
   SEEK_CHECK(!o.prompt.empty() || !o.ids.empty(), "give a --prompt or --ids");
-  if (!o.ids.empty()) {
-    req.prompt = parse_token_ids(o.ids);
-  } else if (o.chat) {
-    ChatOptions co;
-    co.add_generation_prompt = true;
-    req.prompt = encode_chat(*l.tok, {{"user", o.prompt}}, co);
-  } else {
-    req.prompt = l.tok->encode(o.prompt, !o.no_bos, true);
+  SEEK_CHECK(o.prompt.empty() || o.ids.empty(), "give either --ids or --prompt, not both");
+  SEEK_CHECK(o.ids.empty() || (!o.chat && !o.no_bos),
+             "--chat and --no-bos shape --prompt text; --ids go to the model as given, so drop {}",
+             o.chat ? "--chat" : "--no-bos");
+  GenRequest req;
+  // Parsed before the model loads: a typo in the ids costs nothing.
+  if (!o.ids.empty()) req.prompt = parse_token_ids(o.ids);
+  Loaded l = load(o.model);
+  if (o.ids.empty()) {
+    l.tok.check_text_fits(l.model->config().vocab_size, true);
+    if (o.chat) {
+      ChatOptions co;
+      co.add_generation_prompt = true;
+      req.prompt = encode_chat(*l.tok.tok, {{"user", o.prompt}}, co);
+    } else {
+      req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, true);
+    }
   }
   req.params = o.sampling;
   req.params.top_logprobs = o.logprobs;
   req.n = o.samples;
-  Engine engine(*l.model, l.tok.get(), engine_options(o.model));
+  Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
   const bool stream = o.samples == 1 && !o.json;
   if (stream)
     engine.on_token = [](const TokenEvent& ev) {
@@ -144,7 +175,9 @@ void run_generate(GenerateOptions& o) {
                    {"top_logprobs", top},
                    {"finish_reason", finish_reason_name(c.finish)}});
     }
-    fmt::print("{}\n", j.dump());
+    // A completion cut by -n or a stop token can end inside a multi-byte character; strict dump() throws on
+    // that, so invalid bytes become U+FFFD (as rl/evaluate.cpp writes completions).
+    fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else if (stream) {
     fmt::print("\n");
   } else {
@@ -152,13 +185,17 @@ void run_generate(GenerateOptions& o) {
       fmt::print("--- sample {} ({}) ---\n{}\n", s, finish_reason_name(out[s].finish), out[s].text);
   }
   if (o.logprobs > 0 && !o.json) {
-    for (size_t i = 0; i < out[0].tokens.size(); ++i) {
-      std::string alts;
-      for (const auto& t : out[0].top[i]) alts += fmt::format(" {}:{:.3f}", t.token, t.logprob);
-      fmt::print(stderr, "token {:>6} logprob {:8.4f} | top{}\n", out[0].tokens[i], out[0].logprobs[i], alts);
+    for (size_t s = 0; s < out.size(); ++s) {
+      const Completion& c = out[s];
+      if (out.size() > 1) fmt::print(stderr, "--- sample {} log-probabilities ---\n", s);
+      for (size_t i = 0; i < c.tokens.size(); ++i) {
+        std::string alts;
+        for (const auto& t : c.top[i]) alts += fmt::format(" {}:{:.3f}", t.token, t.logprob);
+        fmt::print(stderr, "token {:>6} logprob {:8.4f} | top{}\n", c.tokens[i], c.logprobs[i], alts);
+      }
     }
   }
-  fmt::print(stderr, "{} | finish: {}\n", timing_line(engine), finish_reason_name(out[0].finish));
+  fmt::print(stderr, "{}\n", timing_line(engine, out));
 }
 
 RegisterCommand reg_generate(
@@ -175,8 +212,10 @@ RegisterCommand reg_generate(
       app.add_flag("--chat", o->chat, "wrap the prompt as one user turn in the DeepSeek chat format");
       app.add_flag("--no-bos", o->no_bos, "do not add the tokenizer's BOS token");
       app.add_option("--samples", o->samples, "samples of the prompt (share its prefill)")
-          ->check(CLI::PositiveNumber);
-      app.add_option("--logprobs", o->logprobs, "also show the top-N alternatives of each token");
+          ->check(at_least(1))
+          ->capture_default_str();
+      app.add_option("--logprobs", o->logprobs, "also show the top-N alternatives of each token")
+          ->check(at_least(0));
       app.add_flag("--json", o->json, "print the completions as JSON (text, tokens, logprobs)");
       add_sampling_options(app, o->sampling);
       app.callback([o] { run_generate(*o); });
@@ -243,12 +282,43 @@ class ThinkPrinter {
   std::string pending_;
 };
 
+// The chat prompt for `history` (system prompt, then user / assistant turns, the newest user message last),
+// after dropping the oldest turns until the reply has `room` tokens left in the context of `ctx`. Only the
+// system prompt and the newest message are never dropped: if those alone leave no token free, returns an
+// empty prompt and leaves the history as it was.
+std::vector<int32_t> fit_history(std::vector<ChatMessage>& history, const Tokenizer& tok,
+                                 const ChatOptions& co, int64_t ctx, int64_t room) {
+  const size_t first = !history.empty() && history[0].role == "system" ? 1 : 0;
+  std::vector<ChatMessage> h = history;
+  std::vector<int32_t> prompt = encode_chat(tok, h, co);
+  size_t dropped = 0;
+  while (int64_t(prompt.size()) + room > ctx && h.size() > first + 1) {
+    // A turn is a user message and the reply to it.
+    const size_t n = h.size() > first + 2 && h[first + 1].role == "assistant" ? 2 : 1;
+    h.erase(h.begin() + std::ptrdiff_t(first), h.begin() + std::ptrdiff_t(first + n));
+    dropped += n;
+    prompt = encode_chat(tok, h, co);
+  }
+  if (int64_t(prompt.size()) >= ctx) return {};
+  if (dropped > 0) {
+    fmt::print(stderr, "[seek] dropped the {} oldest message(s) to fit the context of {} tokens\n", dropped,
+               ctx);
+    history = std::move(h);
+  }
+  return prompt;
+}
+
 void run_chat(ChatCliOptions& o) {
   SEEK_CHECK(o.style == "v3" || o.style == "r1", "--style must be v3 or r1, not '{}'", o.style);
   Loaded l = load(o.model);
+  l.tok.check_text_fits(l.model->config().vocab_size, false);
   ChatOptions co;
   co.style = o.style == "r1" ? ChatStyle::R1 : ChatStyle::V3;
   co.add_generation_prompt = true;
+  const int64_t ctx = o.model.ctx > 0 ? o.model.ctx : l.model->config().max_position_embeddings;
+  // Old turns go before the reply is squeezed: it keeps room for --max-new-tokens, or half the context where
+  // that is less (else a long --max-new-tokens would leave no history at all).
+  const int64_t room = std::min<int64_t>(o.sampling.max_new_tokens, ctx / 2);
   std::vector<ChatMessage> history;
   if (!o.system.empty()) history.push_back({"system", o.system});
   const bool tty = isatty(0) && isatty(1);
@@ -257,14 +327,28 @@ void run_chat(ChatCliOptions& o) {
   for (uint64_t turn = 0;; ++turn) {
     if (tty) fmt::print("> ");
     std::fflush(stdout);
-    if (!std::getline(std::cin, line) || line.empty()) break;
+    if (!std::getline(std::cin, line)) {
+      // Ctrl-D leaves the cursor after the prompt.
+      if (tty) fmt::print("\n");
+      break;
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF input
+    if (line.empty()) break;
     history.push_back({"user", line});
     GenRequest req;
-    req.prompt = encode_chat(*l.tok, history, co);
+    req.prompt = fit_history(history, *l.tok.tok, co, ctx, room);
+    if (req.prompt.empty()) {
+      fmt::print(stderr,
+                 "seek: error: this message{} takes the whole context of {} tokens; send a shorter one{}\n",
+                 history[0].role == "system" ? " with the system prompt" : "", ctx,
+                 o.model.ctx > 0 ? " or raise --ctx" : "");
+      history.pop_back();
+      continue;
+    }
     req.params = o.sampling;
     req.params.seed = o.sampling.seed + turn;
     req.params.stop.push_back(std::string(tokens::kUser));
-    Engine engine(*l.model, l.tok.get(), engine_options(o.model));
+    Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
     // R1's generation prompt already opened <think>.
     ThinkPrinter printer(co.style == ChatStyle::R1, tty);
     engine.on_token = [&](const TokenEvent& ev) { printer.feed(ev.text); };
@@ -272,7 +356,7 @@ void run_chat(ChatCliOptions& o) {
     engine.run();
     printer.end();
     history.push_back({"assistant", engine.completions(0)[0].text});
-    fmt::print(stderr, "{}\n", timing_line(engine));
+    fmt::print(stderr, "{}\n", timing_line(engine, engine.completions(0)));
   }
 }
 

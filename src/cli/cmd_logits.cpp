@@ -2,8 +2,10 @@
 // (exp of the mean next-token negative log-likelihood of a text file, in windows of --ctx tokens).
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -29,6 +31,7 @@ struct LogitsOptions {
 };
 
 std::unique_ptr<InferModel> load_model(const std::string& dir, bool bf16) {
+  check_model_dir(dir);
   InferLoadOptions lo;
   lo.format = bf16 ? WeightFormat::BF16 : WeightFormat::F32;
   return InferModel::load(dir, lo);
@@ -52,14 +55,28 @@ void forward_all(Runner& run, const std::vector<int32_t>& ids, int64_t chunk, F&
   }
 }
 
+// The first value of the [T, V] logits that is NaN or infinite, as an error naming its place.
+void check_finite(const std::vector<float>& all, const std::vector<int32_t>& ids, int64_t V) {
+  const auto bad = std::find_if(all.begin(), all.end(), [](float x) { return !std::isfinite(x); });
+  if (bad == all.end()) return;
+  const int64_t at = bad - all.begin(), t = at / V;
+  fail(
+      "the logits are not finite: {} at token position {} (input id {}), vocab id {}; nothing written. The "
+      "weights or a cache type (--bf16, --kv-cache) may overflow: check the checkpoint, or run without them",
+      *bad, t, ids[size_t(t)], at % V);
+}
+
 void run_logits(const LogitsOptions& o) {
-  auto model = load_model(o.model, o.bf16);
+  SEEK_CHECK(!o.ids.empty() || !o.prompt.empty(), "give --ids or --prompt");
+  SEEK_CHECK(o.ids.empty() || o.prompt.empty(), "give either --ids or --prompt, not both");
+  check_output_path(o.out, "--out");
   std::vector<int32_t> ids;
-  if (!o.ids.empty()) {
-    ids = parse_token_ids(o.ids);
-  } else {
-    SEEK_CHECK(!o.prompt.empty(), "give --ids or --prompt");
-    ids = load_tokenizer(o.model)->encode(o.prompt, true, true);
+  if (!o.ids.empty()) ids = parse_token_ids(o.ids);
+  auto model = load_model(o.model, o.bf16);
+  if (ids.empty()) {
+    const ModelTokenizer tok = load_model_tokenizer(o.model);
+    tok.check_text_fits(model->config().vocab_size, true);
+    ids = tok.tok->encode(o.prompt, true, true);
   }
   const ModelConfig& c = model->config();
   SEEK_CHECK(!ids.empty(), "no token ids given");
@@ -71,6 +88,7 @@ void run_logits(const LogitsOptions& o) {
   const int64_t T = int64_t(ids.size()), V = c.vocab_size;
   std::vector<float> all(size_t(T * V));
   forward_all(run, ids, 512, [&](int64_t t, const float* l) { std::copy(l, l + V, all.data() + t * V); });
+  check_finite(all, ids, V);
   write_npy(o.out, all.data(), {T, V});
   fmt::print(stderr, "wrote {} (float32 [{}, {}])\n", o.out, T, V);
 }
@@ -97,18 +115,24 @@ struct PerplexityOptions {
 };
 
 void run_perplexity(const PerplexityOptions& o) {
-  auto model = load_model(o.model, o.bf16);
-  auto tok = load_tokenizer(o.model);
+  SEEK_CHECK(!std::filesystem::is_directory(o.file), "--file {} is a folder; give a text file", o.file);
   std::ifstream f(o.file, std::ios::binary);
   SEEK_CHECK(f.good(), "cannot read {}", o.file);
   std::stringstream ss;
   ss << f.rdbuf();
-  std::vector<int32_t> ids = tok->encode(ss.str(), false, false);
+  auto model = load_model(o.model, o.bf16);
+  const ModelTokenizer tok = load_model_tokenizer(o.model);
   const ModelConfig& c = model->config();
-  const int64_t ctx = o.ctx > 0 ? std::min(o.ctx, c.max_position_embeddings)
-                                : std::min<int64_t>(c.max_position_embeddings, 1024);
-  const int64_t stride = o.stride > 0 ? std::min(o.stride, ctx) : ctx;
-  SEEK_CHECK(ids.size() >= 2, "{} has fewer than 2 tokens", o.file);
+  if (o.ctx > 0) check_context_flag(o.ctx, c.max_position_embeddings, "--ctx");
+  tok.check_text_fits(c.vocab_size, false);
+  std::vector<int32_t> ids = tok.tok->encode(ss.str(), false, false);
+  const int64_t ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(c.max_position_embeddings, 1024);
+  SEEK_CHECK(ctx >= 2, "the model's context of {} tokens is too short to score a token", ctx);
+  SEEK_CHECK(o.stride <= ctx,
+             "--stride {} is longer than the window of {} tokens (--ctx); windows would skip tokens",
+             o.stride, ctx);
+  const int64_t stride = o.stride > 0 ? o.stride : ctx;
+  SEEK_CHECK(ids.size() >= 2, "{} has fewer than 2 tokens ({}); nothing to score", o.file, ids.size());
   Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed, o.kv_cache);
   const int64_t N = int64_t(ids.size()), V = c.vocab_size;
   double nll = 0;
@@ -128,7 +152,12 @@ void run_perplexity(const PerplexityOptions& o) {
       for (int64_t v = 1; v < V; ++v) mx = std::max(mx, double(l[v]));
       double z = 0;
       for (int64_t v = 0; v < V; ++v) z += std::exp(double(l[v]) - mx);
-      nll -= double(l[ids[size_t(target_pos)]]) - mx - std::log(z);
+      const double lp = double(l[ids[size_t(target_pos)]]) - mx - std::log(z);
+      SEEK_CHECK(std::isfinite(lp),
+                 "the log-probability of token {} at position {} is {}: the model's logits there are not "
+                 "finite (check the checkpoint, or run without --bf16 / --kv-cache)",
+                 ids[size_t(target_pos)], target_pos, lp);
+      nll -= lp;
       ++scored;
     });
     processed += end - begin;
@@ -145,8 +174,10 @@ RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model
   auto o = std::make_shared<PerplexityOptions>();
   app.add_option("--model", o->model, "model directory")->required();
   app.add_option("--file", o->file, "text file")->required();
-  app.add_option("--ctx", o->ctx, "window in tokens (default min(max_position_embeddings, 1024))");
-  app.add_option("--stride", o->stride, "window step (default: the window, i.e. no overlap)");
+  app.add_option("--ctx", o->ctx, "window in tokens, >= 2 (default min(max_position_embeddings, 1024))")
+      ->check(at_least(2));
+  app.add_option("--stride", o->stride, "window step, at most the window (default: the window, no overlap)")
+      ->check(at_least(1));
   app.add_flag("--bf16", o->bf16, "bf16 projection weights");
   app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
   add_kv_cache_option(app, o->kv_cache);

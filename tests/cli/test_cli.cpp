@@ -6,13 +6,16 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "model/model_dir.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -24,8 +27,10 @@ struct CmdResult {
   std::string output;  // stdout and stderr together
 };
 
-CmdResult run(const std::string& args) {
-  std::string cmd = std::string(SEEK_BINARY) + " " + args + " 2>&1";
+// `redirect` goes after the arguments: "2>&1" keeps stderr, "2>/dev/null" gives stdout alone, "< file 2>&1"
+// feeds stdin too.
+CmdResult run(const std::string& args, const std::string& redirect = "2>&1") {
+  std::string cmd = std::string(SEEK_BINARY) + " " + args + " " + redirect;
   CmdResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -38,6 +43,34 @@ CmdResult run(const std::string& args) {
 }
 
 using seek::test::TempDir;
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+const std::string kTinyV3 = std::string(SEEK_TEST_DIR) + "/fixtures/tiny-v3";
+
+// A random tiny-v3 (context 64) whose vocabulary holds the byte tokenizer's 265 tokens, so text works. With
+// nan_token >= 0 that token's embedding row is NaN: every position from its first occurrence on gets NaN
+// logits (attention reads it back from the cache).
+fs::path random_model(const fs::path& dir, int nan_token = -1) {
+  auto cfg = seek::ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  cfg.vocab_size = 272;
+  cfg.num_nextn_predict_layers = 0;
+  seek::Transformer<float> m(cfg);
+  m.init_weights(7);
+  if (nan_token >= 0) {
+    auto& ps = m.params();
+    const auto& emb = ps.layout[ps.layout.find("model.embed_tokens.weight")];
+    for (int64_t i = 0; i < cfg.hidden_size; ++i)
+      ps.value[size_t(emb.offset + nan_token * cfg.hidden_size + i)] =
+          std::numeric_limits<float>::quiet_NaN();
+  }
+  seek::save_model_dir(m, dir);
+  return dir;
+}
 
 TEST(Cli, HelpListsEveryCommand) {
   CmdResult r = run("--help");
@@ -120,6 +153,204 @@ TEST(Cli, TinyPipelineTrainGenerateEvalGrpo) {
   EXPECT_TRUE(fs::exists(tmp.path / "grpo" / "metrics.jsonl"));
   r = run("tokenize --tokenizer " + run_dir + "/model --show hello");
   EXPECT_EQ(r.code, 0) << r.output;
+}
+
+// A completion cut inside a multi-byte character is still printed as JSON (invalid bytes as U+FFFD), not an
+// exception. Lone bytes >= 0x80 are invalid UTF-8, and a random model draws one in about every other sample.
+TEST(Cli, GenerateJsonSurvivesInvalidUtf8) {
+  TempDir tmp("cli-utf8");
+  const std::string model = random_model(tmp.path / "m").string();
+  CmdResult r = run("generate --model " + model +
+                        " --ids 1,2 -n 1 --samples 16 --temperature 1 --top-k 0 --top-p 1 --min-p 0 --seed 1 "
+                        "--ignore-eos --json",
+                    "2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j.size(), 16u);
+  bool replaced = false;
+  for (const auto& c : j) replaced |= c["text"].get<std::string>().find("\xEF\xBF\xBD") != std::string::npos;
+  EXPECT_TRUE(replaced) << r.output;
+}
+
+TEST(Cli, LogitsRefuseNonFiniteValues) {
+  TempDir tmp("cli-nan");
+  const std::string model = random_model(tmp.path / "m", 5).string();
+  const fs::path out = tmp.path / "x.npy";
+  CmdResult r = run("logits --model " + model + " --ids 1,2 --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.output;  // the NaN row is not read
+  fs::remove(out);
+  r = run("logits --model " + model + " --ids 1,2,5,3 --out " + out.string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("not finite"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("token position 2 (input id 5), vocab id 0"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+  std::ofstream(tmp.path / "t.txt") << "ab\x05"
+                                       "cd";
+  r = run("perplexity --model " + model + " --file " + (tmp.path / "t.txt").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("not finite"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("perplexity -nan"), std::string::npos) << r.output;
+}
+
+// --out is checked before the model loads: with a model folder that does not exist, the error is about --out.
+TEST(Cli, LogitsCheckTheOutputPathFirst) {
+  TempDir tmp("cli-out");
+  const std::string missing_model = (tmp.path / "no-model").string();
+  CmdResult r =
+      run("logits --model " + missing_model + " --ids 1 --out " + (tmp.path / "typo/x.npy").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("does not exist; create it first"), std::string::npos) << r.output;
+  r = run("logits --model " + missing_model + " --ids 1 --out " + tmp.path.string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("is a folder"), std::string::npos) << r.output;
+  r = run("logits --model " + kTinyV3 + " --ids 1,2 --out " + (tmp.path / "x.npy").string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(tmp.path / "x.npy"));
+}
+
+TEST(Cli, PerplexityRejectsWindowsThatScoreNothing) {
+  TempDir tmp("cli-ppl");
+  const std::string model = random_model(tmp.path / "m").string();
+  const std::string file = (tmp.path / "t.txt").string();
+  std::ofstream(file) << "some text to score, long enough for a few windows";
+  const std::string base = "perplexity --model " + model + " --file " + file;
+  CmdResult r = run(base + " --ctx 1");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("--ctx: must be a whole number >= 2"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("nan"), std::string::npos) << r.output;
+  for (const char* stride : {"0", "-4"}) {
+    r = run(base + " --stride " + stride);
+    EXPECT_NE(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("--stride: must be a whole number >= 1"), std::string::npos) << r.output;
+  }
+  r = run(base + " --ctx 8 --stride 9");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--stride 9 is longer than the window"), std::string::npos) << r.output;
+  r = run(base + " --ctx 65");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("context of 64 tokens"), std::string::npos) << r.output;
+  r = run("perplexity --model " + model + " --file " + tmp.path.string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("is a folder"), std::string::npos) << r.output;
+  r = run(base + " --ctx 8 --stride 4");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("window 8, stride 4"), std::string::npos) << r.output;
+}
+
+// The fixtures have 64 ids and no tokenizer.json: text would need the byte tokenizer's 265.
+TEST(Cli, TextWithoutATokenizerNamesTheByteFallback) {
+  for (const std::string& cmd :
+       {"generate --model " + kTinyV3 + " --prompt hi",
+        "logits --model " + kTinyV3 + " --prompt hi --out /tmp/seek-never-written.npy"}) {
+    CmdResult r = run(cmd);
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_NE(r.output.find("no tokenizer.json"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("at least 265 tokens; this model has 64"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("--ids"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("unknown token id"), std::string::npos) << r.output;
+  }
+  CmdResult r = run("generate --model " + kTinyV3 + " --ids 1,2 -n 2");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "using the byte-level tokenizer"), 1u) << r.output;
+}
+
+TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
+  TempDir tmp("cli-chat");
+  const std::string model = random_model(tmp.path / "m").string();
+  const std::string chat = "chat --model " + model + " -n 4 --temperature 0 --system S";
+  {
+    // Each turn is ~25 tokens of the 64-token context; the third message is longer than the context.
+    std::ofstream in(tmp.path / "in.txt");
+    in << "first message, twenty\nsecond message, twenty\n"
+       << std::string(80, 'x') << "\nthird message, twenty\nfourth message, twenty\n";
+  }
+  CmdResult r = run(chat, "< " + (tmp.path / "in.txt").string() + " 2>&1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "[seek] prompt"), 4u) << r.output;  // every message but the long one answered
+  EXPECT_EQ(count(r.output, "| finish: "), 4u) << r.output;
+  EXPECT_NE(r.output.find("dropped the 2 oldest message(s) to fit the context of 64 tokens"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("this message with the system prompt takes the whole context of 64 tokens"),
+            std::string::npos)
+      << r.output;
+  // A CRLF line is the same message as an LF one: the same prompt length.
+  std::ofstream(tmp.path / "lf.txt") << "hello\n";
+  std::ofstream(tmp.path / "crlf.txt") << "hello\r\n";
+  const CmdResult lf = run(chat, "< " + (tmp.path / "lf.txt").string() + " 2>&1");
+  const CmdResult crlf = run(chat, "< " + (tmp.path / "crlf.txt").string() + " 2>&1");
+  ASSERT_EQ(lf.code, 0) << lf.output;
+  ASSERT_EQ(crlf.code, 0) << crlf.output;
+  const size_t at = lf.output.find("[seek] prompt");
+  ASSERT_NE(at, std::string::npos) << lf.output;
+  const std::string prompt_part = lf.output.substr(at, lf.output.find(',', at) - at);
+  EXPECT_NE(crlf.output.find(prompt_part), std::string::npos) << prompt_part << "\n" << crlf.output;
+}
+
+TEST(Cli, InferenceFlagErrorsAreReadable) {
+  TempDir tmp("cli-flags");
+  const std::string gen = "generate --model " + kTinyV3 + " --ids 1,2 -n 2 ";
+  for (const char* bad : {"--samples 0", "--max-batch 0", "--ctx 0", "--ctx -5"}) {
+    CmdResult r = run(gen + bad);
+    EXPECT_NE(r.code, 0) << bad << r.output;
+    EXPECT_NE(r.output.find("must be a whole number >= 1"), std::string::npos) << bad << r.output;
+    EXPECT_EQ(r.output.find("179769"), std::string::npos) << bad << r.output;
+  }
+  for (const char* bad : {"--seed -1", "--seed 18446744073709551616"}) {
+    CmdResult r = run(gen + bad);
+    EXPECT_NE(r.code, 0) << bad << r.output;
+    EXPECT_NE(r.output.find("--seed: must be a whole number from 0 to 18446744073709551615"),
+              std::string::npos)
+        << bad << r.output;
+  }
+  EXPECT_EQ(run(gen + "--seed 18446744073709551615").code, 0);
+  CmdResult r = run(gen + "--ctx 65");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--ctx 65 is longer than the model's context of 64 tokens"), std::string::npos)
+      << r.output;
+  r = run("generate --model " + kTinyV3 + "/config.json --ids 1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("config.json is a file; --model takes the model's folder"), std::string::npos)
+      << r.output;
+  for (const char* cache : {"1", "fp16"}) {
+    r = run(gen + "--kv-cache " + cache);
+    EXPECT_NE(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("--kv-cache: must be f32, bf16 or fp8"), std::string::npos) << r.output;
+  }
+  r = run("generate --help");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("--kv-cache f32|bf16|fp8"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("->"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--temperature FLOAT=0.8"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--top-k INT=40"), std::string::npos) << r.output;
+  r = run("chat --help");
+  EXPECT_NE(r.output.find("--temperature FLOAT=0.6"), std::string::npos) << r.output;
+  // --ids with text-only flags is a contradiction, not a silent choice.
+  for (const char* extra : {"--prompt hi", "--chat", "--no-bos"}) {
+    r = run(gen + extra);
+    EXPECT_EQ(r.code, 1) << extra << r.output;
+    EXPECT_NE(r.output.find("--ids"), std::string::npos) << extra << r.output;
+  }
+  r = run("logits --model " + kTinyV3 + " --ids 1 --prompt hi --out " + (tmp.path / "x.npy").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("give either --ids or --prompt"), std::string::npos) << r.output;
+}
+
+TEST(Cli, GenerateReportsEverySample) {
+  const std::string gen = "generate --model " + kTinyV3 + " --ids 1,2 --ignore-eos --seed 3 ";
+  // One new token comes from the prefill step: there is no decode-only time to divide by.
+  CmdResult r = run(gen + "-n 1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("generated 1 tokens, n/a tokens/s (no decode-only steps)"), std::string::npos)
+      << r.output;
+  r = run(gen + "-n 3");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("n/a"), std::string::npos) << r.output;
+  r = run(gen + "-n 2 --samples 3 --logprobs 1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("finish: length, length, length\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--- sample 2 log-probabilities ---"), std::string::npos) << r.output;
+  EXPECT_EQ(count(r.output, "logprob "), 6u) << r.output;  // 3 samples x 2 tokens
 }
 
 }  // namespace

@@ -1,0 +1,107 @@
+#include "cli/infer_flags.hpp"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+#include <map>
+
+#include "core/error.hpp"
+
+namespace seek::cli {
+
+namespace fs = std::filesystem;
+
+CLI::Validator at_least(int64_t min) {
+  return CLI::Validator(
+      [min](std::string& s) -> std::string {
+        int64_t v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec == std::errc() && end == s.data() + s.size() && v >= min) return {};
+        return fmt::format("must be a whole number >= {}, got '{}'", min, s);
+      },
+      // No description: CLI11 would print it between the type and the default ("INT:>=1=64").
+      "");
+}
+
+CLI::Validator seed_value() {
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        uint64_t v = 0;
+        // from_chars takes no sign, so "-1" and "+1" fail here rather than wrapping.
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (!s.empty() && ec == std::errc() && end == s.data() + s.size()) return {};
+        return fmt::format("must be a whole number from 0 to {}, got '{}'", UINT64_MAX, s);
+      },
+      "");
+}
+
+void add_kv_cache_option(CLI::App& app, CacheType& type) {
+  static const std::map<std::string, CacheType> names = {
+      {"f32", CacheType::F32}, {"bf16", CacheType::BF16}, {"fp8", CacheType::FP8}};
+  app.add_option_function<std::string>(
+         "--kv-cache", [&type](const std::string& s) { type = names.at(s); },
+         "KV cache element type: f32 (exact), bf16 (half the bytes), fp8 (e4m3 with a scale per 64 values, "
+         "about a quarter)")
+      ->type_name("f32|bf16|fp8")
+      ->default_str(std::string(cache_type_name(type)))
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            return names.count(s) ? std::string() : fmt::format("must be f32, bf16 or fp8, not '{}'", s);
+          },
+          ""));
+}
+
+void check_model_dir(const std::string& dir) {
+  const fs::path p(dir);
+  if (fs::exists(p) && !fs::is_directory(p))
+    fail(
+        "--model {} is a file; --model takes the model's folder (the one holding config.json and the "
+        "safetensors){}",
+        dir, p.has_parent_path() ? fmt::format(", e.g. --model {}", p.parent_path().string()) : "");
+}
+
+void check_output_path(const std::string& path, const std::string& flag) {
+  SEEK_CHECK(!path.empty(), "{} is empty; give the file to write", flag);
+  const fs::path p(path);
+  SEEK_CHECK(!fs::is_directory(p), "{} {} is a folder; give a file name (e.g. {}/out.npy)", flag, path, path);
+  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  SEEK_CHECK(fs::is_directory(parent), "{} {}: the folder {} does not exist; create it first", flag, path,
+             parent.string());
+  SEEK_CHECK(::access(parent.c_str(), W_OK) == 0, "{} {}: the folder {} is not writable", flag, path,
+             parent.string());
+}
+
+void check_context_flag(int64_t value, int64_t model_limit, const std::string& flag) {
+  SEEK_CHECK(
+      value <= model_limit,
+      "{} {} is longer than the model's context of {} tokens (max_position_embeddings in config.json); "
+      "give at most {}",
+      flag, value, model_limit, model_limit);
+}
+
+ModelTokenizer load_model_tokenizer(const std::string& dir) {
+  ModelTokenizer m;
+  m.dir = dir;
+  // load_tokenizer falls back to bytes without saying so; a model trained with another tokenizer would
+  // then read garbage, so the fallback is announced.
+  m.bytes = !fs::exists(fs::path(dir) / "tokenizer.json");
+  m.tok = load_tokenizer(dir);
+  if (m.bytes)
+    fmt::print(stderr, "[seek] note: {} has no tokenizer.json; using the byte-level tokenizer ({} tokens)\n",
+               dir, m.tok->vocab_size());
+  return m;
+}
+
+void ModelTokenizer::check_text_fits(int64_t vocab_size, bool ids_flag) const {
+  if (!bytes) return;
+  const int64_t need = int64_t(tok->vocab_size());
+  SEEK_CHECK(
+      vocab_size >= need,
+      "there is no tokenizer.json in {}, so text is byte-encoded, which needs a vocabulary of at least "
+      "{} tokens; this model has {}. Add the model's tokenizer.json{}",
+      dir, need, vocab_size, ids_flag ? ", or give token ids with --ids" : "");
+}
+
+}  // namespace seek::cli
