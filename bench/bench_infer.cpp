@@ -9,7 +9,8 @@
 // cost setup time), then times one step: B tokens at position ctx through the whole model, logits and a
 // greedy pick. Counters: tok_s (tokens per second), GB_s (bytes of weights touched + cache rows read, per
 // second; routed experts counted as the expected number of distinct experts the B tokens pick),
-// cache_B_tok (KV cache bytes per token).
+// cache_B_tok (KV cache bytes per token). Also: drawing one token from a 102400-token vocabulary under the
+// sampler's truncation rules.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -17,6 +18,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -27,6 +29,7 @@
 #include "infer/linear.hpp"
 #include "infer/model.hpp"
 #include "infer/runner.hpp"
+#include "infer/sampler.hpp"
 #include "kernels/swiglu.hpp"
 
 namespace seek {
@@ -299,7 +302,48 @@ void BM_Experts(benchmark::State& state, bool packed) {
   state.counters["GFLOP_s"] = benchmark::Counter(flops * iters / 1e9, benchmark::Counter::kIsRate);
 }
 
+// One token drawn from V = 102400 logits (V2-Lite's vocabulary) ~ N(0, 3²) at temperature 0.8, under each
+// truncation rule. The peer, "sort/vocabulary", orders all V tokens by probability: what every top-p draw
+// cost before the sampler sorted only the prefix the rules read.
+std::vector<float> bench_logits() {
+  Rng rng(1);
+  std::vector<float> l(102400);
+  for (float& v : l) v = float(rng.normal() * 3.0);
+  return l;
+}
+
+void BM_Sample(benchmark::State& state, int top_k, float top_p, float min_p) {
+  const std::vector<float> l = bench_logits();
+  SamplingParams p;
+  p.temperature = 0.8f;
+  p.top_k = top_k;
+  p.top_p = top_p;
+  p.min_p = min_p;
+  Sampler s;
+  Rng rng(2);
+  for (auto _ : state) benchmark::DoNotOptimize(s.sample(l.data(), int64_t(l.size()), p, {}, {}, rng).token);
+}
+
+void BM_SortVocabulary(benchmark::State& state) {
+  const std::vector<float> l = bench_logits();
+  std::vector<int32_t> order(l.size());
+  for (auto _ : state) {
+    std::iota(order.begin(), order.end(), 0);
+    std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+      return l[size_t(a)] > l[size_t(b)] || (l[size_t(a)] == l[size_t(b)] && a < b);
+    });
+    benchmark::DoNotOptimize(order.data());
+  }
+}
+
 void register_all() {
+  benchmark::RegisterBenchmark("sample/no-truncation", BM_Sample, 0, 1.0f, 0.0f)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("sample/top-k-40", BM_Sample, 40, 1.0f, 0.0f)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("sample/top-p-0.95", BM_Sample, 0, 0.95f, 0.0f)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("sample/top-p-0.95-min-p-0.05", BM_Sample, 0, 0.95f, 0.05f)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("sort/vocabulary", BM_SortVocabulary)->Unit(benchmark::kMillisecond);
   for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive})
     for (CacheType ct : {CacheType::F32, CacheType::BF16, CacheType::FP8})
       benchmark::RegisterBenchmark(

@@ -21,6 +21,8 @@ REPS="--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true --be
   --benchmark_out="$OUT/cpp_v2lite.json" --benchmark_out_format=json
 "$BUILD/bench/bench_infer" --benchmark_filter='cache_attention' --benchmark_min_time=0.3 $REPS \
   --benchmark_out="$OUT/cpp_cache_attention.json" --benchmark_out_format=json
+"$BUILD/bench/bench_infer" --benchmark_filter='^sample/|^sort/' $REPS \
+  --benchmark_out="$OUT/cpp_sample.json" --benchmark_out_format=json
 # The V2-Lite-shaped decode rows once more, 5 repetitions each, for the batch-64 / batch-1 ratios and the
 # packed vs row-major comparison, whose batch-1 rows move most with the bandwidth.
 "$BUILD/bench/bench_infer" --benchmark_filter='^decode/v2lite/|memory' --benchmark_min_time=0.5 \

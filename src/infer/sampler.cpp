@@ -31,10 +31,10 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
   work_.assign(logits, logits + V);
   if (p.repetition_penalty != 1.0f) {
     // Each distinct token once, as Hugging Face's RepetitionPenaltyLogitsProcessor does (gather/scatter).
-    std::vector<char> seen(size_t(V), 0);
+    flags_.assign(size_t(V), 0);
     for (int32_t t : context) {
-      if (t < 0 || t >= V || seen[size_t(t)]) continue;
-      seen[size_t(t)] = 1;
+      if (t < 0 || t >= V || flags_[size_t(t)]) continue;
+      flags_[size_t(t)] = 1;
       float& l = work_[size_t(t)];
       l = l > 0 ? l / p.repetition_penalty : l * p.repetition_penalty;
     }
@@ -76,44 +76,68 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
   double z = 0;
   for (int64_t i = 0; i < V; ++i) z += (prob_[size_t(i)] = std::exp((double(work_[size_t(i)]) - mx) * invT));
   for (double& v : prob_) v /= z;
-  // Candidates most likely first (ties: lower id first). top-k needs only a partial sort.
+  // Candidates most likely first (ties: lower id first). Only as long a prefix of that order is sorted as
+  // the truncation rules look at: a nucleus or min-p set is usually a few hundred of 100K+ tokens, and
+  // sorting them all cost ~10 ms a token.
   order_.resize(size_t(V));
   std::iota(order_.begin(), order_.end(), 0);
   auto more_likely = [&](int32_t a, int32_t b) {
     return prob_[size_t(a)] > prob_[size_t(b)] || (prob_[size_t(a)] == prob_[size_t(b)] && a < b);
   };
+  int64_t sorted = 0;  // order_[0, sorted) are the most likely tokens, in order
+  auto sort_prefix = [&](int64_t n) {
+    n = std::min(n, V);
+    if (n <= sorted) return;
+    std::partial_sort(order_.begin() + sorted, order_.begin() + n, order_.end(), more_likely);
+    sorted = n;
+  };
+  auto nth = [&](int64_t i) {  // the i-th most likely token
+    if (i >= sorted) sort_prefix(std::max<int64_t>(4 * sorted, 256));
+    return order_[size_t(i)];
+  };
   int64_t keep = V;
   if (p.top_k > 0 && p.top_k < V) {
     keep = p.top_k;
-    std::partial_sort(order_.begin(), order_.begin() + keep, order_.end(), more_likely);
-  } else if (p.top_p < 1.0f || p.min_p > 0.0f || p.top_logprobs > 0) {
-    std::sort(order_.begin(), order_.end(), more_likely);
+    sort_prefix(keep);
+  }
+  // top-p's mass is that of the top-k set, before min-p. The min-p set (p >= min_p · p_max) and the top-p
+  // set are both prefixes of the order, so the kept set is the shorter one, and counting the min-p set
+  // first (no sorting) bounds how far the top-p walk sorts.
+  double mass = 0;
+  if (p.top_p < 1.0f) {
+    if (keep == V)
+      for (double v : prob_) mass += v;
+    else
+      for (int64_t i = 0; i < keep; ++i) mass += prob_[size_t(order_[size_t(i)])];
+  }
+  if (p.min_p > 0.0f) {
+    const double thr = double(p.min_p) * prob_[size_t(best)];
+    int64_t n = 0;
+    if (keep == V)
+      for (double v : prob_) n += v >= thr;
+    else
+      for (int64_t i = 0; i < keep; ++i) n += prob_[size_t(order_[size_t(i)])] >= thr;
+    keep = std::max<int64_t>(n, 1);
   }
   if (p.top_p < 1.0f) {
-    double mass = 0;
-    for (int64_t i = 0; i < keep; ++i) mass += prob_[size_t(order_[size_t(i)])];
     double cum = 0;
     int64_t n = 0;
     while (n < keep) {
-      cum += prob_[size_t(order_[size_t(n)])] / mass;
+      cum += prob_[size_t(nth(n))] / mass;
       ++n;
       if (cum >= double(p.top_p)) break;
     }
     keep = std::max<int64_t>(n, 1);
   }
-  if (p.min_p > 0.0f && keep > 0) {
-    const double thr = double(p.min_p) * prob_[size_t(order_[0])];
-    int64_t n = 1;
-    while (n < keep && prob_[size_t(order_[size_t(n)])] >= thr) ++n;
-    keep = n;
-  }
+  if (keep < V) sort_prefix(keep);  // the kept set, for the renormalisation below
+  sort_prefix(std::min<int64_t>(p.top_logprobs, keep));
   // Renormalise over the kept set; zero everything else.
   double kept = 0;
   if (keep < V) {
-    std::vector<char> in(size_t(V), 0);
-    for (int64_t i = 0; i < keep; ++i) in[size_t(order_[size_t(i)])] = 1;
+    flags_.assign(size_t(V), 0);
+    for (int64_t i = 0; i < keep; ++i) flags_[size_t(order_[size_t(i)])] = 1;
     for (int64_t i = 0; i < V; ++i)
-      if (!in[size_t(i)]) prob_[size_t(i)] = 0.0;
+      if (!flags_[size_t(i)]) prob_[size_t(i)] = 0.0;
   }
   for (int64_t i = 0; i < V; ++i) kept += prob_[size_t(i)];
   for (double& v : prob_) v /= kept;

@@ -68,6 +68,7 @@ class Sampler {
   std::vector<double> prob_;     // final probabilities, 0 outside the kept set
   std::vector<int32_t> order_;   // candidate ids, most likely first
   std::vector<int32_t> counts_;  // occurrences in `generated`
+  std::vector<char> flags_;      // per token: seen in the context, then: in the kept set
   bool greedy_ = false;
   int32_t greedy_token_ = -1;
   int64_t V_ = 0;
