@@ -21,13 +21,15 @@ struct Reader {
 
   int64_t integer(const char* key) const {
     SEEK_CHECK(j.contains(key), "{}: missing required key \"{}\"", src, key);
+    SEEK_CHECK(!j[key].is_null(), "{}: required key \"{}\" is null; it needs an integer", src, key);
     return integer_or(key, 0);
   }
   int64_t integer_or(const char* key, int64_t def) const {
     if (!present(key)) return def;
     const json& v = j[key];
     SEEK_CHECK(
-        v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()),
+        v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
+                                  std::abs(v.get<double>()) < 9.2e18),
         "{}: key \"{}\" must be an integer, got {}", src, key, v.dump());
     return v.get<int64_t>();
   }

@@ -129,6 +129,12 @@ TEST(Config, OutOfRangeValuesAreErrors) {
   j["max_position_embeddings"] = int64_t(1) << 40;
   EXPECT_NE(error_of(j).find("max_position_embeddings"), std::string::npos);
   j = load_json("tiny-v3");
+  j["vocab_size"] = nullptr;
+  EXPECT_NE(error_of(j).find("\"vocab_size\" is null"), std::string::npos) << error_of(j);
+  j = load_json("tiny-v3");
+  j["max_position_embeddings"] = 1e30;
+  EXPECT_NE(error_of(j).find("must be an integer"), std::string::npos) << error_of(j);
+  j = load_json("tiny-v3");
   j["eos_token_id"] = -1;  // unset, as Hugging Face writes it
   EXPECT_EQ(error_of(j), "");
 }
