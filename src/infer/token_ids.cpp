@@ -1,7 +1,8 @@
 #include "infer/token_ids.hpp"
 
+#include <charconv>
 #include <climits>
-#include <stdexcept>
+#include <string_view>
 
 #include "core/error.hpp"
 
@@ -10,23 +11,25 @@ namespace seek {
 std::vector<int32_t> parse_token_ids(const std::string& s) {
   std::vector<int32_t> ids;
   size_t i = 0;
-  while (i < s.size()) {
+  for (size_t item = 1;; ++item) {
     size_t j = s.find(',', i);
     if (j == std::string::npos) j = s.size();
-    const std::string part = s.substr(i, j - i);
-    long long v = -1;
-    size_t used = 0;
-    try {
-      v = std::stoll(part, &used);
-    } catch (const std::logic_error&) {
-      used = 0;
-    }
-    SEEK_CHECK(used > 0 && used == part.size() && v >= 0 && v <= INT32_MAX,
-               "bad token id '{}' in '{}' (expected comma-separated non-negative integers)", part, s);
+    std::string_view part(s.data() + i, j - i);
+    // Spaces around an id are layout ("1, 2, 3"); an empty item is a slip ("1,,2", "1,2,") and is named.
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
+    SEEK_CHECK(!part.empty(),
+               "token id {} in '{}' is empty (expected comma-separated non-negative integers, e.g. 1,2,3)",
+               item, s);
+    int64_t v = -1;
+    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
+    SEEK_CHECK(ec == std::errc() && end == part.data() + part.size() && v >= 0 && v <= INT32_MAX,
+               "bad token id '{}' (item {}) in '{}' (expected comma-separated non-negative integers)", part,
+               item, s);
     ids.push_back(int32_t(v));
+    if (j == s.size()) return ids;
     i = j + 1;
   }
-  return ids;
 }
 
 }  // namespace seek

@@ -6,7 +6,8 @@
 
 namespace seek {
 
-// Comma-separated non-negative integers; throws seek::Error naming the bad part.
+// Comma-separated non-negative integers, spaces around each allowed; throws seek::Error naming the bad or
+// empty item.
 std::vector<int32_t> parse_token_ids(const std::string& text);
 
 }  // namespace seek

@@ -208,6 +208,24 @@ TEST(Cli, LogitsCheckTheOutputPathFirst) {
   EXPECT_TRUE(fs::exists(tmp.path / "x.npy"));
 }
 
+// --ids: spaces around an id are fine, an empty item is named.
+TEST(Cli, TokenIdListsAreParsedConsistently) {
+  TempDir tmp("cli-ids");
+  const std::string out = (tmp.path / "x.npy").string();
+  for (const char* ids : {"'1, 2 '", "' 1 ,2'"}) {
+    CmdResult r = run("logits --model " + kTinyV3 + " --ids " + ids + " --out " + out);
+    EXPECT_EQ(r.code, 0) << ids << ": " << r.output;
+  }
+  for (auto [ids, needle] : {std::pair{"1,2,", "token id 3 in '1,2,' is empty"},
+                             {"1,,2", "token id 2"},
+                             {"1,+2", "bad token id '+2'"},
+                             {"'1 2'", "bad token id '1 2'"}}) {
+    CmdResult r = run("logits --model " + kTinyV3 + " --ids " + ids + " --out " + out);
+    EXPECT_EQ(r.code, 1) << ids << ": " << r.output;
+    EXPECT_NE(r.output.find(needle), std::string::npos) << ids << ": " << r.output;
+  }
+}
+
 TEST(Cli, PerplexityRejectsWindowsThatScoreNothing) {
   TempDir tmp("cli-ppl");
   const std::string model = random_model(tmp.path / "m").string();
