@@ -28,6 +28,7 @@ struct ModelOptions {
   CacheType kv_cache = CacheType::F32;
   int64_t ctx = 0;
   int max_batch = 64;
+  double cache_gib = 0;  // 0: the engine's default budget
 };
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
@@ -44,6 +45,10 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--max-batch", o.max_batch, "sequences decoded at once")
       ->check(at_least(1))
       ->capture_default_str();
+  app.add_option("--cache-mem", o.cache_gib,
+                 "KV cache budget in GiB (default: 90% of the memory available at start); a request that "
+                 "could outgrow it is refused before it runs")
+      ->check(positive_number("GiB"));
 }
 
 // The defaults differ between generate and chat, so --help shows each command's own.
@@ -92,6 +97,7 @@ EngineOptions engine_options(const ModelOptions& o) {
   e.cache_type = o.kv_cache;
   e.max_context = o.ctx;
   e.max_batch = o.max_batch;
+  e.max_cache_bytes = int64_t(o.cache_gib * double(int64_t(1) << 30));
   return e;
 }
 

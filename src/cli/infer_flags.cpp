@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <map>
 
@@ -22,6 +23,17 @@ CLI::Validator at_least(int64_t min) {
         return fmt::format("must be a whole number >= {}, got '{}'", min, s);
       },
       // No description: CLI11 would print it between the type and the default ("INT:>=1=64").
+      "");
+}
+
+CLI::Validator positive_number(const std::string& unit) {
+  return CLI::Validator(
+      [unit](std::string& s) -> std::string {
+        double v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec == std::errc() && end == s.data() + s.size() && std::isfinite(v) && v > 0) return {};
+        return fmt::format("must be a number of {} above 0, got '{}'", unit, s);
+      },
       "");
 }
 

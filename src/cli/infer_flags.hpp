@@ -17,6 +17,9 @@ namespace seek::cli {
 // prints the whole range of double, 300 digits.
 CLI::Validator at_least(int64_t min);
 
+// A finite number > 0 of `unit`s ("--cache-mem: must be a number of GiB above 0, got '-1'").
+CLI::Validator positive_number(const std::string& unit);
+
 // A seed: a whole number in [0, 2^64). CLI11 wraps "-1" and clamps 2^64 into uint64_t without a word.
 CLI::Validator seed_value();
 

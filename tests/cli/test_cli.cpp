@@ -322,6 +322,18 @@ TEST(Cli, InferenceFlagErrorsAreReadable) {
         << bad << r.output;
   }
   EXPECT_EQ(run(gen + "--seed 18446744073709551615").code, 0);
+  for (const char* bad : {"--cache-mem 0", "--cache-mem -1", "--cache-mem lots"}) {
+    CmdResult r = run(gen + bad);
+    EXPECT_NE(r.code, 0) << bad << r.output;
+    EXPECT_NE(r.output.find("--cache-mem: must be a number of GiB above 0"), std::string::npos)
+        << bad << r.output;
+  }
+  {
+    CmdResult r = run(gen + "--cache-mem 0.000001");  // ~1 KB: not one cache block
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_NE(r.output.find("more than the budget"), std::string::npos) << r.output;
+    EXPECT_EQ(run(gen + "--cache-mem 0.5").code, 0);
+  }
   CmdResult r = run(gen + "--ctx 65");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("--ctx 65 is longer than the model's context of 64 tokens"), std::string::npos)
