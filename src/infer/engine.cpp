@@ -54,9 +54,11 @@ Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const Engine
       max_context_(context_limit(model.config(), opt)) {
   const ModelConfig& c = model.config();
   SEEK_CHECK(opt.max_batch > 0 && opt.prefill_chunk > 0, "max batch and prefill chunk must be positive");
-  // The model's own end of sequence (config.json, as Hugging Face's generate() uses it) where it names one;
-  // the tokenizer's otherwise.
-  eos_ = c.eos_token_id >= 0 ? int32_t(c.eos_token_id) : tok_ ? tok_->eos_id() : -1;
+  // The model's end of sequence (config.json, as Hugging Face's generate() uses it) and the tokenizer's: the
+  // same id in DeepSeek's checkpoints, but models saved before seek train wrote its tokenizer's ids into
+  // config.json name a placeholder there, and they were trained to end with the tokenizer's.
+  if (c.eos_token_id >= 0) eos_.push_back(int32_t(c.eos_token_id));
+  if (tok_ && tok_->eos_id() >= 0 && tok_->eos_id() != c.eos_token_id) eos_.push_back(tok_->eos_id());
   // Checkpoints often pad the vocabulary past the tokenizer (DeepSeek-V3: 129280 rows for ~128.8K tokens);
   // ids without a token are never sampled.
   sample_vocab_ = c.vocab_size;
@@ -286,7 +288,7 @@ void Engine::accept(Request& r, int s, const SampledToken& t) {
   FinishReason why = FinishReason::None;
   size_t hold = 0;
   for (const auto& st : p.stop) hold = std::max(hold, st.size() - 1);
-  if (!p.ignore_eos && t.token == eos_) {
+  if (!p.ignore_eos && std::find(eos_.begin(), eos_.end(), t.token) != eos_.end()) {
     why = FinishReason::Eos;
   } else if (std::find(p.stop_tokens.begin(), p.stop_tokens.end(), t.token) != p.stop_tokens.end()) {
     why = FinishReason::StopToken;

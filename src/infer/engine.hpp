@@ -84,8 +84,8 @@ struct EngineStats {
 
 class Engine {
  public:
-  // tokenizer may be null: then no text and no stop strings. EOS is the config's eos_token_id, or where the
-  // config has none, the tokenizer's.
+  // tokenizer may be null: then no text and no stop strings. EOS: the config's eos_token_id and the
+  // tokenizer's end-of-sequence token, either one.
   Engine(const InferModel& model, const Tokenizer* tokenizer, const EngineOptions& opt = {});
   ~Engine();
 
@@ -141,7 +141,7 @@ class Engine {
   Runner runner_;
   KvCache cache_;
   int64_t max_context_ = 0;
-  int32_t eos_ = -1;
+  std::vector<int32_t> eos_;  // ids that end a sample
   int64_t sample_vocab_ = 0;  // ids [0, sample_vocab_) can be sampled
   std::vector<std::unique_ptr<Request>> reqs_;
   int running_ = 0;  // samples admitted and not finished

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 
 #include "core/error.hpp"
 #include "infer/engine.hpp"
@@ -242,6 +243,41 @@ TEST(Engine, StopTokensStringsAndLength) {
   EXPECT_EQ(c4.tokens.size(), 1u);
   EXPECT_EQ(c4.text, "");
   EXPECT_EQ(streamed4, "");
+}
+
+// A sample ends at the config's eos_token_id or at the tokenizer's end-of-sequence token, whichever comes
+// first: the same tokens as with ignore_eos, cut after the first of either.
+TEST(Engine, EndsAtTheConfigsOrTheTokenizersEos) {
+  ModelConfig cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  auto tok = make_byte_tokenizer();
+  cfg.vocab_size = int64_t(tok->vocab_size());
+  cfg.eos_token_id = 5;
+  cfg.max_position_embeddings = 512;
+  ASSERT_NE(tok->eos_id(), 5);
+  auto model = InferModel::random(cfg, 3, WeightFormat::F32, 0.5);
+  SamplingParams p = sampling(11, 200);
+  Engine free_run(*model, tok.get());
+  free_run.submit({{1, 2, 3}, p, 16});
+  free_run.run();
+  p.ignore_eos = false;
+  Engine e(*model, tok.get());
+  e.submit({{1, 2, 3}, p, 16});
+  e.run();
+  std::set<int32_t> ended_by;
+  for (int s = 0; s < 16; ++s) {
+    const std::vector<int32_t>& all = free_run.completions(0)[size_t(s)].tokens;
+    const Completion& c = e.completions(0)[size_t(s)];
+    const auto first =
+        std::find_if(all.begin(), all.end(), [&](int32_t t) { return t == 5 || t == tok->eos_id(); });
+    if (first == all.end()) {
+      EXPECT_EQ(c.finish, FinishReason::Length) << "sample " << s;
+      continue;
+    }
+    EXPECT_EQ(c.finish, FinishReason::Eos) << "sample " << s;
+    EXPECT_EQ(c.tokens, std::vector<int32_t>(all.begin(), first + 1)) << "sample " << s;
+    ended_by.insert(*first);
+  }
+  EXPECT_EQ(ended_by.size(), 2u) << "both ids should end some sample; pick another seed";
 }
 
 TEST(Engine, ContinuousBatchingAdmitsWhenSlotsFree) {
