@@ -202,15 +202,12 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
   std::unique_ptr<InferModel> m(new InferModel());
   m->allocate(cfg, opt.format, opt.pack);
   TensorStore store(dir);
+  check_tensor_names(store, m->layout_, cfg, true, (dir / "config.json").string());
   ReadOptions ro;
   ro.fp8_round_to_bf16 = opt.fp8_round_to_bf16;
   std::vector<float> tmp;
   for (int id = 0; id < m->layout_.size(); ++id) {
     const ParamInfo& info = m->layout_[id];
-    SEEK_CHECK(
-        store.contains(info.name),
-        "{}: missing tensor {} (shape [{}]) required by {}/config.json; do the weights match the config?",
-        store.path(), info.name, fmt::join(info.shape, ", "), dir.string());
     if (m->f32_off_[size_t(id)] >= 0) {  // straight into the slab
       store.read_into(info.name, info.shape, m->f32_.data() + m->f32_off_[size_t(id)], ro);
       continue;
@@ -219,7 +216,6 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
     store.read_into(info.name, info.shape, tmp.data(), ro);
     m->store(id, tmp.data());
   }
-  check_no_unused_tensors(store, m->layout_, cfg, true, (dir / "config.json").string());
   return m;
 }
 

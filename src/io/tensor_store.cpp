@@ -131,7 +131,7 @@ const SafetensorsFile& TensorStore::file_of(std::string_view name) const {
 }
 
 bool TensorStore::is_fp8(std::string_view name) const {
-  return contains(std::string(name) + "_scale_inv");
+  return contains(std::string(name) + std::string(kScaleSuffix));
 }
 
 const TensorStore::Entry& TensorStore::checked(std::string_view name,
@@ -149,7 +149,7 @@ void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& 
                              const ReadOptions& options) const {
   const Entry& e = checked(name, expected_shape);
   const TensorInfo& w = *e.info;
-  const std::string scale_name = std::string(name) + "_scale_inv";
+  const std::string scale_name = std::string(name) + std::string(kScaleSuffix);
   auto s = tensors_.find(scale_name);
   if (s == tensors_.end()) {
     if (w.dtype == DType::F8_E4M3) {

@@ -35,6 +35,7 @@ class TensorStore {
   const SafetensorsFile& file_of(std::string_view name) const;  // the shard holding it
   const std::vector<std::unique_ptr<SafetensorsFile>>& files() const { return files_; }
   // A weight is FP8 exactly when its sibling "<name>_scale_inv" exists [spec §2.3].
+  static constexpr std::string_view kScaleSuffix = "_scale_inv";
   bool is_fp8(std::string_view name) const;
 
   // Reads tensor `name`, which must have exactly `expected_shape`, into out (numel elements). FP8 weights

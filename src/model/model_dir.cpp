@@ -71,16 +71,23 @@ int64_t layer_index(std::string_view name) {
 
 }  // namespace
 
-void check_no_unused_tensors(const TensorStore& store, const ParamLayout& read, const ModelConfig& cfg,
-                             bool skips_mtp_layers, const std::string& config_path) {
-  constexpr std::string_view scale = "_scale_inv";
+void check_tensor_names(const TensorStore& store, const ParamLayout& read, const ModelConfig& cfg,
+                        bool skips_mtp_layers, const std::string& config_path) {
+  for (const ParamInfo& info : read.all())
+    SEEK_CHECK(store.contains(info.name),
+               "{}: missing tensor {} (shape [{}]) required by {}; do the weights match the config?",
+               store.path(), info.name, fmt::join(info.shape, ", "), config_path);
+  constexpr std::string_view scale = TensorStore::kScaleSuffix;
   std::vector<std::string> unused;
   for (const std::string& name : store.names()) {
     if (read.find(name) >= 0) continue;
     if (name.ends_with(scale) && read.find(name.substr(0, name.size() - scale.size())) >= 0) continue;
     const int64_t layer = layer_index(name);
-    const bool mtp =
-        layer >= cfg.num_hidden_layers && layer < cfg.num_hidden_layers + cfg.num_nextn_predict_layers;
+    // An MTP layer has its eh_proj; without it the layer is a decoder layer the config left out (a checkpoint
+    // without its MTP module, read with num_hidden_layers one too small).
+    const bool mtp = layer >= cfg.num_hidden_layers &&
+                     layer < cfg.num_hidden_layers + cfg.num_nextn_predict_layers &&
+                     store.contains(fmt::format("model.layers.{}.eh_proj.weight", layer));
     if (mtp && skips_mtp_layers) continue;
     if (mtp && (name.ends_with(".embed_tokens.weight") || name.ends_with(".shared_head.head.weight")))
       continue;
@@ -102,8 +109,8 @@ std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOp
   ModelConfig cfg = ModelConfig::load((dir / "config.json").string());
   auto model = std::make_unique<Transformer<T>>(cfg);
   TensorStore store(dir);
+  check_tensor_names(store, model->params().layout, cfg, false, (dir / "config.json").string());
   load_weights(*model, store, opts);
-  check_no_unused_tensors(store, model->params().layout, cfg, false, (dir / "config.json").string());
   return model;
 }
 

@@ -313,7 +313,7 @@ TEST(Engine, CacheBudgetBoundsTheCacheAndDelaysRequests) {
   for (auto& r : reqs) free_run.submit(r);
   free_run.run();
   const int64_t per_token = free_run.stats().cache_bytes_per_token;
-  // Room for about two requests at a time (each: up to 2 × 30 tokens and the prompt's blocks).
+  // Room for about three requests at a time (each: up to 2 × 30 tokens and the prompt's blocks).
   opt.max_cache_bytes = 2 * (8 + 2 * 8) * 4 * per_token;
   ASSERT_GT(free_run.stats().peak_cache_bytes, opt.max_cache_bytes);  // else this would test nothing
   Engine budgeted(*model, nullptr, opt);
@@ -333,6 +333,31 @@ TEST(Engine, CacheBudgetBoundsTheCacheAndDelaysRequests) {
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("more than the budget"), std::string::npos) << err.what();
   }
+}
+
+// A model whose logits are NaN: the sampler's error leaves the parallel sampling loop as an exception, not a
+// crash and not a made-up token, and the engine then refuses more work.
+TEST(EngineErrors, NonFiniteLogitsStopTheEngineWithAClearError) {
+  Transformer<float> m(ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v2lite.json"));
+  m.init_weights(1);
+  const int norm = m.params().layout.find("model.norm.weight");
+  ASSERT_GE(norm, 0);
+  m.params().p(norm)[0] = std::nanf("");
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("seek_nan_model_" + std::to_string(::getpid()));
+  save_model_dir(m, dir);
+  auto model = InferModel::load(dir);
+  fs::remove_all(dir);
+  Engine e(*model, nullptr);
+  for (int i = 0; i < 3; ++i)
+    e.submit({prompt_of(4, model->config().vocab_size, uint64_t(i)), sampling(1, 5), 2});
+  try {
+    e.run();
+    ADD_FAILURE() << "NaN logits were sampled";
+  } catch (const Error& err) {
+    EXPECT_NE(std::string(err.what()).find("non-finite logit"), std::string::npos) << err.what();
+  }
+  EXPECT_THROW(e.step(), Error);
 }
 
 // An error inside step() (here a callback that throws) leaves the engine refusing work, naming the error.
@@ -392,10 +417,10 @@ TEST(EngineErrors, BadInputIsAClearError) {
   cfg["num_hidden_layers"] = 5;
   std::ofstream(tmp / "config.json") << cfg.dump(2);
   expect_error([&] { InferModel::load(tmp); }, "missing tensor model.layers.4");
-  // Fewer layers than the weights: layer 2 would pass for the MTP layer, layer 3 is left over.
+  // Fewer layers than the weights: layer 2 has no eh_proj, so it is not taken for the MTP layer.
   cfg["num_hidden_layers"] = 2;
   std::ofstream(tmp / "config.json") << cfg.dump(2);
-  expect_error([&] { InferModel::load(tmp); }, "does not describe, e.g. model.layers.3.");
+  expect_error([&] { InferModel::load(tmp); }, "does not describe, e.g. model.layers.2.");
   cfg["num_hidden_layers"] = 3;
   cfg["n_shared_experts"] = 0;
   std::ofstream(tmp / "config.json") << cfg.dump(2);
