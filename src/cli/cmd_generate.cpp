@@ -5,6 +5,8 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -97,7 +99,8 @@ EngineOptions engine_options(const ModelOptions& o) {
   e.cache_type = o.kv_cache;
   e.max_context = o.ctx;
   e.max_batch = o.max_batch;
-  e.max_cache_bytes = int64_t(o.cache_gib * double(int64_t(1) << 30));
+  if (o.cache_gib > 0)  // at least one byte (0 would mean the default), at most what int64 holds
+    e.max_cache_bytes = int64_t(std::clamp(std::ceil(o.cache_gib * double(int64_t(1) << 30)), 1.0, 9.2e18));
   return e;
 }
 

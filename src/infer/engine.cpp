@@ -73,13 +73,19 @@ Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const Engine
   stats_.cache_budget_bytes = cache_budget_;
 }
 
+int64_t Engine::sample_tokens(const GenRequest& req) const {
+  return std::min(int64_t(req.prompt.size()) + int64_t(req.params.max_new_tokens), max_context_);
+}
+
 // Blocks the request's samples can reach: the prompt's, then for each sample the blocks past the prompt's
-// full ones (its copy of the partly filled last block, and its own tokens up to max_new_tokens).
+// full ones (its copy of the partly filled last block, and its own tokens up to max_new_tokens). In double:
+// a huge sample count must not wrap around to a small number.
 int64_t Engine::cache_need(const GenRequest& req) const {
   const int64_t bt = opt_.block_tokens, P = int64_t(req.prompt.size());
-  const int64_t tokens = std::min(P + int64_t(req.params.max_new_tokens), max_context_);
-  const int64_t blocks = (P + bt - 1) / bt + int64_t(req.n) * ((tokens + bt - 1) / bt - P / bt);
-  return blocks * bt * cache_.bytes_per_token();
+  const double blocks =
+      double((P + bt - 1) / bt) + double(req.n) * double((sample_tokens(req) + bt - 1) / bt - P / bt);
+  const double bytes = blocks * double(bt) * double(cache_.bytes_per_token());
+  return bytes >= 9.2e18 ? INT64_MAX : int64_t(bytes);
 }
 
 Engine::~Engine() = default;
@@ -113,9 +119,8 @@ int Engine::submit(GenRequest req) {
              "the request needs up to {:.1f} MiB of KV cache ({} samples of up to {} tokens at {} bytes per "
              "token), more than the budget of {:.1f} MiB; ask for fewer samples or new tokens, a shorter "
              "context, a bf16 or fp8 cache, or a larger budget",
-             double(need) / (1 << 20), req.n,
-             std::min(int64_t(req.prompt.size()) + int64_t(req.params.max_new_tokens), max_context_),
-             cache_.bytes_per_token(), double(cache_budget_) / (1 << 20));
+             double(need) / (1 << 20), req.n, sample_tokens(req), cache_.bytes_per_token(),
+             double(cache_budget_) / (1 << 20));
   auto r = std::make_unique<Request>();
   r->id = int(reqs_.size());
   r->req = std::move(req);
@@ -181,7 +186,6 @@ bool Engine::advance() {
         break;
       r.admitted = true;
       running_ += r.req.n;
-      r.cache_reserved = need;
       cache_reserved_ += need;
       r.prompt_seq = cache_.create();
     }
@@ -331,10 +335,7 @@ void Engine::finish(Request& r, int s, FinishReason why) {
   sm.seq = -1;
   --running_;
   r.done = std::all_of(r.samples.begin(), r.samples.end(), [](const Sample& x) { return x.done; });
-  if (r.done) {
-    cache_reserved_ -= r.cache_reserved;
-    r.cache_reserved = 0;
-  }
+  if (r.done) cache_reserved_ -= cache_need(r.req);
 }
 
 }  // namespace seek

@@ -123,14 +123,14 @@ class Engine {
     int id = 0;
     int prompt_seq = -1;
     int64_t prefilled = 0;
-    int64_t cache_reserved = 0;  // bytes of the budget held from admission until the last sample ends
     bool admitted = false, started = false, done = false;
     std::vector<Sample> samples;
     std::vector<Completion> out;
   };
   bool advance();  // step() without the check for an earlier error
   void check_usable() const;
-  int64_t cache_need(const GenRequest& req) const;
+  int64_t sample_tokens(const GenRequest& req) const;  // prompt + new tokens a sample can reach
+  int64_t cache_need(const GenRequest& req) const;     // bytes of the budget held from admission to the end
   void start_samples(Request& r, const float* logits);
   void accept(Request& r, int s, const SampledToken& t);
   void finish(Request& r, int s, FinishReason why);
@@ -144,8 +144,8 @@ class Engine {
   std::vector<int32_t> eos_;  // ids that end a sample
   int64_t sample_vocab_ = 0;  // ids [0, sample_vocab_) can be sampled
   std::vector<std::unique_ptr<Request>> reqs_;
-  int running_ = 0;  // samples admitted and not finished
-  int64_t cache_budget_ = 0, cache_reserved_ = 0;
+  int running_ = 0;                                // samples admitted and not finished
+  int64_t cache_budget_ = 0, cache_reserved_ = 0;  // bytes; reserved: by admitted requests not yet done
   EngineStats stats_;
   RunnerBatch batch_;
   std::vector<float> logits_;

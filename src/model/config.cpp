@@ -27,6 +27,8 @@ struct Reader {
   int64_t integer_or(const char* key, int64_t def) const {
     if (!present(key)) return def;
     const json& v = j[key];
+    SEEK_CHECK(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(INT64_MAX),
+               "{}: key \"{}\" is out of range, got {}", src, key, v.dump());
     SEEK_CHECK(
         v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
                                   std::abs(v.get<double>()) < 9.2e18),

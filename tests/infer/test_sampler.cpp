@@ -139,15 +139,18 @@ TEST(Sampler, FixedSeedRepeats) {
 
 // Penalties, then temperature, then top-p and min-p together, against a reference computed here from the
 // definitions in sampler.hpp: the kept set and every log-prob.
+// Also at V = 5000 with nuclei of thousands of tokens (the sampler then sorts its candidates in rounds) and
+// with top-k in front.
 TEST(Sampler, PenalisedTopPMinPLogprobsMatchAReference) {
-  const int64_t V = 200;
   const std::vector<int32_t> context = {3, 7, 7, 50, 120, 3}, generated = {50, 120, 120, 3};
-  for (uint64_t seed = 0; seed < 20; ++seed) {
+  for (uint64_t seed = 0; seed < 40; ++seed) {
+    const int64_t V = seed < 20 ? 200 : 5000;
     auto l = test_logits(V, 100 + seed);
     SamplingParams p;
     p.temperature = 0.6f + 0.1f * float(seed % 5);
-    p.top_p = 0.5f + 0.02f * float(seed);
-    p.min_p = seed % 2 ? 0.02f : 0.0f;
+    p.top_p = seed < 20 ? 0.5f + 0.02f * float(seed) : seed % 4 == 0 ? 1.0f : 0.999f;
+    p.min_p = seed % 2 ? (seed < 20 ? 0.02f : 0.001f) : 0.0f;
+    p.top_k = seed % 3 == 0 ? int(V / 3) : 0;
     p.repetition_penalty = 1.3f;
     p.presence_penalty = 0.4f;
     p.frequency_penalty = 0.25f;
@@ -160,13 +163,18 @@ TEST(Sampler, PenalisedTopPMinPLogprobsMatchAReference) {
     for (int32_t i = 0; i < V; ++i) order[size_t(i)] = i;
     std::sort(order.begin(), order.end(),
               [&](int32_t a, int32_t b) { return full[size_t(a)] > full[size_t(b)]; });
+    // top-k, then top-p over the top-k set's renormalised mass, then min-p: all three keep a prefix.
+    const int64_t k = p.top_k > 0 ? p.top_k : V;
+    double mass_k = 0;
+    for (int64_t i = 0; i < k; ++i) mass_k += std::exp(full[size_t(order[size_t(i)])]);
     std::vector<char> keep(size_t(V), 0);
-    double mass = 0;
-    for (int32_t t : order) {
+    double cum = 0;
+    for (int64_t i = 0; i < k; ++i) {
+      const int32_t t = order[size_t(i)];
       if (std::exp(full[size_t(t)]) < double(p.min_p) * std::exp(full[size_t(order[0])])) break;
       keep[size_t(t)] = 1;
-      mass += std::exp(full[size_t(t)]);
-      if (mass >= double(p.top_p)) break;
+      cum += std::exp(full[size_t(t)]) / mass_k;
+      if (p.top_p < 1.0f && cum >= double(p.top_p)) break;
     }
     const std::vector<double> want = ref_logprobs(pen, p.temperature, keep);
     Sampler s;

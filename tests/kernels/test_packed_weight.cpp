@@ -76,7 +76,10 @@ TEST(PackedWeight, MatchesADoubleReference) {
 
 // A weight held in a layout the product does not ask for is repacked on each call, with the same results.
 TEST(PackedWeight, RepacksPerCallWhereTheLayoutDiffers) {
-  packed_weight_keep_plain_for_tests(true);
+  struct KeepPlain {  // switched off again however the test ends
+    KeepPlain() { packed_weight_keep_plain_for_tests(true); }
+    ~KeepPlain() { packed_weight_keep_plain_for_tests(false); }
+  } keep_plain;
   for (bool bf16 : {false, true}) {
     if (bf16 && !have_bf16_gemm()) continue;
     for (auto [N, K] : {std::pair<int64_t, int64_t>{45, 300}, {576, 512}}) {
@@ -84,7 +87,6 @@ TEST(PackedWeight, RepacksPerCallWhereTheLayoutDiffers) {
       for (int64_t M : {1, 17, 64}) check(w, bf16, M, K + 3, N + 1);
     }
   }
-  packed_weight_keep_plain_for_tests(false);
 }
 
 // oneDNN's AVX-512 kernels (brgemm) sum each row in the same order whatever M is: bit-identical rows. Below

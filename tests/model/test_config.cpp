@@ -2,6 +2,7 @@
 // name the key and the file.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <fstream>
 
 #include "core/error.hpp"
@@ -131,6 +132,9 @@ TEST(Config, OutOfRangeValuesAreErrors) {
   j = load_json("tiny-v3");
   j["vocab_size"] = nullptr;
   EXPECT_NE(error_of(j).find("\"vocab_size\" is null"), std::string::npos) << error_of(j);
+  j = load_json("tiny-v3");
+  j["eos_token_id"] = UINT64_MAX;  // would wrap to -1: no EOS at all
+  EXPECT_NE(error_of(j).find("out of range"), std::string::npos) << error_of(j);
   j = load_json("tiny-v3");
   j["max_position_embeddings"] = 1e30;
   EXPECT_NE(error_of(j).find("must be an integer"), std::string::npos) << error_of(j);
