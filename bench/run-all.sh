@@ -3,9 +3,9 @@
 # 2-core box an OpenMP region stalls whenever another process holds a core. Results go to bench/results/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 SEEK_WITH_TORCH=1 bash scripts/install-deps.sh
-cmake --preset release >/dev/null
-cmake --build --preset release -j 2 --target bench_gemm bench_attention bench_moe bench_train_step bench_infer \
+build_release bench_gemm bench_attention bench_moe bench_train_step bench_infer \
   bench_tokenizer seek
 mkdir -p bench/results
 export OMP_NUM_THREADS=2
