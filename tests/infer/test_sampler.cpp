@@ -254,26 +254,14 @@ TEST(Sampler, BadParametersAreErrors) {
     set(p);
     EXPECT_THROW(p.validate(), Error);
   }
-  for (float v : {nan, inf, -inf}) {
-    SamplingParams p;
-    p.temperature = v;
-    EXPECT_THROW(p.validate(), Error) << v;
-    p = {};
-    p.repetition_penalty = v;
-    EXPECT_THROW(p.validate(), Error) << v;
-    p = {};
-    p.presence_penalty = v;
-    EXPECT_THROW(p.validate(), Error) << v;
-    p = {};
-    p.frequency_penalty = v;
-    EXPECT_THROW(p.validate(), Error) << v;
-    p = {};
-    p.top_p = v;
-    EXPECT_THROW(p.validate(), Error) << v;
-    p = {};
-    p.min_p = v;
-    EXPECT_THROW(p.validate(), Error) << v;
-  }
+  for (float SamplingParams::*field :
+       {&SamplingParams::temperature, &SamplingParams::repetition_penalty, &SamplingParams::presence_penalty,
+        &SamplingParams::frequency_penalty, &SamplingParams::top_p, &SamplingParams::min_p})
+    for (float v : {nan, inf, -inf}) {
+      SamplingParams p;
+      p.*field = v;
+      EXPECT_THROW(p.validate(), Error) << v;
+    }
   SamplingParams ok;
   EXPECT_NO_THROW(ok.validate());
 }
