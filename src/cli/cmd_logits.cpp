@@ -142,7 +142,7 @@ void run_perplexity(const PerplexityOptions& o) {
   // every token is predicted at most once; with overlap (stride < ctx) later windows give each scored token
   // ctx - stride or more tokens of left context. Without overlap a window's first token is not scored.
   int64_t prev_end = 0;
-  for (int64_t begin = 0; prev_end < N - 1; begin += stride) {
+  for (int64_t begin = 0; prev_end < N; begin += stride) {
     const int64_t end = std::min(begin + ctx, N);
     std::vector<int32_t> win(ids.begin() + begin, ids.begin() + end);
     forward_all(run, win, 512, [&](int64_t t, const float* l) {

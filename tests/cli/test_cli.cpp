@@ -253,6 +253,18 @@ TEST(Cli, PerplexityRejectsWindowsThatScoreNothing) {
   r = run(base + " --ctx 8 --stride 4");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("window 8, stride 4"), std::string::npos) << r.output;
+  // Every token after the first is scored once, also when a window ends one token before the file does;
+  // without overlap each window's first token has no context and is not scored.
+  const std::string nine = (tmp.path / "nine.txt").string();
+  std::ofstream(nine) << "abcdefghi";  // 9 byte tokens, no BOS
+  for (auto [window, scored] : {std::pair{"--ctx 5 --stride 3", "over 8 tokens"},
+                                {"--ctx 4 --stride 2", "over 8 tokens"},
+                                {"--ctx 5 --stride 5", "over 7 tokens"},
+                                {"--ctx 9 --stride 9", "over 8 tokens"}}) {
+    r = run("perplexity --model " + model + " --file " + nine + " " + window);
+    EXPECT_EQ(r.code, 0) << window << r.output;
+    EXPECT_NE(r.output.find(scored), std::string::npos) << window << ": " << r.output;
+  }
 }
 
 // The fixtures have 64 ids and no tokenizer.json: text would need the byte tokenizer's 265.
