@@ -267,11 +267,14 @@ class ThinkPrinter {
       }
     }
   }
+  // A reasoning block the model never closed ends without an [answer] header: no answer follows.
   void end() {
     emit(pending_);
     pending_.clear();
-    if (in_think_) close();
+    if (in_think_ && tty_) fmt::print("\x1b[0m");
+    in_think_ = false;
     fmt::print("\n");
+    std::fflush(stdout);  // before the timing line on stderr
   }
 
  private:
