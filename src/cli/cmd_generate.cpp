@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -149,6 +150,7 @@ void run_generate(GenerateOptions& o) {
     l.tok.check_text_fits(l.model->config().vocab_size, true);
     if (o.chat) {
       ChatOptions co;
+      co.style = chat_style_of(o.model.dir);
       co.add_generation_prompt = true;
       req.prompt = encode_chat(*l.tok.tok, {{"user", o.prompt}}, co);
     } else {
@@ -236,7 +238,7 @@ RegisterCommand reg_generate(
 struct ChatCliOptions {
   ModelOptions model;
   SamplingParams sampling;
-  std::string style = "v3", system;
+  std::string style = "auto", system;
 };
 
 // Splits streamed text into the reasoning (<think> ... </think>) and the answer, printing the reasoning
@@ -321,11 +323,16 @@ std::vector<int32_t> fit_history(std::vector<ChatMessage>& history, const Tokeni
 }
 
 void run_chat(ChatCliOptions& o) {
-  SEEK_CHECK(o.style == "v3" || o.style == "r1", "--style must be v3 or r1, not '{}'", o.style);
+  static const std::map<std::string, ChatStyle> styles = {
+      {"v2", ChatStyle::V2}, {"v3", ChatStyle::V3}, {"r1", ChatStyle::R1}};
+  SEEK_CHECK(o.style == "auto" || styles.count(o.style), "--style must be auto, v2, v3 or r1, not '{}'",
+             o.style);
   Loaded l = load(o.model);
   l.tok.check_text_fits(l.model->config().vocab_size, false);
   ChatOptions co;
-  co.style = o.style == "r1" ? ChatStyle::R1 : ChatStyle::V3;
+  co.style = o.style == "auto" ? chat_style_of(o.model.dir) : styles.at(o.style);
+  for (const auto& [name, style] : styles)
+    if (style == co.style) o.style = name;
   co.add_generation_prompt = true;
   const int64_t ctx = o.model.ctx > 0 ? o.model.ctx : l.model->config().max_position_embeddings;
   // Old turns go before the reply is squeezed: it keeps room for --max-new-tokens, or half the context where
@@ -380,7 +387,9 @@ RegisterCommand reg_chat("chat", "Interactive chat in the DeepSeek format (<thin
                            o->sampling.max_new_tokens = 1024;
                            add_model_options(app, o->model);
                            app.add_option("--style", o->style,
-                                          "chat format: v3 or r1 (r1 starts the answer inside <think>)");
+                                          "chat format: auto (from the model's tokenizer_config.json chat "
+                                          "template), v2, v3 or r1 (r1 starts the answer inside <think>)")
+                               ->capture_default_str();
                            app.add_option("--system", o->system, "system prompt");
                            add_sampling_options(app, o->sampling);
                            app.callback([o] { run_chat(*o); });

@@ -1,11 +1,52 @@
-// The DeepSeek-V3/R1 chat format, written out natively from the chat_template in DeepSeek's
-// tokenizer_config.json (tested against strings that template renders).
+// The DeepSeek-V3/R1 and V2 chat formats, written out natively from the chat_template in DeepSeek's
+// tokenizer_config.json files (tested against strings those templates render).
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
 #include "core/error.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace seek {
 
+namespace {
+
+// DeepSeek-V2's template: each message in order, nothing grouped.
+std::string render_v2(const std::vector<ChatMessage>& messages, const ChatOptions& opt) {
+  std::string out;
+  if (opt.add_bos) out += tokens::kBos;
+  for (const auto& m : messages) {
+    if (m.role == "user") {
+      out += "User: " + m.content + "\n\n";
+    } else if (m.role == "assistant") {
+      out += "Assistant: " + m.content + std::string(tokens::kEos);
+    } else if (m.role == "system") {
+      out += m.content + "\n\n";
+    } else {
+      SEEK_CHECK(m.role != "tool",
+                 "the DeepSeek-V2 chat format has no tool turns (V2's template drops them)");
+      fail("chat message has unknown role \"{}\" (expected system, user or assistant)", m.role);
+    }
+  }
+  if (opt.add_generation_prompt) out += "Assistant:";
+  return out;
+}
+
+}  // namespace
+
+ChatStyle chat_style_of(const std::filesystem::path& dir) {
+  std::ifstream f(dir / "tokenizer_config.json");
+  if (!f) return ChatStyle::V3;
+  const auto j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("chat_template") || !j["chat_template"].is_string()) return ChatStyle::V3;
+  const std::string t = j["chat_template"].get<std::string>();
+  if (t.find("'User: '") != std::string::npos) return ChatStyle::V2;
+  if (t.find(tokens::kThink) != std::string::npos) return ChatStyle::R1;
+  return ChatStyle::V3;
+}
+
 std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opt) {
+  if (opt.style == ChatStyle::V2) return render_v2(messages, opt);
   // System prompts, wherever they appear, are joined with a blank line and come right after BOS.
   std::string system;
   bool first_system = true;

@@ -87,7 +87,12 @@ struct ChatMessage {
 enum class ChatStyle {
   V3,  // DeepSeek-V3: assistant turns kept verbatim, generation prompt "<｜Assistant｜>"
   R1,  // DeepSeek-R1: reasoning before "</think>" dropped from earlier assistant turns, prompt "…<think>\n"
+  V2,  // DeepSeek-V2 / V2-Lite chat: "User: …\n\nAssistant: …<｜end▁of▁sentence｜>", prompt "Assistant:"
 };
+
+// The style a model folder's tokenizer_config.json chat_template renders: V2's "User: " turns, R1's
+// <think> opening, else V3 (also when there is no template).
+ChatStyle chat_style_of(const std::filesystem::path& dir);
 
 struct ChatOptions {
   ChatStyle style = ChatStyle::V3;
@@ -95,8 +100,9 @@ struct ChatOptions {
   bool add_bos = true;
 };
 
-// Renders the conversation exactly as DeepSeek's chat_template does (system prompts joined by a blank line
-// and put after BOS; tool outputs grouped). Throws seek::Error on an unknown role.
+// Renders the conversation exactly as DeepSeek's chat_template does (V3/R1: system prompts joined by a blank
+// line and put after BOS, tool outputs grouped; V2: every turn in order, system prompts followed by a blank
+// line). Throws seek::Error on an unknown role, and on tool turns in the V2 format, which has none.
 std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opt = {});
 
 // render_chat then encode with special tokens parsed and no extra BOS.

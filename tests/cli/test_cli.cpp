@@ -284,6 +284,35 @@ TEST(Cli, TextWithoutATokenizerNamesTheByteFallback) {
   EXPECT_EQ(count(r.output, "using the byte-level tokenizer"), 1u) << r.output;
 }
 
+// chat's format: from the model folder's chat template unless --style names one.
+TEST(Cli, ChatStyleFollowsTheModelsTemplate) {
+  TempDir tmp("cli-chat-style");
+  const std::string model = random_model(tmp.path / "m").string();
+  std::ofstream(tmp.path / "in.txt") << "hello\n";
+  auto chat = [&](const std::string& flags) {
+    return run("chat --model " + model + " -n 2 --temperature 0 " + flags,
+               "< " + (tmp.path / "in.txt").string() + " 2>&1");
+  };
+  CmdResult r = chat("");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("(v3 style)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 8 tokens"), std::string::npos)
+      << r.output;  // BOS <User> hello <Assistant>
+  std::ifstream f(std::string(SEEK_TEST_DIR) + "/tokenizer/fixtures/deepseek_v2_chat_template.jinja");
+  const std::string v2((std::istreambuf_iterator<char>(f)), {});
+  std::ofstream(fs::path(model) / "tokenizer_config.json") << nlohmann::json{{"chat_template", v2}}.dump();
+  r = chat("");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("(v2 style)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 24 tokens"), std::string::npos)
+      << r.output;  // BOS "User: hello\n\nAssistant:"
+  r = chat("--style r1");
+  EXPECT_NE(r.output.find("(r1 style)"), std::string::npos) << r.output;
+  r = chat("--style v4");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--style must be auto, v2, v3 or r1, not 'v4'"), std::string::npos) << r.output;
+}
+
 TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
   TempDir tmp("cli-chat");
   const std::string model = random_model(tmp.path / "m").string();

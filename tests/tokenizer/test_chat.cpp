@@ -1,12 +1,18 @@
-// The native DeepSeek-V3/R1 chat format against the strings DeepSeek's own chat templates render
-// (fixtures/chat_expected.json, rendered once with @huggingface/jinja by oracle/render_chat.mjs).
+// The native DeepSeek-V3/R1 and V2 chat formats against the strings DeepSeek's own chat templates render
+// (fixtures/chat_expected.json, rendered once with @huggingface/jinja by oracle/render_chat.mjs;
+// fixtures/chat_expected_v2.json with Jinja2 by oracle/render_chat_v2.py), and which style a model folder's
+// chat template names.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 
 #include "core/error.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/trainer.hpp"
 
 namespace seek {
 namespace {
@@ -36,6 +42,54 @@ TEST(Chat, MatchesRenderedTemplates) {
       }
     }
   }
+}
+
+TEST(Chat, V2MatchesItsRenderedTemplate) {
+  auto convs = load("chat_conversations.json");
+  auto expected = load("chat_expected_v2.json");
+  size_t k = 0;
+  for (const auto& c : convs) {
+    std::vector<ChatMessage> msgs;
+    bool tool = false;
+    for (const auto& m : c["messages"]) {
+      msgs.push_back({m["role"], m["content"]});
+      tool |= m["role"] == "tool";
+    }
+    if (tool) {  // V2's template has no tool turns (it would drop them): an error here
+      EXPECT_THROW(render_chat(msgs, {ChatStyle::V2, true, true}), Error) << c["name"];
+      continue;
+    }
+    for (bool gen : {false, true}) {
+      ASSERT_LT(k, expected.size());
+      const auto& e = expected[k++];
+      ASSERT_EQ(e["name"], c["name"]);
+      ASSERT_EQ(e["add_generation_prompt"], gen);
+      EXPECT_EQ(render_chat(msgs, {ChatStyle::V2, gen, true}), e["expected"].get<std::string>())
+          << c["name"] << " generation prompt " << gen;
+    }
+  }
+  EXPECT_EQ(k, expected.size());
+  EXPECT_GE(k, 4u);
+}
+
+TEST(Chat, StyleComesFromTheModelsChatTemplate) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("seek_chat_style_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  EXPECT_EQ(chat_style_of(dir), ChatStyle::V3);  // no tokenizer_config.json
+  auto with_template = [&](const std::string& file) {
+    std::ifstream f(std::string(SEEK_TEST_DIR) + "/tokenizer/fixtures/" + file);
+    std::string t((std::istreambuf_iterator<char>(f)), {});
+    EXPECT_FALSE(t.empty()) << file;
+    std::ofstream(dir / "tokenizer_config.json") << nlohmann::json{{"chat_template", t}}.dump();
+    return chat_style_of(dir);
+  };
+  EXPECT_EQ(with_template("deepseek_v2_chat_template.jinja"), ChatStyle::V2);
+  EXPECT_EQ(with_template("deepseek_r1_chat_template.jinja"), ChatStyle::R1);
+  std::ofstream(dir / "tokenizer_config.json")
+      << nlohmann::json{{"chat_template", kDeepSeekV3ChatTemplate}}.dump();
+  EXPECT_EQ(chat_style_of(dir), ChatStyle::V3);
+  fs::remove_all(dir);
 }
 
 TEST(Chat, UnknownRoleIsAnError) {
