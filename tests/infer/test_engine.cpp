@@ -192,57 +192,55 @@ TEST(Engine, SampledLogprobsMatchFullForwardUnderTruncation) {
   }
 }
 
+// The completion of one request, and the text its token events streamed.
+struct Streamed {
+  Completion c;
+  std::string text;
+};
+Streamed run_streamed(const InferModel& model, const Tokenizer& tok, const GenRequest& req) {
+  Engine e(model, &tok);
+  Streamed out;
+  e.on_token = [&](const TokenEvent& ev) { out.text += ev.text; };
+  e.submit(req);
+  e.run();
+  out.c = e.completions(0)[0];
+  return out;
+}
+
 TEST(Engine, StopTokensStringsAndLength) {
   auto model = InferModel::load(fixture_dir("tiny-v3"));
   auto tok = make_byte_tokenizer();  // 64-token model: ids < 64 are bytes
   const int64_t V = model->config().vocab_size;
+  const std::vector<int32_t> prompt = prompt_of(4, V, 3);
   SamplingParams p = sampling(5, 40);
-  Engine e(*model, tok.get());
-  e.submit({prompt_of(4, V, 3), p, 1});
-  e.run();
-  const Completion& c = e.completions(0)[0];
+  const Completion c = run_streamed(*model, *tok, {prompt, p, 1}).c;
   ASSERT_EQ(c.tokens.size(), 40u);
   EXPECT_EQ(c.finish, FinishReason::Length);
   // Stop at the first occurrence of the token generated at index 5.
   SamplingParams q = p;
   q.stop_tokens = {c.tokens[5]};
-  Engine e2(*model, tok.get());
-  e2.submit({prompt_of(4, V, 3), q, 1});
-  std::string streamed;
-  e2.on_token = [&](const TokenEvent& ev) { streamed += ev.text; };
-  e2.run();
-  const Completion& c2 = e2.completions(0)[0];
-  EXPECT_EQ(c2.finish, FinishReason::StopToken);
-  EXPECT_EQ(c2.tokens.back(), c.tokens[5]);
-  EXPECT_LE(c2.tokens.size(), 6u);
-  EXPECT_EQ(streamed, c2.text);
+  const Streamed s2 = run_streamed(*model, *tok, {prompt, q, 1});
+  EXPECT_EQ(s2.c.finish, FinishReason::StopToken);
+  EXPECT_EQ(s2.c.tokens.back(), c.tokens[5]);
+  EXPECT_LE(s2.c.tokens.size(), 6u);
+  EXPECT_EQ(s2.text, s2.c.text);
   // Stop string made of tokens 3..4: text ends before it.
   SamplingParams r = p;
-  std::string stop = tok->token_bytes(c.tokens[3]) + tok->token_bytes(c.tokens[4]);
+  const std::string stop = tok->token_bytes(c.tokens[3]) + tok->token_bytes(c.tokens[4]);
   r.stop = {stop};
-  Engine e3(*model, tok.get());
-  std::string streamed3;
-  e3.on_token = [&](const TokenEvent& ev) { streamed3 += ev.text; };
-  e3.submit({prompt_of(4, V, 3), r, 1});
-  e3.run();
-  const Completion& c3 = e3.completions(0)[0];
-  EXPECT_EQ(c3.finish, FinishReason::StopString);
-  EXPECT_EQ(c3.text, c.text.substr(0, c.text.find(stop)));  // the same tokens, cut before the stop string
-  EXPECT_EQ(streamed3, c3.text);
-  EXPECT_LE(c3.tokens.size(), 5u);
+  const Streamed s3 = run_streamed(*model, *tok, {prompt, r, 1});
+  EXPECT_EQ(s3.c.finish, FinishReason::StopString);
+  EXPECT_EQ(s3.c.text, c.text.substr(0, c.text.find(stop)));  // the same tokens, cut before the stop string
+  EXPECT_EQ(s3.text, s3.c.text);
+  EXPECT_LE(s3.c.tokens.size(), 5u);
   // A stop string completed by the very first token: nothing is printed.
-  SamplingParams s = p;
-  s.stop = {tok->token_bytes(c.tokens[0])};
-  Engine e4(*model, tok.get());
-  std::string streamed4;
-  e4.on_token = [&](const TokenEvent& ev) { streamed4 += ev.text; };
-  e4.submit({prompt_of(4, V, 3), s, 1});
-  e4.run();
-  const Completion& c4 = e4.completions(0)[0];
-  EXPECT_EQ(c4.finish, FinishReason::StopString);
-  EXPECT_EQ(c4.tokens.size(), 1u);
-  EXPECT_EQ(c4.text, "");
-  EXPECT_EQ(streamed4, "");
+  SamplingParams first = p;
+  first.stop = {tok->token_bytes(c.tokens[0])};
+  const Streamed s4 = run_streamed(*model, *tok, {prompt, first, 1});
+  EXPECT_EQ(s4.c.finish, FinishReason::StopString);
+  EXPECT_EQ(s4.c.tokens.size(), 1u);
+  EXPECT_EQ(s4.c.text, "");
+  EXPECT_EQ(s4.text, "");
 }
 
 // A sample ends at the config's eos_token_id or at the tokenizer's end-of-sequence token, whichever comes
