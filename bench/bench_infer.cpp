@@ -5,6 +5,9 @@
 //   small  = configs/small.json
 //   v2lite = bench/infer/v2lite-2layer.json: DeepSeek-V2-Lite's layer shapes (d 2048, 16 heads, kv_lora 512,
 //            64 experts of 1408, 2 shared, vocab 102400) with 2 layers (one dense, one MoE).
+//   moe-layer = bench/infer/v2lite-moe-layer.json: one MoE layer of those shapes and a 2048-token vocabulary,
+//            so a decode step is that layer's cost (the embedding and output head are 0.7% of its weights):
+//            V2-Lite itself is 26 such layers, one dense layer and the head.
 // A decode benchmark fills `ctx` cache rows of every sequence with random values (a long prefill would only
 // cost setup time), then times one step: B tokens at position ctx through the whole model, logits and a
 // greedy pick. Counters: tok_s (tokens per second), GB_s (bytes of weights touched + cache rows read, per
@@ -37,6 +40,7 @@ namespace {
 
 std::string config_path(const std::string& name) {
   if (name == "small") return std::string(SEEK_SOURCE_DIR) + "/configs/small.json";
+  if (name == "moe-layer") return std::string(SEEK_SOURCE_DIR) + "/bench/infer/v2lite-moe-layer.json";
   return std::string(SEEK_SOURCE_DIR) + "/bench/infer/v2lite-2layer.json";
 }
 
@@ -406,6 +410,23 @@ void register_all() {
     context(AttnForm::Absorbed, CacheType::FP8, B, 4096);
     context(AttnForm::Naive, CacheType::BF16, B, 4096);
   }
+  // The same comparison for one MoE layer alone (the part of the step that grows with depth): fp32 weights
+  // with fp32 caches, and bf16 weights (how DeepSeek checkpoints are stored) with bf16 caches.
+  for (WeightFormat fmt : {WeightFormat::F32, WeightFormat::BF16})
+    for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive})
+      for (int64_t B : {1, 16, 64})
+        for (int64_t ctx : {128, 4096}) {
+          const bool bf16 = fmt == WeightFormat::BF16;
+          const std::string label = std::string(bf16 ? "layer/moe-bf16/" : "layer/moe/") +
+                                    (form == AttnForm::Absorbed ? "absorbed" : "naive") +
+                                    (bf16 ? "-bf16" : "-f32");
+          benchmark::RegisterBenchmark(label.c_str(), BM_Decode, std::string("moe-layer"), form, fmt,
+                                       bf16 ? CacheType::BF16 : CacheType::F32, true)
+              ->Args({B, ctx})
+              ->ArgNames({"batch", "ctx"})
+              ->Unit(benchmark::kMillisecond)
+              ->UseRealTime();
+        }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/dtype.hpp"
 #include "kernels/dot_block.hpp"
 #include "kernels/vecmath.hpp"
 
@@ -44,9 +45,11 @@ struct Prefetch {
 };
 
 struct Scratch {
-  std::vector<float> scores;  // [Hp, tile]
-  std::vector<float> rows;    // decoded rows [tile, width] (fp8; bf16 without AVX-512)
-  std::vector<float> spare;   // [4, Dv] accumulator of padded heads
+  std::vector<float> scores;     // [Hp, tile]
+  std::vector<float> rows;       // decoded rows [tile, width] (fp8; bf16 without AVX-512)
+  std::vector<float> spare;      // [4, Dv] accumulator of padded heads
+  std::vector<uint16_t> q_bf16;  // [H, Dk] the queries rounded to bf16 (bf16 products)
+  std::vector<uint16_t> p_bf16;  // [Hp, tile] probabilities in bf16 (bf16 products)
 };
 
 #if defined(SEEK_HAVE_AVX512)
@@ -108,6 +111,101 @@ void tile_scores(const float* q, const KT* const* rows, int64_t nt, int64_t Hp, 
     }
   }
 }
+#if defined(SEEK_HAVE_BF16_DOT)
+// Rounds one head's probabilities p[0, nt) to bf16 into out[0, nt), with out[nt] = 0 when nt is odd so that
+// keys pair up, and returns the sum of the rounded values: the softmax denominator sums what the products
+// multiply, so the weights stay a convex combination.
+float round_probabilities(const float* p, int64_t nt, uint16_t* out) {
+  __m512 sum = _mm512_setzero_ps();
+  for (int64_t j = 0; j < nt; j += 32) {
+    const __m512 lo = _mm512_maskz_loadu_ps(tail_mask(nt - j), p + j);
+    const __m512 hi =
+        j + 16 < nt ? _mm512_maskz_loadu_ps(tail_mask(nt - j - 16), p + j + 16) : _mm512_setzero_ps();
+    const __m512i h = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
+    _mm512_mask_storeu_epi16(out + j, tail_mask32(nt + 1 - j), h);
+    // bf16 -> fp32 is a shift into the upper half (as load16 widens rows)
+    sum = _mm512_add_ps(sum, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+    sum = _mm512_add_ps(sum, _mm512_castsi512_ps(_mm512_and_si512(h, _mm512_set1_epi32(int(0xffff0000u)))));
+  }
+  return _mm512_reduce_add_ps(sum);
+}
+
+// pv_4 for a shared bf16 value row with bf16 probabilities: vdpbf16ps takes keys in pairs, so the rows of
+// keys 2t and 2t + 1 are interleaved element by element (unpacklo / unpackhi of 16-bit lanes) and multiplied
+// by the pair (P_2t, P_2t+1) broadcast as one 32-bit word. P[a·ldP + j]: head a's probabilities in bf16, a
+// zero after an odd count; vp[j] for j < 2·npairs (an odd tile repeats its last row, with P = 0). The
+// interleaving leaves columns in the order of to_lo / to_hi within each 32; accumulators are permuted into
+// that order on load and back on store, so acc stays in column order.
+void pv_4_bf16(const uint16_t* P, int64_t ldP, int64_t npairs, const uint16_t* const* vp, int64_t Dv,
+               float* const acc[4]) {
+  // Lane 4i + k of unpacklo holds column 8i + k of the 32, unpackhi column 8i + 4 + k.
+  const __m512i to_lo = _mm512_setr_epi32(0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+  const __m512i to_hi = _mm512_setr_epi32(4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  const __m512i back_0 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23);
+  const __m512i back_1 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31);
+  for (int64_t c0 = 0; c0 < Dv; c0 += 64) {
+    __mmask32 mb[2];
+    __mmask16 mf[4];
+    for (int u = 0; u < 2; ++u) mb[u] = c0 + 32 * u < Dv ? tail_mask32(Dv - c0 - 32 * u) : __mmask32(0);
+    for (int v = 0; v < 4; ++v) mf[v] = c0 + 16 * v < Dv ? tail_mask(Dv - c0 - 16 * v) : __mmask16(0);
+    __m512 o[4][4];  // [head][lo, hi of columns c0..c0+31, lo, hi of c0+32..c0+63]
+    for (int a = 0; a < 4; ++a)
+      for (int u = 0; u < 2; ++u) {
+        const __m512 n0 = _mm512_maskz_loadu_ps(mf[2 * u], acc[a] + c0 + 32 * u);
+        const __m512 n1 = _mm512_maskz_loadu_ps(mf[2 * u + 1], acc[a] + c0 + 32 * u + 16);
+        o[a][2 * u] = _mm512_permutex2var_ps(n0, to_lo, n1);
+        o[a][2 * u + 1] = _mm512_permutex2var_ps(n0, to_hi, n1);
+      }
+    for (int64_t t = 0; t < npairs; ++t) {
+      __m512bh w[4];
+      for (int u = 0; u < 2; ++u) {
+        const __m512i x = _mm512_maskz_loadu_epi16(mb[u], vp[2 * t] + c0 + 32 * u);
+        const __m512i y = _mm512_maskz_loadu_epi16(mb[u], vp[2 * t + 1] + c0 + 32 * u);
+        w[2 * u] = (__m512bh)_mm512_unpacklo_epi16(x, y);
+        w[2 * u + 1] = (__m512bh)_mm512_unpackhi_epi16(x, y);
+      }
+      for (int a = 0; a < 4; ++a) {
+        const __m512bh p = (__m512bh)_mm512_broadcastd_epi32(_mm_loadu_si32(P + a * ldP + 2 * t));
+        for (int v = 0; v < 4; ++v) o[a][v] = _mm512_dpbf16_ps(o[a][v], p, w[v]);
+      }
+    }
+    for (int a = 0; a < 4; ++a)
+      for (int u = 0; u < 2; ++u) {
+        _mm512_mask_storeu_ps(acc[a] + c0 + 32 * u, mf[2 * u],
+                              _mm512_permutex2var_ps(o[a][2 * u], back_0, o[a][2 * u + 1]));
+        _mm512_mask_storeu_ps(acc[a] + c0 + 32 * u + 16, mf[2 * u + 1],
+                              _mm512_permutex2var_ps(o[a][2 * u], back_1, o[a][2 * u + 1]));
+      }
+  }
+}
+
+// tile_scores and tile_pv with bf16 products (shared rows only): q_bf16 [H, Dk], P [Hp, ldP] in bf16.
+void tile_scores_bf16(const uint16_t* q_bf16, const uint16_t* const* rows, int64_t nt, int64_t Hp,
+                      const CacheAttnShape& s, float* S, int64_t ldS, Prefetch& pf) {
+  for (int64_t h0 = 0; h0 < Hp; h0 += 4) {
+    const uint16_t* qa[4];
+    for (int a = 0; a < 4; ++a) qa[a] = q_bf16 + std::min(h0 + a, s.H - 1) * s.Dk;
+    for (int64_t j0 = 0; j0 < nt; j0 += 4) {
+      pf.step();
+      const uint16_t* kp[4];
+      for (int b = 0; b < 4; ++b) kp[b] = rows[std::min(j0 + b, nt - 1)] + s.k_off;
+      dot_4x4_bf16(qa, kp, s.Dk, S + h0 * ldS + j0, ldS);
+    }
+  }
+}
+
+void tile_pv_bf16(const uint16_t* P, int64_t ldP, const uint16_t* const* rows, int64_t nt, int64_t Hp,
+                  const CacheAttnShape& s, float* acc, float* spare) {
+  const uint16_t* vp[kMaxTile + 1];
+  for (int64_t j = 0; j < nt; ++j) vp[j] = rows[j] + s.v_off;
+  vp[nt] = vp[nt - 1];
+  for (int64_t h0 = 0; h0 < Hp; h0 += 4) {
+    float* accs[4];
+    for (int a = 0; a < 4; ++a) accs[a] = h0 + a < s.H ? acc + (h0 + a) * s.Dv : spare + a * s.Dv;
+    pv_4_bf16(P + h0 * ldP, ldP, (nt + 1) / 2, vp, s.Dv, accs);
+  }
+}
+#endif
 #pragma GCC diagnostic pop
 
 template <typename KT>
@@ -167,6 +265,12 @@ void attend_range(const KvCache& cache, int64_t layer, const float* q, int sq, i
                   const CacheAttnShape& s, float* m, float* l, float* acc, Scratch& w) {
   constexpr bool bf16_in_place = std::is_same_v<KT, uint16_t>;
   const bool decoded = !bf16_in_place && cache.type() != CacheType::F32;
+  const bool products = bf16_in_place && bf16_products(cache, s);
+  if (products) {
+    w.q_bf16.resize(size_t(s.H * s.Dk));
+    for (int64_t i = 0; i < s.H * s.Dk; ++i) w.q_bf16[size_t(i)] = f32_to_bf16(q[i]);
+    w.p_bf16.assign(size_t((s.H + 3) / 4 * 4 * kMaxTile), 0);
+  }
   const int64_t H = s.H, Dv = s.Dv, Hp = (H + 3) / 4 * 4, T = decoded ? tile_keys(cache) : kMaxTile;
   for (int64_t h = 0; h < H; ++h) {
     m[h] = -std::numeric_limits<float>::infinity();
@@ -195,15 +299,25 @@ void attend_range(const KvCache& cache, int64_t layer, const float* q, int sq, i
       for (int64_t j = t0 + T; j < std::min(j1, t0 + 2 * T); ++j)
         pf.rows[pf.n++] = reinterpret_cast<const char*>(row(j, nullptr));
     pf.bytes = cache.row_bytes();
+#if defined(SEEK_HAVE_BF16_DOT)
+    if constexpr (bf16_in_place)
+      if (products) tile_scores_bf16(w.q_bf16.data(), rows, nt, Hp, s, S, kMaxTile, pf);
+    if (!products) tile_scores(q, rows, nt, Hp, s, S, kMaxTile, pf);
+#else
     tile_scores(q, rows, nt, Hp, s, S, kMaxTile, pf);
+#endif
     for (int64_t h = 0; h < H; ++h) {
       float* sc = S + h * kMaxTile;
       float mx = m[h];
+#pragma omp simd reduction(max : mx)
       for (int64_t j = 0; j < nt; ++j) mx = std::max(mx, sc[j] *= s.scale);
       const float corr = fast_exp(m[h] - mx);  // exp(-inf) = 0 on the first tile
       float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
       for (int64_t j = 0; j < nt; ++j) sum += (sc[j] = fast_exp(sc[j] - mx));
+#if defined(SEEK_HAVE_BF16_DOT)
+      if (products) sum = round_probabilities(sc, nt, w.p_bf16.data() + h * kMaxTile);
+#endif
       l[h] = l[h] * corr + sum;
       m[h] = mx;
       float* a = acc + h * Dv;
@@ -211,11 +325,27 @@ void attend_range(const KvCache& cache, int64_t layer, const float* q, int sq, i
         for (int64_t i = 0; i < Dv; ++i) a[i] *= corr;
     }
     for (int64_t h = H; h < Hp; ++h) std::fill(S + h * kMaxTile, S + h * kMaxTile + nt, 0.0f);
+#if defined(SEEK_HAVE_BF16_DOT)
+    if constexpr (bf16_in_place)
+      if (products) tile_pv_bf16(w.p_bf16.data(), kMaxTile, rows, nt, Hp, s, acc, w.spare.data());
+    if (!products) tile_pv(S, kMaxTile, rows, nt, Hp, s, acc, w.spare.data());
+#else
     tile_pv(S, kMaxTile, rows, nt, Hp, s, acc, w.spare.data());
+#endif
   }
 }
 
 }  // namespace
+
+bool bf16_products(const KvCache& cache, const CacheAttnShape& s) {
+#if defined(SEEK_HAVE_BF16_DOT)
+  return cache.type() == CacheType::BF16 && s.k_hstride == 0 && s.v_hstride == 0;
+#else
+  (void)cache;
+  (void)s;
+  return false;
+#endif
+}
 
 void cache_attention(const KvCache& cache, int64_t layer, const float* q, const int32_t* seq,
                      const int32_t* pos, int64_t N, const CacheAttnShape& s, float* out) {
