@@ -23,6 +23,10 @@ REPS="--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true --be
   --benchmark_out="$OUT/cpp_cache_attention.json" --benchmark_out_format=json
 "$BUILD/bench/bench_infer" --benchmark_filter='^sample/|^sort/' $REPS \
   --benchmark_out="$OUT/cpp_sample.json" --benchmark_out_format=json
+# One V2-Lite MoE layer alone (a 2048-token vocabulary), absorbed vs naive: the part of a step that grows
+# with depth, where the 2-layer model's step is mostly its output head and dense layer.
+"$BUILD/bench/bench_infer" --benchmark_filter='^layer/|memory' --benchmark_min_time=0.3 $REPS \
+  --benchmark_out="$OUT/cpp_layer.json" --benchmark_out_format=json
 # The V2-Lite-shaped decode rows once more, 5 repetitions each, for the batch-64 / batch-1 ratios and the
 # packed vs row-major comparison, whose batch-1 rows move most with the bandwidth.
 "$BUILD/bench/bench_infer" --benchmark_filter='^decode/v2lite/|memory' --benchmark_min_time=0.5 \

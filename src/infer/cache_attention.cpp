@@ -24,11 +24,10 @@ struct Item {
   int64_t acc = -1;   // slot in the partial-accumulator scratch; -1: the token's only item, writes `out`
 };
 
-// Keys per tile for decoded rows: the tile's fp32 copy stays within 64 KB (L2), at least 4 keys. Rows read in
-// place (f32, and bf16 with AVX-512) use kMaxTile.
-int64_t tile_keys(const KvCache& cache) {
-  if (cache.type() == CacheType::F32) return kMaxTile;
-  return std::clamp<int64_t>(16384 / cache.width() / 4 * 4, 4, kMaxTile);
+// Keys per tile for rows decoded into `value_bytes`-byte values: the tile's copy stays within 64 KB (L2), at
+// least 4 keys. Rows read in place (f32, and bf16 with AVX-512) use kMaxTile.
+int64_t tile_keys(const KvCache& cache, int64_t value_bytes) {
+  return std::clamp<int64_t>(65536 / value_bytes / cache.width() / 4 * 4, 4, kMaxTile);
 }
 
 // Per-thread state of one work item's online softmax, heads padded to a multiple of 4 (Hp) so the AVX-512
@@ -45,11 +44,13 @@ struct Prefetch {
 };
 
 struct Scratch {
-  std::vector<float> scores;     // [Hp, tile]
-  std::vector<float> rows;       // decoded rows [tile, width] (fp8; bf16 without AVX-512)
-  std::vector<float> spare;      // [4, Dv] accumulator of padded heads
-  std::vector<uint16_t> q_bf16;  // [H, Dk] the queries rounded to bf16 (bf16 products)
-  std::vector<uint16_t> p_bf16;  // [Hp, tile] probabilities in bf16 (bf16 products)
+  std::vector<float> scores;        // [Hp, tile]
+  std::vector<float> rows;          // decoded rows [tile, width] (fp8; bf16 without AVX-512)
+  std::vector<uint16_t> rows_bf16;  // fp8 rows decoded to bf16 [tile, width] (bf16 products)
+  std::vector<float> row;           // [width] one fp8 row decoded to fp32 on its way to rows_bf16
+  std::vector<float> spare;         // [4, Dv] accumulator of padded heads
+  std::vector<uint16_t> q_bf16;     // [H, Dk] the queries rounded to bf16 (bf16 products)
+  std::vector<uint16_t> p_bf16;     // [Hp, tile] probabilities in bf16 (bf16 products)
 };
 
 #if defined(SEEK_HAVE_AVX512)
@@ -258,20 +259,25 @@ void tile_pv(const float* P, int64_t ldP, const KT* const* rows, int64_t nt, int
 #endif
 
 // Online softmax over keys [j0, j1) of token n for all heads: m[H] (max score), l[H] (Σ exp), acc[H, Dv].
-// KT = uint16_t: a BF16 cache read in place (AVX-512 kernels only); KT = float: f32 rows in place, other
-// types decoded a tile at a time into w.rows.
+// KT = uint16_t: bf16 rows (AVX-512 kernels only), a BF16 cache read in place or, with bf16 products, FP8
+// rows decoded to bf16 a tile at a time into w.rows_bf16; KT = float: f32 rows in place, other types decoded
+// a tile at a time into w.rows.
 template <typename KT>
 void attend_range(const KvCache& cache, int64_t layer, const float* q, int sq, int64_t j0, int64_t j1,
                   const CacheAttnShape& s, float* m, float* l, float* acc, Scratch& w) {
-  constexpr bool bf16_in_place = std::is_same_v<KT, uint16_t>;
-  const bool decoded = !bf16_in_place && cache.type() != CacheType::F32;
-  const bool products = bf16_in_place && bf16_products(cache, s);
+  constexpr bool bf16_rows = std::is_same_v<KT, uint16_t>;
+  const bool in_place = cache.type() == (bf16_rows ? CacheType::BF16 : CacheType::F32);
+  [[maybe_unused]] const bool products = bf16_rows && bf16_products(cache, s);
+  const int64_t width = cache.width();
+#if defined(SEEK_HAVE_BF16_DOT)
   if (products) {
     w.q_bf16.resize(size_t(s.H * s.Dk));
-    for (int64_t i = 0; i < s.H * s.Dk; ++i) w.q_bf16[size_t(i)] = f32_to_bf16(q[i]);
+    round_to_bf16(q, s.H * s.Dk, w.q_bf16.data());
     w.p_bf16.assign(size_t((s.H + 3) / 4 * 4 * kMaxTile), 0);
   }
-  const int64_t H = s.H, Dv = s.Dv, Hp = (H + 3) / 4 * 4, T = decoded ? tile_keys(cache) : kMaxTile;
+#endif
+  const int64_t H = s.H, Dv = s.Dv, Hp = (H + 3) / 4 * 4,
+                T = in_place ? kMaxTile : tile_keys(cache, sizeof(KT));
   for (int64_t h = 0; h < H; ++h) {
     m[h] = -std::numeric_limits<float>::infinity();
     l[h] = 0.0f;
@@ -279,28 +285,42 @@ void attend_range(const KvCache& cache, int64_t layer, const float* q, int sq, i
   std::fill(acc, acc + H * Dv, 0.0f);
   w.scores.assign(size_t(Hp * kMaxTile), 0.0f);
   w.spare.assign(size_t(4 * Dv), 0.0f);
-  if (decoded) w.rows.resize(size_t(T * cache.width()));
-  auto row = [&](int64_t pos, float* scratch) -> const KT* {
-    if constexpr (bf16_in_place)
-      return cache.bf16_row(sq, layer, pos);
-    else
-      return cache.read_row(sq, layer, pos, scratch);
+  if (!in_place) {
+    if constexpr (bf16_rows) {
+      w.rows_bf16.resize(size_t(T * width));
+      w.row.resize(size_t(width));
+    } else {
+      w.rows.resize(size_t(T * width));
+    }
+  }
+  // Row `pos`: in place, or decoded into tile slot `slot`.
+  auto row = [&](int64_t pos, int64_t slot) -> const KT* {
+    if constexpr (bf16_rows) {
+      if (in_place) return cache.bf16_row(sq, layer, pos);
+#if defined(SEEK_HAVE_BF16_DOT)
+      uint16_t* dst = w.rows_bf16.data() + slot * width;
+      round_to_bf16(cache.read_row(sq, layer, pos, w.row.data()), width, dst);
+      return dst;
+#else
+      return nullptr;  // not dispatched: FP8 rows become bf16 only for bf16 products
+#endif
+    } else {
+      return cache.read_row(sq, layer, pos, in_place ? nullptr : w.rows.data() + slot * width);
+    }
   };
   float* S = w.scores.data();
   const KT* rows[kMaxTile];
   for (int64_t t0 = j0; t0 < j1; t0 += T) {
     const int64_t nt = std::min(T, j1 - t0);
-    for (int64_t j = 0; j < nt; ++j)
-      rows[j] = row(t0 + j, decoded ? w.rows.data() + j * cache.width() : nullptr);
+    for (int64_t j = 0; j < nt; ++j) rows[j] = row(t0 + j, j);
     // Streaming many sequences' caches from memory: the score pass asks for the next tile's rows, a few
     // lines at a time, so they arrive while this tile is computed.
     Prefetch pf;
-    if (!decoded)
-      for (int64_t j = t0 + T; j < std::min(j1, t0 + 2 * T); ++j)
-        pf.rows[pf.n++] = reinterpret_cast<const char*>(row(j, nullptr));
+    for (int64_t j = t0 + T; j < std::min(j1, t0 + 2 * T); ++j)
+      pf.rows[pf.n++] = reinterpret_cast<const char*>(cache.stored_row(sq, layer, j));
     pf.bytes = cache.row_bytes();
 #if defined(SEEK_HAVE_BF16_DOT)
-    if constexpr (bf16_in_place)
+    if constexpr (bf16_rows)
       if (products) tile_scores_bf16(w.q_bf16.data(), rows, nt, Hp, s, S, kMaxTile, pf);
     if (!products) tile_scores(q, rows, nt, Hp, s, S, kMaxTile, pf);
 #else
@@ -326,7 +346,7 @@ void attend_range(const KvCache& cache, int64_t layer, const float* q, int sq, i
     }
     for (int64_t h = H; h < Hp; ++h) std::fill(S + h * kMaxTile, S + h * kMaxTile + nt, 0.0f);
 #if defined(SEEK_HAVE_BF16_DOT)
-    if constexpr (bf16_in_place)
+    if constexpr (bf16_rows)
       if (products) tile_pv_bf16(w.p_bf16.data(), kMaxTile, rows, nt, Hp, s, acc, w.spare.data());
     if (!products) tile_pv(S, kMaxTile, rows, nt, Hp, s, acc, w.spare.data());
 #else
@@ -339,7 +359,7 @@ void attend_range(const KvCache& cache, int64_t layer, const float* q, int sq, i
 
 bool bf16_products(const KvCache& cache, const CacheAttnShape& s) {
 #if defined(SEEK_HAVE_BF16_DOT)
-  return cache.type() == CacheType::BF16 && s.k_hstride == 0 && s.v_hstride == 0;
+  return cache.type() != CacheType::F32 && s.k_hstride == 0 && s.v_hstride == 0;
 #else
   (void)cache;
   (void)s;
@@ -367,10 +387,12 @@ void cache_attention(const KvCache& cache, int64_t layer, const float* q, const 
   first[size_t(N)] = int64_t(items.size());
   const int64_t I = int64_t(items.size());
   std::vector<float> M(size_t(I * H)), L(size_t(I * H)), A(size_t(n_acc * H * Dv));
-  // A BF16 cache is read in place by the AVX-512 kernels (no decoding pass); without them it is decoded.
-  auto attend = [&cache](auto&&... args) {
+  // A BF16 cache is read in place by the AVX-512 kernels (no decoding pass), and FP8 rows are decoded to
+  // bf16 where the products are bf16; otherwise rows are decoded to fp32.
+  auto attend = [&cache, &s](auto&&... args) {
 #if defined(SEEK_HAVE_AVX512)
-    if (cache.type() == CacheType::BF16) return attend_range<uint16_t>(cache, args...);
+    if (cache.type() == CacheType::BF16 || bf16_products(cache, s))
+      return attend_range<uint16_t>(cache, args...);
 #endif
     attend_range<float>(cache, args...);
   };

@@ -24,11 +24,11 @@ struct CacheAttnShape {
   float scale = 1.0f;
 };
 
-// Whether cache_attention multiplies in bf16 for this cache and layout: a BF16 cache read by every head alike
-// (the absorbed form, k_hstride = v_hstride = 0) on a CPU with AVX512-BF16. Then, as in DeepSeek's FlashMLA,
-// the queries and the softmax probabilities are rounded to bf16 and q·k and P·V run as bf16 products with
-// fp32 sums (vdpbf16ps: twice the fp32 rate, the form that is compute-bound); the softmax itself stays fp32.
-// Otherwise every product is fp32 (bf16 rows widened exactly).
+// Whether cache_attention multiplies in bf16 for this cache and layout: a BF16 or FP8 cache read by every
+// head alike (the absorbed form, k_hstride = v_hstride = 0) on a CPU with AVX512-BF16. Then, as in DeepSeek's
+// FlashMLA, the queries and the softmax probabilities are rounded to bf16 (FP8 rows are decoded to bf16), and
+// q·k and P·V run as bf16 products with fp32 sums (vdpbf16ps: twice the fp32 rate, for the form that is
+// compute-bound); the softmax itself stays fp32. Otherwise every product is fp32 (bf16 rows widened exactly).
 bool bf16_products(const KvCache& cache, const CacheAttnShape& s);
 
 void cache_attention(const KvCache& cache, int64_t layer, const float* q, const int32_t* seq,

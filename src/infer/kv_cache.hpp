@@ -15,8 +15,8 @@
 //         roped key part, the tail, stays 16-bit; DeepSeek-V2 itself deploys a quantised cache). A run
 //         holding a non-finite value gets a NaN scale, so NaN reaches the attention instead of a saturated
 //         value.
-// Rows are written from fp32 and read back as fp32. Attention computes in fp32, except over a BF16 cache in
-// the absorbed form on CPUs with AVX512-BF16, where it multiplies in bf16 (infer/cache_attention.hpp).
+// Rows are written from fp32 and read back as fp32. Attention computes in fp32, except over a BF16 or FP8
+// cache in the absorbed form on CPUs with AVX512-BF16, where it multiplies in bf16 (infer/cache_attention.hpp).
 // Block pointers never move once allocated, so rows can be read while other sequences grow. Blocks are cut
 // from slabs of about 32 MB backed by transparent huge pages where the kernel allows it: decode streams the
 // caches of many sequences, and with 4 KB pages every few rows would cost a TLB miss. A row is readable once
@@ -74,6 +74,8 @@ class KvCache {
   const uint16_t* bf16_row(int seq, int64_t layer, int64_t pos) const {
     return reinterpret_cast<const uint16_t*>(row_data(seq, layer, pos));
   }
+  // The stored bytes of row `pos` (row_bytes() of them), e.g. to prefetch before decoding.
+  const uint8_t* stored_row(int seq, int64_t layer, int64_t pos) const { return row_data(seq, layer, pos); }
   // Decodes a stored row (BF16 or FP8) into width floats.
   void decode_row(const uint8_t* row, float* out) const;
 

@@ -5,7 +5,8 @@
 //            (store_4x4_sums: three shuffles per add instead of a horizontal sum each);
 //   dot_rx4: S[r·4 + b] = x_r · w_b for R rows x and 4 shared rows w, each entry reduced on its own;
 //   partial_dots: the shared-rows accumulation both use;
-//   dot_4x4_bf16 (AVX512-BF16 only, SEEK_HAVE_BF16_DOT): dot_4x4 over shared rows with q and k both bf16.
+//   dot_4x4_bf16 (AVX512-BF16 only, SEEK_HAVE_BF16_DOT): dot_4x4 over shared rows with q and k both bf16;
+//   round_to_bf16 (likewise): fp32 values to bf16 by the vector.
 // Rows are fp32 floats; the shared rows may be bf16 (raw bits, widened exactly in registers: the result
 // equals the widened fp32 row's). An entry gets the same bits from either kernel. AVX-512 (F, BW, VL) only;
 // callers without it use plain loops.
@@ -139,6 +140,16 @@ inline __mmask32 tail_mask32(int64_t left) {
 // 32 bf16 values (raw bits) as vdpbf16ps operands, lanes outside m zero.
 inline __m512bh load32_bf16(const uint16_t* p, __mmask32 m) {
   return (__m512bh)_mm512_maskz_loadu_epi16(m, p);
+}
+
+// out[i] = x[i] rounded to bf16 (nearest even, as f32_to_bf16), 32 at a time.
+inline void round_to_bf16(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; i += 32) {
+    const __m512 lo = _mm512_maskz_loadu_ps(tail_mask(n - i), x + i);
+    const __m512 hi =
+        i + 16 < n ? _mm512_maskz_loadu_ps(tail_mask(n - i - 16), x + i + 16) : _mm512_setzero_ps();
+    _mm512_mask_storeu_epi16(out + i, tail_mask32(n - i), (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+  }
 }
 
 // dot_4x4 with both operands bf16 and shared rows k (S[a·ldS + b] = q_a · k_b): vdpbf16ps multiplies 32 bf16

@@ -151,20 +151,29 @@ TEST(KvCache, CopyOnWriteKeepsSharedRowsInEveryType) {
   }
 }
 
-// Softmax attention in double over the rows as the cache returns them.
+// Row `pos` of sequence `seq` as the cache returns it, rounded to bf16 if `bf16`.
+std::vector<float> row_of(const KvCache& c, int32_t seq, int64_t pos, bool bf16) {
+  std::vector<float> scratch(size_t(c.width()));
+  const float* r = c.read_row(seq, 0, pos, scratch.data());
+  std::vector<float> v(r, r + c.width());
+  if (bf16)
+    for (float& x : v) x = bf16_to_f32(f32_to_bf16(x));
+  return v;
+}
+
+// Softmax attention in double over the rows as the cache returns them (rounded to bf16 if `bf16_rows`).
 std::vector<double> reference_attention(const KvCache& c, const std::vector<float>& q,
                                         const std::vector<int32_t>& seq, const std::vector<int32_t>& pos,
-                                        const CacheAttnShape& s) {
+                                        const CacheAttnShape& s, bool bf16_rows) {
   const int64_t N = int64_t(seq.size());
   std::vector<double> out(size_t(N * s.H * s.Dv), 0.0);
-  std::vector<float> scratch(size_t(c.width()));
   for (int64_t n = 0; n < N; ++n)
     for (int64_t h = 0; h < s.H; ++h) {
       const int64_t ctx = pos[size_t(n)] + 1;
       std::vector<double> sc(static_cast<size_t>(ctx));
       double mx = -1e300;
       for (int64_t j = 0; j < ctx; ++j) {
-        const float* row = c.read_row(seq[size_t(n)], 0, j, scratch.data());
+        const std::vector<float> row = row_of(c, seq[size_t(n)], j, bf16_rows);
         double d = 0;
         for (int64_t i = 0; i < s.Dk; ++i)
           d += double(q[size_t((n * s.H + h) * s.Dk + i)]) * double(row[s.k_off + h * s.k_hstride + i]);
@@ -174,7 +183,7 @@ std::vector<double> reference_attention(const KvCache& c, const std::vector<floa
       double z = 0;
       for (auto& v : sc) z += (v = std::exp(v - mx));
       for (int64_t j = 0; j < ctx; ++j) {
-        const float* row = c.read_row(seq[size_t(n)], 0, j, scratch.data());
+        const std::vector<float> row = row_of(c, seq[size_t(n)], j, bf16_rows);
         for (int64_t i = 0; i < s.Dv; ++i)
           out[size_t((n * s.H + h) * s.Dv + i)] +=
               sc[size_t(j)] / z * double(row[s.v_off + h * s.v_hstride + i]);
@@ -243,13 +252,13 @@ TEST(CacheAttention, MatchesDoubleReferenceForEveryLayoutTypeAndSplit) {
           auto q = random_row(N * tc.shape.H * tc.shape.Dk, 7);
           std::vector<float> out(size_t(N * tc.shape.H * tc.shape.Dv));
           cache_attention(c, 0, q.data(), sq.data(), ps.data(), N, tc.shape, out.data());
-          // With bf16 products the kernel rounds the queries (so does the reference) and the probabilities
-          // to bf16: each weight of the convex combination then moves by at most 2·2^-9 of itself, the output
-          // by at most 2^-8 of the largest value.
+          // With bf16 products the kernel rounds the queries, fp8 rows and the probabilities to bf16. The
+          // reference rounds the first two alike; rounding the probabilities moves each weight of the convex
+          // combination by at most 2·2^-9 of itself, so the output by at most 2^-8 of the largest value.
           const bool products = bf16_products(c, tc.shape);
           if (products)
             for (float& x : q) x = bf16_to_f32(f32_to_bf16(x));
-          auto want = reference_attention(c, q, sq, ps, tc.shape);
+          auto want = reference_attention(c, q, sq, ps, tc.shape, products);
           double err = 0;
           for (size_t i = 0; i < out.size(); ++i) err = std::max(err, std::fabs(double(out[i]) - want[i]));
           const double bound = products ? std::ldexp(max_value(c, sq, tc.shape), -8) : 2e-5;
@@ -261,9 +270,10 @@ TEST(CacheAttention, MatchesDoubleReferenceForEveryLayoutTypeAndSplit) {
 }
 
 // Zero queries give every key the same score, so the probabilities are exactly 1 (also in bf16) and the
-// output is the plain mean of the values: this pins the bf16 products' pairing of keys, their column order
-// and their tails (odd tiles, widths that are not a multiple of 32 or 64) to fp32 rounding, which the bound
-// above cannot. Lengths around the 64-key tile, and one long enough to be split across work items.
+// output is the plain mean of the values (rounded to bf16 first where the products are bf16): this pins the
+// bf16 products' pairing of keys, their column order and their tails (odd tiles, widths that are not a
+// multiple of 32 or 64) to fp32 rounding, which the bound above cannot. Lengths around the tiles (64 keys, 56
+// for decoded fp8 rows), and one long enough to be split across work items.
 TEST(CacheAttention, ZeroQueriesAverageTheValuesInEveryLayout) {
   const AttnCase cases[] = {
       {"absorbed-v2lite", {16, 576, 512, 0, 0, 0, 0, 0.06f}, 576},
@@ -272,8 +282,8 @@ TEST(CacheAttention, ZeroQueriesAverageTheValuesInEveryLayout) {
       {"naive-h5", {5, 12, 8, 0, 12, 60, 8, 0.3f}, 100},
   };
   for (const AttnCase& tc : cases)
-    for (CacheType t : {CacheType::F32, CacheType::BF16})
-      for (int64_t len : {1, 2, 3, 63, 64, 65, 130, 700}) {
+    for (CacheType t : {CacheType::F32, CacheType::BF16, CacheType::FP8})
+      for (int64_t len : {1, 2, 3, 55, 57, 63, 64, 65, 130, 700}) {
         KvCache c(1, tc.width, t, 16, 4);
         const int s = c.create();
         c.prepare(s, 0, len);
@@ -283,13 +293,16 @@ TEST(CacheAttention, ZeroQueriesAverageTheValuesInEveryLayout) {
         const std::vector<float> q(size_t(tc.shape.H * tc.shape.Dk), 0.0f);
         std::vector<float> out(size_t(tc.shape.H * tc.shape.Dv));
         cache_attention(c, 0, q.data(), &seq, &pos, 1, tc.shape, out.data());
-        std::vector<float> scratch(size_t(tc.width));
+        std::vector<double> sum(size_t(tc.shape.H * tc.shape.Dv), 0.0);
+        for (int64_t j = 0; j < len; ++j) {
+          const std::vector<float> row = row_of(c, s, j, bf16_products(c, tc.shape));
+          for (int64_t h = 0; h < tc.shape.H; ++h)
+            for (int64_t i = 0; i < tc.shape.Dv; ++i)
+              sum[size_t(h * tc.shape.Dv + i)] += row[size_t(tc.shape.v_off + h * tc.shape.v_hstride + i)];
+        }
         for (int64_t h = 0; h < tc.shape.H; ++h)
           for (int64_t i = 0; i < tc.shape.Dv; ++i) {
-            double mean = 0;
-            for (int64_t j = 0; j < len; ++j)
-              mean += c.read_row(s, 0, j, scratch.data())[tc.shape.v_off + h * tc.shape.v_hstride + i];
-            mean /= double(len);
+            const double mean = sum[size_t(h * tc.shape.Dv + i)] / double(len);
             ASSERT_NEAR(out[size_t(h * tc.shape.Dv + i)], mean, 1e-5)
                 << tc.name << " " << cache_type_name(t) << " len " << len << " head " << h << " column " << i;
           }
