@@ -32,6 +32,11 @@ REPS="--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true --be
 "$BUILD/bench/bench_infer" --benchmark_filter='^decode/v2lite/|memory' --benchmark_min_time=0.5 \
   --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
   --benchmark_out="$OUT/cpp_v2lite_decode.json" --benchmark_out_format=json
+# The 4K-context rows of both forms once more, 5 repetitions each: the naive form streams its cache, so its
+# rows move with the bandwidth while the absorbed ones do not.
+"$BUILD/bench/bench_infer" --benchmark_filter='^(context/v2lite|layer)/.*ctx:4096|memory' --benchmark_min_time=0.3 \
+  --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
+  --benchmark_out="$OUT/cpp_4k.json" --benchmark_out_format=json
 /usr/bin/python3 bench/torch_generate.py --config configs/small.json --batch 1 16 64 --ctx 128 \
   --prefill 512 > "$OUT/torch_small.jsonl"
 /usr/bin/python3 bench/torch_generate.py --config bench/infer/v2lite-2layer.json --batch 1 16 64 --ctx 128 \
