@@ -117,17 +117,10 @@ void tile_scores(const float* q, const KT* const* rows, int64_t nt, int64_t Hp, 
 // keys pair up, and returns the sum of the rounded values: the softmax denominator sums what the products
 // multiply, so the weights stay a convex combination.
 float round_probabilities(const float* p, int64_t nt, uint16_t* out) {
+  round_to_bf16(p, nt, out);
+  if (nt % 2) out[nt] = 0;
   __m512 sum = _mm512_setzero_ps();
-  for (int64_t j = 0; j < nt; j += 32) {
-    const __m512 lo = _mm512_maskz_loadu_ps(tail_mask(nt - j), p + j);
-    const __m512 hi =
-        j + 16 < nt ? _mm512_maskz_loadu_ps(tail_mask(nt - j - 16), p + j + 16) : _mm512_setzero_ps();
-    const __m512i h = (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
-    _mm512_mask_storeu_epi16(out + j, tail_mask32(nt + 1 - j), h);
-    // bf16 -> fp32 is a shift into the upper half (as load16 widens rows)
-    sum = _mm512_add_ps(sum, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
-    sum = _mm512_add_ps(sum, _mm512_castsi512_ps(_mm512_and_si512(h, _mm512_set1_epi32(int(0xffff0000u)))));
-  }
+  for (int64_t j = 0; j < nt; j += 16) sum = _mm512_add_ps(sum, load16(out + j, tail_mask(nt - j)));
   return _mm512_reduce_add_ps(sum);
 }
 
