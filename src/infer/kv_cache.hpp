@@ -16,11 +16,12 @@
 //         holding a non-finite value gets a NaN scale, so NaN reaches the attention instead of a saturated
 //         value.
 // Rows are written from fp32 and read back as fp32. Attention computes in fp32, except over a BF16 or FP8
-// cache in the absorbed form on CPUs with AVX512-BF16, where it multiplies in bf16 (infer/cache_attention.hpp).
-// Block pointers never move once allocated, so rows can be read while other sequences grow. Blocks are cut
-// from slabs of about 32 MB backed by transparent huge pages where the kernel allows it: decode streams the
-// caches of many sequences, and with 4 KB pages every few rows would cost a TLB miss. A row is readable once
-// written; the pages of rows never written are untouched (slabs are not cleared).
+// cache in the absorbed form on CPUs with AVX512-BF16, where it multiplies in bf16
+// (infer/cache_attention.hpp). Block pointers never move once allocated, so rows can be read while other
+// sequences grow. Blocks are cut from slabs of about 32 MB backed by transparent huge pages where the kernel
+// allows it: decode streams the caches of many sequences, and with 4 KB pages every few rows would cost a TLB
+// miss. A row is readable once written; the pages of rows never written are untouched (slabs are not
+// cleared).
 #pragma once
 #include <cstdint>
 #include <memory>
