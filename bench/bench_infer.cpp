@@ -6,7 +6,7 @@
 //   v2lite = bench/infer/v2lite-2layer.json: DeepSeek-V2-Lite's layer shapes (d 2048, 16 heads, kv_lora 512,
 //            64 experts of 1408, 2 shared, vocab 102400) with 2 layers (one dense, one MoE).
 //   moe-layer = bench/infer/v2lite-moe-layer.json: one MoE layer of those shapes and a 2048-token vocabulary,
-//            so a decode step is that layer's cost (the embedding and output head are 0.7% of its weights):
+//            so a decode step is that layer's cost (the embedding and output head are 1.4% of its weights):
 //            V2-Lite itself is 26 such layers, one dense layer and the head.
 // A decode benchmark fills `ctx` cache rows of every sequence with random values (a long prefill would only
 // cost setup time), then times one step: B tokens at position ctx through the whole model, logits and a
