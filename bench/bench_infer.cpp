@@ -283,10 +283,10 @@ void BM_Experts(benchmark::State& state, bool packed) {
     r0 += rows[size_t(e)];
   }
   add(li.experts.shared, x.data(), ys.data(), B);
-  std::vector<float> g, u;
+  std::vector<float> g, u, rounded;
   for (auto _ : state) {
     if (!packed) {
-      run_expert_tasks(tasks, d, act);
+      run_expert_tasks(tasks, d, act, rounded);
     } else {
       for (const ExpertTask& t : tasks) {
         const int64_t inter = t.gate.rows;

@@ -1,6 +1,6 @@
 // Storage dtypes and their conversions to fp32. Compute is fp32 (or fp64 in gradient checks); bf16, f16 and
 // fp8 are storage (checkpoints, weights and KV caches kept compressed in memory), except that the inference
-// engine's oneDNN products over bf16 weights round their inputs to bf16 (infer/linear.hpp).
+// engine's products over bf16 weights round their inputs to bf16 (infer/linear.hpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>

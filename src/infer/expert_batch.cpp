@@ -17,8 +17,24 @@ struct Piece {
 
 }  // namespace
 
-void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vector<float>& act) {
+void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vector<float>& act,
+                      std::vector<float>& rounded) {
   const int64_t J = int64_t(tasks.size());
+  // Over bf16 weights that oneDNN multiplies natively every product takes bf16 inputs (infer/linear.hpp), so
+  // a token's expert output does not depend on how many tokens share the expert: inputs rounded once here.
+  int64_t round_rows = 0;
+  for (const ExpertTask& t : tasks)
+    if (infer_linear_rounds_inputs(t.gate)) round_rows += t.rows;
+  if (int64_t(rounded.size()) < round_rows * d) rounded.resize(size_t(round_rows * d));
+  std::vector<const float*> xs(static_cast<size_t>(J));  // each task's inputs as its products take them
+  for (int64_t j = 0, r0 = 0; j < J; ++j) {
+    const ExpertTask& t = tasks[size_t(j)];
+    xs[size_t(j)] = t.x;
+    if (!infer_linear_rounds_inputs(t.gate)) continue;
+    round_rows_to_bf16_values(t.x, d, t.rows, d, rounded.data() + r0 * d);
+    xs[size_t(j)] = rounded.data() + r0 * d;
+    r0 += t.rows;
+  }
   std::vector<int64_t> act_off(size_t(J + 1), 0);
   std::vector<Piece> up_pieces, down_pieces;
   for (int64_t j = 0; j < J; ++j) {
@@ -41,15 +57,18 @@ void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vect
       const int64_t inter = t.gate.rows, nb = std::min(kCols, inter - pc.c0), n = t.rows * nb;
       g.resize(size_t(n));
       u.resize(size_t(n));
-      infer_linear_cols_serial(t.x, d, t.gate, pc.c0, nb, g.data(), nb, t.rows);
-      infer_linear_cols_serial(t.x, d, t.up, pc.c0, nb, u.data(), nb, t.rows);
+      const float* x = xs[size_t(pc.task)];
+      infer_linear_cols_serial(x, d, t.gate, pc.c0, nb, g.data(), nb, t.rows);
+      infer_linear_cols_serial(x, d, t.up, pc.c0, nb, u.data(), nb, t.rows);
       float* a = act.data() + act_off[size_t(pc.task)] + pc.c0;
+      const bool round = infer_linear_rounds_inputs(t.down);
       for (int64_t r = 0; r < t.rows; ++r) {
         const float* gr = g.data() + r * nb;
         const float* ur = u.data() + r * nb;
         float* ar = a + r * inter;
 #pragma omp simd
         for (int64_t c = 0; c < nb; ++c) ar[c] = swiglu(gr[c], ur[c]);
+        if (round) round_rows_to_bf16_values(ar, nb, 1, nb, ar);
       }
     }
 #pragma omp for schedule(dynamic, 1)

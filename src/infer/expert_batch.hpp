@@ -21,7 +21,9 @@ struct ExpertTask {
   int64_t rows = 0;
 };
 
-// act: scratch for the SwiGLU activations of all tasks (grown as needed).
-void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vector<float>& act);
+// act: scratch for the SwiGLU activations of all tasks; rounded: for the tasks' inputs rounded to bf16 where
+// their weights take bf16 inputs (infer/linear.hpp). Both grown as needed.
+void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vector<float>& act,
+                      std::vector<float>& rounded);
 
 }  // namespace seek

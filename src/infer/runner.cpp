@@ -290,7 +290,7 @@ void Runner::moe(int64_t l, const float* x, int64_t N, float* out) {
     if (S > 0)
       tasks_.push_back(
           {m_.weight(ids.shared.gate), m_.weight(ids.shared.up), m_.weight(ids.shared.down), x, out, N});
-    run_expert_tasks(tasks_, d, act_);
+    run_expert_tasks(tasks_, d, act_, rounded_);
   } else {
     // Prefill (enough rows per expert for oneDNN's blocked GEMMs to pay off), or packed experts: one expert
     // after another.

@@ -41,10 +41,17 @@ SamplingParams sampling(uint64_t seed, int max_new) {
 
 // With the fixture's matrices row-major (their size, by default) and packed for oneDNN. The batch grows past
 // the row counts where kernels change strategy (16 rows for the linear layers, 64 for the absorbed per-head
-// products and side-by-side experts): 5 single-sample requests and 20 of 4 samples, 85 rows at most.
+// products and side-by-side experts): 5 single-sample requests and 20 of 4 samples, 85 rows at most. Also
+// over bf16 weights, whose products take bf16 inputs on every path (infer/linear.hpp), so that the result of
+// a row does not depend on how many rows share a product.
 TEST(Engine, SequenceInBatchEqualsAlone) {
-  for (PackPolicy pack : {PackPolicy::Large, PackPolicy::All}) {
-    auto model = test::load_fixture("tiny-v3", pack);
+  for (auto [pack, format] :
+       {std::pair{PackPolicy::Large, WeightFormat::F32}, std::pair{PackPolicy::All, WeightFormat::F32},
+        std::pair{PackPolicy::Large, WeightFormat::BF16}}) {
+    SCOPED_TRACE(format == WeightFormat::BF16 ? "bf16 weights"
+                 : pack == PackPolicy::All    ? "packed"
+                                              : "row-major");
+    auto model = test::load_fixture("tiny-v3", pack, format);
     const int64_t V = model->config().vocab_size;
     // Different prompt lengths, so the batch mixes prefill chunks and decode steps at different positions.
     std::vector<GenRequest> reqs;
