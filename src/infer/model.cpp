@@ -199,10 +199,10 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
   SEEK_CHECK(fs::is_directory(dir), "model directory {} does not exist", dir.string());
   SEEK_CHECK(fs::exists(dir / "config.json"), "model directory {} has no config.json", dir.string());
   ModelConfig cfg = ModelConfig::load((dir / "config.json").string());
+  TensorStore store(dir);
+  check_weights_match_config(store, cfg, true, (dir / "config.json").string());
   std::unique_ptr<InferModel> m(new InferModel());
   m->allocate(cfg, opt.format, opt.pack);
-  TensorStore store(dir);
-  check_tensor_names(store, m->layout_, cfg, true, (dir / "config.json").string());
   ReadOptions ro;
   ro.fp8_round_to_bf16 = opt.fp8_round_to_bf16;
   std::vector<float> tmp;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
 #include "io/safetensors_writer.hpp"
@@ -69,7 +71,56 @@ int64_t layer_index(std::string_view name) {
   return i;
 }
 
+// The index j of "….mlp.experts.<j>.…", or -1.
+int64_t expert_index(std::string_view name) {
+  constexpr std::string_view infix = ".mlp.experts.";
+  const size_t at = name.find(infix);
+  if (at == std::string_view::npos) return -1;
+  return layer_index(fmt::format("model.layers.{}", name.substr(at + infix.size())));
+}
+
+bool is_float_dtype(DType t) {
+  return t == DType::F32 || t == DType::BF16 || t == DType::F16 || t == DType::F8_E4M3 || t == DType::F64;
+}
+
 }  // namespace
+
+void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
+                                const std::string& config_path) {
+  // Layers and experts first, from names alone: the layout below has a tensor per layer and expert, so a
+  // count off by orders of magnitude must be refused before it is built.
+  int64_t layers = 0, experts = 0;
+  for (const std::string& name : store.names()) {
+    layers = std::max(layers, layer_index(name) + 1);
+    experts = std::max(experts, expert_index(name) + 1);
+  }
+  SEEK_CHECK(cfg.num_hidden_layers <= layers,
+             "{}: num_hidden_layers is {} but {} holds layers 0 to {} only; do the weights match the config?",
+             config_path, cfg.num_hidden_layers, store.path(), layers - 1);
+  bool moe = false;  // a config may name experts and still have only dense layers
+  for (int64_t i = 0; i < cfg.num_hidden_layers && !moe; ++i) moe = cfg.is_moe_layer(i);
+  SEEK_CHECK(!moe || cfg.n_routed_experts <= experts,
+             "{}: n_routed_experts is {} but {} holds {} routed expert(s) per layer at most; do the weights "
+             "match the config?",
+             config_path, cfg.n_routed_experts, store.path(), experts);
+  ModelConfig read_cfg = cfg;
+  if (skips_mtp_layers) read_cfg.num_nextn_predict_layers = 0;
+  ParamLayout layout;
+  build_layout(read_cfg, layout);
+  check_tensor_names(store, layout, cfg, skips_mtp_layers, config_path);
+  // Shapes and types from the headers, before a byte is allocated for the weights: a size in config.json
+  // that is wrong (a typo, another model's config) names the tensor here instead of allocating gigabytes.
+  for (const ParamInfo& want : layout.all()) {
+    const TensorInfo& got = store.info(want.name);
+    SEEK_CHECK(got.shape == want.shape,
+               "tensor '{}' in {}: expected shape [{}], got [{}]; do the weights match {}?", want.name,
+               store.file_of(want.name).path(), fmt::join(want.shape, ", "), fmt::join(got.shape, ", "),
+               config_path);
+    SEEK_CHECK(is_float_dtype(got.dtype),
+               "tensor '{}' in {} is {}; weights must be F32, BF16, F16 or F8_E4M3", want.name,
+               store.file_of(want.name).path(), dtype_name(got.dtype));
+  }
+}
 
 void check_tensor_names(const TensorStore& store, const ParamLayout& read, const ModelConfig& cfg,
                         bool skips_mtp_layers, const std::string& config_path) {
@@ -107,9 +158,9 @@ std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOp
   SEEK_CHECK(fs::is_directory(dir), "model directory {} does not exist", dir.string());
   SEEK_CHECK(fs::exists(dir / "config.json"), "model directory {} has no config.json", dir.string());
   ModelConfig cfg = ModelConfig::load((dir / "config.json").string());
-  auto model = std::make_unique<Transformer<T>>(cfg);
   TensorStore store(dir);
-  check_tensor_names(store, model->params().layout, cfg, false, (dir / "config.json").string());
+  check_weights_match_config(store, cfg, false, (dir / "config.json").string());
+  auto model = std::make_unique<Transformer<T>>(cfg);
   load_weights(*model, store, opts);
   return model;
 }
