@@ -39,7 +39,7 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
       ->required();
   app.add_flag("--bf16", o.bf16,
                "keep projection weights as bf16 in memory: half the traffic; fp32 accumulation, inputs "
-               "rounded to bf16 in the products oneDNN runs (README, Limits)");
+               "rounded to bf16 where the CPU multiplies bf16 natively (README, Limits)");
   app.add_flag("--naive", o.naive, "naive MLA (decompressed per-head KV cache) instead of the absorbed form");
   add_kv_cache_option(app, o.kv_cache);
   app.add_option("--ctx", o.ctx,
@@ -327,6 +327,7 @@ void run_chat(ChatCliOptions& o) {
       {"v2", ChatStyle::V2}, {"v3", ChatStyle::V3}, {"r1", ChatStyle::R1}};
   SEEK_CHECK(o.style == "auto" || styles.count(o.style), "--style must be auto, v2, v3 or r1, not '{}'",
              o.style);
+  o.sampling.validate();  // a bad flag is an error now, not when the first message is sent
   Loaded l = load(o.model);
   l.tok.check_text_fits(l.model->config().vocab_size, false);
   ChatOptions co;
@@ -366,7 +367,10 @@ void run_chat(ChatCliOptions& o) {
     }
     req.params = o.sampling;
     req.params.seed = o.sampling.seed + turn;
-    req.params.stop.push_back(std::string(tokens::kUser));
+    // The next user turn, should the model write one instead of ending: V3/R1 open it with a special token,
+    // V2 with plain text.
+    req.params.stop.push_back(co.style == ChatStyle::V2 ? std::string("\n\nUser:")
+                                                        : std::string(tokens::kUser));
     Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
     // R1's generation prompt already opened <think>.
     ThinkPrinter printer(co.style == ChatStyle::R1, tty);

@@ -101,12 +101,20 @@ ModelTokenizer load_model_tokenizer(const std::string& dir) {
   m.bytes = !fs::exists(fs::path(dir) / "tokenizer.json");
   m.tok = load_tokenizer(dir);
   if (m.bytes)
-    fmt::print(stderr, "[seek] note: {} has no tokenizer.json; using the byte-level tokenizer ({} tokens)\n",
+    fmt::print(stderr,
+               "[seek] note: {} has no tokenizer.json; using the byte-level tokenizer ({} tokens; only those "
+               "ids are sampled)\n",
                dir, m.tok->vocab_size());
   return m;
 }
 
 void ModelTokenizer::check_text_fits(int64_t vocab_size, bool ids_flag) const {
+  // A tokenizer with ids the model has no row for is another model's: caught here rather than as an unknown
+  // id in whichever prompt happens to produce one.
+  SEEK_CHECK(bytes || int64_t(tok->vocab_size()) <= vocab_size,
+             "the tokenizer.json in {} has {} tokens but the model's vocab_size is {} (config.json): they do "
+             "not belong together",
+             dir, tok->vocab_size(), vocab_size);
   if (!bytes) return;
   const int64_t need = int64_t(tok->vocab_size());
   SEEK_CHECK(

@@ -45,7 +45,8 @@ struct ModelTokenizer {
   bool bytes = false;  // no tokenizer.json: the byte-level tokenizer
   std::string dir;
 
-  // Before encoding text for a model of `vocab_size` ids: byte-level text needs the byte tokenizer's whole
+  // Before encoding text for a model of `vocab_size` ids: the tokenizer may not have ids past the model's
+  // (it would be another model's), and byte-level text needs the byte tokenizer's whole
   // vocabulary, and the error says so rather than naming the first id out of range. `ids_flag`: the command
   // takes --ids, which the error then suggests.
   void check_text_fits(int64_t vocab_size, bool ids_flag) const;

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/resources.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek {
 
@@ -105,9 +106,12 @@ int Engine::submit(GenRequest req) {
       "ids instead");
   SEEK_CHECK(req.n >= 1, "the number of samples per prompt must be >= 1, got {}", req.n);
   SEEK_CHECK(!req.prompt.empty(), "the prompt is empty (it needs at least one token)");
-  SEEK_CHECK(int64_t(req.prompt.size()) <= max_context_,
-             "the prompt has {} tokens, longer than the context of {} tokens", req.prompt.size(),
-             max_context_);
+  // The context bounds the whole sequence, prompt and new tokens (as chat's history and GRPO's prompt
+  // limit count it), so a prompt must leave room for at least one.
+  SEEK_CHECK(int64_t(req.prompt.size()) < max_context_,
+             "the prompt has {} tokens and the context holds {}, so there is no room to generate; the prompt "
+             "must be shorter than the context",
+             req.prompt.size(), max_context_);
   for (size_t i = 0; i < req.prompt.size(); ++i)
     SEEK_CHECK(req.prompt[i] >= 0 && req.prompt[i] < V,
                "unknown token id {} at prompt position {} (the vocabulary has {} tokens)", req.prompt[i], i,
@@ -275,8 +279,19 @@ void Engine::start_samples(Request& r, const float* /*logits*/) {
     sm.context = r.req.prompt;
   }
   r.prompt_seq = -1;
+  // Nothing to sample: each sample still ends with its event, so a consumer waiting for them is not left
+  // hanging (token -1: none was drawn).
   if (r.req.params.max_new_tokens == 0)
-    for (int s = 0; s < n; ++s) finish(r, s, FinishReason::Length);
+    for (int s = 0; s < n; ++s) {
+      finish(r, s, FinishReason::Length);
+      TokenEvent ev;
+      ev.request = r.id;
+      ev.sample = s;
+      ev.token.token = -1;
+      ev.finished = true;
+      ev.finish = FinishReason::Length;
+      if (on_token) on_token(ev);
+    }
 }
 
 void Engine::accept(Request& r, int s, const SampledToken& t) {
@@ -314,8 +329,11 @@ void Engine::accept(Request& r, int s, const SampledToken& t) {
   ev.request = r.id;
   ev.sample = s;
   ev.token = t;
-  const size_t ready =
-      why != FinishReason::None ? c.text.size() : (c.text.size() > hold ? c.text.size() - hold : 0);
+  // Held back until it is known not to start a stop string, and not cut inside a character: each event's
+  // text is whole UTF-8 where the model's output is.
+  const size_t ready = why != FinishReason::None
+                           ? c.text.size()
+                           : tok::utf8_cut_before(c.text, c.text.size() > hold ? c.text.size() - hold : 0);
   if (ready > sm.emitted) {
     ev.text = c.text.substr(sm.emitted, ready - sm.emitted);
     sm.emitted = ready;

@@ -54,8 +54,8 @@ struct Completion {
 
 struct TokenEvent {
   int request = 0, sample = 0;
-  SampledToken token;
-  std::string text;  // newly printable text
+  SampledToken token;  // token.token = -1: the sample finished without drawing one (max_new_tokens 0)
+  std::string text;    // newly printable text, whole UTF-8 characters until the sample finishes
   bool finished = false;
   FinishReason finish = FinishReason::None;
 };
@@ -65,7 +65,7 @@ struct EngineOptions {
   CacheType cache_type = CacheType::F32;  // element type of the KV cache (infer/kv_cache.hpp)
   int max_batch = 64;                     // samples decoding at once
   int64_t prefill_chunk = 512;            // prompt tokens per step
-  int64_t max_context = 0;                // tokens per sequence; 0: max_position_embeddings
+  int64_t max_context = 0;                // tokens per sequence, prompt included; 0: max_position_embeddings
   int64_t block_tokens = 64;              // KV cache block size
   // KV cache budget in bytes; 0: 90% of the memory available when the engine is made (or no limit where
   // that is unknown). A request reserves the cache its samples can reach (prompt + max_new_tokens, within the

@@ -95,4 +95,17 @@ void utf8_append(std::string& out, uint32_t cp) {
   }
 }
 
+size_t utf8_cut_before(std::string_view s, size_t end) {
+  for (size_t back = 1; back <= 3 && back <= end; ++back) {
+    const auto b = static_cast<unsigned char>(s[end - back]);
+    if ((b & 0xC0) == 0x80) continue;  // a continuation byte: the lead is further back
+    const size_t len = b >= 0xC2 && b <= 0xDF   ? 2
+                       : b >= 0xE0 && b <= 0xEF ? 3
+                       : b >= 0xF0 && b <= 0xF4 ? 4
+                                                : 1;
+    return len > back ? end - back : end;
+  }
+  return end;
+}
+
 }  // namespace seek::tok

@@ -33,4 +33,9 @@ inline uint32_t utf8_next(std::string_view s, size_t& i) {
 
 void utf8_append(std::string& out, uint32_t cp);
 
+// Where s[0, end) can be cut without splitting a character whose lead byte lies before end: end itself, or
+// the start of a (so far well-formed) character that runs past it. Bytes that cannot start a character are
+// cut anywhere, so text a byte-level model wrote is never held back for good.
+size_t utf8_cut_before(std::string_view s, size_t end);
+
 }  // namespace seek::tok

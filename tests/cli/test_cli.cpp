@@ -346,6 +346,35 @@ TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
   EXPECT_NE(crlf.output.find(prompt_part), std::string::npos) << prompt_part << "\n" << crlf.output;
 }
 
+// A tokenizer with ids the model has no row for belongs to another model: refused when the model loads, not
+// when some prompt happens to produce such an id (chat would end there).
+TEST(Cli, ATokenizerLargerThanTheModelIsRefused) {
+  TempDir tmp("cli-tok-size");
+  const std::string model = random_model(tmp.path / "m").string();  // 272 ids
+  {
+    std::ofstream corpus(tmp.path / "corpus.txt");
+    for (int i = 0; i < 200; ++i) corpus << "the quick brown fox " << i << " jumps over the lazy dog\n";
+  }
+  CmdResult r = run("tokenizer train --vocab-size 300 --input " + (tmp.path / "corpus.txt").string() +
+                    " --out " + model);
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ofstream(tmp.path / "in.txt") << "hello\n";
+  for (const std::string& cmd : {"generate --model " + model + " --prompt hi -n 1",
+                                 "chat --model " + model + " -n 1 < " + (tmp.path / "in.txt").string()}) {
+    r = run(cmd);
+    EXPECT_EQ(r.code, 1) << cmd << r.output;
+    EXPECT_NE(r.output.find("has 300 tokens but the model's vocab_size is 272"), std::string::npos)
+        << cmd << r.output;
+  }
+}
+
+// chat checks its sampling flags before waiting for the first message.
+TEST(Cli, ChatChecksItsFlagsFirst) {
+  const CmdResult r = run("chat --model " + kTinyV3 + " --temperature -1", "< /dev/null 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("temperature"), std::string::npos) << r.output;
+}
+
 TEST(Cli, InferenceFlagErrorsAreReadable) {
   TempDir tmp("cli-flags");
   const std::string gen = "generate --model " + kTinyV3 + " --ids 1,2 -n 2 ";

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 #include <set>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "infer/engine.hpp"
@@ -385,6 +386,40 @@ TEST(EngineErrors, AnErrorInAStepStopsTheEngine) {
   }
 }
 
+// The context bounds the whole sequence: a prompt one token short of it gets exactly one new token.
+TEST(Engine, TheContextHoldsPromptAndNewTokens) {
+  auto model = InferModel::load(fixture_dir("tiny-v3"));
+  EngineOptions opt;
+  opt.max_context = 12;
+  Engine e(*model, nullptr, opt);
+  SamplingParams p = sampling(1, 50);
+  p.ignore_eos = true;
+  const int id = e.submit({prompt_of(11, model->config().vocab_size, 4), p, 3});
+  e.run();
+  for (const Completion& c : e.completions(id)) {
+    EXPECT_EQ(c.tokens.size(), 1u);
+    EXPECT_EQ(c.finish, FinishReason::Context);
+  }
+}
+
+// max_new_tokens 0: every sample still ends with an event (no token), so a consumer counting them finishes.
+TEST(Engine, ZeroNewTokensStillEndEachSampleWithAnEvent) {
+  auto model = InferModel::load(fixture_dir("tiny-v3"));
+  Engine e(*model, nullptr);
+  std::vector<TokenEvent> events;
+  e.on_token = [&](const TokenEvent& ev) { events.push_back(ev); };
+  const int id = e.submit({prompt_of(5, model->config().vocab_size, 2), sampling(1, 0), 3});
+  e.run();
+  ASSERT_EQ(events.size(), 3u);
+  for (int s = 0; s < 3; ++s) {
+    EXPECT_EQ(events[size_t(s)].sample, s);
+    EXPECT_EQ(events[size_t(s)].token.token, -1);
+    EXPECT_TRUE(events[size_t(s)].finished);
+    EXPECT_EQ(events[size_t(s)].finish, FinishReason::Length);
+    EXPECT_TRUE(e.completions(id)[size_t(s)].tokens.empty());
+  }
+}
+
 TEST(EngineErrors, BadInputIsAClearError) {
   auto model = InferModel::load(fixture_dir("tiny-v3"));
   Engine e(*model, nullptr);
@@ -397,11 +432,12 @@ TEST(EngineErrors, BadInputIsAClearError) {
       EXPECT_NE(std::string(err.what()).find(needle), std::string::npos) << err.what();
     }
   };
-  expect_error(
-      [&] {
-        e.submit({std::vector<int32_t>(size_t(ctx + 1), 1), sampling(1, 1), 1});
-      },
-      "longer than the context");
+  for (int64_t len : {ctx + 1, ctx})  // the context holds prompt and new tokens: a full one leaves no room
+    expect_error(
+        [&] {
+          e.submit({std::vector<int32_t>(size_t(len), 1), sampling(1, 1), 1});
+        },
+        "no room to generate");
   expect_error([&] { e.submit({{1, 2, 999}, sampling(1, 1), 1}); }, "unknown token id 999");
   expect_error([&] { e.submit({{}, sampling(1, 1), 1}); }, "empty");
   SamplingParams with_stop = sampling(1, 1);
@@ -421,7 +457,20 @@ TEST(EngineErrors, BadInputIsAClearError) {
   cfg["hidden_size"] = 32;
   cfg["num_hidden_layers"] = 5;
   std::ofstream(tmp / "config.json") << cfg.dump(2);
-  expect_error([&] { InferModel::load(tmp); }, "missing tensor model.layers.4");
+  expect_error([&] { InferModel::load(tmp); }, "num_hidden_layers is 5 but");
+  // Sizes off by orders of magnitude are refused from the headers, before anything is allocated (these
+  // would otherwise ask for terabytes, or build a layout of a billion layers).
+  for (const auto& [key, value, needle] :
+       {std::tuple{"vocab_size", int64_t(1) << 40, "expected shape [1099511627776, 32], got [64, 32]"},
+        std::tuple{"hidden_size", int64_t(1) << 40, "expected shape [64, 1099511627776], got [64, 32]"},
+        std::tuple{"num_hidden_layers", int64_t(1000000000), "num_hidden_layers is 1000000000 but"},
+        std::tuple{"n_routed_experts", int64_t(1) << 20, "n_routed_experts is 1048576 but"}}) {
+    auto big = cfg;
+    big["num_hidden_layers"] = 3;
+    big[key] = value;
+    std::ofstream(tmp / "config.json") << big.dump(2);
+    expect_error([&] { InferModel::load(tmp); }, needle);
+  }
   // Fewer layers than the weights: layer 2 has no eh_proj, so it is not taken for the MTP layer.
   cfg["num_hidden_layers"] = 2;
   std::ofstream(tmp / "config.json") << cfg.dump(2);
@@ -430,6 +479,18 @@ TEST(EngineErrors, BadInputIsAClearError) {
   cfg["n_shared_experts"] = 0;
   std::ofstream(tmp / "config.json") << cfg.dump(2);
   expect_error([&] { InferModel::load(tmp); }, "shared_experts");
+  // A weight stored as integers would be read by value: refused by its dtype.
+  cfg["n_shared_experts"] = 1;
+  std::ofstream(tmp / "config.json") << cfg.dump(2);
+  {
+    std::ifstream f(tmp / "model.safetensors", std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), {});
+    const size_t at = bytes.find("\"F32\"");  // in the header: same size, so the offsets stay valid
+    ASSERT_NE(at, std::string::npos);
+    bytes.replace(at, 5, "\"I32\"");
+    std::ofstream(tmp / "model.safetensors", std::ios::binary | std::ios::trunc) << bytes;
+  }
+  expect_error([&] { InferModel::load(tmp); }, "is I32; weights must be F32, BF16, F16 or F8_E4M3");
   fs::remove_all(tmp);
 }
 

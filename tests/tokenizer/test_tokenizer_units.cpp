@@ -34,6 +34,25 @@ TEST(Utf8, RepairReplacesMaximalSubparts) {
   EXPECT_FALSE(tok::utf8_is_valid("\xFF"));
 }
 
+// Streamed text is cut where no character is split: "é" is C3 A9, "€" E2 82 AC, "😀" F0 9F 98 80.
+TEST(Utf8, CutsBeforeAnUnfinishedCharacterOnly) {
+  const std::string s = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80";
+  EXPECT_EQ(tok::utf8_cut_before(s, 0), 0u);
+  EXPECT_EQ(tok::utf8_cut_before(s, 1), 1u);
+  EXPECT_EQ(tok::utf8_cut_before(s, 2), 1u);  // inside é
+  EXPECT_EQ(tok::utf8_cut_before(s, 3), 3u);
+  EXPECT_EQ(tok::utf8_cut_before(s, 4), 3u);  // inside €
+  EXPECT_EQ(tok::utf8_cut_before(s, 5), 3u);
+  EXPECT_EQ(tok::utf8_cut_before(s, 6), 6u);
+  for (size_t end = 7; end < 10; ++end) EXPECT_EQ(tok::utf8_cut_before(s, end), 6u) << end;  // inside 😀
+  EXPECT_EQ(tok::utf8_cut_before(s, 10), 10u);
+  // Bytes that start no character are not held: stray continuations, C0/C1, F5-FF.
+  EXPECT_EQ(tok::utf8_cut_before("ab\x80\x80", 4), 4u);
+  EXPECT_EQ(tok::utf8_cut_before("a\xC0", 2), 2u);
+  EXPECT_EQ(tok::utf8_cut_before("a\xF8", 2), 2u);
+  EXPECT_EQ(tok::utf8_cut_before("\x80\x80\x80\x80", 4), 4u);  // no lead within reach
+}
+
 TEST(ByteLevel, RoundTripsEveryByte) {
   std::string all;
   for (int b = 0; b < 256; ++b) all += char(b);
