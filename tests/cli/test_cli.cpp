@@ -208,6 +208,24 @@ TEST(Cli, LogitsCheckTheOutputPathFirst) {
   EXPECT_TRUE(fs::exists(tmp.path / "x.npy"));
 }
 
+TEST(Cli, UnreadableInputFilesSayWhy) {
+  TempDir tmp("cli-read");
+  const std::string ppl = "perplexity --model " + kTinyV3 + " --file ";
+  CmdResult r = run(ppl + "''");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--file is empty"), std::string::npos) << r.output;
+  r = run(ppl + (tmp.path / "missing.txt").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(
+      r.output.find("cannot read " + (tmp.path / "missing.txt").string() + ": No such file or directory"),
+      std::string::npos)
+      << r.output;
+  r = run("tokenize --tokenizer " + kTinyV3 + " --file " + tmp.path.string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find(tmp.path.string() + " is a folder, not a file"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+}
+
 // --ids: spaces around an id are fine, an empty item is named.
 TEST(Cli, TokenIdListsAreParsedConsistently) {
   TempDir tmp("cli-ids");
