@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/infer_flags.hpp"
+#include "cli/output_file.hpp"
 #include "cli/registry.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
@@ -18,6 +19,7 @@
 #include "infer/npy.hpp"
 #include "infer/runner.hpp"
 #include "infer/token_ids.hpp"
+#include "io/atomic_file.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace seek::cli {
@@ -69,6 +71,9 @@ void run_logits(const LogitsOptions& o) {
   SEEK_CHECK(!o.ids.empty() || !o.prompt.empty(), "give --ids or --prompt");
   SEEK_CHECK(o.ids.empty() || o.prompt.empty(), "give either --ids or --prompt, not both");
   check_output_path(o.out, "--out");
+  // Before the model loads: /dev/null, a read-only file or the model's own weights are refused at once.
+  check_replaceable(o.out);
+  check_output_is_not_an_input(o.out, "--out", {o.model});
   std::vector<int32_t> ids;
   if (!o.ids.empty()) ids = parse_token_ids(o.ids);
   auto model = load_model(o.model, o.bf16);
