@@ -275,6 +275,27 @@ TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
   EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
 }
 
+// Output that cannot be written is an error (exit 1, the reason on stderr), not a silent exit 0 with the
+// output lost. Redirecting stdout to /dev/full is safe: the shell opens it, seek only writes to it.
+TEST(Cli, StdoutWriteErrorsAreReported) {
+  const std::string gen = "generate --model " + kTinyV3 + " --ids 1,2 -n 3 --ignore-eos ";
+  for (const std::string& cmd :
+       {gen + "--json", gen, "tokenize --tokenizer " + kTinyV3 + " hello", std::string("--help")}) {
+    CmdResult r = run(cmd, "2>&1 >/dev/full");
+    EXPECT_EQ(r.code, 1) << cmd << ": " << r.output;
+    EXPECT_NE(r.output.find("seek: error: cannot write to standard output: No space left on device"),
+              std::string::npos)
+        << cmd << ": " << r.output;
+  }
+  // A closed stdout: its descriptor must not be handed to a file seek opens, and the writes fail.
+  const std::string tokenize = "tokenize --tokenizer " + kTinyV3 + " hello";
+  CmdResult r = run(tokenize, "2>&1 >&-");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot write to standard output: Bad file descriptor"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(run(tokenize).code, 0);
+}
+
 TEST(Cli, UnreadableInputFilesSayWhy) {
   TempDir tmp("cli-read");
   const std::string ppl = "perplexity --model " + kTinyV3 + " --file ";
