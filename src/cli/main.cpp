@@ -66,8 +66,8 @@ void route_stdout_through_checked_writer() {
   if (f == nullptr) return;  // keep the plain stdout; its errors are still detected, without a reason
   std::setvbuf(f, nullptr, ::isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
   stdout = f;
-  static __gnu_cxx::stdio_sync_filebuf<char> cout_buffer(f);
-  std::cout.rdbuf(&cout_buffer);
+  // Never freed: std::cout is flushed after main's statics are destroyed, so the buffer must outlive them.
+  std::cout.rdbuf(new __gnu_cxx::stdio_sync_filebuf<char>(f));
 }
 
 // Flushes stdout (the rest of what the command printed sits in its buffer until now): "" when everything
