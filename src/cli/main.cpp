@@ -31,7 +31,8 @@ namespace {
 void occupy_closed_standard_streams() {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
-    const int got = ::open("/dev/null", (fd == 0 ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    // No O_CLOEXEC: like any standard stream it is inherited by child processes.
+    const int got = ::open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
     if (got >= 0 && got != fd) {
       ::dup2(got, fd);
       ::close(got);
