@@ -2,13 +2,15 @@
 // task's held-out set or a JSONL dataset; every completion with its scores goes to --out as JSONL.
 #include <fmt/core.h>
 
-#include <fstream>
 #include <memory>
+#include <sstream>
 
 #include "cli/infer_flags.hpp"
+#include "cli/output_file.hpp"
 #include "cli/registry.hpp"
 #include "core/error.hpp"
 #include "infer/model.hpp"
+#include "io/atomic_file.hpp"
 #include "reward/combined_reward.hpp"
 #include "rl/evaluate.hpp"
 #include "rl/problems.hpp"
@@ -29,6 +31,12 @@ struct EvalCli {
 };
 
 void run(const EvalCli& c) {
+  if (!c.out.empty()) {
+    // Before anything loads; the file itself is written whole at the end (a crash leaves no half of it).
+    check_output_path(c.out, "--out");
+    check_replaceable(c.out);
+    check_output_is_not_an_input(c.out, "--out", {c.model, c.tokenizer}, {c.data});
+  }
   nlohmann::json task_opts;
   try {
     task_opts = nlohmann::json::parse(c.task_options);
@@ -58,18 +66,17 @@ void run(const EvalCli& c) {
   opt.sampling.seed = c.seed;
   opt.cache_type = c.kv_cache;
   SEEK_CHECK(c.samples == 1 || c.temperature > 0, "several samples per problem need --temperature > 0");
-  std::ofstream out;
-  if (!c.out.empty()) {
-    out.open(c.out);
-    SEEK_CHECK(out.good(), "cannot write {}", c.out);
-  }
+  std::ostringstream out;
   fmt::print("evaluating {} on {} problems of {}, {} sample(s) each\n", c.model, problems.size(),
              source.describe(), c.samples);
   auto res = evaluate(*model, *tok, problems, opt, run_reward.get(), c.out.empty() ? nullptr : &out);
   for (auto [k, v] : res.pass_at) fmt::print("pass@{}: {:.4f}\n", k, v);
   fmt::print("accuracy {:.4f} | mean reward {:.4f} | format compliance {:.4f} | mean length {:.1f} tokens\n",
              res.accuracy, res.mean_reward, res.format_rate, res.mean_length);
-  if (!c.out.empty()) fmt::print("completions written to {}\n", c.out);
+  if (!c.out.empty()) {
+    write_file_atomically(c.out, out.str());
+    fmt::print("completions written to {}\n", c.out);
+  }
 }
 
 RegisterCommand reg(

@@ -6,19 +6,20 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/infer_flags.hpp"
+#include "cli/output_file.hpp"
 #include "cli/registry.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "infer/model.hpp"
 #include "infer/npy.hpp"
 #include "infer/runner.hpp"
 #include "infer/token_ids.hpp"
+#include "io/atomic_file.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace seek::cli {
@@ -70,6 +71,9 @@ void run_logits(const LogitsOptions& o) {
   SEEK_CHECK(!o.ids.empty() || !o.prompt.empty(), "give --ids or --prompt");
   SEEK_CHECK(o.ids.empty() || o.prompt.empty(), "give either --ids or --prompt, not both");
   check_output_path(o.out, "--out");
+  // Before the model loads: /dev/null, a read-only file or the model's own weights are refused at once.
+  check_replaceable(o.out);
+  check_output_is_not_an_input(o.out, "--out", {o.model});
   std::vector<int32_t> ids;
   if (!o.ids.empty()) ids = parse_token_ids(o.ids);
   auto model = load_model(o.model, o.bf16);
@@ -115,17 +119,15 @@ struct PerplexityOptions {
 };
 
 void run_perplexity(const PerplexityOptions& o) {
+  SEEK_CHECK(!o.file.empty(), "--file is empty; give the text file to score");
   SEEK_CHECK(!std::filesystem::is_directory(o.file), "--file {} is a folder; give a text file", o.file);
-  std::ifstream f(o.file, std::ios::binary);
-  SEEK_CHECK(f.good(), "cannot read {}", o.file);
-  std::stringstream ss;
-  ss << f.rdbuf();
+  const std::string text = read_file(o.file);
   auto model = load_model(o.model, o.bf16);
   const ModelTokenizer tok = load_model_tokenizer(o.model);
   const ModelConfig& c = model->config();
   if (o.ctx > 0) check_context_flag(o.ctx, c.max_position_embeddings, "--ctx");
   tok.check_text_fits(c.vocab_size, false);
-  std::vector<int32_t> ids = tok.tok->encode(ss.str(), false, false);
+  std::vector<int32_t> ids = tok.tok->encode(text, false, false);
   const int64_t ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(c.max_position_embeddings, 1024);
   SEEK_CHECK(ctx >= 2, "the model's context of {} tokens is too short to score a token", ctx);
   SEEK_CHECK(o.stride <= ctx,

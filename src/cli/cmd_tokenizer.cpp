@@ -2,7 +2,6 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -10,6 +9,7 @@
 
 #include "cli/registry.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/trainer.hpp"
 
@@ -58,9 +58,7 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
       if (a->file == "-") {
         text = read_all(std::cin);
       } else {
-        std::ifstream f(a->file, std::ios::binary);
-        if (!f) fail("cannot open {}", a->file);
-        text = read_all(f);
+        text = read_file(a->file);
       }
     } else {
       for (size_t i = 0; i < a->text.size(); ++i) text += (i ? " " : "") + a->text[i];
@@ -155,10 +153,15 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
       opt.pre_tokenizer =
           nlohmann::json::parse(R"({"type": "ByteLevel", "add_prefix_space": false, "use_regex": true})");
     } else if (a->pre_tokenizer != "deepseek-v3") {
-      std::ifstream f(a->pre_tokenizer);
-      if (!f) fail("--pre-tokenizer: {} is neither deepseek-v3, gpt2 nor a readable file", a->pre_tokenizer);
+      std::string text;
       try {
-        opt.pre_tokenizer = nlohmann::json::parse(f);
+        text = read_file(a->pre_tokenizer);
+      } catch (const Error& e) {
+        fail("--pre-tokenizer {} is neither deepseek-v3, gpt2 nor a readable file ({})", a->pre_tokenizer,
+             e.what());
+      }
+      try {
+        opt.pre_tokenizer = nlohmann::json::parse(text);
       } catch (const nlohmann::json::exception& e) {
         fail("--pre-tokenizer {}: not valid JSON: {}", a->pre_tokenizer, e.what());
       }

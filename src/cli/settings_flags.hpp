@@ -4,7 +4,6 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,6 +12,7 @@
 #include <type_traits>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 
 namespace seek::cli {
 
@@ -25,10 +25,9 @@ struct SettingsFlags {
   nlohmann::json merged() const {
     nlohmann::json m = nlohmann::json::object();
     if (!run_config.empty()) {
-      std::ifstream f(run_config);
-      SEEK_CHECK(f.good(), "cannot read run config {}", run_config);
+      const std::string text = read_file(run_config);  // says why: missing, a folder, unreadable
       try {
-        m = nlohmann::json::parse(f);
+        m = nlohmann::json::parse(text);
       } catch (const nlohmann::json::exception& e) {
         fail("{}: not valid JSON: {}", run_config, e.what());
       }

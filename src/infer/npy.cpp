@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 
 #include <cstring>
-#include <fstream>
 #include <string>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "io/atomic_file.hpp"
 
 namespace seek {
@@ -36,15 +36,12 @@ void write_npy(const std::filesystem::path& path, const float* data, const std::
 }
 
 std::vector<float> read_npy(const std::filesystem::path& path, std::vector<int64_t>* shape) {
-  std::ifstream f(path, std::ios::binary);
-  SEEK_CHECK(f.good(), "cannot open {}", path.string());
-  char magic[10];
-  f.read(magic, 10);
-  SEEK_CHECK(f.good() && std::memcmp(magic, "\x93NUMPY\x01\x00", 8) == 0, "{} is not a version 1 .npy file",
-             path.string());
-  const size_t hlen = size_t(uint8_t(magic[8])) | (size_t(uint8_t(magic[9])) << 8);
-  std::string header(hlen, '\0');
-  f.read(header.data(), std::streamsize(hlen));
+  const std::string all = read_file(path);  // errors say why (missing, a folder, unreadable)
+  SEEK_CHECK(all.size() >= 10 && std::memcmp(all.data(), "\x93NUMPY\x01\x00", 8) == 0,
+             "{} is not a version 1 .npy file", path.string());
+  const size_t hlen = size_t(uint8_t(all[8])) | (size_t(uint8_t(all[9])) << 8);
+  SEEK_CHECK(all.size() >= 10 + hlen, "{}: file is shorter than its header", path.string());
+  const std::string header = all.substr(10, hlen);
   SEEK_CHECK(header.find("'descr': '<f4'") != std::string::npos &&
                  header.find("'fortran_order': False") != std::string::npos,
              "{}: only little-endian float32 C-order arrays are supported ({})", path.string(), header);
@@ -59,14 +56,17 @@ std::vector<float> read_npy(const std::filesystem::path& path, std::vector<int64
     if (i >= dims.size()) break;
     size_t j = i;
     while (j < dims.size() && dims[j] >= '0' && dims[j] <= '9') ++j;
-    SEEK_CHECK(j > i, "{}: bad shape '{}'", path.string(), dims);
+    // At most 18 digits, so std::stoll cannot overflow (it would throw std::out_of_range, an internal error).
+    SEEK_CHECK(j > i && j - i <= 18, "{}: bad shape '{}'", path.string(), dims);
     shape->push_back(std::stoll(dims.substr(i, j - i)));
-    numel *= shape->back();
+    SEEK_CHECK(!__builtin_mul_overflow(numel, shape->back(), &numel), "{}: shape ({}) is too large",
+               path.string(), dims);
     i = j;
   }
+  SEEK_CHECK((all.size() - 10 - hlen) / 4 >= size_t(numel), "{}: file is shorter than its shape says",
+             path.string());
   std::vector<float> out(static_cast<size_t>(numel));
-  f.read(reinterpret_cast<char*>(out.data()), std::streamsize(numel * 4));
-  SEEK_CHECK(f.good(), "{}: file is shorter than its shape says", path.string());
+  std::memcpy(out.data(), all.data() + 10 + hlen, size_t(numel) * 4);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,10 +17,59 @@ namespace seek {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Why `target` must not be replaced, or "" when it may be.
+std::string replace_refusal(const fs::path& target) {
+  struct stat st {};
+  if (::lstat(target.c_str(), &st) != 0)
+    return errno == ENOENT ? "" : fmt::format("cannot check what is there: {}", std::strerror(errno));
+  switch (st.st_mode & S_IFMT) {
+    case S_IFREG:
+      break;
+    case S_IFDIR:
+      return "it is a folder, not a file";
+    case S_IFCHR:
+      return "it is a character device, not a regular file";
+    case S_IFBLK:
+      return "it is a block device, not a regular file";
+    case S_IFIFO:
+      return "it is a named pipe (FIFO), not a regular file";
+    case S_IFSOCK:
+      return "it is a socket, not a regular file";
+    case S_IFLNK: {
+      std::error_code ec;
+      const fs::path to = fs::read_symlink(target, ec);
+      return fmt::format(
+          "it is a symbolic link{}; seek does not write through links (the file behind one may be shared) "
+          "nor "
+          "replace them: give the file's own path or remove the link",
+          ec ? "" : fmt::format(" to {}", to.string()));
+    }
+    default:
+      return "it is not a regular file";
+  }
+  if ((st.st_mode & 0222) == 0)
+    return fmt::format("it is read-only (mode {:04o}); make it writable or remove it to replace it",
+                       st.st_mode & 07777);
+  if (::access(target.c_str(), W_OK) != 0)
+    return fmt::format("it is read-only for this user ({})", std::strerror(errno));
+  return "";
+}
+
+}  // namespace
+
+void check_replaceable(const fs::path& target) {
+  const std::string why = replace_refusal(target);
+  if (!why.empty()) fail("cannot write {}: {}", target.string(), why);
+}
+
 AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
+  check_replaceable(target_);
   tmp_ = target_;
   tmp_ += ".tmp." + std::to_string(::getpid());
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: a link planted at the temporary's name must not redirect the write elsewhere.
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd_ < 0)
     fail("cannot write {}: creating {} failed: {}", target_.string(), tmp_.string(), std::strerror(errno));
 }
@@ -61,6 +111,11 @@ void AtomicFile::commit() {
   int rc = ::close(fd_);
   fd_ = -1;
   if (rc != 0) abort_with(fmt::format("close of {}", tmp_.string()), errno);
+  if (const std::string why = replace_refusal(target_); !why.empty()) {
+    ::unlink(tmp_.c_str());
+    done_ = true;
+    fail("cannot write {}: {}", target_.string(), why);
+  }
   if (::rename(tmp_.c_str(), target_.c_str()) != 0)
     abort_with(fmt::format("rename of {}", tmp_.string()), errno);
   done_ = true;

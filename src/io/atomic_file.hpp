@@ -1,6 +1,8 @@
 // Crash-safe file replacement: data goes to "<target>.tmp.<pid>", is fsynced, then renamed over the target
 // and the folder is fsynced. A reader (or a restart after a crash) sees the old file or the complete new one,
 // never a torn write; on any failure the temporary is removed and the old file is left untouched.
+// Only a missing target or a writable regular file is replaced (check_replaceable): a rename would otherwise
+// turn a device into a plain file (/dev/null as root), swap a symlink for a file, or drop a read-only file.
 #pragma once
 #include <cstddef>
 #include <filesystem>
@@ -10,7 +12,8 @@ namespace seek {
 
 class AtomicFile {
  public:
-  // Creates the temporary; throws seek::Error naming it and strerror when that is impossible.
+  // check_replaceable(target), then creates the temporary; throws seek::Error naming it and strerror when
+  // that is impossible.
   explicit AtomicFile(std::filesystem::path target);
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
@@ -18,7 +21,8 @@ class AtomicFile {
 
   // Appends all n bytes (retrying short writes and EINTR) or throws; a throw removes the temporary.
   void write(const void* data, size_t n);
-  // fsync, close, rename over the target, fsync the folder. Throws (and cleans up) on any failure.
+  // fsync, close, check_replaceable once more (something may have appeared at the target during a long
+  // write), rename over the target, fsync the folder. Throws (and cleans up) on any failure.
   void commit();
 
   const std::filesystem::path& target() const { return target_; }
@@ -30,6 +34,17 @@ class AtomicFile {
   int fd_ = -1;
   bool done_ = false;
 };
+
+// Throws seek::Error ("cannot write T: it is ...") unless there is nothing at `target` or a regular file this
+// process may write; the parent folder is not checked (creating the temporary names it). Refused:
+//  - a folder, device, FIFO or socket: renaming over it would replace it with a plain file;
+//  - a file without write permission (mode 444), also for root, whom access() lets through: the user marked
+//  it
+//    as not to be changed;
+//  - a symbolic link, even to a regular file. Writing through it would change the file it points to, which is
+//    often shared (a Hugging Face cache blob linked from several snapshots); renaming over it would silently
+//    turn the link into a file. The error names the link's target so the user can give that path instead.
+void check_replaceable(const std::filesystem::path& target);
 
 // fsync on a folder makes a rename or unlink in it durable. Throws seek::Error naming the folder.
 void fsync_directory(const std::filesystem::path& dir);

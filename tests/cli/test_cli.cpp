@@ -2,6 +2,7 @@
 // one-line error naming the problem (exit code 1, no crash), and a tiny pipeline train → generate → eval →
 // grpo → tokenize works from the command line.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 
@@ -206,6 +208,110 @@ TEST(Cli, LogitsCheckTheOutputPathFirst) {
   r = run("logits --model " + kTinyV3 + " --ids 1,2 --out " + (tmp.path / "x.npy").string());
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_TRUE(fs::exists(tmp.path / "x.npy"));
+}
+
+std::string file_text(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), {});
+}
+
+// --out never replaces what is not a writable regular file, nor a file the command reads; each is refused
+// before the model loads (the model folder named with it does not exist) and the thing there is untouched.
+TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
+  TempDir tmp("cli-out-refuse");
+  const std::string missing_model = (tmp.path / "no-model").string();
+  auto logits = [&](const std::string& model, const fs::path& out) {
+    return run("logits --model " + model + " --ids 1,2 --out " + out.string());
+  };
+  const fs::path fifo = tmp.path / "fifo.npy";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  CmdResult r = logits(missing_model, fifo);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("it is a named pipe (FIFO), not a regular file"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
+
+  std::ofstream(tmp.path / "ro.npy") << "keep";
+  fs::permissions(tmp.path / "ro.npy",
+                  fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  r = logits(missing_model, tmp.path / "ro.npy");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("it is read-only"), std::string::npos) << r.output;
+  EXPECT_EQ(file_text(tmp.path / "ro.npy"), "keep");
+
+  std::ofstream(tmp.path / "real.npy") << "keep";
+  fs::create_symlink(tmp.path / "real.npy", tmp.path / "link.npy");
+  r = logits(missing_model, tmp.path / "link.npy");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("it is a symbolic link to " + (tmp.path / "real.npy").string()), std::string::npos)
+      << r.output;
+  EXPECT_TRUE(fs::is_symlink(tmp.path / "link.npy"));
+  EXPECT_EQ(file_text(tmp.path / "real.npy"), "keep");
+
+  // The model's own files, also under another spelling and through a hard link.
+  const fs::path model = random_model(tmp.path / "m");
+  const std::string weights = file_text(model / "model.safetensors");
+  for (const fs::path& out : {model / "model.safetensors", model / ".." / "m" / "config.json"}) {
+    r = logits(model.string(), out);
+    EXPECT_EQ(r.code, 1) << out << r.output;
+    EXPECT_NE(r.output.find("which this command reads; writing it would destroy the model"),
+              std::string::npos)
+        << out << r.output;
+  }
+  fs::create_hard_link(model / "model.safetensors", tmp.path / "weights.npy");
+  r = logits(model.string(), tmp.path / "weights.npy");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("model.safetensors, which this command reads"), std::string::npos) << r.output;
+  EXPECT_EQ(file_text(model / "model.safetensors"), weights);
+  r = logits(model.string(), model / "logits.npy");  // a new file in the model folder is fine
+  EXPECT_EQ(r.code, 0) << r.output;
+
+  // eval --out gets the same checks before it loads anything.
+  r = run("eval --model " + missing_model + " --task arithmetic --out " + fifo.string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("it is a named pipe (FIFO)"), std::string::npos) << r.output;
+  r = run("eval --model " + model.string() + " --task arithmetic --out " + (model / "config.json").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("which this command reads"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
+}
+
+// Output that cannot be written is an error (exit 1, the reason on stderr), not a silent exit 0 with the
+// output lost. Redirecting stdout to /dev/full is safe: the shell opens it, seek only writes to it.
+TEST(Cli, StdoutWriteErrorsAreReported) {
+  const std::string gen = "generate --model " + kTinyV3 + " --ids 1,2 -n 3 --ignore-eos ";
+  for (const std::string& cmd :
+       {gen + "--json", gen, "tokenize --tokenizer " + kTinyV3 + " hello", std::string("--help")}) {
+    CmdResult r = run(cmd, "2>&1 >/dev/full");
+    EXPECT_EQ(r.code, 1) << cmd << ": " << r.output;
+    EXPECT_NE(r.output.find("seek: error: cannot write to standard output: No space left on device"),
+              std::string::npos)
+        << cmd << ": " << r.output;
+  }
+  // A closed stdout: its descriptor must not be handed to a file seek opens, and the writes fail.
+  const std::string tokenize = "tokenize --tokenizer " + kTinyV3 + " hello";
+  CmdResult r = run(tokenize, "2>&1 >&-");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot write to standard output: Bad file descriptor"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(run(tokenize).code, 0);
+}
+
+TEST(Cli, UnreadableInputFilesSayWhy) {
+  TempDir tmp("cli-read");
+  const std::string ppl = "perplexity --model " + kTinyV3 + " --file ";
+  CmdResult r = run(ppl + "''");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--file is empty"), std::string::npos) << r.output;
+  r = run(ppl + (tmp.path / "missing.txt").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(
+      r.output.find("cannot read " + (tmp.path / "missing.txt").string() + ": No such file or directory"),
+      std::string::npos)
+      << r.output;
+  r = run("tokenize --tokenizer " + kTinyV3 + " --file " + tmp.path.string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find(tmp.path.string() + " is a folder, not a file"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
 }
 
 // --ids: spaces around an id are fine, an empty item is named.

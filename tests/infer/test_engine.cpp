@@ -2,6 +2,8 @@
 // prompt share its prefill and cached prefix and equal separately run samples; a fixed seed repeats; stop
 // tokens, stop strings and max_new_tokens end generation; bad requests are clear errors.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -506,6 +508,38 @@ TEST(Npy, RoundTrip) {
   std::string all((std::istreambuf_iterator<char>(f)), {});
   EXPECT_EQ((all.size() - v.size() * 4) % 64, 0u);
   fs::remove(p);
+}
+
+// write_npy goes through the atomic writer: a FIFO at the path is refused, not replaced by a file; read_npy
+// says why it cannot read (not a bare "cannot open", nor an ifstream exception on a folder).
+TEST(Npy, ErrorsNameTheProblem) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("seek_npy_err_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto error_of = [](auto fn) {
+    try {
+      fn();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const fs::path fifo = dir / "fifo.npy";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  const float v[2] = {1, 2};
+  std::string m = error_of([&] { write_npy(fifo, v, {2}); });
+  EXPECT_NE(m.find("it is a named pipe (FIFO), not a regular file"), std::string::npos) << m;
+  EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
+  std::vector<int64_t> shape;
+  m = error_of([&] { read_npy(dir / "missing.npy", &shape); });
+  EXPECT_NE(m.find("missing.npy: No such file or directory"), std::string::npos) << m;
+  m = error_of([&] { read_npy(dir, &shape); });
+  EXPECT_NE(m.find("is a folder, not a file"), std::string::npos) << m;
+  std::ofstream(dir / "short.npy", std::ios::binary) << std::string("\x93NUMPY\x01\x00", 8);
+  m = error_of([&] { read_npy(dir / "short.npy", &shape); });
+  EXPECT_NE(m.find("is not a version 1 .npy file"), std::string::npos) << m;
+  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <functional>
 #include <initializer_list>
+#include <iterator>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numbers>
@@ -655,6 +657,84 @@ TEST_F(SafetensorsTest, AtomicFileCleansUpWhenAbandoned) {
   std::string s;
   std::ifstream(target) >> s;
   EXPECT_EQ(s, "hello");
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(f)), {});
+}
+
+// What a rename would turn into a plain file, or lose, is refused before anything is written; the thing at
+// the target is left as it was.
+TEST_F(SafetensorsTest, AtomicFileRefusesWhatItMustNotReplace) {
+  auto refused = [&](const fs::path& target, const std::string& needle) {
+    std::string message;
+    try {
+      write_file_atomically(target, "new");
+    } catch (const Error& e) {
+      message = e.what();
+    }
+    EXPECT_NE(message.find("cannot write " + target.string() + ": " + needle), std::string::npos)
+        << target << ": " << message;
+    EXPECT_TRUE(tmp_leftovers().empty()) << target;
+  };
+  const fs::path fifo = dir_ / "fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0644), 0);
+  refused(fifo, "it is a named pipe (FIFO), not a regular file");
+  EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
+
+  fs::create_directories(dir_ / "folder");
+  refused(dir_ / "folder", "it is a folder, not a file");
+  EXPECT_TRUE(fs::is_directory(dir_ / "folder"));
+
+  // A link: neither replaced by a file nor written through (its target may be shared).
+  write_file_atomically(dir_ / "real.json", "old");
+  fs::create_symlink("real.json", dir_ / "link.json");
+  refused(dir_ / "link.json", "it is a symbolic link to real.json");
+  EXPECT_TRUE(fs::is_symlink(dir_ / "link.json"));
+  EXPECT_EQ(read_text(dir_ / "real.json"), "old");
+  fs::create_symlink("missing.json", dir_ / "dangling.json");
+  refused(dir_ / "dangling.json", "it is a symbolic link to missing.json");
+  EXPECT_FALSE(fs::exists(dir_ / "missing.json"));
+
+  // Mode 444 in a writable folder: refused also for root, whom access(W_OK) would let through.
+  write_file_atomically(dir_ / "ro.json", "old");
+  fs::permissions(dir_ / "ro.json", fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  refused(dir_ / "ro.json", "it is read-only (mode 0444)");
+  EXPECT_EQ(read_text(dir_ / "ro.json"), "old");
+
+  // A character device: check_replaceable only looks (lstat), so naming /dev/null here writes nothing.
+  std::string message;
+  try {
+    check_replaceable("/dev/null");
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("cannot write /dev/null: it is a character device, not a regular file"),
+            std::string::npos)
+      << message;
+
+  // A writable regular file or a new name is fine.
+  write_file_atomically(dir_ / "real.json", "new");
+  EXPECT_EQ(read_text(dir_ / "real.json"), "new");
+}
+
+// Something that appears at the target while the data is written (a FIFO here) is still not replaced: the
+// check runs again just before the rename.
+TEST_F(SafetensorsTest, AtomicFileChecksTheTargetAgainBeforeTheRename) {
+  const fs::path target = dir_ / "x.npy";
+  std::string message;
+  try {
+    AtomicFile f(target);
+    f.write("abc", 3);
+    ASSERT_EQ(::mkfifo(target.c_str(), 0644), 0);
+    f.commit();
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("it is a named pipe (FIFO)"), std::string::npos) << message;
+  EXPECT_TRUE(fs::is_fifo(fs::symlink_status(target)));
+  EXPECT_TRUE(tmp_leftovers().empty());
 }
 
 }  // namespace

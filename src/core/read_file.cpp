@@ -1,0 +1,46 @@
+#include "core/read_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.hpp"
+
+namespace seek {
+
+std::string read_file(const std::filesystem::path& path) {
+  SEEK_CHECK(!path.empty(), "cannot read a file with an empty name");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot read {}: {}", path.string(), std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    fail("cannot read {}: {}", path.string(), std::strerror(e));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    fail("{} is a folder, not a file", path.string());
+  }
+  std::string out;
+  if (S_ISREG(st.st_mode)) out.reserve(size_t(st.st_size));
+  char buf[1 << 16];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      fail("cannot read {}: {}", path.string(), std::strerror(e));
+    }
+    out.append(buf, size_t(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+}  // namespace seek

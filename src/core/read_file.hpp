@@ -1,0 +1,16 @@
+// Whole-file reads of inputs a user names (text to score, JSON settings), with errors that say why. An
+// std::ifstream says nothing useful: "cannot read x" without the reason, and on a folder its first read
+// throws std::ios_base::failure ("basic_filebuf::underflow ... Is a directory"), which the CLI can only
+// print as an internal error.
+#pragma once
+#include <filesystem>
+#include <string>
+
+namespace seek {
+
+// The bytes of `path`. Throws seek::Error: "cannot read X: No such file or directory" (or any other
+// strerror), "X is a folder, not a file", and for an empty path "an empty file name". Reads until end of
+// file, so a FIFO or /dev/stdin works too.
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace seek
