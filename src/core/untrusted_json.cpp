@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <set>
 #include <vector>
 
 #include "core/error.hpp"
@@ -95,6 +96,41 @@ void check_json_depth(const json& v, std::string_view where, size_t max_depth) {
     }
     stack.push_back({&child, child.cbegin()});
   }
+}
+
+json parse_json_unique_keys(std::string_view text, std::string_view where) {
+  // The open arrays and objects, outermost first: an object's keys so far, and the last one for the path.
+  struct Open {
+    bool object;
+    std::set<std::string> keys;
+    std::string last;
+  };
+  std::vector<Open> open;
+  auto note = [&](int, json::parse_event_t ev, json& parsed) {
+    using E = json::parse_event_t;
+    if (ev == E::object_start || ev == E::array_start) {
+      open.push_back({ev == E::object_start, {}, {}});
+    } else if (ev == E::object_end || ev == E::array_end) {
+      open.pop_back();
+    } else if (ev == E::key) {
+      Open& top = open.back();
+      top.last = parsed.get<std::string>();
+      if (!top.keys.insert(top.last).second) {
+        std::string path;
+        for (const Open& o : open) {
+          if (!o.object) {
+            path += "[]";
+            continue;
+          }
+          if (!path.empty()) path += '.';
+          path += o.last;
+        }
+        fail("{}: key \"{}\" appears more than once", where, path);
+      }
+    }
+    return true;
+  };
+  return json::parse(text.begin(), text.end(), note);
 }
 
 }  // namespace seek

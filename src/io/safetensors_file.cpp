@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "core/error.hpp"
 #include "core/untrusted_json.hpp"
@@ -69,26 +68,15 @@ void SafetensorsFile::parse_header() {
   if (n > kMaxHeaderBytes) fail("{}: header length {} exceeds the {}-byte limit", p, n, kMaxHeaderBytes);
   if (n < 2) fail("{}: header length {} is too small to hold a JSON object", p, n);
 
-  // nlohmann keeps the last of duplicate keys silently; a duplicated tensor name means a broken writer, so
-  // the callback notices it during parsing.
-  std::set<std::string> seen;
-  std::string duplicate;
-  auto note_keys = [&](int depth, json::parse_event_t ev, json& parsed) {
-    if (ev == json::parse_event_t::key && depth == 1) {
-      auto key = parsed.get<std::string>();
-      if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
-    }
-    return true;
-  };
+  // A duplicated tensor name or field means a broken writer; nlohmann would keep the last one silently.
   const char* text = reinterpret_cast<const char*>(file_.data() + 8);
   json header;
   try {
-    header = json::parse(text, text + n, note_keys);
+    header = parse_json_unique_keys(std::string_view(text, n), p + ": invalid header");
   } catch (const json::exception& e) {
     fail("{}: invalid JSON header: {}", p, e.what());
   }
   if (!header.is_object()) fail("{}: invalid header: expected a JSON object, got {}", p, header.type_name());
-  if (!duplicate.empty()) fail("{}: invalid header: key '{}' appears more than once", p, duplicate);
 
   const uint64_t data_size = size - 8 - n;
   const std::byte* data = file_.data() + 8 + n;

@@ -3,6 +3,7 @@
 #include <climits>
 #include <cmath>
 #include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "core/error.hpp"
@@ -235,9 +236,13 @@ void ModelConfig::validate(const std::string& src) const {
 ModelConfig ModelConfig::load(const std::string& path) {
   std::ifstream f(path);
   SEEK_CHECK(f.good(), "cannot open model config {}", path);
+  std::stringstream text;
+  text << f.rdbuf();
+  SEEK_CHECK(!f.bad(), "cannot read model config {}", path);
   json j;
   try {
-    j = json::parse(f);
+    // Two values for one key would otherwise leave the last one in force without a word.
+    j = parse_json_unique_keys(text.str(), path);
   } catch (const json::exception& e) {
     fail("{}: not valid JSON: {}", path, e.what());
   }

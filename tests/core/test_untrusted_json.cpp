@@ -96,5 +96,18 @@ TEST(UntrustedJson, DepthCheckNamesThePath) {
   EXPECT_EQ(error_of([&] { check_json_depth(json(5), "t.json", 0); }), "");
 }
 
+TEST(UntrustedJson, DuplicateKeysAreNamedWithTheirPath) {
+  EXPECT_EQ(parse_json_unique_keys(R"({"a": {"b": 1}, "c": [{"b": 2}, {"b": 3}]})", "t.json")["c"][1]["b"],
+            3);
+  std::string msg = error_of([] { parse_json_unique_keys(R"({"a": 1, "b": 2, "a": 3})", "t.json"); });
+  EXPECT_NE(msg.find("t.json: key \"a\" appears more than once"), std::string::npos) << msg;
+  msg = error_of([] { parse_json_unique_keys(R"({"r": {"f": 1, "f": 2}})", "t.json"); });
+  EXPECT_NE(msg.find("\"r.f\""), std::string::npos) << msg;
+  msg = error_of([] { parse_json_unique_keys(R"({"l": [{"f": 1}, {"g": 1, "g": 1}]})", "t.json"); });
+  EXPECT_NE(msg.find("\"l[].g\""), std::string::npos) << msg;
+  EXPECT_THROW(parse_json_unique_keys("{\"a\": ", "t.json"), json::parse_error);
+  EXPECT_TRUE(parse_json_unique_keys(nested_array_text(kDeep), "t.json").is_array());
+}
+
 }  // namespace
 }  // namespace seek

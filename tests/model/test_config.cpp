@@ -177,6 +177,14 @@ TEST(Config, DeeplyNestedValueIsAnErrorNotACrash) {
   std::remove(path.c_str());
 }
 
+TEST(Config, DuplicateKeyIsAnError) {
+  auto path = config_file_with("hidden_size", "64, \"hidden_size\": 128");
+  std::string msg = load_error(path);
+  EXPECT_NE(msg.find("key \"hidden_size\" appears more than once"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  std::remove(path.c_str());
+}
+
 TEST(Config, UnreadableFileIsAnError) {
   EXPECT_THROW(ModelConfig::load("/nonexistent/config.json"), Error);
 }
