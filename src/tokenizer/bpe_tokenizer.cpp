@@ -35,6 +35,20 @@ std::optional<std::string> config_token(const json& cfg, const char* key) {
   return std::nullopt;
 }
 
+// Encoding starts from one symbol per input byte; a byte with no symbol and no unk_token to stand for it is
+// left out of the ids without a word (Hugging Face does the same), so such a vocabulary is refused at load.
+void check_byte_symbols(const std::array<int32_t, 256>& byte_id, int32_t unk, const std::string& name) {
+  if (unk >= 0) return;
+  for (int c = 0; c < 256; ++c) {
+    if (byte_id[c] >= 0) continue;
+    std::string spelled = bytes_to_byte_level(std::string(1, char(c)));
+    fail(
+        "{}: the vocabulary has no symbol for byte 0x{:02X}{} (spelled \"{}\"); a byte-level BPE without an "
+        "unk_token needs all 256",
+        name, c, c > 0x20 && c < 0x7F ? fmt::format(" ('{}')", char(c)) : "", spelled);
+  }
+}
+
 }  // namespace
 
 BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& name) try {
@@ -115,6 +129,7 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
   TokenId unk = -1;
   if (m.contains("unk_token") && m["unk_token"].is_string())
     unk = vocab_id(m["unk_token"].get<std::string>());
+  check_byte_symbols(byte_id, unk, name);
   model_ = std::make_unique<BpeModel>(byte_id, merges, unk);
 
   // Added tokens: they override the vocabulary entry with the same id, as in Hugging Face.

@@ -228,6 +228,25 @@ TEST(BpeTokenizer, DeeplyNestedValuesAreErrorsNotCrashes) {
       << load_error(j);
 }
 
+TEST(BpeTokenizer, MissingByteSymbolIsAnError) {
+  // Without "Q" the encoder had nothing to start "Quick" from and left the Q out of the ids.
+  auto j = tiny_tokenizer();
+  j["model"]["vocab"].erase("Q");
+  EXPECT_NE(load_error(j).find("tokenizer.json: the vocabulary has no symbol for byte 0x51 ('Q')"),
+            std::string::npos)
+      << load_error(j);
+  j = tiny_tokenizer();
+  j["model"]["vocab"].erase(tok::bytes_to_byte_level(" "));
+  EXPECT_NE(load_error(j).find("byte 0x20 (spelled \"\u0120\")"), std::string::npos) << load_error(j);
+  // With an unk_token the byte becomes that token, as in Hugging Face: visible, not dropped.
+  j = tiny_tokenizer();
+  j["model"]["vocab"].erase("Q");
+  j["model"]["vocab"]["<unk>"] = 259;
+  j["model"]["unk_token"] = "<unk>";
+  tok::BpeTokenizer t(j, json(), "tokenizer.json");
+  EXPECT_EQ(t.encode("Qa"), (std::vector<TokenId>{259, 'a'}));
+}
+
 TEST(LoadTokenizer, FallsBackToBytesAndReportsBadJson) {
   auto dir = std::filesystem::temp_directory_path() / ("seek-tok-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
