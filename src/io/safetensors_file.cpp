@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <set>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 
 namespace seek {
 
@@ -25,7 +25,8 @@ namespace {
 // A JSON value that must be a non-negative integer; floats ("2.0") and negatives are rejected.
 uint64_t json_to_u64(const json& v, const std::string& file, const std::string& tensor, const char* field) {
   if (!v.is_number_unsigned()) {
-    fail("{}: tensor '{}': {} must hold non-negative integers, got {}", file, tensor, field, v.dump());
+    fail("{}: tensor '{}': {} must hold non-negative integers, got {}", file, tensor, field,
+         describe_json(v));
   }
   return v.get<uint64_t>();
 }
@@ -67,64 +68,61 @@ void SafetensorsFile::parse_header() {
   if (n > kMaxHeaderBytes) fail("{}: header length {} exceeds the {}-byte limit", p, n, kMaxHeaderBytes);
   if (n < 2) fail("{}: header length {} is too small to hold a JSON object", p, n);
 
-  // nlohmann keeps the last of duplicate keys silently; a duplicated tensor name means a broken writer, so
-  // the callback notices it during parsing.
-  std::set<std::string> seen;
-  std::string duplicate;
-  auto note_keys = [&](int depth, json::parse_event_t ev, json& parsed) {
-    if (ev == json::parse_event_t::key && depth == 1) {
-      auto key = parsed.get<std::string>();
-      if (!seen.insert(key).second && duplicate.empty()) duplicate = key;
-    }
-    return true;
-  };
+  // A duplicated tensor name or field means a broken writer; nlohmann would keep the last one silently.
   const char* text = reinterpret_cast<const char*>(file_.data() + 8);
   json header;
   try {
-    header = json::parse(text, text + n, note_keys);
+    header = parse_json_unique_keys(std::string_view(text, n), p + ": invalid header");
   } catch (const json::exception& e) {
     fail("{}: invalid JSON header: {}", p, e.what());
   }
   if (!header.is_object()) fail("{}: invalid header: expected a JSON object, got {}", p, header.type_name());
-  if (!duplicate.empty()) fail("{}: invalid header: key '{}' appears more than once", p, duplicate);
 
   const uint64_t data_size = size - 8 - n;
   const std::byte* data = file_.data() + 8 + n;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
       if (!entry.is_object()) fail("{}: __metadata__ must be an object, got {}", p, entry.type_name());
-      for (const auto& [k, v] : entry.items()) metadata_[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      // The format says string to string, and Hugging Face's safetensors refuses anything else, so no
+      // checkpoint it loads has other values; refusing them here keeps an untrusted value out of our map.
+      for (const auto& [k, v] : entry.items()) {
+        if (!v.is_string())
+          fail("{}: __metadata__ value of '{}' must be a string, got {}", p, k, describe_json(v));
+        metadata_[k] = v.get<std::string>();
+      }
       continue;
     }
-    if (!entry.is_object()) fail("{}: tensor '{}': entry must be an object, got {}", p, name, entry.dump());
+    if (!entry.is_object())
+      fail("{}: tensor '{}': entry must be an object, got {}", p, name, describe_json(entry));
     for (const char* field : {"dtype", "shape", "data_offsets"}) {
       if (!entry.contains(field)) fail("{}: tensor '{}': missing \"{}\"", p, name, field);
     }
     TensorInfo t;
     t.name = name;
     const json& dt = entry["dtype"];
-    if (!dt.is_string()) fail("{}: tensor '{}': dtype must be a string, got {}", p, name, dt.dump());
+    if (!dt.is_string()) fail("{}: tensor '{}': dtype must be a string, got {}", p, name, describe_json(dt));
     if (!dtype_from_name(dt.get<std::string>(), &t.dtype)) {
       fail("{}: tensor '{}': unknown dtype '{}' (supported: F32 F64 BF16 F16 F8_E4M3 I64 I32)", p, name,
            dt.get<std::string>());
     }
     const json& shape = entry["shape"];
-    if (!shape.is_array()) fail("{}: tensor '{}': shape must be an array, got {}", p, name, shape.dump());
+    if (!shape.is_array())
+      fail("{}: tensor '{}': shape must be an array, got {}", p, name, describe_json(shape));
     uint64_t numel = 1;
     for (const json& d : shape) {
       uint64_t dim = json_to_u64(d, p, name, "shape");
       if (dim > uint64_t(INT64_MAX) || __builtin_mul_overflow(numel, dim, &numel)) {
-        fail("{}: tensor '{}': shape {} overflows", p, name, shape.dump());
+        fail("{}: tensor '{}': shape {} overflows", p, name, describe_json(shape));
       }
       t.shape.push_back(int64_t(dim));
     }
     uint64_t nbytes;
     if (__builtin_mul_overflow(numel, uint64_t(dtype_size(t.dtype)), &nbytes)) {
-      fail("{}: tensor '{}': shape {} overflows", p, name, shape.dump());
+      fail("{}: tensor '{}': shape {} overflows", p, name, describe_json(shape));
     }
     const json& off = entry["data_offsets"];
     if (!off.is_array() || off.size() != 2) {
-      fail("{}: tensor '{}': data_offsets must be [begin, end], got {}", p, name, off.dump());
+      fail("{}: tensor '{}': data_offsets must be [begin, end], got {}", p, name, describe_json(off));
     }
     t.begin = json_to_u64(off[0], p, name, "data_offsets");
     t.end = json_to_u64(off[1], p, name, "data_offsets");

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "io/convert.hpp"
 
 namespace seek {
@@ -89,7 +90,7 @@ void TensorStore::open_index(const fs::path& index) {
   std::map<std::string, const SafetensorsFile*> shards;
   for (const auto& [name, v] : j["weight_map"].items()) {
     if (!v.is_string())
-      fail("{}: weight_map entry for '{}' must be a file name, got {}", idx, name, v.dump());
+      fail("{}: weight_map entry for '{}' must be a file name, got {}", idx, name, describe_json(v));
     const std::string shard = v.get<std::string>();
     auto it = shards.find(shard);
     if (it == shards.end()) {

@@ -3,9 +3,11 @@
 #include <climits>
 #include <cmath>
 #include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 
 namespace seek {
 
@@ -28,26 +30,29 @@ struct Reader {
     if (!present(key)) return def;
     const json& v = j[key];
     SEEK_CHECK(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(INT64_MAX),
-               "{}: key \"{}\" is out of range, got {}", src, key, v.dump());
+               "{}: key \"{}\" is out of range, got {}", src, key, describe_json(v));
     SEEK_CHECK(
         v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
                                   std::abs(v.get<double>()) < 9.2e18),
-        "{}: key \"{}\" must be an integer, got {}", src, key, v.dump());
+        "{}: key \"{}\" must be an integer, got {}", src, key, describe_json(v));
     return v.get<int64_t>();
   }
   double number_or(const char* key, double def) const {
     if (!present(key)) return def;
-    SEEK_CHECK(j[key].is_number(), "{}: key \"{}\" must be a number, got {}", src, key, j[key].dump());
+    SEEK_CHECK(j[key].is_number(), "{}: key \"{}\" must be a number, got {}", src, key,
+               describe_json(j[key]));
     return j[key].get<double>();
   }
   bool boolean_or(const char* key, bool def) const {
     if (!present(key)) return def;
-    SEEK_CHECK(j[key].is_boolean(), "{}: key \"{}\" must be true or false, got {}", src, key, j[key].dump());
+    SEEK_CHECK(j[key].is_boolean(), "{}: key \"{}\" must be true or false, got {}", src, key,
+               describe_json(j[key]));
     return j[key].get<bool>();
   }
   std::string string_or(const char* key, const std::string& def) const {
     if (!present(key)) return def;
-    SEEK_CHECK(j[key].is_string(), "{}: key \"{}\" must be a string, got {}", src, key, j[key].dump());
+    SEEK_CHECK(j[key].is_string(), "{}: key \"{}\" must be a string, got {}", src, key,
+               describe_json(j[key]));
     return j[key].get<std::string>();
   }
   // An optional key whose default is the field's initial value (config.hpp), so defaults live in one place.
@@ -231,9 +236,13 @@ void ModelConfig::validate(const std::string& src) const {
 ModelConfig ModelConfig::load(const std::string& path) {
   std::ifstream f(path);
   SEEK_CHECK(f.good(), "cannot open model config {}", path);
+  std::stringstream text;
+  text << f.rdbuf();
+  SEEK_CHECK(!f.bad(), "cannot read model config {}", path);
   json j;
   try {
-    j = json::parse(f);
+    // Two values for one key would otherwise leave the last one in force without a word.
+    j = parse_json_unique_keys(text.str(), path);
   } catch (const json::exception& e) {
     fail("{}: not valid JSON: {}", path, e.what());
   }

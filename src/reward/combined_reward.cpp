@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 
 namespace seek::reward {
 
@@ -25,7 +26,8 @@ RewardTerm term_from(const std::string& name, const nlohmann::json& v, const std
       t.options.erase("weight");
     }
   } else {
-    fail("{}: reward '{}' must be a weight (number) or an object of options, got {}", where, name, v.dump());
+    fail("{}: reward '{}' must be a weight (number) or an object of options, got {}", where, name,
+         describe_json(v));
   }
   if (!std::isfinite(t.weight)) fail("{}: reward '{}': weight must be finite", where, name);
   const auto& known = reward_names();
@@ -41,19 +43,22 @@ RewardTerm term_from(const std::string& name, const nlohmann::json& v, const std
 
 RewardSpec RewardSpec::from_json(const nlohmann::json& j, const std::string& where) {
   RewardSpec spec;
+  // Option objects are copied into the terms, which recurses once per nesting level.
+  check_json_depth(j, where);
   if (j.is_object()) {
     for (const auto& [name, v] : j.items()) spec.terms.push_back(term_from(name, v, where));
   } else if (j.is_array()) {
     for (const auto& item : j) {
       if (!item.is_object() || !item.contains("name") || !item["name"].is_string())
-        fail("{}: each entry of the reward list needs a \"name\", got {}", where, item.dump());
+        fail("{}: each entry of the reward list needs a \"name\", got {}", where, describe_json(item));
       nlohmann::json rest = item;
       std::string name = rest["name"];
       rest.erase("name");
       spec.terms.push_back(term_from(name, rest, where));
     }
   } else {
-    fail("{}: rewards must be an object {{\"accuracy\": 1.0, ...}} or a list, got {}", where, j.dump());
+    fail("{}: rewards must be an object {{\"accuracy\": 1.0, ...}} or a list, got {}", where,
+         describe_json(j));
   }
   if (spec.terms.empty()) fail("{}: no reward functions given", where);
   return spec;

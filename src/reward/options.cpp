@@ -4,13 +4,24 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 
 namespace seek::reward {
 
+namespace {
+
+// The reader keeps a copy of the options, and copying recurses once per nesting level.
+nlohmann::json copy_options(const nlohmann::json& options, const std::string& where) {
+  check_json_depth(options, where);
+  return options.is_null() ? nlohmann::json::object() : options;
+}
+
+}  // namespace
+
 OptionReader::OptionReader(const nlohmann::json& options, std::string where,
                            const std::vector<std::string>& known)
-    : j_(options.is_null() ? nlohmann::json::object() : options), where_(std::move(where)) {
-  if (!j_.is_object()) fail("{}: options must be a JSON object, got {}", where_, j_.dump());
+    : j_(copy_options(options, where)), where_(std::move(where)) {
+  if (!j_.is_object()) fail("{}: options must be a JSON object, got {}", where_, describe_json(j_));
   for (const auto& [key, value] : j_.items()) {
     bool ok = false;
     std::string list;
@@ -25,7 +36,7 @@ OptionReader::OptionReader(const nlohmann::json& options, std::string where,
 double OptionReader::number(const char* key, double fallback, double min, double max) const {
   if (!j_.contains(key)) return fallback;
   const auto& v = j_[key];
-  if (!v.is_number()) fail("{}: option '{}' must be a number, got {}", where_, key, v.dump());
+  if (!v.is_number()) fail("{}: option '{}' must be a number, got {}", where_, key, describe_json(v));
   double d = v.get<double>();
   if (!std::isfinite(d) || d < min || d > max)
     fail("{}: option '{}' = {} is outside [{}, {}]", where_, key, d, min, max);
@@ -35,7 +46,8 @@ double OptionReader::number(const char* key, double fallback, double min, double
 int64_t OptionReader::integer(const char* key, int64_t fallback, int64_t min, int64_t max) const {
   if (!j_.contains(key)) return fallback;
   const auto& v = j_[key];
-  if (!v.is_number_integer()) fail("{}: option '{}' must be an integer, got {}", where_, key, v.dump());
+  if (!v.is_number_integer())
+    fail("{}: option '{}' must be an integer, got {}", where_, key, describe_json(v));
   int64_t i = v.get<int64_t>();
   if (i < min || i > max) fail("{}: option '{}' = {} is outside [{}, {}]", where_, key, i, min, max);
   return i;
@@ -44,14 +56,14 @@ int64_t OptionReader::integer(const char* key, int64_t fallback, int64_t min, in
 bool OptionReader::boolean(const char* key, bool fallback) const {
   if (!j_.contains(key)) return fallback;
   const auto& v = j_[key];
-  if (!v.is_boolean()) fail("{}: option '{}' must be true or false, got {}", where_, key, v.dump());
+  if (!v.is_boolean()) fail("{}: option '{}' must be true or false, got {}", where_, key, describe_json(v));
   return v.get<bool>();
 }
 
 std::string OptionReader::string(const char* key, const std::string& fallback) const {
   if (!j_.contains(key)) return fallback;
   const auto& v = j_[key];
-  if (!v.is_string()) fail("{}: option '{}' must be a string, got {}", where_, key, v.dump());
+  if (!v.is_string()) fail("{}: option '{}' must be a string, got {}", where_, key, describe_json(v));
   return v.get<std::string>();
 }
 

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/utf8.hpp"
 
@@ -34,20 +35,36 @@ std::optional<std::string> config_token(const json& cfg, const char* key) {
   return std::nullopt;
 }
 
+// Encoding starts from one symbol per input byte; a byte with no symbol and no unk_token to stand for it is
+// left out of the ids without a word (Hugging Face does the same), so such a vocabulary is refused at load.
+void check_byte_symbols(const std::array<int32_t, 256>& byte_id, int32_t unk, const std::string& name) {
+  if (unk >= 0) return;
+  for (int c = 0; c < 256; ++c) {
+    if (byte_id[c] >= 0) continue;
+    std::string spelled = bytes_to_byte_level(std::string(1, char(c)));
+    fail(
+        "{}: the vocabulary has no symbol for byte 0x{:02X}{} (spelled \"{}\"); a byte-level BPE without an "
+        "unk_token needs all 256",
+        name, c, c > 0x20 && c < 0x7F ? fmt::format(" ('{}')", char(c)) : "", spelled);
+  }
+}
+
 }  // namespace
 
 BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& name) try {
   if (!j.is_object()) fail("{}: expected a JSON object at the top level", name);
+  // Below, parts are copied and Sequence steps read recursively; both recurse once per nesting level.
+  check_json_depth(j, name);
   if (!j.contains("model") || !j["model"].is_object()) fail("{}: no \"model\" object", name);
   const json& m = j["model"];
   if (m.contains("type") && m["type"] != "BPE")
-    fail("{}: model.type {} is not supported (only byte-level BPE is)", name, m["type"].dump());
+    fail("{}: model.type {} is not supported (only byte-level BPE is)", name, describe_json(m["type"]));
   for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix"})
     if (m.contains(k) && !m[k].is_null() && m[k] != "")
-      fail("{}: model.{} = {} is not supported by byte-level BPE", name, k, m[k].dump());
+      fail("{}: model.{} = {} is not supported by byte-level BPE", name, k, describe_json(m[k]));
   if (m.contains("dropout") && m["dropout"].is_number() && m["dropout"].get<double>() > 0)
     fail("{}: model.dropout = {} is not supported (BPE dropout makes encoding random)", name,
-         m["dropout"].dump());
+         describe_json(m["dropout"]));
   ignore_merges_ = flag(m, "ignore_merges", false);
 
   // Vocabulary. Ids may leave holes, but not absurdly large ones (they size a table).
@@ -58,8 +75,8 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
   for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
         it.value().get<int64_t>() > max_id)
-      fail("{}: model.vocab[\"{}\"] = {} is not a valid token id (0..{})", name, it.key(), it.value().dump(),
-           max_id);
+      fail("{}: model.vocab[\"{}\"] = {} is not a valid token id (0..{})", name, it.key(),
+           describe_json(it.value()), max_id);
     auto id = it.value().get<TokenId>();
     if (size_t(id) >= tokens_.size()) tokens_.resize(size_t(id) + 1);
     TokenInfo& t = tokens_[id];
@@ -88,18 +105,20 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
       size_t sp = s.find(' ');
       if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos || sp == 0 ||
           sp + 1 == s.size())
-        fail("{}: model.merges[{}] = {}: expected two tokens separated by one space", name, r, e.dump());
+        fail("{}: model.merges[{}] = {}: expected two tokens separated by one space", name, r,
+             describe_json(e));
       a = s.substr(0, sp);
       b = s.substr(sp + 1);
     } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
       a = e[0].get<std::string>();
       b = e[1].get<std::string>();
     } else {
-      fail("{}: model.merges[{}] = {}: expected \"left right\" or [\"left\", \"right\"]", name, r, e.dump());
+      fail("{}: model.merges[{}] = {}: expected \"left right\" or [\"left\", \"right\"]", name, r,
+           describe_json(e));
     }
     TokenId ia = vocab_id(a), ib = vocab_id(b), im = vocab_id(a + b);
     if (ia < 0 || ib < 0 || im < 0)
-      fail("{}: model.merges[{}] = {}: \"{}\" is not in the vocabulary", name, r, e.dump(),
+      fail("{}: model.merges[{}] = {}: \"{}\" is not in the vocabulary", name, r, describe_json(e),
            ia < 0   ? a
            : ib < 0 ? b
                     : a + b);
@@ -110,6 +129,7 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
   TokenId unk = -1;
   if (m.contains("unk_token") && m["unk_token"].is_string())
     unk = vocab_id(m["unk_token"].get<std::string>());
+  check_byte_symbols(byte_id, unk, name);
   model_ = std::make_unique<BpeModel>(byte_id, merges, unk);
 
   // Added tokens: they override the vocabulary entry with the same id, as in Hugging Face.
@@ -121,7 +141,7 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
           e["id"].get<int64_t>() > max_id || !e.contains("content") || !e["content"].is_string() ||
           e["content"] == "")
         fail("{}: added_tokens[{}] = {}: needs an integer \"id\" in 0..{} and a non-empty \"content\"", name,
-             i, e.dump().substr(0, 200), max_id);
+             i, describe_json(e), max_id);
       AddedToken t;
       t.id = e["id"].get<TokenId>();
       t.content = e["content"].get<std::string>();
@@ -150,7 +170,7 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
       dec["decoders"].is_array() && dec["decoders"].size() == 1)
     dec = dec["decoders"][0];
   if (!dec.is_object() || dec.value("type", "") != "ByteLevel")
-    fail("{}: decoder {} is not supported (only ByteLevel)", name, dec.dump().substr(0, 200));
+    fail("{}: decoder {} is not supported (only ByteLevel)", name, describe_json(dec));
 
   // BOS/EOS/pad from tokenizer_config.json, falling back to DeepSeek's spellings.
   auto id_of = [&](const std::optional<std::string>& s) -> TokenId { return s ? vocab_id(*s) : -1; };

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "tokenizer/nfc_data.hpp"
 #include "tokenizer/utf8.hpp"
 
@@ -111,7 +112,7 @@ Normalizer Normalizer::from_json(const nlohmann::json& j, const std::string& whe
 
 void Normalizer::add(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
-    fail("{}: expected an object with a \"type\", got {}", where, j.dump().substr(0, 200));
+    fail("{}: expected an object with a \"type\", got {}", where, describe_json(j));
   std::string type = j["type"].get<std::string>();
   if (type == "Sequence") {
     auto it = j.find("normalizers");

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "tokenizer/unicode_delta.hpp"
 
 namespace seek::tok {
@@ -47,13 +48,13 @@ SplitBehavior parse_behavior(const nlohmann::json& j, const std::string& where) 
   fail(
       "{}.behavior: unsupported split behaviour {} (supported: Isolated, Removed, MergedWithPrevious, "
       "MergedWithNext, Contiguous)",
-      where, j.dump());
+      where, describe_json(j));
 }
 
 bool get_bool(const nlohmann::json& j, const char* key, bool dflt, const std::string& where) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return dflt;
-  if (!it->is_boolean()) fail("{}.{}: expected true or false, got {}", where, key, it->dump());
+  if (!it->is_boolean()) fail("{}.{}: expected true or false, got {}", where, key, describe_json(*it));
   return it->get<bool>();
 }
 
@@ -77,7 +78,7 @@ PreTokenizer PreTokenizer::from_json(const nlohmann::json& j, const std::string&
 
 void PreTokenizer::add(const nlohmann::json& j, const std::string& where, bool* saw_byte_level) {
   if (!j.is_object() || !j.contains("type") || !j["type"].is_string())
-    fail("{}: expected an object with a \"type\", got {}", where, j.dump().substr(0, 200));
+    fail("{}: expected an object with a \"type\", got {}", where, describe_json(j));
   std::string type = j["type"].get<std::string>();
   if (*saw_byte_level && type != "Sequence")
     fail("{}: a {} step after ByteLevel is not supported (ByteLevel must be the last pre-tokenizer)", where,
@@ -96,7 +97,8 @@ void PreTokenizer::add(const nlohmann::json& j, const std::string& where, bool* 
     } else if (pat->contains("String") && (*pat)["String"].is_string()) {
       re = escape_regex((*pat)["String"].get<std::string>());
     } else {
-      fail("{}.pattern: expected {{\"Regex\": ...}} or {{\"String\": ...}}, got {}", where, pat->dump());
+      fail("{}.pattern: expected {{\"Regex\": ...}} or {{\"String\": ...}}, got {}", where,
+           describe_json(*pat));
     }
     Stage s;
     try {

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "tokenizer/added_tokens.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/pretokenizer.hpp"
@@ -90,6 +91,8 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
     if (opt.log) opt.log(s);
   };
   const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+  // The user's pre-tokenizer is copied here and dumped into the result; both recurse per nesting level.
+  check_json_depth(opt.pre_tokenizer, "pre-tokenizer");
   nlohmann::json pre_json =
       opt.pre_tokenizer.is_null() ? tok::deepseek_v3_pre_tokenizer_json() : opt.pre_tokenizer;
   auto pre = tok::PreTokenizer::from_json(pre_json, "pre-tokenizer");

@@ -11,12 +11,15 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 
 namespace seek {
 
 template <typename S>
 S settings_from_json(const nlohmann::json& j, const std::string& source) {
   SEEK_CHECK(j.is_object(), "{}: run settings must be a JSON object", source);
+  // JSON-valued settings (rewards, task options) are copied below, which recurses per nesting level.
+  check_json_depth(j, source);
   S s;
   std::set<std::string> known;
   s.for_each_field([&](const char* key, auto& field) {
@@ -37,7 +40,7 @@ S settings_from_json(const nlohmann::json& j, const std::string& source) {
       ok = v.is_string() ||
            (v.is_array() && std::all_of(v.begin(), v.end(), [](auto& e) { return e.is_string(); }));
     }
-    SEEK_CHECK(ok, "{}: setting \"{}\" has the wrong type: {}", source, key, v.dump());
+    SEEK_CHECK(ok, "{}: setting \"{}\" has the wrong type: {}", source, key, describe_json(v));
     if constexpr (std::is_same_v<V, std::vector<std::string>>) {
       field = v.is_string() ? V{v.template get<std::string>()} : v.template get<V>();
     } else {

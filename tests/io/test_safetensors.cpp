@@ -480,7 +480,11 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
        {"'w'", "overflows"}},
       {R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
        d16,
-       {"'w'", "more than once"}},
+       {"\"w\"", "more than once"}},
+      {R"({"w":{"dtype":"F32","shape":[2],"dtype":"F64","data_offsets":[0,8]}})",
+       d16,
+       {"\"w.dtype\"", "more than once"}},
+      {R"({"__metadata__":{"format":{"pt":1}}})", d16, {"__metadata__", "'format'", "must be a string"}},
       {R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", d16, {"invalid JSON"}},
       {"not json at all", d16, {"invalid JSON"}},
       {"[1, 2, 3]", d16, {"expected a JSON object"}},
@@ -499,6 +503,28 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
         EXPECT_NE(what.find(part), std::string::npos) << part << " | " << what;
     }
   }
+}
+
+TEST_F(SafetensorsTest, DeeplyNestedHeaderValuesAreErrorsNotCrashes) {
+  // Messages used to print such values in full, which recursed once per level and overflowed the stack.
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const std::string d8(8, '\0');
+  const std::string ok = R"("a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})";
+  expect_error(
+      [&] { SafetensorsFile f(write_raw("entry.safetensors", "{" + ok + R"(,"w":)" + deep + "}", d8)); },
+      {"'w'", "entry must be an object, got [[...]]"});
+  expect_error(
+      [&] {
+        SafetensorsFile f(write_raw(
+            "dtype.safetensors", R"({"w":{"dtype":)" + deep + R"(,"shape":[2],"data_offsets":[0,8]}})", d8));
+      },
+      {"'w'", "dtype must be a string, got [[...]]"});
+  expect_error(
+      [&] {
+        SafetensorsFile f(
+            write_raw("meta.safetensors", R"({"__metadata__":{"note":)" + deep + "}," + ok + "}", d8));
+      },
+      {"__metadata__", "'note'", "must be a string, got [[...]]"});
 }
 
 TEST_F(SafetensorsTest, RejectsTruncatedFilesAndBadLengths) {

@@ -2,7 +2,10 @@
 // name the key and the file.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 
 #include "core/error.hpp"
@@ -141,6 +144,45 @@ TEST(Config, OutOfRangeValuesAreErrors) {
   j = load_json("tiny-v3");
   j["eos_token_id"] = -1;  // unset, as Hugging Face writes it
   EXPECT_EQ(error_of(j), "");
+}
+
+// The tiny-v3 config's text with `key`'s value replaced by `value` (raw JSON text), written to a temp file.
+std::string config_file_with(const std::string& key, const std::string& value) {
+  std::string text = load_json("tiny-v3").dump();
+  size_t at = text.find("\"" + key + "\":");
+  EXPECT_NE(at, std::string::npos) << key;
+  size_t begin = at + key.size() + 3, end = text.find_first_of(",}", begin);
+  text.replace(begin, end - begin, value);
+  std::string path = ::testing::TempDir() + "config-" + std::to_string(getpid()) + ".json";
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    ModelConfig::load(path);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, DeeplyNestedValueIsAnErrorNotACrash) {
+  // Printing the value in full ("got [[[...") recursed once per level and overflowed the stack.
+  const size_t depth = 200000;
+  auto path = config_file_with("vocab_size", std::string(depth, '[') + std::string(depth, ']'));
+  std::string msg = load_error(path);
+  EXPECT_NE(msg.find("\"vocab_size\" must be an integer, got [[...]]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  std::remove(path.c_str());
+}
+
+TEST(Config, DuplicateKeyIsAnError) {
+  auto path = config_file_with("hidden_size", "64, \"hidden_size\": 128");
+  std::string msg = load_error(path);
+  EXPECT_NE(msg.find("key \"hidden_size\" appears more than once"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  std::remove(path.c_str());
 }
 
 TEST(Config, UnreadableFileIsAnError) {

@@ -179,6 +179,21 @@ TEST(CombinedReward, FromJsonWeightsAndComponents) {
   EXPECT_THROW(RewardSpec::from_json(nlohmann::json::object(), "x"), Error);
 }
 
+TEST(CombinedReward, DeeplyNestedOptionsAreErrorsNotCrashes) {
+  // Options are copied into the reward terms and option readers, which recursed once per nesting level.
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const auto spec = nlohmann::json::parse(R"({"accuracy": {"weight": 1, "x": )" + deep + "}}");
+  try {
+    RewardSpec::from_json(spec, "--rewards");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(R"(--rewards: the value at ["accuracy"]["x"][0])"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(make_task("countdown", nlohmann::json::parse(R"({"seed": )" + deep + "}")), Error);
+}
+
 TEST(CombinedReward, ThreadSafeAndDeterministic) {
   auto spec = RewardSpec::from_json(
       nlohmann::json::parse(R"({"accuracy": 1, "format": 1, "tag_count": 1, "repetition": 1, "cosine": 1})"),

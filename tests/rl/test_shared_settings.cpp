@@ -76,5 +76,24 @@ TEST(SharedSettings, TrainAndGrpoRefuseTheSameBadValuesNamingTheKey) {
   check_shared_keys(valid_grpo(), "grpo");
 }
 
+TEST(SharedSettings, DeeplyNestedValuesAreErrorsNotCrashes) {
+  // JSON-valued settings are copied into the struct, and a wrong-typed one was printed in full; both
+  // recursed once per nesting level.
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  for (const char* key : {"rewards", "steps"}) {
+    SCOPED_TRACE(key);
+    auto j = nlohmann::json::parse(R"({"init": "policy", "task": "countdown", "out": "o"})");
+    j[key] = nlohmann::json::parse(deep);
+    try {
+      GrpoSettings::from_json(j, "run.json");
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("run.json: the value at [\"") + key + "\"][0]"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace seek

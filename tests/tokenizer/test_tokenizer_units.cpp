@@ -226,6 +226,46 @@ TEST(BpeTokenizer, NamesWhatIsWrong) {
   EXPECT_NE(load_error(j).find("model.vocab"), std::string::npos) << load_error(j);
 }
 
+TEST(BpeTokenizer, DeeplyNestedValuesAreErrorsNotCrashes) {
+  // Printing or copying such a value recursed once per level and overflowed the stack.
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  auto j = tiny_tokenizer();
+  j["model"]["vocab"]["x"] = json::parse(deep);
+  std::string msg = load_error(j);
+  EXPECT_NE(msg.find(R"(tokenizer.json: the value at ["model"]["vocab"]["x"][0])"), std::string::npos) << msg;
+  j = tiny_tokenizer();
+  j["decoder"] = json::parse(deep);
+  EXPECT_NE(load_error(j).find(R"(["decoder"][0])"), std::string::npos) << load_error(j);
+  // Sequence steps are read recursively, so a deep chain of them needs the same limit.
+  std::string chain;
+  for (int i = 0; i < 100000; ++i) chain += R"({"type": "Sequence", "pretokenizers": [)";
+  chain += R"({"type": "ByteLevel"})";
+  for (int i = 0; i < 100000; ++i) chain += "]}";
+  j = tiny_tokenizer();
+  j["pre_tokenizer"] = json::parse(chain);
+  EXPECT_NE(load_error(j).find(R"(["pre_tokenizer"]["pretokenizers"][0])"), std::string::npos)
+      << load_error(j);
+}
+
+TEST(BpeTokenizer, MissingByteSymbolIsAnError) {
+  // Without "Q" the encoder had nothing to start "Quick" from and left the Q out of the ids.
+  auto j = tiny_tokenizer();
+  j["model"]["vocab"].erase("Q");
+  EXPECT_NE(load_error(j).find("tokenizer.json: the vocabulary has no symbol for byte 0x51 ('Q')"),
+            std::string::npos)
+      << load_error(j);
+  j = tiny_tokenizer();
+  j["model"]["vocab"].erase(tok::bytes_to_byte_level(" "));
+  EXPECT_NE(load_error(j).find("byte 0x20 (spelled \"\u0120\")"), std::string::npos) << load_error(j);
+  // With an unk_token the byte becomes that token, as in Hugging Face: visible, not dropped.
+  j = tiny_tokenizer();
+  j["model"]["vocab"].erase("Q");
+  j["model"]["vocab"]["<unk>"] = 259;
+  j["model"]["unk_token"] = "<unk>";
+  tok::BpeTokenizer t(j, json(), "tokenizer.json");
+  EXPECT_EQ(t.encode("Qa"), (std::vector<TokenId>{259, 'a'}));
+}
+
 TEST(LoadTokenizer, FallsBackToBytesAndReportsBadJson) {
   auto dir = std::filesystem::temp_directory_path() / ("seek-tok-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

@@ -1,0 +1,33 @@
+// JSON values from files and flags we did not write (configs, safetensors headers, tokenizer.json, run
+// settings). nlohmann parses and destroys any depth without recursion, but dump(), copies and comparisons
+// recurse once per nesting level, so a value nested 100000 deep overflows the stack. Error messages print
+// such values with describe_json; readers that copy or walk a value recursively call check_json_depth first.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace seek {
+
+// For messages: scalars as JSON text ("12", "true", "\"abc\""); arrays and objects with their direct
+// members, nested containers shown as [...] or {...}. Longer than ~60 characters: cut with "...", and a cut
+// array or object says how many members it has ("[1, 2, 3, ... (an array of 1000 values)"). Never looks more
+// than one level into `v`.
+std::string describe_json(const nlohmann::json& v);
+
+// Far deeper than any real config, header or tokenizer.json (those nest fewer than 10 levels), and shallow
+// enough that recursing through it costs a few kilobytes of stack.
+inline constexpr size_t kMaxJsonDepth = 64;
+
+// Throws seek::Error naming `where` and the path to the first value that nests arrays and objects more than
+// `max_depth` levels deep. Iterative, so it is safe on any input.
+void check_json_depth(const nlohmann::json& v, std::string_view where, size_t max_depth = kMaxJsonDepth);
+
+// json::parse (throwing its parse_error on bad syntax), except that a key appearing twice in one object
+// throws seek::Error naming `where` and the key's path ("rope_scaling.factor"): nlohmann keeps the last value
+// silently, and a file with two values for one key was written by something broken.
+nlohmann::json parse_json_unique_keys(std::string_view text, std::string_view where);
+
+}  // namespace seek

@@ -1,0 +1,113 @@
+// Tests for printing and checking untrusted JSON: describe_json stays short and never recurses, and
+// check_json_depth / parse_json_unique_keys refuse what nlohmann would mishandle (deep nesting, duplicate
+// keys) with messages naming where.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/untrusted_json.hpp"
+
+namespace seek {
+namespace {
+
+using nlohmann::json;
+
+// Deep enough that anything recursing once per level (dump, copy, ==) overflows an 8 MiB stack.
+constexpr size_t kDeep = 200000;
+
+std::string nested_array_text(size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// The rest of the project relies on this: the installed nlohmann parses and destroys any depth without
+// recursing (its parser keeps an explicit stack and its destructor flattens children), so only dump, copy
+// and comparison need guarding.
+TEST(UntrustedJson, NlohmannParsesAndDestroysDeepNestingWithoutRecursing) {
+  json j = json::parse("{\"a\": " + nested_array_text(kDeep) + "}");
+  EXPECT_TRUE(j["a"].is_array());
+  j = json::parse(nested_array_text(kDeep), [](int, json::parse_event_t, json&) { return true; });
+  EXPECT_TRUE(j.is_array());
+}
+
+TEST(UntrustedJson, DescribesScalarsAsJson) {
+  EXPECT_EQ(describe_json(json(12)), "12");
+  EXPECT_EQ(describe_json(json(-1.5)), "-1.5");
+  EXPECT_EQ(describe_json(json(true)), "true");
+  EXPECT_EQ(describe_json(json(nullptr)), "null");
+  EXPECT_EQ(describe_json(json("big")), "\"big\"");
+}
+
+TEST(UntrustedJson, DescribesContainersOneLevelDeep) {
+  EXPECT_EQ(describe_json(json::parse("[2, 3]")), "[2, 3]");
+  EXPECT_EQ(describe_json(json::parse("[]")), "[]");
+  EXPECT_EQ(describe_json(json::parse(R"({"a": 1, "b": [1], "c": {}})")), R"({"a": 1, "b": [...], "c": {}})");
+  EXPECT_EQ(describe_json(json::parse(nested_array_text(kDeep))), "[[...]]");
+}
+
+TEST(UntrustedJson, CapsLongValues) {
+  std::string s = describe_json(json(std::string(100000, 'x')));
+  EXPECT_LT(s.size(), 80u) << s;
+  EXPECT_EQ(s.substr(0, 4), "\"xxx");
+  EXPECT_EQ(s.substr(s.size() - 3), "...");
+
+  json big = json::array();
+  for (int i = 0; i < 1000; ++i) big.push_back(i);
+  s = describe_json(big);
+  EXPECT_EQ(s.substr(0, 10), "[0, 1, 2, ");
+  EXPECT_NE(s.find("... (an array of 1000 values)"), std::string::npos) << s;
+  EXPECT_LT(s.size(), 100u) << s;
+}
+
+TEST(UntrustedJson, CutsOnlyBetweenUtf8Sequences) {
+  // Each "é" is two bytes; a cut must not leave half of one, or the message would not be valid UTF-8.
+  for (size_t prefix = 0; prefix < 3; ++prefix) {
+    std::string text = std::string(prefix, 'a');
+    for (int i = 0; i < 100; ++i) text += "\xC3\xA9";
+    std::string s = describe_json(json::array({text}));
+    SCOPED_TRACE(s);
+    EXPECT_NO_THROW(json(s).dump());  // dump() throws on invalid UTF-8
+  }
+}
+
+TEST(UntrustedJson, DepthCheckNamesThePath) {
+  json ok = json::parse(R"({"model": {"vocab": {"a": [[1]]}}})");
+  EXPECT_EQ(error_of([&] { check_json_depth(ok, "t.json", 5); }), "");  // 5 levels: {} {} {} [] []
+  std::string msg = error_of([&] { check_json_depth(ok, "t.json", 4); });
+  EXPECT_NE(msg.find("t.json"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(R"(at ["model"]["vocab"]["a"][0] nests)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("more than 4 levels"), std::string::npos) << msg;
+
+  json deep = json::parse(R"({"x": 1, "list": [0, )" + nested_array_text(kDeep) + "]}");
+  msg = error_of([&] { check_json_depth(deep, "t.json"); });
+  EXPECT_NE(msg.find(R"(["list"][1][0][0])"), std::string::npos) << msg;
+  EXPECT_LT(msg.size(), 200u) << msg;
+  EXPECT_EQ(error_of([&] { check_json_depth(json(5), "t.json", 0); }), "");
+}
+
+TEST(UntrustedJson, DuplicateKeysAreNamedWithTheirPath) {
+  EXPECT_EQ(parse_json_unique_keys(R"({"a": {"b": 1}, "c": [{"b": 2}, {"b": 3}]})", "t.json")["c"][1]["b"],
+            3);
+  std::string msg = error_of([] { parse_json_unique_keys(R"({"a": 1, "b": 2, "a": 3})", "t.json"); });
+  EXPECT_NE(msg.find("t.json: key \"a\" appears more than once"), std::string::npos) << msg;
+  msg = error_of([] { parse_json_unique_keys(R"({"r": {"f": 1, "f": 2}})", "t.json"); });
+  EXPECT_NE(msg.find("\"r.f\""), std::string::npos) << msg;
+  msg = error_of([] { parse_json_unique_keys(R"({"l": [{"f": 1}, {"g": 1, "g": 1}]})", "t.json"); });
+  EXPECT_NE(msg.find("\"l[].g\""), std::string::npos) << msg;
+  EXPECT_THROW(parse_json_unique_keys("{\"a\": ", "t.json"), json::parse_error);
+  EXPECT_TRUE(parse_json_unique_keys(nested_array_text(kDeep), "t.json").is_array());
+}
+
+}  // namespace
+}  // namespace seek
