@@ -72,7 +72,6 @@ void run_logits(const LogitsOptions& o) {
   SEEK_CHECK(o.ids.empty() || o.prompt.empty(), "give either --ids or --prompt, not both");
   check_output_path(o.out, "--out");
   // Before the model loads: /dev/null, a read-only file or the model's own weights are refused at once.
-  check_replaceable(o.out);
   check_output_is_not_an_input(o.out, "--out", {o.model});
   std::vector<int32_t> ids;
   if (!o.ids.empty()) ids = parse_token_ids(o.ids);

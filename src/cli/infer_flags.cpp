@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "io/atomic_file.hpp"
 
 namespace seek::cli {
 
@@ -83,6 +84,7 @@ void check_output_path(const std::string& path, const std::string& flag) {
              parent.string());
   SEEK_CHECK(::access(parent.c_str(), W_OK) == 0, "{} {}: the folder {} is not writable", flag, path,
              parent.string());
+  check_replaceable(p);  // before the model loads: no device, link or read-only file to find out about later
 }
 
 void check_context_flag(int64_t value, int64_t model_limit, const std::string& flag) {

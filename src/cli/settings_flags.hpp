@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/untrusted_json.hpp"
 
 namespace seek::cli {
 
@@ -57,11 +58,14 @@ inline void settings_json_flag(CLI::App& app, const std::shared_ptr<SettingsFlag
   app.add_option_function<std::string>(
       name,
       [c, key, name](const std::string& v) {
+        nlohmann::json value;
         try {
-          c->values[key] = nlohmann::json::parse(v);
+          value = nlohmann::json::parse(v);
         } catch (const nlohmann::json::exception& e) {
           fail("{} must be JSON: {}", name, e.what());
         }
+        check_json_depth(value, name);  // merged with --run-config by copying, which recurses
+        c->values[key] = std::move(value);
       },
       help);
 }

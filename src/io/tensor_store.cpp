@@ -2,13 +2,10 @@
 // typed reads with shape checks and FP8 dequantization.
 #include "io/tensor_store.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "io/convert.hpp"
 
@@ -23,13 +20,9 @@ constexpr const char* kSingleName = "model.safetensors";
 constexpr const char* kIndexName = "model.safetensors.index.json";
 
 json read_json_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open {}: {}", path.string(), std::strerror(errno));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) fail("cannot read {}", path.string());
+  const std::string text = read_file(path);
   try {
-    return json::parse(ss.str());
+    return json::parse(text);
   } catch (const json::exception& e) {
     fail("{}: invalid JSON: {}", path.string(), e.what());
   }

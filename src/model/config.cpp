@@ -2,11 +2,10 @@
 
 #include <climits>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 
 namespace seek {
@@ -234,15 +233,11 @@ void ModelConfig::validate(const std::string& src) const {
 }
 
 ModelConfig ModelConfig::load(const std::string& path) {
-  std::ifstream f(path);
-  SEEK_CHECK(f.good(), "cannot open model config {}", path);
-  std::stringstream text;
-  text << f.rdbuf();
-  SEEK_CHECK(!f.bad(), "cannot read model config {}", path);
+  const std::string text = read_file(path);
   json j;
   try {
     // Two values for one key would otherwise leave the last one in force without a word.
-    j = parse_json_unique_keys(text.str(), path);
+    j = parse_json_unique_keys(text, path);
   } catch (const json::exception& e) {
     fail("{}: not valid JSON: {}", path, e.what());
   }

@@ -6,10 +6,8 @@
 
 #include <omp.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/utf8.hpp"
@@ -297,12 +295,9 @@ namespace seek {
 namespace {
 
 nlohmann::json read_json(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  if (!f) fail("cannot open {}", p.string());
-  std::stringstream ss;
-  ss << f.rdbuf();
+  const std::string text = read_file(p);
   try {
-    return nlohmann::json::parse(ss.str());
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail("{} is not valid JSON: {}", p.string(), e.what());
   }

@@ -2,9 +2,8 @@
 // tokenizer_config.json files (tested against strings those templates render).
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace seek {
@@ -35,9 +34,9 @@ std::string render_v2(const std::vector<ChatMessage>& messages, const ChatOption
 }  // namespace
 
 ChatStyle chat_style_of(const std::filesystem::path& dir) {
-  std::ifstream f(dir / "tokenizer_config.json");
-  if (!f) return ChatStyle::V3;
-  const auto j = nlohmann::json::parse(f, nullptr, /*allow_exceptions=*/false);
+  const std::filesystem::path file = dir / "tokenizer_config.json";
+  if (!std::filesystem::exists(file)) return ChatStyle::V3;
+  const auto j = nlohmann::json::parse(read_file(file), nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("chat_template") || !j["chat_template"].is_string()) return ChatStyle::V3;
   const std::string t = j["chat_template"].get<std::string>();
   if (t.find("'User: '") != std::string::npos) return ChatStyle::V2;

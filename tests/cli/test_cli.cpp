@@ -111,6 +111,16 @@ TEST(Cli, BadInputIsAClearErrorNotACrash) {
   r = run("train --steps banana");
   EXPECT_NE(r.code, 0);
   EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+  // A JSON flag nested 20,000 deep (merging it with --run-config copies it, recursively): an error, no crash.
+  r = run("grpo --task countdown --out " + (tmp.path / "g").string() + " --task-options '" +
+          std::string(20000, '[') + std::string(20000, ']') + "'");
+  EXPECT_EQ(r.code, 1) << r.output.substr(0, 300);
+  EXPECT_NE(r.output.find("--task-options: the value at"), std::string::npos) << r.output.substr(0, 300);
+  // A file where a folder's config.json should be is named as such.
+  fs::create_directories(tmp.path / "m" / "config.json");
+  r = run("generate --model " + (tmp.path / "m").string() + " --ids 1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("config.json is a folder, not a file"), std::string::npos) << r.output;
 }
 
 TEST(Cli, TinyPipelineTrainGenerateEvalGrpo) {
