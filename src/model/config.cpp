@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
+#include "io/convert.hpp"
 
 namespace seek {
 
@@ -167,6 +168,31 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
     c.rope.beta_slow = q.number_or("beta_slow", 1.0);
     c.rope.mscale = q.number_or("mscale", 1.0);
     c.rope.mscale_all_dim = q.number_or("mscale_all_dim", 0.0);
+  }
+  if (r.present("quantization_config")) {
+    // Only DeepSeek-V3's own scheme is read (the weights are dequantized on load with 128 × 128 blocks of
+    // weight_scale_inv); any other would be misread without a word, so it is refused.
+    const json& qc = j["quantization_config"];
+    SEEK_CHECK(qc.is_object(), "{}: quantization_config must be an object or null", src);
+    Reader q{qc, src + " quantization_config"};
+    const std::string method = q.string_or("quant_method", "fp8");
+    SEEK_CHECK(
+        method == "fp8",
+        "{}: quantization_config.quant_method \"{}\" is not supported (seek reads fp8 checkpoints with "
+        "128 x 128 weight_scale_inv blocks, as DeepSeek-V3 ships)",
+        src, method);
+    const std::string fmt_name = q.string_or("fmt", "e4m3");
+    SEEK_CHECK(fmt_name == "e4m3", "{}: quantization_config.fmt \"{}\" is not supported (only e4m3)", src,
+               fmt_name);
+    if (qc.contains("weight_block_size")) {
+      const json& b = qc["weight_block_size"];
+      auto is_block = [](const json& v) {
+        return v.is_number_integer() && v.get<int64_t>() == kFp8BlockSize;
+      };
+      SEEK_CHECK(b.is_array() && b.size() == 2 && is_block(b[0]) && is_block(b[1]),
+                 "{}: quantization_config.weight_block_size is {}; only [{}, {}] is supported", src,
+                 describe_json(b), kFp8BlockSize, kFp8BlockSize);
+    }
   }
   c.validate(src);
   return c;

@@ -2,6 +2,8 @@
 // name the key and the file.
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <unistd.h>
 
 #include <cstdint>
@@ -86,6 +88,31 @@ TEST(Config, WrongTypeIsNamed) {
   j = load_json("tiny-v3");
   j["norm_topk_prob"] = 1;
   EXPECT_NE(error_of(j).find("norm_topk_prob"), std::string::npos);
+}
+
+// Only DeepSeek-V3's fp8 scheme (e4m3, 128 × 128 blocks) is read; another would be misread, so it is refused.
+TEST(Config, OtherQuantizationSchemesAreRefused) {
+  const nlohmann::json v3_fp8 = {{"quant_method", "fp8"},
+                                 {"fmt", "e4m3"},
+                                 {"activation_scheme", "dynamic"},
+                                 {"weight_block_size", {128, 128}}};
+  auto j = load_json("tiny-v3");
+  j["quantization_config"] = v3_fp8;
+  EXPECT_EQ(error_of(j), "");
+  j["quantization_config"] = nullptr;
+  EXPECT_EQ(error_of(j), "");
+  for (const auto& [key, value, needle] :
+       {std::tuple{"quant_method", nlohmann::json("awq"), "quant_method \"awq\" is not supported"},
+        std::tuple{"fmt", nlohmann::json("e5m2"), "fmt \"e5m2\" is not supported"},
+        std::tuple{"weight_block_size", nlohmann::json({64, 64}),
+                   "weight_block_size is [64, 64]; only [128, 128]"},
+        std::tuple{"weight_block_size", nlohmann::json(128), "weight_block_size is 128; only"}}) {
+    j["quantization_config"] = v3_fp8;
+    j["quantization_config"][key] = value;
+    EXPECT_NE(error_of(j).find(needle), std::string::npos) << key << ": " << error_of(j);
+  }
+  j["quantization_config"] = "fp8";
+  EXPECT_NE(error_of(j).find("quantization_config must be an object"), std::string::npos) << error_of(j);
 }
 
 TEST(Config, ContradictionsAreErrors) {
