@@ -1,14 +1,12 @@
 // config.json parsing: every shipped config loads; missing, mistyped and contradictory keys are errors that
 // name the key and the file.
 #include <gtest/gtest.h>
-
-#include <tuple>
-
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "model/config.hpp"
