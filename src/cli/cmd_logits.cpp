@@ -13,13 +13,13 @@
 #include "cli/infer_flags.hpp"
 #include "cli/output_file.hpp"
 #include "cli/registry.hpp"
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "infer/model.hpp"
 #include "infer/npy.hpp"
 #include "infer/runner.hpp"
 #include "infer/token_ids.hpp"
-#include "io/atomic_file.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace seek::cli {

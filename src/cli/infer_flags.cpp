@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <map>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "io/atomic_file.hpp"
 
 namespace seek::cli {
 

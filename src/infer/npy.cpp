@@ -5,9 +5,9 @@
 #include <cstring>
 #include <string>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
-#include "io/atomic_file.hpp"
 
 namespace seek {
 

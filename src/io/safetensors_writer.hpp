@@ -1,6 +1,6 @@
 // Builds safetensors checkpoints: tensors are converted to their storage dtype when added, then written as
 // one file or as Hugging Face style shards plus model.safetensors.index.json. Every file is replaced
-// atomically (see atomic_file.hpp), so an interrupted save never corrupts the previous one.
+// atomically (see core/atomic_file.hpp), so an interrupted save never corrupts the previous one.
 #pragma once
 #include <cstddef>
 #include <cstdint>

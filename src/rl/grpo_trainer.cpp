@@ -9,10 +9,10 @@
 #include <fstream>
 #include <limits>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "infer/engine.hpp"
 #include "infer/model.hpp"
-#include "io/atomic_file.hpp"
 #include "model/model_dir.hpp"
 #include "reward/combined_reward.hpp"
 #include "rl/evaluate.hpp"

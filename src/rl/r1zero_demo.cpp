@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "infer/model.hpp"
-#include "io/atomic_file.hpp"
 #include "reward/combined_reward.hpp"
 #include "reward/task.hpp"
 #include "rl/evaluate.hpp"

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "io/atomic_file.hpp"
 
 namespace seek {
 

@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <queue>
-#include <sstream>
 #include <unordered_map>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/added_tokens.hpp"
 #include "tokenizer/byte_level.hpp"
@@ -328,11 +328,7 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
   // Files are cut into ~1 MB chunks at line ends, so one big file still trains on every thread.
   std::vector<std::string> chunks;
   for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) fail("cannot open training input {}", f.string());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string all = ss.str();
+    const std::string all = read_file(f);
     size_t pos = 0;
     while (pos < all.size()) {
       size_t end = std::min(all.size(), pos + (1 << 20));
@@ -351,20 +347,11 @@ void save_bpe(const BpeTrainResult& r, const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) fail("cannot create {}: {}", dir.string(), ec.message());
+  // Atomically, each file: a crash or a full disk never leaves a half-written tokenizer over a good one.
   for (auto [name, j] :
-       {std::pair{"tokenizer.json", &r.tokenizer}, std::pair{"tokenizer_config.json", &r.config}}) {
-    auto path = dir / name;
-    auto tmp = path;
-    tmp += ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      if (!out) fail("cannot write {}", tmp.string());
-      out << j->dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::strict) << "\n";
-      if (!out) fail("write to {} failed", tmp.string());
-    }
-    std::filesystem::rename(tmp, path, ec);
-    if (ec) fail("cannot rename {} to {}: {}", tmp.string(), path.string(), ec.message());
-  }
+       {std::pair{"tokenizer.json", &r.tokenizer}, std::pair{"tokenizer_config.json", &r.config}})
+    write_file_atomically(dir / name,
+                          j->dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::strict) + "\n");
 }
 
 }  // namespace seek

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <vector>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "io/atomic_file.hpp"
 #include "io/safetensors_writer.hpp"
 #include "io/tensor_store.hpp"
 #include "model/model_dir.hpp"

@@ -10,8 +10,8 @@
 #include <cstring>
 #include <optional>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "io/atomic_file.hpp"
 #include "train/data_cache.hpp"
 #include "train/data_hash.hpp"
 

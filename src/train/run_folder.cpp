@@ -5,8 +5,8 @@
 #include <cmath>
 #include <fstream>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "io/atomic_file.hpp"
 #include "train/checkpoint.hpp"
 
 namespace seek {

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "io/atomic_file.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"

@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "io/atomic_file.hpp"
 #include "io/safetensors.hpp"
 
 namespace seek {

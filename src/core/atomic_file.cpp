@@ -1,6 +1,6 @@
 // AtomicFile: POSIX write/fsync/rename with every return value checked, so a full disk or a read-only
 // folder surfaces as a seek::Error instead of a silently truncated checkpoint.
-#include "io/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
