@@ -14,18 +14,24 @@ RegisterCommand reg(
     [](CLI::App& app) {
       auto o = std::make_shared<R1ZeroDemoOptions>();
       app.add_option("--config", o->config, "base model config (default configs/demo.json)");
-      app.add_option("--out", o->out, "run folder (default runs/demo)");
-      app.add_option("--pretrain-steps", o->pretrain_steps, "base model training steps");
-      app.add_option("--pretrain-examples", o->pretrain_examples, "generated worked solutions");
-      app.add_option("--wrong-fraction", o->wrong_fraction, "share of solutions with a wrong answer");
-      app.add_option("--untagged-fraction", o->untagged_fraction, "share of solutions without tags");
-      app.add_option("--grpo-steps", o->grpo_steps, "GRPO steps");
-      app.add_option("--prompts-per-step", o->prompts_per_step, "GRPO prompts per step");
-      app.add_option("--group-size", o->group_size, "GRPO samples per prompt");
-      app.add_option("--grpo-lr", o->grpo_lr, "GRPO learning rate");
-      app.add_option("--eval-problems", o->eval_problems, "held-out problems");
-      app.add_option("--eval-samples", o->eval_samples, "samples per held-out problem");
-      app.add_option("--seed", o->seed, "random seed");
+      app.add_option("--out", o->out, "run folder")->capture_default_str();
+      app.add_option("--pretrain-steps", o->pretrain_steps, "base model training steps")
+          ->capture_default_str();
+      app.add_option("--pretrain-examples", o->pretrain_examples, "generated worked solutions")
+          ->capture_default_str();
+      app.add_option("--wrong-fraction", o->wrong_fraction, "share of solutions with a wrong answer")
+          ->capture_default_str();
+      app.add_option("--untagged-fraction", o->untagged_fraction, "share of solutions without tags")
+          ->capture_default_str();
+      app.add_option("--grpo-steps", o->grpo_steps, "GRPO steps")->capture_default_str();
+      app.add_option("--prompts-per-step", o->prompts_per_step, "GRPO prompts per step")
+          ->capture_default_str();
+      app.add_option("--group-size", o->group_size, "GRPO samples per prompt")->capture_default_str();
+      app.add_option("--grpo-lr", o->grpo_lr, "GRPO learning rate")->capture_default_str();
+      app.add_option("--eval-problems", o->eval_problems, "held-out problems")->capture_default_str();
+      app.add_option("--eval-samples", o->eval_samples, "samples per held-out problem")
+          ->capture_default_str();
+      app.add_option("--seed", o->seed, "random seed")->capture_default_str();
       app.callback([o] { run_r1zero_demo(*o); });
     });
 

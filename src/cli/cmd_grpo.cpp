@@ -12,7 +12,9 @@ constexpr FlagHelp kFlagHelp[] = {
     {"tokenizer", "tokenizer folder (default: --init's, else byte-level)"},
     {"task", "built-in task: countdown, arithmetic, sorting, gcd, letter_counting, word_reversal"},
     {"data", "or a JSONL file of problems ({prompt|messages, answer} or {prompt, tests})"},
-    {"task_options", "task options as JSON, e.g. '{\"difficulty\": 2}' (docs/rewards.md)"},
+    {"task_options",
+     "task options as JSON, e.g. '{\"template\": \"plain\"}' (any task) or '{\"max_numbers\": 3}' "
+     "(countdown); all in docs/rewards.md"},
     {"rewards", "reward weights as JSON (default '{\"accuracy\": 1, \"format\": 1}')"},
     {"out", "run folder: settings, metrics.jsonl, completions.jsonl, checkpoints, model"},
     {"steps", "GRPO steps (default 100)"},
@@ -29,9 +31,9 @@ constexpr FlagHelp kFlagHelp[] = {
     {"kl_estimator", "k1 | k2 | k3 (default k3)"},
     {"scale_rewards", "advantage scaling: group | batch | none (default group)"},
     {"loss_aggregation", "grpo | bnpo | dr_grpo | dapo (default dapo)"},
-    {"dynamic_sampling", "drop groups whose rewards are all equal and draw more prompts"},
+    {"dynamic_sampling", "drop groups whose rewards are all equal and draw more prompts (default false)"},
     {"max_dynamic_draws", "at most this many × prompts_per_step drawn per step (default 3)"},
-    {"mask_truncated_completions", "no loss on completions cut by the length limit"},
+    {"mask_truncated_completions", "no loss on completions cut by the length limit (default false)"},
     {"entropy_coef", "entropy bonus coefficient (default 0)"},
     {"micro_batch", "sequences per forward/backward (default 16)"},
     {"rollout_batch", "sequences generated at once (default 64; 1 = unbatched)"},
@@ -53,7 +55,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"eval_problems", "held-out problems per evaluation (default 64)"},
     {"eval_samples", "samples per problem in evaluations (default 1: greedy)"},
     {"log_completions", "completions per step written to completions.jsonl (default 4)"},
-    {"save_dtype", "final model dtype: f32 | bf16"},
+    {"save_dtype", "final model dtype: f32 | bf16 (default f32)"},
 };
 
 RegisterCommand reg("grpo", "Reinforcement learning with GRPO and rule-based rewards (R1-Zero style)",

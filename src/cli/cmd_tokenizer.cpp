@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <iterator>
 #include <memory>
@@ -36,6 +37,18 @@ std::string show_piece(const Tokenizer& tok, TokenId id) {
   return out;
 }
 
+// load_tokenizer gives the byte tokenizer for any folder without tokenizer.json (documented, for models
+// without one), so a mistyped --tokenizer path would silently print byte ids: a missing folder is an error.
+std::unique_ptr<Tokenizer> load_tokenizer_folder(const std::string& dir) {
+  SEEK_CHECK(!std::filesystem::is_regular_file(dir),
+             "--tokenizer {} is a file; give the folder that holds tokenizer.json", dir);
+  SEEK_CHECK(std::filesystem::is_directory(dir),
+             "--tokenizer {}: no such folder (give the folder that holds tokenizer.json; an existing folder "
+             "without one means the byte tokenizer)",
+             dir);
+  return load_tokenizer(dir);
+}
+
 struct TokenizeArgs {
   std::string dir, file;
   std::vector<std::string> text;
@@ -44,14 +57,17 @@ struct TokenizeArgs {
 
 const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CLI::App& app) {
   auto a = std::make_shared<TokenizeArgs>();
-  app.add_option("--tokenizer", a->dir, "Folder with tokenizer.json (absent: the byte tokenizer)")
+  app.add_option("--tokenizer", a->dir,
+                 "Folder with tokenizer.json (a folder without one: the byte tokenizer)")
       ->required();
   app.add_option("text", a->text, "Text to encode (several arguments are joined by spaces)");
   app.add_option("--file", a->file, "Read the text from this file ('-' for stdin)");
   app.add_flag("--show", a->show, "Print one token per line: id and the text it stands for");
   app.add_flag("--add-special", a->add_special, "Add what the tokenizer puts around a sequence (BOS)");
-  app.add_flag("--no-parse-special", a->no_parse_special, "Tokenize special-token strings as plain text");
+  app.add_flag("--no-parse-special", a->no_parse_special,
+               "Tokenize the text of tokens marked special in tokenizer.json (BOS, EOS, ...) as plain text");
   app.callback([a] {
+    auto tok = load_tokenizer_folder(a->dir);
     std::string text;
     if (!a->file.empty()) {
       if (!a->text.empty()) fail("give the text either as arguments or with --file, not both");
@@ -63,7 +79,6 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
     } else {
       for (size_t i = 0; i < a->text.size(); ++i) text += (i ? " " : "") + a->text[i];
     }
-    auto tok = load_tokenizer(a->dir);
     auto ids = tok->encode(text, a->add_special, !a->no_parse_special);
     if (a->show) {
       for (TokenId id : ids) fmt::print("{}\t{}\n", id, show_piece(*tok, id));
@@ -83,11 +98,13 @@ struct DetokenizeArgs {
 
 const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [](CLI::App& app) {
   auto a = std::make_shared<DetokenizeArgs>();
-  app.add_option("--tokenizer", a->dir, "Folder with tokenizer.json (absent: the byte tokenizer)")
+  app.add_option("--tokenizer", a->dir,
+                 "Folder with tokenizer.json (a folder without one: the byte tokenizer)")
       ->required();
   app.add_option("ids", a->ids, "Token ids (none: read whitespace- or comma-separated ids from stdin)");
   app.add_flag("--skip-special", a->skip_special, "Leave special tokens out of the text");
   app.callback([a] {
+    auto tok = load_tokenizer_folder(a->dir);
     // Ids as arguments or on stdin, separated by whitespace or commas ("[1, 2, 3]" works too).
     std::string all;
     for (const auto& w : a->ids) all += w + " ";
@@ -107,7 +124,6 @@ const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [
       if (used != w.size() || v < INT32_MIN || v > INT32_MAX) fail("\"{}\" is not a token id", w);
       ids.push_back(TokenId(v));
     }
-    auto tok = load_tokenizer(a->dir);
     fmt::print("{}", tok->decode(ids, a->skip_special));
     if (isatty(1)) fmt::print("\n");
   });
@@ -174,9 +190,19 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     auto r = train_bpe_files(files, opt);
     save_bpe(r, a->out);
     double secs = r.count_seconds + r.merge_seconds;
-    fmt::print("trained {} tokens ({} merges) on {:.1f} MB in {:.1f}s ({:.2f} MB/s); wrote {}\n",
-               r.tokenizer["model"]["vocab"].size(), r.merges, r.input_bytes / 1e6, secs,
+    const size_t trained = r.tokenizer["model"]["vocab"].size();
+    fmt::print("trained {} tokens ({} merge{}) on {:.1f} MB in {:.1f}s ({:.2f} MB/s); wrote {}\n", trained,
+               r.merges, r.merges == 1 ? "" : "s", r.input_bytes / 1e6, secs,
                r.input_bytes / 1e6 / std::max(secs, 1e-9), a->out);
+    // Training stops early when no pair of adjacent tokens inside a word is left that occurs at least
+    // min_frequency times; the tokenizer is still valid, only smaller than asked, which should not go unsaid.
+    if (trained < a->vocab_size)
+      fmt::print(
+          "note: the vocabulary has {} tokens, not the {} asked for: no pair of adjacent tokens within a "
+          "word "
+          "occurs {} or more times in this text. More (varied) text{} gives more merges.\n",
+          trained, a->vocab_size, std::max<uint64_t>(a->min_frequency, 1),
+          a->min_frequency > 1 ? " or a lower --min-frequency" : "");
   });
 });
 

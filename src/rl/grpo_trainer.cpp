@@ -63,6 +63,36 @@ nlohmann::json json_number(double v) {
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
 }
 
+// A step whose prompts are all too long makes no update. If the first step a process runs is like that, the
+// length settings do not fit these prompts (e.g. the R1 templates are 433-721 bytes, and with the byte-level
+// tokenizer one byte is one token), so the run stops at once instead of "training" for hours without an
+// update. Later, a mixed-length data file can draw a step of long prompts by chance, so the run stops only
+// once this many prompts in a row were too long.
+constexpr int64_t kMaxTooLongStreak = 64;
+
+// Why no prompt of a step fit, and what to change. `shortest` is the shortest of those prompts (tokens).
+std::string too_long_message(const GrpoSettings& s, int64_t shortest, int64_t context, const Tokenizer& tok,
+                             int64_t step, int64_t streak, bool first_step) {
+  std::string why, fix;
+  if (shortest > s.max_prompt_length) {
+    why = fmt::format("longer than --max-prompt-length {}", s.max_prompt_length);
+    fix = fmt::format("raise --max-prompt-length to at least {}", shortest);
+  }
+  if (shortest + s.max_completion_length > context) {
+    why += fmt::format("{}too long to leave --max-completion-length {} tokens in the model's context of {}",
+                       why.empty() ? "" : " and ", s.max_completion_length, context);
+    fix += fix.empty() ? "" : " and ";
+    fix += shortest < context ? fmt::format("lower --max-completion-length to at most {}", context - shortest)
+                              : std::string("use a model with a longer context");
+  }
+  return fmt::format(
+      "{} {} (the shortest was {} tokens{}), so the policy gets no update: {}, or use shorter prompts "
+      "(e.g. a task's \"template\" option, docs/rewards.md)",
+      first_step ? fmt::format("all {} prompts drawn in step {} are", streak, step)
+                 : fmt::format("the last {} prompts drawn (up to step {}) were all", streak, step),
+      why, shortest, tok.kind() == "byte" ? "; the byte-level tokenizer makes one token per byte" : "", fix);
+}
+
 }  // namespace
 
 GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json& overrides) {
@@ -87,6 +117,11 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   if (ckpt) {
     state = load_checkpoint(*ckpt, *policy, opt);
     fmt::print("resuming from {} (step {})\n", ckpt->string(), state.step);
+    if (state.step >= s.steps)
+      fmt::print(
+          "the run is already complete: its checkpoint is at step {} and --steps is {}; raise --steps "
+          "to train further\n",
+          state.step, s.steps);
   }
   ProblemSource source(s.task, s.task_options, s.data, s.seed);
   reward::CombinedReward rewards(reward::RewardSpec::from_json(s.rewards, "rewards"));
@@ -101,8 +136,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const int64_t G = s.group_size, P = s.prompts_per_step;
   // Log-probs over the sampler's support: ids the tokenizer has (the engine never samples the others).
   const int64_t support = std::min<int64_t>(cfg.vocab_size, int64_t(tok->vocab_size()));
-  fmt::print("grpo: policy {} | {} | rewards {} | {} steps × {} prompts × {} samples, μ = {}\n", s.init,
-             source.describe(), s.rewards.dump(), s.steps, P, G, s.num_iterations);
+  fmt::print("grpo: policy {} | {} | rewards {} | {} × {} × {}, μ = {}\n", s.init, source.describe(),
+             s.rewards.dump(), count_of(s.steps, "step"), count_of(P, "prompt"), count_of(G, "sample"),
+             s.num_iterations);
 
   const fs::path metrics_path = out / "metrics.jsonl", comp_path = out / "completions.jsonl";
   if (!ckpt) {
@@ -116,6 +152,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const auto t_run = Clock::now();
   const int64_t first_step = state.step;
   const double elapsed_before = state.elapsed_seconds;
+  int64_t too_long_streak = 0;  // prompts in a row skipped for length, across steps
   while (state.step < s.steps) {
     // ---- rollouts from the current weights ----
     const auto t_gen = Clock::now();
@@ -124,7 +161,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     eo.max_batch = int(std::min<int64_t>(s.rollout_batch, P * G));
     Engine engine(*infer, tok.get(), eo);
     std::vector<Group> groups;
-    int64_t drawn = 0, skipped_long = 0, dropped_equal = 0;
+    int64_t drawn = 0, skipped_long = 0, dropped_equal = 0, shortest_long = INT64_MAX;
     while (int64_t(groups.size()) < P && drawn < P * s.max_dynamic_draws) {
       std::vector<Group> pending;
       std::vector<int> req_ids;
@@ -138,8 +175,11 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         if (int64_t(g.prompt.size()) > s.max_prompt_length ||
             int64_t(g.prompt.size()) + s.max_completion_length > engine.max_context()) {
           ++skipped_long;
+          ++too_long_streak;
+          shortest_long = std::min<int64_t>(shortest_long, int64_t(g.prompt.size()));
           continue;
         }
+        too_long_streak = 0;
         GenRequest req;
         req.prompt = g.prompt;
         req.params.temperature = float(s.temperature);
@@ -170,6 +210,10 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       }
       if (!s.dynamic_sampling) break;
     }
+    if (groups.empty() && skipped_long == drawn &&
+        (state.step == first_step || too_long_streak >= kMaxTooLongStreak))
+      fail("{}", too_long_message(s, shortest_long, engine.max_context(), *tok, state.step + 1,
+                                  too_long_streak, state.step == first_step));
     const double gen_s = seconds_since(t_gen);
     const int64_t gen_tokens = engine.stats().generated_tokens;
 
@@ -360,14 +404,18 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         }
       comp_log.flush();
     } else {
-      fmt::print("step {}: no usable prompt group (all skipped or dropped); no update\n", state.step + 1);
+      fmt::print(
+          "step {}: no usable prompt group ({} of {} prompts longer than the length limits, {} groups with "
+          "all-equal rewards dropped); no update\n",
+          state.step + 1, skipped_long, drawn, dropped_equal);
     }
     const double train_s = seconds_since(t_train);
-    double mean = 0, var = 0;
-    for (double r : totals) mean += r / double(std::max<size_t>(1, totals.size()));
+    // A step without completions has no reward (null in metrics.jsonl, nan on the progress line), not 0.
+    double mean = totals.empty() ? std::numeric_limits<double>::quiet_NaN() : 0.0, var = mean;
+    for (double r : totals) mean += r / double(totals.size());
     for (double r : totals) var += (r - mean) * (r - mean) / double(std::max<size_t>(1, totals.size() - 1));
-    m["reward"] = mean;
-    m["reward_std"] = std::sqrt(var);
+    m["reward"] = json_number(mean);
+    m["reward_std"] = json_number(std::sqrt(var));
     for (size_t k = 0; k < components.size(); ++k)
       m["rewards/" + rewards.names()[k]] = json_number(nan_mean(components[k]));
     m["generation_s"] = gen_s;
@@ -415,8 +463,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
     if (fs::exists(tok_dir / f))
       fs::copy_file(tok_dir / f, out / "model" / f, fs::copy_options::overwrite_existing);
-  fmt::print("done: {} GRPO steps; policy saved to {}, metrics in {}, sample completions in {}\n", state.step,
-             (out / "model").string(), metrics_path.string(), comp_path.string());
+  fmt::print("done: {}; policy saved to {}, metrics in {}, sample completions in {}\n",
+             count_of(state.step, "GRPO step"), (out / "model").string(), metrics_path.string(),
+             comp_path.string());
   return result;
 }
 

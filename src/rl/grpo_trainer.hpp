@@ -12,7 +12,7 @@ namespace seek {
 
 struct GrpoResult {
   int64_t steps_done = 0;
-  double last_reward = 0;
+  double last_reward = 0;    // NaN when the last step had no usable prompt group
   nlohmann::json last_eval;  // null when no evaluation ran
 };
 

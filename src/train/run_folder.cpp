@@ -44,4 +44,8 @@ std::string format_duration(double s) {
   return fmt::format("{}s", t);
 }
 
+std::string count_of(int64_t n, const std::string& noun) {
+  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+}
+
 }  // namespace seek

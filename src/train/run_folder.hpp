@@ -1,5 +1,5 @@
 // What `seek train` and `seek grpo` share about a run folder: resuming its saved settings with the user's
-// overrides, creating it with the resolved settings, and formatting an ETA.
+// overrides, creating it with the resolved settings, and formatting an ETA and counts.
 #pragma once
 #include <omp.h>
 #include <nlohmann/json.hpp>
@@ -49,5 +49,8 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
 
 // "42s", "3m05s", "1h12m"; "?" when not finite.
 std::string format_duration(double seconds);
+
+// "1 step", "2 steps": n and the noun, plural unless n is 1.
+std::string count_of(int64_t n, const std::string& noun);
 
 }  // namespace seek

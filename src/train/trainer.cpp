@@ -29,15 +29,20 @@ void on_signal(int) {
   g_stop = true;
 }
 
-// Keeps only metric lines up to `step`, so a resumed run does not repeat the steps of the crashed one.
-void truncate_metrics(const fs::path& file, int64_t step) {
+// Keeps only metric lines up to `step`, so a resumed run does not repeat the steps of the crashed one. Sets
+// `r`'s losses to the last ones kept, so a resumed run that has no step left still reports its final loss.
+void truncate_metrics(const fs::path& file, int64_t step, TrainResult& r) {
   std::ifstream in(file);
   if (!in.good()) return;
   std::string line, kept;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded()) continue;  // a torn last line of a killed run
-    if (j.value("step", int64_t(0)) <= step) kept += line + "\n";
+    if (j.value("step", int64_t(0)) <= step) {
+      kept += line + "\n";
+      r.last_loss = j.value("loss", r.last_loss);
+      r.last_val_loss = j.value("val_loss", r.last_val_loss);
+    }
   }
   in.close();
   write_file_atomically(file, kept);
@@ -72,7 +77,7 @@ void add_loads(std::vector<ExpertLoad>& acc, const std::vector<ExpertLoad>& more
 }  // namespace
 
 TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann::json& overrides) {
-  const auto [s, out, ckpt] = start_run(given, resume, overrides);
+  auto [s, out, ckpt] = start_run(given, resume, overrides);
 
   // Tokenizer: explicit folder, else the init model's, else bytes.
   fs::path tok_dir =
@@ -103,11 +108,22 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   SEEK_CHECK(s.seq_len <= cfg.max_position_embeddings,
              "seq_len {} exceeds the model's max_position_embeddings {}", s.seq_len,
              cfg.max_position_embeddings);
+  // settings.json holds the resolved settings, so a placeholder aux_alpha (< 0: the config's aux_loss_alpha)
+  // is replaced by the value the loss uses; a resumed older run's -1 resolves to the same value.
+  if (s.aux_alpha < 0) {
+    s.aux_alpha = cfg.aux_loss_alpha;
+    prepare_run_folder(out, s.to_json());
+  }
   AdamW<float> opt(model->params().layout);
   TrainerState state;
   if (ckpt) {
     state = load_checkpoint(*ckpt, *model, opt);
     fmt::print("resuming from {} (step {})\n", ckpt->string(), state.step);
+    if (state.step >= s.steps)
+      fmt::print(
+          "the run is already complete: its checkpoint is at step {} and --steps is {}; raise --steps "
+          "to train further\n",
+          state.step, s.steps);
   }
 
   DataOptions dopt;
@@ -121,15 +137,14 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   const DatasetStats& ds = data->stats();
   int64_t nparams = 0;
   for (const auto& p : model->params().layout.all()) nparams += p.numel;
-  fmt::print(
-      "model: {:.2f}M parameters | data: {} train / {} val sequences of {} tokens ({}) | {} steps × {} "
-      "sequences\n",
-      double(nparams) / 1e6, ds.train_sequences, ds.val_sequences, s.seq_len,
-      ds.reused_cache ? "cached" : "tokenized", s.steps, s.sequences_per_step());
+  fmt::print("model: {:.2f}M parameters | data: {} train / {} val sequences of {} tokens ({}) | {} × {}\n",
+             double(nparams) / 1e6, ds.train_sequences, ds.val_sequences, s.seq_len,
+             ds.reused_cache ? "cached" : "tokenized", count_of(s.steps, "step"),
+             count_of(s.sequences_per_step(), "sequence"));
 
   LossOptions lo;
   lo.mtp_lambda = s.mtp_lambda;
-  lo.balance.alpha = s.aux_alpha >= 0 ? s.aux_alpha : cfg.aux_loss_alpha;
+  lo.balance.alpha = s.aux_alpha;
   lo.balance.seq_aux = s.seq_aux;
   AdamWParams hp;
   hp.beta1 = s.beta1;
@@ -141,8 +156,9 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   std::vector<int32_t> tokens(size_t(B * T)), targets(size_t(B * T));
 
   const fs::path metrics_file = out / "metrics.jsonl";
+  TrainResult result;
   if (ckpt) {
-    truncate_metrics(metrics_file, state.step);
+    truncate_metrics(metrics_file, state.step, result);
   } else {
     write_file_atomically(metrics_file, "");
   }
@@ -169,7 +185,6 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   g_stop = false;
   auto old_int = std::signal(SIGINT, on_signal);
   auto old_term = std::signal(SIGTERM, on_signal);
-  TrainResult result;
   const auto t_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_seconds;
   const int64_t first_step = state.step;
@@ -271,8 +286,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
       if (!tok_dir.empty() && fs::exists(tok_dir / f))
         fs::copy_file(tok_dir / f, final_dir / f, fs::copy_options::overwrite_existing);
-    fmt::print("done: {} steps, final loss {:.4f}{}; model saved to {}, metrics in {}\n", state.step,
-               result.last_loss,
+    fmt::print("done: {}, final loss {:.4f}{}; model saved to {}, metrics in {}\n",
+               count_of(state.step, "step"), result.last_loss,
                result.last_val_loss >= 0 ? fmt::format(", val loss {:.4f}", result.last_val_loss) : "",
                final_dir.string(), metrics_file.string());
   }

@@ -167,6 +167,46 @@ TEST(Cli, TinyPipelineTrainGenerateEvalGrpo) {
   EXPECT_EQ(r.code, 0) << r.output;
 }
 
+// A folder without tokenizer.json means the byte tokenizer, but a --tokenizer folder that does not exist is a
+// typo, not a request for bytes.
+TEST(Cli, TokenizeNeedsAnExistingTokenizerFolder) {
+  TempDir tmp("cli-tok-dir");
+  for (const std::string& cmd : {"tokenize --tokenizer " + (tmp.path / "typo").string() + " Hi",
+                                 "detokenize --tokenizer " + (tmp.path / "typo").string() + " 72 105"}) {
+    CmdResult r = run(cmd);
+    EXPECT_EQ(r.code, 1) << cmd << ": " << r.output;
+    EXPECT_NE(r.output.find("typo: no such folder"), std::string::npos) << r.output;
+  }
+  std::ofstream(tmp.path / "tokenizer.json") << "{}";
+  CmdResult r = run("tokenize --tokenizer " + (tmp.path / "tokenizer.json").string() + " Hi");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("is a file; give the folder"), std::string::npos) << r.output;
+  fs::create_directories(tmp.path / "empty");
+  r = run("tokenize --tokenizer " + (tmp.path / "empty").string() + " Hi");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, "72 105\n");
+  r = run("detokenize --tokenizer " + (tmp.path / "empty").string() + " 72 105");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, "Hi");
+}
+
+// A corpus too small for the vocabulary asked for gives a smaller tokenizer and says so.
+TEST(Cli, TokenizerTrainSaysWhenTheVocabularyIsSmallerThanAsked) {
+  TempDir tmp("cli-tok-train");
+  std::ofstream(tmp.path / "small.txt") << "the cat sat on the mat, the cat sat on the hat\n";
+  CmdResult r = run("tokenizer train --vocab-size 32000 --input " + (tmp.path / "small.txt").string() +
+                    " --out " + (tmp.path / "tok").string() + " --threads 1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("not the 32000 asked for"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("occurs 2 or more times"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("or a lower --min-frequency"), std::string::npos) << r.output;
+  r = run("tokenizer train --vocab-size 270 --input " + (tmp.path / "small.txt").string() + " --out " +
+          (tmp.path / "tok2").string() + " --threads 1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("trained 270 tokens"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("note:"), std::string::npos) << r.output;
+}
+
 // A completion cut inside a multi-byte character is still printed as JSON (invalid bytes as U+FFFD), not an
 // exception. Lone bytes >= 0x80 are invalid UTF-8, and a random model draws one in about every other sample.
 TEST(Cli, GenerateJsonSurvivesInvalidUtf8) {

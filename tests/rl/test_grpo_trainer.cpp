@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "model/model_dir.hpp"
 #include "rl/grpo_trainer.hpp"
+#include "rl/problems.hpp"
 #include "support/temp_dir.hpp"
 
 namespace seek {
@@ -143,6 +144,85 @@ TEST(GrpoTrainer, BadSettingsAreClearErrors) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("telepathy"), std::string::npos) << e.what();
+  }
+}
+
+// Prompts that all exceed max_prompt_length make no update; a first step like that is a clear error naming
+// the flag and the length needed, not a run that "succeeds" without ever training.
+TEST(GrpoTrainer, PromptsAllTooLongAreAClearError) {
+  TempDir tmp("grpo-long");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.max_prompt_length = 3;  // "Qn:" is 4 or 5 byte tokens with BOS
+  try {
+    run_grpo(s, false);
+    FAIL() << "a run whose every prompt is too long must not succeed";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("all 4 prompts drawn in step 1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--max-prompt-length 3"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("the shortest was 4 tokens"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("raise --max-prompt-length to at least 4"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("one token per byte"), std::string::npos) << msg;
+  }
+  // Prompts that fit the limit but leave no room for the completion in the context (64) name that instead.
+  s = settings(tmp.path);
+  s.max_completion_length = 62;
+  try {
+    run_grpo(s, false);
+    FAIL() << "a run whose every prompt is too long must not succeed";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("context of 64"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("lower --max-completion-length to at most 60"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("raise --max-prompt-length"), std::string::npos) << msg;
+  }
+}
+
+// Data where one prompt fits and the rest are too long: steps without a usable prompt log a null reward (no
+// completions were scored, so there is no reward, not a reward of 0), and a run that keeps drawing only
+// over-long prompts stops with the length error instead of running on without updates.
+TEST(GrpoTrainer, StepsWithoutUsablePromptsHaveNoRewardAndLongStreaksStop) {
+  TempDir tmp("grpo-long-later");
+  tiny_policy(tmp.path);
+  const std::string long_prompt(40, 'x');
+  {
+    std::ofstream f(tmp.path / "problems.jsonl");
+    f << nlohmann::json{{"prompt", "Q:"}, {"answer", "1"}}.dump() << "\n";
+    for (int i = 0; i < 199; ++i)
+      f << nlohmann::json{{"prompt", long_prompt}, {"answer", "1"}}.dump() << "\n";
+  }
+  auto s = settings(tmp.path);
+  s.prompts_per_step = 1;
+  s.max_prompt_length = 16;
+  s.steps = 100;
+  // A seed whose shuffle draws the short prompt first, so step 1 trains and the over-long streak starts
+  // after.
+  bool found = false;
+  for (uint64_t seed = 1; seed < 5000 && !found; ++seed) {
+    ProblemSource src("", {}, s.data, seed);
+    if (src.train(0).prompt == "Q:") {
+      s.seed = seed;
+      found = true;
+    }
+  }
+  ASSERT_TRUE(found);
+  try {
+    run_grpo(s, false);
+    FAIL() << "64 over-long prompts in a row must stop the run";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("the last 64 prompts drawn (up to step 65) were all"), std::string::npos) << msg;
+  }
+  auto m = read_jsonl(fs::path(s.out) / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 64u);
+  EXPECT_EQ(m[0]["groups"], 1);
+  EXPECT_TRUE(m[0]["reward"].is_number()) << m[0].dump();
+  for (size_t i = 1; i < m.size(); ++i) {
+    EXPECT_EQ(m[i]["groups"], 0) << m[i].dump();
+    EXPECT_EQ(m[i]["skipped_long_prompts"], 1) << m[i].dump();
+    EXPECT_TRUE(m[i]["reward"].is_null()) << m[i].dump();
+    EXPECT_TRUE(m[i]["reward_std"].is_null()) << m[i].dump();
   }
 }
 

@@ -1,6 +1,7 @@
 // The training loop end to end on a tiny model: loss falls, metrics and checkpoints are written, a run killed
 // with SIGKILL in the middle of a checkpoint save resumes from the previous checkpoint and reproduces the
 // uninterrupted run's losses bit for bit, non-finite losses stop the run, bad paths give clear errors.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -139,6 +140,38 @@ TEST(Trainer, KillDuringSaveThenResumeIsBitIdentical) {
   // The leftover temporary folder of the killed save is gone after the next save.
   for (const auto& e : fs::directory_iterator(tmp.path / "crashed" / "checkpoints"))
     EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+}
+
+// settings.json holds the balance loss's α the run uses, not the "-1: the config's" placeholder; resuming a
+// finished run says so and reports its real final loss; an older run folder with the placeholder resumes.
+TEST(Trainer, SettingsHoldResolvedAlphaAndACompleteRunReportsItsLoss) {
+  TempDir tmp("trainer-complete");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  ASSERT_LT(s.aux_alpha, 0);  // the default: the config's aux_loss_alpha
+  const double config_alpha = nlohmann::json::parse(std::ifstream(s.config)).at("aux_loss_alpha");
+  const auto first = run_training(s, false);
+  const fs::path settings_file = tmp.path / "run" / "settings.json";
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(settings_file)).at("aux_alpha").get<double>(), config_alpha);
+
+  testing::internal::CaptureStdout();
+  const auto again = run_training(s, true, nlohmann::json::object());
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(again.steps_done, 6);
+  EXPECT_EQ(again.last_loss, first.last_loss);
+  EXPECT_EQ(again.last_val_loss, first.last_val_loss);
+  EXPECT_NE(out.find("the run is already complete: its checkpoint is at step 6 and --steps is 6"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find(fmt::format("final loss {:.4f}", first.last_loss)), std::string::npos) << out;
+  EXPECT_EQ(read_metrics(tmp.path / "run").size(), 6u);
+
+  // A run folder written before α was resolved: its -1 still means the config's α, and is resolved now.
+  auto saved = nlohmann::json::parse(std::ifstream(settings_file));
+  saved["aux_alpha"] = -1.0;
+  std::ofstream(settings_file) << saved.dump(2);
+  const auto more = run_training(s, true, {{"steps", 8}});
+  EXPECT_EQ(more.steps_done, 8);
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(settings_file)).at("aux_alpha").get<double>(), config_alpha);
 }
 
 // Run only by KillDuringSaveThenResumeIsBitIdentical, in a child process.
