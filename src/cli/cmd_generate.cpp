@@ -21,6 +21,7 @@
 #include "infer/model.hpp"
 #include "infer/token_ids.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "train/run_folder.hpp"
 
 namespace seek::cli {
 namespace {
@@ -117,11 +118,11 @@ std::string timing_line(const Engine& e, const std::vector<Completion>& out) {
   for (const Completion& c : out)
     finish += fmt::format("{}{}", finish.empty() ? "" : ", ", finish_reason_name(c.finish));
   return fmt::format(
-      "[seek] prompt {} tokens, {:.1f} tokens/s | generated {} tokens, {} | KV cache {} bytes/token ({} {}), "
+      "[seek] prompt {}, {:.1f} tokens/s | generated {}, {} | KV cache {} bytes/token ({} {}), "
       "peak {:.2f} MB | finish: {}",
-      s.prompt_tokens, s.prompt_tps(), s.generated_tokens, decode_rate, s.cache_bytes_per_token,
-      e.form() == AttnForm::Absorbed ? "absorbed latent" : "naive", cache_type_name(e.cache().type()),
-      double(s.peak_cache_bytes) / 1e6, finish);
+      count_of(s.prompt_tokens, "token"), s.prompt_tps(), count_of(s.generated_tokens, "token"), decode_rate,
+      s.cache_bytes_per_token, e.form() == AttnForm::Absorbed ? "absorbed latent" : "naive",
+      cache_type_name(e.cache().type()), double(s.peak_cache_bytes) / 1e6, finish);
 }
 
 // ---- generate

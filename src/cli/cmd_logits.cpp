@@ -113,7 +113,7 @@ RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a f
 struct PerplexityOptions {
   std::string model, file;
   int64_t ctx = 0, stride = 0;
-  bool bf16 = false, naive = false;
+  bool bf16 = false, naive = false, no_bos = false;
   CacheType kv_cache = CacheType::F32;
 };
 
@@ -126,7 +126,9 @@ void run_perplexity(const PerplexityOptions& o) {
   const ModelConfig& c = model->config();
   if (o.ctx > 0) check_context_flag(o.ctx, c.max_position_embeddings, "--ctx");
   tok.check_text_fits(c.vocab_size, false);
-  std::vector<int32_t> ids = tok.tok->encode(text, false, false);
+  // BOS first unless --no-bos, as Hugging Face's DeepSeek tokenizers encode text (add_bos_token) and as
+  // llama.cpp's perplexity starts: the first token is then scored too, and figures compare with theirs.
+  std::vector<int32_t> ids = tok.tok->encode(text, !o.no_bos, false);
   const int64_t ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(c.max_position_embeddings, 1024);
   SEEK_CHECK(ctx >= 2, "the model's context of {} tokens is too short to score a token", ctx);
   SEEK_CHECK(o.stride <= ctx,
@@ -179,6 +181,7 @@ RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model
       ->check(at_least(2));
   app.add_option("--stride", o->stride, "window step, at most the window (default: the window, no overlap)")
       ->check(at_least(1));
+  app.add_flag("--no-bos", o->no_bos, "score the text as it is, without a BOS token before it");
   app.add_flag("--bf16", o->bf16, "bf16 projection weights");
   app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
   add_kv_cache_option(app, o->kv_cache);

@@ -412,15 +412,19 @@ TEST(Cli, PerplexityRejectsWindowsThatScoreNothing) {
   // Every token after the first is scored once, also when a window ends one token before the file does;
   // without overlap each window's first token has no context and is not scored.
   const std::string nine = (tmp.path / "nine.txt").string();
-  std::ofstream(nine) << "abcdefghi";  // 9 byte tokens, no BOS
+  std::ofstream(nine) << "abcdefghi";  // 9 byte tokens (with --no-bos)
   for (auto [window, scored] : {std::pair{"--ctx 5 --stride 3", "over 8 tokens"},
                                 {"--ctx 4 --stride 2", "over 8 tokens"},
                                 {"--ctx 5 --stride 5", "over 7 tokens"},
                                 {"--ctx 9 --stride 9", "over 8 tokens"}}) {
-    r = run("perplexity --model " + model + " --file " + nine + " " + window);
+    r = run("perplexity --no-bos --model " + model + " --file " + nine + " " + window);
     EXPECT_EQ(r.code, 0) << window << r.output;
     EXPECT_NE(r.output.find(scored), std::string::npos) << window << ": " << r.output;
   }
+  // By default BOS goes first (as Hugging Face encodes DeepSeek text), so the first byte is scored too.
+  r = run("perplexity --model " + model + " --file " + nine + " --ctx 10");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("over 9 tokens"), std::string::npos) << r.output;
 }
 
 // The fixtures have 64 ids and no tokenizer.json: text would need the byte tokenizer's 265.
@@ -597,7 +601,7 @@ TEST(Cli, GenerateReportsEverySample) {
   // One new token comes from the prefill step: there is no decode-only time to divide by.
   CmdResult r = run(gen + "-n 1");
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("generated 1 tokens, n/a tokens/s (no decode-only steps)"), std::string::npos)
+  EXPECT_NE(r.output.find("generated 1 token, n/a tokens/s (no decode-only steps)"), std::string::npos)
       << r.output;
   r = run(gen + "-n 3");
   EXPECT_EQ(r.code, 0) << r.output;
