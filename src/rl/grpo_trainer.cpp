@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/jsonl_appender.hpp"
 #include "infer/engine.hpp"
 #include "infer/model.hpp"
 #include "model/model_dir.hpp"
@@ -145,8 +146,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     write_file_atomically(metrics_path, "");
     write_file_atomically(comp_path, "");
   }
-  std::ofstream metrics(metrics_path, std::ios::app), comp_log(comp_path, std::ios::app);
-  SEEK_CHECK(metrics.good() && comp_log.good(), "cannot write metrics in {}", out.string());
+  JsonlAppender metrics(metrics_path), comp_log(comp_path);
 
   GrpoResult result;
   const auto t_run = Clock::now();
@@ -392,17 +392,14 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           nlohmann::json comps = nlohmann::json::object();
           for (size_t c = 0; c < rewards.names().size(); ++c)
             comps[rewards.names()[c]] = json_number(groups[gi].scores[size_t(k)].components[c]);
-          comp_log << nlohmann::json{{"step", state.step + 1},
-                                     {"problem", groups[gi].problem.id},
-                                     {"prompt", groups[gi].problem.prompt},
-                                     {"completion", groups[gi].completions[size_t(k)].text},
-                                     {"reward", groups[gi].scores[size_t(k)].total},
-                                     {"rewards", comps},
-                                     {"advantage", adv.advantages[gi * size_t(G) + size_t(k)]}}
-                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                   << "\n";
+          comp_log.append({{"step", state.step + 1},
+                           {"problem", groups[gi].problem.id},
+                           {"prompt", groups[gi].problem.prompt},
+                           {"completion", groups[gi].completions[size_t(k)].text},
+                           {"reward", groups[gi].scores[size_t(k)].total},
+                           {"rewards", comps},
+                           {"advantage", adv.advantages[gi * size_t(G) + size_t(k)]}});
         }
-      comp_log.flush();
     } else {
       fmt::print(
           "step {}: no usable prompt group ({} of {} prompts longer than the length limits, {} groups with "
@@ -437,8 +434,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       m["eval"] = ev.to_json();
       result.last_eval = m["eval"];
     }
-    metrics << m.dump() << "\n";
-    metrics.flush();
+    metrics.append(m);
     const double eta = seconds_since(t_run) / double(state.step - first_step) * double(s.steps - state.step);
     std::string parts;
     for (size_t k = 0; k < components.size(); ++k)

@@ -79,7 +79,10 @@ EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Pro
   eo.sampling.max_new_tokens = 48;
   eo.sampling.seed = o.seed;
   std::ofstream f(completions);
-  return evaluate(*model, *tok, problems, eo, nullptr, &f);
+  EvalResult r = evaluate(*model, *tok, problems, eo, nullptr, &f);
+  f.flush();
+  SEEK_CHECK(f.good(), "cannot write {} (is the disk full?)", completions.string());
+  return r;
 }
 
 }  // namespace

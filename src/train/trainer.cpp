@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/jsonl_appender.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
@@ -162,8 +163,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   } else {
     write_file_atomically(metrics_file, "");
   }
-  std::ofstream metrics(metrics_file, std::ios::app);
-  SEEK_CHECK(metrics.good(), "cannot write {}", metrics_file.string());
+  JsonlAppender metrics(metrics_file);
 
   auto evaluate = [&]() {
     if (ds.val_sequences == 0) return -1.0;
@@ -253,8 +253,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
         if (val >= 0) m["val_loss"] = val;
         result.last_val_loss = val;
       }
-      metrics << m.dump() << "\n";
-      metrics.flush();
+      metrics.append(m);
       if (state.step % s.log_every == 0 || state.step == s.steps || val >= 0) {
         fmt::print("step {:>6}/{} | loss {:.4f} | lr {:.2e} | grad norm {:.3f} | {:.0f} tok/s | ETA {}{}\n",
                    state.step, s.steps, loss, lr, st.grad_norm, tps, format_duration(eta),
