@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/untrusted_json.hpp"
+#include "support/error_of.hpp"
 
 namespace seek {
 namespace {
@@ -22,14 +23,7 @@ std::string nested_array_text(size_t depth) {
   return std::string(depth, '[') + std::string(depth, ']');
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 // The rest of the project relies on this: the installed nlohmann parses and destroys any depth without
 // recursing (its parser keeps an explicit stack and its destructor flattens children), so only dump, copy

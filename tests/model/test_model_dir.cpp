@@ -14,6 +14,7 @@
 #include "io/tensor_store.hpp"
 #include "model/model_dir.hpp"
 #include "model_test_util.hpp"
+#include "support/error_of.hpp"
 
 namespace seek {
 namespace {
@@ -26,14 +27,7 @@ fs::path temp_dir(const std::string& name) {
   return p;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(ModelDir, F32RoundTripIsExactAndHoldsMtpCopies) {
   auto cfg = test::shipped_config("tiny-v3");
