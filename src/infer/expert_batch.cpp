@@ -21,20 +21,22 @@ void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vect
                       std::vector<float>& rounded) {
   const int64_t J = int64_t(tasks.size());
   // Over bf16 weights that oneDNN multiplies natively every product takes bf16 inputs (infer/linear.hpp), so
-  // a token's expert output does not depend on how many tokens share the expert: inputs rounded once here.
-  int64_t round_rows = 0;
-  for (const ExpertTask& t : tasks)
-    if (infer_linear_rounds_inputs(t.gate)) round_rows += t.rows;
-  if (int64_t(rounded.size()) < round_rows * d) rounded.resize(size_t(round_rows * d));
+  // a token's expert output does not depend on how many tokens share the expert: each task's rows are
+  // rounded once, in the parallel region below, before any product reads them.
+  std::vector<std::pair<int64_t, int64_t>> to_round;  // (task, row), in the order of `rounded`'s rows
+  for (int64_t j = 0; j < J; ++j)
+    if (infer_linear_rounds_inputs(tasks[size_t(j)].gate))
+      for (int64_t r = 0; r < tasks[size_t(j)].rows; ++r) to_round.push_back({j, r});
+  if (rounded.size() < to_round.size() * size_t(d)) rounded.resize(to_round.size() * size_t(d));
   std::vector<const float*> xs(static_cast<size_t>(J));  // each task's inputs as its products take them
   for (int64_t j = 0, r0 = 0; j < J; ++j) {
     const ExpertTask& t = tasks[size_t(j)];
     xs[size_t(j)] = t.x;
     if (!infer_linear_rounds_inputs(t.gate)) continue;
-    round_rows_to_bf16_values(t.x, d, t.rows, d, rounded.data() + r0 * d);
     xs[size_t(j)] = rounded.data() + r0 * d;
     r0 += t.rows;
   }
+  const int64_t R = int64_t(to_round.size());
   std::vector<int64_t> act_off(size_t(J + 1), 0);
   std::vector<Piece> up_pieces, down_pieces;
   for (int64_t j = 0; j < J; ++j) {
@@ -50,6 +52,11 @@ void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vect
 #pragma omp parallel
   {
     std::vector<float> g, u;
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < R; ++i) {
+      const auto [j, r] = to_round[size_t(i)];
+      round_rows_to_bf16_values(tasks[size_t(j)].x + r * d, d, 1, d, rounded.data() + i * d);
+    }
 #pragma omp for schedule(dynamic, 1)
     for (int64_t p = 0; p < P_up; ++p) {
       const Piece& pc = up_pieces[size_t(p)];
