@@ -16,12 +16,13 @@
 
 #include "cli/infer_flags.hpp"
 #include "cli/registry.hpp"
+#include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/stdout.hpp"
 #include "infer/engine.hpp"
 #include "infer/model.hpp"
 #include "infer/token_ids.hpp"
 #include "tokenizer/tokenizer.hpp"
-#include "train/run_folder.hpp"
 
 namespace seek::cli {
 namespace {
@@ -44,8 +45,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_flag("--naive", o.naive, "naive MLA (decompressed per-head KV cache) instead of the absorbed form");
   add_kv_cache_option(app, o.kv_cache);
   app.add_option("--ctx", o.ctx,
-                 "context limit in tokens, at most the model's (default: max_position_embeddings)")
-      ->check(at_least(1));
+                 "context limit in tokens, prompt included, at most the model's (default: "
+                 "max_position_embeddings)")
+      ->check(at_least(2));
   app.add_option("--max-batch", o.max_batch, "sequences decoded at once")
       ->check(at_least(1))
       ->capture_default_str();
@@ -167,7 +169,7 @@ void run_generate(GenerateOptions& o) {
     engine.on_token = [](const TokenEvent& ev) {
       if (ev.text.empty()) return;
       fmt::print("{}", ev.text);
-      std::fflush(stdout);
+      flush_stdout();
     };
   engine.submit(std::move(req));
   engine.run();
@@ -277,7 +279,7 @@ class ThinkPrinter {
     if (in_think_ && tty_) fmt::print("\x1b[0m");
     in_think_ = false;
     fmt::print("\n");
-    std::fflush(stdout);  // before the timing line on stderr
+    flush_stdout();  // before the timing line on stderr
   }
 
  private:
@@ -291,7 +293,7 @@ class ThinkPrinter {
   }
   void emit(const std::string& s) {
     fmt::print("{}", s);
-    std::fflush(stdout);
+    flush_stdout();
   }
   bool in_think_, tty_;
   std::string pending_;
@@ -347,7 +349,7 @@ void run_chat(ChatCliOptions& o) {
   std::string line;
   for (uint64_t turn = 0;; ++turn) {
     if (tty) fmt::print("> ");
-    std::fflush(stdout);
+    flush_stdout();
     if (!std::getline(std::cin, line)) {
       // Ctrl-D leaves the cursor after the prompt.
       if (tty) fmt::print("\n");

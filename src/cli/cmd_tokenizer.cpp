@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "cli/registry.hpp"
+#include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -191,9 +192,9 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     save_bpe(r, a->out);
     double secs = r.count_seconds + r.merge_seconds;
     const size_t trained = r.tokenizer["model"]["vocab"].size();
-    fmt::print("trained {} tokens ({} merge{}) on {:.1f} MB in {:.1f}s ({:.2f} MB/s); wrote {}\n", trained,
-               r.merges, r.merges == 1 ? "" : "s", r.input_bytes / 1e6, secs,
-               r.input_bytes / 1e6 / std::max(secs, 1e-9), a->out);
+    fmt::print("trained {} ({}) on {:.1f} MB in {:.1f}s ({:.2f} MB/s); wrote {}\n",
+               count_of(int64_t(trained), "token"), count_of(int64_t(r.merges), "merge"), r.input_bytes / 1e6,
+               secs, r.input_bytes / 1e6 / std::max(secs, 1e-9), a->out);
     // Training stops early when no pair of adjacent tokens inside a word is left that occurs at least
     // min_frequency times; the tokenizer is still valid, only smaller than asked, which should not go unsaid.
     if (trained < a->vocab_size)

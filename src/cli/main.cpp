@@ -2,19 +2,20 @@
 #include <fmt/core.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
-#include <ext/stdio_sync_filebuf.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <system_error>
 
 #include "cli/registry.hpp"
 #include "core/error.hpp"
+#include "core/stdout.hpp"
 
 namespace seek::cli {
 std::vector<CommandSpec>& command_registry() {
@@ -40,45 +41,18 @@ void occupy_closed_standard_streams() {
   }
 }
 
-// stdout's bytes go to descriptor 1 through this writer, which keeps the errno of the first failed write:
-// stdio forgets it (a failed fflush drops its data and reports success the next time, with nothing left to
-// write), and commands and CLI11 flush stdout themselves without looking at the result.
-int g_stdout_errno = 0;
-
-ssize_t write_stdout(void*, const char* buf, size_t n) {
-  size_t done = 0;
-  while (done < n) {
-    const ssize_t w = ::write(STDOUT_FILENO, buf + done, n - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      if (g_stdout_errno == 0) g_stdout_errno = w < 0 ? errno : ENOSPC;  // no progress: as a full disk
-      break;
-    }
-    done += size_t(w);
-  }
-  return ssize_t(done);  // short: stdio marks the stream as failed
-}
-
-// Replaces stdout by a stream over write_stdout (glibc documents stdout as assignable), buffered as stdout
-// is: by line on a terminal, else fully. std::cout, which CLI11 prints help with, is pointed at it too, so
-// both keep writing in order into the one buffer.
-void route_stdout_through_checked_writer() {
-  FILE* f = ::fopencookie(nullptr, "w", cookie_io_functions_t{nullptr, write_stdout, nullptr, nullptr});
-  if (f == nullptr) return;  // keep the plain stdout; its errors are still detected, without a reason
-  std::setvbuf(f, nullptr, ::isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF, BUFSIZ);
-  stdout = f;
-  // Never freed: std::cout is flushed after main's statics are destroyed, so the buffer must outlive them.
-  std::cout.rdbuf(new __gnu_cxx::stdio_sync_filebuf<char>(f));
-}
-
-// Flushes stdout (the rest of what the command printed sits in its buffer until now): "" when everything
-// reached its destination, else why not.
+// Flushes what the command left in stdout's buffer: "" when everything reached its destination, else why
+// not (the first failed flush's errno if a command flushed on the way, else this one's).
 std::string stdout_failure() {
-  std::cout.flush();
-  const bool cout_failed = !std::cout.good();
-  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) || cout_failed;
+  errno = 0;
+  std::cout.flush();  // synchronised with stdio: flushes stdout, and a failure there is the first one
+  const int cout_errno = errno;
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout.good();
   if (!failed) return "";
-  return g_stdout_errno != 0 ? std::strerror(g_stdout_errno) : "a write failed, the output is incomplete";
+  const int why = seek::stdout_flush_errno() != 0 ? seek::stdout_flush_errno()
+                  : cout_errno != 0               ? cout_errno
+                                                  : errno;
+  return why != 0 ? std::strerror(why) : "a write failed, the output is incomplete";
 }
 
 // A message on stderr. std::fputs, not fmt::print: fmt throws when stderr itself is broken (`2>&-`), and a
@@ -95,7 +69,6 @@ void report_stdout_failure(const std::string& why) {
 
 int main(int argc, char** argv) {
   occupy_closed_standard_streams();
-  route_stdout_through_checked_writer();
   CLI::App app{"seek: train, run and RL-tune DeepSeek-architecture models on CPUs"};
   app.require_subcommand(1);
   auto& reg = seek::cli::command_registry();
@@ -110,9 +83,10 @@ int main(int argc, char** argv) {
     say(fmt::format("seek: error: {}\n", e.what()));
     return 1;
   } catch (const std::system_error& e) {
-    // fmt::print throws this when a write to stdout fails (a full buffer that cannot be flushed).
-    if (std::ferror(stdout)) {
-      report_stdout_failure(stdout_failure());
+    // fmt::print throws this, with the write's errno, when it cannot write to stdout (a filesystem_error is
+    // one too, but never about stdout).
+    if (std::ferror(stdout) && dynamic_cast<const std::filesystem::filesystem_error*>(&e) == nullptr) {
+      report_stdout_failure(e.code().message());
       return 1;
     }
     say(fmt::format("seek: internal error: {}\n", e.what()));

@@ -10,8 +10,10 @@
 #include <limits>
 
 #include "core/atomic_file.hpp"
+#include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/jsonl_appender.hpp"
+#include "core/stdout.hpp"
 #include "infer/engine.hpp"
 #include "infer/model.hpp"
 #include "model/model_dir.hpp"
@@ -117,12 +119,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   TrainerState state;
   if (ckpt) {
     state = load_checkpoint(*ckpt, *policy, opt);
-    fmt::print("resuming from {} (step {})\n", ckpt->string(), state.step);
-    if (state.step >= s.steps)
-      fmt::print(
-          "the run is already complete: its checkpoint is at step {} and --steps is {}; raise --steps "
-          "to train further\n",
-          state.step, s.steps);
+    print_resuming(*ckpt, state.step, s.steps);
   }
   ProblemSource source(s.task, s.task_options, s.data, s.seed);
   reward::CombinedReward rewards(reward::RewardSpec::from_json(s.rewards, "rewards"));
@@ -446,7 +443,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         m.value("kl", 0.0), gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0,
         format_duration(eta),
         m.contains("eval") ? fmt::format(" | eval pass@1 {:.3f}", m["eval"].value("pass@1", 0.0)) : "");
-    std::fflush(stdout);
+    flush_stdout();
     if (state.step == s.steps || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) {
       state.extra = {{"settings", s.to_json()}};
       save_checkpoint(out, *policy, opt, state, tok_dir, s.keep_last);

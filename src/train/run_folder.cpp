@@ -44,8 +44,13 @@ std::string format_duration(double s) {
   return fmt::format("{}s", t);
 }
 
-std::string count_of(int64_t n, const std::string& noun) {
-  return fmt::format("{} {}{}", n, noun, n == 1 ? "" : "s");
+void print_resuming(const std::filesystem::path& checkpoint, int64_t step, int64_t steps) {
+  fmt::print("resuming from {} (step {})\n", checkpoint.string(), step);
+  if (step >= steps)
+    fmt::print(
+        "the run is already complete: its checkpoint is at step {} and --steps is {}; raise --steps to train "
+        "further\n",
+        step, steps);
 }
 
 }  // namespace seek

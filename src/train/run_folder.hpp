@@ -50,7 +50,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
 // "42s", "3m05s", "1h12m"; "?" when not finite.
 std::string format_duration(double seconds);
 
-// "1 step", "2 steps": n and the noun, plural unless n is 1.
-std::string count_of(int64_t n, const std::string& noun);
+// "resuming from <checkpoint> (step N)", and when N has reached `steps`, that the run is already complete.
+void print_resuming(const std::filesystem::path& checkpoint, int64_t step, int64_t steps);
 
 }  // namespace seek

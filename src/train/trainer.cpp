@@ -11,8 +11,10 @@
 #include <sstream>
 
 #include "core/atomic_file.hpp"
+#include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/jsonl_appender.hpp"
+#include "core/stdout.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
@@ -36,13 +38,18 @@ void truncate_metrics(const fs::path& file, int64_t step, TrainResult& r) {
   std::ifstream in(file);
   if (!in.good()) return;
   std::string line, kept;
+  // A skipped non-finite step logs its loss as null: only numbers are taken.
+  auto number_or = [](const nlohmann::json& j, const char* key, double def) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_number() ? it->get<double>() : def;
+  };
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded()) continue;  // a torn last line of a killed run
-    if (j.value("step", int64_t(0)) <= step) {
+    if (j.is_discarded() || !j.is_object()) continue;  // a torn last line of a killed run
+    if (number_or(j, "step", 0) <= double(step)) {
       kept += line + "\n";
-      r.last_loss = j.value("loss", r.last_loss);
-      r.last_val_loss = j.value("val_loss", r.last_val_loss);
+      r.last_loss = number_or(j, "loss", r.last_loss);
+      r.last_val_loss = number_or(j, "val_loss", r.last_val_loss);
     }
   }
   in.close();
@@ -119,12 +126,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   TrainerState state;
   if (ckpt) {
     state = load_checkpoint(*ckpt, *model, opt);
-    fmt::print("resuming from {} (step {})\n", ckpt->string(), state.step);
-    if (state.step >= s.steps)
-      fmt::print(
-          "the run is already complete: its checkpoint is at step {} and --steps is {}; raise --steps "
-          "to train further\n",
-          state.step, s.steps);
+    print_resuming(*ckpt, state.step, s.steps);
   }
 
   DataOptions dopt;
@@ -258,7 +260,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
         fmt::print("step {:>6}/{} | loss {:.4f} | lr {:.2e} | grad norm {:.3f} | {:.0f} tok/s | ETA {}{}\n",
                    state.step, s.steps, loss, lr, st.grad_norm, tps, format_duration(eta),
                    val >= 0 ? fmt::format(" | val loss {:.4f}", val) : "");
-        std::fflush(stdout);
+        flush_stdout();
       }
       result.last_loss = loss;
       const bool last = state.step == s.steps;

@@ -165,6 +165,17 @@ TEST(Trainer, SettingsHoldResolvedAlphaAndACompleteRunReportsItsLoss) {
   EXPECT_NE(out.find(fmt::format("final loss {:.4f}", first.last_loss)), std::string::npos) << out;
   EXPECT_EQ(read_metrics(tmp.path / "run").size(), 6u);
 
+  // A skipped non-finite step logs its loss as null; a resume reads past it (and past a stray non-object).
+  {
+    const fs::path metrics_file = tmp.path / "run" / "metrics.jsonl";
+    std::vector<nlohmann::json> lines = read_metrics(tmp.path / "run");
+    lines.back()["loss"] = nullptr;
+    std::ofstream f(metrics_file, std::ios::trunc);
+    for (const auto& j : lines) f << j.dump() << "\n" << (j == lines.front() ? "5\n" : "");
+  }
+  const auto with_null = run_training(s, true, nlohmann::json::object());
+  EXPECT_EQ(with_null.last_loss, read_metrics(tmp.path / "run")[4].at("loss").get<double>());
+
   // A run folder written before α was resolved: its -1 still means the config's α, and is resolved now.
   auto saved = nlohmann::json::parse(std::ifstream(settings_file));
   saved["aux_alpha"] = -1.0;
