@@ -33,8 +33,7 @@ struct EvalCli {
 void run(const EvalCli& c) {
   if (!c.out.empty()) {
     // Before anything loads; the file itself is written whole at the end (a crash leaves no half of it).
-    check_output_path(c.out, "--out");
-    check_output_is_not_an_input(c.out, "--out", {c.model, c.tokenizer}, {c.data});
+    check_output_path(c.out, "--out", {c.model, c.tokenizer}, {c.data});
   }
   nlohmann::json task_opts;
   try {

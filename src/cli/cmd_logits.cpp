@@ -70,9 +70,8 @@ void check_finite(const std::vector<float>& all, const std::vector<int32_t>& ids
 void run_logits(const LogitsOptions& o) {
   SEEK_CHECK(!o.ids.empty() || !o.prompt.empty(), "give --ids or --prompt");
   SEEK_CHECK(o.ids.empty() || o.prompt.empty(), "give either --ids or --prompt, not both");
-  check_output_path(o.out, "--out");
   // Before the model loads: /dev/null, a read-only file or the model's own weights are refused at once.
-  check_output_is_not_an_input(o.out, "--out", {o.model});
+  check_output_path(o.out, "--out", {o.model});
   std::vector<int32_t> ids;
   if (!o.ids.empty()) ids = parse_token_ids(o.ids);
   auto model = load_model(o.model, o.bf16);
@@ -119,15 +118,14 @@ struct PerplexityOptions {
 
 void run_perplexity(const PerplexityOptions& o) {
   SEEK_CHECK(!o.file.empty(), "--file is empty; give the text file to score");
-  SEEK_CHECK(!std::filesystem::is_directory(o.file), "--file {} is a folder; give a text file", o.file);
   const std::string text = read_file(o.file);
   auto model = load_model(o.model, o.bf16);
   const ModelTokenizer tok = load_model_tokenizer(o.model);
   const ModelConfig& c = model->config();
   if (o.ctx > 0) check_context_flag(o.ctx, c.max_position_embeddings, "--ctx");
   tok.check_text_fits(c.vocab_size, false);
-  // BOS first unless --no-bos, as Hugging Face's DeepSeek tokenizers encode text (add_bos_token) and as
-  // llama.cpp's perplexity starts: the first token is then scored too, and figures compare with theirs.
+  // BOS first unless --no-bos, as Hugging Face's DeepSeek tokenizers encode text (add_bos_token), so the
+  // first token is scored too, in the setting a Hugging Face sliding-window evaluation uses.
   std::vector<int32_t> ids = tok.tok->encode(text, !o.no_bos, false);
   const int64_t ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(c.max_position_embeddings, 1024);
   SEEK_CHECK(ctx >= 2, "the model's context of {} tokens is too short to score a token", ctx);

@@ -1,14 +1,12 @@
 #include "cli/infer_flags.hpp"
 
 #include <fmt/core.h>
-#include <unistd.h>
 
 #include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <map>
 
-#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 
 namespace seek::cli {
@@ -73,18 +71,6 @@ void check_model_dir(const std::string& dir) {
         "--model {} is a file; --model takes the model's folder (the one holding config.json and the "
         "safetensors){}",
         dir, p.has_parent_path() ? fmt::format(", e.g. --model {}", p.parent_path().string()) : "");
-}
-
-void check_output_path(const std::string& path, const std::string& flag) {
-  SEEK_CHECK(!path.empty(), "{} is empty; give the file to write", flag);
-  const fs::path p(path);
-  SEEK_CHECK(!fs::is_directory(p), "{} {} is a folder; give a file name (e.g. {}/out.npy)", flag, path, path);
-  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  SEEK_CHECK(fs::is_directory(parent), "{} {}: the folder {} does not exist; create it first", flag, path,
-             parent.string());
-  SEEK_CHECK(::access(parent.c_str(), W_OK) == 0, "{} {}: the folder {} is not writable", flag, path,
-             parent.string());
-  check_replaceable(p);  // before the model loads: no device, link or read-only file to find out about later
 }
 
 void check_context_flag(int64_t value, int64_t model_limit, const std::string& flag) {

@@ -30,11 +30,6 @@ void add_kv_cache_option(CLI::App& app, CacheType& type);
 // folder that does not exist.
 void check_model_dir(const std::string& dir);
 
-// Checks that `path` can take an output file (--out): not a folder, in a folder that exists and is writable,
-// and nothing there the atomic writer would refuse to replace (a device, link or read-only file).
-// Runs before the model loads, so a typo does not cost a forward pass.
-void check_output_path(const std::string& path, const std::string& flag);
-
 // A context limit given on the command line (`flag`, e.g. "--ctx") against the model's
 // max_position_embeddings: an error naming the limit when it is larger.
 void check_context_flag(int64_t value, int64_t model_limit, const std::string& flag);

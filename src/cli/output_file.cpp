@@ -1,8 +1,11 @@
 #include "cli/output_file.hpp"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <system_error>
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 
 namespace seek::cli {
@@ -15,8 +18,6 @@ bool same_file(const fs::path& a, const fs::path& b) {
   std::error_code ec;
   return fs::equivalent(a, b, ec) && !ec;  // false when either is missing
 }
-
-}  // namespace
 
 void check_output_is_not_an_input(const std::string& path, const std::string& flag,
                                   const std::vector<std::string>& model_dirs,
@@ -38,6 +39,22 @@ void check_output_is_not_an_input(const std::string& path, const std::string& fl
                  flag, path, e.path().string());
     }
   }
+}
+
+}  // namespace
+
+void check_output_path(const std::string& path, const std::string& flag,
+                       const std::vector<std::string>& model_dirs, const std::vector<std::string>& inputs) {
+  SEEK_CHECK(!path.empty(), "{} is empty; give the file to write", flag);
+  const fs::path p(path);
+  SEEK_CHECK(!fs::is_directory(p), "{} {} is a folder; give a file name (e.g. {}/out.npy)", flag, path, path);
+  const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  SEEK_CHECK(fs::is_directory(parent), "{} {}: the folder {} does not exist; create it first", flag, path,
+             parent.string());
+  SEEK_CHECK(::access(parent.c_str(), W_OK) == 0, "{} {}: the folder {} is not writable", flag, path,
+             parent.string());
+  check_replaceable(p);  // before the model loads: no device, link or read-only file to find out about later
+  check_output_is_not_an_input(path, flag, model_dirs, inputs);
 }
 
 }  // namespace seek::cli

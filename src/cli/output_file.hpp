@@ -1,18 +1,18 @@
-// Checks on a file a command writes (--out) that the shared writer (io/atomic_file) cannot make by itself:
-// that it is not one of the command's own inputs.
+// Checks on a file a command writes (--out).
 #pragma once
 #include <string>
 #include <vector>
 
 namespace seek::cli {
 
-// Refuses `path` (given with `flag`) when it is the same file as one the command reads: one of `inputs`, or
-// in one of `model_dirs` a file the loaders read (*.json: config, tokenizer, weight index; *.safetensors).
-// "The same" is std::filesystem::equivalent, so a link, a hard link or another spelling of the path is
-// caught too. Runs before anything loads: the atomic writer would replace the weights the model was read
-// from, and the error should not wait for a forward pass. Paths that do not exist are left to the loaders.
-void check_output_is_not_an_input(const std::string& path, const std::string& flag,
-                                  const std::vector<std::string>& model_dirs,
-                                  const std::vector<std::string>& inputs = {});
+// Checks that `path` (given with `flag`) can take the file a command writes, before anything loads, so a
+// typo costs no forward pass: not empty or a folder; in a folder that exists and is writable; nothing there
+// that the atomic writer would refuse to replace (a device, link or read-only file, core/atomic_file.hpp);
+// and not the same file as one the command reads: one of `inputs`, or in one of `model_dirs` a file the
+// loaders read (*.json: config, tokenizer, weight index; *.safetensors). "The same" is
+// std::filesystem::equivalent, so a link, a hard link or another spelling of the path is caught too.
+void check_output_path(const std::string& path, const std::string& flag,
+                       const std::vector<std::string>& model_dirs = {},
+                       const std::vector<std::string>& inputs = {});
 
 }  // namespace seek::cli

@@ -22,7 +22,7 @@ constexpr const char* kIndexName = "model.safetensors.index.json";
 json read_json_file(const fs::path& path) {
   const std::string text = read_file(path);
   try {
-    return json::parse(text);
+    return parse_json_unique_keys(text, path.string());
   } catch (const json::exception& e) {
     fail("{}: invalid JSON: {}", path.string(), e.what());
   }

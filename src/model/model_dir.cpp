@@ -83,45 +83,12 @@ bool is_float_dtype(DType t) {
   return t == DType::F32 || t == DType::BF16 || t == DType::F16 || t == DType::F8_E4M3 || t == DType::F64;
 }
 
-}  // namespace
-
-void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
-                                const std::string& config_path) {
-  // Layers and experts first, from names alone: the layout below has a tensor per layer and expert, so a
-  // count off by orders of magnitude must be refused before it is built.
-  int64_t layers = 0, experts = 0;
-  for (const std::string& name : store.names()) {
-    layers = std::max(layers, layer_index(name) + 1);
-    experts = std::max(experts, expert_index(name) + 1);
-  }
-  SEEK_CHECK(cfg.num_hidden_layers <= layers,
-             "{}: num_hidden_layers is {} but {} holds layers 0 to {} only; do the weights match the config?",
-             config_path, cfg.num_hidden_layers, store.path(), layers - 1);
-  bool moe = false;  // a config may name experts and still have only dense layers
-  for (int64_t i = 0; i < cfg.num_hidden_layers && !moe; ++i) moe = cfg.is_moe_layer(i);
-  SEEK_CHECK(!moe || cfg.n_routed_experts <= experts,
-             "{}: n_routed_experts is {} but {} holds {} routed expert(s) per layer at most; do the weights "
-             "match the config?",
-             config_path, cfg.n_routed_experts, store.path(), experts);
-  ModelConfig read_cfg = cfg;
-  if (skips_mtp_layers) read_cfg.num_nextn_predict_layers = 0;
-  ParamLayout layout;
-  build_layout(read_cfg, layout);
-  check_tensor_names(store, layout, cfg, skips_mtp_layers, config_path);
-  // Shapes and types from the headers, before a byte is allocated for the weights: a size in config.json
-  // that is wrong (a typo, another model's config) names the tensor here instead of allocating gigabytes.
-  for (const ParamInfo& want : layout.all()) {
-    const TensorInfo& got = store.info(want.name);
-    SEEK_CHECK(got.shape == want.shape,
-               "tensor '{}' in {}: expected shape [{}], got [{}]; do the weights match {}?", want.name,
-               store.file_of(want.name).path(), fmt::join(want.shape, ", "), fmt::join(got.shape, ", "),
-               config_path);
-    SEEK_CHECK(is_float_dtype(got.dtype),
-               "tensor '{}' in {} is {}; weights must be F32, BF16, F16 or F8_E4M3", want.name,
-               store.file_of(want.name).path(), dtype_name(got.dtype));
-  }
-}
-
+// From names alone, before a model reads its tensors (the names in `read`) from `store`: each must be there
+// (else an error naming the first missing one), and every other tensor there must be the scale of one it
+// reads (FP8), a tensor of a multi-token-prediction layer (index num_hidden_layers and up, holding an
+// eh_proj) when the loader skips those, or one of the embedding / head copies the V3 MTP layers hold.
+// Anything else means the weights belong to another config (more layers, shared experts the config lacks,
+// an output head next to tied embeddings): an error naming the tensors.
 void check_tensor_names(const TensorStore& store, const ParamLayout& read, const ModelConfig& cfg,
                         bool skips_mtp_layers, const std::string& config_path) {
   for (const ParamInfo& info : read.all())
@@ -151,6 +118,46 @@ void check_tensor_names(const TensorStore& store, const ParamLayout& read, const
       "(num_hidden_layers, n_shared_experts, tie_word_embeddings, topk_method)?",
       store.path(), unused.size(), config_path,
       fmt::join(unused.begin(), unused.begin() + std::ptrdiff_t(shown), ", "));
+}
+
+}  // namespace
+
+void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
+                                const std::string& config_path) {
+  // Layers and experts first, from names alone: the layout below has a tensor per layer and expert, so a
+  // count off by orders of magnitude must be refused before it is built.
+  int64_t layers = 0, experts = 0;
+  for (const std::string& name : store.names()) {
+    layers = std::max(layers, layer_index(name) + 1);
+    experts = std::max(experts, expert_index(name) + 1);
+  }
+  SEEK_CHECK(cfg.num_hidden_layers <= layers,
+             "{}: num_hidden_layers is {} but {} holds {}; do the weights match the config?", config_path,
+             cfg.num_hidden_layers, store.path(),
+             layers == 0 ? std::string("no layers") : fmt::format("layers 0 to {} only", layers - 1));
+  bool moe = false;  // a config may name experts and still have only dense layers
+  for (int64_t i = 0; i < cfg.num_hidden_layers && !moe; ++i) moe = cfg.is_moe_layer(i);
+  SEEK_CHECK(!moe || cfg.n_routed_experts <= experts,
+             "{}: n_routed_experts is {} but {} holds {} routed expert(s) per layer at most; do the weights "
+             "match the config?",
+             config_path, cfg.n_routed_experts, store.path(), experts);
+  ModelConfig read_cfg = cfg;
+  if (skips_mtp_layers) read_cfg.num_nextn_predict_layers = 0;
+  ParamLayout layout;
+  build_layout(read_cfg, layout);
+  check_tensor_names(store, layout, cfg, skips_mtp_layers, config_path);
+  // Shapes and types from the headers, before a byte is allocated for the weights: a size in config.json
+  // that is wrong (a typo, another model's config) names the tensor here instead of allocating gigabytes.
+  for (const ParamInfo& want : layout.all()) {
+    const TensorInfo& got = store.info(want.name);
+    SEEK_CHECK(got.shape == want.shape,
+               "tensor '{}' in {}: expected shape [{}], got [{}]; do the weights match {}?", want.name,
+               store.file_of(want.name).path(), fmt::join(want.shape, ", "), fmt::join(got.shape, ", "),
+               config_path);
+    SEEK_CHECK(is_float_dtype(got.dtype),
+               "tensor '{}' in {} is {}; weights must be F32, BF16, F16, F64 or F8_E4M3", want.name,
+               store.file_of(want.name).path(), dtype_name(got.dtype));
+  }
 }
 
 template <typename T>

@@ -27,15 +27,6 @@ void save_model_dir(const Transformer<T>& model, const std::filesystem::path& di
 template <typename T>
 void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOptions& opts = {});
 
-// Before a model reads its tensors (the names in `read`) from `store`, from names alone: each must be there
-// (else an error naming the first missing one), and every other tensor there must be the scale of one it
-// reads (FP8), a tensor of a multi-token-prediction layer (index num_hidden_layers and up, holding an
-// eh_proj) when the loader skips those, or one of the embedding / head copies the V3 MTP layers hold.
-// Anything else means the weights belong to another config (more layers, shared experts the config lacks,
-// an output head next to tied embeddings): an error naming the tensors.
-void check_tensor_names(const TensorStore& store, const ParamLayout& read, const ModelConfig& cfg,
-                        bool skips_mtp_layers, const std::string& config_path);
-
 // Everything a loader checks before it allocates the weights, from the safetensors headers alone:
 // num_hidden_layers and n_routed_experts within what the files hold, check_tensor_names over the layout of
 // `cfg` (without its MTP layers when the loader skips them), and each tensor's shape and a float dtype. So a

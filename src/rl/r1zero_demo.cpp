@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -78,10 +79,9 @@ EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Pro
   eo.sampling.temperature = 1.0f;
   eo.sampling.max_new_tokens = 48;
   eo.sampling.seed = o.seed;
-  std::ofstream f(completions);
-  EvalResult r = evaluate(*model, *tok, problems, eo, nullptr, &f);
-  f.flush();
-  SEEK_CHECK(f.good(), "cannot write {} (is the disk full?)", completions.string());
+  std::ostringstream lines;
+  EvalResult r = evaluate(*model, *tok, problems, eo, nullptr, &lines);
+  write_file_atomically(completions, lines.str());
   return r;
 }
 

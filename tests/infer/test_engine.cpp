@@ -492,7 +492,7 @@ TEST(EngineErrors, BadInputIsAClearError) {
     bytes.replace(at, 5, "\"I32\"");
     std::ofstream(tmp / "model.safetensors", std::ios::binary | std::ios::trunc) << bytes;
   }
-  expect_error([&] { InferModel::load(tmp); }, "is I32; weights must be F32, BF16, F16 or F8_E4M3");
+  expect_error([&] { InferModel::load(tmp); }, "is I32; weights must be F32, BF16, F16, F64 or F8_E4M3");
   fs::remove_all(tmp);
 }
 
