@@ -52,10 +52,12 @@ void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vect
 #pragma omp parallel
   {
     std::vector<float> g, u;
+    if (R > 0) {  // the same on every thread: no barrier at all over weights that take fp32 inputs
 #pragma omp for schedule(static)
-    for (int64_t i = 0; i < R; ++i) {
-      const auto [j, r] = to_round[size_t(i)];
-      round_rows_to_bf16_values(tasks[size_t(j)].x + r * d, d, 1, d, rounded.data() + i * d);
+      for (int64_t i = 0; i < R; ++i) {
+        const auto [j, r] = to_round[size_t(i)];
+        round_rows_to_bf16_values(tasks[size_t(j)].x + r * d, d, 1, d, rounded.data() + i * d);
+      }
     }
 #pragma omp for schedule(dynamic, 1)
     for (int64_t p = 0; p < P_up; ++p) {
