@@ -72,6 +72,10 @@ AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd_ < 0)
     fail("cannot write {}: creating {} failed: {}", target_.string(), tmp_.string(), std::strerror(errno));
+  // The replacement keeps the permissions of the file it replaces (a 0600 file stays private).
+  struct stat st {};
+  if (::stat(target_.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::fchmod(fd_, st.st_mode & 07777) != 0)
+    abort_with("keeping the permissions of the file it replaces", errno);
 }
 
 AtomicFile::~AtomicFile() {

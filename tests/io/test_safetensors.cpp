@@ -685,6 +685,19 @@ TEST_F(SafetensorsTest, AtomicFileCleansUpWhenAbandoned) {
   EXPECT_EQ(s, "hello");
 }
 
+// A replaced file keeps its permissions: a private (0600) file does not come back readable by everyone.
+TEST_F(SafetensorsTest, AtomicFileKeepsThePermissionsOfWhatItReplaces) {
+  const fs::path target = dir_ / "private.json";
+  write_file_atomically(target, "old");
+  fs::permissions(target, fs::perms::owner_read | fs::perms::owner_write);
+  write_file_atomically(target, "new");
+  EXPECT_EQ(fs::status(target).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  std::string s;
+  std::ifstream(target) >> s;
+  EXPECT_EQ(s, "new");
+}
+
 std::string read_text(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(f)), {});
