@@ -143,7 +143,9 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
   auto* train = app.add_subcommand("train", "Learn a byte-level BPE tokenizer from text files");
   auto a = std::make_shared<TrainArgs>();
   train->add_option("--vocab-size", a->vocab_size, "Vocabulary size, special and byte tokens included")
-      ->required();
+      ->required()
+      ->check(
+          CLI::Range(int64_t(1), int64_t(INT32_MAX)));  // token ids are int32; -1 must not wrap to 2^64 - 1
   train->add_option("--input", a->inputs, "Training text files")->required();
   train->add_option("--out", a->out, "Output folder for tokenizer.json and tokenizer_config.json")
       ->required();

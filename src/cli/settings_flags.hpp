@@ -32,6 +32,10 @@ struct SettingsFlags {
       } catch (const nlohmann::json::exception& e) {
         fail("{}: not valid JSON: {}", run_config, e.what());
       }
+      SEEK_CHECK(m.is_object(),
+                 "{}: a run config is a JSON object of settings, e.g. {{\"steps\": 100}}; got {}", run_config,
+                 describe_json(m));
+      check_json_depth(m, run_config);  // merged below by copying, which recurses
     }
     for (auto it = values.begin(); it != values.end(); ++it) m[it.key()] = it.value();
     return m;

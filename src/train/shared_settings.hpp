@@ -2,7 +2,9 @@
 // role in both (each command keeps its own defaults), and the checks both make of them. Kept here, below
 // both, so the two commands cannot drift apart on a shared key.
 #pragma once
+#include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "core/error.hpp"
 #include "train/schedule.hpp"
@@ -56,6 +58,13 @@ inline void require_positive(int64_t v, const char* name) {
 template <typename S>
 void validate_shared(const S& s) {
   SEEK_CHECK(!s.out.empty(), "no run folder: give --out DIR");
+  // inf passes `lr > 0` and NaN the checks written as negations (an lr of inf turned GRPO's policy into NaNs
+  // and saved it): each real-valued setting must be a finite number first.
+  for (const auto& [name, v] :
+       {std::pair{"lr", s.lr}, std::pair{"min_lr", s.min_lr}, std::pair{"beta1", s.beta1},
+        std::pair{"beta2", s.beta2}, std::pair{"eps", s.eps}, std::pair{"weight_decay", s.weight_decay},
+        std::pair{"max_grad_norm", s.max_grad_norm}, std::pair{"bias_update_speed", s.bias_update_speed}})
+    SEEK_CHECK(std::isfinite(double(v)), "{} must be a finite number, got {}", name, double(v));
   require_positive(s.steps, "steps");
   parse_schedule_kind(s.schedule);
   SEEK_CHECK(s.warmup_steps >= 0, "warmup_steps must be >= 0");

@@ -117,6 +117,17 @@ TEST(Cli, BadInputIsAClearErrorNotACrash) {
           std::string(20000, '[') + std::string(20000, ']') + "'");
   EXPECT_EQ(r.code, 1) << r.output.substr(0, 300);
   EXPECT_NE(r.output.find("--task-options: the value at"), std::string::npos) << r.output.substr(0, 300);
+  // A negative vocabulary size must not wrap around to 2^64 - 1.
+  r = run("tokenizer train --vocab-size -1 --input " + byte_config(tmp.path).string() + " --out " +
+          (tmp.path / "tok").string());
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("--vocab-size: Value -1 not in range"), std::string::npos) << r.output;
+  // A run config that is not an object of settings is named, not an internal error.
+  std::ofstream(tmp.path / "array.json") << "[1]";
+  r = run("grpo --task countdown --out " + (tmp.path / "g").string() + " --run-config " +
+          (tmp.path / "array.json").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("a run config is a JSON object of settings"), std::string::npos) << r.output;
   // A file where a folder's config.json should be is named as such.
   fs::create_directories(tmp.path / "m" / "config.json");
   r = run("generate --model " + (tmp.path / "m").string() + " --ids 1");

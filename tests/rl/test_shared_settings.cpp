@@ -2,9 +2,11 @@
 // names the key.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -61,6 +63,13 @@ void check_shared_keys(S base, const char* command) {
       {"keep_last", [](S& s) { s.keep_last = 0; }},
       {"save_dtype", [](S& s) { s.save_dtype = "f16"; }},
       {"threads", [](S& s) { s.threads = -2; }},
+      // inf passes `lr > 0`, NaN every check written as a negation: each must be a finite number.
+      {"lr", [](S& s) { s.lr = std::numeric_limits<double>::infinity(); }, "lr must be a finite number"},
+      {"min_lr", [](S& s) { s.min_lr = std::nan(""); }, "min_lr must be a finite number"},
+      {"max_grad_norm", [](S& s) { s.max_grad_norm = std::nan(""); },
+       "max_grad_norm must be a finite number"},
+      {"weight_decay", [](S& s) { s.weight_decay = std::numeric_limits<double>::infinity(); },
+       "weight_decay must be a finite number"},
   };
   for (const Bad& b : bad) {
     S s = base;
