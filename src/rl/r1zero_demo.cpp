@@ -90,6 +90,13 @@ EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Pro
 R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   const fs::path out = fs::absolute(o.out);
+  // The demo owns its two run folders: a new demo replaces the previous one's (the trainers refuse to start
+  // over in a folder that holds a run).
+  for (const char* run : {"base", "grpo"})
+    if (fs::exists(out / run)) {
+      fmt::print("replacing the previous demo's {}\n", (out / run).string());
+      fs::remove_all(out / run);
+    }
   fs::create_directories(out / "plots");
   auto task = reward::make_task("arithmetic", kTaskOptions);
 

@@ -53,4 +53,19 @@ void print_resuming(const std::filesystem::path& checkpoint, int64_t step, int64
         step, steps);
 }
 
+void refuse_to_overwrite_a_run(const std::filesystem::path& out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  // settings.json alone, or empty logs, are what a run that stopped before its first step leaves (e.g. on
+  // prompts too long for its limits): starting again there, with the flags fixed, loses nothing.
+  for (const char* name : {"checkpoints", "model", "metrics.jsonl", "completions.jsonl"}) {
+    const fs::path p = out / name;
+    const bool holds = fs::is_directory(p, ec) || (fs::exists(p, ec) && fs::file_size(p, ec) > 0);
+    SEEK_CHECK(!holds,
+               "{} already holds a run ({} is there); continue it with --resume, or give a new --out (or "
+               "delete the folder to start over)",
+               out.string(), name);
+  }
+}
+
 }  // namespace seek

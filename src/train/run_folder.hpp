@@ -20,6 +20,11 @@ struct ResumePoint {
 // Throws seek::Error when the folder has no complete checkpoint or no readable settings.json.
 ResumePoint resume_point(const std::filesystem::path& out, const nlohmann::json& overrides);
 
+// Before a new run (not --resume) writes into `out`: refuses a folder that holds a run's results
+// (checkpoints/, model/, or non-empty metrics.jsonl / completions.jsonl). Starting over there would overwrite
+// the finished model and logs and leave the old checkpoints, which a later --resume would then continue from.
+void refuse_to_overwrite_a_run(const std::filesystem::path& out);
+
 // Creates the folder and writes settings.json atomically (which also proves the folder is writable).
 void prepare_run_folder(const std::filesystem::path& out, const nlohmann::json& resolved_settings);
 
@@ -42,6 +47,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
     r.settings = Settings::from_json(rp.settings, (r.out / "settings.json").string());
   }
   r.settings.validate();
+  if (!resume) refuse_to_overwrite_a_run(r.out);
   if (r.settings.threads > 0) omp_set_num_threads(r.settings.threads);
   prepare_run_folder(r.out, r.settings.to_json());
   return r;

@@ -185,6 +185,26 @@ TEST(Trainer, SettingsHoldResolvedAlphaAndACompleteRunReportsItsLoss) {
   EXPECT_EQ(nlohmann::json::parse(std::ifstream(settings_file)).at("aux_alpha").get<double>(), config_alpha);
 }
 
+// A new run (no --resume) into a folder holding a finished one is refused before anything there changes:
+// it would overwrite the model and logs and leave the old checkpoints for a later --resume to pick up.
+TEST(Trainer, ANewRunRefusesAFolderHoldingARun) {
+  TempDir tmp("trainer-reuse");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  run_training(s, false);
+  const auto metrics_before = read_metrics(tmp.path / "run");
+  s.lr = 5e-3;
+  try {
+    run_training(s, false);
+    FAIL() << "a second run must not start over a finished one";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("already holds a run"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_metrics(tmp.path / "run"), metrics_before);
+  EXPECT_NE(nlohmann::json::parse(std::ifstream(tmp.path / "run" / "settings.json")).at("lr").get<double>(),
+            5e-3);
+}
+
 // Run only by KillDuringSaveThenResumeIsBitIdentical, in a child process.
 TEST(Trainer, DISABLED_CrashingRun) {
   const char* corpus = std::getenv("SEEK_TEST_CRASH_CORPUS");
