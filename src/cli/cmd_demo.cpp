@@ -32,7 +32,9 @@ RegisterCommand reg(
       app.add_option("--eval-samples", o->eval_samples, "samples per held-out problem")
           ->capture_default_str();
       app.add_option("--seed", o->seed, "random seed")->capture_default_str();
-      app.callback([o] { run_r1zero_demo(*o); });
+      app.callback([o] {
+        if (run_r1zero_demo(*o).interrupted) exit_interrupted();
+      });
     });
 
 }  // namespace

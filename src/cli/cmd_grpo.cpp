@@ -6,6 +6,11 @@
 namespace seek::cli {
 namespace {
 
+void run(const GrpoSettings& s, bool resume, const nlohmann::json& overrides) {
+  const GrpoResult r = run_grpo(s, resume, overrides);
+  if (r.interrupted) exit_interrupted_run(r.steps_done);
+}
+
 // Each setting's --help text, in the order --help lists them.
 constexpr FlagHelp kFlagHelp[] = {
     {"init", "policy model directory (ours or Hugging Face DeepSeek)"},
@@ -59,7 +64,7 @@ constexpr FlagHelp kFlagHelp[] = {
 };
 
 RegisterCommand reg("grpo", "Reinforcement learning with GRPO and rule-based rewards (R1-Zero style)",
-                    [](CLI::App& app) { add_settings_command<GrpoSettings>(app, kFlagHelp, run_grpo); });
+                    [](CLI::App& app) { add_settings_command<GrpoSettings>(app, kFlagHelp, run); });
 
 }  // namespace
 }  // namespace seek::cli

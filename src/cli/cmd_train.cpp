@@ -2,8 +2,6 @@
 // "batch_size"), a --run-config JSON file can hold any of them, and flags win over the file.
 #include <fmt/core.h>
 
-#include <cstdlib>
-
 #include "cli/registry.hpp"
 #include "cli/settings_flags.hpp"
 #include "core/error.hpp"
@@ -13,7 +11,8 @@ namespace seek::cli {
 namespace {
 
 void run(const TrainSettings& s, bool resume, const nlohmann::json& overrides) {
-  if (run_training(s, resume, overrides).interrupted) std::exit(130);
+  const TrainResult r = run_training(s, resume, overrides);
+  if (r.interrupted) exit_interrupted_run(r.steps_done);
 }
 
 // Each setting's --help text, in the order --help lists them.

@@ -1,6 +1,7 @@
 // Command-line flags that map one-to-one onto run-settings JSON keys: --batch-size sets "batch_size". The
 // collected values override a --run-config file; the settings struct then validates the whole.
 #pragma once
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include <string>
 #include <type_traits>
 
+#include "cli/registry.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
@@ -123,6 +125,17 @@ void add_settings_command(CLI::App& app, std::span<const FlagHelp> help,
     nlohmann::json merged = c->merged();
     run(S::from_json(merged, c->source()), c->resume, merged);
   });
+}
+
+// A run stopped by SIGINT/SIGTERM (it saved a checkpoint of its last complete step, if any): what the user
+// does next, then exit status 130.
+[[noreturn]] inline void exit_interrupted_run(int64_t steps_done) {
+  if (steps_done > 0)
+    fmt::print("interrupted: the checkpoint of step {} holds the run; continue it with --resume\n",
+               steps_done);
+  else
+    fmt::print("interrupted during the first step: nothing was trained or saved; run the command again\n");
+  exit_interrupted();
 }
 
 }  // namespace seek::cli

@@ -91,6 +91,11 @@ struct GrpoSettings {
     f("log_completions", log_completions);
   }
 
+  // What a checkpoint's run is made of (policy, reference, tokenizer, problems and their order): --resume
+  // refuses to change these; anything else may change, and each change is printed.
+  static constexpr const char* kFixedOnResume[] = {"init",         "tokenizer", "task",
+                                                   "task_options", "data",      "seed"};
+
   static GrpoSettings from_json(const nlohmann::json& j, const std::string& source);
   nlohmann::json to_json() const;
   void validate() const;

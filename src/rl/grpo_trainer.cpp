@@ -23,6 +23,7 @@
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
 #include "train/run_folder.hpp"
+#include "train/stop_signal.hpp"
 
 namespace seek {
 
@@ -139,7 +140,10 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
              s.num_iterations);
 
   const fs::path metrics_path = out / "metrics.jsonl", comp_path = out / "completions.jsonl";
-  if (!ckpt) {
+  if (ckpt) {
+    truncate_log_to_step(metrics_path, state.step);
+    truncate_log_to_step(comp_path, state.step);
+  } else {
     write_file_atomically(metrics_path, "");
     write_file_atomically(comp_path, "");
   }
@@ -150,7 +154,19 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const int64_t first_step = state.step;
   const double elapsed_before = state.elapsed_seconds;
   int64_t too_long_streak = 0;  // prompts in a row skipped for length, across steps
+  int64_t saved_step = ckpt ? state.step : -1;
+  auto checkpoint = [&]() {
+    state.extra = {{"settings", s.to_json()}};
+    save_checkpoint(out, *policy, opt, state, tok_dir, s.keep_last);
+    saved_step = state.step;
+  };
+  const StopOnSignal stop;
   while (state.step < s.steps) {
+    // A stop asked for before the step's first optimizer update drops the step (rollouts, rewards and
+    // gradients so far): nothing the checkpoint holds has changed yet, and the resumed run draws the same
+    // prompts and samples again. Once the policy has moved, the step is finished first.
+    const int64_t step_data_position = state.data_position;
+    bool abandoned = false;
     // ---- rollouts from the current weights ----
     const auto t_gen = Clock::now();
     auto infer = InferModel::from_model(*policy);
@@ -186,7 +202,12 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         req_ids.push_back(engine.submit(std::move(req)));
         pending.push_back(std::move(g));
       }
-      engine.run();
+      while (engine.step())
+        if (stop.requested("rollout")) {
+          abandoned = true;
+          break;
+        }
+      if (abandoned) break;
       std::vector<reward::RewardInput> inputs;
       for (size_t i = 0; i < pending.size(); ++i) {
         pending[i].completions = engine.completions(req_ids[i]);
@@ -206,6 +227,12 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         if (int64_t(groups.size()) == P) break;
       }
       if (!s.dynamic_sampling) break;
+    }
+    if (abandoned) {
+      state.data_position = step_data_position;
+      result.interrupted = true;
+      if (state.step > 0 && saved_step != state.step) checkpoint();
+      break;
     }
     if (groups.empty() && skipped_long == drawn &&
         (state.step == first_step || too_long_streak >= kMaxTooLongStreak))
@@ -296,6 +323,10 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         kl_sum = ent_sum = clip_lo = clip_hi = loss_sum = 0;
         diag_tokens = 0;
         for (size_t bi = 0; bi < mbs.size(); ++bi) {
+          if (it == 0 && stop.requested("micro-batch")) {
+            abandoned = true;
+            break;
+          }
           MicroBatch& mb = mbs[bi];
           const size_t NT = size_t(mb.n * mb.T);
           std::vector<float> lp_full(NT), ent_full(NT);
@@ -363,10 +394,17 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           }
           policy->policy_backward(dlp.data(), lopt.entropy_coef > 0 ? dent.data() : nullptr);
         }
+        if (abandoned) break;
         st = opt.step(policy->params(), hp, s.max_grad_norm);
         SEEK_CHECK(st.finite, "non-finite gradient at GRPO step {}; stopping without saving", state.step + 1);
         if (s.bias_update_speed > 0) policy->update_router_bias(s.bias_update_speed, loads);
         m["lr"] = lr;
+      }
+      if (abandoned) {
+        state.data_position = step_data_position;
+        result.interrupted = true;
+        if (state.step > 0 && saved_step != state.step) checkpoint();
+        break;
       }
       const double dt = std::max<double>(1, double(diag_tokens));
       m["loss"] = loss_sum;
@@ -444,12 +482,16 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         format_duration(eta),
         m.contains("eval") ? fmt::format(" | eval pass@1 {:.3f}", m["eval"].value("pass@1", 0.0)) : "");
     flush_stdout();
-    if (state.step == s.steps || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) {
-      state.extra = {{"settings", s.to_json()}};
-      save_checkpoint(out, *policy, opt, state, tok_dir, s.keep_last);
+    const bool last = state.step == s.steps;
+    const bool stopping = !last && stop.requested("step");
+    if (last || stopping || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) checkpoint();
+    if (stopping) {
+      result.interrupted = true;
+      break;
     }
   }
   result.steps_done = state.step;
+  if (result.interrupted) return result;
   SaveOptions so;
   so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
   save_model_dir(*policy, out / "model", so);

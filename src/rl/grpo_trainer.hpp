@@ -14,6 +14,7 @@ struct GrpoResult {
   int64_t steps_done = 0;
   double last_reward = 0;    // NaN when the last step had no usable prompt group
   nlohmann::json last_eval;  // null when no evaluation ran
+  bool interrupted = false;  // stopped by SIGINT/SIGTERM; the newest checkpoint holds the run
 };
 
 // With resume, the run folder's settings.json is the base and `overrides` replace keys of it.

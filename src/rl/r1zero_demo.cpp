@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,12 +12,14 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "infer/model.hpp"
+#include "model/config.hpp"
 #include "reward/combined_reward.hpp"
 #include "reward/task.hpp"
 #include "rl/evaluate.hpp"
 #include "rl/grpo_trainer.hpp"
 #include "rl/svg_plot.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "train/shared_settings.hpp"
 #include "train/trainer.hpp"
 
 namespace seek {
@@ -24,6 +27,17 @@ namespace seek {
 namespace fs = std::filesystem;
 
 namespace {
+
+std::string demo_config(const R1ZeroDemoOptions& o) {
+  return o.config.empty() ? std::string(SEEK_SOURCE_DIR) + "/configs/demo.json" : o.config;
+}
+
+// The demo's runs are its own: an interrupted one is not resumed but replaced by the next `seek demo`.
+R1ZeroDemoResult& interrupted(R1ZeroDemoResult& r) {
+  fmt::print("the demo stopped; `seek demo` starts it again from the beginning\n");
+  r.interrupted = true;
+  return r;
+}
 
 const nlohmann::json kTaskOptions = {{"min_terms", 2},           {"max_terms", 2},   {"min_digits", 1},
                                      {"max_digits", 2},          {"operators", "+"}, {"template", "plain"},
@@ -69,6 +83,69 @@ void plot_metric(const fs::path& file, const std::string& title, const std::stri
   write_svg_plot(file, title, "step", y_label, series);
 }
 
+TrainSettings base_training(const R1ZeroDemoOptions& o, const fs::path& out, const fs::path& corpus) {
+  TrainSettings ts;
+  ts.config = demo_config(o);
+  ts.data = {corpus.string()};
+  ts.objective = "sft";
+  ts.out = (out / "base").string();
+  ts.batch_size = 16;
+  ts.seq_len = 128;
+  ts.steps = o.pretrain_steps;
+  ts.lr = 3e-3;
+  ts.min_lr = 3e-4;
+  ts.warmup_steps = 50;
+  ts.eval_every = std::max<int64_t>(1, o.pretrain_steps / 6);
+  ts.eval_batches = 4;
+  ts.checkpoint_every = o.pretrain_steps;
+  ts.keep_last = 1;
+  ts.log_every = std::max<int64_t>(1, o.pretrain_steps / 20);
+  ts.seed = o.seed;
+  return ts;
+}
+
+GrpoSettings grpo_training(const R1ZeroDemoOptions& o, const fs::path& out) {
+  GrpoSettings gs;
+  gs.init = (out / "base" / "model").string();
+  gs.task = "arithmetic";
+  gs.task_options = kTaskOptions;
+  gs.rewards = {{"accuracy", 1.0}, {"format", 1.0}};
+  gs.out = (out / "grpo").string();
+  gs.steps = o.grpo_steps;
+  gs.prompts_per_step = o.prompts_per_step;
+  gs.group_size = o.group_size;
+  gs.max_completion_length = 48;
+  gs.lr = o.grpo_lr;
+  gs.warmup_steps = 5;
+  gs.beta = 1e-3;  // a frozen reference model, mostly so the run's KL curve can be plotted
+  gs.checkpoint_every = o.grpo_steps;
+  gs.keep_last = 1;
+  gs.micro_batch = 32;
+  gs.seed = o.seed;
+  return gs;
+}
+
+// Every flag is checked before anything is written or replaced, so a mistyped one neither costs the
+// pretraining time nor the previous demo's results.
+void check_options(const R1ZeroDemoOptions& o) {
+  require_positive(o.pretrain_steps, "--pretrain-steps");
+  require_positive(o.pretrain_examples, "--pretrain-examples");
+  for (const auto& [name, v] : {std::pair{"--wrong-fraction", o.wrong_fraction},
+                                std::pair{"--untagged-fraction", o.untagged_fraction}})
+    SEEK_CHECK(std::isfinite(v) && v >= 0 && v <= 1, "{} must be a fraction in [0, 1], got {}", name, v);
+  require_positive(o.grpo_steps, "--grpo-steps");
+  require_positive(o.prompts_per_step, "--prompts-per-step");
+  SEEK_CHECK(o.group_size >= 2, "--group-size must be at least 2 (advantages compare samples), got {}",
+             o.group_size);
+  SEEK_CHECK(std::isfinite(o.grpo_lr) && o.grpo_lr > 0, "--grpo-lr must be a positive number, got {}",
+             o.grpo_lr);
+  require_positive(o.eval_problems, "--eval-problems");
+  require_positive(o.eval_samples, "--eval-samples");
+  SEEK_CHECK(!o.out.empty(), "--out must name a folder");
+  // The model config is read now (a missing or invalid file is reported before the pretraining starts).
+  ModelConfig::load(demo_config(o));
+}
+
 EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Problem>& problems,
                         const R1ZeroDemoOptions& o, const fs::path& completions) {
   auto model = InferModel::load(model_dir);
@@ -89,7 +166,13 @@ EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Pro
 
 R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
+  check_options(o);
   const fs::path out = fs::absolute(o.out);
+  const fs::path corpus = out / "base-data.jsonl";
+  TrainSettings ts = base_training(o, out, corpus);
+  GrpoSettings gs = grpo_training(o, out);
+  gs.validate();  // ts is checked by check_options; its validate() wants the corpus, not written yet
+  R1ZeroDemoResult res;
   // The demo owns its two run folders: a new demo replaces the previous one's (the trainers refuse to start
   // over in a folder that holds a run).
   for (const char* run : {"base", "grpo"})
@@ -101,7 +184,6 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   auto task = reward::make_task("arithmetic", kTaskOptions);
 
   // 1. A base model that is weak but not hopeless: SFT-style pretraining on imperfect worked solutions.
-  const fs::path corpus = out / "base-data.jsonl";
   {
     Rng rng(o.seed);
     std::string text;
@@ -117,54 +199,19 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
       "== 1/4 pretraining the base model on {} generated worked solutions ({:.0f}% wrong answers, {:.0f}% "
       "without tags)\n",
       o.pretrain_examples, o.wrong_fraction * 100, o.untagged_fraction * 100);
-  TrainSettings ts;
-  ts.config = o.config.empty() ? std::string(SEEK_SOURCE_DIR) + "/configs/demo.json" : o.config;
-  ts.data = {corpus.string()};
-  ts.objective = "sft";
-  ts.out = (out / "base").string();
-  ts.batch_size = 16;
-  ts.seq_len = 128;
-  ts.steps = o.pretrain_steps;
-  ts.lr = 3e-3;
-  ts.min_lr = 3e-4;
-  ts.warmup_steps = 50;
-  ts.eval_every = std::max<int64_t>(1, o.pretrain_steps / 6);
-  ts.eval_batches = 4;
-  ts.checkpoint_every = o.pretrain_steps;
-  ts.keep_last = 1;
-  ts.log_every = std::max<int64_t>(1, o.pretrain_steps / 20);
-  ts.seed = o.seed;
-  run_training(ts, false);
+  if (run_training(ts, false).interrupted) return interrupted(res);
 
   // 2. Held-out evaluation of the base model.
   std::vector<reward::Problem> held;
   for (int64_t i = 0; i < o.eval_problems; ++i) held.push_back(task->held_out(uint64_t(i)));
   fmt::print("== 2/4 evaluating the base model on {} held-out problems × {} samples\n", held.size(),
              o.eval_samples);
-  R1ZeroDemoResult res;
   res.base = evaluate_dir(out / "base" / "model", held, o, out / "base-eval.jsonl").to_json();
 
   // 3. GRPO with accuracy + format rewards only.
   fmt::print("== 3/4 GRPO: accuracy + format rewards, {} steps × {} prompts × {} samples\n", o.grpo_steps,
              o.prompts_per_step, o.group_size);
-  GrpoSettings gs;
-  gs.init = (out / "base" / "model").string();
-  gs.task = "arithmetic";
-  gs.task_options = kTaskOptions;
-  gs.rewards = {{"accuracy", 1.0}, {"format", 1.0}};
-  gs.out = (out / "grpo").string();
-  gs.steps = o.grpo_steps;
-  gs.prompts_per_step = o.prompts_per_step;
-  gs.group_size = o.group_size;
-  gs.max_completion_length = 48;
-  gs.lr = o.grpo_lr;
-  gs.warmup_steps = 5;
-  gs.beta = 1e-3;  // a frozen reference model, mostly so the run's KL curve can be plotted
-  gs.checkpoint_every = o.grpo_steps;
-  gs.keep_last = 1;
-  gs.micro_batch = 32;
-  gs.seed = o.seed;
-  run_grpo(gs, false);
+  if (run_grpo(gs, false).interrupted) return interrupted(res);
 
   // 4. Held-out evaluation after GRPO, the table and the plots.
   fmt::print("== 4/4 evaluating the GRPO policy on the same held-out problems\n");

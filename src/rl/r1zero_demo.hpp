@@ -28,6 +28,7 @@ struct R1ZeroDemoOptions {
 struct R1ZeroDemoResult {
   nlohmann::json base, after;  // EvalResult::to_json() of the held-out evaluations
   bool outcome_met = false;    // base pass@1 in [5%, 50%], +25 points, format >= 95%
+  bool interrupted = false;    // stopped by SIGINT/SIGTERM; nothing after the stopped run was done
 };
 
 R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o);

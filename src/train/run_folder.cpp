@@ -2,18 +2,47 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "train/checkpoint.hpp"
 
 namespace seek {
 
 namespace fs = std::filesystem;
 
-ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides) {
+namespace {
+
+// The same setting: equal JSON, or strings (or lists of them) naming the same existing file, so resuming from
+// another directory with relative paths is no change.
+bool same_setting(const nlohmann::json& a, const nlohmann::json& b) {
+  if (a == b) return true;
+  if (a.is_string() && b.is_string()) {
+    std::error_code ec;
+    return fs::equivalent(a.get<std::string>(), b.get<std::string>(), ec) && !ec;
+  }
+  if (a.is_array() && b.is_array() && a.size() == b.size()) {
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!same_setting(a[i], b[i])) return false;
+    return true;
+  }
+  return false;
+}
+
+std::string flag_of(std::string key) {
+  for (char& c : key)
+    if (c == '_') c = '-';
+  return "--" + key;
+}
+
+}  // namespace
+
+ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides,
+                         std::span<const char* const> fixed) {
   auto ckpt = latest_checkpoint(out);
   SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint", out.string());
   const fs::path file = out / "settings.json";
@@ -25,7 +54,25 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides) {
   } catch (const nlohmann::json::exception& e) {
     fail("{}: not valid JSON: {}", file.string(), e.what());
   }
-  for (auto it = overrides.begin(); it != overrides.end(); ++it) r.settings[it.key()] = it.value();
+  check_json_depth(r.settings, file.string());
+  SEEK_CHECK(r.settings.is_object(), "{}: the run's settings are a JSON object, got {}", file.string(),
+             describe_json(r.settings));
+  std::string changes;
+  for (auto it = overrides.begin(); it != overrides.end(); ++it) {
+    const std::string& key = it.key();
+    const auto saved = r.settings.find(key);
+    if (key == "out" || (saved != r.settings.end() && same_setting(*saved, it.value()))) continue;
+    const std::string was = saved != r.settings.end() ? saved->dump() : "unset";
+    const bool is_fixed = std::any_of(fixed.begin(), fixed.end(), [&](const char* f) { return key == f; });
+    SEEK_CHECK(
+        !is_fixed,
+        "--resume continues the run as it was made: {} was {} in {}, the command gives {}. Resume without "
+        "{}, or start a new run in another --out (its --init can be one of this run's checkpoints)",
+        flag_of(key), was, file.string(), it.value().dump(), flag_of(key));
+    changes += fmt::format("{}{} {} → {}", changes.empty() ? "" : ", ", key, was, it.value().dump());
+    r.settings[key] = it.value();
+  }
+  if (!changes.empty()) fmt::print("resuming with changed settings: {}\n", changes);
   return r;
 }
 
@@ -34,6 +81,24 @@ void prepare_run_folder(const fs::path& out, const nlohmann::json& resolved_sett
   fs::create_directories(out, ec);
   SEEK_CHECK(!ec, "cannot create run folder {}: {}", out.string(), ec.message());
   write_file_atomically(out / "settings.json", resolved_settings.dump(2) + "\n");
+}
+
+std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t step) {
+  std::vector<nlohmann::json> kept;
+  std::ifstream in(file);
+  if (!in.good()) return kept;
+  std::string line, text;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;  // a torn last line of a killed run
+    const auto it = j.find("step");
+    if (it == j.end() || !it->is_number() || it->get<double>() > double(step)) continue;
+    text += line + "\n";
+    kept.push_back(std::move(j));
+  }
+  in.close();
+  write_file_atomically(file, text);
+  return kept;
 }
 
 std::string format_duration(double s) {

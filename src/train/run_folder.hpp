@@ -6,7 +6,9 @@
 
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -17,8 +19,11 @@ struct ResumePoint {
   nlohmann::json settings;           // <out>/settings.json with `overrides` applied
 };
 
-// Throws seek::Error when the folder has no complete checkpoint or no readable settings.json.
-ResumePoint resume_point(const std::filesystem::path& out, const nlohmann::json& overrides);
+// Throws seek::Error when the folder has no complete checkpoint or no readable settings.json, or when
+// `overrides` changes one of the `fixed` keys (what the checkpoint's run is made of, e.g. its data and seed).
+// Changes to other keys are printed, one line for all, so a changed run is never silent.
+ResumePoint resume_point(const std::filesystem::path& out, const nlohmann::json& overrides,
+                         std::span<const char* const> fixed);
 
 // Before a new run (not --resume) writes into `out`: refuses a folder that holds a run's results
 // (checkpoints/, model/, or non-empty metrics.jsonl / completions.jsonl). Starting over there would overwrite
@@ -42,7 +47,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");
   RunStart<Settings> r{given, given.out, std::nullopt};
   if (resume) {
-    ResumePoint rp = resume_point(r.out, overrides);
+    ResumePoint rp = resume_point(r.out, overrides, Settings::kFixedOnResume);
     r.checkpoint = rp.checkpoint;
     r.settings = Settings::from_json(rp.settings, (r.out / "settings.json").string());
   }
@@ -52,6 +57,11 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   prepare_run_folder(r.out, r.settings.to_json());
   return r;
 }
+
+// Cuts a run's JSONL log (metrics.jsonl, completions.jsonl) back to the lines of steps up to `step`, the
+// checkpoint a resumed run continues from, so the steps its predecessor logged after that checkpoint are not
+// logged twice; a torn last line of a killed run goes too. Returns the lines kept; a missing file is empty.
+std::vector<nlohmann::json> truncate_log_to_step(const std::filesystem::path& file, int64_t step);
 
 // "42s", "3m05s", "1h12m"; "?" when not finite.
 std::string format_duration(double seconds);

@@ -70,6 +70,11 @@ struct TrainSettings {
     f("on_nonfinite", on_nonfinite);
   }
 
+  // What a checkpoint's run is made of (its model, tokenizer, data and their order): --resume refuses to
+  // change these; anything else (steps, learning rate, logging, ...) may change, and each change is printed.
+  static constexpr const char* kFixedOnResume[] = {"config",    "init",    "tokenizer", "data",
+                                                   "objective", "seq_len", "seed",      "val_fraction"};
+
   static TrainSettings from_json(const nlohmann::json& j, const std::string& source);  // rejects unknown keys
   nlohmann::json to_json() const;
   void validate() const;

@@ -2,10 +2,8 @@
 
 #include <fmt/core.h>
 
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -20,6 +18,7 @@
 #include "train/checkpoint.hpp"
 #include "train/dataset.hpp"
 #include "train/run_folder.hpp"
+#include "train/stop_signal.hpp"
 
 namespace seek {
 
@@ -27,33 +26,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::atomic<bool> g_stop{false};
-void on_signal(int) {
-  g_stop = true;
-}
-
-// Keeps only metric lines up to `step`, so a resumed run does not repeat the steps of the crashed one. Sets
-// `r`'s losses to the last ones kept, so a resumed run that has no step left still reports its final loss.
-void truncate_metrics(const fs::path& file, int64_t step, TrainResult& r) {
-  std::ifstream in(file);
-  if (!in.good()) return;
-  std::string line, kept;
-  // A skipped non-finite step logs its loss as null: only numbers are taken.
-  auto number_or = [](const nlohmann::json& j, const char* key, double def) {
-    const auto it = j.find(key);
-    return it != j.end() && it->is_number() ? it->get<double>() : def;
-  };
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) continue;  // a torn last line of a killed run
-    if (number_or(j, "step", 0) <= double(step)) {
-      kept += line + "\n";
-      r.last_loss = number_or(j, "loss", r.last_loss);
-      r.last_val_loss = number_or(j, "val_loss", r.last_val_loss);
-    }
+// The losses of the last metrics line kept on resume, so a resumed run with no step left still reports its
+// final loss. A skipped non-finite step logs its loss as null: only numbers are taken.
+void take_last_losses(const std::vector<nlohmann::json>& kept, TrainResult& r) {
+  for (const nlohmann::json& j : kept) {
+    if (const auto it = j.find("loss"); it != j.end() && it->is_number()) r.last_loss = it->get<double>();
+    if (const auto it = j.find("val_loss"); it != j.end() && it->is_number())
+      r.last_val_loss = it->get<double>();
   }
-  in.close();
-  write_file_atomically(file, kept);
 }
 
 nlohmann::json load_stats(const std::vector<ExpertLoad>& loads) {
@@ -161,7 +141,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   const fs::path metrics_file = out / "metrics.jsonl";
   TrainResult result;
   if (ckpt) {
-    truncate_metrics(metrics_file, state.step, result);
+    take_last_losses(truncate_log_to_step(metrics_file, state.step), result);
   } else {
     write_file_atomically(metrics_file, "");
   }
@@ -179,105 +159,111 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     }
     return n > 0 ? sum / double(n) : -1.0;
   };
+  int64_t saved_step = ckpt ? state.step : -1;
   auto checkpoint = [&]() {
     state.extra = {{"settings", s.to_json()}};
     save_checkpoint(out, *model, opt, state, tok_dir, s.keep_last);
+    saved_step = state.step;
   };
 
-  g_stop = false;
-  auto old_int = std::signal(SIGINT, on_signal);
-  auto old_term = std::signal(SIGTERM, on_signal);
+  const StopOnSignal stop;
   const auto t_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_seconds;
   const int64_t first_step = state.step;
-  try {
-    while (state.step < s.steps) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const double lr = sched.lr_at(state.step);
-      hp.lr = lr;
-      model->params().zero_grad();
-      double loss = 0, ce = 0, mtp = 0, bal = 0;
-      int64_t counted = 0;
-      std::vector<ExpertLoad> loads;
-      for (int64_t a = 0; a < s.grad_accum; ++a) {
-        data->train_batch(state.data_position, B, tokens.data(), targets.data());
-        state.data_position += B;
-        auto r = model->forward_backward(tokens.data(), targets.data(), B, T, lo, true);
-        loss += r.loss / double(s.grad_accum);
-        ce += r.ce / double(s.grad_accum);
-        mtp += r.mtp / double(s.grad_accum);
-        bal += r.balance / double(s.grad_accum);
-        counted += r.tokens;
-        add_loads(loads, model->expert_loads());
-      }
-      if (s.grad_accum > 1) {  // each micro-batch's loss is a mean; the step's loss is their mean
-        const float inv = 1.0f / float(s.grad_accum);
-        auto& g = model->params().grad;
-        for (size_t i = 0; i < g.size(); ++i) g[i] *= inv;
-      }
-      StepStats st{};
-      const bool finite = std::isfinite(loss);
-      if (finite) st = opt.step(model->params(), hp, s.max_grad_norm);
-      if (!finite || !st.finite) {
-        SEEK_CHECK(
-            s.on_nonfinite == "skip",
-            "non-finite {} at step {} (loss {}, grad norm {}); stopping without saving. Lower the learning "
-            "rate, or pass --on-nonfinite skip to skip such steps",
-            finite ? "gradient" : "loss", state.step + 1, loss, st.grad_norm);
-        fmt::print("step {}: non-finite {}, update skipped\n", state.step + 1, finite ? "gradient" : "loss");
-      } else {
-        model->update_router_bias(s.bias_update_speed, loads);
-      }
-      ++state.step;
-      state.tokens_seen += B * T * s.grad_accum;
-      const double step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-      state.elapsed_seconds = elapsed_before + run_s;
-      const double tps = double(B * T * s.grad_accum) / step_s;
-      const double eta = run_s / double(state.step - first_step) * double(s.steps - state.step);
-
-      nlohmann::json m = {{"step", state.step},
-                          {"loss", loss},
-                          {"ce", ce},
-                          {"mtp", mtp},
-                          {"balance", bal},
-                          {"lr", lr},
-                          {"grad_norm", st.grad_norm},
-                          {"clipped", st.clip_scale < 1.0},
-                          {"tokens_per_s", tps},
-                          {"counted_targets", counted},
-                          {"tokens_seen", state.tokens_seen},
-                          {"elapsed_s", state.elapsed_seconds},
-                          {"expert_load", load_stats(loads)}};
-      double val = -1;
-      if (s.eval_every > 0 && (state.step % s.eval_every == 0 || state.step == s.steps)) {
-        val = evaluate();
-        if (val >= 0) m["val_loss"] = val;
-        result.last_val_loss = val;
-      }
-      metrics.append(m);
-      if (state.step % s.log_every == 0 || state.step == s.steps || val >= 0) {
-        fmt::print("step {:>6}/{} | loss {:.4f} | lr {:.2e} | grad norm {:.3f} | {:.0f} tok/s | ETA {}{}\n",
-                   state.step, s.steps, loss, lr, st.grad_norm, tps, format_duration(eta),
-                   val >= 0 ? fmt::format(" | val loss {:.4f}", val) : "");
-        flush_stdout();
-      }
-      result.last_loss = loss;
-      const bool last = state.step == s.steps;
-      if (last || g_stop || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) checkpoint();
-      if (g_stop && !last) {
-        fmt::print("interrupted: checkpoint saved at step {}; continue with --resume\n", state.step);
-        result.interrupted = true;
+  while (state.step < s.steps) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const double lr = sched.lr_at(state.step);
+    hp.lr = lr;
+    model->params().zero_grad();
+    double loss = 0, ce = 0, mtp = 0, bal = 0;
+    int64_t counted = 0;
+    std::vector<ExpertLoad> loads;
+    const int64_t step_data_position = state.data_position;
+    bool abandoned = false;
+    for (int64_t a = 0; a < s.grad_accum; ++a) {
+      // A step of many micro-batches can run for long: a stop asked for within it drops the gradients
+      // summed so far (nothing else has changed yet) and keeps the previous step's state.
+      if (a > 0 && stop.requested("micro-batch")) {
+        abandoned = true;
         break;
       }
+      data->train_batch(state.data_position, B, tokens.data(), targets.data());
+      state.data_position += B;
+      auto r = model->forward_backward(tokens.data(), targets.data(), B, T, lo, true);
+      loss += r.loss / double(s.grad_accum);
+      ce += r.ce / double(s.grad_accum);
+      mtp += r.mtp / double(s.grad_accum);
+      bal += r.balance / double(s.grad_accum);
+      counted += r.tokens;
+      add_loads(loads, model->expert_loads());
     }
-  } catch (...) {
-    std::signal(SIGINT, old_int);
-    std::signal(SIGTERM, old_term);
-    throw;
+    if (abandoned) {
+      state.data_position = step_data_position;
+      result.interrupted = true;
+      if (state.step > 0 && saved_step != state.step) checkpoint();
+      break;
+    }
+    if (s.grad_accum > 1) {  // each micro-batch's loss is a mean; the step's loss is their mean
+      const float inv = 1.0f / float(s.grad_accum);
+      auto& g = model->params().grad;
+      for (size_t i = 0; i < g.size(); ++i) g[i] *= inv;
+    }
+    StepStats st{};
+    const bool finite = std::isfinite(loss);
+    if (finite) st = opt.step(model->params(), hp, s.max_grad_norm);
+    if (!finite || !st.finite) {
+      SEEK_CHECK(
+          s.on_nonfinite == "skip",
+          "non-finite {} at step {} (loss {}, grad norm {}); stopping without saving. Lower the learning "
+          "rate, or pass --on-nonfinite skip to skip such steps",
+          finite ? "gradient" : "loss", state.step + 1, loss, st.grad_norm);
+      fmt::print("step {}: non-finite {}, update skipped\n", state.step + 1, finite ? "gradient" : "loss");
+    } else {
+      model->update_router_bias(s.bias_update_speed, loads);
+    }
+    ++state.step;
+    state.tokens_seen += B * T * s.grad_accum;
+    const double step_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double run_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    state.elapsed_seconds = elapsed_before + run_s;
+    const double tps = double(B * T * s.grad_accum) / step_s;
+    const double eta = run_s / double(state.step - first_step) * double(s.steps - state.step);
+
+    nlohmann::json m = {{"step", state.step},
+                        {"loss", loss},
+                        {"ce", ce},
+                        {"mtp", mtp},
+                        {"balance", bal},
+                        {"lr", lr},
+                        {"grad_norm", st.grad_norm},
+                        {"clipped", st.clip_scale < 1.0},
+                        {"tokens_per_s", tps},
+                        {"counted_targets", counted},
+                        {"tokens_seen", state.tokens_seen},
+                        {"elapsed_s", state.elapsed_seconds},
+                        {"expert_load", load_stats(loads)}};
+    double val = -1;
+    if (s.eval_every > 0 && (state.step % s.eval_every == 0 || state.step == s.steps)) {
+      val = evaluate();
+      if (val >= 0) m["val_loss"] = val;
+      result.last_val_loss = val;
+    }
+    metrics.append(m);
+    if (state.step % s.log_every == 0 || state.step == s.steps || val >= 0) {
+      fmt::print("step {:>6}/{} | loss {:.4f} | lr {:.2e} | grad norm {:.3f} | {:.0f} tok/s | ETA {}{}\n",
+                 state.step, s.steps, loss, lr, st.grad_norm, tps, format_duration(eta),
+                 val >= 0 ? fmt::format(" | val loss {:.4f}", val) : "");
+      flush_stdout();
+    }
+    result.last_loss = loss;
+    const bool last = state.step == s.steps;
+    const bool stopping = !last && stop.requested("step");
+    if (last || stopping || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) checkpoint();
+    if (stopping) {
+      result.interrupted = true;
+      break;
+    }
   }
-  std::signal(SIGINT, old_int);
-  std::signal(SIGTERM, old_term);
   result.steps_done = state.step;
   if (!result.interrupted) {
     SaveOptions so;

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -626,6 +627,69 @@ TEST(Cli, GenerateReportsEverySample) {
   EXPECT_NE(r.output.find("finish: length, length, length\n"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("--- sample 2 log-probabilities ---"), std::string::npos) << r.output;
   EXPECT_EQ(count(r.output, "logprob "), 6u) << r.output;  // 3 samples x 2 tokens
+}
+
+// A run stopped by SIGINT (here raised by the test hook of train/stop_signal.hpp at the end of step 1,
+// through the real handler) says where it stands and exits 130; --resume then finishes it.
+TEST(Cli, InterruptedTrainingExits130AndResumes) {
+  TempDir tmp("cli-interrupt");
+  byte_config(tmp.path);
+  {
+    std::ofstream corpus(tmp.path / "corpus.txt");
+    for (int i = 0; i < 200; ++i) corpus << i << "+" << i % 7 << "=" << i + i % 7 << "\n";
+  }
+  const std::string args = "train --config " + (tmp.path / "config.json").string() + " --data " +
+                           (tmp.path / "corpus.txt").string() + " --out " + (tmp.path / "run").string() +
+                           " --steps 3 --batch-size 2 --seq-len 32 --threads 1";
+  CmdResult r = run(args);
+  ASSERT_EQ(r.code, 0) << r.output;  // the same run, uninterrupted
+  fs::remove_all(tmp.path / "run");
+  ::setenv("SEEK_TEST_SIGNAL_AT", "step:1", 1);  // inherited by the command run next
+  r = run(args);
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("stopping at the next safe point"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("interrupted: the checkpoint of step 1 holds the run; continue it with --resume"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(tmp.path / "run" / "model"));
+  r = run(args + " --resume");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("step      3/3"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(tmp.path / "run" / "model" / "model.safetensors"));
+}
+
+// The demo checks every flag before it replaces the previous demo's runs or starts pretraining; stopped by a
+// signal, it says that it starts over next time (its runs are not resumed) and exits 130.
+TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
+  TempDir tmp("cli-demo");
+  const fs::path previous = tmp.path / "demo" / "base" / "keep.txt";
+  fs::create_directories(previous.parent_path());
+  std::ofstream(previous) << "the previous demo's run";
+  const std::string out = " --out " + (tmp.path / "demo").string();
+  for (const auto& [flags, message] :
+       {std::pair{" --wrong-fraction 1.5", "--wrong-fraction must be a fraction in [0, 1], got 1.5"},
+        std::pair{" --untagged-fraction nan", "--untagged-fraction must be a fraction in [0, 1], got nan"},
+        std::pair{" --grpo-steps 0", "--grpo-steps must be positive, got 0"},
+        std::pair{" --group-size 1", "--group-size must be at least 2"},
+        std::pair{" --eval-samples 0", "--eval-samples must be positive, got 0"},
+        std::pair{" --config /nonexistent/demo.json", "/nonexistent/demo.json"}}) {
+    CmdResult r = run("demo" + out + flags);
+    EXPECT_EQ(r.code, 1) << flags << ": " << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << flags << ": " << r.output;
+    EXPECT_EQ(r.output.find("pretraining"), std::string::npos) << flags << ": " << r.output;
+    EXPECT_TRUE(fs::exists(previous)) << flags;
+  }
+  ::setenv("SEEK_TEST_SIGNAL_AT", "step:1", 1);
+  CmdResult r =
+      run("demo" + out + " --pretrain-steps 3 --pretrain-examples 64 --grpo-steps 2 --eval-problems 2");
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("the demo stopped; `seek demo` starts it again from the beginning"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("--resume"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("2/4"), std::string::npos) << r.output;  // nothing after the stopped pretraining
 }
 
 }  // namespace

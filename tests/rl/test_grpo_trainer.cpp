@@ -128,6 +128,87 @@ TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
   }
 }
 
+// A run killed after its last checkpoint logged steps that the resumed run does again: resuming cuts
+// metrics.jsonl and completions.jsonl back to the checkpoint, so each step is logged once.
+TEST(GrpoTrainer, ResumeAfterAKillLogsEachStepOnce) {
+  TempDir tmp("grpo-resume-logs");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 4;
+  s.checkpoint_every = 2;
+  run_grpo(s, false);
+  const auto want = read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  const auto want_completions = read_jsonl(tmp.path / "run" / "completions.jsonl");
+
+  auto s2 = s;
+  s2.out = (tmp.path / "killed").string();
+  s2.steps = 3;
+  run_grpo(s2, false);
+  // As if killed before step 3's checkpoint was written: step 3 is in the logs, the newest checkpoint is 2.
+  fs::remove_all(fs::path(s2.out) / "checkpoints" / "step-00000003");
+  run_grpo(s2, true, {{"steps", 4}});
+  const auto got = read_jsonl(fs::path(s2.out) / "metrics.jsonl");
+  ASSERT_EQ(got.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(got[i]["step"], int(i + 1));
+    EXPECT_EQ(got[i]["reward"], want[i]["reward"]) << "step " << i + 1;
+    EXPECT_EQ(got[i]["grad_norm"], want[i]["grad_norm"]) << "step " << i + 1;
+  }
+  const auto completions = read_jsonl(fs::path(s2.out) / "completions.jsonl");
+  ASSERT_EQ(completions.size(), want_completions.size());
+  for (size_t i = 0; i < completions.size(); ++i) EXPECT_EQ(completions[i], want_completions[i]) << i;
+}
+
+struct SignalAt {  // SIGINT at the n-th check of a safe point (train/stop_signal.hpp)
+  explicit SignalAt(const char* spec) { ::setenv("SEEK_TEST_SIGNAL_AT", spec, 1); }
+  ~SignalAt() { ::unsetenv("SEEK_TEST_SIGNAL_AT"); }
+};
+
+// SIGINT during the rollouts or between micro-batches (before the step's update) drops the step and saves
+// the previous one; at the end of a step it saves that step. --resume then reproduces the uninterrupted run.
+TEST(GrpoTrainer, SignalThenResumeReproducesTheUninterruptedRun) {
+  TempDir tmp("grpo-signal");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 4;
+  s.checkpoint_every = 0;  // only the interrupt saves
+  run_grpo(s, false);
+  const auto want = read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  ASSERT_EQ(want.size(), 4u);
+  // 32 completions in micro-batches of 16: two checks per step, the 4th in step 2. A step's rollouts take
+  // an engine step per generated token, at most 12: the 16th is in step 2 or later (0: any step but the
+  // first, which would leave nothing to resume).
+  for (const auto& [at, saved] :
+       {std::pair{"micro-batch:4", 1}, std::pair{"rollout:16", 0}, std::pair{"step:3", 3}}) {
+    SCOPED_TRACE(at);
+    auto s2 = s;
+    s2.out = (tmp.path / fmt::format("stopped-{}", at[0])).string();
+    GrpoResult r;
+    {
+      SignalAt signal(at);
+      r = run_grpo(s2, false);
+    }
+    EXPECT_TRUE(r.interrupted);
+    if (saved > 0) {
+      EXPECT_EQ(r.steps_done, saved);
+    }
+    ASSERT_GE(r.steps_done, 1);
+    ASSERT_LT(r.steps_done, 4);
+    EXPECT_FALSE(fs::exists(fs::path(s2.out) / "model"));
+    EXPECT_TRUE(fs::exists(fs::path(s2.out) / "checkpoints" / fmt::format("step-{:08d}", r.steps_done)));
+    EXPECT_EQ(read_jsonl(fs::path(s2.out) / "metrics.jsonl").size(), size_t(r.steps_done));
+
+    r = run_grpo(s2, true, nlohmann::json::object());
+    EXPECT_FALSE(r.interrupted);
+    const auto got = read_jsonl(fs::path(s2.out) / "metrics.jsonl");
+    ASSERT_EQ(got.size(), 4u);
+    for (size_t i = 0; i < 4; ++i) {
+      EXPECT_EQ(got[i]["reward"], want[i]["reward"]) << "step " << i + 1;
+      EXPECT_EQ(got[i]["grad_norm"], want[i]["grad_norm"]) << "step " << i + 1;
+    }
+  }
+}
+
 TEST(GrpoTrainer, BadSettingsAreClearErrors) {
   TempDir tmp("grpo-bad");
   tiny_policy(tmp.path);

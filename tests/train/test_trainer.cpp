@@ -206,6 +206,112 @@ TEST(Trainer, ANewRunRefusesAFolderHoldingARun) {
 }
 
 // Run only by KillDuringSaveThenResumeIsBitIdentical, in a child process.
+// --resume refuses to change what the checkpoint's run is made of (its data, seed, model, ...), naming the
+// flag, and says which other settings it changes; the same file by another path is no change.
+TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
+  TempDir tmp("trainer-resume-changes");
+  const fs::path corpus = write_corpus(tmp.path);
+  auto s = tiny_settings(corpus, tmp.path / "run");
+  s.steps = 2;
+  run_training(s, false);
+  for (const auto& [key, value] :
+       {std::pair{"seed", nlohmann::json(7)},
+        std::pair{"data", nlohmann::json::array({(tmp.path / "other.txt").string()})},
+        std::pair{"seq_len", nlohmann::json(16)}}) {
+    try {
+      run_training(s, true, {{key, value}});
+      FAIL() << key << " changed on resume without an error";
+    } catch (const Error& e) {
+      const std::string flag = "--" + std::string(key == std::string("seq_len") ? "seq-len" : key);
+      EXPECT_NE(std::string(e.what()).find("--resume continues the run as it was made: " + flag + " was"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  // The corpus named through another path, and two settings that may change.
+  const std::string same_corpus = (tmp.path / "." / corpus.filename()).string();
+  testing::internal::CaptureStdout();
+  auto r = run_training(s, true, {{"data", {same_corpus}}, {"steps", 4}, {"lr", 0.002}});
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(r.steps_done, 4);
+  const size_t at = out.find("resuming with changed settings: ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string changes = out.substr(at, out.find('\n', at) - at);
+  EXPECT_NE(changes.find("steps 2 → 4"), std::string::npos) << changes;
+  EXPECT_NE(changes.find("lr 0.003 → 0.002"), std::string::npos) << changes;
+  EXPECT_EQ(changes.find("data"), std::string::npos) << changes;
+  std::ifstream saved(tmp.path / "run" / "settings.json");
+  EXPECT_EQ(nlohmann::json::parse(saved)["lr"], 0.002);
+}
+
+// Makes SIGINT arrive at the `n`-th check of a safe point of the runs started while it lives (see
+// train/stop_signal.hpp), through the same handler as a user's Ctrl-C.
+struct SignalAt {
+  explicit SignalAt(const char* spec) { ::setenv("SEEK_TEST_SIGNAL_AT", spec, 1); }
+  ~SignalAt() { ::unsetenv("SEEK_TEST_SIGNAL_AT"); }
+};
+
+void expect_same_losses(const std::vector<nlohmann::json>& got, const std::vector<nlohmann::json>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i]["step"], want[i]["step"]);
+    EXPECT_EQ(got[i]["loss"].get<double>(), want[i]["loss"].get<double>()) << "step " << i + 1;
+    EXPECT_EQ(got[i]["grad_norm"].get<double>(), want[i]["grad_norm"].get<double>()) << "step " << i + 1;
+    EXPECT_EQ(got[i].value("val_loss", -1.0), want[i].value("val_loss", -1.0)) << "step " << i + 1;
+  }
+}
+
+// SIGINT between a step's micro-batches drops that step and saves the previous one's state; at the end of a
+// step it saves that step. Either way the run exits as interrupted without a final model, and --resume
+// reproduces the uninterrupted run bit for bit.
+TEST(Trainer, SignalThenResumeIsBitIdentical) {
+  TempDir tmp("trainer-signal");
+  fs::path corpus = write_corpus(tmp.path);
+  auto full = tiny_settings(corpus, tmp.path / "full");
+  full.checkpoint_every = 0;  // only the interrupt saves: the checkpoint below is the interrupt's
+  run_training(full, false);
+  const auto want = read_metrics(tmp.path / "full");
+  ASSERT_EQ(want.size(), 6u);
+
+  // grad_accum 2: one micro-batch check per step, so the 4th falls within step 4.
+  for (const auto& [at, saved] : {std::pair{"micro-batch:4", 3}, std::pair{"step:2", 2}}) {
+    SCOPED_TRACE(at);
+    auto s = full;
+    s.out = (tmp.path / fmt::format("stopped-{}", saved)).string();
+    TrainResult r;
+    {
+      SignalAt signal(at);
+      r = run_training(s, false);
+    }
+    EXPECT_TRUE(r.interrupted);
+    EXPECT_FALSE(fs::exists(fs::path(s.out) / "model"));
+    auto latest = latest_checkpoint(s.out);
+    ASSERT_TRUE(latest.has_value());
+    EXPECT_EQ(latest->filename(), fmt::format("step-{:08d}", saved));
+    EXPECT_EQ(read_metrics(s.out).size(), size_t(saved));
+
+    r = run_training(s, true, nlohmann::json::object());
+    EXPECT_FALSE(r.interrupted);
+    EXPECT_EQ(r.steps_done, 6);
+    expect_same_losses(read_metrics(s.out), want);
+  }
+}
+
+// Interrupted before its first step completes, a run has nothing to save; its folder takes the same run
+// again (not --resume, which has no checkpoint to continue from).
+TEST(Trainer, SignalInTheFirstStepLeavesNothingToResume) {
+  TempDir tmp("trainer-signal-first");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  {
+    SignalAt signal("micro-batch:1");
+    EXPECT_TRUE(run_training(s, false).interrupted);
+  }
+  EXPECT_FALSE(latest_checkpoint(s.out).has_value());
+  EXPECT_TRUE(read_metrics(s.out).empty());
+  EXPECT_THROW(run_training(s, true, nlohmann::json::object()), Error);
+  EXPECT_EQ(run_training(s, false).steps_done, 6);
+}
+
 TEST(Trainer, DISABLED_CrashingRun) {
   const char* corpus = std::getenv("SEEK_TEST_CRASH_CORPUS");
   const char* out = std::getenv("SEEK_TEST_CRASH_OUT");

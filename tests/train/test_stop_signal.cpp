@@ -1,0 +1,70 @@
+// StopOnSignal: the first SIGINT/SIGTERM is a request the run polls; a second one ends the process as if no
+// handler were installed; the handlers it replaced come back when it goes.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+
+#include "train/stop_signal.hpp"
+
+namespace seek {
+namespace {
+
+TEST(StopOnSignal, FirstSignalIsARequest) {
+  for (int sig : {SIGINT, SIGTERM}) {
+    const StopOnSignal stop;
+    EXPECT_FALSE(stop.requested("test"));
+    std::raise(sig);
+    EXPECT_TRUE(stop.requested("test"));
+  }
+  const StopOnSignal fresh;  // a new run starts without the old request
+  EXPECT_FALSE(fresh.requested("test"));
+}
+
+// A second signal ends the process with that signal (checked in a child process, which it ends).
+TEST(StopOnSignal, SecondSignalEndsTheProcess) {
+  for (int sig : {SIGINT, SIGTERM}) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {  // no OpenMP has run in this test binary, so forking is safe
+      const StopOnSignal stop;
+      std::raise(sig);
+      std::raise(sig);
+      _exit(0);  // reached only if the second signal was swallowed
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << "signal " << sig << ", status " << status;
+  }
+}
+
+int g_previous_handler_calls = 0;
+void previous_handler(int) {
+  ++g_previous_handler_calls;
+}
+
+TEST(StopOnSignal, PutsBackTheHandlersItReplaced) {
+  auto old_int = std::signal(SIGINT, previous_handler);
+  auto old_term = std::signal(SIGTERM, previous_handler);
+  { const StopOnSignal stop; }
+  std::raise(SIGINT);
+  std::raise(SIGTERM);
+  EXPECT_EQ(g_previous_handler_calls, 2);
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+}
+
+TEST(StopOnSignal, TestHookRaisesAtTheNthCheckOfAPoint) {
+  ::setenv("SEEK_TEST_SIGNAL_AT", "step:3", 1);
+  const StopOnSignal stop;
+  EXPECT_FALSE(stop.requested("micro-batch"));
+  EXPECT_FALSE(stop.requested("step"));
+  EXPECT_FALSE(stop.requested("step"));
+  EXPECT_TRUE(stop.requested("step"));
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+}
+
+}  // namespace
+}  // namespace seek
