@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/output_file.hpp"
 #include "cli/registry.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
@@ -130,6 +131,45 @@ const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [
   });
 });
 
+// "<s>,</s>,<pad>" -> its items. An empty item or one with a space at an end is refused rather than trained
+// as a token: "<s>,,</s>" or "<s>, </s>" is a typo, and an EOS of " </s>" would not match "</s>" in text.
+std::vector<std::string> split_special_tokens(const std::string& list) {
+  std::vector<std::string> out;
+  for (size_t start = 0;;) {
+    const size_t comma = list.find(',', start);
+    std::string t = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    SEEK_CHECK(!t.empty(), "--special-tokens \"{}\": item {} is empty", list, out.size() + 1);
+    SEEK_CHECK(t.front() != ' ' && t.back() != ' ',
+               "--special-tokens \"{}\": \"{}\" starts or ends with a space; separate the tokens by commas "
+               "alone (\"<s>,</s>\")",
+               list, t);
+    out.push_back(std::move(t));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+// --out is a folder; training can take hours, so what would make saving fail or destroy an input is refused
+// first. In an existing folder, check_output_path checks the two files written there (an input among them, a
+// link, a read-only file); a new folder needs a writable folder to be created in.
+void check_out_folder(const std::string& out, const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  SEEK_CHECK(!out.empty(), "--out is empty; give the folder to write the tokenizer to");
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(out, ec))) {  // a dangling link too: the folder cannot be created there
+    SEEK_CHECK(fs::is_directory(out, ec),
+               "--out {} is not a folder; give a folder for tokenizer.json and tokenizer_config.json", out);
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json"})
+      check_output_path((fs::path(out) / name).string(), "--out", {}, inputs);
+    return;
+  }
+  fs::path up = fs::absolute(out).parent_path();
+  while (!fs::exists(up, ec) && up.has_relative_path()) up = up.parent_path();
+  SEEK_CHECK(fs::is_directory(up), "--out {}: {} is a file, so the folder cannot be created", out,
+             up.string());
+  SEEK_CHECK(::access(up.c_str(), W_OK) == 0, "--out {}: the folder {} is not writable", out, up.string());
+}
+
 struct TrainArgs {
   size_t vocab_size = 0;
   std::vector<std::string> inputs;
@@ -160,8 +200,13 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
       "Comma-separated special tokens, replacing the chat tokens (first: BOS, second: EOS, third: pad)");
   train->add_option("--chat-template", a->chat_template, "Chat template for tokenizer_config.json: v3 or r1")
       ->capture_default_str();
-  train->add_option("--threads", a->threads, "Threads (0: all)");
-  train->callback([a] {
+  // More threads than this cannot help, and OpenMP aborts when it cannot create them all.
+  train->add_option("--threads", a->threads, "Threads (0: all)")->check(CLI::Range(0, 1024));
+  train->callback([a, train] {
+    // The chat template needs the chat tokens, which --special-tokens replaces; none would be written.
+    if (train->count("--special-tokens") && train->count("--chat-template"))
+      fail("--chat-template needs the chat tokens, which --special-tokens replaces; give one or the other");
+    check_out_folder(a->out, a->inputs);
     BpeTrainOptions opt;
     opt.vocab_size = a->vocab_size;
     opt.min_frequency = a->min_frequency;
@@ -185,10 +230,7 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
         fail("--pre-tokenizer {}: not valid JSON: {}", a->pre_tokenizer, e.what());
       }
     }
-    if (!a->specials.empty()) {
-      std::istringstream ss(a->specials);
-      for (std::string t; std::getline(ss, t, ',');) opt.special_tokens.push_back(t);
-    }
+    if (train->count("--special-tokens")) opt.special_tokens = split_special_tokens(a->specials);
     std::vector<std::filesystem::path> files(a->inputs.begin(), a->inputs.end());
     auto r = train_bpe_files(files, opt);
     save_bpe(r, a->out);

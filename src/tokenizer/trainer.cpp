@@ -83,6 +83,39 @@ nlohmann::ordered_json added_token_config(const std::string& content) {
           {"normalized", false},    {"rstrip", false},    {"single_word", false}};
 }
 
+nlohmann::json pre_tokenizer_json(const BpeTrainOptions& opt) {
+  // The user's pre-tokenizer is copied and dumped into the result; both recurse per nesting level.
+  check_json_depth(opt.pre_tokenizer, "pre-tokenizer");
+  return opt.pre_tokenizer.is_null() ? tok::deepseek_v3_pre_tokenizer_json() : opt.pre_tokenizer;
+}
+
+// Checks everything in opt that does not need the text, so that train_bpe_files refuses bad options before
+// it reads what may be gigabytes (and training does not end in an error); returns the special tokens.
+std::vector<std::string> checked_options(const BpeTrainOptions& opt) {
+  tok::PreTokenizer::from_json(pre_tokenizer_json(opt), "pre-tokenizer");
+  if (opt.chat_template != "v3" && opt.chat_template != "r1")
+    fail("chat template \"{}\" is unknown (expected v3 or r1)", opt.chat_template);
+  std::vector<std::string> specials = opt.special_tokens.empty() ? default_specials() : opt.special_tokens;
+  for (size_t i = 0; i < specials.size(); ++i) {
+    const std::string& s = specials[i];
+    if (s.empty() || !tok::utf8_is_valid(s))
+      fail("special token {} (counting from 1) is empty or not valid UTF-8", i + 1);
+    for (size_t k = 0; k < i; ++k)
+      if (specials[k] == s) fail("special token \"{}\" is listed twice", s);
+    // tokenizer.json's vocabulary is keyed by text, and a byte token's key is its one byte-level character:
+    // a special token with that text would take the byte's entry, and the byte could no longer be encoded.
+    if (auto raw = tok::byte_level_to_bytes(s); raw && raw->size() == 1)
+      fail(
+          "special token \"{}\" is the character tokenizer.json uses for the byte 0x{:02X}; give a special "
+          "token that is not a single byte-level character (e.g. \"<{}>\")",
+          s, uint8_t((*raw)[0]), s);
+  }
+  if (opt.vocab_size < specials.size() + 256)
+    fail("--vocab-size {} is too small: the {} special tokens and 256 byte tokens need {}", opt.vocab_size,
+         specials.size(), specials.size() + 256);
+  return specials;
+}
+
 }  // namespace
 
 BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOptions& opt) {
@@ -91,23 +124,11 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
     if (opt.log) opt.log(s);
   };
   const int threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
-  // The user's pre-tokenizer is copied here and dumped into the result; both recurse per nesting level.
-  check_json_depth(opt.pre_tokenizer, "pre-tokenizer");
-  nlohmann::json pre_json =
-      opt.pre_tokenizer.is_null() ? tok::deepseek_v3_pre_tokenizer_json() : opt.pre_tokenizer;
+  const std::vector<std::string> specials = checked_options(opt);
+  const nlohmann::json pre_json = pre_tokenizer_json(opt);
   auto pre = tok::PreTokenizer::from_json(pre_json, "pre-tokenizer");
-  std::vector<std::string> specials = opt.special_tokens.empty() ? default_specials() : opt.special_tokens;
   std::vector<tok::AddedToken> added;
-  for (size_t i = 0; i < specials.size(); ++i) {
-    if (specials[i].empty() || !tok::utf8_is_valid(specials[i]))
-      fail("special token {} is empty or not valid UTF-8", i);
-    for (size_t k = 0; k < i; ++k)
-      if (specials[k] == specials[i]) fail("special token \"{}\" is listed twice", specials[i]);
-    added.push_back({int32_t(i), specials[i], true});
-  }
-  if (opt.vocab_size < specials.size() + 256)
-    fail("--vocab-size {} is too small: the {} special tokens and 256 byte tokens need {}", opt.vocab_size,
-         specials.size(), specials.size() + 256);
+  for (size_t i = 0; i < specials.size(); ++i) added.push_back({int32_t(i), specials[i], true});
   tok::AddedTokenMatcher matcher(added, true);
 
   // 1. Count words, in parallel over the texts; special tokens are cut out first, as at encode time.
@@ -140,6 +161,12 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
   r.input_bytes = total_bytes;
   r.words = total_words;
   r.unique_words = counts.size();
+  // Without words there is nothing to learn, and the byte tokens alone are no trained tokenizer.
+  SEEK_CHECK(total_bytes > 0, "no text to train on: the input is empty");
+  SEEK_CHECK(
+      total_words > 0,
+      "no text to train on: the input's {} bytes are all special tokens or removed by the pre-tokenizer",
+      total_bytes);
 
   // Ids: special tokens, then the 256 bytes in order of their byte-level character, then merges.
   std::vector<std::string> vocab(specials.begin(), specials.end());  // byte-level spelling by id
@@ -218,6 +245,9 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
     std::string merged = vocab[a] + vocab[b];
     int32_t m;
     if (auto it = vocab_ids.find(merged); it != vocab_ids.end()) {
+      // A special token's text that is also the byte-level spelling of other bytes (say "Ġthe", " the"):
+      // sharing its id would decode those bytes as the special's text, so this pair is never merged.
+      if (size_t(it->second) < specials.size()) continue;
       m = it->second;  // reached before by another split of the same string: reuse its id
     } else {
       m = int32_t(vocab.size());
@@ -305,8 +335,6 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
         {"ignore_merges", false},
         {"vocab", vocab_json},
         {"merges", merges_json}}}};
-  if (opt.chat_template != "v3" && opt.chat_template != "r1")
-    fail("chat template \"{}\" is unknown (expected v3 or r1)", opt.chat_template);
   bool chat_tokens = opt.special_tokens.empty();
   r.config = {{"add_bos_token", true},
               {"add_eos_token", false},
@@ -325,10 +353,22 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
 
 BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, const BpeTrainOptions& opt) {
   if (files.empty()) fail("no input files to train on");
+  checked_options(opt);
   // Files are cut into ~1 MB chunks at line ends, so one big file still trains on every thread.
   std::vector<std::string> chunks;
   for (const auto& f : files) {
     const std::string all = read_file(f);
+    // Repairing is what encode does too, but a file that is not text (binary, compressed, UTF-16, whose ASCII
+    // is valid UTF-8 with NULs between) should not train a tokenizer without a word said.
+    if (size_t valid = tok::utf8_valid_prefix(all); valid < all.size() && opt.log)
+      opt.log(
+          fmt::format("note: {} is not valid UTF-8 (first at byte {}); invalid bytes are read as U+FFFD, as "
+                      "encode reads them",
+                      f.string(), valid));
+    else if (size_t nul = all.find('\0'); nul != std::string::npos && opt.log)
+      opt.log(
+          fmt::format("note: {} holds NUL bytes (first at byte {}): is it UTF-16 or binary rather than text?",
+                      f.string(), nul));
     size_t pos = 0;
     while (pos < all.size()) {
       size_t end = std::min(all.size(), pos + (1 << 20));
@@ -340,6 +380,8 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
       pos = end;
     }
   }
+  SEEK_CHECK(!chunks.empty(), "no text to train on: {} empty",
+             files.size() == 1 ? files[0].string() + " is" : "the input files are");
   return train_bpe(chunks, opt);
 }
 
@@ -347,11 +389,15 @@ void save_bpe(const BpeTrainResult& r, const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) fail("cannot create {}: {}", dir.string(), ec.message());
-  // Atomically, each file: a crash or a full disk never leaves a half-written tokenizer over a good one.
-  for (auto [name, j] :
-       {std::pair{"tokenizer.json", &r.tokenizer}, std::pair{"tokenizer_config.json", &r.config}})
-    write_file_atomically(dir / name,
-                          j->dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::strict) + "\n");
+  // Both files are written in full before either replaces anything: a crash, a full disk or a file that may
+  // not be replaced never leaves a half-written tokenizer, or a new tokenizer.json beside an old config.
+  AtomicFile tokenizer(dir / "tokenizer.json"), config(dir / "tokenizer_config.json");
+  for (auto [file, j] : {std::pair{&tokenizer, &r.tokenizer}, std::pair{&config, &r.config}}) {
+    const std::string text = j->dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::strict) + "\n";
+    file->write(text.data(), text.size());
+  }
+  tokenizer.commit();
+  config.commit();
 }
 
 }  // namespace seek

@@ -33,10 +33,15 @@ struct BpeTrainResult {
   double count_seconds = 0, merge_seconds = 0;
 };
 
+// Throws seek::Error for bad options (special tokens empty, listed twice or spelled like a byte token; a
+// vocabulary too small for them and the bytes; an unknown chat template or pre-tokenizer) and for texts
+// without a word to learn from.
 BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOptions& opt);
-// Reads the files (invalid UTF-8 is repaired to U+FFFD) and trains on their contents.
+// Checks opt, then reads the files (invalid UTF-8 is repaired to U+FFFD; opt.log notes such files and files
+// holding NUL bytes) and trains on their contents.
 BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, const BpeTrainOptions& opt);
-// Writes dir/tokenizer.json and dir/tokenizer_config.json (creating dir).
+// Writes dir/tokenizer.json and dir/tokenizer_config.json (creating dir), each in full before either
+// replaces an old one.
 void save_bpe(const BpeTrainResult& r, const std::filesystem::path& dir);
 
 // DeepSeek's chat templates (Jinja), as their tokenizer_config.json files carry them.

@@ -1,0 +1,161 @@
+// `seek tokenizer train` on hostile input, as a user runs it: an --out that would overwrite an input or
+// cannot be written, unreadable or empty inputs, a mistyped --special-tokens list, flags that contradict each
+// other. Each is an error naming the problem (exit 1), given before training, with nothing written; non-UTF-8
+// text trains with a note.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using seek::test::TempDir;
+
+struct CmdResult {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+CmdResult run(const std::string& args) {
+  std::string cmd = std::string(SEEK_BINARY) + " " + args + " 2>&1";
+  CmdResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::string file_text(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+const std::string kCorpus = "the cat sat on the mat, the cat sat on the hat\nthe dog sat on the log\n";
+
+std::string train(const fs::path& input, const fs::path& out, const std::string& more = "") {
+  return "tokenizer train --vocab-size 280 --threads 1 --input " + input.string() + " --out " + out.string() +
+         " " + more;
+}
+
+// Expects exit 1 with `message` in the output, and no internal error.
+void expect_error(const std::string& args, const std::string& message) {
+  CmdResult r = run(args);
+  EXPECT_EQ(r.code, 1) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find(message), std::string::npos) << args << "\n" << r.output;
+  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+}
+
+// Training on a file in --out would replace it with the tokenizer: refused before anything is written, also
+// when the input is spelled differently or is a link.
+TEST(CliTokenizerTrain, OutHoldingAnInputIsRefused) {
+  TempDir tmp("cli-tok-train-same");
+  const fs::path tok = tmp.path / "tok";
+  fs::create_directories(tok);
+  std::ofstream(tok / "tokenizer.json") << kCorpus;
+  std::ofstream(tok / "tokenizer_config.json") << kCorpus;
+  fs::create_symlink(tok / "tokenizer_config.json", tmp.path / "link.txt");
+  for (const fs::path& input :
+       {tok / "tokenizer.json", tmp.path / "tok" / ".." / "tok" / "tokenizer.json", tmp.path / "link.txt"})
+    expect_error(train(input, tok), "is the input file " + input.string());
+  EXPECT_EQ(file_text(tok / "tokenizer.json"), kCorpus);
+  EXPECT_EQ(file_text(tok / "tokenizer_config.json"), kCorpus);
+}
+
+// --out is a folder: a file there (here the input itself) or under it is refused before training.
+TEST(CliTokenizerTrain, OutThatCannotBeAFolderIsRefused) {
+  TempDir tmp("cli-tok-train-out");
+  const fs::path corpus = tmp.path / "corpus.txt";
+  std::ofstream(corpus) << kCorpus;
+  expect_error(train(corpus, corpus), "--out " + corpus.string() + " is not a folder; give a folder");
+  fs::create_symlink(tmp.path / "nowhere", tmp.path / "dangling");
+  expect_error(train(corpus, tmp.path / "dangling"), "is not a folder");
+  expect_error(train(corpus, corpus / "tok"),
+               "--out " + (corpus / "tok").string() + ": " + corpus.string() + " is a file");
+  expect_error(train(corpus, "''"), "--out is empty");
+  EXPECT_EQ(file_text(corpus), kCorpus);
+  if (::geteuid() != 0) {  // root may write anywhere
+    fs::create_directories(tmp.path / "ro");
+    fs::permissions(tmp.path / "ro", fs::perms::owner_read | fs::perms::owner_exec);
+    expect_error(train(corpus, tmp.path / "ro" / "a" / "tok"),
+                 "the folder " + (tmp.path / "ro").string() + " is not writable");
+    fs::permissions(tmp.path / "ro", fs::perms::owner_all);
+  }
+}
+
+TEST(CliTokenizerTrain, UnusableInputsAreClearErrors) {
+  TempDir tmp("cli-tok-train-in");
+  const fs::path out = tmp.path / "tok";
+  expect_error(train(tmp.path / "missing.txt", out),
+               "cannot read " + (tmp.path / "missing.txt").string() + ": No such file or directory");
+  expect_error(train(tmp.path, out), tmp.path.string() + " is a folder, not a file");
+  std::ofstream(tmp.path / "empty.txt").close();
+  expect_error(train(tmp.path / "empty.txt", out),
+               "no text to train on: " + (tmp.path / "empty.txt").string() + " is empty");
+  std::ofstream(tmp.path / "specials.txt") << "<s></s>";
+  expect_error(train(tmp.path / "specials.txt", out, "--special-tokens '<s>,</s>'"),
+               "are all special tokens");
+  // Options are checked before the files are read.
+  expect_error("tokenizer train --vocab-size 100 --input " + (tmp.path / "missing.txt").string() + " --out " +
+                   out.string(),
+               "--vocab-size 100 is too small: the 9 special tokens and 256 byte tokens need 265");
+  // A negative count meant all threads; too many aborted in OpenMP. Flag errors exit as CLI11 says (105).
+  for (const std::string threads : {"-1", "100000"}) {
+    CmdResult r = run("tokenizer train --vocab-size 280 --input " + (tmp.path / "empty.txt").string() +
+                      " --out " + out.string() + " --threads " + threads);
+    EXPECT_NE(r.code, 0) << r.output;
+    EXPECT_NE(r.output.find("--threads: Value " + threads + " not in range 0 to 1024"), std::string::npos)
+        << r.output;
+  }
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// A typo in the list is named instead of training a tokenizer with an empty, doubled or space-edged token.
+TEST(CliTokenizerTrain, SpecialTokenListsAreChecked) {
+  TempDir tmp("cli-tok-train-specials");
+  const fs::path corpus = tmp.path / "corpus.txt", out = tmp.path / "tok";
+  std::ofstream(corpus) << kCorpus;
+  expect_error(train(corpus, out, "--special-tokens ''"), "--special-tokens \"\": item 1 is empty");
+  expect_error(train(corpus, out, "--special-tokens '<s>,'"), "--special-tokens \"<s>,\": item 2 is empty");
+  expect_error(train(corpus, out, "--special-tokens '<s>,,</s>'"), "item 2 is empty");
+  expect_error(train(corpus, out, "--special-tokens '<s>, </s>'"), "\" </s>\" starts or ends with a space");
+  expect_error(train(corpus, out, "--special-tokens '<s>,<s>'"), "special token \"<s>\" is listed twice");
+  expect_error(train(corpus, out, "--special-tokens '<s>,a'"),
+               "special token \"a\" is the character tokenizer.json uses for the byte 0x61");
+  expect_error(train(corpus, out, "--special-tokens '<s>,</s>' --chat-template r1"),
+               "--chat-template needs the chat tokens, which --special-tokens replaces");
+  EXPECT_FALSE(fs::exists(out));
+  CmdResult r = run(train(corpus, out, "--special-tokens '<s>,</s>,<pad>'"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(file_text(out / "tokenizer_config.json").find("\"<pad>\""), std::string::npos);
+}
+
+TEST(CliTokenizerTrain, NonUtf8InputTrainsWithANote) {
+  TempDir tmp("cli-tok-train-utf8");
+  const fs::path corpus = tmp.path / "corpus.txt";
+  std::ofstream(corpus) << kCorpus << "\xFF\xFE\n";
+  CmdResult r = run(train(corpus, tmp.path / "tok"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("note: " + corpus.string() + " is not valid UTF-8 (first at byte " +
+                          std::to_string(kCorpus.size()) + ")"),
+            std::string::npos)
+      << r.output;
+  EXPECT_TRUE(fs::exists(tmp.path / "tok" / "tokenizer.json"));
+}
+
+}  // namespace
