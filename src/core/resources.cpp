@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+#include "core/error.hpp"
+
 namespace seek {
 
 double peak_rss_mb() {
@@ -47,6 +49,19 @@ long long available_memory_bytes() {
     avail = avail < 0 ? room : std::min(avail, room);
   }
   return avail;
+}
+
+void check_memory_for(long long bytes, const std::string& what, const std::string& hint) {
+  const long long avail = available_memory_bytes();
+  SEEK_CHECK(avail < 0 || bytes <= avail, "{} need {:.1f} GB of memory, and {:.1f} GB is available{}", what,
+             double(bytes) / 1e9, double(avail) / 1e9, hint);
+}
+
+std::string format_count(long long n) {
+  if (n >= 1'000'000'000) return fmt::format("{:.1f}B", double(n) / 1e9);
+  if (n >= 1'000'000) return fmt::format("{:.1f}M", double(n) / 1e6);
+  if (n >= 1'000) return fmt::format("{:.1f}K", double(n) / 1e3);
+  return fmt::format("{}", n);
 }
 
 }  // namespace seek

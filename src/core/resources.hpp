@@ -1,5 +1,6 @@
 // Process resource figures for progress lines and benchmarks.
 #pragma once
+#include <string>
 
 namespace seek {
 
@@ -9,5 +10,14 @@ double peak_rss_mb();
 // Memory new allocations can get without swapping, in bytes: MemAvailable from /proc/meminfo, or less where
 // this process's cgroup (v2) has a lower limit left; -1 where neither is known.
 long long available_memory_bytes();
+
+// Throws seek::Error when `bytes` is more than available_memory_bytes() (where that is known). A model that
+// cannot fit would otherwise end in std::bad_alloc or, worse, in the kernel's OOM killer after minutes of
+// loading. `what` names what needs the memory, e.g. "the weights and gradients of 16.4B parameters"; `hint`
+// ends the message (e.g. how to need less).
+void check_memory_for(long long bytes, const std::string& what, const std::string& hint = "");
+
+// "1.2B", "350.0M", "52.1K", "12": a parameter count.
+std::string format_count(long long n);
 
 }  // namespace seek

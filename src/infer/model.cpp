@@ -8,6 +8,7 @@
 
 #include "core/dtype.hpp"
 #include "core/error.hpp"
+#include "core/resources.hpp"
 #include "core/rng.hpp"
 #include "io/tensor_store.hpp"
 #include "kernels/gemm.hpp"
@@ -108,6 +109,16 @@ void InferModel::allocate(const ModelConfig& cfg, WeightFormat format, PackPolic
       nf += round_up(numel, 16);
     }
   }
+  int64_t packed_bytes = 0;
+  for (int id = 0; id < layout_.size(); ++id)
+    if (to_pack_[size_t(id)]) packed_bytes += layout_[id].numel * (half[size_t(id)] ? 2 : 4);
+  int64_t params = 0;
+  for (const ParamInfo& p : layout_.all()) params += p.numel;
+  check_memory_for(nf * 4 + nh * 2 + packed_bytes,
+                   format == WeightFormat::BF16
+                       ? fmt::format("the bf16 and f32 weights of {} parameters", format_count(params))
+                       : fmt::format("the f32 weights of {} parameters", format_count(params)),
+                   format == WeightFormat::BF16 ? "" : "; bf16 weights need about half");
   f32_.resize(size_t(nf));
   bf16_.resize(size_t(nh));
 }

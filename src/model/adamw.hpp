@@ -18,7 +18,7 @@ struct StepStats {
 template <typename T>
 class AdamW {
  public:
-  explicit AdamW(const ParamLayout& layout) : m_(size_t(layout.total())), v_(size_t(layout.total())) {}
+  explicit AdamW(const ParamLayout& layout) : m_(moment_size(layout)), v_(size_t(layout.total())) {}
 
   // Clips the gradient by global norm (max_norm <= 0: no clipping), then updates every trainable tensor;
   // weight decay only where the layout says so (2-D weights). Skips the update when the norm is not finite.
@@ -32,6 +32,12 @@ class AdamW {
  private:
   AlignedBuffer<T> m_, v_;
   int64_t t_ = 0;
+
+  static size_t moment_size(const ParamLayout& layout) {  // checks that both moments fit before the first
+    check_memory_for(2 * layout.total() * int64_t(sizeof(T)),
+                     fmt::format("the AdamW moments of {} parameters", format_count(layout.total())));
+    return size_t(layout.total());
+  }
 };
 
 }  // namespace seek

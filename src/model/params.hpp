@@ -7,7 +7,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/aligned.hpp"
+#include "core/resources.hpp"
 
 namespace seek {
 
@@ -43,6 +46,8 @@ struct ParamStore {
   AlignedBuffer<T> grad;
 
   void allocate() {
+    check_memory_for(2 * layout.total() * int64_t(sizeof(T)),
+                     fmt::format("the weights and gradients of {} parameters", format_count(layout.total())));
     value.resize(size_t(layout.total()));
     grad.resize(size_t(layout.total()));
   }

@@ -692,4 +692,23 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
   EXPECT_EQ(r.output.find("2/4"), std::string::npos) << r.output;  // nothing after the stopped pretraining
 }
 
+// A model bigger than the machine's memory is refused before it is allocated, with what it needs (it used to
+// end in "internal error: std::bad_alloc", or in the OOM killer).
+TEST(Cli, AModelTooBigForMemoryIsAClearError) {
+  TempDir tmp("cli-too-big");
+  std::ifstream in(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  auto cfg = nlohmann::json::parse(in);
+  cfg["vocab_size"] = 2000000;
+  cfg["hidden_size"] = 8192;  // 33B parameters: 263 GB to train, 131 GB of f32 weights
+  std::ofstream(tmp.path / "huge.json") << cfg.dump();
+  std::ofstream(tmp.path / "corpus.txt") << "hello world\n";
+  CmdResult r = run("train --config " + (tmp.path / "huge.json").string() + " --data " +
+                    (tmp.path / "corpus.txt").string() + " --out " + (tmp.path / "run").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(
+      r.output.find("seek: error: the weights and gradients of 32.9B parameters need 263.3 GB of memory"),
+      std::string::npos)
+      << r.output;
+}
+
 }  // namespace

@@ -1,0 +1,41 @@
+// The memory check that stands before every large allocation of a model: more than the machine has is a
+// clear error that says how much is needed and available, not std::bad_alloc or the OOM killer.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/error.hpp"
+#include "core/resources.hpp"
+
+namespace seek {
+namespace {
+
+TEST(Resources, AvailableMemoryIsKnownHere) {
+  const long long avail = available_memory_bytes();
+  ASSERT_GT(avail, 0) << "MemAvailable should be readable on Linux";
+  EXPECT_LT(avail, 1LL << 50);
+}
+
+TEST(Resources, CheckMemoryForRefusesMoreThanIsAvailable) {
+  EXPECT_NO_THROW(check_memory_for(1 << 20, "a megabyte"));
+  const long long too_much = available_memory_bytes() * 4;
+  try {
+    check_memory_for(too_much, "the weights of 9.9B parameters", "; bf16 weights need about half");
+    FAIL() << "4x the available memory was accepted";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find("the weights of 9.9B parameters need "), 0u) << msg;
+    EXPECT_NE(msg.find(" GB of memory, and "), std::string::npos) << msg;
+    EXPECT_NE(msg.find(" GB is available; bf16 weights need about half"), std::string::npos) << msg;
+  }
+}
+
+TEST(Resources, FormatCount) {
+  EXPECT_EQ(format_count(12), "12");
+  EXPECT_EQ(format_count(52'100), "52.1K");
+  EXPECT_EQ(format_count(350'000'000), "350.0M");
+  EXPECT_EQ(format_count(16'400'000'000), "16.4B");
+}
+
+}  // namespace
+}  // namespace seek
