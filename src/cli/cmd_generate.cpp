@@ -19,6 +19,7 @@
 #include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/stdout.hpp"
+#include "core/stop_signal.hpp"
 #include "infer/engine.hpp"
 #include "infer/model.hpp"
 #include "infer/token_ids.hpp"
@@ -345,7 +346,8 @@ void run_chat(ChatCliOptions& o) {
   std::vector<ChatMessage> history;
   if (!o.system.empty()) history.push_back({"system", o.system});
   const bool tty = isatty(0) && isatty(1);
-  fmt::print(stderr, "seek chat: {} ({} style); empty line or Ctrl-D ends\n", o.model.dir, o.style);
+  fmt::print(stderr, "seek chat: {} ({} style); Ctrl-C stops a reply; empty line or Ctrl-D ends\n",
+             o.model.dir, o.style);
   std::string line;
   for (uint64_t turn = 0;; ++turn) {
     if (tty) fmt::print("> ");
@@ -379,9 +381,20 @@ void run_chat(ChatCliOptions& o) {
     ThinkPrinter printer(co.style == ChatStyle::R1, tty);
     engine.on_token = [&](const TokenEvent& ev) { printer.feed(ev.text); };
     engine.submit(std::move(req));
-    engine.run();
+    bool stopped = false;
+    {
+      // Ctrl-C ends the reply, not the chat (a second one, or one at the prompt, ends the chat).
+      const StopOnSignal stop("");
+      while (engine.step())
+        if (stop.requested("reply")) {
+          stopped = true;
+          break;
+        }
+    }
     printer.end();
+    // A stopped reply stays in the history as far as it got: the next message answers what the user saw.
     history.push_back({"assistant", engine.completions(0)[0].text});
+    if (stopped) fmt::print(stderr, "[seek] reply stopped by Ctrl-C\n");
     fmt::print(stderr, "{}\n", timing_line(engine, engine.completions(0)));
   }
 }

@@ -23,7 +23,7 @@
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
 #include "train/run_folder.hpp"
-#include "train/stop_signal.hpp"
+#include "core/stop_signal.hpp"
 
 namespace seek {
 
@@ -160,7 +160,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     save_checkpoint(out, *policy, opt, state, tok_dir, s.keep_last);
     saved_step = state.step;
   };
-  const StopOnSignal stop;
+  const StopOnSignal stop(kCheckpointNotice);
   while (state.step < s.steps) {
     // A stop asked for before the step's first optimizer update drops the step (rollouts, rewards and
     // gradients so far): nothing the checkpoint holds has changed yet, and the resumed run draws the same

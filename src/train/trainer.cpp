@@ -18,7 +18,7 @@
 #include "train/checkpoint.hpp"
 #include "train/dataset.hpp"
 #include "train/run_folder.hpp"
-#include "train/stop_signal.hpp"
+#include "core/stop_signal.hpp"
 
 namespace seek {
 
@@ -166,7 +166,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     saved_step = state.step;
   };
 
-  const StopOnSignal stop;
+  const StopOnSignal stop(kCheckpointNotice);
   const auto t_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_seconds;
   const int64_t first_step = state.step;

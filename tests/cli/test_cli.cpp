@@ -629,7 +629,7 @@ TEST(Cli, GenerateReportsEverySample) {
   EXPECT_EQ(count(r.output, "logprob "), 6u) << r.output;  // 3 samples x 2 tokens
 }
 
-// A run stopped by SIGINT (here raised by the test hook of train/stop_signal.hpp at the end of step 1,
+// A run stopped by SIGINT (here raised by the test hook of core/stop_signal.hpp at the end of step 1,
 // through the real handler) says where it stands and exits 130; --resume then finishes it.
 TEST(Cli, InterruptedTrainingExits130AndResumes) {
   TempDir tmp("cli-interrupt");
@@ -709,6 +709,21 @@ TEST(Cli, AModelTooBigForMemoryIsAClearError) {
       r.output.find("seek: error: the weights and gradients of 32.9B parameters need 263.3 GB of memory"),
       std::string::npos)
       << r.output;
+}
+
+// Ctrl-C during a chat reply ends that reply (what it wrote so far stays in the conversation), not the chat.
+TEST(Cli, CtrlCStopsAChatReplyNotTheChat) {
+  TempDir tmp("cli-chat-stop");
+  const std::string model = random_model(tmp.path / "m").string();
+  std::ofstream(tmp.path / "in.txt") << "first\nsecond\n";
+  ::setenv("SEEK_TEST_SIGNAL_AT", "reply:3", 1);  // SIGINT after each reply's third step
+  CmdResult r = run("chat --model " + model + " -n 10 --temperature 0 --ignore-eos",
+                    "< " + (tmp.path / "in.txt").string() + " 2>&1");
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "[seek] reply stopped by Ctrl-C"), 2u) << r.output;
+  EXPECT_EQ(count(r.output, "generated 3 tokens"), 2u) << r.output;
+  EXPECT_EQ(count(r.output, "| finish: none"), 2u) << r.output;
 }
 
 }  // namespace

@@ -159,7 +159,7 @@ TEST(GrpoTrainer, ResumeAfterAKillLogsEachStepOnce) {
   for (size_t i = 0; i < completions.size(); ++i) EXPECT_EQ(completions[i], want_completions[i]) << i;
 }
 
-struct SignalAt {  // SIGINT at the n-th check of a safe point (train/stop_signal.hpp)
+struct SignalAt {  // SIGINT at the n-th check of a safe point (core/stop_signal.hpp)
   explicit SignalAt(const char* spec) { ::setenv("SEEK_TEST_SIGNAL_AT", spec, 1); }
   ~SignalAt() { ::unsetenv("SEEK_TEST_SIGNAL_AT"); }
 };

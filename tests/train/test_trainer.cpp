@@ -245,7 +245,7 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
 }
 
 // Makes SIGINT arrive at the `n`-th check of a safe point of the runs started while it lives (see
-// train/stop_signal.hpp), through the same handler as a user's Ctrl-C.
+// core/stop_signal.hpp), through the same handler as a user's Ctrl-C.
 struct SignalAt {
   explicit SignalAt(const char* spec) { ::setenv("SEEK_TEST_SIGNAL_AT", spec, 1); }
   ~SignalAt() { ::unsetenv("SEEK_TEST_SIGNAL_AT"); }

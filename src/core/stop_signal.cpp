@@ -1,4 +1,4 @@
-#include "train/stop_signal.hpp"
+#include "core/stop_signal.hpp"
 
 #include <unistd.h>
 
@@ -14,6 +14,7 @@ namespace seek {
 namespace {
 
 std::atomic<bool> g_requested{false};
+const char* g_notice = "";  // set before the handlers are installed, read by them
 struct sigaction g_old_int, g_old_term;
 std::map<std::string, long> g_test_checks;  // per safe point, for SEEK_TEST_SIGNAL_AT
 
@@ -25,9 +26,7 @@ void on_signal(int sig) {
     return;
   }
   // write(2), not stdio: only async-signal-safe calls here.
-  static const char kMessage[] =
-      "\nseek: stopping at the next safe point to save a checkpoint (signal again to quit at once)\n";
-  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, g_notice, std::strlen(g_notice));
 }
 
 // SEEK_TEST_SIGNAL_AT="<where>:<n>" (see the header): raises SIGINT at the n-th check of `where`.
@@ -42,8 +41,9 @@ void maybe_signal_for_test(const char* where) {
 
 }  // namespace
 
-StopOnSignal::StopOnSignal() {
+StopOnSignal::StopOnSignal(const char* notice) {
   g_requested = false;
+  g_notice = notice;
   g_test_checks.clear();
   struct sigaction sa;
   std::memset(&sa, 0, sizeof sa);

@@ -7,19 +7,19 @@
 #include <csignal>
 #include <cstdlib>
 
-#include "train/stop_signal.hpp"
+#include "core/stop_signal.hpp"
 
 namespace seek {
 namespace {
 
 TEST(StopOnSignal, FirstSignalIsARequest) {
   for (int sig : {SIGINT, SIGTERM}) {
-    const StopOnSignal stop;
+    const StopOnSignal stop("");
     EXPECT_FALSE(stop.requested("test"));
     std::raise(sig);
     EXPECT_TRUE(stop.requested("test"));
   }
-  const StopOnSignal fresh;  // a new run starts without the old request
+  const StopOnSignal fresh("");  // a new run starts without the old request
   EXPECT_FALSE(fresh.requested("test"));
 }
 
@@ -29,7 +29,7 @@ TEST(StopOnSignal, SecondSignalEndsTheProcess) {
     const pid_t pid = fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {  // no OpenMP has run in this test binary, so forking is safe
-      const StopOnSignal stop;
+      const StopOnSignal stop("");
       std::raise(sig);
       std::raise(sig);
       _exit(0);  // reached only if the second signal was swallowed
@@ -48,7 +48,7 @@ void previous_handler(int) {
 TEST(StopOnSignal, PutsBackTheHandlersItReplaced) {
   auto old_int = std::signal(SIGINT, previous_handler);
   auto old_term = std::signal(SIGTERM, previous_handler);
-  { const StopOnSignal stop; }
+  { const StopOnSignal stop(""); }
   std::raise(SIGINT);
   std::raise(SIGTERM);
   EXPECT_EQ(g_previous_handler_calls, 2);
@@ -58,7 +58,7 @@ TEST(StopOnSignal, PutsBackTheHandlersItReplaced) {
 
 TEST(StopOnSignal, TestHookRaisesAtTheNthCheckOfAPoint) {
   ::setenv("SEEK_TEST_SIGNAL_AT", "step:3", 1);
-  const StopOnSignal stop;
+  const StopOnSignal stop("");
   EXPECT_FALSE(stop.requested("micro-batch"));
   EXPECT_FALSE(stop.requested("step"));
   EXPECT_FALSE(stop.requested("step"));
