@@ -83,6 +83,11 @@ CombinedReward::CombinedReward(const RewardSpec& spec) {
   }
 }
 
+const RewardFunction* CombinedReward::find(const std::string& name) const {
+  const auto it = std::find(names_.begin(), names_.end(), name);
+  return it == names_.end() ? nullptr : fns_[size_t(it - names_.begin())].get();
+}
+
 RewardScore CombinedReward::score(const RewardInput& in) const {
   RewardScore s;
   s.components.resize(fns_.size());
