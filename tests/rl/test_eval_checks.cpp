@@ -1,9 +1,12 @@
-// Evaluations of code problems: the accuracy reward does not apply to them (NaN), and reading that NaN as 0
-// made a perfect model show pass@1 0; they are checked by the code reward, correct when every test passes.
+// Evaluations that would report numbers about nothing: code problems scored by the accuracy reward (which
+// does not apply to them: its NaN read as 0, so a perfect model showed pass@1 0), and GRPO settings whose
+// evaluations have no samples or, for a task, no problems.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "reward/sandbox.hpp"
 #include "rl/evaluate.hpp"
+#include "rl/grpo_settings.hpp"
 #include "support/error_of.hpp"
 
 namespace seek {
@@ -58,6 +61,37 @@ TEST(EvalScorer, CodeRewardThatCannotRunFailsBeforeGenerating) {
   EXPECT_NE(e.find("require_isolation"), std::string::npos) << e;
   // Without code problems the code reward is not needed.
   EXPECT_EQ(error_of([&] { EvalScorer({maths_problem()}, nullptr); }), "");
+}
+
+GrpoSettings grpo(const json& extra) {
+  json j = {{"init", "policy"}, {"out", "o"}};
+  j.update(extra);
+  return GrpoSettings::from_json(j, "test");
+}
+
+std::string validate_error(const GrpoSettings& s) {
+  return error_of([&] { s.validate(); });
+}
+
+TEST(GrpoEvalSettings, EvaluationsMustHaveSamplesAndProblems) {
+  const json task = {{"task", "countdown"}, {"eval_every", 10}};
+  EXPECT_EQ(validate_error(grpo(task)), "");
+  for (int64_t n : {0, -3}) {
+    json j = task;
+    j["eval_problems"] = n;
+    EXPECT_NE(validate_error(grpo(j)).find(fmt::format("eval_problems must be at least 1 (got {})", n)),
+              std::string::npos)
+        << n;
+    j = task;
+    j["eval_samples"] = n;
+    EXPECT_NE(validate_error(grpo(j)).find("eval_samples must be positive"), std::string::npos) << n;
+  }
+  // A dataset's 0 is all of it; without evaluations the two keys are not used.
+  EXPECT_EQ(validate_error(grpo({{"data", "p.jsonl"}, {"eval_every", 10}, {"eval_problems", 0}})), "");
+  EXPECT_NE(validate_error(grpo({{"data", "p.jsonl"}, {"eval_every", 10}, {"eval_problems", -1}}))
+                .find("or 0 for all of data"),
+            std::string::npos);
+  EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"eval_problems", 0}, {"eval_samples", 0}})), "");
 }
 
 }  // namespace
