@@ -41,6 +41,12 @@ void run(const EvalCli& c) {
   } catch (const nlohmann::json::exception& e) {
     fail("--task-options must be JSON: {}", e.what());
   }
+  // A task's held-out set has no end, so only a dataset has an "all"; 0 problems would report scores of
+  // nothing.
+  if (c.data.empty())
+    SEEK_CHECK(c.problems >= 1, "--problems must be at least 1 (got {})", c.problems);
+  else
+    SEEK_CHECK(c.problems >= 0, "--problems must be at least 1, or 0 for all of --data (got {})", c.problems);
   ProblemSource source(c.task, task_opts, c.data, c.seed);
   auto problems = source.held_out(c.problems);
   auto model = InferModel::load(c.model);

@@ -1,9 +1,10 @@
 #include <fcntl.h>
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include <iostream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "cli/registry.hpp"
 #include "core/error.hpp"
@@ -65,6 +67,39 @@ void report_stdout_failure(const std::string& why) {
   say(fmt::format("seek: error: cannot write to standard output: {}\n", why));
 }
 
+// A command-line mistake (unknown flag, missing or unconvertible value, no command) reported like any other
+// bad input: `seek: error: ...`, exit status 1, plus where to look up the usage. CLI11's own report has
+// neither the prefix nor a documented status (104-114), and says "A subcommand is required" for a misspelt
+// command too.
+int report_usage_error(const CLI::App& app, const CLI::ParseError& e) {
+  // The deepest command the arguments reached: its --help describes what went wrong.
+  const CLI::App* at = &app;
+  std::string command = "seek";
+  while (!at->get_subcommands().empty()) {
+    at = at->get_subcommands().front();
+    command += " " + at->get_name();
+  }
+  std::string message = e.what();
+  // Arguments CLI11 could not place; a missing requirement is reported before them.
+  const std::vector<std::string> left = app.remaining(true);
+  const bool required = dynamic_cast<const CLI::RequiredError*>(&e) != nullptr;
+  if (required && at->get_require_subcommand_min() > 0 && at->get_subcommands().empty()) {
+    message = left.empty() ? fmt::format("{} needs a command", command)
+              : left.front().starts_with("-")
+                  ? fmt::format("unknown option {}: {} needs a command first", left.front(), command)
+                  : fmt::format("unknown command '{}'", left.front());
+  } else if (required && !left.empty()) {
+    // Often the cause: `--vocab_size 100` for `--vocab-size` reads as "--vocab-size is required".
+    message += fmt::format(" (not understood: {})", fmt::join(left, " "));
+  }
+  if (message.size() > 1 && std::isupper(static_cast<unsigned char>(message[0])) &&
+      std::islower(static_cast<unsigned char>(message[1]))) {
+    message[0] = char(std::tolower(static_cast<unsigned char>(message[0])));  // a sentence's tail, like ours
+  }
+  say(fmt::format("seek: error: {}\nRun '{} --help' for usage.\n", message, command));
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,7 +113,12 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    rc = app.exit(e);
+    // --help (and CLI11's other non-errors) print to stdout and exit 0.
+    if (e.get_exit_code() == 0) {
+      rc = app.exit(e);
+    } else {
+      return report_usage_error(app, e);
+    }
   } catch (const seek::Error& e) {
     say(fmt::format("seek: error: {}\n", e.what()));
     return 1;

@@ -61,6 +61,13 @@ RewardSpec RewardSpec::from_json(const nlohmann::json& j, const std::string& whe
          describe_json(j));
   }
   if (spec.terms.empty()) fail("{}: no reward functions given", where);
+  // A weight of 0 logs a reward without training on it; with every weight 0 each total is 0, so GRPO's
+  // advantages are all 0 and a run would learn nothing.
+  if (std::all_of(spec.terms.begin(), spec.terms.end(), [](const RewardTerm& t) { return t.weight == 0; }))
+    fail(
+        "{}: every reward weight is 0, so every completion would score 0; give at least one a non-zero "
+        "weight",
+        where);
   return spec;
 }
 
@@ -81,6 +88,11 @@ CombinedReward::CombinedReward(const RewardSpec& spec) {
     names_.push_back(t.name);
     weights_.push_back(t.weight);
   }
+}
+
+const RewardFunction* CombinedReward::find(const std::string& name) const {
+  const auto it = std::find(names_.begin(), names_.end(), name);
+  return it == names_.end() ? nullptr : fns_[size_t(it - names_.begin())].get();
 }
 
 RewardScore CombinedReward::score(const RewardInput& in) const {

@@ -45,6 +45,9 @@ class CombinedReward {
   const std::vector<std::string>& names() const { return names_; }
   const std::vector<double>& weights() const { return weights_; }
 
+  // The term called `name` (the first one), or null.
+  const RewardFunction* find(const std::string& name) const;
+
   RewardScore score(const RewardInput& input) const;  // never throws
   // Scores many completions on `threads` threads (0: OpenMP's default); the results do not depend on the
   // thread count.

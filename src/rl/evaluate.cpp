@@ -1,5 +1,6 @@
 #include "rl/evaluate.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.hpp"
@@ -17,6 +18,28 @@ nlohmann::json EvalResult::to_json() const {
   return j;
 }
 
+EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward)
+    : accuracy_(reward::make_reward("accuracy")) {
+  if (std::none_of(problems.begin(), problems.end(), [](const auto& p) { return p.is_code(); })) return;
+  code_ = run_reward ? run_reward->find("code") : nullptr;
+  if (code_) return;
+  try {
+    own_code_ = reward::make_reward("code");
+  } catch (const Error& e) {
+    fail(
+        "code problems are checked with the code reward (its options come from a \"code\" entry of the "
+        "rewards): {}",
+        e.what());
+  }
+  code_ = own_code_.get();
+}
+
+double EvalScorer::correctness(const reward::RewardInput& in) const {
+  const double c = in.problem->is_code() ? code_->score(in) : accuracy_->score(in);
+  // Still NaN: a problem without answer, task or tests (problem_from_json refuses those); not solved.
+  return std::isnan(c) ? 0.0 : c;
+}
+
 EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
                     const std::vector<reward::Problem>& problems, const EvalOptions& opt,
                     const reward::CombinedReward* run_reward, std::ostream* out) {
@@ -24,6 +47,8 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
   for (int k : opt.ks)
     SEEK_CHECK(k >= 1 && k <= opt.samples, "pass@{} needs at least {} samples per problem (have {})", k, k,
                opt.samples);
+  // Before generating: a code reward that cannot run here fails now.
+  const EvalScorer scorer(problems, run_reward);
   EngineOptions eo;
   eo.max_batch = opt.max_batch;
   eo.cache_type = opt.cache_type;
@@ -37,7 +62,6 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     engine.submit(std::move(req));
   }
   engine.run();
-  auto accuracy = reward::make_reward("accuracy");
   auto format = reward::make_reward("format");
   EvalResult res;
   res.problems = int64_t(problems.size());
@@ -49,8 +73,7 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     for (size_t s = 0; s < comps.size(); ++s) {
       const Completion& c = comps[s];
       reward::RewardInput in{&problems[i], c.text, int64_t(c.tokens.size())};
-      double acc = accuracy->score(in), fmt = format->score(in);
-      if (std::isnan(acc)) acc = 0;
+      const double acc = scorer.correctness(in), fmt = format->score(in);
       double r = run_reward ? run_reward->score(in).total : acc;
       correct += acc >= 1.0;
       acc_sum += acc;

@@ -4,6 +4,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <memory>
 #include <ostream>
 #include <vector>
 
@@ -32,6 +33,21 @@ struct EvalResult {
   double format_rate = 0;                       // share of completions in the strict R1 format
   double mean_length = 0;                       // completion tokens
   nlohmann::json to_json() const;
+};
+
+// What an evaluation counts as solving a problem, in [0, 1] with 1 correct: the accuracy reward for problems
+// with an answer or a task; for code problems, where accuracy does not apply (NaN, which must not read as 0),
+// the code reward, 1 when every test passes (pass@k as HumanEval defines it). The code reward takes its
+// options (sandbox limits, require_isolation) from the run reward's "code" term when there is one.
+class EvalScorer {
+ public:
+  // Throws seek::Error when there are code problems and the code reward cannot run here.
+  EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward);
+  double correctness(const reward::RewardInput& in) const;
+
+ private:
+  std::unique_ptr<reward::RewardFunction> accuracy_, own_code_;
+  const reward::RewardFunction* code_ = nullptr;
 };
 
 // completions_out (optional) receives one JSON line per completion.

@@ -53,6 +53,14 @@ void GrpoSettings::validate() const {
   SEEK_CHECK(beta >= 0 && entropy_coef >= 0, "beta and entropy_coef must be >= 0");
   SEEK_CHECK(rewards.is_object() || rewards.is_array(), "rewards must be a JSON object or array");
   SEEK_CHECK(log_completions >= 0, "log_completions must be >= 0");
+  if (eval_every > 0) {
+    // Checked now, not at the first evaluation: 0 samples would stop the run there, and 0 problems of a task
+    // would log scores of nothing (a dataset's 0 is all of it).
+    require_positive(eval_samples, "eval_samples");
+    SEEK_CHECK(eval_problems >= 1 || (!data.empty() && eval_problems == 0),
+               "eval_problems must be at least 1{} (got {})", data.empty() ? "" : ", or 0 for all of data",
+               eval_problems);
+  }
   parse_kl_estimator(kl_estimator);
   parse_advantage_scale(scale_rewards);
   parse_loss_aggregation(loss_aggregation);

@@ -85,6 +85,8 @@ class Writer {
     written_ += ids_.size();
   }
 
+  int64_t loss_tokens() const { return loss_tokens_; }
+
   // Commits every file and returns meta.json's contents.
   nlohmann::json finish(const fs::path& dir, const nlohmann::json& descriptor) {
     tokens_.commit();
@@ -129,8 +131,16 @@ void build_token_cache(const fs::path& dir, const nlohmann::json& descriptor,
 
   const SpecialIds ids{tok.bos_id(), tok.eos_id()};
   Writer writer(tmp.path, objective == Objective::Sft, tok, threads);
-  for (const auto& f : inputs)
+  for (const auto& f : inputs) {
+    const int64_t before = writer.loss_tokens();
     read_documents(f, objective, ids, kBatchBytes, threads, [&](std::vector<Document>& b) { writer.add(b); });
+    // SFT learns only from answers: a file without one adds no target, and alone would "train" on nothing.
+    if (objective == Objective::Sft && writer.loss_tokens() == before)
+      fail(
+          "training data {}: no record has an answer to train on (SFT's loss is on assistant turns of "
+          "\"messages\" and on \"completion\"; --objective pretrain puts it on all text)",
+          f.path.string());
+  }
   const nlohmann::json meta = writer.finish(tmp.path, descriptor);
   // meta.json last: its presence is what marks a complete folder (the rename below is what makes it visible).
   write_file_atomically(tmp.path / "meta.json", meta.dump(2) + "\n");

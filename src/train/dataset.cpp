@@ -77,6 +77,17 @@ class PackedDataset final : public Dataset {
     stats_.train_sequences = train_.sequences;
     stats_.val_sequences = val_.sequences;
     stats_.counted_targets = count_targets();
+    // Every file has answers (the cache build checks that), but they can all fall outside the training
+    // sequences: in validation documents, or in the training split's tail, too short for another sequence.
+    if (stats_.counted_targets == 0) {
+      std::string names;
+      for (const auto& p : opts_.inputs) names += (names.empty() ? "" : ", ") + p.string();
+      fail(
+          "no training target carries loss: the {} answer tokens of {} all fall outside the {} training "
+          "sequence(s) of seq_len {} (in validation documents or in the last {} tokens); add answers, or "
+          "lower val_fraction or seq_len",
+          cache_.loss_tokens, names, train_.sequences, L, train_.tokens - 1 - train_.sequences * L);
+    }
     stats_.reused_cache = cache_.reused;
     stats_.cache_path = cache_.dir;
   }

@@ -1,0 +1,150 @@
+// Command lines CLI11 cannot parse (an unknown flag or command, a missing or malformed value, no command)
+// are bad input like any other: `seek: error: ...` on stderr, where to look up the usage, exit status 1
+// (CLI11's own report had no prefix and exit codes 104-114). --help still prints to stdout and exits 0.
+// Also runs that used to "succeed" without doing anything: an evaluation of 0 problems, a reward spec whose
+// weights are all 0, and SFT data without an answer to train on.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "model/model_dir.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using seek::test::TempDir;
+
+struct CmdResult {
+  int code = -1;
+  std::string output;
+};
+
+// `redirect` picks the streams: "2>&1" both, "2>/dev/null" stdout alone, "2>&1 >/dev/null" stderr alone.
+CmdResult run(const std::string& args, const std::string& redirect = "2>&1") {
+  const std::string cmd = std::string(SEEK_BINARY) + " " + args + " " + redirect;
+  CmdResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+const std::string kTinyV3 = std::string(SEEK_TEST_DIR) + "/fixtures/tiny-v3";
+
+TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
+  struct Case {
+    std::string args, message, command;
+  };
+  const std::vector<Case> cases = {
+      {"", "seek needs a command", "seek"},
+      {"nosuch --model x", "unknown command 'nosuch'", "seek"},
+      {"--bogus", "unknown option --bogus: seek needs a command first", "seek"},
+      {"train --bogus", "the following argument was not expected: --bogus", "seek train"},
+      {"generate", "--model is required", "seek generate"},
+      {"generate --model x --temperature abc", "could not convert: --temperature = abc", "seek generate"},
+      {"generate --model x extra", "the following argument was not expected: extra", "seek generate"},
+      {"generate --model x --ctx 1", "--ctx: must be a whole number >= 2, got '1'", "seek generate"},
+      {"eval --model x --problems", "--problems: 1 required INT missing", "seek eval"},
+      // A misspelt required flag: named next to the requirement it fails.
+      {"generate --modle x", "--model is required (not understood: --modle x)", "seek generate"},
+      {"tokenizer", "seek tokenizer needs a command", "seek tokenizer"},
+      {"tokenizer bogus", "unknown command 'bogus'", "seek tokenizer"},
+      {"tokenizer train --input a.txt --out t", "--vocab-size is required", "seek tokenizer train"},
+  };
+  for (const Case& c : cases) {
+    const CmdResult err = run(c.args, "2>&1 >/dev/null");
+    EXPECT_EQ(err.code, 1) << c.args << ": " << err.output;
+    EXPECT_EQ(err.output, "seek: error: " + c.message + "\nRun '" + c.command + " --help' for usage.\n")
+        << c.args;
+    EXPECT_EQ(run(c.args, "2>/dev/null").output, "") << c.args << ": nothing on stdout";
+  }
+}
+
+TEST(CliUsage, HelpExitsZeroOnStdout) {
+  for (const char* args : {"--help", "-h", "train --help", "tokenizer --help", "tokenizer train --help",
+                           "generate --model x --bogus --help"}) {
+    const CmdResult out = run(args, "2>/dev/null");
+    EXPECT_EQ(out.code, 0) << args;
+    EXPECT_NE(out.output.find("Usage:"), std::string::npos) << args << ": " << out.output;
+    EXPECT_EQ(run(args, "2>&1 >/dev/null").output, "") << args << ": nothing on stderr";
+  }
+}
+
+// A random tiny-v3 whose vocabulary holds the byte tokenizer's 265 tokens, so text prompts work.
+fs::path byte_model(const fs::path& dir) {
+  auto cfg = seek::ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  cfg.vocab_size = 272;
+  cfg.num_nextn_predict_layers = 0;
+  seek::Transformer<float> m(cfg);
+  m.init_weights(7);
+  seek::save_model_dir(m, dir);
+  return dir;
+}
+
+TEST(CliUsage, EvalOfNoProblemsIsAnError) {
+  TempDir tmp("cli-usage-eval");
+  const std::string eval = "eval --model " + kTinyV3 + " --max-new-tokens 1 ";
+  for (const char* n : {"0", "-2"}) {
+    const CmdResult r = run(eval + "--task arithmetic --problems " + n);
+    EXPECT_EQ(r.code, 1) << n << ": " << r.output;
+    EXPECT_NE(r.output.find(std::string("seek: error: --problems must be at least 1 (got ") + n + ")"),
+              std::string::npos)
+        << r.output;
+  }
+  // A dataset has an end: 0 takes all of it, a negative count is still an error.
+  const fs::path data = tmp.path / "p.jsonl";
+  std::ofstream(data) << R"({"prompt": "1+1=", "answer": "2"})"
+                      << "\n";
+  CmdResult r = run(eval + "--data " + data.string() + " --problems -1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--problems must be at least 1, or 0 for all of --data (got -1)"),
+            std::string::npos)
+      << r.output;
+  r = run("eval --model " + byte_model(tmp.path / "m").string() + " --max-new-tokens 1 --data " +
+          data.string() + " --problems 0");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("on 1 problems"), std::string::npos) << r.output;
+}
+
+TEST(CliUsage, RewardSpecWithEveryWeightZeroIsAnError) {
+  const CmdResult r = run("eval --model " + kTinyV3 +
+                          " --task arithmetic --problems 1 --max-new-tokens 1 --rewards '{\"accuracy\": 0}'");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("seek: error: --rewards: every reward weight is 0"), std::string::npos) << r.output;
+}
+
+TEST(CliUsage, SftDataWithoutAnswersIsAnError) {
+  TempDir tmp("cli-usage-sft");
+  std::ifstream in(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  auto cfg = nlohmann::json::parse(in);
+  cfg["vocab_size"] = 272;  // the byte tokenizer's 265 tokens
+  std::ofstream(tmp.path / "config.json") << cfg.dump();
+  const fs::path data = tmp.path / "questions.jsonl";
+  std::ofstream(data) << R"({"messages": [{"role": "user", "content": "What is 2+2? Say it twice."}]})"
+                      << "\n"
+                      << R"({"messages": [{"role": "system", "content": "Be brief."}, )"
+                      << R"({"role": "user", "content": "And 3+3?"}]})"
+                      << "\n";
+  const CmdResult r = run(
+      "train --config " + (tmp.path / "config.json").string() + " --objective sft --data " + data.string() +
+      " --out " + (tmp.path / "run").string() + " --steps 1 --batch-size 1 --seq-len 8 --val-fraction 0");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("seek: error: training data " + data.string() + ": no record has an answer"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(tmp.path / "run" / "model")) << r.output;
+}
+
+}  // namespace

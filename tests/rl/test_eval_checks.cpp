@@ -1,0 +1,98 @@
+// Evaluations that would report numbers about nothing: code problems scored by the accuracy reward (which
+// does not apply to them: its NaN read as 0, so a perfect model showed pass@1 0), and GRPO settings whose
+// evaluations have no samples or, for a task, no problems.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "reward/sandbox.hpp"
+#include "rl/evaluate.hpp"
+#include "rl/grpo_settings.hpp"
+#include "support/error_of.hpp"
+
+namespace seek {
+namespace {
+
+using nlohmann::json;
+using test::error_of;
+
+// From std::strings, as tests/reward does: assigning a literal to a default-constructed Problem's string
+// trips GCC 12's -Wrestrict false positive (PR 105329).
+reward::Problem problem(const std::string& prompt, const std::string& answer,
+                        std::vector<reward::CodeTest> tests = {}) {
+  reward::Problem p;
+  p.id = prompt;
+  p.prompt = prompt;
+  p.answer = answer;
+  p.tests = std::move(tests);
+  return p;
+}
+
+reward::Problem code_problem() {
+  return problem("Print the line you read.", "", {{"hi\n", "hi\n"}});
+}
+
+reward::Problem maths_problem() {
+  return problem("What is 2+2?", "4");
+}
+
+TEST(EvalScorer, CodeProblemsAreCheckedByTheirTests) {
+  // The sandbox without namespaces where this machine has none: rlimits and seccomp still run the code.
+  const reward::CombinedReward run(reward::RewardSpec::from_json(
+      json::parse(R"({"code": {"require_isolation": false, "cpu_seconds": 2}})"), "--rewards"));
+  const std::vector<reward::Problem> problems = {code_problem(), maths_problem()};
+  const EvalScorer scorer(problems, &run);
+  const std::string right = "<think>echo</think>\n```python\nprint(input())\n```\n";
+  const std::string wrong = "<think>echo</think>\n```python\nprint('bye')\n```\n";
+  EXPECT_EQ(scorer.correctness({&problems[0], right, 10}), 1.0);
+  EXPECT_EQ(scorer.correctness({&problems[0], wrong, 10}), 0.0);
+  EXPECT_EQ(scorer.correctness({&problems[1], "<answer>4</answer>", 5}), 1.0);
+  EXPECT_EQ(scorer.correctness({&problems[1], "<answer>5</answer>", 5}), 0.0);
+  // Without a run reward, the code reward's defaults (which need namespaces).
+  if (reward::sandbox_support().namespaces) {
+    EXPECT_EQ(EvalScorer(problems, nullptr).correctness({&problems[0], right, 10}), 1.0);
+  }
+}
+
+TEST(EvalScorer, CodeRewardThatCannotRunFailsBeforeGenerating) {
+  if (reward::sandbox_support().namespaces) GTEST_SKIP() << "this machine can isolate code";
+  const std::vector<reward::Problem> problems = {code_problem()};
+  const std::string e = error_of([&] { EvalScorer(problems, nullptr); });
+  EXPECT_NE(e.find("code problems are checked with the code reward"), std::string::npos) << e;
+  EXPECT_NE(e.find("require_isolation"), std::string::npos) << e;
+  // Without code problems the code reward is not needed.
+  EXPECT_EQ(error_of([&] { EvalScorer({maths_problem()}, nullptr); }), "");
+}
+
+GrpoSettings grpo(const json& extra) {
+  json j = {{"init", "policy"}, {"out", "o"}};
+  j.update(extra);
+  return GrpoSettings::from_json(j, "test");
+}
+
+std::string validate_error(const GrpoSettings& s) {
+  return error_of([&] { s.validate(); });
+}
+
+TEST(GrpoEvalSettings, EvaluationsMustHaveSamplesAndProblems) {
+  const json task = {{"task", "countdown"}, {"eval_every", 10}};
+  EXPECT_EQ(validate_error(grpo(task)), "");
+  for (int64_t n : {0, -3}) {
+    json j = task;
+    j["eval_problems"] = n;
+    EXPECT_NE(validate_error(grpo(j)).find(fmt::format("eval_problems must be at least 1 (got {})", n)),
+              std::string::npos)
+        << n;
+    j = task;
+    j["eval_samples"] = n;
+    EXPECT_NE(validate_error(grpo(j)).find("eval_samples must be positive"), std::string::npos) << n;
+  }
+  // A dataset's 0 is all of it; without evaluations the two keys are not used.
+  EXPECT_EQ(validate_error(grpo({{"data", "p.jsonl"}, {"eval_every", 10}, {"eval_problems", 0}})), "");
+  EXPECT_NE(validate_error(grpo({{"data", "p.jsonl"}, {"eval_every", 10}, {"eval_problems", -1}}))
+                .find("or 0 for all of data"),
+            std::string::npos);
+  EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"eval_problems", 0}, {"eval_samples", 0}})), "");
+}
+
+}  // namespace
+}  // namespace seek

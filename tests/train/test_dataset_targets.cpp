@@ -1,0 +1,84 @@
+// SFT data that would train on nothing is refused: a file whose records have no answer (no assistant turn,
+// no completion) adds no target carrying loss, and a dataset whose training sequences hold none would run
+// every step with nothing to learn while reporting success.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "support/error_of.hpp"
+#include "support/temp_dir.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "train/dataset.hpp"
+
+namespace seek {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::error_of;
+using test::TempDir;
+
+fs::path write_jsonl(const fs::path& p, const std::vector<json>& records) {
+  std::ofstream out(p);
+  for (const auto& r : records) out << r.dump() << "\n";
+  return p;
+}
+
+json chat(std::initializer_list<std::pair<const char*, const char*>> turns) {
+  json m = json::array();
+  for (const auto& [role, content] : turns) m.push_back({{"role", role}, {"content", content}});
+  return {{"messages", m}};
+}
+
+DataOptions sft(std::vector<fs::path> inputs, const fs::path& dir, int64_t seq_len = 8) {
+  DataOptions o;
+  o.inputs = std::move(inputs);
+  o.objective = Objective::Sft;
+  o.seq_len = seq_len;
+  o.val_fraction = 0;
+  o.cache_dir = dir / "cache";
+  o.threads = 1;
+  return o;
+}
+
+TEST(DatasetTargets, SftFileWithoutAnswersIsAnErrorNamingIt) {
+  TempDir tmp("dataset-targets");
+  const auto tok = make_byte_tokenizer();
+  const fs::path questions =
+      write_jsonl(tmp.path / "questions.jsonl",
+                  {chat({{"system", "Be brief."}, {"user", "What is 2+2? Explain at length."}}),
+                   chat({{"user", "And 3+3?"}, {"user", "Please answer."}})});
+  std::string e = error_of([&] { Dataset::open(sft({questions}, tmp.path), *tok); });
+  EXPECT_NE(e.find("training data " + questions.string() + ": no record has an answer to train on"),
+            std::string::npos)
+      << e;
+  // Named even next to a file that has answers: it would add only context that nothing learns from.
+  const fs::path answers = write_jsonl(tmp.path / "answers.jsonl",
+                                       {chat({{"user", "What is 2+2?"}, {"assistant", "4, of course."}}),
+                                        {{"prompt", "1+1="}, {"completion", "2"}}});
+  e = error_of([&] { Dataset::open(sft({answers, questions}, tmp.path), *tok); });
+  EXPECT_NE(e.find(questions.string()), std::string::npos) << e;
+  EXPECT_EQ(e.find(answers.string()), std::string::npos) << e;
+  EXPECT_EQ(error_of([&] { Dataset::open(sft({answers}, tmp.path), *tok); }), "");
+}
+
+TEST(DatasetTargets, SftAnswersOutsideEveryTrainingSequenceAreAnError) {
+  TempDir tmp("dataset-targets-tail");
+  const auto tok = make_byte_tokenizer();
+  // A long question, then a short answer: with seq_len 64 there is one sequence (the conversation has 65 to
+  // 127 tokens) and the answer is in the tail that fills no other one, so no training target carries loss.
+  const std::string question(80, 'q');
+  const fs::path f =
+      write_jsonl(tmp.path / "tail.jsonl", {chat({{"user", question.c_str()}, {"assistant", "ok"}})});
+  const std::string e = error_of([&] { Dataset::open(sft({f}, tmp.path, 64), *tok); });
+  EXPECT_NE(e.find("no training target carries loss"), std::string::npos) << e;
+  EXPECT_NE(e.find(f.string()), std::string::npos) << e;
+  // Sequences of one token cover every target.
+  auto d = Dataset::open(sft({f}, tmp.path, 1), *tok);
+  EXPECT_EQ(d->stats().counted_targets, 3);  // "ok" and the end-of-sentence token
+}
+
+}  // namespace
+}  // namespace seek
