@@ -101,7 +101,9 @@ RewardScore CombinedReward::score(const RewardInput& in) const {
   for (size_t k = 0; k < fns_.size(); ++k) {
     double v = fns_[k]->score(in);
     s.components[k] = v;
-    if (!std::isnan(v)) s.total += weights_[k] * v;
+    if (std::isnan(v)) continue;
+    s.total += weights_[k] * v;
+    s.applies |= weights_[k] != 0;
   }
   return s;
 }

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/jsonl_appender.hpp"
 #include "core/stdout.hpp"
+#include "core/stop_signal.hpp"
 #include "infer/engine.hpp"
 #include "infer/model.hpp"
 #include "model/model_dir.hpp"
@@ -23,7 +24,6 @@
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
 #include "train/run_folder.hpp"
-#include "core/stop_signal.hpp"
 
 namespace seek {
 
@@ -175,6 +175,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     Engine engine(*infer, tok.get(), eo);
     std::vector<Group> groups;
     int64_t drawn = 0, skipped_long = 0, dropped_equal = 0, shortest_long = INT64_MAX;
+    int64_t scored = 0, completions_drawn = 0;  // completions scored, of those sampled
     while (int64_t(groups.size()) < P && drawn < P * s.max_dynamic_draws) {
       std::vector<Group> pending;
       std::vector<int> req_ids;
@@ -215,6 +216,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           inputs.push_back({&pending[i].problem, c.text, int64_t(c.tokens.size())});
       }
       auto scores = rewards.score_batch(inputs);
+      for (const auto& sc : scores) scored += sc.applies;
+      completions_drawn += int64_t(scores.size());
       for (size_t i = 0; i < pending.size(); ++i) {
         pending[i].scores.assign(scores.begin() + int64_t(i) * G, scores.begin() + int64_t(i + 1) * G);
         bool all_equal = true;
@@ -234,6 +237,15 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       if (state.step > 0 && saved_step != state.step) checkpoint();
       break;
     }
+    // Rewards that do not apply to a problem (code on a problem without tests, accuracy without an answer)
+    // leave its completions at a total of 0: no signal. If no completion of the first step got any, the
+    // rewards do not fit this data, and the run would learn nothing.
+    if (state.step == first_step && completions_drawn > 0 && scored == 0)
+      fail(
+          "none of the rewards {} applies to the {} drawn in step {} (code scores only problems with tests, "
+          "accuracy only problems with an answer): every reward would be 0 and the policy would learn "
+          "nothing",
+          s.rewards.dump(), count_of(completions_drawn / G, "problem"), state.step + 1);
     if (groups.empty() && skipped_long == drawn &&
         (state.step == first_step || too_long_streak >= kMaxTooLongStreak))
       fail("{}", too_long_message(s, shortest_long, engine.max_context(), *tok, state.step + 1,
@@ -254,7 +266,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
                         {"groups", groups.size()},
                         {"prompts_drawn", drawn},
                         {"skipped_long_prompts", skipped_long},
-                        {"dropped_equal_groups", dropped_equal}};
+                        {"dropped_equal_groups", dropped_equal},
+                        {"unscored_fraction",
+                         completions_drawn > 0 ? 1.0 - double(scored) / double(completions_drawn) : 0.0}};
     StepStats st{};
     if (!groups.empty()) {
       AdvantageResult adv = group_advantages(totals, G, scale);

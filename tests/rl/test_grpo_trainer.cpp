@@ -209,6 +209,38 @@ TEST(GrpoTrainer, SignalThenResumeReproducesTheUninterruptedRun) {
   }
 }
 
+// Rewards that score none of the problems (code needs tests; these have answers) leave every total at 0: the
+// run stops at step 1 instead of training on no signal, also when dynamic sampling would drop every group.
+TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
+  TempDir tmp("grpo-unscored");
+  tiny_policy(tmp.path);
+  for (bool dynamic : {false, true}) {
+    auto s = settings(tmp.path);
+    s.out = (tmp.path / fmt::format("run{}", dynamic)).string();
+    s.rewards = {{"code", 1.0}};
+    s.dynamic_sampling = dynamic;
+    try {
+      run_grpo(s, false);
+      FAIL() << "a run whose rewards apply to no problem must not succeed";
+    } catch (const Error& e) {
+      // Dynamic sampling draws up to max_dynamic_draws (3) × 4 prompts looking for a group it can use.
+      const std::string want =
+          fmt::format("none of the rewards {{\"code\":1.0}} applies to the {} problems drawn in step 1",
+                      dynamic ? 12 : 4);
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+  }
+  // Where some reward applies, the share of completions none applied to is logged.
+  auto s = settings(tmp.path);
+  s.out = (tmp.path / "mixed").string();
+  s.steps = 1;
+  s.rewards = {{"code", 1.0}, {"tag_count", 1.0}};
+  run_grpo(s, false);
+  const auto m = read_jsonl(tmp.path / "mixed" / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0]["unscored_fraction"], 0.0);
+}
+
 TEST(GrpoTrainer, BadSettingsAreClearErrors) {
   TempDir tmp("grpo-bad");
   tiny_policy(tmp.path);
