@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/registry.hpp"
+#include "core/stop_signal.hpp"
 #include "rl/r1zero_demo.hpp"
 
 namespace seek::cli {
@@ -33,7 +34,7 @@ RegisterCommand reg(
           ->capture_default_str();
       app.add_option("--seed", o->seed, "random seed")->capture_default_str();
       app.callback([o] {
-        if (run_r1zero_demo(*o).interrupted) exit_interrupted();
+        if (run_r1zero_demo(*o).interrupted) end_by_stop_signal();
       });
     });
 

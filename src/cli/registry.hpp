@@ -3,8 +3,6 @@
 #pragma once
 #include <CLI/CLI.hpp>
 
-#include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -25,12 +23,5 @@ struct RegisterCommand {
     command_registry().push_back({std::move(name), std::move(help), std::move(setup)});
   }
 };
-
-// A run stopped by SIGINT/SIGTERM after saving what --resume needs ends with 128 + SIGINT, the status a shell
-// gives a command ended by Ctrl-C, so scripts can tell it from success.
-[[noreturn]] inline void exit_interrupted() {
-  std::fflush(stdout);
-  std::exit(130);
-}
 
 }  // namespace seek::cli

@@ -12,9 +12,9 @@
 #include <string>
 #include <type_traits>
 
-#include "cli/registry.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/stop_signal.hpp"
 #include "core/untrusted_json.hpp"
 
 namespace seek::cli {
@@ -128,14 +128,14 @@ void add_settings_command(CLI::App& app, std::span<const FlagHelp> help,
 }
 
 // A run stopped by SIGINT/SIGTERM (it saved a checkpoint of its last complete step, if any): what the user
-// does next, then exit status 130.
+// does next; then the process ends by that signal (a shell shows 130 or 143).
 [[noreturn]] inline void exit_interrupted_run(int64_t steps_done) {
   if (steps_done > 0)
     fmt::print("interrupted: the checkpoint of step {} holds the run; continue it with --resume\n",
                steps_done);
   else
     fmt::print("interrupted during the first step: nothing was trained or saved; run the command again\n");
-  exit_interrupted();
+  end_by_stop_signal();
 }
 
 }  // namespace seek::cli

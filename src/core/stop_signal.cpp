@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -13,13 +14,18 @@ namespace seek {
 
 namespace {
 
-std::atomic<bool> g_requested{false};
-const char* g_notice = "";  // set before the handlers are installed, read by them
-struct sigaction g_old_int, g_old_term;
+constexpr int kSignals[] = {SIGINT, SIGTERM};
+
+std::atomic<int> g_signal{0};  // the first signal of the current request; 0: none
+const char* g_notice = "";     // set before the handlers are installed, read by them
+int g_depth = 0;               // StopOnSignal objects alive (made and destroyed on one thread)
+struct sigaction g_old[2];
+bool g_installed[2] = {false, false};
 std::map<std::string, long> g_test_checks;  // per safe point, for SEEK_TEST_SIGNAL_AT
 
 void on_signal(int sig) {
-  if (g_requested.exchange(true)) {
+  int none = 0;
+  if (!g_signal.compare_exchange_strong(none, sig)) {
     // The second one: behave as without a handler (the default action ends the process with this signal).
     std::signal(sig, SIG_DFL);
     std::raise(sig);
@@ -36,13 +42,19 @@ void maybe_signal_for_test(const char* where) {
   const std::string s(spec);
   const size_t colon = s.rfind(':');
   if (colon == std::string::npos || s.compare(0, colon, where) != 0) return;
-  if (++g_test_checks[where] == std::atol(s.c_str() + colon + 1)) std::raise(SIGINT);
+  if (++g_test_checks[where] != std::atol(s.c_str() + colon + 1)) return;
+  // Where SIGINT is ignored (a test run as a background job of a script), the handler is called directly.
+  if (g_installed[0])
+    std::raise(SIGINT);
+  else
+    on_signal(SIGINT);
 }
 
 }  // namespace
 
 StopOnSignal::StopOnSignal(const char* notice) {
-  g_requested = false;
+  if (g_depth++ > 0) return;
+  g_signal = 0;
   g_notice = notice;
   g_test_checks.clear();
   struct sigaction sa;
@@ -50,18 +62,35 @@ StopOnSignal::StopOnSignal(const char* notice) {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;  // a read or write in progress goes on instead of failing with EINTR
-  sigaction(SIGINT, &sa, &g_old_int);
-  sigaction(SIGTERM, &sa, &g_old_term);
+  for (int i = 0; i < 2; ++i) {
+    sigaction(kSignals[i], nullptr, &g_old[i]);
+    g_installed[i] = g_old[i].sa_handler != SIG_IGN;
+    if (g_installed[i]) sigaction(kSignals[i], &sa, nullptr);
+  }
 }
 
 StopOnSignal::~StopOnSignal() {
-  sigaction(SIGINT, &g_old_int, nullptr);
-  sigaction(SIGTERM, &g_old_term, nullptr);
+  if (--g_depth > 0) return;
+  for (int i = 0; i < 2; ++i)
+    if (g_installed[i]) sigaction(kSignals[i], &g_old[i], nullptr);
 }
 
 bool StopOnSignal::requested(const char* where) const {
   maybe_signal_for_test(where);
-  return g_requested;
+  return g_signal != 0;
+}
+
+int StopOnSignal::signal_received() {
+  return g_signal;
+}
+
+void end_by_stop_signal() {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const int sig = g_signal != 0 ? int(g_signal) : SIGINT;
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+  std::_Exit(128 + sig);  // a signal blocked by the caller: the status a shell would show for it
 }
 
 }  // namespace seek

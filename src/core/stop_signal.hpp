@@ -1,18 +1,21 @@
-// SIGINT / SIGTERM while a long job runs (a training run, a chat reply). The first signal asks the job to
-// stop at its next safe point, which it polls with requested(): `seek train` and `seek grpo` then save a
-// checkpoint so that --resume continues exactly (and exit 130), `seek chat` ends the reply. A second signal
-// ends the process at once, as if no handler were installed, for a job that would take too long to reach
-// such a point.
+// SIGINT / SIGTERM while a long job runs (a training run, the demo, a chat reply). The first signal asks the
+// job to stop at its next safe point, which it polls with requested(): `seek train` and `seek grpo` then save
+// a checkpoint so that --resume continues exactly, `seek chat` ends the reply. A second signal ends the
+// process at once, as if no handler were installed, for a job that would take too long to reach such a point.
+// A signal the process was started ignoring (`nohup`, `trap '' INT`, a background job of a script) stays
+// ignored.
 #pragma once
 
 namespace seek {
 
 class StopOnSignal {
  public:
-  // Installs the handlers and clears any earlier request. `notice` (a string literal, or empty) is written
-  // to stderr when the first signal arrives, to say what happens next.
+  // The outermost one installs the handlers and clears any earlier request; one made while another lives
+  // (a training run inside `seek demo`) shares its request, so a stop asked for during the inner job is
+  // still seen by the outer one afterwards. `notice` (a string literal, or "") is written to stderr when the
+  // first signal arrives, to say what happens next; the outermost one's is used.
   explicit StopOnSignal(const char* notice);
-  ~StopOnSignal();  // puts back the handlers it replaced
+  ~StopOnSignal();  // the outermost one puts back the handlers it replaced
   StopOnSignal(const StopOnSignal&) = delete;
   StopOnSignal& operator=(const StopOnSignal&) = delete;
 
@@ -20,7 +23,16 @@ class StopOnSignal {
   // chosen point with SEEK_TEST_SIGNAL_AT="<where>:<n>": the process raises SIGINT at the n-th (from 1)
   // check of that point, so the interrupt path runs through the same handler as a user's Ctrl-C.
   bool requested(const char* where) const;
+
+  // The signal that asked for the last stop (0: none since the outermost StopOnSignal was made); still
+  // known after it is gone.
+  static int signal_received();
 };
+
+// After a job stopped by a signal has saved what it must: flushes stdout and stderr and ends the process
+// by that same signal, as a program without a handler would have ended. A shell then reports 130 (SIGINT)
+// or 143 (SIGTERM), and a script running the command stops too instead of going on to its next line.
+[[noreturn]] void end_by_stop_signal();
 
 // What `seek train` and `seek grpo` say on the first signal.
 inline constexpr const char kCheckpointNotice[] =

@@ -11,6 +11,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "core/stop_signal.hpp"
 #include "infer/model.hpp"
 #include "model/config.hpp"
 #include "reward/combined_reward.hpp"
@@ -199,7 +200,11 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
       "== 1/4 pretraining the base model on {} generated worked solutions ({:.0f}% wrong answers, {:.0f}% "
       "without tags)\n",
       o.pretrain_examples, o.wrong_fraction * 100, o.untagged_fraction * 100);
-  if (run_training(ts, false).interrupted) return interrupted(res);
+  // One stop request for all four phases: a signal in a run's last step (which the run completes) or in an
+  // evaluation ends the demo before the next phase.
+  const StopOnSignal stop(
+      "\nseek: stopping the demo at the next safe point (signal again to quit at once)\n");
+  if (run_training(ts, false).interrupted || stop.requested("phase")) return interrupted(res);
 
   // 2. Held-out evaluation of the base model.
   std::vector<reward::Problem> held;
@@ -207,11 +212,12 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   fmt::print("== 2/4 evaluating the base model on {} held-out problems × {} samples\n", held.size(),
              o.eval_samples);
   res.base = evaluate_dir(out / "base" / "model", held, o, out / "base-eval.jsonl").to_json();
+  if (stop.requested("phase")) return interrupted(res);
 
   // 3. GRPO with accuracy + format rewards only.
   fmt::print("== 3/4 GRPO: accuracy + format rewards, {} steps × {} prompts × {} samples\n", o.grpo_steps,
              o.prompts_per_step, o.group_size);
-  if (run_grpo(gs, false).interrupted) return interrupted(res);
+  if (run_grpo(gs, false).interrupted || stop.requested("phase")) return interrupted(res);
 
   // 4. Held-out evaluation after GRPO, the table and the plots.
   fmt::print("== 4/4 evaluating the GRPO policy on the same held-out problems\n");

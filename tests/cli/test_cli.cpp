@@ -690,6 +690,13 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
       << r.output;
   EXPECT_EQ(r.output.find("--resume"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("2/4"), std::string::npos) << r.output;  // nothing after the stopped pretraining
+  // A signal in the pretraining's last step, which that run completes, still stops the demo before step 2/4.
+  ::setenv("SEEK_TEST_SIGNAL_AT", "phase:1", 1);
+  r = run("demo" + out + " --pretrain-steps 2 --pretrain-examples 64 --grpo-steps 2 --eval-problems 2");
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("done: 2 steps"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("2/4"), std::string::npos) << r.output;
 }
 
 // A model bigger than the machine's memory is refused before it is allocated, with what it needs (it used to

@@ -66,5 +66,53 @@ TEST(StopOnSignal, TestHookRaisesAtTheNthCheckOfAPoint) {
   ::unsetenv("SEEK_TEST_SIGNAL_AT");
 }
 
+TEST(StopOnSignal, AJobInsideAnotherSharesItsRequest) {
+  const StopOnSignal outer("");
+  {
+    const StopOnSignal inner("");
+    EXPECT_FALSE(inner.requested("test"));
+    std::raise(SIGTERM);
+    EXPECT_TRUE(inner.requested("test"));
+  }
+  EXPECT_TRUE(outer.requested("test"));  // the demo sees the stop its training run was asked for
+  EXPECT_EQ(StopOnSignal::signal_received(), SIGTERM);
+}
+
+// nohup, `trap '' INT` or a script's background job: the signal was ignored before, and stays ignored.
+TEST(StopOnSignal, AnIgnoredSignalStaysIgnored) {
+  auto old = std::signal(SIGINT, SIG_IGN);
+  {
+    const StopOnSignal stop("");
+    std::raise(SIGINT);
+    EXPECT_FALSE(stop.requested("test"));
+    struct sigaction now;
+    sigaction(SIGINT, nullptr, &now);
+    EXPECT_EQ(now.sa_handler, SIG_IGN);
+    ::setenv("SEEK_TEST_SIGNAL_AT", "test:1", 1);  // the test hook still works there
+    EXPECT_TRUE(stop.requested("test"));
+    ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  }
+  std::signal(SIGINT, old);
+}
+
+// After saving, the process ends by the signal that stopped it, so that a shell running it as one line of a
+// script stops the script too (a plain exit(130) would let it go on).
+TEST(StopOnSignal, EndByStopSignalEndsByThatSignal) {
+  for (int sig : {SIGINT, SIGTERM}) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      {
+        const StopOnSignal stop("");
+        std::raise(sig);
+      }
+      end_by_stop_signal();
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << "signal " << sig << ", status " << status;
+  }
+}
+
 }  // namespace
 }  // namespace seek
