@@ -95,6 +95,8 @@ struct GrpoSettings {
   // refuses to change these; anything else may change, and each change is printed.
   static constexpr const char* kFixedOnResume[] = {"init",         "tokenizer", "task",
                                                    "task_options", "data",      "seed"};
+  // Settings that name files or folders: saved absolute, so --resume works from any directory.
+  static constexpr const char* kPathSettings[] = {"init", "tokenizer", "data"};
 
   static GrpoSettings from_json(const nlohmann::json& j, const std::string& source);
   nlohmann::json to_json() const;

@@ -17,8 +17,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// The same setting: equal JSON, or strings (or lists of them) naming the same existing file, so resuming from
-// another directory with relative paths is no change.
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return fs::exists(path, ec);
+}
+
+// The same setting: equal JSON, or strings (or lists of them) naming the same existing file.
 bool same_setting(const nlohmann::json& a, const nlohmann::json& b) {
   if (a == b) return true;
   if (a.is_string() && b.is_string()) {
@@ -33,16 +37,55 @@ bool same_setting(const nlohmann::json& a, const nlohmann::json& b) {
   return false;
 }
 
+// A path setting (a string or a list of them) whose saved files are all gone: moved since the run started.
+bool all_gone(const nlohmann::json& saved) {
+  if (saved.is_string()) return !saved.get<std::string>().empty() && !exists(saved.get<std::string>());
+  if (!saved.is_array() || saved.empty()) return false;
+  for (const auto& e : saved)
+    if (!all_gone(e)) return false;
+  return true;
+}
+
+// The first saved path of a path setting that cannot be found from here, or "".
+std::string missing_path(const nlohmann::json& saved) {
+  if (saved.is_string())
+    return saved.get<std::string>().empty() || exists(saved.get<std::string>()) ? "" : saved;
+  if (saved.is_array())
+    for (const auto& e : saved)
+      if (std::string m = missing_path(e); !m.empty()) return m;
+  return "";
+}
+
 std::string flag_of(std::string key) {
   for (char& c : key)
     if (c == '_') c = '-';
   return "--" + key;
 }
 
+bool listed(std::span<const char* const> keys, const std::string& key) {
+  return std::any_of(keys.begin(), keys.end(), [&](const char* k) { return key == k; });
+}
+
 }  // namespace
 
-ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides,
-                         std::span<const char* const> fixed) {
+nlohmann::json absolute_paths(nlohmann::json settings, std::span<const char* const> path_keys) {
+  auto absolute = [](nlohmann::json& v) {
+    if (v.is_string() && !v.get<std::string>().empty())
+      v = fs::absolute(v.get<std::string>()).lexically_normal().string();
+  };
+  for (const char* key : path_keys) {
+    const auto it = settings.find(key);
+    if (it == settings.end()) continue;
+    if (it->is_array()) {
+      for (auto& e : *it) absolute(e);
+    } else {
+      absolute(*it);
+    }
+  }
+  return settings;
+}
+
+ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, const ResumeRules& rules) {
   auto ckpt = latest_checkpoint(out);
   SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint", out.string());
   const fs::path file = out / "settings.json";
@@ -60,19 +103,35 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides,
   std::string changes;
   for (auto it = overrides.begin(); it != overrides.end(); ++it) {
     const std::string& key = it.key();
-    const auto saved = r.settings.find(key);
-    if (key == "out" || (saved != r.settings.end() && same_setting(*saved, it.value()))) continue;
-    const std::string was = saved != r.settings.end() ? saved->dump() : "unset";
-    const bool is_fixed = std::any_of(fixed.begin(), fixed.end(), [&](const char* f) { return key == f; });
+    // A key an older settings.json lacks had its default then.
+    const auto saved_it = r.settings.find(key);
+    const nlohmann::json saved =
+        saved_it != r.settings.end() ? *saved_it : rules.defaults.value(key, nlohmann::json());
+    if (key == "out" || same_setting(saved, it.value())) continue;
+    const std::string was = saved.is_null() ? "unset" : saved.dump();
+    // A file or folder of the run that was moved may be named by its new path.
+    const bool moved = listed(rules.paths, key) && all_gone(saved);
     SEEK_CHECK(
-        !is_fixed,
+        !listed(rules.fixed, key) || moved,
         "--resume continues the run as it was made: {} was {} in {}, the command gives {}. Resume without "
         "{}, or start a new run in another --out (its --init can be one of this run's checkpoints)",
         flag_of(key), was, file.string(), it.value().dump(), flag_of(key));
-    changes += fmt::format("{}{} {} → {}", changes.empty() ? "" : ", ", key, was, it.value().dump());
+    changes += fmt::format("{}{} {} → {}{}", changes.empty() ? "" : ", ", key, was, it.value().dump(),
+                           moved ? " (moved)" : "");
     r.settings[key] = it.value();
   }
   if (!changes.empty()) fmt::print("resuming with changed settings: {}\n", changes);
+  for (const char* key : rules.paths) {
+    const auto it = r.settings.find(key);
+    if (it == r.settings.end()) continue;
+    const std::string missing = missing_path(*it);
+    SEEK_CHECK(
+        missing.empty(),
+        "the run's {} {} (in {}) cannot be found from here: resume from the folder the run was started "
+        "in, or give {} with the new path if it moved",
+        flag_of(key), missing, file.string(), flag_of(key));
+  }
+  r.settings = absolute_paths(std::move(r.settings), rules.paths);  // a new path given here, or an old run's
   return r;
 }
 

@@ -19,11 +19,23 @@ struct ResumePoint {
   nlohmann::json settings;           // <out>/settings.json with `overrides` applied
 };
 
-// Throws seek::Error when the folder has no complete checkpoint or no readable settings.json, or when
-// `overrides` changes one of the `fixed` keys (what the checkpoint's run is made of, e.g. its data and seed).
-// Changes to other keys are printed, one line for all, so a changed run is never silent.
+// What --resume may change, from the settings struct (kFixedOnResume, kPathSettings) and its defaults.
+struct ResumeRules {
+  std::span<const char* const> fixed;  // what the checkpoint's run is made of: a change is an error
+  std::span<const char* const> paths;  // settings naming files or folders (a string or a list of them)
+  nlohmann::json defaults;             // for keys an older settings.json lacks
+};
+
+// Throws seek::Error when the folder has no complete checkpoint or no readable settings.json, when
+// `overrides` changes a fixed key (a path one only if the saved files are gone: moved), or when a path
+// setting names what cannot be found from here. Changes to other keys are printed, one line for all, so a
+// changed run is never silent.
 ResumePoint resume_point(const std::filesystem::path& out, const nlohmann::json& overrides,
-                         std::span<const char* const> fixed);
+                         const ResumeRules& rules);
+
+// The settings with each path setting made absolute (and normalised), as a new run saves them: its
+// settings.json then names the same files wherever --resume is run from.
+nlohmann::json absolute_paths(nlohmann::json settings, std::span<const char* const> path_keys);
 
 // Before a new run (not --resume) writes into `out`: refuses a folder that holds a run's results
 // (checkpoints/, model/, or non-empty metrics.jsonl / completions.jsonl). Starting over there would overwrite
@@ -47,9 +59,12 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");
   RunStart<Settings> r{given, given.out, std::nullopt};
   if (resume) {
-    ResumePoint rp = resume_point(r.out, overrides, Settings::kFixedOnResume);
+    const ResumeRules rules{Settings::kFixedOnResume, Settings::kPathSettings, Settings{}.to_json()};
+    ResumePoint rp = resume_point(r.out, overrides, rules);
     r.checkpoint = rp.checkpoint;
     r.settings = Settings::from_json(rp.settings, (r.out / "settings.json").string());
+  } else {
+    r.settings = Settings::from_json(absolute_paths(given.to_json(), Settings::kPathSettings), "settings");
   }
   r.settings.validate();
   if (!resume) refuse_to_overwrite_a_run(r.out);

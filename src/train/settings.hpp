@@ -74,6 +74,8 @@ struct TrainSettings {
   // change these; anything else (steps, learning rate, logging, ...) may change, and each change is printed.
   static constexpr const char* kFixedOnResume[] = {"config",    "init",    "tokenizer", "data",
                                                    "objective", "seq_len", "seed",      "val_fraction"};
+  // Settings that name files or folders: saved absolute, so --resume works from any directory.
+  static constexpr const char* kPathSettings[] = {"config", "init", "tokenizer", "data"};
 
   static TrainSettings from_json(const nlohmann::json& j, const std::string& source);  // rejects unknown keys
   nlohmann::json to_json() const;

@@ -244,6 +244,55 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
   EXPECT_EQ(nlohmann::json::parse(saved)["lr"], 0.002);
 }
 
+// settings.json names files by absolute paths, so --resume works from another directory; a moved file may be
+// given by its new path (only then may a fixed path setting change), and a key an older settings.json lacks
+// counts as its default.
+TEST(Trainer, ResumeFindsTheRunsFilesFromAnywhereAndAcceptsMovedOnes) {
+  TempDir tmp("trainer-resume-paths");
+  write_corpus(tmp.path);
+  auto s = tiny_settings(tmp.path / "corpus.txt", tmp.path / "run");
+  s.steps = 2;
+  const fs::path cwd = fs::current_path();
+  fs::current_path(tmp.path);
+  s.data = {"corpus.txt"};  // relative to where the run starts
+  s.config = fs::path(s.config).filename().string();
+  run_training(s, false);
+  fs::current_path(cwd);
+  std::ifstream in(tmp.path / "run" / "settings.json");
+  nlohmann::json saved = nlohmann::json::parse(in);
+  in.close();
+  EXPECT_EQ(saved["data"][0], (tmp.path / "corpus.txt").string());
+  EXPECT_EQ(saved["config"], (tmp.path / "tiny-v3-bytes.json").string());
+
+  EXPECT_EQ(run_training(s, true, {{"steps", 3}}).steps_done, 3);  // from another directory
+
+  fs::rename(tmp.path / "corpus.txt", tmp.path / "moved.txt");
+  try {
+    run_training(s, true, {{"steps", 4}});
+    FAIL() << "resumed without its data";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the run's --data " + (tmp.path / "corpus.txt").string() + " (in " +
+                                         (tmp.path / "run" / "settings.json").string() +
+                                         ") cannot be found from here"),
+              std::string::npos)
+        << e.what();
+  }
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_training(s, true, {{"steps", 4}, {"data", {(tmp.path / "moved.txt").string()}}}).steps_done,
+            4);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("(moved)"), std::string::npos) << out;
+
+  // An older settings.json without val_fraction: giving its default is no change.
+  in.open(tmp.path / "run" / "settings.json");
+  saved = nlohmann::json::parse(in);
+  in.close();
+  saved.erase("val_fraction");
+  std::ofstream(tmp.path / "run" / "settings.json") << saved.dump();
+  EXPECT_EQ(run_training(s, true, {{"steps", 5}, {"val_fraction", TrainSettings{}.val_fraction}}).steps_done,
+            5);
+}
+
 // Makes SIGINT arrive at the `n`-th check of a safe point of the runs started while it lives (see
 // core/stop_signal.hpp), through the same handler as a user's Ctrl-C.
 struct SignalAt {
