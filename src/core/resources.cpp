@@ -3,6 +3,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -41,10 +42,22 @@ long long available_memory_bytes() {
       break;
     }
   }
-  // Inside a container the cgroup's limit (v2) can be far below what the host has free.
+  // Inside a container the cgroup's limit (v2) can be far below what the host has free. Its usage counts the
+  // page cache, which the kernel reclaims only when the limit is reached, so files read before (a dataset,
+  // safetensors) would look like used memory: their inactive pages are counted as free, as Kubernetes'
+  // "working set" does.
   const long long limit = file_number("/sys/fs/cgroup/memory.max");
-  const long long used = file_number("/sys/fs/cgroup/memory.current");
+  long long used = file_number("/sys/fs/cgroup/memory.current");
   if (limit > 0 && used >= 0) {
+    std::ifstream stat("/sys/fs/cgroup/memory.stat");
+    for (std::string key; stat >> key;) {
+      long long v = 0;
+      if (!(stat >> v)) break;
+      if (key == "inactive_file") {
+        used = std::max(0LL, used - v);
+        break;
+      }
+    }
     const long long room = limit > used ? limit - used : 0;
     avail = avail < 0 ? room : std::min(avail, room);
   }
@@ -52,12 +65,18 @@ long long available_memory_bytes() {
 }
 
 void check_memory_for(long long bytes, const std::string& what, const std::string& hint) {
+  // Swap, zram or memory about to be freed elsewhere are not counted: the user may know better.
+  if (const char* off = std::getenv("SEEK_NO_MEMORY_CHECK"); off != nullptr && std::string(off) == "1")
+    return;
   const long long avail = available_memory_bytes();
-  SEEK_CHECK(avail < 0 || bytes <= avail, "{} need {:.1f} GB of memory, and {:.1f} GB is available{}", what,
-             double(bytes) / 1e9, double(avail) / 1e9, hint);
+  SEEK_CHECK(
+      avail < 0 || bytes <= avail,
+      "{} need {:.1f} GB of memory, and {:.1f} GB is available{} (SEEK_NO_MEMORY_CHECK=1 skips this check)",
+      what, double(bytes) / 1e9, double(avail) / 1e9, hint);
 }
 
 std::string format_count(long long n) {
+  if (n >= 1'000'000'000'000) return fmt::format("{:.1f}T", double(n) / 1e12);
   if (n >= 1'000'000'000) return fmt::format("{:.1f}B", double(n) / 1e9);
   if (n >= 1'000'000) return fmt::format("{:.1f}M", double(n) / 1e6);
   if (n >= 1'000) return fmt::format("{:.1f}K", double(n) / 1e3);

@@ -17,7 +17,7 @@ long long available_memory_bytes();
 // ends the message (e.g. how to need less).
 void check_memory_for(long long bytes, const std::string& what, const std::string& hint = "");
 
-// "1.2B", "350.0M", "52.1K", "12": a parameter count.
+// "3.1T", "1.2B", "350.0M", "52.1K", "12": a parameter count.
 std::string format_count(long long n);
 
 }  // namespace seek

@@ -234,14 +234,19 @@ std::unique_ptr<InferModel> InferModel::from_model(const Transformer<float>& mod
                                                    const InferLoadOptions& opt) {
   std::unique_ptr<InferModel> m(new InferModel());
   m->allocate(model.config(), opt.format, opt.pack);
-  const auto& ps = model.params();
-  for (int id = 0; id < m->layout_.size(); ++id) {
-    const ParamInfo& info = m->layout_[id];
-    int src = ps.layout.find(info.name);
-    SEEK_CHECK(src >= 0, "internal: model has no tensor {}", info.name);
-    m->store(id, ps.p(src));
-  }
+  m->update_from(model);
   return m;
+}
+
+void InferModel::update_from(const Transformer<float>& model) {
+  const auto& ps = model.params();
+  for (int id = 0; id < layout_.size(); ++id) {
+    const ParamInfo& info = layout_[id];
+    const int src = ps.layout.find(info.name);
+    SEEK_CHECK(src >= 0 && ps.layout[src].shape == info.shape,
+               "internal: the model has no tensor {} of shape {}", info.name, info.shape);
+    store(id, ps.p(src));
+  }
 }
 
 std::unique_ptr<InferModel> InferModel::random(const ModelConfig& cfg, uint64_t seed, WeightFormat format,

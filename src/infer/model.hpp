@@ -65,6 +65,9 @@ class InferModel {
   // Copies the main-model tensors of an in-memory model (tests and benchmarks on random weights).
   static std::unique_ptr<InferModel> from_model(const Transformer<float>& model,
                                                 const InferLoadOptions& opt = {});
+  // Copies `model`'s current weights again (a model of the same config): GRPO's rollouts after each update,
+  // without allocating a second copy of the weights every step.
+  void update_from(const Transformer<float>& model);
   // Random weights for benchmarks at real sizes without a training model's gradient slab: 2-D weights
   // uniform with standard deviation `std` (fast, parallel, deterministic in seed), norms 1, router bias 0.
   static std::unique_ptr<InferModel> random(const ModelConfig& cfg, uint64_t seed, WeightFormat format,

@@ -74,4 +74,10 @@ ModelIds build_layout(const ModelConfig& c, ParamLayout& L) {
   return m;
 }
 
+int64_t parameter_count(const ModelConfig& cfg) {
+  ParamLayout layout;
+  build_layout(cfg, layout);
+  return layout.total();
+}
+
 }  // namespace seek

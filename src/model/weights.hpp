@@ -50,4 +50,7 @@ struct ModelIds {
 
 ModelIds build_layout(const ModelConfig& cfg, ParamLayout& layout);
 
+// Parameters of the model `cfg` describes (main model and MTP modules), without allocating them.
+int64_t parameter_count(const ModelConfig& cfg);
+
 }  // namespace seek

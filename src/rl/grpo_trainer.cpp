@@ -24,6 +24,7 @@
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
 #include "train/run_folder.hpp"
+#include "train/training_memory.hpp"
 
 namespace seek {
 
@@ -104,6 +105,14 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
 
   const fs::path tok_dir = s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
   auto tok = load_tokenizer(tok_dir);
+  // The memory of the whole run is checked before any of it is allocated or read: the policy's training
+  // state, its copy for the rollouts (f32) and, with a KL term, the frozen reference (weights and an unused
+  // gradient slab).
+  check_training_memory(ModelConfig::load(ckpt ? (*ckpt / "config.json").string()
+                                               : (fs::path(s.init) / "config.json").string()),
+                        s.beta > 0 ? 12 : 4,
+                        s.beta > 0 ? ", its f32 copy for the rollouts and the frozen reference model"
+                                   : " and its f32 copy for the rollouts");
   std::unique_ptr<Transformer<float>> policy;
   if (ckpt) {
     policy = std::make_unique<Transformer<float>>(ModelConfig::load((*ckpt / "config.json").string()));
@@ -161,6 +170,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     saved_step = state.step;
   };
   const StopOnSignal stop(kCheckpointNotice);
+  // The rollouts' copy of the policy, refreshed after every update.
+  const std::unique_ptr<InferModel> infer = InferModel::from_model(*policy);
   while (state.step < s.steps) {
     // A stop asked for before the step's first optimizer update drops the step (rollouts, rewards and
     // gradients so far): nothing the checkpoint holds has changed yet, and the resumed run draws the same
@@ -169,7 +180,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     bool abandoned = false;
     // ---- rollouts from the current weights ----
     const auto t_gen = Clock::now();
-    auto infer = InferModel::from_model(*policy);
+    infer->update_from(*policy);
     EngineOptions eo;
     eo.max_batch = int(std::min<int64_t>(s.rollout_batch, P * G));
     Engine engine(*infer, tok.get(), eo);
@@ -473,13 +484,13 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     state.elapsed_seconds = elapsed_before + seconds_since(t_run);
     result.last_reward = mean;
     if (s.eval_every > 0 && (state.step % s.eval_every == 0 || state.step == s.steps)) {
-      auto infer_eval = InferModel::from_model(*policy);
+      infer->update_from(*policy);
       EvalOptions eopt;
       eopt.samples = int(s.eval_samples);
       eopt.sampling.temperature = s.eval_samples > 1 ? float(s.temperature) : 0.0f;
       eopt.sampling.max_new_tokens = int(s.max_completion_length);
       eopt.sampling.seed = s.seed;
-      auto ev = evaluate(*infer_eval, *tok, source.held_out(s.eval_problems), eopt, &rewards, nullptr);
+      auto ev = evaluate(*infer, *tok, source.held_out(s.eval_problems), eopt, &rewards, nullptr);
       m["eval"] = ev.to_json();
       result.last_eval = m["eval"];
     }

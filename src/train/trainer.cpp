@@ -13,12 +13,13 @@
 #include "core/error.hpp"
 #include "core/jsonl_appender.hpp"
 #include "core/stdout.hpp"
+#include "core/stop_signal.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "train/checkpoint.hpp"
 #include "train/dataset.hpp"
 #include "train/run_folder.hpp"
-#include "core/stop_signal.hpp"
+#include "train/training_memory.hpp"
 
 namespace seek {
 
@@ -74,7 +75,12 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     SEEK_CHECK(fs::exists(tok_dir / "tokenizer.json"), "no tokenizer.json in {}", s.tokenizer);
   auto tok = tok_dir.empty() ? make_byte_tokenizer() : load_tokenizer(tok_dir);
 
-  // Model: from the checkpoint being resumed, from --init, or fresh from --config.
+  // Model: from the checkpoint being resumed, from --init, or fresh from --config. The memory of the whole
+  // run is checked before any of it is allocated or read.
+  check_training_memory(ModelConfig::load(ckpt              ? (*ckpt / "config.json").string()
+                                          : !s.init.empty() ? (fs::path(s.init) / "config.json").string()
+                                                            : s.config),
+                        0, "");
   std::unique_ptr<Transformer<float>> model;
   if (ckpt) {
     model = std::make_unique<Transformer<float>>(ModelConfig::load((*ckpt / "config.json").string()));

@@ -2,6 +2,7 @@
 // clear error that says how much is needed and available, not std::bad_alloc or the OOM killer.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "core/error.hpp"
@@ -30,11 +31,19 @@ TEST(Resources, CheckMemoryForRefusesMoreThanIsAvailable) {
   }
 }
 
+TEST(Resources, TheCheckCanBeTurnedOff) {
+  ::setenv("SEEK_NO_MEMORY_CHECK", "1", 1);
+  EXPECT_NO_THROW(check_memory_for(available_memory_bytes() * 4, "swap-backed weights"));
+  ::unsetenv("SEEK_NO_MEMORY_CHECK");
+  EXPECT_THROW(check_memory_for(available_memory_bytes() * 4, "swap-backed weights"), Error);
+}
+
 TEST(Resources, FormatCount) {
   EXPECT_EQ(format_count(12), "12");
   EXPECT_EQ(format_count(52'100), "52.1K");
   EXPECT_EQ(format_count(350'000'000), "350.0M");
   EXPECT_EQ(format_count(16'400'000'000), "16.4B");
+  EXPECT_EQ(format_count(524'000'000'000'000), "524.0T");
 }
 
 }  // namespace
