@@ -389,8 +389,9 @@ void save_bpe(const BpeTrainResult& r, const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) fail("cannot create {}: {}", dir.string(), ec.message());
-  // Both files are written in full before either replaces anything: a crash, a full disk or a file that may
-  // not be replaced never leaves a half-written tokenizer, or a new tokenizer.json beside an old config.
+  // Both files are written in full before either replaces anything: a full disk or a file that may not be
+  // replaced leaves the old pair as it was, never half a tokenizer. Only a crash between the two renames
+  // below can leave the new tokenizer.json beside the old config.
   AtomicFile tokenizer(dir / "tokenizer.json"), config(dir / "tokenizer_config.json");
   for (auto [file, j] : {std::pair{&tokenizer, &r.tokenizer}, std::pair{&config, &r.config}}) {
     const std::string text = j->dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::strict) + "\n";
