@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/rng.hpp"
 #include "core/stop_signal.hpp"
 #include "infer/model.hpp"
@@ -39,6 +40,8 @@ R1ZeroDemoResult& interrupted(R1ZeroDemoResult& r) {
   r.interrupted = true;
   return r;
 }
+
+constexpr int64_t kDemoSeqLen = 128;  // tokens per pretraining sequence: a prompt and a worked solution
 
 const nlohmann::json kTaskOptions = {{"min_terms", 2},           {"max_terms", 2},   {"min_digits", 1},
                                      {"max_digits", 2},          {"operators", "+"}, {"template", "plain"},
@@ -91,7 +94,7 @@ TrainSettings base_training(const R1ZeroDemoOptions& o, const fs::path& out, con
   ts.objective = "sft";
   ts.out = (out / "base").string();
   ts.batch_size = 16;
-  ts.seq_len = 128;
+  ts.seq_len = kDemoSeqLen;
   ts.steps = o.pretrain_steps;
   ts.lr = 3e-3;
   ts.min_lr = 3e-4;
@@ -144,7 +147,42 @@ void check_options(const R1ZeroDemoOptions& o) {
   require_positive(o.eval_samples, "--eval-samples");
   SEEK_CHECK(!o.out.empty(), "--out must name a folder");
   // The model config is read now (a missing or invalid file is reported before the pretraining starts).
-  ModelConfig::load(demo_config(o));
+  const ModelConfig cfg = ModelConfig::load(demo_config(o));
+  SEEK_CHECK(cfg.max_position_embeddings >= kDemoSeqLen,
+             "the demo trains on sequences of {} tokens, and --config {} has max_position_embeddings {}",
+             kDemoSeqLen, demo_config(o), cfg.max_position_embeddings);
+}
+
+// What a demo writes in its --out: run folders it replaces and files it overwrites on the next demo.
+constexpr const char* kDemoOutputs[] = {
+    "base", "grpo", "plots", "base-data.jsonl", "base-eval.jsonl", "grpo-eval.jsonl", "summary.json"};
+constexpr const char* kDemoMarker = ".seek-demo";  // in a folder a demo wrote
+
+// Before the demo replaces anything in `out`: it must be a folder a demo wrote (its marker, or, from
+// before the marker, a base/ run trained on the demo's own base-data.jsonl) or hold none of the demo's
+// names. Then marks it. A user's runs/base/model must not vanish under `seek demo --out runs`.
+void claim_demo_folder(const fs::path& out) {
+  std::error_code ec;
+  if (fs::exists(out, ec))
+    SEEK_CHECK(fs::is_directory(out, ec), "--out {} is a file; give a folder for the demo's runs",
+               out.string());
+  bool ours = fs::exists(out / kDemoMarker, ec);
+  if (!ours && fs::is_regular_file(out / "base" / "settings.json", ec)) {
+    const auto j = nlohmann::json::parse(read_file(out / "base" / "settings.json"), nullptr, false);
+    ours = j.is_object() &&
+           j.value("data", nlohmann::json()) == nlohmann::json::array({(out / "base-data.jsonl").string()});
+  }
+  if (!ours)
+    for (const char* name : kDemoOutputs)
+      SEEK_CHECK(
+          !fs::exists(out / name, ec),
+          "--out {} holds {}, which no seek demo wrote, and the demo would replace it: give another --out "
+          "(the default is runs/demo)",
+          out.string(), name);
+  fs::create_directories(out, ec);
+  SEEK_CHECK(!ec, "cannot create {}: {}", out.string(), ec.message());
+  write_file_atomically(out / kDemoMarker,
+                        "a folder `seek demo` writes into; the next demo replaces its runs\n");
 }
 
 EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Problem>& problems,
@@ -174,6 +212,7 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   GrpoSettings gs = grpo_training(o, out);
   gs.validate();  // ts is checked by check_options; its validate() wants the corpus, not written yet
   R1ZeroDemoResult res;
+  claim_demo_folder(out);
   // The demo owns its two run folders: a new demo replaces the previous one's (the trainers refuse to start
   // over in a folder that holds a run).
   for (const char* run : {"base", "grpo"})

@@ -680,9 +680,20 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
     EXPECT_EQ(r.output.find("pretraining"), std::string::npos) << flags << ": " << r.output;
     EXPECT_TRUE(fs::exists(previous)) << flags;
   }
+  // A folder no demo wrote is not replaced: the user's runs/base/model must survive `seek demo --out runs`.
+  const std::string small = " --pretrain-steps 3 --pretrain-examples 64 --grpo-steps 2 --eval-problems 2";
+  CmdResult r = run("demo" + out + small);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("holds base, which no seek demo wrote"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(previous));
+  std::ofstream(tmp.path / "file") << "x";
+  r = run("demo --out " + (tmp.path / "file").string() + small);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("is a file; give a folder"), std::string::npos) << r.output;
+  fs::remove_all(tmp.path / "demo");
+
   ::setenv("SEEK_TEST_SIGNAL_AT", "step:1", 1);
-  CmdResult r =
-      run("demo" + out + " --pretrain-steps 3 --pretrain-examples 64 --grpo-steps 2 --eval-problems 2");
+  r = run("demo" + out + small);
   ::unsetenv("SEEK_TEST_SIGNAL_AT");
   EXPECT_EQ(r.code, 130) << r.output;
   EXPECT_NE(r.output.find("the demo stopped; `seek demo` starts it again from the beginning"),
@@ -690,13 +701,19 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
       << r.output;
   EXPECT_EQ(r.output.find("--resume"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("2/4"), std::string::npos) << r.output;  // nothing after the stopped pretraining
-  // A signal in the pretraining's last step, which that run completes, still stops the demo before step 2/4.
+  // A signal in the pretraining's last step, which that run completes, still stops the demo before step 2/4;
+  // the folder is the demo's own now, so its runs are replaced.
   ::setenv("SEEK_TEST_SIGNAL_AT", "phase:1", 1);
   r = run("demo" + out + " --pretrain-steps 2 --pretrain-examples 64 --grpo-steps 2 --eval-problems 2");
   ::unsetenv("SEEK_TEST_SIGNAL_AT");
   EXPECT_EQ(r.code, 130) << r.output;
   EXPECT_NE(r.output.find("done: 2 steps"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("replacing the previous demo's"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("2/4"), std::string::npos) << r.output;
+  // A config too short for the demo's sequences is named as such.
+  r = run("demo" + out + " --config " + std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("the demo trains on sequences of 128 tokens"), std::string::npos) << r.output;
 }
 
 // A model bigger than the machine's memory is refused before it is allocated, with what it needs (it used to
