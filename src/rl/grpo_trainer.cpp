@@ -108,9 +108,10 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   // The memory of the whole run is checked before any of it is allocated or read: the policy's training
   // state, its copy for the rollouts (f32) and, with a KL term, the frozen reference (weights and an unused
   // gradient slab).
-  check_training_memory(ModelConfig::load(ckpt ? (*ckpt / "config.json").string()
-                                               : (fs::path(s.init) / "config.json").string()),
-                        s.beta > 0 ? 12 : 4,
+  const std::string run_model_file = (fs::path(s.init) / "config.json").string();
+  const ModelConfig run_model = ModelConfig::load(run_model_file);
+  if (ckpt) check_checkpoint_model(*ckpt, run_model, run_model_file);
+  check_training_memory(run_model, s.beta > 0 ? 12 : 4,
                         s.beta > 0 ? ", its f32 copy for the rollouts and the frozen reference model"
                                    : " and its f32 copy for the rollouts");
   std::unique_ptr<Transformer<float>> policy;

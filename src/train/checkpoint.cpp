@@ -1,6 +1,7 @@
 #include "train/checkpoint.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "io/safetensors_writer.hpp"
 #include "io/tensor_store.hpp"
 #include "model/model_dir.hpp"
+#include "model/weights.hpp"
 
 namespace seek {
 
@@ -108,6 +110,24 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
   return final_dir;
 }
 
+void check_checkpoint_model(const fs::path& checkpoint, const ModelConfig& run_model,
+                            const std::string& run_model_source) {
+  ParamLayout saved, run;
+  build_layout(ModelConfig::load((checkpoint / "config.json").string()), saved);
+  build_layout(run_model, run);
+  for (const ParamInfo& p : run.all()) {
+    const int id = saved.find(p.name);
+    SEEK_CHECK(id >= 0 && saved[id].shape == p.shape,
+               "checkpoint {} holds another model than the run's ({}): its tensor {} is {}, the run's is {}",
+               checkpoint.string(), run_model_source, p.name,
+               id >= 0 ? fmt::format("{}", fmt::join(saved[id].shape, "×")) : std::string("missing"),
+               fmt::format("{}", fmt::join(p.shape, "×")));
+  }
+  SEEK_CHECK(saved.size() == run.size(),
+             "checkpoint {} holds another model than the run's ({}): {} tensors, not {}", checkpoint.string(),
+             run_model_source, saved.size(), run.size());
+}
+
 std::optional<fs::path> latest_checkpoint(const fs::path& run_dir) {
   auto all = complete_checkpoints(run_dir);
   if (all.empty()) return std::nullopt;
@@ -135,6 +155,12 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
   } catch (const nlohmann::json::exception& e) {
     fail("{}: missing or malformed field: {}", state_file.string(), e.what());
   }
+  // A hand-edited or misplaced state would resume from the wrong point of the data, or redo or skip steps.
+  SEEK_CHECK(st.step >= 0 && st.data_position >= 0 && st.tokens_seen >= 0 && opt.steps() >= 0,
+             "{}: step, data_position, tokens_seen and adamw_steps must be >= 0", state_file.string());
+  if (const auto named = step_of(dir))
+    SEEK_CHECK(*named == st.step, "{}: step {} in a checkpoint folder named for step {}", state_file.string(),
+               st.step, *named);
   TensorStore weights(dir);
   load_weights(model, weights);
   const int64_t total = model.params().layout.total();

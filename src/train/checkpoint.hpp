@@ -28,6 +28,11 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& run_dir, cons
                                       AdamW<float>& opt, const TrainerState& state,
                                       const std::filesystem::path& tokenizer_dir, int64_t keep_last);
 
+// Throws seek::Error when the checkpoint's config.json describes other tensors than `run_model` (the run's
+// --config or --init model, named by `run_model_source`): a checkpoint copied from another run.
+void check_checkpoint_model(const std::filesystem::path& checkpoint, const ModelConfig& run_model,
+                            const std::string& run_model_source);
+
 // The newest complete checkpoint of a run (temporary folders of interrupted saves are ignored), if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& run_dir);
 

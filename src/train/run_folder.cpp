@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "train/checkpoint.hpp"
 
@@ -89,11 +90,10 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   auto ckpt = latest_checkpoint(out);
   SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint", out.string());
   const fs::path file = out / "settings.json";
-  std::ifstream f(file);
-  SEEK_CHECK(f.good(), "cannot read {}", file.string());
+  const std::string text = read_file(file);  // says why not: missing, a folder, unreadable
   ResumePoint r{*ckpt, {}};
   try {
-    r.settings = nlohmann::json::parse(f);
+    r.settings = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail("{}: not valid JSON: {}", file.string(), e.what());
   }

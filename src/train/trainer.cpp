@@ -77,10 +77,10 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
 
   // Model: from the checkpoint being resumed, from --init, or fresh from --config. The memory of the whole
   // run is checked before any of it is allocated or read.
-  check_training_memory(ModelConfig::load(ckpt              ? (*ckpt / "config.json").string()
-                                          : !s.init.empty() ? (fs::path(s.init) / "config.json").string()
-                                                            : s.config),
-                        0, "");
+  const std::string run_model_file = !s.init.empty() ? (fs::path(s.init) / "config.json").string() : s.config;
+  const ModelConfig run_model = ModelConfig::load(run_model_file);
+  if (ckpt) check_checkpoint_model(*ckpt, run_model, run_model_file);
+  check_training_memory(run_model, 0, "");
   std::unique_ptr<Transformer<float>> model;
   if (ckpt) {
     model = std::make_unique<Transformer<float>>(ModelConfig::load((*ckpt / "config.json").string()));

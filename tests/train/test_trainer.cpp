@@ -293,6 +293,65 @@ TEST(Trainer, ResumeFindsTheRunsFilesFromAnywhereAndAcceptsMovedOnes) {
             5);
 }
 
+// A checkpoint that is not this run's (copied from a run of another model, or with a hand-edited state) and
+// a settings.json that is not a file are clear errors, not a silent resume of something else.
+TEST(Trainer, ResumeRefusesACheckpointThatIsNotTheRuns) {
+  TempDir tmp("trainer-resume-foreign");
+  const fs::path corpus = write_corpus(tmp.path);
+  auto s = tiny_settings(corpus, tmp.path / "run");
+  s.steps = 2;
+  run_training(s, false);
+  auto other = tiny_settings(corpus, tmp.path / "other");
+  other.steps = 2;
+  {
+    std::ifstream in(other.config);
+    auto cfg = nlohmann::json::parse(in);
+    cfg["hidden_size"] = 48;
+    other.config = (tmp.path / "wider.json").string();
+    std::ofstream(other.config) << cfg.dump();
+  }
+  run_training(other, false);
+  const fs::path ckpt = tmp.path / "run" / "checkpoints" / "step-00000002";
+  fs::rename(ckpt, tmp.path / "saved");
+  fs::copy(tmp.path / "other" / "checkpoints" / "step-00000002", ckpt, fs::copy_options::recursive);
+  try {
+    run_training(s, true, {{"steps", 4}});
+    FAIL() << "resumed another model's checkpoint";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("holds another model than the run's"), std::string::npos)
+        << e.what();
+  }
+  fs::remove_all(ckpt);
+  fs::rename(tmp.path / "saved", ckpt);
+
+  std::ifstream in(ckpt / "trainer_state.json");
+  auto state = nlohmann::json::parse(in);
+  in.close();
+  state["step"] = 1;
+  std::ofstream(ckpt / "trainer_state.json") << state.dump();
+  try {
+    run_training(s, true, {{"steps", 4}});
+    FAIL() << "resumed a checkpoint whose state names another step";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("step 1 in a checkpoint folder named for step 2"), std::string::npos)
+        << e.what();
+  }
+  state["step"] = 2;
+  std::ofstream(ckpt / "trainer_state.json") << state.dump();
+
+  fs::rename(tmp.path / "run" / "settings.json", tmp.path / "settings.json");
+  fs::create_directory(tmp.path / "run" / "settings.json");
+  try {
+    run_training(s, true, {{"steps", 4}});
+    FAIL() << "resumed without settings";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("settings.json is a folder"), std::string::npos) << e.what();
+  }
+  fs::remove(tmp.path / "run" / "settings.json");
+  fs::rename(tmp.path / "settings.json", tmp.path / "run" / "settings.json");
+  EXPECT_EQ(run_training(s, true, {{"steps", 4}}).steps_done, 4);
+}
+
 // Makes SIGINT arrive at the `n`-th check of a safe point of the runs started while it lives (see
 // core/stop_signal.hpp), through the same handler as a user's Ctrl-C.
 struct SignalAt {
