@@ -76,7 +76,10 @@ class PackedDataset final : public Dataset {
     stats_.val_tokens = val_.tokens;
     stats_.train_sequences = train_.sequences;
     stats_.val_sequences = val_.sequences;
-    stats_.counted_targets = count_targets();
+    const TargetCount train_count = count_targets(train_), val_count = count_targets(val_);
+    stats_.counted_targets = train_count.targets;
+    stats_.train_sequences_without_targets = train_count.empty_sequences;
+    stats_.val_targets = val_count.targets;
     // Every file has answers (the cache build checks that), but they can all fall outside the training
     // sequences: in validation documents, or in the training split's tail, too short for another sequence.
     if (stats_.counted_targets == 0) {
@@ -148,16 +151,25 @@ class PackedDataset final : public Dataset {
     }
   }
 
-  // Targets that carry loss over all training sequences: stream positions 1 .. sequences * L.
-  int64_t count_targets() const {
-    const int64_t last = train_.sequences * opts_.seq_len;
+  // Targets that carry loss over all sequences of a stream (its positions 1 .. sequences * L), and the
+  // sequences with none.
+  struct TargetCount {
+    int64_t targets = 0, empty_sequences = 0;
+  };
+  TargetCount count_targets(const Stream& s) const {
+    const int64_t L = opts_.seq_len, last = s.sequences * L;
     const uint8_t* mask = cache_.mask();
-    if (!mask) return last;
-    int64_t n = 0;
-    train_.for_each_piece(1, last + 1, [&](int64_t at, int64_t len) {
-      for (int64_t i = 0; i < len; ++i) n += mask[at + i];
-    });
-    return n;
+    if (!mask) return {last, 0};
+    TargetCount c;
+    for (int64_t q = 0; q < s.sequences; ++q) {
+      int64_t n = 0;
+      s.for_each_piece(q * L + 1, (q + 1) * L + 1, [&](int64_t at, int64_t len) {
+        for (int64_t i = 0; i < len; ++i) n += mask[at + i];
+      });
+      c.targets += n;
+      c.empty_sequences += n == 0;
+    }
+    return c;
   }
 
   void read_sequence(const Stream& s, int64_t index, int32_t* tokens, int32_t* targets) const {

@@ -38,6 +38,9 @@ struct DatasetStats {
   int64_t train_sequences = 0, val_sequences = 0;
   // Train targets that carry loss (all for pretraining; assistant tokens and their EOS for SFT).
   int64_t counted_targets = 0;
+  // SFT: training sequences without one (they train only the balance loss: prompts longer than seq_len?),
+  // and the validation targets that carry loss (0: no validation loss can be measured).
+  int64_t train_sequences_without_targets = 0, val_targets = 0;
   bool reused_cache = false;
   std::filesystem::path cache_path;  // <cache_dir>/<key>: the token cache this dataset reads
 };

@@ -130,6 +130,17 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
              double(nparams) / 1e6, ds.train_sequences, ds.val_sequences, s.seq_len,
              ds.reused_cache ? "cached" : "tokenized", count_of(s.steps, "step"),
              count_of(s.sequences_per_step(), "sequence"));
+  // SFT sequences without an answer token carry no loss but the balance loss: many of them usually means
+  // prompts longer than seq_len (the answers fall into sequences of their own, or into the cut tails).
+  if (ds.train_sequences_without_targets * 10 >= ds.train_sequences && ds.train_sequences_without_targets > 0)
+    fmt::print(
+        "note: {} of the {} training sequences hold no answer token (a loss of ~0 on those steps): are the "
+        "prompts longer than --seq-len {}?\n",
+        ds.train_sequences_without_targets, ds.train_sequences, s.seq_len);
+  if (s.eval_every > 0 && ds.val_sequences > 0 && ds.val_targets == 0)
+    fmt::print(
+        "note: the {} validation sequences hold no answer token, so no validation loss can be measured\n",
+        ds.val_sequences);
 
   LossOptions lo;
   lo.mtp_lambda = s.mtp_lambda;

@@ -276,6 +276,10 @@ TEST_F(DatasetTest, SftPromptCompletionMasksCompletionAndEos) {
   // Shorter sequences: the same mask, window by window.
   auto d4 = open(options({f}, 4, Objective::Sft));
   EXPECT_TRUE(d4->stats().reused_cache);  // the tokens do not depend on seq_len
+  // Four sequences of 4 targets (positions 1-16): the first holds no loss token, the others 1, 4 and 1.
+  EXPECT_EQ(d4->stats().train_sequences, 4);
+  EXPECT_EQ(d4->stats().counted_targets, 6);
+  EXPECT_EQ(d4->stats().train_sequences_without_targets, 1);
   for (int64_t p = 0; p < d4->stats().train_sequences; ++p)
     expect_window(train(*d4, p, 1, 4), stream, d4->train_index(p), 4, &loss);
 }
