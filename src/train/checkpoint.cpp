@@ -16,6 +16,7 @@
 #include "io/tensor_store.hpp"
 #include "model/model_dir.hpp"
 #include "model/weights.hpp"
+#include "train/data_hash.hpp"
 
 namespace seek {
 
@@ -53,6 +54,15 @@ void maybe_crash_for_test(int64_t step) {
   if (v && std::atoll(v) == step) ::raise(SIGKILL);
 }
 
+// Content hashes of the exact f32 bits a checkpoint holds, checked after loading: damage to a file (a bad
+// disk, a copy cut short at a header's boundary) is caught before training continues on garbage.
+nlohmann::json state_checksums(const Transformer<float>& model, AdamW<float>& opt) {
+  const size_t bytes = size_t(model.params().layout.total()) * sizeof(float);
+  return {{"parameters", data::hex64(data::content_hash(model.params().value.data(), bytes))},
+          {"adamw_m", data::hex64(data::content_hash(opt.m().data(), bytes))},
+          {"adamw_v", data::hex64(data::content_hash(opt.v().data(), bytes))}};
+}
+
 }  // namespace
 
 fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& model, AdamW<float>& opt,
@@ -83,6 +93,7 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
                          {"tokens_seen", state.tokens_seen},
                          {"elapsed_seconds", state.elapsed_seconds},
                          {"adamw_steps", opt.steps()},
+                         {"checksums", state_checksums(model, opt)},
                          {"extra", state.extra}};
     write_file_atomically(tmp / "trainer_state.json", js.dump(2) + "\n");
     fsync_directory(tmp);
@@ -167,6 +178,17 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
   TensorStore optim(dir / "optimizer.safetensors");
   optim.read_into("adamw.m", {total}, opt.m().data());
   optim.read_into("adamw.v", {total}, opt.v().data());
+  if (js.contains("checksums")) {  // checkpoints from before checksums load unchecked
+    const nlohmann::json now = state_checksums(model, opt);
+    for (const char* part : {"parameters", "adamw_m", "adamw_v"})
+      SEEK_CHECK(
+          js["checksums"].value(part, "") == now[part],
+          "checkpoint {} is damaged: its {} do not match the checksum saved with them; move it away to "
+          "resume from the one before",
+          dir.string(),
+          std::string(part) == "parameters" ? "weights (model.safetensors)"
+                                            : "optimizer moments (optimizer.safetensors)");
+  }
   return st;
 }
 

@@ -293,8 +293,8 @@ TEST(Trainer, ResumeFindsTheRunsFilesFromAnywhereAndAcceptsMovedOnes) {
             5);
 }
 
-// A checkpoint that is not this run's (copied from a run of another model, or with a hand-edited state) and
-// a settings.json that is not a file are clear errors, not a silent resume of something else.
+// A checkpoint that is not this run's (copied from a run of another model, or with a hand-edited state), a
+// damaged one and a settings.json that is not a file are clear errors, not a silent resume of something else.
 TEST(Trainer, ResumeRefusesACheckpointThatIsNotTheRuns) {
   TempDir tmp("trainer-resume-foreign");
   const fs::path corpus = write_corpus(tmp.path);
@@ -349,6 +349,26 @@ TEST(Trainer, ResumeRefusesACheckpointThatIsNotTheRuns) {
   }
   fs::remove(tmp.path / "run" / "settings.json");
   fs::rename(tmp.path / "settings.json", tmp.path / "run" / "settings.json");
+
+  // Damaged weights (the last 100 bytes overwritten) are caught by the checksums saved with them.
+  for (const char* file : {"model.safetensors", "optimizer.safetensors"}) {
+    SCOPED_TRACE(file);
+    fs::copy_file(ckpt / file, tmp.path / "intact");
+    {
+      std::fstream f(ckpt / file, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(-100, std::ios::end);
+      const std::string junk(100, '\x7f');
+      f.write(junk.data(), std::streamsize(junk.size()));
+    }
+    try {
+      run_training(s, true, {{"steps", 4}});
+      FAIL() << "resumed damaged weights";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("is damaged"), std::string::npos) << e.what();
+    }
+    fs::remove(ckpt / file);
+    fs::rename(tmp.path / "intact", ckpt / file);
+  }
   EXPECT_EQ(run_training(s, true, {{"steps", 4}}).steps_done, 4);
 }
 
