@@ -121,6 +121,20 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
     r.settings[key] = it.value();
   }
   if (!changes.empty()) fmt::print("resuming with changed settings: {}\n", changes);
+  // settings.json can be edited by hand; the checkpoint keeps the settings it was made with. A fixed key
+  // other than a path (which may have moved) must agree with them.
+  const auto state = nlohmann::json::parse(read_file(*ckpt / "trainer_state.json"), nullptr, false);
+  const nlohmann::json made_with = state.is_object() && state.contains("extra") && state["extra"].is_object()
+                                       ? state["extra"].value("settings", nlohmann::json::object())
+                                       : nlohmann::json::object();
+  for (const char* key : rules.fixed) {
+    if (listed(rules.paths, key) || !made_with.is_object() || !made_with.contains(key)) continue;
+    const nlohmann::json now = r.settings.value(key, rules.defaults.value(key, nlohmann::json()));
+    SEEK_CHECK(same_setting(made_with[key], now),
+               "{} gives {} {}, but checkpoint {} was made with {}: the run's settings were edited; put the "
+               "value back",
+               file.string(), key, now.dump(), ckpt->string(), made_with[key].dump());
+  }
   for (const char* key : rules.paths) {
     const auto it = r.settings.find(key);
     if (it == r.settings.end()) continue;

@@ -283,14 +283,13 @@ TEST(Trainer, ResumeFindsTheRunsFilesFromAnywhereAndAcceptsMovedOnes) {
   const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("(moved)"), std::string::npos) << out;
 
-  // An older settings.json without val_fraction: giving its default is no change.
+  // An older settings.json without objective: giving its default is no change.
   in.open(tmp.path / "run" / "settings.json");
   saved = nlohmann::json::parse(in);
   in.close();
-  saved.erase("val_fraction");
+  saved.erase("objective");
   std::ofstream(tmp.path / "run" / "settings.json") << saved.dump();
-  EXPECT_EQ(run_training(s, true, {{"steps", 5}, {"val_fraction", TrainSettings{}.val_fraction}}).steps_done,
-            5);
+  EXPECT_EQ(run_training(s, true, {{"steps", 5}, {"objective", "pretrain"}}).steps_done, 5);
 }
 
 // A checkpoint that is not this run's (copied from a run of another model, or with a hand-edited state), a
@@ -338,6 +337,21 @@ TEST(Trainer, ResumeRefusesACheckpointThatIsNotTheRuns) {
   }
   state["step"] = 2;
   std::ofstream(ckpt / "trainer_state.json") << state.dump();
+
+  // A fixed setting edited in settings.json disagrees with the settings the checkpoint was made with.
+  std::ifstream settings_in(tmp.path / "run" / "settings.json");
+  auto settings = nlohmann::json::parse(settings_in);
+  settings_in.close();
+  const auto original = settings;
+  settings["seq_len"] = 16;
+  std::ofstream(tmp.path / "run" / "settings.json") << settings.dump();
+  try {
+    run_training(s, true, {{"steps", 4}});
+    FAIL() << "resumed with an edited seq_len";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gives seq_len 16, but checkpoint"), std::string::npos) << e.what();
+  }
+  std::ofstream(tmp.path / "run" / "settings.json") << original.dump();
 
   fs::rename(tmp.path / "run" / "settings.json", tmp.path / "settings.json");
   fs::create_directory(tmp.path / "run" / "settings.json");
