@@ -66,8 +66,16 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   } else {
     r.settings = Settings::from_json(absolute_paths(given.to_json(), Settings::kPathSettings), "settings");
   }
-  r.settings.validate();
-  if (!resume) refuse_to_overwrite_a_run(r.out);
+  if (resume) {
+    try {
+      r.settings.validate();
+    } catch (const Error& e) {  // a bad value there comes from the saved settings, not the command line
+      fail("{} (in the run's settings, {})", e.what(), (r.out / "settings.json").string());
+    }
+  } else {
+    r.settings.validate();
+    refuse_to_overwrite_a_run(r.out);
+  }
   if (r.settings.threads > 0) omp_set_num_threads(r.settings.threads);
   prepare_run_folder(r.out, r.settings.to_json());
   return r;
