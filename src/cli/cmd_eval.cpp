@@ -2,6 +2,7 @@
 // task's held-out set or a JSONL dataset; every completion with its scores goes to --out as JSONL.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <memory>
 #include <sstream>
 
@@ -9,12 +10,14 @@
 #include "cli/output_file.hpp"
 #include "cli/registry.hpp"
 #include "core/atomic_file.hpp"
+#include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "infer/model.hpp"
 #include "reward/combined_reward.hpp"
 #include "rl/evaluate.hpp"
 #include "rl/problems.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "train/shared_settings.hpp"
 
 namespace seek::cli {
 namespace {
@@ -47,10 +50,21 @@ void run(const EvalCli& c) {
     SEEK_CHECK(c.problems >= 1, "--problems must be at least 1 (got {})", c.problems);
   else
     SEEK_CHECK(c.problems >= 0, "--problems must be at least 1, or 0 for all of --data (got {})", c.problems);
+  EvalOptions opt;
+  opt.samples = c.samples;
+  opt.ks = c.ks.empty() ? std::vector<int>{1} : c.ks;
+  if (c.ks.empty() && c.samples > 1) opt.ks.push_back(c.samples);
+  opt.sampling.temperature = c.temperature;
+  opt.sampling.max_new_tokens = c.max_new_tokens;
+  opt.sampling.seed = c.seed;
+  opt.cache_type = c.kv_cache;
+  // Before the problems and the model load: a --k above --samples costs nothing.
+  opt.validate();
+  opt.sampling.validate();
+  SEEK_CHECK(c.samples == 1 || c.temperature > 0, "several samples per problem need --temperature > 0");
+  if (!c.tokenizer.empty()) check_tokenizer_folder(c.tokenizer, "--tokenizer");
   ProblemSource source(c.task, task_opts, c.data, c.seed);
   auto problems = source.held_out(c.problems);
-  auto model = InferModel::load(c.model);
-  auto tok = load_tokenizer(c.tokenizer.empty() ? c.model : c.tokenizer);
   std::unique_ptr<reward::CombinedReward> run_reward;
   if (!c.rewards.empty()) {
     nlohmann::json spec;
@@ -60,20 +74,26 @@ void run(const EvalCli& c) {
       fail("--rewards must be JSON: {}", e.what());
     }
     run_reward = std::make_unique<reward::CombinedReward>(reward::RewardSpec::from_json(spec, "--rewards"));
+    // A reward that applies to none of the problems (code on maths problems) would report a mean reward of
+    // 0 whatever the model writes; seek grpo refuses the same. Whether a reward applies is a property of the
+    // problem (reward/reward.hpp), so an empty completion tells, before any generation.
+    const bool applies = std::any_of(problems.begin(), problems.end(), [&](const reward::Problem& p) {
+      return run_reward->score({&p, "", 0}).applies;
+    });
+    SEEK_CHECK(applies,
+               "none of the --rewards {} applies to the {} of {} (code scores only problems with tests, "
+               "accuracy only problems with an answer): the mean reward would be 0 whatever the model writes",
+               spec.dump(), count_of(int64_t(problems.size()), "problem"), source.describe());
   }
-  EvalOptions opt;
-  opt.samples = c.samples;
-  opt.ks = c.ks.empty() ? std::vector<int>{1} : c.ks;
-  if (c.ks.empty() && c.samples > 1) opt.ks.push_back(c.samples);
-  opt.sampling.temperature = c.temperature;
-  opt.sampling.max_new_tokens = c.max_new_tokens;
-  opt.sampling.seed = c.seed;
-  opt.cache_type = c.kv_cache;
-  SEEK_CHECK(c.samples == 1 || c.temperature > 0, "several samples per problem need --temperature > 0");
+  auto model = InferModel::load(c.model);
+  // The same tokenizer checks as generate: a tokenizer.json with ids the model has no row for is another
+  // model's, and byte-level text needs a vocabulary that holds the bytes.
+  const ModelTokenizer tok = load_model_tokenizer(c.tokenizer.empty() ? c.model : c.tokenizer);
+  tok.check_text_fits(model->config().vocab_size, /*ids_flag=*/false);
   std::ostringstream out;
   fmt::print("evaluating {} on {} problems of {}, {} sample(s) each\n", c.model, problems.size(),
              source.describe(), c.samples);
-  auto res = evaluate(*model, *tok, problems, opt, run_reward.get(), c.out.empty() ? nullptr : &out);
+  auto res = evaluate(*model, *tok.tok, problems, opt, run_reward.get(), c.out.empty() ? nullptr : &out);
   for (auto [k, v] : res.pass_at) fmt::print("pass@{}: {:.4f}\n", k, v);
   fmt::print("accuracy {:.4f} | mean reward {:.4f} | format compliance {:.4f} | mean length {:.1f} tokens\n",
              res.accuracy, res.mean_reward, res.format_rate, res.mean_length);
@@ -94,10 +114,14 @@ RegisterCommand reg(
       app.add_option("--rewards", c->rewards, "also report this reward spec's mean (JSON)");
       app.add_option("--problems", c->problems, "problems to evaluate (default 128; data: 0 = all)");
       app.add_option("--samples", c->samples, "completions per problem (default 1)")->check(at_least(1));
-      app.add_option("--k", c->ks, "pass@k values to report (default 1 and --samples)");
-      app.add_option("--temperature", c->temperature, "sampling temperature (default 0: greedy)");
-      app.add_option("--max-new-tokens", c->max_new_tokens, "completion length limit (default 256)");
-      app.add_option("--seed", c->seed, "sampling seed")->check(seed_value());
+      // k = 0 would be the share of problems solved by no sample at all, i.e. always 1.
+      app.add_option("--k", c->ks, "pass@k values to report (default 1 and --samples)")->check(at_least(1));
+      app.add_option("--temperature", c->temperature, "sampling temperature (default 0: greedy)")
+          ->check(number_of_type<float>());
+      // 0 new tokens scores empty completions: a pass@1 of 0 that says nothing about the model.
+      app.add_option("--max-new-tokens", c->max_new_tokens, "completion length limit (default 256)")
+          ->check(at_least(1));
+      app.add_option("--seed", c->seed, "sampling seed")->transform(seed_value());
       add_kv_cache_option(app, c->kv_cache);
       app.add_option("--out", c->out, "write every completion with its scores to this JSONL file");
       app.callback([c] { run(*c); });

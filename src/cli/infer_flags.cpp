@@ -37,15 +37,7 @@ CLI::Validator positive_number(const std::string& unit) {
 }
 
 CLI::Validator seed_value() {
-  return CLI::Validator(
-      [](std::string& s) -> std::string {
-        uint64_t v = 0;
-        // from_chars takes no sign, so "-1" and "+1" fail here rather than wrapping.
-        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (!s.empty() && ec == std::errc() && end == s.data() + s.size()) return {};
-        return fmt::format("must be a whole number from 0 to {}, got '{}'", UINT64_MAX, s);
-      },
-      "");
+  return whole_number<uint64_t>();
 }
 
 void add_kv_cache_option(CLI::App& app, CacheType& type) {

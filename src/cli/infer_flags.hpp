@@ -1,11 +1,18 @@
 // Flags and checks shared by the commands that run the inference engine (generate, chat, logits, perplexity,
-// eval): readable validators, the KV cache type, the model folder and its tokenizer.
+// eval): readable validators (the number ones also check the settings flags of train and grpo), the KV cache
+// type, the model folder and its tokenizer.
 #pragma once
+#include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include <charconv>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "infer/kv_cache.hpp"
@@ -20,7 +27,57 @@ CLI::Validator at_least(int64_t min);
 // A finite number > 0 of `unit`s ("--cache-mem: must be a number of GiB above 0, got '-1'").
 CLI::Validator positive_number(const std::string& unit);
 
-// A seed: a whole number in [0, 2^64). CLI11 wraps "-1" and clamps 2^64 into uint64_t without a word.
+// A whole number, in decimal, that an integer of type V holds. CLI11's own conversion wraps "-5" into an
+// unsigned type (18446744073709551611), clamps what overflows 64 bits to the largest value, and reads "010"
+// as octal, all without a word; this refuses the first two and rewrites the value as plain decimal for it
+// (which takes effect through Option::transform; Option::check hands validators a copy).
+template <typename V>
+CLI::Validator whole_number() {
+  static_assert(std::is_integral_v<V> && !std::is_same_v<V, bool>);
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        // from_chars takes no '+', which is still a plain number to whoever typed it.
+        const bool plus = s.size() > 1 && s[0] == '+' && s[1] != '-';
+        const char* begin = s.data() + (plus ? 1 : 0);
+        V v = 0;
+        const auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
+        if (!s.empty() && ec == std::errc() && end == s.data() + s.size()) {
+          s = std::to_string(v);
+          return {};
+        }
+        return fmt::format("must be a whole number from {} to {}, got '{}'", std::numeric_limits<V>::min(),
+                           std::numeric_limits<V>::max(), s);
+      },
+      // No description: CLI11 would print it between the type and the default.
+      "");
+}
+
+// A number that a V (float or double) holds. CLI11 turns a value past its range, such as 1e300 for a float,
+// into inf, which a later check then reported as "got inf", a number nobody typed. "inf" and "nan" typed as
+// such pass, for the option's own check to refuse by name.
+template <typename V>
+CLI::Validator number_of_type() {
+  static_assert(std::is_floating_point_v<V>);
+  return CLI::Validator(
+      [](std::string& s) -> std::string {
+        const bool plus = s.size() > 1 && s[0] == '+' && s[1] != '-';
+        const char* begin = s.data() + (plus ? 1 : 0);
+        V v = 0;
+        const auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
+        if (!s.empty() && ec == std::errc() && end == s.data() + s.size()) return {};
+        if (ec == std::errc::result_out_of_range && end == s.data() + s.size()) {
+          if (std::fabs(std::strtold(s.c_str(), nullptr)) >= 1)
+            return fmt::format("'{}' is too large (at most {:g})", s, double(std::numeric_limits<V>::max()));
+          return fmt::format("'{}' is too close to 0 (the smallest is {:g})", s,
+                             double(std::numeric_limits<V>::denorm_min()));
+        }
+        return fmt::format("must be a number, got '{}'", s);
+      },
+      "");
+}
+
+// A seed: a whole number in [0, 2^64) (whole_number<uint64_t>). CLI11 wraps "-1" and clamps 2^64 into
+// uint64_t without a word.
 CLI::Validator seed_value();
 
 // --kv-cache f32|bf16|fp8: the element type of the KV cache rows (infer/kv_cache.hpp). Only the names.

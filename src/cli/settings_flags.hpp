@@ -12,6 +12,7 @@
 #include <string>
 #include <type_traits>
 
+#include "cli/infer_flags.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "core/stop_signal.hpp"
@@ -51,8 +52,15 @@ void settings_flag(CLI::App& app, const std::shared_ptr<SettingsFlags>& c, const
   std::string name = "--" + key;
   for (auto& ch : name)
     if (ch == '_') ch = '-';
-  app.add_option_function<V>(
+  CLI::Option* opt = app.add_option_function<V>(
       name, [c, key](const V& v) { c->values[key] = v; }, help);
+  // CLI11 alone would wrap --seed -5 to 18446744073709551611, clamp 2^64 (or --steps with 20 digits) to the
+  // type's largest value, and turn --lr 1e400 into inf: each number must be one the setting's type holds.
+  if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>) {
+    opt->transform(whole_number<V>());  // transform, not check: its decimal rewrite must reach CLI11
+  } else if constexpr (std::is_floating_point_v<V>) {
+    opt->check(number_of_type<V>());
+  }
 }
 
 // A flag whose value is JSON text (e.g. --rewards '{"accuracy": 1}').

@@ -1,6 +1,10 @@
 // The code reward: the fraction of a problem's tests passed by the completion's last ```python block,
 // run in the sandbox (see code_runner.hpp and sandbox.hpp).
+#include <unistd.h>
+
+#include <filesystem>
 #include <limits>
+#include <string>
 
 #include "core/error.hpp"
 #include "reward/code_runner.hpp"
@@ -9,6 +13,22 @@
 namespace seek::reward::detail {
 
 namespace {
+
+// An interpreter that cannot be run made every sandboxed run fail to start, so every completion scored 0
+// (a "model that writes no correct code") instead of an error at start-up.
+void check_python(const std::string& python, const std::string& where) {
+  // The sandbox execs it without a PATH search, from its own working folder.
+  SEEK_CHECK(!python.empty() && python[0] == '/',
+             "{}: option 'python' must be an absolute path to a Python interpreter (e.g. /usr/bin/python3), "
+             "got \"{}\"",
+             where, python);
+  std::error_code ec;
+  const auto st = std::filesystem::status(python, ec);
+  SEEK_CHECK(std::filesystem::exists(st), "{}: option 'python': {} does not exist", where, python);
+  SEEK_CHECK(std::filesystem::is_regular_file(st), "{}: option 'python': {} is not a file (an interpreter)",
+             where, python);
+  SEEK_CHECK(::access(python.c_str(), X_OK) == 0, "{}: option 'python': {} is not executable", where, python);
+}
 
 class CodeReward : public RewardFunction {
  public:
@@ -24,6 +44,7 @@ class CodeReward : public RewardFunction {
     l.require_isolation = o.boolean("require_isolation", true);
     opts_.total_wall_seconds = o.number("total_wall_seconds", 30.0, 0.1, 86400);
     opts_.python = o.string("python", "/usr/bin/python3");
+    check_python(opts_.python, o.where());
     prefilled_ = o.boolean("think_prefilled", false);
     // Refuse at start-up rather than score every completion 0 (or run it unisolated) later.
     const SandboxSupport& s = sandbox_support();

@@ -40,13 +40,24 @@ double EvalScorer::correctness(const reward::RewardInput& in) const {
   return std::isnan(c) ? 0.0 : c;
 }
 
+void EvalOptions::validate() const {
+  SEEK_CHECK(samples >= 1, "eval needs at least one sample per problem");
+  for (int k : ks) {
+    // A k of 0 or less read as "pass@0 needs at least 0 samples per problem".
+    SEEK_CHECK(k >= 1, "pass@k needs k >= 1 (the number of samples that may solve a problem), got {}", k);
+    SEEK_CHECK(k <= samples, "pass@{} needs at least {} samples per problem (have {})", k, k, samples);
+  }
+}
+
 EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
                     const std::vector<reward::Problem>& problems, const EvalOptions& opt,
                     const reward::CombinedReward* run_reward, std::ostream* out) {
-  SEEK_CHECK(opt.samples >= 1, "eval needs at least one sample per problem");
+  opt.validate();
+  // Each k once, in the order given: `--k 1 1` (or the demo's {1, samples} with one sample) printed pass@1
+  // twice.
+  std::vector<int> ks;
   for (int k : opt.ks)
-    SEEK_CHECK(k >= 1 && k <= opt.samples, "pass@{} needs at least {} samples per problem (have {})", k, k,
-               opt.samples);
+    if (std::find(ks.begin(), ks.end(), k) == ks.end()) ks.push_back(k);
   // Before generating: a code reward that cannot run here fails now.
   const EvalScorer scorer(problems, run_reward);
   EngineOptions eo;
@@ -65,7 +76,7 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
   auto format = reward::make_reward("format");
   EvalResult res;
   res.problems = int64_t(problems.size());
-  std::vector<double> pass_sum(opt.ks.size(), 0.0);
+  std::vector<double> pass_sum(ks.size(), 0.0);
   double reward_sum = 0, acc_sum = 0, fmt_sum = 0, len_sum = 0;
   for (size_t i = 0; i < problems.size(); ++i) {
     const auto& comps = engine.completions(int(i));
@@ -95,12 +106,11 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
              << "\n";
     }
-    for (size_t j = 0; j < opt.ks.size(); ++j)
-      pass_sum[j] += pass_at_k(int64_t(comps.size()), correct, opt.ks[j]);
+    for (size_t j = 0; j < ks.size(); ++j) pass_sum[j] += pass_at_k(int64_t(comps.size()), correct, ks[j]);
   }
   const double np = std::max<double>(1, double(res.problems)),
                nc = std::max<double>(1, double(res.completions));
-  for (size_t j = 0; j < opt.ks.size(); ++j) res.pass_at.emplace_back(opt.ks[j], pass_sum[j] / np);
+  for (size_t j = 0; j < ks.size(); ++j) res.pass_at.emplace_back(ks[j], pass_sum[j] / np);
   res.mean_reward = reward_sum / nc;
   res.accuracy = acc_sum / nc;
   res.format_rate = fmt_sum / nc;

@@ -23,6 +23,10 @@ struct EvalOptions {
   SamplingParams sampling;    // temperature 0 = greedy
   int max_batch = 64;
   CacheType cache_type = CacheType::F32;  // KV cache element type (infer/kv_cache.hpp)
+
+  // Throws seek::Error for fewer than one sample per problem or a k below 1 or above the samples. (A k given
+  // twice is reported once.)
+  void validate() const;
 };
 
 struct EvalResult {

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -15,6 +17,18 @@
 
 namespace seek {
 
+// Whether the JSON integer v is a value of the integer type V.
+template <typename V>
+bool json_integer_fits(const nlohmann::json& v) {
+  if (v.is_number_unsigned()) return v.get<uint64_t>() <= uint64_t(std::numeric_limits<V>::max());
+  const int64_t i = v.get<int64_t>();
+  if constexpr (std::is_unsigned_v<V>) {
+    return i >= 0 && uint64_t(i) <= uint64_t(std::numeric_limits<V>::max());
+  } else {
+    return i >= int64_t(std::numeric_limits<V>::min()) && i <= int64_t(std::numeric_limits<V>::max());
+  }
+}
+
 template <typename S>
 S settings_from_json(const nlohmann::json& j, const std::string& source) {
   SEEK_CHECK(j.is_object(), "{}: run settings must be a JSON object", source);
@@ -24,14 +38,27 @@ S settings_from_json(const nlohmann::json& j, const std::string& source) {
   std::set<std::string> known;
   s.for_each_field([&](const char* key, auto& field) {
     known.insert(key);
-    if (!j.contains(key) || j[key].is_null()) return;
+    if (!j.contains(key)) return;
     using V = std::decay_t<decltype(field)>;
     const nlohmann::json& v = j[key];
+    // null used to mean the default, so {"lr": null} trained at a learning rate nobody chose; the default is
+    // what leaving the key out means.
+    SEEK_CHECK(!v.is_null(), "{}: setting \"{}\" is null; give a value, or leave the key out for the default",
+               source, key);
     bool ok = true;
     if constexpr (std::is_same_v<V, bool>) {
       ok = v.is_boolean();
     } else if constexpr (std::is_integral_v<V>) {
       ok = v.is_number_integer() || v.is_number_unsigned();
+      // get<V>() wraps or truncates what V cannot hold: {"seed": -5} was 18446744073709551611.
+      if (ok)
+        SEEK_CHECK(json_integer_fits<V>(v), "{}: setting \"{}\" must be a whole number from {} to {}, got {}",
+                   source, key, std::numeric_limits<V>::min(), std::numeric_limits<V>::max(), v.dump());
+    } else if constexpr (std::is_same_v<V, nlohmann::json>) {
+      // The JSON-valued settings (rewards, task_options) are objects or arrays; said here, where the file is
+      // known, rather than by a later check that cannot name it.
+      SEEK_CHECK(v.is_object() || v.is_array(), "{}: setting \"{}\" must be a JSON object or array, got {}",
+                 source, key, describe_json(v));
     } else if constexpr (std::is_floating_point_v<V>) {
       ok = v.is_number();
     } else if constexpr (std::is_same_v<V, std::string>) {

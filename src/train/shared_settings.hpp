@@ -4,6 +4,8 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <string>
 #include <utility>
 
 #include "core/error.hpp"
@@ -49,6 +51,19 @@ Schedule shared_schedule(const S& s, int64_t total_steps) {
   return sched;
 }
 
+// A tokenizer given by name (`flag`: "tokenizer" for the setting, "--tokenizer" for seek eval's flag) is a
+// folder that exists. load_tokenizer reads any folder without a tokenizer.json as the byte tokenizer, so a
+// mistyped path, or the tokenizer.json file itself, would otherwise run on bytes without a word (seek
+// tokenize makes the same check).
+inline void check_tokenizer_folder(const std::string& dir, const char* flag) {
+  std::error_code ec;
+  const auto st = std::filesystem::status(dir, ec);
+  SEEK_CHECK(!std::filesystem::exists(st) || std::filesystem::is_directory(st),
+             "{} {} is a file; give the folder that holds tokenizer.json", flag, dir);
+  SEEK_CHECK(std::filesystem::is_directory(st),
+             "{} {}: no such folder (give the folder that holds tokenizer.json)", flag, dir);
+}
+
 inline void require_positive(int64_t v, const char* name) {
   SEEK_CHECK(v > 0, "{} must be positive, got {}", name, v);
 }
@@ -58,6 +73,7 @@ inline void require_positive(int64_t v, const char* name) {
 template <typename S>
 void validate_shared(const S& s) {
   SEEK_CHECK(!s.out.empty(), "no run folder: give --out DIR");
+  if (!s.tokenizer.empty()) check_tokenizer_folder(s.tokenizer, "tokenizer");
   // inf passes `lr > 0` and NaN the checks written as negations (an lr of inf turned GRPO's policy into NaNs
   // and saved it): each real-valued setting must be a finite number first.
   for (const auto& [name, v] :

@@ -1,0 +1,135 @@
+// `seek eval` (and `seek grpo`) inputs that used to run on something other than what was asked, or report
+// numbers about nothing: a --tokenizer folder that does not exist (or the tokenizer.json file itself)
+// silently meant the byte tokenizer, a tokenizer larger than the model was not checked up front, a reward
+// that applies to no problem reported a mean of 0, --k 0 and --max-new-tokens 0 gave meaningless scores,
+// --k 1 1 printed pass@1 twice, and --temperature 1e300 was reported as "inf".
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "model/model_dir.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using seek::test::TempDir;
+
+struct CmdResult {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+CmdResult run(const std::string& args) {
+  const std::string cmd = std::string(SEEK_BINARY) + " " + args + " 2>&1";
+  CmdResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// A random tiny-v3 whose 272 ids hold the byte tokenizer's 265, without a tokenizer.json.
+fs::path random_model(const fs::path& dir) {
+  auto cfg = seek::ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  cfg.vocab_size = 272;
+  cfg.num_nextn_predict_layers = 0;
+  seek::Transformer<float> m(cfg);
+  m.init_weights(7);
+  seek::save_model_dir(m, dir);
+  return dir;
+}
+
+// An error run: exit status 1 and a message holding `what`.
+void expect_error(const std::string& args, const std::string& what) {
+  const CmdResult r = run(args);
+  EXPECT_EQ(r.code, 1) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find("seek: error: "), std::string::npos) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find(what), std::string::npos) << args << "\n" << r.output;
+}
+
+struct CliEvalInputs : ::testing::Test {
+  TempDir tmp{"cli-eval-inputs"};
+  std::string model = random_model(tmp.path / "m").string();
+  std::string maths = (tmp.path / "maths.jsonl").string();
+  CliEvalInputs() {
+    std::ofstream(maths) << R"({"prompt": "What is 2+2?", "answer": "4"})"
+                         << "\n";
+  }
+  std::string eval(const std::string& extra) const {
+    return "eval --model " + model + " --data " + maths + " --max-new-tokens 2 " + extra;
+  }
+};
+
+TEST_F(CliEvalInputs, TokenizerFolderMustExist) {
+  const std::string typo = (tmp.path / "typo").string();
+  expect_error(eval("--tokenizer " + typo), "--tokenizer " + typo + ": no such folder");
+  expect_error(eval("--tokenizer " + maths), "--tokenizer " + maths + " is a file; give the folder");
+  // seek grpo checks its tokenizer with its settings, before anything loads.
+  expect_error("grpo --init " + model + " --data " + maths + " --out " + (tmp.path / "g").string() +
+                   " --tokenizer " + typo,
+               typo + ": no such folder");
+  EXPECT_FALSE(fs::exists(tmp.path / "g"));
+  // An existing folder without tokenizer.json still means the byte tokenizer.
+  fs::create_directories(tmp.path / "bytes");
+  const CmdResult r = run(eval("--tokenizer " + (tmp.path / "bytes").string()));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("pass@1"), std::string::npos) << r.output;
+}
+
+TEST_F(CliEvalInputs, ATokenizerLargerThanTheModelIsRefused) {
+  {
+    std::ofstream corpus(tmp.path / "corpus.txt");
+    for (int i = 0; i < 200; ++i) corpus << "the quick brown fox " << i << " jumps over the lazy dog\n";
+  }
+  const std::string tok = (tmp.path / "tok").string();
+  CmdResult r =
+      run("tokenizer train --vocab-size 300 --input " + (tmp.path / "corpus.txt").string() + " --out " + tok);
+  ASSERT_EQ(r.code, 0) << r.output;
+  expect_error(eval("--tokenizer " + tok), "has 300 tokens but the model's vocab_size is 272");
+}
+
+TEST_F(CliEvalInputs, ARewardThatAppliesToNoProblemIsRefused) {
+  expect_error(eval("--rewards '{\"code\": 1}'"),
+               "none of the --rewards {\"code\":1} applies to the 1 problem");
+  const CmdResult r = run(eval("--rewards '{\"accuracy\": 1}'"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("mean reward"), std::string::npos) << r.output;
+}
+
+TEST_F(CliEvalInputs, FlagsThatWouldScoreNothing) {
+  for (const char* k : {"0", "-1"})
+    expect_error(eval(std::string("--k ") + k), "--k: must be a whole number >= 1");
+  expect_error(eval("--max-new-tokens 0"), "--max-new-tokens: must be a whole number >= 1");
+  expect_error(eval("--samples 2 --temperature 1 --k 3"), "pass@3 needs at least 3 samples per problem");
+  for (const char* t : {"1e300", "-1e300"}) {
+    const CmdResult r = run(eval(std::string("--temperature ") + t));
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_NE(r.output.find(std::string("--temperature: '") + t + "' is too large"), std::string::npos)
+        << r.output;
+    EXPECT_EQ(r.output.find("inf"), std::string::npos) << r.output;
+  }
+  // A k given twice is reported once.
+  const CmdResult r = run(eval("--k 1 1"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "pass@1:"), 1u) << r.output;
+}
+
+}  // namespace

@@ -1,0 +1,107 @@
+// The settings of `seek train` and `seek grpo` as flags and run files: numbers past their setting's type
+// (--seed -5 wrapped to 18446744073709551611, 2^64 and 20-digit --steps clamped, --lr 1e400 became inf) and
+// a null or wrongly typed value in a --run-config (null meant the default; "rewards": "x" was reported
+// without the file) are errors naming the flag or file; training data that is a folder or a device says so
+// instead of "does not exist".
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using seek::test::TempDir;
+
+struct CmdResult {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+CmdResult run(const std::string& args) {
+  const std::string cmd = std::string(SEEK_BINARY) + " " + args + " 2>&1";
+  CmdResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+// An error run: exit status 1 and a message holding `what`.
+void expect_error(const std::string& args, const std::string& what) {
+  const CmdResult r = run(args);
+  EXPECT_EQ(r.code, 1) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find("seek: error: "), std::string::npos) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find(what), std::string::npos) << args << "\n" << r.output;
+}
+
+struct CliSettingsFlags : ::testing::Test {
+  TempDir tmp{"cli-settings-flags"};
+  std::string config = (tmp.path / "config.json").string(), data = (tmp.path / "corpus.txt").string();
+  CliSettingsFlags() {
+    std::ifstream in(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+    auto cfg = nlohmann::json::parse(in);
+    cfg["vocab_size"] = 272;
+    std::ofstream(config) << cfg.dump();
+    std::ofstream(data) << "1+1=2\n";
+  }
+  std::string train(const std::string& extra, const std::string& data_file = "") const {
+    return "train --config " + config + " --data " + (data_file.empty() ? data : data_file) + " --out " +
+           (tmp.path / "r").string() + " --steps 1 --seq-len 32 --batch-size 2 " + extra;
+  }
+};
+
+TEST_F(CliSettingsFlags, NumbersMustFitTheirSetting) {
+  for (const char* seed : {"-5", "18446744073709551616"})
+    expect_error(
+        train(std::string("--seed ") + seed),
+        std::string("--seed: must be a whole number from 0 to 18446744073709551615, got '") + seed + "'");
+  expect_error(train("--steps 99999999999999999999"), "--steps: must be a whole number from");
+  expect_error(train("--lr 1e400"), "--lr: '1e400' is too large");
+  expect_error(train("--lr abc"), "--lr: must be a number, got 'abc'");
+  EXPECT_FALSE(fs::exists(tmp.path / "r"));
+}
+
+// Whole numbers are read in decimal: CLI11 alone read --batch-size 011 as octal 9.
+TEST_F(CliSettingsFlags, WholeNumbersAreDecimal) {
+  {
+    std::ofstream corpus(data);
+    for (int i = 0; i < 300; ++i) corpus << i << "+" << i % 7 << "=" << i + i % 7 << "\n";
+  }
+  const CmdResult r = run("train --config " + config + " --data " + data + " --out " +
+                          (tmp.path / "r").string() + " --steps 1 --seq-len 32 --batch-size 011 --seed +010");
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::ifstream in(tmp.path / "r" / "settings.json");
+  const auto saved = nlohmann::json::parse(in);
+  EXPECT_EQ(saved["batch_size"], 11);
+  EXPECT_EQ(saved["seed"], 10u);
+}
+
+TEST_F(CliSettingsFlags, RunFilesNameTheirFile) {
+  const std::string file = (tmp.path / "run.json").string();
+  std::ofstream(file) << R"({"lr": null})";
+  expect_error(train("--run-config " + file), file + ": setting \"lr\" is null");
+  std::ofstream(file) << R"({"rewards": "accuracy"})";
+  expect_error("grpo --init " + (tmp.path / "m").string() + " --task arithmetic --out " +
+                   (tmp.path / "g").string() + " --run-config " + file,
+               file + ": setting \"rewards\" must be a JSON object or array, got \"accuracy\"");
+}
+
+TEST_F(CliSettingsFlags, DataThatIsNoFileSaysWhatItIs) {
+  expect_error(train("", tmp.path.string()), "is a folder; give the .txt or .jsonl files in it");
+  expect_error(train("", "/dev/null"), "training data /dev/null is not a regular file");
+}
+
+}  // namespace

@@ -1,0 +1,129 @@
+// Run settings that used to be accepted and then meant something nobody asked for: a wsd decay fraction
+// outside (0, 1], loss weights of inf or 1e300 (which failed at step 1 as a reason to lower the learning
+// rate), evaluations of 0 batches, a seed of -5 in a run file (wrapped to 18446744073709551611), a null
+// value (read as the default), a --tokenizer folder that does not exist (read as the byte tokenizer), and
+// training data that is a folder or a device (reported as missing).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "support/error_of.hpp"
+#include "support/temp_dir.hpp"
+#include "train/settings.hpp"
+
+namespace seek {
+namespace {
+
+using nlohmann::json;
+using test::error_of;
+using test::TempDir;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+struct SettingsValues : ::testing::Test {
+  TempDir tmp{"settings-values"};
+  std::string data = (tmp.path / "corpus.txt").string();
+  SettingsValues() { std::ofstream(data) << "text"; }
+
+  json base() const { return {{"config", "c.json"}, {"data", data}, {"out", "o"}}; }
+  // The error of reading `extra` over a valid run file and validating the result; "" when accepted.
+  std::string error_with(const json& extra) const {
+    json j = base();
+    j.update(extra);
+    return error_of([&] { TrainSettings::from_json(j, "run.json").validate(); });
+  }
+};
+
+TEST_F(SettingsValues, ValidBaseIsAccepted) {
+  EXPECT_EQ(error_with(json::object()), "");
+  EXPECT_EQ(error_with({{"schedule", "wsd"}, {"decay_fraction", 1.0}}), "");
+  EXPECT_EQ(error_with({{"aux_alpha", -1}, {"mtp_lambda", 0}}), "");    // < 0: the config's alpha
+  EXPECT_EQ(error_with({{"eval_every", 0}, {"eval_batches", 0}}), "");  // no evaluations, no batches
+  EXPECT_EQ(error_with({{"seed", 18446744073709551615ull}}), "");
+}
+
+TEST_F(SettingsValues, DecayFractionMustBeAShareOfTheSteps) {
+  for (double v : {2.0, -1.0, 0.0, std::nan(""), kInf}) {
+    const std::string e = error_with({{"schedule", "wsd"}, {"decay_fraction", v}});
+    EXPECT_NE(e.find("decay_fraction must be in (0, 1]"), std::string::npos) << v << ": " << e;
+  }
+  // Under any schedule: only wsd reads it, but 2 is a mistake whichever is chosen.
+  EXPECT_NE(error_with({{"decay_fraction", 2.0}}).find("decay_fraction"), std::string::npos);
+}
+
+TEST_F(SettingsValues, LossWeightsMustBeFiniteAndSane) {
+  TrainSettings s = TrainSettings::from_json(base(), "t");
+  for (double v : {kInf, 1e300, std::nan(""), -1.0}) {
+    TrainSettings t = s;
+    t.mtp_lambda = v;
+    const std::string e = error_of([&] { t.validate(); });
+    EXPECT_NE(e.find("mtp_lambda must be a number from 0 to 1000"), std::string::npos) << v << ": " << e;
+  }
+  for (double v : {kInf, -kInf, std::nan(""), 1e300}) {
+    TrainSettings t = s;
+    t.aux_alpha = v;
+    const std::string e = error_of([&] { t.validate(); });
+    EXPECT_NE(e.find("aux_alpha must be a number"), std::string::npos) << v << ": " << e;
+  }
+}
+
+TEST_F(SettingsValues, EvaluationsNeedBatches) {
+  for (int64_t n : {0, -1}) {
+    const std::string e = error_with({{"eval_every", 10}, {"eval_batches", n}});
+    EXPECT_NE(e.find("eval_batches must be at least 1 when eval_every is above 0"), std::string::npos) << e;
+  }
+}
+
+TEST_F(SettingsValues, IntegersMustFitTheirSetting) {
+  std::string e = error_with({{"seed", -5}});
+  EXPECT_NE(
+      e.find("run.json: setting \"seed\" must be a whole number from 0 to 18446744073709551615, got -5"),
+      std::string::npos)
+      << e;
+  e = error_with({{"threads", 10000000000}});
+  EXPECT_NE(e.find("setting \"threads\" must be a whole number from -2147483648 to 2147483647"),
+            std::string::npos)
+      << e;
+  e = error_with({{"steps", 18446744073709551615ull}});  // read as int64 it was -1
+  EXPECT_NE(e.find("setting \"steps\" must be a whole number"), std::string::npos) << e;
+}
+
+TEST_F(SettingsValues, NullIsNotTheDefault) {
+  for (const char* key : {"lr", "seed", "data", "schedule"}) {
+    const std::string e = error_with({{key, nullptr}});
+    EXPECT_NE(e.find(std::string("run.json: setting \"") + key + "\" is null"), std::string::npos) << e;
+  }
+}
+
+TEST_F(SettingsValues, TokenizerMustBeAnExistingFolder) {
+  std::string e = error_with({{"tokenizer", (tmp.path / "typo").string()}});
+  EXPECT_NE(e.find("typo: no such folder"), std::string::npos) << e;
+  e = error_with({{"tokenizer", data}});
+  EXPECT_NE(e.find("corpus.txt is a file; give the folder that holds tokenizer.json"), std::string::npos)
+      << e;
+  EXPECT_EQ(error_with({{"tokenizer", tmp.path.string()}}), "");
+}
+
+TEST_F(SettingsValues, DataThatIsNoFileSaysWhatItIs) {
+  std::string e = error_with({{"data", tmp.path.string()}});
+  EXPECT_NE(e.find("is a folder; give the .txt or .jsonl files in it"), std::string::npos) << e;
+  e = error_with({{"data", "/dev/null"}});
+  EXPECT_NE(e.find("training data /dev/null is not a regular file"), std::string::npos) << e;
+  const std::string fifo = (tmp.path / "pipe.txt").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  e = error_with({{"data", fifo}});
+  EXPECT_NE(e.find("pipe.txt is not a regular file"), std::string::npos) << e;
+  e = error_with({{"data", (tmp.path / "missing.txt").string()}});
+  EXPECT_NE(e.find("missing.txt does not exist"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace seek
