@@ -61,21 +61,31 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
 // The defaults differ between generate and chat, so --help shows each command's own.
 void add_sampling_options(CLI::App& app, SamplingParams& p) {
   app.add_option("--max-new-tokens,-n", p.max_new_tokens, "tokens to generate at most")
+      ->transform(whole_number<int>())
       ->capture_default_str();
-  app.add_option("--temperature,-t", p.temperature, "0 = greedy")->capture_default_str();
-  app.add_option("--top-k", p.top_k, "keep the k most likely tokens (0 = off)")->capture_default_str();
+  app.add_option("--temperature,-t", p.temperature, "0 = greedy")
+      ->check(number_of_type<float>())
+      ->capture_default_str();
+  app.add_option("--top-k", p.top_k, "keep the k most likely tokens (0 = off)")
+      ->transform(whole_number<int>())
+      ->capture_default_str();
   app.add_option("--top-p", p.top_p, "nucleus: smallest set with this much probability (1 = off)")
+      ->check(number_of_type<float>())
       ->capture_default_str();
   app.add_option("--min-p", p.min_p, "drop tokens below min_p times the best probability (0 = off)")
+      ->check(number_of_type<float>())
       ->capture_default_str();
   app.add_option("--repetition-penalty", p.repetition_penalty, "CTRL-style penalty on prompt+output tokens")
+      ->check(number_of_type<float>())
       ->capture_default_str();
   app.add_option("--presence-penalty", p.presence_penalty, "subtracted from tokens already generated")
+      ->check(number_of_type<float>())
       ->capture_default_str();
   app.add_option("--frequency-penalty", p.frequency_penalty, "subtracted per earlier occurrence")
+      ->check(number_of_type<float>())
       ->capture_default_str();
   app.add_option("--seed", p.seed, "random seed (samples repeat for a fixed seed)")
-      ->check(seed_value())
+      ->transform(seed_value())  // transform: its decimal rewrite ("010" is 10, not octal 8) must reach CLI11
       ->capture_default_str();
   app.add_option("--stop", p.stop, "stop string (repeatable)");
   app.add_option("--stop-token", p.stop_tokens, "stop token id (repeatable; EOS always stops)");

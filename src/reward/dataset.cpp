@@ -24,7 +24,17 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where) {
       if (!m[i].is_object() || !m[i].contains("role") || !m[i]["role"].is_string() ||
           !m[i].contains("content") || !m[i]["content"].is_string())
         fail("{}: messages[{}] must be {{\"role\": string, \"content\": string}}", where, i);
+      const std::string role = m[i]["role"].get<std::string>();
+      if (role != "system" && role != "user" && role != "assistant" && role != "tool")
+        fail("{}: messages[{}] has unknown role \"{}\" (expected system, user, assistant or tool)", where, i,
+             role);
     }
+    // The model writes the reply to the last turn: a conversation that already ends with the reply has no
+    // question left for it.
+    if (m.back()["role"] == "assistant")
+      fail(
+          "{}: the last of \"messages\" is an assistant turn; a problem ends with the turn the model answers",
+          where);
     p.messages = m;
   }
   if (j.contains("id")) {

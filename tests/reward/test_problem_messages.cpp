@@ -1,0 +1,48 @@
+// A data problem given as chat messages: an unknown role, or a conversation that already ends with the
+// assistant's reply, is refused where the record is read (with its file:line), not when its prompt is
+// rendered after the run has started.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "core/error.hpp"
+#include "reward/dataset.hpp"
+
+namespace seek::reward {
+namespace {
+
+std::string error_of(const nlohmann::json& record) {
+  try {
+    problem_from_json(record, "problems.jsonl:7");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(ProblemMessages, UnknownRoleIsNamedWithTheRecord) {
+  const auto msg = error_of({{"messages", {{{"role", "wizard"}, {"content", "hi"}}}}, {"answer", "1"}});
+  EXPECT_NE(msg.find("problems.jsonl:7: messages[0] has unknown role \"wizard\""), std::string::npos) << msg;
+}
+
+TEST(ProblemMessages, AConversationEndingWithTheReplyIsRefused) {
+  const auto msg = error_of(
+      {{"messages", {{{"role", "user"}, {"content", "1+0?"}}, {{"role", "assistant"}, {"content", "1"}}}},
+       {"answer", "1"}});
+  EXPECT_NE(msg.find("problems.jsonl:7: the last of \"messages\" is an assistant turn"), std::string::npos)
+      << msg;
+}
+
+TEST(ProblemMessages, EveryKnownRoleIsAccepted) {
+  EXPECT_EQ(error_of({{"messages",
+                       {{{"role", "system"}, {"content", "be brief"}},
+                        {{"role", "user"}, {"content", "1+0?"}},
+                        {{"role", "assistant"}, {"content", "1"}},
+                        {{"role", "tool"}, {"content", "checked"}},
+                        {{"role", "user"}, {"content", "and 2+0?"}}}},
+                      {"answer", "2"}}),
+            "");
+}
+
+}  // namespace
+}  // namespace seek::reward
