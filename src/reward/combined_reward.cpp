@@ -61,6 +61,15 @@ RewardSpec RewardSpec::from_json(const nlohmann::json& j, const std::string& whe
          describe_json(j));
   }
   if (spec.terms.empty()) fail("{}: no reward functions given", where);
+  // A second entry of one reward would be scored and weighted twice under one name, and logs and
+  // CombinedReward::find would see only one of them: a config that says it twice is a mistake.
+  for (size_t i = 0; i < spec.terms.size(); ++i) {
+    for (size_t k = 0; k < i; ++k) {
+      if (spec.terms[k].name == spec.terms[i].name)
+        fail("{}: reward '{}' is given twice (entries {} and {}); give each reward once, with its weight",
+             where, spec.terms[i].name, k + 1, i + 1);
+    }
+  }
   // A weight of 0 logs a reward without training on it; with every weight 0 each total is 0, so GRPO's
   // advantages are all 0 and a run would learn nothing.
   if (std::all_of(spec.terms.begin(), spec.terms.end(), [](const RewardTerm& t) { return t.weight == 0; }))

@@ -53,6 +53,25 @@ int64_t OptionReader::integer(const char* key, int64_t fallback, int64_t min, in
   return i;
 }
 
+std::pair<int64_t, int64_t> OptionReader::integer_range(const char* min_key, const char* max_key,
+                                                        int64_t min_fallback, int64_t max_fallback,
+                                                        int64_t min, int64_t max) const {
+  const int64_t lo = integer(min_key, min_fallback, min, max), hi = integer(max_key, max_fallback, min, max);
+  check_order(min_key, lo, max_key, hi);
+  return {lo, hi};
+}
+
+void OptionReader::check_order(const char* low_key, int64_t low, const char* high_key, int64_t high) const {
+  if (low <= high) return;
+  const bool low_given = has(low_key), high_given = has(high_key);
+  if (low_given && !high_given)
+    fail("{}: {} {} is above {} {} (its default); set {} too", where_, low_key, low, high_key, high,
+         high_key);
+  if (high_given && !low_given)
+    fail("{}: {} {} is below {} {} (its default); set {} too", where_, high_key, high, low_key, low, low_key);
+  fail("{}: {} {} is above {} {}", where_, low_key, low, high_key, high);
+}
+
 bool OptionReader::boolean(const char* key, bool fallback) const {
   if (!j_.contains(key)) return fallback;
   const auto& v = j_[key];

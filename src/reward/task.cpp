@@ -2,6 +2,8 @@
 // templates, and verification through answer extraction (see task.hpp).
 #include "reward/task.hpp"
 
+#include <unordered_set>
+
 #include "core/error.hpp"
 
 namespace seek::reward {
@@ -9,6 +11,8 @@ namespace seek::reward {
 namespace {
 
 constexpr int kMaxAttempts = 1'000'000;
+// See Task::draw.
+constexpr int kExhaustCheck = 1000;
 
 const char* kR1Template =
     "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. The "
@@ -87,26 +91,48 @@ Problem Task::make_problem(TaskInstance inst, const char* split, uint64_t index)
 }
 
 Problem Task::train(uint64_t index) const {
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    Rng rng(mix(seed_ ^ mix(index * 0x100000001b3ull + uint64_t(attempt))));
-    TaskInstance inst = generate(rng);
-    if (!in_held_out_set(inst.key)) return make_problem(std::move(inst), "train", index);
-  }
-  fail(
-      "task '{}': no training problem outside the held-out set after {} attempts (held_out_fraction too high "
-      "for this difficulty?)",
-      name_, kMaxAttempts);
+  return draw(false, index);
 }
 
 Problem Task::held_out(uint64_t index) const {
   if (held_out_fraction_ <= 0) fail("task '{}': held_out_fraction is 0, so there is no held-out set", name_);
+  return draw(true, index);
+}
+
+Problem Task::draw(bool held_out, uint64_t index) const {
+  // Keys of the first kExhaustCheck attempts. Options with only a handful of distinct problems (countdown
+  // with 2 numbers and one target, word_reversal over the few 12-letter words) may have none on the wanted
+  // side of the split; drawing until kMaxAttempts would then take hours where one problem costs
+  // milliseconds (a rare countdown target). When the second half of the first kExhaustCheck attempts brings
+  // no key the first half had not seen, the problems are (nearly) all known and none of them fits.
+  std::unordered_set<std::string> keys;
+  size_t keys_at_half = 0;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    Rng rng(mix(~eval_seed_ ^ mix(index * 0x9e3779b97f4a7c15ull + uint64_t(attempt))));
+    Rng rng(held_out ? mix(~eval_seed_ ^ mix(index * 0x9e3779b97f4a7c15ull + uint64_t(attempt)))
+                     : mix(seed_ ^ mix(index * 0x100000001b3ull + uint64_t(attempt))));
     TaskInstance inst = generate(rng);
-    if (in_held_out_set(inst.key)) return make_problem(std::move(inst), "held_out", index);
+    if (in_held_out_set(inst.key) == held_out)
+      return make_problem(std::move(inst), held_out ? "held_out" : "train", index);
+    if (attempt >= kExhaustCheck) continue;
+    keys.insert(inst.key);
+    if (attempt + 1 == kExhaustCheck / 2) keys_at_half = keys.size();
+    if (attempt + 1 == kExhaustCheck && keys.size() == keys_at_half)
+      fail(
+          "task '{}': its options allow only about {} distinct problem{} ({} more draws found no new one), "
+          "and {}; widen the task's options or {} held_out_fraction ({})",
+          name_, keys.size(), keys.size() == 1 ? "" : "s", kExhaustCheck / 2,
+          held_out ? "none is in the held-out set" : "all are held out for evaluation",
+          held_out ? "raise" : "lower", held_out_fraction_);
   }
-  fail("task '{}': no held-out problem found in {} attempts (held_out_fraction too low for this difficulty?)",
-       name_, kMaxAttempts);
+  if (held_out)
+    fail(
+        "task '{}': no held-out problem found in {} attempts (held_out_fraction too low for this "
+        "difficulty?)",
+        name_, kMaxAttempts);
+  fail(
+      "task '{}': no training problem outside the held-out set after {} attempts (held_out_fraction too high "
+      "for this difficulty?)",
+      name_, kMaxAttempts);
 }
 
 ExtractOptions Task::extract_options() const {

@@ -69,6 +69,9 @@ class Task : public std::enable_shared_from_this<Task> {
 
  private:
   Problem make_problem(TaskInstance inst, const char* split, uint64_t index) const;
+  // The index-th problem of the held-out stream (held_out true) or the train stream; throws seek::Error when
+  // the options leave no problem on that side of the split.
+  Problem draw(bool held_out, uint64_t index) const;
 
   std::string name_;
   OptionReader reader_;

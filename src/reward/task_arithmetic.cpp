@@ -1,6 +1,8 @@
 // Multi-digit arithmetic chains: "Calculate 482 + 37 * 5 - 96." with the usual precedence (* before + -).
 // Knobs: the number of terms, the digits per term, and the operators used. The answer must be the plain
 // integer (thousands commas allowed); restating the expression does not count.
+#include <tuple>
+
 #include "reward/task.hpp"
 #include "reward/task_util.hpp"
 #include "reward/tasks_internal.hpp"
@@ -16,17 +18,17 @@ class ArithmeticTask : public Task {
   explicit ArithmeticTask(const nlohmann::json& options)
       : Task("arithmetic", options, {"min_terms", "max_terms", "min_digits", "max_digits", "operators"}) {
     const OptionReader& o = reader();
-    min_terms_ = int(o.integer("min_terms", 2, 2, 20));
-    max_terms_ = int(o.integer("max_terms", 4, min_terms_, 20));
-    min_digits_ = int(o.integer("min_digits", 1, 1, 6));
-    max_digits_ = int(o.integer("max_digits", 3, min_digits_, 6));
+    std::tie(min_terms_, max_terms_) = o.integer_range("min_terms", "max_terms", 2, 4, 2, 20);
+    std::tie(min_digits_, max_digits_) = o.integer_range("min_digits", "max_digits", 1, 3, 1, 6);
     ops_ = o.string("operators", "+-");
     if (ops_.empty() || ops_.find_first_not_of("+-*") != std::string::npos)
       fail("{}: option 'operators' must be made of + - * (got \"{}\")", o.where(), ops_);
     // Products of many long terms would overflow 64 bits: bound the worst case (every operator '*').
     if (ops_.find('*') != std::string::npos && max_terms_ * max_digits_ > 17)
-      fail("{}: with '*' the answer could exceed 64 bits: need max_terms * max_digits <= 17 (got {} * {})",
-           o.where(), max_terms_, max_digits_);
+      fail(
+          "{}: with '*' the answer could exceed 64 bits: need max_terms * max_digits <= 17 (got {}{} * {}{})",
+          o.where(), max_terms_, o.has("max_terms") ? "" : " (the default)", max_digits_,
+          o.has("max_digits") ? "" : " (the default)");
     record("min_terms", min_terms_);
     record("max_terms", max_terms_);
     record("min_digits", min_digits_);
@@ -77,7 +79,7 @@ class ArithmeticTask : public Task {
   }
 
  private:
-  int min_terms_, max_terms_, min_digits_, max_digits_;
+  int64_t min_terms_, max_terms_, min_digits_, max_digits_;
   std::string ops_;
 };
 

@@ -12,7 +12,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <optional>
+#include <tuple>
 
+#include "core/error.hpp"
 #include "reward/math_eval.hpp"
 #include "reward/task.hpp"
 #include "reward/task_util.hpp"
@@ -29,14 +32,25 @@ class CountdownTask : public Task {
              {"min_numbers", "max_numbers", "min_number", "max_number", "min_target", "max_target", "use_all",
               "format_score"}) {
     const OptionReader& o = reader();
-    min_n_ = int(o.integer("min_numbers", 3, 2, 8));
-    max_n_ = int(o.integer("max_numbers", 4, min_n_, 8));
-    min_v_ = o.integer("min_number", 1, 1, 100000);
-    max_v_ = o.integer("max_number", 100, min_v_, 100000);
-    min_t_ = o.integer("min_target", 1, 0, 1000000000);
-    max_t_ = o.integer("max_target", 100, min_t_, 1000000000);
+    std::tie(min_n_, max_n_) = o.integer_range("min_numbers", "max_numbers", 3, 4, 2, 8);
+    std::tie(min_v_, max_v_) = o.integer_range("min_number", "max_number", 1, 100, 1, 100000);
+    std::tie(min_t_, max_t_) = o.integer_range("min_target", "max_target", 1, 100, 0, 1000000000);
     use_all_ = o.boolean("use_all", true);
     format_score_ = o.number("format_score", 0.0, 0.0, 1.0);
+    // Ordered ranges can still ask for targets the equations (almost) never reach: 99 from numbers that are
+    // all 1, or exactly 50000 from numbers up to 100. Measured now, on a fixed sequence of draws, so such
+    // options fail at start-up rather than hang or fail in the middle of a run; options that pass make
+    // generate()'s bound practically unreachable (a hit rate of 1 in kProbeDraws / kProbeHits draws or more
+    // misses kMaxDraws draws in a row with probability below e^-100).
+    Rng probe(0x636f756e74646f77ull);
+    int64_t draws = 0, hits = 0;
+    for (; draws < kProbeDraws && hits < kProbeHits; ++draws) hits += try_draw(probe).has_value();
+    if (hits < kProbeHits)
+      fail(
+          "{}: equations over {} to {} numbers in [{}, {}] reach a target in [{}, {}] too rarely to generate "
+          "problems ({} of {} random draws); widen min_target/max_target, or change min_number/max_number or "
+          "min_numbers/max_numbers",
+          o.where(), min_n_, max_n_, min_v_, max_v_, min_t_, max_t_, hits, draws);
     record("min_numbers", min_n_);
     record("max_numbers", max_n_);
     record("min_number", min_v_);
@@ -49,58 +63,15 @@ class CountdownTask : public Task {
 
  protected:
   TaskInstance generate(Rng& rng) const override {
-    for (;;) {
-      int n = int(uniform_int(rng, min_n_, max_n_));
-      std::vector<int64_t> nums(size_t(n), 0);
-      for (auto& v : nums) v = uniform_int(rng, min_v_, max_v_);
-      // A few random equations over these numbers; the first whose value is a valid target wins.
-      for (int tries = 0; tries < 20; ++tries) {
-        std::vector<std::pair<int64_t, std::string>> items;
-        for (int64_t v : nums) items.push_back({v, std::to_string(v)});
-        bool ok = true;
-        while (items.size() > 1 && ok) {
-          size_t i = rng.below(items.size());
-          size_t j = rng.below(items.size() - 1);
-          if (j >= i) ++j;
-          auto a = items[i], b = items[j];
-          // Try the operators from a random start; keep only whole, non-negative results.
-          int start = int(rng.below(4));
-          ok = false;
-          std::pair<int64_t, std::string> c;
-          for (int k = 0; k < 4 && !ok; ++k) {
-            int op = (start + k) % 4;
-            if (op == 0 && a.first + b.first <= 1'000'000'000) {
-              c = {a.first + b.first, a.second + " + " + b.second}, ok = true;
-            } else if (op == 1 && a.first >= b.first) {
-              c = {a.first - b.first, a.second + " - (" + b.second + ")"}, ok = true;
-            } else if (op == 2 && a.first * b.first <= 1'000'000'000) {
-              c = {a.first * b.first, "(" + a.second + ") * (" + b.second + ")"}, ok = true;
-            } else if (op == 3 && b.first != 0 && a.first % b.first == 0) {
-              c = {a.first / b.first, "(" + a.second + ") / (" + b.second + ")"}, ok = true;
-            }
-          }
-          if (!ok) break;
-          items.erase(items.begin() + std::ptrdiff_t(std::max(i, j)));
-          items.erase(items.begin() + std::ptrdiff_t(std::min(i, j)));
-          items.push_back(c);
-        }
-        if (!ok || items[0].first < min_t_ || items[0].first > max_t_) continue;
-        int64_t target = items[0].first;
-        std::vector<int64_t> sorted = nums;
-        std::sort(sorted.begin(), sorted.end());
-        TaskInstance inst;
-        inst.key = join_ints(sorted, ",") + "->" + std::to_string(target);
-        inst.question =
-            "Using the numbers [" + join_ints(nums) + "], create an equation that equals " +
-            std::to_string(target) +
-            ". You can use basic arithmetic operations (+, -, *, /) and each number can only be used "
-            "once. Show your work in <think> </think> tags. And return the final answer in <answer> "
-            "</answer> tags, for example <answer> (1 + 2) / 3 </answer>.";
-        inst.answer = simplify(items[0].second);
-        inst.data = {{"numbers", nums}, {"target", target}};
-        return inst;
-      }
+    for (int64_t draw = 0; draw < kMaxDraws; ++draw) {
+      if (auto inst = try_draw(rng)) return std::move(*inst);
     }
+    // Options that passed the constructor's probe practically never get here; the bound keeps a run from
+    // spinning forever if they do.
+    fail(
+        "task 'countdown': no equation over {} to {} numbers in [{}, {}] reached a target in [{}, {}] in {} "
+        "random draws; widen min_target/max_target",
+        min_n_, max_n_, min_v_, max_v_, min_t_, max_t_, kMaxDraws);
   }
 
   double check(const Problem& p, const std::string& answer, const Deadline& d) const override {
@@ -143,6 +114,60 @@ class CountdownTask : public Task {
   }
 
  private:
+  // One draw of numbers and a few random equations over them: the first equation whose value is a valid
+  // target makes the problem; none of them does -> nullopt.
+  std::optional<TaskInstance> try_draw(Rng& rng) const {
+    int n = int(uniform_int(rng, min_n_, max_n_));
+    std::vector<int64_t> nums(size_t(n), 0);
+    for (auto& v : nums) v = uniform_int(rng, min_v_, max_v_);
+    for (int tries = 0; tries < 20; ++tries) {
+      std::vector<std::pair<int64_t, std::string>> items;
+      for (int64_t v : nums) items.push_back({v, std::to_string(v)});
+      bool ok = true;
+      while (items.size() > 1 && ok) {
+        size_t i = rng.below(items.size());
+        size_t j = rng.below(items.size() - 1);
+        if (j >= i) ++j;
+        auto a = items[i], b = items[j];
+        // Try the operators from a random start; keep only whole, non-negative results.
+        int start = int(rng.below(4));
+        ok = false;
+        std::pair<int64_t, std::string> c;
+        for (int k = 0; k < 4 && !ok; ++k) {
+          int op = (start + k) % 4;
+          if (op == 0 && a.first + b.first <= 1'000'000'000) {
+            c = {a.first + b.first, a.second + " + " + b.second}, ok = true;
+          } else if (op == 1 && a.first >= b.first) {
+            c = {a.first - b.first, a.second + " - (" + b.second + ")"}, ok = true;
+          } else if (op == 2 && a.first * b.first <= 1'000'000'000) {
+            c = {a.first * b.first, "(" + a.second + ") * (" + b.second + ")"}, ok = true;
+          } else if (op == 3 && b.first != 0 && a.first % b.first == 0) {
+            c = {a.first / b.first, "(" + a.second + ") / (" + b.second + ")"}, ok = true;
+          }
+        }
+        if (!ok) break;
+        items.erase(items.begin() + std::ptrdiff_t(std::max(i, j)));
+        items.erase(items.begin() + std::ptrdiff_t(std::min(i, j)));
+        items.push_back(c);
+      }
+      if (!ok || items[0].first < min_t_ || items[0].first > max_t_) continue;
+      int64_t target = items[0].first;
+      std::vector<int64_t> sorted = nums;
+      std::sort(sorted.begin(), sorted.end());
+      TaskInstance inst;
+      inst.key = join_ints(sorted, ",") + "->" + std::to_string(target);
+      inst.question =
+          "Using the numbers [" + join_ints(nums) + "], create an equation that equals " +
+          std::to_string(target) +
+          ". You can use basic arithmetic operations (+, -, *, /) and each number can only be used "
+          "once. Show your work in <think> </think> tags. And return the final answer in <answer> "
+          "</answer> tags, for example <answer> (1 + 2) / 3 </answer>.";
+      inst.answer = simplify(items[0].second);
+      inst.data = {{"numbers", nums}, {"target", target}};
+      return inst;
+    }
+    return std::nullopt;
+  }
   // "(3) * (4)" -> "3 * 4": parentheses around a bare number are noise in the reference.
   static std::string simplify(const std::string& s) {
     std::string out;
@@ -161,7 +186,12 @@ class CountdownTask : public Task {
     return out;
   }
 
-  int min_n_, max_n_;
+  // The constructor's probe: kProbeHits hits within kProbeDraws draws (a hit rate of at least 1 in 1000).
+  static constexpr int64_t kProbeDraws = 20'000, kProbeHits = 20;
+  // generate()'s bound on draws for one problem.
+  static constexpr int64_t kMaxDraws = 100'000;
+
+  int64_t min_n_, max_n_;
   int64_t min_v_, max_v_, min_t_, max_t_;
   bool use_all_;
   double format_score_;

@@ -5,6 +5,7 @@
 //            common factor, so the answer is rarely 1 (a constant "1" would otherwise score well).
 #include <algorithm>
 #include <numeric>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "reward/task.hpp"
@@ -20,10 +21,9 @@ class SortingTask : public Task {
   explicit SortingTask(const nlohmann::json& options)
       : Task("sorting", options, {"min_count", "max_count", "min_value", "max_value", "order"}) {
     const OptionReader& o = reader();
-    min_count_ = int(o.integer("min_count", 3, 2, 100));
-    max_count_ = int(o.integer("max_count", 6, min_count_, 100));
-    min_value_ = o.integer("min_value", -99, -1000000000, 1000000000);
-    max_value_ = o.integer("max_value", 99, min_value_, 1000000000);
+    std::tie(min_count_, max_count_) = o.integer_range("min_count", "max_count", 3, 6, 2, 100);
+    std::tie(min_value_, max_value_) =
+        o.integer_range("min_value", "max_value", -99, 99, -1000000000, 1000000000);
     order_ = o.string("order", "random");
     if (order_ != "ascending" && order_ != "descending" && order_ != "random")
       fail("{}: option 'order' must be \"ascending\", \"descending\" or \"random\", got \"{}\"", o.where(),
@@ -60,7 +60,7 @@ class SortingTask : public Task {
   }
 
  private:
-  int min_count_, max_count_;
+  int64_t min_count_, max_count_;
   int64_t min_value_, max_value_;
   std::string order_;
 };
@@ -70,10 +70,11 @@ class GcdTask : public Task {
   explicit GcdTask(const nlohmann::json& options)
       : Task("gcd", options, {"min_count", "max_count", "max_value", "max_factor"}) {
     const OptionReader& o = reader();
-    min_count_ = int(o.integer("min_count", 2, 2, 10));
-    max_count_ = int(o.integer("max_count", 2, min_count_, 10));
+    std::tie(min_count_, max_count_) = o.integer_range("min_count", "max_count", 2, 2, 2, 10);
     max_value_ = o.integer("max_value", 1000, 2, 1000000000000);
-    max_factor_ = o.integer("max_factor", 50, 1, max_value_);
+    max_factor_ = o.integer("max_factor", 50, 1, 1000000000000);
+    // A common factor above max_value would make every number larger than max_value.
+    o.check_order("max_factor", max_factor_, "max_value", max_value_);
     record("min_count", min_count_);
     record("max_count", max_count_);
     record("max_value", max_value_);
@@ -107,7 +108,7 @@ class GcdTask : public Task {
   }
 
  private:
-  int min_count_, max_count_;
+  int64_t min_count_, max_count_;
   int64_t max_value_, max_factor_;
 };
 

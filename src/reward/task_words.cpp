@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cctype>
+#include <tuple>
 
 #include "reward/answer_extract.hpp"
 #include "reward/task.hpp"
@@ -23,8 +24,7 @@ class LetterCountingTask : public Task {
   explicit LetterCountingTask(const nlohmann::json& options)
       : Task("letter_counting", options, {"min_words", "max_words"}) {
     const OptionReader& o = reader();
-    min_words_ = int(o.integer("min_words", 1, 1, 50));
-    max_words_ = int(o.integer("max_words", 3, min_words_, 50));
+    std::tie(min_words_, max_words_) = o.integer_range("min_words", "max_words", 1, 3, 1, 50);
     record("min_words", min_words_);
     record("max_words", max_words_);
   }
@@ -61,7 +61,7 @@ class LetterCountingTask : public Task {
   }
 
  private:
-  int min_words_, max_words_;
+  int64_t min_words_, max_words_;
 };
 
 class WordReversalTask : public Task {
@@ -69,10 +69,9 @@ class WordReversalTask : public Task {
   explicit WordReversalTask(const nlohmann::json& options)
       : Task("word_reversal", options, {"min_length", "max_length"}) {
     const OptionReader& o = reader();
-    min_len_ = int(o.integer("min_length", 3, 3, 12));
-    max_len_ = int(o.integer("max_length", 8, min_len_, 12));
+    std::tie(min_len_, max_len_) = o.integer_range("min_length", "max_length", 3, 8, 3, 12);
     for (auto w : word_list()) {
-      if (int(w.size()) >= min_len_ && int(w.size()) <= max_len_) pool_.push_back(w);
+      if (int64_t(w.size()) >= min_len_ && int64_t(w.size()) <= max_len_) pool_.push_back(w);
     }
     if (pool_.empty()) fail("{}: no built-in word has {} to {} letters", o.where(), min_len_, max_len_);
     record("min_length", min_len_);
@@ -100,7 +99,7 @@ class WordReversalTask : public Task {
   }
 
  private:
-  int min_len_, max_len_;
+  int64_t min_len_, max_len_;
   std::vector<std::string_view> pool_;
 };
 

@@ -1,6 +1,9 @@
 #include "rl/grpo_settings.hpp"
 
 #include "core/error.hpp"
+#include "reward/combined_reward.hpp"
+#include "reward/task.hpp"
+#include "rl/problems.hpp"
 #include "train/settings_io.hpp"
 
 namespace seek {
@@ -32,7 +35,7 @@ Schedule GrpoSettings::make_schedule() const {
 
 void GrpoSettings::validate() const {
   SEEK_CHECK(!init.empty(), "give the policy's model directory with --init DIR");
-  SEEK_CHECK(task.empty() != data.empty(), "give exactly one of --task NAME or --data FILE");
+  check_problem_source(task, task_options, data);
   validate_shared(*this);
   require_positive(prompts_per_step, "prompts_per_step");
   require_positive(max_prompt_length, "max_prompt_length");
@@ -51,7 +54,7 @@ void GrpoSettings::validate() const {
   SEEK_CHECK(delta == 0 || delta > 1 + epsilon_high,
              "delta (two-sided clip) must be 0 or > 1 + epsilon_high");
   SEEK_CHECK(beta >= 0 && entropy_coef >= 0, "beta and entropy_coef must be >= 0");
-  SEEK_CHECK(rewards.is_object() || rewards.is_array(), "rewards must be a JSON object or array");
+  reward::RewardSpec::from_json(rewards, "rewards");  // names, weights, duplicates: before the policy loads
   SEEK_CHECK(log_completions >= 0, "log_completions must be >= 0");
   if (eval_every > 0) {
     // Checked now, not at the first evaluation: 0 samples would stop the run there, and 0 problems of a task
@@ -60,6 +63,23 @@ void GrpoSettings::validate() const {
     SEEK_CHECK(eval_problems >= 1 || (!data.empty() && eval_problems == 0),
                "eval_problems must be at least 1{} (got {})", data.empty() ? "" : ", or 0 for all of data",
                eval_problems);
+  }
+  if (!task.empty()) {
+    // Built now, before the policy loads, so bad task options fail at start-up and not after minutes of
+    // loading; the same goes for evaluations without held-out problems, which would otherwise end the run at
+    // its first evaluation, after steps that no checkpoint holds.
+    const auto t = reward::make_task(task, task_options);
+    if (eval_every > 0) {
+      const double fraction = t->options().at("held_out_fraction").get<double>();
+      SEEK_CHECK(fraction > 0,
+                 "eval_every {} evaluates on task {}'s held-out problems, but its held_out_fraction is 0, so "
+                 "it has none: set held_out_fraction in --task-options above 0 (the default is 0.01), or "
+                 "eval_every to 0",
+                 eval_every, task);
+      // The problems every evaluation will use (each evaluation draws the same ones): drawing them now shows
+      // that the task's options leave enough problems in the held-out set.
+      for (int64_t i = 0; i < eval_problems; ++i) t->held_out(uint64_t(i));
+    }
   }
   parse_kl_estimator(kl_estimator);
   parse_advantage_scale(scale_rewards);

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/rng.hpp"
+#include "core/untrusted_json.hpp"
 #include "reward/dataset.hpp"
 
 namespace seek {
@@ -9,13 +10,24 @@ namespace seek {
 ProblemSource::ProblemSource(const std::string& task_name, const nlohmann::json& task_options,
                              const std::string& data, uint64_t seed)
     : data_path_(data), seed_(seed) {
-  SEEK_CHECK(task_name.empty() != data.empty(), "give exactly one of --task NAME or --data FILE");
+  check_problem_source(task_name, task_options, data);
   if (!task_name.empty()) {
     task_ = reward::make_task(task_name, task_options);
   } else {
     data_ = reward::load_problems_jsonl(data);
     SEEK_CHECK(!data_.empty(), "{} holds no problems", data);
   }
+}
+
+void check_problem_source(const std::string& task_name, const nlohmann::json& task_options,
+                          const std::string& data) {
+  SEEK_CHECK(task_name.empty() != data.empty(), "give exactly one of --task NAME or --data FILE");
+  const bool options_given = !task_options.is_null() && !(task_options.is_object() && task_options.empty());
+  SEEK_CHECK(
+      data.empty() || !options_given,
+      "--task-options ({}) apply only to a built-in --task; the problems of --data {} would ignore them, "
+      "so drop them",
+      describe_json(task_options), data);
 }
 
 reward::Problem ProblemSource::train(uint64_t index) const {

@@ -33,6 +33,11 @@ class ProblemSource {
   uint64_t seed_ = 0;
 };
 
+// Throws seek::Error unless exactly one of a task name and a dataset is given, and task options only come
+// with a task: a dataset's problems are fixed, so options given with it would be silently ignored.
+void check_problem_source(const std::string& task_name, const nlohmann::json& task_options,
+                          const std::string& data);
+
 // Chat-style problems use the DeepSeek chat format with the generation prompt; plain prompts are encoded as
 // text with the tokenizer's own special tokens (BOS).
 std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p);

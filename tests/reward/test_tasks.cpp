@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 #include "core/error.hpp"
 #include "reward/dataset.hpp"
 #include "reward/task.hpp"
+#include "support/error_of.hpp"
 
 namespace seek::reward {
 namespace {
@@ -182,6 +184,113 @@ TEST(Tasks, RegistryErrorsAndTemplates) {
   EXPECT_TRUE(p.prompt.ends_with("Assistant: <think>"));
   EXPECT_EQ(pre->verify(p, "reasoning</think><answer>" + p.answer + "</answer>"), 1.0);
   EXPECT_EQ(make_task("gcd")->options()["held_out_fraction"], 0.01);
+}
+
+// A bound set above the other bound's default used to pass (each bound was only checked against the given
+// other one) and then asked for an empty range: sorting and letter_counting allocated until std::bad_alloc,
+// countdown spun forever, the others generated problems outside the options. Every min/max pair is checked
+// after the defaults are filled in, and the message says which value is a default.
+TEST(TaskOptions, BoundsAreCheckedAgainstTheOtherBoundsDefault) {
+  struct Case {
+    const char* task;
+    nlohmann::json options;
+    const char* message;
+  } cases[] = {
+      {"sorting", {{"min_count", 10}}, "min_count 10 is above max_count 6 (its default); set max_count too"},
+      {"sorting",
+       {{"min_value", 100}},
+       "min_value 100 is above max_value 99 (its default); set max_value too"},
+      {"sorting", {{"max_count", 2}}, "max_count 2 is below min_count 3 (its default); set min_count too"},
+      {"sorting", {{"min_count", 5}, {"max_count", 4}}, "min_count 5 is above max_count 4"},
+      {"letter_counting", {{"min_words", 5}}, "min_words 5 is above max_words 3 (its default)"},
+      {"countdown", {{"min_number", 200}}, "min_number 200 is above max_number 100 (its default)"},
+      {"countdown", {{"min_target", 200}}, "min_target 200 is above max_target 100 (its default)"},
+      {"countdown", {{"min_numbers", 5}}, "min_numbers 5 is above max_numbers 4 (its default)"},
+      {"countdown", {{"max_target", 0}}, "max_target 0 is below min_target 1 (its default)"},
+      {"gcd", {{"min_count", 3}}, "min_count 3 is above max_count 2 (its default)"},
+      {"gcd", {{"max_value", 10}}, "max_value 10 is below max_factor 50 (its default); set max_factor too"},
+      {"gcd", {{"max_value", 10}, {"max_factor", 20}}, "max_factor 20 is above max_value 10"},
+      {"arithmetic", {{"min_terms", 5}}, "min_terms 5 is above max_terms 4 (its default)"},
+      {"arithmetic", {{"min_digits", 4}}, "min_digits 4 is above max_digits 3 (its default)"},
+      {"arithmetic", {{"operators", "*"}, {"max_terms", 10}}, "(got 10 * 3 (the default))"},
+      {"word_reversal", {{"min_length", 9}}, "min_length 9 is above max_length 8 (its default)"},
+  };
+  for (const auto& c : cases) {
+    const std::string e = test::error_of([&] { make_task(c.task, c.options); });
+    EXPECT_NE(e.find(fmt::format("task '{}': ", c.task)), std::string::npos) << c.options.dump() << ": " << e;
+    EXPECT_NE(e.find(c.message), std::string::npos) << c.task << " " << c.options.dump() << ": " << e;
+  }
+  // Setting the other bound too makes each of them valid.
+  EXPECT_EQ(make_task("sorting", {{"min_count", 10}, {"max_count", 10}})->train(0).data["numbers"].size(),
+            10u);
+  EXPECT_EQ(make_task("gcd", {{"max_value", 10}, {"max_factor", 10}})->options()["max_factor"], 10);
+  EXPECT_EQ(make_task("word_reversal", {{"min_length", 9}, {"max_length", 9}})->train(0).answer.size(), 9u);
+}
+
+// Runs f in a child process that must end within `seconds` by throwing a seek::Error containing `needle`: the
+// bugs below were endless loops, which would otherwise hang the test instead of failing it.
+void expect_error_within(int seconds, const std::function<void()>& f, const std::string& needle) {
+  EXPECT_EXIT(
+      {
+        alarm(unsigned(seconds));
+        const std::string e = test::error_of(f);
+        std::fputs(e.c_str(), stderr);
+        std::_Exit(e.empty() ? 0 : 1);
+      },
+      testing::ExitedWithCode(1), needle);
+}
+
+// Targets no equation over the numbers reaches (99 from ones), or reaches once in thousands of draws
+// (exactly 50000 from numbers up to 100): generating a problem looped without end. Now make_task measures
+// the hit rate and refuses such options, naming them.
+TEST(Countdown, UnreachableTargetsAreAnErrorNotAHang) {
+  testing::FLAGS_gtest_death_test_style = "threadsafe";
+  expect_error_within(
+      20,
+      [] {
+        make_task("countdown", {{"min_target", 99}, {"max_target", 99}, {"min_number", 1}, {"max_number", 1}})
+            ->train(0);
+      },
+      "task 'countdown': equations over 3 to 4 numbers in \\[1, 1\\] reach a target in \\[99, 99\\] too "
+      "rarely to generate problems \\(0 of 20000 random draws\\); widen min_target/max_target");
+  expect_error_within(
+      20,
+      [] {
+        make_task("countdown", {{"min_target", 50000}, {"max_target", 50000}})->held_out(0);
+      },
+      "reach a target in \\[50000, 50000\\] too rarely");
+  // Rare but reachable targets still work.
+  auto t = make_task("countdown", {{"min_target", 99}, {"max_target", 99}});
+  Problem p = t->train(0);
+  EXPECT_EQ(p.data["target"], 99);
+  EXPECT_EQ(t->verify(p, wrap(p.answer)), 1.0);
+}
+
+// Options with a single distinct problem (two 1s and target 0) leave one side of the train/held-out split
+// empty; each of train(i) and held_out(i) drew up to a million problems before failing, which is hours where
+// a problem is slow to generate. The search now stops once its draws bring no new problem.
+TEST(Tasks, ASplitSideWithNoProblemsIsAnErrorNotALongSearch) {
+  const nlohmann::json one = {{"min_numbers", 2}, {"max_numbers", 2}, {"min_number", 1},
+                              {"max_number", 1},  {"min_target", 0},  {"max_target", 0}};
+  std::set<bool> sides;
+  for (double fraction : {0.01, 0.5}) {
+    nlohmann::json o = one;
+    o["held_out_fraction"] = fraction;
+    auto t = make_task("countdown", o);
+    const bool held = t->in_held_out_set("1,1->0");
+    const std::string e = test::error_of([&] { held ? t->train(0) : t->held_out(0); });
+    EXPECT_NE(
+        e.find("task 'countdown': its options allow only about 1 distinct problem (500 more draws found "
+               "no new one), and " +
+               std::string(held ? "all are held out for evaluation; widen the task's options or lower "
+                                : "none is in the held-out set; widen the task's options or raise ") +
+               "held_out_fraction"),
+        std::string::npos)
+        << fraction << ": " << e;
+    EXPECT_EQ((held ? t->held_out(0) : t->train(0)).data["key"], "1,1->0");
+    sides.insert(held);
+  }
+  EXPECT_EQ(sides.size(), 2u);  // the problem is held out at 0.5 but not at 0.01, so both searches ran
 }
 
 std::string write_file(const std::string& name, const std::string& text) {
