@@ -12,6 +12,7 @@
 #include "core/atomic_file.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "infer/model.hpp"
 #include "reward/combined_reward.hpp"
 #include "rl/evaluate.hpp"
@@ -40,7 +41,7 @@ void run(const EvalCli& c) {
   }
   nlohmann::json task_opts;
   try {
-    task_opts = nlohmann::json::parse(c.task_options);
+    task_opts = parse_json_unique_keys(c.task_options, "--task-options");
   } catch (const nlohmann::json::exception& e) {
     fail("--task-options must be JSON: {}", e.what());
   }
@@ -69,7 +70,7 @@ void run(const EvalCli& c) {
   if (!c.rewards.empty()) {
     nlohmann::json spec;
     try {
-      spec = nlohmann::json::parse(c.rewards);
+      spec = parse_json_unique_keys(c.rewards, "--rewards");
     } catch (const nlohmann::json::exception& e) {
       fail("--rewards must be JSON: {}", e.what());
     }

@@ -12,6 +12,7 @@
 #include "cli/registry.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "core/read_file.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/trainer.hpp"
@@ -225,7 +226,7 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
              e.what());
       }
       try {
-        opt.pre_tokenizer = nlohmann::json::parse(text);
+        opt.pre_tokenizer = parse_json_unique_keys(text, a->pre_tokenizer);
       } catch (const nlohmann::json::exception& e) {
         fail("--pre-tokenizer {}: not valid JSON: {}", a->pre_tokenizer, e.what());
       }

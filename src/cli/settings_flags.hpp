@@ -31,7 +31,7 @@ struct SettingsFlags {
     if (!run_config.empty()) {
       const std::string text = read_file(run_config);  // says why: missing, a folder, unreadable
       try {
-        m = nlohmann::json::parse(text);
+        m = parse_json_unique_keys(text, run_config);
       } catch (const nlohmann::json::exception& e) {
         fail("{}: not valid JSON: {}", run_config, e.what());
       }
@@ -74,7 +74,7 @@ inline void settings_json_flag(CLI::App& app, const std::shared_ptr<SettingsFlag
       [c, key, name](const std::string& v) {
         nlohmann::json value;
         try {
-          value = nlohmann::json::parse(v);
+          value = parse_json_unique_keys(v, name);
         } catch (const nlohmann::json::exception& e) {
           fail("{} must be JSON: {}", name, e.what());
         }

@@ -99,6 +99,23 @@ TEST_F(CliSettingsFlags, RunFilesNameTheirFile) {
                file + ": setting \"rewards\" must be a JSON object or array, got \"accuracy\"");
 }
 
+// A key given twice in one JSON value (nlohmann keeps the last silently): in a run file, a JSON flag, eval's
+// --rewards and --task-options.
+TEST_F(CliSettingsFlags, AKeyGivenTwiceIsAnError) {
+  const std::string file = (tmp.path / "twice.json").string();
+  std::ofstream(file) << R"({"lr": 0.1, "lr": 0.2})";
+  expect_error(train("--run-config " + file), file + ": key \"lr\" appears more than once");
+  const std::string grpo =
+      "grpo --init " + (tmp.path / "m").string() + " --task arithmetic --out " + (tmp.path / "g").string();
+  expect_error(grpo + R"( --rewards '{"accuracy": 1, "accuracy": 2}')",
+               "--rewards: key \"accuracy\" appears more than once");
+  const std::string eval = "eval --model " + (tmp.path / "m").string() + " --task arithmetic";
+  expect_error(eval + R"( --rewards '{"format": 1, "format": 0}')",
+               "--rewards: key \"format\" appears more than once");
+  expect_error(eval + R"( --task-options '{"template": "plain", "template": "r1"}')",
+               "--task-options: key \"template\" appears more than once");
+}
+
 TEST_F(CliSettingsFlags, DataThatIsNoFileSaysWhatItIs) {
   expect_error(train("", tmp.path.string()), "is a folder; give the .txt or .jsonl files in it");
   expect_error(train("", "/dev/null"), "training data /dev/null is not a regular file");
