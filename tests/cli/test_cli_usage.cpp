@@ -53,7 +53,7 @@ TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
       {"--bogus", "unknown option --bogus: seek needs a command first", "seek"},
       {"train --bogus", "the following argument was not expected: --bogus", "seek train"},
       {"generate", "--model is required", "seek generate"},
-      {"generate --model x --temperature abc", "could not convert: --temperature = abc", "seek generate"},
+      {"generate --model x --temperature abc", "--temperature: must be a number, got 'abc'", "seek generate"},
       {"generate --model x extra", "the following argument was not expected: extra", "seek generate"},
       {"generate --model x --ctx 1", "--ctx: must be a whole number >= 2, got '1'", "seek generate"},
       {"eval --model x --problems", "--problems: 1 required INT missing", "seek eval"},
