@@ -12,8 +12,8 @@
 #include "cli/registry.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
-#include "core/untrusted_json.hpp"
 #include "core/read_file.hpp"
+#include "core/untrusted_json.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/trainer.hpp"
 
