@@ -20,39 +20,19 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model_dir.hpp"
+#include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct CmdResult {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// `redirect` goes after the arguments: "2>&1" keeps stderr, "2>/dev/null" gives stdout alone, "< file 2>&1"
-// feeds stdin too.
-CmdResult run(const std::string& args, const std::string& redirect = "2>&1") {
-  std::string cmd = std::string(SEEK_BINARY) + " " + args + " " + redirect;
-  CmdResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+using seek::test::CmdResult;
+using seek::test::run;
 
 using seek::test::TempDir;
 
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
+using seek::test::count;
 
 const std::string kTinyV3 = std::string(SEEK_TEST_DIR) + "/fixtures/tiny-v3";
 

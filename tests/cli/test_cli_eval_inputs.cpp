@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model_dir.hpp"
+#include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -22,29 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 using seek::test::TempDir;
 
-struct CmdResult {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
+using seek::test::CmdResult;
+using seek::test::run;
 
-CmdResult run(const std::string& args) {
-  const std::string cmd = std::string(SEEK_BINARY) + " " + args + " 2>&1";
-  CmdResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
-
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
+using seek::test::count;
 
 // A random tiny-v3 whose 272 ids hold the byte tokenizer's 265, without a tokenizer.json.
 fs::path random_model(const fs::path& dir) {

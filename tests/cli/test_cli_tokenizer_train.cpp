@@ -14,6 +14,7 @@
 #include <sstream>
 #include <string>
 
+#include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -21,23 +22,8 @@ namespace {
 namespace fs = std::filesystem;
 using seek::test::TempDir;
 
-struct CmdResult {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-CmdResult run(const std::string& args) {
-  std::string cmd = std::string(SEEK_BINARY) + " " + args + " 2>&1";
-  CmdResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+using seek::test::CmdResult;
+using seek::test::run;
 
 std::string file_text(const fs::path& p) {
   std::ifstream f(p);

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "model/model_dir.hpp"
+#include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -22,24 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using seek::test::TempDir;
 
-struct CmdResult {
-  int code = -1;
-  std::string output;
-};
-
-// `redirect` picks the streams: "2>&1" both, "2>/dev/null" stdout alone, "2>&1 >/dev/null" stderr alone.
-CmdResult run(const std::string& args, const std::string& redirect = "2>&1") {
-  const std::string cmd = std::string(SEEK_BINARY) + " " + args + " " + redirect;
-  CmdResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
+using seek::test::CmdResult;
+using seek::test::run;
 
 const std::string kTinyV3 = std::string(SEEK_TEST_DIR) + "/fixtures/tiny-v3";
 

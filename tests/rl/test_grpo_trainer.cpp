@@ -11,6 +11,7 @@
 #include "model/model_dir.hpp"
 #include "rl/grpo_trainer.hpp"
 #include "rl/problems.hpp"
+#include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 
 namespace seek {
@@ -159,10 +160,7 @@ TEST(GrpoTrainer, ResumeAfterAKillLogsEachStepOnce) {
   for (size_t i = 0; i < completions.size(); ++i) EXPECT_EQ(completions[i], want_completions[i]) << i;
 }
 
-struct SignalAt {  // SIGINT at the n-th check of a safe point (core/stop_signal.hpp)
-  explicit SignalAt(const char* spec) { ::setenv("SEEK_TEST_SIGNAL_AT", spec, 1); }
-  ~SignalAt() { ::unsetenv("SEEK_TEST_SIGNAL_AT"); }
-};
+using test::SignalAt;
 
 // SIGINT during the rollouts or between micro-batches (before the step's update) drops the step and saves
 // the previous one; at the end of a step it saves that step. --resume then reproduces the uninterrupted run.

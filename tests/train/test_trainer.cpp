@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "train/checkpoint.hpp"
 #include "train/trainer.hpp"
@@ -386,12 +387,7 @@ TEST(Trainer, ResumeRefusesACheckpointThatIsNotTheRuns) {
   EXPECT_EQ(run_training(s, true, {{"steps", 4}}).steps_done, 4);
 }
 
-// Makes SIGINT arrive at the `n`-th check of a safe point of the runs started while it lives (see
-// core/stop_signal.hpp), through the same handler as a user's Ctrl-C.
-struct SignalAt {
-  explicit SignalAt(const char* spec) { ::setenv("SEEK_TEST_SIGNAL_AT", spec, 1); }
-  ~SignalAt() { ::unsetenv("SEEK_TEST_SIGNAL_AT"); }
-};
+using test::SignalAt;
 
 void expect_same_losses(const std::vector<nlohmann::json>& got, const std::vector<nlohmann::json>& want) {
   ASSERT_EQ(got.size(), want.size());

@@ -1,0 +1,38 @@
+// Running the built `seek` binary (SEEK_BINARY) as a user does, for the CLI tests.
+#pragma once
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+
+namespace seek::test {
+
+struct CmdResult {
+  int code = -1;       // exit status, or 128 + the signal that ended it (as a shell reports it)
+  std::string output;  // what `redirect` sends to the pipe: stdout and stderr with the default
+};
+
+// `redirect` goes after the arguments: "2>&1" keeps stderr, "2>/dev/null" gives stdout alone, "2>&1
+// >/dev/null" stderr alone, "< file 2>&1" feeds stdin too.
+inline CmdResult run(const std::string& args, const std::string& redirect = "2>&1") {
+  const std::string cmd = std::string(SEEK_BINARY) + " " + args + " " + redirect;
+  CmdResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+// How many times `what` occurs in `text`.
+inline size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+}  // namespace seek::test
