@@ -164,12 +164,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const int64_t first_step = state.step;
   const double elapsed_before = state.elapsed_seconds;
   int64_t too_long_streak = 0;  // prompts in a row skipped for length, across steps
-  int64_t saved_step = ckpt ? state.step : -1;
-  auto checkpoint = [&]() {
-    state.extra = {{"settings", s.to_json()}};
-    save_checkpoint(out, *policy, opt, state, tok_dir, s.keep_last);
-    saved_step = state.step;
-  };
+  RunCheckpoints checkpoints(out, tok_dir, s.keep_last, ckpt ? state.step : -1);
   const StopOnSignal stop(kCheckpointNotice);
   // The rollouts' copy of the policy, refreshed after every update.
   const std::unique_ptr<InferModel> infer = InferModel::from_model(*policy);
@@ -246,7 +241,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     if (abandoned) {
       state.data_position = step_data_position;
       result.interrupted = true;
-      if (state.step > 0 && saved_step != state.step) checkpoint();
+      checkpoints.save_unless_saved(*policy, opt, state, s.to_json());
       break;
     }
     // Rewards that do not apply to a problem (code on a problem without tests, accuracy without an answer)
@@ -429,7 +424,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       if (abandoned) {
         state.data_position = step_data_position;
         result.interrupted = true;
-        if (state.step > 0 && saved_step != state.step) checkpoint();
+        checkpoints.save_unless_saved(*policy, opt, state, s.to_json());
         break;
       }
       const double dt = std::max<double>(1, double(diag_tokens));
@@ -510,7 +505,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     flush_stdout();
     const bool last = state.step == s.steps;
     const bool stopping = !last && stop.requested("step");
-    if (last || stopping || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) checkpoint();
+    if (last || stopping || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0))
+      checkpoints.save(*policy, opt, state, s.to_json());
     if (stopping) {
       result.interrupted = true;
       break;

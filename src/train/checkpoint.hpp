@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <utility>
 
 #include "model/adamw.hpp"
 #include "model/transformer.hpp"
@@ -32,6 +33,35 @@ std::filesystem::path save_checkpoint(const std::filesystem::path& run_dir, cons
 // --config or --init model, named by `run_model_source`): a checkpoint copied from another run.
 void check_checkpoint_model(const std::filesystem::path& checkpoint, const ModelConfig& run_model,
                             const std::string& run_model_source);
+
+// A run's checkpoints as the trainers write them: `state.extra` holds the run's settings, and the step saved
+// last is remembered, so a run stopped within a step saves its last complete step only if that is not saved
+// yet (and not at step 0, where nothing was trained).
+class RunCheckpoints {
+ public:
+  // `saved_step`: the step of the checkpoint a resumed run started from, -1 for a new run.
+  RunCheckpoints(std::filesystem::path run_dir, std::filesystem::path tokenizer_dir, int64_t keep_last,
+                 int64_t saved_step)
+      : run_dir_(std::move(run_dir)),
+        tokenizer_dir_(std::move(tokenizer_dir)),
+        keep_last_(keep_last),
+        saved_step_(saved_step) {}
+
+  void save(const Transformer<float>& model, AdamW<float>& opt, TrainerState& state,
+            const nlohmann::json& settings) {
+    state.extra = {{"settings", settings}};
+    save_checkpoint(run_dir_, model, opt, state, tokenizer_dir_, keep_last_);
+    saved_step_ = state.step;
+  }
+  void save_unless_saved(const Transformer<float>& model, AdamW<float>& opt, TrainerState& state,
+                         const nlohmann::json& settings) {
+    if (state.step > 0 && state.step != saved_step_) save(model, opt, state, settings);
+  }
+
+ private:
+  std::filesystem::path run_dir_, tokenizer_dir_;
+  int64_t keep_last_, saved_step_;
+};
 
 // The newest complete checkpoint of a run (temporary folders of interrupted saves are ignored), if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& run_dir);

@@ -176,12 +176,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     }
     return n > 0 ? sum / double(n) : -1.0;
   };
-  int64_t saved_step = ckpt ? state.step : -1;
-  auto checkpoint = [&]() {
-    state.extra = {{"settings", s.to_json()}};
-    save_checkpoint(out, *model, opt, state, tok_dir, s.keep_last);
-    saved_step = state.step;
-  };
+  RunCheckpoints checkpoints(out, tok_dir, s.keep_last, ckpt ? state.step : -1);
 
   const StopOnSignal stop(kCheckpointNotice);
   const auto t_start = std::chrono::steady_clock::now();
@@ -217,7 +212,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     if (abandoned) {
       state.data_position = step_data_position;
       result.interrupted = true;
-      if (state.step > 0 && saved_step != state.step) checkpoint();
+      checkpoints.save_unless_saved(*model, opt, state, s.to_json());
       break;
     }
     if (s.grad_accum > 1) {  // each micro-batch's loss is a mean; the step's loss is their mean
@@ -275,7 +270,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     result.last_loss = loss;
     const bool last = state.step == s.steps;
     const bool stopping = !last && stop.requested("step");
-    if (last || stopping || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) checkpoint();
+    if (last || stopping || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0))
+      checkpoints.save(*model, opt, state, s.to_json());
     if (stopping) {
       result.interrupted = true;
       break;
