@@ -27,6 +27,16 @@ CLI::Validator at_least(int64_t min);
 // A finite number > 0 of `unit`s ("--cache-mem: must be a number of GiB above 0, got '-1'").
 CLI::Validator positive_number(const std::string& unit);
 
+// std::from_chars over the whole of `s`, after a leading '+' (which from_chars refuses, though it is still a
+// plain number to whoever typed it). `whole` is set when every character was read.
+template <typename V>
+std::errc parse_plain_number(const std::string& s, V& v, bool& whole) {
+  const bool plus = s.size() > 1 && s[0] == '+' && s[1] != '-';
+  const auto [end, ec] = std::from_chars(s.data() + (plus ? 1 : 0), s.data() + s.size(), v);
+  whole = !s.empty() && end == s.data() + s.size();
+  return ec;
+}
+
 // A whole number, in decimal, that an integer of type V holds. CLI11's own conversion wraps "-5" into an
 // unsigned type (18446744073709551611), clamps what overflows 64 bits to the largest value, and reads "010"
 // as octal, all without a word; this refuses the first two and rewrites the value as plain decimal for it
@@ -36,12 +46,9 @@ CLI::Validator whole_number() {
   static_assert(std::is_integral_v<V> && !std::is_same_v<V, bool>);
   return CLI::Validator(
       [](std::string& s) -> std::string {
-        // from_chars takes no '+', which is still a plain number to whoever typed it.
-        const bool plus = s.size() > 1 && s[0] == '+' && s[1] != '-';
-        const char* begin = s.data() + (plus ? 1 : 0);
         V v = 0;
-        const auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
-        if (!s.empty() && ec == std::errc() && end == s.data() + s.size()) {
+        bool whole = false;
+        if (parse_plain_number(s, v, whole) == std::errc() && whole) {
           s = std::to_string(v);
           return {};
         }
@@ -60,12 +67,11 @@ CLI::Validator number_of_type() {
   static_assert(std::is_floating_point_v<V>);
   return CLI::Validator(
       [](std::string& s) -> std::string {
-        const bool plus = s.size() > 1 && s[0] == '+' && s[1] != '-';
-        const char* begin = s.data() + (plus ? 1 : 0);
         V v = 0;
-        const auto [end, ec] = std::from_chars(begin, s.data() + s.size(), v);
-        if (!s.empty() && ec == std::errc() && end == s.data() + s.size()) return {};
-        if (ec == std::errc::result_out_of_range && end == s.data() + s.size()) {
+        bool whole = false;
+        const std::errc ec = parse_plain_number(s, v, whole);
+        if (ec == std::errc() && whole) return {};
+        if (ec == std::errc::result_out_of_range && whole) {
           if (std::fabs(std::strtold(s.c_str(), nullptr)) >= 1)
             return fmt::format("'{}' is too large (at most {:g})", s, double(std::numeric_limits<V>::max()));
           return fmt::format("'{}' is too close to 0 (the smallest is {:g})", s,

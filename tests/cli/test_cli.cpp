@@ -22,6 +22,7 @@
 #include "model/model_dir.hpp"
 #include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tiny_model.hpp"
 
 namespace {
 
@@ -36,25 +37,7 @@ using seek::test::count;
 
 const std::string kTinyV3 = std::string(SEEK_TEST_DIR) + "/fixtures/tiny-v3";
 
-// A random tiny-v3 (context 64) whose vocabulary holds the byte tokenizer's 265 tokens, so text works. With
-// nan_token >= 0 that token's embedding row is NaN: every position from its first occurrence on gets NaN
-// logits (attention reads it back from the cache).
-fs::path random_model(const fs::path& dir, int nan_token = -1) {
-  auto cfg = seek::ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
-  cfg.vocab_size = 272;
-  cfg.num_nextn_predict_layers = 0;
-  seek::Transformer<float> m(cfg);
-  m.init_weights(7);
-  if (nan_token >= 0) {
-    auto& ps = m.params();
-    const auto& emb = ps.layout[ps.layout.find("model.embed_tokens.weight")];
-    for (int64_t i = 0; i < cfg.hidden_size; ++i)
-      ps.value[size_t(emb.offset + nan_token * cfg.hidden_size + i)] =
-          std::numeric_limits<float>::quiet_NaN();
-  }
-  seek::save_model_dir(m, dir);
-  return dir;
-}
+using seek::test::random_byte_model;
 
 TEST(Cli, HelpListsEveryCommand) {
   CmdResult r = run("--help");
@@ -204,7 +187,7 @@ TEST(Cli, TokenizerTrainSaysWhenTheVocabularyIsSmallerThanAsked) {
 // exception. Lone bytes >= 0x80 are invalid UTF-8, and a random model draws one in about every other sample.
 TEST(Cli, GenerateJsonSurvivesInvalidUtf8) {
   TempDir tmp("cli-utf8");
-  const std::string model = random_model(tmp.path / "m").string();
+  const std::string model = random_byte_model(tmp.path / "m").string();
   CmdResult r = run("generate --model " + model +
                         " --ids 1,2 -n 1 --samples 16 --temperature 1 --top-k 0 --top-p 1 --min-p 0 --seed 1 "
                         "--ignore-eos --json",
@@ -219,7 +202,7 @@ TEST(Cli, GenerateJsonSurvivesInvalidUtf8) {
 
 TEST(Cli, LogitsRefuseNonFiniteValues) {
   TempDir tmp("cli-nan");
-  const std::string model = random_model(tmp.path / "m", 5).string();
+  const std::string model = random_byte_model(tmp.path / "m", 5).string();
   const fs::path out = tmp.path / "x.npy";
   CmdResult r = run("logits --model " + model + " --ids 1,2 --out " + out.string());
   ASSERT_EQ(r.code, 0) << r.output;  // the NaN row is not read
@@ -291,7 +274,7 @@ TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
   EXPECT_EQ(file_text(tmp.path / "real.npy"), "keep");
 
   // The model's own files, also under another spelling and through a hard link.
-  const fs::path model = random_model(tmp.path / "m");
+  const fs::path model = random_byte_model(tmp.path / "m");
   const std::string weights = file_text(model / "model.safetensors");
   for (const fs::path& out : {model / "model.safetensors", model / ".." / "m" / "config.json"}) {
     r = logits(model.string(), out);
@@ -378,7 +361,7 @@ TEST(Cli, TokenIdListsAreParsedConsistently) {
 
 TEST(Cli, PerplexityRejectsWindowsThatScoreNothing) {
   TempDir tmp("cli-ppl");
-  const std::string model = random_model(tmp.path / "m").string();
+  const std::string model = random_byte_model(tmp.path / "m").string();
   const std::string file = (tmp.path / "t.txt").string();
   std::ofstream(file) << "some text to score, long enough for a few windows";
   const std::string base = "perplexity --model " + model + " --file " + file;
@@ -441,7 +424,7 @@ TEST(Cli, TextWithoutATokenizerNamesTheByteFallback) {
 // chat's format: from the model folder's chat template unless --style names one.
 TEST(Cli, ChatStyleFollowsTheModelsTemplate) {
   TempDir tmp("cli-chat-style");
-  const std::string model = random_model(tmp.path / "m").string();
+  const std::string model = random_byte_model(tmp.path / "m").string();
   std::ofstream(tmp.path / "in.txt") << "hello\n";
   auto chat = [&](const std::string& flags) {
     return run("chat --model " + model + " -n 2 --temperature 0 " + flags,
@@ -469,7 +452,7 @@ TEST(Cli, ChatStyleFollowsTheModelsTemplate) {
 
 TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
   TempDir tmp("cli-chat");
-  const std::string model = random_model(tmp.path / "m").string();
+  const std::string model = random_byte_model(tmp.path / "m").string();
   const std::string chat = "chat --model " + model + " -n 4 --temperature 0 --system S";
   {
     // Each turn is ~25 tokens of the 64-token context; the third message is longer than the context.
@@ -504,7 +487,7 @@ TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
 // when some prompt happens to produce such an id (chat would end there).
 TEST(Cli, ATokenizerLargerThanTheModelIsRefused) {
   TempDir tmp("cli-tok-size");
-  const std::string model = random_model(tmp.path / "m").string();  // 272 ids
+  const std::string model = random_byte_model(tmp.path / "m").string();  // 272 ids
   {
     std::ofstream corpus(tmp.path / "corpus.txt");
     for (int i = 0; i < 200; ++i) corpus << "the quick brown fox " << i << " jumps over the lazy dog\n";
@@ -717,7 +700,7 @@ TEST(Cli, AModelTooBigForMemoryIsAClearError) {
 // Ctrl-C during a chat reply ends that reply (what it wrote so far stays in the conversation), not the chat.
 TEST(Cli, CtrlCStopsAChatReplyNotTheChat) {
   TempDir tmp("cli-chat-stop");
-  const std::string model = random_model(tmp.path / "m").string();
+  const std::string model = random_byte_model(tmp.path / "m").string();
   std::ofstream(tmp.path / "in.txt") << "first\nsecond\n";
   ::setenv("SEEK_TEST_SIGNAL_AT", "reply:3", 1);  // SIGINT after each reply's third step
   CmdResult r = run("chat --model " + model + " -n 10 --temperature 0 --ignore-eos",

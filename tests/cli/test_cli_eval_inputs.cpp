@@ -17,6 +17,7 @@
 #include "model/model_dir.hpp"
 #include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tiny_model.hpp"
 
 namespace {
 
@@ -28,16 +29,7 @@ using seek::test::run;
 
 using seek::test::count;
 
-// A random tiny-v3 whose 272 ids hold the byte tokenizer's 265, without a tokenizer.json.
-fs::path random_model(const fs::path& dir) {
-  auto cfg = seek::ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
-  cfg.vocab_size = 272;
-  cfg.num_nextn_predict_layers = 0;
-  seek::Transformer<float> m(cfg);
-  m.init_weights(7);
-  seek::save_model_dir(m, dir);
-  return dir;
-}
+using seek::test::random_byte_model;
 
 // An error run: exit status 1 and a message holding `what`.
 void expect_error(const std::string& args, const std::string& what) {
@@ -49,7 +41,7 @@ void expect_error(const std::string& args, const std::string& what) {
 
 struct CliEvalInputs : ::testing::Test {
   TempDir tmp{"cli-eval-inputs"};
-  std::string model = random_model(tmp.path / "m").string();
+  std::string model = random_byte_model(tmp.path / "m").string();
   std::string maths = (tmp.path / "maths.jsonl").string();
   CliEvalInputs() {
     std::ofstream(maths) << R"({"prompt": "What is 2+2?", "answer": "4"})"

@@ -17,6 +17,7 @@
 #include "model/model_dir.hpp"
 #include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tiny_model.hpp"
 
 namespace {
 
@@ -67,16 +68,7 @@ TEST(CliUsage, HelpExitsZeroOnStdout) {
   }
 }
 
-// A random tiny-v3 whose vocabulary holds the byte tokenizer's 265 tokens, so text prompts work.
-fs::path byte_model(const fs::path& dir) {
-  auto cfg = seek::ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
-  cfg.vocab_size = 272;
-  cfg.num_nextn_predict_layers = 0;
-  seek::Transformer<float> m(cfg);
-  m.init_weights(7);
-  seek::save_model_dir(m, dir);
-  return dir;
-}
+using seek::test::random_byte_model;
 
 TEST(CliUsage, EvalOfNoProblemsIsAnError) {
   TempDir tmp("cli-usage-eval");
@@ -97,7 +89,7 @@ TEST(CliUsage, EvalOfNoProblemsIsAnError) {
   EXPECT_NE(r.output.find("--problems must be at least 1, or 0 for all of --data (got -1)"),
             std::string::npos)
       << r.output;
-  r = run("eval --model " + byte_model(tmp.path / "m").string() + " --max-new-tokens 1 --data " +
+  r = run("eval --model " + random_byte_model(tmp.path / "m").string() + " --max-new-tokens 1 --data " +
           data.string() + " --problems 0");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("on 1 problems"), std::string::npos) << r.output;

@@ -1,0 +1,31 @@
+// A random tiny-v3 model folder for the CLI tests (they link the whole library).
+#pragma once
+#include <filesystem>
+#include <limits>
+#include <string>
+
+#include "model/model_dir.hpp"
+
+namespace seek::test {
+
+// tiny-v3 (context 64) with a vocabulary that holds the byte tokenizer's 265 tokens, so text prompts work,
+// and no tokenizer.json. With nan_token >= 0 that token's embedding row is NaN: every position from its
+// first occurrence on gets NaN logits (attention reads it back from the cache).
+inline std::filesystem::path random_byte_model(const std::filesystem::path& dir, int nan_token = -1) {
+  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  cfg.vocab_size = 272;
+  cfg.num_nextn_predict_layers = 0;
+  Transformer<float> m(cfg);
+  m.init_weights(7);
+  if (nan_token >= 0) {
+    auto& ps = m.params();
+    const auto& emb = ps.layout[ps.layout.find("model.embed_tokens.weight")];
+    for (int64_t i = 0; i < cfg.hidden_size; ++i)
+      ps.value[size_t(emb.offset + nan_token * cfg.hidden_size + i)] =
+          std::numeric_limits<float>::quiet_NaN();
+  }
+  save_model_dir(m, dir);
+  return dir;
+}
+
+}  // namespace seek::test
