@@ -54,7 +54,9 @@ void GrpoSettings::validate() const {
   SEEK_CHECK(delta == 0 || delta > 1 + epsilon_high,
              "delta (two-sided clip) must be 0 or > 1 + epsilon_high");
   SEEK_CHECK(beta >= 0 && entropy_coef >= 0, "beta and entropy_coef must be >= 0");
-  reward::RewardSpec::from_json(rewards, "rewards");  // names, weights, duplicates: before the policy loads
+  // Built, not only parsed: names, weights, duplicates and each reward's options (e.g. code's python) fail
+  // here, before settings.json is written and the policy loads.
+  reward::CombinedReward(reward::RewardSpec::from_json(rewards, "rewards"));
   SEEK_CHECK(log_completions >= 0, "log_completions must be >= 0");
   if (eval_every > 0) {
     // Checked now, not at the first evaluation: 0 samples would stop the run there, and 0 problems of a task

@@ -103,11 +103,14 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   std::string changes;
   for (auto it = overrides.begin(); it != overrides.end(); ++it) {
     const std::string& key = it.key();
+    // Compared and saved as what it stands for, so a run config's placeholder is no change (and says what
+    // it changes to when it is one).
+    const nlohmann::json given = rules.resolve ? rules.resolve(key, it.value(), *ckpt) : it.value();
     // A key an older settings.json lacks had its default then.
     const auto saved_it = r.settings.find(key);
     const nlohmann::json saved =
         saved_it != r.settings.end() ? *saved_it : rules.defaults.value(key, nlohmann::json());
-    if (key == "out" || same_setting(saved, it.value())) continue;
+    if (key == "out" || same_setting(saved, given)) continue;
     const std::string was = saved.is_null() ? "unset" : saved.dump();
     // A file or folder of the run that was moved may be named by its new path.
     const bool moved = listed(rules.paths, key) && all_gone(saved);
@@ -115,10 +118,10 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
         !listed(rules.fixed, key) || moved,
         "--resume continues the run as it was made: {} was {} in {}, the command gives {}. Resume without "
         "{}, or start a new run in another --out (its --init can be one of this run's checkpoints)",
-        flag_of(key), was, file.string(), it.value().dump(), flag_of(key));
-    changes += fmt::format("{}{} {} → {}{}", changes.empty() ? "" : ", ", key, was, it.value().dump(),
+        flag_of(key), was, file.string(), given.dump(), flag_of(key));
+    changes += fmt::format("{}{} {} → {}{}", changes.empty() ? "" : ", ", key, was, given.dump(),
                            moved ? " (moved)" : "");
-    r.settings[key] = it.value();
+    r.settings[key] = given;
   }
   if (!changes.empty()) fmt::print("resuming with changed settings: {}\n", changes);
   // settings.json can be edited by hand; the checkpoint keeps the settings it was made with. A fixed key

@@ -24,6 +24,10 @@ struct ResumeRules {
   std::span<const char* const> fixed;  // what the checkpoint's run is made of: a change is an error
   std::span<const char* const> paths;  // settings naming files or folders (a string or a list of them)
   nlohmann::json defaults;             // for keys an older settings.json lacks
+  // A given value that is a placeholder resolved at start (aux_alpha < 0: the config's α) as the value it
+  // stands for with the run's checkpoint; other values unchanged. Null: no placeholders.
+  nlohmann::json (*resolve)(const std::string& key, const nlohmann::json& given,
+                            const std::filesystem::path& checkpoint) = nullptr;
 };
 
 // Throws seek::Error when the folder has no complete checkpoint or no readable settings.json, when
@@ -59,7 +63,8 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");
   RunStart<Settings> r{given, given.out, std::nullopt};
   if (resume) {
-    const ResumeRules rules{Settings::kFixedOnResume, Settings::kPathSettings, Settings{}.to_json()};
+    ResumeRules rules{Settings::kFixedOnResume, Settings::kPathSettings, Settings{}.to_json()};
+    if constexpr (requires { &Settings::resolve_on_resume; }) rules.resolve = &Settings::resolve_on_resume;
     ResumePoint rp = resume_point(r.out, overrides, rules);
     r.checkpoint = rp.checkpoint;
     r.settings = Settings::from_json(rp.settings, (r.out / "settings.json").string());

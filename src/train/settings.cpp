@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "model/config.hpp"
 #include "train/settings_io.hpp"
 
 namespace seek {
@@ -16,6 +17,12 @@ constexpr double kMaxLossWeight = 1000;
 
 TrainSettings TrainSettings::from_json(const nlohmann::json& j, const std::string& source) {
   return settings_from_json<TrainSettings>(j, source);
+}
+
+nlohmann::json TrainSettings::resolve_on_resume(const std::string& key, const nlohmann::json& given,
+                                                const std::filesystem::path& checkpoint) {
+  if (key != "aux_alpha" || !given.is_number() || given.get<double>() >= 0) return given;
+  return ModelConfig::load((checkpoint / "config.json").string()).aux_loss_alpha;
 }
 
 nlohmann::json TrainSettings::to_json() const {

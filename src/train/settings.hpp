@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -78,6 +79,10 @@ struct TrainSettings {
   static constexpr const char* kPathSettings[] = {"config", "init", "tokenizer", "data"};
 
   static TrainSettings from_json(const nlohmann::json& j, const std::string& source);  // rejects unknown keys
+  // For --resume: a given aux_alpha below 0 as the α it stands for, the aux_loss_alpha of the checkpoint's
+  // config.json (settings.json holds resolved values); any other key or value as given.
+  static nlohmann::json resolve_on_resume(const std::string& key, const nlohmann::json& given,
+                                          const std::filesystem::path& checkpoint);
   nlohmann::json to_json() const;
   void validate() const;
   Objective objective_kind() const;

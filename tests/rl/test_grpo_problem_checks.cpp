@@ -1,7 +1,7 @@
 // GRPO settings whose problems or rewards could not do what they say, refused by GrpoSettings::validate
 // (before the policy loads): task options given with a dataset (ignored), evaluations of a task without
 // held-out problems (the run failed at its first evaluation, after steps it had not saved), task options that
-// cannot generate problems, and a reward listed twice.
+// cannot generate problems, a reward listed twice, and reward options that fail (e.g. code's python).
 #include <gtest/gtest.h>
 
 #include "rl/grpo_settings.hpp"
@@ -70,6 +70,10 @@ TEST(GrpoProblemChecks, TaskOptionsAndRewardsAreCheckedAtStartUp) {
   EXPECT_NE(e.find("rewards: reward 'accuracy' is given twice"), std::string::npos) << e;
   e = validate_error({{"task", "gcd"}, {"rewards", {{"telepathy", 1}}}});
   EXPECT_NE(e.find("unknown reward 'telepathy'"), std::string::npos) << e;
+  // A reward's own options too: the code reward's interpreter was checked only after settings.json was
+  // written.
+  e = validate_error({{"task", "gcd"}, {"rewards", {{"code", {{"python", "/nonexistent/python3"}}}}}});
+  EXPECT_NE(e.find("option 'python'"), std::string::npos) << e;
 }
 
 }  // namespace

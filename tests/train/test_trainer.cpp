@@ -184,6 +184,21 @@ TEST(Trainer, SettingsHoldResolvedAlphaAndACompleteRunReportsItsLoss) {
   const auto more = run_training(s, true, {{"steps", 8}});
   EXPECT_EQ(more.steps_done, 8);
   EXPECT_EQ(nlohmann::json::parse(std::ifstream(settings_file)).at("aux_alpha").get<double>(), config_alpha);
+
+  // A run config's placeholder given again on resume stands for the same α: no change to report. Against a
+  // changed α it is a change back to the config's, and says so with the value.
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 8}, {"aux_alpha", -1}});
+  std::string log = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(log.find("changed settings"), std::string::npos) << log;
+  run_training(s, true, {{"steps", 8}, {"aux_alpha", 0.5}});
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 8}, {"aux_alpha", -1}});
+  log = testing::internal::GetCapturedStdout();
+  EXPECT_NE(log.find(fmt::format("aux_alpha 0.5 → {}", nlohmann::json(config_alpha).dump())),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(settings_file)).at("aux_alpha").get<double>(), config_alpha);
 }
 
 // A new run (no --resume) into a folder holding a finished one is refused before anything there changes:
