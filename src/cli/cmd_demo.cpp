@@ -33,6 +33,7 @@ RegisterCommand reg(
       app.add_option("--eval-samples", o->eval_samples, "samples per held-out problem")
           ->capture_default_str();
       app.add_option("--seed", o->seed, "random seed")->capture_default_str();
+      app.add_option("--threads", o->threads, "OpenMP threads (default: all cores)");
       app.callback([o] {
         if (run_r1zero_demo(*o).interrupted) end_by_stop_signal();
       });

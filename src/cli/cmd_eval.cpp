@@ -122,7 +122,7 @@ RegisterCommand reg(
       // 0 new tokens scores empty completions: a pass@1 of 0 that says nothing about the model.
       app.add_option("--max-new-tokens", c->max_new_tokens, "completion length limit (default 256)")
           ->check(at_least(1));
-      app.add_option("--seed", c->seed, "sampling seed")->transform(seed_value());
+      app.add_option("--seed", c->seed, "sampling seed (default 1234)")->transform(seed_value());
       add_kv_cache_option(app, c->kv_cache);
       app.add_option("--out", c->out, "write every completion with its scores to this JSONL file");
       app.callback([c] { run(*c); });

@@ -43,7 +43,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"micro_batch", "sequences per forward/backward (default 16)"},
     {"rollout_batch", "sequences generated at once (default 64; 1 = unbatched)"},
     {"lr", "learning rate (default 1e-5)"},
-    {"min_lr", "final learning rate of a decaying schedule (default 0)"},
+    {"min_lr", "learning rate a decaying schedule reaches one step after the last (default 0)"},
     {"warmup_steps", "warm-up optimizer steps (default 0)"},
     {"schedule", "constant | cosine | linear | wsd (default constant)"},
     {"weight_decay", "AdamW weight decay (default 0)"},

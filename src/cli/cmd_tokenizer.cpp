@@ -13,6 +13,7 @@
 #include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/thread_count.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/trainer.hpp"
@@ -201,8 +202,7 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
       "Comma-separated special tokens, replacing the chat tokens (first: BOS, second: EOS, third: pad)");
   train->add_option("--chat-template", a->chat_template, "Chat template for tokenizer_config.json: v3 or r1")
       ->capture_default_str();
-  // More threads than this cannot help, and OpenMP aborts when it cannot create them all.
-  train->add_option("--threads", a->threads, "Threads (0: all)")->check(CLI::Range(0, 1024));
+  train->add_option("--threads", a->threads, "Threads (0: all)")->check(CLI::Range(0, kMaxThreads));
   train->callback([a, train] {
     // The chat template needs the chat tokens, which --special-tokens replaces; none would be written.
     if (train->count("--special-tokens") && train->count("--chat-template"))

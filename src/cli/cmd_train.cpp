@@ -21,7 +21,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"init", "model directory to continue from (ours or Hugging Face DeepSeek)"},
     {"tokenizer", "tokenizer folder (default: --init's, else byte-level)"},
     {"data", "input files: .txt or .jsonl"},
-    {"objective", "pretrain | sft (loss on assistant tokens only)"},
+    {"objective", "pretrain | sft (loss on assistant tokens only) (default pretrain)"},
     {"out", "run folder: settings, metrics.jsonl, checkpoints, final model"},
     {"val_fraction", "share of documents held out for validation (default 0.05)"},
     {"batch_size", "sequences per micro-batch (default 8)"},
@@ -29,7 +29,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"grad_accum", "micro-batches per optimizer step (default 1)"},
     {"steps", "optimizer steps in total (default 1000)"},
     {"lr", "peak learning rate (default 1e-3)"},
-    {"min_lr", "final learning rate of the decay (default 1e-4)"},
+    {"min_lr", "learning rate the decay reaches one step after the last, as in Hugging Face (default 1e-4)"},
     {"warmup_steps", "linear warm-up steps (default 100)"},
     {"schedule", "constant | cosine | linear | wsd (default cosine)"},
     {"decay_fraction", "wsd: share of steps in the final decay (default 0.2)"},
@@ -49,7 +49,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"checkpoint_every", "checkpoint every N steps, 0 = only at the end (default 200)"},
     {"keep_last", "checkpoints to keep (default 3)"},
     {"log_every", "progress line every N steps (default 1)"},
-    {"on_nonfinite", "stop | skip a step whose loss or gradient is not finite"},
+    {"on_nonfinite", "stop | skip a step whose loss or gradient is not finite (default stop)"},
     {"save_dtype", "final model dtype: f32 | bf16 (default f32)"},
 };
 

@@ -60,6 +60,10 @@ void settings_flag(CLI::App& app, const std::shared_ptr<SettingsFlags>& c, const
     opt->transform(whole_number<V>());  // transform, not check: its decimal rewrite must reach CLI11
   } else if constexpr (std::is_floating_point_v<V>) {
     opt->check(number_of_type<V>());
+  } else if constexpr (std::is_same_v<V, bool>) {
+    // A bare --dynamic-sampling means true, like a switch; before, it took the next flag as its value ("could
+    // not convert: --dynamic-sampling = --threads"). An explicit true/false still works.
+    opt->expected(0, 1)->default_str("true")->option_text("[true|false]");
   }
 }
 

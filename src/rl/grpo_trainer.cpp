@@ -461,6 +461,13 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           "step {}: no usable prompt group ({} of {} prompts longer than the length limits, {} groups with "
           "all-equal rewards dropped); no update\n",
           state.step + 1, skipped_long, drawn, dropped_equal);
+      // Every line of metrics.jsonl has the same keys, so a table or plot of the run has no holes to guess
+      // at: what only an update measures is null here.
+      for (const char* key :
+           {"lr", "loss", "kl", "entropy", "clip_low_fraction", "clip_high_fraction", "grad_norm",
+            "logprob_mismatch_max", "logprob_mismatch_mean", "completion_length_mean",
+            "completion_length_min", "completion_length_max", "truncated_fraction", "zero_std_fraction"})
+        m[key] = nullptr;
     }
     const double train_s = seconds_since(t_train);
     // A step without completions has no reward (null in metrics.jsonl, nan on the progress line), not 0.
@@ -495,12 +502,14 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     std::string parts;
     for (size_t k = 0; k < components.size(); ++k)
       parts += fmt::format("{}{} {:.2f}", k ? " " : "", rewards.names()[k], nan_mean(components[k]));
+    const std::string update =
+        totals.empty()
+            ? std::string("no update (no usable prompt group)")
+            : fmt::format("reward {:.3f} ± {:.3f} ({}) | len {:.0f} | kl {:.4f}", mean, std::sqrt(var), parts,
+                          m["completion_length_mean"].get<double>(), m["kl"].get<double>());
     fmt::print(
-        "step {:>5}/{} | reward {:.3f} ± {:.3f} ({}) | len {:.0f} | kl {:.4f} | gen {:.1f}s train {:.1f}s | "
-        "{:.0f} tok/s | ETA {}{}\n",
-        state.step, s.steps, mean, std::sqrt(var), parts, m.value("completion_length_mean", 0.0),
-        m.value("kl", 0.0), gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0,
-        format_duration(eta),
+        "step {:>5}/{} | {} | gen {:.1f}s train {:.1f}s | {:.0f} tok/s | ETA {}{}\n", state.step, s.steps,
+        update, gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0, format_duration(eta),
         m.contains("eval") ? fmt::format(" | eval pass@1 {:.3f}", m["eval"].value("pass@1", 0.0)) : "");
     flush_stdout();
     const bool last = state.step == s.steps;

@@ -9,10 +9,12 @@
 #include <sstream>
 
 #include "core/atomic_file.hpp"
+#include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "core/rng.hpp"
 #include "core/stop_signal.hpp"
+#include "core/thread_count.hpp"
 #include "infer/model.hpp"
 #include "model/config.hpp"
 #include "reward/combined_reward.hpp"
@@ -105,6 +107,7 @@ TrainSettings base_training(const R1ZeroDemoOptions& o, const fs::path& out, con
   ts.keep_last = 1;
   ts.log_every = std::max<int64_t>(1, o.pretrain_steps / 20);
   ts.seed = o.seed;
+  ts.threads = o.threads;
   return ts;
 }
 
@@ -126,6 +129,7 @@ GrpoSettings grpo_training(const R1ZeroDemoOptions& o, const fs::path& out) {
   gs.keep_last = 1;
   gs.micro_batch = 32;
   gs.seed = o.seed;
+  gs.threads = o.threads;
   return gs;
 }
 
@@ -146,6 +150,7 @@ void check_options(const R1ZeroDemoOptions& o) {
   require_positive(o.eval_problems, "--eval-problems");
   require_positive(o.eval_samples, "--eval-samples");
   SEEK_CHECK(!o.out.empty(), "--out must name a folder");
+  check_thread_count(o.threads, "--threads");
   // The model config is read now (a missing or invalid file is reported before the pretraining starts).
   const ModelConfig cfg = ModelConfig::load(demo_config(o));
   SEEK_CHECK(cfg.max_position_embeddings >= kDemoSeqLen,
@@ -248,26 +253,27 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   // 2. Held-out evaluation of the base model.
   std::vector<reward::Problem> held;
   for (int64_t i = 0; i < o.eval_problems; ++i) held.push_back(task->held_out(uint64_t(i)));
-  fmt::print("== 2/4 evaluating the base model on {} held-out problems × {} samples\n", held.size(),
-             o.eval_samples);
+  fmt::print("== 2/4 evaluating the base model on {} × {}\n",
+             count_of(int64_t(held.size()), "held-out problem"), count_of(o.eval_samples, "sample"));
   res.base = evaluate_dir(out / "base" / "model", held, o, out / "base-eval.jsonl").to_json();
   if (stop.requested("phase")) return interrupted(res);
 
   // 3. GRPO with accuracy + format rewards only.
-  fmt::print("== 3/4 GRPO: accuracy + format rewards, {} steps × {} prompts × {} samples\n", o.grpo_steps,
-             o.prompts_per_step, o.group_size);
+  fmt::print("== 3/4 GRPO: accuracy + format rewards, {} × {} × {}\n", count_of(o.grpo_steps, "step"),
+             count_of(o.prompts_per_step, "prompt"), count_of(o.group_size, "sample"));
   if (run_grpo(gs, false).interrupted || stop.requested("phase")) return interrupted(res);
 
   // 4. Held-out evaluation after GRPO, the table and the plots.
   fmt::print("== 4/4 evaluating the GRPO policy on the same held-out problems\n");
   res.after = evaluate_dir(out / "grpo" / "model", held, o, out / "grpo-eval.jsonl").to_json();
-  const std::string pk = fmt::format("pass@{}", o.eval_samples);
+  std::vector<std::pair<std::string, std::string>> rows{{"pass@1", "pass@1"}};
+  if (o.eval_samples > 1) {
+    const std::string pk = fmt::format("pass@{}", o.eval_samples);
+    rows.emplace_back(pk, pk);
+  }
+  rows.insert(rows.end(), {{"format_rate", "format compliance"}, {"mean_length", "mean length (tokens)"}});
   fmt::print("\n{:<22} {:>10} {:>12}\n", "held-out metric", "base", "after GRPO");
-  for (const auto& [key, label] :
-       std::vector<std::pair<std::string, std::string>>{{"pass@1", "pass@1"},
-                                                        {pk, pk},
-                                                        {"format_rate", "format compliance"},
-                                                        {"mean_length", "mean length (tokens)"}})
+  for (const auto& [key, label] : rows)
     fmt::print("{:<22} {:>10.3f} {:>12.3f}\n", label, res.base.value(key, 0.0), res.after.value(key, 0.0));
   const double b = res.base.value("pass@1", 0.0), a = res.after.value("pass@1", 0.0);
   const double fmt_after = res.after.value("format_rate", 0.0);

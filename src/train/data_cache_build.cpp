@@ -87,15 +87,16 @@ class Writer {
 
   int64_t loss_tokens() const { return loss_tokens_; }
 
-  // Commits every file and returns meta.json's contents.
-  nlohmann::json finish(const fs::path& dir, const nlohmann::json& descriptor) {
+  // Commits every file into `dir` (the build's temporary folder) and returns meta.json's contents for the
+  // cache entry `key`, the name `dir` is renamed to.
+  nlohmann::json finish(const fs::path& dir, const std::string& key, const nlohmann::json& descriptor) {
     tokens_.commit();
     if (mask_) mask_->commit();
     write_file_atomically(
         dir / "offsets.bin",
         std::string_view(reinterpret_cast<const char*>(offsets_.data()), offsets_.size() * sizeof(uint64_t)));
     nlohmann::json meta = {{"descriptor", descriptor},
-                           {"key", dir.filename().string()},
+                           {"key", key},
                            {"documents", offsets_.size() - 1},
                            {"tokens", written_},
                            {"loss_tokens", mask_ ? loss_tokens_ : int64_t(written_)}};
@@ -141,7 +142,7 @@ void build_token_cache(const fs::path& dir, const nlohmann::json& descriptor,
           "\"messages\" and on \"completion\"; --objective pretrain puts it on all text)",
           f.path.string());
   }
-  const nlohmann::json meta = writer.finish(tmp.path, descriptor);
+  const nlohmann::json meta = writer.finish(tmp.path, dir.filename().string(), descriptor);
   // meta.json last: its presence is what marks a complete folder (the rename below is what makes it visible).
   write_file_atomically(tmp.path / "meta.json", meta.dump(2) + "\n");
   fsync_directory(tmp.path);

@@ -142,11 +142,13 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
     const auto it = r.settings.find(key);
     if (it == r.settings.end()) continue;
     const std::string missing = missing_path(*it);
+    // Only a relative path (an older run's settings.json) depends on where --resume is run from.
     SEEK_CHECK(
-        missing.empty(),
-        "the run's {} {} (in {}) cannot be found from here: resume from the folder the run was started "
-        "in, or give {} with the new path if it moved",
-        flag_of(key), missing, file.string(), flag_of(key));
+        missing.empty(), "the run's {} {} (in {}) cannot be found{} give {} with its new path if it moved",
+        flag_of(key), missing, file.string(),
+        fs::path(missing).is_relative() ? " from here: resume from the folder the run was started in, or"
+                                        : ";",
+        flag_of(key));
   }
   r.settings = absolute_paths(std::move(r.settings), rules.paths);  // a new path given here, or an old run's
   return r;

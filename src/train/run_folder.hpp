@@ -1,7 +1,6 @@
 // What `seek train` and `seek grpo` share about a run folder: resuming its saved settings with the user's
 // overrides, creating it with the resolved settings, and formatting an ETA and counts.
 #pragma once
-#include <omp.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/thread_count.hpp"
 
 namespace seek {
 
@@ -81,7 +81,9 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
     r.settings.validate();
     refuse_to_overwrite_a_run(r.out);
   }
-  if (r.settings.threads > 0) omp_set_num_threads(r.settings.threads);
+  use_thread_count(r.settings.threads, "threads");
+  // Saved absolute like the other paths (a resumed run's saved one may be relative, or another folder's).
+  r.settings.out = std::filesystem::absolute(r.out).lexically_normal().string();
   prepare_run_folder(r.out, r.settings.to_json());
   return r;
 }

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/thread_count.hpp"
 #include "train/schedule.hpp"
 
 namespace seek {
@@ -95,7 +96,7 @@ void validate_shared(const S& s) {
   SEEK_CHECK(s.keep_last >= 1, "keep_last must be at least 1");
   SEEK_CHECK(s.save_dtype == "f32" || s.save_dtype == "bf16", "save_dtype must be f32 or bf16, got \"{}\"",
              s.save_dtype);
-  SEEK_CHECK(s.threads >= 0, "threads must be >= 0");
+  check_thread_count(s.threads, "threads");
 }
 
 }  // namespace seek

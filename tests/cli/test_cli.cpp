@@ -679,6 +679,31 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
   EXPECT_NE(r.output.find("the demo trains on sequences of 128 tokens"), std::string::npos) << r.output;
 }
 
+// The demo's table has a pass@k row only when there are several samples per problem (with one it printed
+// pass@1 twice), and its counts read as English ("1 step", not "1 steps").
+TEST(Cli, DemoTableListsPassAtKOnlyForSeveralSamples) {
+  TempDir tmp("cli-demo-table");
+  const std::string tiny =
+      " --pretrain-steps 2 --pretrain-examples 64 --grpo-steps 1 --prompts-per-step 2 "
+      "--group-size 2 --eval-problems 2 --threads 1 --out " +
+      (tmp.path / "demo").string();
+  const auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  CmdResult r = run("demo --eval-samples 1" + tiny);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "\npass@1 "), 1u) << r.output;
+  EXPECT_EQ(count(r.output, "\npass@"), 1u) << r.output;
+  EXPECT_NE(r.output.find("on 2 held-out problems × 1 sample\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("1 step × 2 prompts × 2 samples"), std::string::npos) << r.output;
+  r = run("demo --eval-samples 2" + tiny);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "\npass@1 "), 1u) << r.output;
+  EXPECT_EQ(count(r.output, "\npass@2 "), 1u) << r.output;
+}
+
 // A model bigger than the machine's memory is refused before it is allocated, with what it needs (it used to
 // end in "internal error: std::bad_alloc", or in the OOM killer).
 TEST(Cli, AModelTooBigForMemoryIsAClearError) {

@@ -75,6 +75,42 @@ TEST_F(CliSettingsFlags, WholeNumbersAreDecimal) {
   EXPECT_EQ(saved["seed"], 10u);
 }
 
+// A boolean setting given bare is true, like a switch (it used to take the next flag as its value), and still
+// takes an explicit true/false.
+TEST_F(CliSettingsFlags, ABareBooleanFlagIsTrue) {
+  {
+    std::ofstream corpus(data);
+    for (int i = 0; i < 300; ++i) corpus << i << "+" << i % 7 << "=" << i + i % 7 << "\n";
+  }
+  const auto seq_aux_saved = [&](const std::string& flags) {
+    fs::remove_all(tmp.path / "r");
+    const CmdResult r = run(train(flags));
+    EXPECT_EQ(r.code, 0) << flags << "\n" << r.output;
+    std::ifstream in(tmp.path / "r" / "settings.json");
+    const auto saved = nlohmann::json::parse(in, nullptr, false);
+    return saved.is_object() && saved.value("seq_aux", false);
+  };
+  EXPECT_FALSE(seq_aux_saved("--seq-aux false --threads 1"));
+  EXPECT_TRUE(seq_aux_saved("--seq-aux --threads 1"));
+  EXPECT_FALSE(seq_aux_saved("--seq-aux=false --threads 1"));
+  expect_error(train("--seq-aux maybe"), "--seq-aux");
+}
+
+// OpenMP crashes (segmentation fault) when it cannot create the threads asked for, so a thread count has a
+// ceiling, in every command that takes one.
+TEST_F(CliSettingsFlags, ThreadCountsHaveACeiling) {
+  expect_error(train("--threads 100000"), "threads must be from 0 (all cores) to 1024, got 100000");
+  expect_error("grpo --init " + (tmp.path / "m").string() + " --task arithmetic --out " +
+                   (tmp.path / "g").string() + " --threads 5000",
+               "threads must be from 0 (all cores) to 1024, got 5000");
+  expect_error("demo --out " + (tmp.path / "d").string() + " --threads 2000",
+               "--threads must be from 0 (all cores) to 1024, got 2000");
+  expect_error("demo --out " + (tmp.path / "d").string() + " --threads -1",
+               "--threads must be from 0 (all cores) to 1024, got -1");
+  EXPECT_FALSE(fs::exists(tmp.path / "r"));
+  EXPECT_FALSE(fs::exists(tmp.path / "d"));
+}
+
 TEST_F(CliSettingsFlags, RunFilesNameTheirFile) {
   const std::string file = (tmp.path / "run.json").string();
   std::ofstream(file) << R"({"lr": null})";

@@ -237,6 +237,30 @@ TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
   const auto m = read_jsonl(tmp.path / "mixed" / "metrics.jsonl");
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0]["unscored_fraction"], 0.0);
+
+  // A step whose groups dynamic sampling all drops (one-token completions hold no format: every reward is 0)
+  // makes no update. Its metrics line has the same keys as an update's, null where only an update measures
+  // something, and its progress line says so instead of printing nan.
+  s.out = (tmp.path / "dropped").string();
+  s.rewards = {{"format", 1.0}};
+  s.max_completion_length = 1;  // no room for the tags
+  s.dynamic_sampling = true;
+  testing::internal::CaptureStdout();
+  run_grpo(s, false);
+  const std::string log = testing::internal::GetCapturedStdout();
+  const auto d = read_jsonl(tmp.path / "dropped" / "metrics.jsonl");
+  ASSERT_EQ(d.size(), 1u);
+  ASSERT_EQ(d[0]["groups"], 0) << d[0].dump();
+  EXPECT_NE(log.find("| no update (no usable prompt group) |"), std::string::npos) << log;
+  EXPECT_EQ(log.find("nan"), std::string::npos) << log;
+  for (const auto& [key, value] : m[0].items()) {
+    if (key.starts_with("rewards/")) continue;  // other rewards
+    ASSERT_TRUE(d[0].contains(key)) << key;
+    if (key == "lr" || key == "loss" || key == "kl" || key == "grad_norm" ||
+        key == "completion_length_mean") {
+      EXPECT_TRUE(d[0][key].is_null()) << key;
+    }
+  }
 }
 
 TEST(GrpoTrainer, BadSettingsAreClearErrors) {

@@ -375,6 +375,7 @@ TEST_F(DatasetTest, CacheIsReusedAndRebuiltOnAnyChange) {
   EXPECT_EQ(meta["descriptor"]["inputs"][0]["size"], fs::file_size(f));
   EXPECT_EQ(meta["descriptor"]["tokenizer"]["kind"], "byte");
   EXPECT_EQ(meta["documents"], 10);
+  EXPECT_EQ(meta["key"], path.filename().string());  // not the name of the folder it was built in
   const Batch before = train(*first, 0, 8, L);
 
   auto second = open(o);

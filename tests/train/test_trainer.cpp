@@ -260,9 +260,9 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
   EXPECT_EQ(nlohmann::json::parse(saved)["lr"], 0.002);
 }
 
-// settings.json names files by absolute paths, so --resume works from another directory; a moved file may be
-// given by its new path (only then may a fixed path setting change), and a key an older settings.json lacks
-// counts as its default.
+// settings.json names files (and the run folder) by absolute paths, so --resume works from another directory;
+// a moved file may be given by its new path (only then may a fixed path setting change), and a key an older
+// settings.json lacks counts as its default.
 TEST(Trainer, ResumeFindsTheRunsFilesFromAnywhereAndAcceptsMovedOnes) {
   TempDir tmp("trainer-resume-paths");
   write_corpus(tmp.path);
@@ -272,13 +272,16 @@ TEST(Trainer, ResumeFindsTheRunsFilesFromAnywhereAndAcceptsMovedOnes) {
   fs::current_path(tmp.path);
   s.data = {"corpus.txt"};  // relative to where the run starts
   s.config = fs::path(s.config).filename().string();
-  run_training(s, false);
+  auto first = s;
+  first.out = "run";
+  run_training(first, false);
   fs::current_path(cwd);
   std::ifstream in(tmp.path / "run" / "settings.json");
   nlohmann::json saved = nlohmann::json::parse(in);
   in.close();
   EXPECT_EQ(saved["data"][0], (tmp.path / "corpus.txt").string());
   EXPECT_EQ(saved["config"], (tmp.path / "tiny-v3-bytes.json").string());
+  EXPECT_EQ(saved["out"], (tmp.path / "run").string());
 
   EXPECT_EQ(run_training(s, true, {{"steps", 3}}).steps_done, 3);  // from another directory
 
@@ -289,7 +292,7 @@ TEST(Trainer, ResumeFindsTheRunsFilesFromAnywhereAndAcceptsMovedOnes) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("the run's --data " + (tmp.path / "corpus.txt").string() + " (in " +
                                          (tmp.path / "run" / "settings.json").string() +
-                                         ") cannot be found from here"),
+                                         ") cannot be found; give --data with its new path if it moved"),
               std::string::npos)
         << e.what();
   }

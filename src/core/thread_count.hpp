@@ -1,0 +1,28 @@
+// The thread count a user asks for (--threads, or "threads" in a run's settings); 0 means all cores.
+#pragma once
+#include <omp.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "core/error.hpp"
+
+namespace seek {
+
+// More threads than this cannot help on any machine we run on, and OpenMP crashes (it does not throw) when it
+// cannot create the threads a parallel region asks for: 100000 was a segmentation fault.
+inline constexpr int kMaxThreads = 1024;
+
+// Throws when `threads` is outside [0, kMaxThreads]; `what` names the flag or key.
+inline void check_thread_count(int64_t threads, std::string_view what) {
+  SEEK_CHECK(threads >= 0 && threads <= kMaxThreads, "{} must be from 0 (all cores) to {}, got {}", what,
+             kMaxThreads, threads);
+}
+
+// Checks the count, then makes it OpenMP's for the parallel regions that follow (0 keeps the default).
+inline void use_thread_count(int64_t threads, std::string_view what) {
+  check_thread_count(threads, what);
+  if (threads > 0) omp_set_num_threads(int(threads));
+}
+
+}  // namespace seek
