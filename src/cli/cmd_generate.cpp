@@ -48,9 +48,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--ctx", o.ctx,
                  "context limit in tokens, prompt included, at most the model's (default: "
                  "max_position_embeddings)")
-      ->check(at_least(2));
+      ->transform(at_least<int64_t>(2));
   app.add_option("--max-batch", o.max_batch, "sequences decoded at once")
-      ->check(at_least(1))
+      ->transform(at_least<int>(1))
       ->capture_default_str();
   app.add_option("--cache-mem", o.cache_gib,
                  "KV cache budget in GiB (default: 90% of the memory available at start); a request that "
@@ -88,7 +88,8 @@ void add_sampling_options(CLI::App& app, SamplingParams& p) {
       ->transform(seed_value())  // transform: its decimal rewrite ("010" is 10, not octal 8) must reach CLI11
       ->capture_default_str();
   app.add_option("--stop", p.stop, "stop string (repeatable)");
-  app.add_option("--stop-token", p.stop_tokens, "stop token id (repeatable; EOS always stops)");
+  app.add_option("--stop-token", p.stop_tokens, "stop token id (repeatable; EOS always stops)")
+      ->transform(at_least<int32_t>(0));
   app.add_flag("--ignore-eos", p.ignore_eos, "keep generating after EOS");
 }
 
@@ -237,10 +238,10 @@ RegisterCommand reg_generate(
       app.add_flag("--chat", o->chat, "wrap the prompt as one user turn in the DeepSeek chat format");
       app.add_flag("--no-bos", o->no_bos, "do not add the tokenizer's BOS token");
       app.add_option("--samples", o->samples, "samples of the prompt (share its prefill)")
-          ->check(at_least(1))
+          ->transform(at_least<int>(1))
           ->capture_default_str();
       app.add_option("--logprobs", o->logprobs, "also show the top-N alternatives of each token")
-          ->check(at_least(0));
+          ->transform(at_least<int>(0));
       app.add_flag("--json", o->json, "print the completions as JSON (text, tokens, logprobs)");
       add_sampling_options(app, o->sampling);
       app.callback([o] { run_generate(*o); });

@@ -176,9 +176,9 @@ RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model
   app.add_option("--model", o->model, "model directory")->required();
   app.add_option("--file", o->file, "text file")->required();
   app.add_option("--ctx", o->ctx, "window in tokens, >= 2 (default min(max_position_embeddings, 1024))")
-      ->check(at_least(2));
+      ->transform(at_least<int64_t>(2));
   app.add_option("--stride", o->stride, "window step, at most the window (default: the window, no overlap)")
-      ->check(at_least(1));
+      ->transform(at_least<int64_t>(1));
   app.add_flag("--no-bos", o->no_bos, "score the text as it is, without a BOS token before it");
   app.add_flag("--bf16", o->bf16, "bf16 projection weights");
   app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");

@@ -1,0 +1,60 @@
+// Inputs to the inference commands (generate, chat, logits, perplexity, tokenize) that used to be misread,
+// refused with a misleading message or too late, or answered with something other than what was asked. Each
+// test says what went wrong before.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "support/run_seek.hpp"
+#include "support/signal_at.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tiny_model.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using seek::test::CmdResult;
+using seek::test::count;
+using seek::test::random_byte_model;
+using seek::test::run;
+using seek::test::SignalAt;
+using seek::test::TempDir;
+
+const std::string kTinyV3 = std::string(SEEK_TEST_DIR) + "/fixtures/tiny-v3";
+
+// Integer flags are read in decimal (as whole_number flags are) and say their range when a value is past it:
+// "--samples 010" drew 8 samples (octal), 99999999999 was "could not convert", and --stop-token took
+// CLI11's message.
+TEST(CliGenerateInputs, IntegerFlagsAreDecimalAndInRange) {
+  TempDir tmp("cli-gen-int");
+  const std::string gen = "generate --model " + kTinyV3 + " --ids 1,2 -n 1 ";
+  CmdResult r = run(gen + "--samples 010", "2>/dev/null");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "--- sample "), 10u) << r.output;
+  for (const char* flag : {"--samples", "--max-batch", "--logprobs"}) {
+    r = run(gen + flag + " 99999999999");
+    EXPECT_EQ(r.code, 1) << flag << r.output;
+    EXPECT_NE(r.output.find(std::string(flag) + ": must be a whole number from "), std::string::npos)
+        << flag << r.output;
+    EXPECT_NE(r.output.find("to 2147483647, got '99999999999'"), std::string::npos) << flag << r.output;
+  }
+  r = run(gen + "--samples 0");  // below the minimum: the message the README quotes
+  EXPECT_NE(r.output.find("--samples: must be a whole number >= 1, got '0'"), std::string::npos) << r.output;
+  for (const char* bad : {"abc", "-1", "1,2"}) {
+    r = run(gen + "--stop-token " + bad);
+    EXPECT_EQ(r.code, 1) << bad << r.output;
+    EXPECT_NE(r.output.find(std::string("--stop-token: must be a whole number >= 0, got '") + bad + "'"),
+              std::string::npos)
+        << bad << r.output;
+  }
+  const fs::path text = tmp.path / "t.txt";
+  std::ofstream(text) << "abcdefghijklmnopqrstuvwxyz";
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  r = run("perplexity --model " + model + " --file " + text.string() + " --ctx 010 --stride 08");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("window 10, stride 8"), std::string::npos) << r.output;
+}
+
+}  // namespace
