@@ -158,8 +158,11 @@ void run_generate(GenerateOptions& o) {
              "--chat and --no-bos shape --prompt text; --ids go to the model as given, so drop {}",
              o.chat ? "--chat" : "--no-bos");
   GenRequest req;
-  // Parsed before the model loads: a typo in the ids costs nothing.
+  // Parsed and checked before the model loads: a typo in the ids or a sampling flag costs nothing.
   if (!o.ids.empty()) req.prompt = parse_token_ids(o.ids);
+  req.params = o.sampling;
+  req.params.top_logprobs = o.logprobs;
+  req.params.validate();
   Loaded l = load(o.model);
   if (o.ids.empty()) {
     l.tok.check_text_fits(l.model->config().vocab_size, true);
@@ -172,8 +175,6 @@ void run_generate(GenerateOptions& o) {
       req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, true);
     }
   }
-  req.params = o.sampling;
-  req.params.top_logprobs = o.logprobs;
   req.n = o.samples;
   Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
   const bool stream = o.samples == 1 && !o.json;

@@ -57,4 +57,19 @@ TEST(CliGenerateInputs, IntegerFlagsAreDecimalAndInRange) {
   EXPECT_NE(r.output.find("window 10, stride 8"), std::string::npos) << r.output;
 }
 
+// generate checks its sampling flags before the model loads (here a folder that does not exist), as chat
+// does; an infinite temperature is not called "not >= 0".
+TEST(CliGenerateInputs, SamplingFlagsAreCheckedBeforeTheModelLoads) {
+  TempDir tmp("cli-gen-sampling");
+  const std::string gen = "generate --model " + (tmp.path / "nope").string() + " --ids 1 ";
+  CmdResult r = run(gen + "--temperature inf");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("temperature must be a finite number >= 0, got inf"), std::string::npos)
+      << r.output;
+  r = run(gen + "--top-p 0");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("top-p must be in (0, 1]"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("nope"), std::string::npos) << r.output;
+}
+
 }  // namespace
