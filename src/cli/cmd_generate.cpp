@@ -147,24 +147,26 @@ struct GenerateOptions {
   SamplingParams sampling;
   std::string prompt, ids;
   bool chat = false, no_bos = false, json = false;
+  // Given on the command line, even as "": an empty --prompt is BOS alone (unconditional generation).
+  bool prompt_given = false, ids_given = false;
   int samples = 1;
   int logprobs = 0;
 };
 
 void run_generate(GenerateOptions& o) {
-  SEEK_CHECK(!o.prompt.empty() || !o.ids.empty(), "give a --prompt or --ids");
-  SEEK_CHECK(o.prompt.empty() || o.ids.empty(), "give either --ids or --prompt, not both");
-  SEEK_CHECK(o.ids.empty() || (!o.chat && !o.no_bos),
+  SEEK_CHECK(o.prompt_given || o.ids_given, "give a --prompt or --ids");
+  SEEK_CHECK(!o.prompt_given || !o.ids_given, "give either --ids or --prompt, not both");
+  SEEK_CHECK(!o.ids_given || (!o.chat && !o.no_bos),
              "--chat and --no-bos shape --prompt text; --ids go to the model as given, so drop {}",
              o.chat ? "--chat" : "--no-bos");
   GenRequest req;
   // Parsed and checked before the model loads: a typo in the ids or a sampling flag costs nothing.
-  if (!o.ids.empty()) req.prompt = parse_token_ids(o.ids);
+  if (o.ids_given) req.prompt = parse_token_ids(o.ids);
   req.params = o.sampling;
   req.params.top_logprobs = o.logprobs;
   req.params.validate();
   Loaded l = load(o.model);
-  if (o.ids.empty()) {
+  if (o.prompt_given) {
     l.tok.check_text_fits(l.model->config().vocab_size, true);
     if (o.chat) {
       ChatOptions co;
@@ -174,6 +176,9 @@ void run_generate(GenerateOptions& o) {
     } else {
       req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, true);
     }
+    SEEK_CHECK(!req.prompt.empty(), "--prompt is empty and {}: the model has no token to start from",
+               o.no_bos ? "--no-bos leaves out BOS (drop it to generate from BOS alone)"
+                        : "the tokenizer has no BOS token");
   }
   req.n = o.samples;
   Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
@@ -245,7 +250,11 @@ RegisterCommand reg_generate(
           ->transform(at_least<int>(0));
       app.add_flag("--json", o->json, "print the completions as JSON (text, tokens, logprobs)");
       add_sampling_options(app, o->sampling);
-      app.callback([o] { run_generate(*o); });
+      app.callback([o, &app] {
+        o->prompt_given = app.count("--prompt") > 0;
+        o->ids_given = app.count("--ids") > 0;
+        run_generate(*o);
+      });
     });
 
 // ---- chat

@@ -28,6 +28,7 @@ namespace {
 struct LogitsOptions {
   std::string model, ids, prompt, out;
   bool bf16 = false, naive = false;
+  bool ids_given = false, prompt_given = false;  // even as "": an empty --prompt is BOS alone
   CacheType kv_cache = CacheType::F32;
 };
 
@@ -68,20 +69,20 @@ void check_finite(const std::vector<float>& all, const std::vector<int32_t>& ids
 }
 
 void run_logits(const LogitsOptions& o) {
-  SEEK_CHECK(!o.ids.empty() || !o.prompt.empty(), "give --ids or --prompt");
-  SEEK_CHECK(o.ids.empty() || o.prompt.empty(), "give either --ids or --prompt, not both");
+  SEEK_CHECK(o.ids_given || o.prompt_given, "give --ids or --prompt");
+  SEEK_CHECK(!o.ids_given || !o.prompt_given, "give either --ids or --prompt, not both");
   // Before the model loads: /dev/null, a read-only file or the model's own weights are refused at once.
   check_output_path(o.out, "--out", {o.model});
   std::vector<int32_t> ids;
-  if (!o.ids.empty()) ids = parse_token_ids(o.ids);
+  if (o.ids_given) ids = parse_token_ids(o.ids);
   auto model = load_model(o.model, o.bf16);
-  if (ids.empty()) {
+  if (o.prompt_given) {
     const ModelTokenizer tok = load_model_tokenizer(o.model);
     tok.check_text_fits(model->config().vocab_size, true);
     ids = tok.tok->encode(o.prompt, true, true);
+    SEEK_CHECK(!ids.empty(), "--prompt is empty and the tokenizer has no BOS token: no token to run");
   }
   const ModelConfig& c = model->config();
-  SEEK_CHECK(!ids.empty(), "no token ids given");
   SEEK_CHECK(int64_t(ids.size()) <= c.max_position_embeddings,
              "{} ids are longer than the context of {} tokens", ids.size(), c.max_position_embeddings);
   for (int32_t t : ids)
@@ -106,7 +107,11 @@ RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a f
                              app.add_flag("--bf16", o->bf16, "bf16 projection weights");
                              app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
                              add_kv_cache_option(app, o->kv_cache);
-                             app.callback([o] { run_logits(*o); });
+                             app.callback([o, &app] {
+                               o->ids_given = app.count("--ids") > 0;
+                               o->prompt_given = app.count("--prompt") > 0;
+                               run_logits(*o);
+                             });
                            });
 
 struct PerplexityOptions {

@@ -57,6 +57,25 @@ TEST(CliGenerateInputs, IntegerFlagsAreDecimalAndInRange) {
   EXPECT_NE(r.output.find("window 10, stride 8"), std::string::npos) << r.output;
 }
 
+// An empty --prompt is BOS alone, as a Hugging Face generate() without input ids starts; with --no-bos there
+// is no token to start from, and the error says so.
+TEST(CliGenerateInputs, AnEmptyPromptIsBosAlone) {
+  TempDir tmp("cli-gen-empty");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  CmdResult r = run("generate --model " + model + " --prompt '' -n 2 --ignore-eos");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 1 token,"), std::string::npos) << r.output;
+  r = run("generate --model " + model + " --prompt '' --no-bos -n 2");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--prompt is empty and --no-bos leaves out BOS"), std::string::npos) << r.output;
+  r = run("logits --model " + model + " --prompt '' --out " + (tmp.path / "x.npy").string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("float32 [1, 272]"), std::string::npos) << r.output;
+  r = run("generate --model " + model + " -n 2");  // neither given is still an error
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("give a --prompt or --ids"), std::string::npos) << r.output;
+}
+
 // generate checks its sampling flags before the model loads (here a folder that does not exist), as chat
 // does; an infinite temperature is not called "not >= 0".
 TEST(CliGenerateInputs, SamplingFlagsAreCheckedBeforeTheModelLoads) {
