@@ -172,6 +172,7 @@ void run_generate(GenerateOptions& o) {
       ChatOptions co;
       co.style = chat_style_of(o.model.dir);
       co.add_generation_prompt = true;
+      co.add_bos = !o.no_bos;
       req.prompt = encode_chat(*l.tok.tok, {{"user", o.prompt}}, co);
     } else {
       req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, true);

@@ -76,6 +76,19 @@ TEST(CliGenerateInputs, AnEmptyPromptIsBosAlone) {
   EXPECT_NE(r.output.find("give a --prompt or --ids"), std::string::npos) << r.output;
 }
 
+// --no-bos applies to the chat-formatted prompt too (BOS <User> hi <Assistant>: 5 tokens, 4 without BOS).
+TEST(CliGenerateInputs, ChatPromptHonoursNoBos) {
+  TempDir tmp("cli-gen-chat-bos");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const std::string gen = "generate --model " + model + " --prompt hi --chat -n 1 ";
+  CmdResult r = run(gen);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 5 tokens"), std::string::npos) << r.output;
+  r = run(gen + "--no-bos");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 4 tokens"), std::string::npos) << r.output;
+}
+
 // generate checks its sampling flags before the model loads (here a folder that does not exist), as chat
 // does; an infinite temperature is not called "not >= 0".
 TEST(CliGenerateInputs, SamplingFlagsAreCheckedBeforeTheModelLoads) {
