@@ -109,6 +109,14 @@ Loaded load(const ModelOptions& o) {
   return l;
 }
 
+// --stop-token ids against the model's vocabulary, once it is loaded: the engine would refuse them too, but
+// chat only sends a request after the first message is typed.
+void check_stop_tokens(const SamplingParams& p, int64_t vocab_size) {
+  for (int32_t t : p.stop_tokens)
+    SEEK_CHECK(t < vocab_size, "--stop-token {} is not a token id: the vocabulary has {} tokens (0 to {})", t,
+               vocab_size, vocab_size - 1);
+}
+
 EngineOptions engine_options(const ModelOptions& o) {
   EngineOptions e;
   e.form = o.naive ? AttnForm::Naive : AttnForm::Absorbed;
@@ -166,6 +174,7 @@ void run_generate(GenerateOptions& o) {
   req.params.top_logprobs = o.logprobs;
   req.params.validate();
   Loaded l = load(o.model);
+  check_stop_tokens(req.params, l.model->config().vocab_size);
   if (o.prompt_given) {
     l.tok.check_text_fits(l.model->config().vocab_size, true);
     if (o.chat) {
@@ -348,6 +357,21 @@ std::vector<int32_t> fit_history(std::vector<ChatMessage>& history, const Tokeni
   return prompt;
 }
 
+// A system prompt that leaves no room for a message, checked before the first one is typed: otherwise every
+// message would be refused in turn.
+void check_system_fits(const std::vector<ChatMessage>& history, const Tokenizer& tok, const ChatOptions& co,
+                       int64_t ctx, bool ctx_flag) {
+  if (history.empty()) return;
+  std::vector<ChatMessage> h = history;
+  h.push_back({"user", ""});
+  const size_t n = encode_chat(tok, h, co).size();
+  SEEK_CHECK(
+      int64_t(n) < ctx,
+      "--system takes the whole context: with the chat format and an empty message it is {} tokens, and "
+      "the context holds {}; shorten it{}",
+      n, ctx, ctx_flag ? " or raise --ctx" : "");
+}
+
 void run_chat(ChatCliOptions& o) {
   static const std::map<std::string, ChatStyle> styles = {
       {"v2", ChatStyle::V2}, {"v3", ChatStyle::V3}, {"r1", ChatStyle::R1}};
@@ -356,6 +380,7 @@ void run_chat(ChatCliOptions& o) {
   o.sampling.validate();  // a bad flag is an error now, not when the first message is sent
   Loaded l = load(o.model);
   l.tok.check_text_fits(l.model->config().vocab_size, false);
+  check_stop_tokens(o.sampling, l.model->config().vocab_size);
   ChatOptions co;
   co.style = o.style == "auto" ? chat_style_of(o.model.dir) : styles.at(o.style);
   for (const auto& [name, style] : styles)
@@ -367,6 +392,7 @@ void run_chat(ChatCliOptions& o) {
   const int64_t room = std::min<int64_t>(o.sampling.max_new_tokens, ctx / 2);
   std::vector<ChatMessage> history;
   if (!o.system.empty()) history.push_back({"system", o.system});
+  check_system_fits(history, *l.tok.tok, co, ctx, o.model.ctx > 0);
   const bool tty = isatty(0) && isatty(1);
   fmt::print(stderr, "seek chat: {} ({} style); Ctrl-C stops a reply; empty line or Ctrl-D ends\n",
              o.model.dir, o.style);

@@ -104,4 +104,29 @@ TEST(CliGenerateInputs, SamplingFlagsAreCheckedBeforeTheModelLoads) {
   EXPECT_EQ(r.output.find("nope"), std::string::npos) << r.output;
 }
 
+// chat refuses before the first message what would refuse every message: a --stop-token the model does not
+// have, a --system prompt that fills the context (64 tokens here). generate names the flag too.
+TEST(CliGenerateInputs, ChatChecksStopTokensAndSystemPromptFirst) {
+  TempDir tmp("cli-gen-chat-first");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  CmdResult r = run("chat --model " + model + " --stop-token 272", "< /dev/null 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--stop-token 272 is not a token id: the vocabulary has 272 tokens"),
+            std::string::npos)
+      << r.output;
+  r = run("generate --model " + model + " --ids 1 --stop-token 272");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--stop-token 272 is not a token id"), std::string::npos) << r.output;
+  r = run("chat --model " + model + " --system " + std::string(70, 's'), "< /dev/null 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--system takes the whole context"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("or raise --ctx"), std::string::npos) << r.output;  // 64 is the model's limit
+  r = run("chat --model " + model + " --ctx 16 --system " + std::string(20, 's'), "< /dev/null 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("shorten it or raise --ctx"), std::string::npos) << r.output;
+  std::ofstream(tmp.path / "in.txt") << "hi\n";
+  r = run("chat --model " + model + " -n 1 --system short", "< " + (tmp.path / "in.txt").string() + " 2>&1");
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
 }  // namespace
