@@ -427,7 +427,11 @@ void run_chat(ChatCliOptions& o) {
     Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
     // R1's generation prompt already opened <think>.
     ThinkPrinter printer(co.style == ChatStyle::R1, tty);
-    engine.on_token = [&](const TokenEvent& ev) { printer.feed(ev.text); };
+    size_t shown = 0;  // bytes of the reply printed so far
+    engine.on_token = [&](const TokenEvent& ev) {
+      shown += ev.text.size();
+      printer.feed(ev.text);
+    };
     engine.submit(std::move(req));
     bool stopped = false;
     {
@@ -439,9 +443,12 @@ void run_chat(ChatCliOptions& o) {
           break;
         }
     }
+    // A stopped reply stays in the history as far as it got: the next message answers what the user saw. So
+    // the user sees all of it, also the tail the engine held back while it could still become a stop string.
+    const std::string& reply = engine.completions(0)[0].text;
+    if (reply.size() > shown) printer.feed(reply.substr(shown));
     printer.end();
-    // A stopped reply stays in the history as far as it got: the next message answers what the user saw.
-    history.push_back({"assistant", engine.completions(0)[0].text});
+    history.push_back({"assistant", reply});
     if (stopped) fmt::print(stderr, "[seek] reply stopped by Ctrl-C\n");
     fmt::print(stderr, "{}\n", timing_line(engine, engine.completions(0)));
   }

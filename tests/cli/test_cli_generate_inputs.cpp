@@ -129,4 +129,24 @@ TEST(CliGenerateInputs, ChatChecksStopTokensAndSystemPromptFirst) {
   EXPECT_EQ(r.code, 0) << r.output;
 }
 
+// A reply stopped by Ctrl-C stays in the conversation as far as it got, so all of it is shown, also what
+// the engine was still holding back in case it became the stop string that ends a turn (<｜User｜>): the
+// stopped reply prints what the same reply cut by -n prints.
+TEST(CliGenerateInputs, AStoppedChatReplyShowsAllItKeeps) {
+  TempDir tmp("cli-gen-chat-stop");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const std::string in = "< " + (tmp.path / "in.txt").string() + " 2>/dev/null";
+  std::ofstream(tmp.path / "in.txt") << "first\n";
+  const CmdResult whole = run("chat --model " + model + " -n 3 --temperature 0 --ignore-eos", in);
+  ASSERT_EQ(whole.code, 0) << whole.output;
+  ASSERT_GT(whole.output.size(), 1u);  // more than the newline
+  CmdResult stopped;
+  {
+    const SignalAt at("reply:3");  // after the third token
+    stopped = run("chat --model " + model + " -n 10 --temperature 0 --ignore-eos", in);
+  }
+  EXPECT_EQ(stopped.code, 0) << stopped.output;
+  EXPECT_EQ(stopped.output, whole.output);
+}
+
 }  // namespace
