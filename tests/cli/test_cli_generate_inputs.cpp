@@ -149,4 +149,25 @@ TEST(CliGenerateInputs, AStoppedChatReplyShowsAllItKeeps) {
   EXPECT_EQ(stopped.output, whole.output);
 }
 
+// perplexity scores the file's text: a file that is not UTF-8 would be scored as U+FFFD characters.
+TEST(CliGenerateInputs, PerplexityRefusesFilesThatAreNotText) {
+  TempDir tmp("cli-gen-ppl");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const fs::path latin1 = tmp.path / "latin1.txt";
+  std::ofstream(latin1) << "caf\xE9 ok\nna\xEFve\n";
+  CmdResult r = run("perplexity --model " + model + " --file " + latin1.string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find(latin1.string() + " is not UTF-8 text: invalid UTF-8 at byte 3 (line 1: 0xE9)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("perplexity "), std::string::npos) << r.output;
+  std::ofstream(tmp.path / "empty.txt").flush();
+  r = run("perplexity --model " + model + " --file " + (tmp.path / "empty.txt").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("empty.txt is empty; nothing to score"), std::string::npos) << r.output;
+  std::ofstream(tmp.path / "utf8.txt") << "caf\xC3\xA9 ok\n";
+  r = run("perplexity --model " + model + " --file " + (tmp.path / "utf8.txt").string());
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
 }  // namespace
