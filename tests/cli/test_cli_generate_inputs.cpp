@@ -170,4 +170,26 @@ TEST(CliGenerateInputs, PerplexityRefusesFilesThatAreNotText) {
   EXPECT_EQ(r.code, 0) << r.output;
 }
 
+// Slips that were misnamed: "--out x.npy/" was "the folder x.npy does not exist", tokenize without text
+// printed an empty line, and a flag given twice was "At Most 1 required but received 2".
+TEST(CliGenerateInputs, SmallSlipsAreNamed) {
+  TempDir tmp("cli-gen-slips");
+  CmdResult r = run("logits --model " + kTinyV3 + " --ids 1 --out " + (tmp.path / "x.npy").string() + "/");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("x.npy/ ends with '/', so it names a folder; give a file name"), std::string::npos)
+      << r.output;
+  r = run("logits --model " + kTinyV3 + " --ids 1 --out /");
+  EXPECT_NE(r.output.find("--out / is a folder; give a file name (e.g. /out.npy)"), std::string::npos)
+      << r.output;
+  r = run("tokenize --tokenizer " + kTinyV3, "< /dev/null 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("give the text to encode as arguments or with --file"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(run("tokenize --tokenizer " + kTinyV3 + " ''").code, 0);
+  r = run("generate --model " + kTinyV3 + " --ids 1 -n 2 -n 3");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("seek: error: --max-new-tokens is given 2 times; give it once"), std::string::npos)
+      << r.output;
+}
+
 }  // namespace
