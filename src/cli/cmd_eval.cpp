@@ -114,14 +114,16 @@ RegisterCommand reg(
       app.add_option("--task-options", c->task_options, "task options as JSON");
       app.add_option("--rewards", c->rewards, "also report this reward spec's mean (JSON)");
       app.add_option("--problems", c->problems, "problems to evaluate (default 128; data: 0 = all)");
-      app.add_option("--samples", c->samples, "completions per problem (default 1)")->check(at_least(1));
+      app.add_option("--samples", c->samples, "completions per problem (default 1)")
+          ->transform(at_least<int>(1));
       // k = 0 would be the share of problems solved by no sample at all, i.e. always 1.
-      app.add_option("--k", c->ks, "pass@k values to report (default 1 and --samples)")->check(at_least(1));
+      app.add_option("--k", c->ks, "pass@k values to report (default 1 and --samples)")
+          ->transform(at_least<int>(1));
       app.add_option("--temperature", c->temperature, "sampling temperature (default 0: greedy)")
           ->check(number_of_type<float>());
       // 0 new tokens scores empty completions: a pass@1 of 0 that says nothing about the model.
       app.add_option("--max-new-tokens", c->max_new_tokens, "completion length limit (default 256)")
-          ->check(at_least(1));
+          ->transform(at_least<int>(1));
       app.add_option("--seed", c->seed, "sampling seed (default 1234)")->transform(seed_value());
       add_kv_cache_option(app, c->kv_cache);
       app.add_option("--out", c->out, "write every completion with its scores to this JSONL file");

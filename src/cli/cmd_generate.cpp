@@ -48,9 +48,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--ctx", o.ctx,
                  "context limit in tokens, prompt included, at most the model's (default: "
                  "max_position_embeddings)")
-      ->check(at_least(2));
+      ->transform(at_least<int64_t>(2));
   app.add_option("--max-batch", o.max_batch, "sequences decoded at once")
-      ->check(at_least(1))
+      ->transform(at_least<int>(1))
       ->capture_default_str();
   app.add_option("--cache-mem", o.cache_gib,
                  "KV cache budget in GiB (default: 90% of the memory available at start); a request that "
@@ -88,7 +88,8 @@ void add_sampling_options(CLI::App& app, SamplingParams& p) {
       ->transform(seed_value())  // transform: its decimal rewrite ("010" is 10, not octal 8) must reach CLI11
       ->capture_default_str();
   app.add_option("--stop", p.stop, "stop string (repeatable)");
-  app.add_option("--stop-token", p.stop_tokens, "stop token id (repeatable; EOS always stops)");
+  app.add_option("--stop-token", p.stop_tokens, "stop token id (repeatable; EOS always stops)")
+      ->transform(at_least<int32_t>(0));
   app.add_flag("--ignore-eos", p.ignore_eos, "keep generating after EOS");
 }
 
@@ -106,6 +107,14 @@ Loaded load(const ModelOptions& o) {
   if (o.ctx > 0) check_context_flag(o.ctx, l.model->config().max_position_embeddings, "--ctx");
   l.tok = load_model_tokenizer(o.dir);
   return l;
+}
+
+// --stop-token ids against the model's vocabulary, once it is loaded: the engine would refuse them too, but
+// chat only sends a request after the first message is typed.
+void check_stop_tokens(const SamplingParams& p, int64_t vocab_size) {
+  for (int32_t t : p.stop_tokens)
+    SEEK_CHECK(t < vocab_size, "--stop-token {} is not a token id: the vocabulary has {} tokens (0 to {})", t,
+               vocab_size, vocab_size - 1);
 }
 
 EngineOptions engine_options(const ModelOptions& o) {
@@ -146,33 +155,41 @@ struct GenerateOptions {
   SamplingParams sampling;
   std::string prompt, ids;
   bool chat = false, no_bos = false, json = false;
+  // Given on the command line, even as "": an empty --prompt is BOS alone (unconditional generation).
+  bool prompt_given = false, ids_given = false;
   int samples = 1;
   int logprobs = 0;
 };
 
 void run_generate(GenerateOptions& o) {
-  SEEK_CHECK(!o.prompt.empty() || !o.ids.empty(), "give a --prompt or --ids");
-  SEEK_CHECK(o.prompt.empty() || o.ids.empty(), "give either --ids or --prompt, not both");
-  SEEK_CHECK(o.ids.empty() || (!o.chat && !o.no_bos),
+  SEEK_CHECK(o.prompt_given || o.ids_given, "give a --prompt or --ids");
+  SEEK_CHECK(!o.prompt_given || !o.ids_given, "give either --ids or --prompt, not both");
+  SEEK_CHECK(!o.ids_given || (!o.chat && !o.no_bos),
              "--chat and --no-bos shape --prompt text; --ids go to the model as given, so drop {}",
              o.chat ? "--chat" : "--no-bos");
   GenRequest req;
-  // Parsed before the model loads: a typo in the ids costs nothing.
-  if (!o.ids.empty()) req.prompt = parse_token_ids(o.ids);
+  // Parsed and checked before the model loads: a typo in the ids or a sampling flag costs nothing.
+  if (o.ids_given) req.prompt = parse_token_ids(o.ids);
+  req.params = o.sampling;
+  req.params.top_logprobs = o.logprobs;
+  req.params.validate();
   Loaded l = load(o.model);
-  if (o.ids.empty()) {
+  check_stop_tokens(req.params, l.model->config().vocab_size);
+  if (o.prompt_given) {
     l.tok.check_text_fits(l.model->config().vocab_size, true);
     if (o.chat) {
       ChatOptions co;
       co.style = chat_style_of(o.model.dir);
       co.add_generation_prompt = true;
+      co.add_bos = !o.no_bos;
       req.prompt = encode_chat(*l.tok.tok, {{"user", o.prompt}}, co);
     } else {
       req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, true);
     }
+    SEEK_CHECK(!req.prompt.empty(), "--prompt is empty and {}: the model has no token to start from",
+               o.no_bos ? "--no-bos leaves out BOS (drop it to generate from BOS alone)"
+                        : "the tokenizer has no BOS token");
   }
-  req.params = o.sampling;
-  req.params.top_logprobs = o.logprobs;
   req.n = o.samples;
   Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
   const bool stream = o.samples == 1 && !o.json;
@@ -237,13 +254,17 @@ RegisterCommand reg_generate(
       app.add_flag("--chat", o->chat, "wrap the prompt as one user turn in the DeepSeek chat format");
       app.add_flag("--no-bos", o->no_bos, "do not add the tokenizer's BOS token");
       app.add_option("--samples", o->samples, "samples of the prompt (share its prefill)")
-          ->check(at_least(1))
+          ->transform(at_least<int>(1))
           ->capture_default_str();
       app.add_option("--logprobs", o->logprobs, "also show the top-N alternatives of each token")
-          ->check(at_least(0));
+          ->transform(at_least<int>(0));
       app.add_flag("--json", o->json, "print the completions as JSON (text, tokens, logprobs)");
       add_sampling_options(app, o->sampling);
-      app.callback([o] { run_generate(*o); });
+      app.callback([o, &app] {
+        o->prompt_given = app.count("--prompt") > 0;
+        o->ids_given = app.count("--ids") > 0;
+        run_generate(*o);
+      });
     });
 
 // ---- chat
@@ -336,6 +357,21 @@ std::vector<int32_t> fit_history(std::vector<ChatMessage>& history, const Tokeni
   return prompt;
 }
 
+// A system prompt that leaves no room for a message, checked before the first one is typed: otherwise every
+// message would be refused in turn.
+void check_system_fits(const std::vector<ChatMessage>& history, const Tokenizer& tok, const ChatOptions& co,
+                       int64_t ctx, bool ctx_flag) {
+  if (history.empty()) return;
+  std::vector<ChatMessage> h = history;
+  h.push_back({"user", ""});
+  const size_t n = encode_chat(tok, h, co).size();
+  SEEK_CHECK(
+      int64_t(n) < ctx,
+      "--system takes the whole context: with the chat format and an empty message it is {} tokens, and "
+      "the context holds {}; shorten it{}",
+      n, ctx, ctx_flag ? " or raise --ctx" : "");
+}
+
 void run_chat(ChatCliOptions& o) {
   static const std::map<std::string, ChatStyle> styles = {
       {"v2", ChatStyle::V2}, {"v3", ChatStyle::V3}, {"r1", ChatStyle::R1}};
@@ -344,6 +380,7 @@ void run_chat(ChatCliOptions& o) {
   o.sampling.validate();  // a bad flag is an error now, not when the first message is sent
   Loaded l = load(o.model);
   l.tok.check_text_fits(l.model->config().vocab_size, false);
+  check_stop_tokens(o.sampling, l.model->config().vocab_size);
   ChatOptions co;
   co.style = o.style == "auto" ? chat_style_of(o.model.dir) : styles.at(o.style);
   for (const auto& [name, style] : styles)
@@ -355,6 +392,7 @@ void run_chat(ChatCliOptions& o) {
   const int64_t room = std::min<int64_t>(o.sampling.max_new_tokens, ctx / 2);
   std::vector<ChatMessage> history;
   if (!o.system.empty()) history.push_back({"system", o.system});
+  check_system_fits(history, *l.tok.tok, co, ctx, o.model.ctx > 0);
   const bool tty = isatty(0) && isatty(1);
   fmt::print(stderr, "seek chat: {} ({} style); Ctrl-C stops a reply; empty line or Ctrl-D ends\n",
              o.model.dir, o.style);
@@ -389,7 +427,11 @@ void run_chat(ChatCliOptions& o) {
     Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
     // R1's generation prompt already opened <think>.
     ThinkPrinter printer(co.style == ChatStyle::R1, tty);
-    engine.on_token = [&](const TokenEvent& ev) { printer.feed(ev.text); };
+    size_t shown = 0;  // bytes of the reply printed so far
+    engine.on_token = [&](const TokenEvent& ev) {
+      shown += ev.text.size();
+      printer.feed(ev.text);
+    };
     engine.submit(std::move(req));
     bool stopped = false;
     {
@@ -401,9 +443,12 @@ void run_chat(ChatCliOptions& o) {
           break;
         }
     }
+    // A stopped reply stays in the history as far as it got: the next message answers what the user saw. So
+    // the user sees all of it, also the tail the engine held back while it could still become a stop string.
+    const std::string& reply = engine.completions(0)[0].text;
+    if (reply.size() > shown) printer.feed(reply.substr(shown));
     printer.end();
-    // A stopped reply stays in the history as far as it got: the next message answers what the user saw.
-    history.push_back({"assistant", engine.completions(0)[0].text});
+    history.push_back({"assistant", reply});
     if (stopped) fmt::print(stderr, "[seek] reply stopped by Ctrl-C\n");
     fmt::print(stderr, "{}\n", timing_line(engine, engine.completions(0)));
   }

@@ -21,6 +21,7 @@
 #include "infer/runner.hpp"
 #include "infer/token_ids.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek::cli {
 namespace {
@@ -28,6 +29,7 @@ namespace {
 struct LogitsOptions {
   std::string model, ids, prompt, out;
   bool bf16 = false, naive = false;
+  bool ids_given = false, prompt_given = false;  // even as "": an empty --prompt is BOS alone
   CacheType kv_cache = CacheType::F32;
 };
 
@@ -68,20 +70,20 @@ void check_finite(const std::vector<float>& all, const std::vector<int32_t>& ids
 }
 
 void run_logits(const LogitsOptions& o) {
-  SEEK_CHECK(!o.ids.empty() || !o.prompt.empty(), "give --ids or --prompt");
-  SEEK_CHECK(o.ids.empty() || o.prompt.empty(), "give either --ids or --prompt, not both");
+  SEEK_CHECK(o.ids_given || o.prompt_given, "give --ids or --prompt");
+  SEEK_CHECK(!o.ids_given || !o.prompt_given, "give either --ids or --prompt, not both");
   // Before the model loads: /dev/null, a read-only file or the model's own weights are refused at once.
   check_output_path(o.out, "--out", {o.model});
   std::vector<int32_t> ids;
-  if (!o.ids.empty()) ids = parse_token_ids(o.ids);
+  if (o.ids_given) ids = parse_token_ids(o.ids);
   auto model = load_model(o.model, o.bf16);
-  if (ids.empty()) {
+  if (o.prompt_given) {
     const ModelTokenizer tok = load_model_tokenizer(o.model);
     tok.check_text_fits(model->config().vocab_size, true);
     ids = tok.tok->encode(o.prompt, true, true);
+    SEEK_CHECK(!ids.empty(), "--prompt is empty and the tokenizer has no BOS token: no token to run");
   }
   const ModelConfig& c = model->config();
-  SEEK_CHECK(!ids.empty(), "no token ids given");
   SEEK_CHECK(int64_t(ids.size()) <= c.max_position_embeddings,
              "{} ids are longer than the context of {} tokens", ids.size(), c.max_position_embeddings);
   for (int32_t t : ids)
@@ -106,7 +108,11 @@ RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a f
                              app.add_flag("--bf16", o->bf16, "bf16 projection weights");
                              app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
                              add_kv_cache_option(app, o->kv_cache);
-                             app.callback([o] { run_logits(*o); });
+                             app.callback([o, &app] {
+                               o->ids_given = app.count("--ids") > 0;
+                               o->prompt_given = app.count("--prompt") > 0;
+                               run_logits(*o);
+                             });
                            });
 
 struct PerplexityOptions {
@@ -116,9 +122,23 @@ struct PerplexityOptions {
   CacheType kv_cache = CacheType::F32;
 };
 
+// The tokenizer replaces invalid UTF-8 by U+FFFD (as Hugging Face's do), so a binary or Latin-1 file would be
+// scored as some other text, and the figure printed would not be the file's perplexity.
+void check_utf8_text(const std::string& text, const std::string& file) {
+  const size_t valid = tok::utf8_valid_prefix(text);
+  if (valid == text.size()) return;
+  fail(
+      "{} is not UTF-8 text: invalid UTF-8 at byte {} (line {}: 0x{:02X}). The tokenizer would score "
+      "U+FFFD in its place; convert the file first (e.g. iconv -f latin1 -t utf-8)",
+      file, valid, 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(valid), '\n'),
+      static_cast<unsigned char>(text[valid]));
+}
+
 void run_perplexity(const PerplexityOptions& o) {
   SEEK_CHECK(!o.file.empty(), "--file is empty; give the text file to score");
   const std::string text = read_file(o.file);
+  SEEK_CHECK(!text.empty(), "{} is empty; nothing to score", o.file);
+  check_utf8_text(text, o.file);
   auto model = load_model(o.model, o.bf16);
   const ModelTokenizer tok = load_model_tokenizer(o.model);
   const ModelConfig& c = model->config();
@@ -176,9 +196,9 @@ RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model
   app.add_option("--model", o->model, "model directory")->required();
   app.add_option("--file", o->file, "text file")->required();
   app.add_option("--ctx", o->ctx, "window in tokens, >= 2 (default min(max_position_embeddings, 1024))")
-      ->check(at_least(2));
+      ->transform(at_least<int64_t>(2));
   app.add_option("--stride", o->stride, "window step, at most the window (default: the window, no overlap)")
-      ->check(at_least(1));
+      ->transform(at_least<int64_t>(1));
   app.add_flag("--no-bos", o->no_bos, "score the text as it is, without a BOS token before it");
   app.add_flag("--bf16", o->bf16, "bf16 projection weights");
   app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");

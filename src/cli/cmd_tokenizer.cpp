@@ -81,6 +81,8 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
         text = read_file(a->file);
       }
     } else {
+      // Without text, an empty line would be printed as if "" had been asked for (which `tokenize ''` does).
+      SEEK_CHECK(!a->text.empty(), "give the text to encode as arguments or with --file ('-' for stdin)");
       for (size_t i = 0; i < a->text.size(); ++i) text += (i ? " " : "") + a->text[i];
     }
     auto ids = tok->encode(text, a->add_special, !a->no_parse_special);

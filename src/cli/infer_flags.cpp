@@ -13,18 +13,6 @@ namespace seek::cli {
 
 namespace fs = std::filesystem;
 
-CLI::Validator at_least(int64_t min) {
-  return CLI::Validator(
-      [min](std::string& s) -> std::string {
-        int64_t v = 0;
-        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-        if (ec == std::errc() && end == s.data() + s.size() && v >= min) return {};
-        return fmt::format("must be a whole number >= {}, got '{}'", min, s);
-      },
-      // No description: CLI11 would print it between the type and the default ("INT:>=1=64").
-      "");
-}
-
 CLI::Validator positive_number(const std::string& unit) {
   return CLI::Validator(
       [unit](std::string& s) -> std::string {

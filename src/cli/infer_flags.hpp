@@ -20,10 +20,6 @@
 
 namespace seek::cli {
 
-// An integer option that must be >= min ("--samples: must be >= 1, got 0"). CLI::PositiveNumber's message
-// prints the whole range of double, 300 digits.
-CLI::Validator at_least(int64_t min);
-
 // A finite number > 0 of `unit`s ("--cache-mem: must be a number of GiB above 0, got '-1'").
 CLI::Validator positive_number(const std::string& unit);
 
@@ -56,6 +52,33 @@ CLI::Validator whole_number() {
                            std::numeric_limits<V>::max(), s);
       },
       // No description: CLI11 would print it between the type and the default.
+      "");
+}
+
+// A whole number >= min that an integer of type V holds ("--samples: must be a whole number >= 1, got '0'").
+// CLI::PositiveNumber's message prints the whole range of double, 300 digits. A transform, like
+// whole_number: as a check it passed "010" on to CLI11, which read it as octal 8, and a value past V's range
+// to a conversion that failed with "could not convert".
+template <typename V>
+CLI::Validator at_least(int64_t min) {
+  static_assert(std::is_integral_v<V> && !std::is_same_v<V, bool>);
+  return CLI::Validator(
+      [min](std::string& s) -> std::string {
+        int64_t v = 0;
+        bool whole = false;
+        const std::errc ec = parse_plain_number(s, v, whole);
+        if (ec == std::errc() && whole && v >= min && v <= int64_t(std::numeric_limits<V>::max())) {
+          s = std::to_string(v);
+          return {};
+        }
+        const bool too_large = whole && ((ec == std::errc() && v >= min) ||
+                                         (ec == std::errc::result_out_of_range && s[0] != '-'));
+        if (too_large)
+          return fmt::format("must be a whole number from {} to {}, got '{}'", min,
+                             std::numeric_limits<V>::max(), s);
+        return fmt::format("must be a whole number >= {}, got '{}'", min, s);
+      },
+      // No description: CLI11 would print it between the type and the default ("INT:>=1=64").
       "");
 }
 

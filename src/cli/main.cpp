@@ -88,14 +88,15 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e) {
               : left.front().starts_with("-")
                   ? fmt::format("unknown option {}: {} needs a command first", left.front(), command)
                   : fmt::format("unknown command '{}'", left.front());
+  } else if (const size_t at_most = message.find(": At Most 1 required but received ");
+             dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && at_most != std::string::npos) {
+    // A one-value option given twice (`-n 5 ... -n 10`): CLI11 says "--max-new-tokens: At Most 1 required
+    // but received 2".
+    message = fmt::format("{} is given {} times; give it once", message.substr(0, at_most),
+                          message.substr(message.rfind(' ') + 1));
   } else if (required && !left.empty()) {
     // Often the cause: `--vocab_size 100` for `--vocab-size` reads as "--vocab-size is required".
     message += fmt::format(" (not understood: {})", fmt::join(left, " "));
-  }
-  // CLI11: "--lr: At Most 1 required but received 2" for a flag given twice.
-  if (const size_t at_most = message.find(": At Most 1 required but received ");
-      dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && at_most != std::string::npos) {
-    message = fmt::format("{} is given more than once; give it once", message.substr(0, at_most));
   }
   if (message.size() > 1 && std::isupper(static_cast<unsigned char>(message[0])) &&
       std::islower(static_cast<unsigned char>(message[1]))) {

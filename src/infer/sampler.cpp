@@ -10,7 +10,8 @@
 namespace seek {
 
 void SamplingParams::validate() const {
-  SEEK_CHECK(std::isfinite(temperature) && temperature >= 0, "temperature must be >= 0, got {}", temperature);
+  SEEK_CHECK(std::isfinite(temperature) && temperature >= 0,
+             "temperature must be a finite number >= 0, got {}", temperature);
   SEEK_CHECK(top_k >= 0, "top-k must be >= 0 (0 = off), got {}", top_k);
   SEEK_CHECK(top_p > 0 && top_p <= 1, "top-p must be in (0, 1], got {}", top_p);
   SEEK_CHECK(min_p >= 0 && min_p <= 1, "min-p must be in [0, 1], got {}", min_p);
@@ -24,6 +25,21 @@ void SamplingParams::validate() const {
   SEEK_CHECK(top_logprobs >= 0, "top logprobs must be >= 0, got {}", top_logprobs);
   for (const auto& s : stop) SEEK_CHECK(!s.empty(), "stop strings must not be empty");
 }
+
+namespace {
+
+// A logit that is NaN or +inf: the model's, or one a penalty pushed past the float range (a penalty of -1e38,
+// or a repetition penalty of 1e-38 dividing a positive logit), which is the flag's fault, not the model's.
+[[noreturn]] void fail_non_finite(float raw, float penalised, int64_t token, const SamplingParams& p) {
+  if (!std::isnan(raw) && raw != std::numeric_limits<float>::infinity())
+    fail(
+        "the penalties (repetition {}, presence {}, frequency {}) turned the logit {} of token {} into {}: "
+        "nothing can be sampled; use smaller penalties",
+        p.repetition_penalty, p.presence_penalty, p.frequency_penalty, raw, token, penalised);
+  fail("the model produced a non-finite logit ({}) for token {}: nothing can be sampled", raw, token);
+}
+
+}  // namespace
 
 SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParams& p,
                              std::span<const int32_t> context, std::span<const int32_t> generated, Rng& rng) {
@@ -52,8 +68,7 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
   int64_t best = 0;
   for (int64_t i = 0; i < V; ++i) {
     const float l = work_[size_t(i)];
-    SEEK_CHECK(!std::isnan(l) && l != std::numeric_limits<float>::infinity(),
-               "the model produced a non-finite logit ({}) for token {}: nothing can be sampled", l, i);
+    if (std::isnan(l) || l == std::numeric_limits<float>::infinity()) fail_non_finite(logits[i], l, i, p);
     if (l > work_[size_t(best)]) best = i;
   }
   SEEK_CHECK(work_[size_t(best)] != -std::numeric_limits<float>::infinity(),

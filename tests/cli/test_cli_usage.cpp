@@ -45,7 +45,7 @@ TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
       {"eval --model x --problems", "--problems: 1 required INT missing", "seek eval"},
       // A misspelt required flag: named next to the requirement it fails.
       {"generate --modle x", "--model is required (not understood: --modle x)", "seek generate"},
-      {"train --lr 1 --lr 2", "--lr is given more than once; give it once", "seek train"},
+      {"train --lr 1 --lr 2", "--lr is given 2 times; give it once", "seek train"},
       {"tokenizer", "seek tokenizer needs a command", "seek tokenizer"},
       {"tokenizer bogus", "unknown command 'bogus'", "seek tokenizer"},
       {"tokenizer train --input a.txt --out t", "--vocab-size is required", "seek tokenizer train"},

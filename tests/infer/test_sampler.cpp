@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "core/error.hpp"
 #include "infer/sampler.hpp"
+#include "support/error_of.hpp"
 
 namespace seek {
 namespace {
@@ -280,6 +282,34 @@ TEST(Sampler, NonFiniteLogitsAreErrorsAndMaskedTokensAreNeverDrawn) {
     ASSERT_EQ(t.top.size(), 2u);
     for (const auto& a : t.top) ASSERT_TRUE(std::isfinite(a.logprob));
   }
+}
+
+// A penalty that pushes a finite logit past the float range is the penalty's fault, and the error says so
+// rather than blaming the model.
+TEST(Sampler, PenaltiesThatOverflowAreNamed) {
+  const std::vector<float> l = {0.5f, 4.0f, 1.0f};
+  const std::vector<int32_t> generated = {1, 1};
+  for (auto set :
+       std::vector<void (*)(SamplingParams&)>{[](SamplingParams& p) {
+                                                p.presence_penalty = -3e38f;
+                                                p.frequency_penalty = -3e38f;
+                                              },
+                                              [](SamplingParams& p) { p.repetition_penalty = 1e-38f; }}) {
+    SamplingParams p;
+    set(p);
+    Sampler s;
+    Rng rng(1);
+    const std::string e = test::error_of([&] { s.sample(l.data(), 3, p, generated, generated, rng); });
+    EXPECT_NE(e.find("the penalties (repetition "), std::string::npos) << e;
+    EXPECT_NE(e.find("turned the logit 4 of token 1 into inf"), std::string::npos) << e;
+  }
+  std::vector<float> nan = l;
+  nan[2] = std::nanf("");
+  SamplingParams p;
+  Sampler s;
+  Rng rng(1);
+  const std::string e = test::error_of([&] { s.sample(nan.data(), 3, p, {}, {}, rng); });
+  EXPECT_NE(e.find("the model produced a non-finite logit (nan) for token 2"), std::string::npos) << e;
 }
 
 // A tiny temperature is (almost) greedy: the most likely token with log-prob 0, not NaN from underflow.

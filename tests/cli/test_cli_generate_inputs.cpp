@@ -1,0 +1,195 @@
+// Inputs to the inference commands (generate, chat, logits, perplexity, tokenize) that used to be misread,
+// refused with a misleading message or too late, or answered with something other than what was asked. Each
+// test says what went wrong before.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "support/run_seek.hpp"
+#include "support/signal_at.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tiny_model.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using seek::test::CmdResult;
+using seek::test::count;
+using seek::test::random_byte_model;
+using seek::test::run;
+using seek::test::SignalAt;
+using seek::test::TempDir;
+
+const std::string kTinyV3 = std::string(SEEK_TEST_DIR) + "/fixtures/tiny-v3";
+
+// Integer flags are read in decimal (as whole_number flags are) and say their range when a value is past it:
+// "--samples 010" drew 8 samples (octal), 99999999999 was "could not convert", and --stop-token took
+// CLI11's message.
+TEST(CliGenerateInputs, IntegerFlagsAreDecimalAndInRange) {
+  TempDir tmp("cli-gen-int");
+  const std::string gen = "generate --model " + kTinyV3 + " --ids 1,2 -n 1 ";
+  CmdResult r = run(gen + "--samples 010", "2>/dev/null");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "--- sample "), 10u) << r.output;
+  for (const char* flag : {"--samples", "--max-batch", "--logprobs"}) {
+    r = run(gen + flag + " 99999999999");
+    EXPECT_EQ(r.code, 1) << flag << r.output;
+    EXPECT_NE(r.output.find(std::string(flag) + ": must be a whole number from "), std::string::npos)
+        << flag << r.output;
+    EXPECT_NE(r.output.find("to 2147483647, got '99999999999'"), std::string::npos) << flag << r.output;
+  }
+  r = run(gen + "--samples 0");  // below the minimum: the message the README quotes
+  EXPECT_NE(r.output.find("--samples: must be a whole number >= 1, got '0'"), std::string::npos) << r.output;
+  for (const char* bad : {"abc", "-1", "1,2"}) {
+    r = run(gen + "--stop-token " + bad);
+    EXPECT_EQ(r.code, 1) << bad << r.output;
+    EXPECT_NE(r.output.find(std::string("--stop-token: must be a whole number >= 0, got '") + bad + "'"),
+              std::string::npos)
+        << bad << r.output;
+  }
+  const fs::path text = tmp.path / "t.txt";
+  std::ofstream(text) << "abcdefghijklmnopqrstuvwxyz";
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  r = run("perplexity --model " + model + " --file " + text.string() + " --ctx 010 --stride 08");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("window 10, stride 8"), std::string::npos) << r.output;
+}
+
+// An empty --prompt is BOS alone, as a Hugging Face generate() without input ids starts; with --no-bos there
+// is no token to start from, and the error says so.
+TEST(CliGenerateInputs, AnEmptyPromptIsBosAlone) {
+  TempDir tmp("cli-gen-empty");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  CmdResult r = run("generate --model " + model + " --prompt '' -n 2 --ignore-eos");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 1 token,"), std::string::npos) << r.output;
+  r = run("generate --model " + model + " --prompt '' --no-bos -n 2");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--prompt is empty and --no-bos leaves out BOS"), std::string::npos) << r.output;
+  r = run("logits --model " + model + " --prompt '' --out " + (tmp.path / "x.npy").string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("float32 [1, 272]"), std::string::npos) << r.output;
+  r = run("generate --model " + model + " -n 2");  // neither given is still an error
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("give a --prompt or --ids"), std::string::npos) << r.output;
+}
+
+// --no-bos applies to the chat-formatted prompt too (BOS <User> hi <Assistant>: 5 tokens, 4 without BOS).
+TEST(CliGenerateInputs, ChatPromptHonoursNoBos) {
+  TempDir tmp("cli-gen-chat-bos");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const std::string gen = "generate --model " + model + " --prompt hi --chat -n 1 ";
+  CmdResult r = run(gen);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 5 tokens"), std::string::npos) << r.output;
+  r = run(gen + "--no-bos");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 4 tokens"), std::string::npos) << r.output;
+}
+
+// generate checks its sampling flags before the model loads (here a folder that does not exist), as chat
+// does; an infinite temperature is not called "not >= 0".
+TEST(CliGenerateInputs, SamplingFlagsAreCheckedBeforeTheModelLoads) {
+  TempDir tmp("cli-gen-sampling");
+  const std::string gen = "generate --model " + (tmp.path / "nope").string() + " --ids 1 ";
+  CmdResult r = run(gen + "--temperature inf");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("temperature must be a finite number >= 0, got inf"), std::string::npos)
+      << r.output;
+  r = run(gen + "--top-p 0");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("top-p must be in (0, 1]"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("nope"), std::string::npos) << r.output;
+}
+
+// chat refuses before the first message what would refuse every message: a --stop-token the model does not
+// have, a --system prompt that fills the context (64 tokens here). generate names the flag too.
+TEST(CliGenerateInputs, ChatChecksStopTokensAndSystemPromptFirst) {
+  TempDir tmp("cli-gen-chat-first");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  CmdResult r = run("chat --model " + model + " --stop-token 272", "< /dev/null 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--stop-token 272 is not a token id: the vocabulary has 272 tokens"),
+            std::string::npos)
+      << r.output;
+  r = run("generate --model " + model + " --ids 1 --stop-token 272");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--stop-token 272 is not a token id"), std::string::npos) << r.output;
+  r = run("chat --model " + model + " --system " + std::string(70, 's'), "< /dev/null 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--system takes the whole context"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("or raise --ctx"), std::string::npos) << r.output;  // 64 is the model's limit
+  r = run("chat --model " + model + " --ctx 16 --system " + std::string(20, 's'), "< /dev/null 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("shorten it or raise --ctx"), std::string::npos) << r.output;
+  std::ofstream(tmp.path / "in.txt") << "hi\n";
+  r = run("chat --model " + model + " -n 1 --system short", "< " + (tmp.path / "in.txt").string() + " 2>&1");
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
+// A reply stopped by Ctrl-C stays in the conversation as far as it got, so all of it is shown, also what
+// the engine was still holding back in case it became the stop string that ends a turn (<｜User｜>): the
+// stopped reply prints what the same reply cut by -n prints.
+TEST(CliGenerateInputs, AStoppedChatReplyShowsAllItKeeps) {
+  TempDir tmp("cli-gen-chat-stop");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const std::string in = "< " + (tmp.path / "in.txt").string() + " 2>/dev/null";
+  std::ofstream(tmp.path / "in.txt") << "first\n";
+  const CmdResult whole = run("chat --model " + model + " -n 3 --temperature 0 --ignore-eos", in);
+  ASSERT_EQ(whole.code, 0) << whole.output;
+  ASSERT_GT(whole.output.size(), 1u);  // more than the newline
+  CmdResult stopped;
+  {
+    const SignalAt at("reply:3");  // after the third token
+    stopped = run("chat --model " + model + " -n 10 --temperature 0 --ignore-eos", in);
+  }
+  EXPECT_EQ(stopped.code, 0) << stopped.output;
+  EXPECT_EQ(stopped.output, whole.output);
+}
+
+// perplexity scores the file's text: a file that is not UTF-8 would be scored as U+FFFD characters.
+TEST(CliGenerateInputs, PerplexityRefusesFilesThatAreNotText) {
+  TempDir tmp("cli-gen-ppl");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const fs::path latin1 = tmp.path / "latin1.txt";
+  std::ofstream(latin1) << "caf\xE9 ok\nna\xEFve\n";
+  CmdResult r = run("perplexity --model " + model + " --file " + latin1.string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find(latin1.string() + " is not UTF-8 text: invalid UTF-8 at byte 3 (line 1: 0xE9)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("perplexity "), std::string::npos) << r.output;
+  std::ofstream(tmp.path / "empty.txt").flush();
+  r = run("perplexity --model " + model + " --file " + (tmp.path / "empty.txt").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("empty.txt is empty; nothing to score"), std::string::npos) << r.output;
+  std::ofstream(tmp.path / "utf8.txt") << "caf\xC3\xA9 ok\n";
+  r = run("perplexity --model " + model + " --file " + (tmp.path / "utf8.txt").string());
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
+// Slips that were misnamed: "--out x.npy/" was "the folder x.npy does not exist", tokenize without text
+// printed an empty line, and a flag given twice was "At Most 1 required but received 2".
+TEST(CliGenerateInputs, SmallSlipsAreNamed) {
+  TempDir tmp("cli-gen-slips");
+  CmdResult r = run("logits --model " + kTinyV3 + " --ids 1 --out " + (tmp.path / "x.npy").string() + "/");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("x.npy/ ends with '/', so it names a folder; give a file name"), std::string::npos)
+      << r.output;
+  r = run("logits --model " + kTinyV3 + " --ids 1 --out /");
+  EXPECT_NE(r.output.find("--out / is a folder; give a file name (e.g. /out.npy)"), std::string::npos)
+      << r.output;
+  r = run("tokenize --tokenizer " + kTinyV3, "< /dev/null 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("give the text to encode as arguments or with --file"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(run("tokenize --tokenizer " + kTinyV3 + " ''").code, 0);
+  r = run("generate --model " + kTinyV3 + " --ids 1 -n 2 -n 3");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("seek: error: --max-new-tokens is given 2 times; give it once"), std::string::npos)
+      << r.output;
+}
+
+}  // namespace
