@@ -126,6 +126,7 @@ RegisterCommand reg(
           ->transform(at_least<int>(1));
       app.add_option("--seed", c->seed, "sampling seed (default 1234)")->transform(seed_value());
       add_kv_cache_option(app, c->kv_cache);
+      add_threads_option(app);
       app.add_option("--out", c->out, "write every completion with its scores to this JSONL file");
       app.callback([c] { run(*c); });
     });

@@ -45,6 +45,7 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
                "rounded to bf16 where the CPU multiplies bf16 natively (README, Limits)");
   app.add_flag("--naive", o.naive, "naive MLA (decompressed per-head KV cache) instead of the absorbed form");
   add_kv_cache_option(app, o.kv_cache);
+  add_threads_option(app);
   app.add_option("--ctx", o.ctx,
                  "context limit in tokens, prompt included, at most the model's (default: "
                  "max_position_embeddings)")

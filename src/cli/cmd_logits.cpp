@@ -108,6 +108,7 @@ RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a f
                              app.add_flag("--bf16", o->bf16, "bf16 projection weights");
                              app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
                              add_kv_cache_option(app, o->kv_cache);
+                             add_threads_option(app);
                              app.callback([o, &app] {
                                o->ids_given = app.count("--ids") > 0;
                                o->prompt_given = app.count("--prompt") > 0;
@@ -203,6 +204,7 @@ RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model
   app.add_flag("--bf16", o->bf16, "bf16 projection weights");
   app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
   add_kv_cache_option(app, o->kv_cache);
+  add_threads_option(app);
   app.callback([o] { run_perplexity(*o); });
 });
 

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "core/thread_count.hpp"
 
 namespace seek::cli {
 
@@ -26,6 +27,13 @@ CLI::Validator positive_number(const std::string& unit) {
 
 CLI::Validator seed_value() {
   return whole_number<uint64_t>();
+}
+
+void add_threads_option(CLI::App& app) {
+  app.add_option_function<int>(
+         "--threads", [](const int& n) { use_thread_count(n, "--threads"); },
+         "OpenMP threads (default: all cores)")
+      ->transform(whole_number<int>());
 }
 
 void add_kv_cache_option(CLI::App& app, CacheType& type) {

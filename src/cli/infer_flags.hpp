@@ -112,6 +112,10 @@ CLI::Validator seed_value();
 // --kv-cache f32|bf16|fp8: the element type of the KV cache rows (infer/kv_cache.hpp). Only the names.
 void add_kv_cache_option(CLI::App& app, CacheType& type);
 
+// --threads N: OpenMP's thread count for the command (0 or absent: all cores; at most kMaxThreads), set as
+// the command line is read, so before anything runs.
+void add_threads_option(CLI::App& app);
+
 // Checks --model before anything is loaded: a file there (say config.json) is named as a file, not as a
 // folder that does not exist.
 void check_model_dir(const std::string& dir);
