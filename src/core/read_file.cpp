@@ -8,11 +8,17 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/resources.hpp"
 
 namespace seek {
 
-std::string read_file(const std::filesystem::path& path) {
+std::string read_file(const std::filesystem::path& path, long long limit) {
   SEEK_CHECK(!path.empty(), "cannot read a file with an empty name");
+  if (limit <= 0) {
+    const long long available = available_memory_bytes();
+    // An eighth: what reads a whole file (text to tokenize) keeps several times its size (the token ids).
+    limit = available > 0 ? available / 8 : -1;  // -1: not known, no limit
+  }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("cannot read {}: {}", path.string(), std::strerror(errno));
   struct stat st {};
@@ -25,8 +31,19 @@ std::string read_file(const std::filesystem::path& path) {
     ::close(fd);
     fail("{} is a folder, not a file", path.string());
   }
+  const auto too_large = [&](const char* what) {
+    ::close(fd);
+    fail(
+        "{} {} more than {}, too much to read whole into memory (the limit is an eighth of the memory "
+        "available)",
+        path.string(), what,
+        limit >= 1'000'000 ? fmt::format("{:.1f} MB", double(limit) / 1e6) : fmt::format("{} bytes", limit));
+  };
   std::string out;
-  if (S_ISREG(st.st_mode)) out.reserve(size_t(st.st_size));
+  if (S_ISREG(st.st_mode)) {
+    if (limit >= 0 && st.st_size > limit) too_large("holds");
+    out.reserve(size_t(st.st_size));
+  }
   char buf[1 << 16];
   for (;;) {
     const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -38,6 +55,8 @@ std::string read_file(const std::filesystem::path& path) {
       fail("cannot read {}: {}", path.string(), std::strerror(e));
     }
     out.append(buf, size_t(n));
+    // A stream (a pipe, /dev/zero) has no size to check first.
+    if (limit >= 0 && (long long)out.size() > limit) too_large("gives");
   }
   ::close(fd);
   return out;

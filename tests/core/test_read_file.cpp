@@ -1,0 +1,42 @@
+// read_file: whole-file reads of what a user names, with errors that say why, and never more than memory
+// holds
+// (`seek perplexity --file /dev/zero` read until the OOM killer came).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "core/read_file.hpp"
+#include "support/error_of.hpp"
+#include "support/temp_dir.hpp"
+
+namespace seek {
+namespace {
+
+using test::error_of;
+
+TEST(ReadFile, ReadsFilesAndStreams) {
+  test::TempDir tmp("read-file");
+  std::ofstream(tmp.path / "a.txt") << "hello\n";
+  EXPECT_EQ(read_file(tmp.path / "a.txt"), "hello\n");
+  EXPECT_EQ(read_file("/dev/null"), "");
+  EXPECT_NE(error_of([&] { read_file(tmp.path); }).find("is a folder, not a file"), std::string::npos);
+  EXPECT_NE(error_of([&] { read_file(tmp.path / "none"); }).find("No such file or directory"),
+            std::string::npos);
+}
+
+TEST(ReadFile, RefusesWhatCannotFitInMemory) {
+  test::TempDir tmp("read-file-limit");
+  std::ofstream(tmp.path / "big.txt") << std::string(2000, 'x');
+  EXPECT_EQ(read_file(tmp.path / "big.txt", 2000).size(), 2000u);
+  std::string e = error_of([&] { read_file(tmp.path / "big.txt", 1999); });
+  EXPECT_NE(e.find("big.txt holds more than 1999 bytes, too much to read whole into memory"),
+            std::string::npos)
+      << e;
+  // A stream that never ends stops at the limit.
+  e = error_of([&] { read_file("/dev/zero", 1 << 20); });
+  EXPECT_NE(e.find("/dev/zero gives more than 1.0 MB, too much"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace seek
