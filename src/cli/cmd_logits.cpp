@@ -16,6 +16,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/resources.hpp"
 #include "infer/model.hpp"
 #include "infer/npy.hpp"
 #include "infer/runner.hpp"
@@ -90,6 +91,10 @@ void run_logits(const LogitsOptions& o) {
     SEEK_CHECK(t < c.vocab_size, "unknown token id {} (the vocabulary has {} tokens)", t, c.vocab_size);
   Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed, o.kv_cache);
   const int64_t T = int64_t(ids.size()), V = c.vocab_size;
+  // All of them are held to be checked and written in one piece: T × V can outgrow memory on a real
+  // vocabulary (163,840 positions of V3's 129,280 are 85 GB).
+  check_memory_for(T * V * 4, fmt::format("the float32 [{}, {}] logits of {} ids", T, V, T),
+                   "; give fewer --ids");
   std::vector<float> all(size_t(T * V));
   forward_all(run, ids, 512, [&](int64_t t, const float* l) { std::copy(l, l + V, all.data() + t * V); });
   check_finite(all, ids, V);

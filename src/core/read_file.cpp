@@ -36,8 +36,7 @@ std::string read_file(const std::filesystem::path& path, long long limit) {
     fail(
         "{} {} more than {}, too much to read whole into memory (the limit is an eighth of the memory "
         "available)",
-        path.string(), what,
-        limit >= 1'000'000 ? fmt::format("{:.1f} MB", double(limit) / 1e6) : fmt::format("{} bytes", limit));
+        path.string(), what, format_bytes(limit));
   };
   std::string out;
   if (S_ISREG(st.st_mode)) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -28,9 +29,33 @@ long long file_number(const char* path) {
   return v;
 }
 
-}  // namespace
+// SEEK_MEMORY_AVAILABLE as bytes; -1 when unset.
+long long memory_available_setting() {
+  const char* text = std::getenv("SEEK_MEMORY_AVAILABLE");
+  if (text == nullptr) return -1;
+  const std::string s = text;
+  size_t used = 0;
+  long long n = -1;
+  try {
+    n = std::stoll(s, &used);
+  } catch (const std::exception&) {
+    n = -1;
+  }
+  const std::string suffix = s.substr(used);
+  const int shift = suffix == ""    ? 0
+                    : suffix == "K" ? 10
+                    : suffix == "M" ? 20
+                    : suffix == "G" ? 30
+                    : suffix == "T" ? 40
+                                    : -1;
+  SEEK_CHECK(n > 0 && shift >= 0 && s[0] != '+' && n <= (std::numeric_limits<long long>::max() >> shift),
+             "SEEK_MEMORY_AVAILABLE must be a number of bytes above 0, optionally with a K, M, G or T suffix "
+             "(e.g. 8G), got '{}'",
+             s);
+  return n << shift;
+}
 
-long long available_memory_bytes() {
+long long machine_available_memory_bytes() {
   long long avail = -1;
   std::ifstream f("/proc/meminfo");
   for (std::string line; std::getline(f, line);) {
@@ -64,15 +89,32 @@ long long available_memory_bytes() {
   return avail;
 }
 
+}  // namespace
+
+long long available_memory_bytes() {
+  const long long setting = memory_available_setting();
+  const long long machine = machine_available_memory_bytes();
+  if (setting < 0) return machine;
+  return machine < 0 ? setting : std::min(setting, machine);
+}
+
 void check_memory_for(long long bytes, const std::string& what, const std::string& hint) {
   // Swap, zram or memory about to be freed elsewhere are not counted: the user may know better.
   if (const char* off = std::getenv("SEEK_NO_MEMORY_CHECK"); off != nullptr && std::string(off) == "1")
     return;
   const long long avail = available_memory_bytes();
-  SEEK_CHECK(
-      avail < 0 || bytes <= avail,
-      "{} need {:.1f} GB of memory, and {:.1f} GB is available{} (SEEK_NO_MEMORY_CHECK=1 skips this check)",
-      what, double(bytes) / 1e9, double(avail) / 1e9, hint);
+  SEEK_CHECK(avail < 0 || bytes <= avail,
+             "{} need {} of memory, and {} is available{} (SEEK_NO_MEMORY_CHECK=1 skips this check)", what,
+             format_bytes(bytes), format_bytes(avail), hint);
+}
+
+std::string format_bytes(long long n) {
+  if (n >= 1'000'000'000'000'000) return fmt::format("{:.1f} PB", double(n) / 1e15);
+  if (n >= 1'000'000'000'000) return fmt::format("{:.1f} TB", double(n) / 1e12);
+  if (n >= 1'000'000'000) return fmt::format("{:.1f} GB", double(n) / 1e9);
+  if (n >= 1'000'000) return fmt::format("{:.1f} MB", double(n) / 1e6);
+  if (n >= 1'000) return fmt::format("{:.1f} kB", double(n) / 1e3);
+  return fmt::format("{} byte{}", n, n == 1 ? "" : "s");
 }
 
 std::string format_count(long long n) {

@@ -8,7 +8,9 @@ namespace seek {
 double peak_rss_mb();
 
 // Memory new allocations can get without swapping, in bytes: MemAvailable from /proc/meminfo, or less where
-// this process's cgroup (v2) has a lower limit left; -1 where neither is known.
+// this process's cgroup (v2) has a lower limit left; -1 where neither is known. SEEK_MEMORY_AVAILABLE (bytes,
+// or with a K, M, G or T suffix: 8G) caps it, for a machine shared with other work; a value that is not such
+// a size is an error.
 long long available_memory_bytes();
 
 // Throws seek::Error when `bytes` is more than available_memory_bytes() (where that is known). A model that
@@ -19,5 +21,8 @@ void check_memory_for(long long bytes, const std::string& what, const std::strin
 
 // "3.1T", "1.2B", "350.0M", "52.1K", "12": a parameter count.
 std::string format_count(long long n);
+
+// "8.4 PB", "1.2 TB", "16.4 GB", "4.4 MB", "52.1 kB", "12 bytes": a size in decimal units.
+std::string format_bytes(long long n);
 
 }  // namespace seek

@@ -719,7 +719,7 @@ TEST(Cli, AModelTooBigForMemoryIsAClearError) {
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("seek: error: the f32 weights, gradients and AdamW moments of "), std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find(" GB of memory, and "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" need 8.4 PB of memory, and "), std::string::npos) << r.output;
 }
 
 // Ctrl-C during a chat reply ends that reply (what it wrote so far stays in the conversation), not the chat.

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "support/run_seek.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
@@ -190,6 +192,33 @@ TEST(CliGenerateInputs, SmallSlipsAreNamed) {
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("seek: error: --max-new-tokens is given 2 times; give it once"), std::string::npos)
       << r.output;
+}
+
+// logits holds all T × vocab values to write them in one piece; more than memory holds was an allocation
+// failure ("internal error: std::bad_alloc"), and is now refused up front with the figures.
+TEST(CliGenerateInputs, LogitsThatCannotFitInMemoryAreRefused) {
+  TempDir tmp("cli-logits-memory");
+  const fs::path model = random_byte_model(tmp.path / "m");
+  auto cfg = nlohmann::json::parse(std::ifstream(model / "config.json"));
+  cfg["max_position_embeddings"] = 4096;
+  std::ofstream(model / "config.json") << cfg.dump();
+  std::string ids = "1";
+  for (int i = 1; i < 4000; ++i) ids += ",1";
+  const std::string cmd =
+      "logits --model " + model.string() + " --ids " + ids + " --out " + (tmp.path / "l.npy").string();
+  ::setenv("SEEK_MEMORY_AVAILABLE", "2M", 1);  // the model fits, 4000 × 272 float32 logits (4.4 MB) do not
+  const CmdResult r = run(cmd);
+  ::unsetenv("SEEK_MEMORY_AVAILABLE");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(
+      r.output.find(
+          "seek: error: the float32 [4000, 272] logits of 4000 ids need 4.4 MB of memory, and 2.1 MB is "
+          "available"),
+      std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("; give fewer --ids"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(tmp.path / "l.npy"));
+  EXPECT_EQ(run(cmd).code, 0);  // with the machine's memory
 }
 
 }  // namespace

@@ -38,6 +38,40 @@ TEST(Resources, TheCheckCanBeTurnedOff) {
   EXPECT_THROW(check_memory_for(available_memory_bytes() * 4, "swap-backed weights"), Error);
 }
 
+// SEEK_MEMORY_AVAILABLE caps what the checks count as available (a machine shared with other work).
+TEST(Resources, AvailableMemoryCanBeCapped) {
+  const long long machine = available_memory_bytes();
+  ::setenv("SEEK_MEMORY_AVAILABLE", "3M", 1);
+  EXPECT_EQ(available_memory_bytes(), 3LL << 20);
+  EXPECT_THROW(check_memory_for(4LL << 20, "four megabytes"), Error);
+  ::setenv("SEEK_MEMORY_AVAILABLE", "1000000", 1);
+  EXPECT_EQ(available_memory_bytes(), 1000000);
+  ::setenv("SEEK_MEMORY_AVAILABLE", "1000T", 1);  // a cap, not more than there is
+  EXPECT_LE(available_memory_bytes(), machine * 2);
+  for (const char* bad : {"", "0", "-1G", "8GB", "eight", "+8G", "99999999999999999999", "9000000000T"}) {
+    ::setenv("SEEK_MEMORY_AVAILABLE", bad, 1);
+    try {
+      available_memory_bytes();
+      FAIL() << "SEEK_MEMORY_AVAILABLE='" << bad << "' was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("SEEK_MEMORY_AVAILABLE must be a number of bytes above 0"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  ::unsetenv("SEEK_MEMORY_AVAILABLE");
+}
+
+TEST(Resources, FormatBytes) {
+  EXPECT_EQ(format_bytes(1), "1 byte");
+  EXPECT_EQ(format_bytes(999), "999 bytes");
+  EXPECT_EQ(format_bytes(52'100), "52.1 kB");
+  EXPECT_EQ(format_bytes(4'352'000), "4.4 MB");
+  EXPECT_EQ(format_bytes(16'400'000'000), "16.4 GB");
+  EXPECT_EQ(format_bytes(1'200'000'000'000), "1.2 TB");
+  EXPECT_EQ(format_bytes(8'400'000'000'000'000), "8.4 PB");
+}
+
 TEST(Resources, FormatCount) {
   EXPECT_EQ(format_count(12), "12");
   EXPECT_EQ(format_count(52'100), "52.1K");
