@@ -221,4 +221,19 @@ TEST(CliGenerateInputs, LogitsThatCannotFitInMemoryAreRefused) {
   EXPECT_EQ(run(cmd).code, 0);  // with the machine's memory
 }
 
+// The samples of one request decode together, a logits row each: more than memory holds is refused when the
+// request is made, with the figures, not an allocation failure during decoding.
+TEST(CliGenerateInputs, SamplesWhoseLogitsCannotFitAreRefused) {
+  TempDir tmp("cli-samples-memory");
+  const fs::path model = random_byte_model(tmp.path / "m");
+  ::setenv("SEEK_MEMORY_AVAILABLE", "8M", 1);  // 10,000 × 272 float32 logits are 10.9 MB
+  const CmdResult r = run("generate --model " + model.string() + " --ids 1 -n 1 --samples 10000");
+  ::unsetenv("SEEK_MEMORY_AVAILABLE");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("seek: error: the float32 logits of 10000 samples over 272 tokens need 10.9 MB of "
+                          "memory, and 8.4 MB is available; ask for fewer samples"),
+            std::string::npos)
+      << r.output;
+}
+
 }  // namespace
