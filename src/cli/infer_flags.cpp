@@ -77,9 +77,7 @@ ModelTokenizer load_model_tokenizer(const std::string& dir) {
   m.bytes = !fs::exists(fs::path(dir) / "tokenizer.json");
   m.tok = load_tokenizer(dir);
   if (m.bytes)
-    fmt::print(stderr,
-               "[seek] note: {} has no tokenizer.json; using the byte-level tokenizer ({} tokens; only those "
-               "ids are sampled)\n",
+    fmt::print(stderr, "[seek] note: {} has no tokenizer.json; using the byte-level tokenizer ({} tokens)\n",
                dir, m.tok->vocab_size());
   return m;
 }
