@@ -3,6 +3,7 @@
 // only), evaluate again and plot the run. See src/rl/r1zero_demo.hpp.
 #include <memory>
 
+#include "cli/infer_flags.hpp"
 #include "cli/registry.hpp"
 #include "core/stop_signal.hpp"
 #include "rl/r1zero_demo.hpp"
@@ -33,7 +34,7 @@ RegisterCommand reg(
       app.add_option("--eval-samples", o->eval_samples, "samples per held-out problem")
           ->capture_default_str();
       app.add_option("--seed", o->seed, "random seed")->capture_default_str();
-      app.add_option("--threads", o->threads, "OpenMP threads (default: all cores)");
+      add_threads_option(app);  // the demo's runs keep the thread count it sets
       app.callback([o] {
         if (run_r1zero_demo(*o).interrupted) end_by_stop_signal();
       });

@@ -94,7 +94,7 @@ void run_logits(const LogitsOptions& o) {
   // All of them are held to be checked and written in one piece: T × V can outgrow memory on a real
   // vocabulary (163,840 positions of V3's 129,280 are 85 GB).
   check_memory_for(T * V * 4, fmt::format("the float32 [{}, {}] logits of {} ids", T, V, T),
-                   "; give fewer --ids");
+                   "; give a shorter input");
   std::vector<float> all(size_t(T * V));
   forward_all(run, ids, 512, [&](int64_t t, const float* l) { std::copy(l, l + V, all.data() + t * V); });
   check_finite(all, ids, V);

@@ -8,22 +8,18 @@
 #include <memory>
 #include <sstream>
 
+#include "cli/infer_flags.hpp"
 #include "cli/output_file.hpp"
 #include "cli/registry.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
-#include "core/thread_count.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/trainer.hpp"
 
 namespace seek::cli {
 namespace {
-
-std::string read_all(std::istream& in) {
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // Shows a token's bytes printably: specials as themselves, control and invalid bytes as \xNN.
 std::string show_piece(const Tokenizer& tok, TokenId id) {
@@ -75,11 +71,7 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
     std::string text;
     if (!a->file.empty()) {
       if (!a->text.empty()) fail("give the text either as arguments or with --file, not both");
-      if (a->file == "-") {
-        text = read_all(std::cin);
-      } else {
-        text = read_file(a->file);
-      }
+      text = read_file(a->file == "-" ? "/dev/stdin" : a->file);
     } else {
       // Without text, an empty line would be printed as if "" had been asked for (which `tokenize ''` does).
       SEEK_CHECK(!a->text.empty(), "give the text to encode as arguments or with --file ('-' for stdin)");
@@ -114,7 +106,7 @@ const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [
     // Ids as arguments or on stdin, separated by whitespace or commas ("[1, 2, 3]" works too).
     std::string all;
     for (const auto& w : a->ids) all += w + " ";
-    if (a->ids.empty()) all = read_all(std::cin);
+    if (a->ids.empty()) all = read_file("/dev/stdin");
     for (char& c : all)
       if (c == ',' || c == '[' || c == ']') c = ' ';
     std::vector<TokenId> ids;
@@ -179,7 +171,6 @@ struct TrainArgs {
   std::vector<std::string> inputs;
   std::string out, pre_tokenizer = "deepseek-v3", chat_template = "v3", specials;
   uint64_t min_frequency = 2;
-  int threads = 0;
 };
 
 const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](CLI::App& app) {
@@ -204,7 +195,7 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
       "Comma-separated special tokens, replacing the chat tokens (first: BOS, second: EOS, third: pad)");
   train->add_option("--chat-template", a->chat_template, "Chat template for tokenizer_config.json: v3 or r1")
       ->capture_default_str();
-  train->add_option("--threads", a->threads, "Threads (0: all)")->check(CLI::Range(0, kMaxThreads));
+  add_threads_option(*train);
   train->callback([a, train] {
     // The chat template needs the chat tokens, which --special-tokens replaces; none would be written.
     if (train->count("--special-tokens") && train->count("--chat-template"))
@@ -213,7 +204,6 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     BpeTrainOptions opt;
     opt.vocab_size = a->vocab_size;
     opt.min_frequency = a->min_frequency;
-    opt.threads = a->threads;
     opt.chat_template = a->chat_template;
     opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
     if (a->pre_tokenizer == "gpt2") {

@@ -1,6 +1,6 @@
 // Flags and checks shared by the commands that run the inference engine (generate, chat, logits, perplexity,
 // eval): readable validators (the number ones also check the settings flags of train and grpo), the KV cache
-// type, the model folder and its tokenizer.
+// type, --threads (which demo and tokenizer train take too), the model folder and its tokenizer.
 #pragma once
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
@@ -113,7 +113,8 @@ CLI::Validator seed_value();
 void add_kv_cache_option(CLI::App& app, CacheType& type);
 
 // --threads N: OpenMP's thread count for the command (0 or absent: all cores; at most kMaxThreads), set as
-// the command line is read, so before anything runs.
+// the command line is read, so before anything runs. Every command that computes takes it so, except train
+// and grpo, whose thread count is a setting saved with the run.
 void add_threads_option(CLI::App& app);
 
 // Checks --model before anything is loaded: a file there (say config.json) is named as a file, not as a

@@ -47,8 +47,8 @@ void check_output_path(const std::string& path, const std::string& flag,
                        const std::vector<std::string>& model_dirs, const std::vector<std::string>& inputs) {
   SEEK_CHECK(!path.empty(), "{} is empty; give the file to write", flag);
   const fs::path p(path);
-  SEEK_CHECK(!fs::is_directory(p), "{} {} is a folder; give a file name (e.g. {})", flag, path,
-             (p / "out.npy").lexically_normal().string());
+  // No example name: the commands write different kinds of file (.npy, .jsonl).
+  SEEK_CHECK(!fs::is_directory(p), "{} {} is a folder; give the name of a file in it", flag, path);
   // "x.npy/" names a folder x.npy, which would be reported as missing: the slash is the slip.
   SEEK_CHECK(p.has_filename(), "{} {} ends with '/', so it names a folder; give a file name", flag, path);
   const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");

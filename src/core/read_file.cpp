@@ -14,11 +14,7 @@ namespace seek {
 
 std::string read_file(const std::filesystem::path& path, long long limit) {
   SEEK_CHECK(!path.empty(), "cannot read a file with an empty name");
-  if (limit <= 0) {
-    const long long available = available_memory_bytes();
-    // An eighth: what reads a whole file (text to tokenize) keeps several times its size (the token ids).
-    limit = available > 0 ? available / 8 : -1;  // -1: not known, no limit
-  }
+  if (limit <= 0) limit = memory_check_limit();  // -1: none
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("cannot read {}: {}", path.string(), std::strerror(errno));
   struct stat st {};
@@ -34,8 +30,8 @@ std::string read_file(const std::filesystem::path& path, long long limit) {
   const auto too_large = [&](const char* what) {
     ::close(fd);
     fail(
-        "{} {} more than {}, too much to read whole into memory (the limit is an eighth of the memory "
-        "available)",
+        "{} {} more than {}, the memory available to read it into (SEEK_MEMORY_AVAILABLE sets that figure, "
+        "SEEK_NO_MEMORY_CHECK=1 lifts the limit)",
         path.string(), what, format_bytes(limit));
   };
   std::string out;

@@ -10,8 +10,9 @@ namespace seek {
 
 // The bytes of `path`. Throws seek::Error: "cannot read X: No such file or directory" (or any other
 // strerror), "X is a folder, not a file", and for an empty path "an empty file name". Reads until end of
-// file, so a FIFO or /dev/stdin works too, but not past `limit` bytes (0: an eighth of the memory available,
-// so a file or stream that cannot fit, /dev/zero say, is an error and not the OOM killer).
+// file, so a FIFO or /dev/stdin works too, but not past `limit` bytes; 0: the memory available as
+// check_memory_for counts it (no limit with SEEK_NO_MEMORY_CHECK=1), so a file or stream that cannot fit,
+// /dev/zero say, is an error and not the OOM killer.
 std::string read_file(const std::filesystem::path& path, long long limit = 0);
 
 }  // namespace seek

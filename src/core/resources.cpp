@@ -1,8 +1,10 @@
 #include "core/resources.hpp"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -29,30 +31,40 @@ long long file_number(const char* path) {
   return v;
 }
 
-// SEEK_MEMORY_AVAILABLE as bytes; -1 when unset.
+// SEEK_MEMORY_AVAILABLE as bytes; -1 when unset or empty.
 long long memory_available_setting() {
   const char* text = std::getenv("SEEK_MEMORY_AVAILABLE");
-  if (text == nullptr) return -1;
-  const std::string s = text;
+  std::string s = text != nullptr ? text : "";
+  s.erase(0, s.find_first_not_of(" \t"));
+  s.erase(s.find_last_not_of(" \t") + 1);
+  if (s.empty()) return -1;
   size_t used = 0;
   long long n = -1;
   try {
-    n = std::stoll(s, &used);
+    n = std::isdigit(static_cast<unsigned char>(s[0])) ? std::stoll(s, &used) : -1;
   } catch (const std::exception&) {
     n = -1;
   }
   const std::string suffix = s.substr(used);
-  const int shift = suffix == ""    ? 0
-                    : suffix == "K" ? 10
-                    : suffix == "M" ? 20
-                    : suffix == "G" ? 30
-                    : suffix == "T" ? 40
-                                    : -1;
-  SEEK_CHECK(n > 0 && shift >= 0 && s[0] != '+' && n <= (std::numeric_limits<long long>::max() >> shift),
+  const int shift = suffix == ""                     ? 0
+                    : suffix == "K" || suffix == "k" ? 10
+                    : suffix == "M" || suffix == "m" ? 20
+                    : suffix == "G" || suffix == "g" ? 30
+                    : suffix == "T" || suffix == "t" ? 40
+                                                     : -1;
+  SEEK_CHECK(n > 0 && shift >= 0 && n <= (std::numeric_limits<long long>::max() >> shift),
              "SEEK_MEMORY_AVAILABLE must be a number of bytes above 0, optionally with a K, M, G or T suffix "
              "(e.g. 8G), got '{}'",
              s);
   return n << shift;
+}
+
+// What this process holds in memory now (its resident set), in bytes; 0 where unknown.
+long long resident_bytes() {
+  std::ifstream f("/proc/self/statm");
+  long long pages = 0, resident = 0;
+  if (!(f >> pages >> resident)) return 0;
+  return resident * ::sysconf(_SC_PAGESIZE);
 }
 
 long long machine_available_memory_bytes() {
@@ -95,25 +107,30 @@ long long available_memory_bytes() {
   const long long setting = memory_available_setting();
   const long long machine = machine_available_memory_bytes();
   if (setting < 0) return machine;
-  return machine < 0 ? setting : std::min(setting, machine);
+  // A budget for the whole process: what it holds already counts against it.
+  const long long left = std::max(0LL, setting - resident_bytes());
+  return machine < 0 ? left : std::min(left, machine);
+}
+
+long long memory_check_limit() {
+  if (const char* off = std::getenv("SEEK_NO_MEMORY_CHECK"); off != nullptr && std::string(off) == "1")
+    return -1;
+  return available_memory_bytes();
 }
 
 void check_memory_for(long long bytes, const std::string& what, const std::string& hint) {
   // Swap, zram or memory about to be freed elsewhere are not counted: the user may know better.
-  if (const char* off = std::getenv("SEEK_NO_MEMORY_CHECK"); off != nullptr && std::string(off) == "1")
-    return;
-  const long long avail = available_memory_bytes();
+  const long long avail = memory_check_limit();
   SEEK_CHECK(avail < 0 || bytes <= avail,
              "{} need {} of memory, and {} is available{} (SEEK_NO_MEMORY_CHECK=1 skips this check)", what,
              format_bytes(bytes), format_bytes(avail), hint);
 }
 
 std::string format_bytes(long long n) {
-  if (n >= 1'000'000'000'000'000) return fmt::format("{:.1f} PB", double(n) / 1e15);
-  if (n >= 1'000'000'000'000) return fmt::format("{:.1f} TB", double(n) / 1e12);
-  if (n >= 1'000'000'000) return fmt::format("{:.1f} GB", double(n) / 1e9);
-  if (n >= 1'000'000) return fmt::format("{:.1f} MB", double(n) / 1e6);
-  if (n >= 1'000) return fmt::format("{:.1f} kB", double(n) / 1e3);
+  // The largest unit the value rounds to at least 1.0 of (999,999 bytes is "1.0 MB", not "1000.0 kB").
+  for (const auto& [unit, name] :
+       {std::pair{1e15, "PB"}, {1e12, "TB"}, {1e9, "GB"}, {1e6, "MB"}, {1e3, "kB"}})
+    if (double(n) >= unit * 0.99995) return fmt::format("{:.1f} {}", double(n) / unit, name);
   return fmt::format("{} byte{}", n, n == 1 ? "" : "s");
 }
 

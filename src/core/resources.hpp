@@ -9,9 +9,14 @@ double peak_rss_mb();
 
 // Memory new allocations can get without swapping, in bytes: MemAvailable from /proc/meminfo, or less where
 // this process's cgroup (v2) has a lower limit left; -1 where neither is known. SEEK_MEMORY_AVAILABLE (bytes,
-// or with a K, M, G or T suffix: 8G) caps it, for a machine shared with other work; a value that is not such
-// a size is an error.
+// or with a K, M, G or T suffix: 8G) is a budget for the whole process on a machine shared with other work:
+// what the process holds already counts against it. A value that is not such a size is an error; an empty
+// one is unset.
 long long available_memory_bytes();
+
+// What the memory checks allow: available_memory_bytes(), or -1 (no limit) when it is not known or
+// SEEK_NO_MEMORY_CHECK=1.
+long long memory_check_limit();
 
 // Throws seek::Error when `bytes` is more than available_memory_bytes() (where that is known). A model that
 // cannot fit would otherwise end in std::bad_alloc or, worse, in the kernel's OOM killer after minutes of

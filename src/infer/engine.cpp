@@ -118,10 +118,12 @@ int Engine::submit(GenRequest req) {
                V);
   for (int32_t t : req.params.stop_tokens)
     SEEK_CHECK(t >= 0 && t < V, "unknown stop token id {} (the vocabulary has {} tokens)", t, V);
-  // A request's samples are decoded together, each with a logits row, whatever max_batch says.
-  check_memory_for(int64_t(req.n) * V * int64_t(sizeof(float)),
-                   fmt::format("the float32 logits of {} samples over {} tokens", req.n, V),
-                   "; ask for fewer samples");
+  // A request's samples are decoded together, each with a logits row, whatever max_batch says. Only rows
+  // beyond those already allocated need memory (GRPO's steps reuse them).
+  if (const int64_t rows = req.n + 1; rows * V > int64_t(logits_.capacity()))
+    check_memory_for((rows * V - int64_t(logits_.capacity())) * int64_t(sizeof(float)),
+                     fmt::format("the float32 logits of {} samples over a vocabulary of {} tokens", req.n, V),
+                     "; fewer samples per prompt need less");
   const int64_t need = cache_need(req);
   SEEK_CHECK(need <= cache_budget_,
              "the request needs up to {:.1f} MiB of KV cache ({} samples of up to {} tokens at {} bytes per "

@@ -461,8 +461,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           "step {}: no usable prompt group ({} of {} prompts longer than the length limits, {} groups with "
           "all-equal rewards dropped); no update\n",
           state.step + 1, skipped_long, drawn, dropped_equal);
-      // Every line of metrics.jsonl has the same keys, so a table or plot of the run has no holes to guess
-      // at: what only an update measures is null here.
+      // Every line of metrics.jsonl has the same keys (eval only on evaluation steps), so a table or plot of
+      // the run has no holes to guess at: what only an update measures is null here.
       for (const char* key :
            {"lr", "loss", "kl", "entropy", "clip_low_fraction", "clip_high_fraction", "grad_norm",
             "logprob_mismatch_max", "logprob_mismatch_mean", "completion_length_mean",

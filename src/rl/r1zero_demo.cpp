@@ -14,7 +14,6 @@
 #include "core/read_file.hpp"
 #include "core/rng.hpp"
 #include "core/stop_signal.hpp"
-#include "core/thread_count.hpp"
 #include "infer/model.hpp"
 #include "model/config.hpp"
 #include "reward/combined_reward.hpp"
@@ -107,7 +106,6 @@ TrainSettings base_training(const R1ZeroDemoOptions& o, const fs::path& out, con
   ts.keep_last = 1;
   ts.log_every = std::max<int64_t>(1, o.pretrain_steps / 20);
   ts.seed = o.seed;
-  ts.threads = o.threads;
   return ts;
 }
 
@@ -129,7 +127,6 @@ GrpoSettings grpo_training(const R1ZeroDemoOptions& o, const fs::path& out) {
   gs.keep_last = 1;
   gs.micro_batch = 32;
   gs.seed = o.seed;
-  gs.threads = o.threads;
   return gs;
 }
 
@@ -150,7 +147,6 @@ void check_options(const R1ZeroDemoOptions& o) {
   require_positive(o.eval_problems, "--eval-problems");
   require_positive(o.eval_samples, "--eval-samples");
   SEEK_CHECK(!o.out.empty(), "--out must name a folder");
-  check_thread_count(o.threads, "--threads");
   // The model config is read now (a missing or invalid file is reported before the pretraining starts).
   const ModelConfig cfg = ModelConfig::load(demo_config(o));
   SEEK_CHECK(cfg.max_position_embeddings >= kDemoSeqLen,

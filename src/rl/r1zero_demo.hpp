@@ -23,7 +23,6 @@ struct R1ZeroDemoOptions {
   int64_t eval_problems = 200;
   int eval_samples = 4;
   uint64_t seed = 1234;
-  int threads = 0;  // 0: all cores
 };
 
 struct R1ZeroDemoResult {

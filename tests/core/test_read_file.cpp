@@ -8,6 +8,7 @@
 
 #include "core/read_file.hpp"
 #include "support/error_of.hpp"
+#include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
 
 namespace seek {
@@ -30,12 +31,25 @@ TEST(ReadFile, RefusesWhatCannotFitInMemory) {
   std::ofstream(tmp.path / "big.txt") << std::string(1000, 'x');
   EXPECT_EQ(read_file(tmp.path / "big.txt", 1000).size(), 1000u);
   std::string e = error_of([&] { read_file(tmp.path / "big.txt", 999); });
-  EXPECT_NE(e.find("big.txt holds more than 999 bytes, too much to read whole into memory"),
+  EXPECT_NE(e.find("big.txt holds more than 999 bytes, the memory available to read it into"),
             std::string::npos)
       << e;
   // A stream that never ends stops at the limit.
   e = error_of([&] { read_file("/dev/zero", 1 << 20); });
-  EXPECT_NE(e.find("/dev/zero gives more than 1.0 MB, too much"), std::string::npos) << e;
+  EXPECT_NE(e.find("/dev/zero gives more than 1.0 MB, the memory available"), std::string::npos) << e;
+}
+
+// Without an explicit limit, the memory checks' figure is the limit, and their switches apply: a budget that
+// the process already spends refuses any file, and SEEK_NO_MEMORY_CHECK=1 lifts the limit (a tokenizer
+// corpus larger than the memory the check sees used to be readable, and must stay so on request).
+TEST(ReadFile, TheDefaultLimitIsTheMemoryChecks) {
+  test::TempDir tmp("read-file-default");
+  std::ofstream(tmp.path / "a.txt") << "hello\n";
+  test::ScopedEnv budget("SEEK_MEMORY_AVAILABLE", "1k");
+  const std::string e = error_of([&] { read_file(tmp.path / "a.txt"); });
+  EXPECT_NE(e.find("SEEK_NO_MEMORY_CHECK=1 lifts the limit"), std::string::npos) << e;
+  test::ScopedEnv off("SEEK_NO_MEMORY_CHECK", "1");
+  EXPECT_EQ(read_file(tmp.path / "a.txt"), "hello\n");
 }
 
 }  // namespace

@@ -4,12 +4,16 @@
 
 #include <cstdlib>
 #include <string>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/resources.hpp"
+#include "support/scoped_env.hpp"
 
 namespace seek {
 namespace {
+
+using test::ScopedEnv;
 
 TEST(Resources, AvailableMemoryIsKnownHere) {
   const long long avail = available_memory_bytes();
@@ -32,40 +36,52 @@ TEST(Resources, CheckMemoryForRefusesMoreThanIsAvailable) {
 }
 
 TEST(Resources, TheCheckCanBeTurnedOff) {
-  ::setenv("SEEK_NO_MEMORY_CHECK", "1", 1);
-  EXPECT_NO_THROW(check_memory_for(available_memory_bytes() * 4, "swap-backed weights"));
-  ::unsetenv("SEEK_NO_MEMORY_CHECK");
+  {
+    ScopedEnv env("SEEK_NO_MEMORY_CHECK", "1");
+    EXPECT_NO_THROW(check_memory_for(available_memory_bytes() * 4, "swap-backed weights"));
+  }
   EXPECT_THROW(check_memory_for(available_memory_bytes() * 4, "swap-backed weights"), Error);
 }
 
-// SEEK_MEMORY_AVAILABLE caps what the checks count as available (a machine shared with other work).
-TEST(Resources, AvailableMemoryCanBeCapped) {
+// SEEK_MEMORY_AVAILABLE is a budget for the process (a machine shared with other work): what the process
+// holds counts against it.
+TEST(Resources, AvailableMemoryCanBeBudgeted) {
   const long long machine = available_memory_bytes();
-  ::setenv("SEEK_MEMORY_AVAILABLE", "3M", 1);
-  EXPECT_EQ(available_memory_bytes(), 3LL << 20);
-  EXPECT_THROW(check_memory_for(4LL << 20, "four megabytes"), Error);
-  ::setenv("SEEK_MEMORY_AVAILABLE", "1000000", 1);
-  EXPECT_EQ(available_memory_bytes(), 1000000);
-  ::setenv("SEEK_MEMORY_AVAILABLE", "1000T", 1);  // a cap, not more than there is
-  EXPECT_LE(available_memory_bytes(), machine * 2);
-  for (const char* bad : {"", "0", "-1G", "8GB", "eight", "+8G", "99999999999999999999", "9000000000T"}) {
-    ::setenv("SEEK_MEMORY_AVAILABLE", bad, 1);
+  {
+    const long long budget = machine > 0 ? machine / 2 : 64LL << 30;
+    ScopedEnv env("SEEK_MEMORY_AVAILABLE", std::to_string(budget));
+    const long long left = available_memory_bytes();
+    EXPECT_LT(left, budget);                // this process's own pages are taken off
+    EXPECT_GT(left, budget - (1LL << 30));  // a test binary holds less than 1 GiB
+  }
+  {
+    ScopedEnv env("SEEK_MEMORY_AVAILABLE", "1k");  // less than the process holds already
+    EXPECT_EQ(available_memory_bytes(), 0);
+    EXPECT_THROW(check_memory_for(1, "one byte"), Error);
+  }
+  for (const char* unset : {"", "  "}) {
+    ScopedEnv env("SEEK_MEMORY_AVAILABLE", unset);
+    EXPECT_EQ(available_memory_bytes(), machine);
+  }
+  for (const char* bad : {"0", "-1G", "8GB", "eight", "+8G", "99999999999999999999", "9000000000T"}) {
+    ScopedEnv env("SEEK_MEMORY_AVAILABLE", bad);
     try {
       available_memory_bytes();
-      FAIL() << "SEEK_MEMORY_AVAILABLE='" << bad << "' was accepted";
+      ADD_FAILURE() << "SEEK_MEMORY_AVAILABLE='" << bad << "' was accepted";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("SEEK_MEMORY_AVAILABLE must be a number of bytes above 0"),
                 std::string::npos)
           << e.what();
     }
   }
-  ::unsetenv("SEEK_MEMORY_AVAILABLE");
 }
 
 TEST(Resources, FormatBytes) {
   EXPECT_EQ(format_bytes(1), "1 byte");
   EXPECT_EQ(format_bytes(999), "999 bytes");
   EXPECT_EQ(format_bytes(52'100), "52.1 kB");
+  EXPECT_EQ(format_bytes(999'949), "999.9 kB");
+  EXPECT_EQ(format_bytes(999'999), "1.0 MB");
   EXPECT_EQ(format_bytes(4'352'000), "4.4 MB");
   EXPECT_EQ(format_bytes(16'400'000'000), "16.4 GB");
   EXPECT_EQ(format_bytes(1'200'000'000'000), "1.2 TB");
