@@ -192,6 +192,15 @@ void run_generate(GenerateOptions& o) {
                         : "the tokenizer has no BOS token");
   }
   req.n = o.samples;
+  // The engine refuses the same, but cannot say which limit the user set.
+  const int64_t model_ctx = l.model->config().max_position_embeddings;
+  const int64_t ctx = o.model.ctx > 0 ? o.model.ctx : model_ctx;
+  SEEK_CHECK(int64_t(req.prompt.size()) < ctx,
+             "the prompt has {} tokens and the context holds {} ({}), so there is no room to generate: {}",
+             req.prompt.size(), ctx, o.model.ctx > 0 ? "--ctx" : "max_position_embeddings in config.json",
+             o.model.ctx > 0 && o.model.ctx < model_ctx
+                 ? fmt::format("raise --ctx (the model allows up to {}) or shorten the prompt", model_ctx)
+                 : std::string("shorten the prompt"));
   Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
   const bool stream = o.samples == 1 && !o.json;
   if (stream)

@@ -185,6 +185,12 @@ TEST(CliGenerateInputs, SmallSlipsAreNamed) {
   r = run("logits --model " + kTinyV3 + " --ids 1 --out /");
   EXPECT_NE(r.output.find("--out / is a folder; give the name of a file in it"), std::string::npos)
       << r.output;
+  // A prompt that fills the context names the limit the user set, and what would fix it.
+  r = run("generate --model " + kTinyV3 + " --ids 1,2,3,4 --ctx 4");
+  EXPECT_NE(r.output.find("the prompt has 4 tokens and the context holds 4 (--ctx), so there is no room to "
+                          "generate: raise --ctx (the model allows up to 64) or shorten the prompt"),
+            std::string::npos)
+      << r.output;
   r = run("tokenize --tokenizer " + kTinyV3, "< /dev/null 2>&1");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("give the text to encode as arguments or with --file"), std::string::npos)
