@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <set>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
@@ -79,6 +80,16 @@ int64_t expert_index(std::string_view name) {
   return layer_index(fmt::format("model.layers.{}", name.substr(at + infix.size())));
 }
 
+// How many of the indices 0, 1, 2, ... are in `present` before the first gap. A config's N layers (or
+// experts) need tensors under each of 0 to N - 1; counting the largest index instead let one stray tensor
+// named model.layers.99999999.x admit a config of 10^8 layers, whose layout was then built (and never
+// finished).
+int64_t leading_indices(const std::set<int64_t>& present) {
+  int64_t n = 0;
+  while (present.count(n)) ++n;
+  return n;
+}
+
 bool is_float_dtype(DType t) {
   return t == DType::F32 || t == DType::BF16 || t == DType::F16 || t == DType::F8_E4M3 || t == DType::F64;
 }
@@ -104,7 +115,7 @@ void check_tensor_names(const TensorStore& store, const ParamLayout& read, const
     // An MTP layer has its eh_proj; without it the layer is a decoder layer the config left out (a checkpoint
     // without its MTP module, read with num_hidden_layers one too small).
     const bool mtp = layer >= cfg.num_hidden_layers &&
-                     layer < cfg.num_hidden_layers + cfg.num_nextn_predict_layers &&
+                     layer - cfg.num_hidden_layers < cfg.num_nextn_predict_layers &&  // no sum to overflow
                      store.contains(fmt::format("model.layers.{}.eh_proj.weight", layer));
     if (mtp && skips_mtp_layers) continue;
     if (mtp && (name.ends_with(".embed_tokens.weight") || name.ends_with(".shared_head.head.weight")))
@@ -126,15 +137,23 @@ void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg
                                 const std::string& config_path) {
   // Layers and experts first, from names alone: the layout below has a tensor per layer and expert, so a
   // count off by orders of magnitude must be refused before it is built.
-  int64_t layers = 0, experts = 0;
+  std::set<int64_t> layer_ids, expert_ids;
   for (const std::string& name : store.names()) {
-    layers = std::max(layers, layer_index(name) + 1);
-    experts = std::max(experts, expert_index(name) + 1);
+    layer_ids.insert(layer_index(name));
+    expert_ids.insert(expert_index(name));
   }
+  const int64_t layers = leading_indices(layer_ids), experts = leading_indices(expert_ids);
   SEEK_CHECK(cfg.num_hidden_layers <= layers,
              "{}: num_hidden_layers is {} but {} holds {}; do the weights match the config?", config_path,
              cfg.num_hidden_layers, store.path(),
              layers == 0 ? std::string("no layers") : fmt::format("layers 0 to {} only", layers - 1));
+  // The MTP layers follow the decoder layers, and are in the layout below unless the loader skips them.
+  SEEK_CHECK(
+      skips_mtp_layers || cfg.num_nextn_predict_layers <= layers - cfg.num_hidden_layers,
+      "{}: num_nextn_predict_layers is {} but {} holds {} layer(s) after the {} decoder layers; do the "
+      "weights match the config?",
+      config_path, cfg.num_nextn_predict_layers, store.path(), layers - cfg.num_hidden_layers,
+      cfg.num_hidden_layers);
   bool moe = false;  // a config may name experts and still have only dense layers
   for (int64_t i = 0; i < cfg.num_hidden_layers && !moe; ++i) moe = cfg.is_moe_layer(i);
   SEEK_CHECK(!moe || cfg.n_routed_experts <= experts,

@@ -140,5 +140,47 @@ TEST(ModelDir, TensorsTheConfigDoesNotDescribeAreNamed) {
   fs::remove_all(dir);
 }
 
+// Layer and expert counts are checked against the indices the weights hold from 0 on, not the largest one: a
+// single stray tensor at index 99999999 let a config claim 10^8 layers (or experts), and the loader then
+// built a layout of that size for minutes before running out of memory. Training loads read the MTP layers,
+// so their count is checked too.
+TEST(ModelDir, LayerAndExpertCountsNeedEveryIndexFromZero) {
+  auto cfg = test::shipped_config("tiny-v3");
+  Transformer<float> m(cfg);
+  m.init_weights(1);
+  auto dir = temp_dir("stray");
+  fs::create_directories(dir);
+  SafetensorsWriter w;
+  const auto& ps = m.params();
+  for (const auto& info : ps.layout.all())
+    w.add(info.name, DType::F32, info.shape, ps.value.data() + info.offset);
+  const float one = 1;
+  w.add("model.layers.99999999.input_layernorm.weight", DType::F32, {1}, &one);
+  w.add("model.layers.1.mlp.experts.99999999.up_proj.weight", DType::F32, {1}, &one);
+  w.write(dir / "model.safetensors");
+  TensorStore store(dir);
+  auto error_with = [&](ModelConfig c, bool skips_mtp) {
+    return error_of([&] { check_weights_match_config(store, c, skips_mtp, "cfg.json"); });
+  };
+  ModelConfig c = cfg;
+  c.num_hidden_layers = 99999999;
+  auto msg = error_with(c, true);
+  EXPECT_NE(msg.find("num_hidden_layers is 99999999 but"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("layers 0 to 3 only"), std::string::npos) << msg;
+  c = cfg;
+  c.n_routed_experts = 100000000;
+  msg = error_with(c, true);
+  EXPECT_NE(msg.find("n_routed_experts is 100000000 but"), std::string::npos) << msg;
+  c = cfg;
+  c.num_nextn_predict_layers = int64_t(1) << 40;
+  msg = error_with(c, false);
+  EXPECT_NE(msg.find("num_nextn_predict_layers is 1099511627776 but"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1 layer(s) after the 3 decoder layers"), std::string::npos) << msg;
+  // Inference skips the MTP layers, so their count does not matter there; the stray tensors still do.
+  msg = error_with(c, true);
+  EXPECT_NE(msg.find("2 tensor(s) that cfg.json does not describe"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace seek
