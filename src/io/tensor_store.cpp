@@ -20,6 +20,7 @@ constexpr const char* kSingleName = "model.safetensors";
 constexpr const char* kIndexName = "model.safetensors.index.json";
 
 json read_json_file(const fs::path& path) {
+  refuse_special_file(path);
   const std::string text = read_file(path);
   try {
     return parse_json_unique_keys(text, path.string());
@@ -38,6 +39,13 @@ void check_shard_name(const fs::path& index, const std::string& shard) {
          shard);
 }
 
+// Whether `p` is there to be opened. A symlink loop counts as there, so that opening it says what is wrong;
+// the throwing std::filesystem::exists reported it as an internal error.
+bool present(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec) || ec;
+}
+
 void convert_any(DType t, const std::byte* src, size_t n, float* out) {
   convert_to_float(t, src, n, out);
 }
@@ -50,7 +58,7 @@ void convert_any(DType t, const std::byte* src, size_t n, double* out) {
 TensorStore::TensorStore(const fs::path& path) : path_(path.string()) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
-    bool single = fs::exists(path / kSingleName), index = fs::exists(path / kIndexName);
+    bool single = present(path / kSingleName), index = present(path / kIndexName);
     if (single && index) {
       fail("{}: holds both {} and {}; remove the stale one", path_, kSingleName, kIndexName);
     }
@@ -89,8 +97,7 @@ void TensorStore::open_index(const fs::path& index) {
     if (it == shards.end()) {
       check_shard_name(index, shard);
       const fs::path shard_path = dir / shard;
-      std::error_code ec;
-      if (!fs::exists(shard_path, ec)) {
+      if (!present(shard_path)) {
         fail("{}: shard {} (listed for tensor '{}') does not exist", idx, shard_path.string(), name);
       }
       files_.push_back(std::make_unique<SafetensorsFile>(shard_path));

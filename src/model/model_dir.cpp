@@ -8,6 +8,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "io/safetensors_writer.hpp"
 
 namespace seek {
@@ -179,11 +180,24 @@ void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg
   }
 }
 
+// std::filesystem's throwing calls would report a symlink loop as an internal error, so every check here
+// takes an error code, and what it cannot tell is left to the read, which names the reason.
+ModelConfig load_model_config(const fs::path& dir) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (ec && st.type() != fs::file_type::not_found)
+    fail("cannot open model directory {}: {}", dir.string(), ec.message());
+  SEEK_CHECK(fs::exists(st), "model directory {} does not exist", dir.string());
+  SEEK_CHECK(fs::is_directory(st), "model directory {} is not a folder", dir.string());
+  const fs::path config = dir / "config.json";
+  SEEK_CHECK(fs::exists(config, ec) || ec, "model directory {} has no config.json", dir.string());
+  refuse_special_file(config);
+  return ModelConfig::load(config.string());
+}
+
 template <typename T>
 std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOptions& opts) {
-  SEEK_CHECK(fs::is_directory(dir), "model directory {} does not exist", dir.string());
-  SEEK_CHECK(fs::exists(dir / "config.json"), "model directory {} has no config.json", dir.string());
-  ModelConfig cfg = ModelConfig::load((dir / "config.json").string());
+  ModelConfig cfg = load_model_config(dir);
   TensorStore store(dir);
   check_weights_match_config(store, cfg, false, (dir / "config.json").string());
   auto model = std::make_unique<Transformer<T>>(cfg);

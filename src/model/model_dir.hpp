@@ -35,6 +35,10 @@ void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOpt
 void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
                                 const std::string& config_path);
 
+// The config.json of model folder `dir`, read and validated; every loader starts here. Errors name the
+// folder or file: no such folder, not a folder, no config.json, a symlink loop, a FIFO or device.
+ModelConfig load_model_config(const std::filesystem::path& dir);
+
 template <typename T>
 std::unique_ptr<Transformer<T>> load_model_dir(const std::filesystem::path& dir,
                                                const ReadOptions& opts = {});

@@ -596,6 +596,27 @@ TEST_F(SafetensorsTest, RejectsBrokenIndexes) {
   expect_error([&] { TensorStore s(dir_ / "empty"); }, {"empty", "no model.safetensors"});
 }
 
+// A FIFO in place of a weights file or index waited for a writer forever, and a symlink loop in place of
+// model.safetensors was an "internal error" from std::filesystem: both are errors naming the file.
+TEST_F(SafetensorsTest, FifosAndSymlinkLoopsAreNamed) {
+  ASSERT_EQ(::mkfifo((dir_ / "fifo.safetensors").c_str(), 0644), 0);
+  expect_error([&] { SafetensorsFile f(dir_ / "fifo.safetensors"); },
+               {(dir_ / "fifo.safetensors").string(), "not a regular file"});
+  fs::create_directories(dir_ / "ck");
+  fs::create_symlink("model.safetensors", dir_ / "ck" / "model.safetensors");
+  expect_error(
+      [&] { TensorStore s(dir_ / "ck"); },
+      {"cannot open", (dir_ / "ck" / "model.safetensors").string(), "Too many levels of symbolic links"});
+  fs::remove(dir_ / "ck" / "model.safetensors");
+  fs::create_symlink("model.safetensors.index.json", dir_ / "ck" / "model.safetensors.index.json");
+  expect_error([&] { TensorStore s(dir_ / "ck"); },
+               {"cannot read", "model.safetensors.index.json", "Too many levels of symbolic links"});
+  fs::remove(dir_ / "ck" / "model.safetensors.index.json");
+  ASSERT_EQ(::mkfifo((dir_ / "ck" / "model.safetensors.index.json").c_str(), 0644), 0);
+  expect_error([&] { TensorStore s(dir_ / "ck"); },
+               {(dir_ / "ck" / "model.safetensors.index.json").string(), "not a regular file"});
+}
+
 TEST_F(SafetensorsTest, WriterRejectsBadTensors) {
   std::vector<float> v(4, 1.0f);
   std::vector<int64_t> big = {int64_t(1) << 40};

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.hpp"
@@ -179,6 +180,34 @@ TEST(ModelDir, LayerAndExpertCountsNeedEveryIndexFromZero) {
   // Inference skips the MTP layers, so their count does not matter there; the stray tensors still do.
   msg = error_with(c, true);
   EXPECT_NE(msg.find("2 tensor(s) that cfg.json does not describe"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
+// A symlink loop was an "internal error" (std::filesystem threw), a FIFO for config.json waited for a writer
+// forever and /dev/zero was read until memory ran out: each is now an error naming the path.
+TEST(ModelDir, SymlinkLoopsAndSpecialFilesAreNamed) {
+  auto dir = temp_dir("special");
+  fs::create_directories(dir);
+  fs::create_directory_symlink("loop", dir / "loop");
+  auto msg = error_of([&] { load_model_config(dir / "loop"); });
+  EXPECT_NE(msg.find("cannot open model directory " + (dir / "loop").string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("symbolic links"), std::string::npos) << msg;
+  std::ofstream(dir / "file") << "x";
+  msg = error_of([&] { load_model_config(dir / "file"); });
+  EXPECT_NE(msg.find("is not a folder"), std::string::npos) << msg;
+  fs::create_symlink("config.json", dir / "config.json");
+  msg = error_of([&] { load_model_dir<float>(dir); });
+  EXPECT_NE(msg.find((dir / "config.json").string() + ": Too many levels of symbolic links"),
+            std::string::npos)
+      << msg;
+  fs::remove(dir / "config.json");
+  ASSERT_EQ(::mkfifo((dir / "config.json").c_str(), 0644), 0);
+  msg = error_of([&] { load_model_dir<float>(dir); });
+  EXPECT_NE(msg.find((dir / "config.json").string() + " is not a regular file"), std::string::npos) << msg;
+  fs::remove(dir / "config.json");
+  fs::create_symlink("/dev/zero", dir / "config.json");
+  msg = error_of([&] { load_model_config(dir); });
+  EXPECT_NE(msg.find((dir / "config.json").string() + " is not a regular file"), std::string::npos) << msg;
   fs::remove_all(dir);
 }
 
