@@ -92,10 +92,11 @@ void TensorStore::open_index(const fs::path& index) {
   for (const auto& [name, v] : j["weight_map"].items()) {
     if (!v.is_string())
       fail("{}: weight_map entry for '{}' must be a file name, got {}", idx, name, describe_json(v));
-    const std::string shard = v.get<std::string>();
+    check_shard_name(index, v.get<std::string>());
+    // "x" and "./x" are one shard, opened once.
+    const std::string shard = fs::path(v.get<std::string>()).lexically_normal().string();
     auto it = shards.find(shard);
     if (it == shards.end()) {
-      check_shard_name(index, shard);
       const fs::path shard_path = dir / shard;
       if (!present(shard_path)) {
         fail("{}: shard {} (listed for tensor '{}') does not exist", idx, shard_path.string(), name);
@@ -108,6 +109,22 @@ void TensorStore::open_index(const fs::path& index) {
       fail("{}: tensor '{}' is mapped to {}, but that shard does not contain it", idx, name,
            it->second->path());
     tensors_.emplace(name, Entry{t, it->second});
+  }
+  // Every tensor of a shard must be listed for that shard. Hugging Face's loader reads whole shards, so a
+  // tensor the index leaves out, or lists for another shard that holds it too, would be loaded there while
+  // we read another copy or none: the checkpoint is ambiguous (a stale index, or shards of two saves).
+  for (const auto& [shard, file] : shards) {
+    for (const std::string& name : file->names()) {
+      auto e = tensors_.find(name);
+      if (e == tensors_.end())
+        fail("{}: shard {} holds tensor '{}', which the index does not list; is the index stale?", idx,
+             file->path(), name);
+      if (e->second.file != file)
+        fail(
+            "{}: tensor '{}' is in both {} and {} (the index lists it for the latter); are the shards from "
+            "two saves?",
+            idx, name, file->path(), e->second.file->path());
+    }
   }
 }
 

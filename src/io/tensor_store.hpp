@@ -25,7 +25,8 @@ class TensorStore {
  public:
   // path is one of: a .safetensors file; a *.index.json file; a directory holding model.safetensors or
   // model.safetensors.index.json (both present is an error: it is unclear which save is current). Every
-  // file is opened and validated now, so a broken checkpoint fails here rather than mid-load.
+  // file is opened and validated now, so a broken checkpoint fails here rather than mid-load; with an index,
+  // every tensor of a shard must be listed for that shard.
   explicit TensorStore(const std::filesystem::path& path);
 
   const std::string& path() const { return path_; }
