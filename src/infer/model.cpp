@@ -225,6 +225,10 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
     store.read_into(info.name, info.shape, tmp.data(), ro);
     m->store(id, tmp.data());
   }
+  for (const LayerIds& l : m->ids_.layers)
+    if (l.experts.bias >= 0)
+      check_router_bias(store, m->layout_[l.experts.bias].name, m->f32(l.experts.bias),
+                        m->layout_[l.experts.bias].numel);
   return m;
 }
 

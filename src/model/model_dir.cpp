@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "core/atomic_file.hpp"
@@ -47,6 +48,16 @@ void save_model_dir(const Transformer<T>& model, const fs::path& dir, const Save
 }
 
 template <typename T>
+void check_router_bias(const TensorStore& store, const std::string& name, const T* values, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    SEEK_CHECK(
+        std::isfinite(values[i]),
+        "tensor '{}' in {} holds {} at index {}; a router bias must be finite (it only picks the experts, "
+        "so tokens would be routed arbitrarily with finite logits)",
+        name, store.file_of(name).path(), values[i], i);
+}
+
+template <typename T>
 void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOptions& opts) {
   auto& ps = model.params();
   for (const ParamInfo& info : ps.layout.all()) {
@@ -54,6 +65,13 @@ void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOpt
                store.path(), info.name, fmt::join(info.shape, ", "));
     store.read_into(info.name, info.shape, ps.value.data() + info.offset, opts);
   }
+  auto check_bias = [&](const LayerIds& l) {
+    if (l.experts.bias >= 0)
+      check_router_bias(store, ps.layout[l.experts.bias].name, ps.p(l.experts.bias),
+                        ps.layout[l.experts.bias].numel);
+  };
+  for (const LayerIds& l : model.ids().layers) check_bias(l);
+  for (const MtpIds& m : model.ids().mtp) check_bias(m.layer);
 }
 
 namespace {
@@ -207,6 +225,8 @@ std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOp
 
 template void save_model_dir<float>(const Transformer<float>&, const fs::path&, const SaveOptions&);
 template void save_model_dir<double>(const Transformer<double>&, const fs::path&, const SaveOptions&);
+template void check_router_bias<float>(const TensorStore&, const std::string&, const float*, int64_t);
+template void check_router_bias<double>(const TensorStore&, const std::string&, const double*, int64_t);
 template void load_weights<float>(Transformer<float>&, const TensorStore&, const ReadOptions&);
 template void load_weights<double>(Transformer<double>&, const TensorStore&, const ReadOptions&);
 template std::unique_ptr<Transformer<float>> load_model_dir<float>(const fs::path&, const ReadOptions&);

@@ -27,6 +27,13 @@ void save_model_dir(const Transformer<T>& model, const std::filesystem::path& di
 template <typename T>
 void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOptions& opts = {});
 
+// Throws naming tensor `name` and its file in `store` when one of its n `values` is a NaN or an infinity. For
+// the router's e_score_correction_bias, which only picks experts (their weights come from the unbiased
+// scores): a NaN there routes every token to arbitrary experts while the logits stay finite, so nothing
+// downstream would notice.
+template <typename T>
+void check_router_bias(const TensorStore& store, const std::string& name, const T* values, int64_t n);
+
 // Everything a loader checks before it allocates the weights, from the safetensors headers alone:
 // num_hidden_layers (and the MTP layers when the loader reads them) and n_routed_experts within what the
 // files hold, check_tensor_names over the layout of

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -208,6 +209,27 @@ TEST(ModelDir, SymlinkLoopsAndSpecialFilesAreNamed) {
   fs::create_symlink("/dev/zero", dir / "config.json");
   msg = error_of([&] { load_model_config(dir); });
   EXPECT_NE(msg.find((dir / "config.json").string() + " is not a regular file"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
+// The router bias only picks experts, so a NaN there left every loss and logit finite while tokens went to
+// arbitrary experts: refused on load, the MTP layer's included.
+TEST(ModelDir, NonFiniteRouterBiasIsRefused) {
+  auto cfg = test::shipped_config("tiny-v3");
+  auto dir = temp_dir("bias");
+  for (const std::string bias : {"model.layers.1.mlp.gate.e_score_correction_bias",
+                                 "model.layers.3.mlp.gate.e_score_correction_bias"}) {
+    Transformer<float> m(cfg);
+    m.init_weights(1);
+    auto& ps = m.params();
+    ps.value[size_t(ps.layout[ps.layout.find(bias)].offset + 2)] = -std::numeric_limits<float>::infinity();
+    save_model_dir(m, dir);
+    auto msg = error_of([&] { load_model_dir<float>(dir); });
+    EXPECT_NE(msg.find("tensor '" + bias + "' in " + (dir / "model.safetensors").string() +
+                       " holds -inf at index 2; a router bias must be finite"),
+              std::string::npos)
+        << msg;
+  }
   fs::remove_all(dir);
 }
 
