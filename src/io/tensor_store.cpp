@@ -162,10 +162,8 @@ const TensorStore::Entry& TensorStore::checked(std::string_view name,
   return e;
 }
 
-template <typename Out>
-void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& expected_shape, Out* out,
-                             const ReadOptions& options) const {
-  const Entry& e = checked(name, expected_shape);
+const TensorInfo* TensorStore::fp8_scale(std::string_view name) const {
+  const Entry& e = entry(name);
   const TensorInfo& w = *e.info;
   const std::string scale_name = std::string(name) + std::string(kScaleSuffix);
   auto s = tensors_.find(scale_name);
@@ -174,7 +172,7 @@ void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& 
       fail("tensor '{}' in {} is F8_E4M3 but has no '{}' to dequantize it with", name, e.file->path(),
            scale_name);
     }
-    return convert_any(w.dtype, w.data, w.numel, out);
+    return nullptr;
   }
   // A scale_inv sibling marks an FP8 weight; anything else about it is an inconsistent checkpoint.
   if (w.dtype != DType::F8_E4M3) {
@@ -198,9 +196,18 @@ void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& 
     fail("'{}' in {}: scale must be a float dtype, got {}", scale_name, s->second.file->path(),
          dtype_name(sc.dtype));
   }
-  std::vector<float> scale(sc.numel);
-  convert_to_float(sc.dtype, sc.data, sc.numel, scale.data());
-  dequantize_fp8_blocks(reinterpret_cast<const uint8_t*>(w.data), rows, cols, scale.data(), out,
+  return &sc;
+}
+
+template <typename Out>
+void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& expected_shape, Out* out,
+                             const ReadOptions& options) const {
+  const TensorInfo& w = *checked(name, expected_shape).info;
+  const TensorInfo* sc = fp8_scale(name);
+  if (!sc) return convert_any(w.dtype, w.data, w.numel, out);
+  std::vector<float> scale(sc->numel);
+  convert_to_float(sc->dtype, sc->data, sc->numel, scale.data());
+  dequantize_fp8_blocks(reinterpret_cast<const uint8_t*>(w.data), w.shape[0], w.shape[1], scale.data(), out,
                         options.fp8_round_to_bf16);
 }
 

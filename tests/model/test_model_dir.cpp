@@ -233,5 +233,38 @@ TEST(ModelDir, NonFiniteRouterBiasIsRefused) {
   fs::remove_all(dir);
 }
 
+// FP8 scales are checked with the headers, before any weight is read: a scale missing (or of the wrong shape)
+// at the last layer of a V3 checkpoint used to fail only after minutes of reading everything before it.
+TEST(ModelDir, Fp8ScalesAreCheckedBeforeAnyWeightIsRead) {
+  const fs::path fixture = fs::path(SEEK_TEST_DIR) / "fixtures" / "tiny-v3-fp8";
+  const ModelConfig cfg = ModelConfig::load((fixture / "config.json").string());
+  const SafetensorsFile src(fixture / "model.safetensors");
+  const std::string scale = "model.layers.2.mlp.experts.7.down_proj.weight_scale_inv";  // [2, 1]
+  auto dir = temp_dir("fp8");
+  auto error_without = [&](const std::string& drop, const std::string& transpose) {
+    SafetensorsWriter w;
+    for (const std::string& name : src.names()) {
+      const TensorInfo& t = src.at(name);
+      if (name == drop) continue;
+      auto shape = t.shape;
+      if (name == transpose) std::swap(shape[0], shape[1]);
+      w.add_raw(name, t.dtype, shape, t.data, t.nbytes);
+    }
+    w.write(dir / "model.safetensors");
+    TensorStore store(dir);
+    return error_of([&] { check_weights_match_config(store, cfg, true, "cfg.json"); });
+  };
+  fs::create_directories(dir);
+  EXPECT_EQ(error_without("", ""), "");
+  auto msg = error_without(scale, "");
+  EXPECT_NE(msg.find("is F8_E4M3 but has no '" + scale + "'"), std::string::npos) << msg;
+  msg = error_without("", scale);
+  EXPECT_NE(
+      msg.find("'" + scale + "' in " + (dir / "model.safetensors").string() + ": expected shape [2, 1]"),
+      std::string::npos)
+      << msg;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace seek
