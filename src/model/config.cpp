@@ -286,6 +286,9 @@ void ModelConfig::validate(const std::string& src) const {
     SEEK_CHECK(rope.factor >= 1.0, "{}: rope_scaling.factor must be >= 1, got {}", src, rope.factor);
     SEEK_CHECK(rope.original_max_pos > 0,
                "{}: rope_scaling.original_max_position_embeddings must be positive", src);
+    // YaRN divides by each beta (rotations) inside a log: 0 made every rope angle NaN, so every logit.
+    for (auto [key, beta] : {std::pair{"beta_fast", rope.beta_fast}, {"beta_slow", rope.beta_slow}})
+      SEEK_CHECK(beta > 0, "{}: rope_scaling.{} must be positive, got {}", src, key, beta);
   }
 }
 

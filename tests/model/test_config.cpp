@@ -169,6 +169,15 @@ TEST(Config, OutOfRangeValuesAreErrors) {
   j = load_json("tiny-v3");
   j["eos_token_id"] = -1;  // unset, as Hugging Face writes it
   EXPECT_EQ(error_of(j), "");
+  for (const char* beta : {"beta_fast", "beta_slow"}) {  // 0 made every rope angle, so every logit, NaN
+    for (double value : {0.0, -1.0}) {
+      j = load_json("tiny-v3");
+      j["rope_scaling"][beta] = value;
+      EXPECT_NE(error_of(j).find(std::string("rope_scaling.") + beta + " must be positive"),
+                std::string::npos)
+          << error_of(j);
+    }
+  }
 }
 
 // Sizes that wrap in int64 are refused: 2^62 + 4 heads times tiny-v3's 12 query dims wraps to 48 rows, the
