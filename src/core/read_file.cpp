@@ -57,4 +57,10 @@ std::string read_file(const std::filesystem::path& path, long long limit) {
   return out;
 }
 
+void refuse_special_file(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)) return;
+  fail("{} is not a regular file (a FIFO, socket or device)", path.string());
+}
+
 }  // namespace seek

@@ -15,4 +15,10 @@ namespace seek {
 // /dev/zero say, is an error and not the OOM killer.
 std::string read_file(const std::filesystem::path& path, long long limit = 0);
 
+// Throws seek::Error naming `path` when it is a FIFO, socket or device, for files that must hold their bytes
+// (a model's config.json, a safetensors index): read_file would wait on a FIFO for a writer, and take the
+// endless stream of a device such as /dev/zero for the file's text. A folder, a missing file or a symlink
+// loop is left to the read that follows, which names it.
+void refuse_special_file(const std::filesystem::path& path);
+
 }  // namespace seek

@@ -207,9 +207,7 @@ int64_t InferModel::dense_bytes() const {
 }
 
 std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoadOptions& opt) {
-  SEEK_CHECK(fs::is_directory(dir), "model directory {} does not exist", dir.string());
-  SEEK_CHECK(fs::exists(dir / "config.json"), "model directory {} has no config.json", dir.string());
-  ModelConfig cfg = ModelConfig::load((dir / "config.json").string());
+  ModelConfig cfg = load_model_config(dir);
   TensorStore store(dir);
   check_weights_match_config(store, cfg, true, (dir / "config.json").string());
   std::unique_ptr<InferModel> m(new InferModel());
@@ -227,6 +225,10 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
     store.read_into(info.name, info.shape, tmp.data(), ro);
     m->store(id, tmp.data());
   }
+  for (const LayerIds& l : m->ids_.layers)
+    if (l.experts.bias >= 0)
+      check_router_bias(store, m->layout_[l.experts.bias].name, m->f32(l.experts.bias),
+                        m->layout_[l.experts.bias].numel);
   return m;
 }
 

@@ -15,7 +15,9 @@
 namespace seek {
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path.string()) {
-  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer; it is refused below as not a regular file.
+  // On a regular file the flag changes nothing.
+  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail("cannot open {}: {}", path_, std::strerror(errno));
   struct stat st;
   if (::fstat(fd, &st) != 0) {

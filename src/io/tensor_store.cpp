@@ -20,6 +20,7 @@ constexpr const char* kSingleName = "model.safetensors";
 constexpr const char* kIndexName = "model.safetensors.index.json";
 
 json read_json_file(const fs::path& path) {
+  refuse_special_file(path);
   const std::string text = read_file(path);
   try {
     return parse_json_unique_keys(text, path.string());
@@ -38,6 +39,13 @@ void check_shard_name(const fs::path& index, const std::string& shard) {
          shard);
 }
 
+// Whether `p` is there to be opened. A symlink loop counts as there, so that opening it says what is wrong;
+// the throwing std::filesystem::exists reported it as an internal error.
+bool present(const fs::path& p) {
+  std::error_code ec;
+  return fs::exists(p, ec) || ec;
+}
+
 void convert_any(DType t, const std::byte* src, size_t n, float* out) {
   convert_to_float(t, src, n, out);
 }
@@ -50,7 +58,7 @@ void convert_any(DType t, const std::byte* src, size_t n, double* out) {
 TensorStore::TensorStore(const fs::path& path) : path_(path.string()) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
-    bool single = fs::exists(path / kSingleName), index = fs::exists(path / kIndexName);
+    bool single = present(path / kSingleName), index = present(path / kIndexName);
     if (single && index) {
       fail("{}: holds both {} and {}; remove the stale one", path_, kSingleName, kIndexName);
     }
@@ -84,13 +92,13 @@ void TensorStore::open_index(const fs::path& index) {
   for (const auto& [name, v] : j["weight_map"].items()) {
     if (!v.is_string())
       fail("{}: weight_map entry for '{}' must be a file name, got {}", idx, name, describe_json(v));
-    const std::string shard = v.get<std::string>();
+    check_shard_name(index, v.get<std::string>());
+    // "x" and "./x" are one shard, opened once.
+    const std::string shard = fs::path(v.get<std::string>()).lexically_normal().string();
     auto it = shards.find(shard);
     if (it == shards.end()) {
-      check_shard_name(index, shard);
       const fs::path shard_path = dir / shard;
-      std::error_code ec;
-      if (!fs::exists(shard_path, ec)) {
+      if (!present(shard_path)) {
         fail("{}: shard {} (listed for tensor '{}') does not exist", idx, shard_path.string(), name);
       }
       files_.push_back(std::make_unique<SafetensorsFile>(shard_path));
@@ -101,6 +109,22 @@ void TensorStore::open_index(const fs::path& index) {
       fail("{}: tensor '{}' is mapped to {}, but that shard does not contain it", idx, name,
            it->second->path());
     tensors_.emplace(name, Entry{t, it->second});
+  }
+  // Every tensor of a shard must be listed for that shard. Hugging Face's loader reads whole shards, so a
+  // tensor the index leaves out, or lists for another shard that holds it too, would be loaded there while
+  // we read another copy or none: the checkpoint is ambiguous (a stale index, or shards of two saves).
+  for (const auto& [shard, file] : shards) {
+    for (const std::string& name : file->names()) {
+      auto e = tensors_.find(name);
+      if (e == tensors_.end())
+        fail("{}: shard {} holds tensor '{}', which the index does not list; is the index stale?", idx,
+             file->path(), name);
+      if (e->second.file != file)
+        fail(
+            "{}: tensor '{}' is in both {} and {} (the index lists it for the latter); are the shards from "
+            "two saves?",
+            idx, name, file->path(), e->second.file->path());
+    }
   }
 }
 
@@ -138,10 +162,8 @@ const TensorStore::Entry& TensorStore::checked(std::string_view name,
   return e;
 }
 
-template <typename Out>
-void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& expected_shape, Out* out,
-                             const ReadOptions& options) const {
-  const Entry& e = checked(name, expected_shape);
+const TensorInfo* TensorStore::fp8_scale(std::string_view name) const {
+  const Entry& e = entry(name);
   const TensorInfo& w = *e.info;
   const std::string scale_name = std::string(name) + std::string(kScaleSuffix);
   auto s = tensors_.find(scale_name);
@@ -150,7 +172,7 @@ void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& 
       fail("tensor '{}' in {} is F8_E4M3 but has no '{}' to dequantize it with", name, e.file->path(),
            scale_name);
     }
-    return convert_any(w.dtype, w.data, w.numel, out);
+    return nullptr;
   }
   // A scale_inv sibling marks an FP8 weight; anything else about it is an inconsistent checkpoint.
   if (w.dtype != DType::F8_E4M3) {
@@ -174,9 +196,18 @@ void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& 
     fail("'{}' in {}: scale must be a float dtype, got {}", scale_name, s->second.file->path(),
          dtype_name(sc.dtype));
   }
-  std::vector<float> scale(sc.numel);
-  convert_to_float(sc.dtype, sc.data, sc.numel, scale.data());
-  dequantize_fp8_blocks(reinterpret_cast<const uint8_t*>(w.data), rows, cols, scale.data(), out,
+  return &sc;
+}
+
+template <typename Out>
+void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& expected_shape, Out* out,
+                             const ReadOptions& options) const {
+  const TensorInfo& w = *checked(name, expected_shape).info;
+  const TensorInfo* sc = fp8_scale(name);
+  if (!sc) return convert_any(w.dtype, w.data, w.numel, out);
+  std::vector<float> scale(sc->numel);
+  convert_to_float(sc->dtype, sc->data, sc->numel, scale.data());
+  dequantize_fp8_blocks(reinterpret_cast<const uint8_t*>(w.data), w.shape[0], w.shape[1], scale.data(), out,
                         options.fp8_round_to_bf16);
 }
 

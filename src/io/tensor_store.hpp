@@ -25,7 +25,8 @@ class TensorStore {
  public:
   // path is one of: a .safetensors file; a *.index.json file; a directory holding model.safetensors or
   // model.safetensors.index.json (both present is an error: it is unclear which save is current). Every
-  // file is opened and validated now, so a broken checkpoint fails here rather than mid-load.
+  // file is opened and validated now, so a broken checkpoint fails here rather than mid-load; with an index,
+  // every tensor of a shard must be listed for that shard.
   explicit TensorStore(const std::filesystem::path& path);
 
   const std::string& path() const { return path_; }
@@ -37,6 +38,11 @@ class TensorStore {
   // A weight is FP8 exactly when its sibling "<name>_scale_inv" exists [spec §2.3].
   static constexpr std::string_view kScaleSuffix = "_scale_inv";
   bool is_fp8(std::string_view name) const;
+  // Checks how tensor `name` is to be dequantized, from the headers: an F8_E4M3 weight needs its scale_inv, a
+  // scale_inv marks an F8_E4M3 2-D weight, and the scale is a float tensor of one value per 128 x 128 block.
+  // Returns the scale, or nullptr when `name` is not FP8; throws naming the tensors and files otherwise.
+  // read_into calls it; a loader calls it first for every weight, to fail before reading any.
+  const TensorInfo* fp8_scale(std::string_view name) const;
 
   // Reads tensor `name`, which must have exactly `expected_shape`, into out (numel elements). FP8 weights
   // are dequantized with their scale_inv; every other float or integer dtype converts by value.

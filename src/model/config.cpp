@@ -94,6 +94,38 @@ void for_each_plain_key(F&& f) {
   f("eos_token_id", &ModelConfig::eos_token_id, Write::AboveDefault);
 }
 
+// Whether any layer, the MTP layers included, is dense. Not by a loop over the layers: config.json may claim
+// 2^40 of them, and the loader compares that count with the checkpoint only after validate. If layers 0 and 1
+// are both MoE, first_k_dense_replace is 0 and moe_layer_freq 1, so every layer is.
+bool has_dense_layer(const ModelConfig& c) {
+  const bool two_layers = c.num_hidden_layers > 1 || c.num_nextn_predict_layers > 0;
+  return !c.is_moe_layer(0) || (two_layers && !c.is_moe_layer(1));
+}
+
+// The dimensions build_layout derives from the keys (heads × head dims, rank + rope dims, ...) must fit in
+// int64. A wrapped one can equal a checkpoint's real size and pass every shape check: 2^62 + 4 heads of 12
+// query dims "are" 48 rows, so tiny-v3's 4-head tensors loaded, and the forward pass walked 2^62 heads.
+void check_derived_sizes(const ModelConfig& c, const std::string& src) {
+  using Wide = __int128;  // holds a key times a sum of two keys exactly
+  const Wide heads = c.num_attention_heads;
+  const std::pair<const char*, Wide> sizes[] = {
+      {"num_attention_heads × (qk_nope_head_dim + qk_rope_head_dim)",
+       heads * (Wide(c.qk_nope_head_dim) + c.qk_rope_head_dim)},
+      {"num_attention_heads × (qk_nope_head_dim + v_head_dim)",
+       heads * (Wide(c.qk_nope_head_dim) + c.v_head_dim)},
+      {"num_attention_heads × v_head_dim", heads * c.v_head_dim},
+      {"kv_lora_rank + qk_rope_head_dim", Wide(c.kv_lora_rank) + c.qk_rope_head_dim},
+      {"2 × hidden_size", 2 * Wide(c.hidden_size)},
+      {"num_hidden_layers + num_nextn_predict_layers",
+       Wide(c.num_hidden_layers) + c.num_nextn_predict_layers},
+      {"n_shared_experts × moe_intermediate_size",
+       c.n_routed_experts > 0 ? Wide(c.n_shared_experts) * c.moe_intermediate_size : 0},
+  };
+  for (const auto& [what, size] : sizes)
+    SEEK_CHECK(size <= INT64_MAX, "{}: {} is {:.4g}, too large for a tensor dimension", src, what,
+               double(size));
+}
+
 }  // namespace
 
 double ModelConfig::softmax_scale() const {
@@ -220,9 +252,8 @@ void ModelConfig::validate(const std::string& src) const {
   SEEK_CHECK(first_k_dense_replace >= 0, "{}: first_k_dense_replace must be >= 0", src);
   SEEK_CHECK(num_nextn_predict_layers >= 0, "{}: num_nextn_predict_layers must be >= 0", src);
   SEEK_CHECK(std::isfinite(rms_norm_eps) && rms_norm_eps > 0, "{}: rms_norm_eps must be positive", src);
-  bool has_dense = false;
-  for (int64_t i = 0; i < num_hidden_layers + num_nextn_predict_layers; ++i) has_dense |= !is_moe_layer(i);
-  if (has_dense) positive(intermediate_size, "intermediate_size");
+  check_derived_sizes(*this, src);
+  if (has_dense_layer(*this)) positive(intermediate_size, "intermediate_size");
   if (n_routed_experts > 0) {
     positive(moe_intermediate_size, "moe_intermediate_size");
     positive(num_experts_per_tok, "num_experts_per_tok");
@@ -255,6 +286,9 @@ void ModelConfig::validate(const std::string& src) const {
     SEEK_CHECK(rope.factor >= 1.0, "{}: rope_scaling.factor must be >= 1, got {}", src, rope.factor);
     SEEK_CHECK(rope.original_max_pos > 0,
                "{}: rope_scaling.original_max_position_embeddings must be positive", src);
+    // YaRN divides by each beta (rotations) inside a log: 0 made every rope angle NaN, so every logit.
+    for (auto [key, beta] : {std::pair{"beta_fast", rope.beta_fast}, {"beta_slow", rope.beta_slow}})
+      SEEK_CHECK(beta > 0, "{}: rope_scaling.{} must be positive, got {}", src, key, beta);
   }
 }
 

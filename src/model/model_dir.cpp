@@ -4,9 +4,12 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
+#include <set>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "io/safetensors_writer.hpp"
 
 namespace seek {
@@ -45,6 +48,16 @@ void save_model_dir(const Transformer<T>& model, const fs::path& dir, const Save
 }
 
 template <typename T>
+void check_router_bias(const TensorStore& store, const std::string& name, const T* values, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    SEEK_CHECK(
+        std::isfinite(values[i]),
+        "tensor '{}' in {} holds {} at index {}; a router bias must be finite (it only picks the experts, "
+        "so tokens would be routed arbitrarily with finite logits)",
+        name, store.file_of(name).path(), values[i], i);
+}
+
+template <typename T>
 void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOptions& opts) {
   auto& ps = model.params();
   for (const ParamInfo& info : ps.layout.all()) {
@@ -52,6 +65,13 @@ void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOpt
                store.path(), info.name, fmt::join(info.shape, ", "));
     store.read_into(info.name, info.shape, ps.value.data() + info.offset, opts);
   }
+  auto check_bias = [&](const LayerIds& l) {
+    if (l.experts.bias >= 0)
+      check_router_bias(store, ps.layout[l.experts.bias].name, ps.p(l.experts.bias),
+                        ps.layout[l.experts.bias].numel);
+  };
+  for (const LayerIds& l : model.ids().layers) check_bias(l);
+  for (const MtpIds& m : model.ids().mtp) check_bias(m.layer);
 }
 
 namespace {
@@ -79,6 +99,16 @@ int64_t expert_index(std::string_view name) {
   return layer_index(fmt::format("model.layers.{}", name.substr(at + infix.size())));
 }
 
+// How many of the indices 0, 1, 2, ... are in `present` before the first gap. A config's N layers (or
+// experts) need tensors under each of 0 to N - 1; counting the largest index instead let one stray tensor
+// named model.layers.99999999.x admit a config of 10^8 layers, whose layout was then built (and never
+// finished).
+int64_t leading_indices(const std::set<int64_t>& present) {
+  int64_t n = 0;
+  while (present.count(n)) ++n;
+  return n;
+}
+
 bool is_float_dtype(DType t) {
   return t == DType::F32 || t == DType::BF16 || t == DType::F16 || t == DType::F8_E4M3 || t == DType::F64;
 }
@@ -104,7 +134,7 @@ void check_tensor_names(const TensorStore& store, const ParamLayout& read, const
     // An MTP layer has its eh_proj; without it the layer is a decoder layer the config left out (a checkpoint
     // without its MTP module, read with num_hidden_layers one too small).
     const bool mtp = layer >= cfg.num_hidden_layers &&
-                     layer < cfg.num_hidden_layers + cfg.num_nextn_predict_layers &&
+                     layer - cfg.num_hidden_layers < cfg.num_nextn_predict_layers &&  // no sum to overflow
                      store.contains(fmt::format("model.layers.{}.eh_proj.weight", layer));
     if (mtp && skips_mtp_layers) continue;
     if (mtp && (name.ends_with(".embed_tokens.weight") || name.ends_with(".shared_head.head.weight")))
@@ -126,15 +156,23 @@ void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg
                                 const std::string& config_path) {
   // Layers and experts first, from names alone: the layout below has a tensor per layer and expert, so a
   // count off by orders of magnitude must be refused before it is built.
-  int64_t layers = 0, experts = 0;
+  std::set<int64_t> layer_ids, expert_ids;
   for (const std::string& name : store.names()) {
-    layers = std::max(layers, layer_index(name) + 1);
-    experts = std::max(experts, expert_index(name) + 1);
+    layer_ids.insert(layer_index(name));
+    expert_ids.insert(expert_index(name));
   }
+  const int64_t layers = leading_indices(layer_ids), experts = leading_indices(expert_ids);
   SEEK_CHECK(cfg.num_hidden_layers <= layers,
              "{}: num_hidden_layers is {} but {} holds {}; do the weights match the config?", config_path,
              cfg.num_hidden_layers, store.path(),
              layers == 0 ? std::string("no layers") : fmt::format("layers 0 to {} only", layers - 1));
+  // The MTP layers follow the decoder layers, and are in the layout below unless the loader skips them.
+  SEEK_CHECK(
+      skips_mtp_layers || cfg.num_nextn_predict_layers <= layers - cfg.num_hidden_layers,
+      "{}: num_nextn_predict_layers is {} but {} holds {} layer(s) after the {} decoder layers; do the "
+      "weights match the config?",
+      config_path, cfg.num_nextn_predict_layers, store.path(), layers - cfg.num_hidden_layers,
+      cfg.num_hidden_layers);
   bool moe = false;  // a config may name experts and still have only dense layers
   for (int64_t i = 0; i < cfg.num_hidden_layers && !moe; ++i) moe = cfg.is_moe_layer(i);
   SEEK_CHECK(!moe || cfg.n_routed_experts <= experts,
@@ -157,14 +195,30 @@ void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg
     SEEK_CHECK(is_float_dtype(got.dtype),
                "tensor '{}' in {} is {}; weights must be F32, BF16, F16, F64 or F8_E4M3", want.name,
                store.file_of(want.name).path(), dtype_name(got.dtype));
+    // An FP8 weight's scale too: a V3 checkpoint is read for minutes, and one missing at the last layer
+    // would fail only then.
+    store.fp8_scale(want.name);
   }
+}
+
+// std::filesystem's throwing calls would report a symlink loop as an internal error, so every check here
+// takes an error code, and what it cannot tell is left to the read, which names the reason.
+ModelConfig load_model_config(const fs::path& dir) {
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (ec && st.type() != fs::file_type::not_found)
+    fail("cannot open model directory {}: {}", dir.string(), ec.message());
+  SEEK_CHECK(fs::exists(st), "model directory {} does not exist", dir.string());
+  SEEK_CHECK(fs::is_directory(st), "model directory {} is not a folder", dir.string());
+  const fs::path config = dir / "config.json";
+  SEEK_CHECK(fs::exists(config, ec) || ec, "model directory {} has no config.json", dir.string());
+  refuse_special_file(config);
+  return ModelConfig::load(config.string());
 }
 
 template <typename T>
 std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOptions& opts) {
-  SEEK_CHECK(fs::is_directory(dir), "model directory {} does not exist", dir.string());
-  SEEK_CHECK(fs::exists(dir / "config.json"), "model directory {} has no config.json", dir.string());
-  ModelConfig cfg = ModelConfig::load((dir / "config.json").string());
+  ModelConfig cfg = load_model_config(dir);
   TensorStore store(dir);
   check_weights_match_config(store, cfg, false, (dir / "config.json").string());
   auto model = std::make_unique<Transformer<T>>(cfg);
@@ -174,6 +228,8 @@ std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOp
 
 template void save_model_dir<float>(const Transformer<float>&, const fs::path&, const SaveOptions&);
 template void save_model_dir<double>(const Transformer<double>&, const fs::path&, const SaveOptions&);
+template void check_router_bias<float>(const TensorStore&, const std::string&, const float*, int64_t);
+template void check_router_bias<double>(const TensorStore&, const std::string&, const double*, int64_t);
 template void load_weights<float>(Transformer<float>&, const TensorStore&, const ReadOptions&);
 template void load_weights<double>(Transformer<double>&, const TensorStore&, const ReadOptions&);
 template std::unique_ptr<Transformer<float>> load_model_dir<float>(const fs::path&, const ReadOptions&);

@@ -27,12 +27,25 @@ void save_model_dir(const Transformer<T>& model, const std::filesystem::path& di
 template <typename T>
 void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOptions& opts = {});
 
+// Throws naming tensor `name` and its file in `store` when one of its n `values` is a NaN or an infinity. For
+// the router's e_score_correction_bias, which only picks experts (their weights come from the unbiased
+// scores): a NaN there routes every token to arbitrary experts while the logits stay finite, so nothing
+// downstream would notice.
+template <typename T>
+void check_router_bias(const TensorStore& store, const std::string& name, const T* values, int64_t n);
+
 // Everything a loader checks before it allocates the weights, from the safetensors headers alone:
-// num_hidden_layers and n_routed_experts within what the files hold, check_tensor_names over the layout of
-// `cfg` (without its MTP layers when the loader skips them), and each tensor's shape and a float dtype. So a
+// num_hidden_layers (and the MTP layers when the loader reads them) and n_routed_experts within what the
+// files hold, check_tensor_names over the layout of
+// `cfg` (without its MTP layers when the loader skips them), each tensor's shape and a float dtype, and each
+// FP8 weight's scale (TensorStore::fp8_scale). So a
 // wrong size in config.json is an error naming a tensor, not an allocation of the wrong size.
 void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
                                 const std::string& config_path);
+
+// The config.json of model folder `dir`, read and validated; every loader starts here. Errors name the
+// folder or file: no such folder, not a folder, no config.json, a symlink loop, a FIFO or device.
+ModelConfig load_model_config(const std::filesystem::path& dir);
 
 template <typename T>
 std::unique_ptr<Transformer<T>> load_model_dir(const std::filesystem::path& dir,

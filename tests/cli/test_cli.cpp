@@ -220,6 +220,41 @@ TEST(Cli, LogitsRefuseNonFiniteValues) {
   EXPECT_EQ(r.output.find("perplexity -nan"), std::string::npos) << r.output;
 }
 
+// Model folders that used to crash or be read wrong: 2^62 + 4 heads wrapped to tiny-v3's real tensor sizes
+// and passed every shape check (SIGSEGV in the forward pass); a NaN router bias routed tokens to arbitrary
+// experts with finite logits (exit 0, wrong numbers).
+TEST(Cli, HostileModelFoldersAreClearErrors) {
+  TempDir tmp("cli-hostile");
+  const fs::path model = random_byte_model(tmp.path / "m");
+  const std::string logits =
+      "logits --model " + model.string() + " --ids 1,2 --out " + (tmp.path / "x.npy").string();
+  std::ifstream in(model / "config.json");
+  const auto cfg = nlohmann::json::parse(in);
+  auto heads = cfg;
+  heads["num_attention_heads"] = (int64_t(1) << 62) + 4;
+  std::ofstream(model / "config.json") << heads.dump();
+  CmdResult r = run(logits);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("num_attention_heads × (qk_nope_head_dim + qk_rope_head_dim) is 5.534e+19"),
+            std::string::npos)
+      << r.output;
+  std::ofstream(model / "config.json") << cfg.dump();
+  seek::Transformer<float> m(seek::ModelConfig::load((model / "config.json").string()));
+  m.init_weights(7);
+  auto& ps = m.params();
+  const std::string bias = "model.layers.2.mlp.gate.e_score_correction_bias";
+  ps.value[size_t(ps.layout[ps.layout.find(bias)].offset + 3)] = std::numeric_limits<float>::quiet_NaN();
+  seek::save_model_dir(m, model);
+  for (const std::string& cmd : {logits, "generate --model " + model.string() + " --ids 1,2 -n 2"}) {
+    r = run(cmd);
+    EXPECT_EQ(r.code, 1) << cmd << ": " << r.output;
+    EXPECT_NE(r.output.find("tensor '" + bias + "' in " + (model / "model.safetensors").string() +
+                            " holds nan at index 3; a router bias must be finite"),
+              std::string::npos)
+        << cmd << ": " << r.output;
+  }
+}
+
 // --out is checked before the model loads: with a model folder that does not exist, the error is about --out.
 TEST(Cli, LogitsCheckTheOutputPathFirst) {
   TempDir tmp("cli-out");

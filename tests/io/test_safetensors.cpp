@@ -596,6 +596,63 @@ TEST_F(SafetensorsTest, RejectsBrokenIndexes) {
   expect_error([&] { TensorStore s(dir_ / "empty"); }, {"empty", "no model.safetensors"});
 }
 
+// A FIFO in place of a weights file or index waited for a writer forever, and a symlink loop in place of
+// model.safetensors was an "internal error" from std::filesystem: both are errors naming the file.
+TEST_F(SafetensorsTest, FifosAndSymlinkLoopsAreNamed) {
+  ASSERT_EQ(::mkfifo((dir_ / "fifo.safetensors").c_str(), 0644), 0);
+  expect_error([&] { SafetensorsFile f(dir_ / "fifo.safetensors"); },
+               {(dir_ / "fifo.safetensors").string(), "not a regular file"});
+  fs::create_directories(dir_ / "ck");
+  fs::create_symlink("model.safetensors", dir_ / "ck" / "model.safetensors");
+  expect_error(
+      [&] { TensorStore s(dir_ / "ck"); },
+      {"cannot open", (dir_ / "ck" / "model.safetensors").string(), "Too many levels of symbolic links"});
+  fs::remove(dir_ / "ck" / "model.safetensors");
+  fs::create_symlink("model.safetensors.index.json", dir_ / "ck" / "model.safetensors.index.json");
+  expect_error([&] { TensorStore s(dir_ / "ck"); },
+               {"cannot read", "model.safetensors.index.json", "Too many levels of symbolic links"});
+  fs::remove(dir_ / "ck" / "model.safetensors.index.json");
+  ASSERT_EQ(::mkfifo((dir_ / "ck" / "model.safetensors.index.json").c_str(), 0644), 0);
+  expect_error([&] { TensorStore s(dir_ / "ck"); },
+               {(dir_ / "ck" / "model.safetensors.index.json").string(), "not a regular file"});
+}
+
+// A shard's tensors must all be listed for it. A tensor the index left out, or listed for another shard
+// that holds it too, was silently skipped; Hugging Face's loader, which reads whole shards, would load it.
+TEST_F(SafetensorsTest, ShardsHoldOnlyWhatTheIndexListsForThem) {
+  std::vector<float> v(4, 1.0f);
+  auto write_shard = [&](const std::string& file, std::initializer_list<const char*> names) {
+    SafetensorsWriter w;
+    for (const char* name : names) w.add(name, DType::F32, {4}, v.data());
+    w.write(dir_ / file);
+  };
+  const fs::path index = dir_ / "model.safetensors.index.json";
+  auto load_with = [&](const json& weight_map) {
+    std::ofstream(index) << json{{"weight_map", weight_map}}.dump();
+    return TensorStore(dir_);
+  };
+  write_shard("s1.safetensors", {"a", "b"});
+  write_shard("s2.safetensors", {"c"});
+  EXPECT_EQ(load_with({{"a", "s1.safetensors"}, {"b", "s1.safetensors"}, {"c", "s2.safetensors"}}).names(),
+            (std::vector<std::string>{"a", "b", "c"}));
+  expect_error(
+      [&] {
+        load_with({{"a", "s1.safetensors"}, {"c", "s2.safetensors"}});
+      },
+      {index.string(), "s1.safetensors holds tensor 'b', which the index does not list"});
+  // "./x" names the same shard as "x": it is opened once, not taken for a second shard holding 'a' and 'b'.
+  EXPECT_EQ(
+      load_with({{"a", "s1.safetensors"}, {"b", "./s1.safetensors"}, {"c", "s2.safetensors"}}).files().size(),
+      2u);
+  write_shard("s2.safetensors", {"b", "c"});
+  expect_error(
+      [&] {
+        load_with({{"a", "s1.safetensors"}, {"b", "s1.safetensors"}, {"c", "s2.safetensors"}});
+      },
+      {index.string(), "tensor 'b' is in both", "s2.safetensors and",
+       "s1.safetensors (the index lists it for the latter)"});
+}
+
 TEST_F(SafetensorsTest, WriterRejectsBadTensors) {
   std::vector<float> v(4, 1.0f);
   std::vector<int64_t> big = {int64_t(1) << 40};

@@ -169,6 +169,69 @@ TEST(Config, OutOfRangeValuesAreErrors) {
   j = load_json("tiny-v3");
   j["eos_token_id"] = -1;  // unset, as Hugging Face writes it
   EXPECT_EQ(error_of(j), "");
+  for (const char* beta : {"beta_fast", "beta_slow"}) {  // 0 made every rope angle, so every logit, NaN
+    for (double value : {0.0, -1.0}) {
+      j = load_json("tiny-v3");
+      j["rope_scaling"][beta] = value;
+      EXPECT_NE(error_of(j).find(std::string("rope_scaling.") + beta + " must be positive"),
+                std::string::npos)
+          << error_of(j);
+    }
+  }
+}
+
+// Sizes that wrap in int64 are refused: 2^62 + 4 heads times tiny-v3's 12 query dims wraps to 48 rows, the
+// checkpoint's real size, so the weights passed every shape check and the first forward pass crashed.
+TEST(Config, DerivedSizesThatOverflowAreErrors) {
+  for (const auto& [key, value, needle] :
+       {std::tuple{"num_attention_heads", (int64_t(1) << 62) + 4, "num_attention_heads × (qk_nope_head_dim"},
+        std::tuple{"kv_lora_rank", INT64_MAX, "kv_lora_rank + qk_rope_head_dim"},
+        std::tuple{"hidden_size", INT64_MAX / 2 + 1, "2 × hidden_size"},
+        std::tuple{"num_nextn_predict_layers", INT64_MAX, "num_hidden_layers + num_nextn_predict_layers"},
+        std::tuple{"n_shared_experts", int64_t(1) << 62, "n_shared_experts × moe_intermediate_size"}}) {
+    auto j = load_json("tiny-v3");
+    j[key] = value;
+    const std::string msg = error_of(j);
+    EXPECT_NE(msg.find(needle), std::string::npos) << key << ": " << msg;
+    EXPECT_NE(msg.find("too large for a tensor dimension"), std::string::npos) << key << ": " << msg;
+  }
+}
+
+// Whether intermediate_size is required (some layer is dense) is decided without a loop over the layers,
+// which ran 2^40 times for a config claiming 2^40 layers before the loader could compare that with the
+// weights.
+TEST(Config, LayerCountsAreNotLoopedOver) {
+  auto j = load_json("tiny-v3");
+  j["first_k_dense_replace"] = 0;  // every layer MoE: intermediate_size is not needed
+  j.erase("intermediate_size");
+  j["num_hidden_layers"] = int64_t(1) << 40;
+  EXPECT_EQ(error_of(j), "");
+  j["num_hidden_layers"] = 3;
+  j["num_nextn_predict_layers"] = int64_t(1) << 40;
+  EXPECT_EQ(error_of(j), "");
+  // The rule agrees with looking at every layer of small configs.
+  j = load_json("tiny-v3");
+  for (int64_t layers : {1, 2, 3})
+    for (int64_t mtp : {0, 1})
+      for (int64_t dense : {0, 1, 2})
+        for (int64_t freq : {1, 2, 3}) {
+          j["num_hidden_layers"] = layers;
+          j["num_nextn_predict_layers"] = mtp;
+          j["first_k_dense_replace"] = dense;
+          j["moe_layer_freq"] = freq;
+          ModelConfig c = ModelConfig::from_json(j, "x");
+          bool has_dense = false;
+          for (int64_t i = 0; i < layers + mtp; ++i) has_dense |= !c.is_moe_layer(i);
+          c.intermediate_size = 0;
+          std::string msg;
+          try {
+            c.validate("x");
+          } catch (const Error& e) {
+            msg = e.what();
+          }
+          EXPECT_EQ(msg.find("intermediate_size") != std::string::npos, has_dense)
+              << layers << " " << mtp << " " << dense << " " << freq << ": " << msg;
+        }
 }
 
 // The tiny-v3 config's text with `key`'s value replaced by `value` (raw JSON text), written to a temp file.

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.hpp"
@@ -137,6 +139,130 @@ TEST(ModelDir, TensorsTheConfigDoesNotDescribeAreNamed) {
   msg = with_config("n_shared_experts", 0);
   EXPECT_NE(msg.find("shared_experts"), std::string::npos) << msg;
   EXPECT_EQ(with_config("n_shared_experts", cfg.n_shared_experts), "");
+  fs::remove_all(dir);
+}
+
+// Layer and expert counts are checked against the indices the weights hold from 0 on, not the largest one: a
+// single stray tensor at index 99999999 let a config claim 10^8 layers (or experts), and the loader then
+// built a layout of that size for minutes before running out of memory. Training loads read the MTP layers,
+// so their count is checked too.
+TEST(ModelDir, LayerAndExpertCountsNeedEveryIndexFromZero) {
+  auto cfg = test::shipped_config("tiny-v3");
+  Transformer<float> m(cfg);
+  m.init_weights(1);
+  auto dir = temp_dir("stray");
+  fs::create_directories(dir);
+  SafetensorsWriter w;
+  const auto& ps = m.params();
+  for (const auto& info : ps.layout.all())
+    w.add(info.name, DType::F32, info.shape, ps.value.data() + info.offset);
+  const float one = 1;
+  w.add("model.layers.99999999.input_layernorm.weight", DType::F32, {1}, &one);
+  w.add("model.layers.1.mlp.experts.99999999.up_proj.weight", DType::F32, {1}, &one);
+  w.write(dir / "model.safetensors");
+  TensorStore store(dir);
+  auto error_with = [&](ModelConfig c, bool skips_mtp) {
+    return error_of([&] { check_weights_match_config(store, c, skips_mtp, "cfg.json"); });
+  };
+  ModelConfig c = cfg;
+  c.num_hidden_layers = 99999999;
+  auto msg = error_with(c, true);
+  EXPECT_NE(msg.find("num_hidden_layers is 99999999 but"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("layers 0 to 3 only"), std::string::npos) << msg;
+  c = cfg;
+  c.n_routed_experts = 100000000;
+  msg = error_with(c, true);
+  EXPECT_NE(msg.find("n_routed_experts is 100000000 but"), std::string::npos) << msg;
+  c = cfg;
+  c.num_nextn_predict_layers = int64_t(1) << 40;
+  msg = error_with(c, false);
+  EXPECT_NE(msg.find("num_nextn_predict_layers is 1099511627776 but"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1 layer(s) after the 3 decoder layers"), std::string::npos) << msg;
+  // Inference skips the MTP layers, so their count does not matter there; the stray tensors still do.
+  msg = error_with(c, true);
+  EXPECT_NE(msg.find("2 tensor(s) that cfg.json does not describe"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
+// A symlink loop was an "internal error" (std::filesystem threw), a FIFO for config.json waited for a writer
+// forever and /dev/zero was read until memory ran out: each is now an error naming the path.
+TEST(ModelDir, SymlinkLoopsAndSpecialFilesAreNamed) {
+  auto dir = temp_dir("special");
+  fs::create_directories(dir);
+  fs::create_directory_symlink("loop", dir / "loop");
+  auto msg = error_of([&] { load_model_config(dir / "loop"); });
+  EXPECT_NE(msg.find("cannot open model directory " + (dir / "loop").string()), std::string::npos) << msg;
+  EXPECT_NE(msg.find("symbolic links"), std::string::npos) << msg;
+  std::ofstream(dir / "file") << "x";
+  msg = error_of([&] { load_model_config(dir / "file"); });
+  EXPECT_NE(msg.find("is not a folder"), std::string::npos) << msg;
+  fs::create_symlink("config.json", dir / "config.json");
+  msg = error_of([&] { load_model_dir<float>(dir); });
+  EXPECT_NE(msg.find((dir / "config.json").string() + ": Too many levels of symbolic links"),
+            std::string::npos)
+      << msg;
+  fs::remove(dir / "config.json");
+  ASSERT_EQ(::mkfifo((dir / "config.json").c_str(), 0644), 0);
+  msg = error_of([&] { load_model_dir<float>(dir); });
+  EXPECT_NE(msg.find((dir / "config.json").string() + " is not a regular file"), std::string::npos) << msg;
+  fs::remove(dir / "config.json");
+  fs::create_symlink("/dev/zero", dir / "config.json");
+  msg = error_of([&] { load_model_config(dir); });
+  EXPECT_NE(msg.find((dir / "config.json").string() + " is not a regular file"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
+// The router bias only picks experts, so a NaN there left every loss and logit finite while tokens went to
+// arbitrary experts: refused on load, the MTP layer's included.
+TEST(ModelDir, NonFiniteRouterBiasIsRefused) {
+  auto cfg = test::shipped_config("tiny-v3");
+  auto dir = temp_dir("bias");
+  for (const std::string bias : {"model.layers.1.mlp.gate.e_score_correction_bias",
+                                 "model.layers.3.mlp.gate.e_score_correction_bias"}) {
+    Transformer<float> m(cfg);
+    m.init_weights(1);
+    auto& ps = m.params();
+    ps.value[size_t(ps.layout[ps.layout.find(bias)].offset + 2)] = -std::numeric_limits<float>::infinity();
+    save_model_dir(m, dir);
+    auto msg = error_of([&] { load_model_dir<float>(dir); });
+    EXPECT_NE(msg.find("tensor '" + bias + "' in " + (dir / "model.safetensors").string() +
+                       " holds -inf at index 2; a router bias must be finite"),
+              std::string::npos)
+        << msg;
+  }
+  fs::remove_all(dir);
+}
+
+// FP8 scales are checked with the headers, before any weight is read: a scale missing (or of the wrong shape)
+// at the last layer of a V3 checkpoint used to fail only after minutes of reading everything before it.
+TEST(ModelDir, Fp8ScalesAreCheckedBeforeAnyWeightIsRead) {
+  const fs::path fixture = fs::path(SEEK_TEST_DIR) / "fixtures" / "tiny-v3-fp8";
+  const ModelConfig cfg = ModelConfig::load((fixture / "config.json").string());
+  const SafetensorsFile src(fixture / "model.safetensors");
+  const std::string scale = "model.layers.2.mlp.experts.7.down_proj.weight_scale_inv";  // [2, 1]
+  auto dir = temp_dir("fp8");
+  auto error_without = [&](const std::string& drop, const std::string& transpose) {
+    SafetensorsWriter w;
+    for (const std::string& name : src.names()) {
+      const TensorInfo& t = src.at(name);
+      if (name == drop) continue;
+      auto shape = t.shape;
+      if (name == transpose) std::swap(shape[0], shape[1]);
+      w.add_raw(name, t.dtype, shape, t.data, t.nbytes);
+    }
+    w.write(dir / "model.safetensors");
+    TensorStore store(dir);
+    return error_of([&] { check_weights_match_config(store, cfg, true, "cfg.json"); });
+  };
+  fs::create_directories(dir);
+  EXPECT_EQ(error_without("", ""), "");
+  auto msg = error_without(scale, "");
+  EXPECT_NE(msg.find("is F8_E4M3 but has no '" + scale + "'"), std::string::npos) << msg;
+  msg = error_without("", scale);
+  EXPECT_NE(
+      msg.find("'" + scale + "' in " + (dir / "model.safetensors").string() + ": expected shape [2, 1]"),
+      std::string::npos)
+      << msg;
   fs::remove_all(dir);
 }
 
