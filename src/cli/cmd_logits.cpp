@@ -89,7 +89,8 @@ void run_logits(const LogitsOptions& o) {
              "{} ids are longer than the context of {} tokens", ids.size(), c.max_position_embeddings);
   for (int32_t t : ids)
     SEEK_CHECK(t < c.vocab_size, "unknown token id {} (the vocabulary has {} tokens)", t, c.vocab_size);
-  Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed, o.kv_cache);
+  // RoPE tables for the positions run, not the model's whole context (2^31 positions were gigabytes).
+  Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed, o.kv_cache, int64_t(ids.size()));
   const int64_t T = int64_t(ids.size()), V = c.vocab_size;
   // All of them are held to be checked and written in one piece: T × V can outgrow memory on a real
   // vocabulary (163,840 positions of V3's 129,280 are 85 GB).
@@ -160,7 +161,7 @@ void run_perplexity(const PerplexityOptions& o) {
              o.stride, ctx);
   const int64_t stride = o.stride > 0 ? o.stride : ctx;
   SEEK_CHECK(ids.size() >= 2, "{} has fewer than 2 tokens ({}); nothing to score", o.file, ids.size());
-  Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed, o.kv_cache);
+  Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed, o.kv_cache, ctx);
   const int64_t N = int64_t(ids.size()), V = c.vocab_size;
   double nll = 0;
   int64_t scored = 0, processed = 0;

@@ -54,7 +54,11 @@ void add_kv_cache_option(CLI::App& app, CacheType& type) {
 
 void check_model_dir(const std::string& dir) {
   const fs::path p(dir);
-  if (fs::exists(p) && !fs::is_directory(p))
+  std::error_code ec;
+  const fs::file_status st =
+      fs::status(p, ec);  // the throwing form reports a symlink loop as an internal error
+  if (ec && ec != std::errc::no_such_file_or_directory) fail("cannot open --model {}: {}", dir, ec.message());
+  if (fs::exists(st) && !fs::is_directory(st))
     fail(
         "--model {} is a file; --model takes the model's folder (the one holding config.json and the "
         "safetensors){}",

@@ -35,8 +35,10 @@ Runner::Runner(const InferModel& model, AttnForm form, CacheType cache_type, int
       c_(model.config()),
       form_(form),
       cache_type_(cache_type),
-      rope_(c_.rope, max_positions > 0 ? std::min(max_positions, c_.max_position_embeddings)
-                                       : c_.max_position_embeddings) {}
+      max_positions_(max_positions > 0 ? std::min(max_positions, c_.max_position_embeddings)
+                                       : c_.max_position_embeddings),
+      // Rows for the first positions only: a config may claim a context of 2^31 (gigabytes of table).
+      rope_(c_.rope, std::min<int64_t>(max_positions_, 4096)) {}
 
 int64_t Runner::cache_width() const {
   const int64_t H = c_.num_attention_heads;
@@ -71,15 +73,21 @@ KvCache Runner::make_cache(int64_t block_tokens) const {
 void Runner::forward(const RunnerBatch& b, KvCache& cache, float* logits) {
   const int64_t N = b.size(), d = c_.hidden_size, V = c_.vocab_size;
   if (N == 0) return;
+  int64_t last_pos = 0;
   for (int64_t n = 0; n < N; ++n) {
     SEEK_CHECK(b.tokens[size_t(n)] >= 0 && b.tokens[size_t(n)] < V,
                "token id {} is outside the vocabulary of {} tokens", b.tokens[size_t(n)], V);
-    SEEK_CHECK(b.pos[size_t(n)] >= 0 && b.pos[size_t(n)] < c_.max_position_embeddings,
-               "position {} is beyond the model's context of {} tokens (max_position_embeddings)",
-               b.pos[size_t(n)], c_.max_position_embeddings);
+    SEEK_CHECK(b.pos[size_t(n)] >= 0 && b.pos[size_t(n)] < max_positions_,
+               "position {} is beyond the context of {} tokens{}", b.pos[size_t(n)], max_positions_,
+               max_positions_ == c_.max_position_embeddings ? " (max_position_embeddings)"
+                                                            : " this runner was made for");
     SEEK_CHECK(b.pos[size_t(n)] < cache.length(b.seq[size_t(n)]),
                "internal: cache row {} of sequence {} was not prepared", b.pos[size_t(n)], b.seq[size_t(n)]);
+    last_pos = std::max<int64_t>(last_pos, b.pos[size_t(n)]);
   }
+  // Doubling, so a long generation extends the table a logarithmic number of times.
+  if (last_pos >= rope_.max_pos)
+    rope_.extend(std::min(max_positions_, std::max(2 * rope_.max_pos, last_pos + 1)));
   grow(h_, N * d);
   grow(xn_, N * d);
   grow(tmp_, N * d);

@@ -72,7 +72,8 @@ class Runner {
 
   AttnForm form_;
   CacheType cache_type_;
-  RopeTable<float> rope_;
+  int64_t max_positions_;  // positions [0, max_positions_) may be run
+  RopeTable<float> rope_;  // grown with the positions run, up to max_positions_
   // scratch, reused between calls
   std::vector<float> row_, h_, xn_, tmp_, rstd_, q_, qa_, qa_n_, kva_, lat_, kv_, qcat_, obar_, o_;
   std::vector<float> g_, u_, act_, logits_r_, xe_, ye_, fin_, rounded_;

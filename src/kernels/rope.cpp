@@ -42,13 +42,20 @@ double rope_magnitude(const RopeParams& p) {
 }
 
 template <typename T>
-RopeTable<T>::RopeTable(const RopeParams& p, int64_t max_positions)
-    : max_pos(max_positions), half(p.dim / 2) {
-  auto inv = rope_inv_freq(p);
-  double mag = rope_magnitude(p);
-  cos.resize(size_t(max_pos * half));
-  sin.resize(size_t(max_pos * half));
-  for (int64_t t = 0; t < max_pos; ++t)
+RopeTable<T>::RopeTable(const RopeParams& p, int64_t max_positions) : half(p.dim / 2), params(p) {
+  extend(max_positions);
+}
+
+template <typename T>
+void RopeTable<T>::extend(int64_t max_positions) {
+  if (max_positions <= max_pos) return;
+  const auto inv = rope_inv_freq(params);
+  const double mag = rope_magnitude(params);
+  cos.resize(size_t(max_positions * half));
+  sin.resize(size_t(max_positions * half));
+  const int64_t first = max_pos;
+  max_pos = max_positions;
+  for (int64_t t = first; t < max_pos; ++t)
     for (int64_t i = 0; i < half; ++i) {
       // Angles in fp32 as the reference does, so long positions round the same way.
       double phi = (sizeof(T) == 4) ? double(float(t) * float(inv[i])) : double(t) * inv[i];

@@ -34,8 +34,12 @@ template <typename T>
 struct RopeTable {
   int64_t max_pos = 0, half = 0;
   std::vector<T> cos, sin;  // [max_pos, half]
+  RopeParams params;
   RopeTable() = default;
   RopeTable(const RopeParams& p, int64_t max_positions);
+  // Adds the rows of positions [max_pos, max_positions) (none if there are that many already): a table can
+  // start small and grow with the positions actually run, instead of covering a context of 2^31 up front.
+  void extend(int64_t max_positions);
 };
 
 template <typename T>

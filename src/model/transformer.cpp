@@ -16,7 +16,8 @@ namespace seek {
 
 template <typename T>
 Transformer<T>::Transformer(const ModelConfig& cfg)
-    : cfg_(cfg), rope_(cfg.rope, cfg.max_position_embeddings) {
+    // RoPE rows for the first positions; longer sequences extend the table (a config may claim 2^31).
+    : cfg_(cfg), rope_(cfg.rope, std::min<int64_t>(cfg.max_position_embeddings, 4096)) {
   ids_ = build_layout(cfg_, ps_.layout);
   ps_.allocate();
   caches_.resize(ids_.layers.size());
@@ -45,6 +46,7 @@ void Transformer<T>::embed_and_run_layers(const int32_t* tokens, int64_t B, int6
   const int64_t N = B * Tn, d = cfg_.hidden_size;
   SEEK_CHECK(Tn <= cfg_.max_position_embeddings, "sequence length {} exceeds max_position_embeddings {}", Tn,
              cfg_.max_position_embeddings);
+  rope_.extend(Tn);
   hs_.resize(ids_.layers.size() + 1);
   for (auto& h : hs_) h.resize(size_t(N * d));
   embedding_forward<T>(ps_.p(ids_.embed), tokens, hs_[0].data(), N, cfg_.vocab_size, d);

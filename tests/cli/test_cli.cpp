@@ -223,6 +223,38 @@ TEST(Cli, LogitsRefuseNonFiniteValues) {
 // Model folders that used to crash or be read wrong: 2^62 + 4 heads wrapped to tiny-v3's real tensor sizes
 // and passed every shape check (SIGSEGV in the forward pass); a NaN router bias routed tokens to arbitrary
 // experts with finite logits (exit 0, wrong numbers).
+// A config may claim a context of 2^31 − 1 positions: the RoPE tables grow with the positions run instead
+// of covering it up front (logits used 5.8 GB in 8 s, then hung).
+TEST(Cli, AHugeClaimedContextCostsOnlyWhatIsRun) {
+  TempDir tmp("cli-huge-context");
+  const fs::path model = random_byte_model(tmp.path / "m");
+  auto cfg = nlohmann::json::parse(std::ifstream(model / "config.json"));
+  cfg["max_position_embeddings"] = 2147483647;
+  std::ofstream(model / "config.json") << cfg.dump();
+  std::ofstream(tmp.path / "t.txt") << "hello world, hello world";
+  for (const std::string& cmd :
+       {"logits --model " + model.string() + " --ids 1,2,3 --out " + (tmp.path / "x.npy").string(),
+        "generate --model " + model.string() + " --ids 1,2 -n 3 --cache-mem 0.01",
+        "perplexity --model " + model.string() + " --file " + (tmp.path / "t.txt").string()}) {
+    const CmdResult r = run(cmd);
+    EXPECT_EQ(r.code, 0) << cmd << ": " << r.output;
+  }
+}
+
+// --model naming a symlink loop is named as such (it was "internal error: filesystem error").
+TEST(Cli, AModelFolderThatIsASymlinkLoopIsNamed) {
+  TempDir tmp("cli-model-loop");
+  fs::create_symlink(tmp.path / "loop", tmp.path / "loop");
+  for (const std::string cmd : {"generate --ids 1", "logits --ids 1 --out x.npy", "chat"}) {
+    const CmdResult r = run(cmd + " --model " + (tmp.path / "loop").string());
+    EXPECT_EQ(r.code, 1) << cmd << ": " << r.output;
+    EXPECT_NE(r.output.find("cannot open --model " + (tmp.path / "loop").string() +
+                            ": Too many levels of symbolic links"),
+              std::string::npos)
+        << cmd << ": " << r.output;
+  }
+}
+
 TEST(Cli, HostileModelFoldersAreClearErrors) {
   TempDir tmp("cli-hostile");
   const fs::path model = random_byte_model(tmp.path / "m");

@@ -109,5 +109,20 @@ TEST(Rope, PositionOutsideTableIsAnError) {
   EXPECT_THROW(rope_forward(t, x.data(), 1, 4, 0, 1, 4, 1, pos.data()), Error);
 }
 
+// A table that starts small and is extended holds the same bits as one built at full size: the runner and the
+// model grow theirs with the positions run (a config may claim a context of 2^31).
+TEST(Rope, AnExtendedTableEqualsOneBuiltWhole) {
+  const RopeParams p = v3_rope();
+  const RopeTable<float> whole(p, 5000);
+  RopeTable<float> grown(p, 10);
+  grown.extend(7);  // fewer: no change
+  EXPECT_EQ(grown.max_pos, 10);
+  grown.extend(1000);
+  grown.extend(5000);
+  ASSERT_EQ(grown.max_pos, 5000);
+  EXPECT_EQ(grown.cos, whole.cos);
+  EXPECT_EQ(grown.sin, whole.sin);
+}
+
 }  // namespace
 }  // namespace seek

@@ -197,6 +197,22 @@ TEST(Config, DerivedSizesThatOverflowAreErrors) {
   }
 }
 
+// A parameter shape whose element count wraps int64 is an error, not signed overflow (which UBSan traps on)
+// and a layout of nonsense offsets.
+TEST(Config, ParamShapesThatOverflowAreErrors) {
+  ParamLayout layout;
+  layout.add("fine", {1024, 1024}, true);
+  try {
+    layout.add("model.embed_tokens.weight", {int64_t(1) << 62, 32}, false);
+    FAIL() << "a 2^67-value shape was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("parameter model.embed_tokens.weight has a shape too large"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(layout.add("negative", {-1, 4}, false), Error);
+}
+
 // Whether intermediate_size is required (some layer is dense) is decided without a loop over the layers,
 // which ran 2^40 times for a config claiming 2^40 layers before the loader could compare that with the
 // weights.
