@@ -754,11 +754,6 @@ TEST(Cli, DemoTableListsPassAtKOnlyForSeveralSamples) {
       " --pretrain-steps 2 --pretrain-examples 64 --grpo-steps 1 --prompts-per-step 2 "
       "--group-size 2 --eval-problems 2 --threads 1 --out " +
       (tmp.path / "demo").string();
-  const auto count = [](const std::string& text, const std::string& what) {
-    size_t n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  };
   CmdResult r = run("demo --eval-samples 1" + tiny);
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(count(r.output, "\npass@1 "), 1u) << r.output;

@@ -31,13 +31,7 @@ using seek::test::count;
 
 using seek::test::random_byte_model;
 
-// An error run: exit status 1 and a message holding `what`.
-void expect_error(const std::string& args, const std::string& what) {
-  const CmdResult r = run(args);
-  EXPECT_EQ(r.code, 1) << args << "\n" << r.output;
-  EXPECT_NE(r.output.find("seek: error: "), std::string::npos) << args << "\n" << r.output;
-  EXPECT_NE(r.output.find(what), std::string::npos) << args << "\n" << r.output;
-}
+using seek::test::expect_error;
 
 struct CliEvalInputs : ::testing::Test {
   TempDir tmp{"cli-eval-inputs"};

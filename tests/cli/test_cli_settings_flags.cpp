@@ -25,13 +25,7 @@ using seek::test::TempDir;
 using seek::test::CmdResult;
 using seek::test::run;
 
-// An error run: exit status 1 and a message holding `what`.
-void expect_error(const std::string& args, const std::string& what) {
-  const CmdResult r = run(args);
-  EXPECT_EQ(r.code, 1) << args << "\n" << r.output;
-  EXPECT_NE(r.output.find("seek: error: "), std::string::npos) << args << "\n" << r.output;
-  EXPECT_NE(r.output.find(what), std::string::npos) << args << "\n" << r.output;
-}
+using seek::test::expect_error;
 
 struct CliSettingsFlags : ::testing::Test {
   TempDir tmp{"cli-settings-flags"};

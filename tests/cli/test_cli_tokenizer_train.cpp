@@ -39,13 +39,7 @@ std::string train(const fs::path& input, const fs::path& out, const std::string&
          " " + more;
 }
 
-// Expects exit 1 with `message` in the output, and no internal error.
-void expect_error(const std::string& args, const std::string& message) {
-  CmdResult r = run(args);
-  EXPECT_EQ(r.code, 1) << args << "\n" << r.output;
-  EXPECT_NE(r.output.find(message), std::string::npos) << args << "\n" << r.output;
-  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
-}
+using seek::test::expect_error;
 
 // Training on a file in --out would replace it with the tokenizer: refused before anything is written, also
 // when the input is spelled differently or is a link.

@@ -1,5 +1,6 @@
 // Running the built `seek` binary (SEEK_BINARY) as a user does, for the CLI tests.
 #pragma once
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -33,6 +34,14 @@ inline size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
   return n;
+}
+
+// A refused run: exit status 1 and `seek: error: ` (not an internal error) with `what` in the message.
+inline void expect_error(const std::string& args, const std::string& what) {
+  const CmdResult r = run(args);
+  EXPECT_EQ(r.code, 1) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find("seek: error: "), std::string::npos) << args << "\n" << r.output;
+  EXPECT_NE(r.output.find(what), std::string::npos) << args << "\n" << r.output;
 }
 
 }  // namespace seek::test
