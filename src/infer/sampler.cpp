@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek {
 
@@ -23,7 +24,13 @@ void SamplingParams::validate() const {
              frequency_penalty);
   SEEK_CHECK(max_new_tokens >= 0, "max new tokens must be >= 0, got {}", max_new_tokens);
   SEEK_CHECK(top_logprobs >= 0, "top logprobs must be >= 0, got {}", top_logprobs);
-  for (const auto& s : stop) SEEK_CHECK(!s.empty(), "stop strings must not be empty");
+  for (const auto& s : stop) {
+    SEEK_CHECK(!s.empty(), "stop strings must not be empty");
+    // Text is matched as bytes: a stop string that is part of a character (a lone continuation byte) would
+    // match inside one and cut the output mid-character. Valid UTF-8 can only match whole characters.
+    SEEK_CHECK(tok::utf8_is_valid(s), "stop string '{}' is not valid UTF-8 text (invalid from its byte {})",
+               tok::utf8_repair(s), tok::utf8_valid_prefix(s));
+  }
 }
 
 namespace {

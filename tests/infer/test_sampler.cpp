@@ -335,6 +335,10 @@ TEST(Sampler, BadParametersAreErrors) {
       [](SamplingParams& p) { p.min_p = 1.5f; },
       [](SamplingParams& p) { p.repetition_penalty = 0; },
       [](SamplingParams& p) { p.stop = {""}; },
+      [](SamplingParams& p) { p.stop = {"\x84"}; },  // part of a character: would cut one in two
+      [](SamplingParams& p) {
+        p.stop = {"ok", "\xe2\x82"};
+      },
   };
   for (auto set : bad) {
     SamplingParams p;
@@ -350,6 +354,8 @@ TEST(Sampler, BadParametersAreErrors) {
       EXPECT_THROW(p.validate(), Error) << v;
     }
   SamplingParams ok;
+  EXPECT_NO_THROW(ok.validate());
+  ok.stop = {"</answer>", "€", "\n\n"};
   EXPECT_NO_THROW(ok.validate());
 }
 
