@@ -7,9 +7,9 @@
 #include <omp.h>
 
 #include "core/error.hpp"
-#include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/byte_level.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 #include "tokenizer/utf8.hpp"
 
 namespace seek::tok {
@@ -292,31 +292,17 @@ bool BpeTokenizer::is_special(TokenId id) const {
 }  // namespace seek::tok
 
 namespace seek {
-namespace {
-
-nlohmann::json read_json(const std::filesystem::path& p) {
-  const std::string text = read_file(p);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{} is not valid JSON: {}", p.string(), e.what());
-  }
-}
-
-}  // namespace
 
 std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::filesystem::path& dir) {
   auto tj = dir / "tokenizer.json";
-  if (!std::filesystem::exists(tj)) fail("{} does not exist", tj.string());
-  auto j = read_json(tj);
-  nlohmann::json cfg;
-  auto cj = dir / "tokenizer_config.json";
-  if (std::filesystem::exists(cj)) cfg = read_json(cj);
-  return std::make_unique<tok::BpeTokenizer>(j, cfg, tj.string());
+  auto j = tok::read_tokenizer_json(tj);
+  if (!j) fail("{} does not exist", tj.string());
+  auto cfg = tok::read_tokenizer_json(dir / "tokenizer_config.json");
+  return std::make_unique<tok::BpeTokenizer>(*j, cfg.value_or(nlohmann::json()), tj.string());
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir) {
-  if (std::filesystem::exists(dir / "tokenizer.json")) return load_bpe_tokenizer(dir);
+  if (tok::tokenizer_file_present(dir / "tokenizer.json")) return load_bpe_tokenizer(dir);
   return make_byte_tokenizer();
 }
 

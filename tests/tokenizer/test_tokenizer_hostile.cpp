@@ -1,0 +1,112 @@
+// Hostile tokenizer folders: files that are links to nothing, loops, FIFOs or devices; tokenizer.json files
+// whose ids contradict each other; tokenizer_config.json values of the wrong kind. Each must be an error
+// that names the file and the problem, not a hang, an internal error, or ids that decode to other text.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "core/error.hpp"
+#include "support/error_of.hpp"
+#include "support/temp_dir.hpp"
+#include "tokenizer/bpe_tokenizer.hpp"
+#include "tokenizer/byte_level.hpp"
+#include "tokenizer/pretokenizer.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace seek {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+using test::error_of;
+
+// All 256 byte tokens, "ab" and "abc", and one special added token "<s>" (258).
+json tiny_tokenizer() {
+  json vocab = json::object();
+  for (int b = 0; b < 256; ++b) vocab[tok::bytes_to_byte_level(std::string(1, char(b)))] = b;
+  vocab["ab"] = 256;
+  vocab["abc"] = 257;
+  return json{{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b", "ab c"}}}},
+              {"added_tokens", json::array({{{"id", 258}, {"content", "<s>"}, {"special", true}}})},
+              {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+              {"decoder", {{"type", "ByteLevel"}}}};
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
+
+#define EXPECT_HAS(text, what) EXPECT_NE((text).find(what), std::string::npos) << (text)
+
+TEST(LoadTokenizerFiles, LinkLoopIsNamedNotAnInternalError) {
+  // std::filesystem::exists threw std::filesystem_error, which the CLI reports as an internal error.
+  test::TempDir dir("tok-loop");
+  fs::create_symlink("tokenizer.json", dir.path / "tokenizer.json");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }),
+             "tokenizer.json: Too many levels of symbolic links");
+  fs::remove(dir.path / "tokenizer.json");
+  write(dir.path / "tokenizer.json", tiny_tokenizer().dump());
+  fs::create_symlink("tokenizer_config.json", dir.path / "tokenizer_config.json");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }), "tokenizer_config.json: Too many levels");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "tokenizer_config.json: Too many levels");
+}
+
+TEST(LoadTokenizerFiles, BrokenLinkIsAnErrorNotTheByteTokenizer) {
+  // It was read as "no tokenizer.json", so the folder silently got the byte tokenizer.
+  test::TempDir dir("tok-dangling");
+  fs::create_symlink(dir.path / "gone.json", dir.path / "tokenizer.json");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }), "gone.json, which does not exist");
+}
+
+TEST(LoadTokenizerFiles, DeviceIsRefused) {
+  // A link to /dev/zero read gigabytes of zeros before failing; /dev/null read as an empty file.
+  test::TempDir dir("tok-device");
+  fs::create_symlink("/dev/null", dir.path / "tokenizer.json");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }), "tokenizer.json is not a regular file");
+  fs::remove(dir.path / "tokenizer.json");
+  write(dir.path / "tokenizer.json", tiny_tokenizer().dump());
+  fs::create_symlink("/dev/zero", dir.path / "tokenizer_config.json");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }), "tokenizer_config.json is not a regular file");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "tokenizer_config.json is not a regular file");
+}
+
+TEST(LoadTokenizerFiles, FifoIsRefusedNotWaitedOn) {
+  test::TempDir dir("tok-fifo");
+  const fs::path fifo = dir.path / "tokenizer.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto result = std::async(std::launch::async, [&] { return error_of([&] { load_tokenizer(dir.path); }); });
+  const bool finished = result.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (!finished) {  // the load waits for a writer: open and close one so that it, and the test, end
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+  }
+  EXPECT_TRUE(finished) << "load_tokenizer waited on a FIFO";
+  EXPECT_HAS(result.get(), "tokenizer.json is not a regular file");
+}
+
+TEST(ChatStyleOf, ReportsBadConfigAndReadsTheListForm) {
+  test::TempDir dir("tok-chat");
+  write(dir.path / "tokenizer_config.json", "{ not json");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "tokenizer_config.json is not valid JSON");
+  write(dir.path / "tokenizer_config.json", R"({"chat_template": 5})");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "chat_template must be a string or a list");
+  write(dir.path / "tokenizer_config.json", "[]");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "expected a JSON object");
+  // transformers' list form: the entry named "default" is the template.
+  write(dir.path / "tokenizer_config.json",
+        R"({"chat_template": [{"name": "tool_use", "template": "x"},
+                              {"name": "default", "template": "{{'<think>\\n'}}"}]})");
+  EXPECT_EQ(chat_style_of(dir.path), ChatStyle::R1);
+  fs::remove(dir.path / "tokenizer_config.json");
+  EXPECT_EQ(chat_style_of(dir.path), ChatStyle::V3);
+}
+
+}  // namespace
+}  // namespace seek
