@@ -39,6 +39,10 @@ json tiny_tokenizer() {
               {"decoder", {{"type", "ByteLevel"}}}};
 }
 
+std::string load_error(const json& j, const json& cfg = json()) {
+  return error_of([&] { tok::BpeTokenizer t(j, cfg, "dir/tokenizer.json"); });
+}
+
 void write(const fs::path& p, const std::string& text) {
   std::ofstream(p) << text;
 }
@@ -106,6 +110,58 @@ TEST(ChatStyleOf, ReportsBadConfigAndReadsTheListForm) {
   EXPECT_EQ(chat_style_of(dir.path), ChatStyle::R1);
   fs::remove(dir.path / "tokenizer_config.json");
   EXPECT_EQ(chat_style_of(dir.path), ChatStyle::V3);
+}
+
+TEST(BpeTokenizerHostile, PostProcessorIdsMustBeTokens) {
+  // The ids were copied unchecked into every encoding with add_special: 999999, -3, or 10^12 cut to int32.
+  for (json bad : {json(999999), json(-3), json(1000000000000), json("258"), json(1000)}) {
+    auto j = tiny_tokenizer();
+    j["post_processor"] = {
+        {"type", "TemplateProcessing"},
+        {"single",
+         {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {bad}}, {"tokens", {"<s>"}}}}}}};
+    EXPECT_HAS(load_error(j),
+               "post_processor.special_tokens[\"<s>\"].ids: " + bad.dump() + " is not a token id");
+  }
+}
+
+TEST(BpeTokenizerHostile, AddedTokensMayNotShareIdsOrText) {
+  // Each of these loaded, and then an id encoded one text and decoded another.
+  auto j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 97}, {"content", "<x>"}});  // the byte token "a"
+  EXPECT_HAS(load_error(j), "added_tokens[1] (\"<x>\") has id 97, which model.vocab gives to \"a\"");
+  j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 258}, {"content", "<t>"}});
+  EXPECT_HAS(load_error(j), "added_tokens[0] (\"<s>\") and added_tokens[1] (\"<t>\") both have id 258");
+  j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 259}, {"content", "<s>"}});
+  EXPECT_HAS(load_error(j), "added_tokens[0] and added_tokens[1] are both \"<s>\" (ids 258 and 259)");
+  // The same text as the vocabulary entry at that id is how Hugging Face files list them: fine.
+  j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 256}, {"content", "ab"}});
+  EXPECT_EQ(load_error(j), "");
+}
+
+TEST(BpeTokenizerHostile, ConfigTokensAreCheckedNotIgnored) {
+  const auto j = tiny_tokenizer();
+  // A BOS the vocabulary lacks left add_bos_token adding nothing, without a word.
+  EXPECT_HAS(load_error(j, {{"bos_token", "<nope>"}, {"add_bos_token", true}}),
+             "dir/tokenizer_config.json: bos_token \"<nope>\" is not a token of dir/tokenizer.json");
+  EXPECT_HAS(load_error(j, {{"eos_token", {{"content", "</s>"}}}}), "eos_token \"</s>\" is not a token");
+  EXPECT_HAS(load_error(j, {{"bos_token", 5}}),
+             "dir/tokenizer_config.json: bos_token must be a string or an object with a string \"content\"");
+  EXPECT_HAS(load_error(j, {{"bos_token", "<s>"}, {"add_bos_token", "yes"}}),
+             "add_bos_token must be true or false, got \"yes\"");
+  EXPECT_HAS(load_error(j, json::array()), "dir/tokenizer_config.json: expected a JSON object");
+  tok::BpeTokenizer t(j,
+                      {{"bos_token", {{"__type", "AddedToken"}, {"content", "<s>"}}},
+                       {"pad_token", nullptr},
+                       {"add_bos_token", true},
+                       {"add_eos_token", nullptr}},
+                      "tokenizer.json");
+  EXPECT_EQ(t.encode("abc", true), (std::vector<TokenId>{258, 257}));
 }
 
 }  // namespace
