@@ -18,6 +18,7 @@
 #include "tokenizer/bpe_tokenizer.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/pretokenizer.hpp"
+#include "tokenizer/regex.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace seek {
@@ -162,6 +163,30 @@ TEST(BpeTokenizerHostile, ConfigTokensAreCheckedNotIgnored) {
                        {"add_eos_token", nullptr}},
                       "tokenizer.json");
   EXPECT_EQ(t.encode("abc", true), (std::vector<TokenId>{258, 257}));
+}
+
+TEST(BpeTokenizerHostile, BackslashCIsRefused) {
+  // \C matches one byte, so it cut characters in two and later stages matched invalid UTF-8.
+  auto j = tiny_tokenizer();
+  j["pre_tokenizer"] = json::parse(R"({"type": "Sequence", "pretokenizers": [
+      {"type": "Split", "pattern": {"Regex": "\\C"}, "behavior": "Isolated"},
+      {"type": "Split", "pattern": {"Regex": "\\p{L}+"}, "behavior": "Isolated"},
+      {"type": "ByteLevel", "use_regex": false}]})");
+  EXPECT_HAS(load_error(j), "pre_tokenizer.pretokenizers[0].pattern: cannot compile regex /\\C/");
+}
+
+TEST(Regex, LongWhitespaceRunsStayWithinTheMatchLimit) {
+  // DeepSeek-V3's whitespace alternatives take a step per character to give back a run of spaces, so PCRE2's
+  // fixed limit of 10 million steps made 10 MB of spaces an error ("match limit exceeded").
+  tok::Regex re("\\s*[\r\n]+|\\s+(?!\\S)|\\s+");
+  const std::string text = std::string(12'000'000, ' ') + "a";
+  size_t b = 0, e = 0;
+  EXPECT_EQ(error_of([&] { EXPECT_TRUE(re.find(text, 0, &b, &e, false)); }), "");
+  EXPECT_EQ(e, text.size() - 2);
+  // Exponential backtracking is still stopped, and quickly.
+  tok::Regex bad("(a+)+$");
+  const std::string aaab = std::string(40, 'a') + "b";
+  EXPECT_HAS(error_of([&] { bad.find(aaab, 0, &b, &e, false); }), "match limit exceeded");
 }
 
 }  // namespace
