@@ -17,6 +17,11 @@ namespace {
 
 using nlohmann::json;
 
+// Added tokens are matched at every position of the text by walking a trie as far as the text follows a
+// token, so a token of n bytes can cost n steps per text byte: one of 200 KB made encoding 200 KB of text
+// run for minutes. Real added tokens are short (DeepSeek-V3's longest is 33 bytes).
+constexpr size_t kMaxAddedTokenBytes = 256;
+
 bool flag(const json& j, const char* key, bool dflt) {
   auto it = j.find(key);
   return it != j.end() && it->is_boolean() ? it->get<bool>() : dflt;
@@ -243,6 +248,9 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
 // added token: otherwise one id would encode one text and decode another (Hugging Face reassigns such ids
 // with a warning; seek refuses the file).
 void BpeTokenizer::check_added_token(const AddedToken& t, size_t index, const std::string& name) const {
+  if (t.content.size() > kMaxAddedTokenBytes)
+    fail("{}: added_tokens[{}] is {} bytes long; added tokens of at most {} bytes are supported", name, index,
+         t.content.size(), kMaxAddedTokenBytes);
   const TokenInfo& info = tokens_[t.id];
   if (info.added >= 0)
     fail("{}: added_tokens[{}] (\"{}\") and added_tokens[{}] (\"{}\") both have id {}", name, info.added,

@@ -145,6 +145,17 @@ TEST(BpeTokenizerHostile, AddedTokensMayNotShareIdsOrText) {
   EXPECT_EQ(load_error(j), "");
 }
 
+TEST(BpeTokenizerHostile, LongAddedTokensAreRefused) {
+  // Matching tries each added token at every text position: a 200 KB token made 200 KB of text take minutes.
+  auto j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 259}, {"content", std::string(300, 'a') + "b"}});
+  EXPECT_HAS(load_error(j),
+             "added_tokens[1] is 301 bytes long; added tokens of at most 256 bytes are supported");
+  j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 259}, {"content", std::string(256, 'a')}});
+  EXPECT_EQ(load_error(j), "");
+}
+
 TEST(BpeTokenizerHostile, ConfigTokensAreCheckedNotIgnored) {
   const auto j = tiny_tokenizer();
   // A BOS the vocabulary lacks left add_bos_token adding nothing, without a word.
