@@ -7,9 +7,9 @@
 #include <omp.h>
 
 #include "core/error.hpp"
-#include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/byte_level.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 #include "tokenizer/utf8.hpp"
 
 namespace seek::tok {
@@ -17,20 +17,35 @@ namespace {
 
 using nlohmann::json;
 
+// Added tokens are matched at every position of the text by walking a trie as far as the text follows a
+// token, so a token of n bytes can cost n steps per text byte: one of 200 KB made encoding 200 KB of text
+// run for minutes. Real added tokens are short (DeepSeek-V3's longest is 33 bytes).
+constexpr size_t kMaxAddedTokenBytes = 256;
+
 bool flag(const json& j, const char* key, bool dflt) {
   auto it = j.find(key);
   return it != j.end() && it->is_boolean() ? it->get<bool>() : dflt;
 }
 
-// tokenizer_config.json spells a token as a string or as {"__type": "AddedToken", "content": ...}.
-std::optional<std::string> config_token(const json& cfg, const char* key) {
+// tokenizer_config.json spells a token as a string or as {"__type": "AddedToken", "content": ...}; nullopt
+// when the key is absent or null. Another value is an error: ignored, it would leave BOS or EOS unset.
+std::optional<std::string> config_token(const json& cfg, const char* key, const std::string& cfg_name) {
   if (!cfg.is_object()) return std::nullopt;
   auto it = cfg.find(key);
   if (it == cfg.end() || it->is_null()) return std::nullopt;
   if (it->is_string()) return it->get<std::string>();
   if (it->is_object() && it->contains("content") && (*it)["content"].is_string())
     return (*it)["content"].get<std::string>();
-  return std::nullopt;
+  fail("{}: {} must be a string or an object with a string \"content\", got {}", cfg_name, key,
+       describe_json(*it));
+}
+
+// add_bos_token / add_eos_token: true, false, or absent/null (false).
+bool config_flag(const json& cfg, const char* key, const std::string& cfg_name) {
+  auto it = cfg.find(key);
+  if (it == cfg.end() || it->is_null()) return false;
+  if (!it->is_boolean()) fail("{}: {} must be true or false, got {}", cfg_name, key, describe_json(*it));
+  return it->get<bool>();
 }
 
 // Encoding starts from one symbol per input byte; a byte with no symbol and no unk_token to stand for it is
@@ -149,8 +164,8 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
       t.normalized = flag(e, "normalized", !t.special);
       t.single_word = flag(e, "single_word", false);
       if (size_t(t.id) >= tokens_.size()) tokens_.resize(size_t(t.id) + 1);
+      check_added_token(t, i, name);
       TokenInfo& info = tokens_[t.id];
-      if (info.present && info.text != t.content) by_text_.erase(info.text);
       info = TokenInfo{t.content, t.content, int32_t(added_.size()), true};
       by_text_[t.content] = t.id;
       added_.push_back(std::move(t));
@@ -171,10 +186,20 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
     fail("{}: decoder {} is not supported (only ByteLevel)", name, describe_json(dec));
 
   // BOS/EOS/pad from tokenizer_config.json, falling back to DeepSeek's spellings.
-  auto id_of = [&](const std::optional<std::string>& s) -> TokenId { return s ? vocab_id(*s) : -1; };
-  bos_ = id_of(config_token(cfg, "bos_token"));
-  eos_ = id_of(config_token(cfg, "eos_token"));
-  pad_ = id_of(config_token(cfg, "pad_token"));
+  const std::string cfg_name = (std::filesystem::path(name).parent_path() / "tokenizer_config.json").string();
+  if (!cfg.is_null() && !cfg.is_object()) fail("{}: expected a JSON object at the top level", cfg_name);
+  // A named token the vocabulary lacks is an error: without it BOS would not be added, or generation would
+  // not stop at EOS.
+  auto id_of = [&](const char* key) -> TokenId {
+    auto s = config_token(cfg, key, cfg_name);
+    if (!s) return -1;
+    TokenId id = vocab_id(*s);
+    if (id < 0) fail("{}: {} \"{}\" is not a token of {}", cfg_name, key, *s, name);
+    return id;
+  };
+  bos_ = id_of("bos_token");
+  eos_ = id_of("eos_token");
+  pad_ = id_of("pad_token");
   if (bos_ < 0) bos_ = vocab_id(std::string(tokens::kBos));
   if (eos_ < 0) eos_ = vocab_id(std::string(tokens::kEos));
   if (pad_ < 0) pad_ = vocab_id(std::string(tokens::kPad));
@@ -189,8 +214,8 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
          post_type);
   bool cfg_flags = cfg.is_object() && (cfg.contains("add_bos_token") || cfg.contains("add_eos_token"));
   if (cfg_flags) {
-    if (flag(cfg, "add_bos_token", false) && bos_ >= 0) prefix_.push_back(bos_);
-    if (flag(cfg, "add_eos_token", false) && eos_ >= 0) suffix_.push_back(eos_);
+    if (config_flag(cfg, "add_bos_token", cfg_name) && bos_ >= 0) prefix_.push_back(bos_);
+    if (config_flag(cfg, "add_eos_token", cfg_name) && eos_ >= 0) suffix_.push_back(eos_);
   } else if (post_type == "TemplateProcessing") {
     const json& single = post.at("single");
     const json& specials = post.value("special_tokens", json::object());
@@ -203,11 +228,39 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
       std::string tid = piece.at("SpecialToken").at("id").get<std::string>();
       if (!specials.contains(tid))
         fail("{}: post_processor.single names special token \"{}\" missing from special_tokens", name, tid);
-      for (const json& id : specials[tid].at("ids")) (after ? suffix_ : prefix_).push_back(id.get<TokenId>());
+      for (const json& id : specials[tid].at("ids")) {
+        // Unchecked, a wrong id here would be put into every encoding that adds special tokens.
+        if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
+            id.get<int64_t>() >= int64_t(tokens_.size()) || !tokens_[id.get<size_t>()].present)
+          fail(
+              "{}: post_processor.special_tokens[\"{}\"].ids: {} is not a token id of the vocabulary (size "
+              "{})",
+              name, tid, describe_json(id), tokens_.size());
+        (after ? suffix_ : prefix_).push_back(id.get<TokenId>());
+      }
     }
   }
 } catch (const json::exception& e) {
   fail("{}: unexpected structure: {}", name, e.what());
+}
+
+// An added token shares its id only with the vocabulary entry of the same text, and its text with no other
+// added token: otherwise one id would encode one text and decode another (Hugging Face reassigns such ids
+// with a warning; seek refuses the file).
+void BpeTokenizer::check_added_token(const AddedToken& t, size_t index, const std::string& name) const {
+  if (t.content.size() > kMaxAddedTokenBytes)
+    fail("{}: added_tokens[{}] is {} bytes long; added tokens of at most {} bytes are supported", name, index,
+         t.content.size(), kMaxAddedTokenBytes);
+  const TokenInfo& info = tokens_[t.id];
+  if (info.added >= 0)
+    fail("{}: added_tokens[{}] (\"{}\") and added_tokens[{}] (\"{}\") both have id {}", name, info.added,
+         info.text, index, t.content, t.id);
+  if (info.present && info.text != t.content)
+    fail("{}: added_tokens[{}] (\"{}\") has id {}, which model.vocab gives to \"{}\"", name, index, t.content,
+         t.id, info.text);
+  if (auto it = by_text_.find(t.content); it != by_text_.end() && tokens_[it->second].added >= 0)
+    fail("{}: added_tokens[{}] and added_tokens[{}] are both \"{}\" (ids {} and {})", name,
+         tokens_[it->second].added, index, t.content, it->second, t.id);
 }
 
 void BpeTokenizer::encode_plain(std::string_view text, std::vector<TokenId>& out) const {
@@ -292,31 +345,17 @@ bool BpeTokenizer::is_special(TokenId id) const {
 }  // namespace seek::tok
 
 namespace seek {
-namespace {
-
-nlohmann::json read_json(const std::filesystem::path& p) {
-  const std::string text = read_file(p);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
-    fail("{} is not valid JSON: {}", p.string(), e.what());
-  }
-}
-
-}  // namespace
 
 std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::filesystem::path& dir) {
   auto tj = dir / "tokenizer.json";
-  if (!std::filesystem::exists(tj)) fail("{} does not exist", tj.string());
-  auto j = read_json(tj);
-  nlohmann::json cfg;
-  auto cj = dir / "tokenizer_config.json";
-  if (std::filesystem::exists(cj)) cfg = read_json(cj);
-  return std::make_unique<tok::BpeTokenizer>(j, cfg, tj.string());
+  auto j = tok::read_tokenizer_json(tj);
+  if (!j) fail("{} does not exist", tj.string());
+  auto cfg = tok::read_tokenizer_json(dir / "tokenizer_config.json");
+  return std::make_unique<tok::BpeTokenizer>(*j, cfg.value_or(nlohmann::json()), tj.string());
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir) {
-  if (std::filesystem::exists(dir / "tokenizer.json")) return load_bpe_tokenizer(dir);
+  if (tok::tokenizer_file_present(dir / "tokenizer.json")) return load_bpe_tokenizer(dir);
   return make_byte_tokenizer();
 }
 

@@ -47,6 +47,7 @@ class BpeTokenizer final : public Tokenizer {
     bool present = false;
   };
   void check_id(TokenId id) const;
+  void check_added_token(const AddedToken& t, size_t index, const std::string& name) const;
 
   std::vector<TokenInfo> tokens_;
   std::unordered_map<std::string, TokenId> by_text_;

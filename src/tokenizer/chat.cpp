@@ -3,8 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "core/read_file.hpp"
+#include "core/untrusted_json.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 
 namespace seek {
 
@@ -31,14 +32,32 @@ std::string render_v2(const std::vector<ChatMessage>& messages, const ChatOption
   return out;
 }
 
+// transformers accepts chat_template as a string or as a list of {"name", "template"} entries, of which
+// "default" is the one used; another value is reported rather than read as "no template".
+std::string chat_template_text(const nlohmann::json& t, const std::string& file) {
+  if (t.is_string()) return t.get<std::string>();
+  if (t.is_null()) return "";
+  if (!t.is_array())
+    fail("{}: chat_template must be a string or a list of {{\"name\", \"template\"}} objects, got {}", file,
+         describe_json(t));
+  for (const auto& e : t)
+    if (e.is_object() && e.value("name", nlohmann::json()) == "default" && e.contains("template") &&
+        e["template"].is_string())
+      return e["template"].get<std::string>();
+  return "";
+}
+
 }  // namespace
 
 ChatStyle chat_style_of(const std::filesystem::path& dir) {
   const std::filesystem::path file = dir / "tokenizer_config.json";
-  if (!std::filesystem::exists(file)) return ChatStyle::V3;
-  const auto j = nlohmann::json::parse(read_file(file), nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || !j.contains("chat_template") || !j["chat_template"].is_string()) return ChatStyle::V3;
-  const std::string t = j["chat_template"].get<std::string>();
+  // A file that is there but unreadable or not JSON is an error: read as "no template" it would silently
+  // pick the V3 format for a V2 or R1 model.
+  const auto j = tok::read_tokenizer_json(file);
+  if (!j) return ChatStyle::V3;
+  if (!j->is_object()) fail("{}: expected a JSON object at the top level", file.string());
+  if (!j->contains("chat_template")) return ChatStyle::V3;
+  const std::string t = chat_template_text(j->at("chat_template"), file.string());
   if (t.find("'User: '") != std::string::npos) return ChatStyle::V2;
   if (t.find(tokens::kThink) != std::string::npos) return ChatStyle::R1;
   return ChatStyle::V3;

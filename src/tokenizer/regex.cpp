@@ -4,7 +4,9 @@
 
 #include <pcre2.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "core/error.hpp"
 #include "tokenizer/unicode_delta.hpp"
@@ -16,6 +18,8 @@ namespace {
 constexpr const char* kJsSpace =
     "\\t\\n\\x0B\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}"
     "\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}";
+
+constexpr size_t kMatchLimitBase = 10'000'000;
 
 std::string pcre2_message(int code) {
   PCRE2_UCHAR buf[256];
@@ -101,8 +105,11 @@ namespace {
 pcre2_code* compile(const std::string& pattern, const std::string& translated) {
   int err = 0;
   PCRE2_SIZE off = 0;
+  // PCRE2_NEVER_BACKSLASH_C: \C matches one byte, so it could cut a character in two and hand the next
+  // stage invalid UTF-8, which matching with PCRE2_NO_UTF_CHECK does not survive; JavaScript has no \C.
   auto* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
-                             PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NO_UTF_CHECK, &err, &off, nullptr);
+                             PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NO_UTF_CHECK | PCRE2_NEVER_BACKSLASH_C,
+                             &err, &off, nullptr);
   if (!code)
     fail("cannot compile regex /{}/: {} at offset {} of the translated pattern /{}/", pattern,
          pcre2_message(err), size_t(off), translated);
@@ -127,6 +134,11 @@ Regex::~Regex() {
 bool Regex::find(std::string_view subject, size_t start, size_t* begin, size_t* end, bool newer_chars) const {
   auto& st = thread_state();
   auto* code = static_cast<pcre2_code*>(newer_chars || !fast_ ? code_ : fast_);
+  // PCRE2's default limit (10 million steps) refused plain text: DeepSeek-V3's \s*[\r\n]+ takes a step per
+  // character to give back a run of spaces, so 10 MB of them failed. The limit grows with the text, which
+  // still stops a pattern that backtracks exponentially.
+  pcre2_set_match_limit(
+      st.ctx, uint32_t(std::min<size_t>(kMatchLimitBase + 4 * (subject.size() - start), UINT32_MAX)));
   int rc = pcre2_match(code, reinterpret_cast<PCRE2_SPTR>(subject.data()), subject.size(), start,
                        PCRE2_NO_UTF_CHECK, st.md, st.ctx);
   if (rc == PCRE2_ERROR_NOMATCH) return false;

@@ -1,0 +1,37 @@
+// See tokenizer_files.hpp.
+#include "tokenizer/tokenizer_files.hpp"
+
+#include "core/error.hpp"
+#include "core/read_file.hpp"
+
+namespace seek::tok {
+
+namespace fs = std::filesystem;
+
+bool tokenizer_file_present(const fs::path& file) {
+  std::error_code ec;
+  // The error_code forms: the throwing ones raise std::filesystem_error, which reaches the user as an
+  // internal error.
+  const fs::file_status link = fs::symlink_status(file, ec);
+  if (link.type() == fs::file_type::not_found) return false;
+  if (link.type() == fs::file_type::none) fail("cannot read {}: {}", file.string(), ec.message());
+  const fs::file_status target = fs::status(file, ec);
+  if (target.type() == fs::file_type::not_found)
+    fail("{} is a symbolic link to {}, which does not exist", file.string(),
+         fs::read_symlink(file, ec).string());
+  if (target.type() == fs::file_type::none) fail("cannot read {}: {}", file.string(), ec.message());
+  refuse_special_file(file);
+  return true;
+}
+
+std::optional<nlohmann::json> read_tokenizer_json(const fs::path& file) {
+  if (!tokenizer_file_present(file)) return std::nullopt;
+  const std::string text = read_file(file);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{} is not valid JSON: {}", file.string(), e.what());
+  }
+}
+
+}  // namespace seek::tok

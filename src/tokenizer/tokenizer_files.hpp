@@ -1,0 +1,21 @@
+// Reading the JSON files of a tokenizer folder (tokenizer.json, tokenizer_config.json), which are optional:
+// a missing file means "not given", but anything else that stops the read is an error naming the file.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <optional>
+
+namespace seek::tok {
+
+// Whether `file` is there to be read. False only when nothing at all is at that path; a symbolic link to
+// nothing or a link loop throws seek::Error naming it (a broken tokenizer.json link read as "no tokenizer"
+// would silently give the byte tokenizer), as does a FIFO or device (reading one waits forever for a writer
+// or takes /dev/zero's endless bytes for text).
+bool tokenizer_file_present(const std::filesystem::path& file);
+
+// The parsed file, or nullopt when tokenizer_file_present says it is absent. Throws seek::Error naming the
+// file when it cannot be read or is not valid JSON.
+std::optional<nlohmann::json> read_tokenizer_json(const std::filesystem::path& file);
+
+}  // namespace seek::tok

@@ -1,0 +1,204 @@
+// Hostile tokenizer folders: files that are links to nothing, loops, FIFOs or devices; tokenizer.json files
+// whose ids contradict each other; tokenizer_config.json values of the wrong kind. Each must be an error
+// that names the file and the problem, not a hang, an internal error, or ids that decode to other text.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "core/error.hpp"
+#include "support/error_of.hpp"
+#include "support/temp_dir.hpp"
+#include "tokenizer/bpe_tokenizer.hpp"
+#include "tokenizer/byte_level.hpp"
+#include "tokenizer/pretokenizer.hpp"
+#include "tokenizer/regex.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace seek {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+using test::error_of;
+
+// All 256 byte tokens, "ab" and "abc", and one special added token "<s>" (258).
+json tiny_tokenizer() {
+  json vocab = json::object();
+  for (int b = 0; b < 256; ++b) vocab[tok::bytes_to_byte_level(std::string(1, char(b)))] = b;
+  vocab["ab"] = 256;
+  vocab["abc"] = 257;
+  return json{{"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b", "ab c"}}}},
+              {"added_tokens", json::array({{{"id", 258}, {"content", "<s>"}, {"special", true}}})},
+              {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+              {"decoder", {{"type", "ByteLevel"}}}};
+}
+
+std::string load_error(const json& j, const json& cfg = json()) {
+  return error_of([&] { tok::BpeTokenizer t(j, cfg, "dir/tokenizer.json"); });
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
+
+#define EXPECT_HAS(text, what) EXPECT_NE((text).find(what), std::string::npos) << (text)
+
+TEST(LoadTokenizerFiles, LinkLoopIsNamedNotAnInternalError) {
+  // std::filesystem::exists threw std::filesystem_error, which the CLI reports as an internal error.
+  test::TempDir dir("tok-loop");
+  fs::create_symlink("tokenizer.json", dir.path / "tokenizer.json");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }),
+             "tokenizer.json: Too many levels of symbolic links");
+  fs::remove(dir.path / "tokenizer.json");
+  write(dir.path / "tokenizer.json", tiny_tokenizer().dump());
+  fs::create_symlink("tokenizer_config.json", dir.path / "tokenizer_config.json");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }), "tokenizer_config.json: Too many levels");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "tokenizer_config.json: Too many levels");
+}
+
+TEST(LoadTokenizerFiles, BrokenLinkIsAnErrorNotTheByteTokenizer) {
+  // It was read as "no tokenizer.json", so the folder silently got the byte tokenizer.
+  test::TempDir dir("tok-dangling");
+  fs::create_symlink(dir.path / "gone.json", dir.path / "tokenizer.json");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }), "gone.json, which does not exist");
+}
+
+TEST(LoadTokenizerFiles, DeviceIsRefused) {
+  // A link to /dev/zero read gigabytes of zeros before failing; /dev/null read as an empty file.
+  test::TempDir dir("tok-device");
+  fs::create_symlink("/dev/null", dir.path / "tokenizer.json");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }), "tokenizer.json is not a regular file");
+  fs::remove(dir.path / "tokenizer.json");
+  write(dir.path / "tokenizer.json", tiny_tokenizer().dump());
+  fs::create_symlink("/dev/zero", dir.path / "tokenizer_config.json");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }), "tokenizer_config.json is not a regular file");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "tokenizer_config.json is not a regular file");
+}
+
+TEST(LoadTokenizerFiles, FifoIsRefusedNotWaitedOn) {
+  test::TempDir dir("tok-fifo");
+  const fs::path fifo = dir.path / "tokenizer.json";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto result = std::async(std::launch::async, [&] { return error_of([&] { load_tokenizer(dir.path); }); });
+  const bool finished = result.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (!finished) {  // the load waits for a writer: open and close one so that it, and the test, end
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+  }
+  EXPECT_TRUE(finished) << "load_tokenizer waited on a FIFO";
+  EXPECT_HAS(result.get(), "tokenizer.json is not a regular file");
+}
+
+TEST(ChatStyleOf, ReportsBadConfigAndReadsTheListForm) {
+  test::TempDir dir("tok-chat");
+  write(dir.path / "tokenizer_config.json", "{ not json");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "tokenizer_config.json is not valid JSON");
+  write(dir.path / "tokenizer_config.json", R"({"chat_template": 5})");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "chat_template must be a string or a list");
+  write(dir.path / "tokenizer_config.json", "[]");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "expected a JSON object");
+  // transformers' list form: the entry named "default" is the template.
+  write(dir.path / "tokenizer_config.json",
+        R"({"chat_template": [{"name": "tool_use", "template": "x"},
+                              {"name": "default", "template": "{{'<think>\\n'}}"}]})");
+  EXPECT_EQ(chat_style_of(dir.path), ChatStyle::R1);
+  fs::remove(dir.path / "tokenizer_config.json");
+  EXPECT_EQ(chat_style_of(dir.path), ChatStyle::V3);
+}
+
+TEST(BpeTokenizerHostile, PostProcessorIdsMustBeTokens) {
+  // The ids were copied unchecked into every encoding with add_special: 999999, -3, or 10^12 cut to int32.
+  for (json bad : {json(999999), json(-3), json(1000000000000), json("258"), json(1000)}) {
+    auto j = tiny_tokenizer();
+    j["post_processor"] = {
+        {"type", "TemplateProcessing"},
+        {"single",
+         {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+          {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {bad}}, {"tokens", {"<s>"}}}}}}};
+    EXPECT_HAS(load_error(j),
+               "post_processor.special_tokens[\"<s>\"].ids: " + bad.dump() + " is not a token id");
+  }
+}
+
+TEST(BpeTokenizerHostile, AddedTokensMayNotShareIdsOrText) {
+  // Each of these loaded, and then an id encoded one text and decoded another.
+  auto j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 97}, {"content", "<x>"}});  // the byte token "a"
+  EXPECT_HAS(load_error(j), "added_tokens[1] (\"<x>\") has id 97, which model.vocab gives to \"a\"");
+  j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 258}, {"content", "<t>"}});
+  EXPECT_HAS(load_error(j), "added_tokens[0] (\"<s>\") and added_tokens[1] (\"<t>\") both have id 258");
+  j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 259}, {"content", "<s>"}});
+  EXPECT_HAS(load_error(j), "added_tokens[0] and added_tokens[1] are both \"<s>\" (ids 258 and 259)");
+  // The same text as the vocabulary entry at that id is how Hugging Face files list them: fine.
+  j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 256}, {"content", "ab"}});
+  EXPECT_EQ(load_error(j), "");
+}
+
+TEST(BpeTokenizerHostile, LongAddedTokensAreRefused) {
+  // Matching tries each added token at every text position: a 200 KB token made 200 KB of text take minutes.
+  auto j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 259}, {"content", std::string(300, 'a') + "b"}});
+  EXPECT_HAS(load_error(j),
+             "added_tokens[1] is 301 bytes long; added tokens of at most 256 bytes are supported");
+  j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 259}, {"content", std::string(256, 'a')}});
+  EXPECT_EQ(load_error(j), "");
+}
+
+TEST(BpeTokenizerHostile, ConfigTokensAreCheckedNotIgnored) {
+  const auto j = tiny_tokenizer();
+  // A BOS the vocabulary lacks left add_bos_token adding nothing, without a word.
+  EXPECT_HAS(load_error(j, {{"bos_token", "<nope>"}, {"add_bos_token", true}}),
+             "dir/tokenizer_config.json: bos_token \"<nope>\" is not a token of dir/tokenizer.json");
+  EXPECT_HAS(load_error(j, {{"eos_token", {{"content", "</s>"}}}}), "eos_token \"</s>\" is not a token");
+  EXPECT_HAS(load_error(j, {{"bos_token", 5}}),
+             "dir/tokenizer_config.json: bos_token must be a string or an object with a string \"content\"");
+  EXPECT_HAS(load_error(j, {{"bos_token", "<s>"}, {"add_bos_token", "yes"}}),
+             "add_bos_token must be true or false, got \"yes\"");
+  EXPECT_HAS(load_error(j, json::array()), "dir/tokenizer_config.json: expected a JSON object");
+  tok::BpeTokenizer t(j,
+                      {{"bos_token", {{"__type", "AddedToken"}, {"content", "<s>"}}},
+                       {"pad_token", nullptr},
+                       {"add_bos_token", true},
+                       {"add_eos_token", nullptr}},
+                      "tokenizer.json");
+  EXPECT_EQ(t.encode("abc", true), (std::vector<TokenId>{258, 257}));
+}
+
+TEST(BpeTokenizerHostile, BackslashCIsRefused) {
+  // \C matches one byte, so it cut characters in two and later stages matched invalid UTF-8.
+  auto j = tiny_tokenizer();
+  j["pre_tokenizer"] = json::parse(R"({"type": "Sequence", "pretokenizers": [
+      {"type": "Split", "pattern": {"Regex": "\\C"}, "behavior": "Isolated"},
+      {"type": "Split", "pattern": {"Regex": "\\p{L}+"}, "behavior": "Isolated"},
+      {"type": "ByteLevel", "use_regex": false}]})");
+  EXPECT_HAS(load_error(j), "pre_tokenizer.pretokenizers[0].pattern: cannot compile regex /\\C/");
+}
+
+TEST(Regex, LongWhitespaceRunsStayWithinTheMatchLimit) {
+  // DeepSeek-V3's whitespace alternatives take a step per character to give back a run of spaces, so PCRE2's
+  // fixed limit of 10 million steps made 10 MB of spaces an error ("match limit exceeded").
+  tok::Regex re("\\s*[\r\n]+|\\s+(?!\\S)|\\s+");
+  const std::string text = std::string(12'000'000, ' ') + "a";
+  size_t b = 0, e = 0;
+  EXPECT_EQ(error_of([&] { EXPECT_TRUE(re.find(text, 0, &b, &e, false)); }), "");
+  EXPECT_EQ(e, text.size() - 2);
+  // Exponential backtracking is still stopped, and quickly.
+  tok::Regex bad("(a+)+$");
+  const std::string aaab = std::string(40, 'a') + "b";
+  EXPECT_HAS(error_of([&] { bad.find(aaab, 0, &b, &e, false); }), "match limit exceeded");
+}
+
+}  // namespace
+}  // namespace seek
