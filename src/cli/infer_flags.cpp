@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/thread_count.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 
 namespace seek::cli {
 
@@ -78,7 +79,7 @@ ModelTokenizer load_model_tokenizer(const std::string& dir) {
   m.dir = dir;
   // load_tokenizer falls back to bytes without saying so; a model trained with another tokenizer would
   // then read garbage, so the fallback is announced.
-  m.bytes = !fs::exists(fs::path(dir) / "tokenizer.json");
+  m.bytes = !tok::tokenizer_file_present(fs::path(dir) / "tokenizer.json");  // a link loop is named
   m.tok = load_tokenizer(dir);
   if (m.bytes)
     fmt::print(stderr, "[seek] note: {} has no tokenizer.json; using the byte-level tokenizer ({} tokens)\n",

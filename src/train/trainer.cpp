@@ -16,6 +16,7 @@
 #include "core/stop_signal.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 #include "train/checkpoint.hpp"
 #include "train/dataset.hpp"
 #include "train/run_folder.hpp"
@@ -72,7 +73,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   fs::path tok_dir =
       !s.tokenizer.empty() ? fs::path(s.tokenizer) : (!s.init.empty() ? fs::path(s.init) : fs::path());
   if (!s.tokenizer.empty())
-    SEEK_CHECK(fs::exists(tok_dir / "tokenizer.json"), "no tokenizer.json in {}", s.tokenizer);
+    SEEK_CHECK(tok::tokenizer_file_present(tok_dir / "tokenizer.json"), "no tokenizer.json in {}",
+               s.tokenizer);
   auto tok = tok_dir.empty() ? make_byte_tokenizer() : load_tokenizer(tok_dir);
 
   // Model: from the checkpoint being resumed, from --init, or fresh from --config. The memory of the whole

@@ -255,6 +255,17 @@ TEST(Cli, AModelFolderThatIsASymlinkLoopIsNamed) {
   }
 }
 
+// A model folder whose tokenizer.json is a symlink loop: named, not "internal error: filesystem error".
+TEST(Cli, ATokenizerThatIsASymlinkLoopIsNamed) {
+  TempDir tmp("cli-tokenizer-loop");
+  const fs::path model = random_byte_model(tmp.path / "m");
+  fs::create_symlink(model / "tokenizer.json", model / "tokenizer.json");
+  const CmdResult r = run("generate --model " + model.string() + " --prompt hi -n 1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("Too many levels of symbolic links"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+}
+
 TEST(Cli, HostileModelFoldersAreClearErrors) {
   TempDir tmp("cli-hostile");
   const fs::path model = random_byte_model(tmp.path / "m");
