@@ -118,8 +118,8 @@ int Engine::submit(GenRequest req) {
                V);
   for (int32_t t : req.params.stop_tokens)
     SEEK_CHECK(t >= 0 && t < V, "unknown stop token id {} (the vocabulary has {} tokens)", t, V);
-  // A request's samples are decoded together, each with a logits row, whatever max_batch says. Only rows
-  // beyond those already allocated need memory (GRPO's steps reuse them).
+  // A request's samples are decoded together, each with a logits row, whatever max_batch says, after its
+  // prompt's row. Only rows beyond those already allocated need memory (GRPO's steps reuse them).
   if (const int64_t rows = req.n + 1; rows * V > int64_t(logits_.capacity()))
     check_memory_for((rows * V - int64_t(logits_.capacity())) * int64_t(sizeof(float)),
                      fmt::format("the float32 logits of {} samples over a vocabulary of {} tokens", req.n, V),

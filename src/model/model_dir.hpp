@@ -36,9 +36,8 @@ void check_router_bias(const TensorStore& store, const std::string& name, const 
 
 // Everything a loader checks before it allocates the weights, from the safetensors headers alone:
 // num_hidden_layers (and the MTP layers when the loader reads them) and n_routed_experts within what the
-// files hold, check_tensor_names over the layout of
-// `cfg` (without its MTP layers when the loader skips them), each tensor's shape and a float dtype, and each
-// FP8 weight's scale (TensorStore::fp8_scale). So a
+// files hold, check_tensor_names over the layout of `cfg` (without its MTP layers when the loader skips
+// them), each tensor's shape and a float dtype, and each FP8 weight's scale (TensorStore::fp8_scale). So a
 // wrong size in config.json is an error naming a tensor, not an allocation of the wrong size.
 void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
                                 const std::string& config_path);
