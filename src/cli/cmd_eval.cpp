@@ -92,8 +92,8 @@ void run(const EvalCli& c) {
   const ModelTokenizer tok = load_model_tokenizer(c.tokenizer.empty() ? c.model : c.tokenizer);
   tok.check_text_fits(model->config().vocab_size, /*ids_flag=*/false);
   std::ostringstream out;
-  fmt::print("evaluating {} on {} problems of {}, {} sample(s) each\n", c.model, problems.size(),
-             source.describe(), c.samples);
+  fmt::print("evaluating {} on {} of {}, {} each\n", c.model, count_of(int64_t(problems.size()), "problem"),
+             source.describe(), count_of(c.samples, "sample"));
   auto res = evaluate(*model, *tok.tok, problems, opt, run_reward.get(), c.out.empty() ? nullptr : &out);
   for (auto [k, v] : res.pass_at) fmt::print("pass@{}: {:.4f}\n", k, v);
   fmt::print("accuracy {:.4f} | mean reward {:.4f} | format compliance {:.4f} | mean length {:.1f} tokens\n",

@@ -360,8 +360,8 @@ std::vector<int32_t> fit_history(std::vector<ChatMessage>& history, const Tokeni
   }
   if (int64_t(prompt.size()) >= ctx) return {};
   if (dropped > 0) {
-    fmt::print(stderr, "[seek] dropped the {} oldest message(s) to fit the context of {} tokens\n", dropped,
-               ctx);
+    fmt::print(stderr, "[seek] dropped the {} to fit the context of {} tokens\n",
+               dropped == 1 ? "oldest message" : count_of(dropped, "oldest message"), ctx);
     history = std::move(h);
   }
   return prompt;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -71,14 +72,36 @@ void report_stdout_failure(const std::string& why) {
 // bad input: `seek: error: ...`, exit status 1, plus where to look up the usage. CLI11's own report has
 // neither the prefix nor a documented status (104-114), and says "A subcommand is required" for a misspelt
 // command too.
-int report_usage_error(const CLI::App& app, const CLI::ParseError& e) {
-  // The deepest command the arguments reached: its --help describes what went wrong.
+// The deepest command the arguments reached (`seek tokenizer train`): its --help describes what went wrong.
+const CLI::App* deepest_command(const CLI::App& app, std::string& command) {
   const CLI::App* at = &app;
-  std::string command = "seek";
+  command = "seek";
   while (!at->get_subcommands().empty()) {
     at = at->get_subcommands().front();
     command += " " + at->get_name();
   }
+  return at;
+}
+
+// Whether --help or -h is among the arguments (before a `--` that ends the options). CLI11 checks option
+// values before it looks at --help, so `seek generate --threads 5000 --help` would report the value.
+bool help_requested(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--") return false;
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
+// Asking for the usage wins over a mistake elsewhere on the line: prints the reached command's --help.
+void print_help(const CLI::App& app) {
+  std::fputs(app.help().c_str(), stdout);  // CLI11 hands this to the deepest command reached
+}
+
+int report_usage_error(const CLI::App& app, const CLI::ParseError& e) {
+  std::string command;
+  const CLI::App* at = deepest_command(app, command);
   std::string message = e.what();
   // Arguments CLI11 could not place; a missing requirement is reported before them.
   const std::vector<std::string> left = app.remaining(true);
@@ -122,10 +145,18 @@ int main(int argc, char** argv) {
     // --help (and CLI11's other non-errors) print to stdout and exit 0.
     if (e.get_exit_code() == 0) {
       rc = app.exit(e);
+    } else if (help_requested(argc, argv)) {
+      print_help(app);
     } else {
       return report_usage_error(app, e);
     }
   } catch (const seek::Error& e) {
+    // With --help, this is an option's own check failing while CLI11 read the line: a command itself only
+    // runs when no help was asked for.
+    if (help_requested(argc, argv)) {
+      print_help(app);
+      return 0;
+    }
     say(fmt::format("seek: error: {}\n", e.what()));
     return 1;
   } catch (const std::system_error& e) {

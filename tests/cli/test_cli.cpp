@@ -542,8 +542,7 @@ TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(count(r.output, "[seek] prompt"), 4u) << r.output;  // every message but the long one answered
   EXPECT_EQ(count(r.output, "| finish: "), 4u) << r.output;
-  EXPECT_NE(r.output.find("dropped the 2 oldest message(s) to fit the context of 64 tokens"),
-            std::string::npos)
+  EXPECT_NE(r.output.find("dropped the 2 oldest messages to fit the context of 64 tokens"), std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("this message with the system prompt takes the whole context of 64 tokens"),
             std::string::npos)

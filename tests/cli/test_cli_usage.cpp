@@ -61,10 +61,22 @@ TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
 
 TEST(CliUsage, HelpExitsZeroOnStdout) {
   for (const char* args : {"--help", "-h", "train --help", "tokenizer --help", "tokenizer train --help",
-                           "generate --model x --bogus --help"}) {
+                           "generate --model x --bogus --help",
+                           // A bad value next to --help: the usage wins (CLI11 checks values first).
+                           "generate --threads 5000 --help", "generate -h --temperature abc",
+                           "tokenizer train --vocab-size x -h"}) {
     const CmdResult out = run(args, "2>/dev/null");
     EXPECT_EQ(out.code, 0) << args;
     EXPECT_NE(out.output.find("Usage:"), std::string::npos) << args << ": " << out.output;
+    // The help of the command on the line, not of `seek`.
+    const std::string args_s = args;
+    const std::string command = args_s.starts_with("tokenizer train") ? "tokenizer train"
+                                : args_s.starts_with("-")             ? ""
+                                                                      : args_s.substr(0, args_s.find(' '));
+    if (!command.empty()) {
+      EXPECT_NE(out.output.find("seek " + command + " [OPTIONS]"), std::string::npos)
+          << args << ": " << out.output;
+    }
     EXPECT_EQ(run(args, "2>&1 >/dev/null").output, "") << args << ": nothing on stderr";
   }
 }
@@ -93,7 +105,7 @@ TEST(CliUsage, EvalOfNoProblemsIsAnError) {
   r = run("eval --model " + random_byte_model(tmp.path / "m").string() + " --max-new-tokens 1 --data " +
           data.string() + " --problems 0");
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("on 1 problems"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("on 1 problem of"), std::string::npos) << r.output;
 }
 
 TEST(CliUsage, RewardSpecWithEveryWeightZeroIsAnError) {
