@@ -64,7 +64,7 @@ void check_byte_symbols(const std::array<int32_t, 256>& byte_id, int32_t unk, co
 
 }  // namespace
 
-BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& name) try {
+BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& name) try : name_(name) {
   if (!j.is_object()) fail("{}: expected a JSON object at the top level", name);
   // Below, parts are copied and Sequence steps read recursively; both recurse once per nesting level.
   check_json_depth(j, name);
@@ -265,16 +265,21 @@ void BpeTokenizer::check_added_token(const AddedToken& t, size_t index, const st
 
 void BpeTokenizer::encode_plain(std::string_view text, std::vector<TokenId>& out) const {
   std::string storage;
-  text = normalizer_.apply(text, storage);
-  pre_.run(text, [&](std::string_view piece) {
-    if (ignore_merges_) {
-      if (auto it = whole_word_.find(std::string(piece)); it != whole_word_.end()) {
-        out.push_back(it->second);
-        return;
+  // A pattern can fail on some text (PCRE2's match limit): the message names the file the pattern is from.
+  try {
+    text = normalizer_.apply(text, storage);
+    pre_.run(text, [&](std::string_view piece) {
+      if (ignore_merges_) {
+        if (auto it = whole_word_.find(std::string(piece)); it != whole_word_.end()) {
+          out.push_back(it->second);
+          return;
+        }
       }
-    }
-    model_->encode_word(piece, out);
-  });
+      model_->encode_word(piece, out);
+    });
+  } catch (const Error& e) {
+    fail("{}: {}", name_, e.what());
+  }
 }
 
 std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_special, bool parse_special) const {

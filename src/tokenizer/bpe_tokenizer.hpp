@@ -49,6 +49,7 @@ class BpeTokenizer final : public Tokenizer {
   void check_id(TokenId id) const;
   void check_added_token(const AddedToken& t, size_t index, const std::string& name) const;
 
+  std::string name_;  // the source, for errors while encoding
   std::vector<TokenInfo> tokens_;
   std::unordered_map<std::string, TokenId> by_text_;
   std::vector<AddedToken> added_;

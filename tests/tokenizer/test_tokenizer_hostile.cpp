@@ -186,6 +186,18 @@ TEST(BpeTokenizerHostile, BackslashCIsRefused) {
   EXPECT_HAS(load_error(j), "pre_tokenizer.pretokenizers[0].pattern: cannot compile regex /\\C/");
 }
 
+TEST(BpeTokenizerHostile, PatternFailingWhileEncodingNamesTheFile) {
+  // The error named the pattern only: which of the model's, the training run's or --tokenizer's files?
+  auto j = tiny_tokenizer();
+  j["pre_tokenizer"] = json::parse(R"({"type": "Sequence", "pretokenizers": [
+      {"type": "Split", "pattern": {"Regex": "(a+)+$"}, "behavior": "Isolated"},
+      {"type": "ByteLevel", "add_prefix_space": false, "use_regex": false}]})");
+  tok::BpeTokenizer t(j, json(), "dir/tokenizer.json");
+  EXPECT_EQ(t.encode("aab"), (std::vector<TokenId>{'a', 256}));
+  const std::string error = error_of([&] { t.encode(std::string(40, 'a') + "b"); });
+  EXPECT_HAS(error, "dir/tokenizer.json: regex /(a+)+$/ failed on a 41-byte input: match limit exceeded");
+}
+
 TEST(Regex, LongWhitespaceRunsStayWithinTheMatchLimit) {
   // DeepSeek-V3's whitespace alternatives take a step per character to give back a run of spaces, so PCRE2's
   // fixed limit of 10 million steps made 10 MB of spaces an error ("match limit exceeded").
