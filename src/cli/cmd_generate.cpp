@@ -18,6 +18,7 @@
 #include "cli/registry.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
 #include "infer/engine.hpp"
@@ -154,17 +155,34 @@ std::string timing_line(const Engine& e, const std::vector<Completion>& out) {
 struct GenerateOptions {
   ModelOptions model;
   SamplingParams sampling;
-  std::string prompt, ids;
+  std::string prompt, ids, file;
   bool chat = false, no_bos = false, json = false;
   // Given on the command line, even as "": an empty --prompt is BOS alone (unconditional generation).
-  bool prompt_given = false, ids_given = false;
+  bool prompt_given = false, ids_given = false, file_given = false;
   int samples = 1;
   int logprobs = 0;
 };
 
 void run_generate(GenerateOptions& o) {
-  SEEK_CHECK(o.prompt_given || o.ids_given, "give a --prompt or --ids");
-  SEEK_CHECK(!o.prompt_given || !o.ids_given, "give either --ids or --prompt, not both");
+  const int sources = int(o.prompt_given) + int(o.ids_given) + int(o.file_given);
+  SEEK_CHECK(sources > 0, "give a --prompt, --file or --ids");
+  SEEK_CHECK(sources == 1, "give one of --prompt, --file and --ids, not {}",
+             o.prompt_given && o.ids_given && o.file_given ? "all three"
+             : !o.file_given                               ? "both --prompt and --ids"
+             : o.prompt_given                              ? "both --prompt and --file"
+                                                           : "both --file and --ids");
+  if (o.file_given) {
+    // Read before the model loads. An editor ends a file with a newline that is not part of the prompt (as
+    // llama.cpp's -f drops it too).
+    SEEK_CHECK(!o.file.empty(), "--file is empty; give the prompt's file, or '-' for standard input");
+    o.prompt = read_file(o.file == "-" ? "/dev/stdin" : o.file);
+    check_utf8_file(o.prompt, o.file == "-" ? "standard input" : o.file);
+    if (o.prompt.ends_with("\r\n"))
+      o.prompt.resize(o.prompt.size() - 2);
+    else if (o.prompt.ends_with('\n'))
+      o.prompt.pop_back();
+    o.prompt_given = true;
+  }
   SEEK_CHECK(!o.ids_given || (!o.chat && !o.no_bos),
              "--chat and --no-bos shape --prompt text; --ids go to the model as given, so drop {}",
              o.chat ? "--chat" : "--no-bos");
@@ -187,7 +205,8 @@ void run_generate(GenerateOptions& o) {
     } else {
       req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, true);
     }
-    SEEK_CHECK(!req.prompt.empty(), "--prompt is empty and {}: the model has no token to start from",
+    SEEK_CHECK(!req.prompt.empty(), "{} is empty and {}: the model has no token to start from",
+               o.file_given ? "the --file prompt" : "--prompt",
                o.no_bos ? "--no-bos leaves out BOS (drop it to generate from BOS alone)"
                         : "the tokenizer has no BOS token");
   }
@@ -260,6 +279,8 @@ RegisterCommand reg_generate(
       o->sampling.max_new_tokens = 128;
       add_model_options(app, o->model);
       app.add_option("--prompt,-p", o->prompt, "prompt text");
+      app.add_option("--file,-f", o->file,
+                     "prompt text from a file ('-': standard input), less one final newline");
       app.add_option("--ids", o->ids, "prompt as comma-separated token ids instead of text");
       app.add_flag("--chat", o->chat, "wrap the prompt as one user turn in the DeepSeek chat format");
       app.add_flag("--no-bos", o->no_bos, "do not add the tokenizer's BOS token");
@@ -273,6 +294,7 @@ RegisterCommand reg_generate(
       app.callback([o, &app] {
         o->prompt_given = app.count("--prompt") > 0;
         o->ids_given = app.count("--ids") > 0;
+        o->file_given = app.count("--file") > 0;
         run_generate(*o);
       });
     });

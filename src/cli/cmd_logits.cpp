@@ -22,7 +22,6 @@
 #include "infer/runner.hpp"
 #include "infer/token_ids.hpp"
 #include "tokenizer/tokenizer.hpp"
-#include "tokenizer/utf8.hpp"
 
 namespace seek::cli {
 namespace {
@@ -129,23 +128,11 @@ struct PerplexityOptions {
   CacheType kv_cache = CacheType::F32;
 };
 
-// The tokenizer replaces invalid UTF-8 by U+FFFD (as Hugging Face's do), so a binary or Latin-1 file would be
-// scored as some other text, and the figure printed would not be the file's perplexity.
-void check_utf8_text(const std::string& text, const std::string& file) {
-  const size_t valid = tok::utf8_valid_prefix(text);
-  if (valid == text.size()) return;
-  fail(
-      "{} is not UTF-8 text: invalid UTF-8 at byte {} (line {}: 0x{:02X}). The tokenizer would score "
-      "U+FFFD in its place; convert the file first (e.g. iconv -f latin1 -t utf-8)",
-      file, valid, 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(valid), '\n'),
-      static_cast<unsigned char>(text[valid]));
-}
-
 void run_perplexity(const PerplexityOptions& o) {
   SEEK_CHECK(!o.file.empty(), "--file is empty; give the text file to score");
   const std::string text = read_file(o.file);
   SEEK_CHECK(!text.empty(), "{} is empty; nothing to score", o.file);
-  check_utf8_text(text, o.file);
+  check_utf8_file(text, o.file);
   auto model = load_model(o.model, o.bf16);
   const ModelTokenizer tok = load_model_tokenizer(o.model);
   const ModelConfig& c = model->config();

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include "core/error.hpp"
 #include "core/thread_count.hpp"
 #include "tokenizer/tokenizer_files.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek::cli {
 
@@ -51,6 +53,17 @@ void add_kv_cache_option(CLI::App& app, CacheType& type) {
             return names.count(s) ? std::string() : fmt::format("must be f32, bf16 or fp8, not '{}'", s);
           },
           ""));
+}
+
+void check_utf8_file(const std::string& text, const std::string& path) {
+  const size_t valid = tok::utf8_valid_prefix(text);
+  if (valid == text.size()) return;
+  fail(
+      "{} is not UTF-8 text: invalid UTF-8 at byte {} (line {}: 0x{:02X}). The tokenizer would read U+FFFD "
+      "in "
+      "its place; convert the file first (e.g. iconv -f latin1 -t utf-8)",
+      path, valid, 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(valid), '\n'),
+      static_cast<unsigned char>(text[valid]));
 }
 
 void check_model_dir(const std::string& dir) {

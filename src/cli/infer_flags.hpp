@@ -125,6 +125,11 @@ void check_model_dir(const std::string& dir);
 // max_position_embeddings: an error naming the limit when it is larger.
 void check_context_flag(int64_t value, int64_t model_limit, const std::string& flag);
 
+// The text of a file to tokenize (`path`, read whole) must be UTF-8: the tokenizer replaces invalid bytes by
+// U+FFFD, as Hugging Face's do, so a Latin-1 or binary file would silently become other text. The error names
+// the byte and line.
+void check_utf8_file(const std::string& text, const std::string& path);
+
 // The tokenizer of a model folder (load_tokenizer). Without a tokenizer.json it says on stderr that text is
 // byte-encoded.
 struct ModelTokenizer {

@@ -20,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using seek::test::CmdResult;
 using seek::test::count;
+using seek::test::expect_error;
 using seek::test::random_byte_model;
 using seek::test::run;
 using seek::test::ScopedEnv;
@@ -77,7 +78,7 @@ TEST(CliGenerateInputs, AnEmptyPromptIsBosAlone) {
   EXPECT_NE(r.output.find("float32 [1, 272]"), std::string::npos) << r.output;
   r = run("generate --model " + model + " -n 2");  // neither given is still an error
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("give a --prompt or --ids"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("give a --prompt, --file or --ids"), std::string::npos) << r.output;
 }
 
 // --no-bos applies to the chat-formatted prompt too (BOS <User> hi <Assistant>: 5 tokens, 4 without BOS).
@@ -151,6 +152,47 @@ TEST(CliGenerateInputs, AStoppedChatReplyShowsAllItKeeps) {
   }
   EXPECT_EQ(stopped.code, 0) << stopped.output;
   EXPECT_EQ(stopped.output, whole.output);
+}
+
+// A long prompt from a file or a pipe, as llama.cpp's -f takes one: the same tokens as --prompt with the
+// text, less the newline an editor ends the file with.
+TEST(CliGenerateInputs, PromptFromAFileOrStandardInput) {
+  TempDir tmp("cli-gen-file");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const std::string gen = "generate --model " + model + " -n 4 --temperature 0 --ignore-eos --json ";
+  const CmdResult want = run(gen + "--prompt 'two lines,\nsecond'", "2>/dev/null");
+  ASSERT_EQ(want.code, 0) << want.output;
+  const fs::path file = tmp.path / "prompt.txt";
+  std::ofstream(file) << "two lines,\nsecond\n";
+  CmdResult r = run(gen + "--file " + file.string(), "2>/dev/null");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, want.output);
+  r = run(gen + "-f - < " + file.string(), "2>/dev/null");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, want.output);
+  std::ofstream(file) << "two lines,\r\nsecond\r\n";  // only the final line break goes
+  r = run(gen + "--file " + file.string() + " 2>&1 >/dev/null | grep -c 'prompt 19 tokens'", "");
+  EXPECT_EQ(r.output, "1\n") << "BOS + 18 bytes";
+  // Mistakes are named before the model loads.
+  std::ofstream(file) << "caf\xE9\n";
+  expect_error(gen + "--file " + file.string(),
+               file.string() + " is not UTF-8 text: invalid UTF-8 at byte 3 (line 1: 0xE9)");
+  expect_error(gen + "-f - < " + file.string(), "standard input is not UTF-8 text");
+  expect_error(gen + "--file " + (tmp.path / "none.txt").string(),
+               "cannot read " + (tmp.path / "none.txt").string() + ": No such file or directory");
+  expect_error(gen + "--file " + tmp.path.string(), "is a folder, not a file");
+  expect_error(gen + "--file ''", "--file is empty");
+  expect_error(gen + "--file " + file.string() + " --prompt hi", "not both --prompt and --file");
+  expect_error(gen + "--file " + file.string() + " --ids 1", "not both --file and --ids");
+  expect_error(gen + "--file x --prompt hi --ids 1", "not all three");
+  // An empty file is an empty prompt: BOS alone, as --prompt ''.
+  std::ofstream(tmp.path / "empty.txt").flush();
+  r = run(
+      gen + "--file " + (tmp.path / "empty.txt").string() + " 2>&1 >/dev/null | grep -c 'prompt 1 token,'",
+      "");
+  EXPECT_EQ(r.output, "1\n");
+  expect_error(gen + "--no-bos --file " + (tmp.path / "empty.txt").string(),
+               "the --file prompt is empty and --no-bos leaves out BOS");
 }
 
 // perplexity scores the file's text: a file that is not UTF-8 would be scored as U+FFFD characters.
