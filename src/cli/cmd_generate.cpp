@@ -18,7 +18,6 @@
 #include "cli/registry.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
-#include "core/read_file.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
 #include "infer/engine.hpp"
@@ -164,23 +163,9 @@ struct GenerateOptions {
 };
 
 void run_generate(GenerateOptions& o) {
-  const int sources = int(o.prompt_given) + int(o.ids_given) + int(o.file_given);
-  SEEK_CHECK(sources > 0, "give a --prompt, --file or --ids");
-  SEEK_CHECK(sources == 1, "give one of --prompt, --file and --ids, not {}",
-             o.prompt_given && o.ids_given && o.file_given ? "all three"
-             : !o.file_given                               ? "both --prompt and --ids"
-             : o.prompt_given                              ? "both --prompt and --file"
-                                                           : "both --file and --ids");
+  check_one_prompt_source(o.prompt_given, o.file_given, o.ids_given);
   if (o.file_given) {
-    // Read before the model loads. An editor ends a file with a newline that is not part of the prompt (as
-    // llama.cpp's -f drops it too).
-    SEEK_CHECK(!o.file.empty(), "--file is empty; give the prompt's file, or '-' for standard input");
-    o.prompt = read_file(o.file == "-" ? "/dev/stdin" : o.file);
-    check_utf8_file(o.prompt, o.file == "-" ? "standard input" : o.file);
-    if (o.prompt.ends_with("\r\n"))
-      o.prompt.resize(o.prompt.size() - 2);
-    else if (o.prompt.ends_with('\n'))
-      o.prompt.pop_back();
+    o.prompt = read_prompt_file(o.file);  // before the model loads
     o.prompt_given = true;
   }
   SEEK_CHECK(!o.ids_given || (!o.chat && !o.no_bos),

@@ -27,9 +27,10 @@ namespace seek::cli {
 namespace {
 
 struct LogitsOptions {
-  std::string model, ids, prompt, out;
+  std::string model, ids, prompt, file, out;
   bool bf16 = false, naive = false;
-  bool ids_given = false, prompt_given = false;  // even as "": an empty --prompt is BOS alone
+  bool ids_given = false, prompt_given = false,
+       file_given = false;  // even as "": an empty --prompt is BOS alone
   CacheType kv_cache = CacheType::F32;
 };
 
@@ -70,18 +71,19 @@ void check_finite(const std::vector<float>& all, const std::vector<int32_t>& ids
 }
 
 void run_logits(const LogitsOptions& o) {
-  SEEK_CHECK(o.ids_given || o.prompt_given, "give --ids or --prompt");
-  SEEK_CHECK(!o.ids_given || !o.prompt_given, "give either --ids or --prompt, not both");
+  check_one_prompt_source(o.prompt_given, o.file_given, o.ids_given);
   // Before the model loads: /dev/null, a read-only file or the model's own weights are refused at once.
   check_output_path(o.out, "--out", {o.model});
   std::vector<int32_t> ids;
   if (o.ids_given) ids = parse_token_ids(o.ids);
+  const std::string text = o.file_given ? read_prompt_file(o.file) : o.prompt;
   auto model = load_model(o.model, o.bf16);
-  if (o.prompt_given) {
+  if (!o.ids_given) {
     const ModelTokenizer tok = load_model_tokenizer(o.model);
     tok.check_text_fits(model->config().vocab_size, true);
-    ids = tok.tok->encode(o.prompt, true, true);
-    SEEK_CHECK(!ids.empty(), "--prompt is empty and the tokenizer has no BOS token: no token to run");
+    ids = tok.tok->encode(text, true, true);
+    SEEK_CHECK(!ids.empty(), "{} is empty and the tokenizer has no BOS token: no token to run",
+               o.file_given ? "the --file prompt" : "--prompt");
   }
   const ModelConfig& c = model->config();
   SEEK_CHECK(int64_t(ids.size()) <= c.max_position_embeddings,
@@ -109,6 +111,9 @@ RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a f
                              app.add_option("--ids", o->ids, "comma-separated token ids");
                              app.add_option("--prompt", o->prompt,
                                             "text (tokenized with BOS) instead of ids");
+                             app.add_option("--file,-f", o->file,
+                                            "text from a file ('-': standard input), less one final "
+                                            "newline, instead of ids");
                              app.add_option("--out", o->out, "output .npy file")->required();
                              app.add_flag("--bf16", o->bf16, "bf16 projection weights");
                              app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
@@ -117,6 +122,7 @@ RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a f
                              app.callback([o, &app] {
                                o->ids_given = app.count("--ids") > 0;
                                o->prompt_given = app.count("--prompt") > 0;
+                               o->file_given = app.count("--file") > 0;
                                run_logits(*o);
                              });
                            });

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/thread_count.hpp"
 #include "tokenizer/tokenizer_files.hpp"
 #include "tokenizer/utf8.hpp"
@@ -64,6 +65,27 @@ void check_utf8_file(const std::string& text, const std::string& path) {
       "its place; convert the file first (e.g. iconv -f latin1 -t utf-8)",
       path, valid, 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(valid), '\n'),
       static_cast<unsigned char>(text[valid]));
+}
+
+std::string read_prompt_file(const std::string& path) {
+  SEEK_CHECK(!path.empty(), "--file is empty; give the prompt's file, or '-' for standard input");
+  std::string text = read_file(path == "-" ? "/dev/stdin" : path);
+  check_utf8_file(text, path == "-" ? "standard input" : path);
+  if (text.ends_with("\r\n"))
+    text.resize(text.size() - 2);
+  else if (text.ends_with('\n'))
+    text.pop_back();
+  return text;
+}
+
+void check_one_prompt_source(bool prompt_given, bool file_given, bool ids_given) {
+  const int given = int(prompt_given) + int(file_given) + int(ids_given);
+  SEEK_CHECK(given > 0, "give a --prompt, --file or --ids");
+  SEEK_CHECK(given == 1, "give one of --prompt, --file and --ids, not {}",
+             given == 3     ? "all three"
+             : !file_given  ? "both --prompt and --ids"
+             : prompt_given ? "both --prompt and --file"
+                            : "both --file and --ids");
 }
 
 void check_model_dir(const std::string& dir) {

@@ -130,6 +130,14 @@ void check_context_flag(int64_t value, int64_t model_limit, const std::string& f
 // the byte and line.
 void check_utf8_file(const std::string& text, const std::string& path);
 
+// The text of a --file prompt: `path` read whole ('-': standard input), checked by check_utf8_file, less one
+// final line break (\n or \r\n), which an editor ends a file with and is not part of the prompt (llama.cpp's
+// -f drops it too).
+std::string read_prompt_file(const std::string& path);
+
+// A command's input is exactly one of --prompt, --file and --ids: the error names the ones given.
+void check_one_prompt_source(bool prompt_given, bool file_given, bool ids_given);
+
 // The tokenizer of a model folder (load_tokenizer). Without a tokenizer.json it says on stderr that text is
 // byte-encoded.
 struct ModelTokenizer {

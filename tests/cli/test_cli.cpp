@@ -649,7 +649,9 @@ TEST(Cli, InferenceFlagErrorsAreReadable) {
   }
   r = run("logits --model " + kTinyV3 + " --ids 1 --prompt hi --out " + (tmp.path / "x.npy").string());
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("give either --ids or --prompt"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("give one of --prompt, --file and --ids, not both --prompt and --ids"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(Cli, GenerateReportsEverySample) {

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/read_file.hpp"
 #include "support/run_seek.hpp"
 #include "support/scoped_env.hpp"
 #include "support/signal_at.hpp"
@@ -185,6 +186,16 @@ TEST(CliGenerateInputs, PromptFromAFileOrStandardInput) {
   expect_error(gen + "--file " + file.string() + " --prompt hi", "not both --prompt and --file");
   expect_error(gen + "--file " + file.string() + " --ids 1", "not both --file and --ids");
   expect_error(gen + "--file x --prompt hi --ids 1", "not all three");
+  // seek logits reads the same prompt: the same logits as --prompt gives.
+  std::ofstream(file) << "two lines,\nsecond\n";
+  const std::string logits = "logits --model " + model + " --out ";
+  r = run(logits + (tmp.path / "a.npy").string() + " --prompt 'two lines,\nsecond'");
+  ASSERT_EQ(r.code, 0) << r.output;
+  r = run(logits + (tmp.path / "b.npy").string() + " -f - < " + file.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("float32 [18, 272]"), std::string::npos) << r.output;
+  EXPECT_EQ(seek::read_file(tmp.path / "a.npy"), seek::read_file(tmp.path / "b.npy"));
+  expect_error(logits + "x.npy --file " + file.string() + " --ids 1", "not both --file and --ids");
   // An empty file is an empty prompt: BOS alone, as --prompt ''.
   std::ofstream(tmp.path / "empty.txt").flush();
   r = run(
