@@ -29,8 +29,8 @@ namespace {
 struct LogitsOptions {
   std::string model, ids, prompt, file, out;
   bool bf16 = false, naive = false;
-  bool ids_given = false, prompt_given = false,
-       file_given = false;  // even as "": an empty --prompt is BOS alone
+  // Given on the command line, even as "": an empty --prompt is BOS alone.
+  bool ids_given = false, prompt_given = false, file_given = false;
   CacheType kv_cache = CacheType::F32;
 };
 

@@ -60,9 +60,8 @@ void check_utf8_file(const std::string& text, const std::string& path) {
   const size_t valid = tok::utf8_valid_prefix(text);
   if (valid == text.size()) return;
   fail(
-      "{} is not UTF-8 text: invalid UTF-8 at byte {} (line {}: 0x{:02X}). The tokenizer would read U+FFFD "
-      "in "
-      "its place; convert the file first (e.g. iconv -f latin1 -t utf-8)",
+      "{} is not UTF-8 text: invalid UTF-8 at byte {} (line {}: 0x{:02X}). The tokenizer would read "
+      "U+FFFD in its place; convert the file first (e.g. iconv -f latin1 -t utf-8)",
       path, valid, 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(valid), '\n'),
       static_cast<unsigned char>(text[valid]));
 }

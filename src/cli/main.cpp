@@ -68,21 +68,6 @@ void report_stdout_failure(const std::string& why) {
   say(fmt::format("seek: error: cannot write to standard output: {}\n", why));
 }
 
-// A command-line mistake (unknown flag, missing or unconvertible value, no command) reported like any other
-// bad input: `seek: error: ...`, exit status 1, plus where to look up the usage. CLI11's own report has
-// neither the prefix nor a documented status (104-114), and says "A subcommand is required" for a misspelt
-// command too.
-// The deepest command the arguments reached (`seek tokenizer train`): its --help describes what went wrong.
-const CLI::App* deepest_command(const CLI::App& app, std::string& command) {
-  const CLI::App* at = &app;
-  command = "seek";
-  while (!at->get_subcommands().empty()) {
-    at = at->get_subcommands().front();
-    command += " " + at->get_name();
-  }
-  return at;
-}
-
 // Whether --help or -h is among the arguments (before a `--` that ends the options). CLI11 checks option
 // values before it looks at --help, so `seek generate --threads 5000 --help` would report the value.
 bool help_requested(int argc, char** argv) {
@@ -99,9 +84,18 @@ void print_help(const CLI::App& app) {
   std::fputs(app.help().c_str(), stdout);  // CLI11 hands this to the deepest command reached
 }
 
+// A command-line mistake (unknown flag, missing or unconvertible value, no command) reported like any other
+// bad input: `seek: error: ...`, exit status 1, plus where to look up the usage. CLI11's own report has
+// neither the prefix nor a documented status (104-114), and says "A subcommand is required" for a misspelt
+// command too.
 int report_usage_error(const CLI::App& app, const CLI::ParseError& e) {
-  std::string command;
-  const CLI::App* at = deepest_command(app, command);
+  // The deepest command the arguments reached: its --help describes what went wrong.
+  const CLI::App* at = &app;
+  std::string command = "seek";
+  while (!at->get_subcommands().empty()) {
+    at = at->get_subcommands().front();
+    command += " " + at->get_name();
+  }
   std::string message = e.what();
   // Arguments CLI11 could not place; a missing requirement is reported before them.
   const std::vector<std::string> left = app.remaining(true);
