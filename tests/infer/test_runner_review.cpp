@@ -152,19 +152,19 @@ TEST(RunnerReview, UnusualHeadCountsAndDimsMatchTraining) {
                                        {"qk_rope_head_dim", 8},
                                        {"v_head_dim", 12},
                                        {"qk_nope_head_dim", 20}}),
-                          Steps{70, 70, 70, {1, 2}}, "dims 24/8/12/20");
+                          Steps{70, 70, 70, {1}}, "dims 24/8/12/20");
   expect_matches_training(config_with({{"num_attention_heads", 9},
                                        {"kv_lora_rank", 16},
                                        {"v_head_dim", 40},
                                        {"qk_rope_head_dim", 2},
                                        {"qk_nope_head_dim", 6}}),
-                          Steps{70, 66, 66, {1, 2}}, "dv 40 > r 16");
+                          Steps{70, 66, 66, {1}}, "dv 40 > r 16");
   expect_matches_training(config_with({{"num_attention_heads", 16},
                                        {"kv_lora_rank", 80},
                                        {"v_head_dim", 20},
                                        {"qk_rope_head_dim", 18},
                                        {"qk_nope_head_dim", 70}}),
-                          Steps{70, 30, 30, {1, 2}}, "H 16, r 80");
+                          Steps{70, 30, 30, {1}}, "H 16, r 80");
   // Odd model widths: rows left over by the 4-row blocks of the streamed linears.
   expect_matches_training(config_with({{"topk_method", "greedy"},
                                        {"n_group", 1},
@@ -179,7 +179,7 @@ TEST(RunnerReview, UnusualHeadCountsAndDimsMatchTraining) {
                                        {"moe_intermediate_size", 10},
                                        {"intermediate_size", 22},
                                        {"num_attention_heads", 3}}),
-                          Steps{40, 20, 7, {1, 2}, PackPolicy::All}, "odd widths");
+                          Steps{40, 20, 7, {1}, PackPolicy::All}, "odd widths");
 }
 
 // Batches of 64 and 65 tokens (kSmallBatch and kExpertsSideBySide), and 130, row-major and packed; one
@@ -187,28 +187,27 @@ TEST(RunnerReview, UnusualHeadCountsAndDimsMatchTraining) {
 TEST(RunnerReview, BatchSizesAroundTheSwitchPointsMatchTraining) {
   const ModelConfig cfg = config_with({{"num_attention_heads", 6}});
   expect_matches_training(cfg, Steps{64, 64, 64}, "N 64");
-  expect_matches_training(cfg, Steps{65, 65, 65, {1, 2}}, "N 65");
-  expect_matches_training(cfg, Steps{130, 130, 130, {2}}, "N 130 row-major");
-  expect_matches_training(cfg, Steps{130, 130, 130, {2}, PackPolicy::All}, "N 130 packed");
-  expect_matches_training(cfg, Steps{40, 34, 17, {1, 2}}, "chunks of 17");
+  expect_matches_training(cfg, Steps{65, 65, 65, {1}}, "N 65");
+  expect_matches_training(cfg, Steps{130, 130, 130, {1}}, "N 130 row-major");
+  expect_matches_training(cfg, Steps{130, 130, 130, {1}, PackPolicy::All}, "N 130 packed");
+  expect_matches_training(cfg, Steps{40, 34, 17, {1}}, "chunks of 17");
 }
 
-// Contexts around the 64-key tiles and the 256-key splits, decoding one token at a time (its keys split into
-// work items merged afterwards), with 1, 2 and 3 threads.
+// Contexts around the 64-key tiles and past 512 keys, decoding one token at a time (its keys then split into
+// work items merged afterwards), with 1 and 2 threads.
 TEST(RunnerReview, LongContextsSplitAcrossItemsMatchTraining) {
-  expect_matches_training(config_with({{"num_attention_heads", 5}}), Steps{258, 250, 64, {1, 2, 3}},
-                          "ctx 258");
+  expect_matches_training(config_with({{"num_attention_heads", 5}}), Steps{258, 250, 64}, "ctx 258");
   expect_matches_training(config_with({{"num_attention_heads", 3},
                                        {"kv_lora_rank", 24},
                                        {"v_head_dim", 12},
                                        {"n_routed_experts", nullptr}}),
-                          Steps{530, 512, 512, {1, 2}}, "ctx 530");
+                          Steps{530, 524, 524, {1, 2}}, "ctx 530");
 }
 
 TEST(RunnerReview, MoeLayoutsMatchTraining) {
   expect_matches_training(
       config_with({{"n_shared_experts", 0}, {"num_experts_per_tok", 8}, {"n_group", 1}, {"topk_group", 1}}),
-      Steps{80, 80, 17, {1, 2}}, "no shared expert, all experts");
+      Steps{80, 80, 17, {1}}, "no shared expert, all experts");
   expect_matches_training(config_with({{"first_k_dense_replace", 0}, {"moe_layer_freq", 2}}),
                           Steps{80, 80, 70}, "moe_layer_freq 2, no first dense");
   expect_matches_training(config_with({{"first_k_dense_replace", 0}}),
@@ -217,7 +216,7 @@ TEST(RunnerReview, MoeLayoutsMatchTraining) {
                                        {"scoring_func", "softmax"},
                                        {"norm_topk_prob", false},
                                        {"num_attention_heads", 7}}),
-                          Steps{70, 66, 66, {1, 2}}, "V2 group-limited routing");
+                          Steps{70, 66, 66, {1}}, "V2 group-limited routing");
   for (PackPolicy pack : {PackPolicy::All, PackPolicy::None})
     expect_matches_training(config_with({{"tie_word_embeddings", true}, {"q_lora_rank", nullptr}}),
                             Steps{80, 80, 70, {1}, pack}, "tied, q_proj, pack " + std::to_string(int(pack)));
@@ -248,7 +247,7 @@ TEST(RunnerReview, MatricesAboveThePackingThresholdMatchTraining) {
     EXPECT_FALSE(im->packed(ids.layers[0].attn.o_proj));
   }
   for (PackPolicy pack : {PackPolicy::Large, PackPolicy::None})
-    expect_matches_training(cfg, Steps{70, 66, 66, {1, 2}, pack},
+    expect_matches_training(cfg, Steps{70, 66, 66, {1}, pack},
                             "1024 wide, pack " + std::to_string(int(pack)));
 }
 
@@ -258,7 +257,7 @@ TEST(RunnerReview, PositionsPastTheFirstRopeRowsMatchTraining) {
                                        {"num_attention_heads", 1},
                                        {"num_hidden_layers", 2},
                                        {"max_position_embeddings", 100000}}),
-                          Steps{4110, 4090, 600, {2}}, "positions to 4109");
+                          Steps{4110, 4090, 600}, "positions to 4109");
 }
 
 // bf16 weights with the products widened to fp32 (the path of CPUs without a bf16 matmul): on a model whose
@@ -281,7 +280,6 @@ TEST(RunnerReview, WidenedBf16WeightsMatchTrainingOnEveryPath) {
        {"moe_intermediate_size", 300},
        {"initializer_range", 0.05}},
   };
-  const int saved = omp_get_max_threads();
   for (const auto& patch : patches) {
     const ModelConfig cfg = config_with(patch);
     auto m = random_model(cfg, 11);
@@ -294,16 +292,13 @@ TEST(RunnerReview, WidenedBf16WeightsMatchTrainingOnEveryPath) {
     opt.pack = PackPolicy::None;
     opt.format = WeightFormat::BF16;
     auto im = InferModel::from_model(*m, opt);
-    for (int th : {1, 2})
-      for (int64_t chunk : {int64_t(5), int64_t(17), int64_t(66), int64_t(80)}) {
-        omp_set_num_threads(th);
-        Runner run(*im, AttnForm::Absorbed);
-        auto got = run_chunks(run, tok, T, chunk);
-        EXPECT_LT(max_diff(got.data(), ref.data(), T * V) / max_abs(ref), 2e-5)
-            << patch.dump() << " chunk " << chunk << " threads " << th;
-      }
+    for (int64_t chunk : {int64_t(5), int64_t(17), int64_t(66), int64_t(80)}) {
+      Runner run(*im, AttnForm::Absorbed);
+      auto got = run_chunks(run, tok, T, chunk);
+      EXPECT_LT(max_diff(got.data(), ref.data(), T * V) / max_abs(ref), 2e-5)
+          << patch.dump() << " chunk " << chunk;
+    }
   }
-  omp_set_num_threads(saved);
   infer_linear_use_widening_for_tests(false);
 }
 
