@@ -1,0 +1,98 @@
+// Review tests of the GRPO trainer's composition of the objective: what the loss of a step is must not depend
+// on how its sequences are split into micro-batches (docs/grpo.md: `micro_batch` "bounds memory; the result
+// does not depend on it"), for every aggregation and with the entropy bonus and the KL term on, and μ > 1
+// must keep π_old from the sampling policy rather than recompute it.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "model/model_dir.hpp"
+#include "rl/grpo_loss.hpp"
+#include "rl/grpo_trainer.hpp"
+#include "support/temp_dir.hpp"
+
+namespace seek {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+
+// The tiny random policy of test_grpo_trainer.cpp (byte tokenizer vocabulary, decisive routers).
+void tiny_policy(const fs::path& dir) {
+  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  cfg.vocab_size = 272;
+  cfg.num_nextn_predict_layers = 0;
+  Transformer<float> m(cfg);
+  m.init_weights(5);
+  auto& ps = m.params();
+  for (const auto& info : ps.layout.all())
+    if (info.name.find("mlp.gate.weight") != std::string::npos)
+      for (int64_t i = 0; i < info.numel; ++i) ps.value[size_t(info.offset + i)] *= 100.0f;
+  save_model_dir(m, dir / "policy");
+  std::ofstream f(dir / "problems.jsonl");
+  for (int i = 0; i < 16; ++i)
+    f << nlohmann::json{{"prompt", fmt::format("Q{}:", i)}, {"answer", "1"}}.dump() << "\n";
+}
+
+GrpoSettings settings(const fs::path& dir, const std::string& name) {
+  GrpoSettings s;
+  s.init = (dir / "policy").string();
+  s.data = (dir / "problems.jsonl").string();
+  s.rewards = {{"tag_count", 1.0}};
+  s.out = (dir / name).string();
+  s.steps = 1;
+  s.prompts_per_step = 4;
+  s.group_size = 8;
+  s.max_completion_length = 24;
+  s.lr = 1e-4;
+  s.threads = 1;
+  s.checkpoint_every = 0;
+  s.log_completions = 0;
+  return s;
+}
+
+nlohmann::json first_metrics(const GrpoSettings& s) {
+  std::ifstream f(fs::path(s.out) / "metrics.jsonl");
+  std::string line;
+  std::getline(f, line);
+  return nlohmann::json::parse(line);
+}
+
+void expect_rel_near(double got, double want, double rel, const std::string& what) {
+  EXPECT_NEAR(got, want, rel * std::max(1e-12, std::fabs(want))) << what;
+}
+
+// 32 completions in micro-batches of 32 (one) and of 3 (eleven, the last of 2). With truncated completions
+// masked, the micro-batches hold very different numbers of counted tokens (many none), which is where a
+// per-micro-batch normaliser shows. Every loss term is on: entropy bonus, KL (β > 0) and μ = 2.
+TEST(GrpoReview, StepDoesNotDependOnMicroBatch) {
+  TempDir tmp("grpo-review-mb");
+  tiny_policy(tmp.path);
+  for (const char* agg : {"grpo", "bnpo", "dr_grpo", "dapo"}) {
+    SCOPED_TRACE(agg);
+    nlohmann::json m[2];
+    int64_t mbs[2] = {32, 3};
+    for (int k = 0; k < 2; ++k) {
+      auto s = settings(tmp.path, fmt::format("{}-{}", agg, mbs[k]));
+      s.loss_aggregation = agg;
+      s.micro_batch = mbs[k];
+      s.entropy_coef = 0.1;
+      s.beta = 0.1;
+      s.num_iterations = 2;
+      s.mask_truncated_completions = true;
+      run_grpo(s, false);
+      m[k] = first_metrics(s);
+    }
+    // The check needs both counted and masked completions.
+    ASSERT_GT(m[0]["truncated_fraction"].get<double>(), 0.0) << m[0].dump();
+    ASSERT_LT(m[0]["truncated_fraction"].get<double>(), 1.0) << m[0].dump();
+    for (const char* key : {"loss", "grad_norm", "kl", "entropy"})
+      expect_rel_near(m[1][key].get<double>(), m[0][key].get<double>(), 1e-4, key);
+  }
+}
+
+}  // namespace
+}  // namespace seek
