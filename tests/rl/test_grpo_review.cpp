@@ -94,5 +94,76 @@ TEST(GrpoReview, StepDoesNotDependOnMicroBatch) {
   }
 }
 
+std::vector<nlohmann::json> all_metrics(const GrpoSettings& s) {
+  std::vector<nlohmann::json> v;
+  std::ifstream f(fs::path(s.out) / "metrics.jsonl");
+  std::string line;
+  while (std::getline(f, line)) v.push_back(nlohmann::json::parse(line));
+  return v;
+}
+
+// The trainer's log-probs are taken at the sampling temperature (spec §1.2 step 2; TRL issue 4159: a
+// mismatch makes ρ ≠ 1 on-policy), so they agree with the sampler's also away from T = 1.
+TEST(GrpoReview, LogprobsAgreeWithTheSamplerAtAnyTemperature) {
+  TempDir tmp("grpo-review-temp");
+  tiny_policy(tmp.path);
+  for (double T : {0.5, 1.7}) {
+    auto s = settings(tmp.path, fmt::format("t{}", T));
+    s.temperature = T;
+    run_grpo(s, false);
+    const auto m = first_metrics(s);
+    EXPECT_LT(m["logprob_mismatch_mean"].get<double>(), 1e-4) << T << " " << m.dump();
+    EXPECT_LT(m["logprob_mismatch_max"].get<double>(), 1e-2) << T << " " << m.dump();
+  }
+}
+
+// μ = 1: π_old = π_θ, so ρ ≡ 1 and nothing clips. μ > 1: π_old stays the sampling policy while π_θ moves, so
+// with a large learning rate the later iterations clip (the logged fractions are the last iteration's).
+// β > 0: the reference is the initial policy, so step 1's KL is exactly 0 and later steps' is not; a resumed
+// run reloads that reference (not the checkpoint's policy) and reproduces the uninterrupted run.
+TEST(GrpoReview, OldAndReferenceLogprobBookkeeping) {
+  TempDir tmp("grpo-review-mu");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path, "mu1");
+  s.steps = 3;
+  s.lr = 3e-2;
+  s.beta = 0.04;
+  run_grpo(s, false);
+  auto m = all_metrics(s);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0]["kl"].get<double>(), 0.0) << m[0].dump();
+  EXPECT_GT(m[2]["kl"].get<double>(), 0.0) << m[2].dump();
+  for (const auto& row : m) {
+    EXPECT_EQ(row["clip_low_fraction"].get<double>(), 0.0) << row.dump();
+    EXPECT_EQ(row["clip_high_fraction"].get<double>(), 0.0) << row.dump();
+  }
+
+  s = settings(tmp.path, "mu3");
+  s.steps = 3;
+  s.lr = 3e-2;
+  s.beta = 0.04;
+  s.num_iterations = 3;
+  s.checkpoint_every = 1;
+  run_grpo(s, false);
+  const auto want = all_metrics(s);
+  ASSERT_EQ(want.size(), 3u);
+  double clipped = 0;
+  for (const auto& row : want)
+    clipped += row["clip_low_fraction"].get<double>() + row["clip_high_fraction"].get<double>();
+  EXPECT_GT(clipped, 0.0);
+  EXPECT_GT(want[0]["kl"].get<double>(), 0.0);  // the last of 3 iterations: the policy has moved
+
+  auto s2 = s;
+  s2.out = (tmp.path / "mu3-resumed").string();
+  s2.steps = 1;
+  run_grpo(s2, false);
+  run_grpo(s2, true, {{"steps", 3}});
+  const auto got = all_metrics(s2);
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t i = 0; i < 3; ++i)
+    for (const char* key : {"reward", "kl", "loss", "grad_norm", "clip_low_fraction", "clip_high_fraction"})
+      EXPECT_EQ(got[i][key], want[i][key]) << "step " << i + 1 << " " << key;
+}
+
 }  // namespace
 }  // namespace seek
