@@ -9,9 +9,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "kernels/policy_logprob.hpp"
 #include "model/model_dir.hpp"
 #include "rl/grpo_loss.hpp"
 #include "rl/grpo_trainer.hpp"
+#include "support/gradcheck.hpp"
 #include "support/temp_dir.hpp"
 
 namespace seek {
@@ -163,6 +165,59 @@ TEST(GrpoReview, OldAndReferenceLogprobBookkeeping) {
   for (size_t i = 0; i < 3; ++i)
     for (const char* key : {"reward", "kl", "loss", "grad_norm", "clip_low_fraction", "clip_high_fraction"})
       EXPECT_EQ(got[i][key], want[i][key]) << "step " << i + 1 << " " << key;
+}
+
+// The objective end to end in double, as the trainer composes it: logits x·Wᵀ at the sampling temperature →
+// per-token log-probs and entropies → grpo_token_loss (clip, two-sided clip, k3 KL, entropy bonus) → its
+// dlogp / dentropy back through the head. The gradient with respect to the head W must match central finite
+// differences of the loss, for every aggregation.
+TEST(GrpoReview, ComposedLossGradientMatchesFiniteDifferences) {
+  const int64_t N = 7, d = 4, V = 11;
+  const double tau = 0.7;
+  auto x = test::random_vector(size_t(N * d), 11), W = test::random_vector(size_t(V * d), 12);
+  const std::vector<int32_t> tgt = {3, 0, 10, 5, 5, 2, 7};
+  // Two completions of 3 and 4 tokens; old and reference log-probs are the current ones shifted by fixed
+  // amounts, so ratios sit inside and outside the clip range and away from its kinks.
+  const std::vector<double> shift_old = {0.05, -0.4, 0.3, 0.0, 0.6, -0.1, -0.5};
+  const std::vector<double> shift_ref = {0.2, -0.3, 0.1, 0.4, -0.2, 0.0, 0.3};
+  for (auto agg :
+       {LossAggregation::Grpo, LossAggregation::Bnpo, LossAggregation::DrGrpo, LossAggregation::Dapo}) {
+    SCOPED_TRACE(static_cast<int>(agg));
+    GrpoLossOptions o;
+    o.aggregation = agg;
+    o.max_completion_length = 5;
+    o.beta = 0.3;
+    o.entropy_coef = 0.05;
+    o.delta = 1.5;
+    std::vector<double> lp(static_cast<size_t>(N)), H(static_cast<size_t>(N));
+    policy_logprob_forward<double>(x.data(), W.data(), tgt.data(), N, d, V, tau, lp.data(), H.data());
+    GrpoBatch b;
+    b.offsets = {0, 3, 7};
+    b.advantages = {0.9, -1.1};
+    b.mask = {1, 1, 0, 1, 1, 1, 1};
+    b.total_tokens_override = 9;  // one of several micro-batches of a dapo / bnpo step
+    for (int64_t i = 0; i < N; ++i) {
+      b.logp_old.push_back(lp[size_t(i)] - shift_old[size_t(i)]);
+      b.logp_ref.push_back(lp[size_t(i)] + shift_ref[size_t(i)]);
+    }
+    auto loss = [&] {
+      policy_logprob_forward<double>(x.data(), W.data(), tgt.data(), N, d, V, tau, lp.data(), H.data());
+      GrpoBatch c = b;
+      c.logp = lp;
+      c.entropy = H;
+      return grpo_token_loss(c, o).loss;
+    };
+    loss();
+    GrpoBatch c = b;
+    c.logp = lp;
+    c.entropy = H;
+    const auto r = grpo_token_loss(c, o);
+    std::vector<double> dx(size_t(N * d)), dW(size_t(V * d), 0.0);
+    policy_logprob_backward<double>(x.data(), W.data(), tgt.data(), N, d, V, tau, r.dlogp.data(),
+                                    r.dentropy.data(), dx.data(), dW.data());
+    EXPECT_LT(test::check_gradient(W, dW, loss, 1e-6).max_rel_err, 1e-5);
+    EXPECT_LT(test::check_gradient(x, dx, loss, 1e-6).max_rel_err, 1e-5);
+  }
 }
 
 }  // namespace
