@@ -396,13 +396,22 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           if (ref) b.logp_ref = logp_ref[bi];
           b.total_tokens_override = counted_tokens;
           GrpoLossResult lr_ = grpo_token_loss(b, lopt);
-          // grpo and dr_grpo average over completions: a micro-batch holds mb.n of the step's n_total.
-          double w = 1.0;
-          if (lopt.aggregation == LossAggregation::Grpo || lopt.aggregation == LossAggregation::DrGrpo)
-            w = double(mb.n) / double(n_total);
-          loss_sum += w * lr_.loss;
+          // grpo and dr_grpo average over completions: a micro-batch holds mb.n of the step's n_total. Their
+          // entropy bonus, though, is a token mean (grpo_loss.hpp) that grpo_token_loss takes over this
+          // micro-batch's counted tokens: weighting that by mb.n / n_total would make the step's bonus a
+          // mean of micro-batch means, which depends on micro_batch (and drops the share of micro-batches
+          // without counted tokens). It is rescaled to the step's token mean instead: × mb_tokens /
+          // counted_tokens.
           int64_t mb_tokens = 0;
           for (uint8_t x : b.mask) mb_tokens += x;
+          double w = 1.0, w_ent = 1.0;
+          if (lopt.aggregation == LossAggregation::Grpo || lopt.aggregation == LossAggregation::DrGrpo) {
+            w = double(mb.n) / double(n_total);
+            w_ent = counted_tokens > 0 ? double(mb_tokens) / double(counted_tokens) : 0.0;
+          }
+          // lr_.loss = policy terms − entropy_coef · lr_.entropy (the micro-batch's token mean).
+          const double bonus = lopt.entropy_coef * lr_.entropy;
+          loss_sum += w * (lr_.loss + bonus) - w_ent * bonus;
           kl_sum += lr_.kl * double(mb_tokens);
           ent_sum += lr_.entropy * double(mb_tokens);
           clip_lo += lr_.clip_low_fraction * double(mb_tokens);
@@ -411,7 +420,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           std::vector<float> dlp(NT, 0.0f), dent(NT, 0.0f);
           for (size_t t = 0; t < mb.token_pos.size(); ++t) {
             dlp[size_t(mb.token_pos[t])] = float(w * lr_.dlogp[t]);
-            dent[size_t(mb.token_pos[t])] = float(w * lr_.dentropy[t]);
+            dent[size_t(mb.token_pos[t])] = float(w_ent * lr_.dentropy[t]);
           }
           policy->policy_backward(dlp.data(), lopt.entropy_coef > 0 ? dent.data() : nullptr);
         }

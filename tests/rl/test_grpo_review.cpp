@@ -1,0 +1,224 @@
+// Review tests of the GRPO trainer's composition of the objective: what the loss of a step is must not depend
+// on how its sequences are split into micro-batches (docs/grpo.md: `micro_batch` "bounds memory; the result
+// does not depend on it"), for every aggregation and with the entropy bonus and the KL term on, and μ > 1
+// must keep π_old from the sampling policy rather than recompute it.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "kernels/policy_logprob.hpp"
+#include "model/model_dir.hpp"
+#include "rl/grpo_loss.hpp"
+#include "rl/grpo_trainer.hpp"
+#include "support/gradcheck.hpp"
+#include "support/temp_dir.hpp"
+
+namespace seek {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+
+// The tiny random policy of test_grpo_trainer.cpp (byte tokenizer vocabulary, decisive routers).
+void tiny_policy(const fs::path& dir) {
+  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  cfg.vocab_size = 272;
+  cfg.num_nextn_predict_layers = 0;
+  Transformer<float> m(cfg);
+  m.init_weights(5);
+  auto& ps = m.params();
+  for (const auto& info : ps.layout.all())
+    if (info.name.find("mlp.gate.weight") != std::string::npos)
+      for (int64_t i = 0; i < info.numel; ++i) ps.value[size_t(info.offset + i)] *= 100.0f;
+  save_model_dir(m, dir / "policy");
+  std::ofstream f(dir / "problems.jsonl");
+  for (int i = 0; i < 16; ++i)
+    f << nlohmann::json{{"prompt", fmt::format("Q{}:", i)}, {"answer", "1"}}.dump() << "\n";
+}
+
+GrpoSettings settings(const fs::path& dir, const std::string& name) {
+  GrpoSettings s;
+  s.init = (dir / "policy").string();
+  s.data = (dir / "problems.jsonl").string();
+  s.rewards = {{"tag_count", 1.0}};
+  s.out = (dir / name).string();
+  s.steps = 1;
+  s.prompts_per_step = 4;
+  s.group_size = 8;
+  s.max_completion_length = 24;
+  s.lr = 1e-4;
+  s.threads = 1;
+  s.checkpoint_every = 0;
+  s.log_completions = 0;
+  return s;
+}
+
+nlohmann::json first_metrics(const GrpoSettings& s) {
+  std::ifstream f(fs::path(s.out) / "metrics.jsonl");
+  std::string line;
+  std::getline(f, line);
+  return nlohmann::json::parse(line);
+}
+
+void expect_rel_near(double got, double want, double rel, const std::string& what) {
+  EXPECT_NEAR(got, want, rel * std::max(1e-12, std::fabs(want))) << what;
+}
+
+// 32 completions in micro-batches of 32 (one) and of 3 (eleven, the last of 2). With truncated completions
+// masked, the micro-batches hold very different numbers of counted tokens (many none), which is where a
+// per-micro-batch normaliser shows. Every loss term is on: entropy bonus, KL (β > 0) and μ = 2.
+TEST(GrpoReview, StepDoesNotDependOnMicroBatch) {
+  TempDir tmp("grpo-review-mb");
+  tiny_policy(tmp.path);
+  for (const char* agg : {"grpo", "bnpo", "dr_grpo", "dapo"}) {
+    SCOPED_TRACE(agg);
+    nlohmann::json m[2];
+    int64_t mbs[2] = {32, 3};
+    for (int k = 0; k < 2; ++k) {
+      auto s = settings(tmp.path, fmt::format("{}-{}", agg, mbs[k]));
+      s.loss_aggregation = agg;
+      s.micro_batch = mbs[k];
+      s.entropy_coef = 0.1;
+      s.beta = 0.1;
+      s.num_iterations = 2;
+      s.mask_truncated_completions = true;
+      run_grpo(s, false);
+      m[k] = first_metrics(s);
+    }
+    // The check needs both counted and masked completions.
+    ASSERT_GT(m[0]["truncated_fraction"].get<double>(), 0.0) << m[0].dump();
+    ASSERT_LT(m[0]["truncated_fraction"].get<double>(), 1.0) << m[0].dump();
+    for (const char* key : {"loss", "grad_norm", "kl", "entropy"})
+      expect_rel_near(m[1][key].get<double>(), m[0][key].get<double>(), 1e-4, key);
+  }
+}
+
+std::vector<nlohmann::json> all_metrics(const GrpoSettings& s) {
+  std::vector<nlohmann::json> v;
+  std::ifstream f(fs::path(s.out) / "metrics.jsonl");
+  std::string line;
+  while (std::getline(f, line)) v.push_back(nlohmann::json::parse(line));
+  return v;
+}
+
+// The trainer's log-probs are taken at the sampling temperature (spec §1.2 step 2; TRL issue 4159: a
+// mismatch makes ρ ≠ 1 on-policy), so they agree with the sampler's also away from T = 1.
+TEST(GrpoReview, LogprobsAgreeWithTheSamplerAtAnyTemperature) {
+  TempDir tmp("grpo-review-temp");
+  tiny_policy(tmp.path);
+  for (double T : {0.5, 1.7}) {
+    auto s = settings(tmp.path, fmt::format("t{}", T));
+    s.temperature = T;
+    run_grpo(s, false);
+    const auto m = first_metrics(s);
+    EXPECT_LT(m["logprob_mismatch_mean"].get<double>(), 1e-4) << T << " " << m.dump();
+    EXPECT_LT(m["logprob_mismatch_max"].get<double>(), 1e-2) << T << " " << m.dump();
+  }
+}
+
+// μ = 1: π_old = π_θ, so ρ ≡ 1 and nothing clips. μ > 1: π_old stays the sampling policy while π_θ moves, so
+// with a large learning rate the later iterations clip (the logged fractions are the last iteration's).
+// β > 0: the reference is the initial policy, so step 1's KL is exactly 0 and later steps' is not; a resumed
+// run reloads that reference (not the checkpoint's policy) and reproduces the uninterrupted run.
+TEST(GrpoReview, OldAndReferenceLogprobBookkeeping) {
+  TempDir tmp("grpo-review-mu");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path, "mu1");
+  s.steps = 3;
+  s.lr = 3e-2;
+  s.beta = 0.04;
+  run_grpo(s, false);
+  auto m = all_metrics(s);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0]["kl"].get<double>(), 0.0) << m[0].dump();
+  EXPECT_GT(m[2]["kl"].get<double>(), 0.0) << m[2].dump();
+  for (const auto& row : m) {
+    EXPECT_EQ(row["clip_low_fraction"].get<double>(), 0.0) << row.dump();
+    EXPECT_EQ(row["clip_high_fraction"].get<double>(), 0.0) << row.dump();
+  }
+
+  s = settings(tmp.path, "mu3");
+  s.steps = 3;
+  s.lr = 3e-2;
+  s.beta = 0.04;
+  s.num_iterations = 3;
+  s.checkpoint_every = 1;
+  run_grpo(s, false);
+  const auto want = all_metrics(s);
+  ASSERT_EQ(want.size(), 3u);
+  double clipped = 0;
+  for (const auto& row : want)
+    clipped += row["clip_low_fraction"].get<double>() + row["clip_high_fraction"].get<double>();
+  EXPECT_GT(clipped, 0.0);
+  EXPECT_GT(want[0]["kl"].get<double>(), 0.0);  // the last of 3 iterations: the policy has moved
+
+  auto s2 = s;
+  s2.out = (tmp.path / "mu3-resumed").string();
+  s2.steps = 1;
+  run_grpo(s2, false);
+  run_grpo(s2, true, {{"steps", 3}});
+  const auto got = all_metrics(s2);
+  ASSERT_EQ(got.size(), 3u);
+  for (size_t i = 0; i < 3; ++i)
+    for (const char* key : {"reward", "kl", "loss", "grad_norm", "clip_low_fraction", "clip_high_fraction"})
+      EXPECT_EQ(got[i][key], want[i][key]) << "step " << i + 1 << " " << key;
+}
+
+// The objective end to end in double, as the trainer composes it: logits x·Wᵀ at the sampling temperature →
+// per-token log-probs and entropies → grpo_token_loss (clip, two-sided clip, k3 KL, entropy bonus) → its
+// dlogp / dentropy back through the head. The gradient with respect to the head W must match central finite
+// differences of the loss, for every aggregation.
+TEST(GrpoReview, ComposedLossGradientMatchesFiniteDifferences) {
+  const int64_t N = 7, d = 4, V = 11;
+  const double tau = 0.7;
+  auto x = test::random_vector(size_t(N * d), 11), W = test::random_vector(size_t(V * d), 12);
+  const std::vector<int32_t> tgt = {3, 0, 10, 5, 5, 2, 7};
+  // Two completions of 3 and 4 tokens; old and reference log-probs are the current ones shifted by fixed
+  // amounts, so ratios sit inside and outside the clip range and away from its kinks.
+  const std::vector<double> shift_old = {0.05, -0.4, 0.3, 0.0, 0.6, -0.1, -0.5};
+  const std::vector<double> shift_ref = {0.2, -0.3, 0.1, 0.4, -0.2, 0.0, 0.3};
+  for (auto agg :
+       {LossAggregation::Grpo, LossAggregation::Bnpo, LossAggregation::DrGrpo, LossAggregation::Dapo}) {
+    SCOPED_TRACE(static_cast<int>(agg));
+    GrpoLossOptions o;
+    o.aggregation = agg;
+    o.max_completion_length = 5;
+    o.beta = 0.3;
+    o.entropy_coef = 0.05;
+    o.delta = 1.5;
+    std::vector<double> lp(static_cast<size_t>(N)), H(static_cast<size_t>(N));
+    policy_logprob_forward<double>(x.data(), W.data(), tgt.data(), N, d, V, tau, lp.data(), H.data());
+    GrpoBatch b;
+    b.offsets = {0, 3, 7};
+    b.advantages = {0.9, -1.1};
+    b.mask = {1, 1, 0, 1, 1, 1, 1};
+    b.total_tokens_override = 9;  // one of several micro-batches of a dapo / bnpo step
+    for (int64_t i = 0; i < N; ++i) {
+      b.logp_old.push_back(lp[size_t(i)] - shift_old[size_t(i)]);
+      b.logp_ref.push_back(lp[size_t(i)] + shift_ref[size_t(i)]);
+    }
+    auto loss = [&] {
+      policy_logprob_forward<double>(x.data(), W.data(), tgt.data(), N, d, V, tau, lp.data(), H.data());
+      GrpoBatch c = b;
+      c.logp = lp;
+      c.entropy = H;
+      return grpo_token_loss(c, o).loss;
+    };
+    loss();
+    GrpoBatch c = b;
+    c.logp = lp;
+    c.entropy = H;
+    const auto r = grpo_token_loss(c, o);
+    std::vector<double> dx(size_t(N * d)), dW(size_t(V * d), 0.0);
+    policy_logprob_backward<double>(x.data(), W.data(), tgt.data(), N, d, V, tau, r.dlogp.data(),
+                                    r.dentropy.data(), dx.data(), dW.data());
+    EXPECT_LT(test::check_gradient(W, dW, loss, 1e-6).max_rel_err, 1e-5);
+    EXPECT_LT(test::check_gradient(x, dx, loss, 1e-6).max_rel_err, 1e-5);
+  }
+}
+
+}  // namespace
+}  // namespace seek
