@@ -128,9 +128,11 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
     rmsnorm_forward<T>(m.out.data(), d, ps_.p(mi.head_norm), m.normed.data(), d, m.rstd.data(), Np, d,
                        cfg_.rms_norm_eps);
     for (int64_t i = 0; i < Np; ++i) m.count += m.targets[size_t(i)] >= 0;
+    // Zeroed before a depth without targets skips its loss too: the backward pass reads dnormed, which must
+    // not still hold the previous batch's gradient.
+    m.dnormed.assign(backward ? size_t(Np * d) : 0, T(0));
     if (m.count == 0) continue;
     T scale = T(opts.mtp_lambda / double(D) / double(m.count));
-    m.dnormed.assign(backward ? size_t(Np * d) : 0, T(0));
     auto ce = cross_entropy_forward_backward<T>(m.normed.data(), ps_.p(head), m.targets.data(), Np, d, V,
                                                 scale, backward ? m.dnormed.data() : nullptr,
                                                 backward ? ps_.g(head) : nullptr);
