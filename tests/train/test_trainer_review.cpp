@@ -1,5 +1,7 @@
-// Review tests of the training loop: a batch without MTP targets (an SFT micro-batch of prompt tokens only)
-// adds no MTP gradient left over from the batch before it.
+// Review tests of the training loop: a step of several micro-batches trains on what one batch of all its
+// sequences would (the mean over the whole step's targets, not a mean of per-micro-batch means), also for SFT
+// data whose micro-batches hold different numbers of answer tokens; a batch without MTP targets (an SFT
+// micro-batch of prompt tokens only) adds no MTP gradient left over from the batch before it.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,6 +18,97 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using test::TempDir;
+
+// tiny-v3 with a vocabulary that holds the byte tokenizer's 265 tokens.
+fs::path byte_vocab_config(const fs::path& dir) {
+  std::ifstream in(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  auto j = json::parse(in);
+  j["vocab_size"] = 272;
+  fs::path p = dir / "tiny-v3-bytes.json";
+  std::ofstream(p) << j.dump(2);
+  return p;
+}
+
+// Prompt/completion records whose answers differ a lot in length, so sequences of 32 tokens hold from none
+// to ~30 answer tokens.
+fs::path write_sft(const fs::path& dir) {
+  fs::path p = dir / "sft.jsonl";
+  std::ofstream f(p);
+  for (int i = 0; i < 30; ++i) {
+    const std::string prompt(size_t(5 + (i * 17) % 40), char('a' + i % 26));
+    const std::string answer(size_t(1 + (i * 11) % 45), char('A' + i % 26));
+    f << json{{"prompt", prompt}, {"completion", answer}}.dump() << "\n";
+  }
+  return p;
+}
+
+fs::path write_corpus(const fs::path& dir) {
+  fs::path p = dir / "corpus.txt";
+  std::ofstream f(p);
+  for (int doc = 0; doc < 30; ++doc) {
+    for (int i = 0; i < 8; ++i) f << (doc * 7 + i * 3) % 50 << "+" << i << "=" << (doc + i) << "\n";
+    f << "<|endoftext|>\n";
+  }
+  return p;
+}
+
+TrainSettings settings(const fs::path& data, const fs::path& out, const char* objective) {
+  TrainSettings s;
+  s.config = byte_vocab_config(data.parent_path()).string();
+  s.data = {data.string()};
+  s.objective = objective;
+  s.out = out.string();
+  s.seq_len = 32;
+  s.steps = 1;
+  s.lr = 1e-3;
+  s.min_lr = 1e-4;
+  s.warmup_steps = 0;
+  s.eval_every = 0;
+  s.checkpoint_every = 0;
+  s.log_every = 100;
+  s.threads = 1;
+  s.val_fraction = 0;
+  s.max_grad_norm = 0;  // grad_norm then reports the unclipped gradient
+  return s;
+}
+
+json first_metrics(const fs::path& out) {
+  std::ifstream f(out / "metrics.jsonl");
+  std::string line;
+  std::getline(f, line);
+  return json::parse(line);
+}
+
+void expect_close(const json& got, const json& want, const char* key) {
+  const double g = got[key].get<double>(), w = want[key].get<double>();
+  EXPECT_NEAR(g, w, 1e-5 * std::max(1.0, std::abs(w))) << key;
+}
+
+// The same 8 sequences in the same order as 4 micro-batches of 2 and as one batch of 8: the first step's
+// loss, its parts and the gradient's norm (from the same initial weights) agree to float rounding.
+void expect_accumulation_matches_one_batch(const fs::path& data, const fs::path& tmp, const char* objective) {
+  auto big = settings(data, tmp / "big", objective);
+  big.batch_size = 8;
+  big.grad_accum = 1;
+  run_training(big, false);
+  auto acc = settings(data, tmp / "accumulated", objective);
+  acc.batch_size = 2;
+  acc.grad_accum = 4;
+  run_training(acc, false);
+  const json want = first_metrics(tmp / "big"), got = first_metrics(tmp / "accumulated");
+  EXPECT_EQ(got["counted_targets"], want["counted_targets"]);
+  for (const char* key : {"loss", "ce", "mtp", "balance", "grad_norm"}) expect_close(got, want, key);
+}
+
+TEST(TrainerReview, GradientAccumulationEqualsOneBatchForPretraining) {
+  TempDir tmp("review-accum-pretrain");
+  expect_accumulation_matches_one_batch(write_corpus(tmp.path), tmp.path, "pretrain");
+}
+
+TEST(TrainerReview, GradientAccumulationEqualsOneBatchForSft) {
+  TempDir tmp("review-accum-sft");
+  expect_accumulation_matches_one_batch(write_sft(tmp.path), tmp.path, "sft");
+}
 
 // The gradient of a batch is the same whatever batch the model ran before it: the MTP head's gradient of an
 // earlier batch must not be replayed into one whose MTP depth has no target.
