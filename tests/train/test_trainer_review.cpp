@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "model/transformer.hpp"
+#include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "train/trainer.hpp"
 
@@ -108,6 +109,58 @@ TEST(TrainerReview, GradientAccumulationEqualsOneBatchForPretraining) {
 TEST(TrainerReview, GradientAccumulationEqualsOneBatchForSft) {
   TempDir tmp("review-accum-sft");
   expect_accumulation_matches_one_batch(write_sft(tmp.path), tmp.path, "sft");
+}
+
+std::vector<json> all_metrics(const fs::path& out) {
+  std::vector<json> v;
+  std::ifstream f(out / "metrics.jsonl");
+  std::string line;
+  while (std::getline(f, line)) v.push_back(json::parse(line));
+  return v;
+}
+
+// SFT with micro-batches, epochs that end within a step, a stop at the end of a step and at a micro-batch,
+// and a resume that changes what --resume may change without touching the training (evaluation, logging,
+// checkpoint cadence): the resumed run's losses, gradient norms and validation losses are the uninterrupted
+// run's, bit for bit, and metrics.jsonl holds each step once.
+TEST(TrainerReview, SftResumeAcrossEpochsWithChangedSettingsIsBitIdentical) {
+  TempDir tmp("review-sft-resume");
+  const fs::path data = write_sft(tmp.path);
+  auto full = settings(data, tmp.path / "full", "sft");
+  full.batch_size = 3;
+  full.grad_accum = 3;
+  full.steps = 8;  // 72 sequences: more than one epoch of the ~45 training sequences
+  full.warmup_steps = 2;
+  full.schedule = "cosine";
+  full.val_fraction = 0.2;
+  full.eval_every = 2;
+  full.eval_batches = 1;
+  full.max_grad_norm = 1.0;
+  run_training(full, false);
+  const auto want = all_metrics(tmp.path / "full");
+  ASSERT_EQ(want.size(), 8u);
+  for (const char* at : {"step:3", "micro-batch:10"}) {
+    SCOPED_TRACE(at);
+    auto s = full;
+    s.out = (tmp.path / (std::string("stopped-") + at[0])).string();
+    {
+      test::SignalAt signal(at);
+      EXPECT_TRUE(run_training(s, false).interrupted);
+    }
+    const auto r = run_training(s, true, {{"eval_every", 4}, {"log_every", 3}, {"checkpoint_every", 3}});
+    EXPECT_EQ(r.steps_done, 8);
+    const auto got = all_metrics(s.out);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[i]["step"], want[i]["step"]);
+      EXPECT_EQ(got[i]["loss"].get<double>(), want[i]["loss"].get<double>()) << "step " << i + 1;
+      EXPECT_EQ(got[i]["grad_norm"].get<double>(), want[i]["grad_norm"].get<double>()) << "step " << i + 1;
+      EXPECT_EQ(got[i]["lr"].get<double>(), want[i]["lr"].get<double>()) << "step " << i + 1;
+      if (got[i].contains("val_loss")) {
+        EXPECT_EQ(got[i]["val_loss"].get<double>(), want[i]["val_loss"].get<double>()) << "step " << i + 1;
+      }
+    }
+  }
 }
 
 // The gradient of a batch is the same whatever batch the model ran before it: the MTP head's gradient of an
