@@ -80,11 +80,12 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
   const int head = ids_.head();
   dfinal_.assign(backward ? size_t(N * d) : 0, T(0));
   if (count > 0) {
-    T scale = T(1.0 / double(count));
+    const double denom = double(opts.ce_targets > 0 ? opts.ce_targets : count);
+    T scale = T(1.0 / denom);
     auto ce = cross_entropy_forward_backward<T>(final_norm_.data(), ps_.p(head), targets, N, d, V, scale,
                                                 backward ? dfinal_.data() : nullptr,
                                                 backward ? ps_.g(head) : nullptr);
-    res.ce = ce.loss_sum / double(count);
+    res.ce = ce.loss_sum / denom;
   }
 
   // Multi-token prediction: depth k sees h^{k-1} at positions i < Tn-k and the embedding of token i+k, and
@@ -128,13 +129,17 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
     rmsnorm_forward<T>(m.out.data(), d, ps_.p(mi.head_norm), m.normed.data(), d, m.rstd.data(), Np, d,
                        cfg_.rms_norm_eps);
     for (int64_t i = 0; i < Np; ++i) m.count += m.targets[size_t(i)] >= 0;
-    if (m.count == 0) continue;
-    T scale = T(opts.mtp_lambda / double(D) / double(m.count));
+    // Zeroed before a depth without targets skips its loss too: the backward pass reads dnormed, which must
+    // not still hold the previous batch's gradient.
     m.dnormed.assign(backward ? size_t(Np * d) : 0, T(0));
+    if (m.count == 0) continue;
+    const int64_t given = size_t(k - 1) < opts.mtp_targets.size() ? opts.mtp_targets[size_t(k - 1)] : 0;
+    const double denom = double(given > 0 ? given : m.count);
+    T scale = T(opts.mtp_lambda / double(D) / denom);
     auto ce = cross_entropy_forward_backward<T>(m.normed.data(), ps_.p(head), m.targets.data(), Np, d, V,
                                                 scale, backward ? m.dnormed.data() : nullptr,
                                                 backward ? ps_.g(head) : nullptr);
-    res.mtp_ce[size_t(k - 1)] = ce.loss_sum / double(m.count);
+    res.mtp_ce[size_t(k - 1)] = ce.loss_sum / denom;
   }
   for (double v : res.mtp_ce) res.mtp += D > 0 ? v / double(D) : 0.0;
   res.loss = res.ce + opts.mtp_lambda * res.mtp + res.balance;

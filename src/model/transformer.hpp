@@ -18,6 +18,13 @@ namespace seek {
 struct LossOptions {
   double mtp_lambda = 0.3;  // λ: weight of the mean MTP loss
   BalanceOptions balance;   // α and per-sequence/batch
+  // Gradient accumulation: the counted targets of the whole optimizer step this batch is one micro-batch of
+  // (main head, and per MTP depth). The cross-entropy sums are divided by these instead of this batch's own
+  // counts, so the micro-batches' losses and gradients add up to those of one batch of all the step's
+  // sequences (a token-weighted mean, not a mean of per-micro-batch means). 0 / empty: this batch's own
+  // counts. LossResult's ce, mtp_ce and loss are then this batch's share of the step's values.
+  int64_t ce_targets = 0;
+  std::vector<int64_t> mtp_targets;
 };
 
 struct LossResult {

@@ -154,8 +154,10 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   hp.eps = s.eps;
   hp.weight_decay = s.weight_decay;
   const Schedule sched = s.make_schedule();
-  const int64_t B = s.batch_size, T = s.seq_len;
-  std::vector<int32_t> tokens(size_t(B * T)), targets(size_t(B * T));
+  const int64_t B = s.batch_size, T = s.seq_len, A = s.grad_accum;
+  const int64_t mtp_depths = int64_t(model->ids().mtp.size());
+  // A step's micro-batches, read before the first runs: the targets of the whole step are counted first.
+  std::vector<int32_t> tokens(size_t(A * B * T)), targets(size_t(A * B * T));
 
   const fs::path metrics_file = out / "metrics.jsonl";
   TrainResult result;
@@ -194,20 +196,35 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     std::vector<ExpertLoad> loads;
     const int64_t step_data_position = state.data_position;
     bool abandoned = false;
-    for (int64_t a = 0; a < s.grad_accum; ++a) {
+    // The step trains on the loss of one batch of all its A·B sequences: the cross-entropies are means over
+    // the targets of the whole step (not means of each micro-batch's mean, which weighs an SFT micro-batch
+    // with one answer token as much as one with hundreds), and the balance loss, a mean over sequences (or
+    // per micro-batch with seq_aux false), is the mean over the micro-batches.
+    data->train_batch(state.data_position, A * B, tokens.data(), targets.data());
+    LossOptions step_lo = lo;
+    step_lo.balance.alpha = lo.balance.alpha / double(A);
+    step_lo.ce_targets = 0;
+    step_lo.mtp_targets.assign(size_t(mtp_depths), 0);
+    for (int64_t q = 0; q < A * B; ++q)
+      for (int64_t t = 0; t < T; ++t) {
+        const bool valid = targets[size_t(q * T + t)] >= 0;
+        step_lo.ce_targets += valid;
+        for (int64_t k = 1; k <= mtp_depths && k <= t; ++k) step_lo.mtp_targets[size_t(k - 1)] += valid;
+      }
+    for (int64_t a = 0; a < A; ++a) {
       // A step of many micro-batches can run for long: a stop asked for within it drops the gradients
       // summed so far (nothing else has changed yet) and keeps the previous step's state.
       if (a > 0 && stop.requested("micro-batch")) {
         abandoned = true;
         break;
       }
-      data->train_batch(state.data_position, B, tokens.data(), targets.data());
       state.data_position += B;
-      auto r = model->forward_backward(tokens.data(), targets.data(), B, T, lo, true);
-      loss += r.loss / double(s.grad_accum);
-      ce += r.ce / double(s.grad_accum);
-      mtp += r.mtp / double(s.grad_accum);
-      bal += r.balance / double(s.grad_accum);
+      const size_t at = size_t(a * B * T);
+      auto r = model->forward_backward(tokens.data() + at, targets.data() + at, B, T, step_lo, true);
+      loss += r.loss;
+      ce += r.ce;
+      mtp += r.mtp;
+      bal += r.balance;
       counted += r.tokens;
       add_loads(loads, model->expert_loads());
     }
@@ -216,11 +233,6 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       result.interrupted = true;
       checkpoints.save_unless_saved(*model, opt, state, s.to_json());
       break;
-    }
-    if (s.grad_accum > 1) {  // each micro-batch's loss is a mean; the step's loss is their mean
-      const float inv = 1.0f / float(s.grad_accum);
-      auto& g = model->params().grad;
-      for (size_t i = 0; i < g.size(); ++i) g[i] *= inv;
     }
     StepStats st{};
     const bool finite = std::isfinite(loss);

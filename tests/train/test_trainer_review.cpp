@@ -1,0 +1,205 @@
+// Review tests of the training loop: a step of several micro-batches trains on what one batch of all its
+// sequences would (the mean over the whole step's targets, not a mean of per-micro-batch means), also for SFT
+// data whose micro-batches hold different numbers of answer tokens; a batch without MTP targets (an SFT
+// micro-batch of prompt tokens only) adds no MTP gradient left over from the batch before it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "model/transformer.hpp"
+#include "support/signal_at.hpp"
+#include "support/temp_dir.hpp"
+#include "train/trainer.hpp"
+
+namespace seek {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::TempDir;
+
+// tiny-v3 with a vocabulary that holds the byte tokenizer's 265 tokens.
+fs::path byte_vocab_config(const fs::path& dir) {
+  std::ifstream in(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  auto j = json::parse(in);
+  j["vocab_size"] = 272;
+  fs::path p = dir / "tiny-v3-bytes.json";
+  std::ofstream(p) << j.dump(2);
+  return p;
+}
+
+// Prompt/completion records whose answers differ a lot in length, so sequences of 32 tokens hold from none
+// to ~30 answer tokens.
+fs::path write_sft(const fs::path& dir) {
+  fs::path p = dir / "sft.jsonl";
+  std::ofstream f(p);
+  for (int i = 0; i < 30; ++i) {
+    const std::string prompt(size_t(5 + (i * 17) % 40), char('a' + i % 26));
+    const std::string answer(size_t(1 + (i * 11) % 45), char('A' + i % 26));
+    f << json{{"prompt", prompt}, {"completion", answer}}.dump() << "\n";
+  }
+  return p;
+}
+
+fs::path write_corpus(const fs::path& dir) {
+  fs::path p = dir / "corpus.txt";
+  std::ofstream f(p);
+  for (int doc = 0; doc < 30; ++doc) {
+    for (int i = 0; i < 8; ++i) f << (doc * 7 + i * 3) % 50 << "+" << i << "=" << (doc + i) << "\n";
+    f << "<|endoftext|>\n";
+  }
+  return p;
+}
+
+TrainSettings settings(const fs::path& data, const fs::path& out, const char* objective) {
+  TrainSettings s;
+  s.config = byte_vocab_config(data.parent_path()).string();
+  s.data = {data.string()};
+  s.objective = objective;
+  s.out = out.string();
+  s.seq_len = 32;
+  s.steps = 1;
+  s.lr = 1e-3;
+  s.min_lr = 1e-4;
+  s.warmup_steps = 0;
+  s.eval_every = 0;
+  s.checkpoint_every = 0;
+  s.log_every = 100;
+  s.threads = 1;
+  s.val_fraction = 0;
+  s.max_grad_norm = 0;  // grad_norm then reports the unclipped gradient
+  return s;
+}
+
+json first_metrics(const fs::path& out) {
+  std::ifstream f(out / "metrics.jsonl");
+  std::string line;
+  std::getline(f, line);
+  return json::parse(line);
+}
+
+void expect_close(const json& got, const json& want, const char* key) {
+  const double g = got[key].get<double>(), w = want[key].get<double>();
+  EXPECT_NEAR(g, w, 1e-5 * std::max(1.0, std::abs(w))) << key;
+}
+
+// The same 8 sequences in the same order as 4 micro-batches of 2 and as one batch of 8: the first step's
+// loss, its parts and the gradient's norm (from the same initial weights) agree to float rounding.
+void expect_accumulation_matches_one_batch(const fs::path& data, const fs::path& tmp, const char* objective) {
+  auto big = settings(data, tmp / "big", objective);
+  big.batch_size = 8;
+  big.grad_accum = 1;
+  run_training(big, false);
+  auto acc = settings(data, tmp / "accumulated", objective);
+  acc.batch_size = 2;
+  acc.grad_accum = 4;
+  run_training(acc, false);
+  const json want = first_metrics(tmp / "big"), got = first_metrics(tmp / "accumulated");
+  EXPECT_EQ(got["counted_targets"], want["counted_targets"]);
+  for (const char* key : {"loss", "ce", "mtp", "balance", "grad_norm"}) expect_close(got, want, key);
+}
+
+TEST(TrainerReview, GradientAccumulationEqualsOneBatchForPretraining) {
+  TempDir tmp("review-accum-pretrain");
+  expect_accumulation_matches_one_batch(write_corpus(tmp.path), tmp.path, "pretrain");
+}
+
+TEST(TrainerReview, GradientAccumulationEqualsOneBatchForSft) {
+  TempDir tmp("review-accum-sft");
+  expect_accumulation_matches_one_batch(write_sft(tmp.path), tmp.path, "sft");
+}
+
+std::vector<json> all_metrics(const fs::path& out) {
+  std::vector<json> v;
+  std::ifstream f(out / "metrics.jsonl");
+  std::string line;
+  while (std::getline(f, line)) v.push_back(json::parse(line));
+  return v;
+}
+
+// SFT with micro-batches, epochs that end within a step, a stop at the end of a step and at a micro-batch,
+// and a resume that changes what --resume may change without touching the training (evaluation, logging,
+// checkpoint cadence): the resumed run's losses, gradient norms and validation losses are the uninterrupted
+// run's, bit for bit, and metrics.jsonl holds each step once.
+TEST(TrainerReview, SftResumeAcrossEpochsWithChangedSettingsIsBitIdentical) {
+  TempDir tmp("review-sft-resume");
+  const fs::path data = write_sft(tmp.path);
+  auto full = settings(data, tmp.path / "full", "sft");
+  full.batch_size = 3;
+  full.grad_accum = 3;
+  full.steps = 8;  // 72 sequences: more than one epoch of the ~45 training sequences
+  full.warmup_steps = 2;
+  full.schedule = "cosine";
+  full.val_fraction = 0.2;
+  full.eval_every = 2;
+  full.eval_batches = 1;
+  full.max_grad_norm = 1.0;
+  run_training(full, false);
+  const auto want = all_metrics(tmp.path / "full");
+  ASSERT_EQ(want.size(), 8u);
+  for (const char* at : {"step:3", "micro-batch:10"}) {
+    SCOPED_TRACE(at);
+    auto s = full;
+    s.out = (tmp.path / (std::string("stopped-") + at[0])).string();
+    {
+      test::SignalAt signal(at);
+      EXPECT_TRUE(run_training(s, false).interrupted);
+    }
+    const auto r = run_training(s, true, {{"eval_every", 4}, {"log_every", 3}, {"checkpoint_every", 3}});
+    EXPECT_EQ(r.steps_done, 8);
+    const auto got = all_metrics(s.out);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[i]["step"], want[i]["step"]);
+      EXPECT_EQ(got[i]["loss"].get<double>(), want[i]["loss"].get<double>()) << "step " << i + 1;
+      EXPECT_EQ(got[i]["grad_norm"].get<double>(), want[i]["grad_norm"].get<double>()) << "step " << i + 1;
+      EXPECT_EQ(got[i]["lr"].get<double>(), want[i]["lr"].get<double>()) << "step " << i + 1;
+      if (got[i].contains("val_loss")) {
+        EXPECT_EQ(got[i]["val_loss"].get<double>(), want[i]["val_loss"].get<double>()) << "step " << i + 1;
+      }
+    }
+  }
+}
+
+// The gradient of a batch is the same whatever batch the model ran before it: the MTP head's gradient of an
+// earlier batch must not be replayed into one whose MTP depth has no target.
+TEST(TrainerReview, BatchWithoutMtpTargetsGetsNoStaleMtpGradient) {
+  const ModelConfig cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  ASSERT_EQ(cfg.num_nextn_predict_layers, 1);
+  const int64_t B = 2, T = 8;
+  std::vector<int32_t> tokens(size_t(B * T)), all(size_t(B * T)), first_only(size_t(B * T), -1);
+  for (int64_t i = 0; i < B * T; ++i) {
+    tokens[size_t(i)] = int32_t((i * 7 + 3) % cfg.vocab_size);
+    all[size_t(i)] = int32_t((i * 5 + 1) % cfg.vocab_size);
+  }
+  // Only position 0 of each sequence has a target: the main head trains, MTP depth 1 (targets from
+  // position 1 on) has nothing to predict.
+  for (int64_t b = 0; b < B; ++b) first_only[size_t(b * T)] = all[size_t(b * T)];
+  LossOptions lo;
+  lo.balance.alpha = 0.001;
+
+  Transformer<float> fresh(cfg), used(cfg);
+  fresh.init_weights(7);
+  used.init_weights(7);
+  used.forward_backward(tokens.data(), all.data(), B, T, lo, true);
+  used.params().zero_grad();
+  fresh.params().zero_grad();
+  const LossResult a = used.forward_backward(tokens.data(), first_only.data(), B, T, lo, true);
+  const LossResult b = fresh.forward_backward(tokens.data(), first_only.data(), B, T, lo, true);
+  EXPECT_EQ(a.loss, b.loss);
+  EXPECT_EQ(a.mtp, 0.0);
+  const auto& ga = used.params().grad;
+  const auto& gb = fresh.params().grad;
+  ASSERT_EQ(ga.size(), gb.size());
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < ga.size(); ++i) {
+    diff = std::max(diff, double(std::abs(ga[i] - gb[i])));
+    norm = std::max(norm, double(std::abs(gb[i])));
+  }
+  EXPECT_LE(diff, 1e-6 * norm) << "largest gradient " << norm;
+}
+
+}  // namespace
+}  // namespace seek
