@@ -282,6 +282,17 @@ void Transformer<T>::update_router_bias(double gamma, const std::vector<ExpertLo
   for (const MtpIds& m : ids_.mtp) apply(m.layer);
 }
 
+void LossOptions::count_step_targets(const int32_t* targets, int64_t rows, int64_t Tn, int64_t mtp_depths) {
+  ce_targets = 0;
+  mtp_targets.assign(size_t(mtp_depths), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t t = 0; t < Tn; ++t) {
+      const bool counted = targets[r * Tn + t] >= 0;
+      ce_targets += counted;
+      for (int64_t k = 1; k <= mtp_depths && k <= t; ++k) mtp_targets[size_t(k - 1)] += counted;
+    }
+}
+
 template class Transformer<float>;
 template class Transformer<double>;
 

@@ -25,6 +25,10 @@ struct LossOptions {
   // counts. LossResult's ce, mtp_ce and loss are then this batch's share of the step's values.
   int64_t ce_targets = 0;
   std::vector<int64_t> mtp_targets;
+
+  // Sets ce_targets and mtp_targets to the counts of `targets` [rows, Tn] (a whole step's), as
+  // forward_backward counts them: depth k predicts the targets at positions t >= k.
+  void count_step_targets(const int32_t* targets, int64_t rows, int64_t Tn, int64_t mtp_depths);
 };
 
 struct LossResult {

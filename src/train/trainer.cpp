@@ -203,14 +203,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     data->train_batch(state.data_position, A * B, tokens.data(), targets.data());
     LossOptions step_lo = lo;
     step_lo.balance.alpha = lo.balance.alpha / double(A);
-    step_lo.ce_targets = 0;
-    step_lo.mtp_targets.assign(size_t(mtp_depths), 0);
-    for (int64_t q = 0; q < A * B; ++q)
-      for (int64_t t = 0; t < T; ++t) {
-        const bool valid = targets[size_t(q * T + t)] >= 0;
-        step_lo.ce_targets += valid;
-        for (int64_t k = 1; k <= mtp_depths && k <= t; ++k) step_lo.mtp_targets[size_t(k - 1)] += valid;
-      }
+    step_lo.count_step_targets(targets.data(), A * B, T, mtp_depths);
     for (int64_t a = 0; a < A; ++a) {
       // A step of many micro-batches can run for long: a stop asked for within it drops the gradients
       // summed so far (nothing else has changed yet) and keeps the previous step's state.
