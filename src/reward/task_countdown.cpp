@@ -4,11 +4,12 @@
 // whole, non-negative intermediate results), and the reference answer is that equation.
 //
 // Verification follows TinyZero's compute_score: the answer (last <answer> block) must consist only of
-// digits, + - * / ( ) . and spaces; the integers in it, sorted, must equal the given numbers sorted (with
-// use_all false: each given number at most once, at least one used); it must evaluate (exactly, in
-// rationals) to within 1e-5 of the target -> 1.0. Otherwise format_score (TinyZero used 0.1; default 0 here,
-// so a well-formed wrong equation earns nothing). Implicit multiplication such as "2(3+4)" is rejected, as
-// Python's eval would.
+// digits, + - * / ( ) . and spaces, without decimal fractions (TinyZero read "2.5" as the integers 2 and 5,
+// so it accepted "2.5 * 10" for 25 from [2, 5, 10]); the integers in it, sorted, must equal the given numbers
+// sorted (with use_all false: each given number at most once, at least one used); it must evaluate (exactly,
+// in rationals) to within 1e-5 of the target -> 1.0. Otherwise format_score (TinyZero used 0.1; default 0
+// here, so a well-formed wrong equation earns nothing). Implicit multiplication such as "2(3+4)" is rejected,
+// as Python's eval would.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -86,6 +87,9 @@ class CountdownTask : public Task {
       if (std::isspace((unsigned char)c)) continue;
       if (c == '(' && (std::isdigit((unsigned char)prev) || prev == ')')) return format_score_;
       if (std::isdigit((unsigned char)c) && prev == ')') return format_score_;
+      // A decimal fraction ("2.5", ".5") is not one of the given integers, though its digits would count
+      // as two of them (or one): "2.5 * 10" must not make 25 from [2, 5, 10].
+      if (std::isdigit((unsigned char)c) && prev == '.') return format_score_;
       prev = c;
     }
     std::vector<int64_t> used;

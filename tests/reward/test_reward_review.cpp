@@ -1,0 +1,168 @@
+// Review of the reward functions, answer extraction/comparison, the dataset loader and the built-in tasks:
+// false positives (hedged answers, open vs closed intervals, decimals in Countdown), false negatives (JSON
+// number references, a stray </answer>), and the documented boundaries of the length rewards.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "reward/answer_compare.hpp"
+#include "reward/answer_extract.hpp"
+#include "reward/correctness.hpp"
+#include "reward/dataset.hpp"
+#include "reward/reward.hpp"
+#include "reward/task.hpp"
+
+namespace seek::reward {
+namespace {
+
+std::string wrap(const std::string& answer) {
+  return fmt::format("<think>ok</think><answer>{}</answer>", answer);
+}
+
+double score(const char* name, const nlohmann::json& options, const std::string& completion,
+             int64_t tokens = -1, const Problem* p = nullptr) {
+  return make_reward(name, options)->score(RewardInput{p, completion, tokens});
+}
+
+TEST(ReviewCountdown, DecimalFractionsAreNotGivenNumbers) {
+  auto t = make_task("countdown");
+  auto tz = make_task("countdown", {{"format_score", 0.1}, {"use_all", false}});
+  Problem p = t->train(0);
+  p.data = {{"numbers", {2, 5, 10}}, {"target", 25}};
+  EXPECT_EQ(t->verify(p, wrap("2.5 * 10")), 0.0);
+  EXPECT_EQ(t->verify(p, wrap("2. 5 * 10")), 0.0);
+  EXPECT_DOUBLE_EQ(tz->verify(p, wrap("2.5 * 10")), 0.1);
+  EXPECT_DOUBLE_EQ(tz->verify(p, wrap(".5 * 10 * 5")), 0.1);  // 0.5 from 5 alone
+  EXPECT_EQ(t->verify(p, wrap("(2 + 10) * 5 / 2")), 0.0);     // 2 used twice
+  EXPECT_EQ(t->verify(p, wrap("(10 / 2 + 5) * 2.5")), 0.0);
+  p.data = {{"numbers", {1, 2, 3}}, {"target", 6}};
+  EXPECT_EQ(t->verify(p, wrap("1 * 2 * 3")), 1.0);
+  EXPECT_EQ(t->verify(p, wrap("(1+2)+3")), 1.0);
+  EXPECT_EQ(t->verify(p, wrap("1 + 2 + 3.")), 1.0);  // "3." is 3 (Python reads it so too)
+  EXPECT_EQ(t->verify(p, wrap("12 / 2 * 1")), 0.0);  // concatenated digits
+  EXPECT_EQ(t->verify(p, wrap("3 * 2 ** 1")), 0.0);  // no Python power
+  EXPECT_EQ(t->verify(p, wrap("3 × 2 × 1")), 0.0);   // only ASCII operators
+}
+
+TEST(ReviewCompare, Equivalences) {
+  EXPECT_TRUE(answers_equal("-0", "0"));
+  EXPECT_TRUE(answers_equal("5.", "5"));
+  EXPECT_TRUE(answers_equal("\\$1,234.50", "1234.5"));
+  EXPECT_TRUE(answers_equal("1{,}000", "1000"));
+  EXPECT_TRUE(answers_equal("-1,234", "-1234"));
+  EXPECT_TRUE(answers_equal("\\sqrt{8}", "2\\sqrt{2}"));
+  EXPECT_TRUE(answers_equal("90^\\circ", "90"));
+  EXPECT_TRUE(answers_equal("\\dfrac{1}{3}", "0.3333333"));
+  EXPECT_TRUE(answers_equal("\\boxed{\\frac{3}{4}}", "0.75"));
+  EXPECT_TRUE(answers_equal("100000000000000000000", "10^{20}"));  // exact beyond 64 bits
+  EXPECT_FALSE(answers_equal("100000000000000000000", "100000000000000000001"));
+  EXPECT_FALSE(answers_equal("1,0000", "10000"));
+  EXPECT_FALSE(answers_equal("12", "1,2"));
+  EXPECT_FALSE(answers_equal("2.5", "25"));
+  EXPECT_FALSE(answers_equal("-5", "5"));
+  EXPECT_FALSE(answers_equal("2x", "2"));
+  EXPECT_FALSE(answers_equal("1000000", "1000001"));
+  EXPECT_FALSE(answers_equal("1, 2, 3", "1, 2"));
+  EXPECT_FALSE(answers_equal("x+1", "x-1"));
+}
+
+TEST(ReviewLength, SoftOverlongBoundaries) {
+  const nlohmann::json o = {{"max_length", 100}, {"cache_length", 20}};
+  EXPECT_EQ(score("soft_overlong", o, "", 80), 0.0);
+  EXPECT_DOUBLE_EQ(score("soft_overlong", o, "", 81), -0.05);
+  EXPECT_DOUBLE_EQ(score("soft_overlong", o, "", 90), -0.5);
+  EXPECT_DOUBLE_EQ(score("soft_overlong", o, "", 100), -1.0);
+  EXPECT_DOUBLE_EQ(score("soft_overlong", o, "", 101), -1.0);
+  EXPECT_DOUBLE_EQ(score("soft_overlong", o, std::string(90, 'x')), -0.5);  // bytes without tokens
+}
+
+TEST(ReviewLength, CosineEndpoints) {
+  Problem p;
+  p.answer = std::string("5");
+  const nlohmann::json o = {{"max_length", 100}};
+  EXPECT_DOUBLE_EQ(score("cosine", o, "<answer>5</answer>", 0, &p), 1.0);
+  EXPECT_DOUBLE_EQ(score("cosine", o, "<answer>5</answer>", 50, &p), 0.75);
+  EXPECT_DOUBLE_EQ(score("cosine", o, "<answer>5</answer>", 100, &p), 0.5);
+  EXPECT_DOUBLE_EQ(score("cosine", o, "<answer>6</answer>", 0, &p), -1.0);
+  EXPECT_DOUBLE_EQ(score("cosine", o, "<answer>6</answer>", 50, &p), -0.75);
+  EXPECT_DOUBLE_EQ(score("cosine", o, "<answer>6</answer>", 100, &p), -0.5);
+  EXPECT_DOUBLE_EQ(score("cosine", o, "<answer>6</answer>", 500, &p), -0.5);
+}
+
+TEST(ReviewLength, RepetitionOnShortTexts) {
+  EXPECT_EQ(score("repetition", {}, ""), 0.0);
+  EXPECT_EQ(score("repetition", {}, "a b"), 0.0);
+  EXPECT_EQ(score("repetition", {}, "a b c"), 0.0);
+  EXPECT_DOUBLE_EQ(score("repetition", {}, "a b c a b c"), -0.25);  // 3 distinct of 4
+  EXPECT_DOUBLE_EQ(score("repetition", {}, "A b C a B c"), -0.25);  // lower-cased
+  EXPECT_DOUBLE_EQ(score("repetition", {{"ngram_size", 1}}, "a a a a"), -0.75);
+  EXPECT_DOUBLE_EQ(score("repetition", {{"max_penalty", -2.0}}, "x x x x x"), -2.0 * (1 - 1.0 / 3));
+}
+
+TEST(ReviewFormat, TemplateAndTags) {
+  EXPECT_EQ(score("format", {}, "<think>a</think><answer>5</answer>"), 1.0);
+  EXPECT_EQ(score("format", {}, "\n<think>\na\n</think>\n<answer>\n5\n</answer>\n"), 1.0);
+  EXPECT_EQ(score("format", {}, "<think></think><answer>5</answer>"), 1.0);
+  EXPECT_EQ(score("format", {}, "x<think>a</think><answer>5</answer>"), 0.0);
+  EXPECT_EQ(score("format", {}, "<think>a</think>x<answer>5</answer>"), 0.0);
+  EXPECT_EQ(score("format", {}, "<think>a</think><answer>5</answer>x"), 0.0);
+  EXPECT_EQ(score("format", {}, "<think>a</think><answer> \n</answer>"), 0.0);
+  EXPECT_EQ(score("format", {}, "<think>a<think>b</think><answer>5</answer>"), 0.0);
+  EXPECT_EQ(score("format", {}, "<think>a</think><answer>5</answer><answer>6</answer>"), 0.0);
+  EXPECT_EQ(score("format", {}, "<think>a</think><answer>5"), 0.0);  // cut by the length limit
+  EXPECT_EQ(score("format", {{"think_prefilled", true}}, "a</think><answer>5</answer>"), 1.0);
+  EXPECT_DOUBLE_EQ(score("tag_count", {}, "<think>a</think><answer>5</answer>"), 1.0);
+  EXPECT_DOUBLE_EQ(score("tag_count", {}, "<think>a</think><think>b</think><answer>5</answer>"), 0.5);
+  EXPECT_DOUBLE_EQ(score("tag_count", {{"think_prefilled", true}}, "a</think><answer>5</answer>"), 1.0);
+  EXPECT_DOUBLE_EQ(score("tag_count", {{"newlines", true}}, "<think>\na\n</think>\n<answer>\n5\n</answer>"),
+                   1.0);
+}
+
+TEST(ReviewTasks, IntegerAndListAnswers) {
+  auto arith = make_task("arithmetic");
+  Problem p = arith->train(0);
+  p.data = {{"expression", "999 + 1"}, {"value", 1000}};
+  EXPECT_EQ(arith->verify(p, wrap("1,000")), 1.0);
+  EXPECT_EQ(arith->verify(p, wrap("$1000$")), 1.0);
+  EXPECT_EQ(arith->verify(p, wrap("\\boxed{1000}")), 1.0);
+  EXPECT_EQ(arith->verify(p, wrap("10,00")), 0.0);
+  EXPECT_EQ(arith->verify(p, wrap("1,0000")), 0.0);
+  EXPECT_EQ(arith->verify(p, wrap("1000.5")), 0.0);
+  EXPECT_EQ(arith->verify(p, wrap(",1000")), 0.0);
+  EXPECT_EQ(arith->verify(p, wrap("1000,")), 0.0);
+  p.data = {{"expression", "1 - 2"}, {"value", -1}};
+  EXPECT_EQ(arith->verify(p, wrap("-1")), 1.0);
+  EXPECT_EQ(arith->verify(p, wrap("--1")), 0.0);
+  auto sorting = make_task("sorting");
+  p = sorting->train(0);
+  p.data = {{"numbers", {5, -3, 12}}, {"sorted", {-3, 5, 12}}};
+  EXPECT_EQ(sorting->verify(p, wrap("[-3, 5, 12]")), 1.0);
+  EXPECT_EQ(sorting->verify(p, wrap("-3 5 12")), 1.0);
+  EXPECT_EQ(sorting->verify(p, wrap("-3, 5")), 0.0);
+  EXPECT_EQ(sorting->verify(p, wrap("-3, 5, 12, 12")), 0.0);
+  EXPECT_EQ(sorting->verify(p, wrap("-3-5-12")), 0.0);
+  auto wr = make_task("word_reversal");
+  p = wr->train(0);
+  p.data = {{"word", "banana"}, {"reversed", "ananab"}};
+  EXPECT_EQ(wr->verify(p, wrap("Ananab")), 1.0);
+  EXPECT_EQ(wr->verify(p, wrap("\"ananab\"")), 1.0);
+  EXPECT_EQ(wr->verify(p, wrap("a n a n a b")), 0.0);
+  EXPECT_EQ(wr->verify(p, wrap("banana")), 0.0);
+}
+
+TEST(ReviewTasks, GeneratedProblemsAreSolvedByTheirReference) {
+  for (const auto& name : task_names()) {
+    auto t = make_task(name, {{"seed", 11}, {"held_out_fraction", 0.05}});
+    for (uint64_t i = 0; i < 200; ++i) {
+      Problem p = t->train(i);
+      EXPECT_EQ(t->verify(p, wrap(p.answer)), 1.0) << name << ": " << p.prompt << " -> " << p.answer;
+      EXPECT_FALSE(t->in_held_out_set(p.data["key"])) << name;
+    }
+    for (uint64_t i = 0; i < 20; ++i) {
+      Problem h = t->held_out(i);
+      EXPECT_EQ(t->verify(h, wrap(h.answer)), 1.0) << name << ": " << h.prompt << " -> " << h.answer;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace seek::reward
