@@ -243,9 +243,17 @@ std::string strip_units(const std::string& s) {
   }
   if (first_alpha == std::string::npos || first_alpha == 0) return s;
   std::string tail = s.substr(first_alpha);
-  for (char c : tail) {
+  for (size_t k = 0; k < tail.size(); ++k) {
+    char c = tail[k];
     if (!(is_alpha(c) || c == ' ' || c == '^' || c == '/' || c == '.' || c == '(' || c == ')' || is_digit(c)))
       return s;
+    // Digits in a unit are exponents ("m^2", "m^(2)", "cm^12"). Another number after the words ("3 or 4",
+    // "1 and 2") is not a unit: dropping it would read a hedged answer as its first candidate.
+    if (is_digit(c)) {
+      size_t q = k;
+      while (q > 0 && (is_digit(tail[q - 1]) || tail[q - 1] == '(')) --q;
+      if (q == 0 || tail[q - 1] != '^') return s;
+    }
   }
   size_t letters = 0;
   while (letters < tail.size() && is_alpha(tail[letters])) ++letters;

@@ -43,6 +43,19 @@ TEST(ReviewCountdown, DecimalFractionsAreNotGivenNumbers) {
   EXPECT_EQ(t->verify(p, wrap("3 × 2 × 1")), 0.0);   // only ASCII operators
 }
 
+TEST(ReviewCompare, HedgedAnswersAreNotUnits) {
+  EXPECT_FALSE(answers_equal("3 or 4", "3"));
+  EXPECT_FALSE(answers_equal("1 and 2", "1"));
+  EXPECT_FALSE(answers_equal("5 apples and 7 pears", "5"));
+  EXPECT_FALSE(answers_equal("\\text{3 or 4}", "3"));
+  EXPECT_TRUE(answers_equal("3 m^2", "3"));
+  EXPECT_TRUE(answers_equal("3\\text{ m}^{2}", "3"));
+  EXPECT_TRUE(answers_equal("3 cm^3", "3"));
+  EXPECT_TRUE(answers_equal("9.8 m/s^2", "9.8"));
+  EXPECT_TRUE(answers_equal("60 km/h", "60"));
+  EXPECT_TRUE(answers_equal("12 dollars", "12"));
+}
+
 TEST(ReviewCompare, Equivalences) {
   EXPECT_TRUE(answers_equal("-0", "0"));
   EXPECT_TRUE(answers_equal("5.", "5"));
