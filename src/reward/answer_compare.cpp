@@ -30,8 +30,10 @@ std::vector<std::string> split_top_level(const std::string& s) {
   return parts;
 }
 
-std::string strip_brackets(const std::string& s) {
+// The list inside matching outer brackets; *kind is the outermost bracket removed ('(' or '['), or 0.
+std::string strip_brackets(const std::string& s, char* kind) {
   std::string t = s;
+  *kind = 0;
   while (t.size() >= 2 && ((t.front() == '(' && t.back() == ')') || (t.front() == '[' && t.back() == ']'))) {
     // Only when the outer pair matches each other: "(1)+(2)" must stay.
     int depth = 0;
@@ -45,6 +47,7 @@ std::string strip_brackets(const std::string& s) {
       }
     }
     if (!outer) break;
+    if (*kind == 0) *kind = t.front();
     t = t.substr(1, t.size() - 2);
   }
   return t;
@@ -72,9 +75,12 @@ bool answers_equal(std::string_view predicted, std::string_view reference, const
   std::string r = latex_to_expr(reference, d);
   if (p.empty() || r.empty()) return false;
   if (element_equal(p, r, o, d)) return true;
-  auto ps = split_top_level(strip_brackets(p));
-  auto rs = split_top_level(strip_brackets(r));
+  char pk = 0, rk = 0;
+  auto ps = split_top_level(strip_brackets(p, &pk));
+  auto rs = split_top_level(strip_brackets(r, &rk));
   if (ps.size() < 2 || ps.size() != rs.size()) return false;
+  // (1, 2) and [1, 2] are different intervals: bracketed on both sides, the brackets must agree.
+  if (pk != 0 && rk != 0 && pk != rk) return false;
   for (size_t i = 0; i < ps.size(); ++i) {
     if (!element_equal(ps[i], rs[i], o, d)) return false;
   }

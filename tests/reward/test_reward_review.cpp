@@ -56,6 +56,16 @@ TEST(ReviewCompare, HedgedAnswersAreNotUnits) {
   EXPECT_TRUE(answers_equal("12 dollars", "12"));
 }
 
+TEST(ReviewCompare, BracketKindsOfListsMustAgree) {
+  EXPECT_FALSE(answers_equal("(1,2)", "[1,2]"));
+  EXPECT_FALSE(answers_equal("[1, 2]", "(1, 2)"));
+  EXPECT_FALSE(answers_equal("(1,2]", "[1,2)"));
+  EXPECT_TRUE(answers_equal("[1, 2]", "[1,2]"));
+  EXPECT_TRUE(answers_equal("\\left( 1, 2 \\right)", "(1,2)"));
+  EXPECT_TRUE(answers_equal("(1, 2)", "1, 2"));  // a bare list still matches a bracketed one
+  EXPECT_TRUE(answers_equal("1, 2, 3", "(1,2,3)"));
+}
+
 TEST(ReviewCompare, Equivalences) {
   EXPECT_TRUE(answers_equal("-0", "0"));
   EXPECT_TRUE(answers_equal("5.", "5"));
