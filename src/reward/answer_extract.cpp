@@ -118,9 +118,12 @@ ExtractedAnswer extract_answer(std::string_view completion, const ExtractOptions
   std::string_view vis = visible_part(completion, o.think_prefilled);
 
   // Rule 1: the last complete <answer> block.
+  // The last <answer> that is closed, up to its own (first) </answer>: a stray "</answer>" after a
+  // complete block does not pull the block's closing tag into the answer.
   size_t close = vis.rfind(kAnswerClose);
   size_t open = close == std::string_view::npos ? close : vis.rfind(kAnswerOpen, close);
-  if (open != std::string_view::npos) {
+  if (open != std::string_view::npos) close = vis.find(kAnswerClose, open + kAnswerOpen.size());
+  if (open != std::string_view::npos && close != std::string_view::npos) {
     if (o.reject_multiple_answers && count_answer_blocks(vis) > 1) return out;
     std::string_view body = vis.substr(open + kAnswerOpen.size(), close - open - kAnswerOpen.size());
     bool has_box = false;

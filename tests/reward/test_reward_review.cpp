@@ -88,6 +88,28 @@ TEST(ReviewCompare, Equivalences) {
   EXPECT_FALSE(answers_equal("x+1", "x-1"));
 }
 
+TEST(ReviewExtract, LastCompleteAnswerBlock) {
+  ExtractOptions o;
+  EXPECT_EQ(extract_answer("<answer>1</answer> then <answer>2</answer>", o).text, "2");
+  // A stray closing tag after a complete block: the block's own </answer> ends it.
+  EXPECT_EQ(extract_answer("<think>t</think><answer>5</answer>\n</answer>", o).text, "5");
+  EXPECT_EQ(extract_answer("<answer>4</answer><answer>5</answer></answer>", o).text, "5");
+  EXPECT_EQ(extract_answer("<answer>4</answer><answer>5", o).text, "4");  // the last complete one
+  o.require_answer_tag = true;
+  auto a = extract_answer("<answer>5</answer></answer>", o);
+  EXPECT_EQ(a.text, "5");
+  EXPECT_EQ(a.source, AnswerSource::AnswerTag);
+  o.require_answer_tag = false;
+  EXPECT_EQ(extract_answer("so \\boxed{\\frac{1}{2}} done", o).text, "\\frac{1}{2}");
+  EXPECT_FALSE(extract_answer("<think>\\boxed{5}", o).found());
+  EXPECT_EQ(extract_answer("The answer is 1,000.", o).text, "1,000");
+
+  auto t = make_task("arithmetic");
+  Problem p = t->train(0);
+  p.data = {{"expression", "2 + 3"}, {"value", 5}};
+  EXPECT_EQ(t->verify(p, "<think>2 + 3</think><answer>5</answer>\n</answer>"), 1.0);
+}
+
 TEST(ReviewLength, SoftOverlongBoundaries) {
   const nlohmann::json o = {{"max_length", 100}, {"cache_length", 20}};
   EXPECT_EQ(score("soft_overlong", o, "", 80), 0.0);
