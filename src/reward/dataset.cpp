@@ -56,10 +56,19 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where) {
     const auto& a = j["answer"];
     if (a.is_string()) {
       p.answer = reference_answer(a.get<std::string>());
+    } else if (a.is_number_unsigned()) {
+      // Above INT64_MAX, get<int64_t> would wrap (18446744073709551615 read as -1).
+      p.answer = std::to_string(a.get<uint64_t>());
     } else if (a.is_number_integer()) {
       p.answer = std::to_string(a.get<int64_t>());
     } else if (a.is_number()) {
+      // JSON writes small and large values with an exponent ("1e-05", "1.5e+20"), which answer comparison
+      // does not read as a number; "1 \times 10^{-5}" it evaluates exactly.
       p.answer = a.dump();
+      size_t e = p.answer.find_first_of("eE");
+      if (e != std::string::npos)
+        p.answer =
+            p.answer.substr(0, e) + " \\times 10^{" + std::to_string(std::stoi(p.answer.substr(e + 1))) + "}";
     } else {
       fail("{}: \"answer\" must be a string or a number, got {}", where, a.type_name());
     }

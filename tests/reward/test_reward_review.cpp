@@ -23,6 +23,7 @@ double score(const char* name, const nlohmann::json& options, const std::string&
   return make_reward(name, options)->score(RewardInput{p, completion, tokens});
 }
 
+// TinyZero read "2.5" as the integers 2 and 5, so a decimal glued two given numbers into a third.
 TEST(ReviewCountdown, DecimalFractionsAreNotGivenNumbers) {
   auto t = make_task("countdown");
   auto tz = make_task("countdown", {{"format_score", 0.1}, {"use_all", false}});
@@ -43,6 +44,7 @@ TEST(ReviewCountdown, DecimalFractionsAreNotGivenNumbers) {
   EXPECT_EQ(t->verify(p, wrap("3 × 2 × 1")), 0.0);   // only ASCII operators
 }
 
+// A trailing unit is dropped; a second number after words is not a unit ("3 or 4" was read as 3).
 TEST(ReviewCompare, HedgedAnswersAreNotUnits) {
   EXPECT_FALSE(answers_equal("3 or 4", "3"));
   EXPECT_FALSE(answers_equal("1 and 2", "1"));
@@ -56,6 +58,7 @@ TEST(ReviewCompare, HedgedAnswersAreNotUnits) {
   EXPECT_TRUE(answers_equal("12 dollars", "12"));
 }
 
+// Lists compare element by element; an open interval is not the closed one.
 TEST(ReviewCompare, BracketKindsOfListsMustAgree) {
   EXPECT_FALSE(answers_equal("(1,2)", "[1,2]"));
   EXPECT_FALSE(answers_equal("[1, 2]", "(1, 2)"));
@@ -108,6 +111,26 @@ TEST(ReviewExtract, LastCompleteAnswerBlock) {
   Problem p = t->train(0);
   p.data = {{"expression", "2 + 3"}, {"value", 5}};
   EXPECT_EQ(t->verify(p, "<think>2 + 3</think><answer>5</answer>\n</answer>"), 1.0);
+}
+
+// JSON numbers: exponent notation ("1e-05") and integers above INT64_MAX made unusable references.
+TEST(ReviewDataset, NumericReferenceAnswers) {
+  auto problem = [](const char* record) { return problem_from_json(nlohmann::json::parse(record), "x:1"); };
+  auto correct = [](const Problem& p, const std::string& c) { return *correctness(p, c, {}, Deadline()); };
+  Problem p = problem(R"({"prompt": "q", "answer": 0.00001})");
+  EXPECT_EQ(correct(p, "<answer>0.00001</answer>"), 1.0) << p.answer;
+  EXPECT_EQ(correct(p, "<answer>\\frac{1}{100000}</answer>"), 1.0) << p.answer;
+  EXPECT_EQ(correct(p, "<answer>0.00002</answer>"), 0.0) << p.answer;
+  p = problem(R"({"prompt": "q", "answer": 1.5e20})");
+  EXPECT_EQ(correct(p, "<answer>150000000000000000000</answer>"), 1.0) << p.answer;
+  EXPECT_EQ(correct(p, "<answer>1.6 \\times 10^{20}</answer>"), 0.0) << p.answer;
+  p = problem(R"({"prompt": "q", "answer": 18446744073709551615})");
+  EXPECT_EQ(p.answer, "18446744073709551615");
+  EXPECT_EQ(correct(p, "<answer>-1</answer>"), 0.0);
+  p = problem(R"({"prompt": "q", "answer": -7})");
+  EXPECT_EQ(p.answer, "-7");
+  p = problem(R"({"prompt": "q", "answer": 2.5})");
+  EXPECT_EQ(p.answer, "2.5");
 }
 
 TEST(ReviewLength, SoftOverlongBoundaries) {
