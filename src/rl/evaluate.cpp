@@ -1,7 +1,9 @@
 #include "rl/evaluate.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <string_view>
 
 #include "core/error.hpp"
 #include "infer/engine.hpp"
@@ -18,8 +20,22 @@ nlohmann::json EvalResult::to_json() const {
   return j;
 }
 
+namespace {
+
+// Whether the prompt ends inside an opened think block ("... Assistant: <think>").
+bool think_prefilled(const reward::Problem& p) {
+  std::string_view s = p.prompt;
+  while (!s.empty() && std::isspace((unsigned char)s.back())) s.remove_suffix(1);
+  return s.ends_with("<think>");
+}
+
+}  // namespace
+
 EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward)
-    : accuracy_(reward::make_reward("accuracy")) {
+    : accuracy_(reward::make_reward("accuracy")),
+      accuracy_prefilled_(reward::make_reward("accuracy", {{"think_prefilled", true}})),
+      format_(reward::make_reward("format")),
+      format_prefilled_(reward::make_reward("format", {{"think_prefilled", true}})) {
   if (std::none_of(problems.begin(), problems.end(), [](const auto& p) { return p.is_code(); })) return;
   code_ = run_reward ? run_reward->find("code") : nullptr;
   if (code_) return;
@@ -35,9 +51,15 @@ EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const rewar
 }
 
 double EvalScorer::correctness(const reward::RewardInput& in) const {
-  const double c = in.problem->is_code() ? code_->score(in) : accuracy_->score(in);
+  const double c = in.problem->is_code()          ? code_->score(in)
+                   : think_prefilled(*in.problem) ? accuracy_prefilled_->score(in)
+                                                  : accuracy_->score(in);
   // Still NaN: a problem without answer, task or tests (problem_from_json refuses those); not solved.
   return std::isnan(c) ? 0.0 : c;
+}
+
+double EvalScorer::format(const reward::RewardInput& in) const {
+  return (think_prefilled(*in.problem) ? format_prefilled_ : format_)->score(in);
 }
 
 void EvalOptions::validate() const {
@@ -73,7 +95,6 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     engine.submit(std::move(req));
   }
   engine.run();
-  auto format = reward::make_reward("format");
   EvalResult res;
   res.problems = int64_t(problems.size());
   std::vector<double> pass_sum(ks.size(), 0.0);
@@ -84,7 +105,7 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     for (size_t s = 0; s < comps.size(); ++s) {
       const Completion& c = comps[s];
       reward::RewardInput in{&problems[i], c.text, int64_t(c.tokens.size())};
-      const double acc = scorer.correctness(in), fmt = format->score(in);
+      const double acc = scorer.correctness(in), fmt = scorer.format(in);
       double r = run_reward ? run_reward->score(in).total : acc;
       correct += acc >= 1.0;
       acc_sum += acc;

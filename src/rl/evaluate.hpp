@@ -48,9 +48,14 @@ class EvalScorer {
   // Throws seek::Error when there are code problems and the code reward cannot run here.
   EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward);
   double correctness(const reward::RewardInput& in) const;
+  // The strict R1 format reward (1 or 0). A prompt that ends in "<think>" (a task's think_prefilled) opened
+  // the thinking, so the completion is scored as if it began with that tag, as the format and accuracy
+  // rewards' think_prefilled option does.
+  double format(const reward::RewardInput& in) const;
 
  private:
-  std::unique_ptr<reward::RewardFunction> accuracy_, own_code_;
+  std::unique_ptr<reward::RewardFunction> accuracy_, accuracy_prefilled_, format_, format_prefilled_,
+      own_code_;
   const reward::RewardFunction* code_ = nullptr;
 };
 

@@ -1,0 +1,65 @@
+// Evaluation scoring under a prefilled "<think>" (a task's think_prefilled, or a dataset prompt ending in the
+// tag): the completion starts inside the thinking, so the format reward must read it so (it scored 0 for
+// every completion), and the accuracy reward must not take a number from unfinished thinking. And pass@k at
+// its edges.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "reward/task.hpp"
+#include "rl/evaluate.hpp"
+#include "rl/grpo_loss.hpp"
+
+namespace seek {
+namespace {
+
+reward::Problem maths(const std::string& prompt, const std::string& answer) {
+  reward::Problem p;
+  p.id = prompt;
+  p.prompt = prompt;
+  p.answer = answer;
+  return p;
+}
+
+TEST(EvalReview, PrefilledThinkIsScoredAsThinking) {
+  const std::vector<reward::Problem> problems = {maths("What is 2+2?\nAssistant: <think>", "4"),
+                                                 maths("What is 2+2?\nAssistant:", "4")};
+  const EvalScorer scorer(problems, nullptr);
+  const std::string prefilled_ok = "2+2 makes 4.</think> <answer>4</answer>";
+  const std::string full_ok = "<think>2+2 makes 4.</think> <answer>4</answer>";
+  const std::string unfinished = "2+2 makes 4, so";
+  EXPECT_EQ(scorer.format({&problems[0], prefilled_ok, 10}), 1.0);
+  EXPECT_EQ(scorer.format({&problems[0], full_ok, 10}), 0.0);  // a second <think>
+  EXPECT_EQ(scorer.format({&problems[1], full_ok, 10}), 1.0);
+  EXPECT_EQ(scorer.format({&problems[1], prefilled_ok, 10}), 0.0);
+  EXPECT_EQ(scorer.correctness({&problems[0], prefilled_ok, 10}), 1.0);
+  EXPECT_EQ(scorer.correctness({&problems[0], unfinished, 10}), 0.0);  // thinking never counts
+  EXPECT_EQ(scorer.correctness({&problems[1], full_ok, 10}), 1.0);
+}
+
+TEST(EvalReview, TaskWithThinkPrefilled) {
+  auto task = reward::make_task("countdown", {{"think_prefilled", true}});
+  const std::vector<reward::Problem> problems = {task->held_out(0)};
+  const EvalScorer scorer(problems, nullptr);
+  const std::string c = "searching...</think>\n<answer>" + problems[0].answer + "</answer>";
+  EXPECT_EQ(scorer.correctness({&problems[0], c, 10}), 1.0);
+  EXPECT_EQ(scorer.format({&problems[0], c, 10}), 1.0);
+}
+
+TEST(EvalReview, PassAtKEdges) {
+  EXPECT_EQ(pass_at_k(10, 0, 1), 0.0);
+  EXPECT_EQ(pass_at_k(10, 0, 10), 0.0);
+  EXPECT_EQ(pass_at_k(10, 10, 1), 1.0);
+  EXPECT_EQ(pass_at_k(10, 1, 10), 1.0);  // k = n: some sample is correct
+  EXPECT_DOUBLE_EQ(pass_at_k(10, 3, 1), 0.3);
+  EXPECT_DOUBLE_EQ(pass_at_k(5, 2, 2), 1.0 - 3.0 / 10.0);  // 1 - C(3,2)/C(5,2)
+  EXPECT_DOUBLE_EQ(pass_at_k(4, 1, 3), 0.75);              // 1 - C(3,3)/C(4,3)
+  // Large n: C(n, k) overflows doubles, the product form does not.
+  const double v = pass_at_k(100000, 1000, 50);
+  EXPECT_TRUE(std::isfinite(v));
+  EXPECT_NEAR(v, 1.0 - std::pow(0.99, 50), 1e-3);
+  EXPECT_NEAR(pass_at_k(2000, 1, 1), 1.0 / 2000, 1e-15);
+}
+
+}  // namespace
+}  // namespace seek
