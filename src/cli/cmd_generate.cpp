@@ -465,7 +465,7 @@ void run_chat(ChatCliOptions& o) {
     const std::string& reply = engine.completions(0)[0].text;
     if (reply.size() > shown) printer.feed(reply.substr(shown));
     printer.end();
-    history.push_back({"assistant", reply});
+    history.push_back(chat_reply_message(co.style, reply));
     if (stopped) fmt::print(stderr, "[seek] reply stopped by Ctrl-C\n");
     fmt::print(stderr, "{}\n", timing_line(engine, engine.completions(0)));
   }

@@ -113,6 +113,13 @@ std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOpti
   return out;
 }
 
+ChatMessage chat_reply_message(ChatStyle style, std::string_view reply) {
+  // V2's generation prompt ends "Assistant:" and the model goes on with " text", while its template writes
+  // "Assistant: " + content: keeping the space would render "Assistant:  text", which the model never wrote.
+  if (style == ChatStyle::V2 && reply.starts_with(' ')) reply.remove_prefix(1);
+  return {"assistant", std::string(reply)};
+}
+
 std::vector<TokenId> encode_chat(const Tokenizer& tok, const std::vector<ChatMessage>& messages,
                                  const ChatOptions& opt) {
   return tok.encode(render_chat(messages, opt), /*add_special=*/false, /*parse_special=*/true);

@@ -105,6 +105,12 @@ struct ChatOptions {
 // line). Throws seek::Error on an unknown role, and on tool turns in the V2 format, which has none.
 std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opt = {});
 
+// The assistant message a chat keeps in its history for `reply`, the text generated after render_chat's
+// generation prompt (EOS and stop strings not included), such that the next turn renders it as DeepSeek's
+// template renders that turn. V2: the space the model writes after "Assistant:" is dropped (the template
+// writes "Assistant: " itself).
+ChatMessage chat_reply_message(ChatStyle style, std::string_view reply);
+
 // render_chat then encode with special tokens parsed and no extra BOS.
 std::vector<TokenId> encode_chat(const Tokenizer& tok, const std::vector<ChatMessage>& messages,
                                  const ChatOptions& opt = {});
