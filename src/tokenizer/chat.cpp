@@ -117,6 +117,14 @@ ChatMessage chat_reply_message(ChatStyle style, std::string_view reply) {
   // V2's generation prompt ends "Assistant:" and the model goes on with " text", while its template writes
   // "Assistant: " + content: keeping the space would render "Assistant:  text", which the model never wrote.
   if (style == ChatStyle::V2 && reply.starts_with(' ')) reply.remove_prefix(1);
+  if (style == ChatStyle::R1) {
+    // R1's generation prompt opened <think>, so the reply is reasoning up to its </think>. One stopped before
+    // that (Ctrl-C, --max-new-tokens) is all reasoning: closed here, the template drops it as it drops the
+    // reasoning of every earlier turn, instead of rendering it as the answer.
+    std::string m = std::string(tokens::kThink) + "\n" + std::string(reply);
+    if (reply.find(tokens::kEndThink) == std::string_view::npos) m += tokens::kEndThink;
+    return {"assistant", m};
+  }
   return {"assistant", std::string(reply)};
 }
 

@@ -108,7 +108,8 @@ std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOpti
 // The assistant message a chat keeps in its history for `reply`, the text generated after render_chat's
 // generation prompt (EOS and stop strings not included), such that the next turn renders it as DeepSeek's
 // template renders that turn. V2: the space the model writes after "Assistant:" is dropped (the template
-// writes "Assistant: " itself).
+// writes "Assistant: " itself). R1: the message opens with the prompt's "<think>\n", and reasoning the reply
+// never closed is closed, so that R1's template drops it from the history like all earlier reasoning.
 ChatMessage chat_reply_message(ChatStyle style, std::string_view reply);
 
 // render_chat then encode with special tokens parsed and no extra BOS.

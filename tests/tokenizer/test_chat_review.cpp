@@ -261,5 +261,18 @@ TEST(ChatReview, V3ReplyRendersAsGenerated) {
             render_chat(q, {ChatStyle::V3, true, true}) + " Hello" + std::string(tokens::kEos));
 }
 
+// R1: the prompt opened <think>; a finished reply keeps only its answer, and reasoning the reply never closed
+// (stopped by Ctrl-C or --max-new-tokens) is dropped too: it is reasoning, not an answer.
+TEST(ChatReview, R1ReplyDropsItsReasoning) {
+  const ChatOptions hist{ChatStyle::R1, false, true};
+  std::vector<ChatMessage> h = {{"user", "q"},
+                                chat_reply_message(ChatStyle::R1, "step 1\n</think>\n\nanswer")};
+  EXPECT_EQ(render_chat(h, hist),
+            "<｜begin▁of▁sentence｜><｜User｜>q<｜Assistant｜>\n\nanswer<｜end▁of▁sentence｜>");
+  h = {{"user", "q"}, chat_reply_message(ChatStyle::R1, "step 1, still thinking")};
+  EXPECT_EQ(render_chat(h, hist), "<｜begin▁of▁sentence｜><｜User｜>q<｜Assistant｜><｜end▁of▁sentence｜>");
+  EXPECT_EQ(chat_reply_message(ChatStyle::R1, "x").role, "assistant");
+}
+
 }  // namespace
 }  // namespace seek
