@@ -15,29 +15,14 @@
 #include "rl/grpo_trainer.hpp"
 #include "support/gradcheck.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tiny_policy.hpp"
 
 namespace seek {
 namespace {
 
 namespace fs = std::filesystem;
 using test::TempDir;
-
-// The tiny random policy of test_grpo_trainer.cpp (byte tokenizer vocabulary, decisive routers).
-void tiny_policy(const fs::path& dir) {
-  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
-  cfg.vocab_size = 272;
-  cfg.num_nextn_predict_layers = 0;
-  Transformer<float> m(cfg);
-  m.init_weights(5);
-  auto& ps = m.params();
-  for (const auto& info : ps.layout.all())
-    if (info.name.find("mlp.gate.weight") != std::string::npos)
-      for (int64_t i = 0; i < info.numel; ++i) ps.value[size_t(info.offset + i)] *= 100.0f;
-  save_model_dir(m, dir / "policy");
-  std::ofstream f(dir / "problems.jsonl");
-  for (int i = 0; i < 16; ++i)
-    f << nlohmann::json{{"prompt", fmt::format("Q{}:", i)}, {"answer", "1"}}.dump() << "\n";
-}
+using test::tiny_policy;
 
 GrpoSettings settings(const fs::path& dir, const std::string& name) {
   GrpoSettings s;

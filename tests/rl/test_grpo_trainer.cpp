@@ -13,6 +13,7 @@
 #include "rl/problems.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tiny_policy.hpp"
 
 namespace seek {
 namespace {
@@ -20,26 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 using test::TempDir;
-
-// A tiny random policy whose vocabulary holds the byte tokenizer (so <think> is one token).
-fs::path tiny_policy(const fs::path& dir) {
-  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
-  cfg.vocab_size = 272;
-  cfg.num_nextn_predict_layers = 0;
-  Transformer<float> m(cfg);
-  m.init_weights(5);
-  // Random routers at init scale score every expert ~equally, so rounding differences between the engine and
-  // the trainer flip expert choices; decisive routers keep the log-prob comparison below meaningful.
-  auto& ps = m.params();
-  for (const auto& info : ps.layout.all())
-    if (info.name.find("mlp.gate.weight") != std::string::npos)
-      for (int64_t i = 0; i < info.numel; ++i) ps.value[size_t(info.offset + i)] *= 100.0f;
-  save_model_dir(m, dir / "policy");
-  std::ofstream f(dir / "problems.jsonl");
-  for (int i = 0; i < 16; ++i)
-    f << nlohmann::json{{"prompt", fmt::format("Q{}:", i)}, {"answer", "1"}}.dump() << "\n";
-  return dir / "policy";
-}
+using test::tiny_policy;
 
 GrpoSettings settings(const fs::path& dir) {
   GrpoSettings s;
