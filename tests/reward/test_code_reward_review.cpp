@@ -1,0 +1,80 @@
+// How the code reward decides pass/fail: which block is the program, how outputs are compared, and how
+// assert tests count. Each case here was a false pass or a false failure (see the comments), or pins down a
+// documented rule.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "reward/code_runner.hpp"
+#include "reward/reward.hpp"
+#include "reward/sandbox.hpp"
+
+namespace seek::reward {
+namespace {
+
+#define REQUIRE_ISOLATION()                                                          \
+  do {                                                                               \
+    if (!sandbox_support().namespaces) {                                             \
+      GTEST_SKIP() << "no namespaces on this machine: " << sandbox_support().reason; \
+    }                                                                                \
+  } while (0)
+
+CodeRunOptions fast() {
+  CodeRunOptions o;
+  o.limits.cpu_seconds = 1;
+  o.limits.wall_seconds = 3;
+  o.limits.memory_bytes = size_t(256) << 20;
+  o.limits.max_processes = 16;
+  o.total_wall_seconds = 10;
+  return o;
+}
+
+TEST(CodeExtractReview, LastPythonBlockAfterTheThinking) {
+  EXPECT_EQ(extract_python_block("```python\nprint(1)\n```"), "print(1)\n");
+  EXPECT_EQ(extract_python_block("```py\nA\n```\n```python3 \nB\n```\n```text\nC\n```"), "B\n");
+  EXPECT_EQ(extract_python_block("```python\r\nprint(1)\r\n```"), "print(1)\r\n");
+  // Untagged and other-language blocks are not the program; an unclosed last block does not count.
+  EXPECT_EQ(extract_python_block("```\nprint(1)\n```"), "");
+  EXPECT_EQ(extract_python_block("```python\nA\n```\n```python\nB"), "A\n");
+  EXPECT_EQ(extract_python_block("<think>```python\nA\n```</think>```python\nB\n```"), "B\n");
+  EXPECT_EQ(extract_python_block("<think>```python\nA\n```</think>no code"), "");
+}
+
+TEST(CodeOutputsReview, LineRule) {
+  EXPECT_TRUE(outputs_match("3\r\n4  \r\n\r\n", "3\n4"));
+  EXPECT_TRUE(outputs_match("", ""));
+  EXPECT_TRUE(outputs_match("\n\n", ""));
+  EXPECT_FALSE(outputs_match("3\n4\n", "3\n"));  // extra output fails (open-r1's zip() would pass it)
+  EXPECT_FALSE(outputs_match("3\n", "3\n4\n"));
+  EXPECT_FALSE(outputs_match("1  2\n", "1 2\n"));  // inner whitespace counts
+  EXPECT_FALSE(outputs_match("x", ""));
+  EXPECT_TRUE(outputs_match("\xff\xfe\n", "\xff\xfe"));
+}
+
+TEST(CodeRunReview, StdinStdoutTests) {
+  REQUIRE_ISOLATION();
+  // One run per test: a crash or a timeout in one test does not affect the others; a program that prints
+  // the right answer and then fails, or reads more than it is given, fails; stderr does not count.
+  std::string code =
+      "import sys\nn = int(input())\nif n == 1: raise SystemExit(1)\nif n == 2:\n    while True: pass\n"
+      "if n == 3: input()\nsys.stderr.write('noise\\n')\nprint(n * 2)\nif n == 4: raise ValueError\n";
+  std::vector<CodeTest> tests = {{"1\n", "2\n"}, {"2\n", "4\n"},  {"3\n", "6\n"},
+                                 {"4\n", "8\n"}, {"5\n", "10\n"}, {"6", "12"}};
+  auto r = run_code_tests(code, tests, "", fast());
+  EXPECT_EQ(r.total, 6);
+  EXPECT_EQ(r.passed, 2) << r.detail;
+  EXPECT_EQ(r.error, "");
+}
+
+TEST(CodeRewardReview, NoCodeScoresZeroAndMathsIsNaN) {
+  REQUIRE_ISOLATION();
+  auto reward = make_reward("code", {{"cpu_seconds", 1}, {"wall_seconds", 2}});
+  Problem p;
+  p.tests = {{"", "1"}};
+  EXPECT_EQ(reward->score({&p, "print(1)"}), 0.0);
+  EXPECT_EQ(reward->score({&p, "```python\n```"}), 0.0);
+}
+
+}  // namespace
+}  // namespace seek::reward
