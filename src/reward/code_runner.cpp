@@ -110,6 +110,9 @@ bool outputs_match(std::string_view actual, std::string_view expected) {
 }
 
 std::string extract_python_block(std::string_view completion, bool think_prefilled) {
+  // Like open-r1's findall of "```python\n(.*?)```": only a python opening fence starts a block, so a stray
+  // "```" in the prose (inline, or a tag such as "```python``` blocks") cannot pair up with the real block's
+  // opening fence and hide it.
   std::string_view vis = visible_part(completion, think_prefilled);
   std::string best;
   size_t pos = 0;
@@ -119,10 +122,13 @@ std::string extract_python_block(std::string_view completion, bool think_prefill
     size_t eol = vis.find('\n', open);
     if (eol == std::string_view::npos) break;
     std::string lang = trim_copy(vis.substr(open + 3, eol - open - 3));
+    if (lang != "python" && lang != "py" && lang != "python3") {
+      pos = open + 3;
+      continue;
+    }
     size_t close = vis.find("```", eol + 1);
     if (close == std::string_view::npos) break;
-    if (lang == "python" || lang == "py" || lang == "python3")
-      best = std::string(vis.substr(eol + 1, close - eol - 1));
+    best = std::string(vis.substr(eol + 1, close - eol - 1));
     pos = close + 3;
   }
   return best;

@@ -41,6 +41,13 @@ TEST(CodeExtractReview, LastPythonBlockAfterTheThinking) {
   EXPECT_EQ(extract_python_block("<think>```python\nA\n```</think>no code"), "");
 }
 
+// A "```" in the prose (inline, not a fence) paired with the real block's opening fence, so the real block
+// was skipped and the completion scored 0.
+TEST(CodeExtractReview, InlineBackticksInTheProseDoNotHideTheBlock) {
+  EXPECT_EQ(extract_python_block("I put the code in a ``` fence:\n```python\nprint(1)\n```\n"), "print(1)\n");
+  EXPECT_EQ(extract_python_block("Use ```python``` blocks.\n```python\nprint(2)\n```"), "print(2)\n");
+}
+
 TEST(CodeOutputsReview, LineRule) {
   EXPECT_TRUE(outputs_match("3\r\n4  \r\n\r\n", "3\n4"));
   EXPECT_TRUE(outputs_match("", ""));
