@@ -103,6 +103,31 @@ std::string describe(const SandboxRun& r) {
   return "wrong output";
 }
 
+// The indentation of a fence that starts its line after spaces or tabs (inside a list item, say); 0 when
+// text precedes it on its line.
+size_t fence_indent(std::string_view text, size_t fence) {
+  size_t b = fence;
+  while (b > 0 && (text[b - 1] == ' ' || text[b - 1] == '\t')) --b;
+  return b == 0 || text[b - 1] == '\n' ? fence - b : 0;
+}
+
+// Removes up to n leading spaces or tabs from each line, as markdown does for an indented fence's body
+// (otherwise the program fails with "unexpected indent").
+std::string dedent(std::string_view body, size_t n) {
+  if (n == 0) return std::string(body);
+  std::string out;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    size_t nl = body.find('\n', pos);
+    size_t end = nl == std::string_view::npos ? body.size() : nl + 1;
+    size_t skip = 0;
+    while (skip < n && pos + skip < end && (body[pos + skip] == ' ' || body[pos + skip] == '\t')) ++skip;
+    out.append(body.substr(pos + skip, end - pos - skip));
+    pos = end;
+  }
+  return out;
+}
+
 }  // namespace
 
 bool outputs_match(std::string_view actual, std::string_view expected) {
@@ -128,7 +153,7 @@ std::string extract_python_block(std::string_view completion, bool think_prefill
     }
     size_t close = vis.find("```", eol + 1);
     if (close == std::string_view::npos) break;
-    best = std::string(vis.substr(eol + 1, close - eol - 1));
+    best = dedent(vis.substr(eol + 1, close - eol - 1), fence_indent(vis, open));
     pos = close + 3;
   }
   return best;

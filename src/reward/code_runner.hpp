@@ -32,7 +32,7 @@ struct CodeRunResult {
 };
 
 // The body of the last ```python (or ```py, ```python3) fenced block after the reasoning; "" when none is
-// closed.
+// closed. Other fences and stray "```" are skipped; an indented fence's body loses that indentation.
 std::string extract_python_block(std::string_view completion, bool think_prefilled = false);
 
 CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>& tests,

@@ -48,6 +48,15 @@ TEST(CodeExtractReview, InlineBackticksInTheProseDoNotHideTheBlock) {
   EXPECT_EQ(extract_python_block("Use ```python``` blocks.\n```python\nprint(2)\n```"), "print(2)\n");
 }
 
+// A fence indented inside a list item (as markdown allows) kept the indentation in the program, which then
+// failed with "unexpected indent".
+TEST(CodeExtractReview, AnIndentedFenceIsDedented) {
+  std::string c = "1. The program:\n   ```python\n   def f():\n       return 1\n   print(f())\n   ```\n";
+  EXPECT_EQ(extract_python_block(c), "def f():\n    return 1\nprint(f())\n");
+  // Only up to the fence's own indentation is removed.
+  EXPECT_EQ(extract_python_block("  ```python\nx = 1\n    y = 2\n  ```"), "x = 1\n  y = 2\n");
+}
+
 TEST(CodeOutputsReview, LineRule) {
   EXPECT_TRUE(outputs_match("3\r\n4  \r\n\r\n", "3\n4"));
   EXPECT_TRUE(outputs_match("", ""));
@@ -81,6 +90,7 @@ TEST(CodeRewardReview, NoCodeScoresZeroAndMathsIsNaN) {
   p.tests = {{"", "1"}};
   EXPECT_EQ(reward->score({&p, "print(1)"}), 0.0);
   EXPECT_EQ(reward->score({&p, "```python\n```"}), 0.0);
+  EXPECT_EQ(reward->score({&p, "ok:\n  ```python\n  print(1)\n  ```"}), 1.0);
 }
 
 }  // namespace
