@@ -59,7 +59,9 @@ constexpr std::string_view kHarness = R"PY(def _main():
     except SyntaxError as e:
         write(1, ('\n%s error tests-syntax %s\n' % (nonce, e)).encode())
         exit_now(0)
-    stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'), isinstance(x, ast.Assert))
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'),
+              not isinstance(x, defs) and any(isinstance(y, ast.Assert) for y in ast.walk(x)))
              for x in tree.body]
     n_asserts = sum(1 for _, a in stmts if a)
     write(1, ('\n%s total %d\n' % (nonce, n_asserts if n_asserts else 1)).encode())

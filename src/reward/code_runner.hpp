@@ -4,9 +4,10 @@
 //     trailing empty lines ignored.
 //   assert tests: one sandboxed run; a harness parses the test text with Python's ast, runs the solution
 //     (as module "solution", so `if __name__ == "__main__":` blocks do not run), then each top-level
-//     statement; every top-level `assert` is one test (a text without asserts is one test that passes when
-//     it runs without error). Results are reported on stdout tagged with a random nonce, so a program that
-//     exits early or prints fake results scores 0 for what it skipped.
+//     statement; every top-level statement that is or contains an `assert` (a loop of asserts; not a def or
+//     class) is one test (a text without asserts is one test that passes when it runs without error). Results
+//     are reported on stdout tagged with a random nonce, so a program that exits early or prints fake results
+//     scores 0 for what it skipped.
 #pragma once
 #include <string>
 #include <string_view>

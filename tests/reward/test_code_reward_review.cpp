@@ -83,6 +83,21 @@ TEST(CodeRunReview, StdinStdoutTests) {
   EXPECT_EQ(r.error, "");
 }
 
+// A loop (or if) of asserts next to top-level asserts was run as "setup", whose failure counted for
+// nothing: a wrong solution passed every test.
+TEST(CodeRunReview, AssertsInsideALoopAreTests) {
+  REQUIRE_ISOLATION();
+  std::string tests =
+      "import math\nassert f(1) == 2\nfor a, b in [(2, 3), (3, 4)]:\n    assert f(a) == b\n"
+      "def helper(x):\n    assert x\n    return x\n";
+  auto wrong = run_code_tests("def f(x):\n    return 2 if x == 1 else 0", {}, tests, fast());
+  EXPECT_EQ(wrong.total, 2);
+  EXPECT_EQ(wrong.passed, 1) << wrong.detail;
+  auto right = run_code_tests("def f(x):\n    return x + 1", {}, tests, fast());
+  EXPECT_EQ(right.passed, 2) << right.detail;
+  EXPECT_EQ(right.total, 2);
+}
+
 TEST(CodeRewardReview, NoCodeScoresZeroAndMathsIsNaN) {
   REQUIRE_ISOLATION();
   auto reward = make_reward("code", {{"cpu_seconds", 1}, {"wall_seconds", 2}});
