@@ -98,6 +98,20 @@ TEST(CodeRunReview, AssertsInsideALoopAreTests) {
   EXPECT_EQ(right.total, 2);
 }
 
+// The solution ran in a namespace that was not a module in sys.modules, so correct code that needs its
+// module (dataclasses with postponed annotations, pickle) failed every assert test.
+TEST(CodeRunReview, TheSolutionIsARealModule) {
+  REQUIRE_ISOLATION();
+  std::string code =
+      "from __future__ import annotations\nfrom dataclasses import dataclass\nimport pickle\n"
+      "@dataclass\nclass P:\n    x: int\n"
+      "def f(a):\n    return pickle.loads(pickle.dumps(P(a))).x\n";
+  auto r =
+      run_code_tests(code, {}, "from solution import f as g\nassert f(3) == 3\nassert g(4) == 4\n", fast());
+  EXPECT_EQ(r.passed, 2) << r.detail;
+  EXPECT_EQ(r.total, 2);
+}
+
 TEST(CodeRewardReview, NoCodeScoresZeroAndMathsIsNaN) {
   REQUIRE_ISOLATION();
   auto reward = make_reward("code", {{"cpu_seconds", 1}, {"wall_seconds", 2}});
