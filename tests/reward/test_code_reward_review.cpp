@@ -112,6 +112,16 @@ TEST(CodeRunReview, TheSolutionIsARealModule) {
   EXPECT_EQ(r.total, 2);
 }
 
+// A program that exits without reading all of a large input made the parent's write to its stdin pipe
+// raise SIGPIPE, which killed the trainer (here: this test process).
+TEST(CodeRunReview, AProgramThatLeavesInputUnreadDoesNotKillTheCaller) {
+  REQUIRE_ISOLATION();
+  std::string big = std::string(200000, 'a') + "\n" + std::string(400000, 'b') + "\n";
+  auto r = run_code_tests("print(len(input()))", {{big, "200000"}, {big, "1"}}, "", fast());
+  EXPECT_EQ(r.passed, 1) << r.detail;
+  EXPECT_EQ(r.total, 2);
+}
+
 TEST(CodeRewardReview, NoCodeScoresZeroAndMathsIsNaN) {
   REQUIRE_ISOLATION();
   auto reward = make_reward("code", {{"cpu_seconds", 1}, {"wall_seconds", 2}});
