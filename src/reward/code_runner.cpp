@@ -2,7 +2,6 @@
 #include "reward/code_runner.hpp"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -96,27 +95,6 @@ constexpr std::string_view kHarness = R"PY(def _main():
 _main()
 )PY";
 
-// run_in_sandbox writes the test's input to the program's stdin pipe; when the program exits without
-// reading all of it (an input larger than the pipe buffer, a program that reads one line), that write
-// raised SIGPIPE, whose default action killed the whole trainer. SIGPIPE is blocked in this thread for the
-// run (the write then fails with EPIPE, which the sandbox handles), and a SIGPIPE left pending by it is
-// consumed before the old mask comes back.
-SandboxRun run_without_sigpipe(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
-                               std::string_view stdin_data, const SandboxLimits& lim) {
-  sigset_t pipe_set, old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  SandboxRun run = run_in_sandbox(argv, files, stdin_data, lim);
-  if (!sigismember(&old, SIGPIPE)) {
-    const timespec zero{0, 0};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
-    }
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  }
-  return run;
-}
-
 double elapsed(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -200,11 +178,11 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
     SandboxLimits lim = o.limits;
     lim.wall_seconds = std::min(lim.wall_seconds, o.total_wall_seconds);
     argv.push_back("/src/harness.py");
-    SandboxRun run = run_without_sigpipe(argv,
-                                         {{"harness.py", std::string(kHarness)},
-                                          {"solution.py", std::string(code)},
-                                          {"tests.py", std::string(asserts)}},
-                                         nonce + "\n", lim);
+    SandboxRun run = run_in_sandbox(argv,
+                                    {{"harness.py", std::string(kHarness)},
+                                     {"solution.py", std::string(code)},
+                                     {"tests.py", std::string(asserts)}},
+                                    nonce + "\n", lim);
     if (!run.started) {
       res.error = run.error;
       res.detail = run.error;
@@ -245,7 +223,7 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
     }
     SandboxLimits lim = o.limits;
     lim.wall_seconds = std::min(lim.wall_seconds, left);
-    SandboxRun run = run_without_sigpipe(argv, {{"solution.py", std::string(code)}}, t.input, lim);
+    SandboxRun run = run_in_sandbox(argv, {{"solution.py", std::string(code)}}, t.input, lim);
     if (!run.started) {
       res.error = run.error;
       res.detail = run.error;

@@ -155,6 +155,11 @@ void drop_capabilities(const ChildPlan& p) {
 }  // namespace
 
 void child_main(const ChildPlan& p) {
+  // The program starts with no signal blocked, whatever the trainer's thread had blocked (SIGPIPE while it
+  // feeds stdin, sandbox.cpp): a blocked mask is inherited across clone and exec.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
   if (p.user_ns) {
     // Only our own uid can be mapped from inside; setgroups must be denied first (user_namespaces(7)).
     if (!write_file(p.setgroups_path, "deny") || !write_file("/proc/self/uid_map", p.uid_map) ||

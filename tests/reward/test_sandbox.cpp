@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -84,6 +85,24 @@ TEST(Sandbox, RunsPythonWithStdin) {
   auto bad = run_in_sandbox({"/usr/bin/python3", "-c", "raise SystemExit(3)"}, {}, "", {});
   EXPECT_EQ(bad.exit_code, 3);
   EXPECT_FALSE(bad.ok());
+}
+
+// A program that leaves its stdin unread must not end the caller by SIGPIPE (run_in_sandbox blocks it in the
+// feeding thread), the caller's mask comes back as it was, and the program itself starts with no signal
+// blocked (a blocked mask is inherited across clone and exec).
+TEST(Sandbox, UnreadInputNeitherKillsTheCallerNorLeaksItsSignalMask) {
+  REQUIRE_ISOLATION();
+  sigset_t before, after;
+  pthread_sigmask(SIG_BLOCK, nullptr, &before);
+  const std::string big(1 << 20, 'x');
+  auto r = run_in_sandbox({"/usr/bin/python3", "-c",
+                           "import signal\nprint(sorted(int(s) for s in signal.pthread_sigmask("
+                           "signal.SIG_BLOCK, [])))"},
+                          {}, big, {});
+  EXPECT_TRUE(r.ok()) << r.error << r.err;
+  EXPECT_EQ(r.out, "[]\n");
+  pthread_sigmask(SIG_BLOCK, nullptr, &after);
+  EXPECT_EQ(sigismember(&before, SIGPIPE), sigismember(&after, SIGPIPE));
 }
 
 TEST(CodeReward, CorrectPartialAndWrongSolutions) {
