@@ -19,7 +19,9 @@
 
 namespace seek::data {
 
-inline constexpr int kCacheFormat = 1;
+// 2: long documents are cut only where GPT-2's pre-tokenizer keeps the tokens too (format 1 caches of such
+// documents may hold other tokens at the cuts).
+inline constexpr int kCacheFormat = 2;
 
 struct TokenCache {
   std::filesystem::path dir;
