@@ -101,5 +101,35 @@ TEST(DataReview, LongDocumentTokensAsAWholeWithGpt2PreTokenizer) {
   }
 }
 
+// The cache key must change with anything that changes the tokens. A tokenizer.json whose merges differ
+// (the last one dropped, its token left in the vocabulary) encodes "zzzzzzzz" differently, while its
+// vocabulary and the key's probe text encode the same.
+TEST(DataReview, CacheKeyFollowsTheMerges) {
+  TempFolder t;
+  BpeTrainOptions bo;
+  bo.vocab_size = 9 + 256 + 3;  // "z z", "zz zz", "zzzz zzzz"
+  bo.min_frequency = 1;
+  bo.threads = 1;
+  BpeTrainResult r = train_bpe({"zzzzzzzz zzzzzzzz"}, bo);
+  ASSERT_EQ(r.tokenizer["model"]["merges"].size(), 3u);
+  save_bpe(r, t.path / "a");
+  r.tokenizer["model"]["merges"].erase(2);
+  save_bpe(r, t.path / "b");
+  auto a = load_tokenizer(t.path / "a"), b = load_tokenizer(t.path / "b");
+  ASSERT_NE(a->encode("zzzzzzzz"), b->encode("zzzzzzzz"));
+  { std::ofstream(t.path / "doc.txt", std::ios::binary) << "zzzzzzzz zzzzzzzz\n"; }
+  DataOptions o;
+  o.inputs = {t.path / "doc.txt"};
+  o.seq_len = 2;
+  o.val_fraction = 0;
+  o.cache_dir = t.path / "cache";
+  o.threads = 1;
+  auto da = Dataset::open(o, *a);
+  auto db = Dataset::open(o, *b);
+  EXPECT_FALSE(db->stats().reused_cache);
+  EXPECT_NE(da->stats().cache_path, db->stats().cache_path);
+  EXPECT_NE(da->stats().train_tokens, db->stats().train_tokens);
+}
+
 }  // namespace
 }  // namespace seek
