@@ -83,6 +83,18 @@ json tokenizer_fingerprint(const Tokenizer& tok) {
     }
     h = xxh64(text, mix64(h) + (special ? 1 : 0));
   }
+  // Every plain token's own bytes, encoded: how the merges split each of them, so tokenizers that differ
+  // only in their merges (not in the vocabulary, nor on the probe) name different caches.
+  std::vector<std::string> spellings;
+  for (size_t id = 0; id < tok.vocab_size(); ++id) {
+    try {
+      if (!tok.is_special(TokenId(id))) spellings.push_back(tok.token_bytes(TokenId(id)));
+    } catch (const Error&) {
+    }
+  }
+  uint64_t split_hash = 0;
+  for (const auto& ids : tok.encode_batch(spellings, /*add_special=*/false, /*parse_special=*/false))
+    split_hash = xxh64(ids.data(), ids.size() * sizeof(TokenId), mix64(split_hash) + ids.size());
   auto a = tok.encode(kProbe, /*add_special=*/true, /*parse_special=*/true);
   auto b = tok.encode(kProbe, /*add_special=*/false, /*parse_special=*/false);
   a.push_back(-2);
@@ -93,7 +105,8 @@ json tokenizer_fingerprint(const Tokenizer& tok) {
               {"eos", tok.eos_id()},
               {"pad", tok.pad_id()},
               {"vocab_hash", hex64(h)},
-              {"probe_hash", hex64(xxh64(a.data(), a.size() * sizeof(TokenId)))}};
+              {"probe_hash", hex64(xxh64(a.data(), a.size() * sizeof(TokenId)))},
+              {"split_hash", hex64(split_hash)}};
 }
 
 json cache_descriptor(const std::vector<InputFile>& inputs, Objective objective, const Tokenizer& tok) {

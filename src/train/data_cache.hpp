@@ -19,7 +19,9 @@
 
 namespace seek::data {
 
-inline constexpr int kCacheFormat = 1;
+// 2: long documents are cut only where GPT-2's pre-tokenizer keeps the tokens too (format 1 caches of such
+// documents may hold other tokens at the cuts).
+inline constexpr int kCacheFormat = 2;
 
 struct TokenCache {
   std::filesystem::path dir;
@@ -33,8 +35,9 @@ struct TokenCache {
 };
 
 // Identifies the tokenizer's behaviour: kind, vocabulary size, special ids, a hash over every token's
-// spelling and special flag, and a hash of the ids a fixed probe text encodes to (which also depends on the
-// merges, normalizer and pre-tokenizer).
+// spelling and special flag, a hash of the ids a fixed probe text encodes to (which also depends on the
+// merges, normalizer and pre-tokenizer), and a hash of the ids each plain token's own bytes encode to (which
+// depends on every merge).
 nlohmann::json tokenizer_fingerprint(const Tokenizer& tok);
 
 nlohmann::json cache_descriptor(const std::vector<InputFile>& inputs, Objective objective,
