@@ -116,43 +116,6 @@ std::vector<std::string> checked_options(const BpeTrainOptions& opt) {
   return specials;
 }
 
-// The UTF-8 of the non-ASCII White_Space characters (\s): U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028,
-// U+2029, U+202F, U+205F, U+3000.
-bool is_unicode_space(std::string_view s) {
-  static constexpr std::string_view kSpaces[] = {
-      "\xC2\x85",     "\xC2\xA0",     "\xE1\x9A\x80", "\xE2\x80\x80", "\xE2\x80\x81",
-      "\xE2\x80\x82", "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85", "\xE2\x80\x86",
-      "\xE2\x80\x87", "\xE2\x80\x88", "\xE2\x80\x89", "\xE2\x80\x8A", "\xE2\x80\xA8",
-      "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80"};
-  for (std::string_view sp : kSpaces)
-    if (s == sp) return true;
-  return false;
-}
-
-// The first position after `from` where the text can be cut without changing its pre-tokenized words
-// (text.size() if none): right after a newline with a character that is not whitespace on either side.
-// Such a newline is a word of its own or ends one (".\n"), and the next character starts a word, with
-// DeepSeek-V3's and GPT-2's pre-tokenizers alike; next to other whitespace it can be in the middle of one
-// ("\n\n\n", " \n", "\r\n").
-size_t word_boundary_after(std::string_view text, size_t from) {
-  auto visible_ascii = [](unsigned char c) { return c > ' ' && c < 0x7f; };
-  auto space_before = [&](std::string_view head) {
-    if (visible_ascii(static_cast<unsigned char>(head.back()))) return false;
-    if (static_cast<unsigned char>(head.back()) < 0x80) return true;
-    return (head.size() >= 2 && is_unicode_space(head.substr(head.size() - 2))) ||
-           (head.size() >= 3 && is_unicode_space(head.substr(head.size() - 3)));
-  };
-  auto space_after = [&](std::string_view tail) {
-    if (visible_ascii(static_cast<unsigned char>(tail[0]))) return false;
-    if (static_cast<unsigned char>(tail[0]) < 0x80) return true;
-    return is_unicode_space(tail.substr(0, 2)) || is_unicode_space(tail.substr(0, 3));
-  };
-  for (size_t p = text.find('\n', from); p != std::string_view::npos; p = text.find('\n', p + 1))
-    if (p > 0 && p + 1 < text.size() && !space_before(text.substr(0, p)) && !space_after(text.substr(p + 1)))
-      return p + 1;
-  return text.size();
-}
-
 }  // namespace
 
 BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOptions& opt) {
@@ -410,7 +373,7 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
     size_t pos = 0;
     while (pos < all.size()) {
       size_t end = std::min(all.size(), pos + (1 << 20));
-      if (end < all.size()) end = word_boundary_after(all, end);
+      if (end < all.size()) end = tok::pre_token_cut_after(all, end);
       chunks.push_back(all.substr(pos, end - pos));
       pos = end;
     }

@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "io/mapped_file.hpp"
+#include "tokenizer/pretokenizer.hpp"
 #include "train/data_hash.hpp"
 
 namespace seek::data {
@@ -31,8 +32,9 @@ void read_text(std::string_view all, const SpecialIds& ids, size_t batch_bytes, 
   // single-document file never has to be held, as text or as tokens, all at once.
   auto emit = [&](std::string_view text) {
     for (size_t begin = 0; begin < text.size();) {
-      const size_t end =
-          text.size() - begin > batch_bytes ? next_line_cut(text, begin + batch_bytes) : text.size();
+      const size_t end = text.size() - begin > batch_bytes
+                             ? tok::pre_token_cut_after(text, begin + batch_bytes)
+                             : text.size();
       Document doc;
       doc.ends = end == text.size();
       pretrain_document(text.substr(begin, end - begin), ids, doc);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "tokenizer/pretokenizer.hpp"
+
 namespace seek::data {
 namespace {
 
@@ -73,22 +75,10 @@ std::string chat_document(const json& messages, const SpecialIds& ids, Document&
 
 }  // namespace
 
-size_t next_line_cut(std::string_view text, size_t from) {
-  for (size_t p = text.find('\n', from); p != std::string_view::npos; p = text.find('\n', p + 1)) {
-    if (p + 1 >= text.size()) break;
-    const unsigned char c = static_cast<unsigned char>(text[p + 1]);
-    // A visible ASCII character before the newline: after whitespace GPT-2's \s+(?!\S) would take a
-    // run such as "\n\n", " \n" or "\r\n" whole at the end of a piece, but split it before a letter.
-    const unsigned char before = p > 0 ? static_cast<unsigned char>(text[p - 1]) : ' ';
-    if (before > ' ' && before < 0x7f && (c | 0x20) >= 'a' && (c | 0x20) <= 'z') return p + 1;
-  }
-  return text.size();
-}
-
 void pretrain_document(std::string_view text, const SpecialIds& ids, Document& out, size_t chunk_bytes) {
   for (size_t begin = 0; begin < text.size();) {
     const size_t end =
-        text.size() - begin > chunk_bytes ? next_line_cut(text, begin + chunk_bytes) : text.size();
+        text.size() - begin > chunk_bytes ? tok::pre_token_cut_after(text, begin + chunk_bytes) : text.size();
     add_text(out, text.substr(begin, end - begin), true);
     begin = end;
   }

@@ -35,14 +35,6 @@ inline constexpr size_t kChunkBytes = size_t(1) << 20;
 void pretrain_document(std::string_view text, const SpecialIds& ids, Document& out,
                        size_t chunk_bytes = kChunkBytes);
 
-// The first position at or after `from` where text can be cut without changing its tokens (text.size() if
-// none): after a newline that follows a visible ASCII character and is followed by an ASCII letter, where
-// every pre-tokenizer starts a new word (a newline after a visible character is a pre-token of its own or
-// ends one, in GPT-2's and DeepSeek-V3's patterns alike; a letter never joins a newline). After whitespace
-// the cut would not do: GPT-2's "\s+(?!\S)" takes "\n\n" whole at the end of a text but splits it before a
-// letter.
-size_t next_line_cut(std::string_view text, size_t from);
-
 // Converts one JSONL record for the objective. Returns "" on success, else what is wrong with the record
 // (the caller adds file:line). Never throws on bad data, so it can run inside an OpenMP region.
 std::string record_document(const nlohmann::json& rec, Objective objective, const SpecialIds& ids,

@@ -30,7 +30,9 @@ struct TempFolder {
 // Lines whose ends exercise whitespace before newlines: blank lines, trailing spaces, CRLF, tabs.
 const std::string kText =
     "Hello world.\n\nSecond paragraph here\nthird line \nfourth\r\nfifth\r\n\r\nsixth\t\nseventh\n\n\n"
-    "eighth, with words\n  indented\nninth:\n\nTenth  \n\nEleventh\n";
+    "eighth, with words\n  indented\nninth:\n\nTenth  \n\nEleventh\n"
+    // Non-ASCII on either side of a newline: letters, CJK, digits, punctuation, a no-break space.
+    "café\nnaïve\n東京\n123\n«quote»\n—dash\nend\xC2\xA0\nnbsp\n\xC2\xA0lead\n";
 
 std::unique_ptr<Tokenizer> trained(const fs::path& dir, const nlohmann::json& pre) {
   BpeTrainOptions o;
@@ -52,7 +54,7 @@ std::vector<TokenId> cat(std::vector<TokenId> a, const std::vector<TokenId>& b) 
 void expect_cuts_keep_tokens(const Tokenizer& tok) {
   const auto whole = tok.encode(kText);
   for (size_t from = 0; from < kText.size(); ++from) {
-    const size_t cut = data::next_line_cut(kText, from);
+    const size_t cut = tok::pre_token_cut_after(kText, from);
     if (cut >= kText.size()) break;
     const auto parts = cat(tok.encode(kText.substr(0, cut)), tok.encode(kText.substr(cut)));
     ASSERT_EQ(parts, whole) << "cut at byte " << cut << " after \"" << kText.substr(cut > 8 ? cut - 8 : 0, 8)
