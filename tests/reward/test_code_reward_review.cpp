@@ -9,26 +9,10 @@
 #include "reward/code_runner.hpp"
 #include "reward/reward.hpp"
 #include "reward/sandbox.hpp"
+#include "support/sandbox_tests.hpp"
 
 namespace seek::reward {
 namespace {
-
-#define REQUIRE_ISOLATION()                                                          \
-  do {                                                                               \
-    if (!sandbox_support().namespaces) {                                             \
-      GTEST_SKIP() << "no namespaces on this machine: " << sandbox_support().reason; \
-    }                                                                                \
-  } while (0)
-
-CodeRunOptions fast() {
-  CodeRunOptions o;
-  o.limits.cpu_seconds = 1;
-  o.limits.wall_seconds = 3;
-  o.limits.memory_bytes = size_t(256) << 20;
-  o.limits.max_processes = 16;
-  o.total_wall_seconds = 10;
-  return o;
-}
 
 TEST(CodeExtractReview, LastPythonBlockAfterTheThinking) {
   EXPECT_EQ(extract_python_block("```python\nprint(1)\n```"), "print(1)\n");
@@ -77,7 +61,7 @@ TEST(CodeRunReview, StdinStdoutTests) {
       "if n == 3: input()\nsys.stderr.write('noise\\n')\nprint(n * 2)\nif n == 4: raise ValueError\n";
   std::vector<CodeTest> tests = {{"1\n", "2\n"}, {"2\n", "4\n"},  {"3\n", "6\n"},
                                  {"4\n", "8\n"}, {"5\n", "10\n"}, {"6", "12"}};
-  auto r = run_code_tests(code, tests, "", fast());
+  auto r = run_code_tests(code, tests, "", test::fast_code_run(3));
   EXPECT_EQ(r.total, 6);
   EXPECT_EQ(r.passed, 2) << r.detail;
   EXPECT_EQ(r.error, "");
@@ -90,10 +74,10 @@ TEST(CodeRunReview, AssertsInsideALoopAreTests) {
   std::string tests =
       "import math\nassert f(1) == 2\nfor a, b in [(2, 3), (3, 4)]:\n    assert f(a) == b\n"
       "def helper(x):\n    assert x\n    return x\n";
-  auto wrong = run_code_tests("def f(x):\n    return 2 if x == 1 else 0", {}, tests, fast());
+  auto wrong = run_code_tests("def f(x):\n    return 2 if x == 1 else 0", {}, tests, test::fast_code_run(3));
   EXPECT_EQ(wrong.total, 2);
   EXPECT_EQ(wrong.passed, 1) << wrong.detail;
-  auto right = run_code_tests("def f(x):\n    return x + 1", {}, tests, fast());
+  auto right = run_code_tests("def f(x):\n    return x + 1", {}, tests, test::fast_code_run(3));
   EXPECT_EQ(right.passed, 2) << right.detail;
   EXPECT_EQ(right.total, 2);
 }
@@ -106,8 +90,8 @@ TEST(CodeRunReview, TheSolutionIsARealModule) {
       "from __future__ import annotations\nfrom dataclasses import dataclass\nimport pickle\n"
       "@dataclass\nclass P:\n    x: int\n"
       "def f(a):\n    return pickle.loads(pickle.dumps(P(a))).x\n";
-  auto r =
-      run_code_tests(code, {}, "from solution import f as g\nassert f(3) == 3\nassert g(4) == 4\n", fast());
+  auto r = run_code_tests(code, {}, "from solution import f as g\nassert f(3) == 3\nassert g(4) == 4\n",
+                          test::fast_code_run(3));
   EXPECT_EQ(r.passed, 2) << r.detail;
   EXPECT_EQ(r.total, 2);
 }
@@ -117,7 +101,7 @@ TEST(CodeRunReview, TheSolutionIsARealModule) {
 TEST(CodeRunReview, AProgramThatLeavesInputUnreadDoesNotKillTheCaller) {
   REQUIRE_ISOLATION();
   std::string big = std::string(200000, 'a') + "\n" + std::string(400000, 'b') + "\n";
-  auto r = run_code_tests("print(len(input()))", {{big, "200000"}, {big, "1"}}, "", fast());
+  auto r = run_code_tests("print(len(input()))", {{big, "200000"}, {big, "1"}}, "", test::fast_code_run(3));
   EXPECT_EQ(r.passed, 1) << r.detail;
   EXPECT_EQ(r.total, 2);
 }

@@ -19,32 +19,12 @@
 #include "reward/code_runner.hpp"
 #include "reward/reward.hpp"
 #include "reward/sandbox.hpp"
+#include "support/sandbox_tests.hpp"
 
 namespace seek::reward {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool isolated() {
-  return sandbox_support().namespaces;
-}
-
-#define REQUIRE_ISOLATION()                                                          \
-  do {                                                                               \
-    if (!isolated()) {                                                               \
-      GTEST_SKIP() << "no namespaces on this machine: " << sandbox_support().reason; \
-    }                                                                                \
-  } while (0)
-
-CodeRunOptions fast() {
-  CodeRunOptions o;
-  o.limits.cpu_seconds = 1;
-  o.limits.wall_seconds = 2;
-  o.limits.memory_bytes = size_t(256) << 20;
-  o.limits.max_processes = 16;
-  o.total_wall_seconds = 10;
-  return o;
-}
 
 std::string fenced(const std::string& code) {
   return "<think>plan</think>\n```python\n" + code + "\n```\n";
@@ -52,7 +32,7 @@ std::string fenced(const std::string& code) {
 
 double code_score(const std::string& code, const std::vector<CodeTest>& tests,
                   const std::string& asserts = "") {
-  return run_code_tests(code, tests, asserts, fast()).score();
+  return run_code_tests(code, tests, asserts, test::fast_code_run()).score();
 }
 
 // A directory of "trainer files" outside the sandbox, removed at the end.
@@ -261,7 +241,7 @@ TEST(SandboxContainment, CannotReadOrWriteTheTrainersFiles) {
 
 TEST(SandboxContainment, OutputFloodIsCut) {
   REQUIRE_ISOLATION();
-  CodeRunOptions o = fast();
+  CodeRunOptions o = test::fast_code_run();
   o.limits.max_output_bytes = 1 << 16;
   auto r = run_in_sandbox({"/usr/bin/python3", "-c", "while True: print('x' * 1000)"}, {}, "", o.limits);
   EXPECT_TRUE(r.output_limit);
@@ -280,7 +260,7 @@ TEST(SandboxContainment, ManyConcurrentRuns) {
                                : fmt::format("print({})", i);
       // Without cgroups the bombs' processes share the CPUs with the good runs, so those get wall-clock
       // headroom; the point is that a bomb's process limit (its own uid) does not stop the others.
-      CodeRunOptions o = fast();
+      CodeRunOptions o = test::fast_code_run();
       if (i % 2 == 0) o.limits.wall_seconds = 15;
       auto r = run_code_tests(code, {{"", std::to_string(i)}}, "", o);
       scores[size_t(i)] = r.score();
