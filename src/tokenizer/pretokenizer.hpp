@@ -48,7 +48,7 @@ class PreTokenizer {
 // The first position after `from` where text can be cut into two texts that pre-tokenize to the same pieces
 // as the whole (text.size() if none): right after a newline with a character that is not whitespace on either
 // side. Such a newline is a piece of its own or ends one (".\n"), and the next character starts a piece, in
-// DeepSeek-V3's and GPT-2's patterns (and Llama-3's and Qwen's) alike; next to other whitespace it can be
+// DeepSeek-V3's and GPT-2's patterns alike (tested for both); next to other whitespace it can be
 // inside a piece ("\n\n\n", " \n", "\r\n": GPT-2's \s+(?!\S) takes "\n\n" whole at the end of a text but
 // splits it before a letter). Not for a ByteLevel step that adds a prefix space, which the second text
 // would get. Used to tokenize long texts in parallel chunks.
