@@ -22,6 +22,7 @@
 #include "rl/evaluate.hpp"
 #include "rl/problems.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 #include "train/checkpoint.hpp"
 #include "train/run_folder.hpp"
 #include "train/training_memory.hpp"
@@ -535,9 +536,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   SaveOptions so;
   so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
   save_model_dir(*policy, out / "model", so);
-  for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
-    if (fs::exists(tok_dir / f))
-      fs::copy_file(tok_dir / f, out / "model" / f, fs::copy_options::overwrite_existing);
+  tok::copy_tokenizer_files(tok_dir, out / "model");
   fmt::print("done: {}; policy saved to {}, metrics in {}, sample completions in {}\n",
              count_of(state.step, "GRPO step"), (out / "model").string(), metrics_path.string(),
              comp_path.string());

@@ -1,6 +1,7 @@
 // See tokenizer_files.hpp.
 #include "tokenizer/tokenizer_files.hpp"
 
+#include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 
@@ -32,6 +33,12 @@ std::optional<nlohmann::json> read_tokenizer_json(const fs::path& file) {
   } catch (const nlohmann::json::exception& e) {
     fail("{} is not valid JSON: {}", file.string(), e.what());
   }
+}
+
+void copy_tokenizer_files(const fs::path& from, const fs::path& to) {
+  if (from.empty()) return;
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
+    if (tokenizer_file_present(from / f)) write_file_atomically(to / f, read_file(from / f));
 }
 
 }  // namespace seek::tok

@@ -18,4 +18,9 @@ bool tokenizer_file_present(const std::filesystem::path& file);
 // file when it cannot be read or is not valid JSON.
 std::optional<nlohmann::json> read_tokenizer_json(const std::filesystem::path& file);
 
+// Copies the tokenizer files (tokenizer.json, tokenizer_config.json) that `from` holds into the folder `to`,
+// each written atomically and fsynced (a model folder saved with its tokenizer never holds half of one, and a
+// full disk is an error naming the file). An empty `from` copies nothing.
+void copy_tokenizer_files(const std::filesystem::path& from, const std::filesystem::path& to);
+
 }  // namespace seek::tok

@@ -16,6 +16,7 @@
 #include "io/tensor_store.hpp"
 #include "model/model_dir.hpp"
 #include "model/weights.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 #include "train/data_hash.hpp"
 
 namespace seek {
@@ -82,12 +83,7 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
     w.add("adamw.m", DType::F32, {total}, opt.m().data());
     w.add("adamw.v", DType::F32, {total}, opt.v().data());
     w.write(tmp / "optimizer.safetensors");
-    for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
-      if (!tokenizer_dir.empty() && fs::exists(tokenizer_dir / f)) {
-        fs::copy_file(tokenizer_dir / f, tmp / f, fs::copy_options::overwrite_existing, ec);
-        SEEK_CHECK(!ec, "cannot copy {} into checkpoint {}: {}", f, tmp.string(), ec.message());
-      }
-    }
+    tok::copy_tokenizer_files(tokenizer_dir, tmp);
     nlohmann::json js = {{"step", state.step},
                          {"data_position", state.data_position},
                          {"tokens_seen", state.tokens_seen},

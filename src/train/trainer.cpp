@@ -290,9 +290,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
     fs::path final_dir = out / "model";
     save_model_dir(*model, final_dir, so);
-    for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
-      if (!tok_dir.empty() && fs::exists(tok_dir / f))
-        fs::copy_file(tok_dir / f, final_dir / f, fs::copy_options::overwrite_existing);
+    tok::copy_tokenizer_files(tok_dir, final_dir);
     fmt::print("done: {}, final loss {:.4f}{}; model saved to {}, metrics in {}\n",
                count_of(state.step, "step"), result.last_loss,
                result.last_val_loss >= 0 ? fmt::format(", val loss {:.4f}", result.last_val_loss) : "",

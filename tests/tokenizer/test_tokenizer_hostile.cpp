@@ -13,6 +13,7 @@
 #include <future>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 #include "tokenizer/bpe_tokenizer.hpp"
@@ -20,6 +21,7 @@
 #include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/regex.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 
 namespace seek {
 namespace {
@@ -94,6 +96,32 @@ TEST(LoadTokenizerFiles, FifoIsRefusedNotWaitedOn) {
   }
   EXPECT_TRUE(finished) << "load_tokenizer waited on a FIFO";
   EXPECT_HAS(result.get(), "tokenizer.json is not a regular file");
+}
+
+// A trained model's folder gets its tokenizer through copy_tokenizer_files: fs::copy_file wrote in place
+// (a full disk left half a tokenizer.json over the old one, reported as an internal error) and was not
+// fsynced.
+TEST(CopyTokenizerFiles, CopiesWholeFilesAndNamesProblems) {
+  test::TempDir dir("tok-copy");
+  const fs::path from = dir.path / "from", to = dir.path / "to";
+  fs::create_directories(from);
+  fs::create_directories(to);
+  write(from / "tokenizer.json", tiny_tokenizer().dump());
+  write(to / "tokenizer.json", "old");
+  tok::copy_tokenizer_files(from, to);
+  EXPECT_EQ(read_file(to / "tokenizer.json"), tiny_tokenizer().dump());
+  EXPECT_FALSE(fs::exists(to / "tokenizer_config.json")) << "only the files `from` holds";
+  tok::copy_tokenizer_files("", to);  // no tokenizer folder: nothing to copy
+  // A read-only target is refused by name and left as it was; so is a broken link in `from`.
+  write(from / "tokenizer_config.json", "{}");
+  write(to / "tokenizer_config.json", "keep");
+  fs::permissions(to / "tokenizer_config.json", fs::perms::owner_read);
+  EXPECT_HAS(error_of([&] { tok::copy_tokenizer_files(from, to); }), "tokenizer_config.json");
+  fs::permissions(to / "tokenizer_config.json", fs::perms::owner_all);
+  EXPECT_EQ(read_file(to / "tokenizer_config.json"), "keep");
+  fs::remove(from / "tokenizer.json");
+  fs::create_symlink(dir.path / "gone.json", from / "tokenizer.json");
+  EXPECT_HAS(error_of([&] { tok::copy_tokenizer_files(from, to); }), "gone.json, which does not exist");
 }
 
 TEST(ChatStyleOf, ReportsBadConfigAndReadsTheListForm) {
