@@ -14,6 +14,7 @@
 #include "rl/grpo_loss.hpp"
 #include "rl/grpo_trainer.hpp"
 #include "support/gradcheck.hpp"
+#include "support/read_jsonl.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_policy.hpp"
 
@@ -81,14 +82,6 @@ TEST(GrpoReview, StepDoesNotDependOnMicroBatch) {
   }
 }
 
-std::vector<nlohmann::json> all_metrics(const GrpoSettings& s) {
-  std::vector<nlohmann::json> v;
-  std::ifstream f(fs::path(s.out) / "metrics.jsonl");
-  std::string line;
-  while (std::getline(f, line)) v.push_back(nlohmann::json::parse(line));
-  return v;
-}
-
 // The trainer's log-probs are taken at the sampling temperature (spec §1.2 step 2; TRL issue 4159: a
 // mismatch makes ρ ≠ 1 on-policy), so they agree with the sampler's also away from T = 1.
 TEST(GrpoReview, LogprobsAgreeWithTheSamplerAtAnyTemperature) {
@@ -116,7 +109,7 @@ TEST(GrpoReview, OldAndReferenceLogprobBookkeeping) {
   s.lr = 3e-2;
   s.beta = 0.04;
   run_grpo(s, false);
-  auto m = all_metrics(s);
+  auto m = test::read_jsonl(fs::path(s.out) / "metrics.jsonl");
   ASSERT_EQ(m.size(), 3u);
   EXPECT_EQ(m[0]["kl"].get<double>(), 0.0) << m[0].dump();
   EXPECT_GT(m[2]["kl"].get<double>(), 0.0) << m[2].dump();
@@ -132,7 +125,7 @@ TEST(GrpoReview, OldAndReferenceLogprobBookkeeping) {
   s.num_iterations = 3;
   s.checkpoint_every = 1;
   run_grpo(s, false);
-  const auto want = all_metrics(s);
+  const auto want = test::read_jsonl(fs::path(s.out) / "metrics.jsonl");
   ASSERT_EQ(want.size(), 3u);
   double clipped = 0;
   for (const auto& row : want)
@@ -145,7 +138,7 @@ TEST(GrpoReview, OldAndReferenceLogprobBookkeeping) {
   s2.steps = 1;
   run_grpo(s2, false);
   run_grpo(s2, true, {{"steps", 3}});
-  const auto got = all_metrics(s2);
+  const auto got = test::read_jsonl(fs::path(s2.out) / "metrics.jsonl");
   ASSERT_EQ(got.size(), 3u);
   for (size_t i = 0; i < 3; ++i)
     for (const char* key : {"reward", "kl", "loss", "grad_norm", "clip_low_fraction", "clip_high_fraction"})

@@ -11,6 +11,7 @@
 #include "model/model_dir.hpp"
 #include "rl/grpo_trainer.hpp"
 #include "rl/problems.hpp"
+#include "support/read_jsonl.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_policy.hpp"
@@ -40,14 +41,6 @@ GrpoSettings settings(const fs::path& dir) {
   return s;
 }
 
-std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
-  std::vector<nlohmann::json> v;
-  std::ifstream f(p);
-  std::string line;
-  while (std::getline(f, line)) v.push_back(nlohmann::json::parse(line));
-  return v;
-}
-
 // One run's reward could rise or stall with the rounding of a different build, so three seeds each must
 // rise and their mean must rise clearly. lr 1e-2 over 20 steps: in a sweep of 6 seeds every one went from
 // ~0.04 to ≥ 0.27 by steps 18-20; at lr 3e-2 one seed collapsed back to 0.04 by step 30.
@@ -64,7 +57,7 @@ TEST(GrpoTrainer, RaisesRewardOnALearnableObjective) {
     s.seed = seed;
     auto r = run_grpo(s, false);
     EXPECT_EQ(r.steps_done, 20);
-    m = read_jsonl(fs::path(s.out) / "metrics.jsonl");
+    m = test::read_jsonl(fs::path(s.out) / "metrics.jsonl");
     ASSERT_EQ(m.size(), 20u);
     // The trainer's recomputed log-probs agree with the sampler's to rounding.
     for (const auto& row : m) {
@@ -83,7 +76,7 @@ TEST(GrpoTrainer, RaisesRewardOnALearnableObjective) {
                           "truncated_fraction", "kl", "entropy", "clip_low_fraction", "clip_high_fraction",
                           "grad_norm", "generation_s", "training_s", "logprob_mismatch_max"})
     EXPECT_TRUE(m[0].contains(key)) << key;
-  auto c = read_jsonl(run / "completions.jsonl");
+  auto c = test::read_jsonl(run / "completions.jsonl");
   EXPECT_EQ(c.size(), 40u);  // 2 per step
   EXPECT_TRUE(c[0].contains("advantage") && c[0].contains("rewards"));
   EXPECT_TRUE(fs::exists(run / "model" / "model.safetensors"));
@@ -96,14 +89,14 @@ TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
   s.steps = 4;
   s.checkpoint_every = 2;
   run_grpo(s, false);
-  auto want = read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  auto want = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
   // Stop after step 2 by asking for 2 steps, then resume with the full count.
   auto s2 = s;
   s2.out = (tmp.path / "run2").string();
   s2.steps = 2;
   run_grpo(s2, false);
   run_grpo(s2, true, {{"steps", 4}});
-  auto got = read_jsonl(tmp.path / "run2" / "metrics.jsonl");
+  auto got = test::read_jsonl(tmp.path / "run2" / "metrics.jsonl");
   ASSERT_EQ(got.size(), 4u);
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(got[i]["reward"], want[i]["reward"]) << "step " << i + 1;
@@ -120,8 +113,8 @@ TEST(GrpoTrainer, ResumeAfterAKillLogsEachStepOnce) {
   s.steps = 4;
   s.checkpoint_every = 2;
   run_grpo(s, false);
-  const auto want = read_jsonl(tmp.path / "run" / "metrics.jsonl");
-  const auto want_completions = read_jsonl(tmp.path / "run" / "completions.jsonl");
+  const auto want = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  const auto want_completions = test::read_jsonl(tmp.path / "run" / "completions.jsonl");
 
   auto s2 = s;
   s2.out = (tmp.path / "killed").string();
@@ -130,14 +123,14 @@ TEST(GrpoTrainer, ResumeAfterAKillLogsEachStepOnce) {
   // As if killed before step 3's checkpoint was written: step 3 is in the logs, the newest checkpoint is 2.
   fs::remove_all(fs::path(s2.out) / "checkpoints" / "step-00000003");
   run_grpo(s2, true, {{"steps", 4}});
-  const auto got = read_jsonl(fs::path(s2.out) / "metrics.jsonl");
+  const auto got = test::read_jsonl(fs::path(s2.out) / "metrics.jsonl");
   ASSERT_EQ(got.size(), 4u);
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(got[i]["step"], int(i + 1));
     EXPECT_EQ(got[i]["reward"], want[i]["reward"]) << "step " << i + 1;
     EXPECT_EQ(got[i]["grad_norm"], want[i]["grad_norm"]) << "step " << i + 1;
   }
-  const auto completions = read_jsonl(fs::path(s2.out) / "completions.jsonl");
+  const auto completions = test::read_jsonl(fs::path(s2.out) / "completions.jsonl");
   ASSERT_EQ(completions.size(), want_completions.size());
   for (size_t i = 0; i < completions.size(); ++i) EXPECT_EQ(completions[i], want_completions[i]) << i;
 }
@@ -153,7 +146,7 @@ TEST(GrpoTrainer, SignalThenResumeReproducesTheUninterruptedRun) {
   s.steps = 4;
   s.checkpoint_every = 0;  // only the interrupt saves
   run_grpo(s, false);
-  const auto want = read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  const auto want = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
   ASSERT_EQ(want.size(), 4u);
   // 32 completions in micro-batches of 16: two checks per step, the 4th in step 2. A step's rollouts take
   // an engine step per generated token, at most 12: the 16th is in step 2 or later (0: any step but the
@@ -176,11 +169,11 @@ TEST(GrpoTrainer, SignalThenResumeReproducesTheUninterruptedRun) {
     ASSERT_LT(r.steps_done, 4);
     EXPECT_FALSE(fs::exists(fs::path(s2.out) / "model"));
     EXPECT_TRUE(fs::exists(fs::path(s2.out) / "checkpoints" / fmt::format("step-{:08d}", r.steps_done)));
-    EXPECT_EQ(read_jsonl(fs::path(s2.out) / "metrics.jsonl").size(), size_t(r.steps_done));
+    EXPECT_EQ(test::read_jsonl(fs::path(s2.out) / "metrics.jsonl").size(), size_t(r.steps_done));
 
     r = run_grpo(s2, true, nlohmann::json::object());
     EXPECT_FALSE(r.interrupted);
-    const auto got = read_jsonl(fs::path(s2.out) / "metrics.jsonl");
+    const auto got = test::read_jsonl(fs::path(s2.out) / "metrics.jsonl");
     ASSERT_EQ(got.size(), 4u);
     for (size_t i = 0; i < 4; ++i) {
       EXPECT_EQ(got[i]["reward"], want[i]["reward"]) << "step " << i + 1;
@@ -216,7 +209,7 @@ TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
   s.steps = 1;
   s.rewards = {{"code", 1.0}, {"tag_count", 1.0}};
   run_grpo(s, false);
-  const auto m = read_jsonl(tmp.path / "mixed" / "metrics.jsonl");
+  const auto m = test::read_jsonl(tmp.path / "mixed" / "metrics.jsonl");
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0]["unscored_fraction"], 0.0);
 
@@ -230,7 +223,7 @@ TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
   testing::internal::CaptureStdout();
   run_grpo(s, false);
   const std::string log = testing::internal::GetCapturedStdout();
-  const auto d = read_jsonl(tmp.path / "dropped" / "metrics.jsonl");
+  const auto d = test::read_jsonl(tmp.path / "dropped" / "metrics.jsonl");
   ASSERT_EQ(d.size(), 1u);
   ASSERT_EQ(d[0]["groups"], 0) << d[0].dump();
   EXPECT_NE(log.find("| no update (no usable prompt group) |"), std::string::npos) << log;
@@ -331,7 +324,7 @@ TEST(GrpoTrainer, StepsWithoutUsablePromptsHaveNoRewardAndLongStreaksStop) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("the last 64 prompts drawn (up to step 65) were all"), std::string::npos) << msg;
   }
-  auto m = read_jsonl(fs::path(s.out) / "metrics.jsonl");
+  auto m = test::read_jsonl(fs::path(s.out) / "metrics.jsonl");
   ASSERT_EQ(m.size(), 64u);
   EXPECT_EQ(m[0]["groups"], 1);
   EXPECT_TRUE(m[0]["reward"].is_number()) << m[0].dump();

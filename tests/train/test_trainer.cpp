@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "support/read_jsonl.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "train/checkpoint.hpp"
@@ -66,14 +67,6 @@ TrainSettings tiny_settings(const fs::path& corpus, const fs::path& out) {
   return s;
 }
 
-std::vector<nlohmann::json> read_metrics(const fs::path& out) {
-  std::vector<nlohmann::json> v;
-  std::ifstream f(out / "metrics.jsonl");
-  std::string line;
-  while (std::getline(f, line)) v.push_back(nlohmann::json::parse(line));
-  return v;
-}
-
 TEST(Trainer, RunsWritesMetricsCheckpointsAndModel) {
   TempDir tmp("trainer-basic");
   auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
@@ -81,7 +74,7 @@ TEST(Trainer, RunsWritesMetricsCheckpointsAndModel) {
   s.lr = 1e-2;
   auto r = run_training(s, false);
   EXPECT_EQ(r.steps_done, 12);
-  auto m = read_metrics(tmp.path / "run");
+  auto m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
   ASSERT_EQ(m.size(), 12u);
   EXPECT_LT(m.back()["loss"].get<double>(), m.front()["loss"].get<double>() - 0.5);
   for (const char* key : {"loss", "ce", "mtp", "balance", "lr", "grad_norm", "tokens_per_s", "expert_load"})
@@ -103,7 +96,7 @@ TEST(Trainer, KillDuringSaveThenResumeIsBitIdentical) {
   fs::path corpus = write_corpus(tmp.path);
   auto full = tiny_settings(corpus, tmp.path / "full");
   run_training(full, false);
-  auto want = read_metrics(tmp.path / "full");
+  auto want = test::read_jsonl(tmp.path / "full" / "metrics.jsonl");
   ASSERT_EQ(want.size(), 6u);
 
   auto s = tiny_settings(corpus, tmp.path / "crashed");
@@ -128,7 +121,7 @@ TEST(Trainer, KillDuringSaveThenResumeIsBitIdentical) {
 
   auto r = run_training(s, true, nlohmann::json::object());
   EXPECT_EQ(r.steps_done, 6);
-  auto got = read_metrics(tmp.path / "crashed");
+  auto got = test::read_jsonl(tmp.path / "crashed" / "metrics.jsonl");
   ASSERT_EQ(got.size(), 6u);
   for (size_t i = 0; i < 6; ++i) {
     EXPECT_EQ(got[i]["step"], want[i]["step"]);
@@ -164,18 +157,19 @@ TEST(Trainer, SettingsHoldResolvedAlphaAndACompleteRunReportsItsLoss) {
             std::string::npos)
       << out;
   EXPECT_NE(out.find(fmt::format("final loss {:.4f}", first.last_loss)), std::string::npos) << out;
-  EXPECT_EQ(read_metrics(tmp.path / "run").size(), 6u);
+  EXPECT_EQ(test::read_jsonl(tmp.path / "run" / "metrics.jsonl").size(), 6u);
 
   // A skipped non-finite step logs its loss as null; a resume reads past it (and past a stray non-object).
   {
     const fs::path metrics_file = tmp.path / "run" / "metrics.jsonl";
-    std::vector<nlohmann::json> lines = read_metrics(tmp.path / "run");
+    std::vector<nlohmann::json> lines = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
     lines.back()["loss"] = nullptr;
     std::ofstream f(metrics_file, std::ios::trunc);
     for (const auto& j : lines) f << j.dump() << "\n" << (j == lines.front() ? "5\n" : "");
   }
   const auto with_null = run_training(s, true, nlohmann::json::object());
-  EXPECT_EQ(with_null.last_loss, read_metrics(tmp.path / "run")[4].at("loss").get<double>());
+  EXPECT_EQ(with_null.last_loss,
+            test::read_jsonl(tmp.path / "run" / "metrics.jsonl")[4].at("loss").get<double>());
 
   // A run folder written before α was resolved: its -1 still means the config's α, and is resolved now.
   auto saved = nlohmann::json::parse(std::ifstream(settings_file));
@@ -207,7 +201,7 @@ TEST(Trainer, ANewRunRefusesAFolderHoldingARun) {
   TempDir tmp("trainer-reuse");
   auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
   run_training(s, false);
-  const auto metrics_before = read_metrics(tmp.path / "run");
+  const auto metrics_before = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
   s.lr = 5e-3;
   try {
     run_training(s, false);
@@ -216,7 +210,7 @@ TEST(Trainer, ANewRunRefusesAFolderHoldingARun) {
     EXPECT_NE(std::string(e.what()).find("already holds a run"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(read_metrics(tmp.path / "run"), metrics_before);
+  EXPECT_EQ(test::read_jsonl(tmp.path / "run" / "metrics.jsonl"), metrics_before);
   EXPECT_NE(nlohmann::json::parse(std::ifstream(tmp.path / "run" / "settings.json")).at("lr").get<double>(),
             5e-3);
 }
@@ -426,7 +420,7 @@ TEST(Trainer, SignalThenResumeIsBitIdentical) {
   auto full = tiny_settings(corpus, tmp.path / "full");
   full.checkpoint_every = 0;  // only the interrupt saves: the checkpoint below is the interrupt's
   run_training(full, false);
-  const auto want = read_metrics(tmp.path / "full");
+  const auto want = test::read_jsonl(tmp.path / "full" / "metrics.jsonl");
   ASSERT_EQ(want.size(), 6u);
 
   // grad_accum 2: one micro-batch check per step, so the 4th falls within step 4.
@@ -444,12 +438,12 @@ TEST(Trainer, SignalThenResumeIsBitIdentical) {
     auto latest = latest_checkpoint(s.out);
     ASSERT_TRUE(latest.has_value());
     EXPECT_EQ(latest->filename(), fmt::format("step-{:08d}", saved));
-    EXPECT_EQ(read_metrics(s.out).size(), size_t(saved));
+    EXPECT_EQ(test::read_jsonl(fs::path(s.out) / "metrics.jsonl").size(), size_t(saved));
 
     r = run_training(s, true, nlohmann::json::object());
     EXPECT_FALSE(r.interrupted);
     EXPECT_EQ(r.steps_done, 6);
-    expect_same_losses(read_metrics(s.out), want);
+    expect_same_losses(test::read_jsonl(fs::path(s.out) / "metrics.jsonl"), want);
   }
 }
 
@@ -463,7 +457,7 @@ TEST(Trainer, SignalInTheFirstStepLeavesNothingToResume) {
     EXPECT_TRUE(run_training(s, false).interrupted);
   }
   EXPECT_FALSE(latest_checkpoint(s.out).has_value());
-  EXPECT_TRUE(read_metrics(s.out).empty());
+  EXPECT_TRUE(test::read_jsonl(fs::path(s.out) / "metrics.jsonl").empty());
   EXPECT_THROW(run_training(s, true, nlohmann::json::object()), Error);
   EXPECT_EQ(run_training(s, false).steps_done, 6);
 }
