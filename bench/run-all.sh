@@ -17,4 +17,5 @@ bash bench/step-vs-torch.sh configs/small.json 8 256 3 | tee bench/results/step_
 bash bench/train-e2e.sh | tee bench/results/train_e2e.txt
 bash bench/grpo-step.sh | tee bench/results/grpo_step.txt
 sh bench/infer/run.sh build/release
+sh bench/infer/vs-torch.sh build/release 5 | tee bench/results/infer_vs_torch.txt
 bash bench/tokenizer/run_bench.sh build/release | tee bench/results/tokenizer.txt

@@ -1,15 +1,16 @@
 #!/bin/sh
-# Inference benchmark: C++ engine (bench_infer) and the PyTorch generation loop (bench/torch_generate.py) on
-# the same configs in one run. Usage, from the repository root after building bench_infer in build/release:
+# Inference benchmark of the C++ engine (bench_infer): prefill, decode, absorbed vs naive, attention, sampling.
+# The comparison with PyTorch is bench/infer/vs-torch.sh. Usage, from the repository root after building
+# bench_infer in build/release:
 #   sh bench/infer/run.sh [build dir]           (results: bench/infer/results/*.json)
-# Both sides use 2 threads and the same OpenMP wait policy. On a machine shared with other jobs, OpenMP
-# regions stall whenever another process holds a core; run when the machine is quiet, and compare the
-# counters' real time rather than CPU time.
+# 2 threads, OMP_WAIT_POLICY=ACTIVE unless set: seek's best on a dedicated machine (see vs-torch.sh). On a
+# machine shared with other jobs, OpenMP regions stall whenever another process holds a core; run when the
+# machine is quiet, and compare the counters' real time rather than CPU time.
 set -eu
 BUILD=${1:-build/release}
 OUT=bench/infer/results
 mkdir -p "$OUT"
-export OMP_NUM_THREADS=2 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-ACTIVE} OPENBLAS_CORETYPE=SKYLAKEX
+export OMP_NUM_THREADS=2 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-ACTIVE}
 lscpu | grep -E "Model name|^CPU\(s\)|L3" > "$OUT/machine.txt"
 # This host's memory bandwidth drifts by up to 2x over minutes, which moves memory-bound rows (batch 1, the
 # naive cache) against compute-bound ones (batch 64, the absorbed cache). So each row runs 3 times with the
@@ -37,8 +38,3 @@ REPS="--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true --be
 "$BUILD/bench/bench_infer" --benchmark_filter='^(context/v2lite|layer)/.*ctx:4096|memory' --benchmark_min_time=0.3 \
   --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
   --benchmark_out="$OUT/cpp_4k.json" --benchmark_out_format=json
-/usr/bin/python3 bench/torch_generate.py --config configs/small.json --batch 1 16 64 --ctx 128 \
-  --prefill 512 > "$OUT/torch_small.jsonl"
-/usr/bin/python3 bench/torch_generate.py --config bench/infer/v2lite-2layer.json --batch 1 16 64 --ctx 128 \
-  --prefill 256 --min-time 0.5 > "$OUT/torch_v2lite.jsonl"
-cat "$OUT"/torch_*.jsonl
