@@ -13,6 +13,12 @@ namespace seek {
 // cannot create the threads a parallel region asks for: 100000 was a segmentation fault.
 inline constexpr int kMaxThreads = 1024;
 
+// Work (values copied or added, or multiply-adds) below which a loop runs on the calling thread alone: waking
+// the team and joining it costs about a microsecond with spinning threads and tens of microseconds with
+// sleeping ones (OMP_WAIT_POLICY=PASSIVE), more than such a loop takes. Used in `if` clauses of parallel
+// regions; a region's result must not depend on whether it ran in parallel.
+inline constexpr int64_t kParallelMinWork = int64_t(1) << 14;
+
 // Throws when `threads` is outside [0, kMaxThreads]; `what` names the flag or key.
 inline void check_thread_count(int64_t threads, std::string_view what) {
   SEEK_CHECK(threads >= 0 && threads <= kMaxThreads, "{} must be from 0 (all cores) to {}, got {}", what,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/dtype.hpp"
+#include "core/thread_count.hpp"
 #include "kernels/dot_block.hpp"
 #include "kernels/vecmath.hpp"
 
@@ -389,7 +390,7 @@ void cache_attention(const KvCache& cache, int64_t layer, const float* q, const 
 #endif
     attend_range<float>(cache, args...);
   };
-#pragma omp parallel
+#pragma omp parallel if (I > 1)
   {
     Scratch w;
 #pragma omp for schedule(dynamic, 1)
@@ -401,7 +402,7 @@ void cache_attention(const KvCache& cache, int64_t layer, const float* q, const 
     }
   }
   // Merge the partial softmaxes of each token in item order.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * H * Dv > kParallelMinWork)
   for (int64_t n = 0; n < N; ++n) {
     const int64_t i0 = first[size_t(n)], i1 = first[size_t(n + 1)];
     if (i1 - i0 == 1) {

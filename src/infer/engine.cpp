@@ -237,7 +237,7 @@ bool Engine::advance() {
   }
   // An exception must not leave an OpenMP region: each job keeps its own, and the first (by job) is rethrown.
   std::vector<std::exception_ptr> errors(jobs.size());
-#pragma omp parallel
+#pragma omp parallel if (jobs.size() > 1)
   {
     Sampler sampler;
 #pragma omp for schedule(dynamic, 1)

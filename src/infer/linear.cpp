@@ -9,6 +9,7 @@
 #include "core/aligned.hpp"
 #include "core/dtype.hpp"
 #include "core/error.hpp"
+#include "core/thread_count.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/gemm_serial.hpp"
 
@@ -60,7 +61,7 @@ void infer_linear(const float* X, int64_t ldx, const WeightView& W, float* Y, in
     const bool round = infer_linear_rounds_inputs(W);
     // One contiguous share of the rows per thread (a multiple of 4, the kernel's block): even work for the
     // small matrices of small models, and one sequential stream per thread for the large ones.
-#pragma omp parallel
+#pragma omp parallel if (M * N * K > kParallelMinWork)
     {
       const int64_t T = omp_get_num_threads(), share = ((N + T - 1) / T + 3) / 4 * 4;
       const int64_t n0 = omp_get_thread_num() * share, nb = std::min(share, N - n0);

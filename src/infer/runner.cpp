@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "core/error.hpp"
+#include "core/thread_count.hpp"
 #include "infer/cache_attention.hpp"
 #include "infer/expert_batch.hpp"
 #include "infer/linear.hpp"
@@ -93,7 +94,7 @@ void Runner::forward(const RunnerBatch& b, KvCache& cache, float* logits) {
   grow(tmp_, N * d);
   grow(rstd_, N);
   const float* emb = m_.f32(m_.ids().embed);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * d > kParallelMinWork)
   for (int64_t n = 0; n < N; ++n)
     std::memcpy(h_.data() + n * d, emb + int64_t(b.tokens[size_t(n)]) * d, sizeof(float) * size_t(d));
   const float eps = float(c_.rms_norm_eps);
@@ -101,11 +102,11 @@ void Runner::forward(const RunnerBatch& b, KvCache& cache, float* logits) {
     const LayerIds& li = m_.ids().layers[size_t(l)];
     rmsnorm_forward<float>(h_.data(), d, m_.f32(li.in_norm), xn_.data(), d, rstd_.data(), N, d, eps);
     attention(l, b, cache, xn_.data(), tmp_.data());
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (N * d > kParallelMinWork)
     for (int64_t i = 0; i < N * d; ++i) h_[size_t(i)] += tmp_[size_t(i)];
     rmsnorm_forward<float>(h_.data(), d, m_.f32(li.post_norm), xn_.data(), d, rstd_.data(), N, d, eps);
     ffn(l, xn_.data(), N, tmp_.data());
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (N * d > kParallelMinWork)
     for (int64_t i = 0; i < N * d; ++i) h_[size_t(i)] += tmp_[size_t(i)];
   }
   const int64_t R = int64_t(b.logit_rows.size());
@@ -155,7 +156,7 @@ void Runner::attention(int64_t l, const RunnerBatch& b, KvCache& cache, const fl
     // Row = [k_nope_h | k_pe] for every head, then v_h for every head; assembled in fp32, then stored.
     const int64_t width = H * (dq + dv);
     grow(row_, N * width);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * width > kParallelMinWork)
     for (int64_t n = 0; n < N; ++n) {
       float* row = row_.data() + n * width;
       for (int64_t h = 0; h < H; ++h) {
@@ -174,7 +175,7 @@ void Runner::attention(int64_t l, const RunnerBatch& b, KvCache& cache, const fl
 
   // Absorbed: cache [c | k_pe], query [q̃ | q_pe].
   grow(row_, N * ra);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * ra > kParallelMinWork)
   for (int64_t n = 0; n < N; ++n) {
     float* row = row_.data() + n * ra;
     std::memcpy(row, lat_.data() + n * r, sizeof(float) * size_t(r));
@@ -185,7 +186,7 @@ void Runner::attention(int64_t l, const RunnerBatch& b, KvCache& cache, const fl
   grow(obar_, N * H * r);
   if (N <= kSmallBatch) {
     // q̃[n, h, :] = Σ_c q_nope[n, h, c] · W_UK_h[c, :]; each thread owns heads, so W_UK_h is read once.
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * H * dn * r > kParallelMinWork)
     for (int64_t h = 0; h < H; ++h) {
       const float* wuk = wkvb + h * (dn + dv) * r;
       for (int64_t n = 0; n < N; ++n) {
@@ -205,7 +206,7 @@ void Runner::attention(int64_t l, const RunnerBatch& b, KvCache& cache, const fl
     for (int64_t h = 0; h < H; ++h)
       gemm<float>(false, false, N, r, dn, 1.0f, q_.data() + h * dq, H * dq, wkvb + h * (dn + dv) * r, r, 0.0f,
                   qcat_.data() + h * ra, H * ra);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * H * dr > kParallelMinWork)
     for (int64_t n = 0; n < N; ++n)
       for (int64_t h = 0; h < H; ++h)
         std::memcpy(qcat_.data() + (n * H + h) * ra + r, q_.data() + (n * H + h) * dq + dn,
@@ -215,7 +216,7 @@ void Runner::attention(int64_t l, const RunnerBatch& b, KvCache& cache, const fl
   cache_attention(cache, l, qcat_.data(), b.seq.data(), b.pos.data(), N, s, obar_.data());
   if (N <= kSmallBatch) {
     // o[n, h, :] = W_UV_h · ō[n, h, :]
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * H * dv * r > kParallelMinWork)
     for (int64_t h = 0; h < H; ++h) {
       const float* wuv = wkvb + (h * (dn + dv) + dn) * r;
       for (int64_t n = 0; n < N; ++n) {
@@ -276,7 +277,7 @@ void Runner::moe(int64_t l, const float* x, int64_t N, float* out) {
   }
   grow(xe_, A * d);
   grow(ye_, A * d);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (A * d > kParallelMinWork)
   for (int64_t row = 0; row < A; ++row)
     std::memcpy(xe_.data() + row * d, x + (order_[size_t(row)] / K) * d, sizeof(float) * size_t(d));
   const int64_t S = ids.shared.gate >= 0 ? ids.shared.inter : 0;
@@ -319,7 +320,7 @@ void Runner::moe(int64_t l, const float* x, int64_t N, float* out) {
     if (S > 0) mlp(ids.shared, x, N, S, out);
   }
   const float* wt = router_.weight.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (N * K * d > kParallelMinWork)
   for (int64_t t = 0; t < N; ++t) {
     float* y = out + t * d;
     for (int64_t k = 0; k < K; ++k) {

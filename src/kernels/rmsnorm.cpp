@@ -5,12 +5,14 @@
 
 #include <omp.h>
 
+#include "core/thread_count.hpp"
+
 namespace seek {
 
 template <typename T>
 void rmsnorm_forward(const T* x, int64_t ldx, const T* w, T* y, int64_t ldy, T* rstd, int64_t N, int64_t C,
                      double eps) {
-#pragma omp parallel for schedule(static) if (N * C > (1 << 14))
+#pragma omp parallel for schedule(static) if (N * C > kParallelMinWork)
   for (int64_t n = 0; n < N; ++n) {
     const T* xr = x + n * ldx;
     T ss = 0;
@@ -29,7 +31,7 @@ void rmsnorm_backward(const T* x, int64_t ldx, const T* w, const T* rstd, const 
   // thread order, so the result depends only on the thread count (deterministic).
   int nt = omp_get_max_threads();
   std::vector<T> partial(size_t(nt) * C, T(0));
-#pragma omp parallel num_threads(nt) if (N * C > (1 << 14))
+#pragma omp parallel num_threads(nt) if (N * C > kParallelMinWork)
   {
     T* pw = partial.data() + size_t(omp_get_thread_num()) * C;
 #pragma omp for schedule(static)

@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "core/error.hpp"
+#include "core/thread_count.hpp"
 
 namespace seek {
 
@@ -75,7 +76,7 @@ void rotate(const RopeTable<T>& table, T* x, int64_t N, int64_t ldx, int64_t off
     SEEK_CHECK(p >= 0 && p < table.max_pos, "position {} is outside the rope table ({} positions)", p,
                table.max_pos);
   }
-#pragma omp parallel for schedule(static) if (N * heads * half > (1 << 14))
+#pragma omp parallel for schedule(static) if (N * heads * half > kParallelMinWork)
   for (int64_t n = 0; n < N; ++n) {
     int64_t p = pos ? pos[n] : n % seq_len;
     const T* c = table.cos.data() + p * half;

@@ -2,19 +2,20 @@
 
 #include <cmath>
 
+#include "core/thread_count.hpp"
 #include "kernels/vecmath.hpp"
 
 namespace seek {
 
 template <typename T>
 void swiglu_forward(const T* g, const T* u, T* h, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > (1 << 14))
+#pragma omp parallel for simd schedule(static) if (n > kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) h[i] = swiglu(g[i], u[i]);
 }
 
 template <typename T>
 void swiglu_backward(const T* g, const T* u, const T* dh, T* dg, T* du, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > (1 << 14))
+#pragma omp parallel for simd schedule(static) if (n > kParallelMinWork)
   for (int64_t i = 0; i < n; ++i) {
     T s = T(1) / (T(1) + exp_t(-g[i]));  // exp_t: vectorisable for float
     T silu = g[i] * s;
