@@ -14,6 +14,15 @@ bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }
 
+// Whether the text after a "####" reads as an answer rather than a heading: past any markdown emphasis or
+// dollar signs it starts with a digit, a sign, a decimal point, a LaTeX command or a parenthesis.
+bool starts_like_answer(std::string_view t) {
+  size_t i = t.find_first_not_of("*$ ");
+  if (i == std::string_view::npos) return false;
+  const char c = t[i];
+  return is_digit(c) || c == '-' || c == '+' || c == '.' || c == '\\' || c == '(';
+}
+
 }  // namespace
 
 const char* answer_source_name(AnswerSource s) {
@@ -153,17 +162,16 @@ ExtractedAnswer extract_answer(std::string_view completion, const ExtractOptions
       return out;
     }
   }
-  // Rule 4: GSM8K "#### n".
+  // Rule 4: GSM8K "#### n". A "####" followed by words is a markdown heading ("#### Step 2"), not an
+  // answer marker: it is skipped, as verl's GSM8K scorer (which wants a number there) skips it.
   if (o.allow_gsm8k) {
-    size_t h = vis.rfind("####");
-    if (h != std::string_view::npos) {
+    for (size_t h = vis.rfind("####"); h != std::string_view::npos;
+         h = h == 0 ? std::string_view::npos : vis.rfind("####", h - 1)) {
       std::string_view rest = vis.substr(h + 4);
-      size_t eol = rest.find('\n');
-      std::string n = trim_copy(rest.substr(0, eol));
-      if (!n.empty()) {
-        out.text = n;
-        out.source = AnswerSource::Gsm8k;
-      }
+      std::string n = trim_copy(rest.substr(0, rest.find('\n')));
+      if (n.empty() || !starts_like_answer(n)) continue;
+      out.text = n;
+      out.source = AnswerSource::Gsm8k;
       return out;
     }
   }

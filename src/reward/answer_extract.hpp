@@ -8,7 +8,7 @@
 //      otherwise the whole block, trimmed.
 //   2. With require_answer_tag, nothing else counts.
 //   3. \boxed{...} / \fbox{...}: the last one, with nested braces; if the last one is unbalanced -> none.
-//   4. GSM8K "#### <number>": the last one.
+//   4. GSM8K "#### <number>": the last one (a "####" followed by words is a heading and skipped).
 //   5. The last number in the text (if allow_last_number).
 #pragma once
 #include <optional>

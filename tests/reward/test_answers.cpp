@@ -107,6 +107,28 @@ struct ExCase {
   const char* text;  // expected answer, or nullptr for none
 };
 
+TEST(Extract, Gsm8kMarkerSkipsMarkdownHeadings) {
+  ExtractOptions o;
+  const std::pair<const char*, const char*> found[] = {
+      {"#### Step 1\nAdd: 3 + 4 = 7.\n#### 7", "7"},
+      {"#### 7\n\n#### Check\nIt is right.", "7"},  // a heading after the answer
+      {"##### Notes\n#### -5", "-5"},
+      {"#### $1,234", "$1,234"},
+      {"#### **72**", "**72**"},
+  };
+  for (const auto& [completion, text] : found) {
+    auto a = extract_answer(completion, o);
+    EXPECT_EQ(a.source, AnswerSource::Gsm8k) << completion;
+    EXPECT_EQ(a.text, text) << completion;
+  }
+  // Only headings: the marker rule does not apply, and the last number decides.
+  auto a = extract_answer("#### Step 1\nSo the total is 42.", o);
+  EXPECT_EQ(a.source, AnswerSource::LastNumber);
+  EXPECT_EQ(a.text, "42");
+  o.allow_last_number = false;
+  EXPECT_FALSE(extract_answer("#### Step 1\nSo the total is 42.", o).found());
+}
+
 TEST(Extract, PrecedenceAndAdversarialCompletions) {
   const ExCase cases[] = {
       {"<think>2+2</think><answer>4</answer>", false, "4"},
