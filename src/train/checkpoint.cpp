@@ -35,11 +35,31 @@ std::optional<int64_t> step_of(const fs::path& p) {
   return std::stoll(digits);
 }
 
+// A save that replaces a checkpoint of the same step renames the old one to ".step-N.old-PID", moves the new
+// one in, then deletes the old one. A process killed between the two renames leaves the old one as the only
+// complete copy of that step: it is moved back. Once the new one is in place, a leftover old copy is deleted.
+void recover_replaced_checkpoints(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const size_t old = name.find(".old-");
+    if (name.size() < 2 || name[0] != '.' || old == std::string::npos) continue;
+    const fs::path final_dir = dir / name.substr(1, old - 1);
+    if (!step_of(final_dir)) continue;
+    if (fs::exists(final_dir / "trainer_state.json", ec)) {
+      fs::remove_all(e.path(), ec);
+    } else if (!fs::exists(final_dir, ec) && fs::exists(e.path() / "trainer_state.json", ec)) {
+      fs::rename(e.path(), final_dir, ec);
+    }
+  }
+}
+
 std::vector<std::pair<int64_t, fs::path>> complete_checkpoints(const fs::path& run_dir) {
   std::vector<std::pair<int64_t, fs::path>> out;
   fs::path dir = run_dir / "checkpoints";
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return out;
+  recover_replaced_checkpoints(dir);
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     auto s = step_of(e.path());
     if (s && fs::exists(e.path() / "trainer_state.json")) out.emplace_back(*s, e.path());

@@ -1,7 +1,8 @@
 // Review tests of the training loop: a step of several micro-batches trains on what one batch of all its
 // sequences would (the mean over the whole step's targets, not a mean of per-micro-batch means), also for SFT
 // data whose micro-batches hold different numbers of answer tokens; a batch without MTP targets (an SFT
-// micro-batch of prompt tokens only) adds no MTP gradient left over from the batch before it.
+// micro-batch of prompt tokens only) adds no MTP gradient left over from the batch before it; a save killed
+// between replacing a checkpoint and moving its successor in loses nothing.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "model/transformer.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
+#include "train/checkpoint.hpp"
 #include "train/trainer.hpp"
 
 namespace seek {
@@ -199,6 +201,36 @@ TEST(TrainerReview, BatchWithoutMtpTargetsGetsNoStaleMtpGradient) {
     norm = std::max(norm, double(std::abs(gb[i])));
   }
   EXPECT_LE(diff, 1e-6 * norm) << "largest gradient " << norm;
+}
+
+TEST(TrainerReview, SaveKilledBetweenItsRenamesKeepsThatStep) {
+  TempDir tmp("review-save-renames");
+  const fs::path run = tmp.path / "run", ck = run / "checkpoints";
+  auto make = [](const fs::path& d, const std::string& tag) {
+    fs::create_directories(d);
+    std::ofstream(d / "trainer_state.json") << tag;
+  };
+  auto tag = [](const fs::path& d) {
+    std::ifstream in(d / "trainer_state.json");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  // Killed after step 8's old copy was moved aside and before the new one was moved in: the old copy is the
+  // only complete step 8.
+  make(ck / "step-00000004", "4");
+  make(ck / ".step-00000008.old-123", "8 old");
+  make(ck / ".step-00000008.tmp-123", "8 new");
+  auto latest = latest_checkpoint(run);
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->filename(), "step-00000008");
+  EXPECT_EQ(tag(*latest), "8 old");
+  EXPECT_FALSE(fs::exists(ck / ".step-00000008.old-123"));
+  // Killed after the new copy was moved in: the old one is a leftover, and goes.
+  make(ck / ".step-00000004.old-77", "4 old");
+  latest = latest_checkpoint(run);
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->filename(), "step-00000008");
+  EXPECT_FALSE(fs::exists(ck / ".step-00000004.old-77"));
+  EXPECT_EQ(tag(ck / "step-00000004"), "4");
 }
 
 }  // namespace
