@@ -12,7 +12,9 @@
 
 #include "kernels/gemm.hpp"
 #include "kernels/swiglu.hpp"
+#include "model/mlp.hpp"
 #include "model/moe.hpp"
+#include "model/router.hpp"
 #include "model/transformer.hpp"
 
 namespace {
@@ -75,27 +77,34 @@ void BM_MoeForwardBackwardGrouped(benchmark::State& st) {
                                              benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
-// Peer: the same routing, then each (token, expert) pair runs gate/up/down as matrix-vector products.
+// Peer: the same router and shared expert, then each (token, expert) pair runs gate/up/down as
+// matrix-vector products and adds its weighted output.
 void BM_MoeForwardPerToken(benchmark::State& st) {
   auto& s = setup();
-  seek::MoeCache<float> cache;
+  seek::RouterCache<float> router;
   seek::BalanceOptions bal{0.0, true};
   auto& ps = s.model.params();
   const auto& ids = s.layer->experts;
   const int64_t N = s.B * s.T, d = s.cfg.hidden_size, I = s.cfg.moe_intermediate_size,
-                K = s.cfg.num_experts_per_tok;
+                K = s.cfg.num_experts_per_tok, E = s.cfg.n_routed_experts, S = ids.shared.inter;
   std::vector<float> g(static_cast<size_t>(I)), u(g.size()), h(g.size()), o(static_cast<size_t>(d));
+  std::vector<float> logits(size_t(N * E)), sg(size_t(N * S)), su(sg.size()), sh(sg.size());
   for (auto _ : st) {
-    seek::moe_forward<float>(s.cfg, ps, ids, s.x.data(), s.B, s.T, s.y.data(), bal,
-                             cache);  // routing + shared
+    seek::linear_forward<float>(s.x.data(), ps.p(ids.router), logits.data(), N, E, d);
+    seek::router_forward<float>(s.cfg, logits.data(), ids.bias >= 0 ? ps.p(ids.bias) : nullptr, s.B, s.T, bal,
+                                router);
+    seek::mlp_forward<float>(ps, ids.shared, s.x.data(), N, d, s.y.data(), sg.data(), su.data(), sh.data());
     for (int64_t t = 0; t < N; ++t)
       for (int64_t k = 0; k < K; ++k) {
-        const auto& e = ids.experts[size_t(cache.router.idx[size_t(t * K + k)])];
+        const auto& e = ids.experts[size_t(router.idx[size_t(t * K + k)])];
         const float* xt = s.x.data() + t * d;
         seek::gemm<float>(false, true, 1, I, d, 1.0f, xt, d, ps.p(e.gate), d, 0.0f, g.data(), I);
         seek::gemm<float>(false, true, 1, I, d, 1.0f, xt, d, ps.p(e.up), d, 0.0f, u.data(), I);
         seek::swiglu_forward<float>(g.data(), u.data(), h.data(), I);
         seek::gemm<float>(false, true, 1, d, I, 1.0f, h.data(), I, ps.p(e.down), I, 0.0f, o.data(), d);
+        float* yt = s.y.data() + t * d;
+        const float w = router.weight[size_t(t * K + k)];
+        for (int64_t i = 0; i < d; ++i) yt[i] += w * o[size_t(i)];
       }
   }
   st.counters["GFLOPs"] = benchmark::Counter(s.flops_forward() * double(st.iterations()),

@@ -12,7 +12,7 @@ export OMP_NUM_THREADS=2
 lscpu | grep -E "Model name|^CPU\(s\)|L2|L3" > bench/results/machine.txt
 ./build/release/bench/bench_gemm --benchmark_min_time=0.3 --benchmark_repetitions=3 | tee bench/results/gemm.txt
 ./build/release/bench/bench_attention --benchmark_min_time=0.3 | tee bench/results/attention.txt
-./build/release/bench/bench_moe --benchmark_min_time=0.3 | tee bench/results/moe.txt
+./build/release/bench/bench_moe --benchmark_min_time=0.5 | tee bench/results/moe.txt
 bash bench/step-vs-torch.sh configs/small.json 8 256 3 | tee bench/results/step_vs_torch.txt
 bash bench/train-e2e.sh | tee bench/results/train_e2e.txt
 bash bench/grpo-step.sh | tee bench/results/grpo_step.txt

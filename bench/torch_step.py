@@ -8,9 +8,9 @@ Run from the repository root as
 Those two environment variables are what PyTorch needs on this CPU: OPENBLAS_CORETYPE pins the BLAS kernel
 family for this (AMD EPYC) machine instead of the value inherited from the environment, and
 OMP_WAIT_POLICY=PASSIVE stops idle OpenMP threads from spinning on the 2 cores shared with other jobs.
-(/usr/bin/python3 is Debian's python3-torch 1.13; it links the system libblas.so.3. At the time of writing
-that is the netlib reference BLAS, so float32 GEMMs are slow and single-threaded: the numbers are a peer
-for this machine, not a statement about PyTorch at its best.)
+(/usr/bin/python3 is Debian's python3-torch 1.13; it links the system libblas.so.3, which is OpenBLAS:
+scripts/install-deps.sh installs libopenblas0-pthread with PyTorch, and its alternative outranks the reference
+BLAS.)
 
 The model is the same code as the float64 fixture reference (tests/reference/deepseek_ref.py): batched
 matmuls over heads, attention as matmul + causal mask + softmax, MoE by grouping (token, slot)
@@ -66,10 +66,12 @@ def main():
                                 lr=1e-3, betas=(0.9, 0.95), eps=1e-8)
 
     g = torch.Generator().manual_seed(args.seed + 1)
-    seq = torch.randint(0, cfg.vocab_size, (args.batch, args.seq + 1), generator=g)
-    tokens, targets = seq[:, :-1].contiguous(), seq[:, 1:].contiguous()
 
     def step():
+        # A new batch every step, as seek's bench_train_step draws one: routing, and so each expert's GEMM
+        # shapes, change from step to step.
+        seq = torch.randint(0, cfg.vocab_size, (args.batch, args.seq + 1), generator=g)
+        tokens, targets = seq[:, :-1].contiguous(), seq[:, 1:].contiguous()
         model.zero_grad(set_to_none=True)
         out = model(tokens, targets, mtp_lambda=0.3)
         out["loss"].backward()

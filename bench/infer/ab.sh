@@ -8,7 +8,10 @@
 set -eu
 [ $# -ge 3 ] || { echo "usage: $0 BEFORE AFTER FILTER [ROUNDS]" >&2; exit 2; }
 BEFORE=$1 AFTER=$2 FILTER=$3 ROUNDS=${4:-2}
-export OMP_NUM_THREADS=2 OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-ACTIVE}
+# OMP_WAIT_POLICY: ACTIVE unless set; set it empty (OMP_WAIT_POLICY= sh bench/infer/ab.sh ...) to run with
+# libgomp's default, as a user who never sets it does.
+export OMP_NUM_THREADS=2 OMP_WAIT_POLICY=${OMP_WAIT_POLICY-ACTIVE}
+[ -n "$OMP_WAIT_POLICY" ] || unset OMP_WAIT_POLICY
 i=0
 while [ "$i" -lt "$ROUNDS" ]; do
   for side in before after; do
