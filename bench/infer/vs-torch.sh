@@ -1,11 +1,11 @@
 #!/bin/sh
 # seek against the PyTorch generation loop (bench/torch_generate.py), each under the OpenMP wait policy that
-# suits it. PyTorch runs under OMP_WAIT_POLICY=PASSIVE, its best here: under ACTIVE its OpenBLAS threads and
-# its OpenMP threads spin against each other on the two cores (V2-Lite-shaped decode at batch 1: 178 ms per
-# step ACTIVE, 78 ms PASSIVE), and with the policy unset its prefill and batched decode run 3-8x slower.
-# seek runs twice: with the policy unset, as a user runs it and as the ratio counts, and under ACTIVE (idle
-# threads spin, which saves their wake-up between the many short parallel regions of a decode step). PASSIVE
-# would cost seek up to 9x on small.json, whose step is mostly such regions. The runs alternate for ROUNDS
+# suits it (the measurements behind these choices are in BENCHMARKS.md, "Against PyTorch"). PyTorch runs under
+# OMP_WAIT_POLICY=PASSIVE, its best here: under ACTIVE its OpenBLAS threads and its OpenMP threads spin against
+# each other on the two cores, and with the policy unset its prefill and batched decode run several times
+# slower. seek runs twice: with the policy unset, as a user runs it and as the ratio counts, and under ACTIVE
+# (idle threads spin, which saves their wake-up between the many short parallel regions of a decode step);
+# PASSIVE costs seek most on small.json, whose step is mostly such regions. The runs alternate for ROUNDS
 # rounds so that a drift in this host's memory bandwidth hits all alike; each row's median over the rounds is
 # compared. Usage, from the repository root after building bench_infer in build/release:
 #   sh bench/infer/vs-torch.sh [build dir, default build/release] [ROUNDS, default 3]
