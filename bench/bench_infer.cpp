@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/aligned.hpp"
+#include "core/openmp_wait.hpp"
 #include "core/rng.hpp"
 #include "infer/cache_attention.hpp"
 #include "infer/expert_batch.hpp"
@@ -433,6 +434,7 @@ void register_all() {
 }  // namespace seek
 
 int main(int argc, char** argv) {
+  seek::use_short_openmp_spin_by_default(argv);  // as `seek` runs
   seek::register_all();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

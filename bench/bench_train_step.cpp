@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/openmp_wait.hpp"
 #include "core/resources.hpp"
 #include "core/rng.hpp"
 #include "model/adamw.hpp"
@@ -15,6 +16,7 @@
 #include "model/transformer.hpp"
 
 int main(int argc, char** argv) {
+  seek::use_short_openmp_spin_by_default(argv);  // as `seek` runs
   std::string config = std::string(SEEK_SOURCE_DIR) + "/configs/small.json";
   int64_t B = 8, T = 256, steps = 5, warmup = 1;
   for (int i = 1; i + 1 < argc; i += 2) {

@@ -3,9 +3,10 @@
 # suits it (the measurements behind these choices are in BENCHMARKS.md, "Against PyTorch"). PyTorch runs under
 # OMP_WAIT_POLICY=PASSIVE, its best here: under ACTIVE its OpenBLAS threads and its OpenMP threads spin against
 # each other on the two cores, and with the policy unset its prefill and batched decode run several times
-# slower. seek runs twice: with the policy unset, as a user runs it and as the ratio counts, and under ACTIVE
-# (idle threads spin, which saves their wake-up between the many short parallel regions of a decode step);
-# PASSIVE costs seek most on small.json, whose step is mostly such regions. The runs alternate for ROUNDS
+# slower. seek runs twice: as a user runs it (neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT set, so it picks a
+# short spin, src/core/openmp_wait.hpp), which the ratio counts, and under ACTIVE (idle threads spin, which
+# saves their wake-up between the many short parallel regions of a decode step); PASSIVE costs seek most on
+# small.json, whose step is mostly such regions. The runs alternate for ROUNDS
 # rounds so that a drift in this host's memory bandwidth hits all alike; each row's median over the rounds is
 # compared. Usage, from the repository root after building bench_infer in build/release:
 #   sh bench/infer/vs-torch.sh [build dir, default build/release] [ROUNDS, default 3]
@@ -17,16 +18,17 @@ OUT=bench/infer/results/vs-torch
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/*.jsonl
 export OMP_NUM_THREADS=2
+unset GOMP_SPINCOUNT
 lscpu | grep -E "Model name|^CPU\(s\)|L3" > "$OUT/machine.txt"
 FILTER='memory_bandwidth|^prefill/(small|v2lite)/|^decode/(small|v2lite)/absorbed/'
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
-  echo "== round $i of $ROUNDS: seek, wait policy unset" >&2
-  env -u OMP_WAIT_POLICY "$BUILD/bench/bench_infer" --benchmark_filter="$FILTER" --benchmark_min_time=0.5 \
-    --benchmark_out="$OUT/seek-$i.json" --benchmark_out_format=json > /dev/null
+  echo "== round $i of $ROUNDS: seek, its default wait" >&2
+  env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT "$BUILD/bench/bench_infer" --benchmark_filter="$FILTER" \
+    --benchmark_min_time=0.5 --benchmark_out="$OUT/seek-$i.json" --benchmark_out_format=json > /dev/null
   echo "== round $i of $ROUNDS: seek, OMP_WAIT_POLICY=ACTIVE" >&2
-  OMP_WAIT_POLICY=ACTIVE "$BUILD/bench/bench_infer" --benchmark_filter="$FILTER" --benchmark_min_time=0.5 \
-    --benchmark_out="$OUT/seek-active-$i.json" --benchmark_out_format=json > /dev/null
+  env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=ACTIVE "$BUILD/bench/bench_infer" --benchmark_filter="$FILTER" \
+    --benchmark_min_time=0.5 --benchmark_out="$OUT/seek-active-$i.json" --benchmark_out_format=json > /dev/null
   echo "== round $i of $ROUNDS: PyTorch, OMP_WAIT_POLICY=PASSIVE" >&2
   export OMP_WAIT_POLICY=PASSIVE OPENBLAS_CORETYPE=SKYLAKEX
   /usr/bin/python3 bench/torch_generate.py --config configs/small.json --batch 1 16 64 --ctx 128 \

@@ -2,9 +2,9 @@
 """Table of bench/infer/vs-torch.sh: seek's and PyTorch's tokens/s per row, each the median over the rounds.
 
 Usage: python3 bench/infer/vs_torch_table.py bench/infer/results/vs-torch
-Reads seek-N.json and seek-active-N.json (Google Benchmark output of bench_infer with the OpenMP wait policy
-unset and ACTIVE) and torch-N.jsonl (bench/torch_generate.py) for every round N, and prints one line per row:
-the medians, the ratio of seek's (policy unset) to PyTorch's, the spread over the rounds (max / min) of those
+Reads seek-N.json and seek-active-N.json (Google Benchmark output of bench_infer with seek's default OpenMP
+wait and with OMP_WAIT_POLICY=ACTIVE) and torch-N.jsonl (bench/torch_generate.py) for every round N, and prints one line per row:
+the medians, the ratio of seek's (default wait) to PyTorch's, the spread over the rounds (max / min) of those
 two, and the memory bandwidth measured in seek's runs.
 """
 import glob

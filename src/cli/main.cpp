@@ -18,6 +18,7 @@
 
 #include "cli/registry.hpp"
 #include "core/error.hpp"
+#include "core/openmp_wait.hpp"
 #include "core/stdout.hpp"
 
 namespace seek::cli {
@@ -126,6 +127,7 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  seek::use_short_openmp_spin_by_default(argv);
   occupy_closed_standard_streams();
   CLI::App app{"seek: train, run and RL-tune DeepSeek-architecture models on CPUs"};
   app.require_subcommand(1);
