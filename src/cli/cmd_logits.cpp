@@ -41,6 +41,9 @@ std::unique_ptr<InferModel> load_model(const std::string& dir, bool bf16) {
   return InferModel::load(dir, lo);
 }
 
+// Tokens run through the model per forward call.
+constexpr int64_t kChunk = 512;
+
 // Runs `ids` through the runner in chunks (one fresh cache); calls row(t, logits of position t) for all t.
 template <typename F>
 void forward_all(Runner& run, const std::vector<int32_t>& ids, int64_t chunk, F&& row) {
@@ -57,6 +60,24 @@ void forward_all(Runner& run, const std::vector<int32_t>& ids, int64_t chunk, F&
     run.forward(b, cache, logits.data());
     for (int64_t i = 0; i < n; ++i) row(t0 + i, logits.data() + i * V);
   }
+}
+
+// Refuses a run whose KV cache for `tokens` positions (whole blocks), plus `extra` bytes, cannot fit in the
+// memory available, before it runs: the cache grows a block at a time, so a run that could not fit ended in
+// std::bad_alloc (an internal error) or the OOM killer after minutes of work. `what` says whose cache it is.
+void check_cache_memory(const Runner& run, int64_t tokens, int64_t extra, const std::string& what,
+                        const std::string& shorter) {
+  const KvCache probe = run.make_cache();  // allocates nothing until a sequence grows
+  const int64_t bt = probe.block_tokens();
+  const int64_t bytes = (tokens + bt - 1) / bt * bt * probe.bytes_per_token();
+  std::string ways = shorter;
+  if (run.form() == AttnForm::Naive) ways += ", run without --naive (the absorbed cache is smaller)";
+  if (run.cache_type() == CacheType::F32) ways += ", or use --kv-cache bf16 or fp8";
+  check_memory_for(bytes + extra,
+                   fmt::format("the KV cache of {} ({} per token: {}, {}) and the logits", what,
+                               format_bytes(probe.bytes_per_token()), cache_type_name(run.cache_type()),
+                               run.form() == AttnForm::Naive ? "naive" : "absorbed"),
+                   "; " + ways);
 }
 
 // The first value of the [T, V] logits that is NaN or infinite, as an error naming its place.
@@ -97,8 +118,10 @@ void run_logits(const LogitsOptions& o) {
   // vocabulary (163,840 positions of V3's 129,280 are 85 GB).
   check_memory_for(T * V * 4, fmt::format("the float32 [{}, {}] logits of {} ids", T, V, T),
                    "; give a shorter input");
+  check_cache_memory(run, T, (T + std::min<int64_t>(T, kChunk)) * V * 4, fmt::format("{} ids", T),
+                     "give a shorter input");
   std::vector<float> all(size_t(T * V));
-  forward_all(run, ids, 512, [&](int64_t t, const float* l) { std::copy(l, l + V, all.data() + t * V); });
+  forward_all(run, ids, kChunk, [&](int64_t t, const float* l) { std::copy(l, l + V, all.data() + t * V); });
   check_finite(all, ids, V);
   write_npy(o.out, all.data(), {T, V});
   fmt::print(stderr, "wrote {} (float32 [{}, {}])\n", o.out, T, V);
@@ -156,6 +179,10 @@ void run_perplexity(const PerplexityOptions& o) {
   SEEK_CHECK(ids.size() >= 2, "{} has fewer than 2 tokens ({}); nothing to score", o.file, ids.size());
   Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed, o.kv_cache, ctx);
   const int64_t N = int64_t(ids.size()), V = c.vocab_size;
+  // One window's cache at a time (a fresh one per window), and one chunk's logits.
+  const int64_t window = std::min(ctx, N);
+  check_cache_memory(run, window, std::min(window, kChunk) * V * 4,
+                     fmt::format("a window of {} tokens", window), "give a smaller --ctx");
   double nll = 0;
   int64_t scored = 0, processed = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -166,7 +193,7 @@ void run_perplexity(const PerplexityOptions& o) {
   for (int64_t begin = 0; prev_end < N; begin += stride) {
     const int64_t end = std::min(begin + ctx, N);
     std::vector<int32_t> win(ids.begin() + begin, ids.begin() + end);
-    forward_all(run, win, 512, [&](int64_t t, const float* l) {
+    forward_all(run, win, kChunk, [&](int64_t t, const float* l) {
       const int64_t target_pos = begin + t + 1;
       if (target_pos >= end || target_pos < std::max(begin + 1, prev_end)) return;
       double mx = l[0];
@@ -187,8 +214,9 @@ void run_perplexity(const PerplexityOptions& o) {
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print(
-      "perplexity {:.4f} (mean NLL {:.4f} nats over {} tokens; window {}, stride {}; {:.1f} tokens/s)\n",
-      std::exp(nll / double(scored)), nll / double(scored), scored, ctx, stride, double(processed) / secs);
+      "perplexity {:.4f} (mean NLL {:.4f} nats over {} token{}; window {}, stride {}; {:.1f} tokens/s)\n",
+      std::exp(nll / double(scored)), nll / double(scored), scored, scored == 1 ? "" : "s", ctx, stride,
+      double(processed) / secs);
 }
 
 RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model", [](CLI::App& app) {
