@@ -1,34 +1,66 @@
 #!/bin/sh
-# What OpenMP's wait policy does to seek's decode: small.json's batch-1 and batch-64 decode rows and the
-# V2-Lite-shaped batch-1 one, with seek's default (neither variable set: GOMP_SPINCOUNT=1000, see
-# src/core/openmp_wait.hpp), libgomp's own default (GOMP_SPINCOUNT=300000, what a program gets that does not
-# choose), OMP_WAIT_POLICY=ACTIVE and OMP_WAIT_POLICY=PASSIVE; first on the quiet machine, then with one busy
-# process per core beside it (a machine shared with other jobs).
+# What OpenMP's wait settings do to seek's decode: small.json's batch-1 and batch-64 decode rows, its prefill
+# and the V2-Lite-shaped batch-1 decode, under
+#   seek's default     neither variable set: seek starts with GOMP_SPINCOUNT=1000 (src/core/openmp_wait.hpp)
+#   libgomp's default  GOMP_SPINCOUNT=300000, what a program gets that does not choose
+#   ACTIVE / PASSIVE   OMP_WAIT_POLICY
+# first on the quiet machine, then beside another seek process with the same settings (bench_infer's
+# small.json batch-64 decode in a loop) and one busy single-threaded process (a compiler, say), as when runs
+# and builds share a machine. The settings alternate for ROUNDS rounds; the table gives each row's median.
 # Usage, from the repository root after building bench_infer in build/release:
-#   sh bench/infer/wait-policy.sh [build dir, default build/release]
+#   sh bench/infer/wait-policy.sh [build dir, default build/release] [ROUNDS, default 3]
 set -eu
 BUILD=${1:-build/release}
-FILTER='^decode/small/absorbed/batch:(1|64)/|^decode/v2lite/absorbed/batch:1/|memory_bandwidth'
+ROUNDS=${2:-3}
+BIN=$BUILD/bench/bench_infer
+OUT=bench/infer/results/wait-policy
+mkdir -p "$OUT"
+rm -f "$OUT"/*.txt
+FILTER='^decode/small/absorbed/batch:(1|64)/|^prefill/small/|^decode/v2lite/absorbed/batch:1/|memory_bandwidth'
 export OMP_NUM_THREADS=2
-run() {  # $1 = label; the policy comes from the environment
-  "$BUILD/bench/bench_infer" --benchmark_filter="$FILTER" --benchmark_min_time=0.5 2>/dev/null |
-    awk -v label="$1" '/real_time/ { for (i = 1; i <= NF; ++i) if ($i ~ /^(tok|GB)_s=/) v = $i;
-                                     printf "%-40s %-50s %s\n", label, $1, v }'
-}
-measure() {  # $1 = machine state
-  (unset OMP_WAIT_POLICY GOMP_SPINCOUNT; run "$1, seek's default")
-  (unset OMP_WAIT_POLICY; GOMP_SPINCOUNT=300000 run "$1, libgomp's default")
-  (unset GOMP_SPINCOUNT; OMP_WAIT_POLICY=ACTIVE run "$1, ACTIVE")
-  (unset GOMP_SPINCOUNT; OMP_WAIT_POLICY=PASSIVE run "$1, PASSIVE")
-}
-measure quiet
-cores=$(nproc)
 pids=""
-i=0
-while [ "$i" -lt "$cores" ]; do
-  sh -c 'while :; do :; done' &
-  pids="$pids $!"
-  i=$((i + 1))
+stop_load() {
+  [ -z "$pids" ] || kill $pids 2>/dev/null || true
+  pids=""
+}
+trap stop_load EXIT INT TERM
+measure() {  # $1 = settings label (its variables already in the environment), $2 = quiet or busy
+  if [ "$2" = busy ]; then
+    "$BIN" --benchmark_filter='^decode/small/absorbed/batch:64/' --benchmark_min_time=1000 >/dev/null 2>&1 &
+    pids="$!"
+    sh -c 'while :; do :; done' &
+    pids="$pids $!"
+    sleep 2
+  fi
+  "$BIN" --benchmark_filter="$FILTER" --benchmark_min_time=0.5 2>/dev/null |
+    awk -v label="$2|$1" '/real_time/ { for (i = 1; i <= NF; ++i) if ($i ~ /^(tok|GB)_s=/) v = $i;
+                                        print label "|" $1 "|" v }' >> "$OUT/rows.txt"
+  stop_load
+}
+for state in quiet busy; do
+  i=1
+  while [ "$i" -le "$ROUNDS" ]; do
+    echo "== $state, round $i of $ROUNDS" >&2
+    (unset OMP_WAIT_POLICY GOMP_SPINCOUNT; measure "seek's default" $state)
+    (unset OMP_WAIT_POLICY; export GOMP_SPINCOUNT=300000; measure "libgomp's default" $state)
+    (unset GOMP_SPINCOUNT; export OMP_WAIT_POLICY=ACTIVE; measure "ACTIVE" $state)
+    (unset GOMP_SPINCOUNT; export OMP_WAIT_POLICY=PASSIVE; measure "PASSIVE" $state)
+    i=$((i + 1))
+  done
 done
-trap 'kill $pids 2>/dev/null' EXIT INT TERM
-measure "$cores busy processes"
+/usr/bin/python3 - "$OUT/rows.txt" <<'PY'
+import collections, statistics, sys
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    state, setting, name, value = line.strip().split("|")
+    v = value.split("=")[1].removesuffix("/s")
+    rows[(state, name, setting)].append(float(v[:-1]) * 1000 if v.endswith("k") else float(v))
+settings = ["seek's default", "libgomp's default", "ACTIVE", "PASSIVE"]
+print(f"{'machine':<6} {'row (tok/s; GB/s)':<50}" + "".join(f"{s:>19}" for s in settings))
+for state in ("quiet", "busy"):
+    names = sorted({n for (st, n, _) in rows if st == state})
+    for n in names:
+        cells = [rows.get((state, n, s)) for s in settings]
+        print(f"{state:<6} {n[:50]:<50}" + "".join(f"{statistics.median(c):>19,.1f}" if c else f"{'':>19}"
+                                                   for c in cells))
+PY
