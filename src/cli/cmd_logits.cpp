@@ -158,10 +158,13 @@ struct PerplexityOptions {
 };
 
 void run_perplexity(const PerplexityOptions& o) {
-  SEEK_CHECK(!o.file.empty(), "--file is empty; give the text file to score");
-  const std::string text = read_file(o.file);
-  SEEK_CHECK(!text.empty(), "{} is empty; nothing to score", o.file);
-  check_utf8_file(text, o.file);
+  SEEK_CHECK(!o.file.empty(), "--file is empty; give the text file to score, or '-' for standard input");
+  // Scored whole, final newline included, as the text was written (pretraining data keeps it too).
+  const bool from_stdin = o.file == "-";
+  const std::string source = from_stdin ? "standard input" : o.file;
+  const std::string text = read_file(from_stdin ? "/dev/stdin" : o.file);
+  SEEK_CHECK(!text.empty(), "{} is empty; nothing to score", source);
+  check_utf8_file(text, source);
   auto model = load_model(o.model, o.bf16);
   const ModelTokenizer tok = load_model_tokenizer(o.model);
   const ModelConfig& c = model->config();
@@ -176,7 +179,7 @@ void run_perplexity(const PerplexityOptions& o) {
              "--stride {} is longer than the window of {} tokens (--ctx); windows would skip tokens",
              o.stride, ctx);
   const int64_t stride = o.stride > 0 ? o.stride : ctx;
-  SEEK_CHECK(ids.size() >= 2, "{} has fewer than 2 tokens ({}); nothing to score", o.file, ids.size());
+  SEEK_CHECK(ids.size() >= 2, "{} has fewer than 2 tokens ({}); nothing to score", source, ids.size());
   Runner run(*model, o.naive ? AttnForm::Naive : AttnForm::Absorbed, o.kv_cache, ctx);
   const int64_t N = int64_t(ids.size()), V = c.vocab_size;
   // One window's cache at a time (a fresh one per window), and one chunk's logits.
@@ -222,7 +225,7 @@ void run_perplexity(const PerplexityOptions& o) {
 RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model", [](CLI::App& app) {
   auto o = std::make_shared<PerplexityOptions>();
   app.add_option("--model", o->model, "model directory")->required();
-  app.add_option("--file", o->file, "text file")->required();
+  app.add_option("--file,-f", o->file, "text file ('-': standard input), scored whole")->required();
   app.add_option("--ctx", o->ctx, "window in tokens, >= 2 (default min(max_position_embeddings, 1024))")
       ->transform(at_least<int64_t>(2));
   app.add_option("--stride", o->stride, "window step, at most the window (default: the window, no overlap)")

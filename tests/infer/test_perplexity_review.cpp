@@ -192,6 +192,24 @@ TEST(PerplexityReview, OneTokenTextIsScoredAfterBos) {
       << nobos.output;
 }
 
+// `--file -` scores standard input exactly as the same text in a file, final newline included.
+TEST(PerplexityReview, StandardInputScoresAsTheSameFile) {
+  TempDir tmp("ppl-review-stdin");
+  const fs::path model = make_model(tmp.path / "m", 64);
+  const fs::path file = tmp.path / "t.txt";
+  std::ofstream(file) << some_text(40) << "\n";
+  const std::string m = " --model " + model.string();
+  const CmdResult from_file = run("perplexity" + m + " --file " + file.string(), "2>&1");
+  const CmdResult from_stdin = run("perplexity" + m + " -f -", "< " + file.string() + " 2>&1");
+  ASSERT_EQ(from_file.code, 0) << from_file.output;
+  ASSERT_EQ(from_stdin.code, 0) << from_stdin.output;
+  EXPECT_GT(parse(from_file.output).n, 40) << from_file.output;
+  EXPECT_EQ(parse(from_stdin.output).nll, parse(from_file.output).nll) << from_stdin.output;
+  const CmdResult empty = run("perplexity" + m + " --file -", "< /dev/null 2>&1");
+  EXPECT_EQ(empty.code, 1) << empty.output;
+  EXPECT_NE(empty.output.find("standard input is empty"), std::string::npos) << empty.output;
+}
+
 // The .npy of `seek logits`, read as NumPy's format description says (not through our own reader), holds
 // the float64 training forward's logits, here over 1,100 positions (three 512-token chunks of the cache).
 TEST(PerplexityReview, LogitsNpyIsNumpyFormatAndEqualsTheTrainingForward) {
