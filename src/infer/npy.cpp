@@ -18,7 +18,8 @@ void write_npy(const std::filesystem::path& path, const float* data, const std::
     dims += fmt::format("{}, ", s);
     numel *= s;
   }
-  if (shape.size() > 1) dims.resize(dims.size() - 2);  // "(3,)" keeps its comma, "(3, 4)" does not
+  // A 1-D shape keeps its comma, "(3, )"; "(3, 4)" does not.
+  if (shape.size() > 1) dims.resize(dims.size() - 2);
   std::string header = fmt::format("{{'descr': '<f4', 'fortran_order': False, 'shape': ({}), }}", dims);
   // magic (6) + version (2) + header length (2) + header + '\n' must be a multiple of 64.
   const size_t total = 10 + header.size() + 1;
