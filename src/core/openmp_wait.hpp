@@ -1,11 +1,12 @@
 // How seek's OpenMP threads wait between parallel regions when the user has not said.
 //
 // libgomp's default (neither OMP_WAIT_POLICY nor GOMP_SPINCOUNT set) is to spin 300,000 times before
-// sleeping, several milliseconds on CPUs whose pause instruction is slow. On a quiet machine that costs
-// nothing. But once another process is busy on one of the cores seek uses, a thread that waits at a barrier
-// spins on the core the late thread needs, and every one of a decode step's ~100 regions stalls for a
-// scheduler time slice: small.json decoded ~1,000x slower (bench/infer/wait-policy.sh, BENCHMARKS.md).
-// A short spin keeps almost all of the quiet machine's speed and avoids the collapse.
+// sleeping, milliseconds on CPUs whose pause instruction is slow. On a quiet machine that is what keeps
+// threads ready. But once other busy processes share the cores seek uses, a thread that waits at a barrier
+// spins on the core the late thread needs, and a decode step has ~100 regions. Measured (BENCHMARKS.md,
+// "OpenMP waiting"): beside another seek run and a busy process, 1.5-3.5x slower than with a short spin;
+// while a demo and a build ran, small.json decoded at 1.3 tok/s against 109 with GOMP_SPINCOUNT=1000. The
+// short spin costs 7-14% on a small model on a quiet machine, nothing measurable on a V2-Lite-shaped one.
 //
 // libgomp reads these variables once, when it loads, before main() runs; so the only way to change its
 // default is to start the program again with the variable set.
