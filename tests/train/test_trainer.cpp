@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "support/byte_vocab_config.hpp"
 #include "support/read_jsonl.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
@@ -21,6 +22,7 @@ namespace seek {
 namespace {
 
 namespace fs = std::filesystem;
+using test::byte_vocab_config;
 
 using test::TempDir;
 
@@ -32,16 +34,6 @@ fs::path write_corpus(const fs::path& dir) {
       f << (doc * 7 + i * 3) % 50 << "+" << i << "=" << ((doc * 7 + i * 3) % 50 + i) << "\n";
     f << "<|endoftext|>\n";
   }
-  return p;
-}
-
-// tiny-v3 with a vocabulary that holds the byte tokenizer's 265 tokens.
-fs::path byte_vocab_config(const fs::path& dir) {
-  std::ifstream in(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
-  auto j = nlohmann::json::parse(in);
-  j["vocab_size"] = 272;
-  fs::path p = dir / "tiny-v3-bytes.json";
-  std::ofstream(p) << j.dump(2);
   return p;
 }
 

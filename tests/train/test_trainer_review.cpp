@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "model/transformer.hpp"
+#include "support/byte_vocab_config.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "train/checkpoint.hpp"
@@ -20,17 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using test::byte_vocab_config;
 using test::TempDir;
-
-// tiny-v3 with a vocabulary that holds the byte tokenizer's 265 tokens.
-fs::path byte_vocab_config(const fs::path& dir) {
-  std::ifstream in(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
-  auto j = json::parse(in);
-  j["vocab_size"] = 272;
-  fs::path p = dir / "tiny-v3-bytes.json";
-  std::ofstream(p) << j.dump(2);
-  return p;
-}
 
 // Prompt/completion records whose answers differ a lot in length, so sequences of 32 tokens hold from none
 // to ~30 answer tokens.
