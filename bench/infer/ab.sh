@@ -8,8 +8,10 @@
 set -eu
 [ $# -ge 3 ] || { echo "usage: $0 BEFORE AFTER FILTER [ROUNDS]" >&2; exit 2; }
 BEFORE=$1 AFTER=$2 FILTER=$3 ROUNDS=${4:-2}
-# OMP_WAIT_POLICY: ACTIVE unless set; set it empty (OMP_WAIT_POLICY= sh bench/infer/ab.sh ...) to run with
-# libgomp's default, as a user who never sets it does.
+# OMP_WAIT_POLICY: ACTIVE unless set; set it empty (OMP_WAIT_POLICY= sh bench/infer/ab.sh ...) to run each
+# binary with its own default, as a user who never sets it does: bench_infer, like seek, then starts with
+# GOMP_SPINCOUNT=1000 (src/core/openmp_wait.hpp), but one built before 68bde74 with libgomp's long spin, so
+# give both sides GOMP_SPINCOUNT explicitly to compare code rather than defaults.
 export OMP_NUM_THREADS=2 OMP_WAIT_POLICY=${OMP_WAIT_POLICY-ACTIVE}
 [ -n "$OMP_WAIT_POLICY" ] || unset OMP_WAIT_POLICY
 i=0
