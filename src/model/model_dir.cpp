@@ -116,7 +116,8 @@ bool is_float_dtype(DType t) {
 // From names alone, before a model reads its tensors (the names in `read`) from `store`: each must be there
 // (else an error naming the first missing one), and every other tensor there must be the scale of one it
 // reads (FP8), a tensor of a multi-token-prediction layer (index num_hidden_layers and up, holding an
-// eh_proj) when the loader skips those, or one of the embedding / head copies the V3 MTP layers hold.
+// eh_proj) when the loader skips those, one of the embedding / head copies the V3 MTP layers hold, or a
+// layer's saved RoPE frequencies.
 // Anything else means the weights belong to another config (more layers, shared experts the config lacks,
 // an output head next to tied embeddings): an error naming the tensors.
 void check_tensor_names(const TensorStore& store, const ParamLayout& read, const ModelConfig& cfg,
@@ -138,6 +139,12 @@ void check_tensor_names(const TensorStore& store, const ParamLayout& read, const
                      store.contains(fmt::format("model.layers.{}.eh_proj.weight", layer));
     if (mtp && skips_mtp_layers) continue;
     if (mtp && (name.ends_with(".embed_tokens.weight") || name.ends_with(".shared_head.head.weight")))
+      continue;
+    // RoPE's frequency table, which checkpoints saved by older transformers versions hold as a buffer.
+    // It is computed from the config (rope_theta, rope_scaling), as Hugging Face computes it when it
+    // loads such a checkpoint and ignores the saved copy.
+    if (layer >= 0 && layer < cfg.num_hidden_layers + cfg.num_nextn_predict_layers &&
+        name.ends_with(".self_attn.rotary_emb.inv_freq"))
       continue;
     unused.push_back(name);
   }

@@ -247,5 +247,26 @@ TEST(HfLoadingReview, ExtraAndMissingTensorsAreNamed) {
   EXPECT_EQ(tied.count("lm_head.weight"), 0u);
 }
 
+// Checkpoints saved by older transformers versions hold each layer's RoPE frequency table
+// (self_attn.rotary_emb.inv_freq). It is computed from the config, as Hugging Face does: the saved copy, even
+// a wrong one, is not read, and the logits are those of the folder without it.
+TEST(HfLoadingReview, SavedRopeFrequenciesAreIgnored) {
+  TempDir tmp("hf-review-inv-freq");
+  const fs::path want = tmp.path / "want.npy";
+  ASSERT_EQ(logits(fixture("tiny-v3"), want).code, 0);
+  Tensors tensors = read_all(fixture("tiny-v3") / "model.safetensors");
+  for (int layer = 0; layer < 4; ++layer)  // 3 decoder layers and the MTP layer
+    tensors[fmt::format("model.layers.{}.self_attn.rotary_emb.inv_freq", layer)] = {
+        "F32", {4}, std::string(16, '\x7f')};
+  const fs::path got = tmp.path / "got.npy";
+  const CmdResult r = logits(write_sharded(tmp.path / "inv-freq", "tiny-v3", tensors, by_layer, 3), got);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(read_file(got), read_file(want));
+  // Anywhere else such a tensor is still one the config does not describe.
+  tensors["model.layers.7.self_attn.rotary_emb.inv_freq"] = {"F32", {4}, std::string(16, '\0')};
+  expect_refused(write_sharded(tmp.path / "stray", "tiny-v3", tensors, by_layer, 3),
+                 {"does not describe", "model.layers.7.self_attn.rotary_emb.inv_freq"});
+}
+
 }  // namespace
 }  // namespace seek
