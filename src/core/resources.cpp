@@ -98,6 +98,22 @@ long long machine_available_memory_bytes() {
     const long long room = limit > used ? limit - used : 0;
     avail = avail < 0 ? room : std::min(avail, room);
   }
+  // `ulimit -v`: an allocation past the address-space limit fails however much memory is free. Everything
+  // mapped counts against it (reserved thread stacks and malloc arenas, memory-mapped safetensors), so the
+  // room is the limit less the process's whole virtual size.
+  rlimit as{};
+  if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
+    std::ifstream statm("/proc/self/statm");
+    long long pages = 0;
+    if (statm >> pages) {
+      const long long limit_bytes = as.rlim_cur > rlim_t(std::numeric_limits<long long>::max())
+                                        ? std::numeric_limits<long long>::max()
+                                        : (long long)as.rlim_cur;
+      const long long mapped = pages * ::sysconf(_SC_PAGESIZE);
+      const long long room = limit_bytes > mapped ? limit_bytes - mapped : 0;
+      avail = avail < 0 ? room : std::min(avail, room);
+    }
+  }
   return avail;
 }
 

@@ -8,7 +8,8 @@ namespace seek {
 double peak_rss_mb();
 
 // Memory new allocations can get without swapping, in bytes: MemAvailable from /proc/meminfo, or less where
-// this process's cgroup (v2) has a lower limit left; -1 where neither is known. SEEK_MEMORY_AVAILABLE (bytes,
+// this process's cgroup (v2) or its address-space limit (`ulimit -v`) leaves less room; -1 where none is
+// known. SEEK_MEMORY_AVAILABLE (bytes,
 // or with a K, M, G or T suffix: 8G) is a budget for the whole process on a machine shared with other work:
 // what the process holds already counts against it. A value that is not such a size is an error; an empty
 // one is unset.

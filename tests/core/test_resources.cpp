@@ -2,7 +2,12 @@
 // clear error that says how much is needed and available, not std::bad_alloc or the OOM killer.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <fstream>
 #include <string>
 #include <utility>
 
@@ -74,6 +79,35 @@ TEST(Resources, AvailableMemoryCanBeBudgeted) {
           << e.what();
     }
   }
+}
+
+// Under `ulimit -v` an allocation fails past the address-space limit however much memory the machine has
+// free, so the check allows only the room under it (in a child process, whose limit dies with it).
+TEST(Resources, AddressSpaceLimitIsRespected) {
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::ifstream statm("/proc/self/statm");
+    long long pages = 0;
+    if (!(statm >> pages)) _exit(10);
+    const long long mapped = pages * sysconf(_SC_PAGESIZE);
+    const rlimit as{rlim_t(mapped + (512LL << 20)), rlim_t(mapped + (512LL << 20))};
+    if (setrlimit(RLIMIT_AS, &as) != 0) _exit(11);
+    const long long avail = available_memory_bytes();
+    if (avail <= 0 || avail > (512LL << 20)) _exit(12);
+    try {
+      check_memory_for(1LL << 30, "a gigabyte");
+      _exit(13);
+    } catch (const Error&) {
+    }
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "10: no statm, 11: setrlimit failed, 12: room not limited, 13: accepted";
+  EXPECT_GT(available_memory_bytes(), 512LL << 20);  // the parent keeps its limit
 }
 
 TEST(Resources, FormatBytes) {
