@@ -11,6 +11,7 @@
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <new>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -154,6 +155,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     say(fmt::format("seek: error: {}\n", e.what()));
+    return 1;
+  } catch (const std::bad_alloc&) {
+    // The memory checks admit what fits when they run; an allocation can still fail after them: another
+    // program took the memory, or an address-space limit counts what a check cannot foresee (each thread's
+    // reserved stack and malloc arena under `ulimit -v`).
+    say("seek: error: out of memory: an allocation failed (other programs may have taken the memory, or a "
+        "limit such as `ulimit -v` or the container's leaves too little room)\n");
     return 1;
   } catch (const std::system_error& e) {
     // fmt::print throws this, with the write's errno, when it cannot write to stdout (a filesystem_error is
