@@ -153,7 +153,7 @@ RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a f
 struct PerplexityOptions {
   std::string model, file;
   int64_t ctx = 0, stride = 0;
-  bool bf16 = false, naive = false, no_bos = false;
+  bool bf16 = false, naive = false, no_bos = false, parse_special = false;
   CacheType kv_cache = CacheType::F32;
 };
 
@@ -171,8 +171,10 @@ void run_perplexity(const PerplexityOptions& o) {
   if (o.ctx > 0) check_context_flag(o.ctx, c.max_position_embeddings, "--ctx");
   tok.check_text_fits(c.vocab_size, false);
   // BOS first unless --no-bos, as Hugging Face's DeepSeek tokenizers encode text (add_bos_token), so the
-  // first token is scored too, in the setting a Hugging Face sliding-window evaluation uses.
-  std::vector<int32_t> ids = tok.tok->encode(text, !o.no_bos, false);
+  // first token is scored too, in the setting a Hugging Face sliding-window evaluation uses. Special-token
+  // strings are plain text, as `seek train` reads pretraining text, unless --parse-special (as Hugging
+  // Face's tokenizers read them by default; what chat-format transcripts need).
+  std::vector<int32_t> ids = tok.tok->encode(text, !o.no_bos, o.parse_special);
   const int64_t ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(c.max_position_embeddings, 1024);
   SEEK_CHECK(ctx >= 2, "the model's context of {} tokens is too short to score a token", ctx);
   SEEK_CHECK(o.stride <= ctx,
@@ -231,6 +233,8 @@ RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model
   app.add_option("--stride", o->stride, "window step, at most the window (default: the window, no overlap)")
       ->transform(at_least<int64_t>(1));
   app.add_flag("--no-bos", o->no_bos, "score the text as it is, without a BOS token before it");
+  app.add_flag("--parse-special", o->parse_special,
+               "read special-token strings in the text (<｜User｜>, ...) as those tokens, not as plain text");
   app.add_flag("--bf16", o->bf16, "bf16 projection weights");
   app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
   add_kv_cache_option(app, o->kv_cache);

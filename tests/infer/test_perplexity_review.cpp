@@ -192,6 +192,31 @@ TEST(PerplexityReview, OneTokenTextIsScoredAfterBos) {
       << nobos.output;
 }
 
+// Special-token strings are plain text (as `seek train` reads pretraining text) unless --parse-special, which
+// reads them as the tokens (as Hugging Face's tokenizers do by default).
+TEST(PerplexityReview, SpecialTokenStringsArePlainTextUnlessParsed) {
+  TempDir tmp("ppl-review-special");
+  const fs::path model = make_model(tmp.path / "m", 64);
+  const fs::path file = tmp.path / "t.txt";
+  const std::string eos = "<｜end▁of▁sentence｜>";
+  std::ofstream(file) << "ab" << eos << "c";
+  const std::string args = "perplexity --model " + model.string() + " --file " + file.string();
+  auto ref_model = load_model_dir<double>(model);
+  std::vector<int32_t> plain = {kBos, 'a', 'b'};
+  for (unsigned char ch : eos) plain.push_back(ch);
+  plain.push_back('c');
+  const CmdResult as_text = run(args, "2>&1");
+  ASSERT_EQ(as_text.code, 0) << as_text.output;
+  const Nll want_text = hf_sliding_window(*ref_model, plain, 64, 64);
+  EXPECT_EQ(parse(as_text.output).n, want_text.n) << as_text.output;
+  EXPECT_NEAR(parse(as_text.output).nll, want_text.mean(), 6e-5) << as_text.output;
+  const CmdResult parsed = run(args + " --parse-special", "2>&1");
+  ASSERT_EQ(parsed.code, 0) << parsed.output;
+  const Nll want_parsed = hf_sliding_window(*ref_model, {kBos, 'a', 'b', kBos + 1, 'c'}, 64, 64);
+  EXPECT_EQ(parse(parsed.output).n, 4) << parsed.output;
+  EXPECT_NEAR(parse(parsed.output).nll, want_parsed.mean(), 6e-5) << parsed.output;
+}
+
 // `--file -` scores standard input exactly as the same text in a file, final newline included.
 TEST(PerplexityReview, StandardInputScoresAsTheSameFile) {
   TempDir tmp("ppl-review-stdin");
