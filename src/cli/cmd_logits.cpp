@@ -15,6 +15,7 @@
 #include "cli/registry.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "core/read_file.hpp"
 #include "core/resources.hpp"
 #include "infer/model.hpp"
@@ -121,7 +122,13 @@ void run_logits(const LogitsOptions& o) {
   check_cache_memory(run, T, (T + std::min<int64_t>(T, kChunk)) * V * 4, fmt::format("{} ids", T),
                      "give a shorter input");
   std::vector<float> all(size_t(T * V));
-  forward_all(run, ids, kChunk, [&](int64_t t, const float* l) { std::copy(l, l + V, all.data() + t * V); });
+  ProgressLine progress("logits", T, "tokens");
+  forward_all(run, ids, kChunk, [&](int64_t t, const float* l) {
+    std::copy(l, l + V, all.data() + t * V);
+    progress.update(t + 1,
+                    [&](double elapsed) { return fmt::format("{:.1f} tokens/s", double(t + 1) / elapsed); });
+  });
+  progress.finish();
   check_finite(all, ids, V);
   write_npy(o.out, all.data(), {T, V});
   fmt::print(stderr, "wrote {} (float32 [{}, {}])\n", o.out, T, V);
@@ -194,6 +201,12 @@ void run_perplexity(const PerplexityOptions& o) {
   // Windows [begin, begin + ctx); a window scores the targets from max(begin + 1, previous window's end), so
   // every token is predicted at most once; with overlap (stride < ctx) later windows give each scored token
   // ctx - stride or more tokens of left context. Without overlap a window's first token is not scored.
+  int64_t work = 0;  // positions the windows run, overlaps counted
+  for (int64_t begin = 0;; begin += stride) {
+    work += std::min(begin + ctx, N) - begin;
+    if (begin + ctx >= N) break;
+  }
+  ProgressLine progress("perplexity", work, "tokens");
   int64_t prev_end = 0;
   for (int64_t begin = 0; prev_end < N; begin += stride) {
     const int64_t end = std::min(begin + ctx, N);
@@ -212,11 +225,17 @@ void run_perplexity(const PerplexityOptions& o) {
                  ids[size_t(target_pos)], target_pos, lp);
       nll -= lp;
       ++scored;
+      progress.update(processed + t + 1, [&](double elapsed) {
+        return fmt::format("perplexity so far {:.4f} | {:.1f} tokens/s", std::exp(nll / double(scored)),
+                           double(processed + t + 1) / elapsed);
+      });
     });
     processed += end - begin;
     prev_end = end;
     if (end == N) break;
   }
+  progress.finish();
+  SEEK_CHECK(processed == work, "internal: perplexity ran {} positions, planned {}", processed, work);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print(
       "perplexity {:.4f} (mean NLL {:.4f} nats over {} token{}; window {}, stride {}; {:.1f} tokens/s)\n",

@@ -1,11 +1,15 @@
 #include "rl/evaluate.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <optional>
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "infer/engine.hpp"
 #include "reward/reward.hpp"
 #include "rl/grpo_loss.hpp"
@@ -94,7 +98,22 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     req.n = opt.samples;
     engine.submit(std::move(req));
   }
-  engine.run();
+  const int64_t total = int64_t(problems.size()) * opt.samples;
+  std::optional<ProgressLine> generating;
+  int64_t finished = 0;
+  if (opt.progress) {
+    generating.emplace("eval", total, "completions", *opt.progress);
+    engine.on_token = [&](const TokenEvent& e) { finished += e.finished; };
+  }
+  while (engine.step())
+    if (generating)
+      generating->update(finished, [&](double elapsed) {
+        return fmt::format("{:.0f} tokens/s", double(engine.stats().generated_tokens) / elapsed);
+      });
+  generating.reset();
+  // Scoring can take long too: code completions run in the sandbox, each against its tests.
+  std::optional<ProgressLine> scoring;
+  if (opt.progress) scoring.emplace("eval: scoring", total, "completions", *opt.progress);
   EvalResult res;
   res.problems = int64_t(problems.size());
   std::vector<double> pass_sum(ks.size(), 0.0);
@@ -128,7 +147,9 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
              << "\n";
     }
     for (size_t j = 0; j < ks.size(); ++j) pass_sum[j] += pass_at_k(int64_t(comps.size()), correct, ks[j]);
+    if (scoring) scoring->update(res.completions);
   }
+  scoring.reset();
   const double np = std::max<double>(1, double(res.problems)),
                nc = std::max<double>(1, double(res.completions));
   for (size_t j = 0; j < ks.size(); ++j) res.pass_at.emplace_back(ks[j], pass_sum[j] / np);

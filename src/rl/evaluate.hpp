@@ -5,9 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <vector>
 
+#include "core/progress.hpp"
 #include "infer/kv_cache.hpp"
 #include "infer/model.hpp"
 #include "infer/sampler.hpp"
@@ -23,6 +25,8 @@ struct EvalOptions {
   SamplingParams sampling;    // temperature 0 = greedy
   int max_batch = 64;
   CacheType cache_type = CacheType::F32;  // KV cache element type (infer/kv_cache.hpp)
+  // Set: a progress line while it generates and while it scores (core/progress.hpp; stderr by default).
+  std::optional<ProgressLine::Options> progress;
 
   // Throws seek::Error for fewer than one sample per problem or a k below 1 or above the samples. (A k given
   // twice is reported once.)

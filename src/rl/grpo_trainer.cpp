@@ -13,6 +13,7 @@
 #include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/jsonl_appender.hpp"
+#include "core/progress.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
 #include "infer/engine.hpp"
@@ -503,6 +504,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       eopt.sampling.temperature = s.eval_samples > 1 ? float(s.temperature) : 0.0f;
       eopt.sampling.max_new_tokens = int(s.max_completion_length);
       eopt.sampling.seed = s.seed;
+      eopt.progress.emplace();
       auto ev = evaluate(*infer, *tok, source.held_out(s.eval_problems), eopt, &rewards, nullptr);
       m["eval"] = ev.to_json();
       result.last_eval = m["eval"];

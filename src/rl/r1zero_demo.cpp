@@ -196,6 +196,7 @@ EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Pro
   eo.sampling.temperature = 1.0f;
   eo.sampling.max_new_tokens = 48;
   eo.sampling.seed = o.seed;
+  eo.progress.emplace();
   std::ostringstream lines;
   EvalResult r = evaluate(*model, *tok, problems, eo, nullptr, &lines);
   write_file_atomically(completions, lines.str());

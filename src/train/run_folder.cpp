@@ -179,14 +179,6 @@ std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t s
   return kept;
 }
 
-std::string format_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  int64_t t = int64_t(s + 0.5);
-  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
-  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
-  return fmt::format("{}s", t);
-}
-
 void print_resuming(const std::filesystem::path& checkpoint, int64_t step, int64_t steps) {
   fmt::print("resuming from {} (step {})\n", checkpoint.string(), step);
   if (step >= steps)

@@ -93,9 +93,6 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
 // logged twice; a torn last line of a killed run goes too. Returns the lines kept; a missing file is empty.
 std::vector<nlohmann::json> truncate_log_to_step(const std::filesystem::path& file, int64_t step);
 
-// "42s", "3m05s", "1h12m"; "?" when not finite.
-std::string format_duration(double seconds);
-
 // "resuming from <checkpoint> (step N)", and when N has reached `steps`, that the run is already complete.
 void print_resuming(const std::filesystem::path& checkpoint, int64_t step, int64_t steps);
 

@@ -12,6 +12,7 @@
 #include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/jsonl_appender.hpp"
+#include "core/progress.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
 #include "model/model_dir.hpp"

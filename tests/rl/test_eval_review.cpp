@@ -5,10 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
 
+#include "infer/model.hpp"
+#include "model/config.hpp"
 #include "reward/task.hpp"
 #include "rl/evaluate.hpp"
 #include "rl/grpo_loss.hpp"
+#include "tokenizer/tokenizer.hpp"
 
 namespace seek {
 namespace {
@@ -59,6 +66,42 @@ TEST(EvalReview, PassAtKEdges) {
   EXPECT_TRUE(std::isfinite(v));
   EXPECT_NEAR(v, 1.0 - std::pow(0.99, 50), 1e-3);
   EXPECT_NEAR(pass_at_k(2000, 1, 1), 1.0 / 2000, 1e-15);
+}
+
+// With progress options, evaluate() reports completions generated and then completions scored, done of
+// total (here on a clock that moves 20 s per reading, so every update is due), and the same figures as
+// without.
+TEST(EvalReview, ProgressCountsGeneratedAndScoredCompletions) {
+  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  cfg.vocab_size = 272;
+  cfg.num_nextn_predict_layers = 0;
+  const auto model = InferModel::random(cfg, 3, WeightFormat::F32);
+  const auto tok = make_byte_tokenizer();
+  const std::vector<reward::Problem> problems = {maths("1+1=", "2"), maths("2+2=", "4"), maths("3+3=", "6")};
+  EvalOptions opt;
+  opt.samples = 2;
+  opt.ks = {1, 2};
+  opt.sampling.temperature = 1.0f;
+  opt.sampling.max_new_tokens = 4;
+  const EvalResult quiet = evaluate(*model, *tok, problems, opt, nullptr, nullptr);
+  char* buf = nullptr;
+  size_t size = 0;
+  std::FILE* f = open_memstream(&buf, &size);
+  double clock = 0;
+  ProgressLine::Options po;
+  po.out = f;
+  po.terminal = 0;
+  po.now = [&clock] { return clock += 20; };
+  opt.progress = po;
+  const EvalResult shown = evaluate(*model, *tok, problems, opt, nullptr, nullptr);
+  std::fclose(f);
+  const std::string text(buf, size);
+  std::free(buf);
+  EXPECT_EQ(shown.to_json(), quiet.to_json());
+  EXPECT_NE(text.find("eval: 6/6 completions (100%) | "), std::string::npos) << text;
+  EXPECT_NE(text.find(" tokens/s | "), std::string::npos) << text;
+  EXPECT_NE(text.find("eval: scoring: 2/6 completions (33%)"), std::string::npos) << text;
+  EXPECT_NE(text.find("eval: scoring: 6/6 completions (100%)"), std::string::npos) << text;
 }
 
 }  // namespace
