@@ -18,6 +18,7 @@
 #include "cli/registry.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
 #include "infer/engine.hpp"
@@ -207,14 +208,41 @@ void run_generate(GenerateOptions& o) {
                  : std::string("shorten the prompt"));
   Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
   const bool stream = o.samples == 1 && !o.json;
-  if (stream)
-    engine.on_token = [](const TokenEvent& ev) {
+  const int64_t prompt_tokens = int64_t(req.prompt.size());
+  engine.submit(std::move(req));
+  // Progress on stderr while a long run shows nothing: the prefill of a streamed completion (its line cleared
+  // when the first token prints), or the whole run when the completions print at the end. The token total
+  // there is what the samples may reach, so the ETA is an upper bound.
+  const int64_t sample_max = std::min<int64_t>(o.sampling.max_new_tokens, ctx - prompt_tokens);
+  ProgressLine::Options po;
+  po.erase = stream;
+  ProgressLine progress(stream ? "prefill" : "generate", stream ? prompt_tokens : o.samples * sample_max,
+                        stream ? "prompt tokens" : "tokens of the samples' budget", po);
+  std::vector<int64_t> lengths(size_t(o.samples), 0);
+  int64_t unused = 0;  // tokens finished samples will not generate
+  engine.on_token = [&](const TokenEvent& ev) {
+    if (stream) {
+      progress.finish();
       if (ev.text.empty()) return;
       fmt::print("{}", ev.text);
       flush_stdout();
-    };
-  engine.submit(std::move(req));
-  engine.run();
+      return;
+    }
+    lengths[size_t(ev.sample)] += ev.token.token >= 0;
+    if (ev.finished) unused += sample_max - lengths[size_t(ev.sample)];
+  };
+  while (engine.step()) {
+    if (stream)
+      progress.update(engine.stats().prompt_tokens, [&](double elapsed) {
+        return fmt::format("{:.1f} tokens/s", double(engine.stats().prompt_tokens) / elapsed);
+      });
+    else
+      progress.update(engine.stats().generated_tokens + unused, [&](double elapsed) {
+        return fmt::format("{} generated, {:.1f} tokens/s", engine.stats().generated_tokens,
+                           double(engine.stats().generated_tokens) / elapsed);
+      });
+  }
+  progress.finish();
   const auto& out = engine.completions(0);
   if (o.json) {
     nlohmann::json j = nlohmann::json::array();
@@ -445,7 +473,12 @@ void run_chat(ChatCliOptions& o) {
     // R1's generation prompt already opened <think>.
     ThinkPrinter printer(co.style == ChatStyle::R1, tty);
     size_t shown = 0;  // bytes of the reply printed so far
+    // A long history's prefill (the whole conversation, each turn) shows progress until the reply starts.
+    ProgressLine::Options po;
+    po.erase = true;
+    ProgressLine prefill("prefill", int64_t(req.prompt.size()), "prompt tokens", po);
     engine.on_token = [&](const TokenEvent& ev) {
+      prefill.finish();
       shown += ev.text.size();
       printer.feed(ev.text);
     };
@@ -454,12 +487,15 @@ void run_chat(ChatCliOptions& o) {
     {
       // Ctrl-C ends the reply, not the chat (a second one, or one at the prompt, ends the chat).
       const StopOnSignal stop("");
-      while (engine.step())
+      while (engine.step()) {
+        prefill.update(engine.stats().prompt_tokens);
         if (stop.requested("reply")) {
           stopped = true;
           break;
         }
+      }
     }
+    prefill.finish();
     // A stopped reply stays in the history as far as it got: the next message answers what the user saw. So
     // the user sees all of it, also the tail the engine held back while it could still become a stop string.
     const std::string& reply = engine.completions(0)[0].text;

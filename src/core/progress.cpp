@@ -70,7 +70,7 @@ void ProgressLine::finish() {
   if (finished_) return;
   finished_ = true;
   if (open_line_) {
-    std::fputc('\n', opt_.out);
+    std::fputs(opt_.erase ? "\r\x1b[K" : "\n", opt_.out);
     std::fflush(opt_.out);
   }
 }

@@ -19,6 +19,7 @@ class ProgressLine {
     std::FILE* out = stderr;
     int terminal = -1;  // 1: rewrite one line, 0: a line at a time; -1: whether `out` is a terminal
     double first_after = 2.0, terminal_every = 0.5, log_every = 15.0;  // seconds
+    bool erase = false;  // on a terminal, finish() clears the line instead of ending it (output follows)
     std::function<double()> now;  // seconds on a steady clock; default std::chrono::steady_clock
   };
 
@@ -32,8 +33,8 @@ class ProgressLine {
   // `done` of the total so far, with `detail` after the count (e.g. "1,234 tok/s"); printed when due.
   // Cheap when not due: call it as often as convenient. `detail` is built only when a line is due.
   void update(int64_t done, const std::function<std::string(double elapsed)>& detail = {});
-  // Ends a line rewritten in place with a newline (nothing when nothing was printed). update() after it
-  // prints nothing.
+  // Ends a line rewritten in place with a newline, or clears it with Options::erase (nothing when nothing
+  // was printed). update() after it prints nothing.
   void finish();
   // Seconds since construction.
   double elapsed() const;

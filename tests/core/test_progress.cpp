@@ -93,6 +93,24 @@ TEST(Progress, TerminalRewritesOneLine) {
   EXPECT_EQ(c.text(), before) << "nothing after finish";
 }
 
+// With erase, a terminal's line is cleared at the end, for output that follows on the same line (the tokens
+// `seek generate` streams after its prefill); a log keeps its lines.
+TEST(Progress, EraseClearsTheTerminalLine) {
+  for (int terminal : {1, 0}) {
+    Captured c;
+    double clock = 0;
+    ProgressLine::Options o = on(c, clock, terminal);
+    o.erase = true;
+    ProgressLine p("prefill", 4096, "prompt tokens", o);
+    clock = 20;
+    p.update(512);
+    p.finish();
+    EXPECT_EQ(c.text(),
+              terminal ? "\rprefill: 512/4096 prompt tokens (12%) | 20s elapsed | ETA 2m20s\x1b[K\r\x1b[K"
+                       : "prefill: 512/4096 prompt tokens (12%) | 20s elapsed | ETA 2m20s\n");
+  }
+}
+
 TEST(Progress, NothingPrintedNeedsNoNewline) {
   Captured c;
   double clock = 0;
