@@ -141,11 +141,14 @@ std::string timing_line(const Engine& e, const std::vector<Completion>& out) {
   std::string finish;
   for (const Completion& c : out)
     finish += fmt::format("{}{}", finish.empty() ? "" : ", ", finish_reason_name(c.finish));
+  // Chat: the rows the last turn's cache held were not prefilled again.
+  const std::string reused =
+      s.reused_prompt_tokens > 0 ? fmt::format(" (+{} cached)", s.reused_prompt_tokens) : std::string();
   return fmt::format(
-      "[seek] prompt {}, {:.1f} tokens/s | generated {}, {} | KV cache {} bytes/token ({} {}), "
+      "[seek] prompt {}{}, {:.1f} tokens/s | generated {}, {} | KV cache {} bytes/token ({} {}), "
       "peak {:.2f} MB | finish: {}",
-      count_of(s.prompt_tokens, "token"), s.prompt_tps(), count_of(s.generated_tokens, "token"), decode_rate,
-      s.cache_bytes_per_token, e.form() == AttnForm::Absorbed ? "absorbed latent" : "naive",
+      count_of(s.prompt_tokens, "token"), reused, s.prompt_tps(), count_of(s.generated_tokens, "token"),
+      decode_rate, s.cache_bytes_per_token, e.form() == AttnForm::Absorbed ? "absorbed latent" : "naive",
       cache_type_name(e.cache().type()), double(s.peak_cache_bytes) / 1e6, finish);
 }
 
@@ -439,6 +442,12 @@ void run_chat(ChatCliOptions& o) {
   if (!o.system.empty()) history.push_back({"system", o.system});
   check_system_fits(history, *l.tok.tok, co, ctx, o.model.ctx > 0);
   const bool tty = isatty(0) && isatty(1);
+  // One engine for the whole chat, keeping the cache of each reply: the next turn's prompt is the
+  // conversation so far, and only what the last turn's cache does not hold (the reply as the chat format
+  // writes it, the new message) is prefilled.
+  EngineOptions eo = engine_options(o.model);
+  eo.keep_last_sequence = true;
+  Engine engine(*l.model, l.tok.tok.get(), eo);
   fmt::print(stderr, "seek chat: {} ({} style); Ctrl-C stops a reply; empty line or Ctrl-D ends\n",
              o.model.dir, o.style);
   std::string line;
@@ -469,7 +478,7 @@ void run_chat(ChatCliOptions& o) {
     // V2 with plain text.
     req.params.stop.push_back(co.style == ChatStyle::V2 ? std::string("\n\nUser:")
                                                         : std::string(tokens::kUser));
-    Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
+    engine.reset_stats();
     // R1's generation prompt already opened <think>.
     ThinkPrinter printer(co.style == ChatStyle::R1, tty);
     size_t shown = 0;  // bytes of the reply printed so far
@@ -482,15 +491,16 @@ void run_chat(ChatCliOptions& o) {
       shown += ev.text.size();
       printer.feed(ev.text);
     };
-    engine.submit(std::move(req));
+    const int id = engine.submit(std::move(req));
     bool stopped = false;
     {
       // Ctrl-C ends the reply, not the chat (a second one, or one at the prompt, ends the chat).
       const StopOnSignal stop("");
       while (engine.step()) {
-        prefill.update(engine.stats().prompt_tokens);
+        prefill.update(engine.stats().reused_prompt_tokens + engine.stats().prompt_tokens);
         if (stop.requested("reply")) {
           stopped = true;
+          engine.cancel(id);
           break;
         }
       }
@@ -498,12 +508,12 @@ void run_chat(ChatCliOptions& o) {
     prefill.finish();
     // A stopped reply stays in the history as far as it got: the next message answers what the user saw. So
     // the user sees all of it, also the tail the engine held back while it could still become a stop string.
-    const std::string& reply = engine.completions(0)[0].text;
+    const std::string& reply = engine.completions(id)[0].text;
     if (reply.size() > shown) printer.feed(reply.substr(shown));
     printer.end();
     history.push_back(chat_reply_message(co.style, reply));
     if (stopped) fmt::print(stderr, "[seek] reply stopped by Ctrl-C\n");
-    fmt::print(stderr, "{}\n", timing_line(engine, engine.completions(0)));
+    fmt::print(stderr, "{}\n", timing_line(engine, engine.completions(id)));
   }
 }
 

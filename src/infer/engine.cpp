@@ -27,6 +27,8 @@ const char* finish_reason_name(FinishReason r) {
       return "stop";
     case FinishReason::Context:
       return "context";
+    case FinishReason::Cancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -190,14 +192,31 @@ bool Engine::advance() {
     Request& r = *up;
     if (r.started || r.done) continue;
     if (!r.admitted) {
-      // First come, first served: a request that does not fit waits, and so do the ones behind it.
+      // First come, first served: a request that does not fit waits, and so do the ones behind it. A kept
+      // sequence gives its room up first.
       const int64_t need = cache_need(r.req);
-      if (running_ > 0 && (running_ + r.req.n > opt_.max_batch || cache_reserved_ + need > cache_budget_))
-        break;
+      auto fits = [&] {
+        return running_ == 0 ||
+               (running_ + r.req.n <= opt_.max_batch && cache_reserved_ + need <= cache_budget_);
+      };
+      if (!fits() && kept_.seq >= 0) drop_kept();
+      if (!fits()) break;
       r.admitted = true;
       running_ += r.req.n;
       cache_reserved_ += need;
-      r.prompt_seq = cache_.create();
+      // The rows of a kept sequence that the prompt starts with are shared, not prefilled again; the last
+      // prompt token always runs, for the logits the samples start from. (The request's reservation assumed
+      // all its prompt rows new: it holds at least the shared blocks.)
+      const int64_t P = int64_t(r.req.prompt.size());
+      int64_t shared = 0;
+      if (kept_.seq >= 0) {
+        const int64_t most = std::min<int64_t>(int64_t(kept_.tokens.size()), P - 1);
+        while (shared < most && kept_.tokens[size_t(shared)] == r.req.prompt[size_t(shared)]) ++shared;
+      }
+      r.prompt_seq = shared > 0 ? cache_.fork(kept_.seq, shared) : cache_.create();
+      r.prefilled = shared;
+      stats_.reused_prompt_tokens += shared;
+      drop_kept();
     }
     if (budget == 0) break;
     const int64_t P = int64_t(r.req.prompt.size());
@@ -355,11 +374,62 @@ void Engine::finish(Request& r, int s, FinishReason why) {
   if (sm.done) return;
   sm.done = true;
   r.out[size_t(s)].finish = why;
-  cache_.release(sm.seq);
+  if (opt_.keep_last_sequence && r.req.n == 1)
+    keep(sm.seq, sm.context);
+  else
+    cache_.release(sm.seq);
   sm.seq = -1;
   --running_;
   r.done = std::all_of(r.samples.begin(), r.samples.end(), [](const Sample& x) { return x.done; });
   if (r.done) cache_reserved_ -= cache_need(r.req);
+}
+
+void Engine::keep(int seq, std::vector<int32_t> tokens) {
+  drop_kept();
+  // The sample's last token was drawn but never run: only the rows the cache holds are kept.
+  const int64_t rows = cache_.length(seq), bt = opt_.block_tokens;
+  tokens.resize(size_t(std::min<int64_t>(rows, int64_t(tokens.size()))));
+  kept_.seq = seq;
+  kept_.tokens = std::move(tokens);
+  kept_.bytes = (rows + bt - 1) / bt * bt * cache_.bytes_per_token();
+  cache_reserved_ += kept_.bytes;
+}
+
+void Engine::drop_kept() {
+  if (kept_.seq < 0) return;
+  cache_.release(kept_.seq);
+  cache_reserved_ -= kept_.bytes;
+  kept_ = Kept{};
+}
+
+void Engine::cancel(int request) {
+  SEEK_CHECK(request >= 0 && request < int(reqs_.size()), "no request {}", request);
+  Request& r = *reqs_[size_t(request)];
+  if (r.done) return;
+  if (r.started) {
+    for (int s = 0; s < int(r.samples.size()); ++s) finish(r, s, FinishReason::Cancelled);
+    return;
+  }
+  // Waiting, or prefilling: no sample exists yet. A prefilled part is kept like a finished sample.
+  if (r.admitted) {
+    if (opt_.keep_last_sequence && r.req.n == 1 && r.prefilled > 0)
+      keep(r.prompt_seq, std::vector<int32_t>(r.req.prompt.begin(), r.req.prompt.begin() + r.prefilled));
+    else
+      cache_.release(r.prompt_seq);
+    r.prompt_seq = -1;
+    running_ -= r.req.n;
+    cache_reserved_ -= cache_need(r.req);
+  }
+  for (Completion& c : r.out) c.finish = FinishReason::Cancelled;
+  r.done = true;
+}
+
+void Engine::reset_stats() {
+  const EngineStats cache_figures = stats_;
+  stats_ = EngineStats{};
+  stats_.cache_bytes_per_token = cache_figures.cache_bytes_per_token;
+  stats_.peak_cache_bytes = cache_figures.peak_cache_bytes;
+  stats_.cache_budget_bytes = cache_figures.cache_budget_bytes;
 }
 
 }  // namespace seek

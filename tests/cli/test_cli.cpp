@@ -796,7 +796,8 @@ TEST(Cli, AModelTooBigForMemoryIsAClearError) {
   EXPECT_NE(r.output.find(" need 8.4 PB of memory, and "), std::string::npos) << r.output;
 }
 
-// Ctrl-C during a chat reply ends that reply (what it wrote so far stays in the conversation), not the chat.
+// Ctrl-C during a chat reply ends that reply (what it wrote so far stays in the conversation), not the chat;
+// the next turn starts from the cache the stopped reply left.
 TEST(Cli, CtrlCStopsAChatReplyNotTheChat) {
   TempDir tmp("cli-chat-stop");
   const std::string model = random_byte_model(tmp.path / "m").string();
@@ -808,7 +809,8 @@ TEST(Cli, CtrlCStopsAChatReplyNotTheChat) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(count(r.output, "[seek] reply stopped by Ctrl-C"), 2u) << r.output;
   EXPECT_EQ(count(r.output, "generated 3 tokens"), 2u) << r.output;
-  EXPECT_EQ(count(r.output, "| finish: none"), 2u) << r.output;
+  EXPECT_EQ(count(r.output, "| finish: cancelled"), 2u) << r.output;
+  EXPECT_EQ(count(r.output, " cached), "), 1u) << r.output;
 }
 
 }  // namespace

@@ -1,0 +1,178 @@
+// A kept sequence (EngineOptions::keep_last_sequence, what `seek chat` runs on): the next prompt that starts
+// with its tokens shares its cache rows instead of prefilling them, and the completion equals one from a
+// fresh engine; its blocks are the only ones left between requests and give their room up under a tight
+// budget. Cancel ends a request in either phase, keeping what it generated, and leaks no block.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/rng.hpp"
+#include "infer/engine.hpp"
+#include "infer_test_util.hpp"
+
+namespace seek {
+namespace {
+
+using test::fixture_dir;
+
+std::vector<int32_t> tokens_of(int64_t n, int64_t V, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int32_t> p(static_cast<size_t>(n));
+  for (auto& t : p) t = int32_t(rng.below(uint64_t(V)));
+  return p;
+}
+
+SamplingParams params(uint64_t seed, int max_new) {
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.seed = seed;
+  p.max_new_tokens = max_new;
+  p.ignore_eos = true;
+  return p;
+}
+
+int64_t blocks_for(int64_t rows, int64_t bt) {
+  return (rows + bt - 1) / bt;
+}
+
+TEST(EngineKeep, NextPromptSharesTheKeptRows) {
+  for (const char* name : {"tiny-v3", "tiny-v2lite"}) {
+    SCOPED_TRACE(name);
+    auto model = InferModel::load(fixture_dir(name));
+    const int64_t V = model->config().vocab_size;
+    EngineOptions opt;
+    opt.block_tokens = 8;
+    opt.keep_last_sequence = true;
+    Engine chat(*model, nullptr, opt);
+    const std::vector<int32_t> first = tokens_of(13, V, 1);
+    const int a = chat.submit({first, params(5, 6), 1});
+    chat.run();
+    // 13 prompt rows and 5 of the 6 new tokens (the last was drawn, never run) stay in the cache.
+    EXPECT_EQ(chat.cache().blocks_in_use(), blocks_for(13 + 5, 8));
+    // The next turn: the whole first exchange, then new tokens.
+    std::vector<int32_t> second = first;
+    for (int32_t t : chat.completions(a)[0].tokens) second.push_back(t);
+    for (int32_t t : tokens_of(7, V, 2)) second.push_back(t);
+    chat.reset_stats();
+    const int b = chat.submit({second, params(6, 5), 1});
+    chat.run();
+    EXPECT_EQ(chat.stats().reused_prompt_tokens, 13 + 5);
+    EXPECT_EQ(chat.stats().prompt_tokens, int64_t(second.size()) - (13 + 5));
+    Engine fresh(*model, nullptr, opt);
+    fresh.submit({second, params(6, 5), 1});
+    fresh.run();
+    const Completion &got = chat.completions(b)[0], &want = fresh.completions(0)[0];
+    EXPECT_EQ(got.tokens, want.tokens);
+    ASSERT_EQ(got.logprobs.size(), want.logprobs.size());
+    for (size_t t = 0; t < got.logprobs.size(); ++t) EXPECT_NEAR(got.logprobs[t], want.logprobs[t], 1e-4);
+
+    // A prompt that leaves the kept tokens early shares only the rows before the difference, and one that
+    // is the kept tokens exactly still runs its last token (for the logits the sample starts from).
+    std::vector<int32_t> diverged = second;
+    diverged[4] = (diverged[4] + 1) % int32_t(V);
+    chat.reset_stats();
+    chat.submit({diverged, params(7, 2), 1});
+    chat.run();
+    EXPECT_EQ(chat.stats().reused_prompt_tokens, 4);
+    const std::vector<int32_t> again = diverged;  // the kept tokens are `diverged` and its first new token
+    chat.reset_stats();
+    chat.submit({again, params(8, 2), 1});
+    chat.run();
+    EXPECT_EQ(chat.stats().reused_prompt_tokens, int64_t(again.size()) - 1);
+    EXPECT_EQ(chat.stats().prompt_tokens, 1);
+  }
+}
+
+// Without the option nothing stays; with it, only the last sample's blocks, whatever ran before; and a
+// request of several samples keeps none.
+TEST(EngineKeep, OnlyTheLastSingleSampleIsKept) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  for (bool keep : {false, true}) {
+    EngineOptions opt;
+    opt.block_tokens = 4;
+    opt.keep_last_sequence = keep;
+    Engine e(*model, nullptr, opt);
+    for (int i = 0; i < 3; ++i) e.submit({tokens_of(5 + i, V, uint64_t(i)), params(uint64_t(i), 4), 1});
+    e.run();
+    EXPECT_EQ(e.cache().blocks_in_use(), keep ? blocks_for(7 + 3, 4) : 0);
+    e.submit({tokens_of(9, V, 9), params(1, 4), 3});
+    e.run();
+    EXPECT_EQ(e.cache().blocks_in_use(), 0);
+  }
+}
+
+// Under a tight budget a kept sequence gives its room up: A (3 blocks) and B (5) run together in a budget of
+// 10 blocks, C (5) waits; when A finishes, its kept 3 blocks would make C wait for B too, so they go, and C
+// starts at the same step as in an engine that keeps nothing, with the same results.
+TEST(EngineKeep, KeptBlocksGiveWayUnderATightBudget) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  EngineOptions opt;
+  opt.block_tokens = 4;
+  Engine probe(*model, nullptr, opt);
+  opt.max_cache_bytes = 10 * 4 * probe.stats().cache_bytes_per_token;
+  // Blocks reserved: the prompt's 2, then up to 8 + max_new tokens.
+  const std::vector<GenRequest> reqs = {{tokens_of(8, V, 20), params(0, 4), 1},    // A: 3
+                                        {tokens_of(8, V, 21), params(1, 12), 1},   // B: 5
+                                        {tokens_of(8, V, 22), params(2, 12), 1}};  // C: 5
+  Engine plain(*model, nullptr, opt);
+  opt.keep_last_sequence = true;
+  Engine keeping(*model, nullptr, opt);
+  for (const auto& r : reqs) {
+    plain.submit(r);
+    keeping.submit(r);
+  }
+  plain.run();
+  keeping.run();
+  EXPECT_EQ(keeping.stats().steps, plain.stats().steps);
+  EXPECT_LE(keeping.stats().peak_cache_bytes, opt.max_cache_bytes);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(keeping.completions(i)[0].tokens, plain.completions(i)[0].tokens);
+}
+
+TEST(EngineKeep, CancelEndsARequestInEitherPhase) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  for (bool keep : {false, true}) {
+    SCOPED_TRACE(keep ? "keeping" : "not keeping");
+    EngineOptions opt;
+    opt.block_tokens = 4;
+    opt.prefill_chunk = 8;
+    opt.keep_last_sequence = keep;
+    Engine e(*model, nullptr, opt);
+    // Decoding: 3 steps give 3 tokens, then cancel.
+    const int a = e.submit({tokens_of(6, V, 1), params(1, 50), 1});
+    for (int i = 0; i < 3; ++i) e.step();
+    e.cancel(a);
+    EXPECT_EQ(e.completions(a)[0].tokens.size(), 3u);
+    EXPECT_EQ(e.completions(a)[0].finish, FinishReason::Cancelled);
+    EXPECT_EQ(e.cache().blocks_in_use(), keep ? blocks_for(6 + 2, 4) : 0);
+    // Prefilling: 20 prompt tokens at 8 a step, cancelled after the first chunk.
+    const int b = e.submit({tokens_of(20, V, 2), params(2, 5), 2});
+    e.step();
+    e.cancel(b);
+    EXPECT_TRUE(e.idle());
+    for (const Completion& c : e.completions(b)) {
+      EXPECT_TRUE(c.tokens.empty());
+      EXPECT_EQ(c.finish, FinishReason::Cancelled);
+    }
+    EXPECT_EQ(e.cache().blocks_in_use(), 0);  // two samples: nothing to keep
+    // Waiting: never admitted.
+    const int c = e.submit({tokens_of(5, V, 3), params(3, 5), 1});
+    e.cancel(c);
+    EXPECT_FALSE(e.step());
+    EXPECT_EQ(e.completions(c)[0].finish, FinishReason::Cancelled);
+    // The engine goes on, and a cancelled request may be cancelled again.
+    const int d = e.submit({tokens_of(5, V, 4), params(4, 3), 1});
+    e.run();
+    e.cancel(d);
+    e.cancel(a);
+    EXPECT_EQ(e.completions(d)[0].tokens.size(), 3u);
+    EXPECT_EQ(e.completions(d)[0].finish, FinishReason::Length);
+    EXPECT_THROW(e.cancel(99), Error);
+  }
+}
+
+}  // namespace
+}  // namespace seek
