@@ -251,9 +251,9 @@ void BM_CacheAttention(benchmark::State& state, AttnForm form, CacheType ct) {
 // expert after another through infer_linear (oneDNN on the packed weights, what the runner does with large
 // experts), or row-major side by side (run_expert_tasks, what it does with small ones). Counters: GB_s of
 // expert weights read, GFLOP_s.
-void BM_Experts(benchmark::State& state, bool packed) {
+void BM_Experts(benchmark::State& state, bool packed, WeightFormat fmt) {
   const int64_t B = state.range(0);
-  const InferModel& m = get_model("v2lite", WeightFormat::F32, packed);
+  const InferModel& m = get_model("v2lite", fmt, packed);
   const ModelConfig& c = m.config();
   const int64_t d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok;
   const LayerIds& li = m.ids().layers[size_t(c.num_hidden_layers - 1)];
@@ -275,7 +275,7 @@ void BM_Experts(benchmark::State& state, bool packed) {
   auto add = [&](const MlpIds& w, const float* xin, float* yout, int64_t n) {
     tasks.push_back({m.weight(w.gate), m.weight(w.up), m.weight(w.down), xin, yout, n});
     const double params = 3.0 * double(d) * double(m.weight(w.gate).rows);
-    bytes += params * sizeof(float);
+    bytes += params * (fmt == WeightFormat::BF16 ? 2.0 : 4.0);
     flops += 2.0 * params * double(n);
   };
   for (int64_t e = 0; e < E; ++e) {
@@ -362,12 +362,16 @@ void register_all() {
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime();
   for (bool packed : {true, false})
-    benchmark::RegisterBenchmark(packed ? "experts/v2lite" : "experts/v2lite-rowmajor", BM_Experts, packed)
-        ->Arg(1)
-        ->Arg(64)
-        ->ArgName("batch")
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime();
+    for (WeightFormat fmt : {WeightFormat::F32, WeightFormat::BF16})
+      benchmark::RegisterBenchmark((std::string("experts/v2lite") +
+                                    (fmt == WeightFormat::BF16 ? "-bf16" : "") + (packed ? "" : "-rowmajor"))
+                                       .c_str(),
+                                   BM_Experts, packed, fmt)
+          ->Arg(1)
+          ->Arg(64)
+          ->ArgName("batch")
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
   benchmark::RegisterBenchmark("memory_bandwidth", BM_MemoryBandwidth)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
