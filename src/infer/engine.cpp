@@ -321,6 +321,9 @@ void Engine::start_samples(Request& r, const float* /*logits*/) {
 
 void Engine::accept(Request& r, int s, const SampledToken& t) {
   Sample& sm = r.samples[size_t(s)];
+  // Cancelled by an on_token callback earlier in this step (Engine::cancel): it ended there, with what it
+  // had; the token drawn for it in this step is not its own, and there is no event after the cancel.
+  if (sm.done) return;
   Completion& c = r.out[size_t(s)];
   const SamplingParams& p = r.req.params;
   sm.context.push_back(t.token);

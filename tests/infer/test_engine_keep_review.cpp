@@ -188,6 +188,57 @@ TEST(EngineKeepReview, CancelWhilePrefillingKeepsThePrefilledRows) {
   EXPECT_EQ(e.completions(b)[0].tokens, alone(*model, opt, req)[0].tokens);
 }
 
+// A sample cancelled from inside on_token (a consumer that has seen enough) gets no token and no event
+// after the cancel, even when its own token of that step is still to be handed over; the engine goes on.
+TEST(EngineKeepReview, CancelFromOnTokenEndsTheRequestAtOnce) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  for (bool keep : {false, true}) {
+    SCOPED_TRACE(keep ? "keeping" : "not keeping");
+    EngineOptions opt;
+    opt.block_tokens = 4;
+    opt.keep_last_sequence = keep;
+    Engine e(*model, nullptr, opt);
+    // At sample 0 of request 0's second token, both requests are cancelled: samples 1 and 2 of request 0
+    // and request 1's only sample have their tokens of that step still to come.
+    const int a = e.submit({tokens_of(6, V, 71), params(1, 50), 3});
+    const int b = e.submit({tokens_of(5, V, 72), params(2, 50), 1});
+    std::map<std::pair<int, int>, int> after_cancel;
+    std::map<std::pair<int, int>, bool> cancelled;
+    e.on_token = [&](const TokenEvent& ev) {
+      if (cancelled[{ev.request, ev.sample}]) ++after_cancel[{ev.request, ev.sample}];
+      if (ev.request == a && ev.sample == 0 && e.completions(a)[0].tokens.size() == 2) {
+        e.cancel(a);
+        e.cancel(b);
+        for (int s = 0; s < 3; ++s) cancelled[{a, s}] = true;
+        cancelled[{b, 0}] = true;
+      }
+    };
+    e.run();
+    for (const auto& [key, n] : after_cancel)
+      EXPECT_EQ(n, 0) << "request " << key.first << " sample " << key.second;
+    const auto& ca = e.completions(a);
+    EXPECT_EQ(ca[0].tokens.size(), 2u);
+    EXPECT_EQ(ca[1].tokens.size(), 1u);
+    EXPECT_EQ(ca[2].tokens.size(), 1u);
+    for (const Completion& c : ca) {
+      EXPECT_EQ(c.finish, FinishReason::Cancelled);
+      EXPECT_EQ(c.logprobs.size(), c.tokens.size());
+    }
+    EXPECT_EQ(e.completions(b)[0].tokens.size(), 1u);
+    EXPECT_EQ(e.completions(b)[0].finish, FinishReason::Cancelled);
+    EXPECT_TRUE(e.idle());
+    // Kept: request 1's 5 prompt rows (its one token was drawn, never run).
+    EXPECT_EQ(e.cache().blocks_in_use(), keep ? blocks_for(5, 4) : 0);
+    // The engine goes on.
+    const int c = e.submit({tokens_of(4, V, 73), params(3, 3), 2});
+    e.on_token = nullptr;
+    e.run();
+    EXPECT_EQ(e.completions(c)[0].tokens.size(), 3u);
+    EXPECT_EQ(e.cache().blocks_in_use(), 0);
+  }
+}
+
 // Randomised: requests whose prompts continue, cut or change the last request's tokens (what a chat does),
 // of one or two samples, with random steps and cancels (also of waiting and done requests) in between. A
 // request not cancelled gives what it gives alone in an engine that keeps nothing; a cancelled one a prefix
