@@ -193,14 +193,14 @@ bool Engine::advance() {
     if (r.started || r.done) continue;
     if (!r.admitted) {
       // First come, first served: a request that does not fit waits, and so do the ones behind it. A kept
-      // sequence gives its room up first.
+      // sequence gives its room up first, but only when that lets the request in: one that waits anyway (a
+      // full batch, or too little room even without it) may share its rows once it starts.
       const int64_t need = cache_need(r.req);
-      auto fits = [&] {
-        return running_ == 0 ||
-               (running_ + r.req.n <= opt_.max_batch && cache_reserved_ + need <= cache_budget_);
+      auto fits = [&](int64_t reserved) {
+        return running_ == 0 || (running_ + r.req.n <= opt_.max_batch && reserved + need <= cache_budget_);
       };
-      if (!fits() && kept_.seq >= 0) drop_kept();
-      if (!fits()) break;
+      if (!fits(cache_reserved_) && kept_.seq >= 0 && fits(cache_reserved_ - kept_.bytes)) drop_kept();
+      if (!fits(cache_reserved_)) break;
       r.admitted = true;
       running_ += r.req.n;
       cache_reserved_ += need;

@@ -239,6 +239,53 @@ TEST(EngineKeepReview, CancelFromOnTokenEndsTheRequestAtOnce) {
   }
 }
 
+// A kept sequence stays while the request waiting behind the running ones could not start without it
+// either (here the batch is full): dropping it would not let that request in, only lose the rows its prompt
+// starts with. When the batch frees up, the request shares them.
+TEST(EngineKeepReview, KeptSequenceSurvivesAWaitItsRoomCannotEnd) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  EngineOptions opt;
+  opt.block_tokens = 4;
+  opt.max_batch = 3;
+  opt.keep_last_sequence = true;
+  Engine e(*model, nullptr, opt);
+  // A: 2 samples of 12 tokens; B: 1 sample of 2 tokens; both run at once (3 samples). C (2 samples) waits
+  // for A's; its prompt starts with B's prompt.
+  const std::vector<int32_t> b_prompt = tokens_of(9, V, 82);
+  e.submit({tokens_of(6, V, 81), params(1, 12), 2});
+  e.submit({b_prompt, params(2, 2), 1});
+  const GenRequest c{concat(b_prompt, tokens_of(4, V, 83)), params(3, 3), 2};
+  const int ci = e.submit(c);
+  e.run();
+  EXPECT_EQ(e.stats().reused_prompt_tokens, 9);
+  const std::vector<Completion> want = alone(*model, opt, c);
+  for (int s = 0; s < 2; ++s) EXPECT_EQ(e.completions(ci)[size_t(s)].tokens, want[size_t(s)].tokens);
+}
+
+// The same when the budget is what holds the request back and dropping the kept blocks would not make room.
+TEST(EngineKeepReview, KeptSequenceSurvivesABudgetWaitItCannotEnd) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  EngineOptions opt;
+  opt.block_tokens = 4;
+  opt.keep_last_sequence = true;
+  const int64_t block = 4 * Engine(*model, nullptr, opt).stats().cache_bytes_per_token;
+  opt.max_cache_bytes = 16 * block;
+  Engine e(*model, nullptr, opt);
+  // Blocks reserved: A (2 samples of 4 + 20) 1 + 2 * 5 = 11; B (4 + 4) 2, kept when it finishes as 2 (4 + 3
+  // rows); C (8 + 16) 6: 11 + 2 + 6 > 16, and 11 + 6 > 16 too, so C waits for A whether B's rows stay or not.
+  const std::vector<int32_t> b_prompt = tokens_of(4, V, 92);
+  e.submit({tokens_of(4, V, 91), params(1, 20), 2});
+  e.submit({b_prompt, params(2, 4), 1});
+  const GenRequest c{concat(b_prompt, tokens_of(4, V, 93)), params(3, 16), 1};
+  const int ci = e.submit(c);
+  e.run();
+  EXPECT_LE(e.stats().peak_cache_bytes, opt.max_cache_bytes);
+  EXPECT_EQ(e.stats().reused_prompt_tokens, 4);
+  EXPECT_EQ(e.completions(ci)[0].tokens, alone(*model, opt, c)[0].tokens);
+}
+
 // Randomised: requests whose prompts continue, cut or change the last request's tokens (what a chat does),
 // of one or two samples, with random steps and cancels (also of waiting and done requests) in between. A
 // request not cancelled gives what it gives alone in an engine that keeps nothing; a cancelled one a prefix
