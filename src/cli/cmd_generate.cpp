@@ -512,7 +512,9 @@ void run_chat(ChatCliOptions& o) {
     if (reply.size() > shown) printer.feed(reply.substr(shown));
     printer.end();
     history.push_back(chat_reply_message(co.style, reply));
-    if (stopped) fmt::print(stderr, "[seek] reply stopped by Ctrl-C\n");
+    // A reply that ended in the step the Ctrl-C came in keeps its own finish reason, and no "stopped".
+    if (stopped && engine.completions(id)[0].finish == FinishReason::Cancelled)
+      fmt::print(stderr, "[seek] reply stopped by Ctrl-C\n");
     fmt::print(stderr, "{}\n", timing_line(engine, engine.completions(id)));
   }
 }

@@ -212,6 +212,11 @@ void run_perplexity(const PerplexityOptions& o) {
     const int64_t end = std::min(begin + ctx, N);
     std::vector<int32_t> win(ids.begin() + begin, ids.begin() + end);
     forward_all(run, win, kChunk, [&](int64_t t, const float* l) {
+      progress.update(processed + t + 1, [&](double elapsed) {
+        return fmt::format("perplexity so far {:.4f} | {:.1f} tokens/s",
+                           scored > 0 ? std::exp(nll / double(scored)) : NAN,
+                           double(processed + t + 1) / elapsed);
+      });
       const int64_t target_pos = begin + t + 1;
       if (target_pos >= end || target_pos < std::max(begin + 1, prev_end)) return;
       double mx = l[0];
@@ -225,10 +230,6 @@ void run_perplexity(const PerplexityOptions& o) {
                  ids[size_t(target_pos)], target_pos, lp);
       nll -= lp;
       ++scored;
-      progress.update(processed + t + 1, [&](double elapsed) {
-        return fmt::format("perplexity so far {:.4f} | {:.1f} tokens/s", std::exp(nll / double(scored)),
-                           double(processed + t + 1) / elapsed);
-      });
     });
     processed += end - begin;
     prev_end = end;

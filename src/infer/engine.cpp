@@ -431,7 +431,8 @@ void Engine::reset_stats() {
   const EngineStats cache_figures = stats_;
   stats_ = EngineStats{};
   stats_.cache_bytes_per_token = cache_figures.cache_bytes_per_token;
-  stats_.peak_cache_bytes = cache_figures.peak_cache_bytes;
+  cache_.reset_peak();
+  stats_.peak_cache_bytes = cache_.peak_bytes();
   stats_.cache_budget_bytes = cache_figures.cache_budget_bytes;
 }
 

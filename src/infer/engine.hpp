@@ -107,7 +107,8 @@ class Engine {
   // Ends a request now: its unfinished samples finish with FinishReason::Cancelled (no event), keeping what
   // they generated; a request still waiting or prefilling finishes with no tokens. Done requests are left.
   void cancel(int request);
-  // Zeroes the counters of stats() (not the cache figures), e.g. to time one chat turn.
+  // Zeroes the counters of stats() and starts the cache peak over from the cache in use now, e.g. to report
+  // one chat turn.
   void reset_stats();
 
   const std::vector<Completion>& completions(int request) const;

@@ -83,6 +83,8 @@ class KvCache {
   int64_t blocks_in_use() const { return int64_t(blocks_.size() - free_.size()); }
   int64_t bytes_in_use() const { return blocks_in_use() * block_bytes(); }
   int64_t peak_bytes() const { return peak_blocks_ * block_bytes(); }
+  // Starts the peak over from the blocks in use now (to report one chat turn's peak).
+  void reset_peak() { peak_blocks_ = blocks_in_use(); }
   int block_refcount(int seq, int64_t block_index) const {
     return refs_[size_t(seqs_[size_t(seq)].blocks[size_t(block_index)])];
   }

@@ -54,10 +54,15 @@ TEST(EngineKeep, NextPromptSharesTheKeptRows) {
     std::vector<int32_t> second = first;
     for (int32_t t : chat.completions(a)[0].tokens) second.push_back(t);
     for (int32_t t : tokens_of(7, V, 2)) second.push_back(t);
+    const int64_t first_peak = chat.stats().peak_cache_bytes;
     chat.reset_stats();
+    // A turn's peak starts from what the cache holds now, not from the peak of the turns before.
+    EXPECT_EQ(chat.stats().peak_cache_bytes, chat.cache().bytes_in_use());
+    EXPECT_EQ(chat.stats().generated_tokens, 0);
     const int b = chat.submit({second, params(6, 5), 1});
     chat.run();
     EXPECT_EQ(chat.stats().reused_prompt_tokens, 13 + 5);
+    EXPECT_GT(chat.stats().peak_cache_bytes, first_peak);
     EXPECT_EQ(chat.stats().prompt_tokens, int64_t(second.size()) - (13 + 5));
     Engine fresh(*model, nullptr, opt);
     fresh.submit({second, params(6, 5), 1});
@@ -100,6 +105,10 @@ TEST(EngineKeep, OnlyTheLastSingleSampleIsKept) {
     e.submit({tokens_of(9, V, 9), params(1, 4), 3});
     e.run();
     EXPECT_EQ(e.cache().blocks_in_use(), 0);
+    // The peak of the next turn starts from the empty cache.
+    EXPECT_GT(e.stats().peak_cache_bytes, 0);
+    e.reset_stats();
+    EXPECT_EQ(e.stats().peak_cache_bytes, 0);
   }
 }
 
