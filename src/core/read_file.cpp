@@ -27,16 +27,24 @@ std::string read_file(const std::filesystem::path& path, long long limit) {
     ::close(fd);
     fail("{} is a folder, not a file", path.string());
   }
-  const auto too_large = [&](const char* what) {
+  // size: the file's, or -1 for a stream (read until it passed the limit).
+  const auto too_large = [&](long long size) {
     ::close(fd);
-    fail(
-        "{} {} more than {}, the memory available to read it into (SEEK_MEMORY_AVAILABLE sets that figure, "
-        "SEEK_NO_MEMORY_CHECK=1 lifts the limit)",
-        path.string(), what, format_bytes(limit));
+    const std::string room =
+        limit == 0 ? std::string("no memory is available to read it into")
+                   : fmt::format("the {} of memory available to read it into", format_bytes(limit));
+    const std::string note = available_memory_note();
+    fail("{} {} ({}SEEK_MEMORY_AVAILABLE sets that figure, SEEK_NO_MEMORY_CHECK=1 lifts the limit)",
+         path.string(),
+         size >= 0
+             ? fmt::format("holds {}, {}{}", format_bytes(size), limit == 0 ? "and " : "more than ", room)
+         : limit == 0 ? "gives data, and " + room
+                      : "gives more than " + room,
+         note.empty() ? "" : note + "; ");
   };
   std::string out;
   if (S_ISREG(st.st_mode)) {
-    if (limit >= 0 && st.st_size > limit) too_large("holds");
+    if (limit >= 0 && st.st_size > limit) too_large(st.st_size);
     out.reserve(size_t(st.st_size));
   }
   char buf[1 << 16];
@@ -51,7 +59,7 @@ std::string read_file(const std::filesystem::path& path, long long limit) {
     }
     out.append(buf, size_t(n));
     // A stream (a pipe, /dev/zero) has no size to check first.
-    if (limit >= 0 && (long long)out.size() > limit) too_large("gives");
+    if (limit >= 0 && (long long)out.size() > limit) too_large(-1);
   }
   ::close(fd);
   return out;

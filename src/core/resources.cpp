@@ -67,8 +67,16 @@ long long resident_bytes() {
   return resident * ::sysconf(_SC_PAGESIZE);
 }
 
-long long machine_available_memory_bytes() {
+// The memory new allocations can get, and what set that figure (a note for messages, empty for the machine's
+// free memory).
+struct Available {
+  long long bytes = -1;
+  std::string why;
+};
+
+Available machine_available_memory() {
   long long avail = -1;
+  std::string why;
   std::ifstream f("/proc/meminfo");
   for (std::string line; std::getline(f, line);) {
     std::istringstream in(line);
@@ -96,11 +104,18 @@ long long machine_available_memory_bytes() {
       }
     }
     const long long room = limit > used ? limit - used : 0;
-    avail = avail < 0 ? room : std::min(avail, room);
+    if (avail < 0 || room < avail) {
+      avail = room;
+      why = "the room under the container's memory limit, cgroup memory.max";
+    }
   }
   // `ulimit -v`: an allocation past the address-space limit fails however much memory is free. Everything
-  // mapped counts against it (reserved thread stacks and malloc arenas, memory-mapped safetensors), so the
-  // room is the limit less the process's whole virtual size.
+  // mapped counts against it (memory-mapped safetensors too), so the room is the limit less the process's
+  // whole virtual size, less what a run reserves beyond its tensors: each OpenMP thread's stack and malloc
+  // arena (64 MB of address space each), oneDNN's generated code, the KV cache's 32 MB slabs. oneDNN does not
+  // survive running out of address space while it generates code (it crashed in 1 of ~30 runs with 50 MB of
+  // room left), so the checks must refuse a run before it gets that close.
+  constexpr long long kAddressSpaceReserve = 256LL << 20;
   rlimit as{};
   if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
     std::ifstream statm("/proc/self/statm");
@@ -110,22 +125,36 @@ long long machine_available_memory_bytes() {
                                         ? std::numeric_limits<long long>::max()
                                         : (long long)as.rlim_cur;
       const long long mapped = pages * ::sysconf(_SC_PAGESIZE);
-      const long long room = limit_bytes > mapped ? limit_bytes - mapped : 0;
-      avail = avail < 0 ? room : std::min(avail, room);
+      const long long room =
+          limit_bytes > mapped + kAddressSpaceReserve ? limit_bytes - mapped - kAddressSpaceReserve : 0;
+      if (avail < 0 || room < avail) {
+        avail = room;
+        why = "the room under `ulimit -v`, less 256 MB for threads and generated code";
+      }
     }
   }
-  return avail;
+  return {avail, why};
+}
+
+// available_memory_bytes() with what set it.
+Available available_memory() {
+  const long long setting = memory_available_setting();
+  Available machine = machine_available_memory();
+  if (setting < 0) return machine;
+  // A budget for the whole process: what it holds already counts against it.
+  const long long left = std::max(0LL, setting - resident_bytes());
+  if (machine.bytes >= 0 && machine.bytes <= left) return machine;
+  return {left, "what SEEK_MEMORY_AVAILABLE leaves after what this process holds"};
 }
 
 }  // namespace
 
 long long available_memory_bytes() {
-  const long long setting = memory_available_setting();
-  const long long machine = machine_available_memory_bytes();
-  if (setting < 0) return machine;
-  // A budget for the whole process: what it holds already counts against it.
-  const long long left = std::max(0LL, setting - resident_bytes());
-  return machine < 0 ? left : std::min(left, machine);
+  return available_memory().bytes;
+}
+
+std::string available_memory_note() {
+  return available_memory().why;
 }
 
 long long memory_check_limit() {
@@ -137,9 +166,10 @@ long long memory_check_limit() {
 void check_memory_for(long long bytes, const std::string& what, const std::string& hint) {
   // Swap, zram or memory about to be freed elsewhere are not counted: the user may know better.
   const long long avail = memory_check_limit();
-  SEEK_CHECK(avail < 0 || bytes <= avail,
-             "{} need {} of memory, and {} is available{} (SEEK_NO_MEMORY_CHECK=1 skips this check)", what,
-             format_bytes(bytes), format_bytes(avail), hint);
+  if (avail < 0 || bytes <= avail) return;
+  const std::string note = available_memory_note();
+  fail("{} need {} of memory, and {} is available{} ({}SEEK_NO_MEMORY_CHECK=1 skips this check)", what,
+       format_bytes(bytes), format_bytes(avail), hint, note.empty() ? "" : note + "; ");
 }
 
 std::string format_bytes(long long n) {

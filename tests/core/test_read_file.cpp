@@ -31,12 +31,14 @@ TEST(ReadFile, RefusesWhatCannotFitInMemory) {
   std::ofstream(tmp.path / "big.txt") << std::string(1000, 'x');
   EXPECT_EQ(read_file(tmp.path / "big.txt", 1000).size(), 1000u);
   std::string e = error_of([&] { read_file(tmp.path / "big.txt", 999); });
-  EXPECT_NE(e.find("big.txt holds more than 999 bytes, the memory available to read it into"),
+  EXPECT_NE(e.find("big.txt holds 1.0 kB, more than the 999 bytes of memory available to read it into"),
             std::string::npos)
       << e;
   // A stream that never ends stops at the limit.
   e = error_of([&] { read_file("/dev/zero", 1 << 20); });
-  EXPECT_NE(e.find("/dev/zero gives more than 1.0 MB, the memory available"), std::string::npos) << e;
+  EXPECT_NE(e.find("/dev/zero gives more than the 1.0 MB of memory available to read it into"),
+            std::string::npos)
+      << e;
 }
 
 // Without an explicit limit, the memory checks' figure is the limit, and their switches apply: a budget that
@@ -47,6 +49,8 @@ TEST(ReadFile, TheDefaultLimitIsTheMemoryChecks) {
   std::ofstream(tmp.path / "a.txt") << "hello\n";
   test::ScopedEnv budget("SEEK_MEMORY_AVAILABLE", "1k");
   const std::string e = error_of([&] { read_file(tmp.path / "a.txt"); });
+  EXPECT_NE(e.find("a.txt holds 6 bytes, and no memory is available to read it into"), std::string::npos)
+      << e;
   EXPECT_NE(e.find("SEEK_NO_MEMORY_CHECK=1 lifts the limit"), std::string::npos) << e;
   test::ScopedEnv off("SEEK_NO_MEMORY_CHECK", "1");
   EXPECT_EQ(read_file(tmp.path / "a.txt"), "hello\n");

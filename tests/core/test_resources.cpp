@@ -62,6 +62,7 @@ TEST(Resources, AvailableMemoryCanBeBudgeted) {
   {
     ScopedEnv env("SEEK_MEMORY_AVAILABLE", "1k");  // less than the process holds already
     EXPECT_EQ(available_memory_bytes(), 0);
+    EXPECT_NE(available_memory_note().find("SEEK_MEMORY_AVAILABLE"), std::string::npos);
     EXPECT_THROW(check_memory_for(1, "one byte"), Error);
   }
   for (const char* unset : {"", "  "}) {
@@ -91,10 +92,12 @@ TEST(Resources, AddressSpaceLimitIsRespected) {
     long long pages = 0;
     if (!(statm >> pages)) _exit(10);
     const long long mapped = pages * sysconf(_SC_PAGESIZE);
-    const rlimit as{rlim_t(mapped + (512LL << 20)), rlim_t(mapped + (512LL << 20))};
+    const rlimit as{rlim_t(mapped + (768LL << 20)), rlim_t(mapped + (768LL << 20))};
     if (setrlimit(RLIMIT_AS, &as) != 0) _exit(11);
-    const long long avail = available_memory_bytes();
-    if (avail <= 0 || avail > (512LL << 20)) _exit(12);
+    const long long avail = available_memory_bytes();  // 768 MB less the 256 MB set aside
+    if (avail <= (400LL << 20) || avail > (512LL << 20)) _exit(12);
+    // Messages say which limit set the figure.
+    if (available_memory_note().find("ulimit -v") == std::string::npos) _exit(14);
     try {
       check_memory_for(1LL << 30, "a gigabyte");
       _exit(13);
@@ -106,8 +109,8 @@ TEST(Resources, AddressSpaceLimitIsRespected) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0)
-      << "10: no statm, 11: setrlimit failed, 12: room not limited, 13: accepted";
-  EXPECT_GT(available_memory_bytes(), 512LL << 20);  // the parent keeps its limit
+      << "10: no statm, 11: setrlimit failed, 12: room not limited, 13: accepted, 14: no note";
+  EXPECT_GT(available_memory_bytes(), 768LL << 20);  // the parent keeps its limit
 }
 
 TEST(Resources, FormatBytes) {
