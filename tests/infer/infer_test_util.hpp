@@ -10,9 +10,33 @@
 #include "core/rng.hpp"
 #include "infer/model.hpp"
 #include "infer/runner.hpp"
+#include "infer/sampler.hpp"
 #include "io/tensor_store.hpp"
 
 namespace seek::test {
+
+// n token ids drawn uniformly from [0, V) by Rng(seed): prompts for the engine tests.
+inline std::vector<int32_t> random_tokens(int64_t n, int64_t V, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int32_t> p(static_cast<size_t>(n));
+  for (auto& t : p) t = int32_t(rng.below(uint64_t(V)));
+  return p;
+}
+
+// Plain sampling at temperature 1 from `seed`, exactly max_new tokens (EOS ignored).
+inline SamplingParams free_sampling(uint64_t seed, int max_new) {
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.seed = seed;
+  p.max_new_tokens = max_new;
+  p.ignore_eos = true;
+  return p;
+}
+
+// KV cache blocks of bt token rows that `rows` rows take.
+inline int64_t blocks_for(int64_t rows, int64_t bt) {
+  return (rows + bt - 1) / bt;
+}
 
 // A weight matrix in fp32 and, rounded, in bf16 (the fp32 copy holds the rounded values too, so both storage
 // types describe the same matrix), values normal with standard deviation `scale`.

@@ -25,22 +25,8 @@ namespace seek {
 namespace {
 
 using test::fixture_dir;
-
-std::vector<int32_t> prompt_of(int64_t n, int64_t V, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<int32_t> p(static_cast<size_t>(n));
-  for (auto& t : p) t = int32_t(rng.below(uint64_t(V)));
-  return p;
-}
-
-SamplingParams sampling(uint64_t seed, int max_new) {
-  SamplingParams p;
-  p.temperature = 1.0f;
-  p.seed = seed;
-  p.max_new_tokens = max_new;
-  p.ignore_eos = true;
-  return p;
-}
+using test::free_sampling;
+using test::random_tokens;
 
 // With the fixture's matrices row-major (their size, by default) and packed for oneDNN. The batch grows past
 // the row counts where kernels change strategy (16 rows for the linear layers, 64 for the absorbed per-head
@@ -58,8 +44,10 @@ TEST(Engine, SequenceInBatchEqualsAlone) {
     const int64_t V = model->config().vocab_size;
     // Different prompt lengths, so the batch mixes prefill chunks and decode steps at different positions.
     std::vector<GenRequest> reqs;
-    for (int i = 0; i < 5; ++i) reqs.push_back({prompt_of(3 + 4 * i, V, 100 + i), sampling(7 + i, 12), 1});
-    for (int i = 0; i < 20; ++i) reqs.push_back({prompt_of(2 + i % 5, V, 200 + i), sampling(30 + i, 10), 4});
+    for (int i = 0; i < 5; ++i)
+      reqs.push_back({random_tokens(3 + 4 * i, V, 100 + i), free_sampling(7 + i, 12), 1});
+    for (int i = 0; i < 20; ++i)
+      reqs.push_back({random_tokens(2 + i % 5, V, 200 + i), free_sampling(30 + i, 10), 4});
     EngineOptions opt;
     opt.prefill_chunk = 8;  // prompts are prefilled over several steps while others decode
     opt.block_tokens = 4;
@@ -85,7 +73,7 @@ TEST(Engine, SequenceInBatchEqualsAlone) {
 TEST(Engine, SamplesSharePrefillAndPrefix) {
   auto model = InferModel::load(fixture_dir("tiny-v2lite"));
   const int64_t V = model->config().vocab_size;
-  GenRequest g{prompt_of(21, V, 5), sampling(99, 6), 4};
+  GenRequest g{random_tokens(21, V, 5), free_sampling(99, 6), 4};
   EngineOptions opt;
   opt.block_tokens = 8;
   Engine shared(*model, nullptr, opt);
@@ -118,10 +106,10 @@ TEST(Engine, FixedSeedGivesIdenticalSamples) {
   const int64_t V = model->config().vocab_size;
   auto run = [&](uint64_t seed) {
     Engine e(*model, nullptr);
-    SamplingParams p = sampling(seed, 10);
+    SamplingParams p = free_sampling(seed, 10);
     p.top_k = 20;
     p.top_p = 0.9f;
-    e.submit({prompt_of(7, V, 1), p, 2});
+    e.submit({random_tokens(7, V, 1), p, 2});
     e.run();
     return e.completions(0);
   };
@@ -137,11 +125,11 @@ TEST(Engine, DecodedLogprobsMatchFullForward) {
   // Greedy continuation: the chosen tokens are the argmax of a full forward over prompt + generated.
   auto model = InferModel::load(fixture_dir("tiny-v3"));
   const int64_t V = model->config().vocab_size;
-  SamplingParams p = sampling(1, 8);
+  SamplingParams p = free_sampling(1, 8);
   p.temperature = 0;
   p.top_logprobs = 3;
   Engine e(*model, nullptr);
-  auto prompt = prompt_of(5, V, 77);
+  auto prompt = random_tokens(5, V, 77);
   e.submit({prompt, p, 1});
   e.run();
   const Completion& c = e.completions(0)[0];
@@ -161,12 +149,12 @@ TEST(Engine, DecodedLogprobsMatchFullForward) {
 TEST(Engine, SampledLogprobsMatchFullForwardUnderTruncation) {
   auto model = InferModel::load(fixture_dir("tiny-v2"));
   const int64_t V = model->config().vocab_size;
-  SamplingParams p = sampling(4, 10);
+  SamplingParams p = free_sampling(4, 10);
   p.temperature = 0.7f;
   p.top_k = 12;
   p.top_p = 0.8f;
   Engine e(*model, nullptr);
-  const auto prompt = prompt_of(6, V, 78);
+  const auto prompt = random_tokens(6, V, 78);
   e.submit({prompt, p, 3});
   e.run();
   Runner run(*model, AttnForm::Absorbed);
@@ -221,8 +209,8 @@ TEST(Engine, StopTokensStringsAndLength) {
   auto model = InferModel::load(fixture_dir("tiny-v3"));
   auto tok = make_byte_tokenizer();  // 64-token model: ids < 64 are bytes
   const int64_t V = model->config().vocab_size;
-  const std::vector<int32_t> prompt = prompt_of(4, V, 3);
-  SamplingParams p = sampling(5, 40);
+  const std::vector<int32_t> prompt = random_tokens(4, V, 3);
+  SamplingParams p = free_sampling(5, 40);
   const Completion c = run_streamed(*model, *tok, {prompt, p, 1}).c;
   ASSERT_EQ(c.tokens.size(), 40u);
   EXPECT_EQ(c.finish, FinishReason::Length);
@@ -263,7 +251,7 @@ TEST(Engine, EndsAtTheConfigsOrTheTokenizersEos) {
   cfg.max_position_embeddings = 512;
   ASSERT_NE(tok->eos_id(), 5);
   auto model = InferModel::random(cfg, 3, WeightFormat::F32, 0.5);
-  SamplingParams p = sampling(11, 200);
+  SamplingParams p = free_sampling(11, 200);
   Engine free_run(*model, tok.get());
   free_run.submit({{1, 2, 3}, p, 16});
   free_run.run();
@@ -294,13 +282,14 @@ TEST(Engine, ContinuousBatchingAdmitsWhenSlotsFree) {
   EngineOptions opt;
   opt.max_batch = 2;
   Engine e(*model, nullptr, opt);
-  for (int i = 0; i < 5; ++i) e.submit({prompt_of(4, V, uint64_t(i)), sampling(uint64_t(i), 3 + i), 1});
+  for (int i = 0; i < 5; ++i)
+    e.submit({random_tokens(4, V, uint64_t(i)), free_sampling(uint64_t(i), 3 + i), 1});
   e.run();
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(e.completions(i)[0].tokens.size(), size_t(3 + i));
     // Cache blocks freed by finished sequences and reused by later ones hold nothing of the old ones.
     Engine alone(*model, nullptr, opt);
-    alone.submit({prompt_of(4, V, uint64_t(i)), sampling(uint64_t(i), 3 + i), 1});
+    alone.submit({random_tokens(4, V, uint64_t(i)), free_sampling(uint64_t(i), 3 + i), 1});
     alone.run();
     EXPECT_EQ(alone.completions(0)[0].tokens, e.completions(i)[0].tokens) << "request " << i;
   }
@@ -314,7 +303,7 @@ TEST(Engine, CacheBudgetBoundsTheCacheAndDelaysRequests) {
   const int64_t V = model->config().vocab_size;
   std::vector<GenRequest> reqs;
   for (int i = 0; i < 6; ++i)
-    reqs.push_back({prompt_of(5 + i, V, uint64_t(40 + i)), sampling(uint64_t(i), 20), 2});
+    reqs.push_back({random_tokens(5 + i, V, uint64_t(40 + i)), free_sampling(uint64_t(i), 20), 2});
   EngineOptions opt;
   opt.block_tokens = 4;
   Engine free_run(*model, nullptr, opt);
@@ -358,7 +347,7 @@ TEST(EngineErrors, NonFiniteLogitsStopTheEngineWithAClearError) {
   fs::remove_all(dir);
   Engine e(*model, nullptr);
   for (int i = 0; i < 3; ++i)
-    e.submit({prompt_of(4, model->config().vocab_size, uint64_t(i)), sampling(1, 5), 2});
+    e.submit({random_tokens(4, model->config().vocab_size, uint64_t(i)), free_sampling(1, 5), 2});
   try {
     e.run();
     ADD_FAILURE() << "NaN logits were sampled";
@@ -373,11 +362,11 @@ TEST(EngineErrors, AnErrorInAStepStopsTheEngine) {
   auto model = InferModel::load(fixture_dir("tiny-v2lite"));
   const int64_t V = model->config().vocab_size;
   Engine e(*model, nullptr);
-  e.submit({prompt_of(4, V, 1), sampling(1, 5), 1});
+  e.submit({random_tokens(4, V, 1), free_sampling(1, 5), 1});
   e.on_token = [](const TokenEvent&) { throw Error("the listener broke"); };
   EXPECT_THROW(e.step(), Error);
   for (auto fn : {std::function<void()>([&] { e.step(); }), std::function<void()>([&] {
-                    e.submit({prompt_of(4, V, 2), sampling(1, 5), 1});
+                    e.submit({random_tokens(4, V, 2), free_sampling(1, 5), 1});
                   })}) {
     try {
       fn();
@@ -394,9 +383,9 @@ TEST(Engine, TheContextHoldsPromptAndNewTokens) {
   EngineOptions opt;
   opt.max_context = 12;
   Engine e(*model, nullptr, opt);
-  SamplingParams p = sampling(1, 50);
+  SamplingParams p = free_sampling(1, 50);
   p.ignore_eos = true;
-  const int id = e.submit({prompt_of(11, model->config().vocab_size, 4), p, 3});
+  const int id = e.submit({random_tokens(11, model->config().vocab_size, 4), p, 3});
   e.run();
   for (const Completion& c : e.completions(id)) {
     EXPECT_EQ(c.tokens.size(), 1u);
@@ -410,7 +399,7 @@ TEST(Engine, ZeroNewTokensStillEndEachSampleWithAnEvent) {
   Engine e(*model, nullptr);
   std::vector<TokenEvent> events;
   e.on_token = [&](const TokenEvent& ev) { events.push_back(ev); };
-  const int id = e.submit({prompt_of(5, model->config().vocab_size, 2), sampling(1, 0), 3});
+  const int id = e.submit({random_tokens(5, model->config().vocab_size, 2), free_sampling(1, 0), 3});
   e.run();
   ASSERT_EQ(events.size(), 3u);
   for (int s = 0; s < 3; ++s) {
@@ -437,12 +426,12 @@ TEST(EngineErrors, BadInputIsAClearError) {
   for (int64_t len : {ctx + 1, ctx})  // the context holds prompt and new tokens: a full one leaves no room
     expect_error(
         [&] {
-          e.submit({std::vector<int32_t>(size_t(len), 1), sampling(1, 1), 1});
+          e.submit({std::vector<int32_t>(size_t(len), 1), free_sampling(1, 1), 1});
         },
         "no room to generate");
-  expect_error([&] { e.submit({{1, 2, 999}, sampling(1, 1), 1}); }, "unknown token id 999");
-  expect_error([&] { e.submit({{}, sampling(1, 1), 1}); }, "empty");
-  SamplingParams with_stop = sampling(1, 1);
+  expect_error([&] { e.submit({{1, 2, 999}, free_sampling(1, 1), 1}); }, "unknown token id 999");
+  expect_error([&] { e.submit({{}, free_sampling(1, 1), 1}); }, "empty");
+  SamplingParams with_stop = free_sampling(1, 1);
   with_stop.stop = {"x"};
   expect_error([&] { e.submit({{1, 2}, with_stop, 1}); }, "stop strings need a tokenizer");
   // Model folders: no config.json; weights that do not match the config.

@@ -14,27 +14,10 @@
 namespace seek {
 namespace {
 
+using test::blocks_for;
 using test::fixture_dir;
-
-std::vector<int32_t> tokens_of(int64_t n, int64_t V, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<int32_t> p(static_cast<size_t>(n));
-  for (auto& t : p) t = int32_t(rng.below(uint64_t(V)));
-  return p;
-}
-
-SamplingParams params(uint64_t seed, int max_new) {
-  SamplingParams p;
-  p.temperature = 1.0f;
-  p.seed = seed;
-  p.max_new_tokens = max_new;
-  p.ignore_eos = true;
-  return p;
-}
-
-int64_t blocks_for(int64_t rows, int64_t bt) {
-  return (rows + bt - 1) / bt;
-}
+using test::free_sampling;
+using test::random_tokens;
 
 TEST(EngineKeep, NextPromptSharesTheKeptRows) {
   for (const char* name : {"tiny-v3", "tiny-v2lite"}) {
@@ -45,27 +28,27 @@ TEST(EngineKeep, NextPromptSharesTheKeptRows) {
     opt.block_tokens = 8;
     opt.keep_last_sequence = true;
     Engine chat(*model, nullptr, opt);
-    const std::vector<int32_t> first = tokens_of(13, V, 1);
-    const int a = chat.submit({first, params(5, 6), 1});
+    const std::vector<int32_t> first = random_tokens(13, V, 1);
+    const int a = chat.submit({first, free_sampling(5, 6), 1});
     chat.run();
     // 13 prompt rows and 5 of the 6 new tokens (the last was drawn, never run) stay in the cache.
     EXPECT_EQ(chat.cache().blocks_in_use(), blocks_for(13 + 5, 8));
     // The next turn: the whole first exchange, then new tokens.
     std::vector<int32_t> second = first;
     for (int32_t t : chat.completions(a)[0].tokens) second.push_back(t);
-    for (int32_t t : tokens_of(7, V, 2)) second.push_back(t);
+    for (int32_t t : random_tokens(7, V, 2)) second.push_back(t);
     const int64_t first_peak = chat.stats().peak_cache_bytes;
     chat.reset_stats();
     // A turn's peak starts from what the cache holds now, not from the peak of the turns before.
     EXPECT_EQ(chat.stats().peak_cache_bytes, chat.cache().bytes_in_use());
     EXPECT_EQ(chat.stats().generated_tokens, 0);
-    const int b = chat.submit({second, params(6, 5), 1});
+    const int b = chat.submit({second, free_sampling(6, 5), 1});
     chat.run();
     EXPECT_EQ(chat.stats().reused_prompt_tokens, 13 + 5);
     EXPECT_GT(chat.stats().peak_cache_bytes, first_peak);
     EXPECT_EQ(chat.stats().prompt_tokens, int64_t(second.size()) - (13 + 5));
     Engine fresh(*model, nullptr, opt);
-    fresh.submit({second, params(6, 5), 1});
+    fresh.submit({second, free_sampling(6, 5), 1});
     fresh.run();
     const Completion &got = chat.completions(b)[0], &want = fresh.completions(0)[0];
     EXPECT_EQ(got.tokens, want.tokens);
@@ -77,12 +60,12 @@ TEST(EngineKeep, NextPromptSharesTheKeptRows) {
     std::vector<int32_t> diverged = second;
     diverged[4] = (diverged[4] + 1) % int32_t(V);
     chat.reset_stats();
-    chat.submit({diverged, params(7, 2), 1});
+    chat.submit({diverged, free_sampling(7, 2), 1});
     chat.run();
     EXPECT_EQ(chat.stats().reused_prompt_tokens, 4);
     const std::vector<int32_t> again = diverged;  // the kept tokens are `diverged` and its first new token
     chat.reset_stats();
-    chat.submit({again, params(8, 2), 1});
+    chat.submit({again, free_sampling(8, 2), 1});
     chat.run();
     EXPECT_EQ(chat.stats().reused_prompt_tokens, int64_t(again.size()) - 1);
     EXPECT_EQ(chat.stats().prompt_tokens, 1);
@@ -99,10 +82,11 @@ TEST(EngineKeep, OnlyTheLastSingleSampleIsKept) {
     opt.block_tokens = 4;
     opt.keep_last_sequence = keep;
     Engine e(*model, nullptr, opt);
-    for (int i = 0; i < 3; ++i) e.submit({tokens_of(5 + i, V, uint64_t(i)), params(uint64_t(i), 4), 1});
+    for (int i = 0; i < 3; ++i)
+      e.submit({random_tokens(5 + i, V, uint64_t(i)), free_sampling(uint64_t(i), 4), 1});
     e.run();
     EXPECT_EQ(e.cache().blocks_in_use(), keep ? blocks_for(7 + 3, 4) : 0);
-    e.submit({tokens_of(9, V, 9), params(1, 4), 3});
+    e.submit({random_tokens(9, V, 9), free_sampling(1, 4), 3});
     e.run();
     EXPECT_EQ(e.cache().blocks_in_use(), 0);
     // The peak of the next turn starts from the empty cache.
@@ -123,9 +107,9 @@ TEST(EngineKeep, KeptBlocksGiveWayUnderATightBudget) {
   Engine probe(*model, nullptr, opt);
   opt.max_cache_bytes = 10 * 4 * probe.stats().cache_bytes_per_token;
   // Blocks reserved: the prompt's 2, then up to 8 + max_new tokens.
-  const std::vector<GenRequest> reqs = {{tokens_of(8, V, 20), params(0, 4), 1},    // A: 3
-                                        {tokens_of(8, V, 21), params(1, 12), 1},   // B: 5
-                                        {tokens_of(8, V, 22), params(2, 12), 1}};  // C: 5
+  const std::vector<GenRequest> reqs = {{random_tokens(8, V, 20), free_sampling(0, 4), 1},    // A: 3
+                                        {random_tokens(8, V, 21), free_sampling(1, 12), 1},   // B: 5
+                                        {random_tokens(8, V, 22), free_sampling(2, 12), 1}};  // C: 5
   Engine plain(*model, nullptr, opt);
   opt.keep_last_sequence = true;
   Engine keeping(*model, nullptr, opt);
@@ -151,14 +135,14 @@ TEST(EngineKeep, CancelEndsARequestInEitherPhase) {
     opt.keep_last_sequence = keep;
     Engine e(*model, nullptr, opt);
     // Decoding: 3 steps give 3 tokens, then cancel.
-    const int a = e.submit({tokens_of(6, V, 1), params(1, 50), 1});
+    const int a = e.submit({random_tokens(6, V, 1), free_sampling(1, 50), 1});
     for (int i = 0; i < 3; ++i) e.step();
     e.cancel(a);
     EXPECT_EQ(e.completions(a)[0].tokens.size(), 3u);
     EXPECT_EQ(e.completions(a)[0].finish, FinishReason::Cancelled);
     EXPECT_EQ(e.cache().blocks_in_use(), keep ? blocks_for(6 + 2, 4) : 0);
     // Prefilling: 20 prompt tokens at 8 a step, cancelled after the first chunk.
-    const int b = e.submit({tokens_of(20, V, 2), params(2, 5), 2});
+    const int b = e.submit({random_tokens(20, V, 2), free_sampling(2, 5), 2});
     e.step();
     e.cancel(b);
     EXPECT_TRUE(e.idle());
@@ -168,12 +152,12 @@ TEST(EngineKeep, CancelEndsARequestInEitherPhase) {
     }
     EXPECT_EQ(e.cache().blocks_in_use(), 0);  // two samples: nothing to keep
     // Waiting: never admitted.
-    const int c = e.submit({tokens_of(5, V, 3), params(3, 5), 1});
+    const int c = e.submit({random_tokens(5, V, 3), free_sampling(3, 5), 1});
     e.cancel(c);
     EXPECT_FALSE(e.step());
     EXPECT_EQ(e.completions(c)[0].finish, FinishReason::Cancelled);
     // The engine goes on, and a cancelled request may be cancelled again.
-    const int d = e.submit({tokens_of(5, V, 4), params(4, 3), 1});
+    const int d = e.submit({random_tokens(5, V, 4), free_sampling(4, 3), 1});
     e.run();
     e.cancel(d);
     e.cancel(a);

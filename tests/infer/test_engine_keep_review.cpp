@@ -18,27 +18,10 @@
 namespace seek {
 namespace {
 
+using test::blocks_for;
 using test::fixture_dir;
-
-std::vector<int32_t> tokens_of(int64_t n, int64_t V, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<int32_t> p(static_cast<size_t>(n));
-  for (auto& t : p) t = int32_t(rng.below(uint64_t(V)));
-  return p;
-}
-
-SamplingParams params(uint64_t seed, int max_new) {
-  SamplingParams p;
-  p.temperature = 1.0f;
-  p.seed = seed;
-  p.max_new_tokens = max_new;
-  p.ignore_eos = true;
-  return p;
-}
-
-int64_t blocks_for(int64_t rows, int64_t bt) {
-  return (rows + bt - 1) / bt;
-}
+using test::free_sampling;
+using test::random_tokens;
 
 std::vector<int32_t> concat(std::vector<int32_t> a, const std::vector<int32_t>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -64,12 +47,12 @@ TEST(EngineKeepReview, ShorterAndOneTokenPrompts) {
   opt.block_tokens = 4;
   opt.keep_last_sequence = true;
   Engine e(*model, nullptr, opt);
-  const std::vector<int32_t> first = tokens_of(11, V, 31);
-  e.submit({first, params(1, 6), 1});
+  const std::vector<int32_t> first = random_tokens(11, V, 31);
+  e.submit({first, free_sampling(1, 6), 1});
   e.run();
   EXPECT_EQ(e.cache().blocks_in_use(), blocks_for(11 + 5, 4));
 
-  const GenRequest shorter{std::vector<int32_t>(first.begin(), first.begin() + 6), params(2, 3), 1};
+  const GenRequest shorter{std::vector<int32_t>(first.begin(), first.begin() + 6), free_sampling(2, 3), 1};
   e.reset_stats();
   const int a = e.submit(shorter);
   e.run();
@@ -79,7 +62,7 @@ TEST(EngineKeepReview, ShorterAndOneTokenPrompts) {
   // Now only the shorter request's 6 + 2 rows are kept: the first one's blocks were dropped.
   EXPECT_EQ(e.cache().blocks_in_use(), blocks_for(6 + 2, 4));
 
-  const GenRequest one{{first[0]}, params(3, 4), 1};
+  const GenRequest one{{first[0]}, free_sampling(3, 4), 1};
   e.reset_stats();
   const int b = e.submit(one);
   e.run();
@@ -101,16 +84,16 @@ TEST(EngineKeepReview, SeveralSamplesShareAKeptPrefixEndingInsideABlock) {
     opt.block_tokens = 4;
     opt.keep_last_sequence = true;
     Engine e(*model, nullptr, opt);
-    const std::vector<int32_t> first = tokens_of(9, V, 41);
-    const int a = e.submit({first, params(1, 4), 1});
+    const std::vector<int32_t> first = random_tokens(9, V, 41);
+    const int a = e.submit({first, free_sampling(1, 4), 1});
     e.run();
     // Kept: 9 + 3 rows. The next prompt shares the 9 prompt rows and 1 generated (10: inside block 2), then
     // differs.
     std::vector<int32_t> next = first;
     next.push_back(e.completions(a)[0].tokens[0]);
     next.push_back(int32_t((e.completions(a)[0].tokens[1] + 1) % V));
-    next = concat(next, tokens_of(3, V, 42));
-    const GenRequest req{next, params(7, 5), 3};
+    next = concat(next, random_tokens(3, V, 42));
+    const GenRequest req{next, free_sampling(7, 5), 3};
     e.reset_stats();
     const int b = e.submit(req);
     e.run();
@@ -133,18 +116,18 @@ TEST(EngineKeepReview, CancelAdmittedBeforeItsPrefillKeepsTheSharedRows) {
   Engine e(*model, nullptr, opt);
   // R (3 prompt tokens, 2 new) and X (18 prompt tokens, 2 samples) start together; R finishes at step 2 and
   // is kept (3 + 1 rows) while X is still prefilling, 6 tokens a step.
-  const std::vector<int32_t> r_prompt = tokens_of(3, V, 51);
-  const int r = e.submit({r_prompt, params(1, 2), 1});
-  const int x = e.submit({tokens_of(18, V, 52), params(2, 20), 2});
+  const std::vector<int32_t> r_prompt = random_tokens(3, V, 51);
+  const int r = e.submit({r_prompt, free_sampling(1, 2), 1});
+  const int x = e.submit({random_tokens(18, V, 52), free_sampling(2, 20), 2});
   e.step();
   e.step();
   ASSERT_EQ(e.completions(r)[0].finish, FinishReason::Length);
   // Y continues R: at step 3 X takes the whole chunk, and Y is admitted (taking R's 4 rows) with nothing run.
   std::vector<int32_t> y_prompt = r_prompt;
   y_prompt.push_back(e.completions(r)[0].tokens[0]);
-  y_prompt = concat(y_prompt, tokens_of(5, V, 53));
+  y_prompt = concat(y_prompt, random_tokens(5, V, 53));
   e.reset_stats();
-  const int y = e.submit({y_prompt, params(3, 4), 1});
+  const int y = e.submit({y_prompt, free_sampling(3, 4), 1});
   e.step();
   EXPECT_EQ(e.stats().reused_prompt_tokens, 4);
   EXPECT_EQ(e.stats().prompt_tokens, 6);
@@ -156,7 +139,7 @@ TEST(EngineKeepReview, CancelAdmittedBeforeItsPrefillKeepsTheSharedRows) {
   // X has two samples: the 4 rows Y held are still what is kept.
   EXPECT_EQ(e.cache().blocks_in_use(), blocks_for(4, 4));
   e.reset_stats();
-  const GenRequest z{y_prompt, params(4, 3), 1};
+  const GenRequest z{y_prompt, free_sampling(4, 3), 1};
   const int zi = e.submit(z);
   e.run();
   EXPECT_EQ(e.stats().reused_prompt_tokens, 4);
@@ -173,7 +156,7 @@ TEST(EngineKeepReview, CancelWhilePrefillingKeepsThePrefilledRows) {
   opt.prefill_chunk = 5;
   opt.keep_last_sequence = true;
   Engine e(*model, nullptr, opt);
-  const GenRequest req{tokens_of(13, V, 61), params(5, 4), 1};
+  const GenRequest req{random_tokens(13, V, 61), free_sampling(5, 4), 1};
   const int a = e.submit(req);
   e.step();
   e.step();  // 10 of 13 prefilled
@@ -201,8 +184,8 @@ TEST(EngineKeepReview, CancelFromOnTokenEndsTheRequestAtOnce) {
     Engine e(*model, nullptr, opt);
     // At sample 0 of request 0's second token, both requests are cancelled: samples 1 and 2 of request 0
     // and request 1's only sample have their tokens of that step still to come.
-    const int a = e.submit({tokens_of(6, V, 71), params(1, 50), 3});
-    const int b = e.submit({tokens_of(5, V, 72), params(2, 50), 1});
+    const int a = e.submit({random_tokens(6, V, 71), free_sampling(1, 50), 3});
+    const int b = e.submit({random_tokens(5, V, 72), free_sampling(2, 50), 1});
     std::map<std::pair<int, int>, int> after_cancel;
     std::map<std::pair<int, int>, bool> cancelled;
     e.on_token = [&](const TokenEvent& ev) {
@@ -231,7 +214,7 @@ TEST(EngineKeepReview, CancelFromOnTokenEndsTheRequestAtOnce) {
     // Kept: request 1's 5 prompt rows (its one token was drawn, never run).
     EXPECT_EQ(e.cache().blocks_in_use(), keep ? blocks_for(5, 4) : 0);
     // The engine goes on.
-    const int c = e.submit({tokens_of(4, V, 73), params(3, 3), 2});
+    const int c = e.submit({random_tokens(4, V, 73), free_sampling(3, 3), 2});
     e.on_token = nullptr;
     e.run();
     EXPECT_EQ(e.completions(c)[0].tokens.size(), 3u);
@@ -252,10 +235,10 @@ TEST(EngineKeepReview, KeptSequenceSurvivesAWaitItsRoomCannotEnd) {
   Engine e(*model, nullptr, opt);
   // A: 2 samples of 12 tokens; B: 1 sample of 2 tokens; both run at once (3 samples). C (2 samples) waits
   // for A's; its prompt starts with B's prompt.
-  const std::vector<int32_t> b_prompt = tokens_of(9, V, 82);
-  e.submit({tokens_of(6, V, 81), params(1, 12), 2});
-  e.submit({b_prompt, params(2, 2), 1});
-  const GenRequest c{concat(b_prompt, tokens_of(4, V, 83)), params(3, 3), 2};
+  const std::vector<int32_t> b_prompt = random_tokens(9, V, 82);
+  e.submit({random_tokens(6, V, 81), free_sampling(1, 12), 2});
+  e.submit({b_prompt, free_sampling(2, 2), 1});
+  const GenRequest c{concat(b_prompt, random_tokens(4, V, 83)), free_sampling(3, 3), 2};
   const int ci = e.submit(c);
   e.run();
   EXPECT_EQ(e.stats().reused_prompt_tokens, 9);
@@ -275,10 +258,10 @@ TEST(EngineKeepReview, KeptSequenceSurvivesABudgetWaitItCannotEnd) {
   Engine e(*model, nullptr, opt);
   // Blocks reserved: A (2 samples of 4 + 20) 1 + 2 * 5 = 11; B (4 + 4) 2, kept when it finishes as 2 (4 + 3
   // rows); C (8 + 16) 6: 11 + 2 + 6 > 16, and 11 + 6 > 16 too, so C waits for A whether B's rows stay or not.
-  const std::vector<int32_t> b_prompt = tokens_of(4, V, 92);
-  e.submit({tokens_of(4, V, 91), params(1, 20), 2});
-  e.submit({b_prompt, params(2, 4), 1});
-  const GenRequest c{concat(b_prompt, tokens_of(4, V, 93)), params(3, 16), 1};
+  const std::vector<int32_t> b_prompt = random_tokens(4, V, 92);
+  e.submit({random_tokens(4, V, 91), free_sampling(1, 20), 2});
+  e.submit({b_prompt, free_sampling(2, 4), 1});
+  const GenRequest c{concat(b_prompt, random_tokens(4, V, 93)), free_sampling(3, 16), 1};
   const int ci = e.submit(c);
   e.run();
   EXPECT_LE(e.stats().peak_cache_bytes, opt.max_cache_bytes);
@@ -321,15 +304,15 @@ TEST(EngineKeepReview, RandomChatsMatchAnEngineThatKeepsNothing) {
       GenRequest g;
       const uint64_t kind = rng.below(4);
       if (last.empty() || kind == 0) {
-        g.prompt = tokens_of(1 + int64_t(rng.below(15)), V, rng.next_u64());
+        g.prompt = random_tokens(1 + int64_t(rng.below(15)), V, rng.next_u64());
       } else {
         g.prompt = last;
         if (kind == 1) g.prompt.resize(1 + rng.below(g.prompt.size()));
         if (kind == 2) g.prompt[rng.below(g.prompt.size())] = int32_t(rng.below(uint64_t(V)));
-        g.prompt = concat(g.prompt, tokens_of(int64_t(rng.below(6)), V, rng.next_u64()));
+        g.prompt = concat(g.prompt, random_tokens(int64_t(rng.below(6)), V, rng.next_u64()));
         if (int64_t(g.prompt.size()) > 30) g.prompt.resize(30);
       }
-      g.params = params(rng.next_u64(), int(rng.below(8)));
+      g.params = free_sampling(rng.next_u64(), int(rng.below(8)));
       g.n = rng.below(4) == 0 ? 2 : 1;
       const int id = e.submit(g);
       reqs.push_back(g);
@@ -376,8 +359,8 @@ TEST(EngineKeepReview, RandomChatsMatchAnEngineThatKeepsNothing) {
       const int64_t half = opt.max_cache_bytes > 0 ? budget_blocks / 2 : 1000, bt = opt.block_tokens;
       int64_t max_new = 36;
       while (max_new > 1 && blocks_for(4, bt) + blocks_for(4 + max_new, bt) - 4 / bt > half) --max_new;
-      const GenRequest p{tokens_of(4, V, 1), params(1, int(max_new)), 1};
-      const GenRequest q{tokens_of(4, V, 2), params(2, int(max_new)), 1};
+      const GenRequest p{random_tokens(4, V, 1), free_sampling(1, int(max_new)), 1};
+      const GenRequest q{random_tokens(4, V, 2), free_sampling(2, int(max_new)), 1};
       opt.keep_last_sequence = false;
       Engine fresh(*model, nullptr, opt);
       fresh.submit(p);

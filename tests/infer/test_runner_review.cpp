@@ -24,6 +24,7 @@
 #include "infer/linear.hpp"
 #include "infer/model.hpp"
 #include "infer/runner.hpp"
+#include "infer_test_util.hpp"
 #include "model/config.hpp"
 #include "model/transformer.hpp"
 
@@ -61,13 +62,6 @@ std::unique_ptr<Transformer<float>> random_model(const ModelConfig& cfg, uint64_
         ps.p(id)[i] = info.trainable ? float(1.0 + 0.2 * rng.normal()) : float(0.1 * rng.normal());
   }
   return m;
-}
-
-std::vector<int32_t> random_tokens(int64_t V, int64_t T, uint64_t seed) {
-  Rng rng(seed);
-  std::vector<int32_t> t(static_cast<size_t>(T));
-  for (auto& x : t) x = int32_t(rng.below(uint64_t(V)));
-  return t;
 }
 
 double max_abs(const std::vector<float>& a) {
@@ -113,7 +107,7 @@ struct Steps {
 void expect_matches_training(const ModelConfig& cfg, const Steps& r, const std::string& what) {
   auto m = random_model(cfg, 11);
   const int64_t V = cfg.vocab_size, T = r.T;
-  auto tok = random_tokens(V, T, 5);
+  auto tok = test::random_tokens(T, V, 5);
   std::vector<float> ref(size_t(T * V));
   m->forward_logits(tok.data(), 1, T, ref.data());
   const double scale = max_abs(ref);
@@ -285,7 +279,7 @@ TEST(RunnerReview, WidenedBf16WeightsMatchTrainingOnEveryPath) {
     auto m = random_model(cfg, 11);
     for (auto& v : m->params().value) v = bf16_to_f32(f32_to_bf16(v));
     const int64_t V = cfg.vocab_size, T = 80;
-    auto tok = random_tokens(V, T, 5);
+    auto tok = test::random_tokens(T, V, 5);
     std::vector<float> ref(size_t(T * V));
     m->forward_logits(tok.data(), 1, T, ref.data());
     InferLoadOptions opt;
