@@ -275,7 +275,12 @@ bool Engine::advance() {
   }
   for (const auto& e : errors)
     if (e) std::rethrow_exception(e);
-  for (Job& jb : jobs) accept(*jb.r, jb.sample, jb.out);
+  // A sample cancelled by an earlier job's event takes no token (accept skips it) and is not counted.
+  int64_t accepted = 0;
+  for (Job& jb : jobs) {
+    accepted += !jb.r->samples[size_t(jb.sample)].done;
+    accept(*jb.r, jb.sample, jb.out);
+  }
 
   const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ++stats_.steps;
@@ -284,7 +289,7 @@ bool Engine::advance() {
     stats_.prompt_seconds += dt;
   } else {
     stats_.decode_seconds += dt;
-    stats_.decode_step_tokens += int64_t(jobs.size());
+    stats_.decode_step_tokens += accepted;
   }
   stats_.peak_cache_bytes = cache_.peak_bytes();
   return true;
@@ -308,6 +313,7 @@ void Engine::start_samples(Request& r, const float* /*logits*/) {
   // hanging (token -1: none was drawn).
   if (r.req.params.max_new_tokens == 0)
     for (int s = 0; s < n; ++s) {
+      if (r.samples[size_t(s)].done) continue;  // cancelled by the event of an earlier sample
       finish(r, s, FinishReason::Length);
       TokenEvent ev;
       ev.request = r.id;

@@ -213,6 +213,10 @@ TEST(EngineKeepReview, CancelFromOnTokenEndsTheRequestAtOnce) {
     EXPECT_TRUE(e.idle());
     // Kept: request 1's 5 prompt rows (its one token was drawn, never run).
     EXPECT_EQ(e.cache().blocks_in_use(), keep ? blocks_for(5, 4) : 0);
+    // Tokens counted for the decode rate: request 0's 3 second tokens... of which 1 was taken (sample 0's),
+    // and none of request 1's; the first tokens come from the prefill step.
+    EXPECT_EQ(e.stats().decode_step_tokens, 1);
+    EXPECT_EQ(e.stats().generated_tokens, 2 + 1 + 1 + 1);
     // The engine goes on.
     const int c = e.submit({random_tokens(4, V, 73), free_sampling(3, 3), 2});
     e.on_token = nullptr;
@@ -220,6 +224,27 @@ TEST(EngineKeepReview, CancelFromOnTokenEndsTheRequestAtOnce) {
     EXPECT_EQ(e.completions(c)[0].tokens.size(), 3u);
     EXPECT_EQ(e.cache().blocks_in_use(), 0);
   }
+}
+
+// With max_new_tokens 0 every sample ends at once with an event; one that an earlier sample's event
+// cancelled gets none, and keeps its "cancelled".
+TEST(EngineKeepReview, CancelFromAZeroTokenEventEndsTheOtherSamples) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  Engine e(*model, nullptr);
+  const int a = e.submit({random_tokens(5, V, 81), free_sampling(1, 0), 3});
+  std::vector<TokenEvent> events;
+  e.on_token = [&](const TokenEvent& ev) {
+    events.push_back(ev);
+    e.cancel(a);
+  };
+  e.run();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].finish, FinishReason::Length);
+  EXPECT_EQ(e.completions(a)[0].finish, FinishReason::Length);
+  EXPECT_EQ(e.completions(a)[1].finish, FinishReason::Cancelled);
+  EXPECT_EQ(e.completions(a)[2].finish, FinishReason::Cancelled);
+  EXPECT_EQ(e.cache().blocks_in_use(), 0);
 }
 
 // A kept sequence stays while the request waiting behind the running ones could not start without it
