@@ -4,6 +4,9 @@
 // budget. Cancel ends a request in either phase, keeping what it generated, and leaks no block.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <tuple>
 #include <vector>
 
 #include "core/error.hpp"
@@ -20,12 +23,19 @@ using test::free_sampling;
 using test::random_tokens;
 
 TEST(EngineKeep, NextPromptSharesTheKeptRows) {
-  for (const char* name : {"tiny-v3", "tiny-v2lite"}) {
-    SCOPED_TRACE(name);
+  // Both attention forms (the naive cache holds per-head keys and values), and a bf16 cache.
+  for (auto [name, form, cache] : {std::tuple{"tiny-v3", AttnForm::Absorbed, CacheType::F32},
+                                   std::tuple{"tiny-v2lite", AttnForm::Absorbed, CacheType::F32},
+                                   std::tuple{"tiny-v2lite", AttnForm::Naive, CacheType::F32},
+                                   std::tuple{"tiny-v3", AttnForm::Absorbed, CacheType::BF16}}) {
+    SCOPED_TRACE(fmt::format("{} {} {}", name, form == AttnForm::Naive ? "naive" : "absorbed",
+                             cache_type_name(cache)));
     auto model = InferModel::load(fixture_dir(name));
     const int64_t V = model->config().vocab_size;
     EngineOptions opt;
     opt.block_tokens = 8;
+    opt.form = form;
+    opt.cache_type = cache;
     opt.keep_last_sequence = true;
     Engine chat(*model, nullptr, opt);
     const std::vector<int32_t> first = random_tokens(13, V, 1);
