@@ -221,7 +221,6 @@ void run_generate(GenerateOptions& o) {
   po.erase = stream;
   ProgressLine progress(stream ? "prefill" : "generate", stream ? prompt_tokens : o.samples * sample_max,
                         stream ? "prompt tokens" : "tokens of the samples' budget", po);
-  std::vector<int64_t> lengths(size_t(o.samples), 0);
   int64_t unused = 0;  // tokens finished samples will not generate
   engine.on_token = [&](const TokenEvent& ev) {
     if (stream) {
@@ -231,8 +230,7 @@ void run_generate(GenerateOptions& o) {
       flush_stdout();
       return;
     }
-    lengths[size_t(ev.sample)] += ev.token.token >= 0;
-    if (ev.finished) unused += sample_max - lengths[size_t(ev.sample)];
+    if (ev.finished) unused += sample_max - int64_t(engine.completions(0)[size_t(ev.sample)].tokens.size());
   };
   while (engine.step()) {
     if (stream)
@@ -482,7 +480,8 @@ void run_chat(ChatCliOptions& o) {
     // R1's generation prompt already opened <think>.
     ThinkPrinter printer(co.style == ChatStyle::R1, tty);
     size_t shown = 0;  // bytes of the reply printed so far
-    // A long history's prefill (the whole conversation, each turn) shows progress until the reply starts.
+    // A long prefill (the first turn, or history the kept cache does not hold) shows progress until the reply
+    // starts.
     ProgressLine::Options po;
     po.erase = true;
     ProgressLine prefill("prefill", int64_t(req.prompt.size()), "prompt tokens", po);

@@ -113,8 +113,8 @@ Available machine_available_memory() {
   // mapped counts against it (memory-mapped safetensors too), so the room is the limit less the process's
   // whole virtual size, less what a run reserves beyond its tensors: each OpenMP thread's stack and malloc
   // arena (64 MB of address space each), oneDNN's generated code, the KV cache's 32 MB slabs. oneDNN does not
-  // survive running out of address space while it generates code (it crashed in 1 of ~30 runs with 50 MB of
-  // room left), so the checks must refuse a run before it gets that close.
+  // survive running out of address space while it generates code (tiny-v3 under `ulimit -v` 155 MB: a
+  // segfault in about 1 run in 30), so the checks must refuse a run before it gets that close.
   constexpr long long kAddressSpaceReserve = 256LL << 20;
   rlimit as{};
   if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
@@ -157,19 +157,27 @@ std::string available_memory_note() {
   return available_memory().why;
 }
 
+namespace {
+
+bool memory_check_off() {
+  const char* off = std::getenv("SEEK_NO_MEMORY_CHECK");
+  return off != nullptr && std::string(off) == "1";
+}
+
+}  // namespace
+
 long long memory_check_limit() {
-  if (const char* off = std::getenv("SEEK_NO_MEMORY_CHECK"); off != nullptr && std::string(off) == "1")
-    return -1;
-  return available_memory_bytes();
+  return memory_check_off() ? -1 : available_memory_bytes();
 }
 
 void check_memory_for(long long bytes, const std::string& what, const std::string& hint) {
   // Swap, zram or memory about to be freed elsewhere are not counted: the user may know better.
-  const long long avail = memory_check_limit();
-  if (avail < 0 || bytes <= avail) return;
-  const std::string note = available_memory_note();
+  if (memory_check_off()) return;
+  // One reading for the figure and the note that says what set it.
+  const Available avail = available_memory();
+  if (avail.bytes < 0 || bytes <= avail.bytes) return;
   fail("{} need {} of memory, and {} is available{} ({}SEEK_NO_MEMORY_CHECK=1 skips this check)", what,
-       format_bytes(bytes), format_bytes(avail), hint, note.empty() ? "" : note + "; ");
+       format_bytes(bytes), format_bytes(avail.bytes), hint, avail.why.empty() ? "" : avail.why + "; ");
 }
 
 std::string format_bytes(long long n) {
