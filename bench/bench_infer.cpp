@@ -29,6 +29,7 @@
 #include "core/openmp_wait.hpp"
 #include "core/rng.hpp"
 #include "infer/cache_attention.hpp"
+#include "infer/engine.hpp"
 #include "infer/expert_batch.hpp"
 #include "infer/linear.hpp"
 #include "infer/model.hpp"
@@ -329,6 +330,37 @@ void BM_Sample(benchmark::State& state, int top_k, float top_p, float min_p) {
   for (auto _ : state) benchmark::DoNotOptimize(s.sample(l.data(), int64_t(l.size()), p, {}, {}, rng).token);
 }
 
+// Decode through the engine (infer/engine.hpp), sampling included, which the decode rows above leave out
+// (they take a greedy pick): one 16-token prompt, B samples of 32 tokens each drawn at temperature 1 with no
+// truncation (a GRPO rollout) or with chat's defaults (temperature 0.6, top-p 0.95). tok_s counts the tokens
+// of decode-only steps over their time (EngineStats::decode_tps).
+void BM_Generate(benchmark::State& state, WeightFormat fmt, bool chat) {
+  const int B = int(state.range(0));
+  const InferModel& m = get_model("v2lite", fmt);
+  EngineOptions opt;
+  opt.max_batch = B;
+  Engine engine(m, nullptr, opt);
+  GenRequest req;
+  req.prompt = random_tokens(16, m.config().vocab_size, 11);
+  req.n = B;
+  req.params.temperature = chat ? 0.6f : 1.0f;
+  req.params.top_p = chat ? 0.95f : 1.0f;
+  req.params.max_new_tokens = 32;
+  req.params.ignore_eos = true;
+  engine.submit(req);  // warm-up: primitive creation is not timed
+  engine.run();
+  double tokens = 0, seconds = 0;
+  for (auto _ : state) {
+    const EngineStats before = engine.stats();
+    req.params.seed += 1;
+    engine.submit(req);
+    engine.run();
+    tokens += double(engine.stats().decode_step_tokens - before.decode_step_tokens);
+    seconds += engine.stats().decode_seconds - before.decode_seconds;
+  }
+  state.counters["tok_s"] = tokens / seconds;
+}
+
 void BM_SortVocabulary(benchmark::State& state) {
   const std::vector<float> l = bench_logits();
   std::vector<int32_t> order(l.size());
@@ -349,6 +381,18 @@ void register_all() {
   benchmark::RegisterBenchmark("sample/top-p-0.95-min-p-0.05", BM_Sample, 0, 0.95f, 0.05f)
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("sort/vocabulary", BM_SortVocabulary)->Unit(benchmark::kMillisecond);
+  for (WeightFormat fmt : {WeightFormat::F32, WeightFormat::BF16})
+    for (bool chat : {false, true})
+      benchmark::RegisterBenchmark(
+          (std::string("generate/v2lite") + (fmt == WeightFormat::BF16 ? "-bf16" : "") +
+           (chat ? "/chat" : "/rollout"))
+              .c_str(),
+          BM_Generate, fmt, chat)
+          ->Arg(1)
+          ->Arg(64)
+          ->ArgName("samples")
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime();
   for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive})
     for (CacheType ct : {CacheType::F32, CacheType::BF16, CacheType::FP8})
       benchmark::RegisterBenchmark(
