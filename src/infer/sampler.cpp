@@ -1,6 +1,7 @@
 #include "infer/sampler.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -45,6 +46,19 @@ namespace {
         "nothing can be sampled; use smaller penalties",
         p.repetition_penalty, p.presence_penalty, p.frequency_penalty, raw, token, penalised);
   fail("the model produced a non-finite logit ({}) for token {}: nothing can be sampled", raw, token);
+}
+
+// The summed weights of the tokens whose logit is at least thr, and (in count) how many there are. Two loops,
+// each in the one form GCC 12 vectorises (it leaves a conditional sum in double scalar).
+double mass_from(const float* w, const float* wt, int64_t V, float thr, int64_t& count) {
+  double m = 0;
+#pragma omp simd reduction(+ : m)
+  for (int64_t i = 0; i < V; ++i) m += double(wt[i]) * double(w[i] >= thr);
+  int64_t n = 0;
+#pragma omp simd reduction(+ : n)
+  for (int64_t i = 0; i < V; ++i) n += w[i] >= thr;
+  count = n;
+  return m;
 }
 
 }  // namespace
@@ -120,73 +134,82 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
 #pragma omp simd
   for (int64_t i = 0; i < V; ++i) wt[i] = fast_exp(float((double(w[i]) - dmx) * invT));
   const double z = sum_weights();
-  // Candidates most likely first (higher penalised logit; ties: lower id first). Only as long a prefix of
-  // that order is sorted as the truncation rules look at: a nucleus or min-p set is usually a few hundred
-  // of 100K+ tokens, and sorting them all cost ~10 ms a token. Untruncated draws never sort. Nor is the
-  // whole vocabulary searched for that prefix when it can be avoided: the candidates are first the tokens
-  // within 8 (tempered) nats of the maximum, then 32, then all, as many as the prefix needs; every token
-  // more likely than a candidate is one, so the candidates' order begins as the vocabulary's.
+  // Truncation. Each rule keeps a prefix of the order "higher penalised logit first, ties: lower id first"
+  // (the order of the tempered probabilities), and the rules are defined on the logits, so the kept set does
+  // not depend on the rounding of the weights. The kept set ends up in order_[0, keep) as a set; only as
+  // much of it is sorted as top-k and the listed alternatives need (sorting a 100K-token vocabulary costs
+  // ~10 ms a token). The search starts from candidates: the tokens within 8 (tempered) nats of the maximum,
+  // then 32, then all, as far as a rule needs; every token more likely than a candidate is one, so the
+  // candidates' order begins as the vocabulary's. Untruncated draws do none of this.
   auto more_likely = [w](int32_t a, int32_t b) { return w[a] > w[b] || (w[a] == w[b] && a < b); };
-  int64_t sorted = 0;  // order_[0, sorted) are the most likely tokens, in order
-  int64_t candidates = 0, level = 0;
-  auto sort_prefix = [&](int64_t n) {
-    n = std::min(n, V);
+  if (p.top_k > 0 || p.top_p < 1.0f || p.min_p > 0.0f || p.top_logprobs > 0) order_.resize(size_t(V));
+  int64_t sorted = 0;                 // order_[0, sorted) are the most likely tokens, in order
+  int64_t candidates = 0, level = 0;  // order_[0, candidates): every token within level's reach
+  auto widen = [&] {                  // the next level of candidates
+    const double nats = ++level == 1 ? 8.0 : level == 2 ? 32.0 : std::numeric_limits<double>::infinity();
+    const float thr = float(max_ - nats / inv_t_);  // -inf: every token
+    candidates = 0;
+    for (int64_t i = 0; i < V; ++i)
+      if (w[i] >= thr) order_[size_t(candidates++)] = int32_t(i);
+    sorted = 0;
+  };
+  auto sort_prefix = [&](int64_t n) {  // n <= V
     if (n <= sorted) return;
-    order_.resize(size_t(V));
-    while (candidates < n) {
-      const double nats = ++level == 1 ? 8.0 : level == 2 ? 32.0 : std::numeric_limits<double>::infinity();
-      const float thr = float(max_ - nats / inv_t_);  // -inf: every token
-      candidates = 0;
-      for (int64_t i = 0; i < V; ++i)
-        if (w[i] >= thr) order_[size_t(candidates++)] = int32_t(i);
-      sorted = 0;
-    }
+    while (candidates < n) widen();
     std::partial_sort(order_.begin() + sorted, order_.begin() + n, order_.begin() + candidates, more_likely);
     sorted = n;
-  };
-  auto nth = [&](int64_t i) {  // the i-th most likely token
-    if (i >= sorted) {
-      const int64_t round = std::max<int64_t>(4 * sorted, 256);
-      sort_prefix(i < candidates ? std::min(round, candidates) : round);  // within the candidates if it can
-    }
-    return order_[size_t(i)];
   };
   int64_t keep = V;
   if (p.top_k > 0 && p.top_k < V) {
     keep = p.top_k;
     sort_prefix(keep);
   }
-  // top-p's mass is that of the top-k set, before min-p. The min-p set (p >= min_p · p_max) and the top-p
-  // set are both prefixes of the order, so the kept set is the shorter one, and counting the min-p set
-  // first (no sorting) bounds how far the top-p walk sorts.
-  double mass = z;
-  if (p.top_p < 1.0f && keep < V) {
-    mass = 0;
-    for (int64_t i = 0; i < keep; ++i) mass += double(wt[order_[size_t(i)]]);
-  }
+  // The min-p set: p >= min_p · p_max, i.e. a logit at most T · log(1 / min_p) below the maximum, or at least
+  // the smallest float at or above that.
+  int64_t min_p_set = V;
+  double min_p_mass = z;  // its weights' sum, where keep == V
+  float min_p_thr = -inf;
   if (p.min_p > 0.0f) {
-    const float thr = float(double(p.min_p) * double(wt[best]));
+    const double logit = max_ + std::log(double(p.min_p)) / inv_t_;
+    min_p_thr = float(logit);
+    if (double(min_p_thr) < logit) min_p_thr = std::nextafter(min_p_thr, inf);
     int64_t n = 0;
-    if (keep == V) {
-#pragma omp simd reduction(+ : n)
-      for (int64_t i = 0; i < V; ++i) n += wt[i] >= thr;
-    } else {
-      for (int64_t i = 0; i < keep; ++i) n += wt[order_[size_t(i)]] >= thr;
-    }
-    keep = std::max<int64_t>(n, 1);
+    if (keep == V)
+      min_p_mass = mass_from(w, wt, V, min_p_thr, n);
+    else
+      while (n < keep && w[order_[size_t(n)]] >= min_p_thr) ++n;
+    min_p_set = std::max<int64_t>(n, 1);
   }
+  auto collect_min_p = [&] {  // order_[0, n): the min-p set, in id order
+    int64_t n = 0;
+    for (int64_t i = 0; i < V; ++i)
+      if (w[i] >= min_p_thr) order_[size_t(n++)] = int32_t(i);
+    sorted = 0;
+    return n;
+  };
   if (p.top_p < 1.0f) {
-    double cum = 0;
+    // The smallest most likely prefix of the top-k set whose share of its mass reaches top_p; if the min-p
+    // set is shorter, that is the kept set.
     int64_t n = 0;
-    while (n < keep) {
-      cum += double(wt[nth(n)]) / mass;
-      ++n;
-      if (cum >= double(p.top_p)) break;
+    if (keep < V) {  // sorted: walk it
+      double mass = 0;
+      for (int64_t i = 0; i < keep; ++i) mass += double(wt[order_[size_t(i)]]);
+      double cum = 0;
+      while (n < std::min(keep, min_p_set)) {
+        cum += double(wt[order_[size_t(n++)]]) / mass;
+        if (cum >= double(p.top_p)) break;
+      }
+    } else {
+      // A min-p set that falls short of top_p's mass is shorter than the nucleus; else it holds it.
+      const double target = double(p.top_p) * z;
+      n = min_p_mass < target ? collect_min_p() : nucleus(target);
+      sorted = 0;
     }
     keep = std::max<int64_t>(n, 1);
+  } else if (min_p_set < keep) {
+    if (keep == V) collect_min_p();
+    keep = min_p_set;
   }
-  if (keep < V) sort_prefix(keep);  // the kept set, for the renormalisation below
-  sort_prefix(std::min<int64_t>(p.top_logprobs, keep));
   // Renormalise over the kept set: weights outside it become 0.
   truncated_ = keep < V;
   double kept = z;
@@ -203,13 +226,78 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
   const int32_t tok = draw(rng.uniform() * kept);
   out.token = tok;
   out.logprob = float(logprob_of(tok));
+  // The listed alternatives: the most likely of the kept set, in order.
   const int64_t ntop = std::min<int64_t>(p.top_logprobs, keep);
+  if (ntop > sorted) {
+    if (truncated_)
+      std::partial_sort(order_.begin() + sorted, order_.begin() + ntop, order_.begin() + keep, more_likely);
+    else
+      sort_prefix(ntop);
+  }
   for (int64_t i = 0; i < ntop; ++i) {
     const int32_t t = order_[size_t(i)];
     if (w[t] == -inf) break;  // a kept token that cannot be drawn
     out.top.push_back({t, float(logprob_of(t))});
   }
   return out;
+}
+
+// The smallest most likely set of tokens whose weights sum to at least target, over the whole vocabulary: its
+// size, with the set left in order_[0, size). A bisection on the logit threshold (over the order-preserving
+// integer codes of floats, so at most 32 steps), each step one vector pass that sums the weights at or above
+// it, until at most kBand tokens lie between the bounds; only those are sorted. A flat distribution's nucleus
+// is most of the vocabulary, which sorted in rounds cost ~8 ms a token.
+int64_t Sampler::nucleus(double target) {
+  const float* w = work_.data();
+  const float* wt = weight_.data();
+  const int64_t V = V_;
+  auto code = [](float f) {
+    const uint32_t u = std::bit_cast<uint32_t>(f);
+    return u & 0x80000000u ? ~u : u | 0x80000000u;
+  };
+  auto value = [](uint32_t c) { return std::bit_cast<float>(c & 0x80000000u ? c & 0x7FFFFFFFu : ~c); };
+  // Invariant: the tokens at or above value(lo) weigh at least target, those at or above value(hi) less.
+  // A nucleus within 8 nats of the maximum (a peaked distribution's) starts from there.
+  uint32_t lo = code(-std::numeric_limits<float>::infinity()), hi = code(float(max_)) + 1;
+  int64_t n_lo = V, n_hi = 0;
+  double m_hi = 0;
+  const float near = float(max_ - 8.0 / inv_t_);
+  int64_t n_near = 0;
+  if (mass_from(w, wt, V, near, n_near) >= target) {
+    lo = code(near);
+    n_lo = n_near;
+  }
+  while (hi - lo > 1 && n_lo - n_hi > kBand) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    int64_t n = 0;
+    const double m = mass_from(w, wt, V, value(mid), n);
+    if (m >= target) {
+      lo = mid;
+      n_lo = n;
+    } else {
+      hi = mid;
+      n_hi = n;
+      m_hi = m;
+    }
+  }
+  const float t_lo = value(lo), t_hi = value(hi);
+  int64_t size = 0;
+  band_.clear();
+  for (int64_t i = 0; i < V; ++i) {
+    if (w[i] >= t_hi)
+      order_[size_t(size++)] = int32_t(i);
+    else if (w[i] >= t_lo)
+      band_.push_back(int32_t(i));
+  }
+  std::sort(band_.begin(), band_.end(),
+            [w](int32_t a, int32_t b) { return w[a] > w[b] || (w[a] == w[b] && a < b); });
+  double acc = m_hi;
+  for (int32_t t : band_) {
+    order_[size_t(size++)] = t;
+    acc += double(wt[t]);
+    if (acc >= target) break;
+  }
+  return size;
 }
 
 // Also the sums of blocks of kBlock weights, so that a draw skips whole blocks. A separate pass: GCC 12

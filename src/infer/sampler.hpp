@@ -67,18 +67,22 @@ class Sampler {
   double logprob_of(int64_t token) const;  // in the last non-greedy draw's final distribution
   double sum_weights();                    // of weight_, filling block_sums_
   int32_t draw(double target) const;       // the token whose cumulative weight (id order) first passes target
+  int64_t nucleus(double target);          // top-p over the whole vocabulary: the kept set's size
 
   static constexpr int64_t kBlock = 256;  // tokens per block of the scans that find the maximum and draw
+  static constexpr int64_t kBand = 512;    // tokens nucleus() sorts at its boundary
 
   std::vector<float> work_;         // penalised logits
   std::vector<float> weight_;       // exp((work_ − max) / T), 0 outside the kept set
   std::vector<double> block_sums_;  // weight_ summed over each kBlock tokens
   std::vector<int32_t> order_;      // candidate ids, most likely first
+  std::vector<int32_t> band_;       // nucleus(): the tokens at its boundary
   std::vector<int32_t> counts_;     // occurrences in `generated`
   std::vector<char> flags_;         // per token: seen in the context, then: in the kept set
-  double max_ = 0, inv_t_ = 1,
-         log_z_ = 0;        // the largest penalised logit, 1 / T, log of the kept weights' sum
-  bool truncated_ = false;  // flags_ marks the kept set
+  double max_ = 0;                  // the largest penalised logit
+  double inv_t_ = 1;                // 1 / temperature
+  double log_z_ = 0;                // log of the kept weights' sum
+  bool truncated_ = false;          // flags_ marks the kept set
   bool greedy_ = false;
   int32_t greedy_token_ = -1;
   int64_t V_ = 0;

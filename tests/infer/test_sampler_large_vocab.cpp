@@ -1,7 +1,8 @@
 // The sampler at vocabulary scale, where it works in blocks of tokens and searches for the most likely ones
 // in rounds (infer/sampler.cpp): draws that skip whole blocks follow the returned distribution, the maximum
-// and its ties are found across blocks, the top-k set is exact whichever round finds it, and tokens whose
-// weight underflows in float keep their finite log-probability.
+// and its ties are found across blocks, the top-k set is exact whichever round finds it, the nucleus found
+// by bisection is the one a full sort gives, and tokens whose weight underflows in float keep their finite
+// log-probability.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -146,6 +147,49 @@ TEST(SamplerLargeVocab, TopKIsExactWhereverTheKthTokenLies) {
       }
       ASSERT_TRUE(kept[size_t(t.token)]);
     }
+}
+
+// top-p (with and without min-p) over flat, spread and peaked distributions of 30,000 tokens, whose nuclei
+// run from a handful of tokens to most of the vocabulary: the kept set equals the one a full sort and walk
+// gives.
+TEST(SamplerLargeVocab, NucleusMatchesAFullSortAtEveryShape) {
+  const int64_t V = 30000;
+  Rng gen(8);
+  for (double spread : {0.05, 2.0, 8.0})
+    for (float top_p : {0.3f, 0.9f, 0.999f})
+      for (float min_p : {0.0f, 0.02f}) {
+        std::vector<float> l(static_cast<size_t>(V));
+        for (float& v : l) v = float(gen.normal() * spread);
+        SamplingParams p;
+        p.temperature = 0.7f;
+        p.top_p = top_p;
+        p.min_p = min_p;
+        const std::vector<double> lp = log_softmax(l, 0.7);
+        std::vector<int32_t> order(static_cast<size_t>(V));
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](int32_t a, int32_t b) { return l[size_t(a)] > l[size_t(b)]; });
+        std::vector<char> keep(size_t(V), 0);
+        double cum = 0;
+        for (int32_t t : order) {
+          if (std::exp(lp[size_t(t)]) < double(min_p) * std::exp(lp[size_t(order[0])])) break;
+          keep[size_t(t)] = 1;
+          cum += std::exp(lp[size_t(t)]);
+          if (cum >= double(top_p)) break;
+        }
+        Sampler s;
+        Rng rng(1);
+        const SampledToken t = s.sample(l.data(), V, p, {}, {}, rng);
+        ASSERT_TRUE(keep[size_t(t.token)]);
+        const std::vector<float> got = s.last_logprobs();
+        int64_t kept = 0;
+        for (int64_t i = 0; i < V; ++i) {
+          kept += keep[size_t(i)];
+          ASSERT_EQ(std::isinf(got[size_t(i)]), !keep[size_t(i)])
+              << "spread " << spread << " top-p " << top_p << " min-p " << min_p << " token " << i;
+        }
+        EXPECT_GT(kept, 0);
+      }
 }
 
 // Tokens far below the maximum (their float weight underflows to 0) cannot be drawn but keep their
