@@ -19,12 +19,14 @@
 #include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/progress.hpp"
+#include "core/stderr.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
 #include "infer/engine.hpp"
 #include "infer/model.hpp"
 #include "infer/token_ids.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek::cli {
 namespace {
@@ -63,13 +65,13 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
 // The defaults differ between generate and chat, so --help shows each command's own.
 void add_sampling_options(CLI::App& app, SamplingParams& p) {
   app.add_option("--max-new-tokens,-n", p.max_new_tokens, "tokens to generate at most")
-      ->transform(whole_number<int>())
+      ->transform(at_least<int>(0))
       ->capture_default_str();
   app.add_option("--temperature,-t", p.temperature, "0 = greedy")
       ->check(number_of_type<float>())
       ->capture_default_str();
   app.add_option("--top-k", p.top_k, "keep the k most likely tokens (0 = off)")
-      ->transform(whole_number<int>())
+      ->transform(at_least<int>(0))
       ->capture_default_str();
   app.add_option("--top-p", p.top_p, "nucleus: smallest set with this much probability (1 = off)")
       ->check(number_of_type<float>())
@@ -171,6 +173,8 @@ void run_generate(GenerateOptions& o) {
   if (o.file_given) {
     o.prompt = read_prompt_file(o.file);  // before the model loads
     o.prompt_given = true;
+  } else if (o.prompt_given) {
+    check_utf8_text(o.prompt, "--prompt");
   }
   SEEK_CHECK(!o.ids_given || (!o.chat && !o.no_bos),
              "--chat and --no-bos shape --prompt text; --ids go to the model as given, so drop {}",
@@ -194,8 +198,8 @@ void run_generate(GenerateOptions& o) {
     } else {
       req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, true);
     }
-    SEEK_CHECK(!req.prompt.empty(), "{} is empty and {}: the model has no token to start from",
-               o.file_given ? "the --file prompt" : "--prompt",
+    // (A --file prompt is never empty: read_prompt_file refuses that.)
+    SEEK_CHECK(!req.prompt.empty(), "--prompt is empty and {}: the model has no token to start from",
                o.no_bos ? "--no-bos leaves out BOS (drop it to generate from BOS alone)"
                         : "the tokenizer has no BOS token");
   }
@@ -272,15 +276,15 @@ void run_generate(GenerateOptions& o) {
   if (o.logprobs > 0 && !o.json) {
     for (size_t s = 0; s < out.size(); ++s) {
       const Completion& c = out[s];
-      if (out.size() > 1) fmt::print(stderr, "--- sample {} log-probabilities ---\n", s);
+      if (out.size() > 1) print_stderr("--- sample {} log-probabilities ---\n", s);
       for (size_t i = 0; i < c.tokens.size(); ++i) {
         std::string alts;
         for (const auto& t : c.top[i]) alts += fmt::format(" {}:{:.3f}", t.token, t.logprob);
-        fmt::print(stderr, "token {:>6} logprob {:8.4f} | top{}\n", c.tokens[i], c.logprobs[i], alts);
+        print_stderr("token {:>6} logprob {:8.4f} | top{}\n", c.tokens[i], c.logprobs[i], alts);
       }
     }
   }
-  fmt::print(stderr, "{}\n", timing_line(engine, out));
+  print_stderr("{}\n", timing_line(engine, out));
 }
 
 RegisterCommand reg_generate(
@@ -396,8 +400,8 @@ std::vector<int32_t> fit_history(std::vector<ChatMessage>& history, const Tokeni
   }
   if (int64_t(prompt.size()) >= ctx) return {};
   if (dropped > 0) {
-    fmt::print(stderr, "[seek] dropped the {} to fit the context of {} tokens\n",
-               dropped == 1 ? "oldest message" : count_of(dropped, "oldest message"), ctx);
+    print_stderr("[seek] dropped the {} to fit the context of {} tokens\n",
+                 dropped == 1 ? "oldest message" : count_of(dropped, "oldest message"), ctx);
     history = std::move(h);
   }
   return prompt;
@@ -437,6 +441,7 @@ void run_chat(ChatCliOptions& o) {
   // that is less (else a long --max-new-tokens would leave no history at all).
   const int64_t room = std::min<int64_t>(o.sampling.max_new_tokens, ctx / 2);
   std::vector<ChatMessage> history;
+  check_utf8_text(o.system, "--system");
   if (!o.system.empty()) history.push_back({"system", o.system});
   check_system_fits(history, *l.tok.tok, co, ctx, o.model.ctx > 0);
   const bool tty = isatty(0) && isatty(1);
@@ -446,8 +451,8 @@ void run_chat(ChatCliOptions& o) {
   EngineOptions eo = engine_options(o.model);
   eo.keep_last_sequence = true;
   Engine engine(*l.model, l.tok.tok.get(), eo);
-  fmt::print(stderr, "seek chat: {} ({} style); Ctrl-C stops a reply; empty line or Ctrl-D ends\n",
-             o.model.dir, o.style);
+  print_stderr("seek chat: {} ({} style); Ctrl-C stops a reply; empty line or Ctrl-D ends\n", o.model.dir,
+               o.style);
   std::string line;
   for (uint64_t turn = 0;; ++turn) {
     if (tty) fmt::print("> ");
@@ -459,14 +464,20 @@ void run_chat(ChatCliOptions& o) {
     }
     if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF input
     if (line.empty()) break;
+    if (const size_t valid = tok::utf8_valid_prefix(line); valid < line.size()) {
+      print_stderr(
+          "seek: error: this message is not UTF-8 text (invalid byte 0x{:02X} at byte {}); send it "
+          "again in UTF-8\n",
+          static_cast<unsigned char>(line[valid]), valid);
+      continue;
+    }
     history.push_back({"user", line});
     GenRequest req;
     req.prompt = fit_history(history, *l.tok.tok, co, ctx, room);
     if (req.prompt.empty()) {
-      fmt::print(stderr,
-                 "seek: error: this message{} takes the whole context of {} tokens; send a shorter one{}\n",
-                 history[0].role == "system" ? " with the system prompt" : "", ctx,
-                 o.model.ctx > 0 ? " or raise --ctx" : "");
+      print_stderr("seek: error: this message{} takes the whole context of {} tokens; send a shorter one{}\n",
+                   history[0].role == "system" ? " with the system prompt" : "", ctx,
+                   o.model.ctx > 0 ? " or raise --ctx" : "");
       history.pop_back();
       continue;
     }
@@ -513,8 +524,8 @@ void run_chat(ChatCliOptions& o) {
     history.push_back(chat_reply_message(co.style, reply));
     // A reply that ended in the step the Ctrl-C came in keeps its own finish reason, and no "stopped".
     if (stopped && engine.completions(id)[0].finish == FinishReason::Cancelled)
-      fmt::print(stderr, "[seek] reply stopped by Ctrl-C\n");
-    fmt::print(stderr, "{}\n", timing_line(engine, engine.completions(id)));
+      print_stderr("[seek] reply stopped by Ctrl-C\n");
+    print_stderr("{}\n", timing_line(engine, engine.completions(id)));
   }
 }
 

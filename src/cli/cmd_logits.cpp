@@ -18,6 +18,7 @@
 #include "core/progress.hpp"
 #include "core/read_file.hpp"
 #include "core/resources.hpp"
+#include "core/stderr.hpp"
 #include "infer/model.hpp"
 #include "infer/npy.hpp"
 #include "infer/runner.hpp"
@@ -99,13 +100,13 @@ void run_logits(const LogitsOptions& o) {
   std::vector<int32_t> ids;
   if (o.ids_given) ids = parse_token_ids(o.ids);
   const std::string text = o.file_given ? read_prompt_file(o.file) : o.prompt;
+  if (!o.file_given) check_utf8_text(text, "--prompt");
   auto model = load_model(o.model, o.bf16);
   if (!o.ids_given) {
     const ModelTokenizer tok = load_model_tokenizer(o.model);
     tok.check_text_fits(model->config().vocab_size, true);
     ids = tok.tok->encode(text, true, true);
-    SEEK_CHECK(!ids.empty(), "{} is empty and the tokenizer has no BOS token: no token to run",
-               o.file_given ? "the --file prompt" : "--prompt");
+    SEEK_CHECK(!ids.empty(), "--prompt is empty and the tokenizer has no BOS token: no token to run");
   }
   const ModelConfig& c = model->config();
   SEEK_CHECK(int64_t(ids.size()) <= c.max_position_embeddings,
@@ -131,7 +132,7 @@ void run_logits(const LogitsOptions& o) {
   progress.finish();
   check_finite(all, ids, V);
   write_npy(o.out, all.data(), {T, V});
-  fmt::print(stderr, "wrote {} (float32 [{}, {}])\n", o.out, T, V);
+  print_stderr("wrote {} (float32 [{}, {}])\n", o.out, T, V);
 }
 
 RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a forward pass as .npy",
@@ -169,7 +170,7 @@ void run_perplexity(const PerplexityOptions& o) {
   // Scored whole, final newline included, as the text was written (pretraining data keeps it too).
   const bool from_stdin = o.file == "-";
   const std::string source = from_stdin ? "standard input" : o.file;
-  const std::string text = read_file(from_stdin ? "/dev/stdin" : o.file);
+  const std::string text = read_input(o.file);
   SEEK_CHECK(!text.empty(), "{} is empty; nothing to score", source);
   check_utf8_file(text, source);
   auto model = load_model(o.model, o.bf16);

@@ -14,6 +14,7 @@
 #include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/trainer.hpp"
@@ -71,11 +72,13 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
     std::string text;
     if (!a->file.empty()) {
       if (!a->text.empty()) fail("give the text either as arguments or with --file, not both");
-      text = read_file(a->file == "-" ? "/dev/stdin" : a->file);
+      text = read_input(a->file);
+      check_utf8_file(text, a->file == "-" ? "standard input" : a->file);
     } else {
       // Without text, an empty line would be printed as if "" had been asked for (which `tokenize ''` does).
       SEEK_CHECK(!a->text.empty(), "give the text to encode as arguments or with --file ('-' for stdin)");
       for (size_t i = 0; i < a->text.size(); ++i) text += (i ? " " : "") + a->text[i];
+      check_utf8_text(text, "the text to encode");
     }
     auto ids = tok->encode(text, a->add_special, !a->no_parse_special);
     if (a->show) {
@@ -106,7 +109,7 @@ const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [
     // Ids as arguments or on stdin, separated by whitespace or commas ("[1, 2, 3]" works too).
     std::string all;
     for (const auto& w : a->ids) all += w + " ";
-    if (a->ids.empty()) all = read_file("/dev/stdin");
+    if (a->ids.empty()) all = read_input("-");
     for (char& c : all)
       if (c == ',' || c == '[' || c == ']') c = ' ';
     std::vector<TokenId> ids;
@@ -205,7 +208,7 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     opt.vocab_size = a->vocab_size;
     opt.min_frequency = a->min_frequency;
     opt.chat_template = a->chat_template;
-    opt.log = [](const std::string& s) { fmt::print(stderr, "{}\n", s); };
+    opt.log = [](const std::string& s) { print_stderr("{}\n", s); };
     if (a->pre_tokenizer == "gpt2") {
       opt.pre_tokenizer =
           nlohmann::json::parse(R"({"type": "ByteLevel", "add_prefix_space": false, "use_regex": true})");

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/stderr.hpp"
 #include "core/thread_count.hpp"
 #include "tokenizer/tokenizer_files.hpp"
 #include "tokenizer/utf8.hpp"
@@ -66,14 +67,31 @@ void check_utf8_file(const std::string& text, const std::string& path) {
       static_cast<unsigned char>(text[valid]));
 }
 
+void check_utf8_text(const std::string& text, const std::string& what) {
+  const size_t valid = tok::utf8_valid_prefix(text);
+  if (valid == text.size()) return;
+  fail(
+      "{} is not UTF-8 text: invalid UTF-8 at byte {} (0x{:02X}); the tokenizer would read U+FFFD in its "
+      "place",
+      what, valid, static_cast<unsigned char>(text[valid]));
+}
+
 std::string read_prompt_file(const std::string& path) {
   SEEK_CHECK(!path.empty(), "--file is empty; give the prompt's file, or '-' for standard input");
-  std::string text = read_file(path == "-" ? "/dev/stdin" : path);
-  check_utf8_file(text, path == "-" ? "standard input" : path);
+  // A cap far above any context (DeepSeek-V3's 163,840 tokens are ~1 MB of text), so that an endless stream
+  // (/dev/zero, `yes`) ends at once instead of filling the memory first.
+  std::string text =
+      read_input(path, kMaxPromptBytes,
+                 "no context holds a prompt that long (DeepSeek-V3's 163,840 tokens are about 1 MB "
+                 "of text)");
+  const std::string name = path == "-" ? "standard input" : path;
+  check_utf8_file(text, name);
   if (text.ends_with("\r\n"))
     text.resize(text.size() - 2);
   else if (text.ends_with('\n'))
     text.pop_back();
+  // Most often a mistake (a redirect that wrote nothing), which would otherwise generate from BOS alone.
+  SEEK_CHECK(!text.empty(), "the prompt in {} is empty (use --prompt '' to generate from BOS alone)", name);
   return text;
 }
 
@@ -116,8 +134,8 @@ ModelTokenizer load_model_tokenizer(const std::string& dir) {
   m.bytes = !tok::tokenizer_file_present(fs::path(dir) / "tokenizer.json");  // a link loop is named
   m.tok = load_tokenizer(dir);
   if (m.bytes)
-    fmt::print(stderr, "[seek] note: {} has no tokenizer.json; using the byte-level tokenizer ({} tokens)\n",
-               dir, m.tok->vocab_size());
+    print_stderr("[seek] note: {} has no tokenizer.json; using the byte-level tokenizer ({} tokens)\n", dir,
+                 m.tok->vocab_size());
   return m;
 }
 

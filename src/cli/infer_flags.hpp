@@ -129,10 +129,13 @@ void check_context_flag(int64_t value, int64_t model_limit, const std::string& f
 // U+FFFD, as Hugging Face's do, so a Latin-1 or binary file would silently become other text. The error names
 // the byte and line.
 void check_utf8_file(const std::string& text, const std::string& path);
+// The same for text given on the command line or typed (`what`: "--prompt", "the message").
+void check_utf8_text(const std::string& text, const std::string& what);
 
 // The text of a --file prompt: `path` read whole ('-': standard input), checked by check_utf8_file, less one
 // final line break (\n or \r\n), which an editor ends a file with and is not part of the prompt (llama.cpp's
 // -f drops it too).
+inline constexpr long long kMaxPromptBytes = 64ll << 20;  // read_prompt_file's cap
 std::string read_prompt_file(const std::string& path);
 
 // A command's input is exactly one of --prompt, --file and --ids: the error names the ones given.

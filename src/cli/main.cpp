@@ -21,6 +21,7 @@
 #include "core/error.hpp"
 #include "core/openmp_wait.hpp"
 #include "core/stdout.hpp"
+#include "core/temporaries.hpp"
 
 namespace seek::cli {
 std::vector<CommandSpec>& command_registry() {
@@ -33,12 +34,17 @@ namespace {
 
 // A standard stream closed by the caller (`seek ... >&-`) leaves its descriptor number free, and the next
 // open() (a checkpoint's temporary file, say) would get it: printing would then write into that file. The
-// number is taken by /dev/null opened the other way round, so every write to it fails and is reported below.
+// number is taken by /dev/null. Standard input and output get it opened the other way round, so that reading
+// fails (the prompt from a closed `-f -` is an error, not an empty prompt) and every write to stdout fails
+// and is reported below; stderr gets it for writing, since diagnostics nobody can see are not an error.
+bool g_stdin_closed = false;
+
 void occupy_closed_standard_streams() {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (fd == 0) g_stdin_closed = true;
     // No O_CLOEXEC: like any standard stream it is inherited by child processes.
-    const int got = ::open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+    const int got = ::open("/dev/null", fd == 1 ? O_RDONLY : O_WRONLY);
     if (got >= 0 && got != fd) {
       ::dup2(got, fd);
       ::close(got);
@@ -130,6 +136,7 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e) {
 int main(int argc, char** argv) {
   seek::use_short_openmp_spin_by_default(argv);
   occupy_closed_standard_streams();
+  seek::remove_temporaries_on_signals();
   CLI::App app{"seek: train, run and RL-tune DeepSeek-architecture models on CPUs"};
   app.require_subcommand(1);
   auto& reg = seek::cli::command_registry();

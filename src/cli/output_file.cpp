@@ -52,8 +52,16 @@ void check_output_path(const std::string& path, const std::string& flag,
   // "x.npy/" names a folder x.npy, which would be reported as missing: the slash is the slip.
   SEEK_CHECK(p.has_filename(), "{} {} ends with '/', so it names a folder; give a file name", flag, path);
   const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  SEEK_CHECK(fs::is_directory(parent), "{} {}: the folder {} does not exist; create it first", flag, path,
-             parent.string());
+  if (!fs::is_directory(parent)) {
+    std::error_code ec;
+    // Some part of the folder's path may exist as a file ("out.npy/x.npy" after out.npy was written).
+    fs::path file;
+    for (fs::path q = parent; !q.empty() && file.empty();
+         q = q.has_relative_path() ? q.parent_path() : fs::path())
+      if (fs::exists(fs::symlink_status(q, ec)) && !fs::is_directory(q, ec)) file = q;
+    SEEK_CHECK(file.empty(), "{} {}: {} is a file, not a folder", flag, path, file.string());
+    fail("{} {}: the folder {} does not exist; create it first", flag, path, parent.string());
+  }
   SEEK_CHECK(::access(parent.c_str(), W_OK) == 0, "{} {}: the folder {} is not writable", flag, path,
              parent.string());
   check_replaceable(p);  // before the model loads: no device, link or read-only file to find out about later

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/error.hpp"
+#include "core/temporaries.hpp"
 
 namespace seek {
 
@@ -72,6 +73,7 @@ AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd_ < 0)
     fail("cannot write {}: creating {} failed: {}", target_.string(), tmp_.string(), std::strerror(errno));
+  slot_ = register_temporary(tmp_.c_str());
   // The replacement keeps the permissions of the file it replaces (a 0600 file stays private).
   struct stat st {};
   if (::stat(target_.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::fchmod(fd_, st.st_mode & 07777) != 0)
@@ -82,12 +84,14 @@ AtomicFile::~AtomicFile() {
   if (done_) return;
   if (fd_ >= 0) ::close(fd_);
   ::unlink(tmp_.c_str());
+  unregister_temporary(slot_);
 }
 
 void AtomicFile::abort_with(std::string_view what, int err) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   ::unlink(tmp_.c_str());
+  unregister_temporary(slot_);
   done_ = true;
   fail("cannot write {}: {} failed: {}", target_.string(), what, std::strerror(err));
 }
@@ -117,11 +121,13 @@ void AtomicFile::commit() {
   if (rc != 0) abort_with(fmt::format("close of {}", tmp_.string()), errno);
   if (const std::string why = replace_refusal(target_); !why.empty()) {
     ::unlink(tmp_.c_str());
+    unregister_temporary(slot_);
     done_ = true;
     fail("cannot write {}: {}", target_.string(), why);
   }
   if (::rename(tmp_.c_str(), target_.c_str()) != 0)
     abort_with(fmt::format("rename of {}", tmp_.string()), errno);
+  unregister_temporary(slot_);
   done_ = true;
   fs::path dir = target_.parent_path();
   fsync_directory(dir.empty() ? fs::path(".") : dir);

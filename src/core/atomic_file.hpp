@@ -33,6 +33,7 @@ class AtomicFile {
 
   std::filesystem::path target_, tmp_;
   int fd_ = -1;
+  int slot_ = -1;  // in the list of temporaries a signal removes (core/temporaries.hpp)
   bool done_ = false;
 };
 

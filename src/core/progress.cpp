@@ -1,5 +1,7 @@
 #include "core/progress.hpp"
 
+#include "core/stderr.hpp"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -58,20 +60,18 @@ void ProgressLine::update(int64_t done, const std::function<std::string(double)>
   line += fmt::format(" | {} elapsed | ETA {}", format_duration(el), format_duration(eta));
   if (terminal_) {
     // \r back to the line's start, \x1b[K clears what a longer earlier line left.
-    fmt::print(opt_.out, "\r{}\x1b[K", line);
+    write_diagnostic(fmt::format("\r{}\x1b[K", line), opt_.out);
     open_line_ = true;
   } else {
-    fmt::print(opt_.out, "{}\n", line);
+    write_diagnostic(line + "\n", opt_.out);
   }
-  std::fflush(opt_.out);
 }
 
 void ProgressLine::finish() {
   if (finished_) return;
   finished_ = true;
   if (open_line_) {
-    std::fputs(opt_.erase ? "\r\x1b[K" : "\n", opt_.out);
-    std::fflush(opt_.out);
+    write_diagnostic(opt_.erase ? "\r\x1b[K" : "\n", opt_.out);
   }
 }
 

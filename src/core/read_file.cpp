@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -12,30 +13,36 @@
 
 namespace seek {
 
-std::string read_file(const std::filesystem::path& path, long long limit) {
-  SEEK_CHECK(!path.empty(), "cannot read a file with an empty name");
-  if (limit <= 0) limit = memory_check_limit();  // -1: none
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("cannot read {}: {}", path.string(), std::strerror(errno));
+namespace {
+
+// Reads fd to its end; name is what errors call it. Closes fd (unless it is standard input).
+std::string read_descriptor(int fd, const std::string& name, long long limit, const char* limit_reason) {
+  const auto done = [&] {
+    if (fd != 0) ::close(fd);
+  };
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int e = errno;
-    ::close(fd);
-    fail("cannot read {}: {}", path.string(), std::strerror(e));
+    done();
+    fail("cannot read {}: {}", name, std::strerror(e));
   }
   if (S_ISDIR(st.st_mode)) {
-    ::close(fd);
-    fail("{} is a folder, not a file", path.string());
+    done();
+    fail("{} is a folder, not a file", name);
   }
+  if (limit <= 0 && !limit_reason) limit = memory_check_limit();  // -1: none
   // size: the file's, or -1 for a stream (read until it passed the limit).
   const auto too_large = [&](long long size) {
-    ::close(fd);
+    done();
+    if (limit_reason)
+      fail("{} {} {}: {}", name,
+           size >= 0 ? fmt::format("holds {}, more than", format_bytes(size)) : "gives more than",
+           format_bytes(limit), limit_reason);
     const std::string room =
         limit == 0 ? std::string("no memory is available to read it into")
                    : fmt::format("the {} of memory available to read it into", format_bytes(limit));
     const std::string note = available_memory_note();
-    fail("{} {} ({}SEEK_MEMORY_AVAILABLE sets that figure, SEEK_NO_MEMORY_CHECK=1 lifts the limit)",
-         path.string(),
+    fail("{} {} ({}SEEK_MEMORY_AVAILABLE sets that figure, SEEK_NO_MEMORY_CHECK=1 lifts the limit)", name,
          size >= 0
              ? fmt::format("holds {}, {}{}", format_bytes(size), limit == 0 ? "and " : "more than ", room)
          : limit == 0 ? "gives data, and " + room
@@ -54,15 +61,36 @@ std::string read_file(const std::filesystem::path& path, long long limit) {
     if (n < 0) {
       if (errno == EINTR) continue;
       const int e = errno;
-      ::close(fd);
-      fail("cannot read {}: {}", path.string(), std::strerror(e));
+      done();
+      if (fd == 0 && e == EBADF) fail("cannot read {}: it is closed", name);
+      fail("cannot read {}: {}", name, std::strerror(e));
+    }
+    // A stream (a pipe, /dev/zero) has no size to check first: checked before each append, and the buffer
+    // grows no further than the limit (doubling past it could ask for twice the memory there is).
+    if (limit >= 0 && (long long)(out.size()) + n > limit) too_large(-1);
+    if (out.size() + size_t(n) > out.capacity()) {
+      size_t grow = std::max(2 * out.capacity(), out.size() + size_t(n));
+      if (limit >= 0) grow = std::min(grow, size_t(limit));
+      out.reserve(grow);
     }
     out.append(buf, size_t(n));
-    // A stream (a pipe, /dev/zero) has no size to check first.
-    if (limit >= 0 && (long long)out.size() > limit) too_large(-1);
   }
-  ::close(fd);
+  done();
   return out;
+}
+
+}  // namespace
+
+std::string read_file(const std::filesystem::path& path, long long limit, const char* limit_reason) {
+  SEEK_CHECK(!path.empty(), "cannot read a file with an empty name");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("cannot read {}: {}", path.string(), std::strerror(errno));
+  return read_descriptor(fd, path.string(), limit, limit_reason);
+}
+
+std::string read_input(const std::string& path, long long limit, const char* limit_reason) {
+  if (path != "-") return read_file(path, limit, limit_reason);
+  return read_descriptor(0, "standard input", limit, limit_reason);
 }
 
 void refuse_special_file(const std::filesystem::path& path) {

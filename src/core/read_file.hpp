@@ -12,8 +12,14 @@ namespace seek {
 // strerror), "X is a folder, not a file", and for an empty path "an empty file name". Reads until end of
 // file, so a FIFO or /dev/stdin works too, but not past `limit` bytes; 0: the memory available as
 // check_memory_for counts it (no limit with SEEK_NO_MEMORY_CHECK=1), so a file or stream that cannot fit,
-// /dev/zero say, is an error and not the OOM killer.
-std::string read_file(const std::filesystem::path& path, long long limit = 0);
+// /dev/zero say, is an error and not the OOM killer. With limit_reason, limit is a cap of the caller's, and
+// passing it is an error that ends with that reason.
+std::string read_file(const std::filesystem::path& path, long long limit = 0,
+                      const char* limit_reason = nullptr);
+
+// read_file, where "-" is standard input (read from descriptor 0: one the caller closed is an error, where
+// reopening /dev/stdin would read the /dev/null that main puts in its place as an empty input).
+std::string read_input(const std::string& path, long long limit = 0, const char* limit_reason = nullptr);
 
 // Throws seek::Error naming `path` when it is a FIFO, socket or device, for files that must hold their bytes
 // (a model's config.json, a safetensors index): read_file would wait on a FIFO for a writer, and take the

@@ -1,5 +1,7 @@
 #include "core/stop_signal.hpp"
 
+#include "core/temporaries.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -26,7 +28,9 @@ std::map<std::string, long> g_test_checks;  // per safe point, for SEEK_TEST_SIG
 void on_signal(int sig) {
   int none = 0;
   if (!g_signal.compare_exchange_strong(none, sig)) {
-    // The second one: behave as without a handler (the default action ends the process with this signal).
+    // The second one: behave as without a handler (the default action ends the process with this signal),
+    // less the temporaries of files being written.
+    remove_registered_temporaries();
     std::signal(sig, SIG_DFL);
     std::raise(sig);
     return;
@@ -88,6 +92,7 @@ void end_by_stop_signal() {
   std::fflush(stdout);
   std::fflush(stderr);
   const int sig = g_signal != 0 ? int(g_signal) : SIGINT;
+  remove_registered_temporaries();
   std::signal(sig, SIG_DFL);
   std::raise(sig);
   std::_Exit(128 + sig);  // a signal blocked by the caller: the status a shell would show for it

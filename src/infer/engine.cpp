@@ -6,6 +6,7 @@
 #include <chrono>
 #include <exception>
 
+#include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/resources.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -127,12 +128,13 @@ int Engine::submit(GenRequest req) {
                      fmt::format("the float32 logits of {} samples over a vocabulary of {} tokens", req.n, V),
                      "; fewer samples per prompt need less");
   const int64_t need = cache_need(req);
-  SEEK_CHECK(need <= cache_budget_,
-             "the request needs up to {:.1f} MiB of KV cache ({} samples of up to {} tokens at {} bytes per "
-             "token), more than the budget of {:.1f} MiB; ask for fewer samples or new tokens, a shorter "
-             "context, a bf16 or fp8 cache, or a larger budget",
-             double(need) / (1 << 20), req.n, sample_tokens(req), cache_.bytes_per_token(),
-             double(cache_budget_) / (1 << 20));
+  SEEK_CHECK(
+      need <= cache_budget_,
+      "the request needs up to {} of KV cache ({} of up to {} at {} bytes per token), more than the "
+      "budget of {}; ask for fewer samples or new tokens, a shorter context, a bf16 or fp8 cache, or a "
+      "larger budget",
+      format_bytes(need), count_of(req.n, "sample"), count_of(sample_tokens(req), "token"),
+      cache_.bytes_per_token(), format_bytes(cache_budget_));
   auto r = std::make_unique<Request>();
   r->id = int(reqs_.size());
   r->req = std::move(req);

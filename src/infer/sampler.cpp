@@ -42,10 +42,13 @@ namespace {
 [[noreturn]] void fail_non_finite(float raw, float penalised, int64_t token, const SamplingParams& p) {
   if (!std::isnan(raw) && raw != std::numeric_limits<float>::infinity())
     fail(
-        "the penalties (repetition {}, presence {}, frequency {}) turned the logit {} of token {} into {}: "
+        "the penalties (repetition {}, presence {}, frequency {}) turned the logit {} of token id {} into "
+        "{}: "
         "nothing can be sampled; use smaller penalties",
         p.repetition_penalty, p.presence_penalty, p.frequency_penalty, raw, token, penalised);
-  fail("the model produced a non-finite logit ({}) for token {}: nothing can be sampled", raw, token);
+  // NaN without its sign bit ("-nan" reads like a number gone negative).
+  fail("the model produced a non-finite logit ({}) for token id {}: nothing can be sampled",
+       std::isnan(raw) ? std::string("NaN") : fmt::format("{}", raw), token);
 }
 
 // The summed weights of the tokens whose logit is at least thr, and (in count) how many there are. Two loops,

@@ -194,6 +194,9 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
     SEEK_CHECK(type == "yarn", "{}: unsupported rope_scaling type \"{}\" (only yarn is supported)", src,
                type);
     c.rope.yarn = true;
+    // Required, as DeepSeek's modelling code reads it (rope_scaling["factor"]); the others have defaults
+    // there.
+    SEEK_CHECK(q.present("factor"), "{}: rope_scaling of type yarn needs its \"factor\"", src);
     c.rope.factor = q.number_or("factor", 1.0);
     c.rope.original_max_pos = q.integer_or("original_max_position_embeddings", 4096);
     c.rope.beta_fast = q.number_or("beta_fast", 32.0);

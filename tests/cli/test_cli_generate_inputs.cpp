@@ -198,14 +198,16 @@ TEST(CliGenerateInputs, PromptFromAFileOrStandardInput) {
   EXPECT_NE(r.output.find("float32 [18, 272]"), std::string::npos) << r.output;
   EXPECT_EQ(seek::read_file(tmp.path / "a.npy"), seek::read_file(tmp.path / "b.npy"));
   expect_error(logits + "x.npy --file " + file.string() + " --ids 1", "not both --file and --ids");
-  // An empty file is an empty prompt: BOS alone, as --prompt ''.
+  // An empty file (or one holding a line break alone) is most often a mistake: it used to run on BOS alone,
+  // which --prompt '' asks for.
   std::ofstream(tmp.path / "empty.txt").flush();
-  r = run(
-      gen + "--file " + (tmp.path / "empty.txt").string() + " 2>&1 >/dev/null | grep -c 'prompt 1 token,'",
-      "");
+  std::ofstream(tmp.path / "newline.txt") << "\n";
+  for (const char* name : {"empty.txt", "newline.txt"})
+    expect_error(gen + "--file " + (tmp.path / name).string(),
+                 "the prompt in " + (tmp.path / name).string() + " is empty (use --prompt '' to generate");
+  r = run(gen + "--prompt '' 2>&1 >/dev/null | grep -c 'prompt 1 token,'", "");
   EXPECT_EQ(r.output, "1\n");
-  expect_error(gen + "--no-bos --file " + (tmp.path / "empty.txt").string(),
-               "the --file prompt is empty and --no-bos leaves out BOS");
+  expect_error(gen + "--no-bos --prompt ''", "--prompt is empty and --no-bos leaves out BOS");
 }
 
 // perplexity scores the file's text: a file that is not UTF-8 would be scored as U+FFFD characters.

@@ -301,7 +301,7 @@ TEST(Sampler, PenaltiesThatOverflowAreNamed) {
     Rng rng(1);
     const std::string e = test::error_of([&] { s.sample(l.data(), 3, p, generated, generated, rng); });
     EXPECT_NE(e.find("the penalties (repetition "), std::string::npos) << e;
-    EXPECT_NE(e.find("turned the logit 4 of token 1 into inf"), std::string::npos) << e;
+    EXPECT_NE(e.find("turned the logit 4 of token id 1 into inf"), std::string::npos) << e;
   }
   std::vector<float> nan = l;
   nan[2] = std::nanf("");
@@ -309,7 +309,7 @@ TEST(Sampler, PenaltiesThatOverflowAreNamed) {
   Sampler s;
   Rng rng(1);
   const std::string e = test::error_of([&] { s.sample(nan.data(), 3, p, {}, {}, rng); });
-  EXPECT_NE(e.find("the model produced a non-finite logit (nan) for token 2"), std::string::npos) << e;
+  EXPECT_NE(e.find("the model produced a non-finite logit (NaN) for token id 2"), std::string::npos) << e;
 }
 
 // A tiny temperature is (almost) greedy: the most likely token with log-prob 0, not NaN from underflow.

@@ -100,7 +100,7 @@ TEST(SamplerLargeVocab, MaximumAndBadLogitsAreFoundInAnyBlock) {
     b[2500] = bad;
     b[2600] = bad;
     const std::string e = test::error_of([&] { s.sample(b.data(), V, SamplingParams{}, {}, {}, rng); });
-    EXPECT_NE(e.find("for token 2500"), std::string::npos) << e;
+    EXPECT_NE(e.find("for token id 2500"), std::string::npos) << e;
   }
 }
 

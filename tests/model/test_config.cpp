@@ -138,6 +138,11 @@ TEST(Config, ContradictionsAreErrors) {
   j = load_json("tiny-v3");
   j["rope_scaling"]["type"] = "linear";
   EXPECT_NE(error_of(j).find("linear"), std::string::npos);
+  // yarn without its factor was read as factor 1 (no scaling at all); DeepSeek's code requires the key.
+  j = load_json("tiny-v3");
+  j["rope_scaling"].erase("factor");
+  EXPECT_NE(error_of(j).find("rope_scaling of type yarn needs its \"factor\""), std::string::npos)
+      << error_of(j);
 }
 
 // Values that would make every logit NaN, or name tokens outside the vocabulary.
