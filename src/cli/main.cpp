@@ -37,12 +37,9 @@ namespace {
 // number is taken by /dev/null. Standard input and output get it opened the other way round, so that reading
 // fails (the prompt from a closed `-f -` is an error, not an empty prompt) and every write to stdout fails
 // and is reported below; stderr gets it for writing, since diagnostics nobody can see are not an error.
-bool g_stdin_closed = false;
-
 void occupy_closed_standard_streams() {
   for (int fd = 0; fd <= 2; ++fd) {
     if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
-    if (fd == 0) g_stdin_closed = true;
     // No O_CLOEXEC: like any standard stream it is inherited by child processes.
     const int got = ::open("/dev/null", fd == 1 ? O_RDONLY : O_WRONLY);
     if (got >= 0 && got != fd) {

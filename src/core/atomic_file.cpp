@@ -70,10 +70,14 @@ AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
   tmp_ = target_;
   tmp_ += ".tmp." + std::to_string(::getpid());
   // O_NOFOLLOW: a link planted at the temporary's name must not redirect the write elsewhere.
-  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd_ < 0)
-    fail("cannot write {}: creating {} failed: {}", target_.string(), tmp_.string(), std::strerror(errno));
+  // Listed before it exists, so that no signal can come between its creation and its listing.
   slot_ = register_temporary(tmp_.c_str());
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd_ < 0) {
+    const int e = errno;
+    unregister_temporary(slot_);
+    fail("cannot write {}: creating {} failed: {}", target_.string(), tmp_.string(), std::strerror(e));
+  }
   // The replacement keeps the permissions of the file it replaces (a 0600 file stays private).
   struct stat st {};
   if (::stat(target_.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::fchmod(fd_, st.st_mode & 07777) != 0)

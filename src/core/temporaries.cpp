@@ -12,9 +12,16 @@ namespace {
 
 constexpr int kSlots = 64;
 constexpr size_t kMaxPath = 4096;
-char g_paths[kSlots][kMaxPath];
-std::atomic<bool> g_used[kSlots];  // a slot's path is complete before this is set (release), read (acquire)
-std::atomic<bool> g_claimed[kSlots];
+
+// A slot's path is written between two increments of seq (odd while it changes), so that a handler running on
+// another thread, which copies it out, can tell a torn copy (seq moved) from a whole one: a seqlock.
+struct Slot {
+  std::atomic<bool> claimed{false};  // taken by a registration
+  std::atomic<bool> used{false};     // path is a temporary to remove
+  std::atomic<unsigned> seq{0};
+  char path[kMaxPath];
+};
+Slot g_slots[kSlots];
 
 void remove_and_die(int sig) {
   remove_registered_temporaries();
@@ -28,10 +35,13 @@ int register_temporary(const char* path) {
   const size_t n = std::strlen(path);
   if (n >= kMaxPath) return -1;
   for (int i = 0; i < kSlots; ++i) {
+    Slot& s = g_slots[i];
     bool free = false;
-    if (!g_claimed[i].compare_exchange_strong(free, true)) continue;
-    std::memcpy(g_paths[i], path, n + 1);
-    g_used[i].store(true, std::memory_order_release);
+    if (!s.claimed.compare_exchange_strong(free, true)) continue;
+    s.seq.fetch_add(1, std::memory_order_acq_rel);
+    std::memcpy(s.path, path, n + 1);
+    s.seq.fetch_add(1, std::memory_order_acq_rel);
+    s.used.store(true, std::memory_order_release);
     return i;
   }
   return -1;
@@ -39,13 +49,23 @@ int register_temporary(const char* path) {
 
 void unregister_temporary(int slot) {
   if (slot < 0) return;
-  g_used[slot].store(false, std::memory_order_release);
-  g_claimed[slot].store(false);
+  g_slots[slot].used.store(false, std::memory_order_release);
+  g_slots[slot].claimed.store(false, std::memory_order_release);
 }
 
 void remove_registered_temporaries() {
-  for (int i = 0; i < kSlots; ++i)
-    if (g_used[i].load(std::memory_order_acquire)) ::unlink(g_paths[i]);
+  char copy[kMaxPath];
+  for (Slot& s : g_slots) {
+    if (!s.used.load(std::memory_order_acquire)) continue;
+    const unsigned before = s.seq.load(std::memory_order_acquire);
+    if (before & 1u) continue;
+    size_t i = 0;
+    for (; i + 1 < kMaxPath && s.path[i] != '\0'; ++i) copy[i] = s.path[i];
+    copy[i] = '\0';
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (s.seq.load(std::memory_order_relaxed) != before) continue;  // rewritten meanwhile: not that file
+    ::unlink(copy);
+  }
 }
 
 void remove_temporaries_on_signals() {

@@ -4,7 +4,6 @@
 #include <bit>
 #include <cmath>
 #include <limits>
-#include <numeric>
 
 #include "core/error.hpp"
 #include "kernels/vecmath.hpp"
@@ -205,7 +204,9 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
     } else {
       // A min-p set that falls short of top_p's mass is shorter than the nucleus; else it holds it.
       const double target = double(p.top_p) * z;
+      // (Sums rounded in another order can take the nucleus past the min-p set by a token at the edge.)
       n = min_p_mass < target ? collect_min_p() : nucleus(target);
+      if (n > min_p_set) n = collect_min_p();
       sorted = 0;
     }
     keep = std::max<int64_t>(n, 1);
@@ -255,7 +256,7 @@ int64_t Sampler::nucleus(double target) {
   const float* wt = weight_.data();
   const int64_t V = V_;
   auto code = [](float f) {
-    const uint32_t u = std::bit_cast<uint32_t>(f);
+    const uint32_t u = std::bit_cast<uint32_t>(f + 0.0f);  // −0 as +0: they compare equal
     return u & 0x80000000u ? ~u : u | 0x80000000u;
   };
   auto value = [](uint32_t c) { return std::bit_cast<float>(c & 0x80000000u ? c & 0x7FFFFFFFu : ~c); };

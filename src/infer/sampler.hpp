@@ -9,9 +9,10 @@
 //      p < min_p · p_max); at least one token always survives;
 //   4. the kept probabilities are renormalised and one token is drawn.
 // The log-probability returned with a token is log of its probability in exactly that final distribution
-// (after temperature and truncation; 0 for greedy, which is a point mass). Optional top-n alternatives come
-// from the same distribution (tokens outside the kept set have log-probability -inf and are not listed).
-// Deterministic: a token depends only on the logits, the parameters and the Rng state.
+// (after temperature and truncation; 0 for greedy, which is a point mass), computed in double from the
+// logits; the draw itself uses float weights, each within ~1e-7 (relative) of those probabilities. Optional
+// top-n alternatives come from the same distribution (tokens outside the kept set have log-probability -inf
+// and are not listed). Deterministic: a token depends only on the logits, the parameters and the Rng state.
 // A NaN or +inf logit, or logits that are all -inf, are an error (seek::Error), never a made-up token.
 #pragma once
 #include <cstdint>
@@ -70,7 +71,7 @@ class Sampler {
   int64_t nucleus(double target);          // top-p over the whole vocabulary: the kept set's size
 
   static constexpr int64_t kBlock = 256;  // tokens per block of the scans that find the maximum and draw
-  static constexpr int64_t kBand = 512;    // tokens nucleus() sorts at its boundary
+  static constexpr int64_t kBand = 512;   // tokens nucleus() sorts at its boundary
 
   std::vector<float> work_;         // penalised logits
   std::vector<float> weight_;       // exp((work_ − max) / T), 0 outside the kept set

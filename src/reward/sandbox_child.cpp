@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 
 namespace seek::reward::detail {
 
@@ -173,6 +174,9 @@ void child_main(const ChildPlan& p) {
   // sandboxes' pipes): the PID-namespace init never execs, and a pipe end it kept would hide EOF.
   close_all_but(p.report_fd);
   if (p.mount_ns) build_root(p);
+  // The handlers seek installs (removing its temporary files on SIGINT/SIGTERM/SIGHUP) are not this
+  // process's: back to the defaults, which the program starts with and which the namespace's init ignores.
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, SIG_DFL);
   if (!p.pid_ns) exec_program(p);
 
   // PID 1 of the namespace: run the program as a child so it gets normal signal semantics (init ignores

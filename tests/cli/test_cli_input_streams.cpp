@@ -30,9 +30,10 @@ const std::string kTinyV3 = std::string(SEEK_TEST_DIR) + "/fixtures/tiny-v3";
 // An endless prompt stream (/dev/zero, `yes`) filled the machine's memory for 38 s (16.8 GB) and then ended
 // in "out of memory"; prompts are now capped far above any context, and the cap is named at once.
 TEST(CliInputStreams, AnEndlessPromptStreamIsRefusedAtTheCap) {
-  for (const std::string& cmd :
-       {std::string("generate --model ") + kTinyV3 + " -n 1 -f /dev/zero",
-        std::string("logits --model ") + kTinyV3 + " --out /tmp/unused.npy --file -"}) {
+  TempDir tmp("cli-streams-cap");
+  for (const std::string& cmd : {std::string("generate --model ") + kTinyV3 + " -n 1 -f /dev/zero",
+                                 std::string("logits --model ") + kTinyV3 + " --out " +
+                                     (tmp.path / "unused.npy").string() + " --file -"}) {
     const auto t0 = std::chrono::steady_clock::now();
     const CmdResult r = run(cmd, cmd.find("--file -") != std::string::npos ? "< /dev/zero 2>&1" : "2>&1");
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -136,6 +137,7 @@ TEST(CliInputStreams, ASignalRemovesTheTemporaryOfAFileBeingWritten) {
     const pid_t child = fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
+      ::signal(sig, SIG_DFL);  // a test run as a background job of a script starts with SIGINT ignored
       seek::remove_temporaries_on_signals();
       seek::AtomicFile f(target);
       f.write("partial", 7);

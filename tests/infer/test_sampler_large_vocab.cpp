@@ -149,47 +149,60 @@ TEST(SamplerLargeVocab, TopKIsExactWhereverTheKthTokenLies) {
     }
 }
 
-// top-p (with and without min-p) over flat, spread and peaked distributions of 30,000 tokens, whose nuclei
-// run from a handful of tokens to most of the vocabulary: the kept set equals the one a full sort and walk
-// gives.
+// top-p (with and without min-p and top-k) over flat, spread and peaked distributions of 30,000 tokens, whose
+// nuclei run from a handful of tokens to most of the vocabulary, one whose maximum is −0.0 (its float code
+// is not +0.0's), and one that is 90% −inf: the kept set equals the one a full sort and walk gives.
 TEST(SamplerLargeVocab, NucleusMatchesAFullSortAtEveryShape) {
   const int64_t V = 30000;
   Rng gen(8);
-  for (double spread : {0.05, 2.0, 8.0})
-    for (float top_p : {0.3f, 0.9f, 0.999f})
-      for (float min_p : {0.0f, 0.02f}) {
-        std::vector<float> l(static_cast<size_t>(V));
-        for (float& v : l) v = float(gen.normal() * spread);
-        SamplingParams p;
-        p.temperature = 0.7f;
-        p.top_p = top_p;
-        p.min_p = min_p;
-        const std::vector<double> lp = log_softmax(l, 0.7);
-        std::vector<int32_t> order(static_cast<size_t>(V));
-        std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(),
-                         [&](int32_t a, int32_t b) { return l[size_t(a)] > l[size_t(b)]; });
-        std::vector<char> keep(size_t(V), 0);
-        double cum = 0;
-        for (int32_t t : order) {
-          if (std::exp(lp[size_t(t)]) < double(min_p) * std::exp(lp[size_t(order[0])])) break;
-          keep[size_t(t)] = 1;
-          cum += std::exp(lp[size_t(t)]);
-          if (cum >= double(top_p)) break;
-        }
-        Sampler s;
-        Rng rng(1);
-        const SampledToken t = s.sample(l.data(), V, p, {}, {}, rng);
-        ASSERT_TRUE(keep[size_t(t.token)]);
-        const std::vector<float> got = s.last_logprobs();
-        int64_t kept = 0;
-        for (int64_t i = 0; i < V; ++i) {
-          kept += keep[size_t(i)];
-          ASSERT_EQ(std::isinf(got[size_t(i)]), !keep[size_t(i)])
-              << "spread " << spread << " top-p " << top_p << " min-p " << min_p << " token " << i;
-        }
-        EXPECT_GT(kept, 0);
-      }
+  enum Shape { Normal, NegativeZeroMax, MostlyMasked };
+  for (Shape shape : {Normal, NegativeZeroMax, MostlyMasked})
+    for (double spread : {0.05, 2.0, 8.0})
+      for (float top_p : {0.3f, 0.9f, 0.999f})
+        for (float min_p : {0.0f, 0.02f})
+          for (int top_k : {0, 500}) {
+            std::vector<float> l(static_cast<size_t>(V));
+            for (float& v : l) v = float(gen.normal() * spread);
+            if (shape == NegativeZeroMax) {
+              const float mx = *std::max_element(l.begin(), l.end());
+              for (float& v : l) v = v == mx ? -0.0f : v - mx;
+            } else if (shape == MostlyMasked) {
+              for (int64_t i = 0; i < V; ++i)
+                if (i % 10 != 3) l[size_t(i)] = -kInf;
+            }
+            SamplingParams p;
+            p.temperature = 0.7f;
+            p.top_p = top_p;
+            p.min_p = min_p;
+            p.top_k = top_k;
+            const std::vector<double> lp = log_softmax(l, 0.7);
+            std::vector<int32_t> order(static_cast<size_t>(V));
+            std::iota(order.begin(), order.end(), 0);
+            std::stable_sort(order.begin(), order.end(),
+                             [&](int32_t a, int32_t b) { return l[size_t(a)] > l[size_t(b)]; });
+            // top-k, then top-p over the top-k set's mass, then min-p: each keeps a prefix.
+            const int64_t k = top_k > 0 ? top_k : V;
+            double mass = 0;
+            for (int64_t i = 0; i < k; ++i) mass += std::exp(lp[size_t(order[size_t(i)])]);
+            std::vector<char> keep(size_t(V), 0);
+            double cum = 0;
+            for (int64_t i = 0; i < k; ++i) {
+              const int32_t t = order[size_t(i)];
+              if (std::exp(lp[size_t(t)]) < double(min_p) * std::exp(lp[size_t(order[0])])) break;
+              keep[size_t(t)] = 1;
+              cum += std::exp(lp[size_t(t)]) / mass;
+              if (cum >= double(top_p)) break;
+            }
+            Sampler s;
+            Rng rng(1);
+            const SampledToken t = s.sample(l.data(), V, p, {}, {}, rng);
+            ASSERT_TRUE(keep[size_t(t.token)]);
+            const std::vector<float> got = s.last_logprobs();
+            for (int64_t i = 0; i < V; ++i)
+              ASSERT_EQ(std::isinf(got[size_t(i)]), !keep[size_t(i)])
+                  << "shape " << shape << " spread " << spread << " top-p " << top_p << " min-p " << min_p
+                  << " top-k " << top_k << " token " << i;
+          }
 }
 
 // Tokens far below the maximum (their float weight underflows to 0) cannot be drawn but keep their
