@@ -26,7 +26,6 @@
 #include "infer/model.hpp"
 #include "infer/token_ids.hpp"
 #include "tokenizer/tokenizer.hpp"
-#include "tokenizer/utf8.hpp"
 
 namespace seek::cli {
 namespace {
@@ -464,11 +463,10 @@ void run_chat(ChatCliOptions& o) {
     }
     if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF input
     if (line.empty()) break;
-    if (const size_t valid = tok::utf8_valid_prefix(line); valid < line.size()) {
-      print_stderr(
-          "seek: error: this message is not UTF-8 text (invalid byte 0x{:02X} at byte {}); send it "
-          "again in UTF-8\n",
-          static_cast<unsigned char>(line[valid]), valid);
+    try {
+      check_utf8_text(line, "this message");
+    } catch (const Error& e) {  // the chat goes on: the next line may be fine
+      print_stderr("seek: error: {}\n", e.what());
       continue;
     }
     history.push_back({"user", line});

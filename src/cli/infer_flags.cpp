@@ -57,23 +57,29 @@ void add_kv_cache_option(CLI::App& app, CacheType& type) {
           ""));
 }
 
-void check_utf8_file(const std::string& text, const std::string& path) {
+namespace {
+
+// what: the text's name in the message; advice: what to do about it, after "The tokenizer would read U+FFFD
+// in its place".
+void require_utf8(const std::string& text, const std::string& what, const char* advice) {
   const size_t valid = tok::utf8_valid_prefix(text);
   if (valid == text.size()) return;
   fail(
-      "{} is not UTF-8 text: invalid UTF-8 at byte {} (line {}: 0x{:02X}). The tokenizer would read "
-      "U+FFFD in its place; convert the file first (e.g. iconv -f latin1 -t utf-8)",
-      path, valid, 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(valid), '\n'),
-      static_cast<unsigned char>(text[valid]));
+      "{} is not UTF-8 text: invalid UTF-8 at byte {} (line {}: 0x{:02X}). The tokenizer would read U+FFFD "
+      "in "
+      "its place{}",
+      what, valid, 1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(valid), '\n'),
+      static_cast<unsigned char>(text[valid]), advice);
+}
+
+}  // namespace
+
+void check_utf8_file(const std::string& text, const std::string& path) {
+  require_utf8(text, path, "; convert the file first (e.g. iconv -f latin1 -t utf-8)");
 }
 
 void check_utf8_text(const std::string& text, const std::string& what) {
-  const size_t valid = tok::utf8_valid_prefix(text);
-  if (valid == text.size()) return;
-  fail(
-      "{} is not UTF-8 text: invalid UTF-8 at byte {} (0x{:02X}); the tokenizer would read U+FFFD in its "
-      "place",
-      what, valid, static_cast<unsigned char>(text[valid]));
+  require_utf8(text, what, "");
 }
 
 std::string read_prompt_file(const std::string& path) {

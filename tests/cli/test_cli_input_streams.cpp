@@ -89,21 +89,21 @@ TEST(CliInputStreams, InvalidUtf8IsRefusedWhereverTheTextComesFrom) {
   TempDir tmp("cli-streams-utf8");
   const fs::path model = random_byte_model(tmp.path / "m");
   expect_error("generate --model " + model.string() + " -n 1 --prompt \"$(printf 'ab\\377')\"",
-               "--prompt is not UTF-8 text: invalid UTF-8 at byte 2 (0xFF)");
+               "--prompt is not UTF-8 text: invalid UTF-8 at byte 2 (line 1: 0xFF)");
   expect_error("logits --model " + model.string() + " --out " + (tmp.path / "x.npy").string() +
                    " --prompt \"$(printf 'ab\\377')\"",
                "--prompt is not UTF-8 text");
   expect_error("chat --model " + model.string() + " --system \"$(printf '\\376')\"",
                "--system is not UTF-8 text");
   expect_error("tokenize --tokenizer " + model.string() + " \"$(printf '\\377')\"",
-               "the text to encode is not UTF-8 text: invalid UTF-8 at byte 0 (0xFF)");
+               "the text to encode is not UTF-8 text: invalid UTF-8 at byte 0 (line 1: 0xFF)");
   // In a chat, a bad line is refused and the chat goes on to the next one.
   const fs::path lines = tmp.path / "lines.txt";
   std::ofstream(lines) << "\xff\xfe\nhi\n";
   const CmdResult chat =
       run("chat --model " + model.string() + " -n 2 --temperature 0", "< " + lines.string() + " 2>&1");
   EXPECT_EQ(chat.code, 0) << chat.output;
-  EXPECT_NE(chat.output.find("this message is not UTF-8 text (invalid byte 0xFF at byte 0)"),
+  EXPECT_NE(chat.output.find("this message is not UTF-8 text: invalid UTF-8 at byte 0 (line 1: 0xFF)"),
             std::string::npos)
       << chat.output;
   EXPECT_NE(chat.output.find("tokens/s"), std::string::npos) << chat.output;  // the second line's reply
