@@ -1,6 +1,7 @@
 // Shared helpers for the inference tests: fixture folders, their reference logits, and running a whole
 // sequence through the engine's runner.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <string>
@@ -31,6 +32,35 @@ inline SamplingParams free_sampling(uint64_t seed, int max_new) {
   p.max_new_tokens = max_new;
   p.ignore_eos = true;
   return p;
+}
+
+// The kept set of a draw from (already penalised) logits under p's truncation rules, from their definitions
+// in sampler.hpp, in double: the order is higher logit first, ties lower id first; top-k, then top-p over
+// the top-k set's mass, then min-p, each keeping a prefix.
+inline std::vector<char> reference_kept_set(const std::vector<float>& logits, const SamplingParams& p) {
+  const int64_t V = int64_t(logits.size());
+  const double T = double(p.temperature);
+  double mx = -INFINITY;
+  for (float v : logits) mx = std::max(mx, double(v) / T);
+  std::vector<double> w(logits.size());  // unnormalised probabilities
+  for (size_t i = 0; i < logits.size(); ++i) w[i] = std::exp(double(logits[i]) / T - mx);
+  std::vector<int32_t> order(logits.size());
+  for (int32_t i = 0; i < int32_t(V); ++i) order[size_t(i)] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return logits[size_t(a)] > logits[size_t(b)]; });
+  const int64_t k = p.top_k > 0 ? std::min<int64_t>(p.top_k, V) : V;
+  double mass = 0;
+  for (int64_t i = 0; i < k; ++i) mass += w[size_t(order[size_t(i)])];
+  std::vector<char> keep(logits.size(), 0);
+  double cum = 0;
+  for (int64_t i = 0; i < k; ++i) {
+    const int32_t t = order[size_t(i)];
+    if (w[size_t(t)] < double(p.min_p) * w[size_t(order[0])]) break;
+    keep[size_t(t)] = 1;
+    cum += w[size_t(t)] / mass;
+    if (p.top_p < 1.0f && cum >= double(p.top_p)) break;
+  }
+  return keep;
 }
 
 // KV cache blocks of bt token rows that `rows` rows take.

@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "infer/sampler.hpp"
+#include "infer_test_util.hpp"
 #include "support/error_of.hpp"
 
 namespace seek {
@@ -217,24 +218,7 @@ TEST(Sampler, PenalisedTopPMinPLogprobsMatchAReference) {
     for (int32_t t : {3, 7, 50, 120})  // the distinct context tokens, each once
       pen[size_t(t)] = pen[size_t(t)] > 0 ? pen[size_t(t)] / 1.3f : pen[size_t(t)] * 1.3f;
     for (auto [t, n] : {std::pair{50, 1}, {120, 2}, {3, 1}}) pen[size_t(t)] -= 0.4f + 0.25f * float(n);
-    const std::vector<double> full = ref_logprobs(pen, p.temperature, std::vector<char>(size_t(V), 1));
-    std::vector<int32_t> order(static_cast<size_t>(V));
-    for (int32_t i = 0; i < V; ++i) order[size_t(i)] = i;
-    std::sort(order.begin(), order.end(),
-              [&](int32_t a, int32_t b) { return full[size_t(a)] > full[size_t(b)]; });
-    // top-k, then top-p over the top-k set's renormalised mass, then min-p: all three keep a prefix.
-    const int64_t k = p.top_k > 0 ? p.top_k : V;
-    double mass_k = 0;
-    for (int64_t i = 0; i < k; ++i) mass_k += std::exp(full[size_t(order[size_t(i)])]);
-    std::vector<char> keep(size_t(V), 0);
-    double cum = 0;
-    for (int64_t i = 0; i < k; ++i) {
-      const int32_t t = order[size_t(i)];
-      if (std::exp(full[size_t(t)]) < double(p.min_p) * std::exp(full[size_t(order[0])])) break;
-      keep[size_t(t)] = 1;
-      cum += std::exp(full[size_t(t)]) / mass_k;
-      if (p.top_p < 1.0f && cum >= double(p.top_p)) break;
-    }
+    const std::vector<char> keep = test::reference_kept_set(pen, p);
     const std::vector<double> want = ref_logprobs(pen, p.temperature, keep);
     Sampler s;
     Rng rng(seed);

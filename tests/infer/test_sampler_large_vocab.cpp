@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "infer/sampler.hpp"
+#include "infer_test_util.hpp"
 #include "support/error_of.hpp"
 
 namespace seek {
@@ -175,24 +176,7 @@ TEST(SamplerLargeVocab, NucleusMatchesAFullSortAtEveryShape) {
             p.top_p = top_p;
             p.min_p = min_p;
             p.top_k = top_k;
-            const std::vector<double> lp = log_softmax(l, 0.7);
-            std::vector<int32_t> order(static_cast<size_t>(V));
-            std::iota(order.begin(), order.end(), 0);
-            std::stable_sort(order.begin(), order.end(),
-                             [&](int32_t a, int32_t b) { return l[size_t(a)] > l[size_t(b)]; });
-            // top-k, then top-p over the top-k set's mass, then min-p: each keeps a prefix.
-            const int64_t k = top_k > 0 ? top_k : V;
-            double mass = 0;
-            for (int64_t i = 0; i < k; ++i) mass += std::exp(lp[size_t(order[size_t(i)])]);
-            std::vector<char> keep(size_t(V), 0);
-            double cum = 0;
-            for (int64_t i = 0; i < k; ++i) {
-              const int32_t t = order[size_t(i)];
-              if (std::exp(lp[size_t(t)]) < double(min_p) * std::exp(lp[size_t(order[0])])) break;
-              keep[size_t(t)] = 1;
-              cum += std::exp(lp[size_t(t)]) / mass;
-              if (cum >= double(top_p)) break;
-            }
+            const std::vector<char> keep = test::reference_kept_set(l, p);
             Sampler s;
             Rng rng(1);
             const SampledToken t = s.sample(l.data(), V, p, {}, {}, rng);
