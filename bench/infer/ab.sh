@@ -5,6 +5,7 @@
 #   sh bench/infer/ab.sh BEFORE_BINARY AFTER_BINARY 'benchmark filter' [ROUNDS, default 2]
 # e.g. build the old commit in a worktree, copy its build/release/bench/bench_infer aside, then
 #   sh bench/infer/ab.sh /tmp/bench_before build/release/bench/bench_infer '^decode/v2lite/' 3
+# Each row runs for at least MIN_TIME seconds (default 0.3); MIN_TIME=3 steadies rows whose steps vary.
 set -eu
 [ $# -ge 3 ] || { echo "usage: $0 BEFORE AFTER FILTER [ROUNDS]" >&2; exit 2; }
 BEFORE=$1 AFTER=$2 FILTER=$3 ROUNDS=${4:-2}
@@ -20,7 +21,7 @@ while [ "$i" -lt "$ROUNDS" ]; do
     bin=$BEFORE
     [ "$side" = after ] && bin=$AFTER
     echo "== round $((i + 1)), $side ($bin)"
-    "$bin" --benchmark_filter="$FILTER|memory_bandwidth" --benchmark_min_time=0.3 2>/dev/null |
+    "$bin" --benchmark_filter="$FILTER|memory_bandwidth" --benchmark_min_time=${MIN_TIME:-0.3} 2>/dev/null |
       grep -E '/real_time' | awk '{ printf "%-62s %10s %-3s %s\n", $1, $2, $3, $NF }'
   done
   i=$((i + 1))

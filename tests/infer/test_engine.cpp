@@ -29,8 +29,8 @@ using test::free_sampling;
 using test::random_tokens;
 
 // With the fixture's matrices row-major (their size, by default) and packed for oneDNN. The batch grows past
-// the row counts where kernels change strategy (16 rows for the linear layers, 64 for the absorbed per-head
-// products and side-by-side experts): 5 single-sample requests and 20 of 4 samples, 85 rows at most. Also
+// the row counts where kernels change strategy (16 rows for the linear layers and the absorbed per-head
+// products, 64 for side-by-side experts): 5 single-sample requests and 20 of 4 samples, 85 rows at most. Also
 // over bf16 weights, whose products take bf16 inputs on every path (infer/linear.hpp), so that the result of
 // a row does not depend on how many rows share a product.
 TEST(Engine, SequenceInBatchEqualsAlone) {
