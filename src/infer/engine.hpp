@@ -91,8 +91,8 @@ struct EngineStats {
 
 class Engine {
  public:
-  // tokenizer may be null: then no text and no stop strings. EOS: the config's eos_token_id and the
-  // tokenizer's end-of-sequence token, either one.
+  // tokenizer may be null: then no text and no stop strings. EOS: the config's eos_token_id (every id of
+  // a list) and the tokenizer's end-of-sequence token, any one.
   Engine(const InferModel& model, const Tokenizer* tokenizer, const EngineOptions& opt = {});
   ~Engine();
 

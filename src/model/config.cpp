@@ -1,5 +1,6 @@
 #include "model/config.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <utility>
@@ -28,13 +29,16 @@ struct Reader {
   }
   int64_t integer_or(const char* key, int64_t def) const {
     if (!present(key)) return def;
-    const json& v = j[key];
+    return as_integer(j[key], fmt::format("key \"{}\"", key));
+  }
+  // `what` names the value in messages: a key, or an element of a key's list.
+  int64_t as_integer(const json& v, const std::string& what) const {
     SEEK_CHECK(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(INT64_MAX),
-               "{}: key \"{}\" is out of range, got {}", src, key, describe_json(v));
+               "{}: {} is out of range, got {}", src, what, describe_json(v));
     SEEK_CHECK(
         v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
                                   std::abs(v.get<double>()) < 9.2e18),
-        "{}: key \"{}\" must be an integer, got {}", src, key, describe_json(v));
+        "{}: {} must be an integer, got {}", src, what, describe_json(v));
     return v.get<int64_t>();
   }
   double number_or(const char* key, double def) const {
@@ -91,7 +95,6 @@ void for_each_plain_key(F&& f) {
   f("seq_aux", &ModelConfig::seq_aux);
   f("initializer_range", &ModelConfig::initializer_range);
   f("bos_token_id", &ModelConfig::bos_token_id, Write::AboveDefault);
-  f("eos_token_id", &ModelConfig::eos_token_id, Write::AboveDefault);
 }
 
 // Whether any layer, the MTP layers included, is dense. Not by a loop over the layers: config.json may claim
@@ -178,6 +181,25 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
     fail("{}: unsupported scoring_func \"{}\" (expected softmax or sigmoid)", src, scoring);
   }
   for_each_plain_key([&](const char* key, auto field, auto...) { r.read(key, c.*field); });
+  // Hugging Face allows a list of end tokens (generation stops at any of them); DeepSeek's configs give one.
+  if (r.present("eos_token_id") && j["eos_token_id"].is_array()) {
+    const json& ids = j["eos_token_id"];
+    SEEK_CHECK(!ids.empty(),
+               "{}: key \"eos_token_id\" is an empty list; give a token id, a list of them, or "
+               "null",
+               src);
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const int64_t id = r.as_integer(ids[i], fmt::format("element {} of \"eos_token_id\"", i));
+      SEEK_CHECK(id >= 0, "{}: element {} of \"eos_token_id\" is {}; a token id is >= 0", src, i, id);
+      if (i == 0)
+        c.eos_token_id = id;
+      else if (id != c.eos_token_id && std::find(c.extra_eos_token_ids.begin(), c.extra_eos_token_ids.end(),
+                                                 id) == c.extra_eos_token_ids.end())
+        c.extra_eos_token_ids.push_back(id);
+    }
+  } else {
+    r.read("eos_token_id", c.eos_token_id);
+  }
 
   std::string act = r.string_or("hidden_act", "silu");
   SEEK_CHECK(act == "silu", "{}: unsupported hidden_act \"{}\" (DeepSeek models use silu)", src, act);
@@ -248,6 +270,12 @@ void ModelConfig::validate(const std::string& src) const {
   for (auto [key, id] : {std::pair{"bos_token_id", bos_token_id}, {"eos_token_id", eos_token_id}})
     SEEK_CHECK(id >= -1 && id < vocab_size, "{}: \"{}\" ({}) is not a token id of the {}-token vocabulary",
                src, key, id, vocab_size);
+  SEEK_CHECK(extra_eos_token_ids.empty() || eos_token_id >= 0,
+             "{}: further end tokens are set without a first eos_token_id", src);
+  for (int64_t id : extra_eos_token_ids)
+    SEEK_CHECK(id >= 0 && id < vocab_size,
+               "{}: \"eos_token_id\" lists {}, which is not a token id of the {}-token vocabulary", src, id,
+               vocab_size);
   positive(moe_layer_freq, "moe_layer_freq");
   SEEK_CHECK(qk_rope_head_dim % 2 == 0, "{}: qk_rope_head_dim must be even (RoPE rotates pairs), got {}", src,
              qk_rope_head_dim);
@@ -345,6 +373,13 @@ json ModelConfig::to_json() const {
   for_each_plain_key([&](const char* key, auto field, Write write = Write::Always) {
     if (write == Write::Always || this->*field > defaults.*field) j[key] = this->*field;
   });
+  if (!extra_eos_token_ids.empty()) {
+    json ids = json::array({eos_token_id});
+    for (int64_t id : extra_eos_token_ids) ids.push_back(id);
+    j["eos_token_id"] = ids;
+  } else if (eos_token_id > defaults.eos_token_id) {
+    j["eos_token_id"] = eos_token_id;
+  }
   return j;
 }
 

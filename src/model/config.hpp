@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kernels/rope.hpp"
 
@@ -45,6 +46,8 @@ struct ModelConfig {
   bool seq_aux = true;
   double initializer_range = 0.02;
   int64_t bos_token_id = -1, eos_token_id = -1;
+  // The rest of an eos_token_id list (Hugging Face allows several end tokens): generation stops at any.
+  std::vector<int64_t> extra_eos_token_ids;
 
   int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
   bool has_q_lora() const { return q_lora_rank > 0; }

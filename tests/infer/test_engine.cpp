@@ -241,15 +241,17 @@ TEST(Engine, StopTokensStringsAndLength) {
   EXPECT_EQ(s4.text, "");
 }
 
-// A sample ends at the config's eos_token_id or at the tokenizer's end-of-sequence token, whichever comes
-// first: the same tokens as with ignore_eos, cut after the first of either.
+// A sample ends at the config's eos_token_id (any id of its list) or at the tokenizer's end-of-sequence
+// token, whichever comes first: the same tokens as with ignore_eos, cut after the first of them.
 TEST(Engine, EndsAtTheConfigsOrTheTokenizersEos) {
   ModelConfig cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
   auto tok = make_byte_tokenizer();
   cfg.vocab_size = int64_t(tok->vocab_size());
   cfg.eos_token_id = 5;
+  cfg.extra_eos_token_ids = {6};  // config.json's "eos_token_id": [5, 6]
   cfg.max_position_embeddings = 512;
   ASSERT_NE(tok->eos_id(), 5);
+  ASSERT_NE(tok->eos_id(), 6);
   auto model = InferModel::random(cfg, 3, WeightFormat::F32, 0.5);
   SamplingParams p = free_sampling(11, 200);
   Engine free_run(*model, tok.get());
@@ -263,8 +265,8 @@ TEST(Engine, EndsAtTheConfigsOrTheTokenizersEos) {
   for (int s = 0; s < 16; ++s) {
     const std::vector<int32_t>& all = free_run.completions(0)[size_t(s)].tokens;
     const Completion& c = e.completions(0)[size_t(s)];
-    const auto first =
-        std::find_if(all.begin(), all.end(), [&](int32_t t) { return t == 5 || t == tok->eos_id(); });
+    const auto first = std::find_if(all.begin(), all.end(),
+                                    [&](int32_t t) { return t == 5 || t == 6 || t == tok->eos_id(); });
     if (first == all.end()) {
       EXPECT_EQ(c.finish, FinishReason::Length) << "sample " << s;
       continue;
@@ -273,7 +275,7 @@ TEST(Engine, EndsAtTheConfigsOrTheTokenizersEos) {
     EXPECT_EQ(c.tokens, std::vector<int32_t>(all.begin(), first + 1)) << "sample " << s;
     ended_by.insert(*first);
   }
-  EXPECT_EQ(ended_by.size(), 2u) << "both ids should end some sample; pick another seed";
+  EXPECT_EQ(ended_by.size(), 3u) << "every id should end some sample; pick another seed";
 }
 
 TEST(Engine, ContinuousBatchingAdmitsWhenSlotsFree) {

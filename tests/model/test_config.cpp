@@ -185,6 +185,37 @@ TEST(Config, OutOfRangeValuesAreErrors) {
   }
 }
 
+// Hugging Face allows "eos_token_id" to be a list: generation stops at any of its ids. The first is the
+// primary one; the list survives a round trip; bad elements are named.
+TEST(Config, EosTokenIdList) {
+  auto j = load_json("tiny-v3");
+  j["eos_token_id"] = {5, 7, 5, 9};
+  ModelConfig c = ModelConfig::from_json(j, "test-config.json");
+  EXPECT_EQ(c.eos_token_id, 5);
+  EXPECT_EQ(c.extra_eos_token_ids, (std::vector<int64_t>{7, 9}));  // a repeated id counts once
+  EXPECT_EQ(c.to_json()["eos_token_id"], nlohmann::json({5, 7, 9}));
+  EXPECT_EQ(ModelConfig::from_json(c.to_json(), "again").extra_eos_token_ids, c.extra_eos_token_ids);
+  j["eos_token_id"] = {3};
+  c = ModelConfig::from_json(j, "test-config.json");
+  EXPECT_EQ(c.eos_token_id, 3);
+  EXPECT_TRUE(c.extra_eos_token_ids.empty());
+  EXPECT_EQ(c.to_json()["eos_token_id"], 3);  // a one-id list is written as the id
+
+  const int64_t V = j["vocab_size"].get<int64_t>();
+  const std::pair<nlohmann::json, std::string> bad[] = {
+      {nlohmann::json::array(), "\"eos_token_id\" is an empty list"},
+      {{1, "two"}, "element 1 of \"eos_token_id\" must be an integer"},
+      {{1, -1}, "element 1 of \"eos_token_id\" is -1"},
+      {{1, V}, fmt::format("\"eos_token_id\" lists {}, which is not a token id", V)},
+      {{V, 1}, fmt::format("\"eos_token_id\" ({}) is not a token id", V)},
+      {{1, UINT64_MAX}, "element 1 of \"eos_token_id\" is out of range"},
+  };
+  for (const auto& [ids, want] : bad) {
+    j["eos_token_id"] = ids;
+    EXPECT_NE(error_of(j).find(want), std::string::npos) << ids.dump() << ": " << error_of(j);
+  }
+}
+
 // Sizes that wrap in int64 are refused: 2^62 + 4 heads times tiny-v3's 12 query dims wraps to 48 rows, the
 // checkpoint's real size, so the weights passed every shape check and the first forward pass crashed.
 TEST(Config, DerivedSizesThatOverflowAreErrors) {
