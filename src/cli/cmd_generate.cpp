@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
 #include "infer/engine.hpp"
+#include "infer/generation_config.hpp"
 #include "infer/model.hpp"
 #include "infer/token_ids.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -37,6 +39,9 @@ struct ModelOptions {
   int64_t ctx = 0;
   int max_batch = 64;
   double cache_gib = 0;  // 0: the engine's default budget
+  bool no_generation_config = false;
+  // The generation_config.json keys whose flag was given on the command line (the flag wins).
+  std::set<std::string> sampling_flags_given;
 };
 
 void add_model_options(CLI::App& app, ModelOptions& o) {
@@ -52,6 +57,8 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
                  "context limit in tokens, prompt included, at most the model's (default: "
                  "max_position_embeddings)")
       ->transform(at_least<int64_t>(2));
+  app.add_flag("--no-generation-config", o.no_generation_config,
+               "ignore the model folder's generation_config.json (its sampling defaults and end tokens)");
   app.add_option("--max-batch", o.max_batch, "sequences decoded at once")
       ->transform(at_least<int>(1))
       ->capture_default_str();
@@ -110,6 +117,40 @@ Loaded load(const ModelOptions& o) {
   if (o.ctx > 0) check_context_flag(o.ctx, l.model->config().max_position_embeddings, "--ctx");
   l.tok = load_model_tokenizer(o.dir);
   return l;
+}
+
+// The sampling flags whose defaults generation_config.json may replace, by the file's key.
+constexpr std::pair<const char*, const char*> kGenerationConfigFlags[] = {
+    {"temperature", "--temperature"},
+    {"top_k", "--top-k"},
+    {"top_p", "--top-p"},
+    {"min_p", "--min-p"},
+    {"repetition_penalty", "--repetition-penalty"},
+    {"max_new_tokens", "--max-new-tokens"},
+};
+
+void note_sampling_flags_given(const CLI::App& app, ModelOptions& o) {
+  for (const auto& [key, flag] : kGenerationConfigFlags)
+    if (app.count(flag) > 0) o.sampling_flags_given.insert(key);
+}
+
+// The model's generation_config.json (infer/generation_config.hpp), as Hugging Face's generate() and vLLM
+// read it: its sampling values replace the command's defaults but not the flags given, and its end tokens
+// join the engine's. Says on stderr what it took and what it ignores.
+void apply_model_generation_config(const ModelOptions& o, int64_t vocab_size, SamplingParams& p,
+                                   EngineOptions& eo) {
+  if (o.no_generation_config) return;
+  const std::optional<GenerationConfig> g = load_generation_config(o.dir, vocab_size);
+  if (!g) return;
+  const std::string set =
+      apply_generation_config(*g, p, [&](const char* key) { return o.sampling_flags_given.count(key) > 0; });
+  eo.extra_eos = g->eos_token_ids;
+  if (!set.empty())
+    print_stderr(
+        "[seek] from generation_config.json: {} (flags override it; --no-generation-config ignores it)\n",
+        set);
+  for (const std::string& u : g->unsupported)
+    print_stderr("[seek] generation_config.json sets {}, which seek does not implement: ignored\n", u);
 }
 
 // --stop-token ids against the model's vocabulary, once it is loaded: the engine would refuse them too, but
@@ -186,6 +227,8 @@ void run_generate(GenerateOptions& o) {
   req.params.validate();
   Loaded l = load(o.model);
   check_stop_tokens(req.params, l.model->config().vocab_size);
+  EngineOptions eo = engine_options(o.model);
+  apply_model_generation_config(o.model, l.model->config().vocab_size, req.params, eo);
   if (o.prompt_given) {
     l.tok.check_text_fits(l.model->config().vocab_size, true);
     if (o.chat) {
@@ -212,14 +255,15 @@ void run_generate(GenerateOptions& o) {
              o.model.ctx > 0 && o.model.ctx < model_ctx
                  ? fmt::format("raise --ctx (the model allows up to {}) or shorten the prompt", model_ctx)
                  : std::string("shorten the prompt"));
-  Engine engine(*l.model, l.tok.tok.get(), engine_options(o.model));
+  Engine engine(*l.model, l.tok.tok.get(), eo);
   const bool stream = o.samples == 1 && !o.json;
   const int64_t prompt_tokens = int64_t(req.prompt.size());
+  const int max_new_tokens = req.params.max_new_tokens;
   engine.submit(std::move(req));
   // Progress on stderr while a long run shows nothing: the prefill of a streamed completion (its line cleared
   // when the first token prints), or the whole run when the completions print at the end. The token total
   // there is what the samples may reach, so the ETA is an upper bound.
-  const int64_t sample_max = std::min<int64_t>(o.sampling.max_new_tokens, ctx - prompt_tokens);
+  const int64_t sample_max = std::min<int64_t>(max_new_tokens, ctx - prompt_tokens);
   ProgressLine::Options po;
   po.erase = stream;
   ProgressLine progress(stream ? "prefill" : "generate", stream ? prompt_tokens : o.samples * sample_max,
@@ -312,6 +356,7 @@ RegisterCommand reg_generate(
         o->prompt_given = app.count("--prompt") > 0;
         o->ids_given = app.count("--ids") > 0;
         o->file_given = app.count("--file") > 0;
+        note_sampling_flags_given(app, o->model);
         run_generate(*o);
       });
     });
@@ -430,6 +475,9 @@ void run_chat(ChatCliOptions& o) {
   Loaded l = load(o.model);
   l.tok.check_text_fits(l.model->config().vocab_size, false);
   check_stop_tokens(o.sampling, l.model->config().vocab_size);
+  EngineOptions eo = engine_options(o.model);
+  eo.keep_last_sequence = true;
+  apply_model_generation_config(o.model, l.model->config().vocab_size, o.sampling, eo);
   ChatOptions co;
   co.style = o.style == "auto" ? chat_style_of(o.model.dir) : styles.at(o.style);
   for (const auto& [name, style] : styles)
@@ -447,8 +495,6 @@ void run_chat(ChatCliOptions& o) {
   // One engine for the whole chat, keeping the cache of each reply: the next turn's prompt is the
   // conversation so far, and only what the last turn's cache does not hold (the reply as the chat format
   // writes it, the new message) is prefilled.
-  EngineOptions eo = engine_options(o.model);
-  eo.keep_last_sequence = true;
   Engine engine(*l.model, l.tok.tok.get(), eo);
   print_stderr("seek chat: {} ({} style); Ctrl-C stops a reply; empty line or Ctrl-D ends\n", o.model.dir,
                o.style);
@@ -540,7 +586,10 @@ RegisterCommand reg_chat("chat", "Interactive chat in the DeepSeek format (<thin
                                ->capture_default_str();
                            app.add_option("--system", o->system, "system prompt");
                            add_sampling_options(app, o->sampling);
-                           app.callback([o] { run_chat(*o); });
+                           app.callback([o, &app] {
+                             note_sampling_flags_given(app, o->model);
+                             run_chat(*o);
+                           });
                          });
 
 }  // namespace

@@ -62,9 +62,15 @@ Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const Engine
   // same id in DeepSeek's checkpoints, but models saved before seek train wrote its tokenizer's ids into
   // config.json name a placeholder there, and they were trained to end with the tokenizer's.
   if (c.eos_token_id >= 0) eos_.push_back(int32_t(c.eos_token_id));
-  for (int64_t id : c.extra_eos_token_ids) eos_.push_back(int32_t(id));
-  if (tok_ && tok_->eos_id() >= 0 && std::find(eos_.begin(), eos_.end(), tok_->eos_id()) == eos_.end())
-    eos_.push_back(tok_->eos_id());
+  std::vector<int32_t> more(c.extra_eos_token_ids.begin(), c.extra_eos_token_ids.end());
+  if (tok_ && tok_->eos_id() >= 0) more.push_back(tok_->eos_id());
+  for (int32_t id : opt.extra_eos) {
+    SEEK_CHECK(id >= 0 && id < c.vocab_size,
+               "end-of-sequence id {} is not a token id of the {}-token vocabulary", id, c.vocab_size);
+    more.push_back(id);
+  }
+  for (int32_t id : more)
+    if (std::find(eos_.begin(), eos_.end(), id) == eos_.end()) eos_.push_back(id);
   // Checkpoints often pad the vocabulary past the tokenizer (DeepSeek-V3: 129280 rows for ~128.8K tokens);
   // ids without a token are never sampled.
   sample_vocab_ = c.vocab_size;

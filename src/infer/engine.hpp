@@ -76,6 +76,9 @@ struct EngineOptions {
   // conversation so far. Its blocks count against the budget until a request is admitted (which takes what it
   // shares and drops the rest) or needs the room.
   bool keep_last_sequence = false;
+  // More end-of-sequence ids, beside config.json's and the tokenizer's (generation_config.json's
+  // eos_token_id).
+  std::vector<int32_t> extra_eos;
 };
 
 struct EngineStats {

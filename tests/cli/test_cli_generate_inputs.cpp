@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -63,6 +64,73 @@ TEST(CliGenerateInputs, IntegerFlagsAreDecimalAndInRange) {
   r = run("perplexity --model " + model + " --file " + text.string() + " --ctx 010 --stride 08");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("window 10, stride 8"), std::string::npos) << r.output;
+}
+
+// A model folder's generation_config.json sets what the flags leave at their defaults (here do_sample false:
+// greedy, whose log-probabilities are all 0) and adds its eos_token_id to the end tokens; a flag given wins,
+// and --no-generation-config ignores the file. Before, the file was not read: Hugging Face's generate() and
+// vLLM sample DeepSeek-V3 at its temperature 0.6 and top_p 0.95, seek at its own defaults.
+TEST(CliGenerateInputs, GenerationConfigSetsDefaultsAndEndTokens) {
+  TempDir tmp("cli-gen-config");
+  const fs::path model = random_byte_model(tmp.path / "m");
+  const std::string gen = "generate --model " + model.string() + " --ids 1,2 -n 6 --seed 5 --json ";
+  auto completion = [](const CmdResult& r) {
+    EXPECT_EQ(r.code, 0) << r.output;
+    return nlohmann::json::parse(r.output)[0];
+  };
+  auto greedy = [](const nlohmann::json& c) {
+    for (const auto& lp : c["logprobs"])
+      if (lp.get<double>() != 0.0) return false;
+    return true;
+  };
+  const nlohmann::json ref = completion(run(gen + "--temperature 0 --ignore-eos", "2>/dev/null"));
+  const auto want = ref["tokens"].get<std::vector<int>>();
+  ASSERT_EQ(want.size(), 6u);
+  EXPECT_FALSE(greedy(completion(run(gen + "--ignore-eos", "2>/dev/null"))));  // the default: 0.8
+
+  std::ofstream(model / "generation_config.json") << R"({"do_sample": false, "top_k": 3})";
+  nlohmann::json c = completion(run(gen + "--ignore-eos", "2>/dev/null"));
+  EXPECT_EQ(c["tokens"].get<std::vector<int>>(), want);
+  EXPECT_TRUE(greedy(c)) << c.dump();
+  CmdResult r = run(gen + "--ignore-eos", "2>&1 >/dev/null");
+  EXPECT_NE(r.output.find("[seek] from generation_config.json: do_sample false (greedy), top_k 3 (flags "
+                          "override it; --no-generation-config ignores it)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(greedy(completion(run(gen + "--ignore-eos --temperature 1", "2>/dev/null"))));
+  EXPECT_FALSE(greedy(completion(run(gen + "--ignore-eos --no-generation-config", "2>/dev/null"))));
+  r = run(gen + "--ignore-eos --no-generation-config", "2>&1 >/dev/null");
+  EXPECT_EQ(r.output.find("generation_config"), std::string::npos) << r.output;
+
+  // Its end token ends the greedy sample at the token's first place.
+  c = completion(run(gen, "2>/dev/null"));
+  ASSERT_EQ(c["finish_reason"], "length") << "the model's own EOS came first; pick another seed";
+  std::ofstream(model / "generation_config.json")
+      << fmt::format(R"({{"do_sample": false, "eos_token_id": [{}]}})", want[3]);
+  c = completion(run(gen, "2>/dev/null"));
+  const auto cut = std::find(want.begin(), want.end(), want[3]) + 1;
+  EXPECT_EQ(c["tokens"].get<std::vector<int>>(), std::vector<int>(want.begin(), cut));
+  EXPECT_EQ(c["finish_reason"], "eos");
+
+  // A value the sampler refuses names the file, before anything runs.
+  std::ofstream(model / "generation_config.json") << R"({"top_p": 1.5})";
+  r = run(gen);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find((model / "generation_config.json").string() + ": top-p must be in (0, 1], got 1.5"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(run(gen + "--no-generation-config", "2>/dev/null").code, 0);
+
+  // chat reads it too.
+  std::ofstream(model / "generation_config.json")
+      << R"({"do_sample": true, "temperature": 0.3, "max_new_tokens": 2})";
+  std::ofstream(tmp.path / "messages.txt") << "hi\n";
+  r = run("chat --model " + model.string(), "< " + (tmp.path / "messages.txt").string() + " 2>&1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[seek] from generation_config.json: temperature 0.3, max_new_tokens 2"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("generated 2 tokens"), std::string::npos) << r.output;
 }
 
 // An empty --prompt is BOS alone, as a Hugging Face generate() without input ids starts; with --no-bos there
