@@ -135,22 +135,40 @@ void note_sampling_flags_given(const CLI::App& app, ModelOptions& o) {
 }
 
 // The model's generation_config.json (infer/generation_config.hpp), as Hugging Face's generate() and vLLM
-// read it: its sampling values replace the command's defaults but not the flags given, and its end tokens
-// join the engine's. Says on stderr what it took and what it ignores.
-void apply_model_generation_config(const ModelOptions& o, int64_t vocab_size, SamplingParams& p,
-                                   EngineOptions& eo) {
-  if (o.no_generation_config) return;
-  const std::optional<GenerationConfig> g = load_generation_config(o.dir, vocab_size);
-  if (!g) return;
-  const std::string set =
+// read it. Read before the model loads, so a bad file costs no load time: its sampling values replace the
+// command's defaults in `p` (flags given win), and stderr says what changed and what seek ignores.
+std::optional<GenerationConfig> use_generation_config(const ModelOptions& o, SamplingParams& p) {
+  if (o.no_generation_config) return std::nullopt;
+  std::optional<GenerationConfig> g = load_generation_config(o.dir);
+  if (!g) return g;
+  const std::string changed =
       apply_generation_config(*g, p, [&](const char* key) { return o.sampling_flags_given.count(key) > 0; });
-  eo.extra_eos = g->eos_token_ids;
-  if (!set.empty())
+  std::string eos;
+  for (int64_t id : g->eos_token_ids) eos += fmt::format("{}{}", eos.empty() ? "" : ", ", id);
+  if (!changed.empty() || !eos.empty())
     print_stderr(
-        "[seek] from generation_config.json: {} (flags override it; --no-generation-config ignores it)\n",
-        set);
+        "[seek] from generation_config.json: {}{}{} (flags override it; --no-generation-config "
+        "ignores the file)\n",
+        changed, !changed.empty() && !eos.empty() ? "; " : "", eos.empty() ? "" : "end tokens " + eos);
   for (const std::string& u : g->unsupported)
     print_stderr("[seek] generation_config.json sets {}, which seek does not implement: ignored\n", u);
+  return g;
+}
+
+// Once the model is loaded: the file's end tokens join the engine's. One the model cannot sample (past the
+// tokenizer's vocabulary: padding rows) can never end a sample, which is worth a word.
+void add_generation_config_eos(const std::optional<GenerationConfig>& g, const Loaded& l, EngineOptions& eo) {
+  if (!g) return;
+  check_generation_config_eos(*g, l.model->config().vocab_size);
+  const int64_t sampled = std::min<int64_t>(l.model->config().vocab_size, int64_t(l.tok.tok->vocab_size()));
+  for (int64_t id : g->eos_token_ids) {
+    if (id >= sampled)
+      print_stderr(
+          "[seek] generation_config.json: end token {} is past the tokenizer's {} tokens, so it is never "
+          "generated\n",
+          id, sampled);
+    eo.extra_eos.push_back(int32_t(id));
+  }
 }
 
 // --stop-token ids against the model's vocabulary, once it is loaded: the engine would refuse them too, but
@@ -225,10 +243,11 @@ void run_generate(GenerateOptions& o) {
   req.params = o.sampling;
   req.params.top_logprobs = o.logprobs;
   req.params.validate();
+  const std::optional<GenerationConfig> gc = use_generation_config(o.model, req.params);
   Loaded l = load(o.model);
   check_stop_tokens(req.params, l.model->config().vocab_size);
   EngineOptions eo = engine_options(o.model);
-  apply_model_generation_config(o.model, l.model->config().vocab_size, req.params, eo);
+  add_generation_config_eos(gc, l, eo);
   if (o.prompt_given) {
     l.tok.check_text_fits(l.model->config().vocab_size, true);
     if (o.chat) {
@@ -472,12 +491,13 @@ void run_chat(ChatCliOptions& o) {
   SEEK_CHECK(o.style == "auto" || styles.count(o.style), "--style must be auto, v2, v3 or r1, not '{}'",
              o.style);
   o.sampling.validate();  // a bad flag is an error now, not when the first message is sent
+  const std::optional<GenerationConfig> gc = use_generation_config(o.model, o.sampling);
   Loaded l = load(o.model);
   l.tok.check_text_fits(l.model->config().vocab_size, false);
   check_stop_tokens(o.sampling, l.model->config().vocab_size);
   EngineOptions eo = engine_options(o.model);
   eo.keep_last_sequence = true;
-  apply_model_generation_config(o.model, l.model->config().vocab_size, o.sampling, eo);
+  add_generation_config_eos(gc, l, eo);
   ChatOptions co;
   co.style = o.style == "auto" ? chat_style_of(o.model.dir) : styles.at(o.style);
   for (const auto& [name, style] : styles)

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <climits>
+#include <cmath>
 #include <set>
 #include <vector>
 
@@ -42,6 +44,19 @@ bool cut(std::string& s) {
 }
 
 }  // namespace
+
+std::optional<int64_t> json_whole_number(const json& v) {
+  if (v.is_number_unsigned()) {
+    if (v.get<uint64_t>() > uint64_t(INT64_MAX)) return std::nullopt;
+    return int64_t(v.get<uint64_t>());
+  }
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (std::floor(d) == d && std::abs(d) < 9.2e18) return int64_t(d);
+  }
+  return std::nullopt;
+}
 
 std::string describe_json(const json& v) {
   if (!v.is_structured()) {

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +18,10 @@ namespace seek {
 // array or object says how many members it has ("[1, 2, 3, ... (an array of 1000 values)"). Never looks more
 // than one level into `v`.
 std::string describe_json(const nlohmann::json& v);
+
+// A JSON number that is a whole number within int64, as an integer: 12, and also 12.0 (Python writes some
+// integers as floats); nullopt for anything else (a fraction, a string, a value past int64).
+std::optional<int64_t> json_whole_number(const nlohmann::json& v);
 
 // Far deeper than any real config, header or tokenizer.json (those nest fewer than 10 levels), and shallow
 // enough that recursing through it costs a few kilobytes of stack.

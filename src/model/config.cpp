@@ -35,11 +35,9 @@ struct Reader {
   int64_t as_integer(const json& v, const std::string& what) const {
     SEEK_CHECK(!v.is_number_unsigned() || v.get<uint64_t>() <= uint64_t(INT64_MAX),
                "{}: {} is out of range, got {}", src, what, describe_json(v));
-    SEEK_CHECK(
-        v.is_number_integer() || (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>() &&
-                                  std::abs(v.get<double>()) < 9.2e18),
-        "{}: {} must be an integer, got {}", src, what, describe_json(v));
-    return v.get<int64_t>();
+    const std::optional<int64_t> n = json_whole_number(v);
+    SEEK_CHECK(n.has_value(), "{}: {} must be an integer, got {}", src, what, describe_json(v));
+    return *n;
   }
   double number_or(const char* key, double def) const {
     if (!present(key)) return def;

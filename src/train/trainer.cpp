@@ -95,6 +95,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     // generation (infer/engine.hpp) takes its end of sequence from.
     c.bos_token_id = tok->bos_id();
     c.eos_token_id = tok->eos_id();
+    c.extra_eos_token_ids.clear();  // ids of whatever tokenizer the --config file was written for
     model = std::make_unique<Transformer<float>>(c);
     model->init_weights(s.seed);
   }

@@ -67,9 +67,10 @@ TEST(CliGenerateInputs, IntegerFlagsAreDecimalAndInRange) {
 }
 
 // A model folder's generation_config.json sets what the flags leave at their defaults (here do_sample false:
-// greedy, whose log-probabilities are all 0) and adds its eos_token_id to the end tokens; a flag given wins,
-// and --no-generation-config ignores the file. Before, the file was not read: Hugging Face's generate() and
-// vLLM sample DeepSeek-V3 at its temperature 0.6 and top_p 0.95, seek at its own defaults.
+// greedy, whose log-probabilities are all 0) and adds its eos_token_id to the end tokens; a flag given wins
+// (-n over max_new_tokens too), and --no-generation-config ignores the file. Before, the file was not read:
+// Hugging Face's generate() and vLLM sample DeepSeek-V3 at its temperature 0.6 and top_p 0.95, seek at its
+// own defaults.
 TEST(CliGenerateInputs, GenerationConfigSetsDefaultsAndEndTokens) {
   TempDir tmp("cli-gen-config");
   const fs::path model = random_byte_model(tmp.path / "m");
@@ -88,13 +89,14 @@ TEST(CliGenerateInputs, GenerationConfigSetsDefaultsAndEndTokens) {
   ASSERT_EQ(want.size(), 6u);
   EXPECT_FALSE(greedy(completion(run(gen + "--ignore-eos", "2>/dev/null"))));  // the default: 0.8
 
-  std::ofstream(model / "generation_config.json") << R"({"do_sample": false, "top_k": 3})";
+  std::ofstream(model / "generation_config.json")
+      << R"({"do_sample": false, "top_k": 3, "max_new_tokens": 2})";
   nlohmann::json c = completion(run(gen + "--ignore-eos", "2>/dev/null"));
   EXPECT_EQ(c["tokens"].get<std::vector<int>>(), want);
   EXPECT_TRUE(greedy(c)) << c.dump();
   CmdResult r = run(gen + "--ignore-eos", "2>&1 >/dev/null");
-  EXPECT_NE(r.output.find("[seek] from generation_config.json: do_sample false (greedy), top_k 3 (flags "
-                          "override it; --no-generation-config ignores it)"),
+  EXPECT_NE(r.output.find("[seek] from generation_config.json: do_sample false (greedy), top_k 3, top_p off, "
+                          "min_p off (flags override it; --no-generation-config ignores the file)"),
             std::string::npos)
       << r.output;
   EXPECT_FALSE(greedy(completion(run(gen + "--ignore-eos --temperature 1", "2>/dev/null"))));
@@ -111,15 +113,34 @@ TEST(CliGenerateInputs, GenerationConfigSetsDefaultsAndEndTokens) {
   const auto cut = std::find(want.begin(), want.end(), want[3]) + 1;
   EXPECT_EQ(c["tokens"].get<std::vector<int>>(), std::vector<int>(want.begin(), cut));
   EXPECT_EQ(c["finish_reason"], "eos");
-
-  // A value the sampler refuses names the file, before anything runs.
-  std::ofstream(model / "generation_config.json") << R"({"top_p": 1.5})";
-  r = run(gen);
-  EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find((model / "generation_config.json").string() + ": top-p must be in (0, 1], got 1.5"),
-            std::string::npos)
+  r = run(gen, "2>&1 >/dev/null");
+  EXPECT_NE(
+      r.output.find(fmt::format("do_sample false (greedy), top_k off, top_p off, min_p off; end tokens {} "
+                                "(flags",
+                                want[3])),
+      std::string::npos)
       << r.output;
-  EXPECT_EQ(run(gen + "--no-generation-config", "2>/dev/null").code, 0);
+  // The same as a list in config.json.
+  fs::remove(model / "generation_config.json");
+  nlohmann::json cfg = nlohmann::json::parse(seek::read_file(model / "config.json"));
+  cfg["eos_token_id"] = {cfg.value("eos_token_id", 0), want[3]};
+  std::ofstream(model / "config.json") << cfg.dump();
+  c = completion(run(gen + "--temperature 0", "2>/dev/null"));
+  EXPECT_EQ(c["tokens"].get<std::vector<int>>(), std::vector<int>(want.begin(), cut));
+  EXPECT_EQ(c["finish_reason"], "eos");
+
+  // A value out of its range names the file and the key, before the model loads (here a folder that has no
+  // model at all).
+  const fs::path bare = tmp.path / "bare";
+  fs::create_directories(bare);
+  std::ofstream(bare / "generation_config.json") << R"({"top_p": 1.5})";
+  r = run("generate --model " + bare.string() + " --ids 1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(
+      r.output.find((bare / "generation_config.json").string() + ": \"top_p\" must be in (0, 1], got 1.5"),
+      std::string::npos)
+      << r.output;
+  EXPECT_EQ(count(r.output, "config.json"), 1u) << r.output;  // the file's path, and nothing about the model
 
   // chat reads it too.
   std::ofstream(model / "generation_config.json")
@@ -127,7 +148,7 @@ TEST(CliGenerateInputs, GenerationConfigSetsDefaultsAndEndTokens) {
   std::ofstream(tmp.path / "messages.txt") << "hi\n";
   r = run("chat --model " + model.string(), "< " + (tmp.path / "messages.txt").string() + " 2>&1");
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("[seek] from generation_config.json: temperature 0.3, max_new_tokens 2"),
+  EXPECT_NE(r.output.find("[seek] from generation_config.json: temperature 0.3, top_p off, max_new_tokens 2"),
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("generated 2 tokens"), std::string::npos) << r.output;

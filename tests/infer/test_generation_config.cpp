@@ -20,12 +20,13 @@ constexpr int64_t kVocab = 100;
 
 std::optional<GenerationConfig> load_text(const TempDir& dir, const std::string& text) {
   std::ofstream(dir.path / "generation_config.json") << text;
-  return load_generation_config(dir.path.string(), kVocab);
+  return load_generation_config(dir.path.string());
 }
 
 std::string error_of(const TempDir& dir, const std::string& text) {
   try {
-    load_text(dir, text);
+    auto g = load_text(dir, text);
+    check_generation_config_eos(*g, kVocab);
   } catch (const Error& e) {
     return e.what();
   }
@@ -38,7 +39,7 @@ auto given_of(std::set<std::string> keys) {
 
 TEST(GenerationConfig, AbsentFileIsNothing) {
   TempDir dir("gencfg-absent");
-  EXPECT_FALSE(load_generation_config(dir.path.string(), kVocab).has_value());
+  EXPECT_FALSE(load_generation_config(dir.path.string()).has_value());
 }
 
 // DeepSeek-V3's and R1's file, plus keys seek reads and metadata it skips.
@@ -56,7 +57,7 @@ TEST(GenerationConfig, ReadsTheSamplingKeysAndEndTokens) {
   EXPECT_FLOAT_EQ(*g->min_p, 0.1f);
   EXPECT_FLOAT_EQ(*g->repetition_penalty, 1.1f);
   EXPECT_EQ(g->max_new_tokens, 300);
-  EXPECT_EQ(g->eos_token_ids, (std::vector<int32_t>{1, 7}));
+  EXPECT_EQ(g->eos_token_ids, (std::vector<int64_t>{1, 7}));
   EXPECT_TRUE(g->unsupported.empty());  // num_beams 1 and typical_p 1 change nothing
 
   SamplingParams p;
@@ -71,9 +72,15 @@ TEST(GenerationConfig, ReadsTheSamplingKeysAndEndTokens) {
   EXPECT_EQ(p.max_new_tokens, 300);
 
   g = load_text(dir, R"({"eos_token_id": 5})");
-  EXPECT_EQ(g->eos_token_ids, (std::vector<int32_t>{5}));
+  EXPECT_EQ(g->eos_token_ids, (std::vector<int64_t>{5}));
   p = SamplingParams{};
-  EXPECT_EQ(apply_generation_config(*g, p, given_of({})), "");  // no sampling key, nothing set
+  p.top_k = 40;
+  EXPECT_EQ(apply_generation_config(*g, p, given_of({})), "");  // no sampling recipe: nothing changes
+  EXPECT_EQ(p.top_k, 40);
+
+  g = load_text(dir, R"({"top_k": 50.0, "max_new_tokens": 1e3})");  // whole numbers written as floats
+  EXPECT_EQ(g->top_k, 50);
+  EXPECT_EQ(g->max_new_tokens, 1000);
 }
 
 // A flag given on the command line keeps its value; the file fills in the rest.
@@ -83,10 +90,37 @@ TEST(GenerationConfig, FlagsGivenWin) {
   SamplingParams p;
   p.temperature = 1.3f;
   p.max_new_tokens = 50;
-  EXPECT_EQ(apply_generation_config(*g, p, given_of({"temperature", "max_new_tokens"})), "top_p 0.95");
+  p.top_k = 40;
+  p.min_p = 0.05f;
+  EXPECT_EQ(apply_generation_config(*g, p, given_of({"temperature", "max_new_tokens", "min_p"})),
+            "top_k off, top_p 0.95");
   EXPECT_FLOAT_EQ(p.temperature, 1.3f);
   EXPECT_FLOAT_EQ(p.top_p, 0.95f);
   EXPECT_EQ(p.max_new_tokens, 50);
+  EXPECT_EQ(p.top_k, 0);            // left out of the file's recipe: off, as vLLM runs it
+  EXPECT_FLOAT_EQ(p.min_p, 0.05f);  // given
+}
+
+// The file's recipe alone runs, not mixed with the command's own defaults: DeepSeek-V3's file under seek
+// generate's defaults (temperature 0.8, top-k 40, top-p 0.95, min-p 0.05).
+TEST(GenerationConfig, ARecipeTurnsOffWhatItLeavesOut) {
+  TempDir dir("gencfg-recipe");
+  auto g = load_text(dir, R"({"do_sample": true, "temperature": 0.6, "top_p": 0.95})");
+  SamplingParams p;
+  p.temperature = 0.8f;
+  p.top_k = 40;
+  p.top_p = 0.95f;
+  p.min_p = 0.05f;
+  EXPECT_EQ(apply_generation_config(*g, p, given_of({})),
+            "temperature 0.6, top_k off, top_p 0.95, min_p off");
+  EXPECT_FLOAT_EQ(p.temperature, 0.6f);
+  EXPECT_EQ(p.top_k, 0);
+  EXPECT_EQ(p.min_p, 0.0f);
+  // Without a temperature in a sampling recipe: Hugging Face's and vLLM's 1.
+  g = load_text(dir, R"({"do_sample": true, "top_k": 20})");
+  p.temperature = 0.8f;
+  EXPECT_EQ(apply_generation_config(*g, p, given_of({})), "temperature 1, top_k 20, top_p off");
+  EXPECT_EQ(p.temperature, 1.0f);
 }
 
 // As in Hugging Face, do_sample false is greedy whatever temperature the file gives; a --temperature flag
@@ -105,8 +139,10 @@ TEST(GenerationConfig, DoSampleFalseIsGreedy) {
 
 TEST(GenerationConfig, UnsupportedKeysThatChangeTheOutputAreListed) {
   TempDir dir("gencfg-unsupported");
-  auto g = load_text(dir, R"({"num_beams": 4, "typical_p": 0.9, "no_repeat_ngram_size": 0, "top_a": 0})");
-  EXPECT_EQ(g->unsupported, (std::vector<std::string>{"num_beams = 4", "typical_p = 0.9"}));
+  auto g = load_text(dir, R"({"num_beams": 4, "typical_p": 0.9, "no_repeat_ngram_size": 0, "min_length": 0,
+      "suppress_tokens": [], "bad_words_ids": [[5]], "stop_strings": "###", "forced_eos_token_id": null})");
+  EXPECT_EQ(g->unsupported, (std::vector<std::string>{"num_beams = 4", "typical_p = 0.9",
+                                                      "bad_words_ids = [[...]]", "stop_strings = \"###\""}));
 }
 
 TEST(GenerationConfig, BadFilesNameTheFileAndKey) {
@@ -116,16 +152,19 @@ TEST(GenerationConfig, BadFilesNameTheFileAndKey) {
       {"{", "not valid JSON"},
       {"[1, 2]", "a generation config must be a JSON object"},
       {R"({"temperature": "0.6"})", "\"temperature\" must be a number, got \"0.6\""},
+      {R"({"do_sample": false, "temperature": -1})", "\"temperature\" must be >= 0, got -1"},
+      {R"({"temperature": 1e300})", "\"temperature\" must be a finite number, got 1e+300"},
       {R"({"do_sample": 1})", "\"do_sample\" must be true or false, got 1"},
       {R"({"top_k": 2.5})", "\"top_k\" must be a whole number, got 2.5"},
       {R"({"top_k": -1})", "\"top_k\" must be from 0 to 2147483647, got -1"},
       {R"({"max_new_tokens": 9999999999})", "\"max_new_tokens\" must be from 0 to 2147483647"},
-      {R"({"top_p": 0})", "top-p must be in (0, 1], got 0"},
-      {R"({"temperature": -1})", "temperature must be a finite number >= 0, got -1"},
-      {R"({"temperature": 1e300})", "temperature must be a finite number >= 0, got inf"},
-      {R"({"repetition_penalty": 0})", "repetition penalty must be a finite number > 0"},
-      {R"({"eos_token_id": 100})", "\"eos_token_id\" is 100, not a token id of the 100-token vocabulary"},
-      {R"({"eos_token_id": [1, -2]})", "element 1 of \"eos_token_id\" is -2, not a token id"},
+      {R"({"top_p": 0})", "\"top_p\" must be in (0, 1], got 0"},
+      {R"({"min_p": 2})", "\"min_p\" must be in [0, 1], got 2"},
+      {R"({"repetition_penalty": 0})", "\"repetition_penalty\" must be > 0, got 0"},
+      {R"({"eos_token_id": 100})",
+       "\"eos_token_id\" names 100, not a token id of the model's 100-token vocabulary"},
+      {R"({"eos_token_id": [1, -2]})", "element 1 of \"eos_token_id\" is -2; a token id is >= 0"},
+      {R"({"eos_token_id": []})", "\"eos_token_id\" is an empty list"},
       {R"({"eos_token_id": [1, "2"]})", "element 1 of \"eos_token_id\" must be a whole number, got \"2\""},
       {R"({"top_p": 0.9, "top_p": 0.5})", "top_p"},  // two values for one key
   };
@@ -137,7 +176,7 @@ TEST(GenerationConfig, BadFilesNameTheFileAndKey) {
   std::filesystem::remove(dir.path / "generation_config.json");
   std::filesystem::create_directory(dir.path / "generation_config.json");
   try {
-    load_generation_config(dir.path.string(), kVocab);
+    load_generation_config(dir.path.string());
     ADD_FAILURE() << "a folder named generation_config.json was read";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("is a folder, not a file"), std::string::npos) << e.what();

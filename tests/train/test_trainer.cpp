@@ -10,7 +10,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.hpp"
+#include "model/config.hpp"
 #include "support/byte_vocab_config.hpp"
 #include "support/read_jsonl.hpp"
 #include "support/signal_at.hpp"
@@ -81,6 +84,24 @@ TEST(Trainer, RunsWritesMetricsCheckpointsAndModel) {
   EXPECT_EQ(latest->filename(), "step-00000012");
   EXPECT_FALSE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000008"));
   EXPECT_TRUE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000010"));
+}
+
+// A new run's config.json names the tokenizer's end token alone: a list in the --config file (written for
+// another tokenizer) used to keep its other ids, and generation on the trained model stopped at them.
+TEST(Trainer, SavedConfigNamesTheTokenizersEndTokenOnly) {
+  TempDir tmp("trainer-eos");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.steps = 1;
+  s.eval_every = 0;
+  s.checkpoint_every = 0;
+  nlohmann::json c = nlohmann::json::parse(std::ifstream(s.config));
+  c["eos_token_id"] = {3, 9};
+  std::ofstream(s.config) << c.dump();
+  run_training(s, false);
+  const ModelConfig saved = ModelConfig::load((tmp.path / "run" / "model" / "config.json").string());
+  EXPECT_GE(saved.eos_token_id, 0);
+  EXPECT_NE(saved.eos_token_id, 3);
+  EXPECT_TRUE(saved.extra_eos_token_ids.empty());
 }
 
 TEST(Trainer, KillDuringSaveThenResumeIsBitIdentical) {
