@@ -19,8 +19,10 @@ namespace {
 
 // Up to this many tokens the per-head absorption products (W_UK into the query, W_UV after attention) run as
 // one pass over W_kvb per head; beyond it, per-head oneDNN GEMMs. The pass reads each weight once but does
-// one multiply-add per load, so it only wins while the weight read dominates: at 64 tokens the GEMMs took
-// V2-Lite-shaped bf16 decode from ~87 to ~82 ms a step (attention 12 -> 9.3 ms); at 16 and 1 both are level.
+// one multiply-add per load, so it only wins while the weight read dominates. Measured (bf16 weights): at 64
+// tokens the GEMMs took V2-Lite-shaped decode from 88.0 to 85.2 ms a step (medians of 4 interleaved runs of
+// bench/infer/ab.sh); at 1 and 16 tokens the two are level. With 128 heads (V3's count; one layer, 1K
+// context) both are level at 17-20 tokens and the GEMMs ahead from 24 (5%), 28 (7%), 32 (10%) and 64 (17%).
 constexpr int64_t kSmallBatch = 16;
 // Up to this many tokens (decode batches) the experts run side by side (expert_batch.hpp); beyond it
 // (prefill) each active expert has enough rows for oneDNN's blocked GEMMs.
