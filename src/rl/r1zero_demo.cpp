@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "core/rng.hpp"
+#include "core/stderr.hpp"
 #include "core/stop_signal.hpp"
 #include "infer/model.hpp"
 #include "model/config.hpp"
@@ -186,6 +187,67 @@ void claim_demo_folder(const fs::path& out) {
                         "a folder `seek demo` writes into; the next demo replaces its runs\n");
 }
 
+// The previous demo's outputs, moved aside into OUT/.previous-demo while a new demo runs: removed when the
+// new one finishes, put back when it fails or is stopped, so a demo that cannot run (a --config whose
+// vocabulary is too small, too few examples: errors the trainers find only once they start) or that the user
+// stops never costs the last complete one. A stash left by a demo that was killed is put back first.
+class PreviousDemo {
+ public:
+  explicit PreviousDemo(const fs::path& out) : out_(out), stash_(out / ".previous-demo") {
+    std::error_code ec;
+    if (fs::exists(stash_, ec)) put_back();
+    for (const char* name : kDemoOutputs)
+      if (fs::exists(out_ / name, ec)) {
+        fs::create_directories(stash_);
+        fs::rename(out_ / name, stash_ / name);
+        moved_ = true;
+      }
+    if (moved_)
+      fmt::print(
+          "moving the previous demo's runs to {} (removed when this demo finishes, put back if it fails "
+          "or is stopped)\n",
+          stash_.string());
+  }
+  PreviousDemo(const PreviousDemo&) = delete;
+  PreviousDemo& operator=(const PreviousDemo&) = delete;
+  // An exception is on its way out: put the previous demo back, and never throw over it.
+  ~PreviousDemo() {
+    if (!moved_) return;
+    try {
+      put_back();
+      print_stderr("seek: the previous demo's runs in {} are kept\n", out_.string());
+    } catch (const std::exception& e) {
+      print_stderr("seek: could not put the previous demo back from {}: {}\n", stash_.string(), e.what());
+    }
+  }
+  // The new demo finished: the previous one goes.
+  void drop() {
+    if (moved_) fs::remove_all(stash_);
+    moved_ = false;
+  }
+  // The new demo stopped: its partial runs make way for the previous, complete ones.
+  void restore() {
+    if (!moved_) return;
+    put_back();
+    moved_ = false;
+    fmt::print("the previous demo's runs in {} are kept\n", out_.string());
+  }
+
+ private:
+  void put_back() {
+    std::error_code ec;
+    for (const char* name : kDemoOutputs)
+      if (fs::exists(stash_ / name, ec)) {
+        fs::remove_all(out_ / name);
+        fs::rename(stash_ / name, out_ / name);
+      }
+    fs::remove_all(stash_);
+  }
+
+  fs::path out_, stash_;
+  bool moved_ = false;
+};
+
 EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Problem>& problems,
                         const R1ZeroDemoOptions& o, const fs::path& completions) {
   auto model = InferModel::load(model_dir);
@@ -215,13 +277,13 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   gs.validate();  // ts is checked by check_options; its validate() wants the corpus, not written yet
   R1ZeroDemoResult res;
   claim_demo_folder(out);
-  // The demo owns its two run folders: a new demo replaces the previous one's (the trainers refuse to start
-  // over in a folder that holds a run).
-  for (const char* run : {"base", "grpo"})
-    if (fs::exists(out / run)) {
-      fmt::print("replacing the previous demo's {}\n", (out / run).string());
-      fs::remove_all(out / run);
-    }
+  // The demo owns its run folders: a new demo replaces the previous one's (the trainers refuse to start over
+  // in a folder that holds a run), once it has finished.
+  PreviousDemo previous(out);
+  auto stopped = [&] {
+    previous.restore();
+    return interrupted(res);
+  };
   fs::create_directories(out / "plots");
   auto task = reward::make_task("arithmetic", kTaskOptions);
 
@@ -245,7 +307,7 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   // evaluation ends the demo before the next phase.
   const StopOnSignal stop(
       "\nseek: stopping the demo at the next safe point (signal again to quit at once)\n");
-  if (run_training(ts, false).interrupted || stop.requested("phase")) return interrupted(res);
+  if (run_training(ts, false).interrupted || stop.requested("phase")) return stopped();
 
   // 2. Held-out evaluation of the base model.
   std::vector<reward::Problem> held;
@@ -253,12 +315,12 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   fmt::print("== 2/4 evaluating the base model on {} × {}\n",
              count_of(int64_t(held.size()), "held-out problem"), count_of(o.eval_samples, "sample"));
   res.base = evaluate_dir(out / "base" / "model", held, o, out / "base-eval.jsonl").to_json();
-  if (stop.requested("phase")) return interrupted(res);
+  if (stop.requested("phase")) return stopped();
 
   // 3. GRPO with accuracy + format rewards only.
   fmt::print("== 3/4 GRPO: accuracy + format rewards, {} × {} × {}\n", count_of(o.grpo_steps, "step"),
              count_of(o.prompts_per_step, "prompt"), count_of(o.group_size, "sample"));
-  if (run_grpo(gs, false).interrupted || stop.requested("phase")) return interrupted(res);
+  if (run_grpo(gs, false).interrupted || stop.requested("phase")) return stopped();
 
   // 4. Held-out evaluation after GRPO, the table and the plots.
   fmt::print("== 4/4 evaluating the GRPO policy on the same held-out problems\n");
@@ -301,6 +363,7 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
           {"base", res.base}, {"after", res.after}, {"outcome_met", res.outcome_met}, {"minutes", secs / 60}}
               .dump(2) +
           "\n");
+  previous.drop();
   return res;
 }
 

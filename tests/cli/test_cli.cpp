@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/read_file.hpp"
 #include "model/model_dir.hpp"
 #include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
@@ -750,12 +751,56 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
   ::unsetenv("SEEK_TEST_SIGNAL_AT");
   EXPECT_EQ(r.code, 130) << r.output;
   EXPECT_NE(r.output.find("done: 2 steps"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("replacing the previous demo's"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("moving the previous demo's runs to"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the previous demo's runs in"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("2/4"), std::string::npos) << r.output;
   // A config too short for the demo's sequences is named as such.
   r = run("demo" + out + " --config " + std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("the demo trains on sequences of 128 tokens"), std::string::npos) << r.output;
+}
+
+// A demo that fails keeps the previous one: a --config whose vocabulary is too small for the demo's tokenizer
+// is found by the trainer once it starts, and the previous demo's runs used to be deleted by then (base/ held
+// only settings.json, grpo/ was gone). Its outputs are moved aside and put back; a stash that a killed demo
+// left behind is put back before anything else.
+TEST(Cli, AFailedDemoKeepsThePreviousOne) {
+  TempDir tmp("cli-demo-keep");
+  const fs::path out = tmp.path / "demo";
+  const std::string tiny =
+      " --pretrain-steps 2 --pretrain-examples 64 --grpo-steps 1 --prompts-per-step 2 --group-size 2 "
+      "--eval-problems 2 --threads 1 --out " +
+      out.string();
+  ASSERT_EQ(run("demo" + tiny).code, 0);
+  const std::string summary = seek::read_file(out / "summary.json");
+  const std::string model = seek::read_file(out / "grpo" / "model" / "model.safetensors");
+  auto cfg = nlohmann::json::parse(std::ifstream(std::string(SEEK_SOURCE_DIR) + "/configs/demo.json"));
+  cfg["vocab_size"] = 100;
+  std::ofstream(tmp.path / "small-vocab.json") << cfg.dump();
+  CmdResult r = run("demo" + tiny + " --config " + (tmp.path / "small-vocab.json").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("the tokenizer has 265 tokens but the model's vocab_size is 100"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("the previous demo's runs in " + out.string() + " are kept"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(seek::read_file(out / "summary.json"), summary);
+  EXPECT_EQ(seek::read_file(out / "grpo" / "model" / "model.safetensors"), model);
+  EXPECT_TRUE(fs::exists(out / "base" / "model" / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(out / ".previous-demo"));
+
+  // A demo killed midway left its partial grpo/ and the stash: the stash is put back first.
+  fs::create_directories(out / ".previous-demo");
+  fs::rename(out / "grpo", out / ".previous-demo" / "grpo");
+  fs::create_directories(out / "grpo");
+  r = run("demo" + tiny + " --config " + (tmp.path / "small-vocab.json").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(seek::read_file(out / "grpo" / "model" / "model.safetensors"), model);
+  EXPECT_FALSE(fs::exists(out / ".previous-demo"));
+  // A demo that finishes replaces the previous one and leaves no stash.
+  ASSERT_EQ(run("demo" + tiny + " --seed 9").code, 0);
+  EXPECT_NE(seek::read_file(out / "grpo" / "model" / "model.safetensors"), model);
+  EXPECT_FALSE(fs::exists(out / ".previous-demo"));
 }
 
 // The demo's table has a pass@k row only when there are several samples per problem (with one it printed
