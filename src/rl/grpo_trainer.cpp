@@ -135,6 +135,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     print_resuming(*ckpt, state.step, s.steps);
   }
   ProblemSource source(s.task, s.task_options, s.data, s.seed);
+  if (ckpt) check_same_data(state, source.content(), {s.data});
   reward::CombinedReward rewards(reward::RewardSpec::from_json(s.rewards, "rewards"));
   const GrpoLossOptions lopt = s.loss_options();
   const AdvantageScale scale = parse_advantage_scale(s.scale_rewards);
@@ -167,6 +168,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const double elapsed_before = state.elapsed_seconds;
   int64_t too_long_streak = 0;  // prompts in a row skipped for length, across steps
   RunCheckpoints checkpoints(out, tok_dir, s.keep_last, ckpt ? state.step : -1);
+  checkpoints.set_data(source.content());
   const StopOnSignal stop(kCheckpointNotice);
   // The rollouts' copy of the policy, refreshed after every update.
   const std::unique_ptr<InferModel> infer = InferModel::from_model(*policy);

@@ -1,9 +1,11 @@
 #include "rl/problems.hpp"
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/rng.hpp"
 #include "core/untrusted_json.hpp"
 #include "reward/dataset.hpp"
+#include "train/data_hash.hpp"
 
 namespace seek {
 
@@ -16,6 +18,10 @@ ProblemSource::ProblemSource(const std::string& task_name, const nlohmann::json&
   } else {
     data_ = reward::load_problems_jsonl(data);
     SEEK_CHECK(!data_.empty(), "{} holds no problems", data);
+    const std::string bytes = read_file(data);
+    content_ = {{"inputs", nlohmann::json::array(
+                               {{{"size", bytes.size()},
+                                 {"hash", data::hex64(data::content_hash(bytes.data(), bytes.size()))}}})}};
   }
 }
 

@@ -25,12 +25,16 @@ class ProblemSource {
   // 0).
   std::vector<reward::Problem> held_out(int64_t n) const;
   std::string describe() const;
+  // A dataset's size and content hash, as a token cache records its inputs (train/data_cache.hpp), so a
+  // resumed run can tell that the file changed; null for a built-in task (its options are settings).
+  const nlohmann::json& content() const { return content_; }
 
  private:
   std::shared_ptr<const reward::Task> task_;
   std::vector<reward::Problem> data_;
   std::string data_path_;
   uint64_t seed_ = 0;
+  nlohmann::json content_;
 };
 
 // Throws seek::Error unless exactly one of a task name and a dataset is given, and task options only come

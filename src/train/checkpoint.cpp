@@ -208,4 +208,27 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
   return st;
 }
 
+void check_same_data(const TrainerState& state, const nlohmann::json& now,
+                     const std::vector<std::string>& files) {
+  if (!state.extra.contains("data")) return;
+  const nlohmann::json& then = state.extra["data"];
+  const auto fix = "put back the data it trained on, or start a new run in another --out";
+  SEEK_CHECK(
+      then.value("tokenizer", nlohmann::json()) == now.value("tokenizer", nlohmann::json()),
+      "the tokenizer encodes differently from when the run saved its checkpoint at step {}: resuming would "
+      "read other tokens; {}",
+      state.step, fix);
+  const nlohmann::json a = then.value("inputs", nlohmann::json::array()),
+                       b = now.value("inputs", nlohmann::json::array());
+  SEEK_CHECK(a.size() == b.size(), "the run trained on {} data files and now reads {}; {}", a.size(),
+             b.size(), fix);
+  for (size_t i = 0; i < a.size(); ++i)
+    SEEK_CHECK(
+        a[i] == b[i],
+        "training data {} changed since the run saved its checkpoint at step {} ({} bytes then, {} now): "
+        "the saved data position would read other data; {}",
+        i < files.size() ? files[i] : fmt::format("file {}", i + 1), state.step,
+        a[i].value("size", int64_t(-1)), b[i].value("size", int64_t(-1)), fix);
+}
+
 }  // namespace seek

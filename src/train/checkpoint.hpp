@@ -8,7 +8,9 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "model/adamw.hpp"
 #include "model/transformer.hpp"
@@ -47,9 +49,14 @@ class RunCheckpoints {
         keep_last_(keep_last),
         saved_step_(saved_step) {}
 
+  // What the run trains on, saved with each checkpoint (its "data"): a resumed run compares it with what it
+  // reads now (check_same_data).
+  void set_data(nlohmann::json data) { data_ = std::move(data); }
+
   void save(const Transformer<float>& model, AdamW<float>& opt, TrainerState& state,
             const nlohmann::json& settings) {
     state.extra = {{"settings", settings}};
+    if (!data_.is_null()) state.extra["data"] = data_;
     save_checkpoint(run_dir_, model, opt, state, tokenizer_dir_, keep_last_);
     saved_step_ = state.step;
   }
@@ -61,7 +68,15 @@ class RunCheckpoints {
  private:
   std::filesystem::path run_dir_, tokenizer_dir_;
   int64_t keep_last_, saved_step_;
+  nlohmann::json data_;
 };
+
+// Throws seek::Error when a resumed run's data differ from what its checkpoint (`state`, saved at its step)
+// recorded: `now` as TokenCache::content, `files` the run's data files in order, for the message. The data
+// position would index other sequences, so the run would not continue as it started. A checkpoint written
+// before the record existed is not checked.
+void check_same_data(const TrainerState& state, const nlohmann::json& now,
+                     const std::vector<std::string>& files);
 
 // The newest complete checkpoint of a run (temporary folders of interrupted saves are ignored), if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& run_dir);

@@ -127,9 +127,12 @@ TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   auto inputs = describe_inputs(opts.inputs, opts.objective, opts.threads);
   json descriptor = cache_descriptor(inputs, opts.objective, tok);
   const fs::path dir = opts.cache_dir / hex64(xxh64(descriptor.dump()));
+  json content{{"tokenizer", descriptor["tokenizer"]}, {"inputs", json::array()}};
+  for (const auto& f : inputs) content["inputs"].push_back({{"size", f.size}, {"hash", hex64(f.hash)}});
   TokenCache cache;
   if (load_cache(dir, descriptor, opts.objective, cache)) {
     cache.reused = true;
+    cache.content = content;
     return cache;
   }
   std::error_code ec;
@@ -138,6 +141,7 @@ TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   cache = TokenCache();
   SEEK_CHECK(load_cache(dir, descriptor, opts.objective, cache),
              "the token cache {} just written is unreadable", dir.string());
+  cache.content = content;
   return cache;
 }
 

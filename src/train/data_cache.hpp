@@ -28,6 +28,10 @@ struct TokenCache {
   MappedFile tokens_file, mask_file, offsets_file;  // mask_file is empty for pretraining
   int64_t documents = 0, tokens = 0, loss_tokens = 0;
   bool reused = false;
+  // What the tokens were made from, without paths or times (a moved file is the same data): the tokenizer's
+  // fingerprint and each input's size and content hash, in order. A resumed run compares it with its
+  // checkpoint's.
+  nlohmann::json content;
 
   const uint32_t* token_ids() const { return reinterpret_cast<const uint32_t*>(tokens_file.data()); }
   const uint8_t* mask() const { return reinterpret_cast<const uint8_t*>(mask_file.data()); }  // null: all 1

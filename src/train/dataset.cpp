@@ -93,6 +93,7 @@ class PackedDataset final : public Dataset {
     }
     stats_.reused_cache = cache_.reused;
     stats_.cache_path = cache_.dir;
+    stats_.content = cache_.content;
   }
 
   const DatasetStats& stats() const override { return stats_; }

@@ -3,6 +3,8 @@
 // separators, split into train and validation by document, and served in a deterministic shuffled order
 // that depends only on the seed and the position in the stream (so a resumed run sees the same batches).
 #pragma once
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -43,6 +45,7 @@ struct DatasetStats {
   int64_t train_sequences_without_targets = 0, val_targets = 0;
   bool reused_cache = false;
   std::filesystem::path cache_path;  // <cache_dir>/<key>: the token cache this dataset reads
+  nlohmann::json content;            // what its tokens were made from (data_cache.hpp, TokenCache::content)
 };
 
 class Dataset {

@@ -128,6 +128,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   dopt.cache_dir = out / "data-cache";
   auto data = Dataset::open(dopt, *tok);
   const DatasetStats& ds = data->stats();
+  if (ckpt) check_same_data(state, ds.content, s.data);
   int64_t nparams = 0;
   for (const auto& p : model->params().layout.all()) nparams += p.numel;
   fmt::print("model: {:.2f}M parameters | data: {} train / {} val sequences of {} tokens ({}) | {} × {}\n",
@@ -183,6 +184,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     return n > 0 ? sum / double(n) : -1.0;
   };
   RunCheckpoints checkpoints(out, tok_dir, s.keep_last, ckpt ? state.step : -1);
+  checkpoints.set_data(ds.content);
 
   const StopOnSignal stop(kCheckpointNotice);
   const auto t_start = std::chrono::steady_clock::now();

@@ -104,6 +104,29 @@ TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
   }
 }
 
+// A dataset whose contents changed since the checkpoint is refused on resume: the run would draw other
+// problems at the saved position. Only the path was compared before.
+TEST(GrpoTrainer, ResumeRefusesAChangedDataset) {
+  TempDir tmp("grpo-resume-data");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 1;
+  s.checkpoint_every = 1;
+  run_grpo(s, false);
+  std::ofstream(s.data, std::ios::app) << R"({"prompt": "one more", "answer": "1"})"
+                                       << "\n";
+  try {
+    run_grpo(s, true, {{"steps", 2}});
+    FAIL() << "a changed dataset was accepted on resume";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("training data " + s.data +
+                                         " changed since the run saved its "
+                                         "checkpoint at step 1"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // A run killed after its last checkpoint logged steps that the resumed run does again: resuming cuts
 // metrics.jsonl and completions.jsonl back to the checkpoint, so each step is logged once.
 TEST(GrpoTrainer, ResumeAfterAKillLogsEachStepOnce) {

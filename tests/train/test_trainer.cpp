@@ -265,6 +265,19 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
   EXPECT_EQ(changes.find("data"), std::string::npos) << changes;
   std::ifstream saved(tmp.path / "run" / "settings.json");
   EXPECT_EQ(nlohmann::json::parse(saved)["lr"], 0.002);
+
+  // The same file with other contents: the saved data position would index other sequences. Only its path was
+  // compared before, and the run went on with another shuffle.
+  std::ofstream(corpus, std::ios::app) << "1+1=2\n";
+  try {
+    run_training(s, true, {{"steps", 6}});
+    FAIL() << "changed data accepted on resume";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("training data " + corpus.string() +
+                                         " changed since the run saved its checkpoint at step 4"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 // settings.json names files (and the run folder) by absolute paths, so --resume works from another directory;
