@@ -84,6 +84,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   const ModelConfig run_model = ModelConfig::load(run_model_file);
   if (ckpt) check_checkpoint_model(*ckpt, run_model, run_model_file);
   check_training_memory(run_model, 0, "");
+  check_training_batch_memory(run_model, s.batch_size, s.seq_len, s.grad_accum);
   std::unique_ptr<Transformer<float>> model;
   if (ckpt) {
     model = std::make_unique<Transformer<float>>(ModelConfig::load((*ckpt / "config.json").string()));

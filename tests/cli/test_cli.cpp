@@ -841,6 +841,23 @@ TEST(Cli, AModelTooBigForMemoryIsAClearError) {
   EXPECT_NE(r.output.find(" need 8.4 PB of memory, and "), std::string::npos) << r.output;
 }
 
+// A batch too large for the machine is refused before the run allocates it, naming its parts: a --batch-size
+// of 10^8 grew to gigabytes and ended in a bare "out of memory" (or the OOM killer).
+TEST(Cli, ABatchTooBigForMemoryIsAClearError) {
+  TempDir tmp("cli-batch-too-big");
+  std::ofstream(tmp.path / "corpus.txt") << "hello world\n";
+  CmdResult r = run("train --config " + std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json --data " +
+                    (tmp.path / "corpus.txt").string() + " --out " + (tmp.path / "run").string() +
+                    " --batch-size 100000000000 --seq-len 32");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("a step's token ids and targets (25.6 TB: grad_accum 1 × batch_size 100000000000 × "
+                          "seq_len 32)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("lower --batch-size"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(tmp.path / "run" / "metrics.jsonl"));
+}
+
 // Ctrl-C during a chat reply ends that reply (what it wrote so far stays in the conversation), not the chat;
 // the next turn starts from the cache the stopped reply left.
 TEST(Cli, CtrlCStopsAChatReplyNotTheChat) {
