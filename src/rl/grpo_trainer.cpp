@@ -100,6 +100,36 @@ std::string too_long_message(const GrpoSettings& s, int64_t shortest, int64_t co
       why, shortest, tok.kind() == "byte" ? "; the byte-level tokenizer makes one token per byte" : "", fix);
 }
 
+// Before any rollout: whether a reward applies is a property of the problem (reward/reward.hpp), so an empty
+// completion tells. Rewards that apply to none of the problems (code on problems without tests) would make
+// every total 0 and the run learn nothing, which the first step's rollouts used to find only minutes in; one
+// reward that applies to none while others do contributes nothing, which is worth a note.
+void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSource& source,
+                         const GrpoSettings& s) {
+  constexpr int64_t kTaskProbe = 64;
+  const std::vector<reward::Problem> probe = source.probe(kTaskProbe);
+  const size_t R = rewards.names().size();
+  std::vector<bool> applies(R, false);
+  bool any = false;
+  for (const reward::Problem& p : probe) {
+    const reward::RewardScore sc = rewards.score({&p, "", 0});
+    any |= sc.applies;
+    for (size_t r = 0; r < R; ++r) applies[r] = applies[r] || !std::isnan(sc.components[r]);
+  }
+  const std::string which = s.data.empty()
+                                ? fmt::format("the first {} problems of task {}", probe.size(), s.task)
+                                : fmt::format("the {} problems of {}", probe.size(), s.data);
+  SEEK_CHECK(
+      any,
+      "none of the rewards {} applies to {} (code scores only problems with tests, accuracy only problems "
+      "with an answer): every reward would be 0 and the policy would learn nothing",
+      s.rewards.dump(), which);
+  for (size_t r = 0; r < R; ++r)
+    if (!applies[r] && rewards.weights()[r] != 0)
+      fmt::print("note: reward {} applies to none of {}, so it adds nothing (its mean is logged as nan)\n",
+                 rewards.names()[r], which);
+}
+
 }  // namespace
 
 GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json& overrides) {
@@ -137,6 +167,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   ProblemSource source(s.task, s.task_options, s.data, s.seed);
   if (ckpt) check_same_data(state, source.content(), {s.data});
   reward::CombinedReward rewards(reward::RewardSpec::from_json(s.rewards, "rewards"));
+  check_rewards_apply(rewards, source, s);
   const GrpoLossOptions lopt = s.loss_options();
   const AdvantageScale scale = parse_advantage_scale(s.scale_rewards);
   const Schedule sched = s.make_schedule();

@@ -36,6 +36,13 @@ void check_problem_source(const std::string& task_name, const nlohmann::json& ta
       describe_json(task_options), data);
 }
 
+std::vector<reward::Problem> ProblemSource::probe(int64_t task_count) const {
+  if (!task_) return data_;
+  std::vector<reward::Problem> out;
+  for (int64_t i = 0; i < task_count; ++i) out.push_back(task_->train(uint64_t(i)));
+  return out;
+}
+
 reward::Problem ProblemSource::train(uint64_t index) const {
   if (task_) return task_->train(index);
   // Epoch e visits the records in a permutation drawn from (seed, e): deterministic and resumable by index.

@@ -25,6 +25,9 @@ class ProblemSource {
   // 0).
   std::vector<reward::Problem> held_out(int64_t n) const;
   std::string describe() const;
+  // Problems to check the rewards against before any rollout: every record of a dataset, or a task's first
+  // `task_count` training problems.
+  std::vector<reward::Problem> probe(int64_t task_count) const;
   // A dataset's size and content hash, as a token cache records its inputs (train/data_cache.hpp), so a
   // resumed run can tell that the file changed; null for a built-in task (its options are settings).
   const nlohmann::json& content() const { return content_; }

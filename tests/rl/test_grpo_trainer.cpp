@@ -206,7 +206,8 @@ TEST(GrpoTrainer, SignalThenResumeReproducesTheUninterruptedRun) {
 }
 
 // Rewards that score none of the problems (code needs tests; these have answers) leave every total at 0: the
-// run stops at step 1 instead of training on no signal, also when dynamic sampling would drop every group.
+// run refuses to start, before any rollout (it used to find out from step 1's rollouts, minutes in with a
+// real model), also with dynamic sampling.
 TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
   TempDir tmp("grpo-unscored");
   tiny_policy(tmp.path);
@@ -219,19 +220,23 @@ TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
       run_grpo(s, false);
       FAIL() << "a run whose rewards apply to no problem must not succeed";
     } catch (const Error& e) {
-      // Dynamic sampling draws up to max_dynamic_draws (3) × 4 prompts looking for a group it can use.
-      const std::string want =
-          fmt::format("none of the rewards {{\"code\":1.0}} applies to the {} problems drawn in step 1",
-                      dynamic ? 12 : 4);
+      const std::string want = "none of the rewards {\"code\":1.0} applies to the " +
+                               std::to_string(test::read_jsonl(s.data).size()) + " problems of " + s.data;
       EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
     }
+    EXPECT_FALSE(fs::exists(fs::path(s.out) / "metrics.jsonl"));
   }
-  // Where some reward applies, the share of completions none applied to is logged.
+  // Where some reward applies, a note names the one that applies to none, and the share of completions none
+  // applied to is logged.
   auto s = settings(tmp.path);
   s.out = (tmp.path / "mixed").string();
   s.steps = 1;
   s.rewards = {{"code", 1.0}, {"tag_count", 1.0}};
+  testing::internal::CaptureStdout();
   run_grpo(s, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: reward code applies to none of the "), std::string::npos) << out;
+  EXPECT_EQ(out.find("note: reward tag_count"), std::string::npos) << out;
   const auto m = test::read_jsonl(tmp.path / "mixed" / "metrics.jsonl");
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0]["unscored_fraction"], 0.0);
