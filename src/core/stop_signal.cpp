@@ -16,13 +16,15 @@ namespace seek {
 
 namespace {
 
-constexpr int kSignals[] = {SIGINT, SIGTERM};
+// SIGPIPE last: installed only for jobs that ask (StopOnSignal's closed_stdout).
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGPIPE};
+constexpr int kCount = 3;
 
 std::atomic<int> g_signal{0};  // the first signal of the current request; 0: none
 const char* g_notice = "";     // set before the handlers are installed, read by them
 int g_depth = 0;               // StopOnSignal objects alive (made and destroyed on one thread)
-struct sigaction g_old[2];
-bool g_installed[2] = {false, false};
+struct sigaction g_old[kCount];
+bool g_installed[kCount] = {false, false, false};
 std::map<std::string, long> g_test_checks;  // per safe point, for SEEK_TEST_SIGNAL_AT
 
 void on_signal(int sig) {
@@ -37,6 +39,17 @@ void on_signal(int sig) {
   }
   // write(2), not stdio: only async-signal-safe calls here.
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, g_notice, std::strlen(g_notice));
+}
+
+// Standard output's reader went away (`seek train | head`): a stop request like the first SIGINT, but never
+// the "second signal" that quits at once, since every later write to the pipe raises another one. Those
+// writes fail instead (EPIPE), which flush_stdout remembers.
+void on_pipe(int) {
+  int none = 0;
+  if (!g_signal.compare_exchange_strong(none, SIGPIPE)) return;
+  static const char kNotice[] =
+      "\nseek: standard output was closed; stopping at the next safe point to save a checkpoint\n";
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kNotice, sizeof kNotice - 1);
 }
 
 // SEEK_TEST_SIGNAL_AT="<where>:<n>" (see the header): raises SIGINT at the n-th check of `where`.
@@ -56,7 +69,7 @@ void maybe_signal_for_test(const char* where) {
 
 }  // namespace
 
-StopOnSignal::StopOnSignal(const char* notice) {
+StopOnSignal::StopOnSignal(const char* notice, bool closed_stdout) {
   if (g_depth++ > 0) return;
   g_signal = 0;
   g_notice = notice;
@@ -66,16 +79,17 @@ StopOnSignal::StopOnSignal(const char* notice) {
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;  // a read or write in progress goes on instead of failing with EINTR
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < kCount; ++i) {
     sigaction(kSignals[i], nullptr, &g_old[i]);
-    g_installed[i] = g_old[i].sa_handler != SIG_IGN;
+    g_installed[i] = g_old[i].sa_handler != SIG_IGN && (kSignals[i] != SIGPIPE || closed_stdout);
+    sa.sa_handler = kSignals[i] == SIGPIPE ? on_pipe : on_signal;
     if (g_installed[i]) sigaction(kSignals[i], &sa, nullptr);
   }
 }
 
 StopOnSignal::~StopOnSignal() {
   if (--g_depth > 0) return;
-  for (int i = 0; i < 2; ++i)
+  for (int i = 0; i < kCount; ++i)
     if (g_installed[i]) sigaction(kSignals[i], &g_old[i], nullptr);
 }
 

@@ -14,7 +14,9 @@ class StopOnSignal {
   // (a training run inside `seek demo`) shares its request, so a stop asked for during the inner job is
   // still seen by the outer one afterwards. `notice` (a string literal, or "") is written to stderr when the
   // first signal arrives, to say what happens next; the outermost one's is used.
-  explicit StopOnSignal(const char* notice);
+  // closed_stdout: also stop when standard output's reader goes away (SIGPIPE, as in `seek train | head`),
+  // for jobs that must save before they end; without it a closed pipe ends the process at once, as usual.
+  explicit StopOnSignal(const char* notice, bool closed_stdout = false);
   ~StopOnSignal();  // the outermost one puts back the handlers it replaced
   StopOnSignal(const StopOnSignal&) = delete;
   StopOnSignal& operator=(const StopOnSignal&) = delete;
@@ -30,8 +32,9 @@ class StopOnSignal {
 };
 
 // After a job stopped by a signal has saved what it must: flushes stdout and stderr and ends the process
-// by that same signal, as a program without a handler would have ended. A shell then reports 130 (SIGINT)
-// or 143 (SIGTERM), and a script running the command stops too instead of going on to its next line.
+// by that same signal, as a program without a handler would have ended. A shell then reports 130 (SIGINT),
+// 143 (SIGTERM) or 141 (SIGPIPE), and a script running the command stops too instead of going on to its next
+// line.
 [[noreturn]] void end_by_stop_signal();
 
 // What `seek train` and `seek grpo` say on the first signal.

@@ -200,7 +200,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   int64_t too_long_streak = 0;  // prompts in a row skipped for length, across steps
   RunCheckpoints checkpoints(out, tok_dir, s.keep_last, ckpt ? state.step : -1);
   checkpoints.set_data(source.content());
-  const StopOnSignal stop(kCheckpointNotice);
+  const StopOnSignal stop(kCheckpointNotice, /*closed_stdout=*/true);
   // The rollouts' copy of the policy, refreshed after every update.
   const std::unique_ptr<InferModel> infer = InferModel::from_model(*policy);
   while (state.step < s.steps) {

@@ -305,8 +305,8 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
       o.pretrain_examples, o.wrong_fraction * 100, o.untagged_fraction * 100);
   // One stop request for all four phases: a signal in a run's last step (which the run completes) or in an
   // evaluation ends the demo before the next phase.
-  const StopOnSignal stop(
-      "\nseek: stopping the demo at the next safe point (signal again to quit at once)\n");
+  const StopOnSignal stop("\nseek: stopping the demo at the next safe point (signal again to quit at once)\n",
+                          /*closed_stdout=*/true);
   if (run_training(ts, false).interrupted || stop.requested("phase")) return stopped();
 
   // 2. Held-out evaluation of the base model.

@@ -187,7 +187,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   RunCheckpoints checkpoints(out, tok_dir, s.keep_last, ckpt ? state.step : -1);
   checkpoints.set_data(ds.content);
 
-  const StopOnSignal stop(kCheckpointNotice);
+  const StopOnSignal stop(kCheckpointNotice, /*closed_stdout=*/true);
   const auto t_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_seconds;
   const int64_t first_step = state.step;

@@ -841,6 +841,31 @@ TEST(Cli, AModelTooBigForMemoryIsAClearError) {
   EXPECT_NE(r.output.find(" need 8.4 PB of memory, and "), std::string::npos) << r.output;
 }
 
+// `seek train | head`: the closed pipe stops the run at its next step with a checkpoint, as a first Ctrl-C
+// does, and it resumes. It used to end the process at once (SIGPIPE) with nothing saved.
+TEST(Cli, AClosedStdoutStopsTrainingWithACheckpoint) {
+  TempDir tmp("cli-train-pipe");
+  auto cfg = nlohmann::json::parse(std::ifstream(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json"));
+  cfg["vocab_size"] = 272;
+  std::ofstream(tmp.path / "cfg.json") << cfg.dump();
+  {
+    std::ofstream corpus(tmp.path / "c.txt");
+    for (int i = 0; i < 300; ++i) corpus << i << "+" << i << "=" << 2 * i << "\n";
+  }
+  const fs::path out = tmp.path / "run", err = tmp.path / "err.txt";
+  run("train --config " + (tmp.path / "cfg.json").string() + " --data " + (tmp.path / "c.txt").string() +
+          " --out " + out.string() + " --steps 100000 --log-every 1 --seq-len 32 --batch-size 2 --threads 1",
+      "2>" + err.string() + " | head -n 3");
+  EXPECT_NE(seek::read_file(err).find("standard output was closed; stopping at the next safe point to save a "
+                                      "checkpoint"),
+            std::string::npos)
+      << seek::read_file(err);
+  ASSERT_TRUE(fs::exists(out / "checkpoints"));
+  EXPECT_FALSE(fs::is_empty(out / "checkpoints"));
+  CmdResult r = run("train --out " + out.string() + " --resume --steps 5");
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
 // A batch too large for the machine is refused before the run allocates it, naming its parts: a --batch-size
 // of 10^8 grew to gigabytes and ended in a bare "out of memory" (or the OOM killer).
 TEST(Cli, ABatchTooBigForMemoryIsAClearError) {
