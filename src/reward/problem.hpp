@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,12 @@ struct Problem {
   std::shared_ptr<const Task> task;  // set for built-in tasks: their verifier scores the completion
 
   bool is_code() const { return !tests.empty() || !asserts.empty(); }
+  // How logs name what the model was asked: {"prompt": text}, or {"messages": [...]} for a chat problem
+  // (whose prompt text is empty).
+  std::pair<const char*, nlohmann::json> logged_prompt() const {
+    if (!messages.is_null()) return {"messages", messages};
+    return {"prompt", prompt};
+  }
 };
 
 }  // namespace seek::reward

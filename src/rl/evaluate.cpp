@@ -132,10 +132,11 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
       reward_sum += r;
       len_sum += double(c.tokens.size());
       ++res.completions;
+      const auto [prompt_key, prompt] = problems[i].logged_prompt();
       if (out)
         *out << nlohmann::json{{"problem", problems[i].id},
                                {"sample", s},
-                               {"prompt", problems[i].prompt},
+                               {prompt_key, prompt},
                                {"completion", c.text},
                                {"answer", problems[i].answer},
                                {"accuracy", acc},

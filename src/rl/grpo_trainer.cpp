@@ -492,9 +492,10 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           nlohmann::json comps = nlohmann::json::object();
           for (size_t c = 0; c < rewards.names().size(); ++c)
             comps[rewards.names()[c]] = json_number(groups[gi].scores[size_t(k)].components[c]);
+          const auto [prompt_key, prompt] = groups[gi].problem.logged_prompt();
           comp_log.append({{"step", state.step + 1},
                            {"problem", groups[gi].problem.id},
-                           {"prompt", groups[gi].problem.prompt},
+                           {prompt_key, prompt},
                            {"completion", groups[gi].completions[size_t(k)].text},
                            {"reward", groups[gi].scores[size_t(k)].total},
                            {"rewards", comps},

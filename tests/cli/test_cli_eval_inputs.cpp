@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/read_file.hpp"
 #include "model/model_dir.hpp"
 #include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
@@ -60,6 +61,20 @@ TEST_F(CliEvalInputs, TokenizerFolderMustExist) {
   const CmdResult r = run(eval("--tokenizer " + (tmp.path / "bytes").string()));
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("pass@1"), std::string::npos) << r.output;
+}
+
+// A chat problem's completions name its messages: they were logged with the empty prompt text.
+TEST_F(CliEvalInputs, ChatProblemsAreLoggedWithTheirMessages) {
+  const std::string chats = (tmp.path / "chats.jsonl").string();
+  std::ofstream(chats) << R"({"messages": [{"role": "user", "content": "What is 2+2?"}], "answer": "4"})"
+                       << "\n";
+  const std::string out = (tmp.path / "ev.jsonl").string();
+  const CmdResult r = run("eval --model " + model + " --data " + chats + " --max-new-tokens 2 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.output;
+  const nlohmann::json line =
+      nlohmann::json::parse(seek::read_file(out).substr(0, seek::read_file(out).find('\n')));
+  EXPECT_EQ(line["messages"][0]["content"], "What is 2+2?") << line.dump();
+  EXPECT_FALSE(line.contains("prompt")) << line.dump();
 }
 
 TEST_F(CliEvalInputs, ATokenizerLargerThanTheModelIsRefused) {
