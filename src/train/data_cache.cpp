@@ -122,6 +122,7 @@ json cache_descriptor(const std::vector<InputFile>& inputs, Objective objective,
 
 TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   SEEK_CHECK(!opts.cache_dir.empty(), "the data options name no cache folder for the tokenized data");
+  remove_stale_cache_builds(opts.cache_dir);
   SEEK_CHECK(tok.eos_id() >= 0,
              "the tokenizer has no end-of-sentence token, which training needs to separate documents");
   auto inputs = describe_inputs(opts.inputs, opts.objective, opts.threads);

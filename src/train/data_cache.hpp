@@ -50,6 +50,11 @@ nlohmann::json cache_descriptor(const std::vector<InputFile>& inputs, Objective 
 // Maps <cache_dir>/<key>/ when it is present and intact, else tokenizes the inputs into it first.
 TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok);
 
+// Removes the "<key>.tmp-<pid>-*" build folders in `cache_dir` whose process no longer exists: a build killed
+// by a signal (whose handler can only unlink files) or a crash leaves one. Best effort; open_token_cache
+// calls it first.
+void remove_stale_cache_builds(const std::filesystem::path& cache_dir);
+
 // Tokenizes `inputs` into `dir` (which must not exist yet) through a temporary sibling folder. Used by
 // open_token_cache; losing a race to another process building the same key is not an error.
 void build_token_cache(const std::filesystem::path& dir, const nlohmann::json& descriptor,

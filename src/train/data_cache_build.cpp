@@ -21,21 +21,24 @@ namespace {
 
 constexpr size_t kBatchBytes = size_t(16) << 20;
 
-// Removes "<key>.tmp-<pid>-*" folders left by builds whose process no longer exists (a crash or a kill).
-void remove_stale_builds(const fs::path& dir) {
-  const std::string prefix = dir.filename().string() + ".tmp-";
+}  // namespace
+
+void remove_stale_cache_builds(const fs::path& cache_dir) {
   std::error_code ec;
   try {
-    for (const auto& e : fs::directory_iterator(dir.parent_path(), ec)) {
+    for (const auto& e : fs::directory_iterator(cache_dir, ec)) {
       const std::string name = e.path().filename().string();
-      if (name.rfind(prefix, 0) != 0) continue;
-      const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
+      const size_t at = name.find(".tmp-");
+      if (at == std::string::npos) continue;
+      const long pid = std::strtol(name.c_str() + at + 5, nullptr, 10);
       if (pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
     }
   } catch (const fs::filesystem_error&) {
-    // Best effort: a folder that cannot be listed or removed now is tried again on the next build.
+    // Best effort: a folder that cannot be listed or removed now is tried again on the next open.
   }
 }
+
+namespace {
 
 // Owns the temporary folder until it is renamed into place.
 struct TempDir {
@@ -124,7 +127,6 @@ void build_token_cache(const fs::path& dir, const nlohmann::json& descriptor,
   std::error_code ec;
   fs::create_directories(parent, ec);
   if (ec) fail("cannot create the data cache folder {}: {}", parent.string(), ec.message());
-  remove_stale_builds(dir);
   const auto nonce = std::chrono::steady_clock::now().time_since_epoch().count();
   TempDir tmp{fs::path(dir.string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(nonce))};
   fs::create_directory(tmp.path, ec);

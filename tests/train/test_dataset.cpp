@@ -447,6 +447,13 @@ TEST_F(DatasetTest, DamagedOrUnfinishedCachesAreNotTrusted) {
   EXPECT_EQ(train(*again, 0, 4, 6), before);
   for (const auto& e : fs::directory_iterator(o.cache_dir))
     EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+  // One left by a killed build of another key goes too, even when this key's cache is reused: it used to stay
+  // until that key was built again.
+  const fs::path other = o.cache_dir / "0123456789abcdef.tmp-999999999-2";
+  fs::create_directories(other);
+  std::ofstream(other / "tokens.bin") << "junk";
+  EXPECT_TRUE(open(o)->stats().reused_cache);
+  EXPECT_FALSE(fs::exists(other));
 }
 
 TEST_F(DatasetTest, TokensDoNotDependOnThreadCount) {
