@@ -473,7 +473,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       }
       const double dt = std::max<double>(1, double(diag_tokens));
       m["loss"] = loss_sum;
-      m["kl"] = kl_sum / dt;
+      // Measured only against a reference model (beta > 0); without one it is unknown, not 0.
+      m["kl"] = s.beta > 0 ? nlohmann::json(kl_sum / dt) : nlohmann::json(nullptr);
       m["entropy"] = ent_sum / dt;
       m["clip_low_fraction"] = clip_lo / dt;
       m["clip_high_fraction"] = clip_hi / dt;
@@ -551,8 +552,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     const std::string update =
         totals.empty()
             ? std::string("no update (no usable prompt group)")
-            : fmt::format("reward {:.3f} ± {:.3f} ({}) | len {:.0f} | kl {:.4f}", mean, std::sqrt(var), parts,
-                          m["completion_length_mean"].get<double>(), m["kl"].get<double>());
+            : fmt::format("reward {:.3f} ± {:.3f} ({}) | len {:.0f}{}", mean, std::sqrt(var), parts,
+                          m["completion_length_mean"].get<double>(),
+                          m["kl"].is_null() ? "" : fmt::format(" | kl {:.4f}", m["kl"].get<double>()));
     fmt::print(
         "step {:>5}/{} | {} | gen {:.1f}s train {:.1f}s | {:.0f} tok/s | ETA {}{}\n", state.step, s.steps,
         update, gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0, format_duration(eta),

@@ -113,6 +113,16 @@ TEST(GrpoReview, OldAndReferenceLogprobBookkeeping) {
   ASSERT_EQ(m.size(), 3u);
   EXPECT_EQ(m[0]["kl"].get<double>(), 0.0) << m[0].dump();
   EXPECT_GT(m[2]["kl"].get<double>(), 0.0) << m[2].dump();
+  {
+    // Without a reference (β = 0) no KL is measured: null, not a made-up 0.
+    auto s0 = settings(tmp.path, "beta0");
+    s0.steps = 1;
+    s0.beta = 0;
+    run_grpo(s0, false);
+    const auto m0 = test::read_jsonl(fs::path(s0.out) / "metrics.jsonl");
+    ASSERT_EQ(m0.size(), 1u);
+    EXPECT_TRUE(m0[0]["kl"].is_null()) << m0[0].dump();
+  }
   for (const auto& row : m) {
     EXPECT_EQ(row["clip_low_fraction"].get<double>(), 0.0) << row.dump();
     EXPECT_EQ(row["clip_high_fraction"].get<double>(), 0.0) << row.dump();
