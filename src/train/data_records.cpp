@@ -93,6 +93,9 @@ std::string record_document(const json& rec, Objective objective, const SpecialI
     pretrain_document(*text, ids, out);
     return "";
   }
+  // Both forms in one record: which one the user meant is a guess (seek grpo refuses the same).
+  if (rec.contains("messages") && (rec.contains("prompt") || rec.contains("completion")))
+    return "the record has both \"messages\" and \"prompt\"/\"completion\"; give one form";
   if (auto it = rec.find("messages"); it != rec.end()) return chat_document(*it, ids, out);
   const std::string* prompt = string_field(rec, "prompt");
   const std::string* completion = string_field(rec, "completion");

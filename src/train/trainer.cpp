@@ -147,6 +147,27 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     fmt::print(
         "note: the {} validation sequences hold no answer token, so no validation loss can be measured\n",
         ds.val_sequences);
+  if (s.eval_every > 0 && ds.val_sequences == 0 && s.val_fraction > 0)
+    fmt::print(
+        "note: the validation split holds no whole sequence of {} tokens ({} of {} documents, val_fraction "
+        "{}), "
+        "so no validation loss can be measured\n",
+        s.seq_len, ds.val_documents, ds.documents, s.val_fraction);
+  // The same file twice (by two paths, or two copies): its documents count twice, and copies can fall on both
+  // sides of the train/validation split, which then measures memorised text.
+  const nlohmann::json& inputs = ds.content["inputs"];
+  for (size_t i = 0; i < inputs.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (inputs[i] == inputs[j]) {
+        fmt::print(
+            "note: data files {} and {} hold the same bytes: their documents count twice, and copies may "
+            "land in both the training and validation splits\n",
+            s.data[j], s.data[i]);
+        break;
+      }
+  if (!ckpt && s.warmup_steps >= s.steps && s.steps > 0)
+    fmt::print("note: warmup_steps {} is not below steps {}, so the learning rate never reaches lr {}\n",
+               s.warmup_steps, s.steps, s.lr);
 
   LossOptions lo;
   lo.mtp_lambda = s.mtp_lambda;

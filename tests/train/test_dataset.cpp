@@ -591,6 +591,12 @@ TEST_F(DatasetTest, RecordErrorsNameFileAndLine) {
   auto no_content = write_jsonl("nc.jsonl", {{{"messages", {{{"role", "user"}}}}}});
   EXPECT_ERROR_HAS(open_error(options({no_content}, 4, Objective::Sft)),
                    "nc.jsonl:1: message 0 (user) has no string \"content\"");
+  // Both forms in one record: the messages were used without a word.
+  auto both = write_jsonl(
+      "both.jsonl",
+      {{{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"prompt", "p"}, {"completion", "c"}}});
+  EXPECT_ERROR_HAS(open_error(options({both}, 4, Objective::Sft)),
+                   "both.jsonl:1: the record has both \"messages\" and \"prompt\"/\"completion\"");
   auto empty_chat = write_jsonl("ec.jsonl", {{{"messages", json::array()}}});
   EXPECT_ERROR_HAS(open_error(options({empty_chat}, 4, Objective::Sft)), "ec.jsonl:1: \"messages\" is empty");
   // Errors found on the worker threads are reported for the first bad line in file order.

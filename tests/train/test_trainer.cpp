@@ -104,6 +104,40 @@ TEST(Trainer, SavedConfigNamesTheTokenizersEndTokenOnly) {
   EXPECT_TRUE(saved.extra_eos_token_ids.empty());
 }
 
+// Settings that quietly did something else than asked get a note: the same data twice, a warmup as long as
+// the run, a validation split without a whole sequence.
+TEST(Trainer, NotesOnDuplicateDataShortRunsAndEmptyValidation) {
+  TempDir tmp("trainer-notes");
+  const fs::path corpus = write_corpus(tmp.path);
+  fs::copy_file(corpus, tmp.path / "copy.txt");
+  auto s = tiny_settings(corpus, tmp.path / "run");
+  s.data.push_back((tmp.path / "copy.txt").string());
+  s.steps = 2;
+  s.warmup_steps = 5;
+  testing::internal::CaptureStdout();
+  run_training(s, false);
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: data files " + corpus.string() + " and " + (tmp.path / "copy.txt").string() +
+                     " hold the same bytes"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("note: warmup_steps 5 is not below steps 2"), std::string::npos) << out;
+  // Short documents: the validation split's few fill no 32-token sequence.
+  {
+    std::ofstream f(tmp.path / "short.txt");
+    for (int i = 0; i < 400; ++i) f << i % 10 << "\n<|endoftext|>\n";
+  }
+  auto v = tiny_settings(tmp.path / "short.txt", tmp.path / "run-short");
+  v.steps = 1;
+  v.val_fraction = 0.01;
+  testing::internal::CaptureStdout();
+  run_training(v, false);
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: the validation split holds no whole sequence of 32 tokens (6 of 400 documents"),
+            std::string::npos)
+      << out;
+}
+
 TEST(Trainer, KillDuringSaveThenResumeIsBitIdentical) {
   TempDir tmp("trainer-resume");
   fs::path corpus = write_corpus(tmp.path);
