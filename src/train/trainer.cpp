@@ -263,6 +263,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
           "rate, or pass --on-nonfinite skip to skip such steps",
           finite ? "gradient" : "loss", state.step + 1, loss, st.grad_norm);
       fmt::print("step {}: non-finite {}, update skipped\n", state.step + 1, finite ? "gradient" : "loss");
+      ++result.skipped_steps;
     } else {
       model->update_router_bias(s.bias_update_speed, loads);
     }
@@ -317,8 +318,13 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     fs::path final_dir = out / "model";
     save_model_dir(*model, final_dir, so);
     tok::copy_tokenizer_files(tok_dir, final_dir);
-    fmt::print("done: {}, final loss {:.4f}{}; model saved to {}, metrics in {}\n",
-               count_of(state.step, "step"), result.last_loss,
+    fmt::print("done: {}{}, final loss {:.4f}{}; model saved to {}, metrics in {}\n",
+               count_of(state.step, "step"),
+               result.skipped_steps > 0
+                   ? fmt::format(" ({} of this session's skipped as non-finite, with no update)",
+                                 result.skipped_steps)
+                   : "",
+               result.last_loss,
                result.last_val_loss >= 0 ? fmt::format(", val loss {:.4f}", result.last_val_loss) : "",
                final_dir.string(), metrics_file.string());
   }

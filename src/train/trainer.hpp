@@ -15,6 +15,7 @@ struct TrainResult {
   double last_loss = 0;
   double last_val_loss = -1;  // -1: never evaluated
   bool interrupted = false;   // stopped by SIGINT/SIGTERM after saving a checkpoint
+  int64_t skipped_steps = 0;  // this session's steps whose update --on-nonfinite skip dropped
 };
 
 // Runs (or, with resume, continues) the run described by `settings`. With resume, settings saved in the run

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -551,6 +552,29 @@ TEST(Trainer, NonFiniteLossStopsWithoutPoisonedCheckpoint) {
     load_checkpoint(e.path(), *model, opt);
     for (float v : model->params().value) ASSERT_TRUE(std::isfinite(v)) << e.path();
   }
+}
+
+// --on-nonfinite skip goes on past such steps, and the run's last line says how many it skipped (it read as
+// a run that trained every step).
+TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
+  TempDir tmp("trainer-nan-skip");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.lr = 1e30;
+  s.min_lr = 0;
+  s.warmup_steps = 0;
+  s.max_grad_norm = 0;
+  s.steps = 4;
+  s.on_nonfinite = "skip";
+  testing::internal::CaptureStdout();
+  const TrainResult r = run_training(s, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(r.steps_done, 4);
+  EXPECT_GE(r.skipped_steps, 1);
+  EXPECT_NE(out.find(fmt::format("done: 4 steps ({} of this session's skipped as non-finite, with no update)",
+                                 r.skipped_steps)),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(int64_t(std::count(out.begin(), out.end(), '\n')) >= r.skipped_steps, true);
 }
 
 TEST(Trainer, BadPathsAreClearErrors) {
