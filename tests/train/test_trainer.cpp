@@ -574,7 +574,6 @@ TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
                                  r.skipped_steps)),
             std::string::npos)
       << out;
-  EXPECT_EQ(int64_t(std::count(out.begin(), out.end(), '\n')) >= r.skipped_steps, true);
 }
 
 TEST(Trainer, BadPathsAreClearErrors) {
