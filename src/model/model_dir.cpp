@@ -218,7 +218,11 @@ ModelConfig load_model_config(const fs::path& dir) {
   SEEK_CHECK(fs::exists(st), "model directory {} does not exist", dir.string());
   SEEK_CHECK(fs::is_directory(st), "model directory {} is not a folder", dir.string());
   const fs::path config = dir / "config.json";
-  SEEK_CHECK(fs::exists(config, ec) || ec, "model directory {} has no config.json", dir.string());
+  // A run folder (seek train / grpo output) holds its model one level down.
+  SEEK_CHECK(fs::exists(config, ec) || ec, "model directory {} has no config.json{}", dir.string(),
+             fs::exists(dir / "model" / "config.json", ec)
+                 ? fmt::format("; it is a run folder, whose trained model is {}", (dir / "model").string())
+                 : "");
   refuse_special_file(config);
   return ModelConfig::load(config.string());
 }

@@ -141,7 +141,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   // state, its copy for the rollouts (f32) and, with a KL term, the frozen reference (weights and an unused
   // gradient slab).
   const std::string run_model_file = (fs::path(s.init) / "config.json").string();
-  const ModelConfig run_model = ModelConfig::load(run_model_file);
+  const ModelConfig run_model = load_model_config(s.init);
   if (ckpt) check_checkpoint_model(*ckpt, run_model, run_model_file);
   check_training_memory(run_model, s.beta > 0 ? 12 : 4,
                         s.beta > 0 ? ", its f32 copy for the rollouts and the frozen reference model"

@@ -63,6 +63,21 @@ TEST_F(CliEvalInputs, TokenizerFolderMustExist) {
   EXPECT_NE(r.output.find("pass@1"), std::string::npos) << r.output;
 }
 
+// A run folder given where a model folder goes names the model inside it (it said only "has no config.json",
+// or "cannot read .../config.json").
+TEST_F(CliEvalInputs, ARunFolderForAModelNamesItsModel) {
+  const fs::path run_dir = tmp.path / "run";
+  fs::create_directories(run_dir);
+  fs::copy(model, run_dir / "model", fs::copy_options::recursive);
+  const std::string hint = "it is a run folder, whose trained model is " + (run_dir / "model").string();
+  expect_error("eval --model " + run_dir.string() + " --data " + maths, hint);
+  expect_error("grpo --init " + run_dir.string() + " --data " + maths + " --out " + (tmp.path / "g").string(),
+               hint);
+  expect_error("train --init " + run_dir.string() + " --data " + maths + " --objective sft --out " +
+                   (tmp.path / "t").string(),
+               hint);
+}
+
 // A chat problem's completions name its messages: they were logged with the empty prompt text.
 TEST_F(CliEvalInputs, ChatProblemsAreLoggedWithTheirMessages) {
   const std::string chats = (tmp.path / "chats.jsonl").string();
