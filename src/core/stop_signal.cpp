@@ -47,8 +47,7 @@ void on_signal(int sig) {
 void on_pipe(int) {
   int none = 0;
   if (!g_signal.compare_exchange_strong(none, SIGPIPE)) return;
-  static const char kNotice[] =
-      "\nseek: standard output was closed; stopping at the next safe point to save a checkpoint\n";
+  static const char kNotice[] = "\nseek: standard output was closed; stopping at the next safe point\n";
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kNotice, sizeof kNotice - 1);
 }
 

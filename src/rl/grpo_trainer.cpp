@@ -126,8 +126,10 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
       s.rewards.dump(), which);
   for (size_t r = 0; r < R; ++r)
     if (!applies[r] && rewards.weights()[r] != 0)
-      fmt::print("note: reward {} applies to none of {}, so it adds nothing (its mean is logged as nan)\n",
-                 rewards.names()[r], which);
+      fmt::print(
+          "note: reward {} applies to none of {}, so it adds nothing (its mean is nan on the progress line, "
+          "null in metrics.jsonl)\n",
+          rewards.names()[r], which);
 }
 
 }  // namespace

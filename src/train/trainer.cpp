@@ -166,8 +166,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
             s.data[j], s.data[i]);
         break;
       }
-  if (!ckpt && s.warmup_steps >= s.steps && s.steps > 0)
-    fmt::print("note: warmup_steps {} is not below steps {}, so the learning rate never reaches lr {}\n",
+  if (!ckpt && s.warmup_steps > s.steps && s.steps > 0)
+    fmt::print("note: warmup_steps {} is above steps {}, so the learning rate never reaches lr {}\n",
                s.warmup_steps, s.steps, s.lr);
 
   LossOptions lo;
@@ -265,6 +265,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
           finite ? "gradient" : "loss", state.step + 1, loss, st.grad_norm);
       fmt::print("step {}: non-finite {}, update skipped\n", state.step + 1, finite ? "gradient" : "loss");
       ++result.skipped_steps;
+      flush_stdout();  // one write at a time, so a closed pipe is met by flush_stdout, not inside fmt::print
     } else {
       model->update_router_bias(s.bias_update_speed, loads);
     }

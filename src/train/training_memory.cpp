@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/resources.hpp"
+#include "kernels/cross_entropy.hpp"
 #include "model/weights.hpp"
 
 namespace seek {
@@ -18,19 +19,21 @@ void check_training_memory(const ModelConfig& cfg, int64_t extra_bytes_per_param
 
 void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int64_t seq_len,
                                  int64_t grad_accum) {
+  const auto bytes = [](double b) { return (long long)std::min(b, 9.2e18); };
   const double params = double(parameter_count(cfg)) * 16;
   const double ids = double(grad_accum) * double(batch_size) * double(seq_len) * 8;
-  const double logits = double(batch_size) * double(seq_len) * double(cfg.vocab_size) * 4;
-  const double total = params + ids + logits;
+  // The output head's logits exist a chunk of rows at a time (kernels/cross_entropy.hpp).
+  const double rows =
+      std::min(double(batch_size) * double(seq_len), double(logits_chunk_rows(cfg.vocab_size, 4)));
+  const double logits = rows * double(cfg.vocab_size) * 4;
   check_memory_for(
-      total > 9.2e18 ? (long long)9.2e18 : (long long)total,
+      bytes(params + ids + logits),
       fmt::format("the model's weights, gradients and AdamW moments ({}), a step's token ids and "
-                  "targets ({}: grad_accum {} × batch_size {} × seq_len {}) and the float32 logits "
-                  "of a micro-batch ({}: batch_size × seq_len × vocab_size {}), before the other "
-                  "activations",
-                  format_bytes((long long)params), format_bytes((long long)std::min(ids, 9.2e18)), grad_accum,
-                  batch_size, seq_len, format_bytes((long long)std::min(logits, 9.2e18)), cfg.vocab_size),
-      "lower --batch-size (and raise --grad-accum to keep the sequences per step)");
+                  "targets ({}: grad_accum {} × batch_size {} × seq_len {}) and a chunk of the "
+                  "output head's float32 logits ({}), before the other activations",
+                  format_bytes(bytes(params)), format_bytes(bytes(ids)), grad_accum, batch_size, seq_len,
+                  format_bytes(bytes(logits))),
+      "; lower --batch-size (and raise --grad-accum to keep the sequences per step)");
 }
 
 }  // namespace seek

@@ -14,7 +14,7 @@ namespace seek {
 void check_training_memory(const ModelConfig& cfg, int64_t extra_bytes_per_param, const char* extra_what);
 
 // A pretraining or SFT step's batch on top of the model: its token ids and targets (grad_accum × batch_size
-// × seq_len of each, int32) and the float32 logits of one micro-batch (batch_size × seq_len × vocab_size), a
+// × seq_len of each, int32) and a chunk of the output head's float32 logits (kernels/cross_entropy.hpp), a
 // lower bound of what the step allocates (the other activations come on top). A --batch-size of 10^8 used to
 // grow to gigabytes before failing with a bare "out of memory", or meet the OOM killer.
 void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int64_t seq_len,

@@ -122,7 +122,7 @@ TEST(Trainer, NotesOnDuplicateDataShortRunsAndEmptyValidation) {
                      " hold the same bytes"),
             std::string::npos)
       << out;
-  EXPECT_NE(out.find("note: warmup_steps 5 is not below steps 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("note: warmup_steps 5 is above steps 2"), std::string::npos) << out;
   // Short documents: the validation split's few fill no 32-token sequence.
   {
     std::ofstream f(tmp.path / "short.txt");
