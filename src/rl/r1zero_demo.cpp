@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -190,18 +192,35 @@ void claim_demo_folder(const fs::path& out) {
 // The previous demo's outputs, moved aside into OUT/.previous-demo while a new demo runs: removed when the
 // new one finishes, put back when it fails or is stopped, so a demo that cannot run (a --config whose
 // vocabulary is too small, too few examples: errors the trainers find only once they start) or that the user
-// stops never costs the last complete one. A stash left by a demo that was killed is put back first.
+// stops never costs the last complete one. A stash a killed demo left is put back at the next start, unless
+// OUT/summary.json shows that the demo after it finished (summary.json is moved into the stash at the start
+// and written last), in which case the stash is what is out of date.
 class PreviousDemo {
  public:
   explicit PreviousDemo(const fs::path& out) : out_(out), stash_(out / ".previous-demo") {
     std::error_code ec;
-    if (fs::exists(stash_, ec)) put_back();
-    for (const char* name : kDemoOutputs)
-      if (fs::exists(out_ / name, ec)) {
-        fs::create_directories(stash_);
-        fs::rename(out_ / name, stash_ / name);
-        moved_ = true;
+    remove_discarded();
+    if (fs::exists(stash_, ec)) {
+      if (fs::exists(out_ / "summary.json", ec)) {
+        fmt::print("removing {}: the demo after it finished\n", stash_.string());
+        discard();
+      } else {
+        fmt::print("putting back the previous demo's runs from {}, left by a demo that was killed\n",
+                   stash_.string());
+        put_back();
       }
+    }
+    try {
+      for (const char* name : kDemoOutputs)
+        if (fs::exists(out_ / name, ec)) {
+          fs::create_directories(stash_);
+          moved_ = true;
+          fs::rename(out_ / name, stash_ / name);
+        }
+    } catch (...) {
+      if (moved_) put_back();  // all or nothing
+      throw;
+    }
     if (moved_)
       fmt::print(
           "moving the previous demo's runs to {} (removed when this demo finishes, put back if it fails "
@@ -220,28 +239,42 @@ class PreviousDemo {
       print_stderr("seek: could not put the previous demo back from {}: {}\n", stash_.string(), e.what());
     }
   }
-  // The new demo finished: the previous one goes.
+  // The new demo finished: the previous one goes (best effort: what is left is removed at the next start).
   void drop() {
-    if (moved_) fs::remove_all(stash_);
+    if (!moved_) return;
     moved_ = false;
+    discard();
   }
-  // The new demo stopped: its partial runs make way for the previous, complete ones.
+  // The new demo stopped: its partial runs make way for the previous ones.
   void restore() {
     if (!moved_) return;
-    put_back();
     moved_ = false;
+    put_back();
     fmt::print("the previous demo's runs in {} are kept\n", out_.string());
   }
 
  private:
+  // The new demo's outputs all go first, so the two demos never mix (a grpo/ run of one beside the base/
+  // model of the other).
   void put_back() {
     std::error_code ec;
+    for (const char* name : kDemoOutputs) fs::remove_all(out_ / name);
     for (const char* name : kDemoOutputs)
-      if (fs::exists(stash_ / name, ec)) {
-        fs::remove_all(out_ / name);
-        fs::rename(stash_ / name, out_ / name);
-      }
+      if (fs::exists(stash_ / name, ec)) fs::rename(stash_ / name, out_ / name);
     fs::remove_all(stash_);
+  }
+  // One rename takes the stash out of the way at once; the removal after it may be cut short.
+  void discard() {
+    std::error_code ec;
+    const fs::path doomed = out_ / (".previous-demo.removing-" + std::to_string(::getpid()));
+    fs::rename(stash_, doomed, ec);
+    fs::remove_all(ec ? stash_ : doomed, ec);
+  }
+  void remove_discarded() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(out_, ec))
+      if (e.path().filename().string().rfind(".previous-demo.removing-", 0) == 0)
+        fs::remove_all(e.path(), ec);
   }
 
   fs::path out_, stash_;

@@ -789,12 +789,28 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   EXPECT_TRUE(fs::exists(out / "base" / "model" / "model.safetensors"));
   EXPECT_FALSE(fs::exists(out / ".previous-demo"));
 
-  // A demo killed midway left its partial grpo/ and the stash: the stash is put back first.
+  // A demo killed midway (its outputs partial, the previous ones in the stash, summary.json among them): the
+  // stash is put back first, and nothing of the killed demo stays beside it.
+  const char* outputs[] = {
+      "base", "grpo", "plots", "base-data.jsonl", "base-eval.jsonl", "grpo-eval.jsonl", "summary.json"};
   fs::create_directories(out / ".previous-demo");
-  fs::rename(out / "grpo", out / ".previous-demo" / "grpo");
+  for (const char* name : outputs) fs::rename(out / name, out / ".previous-demo" / name);
   fs::create_directories(out / "grpo");
+  std::ofstream(out / "base-data.jsonl") << "partial\n";
   r = run("demo" + tiny + " --config " + (tmp.path / "small-vocab.json").string());
   EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("putting back the previous demo's runs from"), std::string::npos) << r.output;
+  EXPECT_EQ(seek::read_file(out / "summary.json"), summary);
+  EXPECT_EQ(seek::read_file(out / "grpo" / "model" / "model.safetensors"), model);
+  EXPECT_NE(seek::read_file(out / "base-data.jsonl"), "partial\n");
+  EXPECT_FALSE(fs::exists(out / ".previous-demo"));
+  // A demo killed after it finished, before it removed the stash: its summary.json says so, and the stash
+  // (older) goes.
+  fs::create_directories(out / ".previous-demo" / "grpo");
+  std::ofstream(out / ".previous-demo" / "summary.json") << "{}";
+  r = run("demo" + tiny + " --config " + (tmp.path / "small-vocab.json").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(seek::read_file(out / "summary.json"), summary);
   EXPECT_EQ(seek::read_file(out / "grpo" / "model" / "model.safetensors"), model);
   EXPECT_FALSE(fs::exists(out / ".previous-demo"));
   // A demo that finishes replaces the previous one and leaves no stash.
