@@ -120,6 +120,21 @@ json cache_descriptor(const std::vector<InputFile>& inputs, Objective objective,
               {"inputs", files}};
 }
 
+namespace {
+
+json content_record(const std::vector<InputFile>& inputs, const json& tokenizer) {
+  json content{{"tokenizer", tokenizer}, {"inputs", json::array()}};
+  for (const auto& f : inputs) content["inputs"].push_back({{"size", f.size}, {"hash", hex64(f.hash)}});
+  return content;
+}
+
+}  // namespace
+
+json data_content(const DataOptions& opts, const Tokenizer& tok) {
+  return content_record(describe_inputs(opts.inputs, opts.objective, opts.threads),
+                        tokenizer_fingerprint(tok));
+}
+
 TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   SEEK_CHECK(!opts.cache_dir.empty(), "the data options name no cache folder for the tokenized data");
   remove_stale_cache_builds(opts.cache_dir);
@@ -128,8 +143,7 @@ TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   auto inputs = describe_inputs(opts.inputs, opts.objective, opts.threads);
   json descriptor = cache_descriptor(inputs, opts.objective, tok);
   const fs::path dir = opts.cache_dir / hex64(xxh64(descriptor.dump()));
-  json content{{"tokenizer", descriptor["tokenizer"]}, {"inputs", json::array()}};
-  for (const auto& f : inputs) content["inputs"].push_back({{"size", f.size}, {"hash", hex64(f.hash)}});
+  const json content = content_record(inputs, descriptor["tokenizer"]);
   TokenCache cache;
   if (load_cache(dir, descriptor, opts.objective, cache)) {
     cache.reused = true;

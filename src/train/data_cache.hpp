@@ -50,6 +50,10 @@ nlohmann::json cache_descriptor(const std::vector<InputFile>& inputs, Objective 
 // Maps <cache_dir>/<key>/ when it is present and intact, else tokenizes the inputs into it first.
 TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok);
 
+// TokenCache::content of the data `opts` names, without opening or building a cache (it reads and hashes
+// the inputs): a resumed run compares it with its checkpoint's before tokenizing anything.
+nlohmann::json data_content(const DataOptions& opts, const Tokenizer& tok);
+
 // Removes the "<key>.tmp-<pid>-*" build folders in `cache_dir` whose process no longer exists: a build killed
 // by a signal (whose handler can only unlink files) or a crash leaves one. Best effort; open_token_cache
 // calls it first.

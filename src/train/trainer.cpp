@@ -19,6 +19,7 @@
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/tokenizer_files.hpp"
 #include "train/checkpoint.hpp"
+#include "train/data_cache.hpp"
 #include "train/dataset.hpp"
 #include "train/run_folder.hpp"
 #include "train/training_memory.hpp"
@@ -128,9 +129,11 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   dopt.val_fraction = s.val_fraction;
   dopt.seed = s.seed;
   dopt.cache_dir = out / "data-cache";
+  // Before the data is tokenized: a changed file would otherwise be tokenized into a new cache first, or fail
+  // there with a message that does not say it changed.
+  if (ckpt) check_same_data(state, data::data_content(dopt, *tok), s.data);
   auto data = Dataset::open(dopt, *tok);
   const DatasetStats& ds = data->stats();
-  if (ckpt) check_same_data(state, ds.content, s.data);
   int64_t nparams = 0;
   for (const auto& p : model->params().layout.all()) nparams += p.numel;
   fmt::print("model: {:.2f}M parameters | data: {} train / {} val sequences of {} tokens ({}) | {} × {}\n",

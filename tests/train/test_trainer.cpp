@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -304,6 +305,11 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
   // The same file with other contents: the saved data position would index other sequences. Only its path was
   // compared before, and the run went on with another shuffle.
   std::ofstream(corpus, std::ios::app) << "1+1=2\n";
+  auto entries = [&] {
+    const auto it = fs::directory_iterator(tmp.path / "run" / "data-cache");
+    return std::distance(fs::begin(it), fs::end(it));
+  };
+  const auto caches = entries();
   try {
     run_training(s, true, {{"steps", 6}});
     FAIL() << "changed data accepted on resume";
@@ -313,6 +319,7 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
               std::string::npos)
         << e.what();
   }
+  EXPECT_EQ(entries(), caches);  // refused before the changed file was tokenized into a cache
 }
 
 // settings.json names files (and the run folder) by absolute paths, so --resume works from another directory;
