@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace seek::reward {

@@ -537,13 +537,19 @@ TEST(Trainer, DISABLED_CrashingRun) {
   run_training(tiny_settings(corpus, out), false);
 }
 
-TEST(Trainer, NonFiniteLossStopsWithoutPoisonedCheckpoint) {
-  TempDir tmp("trainer-nan");
-  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+// A run whose updates blow up at once: a learning rate of 1e30, from the first step, unclipped.
+TrainSettings diverging_settings(const fs::path& corpus, const fs::path& out) {
+  auto s = tiny_settings(corpus, out);
   s.lr = 1e30;
   s.min_lr = 0;
   s.warmup_steps = 0;
   s.max_grad_norm = 0;
+  return s;
+}
+
+TEST(Trainer, NonFiniteLossStopsWithoutPoisonedCheckpoint) {
+  TempDir tmp("trainer-nan");
+  auto s = diverging_settings(write_corpus(tmp.path), tmp.path / "run");
   s.checkpoint_every = 1;
   s.steps = 20;
   try {
@@ -565,11 +571,7 @@ TEST(Trainer, NonFiniteLossStopsWithoutPoisonedCheckpoint) {
 // a run that trained every step).
 TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
   TempDir tmp("trainer-nan-skip");
-  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
-  s.lr = 1e30;
-  s.min_lr = 0;
-  s.warmup_steps = 0;
-  s.max_grad_norm = 0;
+  auto s = diverging_settings(write_corpus(tmp.path), tmp.path / "run");
   s.steps = 4;
   s.on_nonfinite = "skip";
   testing::internal::CaptureStdout();
