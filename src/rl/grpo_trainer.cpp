@@ -107,18 +107,17 @@ std::string too_long_message(const GrpoSettings& s, int64_t shortest, int64_t co
 void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSource& source,
                          const GrpoSettings& s) {
   constexpr int64_t kTaskProbe = 64;
-  const std::vector<reward::Problem> probe = source.probe(kTaskProbe);
+
   const size_t R = rewards.names().size();
   std::vector<bool> applies(R, false);
   bool any = false;
-  for (const reward::Problem& p : probe) {
+  const int64_t probed = source.for_each_probe(kTaskProbe, [&](const reward::Problem& p) {
     const reward::RewardScore sc = rewards.score({&p, "", 0});
     any |= sc.applies;
     for (size_t r = 0; r < R; ++r) applies[r] = applies[r] || !std::isnan(sc.components[r]);
-  }
-  const std::string which = s.data.empty()
-                                ? fmt::format("the first {} problems of task {}", probe.size(), s.task)
-                                : fmt::format("the {} problems of {}", probe.size(), s.data);
+  });
+  const std::string which = s.data.empty() ? fmt::format("the first {} problems of task {}", probed, s.task)
+                                           : fmt::format("the {} problems of {}", probed, s.data);
   SEEK_CHECK(
       any,
       "none of the rewards {} applies to {} (code scores only problems with tests, accuracy only problems "

@@ -36,11 +36,14 @@ void check_problem_source(const std::string& task_name, const nlohmann::json& ta
       describe_json(task_options), data);
 }
 
-std::vector<reward::Problem> ProblemSource::probe(int64_t task_count) const {
-  if (!task_) return data_;
-  std::vector<reward::Problem> out;
-  for (int64_t i = 0; i < task_count; ++i) out.push_back(task_->train(uint64_t(i)));
-  return out;
+int64_t ProblemSource::for_each_probe(int64_t task_count,
+                                      const std::function<void(const reward::Problem&)>& visit) const {
+  if (!task_) {
+    for (const reward::Problem& p : data_) visit(p);
+    return int64_t(data_.size());
+  }
+  for (int64_t i = 0; i < task_count; ++i) visit(task_->train(uint64_t(i)));
+  return task_count;
 }
 
 reward::Problem ProblemSource::train(uint64_t index) const {

@@ -1,6 +1,7 @@
 // Where RL prompts come from: a built-in task (train stream and held-out set by index) or a JSONL dataset
 // (problems in a deterministic shuffled order per epoch), and how a problem's prompt becomes token ids.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,7 +28,8 @@ class ProblemSource {
   std::string describe() const;
   // Problems to check the rewards against before any rollout: every record of a dataset, or a task's first
   // `task_count` training problems.
-  std::vector<reward::Problem> probe(int64_t task_count) const;
+  // Returns how many it visited. A dataset is visited in place, not copied.
+  int64_t for_each_probe(int64_t task_count, const std::function<void(const reward::Problem&)>& visit) const;
   // A dataset's size and content hash, as a token cache records its inputs (train/data_cache.hpp), so a
   // resumed run can tell that the file changed; null for a built-in task (its options are settings).
   const nlohmann::json& content() const { return content_; }
