@@ -154,8 +154,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   if (s.eval_every > 0 && ds.val_sequences == 0 && s.val_fraction > 0)
     fmt::print(
         "note: the validation split holds no whole sequence of {} tokens ({} of {} documents, val_fraction "
-        "{}), "
-        "so no validation loss can be measured\n",
+        "{}), so "
+        "no validation loss can be measured\n",
         s.seq_len, ds.val_documents, ds.documents, s.val_fraction);
   // The same file twice (by two paths, or two copies): its documents count twice, and copies can fall on both
   // sides of the train/validation split, which then measures memorised text.
