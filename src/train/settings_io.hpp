@@ -2,6 +2,7 @@
 // calls f("key", field) for every field. Unknown keys and wrong types are errors naming the key and the
 // source.
 #pragma once
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/nearest_name.hpp"
 #include "core/untrusted_json.hpp"
 
 namespace seek {
@@ -74,8 +76,19 @@ S settings_from_json(const nlohmann::json& j, const std::string& source) {
       field = v.template get<V>();
     }
   });
-  for (auto it = j.begin(); it != j.end(); ++it)
-    SEEK_CHECK(known.count(it.key()), "{}: unknown setting \"{}\"", source, it.key());
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (known.count(it.key())) continue;
+    // A model's config.json given where run settings go fails on its first key, which says nothing useful.
+    for (const char* model_key : {"hidden_size", "num_hidden_layers", "architectures", "model_type"})
+      SEEK_CHECK(!j.contains(model_key) || known.count(model_key),
+                 "{}: this is a model's config.json (it has \"{}\"), not run settings: {}", source, model_key,
+                 known.count("config") ? "give a model config with --config and a model folder with --init"
+                                       : "give the model's folder with --init");
+    const std::vector<std::string> names(known.begin(), known.end());
+    const std::string near = nearest_name(it.key(), names);
+    fail("{}: unknown setting \"{}\"{}", source, it.key(),
+         near.empty() ? "" : fmt::format("; did you mean \"{}\"?", near));
+  }
   return s;
 }
 

@@ -125,5 +125,24 @@ TEST_F(SettingsValues, DataThatIsNoFileSaysWhatItIs) {
   EXPECT_NE(e.find("missing.txt does not exist"), std::string::npos) << e;
 }
 
+TEST_F(SettingsValues, UnknownKeysSuggestTheNearestSetting) {
+  std::string e = error_with({{"learning_rat", 1e-3}});
+  EXPECT_NE(e.find("run.json: unknown setting \"learning_rat\""), std::string::npos) << e;
+  EXPECT_EQ(e.find("did you mean"), std::string::npos) << e;  // no setting is near it
+  e = error_with({{"batch-size", 8}});                        // the flag's spelling
+  EXPECT_NE(e.find("unknown setting \"batch-size\"; did you mean \"batch_size\"?"), std::string::npos) << e;
+  e = error_with({{"warmup_step", 8}});
+  EXPECT_NE(e.find("did you mean \"warmup_steps\"?"), std::string::npos) << e;
+}
+
+TEST_F(SettingsValues, AModelConfigIsNamedAsOne) {
+  // `seek train --run-config configs/small.json` failed on "unknown setting \"architectures\"".
+  const std::string e = error_with({{"architectures", {"DeepseekV3ForCausalLM"}}, {"hidden_size", 64}});
+  EXPECT_NE(e.find("run.json: this is a model's config.json (it has \"hidden_size\"), not run settings: give "
+                   "a model config with --config"),
+            std::string::npos)
+      << e;
+}
+
 }  // namespace
 }  // namespace seek
