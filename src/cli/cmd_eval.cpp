@@ -43,7 +43,7 @@ void run(const EvalCli& c) {
   try {
     task_opts = parse_json_unique_keys(c.task_options, "--task-options");
   } catch (const nlohmann::json::exception& e) {
-    fail("--task-options must be JSON: {}", e.what());
+    fail("--task-options must be JSON: {}", json_error_text(e, true));
   }
   // A task's held-out set has no end, so only a dataset has an "all"; 0 problems would report scores of
   // nothing.
@@ -73,7 +73,7 @@ void run(const EvalCli& c) {
     try {
       spec = parse_json_unique_keys(c.rewards, "--rewards");
     } catch (const nlohmann::json::exception& e) {
-      fail("--rewards must be JSON: {}", e.what());
+      fail("--rewards must be JSON: {}", json_error_text(e, true));
     }
     run_reward = std::make_unique<reward::CombinedReward>(reward::RewardSpec::from_json(spec, "--rewards"));
     // A reward that applies to none of the problems (code on maths problems) would report a mean reward of

@@ -223,7 +223,7 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
       try {
         opt.pre_tokenizer = parse_json_unique_keys(text, a->pre_tokenizer);
       } catch (const nlohmann::json::exception& e) {
-        fail("--pre-tokenizer {}: not valid JSON: {}", a->pre_tokenizer, e.what());
+        fail("--pre-tokenizer {}: not valid JSON: {}", a->pre_tokenizer, json_error_text(e));
       }
     }
     if (train->count("--special-tokens")) opt.special_tokens = split_special_tokens(a->specials);

@@ -33,7 +33,7 @@ struct SettingsFlags {
       try {
         m = parse_json_unique_keys(text, run_config);
       } catch (const nlohmann::json::exception& e) {
-        fail("{}: not valid JSON: {}", run_config, e.what());
+        fail("{}: not valid JSON: {}", run_config, json_error_text(e));
       }
       SEEK_CHECK(m.is_object(),
                  "{}: a run config is a JSON object of settings, e.g. {{\"steps\": 100}}; got {}", run_config,
@@ -80,7 +80,7 @@ inline void settings_json_flag(CLI::App& app, const std::shared_ptr<SettingsFlag
         try {
           value = parse_json_unique_keys(v, name);
         } catch (const nlohmann::json::exception& e) {
-          fail("{} must be JSON: {}", name, e.what());
+          fail("{} must be JSON: {}", name, json_error_text(e, true));
         }
         check_json_depth(value, name);  // merged with --run-config by copying, which recurses
         c->values[key] = std::move(value);

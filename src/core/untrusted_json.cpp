@@ -148,4 +148,18 @@ json parse_json_unique_keys(std::string_view text, std::string_view where) {
   return json::parse(text.begin(), text.end(), note);
 }
 
+std::string json_error_text(const std::exception& e, bool one_line) {
+  std::string text = e.what();
+  if (text.starts_with("[json.exception.")) {
+    const size_t end = text.find("] ");
+    if (end != std::string::npos) text.erase(0, end + 2);
+  }
+  if (one_line) {
+    const std::string first_line = "at line 1, column ";
+    if (const size_t at = text.find(first_line); at != std::string::npos)
+      text.replace(at, first_line.size(), "at column ");
+  }
+  return text;
+}
+
 }  // namespace seek

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,11 @@ std::string describe_json(const nlohmann::json& v);
 // A JSON number that is a whole number within int64, as an integer: 12, and also 12.0 (Python writes some
 // integers as floats); nullopt for anything else (a fraction, a string, a value past int64).
 std::optional<int64_t> json_whole_number(const nlohmann::json& v);
+
+// nlohmann's message for a parse (or other JSON) error, for our messages: without its
+// "[json.exception.parse_error.101] " tag, and for text that is one line (a JSONL record, a flag's value)
+// "at column 14" instead of "at line 1, column 14", which next to the file's own line number read as two.
+std::string json_error_text(const std::exception& e, bool one_line = false);
 
 // Far deeper than any real config, header or tokenizer.json (those nest fewer than 10 levels), and shallow
 // enough that recursing through it costs a few kilobytes of stack.

@@ -87,7 +87,7 @@ std::optional<GenerationConfig> load_generation_config(const std::string& dir) {
   try {
     j = parse_json_unique_keys(text, g.path);
   } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", g.path, e.what());
+    fail("{}: not valid JSON: {}", g.path, json_error_text(e));
   }
   SEEK_CHECK(j.is_object(), "{}: a generation config must be a JSON object, got {}", g.path,
              describe_json(j));

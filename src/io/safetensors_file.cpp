@@ -74,7 +74,7 @@ void SafetensorsFile::parse_header() {
   try {
     header = parse_json_unique_keys(std::string_view(text, n), p + ": invalid header");
   } catch (const json::exception& e) {
-    fail("{}: invalid JSON header: {}", p, e.what());
+    fail("{}: invalid JSON header: {}", p, json_error_text(e));
   }
   if (!header.is_object()) fail("{}: invalid header: expected a JSON object, got {}", p, header.type_name());
 

@@ -25,7 +25,7 @@ json read_json_file(const fs::path& path) {
   try {
     return parse_json_unique_keys(text, path.string());
   } catch (const json::exception& e) {
-    fail("{}: invalid JSON: {}", path.string(), e.what());
+    fail("{}: invalid JSON: {}", path.string(), json_error_text(e));
   }
 }
 

@@ -328,7 +328,7 @@ ModelConfig ModelConfig::load(const std::string& path) {
     // Two values for one key would otherwise leave the last one in force without a word.
     j = parse_json_unique_keys(text, path);
   } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", path, e.what());
+    fail("{}: not valid JSON: {}", path, json_error_text(e));
   }
   return from_json(j, path);
 }

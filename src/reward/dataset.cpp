@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "reward/answer_extract.hpp"
 
 namespace seek::reward {
@@ -112,7 +113,7 @@ std::vector<Problem> load_problems_jsonl(const std::string& path) {
     try {
       j = nlohmann::json::parse(line);
     } catch (const nlohmann::json::parse_error& e) {
-      fail("{}: not valid JSON: {}", where, e.what());
+      fail("{}: not valid JSON: {}", where, json_error_text(e, true));
     }
     out.push_back(problem_from_json(j, where));
   }

@@ -4,6 +4,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/untrusted_json.hpp"
 
 namespace seek::tok {
 
@@ -31,7 +32,7 @@ std::optional<nlohmann::json> read_tokenizer_json(const fs::path& file) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    fail("{} is not valid JSON: {}", file.string(), e.what());
+    fail("{} is not valid JSON: {}", file.string(), json_error_text(e));
   }
 }
 

@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "io/safetensors_writer.hpp"
 #include "io/tensor_store.hpp"
 #include "model/model_dir.hpp"
@@ -169,7 +170,7 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
   try {
     js = nlohmann::json::parse(f);
   } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON: {}", state_file.string(), e.what());
+    fail("{}: not valid JSON: {}", state_file.string(), json_error_text(e));
   }
   TrainerState st;
   try {
@@ -180,7 +181,7 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
     opt.set_steps(js.at("adamw_steps"));
     st.extra = js.value("extra", nlohmann::json::object());
   } catch (const nlohmann::json::exception& e) {
-    fail("{}: missing or malformed field: {}", state_file.string(), e.what());
+    fail("{}: missing or malformed field: {}", state_file.string(), json_error_text(e));
   }
   // A hand-edited or misplaced state would resume from the wrong point of the data, or redo or skip steps.
   SEEK_CHECK(st.step >= 0 && st.data_position >= 0 && st.tokens_seen >= 0 && opt.steps() >= 0,

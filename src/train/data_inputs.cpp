@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "io/mapped_file.hpp"
 #include "tokenizer/pretokenizer.hpp"
 #include "train/data_hash.hpp"
@@ -88,7 +89,7 @@ void parse_lines(const InputFile& file, const std::vector<Line>& lines, Objectiv
       try {
         auto again = nlohmann::json::parse(lines[i].text);
       } catch (const nlohmann::json::exception& e) {
-        what = e.what();
+        what = json_error_text(e, true);
       }
       fail("{}:{}: malformed JSON: {}", file.path.string(), lines[i].number, what);
     }

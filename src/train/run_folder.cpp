@@ -95,7 +95,7 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   try {
     r.settings = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    fail("{}: not valid JSON: {}", file.string(), e.what());
+    fail("{}: not valid JSON: {}", file.string(), json_error_text(e));
   }
   check_json_depth(r.settings, file.string());
   SEEK_CHECK(r.settings.is_object(), "{}: the run's settings are a JSON object, got {}", file.string(),

@@ -103,5 +103,31 @@ TEST(UntrustedJson, DuplicateKeysAreNamedWithTheirPath) {
   EXPECT_TRUE(parse_json_unique_keys(nested_array_text(kDeep), "t.json").is_array());
 }
 
+// A JSONL record's error said "bad.jsonl:2: ... [json.exception.parse_error.101] parse error at line 1,
+// column 14": two line numbers, and a tag meant for programmers.
+TEST(UntrustedJson, ErrorTextDropsTheTagAndALoneLine) {
+  auto parse_error = [](const std::string& text) -> std::string {
+    try {
+      const json parsed = json::parse(text);
+      return parsed.dump();
+    } catch (const json::exception& e) {
+      return json_error_text(e, /*one_line=*/true) + "|" + json_error_text(e);
+    }
+    return "";
+  };
+  const std::string one = parse_error(R"({"text": "bad)");
+  EXPECT_EQ(one.find("[json.exception"), std::string::npos) << one;
+  EXPECT_TRUE(one.starts_with("parse error at column 14: syntax error")) << one;
+  EXPECT_NE(one.find("|parse error at line 1, column 14:"), std::string::npos) << one;  // whole files keep it
+  const std::string two = parse_error("{\n\"a\": oops}");
+  EXPECT_TRUE(two.starts_with("parse error at line 2, column 6")) << two;  // not one line: kept
+  try {
+    const json missing = json::parse("[1]").at("key");
+    ADD_FAILURE() << missing.dump();
+  } catch (const json::exception& e) {
+    EXPECT_EQ(json_error_text(e).find("[json.exception"), std::string::npos) << json_error_text(e);
+  }
+}
+
 }  // namespace
 }  // namespace seek

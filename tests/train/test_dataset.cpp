@@ -574,7 +574,7 @@ TEST_F(DatasetTest, InputErrorsNameTheFile) {
 
 TEST_F(DatasetTest, RecordErrorsNameFileAndLine) {
   auto bad = write("bad.jsonl", "{\"text\": \"ok\"}\n{\"text\": \"unterminated}\n{\"text\": 1}\n");
-  EXPECT_ERROR_HAS(open_error(options({bad}, 4)), "bad.jsonl:2: malformed JSON");
+  EXPECT_ERROR_HAS(open_error(options({bad}, 4)), "bad.jsonl:2: malformed JSON: parse error at column 24");
   auto no_text = write("nt.jsonl", "{\"text\": \"ok\"}\n\n{\"content\": \"x\"}\n");
   EXPECT_ERROR_HAS(open_error(options({no_text}, 4)), "nt.jsonl:3: the record has no string \"text\"");
   auto not_object = write("no.jsonl", "[1, 2]\n");
