@@ -15,7 +15,7 @@ RegisterCommand reg(
     "demo", "R1-Zero in miniature: pretrain a weak base model, GRPO it, compare before/after",
     [](CLI::App& app) {
       auto o = std::make_shared<R1ZeroDemoOptions>();
-      app.add_option("--config", o->config, "base model config (default configs/demo.json)");
+      app.add_option("--config", o->config, "base model config")->capture_default_str();
       app.add_option("--out", o->out, "run folder")->capture_default_str();
       app.add_option("--pretrain-steps", o->pretrain_steps, "base model training steps")
           ->capture_default_str();

@@ -34,10 +34,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string demo_config(const R1ZeroDemoOptions& o) {
-  return o.config.empty() ? std::string(SEEK_SOURCE_DIR) + "/configs/demo.json" : o.config;
-}
-
 // The demo's runs are its own: an interrupted one is not resumed but replaced by the next `seek demo`.
 R1ZeroDemoResult& interrupted(R1ZeroDemoResult& r) {
   fmt::print("the demo stopped; `seek demo` starts it again from the beginning\n");
@@ -93,7 +89,7 @@ void plot_metric(const fs::path& file, const std::string& title, const std::stri
 
 TrainSettings base_training(const R1ZeroDemoOptions& o, const fs::path& out, const fs::path& corpus) {
   TrainSettings ts;
-  ts.config = demo_config(o);
+  ts.config = o.config;
   ts.data = {corpus.string()};
   ts.objective = "sft";
   ts.out = (out / "base").string();
@@ -150,11 +146,12 @@ void check_options(const R1ZeroDemoOptions& o) {
   require_positive(o.eval_problems, "--eval-problems");
   require_positive(o.eval_samples, "--eval-samples");
   SEEK_CHECK(!o.out.empty(), "--out must name a folder");
+  SEEK_CHECK(!o.config.empty(), "--config must name a model config file");
   // The model config is read now (a missing or invalid file is reported before the pretraining starts).
-  const ModelConfig cfg = ModelConfig::load(demo_config(o));
+  const ModelConfig cfg = ModelConfig::load(o.config);
   SEEK_CHECK(cfg.max_position_embeddings >= kDemoSeqLen,
              "the demo trains on sequences of {} tokens, and --config {} has max_position_embeddings {}",
-             kDemoSeqLen, demo_config(o), cfg.max_position_embeddings);
+             kDemoSeqLen, o.config, cfg.max_position_embeddings);
 }
 
 // What a demo writes in its --out: run folders it replaces and files it overwrites on the next demo.

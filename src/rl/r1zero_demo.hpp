@@ -11,7 +11,7 @@
 namespace seek {
 
 struct R1ZeroDemoOptions {
-  std::string config;  // base model config (default configs/demo.json)
+  std::string config = std::string(SEEK_SOURCE_DIR) + "/configs/demo.json";  // the base model's config
   std::string out = "runs/demo";
   int64_t pretrain_steps = 5000;
   int64_t pretrain_examples = 150000;
