@@ -131,6 +131,17 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
           rewards.names()[r], which);
 }
 
+// The progress line's part for an evaluation step: " | eval pass@1 0.412", with pass@n when n samples per
+// problem were drawn.
+std::string eval_summary(const nlohmann::json& eval, int64_t samples) {
+  std::string text = fmt::format(" | eval pass@1 {:.3f}", eval.value("pass@1", 0.0));
+  if (samples > 1) {
+    const std::string k = fmt::format("pass@{}", samples);
+    text += fmt::format(" {} {:.3f}", k, eval.value(k, 0.0));
+  }
+  return text;
+}
+
 }  // namespace
 
 GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json& overrides) {
@@ -537,6 +548,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       infer->update_from(*policy);
       EvalOptions eopt;
       eopt.samples = int(s.eval_samples);
+      if (s.eval_samples > 1) eopt.ks = {1, int(s.eval_samples)};  // as `seek eval` reports by default
       eopt.sampling.temperature = s.eval_samples > 1 ? float(s.temperature) : 0.0f;
       eopt.sampling.max_new_tokens = int(s.max_completion_length);
       eopt.sampling.seed = s.seed;
@@ -556,10 +568,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
             : fmt::format("reward {:.3f} ± {:.3f} ({}) | len {:.0f}{}", mean, std::sqrt(var), parts,
                           m["completion_length_mean"].get<double>(),
                           m["kl"].is_null() ? "" : fmt::format(" | kl {:.4f}", m["kl"].get<double>()));
-    fmt::print(
-        "step {:>5}/{} | {} | gen {:.1f}s train {:.1f}s | {:.0f} tok/s | ETA {}{}\n", state.step, s.steps,
-        update, gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0, format_duration(eta),
-        m.contains("eval") ? fmt::format(" | eval pass@1 {:.3f}", m["eval"].value("pass@1", 0.0)) : "");
+    fmt::print("step {:>5}/{} | {} | gen {:.1f}s train {:.1f}s | {:.0f} tok/s | ETA {}{}\n", state.step,
+               s.steps, update, gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0,
+               format_duration(eta), m.contains("eval") ? eval_summary(m["eval"], s.eval_samples) : "");
     flush_stdout();
     const bool last = state.step == s.steps;
     const bool stopping = !last && stop.requested("step");

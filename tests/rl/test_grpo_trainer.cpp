@@ -82,6 +82,32 @@ TEST(GrpoTrainer, RaisesRewardOnALearnableObjective) {
   EXPECT_TRUE(fs::exists(run / "model" / "model.safetensors"));
 }
 
+// With several samples per held-out problem the evaluation reports pass@n as well as pass@1 (it reported
+// pass@1 only), in metrics.jsonl and on the progress line.
+TEST(GrpoTrainer, EvaluationWithSamplesReportsPassAtN) {
+  TempDir tmp("grpo-eval");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 1;
+  s.eval_every = 1;
+  s.eval_problems = 4;
+  s.eval_samples = 3;
+  testing::internal::CaptureStdout();
+  const auto r = run_grpo(s, false);
+  const std::string log = testing::internal::GetCapturedStdout();
+  ASSERT_TRUE(r.last_eval.is_object());
+  EXPECT_EQ(r.last_eval["completions"], 12) << r.last_eval.dump();
+  ASSERT_TRUE(r.last_eval.contains("pass@1") && r.last_eval.contains("pass@3")) << r.last_eval.dump();
+  EXPECT_GE(r.last_eval["pass@3"].get<double>(), r.last_eval["pass@1"].get<double>());
+  const auto m = test::read_jsonl(fs::path(s.out) / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_EQ(m[0]["eval"], r.last_eval);
+  EXPECT_NE(log.find(fmt::format("| eval pass@1 {:.3f} pass@3 {:.3f}", r.last_eval["pass@1"].get<double>(),
+                                 r.last_eval["pass@3"].get<double>())),
+            std::string::npos)
+      << log;
+}
+
 TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
   TempDir tmp("grpo-resume");
   tiny_policy(tmp.path);
