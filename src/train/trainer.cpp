@@ -169,6 +169,24 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
             s.data[j], s.data[i]);
         break;
       }
+  // Validation reads the first eval_batches × batch_size sequences of the split: other values on resume
+  // measure other text, and the validation curve steps at the checkpoint.
+  if (ckpt && s.eval_every > 0 && ds.val_sequences > 0) {
+    const nlohmann::json made =
+        state.extra.is_object() ? state.extra.value("settings", nlohmann::json()) : nullptr;
+    const auto made_with = [&](const char* key, int64_t now) {
+      return made.is_object() && made.contains(key) && made[key].is_number_integer()
+                 ? made[key].get<int64_t>()
+                 : now;
+    };
+    const int64_t before = made_with("eval_batches", s.eval_batches) * made_with("batch_size", s.batch_size);
+    if (before != s.eval_batches * s.batch_size)
+      fmt::print(
+          "note: validation now reads {} sequences (eval_batches × batch_size), {} before step {}: "
+          "validation "
+          "losses from here on are not comparable with the earlier ones\n",
+          s.eval_batches * s.batch_size, before, state.step);
+  }
   if (!ckpt && s.warmup_steps > s.steps && s.steps > 0)
     fmt::print("note: warmup_steps {} is above steps {}, so the learning rate never reaches lr {}\n",
                s.warmup_steps, s.steps, s.lr);

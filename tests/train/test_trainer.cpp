@@ -322,6 +322,31 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
   EXPECT_EQ(entries(), caches);  // refused before the changed file was tokenized into a cache
 }
 
+// Validation reads the first eval_batches × batch_size sequences: a resume that changes either measures other
+// text, which the run says instead of letting the validation curve step without a word.
+TEST(Trainer, ResumeWithAnotherValidationSizeSaysSo) {
+  TempDir tmp("trainer-resume-val");
+  const fs::path corpus = write_corpus(tmp.path);
+  auto s = tiny_settings(corpus, tmp.path / "run");
+  s.steps = 2;
+  run_training(s, false);
+  const std::string note = "validation now reads";
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 3}, {"lr", 0.002}});
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(out.find(note), std::string::npos) << out;
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 4}, {"batch_size", 3}});
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: validation now reads 6 sequences (eval_batches × batch_size), 4 before step 3"),
+            std::string::npos)
+      << out;
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 5}, {"batch_size", 3}});  // the checkpoint of step 4 was made with 6
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(out.find(note), std::string::npos) << out;
+}
+
 // settings.json names files (and the run folder) by absolute paths, so --resume works from another directory;
 // a moved file may be given by its new path (only then may a fixed path setting change), and a key an older
 // settings.json lacks counts as its default.
