@@ -89,13 +89,13 @@ int64_t Engine::sample_tokens(const GenRequest& req) const {
   return std::min(int64_t(req.prompt.size()) + int64_t(req.params.max_new_tokens), max_context_);
 }
 
-// Blocks the request's samples can reach: the prompt's, then for each sample the blocks past the prompt's
-// full ones (its copy of the partly filled last block, and its own tokens up to max_new_tokens). In double:
-// a huge sample count must not wrap around to a small number.
+// Blocks the request's samples can reach: the prompt's full blocks, shared by all, then for each sample the
+// blocks past them (the partly filled last block of the prompt, which the last sample takes over and each
+// other one copies, and its own tokens up to max_new_tokens). That is never less than the prompt's own
+// blocks while it is prefilled. In double: a huge sample count must not wrap around to a small number.
 int64_t Engine::cache_need(const GenRequest& req) const {
   const int64_t bt = opt_.block_tokens, P = int64_t(req.prompt.size());
-  const double blocks =
-      double((P + bt - 1) / bt) + double(req.n) * double((sample_tokens(req) + bt - 1) / bt - P / bt);
+  const double blocks = double(P / bt) + double(req.n) * double((sample_tokens(req) + bt - 1) / bt - P / bt);
   const double bytes = blocks * double(bt) * double(cache_.bytes_per_token());
   return bytes >= 9.2e18 ? INT64_MAX : int64_t(bytes);
 }
@@ -138,11 +138,13 @@ int Engine::submit(GenRequest req) {
   const int64_t need = cache_need(req);
   SEEK_CHECK(
       need <= cache_budget_,
-      "the request needs up to {} of KV cache ({} of up to {} at {} bytes per token), more than the "
-      "budget of {}; ask for fewer samples or new tokens, a shorter context, a bf16 or fp8 cache, or a "
-      "larger budget",
-      format_bytes(need), count_of(req.n, "sample"), count_of(sample_tokens(req), "token"),
-      cache_.bytes_per_token(), format_bytes(cache_budget_));
+      "the request needs up to {} of KV cache ({} of up to {}, held in blocks of {} tokens at {} bytes per "
+      "token: {}), more than the budget of {}; ask for fewer samples or new tokens, a shorter context, a "
+      "bf16 "
+      "or fp8 cache, or a larger budget",
+      format_bytes(need), count_of(req.n, "sample"), count_of(sample_tokens(req), "token"), opt_.block_tokens,
+      cache_.bytes_per_token(), count_of(need / (opt_.block_tokens * cache_.bytes_per_token()), "block"),
+      format_bytes(cache_budget_));
   auto r = std::make_unique<Request>();
   r->id = int(reqs_.size());
   r->req = std::move(req);

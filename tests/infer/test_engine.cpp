@@ -1,6 +1,7 @@
 // The engine: a sequence decoded inside a batch equals the same sequence decoded alone; G samples of one
 // prompt share its prefill and cached prefix and equal separately run samples; a fixed seed repeats; stop
 // tokens, stop strings and max_new_tokens end generation; bad requests are clear errors.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "infer_test_util.hpp"
 #include "model/model_dir.hpp"
 #include "model/transformer.hpp"
+#include "support/error_of.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace seek {
@@ -331,6 +333,43 @@ TEST(Engine, CacheBudgetBoundsTheCacheAndDelaysRequests) {
     ADD_FAILURE() << "a request larger than the whole budget was accepted";
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("more than the budget"), std::string::npos) << err.what();
+  }
+}
+
+// A request reserves the blocks its samples can reach and no more: the prompt's full blocks, shared, and per
+// sample the blocks past them (the last sample takes over the prompt's partly filled block). It reserved one
+// block too many (the partly filled one counted for the prompt and for every sample), so a budget that fits
+// was refused. Each request here reaches its reservation exactly, and runs within it.
+TEST(Engine, CacheReservationIsWhatTheSamplesReach) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  EngineOptions opt;
+  opt.block_tokens = 4;
+  const int64_t per_token = Engine(*model, nullptr, opt).cache().bytes_per_token();
+  const int64_t block = opt.block_tokens * per_token;
+  struct Case {
+    int64_t prompt;
+    int n, max_new;
+    int64_t blocks;
+  };
+  // 5 tokens: 1 full block + 1 partial; 11 tokens per sample reach 3 blocks, 2 past the full one each.
+  // 2 tokens: no full block; 12 tokens reach 3. 8 tokens: 2 full blocks, 12 tokens reach 3, 1 past them each.
+  for (const Case c : {Case{5, 3, 6, 1 + 3 * 2}, Case{2, 1, 10, 3}, Case{8, 4, 4, 2 + 4 * 1}}) {
+    const GenRequest req{random_tokens(c.prompt, V, 7), free_sampling(3, c.max_new), c.n};
+    opt.max_cache_bytes = c.blocks * block;
+    Engine fits(*model, nullptr, opt);
+    fits.submit(req);
+    fits.run();
+    EXPECT_EQ(fits.stats().peak_cache_bytes, opt.max_cache_bytes) << c.prompt << " " << c.n;
+    opt.max_cache_bytes -= 1;
+    Engine short_by_one(*model, nullptr, opt);
+    const std::string e = test::error_of([&] { short_by_one.submit(req); });
+    EXPECT_NE(
+        e.find(fmt::format("held in blocks of 4 tokens at {} bytes per token: {} blocks), more than the "
+                           "budget",
+                           per_token, c.blocks)),
+        std::string::npos)
+        << e;
   }
 }
 
