@@ -190,7 +190,31 @@ EngineOptions engine_options(const ModelOptions& o) {
   return e;
 }
 
-// Ends with every sample's finish reason, in sample order.
+// The samples' finish reasons: each in sample order for a few samples, else how many ended each way (100000
+// samples made a 700 kB line).
+std::string finish_reasons(const std::vector<Completion>& out) {
+  constexpr size_t kListed = 8;
+  std::string text;
+  if (out.size() <= kListed) {
+    for (const Completion& c : out)
+      text += fmt::format("{}{}", text.empty() ? "" : ", ", finish_reason_name(c.finish));
+    return text;
+  }
+  std::vector<std::pair<FinishReason, int64_t>> counts;  // in order of first appearance
+  for (const Completion& c : out) {
+    auto it = std::find_if(counts.begin(), counts.end(), [&](const auto& n) { return n.first == c.finish; });
+    if (it == counts.end()) {
+      counts.emplace_back(c.finish, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  for (const auto& [reason, n] : counts)
+    text += fmt::format("{}{} ×{}", text.empty() ? "" : ", ", finish_reason_name(reason), n);
+  return text;
+}
+
+// Ends with the samples' finish reasons.
 std::string timing_line(const Engine& e, const std::vector<Completion>& out) {
   const EngineStats& s = e.stats();
   // The steps that prefill the prompt also sample the first token, so with one new token there is no
@@ -198,9 +222,6 @@ std::string timing_line(const Engine& e, const std::vector<Completion>& out) {
   const std::string decode_rate = s.decode_step_tokens > 0 && s.decode_seconds > 0
                                       ? fmt::format("{:.1f} tokens/s", s.decode_tps())
                                       : std::string("n/a tokens/s (no decode-only steps)");
-  std::string finish;
-  for (const Completion& c : out)
-    finish += fmt::format("{}{}", finish.empty() ? "" : ", ", finish_reason_name(c.finish));
   // Chat: the rows the last turn's cache held were not prefilled again.
   const std::string reused =
       s.reused_prompt_tokens > 0 ? fmt::format(" (+{} cached)", s.reused_prompt_tokens) : std::string();
@@ -209,7 +230,7 @@ std::string timing_line(const Engine& e, const std::vector<Completion>& out) {
       "peak {:.2f} MB | finish: {}",
       count_of(s.prompt_tokens, "token"), reused, s.prompt_tps(), count_of(s.generated_tokens, "token"),
       decode_rate, s.cache_bytes_per_token, e.form() == AttnForm::Absorbed ? "absorbed latent" : "naive",
-      cache_type_name(e.cache().type()), double(s.peak_cache_bytes) / 1e6, finish);
+      cache_type_name(e.cache().type()), double(s.peak_cache_bytes) / 1e6, finish_reasons(out));
 }
 
 // ---- generate
@@ -287,18 +308,29 @@ void run_generate(GenerateOptions& o) {
   po.erase = stream;
   ProgressLine progress(stream ? "prefill" : "generate", stream ? prompt_tokens : o.samples * sample_max,
                         stream ? "prompt tokens" : "tokens of the samples' budget", po);
-  int64_t unused = 0;  // tokens finished samples will not generate
+  int64_t unused = 0;   // tokens finished samples will not generate
+  size_t streamed = 0;  // bytes of a streamed sample printed so far
   engine.on_token = [&](const TokenEvent& ev) {
     if (stream) {
       progress.finish();
       if (ev.text.empty()) return;
+      streamed += ev.text.size();
       fmt::print("{}", ev.text);
       flush_stdout();
       return;
     }
     if (ev.finished) unused += sample_max - int64_t(engine.completions(0)[size_t(ev.sample)].tokens.size());
   };
+  // Ctrl-C (or SIGTERM) ends the samples where they are: what they generated is printed as usual, with finish
+  // "cancelled", and the process then ends by the signal. A second one quits at once.
+  bool stopped = false;
+  const StopOnSignal stop("");
   while (engine.step()) {
+    if (stop.requested("generate")) {
+      stopped = true;
+      engine.cancel(0);
+      break;
+    }
     if (stream)
       progress.update(engine.stats().prompt_tokens, [&](double elapsed) {
         return fmt::format("{:.1f} tokens/s", double(engine.stats().prompt_tokens) / elapsed);
@@ -330,6 +362,8 @@ void run_generate(GenerateOptions& o) {
     // that, so invalid bytes become U+FFFD (as rl/evaluate.cpp writes completions).
     fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else if (stream) {
+    // The tail a stopped sample held back while it could still become a stop string.
+    if (stopped) fmt::print("{}", out[0].text.substr(std::min(out[0].text.size(), streamed)));
     fmt::print("\n");
   } else {
     for (size_t s = 0; s < out.size(); ++s)
@@ -346,7 +380,10 @@ void run_generate(GenerateOptions& o) {
       }
     }
   }
+  flush_stdout();  // the text ends before the timing line when both go to one pipe (2>&1 | tee log)
+  if (stopped) print_stderr("[seek] stopped by a signal\n");
   print_stderr("{}\n", timing_line(engine, out));
+  if (stopped) end_by_stop_signal();
 }
 
 RegisterCommand reg_generate(
@@ -589,6 +626,7 @@ void run_chat(ChatCliOptions& o) {
     // A reply that ended in the step the Ctrl-C came in keeps its own finish reason, and no "stopped".
     if (stopped && engine.completions(id)[0].finish == FinishReason::Cancelled)
       print_stderr("[seek] reply stopped by Ctrl-C\n");
+    flush_stdout();
     print_stderr("{}\n", timing_line(engine, engine.completions(id)));
   }
 }

@@ -246,6 +246,53 @@ TEST(CliGenerateInputs, AStoppedChatReplyShowsAllItKeeps) {
   EXPECT_EQ(stopped.output, whole.output);
 }
 
+// Ctrl-C during `seek generate` ended the process by the signal with nothing printed: no text of a --json
+// or multi-sample run, no timing line. Now the samples end where they are, print as usual with finish
+// "cancelled", and the process then ends by the signal (130).
+TEST(CliGenerateInputs, AStoppedGenerationPrintsWhatItMade) {
+  TempDir tmp("cli-gen-stop");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const std::string args = "generate --model " + model + " --prompt hi --temperature 0 --ignore-eos";
+  const CmdResult whole = run(args + " -n 3", "2>/dev/null");
+  ASSERT_EQ(whole.code, 0) << whole.output;
+  CmdResult stopped, json, samples;
+  {
+    const SignalAt at("generate:3");  // after the third step: the prompt's with the first token, then two
+    stopped = run(args + " -n 50", "2>&1");
+    json = run(args + " -n 50 --json", "2>/dev/null");
+    samples = run(args + " -n 50 --samples 2", "2>/dev/null");
+  }
+  EXPECT_EQ(stopped.code, 130) << stopped.output;
+  // The text (its newline flushed before stderr's lines), then the timing line.
+  EXPECT_NE(stopped.output.find(whole.output + "[seek] stopped by a signal\n[seek] prompt "),
+            std::string::npos)
+      << stopped.output;
+  EXPECT_NE(stopped.output.find("| finish: cancelled\n"), std::string::npos) << stopped.output;
+  EXPECT_EQ(json.code, 130) << json.output;
+  const auto j = nlohmann::json::parse(json.output);
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["finish_reason"], "cancelled");
+  EXPECT_EQ(j[0]["tokens"].size(), 3u) << json.output;
+  EXPECT_EQ(samples.code, 130) << samples.output;
+  EXPECT_EQ(count(samples.output, " (cancelled) ---\n"), 2) << samples.output;
+}
+
+// The timing line listed every sample's finish reason: 100000 samples made one line of 700 kB. Past 8 it
+// counts them.
+TEST(CliGenerateInputs, ManySamplesCountTheirFinishReasons) {
+  TempDir tmp("cli-gen-finish");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const std::string args = "generate --model " + model + " --prompt hi --ignore-eos -n 2 --samples ";
+  CmdResult r = run(args + "8", "2>&1 >/dev/null");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("| finish: length, length, length, length, length, length, length, length\n"),
+            std::string::npos)
+      << r.output;
+  r = run(args + "9", "2>&1 >/dev/null");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("| finish: length ×9\n"), std::string::npos) << r.output;
+}
+
 // A long prompt from a file or a pipe, as llama.cpp's -f takes one: the same tokens as --prompt with the
 // text, less the newline an editor ends the file with.
 TEST(CliGenerateInputs, PromptFromAFileOrStandardInput) {
