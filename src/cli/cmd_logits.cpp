@@ -207,7 +207,7 @@ void run_perplexity(const PerplexityOptions& o) {
     work += std::min(begin + ctx, N) - begin;
     if (begin + ctx >= N) break;
   }
-  ProgressLine progress("perplexity", work, "tokens");
+  ProgressLine progress("perplexity", work, "positions");
   int64_t prev_end = 0;
   for (int64_t begin = 0; prev_end < N; begin += stride) {
     const int64_t end = std::min(begin + ctx, N);
@@ -239,10 +239,13 @@ void run_perplexity(const PerplexityOptions& o) {
   progress.finish();
   SEEK_CHECK(processed == work, "internal: perplexity ran {} positions, planned {}", processed, work);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // The rate counts the positions the windows ran, which overlapping windows (stride < window) make many
+  // times the tokens scored.
   fmt::print(
-      "perplexity {:.4f} (mean NLL {:.4f} nats over {} token{}; window {}, stride {}; {:.1f} tokens/s)\n",
+      "perplexity {:.4f} (mean NLL {:.4f} nats over {} token{}; window {}, stride {}; ran {} positions at "
+      "{:.1f} tokens/s)\n",
       std::exp(nll / double(scored)), nll / double(scored), scored, scored == 1 ? "" : "s", ctx, stride,
-      double(processed) / secs);
+      processed, double(processed) / secs);
 }
 
 RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model", [](CLI::App& app) {

@@ -5,6 +5,7 @@
 // 1.0, '<f4', C order, header padded to 64 bytes) and equals that forward pass over more than one 512-token
 // chunk. Also: a KV cache that cannot fit is refused before the run (it ended in std::bad_alloc, an internal
 // error, or the OOM killer after minutes of work).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -77,6 +78,7 @@ std::string some_text(size_t n) {
 struct Nll {
   double sum = 0;
   int64_t n = 0;
+  int64_t ran = 0;  // positions the windows forward, overlaps counted
   double mean() const { return sum / double(n); }
 };
 
@@ -95,6 +97,7 @@ Nll hf_sliding_window(Transformer<double>& m, const std::vector<int32_t>& ids, i
     const int64_t end = std::min(begin + ctx, N), L = end - begin, trg_len = end - prev_end;
     std::vector<double> logits(size_t(L * V));
     m.forward_logits(ids.data() + begin, 1, L, logits.data());
+    out.ran += L;
     for (int64_t j = std::max<int64_t>(1, L - trg_len); j < L; ++j) {
       const double* l = logits.data() + (j - 1) * V;
       double mx = l[0], z = 0;
@@ -162,6 +165,10 @@ TEST(PerplexityReview, EqualsHuggingFaceSlidingWindowOverTheTrainingForward) {
       const Nll want = hf_sliding_window(*ref_model, bos ? with_bos : without, ctx, stride ? stride : ctx);
       const Printed got = parse(r.output);
       EXPECT_EQ(got.n, want.n) << args << "\n" << r.output;
+      // The rate's count: positions run, which overlapping windows make more than the tokens scored.
+      EXPECT_NE(r.output.find(fmt::format("; ran {} positions at ", want.ran)), std::string::npos)
+          << args << "\n"
+          << r.output;
       // Printed to 4 decimals; float inference against the float64 reference adds ~1e-6.
       EXPECT_NEAR(got.nll, want.mean(), 6e-5) << args << "\n" << r.output;
       EXPECT_NEAR(got.ppl, std::exp(want.mean()), 6e-5 + 1e-5 * std::exp(want.mean())) << args;
