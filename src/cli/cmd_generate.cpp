@@ -426,6 +426,24 @@ struct ChatCliOptions {
   std::string style = "auto", system;
 };
 
+enum class LineRead { Line, TooLong, End };
+
+// One line of `in` without its '\n', if it has at most `cap` bytes; TooLong as soon as it has more, so an
+// endless stream (/dev/zero) or a 200 MB line costs neither the memory nor the time of tokenizing it. End:
+// the input ended with nothing read.
+LineRead read_capped_line(std::istream& in, std::string& line, size_t cap) {
+  line.clear();
+  std::streambuf* buf = in.rdbuf();
+  bool any = false;
+  for (int c; (c = buf->sbumpc()) != std::char_traits<char>::eof();) {
+    any = true;
+    if (c == '\n') break;
+    if (line.size() == cap) return LineRead::TooLong;
+    line.push_back(char(c));
+  }
+  return any ? LineRead::Line : LineRead::End;
+}
+
 // Splits streamed text into the reasoning (<think> ... </think>) and the answer, printing the reasoning
 // dimmed (or under a header when stdout is not a terminal).
 class ThinkPrinter {
@@ -559,11 +577,16 @@ void run_chat(ChatCliOptions& o) {
   for (uint64_t turn = 0;; ++turn) {
     if (tty) fmt::print("> ");
     flush_stdout();
-    if (!std::getline(std::cin, line)) {
+    const LineRead got = read_capped_line(std::cin, line, size_t(kMaxPromptBytes));
+    if (got == LineRead::End) {
       // Ctrl-D leaves the cursor after the prompt.
       if (tty) fmt::print("\n");
       break;
     }
+    // Not a message anyone typed, and the rest of the stream cannot be trusted to start a new one.
+    SEEK_CHECK(got != LineRead::TooLong,
+               "a message on standard input is longer than {} MiB: no context holds a prompt that long",
+               kMaxPromptBytes >> 20);
     if (!line.empty() && line.back() == '\r') line.pop_back();  // CRLF input
     if (line.empty()) break;
     try {

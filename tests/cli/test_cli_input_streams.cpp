@@ -43,6 +43,18 @@ TEST(CliInputStreams, AnEndlessPromptStreamIsRefusedAtTheCap) {
         << r.output;
     EXPECT_LT(seconds, 20) << cmd;
   }
+  // `seek chat` read a line of any length: 200 MB took 10 s and 4.2 GB before "takes the whole context",
+  // and /dev/zero (no newline ever) grew until memory ran out.
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const auto t0 = std::chrono::steady_clock::now();
+  const CmdResult r = run("chat --model " + model + " -n 1", "< /dev/zero 2>&1");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 20);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(
+      r.output.find("seek: error: a message on standard input is longer than 64 MiB: no context holds a "
+                    "prompt that long"),
+      std::string::npos)
+      << r.output;
 }
 
 // An empty prompt file, or a closed standard input, ran the model on BOS alone as if that had been asked.
