@@ -155,12 +155,17 @@ std::optional<GenerationConfig> use_generation_config(const ModelOptions& o, Sam
   return g;
 }
 
-// Once the model is loaded: the file's end tokens join the engine's. One the model cannot sample (past the
-// tokenizer's vocabulary: padding rows) can never end a sample, which is worth a word.
+// The ids sampling can draw: the engine never samples the rows past the tokenizer's vocabulary (checkpoints
+// pad theirs), so an end or stop token there can never end a sample, which is worth a word.
+int64_t sampled_vocab(const Loaded& l) {
+  return std::min<int64_t>(l.model->config().vocab_size, int64_t(l.tok.tok->vocab_size()));
+}
+
+// Once the model is loaded: the file's end tokens join the engine's.
 void add_generation_config_eos(const std::optional<GenerationConfig>& g, const Loaded& l, EngineOptions& eo) {
   if (!g) return;
   check_generation_config_eos(*g, l.model->config().vocab_size);
-  const int64_t sampled = std::min<int64_t>(l.model->config().vocab_size, int64_t(l.tok.tok->vocab_size()));
+  const int64_t sampled = sampled_vocab(l);
   for (int64_t id : g->eos_token_ids) {
     if (id >= sampled)
       print_stderr(
@@ -173,10 +178,15 @@ void add_generation_config_eos(const std::optional<GenerationConfig>& g, const L
 
 // --stop-token ids against the model's vocabulary, once it is loaded: the engine would refuse them too, but
 // chat only sends a request after the first message is typed.
-void check_stop_tokens(const SamplingParams& p, int64_t vocab_size) {
-  for (int32_t t : p.stop_tokens)
+void check_stop_tokens(const SamplingParams& p, const Loaded& l) {
+  const int64_t vocab_size = l.model->config().vocab_size, sampled = sampled_vocab(l);
+  for (int32_t t : p.stop_tokens) {
     SEEK_CHECK(t < vocab_size, "--stop-token {} is not a token id: the vocabulary has {} tokens (0 to {})", t,
                vocab_size, vocab_size - 1);
+    if (t >= sampled)
+      print_stderr("[seek] --stop-token {} is past the tokenizer's {} tokens, so it is never generated\n", t,
+                   sampled);
+  }
 }
 
 EngineOptions engine_options(const ModelOptions& o) {
@@ -266,7 +276,7 @@ void run_generate(GenerateOptions& o) {
   req.params.validate();
   const std::optional<GenerationConfig> gc = use_generation_config(o.model, req.params);
   Loaded l = load(o.model);
-  check_stop_tokens(req.params, l.model->config().vocab_size);
+  check_stop_tokens(req.params, l);
   EngineOptions eo = engine_options(o.model);
   add_generation_config_eos(gc, l, eo);
   if (o.prompt_given) {
@@ -549,7 +559,7 @@ void run_chat(ChatCliOptions& o) {
   const std::optional<GenerationConfig> gc = use_generation_config(o.model, o.sampling);
   Loaded l = load(o.model);
   l.tok.check_text_fits(l.model->config().vocab_size, false);
-  check_stop_tokens(o.sampling, l.model->config().vocab_size);
+  check_stop_tokens(o.sampling, l);
   EngineOptions eo = engine_options(o.model);
   eo.keep_last_sequence = true;
   add_generation_config_eos(gc, l, eo);

@@ -214,6 +214,15 @@ TEST(CliGenerateInputs, ChatChecksStopTokensAndSystemPromptFirst) {
   r = run("generate --model " + model + " --ids 1 --stop-token 272");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("--stop-token 272 is not a token id"), std::string::npos) << r.output;
+  // A padding row (past the byte tokenizer's 265 tokens) is a token id, but sampling never draws it.
+  r = run("generate --model " + model + " --ids 1 -n 1 --stop-token 270");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[seek] --stop-token 270 is past the tokenizer's 265 tokens, so it is never "
+                          "generated"),
+            std::string::npos)
+      << r.output;
+  r = run("generate --model " + model + " --ids 1 -n 1 --stop-token 264");
+  EXPECT_EQ(r.output.find("is past the tokenizer's"), std::string::npos) << r.output;
   r = run("chat --model " + model + " --system " + std::string(70, 's'), "< /dev/null 2>&1");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("--system takes the whole context"), std::string::npos) << r.output;
