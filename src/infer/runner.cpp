@@ -66,12 +66,19 @@ KvCache Runner::make_cache(int64_t block_tokens) const {
   // fp8 keeps the absorbed row's roped key k_pe in bf16, as FlashMLA does: it carries the position, and it is
   // only qk_rope_head_dim values. The naive row interleaves it with k_nope per head, so there all is fp8.
   const int64_t tail = form_ == AttnForm::Absorbed ? c_.qk_rope_head_dim : 0;
-  if (cache_type_ == CacheType::FP8)
-    SEEK_CHECK(
-        (cache_width() - tail) % fp8_group() == 0 && fp8_group() % 4 == 0,
-        "an fp8 KV cache needs head dimensions that are multiples of 4 (kv_lora_rank {}, qk_nope_head_dim "
-        "{}, qk_rope_head_dim {}, v_head_dim {})",
-        c_.kv_lora_rank, c_.qk_nope_head_dim, c_.qk_rope_head_dim, c_.v_head_dim);
+  // Scaling runs are at least 4 values long; each form names the dimensions its fp8 part is made of.
+  if (cache_type_ == CacheType::FP8 && form_ == AttnForm::Absorbed)
+    SEEK_CHECK(c_.kv_lora_rank % 4 == 0,
+               "an fp8 KV cache holds the latent in runs of at least 4 values, so kv_lora_rank must be a "
+               "multiple of 4 (it is {}); use --kv-cache bf16",
+               c_.kv_lora_rank);
+  if (cache_type_ == CacheType::FP8 && form_ == AttnForm::Naive)
+    SEEK_CHECK(cache_width() % fp8_group() == 0,
+               "an fp8 KV cache holds the naive form's keys and values in runs of at least 4 values, so a "
+               "row of {} values (num_attention_heads {} × (qk_nope_head_dim {} + qk_rope_head_dim {} + "
+               "v_head_dim {})) must be a multiple of 4; use --kv-cache bf16",
+               cache_width(), c_.num_attention_heads, c_.qk_nope_head_dim, c_.qk_rope_head_dim,
+               c_.v_head_dim);
   return KvCache(c_.num_hidden_layers, cache_width(), cache_type_, block_tokens, fp8_group(), tail);
 }
 

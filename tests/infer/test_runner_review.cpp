@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/dtype.hpp"
+#include "core/error.hpp"
 #include "core/rng.hpp"
 #include "infer/cache_attention.hpp"
 #include "infer/kv_cache.hpp"
@@ -412,6 +413,32 @@ TEST(RunnerReview, CacheAttentionMatchesDoubleSoftmax) {
                     << ctx[0] << " queries " << queries;
               }
   omp_set_num_threads(saved);
+}
+
+// An fp8 cache's refusal named all four head dimensions whatever the form; each form names what its fp8 part
+// is made of, and what it accepts runs.
+TEST(RunnerReview, Fp8CacheNamesTheDimensionsOfItsForm) {
+  auto error = [](const ModelConfig& cfg, AttnForm form) {
+    const auto model = InferModel::random(cfg, 1, WeightFormat::F32);
+    try {
+      Runner(*model, form, CacheType::FP8).make_cache(4);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const ModelConfig odd_latent =
+      config_with({{"kv_lora_rank", 30}, {"qk_nope_head_dim", 10}, {"v_head_dim", 14}});
+  std::string e = error(odd_latent, AttnForm::Absorbed);
+  EXPECT_NE(e.find("so kv_lora_rank must be a multiple of 4 (it is 30)"), std::string::npos) << e;
+  EXPECT_EQ(error(odd_latent, AttnForm::Naive), "");  // 10, 14 and the rope part make whole runs of 4
+  const ModelConfig odd_row =
+      config_with({{"num_attention_heads", 1}, {"qk_nope_head_dim", 10}, {"v_head_dim", 13}});
+  e = error(odd_row, AttnForm::Naive);
+  EXPECT_NE(e.find("a row of "), std::string::npos) << e;
+  EXPECT_NE(e.find("(num_attention_heads 1 × (qk_nope_head_dim 10 + qk_rope_head_dim "), std::string::npos)
+      << e;
+  EXPECT_EQ(error(odd_row, AttnForm::Absorbed), "");
 }
 
 }  // namespace
