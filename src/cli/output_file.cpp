@@ -46,6 +46,12 @@ void check_output_is_not_an_input(const std::string& path, const std::string& fl
 void check_output_path(const std::string& path, const std::string& flag,
                        const std::vector<std::string>& model_dirs, const std::vector<std::string>& inputs) {
   SEEK_CHECK(!path.empty(), "{} is empty; give the file to write", flag);
+  // Where '-' is standard input (--file -), it would be read as standard output here, but it wrote a file
+  // named "-".
+  SEEK_CHECK(path != "-",
+             "{} - would write a file named '-': this command writes its output to a file, not to standard "
+             "output; give a file name (./- if you mean that name)",
+             flag);
   const fs::path p(path);
   // No example name: the commands write different kinds of file (.npy, .jsonl).
   SEEK_CHECK(!fs::is_directory(p), "{} {} is a folder; give the name of a file in it", flag, path);

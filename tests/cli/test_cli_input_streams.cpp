@@ -129,6 +129,9 @@ TEST(CliInputStreams, MessagesSayWhatIsWrong) {
   std::ofstream(file) << "x";
   expect_error("logits --model " + kTinyV3 + " --ids 1 --out " + (file / "x.npy").string(),
                file.string() + " is a file, not a folder");
+  // '-' wrote a file named "-" where --file - reads standard input.
+  expect_error("logits --model " + kTinyV3 + " --ids 1 --out -",
+               "--out - would write a file named '-': this command writes its output to a file");
   expect_error("generate --model " + kTinyV3 + " --ids 1 -n -1",
                "--max-new-tokens: must be a whole number >= 0");
   expect_error("generate --model " + kTinyV3 + " --ids 1 --top-k -3", "--top-k: must be a whole number >= 0");
