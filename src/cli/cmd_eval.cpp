@@ -121,7 +121,7 @@ RegisterCommand reg(
       app.add_option("--k", c->ks, "pass@k values to report (default 1 and --samples)")
           ->transform(at_least<int>(1));
       app.add_option("--temperature", c->temperature, "sampling temperature (default 0: greedy)")
-          ->check(number_of_type<float>());
+          ->check(temperature_value());
       // 0 new tokens scores empty completions: a pass@1 of 0 that says nothing about the model.
       app.add_option("--max-new-tokens", c->max_new_tokens, "completion length limit (default 256)")
           ->transform(at_least<int>(1));

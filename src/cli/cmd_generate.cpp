@@ -73,26 +73,27 @@ void add_sampling_options(CLI::App& app, SamplingParams& p) {
   app.add_option("--max-new-tokens,-n", p.max_new_tokens, "tokens to generate at most")
       ->transform(at_least<int>(0))
       ->capture_default_str();
+  const auto finite = [](float v) { return std::isfinite(v); };
   app.add_option("--temperature,-t", p.temperature, "0 = greedy")
-      ->check(number_of_type<float>())
+      ->check(temperature_value())
       ->capture_default_str();
   app.add_option("--top-k", p.top_k, "keep the k most likely tokens (0 = off)")
       ->transform(at_least<int>(0))
       ->capture_default_str();
   app.add_option("--top-p", p.top_p, "nucleus: smallest set with this much probability (1 = off)")
-      ->check(number_of_type<float>())
+      ->check(number_where<float>("in (0, 1]", [](float v) { return v > 0 && v <= 1; }))
       ->capture_default_str();
   app.add_option("--min-p", p.min_p, "drop tokens below min_p times the best probability (0 = off)")
-      ->check(number_of_type<float>())
+      ->check(number_where<float>("in [0, 1]", [](float v) { return v >= 0 && v <= 1; }))
       ->capture_default_str();
   app.add_option("--repetition-penalty", p.repetition_penalty, "CTRL-style penalty on prompt+output tokens")
-      ->check(number_of_type<float>())
+      ->check(number_where<float>("a finite number > 0", [](float v) { return std::isfinite(v) && v > 0; }))
       ->capture_default_str();
   app.add_option("--presence-penalty", p.presence_penalty, "subtracted from tokens already generated")
-      ->check(number_of_type<float>())
+      ->check(number_where<float>("a finite number", finite))
       ->capture_default_str();
   app.add_option("--frequency-penalty", p.frequency_penalty, "subtracted per earlier occurrence")
-      ->check(number_of_type<float>())
+      ->check(number_where<float>("a finite number", finite))
       ->capture_default_str();
   app.add_option("--seed", p.seed, "random seed (samples repeat for a fixed seed)")
       ->transform(seed_value())  // transform: its decimal rewrite ("010" is 10, not octal 8) must reach CLI11

@@ -38,7 +38,7 @@ void add_threads_option(CLI::App& app) {
   app.add_option_function<int>(
          "--threads", [](const int& n) { use_thread_count(n, "--threads"); },
          "OpenMP threads (default: all cores)")
-      ->transform(whole_number<int>());
+      ->transform(at_least<int>(0, kMaxThreads));  // 0: all cores
 }
 
 void add_kv_cache_option(CLI::App& app, CacheType& type) {

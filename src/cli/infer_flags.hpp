@@ -59,23 +59,24 @@ CLI::Validator whole_number() {
 // CLI::PositiveNumber's message prints the whole range of double, 300 digits. A transform, like
 // whole_number: as a check it passed "010" on to CLI11, which read it as octal 8, and a value past V's range
 // to a conversion that failed with "could not convert".
+// `max`, below V's largest value, bounds it too.
 template <typename V>
-CLI::Validator at_least(int64_t min) {
+CLI::Validator at_least(int64_t min, int64_t max = int64_t(std::numeric_limits<V>::max())) {
   static_assert(std::is_integral_v<V> && !std::is_same_v<V, bool>);
   return CLI::Validator(
-      [min](std::string& s) -> std::string {
+      [min, max](std::string& s) -> std::string {
         int64_t v = 0;
         bool whole = false;
         const std::errc ec = parse_plain_number(s, v, whole);
-        if (ec == std::errc() && whole && v >= min && v <= int64_t(std::numeric_limits<V>::max())) {
+        if (ec == std::errc() && whole && v >= min && v <= max) {
           s = std::to_string(v);
           return {};
         }
         const bool too_large = whole && ((ec == std::errc() && v >= min) ||
                                          (ec == std::errc::result_out_of_range && s[0] != '-'));
-        if (too_large)
-          return fmt::format("must be a whole number from {} to {}, got '{}'", min,
-                             std::numeric_limits<V>::max(), s);
+        const bool bounded = max < int64_t(std::numeric_limits<V>::max());  // the range says more then
+        if (too_large || bounded)
+          return fmt::format("must be a whole number from {} to {}, got '{}'", min, max, s);
         return fmt::format("must be a whole number >= {}, got '{}'", min, s);
       },
       // No description: CLI11 would print it between the type and the default ("INT:>=1=64").
@@ -103,6 +104,26 @@ CLI::Validator number_of_type() {
         return fmt::format("must be a number, got '{}'", s);
       },
       "");
+}
+
+// A number of type V (number_of_type) for which `ok` holds, else "must be <what>, got '<text>'". The sampling
+// flags' ranges were checked only with the request, whose message had no flag name and no usage line.
+template <typename V, typename Ok>
+CLI::Validator number_where(std::string what, Ok ok) {
+  return CLI::Validator(
+      [what, ok](std::string& s) -> std::string {
+        if (std::string e = number_of_type<V>()(s); !e.empty()) return e;
+        V v = 0;
+        bool whole = false;
+        parse_plain_number(s, v, whole);
+        return ok(v) ? std::string() : fmt::format("must be {}, got '{}'", what, s);
+      },
+      "");
+}
+
+// A sampling temperature (generate, chat, eval): finite and >= 0, 0 being greedy.
+inline CLI::Validator temperature_value() {
+  return number_where<float>("a finite number >= 0", [](float v) { return std::isfinite(v) && v >= 0; });
 }
 
 // A seed: a whole number in [0, 2^64) (whole_number<uint64_t>). CLI11 wraps "-1" and clamps 2^64 into

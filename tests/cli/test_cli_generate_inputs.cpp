@@ -193,12 +193,23 @@ TEST(CliGenerateInputs, SamplingFlagsAreCheckedBeforeTheModelLoads) {
   const std::string gen = "generate --model " + (tmp.path / "nope").string() + " --ids 1 ";
   CmdResult r = run(gen + "--temperature inf");
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("temperature must be a finite number >= 0, got inf"), std::string::npos)
+  EXPECT_NE(r.output.find("--temperature: must be a finite number >= 0, got 'inf'"), std::string::npos)
       << r.output;
-  r = run(gen + "--top-p 0");
-  EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("top-p must be in (0, 1]"), std::string::npos) << r.output;
-  EXPECT_EQ(r.output.find("nope"), std::string::npos) << r.output;
+  // Each range names its flag and ends with the usage line, as the integer flags' do (they said "top-p must
+  // be ..." with neither).
+  for (const auto& [flag, says] :
+       {std::pair{"--top-p 0", "--top-p: must be in (0, 1], got '0'"},
+        std::pair{"--min-p 2", "--min-p: must be in [0, 1], got '2'"},
+        std::pair{"--repetition-penalty 0", "--repetition-penalty: must be a finite number > 0, got '0'"},
+        std::pair{"--presence-penalty nan", "--presence-penalty: must be a finite number, got 'nan'"},
+        std::pair{"--frequency-penalty -inf", "--frequency-penalty: must be a finite number, got '-inf'"},
+        std::pair{"-t -1", "--temperature: must be a finite number >= 0, got '-1'"}}) {
+    r = run(gen + flag);
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_NE(r.output.find(std::string(says) + "\nRun 'seek generate --help' for usage."), std::string::npos)
+        << r.output;
+    EXPECT_EQ(r.output.find("nope"), std::string::npos) << r.output;
+  }
 }
 
 // chat refuses before the first message what would refuse every message: a --stop-token the model does not

@@ -98,13 +98,13 @@ TEST_F(CliSettingsFlags, ThreadCountsHaveACeiling) {
                    (tmp.path / "g").string() + " --threads 5000",
                "threads must be from 0 (all cores) to 1024, got 5000");
   expect_error("demo --out " + (tmp.path / "d").string() + " --threads 2000",
-               "--threads must be from 0 (all cores) to 1024, got 2000");
+               "--threads: must be a whole number from 0 to 1024, got '2000'");
   expect_error("demo --out " + (tmp.path / "d").string() + " --threads -1",
-               "--threads must be from 0 (all cores) to 1024, got -1");
+               "--threads: must be a whole number from 0 to 1024, got '-1'");
   for (const char* cmd :
        {"generate --ids 1", "chat", "logits --ids 1 --out x.npy", "perplexity --file x", "eval --task gcd"})
     expect_error(std::string(cmd) + " --model " + (tmp.path / "m").string() + " --threads 1025",
-                 "--threads must be from 0 (all cores) to 1024, got 1025");
+                 "--threads: must be a whole number from 0 to 1024, got '1025'");
   EXPECT_FALSE(fs::exists(tmp.path / "r"));
   EXPECT_FALSE(fs::exists(tmp.path / "d"));
 }
