@@ -39,7 +39,8 @@ std::string show_piece(const Tokenizer& tok, TokenId id) {
 }
 
 // load_tokenizer gives the byte tokenizer for any folder without tokenizer.json (documented, for models
-// without one), so a mistyped --tokenizer path would silently print byte ids: a missing folder is an error.
+// without one), so a mistyped --tokenizer path would silently print byte ids: a missing folder is an error,
+// and the fallback is announced as generate announces it.
 std::unique_ptr<Tokenizer> load_tokenizer_folder(const std::string& dir) {
   SEEK_CHECK(!std::filesystem::is_regular_file(dir),
              "--tokenizer {} is a file; give the folder that holds tokenizer.json", dir);
@@ -47,7 +48,7 @@ std::unique_ptr<Tokenizer> load_tokenizer_folder(const std::string& dir) {
              "--tokenizer {}: no such folder (give the folder that holds tokenizer.json; an existing folder "
              "without one means the byte tokenizer)",
              dir);
-  return load_tokenizer(dir);
+  return std::move(load_model_tokenizer(dir).tok);
 }
 
 struct TokenizeArgs {
@@ -62,7 +63,9 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
                  "Folder with tokenizer.json (a folder without one: the byte tokenizer)")
       ->required();
   app.add_option("text", a->text, "Text to encode (several arguments are joined by spaces)");
-  app.add_option("--file", a->file, "Read the text from this file ('-' for stdin)");
+  app.add_option(
+      "--file,-f", a->file,
+      "Read the text from this file ('-' for stdin; without text or --file, a piped stdin is read)");
   app.add_flag("--show", a->show, "Print one token per line: id and the text it stands for");
   app.add_flag("--add-special", a->add_special, "Add what the tokenizer puts around a sequence (BOS)");
   app.add_flag("--no-parse-special", a->no_parse_special,
@@ -74,9 +77,16 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
       if (!a->text.empty()) fail("give the text either as arguments or with --file, not both");
       text = read_input(a->file);
       check_utf8_file(text, a->file == "-" ? "standard input" : a->file);
+    } else if (a->text.empty() && !isatty(0)) {  // `echo hi | seek tokenize`, as detokenize reads its ids
+      text = read_input("-");
+      SEEK_CHECK(!text.empty(),
+                 "standard input is empty: give the text to encode as arguments, with --file, or on standard "
+                 "input (`tokenize ''` encodes the empty text)");
+      check_utf8_file(text, "standard input");
     } else {
       // Without text, an empty line would be printed as if "" had been asked for (which `tokenize ''` does).
-      SEEK_CHECK(!a->text.empty(), "give the text to encode as arguments or with --file ('-' for stdin)");
+      SEEK_CHECK(!a->text.empty(),
+                 "give the text to encode as arguments, with --file, or on standard input (a pipe)");
       for (size_t i = 0; i < a->text.size(); ++i) text += (i ? " " : "") + a->text[i];
       check_utf8_text(text, "the text to encode");
     }

@@ -406,9 +406,21 @@ TEST(CliGenerateInputs, SmallSlipsAreNamed) {
       << r.output;
   r = run("tokenize --tokenizer " + kTinyV3, "< /dev/null 2>&1");
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("give the text to encode as arguments or with --file"), std::string::npos)
+  EXPECT_NE(r.output.find("standard input is empty: give the text to encode as arguments, with --file, or on "
+                          "standard input"),
+            std::string::npos)
       << r.output;
   EXPECT_EQ(run("tokenize --tokenizer " + kTinyV3 + " ''").code, 0);
+  // A piped text is read as detokenize reads piped ids (it was an error), and the byte fallback of a folder
+  // without tokenizer.json is announced as generate announces it (it printed byte ids without a word).
+  std::ofstream(tmp.path / "hi.txt") << "hi\n";
+  r = run("tokenize --tokenizer " + kTinyV3, "< " + (tmp.path / "hi.txt").string() + " 2>&1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("has no tokenizer.json; using the byte-level tokenizer (265 tokens)\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_TRUE(r.output.ends_with("104 105 10\n")) << r.output;
+  EXPECT_EQ(run("tokenize --tokenizer " + kTinyV3 + " hi", "< /dev/null 2>/dev/null").output, "104 105\n");
   r = run("generate --model " + kTinyV3 + " --ids 1 -n 2 -n 3");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("seek: error: --max-new-tokens is given 2 times; give it once"), std::string::npos)
