@@ -46,8 +46,11 @@ namespace {
         "nothing can be sampled; use smaller penalties",
         p.repetition_penalty, p.presence_penalty, p.frequency_penalty, raw, token, penalised);
   // NaN without its sign bit ("-nan" reads like a number gone negative).
-  fail("the model produced a non-finite logit ({}) for token id {}: nothing can be sampled",
-       std::isnan(raw) ? std::string("NaN") : fmt::format("{}", raw), token);
+  fail(
+      "the model produced a non-finite logit ({}) for token id {}: nothing can be sampled. The checkpoint's "
+      "weights may hold NaN or inf, or bf16 weights or a bf16/fp8 KV cache may overflow: check the "
+      "checkpoint, or run without --bf16 / --kv-cache",
+      std::isnan(raw) ? std::string("NaN") : fmt::format("{}", raw), token);
 }
 
 // The summed weights of the tokens whose logit is at least thr, and (in count) how many there are. Two loops,

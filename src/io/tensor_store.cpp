@@ -4,6 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
@@ -207,6 +210,16 @@ void TensorStore::read_float(std::string_view name, const std::vector<int64_t>& 
   if (!sc) return convert_any(w.dtype, w.data, w.numel, out);
   std::vector<float> scale(sc->numel);
   convert_to_float(sc->dtype, sc->data, sc->numel, scale.data());
+  // A scale multiplies its block: a negative one flips its signs, a NaN or inf poisons it, and either would
+  // surface only as wrong or non-finite logits. (0 is a block of zeros.)
+  const auto bad =
+      std::find_if(scale.begin(), scale.end(), [](float x) { return !(x >= 0 && std::isfinite(x)); });
+  if (bad != scale.end()) {
+    const int64_t at = bad - scale.begin(), block_cols = sc->shape[1];
+    const std::string scale_name = std::string(name) + std::string(kScaleSuffix);
+    fail("'{}' in {}: the scale of block [{}, {}] is {}; FP8 block scales are finite and >= 0", scale_name,
+         file_of(scale_name).path(), at / block_cols, at % block_cols, *bad);
+  }
   dequantize_fp8_blocks(reinterpret_cast<const uint8_t*>(w.data), w.shape[0], w.shape[1], scale.data(), out,
                         options.fp8_round_to_bf16);
 }

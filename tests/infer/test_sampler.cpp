@@ -294,6 +294,7 @@ TEST(Sampler, PenaltiesThatOverflowAreNamed) {
   Rng rng(1);
   const std::string e = test::error_of([&] { s.sample(nan.data(), 3, p, {}, {}, rng); });
   EXPECT_NE(e.find("the model produced a non-finite logit (NaN) for token id 2"), std::string::npos) << e;
+  EXPECT_NE(e.find("check the checkpoint"), std::string::npos) << e;  // what to do, as logits says
 }
 
 // A tiny temperature is (almost) greedy: the most likely token with log-prob 0, not NaN from underflow.

@@ -363,6 +363,28 @@ TEST_F(SafetensorsTest, Fp8Errors) {
         s.read_into("not_fp8.weight", {200, 300}, f.data());
       },
       {"not_fp8.weight", "F32", "not F8_E4M3"});
+  // A negative or non-finite scale was accepted: it flipped or poisoned its block without a word.
+  for (const float bad : {-0.5f, std::nanf(""), std::numeric_limits<float>::infinity()}) {
+    std::vector<float> scales(6, 1e-3f);
+    scales[4] = bad;  // block [1, 1]
+    SafetensorsWriter b;
+    b.add_raw("w.weight", DType::F8_E4M3, {200, 300}, wq.data(), wq.size());
+    b.add("w.weight_scale_inv", DType::F32, {2, 3}, scales.data());
+    b.write(dir_ / "bad-scale.safetensors");
+    TensorStore t(dir_ / "bad-scale.safetensors");
+    expect_error(
+        [&] {
+          t.read_into("w.weight", {200, 300}, f.data());
+        },
+        {"'w.weight_scale_inv'", "the scale of block [1, 1] is", "FP8 block scales are finite and >= 0"});
+  }
+  std::vector<float> zeros(6, 0.0f);  // all-zero blocks have a scale of 0
+  SafetensorsWriter z;
+  z.add_raw("w.weight", DType::F8_E4M3, {200, 300}, wq.data(), wq.size());
+  z.add("w.weight_scale_inv", DType::F32, {2, 3}, zeros.data());
+  z.write(dir_ / "zero-scale.safetensors");
+  TensorStore(dir_ / "zero-scale.safetensors").read_into("w.weight", {200, 300}, f.data());
+  EXPECT_EQ(f[0], 0.0f);
 }
 
 TEST_F(SafetensorsTest, ShardedWriteReadAndStaleCleanup) {
