@@ -335,22 +335,28 @@ void run_generate(GenerateOptions& o) {
   // Ctrl-C (or SIGTERM) ends the samples where they are: what they generated is printed as usual, with finish
   // "cancelled", and the process then ends by the signal. A second one quits at once.
   bool stopped = false;
-  const StopOnSignal stop("");
-  while (engine.step()) {
-    if (stop.requested("generate")) {
-      stopped = true;
-      engine.cancel(0);
-      break;
+  {
+    // Only while generating: a signal while the results print ends the process as usual.
+    const StopOnSignal stop("");
+    while (engine.step()) {
+      if (stop.requested("generate")) {
+        engine.cancel(0);
+        // A signal in the step that finished every sample cut nothing: the run ends as if none had come.
+        const auto& done = engine.completions(0);
+        stopped = std::any_of(done.begin(), done.end(),
+                              [](const Completion& c) { return c.finish == FinishReason::Cancelled; });
+        break;
+      }
+      if (stream)
+        progress.update(engine.stats().prompt_tokens, [&](double elapsed) {
+          return fmt::format("{:.1f} tokens/s", double(engine.stats().prompt_tokens) / elapsed);
+        });
+      else
+        progress.update(engine.stats().generated_tokens + unused, [&](double elapsed) {
+          return fmt::format("{} generated, {:.1f} tokens/s", engine.stats().generated_tokens,
+                             double(engine.stats().generated_tokens) / elapsed);
+        });
     }
-    if (stream)
-      progress.update(engine.stats().prompt_tokens, [&](double elapsed) {
-        return fmt::format("{:.1f} tokens/s", double(engine.stats().prompt_tokens) / elapsed);
-      });
-    else
-      progress.update(engine.stats().generated_tokens + unused, [&](double elapsed) {
-        return fmt::format("{} generated, {:.1f} tokens/s", engine.stats().generated_tokens,
-                           double(engine.stats().generated_tokens) / elapsed);
-      });
   }
   progress.finish();
   const auto& out = engine.completions(0);
@@ -380,6 +386,7 @@ void run_generate(GenerateOptions& o) {
     for (size_t s = 0; s < out.size(); ++s)
       fmt::print("--- sample {} ({}) ---\n{}\n", s, finish_reason_name(out[s].finish), out[s].text);
   }
+  flush_stdout();  // the text ends before stderr's lines when both go to one pipe (2>&1 | tee log)
   if (o.logprobs > 0 && !o.json) {
     for (size_t s = 0; s < out.size(); ++s) {
       const Completion& c = out[s];
@@ -391,7 +398,6 @@ void run_generate(GenerateOptions& o) {
       }
     }
   }
-  flush_stdout();  // the text ends before the timing line when both go to one pipe (2>&1 | tee log)
   if (stopped) print_stderr("[seek] stopped by a signal\n");
   print_stderr("{}\n", timing_line(engine, out));
   if (stopped) end_by_stop_signal();
@@ -588,7 +594,7 @@ void run_chat(ChatCliOptions& o) {
   for (uint64_t turn = 0;; ++turn) {
     if (tty) fmt::print("> ");
     flush_stdout();
-    const LineRead got = read_capped_line(std::cin, line, size_t(kMaxPromptBytes));
+    const LineRead got = read_capped_line(std::cin, line, size_t(kMaxPromptBytes) + 1);  // + a CRLF's \r
     if (got == LineRead::End) {
       // Ctrl-D leaves the cursor after the prompt.
       if (tty) fmt::print("\n");

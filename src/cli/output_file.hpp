@@ -6,8 +6,9 @@
 namespace seek::cli {
 
 // Checks that `path` (given with `flag`) can take the file a command writes, before anything loads, so a
-// typo costs no forward pass: not empty, not "-" (not standard output), not a folder; in a folder that exists and is writable; nothing there
-// that the atomic writer would refuse to replace (a device, link or read-only file, core/atomic_file.hpp);
+// typo costs no forward pass: not empty, not "-" (not standard output), not a folder; in a folder that
+// exists and is writable; nothing there that the atomic writer would refuse to replace (a device, link or
+// read-only file, core/atomic_file.hpp);
 // and not the same file as one the command reads: one of `inputs`, or in one of `model_dirs` a file the
 // loaders read (*.json: config, tokenizer, weight index; *.safetensors). "The same" is
 // std::filesystem::equivalent, so a link, a hard link or another spelling of the path is caught too.

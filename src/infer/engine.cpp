@@ -95,6 +95,8 @@ int64_t Engine::sample_tokens(const GenRequest& req) const {
 // blocks while it is prefilled. In double: a huge sample count must not wrap around to a small number.
 int64_t Engine::cache_need(const GenRequest& req) const {
   const int64_t bt = opt_.block_tokens, P = int64_t(req.prompt.size());
+  // Without new tokens no sample writes (or copies) anything: the prompt's own blocks are all.
+  if (sample_tokens(req) == P) return (P + bt - 1) / bt * bt * cache_.bytes_per_token();
   const double blocks = double(P / bt) + double(req.n) * double((sample_tokens(req) + bt - 1) / bt - P / bt);
   const double bytes = blocks * double(bt) * double(cache_.bytes_per_token());
   return bytes >= 9.2e18 ? INT64_MAX : int64_t(bytes);
@@ -139,11 +141,13 @@ int Engine::submit(GenRequest req) {
   SEEK_CHECK(
       need <= cache_budget_,
       "the request needs up to {} of KV cache ({} of up to {}, held in blocks of {} tokens at {} bytes per "
-      "token: {}), more than the budget of {}; ask for fewer samples or new tokens, a shorter context, a "
-      "bf16 "
-      "or fp8 cache, or a larger budget",
+      "token{}), more than the budget of {}; ask for fewer samples or new tokens, a shorter context, a bf16 "
+      "or "
+      "fp8 cache, or a larger budget",
       format_bytes(need), count_of(req.n, "sample"), count_of(sample_tokens(req), "token"), opt_.block_tokens,
-      cache_.bytes_per_token(), count_of(need / (opt_.block_tokens * cache_.bytes_per_token()), "block"),
+      cache_.bytes_per_token(),
+      need == INT64_MAX ? std::string()
+                        : ": " + count_of(need / (opt_.block_tokens * cache_.bytes_per_token()), "block"),
       format_bytes(cache_budget_));
   auto r = std::make_unique<Request>();
   r->id = int(reqs_.size());

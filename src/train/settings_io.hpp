@@ -82,7 +82,7 @@ S settings_from_json(const nlohmann::json& j, const std::string& source) {
     for (const char* model_key : {"hidden_size", "num_hidden_layers", "architectures", "model_type"})
       SEEK_CHECK(!j.contains(model_key) || known.count(model_key),
                  "{}: this is a model's config.json (it has \"{}\"), not run settings: {}", source, model_key,
-                 known.count("config") ? "give a model config with --config and a model folder with --init"
+                 known.count("config") ? "give it with --config (or a model folder with --init)"
                                        : "give the model's folder with --init");
     const std::vector<std::string> names(known.begin(), known.end());
     const std::string near = nearest_name(it.key(), names);

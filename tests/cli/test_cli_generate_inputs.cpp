@@ -233,6 +233,7 @@ TEST(CliGenerateInputs, ChatChecksStopTokensAndSystemPromptFirst) {
             std::string::npos)
       << r.output;
   r = run("generate --model " + model + " --ids 1 -n 1 --stop-token 264");
+  EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output.find("is past the tokenizer's"), std::string::npos) << r.output;
   r = run("chat --model " + model + " --system " + std::string(70, 's'), "< /dev/null 2>&1");
   EXPECT_EQ(r.code, 1) << r.output;
@@ -295,6 +296,36 @@ TEST(CliGenerateInputs, AStoppedGenerationPrintsWhatItMade) {
   EXPECT_EQ(j[0]["tokens"].size(), 3u) << json.output;
   EXPECT_EQ(samples.code, 130) << samples.output;
   EXPECT_EQ(count(samples.output, " (cancelled) ---\n"), 2) << samples.output;
+  // With a stop string the engine holds text back while it could still become one; a stopped sample prints
+  // that tail too, once.
+  CmdResult held, held_whole = run(args + " -n 3 --stop zzzz", "2>/dev/null");
+  {
+    const SignalAt at("generate:3");
+    held = run(args + " -n 50 --stop zzzz", "2>/dev/null");
+  }
+  EXPECT_EQ(held.code, 130) << held.output;
+  EXPECT_EQ(held.output, held_whole.output);
+  // A signal in the step that finished every sample cut nothing: no note, and the run ends as usual.
+  CmdResult last;
+  {
+    const SignalAt at("generate:1");
+    last = run(args + " -n 1", "2>&1");
+  }
+  EXPECT_EQ(last.code, 0) << last.output;
+  EXPECT_EQ(last.output.find("stopped by a signal"), std::string::npos) << last.output;
+  EXPECT_NE(last.output.find("| finish: length\n"), std::string::npos) << last.output;
+}
+
+// With stdout and stderr on one pipe, the samples' text came after the log-probability lines of stderr.
+TEST(CliGenerateInputs, TextComesBeforeStderrLinesOnASharedPipe) {
+  TempDir tmp("cli-gen-order");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const CmdResult r = run("generate --model " + model + " --prompt hi -n 3 --samples 2 --logprobs 1", "2>&1");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const size_t text = r.output.find("--- sample 1 ("), logprobs = r.output.find("log-probabilities ---");
+  ASSERT_NE(text, std::string::npos) << r.output;
+  ASSERT_NE(logprobs, std::string::npos) << r.output;
+  EXPECT_LT(text, logprobs) << r.output;
 }
 
 // The timing line listed every sample's finish reason: 100000 samples made one line of 700 kB. Past 8 it

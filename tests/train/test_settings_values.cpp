@@ -139,7 +139,7 @@ TEST_F(SettingsValues, AModelConfigIsNamedAsOne) {
   // `seek train --run-config configs/small.json` failed on "unknown setting \"architectures\"".
   const std::string e = error_with({{"architectures", {"DeepseekV3ForCausalLM"}}, {"hidden_size", 64}});
   EXPECT_NE(e.find("run.json: this is a model's config.json (it has \"hidden_size\"), not run settings: give "
-                   "a model config with --config"),
+                   "it with --config (or a model folder with --init)"),
             std::string::npos)
       << e;
 }
