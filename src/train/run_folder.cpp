@@ -196,10 +196,18 @@ void refuse_to_overwrite_a_run(const std::filesystem::path& out) {
   for (const char* name : {"checkpoints", "model", "metrics.jsonl", "completions.jsonl"}) {
     const fs::path p = out / name;
     const bool holds = fs::is_directory(p, ec) || (fs::exists(p, ec) && fs::file_size(p, ec) > 0);
-    SEEK_CHECK(!holds,
-               "{} already holds a run ({} is there); continue it with --resume, or give a new --out (or "
-               "delete the folder to start over)",
-               out.string(), name);
+    if (!holds) continue;
+    // A run stopped before its first checkpoint (a non-finite loss at step 2) leaves logs that --resume
+    // cannot continue; saying "--resume" then sent users in a circle.
+    if (!latest_checkpoint(out) && !fs::is_directory(out / "model", ec))
+      fail(
+          "{} holds the logs of a run that stopped before its first checkpoint ({} is there), so there is "
+          "nothing to resume: delete the folder to start over, or give a new --out",
+          out.string(), name);
+    fail(
+        "{} already holds a run ({} is there); continue it with --resume, or give a new --out (or delete "
+        "the folder to start over)",
+        out.string(), name);
   }
 }
 

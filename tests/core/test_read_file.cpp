@@ -41,6 +41,17 @@ TEST(ReadFile, RefusesWhatCannotFitInMemory) {
       << e;
 }
 
+// A limit with its own reason (a prompt's cap) names the sizes; just past it both rounded to one figure
+// ("holds 67.1 MB, more than 67.1 MB"), so they are then given in bytes.
+TEST(ReadFile, ACapJustPassedIsGivenInBytes) {
+  test::TempDir tmp("read-file-cap");
+  std::ofstream(tmp.path / "a.txt") << std::string(1001, 'x');
+  std::string e = error_of([&] { read_input((tmp.path / "a.txt").string(), 1000, "too long"); });
+  EXPECT_NE(e.find("a.txt holds 1001 bytes, more than 1000 bytes: too long"), std::string::npos) << e;
+  e = error_of([&] { read_input((tmp.path / "a.txt").string(), 500, "too long"); });
+  EXPECT_NE(e.find("a.txt holds 1.0 kB, more than 500 bytes: too long"), std::string::npos) << e;
+}
+
 // Without an explicit limit, the memory checks' figure is the limit, and their switches apply: a budget that
 // the process already spends refuses any file, and SEEK_NO_MEMORY_CHECK=1 lifts the limit (a tokenizer
 // corpus larger than the memory the check sees used to be readable, and must stay so on request).

@@ -592,6 +592,28 @@ TEST(Trainer, NonFiniteLossStopsWithoutPoisonedCheckpoint) {
   }
 }
 
+// A run that stops before its first checkpoint leaves logs and nothing to resume: starting again there used
+// to say "continue it with --resume", which then said "nothing to resume".
+TEST(Trainer, AFolderWithoutACheckpointSaysThereIsNothingToResume) {
+  TempDir tmp("trainer-nan-early");
+  auto s = diverging_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.checkpoint_every = 100;
+  s.steps = 20;
+  EXPECT_THROW(run_training(s, false), Error);
+  ASSERT_FALSE(latest_checkpoint(tmp.path / "run").has_value());
+  try {
+    run_training(s, false);
+    FAIL() << "a new run must not overwrite the stopped run's logs";
+  } catch (const Error& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("holds the logs of a run that stopped before its first checkpoint "
+                                   "(metrics.jsonl is there), so there is nothing to resume: delete the "
+                                   "folder to start over"),
+        std::string::npos)
+        << e.what();
+  }
+}
+
 // --on-nonfinite skip goes on past such steps, and the run's last line says how many it skipped (it read as
 // a run that trained every step).
 TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
