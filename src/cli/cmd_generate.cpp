@@ -59,7 +59,9 @@ void add_model_options(CLI::App& app, ModelOptions& o) {
       ->transform(at_least<int64_t>(2));
   app.add_flag("--no-generation-config", o.no_generation_config,
                "ignore the model folder's generation_config.json (its sampling defaults and end tokens)");
-  app.add_option("--max-batch", o.max_batch, "sequences decoded at once")
+  app.add_option("--max-batch", o.max_batch,
+                 "engine limit on sequences decoded at once across requests (one request's samples always "
+                 "run together)")
       ->transform(at_least<int>(1))
       ->capture_default_str();
   app.add_option("--cache-mem", o.cache_gib,
@@ -251,7 +253,7 @@ struct GenerateOptions {
   ModelOptions model;
   SamplingParams sampling;
   std::string prompt, ids, file;
-  bool chat = false, no_bos = false, json = false;
+  bool chat = false, no_bos = false, json = false, no_parse_special = false;
   // Given on the command line, even as "": an empty --prompt is BOS alone (unconditional generation).
   bool prompt_given = false, ids_given = false, file_given = false;
   int samples = 1;
@@ -266,9 +268,19 @@ void run_generate(GenerateOptions& o) {
   } else if (o.prompt_given) {
     check_utf8_text(o.prompt, "--prompt");
   }
-  SEEK_CHECK(!o.ids_given || (!o.chat && !o.no_bos),
-             "--chat and --no-bos shape --prompt text; --ids go to the model as given, so drop {}",
-             o.chat ? "--chat" : "--no-bos");
+  SEEK_CHECK(
+      !o.ids_given || (!o.chat && !o.no_bos && !o.no_parse_special),
+      "--chat, --no-bos and --no-parse-special shape --prompt text; --ids go to the model as given, so "
+      "drop {}",
+      o.chat     ? "--chat"
+      : o.no_bos ? "--no-bos"
+                 : "--no-parse-special");
+  // The chat format's own markers are special tokens written into the same text as the message, as Hugging
+  // Face's chat templates write them; only a plain prompt can be read without any.
+  SEEK_CHECK(
+      !(o.chat && o.no_parse_special),
+      "--no-parse-special reads a plain prompt's special-token strings as text; with --chat the format's "
+      "markers are such tokens, so drop one of the two");
   GenRequest req;
   // Parsed and checked before the model loads: a typo in the ids or a sampling flag costs nothing.
   if (o.ids_given) req.prompt = parse_token_ids(o.ids);
@@ -289,7 +301,7 @@ void run_generate(GenerateOptions& o) {
       co.add_bos = !o.no_bos;
       req.prompt = encode_chat(*l.tok.tok, {{"user", o.prompt}}, co);
     } else {
-      req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, true);
+      req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, !o.no_parse_special);
     }
     // (A --file prompt is never empty: read_prompt_file refuses that.)
     SEEK_CHECK(!req.prompt.empty(), "--prompt is empty and {}: the model has no token to start from",
@@ -418,6 +430,9 @@ RegisterCommand reg_generate(
       app.add_option("--ids", o->ids, "prompt as comma-separated token ids instead of text");
       app.add_flag("--chat", o->chat, "wrap the prompt as one user turn in the DeepSeek chat format");
       app.add_flag("--no-bos", o->no_bos, "do not add the tokenizer's BOS token");
+      app.add_flag("--no-parse-special", o->no_parse_special,
+                   "read the text of tokens marked special in tokenizer.json (BOS, EOS, ...) in the prompt "
+                   "as plain text");
       app.add_option("--samples", o->samples, "samples of the prompt (share its prefill)")
           ->transform(at_least<int>(1))
           ->capture_default_str();

@@ -30,7 +30,7 @@ namespace {
 
 struct LogitsOptions {
   std::string model, ids, prompt, file, out;
-  bool bf16 = false, naive = false;
+  bool bf16 = false, naive = false, no_parse_special = false;
   // Given on the command line, even as "": an empty --prompt is BOS alone.
   bool ids_given = false, prompt_given = false, file_given = false;
   CacheType kv_cache = CacheType::F32;
@@ -98,6 +98,8 @@ void run_logits(const LogitsOptions& o) {
   // Before the model loads: /dev/null, a read-only file or the model's own weights are refused at once.
   check_output_path(o.out, "--out", {o.model});
   std::vector<int32_t> ids;
+  SEEK_CHECK(!(o.ids_given && o.no_parse_special),
+             "--no-parse-special shapes --prompt or --file text; --ids go to the model as given, so drop it");
   if (o.ids_given) ids = parse_token_ids(o.ids);
   const std::string text = o.file_given ? read_prompt_file(o.file) : o.prompt;
   if (!o.file_given) check_utf8_text(text, "--prompt");
@@ -105,7 +107,7 @@ void run_logits(const LogitsOptions& o) {
   if (!o.ids_given) {
     const ModelTokenizer tok = load_model_tokenizer(o.model);
     tok.check_text_fits(model->config().vocab_size, true);
-    ids = tok.tok->encode(text, true, true);
+    ids = tok.tok->encode(text, true, !o.no_parse_special);
     SEEK_CHECK(!ids.empty(), "--prompt is empty and the tokenizer has no BOS token: no token to run");
   }
   const ModelConfig& c = model->config();
@@ -135,28 +137,29 @@ void run_logits(const LogitsOptions& o) {
   print_stderr("wrote {} (float32 [{}, {}])\n", o.out, T, V);
 }
 
-RegisterCommand reg_logits("logits", "Write the float32 [T, vocab] logits of a forward pass as .npy",
-                           [](CLI::App& app) {
-                             auto o = std::make_shared<LogitsOptions>();
-                             app.add_option("--model", o->model, "model directory")->required();
-                             app.add_option("--ids", o->ids, "comma-separated token ids");
-                             app.add_option("--prompt", o->prompt,
-                                            "text (tokenized with BOS) instead of ids");
-                             app.add_option("--file,-f", o->file,
-                                            "text from a file ('-': standard input), less one final "
-                                            "newline, instead of ids");
-                             app.add_option("--out", o->out, "output .npy file")->required();
-                             app.add_flag("--bf16", o->bf16, "bf16 projection weights");
-                             app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
-                             add_kv_cache_option(app, o->kv_cache);
-                             add_threads_option(app);
-                             app.callback([o, &app] {
-                               o->ids_given = app.count("--ids") > 0;
-                               o->prompt_given = app.count("--prompt") > 0;
-                               o->file_given = app.count("--file") > 0;
-                               run_logits(*o);
-                             });
-                           });
+RegisterCommand reg_logits(
+    "logits", "Write the float32 [T, vocab] logits of a forward pass as .npy", [](CLI::App& app) {
+      auto o = std::make_shared<LogitsOptions>();
+      app.add_option("--model", o->model, "model directory")->required();
+      app.add_option("--ids", o->ids, "comma-separated token ids");
+      app.add_option("--prompt", o->prompt, "text (tokenized with BOS) instead of ids");
+      app.add_option("--file,-f", o->file,
+                     "text from a file ('-': standard input), less one final "
+                     "newline, instead of ids");
+      app.add_option("--out", o->out, "output .npy file")->required();
+      app.add_flag("--no-parse-special", o->no_parse_special,
+                   "read the text of tokens marked special in tokenizer.json (BOS, EOS, ...) as plain text");
+      app.add_flag("--bf16", o->bf16, "bf16 projection weights");
+      app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
+      add_kv_cache_option(app, o->kv_cache);
+      add_threads_option(app);
+      app.callback([o, &app] {
+        o->ids_given = app.count("--ids") > 0;
+        o->prompt_given = app.count("--prompt") > 0;
+        o->file_given = app.count("--file") > 0;
+        run_logits(*o);
+      });
+    });
 
 struct PerplexityOptions {
   std::string model, file;

@@ -316,6 +316,28 @@ TEST(CliGenerateInputs, AStoppedGenerationPrintsWhatItMade) {
   EXPECT_NE(last.output.find("| finish: length\n"), std::string::npos) << last.output;
 }
 
+// Special-token text in a prompt is read as that token (as Hugging Face tokenizers do); --no-parse-special reads
+// it as plain text, as `seek tokenize --no-parse-special` does. Only prompt text has such a choice.
+TEST(CliGenerateInputs, NoParseSpecialReadsSpecialTokenTextAsText) {
+  TempDir tmp("cli-gen-special");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const std::string out = (tmp.path / "l.npy").string();
+  CmdResult r = run("logits --model " + model + " --prompt '<think>' --out " + out);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("float32 [2, 272]"), std::string::npos) << r.output;  // BOS, <think>
+  r = run("logits --model " + model + " --prompt '<think>' --no-parse-special --out " + out);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("float32 [8, 272]"), std::string::npos) << r.output;  // BOS and 7 bytes
+  r = run("generate --model " + model + " --prompt '<think>' -n 1 --no-parse-special");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 8 tokens"), std::string::npos) << r.output;
+  expect_error("generate --model " + model + " --prompt hi --chat --no-parse-special",
+               "with --chat the format's markers are such tokens");
+  expect_error("generate --model " + model + " --ids 1 --no-parse-special", "drop --no-parse-special");
+  expect_error("logits --model " + model + " --ids 1 --no-parse-special --out " + out,
+               "--ids go to the model as given, so drop it");
+}
+
 // With stdout and stderr on one pipe, the samples' text came after the log-probability lines of stderr.
 TEST(CliGenerateInputs, TextComesBeforeStderrLinesOnASharedPipe) {
   TempDir tmp("cli-gen-order");
