@@ -316,8 +316,8 @@ TEST(CliGenerateInputs, AStoppedGenerationPrintsWhatItMade) {
   EXPECT_NE(last.output.find("| finish: length\n"), std::string::npos) << last.output;
 }
 
-// Special-token text in a prompt is read as that token (as Hugging Face tokenizers do); --no-parse-special reads
-// it as plain text, as `seek tokenize --no-parse-special` does. Only prompt text has such a choice.
+// Special-token text in a prompt is read as that token (as Hugging Face tokenizers do); --no-parse-special
+// reads it as plain text, as `seek tokenize --no-parse-special` does. Only prompt text has such a choice.
 TEST(CliGenerateInputs, NoParseSpecialReadsSpecialTokenTextAsText) {
   TempDir tmp("cli-gen-special");
   const std::string model = random_byte_model(tmp.path / "m").string();
