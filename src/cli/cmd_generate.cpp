@@ -47,12 +47,7 @@ struct ModelOptions {
 void add_model_options(CLI::App& app, ModelOptions& o) {
   app.add_option("--model", o.dir, "model folder (config.json, safetensors, optional tokenizer.json)")
       ->required();
-  app.add_flag("--bf16", o.bf16,
-               "keep projection weights as bf16 in memory: half the traffic; fp32 accumulation, inputs "
-               "rounded to bf16 where the CPU multiplies bf16 natively (README, Limits)");
-  app.add_flag("--naive", o.naive, "naive MLA (decompressed per-head KV cache) instead of the absorbed form");
-  add_kv_cache_option(app, o.kv_cache);
-  add_threads_option(app);
+  add_forward_options(app, o.bf16, o.naive, o.kv_cache);
   app.add_option("--ctx", o.ctx,
                  "context limit in tokens, prompt included, at most the model's (default: "
                  "max_position_embeddings)")

@@ -149,10 +149,7 @@ RegisterCommand reg_logits(
       app.add_option("--out", o->out, "output .npy file")->required();
       app.add_flag("--no-parse-special", o->no_parse_special,
                    "read the text of tokens marked special in tokenizer.json (BOS, EOS, ...) as plain text");
-      app.add_flag("--bf16", o->bf16, "bf16 projection weights");
-      app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
-      add_kv_cache_option(app, o->kv_cache);
-      add_threads_option(app);
+      add_forward_options(app, o->bf16, o->naive, o->kv_cache);
       app.callback([o, &app] {
         o->ids_given = app.count("--ids") > 0;
         o->prompt_given = app.count("--prompt") > 0;
@@ -262,10 +259,7 @@ RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model
   app.add_flag("--no-bos", o->no_bos, "score the text as it is, without a BOS token before it");
   app.add_flag("--parse-special", o->parse_special,
                "read special-token strings in the text (<｜User｜>, ...) as those tokens, not as plain text");
-  app.add_flag("--bf16", o->bf16, "bf16 projection weights");
-  app.add_flag("--naive", o->naive, "naive MLA instead of absorbed");
-  add_kv_cache_option(app, o->kv_cache);
-  add_threads_option(app);
+  add_forward_options(app, o->bf16, o->naive, o->kv_cache);
   app.callback([o] { run_perplexity(*o); });
 });
 

@@ -41,6 +41,15 @@ void add_threads_option(CLI::App& app) {
       ->transform(at_least<int>(0, kMaxThreads));  // 0: all cores
 }
 
+void add_forward_options(CLI::App& app, bool& bf16, bool& naive, CacheType& kv_cache) {
+  app.add_flag("--bf16", bf16,
+               "keep projection weights as bf16 in memory: half the traffic; fp32 accumulation, inputs "
+               "rounded to bf16 where the CPU multiplies bf16 natively (README, Limits)");
+  app.add_flag("--naive", naive, "naive MLA (decompressed per-head KV cache) instead of the absorbed form");
+  add_kv_cache_option(app, kv_cache);
+  add_threads_option(app);
+}
+
 void add_kv_cache_option(CLI::App& app, CacheType& type) {
   static const std::map<std::string, CacheType> names = {
       {"f32", CacheType::F32}, {"bf16", CacheType::BF16}, {"fp8", CacheType::FP8}};

@@ -133,6 +133,10 @@ CLI::Validator seed_value();
 // --kv-cache f32|bf16|fp8: the element type of the KV cache rows (infer/kv_cache.hpp). Only the names.
 void add_kv_cache_option(CLI::App& app, CacheType& type);
 
+// How a model's forward runs, for every command that runs one (generate, chat, logits, perplexity): --bf16
+// (weights kept as bf16), --naive (decompressed-cache MLA), --kv-cache, and --threads.
+void add_forward_options(CLI::App& app, bool& bf16, bool& naive, CacheType& kv_cache);
+
 // --threads N: OpenMP's thread count for the command (0 or absent: all cores; at most kMaxThreads), set as
 // the command line is read, so before anything runs. Every command that computes takes it so, except train
 // and grpo, whose thread count is a setting saved with the run.
