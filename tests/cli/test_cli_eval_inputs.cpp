@@ -124,6 +124,8 @@ TEST_F(CliEvalInputs, FlagsThatWouldScoreNothing) {
         << r.output;
     EXPECT_EQ(r.output.find("inf"), std::string::npos) << r.output;
   }
+  // The same range as generate's, named with the flag before anything loads.
+  expect_error(eval("--temperature -0.5"), "--temperature: must be a finite number >= 0, got '-0.5'");
   // A k given twice is reported once.
   const CmdResult r = run(eval("--k 1 1"));
   EXPECT_EQ(r.code, 0) << r.output;
