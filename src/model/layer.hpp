@@ -15,6 +15,11 @@ struct LayerCache {
   std::vector<T> dx, dhmid;
   MlaCache<T> mla;
   MoeCache<T> moe;
+
+  int64_t bytes() const {
+    return capacity_bytes(xn1, rstd1, attn, hmid, xn2, rstd2, ffn, g, u, h, da, db, dx, dhmid) + mla.bytes() +
+           moe.bytes();
+  }
 };
 
 // Returns the layer's balance loss (0 for dense layers).

@@ -8,6 +8,7 @@
 #pragma once
 #include <vector>
 
+#include "core/capacity_bytes.hpp"
 #include "kernels/rope.hpp"
 #include "model/config.hpp"
 #include "model/params.hpp"
@@ -23,6 +24,11 @@ struct MlaCache {
   std::vector<T> kv;                 // [N, H, dn + dv]
   std::vector<T> k, v, o, lse;       // [N, H, dq], [N, H, dv], [N, H, dv], [B, H, Tn]
   std::vector<T> d_o, dq, dk, dv, dkv, dc, dkva, dqa, dqa_n, kpe;  // backward scratch
+
+  int64_t bytes() const {
+    return capacity_bytes(qa, qa_n, qa_rstd, q, kva, c, c_rstd, kv, k, v, o, lse) +
+           capacity_bytes(d_o, dq, dk, dv, dkv, dc, dkva, dqa, dqa_n, kpe);
+  }
 };
 
 template <typename T>

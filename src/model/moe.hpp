@@ -24,6 +24,11 @@ struct MoeCache {
   std::vector<T> sg, su, sh;        // [N, n_shared·I] shared-expert activations
   std::vector<T> dye, dxe, da, db;  // backward scratch
   std::vector<T> dweight, dlogits;
+
+  int64_t bytes() const {
+    return router.bytes() + capacity_bytes(logits, order, row_of, offsets, xe, ye, g, u, h, sg, su, sh) +
+           capacity_bytes(dye, dxe, da, db, dweight, dlogits);
+  }
 };
 
 // Returns this layer's balance loss.

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/capacity_bytes.hpp"
 #include "model/config.hpp"
 
 namespace seek {
@@ -27,6 +28,8 @@ struct RouterCache {
   std::vector<double> f;      // [sets, E] balance-loss load fractions
   std::vector<int64_t> load;  // [E] assignments per expert in this forward
   double balance_loss = 0;
+
+  int64_t bytes() const { return capacity_bytes(scores, idx, weight, norm_denom, score_sum, f, load); }
 };
 
 // Returns the balance loss of this layer (0 when alpha == 0). B sequences of Tn tokens make N = B·Tn.

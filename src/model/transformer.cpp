@@ -248,6 +248,18 @@ void Transformer<T>::policy_backward(const T* dlogp, const T* dentropy) {
 }
 
 template <typename T>
+int64_t Transformer<T>::activation_bytes() const {
+  int64_t total = capacity_bytes(final_norm_, final_rstd_, dfinal_, dh_a_, dh_b_);
+  for (const auto& h : hs_) total += capacity_bytes(h);
+  for (const auto& c : caches_) total += c.bytes();
+  for (const auto& m : mtp_)
+    total += m.layer.bytes() + capacity_bytes(m.tokens, m.targets, m.emb, m.hin, m.en, m.hn, m.en_rstd,
+                                              m.hn_rstd, m.cat, m.x, m.out, m.normed, m.rstd, m.dnormed) +
+             capacity_bytes(m.dx, m.dcat, m.demb, m.dhin, m.dout);
+  return total;
+}
+
+template <typename T>
 std::vector<ExpertLoad> Transformer<T>::expert_loads() const {
   std::vector<ExpertLoad> out;
   for (size_t l = 0; l < ids_.layers.size(); ++l)

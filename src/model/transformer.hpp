@@ -78,6 +78,10 @@ class Transformer {
   // (dentropy may be null).
   void policy_backward(const T* dlogp, const T* dentropy);
 
+  // Heap bytes the activations and backward buffers of the last forward_backward hold (what
+  // training_activation_bytes_per_token estimates from the shapes).
+  int64_t activation_bytes() const;
+
   // Loads recorded by the last forward, per MoE layer.
   std::vector<ExpertLoad> expert_loads() const;
 

@@ -145,7 +145,7 @@ std::string eval_summary(const nlohmann::json& eval, int64_t samples) {
 }  // namespace
 
 GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json& overrides) {
-  const auto [s, out, ckpt] = start_run(given, resume, overrides);
+  const auto [s, out, ckpt, changes] = start_run(given, resume, overrides);
 
   const fs::path tok_dir = s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
   auto tok = load_tokenizer(tok_dir);
@@ -197,6 +197,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
 
   const fs::path metrics_path = out / "metrics.jsonl", comp_path = out / "completions.jsonl";
   if (ckpt) {
+    save_resumed_settings(out, s.to_json(), changes);
     truncate_log_to_step(metrics_path, state.step);
     truncate_log_to_step(comp_path, state.step);
   } else {

@@ -128,12 +128,25 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
     fs::remove_all(tmp, ec);
     throw;
   }
-  // Retention, and leftovers of interrupted saves by earlier processes.
+  // Retention. A checkpoint is renamed out of the step-N names before it is deleted: remove_all is not
+  // atomic, and a process killed half-way through it would leave a step-N folder that no longer counts as a
+  // checkpoint, so later retention would never see it.
   auto all = complete_checkpoints(run_dir);
-  for (size_t i = 0; i + size_t(keep_last) < all.size(); ++i) fs::remove_all(all[i].second, ec);
+  for (size_t i = 0; i + size_t(keep_last) < all.size(); ++i) {
+    const fs::path doomed = root / fmt::format(".{}.del-{}", all[i].second.filename().string(), ::getpid());
+    fs::rename(all[i].second, doomed, ec);
+    fs::remove_all(ec ? all[i].second : doomed, ec);
+  }
+  // Leftovers of interrupted saves and deletions by earlier processes, and step-N folders older than the
+  // newest checkpoint that lack its trainer_state.json (what a deletion killed half-way left before the
+  // rename above).
   for (const auto& e : fs::directory_iterator(root, ec)) {
-    std::string n = e.path().filename().string();
-    if (n.size() > 1 && n[0] == '.' && n.find(".tmp-") != std::string::npos) fs::remove_all(e.path(), ec);
+    const std::string n = e.path().filename().string();
+    const bool leftover = n.size() > 1 && n[0] == '.' &&
+                          (n.find(".tmp-") != std::string::npos || n.find(".del-") != std::string::npos);
+    const auto step = step_of(e.path());
+    const bool torn = step && *step < state.step && !fs::exists(e.path() / "trainer_state.json", ec);
+    if (leftover || torn) fs::remove_all(e.path(), ec);
   }
   return final_dir;
 }

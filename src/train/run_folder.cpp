@@ -91,7 +91,7 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint", out.string());
   const fs::path file = out / "settings.json";
   const std::string text = read_file(file);  // says why not: missing, a folder, unreadable
-  ResumePoint r{*ckpt, {}};
+  ResumePoint r{*ckpt, {}, {}};
   try {
     r.settings = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
@@ -100,7 +100,7 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   check_json_depth(r.settings, file.string());
   SEEK_CHECK(r.settings.is_object(), "{}: the run's settings are a JSON object, got {}", file.string(),
              describe_json(r.settings));
-  std::string changes;
+  std::string& changes = r.changes;
   for (auto it = overrides.begin(); it != overrides.end(); ++it) {
     const std::string& key = it.key();
     // Compared and saved as what it stands for, so a run config's placeholder is no change (and says what
@@ -123,7 +123,6 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
                            moved ? " (moved)" : "");
     r.settings[key] = given;
   }
-  if (!changes.empty()) fmt::print("resuming with changed settings: {}\n", changes);
   // settings.json can be edited by hand; the checkpoint keeps the settings it was made with. A fixed key
   // other than a path (which may have moved) must agree with them.
   const auto state = nlohmann::json::parse(read_file(*ckpt / "trainer_state.json"), nullptr, false);
@@ -161,6 +160,11 @@ void prepare_run_folder(const fs::path& out, const nlohmann::json& resolved_sett
   write_file_atomically(out / "settings.json", resolved_settings.dump(2) + "\n");
 }
 
+void save_resumed_settings(const fs::path& out, const nlohmann::json& settings, const std::string& changes) {
+  if (!changes.empty()) fmt::print("resuming with changed settings: {}\n", changes);
+  write_file_atomically(out / "settings.json", settings.dump(2) + "\n");
+}
+
 std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t step) {
   std::vector<nlohmann::json> kept;
   std::ifstream in(file);
@@ -180,8 +184,12 @@ std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t s
 }
 
 void print_resuming(const std::filesystem::path& checkpoint, int64_t step, int64_t steps) {
+  SEEK_CHECK(step <= steps,
+             "checkpoint {} is at step {}, past --steps {}: a run cannot go back; resume with --steps {} or "
+             "more",
+             checkpoint.string(), step, steps, step);
   fmt::print("resuming from {} (step {})\n", checkpoint.string(), step);
-  if (step >= steps)
+  if (step == steps)
     fmt::print(
         "the run is already complete: its checkpoint is at step {} and --steps is {}; raise --steps to train "
         "further\n",

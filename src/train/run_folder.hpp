@@ -17,6 +17,7 @@ namespace seek {
 struct ResumePoint {
   std::filesystem::path checkpoint;  // the newest complete checkpoint
   nlohmann::json settings;           // <out>/settings.json with `overrides` applied
+  std::string changes;               // "key old → new, ..." for each setting `overrides` changed
 };
 
 // What --resume may change, from the settings struct (kFixedOnResume, kPathSettings) and its defaults.
@@ -32,8 +33,8 @@ struct ResumeRules {
 
 // Throws seek::Error when the folder has no complete checkpoint or no readable settings.json, when
 // `overrides` changes a fixed key (a path one only if the saved files are gone: moved), or when a path
-// setting names what cannot be found from here. Changes to other keys are printed, one line for all, so a
-// changed run is never silent.
+// setting names what cannot be found from here. Changes to other keys are listed in `changes`, for
+// save_resumed_settings to print.
 ResumePoint resume_point(const std::filesystem::path& out, const nlohmann::json& overrides,
                          const ResumeRules& rules);
 
@@ -49,24 +50,33 @@ void refuse_to_overwrite_a_run(const std::filesystem::path& out);
 // Creates the folder and writes settings.json atomically (which also proves the folder is writable).
 void prepare_run_folder(const std::filesystem::path& out, const nlohmann::json& resolved_settings);
 
+// A resumed run's settings.json, written once the trainer's own checks (data unchanged, memory, steps) have
+// passed, so a refused --resume leaves the run's settings as they were; prints the changed settings first,
+// one line for all, so a changed run is never silent.
+void save_resumed_settings(const std::filesystem::path& out, const nlohmann::json& settings,
+                           const std::string& changes);
+
 template <typename Settings>
 struct RunStart {
   Settings settings;                                // on resume, the saved ones with the overrides applied
   std::filesystem::path out;                        // the folder this run was given, not a saved one
   std::optional<std::filesystem::path> checkpoint;  // set when resuming
+  std::string changes;  // on resume: what the command changed, for save_resumed_settings (not yet saved)
 };
 
 // The start both trainers share, for any settings struct with out, threads, from_json, validate and to_json.
-// The settings are validated before the folder is created, so a bad run leaves nothing behind.
+// The settings are validated before the folder is created, so a bad run leaves nothing behind. A new run's
+// settings.json is written here; a resumed run's is left to save_resumed_settings.
 template <typename Settings>
 RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann::json& overrides) {
   SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");
-  RunStart<Settings> r{given, given.out, std::nullopt};
+  RunStart<Settings> r{given, given.out, std::nullopt, {}};
   if (resume) {
     ResumeRules rules{Settings::kFixedOnResume, Settings::kPathSettings, Settings{}.to_json()};
     if constexpr (requires { &Settings::resolve_on_resume; }) rules.resolve = &Settings::resolve_on_resume;
     ResumePoint rp = resume_point(r.out, overrides, rules);
     r.checkpoint = rp.checkpoint;
+    r.changes = std::move(rp.changes);
     r.settings = Settings::from_json(rp.settings, (r.out / "settings.json").string());
   } else {
     r.settings = Settings::from_json(absolute_paths(given.to_json(), Settings::kPathSettings), "settings");
@@ -84,7 +94,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   use_thread_count(r.settings.threads, "threads");
   // Saved absolute like the other paths (a resumed run's saved one may be relative, or another folder's).
   r.settings.out = std::filesystem::absolute(r.out).lexically_normal().string();
-  prepare_run_folder(r.out, r.settings.to_json());
+  if (!resume) prepare_run_folder(r.out, r.settings.to_json());
   return r;
 }
 
@@ -94,6 +104,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
 std::vector<nlohmann::json> truncate_log_to_step(const std::filesystem::path& file, int64_t step);
 
 // "resuming from <checkpoint> (step N)", and when N has reached `steps`, that the run is already complete.
+// Throws seek::Error when N is past `steps` (a --steps below the checkpoint cannot be reached).
 void print_resuming(const std::filesystem::path& checkpoint, int64_t step, int64_t steps);
 
 }  // namespace seek

@@ -69,7 +69,7 @@ void add_loads(std::vector<ExpertLoad>& acc, const std::vector<ExpertLoad>& more
 }  // namespace
 
 TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann::json& overrides) {
-  auto [s, out, ckpt] = start_run(given, resume, overrides);
+  auto [s, out, ckpt, changes] = start_run(given, resume, overrides);
 
   // Tokenizer: explicit folder, else the init model's, else bytes.
   fs::path tok_dir =
@@ -113,7 +113,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   // is replaced by the value the loss uses; a resumed older run's -1 resolves to the same value.
   if (s.aux_alpha < 0) {
     s.aux_alpha = cfg.aux_loss_alpha;
-    prepare_run_folder(out, s.to_json());
+    if (!ckpt) prepare_run_folder(out, s.to_json());
   }
   AdamW<float> opt(model->params().layout);
   TrainerState state;
@@ -208,6 +208,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
 
   const fs::path metrics_file = out / "metrics.jsonl";
   TrainResult result;
+  if (ckpt) save_resumed_settings(out, s.to_json(), changes);
   if (ckpt) {
     take_last_losses(truncate_log_to_step(metrics_file, state.step), result);
   } else {

@@ -17,6 +17,29 @@ void check_training_memory(const ModelConfig& cfg, int64_t extra_bytes_per_param
                                format_count(params), extra_what));
 }
 
+int64_t training_activation_bytes_per_token(const ModelConfig& c) {
+  const int64_t d = c.hidden_size, H = c.num_attention_heads, dq = c.qk_head_dim(), dr = c.qk_rope_head_dim,
+                dv = c.v_head_dim, r = c.kv_lora_rank, rq = c.q_lora_rank, dkv = c.qk_nope_head_dim + dv;
+  // Per token and layer, the vectors a layer keeps for backward and its backward scratch (model/layer.hpp,
+  // mla.hpp, moe.hpp): every layer owns its own, so they add up over the layers.
+  const int64_t norms_and_residuals = 7 * d + 2;
+  const int64_t mla_forward = 2 * rq + H * dq + (r + dr) + r + 1 + H * dkv + H * dq + 2 * H * dv + H;
+  const int64_t mla_backward = 2 * H * dv + 2 * H * dq + H * dkv + r + (r + dr) + 2 * rq + dr;
+  const int64_t attention_layer = norms_and_residuals + mla_forward + mla_backward;
+  const int64_t dense_ffn = 5 * c.intermediate_size;  // g, u, h and two backward buffers
+  const int64_t K = c.num_experts_per_tok, I = c.moe_intermediate_size, S = c.n_shared_experts * I;
+  const int64_t moe_ffn = 2 * c.n_routed_experts + 4 * K * d + 3 * K * I + 3 * S + 2 * std::max(K * I, S) +
+                          3 * K;  // router logits, grouped rows, expert and shared activations, scratch
+  int64_t floats = (c.num_hidden_layers + 1) * d + 4 * d;  // every layer's input, the final norm
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+    floats += attention_layer + (c.is_moe_layer(i) ? moe_ffn : dense_ffn);
+  // Each MTP depth: a layer of index num_hidden_layers and its embedding / projection buffers.
+  const int64_t mtp_layer =
+      attention_layer + (c.is_moe_layer(c.num_hidden_layers) ? moe_ffn : dense_ffn) + 17 * d;
+  floats += c.num_nextn_predict_layers * mtp_layer;
+  return floats * int64_t(sizeof(float));
+}
+
 void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int64_t seq_len,
                                  int64_t grad_accum) {
   const auto bytes = [](double b) { return (long long)std::min(b, 9.2e18); };
@@ -26,13 +49,17 @@ void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int
   const double rows =
       std::min(double(batch_size) * double(seq_len), double(logits_chunk_rows(cfg.vocab_size, 4)));
   const double logits = rows * double(cfg.vocab_size) * 4;
+  const double activations =
+      double(batch_size) * double(seq_len) * double(training_activation_bytes_per_token(cfg));
   check_memory_for(
-      bytes(params + ids + logits),
+      bytes(params + ids + logits + activations),
       fmt::format("the model's weights, gradients and AdamW moments ({}), a step's token ids and "
-                  "targets ({}: grad_accum {} × batch_size {} × seq_len {}) and a chunk of the "
-                  "output head's float32 logits ({}), before the other activations",
+                  "targets ({}: grad_accum {} × batch_size {} × seq_len {}), a micro-batch's activations "
+                  "({}: batch_size × seq_len × {} per token) and a chunk of the output head's float32 "
+                  "logits ({})",
                   format_bytes(bytes(params)), format_bytes(bytes(ids)), grad_accum, batch_size, seq_len,
-                  format_bytes(bytes(logits))),
+                  format_bytes(bytes(activations)),
+                  format_bytes(training_activation_bytes_per_token(cfg)), format_bytes(bytes(logits))),
       "; lower --batch-size (and raise --grad-accum to keep the sequences per step)");
 }
 

@@ -898,6 +898,15 @@ TEST(Cli, ABatchTooBigForMemoryIsAClearError) {
       << r.output;
   EXPECT_NE(r.output.find(" is available; lower --batch-size"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(tmp.path / "run" / "metrics.jsonl"));
+  // Token ids of half a gigabyte fit; the activations of 64 million tokens (~1.5 TB) do not. Only the ids
+  // were counted before, and a --batch-size of 10^5 met the OOM killer.
+  r = run("train --config " + std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json --data " +
+          (tmp.path / "corpus.txt").string() + " --out " + (tmp.path / "run2").string() +
+          " --batch-size 2000000 --seq-len 32");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("a micro-batch's activations (1.5 TB: batch_size × seq_len × 23.6 kB per token)"),
+            std::string::npos)
+      << r.output;
 }
 
 // Ctrl-C during a chat reply ends that reply (what it wrote so far stays in the conversation), not the chat;

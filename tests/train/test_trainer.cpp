@@ -88,6 +88,28 @@ TEST(Trainer, RunsWritesMetricsCheckpointsAndModel) {
   EXPECT_TRUE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000010"));
 }
 
+// Retention renames a checkpoint before deleting it; a deletion killed half-way by an older version left a
+// step-N folder without its trainer_state.json, which no later retention saw. Both kinds of leftover go at
+// the next save.
+TEST(Trainer, RetentionClearsWhatInterruptedDeletionsLeft) {
+  TempDir tmp("trainer-retention");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.eval_every = 0;
+  run_training(s, false);
+  const fs::path ck = tmp.path / "run" / "checkpoints";
+  fs::create_directories(ck / "step-00000002");
+  std::ofstream(ck / "step-00000002" / "config.json") << "{}";
+  fs::create_directories(ck / ".step-00000003.del-99");
+  s.steps = 8;
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 8}});
+  testing::internal::GetCapturedStdout();
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(ck)) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"step-00000006", "step-00000008"}));
+}
+
 // A new run's config.json names the tokenizer's end token alone: a list in the --config file (written for
 // another tokenizer) used to keep its other ids, and generation on the trained model stopped at them.
 TEST(Trainer, SavedConfigNamesTheTokenizersEndTokenOnly) {
@@ -310,8 +332,11 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
     return std::distance(fs::begin(it), fs::end(it));
   };
   const auto caches = entries();
+  const auto saved_settings = [&] { return nlohmann::json::parse(std::ifstream(tmp.path / "run" / "settings.json")); };
+  const nlohmann::json before = saved_settings();
+  testing::internal::CaptureStdout();
   try {
-    run_training(s, true, {{"steps", 6}});
+    run_training(s, true, {{"steps", 6}, {"lr", 0.5}});
     FAIL() << "changed data accepted on resume";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("training data " + corpus.string() +
@@ -319,7 +344,18 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
               std::string::npos)
         << e.what();
   }
+  // A refused resume changes nothing: its flags were saved before, and the next plain --resume used them.
+  EXPECT_EQ(testing::internal::GetCapturedStdout().find("changed settings"), std::string::npos);
   EXPECT_EQ(entries(), caches);  // refused before the changed file was tokenized into a cache
+  EXPECT_EQ(saved_settings(), before);
+  // A checkpoint past --steps cannot be trained back to it.
+  try {
+    run_training(s, true, {{"steps", 3}});
+    FAIL() << "--steps below the checkpoint accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is at step 4, past --steps 3"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(saved_settings(), before);
 }
 
 // Validation reads the first eval_batches × batch_size sequences: a resume that changes either measures other
