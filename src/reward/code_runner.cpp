@@ -45,17 +45,19 @@ std::string make_nonce() {
   return s;
 }
 
-// The assert harness. The nonce arrives on stdin (not argv or the environment) and lives only in a function's
+// The assert harness. The nonce and then the tests arrive on stdin (not argv, the environment or a file in
+// /src, which the solution could open and read the expected values from), and live only in a function's
 // locals; the tests are compiled, and exec/os.write captured, before the solution runs, so replacing
 // builtins, sys.stdout or the ast module afterwards cannot forge or hide results. (A deliberately hostile
 // program can still walk the interpreter's frames, or return objects whose __eq__ is always true; this
 // guards against the cheap hacks, not against an adversary that targets the harness.)
 constexpr std::string_view kHarness = R"PY(def _main():
     import sys, os, ast
-    nonce = sys.stdin.readline().strip()
+    nonce = sys.stdin.buffer.readline().decode().strip()
+    source = sys.stdin.buffer.read()
     write, run, exit_now = os.write, exec, os._exit
     try:
-        tree = ast.parse(open('/src/tests.py').read())
+        tree = ast.parse(source, 'tests.py')
     except SyntaxError as e:
         write(1, ('\n%s error tests-syntax %s\n' % (nonce, e)).encode())
         exit_now(0)
@@ -63,6 +65,7 @@ constexpr std::string_view kHarness = R"PY(def _main():
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'),
               not isinstance(x, defs) and any(isinstance(y, ast.Assert) for y in ast.walk(x)))
              for x in tree.body]
+    del source, tree
     n_asserts = sum(1 for _, a in stmts if a)
     write(1, ('\n%s total %d\n' % (nonce, n_asserts if n_asserts else 1)).encode())
     # A real module in sys.modules: dataclasses with postponed annotations, pickle and
@@ -179,10 +182,8 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
     lim.wall_seconds = std::min(lim.wall_seconds, o.total_wall_seconds);
     argv.push_back("/src/harness.py");
     SandboxRun run = run_in_sandbox(argv,
-                                    {{"harness.py", std::string(kHarness)},
-                                     {"solution.py", std::string(code)},
-                                     {"tests.py", std::string(asserts)}},
-                                    nonce + "\n", lim);
+                                    {{"harness.py", std::string(kHarness)}, {"solution.py", std::string(code)}},
+                                    nonce + "\n" + std::string(asserts), lim);
     if (!run.started) {
       res.error = run.error;
       res.detail = run.error;

@@ -82,6 +82,29 @@ TEST(CodeRunReview, AssertsInsideALoopAreTests) {
   EXPECT_EQ(right.total, 2);
 }
 
+// The tests were a file in /src that the solution could read: a program that parsed the expected values out
+// of it passed every assert without solving anything (a hack an RL policy can learn). They now arrive on the
+// harness's stdin, read before the solution runs. Tests with non-ASCII text still parse.
+TEST(CodeRunReview, TheSolutionCannotReadTheTests) {
+  REQUIRE_ISOLATION();
+  const std::string tests = "assert f(1) == 17\nassert f(2) == 4242\nassert f(3) == -9\n";
+  for (const std::string peek :
+       {"open('/src/tests.py').read()", "__import__('sys').stdin.read()",
+        "open('/proc/self/fd/0').read()", "__import__('os').listdir('/src') and open('/src/' + [n for n in "
+                                          "__import__('os').listdir('/src') if 'test' in n][0]).read()"}) {
+    const std::string code = "import re\ntry:\n    _t = " + peek +
+                             "\nexcept Exception:\n    _t = ''\n"
+                             "_m = {int(a): int(b) for a, b in re.findall(r'f\\((-?\\d+)\\) == (-?\\d+)', _t)}\n"
+                             "def f(x):\n    return _m.get(x)\n";
+    auto r = run_code_tests(code, {}, tests, test::fast_code_run(3));
+    EXPECT_EQ(r.passed, 0) << peek << ": " << r.detail;
+    EXPECT_EQ(r.total, 3) << peek << ": " << r.detail;
+  }
+  auto r = run_code_tests("def f(s):\n    return s[::-1]\n", {}, "assert f('žluť') == 'ťulž'  # ünïcode\n",
+                          test::fast_code_run(3));
+  EXPECT_EQ(r.passed, 1) << r.detail;
+}
+
 // The solution ran in a namespace that was not a module in sys.modules, so correct code that needs its
 // module (dataclasses with postponed annotations, pickle) failed every assert test.
 TEST(CodeRunReview, TheSolutionIsARealModule) {
