@@ -59,6 +59,7 @@ void run(const EvalCli& c) {
   opt.sampling.max_new_tokens = c.max_new_tokens;
   opt.sampling.seed = c.seed;
   opt.cache_type = c.kv_cache;
+  opt.chat_style = chat_style_of(c.tokenizer.empty() ? c.model : c.tokenizer);
   opt.progress.emplace();
   // Before the problems and the model load: a --k above --samples costs nothing.
   opt.validate();

@@ -24,22 +24,14 @@ nlohmann::json EvalResult::to_json() const {
   return j;
 }
 
-namespace {
-
-// Whether the prompt ends inside an opened think block ("... Assistant: <think>").
-bool think_prefilled(const reward::Problem& p) {
-  std::string_view s = p.prompt;
-  while (!s.empty() && std::isspace((unsigned char)s.back())) s.remove_suffix(1);
-  return s.ends_with("<think>");
-}
-
-}  // namespace
-
-EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward)
+EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward,
+                       ChatStyle style)
     : accuracy_(reward::make_reward("accuracy")),
       accuracy_prefilled_(reward::make_reward("accuracy", {{"think_prefilled", true}})),
       format_(reward::make_reward("format")),
-      format_prefilled_(reward::make_reward("format", {{"think_prefilled", true}})) {
+      format_prefilled_(reward::make_reward("format", {{"think_prefilled", true}})),
+      style_(style) {
+  if (run_reward) run_accuracy_ = run_reward->find("accuracy");
   if (std::none_of(problems.begin(), problems.end(), [](const auto& p) { return p.is_code(); })) return;
   code_ = run_reward ? run_reward->find("code") : nullptr;
   if (code_) return;
@@ -55,15 +47,16 @@ EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const rewar
 }
 
 double EvalScorer::correctness(const reward::RewardInput& in) const {
-  const double c = in.problem->is_code()          ? code_->score(in)
-                   : think_prefilled(*in.problem) ? accuracy_prefilled_->score(in)
-                                                  : accuracy_->score(in);
+  const double c = in.problem->is_code()                     ? code_->score(in)
+                   : run_accuracy_                           ? run_accuracy_->score(in)
+                   : prompt_opens_think(*in.problem, style_) ? accuracy_prefilled_->score(in)
+                                                             : accuracy_->score(in);
   // Still NaN: a problem without answer, task or tests (problem_from_json refuses those); not solved.
   return std::isnan(c) ? 0.0 : c;
 }
 
 double EvalScorer::format(const reward::RewardInput& in) const {
-  return (think_prefilled(*in.problem) ? format_prefilled_ : format_)->score(in);
+  return (prompt_opens_think(*in.problem, style_) ? format_prefilled_ : format_)->score(in);
 }
 
 void EvalOptions::validate() const {
@@ -85,14 +78,14 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
   for (int k : opt.ks)
     if (std::find(ks.begin(), ks.end(), k) == ks.end()) ks.push_back(k);
   // Before generating: a code reward that cannot run here fails now.
-  const EvalScorer scorer(problems, run_reward);
+  const EvalScorer scorer(problems, run_reward, opt.chat_style);
   EngineOptions eo;
   eo.max_batch = opt.max_batch;
   eo.cache_type = opt.cache_type;
   Engine engine(model, &tok, eo);
   for (size_t i = 0; i < problems.size(); ++i) {
     GenRequest req;
-    req.prompt = encode_problem_prompt(tok, problems[i]);
+    req.prompt = encode_problem_prompt(tok, problems[i], opt.chat_style);
     req.params = opt.sampling;
     req.params.seed = opt.sampling.seed * 1000003ull + i;
     req.n = opt.samples;

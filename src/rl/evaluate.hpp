@@ -25,6 +25,7 @@ struct EvalOptions {
   SamplingParams sampling;    // temperature 0 = greedy
   int max_batch = 64;
   CacheType cache_type = CacheType::F32;  // KV cache element type (infer/kv_cache.hpp)
+  ChatStyle chat_style = ChatStyle::V3;   // the model's chat format, for chat problems (chat_style_of)
   // Set: a progress line while it generates and while it scores (core/progress.hpp; stderr by default).
   std::optional<ProgressLine::Options> progress;
 
@@ -45,22 +46,26 @@ struct EvalResult {
 
 // What an evaluation counts as solving a problem, in [0, 1] with 1 correct: the accuracy reward for problems
 // with an answer or a task; for code problems, where accuracy does not apply (NaN, which must not read as 0),
-// the code reward, 1 when every test passes (pass@k as HumanEval defines it). The code reward takes its
-// options (sandbox limits, require_isolation) from the run reward's "code" term when there is one.
+// the code reward, 1 when every test passes (pass@k as HumanEval defines it). The accuracy and code rewards
+// take their options (tolerances, require_answer_tag; sandbox limits, require_isolation) from the run
+// reward's "accuracy" and "code" terms when there are some, so evaluation judges as training rewards.
 class EvalScorer {
  public:
   // Throws seek::Error when there are code problems and the code reward cannot run here.
-  EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward);
+  EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward,
+             ChatStyle style = ChatStyle::V3);
   double correctness(const reward::RewardInput& in) const;
-  // The strict R1 format reward (1 or 0). A prompt that ends in "<think>" (a task's think_prefilled) opened
-  // the thinking, so the completion is scored as if it began with that tag, as the format and accuracy
-  // rewards' think_prefilled option does.
+  // The strict R1 format reward (1 or 0). A prompt that opened the thinking (prompt_opens_think: a task's
+  // think_prefilled, an R1 chat template) makes the completion scored as if it began with that tag, as the
+  // format and accuracy rewards' think_prefilled option does.
   double format(const reward::RewardInput& in) const;
 
  private:
   std::unique_ptr<reward::RewardFunction> accuracy_, accuracy_prefilled_, format_, format_prefilled_,
       own_code_;
   const reward::RewardFunction* code_ = nullptr;
+  const reward::RewardFunction* run_accuracy_ = nullptr;
+  ChatStyle style_;
 };
 
 // completions_out (optional) receives one JSON line per completion.

@@ -131,6 +131,19 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
           rewards.names()[r], which);
 }
 
+// An R1 chat template ends the prompt with "<think>\n", so completions start inside the thinking: rewards
+// that look for the opening tag need their think_prefilled option, which the run's rewards do not set.
+void note_prompts_opening_think(const ProblemSource& source, ChatStyle style, const nlohmann::json& rewards) {
+  if (style != ChatStyle::R1 || rewards.dump().find("think_prefilled") != std::string::npos) return;
+  bool chat = false;
+  source.for_each_probe(64, [&](const reward::Problem& p) { chat |= prompt_opens_think(p, style); });
+  if (chat)
+    fmt::print(
+        "note: the model's chat template (DeepSeek-R1) opens <think> at the end of each chat prompt, so "
+        "completions start inside it: give the format, tag_count and accuracy rewards "
+        "{{\"think_prefilled\": true}}\n");
+}
+
 // The progress line's part for an evaluation step: " | eval pass@1 0.412", with pass@n when n samples per
 // problem were drawn.
 std::string eval_summary(const nlohmann::json& eval, int64_t samples) {
@@ -180,6 +193,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   if (ckpt) check_same_data(state, source.content(), {s.data});
   reward::CombinedReward rewards(reward::RewardSpec::from_json(s.rewards, "rewards"));
   check_rewards_apply(rewards, source, s);
+  // Chat problems are rendered in the model's own chat format, as seek generate and chat render them.
+  const ChatStyle style = chat_style_of(tok_dir);
+  note_prompts_opening_think(source, style, s.rewards);
   const GrpoLossOptions lopt = s.loss_options();
   const AdvantageScale scale = parse_advantage_scale(s.scale_rewards);
   const Schedule sched = s.make_schedule();
@@ -240,7 +256,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         ++drawn;
         Group g;
         g.problem = source.train(index);
-        g.prompt = encode_problem_prompt(*tok, g.problem);
+        g.prompt = encode_problem_prompt(*tok, g.problem, style);
         if (int64_t(g.prompt.size()) > s.max_prompt_length ||
             int64_t(g.prompt.size()) + s.max_completion_length > engine.max_context()) {
           ++skipped_long;
@@ -553,6 +569,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       eopt.sampling.temperature = s.eval_samples > 1 ? float(s.temperature) : 0.0f;
       eopt.sampling.max_new_tokens = int(s.max_completion_length);
       eopt.sampling.seed = s.seed;
+      eopt.chat_style = style;
       eopt.progress.emplace();
       auto ev = evaluate(*infer, *tok, source.held_out(s.eval_problems), eopt, &rewards, nullptr);
       m["eval"] = ev.to_json();

@@ -72,11 +72,19 @@ std::string ProblemSource::describe() const {
   return task_ ? "task " + task_->name() + " " + task_->options().dump() : "dataset " + data_path_;
 }
 
-std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p) {
+bool prompt_opens_think(const reward::Problem& p, ChatStyle style) {
+  if (p.messages.is_array() && !p.messages.empty()) return style == ChatStyle::R1;
+  std::string_view s = p.prompt;
+  while (!s.empty() && std::isspace((unsigned char)s.back())) s.remove_suffix(1);
+  return s.ends_with(tokens::kThink);
+}
+
+std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p, ChatStyle style) {
   if (p.messages.is_array() && !p.messages.empty()) {
     std::vector<ChatMessage> msgs;
     for (const auto& m : p.messages) msgs.push_back({m.value("role", ""), m.value("content", "")});
     ChatOptions opt;
+    opt.style = style;
     opt.add_generation_prompt = true;
     return encode_chat(tok, msgs, opt);
   }

@@ -47,8 +47,12 @@ class ProblemSource {
 void check_problem_source(const std::string& task_name, const nlohmann::json& task_options,
                           const std::string& data);
 
-// Chat-style problems use the DeepSeek chat format with the generation prompt; plain prompts are encoded as
-// text with the tokenizer's own special tokens (BOS).
-std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p);
+// Chat-style problems use the model's DeepSeek chat format (chat_style_of its folder) with the generation
+// prompt; plain prompts are encoded as text with the tokenizer's own special tokens (BOS).
+std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p, ChatStyle style);
+
+// Whether the prompt leaves the completion inside an opened think block: a plain prompt that ends in
+// "<think>" (a task's think_prefilled), or a chat problem in the R1 format, whose generation prompt opens it.
+bool prompt_opens_think(const reward::Problem& p, ChatStyle style);
 
 }  // namespace seek

@@ -7,6 +7,7 @@
 #include "reward/sandbox.hpp"
 #include "rl/evaluate.hpp"
 #include "rl/grpo_settings.hpp"
+#include "rl/problems.hpp"
 #include "support/error_of.hpp"
 
 namespace seek {
@@ -51,6 +52,40 @@ TEST(EvalScorer, CodeProblemsAreCheckedByTheirTests) {
   if (reward::sandbox_support().namespaces) {
     EXPECT_EQ(EvalScorer(problems, nullptr).correctness({&problems[0], right, 10}), 1.0);
   }
+}
+
+// Chat problems were always rendered in the V3 format, so an R1 model got no "<think>\n" after its
+// generation prompt, and format compliance read 0 for completions that went on from it.
+TEST(EvalScorer, ChatProblemsFollowTheModelsChatFormat) {
+  reward::Problem chat = maths_problem();
+  chat.prompt.clear();
+  chat.messages = json::array({{{"role", "user"}, {"content", "What is 2+2?"}}});
+  const auto tok = make_byte_tokenizer();
+  const auto text = [&](ChatStyle style) {
+    const auto ids = encode_problem_prompt(*tok, chat, style);
+    return tok->decode(ids);
+  };
+  EXPECT_TRUE(text(ChatStyle::R1).ends_with("<｜Assistant｜><think>\n")) << text(ChatStyle::R1);
+  EXPECT_TRUE(text(ChatStyle::V3).ends_with("<｜Assistant｜>")) << text(ChatStyle::V3);
+  EXPECT_TRUE(text(ChatStyle::V2).ends_with("User: What is 2+2?\n\nAssistant:")) << text(ChatStyle::V2);
+  EXPECT_TRUE(prompt_opens_think(chat, ChatStyle::R1));
+  EXPECT_FALSE(prompt_opens_think(chat, ChatStyle::V3));
+  const std::string from_think = "2 and 2 make 4</think> <answer>4</answer>";
+  const std::vector<reward::Problem> problems = {chat};
+  EXPECT_EQ(EvalScorer(problems, nullptr, ChatStyle::R1).format({&problems[0], from_think, 9}), 1.0);
+  EXPECT_EQ(EvalScorer(problems, nullptr, ChatStyle::V3).format({&problems[0], from_think, 9}), 0.0);
+}
+
+// Evaluation used the accuracy reward's defaults whatever the run trained with: an untagged answer counted
+// as correct in eval and scored 0 in training with require_answer_tag.
+TEST(EvalScorer, AccuracyTakesTheRunRewardsOptions) {
+  const std::vector<reward::Problem> problems = {maths_problem()};
+  const reward::CombinedReward strict(reward::RewardSpec::from_json(
+      json::parse(R"({"accuracy": {"require_answer_tag": true}, "format": 0.5})"), "--rewards"));
+  const std::string untagged = "The answer is 4";
+  EXPECT_EQ(EvalScorer(problems, nullptr).correctness({&problems[0], untagged, 4}), 1.0);
+  EXPECT_EQ(EvalScorer(problems, &strict).correctness({&problems[0], untagged, 4}), 0.0);
+  EXPECT_EQ(EvalScorer(problems, &strict).correctness({&problems[0], "<answer>4</answer>", 4}), 1.0);
 }
 
 TEST(EvalScorer, CodeRewardThatCannotRunFailsBeforeGenerating) {
