@@ -37,9 +37,12 @@ inline constexpr size_t kMaxJsonDepth = 64;
 // `max_depth` levels deep. Iterative, so it is safe on any input.
 void check_json_depth(const nlohmann::json& v, std::string_view where, size_t max_depth = kMaxJsonDepth);
 
-// json::parse (throwing its parse_error on bad syntax), except that a key appearing twice in one object
-// throws seek::Error naming `where` and the key's path ("rope_scaling.factor"): nlohmann keeps the last value
-// silently, and a file with two values for one key was written by something broken.
-nlohmann::json parse_json_unique_keys(std::string_view text, std::string_view where);
+// json::parse (throwing its parse_error on bad syntax, out_of_range on a number past double), except that a
+// key appearing twice in one object throws seek::Error naming `where` and the key's path
+// ("rope_scaling.factor"): nlohmann keeps the last value silently, and a file with two values for one key was
+// written by something broken. Nesting deeper than `max_depth` throws seek::Error while parsing, before the
+// value takes memory (and so that no later copy of it recurses that deep). Linear in the text's length.
+nlohmann::json parse_json_unique_keys(std::string_view text, std::string_view where,
+                                      size_t max_depth = kMaxJsonDepth);
 
 }  // namespace seek

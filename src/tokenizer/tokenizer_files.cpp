@@ -30,7 +30,8 @@ std::optional<nlohmann::json> read_tokenizer_json(const fs::path& file) {
   if (!tokenizer_file_present(file)) return std::nullopt;
   const std::string text = read_file(file);
   try {
-    return nlohmann::json::parse(text);
+    // Keys once each (a vocabulary with a token twice was written by something broken) and a bounded depth.
+    return parse_json_unique_keys(text, file.string());
   } catch (const nlohmann::json::exception& e) {
     fail("{} is not valid JSON: {}", file.string(), json_error_text(e));
   }

@@ -335,6 +335,13 @@ TEST(Dataset, ErrorsNameFileAndLine) {
       {"{\"prompt\": \"a\", \"tests\": [{\"input\": 1}]}\n", ":1: tests[0]"},
       {"{\"prompt\": \"a\", \"answer\": \"1\", \"tests\": \"assert 1\"}\n", "both"},
       {"{\"messages\": [{\"role\": \"user\"}], \"answer\": \"1\"}\n", "messages[0]"},
+      // A number past double was an internal error without file or line.
+      {"{\"prompt\": \"a\", \"answer\": 1e400}\n", ":1: not valid JSON: number overflow"},
+      // Past uint64 an integer reads as a double, and a wrong answer with its leading digits scored 1.
+      {"{\"prompt\": \"a\", \"answer\": 123456789012345678901234567890}\n",
+       ":1: \"answer\" is an integer too large for a JSON number to hold exactly"},
+      {"{\"prompt\": \"a\", \"answer\": \"1\", \"answer\": \"2\"}\n",
+       ":1: key \"answer\" appears more than once"},
   };
   for (const auto& b : bad) {
     std::string path = write_file("bad.jsonl", b.text);
@@ -348,6 +355,17 @@ TEST(Dataset, ErrorsNameFileAndLine) {
     std::filesystem::remove(path);
   }
   EXPECT_THROW(load_problems_jsonl("/nonexistent/file.jsonl"), Error);
+  // A record nested 10^6 deep crashed (its copy recursed once per level).
+  const std::string deep = "{\"prompt\": \"a\", \"answer\": \"1\", \"x\": " + std::string(1000000, '[') +
+                           std::string(1000000, ']') + "}\n";
+  const std::string path = write_file("deep.jsonl", deep);
+  try {
+    load_problems_jsonl(path);
+    ADD_FAILURE() << "deep record accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(":1: the value at x[][]"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
 }
 
 }  // namespace
