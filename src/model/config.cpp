@@ -263,8 +263,11 @@ void ModelConfig::validate(const std::string& src) const {
   SEEK_CHECK(max_position_embeddings <= INT32_MAX,
              "{}: max_position_embeddings ({}) is above the {} supported", src, max_position_embeddings,
              INT32_MAX);
-  SEEK_CHECK(std::isfinite(rope_theta) && rope_theta > 0, "{}: rope_theta must be a positive number, got {}",
-             src, rope_theta);
+  // RoPE's frequencies are rope_theta^(-2i/d): a base at or below 1 gives no decay (or, 1e-300, infinite
+  // angles and NaN logits).
+  SEEK_CHECK(std::isfinite(rope_theta) && rope_theta > 1,
+             "{}: rope_theta must be a number above 1 (RoPE's base; DeepSeek uses 10000), got {}", src,
+             rope_theta);
   for (auto [key, id] : {std::pair{"bos_token_id", bos_token_id}, {"eos_token_id", eos_token_id}})
     SEEK_CHECK(id >= -1 && id < vocab_size, "{}: \"{}\" ({}) is not a token id of the {}-token vocabulary",
                src, key, id, vocab_size);
@@ -308,8 +311,10 @@ void ModelConfig::validate(const std::string& src) const {
       SEEK_CHECK(n_routed_experts / n_group >= 2 || n_group == 1,
                  "{}: noaux_tc scores a group by its top-2 experts, so groups need at least 2 experts", src);
     }
-    SEEK_CHECK(std::isfinite(routed_scaling_factor) && routed_scaling_factor > 0,
-               "{}: routed_scaling_factor must be positive", src);
+    // Far above any real model's (DeepSeek's are 1 to 16): 1e308 made every expert output infinite.
+    SEEK_CHECK(
+        std::isfinite(routed_scaling_factor) && routed_scaling_factor > 0 && routed_scaling_factor <= 1e6,
+        "{}: routed_scaling_factor must be positive and at most 1e6, got {}", src, routed_scaling_factor);
   }
   if (rope.yarn) {
     SEEK_CHECK(rope.factor >= 1.0, "{}: rope_scaling.factor must be >= 1, got {}", src, rope.factor);
@@ -318,6 +323,16 @@ void ModelConfig::validate(const std::string& src) const {
     // YaRN divides by each beta (rotations) inside a log: 0 made every rope angle NaN, so every logit.
     for (auto [key, beta] : {std::pair{"beta_fast", rope.beta_fast}, {"beta_slow", rope.beta_slow}})
       SEEK_CHECK(beta > 0, "{}: rope_scaling.{} must be positive, got {}", src, key, beta);
+    // Each scales the attention logits (mscale_all_dim, squared) or the rope angles' cos and sin (their
+    // ratio): 0.1·m·ln(factor) + 1 must be a positive finite number, or every logit is NaN.
+    for (auto [key, m] : {std::pair{"mscale", rope.mscale}, {"mscale_all_dim", rope.mscale_all_dim}}) {
+      const double scale = yarn_get_mscale(rope.factor, m);
+      SEEK_CHECK(
+          std::isfinite(scale) && scale > 0 && std::isfinite(scale * scale),
+          "{}: rope_scaling.{} ({}) makes YaRN's attention scale 0.1·{}·ln({}) + 1 = {}, which must be "
+          "a positive finite number",
+          src, key, m, m, rope.factor, scale);
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 // config.json parsing: every shipped config loads; missing, mistyped and contradictory keys are errors that
 // name the key and the file.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -147,7 +148,7 @@ TEST(Config, ContradictionsAreErrors) {
 
 // Values that would make every logit NaN, or name tokens outside the vocabulary.
 TEST(Config, OutOfRangeValuesAreErrors) {
-  for (double theta : {0.0, -5.0}) {
+  for (double theta : {0.0, -5.0, 1e-300, 1.0}) {
     auto j = load_json("tiny-v3");
     j["rope_theta"] = theta;
     EXPECT_NE(error_of(j).find("rope_theta"), std::string::npos) << theta;
@@ -183,6 +184,20 @@ TEST(Config, OutOfRangeValuesAreErrors) {
           << error_of(j);
     }
   }
+  // Each of these gave NaN or infinite logits, reported at sampling time as if the weights held NaN.
+  for (const auto& [key, value, needle] :
+       {std::tuple{"mscale_all_dim", 1e308,
+                   "rope_scaling.mscale_all_dim (1e+308) makes YaRN's attention scale"},
+        std::tuple{"mscale", -1e308, "rope_scaling.mscale (-1e+308)"},
+        std::tuple{"mscale", -100.0, "must be a positive finite number"}}) {
+    j = load_json("tiny-v3");
+    j["rope_scaling"][key] = value;
+    EXPECT_NE(error_of(j).find(needle), std::string::npos) << key << ": " << error_of(j);
+  }
+  j = load_json("tiny-v3");
+  j["routed_scaling_factor"] = 1e308;
+  EXPECT_NE(error_of(j).find("routed_scaling_factor must be positive and at most 1e6"), std::string::npos)
+      << error_of(j);
 }
 
 // Hugging Face allows "eos_token_id" to be a list: generation stops at any of its ids. The first is the
@@ -242,11 +257,25 @@ TEST(Config, ParamShapesThatOverflowAreErrors) {
     layout.add("model.embed_tokens.weight", {int64_t(1) << 62, 32}, false);
     FAIL() << "a 2^67-value shape was accepted";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("parameter model.embed_tokens.weight has a shape too large"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("parameter model.embed_tokens.weight of shape 4611686018427387904×32 "
+                                   "is too large to hold"),
+        std::string::npos)
         << e.what();
   }
   EXPECT_THROW(layout.add("negative", {-1, 4}, false), Error);
+  // Each tensor within 2^60 values, their sum past int64 (a config's moe_intermediate_size of 2^54): the
+  // running total overflowed, which UBSan trapped on.
+  ParamLayout many;
+  try {
+    for (int i = 0; i < 64; ++i) many.add(fmt::format("expert.{}", i), {int64_t(1) << 58, 4}, true);
+    FAIL() << "2^66 values in all were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the model's parameters are too many to hold (over 2^62 values with "
+                                         "expert.3)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 // Whether intermediate_size is required (some layer is dense) is decided without a loop over the layers,
