@@ -3,6 +3,7 @@
 // collected per line and reported after the parallel region (never thrown inside it).
 #include "train/data_inputs.hpp"
 
+#include <fmt/format.h>
 #include <omp.h>
 #include <sys/stat.h>
 
@@ -14,6 +15,7 @@
 #include "core/untrusted_json.hpp"
 #include "io/mapped_file.hpp"
 #include "tokenizer/pretokenizer.hpp"
+#include "tokenizer/utf8.hpp"
 #include "train/data_hash.hpp"
 
 namespace seek::data {
@@ -160,10 +162,23 @@ void read_documents(const InputFile& file, Objective objective, const SpecialIds
   // The file must still be the one whose hash named the cache, or the cache would describe other bytes.
   SEEK_CHECK(m.size() == file.size && content_hash(m.data(), m.size(), threads) == file.hash,
              "training data {} changed while it was being read", file.path.string());
-  if (file.jsonl)
+  if (file.jsonl) {
     read_jsonl(file, view(m), objective, ids, batch_bytes, threads, sink);
-  else
-    read_text(view(m), ids, batch_bytes, sink);
+    return;
+  }
+  // Tokenizing repairs invalid UTF-8 (each bad byte becomes U+FFFD, three bytes): a Latin-1, UTF-16 or binary
+  // file would train on replacement characters without a word said (`seek tokenizer train` says the same).
+  const std::string_view text = view(m);
+  if (const size_t valid = tok::utf8_valid_prefix(text); valid < text.size())
+    fmt::print(
+        "note: training data {} is not valid UTF-8 (first at byte {}); invalid bytes are read as U+FFFD: is "
+        "it Latin-1, UTF-16 or binary rather than UTF-8 text?\n",
+        file.path.string(), valid);
+  else if (const size_t nul = text.find('\0'); nul != std::string_view::npos)
+    fmt::print("note: training data {} holds NUL bytes (first at byte {}): is it UTF-16 or binary rather than "
+               "text?\n",
+               file.path.string(), nul);
+  read_text(text, ids, batch_bytes, sink);
 }
 
 }  // namespace seek::data

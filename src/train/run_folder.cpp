@@ -87,6 +87,10 @@ nlohmann::json absolute_paths(nlohmann::json settings, std::span<const char* con
 }
 
 ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, const ResumeRules& rules) {
+  std::error_code ec;
+  SEEK_CHECK(fs::exists(out, ec), "nothing to resume: run folder {} does not exist", out.string());
+  SEEK_CHECK(fs::is_directory(out, ec), "nothing to resume: {} is not a run folder (not a folder at all)",
+             out.string());
   auto ckpt = latest_checkpoint(out);
   SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint", out.string());
   const fs::path file = out / "settings.json";

@@ -68,6 +68,9 @@ void add_loads(std::vector<ExpertLoad>& acc, const std::vector<ExpertLoad>& more
 
 }  // namespace
 
+// --on-nonfinite skip gives up after this many non-finite steps in a row.
+constexpr int64_t kMaxSkippedInARow = 20;
+
 TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann::json& overrides) {
   auto [s, out, ckpt, changes] = start_run(given, resume, overrides);
 
@@ -104,8 +107,14 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   }
   const ModelConfig& cfg = model->config();
   SEEK_CHECK(int64_t(tok->vocab_size()) <= cfg.vocab_size,
-             "the tokenizer has {} tokens but the model's vocab_size is {}", tok->vocab_size(),
-             cfg.vocab_size);
+             "the tokenizer has {} tokens but the model's vocab_size is {}: {}", tok->vocab_size(), cfg.vocab_size,
+             !s.init.empty()
+                 ? "the --init model was made for another tokenizer; give --tokenizer the one it was trained with"
+             : s.tokenizer.empty()
+                 ? fmt::format("with no --tokenizer the run uses the byte tokenizer ({} tokens), so set vocab_size "
+                               "in {} to at least that, or give --tokenizer a trained one (seek tokenizer train)",
+                               tok->vocab_size(), s.config)
+                 : fmt::format("set vocab_size in {} to at least {}", s.config, tok->vocab_size()));
   SEEK_CHECK(s.seq_len <= cfg.max_position_embeddings,
              "seq_len {} exceeds the model's max_position_embeddings {}", s.seq_len,
              cfg.max_position_embeddings);
@@ -157,6 +166,18 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
         "{}), so "
         "no validation loss can be measured\n",
         s.seq_len, ds.val_documents, ds.documents, s.val_fraction);
+  // The split takes whole documents: a corpus of a few long documents can put far more than val_fraction of
+  // its tokens into validation (two files without separators: half of them), which the run then never
+  // trains on.
+  const int64_t all_tokens = ds.train_tokens + ds.val_tokens;
+  if (!ckpt && s.val_fraction > 0 && all_tokens > 0 &&
+      double(ds.val_tokens) > 2 * s.val_fraction * double(all_tokens) + double(s.seq_len))
+    fmt::print(
+        "note: the validation split holds {:.0f}% of the tokens (val_fraction {}): it takes whole documents, "
+        "and this data has {} ({} in validation); separate documents with a line <|endoftext|> in .txt "
+        "files, or lower --val-fraction\n",
+        100.0 * double(ds.val_tokens) / double(all_tokens), s.val_fraction, count_of(ds.documents, "document"),
+        ds.val_documents);
   // The same file twice (by two paths, or two copies): its documents count twice, and copies can fall on both
   // sides of the train/validation split, which then measures memorised text.
   const nlohmann::json& inputs = ds.content["inputs"];
@@ -235,6 +256,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   const auto t_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_seconds;
   const int64_t first_step = state.step;
+  int64_t skipped_in_a_row = 0;
   while (state.step < s.steps) {
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = sched.lr_at(state.step);
@@ -279,7 +301,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     StepStats st{};
     const bool finite = std::isfinite(loss);
     if (finite) st = opt.step(model->params(), hp, s.max_grad_norm);
-    if (!finite || !st.finite) {
+    const bool skipped = !finite || !st.finite;
+    if (skipped) {
       SEEK_CHECK(
           s.on_nonfinite == "skip",
           "non-finite {} at step {} (loss {}, grad norm {}); stopping without saving. Lower the learning "
@@ -287,8 +310,15 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
           finite ? "gradient" : "loss", state.step + 1, loss, st.grad_norm);
       fmt::print("step {}: non-finite {}, update skipped\n", state.step + 1, finite ? "gradient" : "loss");
       ++result.skipped_steps;
+      // Skipping rides out a rare bad batch; a run whose every step is non-finite has diverged, and would
+      // otherwise go on to its last step, save and exit 0.
+      SEEK_CHECK(++skipped_in_a_row < kMaxSkippedInARow,
+                 "{} steps in a row were non-finite (the last at step {}); stopping: the run has diverged. "
+                 "Resume from an earlier checkpoint with a lower learning rate",
+                 kMaxSkippedInARow, state.step + 1);
       flush_stdout();  // one write at a time, so a closed pipe is met by flush_stdout, not inside fmt::print
     } else {
+      skipped_in_a_row = 0;
       model->update_router_bias(s.bias_update_speed, loads);
     }
     ++state.step;
@@ -307,6 +337,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                         {"lr", lr},
                         {"grad_norm", st.grad_norm},
                         {"clipped", st.clip_scale < 1.0},
+                        {"skipped", skipped},
                         {"tokens_per_s", tps},
                         {"counted_targets", counted},
                         {"tokens_seen", state.tokens_seen},
@@ -320,8 +351,9 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     }
     metrics.append(m);
     if (state.step % s.log_every == 0 || state.step == s.steps || val >= 0) {
-      fmt::print("step {:>6}/{} | loss {:.4f} | lr {:.2e} | grad norm {:.3f} | {:.0f} tok/s | ETA {}{}\n",
-                 state.step, s.steps, loss, lr, st.grad_norm, tps, format_duration(eta),
+      fmt::print("step {:>6}/{} | loss {:.4f} | lr {:.2e} | grad norm {} | {:.0f} tok/s | ETA {}{}\n",
+                 state.step, s.steps, loss, lr, skipped ? "- (skipped)" : fmt::format("{:.3f}", st.grad_norm),
+                 tps, format_duration(eta),
                  val >= 0 ? fmt::format(" | val loss {:.4f}", val) : "");
       flush_stdout();
     }

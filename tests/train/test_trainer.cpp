@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "model/config.hpp"
 #include "support/byte_vocab_config.hpp"
+#include "support/error_of.hpp"
 #include "support/read_jsonl.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
@@ -158,6 +159,31 @@ TEST(Trainer, NotesOnDuplicateDataShortRunsAndEmptyValidation) {
   run_training(v, false);
   out = testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("note: the validation split holds no whole sequence of 32 tokens (6 of 400 documents"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("not valid UTF-8"), std::string::npos) << out;
+}
+
+// Two files without separators are two documents, and the split takes whole ones: half the tokens went to
+// validation at val_fraction 0.1 without a word. Latin-1 text trained on replacement characters silently.
+TEST(Trainer, NotesOnALopsidedSplitAndTextThatIsNotUtf8) {
+  TempDir tmp("trainer-notes-split");
+  for (const char* name : {"a.txt", "b.txt"}) {
+    std::ofstream f(tmp.path / name);
+    for (int i = 0; i < 300; ++i) f << "caf\xe9 " << i << " na\xefve r\xe9sum\xe9\n";
+  }
+  auto s = tiny_settings(tmp.path / "a.txt", tmp.path / "run");
+  s.data.push_back((tmp.path / "b.txt").string());
+  s.steps = 1;
+  testing::internal::CaptureStdout();
+  run_training(s, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: the validation split holds 50% of the tokens (val_fraction 0.1): it takes whole "
+                     "documents, and this data has 2 documents (1 in validation)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("note: training data " + (tmp.path / "a.txt").string() +
+                     " is not valid UTF-8 (first at byte 3)"),
             std::string::npos)
       << out;
 }
@@ -648,6 +674,14 @@ TEST(Trainer, AFolderWithoutACheckpointSaysThereIsNothingToResume) {
         std::string::npos)
         << e.what();
   }
+  // A folder that is not there, or a file, said "has no complete checkpoint" as if it were a run.
+  auto gone = tiny_settings(write_corpus(tmp.path), tmp.path / "no-such-run");
+  EXPECT_NE(test::error_of([&] { run_training(gone, true); }).find("run folder " + gone.out + " does not exist"),
+            std::string::npos);
+  std::ofstream(tmp.path / "a-file") << "x";
+  gone.out = (tmp.path / "a-file").string();
+  EXPECT_NE(test::error_of([&] { run_training(gone, true); }).find("is not a run folder (not a folder at all)"),
+            std::string::npos);
 }
 
 // --on-nonfinite skip goes on past such steps, and the run's last line says how many it skipped (it read as
@@ -666,6 +700,27 @@ TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
                                  r.skipped_steps)),
             std::string::npos)
       << out;
+  // metrics.jsonl marks the skipped steps; the progress line shows no "grad norm -nan".
+  int64_t marked = 0;
+  for (const auto& m : test::read_jsonl(tmp.path / "run" / "metrics.jsonl")) marked += m["skipped"].get<bool>();
+  EXPECT_EQ(marked, r.skipped_steps);
+  EXPECT_EQ(out.find("grad norm -nan"), std::string::npos) << out;
+  EXPECT_EQ(out.find("grad norm nan"), std::string::npos) << out;
+  // A run whose steps are all non-finite has diverged: it stops after 20 in a row instead of running on.
+  TempDir tmp2("trainer-nan-diverged");
+  auto d = diverging_settings(write_corpus(tmp2.path), tmp2.path / "run");
+  d.steps = 40;
+  d.on_nonfinite = "skip";
+  d.lr = 1e38;
+  d.eval_every = 0;
+  testing::internal::CaptureStdout();
+  try {
+    run_training(d, false);
+    FAIL() << "a diverged run went on";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("20 steps in a row were non-finite"), std::string::npos) << e.what();
+  }
+  testing::internal::GetCapturedStdout();
 }
 
 TEST(Trainer, BadPathsAreClearErrors) {
