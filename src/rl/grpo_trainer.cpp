@@ -126,7 +126,8 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
   for (size_t r = 0; r < R; ++r)
     if (!applies[r] && rewards.weights()[r] != 0)
       fmt::print(
-          "note: reward {} applies to none of {}, so it adds nothing (its mean is nan on the progress line, "
+          "note: reward {} applies to none of {}, so it adds nothing (its mean shows as - on the progress "
+          "line, "
           "null in metrics.jsonl)\n",
           rewards.names()[r], which);
 }
@@ -545,7 +546,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         m[key] = nullptr;
     }
     const double train_s = seconds_since(t_train);
-    // A step without completions has no reward (null in metrics.jsonl, nan on the progress line), not 0.
+    // A step without completions has no reward (null in metrics.jsonl, no reward on the progress line), not
+    // 0.
     double mean = totals.empty() ? std::numeric_limits<double>::quiet_NaN() : 0.0, var = mean;
     for (double r : totals) mean += r / double(totals.size());
     for (double r : totals) var += (r - mean) * (r - mean) / double(std::max<size_t>(1, totals.size() - 1));
@@ -578,8 +580,11 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     metrics.append(m);
     const double eta = seconds_since(t_run) / double(state.step - first_step) * double(s.steps - state.step);
     std::string parts;
-    for (size_t k = 0; k < components.size(); ++k)
-      parts += fmt::format("{}{} {:.2f}", k ? " " : "", rewards.names()[k], nan_mean(components[k]));
+    for (size_t k = 0; k < components.size(); ++k) {
+      const double c = nan_mean(components[k]);  // NaN: the reward applied to none of the step's problems
+      parts += fmt::format("{}{} {}", k ? " " : "", rewards.names()[k],
+                           std::isnan(c) ? std::string("-") : fmt::format("{:.2f}", c));
+    }
     const std::string update =
         totals.empty()
             ? std::string("no update (no usable prompt group)")

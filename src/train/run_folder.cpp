@@ -203,6 +203,10 @@ void print_resuming(const std::filesystem::path& checkpoint, int64_t step, int64
 void refuse_to_overwrite_a_run(const std::filesystem::path& out) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  // A model folder (--init's, say): the run's files would be mixed into it.
+  if (fs::is_regular_file(out / "config.json", ec) &&
+      (fs::exists(out / "model.safetensors", ec) || fs::exists(out / "model.safetensors.index.json", ec)))
+    fail("{} holds a model (config.json and its weights): give --out a new folder for the run", out.string());
   // settings.json alone, or empty logs, are what a run that stopped before its first step leaves (e.g. on
   // prompts too long for its limits): starting again there, with the flags fixed, loses nothing.
   for (const char* name : {"checkpoints", "model", "metrics.jsonl", "completions.jsonl"}) {

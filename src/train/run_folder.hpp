@@ -88,8 +88,10 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
       fail("{} (in the run's settings, {})", e.what(), (r.out / "settings.json").string());
     }
   } else {
-    r.settings.validate();
+    // A folder holding a run (or a model) first: a run folder given without --resume failed on a missing
+    // flag (--init) instead of saying to resume it.
     refuse_to_overwrite_a_run(r.out);
+    r.settings.validate();
   }
   use_thread_count(r.settings.threads, "threads");
   // Saved absolute like the other paths (a resumed run's saved one may be relative, or another folder's).

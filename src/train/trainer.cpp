@@ -106,15 +106,16 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     model->init_weights(s.seed);
   }
   const ModelConfig& cfg = model->config();
-  SEEK_CHECK(int64_t(tok->vocab_size()) <= cfg.vocab_size,
-             "the tokenizer has {} tokens but the model's vocab_size is {}: {}", tok->vocab_size(), cfg.vocab_size,
-             !s.init.empty()
-                 ? "the --init model was made for another tokenizer; give --tokenizer the one it was trained with"
-             : s.tokenizer.empty()
-                 ? fmt::format("with no --tokenizer the run uses the byte tokenizer ({} tokens), so set vocab_size "
-                               "in {} to at least that, or give --tokenizer a trained one (seek tokenizer train)",
-                               tok->vocab_size(), s.config)
-                 : fmt::format("set vocab_size in {} to at least {}", s.config, tok->vocab_size()));
+  SEEK_CHECK(
+      int64_t(tok->vocab_size()) <= cfg.vocab_size,
+      "the tokenizer has {} tokens but the model's vocab_size is {}: {}", tok->vocab_size(), cfg.vocab_size,
+      !s.init.empty()
+          ? "the --init model was made for another tokenizer; give --tokenizer the one it was trained with"
+      : s.tokenizer.empty()
+          ? fmt::format("with no --tokenizer the run uses the byte tokenizer ({} tokens), so set vocab_size "
+                        "in {} to at least that, or give --tokenizer a trained one (seek tokenizer train)",
+                        tok->vocab_size(), s.config)
+          : fmt::format("set vocab_size in {} to at least {}", s.config, tok->vocab_size()));
   SEEK_CHECK(s.seq_len <= cfg.max_position_embeddings,
              "seq_len {} exceeds the model's max_position_embeddings {}", s.seq_len,
              cfg.max_position_embeddings);
@@ -176,8 +177,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
         "note: the validation split holds {:.0f}% of the tokens (val_fraction {}): it takes whole documents, "
         "and this data has {} ({} in validation); separate documents with a line <|endoftext|> in .txt "
         "files, or lower --val-fraction\n",
-        100.0 * double(ds.val_tokens) / double(all_tokens), s.val_fraction, count_of(ds.documents, "document"),
-        ds.val_documents);
+        100.0 * double(ds.val_tokens) / double(all_tokens), s.val_fraction,
+        count_of(ds.documents, "document"), ds.val_documents);
   // The same file twice (by two paths, or two copies): its documents count twice, and copies can fall on both
   // sides of the train/validation split, which then measures memorised text.
   const nlohmann::json& inputs = ds.content["inputs"];
@@ -353,8 +354,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     if (state.step % s.log_every == 0 || state.step == s.steps || val >= 0) {
       fmt::print("step {:>6}/{} | loss {:.4f} | lr {:.2e} | grad norm {} | {:.0f} tok/s | ETA {}{}\n",
                  state.step, s.steps, loss, lr, skipped ? "- (skipped)" : fmt::format("{:.3f}", st.grad_norm),
-                 tps, format_duration(eta),
-                 val >= 0 ? fmt::format(" | val loss {:.4f}", val) : "");
+                 tps, format_duration(eta), val >= 0 ? fmt::format(" | val loss {:.4f}", val) : "");
       flush_stdout();
     }
     result.last_loss = loss;

@@ -781,10 +781,11 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   std::ofstream(tmp.path / "small-vocab.json") << cfg.dump();
   CmdResult r = run("demo" + tiny + " --config " + (tmp.path / "small-vocab.json").string());
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("the tokenizer has 265 tokens but the model's vocab_size is 100: with no --tokenizer "
-                          "the run uses the byte tokenizer (265 tokens), so set vocab_size in " +
-                          (tmp.path / "small-vocab.json").string() + " to at least that"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("the tokenizer has 265 tokens but the model's vocab_size is 100: with no --tokenizer "
+                    "the run uses the byte tokenizer (265 tokens), so set vocab_size in " +
+                    (tmp.path / "small-vocab.json").string() + " to at least that"),
+      std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("the previous demo's runs in " + out.string() + " are kept"), std::string::npos)
       << r.output;

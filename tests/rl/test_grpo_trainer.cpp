@@ -263,6 +263,7 @@ TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
   const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("note: reward code applies to none of the "), std::string::npos) << out;
   EXPECT_EQ(out.find("note: reward tag_count"), std::string::npos) << out;
+  EXPECT_NE(out.find("(code - tag_count "), std::string::npos) << out;  // not "code nan"
   const auto m = test::read_jsonl(tmp.path / "mixed" / "metrics.jsonl");
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0]["unscored_fraction"], 0.0);

@@ -310,6 +310,16 @@ TEST(Trainer, ANewRunRefusesAFolderHoldingARun) {
   EXPECT_EQ(test::read_jsonl(tmp.path / "run" / "metrics.jsonl"), metrics_before);
   EXPECT_NE(nlohmann::json::parse(std::ifstream(tmp.path / "run" / "settings.json")).at("lr").get<double>(),
             5e-3);
+  // A settings mistake is not what a run folder given without --resume is told about.
+  s.data = {};
+  EXPECT_NE(test::error_of([&] { run_training(s, false); }).find("already holds a run"), std::string::npos);
+  // A model folder (the --init one) as --out: the run's files would be mixed into the model's.
+  auto into_model = tiny_settings(write_corpus(tmp.path), tmp.path / "run" / "model");
+  into_model.init = (tmp.path / "run" / "model").string();
+  EXPECT_NE(test::error_of([&] {
+              run_training(into_model, false);
+            }).find("run/model holds a model (config.json and its weights): give --out a new folder"),
+            std::string::npos);
 }
 
 // Run only by KillDuringSaveThenResumeIsBitIdentical, in a child process.
@@ -358,7 +368,9 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
     return std::distance(fs::begin(it), fs::end(it));
   };
   const auto caches = entries();
-  const auto saved_settings = [&] { return nlohmann::json::parse(std::ifstream(tmp.path / "run" / "settings.json")); };
+  const auto saved_settings = [&] {
+    return nlohmann::json::parse(std::ifstream(tmp.path / "run" / "settings.json"));
+  };
   const nlohmann::json before = saved_settings();
   testing::internal::CaptureStdout();
   try {
@@ -676,12 +688,14 @@ TEST(Trainer, AFolderWithoutACheckpointSaysThereIsNothingToResume) {
   }
   // A folder that is not there, or a file, said "has no complete checkpoint" as if it were a run.
   auto gone = tiny_settings(write_corpus(tmp.path), tmp.path / "no-such-run");
-  EXPECT_NE(test::error_of([&] { run_training(gone, true); }).find("run folder " + gone.out + " does not exist"),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_of([&] { run_training(gone, true); }).find("run folder " + gone.out + " does not exist"),
+      std::string::npos);
   std::ofstream(tmp.path / "a-file") << "x";
   gone.out = (tmp.path / "a-file").string();
-  EXPECT_NE(test::error_of([&] { run_training(gone, true); }).find("is not a run folder (not a folder at all)"),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_of([&] { run_training(gone, true); }).find("is not a run folder (not a folder at all)"),
+      std::string::npos);
 }
 
 // --on-nonfinite skip goes on past such steps, and the run's last line says how many it skipped (it read as
@@ -702,7 +716,8 @@ TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
       << out;
   // metrics.jsonl marks the skipped steps; the progress line shows no "grad norm -nan".
   int64_t marked = 0;
-  for (const auto& m : test::read_jsonl(tmp.path / "run" / "metrics.jsonl")) marked += m["skipped"].get<bool>();
+  for (const auto& m : test::read_jsonl(tmp.path / "run" / "metrics.jsonl"))
+    marked += m["skipped"].get<bool>();
   EXPECT_EQ(marked, r.skipped_steps);
   EXPECT_EQ(out.find("grad norm -nan"), std::string::npos) << out;
   EXPECT_EQ(out.find("grad norm nan"), std::string::npos) << out;
