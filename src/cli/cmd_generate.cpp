@@ -127,6 +127,20 @@ constexpr std::pair<const char*, const char*> kGenerationConfigFlags[] = {
     {"max_new_tokens", "--max-new-tokens"},
 };
 
+// chat_style_of, saying so when the folder's chat template is none of DeepSeek's (another model family's, or
+// a list without a "default" entry): its prompts are then rendered in a format the template does not write.
+ChatStyle chat_style_of_noted(const std::string& dir) {
+  bool recognised = true;
+  const ChatStyle style = chat_style_of(dir, &recognised);
+  if (!recognised)
+    print_stderr(
+        "[seek] the chat_template in {}/tokenizer_config.json is not DeepSeek's (V2, V3 or R1): rendering "
+        "the "
+        "DeepSeek-V3 chat format (seek chat --style picks another)\n",
+        dir);
+  return style;
+}
+
 void note_sampling_flags_given(const CLI::App& app, ModelOptions& o) {
   for (const auto& [key, flag] : kGenerationConfigFlags)
     if (app.count(flag) > 0) o.sampling_flags_given.insert(key);
@@ -291,7 +305,7 @@ void run_generate(GenerateOptions& o) {
     l.tok.check_text_fits(l.model->config().vocab_size, true);
     if (o.chat) {
       ChatOptions co;
-      co.style = chat_style_of(o.model.dir);
+      co.style = chat_style_of_noted(o.model.dir);
       co.add_generation_prompt = true;
       co.add_bos = !o.no_bos;
       req.prompt = encode_chat(*l.tok.tok, {{"user", o.prompt}}, co);
@@ -581,7 +595,7 @@ void run_chat(ChatCliOptions& o) {
   eo.keep_last_sequence = true;
   add_generation_config_eos(gc, l, eo);
   ChatOptions co;
-  co.style = o.style == "auto" ? chat_style_of(o.model.dir) : styles.at(o.style);
+  co.style = o.style == "auto" ? chat_style_of_noted(o.model.dir) : styles.at(o.style);
   for (const auto& [name, style] : styles)
     if (style == co.style) o.style = name;
   co.add_generation_prompt = true;

@@ -158,6 +158,14 @@ void SafetensorsFile::parse_header() {
            order[i - 1]->begin, order[i - 1]->end, order[i]->name, order[i]->begin, order[i]->end);
     }
   }
+  // Bytes no tensor describes after the last one: a file with something appended, or a header that lost
+  // entries. Hugging Face's safetensors refuses such a file too (MetadataIncompleteBuffer).
+  const uint64_t used = order.empty() ? 0 : order.back()->end;
+  SEEK_CHECK(
+      used == data_size,
+      "{}: the data section holds {} bytes after the last tensor's data (the header's tensors end at byte "
+      "{} of {}): the file has bytes appended, or its header lost entries",
+      p, data_size - used, used, data_size);
 }
 
 }  // namespace seek

@@ -143,6 +143,12 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
   Reader r{j, src};
   ModelConfig c;
   c.model_type = r.string_or("model_type", "deepseek_v3");
+  // Another architecture's config that happens to hold these keys would run as DeepSeek without a word.
+  SEEK_CHECK(
+      c.model_type == "deepseek_v3" || c.model_type == "deepseek_v2",
+      "{}: model_type \"{}\" is not DeepSeek-V2 or V3 (deepseek_v2, deepseek_v3), the architecture seek "
+      "runs",
+      src, c.model_type);
   for (const auto& [key, field] : kShapeKeys) c.*field = r.integer(key);
   c.q_lora_rank =
       r.integer_or("q_lora_rank", 0);  // null (V2-Lite) and 0 (DeepSeek's own configs) mean q_proj

@@ -49,7 +49,8 @@ std::string chat_template_text(const nlohmann::json& t, const std::string& file)
 
 }  // namespace
 
-ChatStyle chat_style_of(const std::filesystem::path& dir) {
+ChatStyle chat_style_of(const std::filesystem::path& dir, bool* recognised) {
+  if (recognised) *recognised = true;
   const std::filesystem::path file = dir / "tokenizer_config.json";
   // A file that is there but unreadable or not JSON is an error: read as "no template" it would silently
   // pick the V3 format for a V2 or R1 model.
@@ -59,6 +60,9 @@ ChatStyle chat_style_of(const std::filesystem::path& dir) {
   if (!j->contains("chat_template")) return ChatStyle::V3;
   const std::string t = chat_template_text(j->at("chat_template"), file.string());
   if (t.find("'User: '") != std::string::npos) return ChatStyle::V2;
+  // A list of templates without a "default" one renders nothing of its own either.
+  if (recognised && !j->at("chat_template").is_null())
+    *recognised = t.find(tokens::kUser) != std::string::npos;
   if (t.find(tokens::kThink) != std::string::npos) return ChatStyle::R1;
   return ChatStyle::V3;
 }

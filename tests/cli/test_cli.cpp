@@ -529,6 +529,19 @@ TEST(Cli, ChatStyleFollowsTheModelsTemplate) {
   r = chat("--style v4");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("--style must be auto, v2, v3 or r1, not 'v4'"), std::string::npos) << r.output;
+  // Another family's template is rendered as V3, with a note (it was silent).
+  std::ofstream(fs::path(model) / "tokenizer_config.json")
+      << nlohmann::json{{"chat_template", "{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}"}}
+             .dump();
+  r = chat("");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("tokenizer_config.json is not DeepSeek's (V2, V3 or R1): rendering the DeepSeek-V3 "
+                          "chat format"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("(v3 style)"), std::string::npos) << r.output;
+  r = chat("--style v3");
+  EXPECT_EQ(r.output.find("is not DeepSeek's"), std::string::npos) << r.output;
 }
 
 TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {

@@ -558,6 +558,10 @@ TEST_F(SafetensorsTest, RejectsTruncatedFilesAndBadLengths) {
   w.write(path);
   const auto full = fs::file_size(path);
 
+  // Bytes appended after the last tensor (Hugging Face refuses such a file as well).
+  fs::resize_file(path, full + 100);
+  expect_error([&] { SafetensorsFile f(path); },
+               {path.string(), "holds 100 bytes after the last tensor's data", "end at byte 400 of 500"});
   fs::resize_file(path, full - 1);  // lost the last data byte
   expect_error([&] { SafetensorsFile f(path); }, {path.string(), "'w'", "truncated"});
   expect_error([&] { TensorStore s(path); }, {path.string(), "truncated"});

@@ -77,18 +77,35 @@ TEST(Chat, StyleComesFromTheModelsChatTemplate) {
   const fs::path dir = fs::temp_directory_path() / ("seek_chat_style_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   EXPECT_EQ(chat_style_of(dir), ChatStyle::V3);  // no tokenizer_config.json
+  bool recognised = false;
+  EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
+  EXPECT_TRUE(recognised);
   auto with_template = [&](const std::string& file) {
     std::ifstream f(std::string(SEEK_TEST_DIR) + "/tokenizer/fixtures/" + file);
     std::string t((std::istreambuf_iterator<char>(f)), {});
     EXPECT_FALSE(t.empty()) << file;
     std::ofstream(dir / "tokenizer_config.json") << nlohmann::json{{"chat_template", t}}.dump();
-    return chat_style_of(dir);
+    recognised = false;
+    const ChatStyle style = chat_style_of(dir, &recognised);
+    EXPECT_TRUE(recognised) << file;
+    return style;
   };
   EXPECT_EQ(with_template("deepseek_v2_chat_template.jinja"), ChatStyle::V2);
   EXPECT_EQ(with_template("deepseek_r1_chat_template.jinja"), ChatStyle::R1);
   std::ofstream(dir / "tokenizer_config.json")
       << nlohmann::json{{"chat_template", kDeepSeekV3ChatTemplate}}.dump();
-  EXPECT_EQ(chat_style_of(dir), ChatStyle::V3);
+  EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
+  EXPECT_TRUE(recognised);
+  // Another family's template, or a list without a "default" one, renders as V3 but is flagged.
+  for (const nlohmann::json& t :
+       {nlohmann::json(
+            "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>{% endfor %}"),
+        nlohmann::json::array({{{"name", "default"}}})}) {
+    std::ofstream(dir / "tokenizer_config.json") << nlohmann::json{{"chat_template", t}}.dump();
+    recognised = true;
+    EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
+    EXPECT_FALSE(recognised) << t.dump();
+  }
   fs::remove_all(dir);
 }
 
