@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include "core/error.hpp"
@@ -116,6 +117,8 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where) {
 }
 
 std::vector<Problem> load_problems_jsonl(const std::string& path) {
+  std::error_code ec;
+  SEEK_CHECK(!std::filesystem::is_directory(path, ec), "{}: is a folder, not a JSONL file of problems", path);
   std::ifstream in(path);
   if (!in) fail("{}: cannot open", path);
   std::vector<Problem> out;

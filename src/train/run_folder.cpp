@@ -115,7 +115,7 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
     const nlohmann::json saved =
         saved_it != r.settings.end() ? *saved_it : rules.defaults.value(key, nlohmann::json());
     if (key == "out" || same_setting(saved, given)) continue;
-    const std::string was = saved.is_null() ? "unset" : saved.dump();
+    const std::string was = saved.is_null() || saved == "" ? "unset" : saved.dump();
     // A file or folder of the run that was moved may be named by its new path.
     const bool moved = listed(rules.paths, key) && all_gone(saved);
     SEEK_CHECK(

@@ -132,6 +132,15 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     print_resuming(*ckpt, state.step, s.steps);
   }
 
+  // SFT writes conversations in the DeepSeek chat format, whose markers a tokenizer trained without them
+  // spells out in several tokens each: the model still learns, on longer and unlike-DeepSeek sequences.
+  if (s.objective_kind() == Objective::Sft && !ckpt)
+    for (const std::string_view marker : {tokens::kUser, tokens::kAssistant})
+      if (!tok->token_to_id(marker))
+        fmt::print(
+            "note: the tokenizer has no {} token, so SFT spells the chat format's markers out as text: train "
+            "the tokenizer with them (seek tokenizer train's default --special-tokens)\n",
+            marker);
   DataOptions dopt;
   for (const auto& d : s.data) dopt.inputs.emplace_back(d);
   dopt.objective = s.objective_kind();

@@ -124,6 +124,23 @@ TEST(CliTokenizerTrain, SpecialTokenListsAreChecked) {
   CmdResult r = run(train(corpus, out, "--special-tokens '<s>,</s>,<pad>'"));
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(file_text(out / "tokenizer_config.json").find("\"<pad>\""), std::string::npos);
+  // SFT with it spells the chat markers out as text, which it now says (it trained silently).
+  std::string config = file_text(fs::path(SEEK_SOURCE_DIR) / "configs" / "tiny-v3.json");
+  config.replace(config.find("\"vocab_size\": 64"), 16, "\"vocab_size\": 280");
+  std::ofstream(tmp.path / "config.json") << config;
+  std::ofstream(tmp.path / "sft.jsonl")
+      << R"({"messages": [{"role": "user", "content": "the cat"}, {"role": "assistant", "content": "sat"}]})"
+      << "\n";
+  r = run("train --objective sft --config " + (tmp.path / "config.json").string() + " --tokenizer " +
+          out.string() + " --data " + (tmp.path / "sft.jsonl").string() + " --out " +
+          (tmp.path / "run").string() +
+          " --steps 1 --batch-size 1 --seq-len 16 --threads 1 --val-fraction 0");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(
+      r.output.find("note: the tokenizer has no <｜User｜> token, so SFT spells the chat format's markers "
+                    "out as text"),
+      std::string::npos)
+      << r.output;
 }
 
 TEST(CliTokenizerTrain, NonUtf8InputTrainsWithANote) {

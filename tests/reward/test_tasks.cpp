@@ -355,6 +355,14 @@ TEST(Dataset, ErrorsNameFileAndLine) {
     std::filesystem::remove(path);
   }
   EXPECT_THROW(load_problems_jsonl("/nonexistent/file.jsonl"), Error);
+  // A folder read as "read error after line 0".
+  try {
+    load_problems_jsonl(testing::TempDir());
+    ADD_FAILURE() << "a folder was read as problems";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is a folder, not a JSONL file of problems"), std::string::npos)
+        << e.what();
+  }
   // A record nested 10^6 deep crashed (its copy recursed once per level).
   const std::string deep = "{\"prompt\": \"a\", \"answer\": \"1\", \"x\": " + std::string(1000000, '[') +
                            std::string(1000000, ']') + "}\n";
