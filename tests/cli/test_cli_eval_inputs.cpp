@@ -92,6 +92,17 @@ TEST_F(CliEvalInputs, ChatProblemsAreLoggedWithTheirMessages) {
   EXPECT_FALSE(line.contains("prompt")) << line.dump();
 }
 
+// word_reversal's default held-out set has three words: 10 problems are mostly copies, which eval now says.
+TEST_F(CliEvalInputs, RepeatedHeldOutProblemsAreNoted) {
+  const CmdResult r = run("eval --model " + model +
+                          " --task word_reversal --task-options '{\"template\": \"plain\"}' --problems 10 "
+                          "--max-new-tokens 1");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("note: the 10 held-out problems of task word_reversal hold only 3 distinct ones"),
+            std::string::npos)
+      << r.output;
+}
+
 TEST_F(CliEvalInputs, ATokenizerLargerThanTheModelIsRefused) {
   {
     std::ofstream corpus(tmp.path / "corpus.txt");
