@@ -1,6 +1,10 @@
 // Answer equivalence (see answer_compare.hpp).
 #include "reward/answer_compare.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -53,15 +57,41 @@ std::string strip_brackets(const std::string& s, char* kind) {
   return t;
 }
 
+// The digits after the point of a plain decimal ("-12.50": 2), or -1 for anything else (an integer, an
+// expression, an exponent).
+int decimals_written(const std::string& s) {
+  size_t i = s.starts_with('-') ? 1 : 0;
+  const size_t point = s.find('.');
+  if (point == std::string::npos || point + 1 >= s.size()) return -1;
+  for (size_t j = i; j < s.size(); ++j)
+    if (j != point && !std::isdigit(static_cast<unsigned char>(s[j]))) return -1;
+  return int(s.size() - point - 1);
+}
+
+// Whether a side written as a decimal with k digits after the point is the other value rounded to k digits
+// (within half a unit of its last digit, and float noise).
+bool rounds_to(int k, double written_value, double other) {
+  const double half_unit = 0.5 * std::pow(10.0, -k);
+  const double noise =
+      8 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(written_value), std::fabs(other));
+  return std::fabs(written_value - other) <= std::max(half_unit, noise) * (1 + 1e-9);
+}
+
 bool element_equal(const std::string& a, const std::string& b, const CompareOptions& o, const Deadline& d) {
   auto va = evaluate(a, d);
   auto vb = evaluate(b, d);
   if (va && vb) {
     if (numbers_equal(*va, *vb, o.rel_tolerance, o.abs_tolerance)) return true;
-    // A written decimal is a rounded value: "0.3333333" answers 1/3 within the tolerance.
+    // A written decimal is a rounded value: "0.3333333" answers 1/3 within the tolerance. The less precise
+    // side must also be the other rounded to the digits it shows: within the relative tolerance alone,
+    // "1000001.0" answered 1000000 and "0.000000002" answered 1e-9; "3.1415926535" still answers 3.14159.
     if (a.find('.') == std::string::npos && b.find('.') == std::string::npos) return false;
-    return numbers_equal(Number::approx(va->value()), Number::approx(vb->value()), o.rel_tolerance,
-                         o.abs_tolerance);
+    const double x = va->value(), y = vb->value();
+    if (!numbers_equal(Number::approx(x), Number::approx(y), o.rel_tolerance, o.abs_tolerance)) return false;
+    const int ka = decimals_written(a), kb = decimals_written(b);
+    if (ka < 0 && kb < 0) return true;  // decimals inside expressions: the tolerance alone
+    if (kb < 0 || (ka >= 0 && ka <= kb)) return rounds_to(ka, x, y);
+    return rounds_to(kb, y, x);
   }
   return canonical_text(a, d) == canonical_text(b, d);
 }

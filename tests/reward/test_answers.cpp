@@ -95,6 +95,17 @@ TEST(Compare, Equivalences) {
       {"10^{1000}", "10^{1000}", true},  // not a finite number, but the same text
       {"10^{1000}", "10^{1001}", false},
       {"", "5", false},
+      // A decimal must round to the other value at the digits it shows: the relative tolerance alone took
+      // these wrong answers.
+      {"1000001.0", "1000000", false},
+      {"1000000.9", "1000000", false},
+      {"9007199254740000.0", "9007199254740993", false},
+      {"0.000000002", "1e-9", false},
+      {"1000000.0", "1000000", true},
+      {"3.1415926535", "3.14159", true},  // more digits than the reference, which they round to
+      {"3.14159", "3.1415926535", true},
+      {"2.50", "2.5", true},
+      {"-0.6666667", "-2/3", true},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
