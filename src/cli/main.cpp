@@ -65,8 +65,20 @@ std::string stdout_failure() {
 
 // A message on stderr. std::fputs, not fmt::print: fmt throws when stderr itself is broken (`2>&-`), and a
 // throw here, outside the try block, would end in std::terminate.
+// Control characters are shown escaped (\x1b): messages quote names from the files and flags they are about
+// (a tensor name, a JSON key), and one holding terminal escape sequences or a carriage return would
+// otherwise recolour or overwrite the terminal's lines.
 void say(const std::string& message) {
-  std::fputs(message.c_str(), stderr);
+  std::string shown;
+  shown.reserve(message.size());
+  for (const char ch : message) {
+    const auto u = static_cast<unsigned char>(ch);
+    if ((u < 0x20 && ch != '\n' && ch != '\t') || u == 0x7f)
+      shown += fmt::format("\\x{:02x}", u);
+    else
+      shown += ch;
+  }
+  std::fputs(shown.c_str(), stderr);
 }
 
 void report_stdout_failure(const std::string& why) {

@@ -98,6 +98,11 @@ TEST(Cli, BadInputIsAClearErrorNotACrash) {
   r = run("generate --model " + (tmp.path / "m").string() + " --ids 1");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("config.json is a folder, not a file"), std::string::npos) << r.output;
+  // A name holding terminal escapes or a carriage return is quoted escaped, not written to the terminal raw.
+  r = run("generate --model \"$(printf 'x\\033[31mRED\\rfake')\" --prompt hi");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("x\\x1b[31mRED\\x0dfake"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find('\x1b'), std::string::npos) << r.output;
 }
 
 TEST(Cli, TinyPipelineTrainGenerateEvalGrpo) {
