@@ -104,7 +104,15 @@ void TensorStore::open_index(const fs::path& index) {
       if (!present(shard_path)) {
         fail("{}: shard {} (listed for tensor '{}') does not exist", idx, shard_path.string(), name);
       }
-      files_.push_back(std::make_unique<SafetensorsFile>(shard_path));
+      // Its own errors name the shard; the index that sent us there, and why, go first. ("." or the index
+      // itself as a shard read as unexplained header errors.)
+      SEEK_CHECK(shard_path.lexically_normal() != index.lexically_normal(),
+                 "{}: weight_map lists the index itself as the shard of tensor '{}'", idx, name);
+      try {
+        files_.push_back(std::make_unique<SafetensorsFile>(shard_path));
+      } catch (const Error& e) {
+        fail("{}: shard {} (listed for tensor '{}'): {}", idx, shard, name, e.what());
+      }
       it = shards.emplace(shard, files_.back().get()).first;
     }
     const TensorInfo* t = it->second->find(name);

@@ -603,6 +603,19 @@ TEST_F(SafetensorsTest, RejectsBrokenIndexes) {
   write_index(j);
   expect_error([&] { TensorStore s(ck); }, {"'c'", "model-00001-of-00002.safetensors", "does not contain"});
 
+  // A shard that is no safetensors file: the index that named it, and for which tensor, come first.
+  for (const std::string shard : {".", "model.safetensors.index.json"}) {
+    j = json::parse(good);
+    j["weight_map"]["a"] = shard;
+    write_index(j);
+    expect_error([&] { TensorStore s(ck); }, {index.string(), "'a'"});
+  }
+  expect_error([&] { TensorStore s(ck); }, {"lists the index itself as the shard of tensor 'a'"});
+  j = json::parse(good);
+  j["weight_map"]["a"] = ".";
+  write_index(j);
+  expect_error([&] { TensorStore s(ck); }, {index.string() + ": shard . (listed for tensor 'a'): "});
+
   j = json::parse(good);
   j["weight_map"]["a"] = "../elsewhere.safetensors";
   write_index(j);
