@@ -42,7 +42,11 @@ S settings_from_json(const nlohmann::json& j, const std::string& source) {
     known.insert(key);
     if (!j.contains(key)) return;
     using V = std::decay_t<decltype(field)>;
-    const nlohmann::json& v = j[key];
+    // A whole number written as a float (1e3, 1000.0: what Python's json writes for a float) is that integer.
+    nlohmann::json whole;
+    if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>)
+      if (const auto w = json_whole_number(j[key]); w && j[key].is_number_float()) whole = *w;
+    const nlohmann::json& v = whole.is_null() ? j[key] : whole;
     // null used to mean the default, so {"lr": null} trained at a learning rate nobody chose; the default is
     // what leaving the key out means.
     SEEK_CHECK(!v.is_null(), "{}: setting \"{}\" is null; give a value, or leave the key out for the default",

@@ -94,6 +94,17 @@ TEST_F(SettingsValues, IntegersMustFitTheirSetting) {
       << e;
   e = error_with({{"steps", 18446744073709551615ull}});  // read as int64 it was -1
   EXPECT_NE(e.find("setting \"steps\" must be a whole number"), std::string::npos) << e;
+  // Whole numbers written as floats (Python's json writes 1e3 as 1000.0) are those integers; fractions are
+  // not.
+  json j = base();
+  j.update(json::parse(R"({"seed": 1e3, "steps": 200.0})"));
+  const TrainSettings s = TrainSettings::from_json(j, "run.json");
+  EXPECT_EQ(s.seed, 1000u);
+  EXPECT_EQ(s.steps, 200);
+  e = error_with(json::parse(R"({"steps": 2.5})"));
+  EXPECT_NE(e.find("setting \"steps\" has the wrong type: 2.5"), std::string::npos) << e;
+  e = error_with(json::parse(R"({"seed": -1.0})"));
+  EXPECT_NE(e.find("setting \"seed\" must be a whole number from 0"), std::string::npos) << e;
 }
 
 TEST_F(SettingsValues, NullIsNotTheDefault) {
