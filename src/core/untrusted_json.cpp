@@ -127,7 +127,15 @@ class CheckedDomBuilder {
   bool boolean(bool v) { return put(json(v)); }
   bool number_integer(json::number_integer_t v) { return put(json(v)); }
   bool number_unsigned(json::number_unsigned_t v) { return put(json(v)); }
-  bool number_float(json::number_float_t v, const std::string&) { return put(json(v)); }
+  bool number_float(json::number_float_t v, const std::string& text) {
+    // An integer literal arrives here when it does not fit 64 bits; as a double it would silently become
+    // another number (123456789012345678901234567890 → 1.2345678901234568e29).
+    SEEK_CHECK(text.find_first_of(".eE") != std::string::npos,
+               "{}: the integer {} at {} does not fit in 64 bits, so it would be read as an approximation: "
+               "write it as a string",
+               where_, text.size() > 40 ? text.substr(0, 40) + "..." : text, path().empty() ? "the top" : path());
+    return put(json(v));
+  }
   bool string(json::string_t& v) { return put(json(std::move(v))); }
   bool binary(json::binary_t& v) { return put(json::binary(std::move(v))); }
   bool start_object(size_t) { return open(json::object()); }

@@ -41,7 +41,8 @@ void check_json_depth(const nlohmann::json& v, std::string_view where, size_t ma
 // key appearing twice in one object throws seek::Error naming `where` and the key's path
 // ("rope_scaling.factor"): nlohmann keeps the last value silently, and a file with two values for one key was
 // written by something broken. Nesting deeper than `max_depth` throws seek::Error while parsing, before the
-// value takes memory (and so that no later copy of it recurses that deep). Linear in the text's length.
+// value takes memory (and so that no later copy of it recurses that deep), and so does an integer literal
+// past 64 bits (nlohmann would hold it as a nearby double). Linear in the text's length.
 nlohmann::json parse_json_unique_keys(std::string_view text, std::string_view where,
                                       size_t max_depth = kMaxJsonDepth);
 

@@ -253,8 +253,9 @@ int64_t Transformer<T>::activation_bytes() const {
   for (const auto& h : hs_) total += capacity_bytes(h);
   for (const auto& c : caches_) total += c.bytes();
   for (const auto& m : mtp_)
-    total += m.layer.bytes() + capacity_bytes(m.tokens, m.targets, m.emb, m.hin, m.en, m.hn, m.en_rstd,
-                                              m.hn_rstd, m.cat, m.x, m.out, m.normed, m.rstd, m.dnormed) +
+    total += m.layer.bytes() +
+             capacity_bytes(m.tokens, m.targets, m.emb, m.hin, m.en, m.hn, m.en_rstd, m.hn_rstd, m.cat, m.x,
+                            m.out, m.normed, m.rstd, m.dnormed) +
              capacity_bytes(m.dx, m.dcat, m.demb, m.dhin, m.dout);
   return total;
 }
@@ -266,6 +267,25 @@ std::vector<ExpertLoad> Transformer<T>::expert_loads() const {
     if (ids_.layers[l].moe) out.push_back({ids_.layers[l].index, caches_[l].moe.router.load});
   for (size_t k = 0; k < ids_.mtp.size(); ++k)
     if (ids_.mtp[k].layer.moe) out.push_back({ids_.mtp[k].layer.index, mtp_[k].layer.moe.router.load});
+  return out;
+}
+
+template <typename T>
+std::vector<ExpertLoad> Transformer<T>::expert_loads(const std::vector<int64_t>& row_lengths,
+                                                     int64_t Tn) const {
+  const int64_t K = cfg_.num_experts_per_tok, N = int64_t(row_lengths.size()) * Tn;
+  std::vector<ExpertLoad> out;
+  for (size_t l = 0; l < ids_.layers.size(); ++l) {
+    if (!ids_.layers[l].moe) continue;
+    const std::vector<int32_t>& idx = caches_[l].moe.router.idx;
+    SEEK_CHECK(int64_t(idx.size()) == N * K, "expert_loads: the last forward routed {} tokens, not {} × {}",
+               int64_t(idx.size()) / std::max<int64_t>(K, 1), row_lengths.size(), Tn);
+    ExpertLoad el{ids_.layers[l].index, std::vector<int64_t>(size_t(cfg_.n_routed_experts), 0)};
+    for (size_t b = 0; b < row_lengths.size(); ++b)
+      for (int64_t a = int64_t(b) * Tn * K; a < (int64_t(b) * Tn + std::min(row_lengths[b], Tn)) * K; ++a)
+        ++el.load[size_t(idx[size_t(a)])];
+    out.push_back(std::move(el));
+  }
   return out;
 }
 

@@ -84,6 +84,10 @@ class Transformer {
 
   // Loads recorded by the last forward, per MoE layer.
   std::vector<ExpertLoad> expert_loads() const;
+  // The decoder layers' loads of the last forward [B rows of Tn] counted over the first row_lengths[b]
+  // positions of each row only: padding does not steer the balance (nor make it depend on how rows were
+  // grouped into batches).
+  std::vector<ExpertLoad> expert_loads(const std::vector<int64_t>& row_lengths, int64_t Tn) const;
 
   // V3 aux-loss-free balancing: b_i += γ·sign(mean load − load_i) per MoE layer with a bias, using the loads
   // of the last forward (docs/model.md). Call once after each optimizer step.

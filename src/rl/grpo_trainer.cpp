@@ -53,6 +53,7 @@ struct MicroBatch {
   std::vector<int64_t> seq_index;  // which completion (index into the step's flat list) each row holds
   std::vector<int64_t> token_pos;  // flat position (row·T + t) of each completion token, completion order
   std::vector<int64_t> offsets;    // per row, into token_pos
+  std::vector<int64_t> lengths;    // per row, its real (input) tokens; the rest of the row is padding
 };
 
 double nan_mean(const std::vector<double>& v) {
@@ -392,6 +393,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           }
           mb.seq_index.push_back(i0 + r);
           mb.offsets.push_back(int64_t(mb.token_pos.size()));
+          mb.lengths.push_back(std::min<int64_t>(int64_t(full.size()) - 1, mb.T));
         }
         mbs.push_back(std::move(mb));
       }
@@ -418,7 +420,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           std::vector<float> lp_full(NT), ent_full(NT);
           policy->policy_forward(mb.tokens.data(), mb.targets.data(), mb.n, mb.T, s.temperature,
                                  lp_full.data(), ent_full.data(), support);
-          const auto& ml = policy->expert_loads();
+          const auto ml = policy->expert_loads(mb.lengths, mb.T);
           if (loads.empty()) {
             loads = ml;
           } else {

@@ -114,6 +114,15 @@ TEST(UntrustedJson, DuplicateKeysAreNamedWithTheirPath) {
   EXPECT_THROW(parse_json_unique_keys(nested_array_text(65), "t.json"), Error);
   // A number past double is nlohmann's out_of_range, as json::parse throws it.
   EXPECT_THROW(parse_json_unique_keys(R"({"a": 1e400})", "t.json"), json::out_of_range);
+  // An integer past 64 bits would become a nearby double (100000000000000000001 → 1e20): refused, naming it.
+  msg = error_of([] { parse_json_unique_keys(R"({"l": [1, {"n": 100000000000000000001}]})", "t.json"); });
+  EXPECT_NE(msg.find("t.json: the integer 100000000000000000001 at l[].n does not fit in 64 bits"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(error_of([] { parse_json_unique_keys("-9223372036854775809", "t.json"); }).find("at the top"),
+            std::string::npos);
+  EXPECT_EQ(parse_json_unique_keys("[18446744073709551615, -9223372036854775808, 1e20, 2.5]", "t.json").dump(),
+            "[18446744073709551615,-9223372036854775808,1e+20,2.5]");
 }
 
 // nlohmann's parse callback, which the key check used, rescanned the enclosing object at the end of every

@@ -339,7 +339,8 @@ TEST(Dataset, ErrorsNameFileAndLine) {
       {"{\"prompt\": \"a\", \"answer\": 1e400}\n", ":1: not valid JSON: number overflow"},
       // Past uint64 an integer reads as a double, and a wrong answer with its leading digits scored 1.
       {"{\"prompt\": \"a\", \"answer\": 123456789012345678901234567890}\n",
-       ":1: \"answer\" is an integer too large for a JSON number to hold exactly"},
+       ":1: the integer 123456789012345678901234567890 at answer does not fit in 64 bits"},
+      {"{\"prompt\": \"a\", \"answer\": 100000000000000000001}\n", "at answer does not fit in 64 bits"},
       {"{\"prompt\": \"a\", \"answer\": \"1\", \"answer\": \"2\"}\n",
        ":1: key \"answer\" appears more than once"},
   };

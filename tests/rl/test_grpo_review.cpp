@@ -82,6 +82,43 @@ TEST(GrpoReview, StepDoesNotDependOnMicroBatch) {
   }
 }
 
+// The aux-loss-free router bias moves by the expert loads of the step. Those counted every position of a
+// micro-batch, padding included, so the update depended on how completions were grouped into micro-batches
+// (and padding steered the balance). The loads over each row's real tokens equal those of the rows run alone.
+TEST(GrpoReview, ExpertLoadsLeavePaddingOut) {
+  TempDir tmp("grpo-review-loads");
+  const auto policy = load_model_dir<float>(tiny_policy(tmp.path));
+  const std::vector<int32_t> a = {5, 17, 99, 3, 42}, b = {7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const int64_t T = int64_t(b.size());
+  auto run = [&](const std::vector<int32_t>& tokens, int64_t rows, int64_t Tn) {
+    std::vector<int32_t> targets(tokens.size(), -1);
+    std::vector<float> lp(tokens.size());
+    policy->policy_forward(tokens.data(), targets.data(), rows, Tn, 1.0, lp.data(), nullptr);
+  };
+  std::vector<int32_t> both(a);
+  both.resize(size_t(T), 0);  // a, padded with token 0 as the trainer pads
+  both.insert(both.end(), b.begin(), b.end());
+  run(both, 2, T);
+  const auto padded_out = policy->expert_loads({int64_t(a.size()), T}, T);
+  const auto all_positions = policy->expert_loads();
+  run(a, 1, int64_t(a.size()));
+  auto alone = policy->expert_loads();
+  run(b, 1, T);
+  const auto b_alone = policy->expert_loads();
+  ASSERT_FALSE(alone.empty());
+  ASSERT_EQ(padded_out.size(), alone.size());
+  int64_t padding_counted = 0;
+  for (size_t l = 0; l < alone.size(); ++l) {
+    for (size_t e = 0; e < alone[l].load.size(); ++e) {
+      alone[l].load[e] += b_alone[l].load[e];
+      padding_counted += all_positions[l].load[e] - alone[l].load[e];
+    }
+    EXPECT_EQ(padded_out[l].layer, alone[l].layer);
+    EXPECT_EQ(padded_out[l].load, alone[l].load) << "layer " << alone[l].layer;
+  }
+  EXPECT_GT(padding_counted, 0) << "expert_loads() should count the padding: the test would check nothing";
+}
+
 // The trainer's log-probs are taken at the sampling temperature (spec §1.2 step 2; TRL issue 4159: a
 // mismatch makes ρ ≠ 1 on-policy), so they agree with the sampler's also away from T = 1.
 TEST(GrpoReview, LogprobsAgreeWithTheSamplerAtAnyTemperature) {
