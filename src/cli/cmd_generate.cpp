@@ -134,9 +134,9 @@ ChatStyle chat_style_of_noted(const std::string& dir) {
   const ChatStyle style = chat_style_of(dir, &recognised);
   if (!recognised)
     print_stderr(
-        "[seek] the chat_template in {}/tokenizer_config.json is not DeepSeek's (V2, V3 or R1): rendering "
-        "the "
-        "DeepSeek-V3 chat format (seek chat --style picks another)\n",
+        "[seek] the chat_template in {}/tokenizer_config.json is none seek renders (DeepSeek V2, V3 or R1; "
+        "not "
+        "V3.1's thinking switch): rendering the DeepSeek-V3 chat format (seek chat --style picks another)\n",
         dir);
   return style;
 }

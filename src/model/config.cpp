@@ -143,12 +143,16 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
   Reader r{j, src};
   ModelConfig c;
   c.model_type = r.string_or("model_type", "deepseek_v3");
-  // Another architecture's config that happens to hold these keys would run as DeepSeek without a word.
-  SEEK_CHECK(
-      c.model_type == "deepseek_v3" || c.model_type == "deepseek_v2",
-      "{}: model_type \"{}\" is not DeepSeek-V2 or V3 (deepseek_v2, deepseek_v3), the architecture seek "
-      "runs",
-      src, c.model_type);
+  // Another architecture's config that happens to hold these keys would run as DeepSeek without a word. A
+  // release of DeepSeek's architecture under its own model_type (Kimi K2's "kimi_k2") names the class.
+  bool deepseek_class = false;
+  if (const auto a = j.find("architectures"); a != j.end() && a->is_array())
+    for (const auto& name : *a)
+      deepseek_class |= name == "DeepseekV3ForCausalLM" || name == "DeepseekV2ForCausalLM";
+  SEEK_CHECK(c.model_type == "deepseek_v3" || c.model_type == "deepseek_v2" || deepseek_class,
+             "{}: model_type \"{}\" is not DeepSeek-V2 or V3 (deepseek_v2, deepseek_v3, or architectures "
+             "naming DeepseekV2ForCausalLM or DeepseekV3ForCausalLM), the architecture seek runs",
+             src, c.model_type);
   for (const auto& [key, field] : kShapeKeys) c.*field = r.integer(key);
   c.q_lora_rank =
       r.integer_or("q_lora_rank", 0);  // null (V2-Lite) and 0 (DeepSeek's own configs) mean q_proj

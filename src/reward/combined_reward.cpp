@@ -96,7 +96,13 @@ CombinedReward::CombinedReward(const RewardSpec& spec) {
     fns_.push_back(make_reward(t.name, t.options));
     names_.push_back(t.name);
     weights_.push_back(t.weight);
+    options_.push_back(t.options);
   }
+}
+
+const nlohmann::json* CombinedReward::options_of(const std::string& name) const {
+  const auto it = std::find(names_.begin(), names_.end(), name);
+  return it == names_.end() ? nullptr : &options_[size_t(it - names_.begin())];
 }
 
 const RewardFunction* CombinedReward::find(const std::string& name) const {

@@ -48,6 +48,8 @@ class CombinedReward {
 
   // The term called `name` (the first one), or null.
   const RewardFunction* find(const std::string& name) const;
+  // The options the term called `name` was built with, or null when there is no such term.
+  const nlohmann::json* options_of(const std::string& name) const;
 
   RewardScore score(const RewardInput& input) const;  // never throws
   // Scores many completions on `threads` threads (0: OpenMP's default); the results do not depend on the
@@ -58,6 +60,7 @@ class CombinedReward {
   std::vector<std::unique_ptr<RewardFunction>> fns_;
   std::vector<std::string> names_;
   std::vector<double> weights_;
+  std::vector<nlohmann::json> options_;
 };
 
 }  // namespace seek::reward

@@ -31,7 +31,12 @@ EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const rewar
       format_(reward::make_reward("format")),
       format_prefilled_(reward::make_reward("format", {{"think_prefilled", true}})),
       style_(style) {
-  if (run_reward) run_accuracy_ = run_reward->find("accuracy");
+  if (const nlohmann::json* o = run_reward ? run_reward->options_of("accuracy") : nullptr) {
+    run_accuracy_ = reward::make_reward("accuracy", *o);
+    nlohmann::json prefilled = *o;
+    prefilled["think_prefilled"] = true;
+    run_accuracy_prefilled_ = reward::make_reward("accuracy", prefilled);
+  }
   if (std::none_of(problems.begin(), problems.end(), [](const auto& p) { return p.is_code(); })) return;
   code_ = run_reward ? run_reward->find("code") : nullptr;
   if (code_) return;
@@ -47,10 +52,11 @@ EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const rewar
 }
 
 double EvalScorer::correctness(const reward::RewardInput& in) const {
-  const double c = in.problem->is_code()                     ? code_->score(in)
-                   : run_accuracy_                           ? run_accuracy_->score(in)
-                   : prompt_opens_think(*in.problem, style_) ? accuracy_prefilled_->score(in)
-                                                             : accuracy_->score(in);
+  const bool opened = prompt_opens_think(*in.problem, style_);
+  const double c = in.problem->is_code() ? code_->score(in)
+                   : run_accuracy_       ? (opened ? run_accuracy_prefilled_ : run_accuracy_)->score(in)
+                   : opened              ? accuracy_prefilled_->score(in)
+                                         : accuracy_->score(in);
   // Still NaN: a problem without answer, task or tests (problem_from_json refuses those); not solved.
   return std::isnan(c) ? 0.0 : c;
 }

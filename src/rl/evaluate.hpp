@@ -64,7 +64,8 @@ class EvalScorer {
   std::unique_ptr<reward::RewardFunction> accuracy_, accuracy_prefilled_, format_, format_prefilled_,
       own_code_;
   const reward::RewardFunction* code_ = nullptr;
-  const reward::RewardFunction* run_accuracy_ = nullptr;
+  // The run's accuracy options, as given and with think_prefilled for prompts that open the thinking.
+  std::unique_ptr<reward::RewardFunction> run_accuracy_, run_accuracy_prefilled_;
   ChatStyle style_;
 };
 

@@ -136,7 +136,7 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
 // An R1 chat template ends the prompt with "<think>\n", so completions start inside the thinking: rewards
 // that look for the opening tag need their think_prefilled option, which the run's rewards do not set.
 void note_prompts_opening_think(const ProblemSource& source, ChatStyle style, const nlohmann::json& rewards) {
-  if (style != ChatStyle::R1 || rewards.dump().find("think_prefilled") != std::string::npos) return;
+  if (style != ChatStyle::R1 || rewards.dump().find("\"think_prefilled\":true") != std::string::npos) return;
   bool chat = false;
   source.for_each_probe(64, [&](const reward::Problem& p) { chat |= prompt_opens_think(p, style); });
   if (chat)

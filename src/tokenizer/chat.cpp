@@ -60,10 +60,17 @@ ChatStyle chat_style_of(const std::filesystem::path& dir, bool* recognised) {
   if (!j->contains("chat_template")) return ChatStyle::V3;
   const std::string t = chat_template_text(j->at("chat_template"), file.string());
   if (t.find("'User: '") != std::string::npos) return ChatStyle::V2;
-  // A list of templates without a "default" one renders nothing of its own either.
-  if (recognised && !j->at("chat_template").is_null())
-    *recognised = t.find(tokens::kUser) != std::string::npos;
-  if (t.find(tokens::kThink) != std::string::npos) return ChatStyle::R1;
+  if (t.empty()) {
+    // "" is no template; a list of templates without a "default" one names templates seek does not use.
+    if (recognised) *recognised = !j->at("chat_template").is_array();
+    return ChatStyle::V3;
+  }
+  const bool deepseek = t.find(tokens::kUser) != std::string::npos;
+  // V3.1's hybrid template switches on a `thinking` variable (its default prompt closes the thinking with
+  // "</think>"): neither V3 nor R1, and rendered as V3 with a note rather than as R1 for its <think>.
+  const bool hybrid = t.find("thinking") != std::string::npos;
+  if (recognised) *recognised = deepseek && !hybrid;
+  if (deepseek && !hybrid && t.find(tokens::kThink) != std::string::npos) return ChatStyle::R1;
   return ChatStyle::V3;
 }
 

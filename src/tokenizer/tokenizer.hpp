@@ -92,7 +92,8 @@ enum class ChatStyle {
 
 // The style a model folder's tokenizer_config.json chat_template renders: V2's "User: " turns, R1's
 // <think> opening, else V3 (also when there is no template). `recognised` (optional) is set false for a
-// template that is none of DeepSeek's (no "User: " turns nor <｜User｜> marker), rendered as V3 all the same.
+// template that is none of these (another family's, without "User: " turns or the <｜User｜> marker, or
+// V3.1's hybrid one with its `thinking` switch), rendered as V3 all the same.
 ChatStyle chat_style_of(const std::filesystem::path& dir, bool* recognised = nullptr);
 
 struct ChatOptions {

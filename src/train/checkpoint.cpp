@@ -145,7 +145,11 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
     const bool leftover = n.size() > 1 && n[0] == '.' &&
                           (n.find(".tmp-") != std::string::npos || n.find(".del-") != std::string::npos);
     const auto step = step_of(e.path());
-    const bool torn = step && *step < state.step && !fs::exists(e.path() / "trainer_state.json", ec);
+    // Only a state file known to be missing: one that cannot be looked at (EACCES) is not a deletion's
+    // leftover.
+    std::error_code state_ec;
+    const bool torn =
+        step && *step < state.step && !fs::exists(e.path() / "trainer_state.json", state_ec) && !state_ec;
     if (leftover || torn) fs::remove_all(e.path(), ec);
   }
   return final_dir;

@@ -15,6 +15,7 @@
 #include "core/progress.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
+#include "io/mapped_file.hpp"
 #include "model/model_dir.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/tokenizer_files.hpp"
@@ -132,9 +133,19 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     print_resuming(*ckpt, state.step, s.steps);
   }
 
-  // SFT writes conversations in the DeepSeek chat format, whose markers a tokenizer trained without them
-  // spells out in several tokens each: the model still learns, on longer and unlike-DeepSeek sequences.
-  if (s.objective_kind() == Objective::Sft && !ckpt)
+  // SFT writes conversations ("messages" records; prompt/completion ones use no markers) in the DeepSeek chat
+  // format, whose markers a tokenizer trained without them spells out in several tokens each: the model still
+  // learns, on longer and unlike-DeepSeek sequences.
+  const auto holds_chats = [&] {
+    for (const auto& d : s.data) {
+      const MappedFile m(d);
+      if (std::string_view(reinterpret_cast<const char*>(m.data()), m.size()).find("\"messages\"") !=
+          std::string_view::npos)
+        return true;
+    }
+    return false;
+  };
+  if (s.objective_kind() == Objective::Sft && !ckpt && holds_chats())
     for (const std::string_view marker : {tokens::kUser, tokens::kAssistant})
       if (!tok->token_to_id(marker))
         fmt::print(

@@ -540,13 +540,14 @@ TEST(Cli, ChatStyleFollowsTheModelsTemplate) {
              .dump();
   r = chat("");
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("tokenizer_config.json is not DeepSeek's (V2, V3 or R1): rendering the DeepSeek-V3 "
+  EXPECT_NE(r.output.find("tokenizer_config.json is none seek renders (DeepSeek V2, V3 or R1; not V3.1's "
+                          "thinking switch): rendering the DeepSeek-V3 "
                           "chat format"),
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("(v3 style)"), std::string::npos) << r.output;
   r = chat("--style v3");
-  EXPECT_EQ(r.output.find("is not DeepSeek's"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("is none seek renders"), std::string::npos) << r.output;
 }
 
 TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {

@@ -141,6 +141,16 @@ TEST(CliTokenizerTrain, SpecialTokenListsAreChecked) {
                     "out as text"),
       std::string::npos)
       << r.output;
+  // prompt/completion records use no chat markers: no note.
+  std::ofstream(tmp.path / "pc.jsonl")
+      << R"({"prompt": "the cat sat on the mat, the cat", "completion": "sat on the hat"})"
+      << "\n";
+  r = run("train --objective sft --config " + (tmp.path / "config.json").string() + " --tokenizer " +
+          out.string() + " --data " + (tmp.path / "pc.jsonl").string() + " --out " +
+          (tmp.path / "run-pc").string() +
+          " --steps 1 --batch-size 1 --seq-len 16 --threads 1 --val-fraction 0");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("SFT spells the chat format's markers"), std::string::npos) << r.output;
 }
 
 TEST(CliTokenizerTrain, NonUtf8InputTrainsWithANote) {

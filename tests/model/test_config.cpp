@@ -200,20 +200,26 @@ TEST(Config, OutOfRangeValuesAreErrors) {
       << error_of(j);
 }
 
-// Hugging Face allows "eos_token_id" to be a list: generation stops at any of its ids. The first is the
-// primary one; the list survives a round trip; bad elements are named.
 // Another architecture's config with these keys ran as DeepSeek without a word.
 TEST(Config, OtherModelTypesAreRefused) {
   auto j = load_json("tiny-v3");
   j["model_type"] = "llama";
+  j["architectures"] = {"LlamaForCausalLM"};
   EXPECT_NE(error_of(j).find("model_type \"llama\" is not DeepSeek-V2 or V3"), std::string::npos)
       << error_of(j);
+  j["architectures"] = {"DeepseekV3ForCausalLM"};  // DeepSeek-V3's class under another name (Kimi K2's)
+  j["model_type"] = "kimi_k2";
+  EXPECT_EQ(error_of(j), "");
+  j.erase("architectures");
+  EXPECT_NE(error_of(j).find("model_type \"kimi_k2\" is not DeepSeek-V2 or V3"), std::string::npos);
   j["model_type"] = "deepseek_v2";
   EXPECT_EQ(error_of(j), "");
   j.erase("model_type");  // configs of our own may leave it out
   EXPECT_EQ(error_of(j), "");
 }
 
+// Hugging Face allows "eos_token_id" to be a list: generation stops at any of its ids. The first is the
+// primary one; the list survives a round trip; bad elements are named.
 TEST(Config, EosTokenIdList) {
   auto j = load_json("tiny-v3");
   j["eos_token_id"] = {5, 7, 5, 9};

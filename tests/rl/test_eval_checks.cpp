@@ -86,6 +86,15 @@ TEST(EvalScorer, AccuracyTakesTheRunRewardsOptions) {
   EXPECT_EQ(EvalScorer(problems, nullptr).correctness({&problems[0], untagged, 4}), 1.0);
   EXPECT_EQ(EvalScorer(problems, &strict).correctness({&problems[0], untagged, 4}), 0.0);
   EXPECT_EQ(EvalScorer(problems, &strict).correctness({&problems[0], "<answer>4</answer>", 4}), 1.0);
+  // A prompt that opens the thinking keeps counting as such with the run's options: an answer still inside
+  // the unclosed thinking is no answer, with or without --rewards (as the format score judges it too).
+  const std::vector<reward::Problem> opened = {problem("Q: 2+2?\nAssistant: <think>", "4")};
+  const reward::CombinedReward plain(
+      reward::RewardSpec::from_json(json::parse(R"({"accuracy": 1})"), "--rewards"));
+  const std::string unclosed = "4 <answer>4</answer>";
+  EXPECT_EQ(EvalScorer(opened, nullptr).correctness({&opened[0], unclosed, 4}), 0.0);
+  EXPECT_EQ(EvalScorer(opened, &plain).correctness({&opened[0], unclosed, 4}), 0.0);
+  EXPECT_EQ(EvalScorer(opened, &plain).correctness({&opened[0], "so 4</think> <answer>4</answer>", 4}), 1.0);
 }
 
 TEST(EvalScorer, CodeRewardThatCannotRunFailsBeforeGenerating) {

@@ -96,11 +96,20 @@ TEST(Chat, StyleComesFromTheModelsChatTemplate) {
       << nlohmann::json{{"chat_template", kDeepSeekV3ChatTemplate}}.dump();
   EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
   EXPECT_TRUE(recognised);
-  // Another family's template, or a list without a "default" one, renders as V3 but is flagged.
+  // "" is no template.
+  std::ofstream(dir / "tokenizer_config.json") << nlohmann::json{{"chat_template", ""}}.dump();
+  recognised = false;
+  EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
+  EXPECT_TRUE(recognised);
+  // Another family's template, a list without a "default" one, or V3.1's hybrid (whose <think> is behind its
+  // `thinking` switch: not R1's prompt) render as V3 but are flagged.
   for (const nlohmann::json& t :
        {nlohmann::json(
             "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>{% endfor %}"),
-        nlohmann::json::array({{{"name", "default"}}})}) {
+        nlohmann::json::array({{{"name", "default"}}}),
+        nlohmann::json(
+            "{{'<｜User｜>' + m['content']}}{% if thinking %}{{'<｜Assistant｜><think>'}}{% else %}"
+            "{{'<｜Assistant｜></think>'}}{% endif %}")}) {
     std::ofstream(dir / "tokenizer_config.json") << nlohmann::json{{"chat_template", t}}.dump();
     recognised = true;
     EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
