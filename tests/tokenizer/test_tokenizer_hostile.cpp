@@ -135,7 +135,7 @@ TEST(ChatStyleOf, ReportsBadConfigAndReadsTheListForm) {
   // transformers' list form: the entry named "default" is the template.
   write(dir.path / "tokenizer_config.json",
         R"({"chat_template": [{"name": "tool_use", "template": "x"},
-                              {"name": "default", "template": "{{'<think>\\n'}}"}]})");
+                              {"name": "default", "template": "{{'<｜User｜>'}}{{'<｜Assistant｜><think>\\n'}}"}]})");
   EXPECT_EQ(chat_style_of(dir.path), ChatStyle::R1);
   fs::remove(dir.path / "tokenizer_config.json");
   EXPECT_EQ(chat_style_of(dir.path), ChatStyle::V3);
