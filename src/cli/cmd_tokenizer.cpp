@@ -198,7 +198,8 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
   train->add_option("--out", a->out, "Output folder for tokenizer.json and tokenizer_config.json")
       ->required();
   train->add_option("--min-frequency", a->min_frequency, "Never merge pairs seen fewer times")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(0), int64_t(INT64_MAX)));  // -1 must not wrap to 2^64 - 1
   train
       ->add_option("--pre-tokenizer", a->pre_tokenizer,
                    "deepseek-v3, gpt2, or a JSON file holding a tokenizer.json pre_tokenizer value")

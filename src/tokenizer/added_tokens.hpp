@@ -8,6 +8,9 @@
 
 namespace seek::tok {
 
+// The longest added token a tokenizer.json may hold (what the matcher and the loader support).
+inline constexpr size_t kMaxAddedTokenBytes = 256;
+
 struct AddedToken {
   int32_t id = -1;
   std::string content;

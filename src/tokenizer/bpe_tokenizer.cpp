@@ -20,7 +20,6 @@ using nlohmann::json;
 // Added tokens are matched at every position of the text by walking a trie as far as the text follows a
 // token, so a token of n bytes can cost n steps per text byte: one of 200 KB made encoding 200 KB of text
 // run for minutes. Real added tokens are short (DeepSeek-V3's longest is 33 bytes).
-constexpr size_t kMaxAddedTokenBytes = 256;
 
 bool flag(const json& j, const char* key, bool dflt) {
   auto it = j.find(key);
@@ -314,10 +313,13 @@ std::string BpeTokenizer::decode(std::span<const TokenId> ids, bool skip_special
     check_id(id);
     const TokenInfo& t = tokens_[id];
     if (t.added >= 0) {
+      // A skipped special token is gone before decoding (as Hugging Face filters them): the bytes on its two
+      // sides join ("E4 <bos> B8 AD" is 中).
+      if (skip_special && added_[t.added].special) continue;
       // Added tokens are emitted as text; the bytes before them are decoded on their own.
       out += utf8_repair(run);
       run.clear();
-      if (!(skip_special && added_[t.added].special)) out += t.text;
+      out += t.text;
     } else {
       run += t.bytes;
     }

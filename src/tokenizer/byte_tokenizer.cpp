@@ -58,9 +58,10 @@ class ByteTokenizer final : public Tokenizer {
         run += char(id);
         continue;
       }
+      if (skip_special) continue;  // gone before decoding: the bytes on its two sides join
       out += tok::utf8_repair(run);
       run.clear();
-      if (!skip_special) out += kSpecials[id - kFirstSpecial];
+      out += kSpecials[id - kFirstSpecial];
     }
     return out + tok::utf8_repair(run);
   }

@@ -100,6 +100,11 @@ std::vector<std::string> checked_options(const BpeTrainOptions& opt) {
     const std::string& s = specials[i];
     if (s.empty() || !tok::utf8_is_valid(s))
       fail("special token {} (counting from 1) is empty or not valid UTF-8", i + 1);
+    // Checked here, before training, rather than by the loader of the tokenizer that training wrote.
+    SEEK_CHECK(s.size() <= tok::kMaxAddedTokenBytes,
+               "special token {} (counting from 1) is {} bytes long; special tokens of at most {} bytes are "
+               "supported",
+               i + 1, s.size(), tok::kMaxAddedTokenBytes);
     for (size_t k = 0; k < i; ++k)
       if (specials[k] == s) fail("special token \"{}\" is listed twice", s);
     // tokenizer.json's vocabulary is keyed by text, and a byte token's key is its one byte-level character:

@@ -118,6 +118,10 @@ TEST(CliTokenizerTrain, SpecialTokenListsAreChecked) {
   expect_error(train(corpus, out, "--special-tokens '<s>,<s>'"), "special token \"<s>\" is listed twice");
   expect_error(train(corpus, out, "--special-tokens '<s>,a'"),
                "special token \"a\" is the character tokenizer.json uses for the byte 0x61");
+  // Longer than a tokenizer.json's added token may be: refused before training, not by the loader after it.
+  expect_error(train(corpus, out, "--special-tokens '<s>," + std::string(300, 'x') + "'"),
+               "special token 2 (counting from 1) is 300 bytes long; special tokens of at most 256 bytes");
+  expect_error(train(corpus, out, "--min-frequency -1"), "--min-frequency: Value -1 not in range");
   expect_error(train(corpus, out, "--special-tokens '<s>,</s>' --chat-template r1"),
                "--chat-template needs the chat tokens, which --special-tokens replaces");
   EXPECT_FALSE(fs::exists(out));

@@ -170,6 +170,8 @@ TEST_F(DeepSeekV3, SpecialTokensAndIds) {
   EXPECT_GT(literal.size(), 2u);
   EXPECT_EQ(tok_->decode(literal), "<｜begin▁of▁sentence｜>x");
   EXPECT_EQ(tok_->decode(tok_->encode("<｜User｜>hi<｜end▁of▁sentence｜>"), true), "<｜User｜>hi");
+  // The bytes of 中 (E4 | B8 AD) around a skipped BOS join, as the reference decodes them.
+  EXPECT_EQ(tok_->decode(std::vector<TokenId>{163, 0, 119, 258}, true), "中");
   EXPECT_EQ(tok_->token_bytes(tok_->token_to_id("Ġthe").value()), " the");
 }
 

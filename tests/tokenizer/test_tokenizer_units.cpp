@@ -154,6 +154,9 @@ TEST(ByteTokenizer, EncodesBytesAndSpecials) {
   EXPECT_EQ(ids, want);
   EXPECT_EQ(t->decode(ids), "<｜begin▁of▁sentence｜>hé<think>");
   EXPECT_EQ(t->decode(ids, true), "hé");
+  // A skipped special token between the bytes of one character does not split it (it decoded as three
+  // U+FFFD): the token is gone before decoding, as in Hugging Face's decoder.
+  EXPECT_EQ(t->decode(std::vector<TokenId>{0xE4, 256, 0xB8, 0xAD}, true), "中");
   EXPECT_EQ(t->encode("<think>", false, false).size(), 7u);
   EXPECT_EQ(t->token_to_id("</answer>"), 263);
   EXPECT_EQ(t->pad_id(), 264);
