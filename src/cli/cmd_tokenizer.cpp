@@ -18,22 +18,32 @@
 #include "core/untrusted_json.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/trainer.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek::cli {
 namespace {
 
-// Shows a token's bytes printably: specials as themselves, control and invalid bytes as \xNN.
+// Shows a token's bytes printably: specials as themselves, control bytes and bytes that are not whole UTF-8
+// characters (a token may hold part of one: 𪚥 is split across tokens) as \xNN, so the output stays UTF-8.
 std::string show_piece(const Tokenizer& tok, TokenId id) {
-  std::string b = tok.token_bytes(id), out;
-  for (unsigned char c : b) {
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c < 0x20 || c == 0x7F)
-      out += fmt::format("\\x{:02X}", c);
-    else
-      out += char(c);
+  const std::string b = tok.token_bytes(id);
+  std::string out;
+  size_t pos = 0;
+  while (pos < b.size()) {
+    const size_t valid = tok::utf8_valid_prefix(std::string_view(b).substr(pos));
+    for (size_t i = pos; i < pos + valid; ++i) {
+      const auto c = static_cast<unsigned char>(b[i]);
+      if (c == '\n')
+        out += "\\n";
+      else if (c == '\t')
+        out += "\\t";
+      else if (c < 0x20 || c == 0x7F)
+        out += fmt::format("\\x{:02X}", c);
+      else
+        out += char(c);
+    }
+    pos += valid;
+    if (pos < b.size()) out += fmt::format("\\x{:02X}", static_cast<unsigned char>(b[pos++]));
   }
   return out;
 }
@@ -64,8 +74,13 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
       ->required();
   app.add_option("text", a->text, "Text to encode (several arguments are joined by spaces)");
   app.add_option(
-      "--file,-f", a->file,
-      "Read the text from this file ('-' for stdin; without text or --file, a piped stdin is read)");
+         "--file,-f", a->file,
+         "Read the text from this file ('-' for stdin; without text or --file, a piped stdin is read)")
+      ->check(CLI::Validator(
+          [](const std::string& v) {  // -f "" read stdin as if no --file had been given
+            return v.empty() ? std::string("needs a file name ('-' for standard input)") : std::string();
+          },
+          "FILE"));
   app.add_flag("--show", a->show, "Print one token per line: id and the text it stands for");
   app.add_flag("--add-special", a->add_special, "Add what the tokenizer puts around a sequence (BOS)");
   app.add_flag("--no-parse-special", a->no_parse_special,

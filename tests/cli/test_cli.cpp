@@ -172,6 +172,15 @@ TEST(Cli, TokenizeNeedsAnExistingTokenizerFolder) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output, "[seek] note: " + (tmp.path / "empty").string() +
                           " has no tokenizer.json; using the byte-level tokenizer (265 tokens)\nHi");
+  // --show escapes the bytes of a character split across tokens, so its output stays UTF-8 (é is C3 A9 in
+  // two byte tokens).
+  r = run("tokenize --tokenizer " + (tmp.path / "empty").string() + " --show é", "2>/dev/null");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, "195\t\\xC3\n169\t\\xA9\n");
+  // -f "" read standard input as if no --file had been given.
+  r = run("tokenize --tokenizer " + (tmp.path / "empty").string() + " -f ''", "< /dev/null 2>&1");
+  EXPECT_NE(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("--file: needs a file name"), std::string::npos) << r.output;
 }
 
 // A corpus too small for the vocabulary asked for gives a smaller tokenizer and says so.
