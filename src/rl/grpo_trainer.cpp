@@ -215,7 +215,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
 
   const fs::path metrics_path = out / "metrics.jsonl", comp_path = out / "completions.jsonl";
   if (ckpt) {
-    save_resumed_settings(out, s.to_json(), changes);
+    print_changed_settings(changes);
     truncate_log_to_step(metrics_path, state.step);
     truncate_log_to_step(comp_path, state.step);
   } else {
@@ -223,6 +223,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     write_file_atomically(comp_path, "");
   }
   JsonlAppender metrics(metrics_path), comp_log(comp_path);
+  bool settings_saved = !ckpt;
 
   GrpoResult result;
   const auto t_run = Clock::now();
@@ -580,6 +581,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       result.last_eval = m["eval"];
     }
     metrics.append(m);
+    if (!settings_saved) write_resumed_settings(out, s.to_json());
+    settings_saved = true;
     const double eta = seconds_since(t_run) / double(state.step - first_step) * double(s.steps - state.step);
     std::string parts;
     for (size_t k = 0; k < components.size(); ++k) {
@@ -608,6 +611,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   }
   result.steps_done = state.step;
   if (result.interrupted) return result;
+  // A resumed run that was already complete ran no step: it re-exports the policy, with the flags given.
+  if (!settings_saved) write_resumed_settings(out, s.to_json());
   SaveOptions so;
   so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
   save_model_dir(*policy, out / "model", so);

@@ -164,8 +164,11 @@ void prepare_run_folder(const fs::path& out, const nlohmann::json& resolved_sett
   write_file_atomically(out / "settings.json", resolved_settings.dump(2) + "\n");
 }
 
-void save_resumed_settings(const fs::path& out, const nlohmann::json& settings, const std::string& changes) {
+void print_changed_settings(const std::string& changes) {
   if (!changes.empty()) fmt::print("resuming with changed settings: {}\n", changes);
+}
+
+void write_resumed_settings(const fs::path& out, const nlohmann::json& settings) {
   write_file_atomically(out / "settings.json", settings.dump(2) + "\n");
 }
 

@@ -50,23 +50,27 @@ void refuse_to_overwrite_a_run(const std::filesystem::path& out);
 // Creates the folder and writes settings.json atomically (which also proves the folder is writable).
 void prepare_run_folder(const std::filesystem::path& out, const nlohmann::json& resolved_settings);
 
-// A resumed run's settings.json, written once the trainer's own checks (data unchanged, memory, steps) have
-// passed, so a refused --resume leaves the run's settings as they were; prints the changed settings first,
-// one line for all, so a changed run is never silent.
-void save_resumed_settings(const std::filesystem::path& out, const nlohmann::json& settings,
-                           const std::string& changes);
+// "resuming with changed settings: ...", one line for all, so a changed run is never silent; nothing when
+// `changes` is empty.
+void print_changed_settings(const std::string& changes);
+
+// A resumed run's settings.json, written once its first step has been logged: a --resume refused by the
+// trainer's checks (data, memory, steps), or one whose first step fails (every prompt now too long, a loss
+// that is not finite), leaves the run's settings as they were, so a later plain --resume is not silently
+// run with the failed attempt's flags.
+void write_resumed_settings(const std::filesystem::path& out, const nlohmann::json& settings);
 
 template <typename Settings>
 struct RunStart {
   Settings settings;                                // on resume, the saved ones with the overrides applied
   std::filesystem::path out;                        // the folder this run was given, not a saved one
   std::optional<std::filesystem::path> checkpoint;  // set when resuming
-  std::string changes;  // on resume: what the command changed, for save_resumed_settings (not yet saved)
+  std::string changes;  // on resume: what the command changed (print_changed_settings; not yet saved)
 };
 
 // The start both trainers share, for any settings struct with out, threads, from_json, validate and to_json.
 // The settings are validated before the folder is created, so a bad run leaves nothing behind. A new run's
-// settings.json is written here; a resumed run's is left to save_resumed_settings.
+// settings.json is written here; a resumed run's is left to write_resumed_settings.
 template <typename Settings>
 RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann::json& overrides) {
   SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");

@@ -250,7 +250,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
 
   const fs::path metrics_file = out / "metrics.jsonl";
   TrainResult result;
-  if (ckpt) save_resumed_settings(out, s.to_json(), changes);
+  if (ckpt) print_changed_settings(changes);
+  bool settings_saved = !ckpt;
   if (ckpt) {
     take_last_losses(truncate_log_to_step(metrics_file, state.step), result);
   } else {
@@ -371,6 +372,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       result.last_val_loss = val;
     }
     metrics.append(m);
+    if (!settings_saved) write_resumed_settings(out, s.to_json());
+    settings_saved = true;
     if (state.step % s.log_every == 0 || state.step == s.steps || val >= 0) {
       fmt::print("step {:>6}/{} | loss {:.4f} | lr {:.2e} | grad norm {} | {:.0f} tok/s | ETA {}{}\n",
                  state.step, s.steps, loss, lr, skipped ? "- (skipped)" : fmt::format("{:.3f}", st.grad_norm),
@@ -389,6 +392,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   }
   result.steps_done = state.step;
   if (!result.interrupted) {
+    // A resumed run that was already complete ran no step: it re-exports the model, with the flags given.
+    if (!settings_saved) write_resumed_settings(out, s.to_json());
     SaveOptions so;
     so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
     fs::path final_dir = out / "model";

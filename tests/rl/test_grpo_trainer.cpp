@@ -139,15 +139,31 @@ TEST(GrpoTrainer, ResumeRefusesAChangedDataset) {
   s.steps = 1;
   s.checkpoint_every = 1;
   run_grpo(s, false);
+  const auto settings_now = [&] {
+    return nlohmann::json::parse(std::ifstream(fs::path(s.out) / "settings.json"));
+  };
+  const nlohmann::json before = settings_now();
+  // A resume whose first step fails (every prompt now longer than the limit) leaves settings.json as it was:
+  // a later plain --resume would otherwise run with the failed attempt's flags without a word.
+  testing::internal::CaptureStdout();
+  EXPECT_THROW(run_grpo(s, true, {{"steps", 2}, {"max_prompt_length", 3}, {"lr", 0.5}}), Error);
+  EXPECT_NE(testing::internal::GetCapturedStdout().find("resuming with changed settings"), std::string::npos);
+  EXPECT_EQ(settings_now(), before);
+  // A resume that runs saves the flags it ran with.
+  testing::internal::CaptureStdout();
+  run_grpo(s, true, {{"steps", 2}, {"lr", 2e-4}});
+  testing::internal::GetCapturedStdout();
+  EXPECT_EQ(settings_now()["lr"], 2e-4);
+  EXPECT_EQ(settings_now()["steps"], 2);
   std::ofstream(s.data, std::ios::app) << R"({"prompt": "one more", "answer": "1"})"
                                        << "\n";
   try {
-    run_grpo(s, true, {{"steps", 2}});
+    run_grpo(s, true, {{"steps", 3}});
     FAIL() << "a changed dataset was accepted on resume";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("training data " + s.data +
                                          " changed since the run saved its "
-                                         "checkpoint at step 1"),
+                                         "checkpoint at step 2"),
               std::string::npos)
         << e.what();
   }
