@@ -133,7 +133,8 @@ class CheckedDomBuilder {
     SEEK_CHECK(text.find_first_of(".eE") != std::string::npos,
                "{}: the integer {} at {} does not fit in 64 bits, so it would be read as an approximation: "
                "write it as a string",
-               where_, text.size() > 40 ? text.substr(0, 40) + "..." : text, path().empty() ? "the top" : path());
+               where_, text.size() > 40 ? text.substr(0, 40) + "..." : text,
+               path().empty() ? "the top" : path());
     return put(json(v));
   }
   bool string(json::string_t& v) { return put(json(std::move(v))); }

@@ -181,9 +181,9 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
     SandboxLimits lim = o.limits;
     lim.wall_seconds = std::min(lim.wall_seconds, o.total_wall_seconds);
     argv.push_back("/src/harness.py");
-    SandboxRun run = run_in_sandbox(argv,
-                                    {{"harness.py", std::string(kHarness)}, {"solution.py", std::string(code)}},
-                                    nonce + "\n" + std::string(asserts), lim);
+    SandboxRun run =
+        run_in_sandbox(argv, {{"harness.py", std::string(kHarness)}, {"solution.py", std::string(code)}},
+                       nonce + "\n" + std::string(asserts), lim);
     if (!run.started) {
       res.error = run.error;
       res.detail = run.error;

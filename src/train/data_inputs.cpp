@@ -175,9 +175,10 @@ void read_documents(const InputFile& file, Objective objective, const SpecialIds
         "it Latin-1, UTF-16 or binary rather than UTF-8 text?\n",
         file.path.string(), valid);
   else if (const size_t nul = text.find('\0'); nul != std::string_view::npos)
-    fmt::print("note: training data {} holds NUL bytes (first at byte {}): is it UTF-16 or binary rather than "
-               "text?\n",
-               file.path.string(), nul);
+    fmt::print(
+        "note: training data {} holds NUL bytes (first at byte {}): is it UTF-16 or binary rather than "
+        "text?\n",
+        file.path.string(), nul);
   read_text(text, ids, batch_bytes, sink);
 }
 

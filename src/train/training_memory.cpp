@@ -58,8 +58,8 @@ void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int
                   "({}: batch_size × seq_len × {} per token) and a chunk of the output head's float32 "
                   "logits ({})",
                   format_bytes(bytes(params)), format_bytes(bytes(ids)), grad_accum, batch_size, seq_len,
-                  format_bytes(bytes(activations)),
-                  format_bytes(training_activation_bytes_per_token(cfg)), format_bytes(bytes(logits))),
+                  format_bytes(bytes(activations)), format_bytes(training_activation_bytes_per_token(cfg)),
+                  format_bytes(bytes(logits))),
       "; lower --batch-size (and raise --grad-accum to keep the sequences per step)");
 }
 

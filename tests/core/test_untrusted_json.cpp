@@ -121,8 +121,9 @@ TEST(UntrustedJson, DuplicateKeysAreNamedWithTheirPath) {
       << msg;
   EXPECT_NE(error_of([] { parse_json_unique_keys("-9223372036854775809", "t.json"); }).find("at the top"),
             std::string::npos);
-  EXPECT_EQ(parse_json_unique_keys("[18446744073709551615, -9223372036854775808, 1e20, 2.5]", "t.json").dump(),
-            "[18446744073709551615,-9223372036854775808,1e+20,2.5]");
+  EXPECT_EQ(
+      parse_json_unique_keys("[18446744073709551615, -9223372036854775808, 1e20, 2.5]", "t.json").dump(),
+      "[18446744073709551615,-9223372036854775808,1e+20,2.5]");
 }
 
 // nlohmann's parse callback, which the key check used, rescanned the enclosing object at the end of every

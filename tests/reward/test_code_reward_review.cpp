@@ -89,13 +89,14 @@ TEST(CodeRunReview, TheSolutionCannotReadTheTests) {
   REQUIRE_ISOLATION();
   const std::string tests = "assert f(1) == 17\nassert f(2) == 4242\nassert f(3) == -9\n";
   for (const std::string peek :
-       {"open('/src/tests.py').read()", "__import__('sys').stdin.read()",
-        "open('/proc/self/fd/0').read()", "__import__('os').listdir('/src') and open('/src/' + [n for n in "
-                                          "__import__('os').listdir('/src') if 'test' in n][0]).read()"}) {
-    const std::string code = "import re\ntry:\n    _t = " + peek +
-                             "\nexcept Exception:\n    _t = ''\n"
-                             "_m = {int(a): int(b) for a, b in re.findall(r'f\\((-?\\d+)\\) == (-?\\d+)', _t)}\n"
-                             "def f(x):\n    return _m.get(x)\n";
+       {"open('/src/tests.py').read()", "__import__('sys').stdin.read()", "open('/proc/self/fd/0').read()",
+        "__import__('os').listdir('/src') and open('/src/' + [n for n in "
+        "__import__('os').listdir('/src') if 'test' in n][0]).read()"}) {
+    const std::string code =
+        "import re\ntry:\n    _t = " + peek +
+        "\nexcept Exception:\n    _t = ''\n"
+        "_m = {int(a): int(b) for a, b in re.findall(r'f\\((-?\\d+)\\) == (-?\\d+)', _t)}\n"
+        "def f(x):\n    return _m.get(x)\n";
     auto r = run_code_tests(code, {}, tests, test::fast_code_run(3));
     EXPECT_EQ(r.passed, 0) << peek << ": " << r.detail;
     EXPECT_EQ(r.total, 3) << peek << ": " << r.detail;

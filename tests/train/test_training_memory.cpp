@@ -26,10 +26,10 @@ TEST(TrainingMemory, ActivationEstimateMatchesWhatForwardBackwardKeeps) {
       const double kept = kept_bytes_per_token(cfg, rows, 32);
       // What does not scale with the tokens (per-expert offsets, the balance loss's per-sequence counts) is
       // left out of the estimate: a few percent at these sizes.
-      EXPECT_GT(estimate, 0.95 * kept) << name << " rows " << rows << ": estimate " << estimate << ", kept "
-                                       << kept;
-      EXPECT_LT(estimate, 1.05 * kept) << name << " rows " << rows << ": estimate " << estimate << ", kept "
-                                       << kept;
+      EXPECT_GT(estimate, 0.95 * kept)
+          << name << " rows " << rows << ": estimate " << estimate << ", kept " << kept;
+      EXPECT_LT(estimate, 1.05 * kept)
+          << name << " rows " << rows << ": estimate " << estimate << ", kept " << kept;
     }
   }
 }
