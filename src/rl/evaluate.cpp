@@ -95,7 +95,11 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     req.params = opt.sampling;
     req.params.seed = opt.sampling.seed * 1000003ull + i;
     req.n = opt.samples;
-    engine.submit(std::move(req));
+    try {
+      engine.submit(std::move(req));
+    } catch (const Error& e) {  // a prompt longer than the context, say: which of the problems
+      fail("problem {}: {}", problems[i].id, e.what());
+    }
   }
   const int64_t total = int64_t(problems.size()) * opt.samples;
   std::optional<ProgressLine> generating;

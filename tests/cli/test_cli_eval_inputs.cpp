@@ -103,6 +103,16 @@ TEST_F(CliEvalInputs, RepeatedHeldOutProblemsAreNoted) {
       << r.output;
 }
 
+// A prompt longer than the context is refused naming the problem (the message said only "the prompt").
+TEST_F(CliEvalInputs, APromptTooLongNamesItsProblem) {
+  const std::string data = (tmp.path / "long.jsonl").string();
+  std::ofstream(data) << R"({"prompt": "hi", "answer": "1"})"
+                      << "\n"
+                      << nlohmann::json{{"prompt", std::string(100, 'x')}, {"answer", "1"}}.dump() << "\n";
+  expect_error("eval --model " + model + " --data " + data + " --max-new-tokens 2",
+               "problem " + data + ":2: the prompt has 101 tokens and the context holds 64");
+}
+
 TEST_F(CliEvalInputs, ATokenizerLargerThanTheModelIsRefused) {
   {
     std::ofstream corpus(tmp.path / "corpus.txt");
