@@ -33,6 +33,7 @@ struct EvalCli {
   int max_new_tokens = 256;
   uint64_t seed = 1234;
   CacheType kv_cache = CacheType::F32;
+  bool think = false;
 };
 
 void run(const EvalCli& c) {
@@ -60,7 +61,8 @@ void run(const EvalCli& c) {
   opt.sampling.max_new_tokens = c.max_new_tokens;
   opt.sampling.seed = c.seed;
   opt.cache_type = c.kv_cache;
-  opt.chat_style = chat_style_of(c.tokenizer.empty() ? c.model : c.tokenizer);
+  opt.chat_style =
+      with_thinking(chat_style_of(c.tokenizer.empty() ? c.model : c.tokenizer), c.think, "--think");
   opt.progress.emplace();
   // Before the problems and the model load: a --k above --samples costs nothing.
   opt.validate();
@@ -139,6 +141,9 @@ RegisterCommand reg(
       app.add_option("--max-new-tokens", c->max_new_tokens, "completion length limit (default 256)")
           ->transform(at_least<int>(1));
       app.add_option("--seed", c->seed, "sampling seed (default 1234)")->transform(seed_value());
+      app.add_flag("--think", c->think,
+                   "chat problems on a DeepSeek-V3.1 model: prompts open its thinking (<think>) instead of "
+                   "closing it");
       add_kv_cache_option(app, c->kv_cache);
       add_threads_option(app);
       app.add_option("--out", c->out, "write every completion with its scores to this JSONL file");

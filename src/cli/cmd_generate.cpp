@@ -130,13 +130,13 @@ constexpr std::pair<const char*, const char*> kGenerationConfigFlags[] = {
 // chat_style_of, saying so when the folder's chat template is none of DeepSeek's (another model family's, or
 // a list without a "default" entry): its prompts are then rendered in a format the template does not write.
 ChatStyle chat_style_of_noted(const std::string& dir) {
+  check_model_dir(dir);  // a folder that cannot be opened is named as --model, not by the file read below
   bool recognised = true;
   const ChatStyle style = chat_style_of(dir, &recognised);
   if (!recognised)
     print_stderr(
-        "[seek] the chat_template in {}/tokenizer_config.json is none seek renders (DeepSeek V2, V3 or R1; "
-        "not "
-        "V3.1's thinking switch): rendering the DeepSeek-V3 chat format (seek chat --style picks another)\n",
+        "[seek] the chat_template in {}/tokenizer_config.json is none seek renders (DeepSeek V2, V3, R1 or "
+        "V3.1): rendering the DeepSeek-V3 chat format (seek chat --style picks another)\n",
         dir);
   return style;
 }
@@ -262,7 +262,7 @@ struct GenerateOptions {
   ModelOptions model;
   SamplingParams sampling;
   std::string prompt, ids, file;
-  bool chat = false, no_bos = false, json = false, no_parse_special = false;
+  bool chat = false, think = false, no_bos = false, json = false, no_parse_special = false;
   // Given on the command line, even as "": an empty --prompt is BOS alone (unconditional generation).
   bool prompt_given = false, ids_given = false, file_given = false;
   int samples = 1;
@@ -290,6 +290,15 @@ void run_generate(GenerateOptions& o) {
       !(o.chat && o.no_parse_special),
       "--no-parse-special reads a plain prompt's special-token strings as text; with --chat the format's "
       "markers are such tokens, so drop one of the two");
+  SEEK_CHECK(!o.think || o.chat, "--think opens the thinking of a --chat prompt; add --chat");
+  // From the model folder's chat template, before the model loads: --think on a model without the switch
+  // costs nothing.
+  ChatOptions co;
+  if (o.chat) {
+    co.style = with_thinking(chat_style_of_noted(o.model.dir), o.think, "--think");
+    co.add_generation_prompt = true;
+    co.add_bos = !o.no_bos;
+  }
   GenRequest req;
   // Parsed and checked before the model loads: a typo in the ids or a sampling flag costs nothing.
   if (o.ids_given) req.prompt = parse_token_ids(o.ids);
@@ -304,10 +313,6 @@ void run_generate(GenerateOptions& o) {
   if (o.prompt_given) {
     l.tok.check_text_fits(l.model->config().vocab_size, true);
     if (o.chat) {
-      ChatOptions co;
-      co.style = chat_style_of_noted(o.model.dir);
-      co.add_generation_prompt = true;
-      co.add_bos = !o.no_bos;
       req.prompt = encode_chat(*l.tok.tok, {{"user", o.prompt}}, co);
     } else {
       req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, !o.no_parse_special);
@@ -438,6 +443,8 @@ RegisterCommand reg_generate(
                      "prompt text from a file ('-': standard input), less one final newline");
       app.add_option("--ids", o->ids, "prompt as comma-separated token ids instead of text");
       app.add_flag("--chat", o->chat, "wrap the prompt as one user turn in the DeepSeek chat format");
+      app.add_flag("--think", o->think,
+                   "with --chat on a DeepSeek-V3.1 model: open its thinking (<think>) instead of closing it");
       app.add_flag("--no-bos", o->no_bos, "do not add the tokenizer's BOS token");
       app.add_flag("--no-parse-special", o->no_parse_special,
                    "read the text of tokens marked special in tokenizer.json (BOS, EOS, ...) in the prompt "
@@ -465,6 +472,7 @@ struct ChatCliOptions {
   ModelOptions model;
   SamplingParams sampling;
   std::string style = "auto", system;
+  bool think = false;
 };
 
 enum class LineRead { Line, TooLong, End };
@@ -582,10 +590,17 @@ void check_system_fits(const std::vector<ChatMessage>& history, const Tokenizer&
 }
 
 void run_chat(ChatCliOptions& o) {
-  static const std::map<std::string, ChatStyle> styles = {
-      {"v2", ChatStyle::V2}, {"v3", ChatStyle::V3}, {"r1", ChatStyle::R1}};
-  SEEK_CHECK(o.style == "auto" || styles.count(o.style), "--style must be auto, v2, v3 or r1, not '{}'",
-             o.style);
+  std::map<std::string, ChatStyle> styles;
+  for (ChatStyle s : {ChatStyle::V2, ChatStyle::V3, ChatStyle::R1, ChatStyle::V31, ChatStyle::V31Thinking})
+    styles[chat_style_name(s)] = s;
+  SEEK_CHECK(o.style == "auto" || styles.count(o.style),
+             "--style must be auto, v2, v3, r1, v3.1 or v3.1-think, not '{}'", o.style);
+  // Before the model loads, like every other flag mistake.
+  ChatOptions co;
+  co.style = with_thinking(o.style == "auto" ? chat_style_of_noted(o.model.dir) : styles.at(o.style), o.think,
+                           "--think");
+  o.style = chat_style_name(co.style);
+  co.add_generation_prompt = true;
   o.sampling.validate();  // a bad flag is an error now, not when the first message is sent
   const std::optional<GenerationConfig> gc = use_generation_config(o.model, o.sampling);
   Loaded l = load(o.model);
@@ -594,11 +609,6 @@ void run_chat(ChatCliOptions& o) {
   EngineOptions eo = engine_options(o.model);
   eo.keep_last_sequence = true;
   add_generation_config_eos(gc, l, eo);
-  ChatOptions co;
-  co.style = o.style == "auto" ? chat_style_of_noted(o.model.dir) : styles.at(o.style);
-  for (const auto& [name, style] : styles)
-    if (style == co.style) o.style = name;
-  co.add_generation_prompt = true;
   const int64_t ctx = o.model.ctx > 0 ? o.model.ctx : l.model->config().max_position_embeddings;
   // Old turns go before the reply is squeezed: it keeps room for --max-new-tokens, or half the context where
   // that is less (else a long --max-new-tokens would leave no history at all).
@@ -653,8 +663,8 @@ void run_chat(ChatCliOptions& o) {
     req.params.stop.push_back(co.style == ChatStyle::V2 ? std::string("\n\nUser:")
                                                         : std::string(tokens::kUser));
     engine.reset_stats();
-    // R1's generation prompt already opened <think>.
-    ThinkPrinter printer(co.style == ChatStyle::R1, tty);
+    // R1's generation prompt, and V3.1's thinking one, already opened <think>.
+    ThinkPrinter printer(co.style == ChatStyle::R1 || co.style == ChatStyle::V31Thinking, tty);
     size_t shown = 0;  // bytes of the reply printed so far
     // A long prefill (the first turn, or history the kept cache does not hold) shows progress until the reply
     // starts.
@@ -704,8 +714,12 @@ RegisterCommand reg_chat("chat", "Interactive chat in the DeepSeek format (<thin
                            add_model_options(app, o->model);
                            app.add_option("--style", o->style,
                                           "chat format: auto (from the model's tokenizer_config.json chat "
-                                          "template), v2, v3 or r1 (r1 starts the answer inside <think>)")
+                                          "template), v2, v3, r1, v3.1 or v3.1-think (r1 and v3.1-think "
+                                          "start the reply inside <think>)")
                                ->capture_default_str();
+                           app.add_flag("--think", o->think,
+                                        "on a DeepSeek-V3.1 model: open its thinking (<think>) instead of "
+                                        "closing it (same as --style v3.1-think)");
                            app.add_option("--system", o->system, "system prompt");
                            add_sampling_options(app, o->sampling);
                            app.callback([o, &app] {

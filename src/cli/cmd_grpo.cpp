@@ -28,6 +28,9 @@ constexpr FlagHelp kFlagHelp[] = {
     {"max_prompt_length", "prompts longer than this (tokens) are skipped (default 256)"},
     {"max_completion_length", "tokens generated per completion at most (default 128)"},
     {"temperature", "sampling temperature; log-probs are taken at it (default 1.0)"},
+    {"think",
+     "chat problems on a DeepSeek-V3.1 model: prompts open its thinking (<think>) instead of closing it "
+     "(default false)"},
     {"num_iterations", "μ: optimizer steps per batch of rollouts (default 1)"},
     {"epsilon_low", "clip below 1 − ε_low (default 0.2)"},
     {"epsilon_high", "clip above 1 + ε_high, clip-higher (default 0.28)"},

@@ -1,5 +1,7 @@
 #include "rl/grpo_settings.hpp"
 
+#include <filesystem>
+
 #include "core/error.hpp"
 #include "reward/combined_reward.hpp"
 #include "reward/task.hpp"
@@ -86,6 +88,10 @@ void GrpoSettings::validate() const {
   parse_kl_estimator(kl_estimator);
   parse_advantage_scale(scale_rewards);
   parse_loss_aggregation(loss_aggregation);
+  // A model without V3.1's thinking switch is refused here, before settings.json is written (a folder that
+  // is not there is reported when it loads).
+  const std::filesystem::path tok_dir = tokenizer.empty() ? init : tokenizer;
+  if (think && std::filesystem::is_directory(tok_dir)) with_thinking(chat_style_of(tok_dir), true, "think");
 }
 
 }  // namespace seek

@@ -29,6 +29,7 @@ struct GrpoSettings {
   int64_t max_prompt_length = 256;  // longer prompts are skipped (and counted)
   int64_t max_completion_length = 128;
   double temperature = 1.0;
+  bool think = false;  // chat problems on a DeepSeek-V3.1 model: its thinking prompt (else its default)
   // objective (defaults follow current practice: DAPO aggregation, group scaling, β = 0, ε 0.2 / 0.28)
   int64_t num_iterations = 1;  // μ: optimizer steps per batch of rollouts
   double epsilon_low = 0.2, epsilon_high = 0.28;
@@ -72,6 +73,7 @@ struct GrpoSettings {
     f("max_prompt_length", max_prompt_length);
     f("max_completion_length", max_completion_length);
     f("temperature", temperature);
+    f("think", think);
     f("num_iterations", num_iterations);
     f("epsilon_low", epsilon_low);
     f("epsilon_high", epsilon_high);

@@ -133,17 +133,18 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
           rewards.names()[r], which);
 }
 
-// An R1 chat template ends the prompt with "<think>\n", so completions start inside the thinking: rewards
-// that look for the opening tag need their think_prefilled option, which the run's rewards do not set.
+// R1's chat template, and V3.1's in thinking mode, end the prompt with "<think>", so completions start inside
+// the thinking: rewards that look for the opening tag need their think_prefilled option, which the run's
+// rewards do not set.
 void note_prompts_opening_think(const ProblemSource& source, ChatStyle style, const nlohmann::json& rewards) {
-  if (style != ChatStyle::R1 || rewards.dump().find("\"think_prefilled\":true") != std::string::npos) return;
+  if (rewards.dump().find("\"think_prefilled\":true") != std::string::npos) return;
   bool chat = false;
   source.for_each_probe(64, [&](const reward::Problem& p) { chat |= prompt_opens_think(p, style); });
   if (chat)
     fmt::print(
-        "note: the model's chat template (DeepSeek-R1) opens <think> at the end of each chat prompt, so "
-        "completions start inside it: give the format, tag_count and accuracy rewards "
-        "{{\"think_prefilled\": true}}\n");
+        "note: the model's chat format ({}) opens <think> at the end of each chat prompt, so completions "
+        "start inside it: give the format, tag_count and accuracy rewards {{\"think_prefilled\": true}}\n",
+        style == ChatStyle::R1 ? "DeepSeek-R1" : "DeepSeek-V3.1 with think");
 }
 
 // The progress line's part for an evaluation step: " | eval pass@1 0.412", with pass@n when n samples per
@@ -164,6 +165,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
 
   const fs::path tok_dir = s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
   auto tok = load_tokenizer(tok_dir);
+  // Chat problems are rendered in the model's own chat format, as seek generate and chat render them.
+  const ChatStyle style = with_thinking(chat_style_of(tok_dir), s.think, "think");
   // The memory of the whole run is checked before any of it is allocated or read: the policy's training
   // state, its copy for the rollouts (f32) and, with a KL term, the frozen reference (weights and an unused
   // gradient slab).
@@ -195,8 +198,6 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   if (ckpt) check_same_data(state, source.content(), {s.data});
   reward::CombinedReward rewards(reward::RewardSpec::from_json(s.rewards, "rewards"));
   check_rewards_apply(rewards, source, s);
-  // Chat problems are rendered in the model's own chat format, as seek generate and chat render them.
-  const ChatStyle style = chat_style_of(tok_dir);
   note_prompts_opening_think(source, style, s.rewards);
   const GrpoLossOptions lopt = s.loss_options();
   const AdvantageScale scale = parse_advantage_scale(s.scale_rewards);

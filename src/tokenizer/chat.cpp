@@ -1,4 +1,4 @@
-// The DeepSeek-V3/R1 and V2 chat formats, written out natively from the chat_template in DeepSeek's
+// The DeepSeek-V3/R1, V3.1 and V2 chat formats, written out natively from the chat_template in DeepSeek's
 // tokenizer_config.json files (tested against strings those templates render).
 #include <nlohmann/json.hpp>
 
@@ -29,6 +29,57 @@ std::string render_v2(const std::vector<ChatMessage>& messages, const ChatOption
     }
   }
   if (opt.add_generation_prompt) out += "Assistant:";
+  return out;
+}
+
+// System prompts, wherever they appear, are joined with a blank line (V3, R1 and V3.1 put them after BOS).
+std::string joined_system_prompts(const std::vector<ChatMessage>& messages) {
+  std::string system;
+  bool first = true;
+  for (const auto& m : messages) {
+    if (m.role != "system") continue;
+    system += first ? m.content : "\n\n" + m.content;
+    first = false;
+  }
+  return system;
+}
+
+// DeepSeek-V3.1's hybrid template. Only a reply that follows a user message opens an assistant turn, always
+// with "</think>" (the template's "prefix" messages, which could open "<think>", are not ChatMessages); a
+// reply right after tool outputs is kept whole, any other loses what precedes its first "</think>".
+std::string render_v31(const std::vector<ChatMessage>& messages, const ChatOptions& opt) {
+  std::string out;
+  if (opt.add_bos) out += tokens::kBos;
+  out += joined_system_prompts(messages);
+  bool last_user = false, in_tool = false;
+  for (const auto& m : messages) {
+    if (m.role == "system") continue;
+    if (m.role == "user") {
+      in_tool = false;
+      last_user = true;
+      out += std::string(tokens::kUser) + m.content;
+    } else if (m.role == "assistant") {
+      if (last_user) out += std::string(tokens::kAssistant) + std::string(tokens::kEndThink);
+      last_user = false;
+      std::string_view content = m.content;
+      if (!in_tool) {
+        const size_t p = content.find(tokens::kEndThink);
+        if (p != std::string_view::npos) content.remove_prefix(p + tokens::kEndThink.size());
+      }
+      in_tool = false;
+      out += std::string(content) + std::string(tokens::kEos);
+    } else if (m.role == "tool") {
+      last_user = false;
+      in_tool = true;
+      out += "<｜tool▁output▁begin｜>" + m.content + "<｜tool▁output▁end｜>";
+    } else {
+      fail("chat message has unknown role \"{}\" (expected system, user, assistant or tool)", m.role);
+    }
+  }
+  if (opt.add_generation_prompt && last_user) {
+    out += tokens::kAssistant;
+    out += opt.style == ChatStyle::V31Thinking ? tokens::kThink : tokens::kEndThink;
+  }
   return out;
 }
 
@@ -66,27 +117,45 @@ ChatStyle chat_style_of(const std::filesystem::path& dir, bool* recognised) {
     return ChatStyle::V3;
   }
   const bool deepseek = t.find(tokens::kUser) != std::string::npos;
-  // V3.1's hybrid template switches on a `thinking` variable (its default prompt closes the thinking with
-  // "</think>"): neither V3 nor R1, and rendered as V3 with a note rather than as R1 for its <think>.
-  const bool hybrid = t.find("thinking") != std::string::npos;
-  if (recognised) *recognised = deepseek && !hybrid;
-  if (deepseek && !hybrid && t.find(tokens::kThink) != std::string::npos) return ChatStyle::R1;
+  if (recognised) *recognised = deepseek;
+  if (!deepseek) return ChatStyle::V3;
+  // V3.1's hybrid template switches on a `thinking` variable; R1's opens <think> unconditionally.
+  if (t.find("thinking") != std::string::npos) return ChatStyle::V31;
+  if (t.find(tokens::kThink) != std::string::npos) return ChatStyle::R1;
   return ChatStyle::V3;
+}
+
+const char* chat_style_name(ChatStyle style) {
+  switch (style) {
+    case ChatStyle::V2:
+      return "v2";
+    case ChatStyle::V3:
+      return "v3";
+    case ChatStyle::R1:
+      return "r1";
+    case ChatStyle::V31:
+      return "v3.1";
+    case ChatStyle::V31Thinking:
+      return "v3.1-think";
+  }
+  return "?";
+}
+
+ChatStyle with_thinking(ChatStyle style, bool think, std::string_view what) {
+  if (!think) return style;
+  SEEK_CHECK(style != ChatStyle::V2 && style != ChatStyle::V3,
+             "{}: the DeepSeek-{} chat format has no thinking to turn on (DeepSeek-V3.1's template has the "
+             "switch; R1's always thinks)",
+             what, style == ChatStyle::V2 ? "V2" : "V3");
+  return style == ChatStyle::V31 ? ChatStyle::V31Thinking : style;
 }
 
 std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opt) {
   if (opt.style == ChatStyle::V2) return render_v2(messages, opt);
-  // System prompts, wherever they appear, are joined with a blank line and come right after BOS.
-  std::string system;
-  bool first_system = true;
-  for (const auto& m : messages) {
-    if (m.role != "system") continue;
-    system += first_system ? m.content : "\n\n" + m.content;
-    first_system = false;
-  }
+  if (opt.style == ChatStyle::V31 || opt.style == ChatStyle::V31Thinking) return render_v31(messages, opt);
   std::string out;
   if (opt.add_bos) out += tokens::kBos;
-  out += system;
+  out += joined_system_prompts(messages);
   bool in_tool = false, first_output = true;
   for (const auto& m : messages) {
     if (m.role == "system") continue;
@@ -133,6 +202,12 @@ ChatMessage chat_reply_message(ChatStyle style, std::string_view reply) {
     // that (Ctrl-C, --max-new-tokens) is all reasoning: closed here, the template drops it as it drops the
     // reasoning of every earlier turn, instead of rendering it as the answer.
     std::string m = std::string(tokens::kThink) + "\n" + std::string(reply);
+    if (reply.find(tokens::kEndThink) == std::string_view::npos) m += tokens::kEndThink;
+    return {"assistant", m};
+  }
+  if (style == ChatStyle::V31Thinking) {
+    // The same for V3.1's thinking prompt, which opens "<think>" without a newline.
+    std::string m = std::string(tokens::kThink) + std::string(reply);
     if (reply.find(tokens::kEndThink) == std::string_view::npos) m += tokens::kEndThink;
     return {"assistant", m};
   }

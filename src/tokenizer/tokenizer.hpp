@@ -88,13 +88,27 @@ enum class ChatStyle {
   V3,  // DeepSeek-V3: assistant turns kept verbatim, generation prompt "<｜Assistant｜>"
   R1,  // DeepSeek-R1: reasoning before "</think>" dropped from earlier assistant turns, prompt "…<think>\n"
   V2,  // DeepSeek-V2 / V2-Lite chat: "User: …\n\nAssistant: …<｜end▁of▁sentence｜>", prompt "Assistant:"
+  // DeepSeek-V3.1's hybrid template, whose `thinking` switch picks the mode: earlier replies are rendered
+  // after "<｜Assistant｜></think>" with their reasoning (up to the first "</think>") dropped; tool outputs
+  // are not grouped. V31 is the template's default (thinking off, prompt "…<｜Assistant｜></think>"),
+  // V31Thinking the prompt "…<｜Assistant｜><think>".
+  V31,
+  V31Thinking,
 };
 
-// The style a model folder's tokenizer_config.json chat_template renders: V2's "User: " turns, R1's
-// <think> opening, else V3 (also when there is no template). `recognised` (optional) is set false for a
-// template that is none of these (another family's, without "User: " turns or the <｜User｜> marker, or
-// V3.1's hybrid one with its `thinking` switch), rendered as V3 all the same.
+// "v2", "v3", "r1", "v3.1", "v3.1-think": the names `seek chat --style` takes.
+const char* chat_style_name(ChatStyle style);
+
+// The style a model folder's tokenizer_config.json chat_template renders: V2's "User: " turns, V3.1's
+// `thinking` switch (as V31, its default), R1's <think> opening, else V3 (also when there is no template).
+// `recognised` (optional) is set false for a template that is none of these (another family's, without
+// "User: " turns or the <｜User｜> marker), rendered as V3 all the same.
 ChatStyle chat_style_of(const std::filesystem::path& dir, bool* recognised = nullptr);
+
+// `style` with the thinking turned on when `think`: V31 becomes V31Thinking, R1 (which always thinks) and
+// V31Thinking stay. Throws seek::Error naming `what` (the flag or setting) for V2 and V3, whose formats have
+// no thinking to turn on.
+ChatStyle with_thinking(ChatStyle style, bool think, std::string_view what);
 
 struct ChatOptions {
   ChatStyle style = ChatStyle::V3;
@@ -104,7 +118,8 @@ struct ChatOptions {
 
 // Renders the conversation exactly as DeepSeek's chat_template does (V3/R1: system prompts joined by a blank
 // line and put after BOS, tool outputs grouped; V2: every turn in order, system prompts followed by a blank
-// line). Throws seek::Error on an unknown role, and on tool turns in the V2 format, which has none.
+// line; V3.1: as its template, see ChatStyle). Throws seek::Error on an unknown role, and on tool turns in
+// the V2 format, which has none.
 std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opt = {});
 
 // The assistant message a chat keeps in its history for `reply`, the text generated after render_chat's
@@ -112,6 +127,8 @@ std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOpti
 // template renders that turn. V2: the space the model writes after "Assistant:" is dropped (the template
 // writes "Assistant: " itself). R1: the message opens with the prompt's "<think>\n", and reasoning the reply
 // never closed is closed, so that R1's template drops it from the history like all earlier reasoning.
+// V31Thinking: the same with the prompt's "<think>", V3.1's template dropping what comes before the first
+// "</think>".
 ChatMessage chat_reply_message(ChatStyle style, std::string_view reply);
 
 // render_chat then encode with special tokens parsed and no extra BOS.

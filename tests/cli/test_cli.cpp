@@ -542,16 +542,44 @@ TEST(Cli, ChatStyleFollowsTheModelsTemplate) {
   EXPECT_NE(r.output.find("(r1 style)"), std::string::npos) << r.output;
   r = chat("--style v4");
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("--style must be auto, v2, v3 or r1, not 'v4'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--style must be auto, v2, v3, r1, v3.1 or v3.1-think, not 'v4'"),
+            std::string::npos)
+      << r.output;
+  // V2's format has no thinking to open: refused before the model loads.
+  r = chat("--think");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--think: the DeepSeek-V2 chat format has no thinking to turn on"),
+            std::string::npos)
+      << r.output;
+  // V3.1's template: its non-thinking prompt by default, the thinking one with --think.
+  std::ifstream f31(std::string(SEEK_TEST_DIR) + "/tokenizer/fixtures/deepseek_v31_chat_template.jinja");
+  const std::string v31((std::istreambuf_iterator<char>(f31)), {});
+  std::ofstream(fs::path(model) / "tokenizer_config.json") << nlohmann::json{{"chat_template", v31}}.dump();
+  r = chat("");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("(v3.1 style)"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("is none seek renders"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 9 tokens"), std::string::npos)
+      << r.output;  // BOS <User> hello <Assistant> </think>
+  r = chat("--think");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("(v3.1-think style)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[thinking]"), std::string::npos) << r.output;  // the reply starts inside <think>
+  r = run("generate --model " + model + " -p hello -n 1 --think");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--think opens the thinking of a --chat prompt; add --chat"), std::string::npos)
+      << r.output;
+  r = run("generate --model " + model + " -p hello -n 1 --temperature 0 --chat --think");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("[seek] prompt 9 tokens"), std::string::npos) << r.output;
   // Another family's template is rendered as V3, with a note (it was silent).
   std::ofstream(fs::path(model) / "tokenizer_config.json")
       << nlohmann::json{{"chat_template", "{% for m in messages %}<|im_start|>{{ m.content }}{% endfor %}"}}
              .dump();
   r = chat("");
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_NE(r.output.find("tokenizer_config.json is none seek renders (DeepSeek V2, V3 or R1; not V3.1's "
-                          "thinking switch): rendering the DeepSeek-V3 "
-                          "chat format"),
+  EXPECT_NE(r.output.find("tokenizer_config.json is none seek renders (DeepSeek V2, V3, R1 or V3.1): "
+                          "rendering the DeepSeek-V3 chat format"),
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("(v3 style)"), std::string::npos) << r.output;

@@ -92,6 +92,21 @@ TEST_F(CliEvalInputs, ChatProblemsAreLoggedWithTheirMessages) {
   EXPECT_FALSE(line.contains("prompt")) << line.dump();
 }
 
+// --think (eval) and think (grpo) open the thinking of a DeepSeek-V3.1 model's chat prompts; on a model whose
+// format has no such switch they are refused before the model loads.
+TEST_F(CliEvalInputs, ThinkNeedsAModelThatCanSwitchItsThinking) {
+  expect_error(eval("--think"), "--think: the DeepSeek-V3 chat format has no thinking to turn on");
+  expect_error(
+      "grpo --init " + model + " --data " + maths + " --out " + (tmp.path / "g").string() + " --think",
+      "think: the DeepSeek-V3 chat format has no thinking to turn on");
+  EXPECT_FALSE(fs::exists(tmp.path / "g"));  // refused with the settings, before the run folder is made
+  std::ifstream f(std::string(SEEK_TEST_DIR) + "/tokenizer/fixtures/deepseek_v31_chat_template.jinja");
+  const std::string v31((std::istreambuf_iterator<char>(f)), {});
+  std::ofstream(fs::path(model) / "tokenizer_config.json") << nlohmann::json{{"chat_template", v31}}.dump();
+  const CmdResult r = run(eval("--think"));
+  EXPECT_EQ(r.code, 0) << r.output;
+}
+
 // word_reversal's default held-out set has three words: 10 problems are mostly copies, which eval now says.
 TEST_F(CliEvalInputs, RepeatedHeldOutProblemsAreNoted) {
   const CmdResult r = run("eval --model " + model +

@@ -68,11 +68,18 @@ TEST(EvalScorer, ChatProblemsFollowTheModelsChatFormat) {
   EXPECT_TRUE(text(ChatStyle::R1).ends_with("<｜Assistant｜><think>\n")) << text(ChatStyle::R1);
   EXPECT_TRUE(text(ChatStyle::V3).ends_with("<｜Assistant｜>")) << text(ChatStyle::V3);
   EXPECT_TRUE(text(ChatStyle::V2).ends_with("User: What is 2+2?\n\nAssistant:")) << text(ChatStyle::V2);
+  // V3.1: its default closes the thinking, --think opens it.
+  EXPECT_TRUE(text(ChatStyle::V31).ends_with("<｜Assistant｜></think>")) << text(ChatStyle::V31);
+  EXPECT_TRUE(text(ChatStyle::V31Thinking).ends_with("<｜Assistant｜><think>"))
+      << text(ChatStyle::V31Thinking);
   EXPECT_TRUE(prompt_opens_think(chat, ChatStyle::R1));
+  EXPECT_TRUE(prompt_opens_think(chat, ChatStyle::V31Thinking));
   EXPECT_FALSE(prompt_opens_think(chat, ChatStyle::V3));
+  EXPECT_FALSE(prompt_opens_think(chat, ChatStyle::V31));
   const std::string from_think = "2 and 2 make 4</think> <answer>4</answer>";
   const std::vector<reward::Problem> problems = {chat};
   EXPECT_EQ(EvalScorer(problems, nullptr, ChatStyle::R1).format({&problems[0], from_think, 9}), 1.0);
+  EXPECT_EQ(EvalScorer(problems, nullptr, ChatStyle::V31Thinking).format({&problems[0], from_think, 9}), 1.0);
   EXPECT_EQ(EvalScorer(problems, nullptr, ChatStyle::V3).format({&problems[0], from_think, 9}), 0.0);
 }
 

@@ -1,7 +1,7 @@
 // The native DeepSeek-V3/R1 and V2 chat formats against the strings DeepSeek's own chat templates render
 // (fixtures/chat_expected.json, rendered once with @huggingface/jinja by oracle/render_chat.mjs;
-// fixtures/chat_expected_v2.json with Jinja2 by oracle/render_chat_v2.py), and which style a model folder's
-// chat template names.
+// fixtures/chat_expected_v2.json and chat_expected_v31.json with Jinja2 by oracle/render_chat_v2.py and
+// render_chat_v31.py), and which style a model folder's chat template names.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -72,6 +72,54 @@ TEST(Chat, V2MatchesItsRenderedTemplate) {
   EXPECT_GE(k, 4u);
 }
 
+TEST(Chat, V31MatchesItsRenderedTemplateInBothModes) {
+  auto expected = load("chat_expected_v31.json");
+  ASSERT_GE(expected.size(), 40u);
+  for (const auto& e : expected) {
+    std::vector<ChatMessage> msgs;
+    for (const auto& m : e["messages"]) msgs.push_back({m["role"], m["content"]});
+    const ChatStyle style = e["thinking"].get<bool>() ? ChatStyle::V31Thinking : ChatStyle::V31;
+    const bool gen = e["add_generation_prompt"];
+    EXPECT_EQ(render_chat(msgs, {style, gen, true}), e["expected"].get<std::string>())
+        << e["name"] << " thinking " << e["thinking"] << " generation prompt " << gen;
+  }
+}
+
+// A reply kept in the history renders as the template renders that turn: V3.1 in thinking mode drops the
+// reasoning, also one the reply never closed (stopped by Ctrl-C or the token limit).
+TEST(Chat, V31ThinkingReplyLosesItsReasoningInTheHistory) {
+  const ChatOptions co{ChatStyle::V31Thinking, true, false};
+  std::vector<ChatMessage> h = {{"user", "q"}};
+  EXPECT_EQ(render_chat(h, co), "<｜User｜>q<｜Assistant｜><think>");
+  for (const char* reply : {"let me see</think>42", "still thinking"}) {
+    std::vector<ChatMessage> next = h;
+    next.push_back(chat_reply_message(ChatStyle::V31Thinking, reply));
+    next.push_back({"user", "and?"});
+    const std::string answer = std::string(reply).find("</think>") != std::string::npos ? "42" : "";
+    EXPECT_EQ(render_chat(next, co), "<｜User｜>q<｜Assistant｜></think>" + answer +
+                                         "<｜end▁of▁sentence｜><｜User｜>and?<｜Assistant｜><think>")
+        << reply;
+  }
+  // Without thinking the reply is kept as written.
+  EXPECT_EQ(chat_reply_message(ChatStyle::V31, "plain").content, "plain");
+}
+
+TEST(Chat, ThinkingIsASwitchOnlyV31Has) {
+  EXPECT_EQ(with_thinking(ChatStyle::V31, true, "--think"), ChatStyle::V31Thinking);
+  EXPECT_EQ(with_thinking(ChatStyle::V31, false, "--think"), ChatStyle::V31);
+  EXPECT_EQ(with_thinking(ChatStyle::R1, true, "--think"), ChatStyle::R1);
+  for (ChatStyle s : {ChatStyle::V2, ChatStyle::V3}) {
+    EXPECT_EQ(with_thinking(s, false, "--think"), s);
+    try {
+      with_thinking(s, true, "--think");
+      ADD_FAILURE() << chat_style_name(s);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("--think: the DeepSeek-"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_STREQ(chat_style_name(ChatStyle::V31Thinking), "v3.1-think");
+}
+
 TEST(Chat, StyleComesFromTheModelsChatTemplate) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("seek_chat_style_" + std::to_string(::getpid()));
@@ -92,6 +140,7 @@ TEST(Chat, StyleComesFromTheModelsChatTemplate) {
   };
   EXPECT_EQ(with_template("deepseek_v2_chat_template.jinja"), ChatStyle::V2);
   EXPECT_EQ(with_template("deepseek_r1_chat_template.jinja"), ChatStyle::R1);
+  EXPECT_EQ(with_template("deepseek_v31_chat_template.jinja"), ChatStyle::V31);
   std::ofstream(dir / "tokenizer_config.json")
       << nlohmann::json{{"chat_template", kDeepSeekV3ChatTemplate}}.dump();
   EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
@@ -101,15 +150,11 @@ TEST(Chat, StyleComesFromTheModelsChatTemplate) {
   recognised = false;
   EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
   EXPECT_TRUE(recognised);
-  // Another family's template, a list without a "default" one, or V3.1's hybrid (whose <think> is behind its
-  // `thinking` switch: not R1's prompt) render as V3 but are flagged.
+  // Another family's template, or a list without a "default" one, render as V3 but are flagged.
   for (const nlohmann::json& t :
        {nlohmann::json(
             "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>{% endfor %}"),
-        nlohmann::json::array({{{"name", "default"}}}),
-        nlohmann::json(
-            "{{'<｜User｜>' + m['content']}}{% if thinking %}{{'<｜Assistant｜><think>'}}{% else %}"
-            "{{'<｜Assistant｜></think>'}}{% endif %}")}) {
+        nlohmann::json::array({{{"name", "default"}}})}) {
     std::ofstream(dir / "tokenizer_config.json") << nlohmann::json{{"chat_template", t}}.dump();
     recognised = true;
     EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
