@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "cli/registry.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/partial_match.hpp"
 #include "core/progress.hpp"
 #include "core/stderr.hpp"
 #include "core/stdout.hpp"
@@ -506,8 +508,8 @@ class ThinkPrinter {
       const std::string_view tag = in_think_ ? tokens::kEndThink : tokens::kThink;
       size_t at = pending_.find(tag);
       if (at == std::string::npos) {
-        // Keep a possible partial tag back.
-        size_t keep = std::min(pending_.size(), tag.size() - 1);
+        // Keep back what could still become the tag.
+        const size_t keep = partial_match_tail(pending_, tag);
         emit(pending_.substr(0, pending_.size() - keep));
         pending_.erase(0, pending_.size() - keep);
         return;
@@ -693,15 +695,26 @@ void run_chat(ChatCliOptions& o) {
     prefill.finish();
     // A stopped reply stays in the history as far as it got: the next message answers what the user saw. So
     // the user sees all of it, also the tail the engine held back while it could still become a stop string.
-    const std::string& reply = engine.completions(id)[0].text;
+    const Completion& done = engine.completions(id)[0];
+    const std::string& reply = done.text;
     if (reply.size() > shown) printer.feed(reply.substr(shown));
     printer.end();
-    history.push_back(chat_reply_message(co.style, reply));
-    // A reply that ended in the step the Ctrl-C came in keeps its own finish reason, and no "stopped".
-    if (stopped && engine.completions(id)[0].finish == FinishReason::Cancelled)
-      print_stderr("[seek] reply stopped by Ctrl-C\n");
+    // SIGTERM (kill, timeout, a service manager) ends the chat, as it ends every other command; Ctrl-C only
+    // the reply.
+    const bool terminate = stopped && StopOnSignal::signal_received() != SIGINT;
+    // A reply that ended in the step the signal came in keeps its own finish reason, and no "stopped".
+    const bool cancelled = stopped && done.finish == FinishReason::Cancelled;
+    if (cancelled && done.tokens.empty() && !terminate) {
+      // Stopped in the prefill: no reply to keep, and an empty one would tell the model it answered nothing.
+      history.pop_back();
+      print_stderr("[seek] stopped before the reply began: this message is left out of the conversation\n");
+    } else {
+      history.push_back(chat_reply_message(co.style, reply));
+      if (cancelled && !terminate) print_stderr("[seek] reply stopped by Ctrl-C\n");
+    }
     flush_stdout();
     print_stderr("{}\n", timing_line(engine, engine.completions(id)));
+    if (terminate) end_by_stop_signal();
   }
 }
 

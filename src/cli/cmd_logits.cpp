@@ -96,7 +96,7 @@ void check_finite(const std::vector<float>& all, const std::vector<int32_t>& ids
 void run_logits(const LogitsOptions& o) {
   check_one_prompt_source(o.prompt_given, o.file_given, o.ids_given);
   // Before the model loads: /dev/null, a read-only file or the model's own weights are refused at once.
-  check_output_path(o.out, "--out", {o.model});
+  check_output_path(o.out, "--out", {o.model}, {o.file_given && o.file != "-" ? o.file : ""});
   std::vector<int32_t> ids;
   SEEK_CHECK(!(o.ids_given && o.no_parse_special),
              "--no-parse-special shapes --prompt or --file text; --ids go to the model as given, so drop it");

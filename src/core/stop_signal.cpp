@@ -51,19 +51,23 @@ void on_pipe(int) {
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kNotice, sizeof kNotice - 1);
 }
 
-// SEEK_TEST_SIGNAL_AT="<where>:<n>" (see the header): raises SIGINT at the n-th check of `where`.
+// SEEK_TEST_SIGNAL_AT="<where>:<n>[:TERM]" (see the header): raises SIGINT (SIGTERM) at the n-th check of
+// `where`.
 void maybe_signal_for_test(const char* where) {
   const char* spec = std::getenv("SEEK_TEST_SIGNAL_AT");
   if (spec == nullptr) return;
-  const std::string s(spec);
+  std::string s(spec);
+  const bool term = s.ends_with(":TERM");
+  if (term) s.resize(s.size() - 5);
   const size_t colon = s.rfind(':');
   if (colon == std::string::npos || s.compare(0, colon, where) != 0) return;
   if (++g_test_checks[where] != std::atol(s.c_str() + colon + 1)) return;
-  // Where SIGINT is ignored (a test run as a background job of a script), the handler is called directly.
-  if (g_installed[0])
-    std::raise(SIGINT);
+  // Where the signal is ignored (SIGINT in a test run as a background job of a script), the handler is
+  // called directly.
+  if (g_installed[term ? 1 : 0])
+    std::raise(term ? SIGTERM : SIGINT);
   else
-    on_signal(SIGINT);
+    on_signal(term ? SIGTERM : SIGINT);
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ class StopOnSignal {
 
   // Whether a stop was asked for; `where` names the safe point asking. Tests make a real signal arrive at a
   // chosen point with SEEK_TEST_SIGNAL_AT="<where>:<n>": the process raises SIGINT at the n-th (from 1)
-  // check of that point, so the interrupt path runs through the same handler as a user's Ctrl-C.
+  // check of that point, so the interrupt path runs through the same handler as a user's Ctrl-C
+  // ("<where>:<n>:TERM" raises SIGTERM).
   bool requested(const char* where) const;
 
   // The signal that asked for the last stop (0: none since the outermost StopOnSignal was made); still

@@ -8,6 +8,7 @@
 
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/partial_match.hpp"
 #include "core/resources.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/utf8.hpp"
@@ -133,7 +134,7 @@ int Engine::submit(GenRequest req) {
     SEEK_CHECK(t >= 0 && t < V, "unknown stop token id {} (the vocabulary has {} tokens)", t, V);
   // A request's samples are decoded together, each with a logits row, whatever max_batch says, after its
   // prompt's row. Only rows beyond those already allocated need memory (GRPO's steps reuse them).
-  if (const int64_t rows = req.n + 1; rows * V > int64_t(logits_.capacity()))
+  if (const int64_t rows = int64_t(req.n) + 1; rows * V > int64_t(logits_.capacity()))
     check_memory_for((rows * V - int64_t(logits_.capacity())) * int64_t(sizeof(float)),
                      fmt::format("the float32 logits of {} samples over a vocabulary of {} tokens", req.n, V),
                      "; fewer samples per prompt need less");
@@ -266,6 +267,8 @@ bool Engine::advance() {
       jobs.push_back({&r, rows[i].sample, lg, {}});
       continue;
     }
+    // Cancelled by the event of a row before it in this step: it has no sequence left to start from.
+    if (r.done) continue;
     start_samples(r, lg);
     for (int s = 0; s < int(r.samples.size()); ++s)
       if (!r.samples[size_t(s)].done) jobs.push_back({&r, s, lg, {}});
@@ -379,11 +382,13 @@ void Engine::accept(Request& r, int s, const SampledToken& t) {
   ev.request = r.id;
   ev.sample = s;
   ev.token = t;
-  // Held back until it is known not to start a stop string, and not cut inside a character: each event's
-  // text is whole UTF-8 where the model's output is.
-  const size_t ready = why != FinishReason::None
-                           ? c.text.size()
-                           : tok::utf8_cut_before(c.text, c.text.size() > hold ? c.text.size() - hold : 0);
+  // Held back while it could still start a stop string, and not cut inside a character: each event's text
+  // is whole UTF-8 where the model's output is.
+  size_t partial = 0;
+  if (why == FinishReason::None)
+    for (const auto& st : p.stop) partial = std::max(partial, partial_match_tail(c.text, st));
+  const size_t ready =
+      why != FinishReason::None ? c.text.size() : tok::utf8_cut_before(c.text, c.text.size() - partial);
   if (ready > sm.emitted) {
     ev.text = c.text.substr(sm.emitted, ready - sm.emitted);
     sm.emitted = ready;

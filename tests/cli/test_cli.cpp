@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
 #include <unistd.h>
+#include <csignal>
 
 #include <array>
 #include <cmath>
@@ -385,6 +387,14 @@ TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
   EXPECT_EQ(file_text(model / "model.safetensors"), weights);
   r = logits(model.string(), model / "logits.npy");  // a new file in the model folder is fine
   EXPECT_EQ(r.code, 0) << r.output;
+  // --file's text is an input too (it was overwritten with the logits).
+  std::ofstream(tmp.path / "text.txt") << "hi\n";
+  r = run("logits --model " + model.string() + " --file " + (tmp.path / "text.txt").string() + " --out " +
+          (tmp.path / "text.txt").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("is the input file " + (tmp.path / "text.txt").string()), std::string::npos)
+      << r.output;
+  EXPECT_EQ(file_text(tmp.path / "text.txt"), "hi\n");
 
   // eval --out gets the same checks before it loads anything.
   r = run("eval --model " + missing_model + " --task arithmetic --out " + fifo.string());
@@ -983,6 +993,45 @@ TEST(Cli, CtrlCStopsAChatReplyNotTheChat) {
   EXPECT_EQ(count(r.output, "generated 3 tokens"), 2u) << r.output;
   EXPECT_EQ(count(r.output, "| finish: cancelled"), 2u) << r.output;
   EXPECT_EQ(count(r.output, " cached), "), 1u) << r.output;
+}
+
+// SIGTERM (kill, timeout) ends the chat, as it ends every other command; it was taken for a Ctrl-C, and the
+// chat read the next message.
+TEST(Cli, SigtermEndsTheChat) {
+  TempDir tmp("cli-chat-term");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  std::ofstream(tmp.path / "in.txt") << "first\nsecond\n";
+  ::setenv("SEEK_TEST_SIGNAL_AT", "reply:3:TERM", 1);
+  CmdResult r = run("chat --model " + model + " -n 10 --temperature 0 --ignore-eos",
+                    "< " + (tmp.path / "in.txt").string() + " 2>&1");
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 128 + SIGTERM) << r.output;
+  EXPECT_EQ(count(r.output, "[seek] prompt"), 1u) << r.output;  // the first reply's timing line, no second
+  EXPECT_EQ(count(r.output, "| finish: cancelled"), 1u) << r.output;
+  EXPECT_EQ(r.output.find("stopped by Ctrl-C"), std::string::npos) << r.output;
+}
+
+// Stopped before its first token, a reply leaves nothing in the conversation: the message goes too (an empty
+// assistant turn told the model it had answered with nothing).
+TEST(Cli, ChatStoppedInThePrefillDropsTheMessage) {
+  TempDir tmp("cli-chat-prefill-stop");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  // A context that holds a message longer than one prefill chunk (512 tokens).
+  nlohmann::json cfg = nlohmann::json::parse(file_text(fs::path(model) / "config.json"));
+  cfg["max_position_embeddings"] = 1024;
+  std::ofstream(fs::path(model) / "config.json") << cfg.dump();
+  std::ofstream(tmp.path / "in.txt") << std::string(600, 'x') << "\nsecond\n";
+  ::setenv("SEEK_TEST_SIGNAL_AT", "reply:1", 1);  // SIGINT after the first chunk of the first prefill
+  CmdResult r = run("chat --model " + model + " -n 4 --temperature 0 --ignore-eos",
+                    "< " + (tmp.path / "in.txt").string() + " 2>&1");
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "stopped before the reply began: this message is left out of the conversation"),
+            1u)
+      << r.output;
+  // The second turn's prompt is BOS <User> second <Assistant>, 9 tokens (BOS <User> still cached from the
+  // stopped prefill), not the first exchange too.
+  EXPECT_NE(r.output.find("[seek] prompt 7 tokens (+2 cached)"), std::string::npos) << r.output;
 }
 
 }  // namespace

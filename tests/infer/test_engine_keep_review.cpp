@@ -247,6 +247,36 @@ TEST(EngineKeepReview, CancelFromAZeroTokenEventEndsTheOtherSamples) {
   EXPECT_EQ(e.cache().blocks_in_use(), 0);
 }
 
+// Another request cancelled from an event, in the step its prefill ends, is not started afterwards: it had
+// no cache sequence left, and starting it released sequence -1 (n = 1) or forked it (n > 1).
+TEST(EngineKeepReview, CancellingAnotherRequestInItsPrefillStepDoesNotStartIt) {
+  auto model = InferModel::load(fixture_dir("tiny-v2lite"));
+  const int64_t V = model->config().vocab_size;
+  for (int n : {1, 2}) {
+    Engine e(*model, nullptr);
+    const int a = e.submit({random_tokens(5, V, 82), free_sampling(0, 0), 1});
+    const int b = e.submit({random_tokens(5, V, 83), free_sampling(1, 1), n});
+    std::vector<TokenEvent> events;
+    e.on_token = [&](const TokenEvent& ev) {
+      events.push_back(ev);
+      if (ev.request == a) e.cancel(b);
+    };
+    e.run();
+    ASSERT_EQ(events.size(), 1u) << n;  // a's; none for b after its cancel
+    EXPECT_EQ(events[0].request, a);
+    for (const Completion& c : e.completions(b)) {
+      EXPECT_EQ(c.finish, FinishReason::Cancelled) << n;
+      EXPECT_TRUE(c.tokens.empty()) << n;
+    }
+    EXPECT_EQ(e.cache().blocks_in_use(), 0) << n;
+    // The engine's books are square: a new request runs.
+    const int c = e.submit({random_tokens(5, V, 84), free_sampling(2, 2), 2});
+    e.run();
+    EXPECT_EQ(e.completions(c)[0].tokens.size(), 2u) << n;
+    EXPECT_EQ(e.cache().blocks_in_use(), 0) << n;
+  }
+}
+
 // A kept sequence stays while the request waiting behind the running ones could not start without it
 // either (here the batch is full): dropping it would not let that request in, only lose the rows its prompt
 // starts with. When the batch frees up, the request shares them.
