@@ -97,9 +97,13 @@ void add_sampling_options(CLI::App& app, SamplingParams& p) {
   app.add_option("--seed", p.seed, "random seed (samples repeat for a fixed seed)")
       ->transform(seed_value())  // transform: its decimal rewrite ("010" is 10, not octal 8) must reach CLI11
       ->capture_default_str();
-  app.add_option("--stop", p.stop, "stop string (repeatable)");
-  app.add_option("--stop-token", p.stop_tokens, "stop token id (repeatable; EOS always stops)")
-      ->transform(at_least<int32_t>(0));
+  // One value per flag: `--stop Q Z` took Z as a second stop string where the user meant "Q Z" (an error
+  // now, naming Z).
+  app.add_option("--stop", p.stop, "stop string (repeat the flag for more)")->allow_extra_args(false);
+  app.add_option("--stop-token", p.stop_tokens,
+                 "stop token id (repeat the flag for more; EOS stops too, unless --ignore-eos)")
+      ->transform(at_least<int32_t>(0))
+      ->allow_extra_args(false);
   app.add_flag("--ignore-eos", p.ignore_eos, "keep generating after EOS");
 }
 
@@ -141,6 +145,12 @@ ChatStyle chat_style_of_noted(const std::string& dir) {
         "V3.1): rendering the DeepSeek-V3 chat format (seek chat --style picks another)\n",
         dir);
   return style;
+}
+
+// What opens the next user turn, a stop string for a chat reply: should the model write that turn instead of
+// ending, the reply ends there. V3, R1 and V3.1 open it with a special token, V2 with plain text.
+std::string next_user_turn(ChatStyle style) {
+  return style == ChatStyle::V2 ? std::string("\n\nUser:") : std::string(tokens::kUser);
 }
 
 void note_sampling_flags_given(const CLI::App& app, ModelOptions& o) {
@@ -316,6 +326,7 @@ void run_generate(GenerateOptions& o) {
     l.tok.check_text_fits(l.model->config().vocab_size, true);
     if (o.chat) {
       req.prompt = encode_chat(*l.tok.tok, {{"user", o.prompt}}, co);
+      req.params.stop.push_back(next_user_turn(co.style));
     } else {
       req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, !o.no_parse_special);
     }
@@ -660,10 +671,7 @@ void run_chat(ChatCliOptions& o) {
     }
     req.params = o.sampling;
     req.params.seed = o.sampling.seed + turn;
-    // The next user turn, should the model write one instead of ending: V3/R1 open it with a special token,
-    // V2 with plain text.
-    req.params.stop.push_back(co.style == ChatStyle::V2 ? std::string("\n\nUser:")
-                                                        : std::string(tokens::kUser));
+    req.params.stop.push_back(next_user_turn(co.style));
     engine.reset_stats();
     // R1's generation prompt, and V3.1's thinking one, already opened <think>.
     ThinkPrinter printer(co.style == ChatStyle::R1 || co.style == ChatStyle::V31Thinking, tty);

@@ -58,6 +58,16 @@ TEST(CliGenerateInputs, IntegerFlagsAreDecimalAndInRange) {
               std::string::npos)
         << bad << r.output;
   }
+  // One value per flag: a second word was taken as another stop string or id.
+  for (const auto& [two, extra] : {std::pair{"--stop Q Z", "Z"}, std::pair{"--stop-token 5 9", "9"}}) {
+    r = run(gen + two);
+    EXPECT_EQ(r.code, 1) << two << r.output;
+    EXPECT_NE(r.output.find(std::string("the following argument was not expected: ") + extra),
+              std::string::npos)
+        << two << r.output;
+  }
+  r = run(gen + "--stop Q --stop Z --stop-token 5 --stop-token 9");
+  EXPECT_EQ(r.code, 0) << r.output;
   const fs::path text = tmp.path / "t.txt";
   std::ofstream(text) << "abcdefghijklmnopqrstuvwxyz";
   const std::string model = random_byte_model(tmp.path / "m").string();
