@@ -459,6 +459,20 @@ void register_all() {
     context(AttnForm::Absorbed, CacheType::FP8, B, 4096);
     context(AttnForm::Naive, CacheType::BF16, B, 4096);
   }
+  // Both forms at 4K with bf16 weights (how DeepSeek checkpoints are stored), which halves the weight bytes
+  // the two forms share, over fp32 and bf16 caches.
+  for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive})
+    for (CacheType ct : {CacheType::F32, CacheType::BF16})
+      for (int64_t B : {1, 16, 64})
+        benchmark::RegisterBenchmark(
+            (std::string("context/v2lite-bf16/") + (form == AttnForm::Absorbed ? "absorbed" : "naive") + "-" +
+             cache_type_name(ct))
+                .c_str(),
+            BM_Decode, std::string("v2lite"), form, WeightFormat::BF16, ct, true)
+            ->Args({B, 4096})
+            ->ArgNames({"batch", "ctx"})
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
   // The same comparison for one MoE layer alone (the part of the step that grows with depth): fp32 weights
   // with fp32 caches, and bf16 weights (how DeepSeek checkpoints are stored) with bf16 caches.
   for (WeightFormat fmt : {WeightFormat::F32, WeightFormat::BF16})

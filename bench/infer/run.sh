@@ -41,3 +41,8 @@ REPS="--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true --be
 "$BUILD/bench/bench_infer" --benchmark_filter='^(context/v2lite|layer)/.*ctx:4096|memory' --benchmark_min_time=0.3 \
   --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
   --benchmark_out="$OUT/cpp_4k.json" --benchmark_out_format=json
+# Both forms at 4K with bf16 weights (fp32 and bf16 caches), 5 repetitions: a run of their own, since the
+# bench holds one model at a time and interleaving them with the fp32 rows would rebuild it for every row.
+"$BUILD/bench/bench_infer" --benchmark_filter='^context/v2lite-bf16/|memory' --benchmark_min_time=0.3 \
+  --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
+  --benchmark_out="$OUT/cpp_4k_bf16.json" --benchmark_out_format=json
