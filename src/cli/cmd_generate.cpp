@@ -659,6 +659,9 @@ void run_chat(ChatCliOptions& o) {
       print_stderr("seek: error: {}\n", e.what());
       continue;
     }
+    // As it was before this message: a reply stopped before it began leaves the conversation so, also the
+    // turns dropped to make room for it.
+    const std::vector<ChatMessage> before = history;
     history.push_back({"user", line});
     GenRequest req;
     req.prompt = fit_history(history, *l.tok.tok, co, ctx, room);
@@ -709,12 +712,13 @@ void run_chat(ChatCliOptions& o) {
     printer.end();
     // SIGTERM (kill, timeout, a service manager) ends the chat, as it ends every other command; Ctrl-C only
     // the reply.
-    const bool terminate = stopped && StopOnSignal::signal_received() != SIGINT;
+    // (Also a SIGTERM after the last check of the reply: the next turn's StopOnSignal would forget it.)
+    const bool terminate = StopOnSignal::signal_received() == SIGTERM;
     // A reply that ended in the step the signal came in keeps its own finish reason, and no "stopped".
     const bool cancelled = stopped && done.finish == FinishReason::Cancelled;
     if (cancelled && done.tokens.empty() && !terminate) {
       // Stopped in the prefill: no reply to keep, and an empty one would tell the model it answered nothing.
-      history.pop_back();
+      history = before;
       print_stderr("[seek] stopped before the reply began: this message is left out of the conversation\n");
     } else {
       history.push_back(chat_reply_message(co.style, reply));

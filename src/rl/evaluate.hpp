@@ -56,8 +56,8 @@ class EvalScorer {
              ChatStyle style = ChatStyle::V3);
   double correctness(const reward::RewardInput& in) const;
   // The strict R1 format reward (1 or 0). A prompt that opened the thinking (prompt_opens_think: a task's
-  // think_prefilled, an R1 chat template) makes the completion scored as if it began with that tag, as the
-  // format and accuracy rewards' think_prefilled option does.
+  // think_prefilled, an R1 chat template, V3.1's in thinking mode) makes the completion scored as if it began
+  // with that tag, as the format and accuracy rewards' think_prefilled option does.
   double format(const reward::RewardInput& in) const;
 
  private:

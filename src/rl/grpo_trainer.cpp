@@ -137,9 +137,14 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
 // the thinking: rewards that look for the opening tag need their think_prefilled option, which the run's
 // rewards do not set.
 void note_prompts_opening_think(const ProblemSource& source, ChatStyle style, const nlohmann::json& rewards) {
-  if (rewards.dump().find("\"think_prefilled\":true") != std::string::npos) return;
+  if ((style != ChatStyle::R1 && style != ChatStyle::V31Thinking) ||
+      rewards.dump().find("\"think_prefilled\":true") != std::string::npos)
+    return;
+  // Chat problems only: a plain prompt that opens <think> is a task's own think_prefilled template.
   bool chat = false;
-  source.for_each_probe(64, [&](const reward::Problem& p) { chat |= prompt_opens_think(p, style); });
+  source.for_each_probe(64, [&](const reward::Problem& p) {
+    chat |= p.messages.is_array() && !p.messages.empty() && prompt_opens_think(p, style);
+  });
   if (chat)
     fmt::print(
         "note: the model's chat format ({}) opens <think> at the end of each chat prompt, so completions "

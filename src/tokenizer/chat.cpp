@@ -119,8 +119,11 @@ ChatStyle chat_style_of(const std::filesystem::path& dir, bool* recognised) {
   const bool deepseek = t.find(tokens::kUser) != std::string::npos;
   if (recognised) *recognised = deepseek;
   if (!deepseek) return ChatStyle::V3;
-  // V3.1's hybrid template switches on a `thinking` variable; R1's opens <think> unconditionally.
-  if (t.find("thinking") != std::string::npos) return ChatStyle::V31;
+  // V3.1's hybrid template switches on a `thinking` variable between opening and closing the thinking after
+  // the assistant marker (the word alone could be in a system prompt); R1's opens <think> unconditionally.
+  if (t.find("thinking") != std::string::npos &&
+      t.find(std::string(tokens::kAssistant) + std::string(tokens::kEndThink)) != std::string::npos)
+    return ChatStyle::V31;
   if (t.find(tokens::kThink) != std::string::npos) return ChatStyle::R1;
   return ChatStyle::V3;
 }

@@ -141,6 +141,11 @@ TEST(Chat, StyleComesFromTheModelsChatTemplate) {
   EXPECT_EQ(with_template("deepseek_v2_chat_template.jinja"), ChatStyle::V2);
   EXPECT_EQ(with_template("deepseek_r1_chat_template.jinja"), ChatStyle::R1);
   EXPECT_EQ(with_template("deepseek_v31_chat_template.jinja"), ChatStyle::V31);
+  // "thinking" in a V3 template's default system prompt does not make it V3.1's.
+  std::ofstream(dir / "tokenizer_config.json") << nlohmann::json{
+      {"chat_template", std::string("{{'Take your time thinking.'}}") +
+                            kDeepSeekV3ChatTemplate}}.dump();
+  EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
   std::ofstream(dir / "tokenizer_config.json")
       << nlohmann::json{{"chat_template", kDeepSeekV3ChatTemplate}}.dump();
   EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);
