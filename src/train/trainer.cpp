@@ -152,6 +152,16 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
             "note: the tokenizer has no {} token, so SFT spells the chat format's markers out as text: train "
             "the tokenizer with them (seek tokenizer train's default --special-tokens)\n",
             marker);
+  // SFT writes assistant turns as DeepSeek-V3's template does (verbatim, reasoning included); a model folder
+  // whose template writes another format would then be chatted with in a format it was not tuned on.
+  if (s.objective_kind() == Objective::Sft && !ckpt && !tok_dir.empty() && holds_chats())
+    if (const ChatStyle style = chat_style_of(tok_dir); style == ChatStyle::V2 || style == ChatStyle::V31)
+      fmt::print(
+          "note: SFT writes chats in the DeepSeek-V3 format, but the chat template in "
+          "{}/tokenizer_config.json "
+          "is DeepSeek-{}'s, which seek chat and generate --chat will use for the trained model: chat with "
+          "--style v3 (or replace the template) in the format it was tuned on\n",
+          tok_dir.string(), style == ChatStyle::V2 ? "V2" : "V3.1");
   DataOptions dopt;
   for (const auto& d : s.data) dopt.inputs.emplace_back(d);
   dopt.objective = s.objective_kind();

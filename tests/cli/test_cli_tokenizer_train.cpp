@@ -14,6 +14,8 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
 
@@ -144,6 +146,24 @@ TEST(CliTokenizerTrain, SpecialTokenListsAreChecked) {
       r.output.find("note: the tokenizer has no <｜User｜> token, so SFT spells the chat format's markers "
                     "out as text"),
       std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("note: SFT writes chats in the DeepSeek-V3 format"), std::string::npos) << r.output;
+  // A tokenizer folder whose chat template is another DeepSeek format (V2's here): SFT says that chat will
+  // render the trained model's prompts in that format, not the one it was tuned on.
+  {
+    nlohmann::json cfg = nlohmann::json::parse(file_text(out / "tokenizer_config.json"));
+    cfg["chat_template"] =
+        file_text(fs::path(SEEK_TEST_DIR) / "tokenizer/fixtures/deepseek_v2_chat_template.jinja");
+    std::ofstream(out / "tokenizer_config.json") << cfg.dump();
+  }
+  r = run("train --objective sft --config " + (tmp.path / "config.json").string() + " --tokenizer " +
+          out.string() + " --data " + (tmp.path / "sft.jsonl").string() + " --out " +
+          (tmp.path / "run-v2").string() +
+          " --steps 1 --batch-size 1 --seq-len 16 --threads 1 --val-fraction 0");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("note: SFT writes chats in the DeepSeek-V3 format, but the chat template in " +
+                          out.string() + "/tokenizer_config.json is DeepSeek-V2's"),
+            std::string::npos)
       << r.output;
   // prompt/completion records use no chat markers: no note.
   std::ofstream(tmp.path / "pc.jsonl")
