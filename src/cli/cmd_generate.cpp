@@ -677,7 +677,7 @@ void run_chat(ChatCliOptions& o) {
     req.params.stop.push_back(next_user_turn(co.style));
     engine.reset_stats();
     // R1's generation prompt, and V3.1's thinking one, already opened <think>.
-    ThinkPrinter printer(co.style == ChatStyle::R1 || co.style == ChatStyle::V31Thinking, tty);
+    ThinkPrinter printer(generation_prompt_opens_think(co.style), tty);
     size_t shown = 0;  // bytes of the reply printed so far
     // A long prefill (the first turn, or history the kept cache does not hold) shows progress until the reply
     // starts.

@@ -14,6 +14,8 @@ inline size_t partial_match_tail(std::string_view text, std::string_view pattern
   if (pattern.size() < 2) return 0;
   const size_t n = pattern.size() - 1;  // only proper prefixes: pattern[0, n) and shorter
   if (text.size() > n) text.remove_prefix(text.size() - n);
+  // Most calls (a token streamed past a stop string) end in a byte the pattern's prefix does not hold.
+  if (text.empty() || pattern.substr(0, n).find(text.back()) == std::string_view::npos) return 0;
   // fail[i]: the longest proper prefix of pattern[0, i] that is also its suffix.
   std::vector<size_t> fail(n, 0);
   for (size_t i = 1, k = 0; i < n; ++i) {

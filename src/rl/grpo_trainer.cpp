@@ -137,7 +137,7 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
 // the thinking: rewards that look for the opening tag need their think_prefilled option, which the run's
 // rewards do not set.
 void note_prompts_opening_think(const ProblemSource& source, ChatStyle style, const nlohmann::json& rewards) {
-  if ((style != ChatStyle::R1 && style != ChatStyle::V31Thinking) ||
+  if (!generation_prompt_opens_think(style) ||
       rewards.dump().find("\"think_prefilled\":true") != std::string::npos)
     return;
   // Chat problems only: a plain prompt that opens <think> is a task's own think_prefilled template.

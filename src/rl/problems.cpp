@@ -73,8 +73,7 @@ std::string ProblemSource::describe() const {
 }
 
 bool prompt_opens_think(const reward::Problem& p, ChatStyle style) {
-  if (p.messages.is_array() && !p.messages.empty())
-    return style == ChatStyle::R1 || style == ChatStyle::V31Thinking;
+  if (p.messages.is_array() && !p.messages.empty()) return generation_prompt_opens_think(style);
   std::string_view s = p.prompt;
   while (!s.empty() && std::isspace((unsigned char)s.back())) s.remove_suffix(1);
   return s.ends_with(tokens::kThink);

@@ -144,6 +144,10 @@ const char* chat_style_name(ChatStyle style) {
   return "?";
 }
 
+bool generation_prompt_opens_think(ChatStyle style) {
+  return style == ChatStyle::R1 || style == ChatStyle::V31Thinking;
+}
+
 ChatStyle with_thinking(ChatStyle style, bool think, std::string_view what) {
   if (!think) return style;
   SEEK_CHECK(style != ChatStyle::V2 && style != ChatStyle::V3,

@@ -105,6 +105,10 @@ const char* chat_style_name(ChatStyle style);
 // "User: " turns or the <｜User｜> marker), rendered as V3 all the same.
 ChatStyle chat_style_of(const std::filesystem::path& dir, bool* recognised = nullptr);
 
+// Whether the generation prompt of `style` ends inside an opened <think> (R1's, V3.1's thinking mode): the
+// reply then starts with reasoning.
+bool generation_prompt_opens_think(ChatStyle style);
+
 // `style` with the thinking turned on when `think`: V31 becomes V31Thinking, R1 (which always thinks) and
 // V31Thinking stay. Throws seek::Error naming `what` (the flag or setting) for V2 and V3, whose formats have
 // no thinking to turn on.
