@@ -3,6 +3,8 @@
 
 #include <cctype>
 
+#include "reward/latex_normalize.hpp"
+
 namespace seek::reward {
 
 namespace {
@@ -110,6 +112,12 @@ std::string last_number(std::string_view t) {
          (is_digit(t[b - 1]) || ((t[b - 1] == ',' || t[b - 1] == '.') && b >= 2 && is_digit(t[b - 2]))))
     --b;
   if (b > 0 && t[b - 1] == '-') --b;
+  if (b >= kUnicodeMinus.size() &&
+      t.substr(b - kUnicodeMinus.size(), kUnicodeMinus.size()) == kUnicodeMinus) {
+    std::string signed_number(1, '-');  // "answer −5" was read as 5
+    signed_number.append(t.substr(b, e - b));
+    return signed_number;
+  }
   return std::string(t.substr(b, e - b));
 }
 

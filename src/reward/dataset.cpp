@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <unordered_map>
 
 #include "core/error.hpp"
 #include "core/untrusted_json.hpp"
@@ -46,6 +47,8 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where) {
     const auto& id = j["id"];
     if (id.is_string())
       p.id = id.get<std::string>();
+    else if (id.is_number_unsigned())  // above INT64_MAX get<int64_t> would wrap, as for "answer" below
+      p.id = std::to_string(id.get<uint64_t>());
     else if (id.is_number_integer())
       p.id = std::to_string(id.get<int64_t>());
     else
@@ -109,6 +112,7 @@ std::vector<Problem> load_problems_jsonl(const std::string& path) {
   std::ifstream in(path);
   if (!in) fail("{}: cannot open", path);
   std::vector<Problem> out;
+  std::unordered_map<std::string, size_t> line_of_id;
   std::string line;
   size_t lineno = 0;
   while (std::getline(in, line)) {
@@ -123,6 +127,13 @@ std::vector<Problem> load_problems_jsonl(const std::string& path) {
       fail("{}: not valid JSON: {}", where, json_error_text(e, true));
     }
     out.push_back(problem_from_json(j, where));
+    const auto [it, fresh] = line_of_id.emplace(out.back().id, lineno);
+    if (!fresh)
+      fail(
+          "{}: \"id\" {} is also the id of line {}; ids name the records of eval --out and "
+          "completions.jsonl, so "
+          "each must be unique (a record without \"id\" is named by its file and line)",
+          where, nlohmann::json(out.back().id).dump(), it->second);
   }
   if (in.bad()) fail("{}: read error after line {}", path, lineno);
   if (out.empty()) fail("{}: no problems", path);

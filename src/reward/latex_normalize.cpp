@@ -267,7 +267,22 @@ std::string strip_units(const std::string& s) {
 }  // namespace
 
 std::string latex_to_expr(std::string_view answer, const Deadline& deadline) {
-  if (answer.size() > kMaxExpressionChars * 4) return std::string(answer.substr(0, kMaxExpressionChars * 4));
+  // Too long to compare: no answer, rather than its first 8,000 characters (two long answers that shared
+  // them compared equal).
+  if (answer.size() > kMaxExpressionChars * 4) return "";
+  // U+2212, the minus sign of typeset text, is a '-' (it read as no sign: "−5" did not answer -5).
+  std::string minus_fixed;
+  if (answer.find(kUnicodeMinus) != std::string_view::npos) {
+    for (size_t i = 0; i < answer.size();) {
+      if (answer.substr(i, kUnicodeMinus.size()) == kUnicodeMinus) {
+        minus_fixed += '-';
+        i += kUnicodeMinus.size();
+      } else {
+        minus_fixed += answer[i++];
+      }
+    }
+    answer = minus_fixed;
+  }
   Rewriter r{answer, deadline};
   std::string out = r.run();
   size_t eq = out.rfind('=');

@@ -15,6 +15,9 @@
 
 namespace seek::reward {
 
+inline constexpr std::string_view kUnicodeMinus = "\u2212";  // read as '-'
+
+// "" for an answer too long to compare (over 8,000 bytes).
 std::string latex_to_expr(std::string_view answer, const Deadline& deadline = Deadline());
 
 // For comparing answers that are not numbers: latex_to_expr, then all whitespace removed, lower-cased,

@@ -12,7 +12,10 @@
 namespace seek::reward {
 
 inline constexpr size_t kMaxExpressionChars = 2000;
-inline constexpr int kMaxExpressionDepth = 64;
+// The recursion guard of the evaluator: a level of parentheses takes two units of it (expr, then unary), so
+// this admits 64 levels of parentheses (and a 64-deep chain of signs or roots, which take one each).
+inline constexpr int kMaxParenDepth = 64;
+inline constexpr int kMaxExpressionDepth = 2 * kMaxParenDepth + 2;
 
 // The value of `expr`, or nullopt when it is not a well-formed numeric expression, divides by zero, is not
 // finite, or is longer/deeper than the bounds above. Throws DeadlineExceeded when the deadline passes.

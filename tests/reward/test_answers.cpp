@@ -106,10 +106,37 @@ TEST(Compare, Equivalences) {
       {"3.14159", "3.1415926535", true},
       {"2.50", "2.5", true},
       {"-0.6666667", "-2/3", true},
+      // U+2212, the typeset minus sign, is a minus (it read as no sign at all).
+      {"\u22125", "-5", true},
+      {"\u22125", "5", false},
+      {"3 \u2212 1", "2", true},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
   }
+  // Answers too long to compare (over 8,000 bytes) answer nothing: they were cut to their first 8,000 bytes,
+  // so a long answer matched another that shared them.
+  const std::string head(8000, 'a');
+  EXPECT_FALSE(answers_equal(head + "right", head + "wrong"));
+  EXPECT_FALSE(answers_equal(head + "same", head + "same"));
+  EXPECT_TRUE(answers_equal(head, head));  // 8,000 bytes are still compared
+  EXPECT_FALSE(answers_equal(head, head + "b"));
+}
+
+// 64 levels of parentheses are evaluated, 65 are not (each level took two units of the recursion guard, so
+// 32 was the real limit where the documentation said 64).
+TEST(Evaluate, SixtyFourLevelsOfParentheses) {
+  auto nested = [](int n) { return std::string(size_t(n), '(') + "7" + std::string(size_t(n), ')'); };
+  ASSERT_TRUE(evaluate(nested(kMaxParenDepth)).has_value());
+  EXPECT_EQ(evaluate(nested(kMaxParenDepth))->value(), 7.0);
+  EXPECT_FALSE(evaluate(nested(kMaxParenDepth + 1)).has_value());
+  EXPECT_TRUE(answers_equal(nested(40), "7"));
+}
+
+TEST(Extract, LastNumberReadsTheTypesetMinus) {
+  EXPECT_EQ(last_number("so the answer is \u22125"), "-5");
+  EXPECT_EQ(last_number("the answer is -5"), "-5");
+  EXPECT_EQ(last_number("\u2212"), "");
 }
 
 struct ExCase {

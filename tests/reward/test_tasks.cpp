@@ -225,6 +225,11 @@ TEST(TaskOptions, BoundsAreCheckedAgainstTheOtherBoundsDefault) {
             10u);
   EXPECT_EQ(make_task("gcd", {{"max_value", 10}, {"max_factor", 10}})->options()["max_factor"], 10);
   EXPECT_EQ(make_task("word_reversal", {{"min_length", 9}, {"max_length", 9}})->train(0).answer.size(), 9u);
+  // Every length the options admit has a word (the list had none of 12 letters, and one word twice).
+  for (int n = 3; n <= 12; ++n)
+    EXPECT_EQ(make_task("word_reversal", {{"min_length", n}, {"max_length", n}})->train(0).answer.size(),
+              size_t(n))
+        << n;
 }
 
 // Runs f in a child process that must end within `seconds` by throwing a seek::Error containing `needle`: the
@@ -343,6 +348,15 @@ TEST(Dataset, ErrorsNameFileAndLine) {
       {"{\"prompt\": \"a\", \"answer\": 100000000000000000001}\n", "at answer does not fit in 64 bits"},
       {"{\"prompt\": \"a\", \"answer\": \"1\", \"answer\": \"2\"}\n",
        ":1: key \"answer\" appears more than once"},
+      // Ids name the records of eval --out and completions.jsonl: a repeated one made two records one.
+      {"{\"prompt\": \"a\", \"answer\": \"1\", \"id\": \"x\"}\n{\"prompt\": \"b\", \"answer\": \"1\"}\n"
+       "{\"prompt\": \"c\", \"answer\": \"1\", \"id\": \"x\"}\n",
+       ":3: \"id\" \"x\" is also the id of line 1"},
+      // An id above INT64_MAX wrapped to -1, the same as the next record's.
+      {"{\"prompt\": \"a\", \"answer\": \"1\", \"id\": 18446744073709551615}\n"
+       "{\"prompt\": \"b\", \"answer\": \"1\", \"id\": -1}\n{\"prompt\": \"c\", \"answer\": \"1\", \"id\": "
+       "\"18446744073709551615\"}\n",
+       ":3: \"id\" \"18446744073709551615\" is also the id of line 1"},
   };
   for (const auto& b : bad) {
     std::string path = write_file("bad.jsonl", b.text);
