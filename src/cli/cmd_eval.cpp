@@ -50,7 +50,8 @@ void run(const EvalCli& c) {
   // A task's held-out set has no end, so only a dataset has an "all"; 0 problems would report scores of
   // nothing.
   if (c.data.empty())
-    SEEK_CHECK(c.problems >= 1, "--problems must be at least 1 (got {})", c.problems);
+    SEEK_CHECK(c.problems >= 1 && c.problems <= kMaxEvalProblems,
+               "--problems must be between 1 and {} for a task (got {})", kMaxEvalProblems, c.problems);
   else
     SEEK_CHECK(c.problems >= 0, "--problems must be at least 1, or 0 for all of --data (got {})", c.problems);
   EvalOptions opt;

@@ -1,6 +1,9 @@
 #include "rl/grpo_settings.hpp"
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
+#include <utility>
 
 #include "core/error.hpp"
 #include "reward/combined_reward.hpp"
@@ -35,6 +38,12 @@ Schedule GrpoSettings::make_schedule() const {
   return shared_schedule(*this, steps * num_iterations);
 }
 
+namespace {
+
+constexpr int64_t kMaxGrpoCount = int64_t(1) << 20;
+
+}  // namespace
+
 void GrpoSettings::validate() const {
   SEEK_CHECK(!init.empty(), "give the policy's model directory with --init DIR");
   check_problem_source(task, task_options, data);
@@ -47,6 +56,22 @@ void GrpoSettings::validate() const {
   require_positive(rollout_batch, "rollout_batch");
   require_positive(max_dynamic_draws, "max_dynamic_draws");
   SEEK_CHECK(group_size >= 2, "group_size must be at least 2 (advantages compare completions of one prompt)");
+  // Counts that multiply one another (prompts × draws, prompts × group) and reach the engine as ints: far
+  // beyond any step that fits in memory, and small enough that no product of them overflows.
+  for (const auto& [name, v] :
+       {std::pair{"prompts_per_step", prompts_per_step}, std::pair{"group_size", group_size},
+        std::pair{"max_dynamic_draws", max_dynamic_draws}, std::pair{"micro_batch", micro_batch},
+        std::pair{"rollout_batch", rollout_batch}, std::pair{"num_iterations", num_iterations},
+        std::pair{"eval_samples", eval_samples}})
+    SEEK_CHECK(v <= kMaxGrpoCount, "{} must be at most {} (got {})", name, kMaxGrpoCount, v);
+  SEEK_CHECK(steps <= std::numeric_limits<int64_t>::max() / num_iterations,
+             "steps × num_iterations (the optimizer steps) must fit in 64 bits (steps {}, num_iterations {})",
+             steps, num_iterations);
+  // inf passes the comparisons below (and is saved to settings.json as null, which a resume cannot read).
+  for (const auto& [name, v] : {std::pair{"temperature", temperature}, std::pair{"epsilon_low", epsilon_low},
+                                std::pair{"epsilon_high", epsilon_high}, std::pair{"delta", delta},
+                                std::pair{"beta", beta}, std::pair{"entropy_coef", entropy_coef}})
+    SEEK_CHECK(std::isfinite(v), "{} must be a finite number, got {}", name, v);
   SEEK_CHECK(temperature > 0,
              "temperature must be positive: GRPO's log-probabilities are taken at the sampling "
              "temperature (got {})",
@@ -64,9 +89,10 @@ void GrpoSettings::validate() const {
     // Checked now, not at the first evaluation: 0 samples would stop the run there, and 0 problems of a task
     // would log scores of nothing (a dataset's 0 is all of it).
     require_positive(eval_samples, "eval_samples");
-    SEEK_CHECK(eval_problems >= 1 || (!data.empty() && eval_problems == 0),
-               "eval_problems must be at least 1{} (got {})", data.empty() ? "" : ", or 0 for all of data",
-               eval_problems);
+    SEEK_CHECK(
+        (eval_problems >= 1 || (!data.empty() && eval_problems == 0)) && eval_problems <= kMaxEvalProblems,
+        "eval_problems must be between 1{} and {} (got {})", data.empty() ? "" : " (or 0 for all of data)",
+        kMaxEvalProblems, eval_problems);
   }
   if (!task.empty()) {
     // Built now, before the policy loads, so bad task options fail at start-up and not after minutes of

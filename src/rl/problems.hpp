@@ -14,6 +14,10 @@
 
 namespace seek {
 
+// The most evaluation problems a command draws from a task, whose held-out set has no end: each is built
+// before the first is scored, so a mistyped count would otherwise fill memory without a word.
+inline constexpr int64_t kMaxEvalProblems = 10'000'000;
+
 class ProblemSource {
  public:
   // task_name non-empty: that built-in task with `task_options`; otherwise the JSONL file `data`.

@@ -90,6 +90,15 @@ void validate_shared(const S& s) {
   SEEK_CHECK(s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1, "beta1 and beta2 must be in [0, 1)");
   SEEK_CHECK(s.eps > 0, "eps must be positive");
   SEEK_CHECK(s.weight_decay >= 0, "weight_decay must be >= 0");
+  // The optimizer runs in fp32: an eps below its smallest value becomes 0 (0/0 where a gradient is 0) and an
+  // lr or weight decay above its largest becomes inf, either of which turns the weights into NaNs.
+  SEEK_CHECK(float(s.eps) > 0,
+             "eps {} is below the smallest fp32 number (~1.4e-45), which the optimizer uses", s.eps);
+  for (const auto& [name, v] :
+       {std::pair{"lr", s.lr}, std::pair{"min_lr", s.min_lr}, std::pair{"weight_decay", s.weight_decay}})
+    SEEK_CHECK(std::isfinite(float(v)),
+               "{} {} is beyond the largest fp32 number (~3.4e38), which the optimizer uses", name,
+               double(v));
   SEEK_CHECK(s.bias_update_speed >= 0, "bias_update_speed must be >= 0");
   SEEK_CHECK(s.eval_every >= 0 && s.checkpoint_every >= 0,
              "eval_every and checkpoint_every must be >= 0 (0: never)");

@@ -86,11 +86,15 @@ using seek::test::random_byte_model;
 TEST(CliUsage, EvalOfNoProblemsIsAnError) {
   TempDir tmp("cli-usage-eval");
   const std::string eval = "eval --model " + kTinyV3 + " --max-new-tokens 1 ";
-  for (const char* n : {"0", "-2"}) {
+  // A task's held-out set has no end either: a count beyond any evaluation (each problem is built before the
+  // first is scored) is refused rather than filling memory without a word.
+  for (const char* n : {"0", "-2", "9223372036854775807"}) {
     const CmdResult r = run(eval + "--task arithmetic --problems " + n);
     EXPECT_EQ(r.code, 1) << n << ": " << r.output;
-    EXPECT_NE(r.output.find(std::string("seek: error: --problems must be at least 1 (got ") + n + ")"),
-              std::string::npos)
+    EXPECT_NE(
+        r.output.find(std::string("seek: error: --problems must be between 1 and 10000000 for a task (got ") +
+                      n + ")"),
+        std::string::npos)
         << r.output;
   }
   // A dataset has an end: 0 takes all of it, a negative count is still an error.

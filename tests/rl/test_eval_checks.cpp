@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "reward/sandbox.hpp"
 #include "rl/evaluate.hpp"
 #include "rl/grpo_settings.hpp"
@@ -130,8 +132,9 @@ TEST(GrpoEvalSettings, EvaluationsMustHaveSamplesAndProblems) {
   for (int64_t n : {0, -3}) {
     json j = task;
     j["eval_problems"] = n;
-    EXPECT_NE(validate_error(grpo(j)).find(fmt::format("eval_problems must be at least 1 (got {})", n)),
-              std::string::npos)
+    EXPECT_NE(
+        validate_error(grpo(j)).find(fmt::format("eval_problems must be between 1 and 10000000 (got {})", n)),
+        std::string::npos)
         << n;
     j = task;
     j["eval_samples"] = n;
@@ -143,6 +146,46 @@ TEST(GrpoEvalSettings, EvaluationsMustHaveSamplesAndProblems) {
                 .find("or 0 for all of data"),
             std::string::npos);
   EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"eval_problems", 0}, {"eval_samples", 0}})), "");
+  // A task's held-out problems are all built before the first is scored: a count beyond any evaluation is
+  // refused rather than filling memory.
+  EXPECT_NE(
+      validate_error(grpo({{"task", "arithmetic"}, {"eval_every", 1}, {"eval_problems", 1000000000000}}))
+          .find("eval_problems must be between 1 and 10000000 (got 1000000000000)"),
+      std::string::npos);
+}
+
+// Counts that multiply one another or reach the engine as ints are bounded (2^32 + 1 samples were evaluated
+// as 1 and reported as pass@4294967297; prompts × draws overflowed), and the real-valued GRPO keys must be
+// finite (inf passed their comparisons and was saved as null, which a resume could not read).
+TEST(GrpoEvalSettings, CountsAreBoundedAndRealsFinite) {
+  const json task = {{"task", "countdown"}};
+  for (const char* key : {"prompts_per_step", "group_size", "max_dynamic_draws", "micro_batch",
+                          "rollout_batch", "num_iterations", "eval_samples"}) {
+    json j = task;
+    j[key] = int64_t(1) << 20;
+    EXPECT_EQ(validate_error(grpo(j)), "") << key;
+    j[key] = 4294967297;
+    EXPECT_NE(validate_error(grpo(j)).find(fmt::format("{} must be at most 1048576 (got 4294967297)", key)),
+              std::string::npos)
+        << key << ": " << validate_error(grpo(j));
+  }
+  json j = task;
+  j["steps"] = int64_t(1) << 60;
+  j["num_iterations"] = 16;
+  EXPECT_NE(validate_error(grpo(j)).find("steps × num_iterations"), std::string::npos);
+  for (const char* key : {"temperature", "epsilon_low", "epsilon_high", "delta", "beta", "entropy_coef"}) {
+    GrpoSettings s = grpo(task);
+    double* v = std::string(key) == "temperature"    ? &s.temperature
+                : std::string(key) == "epsilon_low"  ? &s.epsilon_low
+                : std::string(key) == "epsilon_high" ? &s.epsilon_high
+                : std::string(key) == "delta"        ? &s.delta
+                : std::string(key) == "beta"         ? &s.beta
+                                                     : &s.entropy_coef;
+    *v = std::numeric_limits<double>::infinity();
+    EXPECT_NE(validate_error(s).find(fmt::format("{} must be a finite number, got inf", key)),
+              std::string::npos)
+        << key << ": " << validate_error(s);
+  }
 }
 
 }  // namespace

@@ -70,6 +70,10 @@ void check_shared_keys(S base, const char* command) {
        "max_grad_norm must be a finite number"},
       {"weight_decay", [](S& s) { s.weight_decay = std::numeric_limits<double>::infinity(); },
        "weight_decay must be a finite number"},
+      // Finite doubles that fp32, the optimizer's type, cannot hold: eps becomes 0, lr and decay inf.
+      {"eps", [](S& s) { s.eps = 1e-46; }, "eps 1e-46 is below the smallest fp32 number"},
+      {"lr", [](S& s) { s.lr = 1e39; }, "lr 1e+39 is beyond the largest fp32 number"},
+      {"weight_decay", [](S& s) { s.weight_decay = 1e39; }, "weight_decay 1e+39 is beyond the largest fp32"},
   };
   for (const Bad& b : bad) {
     S s = base;
