@@ -16,6 +16,33 @@ namespace seek {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Index of the first value that is not finite, or n.
+template <typename T>
+int64_t first_non_finite(const T* v, int64_t n) {
+  int64_t first = n;
+#pragma omp parallel for reduction(min : first) schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    if (!std::isfinite(v[i]) && i < first) first = i;
+  return first;
+}
+
+}  // namespace
+
+template <typename T>
+void check_trained_weights_finite(const Transformer<T>& model, const fs::path& dir) {
+  const auto& ps = model.params();
+  const int64_t total = ps.layout.total(), bad = first_non_finite(ps.value.data(), total);
+  if (bad == total) return;
+  for (const ParamInfo& info : ps.layout.all())
+    if (bad >= info.offset && bad < info.offset + info.numel)
+      fail(
+          "not saving {}: tensor '{}' holds {} at index {}; the training step before made the weights "
+          "non-finite (too high a learning rate?)",
+          dir.string(), info.name, double(ps.value[size_t(bad)]), bad - info.offset);
+}
+
 template <typename T>
 void save_model_dir(const Transformer<T>& model, const fs::path& dir, const SaveOptions& opts) {
   SEEK_CHECK(opts.dtype == DType::F32 || opts.dtype == DType::BF16, "models are saved as F32 or BF16, not {}",
@@ -186,6 +213,17 @@ void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg
              "{}: n_routed_experts is {} but {} holds {} routed expert(s) per layer at most; do the weights "
              "match the config?",
              config_path, cfg.n_routed_experts, store.path(), experts);
+  // Each routed expert of each MoE layer is three tensors: a config that describes far more than the file
+  // holds (2000 layers of 2000 experts over a header of 4000 empty tensors, which passes the counts above) is
+  // refused before the list of them is built.
+  int64_t moe_layers = 0;
+  for (int64_t i = 0; i < cfg.num_hidden_layers; ++i) moe_layers += cfg.is_moe_layer(i) ? 1 : 0;
+  const int64_t expert_tensors = 3 * moe_layers * cfg.n_routed_experts;
+  SEEK_CHECK(expert_tensors <= int64_t(store.names().size()),
+             "{}: {} MoE layers of {} routed experts are {} tensors, but {} holds {} in all; do the weights "
+             "match the config?",
+             config_path, moe_layers, cfg.n_routed_experts, expert_tensors, store.path(),
+             store.names().size());
   ModelConfig read_cfg = cfg;
   if (skips_mtp_layers) read_cfg.num_nextn_predict_layers = 0;
   ParamLayout layout;
@@ -237,6 +275,7 @@ std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOp
   return model;
 }
 
+template void check_trained_weights_finite<float>(const Transformer<float>&, const fs::path&);
 template void save_model_dir<float>(const Transformer<float>&, const fs::path&, const SaveOptions&);
 template void save_model_dir<double>(const Transformer<double>&, const fs::path&, const SaveOptions&);
 template void check_router_bias<float>(const TensorStore&, const std::string&, const float*, int64_t);

@@ -22,6 +22,12 @@ template <typename T>
 void save_model_dir(const Transformer<T>& model, const std::filesystem::path& dir,
                     const SaveOptions& opts = {});
 
+// Throws seek::Error naming `dir`, the tensor and the index of the first weight that is not finite. The
+// trainers check before each save: an update that overflowed (an lr near fp32's limit) was saved as the run's
+// model, and a checkpoint of it would push good ones out of the run folder.
+template <typename T>
+void check_trained_weights_finite(const Transformer<T>& model, const std::filesystem::path& dir);
+
 // Reads every parameter of `model` (whose config decides the names and shapes) from `store`. A missing
 // tensor or a wrong shape is an error naming the tensor and the file.
 template <typename T>

@@ -166,10 +166,12 @@ std::string eval_summary(const nlohmann::json& eval, int64_t samples) {
 }  // namespace
 
 GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json& overrides) {
-  const auto [s, out, ckpt, changes] = start_run(given, resume, overrides);
+  const auto [s, out, ckpt, changes, folder_lock] = start_run(given, resume, overrides);
 
   const fs::path tok_dir = s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
   auto tok = load_tokenizer(tok_dir);
+  // Saved with every checkpoint and the model as read now, whatever happens to the folder meanwhile.
+  const tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir);
   // Chat problems are rendered in the model's own chat format, as seek generate and chat render them.
   const ChatStyle style = with_thinking(chat_style_of(tok_dir), s.think, "think");
   // The memory of the whole run is checked before any of it is allocated or read: the policy's training
@@ -236,7 +238,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const int64_t first_step = state.step;
   const double elapsed_before = state.elapsed_seconds;
   int64_t too_long_streak = 0;  // prompts in a row skipped for length, across steps
-  RunCheckpoints checkpoints(out, tok_dir, s.keep_last, ckpt ? state.step : -1);
+  RunCheckpoints checkpoints(out, tok_files, s.keep_last, ckpt ? state.step : -1);
   checkpoints.set_data(source.content());
   const StopOnSignal stop(kCheckpointNotice, /*closed_stdout=*/true);
   // The rollouts' copy of the policy, refreshed after every update.
@@ -621,8 +623,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   if (!settings_saved) write_resumed_settings(out, s.to_json());
   SaveOptions so;
   so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
+  check_trained_weights_finite(*policy, out / "model");
   save_model_dir(*policy, out / "model", so);
-  tok::copy_tokenizer_files(tok_dir, out / "model");
+  tok::write_tokenizer_files(tok_files, out / "model");
   fmt::print("done: {}; policy saved to {}, metrics in {}, sample completions in {}\n",
              count_of(state.step, "GRPO step"), (out / "model").string(), metrics_path.string(),
              comp_path.string());

@@ -1,6 +1,8 @@
 // See tokenizer_files.hpp.
 #include "tokenizer/tokenizer_files.hpp"
 
+#include <algorithm>
+
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
@@ -37,10 +39,32 @@ std::optional<nlohmann::json> read_tokenizer_json(const fs::path& file) {
   }
 }
 
-void copy_tokenizer_files(const fs::path& from, const fs::path& to) {
-  if (from.empty()) return;
-  for (const char* f : {"tokenizer.json", "tokenizer_config.json"})
-    if (tokenizer_file_present(from / f)) write_file_atomically(to / f, read_file(from / f));
+namespace {
+
+constexpr const char* kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json"};
+
+}  // namespace
+
+TokenizerFileSet read_tokenizer_files(const fs::path& from) {
+  TokenizerFileSet set;
+  if (from.empty()) return set;
+  for (const char* f : kTokenizerFiles)
+    if (tokenizer_file_present(from / f)) set.files.emplace_back(f, read_file(from / f));
+  return set;
+}
+
+void write_tokenizer_files(const TokenizerFileSet& set, const fs::path& to) {
+  for (const char* f : kTokenizerFiles) {
+    const auto it =
+        std::find_if(set.files.begin(), set.files.end(), [&](const auto& e) { return e.first == f; });
+    if (it != set.files.end()) {
+      write_file_atomically(to / f, it->second);
+    } else {
+      std::error_code ec;
+      fs::remove(to / f, ec);
+      SEEK_CHECK(!ec, "cannot remove {} (an earlier tokenizer's): {}", (to / f).string(), ec.message());
+    }
+  }
 }
 
 }  // namespace seek::tok

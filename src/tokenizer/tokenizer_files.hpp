@@ -5,6 +5,9 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace seek::tok {
 
@@ -18,9 +21,20 @@ bool tokenizer_file_present(const std::filesystem::path& file);
 // file when it cannot be read or is not valid JSON.
 std::optional<nlohmann::json> read_tokenizer_json(const std::filesystem::path& file);
 
-// Copies the tokenizer files (tokenizer.json, tokenizer_config.json) that `from` holds into the folder `to`,
-// each written atomically and fsynced (a model folder saved with its tokenizer never holds half of one, and a
-// full disk is an error naming the file). An empty `from` copies nothing.
-void copy_tokenizer_files(const std::filesystem::path& from, const std::filesystem::path& to);
+// The tokenizer files (tokenizer.json, tokenizer_config.json) of a folder as they were when read: a run saves
+// the tokenizer it trained with into its checkpoints and model, even if the folder changes or goes meanwhile
+// (a tokenizer folder deleted mid-run left the saved model without one, and the run reported success).
+struct TokenizerFileSet {
+  std::vector<std::pair<std::string, std::string>> files;  // (name, content), the ones the folder held
+};
+
+// The files `from` holds; an empty `from` gives an empty set. Throws seek::Error naming a file that is there
+// but cannot be read (a broken link, a FIFO).
+TokenizerFileSet read_tokenizer_files(const std::filesystem::path& from);
+
+// Writes the set's files into the folder `to`, each atomically and fsynced (a model folder saved with its
+// tokenizer never holds half of one, and a full disk is an error naming the file), and removes the tokenizer
+// files the set lacks from `to` (an earlier export's).
+void write_tokenizer_files(const TokenizerFileSet& set, const std::filesystem::path& to);
 
 }  // namespace seek::tok

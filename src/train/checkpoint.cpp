@@ -88,12 +88,14 @@ nlohmann::json state_checksums(const Transformer<float>& model, AdamW<float>& op
 }  // namespace
 
 fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& model, AdamW<float>& opt,
-                         const TrainerState& state, const fs::path& tokenizer_dir, int64_t keep_last) {
+                         const TrainerState& state, const tok::TokenizerFileSet& tokenizer,
+                         int64_t keep_last) {
   fs::path root = run_dir / "checkpoints";
+  fs::path final_dir = root / fmt::format("{}{:08d}", kPrefix, state.step);
+  check_trained_weights_finite(model, final_dir);
   std::error_code ec;
   fs::create_directories(root, ec);
   SEEK_CHECK(!ec, "cannot create checkpoint folder {}: {}", root.string(), ec.message());
-  fs::path final_dir = root / fmt::format("{}{:08d}", kPrefix, state.step);
   fs::path tmp = root / fmt::format(".{}{:08d}.tmp-{}", kPrefix, state.step, ::getpid());
   fs::remove_all(tmp, ec);
   try {
@@ -104,7 +106,7 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
     w.add("adamw.m", DType::F32, {total}, opt.m().data());
     w.add("adamw.v", DType::F32, {total}, opt.v().data());
     w.write(tmp / "optimizer.safetensors");
-    tok::copy_tokenizer_files(tokenizer_dir, tmp);
+    tok::write_tokenizer_files(tokenizer, tmp);
     nlohmann::json js = {{"step", state.step},
                          {"data_position", state.data_position},
                          {"tokens_seen", state.tokens_seen},
@@ -183,26 +185,50 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
   fs::path state_file = dir / "trainer_state.json";
   std::ifstream f(state_file);
   SEEK_CHECK(f.good(), "checkpoint {} has no trainer_state.json", dir.string());
+  const std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
   nlohmann::json js;
   try {
-    js = nlohmann::json::parse(f);
+    // Bounded depth: a damaged file nested 10^5 deep crashed the copy of "extra" (one call per level).
+    js = parse_json_unique_keys(text, state_file.string());
   } catch (const nlohmann::json::exception& e) {
     fail("{}: not valid JSON: {}", state_file.string(), json_error_text(e));
   }
+  SEEK_CHECK(js.is_object(), "{}: a checkpoint's state is a JSON object, got {}", state_file.string(),
+             describe_json(js));
+  // Each field of the type the trainer reads: a wrong one was an internal error, and a fraction was cut to a
+  // whole number without a word (a data position of 1.5 resumed at 1).
+  auto count = [&](const char* key) {
+    const auto it = js.find(key);
+    SEEK_CHECK(it != js.end(), "{}: no \"{}\"", state_file.string(), key);
+    const std::optional<int64_t> v = json_whole_number(*it);
+    SEEK_CHECK(v && *v >= 0, "{}: \"{}\" must be a whole number >= 0, got {}", state_file.string(), key,
+               describe_json(*it));
+    return *v;
+  };
   TrainerState st;
-  try {
-    st.step = js.at("step");
-    st.data_position = js.at("data_position");
-    st.tokens_seen = js.at("tokens_seen");
-    st.elapsed_seconds = js.at("elapsed_seconds");
-    opt.set_steps(js.at("adamw_steps"));
-    st.extra = js.value("extra", nlohmann::json::object());
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}: missing or malformed field: {}", state_file.string(), json_error_text(e));
+  st.step = count("step");
+  st.data_position = count("data_position");
+  st.tokens_seen = count("tokens_seen");
+  opt.set_steps(count("adamw_steps"));
+  const auto elapsed = js.find("elapsed_seconds");
+  SEEK_CHECK(elapsed != js.end() && elapsed->is_number() && elapsed->get<double>() >= 0,
+             "{}: \"elapsed_seconds\" must be a number >= 0", state_file.string());
+  st.elapsed_seconds = elapsed->get<double>();
+  st.extra = js.value("extra", nlohmann::json::object());
+  SEEK_CHECK(st.extra.is_object(), "{}: \"extra\" must be an object, got {}", state_file.string(),
+             describe_json(st.extra));
+  if (st.extra.contains("data")) {  // what check_same_data compares
+    const nlohmann::json& d = st.extra["data"];
+    SEEK_CHECK(d.is_object() && d.value("inputs", nlohmann::json::array()).is_array(),
+               "{}: \"extra.data\" must be an object whose \"inputs\" is a list, got {}", state_file.string(),
+               describe_json(d));
+    for (const auto& input : d.value("inputs", nlohmann::json::array()))
+      SEEK_CHECK(input.is_object(), "{}: each of \"extra.data.inputs\" must be an object, got {}",
+                 state_file.string(), describe_json(input));
   }
-  // A hand-edited or misplaced state would resume from the wrong point of the data, or redo or skip steps.
-  SEEK_CHECK(st.step >= 0 && st.data_position >= 0 && st.tokens_seen >= 0 && opt.steps() >= 0,
-             "{}: step, data_position, tokens_seen and adamw_steps must be >= 0", state_file.string());
+  if (js.contains("checksums"))
+    SEEK_CHECK(js["checksums"].is_object(), "{}: \"checksums\" must be an object, got {}",
+               state_file.string(), describe_json(js["checksums"]));
   if (const auto named = step_of(dir))
     SEEK_CHECK(*named == st.step, "{}: step {} in a checkpoint folder named for step {}", state_file.string(),
                st.step, *named);
@@ -216,7 +242,7 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
     const nlohmann::json now = state_checksums(model, opt);
     for (const char* part : {"parameters", "adamw_m", "adamw_v"})
       SEEK_CHECK(
-          js["checksums"].value(part, "") == now[part],
+          js["checksums"].contains(part) && js["checksums"][part] == now[part],
           "checkpoint {} is damaged: its {} do not match the checksum saved with them; move it away to "
           "resume from the one before",
           dir.string(),
@@ -234,8 +260,8 @@ void check_same_data(const TrainerState& state, const nlohmann::json& now,
   SEEK_CHECK(
       then.value("tokenizer", nlohmann::json()) == now.value("tokenizer", nlohmann::json()),
       "the tokenizer encodes differently from when the run saved its checkpoint at step {}: resuming would "
-      "read other tokens; {}",
-      state.step, fix);
+      "read other tokens; put back the tokenizer it trained with, or start a new run in another --out",
+      state.step);
   const nlohmann::json a = then.value("inputs", nlohmann::json::array()),
                        b = now.value("inputs", nlohmann::json::array());
   SEEK_CHECK(a.size() == b.size(), "the run trained on {} data files and now reads {}; {}", a.size(),

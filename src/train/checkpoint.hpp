@@ -14,6 +14,7 @@
 
 #include "model/adamw.hpp"
 #include "model/transformer.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 
 namespace seek {
 
@@ -25,11 +26,10 @@ struct TrainerState {
   nlohmann::json extra;  // anything else the trainer wants back (e.g. the settings it ran with)
 };
 
-// Writes checkpoint `state.step`; copies tokenizer.json / tokenizer_config.json from tokenizer_dir when
-// given. Returns its folder.
+// Writes checkpoint `state.step` with the run's tokenizer files. Returns its folder.
 std::filesystem::path save_checkpoint(const std::filesystem::path& run_dir, const Transformer<float>& model,
                                       AdamW<float>& opt, const TrainerState& state,
-                                      const std::filesystem::path& tokenizer_dir, int64_t keep_last);
+                                      const tok::TokenizerFileSet& tokenizer, int64_t keep_last);
 
 // Throws seek::Error when the checkpoint's config.json describes other tensors than `run_model` (the run's
 // --config or --init model, named by `run_model_source`): a checkpoint copied from another run.
@@ -42,10 +42,10 @@ void check_checkpoint_model(const std::filesystem::path& checkpoint, const Model
 class RunCheckpoints {
  public:
   // `saved_step`: the step of the checkpoint a resumed run started from, -1 for a new run.
-  RunCheckpoints(std::filesystem::path run_dir, std::filesystem::path tokenizer_dir, int64_t keep_last,
+  RunCheckpoints(std::filesystem::path run_dir, tok::TokenizerFileSet tokenizer, int64_t keep_last,
                  int64_t saved_step)
       : run_dir_(std::move(run_dir)),
-        tokenizer_dir_(std::move(tokenizer_dir)),
+        tokenizer_(std::move(tokenizer)),
         keep_last_(keep_last),
         saved_step_(saved_step) {}
 
@@ -57,7 +57,7 @@ class RunCheckpoints {
             const nlohmann::json& settings) {
     state.extra = {{"settings", settings}};
     if (!data_.is_null()) state.extra["data"] = data_;
-    save_checkpoint(run_dir_, model, opt, state, tokenizer_dir_, keep_last_);
+    save_checkpoint(run_dir_, model, opt, state, tokenizer_, keep_last_);
     saved_step_ = state.step;
   }
   void save_unless_saved(const Transformer<float>& model, AdamW<float>& opt, TrainerState& state,
@@ -66,7 +66,8 @@ class RunCheckpoints {
   }
 
  private:
-  std::filesystem::path run_dir_, tokenizer_dir_;
+  std::filesystem::path run_dir_;
+  tok::TokenizerFileSet tokenizer_;
   int64_t keep_last_, saved_step_;
   nlohmann::json data_;
 };

@@ -2,8 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 
 #include "core/atomic_file.hpp"
@@ -45,6 +52,17 @@ bool all_gone(const nlohmann::json& saved) {
   for (const auto& e : saved)
     if (!all_gone(e)) return false;
   return true;
+}
+
+// Whether `given` names the saved paths' new places: every changed one is gone from where it was. A list
+// is compared entry by entry (one of several data files moved, the others where they were).
+bool moved_to(const nlohmann::json& saved, const nlohmann::json& given) {
+  if (saved.is_array() && given.is_array() && saved.size() == given.size()) {
+    for (size_t i = 0; i < saved.size(); ++i)
+      if (!same_setting(saved[i], given[i]) && !all_gone(saved[i])) return false;
+    return true;
+  }
+  return all_gone(saved);
 }
 
 // The first saved path of a path setting that cannot be found from here, or "".
@@ -117,7 +135,7 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
     if (key == "out" || same_setting(saved, given)) continue;
     const std::string was = saved.is_null() || saved == "" ? "unset" : saved.dump();
     // A file or folder of the run that was moved may be named by its new path.
-    const bool moved = listed(rules.paths, key) && all_gone(saved);
+    const bool moved = listed(rules.paths, key) && moved_to(saved, given);
     SEEK_CHECK(
         !listed(rules.fixed, key) || moved,
         "--resume continues the run as it was made: {} was {} in {}, the command gives {}. Resume without "
@@ -129,7 +147,14 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   }
   // settings.json can be edited by hand; the checkpoint keeps the settings it was made with. A fixed key
   // other than a path (which may have moved) must agree with them.
-  const auto state = nlohmann::json::parse(read_file(*ckpt / "trainer_state.json"), nullptr, false);
+  // A damaged state is reported when the checkpoint loads; here it only has no settings to compare. Parsed
+  // with a bounded depth: copying a value nested 10^5 deep recursed once per level.
+  nlohmann::json state;
+  try {
+    state = parse_json_unique_keys(read_file(*ckpt / "trainer_state.json"), "trainer_state.json");
+  } catch (const std::exception&) {
+    state = nullptr;  // load_checkpoint says what is wrong with it
+  }
   const nlohmann::json made_with = state.is_object() && state.contains("extra") && state["extra"].is_object()
                                        ? state["extra"].value("settings", nlohmann::json::object())
                                        : nlohmann::json::object();
@@ -162,6 +187,36 @@ void prepare_run_folder(const fs::path& out, const nlohmann::json& resolved_sett
   fs::create_directories(out, ec);
   SEEK_CHECK(!ec, "cannot create run folder {}: {}", out.string(), ec.message());
   write_file_atomically(out / "settings.json", resolved_settings.dump(2) + "\n");
+}
+
+RunFolderLock::RunFolderLock(const fs::path& out) {
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  SEEK_CHECK(!ec, "cannot create run folder {}: {}", out.string(), ec.message());
+  const fs::path file = out / ".lock";
+  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  SEEK_CHECK(fd_ >= 0, "cannot open {}: {}", file.string(), std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    SEEK_CHECK(err == EWOULDBLOCK, "cannot lock {}: {}", file.string(), std::strerror(err));
+    std::string holder(pid, size_t(std::max<ssize_t>(n, 0)));
+    while (!holder.empty() && std::isspace(static_cast<unsigned char>(holder.back()))) holder.pop_back();
+    fail("{} is in use by another seek run{}: wait for it to end (or stop it), or give another --out",
+         out.string(), holder.empty() ? "" : fmt::format(" (process {})", holder));
+  }
+  // Who holds it, for the message above (a failed write only loses that): the lock is the flock, not the
+  // file's content.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  [[maybe_unused]] const bool noted =
+      ::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, pid.data(), pid.size(), 0) == ssize_t(pid.size());
+}
+
+RunFolderLock::~RunFolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
 }
 
 void print_changed_settings(const std::string& changes) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -50,6 +51,22 @@ void refuse_to_overwrite_a_run(const std::filesystem::path& out);
 // Creates the folder and writes settings.json atomically (which also proves the folder is writable).
 void prepare_run_folder(const std::filesystem::path& out, const nlohmann::json& resolved_settings);
 
+// Held while a run uses its folder: a second `seek train` or `seek grpo` there is refused (two resumes at
+// once interleaved their metrics and overwrote each other's checkpoints; two new runs deleted each other's
+// checkpoints in the making). An flock on <out>/.lock, which the kernel releases when the process ends,
+// however it ends, so a killed run never leaves a stale lock.
+class RunFolderLock {
+ public:
+  // Creates the folder if it is missing. Throws seek::Error when another process holds the lock.
+  explicit RunFolderLock(const std::filesystem::path& out);
+  ~RunFolderLock();
+  RunFolderLock(const RunFolderLock&) = delete;
+  RunFolderLock& operator=(const RunFolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // "resuming with changed settings: ...", one line for all, so a changed run is never silent; nothing when
 // `changes` is empty.
 void print_changed_settings(const std::string& changes);
@@ -66,6 +83,7 @@ struct RunStart {
   std::filesystem::path out;                        // the folder this run was given, not a saved one
   std::optional<std::filesystem::path> checkpoint;  // set when resuming
   std::string changes;  // on resume: what the command changed (print_changed_settings; not yet saved)
+  std::unique_ptr<RunFolderLock> lock;  // for as long as the run goes on
 };
 
 // The start both trainers share, for any settings struct with out, threads, from_json, validate and to_json.
@@ -74,7 +92,9 @@ struct RunStart {
 template <typename Settings>
 RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann::json& overrides) {
   SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");
-  RunStart<Settings> r{given, given.out, std::nullopt, {}};
+  RunStart<Settings> r{given, given.out, std::nullopt, {}, nullptr};
+  // Before the saved settings and checkpoints are read: another run may be writing them.
+  if (resume && std::filesystem::is_directory(r.out)) r.lock = std::make_unique<RunFolderLock>(r.out);
   if (resume) {
     ResumeRules rules{Settings::kFixedOnResume, Settings::kPathSettings, Settings{}.to_json()};
     if constexpr (requires { &Settings::resolve_on_resume; }) rules.resolve = &Settings::resolve_on_resume;
@@ -100,7 +120,11 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   use_thread_count(r.settings.threads, "threads");
   // Saved absolute like the other paths (a resumed run's saved one may be relative, or another folder's).
   r.settings.out = std::filesystem::absolute(r.out).lexically_normal().string();
-  if (!resume) prepare_run_folder(r.out, r.settings.to_json());
+  if (!resume) {
+    r.lock = std::make_unique<RunFolderLock>(r.out);
+    refuse_to_overwrite_a_run(r.out);  // again, now that no other run can start there
+    prepare_run_folder(r.out, r.settings.to_json());
+  }
   return r;
 }
 

@@ -73,7 +73,7 @@ void add_loads(std::vector<ExpertLoad>& acc, const std::vector<ExpertLoad>& more
 constexpr int64_t kMaxSkippedInARow = 20;
 
 TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann::json& overrides) {
-  auto [s, out, ckpt, changes] = start_run(given, resume, overrides);
+  auto [s, out, ckpt, changes, folder_lock] = start_run(given, resume, overrides);
 
   // Tokenizer: explicit folder, else the init model's, else bytes.
   fs::path tok_dir =
@@ -82,6 +82,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     SEEK_CHECK(tok::tokenizer_file_present(tok_dir / "tokenizer.json"), "no tokenizer.json in {}",
                s.tokenizer);
   auto tok = tok_dir.empty() ? make_byte_tokenizer() : load_tokenizer(tok_dir);
+  // Saved with every checkpoint and the model as read now, whatever happens to the folder meanwhile.
+  tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir);
 
   // Model: from the checkpoint being resumed, from --init, or fresh from --config. The memory of the whole
   // run is checked before any of it is allocated or read.
@@ -281,7 +283,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     }
     return n > 0 ? sum / double(n) : -1.0;
   };
-  RunCheckpoints checkpoints(out, tok_dir, s.keep_last, ckpt ? state.step : -1);
+  RunCheckpoints checkpoints(out, tok_files, s.keep_last, ckpt ? state.step : -1);
   checkpoints.set_data(ds.content);
 
   const StopOnSignal stop(kCheckpointNotice, /*closed_stdout=*/true);
@@ -407,8 +409,9 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     SaveOptions so;
     so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
     fs::path final_dir = out / "model";
+    check_trained_weights_finite(*model, final_dir);
     save_model_dir(*model, final_dir, so);
-    tok::copy_tokenizer_files(tok_dir, final_dir);
+    tok::write_tokenizer_files(tok_files, final_dir);
     fmt::print("done: {}{}, final loss {:.4f}{}; model saved to {}, metrics in {}\n",
                count_of(state.step, "step"),
                result.skipped_steps > 0

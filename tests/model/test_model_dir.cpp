@@ -184,6 +184,32 @@ TEST(ModelDir, LayerAndExpertCountsNeedEveryIndexFromZero) {
   fs::remove_all(dir);
 }
 
+// Layers and experts counted apart each match a header with one tensor per layer index and one per expert
+// index, while the config's layers × experts are far more tensors than the header holds: the list of them
+// was built first (2000 × 2000 took minutes and gigabytes), now the counts are compared before.
+TEST(ModelDir, LayersTimesExpertsAreComparedWithTheHeaderFirst) {
+  auto dir = temp_dir("layers-times-experts");
+  fs::create_directories(dir);
+  SafetensorsWriter w;
+  const float one = 1;
+  for (int i = 0; i < 300; ++i) {
+    w.add(fmt::format("model.layers.{}.x", i), DType::F32, {1}, &one);
+    w.add(fmt::format("model.layers.0.mlp.experts.{}.x", i), DType::F32, {1}, &one);
+  }
+  w.write(dir / "model.safetensors");
+  TensorStore store(dir);
+  ModelConfig c = test::shipped_config("tiny-v3");
+  c.num_hidden_layers = 300;
+  c.n_routed_experts = 300;
+  c.num_nextn_predict_layers = 0;
+  const std::string msg = error_of([&] { check_weights_match_config(store, c, true, "cfg.json"); });
+  EXPECT_NE(msg.find("cfg.json: 299 MoE layers of 300 routed experts are 269100 tensors, but"),
+            std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("holds 600 in all"), std::string::npos) << msg;
+  fs::remove_all(dir);
+}
+
 // A symlink loop was an "internal error" (std::filesystem threw), a FIFO for config.json waited for a writer
 // forever and /dev/zero was read until memory ran out: each is now an error naming the path.
 TEST(ModelDir, SymlinkLoopsAndSpecialFilesAreNamed) {
@@ -231,6 +257,26 @@ TEST(ModelDir, NonFiniteRouterBiasIsRefused) {
         << msg;
   }
   fs::remove_all(dir);
+}
+
+// Weights an update made non-finite are not saved by the trainers (a checkpoint of them would push good ones
+// out of the run folder; GRPO with an eps that fp32 rounds to 0 saved such a model and exited 0): the error
+// names the tensor.
+TEST(ModelDir, NonFiniteTrainedWeightsAreNamed) {
+  auto cfg = test::shipped_config("tiny-v3");
+  Transformer<float> m(cfg);
+  m.init_weights(1);
+  check_trained_weights_finite(m, "run/model");
+  auto& ps = m.params();
+  const std::string name = "model.layers.2.self_attn.kv_b_proj.weight";
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()}) {
+    ps.value[size_t(ps.layout[ps.layout.find(name)].offset + 5)] = bad;
+    const std::string msg = error_of([&] { check_trained_weights_finite(m, "run/model"); });
+    EXPECT_NE(
+        msg.find(fmt::format("not saving run/model: tensor '{}' holds {} at index 5", name, double(bad))),
+        std::string::npos)
+        << msg;
+  }
 }
 
 // FP8 scales are checked with the headers, before any weight is read: a scale missing (or of the wrong shape)

@@ -98,30 +98,35 @@ TEST(LoadTokenizerFiles, FifoIsRefusedNotWaitedOn) {
   EXPECT_HAS(result.get(), "tokenizer.json is not a regular file");
 }
 
-// A trained model's folder gets its tokenizer through copy_tokenizer_files: fs::copy_file wrote in place
-// (a full disk left half a tokenizer.json over the old one, reported as an internal error) and was not
-// fsynced.
-TEST(CopyTokenizerFiles, CopiesWholeFilesAndNamesProblems) {
+// A trained model's folder gets its tokenizer through read/write_tokenizer_files: fs::copy_file wrote in
+// place (a full disk left half a tokenizer.json over the old one, reported as an internal error) and was not
+// fsynced; and the files were read at each save, so a tokenizer folder deleted mid-run gave a model without
+// one.
+TEST(TokenizerFiles, SavesTheFilesAsReadWholeAndNamesProblems) {
   test::TempDir dir("tok-copy");
   const fs::path from = dir.path / "from", to = dir.path / "to";
   fs::create_directories(from);
   fs::create_directories(to);
   write(from / "tokenizer.json", tiny_tokenizer().dump());
   write(to / "tokenizer.json", "old");
-  tok::copy_tokenizer_files(from, to);
+  write(to / "tokenizer_config.json", "an earlier export's");
+  const tok::TokenizerFileSet set = tok::read_tokenizer_files(from);
+  fs::remove_all(from);  // the files as read are saved, whatever happens to the folder
+  tok::write_tokenizer_files(set, to);
   EXPECT_EQ(read_file(to / "tokenizer.json"), tiny_tokenizer().dump());
-  EXPECT_FALSE(fs::exists(to / "tokenizer_config.json")) << "only the files `from` holds";
-  tok::copy_tokenizer_files("", to);  // no tokenizer folder: nothing to copy
-  // A read-only target is refused by name and left as it was; so is a broken link in `from`.
+  EXPECT_FALSE(fs::exists(to / "tokenizer_config.json")) << "only the files `from` held";
+  EXPECT_TRUE(tok::read_tokenizer_files("").files.empty());  // no tokenizer folder: nothing to save
+  // A read-only target is refused by name and left as it was; a broken link in `from` is named when read.
+  fs::create_directories(from);
   write(from / "tokenizer_config.json", "{}");
   write(to / "tokenizer_config.json", "keep");
   fs::permissions(to / "tokenizer_config.json", fs::perms::owner_read);
-  EXPECT_HAS(error_of([&] { tok::copy_tokenizer_files(from, to); }), "tokenizer_config.json");
+  EXPECT_HAS(error_of([&] { tok::write_tokenizer_files(tok::read_tokenizer_files(from), to); }),
+             "tokenizer_config.json");
   fs::permissions(to / "tokenizer_config.json", fs::perms::owner_all);
   EXPECT_EQ(read_file(to / "tokenizer_config.json"), "keep");
-  fs::remove(from / "tokenizer.json");
   fs::create_symlink(dir.path / "gone.json", from / "tokenizer.json");
-  EXPECT_HAS(error_of([&] { tok::copy_tokenizer_files(from, to); }), "gone.json, which does not exist");
+  EXPECT_HAS(error_of([&] { tok::read_tokenizer_files(from); }), "gone.json, which does not exist");
 }
 
 TEST(ChatStyleOf, ReportsBadConfigAndReadsTheListForm) {

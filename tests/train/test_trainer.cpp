@@ -22,6 +22,7 @@
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "train/checkpoint.hpp"
+#include "train/run_folder.hpp"
 #include "train/trainer.hpp"
 
 namespace seek {
@@ -472,6 +473,51 @@ TEST(Trainer, ResumeFindsTheRunsFilesFromAnywhereAndAcceptsMovedOnes) {
   EXPECT_EQ(run_training(s, true, {{"steps", 5}, {"objective", "pretrain"}}).steps_done, 5);
 }
 
+// A second run in a folder in use is refused before it writes anything there, new or resumed (two resumes at
+// once interleaved their metrics; two new runs deleted each other's checkpoints in the making).
+TEST(Trainer, AFolderInUseByAnotherRunIsRefused) {
+  TempDir tmp("trainer-folder-in-use");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.steps = 2;
+  {
+    RunFolderLock other(tmp.path / "run");
+    EXPECT_NE(test::error_of([&] { run_training(s, false); }).find("is in use by another seek run (process "),
+              std::string::npos);
+    EXPECT_FALSE(fs::exists(tmp.path / "run" / "settings.json"));
+  }
+  run_training(s, false);
+  RunFolderLock other(tmp.path / "run");
+  EXPECT_NE(test::error_of([&] {
+              run_training(s, true, {{"steps", 3}});
+            }).find("is in use by another seek run"),
+            std::string::npos);
+}
+
+// One of several data files moved: the list with its new path is accepted (each changed entry must be gone
+// from where it was; both refused the other's fix), while an entry that is still there cannot change.
+TEST(Trainer, ResumeAcceptsOneOfSeveralDataFilesMoved) {
+  TempDir tmp("trainer-resume-moved-one");
+  const fs::path a = write_corpus(tmp.path), b = tmp.path / "b.txt";
+  fs::copy_file(a, b);
+  auto s = tiny_settings(a, tmp.path / "run");
+  s.steps = 2;
+  s.data = {a.string(), b.string()};
+  run_training(s, false);
+  fs::create_directories(tmp.path / "new");
+  const fs::path b2 = tmp.path / "new" / "b.txt";
+  fs::rename(b, b2);
+  fs::copy_file(a, tmp.path / "other.txt");
+  const std::string refused = test::error_of([&] {
+    run_training(s, true, {{"steps", 3}, {"data", {(tmp.path / "other.txt").string(), b2.string()}}});
+  });
+  EXPECT_NE(refused.find("--resume continues the run as it was made: --data was"), std::string::npos)
+      << refused;
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_training(s, true, {{"steps", 3}, {"data", {a.string(), b2.string()}}}).steps_done, 3);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("(moved)"), std::string::npos) << out;
+}
+
 // A checkpoint that is not this run's (copied from a run of another model, or with a hand-edited state), a
 // damaged one and a settings.json that is not a file are clear errors, not a silent resume of something else.
 TEST(Trainer, ResumeRefusesACheckpointThatIsNotTheRuns) {
@@ -516,6 +562,30 @@ TEST(Trainer, ResumeRefusesACheckpointThatIsNotTheRuns) {
         << e.what();
   }
   state["step"] = 2;
+  std::ofstream(ckpt / "trainer_state.json") << state.dump();
+
+  // Fields of the wrong type name the field (one was an internal error, a fraction was cut without a word,
+  // and a value nested 200,000 deep crashed the copy of "extra").
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const std::pair<std::string, std::string> damaged[] = {
+      {R"("data_position": 1.5)", "\"data_position\" must be a whole number >= 0, got 1.5"},
+      {R"("adamw_steps": "2")", "\"adamw_steps\" must be a whole number >= 0, got \"2\""},
+      {R"("checksums": 5)", "\"checksums\" must be an object, got 5"},
+      {R"("extra": {"data": 5})", "\"extra.data\" must be an object whose \"inputs\" is a list, got 5"},
+      {R"("extra": {"deep": )" + deep + "}", "trainer_state.json: the value at extra.deep"},
+  };
+  for (const auto& [field, message] : damaged) {
+    SCOPED_TRACE(field);
+    std::string text = state.dump();
+    const std::string key = field.substr(0, field.find(':'));
+    auto edited = state;
+    edited.erase(key.substr(1, key.size() - 2));
+    text = edited.dump();
+    text.insert(1, field + ",");
+    std::ofstream(ckpt / "trainer_state.json") << text;
+    const std::string msg = test::error_of([&] { run_training(s, true, {{"steps", 4}}); });
+    EXPECT_NE(msg.find(message), std::string::npos) << msg;
+  }
   std::ofstream(ckpt / "trainer_state.json") << state.dump();
 
   // A fixed setting edited in settings.json disagrees with the settings the checkpoint was made with.
