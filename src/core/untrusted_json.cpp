@@ -221,6 +221,10 @@ class CheckedDomBuilder {
 }  // namespace
 
 json parse_json_unique_keys(std::string_view text, std::string_view where, size_t max_depth) {
+  // nlohmann's parser takes a NUL byte for the end of the text, so what followed one (a safetensors header's
+  // later entries) was dropped without a word.
+  if (const size_t nul = text.find('\0'); nul != std::string_view::npos)
+    fail("{}: a NUL byte at offset {}, which JSON text cannot hold", where, nul);
   json root;
   CheckedDomBuilder builder(root, where, max_depth);
   json::sax_parse(text.begin(), text.end(), &builder);

@@ -76,6 +76,14 @@ Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const Engine
   // ids without a token are never sampled.
   sample_vocab_ = c.vocab_size;
   if (tok_) sample_vocab_ = std::min<int64_t>(sample_vocab_, int64_t(tok_->vocab_size()));
+  // Every id below that is sampled, so one without a token would be drawn and then fail to print (and
+  // GRPO's log-probabilities would count it): refused before anything runs.
+  if (const TokenId gap = tok_ ? tok_->first_missing_id() : -1; gap >= 0 && gap < sample_vocab_)
+    fail(
+        "the tokenizer has no token for id {}, below its largest id {}: ids without a token cannot be "
+        "sampled or printed; fill the gap in tokenizer.json (DeepSeek's tokenizers fill theirs with "
+        "placeholder tokens)",
+        gap, tok_->vocab_size() - 1);
   stats_.cache_bytes_per_token = cache_.bytes_per_token();
   SEEK_CHECK(opt.max_cache_bytes >= 0, "the KV cache budget must be >= 0 bytes (0: from free memory), got {}",
              opt.max_cache_bytes);

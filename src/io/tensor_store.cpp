@@ -34,6 +34,10 @@ json read_json_file(const fs::path& path) {
 
 // Shard names come from a file we did not write; keep them inside the checkpoint's folder.
 void check_shard_name(const fs::path& index, const std::string& shard) {
+  // A file name cannot hold one: the name opened would end there (and a message would print it raw).
+  if (shard.find('\0') != std::string::npos)
+    fail("{}: shard file name '{}' holds a NUL byte", index.string(),
+         shard.substr(0, shard.find('\0')) + "\\0...");
   fs::path p(shard);
   bool escapes = p.empty() || p.is_absolute();
   for (const auto& part : p) escapes = escapes || part == "..";

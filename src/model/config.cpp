@@ -14,6 +14,8 @@ namespace seek {
 
 namespace {
 
+constexpr int64_t kMaxLayers = 4096, kMaxExperts = 65536, kMaxLayerExperts = int64_t(1) << 20;
+
 using nlohmann::json;
 
 struct Reader {
@@ -117,8 +119,6 @@ void check_derived_sizes(const ModelConfig& c, const std::string& src) {
       {"num_attention_heads × v_head_dim", heads * c.v_head_dim},
       {"kv_lora_rank + qk_rope_head_dim", Wide(c.kv_lora_rank) + c.qk_rope_head_dim},
       {"2 × hidden_size", 2 * Wide(c.hidden_size)},
-      {"num_hidden_layers + num_nextn_predict_layers",
-       Wide(c.num_hidden_layers) + c.num_nextn_predict_layers},
       {"n_shared_experts × moe_intermediate_size",
        c.n_routed_experts > 0 ? Wide(c.n_shared_experts) * c.moe_intermediate_size : 0},
   };
@@ -212,6 +212,12 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
   std::string act = r.string_or("hidden_act", "silu");
   SEEK_CHECK(act == "silu", "{}: unsupported hidden_act \"{}\" (DeepSeek models use silu)", src, act);
   SEEK_CHECK(!r.boolean_or("attention_bias", false), "{}: attention_bias = true is not supported", src);
+  // Recent transformers' DeepseekV3Config: false rotates the rope dims as two halves rather than as
+  // DeepSeek's interleaved pairs, which seek always does; ignoring it gave other logits without a word.
+  SEEK_CHECK(r.boolean_or("rope_interleave", true),
+             "{}: rope_interleave = false (RoPE over two halves) is not supported; seek rotates interleaved "
+             "pairs, as DeepSeek's checkpoints are made for",
+             src);
 
   c.rope.dim = c.qk_rope_head_dim;
   c.rope.theta = c.rope_theta;
@@ -293,7 +299,22 @@ void ModelConfig::validate(const std::string& src) const {
   SEEK_CHECK(q_lora_rank >= 0, "{}: q_lora_rank must be null or positive, got {}", src, q_lora_rank);
   SEEK_CHECK(first_k_dense_replace >= 0, "{}: first_k_dense_replace must be >= 0", src);
   SEEK_CHECK(num_nextn_predict_layers >= 0, "{}: num_nextn_predict_layers must be >= 0", src);
-  SEEK_CHECK(std::isfinite(rms_norm_eps) && rms_norm_eps > 0, "{}: rms_norm_eps must be positive", src);
+  // Above 1 the epsilon, not the activations, sets the norm (1e308 made every logit 0).
+  SEEK_CHECK(std::isfinite(rms_norm_eps) && rms_norm_eps > 0 && rms_norm_eps <= 1,
+             "{}: rms_norm_eps must be in (0, 1] (DeepSeek's are 1e-6), got {}", src, rms_norm_eps);
+  // The counts that size the model's list of tensors (one per layer, and per layer and expert): far beyond
+  // any DeepSeek model (V3: 61 + 1 layers of 256 experts), and small enough that a config that describes no
+  // real model (2^40 layers) is refused at once rather than building a list of 10^12 tensors.
+  SEEK_CHECK(num_hidden_layers <= kMaxLayers && num_nextn_predict_layers <= kMaxLayers,
+             "{}: num_hidden_layers ({}) and num_nextn_predict_layers ({}) must be at most {}", src,
+             num_hidden_layers, num_nextn_predict_layers, kMaxLayers);
+  SEEK_CHECK(n_routed_experts <= kMaxExperts, "{}: n_routed_experts ({}) must be at most {}", src,
+             n_routed_experts, kMaxExperts);
+  SEEK_CHECK(
+      (num_hidden_layers + num_nextn_predict_layers) * n_routed_experts <= kMaxLayerExperts,
+      "{}: (num_hidden_layers + num_nextn_predict_layers) × n_routed_experts is {} routed experts, more "
+      "than {}",
+      src, (num_hidden_layers + num_nextn_predict_layers) * n_routed_experts, kMaxLayerExperts);
   check_derived_sizes(*this, src);
   if (has_dense_layer(*this)) positive(intermediate_size, "intermediate_size");
   if (n_routed_experts > 0) {

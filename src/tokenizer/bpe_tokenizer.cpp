@@ -302,6 +302,12 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_specia
   return out;
 }
 
+TokenId BpeTokenizer::first_missing_id() const {
+  for (size_t i = 0; i < tokens_.size(); ++i)
+    if (!tokens_[i].present) return TokenId(i);
+  return -1;
+}
+
 void BpeTokenizer::check_id(TokenId id) const {
   if (id < 0 || size_t(id) >= tokens_.size() || !tokens_[id].present)
     fail("token id {} is not in the vocabulary (size {})", id, tokens_.size());

@@ -28,6 +28,7 @@ class BpeTokenizer final : public Tokenizer {
   std::string decode(std::span<const TokenId> ids, bool skip_special = false) const override;
   std::string token_bytes(TokenId id) const override;
   size_t vocab_size() const override { return tokens_.size(); }
+  TokenId first_missing_id() const override;
   std::optional<TokenId> token_to_id(std::string_view token) const override;
   std::string id_to_token(TokenId id) const override;
   bool is_special(TokenId id) const override;

@@ -52,6 +52,8 @@ class Tokenizer {
   virtual std::string token_bytes(TokenId id) const = 0;
 
   virtual size_t vocab_size() const = 0;
+  // The first id below vocab_size() that names no token (a tokenizer.json whose ids leave a gap), or -1.
+  virtual TokenId first_missing_id() const { return -1; }
   virtual std::optional<TokenId> token_to_id(std::string_view token) const = 0;
   // The token's string as the vocabulary spells it (byte-level BPE: the GPT-2 byte-to-unicode form).
   virtual std::string id_to_token(TokenId id) const = 0;

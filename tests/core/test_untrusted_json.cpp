@@ -126,6 +126,16 @@ TEST(UntrustedJson, DuplicateKeysAreNamedWithTheirPath) {
       "[18446744073709551615,-9223372036854775808,1e+20,2.5]");
 }
 
+// nlohmann's parser stops at a NUL byte as at the end of the text: what followed one (a safetensors header's
+// later entries, any garbage) was dropped without a word.
+TEST(UntrustedJson, ANulByteIsAnError) {
+  using namespace std::string_literals;
+  const std::string msg = error_of([] { parse_json_unique_keys("{\"a\": 1}\0{not json"s, "t.json"); });
+  EXPECT_EQ(msg, "t.json: a NUL byte at offset 8, which JSON text cannot hold");
+  EXPECT_NE(error_of([] { parse_json_unique_keys("{\"a\": \"x\0y\"}"s, "t.json"); }).find("offset 8"),
+            std::string::npos);
+}
+
 // nlohmann's parse callback, which the key check used, rescanned the enclosing object at the end of every
 // inner object: 90,000 tensor entries in one safetensors header took 45 s. Linear now.
 TEST(UntrustedJson, ManyObjectsInOneObjectParseInLinearTime) {

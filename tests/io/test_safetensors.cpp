@@ -620,6 +620,12 @@ TEST_F(SafetensorsTest, RejectsBrokenIndexes) {
   j["weight_map"]["a"] = "../elsewhere.safetensors";
   write_index(j);
   expect_error([&] { TensorStore s(ck); }, {"../elsewhere.safetensors", "relative path inside"});
+  // A NUL in a name opened the file named by the part before it (and printed the byte raw in messages).
+  j = json::parse(good);
+  j["weight_map"]["a"] = std::string("model-00001-of-00002.safetensors\0junk", 37);
+  write_index(j);
+  expect_error([&] { TensorStore s(ck); },
+               {"shard file name 'model-00001-of-00002.safetensors\\0...' holds a NUL byte"});
 
   write_index(json{{"metadata", json::object()}});
   expect_error([&] { TensorStore s(ck); }, {index.string(), "weight_map"});

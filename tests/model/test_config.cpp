@@ -194,6 +194,20 @@ TEST(Config, OutOfRangeValuesAreErrors) {
     j["rope_scaling"][key] = value;
     EXPECT_NE(error_of(j).find(needle), std::string::npos) << key << ": " << error_of(j);
   }
+  // Above 1 the epsilon sets the norm: 1e308 made every logit 0.
+  for (double eps : {1e308, 1.5}) {
+    j = load_json("tiny-v3");
+    j["rms_norm_eps"] = eps;
+    EXPECT_NE(error_of(j).find("rms_norm_eps must be in (0, 1]"), std::string::npos) << error_of(j);
+  }
+  // RoPE over two halves (transformers' rope_interleave false) was ignored, giving other logits.
+  j = load_json("tiny-v3");
+  j["rope_interleave"] = false;
+  EXPECT_NE(error_of(j).find("rope_interleave = false (RoPE over two halves) is not supported"),
+            std::string::npos)
+      << error_of(j);
+  j["rope_interleave"] = true;
+  EXPECT_EQ(error_of(j), "");
   j = load_json("tiny-v3");
   j["routed_scaling_factor"] = 1e308;
   EXPECT_NE(error_of(j).find("routed_scaling_factor must be positive and at most 1e6"), std::string::npos)
@@ -256,7 +270,6 @@ TEST(Config, DerivedSizesThatOverflowAreErrors) {
        {std::tuple{"num_attention_heads", (int64_t(1) << 62) + 4, "num_attention_heads × (qk_nope_head_dim"},
         std::tuple{"kv_lora_rank", INT64_MAX, "kv_lora_rank + qk_rope_head_dim"},
         std::tuple{"hidden_size", INT64_MAX / 2 + 1, "2 × hidden_size"},
-        std::tuple{"num_nextn_predict_layers", INT64_MAX, "num_hidden_layers + num_nextn_predict_layers"},
         std::tuple{"n_shared_experts", int64_t(1) << 62, "n_shared_experts × moe_intermediate_size"}}) {
     auto j = load_json("tiny-v3");
     j[key] = value;
@@ -304,10 +317,32 @@ TEST(Config, LayerCountsAreNotLoopedOver) {
   j["first_k_dense_replace"] = 0;  // every layer MoE: intermediate_size is not needed
   j.erase("intermediate_size");
   j["num_hidden_layers"] = int64_t(1) << 40;
+  // Refused outright now (far past any model; seek train's memory check built a list of 2^40 layers'
+  // tensors), without a loop over the layers either.
+  EXPECT_NE(error_of(j).find("num_hidden_layers (1099511627776) and num_nextn_predict_layers (1) must be at "
+                             "most 4096"),
+            std::string::npos)
+      << error_of(j);
+  j["num_hidden_layers"] = 4096;
+  j["num_nextn_predict_layers"] = 0;
+  j["n_routed_experts"] = 8;
   EXPECT_EQ(error_of(j), "");
   j["num_hidden_layers"] = 3;
   j["num_nextn_predict_layers"] = int64_t(1) << 40;
-  EXPECT_EQ(error_of(j), "");
+  EXPECT_NE(error_of(j).find("must be at most 4096"), std::string::npos) << error_of(j);
+  // Layers × experts sizes the list of expert tensors.
+  j["num_nextn_predict_layers"] = 0;
+  j["num_hidden_layers"] = 2000;
+  j["n_routed_experts"] = 2000;
+  j["n_group"] = 1;
+  j["topk_group"] = 1;
+  EXPECT_NE(error_of(j).find("(num_hidden_layers + num_nextn_predict_layers) × n_routed_experts is 4000000 "
+                             "routed experts, more than 1048576"),
+            std::string::npos)
+      << error_of(j);
+  j["n_routed_experts"] = 70000;
+  EXPECT_NE(error_of(j).find("n_routed_experts (70000) must be at most 65536"), std::string::npos)
+      << error_of(j);
   // The rule agrees with looking at every layer of small configs.
   j = load_json("tiny-v3");
   for (int64_t layers : {1, 2, 3})
