@@ -13,6 +13,8 @@ namespace seek::reward {
 
 namespace {
 
+constexpr double kMaxRewardWeight = 1e6;
+
 RewardTerm term_from(const std::string& name, const nlohmann::json& v, const std::string& where) {
   RewardTerm t;
   t.name = name;
@@ -29,7 +31,11 @@ RewardTerm term_from(const std::string& name, const nlohmann::json& v, const std
     fail("{}: reward '{}' must be a weight (number) or an object of options, got {}", where, name,
          describe_json(v));
   }
-  if (!std::isfinite(t.weight)) fail("{}: reward '{}': weight must be finite", where, name);
+  // Bounded as well as finite: two weights of 1e308 summed to inf, which stopped the run after its first
+  // rollouts (rewards are at most a few units, so a million times one is already far beyond any use).
+  if (!std::isfinite(t.weight) || std::fabs(t.weight) > kMaxRewardWeight)
+    fail("{}: reward '{}': weight must be finite and at most {:g} in size, got {}", where, name,
+         kMaxRewardWeight, t.weight);
   const auto& known = reward_names();
   if (std::find(known.begin(), known.end(), name) == known.end()) {
     std::string list;

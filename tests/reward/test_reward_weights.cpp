@@ -26,11 +26,14 @@ TEST(RewardWeights, AllZeroIsAnError) {
 }
 
 TEST(RewardWeights, NonFiniteIsAnError) {
+  // Bounded too: two weights of 1e308 summed to inf, which stopped the run after its first rollouts.
   for (double w : {std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-                   std::numeric_limits<double>::quiet_NaN()}) {
+                   std::numeric_limits<double>::quiet_NaN(), 1e308, -2e6}) {
     const std::string e = error_of([&] { RewardSpec::from_json(json{{"format", 1}, {"accuracy", w}}, "x"); });
-    EXPECT_NE(e.find("reward 'accuracy': weight must be finite"), std::string::npos) << w << ": " << e;
+    EXPECT_NE(e.find("reward 'accuracy': weight must be finite and at most 1e+06 in size"), std::string::npos)
+        << w << ": " << e;
   }
+  EXPECT_EQ(RewardSpec::from_json(json{{"format", 1}, {"accuracy", -1e6}}, "x").terms.size(), 2u);
 }
 
 TEST(RewardWeights, FindReturnsTheNamedTerm) {
