@@ -265,6 +265,20 @@ void refuse_to_overwrite_a_run(const std::filesystem::path& out) {
   if (fs::is_regular_file(out / "config.json", ec) &&
       (fs::exists(out / "model.safetensors", ec) || fs::exists(out / "model.safetensors.index.json", ec)))
     fail("{} holds a model (config.json and its weights): give --out a new folder for the run", out.string());
+  // A settings.json that is not a run's (every run writes its "out") is the user's own file, which the new
+  // run's would replace.
+  if (fs::exists(out / "settings.json", ec)) {
+    nlohmann::json j;
+    try {
+      j = parse_json_unique_keys(read_file(out / "settings.json"), "settings.json");
+    } catch (const std::exception&) {
+      j = nullptr;
+    }
+    SEEK_CHECK(j.is_object() && j.contains("out"),
+               "{} holds a settings.json that is not a seek run's, which the run would overwrite: give --out "
+               "a new folder",
+               out.string());
+  }
   // settings.json alone, or empty logs, are what a run that stopped before its first step leaves (e.g. on
   // prompts too long for its limits): starting again there, with the flags fixed, loses nothing.
   for (const char* name : {"checkpoints", "model", "metrics.jsonl", "completions.jsonl"}) {

@@ -493,6 +493,21 @@ TEST(Trainer, AFolderInUseByAnotherRunIsRefused) {
             std::string::npos);
 }
 
+// A settings.json that is not a run's (a project folder given as --out) was replaced without a word.
+TEST(Trainer, ANewRunKeepsASettingsJsonThatIsNotARuns) {
+  TempDir tmp("trainer-foreign-settings");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "proj");
+  s.steps = 1;
+  fs::create_directories(tmp.path / "proj");
+  std::ofstream(tmp.path / "proj" / "settings.json") << R"({"my": "precious"})";
+  EXPECT_NE(test::error_of([&] {
+              run_training(s, false);
+            }).find("holds a settings.json that is not a seek run's, which the run would overwrite"),
+            std::string::npos);
+  std::ifstream in(tmp.path / "proj" / "settings.json");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), R"({"my": "precious"})");
+}
+
 // One of several data files moved: the list with its new path is accepted (each changed entry must be gone
 // from where it was; both refused the other's fix), while an entry that is still there cannot change.
 TEST(Trainer, ResumeAcceptsOneOfSeveralDataFilesMoved) {
