@@ -31,11 +31,9 @@
 #include "infer/cache_attention.hpp"
 #include "infer/engine.hpp"
 #include "infer/expert_batch.hpp"
-#include "infer/linear.hpp"
 #include "infer/model.hpp"
 #include "infer/runner.hpp"
 #include "infer/sampler.hpp"
-#include "kernels/swiglu.hpp"
 
 namespace seek {
 namespace {
@@ -248,10 +246,10 @@ void BM_CacheAttention(benchmark::State& state, AttnForm form, CacheType ct) {
 }
 
 // The routed and shared experts of the V2-Lite-shaped model's MoE layer for one decode step of B tokens
-// (top-6 of 64 drawn at random, the shared expert on all B), alone, against memory_bandwidth: packed, one
-// expert after another through infer_linear (oneDNN on the packed weights, what the runner does with large
-// experts), or row-major side by side (run_expert_tasks, what it does with small ones). Counters: GB_s of
-// expert weights read, GFLOP_s.
+// (top-6 of 64 drawn at random, the shared expert on all B), alone, against memory_bandwidth, through
+// run_experts as the runner decodes: packed (oneDNN; side by side, each expert whole on one thread, at batch
+// 64, in turn at batch 1) or row-major ("-rowmajor": column blocks on each thread, what the runner does with
+// small models' experts). Counters: GB_s of expert weights read, GFLOP_s.
 void BM_Experts(benchmark::State& state, bool packed, WeightFormat fmt) {
   const int64_t B = state.range(0);
   const InferModel& m = get_model("v2lite", fmt, packed);
@@ -269,7 +267,7 @@ void BM_Experts(benchmark::State& state, bool packed, WeightFormat fmt) {
     for (int64_t e : pick) ++rows[size_t(e)];
   }
   const std::vector<float> x = random_rows(B * K, d, rng);
-  std::vector<float> y(static_cast<size_t>(B * K * d)), ys(static_cast<size_t>(B * d)), act;
+  std::vector<float> y(static_cast<size_t>(B * K * d)), ys(static_cast<size_t>(B * d));
   std::vector<ExpertTask> tasks;
   double bytes = 0, flops = 0;
   int64_t r0 = 0;
@@ -285,22 +283,9 @@ void BM_Experts(benchmark::State& state, bool packed, WeightFormat fmt) {
     r0 += rows[size_t(e)];
   }
   add(li.experts.shared, x.data(), ys.data(), B);
-  std::vector<float> g, u, rounded;
+  ExpertScratch scratch;
   for (auto _ : state) {
-    if (!packed) {
-      run_expert_tasks(tasks, d, act, rounded);
-    } else {
-      for (const ExpertTask& t : tasks) {
-        const int64_t inter = t.gate.rows;
-        g.resize(size_t(t.rows * inter));
-        u.resize(g.size());
-        act.resize(g.size());
-        infer_linear(t.x, d, t.gate, g.data(), t.rows);
-        infer_linear(t.x, d, t.up, u.data(), t.rows);
-        swiglu_forward<float>(g.data(), u.data(), act.data(), t.rows * inter);
-        infer_linear(act.data(), inter, t.down, t.y, t.rows);
-      }
-    }
+    run_experts(tasks, d, B, scratch);
     benchmark::DoNotOptimize(y.data());
   }
   const double iters = double(state.iterations());

@@ -1,6 +1,8 @@
 #include "infer/expert_batch.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <numeric>
 
 #include "infer/linear.hpp"
 #include "kernels/swiglu.hpp"
@@ -15,10 +17,70 @@ struct Piece {
   int64_t task, c0;
 };
 
+// Each task whole on one thread: see the header. An exception (oneDNN's) is carried out of the parallel
+// region and rethrown, the first in task order.
+void run_packed_tasks(const std::vector<ExpertTask>& tasks, int64_t d) {
+  const int64_t J = int64_t(tasks.size());
+  std::vector<int64_t> order(static_cast<size_t>(J));
+  std::iota(order.begin(), order.end(), int64_t(0));
+  auto work = [&](int64_t j) { return tasks[size_t(j)].rows * tasks[size_t(j)].gate.rows; };
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return work(a) > work(b); });
+  std::vector<std::exception_ptr> failed(static_cast<size_t>(J));
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int64_t i = 0; i < J; ++i) {
+    const int64_t j = order[size_t(i)];
+    const ExpertTask& t = tasks[size_t(j)];
+    if (t.rows == 0) continue;
+    try {
+      thread_local std::vector<float> g, u, a;
+      const int64_t n = t.rows * t.gate.rows;
+      if (int64_t(g.size()) < n) {
+        g.resize(size_t(n));
+        u.resize(size_t(n));
+        a.resize(size_t(n));
+      }
+      infer_linear(t.x, d, t.gate, g.data(), t.rows);
+      infer_linear(t.x, d, t.up, u.data(), t.rows);
+      swiglu_forward<float>(g.data(), u.data(), a.data(), n);
+      infer_linear(a.data(), t.gate.rows, t.down, t.y, t.rows);
+    } catch (...) {
+      failed[size_t(j)] = std::current_exception();
+    }
+  }
+  for (const std::exception_ptr& e : failed)
+    if (e) std::rethrow_exception(e);
+}
+
 }  // namespace
 
-void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, std::vector<float>& act,
-                      std::vector<float>& rounded) {
+void run_experts(const std::vector<ExpertTask>& tasks, int64_t d, int64_t tokens, ExpertScratch& scratch) {
+  const bool packed = !tasks.empty() && tasks[0].gate.packed;
+  if (tokens <= kExpertsSideBySide && (!packed || tokens > kPackedExpertsInTurn))
+    run_expert_tasks(tasks, d, scratch);
+  else
+    run_expert_tasks_in_turn(tasks, d, scratch);
+}
+
+void run_expert_tasks_in_turn(const std::vector<ExpertTask>& tasks, int64_t d, ExpertScratch& scratch) {
+  for (const ExpertTask& t : tasks) {
+    if (t.rows == 0) continue;
+    const int64_t inter = t.gate.rows, n = t.rows * inter;
+    for (auto* v : {&scratch.gate, &scratch.up, &scratch.act})
+      if (int64_t(v->size()) < n) v->resize(size_t(n));
+    infer_linear(t.x, d, t.gate, scratch.gate.data(), t.rows);
+    infer_linear(t.x, d, t.up, scratch.up.data(), t.rows);
+    swiglu_forward<float>(scratch.gate.data(), scratch.up.data(), scratch.act.data(), n);
+    infer_linear(scratch.act.data(), inter, t.down, t.y, t.rows);
+  }
+}
+
+void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, ExpertScratch& scratch) {
+  if (!tasks.empty() && tasks[0].gate.packed) {
+    run_packed_tasks(tasks, d);
+    return;
+  }
+  std::vector<float>& act = scratch.act;
+  std::vector<float>& rounded = scratch.rounded;
   const int64_t J = int64_t(tasks.size());
   // Over bf16 weights that oneDNN multiplies natively every product takes bf16 inputs (infer/linear.hpp), so
   // a token's expert output does not depend on how many tokens share the expert: each task's rows are

@@ -11,7 +11,6 @@
 #include "infer/linear.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/rmsnorm.hpp"
-#include "kernels/swiglu.hpp"
 
 namespace seek {
 
@@ -24,9 +23,6 @@ namespace {
 // bench/infer/ab.sh); at 1 and 16 tokens the two are level. With 128 heads (V3's count; one layer, 1K
 // context) both are level at 17-20 tokens and the GEMMs ahead from 24 (5%), 28 (7%), 32 (10%) and 64 (17%).
 constexpr int64_t kSmallBatch = 16;
-// Up to this many tokens (decode batches) the experts run side by side (expert_batch.hpp); beyond it
-// (prefill) each active expert has enough rows for oneDNN's blocked GEMMs.
-constexpr int64_t kExpertsSideBySide = 64;
 
 template <typename V>
 void grow(std::vector<V>& v, int64_t n) {
@@ -256,20 +252,15 @@ void Runner::ffn(int64_t l, const float* x, int64_t N, float* out) {
     moe(l, x, N, out);
     return;
   }
-  const int64_t I = li.dense.inter;
-  grow(g_, N * I);
-  grow(u_, N * I);
-  grow(act_, N * I);
-  infer_linear(x, c_.hidden_size, m_.weight(li.dense.gate), g_.data(), N);
-  infer_linear(x, c_.hidden_size, m_.weight(li.dense.up), u_.data(), N);
-  swiglu_forward<float>(g_.data(), u_.data(), act_.data(), N * I);
-  infer_linear(act_.data(), I, m_.weight(li.dense.down), out, N);
+  run_expert_tasks_in_turn(
+      {{m_.weight(li.dense.gate), m_.weight(li.dense.up), m_.weight(li.dense.down), x, out, N}},
+      c_.hidden_size, expert_scratch_);
 }
 
 void Runner::moe(int64_t l, const float* x, int64_t N, float* out) {
   const MoeIds& ids = m_.ids().layers[size_t(l)].experts;
   const int64_t d = c_.hidden_size, E = c_.n_routed_experts, K = c_.num_experts_per_tok;
-  const int64_t I = c_.moe_intermediate_size, A = N * K;
+  const int64_t A = N * K;
   // Router logits in fp32 (as Hugging Face computes them), then the shared router code picks the experts.
   grow(logits_r_, N * E);
   gemm<float>(false, true, N, E, d, 1.0f, x, d, m_.f32(ids.router), d, 0.0f, logits_r_.data(), E);
@@ -293,43 +284,18 @@ void Runner::moe(int64_t l, const float* x, int64_t N, float* out) {
     std::memcpy(xe_.data() + row * d, x + (order_[size_t(row)] / K) * d, sizeof(float) * size_t(d));
   const int64_t S = ids.shared.gate >= 0 ? ids.shared.inter : 0;
   if (S == 0) std::fill(out, out + N * d, 0.0f);
-  // Packed experts (large ones) stream best through oneDNN one expert after another at any batch size:
-  // bench_infer's experts/v2lite (V2-Lite's MoE layer at batch 64, interleaved runs) took 49 ms that way
-  // against 64 ms side by side on row-major weights. Row-major ones (small models) run side by side.
-  const bool packed = m_.packed(ids.experts[0].gate);
-  if (N <= kExpertsSideBySide && !packed) {
-    // Decode: every active expert and the shared one side by side in one parallel region.
-    tasks_.clear();
-    for (int64_t e = 0; e < E; ++e) {
-      const int64_t r0 = offsets_[size_t(e)], n = offsets_[size_t(e + 1)] - r0;
-      const MlpIds& w = ids.experts[size_t(e)];
-      if (n > 0)
-        tasks_.push_back({m_.weight(w.gate), m_.weight(w.up), m_.weight(w.down), xe_.data() + r0 * d,
-                          ye_.data() + r0 * d, n});
-    }
-    if (S > 0)
-      tasks_.push_back(
-          {m_.weight(ids.shared.gate), m_.weight(ids.shared.up), m_.weight(ids.shared.down), x, out, N});
-    run_expert_tasks(tasks_, d, act_, rounded_);
-  } else {
-    // Prefill (enough rows per expert for oneDNN's blocked GEMMs to pay off), or packed experts: one expert
-    // after another.
-    const int64_t width = std::max(I * A, S * N);
-    grow(g_, width);
-    grow(u_, width);
-    grow(act_, width);
-    auto mlp = [&](const MlpIds& w, const float* xin, int64_t n, int64_t inter, float* y) {
-      infer_linear(xin, d, m_.weight(w.gate), g_.data(), n);
-      infer_linear(xin, d, m_.weight(w.up), u_.data(), n);
-      swiglu_forward<float>(g_.data(), u_.data(), act_.data(), n * inter);
-      infer_linear(act_.data(), inter, m_.weight(w.down), y, n);
-    };
-    for (int64_t e = 0; e < E; ++e) {
-      const int64_t r0 = offsets_[size_t(e)], n = offsets_[size_t(e + 1)] - r0;
-      if (n > 0) mlp(ids.experts[size_t(e)], xe_.data() + r0 * d, n, I, ye_.data() + r0 * d);
-    }
-    if (S > 0) mlp(ids.shared, x, N, S, out);
+  tasks_.clear();
+  for (int64_t e = 0; e < E; ++e) {
+    const int64_t r0 = offsets_[size_t(e)], n = offsets_[size_t(e + 1)] - r0;
+    const MlpIds& w = ids.experts[size_t(e)];
+    if (n > 0)
+      tasks_.push_back({m_.weight(w.gate), m_.weight(w.up), m_.weight(w.down), xe_.data() + r0 * d,
+                        ye_.data() + r0 * d, n});
   }
+  if (S > 0)
+    tasks_.push_back(
+        {m_.weight(ids.shared.gate), m_.weight(ids.shared.up), m_.weight(ids.shared.down), x, out, N});
+  run_experts(tasks_, d, N, expert_scratch_);
   const float* wt = router_.weight.data();
 #pragma omp parallel for schedule(static) if (N * K * d > kParallelMinWork)
   for (int64_t t = 0; t < N; ++t) {

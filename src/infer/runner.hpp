@@ -76,7 +76,8 @@ class Runner {
   RopeTable<float> rope_;  // grown with the positions run, up to max_positions_
   // scratch, reused between calls
   std::vector<float> row_, h_, xn_, tmp_, rstd_, q_, qa_, qa_n_, kva_, lat_, kv_, qcat_, obar_, o_;
-  std::vector<float> g_, u_, act_, logits_r_, xe_, ye_, fin_, rounded_;
+  std::vector<float> logits_r_, xe_, ye_, fin_;
+  ExpertScratch expert_scratch_;
   std::vector<ExpertTask> tasks_;
   RouterCache<float> router_;
   std::vector<int32_t> order_, row_of_;

@@ -6,6 +6,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "core/aligned.hpp"
 #include "core/dtype.hpp"
 #include "core/error.hpp"
 #include "kernels/onednn_engine.hpp"
@@ -40,7 +41,6 @@ constexpr size_t kMaxCached = 4096;
 
 struct Engine {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{eng};
   std::mutex mu;
   std::unordered_map<Key, OneDnnMatmul, KeyHash> cache;
 };
@@ -71,6 +71,7 @@ OneDnnMatmul get_matmul(const Key& k) {
                     : strided_desc(k.K, k.N, k.ldb, k.tb, in);
   auto c = strided_desc(k.M, k.N, k.ldc, false);
   dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // see onednn_engine.hpp
   if (k.alpha != 1.0f) attr.set_output_scales(0, {k.alpha});
   if (k.beta != 0.0f) {
     dnnl::post_ops po;
@@ -78,13 +79,9 @@ OneDnnMatmul get_matmul(const Key& k) {
     attr.set_post_ops(po);
   }
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, e.eng);
-  const OneDnnMatmul m{dnnl::matmul(pd), pd.weights_desc()};
+  const OneDnnMatmul m{dnnl::matmul(pd), pd.weights_desc(), pd.scratchpad_desc()};
   e.cache.emplace(k, m);
   return m;
-}
-
-dnnl::matmul get_primitive(const Key& k) {
-  return get_matmul(k).prim;
 }
 
 }  // namespace
@@ -97,7 +94,20 @@ dnnl::engine& onednn_engine() {
   return engine().eng;
 }
 dnnl::stream& onednn_stream() {
-  return engine().stream;
+  thread_local dnnl::stream stream{engine().eng};
+  return stream;
+}
+
+void run_matmul(const OneDnnMatmul& m, const dnnl::memory& src, const dnnl::memory& weights,
+                const dnnl::memory& dst) {
+  thread_local AlignedBuffer<char> scratch;
+  const size_t bytes = m.scratchpad.get_size();
+  if (scratch.size() < bytes) scratch.resize(bytes);
+  const dnnl::memory pad(m.scratchpad, engine().eng, bytes > 0 ? scratch.data() : nullptr);
+  m.prim.execute(
+      onednn_stream(),
+      {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, pad}});
+  onednn_stream().wait();
 }
 
 template <>
@@ -109,14 +119,12 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
     return;
   }
-  Key key{false, false, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta};
-  dnnl::matmul prim = get_primitive(key);
+  const OneDnnMatmul m = get_matmul(Key{false, false, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta});
   Engine& e = engine();
   auto a = dnnl::memory(strided_desc(M, K, lda, ta), e.eng, const_cast<float*>(A));
   auto b = dnnl::memory(strided_desc(K, N, ldb, tb), e.eng, const_cast<float*>(B));
   auto c = dnnl::memory(strided_desc(M, N, ldc, false), e.eng, C);
-  prim.execute(e.stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
-  e.stream.wait();
+  run_matmul(m, a, b, c);
 }
 
 bool have_bf16_gemm() {
@@ -128,7 +136,7 @@ bool have_bf16_gemm() {
     const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);  // the ISA values nest as bits
     if ((isa & bf16) != bf16) return false;
     try {
-      get_primitive(Key{true, false, false, true, 8, 8, 32, 32, 32, 8, 1.0f, 0.0f});
+      get_matmul(Key{true, false, false, true, 8, 8, 32, 32, 32, 8, 1.0f, 0.0f});
       return true;
     } catch (const dnnl::error&) {
       return false;
@@ -152,14 +160,12 @@ void gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const uint16_t* X, int64_t ld
   if (M == 0 || N == 0) return;
   SEEK_CHECK(have_bf16_gemm(), "internal: gemm_bf16_nt called where oneDNN has no bf16 matmul");
   SEEK_CHECK(K > 0, "internal: gemm_bf16_nt with K = 0");
-  const Key key{true, false, false, true, M, N, K, ldx, ldw, ldy, 1.0f, 0.0f};
-  dnnl::matmul prim = get_primitive(key);
+  const OneDnnMatmul m = get_matmul(Key{true, false, false, true, M, N, K, ldx, ldw, ldy, 1.0f, 0.0f});
   Engine& e = engine();
   auto a = dnnl::memory(strided_desc(M, K, ldx, false, dt::bf16), e.eng, const_cast<uint16_t*>(X));
   auto b = dnnl::memory(strided_desc(K, N, ldw, true, dt::bf16), e.eng, const_cast<uint16_t*>(W));
   auto c = dnnl::memory(strided_desc(M, N, ldy, false), e.eng, Y);
-  prim.execute(e.stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
-  e.stream.wait();
+  run_matmul(m, a, b, c);
 }
 
 template <>

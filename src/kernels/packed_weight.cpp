@@ -79,8 +79,7 @@ void PackedWeight::apply(const float* X, int64_t ldx, float* Y, int64_t ldy, int
     dnnl::reorder(wm, r).execute(onednn_stream(), wm, r);
     wm = r;
   }
-  p.prim.execute(onednn_stream(), {{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}});
-  onednn_stream().wait();
+  run_matmul(p, xm, wm, ym);
 }
 
 void packed_weight_keep_plain_for_tests(bool on) {

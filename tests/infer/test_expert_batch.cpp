@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "core/dtype.hpp"
@@ -11,6 +12,7 @@
 #include "infer/linear.hpp"
 #include "infer_test_util.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/packed_weight.hpp"
 
 namespace seek {
 namespace {
@@ -84,8 +86,8 @@ TEST(ExpertBatch, MatchesADoubleReferenceForFp32AndBf16WeightsAndAnyThreadCount)
         tasks.push_back(
             {e.gate.view(bf16), e.up.view(bf16), e.down.view(bf16), e.x.data(), ys[j].data(), e.rows});
       }
-      std::vector<float> act, rounded;
-      run_expert_tasks(tasks, d, act, rounded);
+      ExpertScratch scratch;
+      run_expert_tasks(tasks, d, scratch);
       for (size_t j = 0; j < experts.size(); ++j) {
         std::vector<double> slack;
         const std::vector<double> ref = experts[j].reference(d, round, &slack);
@@ -98,6 +100,63 @@ TEST(ExpertBatch, MatchesADoubleReferenceForFp32AndBf16WeightsAndAnyThreadCount)
         first = ys;
       else
         for (size_t j = 0; j < ys.size(); ++j) EXPECT_EQ(ys[j], first[j]) << "expert " << j;
+    }
+  }
+  omp_set_num_threads(saved);
+}
+
+// Packed experts (large models) run each expert whole on one thread through oneDNN, several at once: the
+// same double reference, the same bits at any thread count, and the same bits as each expert's products run
+// one after another on all threads (run_expert_tasks_in_turn: prefill's path, and small batches'), since a
+// packed product sums each row in an order fixed by its shape whatever the rows and threads
+// (kernels/packed_weight.hpp).
+TEST(ExpertBatch, PackedExpertsRunSideBySideWithTheBitsOfOneAfterAnother) {
+  const int64_t d = 70;
+  Rng rng(4);
+  std::vector<Expert> experts;
+  for (int64_t n : {3, 0, 9, 1, 4, 7, 2}) experts.emplace_back(d, 36, n, rng);
+  experts.emplace_back(d, 130, 12, rng);
+  const int saved = omp_get_max_threads();
+  for (bool bf16 : {false, true}) {
+    if (bf16 && !have_bf16_gemm()) continue;  // bf16 weights are packed only where oneDNN multiplies them
+    std::vector<std::unique_ptr<PackedWeight>> packs;
+    auto pack = [&](const test::WeightPair& w) {
+      packs.push_back(bf16 ? std::make_unique<PackedWeight>(w.b.data(), w.rows, w.cols)
+                           : std::make_unique<PackedWeight>(w.f.data(), w.rows, w.cols));
+      WeightView v;
+      v.rows = w.rows;
+      v.cols = w.cols;
+      v.packed = packs.back().get();
+      return v;
+    };
+    std::vector<ExpertTask> tasks;
+    std::vector<std::vector<float>> ys;
+    for (const Expert& e : experts) ys.emplace_back(size_t(e.rows * d), -7.0f);
+    for (size_t j = 0; j < experts.size(); ++j) {
+      const Expert& e = experts[j];
+      tasks.push_back({pack(e.gate), pack(e.up), pack(e.down), e.x.data(), ys[j].data(), e.rows});
+    }
+    // One after another, every product on all threads.
+    std::vector<std::vector<float>> serial;
+    for (const ExpertTask& t : tasks) serial.emplace_back(size_t(t.rows * d), -7.0f);
+    std::vector<ExpertTask> in_turn = tasks;
+    for (size_t j = 0; j < tasks.size(); ++j) in_turn[j].y = serial[j].data();
+    ExpertScratch scratch;
+    run_expert_tasks_in_turn(in_turn, d, scratch);
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      for (auto& y : ys) std::fill(y.begin(), y.end(), -7.0f);
+      ExpertScratch side_by_side;
+      run_expert_tasks(tasks, d, side_by_side);
+      for (size_t j = 0; j < experts.size(); ++j) {
+        std::vector<double> slack;
+        const std::vector<double> ref = experts[j].reference(d, bf16, &slack);
+        for (size_t i = 0; i < ref.size(); ++i)
+          ASSERT_NEAR(ys[j][i], ref[i], 1e-4 * (1.0 + std::fabs(ref[i])) + slack[i])
+              << "expert " << j << " value " << i << (bf16 ? " (bf16)" : " (fp32)");
+        EXPECT_EQ(ys[j], serial[j]) << "expert " << j << ", " << threads << " threads"
+                                    << (bf16 ? " (bf16)" : " (fp32)");
+      }
     }
   }
   omp_set_num_threads(saved);
