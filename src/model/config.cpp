@@ -310,11 +310,13 @@ void ModelConfig::validate(const std::string& src) const {
              num_hidden_layers, num_nextn_predict_layers, kMaxLayers);
   SEEK_CHECK(n_routed_experts <= kMaxExperts, "{}: n_routed_experts ({}) must be at most {}", src,
              n_routed_experts, kMaxExperts);
+  const int64_t layer_experts =  // a negative count (no experts) must not overflow the product
+      (num_hidden_layers + num_nextn_predict_layers) * std::max<int64_t>(n_routed_experts, 0);
   SEEK_CHECK(
-      (num_hidden_layers + num_nextn_predict_layers) * n_routed_experts <= kMaxLayerExperts,
+      layer_experts <= kMaxLayerExperts,
       "{}: (num_hidden_layers + num_nextn_predict_layers) × n_routed_experts is {} routed experts, more "
       "than {}",
-      src, (num_hidden_layers + num_nextn_predict_layers) * n_routed_experts, kMaxLayerExperts);
+      src, layer_experts, kMaxLayerExperts);
   check_derived_sizes(*this, src);
   if (has_dense_layer(*this)) positive(intermediate_size, "intermediate_size");
   if (n_routed_experts > 0) {

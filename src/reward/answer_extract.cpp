@@ -112,12 +112,6 @@ std::string last_number(std::string_view t) {
          (is_digit(t[b - 1]) || ((t[b - 1] == ',' || t[b - 1] == '.') && b >= 2 && is_digit(t[b - 2]))))
     --b;
   if (b > 0 && t[b - 1] == '-') --b;
-  if (b >= kUnicodeMinus.size() &&
-      t.substr(b - kUnicodeMinus.size(), kUnicodeMinus.size()) == kUnicodeMinus) {
-    std::string signed_number(1, '-');  // "answer −5" was read as 5
-    signed_number.append(t.substr(b, e - b));
-    return signed_number;
-  }
   return std::string(t.substr(b, e - b));
 }
 
@@ -133,6 +127,12 @@ ExtractedAnswer extract_answer(std::string_view completion, const ExtractOptions
   check(deadline);
   ExtractedAnswer out;
   std::string_view vis = visible_part(completion, o.think_prefilled);
+  // Every rule (and a task's integer parser after them) reads U+2212 as the '-' it is (latex_normalize.hpp).
+  std::string ascii;
+  if (vis.find(kUnicodeMinus) != std::string_view::npos) {
+    ascii = with_ascii_minus(vis);
+    vis = ascii;
+  }
 
   // Rule 1: the last complete <answer> block.
   // The last <answer> that is closed, up to its own (first) </answer>: a stray "</answer>" after a

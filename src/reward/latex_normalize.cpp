@@ -264,25 +264,8 @@ std::string strip_units(const std::string& s) {
   return head;
 }
 
-}  // namespace
-
-std::string latex_to_expr(std::string_view answer, const Deadline& deadline) {
-  // Too long to compare: no answer, rather than its first 8,000 characters (two long answers that shared
-  // them compared equal).
-  if (answer.size() > kMaxExpressionChars * 4) return "";
-  // U+2212, the minus sign of typeset text, is a '-' (it read as no sign: "−5" did not answer -5).
-  std::string minus_fixed;
-  if (answer.find(kUnicodeMinus) != std::string_view::npos) {
-    for (size_t i = 0; i < answer.size();) {
-      if (answer.substr(i, kUnicodeMinus.size()) == kUnicodeMinus) {
-        minus_fixed += '-';
-        i += kUnicodeMinus.size();
-      } else {
-        minus_fixed += answer[i++];
-      }
-    }
-    answer = minus_fixed;
-  }
+// The rewriting itself, for text of any length (canonical_text's input has been through latex_to_expr).
+std::string rewrite(std::string_view answer, const Deadline& deadline) {
   Rewriter r{answer, deadline};
   std::string out = r.run();
   size_t eq = out.rfind('=');
@@ -294,8 +277,33 @@ std::string latex_to_expr(std::string_view answer, const Deadline& deadline) {
   return strip_units(trim(out));
 }
 
-std::string canonical_text(std::string_view answer, const Deadline& deadline) {
-  std::string e = latex_to_expr(answer, deadline);
+}  // namespace
+
+std::string with_ascii_minus(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (text.substr(i, kUnicodeMinus.size()) == kUnicodeMinus) {
+      out += '-';
+      i += kUnicodeMinus.size();
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
+}
+
+std::string latex_to_expr(std::string_view answer, const Deadline& deadline) {
+  // Too long to compare: no answer, rather than its first 8,000 characters (two long answers that shared
+  // them compared equal).
+  if (answer.size() > kMaxExpressionChars * 4) return "";
+  if (answer.find(kUnicodeMinus) != std::string_view::npos)
+    return rewrite(with_ascii_minus(answer), deadline);
+  return rewrite(answer, deadline);
+}
+
+std::string canonical_text(std::string_view expr, const Deadline& deadline) {
+  std::string e = rewrite(expr, deadline);
   std::string out;
   for (char c : e) {
     if (!std::isspace((unsigned char)c)) out += char(std::tolower((unsigned char)c));

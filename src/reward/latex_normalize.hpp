@@ -15,13 +15,17 @@
 
 namespace seek::reward {
 
-inline constexpr std::string_view kUnicodeMinus = "\u2212";  // read as '-'
+// U+2212, the minus sign of typeset text: read as '-' wherever an answer is read (it read as no sign at all,
+// so "−5" did not answer -5 and "answer −5" scored as 5).
+inline constexpr std::string_view kUnicodeMinus = "\u2212";
+std::string with_ascii_minus(std::string_view text);
 
 // "" for an answer too long to compare (over 8,000 bytes).
 std::string latex_to_expr(std::string_view answer, const Deadline& deadline = Deadline());
 
-// For comparing answers that are not numbers: latex_to_expr, then all whitespace removed, lower-cased,
-// a trailing '.' dropped.
-std::string canonical_text(std::string_view answer, const Deadline& deadline = Deadline());
+// For comparing answers that are not numbers, given latex_to_expr's output (of any length: rewriting may
+// lengthen an answer past latex_to_expr's limit): the rewrite once more, then all whitespace removed,
+// lower-cased, a trailing '.' dropped.
+std::string canonical_text(std::string_view expr, const Deadline& deadline = Deadline());
 
 }  // namespace seek::reward

@@ -23,8 +23,10 @@
 #include "reward/task.hpp"
 #include "rl/evaluate.hpp"
 #include "rl/grpo_trainer.hpp"
+#include "rl/problems.hpp"
 #include "rl/svg_plot.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "train/run_folder.hpp"
 #include "train/shared_settings.hpp"
 #include "train/trainer.hpp"
 
@@ -144,6 +146,8 @@ void check_options(const R1ZeroDemoOptions& o) {
   SEEK_CHECK(std::isfinite(o.grpo_lr) && o.grpo_lr > 0, "--grpo-lr must be a positive number, got {}",
              o.grpo_lr);
   require_positive(o.eval_problems, "--eval-problems");
+  SEEK_CHECK(o.eval_problems <= kMaxEvalProblems, "--eval-problems must be at most {} (got {})",
+             kMaxEvalProblems, o.eval_problems);
   require_positive(o.eval_samples, "--eval-samples");
   SEEK_CHECK(!o.out.empty(), "--out must name a folder");
   SEEK_CHECK(!o.config.empty(), "--config must name a model config file");
@@ -207,6 +211,10 @@ class PreviousDemo {
         put_back();
       }
     }
+    // A run folder that a `seek train` or `seek grpo` of its own is using (a resume of the previous demo's
+    // base/) is not moved away under it.
+    for (const char* name : {"base", "grpo"})
+      if (fs::is_directory(out_ / name, ec)) RunFolderLock in_use(out_ / name);
     try {
       for (const char* name : kDemoOutputs)
         if (fs::exists(out_ / name, ec)) {
@@ -307,6 +315,8 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   gs.validate();  // ts is checked by check_options; its validate() wants the corpus, not written yet
   R1ZeroDemoResult res;
   claim_demo_folder(out);
+  // One demo at a time in a folder (a second one would move the first one's runs away under it).
+  const RunFolderLock demo_lock(out);
   // The demo owns its run folders: a new demo replaces the previous one's (the trainers refuse to start over
   // in a folder that holds a run), once it has finished.
   PreviousDemo previous(out);

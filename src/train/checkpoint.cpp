@@ -272,7 +272,8 @@ void check_same_data(const TrainerState& state, const nlohmann::json& now,
         "training data {} changed since the run saved its checkpoint at step {} ({} bytes then, {} now): "
         "the saved data position would read other data; {}",
         i < files.size() ? files[i] : fmt::format("file {}", i + 1), state.step,
-        a[i].value("size", int64_t(-1)), b[i].value("size", int64_t(-1)), fix);
+        describe_json(a[i].value("size", nlohmann::json())),
+        describe_json(b[i].value("size", nlohmann::json())), fix);
 }
 
 }  // namespace seek

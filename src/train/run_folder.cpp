@@ -16,6 +16,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
 #include "train/checkpoint.hpp"
 
@@ -202,7 +203,11 @@ RunFolderLock::RunFolderLock(const fs::path& out) {
     const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
     ::close(fd_);
     fd_ = -1;
-    SEEK_CHECK(err == EWOULDBLOCK, "cannot lock {}: {}", file.string(), std::strerror(err));
+    if (err != EWOULDBLOCK) {  // a file system without locks (NFS without lockd): run as before there was one
+      print_stderr("note: cannot lock {} ({}), so nothing stops a second run in {} meanwhile\n",
+                   file.string(), std::strerror(err), out.string());
+      return;
+    }
     std::string holder(pid, size_t(std::max<ssize_t>(n, 0)));
     while (!holder.empty() && std::isspace(static_cast<unsigned char>(holder.back()))) holder.pop_back();
     fail("{} is in use by another seek run{}: wait for it to end (or stop it), or give another --out",

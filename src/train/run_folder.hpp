@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/thread_count.hpp"
+#include "train/checkpoint.hpp"
 
 namespace seek {
 
@@ -93,8 +94,10 @@ template <typename Settings>
 RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann::json& overrides) {
   SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");
   RunStart<Settings> r{given, given.out, std::nullopt, {}, nullptr};
-  // Before the saved settings and checkpoints are read: another run may be writing them.
-  if (resume && std::filesystem::is_directory(r.out)) r.lock = std::make_unique<RunFolderLock>(r.out);
+  // Before the saved settings and checkpoints are read: another run may be writing them. Only in a folder
+  // that holds a run (resume_point below says what is wrong with another, and leaves no lock file in it).
+  if (resume && std::filesystem::is_directory(r.out) && latest_checkpoint(r.out))
+    r.lock = std::make_unique<RunFolderLock>(r.out);
   if (resume) {
     ResumeRules rules{Settings::kFixedOnResume, Settings::kPathSettings, Settings{}.to_json()};
     if constexpr (requires { &Settings::resolve_on_resume; }) rules.resolve = &Settings::resolve_on_resume;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -96,7 +97,7 @@ void validate_shared(const S& s) {
              "eps {} is below the smallest fp32 number (~1.4e-45), which the optimizer uses", s.eps);
   for (const auto& [name, v] :
        {std::pair{"lr", s.lr}, std::pair{"min_lr", s.min_lr}, std::pair{"weight_decay", s.weight_decay}})
-    SEEK_CHECK(std::isfinite(float(v)),
+    SEEK_CHECK(std::fabs(double(v)) <= double(std::numeric_limits<float>::max()),  // (a cast would be UB)
                "{} {} is beyond the largest fp32 number (~3.4e38), which the optimizer uses", name,
                double(v));
   SEEK_CHECK(s.bias_update_speed >= 0, "bias_update_speed must be >= 0");

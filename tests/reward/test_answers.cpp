@@ -9,6 +9,7 @@
 #include "reward/answer_extract.hpp"
 #include "reward/latex_normalize.hpp"
 #include "reward/math_eval.hpp"
+#include "reward/task.hpp"
 
 namespace seek::reward {
 namespace {
@@ -133,10 +134,19 @@ TEST(Evaluate, SixtyFourLevelsOfParentheses) {
   EXPECT_TRUE(answers_equal(nested(40), "7"));
 }
 
-TEST(Extract, LastNumberReadsTheTypesetMinus) {
-  EXPECT_EQ(last_number("so the answer is \u22125"), "-5");
+// U+2212 is read as a minus by every rule: the last number read "answer −5" as 5, an <answer> block's "−4"
+// scored 0 on the arithmetic task (whose integer parser comes after extraction).
+TEST(Extract, EveryRuleReadsTheTypesetMinus) {
+  ExtractOptions o;
+  EXPECT_EQ(extract_answer("so the answer is \u22125", o).text, "-5");
+  EXPECT_EQ(extract_answer("<answer>\u22124</answer>", o).text, "-4");
+  EXPECT_EQ(extract_answer("#### \u22127", o).text, "-7");
   EXPECT_EQ(last_number("the answer is -5"), "-5");
-  EXPECT_EQ(last_number("\u2212"), "");
+  const auto task = make_task("arithmetic", nlohmann::json::object());
+  Problem p = task->train(0);
+  p.data["value"] = -4;
+  EXPECT_EQ(task->verify(p, "<answer>\u22124</answer>"), 1.0);
+  EXPECT_EQ(task->verify(p, "<answer>4</answer>"), 0.0);
 }
 
 struct ExCase {

@@ -43,22 +43,36 @@ TEST(RunFolderLock, IsReleasedWhenItsProcessDies) {
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    RunFolderLock held(out);
-    const char c = 1;
-    if (::write(ready[1], &c, 1) != 1) ::_exit(2);
-    ::pause();
-    ::_exit(0);
+    ::close(ready[0]);
+    try {
+      RunFolderLock held(out);
+      const char c = 1;
+      if (::write(ready[1], &c, 1) != 1) ::_exit(2);
+      ::pause();
+    } catch (...) {
+    }
+    ::_exit(3);  // never back into the test runner
   }
+  ::close(ready[1]);  // a child that fails to lock closes the pipe: the read below sees its end, not a hang
+  struct Reap {
+    pid_t pid;
+    ~Reap() {
+      if (pid <= 0) return;  // reaped below
+      ::kill(pid, SIGKILL);
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+    }
+  } reap{child};
   char c = 0;
-  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the child could not take the lock";
+  ::close(ready[0]);
   const std::string msg = test::error_of([&] { RunFolderLock second(out); });
   EXPECT_NE(msg.find(fmt::format("in use by another seek run (process {})", child)), std::string::npos)
       << msg;
-  ::kill(child, SIGKILL);
+  ::kill(child, SIGKILL);  // killed while holding it: the kernel releases the lock
   int status = 0;
   ::waitpid(child, &status, 0);
-  ::close(ready[0]);
-  ::close(ready[1]);
+  reap.pid = -1;
   RunFolderLock after(out);
 }
 

@@ -485,6 +485,13 @@ TEST(Trainer, AFolderInUseByAnotherRunIsRefused) {
               std::string::npos);
     EXPECT_FALSE(fs::exists(tmp.path / "run" / "settings.json"));
   }
+  // A --resume of a folder that holds no run is refused without leaving a lock file in it.
+  fs::create_directories(tmp.path / "not-a-run");
+  auto elsewhere = s;
+  elsewhere.out = (tmp.path / "not-a-run").string();
+  EXPECT_NE(test::error_of([&] { run_training(elsewhere, true); }).find("nothing to resume"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(tmp.path / "not-a-run" / ".lock"));
   run_training(s, false);
   RunFolderLock other(tmp.path / "run");
   EXPECT_NE(test::error_of([&] {
