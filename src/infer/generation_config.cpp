@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
@@ -52,10 +53,12 @@ struct FileReader {
   // A number that must stay finite as a float (1e300 is not a temperature).
   float number(const char* key) const {
     SEEK_CHECK(j[key].is_number(), "{}: \"{}\" must be a number, got {}", path, key, describe_json(j[key]));
-    const float v = float(j[key].get<double>());
-    SEEK_CHECK(std::isfinite(v), "{}: \"{}\" must be a finite number, got {}", path, key,
+    // Compared in double: a cast to float of a value past its range is undefined.
+    const double v = j[key].get<double>();
+    SEEK_CHECK(std::isfinite(v) && std::fabs(v) <= double(std::numeric_limits<float>::max()),
+               "{}: \"{}\" must be a finite number within fp32's range (~3.4e38), got {}", path, key,
                describe_json(j[key]));
-    return v;
+    return float(v);
   }
   int64_t whole(const json& v, const std::string& what) const {
     const std::optional<int64_t> n = json_whole_number(v);

@@ -72,6 +72,9 @@ void GrpoSettings::validate() const {
                                 std::pair{"epsilon_high", epsilon_high}, std::pair{"delta", delta},
                                 std::pair{"beta", beta}, std::pair{"entropy_coef", entropy_coef}})
     SEEK_CHECK(std::isfinite(v), "{} must be a finite number, got {}", name, v);
+  // The sampler's temperature is an fp32 (compared in double: a cast past its range is undefined).
+  SEEK_CHECK(temperature <= double(std::numeric_limits<float>::max()),
+             "temperature {} is beyond the largest fp32 number (~3.4e38)", temperature);
   SEEK_CHECK(temperature > 0,
              "temperature must be positive: GRPO's log-probabilities are taken at the sampling "
              "temperature (got {})",

@@ -74,9 +74,13 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
   for (const char* k : {"continuing_subword_prefix", "end_of_word_suffix"})
     if (m.contains(k) && !m[k].is_null() && m[k] != "")
       fail("{}: model.{} = {} is not supported by byte-level BPE", name, k, describe_json(m[k]));
-  if (m.contains("dropout") && m["dropout"].is_number() && m["dropout"].get<double>() > 0)
-    fail("{}: model.dropout = {} is not supported (BPE dropout makes encoding random)", name,
-         describe_json(m["dropout"]));
+  if (m.contains("dropout") && !m["dropout"].is_null()) {  // a string "0.5" was ignored
+    SEEK_CHECK(m["dropout"].is_number(), "{}: model.dropout must be a number or null, got {}", name,
+               describe_json(m["dropout"]));
+    if (m["dropout"].get<double>() > 0)
+      fail("{}: model.dropout = {} is not supported (BPE dropout makes encoding random)", name,
+           describe_json(m["dropout"]));
+  }
   ignore_merges_ = flag(m, "ignore_merges", false);
 
   // Vocabulary. Ids may leave holes, but not absurdly large ones (they size a table).

@@ -92,14 +92,15 @@ void validate_shared(const S& s) {
   SEEK_CHECK(s.eps > 0, "eps must be positive");
   SEEK_CHECK(s.weight_decay >= 0, "weight_decay must be >= 0");
   // The optimizer runs in fp32: an eps below its smallest value becomes 0 (0/0 where a gradient is 0) and an
-  // lr or weight decay above its largest becomes inf, either of which turns the weights into NaNs.
-  SEEK_CHECK(float(s.eps) > 0,
-             "eps {} is below the smallest fp32 number (~1.4e-45), which the optimizer uses", s.eps);
-  for (const auto& [name, v] :
-       {std::pair{"lr", s.lr}, std::pair{"min_lr", s.min_lr}, std::pair{"weight_decay", s.weight_decay}})
-    SEEK_CHECK(std::fabs(double(v)) <= double(std::numeric_limits<float>::max()),  // (a cast would be UB)
+  // lr, weight decay or eps above its largest becomes inf, either of which turns the weights into NaNs.
+  // Compared in double (a cast to float past its range is undefined).
+  for (const auto& [name, v] : {std::pair{"lr", s.lr}, std::pair{"min_lr", s.min_lr},
+                                std::pair{"weight_decay", s.weight_decay}, std::pair{"eps", s.eps}})
+    SEEK_CHECK(std::fabs(double(v)) <= double(std::numeric_limits<float>::max()),
                "{} {} is beyond the largest fp32 number (~3.4e38), which the optimizer uses", name,
                double(v));
+  SEEK_CHECK(float(s.eps) > 0,
+             "eps {} is below the smallest fp32 number (~1.4e-45), which the optimizer uses", s.eps);
   SEEK_CHECK(s.bias_update_speed >= 0, "bias_update_speed must be >= 0");
   SEEK_CHECK(s.eval_every >= 0 && s.checkpoint_every >= 0,
              "eval_every and checkpoint_every must be >= 0 (0: never)");

@@ -186,6 +186,10 @@ TEST(GrpoEvalSettings, CountsAreBoundedAndRealsFinite) {
               std::string::npos)
         << key << ": " << validate_error(s);
   }
+  GrpoSettings s = grpo(task);
+  s.temperature = 1e300;
+  EXPECT_NE(validate_error(s).find("temperature 1e+300 is beyond the largest fp32 number"), std::string::npos)
+      << validate_error(s);
 }
 
 }  // namespace

@@ -74,6 +74,7 @@ void check_shared_keys(S base, const char* command) {
       {"eps", [](S& s) { s.eps = 1e-46; }, "eps 1e-46 is below the smallest fp32 number"},
       {"lr", [](S& s) { s.lr = 1e39; }, "lr 1e+39 is beyond the largest fp32 number"},
       {"weight_decay", [](S& s) { s.weight_decay = 1e39; }, "weight_decay 1e+39 is beyond the largest fp32"},
+      {"eps", [](S& s) { s.eps = 1e300; }, "eps 1e+300 is beyond the largest fp32"},
   };
   for (const Bad& b : bad) {
     S s = base;

@@ -161,6 +161,20 @@ TEST(BpeTokenizerHostile, PostProcessorIdsMustBeTokens) {
   }
 }
 
+// BPE dropout makes encoding random: refused as a number above 0, and as anything but a number (a string
+// "0.5" was ignored); 0 and null are no dropout.
+TEST(LoadTokenizer, DropoutMustBeANumberAndZero) {
+  auto j = tiny_tokenizer();
+  j["model"]["dropout"] = 0.5;
+  EXPECT_HAS(load_error(j), "model.dropout = 0.5 is not supported");
+  j["model"]["dropout"] = "0.5";
+  EXPECT_HAS(load_error(j), "model.dropout must be a number or null, got \"0.5\"");
+  for (json ok : {json(0), json(nullptr)}) {
+    j["model"]["dropout"] = ok;
+    EXPECT_EQ(load_error(j), "");
+  }
+}
+
 TEST(BpeTokenizerHostile, AddedTokensMayNotShareIdsOrText) {
   // Each of these loaded, and then an id encoded one text and decoded another.
   auto j = tiny_tokenizer();
