@@ -231,6 +231,10 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
       std::string tid = piece.at("SpecialToken").at("id").get<std::string>();
       if (!specials.contains(tid))
         fail("{}: post_processor.single names special token \"{}\" missing from special_tokens", name, tid);
+      // A number iterates as a list of itself: `"ids": 0` was taken for [0].
+      if (!specials[tid].at("ids").is_array())
+        fail("{}: post_processor.special_tokens[\"{}\"].ids must be a list of token ids, got {}", name, tid,
+             describe_json(specials[tid].at("ids")));
       for (const json& id : specials[tid].at("ids")) {
         // Unchecked, a wrong id here would be put into every encoding that adds special tokens.
         if (!id.is_number_integer() || id.get<int64_t>() < 0 ||

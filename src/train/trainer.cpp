@@ -412,13 +412,12 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     check_trained_weights_finite(*model, final_dir);
     save_model_dir(*model, final_dir, so);
     tok::write_tokenizer_files(tok_files, final_dir);
-    fmt::print("done: {}{}, final loss {:.4f}{}; model saved to {}, metrics in {}\n",
-               count_of(state.step, "step"),
+    fmt::print("done: {}{}{}{}; model saved to {}, metrics in {}\n", count_of(state.step, "step"),
                result.skipped_steps > 0
                    ? fmt::format(" ({} of this session's skipped as non-finite, with no update)",
                                  result.skipped_steps)
                    : "",
-               result.last_loss,
+               result.last_loss >= 0 ? fmt::format(", final loss {:.4f}", result.last_loss) : "",
                result.last_val_loss >= 0 ? fmt::format(", val loss {:.4f}", result.last_val_loss) : "",
                final_dir.string(), metrics_file.string());
   }

@@ -159,6 +159,15 @@ TEST(BpeTokenizerHostile, PostProcessorIdsMustBeTokens) {
     EXPECT_HAS(load_error(j),
                "post_processor.special_tokens[\"<s>\"].ids: " + bad.dump() + " is not a token id");
   }
+  // A number where the list belongs was taken for a list of itself.
+  auto j = tiny_tokenizer();
+  j["post_processor"] = {
+      {"type", "TemplateProcessing"},
+      {"single",
+       {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+      {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", 258}, {"tokens", {"<s>"}}}}}}};
+  EXPECT_HAS(load_error(j),
+             "post_processor.special_tokens[\"<s>\"].ids must be a list of token ids, got 258");
 }
 
 // BPE dropout makes encoding random: refused as a number above 0, and as anything but a number (a string

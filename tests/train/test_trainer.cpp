@@ -268,6 +268,13 @@ TEST(Trainer, SettingsHoldResolvedAlphaAndACompleteRunReportsItsLoss) {
   const auto with_null = run_training(s, true, nlohmann::json::object());
   EXPECT_EQ(with_null.last_loss,
             test::read_jsonl(tmp.path / "run" / "metrics.jsonl")[4].at("loss").get<double>());
+  // Without its metrics the final loss is unknown, not 0 ("final loss 0.0000" was printed).
+  fs::rename(tmp.path / "run" / "metrics.jsonl", tmp.path / "metrics.jsonl");
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_training(s, true, nlohmann::json::object()).last_loss, -1);
+  const std::string no_metrics = testing::internal::GetCapturedStdout();
+  EXPECT_NE(no_metrics.find("done: 6 steps; model saved to"), std::string::npos) << no_metrics;
+  fs::rename(tmp.path / "metrics.jsonl", tmp.path / "run" / "metrics.jsonl");
 
   // A run folder written before α was resolved: its -1 still means the config's α, and is resolved now.
   auto saved = nlohmann::json::parse(std::ifstream(settings_file));
