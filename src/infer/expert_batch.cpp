@@ -17,6 +17,18 @@ struct Piece {
   int64_t task, c0;
 };
 
+// One task's MLP, each product through infer_linear (on all threads, or on the calling one alone inside a
+// parallel region).
+void run_task(const ExpertTask& t, int64_t d, ExpertScratch& scratch) {
+  const int64_t inter = t.gate.rows, n = t.rows * inter;
+  for (auto* v : {&scratch.gate, &scratch.up, &scratch.act})
+    if (int64_t(v->size()) < n) v->resize(size_t(n));
+  infer_linear(t.x, d, t.gate, scratch.gate.data(), t.rows);
+  infer_linear(t.x, d, t.up, scratch.up.data(), t.rows);
+  swiglu_forward<float>(scratch.gate.data(), scratch.up.data(), scratch.act.data(), n);
+  infer_linear(scratch.act.data(), inter, t.down, t.y, t.rows);
+}
+
 // Each task whole on one thread: see the header. An exception (oneDNN's) is carried out of the parallel
 // region and rethrown, the first in task order.
 void run_packed_tasks(const std::vector<ExpertTask>& tasks, int64_t d) {
@@ -32,17 +44,8 @@ void run_packed_tasks(const std::vector<ExpertTask>& tasks, int64_t d) {
     const ExpertTask& t = tasks[size_t(j)];
     if (t.rows == 0) continue;
     try {
-      thread_local std::vector<float> g, u, a;
-      const int64_t n = t.rows * t.gate.rows;
-      if (int64_t(g.size()) < n) {
-        g.resize(size_t(n));
-        u.resize(size_t(n));
-        a.resize(size_t(n));
-      }
-      infer_linear(t.x, d, t.gate, g.data(), t.rows);
-      infer_linear(t.x, d, t.up, u.data(), t.rows);
-      swiglu_forward<float>(g.data(), u.data(), a.data(), n);
-      infer_linear(a.data(), t.gate.rows, t.down, t.y, t.rows);
+      thread_local ExpertScratch scratch;
+      run_task(t, d, scratch);
     } catch (...) {
       failed[size_t(j)] = std::current_exception();
     }
@@ -62,16 +65,8 @@ void run_experts(const std::vector<ExpertTask>& tasks, int64_t d, int64_t tokens
 }
 
 void run_expert_tasks_in_turn(const std::vector<ExpertTask>& tasks, int64_t d, ExpertScratch& scratch) {
-  for (const ExpertTask& t : tasks) {
-    if (t.rows == 0) continue;
-    const int64_t inter = t.gate.rows, n = t.rows * inter;
-    for (auto* v : {&scratch.gate, &scratch.up, &scratch.act})
-      if (int64_t(v->size()) < n) v->resize(size_t(n));
-    infer_linear(t.x, d, t.gate, scratch.gate.data(), t.rows);
-    infer_linear(t.x, d, t.up, scratch.up.data(), t.rows);
-    swiglu_forward<float>(scratch.gate.data(), scratch.up.data(), scratch.act.data(), n);
-    infer_linear(scratch.act.data(), inter, t.down, t.y, t.rows);
-  }
+  for (const ExpertTask& t : tasks)
+    if (t.rows > 0) run_task(t, d, scratch);
 }
 
 void run_expert_tasks(const std::vector<ExpertTask>& tasks, int64_t d, ExpertScratch& scratch) {
