@@ -128,6 +128,23 @@ json content_record(const std::vector<InputFile>& inputs, const json& tokenizer)
   return content;
 }
 
+// A run folder tokenizes one run's data: the caches of its earlier inputs (a file edited, touched or moved,
+// another tokenizer) would otherwise pile up beside the current one, each as large as the data. Only
+// complete caches (a key's name and a meta.json) are removed; builds in progress are another function's.
+void remove_superseded_caches(const fs::path& cache_dir, const fs::path& keep) {
+  const auto is_key = [](const std::string& name) {
+    return name.size() == 16 && name.find_first_not_of("0123456789abcdef") == std::string::npos;
+  };
+  std::error_code ec;
+  try {
+    for (const auto& e : fs::directory_iterator(cache_dir, ec))
+      if (e.path() != keep && is_key(e.path().filename().string()) && fs::exists(e.path() / "meta.json", ec))
+        fs::remove_all(e.path(), ec);
+  } catch (const fs::filesystem_error&) {
+    // Best effort: what cannot be listed or removed now is tried again on the next open.
+  }
+}
+
 }  // namespace
 
 json data_content(const DataOptions& opts, const Tokenizer& tok) {
@@ -148,6 +165,7 @@ TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   if (load_cache(dir, descriptor, opts.objective, cache)) {
     cache.reused = true;
     cache.content = content;
+    remove_superseded_caches(opts.cache_dir, dir);
     return cache;
   }
   std::error_code ec;
@@ -157,6 +175,7 @@ TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   SEEK_CHECK(load_cache(dir, descriptor, opts.objective, cache),
              "the token cache {} just written is unreadable", dir.string());
   cache.content = content;
+  remove_superseded_caches(opts.cache_dir, dir);
   return cache;
 }
 

@@ -47,7 +47,8 @@ nlohmann::json tokenizer_fingerprint(const Tokenizer& tok);
 nlohmann::json cache_descriptor(const std::vector<InputFile>& inputs, Objective objective,
                                 const Tokenizer& tok);
 
-// Maps <cache_dir>/<key>/ when it is present and intact, else tokenizes the inputs into it first.
+// Maps <cache_dir>/<key>/ when it is present and intact, else tokenizes the inputs into it first. The
+// caches of other keys in <cache_dir> are then removed (their files stay readable where already mapped).
 TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok);
 
 // TokenCache::content of the data `opts` names, without opening or building a cache (it reads and hashes

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <map>
@@ -386,10 +387,16 @@ TEST_F(DatasetTest, CacheIsReusedAndRebuiltOnAnyChange) {
   // Touching the file (new mtime, same bytes) makes a new key.
   const auto mtime = fs::last_write_time(f);
   fs::last_write_time(f, mtime + std::chrono::seconds(5));
+  fs::create_directories(o.cache_dir / "notes");  // not a cache: left alone
   auto touched = open(o);
   EXPECT_FALSE(touched->stats().reused_cache);
   EXPECT_NE(touched->stats().cache_path, path);
   EXPECT_EQ(train(*touched, 0, 8, L), before);
+  // The superseded cache is removed (it used to stay, as large as the data, for good); the dataset that
+  // mapped it still reads it.
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_TRUE(fs::exists(o.cache_dir / "notes"));
+  EXPECT_EQ(train(*first, 0, 8, L), before);
 
   // Different bytes of the same size with the old mtime put back: the content hash still tells.
   std::string text = numbered_corpus(10);
@@ -419,6 +426,10 @@ TEST_F(DatasetTest, CacheIsReusedAndRebuiltOnAnyChange) {
   auto sj = open(options({j}, 4, Objective::Sft));
   EXPECT_FALSE(sj->stats().reused_cache);
   EXPECT_NE(pj->stats().cache_path, sj->stats().cache_path);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(o.cache_dir)) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{sj->stats().cache_path.filename().string(), "notes"}));
 }
 
 TEST_F(DatasetTest, DamagedOrUnfinishedCachesAreNotTrusted) {
