@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -22,6 +25,7 @@
 #include "core/error.hpp"
 #include "core/partial_match.hpp"
 #include "core/progress.hpp"
+#include "core/resources.hpp"
 #include "core/stderr.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
@@ -33,6 +37,19 @@
 
 namespace seek::cli {
 namespace {
+
+// engine.step(), running `end_line` before an error propagates (a penalty that overflows mid-reply): streamed
+// text then ends its line instead of running into the error message.
+template <typename EndLine>
+bool step_ending_line_on_error(Engine& engine, EndLine end_line) {
+  try {
+    return engine.step();
+  } catch (const Error&) {
+    end_line();
+    flush_stdout();
+    throw;
+  }
+}
 
 struct ModelOptions {
   std::string dir;
@@ -377,7 +394,9 @@ void run_generate(GenerateOptions& o) {
   {
     // Only while generating: a signal while the results print ends the process as usual.
     const StopOnSignal stop("");
-    while (engine.step()) {
+    while (step_ending_line_on_error(engine, [&] {
+      if (streamed > 0) fmt::print("\n");
+    })) {
       if (stop.requested("generate")) {
         engine.cancel(0);
         // A signal in the step that finished every sample cut nothing: the run ends as if none had come.
@@ -427,15 +446,24 @@ void run_generate(GenerateOptions& o) {
   }
   flush_stdout();  // the text ends before stderr's lines when both go to one pipe (2>&1 | tee log)
   if (o.logprobs > 0 && !o.json) {
+    // Output asked for, not a note: unlike print_stderr's, a failed write is an error (exit 1).
+    std::string lines;
     for (size_t s = 0; s < out.size(); ++s) {
       const Completion& c = out[s];
-      if (out.size() > 1) print_stderr("--- sample {} log-probabilities ---\n", s);
+      if (out.size() > 1) lines += fmt::format("--- sample {} log-probabilities ---\n", s);
       for (size_t i = 0; i < c.tokens.size(); ++i) {
         std::string alts;
-        for (const auto& t : c.top[i]) alts += fmt::format(" {}:{:.3f}", t.token, t.logprob);
-        print_stderr("token {:>6} logprob {:8.4f} | top{}\n", c.tokens[i], c.logprobs[i], alts);
+        // An alternative far below a tiny temperature's peak (-7e44) in 45 digits would be unreadable.
+        for (const auto& t : c.top[i])
+          alts += t.logprob > -1e6 ? fmt::format(" {}:{:.3f}", t.token, t.logprob)
+                                   : fmt::format(" {}:{:.3e}", t.token, t.logprob);
+        lines += fmt::format("token {:>6} logprob {:8.4f} | top{}\n", c.tokens[i], c.logprobs[i], alts);
       }
     }
+    SEEK_CHECK(std::fwrite(lines.data(), 1, lines.size(), stderr) == lines.size() && std::fflush(stderr) == 0,
+               "could not write the log-probabilities to standard error ({}); --json prints them on standard "
+               "output",
+               std::strerror(errno));
   }
   if (stopped) print_stderr("[seek] stopped by a signal\n");
   print_stderr("{}\n", timing_line(engine, out));
@@ -566,7 +594,7 @@ class ThinkPrinter {
 // system prompt and the newest message are never dropped: if those alone leave no token free, returns an
 // empty prompt and leaves the history as it was.
 std::vector<int32_t> fit_history(std::vector<ChatMessage>& history, const Tokenizer& tok,
-                                 const ChatOptions& co, int64_t ctx, int64_t room) {
+                                 const ChatOptions& co, int64_t ctx, int64_t room, const std::string& limit) {
   const size_t first = !history.empty() && history[0].role == "system" ? 1 : 0;
   std::vector<ChatMessage> h = history;
   std::vector<int32_t> prompt = encode_chat(tok, h, co);
@@ -580,8 +608,8 @@ std::vector<int32_t> fit_history(std::vector<ChatMessage>& history, const Tokeni
   }
   if (int64_t(prompt.size()) >= ctx) return {};
   if (dropped > 0) {
-    print_stderr("[seek] dropped the {} to fit the context of {} tokens\n",
-                 dropped == 1 ? "oldest message" : count_of(dropped, "oldest message"), ctx);
+    print_stderr("[seek] dropped the {} to fit {}\n",
+                 dropped == 1 ? "oldest message" : count_of(dropped, "oldest message"), limit);
     history = std::move(h);
   }
   return prompt;
@@ -590,16 +618,15 @@ std::vector<int32_t> fit_history(std::vector<ChatMessage>& history, const Tokeni
 // A system prompt that leaves no room for a message, checked before the first one is typed: otherwise every
 // message would be refused in turn.
 void check_system_fits(const std::vector<ChatMessage>& history, const Tokenizer& tok, const ChatOptions& co,
-                       int64_t ctx, bool ctx_flag) {
+                       int64_t ctx, const std::string& limit, const std::string& raise) {
   if (history.empty()) return;
   std::vector<ChatMessage> h = history;
   h.push_back({"user", ""});
   const size_t n = encode_chat(tok, h, co).size();
-  SEEK_CHECK(
-      int64_t(n) < ctx,
-      "--system takes the whole context: with the chat format and an empty message it is {} tokens, and "
-      "the context holds {}; shorten it{}",
-      n, ctx, ctx_flag ? " or raise --ctx" : "");
+  SEEK_CHECK(int64_t(n) < ctx,
+             "--system takes the whole context: with the chat format and an empty message it is {} tokens, "
+             "more than {} holds; shorten it{}",
+             n, limit, raise);
 }
 
 void run_chat(ChatCliOptions& o) {
@@ -621,24 +648,38 @@ void run_chat(ChatCliOptions& o) {
   check_stop_tokens(o.sampling, l);
   EngineOptions eo = engine_options(o.model);
   eo.keep_last_sequence = true;
+  eo.context_within_budget = true;
   add_generation_config_eos(gc, l, eo);
-  const int64_t ctx = o.model.ctx > 0 ? o.model.ctx : l.model->config().max_position_embeddings;
+  // One engine for the whole chat, keeping the cache of each reply: the next turn's prompt is the
+  // conversation so far, and only what the last turn's cache does not hold (the reply as the chat format
+  // writes it, the new message) is prefilled.
+  Engine engine(*l.model, l.tok.tok.get(), eo);
+  // The conversation fits the context, or the fewer tokens the KV cache budget holds (then old turns go to
+  // fit those: a request past the budget would be refused).
+  const int64_t model_ctx = l.model->config().max_position_embeddings;
+  const int64_t ctx = engine.max_context();
+  const bool budget_bound = ctx < (o.model.ctx > 0 ? std::min(o.model.ctx, model_ctx) : model_ctx);
+  const std::string limit = budget_bound ? fmt::format("the {} tokens the KV cache budget of {} holds", ctx,
+                                                       format_bytes(engine.stats().cache_budget_bytes))
+                                         : fmt::format("the context of {} tokens", ctx);
+  const std::string raise = budget_bound      ? " or raise --cache-mem (or use --kv-cache bf16 or fp8)"
+                            : o.model.ctx > 0 ? " or raise --ctx"
+                                              : "";
   // Old turns go before the reply is squeezed: it keeps room for --max-new-tokens, or half the context where
   // that is less (else a long --max-new-tokens would leave no history at all).
   const int64_t room = std::min<int64_t>(o.sampling.max_new_tokens, ctx / 2);
   std::vector<ChatMessage> history;
   check_utf8_text(o.system, "--system");
   if (!o.system.empty()) history.push_back({"system", o.system});
-  check_system_fits(history, *l.tok.tok, co, ctx, o.model.ctx > 0);
+  check_system_fits(history, *l.tok.tok, co, ctx, limit, raise);
   const bool tty = isatty(0) && isatty(1);
-  // One engine for the whole chat, keeping the cache of each reply: the next turn's prompt is the
-  // conversation so far, and only what the last turn's cache does not hold (the reply as the chat format
-  // writes it, the new message) is prefilled.
-  Engine engine(*l.model, l.tok.tok.get(), eo);
   print_stderr("seek chat: {} ({} style); Ctrl-C stops a reply; empty line or Ctrl-D ends\n", o.model.dir,
                o.style);
   std::string line;
-  for (uint64_t turn = 0;; ++turn) {
+  // Each reply's seed: --seed, then the next number per message answered (a refused line takes none, so it
+  // does not change the replies after it).
+  uint64_t turn = 0;
+  for (;;) {
     if (tty) fmt::print("> ");
     flush_stdout();
     const LineRead got = read_capped_line(std::cin, line, size_t(kMaxPromptBytes) + 1);  // + a CRLF's \r
@@ -664,16 +705,15 @@ void run_chat(ChatCliOptions& o) {
     const std::vector<ChatMessage> before = history;
     history.push_back({"user", line});
     GenRequest req;
-    req.prompt = fit_history(history, *l.tok.tok, co, ctx, room);
+    req.prompt = fit_history(history, *l.tok.tok, co, ctx, room, limit);
     if (req.prompt.empty()) {
-      print_stderr("seek: error: this message{} takes the whole context of {} tokens; send a shorter one{}\n",
-                   history[0].role == "system" ? " with the system prompt" : "", ctx,
-                   o.model.ctx > 0 ? " or raise --ctx" : "");
+      print_stderr("seek: error: this message{} takes all of {}; send a shorter one{}\n",
+                   history[0].role == "system" ? " with the system prompt" : "", limit, raise);
       history.pop_back();
       continue;
     }
     req.params = o.sampling;
-    req.params.seed = o.sampling.seed + turn;
+    req.params.seed = o.sampling.seed + turn++;
     req.params.stop.push_back(next_user_turn(co.style));
     engine.reset_stats();
     // R1's generation prompt, and V3.1's thinking one, already opened <think>.
@@ -694,7 +734,7 @@ void run_chat(ChatCliOptions& o) {
     {
       // Ctrl-C ends the reply, not the chat (a second one, or one at the prompt, ends the chat).
       const StopOnSignal stop("");
-      while (engine.step()) {
+      while (step_ending_line_on_error(engine, [&] { printer.end(); })) {
         prefill.update(engine.stats().reused_prompt_tokens + engine.stats().prompt_tokens);
         if (stop.requested("reply")) {
           stopped = true;

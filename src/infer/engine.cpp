@@ -92,6 +92,14 @@ Engine::Engine(const InferModel& model, const Tokenizer* tokenizer, const Engine
                   : avail > 0             ? int64_t(double(avail) * 0.9)
                                           : INT64_MAX;
   stats_.cache_budget_bytes = cache_budget_;
+  if (opt.context_within_budget) {
+    const int64_t block_bytes = opt.block_tokens * cache_.bytes_per_token();
+    SEEK_CHECK(cache_budget_ >= block_bytes,
+               "the KV cache budget of {} holds no block of {} tokens ({} per block): a larger budget, or a "
+               "bf16 or fp8 cache, is needed",
+               format_bytes(cache_budget_), opt.block_tokens, format_bytes(block_bytes));
+    max_context_ = std::min(max_context_, cache_budget_ / block_bytes * opt.block_tokens);
+  }
 }
 
 int64_t Engine::sample_tokens(const GenRequest& req) const {

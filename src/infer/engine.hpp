@@ -76,6 +76,9 @@ struct EngineOptions {
   // conversation so far. Its blocks count against the budget until a request is admitted (which takes what it
   // shares and drops the rest) or needs the room.
   bool keep_last_sequence = false;
+  // Cap the context at the tokens the KV cache budget holds for one sample: seek chat, whose one conversation
+  // grows turn by turn, then drops its oldest turns to fit instead of a request being refused midway.
+  bool context_within_budget = false;
   // More end-of-sequence ids, beside config.json's and the tokenizer's (generation_config.json's
   // eos_token_id).
   std::vector<int32_t> extra_eos;

@@ -244,7 +244,7 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
   for (int64_t i = 0; i < ntop; ++i) {
     const int32_t t = order_[size_t(i)];
     if (w[t] == -inf) break;  // a kept token that cannot be drawn
-    out.top.push_back({t, float(logprob_of(t))});
+    out.top.push_back({t, logprob_of(t)});
   }
   return out;
 }

@@ -44,7 +44,8 @@ struct SamplingParams {
 
 struct TokenLogprob {
   int32_t token = -1;
-  float logprob = 0.0f;
+  // double: an alternative far below a tiny temperature's peak (-7e44 at T = 1e-45) is finite only there.
+  double logprob = 0.0;
 };
 
 struct SampledToken {

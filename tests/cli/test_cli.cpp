@@ -612,7 +612,7 @@ TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
   EXPECT_EQ(count(r.output, "| finish: "), 4u) << r.output;
   EXPECT_NE(r.output.find("dropped the 2 oldest messages to fit the context of 64 tokens"), std::string::npos)
       << r.output;
-  EXPECT_NE(r.output.find("this message with the system prompt takes the whole context of 64 tokens"),
+  EXPECT_NE(r.output.find("this message with the system prompt takes all of the context of 64 tokens"),
             std::string::npos)
       << r.output;
   // A CRLF line is the same message as an LF one: the same prompt length.

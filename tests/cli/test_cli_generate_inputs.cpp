@@ -580,4 +580,102 @@ TEST(CliGenerateInputs, AddressSpaceLimitsEndInAClearMessage) {
   EXPECT_GT(succeeded, 0) << "even 600 MB was too little: the test no longer reaches a run that fits";
 }
 
+// seek chat reserved each turn's cache (conversation + -n) without regard to the KV cache budget: once the
+// conversation outgrew it, the next message was refused by the engine and the whole chat ended (exit 1).
+// Now a budget that holds fewer tokens than the context bounds the conversation as the context does: the
+// oldest turns go.
+TEST(CliGenerateInputs, ChatFitsTheConversationToTheCacheBudget) {
+  TempDir tmp("cli-gen-chat-budget");
+  const fs::path model = random_byte_model(tmp.path / "m");
+  {
+    // A context of 512 tokens (the budget below holds 128 of them).
+    auto cfg = nlohmann::json::parse(seek::read_file(model / "config.json"));
+    cfg["max_position_embeddings"] = 512;
+    std::ofstream(model / "config.json") << cfg.dump();
+  }
+  const CmdResult probe = run("generate --model " + model.string() + " --ids 1 -n 1");
+  ASSERT_EQ(probe.code, 0) << probe.output;
+  const size_t at = probe.output.find("KV cache ");
+  ASSERT_NE(at, std::string::npos) << probe.output;
+  const long bytes_per_token = std::stol(probe.output.substr(at + 9));
+  ASSERT_GT(bytes_per_token, 0);
+  const double two_blocks_gib = double(2 * 64 * bytes_per_token) / double(1 << 30);
+  {
+    std::ofstream in(tmp.path / "in.txt");
+    for (int i = 0; i < 8; ++i) in << "message number " << i << ", some twenty\n";
+  }
+  const std::string chat =
+      fmt::format("chat --model {} -n 8 --temperature 0 --ignore-eos --cache-mem {:.17g}", model.string(),
+                  two_blocks_gib);
+  const CmdResult r = run(chat, "< " + (tmp.path / "in.txt").string() + " 2>&1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "[seek] prompt"), 8u) << r.output;  // every message answered
+  EXPECT_NE(r.output.find("to fit the 128 tokens the KV cache budget of "), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("seek: error"), std::string::npos) << r.output;
+  // A budget without room for one block of the cache is refused before the first message.
+  const CmdResult tiny =
+      run(fmt::format("chat --model {} --cache-mem {:.17g}", model.string(), two_blocks_gib / 4),
+          "< /dev/null 2>&1");
+  EXPECT_EQ(tiny.code, 1) << tiny.output;
+  EXPECT_NE(tiny.output.find("holds no block of 64 tokens"), std::string::npos) << tiny.output;
+}
+
+// A line chat refuses (not UTF-8) took a turn's seed, so every reply after it changed.
+TEST(CliGenerateInputs, ARefusedChatLineLeavesTheRepliesAsTheyWere) {
+  TempDir tmp("cli-gen-chat-seed");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  std::ofstream(tmp.path / "plain.txt") << "hi\nthere\n";
+  std::ofstream(tmp.path / "refused.txt") << "a\xff"
+                                             "b\nhi\nthere\n";
+  const std::string chat = "chat --model " + model + " -n 6 --temperature 1 --seed 5 --ignore-eos";
+  const CmdResult plain = run(chat, "< " + (tmp.path / "plain.txt").string() + " 2>/dev/null");
+  const CmdResult refused = run(chat, "< " + (tmp.path / "refused.txt").string() + " 2>/dev/null");
+  ASSERT_EQ(plain.code, 0) << plain.output;
+  ASSERT_EQ(refused.code, 0) << refused.output;
+  EXPECT_EQ(refused.output, plain.output);
+}
+
+// --logprobs without --json prints the log-probabilities on stderr: output asked for, which was lost with
+// exit 0 when stderr could not be written. An alternative far below a tiny temperature's peak printed as
+// -inf (null in --json): its log-probability is finite only in double.
+TEST(CliGenerateInputs, LogprobsAreFiniteAndTheirLossIsAnError) {
+  TempDir tmp("cli-gen-logprobs");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const std::string args = "generate --model " + model + " --prompt hi -n 2 --logprobs 3";
+  CmdResult r = run(args, "2>/dev/full");
+  EXPECT_EQ(r.code, 1) << r.output;
+  r = run(args, "2>&1 >/dev/null");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, " | top "), 2u) << r.output;
+  r = run(args + " --temperature 1e-45 --top-k 0 --top-p 1 --min-p 0 --json", "2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  for (const auto& alts : j[0]["top_logprobs"]) {
+    ASSERT_EQ(alts.size(), 3u) << r.output;
+    EXPECT_EQ(alts[0]["logprob"], 0.0) << r.output;
+    for (size_t i = 1; i < 3; ++i) {
+      ASSERT_TRUE(alts[i]["logprob"].is_number_float()) << r.output;
+      EXPECT_LT(alts[i]["logprob"].get<double>(), -1e38) << r.output;  // past float's range
+    }
+  }
+  r = run(args + " --temperature 1e-45 --top-k 0 --top-p 1 --min-p 0", "2>&1 >/dev/null");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("inf"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("e+"), std::string::npos) << r.output;
+}
+
+// A penalty that overflows a logit after some tokens were streamed: the error came right after the text,
+// which had no newline.
+TEST(CliGenerateInputs, AnErrorMidStreamEndsTheLineFirst) {
+  TempDir tmp("cli-gen-midstream");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const CmdResult r = run("generate --model " + model +
+                              " --prompt hi -n 8 --frequency-penalty -1e38 "
+                              "--temperature 0 --ignore-eos",
+                          "2>/dev/null");
+  EXPECT_EQ(r.code, 1) << r.output;
+  ASSERT_GT(r.output.size(), 1u) << "no token was streamed before the error";
+  EXPECT_EQ(r.output.back(), '\n') << r.output;
+}
+
 }  // namespace

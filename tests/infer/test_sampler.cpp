@@ -309,6 +309,23 @@ TEST(Sampler, TinyTemperaturePicksTheMaximum) {
     EXPECT_EQ(t.token, 1) << T;
     EXPECT_EQ(t.logprob, 0.0f) << T;
   }
+  // The alternatives keep their log-probabilities, (l - max) / T, also past float's range (they printed as
+  // -inf, and null in JSON).
+  for (float T : {1e-30f, 1e-45f}) {
+    SamplingParams p;
+    p.temperature = T;
+    p.top_logprobs = 4;
+    Sampler s;
+    Rng rng(3);
+    const SampledToken t = s.sample(l.data(), 4, p, {}, {}, rng);
+    ASSERT_EQ(t.top.size(), 4u) << T;
+    const int order[] = {1, 3, 0, 2};
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(t.top[size_t(i)].token, order[i]) << T;
+      const double want = (double(l[size_t(order[i])]) - 5.0) / double(T);
+      EXPECT_NEAR(t.top[size_t(i)].logprob, want, 1e-6 * std::fabs(want)) << T;
+    }
+  }
 }
 
 TEST(Sampler, BadParametersAreErrors) {
