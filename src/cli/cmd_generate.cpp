@@ -116,7 +116,13 @@ void add_sampling_options(CLI::App& app, SamplingParams& p) {
       ->capture_default_str();
   // One value per flag: `--stop Q Z` took Z as a second stop string where the user meant "Q Z" (an error
   // now, naming Z).
-  app.add_option("--stop", p.stop, "stop string (repeat the flag for more)")->allow_extra_args(false);
+  app.add_option("--stop", p.stop, "stop string (repeat the flag for more)")
+      ->allow_extra_args(false)
+      ->check(CLI::Validator(
+          [](const std::string& s) {
+            return s.empty() ? std::string("a stop string must not be empty") : "";
+          },
+          ""));
   app.add_option("--stop-token", p.stop_tokens,
                  "stop token id (repeat the flag for more; EOS stops too, unless --ignore-eos)")
       ->transform(at_least<int32_t>(0))
@@ -667,7 +673,8 @@ void run_chat(ChatCliOptions& o) {
                                               : "";
   // Old turns go before the reply is squeezed: it keeps room for --max-new-tokens, or half the context where
   // that is less (else a long --max-new-tokens would leave no history at all).
-  const int64_t room = std::min<int64_t>(o.sampling.max_new_tokens, ctx / 2);
+  // (At least 1: the prompt must leave the reply a token, also with -n 0.)
+  const int64_t room = std::max<int64_t>(1, std::min<int64_t>(o.sampling.max_new_tokens, ctx / 2));
   std::vector<ChatMessage> history;
   check_utf8_text(o.system, "--system");
   if (!o.system.empty()) history.push_back({"system", o.system});

@@ -213,7 +213,8 @@ TEST(CliGenerateInputs, SamplingFlagsAreCheckedBeforeTheModelLoads) {
         std::pair{"--repetition-penalty 0", "--repetition-penalty: must be a finite number > 0, got '0'"},
         std::pair{"--presence-penalty nan", "--presence-penalty: must be a finite number, got 'nan'"},
         std::pair{"--frequency-penalty -inf", "--frequency-penalty: must be a finite number, got '-inf'"},
-        std::pair{"-t -1", "--temperature: must be a finite number >= 0, got '-1'"}}) {
+        std::pair{"-t -1", "--temperature: must be a finite number >= 0, got '-1'"},
+        std::pair{"--stop ''", "--stop: a stop string must not be empty"}}) {
     r = run(gen + flag);
     EXPECT_EQ(r.code, 1) << r.output;
     EXPECT_NE(r.output.find(std::string(says) + "\nRun 'seek generate --help' for usage."), std::string::npos)
