@@ -336,7 +336,7 @@ void run_generate(GenerateOptions& o) {
   }
   GenRequest req;
   // Parsed and checked before the model loads: a typo in the ids or a sampling flag costs nothing.
-  if (o.ids_given) req.prompt = parse_token_ids(o.ids);
+  if (o.ids_given) req.prompt = parse_token_ids(o.ids, "--ids");
   req.params = o.sampling;
   req.params.top_logprobs = o.logprobs;
   req.params.validate();

@@ -100,7 +100,7 @@ void run_logits(const LogitsOptions& o) {
   std::vector<int32_t> ids;
   SEEK_CHECK(!(o.ids_given && o.no_parse_special),
              "--no-parse-special shapes --prompt or --file text; --ids go to the model as given, so drop it");
-  if (o.ids_given) ids = parse_token_ids(o.ids);
+  if (o.ids_given) ids = parse_token_ids(o.ids, "--ids");
   const std::string text = o.file_given ? read_prompt_file(o.file) : o.prompt;
   if (!o.file_given) check_utf8_text(text, "--prompt");
   auto model = load_model(o.model, o.bf16);

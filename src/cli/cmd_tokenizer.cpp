@@ -16,6 +16,7 @@
 #include "core/read_file.hpp"
 #include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
+#include "infer/token_ids.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/trainer.hpp"
 #include "tokenizer/utf8.hpp"
@@ -131,25 +132,14 @@ const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [
   app.add_flag("--skip-special", a->skip_special, "Leave special tokens out of the text");
   app.callback([a] {
     auto tok = load_tokenizer_folder(a->dir);
-    // Ids as arguments or on stdin, separated by whitespace or commas ("[1, 2, 3]" works too).
+    // Ids as arguments or on stdin, read as --ids reads them (commas and/or whitespace, "[1, 2, 3]" too).
     std::string all;
     for (const auto& w : a->ids) all += w + " ";
     if (a->ids.empty()) all = read_input("-");
-    for (char& c : all)
-      if (c == ',' || c == '[' || c == ']') c = ' ';
-    std::vector<TokenId> ids;
-    std::istringstream in(all);
-    for (std::string w; in >> w;) {
-      size_t used = 0;
-      long long v = 0;
-      try {
-        v = std::stoll(w, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != w.size() || v < INT32_MIN || v > INT32_MAX) fail("\"{}\" is not a token id", w);
-      ids.push_back(TokenId(v));
-    }
+    // No ids decode to the empty text (what `seek tokenize ''` printed), where --ids needs a token.
+    const bool none = all.find_first_not_of(" \t\r\n") == std::string::npos;
+    const std::vector<TokenId> ids =
+        none ? std::vector<TokenId>() : parse_token_ids(all, a->ids.empty() ? "standard input" : "the ids");
     fmt::print("{}", tok->decode(ids, a->skip_special));
     if (isatty(1)) fmt::print("\n");
   });

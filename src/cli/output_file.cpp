@@ -53,13 +53,17 @@ void check_output_path(const std::string& path, const std::string& flag,
              "output; give a file name (./- if you mean that name)",
              flag);
   const fs::path p(path);
+  // Error-code forms throughout: a path that cannot be looked at (a folder without search permission, a
+  // loop of links, a name too long) is the user's to fix, not an internal error.
+  std::error_code ec;
   // No example name: the commands write different kinds of file (.npy, .jsonl).
-  SEEK_CHECK(!fs::is_directory(p), "{} {} is a folder; give the name of a file in it", flag, path);
+  SEEK_CHECK(!fs::is_directory(p, ec), "{} {} is a folder; give the name of a file in it", flag, path);
   // "x.npy/" names a folder x.npy, which would be reported as missing: the slash is the slip.
   SEEK_CHECK(p.has_filename(), "{} {} ends with '/', so it names a folder; give a file name", flag, path);
   const fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  if (!fs::is_directory(parent)) {
-    std::error_code ec;
+  if (!fs::is_directory(parent, ec)) {
+    if (ec && ec != std::errc::no_such_file_or_directory && ec != std::errc::not_a_directory)
+      fail("{} {}: cannot use the folder {}: {}", flag, path, parent.string(), ec.message());
     // Some part of the folder's path may exist as a file ("out.npy/x.npy" after out.npy was written).
     fs::path file;
     for (fs::path q = parent; !q.empty() && file.empty();

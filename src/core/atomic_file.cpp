@@ -20,8 +20,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// ".tmp." and the longest process id Linux gives (pid_max is at most 2^22, 7 digits).
+constexpr size_t kTemporarySuffixMax = 5 + 7;
+
 // Why `target` must not be replaced, or "" when it may be.
 std::string replace_refusal(const fs::path& target) {
+  // The temporary's name adds ".tmp.<pid>": a name that fits alone could fail there, after the work is done.
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  const long name_max = ::pathconf(dir.c_str(), _PC_NAME_MAX);
+  const size_t limit = name_max > 0 ? size_t(name_max) : 255, name = target.filename().string().size();
+  if (name + kTemporarySuffixMax > limit)
+    return fmt::format(
+        "its name is {} bytes long, and the temporary file written first (the name + \".tmp.\" + a process "
+        "id) would pass the file system's limit of {} bytes; give a name of at most {} bytes",
+        name, limit, limit - kTemporarySuffixMax);
   struct stat st {};
   if (::lstat(target.c_str(), &st) != 0)
     return errno == ENOENT ? "" : fmt::format("cannot check what is there: {}", std::strerror(errno));

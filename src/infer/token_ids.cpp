@@ -8,27 +8,51 @@
 
 namespace seek {
 
-std::vector<int32_t> parse_token_ids(const std::string& s) {
+namespace {
+
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+std::string_view trimmed(std::string_view s) {
+  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& what) {
+  std::string_view s = trimmed(text);
+  if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = trimmed(s.substr(1, s.size() - 2));
+  SEEK_CHECK(!s.empty(), "{} holds no token id (expected non-negative integers, e.g. 1,2,3)", what);
   std::vector<int32_t> ids;
   size_t i = 0;
   for (size_t item = 1;; ++item) {
-    size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    std::string_view part(s.data() + i, j - i);
-    // Spaces around an id are layout ("1, 2, 3"); an empty item is a slip ("1,,2", "1,2,") and is named.
-    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
-    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
-    SEEK_CHECK(!part.empty(),
-               "token id {} in '{}' is empty (expected comma-separated non-negative integers, e.g. 1,2,3)",
-               item, s);
+    size_t j = i;
+    while (j < s.size() && s[j] != ',' && !is_space(s[j])) ++j;
+    const std::string_view id = s.substr(i, j - i);
+    // A comma with nothing before it ("1,,2", ",1") is a slip, named by its position.
+    SEEK_CHECK(!id.empty(),
+               "{}: token id {} is empty (expected non-negative integers separated by commas or "
+               "spaces, e.g. 1,2,3)",
+               what, item);
     int64_t v = -1;
-    const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
-    SEEK_CHECK(ec == std::errc() && end == part.data() + part.size() && v >= 0 && v <= INT32_MAX,
-               "bad token id '{}' (item {}) in '{}' (expected comma-separated non-negative integers)", part,
-               item, s);
+    const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+    const bool whole = ec != std::errc::invalid_argument && end == id.data() + id.size() && id[0] != '-';
+    SEEK_CHECK(whole, "{}: token id {} is '{}', not a non-negative integer", what, item, id);
+    SEEK_CHECK(ec == std::errc() && v <= INT32_MAX, "{}: token id {} is {}, past the largest id {}", what,
+               item, id, INT32_MAX);
     ids.push_back(int32_t(v));
+    // The separator: whitespace, a comma, or a comma with whitespace around it.
+    while (j < s.size() && is_space(s[j])) ++j;
     if (j == s.size()) return ids;
-    i = j + 1;
+    if (s[j] == ',') {
+      ++j;
+      while (j < s.size() && is_space(s[j])) ++j;
+      SEEK_CHECK(j < s.size(), "{}: token id {} is empty (a comma ends the list)", what, item + 1);
+    }
+    i = j;
   }
 }
 

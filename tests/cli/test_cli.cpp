@@ -445,21 +445,49 @@ TEST(Cli, UnreadableInputFilesSayWhy) {
   EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
 }
 
-// --ids: spaces around an id are fine, an empty item is named.
+// --ids and detokenize read ids alike: commas and/or whitespace (what seek tokenize prints, one per line, a
+// CRLF file's lines), a JSON list. An empty item is named by position, a bad one by position and value, and
+// the list itself is not repeated (a 20,000-id list with one slip made a 109 KB message). tokenize's ids
+// were refused by --ids; detokenize took "+5" and "1,,2".
 TEST(Cli, TokenIdListsAreParsedConsistently) {
   TempDir tmp("cli-ids");
   const std::string out = (tmp.path / "x.npy").string();
-  for (const char* ids : {"'1, 2 '", "' 1 ,2'"}) {
+  for (const char* ids : {"'1, 2 '", "' 1 ,2'", "'1 2'", "\"$(printf '1\\n2\\r')\"", "'[1, 2]'"}) {
     CmdResult r = run("logits --model " + kTinyV3 + " --ids " + ids + " --out " + out);
     EXPECT_EQ(r.code, 0) << ids << ": " << r.output;
   }
-  for (auto [ids, needle] : {std::pair{"1,2,", "token id 3 in '1,2,' is empty"},
-                             {"1,,2", "token id 2"},
-                             {"1,+2", "bad token id '+2'"},
-                             {"'1 2'", "bad token id '1 2'"}}) {
+  const std::string byte_model = random_byte_model(tmp.path / "m").string();  // the byte tokenizer's ids
+  const CmdResult tokens = run("tokenize --tokenizer " + byte_model + " --add-special hi", "2>/dev/null");
+  ASSERT_EQ(tokens.code, 0) << tokens.output;
+  const CmdResult piped = run("logits --model " + byte_model + " --ids '" + tokens.output + "' --out " + out);
+  EXPECT_EQ(piped.code, 0) << piped.output;
+  std::string many = "1,";
+  for (int i = 0; i < 5000; ++i) many += "7,";
+  many += "x";
+  for (auto [ids, needle] :
+       {std::pair<std::string, std::string>{"1,2,", "--ids: token id 3 is empty (a comma ends the list)"},
+        {"1,,2", "--ids: token id 2 is empty"},
+        {"''", "--ids holds no token id"},
+        {"1,+2", "--ids: token id 2 is '+2', not a non-negative integer"},
+        {"1,-2", "--ids: token id 2 is '-2', not a non-negative integer"},
+        {"2147483648", "--ids: token id 1 is 2147483648, past the largest id 2147483647"},
+        {"99999999999999999999", "token id 1 is 99999999999999999999, past the largest id"},
+        {many, "--ids: token id 5002 is 'x', not a non-negative integer"}}) {
     CmdResult r = run("logits --model " + kTinyV3 + " --ids " + ids + " --out " + out);
     EXPECT_EQ(r.code, 1) << ids << ": " << r.output;
     EXPECT_NE(r.output.find(needle), std::string::npos) << ids << ": " << r.output;
+    EXPECT_LT(r.output.size(), 400u) << r.output;
+  }
+  EXPECT_EQ(run("detokenize --tokenizer " + kTinyV3 + " '[104, 105]'", "2>/dev/null").output, "hi");
+  std::ofstream(tmp.path / "ids.txt") << "104\r\n105\r\n";
+  EXPECT_EQ(run("detokenize --tokenizer " + kTinyV3, "< " + (tmp.path / "ids.txt").string() + " 2>/dev/null")
+                .output,
+            "hi");
+  EXPECT_EQ(run("detokenize --tokenizer " + kTinyV3, "< /dev/null").code, 0);  // no ids: the empty text
+  for (const char* bad : {"+104", "104,,105", "-1"}) {
+    const CmdResult r = run("detokenize --tokenizer " + kTinyV3 + " -- " + bad);
+    EXPECT_EQ(r.code, 1) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("the ids: token id"), std::string::npos) << bad << ": " << r.output;
   }
 }
 

@@ -462,6 +462,22 @@ TEST(CliGenerateInputs, SmallSlipsAreNamed) {
   r = run("logits --model " + kTinyV3 + " --ids 1 --out /");
   EXPECT_NE(r.output.find("--out / is a folder; give the name of a file in it"), std::string::npos)
       << r.output;
+  // A folder that cannot be looked at was an internal error (exit 2) from a throwing filesystem call.
+  fs::create_symlink("loop-a", tmp.path / "loop-b");
+  fs::create_symlink("loop-b", tmp.path / "loop-a");
+  r = run("logits --model " + kTinyV3 + " --ids 1 --out " + (tmp.path / "loop-a" / "x.npy").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("loop-a: Too many levels of symbolic links"), std::string::npos) << r.output;
+  // A name that fits, but not with the temporary's suffix: refused before the model runs, not after.
+  r = run("logits --model " + kTinyV3 + " --ids 1 --out " +
+          (tmp.path / (std::string(248, 'a') + ".npy")).string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("its name is 252 bytes long, and the temporary file written first"),
+            std::string::npos)
+      << r.output;
+  r = run("logits --model " + kTinyV3 + " --ids 1 --out " +
+          (tmp.path / (std::string(239, 'a') + ".npy")).string());
+  EXPECT_EQ(r.code, 0) << r.output;
   // A prompt that fills the context names the limit the user set, and what would fix it.
   r = run("generate --model " + kTinyV3 + " --ids 1,2,3,4 --ctx 4");
   EXPECT_NE(r.output.find("the prompt has 4 tokens and the context holds 4 (--ctx), so there is no room to "
