@@ -112,7 +112,9 @@ void run_logits(const LogitsOptions& o) {
   }
   const ModelConfig& c = model->config();
   SEEK_CHECK(int64_t(ids.size()) <= c.max_position_embeddings,
-             "{} ids are longer than the context of {} tokens", ids.size(), c.max_position_embeddings);
+             "{} {} are longer than the context of {} tokens{}", ids.size(),
+             o.ids_given ? "ids" : "tokens (BOS included)", c.max_position_embeddings,
+             o.ids_given ? "" : "; seek perplexity scores a longer text in windows");
   for (int32_t t : ids)
     SEEK_CHECK(t < c.vocab_size, "unknown token id {} (the vocabulary has {} tokens)", t, c.vocab_size);
   // RoPE tables for the positions run, not the model's whole context (2^31 positions were gigabytes).

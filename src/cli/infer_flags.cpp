@@ -106,7 +106,7 @@ std::string read_prompt_file(const std::string& path) {
   else if (text.ends_with('\n'))
     text.pop_back();
   // Most often a mistake (a redirect that wrote nothing), which would otherwise generate from BOS alone.
-  SEEK_CHECK(!text.empty(), "the prompt in {} is empty (use --prompt '' to generate from BOS alone)", name);
+  SEEK_CHECK(!text.empty(), "the prompt in {} is empty (use --prompt '' to start from BOS alone)", name);
   return text;
 }
 

@@ -478,6 +478,16 @@ TEST(CliGenerateInputs, SmallSlipsAreNamed) {
   r = run("logits --model " + kTinyV3 + " --ids 1 --out " +
           (tmp.path / (std::string(239, 'a') + ".npy")).string());
   EXPECT_EQ(r.code, 0) << r.output;
+  // logits of a text past the context count its tokens (not "ids"), and point to perplexity's windows.
+  const std::string byte_model = random_byte_model(tmp.path / "m").string();
+  r = run("logits --model " + byte_model + " --prompt " + std::string(100, 'a') + " --out " +
+          (tmp.path / "l.npy").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(
+      r.output.find("101 tokens (BOS included) are longer than the context of 64 tokens; seek perplexity "
+                    "scores a longer text in windows"),
+      std::string::npos)
+      << r.output;
   // A prompt that fills the context names the limit the user set, and what would fix it.
   r = run("generate --model " + kTinyV3 + " --ids 1,2,3,4 --ctx 4");
   EXPECT_NE(r.output.find("the prompt has 4 tokens and the context holds 4 (--ctx), so there is no room to "

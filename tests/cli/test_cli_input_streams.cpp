@@ -63,7 +63,7 @@ TEST(CliInputStreams, AnEmptyOrClosedPromptIsAnError) {
   const fs::path empty = tmp.path / "empty.txt";
   std::ofstream(empty).close();
   expect_error("generate --model " + kTinyV3 + " -n 1 -f " + empty.string(),
-               "the prompt in " + empty.string() + " is empty (use --prompt '' to generate from BOS alone)");
+               "the prompt in " + empty.string() + " is empty (use --prompt '' to start from BOS alone)");
   const CmdResult closed = run("generate --model " + kTinyV3 + " -n 1 -f -", "<&- 2>&1");
   EXPECT_EQ(closed.code, 1) << closed.output;
   EXPECT_NE(closed.output.find("cannot read standard input: it is closed"), std::string::npos)
