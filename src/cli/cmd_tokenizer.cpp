@@ -6,7 +6,7 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
-#include <sstream>
+#include <string_view>
 
 #include "cli/infer_flags.hpp"
 #include "cli/output_file.hpp"
@@ -17,6 +17,7 @@
 #include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
 #include "infer/token_ids.hpp"
+#include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/trainer.hpp"
 #include "tokenizer/utf8.hpp"
@@ -153,10 +154,14 @@ std::vector<std::string> split_special_tokens(const std::string& list) {
     const size_t comma = list.find(',', start);
     std::string t = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     SEEK_CHECK(!t.empty(), "--special-tokens \"{}\": item {} is empty", list, out.size() + 1);
-    SEEK_CHECK(t.front() != ' ' && t.back() != ' ',
-               "--special-tokens \"{}\": \"{}\" starts or ends with a space; separate the tokens by commas "
-               "alone (\"<s>,</s>\")",
-               list, t);
+    const auto blank = [](char c) {
+      return std::string_view(" \t\r\n\v\f").find(c) != std::string_view::npos;
+    };
+    SEEK_CHECK(
+        !blank(t.front()) && !blank(t.back()),
+        "--special-tokens \"{}\": \"{}\" starts or ends with whitespace; separate the tokens by commas "
+        "alone (\"<s>,</s>\")",
+        list, t);
     out.push_back(std::move(t));
     if (comma == std::string::npos) return out;
     start = comma + 1;
@@ -197,14 +202,13 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
   auto a = std::make_shared<TrainArgs>();
   train->add_option("--vocab-size", a->vocab_size, "Vocabulary size, special and byte tokens included")
       ->required()
-      ->check(
-          CLI::Range(int64_t(1), int64_t(INT32_MAX)));  // token ids are int32; -1 must not wrap to 2^64 - 1
+      ->transform(at_least<int32_t>(1));  // token ids are int32; -1 must not wrap to 2^64 - 1
   train->add_option("--input", a->inputs, "Training text files")->required();
   train->add_option("--out", a->out, "Output folder for tokenizer.json and tokenizer_config.json")
       ->required();
   train->add_option("--min-frequency", a->min_frequency, "Never merge pairs seen fewer times")
       ->capture_default_str()
-      ->check(CLI::Range(int64_t(0), int64_t(INT64_MAX)));  // -1 must not wrap to 2^64 - 1
+      ->transform(at_least<int64_t>(0));  // -1 must not wrap to 2^64 - 1, nor 2^64 + 1 saturate
   train
       ->add_option("--pre-tokenizer", a->pre_tokenizer,
                    "deepseek-v3, gpt2, or a JSON file holding a tokenizer.json pre_tokenizer value")
@@ -226,8 +230,7 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     opt.chat_template = a->chat_template;
     opt.log = [](const std::string& s) { print_stderr("{}\n", s); };
     if (a->pre_tokenizer == "gpt2") {
-      opt.pre_tokenizer =
-          nlohmann::json::parse(R"({"type": "ByteLevel", "add_prefix_space": false, "use_regex": true})");
+      opt.pre_tokenizer = tok::gpt2_pre_tokenizer_json();  // with every key Hugging Face requires
     } else if (a->pre_tokenizer != "deepseek-v3") {
       std::string text;
       try {
@@ -241,6 +244,12 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
       } catch (const nlohmann::json::exception& e) {
         fail("--pre-tokenizer {}: not valid JSON: {}", a->pre_tokenizer, json_error_text(e));
       }
+      // null would mean "the default" to the trainer, and train DeepSeek-V3's without a word.
+      SEEK_CHECK(
+          opt.pre_tokenizer.is_object(),
+          "--pre-tokenizer {}: a pre_tokenizer value is a JSON object (e.g. {{\"type\": \"ByteLevel\", "
+          "\"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true}}), got {}",
+          a->pre_tokenizer, describe_json(opt.pre_tokenizer));
     }
     if (train->count("--special-tokens")) opt.special_tokens = split_special_tokens(a->specials);
     std::vector<std::filesystem::path> files(a->inputs.begin(), a->inputs.end());

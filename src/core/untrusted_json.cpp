@@ -44,6 +44,13 @@ bool cut(std::string& s) {
 
 }  // namespace
 
+bool json_flag(const json& object, const char* key, bool dflt, std::string_view where) {
+  const auto it = object.find(key);
+  if (it == object.end() || it->is_null()) return dflt;
+  if (!it->is_boolean()) fail("{}: {} must be true or false, got {}", where, key, describe_json(*it));
+  return it->get<bool>();
+}
+
 std::optional<int64_t> json_whole_number(const json& v) {
   if (v.is_number_unsigned()) {
     if (v.get<uint64_t>() > uint64_t(INT64_MAX)) return std::nullopt;

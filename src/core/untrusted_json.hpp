@@ -24,6 +24,10 @@ std::string describe_json(const nlohmann::json& v);
 // integers as floats); nullopt for anything else (a fraction, a string, a value past int64).
 std::optional<int64_t> json_whole_number(const nlohmann::json& v);
 
+// `object`[key] as a bool: `dflt` when the key is absent or null; anything but true or false throws
+// seek::Error "<where>: <key> must be true or false, got <value>" (ignored, a "yes" read as the default).
+bool json_flag(const nlohmann::json& object, const char* key, bool dflt, std::string_view where);
+
 // nlohmann's message for a parse (or other JSON) error, for our messages: without its
 // "[json.exception.parse_error.101] " tag, and for text that is one line (a JSONL record, a flag's value)
 // "at column 14" instead of "at line 1, column 14", which next to the file's own line number read as two.

@@ -21,9 +21,12 @@ using nlohmann::json;
 // token, so a token of n bytes can cost n steps per text byte: one of 200 KB made encoding 200 KB of text
 // run for minutes. Real added tokens are short (DeepSeek-V3's longest is 33 bytes).
 
-bool flag(const json& j, const char* key, bool dflt) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_boolean() ? it->get<bool>() : dflt;
+// A component's "type" ("ByteLevel"), or "" where it has none or it is not a string (value() would throw
+// nlohmann's "type must be string, but is number", naming no key).
+std::string type_of(const json& component) {
+  if (!component.is_object()) return "";
+  const auto it = component.find("type");
+  return it != component.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
 // tokenizer_config.json spells a token as a string or as {"__type": "AddedToken", "content": ...}; nullopt
@@ -37,14 +40,6 @@ std::optional<std::string> config_token(const json& cfg, const char* key, const 
     return (*it)["content"].get<std::string>();
   fail("{}: {} must be a string or an object with a string \"content\", got {}", cfg_name, key,
        describe_json(*it));
-}
-
-// add_bos_token / add_eos_token: true, false, or absent/null (false).
-bool config_flag(const json& cfg, const char* key, const std::string& cfg_name) {
-  auto it = cfg.find(key);
-  if (it == cfg.end() || it->is_null()) return false;
-  if (!it->is_boolean()) fail("{}: {} must be true or false, got {}", cfg_name, key, describe_json(*it));
-  return it->get<bool>();
 }
 
 // Encoding starts from one symbol per input byte; a byte with no symbol and no unk_token to stand for it is
@@ -81,7 +76,7 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
       fail("{}: model.dropout = {} is not supported (BPE dropout makes encoding random)", name,
            describe_json(m["dropout"]));
   }
-  ignore_merges_ = flag(m, "ignore_merges", false);
+  ignore_merges_ = json_flag(m, "ignore_merges", false, name + ": model");
 
   // Vocabulary. Ids may leave holes, but not absurdly large ones (they size a table).
   if (!m.contains("vocab") || !m["vocab"].is_object()) fail("{}: model.vocab must be an object", name);
@@ -161,11 +156,12 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
       AddedToken t;
       t.id = e["id"].get<TokenId>();
       t.content = e["content"].get<std::string>();
-      t.special = flag(e, "special", false);
-      t.lstrip = flag(e, "lstrip", false);
-      t.rstrip = flag(e, "rstrip", false);
-      t.normalized = flag(e, "normalized", !t.special);
-      t.single_word = flag(e, "single_word", false);
+      const std::string where = fmt::format("{}: added_tokens[{}]", name, i);
+      t.special = json_flag(e, "special", false, where);
+      t.lstrip = json_flag(e, "lstrip", false, where);
+      t.rstrip = json_flag(e, "rstrip", false, where);
+      t.normalized = json_flag(e, "normalized", !t.special, where);
+      t.single_word = json_flag(e, "single_word", false, where);
       if (size_t(t.id) >= tokens_.size()) tokens_.resize(size_t(t.id) + 1);
       check_added_token(t, i, name);
       TokenInfo& info = tokens_[t.id];
@@ -182,10 +178,10 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
 
   // Decoder: ByteLevel, alone or as the only step of a Sequence.
   json dec = j.value("decoder", json());
-  if (dec.is_object() && dec.value("type", "") == "Sequence" && dec.contains("decoders") &&
-      dec["decoders"].is_array() && dec["decoders"].size() == 1)
+  if (type_of(dec) == "Sequence" && dec.contains("decoders") && dec["decoders"].is_array() &&
+      dec["decoders"].size() == 1)
     dec = dec["decoders"][0];
-  if (!dec.is_object() || dec.value("type", "") != "ByteLevel")
+  if (type_of(dec) != "ByteLevel")
     fail("{}: decoder {} is not supported (only ByteLevel)", name, describe_json(dec));
 
   // BOS/EOS/pad from tokenizer_config.json, falling back to DeepSeek's spellings.
@@ -211,31 +207,47 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
   // What add_special adds: tokenizer_config's add_bos_token/add_eos_token when given (transformers rebuilds
   // the post-processor from them), otherwise a TemplateProcessing post-processor's single template.
   json post = j.value("post_processor", json());
-  std::string post_type = post.is_object() ? post.value("type", "") : "";
+  const std::string post_type = type_of(post);
   if (!post.is_null() && post_type != "ByteLevel" && post_type != "TemplateProcessing")
-    fail("{}: post_processor type \"{}\" is not supported (supported: ByteLevel, TemplateProcessing)", name,
-         post_type);
+    fail(
+        "{}: post_processor {} is not supported (supported: null, or an object of type ByteLevel or "
+        "TemplateProcessing)",
+        name, describe_json(post));
   bool cfg_flags = cfg.is_object() && (cfg.contains("add_bos_token") || cfg.contains("add_eos_token"));
   if (cfg_flags) {
-    if (config_flag(cfg, "add_bos_token", cfg_name) && bos_ >= 0) prefix_.push_back(bos_);
-    if (config_flag(cfg, "add_eos_token", cfg_name) && eos_ >= 0) suffix_.push_back(eos_);
+    if (json_flag(cfg, "add_bos_token", false, cfg_name) && bos_ >= 0) prefix_.push_back(bos_);
+    if (json_flag(cfg, "add_eos_token", false, cfg_name) && eos_ >= 0) suffix_.push_back(eos_);
   } else if (post_type == "TemplateProcessing") {
-    const json& single = post.at("single");
-    const json& specials = post.value("special_tokens", json::object());
+    // Each part checked by name: at() and get() would throw nlohmann's messages, which name no key.
+    const json single = post.value("single", json());
+    if (!single.is_array())
+      fail("{}: post_processor.single must be a list of template pieces, got {}", name,
+           describe_json(single));
+    const json specials = post.value("special_tokens", json::object());
+    if (!specials.is_object())
+      fail("{}: post_processor.special_tokens must be an object, got {}", name, describe_json(specials));
     bool after = false;
-    for (const json& piece : single) {
-      if (piece.contains("Sequence")) {
+    for (size_t k = 0; k < single.size(); ++k) {
+      const json& piece = single[k];
+      if (piece.is_object() && piece.contains("Sequence")) {
         after = true;
         continue;
       }
-      std::string tid = piece.at("SpecialToken").at("id").get<std::string>();
+      const json token = piece.is_object() ? piece.value("SpecialToken", json()) : json();
+      if (!token.is_object() || !token.contains("id") || !token["id"].is_string())
+        fail(
+            "{}: post_processor.single[{}] must be {{\"Sequence\": ...}} or {{\"SpecialToken\": {{\"id\": "
+            "\"...\"}}}}, got {}",
+            name, k, describe_json(piece));
+      const std::string tid = token["id"].get<std::string>();
       if (!specials.contains(tid))
         fail("{}: post_processor.single names special token \"{}\" missing from special_tokens", name, tid);
       // A number iterates as a list of itself: `"ids": 0` was taken for [0].
-      if (!specials[tid].at("ids").is_array())
+      const json ids = specials[tid].is_object() ? specials[tid].value("ids", json()) : json();
+      if (!ids.is_array())
         fail("{}: post_processor.special_tokens[\"{}\"].ids must be a list of token ids, got {}", name, tid,
-             describe_json(specials[tid].at("ids")));
-      for (const json& id : specials[tid].at("ids")) {
+             describe_json(ids));
+      for (const json& id : ids) {
         // Unchecked, a wrong id here would be put into every encoding that adds special tokens.
         if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
             id.get<int64_t>() >= int64_t(tokens_.size()) || !tokens_[id.get<size_t>()].present)

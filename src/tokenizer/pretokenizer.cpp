@@ -51,13 +51,6 @@ SplitBehavior parse_behavior(const nlohmann::json& j, const std::string& where) 
       where, describe_json(j));
 }
 
-bool get_bool(const nlohmann::json& j, const char* key, bool dflt, const std::string& where) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return dflt;
-  if (!it->is_boolean()) fail("{}.{}: expected true or false, got {}", where, key, describe_json(*it));
-  return it->get<bool>();
-}
-
 struct Span {
   size_t b, e;
   bool match;
@@ -82,8 +75,10 @@ PreTokenizer PreTokenizer::from_json(const nlohmann::json& j, const std::string&
   PreTokenizer p;
   bool saw_byte_level = false;
   if (j.is_null())
-    fail("{} is null: only byte-level BPE tokenizers are supported, and they need a ByteLevel pre-tokenizer",
-         where);
+    fail(
+        "{} is missing or null: only byte-level BPE tokenizers are supported, and they need a ByteLevel "
+        "pre-tokenizer",
+        where);
   p.add(j, where, &saw_byte_level);
   if (!saw_byte_level) fail("{} has no ByteLevel step: only byte-level BPE tokenizers are supported", where);
   return p;
@@ -120,16 +115,16 @@ void PreTokenizer::add(const nlohmann::json& j, const std::string& where, bool* 
       fail("{}.pattern: {}", where, e.what());
     }
     s.behavior = parse_behavior(j.value("behavior", nlohmann::json()), where);
-    s.invert = get_bool(j, "invert", false, where);
+    s.invert = json_flag(j, "invert", false, where);
     stages_.push_back(std::move(s));
   } else if (type == "Digits") {
     Stage s;
-    s.re = std::make_shared<Regex>(get_bool(j, "individual_digits", false, where) ? "\\p{N}" : "\\p{N}+");
+    s.re = std::make_shared<Regex>(json_flag(j, "individual_digits", false, where) ? "\\p{N}" : "\\p{N}+");
     stages_.push_back(std::move(s));
   } else if (type == "ByteLevel") {
     *saw_byte_level = true;
-    if (get_bool(j, "add_prefix_space", true, where)) stages_.push_back(Stage{});
-    if (get_bool(j, "use_regex", true, where)) {
+    if (json_flag(j, "add_prefix_space", true, where)) stages_.push_back(Stage{});
+    if (json_flag(j, "use_regex", true, where)) {
       Stage s;
       s.re = std::make_shared<Regex>(kGpt2Pattern);
       stages_.push_back(std::move(s));

@@ -96,6 +96,10 @@ std::vector<std::string> checked_options(const BpeTrainOptions& opt) {
   if (opt.chat_template != "v3" && opt.chat_template != "r1")
     fail("chat template \"{}\" is unknown (expected v3 or r1)", opt.chat_template);
   std::vector<std::string> specials = opt.special_tokens.empty() ? default_specials() : opt.special_tokens;
+  // The first is BOS, the second EOS (the third pad, else EOS): with one, EOS would be BOS, and a model would
+  // learn to end documents with the token that starts them.
+  SEEK_CHECK(specials.size() >= 2,
+             "give at least two special tokens, BOS then EOS (e.g. \"<s>,</s>\"); one would serve as both");
   for (size_t i = 0; i < specials.size(); ++i) {
     const std::string& s = specials[i];
     if (s.empty() || !tok::utf8_is_valid(s))
@@ -344,8 +348,8 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
   r.config = {{"add_bos_token", true},
               {"add_eos_token", false},
               {"bos_token", added_token_config(specials[0])},
-              {"eos_token", added_token_config(specials.size() > 1 ? specials[1] : specials[0])},
-              {"pad_token", added_token_config(specials.size() > 2 ? specials[2] : specials.back())},
+              {"eos_token", added_token_config(specials[1])},
+              {"pad_token", added_token_config(specials.size() > 2 ? specials[2] : specials[1])},
               {"clean_up_tokenization_spaces", false},
               {"legacy", true},
               {"model_max_length", 131072},

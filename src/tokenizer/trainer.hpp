@@ -18,8 +18,9 @@ struct BpeTrainOptions {
   size_t vocab_size = 32000;     // including special tokens and the 256 byte tokens
   uint64_t min_frequency = 2;    // pairs seen fewer times are never merged
   nlohmann::json pre_tokenizer;  // null: DeepSeek-V3's pre-tokenizer
-  // Added before the byte tokens, in this order. Empty: the chat tokens (BOS, EOS, pad, User, Assistant,
-  // <think>, </think>, <answer>, </answer>); BOS, EOS and pad are "special", the rest plain added tokens.
+  // Added before the byte tokens, in this order: BOS, EOS, then pad (or EOS pads), at least two. Empty: the
+  // chat tokens (BOS, EOS, pad, User, Assistant, <think>, </think>, <answer>, </answer>); BOS, EOS and pad
+  // are "special", the rest plain added tokens.
   std::vector<std::string> special_tokens;
   std::string chat_template = "v3";             // "v3" or "r1": written into tokenizer_config.json
   int threads = 0;                              // 0: OpenMP's default

@@ -424,7 +424,7 @@ TEST(CliGenerateInputs, PromptFromAFileOrStandardInput) {
   std::ofstream(tmp.path / "newline.txt") << "\n";
   for (const char* name : {"empty.txt", "newline.txt"})
     expect_error(gen + "--file " + (tmp.path / name).string(),
-                 "the prompt in " + (tmp.path / name).string() + " is empty (use --prompt '' to generate");
+                 "the prompt in " + (tmp.path / name).string() + " is empty (use --prompt '' to start");
   r = run(gen + "--prompt '' 2>&1 >/dev/null | grep -c 'prompt 1 token,'", "");
   EXPECT_EQ(r.output, "1\n");
   expect_error(gen + "--no-bos --prompt ''", "--prompt is empty and --no-bos leaves out BOS");

@@ -116,14 +116,26 @@ TEST(CliTokenizerTrain, SpecialTokenListsAreChecked) {
   expect_error(train(corpus, out, "--special-tokens ''"), "--special-tokens \"\": item 1 is empty");
   expect_error(train(corpus, out, "--special-tokens '<s>,'"), "--special-tokens \"<s>,\": item 2 is empty");
   expect_error(train(corpus, out, "--special-tokens '<s>,,</s>'"), "item 2 is empty");
-  expect_error(train(corpus, out, "--special-tokens '<s>, </s>'"), "\" </s>\" starts or ends with a space");
+  expect_error(train(corpus, out, "--special-tokens '<s>, </s>'"),
+               "\" </s>\" starts or ends with whitespace");
+  // A tab or line break at an end was trained into the token.
+  expect_error(train(corpus, out, "--special-tokens \"$(printf '<s>,</s>\\t')\""),
+               "starts or ends with whitespace");
+  expect_error(train(corpus, out, "--special-tokens '<s>'"),
+               "give at least two special tokens, BOS then EOS");
   expect_error(train(corpus, out, "--special-tokens '<s>,<s>'"), "special token \"<s>\" is listed twice");
   expect_error(train(corpus, out, "--special-tokens '<s>,a'"),
                "special token \"a\" is the character tokenizer.json uses for the byte 0x61");
   // Longer than a tokenizer.json's added token may be: refused before training, not by the loader after it.
   expect_error(train(corpus, out, "--special-tokens '<s>," + std::string(300, 'x') + "'"),
                "special token 2 (counting from 1) is 300 bytes long; special tokens of at most 256 bytes");
-  expect_error(train(corpus, out, "--min-frequency -1"), "--min-frequency: Value -1 not in range");
+  expect_error(train(corpus, out, "--min-frequency -1"),
+               "--min-frequency: must be a whole number >= 0, got '-1'");
+  // Past the type was saturated to 2^64 - 1; a fraction was "not in range".
+  expect_error(train(corpus, out, "--min-frequency 99999999999999999999"),
+               "--min-frequency: must be a whole number from 0 to 9223372036854775807");
+  expect_error(train(corpus, out, "--vocab-size 1e5"),
+               "--vocab-size: must be a whole number >= 1, got '1e5'");
   expect_error(train(corpus, out, "--special-tokens '<s>,</s>' --chat-template r1"),
                "--chat-template needs the chat tokens, which --special-tokens replaces");
   EXPECT_FALSE(fs::exists(out));
@@ -188,6 +200,29 @@ TEST(CliTokenizerTrain, NonUtf8InputTrainsWithANote) {
             std::string::npos)
       << r.output;
   EXPECT_TRUE(fs::exists(tmp.path / "tok" / "tokenizer.json"));
+}
+
+// --pre-tokenizer gpt2 wrote a ByteLevel step without trim_offsets, a key Hugging Face's tokenizers requires
+// (it would refuse the file); a file holding null trained DeepSeek-V3's pre-tokenizer without a word.
+TEST(CliTokenizerTrain, PreTokenizerChoicesAreWrittenWholeOrRefused) {
+  TempDir tmp("cli-tok-train-pre");
+  const fs::path corpus = tmp.path / "corpus.txt";
+  std::ofstream(corpus) << kCorpus;
+  CmdResult r = run(train(corpus, tmp.path / "g2", "--pre-tokenizer gpt2"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  const auto pre = nlohmann::json::parse(file_text(tmp.path / "g2" / "tokenizer.json"))["pre_tokenizer"];
+  EXPECT_EQ(pre,
+            nlohmann::json::parse(R"({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true,
+                                           "use_regex": true})"))
+      << pre.dump();
+  for (const char* text : {"null", "[]", "\"gpt2\""}) {
+    std::ofstream(tmp.path / "pre.json") << text;
+    r = run(train(corpus, tmp.path / "p", "--pre-tokenizer " + (tmp.path / "pre.json").string()));
+    EXPECT_EQ(r.code, 1) << text << ": " << r.output;
+    EXPECT_NE(r.output.find("pre.json: a pre_tokenizer value is a JSON object"), std::string::npos)
+        << text << ": " << r.output;
+  }
+  EXPECT_FALSE(fs::exists(tmp.path / "p"));
 }
 
 }  // namespace

@@ -170,6 +170,53 @@ TEST(BpeTokenizerHostile, PostProcessorIdsMustBeTokens) {
              "post_processor.special_tokens[\"<s>\"].ids must be a list of token ids, got 258");
 }
 
+// Malformed parts were reported in nlohmann's words, naming no key ("key 'single' not found", "cannot use
+// at() with string", "type must be string, but is number"), and a non-boolean flag was read as false: an
+// added token "special": "yes" was then not special.
+TEST(BpeTokenizerHostile, MalformedPartsAreNamed) {
+  const json pieces = {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}},
+                       {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}};
+  const json specials = {{"<s>", {{"id", "<s>"}, {"ids", {258}}, {"tokens", {"<s>"}}}}};
+  auto with_post = [](json post) {
+    auto j = tiny_tokenizer();
+    j["post_processor"] = std::move(post);
+    return load_error(j);
+  };
+  EXPECT_HAS(with_post({{"type", "TemplateProcessing"}, {"special_tokens", specials}}),
+             "dir/tokenizer.json: post_processor.single must be a list of template pieces, got null");
+  EXPECT_HAS(with_post({{"type", "TemplateProcessing"}, {"single", "$A"}, {"special_tokens", specials}}),
+             "post_processor.single must be a list of template pieces, got \"$A\"");
+  EXPECT_HAS(with_post({{"type", "TemplateProcessing"}, {"single", {"$A"}}, {"special_tokens", specials}}),
+             "post_processor.single[0] must be {\"Sequence\": ...} or {\"SpecialToken\": {\"id\": \"...\"}}");
+  EXPECT_HAS(with_post({{"type", "TemplateProcessing"}, {"single", pieces}, {"special_tokens", 5}}),
+             "post_processor.special_tokens must be an object, got 5");
+  EXPECT_HAS(
+      with_post({{"type", "TemplateProcessing"}, {"single", pieces}, {"special_tokens", {{"<s>", "x"}}}}),
+      "post_processor.special_tokens[\"<s>\"].ids must be a list of token ids, got null");
+  EXPECT_HAS(with_post({{"type", 5}}), "post_processor {\"type\": 5} is not supported");
+  EXPECT_EQ(with_post({{"type", "TemplateProcessing"}, {"single", pieces}, {"special_tokens", specials}}),
+            "");
+  auto j = tiny_tokenizer();
+  j["decoder"] = {{"type", 5}};
+  EXPECT_HAS(load_error(j), "dir/tokenizer.json: decoder {\"type\": 5} is not supported (only ByteLevel)");
+  j = tiny_tokenizer();
+  j.erase("pre_tokenizer");
+  EXPECT_HAS(load_error(j), "pre_tokenizer is missing or null");
+  j = tiny_tokenizer();
+  j["added_tokens"][0]["special"] = "yes";
+  EXPECT_HAS(load_error(j),
+             "dir/tokenizer.json: added_tokens[0]: special must be true or false, got \"yes\"");
+  j = tiny_tokenizer();
+  j["model"]["ignore_merges"] = 1;
+  EXPECT_HAS(load_error(j), "dir/tokenizer.json: model: ignore_merges must be true or false, got 1");
+  j = tiny_tokenizer();
+  j["pre_tokenizer"]["use_regex"] = "no";
+  EXPECT_HAS(load_error(j), "use_regex must be true or false, got \"no\"");
+  j = tiny_tokenizer();
+  j["added_tokens"][0]["special"] = nullptr;  // null: the default, as absent
+  EXPECT_EQ(load_error(j), "");
+}
+
 // BPE dropout makes encoding random: refused as a number above 0, and as anything but a number (a string
 // "0.5" was ignored); 0 and null are no dropout.
 TEST(LoadTokenizer, DropoutMustBeANumberAndZero) {

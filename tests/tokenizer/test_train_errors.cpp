@@ -109,14 +109,17 @@ TEST(TrainErrors, NoTextIsAnError) {
 // Options are checked before the files are read (which may take long, or fail on the files themselves).
 TEST(TrainErrors, OptionsAreCheckedBeforeTheFiles) {
   const fs::path missing = fs::temp_directory_path() / "seek-train-errors-missing.txt";
-  auto opt = small_options({"<s>"});
+  // One special token would serve as BOS and EOS both (EOS and pad were written as BOS without a word).
+  EXPECT_TRUE(contains(error_of([&] { train_bpe_files({missing}, small_options({"<s>"})); }),
+                       "give at least two special tokens, BOS then EOS"));
+  auto opt = small_options({"<s>", "</s>"});
   opt.vocab_size = 10;
   EXPECT_TRUE(contains(error_of([&] { train_bpe_files({missing}, opt); }), "--vocab-size 10 is too small"));
-  opt = small_options({"<s>"});
+  opt = small_options({"<s>", "</s>"});
   opt.chat_template = "v4";
   EXPECT_TRUE(
       contains(error_of([&] { train_bpe_files({missing}, opt); }), "chat template \"v4\" is unknown"));
-  opt = small_options({"<s>"});
+  opt = small_options({"<s>", "</s>"});
   opt.pre_tokenizer = nlohmann::json{{"type", "Metaspace"}};
   EXPECT_TRUE(contains(error_of([&] { train_bpe_files({missing}, opt); }), "Metaspace"));
   opt = small_options({"<s>", "a"});
@@ -129,7 +132,7 @@ TEST(TrainErrors, NonUtf8FilesAreTrainedOnWithANote) {
   TempDir dir("train-utf8");
   std::ofstream(dir.path / "good.txt") << "plain text, plain text\n";
   std::ofstream(dir.path / "bad.txt") << "text \xFF\xFE more text\n";
-  auto opt = small_options({"<s>"});
+  auto opt = small_options({"<s>", "</s>"});
   std::vector<std::string> lines;
   opt.log = [&](const std::string& s) { lines.push_back(s); };
   auto r = train_bpe_files({dir.path / "good.txt", dir.path / "bad.txt"}, opt);
@@ -158,7 +161,7 @@ TEST(TrainErrors, AFailedSaveLeavesTheOldTokenizerWhole) {
   std::ofstream(dir.path / "tokenizer.json") << "old tokenizer";
   std::ofstream(dir.path / "tokenizer_config.json") << "old config";
   fs::permissions(dir.path / "tokenizer_config.json", fs::perms::owner_read);
-  auto r = train_bpe({"some text, some text"}, small_options({"<s>"}));
+  auto r = train_bpe({"some text, some text"}, small_options({"<s>", "</s>"}));
   EXPECT_TRUE(contains(error_of([&] { save_bpe(r, dir.path); }), "tokenizer_config.json"));
   EXPECT_EQ(file_text(dir.path / "tokenizer.json"), "old tokenizer");
   EXPECT_EQ(file_text(dir.path / "tokenizer_config.json"), "old config");
