@@ -29,6 +29,7 @@ class BpeTokenizer final : public Tokenizer {
   std::string token_bytes(TokenId id) const override;
   size_t vocab_size() const override { return tokens_.size(); }
   TokenId first_missing_id() const override;
+  bool adds_prefix_space() const override { return pre_.adds_prefix_space(); }
   std::optional<TokenId> token_to_id(std::string_view token) const override;
   std::string id_to_token(TokenId id) const override;
   bool is_special(TokenId id) const override;

@@ -60,10 +60,10 @@ struct Span {
 // U+2029, U+202F, U+205F, U+3000.
 bool is_unicode_space(std::string_view s) {
   static constexpr std::string_view kSpaces[] = {
-      "\xC2\x85",     "\xC2\xA0",     "\xE1\x9A\x80", "\xE2\x80\x80", "\xE2\x80\x81",
-      "\xE2\x80\x82", "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85", "\xE2\x80\x86",
-      "\xE2\x80\x87", "\xE2\x80\x88", "\xE2\x80\x89", "\xE2\x80\x8A", "\xE2\x80\xA8",
-      "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\x9F", "\xE3\x80\x80"};
+      "\xC2\x85",     "\xC2\xA0",     "\xE1\x9A\x80", "\xE2\x80\x80", "\xE2\x80\x81", "\xE2\x80\x82",
+      "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85", "\xE2\x80\x86", "\xE2\x80\x87", "\xE2\x80\x88",
+      "\xE2\x80\x89", "\xE2\x80\x8A", "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\x9F",
+      "\xE3\x80\x80", "\xEF\xBB\xBF"};  // U+FEFF: \s to the regex
   for (std::string_view sp : kSpaces)
     if (s == sp) return true;
   return false;
@@ -82,6 +82,10 @@ PreTokenizer PreTokenizer::from_json(const nlohmann::json& j, const std::string&
   p.add(j, where, &saw_byte_level);
   if (!saw_byte_level) fail("{} has no ByteLevel step: only byte-level BPE tokenizers are supported", where);
   return p;
+}
+
+bool PreTokenizer::adds_prefix_space() const {
+  return std::any_of(stages_.begin(), stages_.end(), [](const Stage& s) { return !s.re; });
 }
 
 void PreTokenizer::add(const nlohmann::json& j, const std::string& where, bool* saw_byte_level) {

@@ -31,6 +31,9 @@ class PreTokenizer {
 
   // Calls fn(piece) for every piece, in order.
   void run(std::string_view text, const std::function<void(std::string_view)>& fn) const;
+  // A ByteLevel step with add_prefix_space puts a space before every text run through it: a text cut in two
+  // (pre_token_cut_after) would get two, so such texts are run whole.
+  bool adds_prefix_space() const;
 
  private:
   struct Stage {
@@ -51,7 +54,7 @@ class PreTokenizer {
 // DeepSeek-V3's and GPT-2's patterns alike (tested for both); next to other whitespace it can be
 // inside a piece ("\n\n\n", " \n", "\r\n": GPT-2's \s+(?!\S) takes "\n\n" whole at the end of a text but
 // splits it before a letter). Not for a ByteLevel step that adds a prefix space, which the second text
-// would get. Used to tokenize long texts in parallel chunks.
+// would get (PreTokenizer::adds_prefix_space). Used to tokenize long texts in parallel chunks.
 size_t pre_token_cut_after(std::string_view text, size_t from);
 
 }  // namespace seek::tok

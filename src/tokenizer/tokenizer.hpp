@@ -54,6 +54,9 @@ class Tokenizer {
   virtual size_t vocab_size() const = 0;
   // The first id below vocab_size() that names no token (a tokenizer.json whose ids leave a gap), or -1.
   virtual TokenId first_missing_id() const { return -1; }
+  // Whether encode() puts a space before every text (a ByteLevel add_prefix_space pre-tokenizer): then a
+  // text encoded in parts gets one per part.
+  virtual bool adds_prefix_space() const { return false; }
   virtual std::optional<TokenId> token_to_id(std::string_view token) const = 0;
   // The token's string as the vocabulary spells it (byte-level BPE: the GPT-2 byte-to-unicode form).
   virtual std::string id_to_token(TokenId id) const = 0;

@@ -364,7 +364,10 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
   if (files.empty()) fail("no input files to train on");
   checked_options(opt);
   // Files are cut into ~1 MB chunks at line ends where the words stay the same, so one big file still trains
-  // on every thread and counts the words encoding sees.
+  // on every thread and counts the words encoding sees; not where the pre-tokenizer adds a prefix space,
+  // which every chunk would get (a word at a chunk's start was counted as " word").
+  const bool cut =
+      !tok::PreTokenizer::from_json(pre_tokenizer_json(opt), "pre-tokenizer").adds_prefix_space();
   std::vector<std::string> chunks;
   for (const auto& f : files) {
     const std::string all = read_file(f);
@@ -381,7 +384,7 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
                       f.string(), nul));
     size_t pos = 0;
     while (pos < all.size()) {
-      size_t end = std::min(all.size(), pos + (1 << 20));
+      size_t end = cut ? std::min(all.size(), pos + (1 << 20)) : all.size();
       if (end < all.size()) end = tok::pre_token_cut_after(all, end);
       chunks.push_back(all.substr(pos, end - pos));
       pos = end;

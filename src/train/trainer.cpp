@@ -135,6 +135,14 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     print_resuming(*ckpt, state.step, s.steps);
   }
 
+  // Texts are encoded in parts (SFT turns apart from their markers; documents over 1 MB in ~1 MB parts),
+  // which a tokenizer that puts a space before every text it encodes gives a space each.
+  if (tok->adds_prefix_space() && !ckpt)
+    fmt::print(
+        "note: the tokenizer's pre-tokenizer adds a space before every text it encodes (ByteLevel "
+        "add_prefix_space), and seek train encodes {} in parts, each of which gets one: the tokens differ "
+        "there from an encoding of the whole text\n",
+        s.objective_kind() == Objective::Sft ? "each turn" : "documents over 1 MB");
   // SFT writes conversations ("messages" records; prompt/completion ones use no markers) in the DeepSeek chat
   // format, whose markers a tokenizer trained without them spells out in several tokens each: the model still
   // learns, on longer and unlike-DeepSeek sequences.

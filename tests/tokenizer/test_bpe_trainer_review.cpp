@@ -223,5 +223,32 @@ TEST(BpeTrainerReview, FileChunksCountTheWordsOfTheWholeFile) {
   EXPECT_EQ(merges_of(from_file), merges_of(whole));
 }
 
+// A pre-tokenizer that adds a prefix space gave every chunk one: a word starting a chunk was counted as
+// " word" (trained as "Ġqzxqzx", which encoding the file never produces). Such files are counted whole.
+TEST(BpeTrainerReview, PrefixSpacePreTokenizersCountWholeFiles) {
+  std::string text;
+  while (text.size() < (size_t(1) << 20) - 3) text += "ab\n";
+  text.resize((size_t(1) << 20) - 1);
+  text += "y\nqzxqzx\n";  // the first newline at or after 1 MiB ends "y": the next chunk would start here
+  ASSERT_EQ(text.substr((size_t(1) << 20) + 1, 6), "qzxqzx");
+  for (int i = 0; i < 100; ++i) text += "ab\n";
+  const fs::path file =
+      fs::temp_directory_path() / ("seek-bpe-prefix-" + std::to_string(::getpid()) + ".txt");
+  { std::ofstream(file, std::ios::binary) << text; }
+  BpeTrainOptions o;
+  o.vocab_size = 9 + 256 + 40;
+  o.min_frequency = 1;
+  o.threads = 2;
+  o.pre_tokenizer = {
+      {"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
+  const BpeTrainResult from_file = train_bpe_files({file}, o);
+  fs::remove(file);
+  const BpeTrainResult whole = train_bpe({text}, o);
+  EXPECT_EQ(from_file.words, whole.words);
+  EXPECT_EQ(from_file.unique_words, whole.unique_words);
+  EXPECT_EQ(merges_of(from_file), merges_of(whole));
+  EXPECT_FALSE(from_file.tokenizer["model"]["vocab"].contains(tok::bytes_to_byte_level(" qzxqzx")));
+}
+
 }  // namespace
 }  // namespace seek

@@ -32,7 +32,9 @@ const std::string kText =
     "Hello world.\n\nSecond paragraph here\nthird line \nfourth\r\nfifth\r\n\r\nsixth\t\nseventh\n\n\n"
     "eighth, with words\n  indented\nninth:\n\nTenth  \n\nEleventh\n"
     // Non-ASCII on either side of a newline: letters, CJK, digits, punctuation, a no-break space.
-    "café\nnaïve\n東京\n123\n«quote»\n—dash\nend\xC2\xA0\nnbsp\n\xC2\xA0lead\n";
+    "café\nnaïve\n東京\n123\n«quote»\n—dash\nend\xC2\xA0\nnbsp\n\xC2\xA0lead\n"
+    // U+FEFF, whitespace to the patterns' \s (a cut after "\n" here split "\n\uFEFF\n" in two).
+    "bom\n\xEF\xBB\xBF\nafter\nx\xEF\xBB\xBF\ny\n";
 
 std::unique_ptr<Tokenizer> trained(const fs::path& dir, const nlohmann::json& pre) {
   BpeTrainOptions o;
