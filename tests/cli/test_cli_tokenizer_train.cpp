@@ -223,6 +223,28 @@ TEST(CliTokenizerTrain, PreTokenizerChoicesAreWrittenWholeOrRefused) {
         << text << ": " << r.output;
   }
   EXPECT_FALSE(fs::exists(tmp.path / "p"));
+  // A tokenizer whose pre-tokenizer adds a prefix space: seek train says that its parts each get one.
+  std::ofstream(tmp.path / "prefix.json")
+      << R"({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true})";
+  r = run(train(corpus, tmp.path / "ps", "--pre-tokenizer " + (tmp.path / "prefix.json").string()));
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::string config = file_text(fs::path(SEEK_SOURCE_DIR) / "configs" / "tiny-v3.json");
+  config.replace(config.find("\"vocab_size\": 64"), 16, "\"vocab_size\": 280");
+  std::ofstream(tmp.path / "config.json") << config;
+  r = run("train --config " + (tmp.path / "config.json").string() + " --tokenizer " +
+          (tmp.path / "ps").string() + " --data " + corpus.string() + " --out " +
+          (tmp.path / "run").string() +
+          " --steps 1 --batch-size 1 --seq-len 16 --threads 1 --val-fraction 0");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("note: the tokenizer's pre-tokenizer adds a space before every text it encodes"),
+            std::string::npos)
+      << r.output;
+  r = run("train --config " + (tmp.path / "config.json").string() + " --tokenizer " +
+          (tmp.path / "g2").string() + " --data " + corpus.string() + " --out " +
+          (tmp.path / "run-g2").string() +
+          " --steps 1 --batch-size 1 --seq-len 16 --threads 1 --val-fraction 0");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("adds a space before every text"), std::string::npos) << r.output;
 }
 
 }  // namespace
