@@ -11,6 +11,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/resources.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/added_tokens.hpp"
 #include "tokenizer/byte_level.hpp"
@@ -368,9 +369,24 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
   // which every chunk would get (a word at a chunk's start was counted as " word").
   const bool cut =
       !tok::PreTokenizer::from_json(pre_tokenizer_json(opt), "pre-tokenizer").adds_prefix_space();
+  // The text is held whole while its words are counted, and a file once more while it is cut: refused up
+  // front where that cannot fit, rather than killed for memory after reading gigabytes. (A size that cannot
+  // be read is read_file's to report.)
+  uint64_t total = 0, largest = 0;
+  for (const auto& f : files) {
+    std::error_code ec;
+    const uint64_t size = std::filesystem::is_regular_file(f, ec) ? std::filesystem::file_size(f, ec) : 0;
+    total += ec ? 0 : size;
+    largest = std::max(largest, ec ? 0 : size);
+  }
+  check_memory_for(
+      static_cast<long long>(std::min<uint64_t>(total + largest, uint64_t(INT64_MAX))),
+      fmt::format("the {} of training text (held while its words are counted) and a copy of its largest file",
+                  format_bytes(static_cast<long long>(std::min<uint64_t>(total, INT64_MAX)))),
+      "; train on a sample of the text (a few GB give a tokenizer close to one from more)");
   std::vector<std::string> chunks;
   for (const auto& f : files) {
-    const std::string all = read_file(f);
+    std::string all = read_file(f);
     // Repairing is what encode does too, but a file that is not text (binary, compressed, UTF-16, whose ASCII
     // is valid UTF-8 with NULs between) should not train a tokenizer without a word said.
     if (size_t valid = tok::utf8_valid_prefix(all); valid < all.size() && opt.log)
@@ -382,9 +398,14 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
       opt.log(
           fmt::format("note: {} holds NUL bytes (first at byte {}): is it UTF-16 or binary rather than text?",
                       f.string(), nul));
+    constexpr size_t kChunk = size_t(1) << 20;
+    if (all.size() <= kChunk || !cut) {  // one chunk: moved, not copied
+      if (!all.empty()) chunks.push_back(std::move(all));
+      continue;
+    }
     size_t pos = 0;
     while (pos < all.size()) {
-      size_t end = cut ? std::min(all.size(), pos + (1 << 20)) : all.size();
+      size_t end = std::min(all.size(), pos + kChunk);
       if (end < all.size()) end = tok::pre_token_cut_after(all, end);
       chunks.push_back(all.substr(pos, end - pos));
       pos = end;

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/run_seek.hpp"
+#include "support/scoped_env.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -200,6 +201,26 @@ TEST(CliTokenizerTrain, NonUtf8InputTrainsWithANote) {
             std::string::npos)
       << r.output;
   EXPECT_TRUE(fs::exists(tmp.path / "tok" / "tokenizer.json"));
+}
+
+// The text is held whole while its words are counted: more than memory holds was read in full and then
+// killed for memory. Now it is refused up front, with the figures.
+TEST(CliTokenizerTrain, TextThatCannotFitInMemoryIsRefusedFirst) {
+  TempDir tmp("cli-tok-train-memory");
+  const fs::path corpus = tmp.path / "corpus.txt";
+  {
+    std::ofstream f(corpus);
+    for (int i = 0; i < 120000; ++i) f << kCorpus;  // 8.4 MB
+  }
+  const seek::test::ScopedEnv budget("SEEK_MEMORY_AVAILABLE", "12M");
+  const CmdResult r = run("tokenizer train --vocab-size 300 --input " + corpus.string() + " --out " +
+                          (tmp.path / "tok").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("the 8.4 MB of training text (held while its words are counted) and a copy of its "
+                          "largest file need 16.8 MB of memory"),
+            std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(tmp.path / "tok"));
 }
 
 // --pre-tokenizer gpt2 wrote a ByteLevel step without trim_offsets, a key Hugging Face's tokenizers requires
