@@ -172,6 +172,11 @@ void run_perplexity(const PerplexityOptions& o) {
   // Scored whole, final newline included, as the text was written (pretraining data keeps it too).
   const bool from_stdin = o.file == "-";
   const std::string source = from_stdin ? "standard input" : o.file;
+  // With both flags given, before the text is read and the model loads (the default window needs
+  // config.json).
+  SEEK_CHECK(o.ctx == 0 || o.stride <= o.ctx,
+             "--stride {} is longer than the window of {} tokens (--ctx); windows would skip tokens",
+             o.stride, o.ctx);
   const std::string text = read_input(o.file);
   SEEK_CHECK(!text.empty(), "{} is empty; nothing to score", source);
   check_utf8_file(text, source);

@@ -510,6 +510,11 @@ TEST(Cli, PerplexityRejectsWindowsThatScoreNothing) {
   r = run(base + " --ctx 8 --stride 9");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("--stride 9 is longer than the window"), std::string::npos) << r.output;
+  // Given both, before anything is read or loaded.
+  r = run("perplexity --model " + (tmp.path / "none").string() + " --file - --ctx 8 --stride 9",
+          "< /dev/zero 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--stride 9 is longer than the window of 8 tokens"), std::string::npos) << r.output;
   r = run(base + " --ctx 65");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("context of 64 tokens"), std::string::npos) << r.output;
