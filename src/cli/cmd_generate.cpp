@@ -2,6 +2,7 @@
 // the completion of one prompt (or prints n samples, or JSON with per-token log-probs) and ends with a timing
 // line on stderr; chat is an interactive DeepSeek-format conversation that shows the <think> part apart from
 // the answer. Options shared by both are added by add_model_options / add_sampling_options.
+#include <fcntl.h>
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -648,6 +649,10 @@ void run_chat(ChatCliOptions& o) {
   o.style = chat_style_name(co.style);
   co.add_generation_prompt = true;
   o.sampling.validate();  // a bad flag is an error now, not when the first message is sent
+  // main puts a write-only /dev/null where the caller closed stdin (`<&-`): reading it fails, which would
+  // end the chat at once, exit 0, as if the user had left.
+  SEEK_CHECK((::fcntl(0, F_GETFL) & O_ACCMODE) != O_WRONLY,
+             "standard input is closed: seek chat reads the messages from it (type them, or pipe them in)");
   const std::optional<GenerationConfig> gc = use_generation_config(o.model, o.sampling);
   Loaded l = load(o.model);
   l.tok.check_text_fits(l.model->config().vocab_size, false);

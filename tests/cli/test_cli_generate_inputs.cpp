@@ -250,6 +250,12 @@ TEST(CliGenerateInputs, ChatChecksStopTokensAndSystemPromptFirst) {
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("--system takes the whole context"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("or raise --ctx"), std::string::npos) << r.output;  // 64 is the model's limit
+  // A closed standard input ended the chat at once, exit 0, as an empty one does.
+  r = run("chat --model " + model, "<&- 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("standard input is closed: seek chat reads the messages from it"),
+            std::string::npos)
+      << r.output;
   r = run("chat --model " + model + " --ctx 16 --system " + std::string(20, 's'), "< /dev/null 2>&1");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("shorten it or raise --ctx"), std::string::npos) << r.output;
