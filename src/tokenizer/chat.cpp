@@ -91,10 +91,17 @@ std::string chat_template_text(const nlohmann::json& t, const std::string& file)
   if (!t.is_array())
     fail("{}: chat_template must be a string or a list of {{\"name\", \"template\"}} objects, got {}", file,
          describe_json(t));
+  // Each entry as transformers reads it: an object with a string "name" and "template" (a stray 5 in the list
+  // was passed over, and the list read as one without a default).
+  for (size_t i = 0; i < t.size(); ++i) {
+    const nlohmann::json& e = t[i];
+    if (!e.is_object() || !e.contains("name") || !e["name"].is_string() || !e.contains("template") ||
+        !e["template"].is_string())
+      fail("{}: chat_template[{}] must be an object with a string \"name\" and \"template\", got {}", file, i,
+           describe_json(e));
+  }
   for (const auto& e : t)
-    if (e.is_object() && e.value("name", nlohmann::json()) == "default" && e.contains("template") &&
-        e["template"].is_string())
-      return e["template"].get<std::string>();
+    if (e["name"] == "default") return e["template"].get<std::string>();
   return "";
 }
 

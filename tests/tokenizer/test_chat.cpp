@@ -159,7 +159,7 @@ TEST(Chat, StyleComesFromTheModelsChatTemplate) {
   for (const nlohmann::json& t :
        {nlohmann::json(
             "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>{% endfor %}"),
-        nlohmann::json::array({{{"name", "default"}}})}) {
+        nlohmann::json::array({{{"name", "tool_use"}, {"template", "x"}}})}) {
     std::ofstream(dir / "tokenizer_config.json") << nlohmann::json{{"chat_template", t}}.dump();
     recognised = true;
     EXPECT_EQ(chat_style_of(dir, &recognised), ChatStyle::V3);

@@ -142,6 +142,12 @@ TEST(ChatStyleOf, ReportsBadConfigAndReadsTheListForm) {
         R"({"chat_template": [{"name": "tool_use", "template": "x"},
                               {"name": "default", "template": "{{'<｜User｜>'}}{{'<｜Assistant｜><think>\\n'}}"}]})");
   EXPECT_EQ(chat_style_of(dir.path), ChatStyle::R1);
+  // An entry that is not one was passed over, as if the list had no default.
+  write(dir.path / "tokenizer_config.json", R"({"chat_template": [5]})");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }),
+             "chat_template[0] must be an object with a string \"name\" and \"template\", got 5");
+  write(dir.path / "tokenizer_config.json", R"({"chat_template": [{"name": "default", "template": 1}]})");
+  EXPECT_HAS(error_of([&] { chat_style_of(dir.path); }), "chat_template[0] must be an object");
   fs::remove(dir.path / "tokenizer_config.json");
   EXPECT_EQ(chat_style_of(dir.path), ChatStyle::V3);
 }
