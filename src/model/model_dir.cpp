@@ -176,12 +176,14 @@ void check_tensor_names(const TensorStore& store, const ParamLayout& read, const
     unused.push_back(name);
   }
   if (unused.empty()) return;
-  const size_t shown = std::min<size_t>(unused.size(), 5);
+  // Quoted: an empty or odd name would otherwise read as no name at all ("e.g. ;").
+  std::string shown;
+  for (size_t i = 0; i < std::min<size_t>(unused.size(), 5); ++i)
+    shown += fmt::format("{}\"{}\"", i ? ", " : "", unused[i]);
   fail(
       "{}: {} tensor(s) that {} does not describe, e.g. {}; do the weights match the config "
       "(num_hidden_layers, n_shared_experts, tie_word_embeddings, topk_method)?",
-      store.path(), unused.size(), config_path,
-      fmt::join(unused.begin(), unused.begin() + std::ptrdiff_t(shown), ", "));
+      store.path(), unused.size(), config_path, shown);
 }
 
 }  // namespace

@@ -536,7 +536,7 @@ TEST(EngineErrors, BadInputIsAClearError) {
   // Fewer layers than the weights: layer 2 has no eh_proj, so it is not taken for the MTP layer.
   cfg["num_hidden_layers"] = 2;
   std::ofstream(tmp / "config.json") << cfg.dump(2);
-  expect_error([&] { InferModel::load(tmp); }, "does not describe, e.g. model.layers.2.");
+  expect_error([&] { InferModel::load(tmp); }, "does not describe, e.g. \"model.layers.2.");
   cfg["num_hidden_layers"] = 3;
   cfg["n_shared_experts"] = 0;
   std::ofstream(tmp / "config.json") << cfg.dump(2);
