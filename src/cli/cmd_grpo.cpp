@@ -40,6 +40,8 @@ constexpr FlagHelp kFlagHelp[] = {
     {"scale_rewards", "advantage scaling: group | batch | none (default group)"},
     {"loss_aggregation", "grpo | bnpo | dr_grpo | dapo (default dapo)"},
     {"dynamic_sampling", "drop groups whose rewards are all equal and draw more prompts (default false)"},
+    {"dynamic_sampling_metric",
+     "what must differ within a group: reward (the total, default) or a reward's name, e.g. accuracy (DAPO)"},
     {"max_dynamic_draws", "at most this many × prompts_per_step drawn per step (default 3)"},
     {"mask_truncated_completions", "no loss on completions cut by the length limit (default false)"},
     {"entropy_coef", "entropy bonus coefficient (default 0)"},

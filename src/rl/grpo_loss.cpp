@@ -72,6 +72,12 @@ Moments nan_moments(const double* r, int64_t n) {
 
 }  // namespace
 
+bool group_values_differ(const std::vector<double>& values) {
+  for (double v : values)
+    if (!(v == values[0] || (std::isnan(v) && std::isnan(values[0])))) return true;
+  return false;
+}
+
 AdvantageResult group_advantages(const std::vector<double>& rewards, int64_t G, AdvantageScale scale) {
   SEEK_CHECK(G > 0, "group_advantages: group size G must be positive, got {}", G);
   const int64_t total = static_cast<int64_t>(rewards.size());

@@ -33,6 +33,10 @@ struct AdvantageResult {
 // 0, a size that is not a multiple of G, or an infinite reward.
 AdvantageResult group_advantages(const std::vector<double>& rewards, int64_t G, AdvantageScale scale);
 
+// Dynamic sampling's filter (DAPO eq. 11; verl's filter_groups.metric): whether the values of one group
+// differ, so that its advantages can. NaN values (a reward that does not apply) equal each other.
+bool group_values_differ(const std::vector<double>& values);
+
 struct GrpoLossOptions {
   double epsilon_low = 0.2, epsilon_high = 0.28;  // clip range [1 − ε_low, 1 + ε_high]
   double delta = 0.0;                             // two-sided clip: for A < 0, ρ is capped at δ (0: off).

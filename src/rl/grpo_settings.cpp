@@ -1,5 +1,7 @@
 #include "rl/grpo_settings.hpp"
 
+#include <algorithm>
+
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -86,7 +88,12 @@ void GrpoSettings::validate() const {
   SEEK_CHECK(beta >= 0 && entropy_coef >= 0, "beta and entropy_coef must be >= 0");
   // Built, not only parsed: names, weights, duplicates and each reward's options (e.g. code's python) fail
   // here, before settings.json is written and the policy loads.
-  reward::CombinedReward(reward::RewardSpec::from_json(rewards, "rewards"));
+  const reward::CombinedReward built(reward::RewardSpec::from_json(rewards, "rewards"));
+  const auto& names = built.names();
+  SEEK_CHECK(dynamic_sampling_metric == "reward" ||
+                 std::find(names.begin(), names.end(), dynamic_sampling_metric) != names.end(),
+             "dynamic_sampling_metric \"{}\" is neither \"reward\" (the total) nor one of the rewards ({})",
+             dynamic_sampling_metric, fmt::join(names, ", "));
   SEEK_CHECK(log_completions >= 0, "log_completions must be >= 0");
   if (eval_every > 0) {
     // Checked now, not at the first evaluation: 0 samples would stop the run there, and 0 problems of a task

@@ -33,12 +33,14 @@ struct GrpoSettings {
   // objective (defaults follow current practice: DAPO aggregation, group scaling, β = 0, ε 0.2 / 0.28)
   int64_t num_iterations = 1;  // μ: optimizer steps per batch of rollouts
   double epsilon_low = 0.2, epsilon_high = 0.28;
-  double delta = 0.0;                       // two-sided clip (0: off)
-  double beta = 0.0;                        // KL weight; > 0 keeps a frozen reference model
-  std::string kl_estimator = "k3";          // k1 | k2 | k3
-  std::string scale_rewards = "group";      // group | batch | none
-  std::string loss_aggregation = "dapo";    // grpo | bnpo | dr_grpo | dapo
-  bool dynamic_sampling = false;            // drop groups whose rewards are all equal and draw more prompts
+  double delta = 0.0;                     // two-sided clip (0: off)
+  double beta = 0.0;                      // KL weight; > 0 keeps a frozen reference model
+  std::string kl_estimator = "k3";        // k1 | k2 | k3
+  std::string scale_rewards = "group";    // group | batch | none
+  std::string loss_aggregation = "dapo";  // grpo | bnpo | dr_grpo | dapo
+  bool dynamic_sampling = false;          // drop groups whose metric is all equal and draw more prompts
+  std::string dynamic_sampling_metric =
+      "reward";                             // "reward" (the total) or a reward's name ("accuracy": DAPO)
   int64_t max_dynamic_draws = 3;            // at most this many × prompts_per_step prompts drawn per step
   bool mask_truncated_completions = false;  // completions cut by max_completion_length get no loss
   double entropy_coef = 0.0;
@@ -83,6 +85,7 @@ struct GrpoSettings {
     f("scale_rewards", scale_rewards);
     f("loss_aggregation", loss_aggregation);
     f("dynamic_sampling", dynamic_sampling);
+    f("dynamic_sampling_metric", dynamic_sampling_metric);
     f("max_dynamic_draws", max_dynamic_draws);
     f("mask_truncated_completions", mask_truncated_completions);
     f("entropy_coef", entropy_coef);

@@ -204,6 +204,13 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   ProblemSource source(s.task, s.task_options, s.data, s.seed);
   if (ckpt) check_same_data(state, source.content(), {s.data});
   reward::CombinedReward rewards(reward::RewardSpec::from_json(s.rewards, "rewards"));
+  // The value dynamic sampling compares within a group: the total (-1), or one reward's (validate() checked
+  // the name).
+  const auto& names = rewards.names();
+  const int metric =
+      s.dynamic_sampling_metric == "reward"
+          ? -1
+          : int(std::find(names.begin(), names.end(), s.dynamic_sampling_metric) - names.begin());
   check_rewards_apply(rewards, source, s);
   note_prompts_opening_think(source, style, s.rewards);
   const GrpoLossOptions lopt = s.loss_options();
@@ -302,9 +309,10 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       completions_drawn += int64_t(scores.size());
       for (size_t i = 0; i < pending.size(); ++i) {
         pending[i].scores.assign(scores.begin() + int64_t(i) * G, scores.begin() + int64_t(i + 1) * G);
-        bool all_equal = true;
-        for (const auto& sc : pending[i].scores) all_equal &= sc.total == pending[i].scores[0].total;
-        if (s.dynamic_sampling && all_equal) {
+        std::vector<double> values;
+        for (const auto& sc : pending[i].scores)
+          values.push_back(metric < 0 ? sc.total : sc.components[size_t(metric)]);
+        if (s.dynamic_sampling && !group_values_differ(values)) {
           ++dropped_equal;
           continue;
         }
@@ -546,8 +554,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     } else {
       fmt::print(
           "step {}: no usable prompt group ({} of {} prompts longer than the length limits, {} groups with "
-          "all-equal rewards dropped); no update\n",
-          state.step + 1, skipped_long, drawn, dropped_equal);
+          "all-equal {} dropped); no update\n",
+          state.step + 1, skipped_long, drawn, dropped_equal,
+          metric < 0 ? "rewards" : s.dynamic_sampling_metric + " scores");
       // Every line of metrics.jsonl has the same keys (eval only on evaluation steps), so a table or plot of
       // the run has no holes to guess at: what only an update measures is null here.
       for (const char* key :

@@ -38,6 +38,18 @@ void expect_error(F f, const std::string& needle) {
 // ---------------------------------------------------------------------------------------------------------
 // Advantages (spec §1.3)
 
+// Dynamic sampling keeps a group whose values differ; NaN (a reward that does not apply) equals NaN.
+TEST(DynamicSampling, GroupValuesDifferUnlessAllEqual) {
+  const double nan = std::nan("");
+  EXPECT_FALSE(group_values_differ({1, 1, 1}));
+  EXPECT_TRUE(group_values_differ({1, 1, 0}));
+  EXPECT_TRUE(group_values_differ({0, 1, 1}));
+  EXPECT_FALSE(group_values_differ({nan, nan}));
+  EXPECT_TRUE(group_values_differ({nan, 1}));
+  EXPECT_TRUE(group_values_differ({1, nan}));
+  EXPECT_FALSE(group_values_differ({0.5}));
+}
+
 TEST(GroupAdvantages, GroupScalingUsesBesselStdAndZeroStdGroupsGetZero) {
   // Group 0 {1,0,0,0}: mean 0.25, deviations 0.75, −0.25×3, Σd² = 0.5625 + 3·0.0625 = 0.75, var = 0.75/3,
   // std = 0.5. Group 1 {1,1,1,1}: all equal → A ≡ 0, one zero-std group.

@@ -46,5 +46,19 @@ TEST(GrpoSettingsValues, TokenizerMustBeAnExistingFolder) {
   EXPECT_EQ(error_with({{"tokenizer", tmp.path.string()}}), "");
 }
 
+// Dynamic sampling compares the total, or one reward's scores (DAPO filters on accuracy): a name that is not
+// one of the run's rewards is refused before the run starts.
+TEST(GrpoSettingsValues, DynamicSamplingMetricIsTheTotalOrAReward) {
+  EXPECT_EQ(error_with({{"dynamic_sampling", true}, {"dynamic_sampling_metric", "reward"}}), "");
+  EXPECT_EQ(error_with({{"dynamic_sampling", true}, {"dynamic_sampling_metric", "accuracy"}}), "");
+  const std::string e = error_with({{"dynamic_sampling_metric", "acc"}});
+  EXPECT_NE(e.find("dynamic_sampling_metric \"acc\" is neither \"reward\" (the total) nor one of the rewards "
+                   "(accuracy, format)"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(error_with({{"dynamic_sampling_metric", "code"}}).find("nor one of the rewards"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace seek

@@ -299,6 +299,15 @@ TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
   ASSERT_EQ(d[0]["groups"], 0) << d[0].dump();
   EXPECT_NE(log.find("| no update (no usable prompt group) |"), std::string::npos) << log;
   EXPECT_EQ(log.find("nan"), std::string::npos) << log;
+  EXPECT_NE(log.find("groups with all-equal rewards dropped"), std::string::npos) << log;
+  // Filtering on one reward's scores says which.
+  s.out = (tmp.path / "dropped-format").string();
+  s.dynamic_sampling_metric = "format";
+  testing::internal::CaptureStdout();
+  run_grpo(s, false);
+  const std::string by_format = testing::internal::GetCapturedStdout();
+  EXPECT_NE(by_format.find("groups with all-equal format scores dropped"), std::string::npos) << by_format;
+  s.dynamic_sampling_metric = "reward";
   for (const auto& [key, value] : m[0].items()) {
     if (key.starts_with("rewards/")) continue;  // other rewards
     ASSERT_TRUE(d[0].contains(key)) << key;
