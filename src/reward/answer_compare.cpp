@@ -59,7 +59,10 @@ std::string strip_brackets(const std::string& s, char* kind) {
 
 // The digits after the point of a plain decimal ("-12.50": 2), or -1 for anything else (an integer, an
 // expression, an exponent).
-int decimals_written(const std::string& s) {
+int decimals_written(std::string s) {
+  // Outer parentheses and a plus sign are layout: "(1000001.0)" and "+1000001.0" are plain decimals too.
+  while (s.size() >= 2 && s.front() == '(' && s.back() == ')') s = s.substr(1, s.size() - 2);
+  if (s.starts_with('+')) s.erase(0, 1);
   size_t i = s.starts_with('-') ? 1 : 0;
   const size_t point = s.find('.');
   if (point == std::string::npos || point + 1 >= s.size()) return -1;
@@ -81,6 +84,10 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
   auto va = evaluate(a, d);
   auto vb = evaluate(b, d);
   if (va && vb) {
+    // Past 2^53 a double no longer holds the units digit: 2^128 + 1 and 2^128, or two 39-digit integers one
+    // apart, were equal within the tolerance. Where one side is not exact there, the text decides.
+    if ((!va->exact() || !vb->exact()) && std::max(std::fabs(va->value()), std::fabs(vb->value())) >= 0x1p53)
+      return canonical_text(a, d) == canonical_text(b, d);
     if (numbers_equal(*va, *vb, o.rel_tolerance, o.abs_tolerance)) return true;
     // A written decimal is a rounded value: "0.3333333" answers 1/3 within the tolerance. The less precise
     // side must also be the other rounded to the digits it shows: within the relative tolerance alone,
@@ -89,7 +96,9 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
     const double x = va->value(), y = vb->value();
     if (!numbers_equal(Number::approx(x), Number::approx(y), o.rel_tolerance, o.abs_tolerance)) return false;
     const int ka = decimals_written(a), kb = decimals_written(b);
-    if (ka < 0 && kb < 0) return true;  // decimals inside expressions: the tolerance alone
+    // Decimals inside expressions: the tolerance alone, unless both sides are exact ("1.000001 \times
+    // 10^{6}" and "1000001.0 + 0" are exactly 1000001, not 1000000 rounded).
+    if (ka < 0 && kb < 0) return !(va->exact() && vb->exact());
     if (kb < 0 || (ka >= 0 && ka <= kb)) return rounds_to(ka, x, y);
     return rounds_to(kb, y, x);
   }

@@ -52,7 +52,11 @@ std::string trim_copy(std::string_view s) {
 
 std::string_view visible_part(std::string_view c, bool think_prefilled) {
   size_t close = c.rfind(kThinkClose);
-  if (close != std::string_view::npos) return c.substr(close + kThinkClose.size());
+  if (close != std::string_view::npos) {
+    // A <think> opened again after it and never closed is reasoning too.
+    const std::string_view after = c.substr(close + kThinkClose.size());
+    return after.substr(0, after.find(kThinkOpen));
+  }
   if (think_prefilled) return {};
   size_t open = c.find(kThinkOpen);
   return open == std::string_view::npos ? c : c.substr(0, open);
@@ -70,6 +74,10 @@ std::optional<std::string> last_boxed(std::string_view text, bool* present) {
   if (present) *present = best != std::string_view::npos;
   if (best == std::string_view::npos) return std::nullopt;
   size_t i = best + name_len;
+  // "\boxed {12 + 3}": spaces before the brace.
+  size_t brace = i;
+  while (brace < text.size() && text[brace] == ' ') ++brace;
+  if (brace < text.size() && text[brace] == '{') i = brace;
   if (i < text.size() && text[i] == ' ') {
     // "\boxed 5": up to the next space or '$'.
     size_t b = i + 1, e = b;
@@ -111,13 +119,42 @@ std::string last_number(std::string_view t) {
   while (b > 0 &&
          (is_digit(t[b - 1]) || ((t[b - 1] == ',' || t[b - 1] == '.') && b >= 2 && is_digit(t[b - 2]))))
     --b;
-  if (b > 0 && t[b - 1] == '-') --b;
+  // Part of a formula, not a number on its own: "\frac{1}{2}", "x^2", "3/4", "\sqrt{3}", "a_1". Its last
+  // digits answered 2, 2, 4 and 3; there is no plain last number to take.
+  const std::string_view touching_before = "{}^_/\\", touching_after = "}^_/";
+  if ((b > 0 && touching_before.find(t[b - 1]) != std::string_view::npos) ||
+      (e < t.size() && touching_after.find(t[e]) != std::string_view::npos))
+    return "";
+  // A sign, not the dash of a range ("5-7" ends with 7, not -7).
+  if (b > 0 && t[b - 1] == '-' && (b == 1 || !std::isalnum((unsigned char)t[b - 2]))) --b;
   return std::string(t.substr(b, e - b));
 }
 
+std::optional<std::string> gsm8k_answer(std::string_view text, const Deadline& deadline) {
+  // Backwards over every "####", each line's end found once: the line after a marker reaches the first
+  // newline past it, which only moves back as the markers do (finding it anew for each of 100,000 markers on
+  // one long line took seconds).
+  size_t line_end = text.size(), searched_from = text.size();
+  size_t steps = 0;
+  for (size_t h = text.rfind("####"); h != std::string_view::npos;
+       h = h == 0 ? std::string_view::npos : text.rfind("####", h - 1)) {
+    if ((++steps & 1023) == 0) check(deadline);
+    if (h + 4 < searched_from) {
+      const size_t nl = text.substr(h + 4, searched_from - h - 4).find('\n');
+      if (nl != std::string_view::npos) line_end = h + 4 + nl;
+      searched_from = h + 4;
+    }
+    std::string_view line = text.substr(h + 4, line_end - h - 4);
+    const size_t first = line.find_first_not_of(" \t\r\v\f");
+    if (first == std::string_view::npos || !starts_like_answer(line.substr(first))) continue;
+    return trim_copy(line);
+  }
+  return std::nullopt;
+}
+
 std::string reference_answer(std::string_view raw) {
-  size_t hashes = raw.rfind("####");
-  if (hashes != std::string_view::npos) return trim_copy(raw.substr(hashes + 4));
+  // The rule completions are read by, headings ("#### Step 1") skipped.
+  if (auto n = gsm8k_answer(raw, Deadline())) return *n;
   if (auto boxed = last_boxed(raw)) return *boxed;
   return trim_copy(raw);
 }
@@ -173,12 +210,8 @@ ExtractedAnswer extract_answer(std::string_view completion, const ExtractOptions
   // Rule 4: GSM8K "#### n". A "####" followed by words is a markdown heading ("#### Step 2"), not an
   // answer marker: it is skipped, as verl's GSM8K scorer (which wants a number there) skips it.
   if (o.allow_gsm8k) {
-    for (size_t h = vis.rfind("####"); h != std::string_view::npos;
-         h = h == 0 ? std::string_view::npos : vis.rfind("####", h - 1)) {
-      std::string_view rest = vis.substr(h + 4);
-      std::string n = trim_copy(rest.substr(0, rest.find('\n')));
-      if (n.empty() || !starts_like_answer(n)) continue;
-      out.text = n;
+    if (auto n = gsm8k_answer(vis, deadline)) {
+      out.text = *n;
       out.source = AnswerSource::Gsm8k;
       return out;
     }

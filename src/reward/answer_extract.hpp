@@ -1,15 +1,16 @@
 // Finding the final answer in a completion. Precedence (the first rule that applies decides; a rule that
 // applies but finds something malformed yields no answer rather than falling through to a weaker rule):
-//   0. Thinking is never the answer: only the text after the last "</think>" is searched. With "<think>"
-//      but no "</think>" (or a prefilled think block that never closes) only the text before "<think>"
-//      is searched, i.e. usually nothing.
+//   0. Thinking is never the answer: only the text after the last "</think>" is searched, up to a "<think>"
+//      opened again there. With "<think>" but no "</think>" (or a prefilled think block that never closes)
+//      only the text before "<think>" is searched, i.e. usually nothing.
 //   1. <answer>...</answer>: the LAST complete block counts (or, with reject_multiple_answers, two or more
 //      blocks give no answer). Inside it, a \boxed{...} wins if present (the last one; unbalanced -> none),
 //      otherwise the whole block, trimmed.
 //   2. With require_answer_tag, nothing else counts.
 //   3. \boxed{...} / \fbox{...}: the last one, with nested braces; if the last one is unbalanced -> none.
 //   4. GSM8K "#### <number>": the last one (a "####" followed by words is a heading and skipped).
-//   5. The last number in the text (if allow_last_number).
+//   5. The last number in the text (if allow_last_number), unless it is part of a formula ("\frac{1}{2}",
+//      "x^2", "3/4"): then none.
 #pragma once
 #include <optional>
 #include <string>
@@ -50,11 +51,14 @@ std::optional<std::string> last_boxed(std::string_view text, bool* present = nul
 // Contents of every complete <answer>...</answer> block, in order.
 size_t count_answer_blocks(std::string_view text);
 
-// The last number of the text ("-1,234.5" -> "-1,234.5"), or "".
+// The last number of the text ("-1,234.5" -> "-1,234.5"), or "" (also when it is part of a formula).
 std::string last_number(std::string_view text);
 
-// A reference answer as datasets store it: GSM8K "... #### 72" -> "72", a \boxed{} solution -> its
-// contents, otherwise the trimmed text.
+// The trimmed line after the last "####" that starts like an answer (rule 4), or nullopt.
+std::optional<std::string> gsm8k_answer(std::string_view text, const Deadline& deadline);
+
+// A reference answer as datasets store it: GSM8K "... #### 72" -> "72" (by rule 4), a \boxed{} solution ->
+// its contents, otherwise the trimmed text.
 std::string reference_answer(std::string_view raw);
 
 std::string trim_copy(std::string_view s);

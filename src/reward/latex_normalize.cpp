@@ -61,6 +61,28 @@ struct Rewriter {
     return true;
   }
 
+  // A mixed number, "2\frac{1}{4}" (or with a space between): the integer `out` ends with plus a proper
+  // fraction of plain integers, written into `out` as "(2+1/4)" (so "-2\frac{1}{4}" is -(2 + 1/4)); read as a
+  // product it was 1/2. false, with `out` unchanged, for anything else ("x^2\frac{1}{2}", "2\frac{\pi}{3}").
+  static bool mixed_number(std::string& out, const std::string& num, const std::string& den) {
+    const auto digits = [](const std::string& t) {
+      return !t.empty() && t.size() <= 9 &&
+             std::all_of(t.begin(), t.end(), [](char c) { return is_digit(c); });
+    };
+    if (!digits(num) || !digits(den) || std::stol(num) >= std::stol(den)) return false;
+    size_t e = out.size();
+    while (e > 0 && out[e - 1] == ' ') --e;
+    size_t b = e;
+    while (b > 0 && is_digit(out[b - 1])) --b;
+    if (b == e || (b > 0 && (is_alpha(out[b - 1]) ||
+                             std::string_view(".^_)").find(out[b - 1]) != std::string_view::npos)))
+      return false;
+    const std::string whole = out.substr(b, e - b);
+    out.resize(b);
+    out += "(" + whole + "+" + num + "/" + den + ")";
+    return true;
+  }
+
   std::string sub(size_t b, size_t e) {
     if (++depth > kMaxExpressionDepth) throw DeadlineExceeded{};  // absurd nesting: treat as a timeout
     Rewriter r{s.substr(b, e - b), deadline, steps, depth};
@@ -96,7 +118,8 @@ struct Rewriter {
         if (cmd == "frac" || cmd == "dfrac" || cmd == "tfrac" || cmd == "cfrac") {
           size_t b1, e1, n1, b2, e2, n2;
           if (!group(j, &b1, &e1, &n1) || !group(n1, &b2, &e2, &n2)) return out + std::string(s.substr(i));
-          out += "((" + sub(b1, e1) + ")/(" + sub(b2, e2) + "))";
+          const std::string num = sub(b1, e1), den = sub(b2, e2);
+          if (!mixed_number(out, num, den)) out += "((" + num + ")/(" + den + "))";
           i = n2;
           continue;
         }
@@ -183,8 +206,9 @@ struct Rewriter {
   }
 };
 
-// "1,234,567" -> "1234567" where every group after the first has exactly three digits.
-std::string drop_thousands_commas(const std::string& s) {
+// "1,234,567" and "1 234 567" -> "1234567" where every group after the first has exactly three digits
+// (one separator throughout). Other digits with a space between ("1 2", "12 3") stay apart.
+std::string drop_thousands_separators(const std::string& s) {
   std::string out;
   size_t i = 0;
   while (i < s.size()) {
@@ -194,14 +218,15 @@ std::string drop_thousands_commas(const std::string& s) {
       size_t lead = j - i;
       size_t k = j;
       int groups = 0;
-      while (k + 3 < s.size() && s[k] == ',' && is_digit(s[k + 1]) && is_digit(s[k + 2]) &&
+      const char sep = j < s.size() && (s[j] == ',' || s[j] == ' ') ? s[j] : ',';
+      while (k + 3 < s.size() && s[k] == sep && is_digit(s[k + 1]) && is_digit(s[k + 2]) &&
              is_digit(s[k + 3]) && (k + 4 >= s.size() || !is_digit(s[k + 4]))) {
         k += 4;
         ++groups;
       }
       if (lead <= 3 && groups > 0) {
         for (size_t t = i; t < k; ++t) {
-          if (s[t] != ',') out += s[t];
+          if (s[t] != sep) out += s[t];
         }
         i = k;
         continue;
@@ -222,8 +247,34 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
+// Words after a number that make it something else than a quantity with a unit: number words ("3 million",
+// "2 and a half", "10 squared") and hedges ("5 or more", "1 or two", "5 is wrong"). Dropped as a unit, each
+// answered the bare number.
+bool changes_the_number(std::string_view word) {
+  static constexpr std::string_view kWords[] = {
+      "zero",     "one",      "two",       "three",      "four",      "five",          "six",
+      "seven",    "eight",    "nine",      "ten",        "eleven",    "twelve",        "thirteen",
+      "fourteen", "fifteen",  "sixteen",   "seventeen",  "eighteen",  "nineteen",      "twenty",
+      "thirty",   "forty",    "fifty",     "sixty",      "seventy",   "eighty",        "ninety",
+      "hundred",  "hundreds", "thousand",  "thousands",  "million",   "millions",      "billion",
+      "billions", "trillion", "trillions", "half",       "halves",    "third",         "thirds",
+      "quarter",  "quarters", "fifth",     "fifths",     "tenth",     "tenths",        "dozen",
+      "dozens",   "squared",  "cubed",     "percentile", "or",        "and",           "to",
+      "at",       "least",    "most",      "more",       "less",      "fewer",         "than",
+      "not",      "no",       "is",        "are",        "was",       "were",          "be",
+      "maybe",    "perhaps",  "possibly",  "probably",   "about",     "approximately", "approx",
+      "around",   "roughly",  "nearly",    "almost",     "over",      "under",         "above",
+      "below",    "between",  "plus",      "minus",      "times",     "equals",        "either",
+      "nor",      "but",      "if",        "wrong",      "incorrect", "correct",       "true",
+      "false",    "none",     "all",       "any",        "each",      "every"};
+  std::string lower(word);
+  for (char& c : lower) c = char(std::tolower((unsigned char)c));
+  return std::find(std::begin(kWords), std::end(kWords), lower) != std::end(kWords);
+}
+
 // Drops a trailing unit: "5 cm", "12 dollars", "3 m^2", "60 km/h", "5cm". A single letter glued to a number
-// ("2x") is a variable, not a unit, and stays.
+// ("2x") or after a space ("2 x") is a variable, not a unit, and stays, but for a few SI symbols ("5 m",
+// "3 s"); so does a tail with a word that changes the number (changes_the_number).
 std::string strip_units(const std::string& s) {
   size_t first_alpha = std::string::npos;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -259,6 +310,19 @@ std::string strip_units(const std::string& s) {
   while (letters < tail.size() && is_alpha(tail[letters])) ++letters;
   bool spaced = std::isspace((unsigned char)s[first_alpha - 1]) != 0;
   if (!spaced && letters < 2) return s;
+  if (letters == 1 && letters == tail.size() &&
+      std::string_view("mgshLKNJWV").find(tail[0]) == std::string_view::npos)
+    return s;
+  for (size_t k = 0; k < tail.size();) {
+    if (!is_alpha(tail[k])) {
+      ++k;
+      continue;
+    }
+    size_t e = k;
+    while (e < tail.size() && is_alpha(tail[e])) ++e;
+    if (changes_the_number(std::string_view(tail).substr(k, e - k))) return s;
+    k = e;
+  }
   std::string head = trim(s.substr(0, first_alpha));
   if (head.empty() || !(is_digit(head.back()) || head.back() == ')')) return s;
   return head;
@@ -268,11 +332,16 @@ std::string strip_units(const std::string& s) {
 std::string rewrite(std::string_view answer, const Deadline& deadline) {
   Rewriter r{answer, deadline};
   std::string out = r.run();
-  size_t eq = out.rfind('=');
-  if (eq != std::string::npos &&
-      (eq == 0 || (out[eq - 1] != '!' && out[eq - 1] != '<' && out[eq - 1] != '>')))
-    out = out.substr(eq + 1);
-  out = trim(drop_thousands_commas(out));
+  // "x = 3": the value after the equals sign. Only where there is one: "x = 3, y = 2" or "x = 1 or x = 2"
+  // read from the last one answered 2.
+  size_t eq = std::string::npos, equals = 0;
+  for (size_t k = 0; k < out.size(); ++k)
+    if (out[k] == '=' && (k == 0 || (out[k - 1] != '!' && out[k - 1] != '<' && out[k - 1] != '>'))) {
+      eq = k;
+      ++equals;
+    }
+  if (equals == 1) out = out.substr(eq + 1);
+  out = trim(drop_thousands_separators(out));
   while (!out.empty() && (out.back() == '.')) out.pop_back();
   return strip_units(trim(out));
 }
@@ -305,8 +374,17 @@ std::string latex_to_expr(std::string_view answer, const Deadline& deadline) {
 std::string canonical_text(std::string_view expr, const Deadline& deadline) {
   std::string e = rewrite(expr, deadline);
   std::string out;
-  for (char c : e) {
-    if (!std::isspace((unsigned char)c)) out += char(std::tolower((unsigned char)c));
+  for (size_t k = 0; k < e.size(); ++k) {
+    const char c = e[k];
+    if (!std::isspace((unsigned char)c)) {
+      out += char(std::tolower((unsigned char)c));
+      continue;
+    }
+    // Digits apart stay apart ("1 2" is not 12; thousands groups were joined by the rewrite).
+    size_t next = k;
+    while (next < e.size() && std::isspace((unsigned char)e[next])) ++next;
+    if (!out.empty() && is_digit(out.back()) && next < e.size() && is_digit(e[next])) out += ' ';
+    k = next - 1;
   }
   while (!out.empty() && out.back() == '.') out.pop_back();
   return out;

@@ -111,6 +111,53 @@ TEST(Compare, Equivalences) {
       {"\u22125", "-5", true},
       {"\u22125", "5", false},
       {"3 \u2212 1", "2", true},
+      // Words after a number are a unit only if none changes the number: each of these answered the bare
+      // number, wrongly.
+      {"2 and a half", "2", false},
+      {"3 million", "3", false},
+      {"10 squared", "10", false},
+      {"7 dozen", "7", false},
+      {"5 or more", "5", false},
+      {"5 \\text{ or more}", "5", false},
+      {"5 is wrong", "5", false},
+      {"1 or two", "1", false},
+      {"2 x", "2", false},  // a variable after a space, as glued
+      {"\\frac{5}{2} x", "\\frac{5}{2}", false},
+      {"\\frac{5}{2} x", "\\frac{5}{2}x", true},
+      {"3 n", "3n", true},
+      {"12 dollars", "12", true},  // units still go
+      {"60 km/h", "60", true},
+      {"3 m^2", "3", true},
+      {"5 m", "5", true},
+      // A mixed number is a sum, not a product (2 1/4 read as 2 * 1/4 = 1/2).
+      {"2\\frac{1}{4}", "9/4", true},
+      {"2\\frac{1}{4}", "\\frac{1}{2}", false},
+      {"2 \\frac{1}{2}", "1", false},
+      {"-2\\frac{1}{4}", "-2.25", true},
+      {"2\\frac{\\pi}{3}", "\\frac{2\\pi}{3}", true},  // not a mixed number: a product
+      {"3^2\\frac{1}{2}", "4.5", true},  // 3^2 times a half
+      // The value after an equals sign, only where there is one.
+      {"x = 3, y = 2", "2", false},
+      {"x = 1 or x = 2", "2", false},
+      {"a = 5 \\text{ or } a = -5", "-5", false},
+      {"x = 7", "7", true},
+      // Past 2^53 a double holds no units digit: values that are not both exact compare as text.
+      {"340282366920938463463374607431768211457", "340282366920938463463374607431768211456", false},
+      {"2^{128}+1", "2^{128}", false},
+      {"340282366000000000000000000000000000000", "2^{128}", false},
+      {"2^{128}", "2^{128}", true},
+      {"2^{100}", "1267650600228229401496703205376", true},  // both exact
+      // An exact integer is not a rounded decimal, however it is written.
+      {"(1000001.0)", "1000000", false},
+      {"+1000001.0", "1000000", false},
+      {"1000001.0 + 0", "1000000", false},
+      {"1.000001 \\times 10^{6}", "1000000", false},
+      {"(0.3333333)", "1/3", true},
+      // Digits apart stay apart; thousands groups join.
+      {"1 2", "12", false},
+      {"12 3", "123", false},
+      {"1 000", "1000", true},
+      {"1 234 567", "1234567", true},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
@@ -196,6 +243,19 @@ TEST(Extract, PrecedenceAndAdversarialCompletions) {
       {"<think>a</think><answer>   </answer>", true, nullptr},
       {"<think>a</think><answer>\\boxed{3</answer>", true, nullptr},
       {"the total is -1,234.5 dollars", false, "-1,234.5"},
+      // A <think> opened again after the last </think> and never closed is reasoning too.
+      {"<think>a</think> done <think> \\boxed{5}", false, nullptr},
+      {"<think>a</think> <think> maybe <answer>1</answer>", true, nullptr},
+      {"<think>a</think> \\boxed{4} <think> more", false, "4"},
+      // A space before the box's brace.
+      {"so \\boxed {12 + 3}", false, "12 + 3"},
+      // The last number only where it stands alone: not digits of a formula.
+      {"The answer is \\frac{1}{2}", false, nullptr},
+      {"so the answer is x^2", false, nullptr},
+      {"so the answer is 3/4", false, nullptr},
+      {"Answer: \\sqrt{3}", false, nullptr},
+      {"between 5-7", false, "7"},
+      {"it is -7", false, "-7"},
   };
   for (const auto& c : cases) {
     ExtractOptions o;
@@ -219,8 +279,24 @@ TEST(Extract, PrecedenceAndAdversarialCompletions) {
 
 TEST(Extract, ReferenceAnswers) {
   EXPECT_EQ(reference_answer("She has 3 + 4 = 7 apples.\n#### 7"), "7");
+  // Headings are skipped in references as in completions (the gold was "Step 1: add\nSo \boxed{5}").
+  EXPECT_EQ(reference_answer("#### Step 1: add\nSo \\boxed{5}"), "5");
   EXPECT_EQ(reference_answer("so \\boxed{\\frac{2}{3}}"), "\\frac{2}{3}");
   EXPECT_EQ(reference_answer("  42 "), "42");
+}
+
+// Every "####" was followed to the end of its line and copied: 400 KB of '#' took 2 s, past any time limit.
+TEST(Extract, ManyMarkersStayLinearAndMeetTheDeadline) {
+  const std::string hashes(1 << 20, '#');
+  std::string markers;
+  for (int i = 0; i < 100000; ++i) markers += "#### x ";
+  for (const std::string* text : {&hashes, static_cast<const std::string*>(&markers)}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    EXPECT_FALSE(extract_answer(*text, {}).found());
+    EXPECT_FALSE(gsm8k_answer(*text, Deadline()).has_value());
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 0.5);
+  }
+  EXPECT_EQ(gsm8k_answer(markers + "\n#### 12", Deadline()), "12");
 }
 
 TEST(Extract, PathologicalInputsStayFast) {

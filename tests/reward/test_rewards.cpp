@@ -38,6 +38,10 @@ TEST(FormatReward, StrictTemplate) {
       {"\n  <think>r</think> <answer>4</answer>", 1},   // leading whitespace allowed
       {"<think></think><answer>4</answer>", 1},         // empty thinking allowed
       {"<think>r</think><answer> </answer>", 0},        // blank answer
+      // Blank as the pattern's \s reads it, and invisible spaces (they filled an answer with nothing).
+      {"<think>r</think><answer>\v\f</answer>", 0},
+      {"<think>r</think><answer>\u00a0\u3000\u200b</answer>", 0},
+      {"<think>r</think><answer>\u00a04</answer>", 1},
       {"<answer>4</answer><think>r</think>", 0},        // wrong order
       {"<think>r</think><answer>4</answer> extra", 0},  // text after </answer>
       {"preamble <think>r</think><answer>4</answer>", 0},
