@@ -135,7 +135,7 @@ TEST(Compare, Equivalences) {
       {"2 \\frac{1}{2}", "1", false},
       {"-2\\frac{1}{4}", "-2.25", true},
       {"2\\frac{\\pi}{3}", "\\frac{2\\pi}{3}", true},  // not a mixed number: a product
-      {"3^2\\frac{1}{2}", "4.5", true},  // 3^2 times a half
+      {"3^2\\frac{1}{2}", "4.5", true},                // 3^2 times a half
       // The value after an equals sign, only where there is one.
       {"x = 3, y = 2", "2", false},
       {"x = 1 or x = 2", "2", false},

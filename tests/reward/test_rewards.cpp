@@ -35,9 +35,9 @@ TEST(FormatReward, StrictTemplate) {
   } cases[] = {
       {"<think>reasoning</think><answer>4</answer>", 1},
       {"<think>\nreasoning\n</think>\n<answer>\n4\n</answer>\n", 1},
-      {"\n  <think>r</think> <answer>4</answer>", 1},   // leading whitespace allowed
-      {"<think></think><answer>4</answer>", 1},         // empty thinking allowed
-      {"<think>r</think><answer> </answer>", 0},        // blank answer
+      {"\n  <think>r</think> <answer>4</answer>", 1},  // leading whitespace allowed
+      {"<think></think><answer>4</answer>", 1},        // empty thinking allowed
+      {"<think>r</think><answer> </answer>", 0},       // blank answer
       // Blank as the pattern's \s reads it, and invisible spaces (they filled an answer with nothing).
       {"<think>r</think><answer>\v\f</answer>", 0},
       {"<think>r</think><answer>\u00a0\u3000\u200b</answer>", 0},
