@@ -289,6 +289,11 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   plan.seccomp = detail::sandbox_seccomp_filter();
 
   prep.argv_store = argv;
+  // Without a mount namespace there is no /src: the files are where they were written ("/src/solution.py"
+  // failed to open there, and every completion of a require_isolation: false run scored 0).
+  if (!plan.mount_ns)
+    for (auto& a : prep.argv_store)
+      if (a.starts_with("/src/")) a = (dir / "src").string() + a.substr(4);
   for (auto& a : prep.argv_store) prep.argv.push_back(a.data());
   prep.argv.push_back(nullptr);
   prep.envp_store = {"PATH=/usr/bin:/bin",    "HOME=/work",       "TMPDIR=/tmp",
@@ -518,6 +523,12 @@ const SandboxSupport& sandbox_support() {
   return s;
 }
 
+SandboxRun detail::run_without_namespaces(const std::vector<std::string>& argv,
+                                          const std::vector<SandboxFile>& files, std::string_view stdin_data,
+                                          const SandboxLimits& limits) {
+  return attempt(Mode::Plain, argv, files, stdin_data, limits, false).run;
+}
+
 SandboxRun run_in_sandbox(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
                           std::string_view stdin_data, const SandboxLimits& limits) {
   if (argv.empty() || argv[0].empty() || argv[0][0] != '/') {
@@ -536,7 +547,7 @@ SandboxRun run_in_sandbox(const std::vector<std::string>& argv, const std::vecto
           s.reason);
       return r;
     }
-    return attempt(Mode::Plain, argv, files, stdin_data, limits, false).run;
+    return detail::run_without_namespaces(argv, files, stdin_data, limits);
   }
   return attempt(s.user_namespace ? Mode::UserNamespace : Mode::Namespaces, argv, files, stdin_data, limits,
                  false)

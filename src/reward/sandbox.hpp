@@ -66,7 +66,16 @@ const SandboxSupport& sandbox_support();
 
 // Runs argv[0] (an absolute path inside the sandbox's view: /usr/... works) with `files` in /src, the
 // working folder /work (a private tmpfs, writable), `stdin_data` on standard input and a clean environment.
+// An argument "/src/<file>" names one of `files` in every mode (without a mount namespace it is rewritten to
+// where the file was written).
 SandboxRun run_in_sandbox(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
                           std::string_view stdin_data, const SandboxLimits& limits);
+
+namespace detail {
+// run_in_sandbox's fallback where namespaces are unavailable (and require_isolation is false): rlimits,
+// seccomp and, as root, a uid of its own, without a private root or PID namespace.
+SandboxRun run_without_namespaces(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
+                                  std::string_view stdin_data, const SandboxLimits& limits);
+}  // namespace detail
 
 }  // namespace seek::reward

@@ -67,6 +67,18 @@ TEST(Sandbox, RunsPythonWithStdin) {
   EXPECT_FALSE(bad.ok());
 }
 
+// Without namespaces there is no /src: the files' paths are rewritten to where they were written (the code
+// reward's "/src/solution.py" failed to open, and a require_isolation: false run scored every completion 0).
+TEST(Sandbox, FilesAreFoundWithoutNamespacesToo) {
+  SandboxLimits lim;
+  lim.require_isolation = false;
+  auto r = detail::run_without_namespaces({"/usr/bin/python3", "-s", "-B", "/src/main.py"},
+                                          {{"main.py", "print(int(input()) * 2)"}}, "21\n", lim);
+  ASSERT_TRUE(r.started) << r.error;
+  EXPECT_TRUE(r.ok()) << r.err;
+  EXPECT_EQ(r.out, "42\n");
+}
+
 // A program that leaves its stdin unread must not end the caller by SIGPIPE (run_in_sandbox blocks it in the
 // feeding thread), the caller's mask comes back as it was, and the program itself starts with no signal
 // blocked (a blocked mask is inherited across clone and exec).
