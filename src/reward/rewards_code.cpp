@@ -1,5 +1,6 @@
 // The code reward: the fraction of a problem's tests passed by the completion's last ```python block,
 // run in the sandbox (see code_runner.hpp and sandbox.hpp).
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include "core/error.hpp"
 #include "reward/code_runner.hpp"
 #include "reward/rewards_internal.hpp"
+#include "reward/sandbox.hpp"
 
 namespace seek::reward::detail {
 
@@ -53,6 +55,7 @@ class CodeReward : public RewardFunction {
           "{}: the sandbox cannot isolate code on this machine ({}); set require_isolation to false to run "
           "it with rlimits and seccomp only",
           o.where(), s.reason);
+    check_runs_in_sandbox(o.where());
   }
   const std::string& name() const override { return name_; }
   double score(const RewardInput& in) const override {
@@ -67,6 +70,26 @@ class CodeReward : public RewardFunction {
   }
 
  private:
+  // The interpreter as the sandbox sees it, under these limits: one outside the folders the sandbox shows
+  // (/usr, /bin, /lib*: a venv, pyenv or conda under /opt) passed the checks of its host path, then failed to
+  // start in every run ("execve failed"), and every completion scored 0 without a word.
+  void check_runs_in_sandbox(const std::string& where) const {
+    const SandboxRun probe = run_in_sandbox({opts_.python, "-s", "-B", "-c", "pass"}, {}, "", opts_.limits);
+    if (probe.ok()) return;
+    std::string why = probe.started ? probe.err : probe.error;
+    if (const size_t nl = why.find('\n'); nl != std::string::npos) why.resize(nl);
+    if (why.empty())
+      why = probe.wall_timeout ? "it did not finish in wall_seconds"
+            : probe.signal     ? fmt::format("it was ended by signal {}", probe.signal)
+                               : fmt::format("it exited with status {}", probe.exit_code);
+    fail(
+        "{}: option 'python': {} cannot run in the sandbox ({}). The sandbox shows the host's /usr, /bin and "
+        "/lib* only, so an interpreter elsewhere (a venv, pyenv, conda) is not there; memory_mb and the "
+        "other "
+        "limits apply too",
+        where, opts_.python, why);
+  }
+
   std::string name_ = "code";
   CodeRunOptions opts_;
   bool prefilled_ = false;
