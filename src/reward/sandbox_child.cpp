@@ -101,6 +101,15 @@ void build_root(const ChildPlan& p) {
     if (mount(b.host, b.target, nullptr, MS_BIND | MS_REC, nullptr) != 0) die(p, step);
     unsigned long ro = MS_BIND | MS_REMOUNT | MS_NOSUID | (b.device ? 0 : MS_RDONLY | MS_NODEV);
     if (mount(nullptr, b.target, nullptr, ro, nullptr) != 0) die(p, step);
+    // The remount covers the top mount only: a mount below it (a writable folder bound under /usr) stayed
+    // writable, to the host. mount_setattr makes the whole tree read-only (Linux 5.12; older kernels keep
+    // the remount above).
+    if (!b.device) {
+      struct mount_attr attr {};
+      attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+      if (mount_setattr(AT_FDCWD, b.target, AT_RECURSIVE, &attr, sizeof attr) != 0 && errno != ENOSYS)
+        die(p, step);
+    }
   }
   if (mount(p.src_host, p.src_bind_target, nullptr, MS_BIND, nullptr) != 0) die(p, kStepBindSystem);
   if (mount(nullptr, p.src_bind_target, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,

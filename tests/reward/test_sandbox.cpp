@@ -6,11 +6,15 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -249,6 +253,25 @@ TEST(SandboxContainment, CannotReadOrWriteTheTrainersFiles) {
       1.0);
   EXPECT_EQ(code_score("open('/tmp/big', 'wb').write(b'x' * (64 << 20))\nprint('wrote')", {{"", "wrote"}}),
             0.0);
+}
+
+// The read-only remount of /usr covered its top mount only: a writable folder mounted below it stayed
+// writable, to the host. Here, in this test process's own mount namespace (root only), a world-writable
+// folder is mounted on /usr/local.
+TEST(SandboxContainment, MountsBelowTheSystemFoldersAreReadOnlyToo) {
+  REQUIRE_ISOLATION();
+  if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 ||
+      mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+    GTEST_SKIP() << "needs root to mount a folder under /usr in a private mount namespace";
+  HostDir host;
+  ASSERT_EQ(mount(host.dir.c_str(), "/usr/local", nullptr, MS_BIND, nullptr), 0) << strerror(errno);
+  EXPECT_EQ(code_score("open('/usr/local/pwned', 'w').write('x')\nprint('wrote')", {{"", "wrote"}}), 0.0);
+  EXPECT_FALSE(fs::exists(host.dir / "pwned"));
+  // Still readable, as the rest of /usr is.
+  std::ofstream(host.dir / "note.txt") << "visible";
+  fs::permissions(host.dir / "note.txt", fs::perms::all);
+  EXPECT_EQ(code_score("print(open('/usr/local/note.txt').read())", {{"", "visible"}}), 1.0);
+  umount2("/usr/local", MNT_DETACH);
 }
 
 TEST(SandboxContainment, OutputFloodIsCut) {
