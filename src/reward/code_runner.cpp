@@ -48,9 +48,14 @@ std::string make_nonce() {
 // The assert harness. The nonce and then the tests arrive on stdin (not argv, the environment or a file in
 // /src, which the solution could open and read the expected values from), and live only in a function's
 // locals; the tests are compiled, and exec/os.write captured, before the solution runs, so replacing
-// builtins, sys.stdout or the ast module afterwards cannot forge or hide results. (A deliberately hostile
-// program can still walk the interpreter's frames, or return objects whose __eq__ is always true; this
-// guards against the cheap hacks, not against an adversary that targets the harness.)
+// builtins, sys.stdout or the ast module afterwards cannot forge or hide results. Before the solution runs,
+// an audit hook refuses the introspection that finds the compiled tests in one line (the garbage collector's
+// object lists, which reached the expected values through co_consts), trace and profile functions, more audit
+// hooks and ctypes; and the tests run in a copy of the solution's globals without the names that shadow
+// builtins (a solution's `abs = lambda x: 0` passed `assert abs(f(2) - 1.414) < 1e-3`). (A deliberately
+// hostile program can still walk the interpreter's frames, patch a shared module such as math, or return
+// objects whose __eq__ is always true; this guards against the cheap hacks, not against an adversary that
+// targets the harness.)
 constexpr std::string_view kHarness = R"PY(def _main():
     import sys, os, ast
     nonce = sys.stdin.buffer.readline().decode().strip()
@@ -75,15 +80,24 @@ constexpr std::string_view kHarness = R"PY(def _main():
     sys.modules['solution'] = mod
     g = mod.__dict__
     g['__builtins__'] = __builtins__
+    solution_code = compile(open('/src/solution.py').read(), 'solution.py', 'exec')
+    blocked = frozenset(('gc.get_objects', 'gc.get_referrers', 'gc.get_referents', 'sys.settrace',
+                         'sys.setprofile', 'sys._current_frames', 'sys.addaudithook', 'ctypes.dlopen'))
+    def audit(event, args):
+        if event in blocked:
+            raise RuntimeError(event + ' is not available to solutions')
+    sys.addaudithook(audit)
     try:
-        run(compile(open('/src/solution.py').read(), 'solution.py', 'exec'), g)
+        run(solution_code, g)
     except BaseException as e:
         write(1, ('\n%s error solution %s\n' % (nonce, type(e).__name__)).encode())
         exit_now(0)
+    builtin_names = set(dir(__builtins__)) if not isinstance(__builtins__, dict) else set(__builtins__)
+    tg = {k: v for k, v in g.items() if k not in builtin_names or k.startswith('__')}
     i, all_ok = 0, True
     for code, is_assert in stmts:
         try:
-            run(code, g)
+            run(code, tg)
             ok = True
         except BaseException:
             ok = False
