@@ -178,6 +178,10 @@ void child_main(const ChildPlan& p) {
   }
   if (setsid() < 0) die(p, kStepSetsid);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // the trainer dying takes the sandbox with it
+  // First in line for the OOM killer, with every process it starts: memory_mb bounds each process's address
+  // space, not a run's processes together, so a run that fills the host's memory must be what is killed,
+  // not the trainer. Raising one's own score needs no privilege; best effort.
+  write_file("/proc/self/oom_score_adj", "1000");
   if (dup2(p.stdin_fd, 0) < 0 || dup2(p.stdout_fd, 1) < 0 || dup2(p.stderr_fd, 2) < 0) die(p, kStepFds);
   // Close every other inherited descriptor now (the trainer's files, the parent's ends of our pipes, other
   // sandboxes' pipes): the PID-namespace init never execs, and a pipe end it kept would hide EOF.

@@ -274,6 +274,25 @@ TEST(SandboxContainment, MountsBelowTheSystemFoldersAreReadOnlyToo) {
   umount2("/usr/local", MNT_DETACH);
 }
 
+// memory_mb bounds each process's address space, not memory held in anonymous files: memfd_create is
+// refused (60 files of 15 MiB held 900 MB under a memory_mb of 64). And whatever a run holds, it is the first
+// the OOM killer takes, not the trainer.
+TEST(SandboxContainment, MemoryOutsideTheLimitsIsRefusedAndRunsGoFirstOnOom) {
+  REQUIRE_ISOLATION();
+  auto r = run_in_sandbox({"/usr/bin/python3", "-c",
+                           "import os\ntry:\n    os.memfd_create('x')\n    print('made')\n"
+                           "except PermissionError:\n    print('refused')\n"},
+                          {}, "", {});
+  ASSERT_TRUE(r.started) << r.error;
+  EXPECT_EQ(r.out, "refused\n") << r.err;
+  SandboxLimits plain;
+  plain.require_isolation = false;
+  r = detail::run_without_namespaces(
+      {"/usr/bin/python3", "-c", "print(open('/proc/self/oom_score_adj').read())"}, {}, "", plain);
+  ASSERT_TRUE(r.started) << r.error;
+  EXPECT_EQ(r.out, "1000\n\n") << r.err;
+}
+
 TEST(SandboxContainment, OutputFloodIsCut) {
   REQUIRE_ISOLATION();
   CodeRunOptions o = test::fast_code_run();
