@@ -457,15 +457,24 @@ SandboxSupport probe_support() {
   lim.wall_seconds = 10;
   std::vector<std::string> reasons;
   std::vector<std::string> argv{"/usr/bin/true"};
-  Mode first = geteuid() == 0 ? Mode::Namespaces : Mode::UserNamespace;
-  Outcome o = attempt(first, argv, {}, "", lim, true);
-  if (o.run.started && o.run.exit_code == 0) {
-    s.namespaces = s.private_root = true;
-    s.user_namespace = first == Mode::UserNamespace;
-  } else {
-    reasons.push_back(o.run.error.empty() ? mode_reason(o) : o.run.error);
+  // Root is tried with namespaces of its own and a uid per run first; then, as for other users, in a user
+  // namespace: root inside a user namespace (rootless podman, unprivileged LXC) cannot give a run a uid the
+  // namespace does not map, and was refused ("creating /work, /tmp and /src failed") where the user
+  // namespace works.
+  std::vector<Mode> modes{Mode::UserNamespace};
+  if (geteuid() == 0) modes.insert(modes.begin(), Mode::Namespaces);
+  for (Mode m : modes) {
+    Outcome o = attempt(m, argv, {}, "", lim, true);
+    if (o.run.started && o.run.exit_code == 0) {
+      s.namespaces = s.private_root = true;
+      s.user_namespace = m == Mode::UserNamespace;
+      reasons.clear();
+      break;
+    }
+    reasons.push_back((m == Mode::UserNamespace && modes.size() > 1 ? "user namespace: " : "") +
+                      (o.run.error.empty() ? mode_reason(o) : o.run.error));
   }
-  s.uid_drop = geteuid() == 0;
+  s.uid_drop = geteuid() == 0 && !s.user_namespace;
   s.seccomp = detail::sandbox_seccomp_filter() != nullptr;
   if (!s.seccomp) reasons.push_back("seccomp: no filter written for this architecture");
   if (!s.namespaces) {

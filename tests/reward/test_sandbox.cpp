@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -291,6 +292,25 @@ TEST(SandboxContainment, MemoryOutsideTheLimitsIsRefusedAndRunsGoFirstOnOom) {
       {"/usr/bin/python3", "-c", "print(open('/proc/self/oom_score_adj').read())"}, {}, "", plain);
   ASSERT_TRUE(r.started) << r.error;
   EXPECT_EQ(r.out, "1000\n\n") << r.err;
+}
+
+// Root inside a user namespace (rootless podman, unprivileged LXC) cannot give a run a uid the namespace
+// does not map: the sandbox refused to start there ("creating /work, /tmp and /src failed") although a user
+// namespace of its own works. This test binary runs one sandbox test as root of a new user namespace.
+TEST(SandboxContainment, RootInAUserNamespaceStillIsolates) {
+  REQUIRE_ISOLATION();
+  if (std::system("unshare -U -r true >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "unshare -U -r is not available here";
+  const std::string self = fs::read_symlink("/proc/self/exe").string();
+  const std::string cmd = "unshare -U -r " + self +
+                          " --gtest_filter=Sandbox.RunsPythonWithStdin:Sandbox.ReportsWhatIsAvailable 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << out;
+  EXPECT_NE(out.find("user+namespaces(net,pid,mount,ipc,uts) private-root"), std::string::npos) << out;
 }
 
 TEST(SandboxContainment, OutputFloodIsCut) {
