@@ -337,16 +337,23 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   std::string reports;
   bool exited = false;
   int status = 0;
+  // Signals go to the pid and its group only while the process is unreaped: once reaped, the number may be
+  // another process's (another sandbox's init, which leads a group of that number too).
   auto kill_tree = [&] {
+    if (exited) return;
     kill(l.pid, SIGKILL);    // PID 1 of the namespace: the kernel kills everything in it
     killpg(l.pid, SIGKILL);  // the session/group it leads (the only handle without a PID namespace)
   };
   for (;;) {
     if (!exited) {
-      pid_t w = waitpid(l.pid, &status, WNOHANG);
-      if (w == l.pid) {
+      // Seen ended without being reaped (WNOWAIT): the zombie keeps its pid and group, so the group's
+      // leftovers (a run without a PID namespace) are killed before the number can be reused.
+      siginfo_t ended{};
+      if (waitid(P_PID, id_t(l.pid), &ended, WEXITED | WNOHANG | WNOWAIT) == 0 && ended.si_pid == l.pid) {
+        killpg(l.pid, SIGKILL);
+        while (waitpid(l.pid, &status, 0) < 0 && errno == EINTR) {
+        }
         exited = true;
-        killpg(l.pid, SIGKILL);  // leftovers of a run without a PID namespace
       }
     }
     if (out_r.fd < 0 && err_r.fd < 0 && rep_r.fd < 0 && exited) break;
