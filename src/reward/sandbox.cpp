@@ -159,7 +159,9 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   std::error_code ec;
   fs::path base = fs::temp_directory_path(ec);
   if (ec) base = "/tmp";
-  std::string templ = (base / "seek-sandbox-XXXXXX").string();
+  // The process id in the name lets a later process remove the folder should this one be killed outright
+  // (remove_stale_run_folders).
+  std::string templ = (base / fmt::format("seek-sandbox-{}-XXXXXX", getpid())).string();
   if (!mkdtemp(templ.data())) {
     run.error =
         fmt::format("sandbox: cannot create a run folder under {}: {}", base.string(), strerror(errno));
@@ -458,7 +460,27 @@ std::string mode_reason(const Outcome& o) {
   return fmt::format("{}: {}", detail::child_step_name(o.failed_step), strerror(o.failed_errno));
 }
 
+}  // namespace
+
+void detail::remove_stale_run_folders() {
+  std::error_code ec;
+  const fs::path base = fs::temp_directory_path(ec);
+  if (ec) return;
+  try {
+    for (const auto& e : fs::directory_iterator(base, ec)) {
+      const std::string name = e.path().filename().string();
+      if (!name.starts_with("seek-sandbox-")) continue;
+      const long pid = std::strtol(name.c_str() + 13, nullptr, 10);
+      if (pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+    }
+  } catch (const fs::filesystem_error&) {
+  }
+}
+
+namespace {
+
 SandboxSupport probe_support() {
+  detail::remove_stale_run_folders();
   SandboxSupport s;
   SandboxLimits lim;
   lim.wall_seconds = 10;

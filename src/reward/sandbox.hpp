@@ -72,6 +72,11 @@ SandboxRun run_in_sandbox(const std::vector<std::string>& argv, const std::vecto
                           std::string_view stdin_data, const SandboxLimits& limits);
 
 namespace detail {
+// Removes the run folders ("<tmp>/seek-sandbox-<pid>-*") of processes that no longer exist: a trainer killed
+// by SIGKILL (or the OOM killer) leaves its runs' folders, which nothing else removes. Best effort;
+// sandbox_support() calls it once per process.
+void remove_stale_run_folders();
+
 // run_in_sandbox's fallback where namespaces are unavailable (and require_isolation is false): rlimits,
 // seccomp and, as root, a uid of its own, without a private root or PID namespace.
 SandboxRun run_without_namespaces(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,

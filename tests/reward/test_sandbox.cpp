@@ -72,6 +72,21 @@ TEST(Sandbox, RunsPythonWithStdin) {
   EXPECT_FALSE(bad.ok());
 }
 
+// A trainer killed outright (SIGKILL, the OOM killer) left its runs' folders in /tmp for good.
+TEST(Sandbox, RunFoldersOfProcessesGoneAreRemoved) {
+  const fs::path tmp = fs::temp_directory_path();
+  const fs::path stale = tmp / "seek-sandbox-999999999-test",
+                 live = tmp / fmt::format("seek-sandbox-{}-test", getpid());
+  for (const fs::path& d : {stale, live}) {
+    fs::create_directories(d / "src");
+    std::ofstream(d / "src" / "solution.py") << "print(1)";
+  }
+  detail::remove_stale_run_folders();
+  EXPECT_FALSE(fs::exists(stale));
+  EXPECT_TRUE(fs::exists(live));  // this process's own
+  fs::remove_all(live);
+}
+
 // Without namespaces there is no /src: the files' paths are rewritten to where they were written (the code
 // reward's "/src/solution.py" failed to open, and a require_isolation: false run scored every completion 0).
 TEST(Sandbox, FilesAreFoundWithoutNamespacesToo) {
