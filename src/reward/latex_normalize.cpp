@@ -332,15 +332,30 @@ std::string strip_units(const std::string& s) {
 std::string rewrite(std::string_view answer, const Deadline& deadline) {
   Rewriter r{answer, deadline};
   std::string out = r.run();
-  // "x = 3": the value after the equals sign. Only where there is one: "x = 3, y = 2" or "x = 1 or x = 2"
-  // read from the last one answered 2.
+  // "x = 3", "x = 2 + 3 = 5": the value after the last equals sign. Not where the equations are several
+  // answers ("x = 3, y = 2", "x = 1 or x = 2"), which read from the last one answered 2.
   size_t eq = std::string::npos, equals = 0;
   for (size_t k = 0; k < out.size(); ++k)
     if (out[k] == '=' && (k == 0 || (out[k - 1] != '!' && out[k - 1] != '<' && out[k - 1] != '>'))) {
       eq = k;
       ++equals;
     }
-  if (equals == 1) out = out.substr(eq + 1);
+  const auto several_answers = [&] {
+    if (out.find_first_of(",;") != std::string::npos) return true;
+    for (size_t k = 0; k < out.size();) {
+      if (!is_alpha(out[k])) {
+        ++k;
+        continue;
+      }
+      size_t e = k;
+      while (e < out.size() && is_alpha(out[e])) ++e;
+      const std::string_view word = std::string_view(out).substr(k, e - k);
+      if (word == "or" || word == "and") return true;
+      k = e;
+    }
+    return false;
+  };
+  if (equals == 1 || (equals > 1 && !several_answers())) out = out.substr(eq + 1);
   out = trim(drop_thousands_separators(out));
   while (!out.empty() && (out.back() == '.')) out.pop_back();
   return strip_units(trim(out));

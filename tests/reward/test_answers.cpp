@@ -141,6 +141,8 @@ TEST(Compare, Equivalences) {
       {"x = 1 or x = 2", "2", false},
       {"a = 5 \\text{ or } a = -5", "-5", false},
       {"x = 7", "7", true},
+      {"x = 2 + 3 = 5", "5", true},  // a chain of equalities ends with its value
+      {"x = 1 \\text{ and } x = 2", "2", false},
       // Past 2^53 a double holds no units digit: values that are not both exact compare as text.
       {"340282366920938463463374607431768211457", "340282366920938463463374607431768211456", false},
       {"2^{128}+1", "2^{128}", false},
