@@ -111,6 +111,7 @@ TEST(CodeRunReview, TheSolutionCannotReadTheTests) {
 // Code that frames are needed for (namedtuple, warnings) still works.
 TEST(CodeRunReview, CheapHacksOnTheHarnessFail) {
   REQUIRE_ISOLATION();
+  // Ten seconds of wall clock: the runs that must pass once failed on a loaded machine with three.
   const std::string tests = "assert f(1) == 17\nassert f(2) == 4242\nassert f(3) == -9\n";
   const std::string gc_walk =
       "import gc\n_m = {}\n"
@@ -121,27 +122,27 @@ TEST(CodeRunReview, CheapHacksOnTheHarnessFail) {
       "                k = [c for c in t[0].co_consts if type(c) is int]\n"
       "                if len(k) >= 2: _m[k[0]] = k[1]\n"
       "def f(x):\n    return _m.get(x)\n";
-  auto r = run_code_tests(gc_walk, {}, tests, test::fast_code_run(3));
+  auto r = run_code_tests(gc_walk, {}, tests, test::fast_code_run(10));
   EXPECT_EQ(r.passed, 0) << r.detail;
   EXPECT_EQ(r.total, 3) << r.detail;
   for (const std::string hook : {"import sys\nsys.settrace(lambda *a: None)\n", "import ctypes\n"}) {
     r = run_code_tests(hook + "def f(x):\n    return 17\n", {}, "assert f(1) == 17\n",
-                       test::fast_code_run(3));
+                       test::fast_code_run(10));
     EXPECT_EQ(r.passed, 0) << hook << r.detail;
   }
   // An audit hook of the solution's own, which would see every test compiled, is not added.
   r = run_code_tests(
       "import sys\n_seen = []\nsys.addaudithook(lambda e, a: _seen.append(e))\n"
       "def f(x):\n    return len(_seen)\n",
-      {}, "assert f(1) == 0\n", test::fast_code_run(3));
+      {}, "assert f(1) == 0\n", test::fast_code_run(10));
   EXPECT_EQ(r.passed, 1) << r.detail;
   r = run_code_tests("abs = lambda x: 0\ndef f(x):\n    return 99\n", {},
-                     "assert abs(f(2) - 1.41421) < 1e-4\n", test::fast_code_run(3));
+                     "assert abs(f(2) - 1.41421) < 1e-4\n", test::fast_code_run(10));
   EXPECT_EQ(r.passed, 0) << r.detail;
   r = run_code_tests(
       "from collections import namedtuple\nimport warnings\nP = namedtuple('P', 'x y')\n"
       "def f(a):\n    warnings.warn('careful')\n    return P(a, a).x\n",
-      {}, "assert f(3) == 3\nassert abs(-f(2)) == 2\n", test::fast_code_run(3));
+      {}, "assert f(3) == 3\nassert abs(-f(2)) == 2\n", test::fast_code_run(10));
   EXPECT_EQ(r.passed, 2) << r.detail;
 }
 
