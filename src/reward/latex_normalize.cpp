@@ -247,6 +247,22 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
+// Whether `pred` holds for a word (a run of letters) of `text`.
+template <typename Pred>
+bool any_word(std::string_view text, Pred pred) {
+  for (size_t k = 0; k < text.size();) {
+    if (!is_alpha(text[k])) {
+      ++k;
+      continue;
+    }
+    size_t e = k;
+    while (e < text.size() && is_alpha(text[e])) ++e;
+    if (pred(text.substr(k, e - k))) return true;
+    k = e;
+  }
+  return false;
+}
+
 // Words after a number that make it something else than a quantity with a unit: number words ("3 million",
 // "2 and a half", "10 squared") and hedges ("5 or more", "1 or two", "5 is wrong"). Dropped as a unit, each
 // answered the bare number.
@@ -313,16 +329,7 @@ std::string strip_units(const std::string& s) {
   if (letters == 1 && letters == tail.size() &&
       std::string_view("mgshLKNJWV").find(tail[0]) == std::string_view::npos)
     return s;
-  for (size_t k = 0; k < tail.size();) {
-    if (!is_alpha(tail[k])) {
-      ++k;
-      continue;
-    }
-    size_t e = k;
-    while (e < tail.size() && is_alpha(tail[e])) ++e;
-    if (changes_the_number(std::string_view(tail).substr(k, e - k))) return s;
-    k = e;
-  }
+  if (any_word(tail, changes_the_number)) return s;
   std::string head = trim(s.substr(0, first_alpha));
   if (head.empty() || !(is_digit(head.back()) || head.back() == ')')) return s;
   return head;
@@ -340,22 +347,9 @@ std::string rewrite(std::string_view answer, const Deadline& deadline) {
       eq = k;
       ++equals;
     }
-  const auto several_answers = [&] {
-    if (out.find_first_of(",;") != std::string::npos) return true;
-    for (size_t k = 0; k < out.size();) {
-      if (!is_alpha(out[k])) {
-        ++k;
-        continue;
-      }
-      size_t e = k;
-      while (e < out.size() && is_alpha(out[e])) ++e;
-      const std::string_view word = std::string_view(out).substr(k, e - k);
-      if (word == "or" || word == "and") return true;
-      k = e;
-    }
-    return false;
-  };
-  if (equals == 1 || (equals > 1 && !several_answers())) out = out.substr(eq + 1);
+  const bool several_answers = out.find_first_of(",;") != std::string::npos ||
+                               any_word(out, [](std::string_view w) { return w == "or" || w == "and"; });
+  if (equals == 1 || (equals > 1 && !several_answers)) out = out.substr(eq + 1);
   out = trim(drop_thousands_separators(out));
   while (!out.empty() && (out.back() == '.')) out.pop_back();
   return strip_units(trim(out));
