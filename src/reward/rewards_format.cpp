@@ -9,10 +9,10 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include <algorithm>
 #include <memory>
 
 #include "core/error.hpp"
+#include "core/unicode_space.hpp"
 
 #include "reward/rewards_internal.hpp"
 
@@ -72,20 +72,17 @@ const StrictRegex& r1_regex() {
 // Whitespace as the pattern's \s reads it, the ASCII six and the Unicode spaces (NBSP, U+2000..U+200A, ...),
 // and the invisible U+200B and U+FEFF: an answer of nothing but them is empty.
 bool blank(std::string_view s) {
-  static constexpr std::string_view kSpaces[] = {
-      "\xC2\x85",     "\xC2\xA0",     "\xE1\x9A\x80", "\xE2\x80\x80", "\xE2\x80\x81", "\xE2\x80\x82",
-      "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85", "\xE2\x80\x86", "\xE2\x80\x87", "\xE2\x80\x88",
-      "\xE2\x80\x89", "\xE2\x80\x8A", "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\x9F",
-      "\xE3\x80\x80", "\xE2\x80\x8B", "\xEF\xBB\xBF"};
+  constexpr std::string_view kZeroWidthSpace = "\xE2\x80\x8B";
   for (size_t i = 0; i < s.size();) {
     if (std::string_view(" \n\t\r\v\f").find(s[i]) != std::string_view::npos) {
       ++i;
-      continue;
+    } else if (const size_t n = unicode_space_at(s.substr(i)); n > 0) {
+      i += n;
+    } else if (s.substr(i).starts_with(kZeroWidthSpace)) {
+      i += kZeroWidthSpace.size();
+    } else {
+      return false;
     }
-    const auto space = std::find_if(std::begin(kSpaces), std::end(kSpaces),
-                                    [&](std::string_view sp) { return s.substr(i).starts_with(sp); });
-    if (space == std::end(kSpaces)) return false;
-    i += space->size();
   }
   return true;
 }

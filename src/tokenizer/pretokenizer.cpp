@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/unicode_space.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/unicode_delta.hpp"
 
@@ -56,17 +57,9 @@ struct Span {
   bool match;
 };
 
-// The UTF-8 of the non-ASCII White_Space characters (\s): U+0085, U+00A0, U+1680, U+2000..U+200A, U+2028,
-// U+2029, U+202F, U+205F, U+3000.
+// Whether `s` is exactly one non-ASCII space (core/unicode_space.hpp).
 bool is_unicode_space(std::string_view s) {
-  static constexpr std::string_view kSpaces[] = {
-      "\xC2\x85",     "\xC2\xA0",     "\xE1\x9A\x80", "\xE2\x80\x80", "\xE2\x80\x81", "\xE2\x80\x82",
-      "\xE2\x80\x83", "\xE2\x80\x84", "\xE2\x80\x85", "\xE2\x80\x86", "\xE2\x80\x87", "\xE2\x80\x88",
-      "\xE2\x80\x89", "\xE2\x80\x8A", "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80\xAF", "\xE2\x81\x9F",
-      "\xE3\x80\x80", "\xEF\xBB\xBF"};  // U+FEFF: \s to the regex
-  for (std::string_view sp : kSpaces)
-    if (s == sp) return true;
-  return false;
+  return !s.empty() && unicode_space_at(s) == s.size();
 }
 
 }  // namespace
