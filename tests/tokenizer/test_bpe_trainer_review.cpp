@@ -202,6 +202,21 @@ TEST(BpeTrainerReview, VocabularyHasTheRequestedSizeAndTheTextComesBack) {
   for (const auto& t : texts) EXPECT_EQ(tok->decode(tok->encode(t)), t);
 }
 
+// Trains on `text` written to a file (train_bpe_files, which cuts it into chunks) and expects the words and
+// merges of training on the text whole; returns the file's result.
+BpeTrainResult train_file_as_whole_text(const std::string& text, const BpeTrainOptions& o) {
+  const fs::path file =
+      fs::temp_directory_path() / ("seek-bpe-review-" + std::to_string(::getpid()) + ".txt");
+  { std::ofstream(file, std::ios::binary) << text; }
+  BpeTrainResult from_file = train_bpe_files({file}, o);
+  fs::remove(file);
+  const BpeTrainResult whole = train_bpe({text}, o);
+  EXPECT_EQ(from_file.words, whole.words);
+  EXPECT_EQ(from_file.unique_words, whole.unique_words);
+  EXPECT_EQ(merges_of(from_file), merges_of(whole));
+  return from_file;
+}
+
 // train_bpe_files cuts big files into chunks for its threads; the words (and so the merges) must be those
 // of the whole file, which is what encoding pre-tokenizes. Here the first cut point after 1 MiB falls inside
 // a run of newlines that DeepSeek-V3's pre-tokenizer keeps in one word (".\n\n\n").
@@ -209,18 +224,10 @@ TEST(BpeTrainerReview, FileChunksCountTheWordsOfTheWholeFile) {
   std::string text = "Pre.\n";
   while (text.size() < (size_t(3) << 19)) text += "word.\n\n\nNext line here\n";
   ASSERT_EQ(text.substr(size_t(1) << 20, 4), "ord.");
-  const fs::path file =
-      fs::temp_directory_path() / ("seek-bpe-review-" + std::to_string(::getpid()) + ".txt");
-  { std::ofstream(file, std::ios::binary) << text; }
   BpeTrainOptions o;
   o.vocab_size = 9 + 256 + 20;
   o.threads = 2;
-  const BpeTrainResult from_file = train_bpe_files({file}, o);
-  fs::remove(file);
-  const BpeTrainResult whole = train_bpe({text}, o);
-  EXPECT_EQ(from_file.words, whole.words);
-  EXPECT_EQ(from_file.unique_words, whole.unique_words);
-  EXPECT_EQ(merges_of(from_file), merges_of(whole));
+  train_file_as_whole_text(text, o);
 }
 
 // A pre-tokenizer that adds a prefix space gave every chunk one: a word starting a chunk was counted as
@@ -232,21 +239,13 @@ TEST(BpeTrainerReview, PrefixSpacePreTokenizersCountWholeFiles) {
   text += "y\nqzxqzx\n";  // the first newline at or after 1 MiB ends "y": the next chunk would start here
   ASSERT_EQ(text.substr((size_t(1) << 20) + 1, 6), "qzxqzx");
   for (int i = 0; i < 100; ++i) text += "ab\n";
-  const fs::path file =
-      fs::temp_directory_path() / ("seek-bpe-prefix-" + std::to_string(::getpid()) + ".txt");
-  { std::ofstream(file, std::ios::binary) << text; }
   BpeTrainOptions o;
   o.vocab_size = 9 + 256 + 40;
   o.min_frequency = 1;
   o.threads = 2;
   o.pre_tokenizer = {
       {"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
-  const BpeTrainResult from_file = train_bpe_files({file}, o);
-  fs::remove(file);
-  const BpeTrainResult whole = train_bpe({text}, o);
-  EXPECT_EQ(from_file.words, whole.words);
-  EXPECT_EQ(from_file.unique_words, whole.unique_words);
-  EXPECT_EQ(merges_of(from_file), merges_of(whole));
+  const BpeTrainResult from_file = train_file_as_whole_text(text, o);
   EXPECT_FALSE(from_file.tokenizer["model"]["vocab"].contains(tok::bytes_to_byte_level(" qzxqzx")));
 }
 
