@@ -24,12 +24,35 @@ namespace seek::cli {
 CLI::Validator positive_number(const std::string& unit);
 
 // std::from_chars over the whole of `s`, after a leading '+' (which from_chars refuses, though it is still a
-// plain number to whoever typed it). `whole` is set when every character was read.
+// plain number to whoever typed it). `whole` is set when every character was read. For an integer V, a
+// whole value in exponent or decimal form (1e3, 1000.0) is that integer, as in a run config file, which
+// took {"steps": 1e3} while --steps 1e3 was refused.
 template <typename V>
 std::errc parse_plain_number(const std::string& s, V& v, bool& whole) {
   const bool plus = s.size() > 1 && s[0] == '+' && s[1] != '-';
-  const auto [end, ec] = std::from_chars(s.data() + (plus ? 1 : 0), s.data() + s.size(), v);
-  whole = !s.empty() && end == s.data() + s.size();
+  const char* first = s.data() + (plus ? 1 : 0);
+  const char* last = s.data() + s.size();
+  const auto [end, ec] = std::from_chars(first, last, v);
+  whole = !s.empty() && end == last;
+  if constexpr (std::is_integral_v<V>) {
+    if (!whole && !s.empty()) {
+      double d = 0;
+      const auto [dend, dec] = std::from_chars(first, last, d, std::chars_format::general);
+      if (dend == last && dec == std::errc() && std::isfinite(d) && std::floor(d) == d) {
+        whole = true;
+        // 2^63 is a double exactly, so these bounds compare without rounding.
+        if (d < double(std::numeric_limits<V>::min()) ||
+            d >= 2.0 * double(std::numeric_limits<V>::max() / 2 + 1))
+          return std::errc::result_out_of_range;
+        v = V(d);
+        return std::errc();
+      }
+      if (dend == last && dec == std::errc::result_out_of_range) {
+        whole = true;  // 1e400: a number, too large for any integer
+        return std::errc::result_out_of_range;
+      }
+    }
+  }
   return ec;
 }
 

@@ -51,6 +51,12 @@ TEST_F(CliSettingsFlags, NumbersMustFitTheirSetting) {
   expect_error(train("--steps 99999999999999999999"), "--steps: must be a whole number from");
   expect_error(train("--lr 1e400"), "--lr: '1e400' is too large");
   expect_error(train("--lr abc"), "--lr: must be a number, got 'abc'");
+  // A whole number in exponent form is read as a run file reads it; a fraction or a value past the type is
+  // not.
+  expect_error(train("--steps 1.5"), "--steps: must be a whole number from");
+  expect_error(train("--steps 1e19"), "--steps: must be a whole number from");
+  expect_error(train("--seed -1e3"), "--seed: must be a whole number from 0 to");
+  expect_error(train("--steps 1e400"), "--steps: must be a whole number from");
   EXPECT_FALSE(fs::exists(tmp.path / "r"));
 }
 
@@ -60,13 +66,16 @@ TEST_F(CliSettingsFlags, WholeNumbersAreDecimal) {
     std::ofstream corpus(data);
     for (int i = 0; i < 300; ++i) corpus << i << "+" << i % 7 << "=" << i + i % 7 << "\n";
   }
-  const CmdResult r = run("train --config " + config + " --data " + data + " --out " +
-                          (tmp.path / "r").string() + " --steps 1 --seq-len 32 --batch-size 011 --seed +010");
+  const CmdResult r =
+      run("train --config " + config + " --data " + data + " --out " + (tmp.path / "r").string() +
+          " --steps 1e0 --seq-len 32 --batch-size 011 --seed +010 --log-every 2.0e1");
   ASSERT_EQ(r.code, 0) << r.output;
   std::ifstream in(tmp.path / "r" / "settings.json");
   const auto saved = nlohmann::json::parse(in);
   EXPECT_EQ(saved["batch_size"], 11);
   EXPECT_EQ(saved["seed"], 10u);
+  EXPECT_EQ(saved["steps"], 1);  // 1e0, as {"steps": 1e0} in a run file
+  EXPECT_EQ(saved["log_every"], 20);
 }
 
 // A boolean setting given bare is true, like a switch (it used to take the next flag as its value), and still
