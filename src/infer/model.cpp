@@ -215,20 +215,18 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
   ReadOptions ro;
   ro.fp8_round_to_bf16 = opt.fp8_round_to_bf16;
   std::vector<float> tmp;
+  std::vector<char> router(size_t(m->layout_.size()), 0);
+  for (int id : router_tensor_ids(m->ids_)) router[size_t(id)] = 1;
   for (int id = 0; id < m->layout_.size(); ++id) {
     const ParamInfo& info = m->layout_[id];
-    if (m->f32_off_[size_t(id)] >= 0) {  // straight into the slab
-      store.read_into(info.name, info.shape, m->f32_.data() + m->f32_off_[size_t(id)], ro);
-      continue;
-    }
-    tmp.resize(size_t(info.numel));
-    store.read_into(info.name, info.shape, tmp.data(), ro);
-    m->store(id, tmp.data());
+    const bool in_slab = m->f32_off_[size_t(id)] >= 0;
+    float* values =
+        in_slab ? m->f32_.data() + m->f32_off_[size_t(id)] : (tmp.resize(size_t(info.numel)), tmp.data());
+    store.read_into(info.name, info.shape, values, ro);
+    // Checked as read: a router held as bf16 or packed no longer shows its f32 values.
+    if (router[size_t(id)]) check_router_values(store, info.name, values, info.numel);
+    if (!in_slab) m->store(id, values);
   }
-  for (const LayerIds& l : m->ids_.layers)
-    if (l.experts.bias >= 0)
-      check_router_bias(store, m->layout_[l.experts.bias].name, m->f32(l.experts.bias),
-                        m->layout_[l.experts.bias].numel);
   return m;
 }
 

@@ -75,13 +75,24 @@ void save_model_dir(const Transformer<T>& model, const fs::path& dir, const Save
 }
 
 template <typename T>
-void check_router_bias(const TensorStore& store, const std::string& name, const T* values, int64_t n) {
+void check_router_values(const TensorStore& store, const std::string& name, const T* values, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     SEEK_CHECK(
         std::isfinite(values[i]),
-        "tensor '{}' in {} holds {} at index {}; a router bias must be finite (it only picks the experts, "
-        "so tokens would be routed arbitrarily with finite logits)",
+        "tensor '{}' in {} holds {} at index {}; a router's weights and bias must be finite (they pick "
+        "the experts, so tokens would be routed arbitrarily with finite logits)",
         name, store.file_of(name).path(), values[i], i);
+}
+
+std::vector<int> router_tensor_ids(const ModelIds& ids) {
+  std::vector<int> out;
+  auto add = [&](const LayerIds& l) {
+    for (int id : {l.experts.router, l.experts.bias})
+      if (l.moe && id >= 0) out.push_back(id);
+  };
+  for (const LayerIds& l : ids.layers) add(l);
+  for (const MtpIds& m : ids.mtp) add(m.layer);
+  return out;
 }
 
 template <typename T>
@@ -92,13 +103,8 @@ void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOpt
                store.path(), info.name, fmt::join(info.shape, ", "));
     store.read_into(info.name, info.shape, ps.value.data() + info.offset, opts);
   }
-  auto check_bias = [&](const LayerIds& l) {
-    if (l.experts.bias >= 0)
-      check_router_bias(store, ps.layout[l.experts.bias].name, ps.p(l.experts.bias),
-                        ps.layout[l.experts.bias].numel);
-  };
-  for (const LayerIds& l : model.ids().layers) check_bias(l);
-  for (const MtpIds& m : model.ids().mtp) check_bias(m.layer);
+  for (int id : router_tensor_ids(model.ids()))
+    check_router_values(store, ps.layout[id].name, ps.p(id), ps.layout[id].numel);
 }
 
 namespace {
@@ -280,8 +286,8 @@ std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOp
 template void check_trained_weights_finite<float>(const Transformer<float>&, const fs::path&);
 template void save_model_dir<float>(const Transformer<float>&, const fs::path&, const SaveOptions&);
 template void save_model_dir<double>(const Transformer<double>&, const fs::path&, const SaveOptions&);
-template void check_router_bias<float>(const TensorStore&, const std::string&, const float*, int64_t);
-template void check_router_bias<double>(const TensorStore&, const std::string&, const double*, int64_t);
+template void check_router_values<float>(const TensorStore&, const std::string&, const float*, int64_t);
+template void check_router_values<double>(const TensorStore&, const std::string&, const double*, int64_t);
 template void load_weights<float>(Transformer<float>&, const TensorStore&, const ReadOptions&);
 template void load_weights<double>(Transformer<double>&, const TensorStore&, const ReadOptions&);
 template std::unique_ptr<Transformer<float>> load_model_dir<float>(const fs::path&, const ReadOptions&);

@@ -34,11 +34,14 @@ template <typename T>
 void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOptions& opts = {});
 
 // Throws naming tensor `name` and its file in `store` when one of its n `values` is a NaN or an infinity. For
-// the router's e_score_correction_bias, which only picks experts (their weights come from the unbiased
-// scores): a NaN there routes every token to arbitrary experts while the logits stay finite, so nothing
-// downstream would notice.
+// the router's tensors (mlp.gate.weight and e_score_correction_bias), which pick experts: a non-finite value
+// there routes tokens to arbitrary experts (NaN breaks the ordering top-k relies on) while the logits often
+// stay finite, so nothing downstream would notice. Other weights' NaNs reach the logits, which are checked.
 template <typename T>
-void check_router_bias(const TensorStore& store, const std::string& name, const T* values, int64_t n);
+void check_router_values(const TensorStore& store, const std::string& name, const T* values, int64_t n);
+
+// The ids of the router tensors (weights and biases) of every MoE layer in `ids`, its MTP layers included.
+std::vector<int> router_tensor_ids(const ModelIds& ids);
 
 // Everything a loader checks before it allocates the weights, from the safetensors headers alone:
 // num_hidden_layers (and the MTP layers when the loader reads them) and n_routed_experts within what the

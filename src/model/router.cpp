@@ -20,13 +20,21 @@ double weight_scale(const ModelConfig& c) {
   return weights_normalised(c) ? 1.0 : c.routed_scaling_factor;
 }
 
-// Indices of the k largest values; ties go to the lower index so selection is deterministic.
+// Indices of the k largest values; ties go to the lower index so selection is deterministic. A NaN ranks
+// below every number: `>` alone is no strict weak ordering once a NaN is present, which std::partial_sort
+// requires (undefined behaviour otherwise; the choice then depended on where the NaN sat).
 template <typename V>
 void top_k(const V* v, int64_t n, int64_t k, int32_t* out, std::vector<int32_t>& scratch) {
   scratch.resize(size_t(n));
   std::iota(scratch.begin(), scratch.end(), 0);
-  std::partial_sort(scratch.begin(), scratch.begin() + k, scratch.end(),
-                    [&](int32_t a, int32_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
+  std::partial_sort(scratch.begin(), scratch.begin() + k, scratch.end(), [&](int32_t a, int32_t b) {
+    const V x = v[a], y = v[b];
+    if (x > y) return true;
+    if (x < y) return false;
+    const bool x_nan = std::isnan(x), y_nan = std::isnan(y);
+    if (x_nan != y_nan) return y_nan;
+    return a < b;
+  });
   std::copy(scratch.begin(), scratch.begin() + k, out);
 }
 

@@ -238,13 +238,14 @@ TEST(ModelDir, SymlinkLoopsAndSpecialFilesAreNamed) {
   fs::remove_all(dir);
 }
 
-// The router bias only picks experts, so a NaN there left every loss and logit finite while tokens went to
-// arbitrary experts: refused on load, the MTP layer's included.
+// The router only picks experts, so a NaN in its bias (or weights) left every loss and logit finite while
+// tokens went to arbitrary experts: refused on load, the MTP layer's included.
 TEST(ModelDir, NonFiniteRouterBiasIsRefused) {
   auto cfg = test::shipped_config("tiny-v3");
   auto dir = temp_dir("bias");
-  for (const std::string bias : {"model.layers.1.mlp.gate.e_score_correction_bias",
-                                 "model.layers.3.mlp.gate.e_score_correction_bias"}) {
+  for (const std::string bias :
+       {"model.layers.1.mlp.gate.e_score_correction_bias", "model.layers.3.mlp.gate.e_score_correction_bias",
+        "model.layers.1.mlp.gate.weight", "model.layers.3.mlp.gate.weight"}) {
     Transformer<float> m(cfg);
     m.init_weights(1);
     auto& ps = m.params();
@@ -252,7 +253,7 @@ TEST(ModelDir, NonFiniteRouterBiasIsRefused) {
     save_model_dir(m, dir);
     auto msg = error_of([&] { load_model_dir<float>(dir); });
     EXPECT_NE(msg.find("tensor '" + bias + "' in " + (dir / "model.safetensors").string() +
-                       " holds -inf at index 2; a router bias must be finite"),
+                       " holds -inf at index 2; a router's weights and bias must be finite"),
               std::string::npos)
         << msg;
   }

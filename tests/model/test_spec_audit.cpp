@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numbers>
 #include <numeric>
 #include <random>
@@ -333,6 +334,37 @@ TEST(SpecAudit, V2LiteGreedyRouterAtRealSize) {
   std::vector<float> l(64, 0.0f);
   router_forward<float>(c, l.data(), nullptr, 1, 1, BalanceOptions{}, cache);
   for (float w : cache.weight) EXPECT_NEAR(w, 1.0 / 64, 1e-7);
+}
+
+// A NaN score ranks below every number when experts are chosen: the comparison top-k used was no strict weak
+// ordering with a NaN present (undefined behaviour for std::partial_sort), and which experts a token got
+// depended on where the NaN sat. With sigmoid scores a NaN logit must choose as a -inf logit (score 0) does.
+TEST(SpecAudit, ANanScoreIsChosenLast) {
+  json j = v3_config();
+  j["n_group"] = 1;
+  j["topk_group"] = 1;
+  const auto c = ModelConfig::from_json(j, "v3");
+  const int64_t E = c.n_routed_experts, K = c.num_experts_per_tok;
+  std::mt19937_64 g(5);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  for (int64_t t = 0; t < 24; ++t) {
+    std::vector<float> logits(static_cast<size_t>(E));
+    for (auto& v : logits) v = nd(g);
+    std::vector<float> with_nan = logits, with_inf = logits;
+    for (int64_t e = t % 5; e < E; e += 37) {  // one to seven NaNs, the top expert among them at times
+      with_nan[size_t(e)] = std::numeric_limits<float>::quiet_NaN();
+      with_inf[size_t(e)] = -std::numeric_limits<float>::infinity();
+    }
+    with_nan[size_t(std::max_element(logits.begin(), logits.end()) - logits.begin())] = std::nanf("");
+    with_inf[size_t(std::max_element(logits.begin(), logits.end()) - logits.begin())] =
+        -std::numeric_limits<float>::infinity();
+    RouterCache<float> a, b;
+    router_forward<float>(c, with_nan.data(), nullptr, 1, 1, BalanceOptions{}, a);
+    router_forward<float>(c, with_inf.data(), nullptr, 1, 1, BalanceOptions{}, b);
+    ASSERT_EQ(a.idx.size(), size_t(K));
+    EXPECT_EQ(a.idx, b.idx) << "token " << t;
+    for (int32_t e : a.idx) EXPECT_FALSE(std::isnan(with_nan[size_t(e)])) << "token " << t;
+  }
 }
 
 // ------------------------------------------------------------------------------------------------------
