@@ -145,18 +145,25 @@ void SafetensorsFile::parse_header() {
     tensors_.emplace(name, std::move(t));
   }
 
-  // Overlap check: sorted by begin, each tensor must start at or after the previous one's end. Empty tensors
-  // occupy no bytes and may sit anywhere.
+  // Sorted by begin, each tensor must start exactly where the previous one ends, and the first at 0: an
+  // overlap means two tensors share bytes, a gap bytes that no tensor describes (a header that lost an
+  // entry). Hugging Face's safetensors refuses both (InvalidOffset). Empty tensors occupy no bytes and may
+  // sit anywhere.
   std::vector<const TensorInfo*> order;
   for (const auto& [name, t] : tensors_) {
     if (t.nbytes > 0) order.push_back(&t);
   }
   std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
-  for (size_t i = 1; i < order.size(); ++i) {
-    if (order[i]->begin < order[i - 1]->end) {
+  for (size_t i = 0; i < order.size(); ++i) {
+    const uint64_t previous_end = i == 0 ? 0 : order[i - 1]->end;
+    if (order[i]->begin < previous_end) {
       fail("{}: tensors '{}' [{}, {}) and '{}' [{}, {}) overlap in the data section", p, order[i - 1]->name,
            order[i - 1]->begin, order[i - 1]->end, order[i]->name, order[i]->begin, order[i]->end);
     }
+    SEEK_CHECK(order[i]->begin == previous_end,
+               "{}: the data section holds {} bytes that no tensor describes (bytes [{}, {}), before tensor "
+               "'{}'): the header lost entries, or the file was not written as safetensors",
+               p, order[i]->begin - previous_end, previous_end, order[i]->begin, order[i]->name);
   }
   // Bytes no tensor describes after the last one: a file with something appended, or a header that lost
   // entries. Hugging Face's safetensors refuses such a file too (MetadataIncompleteBuffer).

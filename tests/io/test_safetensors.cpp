@@ -484,6 +484,13 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
        d16,
        {"overlap", "'a'", "'b'"}},
+      // Bytes between tensors or before the first: a header that lost an entry (Hugging Face: InvalidOffset).
+      {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+       d16,
+       {"holds 4 bytes that no tensor describes", "bytes [4, 8)", "before tensor 'b'"}},
+      {R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+       d16,
+       {"holds 8 bytes that no tensor describes", "bytes [0, 8)", "before tensor 'w'"}},
       {R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[100,108]}})",
        d16,
        {"'w'", "beyond the end", "16 bytes"}},
