@@ -161,6 +161,32 @@ void fsync_directory(const fs::path& dir) {
   ::close(fd);
 }
 
+void replace_folder(const fs::path& staged, const fs::path& target, const fs::path& fallback_old) {
+  auto failed = [&](const char* what, int err) {
+    fail("cannot put folder {} in place of {} ({}): {}", staged.string(), target.string(), what,
+         std::strerror(err));
+  };
+  fs::path old;
+  if (::renameat2(AT_FDCWD, staged.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    old = staged;
+  } else if (errno == ENOENT) {  // nothing at target yet (or staged missing: the rename below says which)
+    if (::rename(staged.c_str(), target.c_str()) != 0) failed("rename", errno);
+  } else if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {  // no exchange on this file system
+    if (::rename(target.c_str(), fallback_old.c_str()) != 0) failed("moving the old folder aside", errno);
+    if (::rename(staged.c_str(), target.c_str()) != 0) {
+      const int e = errno;
+      ::rename(fallback_old.c_str(), target.c_str());  // the old folder back where it was
+      failed("rename", e);
+    }
+    old = fallback_old;
+  } else {
+    failed("exchange", errno);
+  }
+  fsync_directory(target.parent_path().empty() ? fs::path(".") : target.parent_path());
+  std::error_code ec;
+  if (!old.empty()) fs::remove_all(old, ec);  // a leftover is only disk space: the new folder is in place
+}
+
 void write_file_atomically(const fs::path& target, std::string_view contents) {
   AtomicFile f(target);
   f.write(contents.data(), contents.size());

@@ -51,6 +51,15 @@ void check_replaceable(const std::filesystem::path& target);
 // fsync on a folder makes a rename or unlink in it durable. Throws seek::Error naming the folder.
 void fsync_directory(const std::filesystem::path& dir);
 
+// Puts the complete folder `staged` at `target` so that a reader, or a restart after a crash, finds the old
+// folder or the new one whole, never files of both (a model re-saved over an earlier save with as many
+// shards loaded a mix). Where the file system swaps two names at once (renameat2 RENAME_EXCHANGE: ext4, xfs,
+// btrfs, tmpfs) the old folder ends up at `staged`; elsewhere the old folder is renamed to `fallback_old`
+// first, so a crash between the two renames leaves it there. Either way the old folder is then removed.
+// Both paths must be in target's parent folder. Throws seek::Error naming the folders.
+void replace_folder(const std::filesystem::path& staged, const std::filesystem::path& target,
+                    const std::filesystem::path& fallback_old);
+
 // Convenience: the whole contents at once.
 void write_file_atomically(const std::filesystem::path& target, std::string_view contents);
 

@@ -632,9 +632,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   if (!settings_saved) write_resumed_settings(out, s.to_json());
   SaveOptions so;
   so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
-  check_trained_weights_finite(*policy, out / "model");
-  save_model_dir(*policy, out / "model", so);
-  tok::write_tokenizer_files(tok_files, out / "model");
+  save_final_model(*policy, out / "model", so, tok_files);
   fmt::print("done: {}; policy saved to {}, metrics in {}, sample completions in {}\n",
              count_of(state.step, "GRPO step"), (out / "model").string(), metrics_path.string(),
              comp_path.string());

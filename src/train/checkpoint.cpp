@@ -118,11 +118,7 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
     fsync_directory(tmp);
     // Replace an existing checkpoint of the same step (a resumed run saving again) only once the new one is
     // complete.
-    fs::path old = root / fmt::format(".{}{:08d}.old-{}", kPrefix, state.step, ::getpid());
-    if (fs::exists(final_dir)) fs::rename(final_dir, old);
-    fs::rename(tmp, final_dir);
-    fsync_directory(root);
-    fs::remove_all(old, ec);
+    replace_folder(tmp, final_dir, root / fmt::format(".{}{:08d}.old-{}", kPrefix, state.step, ::getpid()));
   } catch (const fs::filesystem_error& e) {
     fs::remove_all(tmp, ec);
     fail("cannot write checkpoint {}: {}", final_dir.string(), e.what());
@@ -155,6 +151,30 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
     if (leftover || torn) fs::remove_all(e.path(), ec);
   }
   return final_dir;
+}
+
+void save_final_model(const Transformer<float>& model, const fs::path& dir, const SaveOptions& opts,
+                      const tok::TokenizerFileSet& tokenizer) {
+  check_trained_weights_finite(model, dir);
+  const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
+  const std::string name = dir.filename().string();
+  // Leftovers of saves killed before they finished: only disk space, the export in place is whole.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(parent, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.starts_with("." + name + ".tmp-") || n.starts_with("." + name + ".old-"))
+      fs::remove_all(e.path(), ec);
+  }
+  const fs::path tmp = parent / fmt::format(".{}.tmp-{}", name, ::getpid());
+  try {
+    save_model_dir(model, tmp, opts);
+    tok::write_tokenizer_files(tokenizer, tmp);
+    fsync_directory(tmp);
+    replace_folder(tmp, dir, parent / fmt::format(".{}.old-{}", name, ::getpid()));
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
 }
 
 void check_checkpoint_model(const fs::path& checkpoint, const ModelConfig& run_model,

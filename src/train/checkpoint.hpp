@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/adamw.hpp"
+#include "model/model_dir.hpp"
 #include "model/transformer.hpp"
 #include "tokenizer/tokenizer_files.hpp"
 
@@ -30,6 +31,12 @@ struct TrainerState {
 std::filesystem::path save_checkpoint(const std::filesystem::path& run_dir, const Transformer<float>& model,
                                       AdamW<float>& opt, const TrainerState& state,
                                       const tok::TokenizerFileSet& tokenizer, int64_t keep_last);
+
+// Writes a run's final model to `dir` (<run>/model): weights in `opts.dtype`, config.json and the tokenizer
+// files, refused when a weight is non-finite. It is built beside `dir` and swapped in whole (replace_folder),
+// so a run killed while saving leaves the earlier export or the new one, never a mix of their shards.
+void save_final_model(const Transformer<float>& model, const std::filesystem::path& dir,
+                      const SaveOptions& opts, const tok::TokenizerFileSet& tokenizer);
 
 // Throws seek::Error when the checkpoint's config.json describes other tensors than `run_model` (the run's
 // --config or --init model, named by `run_model_source`): a checkpoint copied from another run.

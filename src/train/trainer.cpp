@@ -417,9 +417,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     SaveOptions so;
     so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
     fs::path final_dir = out / "model";
-    check_trained_weights_finite(*model, final_dir);
-    save_model_dir(*model, final_dir, so);
-    tok::write_tokenizer_files(tok_files, final_dir);
+    save_final_model(*model, final_dir, so, tok_files);
     fmt::print("done: {}{}{}{}; model saved to {}, metrics in {}\n", count_of(state.step, "step"),
                result.skipped_steps > 0
                    ? fmt::format(" ({} of this session's skipped as non-finite, with no update)",

@@ -112,6 +112,35 @@ TEST(Trainer, RetentionClearsWhatInterruptedDeletionsLeft) {
   EXPECT_EQ(left, (std::vector<std::string>{"step-00000006", "step-00000008"}));
 }
 
+// The final model is built beside run/model and swapped in whole: a save killed part-way used to leave the
+// new shards next to an earlier save's (which loaded as a silent mix). What a killed save left beside it is
+// removed by the next one; nothing of the earlier export survives inside the new folder.
+TEST(Trainer, TheFinalModelIsReplacedWhole) {
+  TempDir tmp("trainer-export");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.steps = 2;
+  s.eval_every = 0;
+  run_training(s, false);
+  const fs::path model = tmp.path / "run" / "model";
+  ASSERT_TRUE(fs::exists(model / "model.safetensors"));
+  std::ofstream(model / "model-00001-of-00002.safetensors") << "an earlier save's shard";
+  fs::create_directories(tmp.path / "run" / ".model.tmp-99");
+  std::ofstream(tmp.path / "run" / ".model.tmp-99" / "config.json") << "{}";
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 4}});
+  testing::internal::GetCapturedStdout();
+  std::vector<std::string> files, run_entries;
+  for (const auto& e : fs::directory_iterator(model)) files.push_back(e.path().filename().string());
+  for (const auto& e : fs::directory_iterator(tmp.path / "run"))
+    run_entries.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  std::sort(run_entries.begin(), run_entries.end());
+  EXPECT_EQ(files,
+            (std::vector<std::string>{"config.json", "model.safetensors"}));  // byte tokenizer: no files
+  for (const std::string& e : run_entries) EXPECT_FALSE(e.starts_with(".model.")) << e;
+  EXPECT_NO_THROW(load_model_config(model));
+}
+
 // A new run's config.json names the tokenizer's end token alone: a list in the --config file (written for
 // another tokenizer) used to keep its other ids, and generation on the trained model stopped at them.
 TEST(Trainer, SavedConfigNamesTheTokenizersEndTokenOnly) {
