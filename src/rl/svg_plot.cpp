@@ -47,8 +47,16 @@ void write_svg_plot(const std::filesystem::path& path, const std::string& title,
         x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
       }
   if (x0 > x1) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
-  if (x1 == x0) x1 = x0 + 1;
-  if (y1 == y0) y0 -= 0.5, y1 += 0.5;
+  // A range too narrow for its magnitude (0.3 and 0.30000000000000004, 1e17 and 1e17 + 16) is widened: its
+  // tick step would fall below the values' resolution, and the coordinates would divide by about zero.
+  auto widen = [](double& lo, double& hi) {
+    const double scale = std::max({1.0, std::fabs(lo), std::fabs(hi)});
+    if (hi - lo > scale * 1e-9) return;
+    const double half = 0.5 * std::max(1.0, scale * 1e-3);
+    lo -= half, hi += half;
+  };
+  widen(x0, x1);
+  widen(y0, y1);
   const double pad = (y1 - y0) * 0.05;
   y0 -= pad, y1 += pad;
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
@@ -61,18 +69,29 @@ void write_svg_plot(const std::filesystem::path& path, const std::string& title,
   svg +=
       fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"black\"/>\n", L, H - B, W - R);
   svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", L, T, H - B);
-  for (double step = tick_step(x1 - x0, 8), x = std::ceil(x0 / step) * step; x <= x1 + 1e-9; x += step)
+  // Ticks as multiples k·step of the step, counted rather than accumulated: adding a step that rounding
+  // swallowed never reached the end of the range, and the plot grew until memory ran out.
+  auto ticks = [](double lo, double hi, int n) {
+    std::vector<double> at;
+    const double step = tick_step(hi - lo, n), first = std::ceil(lo / step);
+    for (int k = 0; k <= 4 * n && (first + k) * step <= hi + 1e-9 * step; ++k)
+      at.push_back((first + k) * step);
+    return std::make_pair(at, step);
+  };
+  const auto [x_ticks, x_step] = ticks(x0, x1, 8);
+  const auto [y_ticks, y_step] = ticks(y0, y1, 6);
+  for (const double x : x_ticks)
     svg += fmt::format(
         "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#ddd\"/><text x=\"{0:.1f}\" "
         "y=\"{3}\" "
         "text-anchor=\"middle\">{4:g}</text>\n",
-        px(x), T, H - B, H - B + 16, std::fabs(x) < step * 1e-9 ? 0.0 : x);
-  for (double step = tick_step(y1 - y0, 6), y = std::ceil(y0 / step) * step; y <= y1 + 1e-9; y += step)
+        px(x), T, H - B, H - B + 16, std::fabs(x) < x_step * 1e-9 ? 0.0 : x);
+  for (const double y : y_ticks)
     svg += fmt::format(
         "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#ddd\"/><text x=\"{3}\" "
         "y=\"{4:.1f}\" "
         "text-anchor=\"end\">{5:g}</text>\n",
-        L, py(y), W - R, L - 6, py(y) + 4, std::fabs(y) < step * 1e-9 ? 0.0 : y);
+        L, py(y), W - R, L - 6, py(y) + 4, std::fabs(y) < y_step * 1e-9 ? 0.0 : y);
   svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", (L + W - R) / 2, H - 15,
                      escape(x_label));
   svg += fmt::format(
@@ -85,11 +104,20 @@ void write_svg_plot(const std::filesystem::path& path, const std::string& title,
       W - R - 156, T, 16 * double(series.size()) + 6);
   for (size_t i = 0; i < series.size(); ++i) {
     std::string pts;
+    int drawn = 0;
+    double last_x = 0, last_y = 0;
     for (auto [x, y] : series[i].points)
-      if (std::isfinite(x) && std::isfinite(y)) pts += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
+      if (std::isfinite(x) && std::isfinite(y)) {
+        pts += fmt::format("{:.1f},{:.1f} ", px(x), py(y));
+        ++drawn, last_x = x, last_y = y;
+      }
     const char* col = colors[i % 5];
     svg +=
         fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.8\" points=\"{}\"/>\n", col, pts);
+    // A line through one point draws nothing (a run of one step): a dot shows it.
+    if (drawn == 1)
+      svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\"/>\n", px(last_x),
+                         py(last_y), col);
     legend += fmt::format(
         "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"3\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
         W - R - 150, T + 8 + 16 * double(i), col, W - R - 134, T + 13 + 16 * double(i),

@@ -1,0 +1,66 @@
+// The SVG charts of a run's curves: ranges too narrow for their magnitude used to loop forever adding a tick
+// step that rounding swallowed (0.3 and 0.30000000000000004, 1e17 and 1e17 + 16); a series of one point
+// drew nothing.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <string>
+
+#include "rl/svg_plot.hpp"
+#include "support/temp_dir.hpp"
+
+namespace seek {
+namespace {
+
+namespace fs = std::filesystem;
+
+size_t count(const std::string& s, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = s.find(what); at != std::string::npos; at = s.find(what, at + 1)) ++n;
+  return n;
+}
+
+std::string plot(const fs::path& path, const std::vector<std::pair<double, double>>& points) {
+  write_svg_plot(path, "t", "step", "reward", {PlotSeries{"reward", points}});
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(SvgPlot, NarrowRangesGetAFewTicks) {
+  test::TempDir tmp("svg-plot");
+  const fs::path path = tmp.path / "p.svg";
+  const std::vector<std::vector<std::pair<double, double>>> cases = {
+      {{1, 0.3}, {2, 0.30000000000000004}},
+      {{1, 1.0}, {2, 1.0 + std::ldexp(1.0, -52)}},
+      {{1, 1e17}, {2, 1e17 + 16}},
+      {{1e17, 1}, {1e17 + 16, 2}},
+      {{1, -1e300}, {2, 1e300}},
+      {{1, 0.5}, {2, 0.5}},
+  };
+  for (const auto& points : cases) {
+    const std::string svg = plot(path, points);
+    const size_t ticks = count(svg, "stroke=\"#ddd\"");
+    EXPECT_GE(ticks, 4u) << svg;
+    EXPECT_LE(ticks, 60u) << svg;
+    EXPECT_EQ(count(svg, "nan"), 0u) << svg;
+    EXPECT_EQ(count(svg, "inf"), 0u) << svg;
+    EXPECT_EQ(count(svg, "<circle"), 0u) << svg;
+  }
+}
+
+TEST(SvgPlot, OnePointIsADot) {
+  test::TempDir tmp("svg-plot-dot");
+  const fs::path path = tmp.path / "p.svg";
+  EXPECT_EQ(count(plot(path, {{1, 0.25}}), "<circle"), 1u);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(count(plot(path, {{1, nan}, {2, 0.25}, {3, nan}}), "<circle"), 1u);
+  EXPECT_EQ(count(plot(path, {{1, 0.25}, {2, 0.5}}), "<circle"), 0u);
+  EXPECT_EQ(count(plot(path, {}), "<circle"), 0u);
+}
+
+}  // namespace
+}  // namespace seek
