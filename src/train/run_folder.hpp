@@ -94,9 +94,14 @@ template <typename Settings>
 RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann::json& overrides) {
   SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");
   RunStart<Settings> r{given, given.out, std::nullopt, {}, nullptr};
-  // Before the saved settings and checkpoints are read: another run may be writing them. Only in a folder
-  // that holds a run (resume_point below says what is wrong with another, and leaves no lock file in it).
-  if (resume && std::filesystem::is_directory(r.out) && latest_checkpoint(r.out))
+  // Before the saved settings and checkpoints are read, or the folder is judged: another run may be writing
+  // them (a run still before its first checkpoint was reported as one that had stopped, with the advice to
+  // delete its folder). Only in a folder that a run has used (its .lock is there: the lock is taken before
+  // anything else is written, and checkpoints are looked at only once it is held) or that holds a run of a
+  // version without locks; resume_point says what is wrong with another, and leaves no lock file in it.
+  std::error_code ec;
+  if (std::filesystem::is_directory(r.out, ec) &&
+      (std::filesystem::exists(r.out / ".lock", ec) || (resume && latest_checkpoint(r.out))))
     r.lock = std::make_unique<RunFolderLock>(r.out);
   if (resume) {
     ResumeRules rules{Settings::kFixedOnResume, Settings::kPathSettings, Settings{}.to_json()};
@@ -124,7 +129,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   // Saved absolute like the other paths (a resumed run's saved one may be relative, or another folder's).
   r.settings.out = std::filesystem::absolute(r.out).lexically_normal().string();
   if (!resume) {
-    r.lock = std::make_unique<RunFolderLock>(r.out);
+    if (!r.lock) r.lock = std::make_unique<RunFolderLock>(r.out);
     refuse_to_overwrite_a_run(r.out);  // again, now that no other run can start there
     prepare_run_folder(r.out, r.settings.to_json());
   }

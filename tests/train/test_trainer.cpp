@@ -528,6 +528,21 @@ TEST(Trainer, AFolderInUseByAnotherRunIsRefused) {
   EXPECT_NE(test::error_of([&] { run_training(elsewhere, true); }).find("nothing to resume"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(tmp.path / "not-a-run" / ".lock"));
+  // A run still before its first checkpoint (settings and a few logged steps) is in use, not a run that
+  // stopped there: that message advised deleting the folder.
+  {
+    RunFolderLock early(tmp.path / "early");
+    std::ofstream(tmp.path / "early" / "settings.json") << "{}";
+    std::ofstream(tmp.path / "early" / "metrics.jsonl") << R"({"step": 1})"
+                                                        << "\n";
+    auto early_run = s;
+    early_run.out = (tmp.path / "early").string();
+    for (const bool resume : {false, true})
+      EXPECT_NE(
+          test::error_of([&] { run_training(early_run, resume); }).find("is in use by another seek run"),
+          std::string::npos)
+          << resume;
+  }
   run_training(s, false);
   RunFolderLock other(tmp.path / "run");
   EXPECT_NE(test::error_of([&] {
