@@ -67,12 +67,16 @@ CLI::Validator whole_number() {
       [](std::string& s) -> std::string {
         V v = 0;
         bool whole = false;
-        if (parse_plain_number(s, v, whole) == std::errc() && whole) {
+        const std::errc ec = parse_plain_number(s, v, whole);
+        if (ec == std::errc() && whole) {
           s = std::to_string(v);
           return {};
         }
-        return fmt::format("must be a whole number from {} to {}, got '{}'", std::numeric_limits<V>::min(),
-                           std::numeric_limits<V>::max(), s);
+        // The range only when the value is past it: "--group-size 2.5" printed the 20-digit limits of int64.
+        if (whole && ec == std::errc::result_out_of_range)
+          return fmt::format("must be a whole number from {} to {}, got '{}'", std::numeric_limits<V>::min(),
+                             std::numeric_limits<V>::max(), s);
+        return fmt::format("must be a whole number, got '{}'", s);
       },
       // No description: CLI11 would print it between the type and the default.
       "");

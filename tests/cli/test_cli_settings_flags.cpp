@@ -53,7 +53,8 @@ TEST_F(CliSettingsFlags, NumbersMustFitTheirSetting) {
   expect_error(train("--lr abc"), "--lr: must be a number, got 'abc'");
   // A whole number in exponent form is read as a run file reads it; a fraction or a value past the type is
   // not.
-  expect_error(train("--steps 1.5"), "--steps: must be a whole number from");
+  expect_error(train("--steps 1.5"), "--steps: must be a whole number, got '1.5'");
+  expect_error(train("--steps ten"), "--steps: must be a whole number, got 'ten'");
   expect_error(train("--steps 1e19"), "--steps: must be a whole number from");
   expect_error(train("--seed -1e3"), "--seed: must be a whole number from 0 to");
   expect_error(train("--steps 1e400"), "--steps: must be a whole number from");

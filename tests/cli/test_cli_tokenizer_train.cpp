@@ -135,8 +135,8 @@ TEST(CliTokenizerTrain, SpecialTokenListsAreChecked) {
   // Past the type was saturated to 2^64 - 1; a fraction was "not in range".
   expect_error(train(corpus, out, "--min-frequency 99999999999999999999"),
                "--min-frequency: must be a whole number from 0 to 9223372036854775807");
-  expect_error(train(corpus, out, "--vocab-size 1e5"),
-               "--vocab-size: must be a whole number >= 1, got '1e5'");
+  expect_error(train(corpus, out, "--vocab-size 2.5"),
+               "--vocab-size: must be a whole number >= 1, got '2.5'");
   expect_error(train(corpus, out, "--special-tokens '<s>,</s>' --chat-template r1"),
                "--chat-template needs the chat tokens, which --special-tokens replaces");
   EXPECT_FALSE(fs::exists(out));
