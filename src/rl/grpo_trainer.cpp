@@ -199,7 +199,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   TrainerState state;
   if (ckpt) {
     state = load_checkpoint(*ckpt, *policy, opt);
-    print_resuming(*ckpt, state.step, s.steps);
+    print_resuming(*ckpt, state, s.steps);
   }
   ProblemSource source(s.task, s.task_options, s.data, s.seed);
   if (ckpt) check_same_data(state, source.content(), {s.data});

@@ -4,6 +4,7 @@
 // in a temporary folder, fsynced and renamed into place, so a crash at any moment leaves the previous
 // checkpoint complete and usable; only the newest keep_last checkpoints are kept.
 #pragma once
+#include <omp.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -62,7 +63,9 @@ class RunCheckpoints {
 
   void save(const Transformer<float>& model, AdamW<float>& opt, TrainerState& state,
             const nlohmann::json& settings) {
-    state.extra = {{"settings", settings}};
+    // The threads it ran with (settings hold 0 for all cores, which differs between machines): sums split
+    // across threads round differently, so a resume with another count is noted (print_resuming).
+    state.extra = {{"settings", settings}, {"threads", omp_get_max_threads()}};
     if (!data_.is_null()) state.extra["data"] = data_;
     save_checkpoint(run_dir_, model, opt, state, tokenizer_, keep_last_);
     saved_step_ = state.step;

@@ -167,6 +167,19 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
                "value back",
                file.string(), key, now.dump(), ckpt->string(), made_with[key].dump());
   }
+  // Other keys may change, but not silently: a value edited in settings.json (or saved by a resume stopped
+  // before its first checkpoint) is listed with the command's changes.
+  if (made_with.is_object())
+    for (auto it = made_with.begin(); it != made_with.end(); ++it) {
+      const std::string& key = it.key();
+      if (key == "out" || overrides.contains(key) || listed(rules.paths, key) || listed(rules.fixed, key))
+        continue;
+      const nlohmann::json now = r.settings.value(key, rules.defaults.value(key, nlohmann::json()));
+      if (same_setting(it.value(), now)) continue;
+      changes += fmt::format("{}{} {} → {} (in {}; checkpoint {} was made with the first)",
+                             changes.empty() ? "" : ", ", key, it.value().dump(), now.dump(), file.string(),
+                             ckpt->filename().string());
+    }
   for (const char* key : rules.paths) {
     const auto it = r.settings.find(key);
     if (it == r.settings.end()) continue;
@@ -250,12 +263,20 @@ std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t s
   return kept;
 }
 
-void print_resuming(const std::filesystem::path& checkpoint, int64_t step, int64_t steps) {
+void print_resuming(const std::filesystem::path& checkpoint, const TrainerState& state, int64_t steps) {
+  const int64_t step = state.step;
   SEEK_CHECK(step <= steps,
              "checkpoint {} is at step {}, past --steps {}: a run cannot go back; resume with --steps {} or "
              "more",
              checkpoint.string(), step, steps, step);
   fmt::print("resuming from {} (step {})\n", checkpoint.string(), step);
+  const auto saved = state.extra.is_object() ? state.extra.find("threads") : state.extra.end();
+  if (saved != state.extra.end() && saved->is_number_integer() &&
+      saved->get<int64_t>() != omp_get_max_threads())
+    fmt::print(
+        "note: the checkpoint was made with {} threads and this run has {}: sums split across threads round "
+        "differently, so the run will not reproduce an uninterrupted one bit for bit (--threads {} would)\n",
+        saved->get<int64_t>(), omp_get_max_threads(), saved->get<int64_t>());
   if (step == steps)
     fmt::print(
         "the run is already complete: its checkpoint is at step {} and --steps is {}; raise --steps to train "

@@ -141,8 +141,10 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
 // logged twice; a torn last line of a killed run goes too. Returns the lines kept; a missing file is empty.
 std::vector<nlohmann::json> truncate_log_to_step(const std::filesystem::path& file, int64_t step);
 
-// "resuming from <checkpoint> (step N)", and when N has reached `steps`, that the run is already complete.
-// Throws seek::Error when N is past `steps` (a --steps below the checkpoint cannot be reached).
-void print_resuming(const std::filesystem::path& checkpoint, int64_t step, int64_t steps);
+// "resuming from <checkpoint> (step N)", and when N has reached `steps`, that the run is already complete;
+// a note when the checkpoint was made with another thread count than this process runs (the run then does
+// not reproduce an uninterrupted one bit for bit). Throws seek::Error when N is past `steps` (a --steps below
+// the checkpoint cannot be reached).
+void print_resuming(const std::filesystem::path& checkpoint, const TrainerState& state, int64_t steps);
 
 }  // namespace seek

@@ -132,7 +132,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   TrainerState state;
   if (ckpt) {
     state = load_checkpoint(*ckpt, *model, opt);
-    print_resuming(*ckpt, state.step, s.steps);
+    print_resuming(*ckpt, state, s.steps);
   }
 
   // Texts are encoded in parts (SFT turns apart from their markers; documents over 1 MB in ~1 MB parts),

@@ -433,6 +433,38 @@ TEST(Trainer, ResumeRefusesChangedDataAndSaysWhatElseChanged) {
   EXPECT_EQ(saved_settings(), before);
 }
 
+// A setting edited in settings.json by hand is listed with the command's changes (it was used silently), and
+// a checkpoint made with another thread count than the resume's is noted: the run then does not reproduce an
+// uninterrupted one bit for bit.
+TEST(Trainer, ResumeListsEditedSettingsAndNotesAnotherThreadCount) {
+  TempDir tmp("trainer-resume-edited");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.steps = 2;
+  s.eval_every = 0;
+  run_training(s, false);
+  const fs::path file = tmp.path / "run" / "settings.json";
+  nlohmann::json saved = nlohmann::json::parse(std::ifstream(file));
+  saved["lr"] = 0.5;
+  std::ofstream(file) << saved.dump();
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 3}, {"threads", 1}});
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("resuming with changed settings: "), std::string::npos) << out;
+  EXPECT_NE(
+      out.find("lr 0.003 → 0.5 (in " + file.string() + "; checkpoint step-00000002 was made with the first)"),
+      std::string::npos)
+      << out;
+  EXPECT_NE(out.find("threads 2 → 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("note: the checkpoint was made with 2 threads and this run has 1: "), std::string::npos)
+      << out;
+  // The same thread count: no note, and nothing listed once the checkpoint holds the edited value.
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 4}});
+  const std::string again = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(again.find("note: the checkpoint was made with"), std::string::npos) << again;
+  EXPECT_NE(again.find("resuming with changed settings: steps 3 → 4\n"), std::string::npos) << again;
+}
+
 // Validation reads the first eval_batches × batch_size sequences: a resume that changes either measures other
 // text, which the run says instead of letting the validation curve step without a word.
 TEST(Trainer, ResumeWithAnotherValidationSizeSaysSo) {
