@@ -55,7 +55,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"beta1", "AdamW β1 (default 0.9)"},
     {"beta2", "AdamW β2 (default 0.99)"},
     {"eps", "AdamW ε (default 1e-8)"},
-    {"max_grad_norm", "global gradient-norm clip (default 1.0)"},
+    {"max_grad_norm", "global gradient-norm clip, <= 0 disables (default 1.0)"},
     {"bias_update_speed", "router bias γ during RL (default 0: frozen)"},
     {"seed", "seed for prompts and sampling (default 1234)"},
     {"threads", "OpenMP threads (default: all cores)"},

@@ -70,6 +70,15 @@ inline void require_positive(int64_t v, const char* name) {
   SEEK_CHECK(v > 0, "{} must be positive, got {}", name, v);
 }
 
+// An lr > 0 that fp32, which the optimizer computes in, rounds to 0: the run trained nothing and exited 0
+// (--lr 1e-50 saved the initial weights as the trained model).
+inline void check_lr_in_fp32(double lr, const char* name) {
+  SEEK_CHECK(float(lr) > 0,
+             "{} {} is below the smallest fp32 number (~1.4e-45), which the optimizer uses: "
+             "it would be 0 and train nothing",
+             name, lr);
+}
+
 // The checks of the shared keys, the same for both commands (GRPO used to accept a β1 of 2 or a negative
 // weight decay that `seek train` refused).
 template <typename S>
@@ -99,6 +108,7 @@ void validate_shared(const S& s) {
     SEEK_CHECK(std::fabs(double(v)) <= double(std::numeric_limits<float>::max()),
                "{} {} is beyond the largest fp32 number (~3.4e38), which the optimizer uses", name,
                double(v));
+  check_lr_in_fp32(s.lr, "lr");
   SEEK_CHECK(float(s.eps) > 0,
              "eps {} is below the smallest fp32 number (~1.4e-45), which the optimizer uses", s.eps);
   SEEK_CHECK(s.bias_update_speed >= 0, "bias_update_speed must be >= 0");

@@ -826,6 +826,7 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
         std::pair{" --eval-problems 100000000", "--eval-problems must be at most 10000000 (got 100000000)"},
         std::pair{" --group-size 4294967297", "group_size must be at most 1048576 (got 4294967297)"},
         std::pair{" --grpo-lr 1e39", "lr 1e+39 is beyond the largest fp32 number"},
+        std::pair{" --grpo-lr 1e-50", "lr 1e-50 is below the smallest fp32 number"},
         std::pair{" --config /nonexistent/demo.json", "/nonexistent/demo.json"}}) {
     CmdResult r = run("demo" + out + flags);
     EXPECT_EQ(r.code, 1) << flags << ": " << r.output;

@@ -72,6 +72,13 @@ void check_shared_keys(S base, const char* command) {
        "weight_decay must be a finite number"},
       // Finite doubles that fp32, the optimizer's type, cannot hold: eps becomes 0, lr and decay inf.
       {"eps", [](S& s) { s.eps = 1e-46; }, "eps 1e-46 is below the smallest fp32 number"},
+      {"lr",
+       [](S& s) {
+         s.lr = 1e-50;
+         s.min_lr = 0;
+       },
+       "lr 1e-50 is below the smallest fp32 number (~1.4e-45), which the "
+       "optimizer uses: it would be 0 and train nothing"},
       {"lr", [](S& s) { s.lr = 1e39; }, "lr 1e+39 is beyond the largest fp32 number"},
       {"weight_decay", [](S& s) { s.weight_decay = 1e39; }, "weight_decay 1e+39 is beyond the largest fp32"},
       {"eps", [](S& s) { s.eps = 1e300; }, "eps 1e+300 is beyond the largest fp32"},
