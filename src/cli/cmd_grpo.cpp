@@ -8,7 +8,7 @@ namespace {
 
 void run(const GrpoSettings& s, bool resume, const nlohmann::json& overrides) {
   const GrpoResult r = run_grpo(s, resume, overrides);
-  if (r.interrupted) exit_interrupted_run(r.steps_done);
+  end_run(r.interrupted, r.steps_done);
 }
 
 // Each setting's --help text, in the order --help lists them.

@@ -12,7 +12,7 @@ namespace {
 
 void run(const TrainSettings& s, bool resume, const nlohmann::json& overrides) {
   const TrainResult r = run_training(s, resume, overrides);
-  if (r.interrupted) exit_interrupted_run(r.steps_done);
+  end_run(r.interrupted, r.steps_done);
 }
 
 // Each setting's --help text, in the order --help lists them.

@@ -139,10 +139,15 @@ void add_settings_command(CLI::App& app, std::span<const FlagHelp> help,
   });
 }
 
-// A run stopped by SIGINT/SIGTERM (it saved a checkpoint of its last complete step, if any): what the user
-// does next; then the process ends by that signal (a shell shows 130 or 143).
-[[noreturn]] inline void exit_interrupted_run(int64_t steps_done) {
-  if (steps_done > 0)
+// The end of `seek train` or `seek grpo`. A run stopped by SIGINT/SIGTERM (it saved a checkpoint of its last
+// complete step, if any): what the user does next; then the process ends by that signal (a shell shows 130
+// or 143). A signal during the last step let the run finish and save its model, but the process still ends
+// by it: it exited 0, and `seek train ... && next` went on after the user's Ctrl-C.
+inline void end_run(bool interrupted, int64_t steps_done) {
+  if (!interrupted && StopOnSignal::signal_received() == 0) return;
+  if (!interrupted)
+    fmt::print("the signal came during the last step: the run is complete and its model saved\n");
+  else if (steps_done > 0)
     fmt::print("interrupted: the checkpoint of step {} holds the run; continue it with --resume\n",
                steps_done);
   else

@@ -618,7 +618,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
                format_duration(eta), m.contains("eval") ? eval_summary(m["eval"], s.eval_samples) : "");
     flush_stdout();
     const bool last = state.step == s.steps;
-    const bool stopping = !last && stop.requested("step");
+    // A signal at the last step lets the run finish and save its model; the command then ends by the signal
+    // (cli end_run). Asked there too, so the test hook can signal at it.
+    const bool stopping = stop.requested("step") && !last;
     if (last || stopping || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0))
       checkpoints.save(*policy, opt, state, s.to_json());
     if (stopping) {

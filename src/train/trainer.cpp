@@ -402,7 +402,9 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     }
     result.last_loss = loss;
     const bool last = state.step == s.steps;
-    const bool stopping = !last && stop.requested("step");
+    // A signal at the last step lets the run finish and save its model; the command then ends by the signal
+    // (cli end_run). Asked there too, so the test hook can signal at it.
+    const bool stopping = stop.requested("step") && !last;
     if (last || stopping || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0))
       checkpoints.save(*model, opt, state, s.to_json());
     if (stopping) {

@@ -806,6 +806,17 @@ TEST(Cli, InterruptedTrainingExits130AndResumes) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("step      3/3"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(tmp.path / "run" / "model" / "model.safetensors"));
+  // A signal during the last step: the run finishes and saves its model, and the command still ends by the
+  // signal (it exited 0, so `seek train ... && next` went on after the user's Ctrl-C).
+  fs::remove_all(tmp.path / "run");
+  ::setenv("SEEK_TEST_SIGNAL_AT", "step:3", 1);
+  r = run(args);
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("the signal came during the last step: the run is complete and its model saved"),
+            std::string::npos)
+      << r.output;
+  EXPECT_TRUE(fs::exists(tmp.path / "run" / "model" / "model.safetensors"));
 }
 
 // The demo checks every flag before it replaces the previous demo's runs or starts pretraining; stopped by a
