@@ -244,7 +244,6 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const auto t_run = Clock::now();
   const int64_t first_step = state.step;
   const double elapsed_before = state.elapsed_seconds;
-  int64_t too_long_streak = 0;  // prompts in a row skipped for length, across steps
   RunCheckpoints checkpoints(out, tok_files, s.keep_last, ckpt ? state.step : -1);
   checkpoints.set_data(source.content());
   const StopOnSignal stop(kCheckpointNotice, /*closed_stdout=*/true);
@@ -278,11 +277,11 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         if (int64_t(g.prompt.size()) > s.max_prompt_length ||
             int64_t(g.prompt.size()) + s.max_completion_length > engine.max_context()) {
           ++skipped_long;
-          ++too_long_streak;
+          ++state.failure_streak;
           shortest_long = std::min<int64_t>(shortest_long, int64_t(g.prompt.size()));
           continue;
         }
-        too_long_streak = 0;
+        state.failure_streak = 0;
         GenRequest req;
         req.prompt = g.prompt;
         req.params.temperature = float(s.temperature);
@@ -337,9 +336,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           "nothing",
           s.rewards.dump(), count_of(completions_drawn / G, "problem"), state.step + 1);
     if (groups.empty() && skipped_long == drawn &&
-        (state.step == first_step || too_long_streak >= kMaxTooLongStreak))
+        (state.step == first_step || state.failure_streak >= kMaxTooLongStreak))
       fail("{}", too_long_message(s, shortest_long, engine.max_context(), *tok, state.step + 1,
-                                  too_long_streak, state.step == first_step));
+                                  state.failure_streak, state.step == first_step));
     const double gen_s = seconds_since(t_gen);
     const int64_t gen_tokens = engine.stats().generated_tokens;
 

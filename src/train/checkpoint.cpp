@@ -111,6 +111,7 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
                          {"data_position", state.data_position},
                          {"tokens_seen", state.tokens_seen},
                          {"elapsed_seconds", state.elapsed_seconds},
+                         {"failure_streak", state.failure_streak},
                          {"adamw_steps", opt.steps()},
                          {"checksums", state_checksums(model, opt)},
                          {"extra", state.extra}};
@@ -234,6 +235,7 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
   SEEK_CHECK(elapsed != js.end() && elapsed->is_number() && elapsed->get<double>() >= 0,
              "{}: \"elapsed_seconds\" must be a number >= 0", state_file.string());
   st.elapsed_seconds = elapsed->get<double>();
+  if (js.contains("failure_streak")) st.failure_streak = count("failure_streak");  // none before it was saved
   st.extra = js.value("extra", nlohmann::json::object());
   SEEK_CHECK(st.extra.is_object(), "{}: \"extra\" must be an object, got {}", state_file.string(),
              describe_json(st.extra));

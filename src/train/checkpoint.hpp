@@ -25,6 +25,10 @@ struct TrainerState {
   int64_t data_position = 0;  // training sequences consumed
   int64_t tokens_seen = 0;
   double elapsed_seconds = 0;
+  // The run's count of failures in a row that stops it (train: non-finite steps skipped in a row; grpo:
+  // prompts skipped for length in a row), saved so a resumed run stops where the uninterrupted one would: a
+  // diverged run's plain --resume started the count over and went on to finish and export.
+  int64_t failure_streak = 0;
   nlohmann::json extra;  // anything else the trainer wants back (e.g. the settings it ran with)
 };
 

@@ -298,7 +298,6 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   const auto t_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_seconds;
   const int64_t first_step = state.step;
-  int64_t skipped_in_a_row = 0;
   while (state.step < s.steps) {
     const auto t0 = std::chrono::steady_clock::now();
     const double lr = sched.lr_at(state.step);
@@ -354,13 +353,17 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       ++result.skipped_steps;
       // Skipping rides out a rare bad batch; a run whose every step is non-finite has diverged, and would
       // otherwise go on to its last step, save and exit 0.
-      SEEK_CHECK(++skipped_in_a_row < kMaxSkippedInARow,
-                 "{} steps in a row were non-finite (the last at step {}); stopping: the run has diverged. "
-                 "Resume from an earlier checkpoint with a lower learning rate",
-                 kMaxSkippedInARow, state.step + 1);
+      // --resume takes the newest checkpoint, made within the streak, so the way back is said in full.
+      SEEK_CHECK(
+          ++state.failure_streak < kMaxSkippedInARow,
+          "{} steps in a row were non-finite (steps {} to {}); stopping: the run has diverged. Continue "
+          "from a checkpoint before step {} with a lower learning rate: move the newer ones out of {} "
+          "and --resume --lr ..., or start a new run with --init <that checkpoint>",
+          kMaxSkippedInARow, state.step + 2 - kMaxSkippedInARow, state.step + 1,
+          state.step + 2 - kMaxSkippedInARow, (out / "checkpoints").string());
       flush_stdout();  // one write at a time, so a closed pipe is met by flush_stdout, not inside fmt::print
     } else {
-      skipped_in_a_row = 0;
+      state.failure_streak = 0;
       model->update_router_bias(s.bias_update_speed, loads);
     }
     ++state.step;

@@ -899,7 +899,7 @@ TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
   // A run whose steps are all non-finite has diverged: it stops after 20 in a row instead of running on.
   TempDir tmp2("trainer-nan-diverged");
   auto d = diverging_settings(write_corpus(tmp2.path), tmp2.path / "run");
-  d.steps = 40;
+  d.steps = 30;
   d.on_nonfinite = "skip";
   d.lr = 1e38;
   d.eval_every = 0;
@@ -908,9 +908,28 @@ TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
     run_training(d, false);
     FAIL() << "a diverged run went on";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("20 steps in a row were non-finite"), std::string::npos) << e.what();
+    EXPECT_NE(
+        std::string(e.what()).find("20 steps in a row were non-finite (steps 2 to 21); stopping: the run "
+                                   "has diverged. Continue from a checkpoint before step 2"),
+        std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("move the newer ones out of " +
+                                         (tmp2.path / "run" / "checkpoints").string()),
+              std::string::npos)
+        << e.what();
+  }
+  // The streak is saved with the checkpoints: a plain --resume of the diverged run (from step 20, 19 in a
+  // row) stops again where it stopped instead of counting from 0 and finishing (and exporting) the run.
+  try {
+    run_training(d, true);
+    FAIL() << "a resumed diverged run went on";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("20 steps in a row were non-finite (steps 2 to 21)"),
+              std::string::npos)
+        << e.what();
   }
   testing::internal::GetCapturedStdout();
+  EXPECT_FALSE(fs::exists(tmp2.path / "run" / "model"));
 }
 
 TEST(Trainer, BadPathsAreClearErrors) {
