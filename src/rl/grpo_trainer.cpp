@@ -168,7 +168,8 @@ std::string eval_summary(const nlohmann::json& eval, int64_t samples) {
 GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json& overrides) {
   const auto [s, out, ckpt, changes, folder_lock] = start_run(given, resume, overrides);
 
-  const fs::path tok_dir = s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
+  // On resume the checkpoint's copy of the tokenizer, as the run started with it (seek train does the same).
+  const fs::path tok_dir = ckpt ? *ckpt : s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
   auto tok = load_tokenizer(tok_dir);
   // Saved with every checkpoint and the model as read now, whatever happens to the folder meanwhile.
   const tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir);

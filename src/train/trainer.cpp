@@ -75,10 +75,14 @@ constexpr int64_t kMaxSkippedInARow = 20;
 TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann::json& overrides) {
   auto [s, out, ckpt, changes, folder_lock] = start_run(given, resume, overrides);
 
-  // Tokenizer: explicit folder, else the init model's, else bytes.
-  fs::path tok_dir =
-      !s.tokenizer.empty() ? fs::path(s.tokenizer) : (!s.init.empty() ? fs::path(s.init) : fs::path());
-  if (!s.tokenizer.empty())
+  // Tokenizer: explicit folder, else the init model's, else bytes; on resume the checkpoint's copy (a
+  // checkpoint without tokenizer.json: bytes), which is the tokenizer as the run started with it: the
+  // original folder may have been edited since (its new files went into later checkpoints and the model).
+  fs::path tok_dir = ckpt                   ? *ckpt
+                     : !s.tokenizer.empty() ? fs::path(s.tokenizer)
+                     : !s.init.empty()      ? fs::path(s.init)
+                                            : fs::path();
+  if (!s.tokenizer.empty() && !ckpt)
     SEEK_CHECK(tok::tokenizer_file_present(tok_dir / "tokenizer.json"), "no tokenizer.json in {}",
                s.tokenizer);
   auto tok = tok_dir.empty() ? make_byte_tokenizer() : load_tokenizer(tok_dir);

@@ -269,3 +269,30 @@ TEST(CliTokenizerTrain, PreTokenizerChoicesAreWrittenWholeOrRefused) {
 }
 
 }  // namespace
+
+// A resumed run takes its tokenizer from its checkpoint, as the run started with it: the --tokenizer
+// folder's later edits (a chat template) went into the resumed run's checkpoints and model without a word.
+TEST(CliTokenizerTrain, AResumedRunKeepsTheTokenizerItStartedWith) {
+  TempDir tmp("cli-tok-train-resume");
+  std::ofstream(tmp.path / "corpus.txt") << kCorpus << kCorpus;
+  const fs::path tok = tmp.path / "tok";
+  CmdResult r = run(train(tmp.path / "corpus.txt", tok));
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto cfg = nlohmann::json::parse(std::ifstream(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json"));
+  cfg["vocab_size"] = 280;
+  std::ofstream(tmp.path / "config.json") << cfg.dump();
+  const std::string args = "train --config " + (tmp.path / "config.json").string() + " --tokenizer " +
+                           tok.string() + " --data " + (tmp.path / "corpus.txt").string() + " --out " +
+                           (tmp.path / "run").string() + " --batch-size 1 --seq-len 16 --threads 1";
+  r = run(args + " --steps 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const std::string original = file_text(tok / "tokenizer_config.json");
+  auto edited = nlohmann::json::parse(original);
+  edited["chat_template"] = "EDITED";
+  std::ofstream(tok / "tokenizer_config.json") << edited.dump();
+  r = run(args + " --steps 3 --resume");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(file_text(tmp.path / "run" / "model" / "tokenizer_config.json"), original);
+  EXPECT_EQ(file_text(tmp.path / "run" / "checkpoints" / "step-00000003" / "tokenizer_config.json"),
+            original);
+}
