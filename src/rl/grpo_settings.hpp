@@ -98,6 +98,7 @@ struct GrpoSettings {
 
   // What a checkpoint's run is made of (policy, reference, tokenizer, problems and their order): --resume
   // refuses to change these; anything else may change, and each change is printed.
+  static constexpr const char* kCommand = "seek grpo";  // what makes and resumes such runs
   static constexpr const char* kFixedOnResume[] = {"init",         "tokenizer", "task",
                                                    "task_options", "data",      "seed"};
   // Settings that name files or folders: saved absolute, so --resume works from any directory.

@@ -105,6 +105,15 @@ nlohmann::json absolute_paths(nlohmann::json settings, std::span<const char* con
   return settings;
 }
 
+// The command that made a run, from a key only its settings have ("" when neither is there): resuming a
+// seek train run with seek grpo failed on its first differing key ("setting \"data\" has the wrong type").
+std::string command_of_run(const nlohmann::json& settings) {
+  if (!settings.is_object()) return "";
+  if (settings.contains("group_size")) return "seek grpo";
+  if (settings.contains("seq_len")) return "seek train";
+  return "";
+}
+
 ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, const ResumeRules& rules) {
   std::error_code ec;
   SEEK_CHECK(fs::exists(out, ec), "nothing to resume: run folder {} does not exist", out.string());
@@ -123,6 +132,10 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   check_json_depth(r.settings, file.string());
   SEEK_CHECK(r.settings.is_object(), "{}: the run's settings are a JSON object, got {}", file.string(),
              describe_json(r.settings));
+  const std::string made_by = command_of_run(r.settings);
+  SEEK_CHECK(made_by.empty() || made_by == rules.command,
+             "{} is a {} run (its settings.json says so): resume it with {} --out {} --resume", out.string(),
+             made_by, made_by, out.string());
   std::string& changes = r.changes;
   for (auto it = overrides.begin(); it != overrides.end(); ++it) {
     const std::string& key = it.key();
@@ -284,7 +297,7 @@ void print_resuming(const std::filesystem::path& checkpoint, const TrainerState&
         step, steps);
 }
 
-void refuse_to_overwrite_a_run(const std::filesystem::path& out) {
+void refuse_to_overwrite_a_run(const std::filesystem::path& out, const char* command) {
   namespace fs = std::filesystem;
   std::error_code ec;
   // A model folder (--init's, say): the run's files would be mixed into it.
@@ -293,6 +306,7 @@ void refuse_to_overwrite_a_run(const std::filesystem::path& out) {
     fail("{} holds a model (config.json and its weights): give --out a new folder for the run", out.string());
   // A settings.json that is not a run's (every run writes its "out") is the user's own file, which the new
   // run's would replace.
+  std::string made_by;
   if (fs::exists(out / "settings.json", ec)) {
     nlohmann::json j;
     try {
@@ -304,6 +318,7 @@ void refuse_to_overwrite_a_run(const std::filesystem::path& out) {
                "{} holds a settings.json that is not a seek run's, which the run would overwrite: give --out "
                "a new folder",
                out.string());
+    made_by = command_of_run(j);
   }
   // settings.json alone, or empty logs, are what a run that stopped before its first step leaves (e.g. on
   // prompts too long for its limits): starting again there, with the flags fixed, loses nothing.
@@ -319,9 +334,11 @@ void refuse_to_overwrite_a_run(const std::filesystem::path& out) {
           "nothing to resume: delete the folder to start over, or give a new --out",
           out.string(), name);
     fail(
-        "{} already holds a run ({} is there); continue it with --resume, or give a new --out (or delete "
+        "{} already holds a run ({} is there); continue it with {}--resume, or give a new --out (or delete "
         "the folder to start over)",
-        out.string(), name);
+        out.string(), name,
+        made_by.empty() || made_by == command ? std::string()
+                                              : fmt::format("{} --out {} ", made_by, out.string()));
   }
 }
 

@@ -24,6 +24,7 @@ struct ResumePoint {
 
 // What --resume may change, from the settings struct (kFixedOnResume, kPathSettings) and its defaults.
 struct ResumeRules {
+  const char* command;                 // "seek train" or "seek grpo": a run the other one made is refused
   std::span<const char* const> fixed;  // what the checkpoint's run is made of: a change is an error
   std::span<const char* const> paths;  // settings naming files or folders (a string or a list of them)
   nlohmann::json defaults;             // for keys an older settings.json lacks
@@ -47,7 +48,8 @@ nlohmann::json absolute_paths(nlohmann::json settings, std::span<const char* con
 // Before a new run (not --resume) writes into `out`: refuses a folder that holds a run's results
 // (checkpoints/, model/, or non-empty metrics.jsonl / completions.jsonl). Starting over there would overwrite
 // the finished model and logs and leave the old checkpoints, which a later --resume would then continue from.
-void refuse_to_overwrite_a_run(const std::filesystem::path& out);
+// `command` is the one starting the new run, for the message when another made the run there.
+void refuse_to_overwrite_a_run(const std::filesystem::path& out, const char* command);
 
 // Creates the folder and writes settings.json atomically (which also proves the folder is writable).
 void prepare_run_folder(const std::filesystem::path& out, const nlohmann::json& resolved_settings);
@@ -104,7 +106,8 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
       (std::filesystem::exists(r.out / ".lock", ec) || (resume && latest_checkpoint(r.out))))
     r.lock = std::make_unique<RunFolderLock>(r.out);
   if (resume) {
-    ResumeRules rules{Settings::kFixedOnResume, Settings::kPathSettings, Settings{}.to_json()};
+    ResumeRules rules{Settings::kCommand, Settings::kFixedOnResume, Settings::kPathSettings,
+                      Settings{}.to_json()};
     if constexpr (requires { &Settings::resolve_on_resume; }) rules.resolve = &Settings::resolve_on_resume;
     ResumePoint rp = resume_point(r.out, overrides, rules);
     r.checkpoint = rp.checkpoint;
@@ -122,7 +125,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   } else {
     // A folder holding a run (or a model) first: a run folder given without --resume failed on a missing
     // flag (--init) instead of saying to resume it.
-    refuse_to_overwrite_a_run(r.out);
+    refuse_to_overwrite_a_run(r.out, Settings::kCommand);
     r.settings.validate();
   }
   use_thread_count(r.settings.threads, "threads");
@@ -130,7 +133,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   r.settings.out = std::filesystem::absolute(r.out).lexically_normal().string();
   if (!resume) {
     if (!r.lock) r.lock = std::make_unique<RunFolderLock>(r.out);
-    refuse_to_overwrite_a_run(r.out);  // again, now that no other run can start there
+    refuse_to_overwrite_a_run(r.out, Settings::kCommand);  // again, now that no other run can start there
     prepare_run_folder(r.out, r.settings.to_json());
   }
   return r;

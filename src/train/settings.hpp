@@ -73,6 +73,7 @@ struct TrainSettings {
 
   // What a checkpoint's run is made of (its model, tokenizer, data and their order): --resume refuses to
   // change these; anything else (steps, learning rate, logging, ...) may change, and each change is printed.
+  static constexpr const char* kCommand = "seek train";  // what makes and resumes such runs
   static constexpr const char* kFixedOnResume[] = {"config",    "init",    "tokenizer", "data",
                                                    "objective", "seq_len", "seed",      "val_fraction"};
   // Settings that name files or folders: saved absolute, so --resume works from any directory.

@@ -11,10 +11,12 @@
 #include "model/model_dir.hpp"
 #include "rl/grpo_trainer.hpp"
 #include "rl/problems.hpp"
+#include "support/error_of.hpp"
 #include "support/read_jsonl.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_policy.hpp"
+#include "train/trainer.hpp"
 
 namespace seek {
 namespace {
@@ -414,6 +416,44 @@ TEST(GrpoTrainer, StepsWithoutUsablePromptsHaveNoRewardAndLongStreaksStop) {
     EXPECT_TRUE(m[i]["reward"].is_null()) << m[i].dump();
     EXPECT_TRUE(m[i]["reward_std"].is_null()) << m[i].dump();
   }
+}
+
+}  // namespace
+}  // namespace seek
+
+namespace seek {
+namespace {
+
+// A run resumed by the other command is named as such: seek train on a GRPO run failed on its first GRPO key
+// ("unknown setting \"beta\"; did you mean \"beta1\"?"), seek grpo on a train run on "data" having the wrong
+// type; a new run there was told to --resume, which then failed so.
+TEST(GrpoTrainer, ARunResumedByTheOtherCommandIsNamed) {
+  TempDir tmp("grpo-other-command");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 1;
+  s.checkpoint_every = 1;
+  testing::internal::CaptureStdout();
+  run_grpo(s, false);
+  testing::internal::GetCapturedStdout();
+  const fs::path run = tmp.path / "run";
+  TrainSettings t;
+  t.out = run.string();
+  std::string msg = test::error_of([&] { run_training(t, true); });
+  EXPECT_NE(msg.find(run.string() +
+                     " is a seek grpo run (its settings.json says so): resume it with seek grpo --out " +
+                     run.string() + " --resume"),
+            std::string::npos)
+      << msg;
+  msg = test::error_of([&] { run_training(t, false); });
+  EXPECT_NE(msg.find("continue it with seek grpo --out " + run.string() + " --resume"), std::string::npos)
+      << msg;
+  std::ofstream(run / "settings.json") << nlohmann::json{{"out", run.string()}, {"seq_len", 32}}.dump();
+  msg = test::error_of([&] { run_grpo(s, true); });
+  EXPECT_NE(
+      msg.find(run.string() + " is a seek train run (its settings.json says so): resume it with seek train"),
+      std::string::npos)
+      << msg;
 }
 
 }  // namespace
