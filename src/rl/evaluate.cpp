@@ -108,20 +108,24 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     generating.emplace("eval", total, "completions", *opt.progress);
     engine.on_token = [&](const TokenEvent& e) { finished += e.finished; };
   }
-  while (engine.step())
+  EvalResult res;
+  auto stop = [&] { return opt.stop_requested && (res.stopped = opt.stop_requested()); };
+  while (engine.step()) {
+    if (stop()) return res;
     if (generating)
       generating->update(finished, [&](double elapsed) {
         return fmt::format("{:.0f} tokens/s", double(engine.stats().generated_tokens) / elapsed);
       });
+  }
   generating.reset();
   // Scoring can take long too: code completions run in the sandbox, each against its tests.
   std::optional<ProgressLine> scoring;
   if (opt.progress) scoring.emplace("eval: scoring", total, "completions", *opt.progress);
-  EvalResult res;
   res.problems = int64_t(problems.size());
   std::vector<double> pass_sum(ks.size(), 0.0);
   double reward_sum = 0, acc_sum = 0, fmt_sum = 0, len_sum = 0;
   for (size_t i = 0; i < problems.size(); ++i) {
+    if (stop()) return res;
     const auto& comps = engine.completions(int(i));
     int64_t correct = 0;
     for (size_t s = 0; s < comps.size(); ++s) {

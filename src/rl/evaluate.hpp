@@ -4,6 +4,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -28,6 +29,9 @@ struct EvalOptions {
   ChatStyle chat_style = ChatStyle::V3;   // the model's chat format, for chat problems (chat_style_of)
   // Set: a progress line while it generates and while it scores (core/progress.hpp; stderr by default).
   std::optional<ProgressLine::Options> progress;
+  // Set: asked between engine steps and problems scored; true ends the evaluation early with
+  // EvalResult::stopped (a GRPO run's Ctrl-C waited for a whole evaluation, minutes with a real model).
+  std::function<bool()> stop_requested;
 
   // Throws seek::Error for fewer than one sample per problem or a k below 1 or above the samples. (A k given
   // twice is reported once.)
@@ -41,6 +45,7 @@ struct EvalResult {
   double accuracy = 0;                          // mean accuracy over all completions
   double format_rate = 0;                       // share of completions in the strict R1 format
   double mean_length = 0;                       // completion tokens
+  bool stopped = false;                         // ended early by stop_requested: the figures mean nothing
   nlohmann::json to_json() const;
 };
 

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/jsonl_appender.hpp"
 #include "core/progress.hpp"
+#include "core/stderr.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
 #include "infer/engine.hpp"
@@ -593,9 +594,16 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       eopt.sampling.seed = s.seed;
       eopt.chat_style = style;
       eopt.progress.emplace();
+      // A signal ends the evaluation at once; the step is complete, so it is saved below, without its
+      // evaluation (a resumed run does not evaluate it again).
+      eopt.stop_requested = [&] { return stop.requested("eval"); };
       auto ev = evaluate(*infer, *tok, source.held_out(s.eval_problems), eopt, &rewards, nullptr);
-      m["eval"] = ev.to_json();
-      result.last_eval = m["eval"];
+      if (ev.stopped) {
+        print_stderr("seek: the evaluation of step {} was stopped and is not logged\n", state.step);
+      } else {
+        m["eval"] = ev.to_json();
+        result.last_eval = m["eval"];
+      }
     }
     metrics.append(m);
     if (!settings_saved) write_resumed_settings(out, s.to_json());

@@ -286,8 +286,9 @@ class PreviousDemo {
   bool moved_ = false;
 };
 
+// Stopped early by a signal (EvalResult::stopped), it writes no completions.
 EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Problem>& problems,
-                        const R1ZeroDemoOptions& o, const fs::path& completions) {
+                        const R1ZeroDemoOptions& o, const fs::path& completions, const StopOnSignal& stop) {
   auto model = InferModel::load(model_dir);
   auto tok = make_byte_tokenizer();
   EvalOptions eo;
@@ -297,9 +298,10 @@ EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Pro
   eo.sampling.max_new_tokens = 48;
   eo.sampling.seed = o.seed;
   eo.progress.emplace();
+  eo.stop_requested = [&] { return stop.requested("eval"); };
   std::ostringstream lines;
   EvalResult r = evaluate(*model, *tok, problems, eo, nullptr, &lines);
-  write_file_atomically(completions, lines.str());
+  if (!r.stopped) write_file_atomically(completions, lines.str());
   return r;
 }
 
@@ -354,8 +356,9 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   for (int64_t i = 0; i < o.eval_problems; ++i) held.push_back(task->held_out(uint64_t(i)));
   fmt::print("== 2/4 evaluating the base model on {} × {}\n",
              count_of(int64_t(held.size()), "held-out problem"), count_of(o.eval_samples, "sample"));
-  res.base = evaluate_dir(out / "base" / "model", held, o, out / "base-eval.jsonl").to_json();
-  if (stop.requested("phase")) return stopped();
+  const EvalResult base = evaluate_dir(out / "base" / "model", held, o, out / "base-eval.jsonl", stop);
+  if (base.stopped || stop.requested("phase")) return stopped();
+  res.base = base.to_json();
 
   // 3. GRPO with accuracy + format rewards only.
   fmt::print("== 3/4 GRPO: accuracy + format rewards, {} × {} × {}\n", count_of(o.grpo_steps, "step"),
@@ -364,7 +367,9 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
 
   // 4. Held-out evaluation after GRPO, the table and the plots.
   fmt::print("== 4/4 evaluating the GRPO policy on the same held-out problems\n");
-  res.after = evaluate_dir(out / "grpo" / "model", held, o, out / "grpo-eval.jsonl").to_json();
+  const EvalResult after = evaluate_dir(out / "grpo" / "model", held, o, out / "grpo-eval.jsonl", stop);
+  if (after.stopped) return stopped();
+  res.after = after.to_json();
   std::vector<std::pair<std::string, std::string>> rows{{"pass@1", "pass@1"}};
   if (o.eval_samples > 1) {
     const std::string pk = fmt::format("pass@{}", o.eval_samples);

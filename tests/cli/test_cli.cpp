@@ -876,6 +876,14 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
   EXPECT_NE(r.output.find("moving the previous demo's runs to"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("the previous demo's runs in"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("2/4"), std::string::npos) << r.output;
+  // A signal during an evaluation ends it at once (it ran to its end) and the demo stops there.
+  ::setenv("SEEK_TEST_SIGNAL_AT", "eval:1", 1);
+  r = run("demo" + out + " --pretrain-steps 2 --pretrain-examples 64 --grpo-steps 2 --eval-problems 2");
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("2/4"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("3/4"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(tmp.path / "demo" / "base-eval.jsonl"));
   // A config too short for the demo's sequences is named as such.
   r = run("demo" + out + " --config " + std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
   EXPECT_EQ(r.code, 1) << r.output;

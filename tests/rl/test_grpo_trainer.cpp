@@ -249,6 +249,38 @@ TEST(GrpoTrainer, SignalThenResumeReproducesTheUninterruptedRun) {
   }
 }
 
+// A signal during an evaluation ends it at once (it waited for the whole evaluation: minutes with a real
+// model): the step, complete, is saved without its evaluation, and the run ends as interrupted.
+TEST(GrpoTrainer, ASignalStopsAnEvaluation) {
+  TempDir tmp("grpo-eval-signal");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 3;
+  s.checkpoint_every = 0;
+  s.eval_every = 1;
+  s.eval_problems = 4;
+  s.eval_samples = 4;
+  GrpoResult r;
+  testing::internal::CaptureStderr();
+  {
+    SignalAt signal("eval:2");  // within step 1's evaluation
+    r = run_grpo(s, false);
+  }
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_EQ(r.steps_done, 1);
+  EXPECT_NE(err.find("the evaluation of step 1 was stopped and is not logged"), std::string::npos) << err;
+  EXPECT_TRUE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000001"));
+  const auto m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_FALSE(m[0].contains("eval")) << m[0].dump();
+  r = run_grpo(s, true, nlohmann::json::object());
+  EXPECT_FALSE(r.interrupted);
+  const auto all = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_TRUE(all[1].contains("eval") && all[2].contains("eval"));
+}
+
 // Rewards that score none of the problems (code needs tests; these have answers) leave every total at 0: the
 // run refuses to start, before any rollout (it used to find out from step 1's rollouts, minutes in with a
 // real model), also with dynamic sampling.
