@@ -209,6 +209,15 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   return r;
 }
 
+void check_paths_exist(const nlohmann::json& settings, std::span<const char* const> path_keys) {
+  for (const char* key : path_keys) {
+    const auto it = settings.find(key);
+    if (it == settings.end()) continue;
+    const std::string missing = missing_path(*it);
+    SEEK_CHECK(missing.empty(), "{} {}: no such file or folder", flag_of(key), missing);
+  }
+}
+
 void prepare_run_folder(const fs::path& out, const nlohmann::json& resolved_settings) {
   std::error_code ec;
   fs::create_directories(out, ec);

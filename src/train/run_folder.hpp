@@ -51,6 +51,10 @@ nlohmann::json absolute_paths(nlohmann::json settings, std::span<const char* con
 // `command` is the one starting the new run, for the message when another made the run there.
 void refuse_to_overwrite_a_run(const std::filesystem::path& out, const char* command);
 
+// Throws seek::Error naming the flag when a path setting (a string or a list of them) names nothing that
+// exists: a new run checks it before it creates its folder (a mistyped --init left a run folder behind).
+void check_paths_exist(const nlohmann::json& settings, std::span<const char* const> path_keys);
+
 // Creates the folder and writes settings.json atomically (which also proves the folder is writable).
 void prepare_run_folder(const std::filesystem::path& out, const nlohmann::json& resolved_settings);
 
@@ -127,6 +131,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
     // flag (--init) instead of saying to resume it.
     refuse_to_overwrite_a_run(r.out, Settings::kCommand);
     r.settings.validate();
+    check_paths_exist(r.settings.to_json(), Settings::kPathSettings);
   }
   use_thread_count(r.settings.threads, "threads");
   // Saved absolute like the other paths (a resumed run's saved one may be relative, or another folder's).

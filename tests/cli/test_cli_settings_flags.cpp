@@ -151,4 +151,17 @@ TEST_F(CliSettingsFlags, DataThatIsNoFileSaysWhatItIs) {
   expect_error(train("", "/dev/null"), "training data /dev/null is not a regular file");
 }
 
+// A model or tokenizer folder that does not exist is named before the run folder is made: a mistyped --init
+// left an --out holding settings.json behind.
+TEST_F(CliSettingsFlags, AMissingFolderIsNamedBeforeTheRunFolderIsMade) {
+  const std::string nope = (tmp.path / "nope").string();
+  expect_error(train("--tokenizer " + nope), "tokenizer " + nope + ": no such folder");
+  expect_error("train --init " + nope + " --data " + data + " --out " + (tmp.path / "r").string(),
+               "--init " + nope + ": no such file or folder");
+  expect_error("grpo --init " + nope + " --task countdown --out " + (tmp.path / "g").string(),
+               "--init " + nope + ": no such file or folder");
+  EXPECT_FALSE(fs::exists(tmp.path / "r"));
+  EXPECT_FALSE(fs::exists(tmp.path / "g"));
+}
+
 }  // namespace
