@@ -73,7 +73,14 @@ S settings_from_json(const nlohmann::json& j, const std::string& source) {
       ok = v.is_string() ||
            (v.is_array() && std::all_of(v.begin(), v.end(), [](auto& e) { return e.is_string(); }));
     }
-    SEEK_CHECK(ok, "{}: setting \"{}\" has the wrong type: {}", source, key, describe_json(v));
+    // What the key takes, not only that the value is wrong ({"steps": "1"} said "has the wrong type: \"1\"").
+    const char* expected = std::is_same_v<V, bool>                       ? "true or false"
+                           : std::is_integral_v<V>                       ? "a whole number"
+                           : std::is_floating_point_v<V>                 ? "a number"
+                           : std::is_same_v<V, std::string>              ? "a string"
+                           : std::is_same_v<V, std::vector<std::string>> ? "a string or a list of strings"
+                                                                         : "a JSON object or array";
+    SEEK_CHECK(ok, "{}: setting \"{}\" must be {}, got {}", source, key, expected, describe_json(v));
     if constexpr (std::is_same_v<V, std::vector<std::string>>) {
       field = v.is_string() ? V{v.template get<std::string>()} : v.template get<V>();
     } else {

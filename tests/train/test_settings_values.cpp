@@ -102,7 +102,14 @@ TEST_F(SettingsValues, IntegersMustFitTheirSetting) {
   EXPECT_EQ(s.seed, 1000u);
   EXPECT_EQ(s.steps, 200);
   e = error_with(json::parse(R"({"steps": 2.5})"));
-  EXPECT_NE(e.find("setting \"steps\" has the wrong type: 2.5"), std::string::npos) << e;
+  EXPECT_NE(e.find("setting \"steps\" must be a whole number, got 2.5"), std::string::npos) << e;
+  e = error_with(json::parse(R"({"steps": "1"})"));
+  EXPECT_NE(e.find("setting \"steps\" must be a whole number, got \"1\""), std::string::npos) << e;
+  e = error_with(json::parse(R"({"lr": true})"));
+  EXPECT_NE(e.find("setting \"lr\" must be a number, got true"), std::string::npos) << e;
+  e = error_with(json::parse(R"({"data": [1]})"));
+  EXPECT_NE(e.find("setting \"data\" must be a string or a list of strings, got [1]"), std::string::npos)
+      << e;
   e = error_with(json::parse(R"({"seed": -1.0})"));
   EXPECT_NE(e.find("setting \"seed\" must be a whole number from 0"), std::string::npos) << e;
 }
