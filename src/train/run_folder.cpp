@@ -107,7 +107,6 @@ nlohmann::json absolute_paths(nlohmann::json settings, std::span<const char* con
 
 // The command that made a run, from a key only its settings have ("" when neither is there): resuming a
 // seek train run with seek grpo failed on its first differing key ("setting \"data\" has the wrong type").
-// list of strings").
 std::string command_of_run(const nlohmann::json& settings) {
   if (!settings.is_object()) return "";
   if (settings.contains("group_size")) return "seek grpo";
