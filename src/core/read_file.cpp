@@ -86,10 +86,20 @@ std::string read_descriptor(int fd, const std::string& name, long long limit, co
 
 }  // namespace
 
+std::string open_error_text(const std::filesystem::path& path, int err) {
+  std::string text = std::strerror(err);
+  std::error_code ec;
+  if (err == ENOENT && std::filesystem::is_symlink(std::filesystem::symlink_status(path, ec))) {
+    const std::filesystem::path to = std::filesystem::read_symlink(path, ec);
+    if (!ec) text += fmt::format(" (a link to {}, which does not exist)", to.string());
+  }
+  return text;
+}
+
 std::string read_file(const std::filesystem::path& path, long long limit, const char* limit_reason) {
   SEEK_CHECK(!path.empty(), "cannot read a file with an empty name");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("cannot read {}: {}", path.string(), std::strerror(errno));
+  if (fd < 0) fail("cannot read {}: {}", path.string(), open_error_text(path, errno));
   return read_descriptor(fd, path.string(), limit, limit_reason);
 }
 

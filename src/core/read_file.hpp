@@ -21,6 +21,10 @@ std::string read_file(const std::filesystem::path& path, long long limit = 0,
 // reopening /dev/stdin would read the /dev/null that main puts in its place as an empty input).
 std::string read_input(const std::string& path, long long limit = 0, const char* limit_reason = nullptr);
 
+// strerror(err) for a failed open of `path`, and when `path` is a symbolic link whose target is missing
+// ("No such file or directory (a link to /gone/x, which does not exist)"): the name alone looked present.
+std::string open_error_text(const std::filesystem::path& path, int err);
+
 // Throws seek::Error naming `path` when it is a FIFO, socket or device, for files that must hold their bytes
 // (a model's config.json, a safetensors index): read_file would wait on a FIFO for a writer, and take the
 // endless stream of a device such as /dev/zero for the file's text. A folder, a missing file or a symlink

@@ -42,6 +42,43 @@ bool cut(std::string& s) {
   return true;
 }
 
+// The length of the well-formed UTF-8 sequence at s[i] (RFC 3629: no overlong forms, surrogates or values
+// past U+10FFFF), or 0.
+size_t utf8_sequence_at(std::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+  const unsigned c = b(0);
+  if (c < 0x80) return 1;
+  const size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (n == 0) return 0;
+  const unsigned lo = c == 0xE0   ? 0xA0
+                      : c == 0xF0 ? 0x90
+                                  : 0x80,
+                 hi = c == 0xED   ? 0x9F
+                      : c == 0xF4 ? 0x8F
+                                  : 0xBF;
+  if (b(1) < lo || b(1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k)
+    if ((b(k) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+// `s` with each byte that is not part of well-formed UTF-8 written as \xNN: a parse error quotes the input it
+// stopped at, and a header's raw bytes made the message itself invalid text.
+std::string escape_invalid_utf8(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_sequence_at(s, i);
+    if (n == 0) {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(s[i]));
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 bool json_flag(const json& object, const char* key, bool dflt, std::string_view where) {
@@ -137,8 +174,8 @@ class CheckedDomBuilder {
     // An integer literal arrives here when it does not fit 64 bits; as a double it would silently become
     // another number (123456789012345678901234567890 → 1.2345678901234568e29).
     SEEK_CHECK(text.find_first_of(".eE") != std::string::npos,
-               "{}: the integer {} at {} does not fit in 64 bits, so it would be read as an approximation: "
-               "write it as a string",
+               "{}: the integer {} at {} does not fit in 64 bits, so it would be read as an approximation "
+               "(where text is allowed, as for a problem's answer, write it as a string)",
                where_, text.size() > 40 ? text.substr(0, 40) + "..." : text,
                path().empty() ? "the top" : path());
     return put(json(v));
@@ -249,7 +286,7 @@ std::string json_error_text(const std::exception& e, bool one_line) {
     if (const size_t at = text.find(first_line); at != std::string::npos)
       text.replace(at, first_line.size(), "at column ");
   }
-  return text;
+  return escape_invalid_utf8(text);
 }
 
 }  // namespace seek

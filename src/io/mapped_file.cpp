@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 
 namespace seek {
 
@@ -18,7 +19,7 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path.string())
   // O_NONBLOCK: opening a FIFO would otherwise wait for a writer; it is refused below as not a regular file.
   // On a regular file the flag changes nothing.
   int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) fail("cannot open {}: {}", path_, std::strerror(errno));
+  if (fd < 0) fail("cannot open {}: {}", path_, open_error_text(path, errno));
   struct stat st;
   if (::fstat(fd, &st) != 0) {
     int e = errno;

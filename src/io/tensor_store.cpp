@@ -48,9 +48,11 @@ void check_shard_name(const fs::path& index, const std::string& shard) {
 
 // Whether `p` is there to be opened. A symlink loop counts as there, so that opening it says what is wrong;
 // the throwing std::filesystem::exists reported it as an internal error.
+// A link whose target is gone counts as present, so that opening it says so (it was reported as no weights
+// in the folder at all).
 bool present(const fs::path& p) {
   std::error_code ec;
-  return fs::exists(p, ec) || ec;
+  return fs::exists(p, ec) || ec || fs::is_symlink(fs::symlink_status(p, ec));
 }
 
 void convert_any(DType t, const std::byte* src, size_t n, float* out) {

@@ -188,7 +188,7 @@ void check_tensor_names(const TensorStore& store, const ParamLayout& read, const
     shown += fmt::format("{}\"{}\"", i ? ", " : "", unused[i]);
   fail(
       "{}: {} tensor(s) that {} does not describe, e.g. {}; do the weights match the config "
-      "(num_hidden_layers, n_shared_experts, tie_word_embeddings, topk_method)?",
+      "(num_hidden_layers, num_nextn_predict_layers, n_shared_experts, tie_word_embeddings, topk_method)?",
       store.path(), unused.size(), config_path, shown);
 }
 
@@ -265,7 +265,9 @@ ModelConfig load_model_config(const fs::path& dir) {
   SEEK_CHECK(fs::is_directory(st), "model directory {} is not a folder", dir.string());
   const fs::path config = dir / "config.json";
   // A run folder (seek train / grpo output) holds its model one level down.
-  SEEK_CHECK(fs::exists(config, ec) || ec, "model directory {} has no config.json{}", dir.string(),
+  // A link whose target is gone goes on to be opened, which says so (it was "has no config.json").
+  SEEK_CHECK(fs::exists(config, ec) || ec || fs::is_symlink(fs::symlink_status(config, ec)),
+             "model directory {} has no config.json{}", dir.string(),
              fs::exists(dir / "model" / "config.json", ec)
                  ? fmt::format("; it is a run folder, whose trained model is {}", (dir / "model").string())
                  : "");

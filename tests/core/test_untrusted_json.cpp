@@ -168,6 +168,16 @@ TEST(UntrustedJson, ErrorTextDropsTheTagAndALoneLine) {
   EXPECT_NE(one.find("|parse error at line 1, column 14:"), std::string::npos) << one;  // whole files keep it
   const std::string two = parse_error("{\n\"a\": oops}");
   EXPECT_TRUE(two.starts_with("parse error at line 2, column 6")) << two;  // not one line: kept
+  // The input it quotes stays valid text: bytes outside UTF-8 as \xNN, well-formed characters as they are
+  // (the message of a header with raw bytes was itself not text).
+  const std::string bytes = parse_error("{\"é\xff\xc3\": 1}");
+  EXPECT_NE(bytes.find("last read: '\"é\\xff'"), std::string::npos) << bytes;
+  for (const char* bad :
+       {"\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {  // overlong, surrogate, > U+10FFFF
+    const std::string t = parse_error(std::string("[\"") + bad);
+    EXPECT_NE(t.find("\\x"), std::string::npos) << t;
+    EXPECT_EQ(t.find(bad), std::string::npos) << t;
+  }
   try {
     const json missing = json::parse("[1]").at("key");
     ADD_FAILURE() << missing.dump();

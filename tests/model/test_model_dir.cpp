@@ -235,6 +235,21 @@ TEST(ModelDir, SymlinkLoopsAndSpecialFilesAreNamed) {
   fs::create_symlink("/dev/zero", dir / "config.json");
   msg = error_of([&] { load_model_config(dir); });
   EXPECT_NE(msg.find((dir / "config.json").string() + " is not a regular file"), std::string::npos) << msg;
+  // A link whose target is gone was "has no config.json" / "no model.safetensors in this folder".
+  fs::remove(dir / "config.json");
+  fs::create_symlink(dir / "gone.json", dir / "config.json");
+  msg = error_of([&] { load_model_config(dir); });
+  EXPECT_NE(
+      msg.find("cannot read " + (dir / "config.json").string() + ": No such file or directory (a link to " +
+               (dir / "gone.json").string() + ", which does not exist)"),
+      std::string::npos)
+      << msg;
+  fs::create_symlink(dir / "gone.safetensors", dir / "model.safetensors");
+  msg = error_of([&] { TensorStore store(dir); });
+  EXPECT_NE(msg.find("cannot open " + (dir / "model.safetensors").string() +
+                     ": No such file or directory (a link to " + (dir / "gone.safetensors").string()),
+            std::string::npos)
+      << msg;
   fs::remove_all(dir);
 }
 
