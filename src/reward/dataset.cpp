@@ -14,7 +14,7 @@
 
 namespace seek::reward {
 
-Problem problem_from_json(const nlohmann::json& j, const std::string& where) {
+Problem problem_from_json(const nlohmann::json& j, const std::string& where, const std::string& default_id) {
   if (!j.is_object()) fail("{}: expected a JSON object, got {}", where, j.type_name());
   Problem p;
   bool has_prompt = j.contains("prompt"), has_messages = j.contains("messages");
@@ -54,7 +54,7 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where) {
     else
       fail("{}: \"id\" must be a string or an integer", where);
   } else {
-    p.id = where;
+    p.id = default_id.empty() ? where : default_id;
   }
   bool has_answer = j.contains("answer"), has_tests = j.contains("tests");
   if (!has_answer && !has_tests) fail("{}: needs \"answer\" (maths) or \"tests\" (code)", where);
@@ -112,6 +112,7 @@ std::vector<Problem> load_problems_jsonl(const std::string& path) {
   std::ifstream in(path);
   if (!in) fail("{}: cannot open", path);
   std::vector<Problem> out;
+  const std::string file_name = std::filesystem::path(path).filename().string();
   std::unordered_map<std::string, size_t> line_of_id;
   std::string line;
   size_t lineno = 0;
@@ -126,7 +127,9 @@ std::vector<Problem> load_problems_jsonl(const std::string& path) {
     } catch (const nlohmann::json::exception& e) {  // bad syntax, or a number past double (1e400)
       fail("{}: not valid JSON: {}", where, json_error_text(e, true));
     }
-    out.push_back(problem_from_json(j, where));
+    // Named by the file's name and line, not the path as typed: seek grpo (which makes paths absolute) and
+    // seek eval named the same record differently, and a data file moved on resume renamed its records.
+    out.push_back(problem_from_json(j, where, file_name + ":" + std::to_string(lineno)));
     const auto [it, fresh] = line_of_id.emplace(out.back().id, lineno);
     if (!fresh)
       fail(

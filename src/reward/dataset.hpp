@@ -16,7 +16,9 @@ namespace seek::reward {
 
 std::vector<Problem> load_problems_jsonl(const std::string& path);
 
-// One record; `where` ("file:line") prefixes errors.
-Problem problem_from_json(const nlohmann::json& record, const std::string& where);
+// One record; `where` ("path:line") prefixes errors. A record without "id" is named `default_id`, or
+// `where` when that is empty.
+Problem problem_from_json(const nlohmann::json& record, const std::string& where,
+                          const std::string& default_id = "");
 
 }  // namespace seek::reward

@@ -142,7 +142,7 @@ TEST_F(CliEvalInputs, APromptTooLongNamesItsProblem) {
                       << "\n"
                       << nlohmann::json{{"prompt", std::string(100, 'x')}, {"answer", "1"}}.dump() << "\n";
   expect_error("eval --model " + model + " --data " + data + " --max-new-tokens 2",
-               "problem " + data + ":2: the prompt has 101 tokens and the context holds 64");
+               "problem long.jsonl:2: the prompt has 101 tokens and the context holds 64");
 }
 
 TEST_F(CliEvalInputs, ATokenizerLargerThanTheModelIsRefused) {

@@ -316,7 +316,11 @@ TEST(Dataset, LoadsMathsAndCodeProblems) {
   auto ps = load_problems_jsonl(path);
   ASSERT_EQ(ps.size(), 5u);
   EXPECT_EQ(ps[0].answer, "4");
-  EXPECT_EQ(ps[0].id, path + ":1");
+  // The file's name: the same id however the path is typed.
+  const std::string name = std::filesystem::path(path).filename().string();
+  EXPECT_EQ(ps[0].id, name + ":1");
+  EXPECT_EQ(load_problems_jsonl(std::filesystem::path(path).parent_path().string() + "/./" + name)[0].id,
+            name + ":1");
   EXPECT_EQ(ps[1].answer, "\\frac{1}{2}");
   EXPECT_EQ(ps[1].messages[0]["content"], "half?");
   EXPECT_EQ(ps[1].data["level"], 3);
