@@ -159,11 +159,16 @@ void save_final_model(const Transformer<float>& model, const fs::path& dir, cons
   check_trained_weights_finite(model, dir);
   const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
   const std::string name = dir.filename().string();
-  // Leftovers of saves killed before they finished: only disk space, the export in place is whole.
+  // Leftovers of saves killed before they finished. An ".old-" folder with nothing at `dir` is the earlier
+  // export moved aside by a save killed between replace_folder's two renames (file systems without an
+  // exchange): it goes back first, in case this save fails too. Anything else is only disk space.
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(parent, ec)) {
     const std::string n = e.path().filename().string();
-    if (n.starts_with("." + name + ".tmp-") || n.starts_with("." + name + ".old-"))
+    std::error_code gone;
+    if (n.starts_with("." + name + ".old-") && !fs::exists(fs::symlink_status(dir, gone)))
+      fs::rename(e.path(), dir, gone);
+    else if (n.starts_with("." + name + ".tmp-") || n.starts_with("." + name + ".old-"))
       fs::remove_all(e.path(), ec);
   }
   const fs::path tmp = parent / fmt::format(".{}.tmp-{}", name, ::getpid());

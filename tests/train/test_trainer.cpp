@@ -139,6 +139,14 @@ TEST(Trainer, TheFinalModelIsReplacedWhole) {
             (std::vector<std::string>{"config.json", "model.safetensors"}));  // byte tokenizer: no files
   for (const std::string& e : run_entries) EXPECT_FALSE(e.starts_with(".model.")) << e;
   EXPECT_NO_THROW(load_model_config(model));
+  // A save killed between the two renames of a file system without an exchange left the earlier export
+  // aside and nothing at model/: the next save puts it back before it starts, then replaces it.
+  fs::rename(model, tmp.path / "run" / ".model.old-99");
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 5}});
+  testing::internal::GetCapturedStdout();
+  EXPECT_TRUE(fs::exists(model / "model.safetensors"));
+  EXPECT_FALSE(fs::exists(tmp.path / "run" / ".model.old-99"));
 }
 
 // A new run's config.json names the tokenizer's end token alone: a list in the --config file (written for
