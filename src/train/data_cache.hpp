@@ -29,8 +29,8 @@ struct TokenCache {
   int64_t documents = 0, tokens = 0, loss_tokens = 0;
   bool reused = false;
   // What the tokens were made from, without paths or times (a moved file is the same data): the tokenizer's
-  // fingerprint and each input's size and content hash, in order. A resumed run compares it with its
-  // checkpoint's.
+  // fingerprint and each input's size and content hash, in order, and for SFT how sequences are cut
+  // ("sequences"). A resumed run compares it with its checkpoint's.
   nlohmann::json content;
 
   const uint32_t* token_ids() const { return reinterpret_cast<const uint32_t*>(tokens_file.data()); }

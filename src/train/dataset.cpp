@@ -1,6 +1,8 @@
 // Dataset::open and the packed dataset: documents of the token cache are split into train and validation by
 // a seeded hash of their index, each side is one packed stream (kept as runs of contiguous documents in the
-// mapped token file, never copied), and sequence i of a stream reads tokens [i*L, i*L + L + 1).
+// mapped token file, never copied), and sequence i of a stream reads tokens [i*L, i*L + L + 1). For SFT a
+// conversation that would cross into the next sequence starts that sequence instead, after padding that
+// carries no loss: packed across the cut, half of an answer was trained without its prompt in view.
 #include "train/dataset.hpp"
 
 #include <algorithm>
@@ -21,29 +23,43 @@ using data::TokenCache;
 constexpr uint64_t kSplitSalt = 0x73706c6974ull;      // "split"
 constexpr uint64_t kShuffleSalt = 0x73687566666cull;  // "shuffl"
 
-// A packed stream: run r starts at stream position begin[r] and at token at[r] of the cache.
+// A packed stream: run r starts at stream position begin[r] and at token at[r] of the cache, or is padding
+// (at[r] = kPadding).
+constexpr int64_t kPadding = -1;
+
 struct Stream {
   std::vector<int64_t> begin, at;
-  int64_t tokens = 0, documents = 0, sequences = 0;
+  int64_t tokens = 0, documents = 0, sequences = 0, padding = 0;
 
-  void append(int64_t file_begin, int64_t n) {
+  // `window` > 0: a document of n tokens whose last would fall past the window of L + 1 tokens it starts in
+  // (sequence k reads [k*L, k*L + L + 1)) starts the next window instead, after padding; one longer than a
+  // window starts a window and spans several.
+  void append(int64_t file_begin, int64_t n, int64_t window = 0) {
     ++documents;
     if (n == 0) return;
-    if (at.empty() || at.back() + (tokens - begin.back()) != file_begin) {
+    if (window > 0 && tokens % window != 0 && tokens % window + n - 1 > window) {
+      const int64_t pad = window - tokens % window;
+      begin.push_back(tokens);
+      at.push_back(kPadding);
+      tokens += pad;
+      padding += pad;
+    }
+    if (at.empty() || at.back() == kPadding || at.back() + (tokens - begin.back()) != file_begin) {
       begin.push_back(tokens);
       at.push_back(file_begin);
     }
     tokens += n;
   }
 
-  // Calls f(cache_position, count) for the pieces of stream range [from, to), in order.
+  // Calls f(cache_position, count) for the pieces of stream range [from, to), in order; cache_position is
+  // kPadding for padding.
   template <typename F>
   void for_each_piece(int64_t from, int64_t to, F&& f) const {
     size_t r = size_t(std::upper_bound(begin.begin(), begin.end(), from) - begin.begin()) - 1;
     while (from < to) {
       const int64_t run_end = r + 1 < begin.size() ? begin[r + 1] : tokens;
       const int64_t n = std::min(to, run_end) - from;
-      f(at[r] + (from - begin[r]), n);
+      f(at[r] == kPadding ? kPadding : at[r] + (from - begin[r]), n);
       from += n;
       ++r;
     }
@@ -94,6 +110,7 @@ class PackedDataset final : public Dataset {
     stats_.reused_cache = cache_.reused;
     stats_.cache_path = cache_.dir;
     stats_.content = cache_.content;
+    stats_.padding_tokens = train_.padding + val_.padding;
   }
 
   const DatasetStats& stats() const override { return stats_; }
@@ -146,9 +163,10 @@ class PackedDataset final : public Dataset {
       if (n_val == 0) val[size_t(std::min_element(coin.begin(), coin.end()) - coin.begin())] = 1;
       if (n_val == D) val[size_t(std::max_element(coin.begin(), coin.end()) - coin.begin())] = 0;
     }
+    const int64_t window = opts_.objective == Objective::Sft ? opts_.seq_len : 0;
     for (int64_t d = 0; d < D; ++d) {
       const int64_t b = int64_t(cache_.offset(d)), e = int64_t(cache_.offset(d + 1));
-      (val[d] ? val_ : train_).append(b, e - b);
+      (val[d] ? val_ : train_).append(b, e - b, window);
     }
   }
 
@@ -165,7 +183,8 @@ class PackedDataset final : public Dataset {
     for (int64_t q = 0; q < s.sequences; ++q) {
       int64_t n = 0;
       s.for_each_piece(q * L + 1, (q + 1) * L + 1, [&](int64_t at, int64_t len) {
-        for (int64_t i = 0; i < len; ++i) n += mask[at + i];
+        if (at != kPadding)
+          for (int64_t i = 0; i < len; ++i) n += mask[at + i];
       });
       c.targets += n;
       c.empty_sequences += n == 0;
@@ -177,12 +196,15 @@ class PackedDataset final : public Dataset {
     const int64_t L = opts_.seq_len;
     const uint32_t* ids = cache_.token_ids();
     const uint8_t* mask = cache_.mask();
-    int64_t w = 0;  // position in the window of L + 1 tokens
+    int64_t w = 0;     // position in the window of L + 1 tokens
+    int32_t last = 0;  // padding repeats the token before it (a conversation's end), which it never predicts
     s.for_each_piece(index * L, index * L + L + 1, [&](int64_t at, int64_t len) {
       for (int64_t i = 0; i < len; ++i, ++w) {
-        const int32_t id = int32_t(ids[at + i]);
+        const bool pad = at == kPadding;
+        const int32_t id = pad ? last : int32_t(ids[at + i]);
+        last = id;
         if (w < L) tokens[w] = id;
-        if (w > 0) targets[w - 1] = !mask || mask[at + i] ? id : -1;
+        if (w > 0) targets[w - 1] = !pad && (!mask || mask[at + i]) ? id : -1;
       }
     });
   }

@@ -21,7 +21,8 @@ enum class Objective {
              // Special-token strings inside the text are tokenized as plain text.
   Sft,       // .jsonl with {"messages": [{"role", "content"}, ...]} (DeepSeek chat format; loss on assistant
              // content and the end-of-sentence token after it) or {"prompt": ..., "completion": ...}
-             // (BOS + prompt + completion + EOS; loss on completion and EOS)
+             // (BOS + prompt + completion + EOS; loss on completion and EOS). A conversation that fits a
+             // sequence never crosses into the next one: it starts that one, after padding without loss.
 };
 
 struct DataOptions {
@@ -36,7 +37,8 @@ struct DataOptions {
 
 struct DatasetStats {
   int64_t documents = 0, train_documents = 0, val_documents = 0;
-  int64_t train_tokens = 0, val_tokens = 0;  // including the EOS separators
+  int64_t train_tokens = 0, val_tokens = 0;  // including the EOS separators and padding
+  int64_t padding_tokens = 0;  // SFT: before conversations moved to the next sequence's start (no loss)
   int64_t train_sequences = 0, val_sequences = 0;
   // Train targets that carry loss (all for pretraining; assistant tokens and their EOS for SFT).
   int64_t counted_targets = 0;

@@ -274,15 +274,31 @@ TEST_F(DatasetTest, SftPromptCompletionMasksCompletionAndEos) {
   auto d = open(options({f}, L, Objective::Sft));
   expect_window(train(*d, 0, 1, L), stream, 0, L, &loss);
   EXPECT_EQ(d->stats().counted_targets, 8);
-  // Shorter sequences: the same mask, window by window.
+  // Shorter sequences: the same mask, window by window. The first conversation (14 tokens) is longer than a
+  // window of 5 and spans windows from the stream's start; the second (5 tokens) would start at position 14,
+  // 2 into a window it does not fit, so it starts the next window at 16 after 2 tokens of padding, which
+  // repeat the token before them and carry no loss.
   auto d4 = open(options({f}, 4, Objective::Sft));
   EXPECT_TRUE(d4->stats().reused_cache);  // the tokens do not depend on seq_len
-  // Four sequences of 4 targets (positions 1-16): the first holds no loss token, the others 1, 4 and 1.
-  EXPECT_EQ(d4->stats().train_sequences, 4);
-  EXPECT_EQ(d4->stats().counted_targets, 6);
+  std::vector<int32_t> padded(stream.begin(), stream.begin() + 14);
+  std::vector<uint8_t> padded_loss(loss.begin(), loss.begin() + 14);
+  padded.insert(padded.end(), {kEos, kEos});
+  padded_loss.insert(padded_loss.end(), {0, 0});
+  padded.insert(padded.end(), stream.begin() + 14, stream.end());
+  padded_loss.insert(padded_loss.end(), loss.begin() + 14, loss.end());
+  // Five sequences of 4 targets (positions 1-20): the first holds no loss token, the others 1, 4, 1 and 2.
+  EXPECT_EQ(d4->stats().train_sequences, 5);
+  EXPECT_EQ(d4->stats().counted_targets, 8);
   EXPECT_EQ(d4->stats().train_sequences_without_targets, 1);
+  EXPECT_EQ(d4->stats().padding_tokens, 2);
   for (int64_t p = 0; p < d4->stats().train_sequences; ++p)
-    expect_window(train(*d4, p, 1, 4), stream, d4->train_index(p), 4, &loss);
+    expect_window(train(*d4, p, 1, 4), padded, d4->train_index(p), 4, &padded_loss);
+  // Sequence 4 starts with the second conversation: its prompt is in view of its answer.
+  const int64_t last = [&] {
+    for (int64_t p = 0;; ++p)
+      if (d4->train_index(p) == 4) return p;
+  }();
+  EXPECT_EQ(train(*d4, last, 1, 4).tokens[0], kBos);
 }
 
 TEST_F(DatasetTest, ShuffleIsAPermutationPerEpochAndDeterministic) {
