@@ -40,7 +40,9 @@ constexpr FlagHelp kFlagHelp[] = {
     {"max_grad_norm", "global gradient-norm clip, <= 0 disables (default 1.0)"},
     {"bias_update_speed", "γ of the aux-loss-free router bias (default 1e-3)"},
     {"aux_alpha", "α of the balance loss (default, or any value below 0: the config's aux_loss_alpha)"},
-    {"seq_aux", "balance loss per sequence (true) or per batch (false)"},
+    {"seq_aux",
+     "balance loss per sequence (true) or per batch (false); not read from the model's config "
+     "(default true)"},
     {"mtp_lambda", "λ, weight of the multi-token-prediction loss (default 0.3)"},
     {"seed", "seed for initialisation, data split and order (default 1234)"},
     {"threads", "OpenMP threads (default: all cores)"},

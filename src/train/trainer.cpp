@@ -257,6 +257,13 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     fmt::print("note: warmup_steps {} is above steps {}, so the learning rate never reaches lr {}\n",
                s.warmup_steps, s.steps, s.lr);
 
+  // aux_alpha follows the config unless given, seq_aux is the run's own (a bool has no "unset"): a config
+  // that says otherwise was silently overruled.
+  if (!ckpt && cfg.seq_aux != s.seq_aux && s.aux_alpha > 0)
+    fmt::print(
+        "note: {} has seq_aux {}, but the balance loss follows the run's seq_aux ({}); give --seq-aux {} "
+        "to follow the config\n",
+        run_model_file, cfg.seq_aux, s.seq_aux, cfg.seq_aux);
   LossOptions lo;
   lo.mtp_lambda = s.mtp_lambda;
   lo.balance.alpha = s.aux_alpha;

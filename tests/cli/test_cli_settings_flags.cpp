@@ -151,6 +151,30 @@ TEST_F(CliSettingsFlags, DataThatIsNoFileSaysWhatItIs) {
   expect_error(train("", "/dev/null"), "training data /dev/null is not a regular file");
 }
 
+// aux_alpha follows the model's config unless given; seq_aux is the run's own setting, and a config that says
+// otherwise gets a note instead of being overruled silently.
+TEST_F(CliSettingsFlags, AConfigsSeqAuxThatTheRunOverrulesIsNoted) {
+  auto cfg = nlohmann::json::parse(std::ifstream(config));
+  cfg["seq_aux"] = false;
+  cfg["aux_loss_alpha"] = 0.01;
+  std::ofstream(config) << cfg.dump();
+  {
+    std::ofstream corpus(data);
+    for (int i = 0; i < 300; ++i) corpus << i << "+" << i % 7 << "=" << i + i % 7 << "\n";
+  }
+  CmdResult r = run(train(""));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("note: " + config +
+                          " has seq_aux false, but the balance loss follows the run's seq_aux (true); give "
+                          "--seq-aux false to follow the config"),
+            std::string::npos)
+      << r.output;
+  fs::remove_all(tmp.path / "r");
+  r = run(train("--seq-aux false"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("has seq_aux"), std::string::npos) << r.output;
+}
+
 // A model or tokenizer folder that does not exist is named before the run folder is made: a mistyped --init
 // left an --out holding settings.json behind.
 TEST_F(CliSettingsFlags, AMissingFolderIsNamedBeforeTheRunFolderIsMade) {
