@@ -18,7 +18,7 @@ lscpu | grep -E "Model name|^CPU\(s\)|L3" > "$OUT/machine.txt"
 REPS="--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true"
 "$BUILD/bench/bench_infer" --benchmark_filter='memory|small' --benchmark_min_time=0.5 $REPS \
   --benchmark_out="$OUT/cpp_small.json" --benchmark_out_format=json
-"$BUILD/bench/bench_infer" --benchmark_filter='^(prefill|decode|context|experts)/v2lite/|memory' --benchmark_min_time=0.3 $REPS \
+"$BUILD/bench/bench_infer" --benchmark_filter='^(prefill|experts)/v2lite[-/]|^(decode|context)/v2lite/|memory' --benchmark_min_time=0.3 $REPS \
   --benchmark_out="$OUT/cpp_v2lite.json" --benchmark_out_format=json
 "$BUILD/bench/bench_infer" --benchmark_filter='cache_attention' --benchmark_min_time=0.3 $REPS \
   --benchmark_out="$OUT/cpp_cache_attention.json" --benchmark_out_format=json

@@ -13,6 +13,7 @@
 #include "core/atomic_file.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
 #include "infer/model.hpp"
 #include "reward/combined_reward.hpp"
@@ -109,15 +110,16 @@ void run(const EvalCli& c) {
   const ModelTokenizer tok = load_model_tokenizer(c.tokenizer.empty() ? c.model : c.tokenizer);
   tok.check_text_fits(model->config().vocab_size, /*ids_flag=*/false);
   std::ostringstream out;
-  fmt::print("evaluating {} on {} of {}, {} each\n", c.model, count_of(int64_t(problems.size()), "problem"),
-             source.describe(), count_of(c.samples, "sample"));
+  // What is being done goes to stderr with the progress line: stdout holds the results alone (README).
+  print_stderr("evaluating {} on {} of {}, {} each\n", c.model, count_of(int64_t(problems.size()), "problem"),
+               source.describe(), count_of(c.samples, "sample"));
   auto res = evaluate(*model, *tok.tok, problems, opt, run_reward.get(), c.out.empty() ? nullptr : &out);
   for (auto [k, v] : res.pass_at) fmt::print("pass@{}: {:.4f}\n", k, v);
   fmt::print("accuracy {:.4f} | mean reward {:.4f} | format compliance {:.4f} | mean length {:.1f} tokens\n",
              res.accuracy, res.mean_reward, res.format_rate, res.mean_length);
   if (!c.out.empty()) {
     write_file_atomically(c.out, out.str());
-    fmt::print("completions written to {}\n", c.out);
+    print_stderr("completions written to {}\n", c.out);
   }
 }
 

@@ -489,7 +489,8 @@ RegisterCommand reg_generate(
       app.add_option("--prompt,-p", o->prompt, "prompt text");
       app.add_option("--file,-f", o->file,
                      "prompt text from a file ('-': standard input), less one final newline");
-      app.add_option("--ids", o->ids, "prompt as comma-separated token ids instead of text");
+      app.add_option("--ids", o->ids,
+                     "prompt as token ids instead of text (commas and/or spaces between, [ ] allowed)");
       app.add_flag("--chat", o->chat, "wrap the prompt as one user turn in the DeepSeek chat format");
       app.add_flag("--think", o->think,
                    "with --chat on a DeepSeek-V3.1 model: open its thinking (<think>) instead of closing it");

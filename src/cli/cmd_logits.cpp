@@ -143,7 +143,7 @@ RegisterCommand reg_logits(
     "logits", "Write the float32 [T, vocab] logits of a forward pass as .npy", [](CLI::App& app) {
       auto o = std::make_shared<LogitsOptions>();
       app.add_option("--model", o->model, "model directory")->required();
-      app.add_option("--ids", o->ids, "comma-separated token ids");
+      app.add_option("--ids", o->ids, "token ids (commas and/or spaces between, [ ] allowed)");
       app.add_option("--prompt", o->prompt, "text (tokenized with BOS) instead of ids");
       app.add_option("--file,-f", o->file,
                      "text from a file ('-': standard input), less one final "
