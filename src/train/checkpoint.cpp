@@ -289,15 +289,14 @@ void check_same_data(const TrainerState& state, const nlohmann::json& now,
       "the tokenizer encodes differently from when the run saved its checkpoint at step {}: resuming would "
       "read other tokens; put back the tokenizer it trained with, or start a new run in another --out",
       state.step);
-  // SFT sequences start conversations at sequence starts since the record "sequences" exists; a checkpoint
-  // of a run packed across them would continue on other sequences.
-  SEEK_CHECK(
-      then.value("sequences", nlohmann::json()) == now.value("sequences", nlohmann::json()),
-      "the checkpoint at step {} was made when SFT packed conversations across sequences, and this seek "
-      "starts each conversation in a sequence of its own: the saved data position would read other "
-      "sequences; finish the run with the seek that started it, or start a new run (its --init can "
-      "be this checkpoint)",
-      state.step);
+  // A checkpoint of another sequence layout (data_cache.hpp, kDataLayout; none before it was recorded) would
+  // continue on other sequences.
+  SEEK_CHECK(then.value("layout", nlohmann::json()) == now.value("layout", nlohmann::json()),
+             "the checkpoint at step {} was made by a seek that laid out training sequences differently "
+             "(before pretraining documents began with BOS and SFT conversations started the sequence they "
+             "would cross into): the saved data position would read other sequences; finish the run with the "
+             "seek that started it, or start a new run (its --init can be this checkpoint)",
+             state.step);
   const nlohmann::json a = then.value("inputs", nlohmann::json::array()),
                        b = now.value("inputs", nlohmann::json::array());
   SEEK_CHECK(a.size() == b.size(), "the run trained on {} data files and now reads {}; {}", a.size(),

@@ -122,12 +122,10 @@ json cache_descriptor(const std::vector<InputFile>& inputs, Objective objective,
 
 namespace {
 
-json content_record(const std::vector<InputFile>& inputs, const json& tokenizer, Objective objective) {
+json content_record(const std::vector<InputFile>& inputs, const json& tokenizer) {
   json content{{"tokenizer", tokenizer}, {"inputs", json::array()}};
   for (const auto& f : inputs) content["inputs"].push_back({{"size", f.size}, {"hash", hex64(f.hash)}});
-  // How SFT sequences are cut (dataset.cpp: a conversation starts the sequence it would cross into), which
-  // the data position of a checkpoint depends on; checkpoints of the earlier packing lack it.
-  if (objective == Objective::Sft) content["sequences"] = "conversation-aligned";
+  content["layout"] = kDataLayout;  // checkpoints of the earlier layout lack it
   return content;
 }
 
@@ -152,7 +150,7 @@ void remove_superseded_caches(const fs::path& cache_dir, const fs::path& keep) {
 
 json data_content(const DataOptions& opts, const Tokenizer& tok) {
   return content_record(describe_inputs(opts.inputs, opts.objective, opts.threads),
-                        tokenizer_fingerprint(tok), opts.objective);
+                        tokenizer_fingerprint(tok));
 }
 
 TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
@@ -163,7 +161,7 @@ TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   auto inputs = describe_inputs(opts.inputs, opts.objective, opts.threads);
   json descriptor = cache_descriptor(inputs, opts.objective, tok);
   const fs::path dir = opts.cache_dir / hex64(xxh64(descriptor.dump()));
-  const json content = content_record(inputs, descriptor["tokenizer"], opts.objective);
+  const json content = content_record(inputs, descriptor["tokenizer"]);
   TokenCache cache;
   if (load_cache(dir, descriptor, opts.objective, cache)) {
     cache.reused = true;

@@ -21,7 +21,13 @@ namespace seek::data {
 
 // 2: long documents are cut only where GPT-2's pre-tokenizer keeps the tokens too (format 1 caches of such
 // documents may hold other tokens at the cuts).
-inline constexpr int kCacheFormat = 2;
+// 3: pretraining documents begin with BOS (kDataLayout 2).
+inline constexpr int kCacheFormat = 3;
+
+// How training sequences are laid out, recorded in TokenCache::content and so in each checkpoint: 2 since
+// pretraining documents begin with BOS and SFT conversations start the sequence they would cross into. A
+// checkpoint of another layout would continue on other sequences (check_same_data refuses it).
+inline constexpr int kDataLayout = 2;
 
 struct TokenCache {
   std::filesystem::path dir;
@@ -29,8 +35,8 @@ struct TokenCache {
   int64_t documents = 0, tokens = 0, loss_tokens = 0;
   bool reused = false;
   // What the tokens were made from, without paths or times (a moved file is the same data): the tokenizer's
-  // fingerprint and each input's size and content hash, in order, and for SFT how sequences are cut
-  // ("sequences"). A resumed run compares it with its checkpoint's.
+  // fingerprint and each input's size and content hash, in order, and the sequence layout (kDataLayout). A
+  // resumed run compares it with its checkpoint's.
   nlohmann::json content;
 
   const uint32_t* token_ids() const { return reinterpret_cast<const uint32_t*>(tokens_file.data()); }

@@ -39,6 +39,7 @@ void read_text(std::string_view all, const SpecialIds& ids, size_t batch_bytes, 
                              ? tok::pre_token_cut_after(text, begin + batch_bytes)
                              : text.size();
       Document doc;
+      doc.starts = begin == 0;
       doc.ends = end == text.size();
       pretrain_document(text.substr(begin, end - begin), ids, doc);
       batch.push_back(std::move(doc));

@@ -76,6 +76,7 @@ std::string chat_document(const json& messages, const SpecialIds& ids, Document&
 }  // namespace
 
 void pretrain_document(std::string_view text, const SpecialIds& ids, Document& out, size_t chunk_bytes) {
+  if (out.starts && !text.empty()) add_token(out, ids.bos, true);
   for (size_t begin = 0; begin < text.size();) {
     const size_t end =
         text.size() - begin > chunk_bytes ? tok::pre_token_cut_after(text, begin + chunk_bytes) : text.size();

@@ -22,6 +22,8 @@ struct Document {
   std::vector<Piece> pieces;
   // false: a part of a document too long to hold at once, continued by the next Document of the stream
   bool ends = true;
+  // false: such a part after the first
+  bool starts = true;
   bool empty() const { return pieces.empty(); }
 };
 
@@ -29,8 +31,10 @@ struct SpecialIds {
   TokenId bos = -1, eos = -1;
 };
 
-// Pretraining text: the text, cut into pieces of about chunk_bytes at line starts so that one long document
-// still tokenizes on many threads, then EOS unless the document continues (out.ends false); all with loss.
+// Pretraining text: BOS unless this continues a document (out.starts false), the text, cut into pieces of
+// about chunk_bytes at line starts so that one long document still tokenizes on many threads, then EOS
+// unless the document continues (out.ends false); all with loss. BOS as generation and GRPO prepend it: a
+// model pretrained without it met an untrained embedding at every prompt's start.
 inline constexpr size_t kChunkBytes = size_t(1) << 20;
 void pretrain_document(std::string_view text, const SpecialIds& ids, Document& out,
                        size_t chunk_bytes = kChunkBytes);

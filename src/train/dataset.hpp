@@ -17,7 +17,7 @@ namespace seek {
 
 enum class Objective {
   Pretrain,  // .txt (documents separated by a line "<|endoftext|>", else the file is one document) or
-             // .jsonl with {"text": ...} per line; each document is followed by EOS; loss on every token.
+             // .jsonl with {"text": ...} per line; each document is BOS + text + EOS; loss on every token.
              // Special-token strings inside the text are tokenized as plain text.
   Sft,       // .jsonl with {"messages": [{"role", "content"}, ...]} (DeepSeek chat format; loss on assistant
              // content and the end-of-sentence token after it) or {"prompt": ..., "completion": ...}

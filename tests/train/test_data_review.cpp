@@ -83,6 +83,7 @@ TEST(DataReview, LongDocumentTokensAsAWholeWithGpt2PreTokenizer) {
   while (text.size() < (size_t(1) << 20) + 4096) text += "Hello world.\n\nSecond\n";
   { std::ofstream(t.path / "doc.txt", std::ios::binary) << text; }
   std::vector<TokenId> expected = tok->encode(text);
+  expected.insert(expected.begin(), tok->bos_id());
   expected.push_back(tok->eos_id());
 
   DataOptions o;

@@ -148,11 +148,19 @@ TEST(DataHash, MatchesReferenceXxh64) {
 
 TEST_F(DatasetTest, PacksDocumentsWithEosAndShiftsTargets) {
   // Separator lines (also with \r\n); "<|endoftext|>" inside a line is text; empty documents are skipped.
+  // Each document is BOS + text + EOS, BOS as generation prepends it.
   auto f = write("a.txt", "<|endoftext|>\nab\n<|endoftext|>\r\nc<|endoftext|>d\n<|endoftext|>\nefg");
   const int64_t L = 3;
   auto d = open(options({f}, L));
-  const auto stream =
-      cat({bytes_of("ab\n"), {kEos}, bytes_of("c<|endoftext|>d\n"), {kEos}, bytes_of("efg"), {kEos}});
+  const auto stream = cat({{kBos},
+                           bytes_of("ab\n"),
+                           {kEos},
+                           {kBos},
+                           bytes_of("c<|endoftext|>d\n"),
+                           {kEos},
+                           {kBos},
+                           bytes_of("efg"),
+                           {kEos}});
   const auto& s = d->stats();
   EXPECT_EQ(s.documents, 3);
   EXPECT_EQ(s.train_documents, 3);
@@ -172,8 +180,15 @@ TEST_F(DatasetTest, ReadsPretrainingJsonlAndFilesInOrder) {
   auto a = write("a.jsonl",
                  "{\"text\": \"hi <｜end▁of▁sentence｜>\"}\n\n  \n{\"text\": \"\"}\n{\"text\": \"yo\"}\n");
   auto b = write("b.txt", "zz");
-  const auto stream =
-      cat({bytes_of("hi <｜end▁of▁sentence｜>"), {kEos}, bytes_of("yo"), {kEos}, bytes_of("zz"), {kEos}});
+  const auto stream = cat({{kBos},
+                           bytes_of("hi <｜end▁of▁sentence｜>"),
+                           {kEos},
+                           {kBos},
+                           bytes_of("yo"),
+                           {kEos},
+                           {kBos},
+                           bytes_of("zz"),
+                           {kEos}});
   const int64_t L = int64_t(stream.size()) - 1;
   auto d = open(options({a, b}, L));
   EXPECT_EQ(d->stats().documents, 3);  // the empty text is no document
@@ -203,11 +218,12 @@ TEST_F(DatasetTest, LongDocumentsAreCutAtLineStartsWithoutChangingTokens) {
     pieces.insert(pieces.end(), ids.begin(), ids.end());
   }
   EXPECT_EQ(pieces, bpe->encode(text, false, false));
+  EXPECT_EQ(doc.pieces.front().token, bpe->bos_id());
   EXPECT_EQ(doc.pieces.back().token, bpe->eos_id());
 }
 
 TEST_F(DatasetTest, HugeDocumentIsStreamedInParts) {
-  // Longer than one tokenization batch (16 MiB): read and written in parts, still one document.
+  // Longer than one tokenization batch (16 MiB): read and written in parts, still one document (one BOS).
   std::string text;
   text.reserve(17u << 20);
   for (int i = 0; text.size() < (17u << 20); ++i)
@@ -215,14 +231,15 @@ TEST_F(DatasetTest, HugeDocumentIsStreamedInParts) {
   auto f = write("huge.txt", text);
   auto d = open(options({f}, 1024));
   EXPECT_EQ(d->stats().documents, 1);
-  EXPECT_EQ(d->stats().train_tokens, int64_t(text.size()) + 1);
+  EXPECT_EQ(d->stats().train_tokens, int64_t(text.size()) + 2);
   std::ifstream in(d->stats().cache_path / "tokens.bin", std::ios::binary);
-  std::vector<uint32_t> ids(text.size() + 1);
+  std::vector<uint32_t> ids(text.size() + 2);
   in.read(reinterpret_cast<char*>(ids.data()), std::streamsize(ids.size() * 4));
   ASSERT_TRUE(in.good());
+  EXPECT_EQ(ids.front(), uint32_t(kBos));
   EXPECT_EQ(ids.back(), uint32_t(kEos));
   for (size_t i = 0; i < text.size(); ++i)
-    ASSERT_EQ(ids[i], uint32_t(static_cast<unsigned char>(text[i]))) << i;
+    ASSERT_EQ(ids[i + 1], uint32_t(static_cast<unsigned char>(text[i]))) << i;
 }
 
 TEST_F(DatasetTest, SftMessagesMaskExactlyAssistantContentAndEos) {
@@ -329,8 +346,8 @@ TEST_F(DatasetTest, ShuffleIsAPermutationPerEpochAndDeterministic) {
   std::vector<int32_t> stream;
   size_t start = 0;
   for (size_t p; (p = text.find("<|endoftext|>\n", start)) != std::string::npos; start = p + 14)
-    stream = cat({stream, bytes_of(text.substr(start, p - start)), {kEos}});
-  stream = cat({stream, bytes_of(text.substr(start)), {kEos}});
+    stream = cat({stream, {kBos}, bytes_of(text.substr(start, p - start)), {kEos}});
+  stream = cat({stream, {kBos}, bytes_of(text.substr(start)), {kEos}});
   auto epoch1 = train(*d, n, n, L);
   for (int64_t i = 0; i < n; ++i) {
     Batch one{{epoch1.tokens.begin() + i * L, epoch1.tokens.begin() + (i + 1) * L},
@@ -637,7 +654,7 @@ TEST_F(DatasetTest, TooLittleDataSaysHowMuchIsNeeded) {
   auto separators = write("seps.txt", "<|endoftext|>\n<|endoftext|>\n");
   EXPECT_ERROR_HAS(open_error(options({empty, separators}, 4)), "empty training data: no documents in",
                    "empty.txt", "seps.txt");
-  auto small = write("small.txt", "abcd");  // 4 bytes + EOS = 5 tokens
+  auto small = write("small.txt", "abc");  // BOS + 3 bytes + EOS = 5 tokens
   EXPECT_ERROR_HAS(open_error(options({small}, 8)), "the training split has 5 tokens",
                    "seq_len 8 needs 9 tokens");
   EXPECT_TRUE(open_error(options({small}, 4)).empty());  // exactly one sequence fits

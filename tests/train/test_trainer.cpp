@@ -473,21 +473,20 @@ TEST(Trainer, ResumeListsEditedSettingsAndNotesAnotherThreadCount) {
   EXPECT_NE(again.find("resuming with changed settings: steps 3 → 4\n"), std::string::npos) << again;
 }
 
-// An SFT checkpoint made when conversations were packed across sequences (its data record has no
-// "sequences") would continue on other sequences now that each conversation starts its own: refused.
-TEST(Trainer, AnSftCheckpointOfTheEarlierPackingIsRefused) {
+// A checkpoint of the earlier sequence layout (pretraining documents without BOS, SFT conversations packed
+// across sequences; its data record has no "layout") would continue on other sequences now: refused.
+TEST(Trainer, ACheckpointOfTheEarlierSequenceLayoutIsRefused) {
   TrainerState state;
   state.step = 7;
   const nlohmann::json inputs = nlohmann::json::array({{{"size", 10}, {"hash", "ab"}}});
   state.extra["data"] = {{"tokenizer", "t"}, {"inputs", inputs}};
-  nlohmann::json now = {{"tokenizer", "t"}, {"inputs", inputs}};
-  EXPECT_NO_THROW(check_same_data(state, now, {"a.txt"}));  // pretraining: nothing changed
-  now["sequences"] = "conversation-aligned";
-  EXPECT_NE(test::error_of([&] {
-              check_same_data(state, now, {"a.jsonl"});
-            }).find("the checkpoint at step 7 was made when SFT packed conversations across sequences"),
-            std::string::npos);
-  state.extra["data"]["sequences"] = "conversation-aligned";
+  nlohmann::json now = {{"tokenizer", "t"}, {"inputs", inputs}, {"layout", 2}};
+  EXPECT_NE(
+      test::error_of([&] {
+        check_same_data(state, now, {"a.jsonl"});
+      }).find("the checkpoint at step 7 was made by a seek that laid out training sequences differently"),
+      std::string::npos);
+  state.extra["data"]["layout"] = 2;
   EXPECT_NO_THROW(check_same_data(state, now, {"a.jsonl"}));
 }
 
