@@ -190,10 +190,15 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   const DatasetStats& ds = data->stats();
   int64_t nparams = 0;
   for (const auto& p : model->params().layout.all()) nparams += p.numel;
-  fmt::print("model: {:.2f}M parameters | data: {} train / {} val sequences of {} tokens ({}) | {} × {}\n",
+  // SFT's padding (conversations moved to a sequence start) is time spent on no loss: its share is shown.
+  const int64_t all_tokens = ds.train_tokens + ds.val_tokens;
+  fmt::print("model: {:.2f}M parameters | data: {} train / {} val sequences of {} tokens ({}{}) | {} × {}\n",
              double(nparams) / 1e6, ds.train_sequences, ds.val_sequences, s.seq_len,
-             ds.reused_cache ? "cached" : "tokenized", count_of(s.steps, "step"),
-             count_of(s.sequences_per_step(), "sequence"));
+             ds.reused_cache ? "cached" : "tokenized",
+             ds.padding_tokens > 0 && all_tokens > 0
+                 ? fmt::format(", {:.0f}% padding", 100.0 * double(ds.padding_tokens) / double(all_tokens))
+                 : "",
+             count_of(s.steps, "step"), count_of(s.sequences_per_step(), "sequence"));
   // SFT sequences without an answer token carry no loss but the balance loss: many of them usually means
   // prompts longer than seq_len (the answers fall into sequences of their own, or into the cut tails).
   if (ds.train_sequences_without_targets * 10 >= ds.train_sequences && ds.train_sequences_without_targets > 0)
@@ -214,7 +219,6 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   // The split takes whole documents: a corpus of a few long documents can put far more than val_fraction of
   // its tokens into validation (two files without separators: half of them), which the run then never
   // trains on.
-  const int64_t all_tokens = ds.train_tokens + ds.val_tokens;
   if (!ckpt && s.val_fraction > 0 && all_tokens > 0 &&
       double(ds.val_tokens) > 2 * s.val_fraction * double(all_tokens) + double(s.seq_len))
     fmt::print(

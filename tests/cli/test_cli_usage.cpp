@@ -141,4 +141,27 @@ TEST(CliUsage, SftDataWithoutAnswersIsAnError) {
   EXPECT_FALSE(fs::exists(tmp.path / "run" / "model")) << r.output;
 }
 
+// SFT moves a conversation that would cross into the next sequence to that sequence's start, after padding
+// without loss; the start-up line shows the padding's share, which is time spent on no loss.
+TEST(CliUsage, SftShowsItsPaddingShare) {
+  TempDir tmp("cli-sft-padding");
+  auto cfg = nlohmann::json::parse(std::ifstream(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json"));
+  cfg["vocab_size"] = 272;
+  std::ofstream(tmp.path / "config.json") << cfg.dump();
+  {
+    std::ofstream data(tmp.path / "qa.jsonl");
+    for (int i = 0; i < 60; ++i)
+      data << nlohmann::json{{"prompt", std::string(size_t(5 + i % 40), 'Q')},
+                             {"completion", std::string(size_t(3 + i % 20), 'A')}}
+                  .dump()
+           << "\n";
+  }
+  const CmdResult r = run("train --config " + (tmp.path / "config.json").string() +
+                          " --objective sft --data " + (tmp.path / "qa.jsonl").string() + " --out " +
+                          (tmp.path / "run").string() + " --steps 1 --batch-size 1 --seq-len 64 --threads 1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("(tokenized, "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("% padding) | 1 step"), std::string::npos) << r.output;
+}
+
 }  // namespace
