@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 
 #include "core/error.hpp"
 #include "core/untrusted_json.hpp"
@@ -132,15 +133,20 @@ RewardScore CombinedReward::score(const RewardInput& in) const {
 std::vector<RewardScore> CombinedReward::score_batch(std::span<const RewardInput> inputs, int threads) const {
   std::vector<RewardScore> out(inputs.size());
   int nt = threads > 0 ? threads : omp_get_max_threads();
-  // score() never throws, so nothing can escape the parallel region. Dynamic scheduling: code rewards
-  // take far longer than the others.
+  // score() turns a reward's failure into its score; what still throws (an allocation) is rethrown once the
+  // region ends: a slot left empty had no components, which callers index by reward. Dynamic scheduling:
+  // code rewards take far longer than the others.
+  std::exception_ptr failed;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
   for (size_t i = 0; i < inputs.size(); ++i) {
     try {
       out[i] = score(inputs[i]);
-    } catch (...) {  // only allocation can fail here; the slot keeps a zero total
+    } catch (...) {
+#pragma omp critical(seek_score_batch_failure)
+      if (!failed) failed = std::current_exception();
     }
   }
+  if (failed) std::rethrow_exception(failed);
   return out;
 }
 

@@ -73,8 +73,12 @@ Moments nan_moments(const double* r, int64_t n) {
 }  // namespace
 
 bool group_values_differ(const std::vector<double>& values) {
-  for (double v : values)
-    if (!(v == values[0] || (std::isnan(v) && std::isnan(values[0])))) return true;
+  const double* first = nullptr;
+  for (const double& v : values) {
+    if (std::isnan(v)) continue;
+    if (first && v != *first) return true;
+    if (!first) first = &v;
+  }
   return false;
 }
 

@@ -34,7 +34,8 @@ struct AdvantageResult {
 AdvantageResult group_advantages(const std::vector<double>& rewards, int64_t G, AdvantageScale scale);
 
 // Dynamic sampling's filter (DAPO eq. 11; verl's filter_groups.metric): whether the values of one group
-// differ, so that its advantages can. NaN values (a reward that does not apply) equal each other.
+// differ, so that its advantages can. NaN values (a reward that does not apply) are left out, as
+// group_advantages leaves them out: {1, NaN, 1} kept a group whose advantages were all 0.
 bool group_values_differ(const std::vector<double>& values);
 
 struct GrpoLossOptions {

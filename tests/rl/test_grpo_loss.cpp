@@ -38,16 +38,26 @@ void expect_error(F f, const std::string& needle) {
 // ---------------------------------------------------------------------------------------------------------
 // Advantages (spec §1.3)
 
-// Dynamic sampling keeps a group whose values differ; NaN (a reward that does not apply) equals NaN.
+// Dynamic sampling keeps a group whose values differ; NaN (a reward that does not apply) is left out, as the
+// advantages leave it out: {1, NaN, 1} was kept with advantages that were all 0.
 TEST(DynamicSampling, GroupValuesDifferUnlessAllEqual) {
   const double nan = std::nan("");
   EXPECT_FALSE(group_values_differ({1, 1, 1}));
   EXPECT_TRUE(group_values_differ({1, 1, 0}));
   EXPECT_TRUE(group_values_differ({0, 1, 1}));
   EXPECT_FALSE(group_values_differ({nan, nan}));
-  EXPECT_TRUE(group_values_differ({nan, 1}));
-  EXPECT_TRUE(group_values_differ({1, nan}));
+  EXPECT_FALSE(group_values_differ({nan, 1}));
+  EXPECT_FALSE(group_values_differ({1, nan, 1}));
+  EXPECT_TRUE(group_values_differ({nan, 1, 0}));
   EXPECT_FALSE(group_values_differ({0.5}));
+  // The filter and the advantages agree: a kept group has an advantage that is not 0.
+  for (const std::vector<double>& g :
+       std::vector<std::vector<double>>{{1, nan, 1}, {nan, 1, 0}, {nan, 2, nan}}) {
+    const AdvantageResult a = group_advantages(g, int64_t(g.size()), AdvantageScale::Group);
+    bool nonzero = false;
+    for (double v : a.advantages) nonzero |= v != 0;
+    EXPECT_EQ(nonzero, group_values_differ(g));
+  }
 }
 
 TEST(GroupAdvantages, GroupScalingUsesBesselStdAndZeroStdGroupsGetZero) {
