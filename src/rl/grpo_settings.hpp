@@ -103,6 +103,9 @@ struct GrpoSettings {
                                                    "task_options", "data",      "seed"};
   // Settings that name files or folders: saved absolute, so --resume works from any directory.
   static constexpr const char* kPathSettings[] = {"init", "tokenizer", "data"};
+  // What a resumed run reads again: --init (the frozen reference model and the check that the checkpoint is
+  // this run's) and the problems; the tokenizer comes from the checkpoint.
+  static constexpr const char* kReadOnResume[] = {"init", "data"};
 
   static GrpoSettings from_json(const nlohmann::json& j, const std::string& source);
   nlohmann::json to_json() const;

@@ -193,7 +193,7 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
                              changes.empty() ? "" : ", ", key, it.value().dump(), now.dump(), file.string(),
                              ckpt->filename().string());
     }
-  for (const char* key : rules.paths) {
+  for (const char* key : rules.read_on_resume) {
     const auto it = r.settings.find(key);
     if (it == r.settings.end()) continue;
     const std::string missing = missing_path(*it);
@@ -207,6 +207,17 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   }
   r.settings = absolute_paths(std::move(r.settings), rules.paths);  // a new path given here, or an old run's
   return r;
+}
+
+nlohmann::json paths_gone_as_checkpoint(nlohmann::json settings, std::span<const char* const> paths,
+                                        std::span<const char* const> read_on_resume,
+                                        const std::filesystem::path& checkpoint) {
+  for (const char* key : paths) {
+    const auto it = settings.find(key);
+    if (listed(read_on_resume, key) || it == settings.end() || missing_path(*it).empty()) continue;
+    *it = (std::string(key) == "config" ? checkpoint / "config.json" : checkpoint).string();
+  }
+  return settings;
 }
 
 void check_paths_exist(const nlohmann::json& settings, std::span<const char* const> path_keys) {

@@ -27,7 +27,8 @@ struct ResumeRules {
   const char* command;                 // "seek train" or "seek grpo": a run the other one made is refused
   std::span<const char* const> fixed;  // what the checkpoint's run is made of: a change is an error
   std::span<const char* const> paths;  // settings naming files or folders (a string or a list of them)
-  nlohmann::json defaults;             // for keys an older settings.json lacks
+  std::span<const char* const> read_on_resume;  // of `paths`, those a resumed run reads again
+  nlohmann::json defaults;                      // for keys an older settings.json lacks
   // A given value that is a placeholder resolved at start (aux_alpha < 0: the config's α) as the value it
   // stands for with the run's checkpoint; other values unchanged. Null: no placeholders.
   nlohmann::json (*resolve)(const std::string& key, const nlohmann::json& given,
@@ -50,6 +51,13 @@ nlohmann::json absolute_paths(nlohmann::json settings, std::span<const char* con
 // the finished model and logs and leave the old checkpoints, which a later --resume would then continue from.
 // `command` is the one starting the new run, for the message when another made the run there.
 void refuse_to_overwrite_a_run(const std::filesystem::path& out, const char* command);
+
+// `settings` with each path setting of `paths` that is not in `read_on_resume` and names something gone
+// replaced by what the checkpoint holds of it: "config" by <checkpoint>/config.json, a folder (init, a
+// tokenizer) by the checkpoint folder, which holds the model's config and the tokenizer files.
+nlohmann::json paths_gone_as_checkpoint(nlohmann::json settings, std::span<const char* const> paths,
+                                        std::span<const char* const> read_on_resume,
+                                        const std::filesystem::path& checkpoint);
 
 // Throws seek::Error naming the flag when a path setting (a string or a list of them) names nothing that
 // exists: a new run checks it before it creates its folder (a mistyped --init left a run folder behind).
@@ -111,7 +119,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
     r.lock = std::make_unique<RunFolderLock>(r.out);
   if (resume) {
     ResumeRules rules{Settings::kCommand, Settings::kFixedOnResume, Settings::kPathSettings,
-                      Settings{}.to_json()};
+                      Settings::kReadOnResume, Settings{}.to_json()};
     if constexpr (requires { &Settings::resolve_on_resume; }) rules.resolve = &Settings::resolve_on_resume;
     ResumePoint rp = resume_point(r.out, overrides, rules);
     r.checkpoint = rp.checkpoint;
@@ -122,7 +130,12 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   }
   if (resume) {
     try {
-      r.settings.validate();
+      // Path settings the resumed run does not read again may name what is gone since: validated as the
+      // checkpoint's copy, while the settings keep the names the run was made with.
+      Settings::from_json(paths_gone_as_checkpoint(r.settings.to_json(), Settings::kPathSettings,
+                                                   Settings::kReadOnResume, *r.checkpoint),
+                          "settings")
+          .validate();
     } catch (const Error& e) {  // a bad value there comes from the saved settings, not the command line
       fail("{} (in the run's settings, {})", e.what(), (r.out / "settings.json").string());
     }

@@ -78,6 +78,9 @@ struct TrainSettings {
                                                    "objective", "seq_len", "seed",      "val_fraction"};
   // Settings that name files or folders: saved absolute, so --resume works from any directory.
   static constexpr const char* kPathSettings[] = {"config", "init", "tokenizer", "data"};
+  // What a resumed run reads again; the model's config and the tokenizer come from its checkpoint, so the
+  // --config, --init and --tokenizer of a run may be gone (a base model deleted after an SFT run started).
+  static constexpr const char* kReadOnResume[] = {"data"};
 
   static TrainSettings from_json(const nlohmann::json& j, const std::string& source);  // rejects unknown keys
   // For --resume: a given aux_alpha below 0 as the α it stands for, the aux_loss_alpha of the checkpoint's

@@ -92,9 +92,13 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   // Model: from the checkpoint being resumed, from --init, or fresh from --config. The memory of the whole
   // run is checked before any of it is allocated or read.
   const std::string run_model_file = !s.init.empty() ? (fs::path(s.init) / "config.json").string() : s.config;
-  const ModelConfig run_model =
-      !s.init.empty() ? load_model_config(s.init) : ModelConfig::load(run_model_file);
-  if (ckpt) check_checkpoint_model(*ckpt, run_model, run_model_file);
+  std::error_code ec;
+  const bool source_here = fs::exists(run_model_file, ec);  // a resumed run's may be gone: it needs none
+  const auto source_model = [&] {
+    return !s.init.empty() ? load_model_config(s.init) : ModelConfig::load(run_model_file);
+  };
+  const ModelConfig run_model = ckpt ? ModelConfig::load((*ckpt / "config.json").string()) : source_model();
+  if (ckpt && source_here) check_checkpoint_model(*ckpt, source_model(), run_model_file);
   check_training_memory(run_model, 0, "");
   check_training_batch_memory(run_model, s.batch_size, s.seq_len, s.grad_accum);
   std::unique_ptr<Transformer<float>> model;

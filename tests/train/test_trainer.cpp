@@ -490,6 +490,30 @@ TEST(Trainer, ACheckpointOfTheEarlierSequenceLayoutIsRefused) {
   EXPECT_NO_THROW(check_same_data(state, now, {"a.jsonl"}));
 }
 
+// A resumed run reads its model's config and its tokenizer from its checkpoint: the --config (or --init,
+// --tokenizer) it was made from may be gone since, and settings.json keeps naming it.
+TEST(Trainer, ResumeNeedsNoneOfTheModelFilesItStartedFrom) {
+  TempDir tmp("trainer-resume-gone");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.steps = 2;
+  s.eval_every = 0;
+  run_training(s, false);
+  const fs::path config = s.config;
+  fs::remove(config);
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_training(s, true, {{"steps", 4}}).steps_done, 4);
+  testing::internal::GetCapturedStdout();
+  const auto saved = nlohmann::json::parse(std::ifstream(tmp.path / "run" / "settings.json"));
+  EXPECT_EQ(saved["config"], fs::absolute(config).lexically_normal().string());
+  EXPECT_TRUE(fs::exists(tmp.path / "run" / "model" / "config.json"));
+  // The data is read again: it must be there.
+  fs::rename(tmp.path / "corpus.txt", tmp.path / "gone.txt");
+  EXPECT_NE(test::error_of([&] {
+              run_training(s, true, {{"steps", 5}});
+            }).find("cannot be found"),
+            std::string::npos);
+}
+
 // Validation reads the first eval_batches × batch_size sequences: a resume that changes either measures other
 // text, which the run says instead of letting the validation curve step without a word.
 TEST(Trainer, ResumeWithAnotherValidationSizeSaysSo) {
