@@ -112,7 +112,7 @@ void add_sampling_options(CLI::App& app, SamplingParams& p) {
   app.add_option("--frequency-penalty", p.frequency_penalty, "subtracted per earlier occurrence")
       ->check(number_where<float>("a finite number", finite))
       ->capture_default_str();
-  app.add_option("--seed", p.seed, "random seed (samples repeat for a fixed seed)")
+  app.add_option("--seed", p.seed, "random seed (samples repeat for a fixed seed and thread count)")
       ->transform(seed_value())  // transform: its decimal rewrite ("010" is 10, not octal 8) must reach CLI11
       ->capture_default_str();
   // One value per flag: `--stop Q Z` took Z as a second stop string where the user meant "Q Z" (an error

@@ -249,6 +249,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   RunCheckpoints checkpoints(out, tok_files, s.keep_last, ckpt ? state.step : -1);
   checkpoints.set_data(source.content());
   const StopOnSignal stop(kCheckpointNotice, /*closed_stdout=*/true);
+  // The start-up lines reach a log or a pipe now, not with the first step's line, minutes away at times.
+  flush_stdout();
   // The rollouts' copy of the policy, refreshed after every update.
   const std::unique_ptr<InferModel> infer = InferModel::from_model(*policy);
   while (state.step < s.steps) {

@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -12,6 +15,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "train/data_cache.hpp"
 #include "train/data_hash.hpp"
 
@@ -134,9 +138,22 @@ void build_token_cache(const fs::path& dir, const nlohmann::json& descriptor,
 
   const SpecialIds ids{tok.bos_id(), tok.eos_id()};
   Writer writer(tmp.path, objective == Objective::Sft, tok, threads);
+  // Tokenizing a corpus runs about 4 minutes per GB with a large vocabulary, silent before: a progress line
+  // over the input bytes (the text of each batch, then each file's whole size, JSON syntax included).
+  int64_t total_bytes = 0, files_done = 0, done = 0;
+  for (const auto& f : inputs) total_bytes += int64_t(f.size);
+  ProgressLine progress("tokenizing the training data", total_bytes, "bytes");
+  const auto rate = [&](double elapsed) { return fmt::format("{:.1f} MB/s", double(done) / 1e6 / elapsed); };
   for (const auto& f : inputs) {
     const int64_t before = writer.loss_tokens();
-    read_documents(f, objective, ids, kBatchBytes, threads, [&](std::vector<Document>& b) { writer.add(b); });
+    read_documents(f, objective, ids, kBatchBytes, threads, [&](std::vector<Document>& b) {
+      writer.add(b);
+      for (const Document& d : b)
+        for (const Piece& p : d.pieces) done += int64_t(p.text.size());
+      progress.update(std::min(done, files_done + int64_t(f.size)), rate);
+    });
+    done = files_done += int64_t(f.size);
+    progress.update(done, rate);
     // SFT learns only from answers: a file without one adds no target, and alone would "train" on nothing.
     if (objective == Objective::Sft && writer.loss_tokens() == before)
       fail(
@@ -144,6 +161,7 @@ void build_token_cache(const fs::path& dir, const nlohmann::json& descriptor,
           "\"messages\" and on \"completion\"; --objective pretrain puts it on all text)",
           f.path.string());
   }
+  progress.finish();
   const nlohmann::json meta = writer.finish(tmp.path, dir.filename().string(), descriptor);
   // meta.json last: its presence is what marks a complete folder (the rename below is what makes it visible).
   write_file_atomically(tmp.path / "meta.json", meta.dump(2) + "\n");

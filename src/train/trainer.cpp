@@ -314,6 +314,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   checkpoints.set_data(ds.content);
 
   const StopOnSignal stop(kCheckpointNotice, /*closed_stdout=*/true);
+  // The start-up lines reach a log or a pipe now, not with the first step's line, minutes away at times.
+  flush_stdout();
   const auto t_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_seconds;
   const int64_t first_step = state.step;
