@@ -12,6 +12,8 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/resources.hpp"
+#include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
 #include "io/safetensors_writer.hpp"
 #include "io/tensor_store.hpp"
@@ -85,6 +87,14 @@ nlohmann::json state_checksums(const Transformer<float>& model, AdamW<float>& op
           {"adamw_v", data::hex64(data::content_hash(opt.v().data(), bytes))}};
 }
 
+// Saving a large model takes seconds (20 s for 2 GB), which passed in silence between two step lines or
+// after the last one: a line on stderr says what is being written. Small models save at once and say nothing.
+void say_saving(const char* what, const fs::path& where, int64_t bytes) {
+  constexpr int64_t kQuietBelow = int64_t(128) << 20;
+  if (bytes >= kQuietBelow)
+    print_stderr("seek: saving {} to {} ({})\n", what, where.string(), format_bytes(bytes));
+}
+
 }  // namespace
 
 fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& model, AdamW<float>& opt,
@@ -93,6 +103,7 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
   fs::path root = run_dir / "checkpoints";
   fs::path final_dir = root / fmt::format("{}{:08d}", kPrefix, state.step);
   check_trained_weights_finite(model, final_dir);
+  say_saving("the checkpoint", final_dir, 3 * model.params().layout.total() * int64_t(sizeof(float)));
   std::error_code ec;
   fs::create_directories(root, ec);
   SEEK_CHECK(!ec, "cannot create checkpoint folder {}: {}", root.string(), ec.message());
@@ -157,6 +168,7 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
 void save_final_model(const Transformer<float>& model, const fs::path& dir, const SaveOptions& opts,
                       const tok::TokenizerFileSet& tokenizer) {
   check_trained_weights_finite(model, dir);
+  say_saving("the model", dir, model.params().layout.total() * (opts.dtype == DType::BF16 ? 2 : 4));
   const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
   const std::string name = dir.filename().string();
   // Leftovers of saves killed before they finished. An ".old-" folder with nothing at `dir` is the earlier

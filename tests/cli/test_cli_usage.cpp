@@ -164,4 +164,25 @@ TEST(CliUsage, SftShowsItsPaddingShare) {
   EXPECT_NE(r.output.find("% padding) | 1 step"), std::string::npos) << r.output;
 }
 
+// Saving a large checkpoint takes seconds, which passed in silence after the last step line: a line on stderr
+// says what is being written (small models save at once and say nothing).
+TEST(CliUsage, SavingALargeCheckpointSaysSo) {
+  TempDir tmp("cli-saving");
+  {
+    std::ofstream corpus(tmp.path / "d.txt");
+    for (int i = 0; i < 100; ++i) corpus << i << "+" << i % 7 << "=" << i + i % 7 << "\n";
+  }
+  const std::string args = " --data " + (tmp.path / "d.txt").string() +
+                           " --steps 1 --seq-len 16 --batch-size 1 --threads 2 --out ";
+  CmdResult r = run("train --config " + std::string(SEEK_SOURCE_DIR) + "/configs/small.json" + args +
+                    (tmp.path / "big").string());
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("seek: saving the checkpoint to " +
+                          (tmp.path / "big" / "checkpoints" / "step-00000001").string() + " ("),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("saving the model"), std::string::npos)
+      << r.output;  // 87 MB: below the line's floor
+}
+
 }  // namespace
