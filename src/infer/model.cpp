@@ -8,6 +8,7 @@
 
 #include "core/dtype.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "core/resources.hpp"
 #include "core/rng.hpp"
 #include "io/tensor_store.hpp"
@@ -217,6 +218,11 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
   std::vector<float> tmp;
   std::vector<char> router(size_t(m->layout_.size()), 0);
   for (int id : router_tensor_ids(m->ids_)) router[size_t(id)] = 1;
+  // Reading a large checkpoint from disk takes seconds per GB: a progress line (only past 2 s on a terminal).
+  ProgressLine::Options po;
+  po.erase = true;  // generate's text follows on the terminal
+  ProgressLine progress("loading " + dir.string(), m->layout_.total(), "parameters", po);
+  int64_t done = 0;
   for (int id = 0; id < m->layout_.size(); ++id) {
     const ParamInfo& info = m->layout_[id];
     const bool in_slab = m->f32_off_[size_t(id)] >= 0;
@@ -226,7 +232,9 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
     // Checked as read: a router held as bf16 or packed no longer shows its f32 values.
     if (router[size_t(id)]) check_router_values(store, info.name, values, info.numel);
     if (!in_slab) m->store(id, values);
+    progress.update(done += info.numel);
   }
+  progress.finish();
   return m;
 }
 

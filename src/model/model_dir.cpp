@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "core/read_file.hpp"
 #include "io/safetensors_writer.hpp"
 
@@ -98,11 +99,16 @@ std::vector<int> router_tensor_ids(const ModelIds& ids) {
 template <typename T>
 void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOptions& opts) {
   auto& ps = model.params();
+  // Reading a large checkpoint from disk takes seconds per GB: a progress line (only past 2 s on a terminal).
+  ProgressLine progress("loading " + store.path(), ps.layout.total(), "parameters");
+  int64_t done = 0;
   for (const ParamInfo& info : ps.layout.all()) {
     SEEK_CHECK(store.contains(info.name), "{}: missing tensor {} (shape [{}]) required by the config",
                store.path(), info.name, fmt::join(info.shape, ", "));
     store.read_into(info.name, info.shape, ps.value.data() + info.offset, opts);
+    progress.update(done += info.numel);
   }
+  progress.finish();
   for (int id : router_tensor_ids(model.ids()))
     check_router_values(store, ps.layout[id].name, ps.p(id), ps.layout[id].numel);
 }
