@@ -37,6 +37,11 @@ struct CliSettingsFlags : ::testing::Test {
     std::ofstream(config) << cfg.dump();
     std::ofstream(data) << "1+1=2\n";
   }
+  // The fixture's corpus is one line: enough to fail on, too short to train a step of 2 × 32 tokens.
+  void write_corpus_for_a_step() const {
+    std::ofstream corpus(data);
+    for (int i = 0; i < 300; ++i) corpus << i << "+" << i % 7 << "=" << i + i % 7 << "\n";
+  }
   std::string train(const std::string& extra, const std::string& data_file = "") const {
     return "train --config " + config + " --data " + (data_file.empty() ? data : data_file) + " --out " +
            (tmp.path / "r").string() + " --steps 1 --seq-len 32 --batch-size 2 " + extra;
@@ -63,10 +68,7 @@ TEST_F(CliSettingsFlags, NumbersMustFitTheirSetting) {
 
 // Whole numbers are read in decimal: CLI11 alone read --batch-size 011 as octal 9.
 TEST_F(CliSettingsFlags, WholeNumbersAreDecimal) {
-  {
-    std::ofstream corpus(data);
-    for (int i = 0; i < 300; ++i) corpus << i << "+" << i % 7 << "=" << i + i % 7 << "\n";
-  }
+  write_corpus_for_a_step();
   const CmdResult r =
       run("train --config " + config + " --data " + data + " --out " + (tmp.path / "r").string() +
           " --steps 1e0 --seq-len 32 --batch-size 011 --seed +010 --log-every 2.0e1");
@@ -82,10 +84,7 @@ TEST_F(CliSettingsFlags, WholeNumbersAreDecimal) {
 // A boolean setting given bare is true, like a switch (it used to take the next flag as its value), and still
 // takes an explicit true/false.
 TEST_F(CliSettingsFlags, ABareBooleanFlagIsTrue) {
-  {
-    std::ofstream corpus(data);
-    for (int i = 0; i < 300; ++i) corpus << i << "+" << i % 7 << "=" << i + i % 7 << "\n";
-  }
+  write_corpus_for_a_step();
   const auto seq_aux_saved = [&](const std::string& flags) {
     fs::remove_all(tmp.path / "r");
     const CmdResult r = run(train(flags));
@@ -158,10 +157,7 @@ TEST_F(CliSettingsFlags, AConfigsSeqAuxThatTheRunOverrulesIsNoted) {
   cfg["seq_aux"] = false;
   cfg["aux_loss_alpha"] = 0.01;
   std::ofstream(config) << cfg.dump();
-  {
-    std::ofstream corpus(data);
-    for (int i = 0; i < 300; ++i) corpus << i << "+" << i % 7 << "=" << i + i % 7 << "\n";
-  }
+  write_corpus_for_a_step();
   CmdResult r = run(train(""));
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("note: " + config +
