@@ -46,6 +46,14 @@ constexpr int64_t kMaxGrpoCount = int64_t(1) << 20;
 
 }  // namespace
 
+bool GrpoSettings::reads_on_resume(const std::string& key, const nlohmann::json& settings) {
+  if (key == "data") return true;
+  if (key != "init") return false;
+  // A beta that is not a number is reported by from_json; a reference is not read for it.
+  const auto beta = settings.find("beta");
+  return beta != settings.end() && beta->is_number() && beta->get<double>() > 0;
+}
+
 void GrpoSettings::validate() const {
   SEEK_CHECK(!init.empty(), "give the policy's model directory with --init DIR");
   check_problem_source(task, task_options, data);

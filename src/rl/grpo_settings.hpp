@@ -103,9 +103,10 @@ struct GrpoSettings {
                                                    "task_options", "data",      "seed"};
   // Settings that name files or folders: saved absolute, so --resume works from any directory.
   static constexpr const char* kPathSettings[] = {"init", "tokenizer", "data"};
-  // What a resumed run reads again: --init (the frozen reference model and the check that the checkpoint is
-  // this run's) and the problems; the tokenizer comes from the checkpoint.
-  static constexpr const char* kReadOnResume[] = {"init", "data"};
+  // What a resumed run (its settings with the command's changes) reads again: the problems, and --init when
+  // a KL term needs it as the frozen reference model. The policy, its config and the tokenizer come from the
+  // checkpoint, so without a KL term the --init folder may be gone.
+  static bool reads_on_resume(const std::string& key, const nlohmann::json& settings);
 
   static GrpoSettings from_json(const nlohmann::json& j, const std::string& source);
   nlohmann::json to_json() const;

@@ -179,9 +179,13 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   // The memory of the whole run is checked before any of it is allocated or read: the policy's training
   // state, its copy for the rollouts (f32) and, with a KL term, the frozen reference (weights and an unused
   // gradient slab).
-  const std::string run_model_file = (fs::path(s.init) / "config.json").string();
-  const ModelConfig run_model = load_model_config(s.init);
-  if (ckpt) check_checkpoint_model(*ckpt, run_model, run_model_file);
+  // A resumed run without a KL term does not need --init (start_run let it be gone): its checkpoint holds the
+  // policy and its config. Where the folder is still there, it is checked to be this run's.
+  const bool init_gone = ckpt && !fs::exists(fs::path(s.init) / "config.json");
+  const fs::path model_dir = init_gone ? *ckpt : fs::path(s.init);
+  const std::string run_model_file = (model_dir / "config.json").string();
+  const ModelConfig run_model = load_model_config(model_dir);
+  if (ckpt && !init_gone) check_checkpoint_model(*ckpt, run_model, run_model_file);
   check_training_memory(run_model, s.beta > 0 ? 12 : 4,
                         s.beta > 0 ? ", its f32 copy for the rollouts and the frozen reference model"
                                    : " and its f32 copy for the rollouts");

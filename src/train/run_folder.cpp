@@ -193,9 +193,9 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
                              changes.empty() ? "" : ", ", key, it.value().dump(), now.dump(), file.string(),
                              ckpt->filename().string());
     }
-  for (const char* key : rules.read_on_resume) {
+  for (const char* key : rules.paths) {
     const auto it = r.settings.find(key);
-    if (it == r.settings.end()) continue;
+    if (it == r.settings.end() || !rules.read_on_resume(key, r.settings)) continue;
     const std::string missing = missing_path(*it);
     // Only a relative path (an older run's settings.json) depends on where --resume is run from.
     SEEK_CHECK(
@@ -210,11 +210,11 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
 }
 
 nlohmann::json paths_gone_as_checkpoint(nlohmann::json settings, std::span<const char* const> paths,
-                                        std::span<const char* const> read_on_resume,
+                                        bool (*read_on_resume)(const std::string&, const nlohmann::json&),
                                         const std::filesystem::path& checkpoint) {
   for (const char* key : paths) {
     const auto it = settings.find(key);
-    if (listed(read_on_resume, key) || it == settings.end() || missing_path(*it).empty()) continue;
+    if (it == settings.end() || read_on_resume(key, settings) || missing_path(*it).empty()) continue;
     *it = (std::string(key) == "config" ? checkpoint / "config.json" : checkpoint).string();
   }
   return settings;

@@ -27,8 +27,10 @@ struct ResumeRules {
   const char* command;                 // "seek train" or "seek grpo": a run the other one made is refused
   std::span<const char* const> fixed;  // what the checkpoint's run is made of: a change is an error
   std::span<const char* const> paths;  // settings naming files or folders (a string or a list of them)
-  std::span<const char* const> read_on_resume;  // of `paths`, those a resumed run reads again
-  nlohmann::json defaults;                      // for keys an older settings.json lacks
+  // Of `paths`, whether a resumed run with these settings (the saved ones with the command's changes)
+  // reads this one again.
+  bool (*read_on_resume)(const std::string& key, const nlohmann::json& settings);
+  nlohmann::json defaults;  // for keys an older settings.json lacks
   // A given value that is a placeholder resolved at start (aux_alpha < 0: the config's α) as the value it
   // stands for with the run's checkpoint; other values unchanged. Null: no placeholders.
   nlohmann::json (*resolve)(const std::string& key, const nlohmann::json& given,
@@ -52,11 +54,12 @@ nlohmann::json absolute_paths(nlohmann::json settings, std::span<const char* con
 // `command` is the one starting the new run, for the message when another made the run there.
 void refuse_to_overwrite_a_run(const std::filesystem::path& out, const char* command);
 
-// `settings` with each path setting of `paths` that is not in `read_on_resume` and names something gone
-// replaced by what the checkpoint holds of it: "config" by <checkpoint>/config.json, a folder (init, a
-// tokenizer) by the checkpoint folder, which holds the model's config and the tokenizer files.
+// `settings` with each path setting of `paths` that the resumed run does not read again (`read_on_resume`)
+// and that names something gone replaced by what the checkpoint holds of it: "config" by
+// <checkpoint>/config.json, a folder (init, a tokenizer) by the checkpoint folder, which holds the model's
+// config and the tokenizer files.
 nlohmann::json paths_gone_as_checkpoint(nlohmann::json settings, std::span<const char* const> paths,
-                                        std::span<const char* const> read_on_resume,
+                                        bool (*read_on_resume)(const std::string&, const nlohmann::json&),
                                         const std::filesystem::path& checkpoint);
 
 // Throws seek::Error naming the flag when a path setting (a string or a list of them) names nothing that
@@ -119,7 +122,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
     r.lock = std::make_unique<RunFolderLock>(r.out);
   if (resume) {
     ResumeRules rules{Settings::kCommand, Settings::kFixedOnResume, Settings::kPathSettings,
-                      Settings::kReadOnResume, Settings{}.to_json()};
+                      &Settings::reads_on_resume, Settings{}.to_json()};
     if constexpr (requires { &Settings::resolve_on_resume; }) rules.resolve = &Settings::resolve_on_resume;
     ResumePoint rp = resume_point(r.out, overrides, rules);
     r.checkpoint = rp.checkpoint;
@@ -133,7 +136,7 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
       // Path settings the resumed run does not read again may name what is gone since: validated as the
       // checkpoint's copy, while the settings keep the names the run was made with.
       Settings::from_json(paths_gone_as_checkpoint(r.settings.to_json(), Settings::kPathSettings,
-                                                   Settings::kReadOnResume, *r.checkpoint),
+                                                   &Settings::reads_on_resume, *r.checkpoint),
                           "settings")
           .validate();
     } catch (const Error& e) {  // a bad value there comes from the saved settings, not the command line

@@ -80,7 +80,9 @@ struct TrainSettings {
   static constexpr const char* kPathSettings[] = {"config", "init", "tokenizer", "data"};
   // What a resumed run reads again; the model's config and the tokenizer come from its checkpoint, so the
   // --config, --init and --tokenizer of a run may be gone (a base model deleted after an SFT run started).
-  static constexpr const char* kReadOnResume[] = {"data"};
+  static bool reads_on_resume(const std::string& key, const nlohmann::json& /*settings*/) {
+    return key == "data";
+  }
 
   static TrainSettings from_json(const nlohmann::json& j, const std::string& source);  // rejects unknown keys
   // For --resume: a given aux_alpha below 0 as the α it stands for, the aux_loss_alpha of the checkpoint's

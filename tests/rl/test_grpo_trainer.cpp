@@ -118,11 +118,13 @@ TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
   s.checkpoint_every = 2;
   run_grpo(s, false);
   auto want = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
-  // Stop after step 2 by asking for 2 steps, then resume with the full count.
+  // Stop after step 2 by asking for 2 steps, then resume with the full count, the --init folder deleted
+  // meanwhile: without a KL term the checkpoint holds all the resumed run reads of the model.
   auto s2 = s;
   s2.out = (tmp.path / "run2").string();
   s2.steps = 2;
   run_grpo(s2, false);
+  fs::rename(tmp.path / "policy", tmp.path / "policy-moved");
   run_grpo(s2, true, {{"steps", 4}});
   auto got = test::read_jsonl(tmp.path / "run2" / "metrics.jsonl");
   ASSERT_EQ(got.size(), 4u);
@@ -130,6 +132,36 @@ TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
     EXPECT_EQ(got[i]["reward"], want[i]["reward"]) << "step " << i + 1;
     EXPECT_EQ(got[i]["grad_norm"], want[i]["grad_norm"]) << "step " << i + 1;
   }
+}
+
+// With a KL term the resumed run reads --init again as its frozen reference: gone, that is an error naming
+// the flag, also when the resume turns the KL term on.
+TEST(GrpoTrainer, ResumeWithAKlTermNeedsItsInit) {
+  TempDir tmp("grpo-resume-kl");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 2;
+  s.checkpoint_every = 2;
+  s.beta = 0.04;
+  run_grpo(s, false);
+  auto s0 = s;
+  s0.out = (tmp.path / "run0").string();
+  s0.beta = 0;
+  run_grpo(s0, false);
+  fs::rename(tmp.path / "policy", tmp.path / "policy-moved");
+  for (const auto& [out, overrides] : {std::pair{s.out, nlohmann::json{{"steps", 3}}},
+                                       std::pair{s0.out, nlohmann::json{{"steps", 3}, {"beta", 0.1}}}}) {
+    auto r = s;
+    r.out = out;
+    const std::string e = test::error_of([&] { run_grpo(r, true, overrides); });
+    EXPECT_NE(e.find("--init"), std::string::npos) << e;
+    EXPECT_NE(e.find("cannot be found"), std::string::npos) << e;
+  }
+  // Back in place, both resume.
+  fs::rename(tmp.path / "policy-moved", tmp.path / "policy");
+  auto r = s0;
+  run_grpo(r, true, {{"steps", 3}, {"beta", 0.1}});
+  EXPECT_EQ(test::read_jsonl(tmp.path / "run0" / "metrics.jsonl").size(), 3u);
 }
 
 // A dataset whose contents changed since the checkpoint is refused on resume: the run would draw other
