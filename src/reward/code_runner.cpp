@@ -70,6 +70,16 @@ constexpr std::string_view kHarness = R"PY(def _main():
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'),
               not isinstance(x, defs) and any(isinstance(y, ast.Assert) for y in ast.walk(x)))
              for x in tree.body]
+    # The names the tests read, for judging which of the solution's names they test (below).
+    loaded, imports_all = set(), False
+    for x in ast.walk(tree):
+        if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Load):
+            loaded.add(x.id)
+        elif isinstance(x, ast.ImportFrom) and x.module == 'solution':
+            imports_all = imports_all or any(a.name == '*' for a in x.names)
+            loaded.update(a.name for a in x.names)
+        elif isinstance(x, ast.Import) and any(a.name == 'solution' for a in x.names):
+            imports_all = True
     del source, tree
     n_asserts = sum(1 for _, a in stmts if a)
     write(1, ('\n%s total %d\n' % (nonce, n_asserts if n_asserts else 1)).encode())
@@ -93,7 +103,16 @@ constexpr std::string_view kHarness = R"PY(def _main():
         write(1, ('\n%s error solution %s\n' % (nonce, type(e).__name__)).encode())
         exit_now(0)
     builtin_names = set(dir(__builtins__)) if not isinstance(__builtins__, dict) else set(__builtins__)
-    tg = {k: v for k, v in g.items() if k not in builtin_names or k.startswith('__')}
+    mine = {k for k, v in g.items() if not k.startswith('__') and type(v) is not type(sys)}
+    used = mine if imports_all else mine & loaded
+    if not used:
+        write(1, ('\n%s error tests-unused the tests use no name the solution defines\n' % nonce).encode())
+        exit_now(0)
+    # A solution's name that shadows a builtin (abs = lambda x: 0) is hidden from tests that test other
+    # names of it (assert abs(f(2) - 1.414) < 1e-3 then uses the real abs); where the tests use only such
+    # names, they are what is tested (def max(a, b) under assert max(2, 3) == 3).
+    hide = {k for k in mine if k in builtin_names} if used - builtin_names else set()
+    tg = {k: v for k, v in g.items() if k not in hide}
     i, all_ok = 0, True
     for code, is_assert in stmts:
         try:

@@ -146,6 +146,36 @@ TEST(CodeRunReview, CheapHacksOnTheHarnessFail) {
   EXPECT_EQ(r.passed, 2) << r.detail;
 }
 
+// Hiding every name that shadows a builtin from the tests made tests of a function named like one (max,
+// sorted, sum) run the builtin: wrong code and no code at all scored full marks. Such names are now hidden
+// only from tests that test other names of the solution, and tests that use nothing the solution defines
+// pass nothing.
+TEST(CodeRunReview, AFunctionNamedLikeABuiltinIsWhatItsTestsTest) {
+  REQUIRE_ISOLATION();
+  const std::string max_tests = "assert max(2, 3) == 3\nassert max(5, 1) == 5\n";
+  struct Case {
+    std::string code, tests;
+    int passed;
+  };
+  const Case cases[] = {
+      {"def max(a, b):\n    return 0\n", max_tests, 0},
+      {"def max(a, b):\n    return a if a > b else b\n", max_tests, 2},
+      {"def sorted(x):\n    return x\n", "assert sorted([3, 1, 2]) == [1, 2, 3]\n", 0},
+      // The builtin would raise here: only the solution's sum passes.
+      {"def sum(a, b, c):\n    return a + b + c\n", "assert sum(1, 2, 3) == 6\n", 1},
+      {"pass\n", max_tests, 0},
+      {"import math\n", "assert max(2, 3) == 3\nassert math.pi > 3\n", 0},
+      {"def max(a, b):\n    return 0\n", "from solution import max as m\nassert m(2, 3) == 3\n", 0},
+  };
+  for (const auto& c : cases) {
+    auto r = run_code_tests(c.code, {}, c.tests, test::fast_code_run(10));
+    EXPECT_EQ(r.passed, c.passed) << c.code << r.detail;
+    if (c.code == "pass\n") {
+      EXPECT_NE(r.detail.find("use no name the solution defines"), std::string::npos) << r.detail;
+    }
+  }
+}
+
 // The solution ran in a namespace that was not a module in sys.modules, so correct code that needs its
 // module (dataclasses with postponed annotations, pickle) failed every assert test.
 TEST(CodeRunReview, TheSolutionIsARealModule) {
