@@ -30,6 +30,10 @@ struct RewardInput {
   const Problem* problem = nullptr;
   std::string_view completion;     // the generated text only (not the prompt)
   int64_t completion_tokens = -1;  // length rewards use it; -1: they fall back to the length in bytes
+  // The prompt ended by opening <think> (a task's think_prefilled, a plain prompt ending in "<think>", a chat
+  // format that opens it), so the completion starts inside the thinking: what a reward's think_prefilled
+  // option stands for where it is not given.
+  bool prompt_opens_think = false;
 };
 
 class RewardFunction {

@@ -34,7 +34,7 @@ void check_python(const std::string& python, const std::string& where) {
 
 class CodeReward : public RewardFunction {
  public:
-  explicit CodeReward(const OptionReader& o) {
+  explicit CodeReward(const OptionReader& o) : prefilled_(o) {
     SandboxLimits& l = opts_.limits;
     l.cpu_seconds = o.number("cpu_seconds", 2.0, 0.1, 3600);
     l.wall_seconds = o.number("wall_seconds", 4.0, 0.1, 3600);
@@ -47,7 +47,6 @@ class CodeReward : public RewardFunction {
     opts_.total_wall_seconds = o.number("total_wall_seconds", 30.0, 0.1, 86400);
     opts_.python = o.string("python", "/usr/bin/python3");
     check_python(opts_.python, o.where());
-    prefilled_ = o.boolean("think_prefilled", false);
     // Refuse at start-up rather than score every completion 0 (or run it unisolated) later.
     const SandboxSupport& s = sandbox_support();
     if (!s.namespaces && l.require_isolation)
@@ -61,7 +60,7 @@ class CodeReward : public RewardFunction {
   double score(const RewardInput& in) const override {
     if (!in.problem || !in.problem->is_code()) return std::numeric_limits<double>::quiet_NaN();
     try {
-      std::string code = extract_python_block(in.completion, prefilled_);
+      std::string code = extract_python_block(in.completion, prefilled_(in));
       if (code.empty()) return 0.0;
       return run_code_tests(code, in.problem->tests, in.problem->asserts, opts_).score();
     } catch (...) {
@@ -91,8 +90,8 @@ class CodeReward : public RewardFunction {
   }
 
   std::string name_ = "code";
+  ThinkPrefilled prefilled_;
   CodeRunOptions opts_;
-  bool prefilled_ = false;
 };
 
 }  // namespace

@@ -89,14 +89,13 @@ bool blank(std::string_view s) {
 
 class FormatReward : public RewardFunction {
  public:
-  explicit FormatReward(const OptionReader& o)
-      : prefilled_(o.boolean("think_prefilled", false)), limit_(o.number("time_limit", 1.0, 0, 3600)) {
+  explicit FormatReward(const OptionReader& o) : prefilled_(o), limit_(o.number("time_limit", 1.0, 0, 3600)) {
     r1_regex();  // compile now, so a bad pattern shows at start-up
   }
   const std::string& name() const override { return name_; }
   double score(const RewardInput& in) const override {
     return guarded(limit_, 0.0, [&](const Deadline&) {
-      std::string text = prefilled_ ? "<think>" + std::string(in.completion) : std::string(in.completion);
+      std::string text = prefilled_(in) ? "<think>" + std::string(in.completion) : std::string(in.completion);
       std::vector<std::pair<size_t, size_t>> g;
       if (!r1_regex().match(text, &g) || g.size() < 2) return 0.0;
       return blank(std::string_view(text).substr(g[1].first, g[1].second - g[1].first)) ? 0.0 : 1.0;
@@ -105,7 +104,7 @@ class FormatReward : public RewardFunction {
 
  private:
   std::string name_ = "format";
-  bool prefilled_;
+  ThinkPrefilled prefilled_;
   double limit_;
 };
 
@@ -126,13 +125,13 @@ size_t count(std::string_view s, std::string_view tag, size_t* first) {
 class TagCountReward : public RewardFunction {
  public:
   explicit TagCountReward(const OptionReader& o)
-      : prefilled_(o.boolean("think_prefilled", false)),
+      : prefilled_(o),
         newlines_(o.boolean("newlines", false)),
         limit_(o.number("time_limit", 1.0, 0, 3600)) {}
   const std::string& name() const override { return name_; }
   double score(const RewardInput& in) const override {
     return guarded(limit_, 0.0, [&](const Deadline&) {
-      std::string text = prefilled_ ? "<think>" + std::string(in.completion) : std::string(in.completion);
+      std::string text = prefilled_(in) ? "<think>" + std::string(in.completion) : std::string(in.completion);
       static constexpr std::string_view bare[4] = {"<think>", "</think>", "<answer>", "</answer>"};
       static constexpr std::string_view nl[4] = {"<think>\n", "\n</think>\n", "\n<answer>\n", "\n</answer>"};
       double r = 0;
@@ -151,7 +150,8 @@ class TagCountReward : public RewardFunction {
 
  private:
   std::string name_ = "tag_count";
-  bool prefilled_, newlines_;
+  ThinkPrefilled prefilled_;
+  bool newlines_;
   double limit_;
 };
 

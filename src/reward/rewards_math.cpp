@@ -15,7 +15,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 CorrectnessOptions read_correctness(const OptionReader& o) {
   CorrectnessOptions c;
   c.extract.require_answer_tag = o.boolean("require_answer_tag", false);
-  c.extract.think_prefilled = o.boolean("think_prefilled", false);
   if (o.has("reject_multiple_answers"))
     c.extract.reject_multiple_answers = o.boolean("reject_multiple_answers", false);
   if (o.has("allow_boxed")) c.extract.allow_boxed = o.boolean("allow_boxed", true);
@@ -26,15 +25,21 @@ CorrectnessOptions read_correctness(const OptionReader& o) {
   return c;
 }
 
+// The options for one completion: think_prefilled as given, or as its prompt says.
+CorrectnessOptions for_input(CorrectnessOptions c, const ThinkPrefilled& prefilled, const RewardInput& in) {
+  c.extract.think_prefilled = prefilled(in);
+  return c;
+}
+
 class AccuracyReward : public RewardFunction {
  public:
   explicit AccuracyReward(const OptionReader& o)
-      : opts_(read_correctness(o)), limit_(o.number("time_limit", 1.0, 0, 3600)) {}
+      : opts_(read_correctness(o)), prefilled_(o), limit_(o.number("time_limit", 1.0, 0, 3600)) {}
   const std::string& name() const override { return name_; }
   double score(const RewardInput& in) const override {
     if (!in.problem || in.problem->is_code()) return kNaN;
     return guarded(limit_, 0.0, [&](const Deadline& d) {
-      auto c = correctness(*in.problem, in.completion, opts_, d);
+      auto c = correctness(*in.problem, in.completion, for_input(opts_, prefilled_, in), d);
       return c ? *c : kNaN;
     });
   }
@@ -42,6 +47,7 @@ class AccuracyReward : public RewardFunction {
  private:
   std::string name_ = "accuracy";
   CorrectnessOptions opts_;
+  ThinkPrefilled prefilled_;
   double limit_;
 };
 
@@ -52,6 +58,7 @@ class CosineReward : public RewardFunction {
  public:
   explicit CosineReward(const OptionReader& o)
       : opts_(read_correctness(o)),
+        prefilled_(o),
         max_len_(double(o.integer("max_length", 1000, 1, int64_t(1) << 40))),
         min_c_(o.number("min_value_correct", 0.5, -1e6, 1e6)),
         max_c_(o.number("max_value_correct", 1.0, -1e6, 1e6)),
@@ -63,19 +70,23 @@ class CosineReward : public RewardFunction {
     if (!in.problem || in.problem->is_code()) return kNaN;
     double len = in.completion_tokens >= 0 ? double(in.completion_tokens) : double(in.completion.size());
     double p = std::min(1.0, len / max_len_);
-    double cosine = std::cos(p * std::numbers::pi);
-    return guarded(limit_, 0.0, [&](const Deadline& d) {
-      auto c = correctness(*in.problem, in.completion, opts_, d);
-      if (!c) return kNaN;
-      bool right = *c >= 1.0;
+    const double cosine = std::cos(p * std::numbers::pi);
+    const auto value = [&](bool right) {
       double lo = right ? min_c_ : max_w_, hi = right ? max_c_ : min_w_;
       return lo + 0.5 * (hi - lo) * (1.0 + cosine);
+    };
+    // An answer that cannot be judged in time scores as a wrong one: 0 was above every wrong answer's value,
+    // a bonus for answers built to exhaust the checker.
+    return guarded(limit_, value(false), [&](const Deadline& d) {
+      auto c = correctness(*in.problem, in.completion, for_input(opts_, prefilled_, in), d);
+      return c ? value(*c >= 1.0) : kNaN;
     });
   }
 
  private:
   std::string name_ = "cosine";
   CorrectnessOptions opts_;
+  ThinkPrefilled prefilled_;
   double max_len_, min_c_, max_c_, min_w_, max_w_, limit_;
 };
 

@@ -57,6 +57,13 @@ Task::Task(std::string name, const nlohmann::json& options, const std::vector<st
          template_);
   require_answer_tag_ = o.boolean("require_answer_tag", true);
   think_prefilled_ = o.boolean("think_prefilled", false);
+  // Only the r1 prompt ends in an Assistant turn to open <think> in; elsewhere the verifier would look for
+  // answers after a <think> the prompt never opened, and score every right answer 0.
+  SEEK_CHECK(
+      !think_prefilled_ || template_ == "r1",
+      "{}: option 'think_prefilled' opens <think> at the end of the \"r1\" template's prompt; template "
+      "\"{}\" has no Assistant turn to open it in (use template \"r1\", or leave think_prefilled out)",
+      o.where(), template_);
   options_ = {{"seed", seed_},
               {"eval_seed", eval_seed_},
               {"held_out_fraction", held_out_fraction_},

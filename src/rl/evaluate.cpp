@@ -26,17 +26,9 @@ nlohmann::json EvalResult::to_json() const {
 
 EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward,
                        ChatStyle style)
-    : accuracy_(reward::make_reward("accuracy")),
-      accuracy_prefilled_(reward::make_reward("accuracy", {{"think_prefilled", true}})),
-      format_(reward::make_reward("format")),
-      format_prefilled_(reward::make_reward("format", {{"think_prefilled", true}})),
-      style_(style) {
-  if (const nlohmann::json* o = run_reward ? run_reward->options_of("accuracy") : nullptr) {
+    : accuracy_(reward::make_reward("accuracy")), format_(reward::make_reward("format")), style_(style) {
+  if (const nlohmann::json* o = run_reward ? run_reward->options_of("accuracy") : nullptr)
     run_accuracy_ = reward::make_reward("accuracy", *o);
-    nlohmann::json prefilled = *o;
-    prefilled["think_prefilled"] = true;
-    run_accuracy_prefilled_ = reward::make_reward("accuracy", prefilled);
-  }
   if (std::none_of(problems.begin(), problems.end(), [](const auto& p) { return p.is_code(); })) return;
   code_ = run_reward ? run_reward->find("code") : nullptr;
   if (code_) return;
@@ -51,18 +43,22 @@ EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const rewar
   code_ = own_code_.get();
 }
 
-double EvalScorer::correctness(const reward::RewardInput& in) const {
-  const bool opened = prompt_opens_think(*in.problem, style_);
-  const double c = in.problem->is_code() ? code_->score(in)
-                   : run_accuracy_       ? (opened ? run_accuracy_prefilled_ : run_accuracy_)->score(in)
-                   : opened              ? accuracy_prefilled_->score(in)
-                                         : accuracy_->score(in);
+reward::RewardInput EvalScorer::as_prompted(const reward::RewardInput& in) const {
+  reward::RewardInput r = in;
+  r.prompt_opens_think = prompt_opens_think(*in.problem, style_);
+  return r;
+}
+
+double EvalScorer::correctness(const reward::RewardInput& given) const {
+  const reward::RewardInput in = as_prompted(given);
+  const double c =
+      in.problem->is_code() ? code_->score(in) : (run_accuracy_ ? run_accuracy_ : accuracy_)->score(in);
   // Still NaN: a problem without answer, task or tests (problem_from_json refuses those); not solved.
   return std::isnan(c) ? 0.0 : c;
 }
 
 double EvalScorer::format(const reward::RewardInput& in) const {
-  return (prompt_opens_think(*in.problem, style_) ? format_prefilled_ : format_)->score(in);
+  return format_->score(as_prompted(in));
 }
 
 void EvalOptions::validate() const {
@@ -130,7 +126,8 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     int64_t correct = 0;
     for (size_t s = 0; s < comps.size(); ++s) {
       const Completion& c = comps[s];
-      reward::RewardInput in{&problems[i], c.text, int64_t(c.tokens.size())};
+      const reward::RewardInput in{&problems[i], c.text, int64_t(c.tokens.size()),
+                                   prompt_opens_think(problems[i], opt.chat_style)};
       const double acc = scorer.correctness(in), fmt = scorer.format(in);
       double r = run_reward ? run_reward->score(in).total : acc;
       correct += acc >= 1.0;

@@ -61,16 +61,17 @@ class EvalScorer {
              ChatStyle style = ChatStyle::V3);
   double correctness(const reward::RewardInput& in) const;
   // The strict R1 format reward (1 or 0). A prompt that opened the thinking (prompt_opens_think: a task's
-  // think_prefilled, an R1 chat template, V3.1's in thinking mode) makes the completion scored as if it began
-  // with that tag, as the format and accuracy rewards' think_prefilled option does.
+  // think_prefilled, a plain prompt ending in <think>, an R1 chat template, V3.1's in thinking mode) makes
+  // the completion scored as if it began with that tag, as the rewards' think_prefilled option does.
   double format(const reward::RewardInput& in) const;
 
  private:
-  std::unique_ptr<reward::RewardFunction> accuracy_, accuracy_prefilled_, format_, format_prefilled_,
-      own_code_;
+  // `in` with prompt_opens_think set from its problem in this model's chat format.
+  reward::RewardInput as_prompted(const reward::RewardInput& in) const;
+
+  std::unique_ptr<reward::RewardFunction> accuracy_, format_, own_code_;
   const reward::RewardFunction* code_ = nullptr;
-  // The run's accuracy options, as given and with think_prefilled for prompts that open the thinking.
-  std::unique_ptr<reward::RewardFunction> run_accuracy_, run_accuracy_prefilled_;
+  std::unique_ptr<reward::RewardFunction> run_accuracy_;  // with the run's accuracy options
   ChatStyle style_;
 };
 

@@ -134,25 +134,6 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
           rewards.names()[r], which);
 }
 
-// R1's chat template, and V3.1's in thinking mode, end the prompt with "<think>", so completions start inside
-// the thinking: rewards that look for the opening tag need their think_prefilled option, which the run's
-// rewards do not set.
-void note_prompts_opening_think(const ProblemSource& source, ChatStyle style, const nlohmann::json& rewards) {
-  if (!generation_prompt_opens_think(style) ||
-      rewards.dump().find("\"think_prefilled\":true") != std::string::npos)
-    return;
-  // Chat problems only: a plain prompt that opens <think> is a task's own think_prefilled template.
-  bool chat = false;
-  source.for_each_probe(64, [&](const reward::Problem& p) {
-    chat |= p.messages.is_array() && !p.messages.empty() && prompt_opens_think(p, style);
-  });
-  if (chat)
-    fmt::print(
-        "note: the model's chat format ({}) opens <think> at the end of each chat prompt, so completions "
-        "start inside it: give the format, tag_count and accuracy rewards {{\"think_prefilled\": true}}\n",
-        style == ChatStyle::R1 ? "DeepSeek-R1" : "DeepSeek-V3.1 with think");
-}
-
 // The progress line's part for an evaluation step: " | eval pass@1 0.412", with pass@n when n samples per
 // problem were drawn.
 std::string eval_summary(const nlohmann::json& eval, int64_t samples) {
@@ -218,7 +199,6 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           ? -1
           : int(std::find(names.begin(), names.end(), s.dynamic_sampling_metric) - names.begin());
   check_rewards_apply(rewards, source, s);
-  note_prompts_opening_think(source, style, s.rewards);
   const GrpoLossOptions lopt = s.loss_options();
   const AdvantageScale scale = parse_advantage_scale(s.scale_rewards);
   const Schedule sched = s.make_schedule();
@@ -309,7 +289,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       for (size_t i = 0; i < pending.size(); ++i) {
         pending[i].completions = engine.completions(req_ids[i]);
         for (const Completion& c : pending[i].completions)
-          inputs.push_back({&pending[i].problem, c.text, int64_t(c.tokens.size())});
+          inputs.push_back({&pending[i].problem, c.text, int64_t(c.tokens.size()),
+                            prompt_opens_think(pending[i].problem, style)});
       }
       auto scores = rewards.score_batch(inputs);
       for (const auto& sc : scores) scored += sc.applies;

@@ -105,23 +105,20 @@ TEST_F(CliEvalInputs, ThinkNeedsAModelThatCanSwitchItsThinking) {
   std::ofstream(fs::path(model) / "tokenizer_config.json") << nlohmann::json{{"chat_template", v31}}.dump();
   CmdResult r = run(eval("--think"));
   EXPECT_EQ(r.code, 0) << r.output;
-  // GRPO on chat problems in the thinking mode says that its rewards want think_prefilled; without --think
-  // (the prompt closes the thinking), or with plain prompts, it does not.
+  // GRPO on chat problems, in the thinking mode and without, and on plain prompts in it (the rewards follow
+  // each prompt: tests/reward/test_reward_review.cpp).
   const std::string chats = (tmp.path / "chats.jsonl").string();
   std::ofstream(chats) << R"({"messages": [{"role": "user", "content": "2+2?"}], "answer": "4"})"
                        << "\n";
-  const std::string note = "note: the model's chat format (DeepSeek-V3.1 with think) opens <think>";
   for (const std::string& extra : {std::string(" --think"), std::string()}) {
     const fs::path out = tmp.path / (extra.empty() ? "plain-run" : "think-run");
     r = run("grpo --init " + model + " --data " + chats + " --out " + out.string() +
             " --steps 1 --prompts-per-step 1 --group-size 2 --max-completion-length 4" + extra);
     EXPECT_EQ(r.code, 0) << extra << r.output;
-    EXPECT_EQ(r.output.find(note) != std::string::npos, !extra.empty()) << extra << r.output;
   }
   r = run("grpo --init " + model + " --data " + maths + " --out " + (tmp.path / "gp").string() +
           " --steps 1 --prompts-per-step 1 --group-size 2 --max-completion-length 4 --think");
   EXPECT_EQ(r.code, 0) << r.output;
-  EXPECT_EQ(r.output.find("opens <think>"), std::string::npos) << r.output;
 }
 
 // word_reversal's default held-out set has three words: 10 problems are mostly copies, which eval now says.

@@ -154,6 +154,12 @@ TEST(ReviewLength, CosineEndpoints) {
   EXPECT_DOUBLE_EQ(score("cosine", o, "<answer>6</answer>", 50, &p), -0.75);
   EXPECT_DOUBLE_EQ(score("cosine", o, "<answer>6</answer>", 100, &p), -0.5);
   EXPECT_DOUBLE_EQ(score("cosine", o, "<answer>6</answer>", 500, &p), -0.5);
+  // An answer the checker cannot judge (nested past its depth limit) scores as a wrong one of its length:
+  // 0 was a bonus over every wrong answer.
+  std::string deep = "<answer>\\boxed{";
+  for (int i = 0; i < 140; ++i) deep += "\\sqrt{";
+  deep += "3" + std::string(141, '}') + "</answer>";
+  EXPECT_DOUBLE_EQ(score("cosine", o, deep, 50, &p), -0.75);
 }
 
 TEST(ReviewLength, RepetitionOnShortTexts) {
@@ -183,6 +189,27 @@ TEST(ReviewFormat, TemplateAndTags) {
   EXPECT_DOUBLE_EQ(score("tag_count", {{"think_prefilled", true}}, "a</think><answer>5</answer>"), 1.0);
   EXPECT_DOUBLE_EQ(score("tag_count", {{"newlines", true}}, "<think>\na\n</think>\n<answer>\n5\n</answer>"),
                    1.0);
+}
+
+// think_prefilled not given follows the prompt: a completion of a prompt that opened <think> (a task's
+// think_prefilled, TinyZero-style data ending in "Assistant: <think>") scored format 0 when right and 1 when
+// it opened the thinking a second time. Given, the option holds for every completion.
+TEST(ReviewFormat, ThinkPrefilledFollowsThePrompt) {
+  Problem p;
+  p.answer = std::string("5");
+  const std::string inside = " I add them.</think> <answer>5</answer>", again = "<think>" + inside;
+  const auto prompted = [&](const char* name, const nlohmann::json& options, const std::string& text) {
+    return make_reward(name, options)->score(RewardInput{&p, text, -1, /*prompt_opens_think=*/true});
+  };
+  EXPECT_EQ(prompted("format", {}, inside), 1.0);
+  EXPECT_EQ(prompted("format", {}, again), 0.0);
+  EXPECT_EQ(prompted("tag_count", {}, inside), 1.0);
+  EXPECT_EQ(prompted("tag_count", {}, again), 0.75);
+  EXPECT_EQ(prompted("accuracy", {}, inside), 1.0);
+  EXPECT_EQ(prompted("format", {{"think_prefilled", false}}, inside), 0.0);
+  EXPECT_EQ(prompted("format", {{"think_prefilled", false}}, again), 1.0);
+  EXPECT_EQ(score("format", {}, inside, -1, &p), 0.0);  // a prompt that did not open it
+  EXPECT_EQ(score("format", {}, again, -1, &p), 1.0);
 }
 
 TEST(ReviewTasks, IntegerAndListAnswers) {

@@ -183,6 +183,16 @@ TEST(Tasks, RegistryErrorsAndTemplates) {
   Problem p = pre->train(0);
   EXPECT_TRUE(p.prompt.ends_with("Assistant: <think>"));
   EXPECT_EQ(pre->verify(p, "reasoning</think><answer>" + p.answer + "</answer>"), 1.0);
+  // Only the r1 prompt has an Assistant turn to open <think> in: elsewhere every right answer scored 0.
+  for (const char* other : {"instruction", "plain"}) {
+    try {
+      make_task("gcd", {{"think_prefilled", true}, {"template", other}});
+      FAIL() << other;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("think_prefilled"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(other), std::string::npos) << e.what();
+    }
+  }
   EXPECT_EQ(make_task("gcd")->options()["held_out_fraction"], 0.01);
 }
 
