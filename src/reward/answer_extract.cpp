@@ -116,9 +116,20 @@ std::string last_number(std::string_view t) {
   while (e > 0 && !is_digit(t[e - 1])) --e;
   if (e == 0) return "";
   size_t b = e;
-  while (b > 0 &&
-         (is_digit(t[b - 1]) || ((t[b - 1] == ',' || t[b - 1] == '.') && b >= 2 && is_digit(t[b - 2]))))
-    --b;
+  const auto extend_over_digits = [&] {
+    while (b > 0 &&
+           (is_digit(t[b - 1]) || ((t[b - 1] == ',' || t[b - 1] == '.') && b >= 2 && is_digit(t[b - 2]))))
+      --b;
+  };
+  extend_over_digits();
+  // The exponent of scientific notation ("1.2e3", "5E-4") takes its mantissa along: alone, its digits
+  // answered 3.
+  size_t e_at = b;
+  if (e_at >= 2 && (t[e_at - 1] == '-' || t[e_at - 1] == '+')) --e_at;
+  if (e_at >= 2 && (t[e_at - 1] == 'e' || t[e_at - 1] == 'E') && is_digit(t[e_at - 2])) {
+    b = e_at - 1;
+    extend_over_digits();
+  }
   // Part of a formula, not a number on its own: "\frac{1}{2}", "x^2", "3/4", "\sqrt{3}", "a_1". Its last
   // digits answered 2, 2, 4 and 3; there is no plain last number to take.
   const std::string_view touching_before = "{}^_/\\", touching_after = "}^_/";

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <iterator>
+#include <utility>
 
 #include "reward/math_eval.hpp"
 
@@ -207,12 +209,16 @@ struct Rewriter {
 };
 
 // "1,234,567" and "1 234 567" -> "1234567" where every group after the first has exactly three digits
-// (one separator throughout). Other digits with a space between ("1 2", "12 3") stay apart.
+// (one separator throughout). Other digits with a space between ("1 2", "12 3") stay apart, and so does
+// everything inside brackets, where a comma separates elements: "(3,100)" is a pair, not 3100.
 std::string drop_thousands_separators(const std::string& s) {
   std::string out;
   size_t i = 0;
+  int depth = 0;
   while (i < s.size()) {
-    if (is_digit(s[i]) && (i == 0 || (!is_digit(s[i - 1]) && s[i - 1] != '.'))) {
+    if (s[i] == '(' || s[i] == '[') ++depth;
+    if ((s[i] == ')' || s[i] == ']') && depth > 0) --depth;
+    if (depth == 0 && is_digit(s[i]) && (i == 0 || (!is_digit(s[i - 1]) && s[i - 1] != '.'))) {
       size_t j = i;
       while (j < s.size() && is_digit(s[j])) ++j;
       size_t lead = j - i;
@@ -375,9 +381,27 @@ std::string latex_to_expr(std::string_view answer, const Deadline& deadline) {
   // Too long to compare: no answer, rather than its first 8,000 characters (two long answers that shared
   // them compared equal).
   if (answer.size() > kMaxExpressionChars * 4) return "";
-  if (answer.find(kUnicodeMinus) != std::string_view::npos)
-    return rewrite(with_ascii_minus(answer), deadline);
-  return rewrite(answer, deadline);
+  // The Unicode signs of arithmetic as the ASCII ones the evaluator reads: "6 ÷ 2", "1.5 × 10^3", "−4".
+  static constexpr std::pair<std::string_view, char> kSigns[] = {{kUnicodeMinus, '-'}, {"\u00d7", '*'},
+                                                                 {"\u22c5", '*'},      {"\u00b7", '*'},
+                                                                 {"\u00f7", '/'},      {"\u2215", '/'}};
+  if (std::none_of(std::begin(kSigns), std::end(kSigns),
+                   [&](const auto& sign) { return answer.find(sign.first) != std::string_view::npos; }))
+    return rewrite(answer, deadline);
+  std::string ascii;
+  ascii.reserve(answer.size());
+  for (size_t i = 0; i < answer.size();) {
+    const auto* sign = std::find_if(std::begin(kSigns), std::end(kSigns), [&](const auto& s) {
+      return answer.substr(i, s.first.size()) == s.first;
+    });
+    if (sign != std::end(kSigns)) {
+      ascii += sign->second;
+      i += sign->first.size();
+    } else {
+      ascii += answer[i++];
+    }
+  }
+  return rewrite(ascii, deadline);
 }
 
 std::string canonical_text(std::string_view expr, const Deadline& deadline) {

@@ -4,6 +4,7 @@
 //   unary   := ('+'|'-') unary | power
 //   power   := primary ('^' unary)?            (right-associative: 2^3^2 = 2^9)
 //   primary := number | '(' expr ')' | 'sqrt' primary | 'pi'
+//   number  := digits and '.' (("e"|"E") ('+'|'-')? digits)?
 #include "reward/math_eval.hpp"
 
 #include <cctype>
@@ -163,6 +164,24 @@ struct Parser {
     if (i == start) return fail();
     auto n = Number::parse_decimal(s.substr(start, i - start));
     if (!n) return fail();
+    // Scientific notation ("1.5e3", "2E-4"): an e right after the digits, with the exponent's digits after
+    // it (at most 4: beyond that the value is 0 or not finite either way).
+    if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+      size_t k = i + 1;
+      const bool negative = k < s.size() && s[k] == '-';
+      if (k < s.size() && (s[k] == '+' || s[k] == '-')) ++k;
+      const size_t digits = k;
+      while (k < s.size() && std::isdigit((unsigned char)s[k])) ++k;
+      if (k > digits) {
+        if (k - digits > 4) return fail();
+        const auto e = Number::parse_decimal(s.substr(digits, k - digits));
+        const auto scale = pow(Number::integer(10), negative ? neg(*e) : *e);
+        if (!scale) return fail();
+        n = mul(*n, *scale);
+        if (!n) return fail();
+        i = k;
+      }
+    }
     *last_number = true;
     return n;
   }

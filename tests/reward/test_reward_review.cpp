@@ -82,6 +82,24 @@ TEST(ReviewCompare, Equivalences) {
   EXPECT_TRUE(answers_equal("100000000000000000000", "10^{20}"));  // exact beyond 64 bits
   EXPECT_FALSE(answers_equal("100000000000000000000", "100000000000000000001"));
   EXPECT_FALSE(answers_equal("1,0000", "10000"));
+  // Inside brackets a comma separates elements: pairs and intervals written without a space were joined
+  // into one number ((2,500) equalled 2500 and differed from (2, 500)).
+  EXPECT_TRUE(answers_equal("(3,100)", "(3, 100)"));
+  EXPECT_TRUE(answers_equal("[0,100]", "[0, 100]"));
+  EXPECT_TRUE(answers_equal("(-1,250)", "(-1, 250)"));
+  EXPECT_FALSE(answers_equal("(2,500)", "2500"));
+  EXPECT_FALSE(answers_equal("(0,100)", "100"));
+  EXPECT_TRUE(answers_equal("\\boxed{1,000}", "1000"));
+  // Scientific notation and the Unicode signs of arithmetic are numbers (they compared as text).
+  EXPECT_TRUE(answers_equal("1.5e3", "1500"));
+  EXPECT_TRUE(answers_equal("1e-3", "0.001"));
+  EXPECT_TRUE(answers_equal("2.5E+2", "250"));
+  EXPECT_FALSE(answers_equal("1.5e3", "15"));
+  EXPECT_FALSE(answers_equal("2e", "2"));
+  EXPECT_TRUE(answers_equal("1.5 \u00d7 10^3", "1500"));
+  EXPECT_TRUE(answers_equal("6 \u00f7 2", "3"));
+  EXPECT_TRUE(answers_equal("2 \u00b7 3", "6"));
+  EXPECT_TRUE(answers_equal("1.5 \\times 10^{3}", "1500"));
   EXPECT_FALSE(answers_equal("12", "1,2"));
   EXPECT_FALSE(answers_equal("2.5", "25"));
   EXPECT_FALSE(answers_equal("-5", "5"));
@@ -106,6 +124,9 @@ TEST(ReviewExtract, LastCompleteAnswerBlock) {
   EXPECT_EQ(extract_answer("so \\boxed{\\frac{1}{2}} done", o).text, "\\frac{1}{2}");
   EXPECT_FALSE(extract_answer("<think>\\boxed{5}", o).found());
   EXPECT_EQ(extract_answer("The answer is 1,000.", o).text, "1,000");
+  // Its exponent alone answered 3.
+  EXPECT_EQ(extract_answer("The answer is 1.2e3", o).text, "1.2e3");
+  EXPECT_EQ(extract_answer("so about 5E-4.", o).text, "5E-4");
 
   auto t = make_task("arithmetic");
   Problem p = t->train(0);
