@@ -8,8 +8,8 @@
 // so it accepted "2.5 * 10" for 25 from [2, 5, 10]); the integers in it, sorted, must equal the given numbers
 // sorted (with use_all false: each given number at most once, at least one used); it must evaluate (exactly,
 // in rationals) to within 1e-5 of the target -> 1.0. Otherwise format_score (TinyZero used 0.1; default 0
-// here, so a well-formed wrong equation earns nothing). Implicit multiplication such as "2(3+4)" is rejected,
-// as Python's eval would.
+// here, so a well-formed wrong equation earns nothing), also for other characters ("3 × 4"). Implicit
+// multiplication such as "2(3+4)" and leading zeros ("017") are rejected, as Python's eval would.
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -79,7 +79,7 @@ class CountdownTask : public Task {
     for (char c : answer) {
       if (!(std::isdigit((unsigned char)c) || c == '+' || c == '-' || c == '*' || c == '/' || c == '(' ||
             c == ')' || c == '.' || std::isspace((unsigned char)c)))
-        return 0.0;
+        return format_score_;  // as TinyZero, whose evaluation of it fails ("3 × 4", "x = 12")
     }
     // Implicit multiplication: a number or ')' followed by '(' , or ')' followed by a number.
     char prev = 0;
@@ -100,7 +100,8 @@ class CountdownTask : public Task {
       }
       size_t j = i;
       while (j < answer.size() && std::isdigit((unsigned char)answer[j])) ++j;
-      if (j - i > 12) return format_score_;
+      // Python's eval, which TinyZero scores with, refuses "017"; too long is no given number either.
+      if (j - i > 12 || (j - i > 1 && answer[i] == '0')) return format_score_;
       used.push_back(std::stoll(answer.substr(i, j - i)));
       i = j;
     }

@@ -88,6 +88,12 @@ TEST(Countdown, VerifierFollowsTinyZero) {
   EXPECT_EQ(tz->verify(p, wrap("6 + 4")), 1.0);  // each number at most once
   EXPECT_DOUBLE_EQ(tz->verify(p, wrap("6 + 3")), 0.1);
   EXPECT_DOUBLE_EQ(tz->verify(p, wrap("6 + 6 - 2")), 0.1);
+  // Any tagged answer that fails earns format_score, as in TinyZero (other characters scored 0), and a
+  // leading zero fails as Python's eval fails on it.
+  EXPECT_DOUBLE_EQ(tz->verify(p, wrap("6 \u00d7 4")), 0.1);
+  EXPECT_DOUBLE_EQ(tz->verify(p, wrap("6 + 4 = 10")), 0.1);
+  EXPECT_DOUBLE_EQ(tz->verify(p, wrap("06 + 4")), 0.1);
+  EXPECT_DOUBLE_EQ(tz->verify(p, "6 + 4"), 0.0);  // no answer at all
 }
 
 TEST(Countdown, DifficultyKnobs) {
