@@ -41,6 +41,8 @@ TEST(FormatReward, StrictTemplate) {
       // Blank as the pattern's \s reads it, and invisible spaces (they filled an answer with nothing).
       {"<think>r</think><answer>\v\f</answer>", 0},
       {"<think>r</think><answer>\u00a0\u3000\u200b</answer>", 0},
+      {"<think>r</think><answer>\u200c\u200d\u2060\u00ad</answer>", 0},
+      {"<think>r</think><answer>\u200c4</answer>", 1},
       {"<think>r</think><answer>\u00a04</answer>", 1},
       {"<answer>4</answer><think>r</think>", 0},        // wrong order
       {"<think>r</think><answer>4</answer> extra", 0},  // text after </answer>
