@@ -1,6 +1,7 @@
 #include "rl/grpo_trainer.hpp"
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -132,6 +133,22 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
           "line, "
           "null in metrics.jsonl)\n",
           rewards.names()[r], which);
+  // A task's own verifier judges its answers, so the answer-reading options of accuracy and cosine do not
+  // apply to its problems; given, they would seem to.
+  if (!s.data.empty()) return;
+  for (const char* name : {"accuracy", "cosine"}) {
+    const nlohmann::json* o = rewards.options_of(name);
+    if (!o || !o->is_object()) continue;
+    std::vector<std::string> unused;
+    for (const char* key : {"require_answer_tag", "reject_multiple_answers", "allow_boxed", "allow_gsm8k",
+                            "allow_last_number", "rel_tolerance", "abs_tolerance"})
+      if (o->contains(key)) unused.push_back(key);
+    if (!unused.empty())
+      fmt::print(
+          "note: reward {}'s {} {} not apply to task {}: its verifier judges the answers (the task's own "
+          "options require_answer_tag and think_prefilled say how they are read)\n",
+          name, fmt::join(unused, ", "), unused.size() == 1 ? "does" : "do", s.task);
+  }
 }
 
 // The progress line's part for an evaluation step: " | eval pass@1 0.412", with pass@n when n samples per

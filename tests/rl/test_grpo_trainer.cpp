@@ -350,6 +350,22 @@ TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0]["unscored_fraction"], 0.0);
 
+  // A task's verifier judges its answers: accuracy options about reading answers are noted as unused there.
+  auto t = settings(tmp.path);
+  t.out = (tmp.path / "task").string();
+  t.steps = 1;
+  t.data.clear();
+  t.task = "gcd";
+  t.task_options = {{"template", "plain"}};
+  t.rewards = {{"accuracy", {{"weight", 1.0}, {"require_answer_tag", true}, {"rel_tolerance", 0.01}}}};
+  testing::internal::CaptureStdout();
+  run_grpo(t, false);
+  const std::string task_out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(
+      task_out.find("note: reward accuracy's require_answer_tag, rel_tolerance do not apply to task gcd"),
+      std::string::npos)
+      << task_out;
+
   // A step whose groups dynamic sampling all drops (one-token completions hold no format: every reward is 0)
   // makes no update. Its metrics line has the same keys as an update's, null where only an update measures
   // something, and its progress line says so instead of printing nan.
