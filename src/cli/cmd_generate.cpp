@@ -404,6 +404,7 @@ void run_generate(GenerateOptions& o) {
     while (step_ending_line_on_error(engine, [&] {
       if (streamed > 0) fmt::print("\n");
     })) {
+      check_stdout_writable();
       if (stop.requested("generate")) {
         engine.cancel(0);
         // A signal in the step that finished every sample cut nothing: the run ends as if none had come.
@@ -748,6 +749,7 @@ void run_chat(ChatCliOptions& o) {
       // Ctrl-C ends the reply, not the chat (a second one, or one at the prompt, ends the chat).
       const StopOnSignal stop("");
       while (step_ending_line_on_error(engine, [&] { printer.end(); })) {
+        check_stdout_writable();
         prefill.update(engine.stats().reused_prompt_tokens + engine.stats().prompt_tokens);
         if (stop.requested("reply")) {
           stopped = true;

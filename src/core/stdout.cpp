@@ -2,6 +2,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
+
+#include "core/error.hpp"
 
 namespace seek {
 
@@ -16,6 +19,10 @@ void flush_stdout() {
 
 int stdout_flush_errno() {
   return g_first_errno;
+}
+
+void check_stdout_writable() {
+  SEEK_CHECK(g_first_errno == 0, "cannot write to standard output: {}", std::strerror(g_first_errno));
 }
 
 }  // namespace seek

@@ -12,4 +12,9 @@ void flush_stdout();
 // The errno remembered by flush_stdout, or 0.
 int stdout_flush_errno();
 
+// Throws seek::Error ("cannot write to standard output: ...") once a flush has failed: a command whose
+// output is its point (generate's streamed text, chat's replies) stops there, instead of generating minutes
+// of text into a full disk and reporting it only at the end.
+void check_stdout_writable();
+
 }  // namespace seek

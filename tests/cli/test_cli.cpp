@@ -424,6 +424,21 @@ TEST(Cli, StdoutWriteErrorsAreReported) {
               std::string::npos)
         << cmd << ": " << r.output;
   }
+  // Streamed text stops at the first failed write (it generated its whole budget, then said so).
+  {
+    const CmdResult r = run(gen + "-n 200", "2>&1 >/dev/full");
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_EQ(r.output.find("generated"), std::string::npos) << r.output;  // no timing line: it stopped
+    TempDir tmp("cli-full");
+    const fs::path messages = tmp.path / "messages.txt";
+    std::ofstream(messages) << "hi\nagain\n";
+    const std::string model = random_byte_model(tmp.path / "m").string();
+    const CmdResult c =
+        run("chat --model " + model + " -n 8 --ignore-eos", "2>&1 >/dev/full < " + messages.string());
+    EXPECT_EQ(c.code, 1) << c.output;
+    EXPECT_EQ(c.output.find("generated"), std::string::npos) << c.output;
+    EXPECT_NE(c.output.find("cannot write to standard output"), std::string::npos) << c.output;
+  }
   // A closed stdout: its descriptor must not be handed to a file seek opens, and the writes fail.
   const std::string tokenize = "tokenize --tokenizer " + kTinyV3 + " hello";
   CmdResult r = run(tokenize, "2>&1 >&-");
