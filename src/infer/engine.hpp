@@ -46,7 +46,7 @@ const char* finish_reason_name(FinishReason r);
 
 struct Completion {
   std::vector<int32_t> tokens;
-  std::vector<float> logprobs;                 // per token, under the distribution it was drawn from
+  std::vector<double> logprobs;                // per token, under the distribution it was drawn from
   std::vector<std::vector<TokenLogprob>> top;  // per token, when params.top_logprobs > 0
   std::string text;                            // decoded (needs a tokenizer), stop string removed
   FinishReason finish = FinishReason::None;

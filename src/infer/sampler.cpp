@@ -121,7 +121,7 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
   if (greedy_) {
     greedy_token_ = int32_t(best);
     out.token = greedy_token_;
-    out.logprob = 0.0f;
+    out.logprob = 0.0;
     if (p.top_logprobs > 0) out.top.push_back({greedy_token_, 0.0f});
     return out;
   }
@@ -232,7 +232,7 @@ SampledToken Sampler::sample(const float* logits, int64_t V, const SamplingParam
   // Draw: walk the kept tokens in id order (independent of how the candidates were sorted).
   const int32_t tok = draw(rng.uniform() * kept);
   out.token = tok;
-  out.logprob = float(logprob_of(tok));
+  out.logprob = logprob_of(tok);
   // The listed alternatives: the most likely of the kept set, in order.
   const int64_t ntop = std::min<int64_t>(p.top_logprobs, keep);
   if (ntop > sorted) {

@@ -50,7 +50,7 @@ struct TokenLogprob {
 
 struct SampledToken {
   int32_t token = -1;
-  float logprob = 0.0f;
+  double logprob = 0.0;           // the same value as the token's entry in `top`
   std::vector<TokenLogprob> top;  // most likely first, size min(top_logprobs, tokens of probability > 0)
 };
 

@@ -467,7 +467,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
             for (int64_t r = 0; r < mb.n; ++r) {
               const Completion& c = *seqs[size_t(mb.seq_index[size_t(r)])].comp;
               for (int64_t t = mb.offsets[size_t(r)], k = 0; t < mb.offsets[size_t(r + 1)]; ++t, ++k) {
-                const double d = std::fabs(b.logp[size_t(t)] - double(c.logprobs[size_t(k)]));
+                const double d = std::fabs(b.logp[size_t(t)] - c.logprobs[size_t(k)]);
                 mismatch_max = std::max(mismatch_max, d);
                 mismatch_sum += d;
                 ++mismatch_n;

@@ -142,6 +142,8 @@ TEST(Sampler, TopPKeepsSmallestPrefixReachingP) {
     ASSERT_EQ(t.top.size(), 2u);
     EXPECT_EQ(t.top[0].token, 1);
     EXPECT_EQ(t.top[1].token, 3);
+    // One value for the drawn token, not a float rounding of the alternative's double.
+    EXPECT_EQ(t.logprob, t.top[t.token == 1 ? 0 : 1].logprob);
   }
 }
 
