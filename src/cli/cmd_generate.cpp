@@ -24,7 +24,6 @@
 #include "cli/registry.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
-#include "core/partial_match.hpp"
 #include "core/progress.hpp"
 #include "core/resources.hpp"
 #include "core/stderr.hpp"
@@ -33,6 +32,7 @@
 #include "infer/engine.hpp"
 #include "infer/generation_config.hpp"
 #include "infer/model.hpp"
+#include "infer/think_printer.hpp"
 #include "infer/token_ids.hpp"
 #include "tokenizer/tokenizer.hpp"
 
@@ -543,61 +543,6 @@ LineRead read_capped_line(std::istream& in, std::string& line, size_t cap) {
   return any ? LineRead::Line : LineRead::End;
 }
 
-// Splits streamed text into the reasoning (<think> ... </think>) and the answer, printing the reasoning
-// dimmed (or under a header when stdout is not a terminal).
-class ThinkPrinter {
- public:
-  ThinkPrinter(bool in_think, bool tty) : in_think_(in_think), tty_(tty) {
-    if (in_think_) open();
-  }
-  void feed(const std::string& s) {
-    pending_ += s;
-    for (;;) {
-      const std::string_view tag = in_think_ ? tokens::kEndThink : tokens::kThink;
-      size_t at = pending_.find(tag);
-      if (at == std::string::npos) {
-        // Keep back what could still become the tag.
-        const size_t keep = partial_match_tail(pending_, tag);
-        emit(pending_.substr(0, pending_.size() - keep));
-        pending_.erase(0, pending_.size() - keep);
-        return;
-      }
-      emit(pending_.substr(0, at));
-      pending_.erase(0, at + tag.size());
-      if (in_think_) {
-        close();
-      } else {
-        open();
-      }
-    }
-  }
-  // A reasoning block the model never closed ends without an [answer] header: no answer follows.
-  void end() {
-    emit(pending_);
-    pending_.clear();
-    if (in_think_ && tty_) fmt::print("\x1b[0m");
-    in_think_ = false;
-    fmt::print("\n");
-    flush_stdout();  // before the timing line on stderr
-  }
-
- private:
-  void open() {
-    in_think_ = true;
-    fmt::print("{}", tty_ ? "\x1b[2m" : "[thinking]\n");
-  }
-  void close() {
-    in_think_ = false;
-    fmt::print("{}", tty_ ? "\x1b[0m\n" : "\n[answer]\n");
-  }
-  void emit(const std::string& s) {
-    fmt::print("{}", s);
-    flush_stdout();
-  }
-  bool in_think_, tty_;
-  std::string pending_;
-};
-
 // The chat prompt for `history` (system prompt, then user / assistant turns, the newest user message last),
 // after dropping the oldest turns until the reply has `room` tokens left in the context of `ctx`. Only the
 // system prompt and the newest message are never dropped: if those alone leave no token free, returns an
@@ -686,7 +631,17 @@ void run_chat(ChatCliOptions& o) {
   check_utf8_text(o.system, "--system");
   if (!o.system.empty()) history.push_back({"system", o.system});
   check_system_fits(history, *l.tok.tok, co, ctx, limit, raise);
-  const bool tty = isatty(0) && isatty(1);
+  // Typed at a terminal: a prompt, on stdout when it is the terminal too, else on stderr, so `seek chat | tee
+  // log` shows it without logging it. The reasoning is dimmed only on a terminal.
+  const bool typed = isatty(0) != 0, tty = isatty(1) != 0;
+  const auto prompt = [&](const char* text) {
+    if (!typed) return;
+    if (tty) {
+      fmt::print("{}", text);
+    } else {
+      print_stderr("{}", text);
+    }
+  };
   print_stderr("seek chat: {} ({} style); Ctrl-C stops a reply; empty line or Ctrl-D ends\n", o.model.dir,
                o.style);
   std::string line;
@@ -694,12 +649,12 @@ void run_chat(ChatCliOptions& o) {
   // does not change the replies after it).
   uint64_t turn = 0;
   for (;;) {
-    if (tty) fmt::print("> ");
+    prompt("> ");
     flush_stdout();
     const LineRead got = read_capped_line(std::cin, line, size_t(kMaxPromptBytes) + 1);  // + a CRLF's \r
     if (got == LineRead::End) {
       // Ctrl-D leaves the cursor after the prompt.
-      if (tty) fmt::print("\n");
+      prompt("\n");
       break;
     }
     // Not a message anyone typed, and the rest of the stream cannot be trusted to start a new one.

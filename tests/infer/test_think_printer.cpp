@@ -1,0 +1,42 @@
+// How seek chat shows a streamed reply: reasoning under headers (or dimmed on a terminal), tags split across
+// pieces held back until whole.
+#include "infer/think_printer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace seek {
+namespace {
+
+std::string shown(bool in_think, bool tty, const std::vector<std::string>& pieces) {
+  std::string out;
+  ThinkPrinter p(in_think, tty, [&](std::string_view s) { out += s; });
+  for (const auto& piece : pieces) p.feed(piece);
+  p.end();
+  return out;
+}
+
+TEST(ThinkPrinter, HeadersStartTheirOwnLines) {
+  EXPECT_EQ(shown(false, false, {"<think>r</think>a"}), "[thinking]\nr\n[answer]\na\n");
+  // Text before <think> ran into the header (". [thinking]").
+  EXPECT_EQ(shown(false, false, {"Sure. ", "<think>r\n</think>a"}), "Sure. \n[thinking]\nr\n[answer]\na\n");
+  EXPECT_EQ(shown(true, false, {"r</think>", "a"}), "[thinking]\nr\n[answer]\na\n");
+}
+
+TEST(ThinkPrinter, TagsSplitAcrossPiecesAreHeldBack) {
+  EXPECT_EQ(shown(false, false, {"<thi", "nk>r</th", "ink>a"}), "[thinking]\nr\n[answer]\na\n");
+  // A prefix of a tag that never completes is shown at the end.
+  EXPECT_EQ(shown(false, false, {"a <thi"}), "a <thi\n");
+  // Never closed: no [answer] header.
+  EXPECT_EQ(shown(true, false, {"r"}), "[thinking]\nr\n");
+}
+
+TEST(ThinkPrinter, DimsTheReasoningOnATerminal) {
+  EXPECT_EQ(shown(false, true, {"<think>r</think>a"}), "\x1b[2mr\x1b[0m\na\n");
+  EXPECT_EQ(shown(true, true, {"r"}), "\x1b[2mr\x1b[0m\n");
+}
+
+}  // namespace
+}  // namespace seek
