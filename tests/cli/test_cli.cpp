@@ -2,6 +2,7 @@
 // one-line error naming the problem (exit code 1, no crash), and a tiny pipeline train → generate → eval →
 // grpo → tokenize works from the command line.
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -409,6 +410,20 @@ TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("which this command reads"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
+}
+
+// More threads than cores runs (a run's results are its thread count's), with a note: 1000 threads on 2
+// cores ran 50-100x slower in silence.
+TEST(Cli, MoreThreadsThanCoresIsNoted) {
+  const int over = omp_get_num_procs() + 1;
+  const std::string gen = "generate --model " + kTinyV3 + " --ids 1,2 -n 2 --threads ";
+  CmdResult r = run(gen + std::to_string(over));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(fmt::format("note: --threads {} is more than the {} cores", over, over - 1)),
+            std::string::npos)
+      << r.output;
+  r = run(gen + std::to_string(over - 1));
+  EXPECT_EQ(r.output.find("cores this process may use"), std::string::npos) << r.output;
 }
 
 // Output that cannot be written is an error (exit 1, the reason on stderr), not a silent exit 0 with the
