@@ -71,8 +71,9 @@ struct TokenizeArgs {
 
 const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CLI::App& app) {
   auto a = std::make_shared<TokenizeArgs>();
-  app.add_option("--tokenizer", a->dir,
-                 "Folder with tokenizer.json (a folder without one: the byte tokenizer)")
+  app.add_option("--tokenizer,--model", a->dir,
+                 "Folder with tokenizer.json, a tokenizer's or a model's (a folder without one: the byte "
+                 "tokenizer)")
       ->required();
   app.add_option("text", a->text, "Text to encode (several arguments are joined by spaces)");
   app.add_option(
@@ -126,8 +127,9 @@ struct DetokenizeArgs {
 
 const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [](CLI::App& app) {
   auto a = std::make_shared<DetokenizeArgs>();
-  app.add_option("--tokenizer", a->dir,
-                 "Folder with tokenizer.json (a folder without one: the byte tokenizer)")
+  app.add_option("--tokenizer,--model", a->dir,
+                 "Folder with tokenizer.json, a tokenizer's or a model's (a folder without one: the byte "
+                 "tokenizer)")
       ->required();
   app.add_option("ids", a->ids, "Token ids (none: read whitespace- or comma-separated ids from stdin)");
   app.add_flag("--skip-special", a->skip_special, "Leave special tokens out of the text");

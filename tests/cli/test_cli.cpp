@@ -150,6 +150,11 @@ TEST(Cli, TinyPipelineTrainGenerateEvalGrpo) {
   EXPECT_TRUE(fs::exists(tmp.path / "grpo" / "metrics.jsonl"));
   r = run("tokenize --tokenizer " + run_dir + "/model --show hello");
   EXPECT_EQ(r.code, 0) << r.output;
+  // --model names the same folder, as the other inference commands take it.
+  const CmdResult ids = run("tokenize --model " + run_dir + "/model hello", "2>/dev/null");
+  EXPECT_EQ(ids.code, 0) << ids.output;
+  const std::string id_list = ids.output.substr(0, ids.output.find('\n'));
+  EXPECT_EQ(run("detokenize --model " + run_dir + "/model " + id_list, "2>/dev/null").output, "hello");
 }
 
 // A folder without tokenizer.json means the byte tokenizer, but a --tokenizer folder that does not exist is a
