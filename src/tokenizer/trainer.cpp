@@ -4,12 +4,16 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 
 #include "core/atomic_file.hpp"
+#include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "core/read_file.hpp"
 #include "core/resources.hpp"
 #include "core/untrusted_json.hpp"
@@ -49,10 +53,30 @@ struct Change {
   uint32_t word;
 };
 
+// Words longer than this sum their changes per pair before handing them on: a change per merged occurrence
+// took ~96 bytes per byte of a long word (a 20 MB run of one character, a line of DNA or base64, is one word
+// to the pre-tokenizer), 2 GB for 20 MB of text.
+constexpr size_t kSummedChangesFrom = 1024;
+
+// ch[first, end) as one change per pair with the sum of their deltas, zero sums left out.
+void sum_changes(std::vector<Change>& ch, size_t first) {
+  std::sort(ch.begin() + int64_t(first), ch.end(),
+            [](const Change& x, const Change& y) { return x.pair < y.pair; });
+  size_t kept = first;
+  for (size_t k = first; k < ch.size();) {
+    Change sum = ch[k];
+    for (++k; k < ch.size() && ch[k].pair == sum.pair; ++k) sum.delta += ch[k].delta;
+    if (sum.delta != 0) ch[kept++] = sum;
+  }
+  ch.resize(kept);
+}
+
 // Replaces every (a, b) in w by m, left to right, appending the pair-count changes (times the word's count).
 void merge_in_word(Word& w, int32_t a, int32_t b, int32_t m, uint32_t idx, std::vector<Change>& ch) {
   auto& s = w.syms;
-  int64_t c = int64_t(w.count);
+  const int64_t c = int64_t(w.count);
+  const size_t first = ch.size();
+  size_t sum_at = first + kSummedChangesFrom;  // when this word's changes are summed next
   size_t out = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     if (i + 1 < s.size() && s[i] == a && s[i + 1] == b) {
@@ -68,6 +92,13 @@ void merge_in_word(Word& w, int32_t a, int32_t b, int32_t m, uint32_t idx, std::
       ++i;
     } else {
       s[out++] = s[i];
+    }
+    // The sums of a long word's changes so far replace them (the order of one word's changes does not
+    // matter: they add to counts, and positive ones list this word for their pair). Summed again once as
+    // many more have come as are left, so the sorting stays O(n log n) in all.
+    if (ch.size() >= sum_at) {
+      sum_changes(ch, first);
+      sum_at = ch.size() + std::max(kSummedChangesFrom, ch.size() - first);
     }
   }
   s.resize(out);
@@ -146,8 +177,16 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
   using CountMap = std::unordered_map<std::string, uint64_t>;
   std::vector<CountMap> local(threads);
   uint64_t total_bytes = 0, total_words = 0;
+  // Minutes per GB with a varied text: a progress line (on stderr, where the log goes) over the texts' bytes,
+  // kept by the first thread.
+  uint64_t all_bytes = 0;
+  for (const auto& t : texts) all_bytes += t.size();
+  std::optional<ProgressLine> counting;
+  if (opt.log) counting.emplace("tokenizer train: counting words", int64_t(all_bytes), "bytes");
+  std::atomic<uint64_t> bytes_done{0};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) reduction(+ : total_bytes, total_words)
   for (size_t i = 0; i < texts.size(); ++i) {
+    if (counting && omp_get_thread_num() == 0) counting->update(int64_t(bytes_done.load()));
     auto& counts = local[omp_get_thread_num()];
     std::string_view text = texts[i];
     std::string repaired;
@@ -162,7 +201,9 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
         ++total_words;
       });
     }
+    bytes_done += texts[i].size();
   }
+  if (counting) counting->finish();
   CountMap counts = std::move(local[0]);
   for (int t = 1; t < threads; ++t) {
     for (auto& [w, c] : local[t]) counts[w] += c;
@@ -171,6 +212,18 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
   r.input_bytes = total_bytes;
   r.words = total_words;
   r.unique_words = counts.size();
+  // What training holds per byte of the distinct words (their symbols, the lists of where each pair occurs,
+  // the pair counts and a merge's changes: ~17 bytes per byte measured on a text that is one 20 MB word) and
+  // per word, known only now: a text of long words (DNA, base64 on lines of their own) needs far more than
+  // its size.
+  uint64_t unique_bytes = 0;
+  for (const auto& [w, c] : counts) unique_bytes += w.size();
+  check_memory_for(
+      static_cast<long long>(
+          std::min<uint64_t>(20 * unique_bytes + 160 * counts.size(), uint64_t(INT64_MAX))),
+      fmt::format("training on {} of {} in all", count_of(int64_t(counts.size()), "distinct word"),
+                  format_bytes(static_cast<long long>(unique_bytes))),
+      "; train on a sample of the text, or split its long words into lines");
   // Without words there is nothing to learn, and the byte tokens alone are no trained tokenizer.
   SEEK_CHECK(total_bytes > 0, "no text to train on: the input is empty");
   SEEK_CHECK(
@@ -205,11 +258,12 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
   }
   decltype(sorted)().swap(sorted);
   r.count_seconds = since(t0);
-  log(fmt::format("counted {} words ({} unique) in {:.2f} MB in {:.1f}s", r.words, r.unique_words,
-                  r.input_bytes / 1e6, r.count_seconds));
+  log(fmt::format("counted {} ({} unique) in {:.2f} MB in {:.1f}s", count_of(int64_t(r.words), "word"),
+                  r.unique_words, r.input_bytes / 1e6, r.count_seconds));
 
   // 2. Initial pair counts and where each pair occurs, in parallel.
   auto t1 = Clock::now();
+  log(fmt::format("counting the pairs of adjacent bytes in {} distinct words", r.unique_words));
   std::unordered_map<uint64_t, int64_t> pair_count;
   std::unordered_map<uint64_t, std::vector<uint32_t>> where;
   {
@@ -304,7 +358,13 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
   }
   r.merges = merges.size();
   r.merge_seconds = since(t1);
-  log(fmt::format("{} merges in {:.1f}s; vocabulary {}", r.merges, r.merge_seconds, vocab.size()));
+  log(fmt::format("{} merges in {:.1f}s; vocabulary {}; building tokenizer.json", r.merges, r.merge_seconds,
+                  vocab.size()));
+  // Freed now, while the log says what happens (seconds for millions of words), not after it.
+  decltype(words)().swap(words);
+  decltype(where)().swap(where);
+  decltype(pair_count)().swap(pair_count);
+  decltype(queue)().swap(queue);
 
   // 4. tokenizer.json and tokenizer_config.json.
   using oj = nlohmann::ordered_json;
@@ -319,8 +379,12 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
                           {"normalized", !special},
                           {"special", special}});
   }
+  // Appended to the ordered object's vector directly: its operator[] searches the keys linearly, which made
+  // this loop O(V^2) (13 s at 100K tokens). The keys are distinct (vocab_ids gave each spelling one id).
   oj vocab_json = oj::object();
-  for (size_t i = 0; i < vocab.size(); ++i) vocab_json[vocab[i]] = i;
+  auto& vocab_entries = vocab_json.get_ref<oj::object_t&>();
+  vocab_entries.reserve(vocab.size());
+  for (size_t i = 0; i < vocab.size(); ++i) vocab_entries.Container::emplace_back(vocab[i], oj(i));
   oj merges_json = oj::array();
   for (auto [a, b] : merges) merges_json.push_back(vocab[a] + " " + vocab[b]);
   r.tokenizer = {

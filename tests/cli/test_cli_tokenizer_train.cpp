@@ -221,6 +221,18 @@ TEST(CliTokenizerTrain, TextThatCannotFitInMemoryIsRefusedFirst) {
             std::string::npos)
       << r.output;
   EXPECT_FALSE(fs::exists(tmp.path / "tok"));
+  // A text that is one long word (a run of one character, a line of DNA): training holds ~17 bytes per byte
+  // of distinct words, which the size of the text does not show. 1 MB passes the first check (2 MB), not
+  // this one.
+  const fs::path word = tmp.path / "word.txt";
+  std::ofstream(word) << std::string(1 << 20, 'a');
+  const CmdResult w = run("tokenizer train --vocab-size 300 --input " + word.string() + " --out " +
+                          (tmp.path / "tok").string());
+  EXPECT_EQ(w.code, 1) << w.output;
+  EXPECT_NE(w.output.find("training on 1 distinct word of 1.0 MB in all need"), std::string::npos)
+      << w.output;
+  EXPECT_NE(w.output.find("split its long words into lines"), std::string::npos) << w.output;
+  EXPECT_FALSE(fs::exists(tmp.path / "tok"));
 }
 
 // --pre-tokenizer gpt2 wrote a ByteLevel step without trim_offsets, a key Hugging Face's tokenizers requires

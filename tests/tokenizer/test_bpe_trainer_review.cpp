@@ -143,6 +143,20 @@ TEST(BpeTrainerReview, RandomCorporaMatchTheReferenceForAnyThreadCount) {
   }
 }
 
+// Words of thousands of symbols (a run of one letter, a DNA-like line: one word each to the pre-tokenizer)
+// sum their changes per pair while a merge runs through them, which took ~96 bytes per byte otherwise.
+TEST(BpeTrainerReview, LongWordsMatchTheReference) {
+  std::mt19937 rng(7);
+  std::string dna;
+  for (int i = 0; i < 5000; ++i) dna += "ACGT"[rng() % 4];
+  const std::vector<std::string> texts = {std::string(3000, 'a') + " " + dna, dna.substr(0, 2500) + " aab"};
+  BpeTrainOptions o;
+  o.vocab_size = 9 + 256 + 40;
+  o.min_frequency = 1;
+  o.threads = 1;
+  EXPECT_EQ(merges_of(train_bpe(texts, o)), reference_merges(texts, o.vocab_size, 1, default_specials()));
+}
+
 // More than 4096 words hold the first pairs, so their merges take the trainer's parallel path.
 TEST(BpeTrainerReview, ParallelMergesMatchTheReference) {
   const auto texts = random_texts(42, 100, 400, "abcd");
