@@ -54,8 +54,9 @@ BpeModel::BpeModel(std::array<int32_t, 256> byte_id, const std::vector<std::arra
     uint64_t key = (uint64_t(uint32_t(a)) << 32) | uint32_t(b);
     size_t i = (key * 0x9E3779B97F4A7C15ull) >> shift_;
     while (table_[i].key != kEmpty && table_[i].key != key) i = (i + 1) & mask_;
-    // A repeated pair keeps its first (lowest) rank, as a map filled in order of rank would.
-    if (table_[i].key == kEmpty) table_[i] = Slot{key, int32_t(r), m};
+    // A repeated pair takes its last rank, as Hugging Face's tokenizers (a HashMap collected in order of
+    // rank, each insert replacing the one before) and its JavaScript port give it.
+    table_[i] = Slot{key, int32_t(r), m};
   }
 }
 

@@ -195,6 +195,22 @@ TEST(BpeTokenizer, TinyModelEncodesWithBothMergeForms) {
   EXPECT_EQ(t.vocab_size(), 259u);
 }
 
+// A merge listed twice takes its last rank, as Hugging Face's tokenizers and its JavaScript port read it
+// (the first rank was kept: "the" came out as one token where they give "t" + "he").
+TEST(BpeTokenizer, ARepeatedMergeTakesItsLastRank) {
+  json vocab = json::object();
+  for (int b = 0; b < 256; ++b) vocab[tok::bytes_to_byte_level(std::string(1, char(b)))] = b;
+  vocab["th"] = 256;
+  vocab["he"] = 257;
+  vocab["the"] = 258;
+  const json j = {
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"t h", "h e", "th e", "t h"}}}},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+      {"decoder", {{"type", "ByteLevel"}}}};
+  tok::BpeTokenizer t(j, json(), "tokenizer.json");
+  EXPECT_EQ(t.encode("the"), (std::vector<TokenId>{'t', 257}));
+}
+
 TEST(BpeTokenizer, NamesWhatIsWrong) {
   auto j = tiny_tokenizer();
   j["model"]["merges"].push_back("a b c");
