@@ -26,24 +26,40 @@
 namespace seek::cli {
 namespace {
 
-// Shows a token's bytes printably: specials as themselves, control bytes and bytes that are not whole UTF-8
-// characters (a token may hold part of one: 𪚥 is split across tokens) as \xNN, so the output stays UTF-8.
+// Characters that show as nothing or as a plain space (soft hyphen, zero-width and direction marks, the
+// separators and Unicode spaces, the BOM): a token of them looked empty or like another token.
+bool shows_as_nothing(uint32_t cp) {
+  return cp == 0x85 || cp == 0xA0 || cp == 0xAD || cp == 0x1680 || cp == 0x180E ||
+         (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x2064) ||
+         cp == 0x3000 || cp == 0xFEFF;
+}
+
+// Shows a token's bytes printably and unambiguously: specials as themselves; \n, \t and \\ escaped (a real
+// newline and the two characters "\n" printed alike); control bytes and bytes that are not whole UTF-8
+// characters (a token may hold part of one: 𪚥 is split across tokens) as \xNN, so the output stays UTF-8;
+// invisible characters and Unicode spaces as \u{XXXX}.
 std::string show_piece(const Tokenizer& tok, TokenId id) {
   const std::string b = tok.token_bytes(id);
   std::string out;
   size_t pos = 0;
   while (pos < b.size()) {
     const size_t valid = tok::utf8_valid_prefix(std::string_view(b).substr(pos));
-    for (size_t i = pos; i < pos + valid; ++i) {
-      const auto c = static_cast<unsigned char>(b[i]);
-      if (c == '\n')
+    const std::string_view chars = std::string_view(b).substr(pos, valid);
+    for (size_t i = 0; i < chars.size();) {
+      const size_t at = i;
+      const uint32_t cp = tok::utf8_next(chars, i);
+      if (cp == '\n')
         out += "\\n";
-      else if (c == '\t')
+      else if (cp == '\t')
         out += "\\t";
-      else if (c < 0x20 || c == 0x7F)
-        out += fmt::format("\\x{:02X}", c);
+      else if (cp == '\\')
+        out += "\\\\";
+      else if (cp < 0x20 || cp == 0x7F)
+        out += fmt::format("\\x{:02X}", cp);
+      else if (shows_as_nothing(cp))
+        out += fmt::format("\\u{{{:04X}}}", cp);
       else
-        out += char(c);
+        out.append(chars.substr(at, i - at));
     }
     pos += valid;
     if (pos < b.size()) out += fmt::format("\\x{:02X}", static_cast<unsigned char>(b[pos++]));

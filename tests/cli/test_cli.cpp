@@ -185,6 +185,11 @@ TEST(Cli, TokenizeNeedsAnExistingTokenizerFolder) {
   r = run("tokenize --tokenizer " + (tmp.path / "empty").string() + " --show é", "2>/dev/null");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output, "195\t\\xC3\n169\t\\xA9\n");
+  // A backslash is escaped too: the two characters "\n" and a newline showed alike.
+  r = run("tokenize --tokenizer " + (tmp.path / "empty").string() + " --show 'a\\n' \"$(printf 'b\\nc')\"",
+          "2>/dev/null");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output, "97\ta\n92\t\\\\\n110\tn\n32\t \n98\tb\n10\t\\n\n99\tc\n");
   // -f "" read standard input as if no --file had been given.
   r = run("tokenize --tokenizer " + (tmp.path / "empty").string() + " -f ''", "< /dev/null 2>&1");
   EXPECT_NE(r.code, 0) << r.output;
