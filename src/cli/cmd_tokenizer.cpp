@@ -199,6 +199,16 @@ void check_out_folder(const std::string& out, const std::vector<std::string>& in
                "--out {} is not a folder; give a folder for tokenizer.json and tokenizer_config.json", out);
     for (const char* name : {"tokenizer.json", "tokenizer_config.json"})
       check_output_path((fs::path(out) / name).string(), "--out", {}, inputs);
+    // A model's folder: a new tokenizer there changes what the model's token ids mean (and may not fit its
+    // vocab_size), so the model, which worked, stops working.
+    for (const auto& entry : fs::directory_iterator(out, ec)) {
+      const std::string name = entry.path().filename().string();
+      SEEK_CHECK(name != "config.json" && !name.ends_with(".safetensors") &&
+                     !name.ends_with(".safetensors.index.json"),
+                 "--out {} holds a model ({}): a new tokenizer there would change what its token ids mean; "
+                 "write it to a folder of its own (seek train --tokenizer takes it from there)",
+                 out, name);
+    }
     return;
   }
   fs::path up = fs::absolute(out).parent_path();

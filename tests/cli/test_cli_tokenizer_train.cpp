@@ -72,6 +72,14 @@ TEST(CliTokenizerTrain, OutThatCannotBeAFolderIsRefused) {
                "--out " + (corpus / "tok").string() + ": " + corpus.string() + " is a file");
   expect_error(train(corpus, "''"), "--out is empty");
   EXPECT_EQ(file_text(corpus), kCorpus);
+  // A model's folder: its token ids would change meaning (a working model stopped working).
+  for (const char* file : {"config.json", "model.safetensors"}) {
+    const fs::path model = tmp.path / (std::string("model-") + file);
+    fs::create_directories(model);
+    std::ofstream(model / file) << "{}";
+    expect_error(train(corpus, model), "holds a model (" + std::string(file) + ")");
+    EXPECT_FALSE(fs::exists(model / "tokenizer.json"));
+  }
   if (::geteuid() != 0) {  // root may write anywhere
     fs::create_directories(tmp.path / "ro");
     fs::permissions(tmp.path / "ro", fs::perms::owner_read | fs::perms::owner_exec);
