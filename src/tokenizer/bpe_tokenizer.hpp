@@ -30,6 +30,7 @@ class BpeTokenizer final : public Tokenizer {
   size_t vocab_size() const override { return tokens_.size(); }
   TokenId first_missing_id() const override;
   bool adds_prefix_space() const override { return pre_.adds_prefix_space(); }
+  bool cuts_at_line_starts() const override { return pre_.cuts_at_line_starts(); }
   std::optional<TokenId> token_to_id(std::string_view token) const override;
   std::string id_to_token(TokenId id) const override;
   bool is_special(TokenId id) const override;

@@ -74,7 +74,29 @@ PreTokenizer PreTokenizer::from_json(const nlohmann::json& j, const std::string&
         where);
   p.add(j, where, &saw_byte_level);
   if (!saw_byte_level) fail("{} has no ByteLevel step: only byte-level BPE tokenizers are supported", where);
+  p.cuts_at_line_starts_ = !p.adds_prefix_space() && p.keeps_pieces_at_probed_cuts();
   return p;
+}
+
+bool PreTokenizer::keeps_pieces_at_probed_cuts() const {
+  // Newlines between visible characters of every kind the patterns tell apart: letters, digits,
+  // punctuation, contractions, CJK, accented letters, markup.
+  static constexpr std::string_view kProbes[] = {"a\nb",   "ab.\ncd", "1\n2",           "12\n34",
+                                                 "x!\n?y", "a'\n's",  "\u4e2d\n\u6587", "\u00e9\n\u00e8",
+                                                 "a\n<b>", "A)\n(B"};
+  const auto pieces = [&](std::string_view text) {
+    std::vector<std::string> out;
+    run(text, [&](std::string_view piece) { out.emplace_back(piece); });
+    return out;
+  };
+  for (std::string_view probe : kProbes) {
+    const size_t cut = pre_token_cut_after(probe, 0);
+    if (cut >= probe.size()) continue;
+    std::vector<std::string> apart = pieces(probe.substr(0, cut));
+    for (auto& piece : pieces(probe.substr(cut))) apart.push_back(std::move(piece));
+    if (apart != pieces(probe)) return false;
+  }
+  return true;
 }
 
 bool PreTokenizer::adds_prefix_space() const {

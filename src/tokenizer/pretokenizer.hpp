@@ -34,6 +34,11 @@ class PreTokenizer {
   // A ByteLevel step with add_prefix_space puts a space before every text run through it: a text cut in two
   // (pre_token_cut_after) would get two, so such texts are run whole.
   bool adds_prefix_space() const;
+  // Whether texts cut by pre_token_cut_after pre-tokenize to the pieces of the whole: false with a prefix
+  // space, and for a chain that treats a newline between visible characters otherwise than DeepSeek-V3's and
+  // GPT-2's patterns do (a Split on "\n" with MergedWithNext joins it to the next line), judged on probe
+  // texts when parsed.
+  bool cuts_at_line_starts() const { return cuts_at_line_starts_; }
 
  private:
   struct Stage {
@@ -42,10 +47,12 @@ class PreTokenizer {
     bool invert = false;
   };
   void add(const nlohmann::json& j, const std::string& where, bool* saw_byte_level);
+  bool keeps_pieces_at_probed_cuts() const;
   void run_stage(size_t k, std::string_view text, bool newer,
                  const std::function<void(std::string_view)>& fn) const;
 
   std::vector<Stage> stages_;
+  bool cuts_at_line_starts_ = true;
 };
 
 // The first position after `from` where text can be cut into two texts that pre-tokenize to the same pieces

@@ -57,6 +57,8 @@ class Tokenizer {
   // Whether encode() puts a space before every text (a ByteLevel add_prefix_space pre-tokenizer): then a
   // text encoded in parts gets one per part.
   virtual bool adds_prefix_space() const { return false; }
+  // Whether a text cut at a line start (tok::pre_token_cut_after) encodes to the tokens of the whole.
+  virtual bool cuts_at_line_starts() const { return true; }
   virtual std::optional<TokenId> token_to_id(std::string_view token) const = 0;
   // The token's string as the vocabulary spells it (byte-level BPE: the GPT-2 byte-to-unicode form).
   virtual std::string id_to_token(TokenId id) const = 0;

@@ -430,9 +430,10 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
   checked_options(opt);
   // Files are cut into ~1 MB chunks at line ends where the words stay the same, so one big file still trains
   // on every thread and counts the words encoding sees; not where the pre-tokenizer adds a prefix space,
-  // which every chunk would get (a word at a chunk's start was counted as " word").
+  // which every chunk would get (a word at a chunk's start was counted as " word"), or joins a line's newline
+  // to the next line (PreTokenizer::cuts_at_line_starts).
   const bool cut =
-      !tok::PreTokenizer::from_json(pre_tokenizer_json(opt), "pre-tokenizer").adds_prefix_space();
+      tok::PreTokenizer::from_json(pre_tokenizer_json(opt), "pre-tokenizer").cuts_at_line_starts();
   // The text is held whole while its words are counted, and a file once more while it is cut: refused up
   // front where that cannot fit, rather than killed for memory after reading gigabytes. (A size that cannot
   // be read is read_file's to report.)

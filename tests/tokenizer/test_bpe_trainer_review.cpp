@@ -263,5 +263,31 @@ TEST(BpeTrainerReview, PrefixSpacePreTokenizersCountWholeFiles) {
   EXPECT_FALSE(from_file.tokenizer["model"]["vocab"].contains(tok::bytes_to_byte_level(" qzxqzx")));
 }
 
+// A pre-tokenizer of the user's that joins a newline to the next line (Split "\n" MergedWithNext) made a
+// chunk's first line a word of its own: 700,003 words counted where the file has 700,001. Such pre-tokenizers
+// fail the probes at load and their files are counted whole; DeepSeek-V3's and GPT-2's pass.
+TEST(BpeTrainerReview, PreTokenizersThatJoinNewlinesCountWholeFiles) {
+  const nlohmann::json merged_with_next = {
+      {"type", "Sequence"},
+      {"pretokenizers",
+       {{{"type", "Split"},
+         {"pattern", {{"String", "\n"}}},
+         {"behavior", "MergedWithNext"},
+         {"invert", false}},
+        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}}}};
+  EXPECT_FALSE(tok::PreTokenizer::from_json(merged_with_next, "test").cuts_at_line_starts());
+  EXPECT_TRUE(
+      tok::PreTokenizer::from_json(tok::deepseek_v3_pre_tokenizer_json(), "test").cuts_at_line_starts());
+  EXPECT_TRUE(tok::PreTokenizer::from_json(tok::gpt2_pre_tokenizer_json(), "test").cuts_at_line_starts());
+  std::string text;
+  while (text.size() < (size_t(3) << 19)) text += "ab\n";
+  BpeTrainOptions o;
+  o.vocab_size = 9 + 256 + 10;
+  o.min_frequency = 1;
+  o.threads = 2;
+  o.pre_tokenizer = merged_with_next;
+  train_file_as_whole_text(text, o);
+}
+
 }  // namespace
 }  // namespace seek
