@@ -282,6 +282,17 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     }
     if (train->count("--special-tokens")) opt.special_tokens = split_special_tokens(a->specials);
     std::vector<std::filesystem::path> files(a->inputs.begin(), a->inputs.end());
+    // Twice (also by another spelling or a link) counts its words twice, which may be meant (weighting a
+    // file) but should not go unsaid.
+    for (size_t i = 0; i < files.size(); ++i)
+      for (size_t k = 0; k < i; ++k) {
+        std::error_code ec;
+        if (std::filesystem::equivalent(files[i], files[k], ec)) {
+          print_stderr("note: --input {} is the same file as --input {}: its words count twice\n",
+                       files[i].string(), files[k].string());
+          break;
+        }
+      }
     const auto start = std::chrono::steady_clock::now();
     auto r = train_bpe_files(files, opt);
     save_bpe(r, a->out);

@@ -89,6 +89,21 @@ TEST(CliTokenizerTrain, OutThatCannotBeAFolderIsRefused) {
   }
 }
 
+// The same file twice (here by another spelling) counts its words twice: allowed, with a note.
+TEST(CliTokenizerTrain, AFileGivenTwiceIsNoted) {
+  TempDir tmp("cli-tok-train-twice");
+  std::ofstream(tmp.path / "corpus.txt") << kCorpus;
+  const fs::path again = tmp.path / "." / "corpus.txt";
+  const CmdResult r = run(train(tmp.path / "corpus.txt", tmp.path / "tok", "--input " + again.string()));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("note: --input " + again.string() + " is the same file as --input " +
+                          (tmp.path / "corpus.txt").string() + ": its words count twice"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(run(train(tmp.path / "corpus.txt", tmp.path / "tok2")).output.find("same file"),
+            std::string::npos);
+}
+
 TEST(CliTokenizerTrain, UnusableInputsAreClearErrors) {
   TempDir tmp("cli-tok-train-in");
   const fs::path out = tmp.path / "tok";
