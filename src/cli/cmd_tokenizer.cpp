@@ -14,6 +14,7 @@
 #include "cli/registry.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/progress.hpp"
 #include "core/read_file.hpp"
 #include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
@@ -125,14 +126,37 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
       for (size_t i = 0; i < a->text.size(); ++i) text += (i ? " " : "") + a->text[i];
       check_utf8_text(text, "the text to encode");
     }
-    auto ids = tok->encode(text, a->add_special, !a->no_parse_special);
-    if (a->show) {
-      for (TokenId id : ids) fmt::print("{}\t{}\n", id, show_piece(*tok, id));
-    } else {
-      std::string line;
-      for (size_t i = 0; i < ids.size(); ++i) line += (i ? " " : "") + std::to_string(ids[i]);
-      fmt::print("{}\n", line);
-    }
+    // A large text goes in ~1 MB parts cut at line starts where the tokens stay those of the whole, each
+    // printed as it is encoded, with a progress line: 50 MB took 6 s in silence and held 11x its size. Whole
+    // where a part would differ: the tokenizer's sequence markers (--add-special) or its pre-tokenizer
+    // (Tokenizer::cuts_at_line_starts).
+    constexpr size_t kPartBytes = size_t(1) << 20;
+    const bool in_parts = !a->add_special && tok->cuts_at_line_starts();
+    ProgressLine progress("tokenize", int64_t(text.size()), "bytes");
+    bool printed_one = false;  // an id, so the next is preceded by a space
+    size_t begin = 0;
+    do {  // at least once: the empty text encodes too (to BOS alone with --add-special)
+      const size_t end = in_parts && text.size() - begin > kPartBytes
+                             ? tok::pre_token_cut_after(text, begin + kPartBytes)
+                             : text.size();
+      const auto ids = tok->encode(std::string_view(text).substr(begin, end - begin), a->add_special,
+                                   !a->no_parse_special);
+      std::string out;
+      for (TokenId id : ids) {
+        if (a->show) {
+          out += fmt::format("{}\t{}\n", id, show_piece(*tok, id));
+        } else {
+          if (printed_one) out += ' ';
+          out += std::to_string(id);
+          printed_one = true;
+        }
+      }
+      fmt::print("{}", out);
+      begin = end;
+      progress.update(int64_t(begin));
+    } while (begin < text.size());
+    progress.finish();
+    if (!a->show) fmt::print("\n");
   });
 });
 

@@ -159,6 +159,24 @@ TEST(Cli, TinyPipelineTrainGenerateEvalGrpo) {
 
 // A folder without tokenizer.json means the byte tokenizer, but a --tokenizer folder that does not exist is a
 // typo, not a request for bytes.
+// A text over 1 MB is encoded and printed in parts cut at line starts: the output is the whole text's ids on
+// one line, as before (the parts are joined by single spaces).
+TEST(Cli, ALargeTextTokenizesInPartsAsAWhole) {
+  TempDir tmp("cli-tok-large");
+  fs::create_directories(tmp.path / "bytes");
+  std::string text, want;
+  while (text.size() < (size_t(5) << 19)) {
+    text += "ab\n";
+    want += want.empty() ? "97 98 10" : " 97 98 10";
+  }
+  std::ofstream(tmp.path / "big.txt") << text;
+  const CmdResult r =
+      run("tokenize --tokenizer " + (tmp.path / "bytes").string() + " -f " + (tmp.path / "big.txt").string(),
+          "2>/dev/null");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_TRUE(r.output == want + "\n") << r.output.size() << " bytes against " << want.size() + 1;
+}
+
 TEST(Cli, TokenizeNeedsAnExistingTokenizerFolder) {
   TempDir tmp("cli-tok-dir");
   for (const std::string& cmd : {"tokenize --tokenizer " + (tmp.path / "typo").string() + " Hi",
