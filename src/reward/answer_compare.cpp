@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,26 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
   return canonical_text(a, d) == canonical_text(b, d);
 }
 
+// A set \{a, b\} (latex_to_expr writes its braces as "\(" and "\)"): its elements, or nullopt.
+std::optional<std::vector<std::string>> set_elements(const std::string& s) {
+  if (s.size() < 4 || !s.starts_with("\\(") || !s.ends_with("\\)")) return std::nullopt;
+  return split_top_level(s.substr(2, s.size() - 4));
+}
+
+// Whether the elements can be paired off as equal, in any order (each of `b` used once).
+bool same_elements(const std::vector<std::string>& a, const std::vector<std::string>& b,
+                   const CompareOptions& o, const Deadline& d) {
+  if (a.size() != b.size()) return false;
+  std::vector<bool> used(b.size(), false);
+  for (const auto& x : a) {
+    bool found = false;
+    for (size_t k = 0; k < b.size() && !found; ++k)
+      if (!used[k] && element_equal(x, b[k], o, d)) used[k] = found = true;
+    if (!found) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool answers_equal(std::string_view predicted, std::string_view reference, const CompareOptions& o,
@@ -114,6 +135,17 @@ bool answers_equal(std::string_view predicted, std::string_view reference, const
   std::string r = latex_to_expr(reference, d);
   if (p.empty() || r.empty()) return false;
   if (element_equal(p, r, o, d)) return true;
+  // Sets compare in any order, as Math-Verify compares them: \{2, 1\} answers \{1, 2\}, and so does the bare
+  // list 2, 1 (not a tuple or an interval, whose order is part of them).
+  const auto p_set = set_elements(p), r_set = set_elements(r);
+  if (p_set || r_set) {
+    char pk = 0, rk = 0;
+    const auto p_elems = p_set ? *p_set : split_top_level(strip_brackets(p, &pk));
+    const auto r_elems = r_set ? *r_set : split_top_level(strip_brackets(r, &rk));
+    if ((!p_set && (pk != 0 || p_elems.size() < 2)) || (!r_set && (rk != 0 || r_elems.size() < 2)))
+      return false;
+    return same_elements(p_elems, r_elems, o, d);
+  }
   char pk = 0, rk = 0;
   auto ps = split_top_level(strip_brackets(p, &pk));
   auto rs = split_top_level(strip_brackets(r, &rk));

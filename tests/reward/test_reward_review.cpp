@@ -90,6 +90,16 @@ TEST(ReviewCompare, Equivalences) {
   EXPECT_FALSE(answers_equal("(2,500)", "2500"));
   EXPECT_FALSE(answers_equal("(0,100)", "100"));
   EXPECT_TRUE(answers_equal("\\boxed{1,000}", "1000"));
+  // Sets compare in any order (as Math-Verify's), also against a bare list; tuples and intervals keep theirs.
+  EXPECT_TRUE(answers_equal("\\{2, 1\\}", "\\{1, 2\\}"));
+  EXPECT_TRUE(answers_equal("\\left\\{3,\\frac{1}{2}\\right\\}", "\\{0.5, 3\\}"));
+  EXPECT_TRUE(answers_equal("2, 1", "\\{1, 2\\}"));
+  EXPECT_TRUE(answers_equal("\\{1, 2\\}", "1, 2"));
+  EXPECT_FALSE(answers_equal("\\{1, 1\\}", "\\{1, 2\\}"));
+  EXPECT_FALSE(answers_equal("\\{1, 2, 3\\}", "\\{1, 2\\}"));
+  EXPECT_FALSE(answers_equal("(2, 1)", "\\{1, 2\\}"));
+  EXPECT_FALSE(answers_equal("(2, 1)", "(1, 2)"));
+  EXPECT_FALSE(answers_equal("2, 1", "1, 2"));
   // Scientific notation and the Unicode signs of arithmetic are numbers (they compared as text).
   EXPECT_TRUE(answers_equal("1.5e3", "1500"));
   EXPECT_TRUE(answers_equal("1e-3", "0.001"));
