@@ -17,6 +17,7 @@
 #include "core/progress.hpp"
 #include "core/read_file.hpp"
 #include "core/stderr.hpp"
+#include "core/unicode_space.hpp"
 #include "core/untrusted_json.hpp"
 #include "infer/token_ids.hpp"
 #include "tokenizer/pretokenizer.hpp"
@@ -26,14 +27,6 @@
 
 namespace seek::cli {
 namespace {
-
-// Characters that show as nothing or as a plain space (soft hyphen, zero-width and direction marks, the
-// separators and Unicode spaces, the BOM): a token of them looked empty or like another token.
-bool shows_as_nothing(uint32_t cp) {
-  return cp == 0x85 || cp == 0xA0 || cp == 0xAD || cp == 0x1680 || cp == 0x180E ||
-         (cp >= 0x2000 && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x2064) ||
-         cp == 0x3000 || cp == 0xFEFF;
-}
 
 // Shows a token's bytes printably and unambiguously: specials as themselves; \n, \t and \\ escaped (a real
 // newline and the two characters "\n" printed alike); control bytes and bytes that are not whole UTF-8
@@ -57,8 +50,8 @@ std::string show_piece(const Tokenizer& tok, TokenId id) {
         out += "\\\\";
       else if (cp < 0x20 || cp == 0x7F)
         out += fmt::format("\\x{:02X}", cp);
-      else if (shows_as_nothing(cp))
-        out += fmt::format("\\u{{{:04X}}}", cp);
+      else if (unicode_space_at(chars.substr(at)) > 0 || invisible_at(chars.substr(at)) > 0)
+        out += fmt::format("\\u{{{:04X}}}", cp);  // shows as nothing or a plain space: looked empty
       else
         out.append(chars.substr(at, i - at));
     }

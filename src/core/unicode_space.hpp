@@ -17,4 +17,18 @@ inline size_t unicode_space_at(std::string_view text) {
   return 0;
 }
 
+// The UTF-8 length of the invisible character `text` starts with, or 0: zero-width and formatting
+// characters that show nothing (U+00AD soft hyphen, U+180E, U+200B..U+200F zero-width and direction marks,
+// U+202A..U+202E bidirectional embeddings, U+2060..U+2064 word joiner and invisible operators). Not \s to a
+// regex, so text of only these is blank without matching as whitespace.
+inline size_t invisible_at(std::string_view text) {
+  if (text.starts_with("\xC2\xAD")) return 2;      // U+00AD
+  if (text.starts_with("\xE1\xA0\x8E")) return 3;  // U+180E
+  if (text.size() < 3 || text[0] != '\xE2') return 0;
+  const auto b1 = static_cast<unsigned char>(text[1]), b2 = static_cast<unsigned char>(text[2]);
+  const bool zero_width = b1 == 0x80 && ((b2 >= 0x8B && b2 <= 0x8F) || (b2 >= 0xAA && b2 <= 0xAE));
+  const bool joiners = b1 == 0x81 && b2 >= 0xA0 && b2 <= 0xA4;
+  return zero_width || joiners ? 3 : 0;
+}
+
 }  // namespace seek

@@ -69,19 +69,10 @@ const StrictRegex& r1_regex() {
   return re;
 }
 
-// Whitespace as the pattern's \s reads it, the ASCII six and the Unicode spaces (NBSP, U+2000..U+200A, ...),
-// and the invisible U+200B and U+FEFF: an answer of nothing but them is empty.
-// The UTF-8 length of the invisible, zero-width character `s` starts with (U+00AD soft hyphen, U+180E, U+200B
-// to U+200D, U+2060 to U+2064), or 0: an answer of only these shows nothing.
-size_t invisible_at(std::string_view s) {
-  static constexpr std::string_view kInvisible[] = {
-      "\xC2\xAD",     "\xE1\xA0\x8E", "\xE2\x80\x8B", "\xE2\x80\x8C", "\xE2\x80\x8D",
-      "\xE2\x81\xA0", "\xE2\x81\xA1", "\xE2\x81\xA2", "\xE2\x81\xA3", "\xE2\x81\xA4"};
-  for (std::string_view c : kInvisible)
-    if (s.starts_with(c)) return c.size();
-  return 0;
-}
-
+// Whitespace as the pattern's \s reads it, the ASCII six and the Unicode spaces (NBSP, U+2000..U+200A,
+// U+FEFF,
+// ...), and the invisible characters (zero-width spaces and joiners, soft hyphen, ...): an answer of nothing
+// but them is empty.
 bool blank(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     if (std::string_view(" \n\t\r\v\f").find(s[i]) != std::string_view::npos) {
