@@ -126,6 +126,37 @@ bool same_elements(const std::vector<std::string>& a, const std::vector<std::str
   return true;
 }
 
+// An inequality "L op R" with one relation (<, >, \le, \ge and their spellings): the sides and the op as
+// '<', '>', 'l' (≤) or 'g' (≥).
+struct Relation {
+  std::string left, right;
+  char op = 0;
+};
+std::optional<Relation> relation_of(const std::string& s) {
+  static constexpr std::pair<std::string_view, char> kOps[] = {
+      {"\\leq", 'l'}, {"\\le", 'l'}, {"\\geq", 'g'},  {"\\ge", 'g'},   {"\\lt", '<'}, {"\\gt", '>'},
+      {"<=", 'l'},    {">=", 'g'},   {"\u2264", 'l'}, {"\u2265", 'g'}, {"<", '<'},    {">", '>'}};
+  std::optional<Relation> found;
+  for (size_t i = 0; i < s.size(); ++i)
+    for (const auto& [text, op] : kOps) {
+      // A command must end where its name does: \left is no \le.
+      if (s.compare(i, text.size(), text) != 0 ||
+          (text[0] == '\\' && i + text.size() < s.size() && std::isalpha((unsigned char)s[i + text.size()])))
+        continue;
+      if (found) return std::nullopt;  // a chain (1 < x < 5) or two relations: not one inequality
+      found = Relation{s.substr(0, i), s.substr(i + text.size()), op};
+      i += text.size() - 1;
+      break;
+    }
+  return found;
+}
+
+// Percent signs were dropped by latex_to_expr; "50\%" is then 50 and, read as a fraction, 0.5.
+bool has_percent(std::string_view s) {
+  while (!s.empty() && std::isspace((unsigned char)s.back())) s.remove_suffix(1);
+  return s.ends_with('%');
+}
+
 }  // namespace
 
 bool answers_equal(std::string_view predicted, std::string_view reference, const CompareOptions& o,
@@ -135,6 +166,18 @@ bool answers_equal(std::string_view predicted, std::string_view reference, const
   std::string r = latex_to_expr(reference, d);
   if (p.empty() || r.empty()) return false;
   if (element_equal(p, r, o, d)) return true;
+  // A percentage also answers as the fraction it stands for (Math-Verify reads 50% both ways): "50\%" is
+  // 0.5, as "0.5" is "50\%".
+  if (has_percent(predicted) && element_equal("(" + p + ")/100", r, o, d)) return true;
+  if (has_percent(reference) && element_equal(p, "(" + r + ")/100", o, d)) return true;
+  // Relations compare as Math-Verify's do, also flipped: x > 5 answers 5 < x.
+  if (const auto pr = relation_of(p), rr = relation_of(r); pr && rr) {
+    const auto flip = [](char op) { return op == '<' ? '>' : op == '>' ? '<' : op == 'l' ? 'g' : 'l'; };
+    if (pr->op == rr->op)
+      return element_equal(pr->left, rr->left, o, d) && element_equal(pr->right, rr->right, o, d);
+    return pr->op == flip(rr->op) && element_equal(pr->left, rr->right, o, d) &&
+           element_equal(pr->right, rr->left, o, d);
+  }
   // Sets compare in any order, as Math-Verify compares them: \{2, 1\} answers \{1, 2\}, and so does the bare
   // list 2, 1 (not a tuple or an interval, whose order is part of them).
   const auto p_set = set_elements(p), r_set = set_elements(r);

@@ -100,6 +100,20 @@ TEST(ReviewCompare, Equivalences) {
   EXPECT_FALSE(answers_equal("(2, 1)", "\\{1, 2\\}"));
   EXPECT_FALSE(answers_equal("(2, 1)", "(1, 2)"));
   EXPECT_FALSE(answers_equal("2, 1", "1, 2"));
+  // Relations compare flipped too, as Math-Verify's; chains and other relations do not.
+  EXPECT_TRUE(answers_equal("x > 5", "5 < x"));
+  EXPECT_TRUE(answers_equal("x \\geq \\frac{1}{2}", "0.5 \\le x"));
+  EXPECT_TRUE(answers_equal("x \\le 3", "x <= 3"));
+  EXPECT_FALSE(answers_equal("x > 5", "x < 5"));
+  EXPECT_FALSE(answers_equal("x \\ge 5", "x > 5"));
+  EXPECT_FALSE(answers_equal("1 < x < 5", "5 > x > 1"));
+  EXPECT_FALSE(answers_equal("\\left(1, 2\\right)", "1 < 2"));
+  // A percentage answers as its number and as the fraction it stands for.
+  EXPECT_TRUE(answers_equal("50\\%", "0.5"));
+  EXPECT_TRUE(answers_equal("0.5", "50\\%"));
+  EXPECT_TRUE(answers_equal("50%", "50"));
+  EXPECT_FALSE(answers_equal("50%", "0.05"));
+  EXPECT_FALSE(answers_equal("0.5", "50"));
   // Scientific notation and the Unicode signs of arithmetic are numbers (they compared as text).
   EXPECT_TRUE(answers_equal("1.5e3", "1500"));
   EXPECT_TRUE(answers_equal("1e-3", "0.001"));
