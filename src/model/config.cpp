@@ -209,6 +209,11 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
     r.read("eos_token_id", c.eos_token_id);
   }
 
+  // Unused by MLA (every head has its own keys and values from the latent), but a value that is no head
+  // count says the file is not what it claims: checked, not read.
+  SEEK_CHECK(r.integer_or("num_key_value_heads", 1) >= 1,
+             "{}: num_key_value_heads must be a positive count, got {}", src,
+             j["num_key_value_heads"].dump());
   std::string act = r.string_or("hidden_act", "silu");
   SEEK_CHECK(act == "silu", "{}: unsupported hidden_act \"{}\" (DeepSeek models use silu)", src, act);
   SEEK_CHECK(!r.boolean_or("attention_bias", false), "{}: attention_bias = true is not supported", src);

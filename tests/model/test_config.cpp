@@ -208,6 +208,14 @@ TEST(Config, OutOfRangeValuesAreErrors) {
       << error_of(j);
   j["rope_interleave"] = true;
   EXPECT_EQ(error_of(j), "");
+  // num_key_value_heads is unused by MLA but still a head count: "x", 2.5 and -1 passed without a word.
+  for (const nlohmann::json& bad : {nlohmann::json("x"), nlohmann::json(2.5), nlohmann::json(-1)}) {
+    j = load_json("tiny-v3");
+    j["num_key_value_heads"] = bad;
+    EXPECT_NE(error_of(j).find("num_key_value_heads"), std::string::npos) << bad.dump() << error_of(j);
+  }
+  j["num_key_value_heads"] = 4;
+  EXPECT_EQ(error_of(j), "");
   j = load_json("tiny-v3");
   j["routed_scaling_factor"] = 1e308;
   EXPECT_NE(error_of(j).find("routed_scaling_factor must be positive and at most 1e6"), std::string::npos)
