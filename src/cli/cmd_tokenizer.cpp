@@ -50,8 +50,9 @@ std::string show_piece(const Tokenizer& tok, TokenId id) {
         out += "\\\\";
       else if (cp < 0x20 || cp == 0x7F)
         out += fmt::format("\\x{:02X}", cp);
-      else if (unicode_space_at(chars.substr(at)) > 0 || invisible_at(chars.substr(at)) > 0)
-        out += fmt::format("\\u{{{:04X}}}", cp);  // shows as nothing or a plain space: looked empty
+      else if ((cp >= 0x80 && cp < 0xA0) || unicode_space_at(chars.substr(at)) > 0 ||
+               invisible_at(chars.substr(at)) > 0)  // C1 controls too: U+009B is a terminal's CSI
+        out += fmt::format("\\u{{{:04X}}}", cp);    // shows as nothing or a plain space: looked empty
       else
         out.append(chars.substr(at, i - at));
     }

@@ -106,9 +106,15 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
   return canonical_text(a, d) == canonical_text(b, d);
 }
 
-// A set \{a, b\} (latex_to_expr writes its braces as "\(" and "\)"): its elements, or nullopt.
+// A set \{a, b\} (latex_to_expr writes its braces as "\(" and "\)"): its elements, or nullopt. The outer
+// braces must be one pair: "\{1\} \setminus \{2, 3\}" is no set of two elements.
 std::optional<std::vector<std::string>> set_elements(const std::string& s) {
   if (s.size() < 4 || !s.starts_with("\\(") || !s.ends_with("\\)")) return std::nullopt;
+  int depth = 0;
+  for (size_t i = 0; i + 2 < s.size(); ++i) {
+    if (s.compare(i, 2, "\\(") == 0) ++depth;
+    if (s.compare(i, 2, "\\)") == 0 && --depth == 0) return std::nullopt;  // closed before the end
+  }
   return split_top_level(s.substr(2, s.size() - 4));
 }
 
@@ -168,8 +174,10 @@ bool answers_equal(std::string_view predicted, std::string_view reference, const
   if (element_equal(p, r, o, d)) return true;
   // A percentage also answers as the fraction it stands for (Math-Verify reads 50% both ways): "50\%" is
   // 0.5, as "0.5" is "50\%".
-  if (has_percent(predicted) && element_equal("(" + p + ")/100", r, o, d)) return true;
-  if (has_percent(reference) && element_equal(p, "(" + r + ")/100", o, d)) return true;
+  // Only with one percent sign: "0.5\%" is not 50\%.
+  const bool p_percent = has_percent(predicted), r_percent = has_percent(reference);
+  if (p_percent && !r_percent && element_equal("(" + p + ")/100", r, o, d)) return true;
+  if (r_percent && !p_percent && element_equal(p, "(" + r + ")/100", o, d)) return true;
   // Relations compare as Math-Verify's do, also flipped: x > 5 answers 5 < x.
   if (const auto pr = relation_of(p), rr = relation_of(r); pr && rr) {
     const auto flip = [](char op) { return op == '<' ? '>' : op == '>' ? '<' : op == 'l' ? 'g' : 'l'; };
@@ -178,16 +186,15 @@ bool answers_equal(std::string_view predicted, std::string_view reference, const
     return pr->op == flip(rr->op) && element_equal(pr->left, rr->right, o, d) &&
            element_equal(pr->right, rr->left, o, d);
   }
-  // Sets compare in any order, as Math-Verify compares them: \{2, 1\} answers \{1, 2\}, and so does the bare
-  // list 2, 1 (not a tuple or an interval, whose order is part of them).
-  const auto p_set = set_elements(p), r_set = set_elements(r);
-  if (p_set || r_set) {
-    char pk = 0, rk = 0;
+  // A set reference is answered in any order, as Math-Verify compares sets: \{2, 1\} answers \{1, 2\}, and so
+  // does the bare list 2, 1 (not a tuple or an interval, whose order is part of them). Not the other way: an
+  // ordered reference (3, 5) is not answered by \{5, 3\}.
+  if (const auto r_set = set_elements(r)) {
+    char pk = 0;
+    const auto p_set = set_elements(p);
     const auto p_elems = p_set ? *p_set : split_top_level(strip_brackets(p, &pk));
-    const auto r_elems = r_set ? *r_set : split_top_level(strip_brackets(r, &rk));
-    if ((!p_set && (pk != 0 || p_elems.size() < 2)) || (!r_set && (rk != 0 || r_elems.size() < 2)))
-      return false;
-    return same_elements(p_elems, r_elems, o, d);
+    if (!p_set && (pk != 0 || p_elems.size() < 2)) return false;
+    return same_elements(p_elems, *r_set, o, d);
   }
   char pk = 0, rk = 0;
   auto ps = split_top_level(strip_brackets(p, &pk));

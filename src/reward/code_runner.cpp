@@ -70,16 +70,26 @@ constexpr std::string_view kHarness = R"PY(def _main():
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'),
               not isinstance(x, defs) and any(isinstance(y, ast.Assert) for y in ast.walk(x)))
              for x in tree.body]
-    # The names the tests read, for judging which of the solution's names they test (below).
-    loaded, imports_all = set(), False
+    # The names the tests read from the solution, for judging which of its names they test (below): read and
+    # never bound by the tests themselves (a solution's x = 0 is not what "x = max(2, 3)" tests), or imported
+    # from it.
+    loaded, bound, imported, imports_all = set(), set(), set(), False
     for x in ast.walk(tree):
-        if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Load):
-            loaded.add(x.id)
+        if isinstance(x, ast.Name):
+            (loaded if isinstance(x.ctx, ast.Load) else bound).add(x.id)
+        elif isinstance(x, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(x.name)
+        elif isinstance(x, ast.arg):
+            bound.add(x.arg)
+        elif isinstance(x, ast.ExceptHandler) and x.name:
+            bound.add(x.name)
         elif isinstance(x, ast.ImportFrom) and x.module == 'solution':
             imports_all = imports_all or any(a.name == '*' for a in x.names)
-            loaded.update(a.name for a in x.names)
-        elif isinstance(x, ast.Import) and any(a.name == 'solution' for a in x.names):
-            imports_all = True
+            imported.update(a.name for a in x.names)
+            bound.update(a.asname for a in x.names if a.asname)
+        elif isinstance(x, (ast.Import, ast.ImportFrom)):
+            imports_all = imports_all or any(a.name == 'solution' for a in x.names)
+            bound.update((a.asname or a.name).split('.')[0] for a in x.names)
     del source, tree
     n_asserts = sum(1 for _, a in stmts if a)
     write(1, ('\n%s total %d\n' % (nonce, n_asserts if n_asserts else 1)).encode())
@@ -89,7 +99,7 @@ constexpr std::string_view kHarness = R"PY(def _main():
     mod.__file__ = '/src/solution.py'
     sys.modules['solution'] = mod
     g = mod.__dict__
-    g['__builtins__'] = __builtins__
+    g['__builtins__'] = real_builtins = __builtins__
     solution_code = compile(open('/src/solution.py').read(), 'solution.py', 'exec')
     blocked = frozenset(('gc.get_objects', 'gc.get_referrers', 'gc.get_referents', 'sys.settrace',
                          'sys.setprofile', 'sys._current_frames', 'sys.addaudithook', 'ctypes.dlopen'))
@@ -102,17 +112,27 @@ constexpr std::string_view kHarness = R"PY(def _main():
     except BaseException as e:
         write(1, ('\n%s error solution %s\n' % (nonce, type(e).__name__)).encode())
         exit_now(0)
-    builtin_names = set(dir(__builtins__)) if not isinstance(__builtins__, dict) else set(__builtins__)
+    builtin_names = set(real_builtins) if isinstance(real_builtins, dict) else set(dir(real_builtins))
     mine = {k for k, v in g.items() if not k.startswith('__') and type(v) is not type(sys)}
-    used = mine if imports_all else mine & loaded
+    used = mine if imports_all else mine & ((loaded - bound) | imported)
     if not used:
         write(1, ('\n%s error tests-unused the tests use no name the solution defines\n' % nonce).encode())
         exit_now(0)
     # A solution's name that shadows a builtin (abs = lambda x: 0) is hidden from tests that test other
-    # names of it (assert abs(f(2) - 1.414) < 1e-3 then uses the real abs); where the tests use only such
-    # names, they are what is tested (def max(a, b) under assert max(2, 3) == 3).
-    hide = {k for k in mine if k in builtin_names} if used - builtin_names else set()
+    # names of it (assert abs(f(2) - 1.414) < 1e-3 then uses the real abs). Where the tests use one such
+    # name alone, it is what they test (def max(a, b) under assert max(2, 3) == 3) and the others stay
+    # hidden; several leave unclear which is tested and which a helper the solution replaced.
+    shadowing = {k for k in mine if k in builtin_names}
+    if used - builtin_names:
+        hide = shadowing
+    elif len(used) == 1:
+        hide = shadowing - used
+    else:
+        write(1, ('\n%s error tests-ambiguous the tests use only names of the solution that shadow builtins '
+                  '(%s): which is tested is unclear\n' % (nonce, ', '.join(sorted(used)))).encode())
+        exit_now(0)
     tg = {k: v for k, v in g.items() if k not in hide}
+    tg['__builtins__'] = real_builtins  # a solution's own __builtins__ = {...} is not the tests' builtins
     i, all_ok = 0, True
     for code, is_assert in stmts:
         try:

@@ -7,6 +7,7 @@
 #include <array>
 #include <cctype>
 #include <iterator>
+#include <span>
 #include <utility>
 
 #include "reward/math_eval.hpp"
@@ -20,6 +21,19 @@ bool is_alpha(char c) {
 }
 bool is_digit(char c) {
   return std::isdigit((unsigned char)c) != 0;
+}
+
+// The parentheses the rewriting makes for LaTeX's groups ({...}, \frac, \sqrt, powers), apart from the
+// written ones until thousands separators are dropped (rewrite): "\frac{3,000}{7}" is 3000/7, while a comma
+// inside written brackets separates elements ("(3,100)" is a pair).
+constexpr char kGroupOpen = '\x01', kGroupClose = '\x02';
+std::string grouped(const std::string& inner) {
+  std::string out;
+  out.reserve(inner.size() + 2);
+  out += kGroupOpen;
+  out += inner;
+  out += kGroupClose;
+  return out;
 }
 
 struct Rewriter {
@@ -77,11 +91,11 @@ struct Rewriter {
     size_t b = e;
     while (b > 0 && is_digit(out[b - 1])) --b;
     if (b == e || (b > 0 && (is_alpha(out[b - 1]) ||
-                             std::string_view(".^_)").find(out[b - 1]) != std::string_view::npos)))
+                             std::string_view(".^_)\x02").find(out[b - 1]) != std::string_view::npos)))
       return false;
     const std::string whole = out.substr(b, e - b);
     out.resize(b);
-    out += "(" + whole + "+" + num + "/" + den + ")";
+    out += grouped(whole + "+" + num + "/" + den);
     return true;
   }
 
@@ -115,13 +129,19 @@ struct Rewriter {
         }
         if (dropped) continue;
         size_t j = i + 1;
+        // A set's braces, \{ and \}, are written brackets (their commas separate elements), not a group.
+        if (j < s.size() && (s[j] == '{' || s[j] == '}')) {
+          out += s[j] == '{' ? "\\(" : "\\)";
+          i = j + 1;
+          continue;
+        }
         while (j < s.size() && is_alpha(s[j])) ++j;
         std::string_view cmd = s.substr(i + 1, j - i - 1);
         if (cmd == "frac" || cmd == "dfrac" || cmd == "tfrac" || cmd == "cfrac") {
           size_t b1, e1, n1, b2, e2, n2;
           if (!group(j, &b1, &e1, &n1) || !group(n1, &b2, &e2, &n2)) return out + std::string(s.substr(i));
           const std::string num = sub(b1, e1), den = sub(b2, e2);
-          if (!mixed_number(out, num, den)) out += "((" + num + ")/(" + den + "))";
+          if (!mixed_number(out, num, den)) out += grouped(grouped(num) + "/" + grouped(den));
           i = n2;
           continue;
         }
@@ -138,7 +158,8 @@ struct Rewriter {
           size_t b, e, n;
           if (!group(k, &b, &e, &n)) return out + std::string(s.substr(i));
           std::string body = sub(b, e);
-          out += index.empty() ? "sqrt(" + body + ")" : "((" + body + ")^(1/(" + index + ")))";
+          out += index.empty() ? "sqrt" + grouped(body)
+                               : grouped(grouped(body) + "^" + grouped("1/" + grouped(index)));
           i = n;
           continue;
         }
@@ -183,7 +204,8 @@ struct Rewriter {
           ++i;
           continue;
         }
-        out += "^(" + sub(b, e) + ")";
+        out += '^';
+        out += grouped(sub(b, e));
         i = n;
         continue;
       }
@@ -192,9 +214,9 @@ struct Rewriter {
         continue;
       }
       if (c == '{') {
-        out += '(';
+        out += kGroupOpen;
       } else if (c == '}') {
-        out += ')';
+        out += kGroupClose;
       } else if (c == '$' || c == '%') {
         // dropped
       } else if ((unsigned char)c == 0xC2 && i + 1 < s.size() && (unsigned char)s[i + 1] == 0xB0) {
@@ -210,7 +232,8 @@ struct Rewriter {
 
 // "1,234,567" and "1 234 567" -> "1234567" where every group after the first has exactly three digits
 // (one separator throughout). Other digits with a space between ("1 2", "12 3") stay apart, and so does
-// everything inside brackets, where a comma separates elements: "(3,100)" is a pair, not 3100.
+// everything inside written brackets, where a comma separates elements: "(3,100)" is a pair, not 3100
+// (the groups the rewriting made, kGroupOpen/kGroupClose, do not count).
 std::string drop_thousands_separators(const std::string& s) {
   std::string out;
   size_t i = 0;
@@ -343,6 +366,14 @@ std::string strip_units(const std::string& s) {
 
 // The rewriting itself, for text of any length (canonical_text's input has been through latex_to_expr).
 std::string rewrite(std::string_view answer, const Deadline& deadline) {
+  // The group markers are the rewriting's own: any in the text are read as spaces.
+  std::string text;
+  if (answer.find_first_of(std::string_view("\x01\x02", 2)) != std::string_view::npos) {
+    text = answer;
+    std::replace_if(
+        text.begin(), text.end(), [](char c) { return c == kGroupOpen || c == kGroupClose; }, ' ');
+    answer = text;
+  }
   Rewriter r{answer, deadline};
   std::string out = r.run();
   // "x = 3", "x = 2 + 3 = 5": the value after the last equals sign. Not where the equations are several
@@ -356,20 +387,30 @@ std::string rewrite(std::string_view answer, const Deadline& deadline) {
   const bool several_answers = out.find_first_of(",;") != std::string::npos ||
                                any_word(out, [](std::string_view w) { return w == "or" || w == "and"; });
   if (equals == 1 || (equals > 1 && !several_answers)) out = out.substr(eq + 1);
-  out = trim(drop_thousands_separators(out));
+  out = drop_thousands_separators(out);
+  std::replace(out.begin(), out.end(), kGroupOpen, '(');
+  std::replace(out.begin(), out.end(), kGroupClose, ')');
+  out = trim(out);
   while (!out.empty() && (out.back() == '.')) out.pop_back();
   return strip_units(trim(out));
 }
 
 }  // namespace
 
-std::string with_ascii_minus(std::string_view text) {
+namespace {
+
+using Sign = std::pair<std::string_view, char>;
+
+// `text` with each of `signs` replaced by its ASCII character.
+std::string with_ascii(std::string_view text, std::span<const Sign> signs) {
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
-    if (text.substr(i, kUnicodeMinus.size()) == kUnicodeMinus) {
-      out += '-';
-      i += kUnicodeMinus.size();
+    const auto sign = std::find_if(signs.begin(), signs.end(),
+                                   [&](const Sign& s) { return text.substr(i, s.first.size()) == s.first; });
+    if (sign != signs.end()) {
+      out += sign->second;
+      i += sign->first.size();
     } else {
       out += text[i++];
     }
@@ -377,31 +418,25 @@ std::string with_ascii_minus(std::string_view text) {
   return out;
 }
 
+}  // namespace
+
+std::string with_ascii_minus(std::string_view text) {
+  static constexpr Sign kMinus[] = {{kUnicodeMinus, '-'}};
+  return with_ascii(text, kMinus);
+}
+
 std::string latex_to_expr(std::string_view answer, const Deadline& deadline) {
   // Too long to compare: no answer, rather than its first 8,000 characters (two long answers that shared
   // them compared equal).
   if (answer.size() > kMaxExpressionChars * 4) return "";
-  // The Unicode signs of arithmetic as the ASCII ones the evaluator reads: "6 ÷ 2", "1.5 × 10^3", "−4".
-  static constexpr std::pair<std::string_view, char> kSigns[] = {{kUnicodeMinus, '-'}, {"\u00d7", '*'},
-                                                                 {"\u22c5", '*'},      {"\u00b7", '*'},
-                                                                 {"\u00f7", '/'},      {"\u2215", '/'}};
+  // The Unicode signs of arithmetic as the ASCII ones the evaluator reads: "6 ÷ 2", "1.5 × 10^3", "−4". (Only
+  // the minus sign elsewhere: a task's verifier reads "3 × 4" as it is written.)
+  static constexpr Sign kSigns[] = {{kUnicodeMinus, '-'}, {"\u00d7", '*'}, {"\u22c5", '*'},
+                                    {"\u00b7", '*'},      {"\u00f7", '/'}, {"\u2215", '/'}};
   if (std::none_of(std::begin(kSigns), std::end(kSigns),
-                   [&](const auto& sign) { return answer.find(sign.first) != std::string_view::npos; }))
+                   [&](const Sign& sign) { return answer.find(sign.first) != std::string_view::npos; }))
     return rewrite(answer, deadline);
-  std::string ascii;
-  ascii.reserve(answer.size());
-  for (size_t i = 0; i < answer.size();) {
-    const auto* sign = std::find_if(std::begin(kSigns), std::end(kSigns), [&](const auto& s) {
-      return answer.substr(i, s.first.size()) == s.first;
-    });
-    if (sign != std::end(kSigns)) {
-      ascii += sign->second;
-      i += sign->first.size();
-    } else {
-      ascii += answer[i++];
-    }
-  }
-  return rewrite(ascii, deadline);
+  return rewrite(with_ascii(answer, kSigns), deadline);
 }
 
 std::string canonical_text(std::string_view expr, const Deadline& deadline) {

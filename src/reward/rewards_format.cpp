@@ -69,10 +69,9 @@ const StrictRegex& r1_regex() {
   return re;
 }
 
-// Whitespace as the pattern's \s reads it, the ASCII six and the Unicode spaces (NBSP, U+2000..U+200A,
-// U+FEFF,
-// ...), and the invisible characters (zero-width spaces and joiners, soft hyphen, ...): an answer of nothing
-// but them is empty.
+// Whitespace as the pattern's \s reads it (the ASCII six and the Unicode spaces: NBSP, U+2000..U+200A,
+// U+FEFF, and more) and the invisible characters (zero-width spaces and joiners, the soft hyphen, and more):
+// an answer of nothing but them is empty.
 bool blank(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     if (std::string_view(" \n\t\r\v\f").find(s[i]) != std::string_view::npos) {

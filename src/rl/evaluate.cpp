@@ -126,8 +126,7 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     int64_t correct = 0;
     for (size_t s = 0; s < comps.size(); ++s) {
       const Completion& c = comps[s];
-      const reward::RewardInput in{&problems[i], c.text, int64_t(c.tokens.size()),
-                                   prompt_opens_think(problems[i], opt.chat_style)};
+      const reward::RewardInput in = scorer.as_prompted({&problems[i], c.text, int64_t(c.tokens.size())});
       const double acc = scorer.correctness(in), fmt = scorer.format(in);
       double r = run_reward ? run_reward->score(in).total : acc;
       correct += acc >= 1.0;

@@ -64,11 +64,11 @@ class EvalScorer {
   // think_prefilled, a plain prompt ending in <think>, an R1 chat template, V3.1's in thinking mode) makes
   // the completion scored as if it began with that tag, as the rewards' think_prefilled option does.
   double format(const reward::RewardInput& in) const;
-
- private:
-  // `in` with prompt_opens_think set from its problem in this model's chat format.
+  // `in` with prompt_opens_think set from its problem in this model's chat format (correctness and format
+  // set it themselves; the run's rewards are given inputs made by this).
   reward::RewardInput as_prompted(const reward::RewardInput& in) const;
 
+ private:
   std::unique_ptr<reward::RewardFunction> accuracy_, format_, own_code_;
   const reward::RewardFunction* code_ = nullptr;
   std::unique_ptr<reward::RewardFunction> run_accuracy_;  // with the run's accuracy options

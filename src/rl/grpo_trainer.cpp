@@ -140,8 +140,8 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
     const nlohmann::json* o = rewards.options_of(name);
     if (!o || !o->is_object()) continue;
     std::vector<std::string> unused;
-    for (const char* key : {"require_answer_tag", "reject_multiple_answers", "allow_boxed", "allow_gsm8k",
-                            "allow_last_number", "rel_tolerance", "abs_tolerance"})
+    for (const char* key : {"require_answer_tag", "reject_multiple_answers", "think_prefilled", "allow_boxed",
+                            "allow_gsm8k", "allow_last_number", "rel_tolerance", "abs_tolerance"})
       if (o->contains(key)) unused.push_back(key);
     if (!unused.empty())
       fmt::print(

@@ -3,6 +3,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -30,7 +31,12 @@ class BpeTokenizer final : public Tokenizer {
   size_t vocab_size() const override { return tokens_.size(); }
   TokenId first_missing_id() const override;
   bool adds_prefix_space() const override { return pre_.adds_prefix_space(); }
-  bool cuts_at_line_starts() const override { return pre_.cuts_at_line_starts(); }
+  // An added token that strips the whitespace beside it would keep a newline at a cut it strips in the whole.
+  bool cuts_at_line_starts() const override {
+    return pre_.cuts_at_line_starts() && std::none_of(added_.begin(), added_.end(), [](const AddedToken& t) {
+             return t.lstrip || t.rstrip;
+           });
+  }
   std::optional<TokenId> token_to_id(std::string_view token) const override;
   std::string id_to_token(TokenId id) const override;
   bool is_special(TokenId id) const override;

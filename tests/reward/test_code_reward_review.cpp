@@ -166,6 +166,20 @@ TEST(CodeRunReview, AFunctionNamedLikeABuiltinIsWhatItsTestsTest) {
       {"pass\n", max_tests, 0},
       {"import math\n", "assert max(2, 3) == 3\nassert math.pi > 3\n", 0},
       {"def max(a, b):\n    return 0\n", "from solution import max as m\nassert m(2, 3) == 3\n", 0},
+      // Names the tests bind themselves are not the solution's under test: a solution's x, cases or
+      // candidate made max look like a helper and hid it, so the builtin passed.
+      {"def max(a, b):\n    return 0\nx = 0\n", "x = max(2, 3)\nassert x == 3\n", 0},
+      {"def max(a, b):\n    return a if a > b else b\nx = 0\n", "x = max(2, 3)\nassert x == 3\n", 1},
+      {"def max(a, b):\n    return 0\ncases = 0\n",
+       "cases = [(1, 2, 2)]\nfor a, b, w in cases:\n    assert max(a, b) == w\n", 0},
+      {"def max(a, b):\n    return 0\ncandidate = 0\n",
+       "def check(candidate):\n    assert candidate(2, 3) == 3\ncheck(max)\n", 0},
+      // Two builtin-named names: which is tested and which a replaced helper is unclear, so nothing passes.
+      {"def max(a, b):\n    return 0\nabs = lambda x: 0\n", "assert abs(max(1.5, 2.5) - 2.5) < 1e-9\n", 0},
+      // The solution's own __builtins__ is not the tests'.
+      {"import builtins\n__builtins__ = dict(vars(builtins))\n__builtins__['abs'] = lambda x: 0\n"
+       "def f(x):\n    return 99\n",
+       "assert abs(f(2) - 1.41421) < 1e-4\n", 0},
   };
   for (const auto& c : cases) {
     auto r = run_code_tests(c.code, {}, c.tests, test::fast_code_run(10));

@@ -94,7 +94,9 @@ TEST(ReviewCompare, Equivalences) {
   EXPECT_TRUE(answers_equal("\\{2, 1\\}", "\\{1, 2\\}"));
   EXPECT_TRUE(answers_equal("\\left\\{3,\\frac{1}{2}\\right\\}", "\\{0.5, 3\\}"));
   EXPECT_TRUE(answers_equal("2, 1", "\\{1, 2\\}"));
-  EXPECT_TRUE(answers_equal("\\{1, 2\\}", "1, 2"));
+  EXPECT_FALSE(answers_equal("\\{2, 1\\}", "1, 2"));  // an ordered reference is not made order-free
+  EXPECT_FALSE(answers_equal("\\{5, 3\\}", "x = 3, y = 5"));
+  EXPECT_FALSE(answers_equal("\\{3, 1\\} \\setminus \\{2\\}", "\\{1\\} \\setminus \\{2, 3\\}"));
   EXPECT_FALSE(answers_equal("\\{1, 1\\}", "\\{1, 2\\}"));
   EXPECT_FALSE(answers_equal("\\{1, 2, 3\\}", "\\{1, 2\\}"));
   EXPECT_FALSE(answers_equal("(2, 1)", "\\{1, 2\\}"));
@@ -113,6 +115,12 @@ TEST(ReviewCompare, Equivalences) {
   EXPECT_TRUE(answers_equal("0.5", "50\\%"));
   EXPECT_TRUE(answers_equal("50%", "50"));
   EXPECT_FALSE(answers_equal("50%", "0.05"));
+  EXPECT_FALSE(answers_equal("0.5\\%", "50\\%"));  // one percent sign, not two
+  EXPECT_FALSE(answers_equal("5000\\%", "50\\%"));
+  // Thousands separators inside LaTeX groups are still dropped (only written brackets keep commas).
+  EXPECT_TRUE(answers_equal("\\frac{3,000}{7}", "3000/7"));
+  EXPECT_TRUE(answers_equal("\\sqrt{1,024}", "32"));
+  EXPECT_FALSE(answers_equal("\\{3,100\\}", "\\{3100\\}"));
   EXPECT_FALSE(answers_equal("0.5", "50"));
   // Scientific notation and the Unicode signs of arithmetic are numbers (they compared as text).
   EXPECT_TRUE(answers_equal("1.5e3", "1500"));

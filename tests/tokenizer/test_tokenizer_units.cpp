@@ -211,6 +211,15 @@ TEST(BpeTokenizer, ARepeatedMergeTakesItsLastRank) {
   EXPECT_EQ(t.encode("the"), (std::vector<TokenId>{'t', 257}));
 }
 
+// A text cut at a line start keeps its tokens unless an added token strips the whitespace beside it (the
+// newline before a cut would then stay, where the whole text loses it).
+TEST(BpeTokenizer, CutsAtLineStartsUnlessAnAddedTokenStrips) {
+  EXPECT_TRUE(tok::BpeTokenizer(tiny_tokenizer(), json(), "tiny").cuts_at_line_starts());
+  auto j = tiny_tokenizer();
+  j["added_tokens"][0]["lstrip"] = true;
+  EXPECT_FALSE(tok::BpeTokenizer(j, json(), "tiny").cuts_at_line_starts());
+}
+
 TEST(BpeTokenizer, NamesWhatIsWrong) {
   auto j = tiny_tokenizer();
   j["model"]["merges"].push_back("a b c");
