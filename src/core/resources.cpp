@@ -176,8 +176,11 @@ void check_memory_for(long long bytes, const std::string& what, const std::strin
   // One reading for the figure and the note that says what set it.
   const Available avail = available_memory();
   if (avail.bytes < 0 || bytes <= avail.bytes) return;
+  // With nothing left, asking for less (the caller's hint) cannot help.
   fail("{} need {} of memory, and {} is available{} ({}SEEK_NO_MEMORY_CHECK=1 skips this check)", what,
-       format_bytes(bytes), format_bytes(avail.bytes), hint, avail.why.empty() ? "" : avail.why + "; ");
+       format_bytes(bytes), format_bytes(avail.bytes),
+       avail.bytes == 0 ? "; nothing is left, so a smaller request would not fit either" : hint,
+       avail.why.empty() ? "" : avail.why + "; ");
 }
 
 std::string format_bytes(long long n) {
