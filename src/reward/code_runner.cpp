@@ -70,26 +70,25 @@ constexpr std::string_view kHarness = R"PY(def _main():
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'),
               not isinstance(x, defs) and any(isinstance(y, ast.Assert) for y in ast.walk(x)))
              for x in tree.body]
-    # The names the tests read from the solution, for judging which of its names they test (below): read and
-    # never bound by the tests themselves (a solution's x = 0 is not what "x = max(2, 3)" tests), or imported
-    # from it.
-    loaded, bound, imported, imports_all = set(), set(), set(), False
+    # The names the tests read from the solution, for judging which of its names they test (below): global
+    # names they read and do not bind at module level themselves (a solution's x = 0 is not what
+    # "x = max(2, 3)" tests; a check(candidate) function's parameter is its own), or imported from it.
+    imported, imports_all = set(), False
     for x in ast.walk(tree):
-        if isinstance(x, ast.Name):
-            (loaded if isinstance(x.ctx, ast.Load) else bound).add(x.id)
-        elif isinstance(x, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(x.name)
-        elif isinstance(x, ast.arg):
-            bound.add(x.arg)
-        elif isinstance(x, ast.ExceptHandler) and x.name:
-            bound.add(x.name)
-        elif isinstance(x, ast.ImportFrom) and x.module == 'solution':
+        if isinstance(x, ast.ImportFrom) and x.module == 'solution':
             imports_all = imports_all or any(a.name == '*' for a in x.names)
             imported.update(a.name for a in x.names)
-            bound.update(a.asname for a in x.names if a.asname)
-        elif isinstance(x, (ast.Import, ast.ImportFrom)):
+        elif isinstance(x, ast.Import):
             imports_all = imports_all or any(a.name == 'solution' for a in x.names)
-            bound.update((a.asname or a.name).split('.')[0] for a in x.names)
+    import symtable
+    top = symtable.symtable(source.decode('utf-8', 'replace'), 'tests.py', 'exec')
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    loaded = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
+    scopes = list(top.get_children())
+    while scopes:
+        t = scopes.pop()
+        loaded.update(s.get_name() for s in t.get_symbols() if s.is_referenced() and s.is_global())
+        scopes.extend(t.get_children())
     del source, tree
     n_asserts = sum(1 for _, a in stmts if a)
     write(1, ('\n%s total %d\n' % (nonce, n_asserts if n_asserts else 1)).encode())

@@ -174,6 +174,12 @@ TEST(CodeRunReview, AFunctionNamedLikeABuiltinIsWhatItsTestsTest) {
        "cases = [(1, 2, 2)]\nfor a, b, w in cases:\n    assert max(a, b) == w\n", 0},
       {"def max(a, b):\n    return 0\ncandidate = 0\n",
        "def check(candidate):\n    assert candidate(2, 3) == 3\ncheck(max)\n", 0},
+      // A test function's parameter is its own, not a binding of the solution's name: under check(f) the
+      // solution's f is still what is tested (its abs hidden), and check(is_prime) still tests is_prime.
+      {"def f(x):\n    return 0\nabs = lambda x: 0\n",
+       "def check(f):\n    assert abs(f(2) - 1.414) < 1e-3\ncheck(f)\n", 0},
+      {"def is_prime(n):\n    return n > 1 and all(n % k for k in range(2, n))\n",
+       "def check(is_prime):\n    assert is_prime(7)\n    assert not is_prime(8)\ncheck(is_prime)\n", 1},
       // Two builtin-named names: which is tested and which a replaced helper is unclear, so nothing passes.
       {"def max(a, b):\n    return 0\nabs = lambda x: 0\n", "assert abs(max(1.5, 2.5) - 2.5) < 1e-9\n", 0},
       // The solution's own __builtins__ is not the tests'.
