@@ -1,12 +1,19 @@
 #include "model/moe.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "kernels/gemm.hpp"
 #include "model/mlp.hpp"
 
 namespace seek {
+
+int64_t expert_rows_bucket(int64_t n) {
+  if (n <= 32) return n;
+  const int64_t quantum = int64_t(1) << (std::bit_width(uint64_t(n)) - 5);  // 16 buckets per octave
+  return (n + quantum - 1) / quantum * quantum;
+}
 
 template <typename T>
 double moe_forward(const ModelConfig& c, ParamStore<T>& ps, const MoeIds& ids, const T* x, int64_t B,
@@ -18,11 +25,14 @@ double moe_forward(const ModelConfig& c, ParamStore<T>& ps, const MoeIds& ids, c
   double bal_loss = router_forward<T>(c, cache.logits.data(), ids.bias >= 0 ? ps.p(ids.bias) : nullptr, B, Tn,
                                       bal, cache.router);
 
-  // Group assignments by expert with a counting sort; within an expert, rows stay in token order.
+  // Group assignments by expert with a counting sort; within an expert, rows stay in token order. Each
+  // expert's segment is padded with zero rows to expert_rows_bucket(load), which the GEMMs then run over.
   const auto& load = cache.router.load;
   cache.offsets.assign(size_t(E + 1), 0);
-  for (int64_t e = 0; e < E; ++e) cache.offsets[size_t(e + 1)] = cache.offsets[size_t(e)] + load[size_t(e)];
-  cache.order.resize(size_t(A));
+  for (int64_t e = 0; e < E; ++e)
+    cache.offsets[size_t(e + 1)] = cache.offsets[size_t(e)] + expert_rows_bucket(load[size_t(e)]);
+  const int64_t rows = cache.offsets[size_t(E)];
+  cache.order.assign(size_t(rows), -1);
   cache.row_of.resize(size_t(A));
   std::vector<int64_t> next(cache.offsets.begin(), cache.offsets.end() - 1);
   for (int64_t a = 0; a < A; ++a) {
@@ -30,14 +40,20 @@ double moe_forward(const ModelConfig& c, ParamStore<T>& ps, const MoeIds& ids, c
     cache.order[size_t(row)] = int32_t(a);
     cache.row_of[size_t(a)] = int32_t(row);
   }
-  cache.xe.resize(size_t(A * d));
-  cache.ye.resize(size_t(A * d));
-  cache.g.resize(size_t(A * I));
-  cache.u.resize(size_t(A * I));
-  cache.h.resize(size_t(A * I));
+  cache.xe.resize(size_t(rows * d));
+  cache.ye.resize(size_t(rows * d));
+  cache.g.resize(size_t(rows * I));
+  cache.u.resize(size_t(rows * I));
+  cache.h.resize(size_t(rows * I));
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < A; ++r)
-    std::memcpy(cache.xe.data() + r * d, x + (cache.order[size_t(r)] / K) * d, sizeof(T) * d);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int32_t a = cache.order[size_t(r)];
+    T* dst = cache.xe.data() + r * d;
+    if (a >= 0)
+      std::memcpy(dst, x + (a / K) * d, sizeof(T) * d);
+    else
+      std::fill(dst, dst + d, T(0));
+  }
   for (int64_t e = 0; e < E; ++e) {
     int64_t r0 = cache.offsets[size_t(e)], n = cache.offsets[size_t(e + 1)] - r0;
     mlp_forward<T>(ps, ids.experts[size_t(e)], cache.xe.data() + r0 * d, n, d, cache.ye.data() + r0 * d,
@@ -72,10 +88,17 @@ void moe_backward(const ModelConfig& c, ParamStore<T>& ps, const MoeIds& ids, co
   const int64_t N = B * Tn, d = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok;
   const int64_t I = c.moe_intermediate_size, A = N * K;
   const T* w = cache.router.weight.data();
-  cache.dye.resize(size_t(A * d));
-  cache.dxe.resize(size_t(A * d));
+  const int64_t rows = cache.offsets[size_t(E)];
+  cache.dye.resize(size_t(rows * d));
+  cache.dxe.resize(size_t(rows * d));
   cache.dweight.resize(size_t(A));
-  // y_t = shared_t + Σ_k w_k · ye_row:  dye_row = w_k · dy_t,  dw_k = <dy_t, ye_row>
+  // Padding rows: their inputs are zero, and so their activations, so they add exact zeros to the experts'
+  // weight gradients; zeroing their output gradients too keeps a stale value (a NaN from a skipped step) out
+  // of those sums (0 × NaN).
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r)
+    if (cache.order[size_t(r)] < 0) std::fill_n(cache.dye.data() + r * d, d, T(0));
+      // y_t = shared_t + Σ_k w_k · ye_row:  dye_row = w_k · dy_t,  dw_k = <dy_t, ye_row>
 #pragma omp parallel for schedule(static)
   for (int64_t a = 0; a < A; ++a) {
     const int64_t t = a / K, row = cache.row_of[size_t(a)];
@@ -89,7 +112,7 @@ void moe_backward(const ModelConfig& c, ParamStore<T>& ps, const MoeIds& ids, co
     }
     cache.dweight[size_t(a)] = dot;
   }
-  cache.da.resize(size_t(std::max(A * I, N * ids.shared.inter)));
+  cache.da.resize(size_t(std::max(rows * I, N * ids.shared.inter)));
   cache.db.resize(cache.da.size());
   for (int64_t e = 0; e < E; ++e) {
     int64_t r0 = cache.offsets[size_t(e)], n = cache.offsets[size_t(e + 1)] - r0;

@@ -16,12 +16,12 @@ template <typename T>
 struct MoeCache {
   std::vector<T> logits;  // [N, E]
   RouterCache<T> router;
-  std::vector<int32_t> order;       // [N·K] assignment (t·K + k) at each grouped row
-  std::vector<int32_t> row_of;      // [N·K] grouped row of each assignment
-  std::vector<int64_t> offsets;     // [E + 1] first grouped row of each expert
-  std::vector<T> xe, ye;            // [N·K, d] grouped inputs and expert outputs
-  std::vector<T> g, u, h;           // [N·K, I] expert activations
-  std::vector<T> sg, su, sh;        // [N, n_shared·I] shared-expert activations
+  std::vector<int32_t> order;    // [R] assignment (t·K + k) at each grouped row, -1 on padding rows
+  std::vector<int32_t> row_of;   // [N·K] grouped row of each assignment
+  std::vector<int64_t> offsets;  // [E + 1] first grouped row of each expert; R = offsets[E] ≤ 17/16·N·K
+  std::vector<T> xe, ye;         // [R, d] grouped inputs (zero on padding rows) and expert outputs
+  std::vector<T> g, u, h;        // [R, I] expert activations
+  std::vector<T> sg, su, sh;     // [N, n_shared·I] shared-expert activations
   std::vector<T> dye, dxe, da, db;  // backward scratch
   std::vector<T> dweight, dlogits;
 
@@ -30,6 +30,11 @@ struct MoeCache {
            capacity_bytes(dye, dxe, da, db, dweight, dlogits);
   }
 };
+
+// The rows an expert with n tokens runs its GEMMs over: n up to 32, then n rounded up to 16 steps per octave
+// (at most 1/16 more rows, padded with zeros). Token counts per expert change every step, and each new GEMM
+// shape costs oneDNN a kernel JIT (0.5 ms; ~20% of a configs/small.json step when every count was new).
+int64_t expert_rows_bucket(int64_t n);
 
 // Returns this layer's balance loss.
 template <typename T>

@@ -1096,7 +1096,7 @@ TEST(Cli, ABatchTooBigForMemoryIsAClearError) {
           (tmp.path / "corpus.txt").string() + " --out " + (tmp.path / "run2").string() +
           " --batch-size 2000000 --seq-len 32");
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("a micro-batch's activations (1.5 TB: batch_size × seq_len × 23.6 kB per token)"),
+  EXPECT_NE(r.output.find("a micro-batch's activations (1.5 TB: batch_size × seq_len × 24.0 kB per token)"),
             std::string::npos)
       << r.output;
 }
