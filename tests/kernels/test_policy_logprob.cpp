@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
+#include "kernels/cross_entropy.hpp"
 #include "kernels/policy_logprob.hpp"
 #include "support/gradcheck.hpp"
 
@@ -55,6 +56,51 @@ TEST(PolicyLogprob, GradientMatchesFiniteDifferences) {
   EXPECT_LT(test::check_gradient(x, dx, loss, 1e-6).max_rel_err, 1e-6);
   EXPECT_LT(test::check_gradient(W, dW, loss, 1e-6).max_rel_err, 1e-6);
   for (int64_t c = 0; c < d; ++c) EXPECT_EQ(dx[2 * d + c], 0.0);  // ignored position
+}
+
+// A vocabulary large enough that the logits come in several chunks of rows (cross_entropy.hpp): each row's
+// values and input gradient, and the head's gradient summed over all rows, are those of the rows one by one.
+template <typename T>
+void check_chunks_against_rows(int64_t N, double tolerance) {
+  const int64_t d = 4, V = 4100;
+  ASSERT_GT(N, 2 * logits_chunk_rows(V, sizeof(T))) << "the batch must span three chunks";
+  const double tau = 0.9;
+  auto to_t = [](const std::vector<double>& v) { return std::vector<T>(v.begin(), v.end()); };
+  const auto x = to_t(test::random_vector(N * d, 7)), W = to_t(test::random_vector(V * d, 8));
+  const auto a = to_t(test::random_vector(N, 9)), b = to_t(test::random_vector(N, 10));
+  auto tgt = std::vector<int32_t>(size_t(N));
+  for (int64_t i = 0; i < N; ++i) tgt[size_t(i)] = i % 11 == 5 ? -1 : int32_t((i * 977) % V);
+  std::vector<T> lp(N), H(N), dx(N * d), dW(V * d, T(0));
+  policy_logprob_forward<T>(x.data(), W.data(), tgt.data(), N, d, V, tau, lp.data(), H.data());
+  policy_logprob_backward<T>(x.data(), W.data(), tgt.data(), N, d, V, tau, a.data(), b.data(), dx.data(),
+                             dW.data());
+  std::vector<double> dW_rows(V * d, 0.0);
+  std::vector<T> dW_row(V * d);
+  for (int64_t i = 0; i < N; ++i) {
+    T lp1, H1, dx1[d];
+    policy_logprob_forward<T>(x.data() + i * d, W.data(), &tgt[size_t(i)], 1, d, V, tau, &lp1, &H1);
+    EXPECT_EQ(lp[size_t(i)], lp1) << "row " << i;
+    EXPECT_EQ(H[size_t(i)], H1) << "row " << i;
+    std::fill(dW_row.begin(), dW_row.end(), T(0));
+    policy_logprob_backward<T>(x.data() + i * d, W.data(), &tgt[size_t(i)], 1, d, V, tau, &a[size_t(i)],
+                               &b[size_t(i)], dx1, dW_row.data());
+    for (int64_t c = 0; c < d; ++c)
+      EXPECT_NEAR(dx[size_t(i * d + c)], dx1[c], tolerance * (1 + std::fabs(double(dx1[c])))) << "row " << i;
+    for (int64_t j = 0; j < V * d; ++j) dW_rows[size_t(j)] += double(dW_row[size_t(j)]);
+  }
+  double worst = 0;
+  for (int64_t j = 0; j < V * d; ++j)
+    worst = std::max(
+        worst, std::fabs(double(dW[size_t(j)]) - dW_rows[size_t(j)]) / (1 + std::fabs(dW_rows[size_t(j)])));
+  EXPECT_LT(worst, tolerance);
+}
+
+TEST(PolicyLogprob, ChunkedRowsMatchRowsOneByOneInDouble) {
+  check_chunks_against_rows<double>(300, 1e-12);
+}
+
+TEST(PolicyLogprob, ChunkedRowsMatchRowsOneByOneInFloat) {
+  check_chunks_against_rows<float>(600, 1e-5);
 }
 
 TEST(PolicyLogprob, BadTemperatureOrTargetIsAnError) {
