@@ -2,6 +2,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <bit>
 #include <mutex>
 #include <tuple>
 #include <unordered_map>
@@ -187,6 +188,12 @@ void gemm<double>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alph
       }
     }
   }
+}
+
+int64_t gemm_rows_bucket(int64_t n) {
+  if (n <= 32) return n;
+  const int64_t quantum = int64_t(1) << (std::bit_width(uint64_t(n)) - 5);
+  return (n + quantum - 1) / quantum * quantum;
 }
 
 size_t gemm_cache_size() {

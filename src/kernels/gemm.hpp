@@ -41,4 +41,10 @@ void gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const uint16_t* X, int64_t ld
 // Number of oneDNN primitives currently cached (for tests and benchmarks).
 size_t gemm_cache_size();
 
+// A row count rounded up so that GEMM shapes repeat: n up to 32, then 16 sizes per octave (at most 1/16 more
+// rows). oneDNN compiles a kernel for every new shape (~0.5 ms each), so a product whose row count changes
+// from call to call (an expert's tokens in a training step, a GRPO micro-batch's longest sequence) runs over
+// rows padded to this count instead (each caller pads with rows that change nothing).
+int64_t gemm_rows_bucket(int64_t n);
+
 }  // namespace seek

@@ -1,19 +1,12 @@
 #include "model/moe.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 
 #include "kernels/gemm.hpp"
 #include "model/mlp.hpp"
 
 namespace seek {
-
-int64_t expert_rows_bucket(int64_t n) {
-  if (n <= 32) return n;
-  const int64_t quantum = int64_t(1) << (std::bit_width(uint64_t(n)) - 5);  // 16 buckets per octave
-  return (n + quantum - 1) / quantum * quantum;
-}
 
 template <typename T>
 double moe_forward(const ModelConfig& c, ParamStore<T>& ps, const MoeIds& ids, const T* x, int64_t B,
@@ -26,11 +19,11 @@ double moe_forward(const ModelConfig& c, ParamStore<T>& ps, const MoeIds& ids, c
                                       bal, cache.router);
 
   // Group assignments by expert with a counting sort; within an expert, rows stay in token order. Each
-  // expert's segment is padded with zero rows to expert_rows_bucket(load), which the GEMMs then run over.
+  // expert's segment is padded with zero rows to gemm_rows_bucket(load), which the GEMMs then run over.
   const auto& load = cache.router.load;
   cache.offsets.assign(size_t(E + 1), 0);
   for (int64_t e = 0; e < E; ++e)
-    cache.offsets[size_t(e + 1)] = cache.offsets[size_t(e)] + expert_rows_bucket(load[size_t(e)]);
+    cache.offsets[size_t(e + 1)] = cache.offsets[size_t(e)] + gemm_rows_bucket(load[size_t(e)]);
   const int64_t rows = cache.offsets[size_t(E)];
   cache.order.assign(size_t(rows), -1);
   cache.row_of.resize(size_t(A));

@@ -31,11 +31,6 @@ struct MoeCache {
   }
 };
 
-// The rows an expert with n tokens runs its GEMMs over: n up to 32, then n rounded up to 16 steps per octave
-// (at most 1/16 more rows, padded with zeros). Token counts per expert change every step, and each new GEMM
-// shape costs oneDNN a kernel JIT (0.5 ms; ~20% of a configs/small.json step when every count was new).
-int64_t expert_rows_bucket(int64_t n);
-
 // Returns this layer's balance loss.
 template <typename T>
 double moe_forward(const ModelConfig& cfg, ParamStore<T>& ps, const MoeIds& ids, const T* x, int64_t B,

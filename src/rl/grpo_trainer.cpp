@@ -20,6 +20,7 @@
 #include "core/stop_signal.hpp"
 #include "infer/engine.hpp"
 #include "infer/model.hpp"
+#include "kernels/gemm.hpp"
 #include "model/model_dir.hpp"
 #include "reward/combined_reward.hpp"
 #include "rl/evaluate.hpp"
@@ -397,7 +398,11 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           const Seq& q = seqs[size_t(i0 + r)];
           mb.T = std::max<int64_t>(mb.T, int64_t(q.prompt->size() + q.comp->tokens.size()) - 1);
         }
+        // Rows padded past the longest sequence to a bucketed length (within the context), so that the
+        // products' shapes repeat from step to step (oneDNN compiles a kernel per new shape); real tokens
+        // never attend to the padding after them, and it has no targets.
         mb.T = std::max<int64_t>(mb.T, 1);
+        mb.T = std::max(mb.T, std::min(gemm_rows_bucket(mb.T), cfg.max_position_embeddings));
         mb.tokens.assign(size_t(mb.n * mb.T), 0);
         mb.targets.assign(size_t(mb.n * mb.T), -1);
         mb.offsets.push_back(0);

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -102,6 +104,25 @@ TEST(Gemm, PrimitivesAreCachedPerShape) {
   gemm<float>(false, false, 64, 64, 64, 1.0f, A.data(), 64, B.data(), 64, 0.0f, C.data(), 64);
   EXPECT_EQ(gemm_cache_size(), n);
   EXPECT_FLOAT_EQ(C[0], 64.0f);
+}
+
+TEST(GemmRowsBucket, ExactUpTo32ThenAtMostOneSixteenthMore) {
+  std::set<int64_t> buckets;
+  int64_t previous = 0;
+  for (int64_t n = 0; n <= 1 << 16; ++n) {
+    const int64_t b = gemm_rows_bucket(n);
+    if (n <= 32) {
+      EXPECT_EQ(b, n);
+    }
+    ASSERT_GE(b, n);
+    ASSERT_LE(16 * b, 17 * n) << n;
+    ASSERT_GE(b, previous) << n;  // monotone: a bucket holds a range of counts
+    ASSERT_EQ(gemm_rows_bucket(b), b) << n;
+    previous = b;
+    buckets.insert(b);
+  }
+  // 0..32, then 16 sizes per octave from 32 to 65536: 11 octaves.
+  EXPECT_EQ(buckets.size(), size_t(33 + 16 * 11));
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "model/moe.hpp"
+#include "kernels/gemm.hpp"
 #include "model_test_util.hpp"
 #include "support/gradcheck.hpp"
 
@@ -64,7 +64,7 @@ TEST_P(WholeLossGradient, MatchesCentralDifferencesInDouble) {
   std::vector<double> grad(ps.grad.begin(), ps.grad.end());
   bool padded = false;
   for (const auto& layer : model.expert_loads())
-    for (const int64_t n : layer.load) padded |= expert_rows_bucket(n) != n;
+    for (const int64_t n : layer.load) padded |= gemm_rows_bucket(n) != n;
   EXPECT_EQ(padded, cs.B * cs.T > 100) << "expert rows padded for " << cs.B << " × " << cs.T << " tokens";
 
   auto loss = [&] {
