@@ -4,9 +4,12 @@
 //   bench_train_step [--config configs/small.json] [--batch 8] [--seq 256] [--steps 5] [--warmup 1]
 #include <fmt/core.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "core/openmp_wait.hpp"
 #include "core/resources.hpp"
@@ -19,21 +22,41 @@ int main(int argc, char** argv) {
   seek::use_short_openmp_spin_by_default(argv);  // as `seek` runs
   std::string config = std::string(SEEK_SOURCE_DIR) + "/configs/small.json";
   int64_t B = 8, T = 256, steps = 5, warmup = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  // Every flag takes a value. A flag without one (`--batch` last, or followed by another flag), an unknown
+  // flag or a value that is not a count is an error: ignoring it would measure the default shape and exit 0,
+  // and the caller would take that line for the shape it asked for.
+  auto usage = [] {
+    fmt::print(stderr,
+               "usage: bench_train_step [--config configs/small.json] [--batch 8] [--seq 256] [--steps 5] "
+               "[--warmup 1]\n");
+    return 2;
+  };
+  const std::pair<const char*, int64_t*> counts[] = {
+      {"--batch", &B}, {"--seq", &T}, {"--steps", &steps}, {"--warmup", &warmup}};
+  for (int i = 1; i < argc; i += 2) {
     std::string k = argv[i];
-    if (k == "--config")
-      config = argv[i + 1];
-    else if (k == "--batch")
-      B = std::stoll(argv[i + 1]);
-    else if (k == "--seq")
-      T = std::stoll(argv[i + 1]);
-    else if (k == "--steps")
-      steps = std::stoll(argv[i + 1]);
-    else if (k == "--warmup")
-      warmup = std::stoll(argv[i + 1]);
-    else {
-      fmt::print(stderr, "unknown option {}\n", k);
-      return 2;
+    int64_t* count = nullptr;  // where the value goes, unless it is --config's path
+    for (auto [name, target] : counts)
+      if (k == name) count = target;
+    if (k != "--config" && !count) {
+      fmt::print(stderr, "bench_train_step: unknown option '{}'\n", k);
+      return usage();
+    }
+    if (i + 1 >= argc || std::strncmp(argv[i + 1], "--", 2) == 0) {
+      fmt::print(stderr, "bench_train_step: {} needs a value\n", k);
+      return usage();
+    }
+    std::string_view v = argv[i + 1];
+    if (!count) {
+      config = v;
+      continue;
+    }
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *count);
+    // --warmup may be 0; a batch, a sequence or a number of timed steps of 0 measures nothing.
+    if (ec != std::errc() || end != v.data() + v.size() || *count < (k == "--warmup" ? 0 : 1)) {
+      fmt::print(stderr, "bench_train_step: {} needs a whole number {}, not '{}'\n", k,
+                 k == "--warmup" ? "of 0 or more" : "of 1 or more", v);
+      return usage();
     }
   }
   auto cfg = seek::ModelConfig::load(config);

@@ -1,9 +1,21 @@
-# Sourced by the bench scripts (from the repository root) for what they all do before measuring.
+# shellcheck shell=bash
+# Sourced by the bench scripts (bash, from the repository root) for what they all do before measuring.
 
-# build_release TARGET...: configure the release preset and build the named targets, quietly.
+# build_release TARGET...: configure the release preset and build the named targets, quietly. The output goes
+# to a log, not /dev/null: Ninja prints the compiler's errors on stdout, so a failed build would otherwise say
+# nothing. On failure the log's end (without Ninja's progress lines) is printed and the log kept; no trap
+# removes it, as the scripts' own EXIT trap (make_scratch) would replace that one.
 build_release() {
-  cmake --preset release >/dev/null
-  cmake --build --preset release -j 2 --target "$@" >/dev/null
+  local log status=0
+  log=$(mktemp "${TMPDIR:-/tmp}/seek-bench-build.XXXXXX")
+  { cmake --preset release && cmake --build --preset release -j 2 --target "$@"; } >"$log" 2>&1 || status=$?
+  if ((status != 0)); then
+    echo "build_release: building $* failed (exit $status); the end of its output:" >&2
+    grep -v '^\[[0-9]*/[0-9]*\] ' "$log" | tail -n 100 >&2 || true
+    echo "build_release: the whole output is in $log" >&2
+    return "$status"
+  fi
+  rm -f "$log"
 }
 
 # make_scratch: set $work to a new temporary folder that is removed when the script exits, however it exits.

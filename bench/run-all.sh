@@ -9,7 +9,32 @@ build_release bench_gemm bench_attention bench_moe bench_train_step bench_infer 
   bench_tokenizer seek
 mkdir -p bench/results
 export OMP_NUM_THREADS=2
-lscpu | grep -E "Model name|^CPU\(s\)|L2|L3" > bench/results/machine.txt
+# What the numbers were measured on and with, for whoever compares them later; each line says "unavailable"
+# rather than stopping the run when its tool or package is missing.
+pkg_version() {  # the installed version of Debian package $1, or "not installed"
+  local v
+  v=$(dpkg-query -W -f='${Status}|${Version}' "$1" 2>/dev/null) || true
+  case $v in "install ok installed|"*) echo "${v#*|}" ;; *) echo "not installed" ;; esac
+}
+{
+  lscpu | grep -E "Model name|^CPU\(s\)|L2|L3" || echo "lscpu: unavailable"
+  echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unavailable)"
+  # Untracked files count too: a new source file changes the build as much as an edited one.
+  if ! changes=$(git status --porcelain 2>/dev/null); then
+    echo "uncommitted changes (files): unavailable"
+  elif [ -z "$changes" ]; then
+    echo "uncommitted changes (files): 0"
+  else
+    echo "uncommitted changes (files): $(printf '%s\n' "$changes" | wc -l)"
+  fi
+  echo "g++: $(g++ --version 2>/dev/null | sed -n 1p || echo unavailable)"
+  echo "oneDNN (libdnnl-dev): $(pkg_version libdnnl-dev)"
+  echo "PyTorch (python3-torch): $(pkg_version python3-torch)"
+  # libblas.so.3 is a Debian alternative: OpenBLAS when libopenblas0-pthread is installed, else the reference.
+  echo "libblas.so.3: $(readlink -e "/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/libblas.so.3" \
+    || echo unavailable)"
+  echo "OpenBLAS (libopenblas0-pthread): $(pkg_version libopenblas0-pthread)"
+} > bench/results/machine.txt
 ./build/release/bench/bench_gemm --benchmark_min_time=0.3 --benchmark_repetitions=3 | tee bench/results/gemm.txt
 ./build/release/bench/bench_attention --benchmark_min_time=0.3 | tee bench/results/attention.txt
 ./build/release/bench/bench_moe --benchmark_min_time=0.5 | tee bench/results/moe.txt

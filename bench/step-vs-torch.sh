@@ -4,7 +4,8 @@
 # run; prints both JSON lines and the tokens/s ratio.
 #   bench/step-vs-torch.sh [config] [batch] [seq] [steps]
 # PyTorch gets its best settings on this CPU: Debian's OpenBLAS (libopenblas0-pthread) behind libblas.so.3,
-# OPENBLAS_CORETYPE=SKYLAKEX (0.3.21 misdetects the CPU otherwise) and OMP_WAIT_POLICY=PASSIVE.
+# OPENBLAS_CORETYPE=SKYLAKEX (0.3.21 misdetects the CPU otherwise; set only on a CPU with AVX-512, as that
+# core type's kernels use it) and OMP_WAIT_POLICY=PASSIVE.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -12,7 +13,21 @@ config=${1:-configs/small.json}
 batch=${2:-8}
 seq=${3:-256}
 steps=${4:-3}
-SEEK_WITH_TORCH=1 bash scripts/install-deps.sh
+# install-deps does nothing when every package is there; otherwise it runs apt-get, through sudo when not root.
+if ! SEEK_WITH_TORCH=1 bash scripts/install-deps.sh; then
+  echo "step-vs-torch.sh: scripts/install-deps.sh could not install the missing packages named above (it runs" \
+    "apt-get, through sudo when not root): run 'SEEK_WITH_TORCH=1 bash scripts/install-deps.sh' as root" >&2
+  exit 1
+fi
+# Checked before the build and the rounds, which would otherwise fail only at the first PyTorch round.
+if ! err=$(/usr/bin/python3 -c 'import torch' 2>&1); then
+  echo "step-vs-torch.sh: /usr/bin/python3 cannot import torch ($(tail -n 1 <<< "$err"))" >&2
+  echo "step-vs-torch.sh: needs python3-torch: SEEK_WITH_TORCH=1 bash scripts/install-deps.sh" >&2
+  exit 1
+fi
+torch_env=(OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE)
+# SKYLAKEX selects AVX-512 kernels: on a CPU without it they would stop at the first illegal instruction.
+if grep -qw avx512f /proc/cpuinfo; then torch_env+=(OPENBLAS_CORETYPE=SKYLAKEX); fi
 build_release bench_train_step
 # Alternate the two a few times and keep each one's best round: on a shared machine, noise only slows runs
 # down, so the best round is the closest to what each implementation can do.
@@ -22,9 +37,8 @@ torch_all=""
 for ((r = 1; r <= rounds; r++)); do
   seek_all+=$(OMP_NUM_THREADS=2 ./build/release/bench/bench_train_step --config "$config" --batch "$batch" \
     --seq "$seq" --steps "$steps" --warmup 1)$'\n'
-  torch_all+=$(OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OPENBLAS_CORETYPE=SKYLAKEX OMP_WAIT_POLICY=PASSIVE \
-    /usr/bin/python3 bench/torch_step.py --config "$config" --batch "$batch" --seq "$seq" --steps "$steps" \
-    --threads 2 | tail -n 1)$'\n'
+  torch_all+=$(env "${torch_env[@]}" /usr/bin/python3 bench/torch_step.py --config "$config" --batch "$batch" \
+    --seq "$seq" --steps "$steps" --threads 2 | tail -n 1)$'\n'
 done
 echo "seek rounds:"
 printf '%s' "$seek_all"

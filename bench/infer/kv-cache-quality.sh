@@ -12,6 +12,10 @@ TASK=$(/usr/bin/python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))
 OPTS=$(/usr/bin/python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))["task_options"]))' \
   "$DEMO/grpo/settings.json")
 OUT=$(mktemp -d)
+# Removed however the script ends; sh runs the EXIT trap on exit, not when a signal kills it, hence INT/TERM.
+trap 'rm -rf "$OUT"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 for t in f32 bf16 fp8; do
   printf '%-5s ' "$t"
   OMP_NUM_THREADS=2 "$BUILD/seek" eval --model "$DEMO/grpo/model" --task "$TASK" --task-options "$OPTS" \
@@ -25,4 +29,3 @@ for t in ("bf16", "fp8"):
     got = load(t)
     print(f"{t}: {sum(a == b for a, b in zip(ref, got))} of {len(ref)} completions identical to f32")
 PY
-rm -r "$OUT"

@@ -12,6 +12,12 @@
 #   sh bench/infer/vs-torch.sh [build dir, default build/release] [ROUNDS, default 3]
 # Output: bench/infer/results/vs-torch/*.json(l) and a table on stdout.
 set -eu
+# Checked first: without PyTorch the script would fail only after the seek side of its first round.
+if ! err=$(/usr/bin/python3 -c 'import torch' 2>&1); then
+  echo "vs-torch.sh: /usr/bin/python3 cannot import torch ($(printf '%s\n' "$err" | tail -n 1))" >&2
+  echo "vs-torch.sh: needs python3-torch: SEEK_WITH_TORCH=1 bash scripts/install-deps.sh" >&2
+  exit 1
+fi
 BUILD=${1:-build/release}
 ROUNDS=${2:-3}
 OUT=bench/infer/results/vs-torch
@@ -21,6 +27,11 @@ export OMP_NUM_THREADS=2
 unset GOMP_SPINCOUNT
 lscpu | grep -E "Model name|^CPU\(s\)|L3" > "$OUT/machine.txt"
 FILTER='memory_bandwidth|^prefill/(small|v2lite)/|^decode/(small|v2lite)/absorbed/'
+# PyTorch's settings, as bench/step-vs-torch.sh gives them: its OpenBLAS threads capped at OMP_NUM_THREADS, and
+# the core type named, as OpenBLAS 0.3.21 misdetects this CPU, but only on a CPU with AVX-512: SKYLAKEX selects
+# AVX-512 kernels, which elsewhere would stop at the first illegal instruction.
+torch_env="OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=2"
+if grep -qw avx512f /proc/cpuinfo; then torch_env="$torch_env OPENBLAS_CORETYPE=SKYLAKEX"; fi
 i=1
 while [ "$i" -le "$ROUNDS" ]; do
   echo "== round $i of $ROUNDS: seek, its default wait" >&2
@@ -30,12 +41,12 @@ while [ "$i" -le "$ROUNDS" ]; do
   env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=ACTIVE "$BUILD/bench/bench_infer" --benchmark_filter="$FILTER" \
     --benchmark_min_time=0.5 --benchmark_out="$OUT/seek-active-$i.json" --benchmark_out_format=json > /dev/null
   echo "== round $i of $ROUNDS: PyTorch, OMP_WAIT_POLICY=PASSIVE" >&2
-  export OMP_WAIT_POLICY=PASSIVE OPENBLAS_CORETYPE=SKYLAKEX
-  /usr/bin/python3 bench/torch_generate.py --config configs/small.json --batch 1 16 64 --ctx 128 \
+  # shellcheck disable=SC2086  # $torch_env is a list of NAME=value words
+  env $torch_env /usr/bin/python3 bench/torch_generate.py --config configs/small.json --batch 1 16 64 --ctx 128 \
     --prefill 512 > "$OUT/torch-$i.jsonl"
-  /usr/bin/python3 bench/torch_generate.py --config bench/infer/v2lite-2layer.json --batch 1 16 64 --ctx 128 \
-    --prefill 256 --min-time 0.5 >> "$OUT/torch-$i.jsonl"
-  unset OMP_WAIT_POLICY OPENBLAS_CORETYPE
+  # shellcheck disable=SC2086
+  env $torch_env /usr/bin/python3 bench/torch_generate.py --config bench/infer/v2lite-2layer.json --batch 1 16 64 \
+    --ctx 128 --prefill 256 --min-time 0.5 >> "$OUT/torch-$i.jsonl"
   i=$((i + 1))
 done
 /usr/bin/python3 bench/infer/vs_torch_table.py "$OUT"

@@ -18,36 +18,55 @@ mkdir -p "$OUT"
 rm -f "$OUT"/*.txt
 FILTER='^decode/small/absorbed/batch:(1|64)/|^prefill/small/|^decode/v2lite/absorbed/batch:1/|memory_bandwidth'
 export OMP_NUM_THREADS=2
+# Every process started in the background (the load, and the measured run itself) is recorded here, and the
+# EXIT trap kills them all: started by a non-interactive shell they ignore Ctrl-C, so they would otherwise
+# outlive the script. The settings are applied per command (`env`), not in subshells, so that these variables
+# stay in this shell, where the trap reads them.
 pids=""
+run=""
 stop_load() {
-  [ -z "$pids" ] || kill $pids 2>/dev/null || true
+  # shellcheck disable=SC2086  # $pids is a list
+  [ -z "$pids$run" ] || kill $pids $run 2>/dev/null || true
   pids=""
+  run=""
 }
-trap stop_load EXIT INT TERM
-measure() {  # $1 = settings label (its variables already in the environment), $2 = quiet or busy
-  if [ "$2" = busy ]; then
-    "$BIN" --benchmark_filter='^decode/small/absorbed/batch:64/' --benchmark_min_time=1000 >/dev/null 2>&1 &
+trap stop_load EXIT
+# sh runs the EXIT trap on exit, not when a signal kills it; a trap that only stopped the load would let the
+# loop go on to the next setting.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+measure() {  # $1 = settings label, $2 = quiet or busy, then the env command that sets its variables
+  label=$1 state=$2
+  shift 2
+  if [ "$state" = busy ]; then
+    "$@" "$BIN" --benchmark_filter='^decode/small/absorbed/batch:64/' --benchmark_min_time=1000 >/dev/null 2>&1 &
     pids="$!"
     sh -c 'while :; do :; done' &
     pids="$pids $!"
     sleep 2
   fi
-  "$BIN" --benchmark_filter="$FILTER" --benchmark_min_time=0.5 2>/dev/null |
-    awk -v label="$2|$1" '/real_time/ { for (i = 1; i <= NF; ++i) if ($i ~ /^(tok|GB)_s=/) v = $i;
-                                        print label "|" $1 "|" v }' >> "$OUT/rows.txt"
+  # In the background and waited for: a signal interrupts `wait` at once, where it would wait for a
+  # foreground command to finish before the trap runs.
+  "$@" "$BIN" --benchmark_filter="$FILTER" --benchmark_min_time=0.5 > "$OUT/run.out" 2>/dev/null &
+  run=$!
+  wait "$run" || { echo "wait-policy.sh: $BIN failed (exit $?) under $label, $state" >&2; exit 1; }
+  run=""
+  awk -v label="$state|$label" '/real_time/ { for (i = 1; i <= NF; ++i) if ($i ~ /^(tok|GB)_s=/) v = $i;
+                                              print label "|" $1 "|" v }' "$OUT/run.out" >> "$OUT/rows.txt"
   stop_load
 }
 for state in quiet busy; do
   i=1
   while [ "$i" -le "$ROUNDS" ]; do
     echo "== $state, round $i of $ROUNDS" >&2
-    (unset OMP_WAIT_POLICY GOMP_SPINCOUNT; measure "seek's default" $state)
-    (unset OMP_WAIT_POLICY; export GOMP_SPINCOUNT=300000; measure "libgomp's default" $state)
-    (unset GOMP_SPINCOUNT; export OMP_WAIT_POLICY=ACTIVE; measure "ACTIVE" $state)
-    (unset GOMP_SPINCOUNT; export OMP_WAIT_POLICY=PASSIVE; measure "PASSIVE" $state)
+    measure "seek's default" "$state" env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT
+    measure "libgomp's default" "$state" env -u OMP_WAIT_POLICY GOMP_SPINCOUNT=300000
+    measure "ACTIVE" "$state" env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=ACTIVE
+    measure "PASSIVE" "$state" env -u GOMP_SPINCOUNT OMP_WAIT_POLICY=PASSIVE
     i=$((i + 1))
   done
 done
+rm -f "$OUT/run.out"
 /usr/bin/python3 - "$OUT/rows.txt" <<'PY'
 import collections, statistics, sys
 rows = collections.defaultdict(list)
