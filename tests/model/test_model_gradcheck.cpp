@@ -185,8 +185,22 @@ namespace seek {
 namespace {
 
 // The RL objective Σ a·logp + b·entropy through the whole model (what GRPO back-propagates).
-TEST(PolicyGradient, MatchesCentralDifferencesInDouble) {
-  ModelConfig cfg = test::shipped_config("tiny-v3");
+struct PolicyCase {
+  const char* name;
+  const char* config;
+  int64_t support;  // 0: the whole vocabulary; else the softmax over ids below it, as GRPO with a smaller
+                    // tokenizer
+};
+
+void PrintTo(const PolicyCase& c, std::ostream* os) {
+  *os << c.name;
+}
+
+class PolicyGradient : public ::testing::TestWithParam<PolicyCase> {};
+
+TEST_P(PolicyGradient, MatchesCentralDifferencesInDouble) {
+  const PolicyCase pc = GetParam();
+  ModelConfig cfg = test::shipped_config(pc.config);
   Transformer<double> model(cfg);
   model.init_weights(8);
   test::randomise_router_bias(model, 2);
@@ -195,12 +209,16 @@ TEST(PolicyGradient, MatchesCentralDifferencesInDouble) {
     if (ps.layout[id].trainable && ps.layout[id].shape.size() == 2)
       for (int64_t i = 0; i < ps.layout[id].numel; ++i) ps.p(id)[i] *= 10.0;
   auto batch = test::random_batch(cfg, 2, 6, 4);
+  if (pc.support > 0)
+    for (auto& t : batch.targets)
+      if (t >= 0) t %= int32_t(pc.support);
   const int64_t N = 12;
   auto a = test::random_vector(N, 11), b = test::random_vector(N, 12);
   std::vector<double> lp(N), H(N);
   const double tau = 0.8;
   auto loss = [&] {
-    model.policy_forward(batch.tokens.data(), batch.targets.data(), 2, 6, tau, lp.data(), H.data());
+    model.policy_forward(batch.tokens.data(), batch.targets.data(), 2, 6, tau, lp.data(), H.data(),
+                         pc.support);
     return test::dot(a.data(), lp.data(), N) + test::dot(b.data(), H.data(), N);
   };
   loss();
@@ -209,27 +227,52 @@ TEST(PolicyGradient, MatchesCentralDifferencesInDouble) {
   std::vector<double> grad(ps.grad.begin(), ps.grad.end());
   double worst = 0;
   std::string where;
+  auto record = [&](double fd, double an, const std::string& name) {
+    double rel = std::fabs(fd - an) / std::max({std::fabs(fd), std::fabs(an), 1e-4});
+    if (rel > worst) {
+      worst = rel;
+      where = name;
+    }
+  };
+  const double h = 1e-5;
+  Rng rng(5);
+  const std::string mtp_prefix = "model.layers." + std::to_string(cfg.num_hidden_layers) + ".";
   for (int id = 0; id < ps.layout.size(); ++id) {
     const ParamInfo& info = ps.layout[id];
-    if (!info.trainable || info.name.find("model.layers.3.") == 0) continue;  // MTP is not part of the policy
+    if (!info.trainable || info.name.find(mtp_prefix) == 0) continue;  // MTP is not part of the policy
     for (int j = 0; j < 2; ++j) {
       int64_t i = info.offset + (info.numel - 1) * j;
-      double saved = ps.value[size_t(i)], h = 1e-5;
+      double saved = ps.value[size_t(i)];
       ps.value[size_t(i)] = saved + h;
       double lplus = loss();
       ps.value[size_t(i)] = saved - h;
       double lminus = loss();
       ps.value[size_t(i)] = saved;
-      double fd = (lplus - lminus) / (2 * h), an = grad[size_t(i)];
-      double rel = std::fabs(fd - an) / std::max({std::fabs(fd), std::fabs(an), 1e-4});
-      if (rel > worst) {
-        worst = rel;
-        where = info.name;
-      }
+      record((lplus - lminus) / (2 * h), grad[size_t(i)], info.name);
     }
+    // The whole tensor along a random unit direction (see WholeLossGradient).
+    std::vector<double> v(size_t(info.numel));
+    for (auto& x : v) x = rng.normal();
+    const double norm = std::sqrt(test::dot(v.data(), v.data(), info.numel));
+    for (auto& x : v) x /= norm;
+    double* p = ps.p(id);
+    const std::vector<double> saved(p, p + info.numel);
+    for (int64_t i = 0; i < info.numel; ++i) p[i] = saved[size_t(i)] + h * v[size_t(i)];
+    const double lplus = loss();
+    for (int64_t i = 0; i < info.numel; ++i) p[i] = saved[size_t(i)] - h * v[size_t(i)];
+    const double lminus = loss();
+    std::copy(saved.begin(), saved.end(), p);
+    record((lplus - lminus) / (2 * h), test::dot(v.data(), grad.data() + info.offset, info.numel),
+           info.name + " along a random direction");
   }
   EXPECT_LT(worst, 1e-6) << where;
 }
+
+INSTANTIATE_TEST_SUITE_P(Configs, PolicyGradient,
+                         ::testing::Values(PolicyCase{"tiny_v3", "tiny-v3", 0},
+                                           PolicyCase{"tiny_v3_support_below_vocab", "tiny-v3", 50},
+                                           PolicyCase{"tiny_v2", "tiny-v2", 0}),
+                         [](const auto& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace seek
