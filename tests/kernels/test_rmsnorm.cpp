@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
 
+#include "core/thread_count.hpp"
 #include "kernels/rmsnorm.hpp"
 #include "support/gradcheck.hpp"
 
@@ -50,6 +53,32 @@ TEST(RmsNorm, BackwardMatchesFiniteDifferences) {
                            C, true);
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c) EXPECT_NEAR(dx2[n * ld + c], dx[n * ld + c] + 1.0, 1e-12);
+}
+
+// Above the size where rmsnorm_backward goes parallel, its weight gradient is summed per thread, then across
+// threads: with 1, 2 and 3 threads it must be the sum over rows (ctest runs everything on one thread).
+TEST(RmsNorm, ThreadedWeightGradientIsTheSumOverRows) {
+  const int64_t N = 300, C = 96;
+  ASSERT_GT(N * C, kParallelMinWork);
+  auto x = random_vector(N * C, 13);
+  auto w = random_vector(C, 14);
+  auto gy = random_vector(N * C, 15);
+  std::vector<double> y(N * C), rstd(N);
+  rmsnorm_forward<double>(x.data(), C, w.data(), y.data(), C, rstd.data(), N, C, 1e-6);
+  std::vector<double> dx_one(N * C), dw_rows(C, 0.0);
+  for (int64_t n = 0; n < N; ++n)  // row by row: below the threshold, one thread
+    rmsnorm_backward<double>(x.data() + n * C, C, w.data(), rstd.data() + n, gy.data() + n * C, C,
+                             dx_one.data() + n * C, C, dw_rows.data(), 1, C, false);
+  const int saved = omp_get_max_threads();
+  for (const int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+    std::vector<double> dx(N * C), dw(C, 0.0);
+    rmsnorm_backward<double>(x.data(), C, w.data(), rstd.data(), gy.data(), C, dx.data(), C, dw.data(), N, C,
+                             false);
+    for (int64_t c = 0; c < C; ++c) EXPECT_NEAR(dw[c], dw_rows[c], 1e-12 * (1 + std::fabs(dw_rows[c])));
+    for (int64_t i = 0; i < N * C; ++i) ASSERT_EQ(dx[i], dx_one[i]) << threads << " threads, index " << i;
+  }
+  omp_set_num_threads(saved);
 }
 
 TEST(RmsNorm, FloatAgreesWithDouble) {
