@@ -2,7 +2,10 @@
 # One full training step (forward + backward + AdamW) of a config, seek vs the PyTorch reference
 # (tests/reference/deepseek_ref.py, float32), same batch, sequence length and 2 threads, measured in the same
 # run; prints both JSON lines and the tokens/s ratio.
-#   bench/step-vs-torch.sh [config] [batch] [seq] [steps]
+#   bench/step-vs-torch.sh [config] [batch] [seq] [steps] [warmup steps, default 10]
+# The warm-up steps are untimed on both sides: seek's first steps compile oneDNN kernels for the shapes they meet
+# (each expert's rows come in buckets, src/kernels/gemm.hpp, which the first steps fill), PyTorch's fill its
+# allocator's caches; a training run spends its time in the steady state after them.
 # PyTorch gets its best settings on this CPU: Debian's OpenBLAS (libopenblas0-pthread) behind libblas.so.3,
 # OPENBLAS_CORETYPE=SKYLAKEX (0.3.21 misdetects the CPU otherwise; set only on a CPU with AVX-512, as that
 # core type's kernels use it) and OMP_WAIT_POLICY=PASSIVE.
@@ -13,6 +16,7 @@ config=${1:-configs/small.json}
 batch=${2:-8}
 seq=${3:-256}
 steps=${4:-3}
+warmup=${5:-10}
 # install-deps does nothing when every package is there; otherwise it runs apt-get, through sudo when not root.
 if ! SEEK_WITH_TORCH=1 bash scripts/install-deps.sh; then
   echo "step-vs-torch.sh: scripts/install-deps.sh could not install the missing packages named above (it runs" \
@@ -36,9 +40,9 @@ seek_all=""
 torch_all=""
 for ((r = 1; r <= rounds; r++)); do
   seek_all+=$(OMP_NUM_THREADS=2 ./build/release/bench/bench_train_step --config "$config" --batch "$batch" \
-    --seq "$seq" --steps "$steps" --warmup 1)$'\n'
+    --seq "$seq" --steps "$steps" --warmup "$warmup")$'\n'
   torch_all+=$(env "${torch_env[@]}" /usr/bin/python3 bench/torch_step.py --config "$config" --batch "$batch" \
-    --seq "$seq" --steps "$steps" --threads 2 | tail -n 1)$'\n'
+    --seq "$seq" --steps "$steps" --warmup "$warmup" --threads 2 | tail -n 1)$'\n'
 done
 echo "seek rounds:"
 printf '%s' "$seek_all"
