@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 
 #include "kernels/gemm.hpp"
 #include "model_test_util.hpp"
@@ -11,6 +12,29 @@
 
 namespace seek {
 namespace {
+
+// The derivative of the loss along a random unit direction v over all of tensor `id`, by central differences
+// with step h, and what the analytic gradient says it is, ⟨∇L, v⟩. It involves every entry, so a dropped or
+// misplaced term anywhere in the tensor shows, where single entries can all be ones with no gradient (e.g.
+// embedding rows of tokens not in the batch).
+template <typename Loss>
+std::pair<double, double> along_random_direction(ParamStore<double>& ps, int id,
+                                                 const std::vector<double>& grad, Loss&& loss, double h,
+                                                 Rng& rng) {
+  const ParamInfo& info = ps.layout[id];
+  std::vector<double> v(size_t(info.numel));
+  for (auto& x : v) x = rng.normal();
+  const double norm = std::sqrt(test::dot(v.data(), v.data(), info.numel));
+  for (auto& x : v) x /= norm;
+  double* p = ps.p(id);
+  const std::vector<double> saved(p, p + info.numel);
+  for (int64_t i = 0; i < info.numel; ++i) p[i] = saved[size_t(i)] + h * v[size_t(i)];
+  const double plus = loss();
+  for (int64_t i = 0; i < info.numel; ++i) p[i] = saved[size_t(i)] - h * v[size_t(i)];
+  const double minus = loss();
+  std::copy(saved.begin(), saved.end(), p);
+  return {(plus - minus) / (2 * h), test::dot(v.data(), grad.data() + info.offset, info.numel)};
+}
 
 struct Case {
   const char* name;
@@ -101,22 +125,9 @@ TEST_P(WholeLossGradient, MatchesCentralDifferencesInDouble) {
       record((lp - lm) / (2 * h), grad[size_t(i)], info.name + "[" + std::to_string(i - info.offset) + "]");
       ++checked;
     }
-    // ... and the whole tensor along a random unit direction v: d/dε L(θ + ε·v) = ⟨∇L, v⟩ involves every
-    // entry, so a dropped or misplaced term anywhere in the tensor shows (single entries can all be ones with
-    // no gradient, e.g. embedding rows of tokens not in the batch).
-    std::vector<double> v(size_t(info.numel));
-    for (auto& x : v) x = rng.normal();
-    const double norm = std::sqrt(test::dot(v.data(), v.data(), info.numel));
-    for (auto& x : v) x /= norm;
-    const double an = test::dot(v.data(), grad.data() + info.offset, info.numel);
-    double* p = ps.p(id);
-    const std::vector<double> saved(p, p + info.numel);
-    for (int64_t i = 0; i < info.numel; ++i) p[i] = saved[size_t(i)] + h * v[size_t(i)];
-    const double lp = loss();
-    for (int64_t i = 0; i < info.numel; ++i) p[i] = saved[size_t(i)] - h * v[size_t(i)];
-    const double lm = loss();
-    std::copy(saved.begin(), saved.end(), p);
-    record((lp - lm) / (2 * h), an, info.name + " along a random direction");
+    // ... and the whole tensor along a random direction.
+    const auto [fd, an] = along_random_direction(ps, id, grad, loss, h, rng);
+    record(fd, an, info.name + " along a random direction");
     ++checked;
   }
   EXPECT_LT(worst, cs.tolerance) << "worst: " << worst_name;
@@ -250,20 +261,8 @@ TEST_P(PolicyGradient, MatchesCentralDifferencesInDouble) {
       ps.value[size_t(i)] = saved;
       record((lplus - lminus) / (2 * h), grad[size_t(i)], info.name);
     }
-    // The whole tensor along a random unit direction (see WholeLossGradient).
-    std::vector<double> v(size_t(info.numel));
-    for (auto& x : v) x = rng.normal();
-    const double norm = std::sqrt(test::dot(v.data(), v.data(), info.numel));
-    for (auto& x : v) x /= norm;
-    double* p = ps.p(id);
-    const std::vector<double> saved(p, p + info.numel);
-    for (int64_t i = 0; i < info.numel; ++i) p[i] = saved[size_t(i)] + h * v[size_t(i)];
-    const double lplus = loss();
-    for (int64_t i = 0; i < info.numel; ++i) p[i] = saved[size_t(i)] - h * v[size_t(i)];
-    const double lminus = loss();
-    std::copy(saved.begin(), saved.end(), p);
-    record((lplus - lminus) / (2 * h), test::dot(v.data(), grad.data() + info.offset, info.numel),
-           info.name + " along a random direction");
+    const auto [fd, an] = along_random_direction(ps, id, grad, loss, h, rng);
+    record(fd, an, info.name + " along a random direction");
   }
   EXPECT_LT(worst, 1e-6) << where;
 }
