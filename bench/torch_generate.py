@@ -6,7 +6,8 @@ Run from the repository root as
     OPENBLAS_CORETYPE=SKYLAKEX OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_generate.py \
         --config configs/small.json --batch 1 16 64 --ctx 128
 
-(see bench/torch_step.py for why those two variables). The model is the float32 reference
+(see bench/torch_step.py for why those two variables, and for leaving out the first on CPUs without
+AVX-512). The model is the float32 reference
 (tests/reference/deepseek_ref.py), random weights. Prefill = the layers over T prompt tokens (batch 1) and the
 output head over the last one, as seek's prefill computes (the head over all T would be ~2x the work at
 V2-Lite shapes, where it is 0.42 of 0.75 GFLOP per token).

@@ -6,7 +6,8 @@ Run from the repository root as
     OPENBLAS_CORETYPE=SKYLAKEX OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_step.py
 
 Those two environment variables are what PyTorch needs on this CPU: OPENBLAS_CORETYPE pins the BLAS kernel
-family for this (AMD EPYC) machine instead of the value inherited from the environment, and
+family for this (AMD EPYC, AVX-512) machine, which OpenBLAS 0.3.21 misdetects (leave it out on a CPU without
+AVX-512: SKYLAKEX kernels use it; bench/step-vs-torch.sh sets it only where /proc/cpuinfo shows avx512f), and
 OMP_WAIT_POLICY=PASSIVE stops idle OpenMP threads from spinning on the 2 cores shared with other jobs.
 (/usr/bin/python3 is Debian's python3-torch 1.13; it links the system libblas.so.3, which is OpenBLAS:
 scripts/install-deps.sh installs libopenblas0-pthread with PyTorch, and its alternative outranks the reference
