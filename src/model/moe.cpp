@@ -89,9 +89,10 @@ void moe_backward(const ModelConfig& c, ParamStore<T>& ps, const MoeIds& ids, co
   // weight gradients; zeroing their output gradients too keeps a stale value (a NaN from a skipped step) out
   // of those sums (0 × NaN).
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
+  for (int64_t r = 0; r < rows; ++r) {
     if (cache.order[size_t(r)] < 0) std::fill_n(cache.dye.data() + r * d, d, T(0));
-      // y_t = shared_t + Σ_k w_k · ye_row:  dye_row = w_k · dy_t,  dw_k = <dy_t, ye_row>
+  }
+  // y_t = shared_t + Σ_k w_k · ye_row:  dye_row = w_k · dy_t,  dw_k = <dy_t, ye_row>
 #pragma omp parallel for schedule(static)
   for (int64_t a = 0; a < A; ++a) {
     const int64_t t = a / K, row = cache.row_of[size_t(a)];
