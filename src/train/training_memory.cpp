@@ -28,8 +28,8 @@ int64_t training_activation_bytes_per_token(const ModelConfig& c) {
   const int64_t attention_layer = norms_and_residuals + mla_forward + mla_backward;
   const int64_t dense_ffn = 5 * c.intermediate_size;  // g, u, h and two backward buffers
   const int64_t K = c.num_experts_per_tok, I = c.moe_intermediate_size, S = c.n_shared_experts * I;
-  // Router logits, grouped rows (up to 1/16 more for padding, kernels/gemm.hpp), expert and shared activations,
-  // scratch.
+  // Router logits, grouped rows (up to 1/16 more for padding, kernels/gemm.hpp), expert and shared
+  // activations, scratch.
   const int64_t grouped = (4 * K * d + 3 * K * I) * 17 / 16 + 1,
                 scratch = 2 * std::max(K * I * 17 / 16 + 1, S);
   const int64_t moe_ffn = 2 * c.n_routed_experts + grouped + 3 * S + scratch + 3 * K;
