@@ -1,9 +1,8 @@
 #include <gtest/gtest.h>
 
-#include <set>
-
 #include <cmath>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>

@@ -1,7 +1,8 @@
 // Experts' token rows padded to a few bucket sizes (kernels/gemm.hpp: gemm_rows_bucket), so the GEMMs of a
 // training step reuse oneDNN kernels instead of compiling one per token count. The padding must change no
-// result: the whole-loss finite-difference check runs a padded batch too (test_model_gradcheck.cpp); here,
-// the buckets themselves and a batch's cross-entropy against that of its rows run alone.
+// result: the whole-loss finite-difference check runs a padded batch too (test_model_gradcheck.cpp); here, a
+// batch's cross-entropy against that of its rows run alone (the buckets themselves:
+// tests/kernels/test_gemm.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
