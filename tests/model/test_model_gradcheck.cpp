@@ -1,6 +1,7 @@
 // Finite-difference check of the whole training loss in double precision: every trainable tensor of the
 // model (MLA both query paths, all three routers incl. bias and groups, balance losses, MTP, tied heads) has
-// entries whose analytic gradient must match central differences.
+// entries, and a random direction over all its entries, along which the analytic gradient must match central
+// differences; likewise the RL policy objective (log-probs and entropies) that GRPO back-propagates.
 #include <gtest/gtest.h>
 
 #include <cmath>
