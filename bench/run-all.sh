@@ -40,6 +40,7 @@ pkg_version() {  # the installed version of Debian package $1, or "not installed
 ./build/release/bench/bench_moe --benchmark_min_time=0.5 | tee bench/results/moe.txt
 bash bench/step-vs-torch.sh configs/small.json 8 256 3 | tee bench/results/step_vs_torch.txt
 bash bench/train-e2e.sh | tee bench/results/train_e2e.txt
+bash bench/kernel-compiles.sh | tee bench/results/kernel_compiles.txt
 bash bench/grpo-step.sh | tee bench/results/grpo_step.txt
 sh bench/infer/run.sh build/release
 sh bench/infer/vs-torch.sh build/release 5 | tee bench/results/infer_vs_torch.txt
