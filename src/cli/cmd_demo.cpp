@@ -5,6 +5,7 @@
 
 #include "cli/infer_flags.hpp"
 #include "cli/registry.hpp"
+#include "core/error.hpp"
 #include "core/stop_signal.hpp"
 #include "rl/r1zero_demo.hpp"
 
@@ -15,7 +16,8 @@ RegisterCommand reg(
     "demo", "R1-Zero in miniature: pretrain a weak base model, GRPO it, compare before/after",
     [](CLI::App& app) {
       auto o = std::make_shared<R1ZeroDemoOptions>();
-      app.add_option("--config", o->config, "base model config")->capture_default_str();
+      CLI::Option* config = app.add_option(
+          "--config", o->config, "base model config.json (default: the built-in one, configs/demo.json)");
       app.add_option("--out", o->out, "run folder")->capture_default_str();
       app.add_option("--pretrain-steps", o->pretrain_steps, "base model training steps")
           ->capture_default_str();
@@ -35,7 +37,9 @@ RegisterCommand reg(
           ->capture_default_str();
       app.add_option("--seed", o->seed, "random seed")->capture_default_str();
       add_threads_option(app);  // the demo's runs keep the thread count it sets
-      app.callback([o] {
+      app.callback([o, config] {
+        // An empty value would otherwise pick the built-in config as if the flag had not been given.
+        SEEK_CHECK(config->count() == 0 || !o->config.empty(), "--config must name a model config file");
         if (run_r1zero_demo(*o).interrupted) end_by_stop_signal();
       });
     });

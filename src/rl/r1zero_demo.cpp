@@ -89,9 +89,14 @@ void plot_metric(const fs::path& file, const std::string& title, const std::stri
   write_svg_plot(file, title, "step", y_label, series);
 }
 
+// Where the base model's config is read from: --config, or the built-in one written into the demo's folder.
+fs::path base_config_path(const R1ZeroDemoOptions& o, const fs::path& out) {
+  return o.config.empty() ? out / "base-config.json" : fs::path(o.config);
+}
+
 TrainSettings base_training(const R1ZeroDemoOptions& o, const fs::path& out, const fs::path& corpus) {
   TrainSettings ts;
-  ts.config = o.config;
+  ts.config = base_config_path(o, out).string();
   ts.data = {corpus.string()};
   ts.objective = "sft";
   ts.out = (out / "base").string();
@@ -150,17 +155,25 @@ void check_options(const R1ZeroDemoOptions& o) {
              kMaxEvalProblems, o.eval_problems);
   require_positive(o.eval_samples, "--eval-samples");
   SEEK_CHECK(!o.out.empty(), "--out must name a folder");
-  SEEK_CHECK(!o.config.empty(), "--config must name a model config file");
   // The model config is read now (a missing or invalid file is reported before the pretraining starts).
-  const ModelConfig cfg = ModelConfig::load(o.config);
+  const std::string source = o.config.empty() ? "the built-in demo config" : "--config " + o.config;
+  const ModelConfig cfg = o.config.empty()
+                              ? ModelConfig::from_json(nlohmann::json::parse(builtin_demo_config()), source)
+                              : ModelConfig::load(o.config);
   SEEK_CHECK(cfg.max_position_embeddings >= kDemoSeqLen,
-             "the demo trains on sequences of {} tokens, and --config {} has max_position_embeddings {}",
-             kDemoSeqLen, o.config, cfg.max_position_embeddings);
+             "the demo trains on sequences of {} tokens, and {} has max_position_embeddings {}", kDemoSeqLen,
+             source, cfg.max_position_embeddings);
 }
 
 // What a demo writes in its --out: run folders it replaces and files it overwrites on the next demo.
-constexpr const char* kDemoOutputs[] = {
-    "base", "grpo", "plots", "base-data.jsonl", "base-eval.jsonl", "grpo-eval.jsonl", "summary.json"};
+constexpr const char* kDemoOutputs[] = {"base",
+                                        "grpo",
+                                        "plots",
+                                        "base-config.json",
+                                        "base-data.jsonl",
+                                        "base-eval.jsonl",
+                                        "grpo-eval.jsonl",
+                                        "summary.json"};
 constexpr const char* kDemoMarker = ".seek-demo";  // in a folder a demo wrote
 
 // Before the demo replaces anything in `out`: it must be a folder a demo wrote (its marker, or, from
@@ -307,6 +320,12 @@ EvalResult evaluate_dir(const fs::path& model_dir, const std::vector<reward::Pro
 
 }  // namespace
 
+const char* builtin_demo_config() {
+  return
+#include "rl/demo_config.inc"
+      ;
+}
+
 R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   check_options(o);
@@ -330,6 +349,7 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   auto task = reward::make_task("arithmetic", kTaskOptions);
 
   // 1. A base model that is weak but not hopeless: SFT-style pretraining on imperfect worked solutions.
+  if (o.config.empty()) write_file_atomically(base_config_path(o, out), builtin_demo_config());
   {
     Rng rng(o.seed);
     std::string text;

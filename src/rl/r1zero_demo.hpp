@@ -11,7 +11,8 @@
 namespace seek {
 
 struct R1ZeroDemoOptions {
-  std::string config = std::string(SEEK_SOURCE_DIR) + "/configs/demo.json";  // the base model's config
+  // The base model's config.json; empty: the built-in one (configs/demo.json as this binary was built).
+  std::string config;
   std::string out = "runs/demo";
   int64_t pretrain_steps = 5000;
   int64_t pretrain_examples = 150000;
@@ -32,5 +33,9 @@ struct R1ZeroDemoResult {
 };
 
 R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o);
+
+// The text of the built-in base model config (configs/demo.json, compiled in), which a demo without --config
+// writes to OUT/base-config.json and trains.
+const char* builtin_demo_config();
 
 }  // namespace seek

@@ -899,7 +899,8 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
         std::pair{" --group-size 4294967297", "group_size must be at most 1048576 (got 4294967297)"},
         std::pair{" --grpo-lr 1e39", "lr 1e+39 is beyond the largest fp32 number"},
         std::pair{" --grpo-lr 1e-50", "lr 1e-50 is below the smallest fp32 number"},
-        std::pair{" --config /nonexistent/demo.json", "/nonexistent/demo.json"}}) {
+        std::pair{" --config /nonexistent/demo.json", "/nonexistent/demo.json"},
+        std::pair{" --config ''", "--config must name a model config file"}}) {
     CmdResult r = run("demo" + out + flags);
     EXPECT_EQ(r.code, 1) << flags << ": " << r.output;
     EXPECT_NE(r.output.find(message), std::string::npos) << flags << ": " << r.output;
@@ -963,6 +964,11 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
       "--eval-problems 2 --threads 1 --out " +
       out.string();
   ASSERT_EQ(run("demo" + tiny).code, 0);
+  // Without --config the demo trains its built-in config, configs/demo.json compiled in (so it runs wherever
+  // the binary is), and leaves a copy of it beside its runs.
+  EXPECT_EQ(nlohmann::json::parse(seek::read_file(out / "base-config.json")),
+            nlohmann::json::parse(std::ifstream(std::string(SEEK_SOURCE_DIR) + "/configs/demo.json")));
+  EXPECT_EQ(run("demo --help").output.find(std::string(SEEK_SOURCE_DIR) + "/configs"), std::string::npos);
   const std::string summary = seek::read_file(out / "summary.json");
   const std::string model = seek::read_file(out / "grpo" / "model" / "model.safetensors");
   auto cfg = nlohmann::json::parse(std::ifstream(std::string(SEEK_SOURCE_DIR) + "/configs/demo.json"));
@@ -985,8 +991,14 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
 
   // A demo killed midway (its outputs partial, the previous ones in the stash, summary.json among them): the
   // stash is put back first, and nothing of the killed demo stays beside it.
-  const char* outputs[] = {
-      "base", "grpo", "plots", "base-data.jsonl", "base-eval.jsonl", "grpo-eval.jsonl", "summary.json"};
+  const char* outputs[] = {"base",
+                           "grpo",
+                           "plots",
+                           "base-config.json",
+                           "base-data.jsonl",
+                           "base-eval.jsonl",
+                           "grpo-eval.jsonl",
+                           "summary.json"};
   fs::create_directories(out / ".previous-demo");
   for (const char* name : outputs) fs::rename(out / name, out / ".previous-demo" / name);
   fs::create_directories(out / "grpo");
