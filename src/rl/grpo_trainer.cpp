@@ -165,7 +165,11 @@ std::string eval_summary(const nlohmann::json& eval, int64_t samples) {
 
 }  // namespace
 
-GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json& overrides) {
+GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json& overrides,
+                    ProgressLine::Options progress) {
+  // A step's rollouts and updates can run for minutes: the line shows where the step is, and is cleared for
+  // the step's own line.
+  progress.erase = true;
   const auto [s, out, ckpt, changes, folder_lock] = start_run(given, resume, overrides);
 
   // On resume the checkpoint's copy of the tokenizer, as the run started with it (seek train does the same).
@@ -267,6 +271,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     EngineOptions eo;
     eo.max_batch = int(std::min<int64_t>(s.rollout_batch, P * G));
     Engine engine(*infer, tok.get(), eo);
+    int64_t finished = 0;  // completions
+    engine.on_token = [&finished](const TokenEvent& e) { finished += e.finished; };
     std::vector<Group> groups;
     int64_t drawn = 0, skipped_long = 0, dropped_equal = 0, shortest_long = INT64_MAX;
     int64_t scored = 0, completions_drawn = 0;  // completions scored, of those sampled
@@ -297,11 +303,18 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         req_ids.push_back(engine.submit(std::move(req)));
         pending.push_back(std::move(g));
       }
-      while (engine.step())
+      ProgressLine rollouts(fmt::format("step {}/{}: rollouts", state.step + 1, s.steps),
+                            finished + int64_t(pending.size()) * G, "completions", progress);
+      while (engine.step()) {
         if (stop.requested("rollout")) {
           abandoned = true;
           break;
         }
+        rollouts.update(finished, [&](double elapsed) {
+          return fmt::format("{:.0f} tokens/s", double(engine.stats().generated_tokens) / elapsed);
+        });
+      }
+      rollouts.finish();
       if (abandoned) break;
       std::vector<reward::RewardInput> inputs;
       for (size_t i = 0; i < pending.size(); ++i) {
@@ -430,6 +443,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       double mismatch_max = 0, mismatch_sum = 0, kl_sum = 0, ent_sum = 0, clip_lo = 0, clip_hi = 0,
              loss_sum = 0;
       int64_t mismatch_n = 0, diag_tokens = 0;
+      ProgressLine updating(fmt::format("step {}/{}: training", state.step + 1, s.steps),
+                            s.num_iterations * int64_t(mbs.size()), "micro-batches", progress);
       for (int64_t it = 0; it < s.num_iterations; ++it) {
         const double lr = sched.lr_at(state.step * s.num_iterations + it);
         hp.lr = lr;
@@ -517,6 +532,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
             dent[size_t(mb.token_pos[t])] = float(w_ent * lr_.dentropy[t]);
           }
           policy->policy_backward(dlp.data(), lopt.entropy_coef > 0 ? dent.data() : nullptr);
+          updating.update(it * int64_t(mbs.size()) + int64_t(bi) + 1);
         }
         if (abandoned) break;
         st = opt.step(policy->params(), hp, s.max_grad_norm);
@@ -524,6 +540,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         if (s.bias_update_speed > 0) policy->update_router_bias(s.bias_update_speed, loads);
         m["lr"] = lr;
       }
+      updating.finish();
       if (abandoned) {
         state.data_position = step_data_position;
         result.interrupted = true;
@@ -602,7 +619,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       eopt.sampling.max_new_tokens = int(s.max_completion_length);
       eopt.sampling.seed = s.seed;
       eopt.chat_style = style;
-      eopt.progress.emplace();
+      eopt.progress = progress;
+      eopt.progress->erase = false;  // the evaluation's figures stay on screen
       // A signal ends the evaluation at once; the step is complete, so it is saved below, without its
       // evaluation (a resumed run does not evaluate it again).
       eopt.stop_requested = [&] { return stop.requested("eval"); };

@@ -6,6 +6,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include "core/progress.hpp"
 #include "rl/grpo_settings.hpp"
 
 namespace seek {
@@ -17,7 +18,9 @@ struct GrpoResult {
   bool interrupted = false;  // stopped by SIGINT/SIGTERM; the newest checkpoint holds the run
 };
 
-// With resume, the run folder's settings.json is the base and `overrides` replace keys of it.
-GrpoResult run_grpo(const GrpoSettings& settings, bool resume, const nlohmann::json& overrides = {});
+// With resume, the run folder's settings.json is the base and `overrides` replace keys of it. `progress`:
+// where and how the line inside a step (rollouts, then training micro-batches) is shown.
+GrpoResult run_grpo(const GrpoSettings& settings, bool resume, const nlohmann::json& overrides = {},
+                    ProgressLine::Options progress = {});
 
 }  // namespace seek

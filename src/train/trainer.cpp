@@ -72,7 +72,9 @@ void add_loads(std::vector<ExpertLoad>& acc, const std::vector<ExpertLoad>& more
 // --on-nonfinite skip gives up after this many non-finite steps in a row.
 constexpr int64_t kMaxSkippedInARow = 20;
 
-TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann::json& overrides) {
+TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann::json& overrides,
+                         ProgressLine::Options progress) {
+  progress.erase = true;  // cleared for the step's own line
   auto [s, out, ckpt, changes, folder_lock] = start_run(given, resume, overrides);
 
   // Tokenizer: explicit folder, else the init model's, else bytes; on resume the checkpoint's copy (a
@@ -342,6 +344,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     LossOptions step_lo = lo;
     step_lo.balance.alpha = lo.balance.alpha / double(A);
     step_lo.count_step_targets(targets.data(), A * B, T, mtp_depths);
+    // A step of a large model, or of many micro-batches, can run for minutes.
+    ProgressLine in_step(fmt::format("step {}/{}", state.step + 1, s.steps), A, "micro-batches", progress);
     for (int64_t a = 0; a < A; ++a) {
       // A step of many micro-batches can run for long: a stop asked for within it drops the gradients
       // summed so far (nothing else has changed yet) and keeps the previous step's state.
@@ -358,7 +362,11 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       bal += r.balance;
       counted += r.tokens;
       add_loads(loads, model->expert_loads());
+      in_step.update(a + 1, [&](double elapsed) {
+        return fmt::format("{:.0f} tok/s", double((a + 1) * B * T) / elapsed);
+      });
     }
+    in_step.finish();
     if (abandoned) {
       state.data_position = step_data_position;
       result.interrupted = true;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/progress.hpp"
 #include "train/settings.hpp"
 
 namespace seek {
@@ -21,6 +22,8 @@ struct TrainResult {
 // Runs (or, with resume, continues) the run described by `settings`. With resume, settings saved in the run
 // folder are the base and `overrides` (the keys the user gave on the command line) replace them; without
 // resume, `settings` already includes the overrides. Throws seek::Error on bad input.
-TrainResult run_training(const TrainSettings& settings, bool resume, const nlohmann::json& overrides = {});
+// `progress`: where and how the line inside a step (its micro-batches) is shown.
+TrainResult run_training(const TrainSettings& settings, bool resume, const nlohmann::json& overrides = {},
+                         ProgressLine::Options progress = {});
 
 }  // namespace seek

@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,6 +13,7 @@
 #include "reward/task.hpp"
 #include "rl/evaluate.hpp"
 #include "rl/grpo_loss.hpp"
+#include "support/captured_progress.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace seek {
@@ -84,19 +83,10 @@ TEST(EvalReview, ProgressCountsGeneratedAndScoredCompletions) {
   opt.sampling.temperature = 1.0f;
   opt.sampling.max_new_tokens = 4;
   const EvalResult quiet = evaluate(*model, *tok, problems, opt, nullptr, nullptr);
-  char* buf = nullptr;
-  size_t size = 0;
-  std::FILE* f = open_memstream(&buf, &size);
-  double clock = 0;
-  ProgressLine::Options po;
-  po.out = f;
-  po.terminal = 0;
-  po.now = [&clock] { return clock += 20; };
-  opt.progress = po;
+  test::CapturedProgress progress;
+  opt.progress = progress.options;
   const EvalResult shown = evaluate(*model, *tok, problems, opt, nullptr, nullptr);
-  std::fclose(f);
-  const std::string text(buf, size);
-  std::free(buf);
+  const std::string text = progress.text();
   EXPECT_EQ(shown.to_json(), quiet.to_json());
   EXPECT_NE(text.find("eval: 6/6 completions (100%) | "), std::string::npos) << text;
   EXPECT_NE(text.find(" tokens/s | "), std::string::npos) << text;

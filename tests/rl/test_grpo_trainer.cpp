@@ -11,6 +11,7 @@
 #include "model/model_dir.hpp"
 #include "rl/grpo_trainer.hpp"
 #include "rl/problems.hpp"
+#include "support/captured_progress.hpp"
 #include "support/error_of.hpp"
 #include "support/read_jsonl.hpp"
 #include "support/signal_at.hpp"
@@ -82,6 +83,36 @@ TEST(GrpoTrainer, RaisesRewardOnALearnableObjective) {
   EXPECT_EQ(c.size(), 40u);  // 2 per step
   EXPECT_TRUE(c[0].contains("advantage") && c[0].contains("rewards"));
   EXPECT_TRUE(fs::exists(run / "model" / "model.safetensors"));
+}
+
+// Inside a step, a line shows the rollouts (completions finished) and then the training micro-batches, done
+// of total, for every step; showing it changes nothing in the run.
+TEST(GrpoTrainer, ProgressShowsRolloutsAndMicroBatchesOfEachStep) {
+  TempDir tmp("grpo-progress");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 2;
+  s.micro_batch = 8;  // the step's 4 × 8 completions in 4 micro-batches
+  s.num_iterations = 2;
+  s.checkpoint_every = 0;
+  s.out = (tmp.path / "quiet").string();
+  run_grpo(s, false);
+  s.out = (tmp.path / "shown").string();
+  test::CapturedProgress progress;
+  run_grpo(s, false, {}, progress.options);
+  const std::string text = progress.text();
+  for (const char* line : {"step 1/2: rollouts: 32/32 completions (100%) | ", "step 2/2: rollouts: 32/32",
+                           "step 1/2: training: 1/8 micro-batches (12%) | ",
+                           "step 1/2: training: 8/8 micro-batches (100%) | ", "step 2/2: training: 8/8"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << " in:\n" << text;
+  EXPECT_NE(text.find(" tokens/s | "), std::string::npos) << text;
+  auto quiet = test::read_jsonl(tmp.path / "quiet" / "metrics.jsonl");
+  auto shown = test::read_jsonl(tmp.path / "shown" / "metrics.jsonl");
+  ASSERT_EQ(quiet.size(), 2u);
+  ASSERT_EQ(shown.size(), 2u);
+  for (size_t i = 0; i < 2; ++i)
+    for (const char* key : {"reward", "loss", "grad_norm", "generated_tokens"})
+      EXPECT_EQ(quiet[i][key], shown[i][key]) << key << " at step " << i + 1;
 }
 
 // With several samples per held-out problem the evaluation reports pass@n as well as pass@1 (it reported

@@ -17,6 +17,7 @@
 #include "core/error.hpp"
 #include "model/config.hpp"
 #include "support/byte_vocab_config.hpp"
+#include "support/captured_progress.hpp"
 #include "support/error_of.hpp"
 #include "support/read_jsonl.hpp"
 #include "support/signal_at.hpp"
@@ -93,6 +94,24 @@ TEST(Trainer, RunsWritesMetricsCheckpointsAndModel) {
 // Retention renames a checkpoint before deleting it; a deletion killed half-way by an older version left a
 // step-N folder without its trainer_state.json, which no later retention saw. Both kinds of leftover go at
 // the next save.
+// A step of several micro-batches shows them on a line as they finish; showing it changes nothing in the run.
+TEST(Trainer, ProgressShowsTheMicroBatchesOfEachStep) {
+  TempDir tmp("trainer-progress");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "quiet");
+  s.steps = 2;
+  s.grad_accum = 3;
+  const TrainResult quiet = run_training(s, false);
+  s.out = (tmp.path / "shown").string();
+  test::CapturedProgress progress;
+  const TrainResult shown = run_training(s, false, {}, progress.options);
+  const std::string text = progress.text();
+  for (const char* line : {"step 1/2: 1/3 micro-batches (33%) | ", "step 1/2: 3/3 micro-batches (100%) | ",
+                           "step 2/2: 2/3 micro-batches (67%) | "})
+    EXPECT_NE(text.find(line), std::string::npos) << line << " in:\n" << text;
+  EXPECT_NE(text.find(" tok/s | "), std::string::npos) << text;
+  EXPECT_EQ(shown.last_loss, quiet.last_loss);
+}
+
 TEST(Trainer, RetentionClearsWhatInterruptedDeletionsLeft) {
   TempDir tmp("trainer-retention");
   auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
