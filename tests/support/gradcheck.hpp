@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,8 @@ struct GradCheckResult {
   size_t checked = 0;
 };
 
-// loss() reads x; grad holds dL/dx for the current x. Checks up to max_checks entries (spread evenly).
+// loss() reads x; grad holds dL/dx for the current x. Checks up to max_checks entries (spread evenly); a
+// non-finite gradient or loss at a checked entry makes max_rel_err infinite.
 inline GradCheckResult check_gradient(std::vector<double>& x, const std::vector<double>& grad,
                                       const std::function<double()>& loss, double h = 1e-6,
                                       size_t max_checks = 200) {
@@ -38,6 +40,8 @@ inline GradCheckResult check_gradient(std::vector<double>& x, const std::vector<
     double fd = (lp - lm) / (2 * h);
     double abs_err = std::fabs(fd - grad[i]);
     double rel = abs_err / std::max({std::fabs(fd), std::fabs(grad[i]), 1e-4});
+    // A NaN or infinite gradient (or loss) is the worst error there is, not one that compares as no error.
+    if (!std::isfinite(rel)) rel = std::numeric_limits<double>::infinity();
     if (rel > r.max_rel_err) {
       r.max_rel_err = rel;
       r.worst_index = i;
