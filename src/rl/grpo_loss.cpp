@@ -33,6 +33,18 @@ KlEstimator parse_kl_estimator(const std::string& s) {
   fail("unknown KL estimator '{}' (expected k1, k2 or k3)", s);
 }
 
+PolicyLoss parse_policy_loss(const std::string& s) {
+  if (s == "clip") return PolicyLoss::Clip;
+  if (s == "cispo") return PolicyLoss::Cispo;
+  fail("unknown policy loss '{}' (expected clip or cispo)", s);
+}
+
+ImportanceLevel parse_importance_level(const std::string& s) {
+  if (s == "token") return ImportanceLevel::Token;
+  if (s == "sequence") return ImportanceLevel::Sequence;
+  fail("unknown importance sampling level '{}' (expected token or sequence)", s);
+}
+
 namespace {
 
 // TRL's denominator epsilon for the std scalings (spec §1.3).
@@ -166,6 +178,13 @@ void validate(const GrpoBatch& b, const GrpoLossOptions& opt) {
   SEEK_CHECK(opt.beta >= 0, "grpo_token_loss: beta = {} must be >= 0", opt.beta);
   SEEK_CHECK(opt.delta >= 0, "grpo_token_loss: delta = {} must be >= 0 (0 turns the two-sided clip off)",
              opt.delta);
+  if (opt.policy_loss == PolicyLoss::Cispo) {
+    SEEK_CHECK(opt.delta == 0,
+               "grpo_token_loss: delta = {} is a clip of the clipped surrogate; cispo caps its "
+               "weight at cispo_max instead",
+               opt.delta);
+    SEEK_CHECK(opt.cispo_max > 0, "grpo_token_loss: cispo_max = {} must be > 0", opt.cispo_max);
+  }
   SEEK_CHECK(b.total_tokens_override >= 0, "grpo_token_loss: total_tokens_override = {} must be >= 0",
              b.total_tokens_override);
   if (opt.aggregation == LossAggregation::DrGrpo) {
@@ -238,29 +257,53 @@ GrpoLossResult grpo_token_loss(const GrpoBatch& b, const GrpoLossOptions& opt) {
   double loss = 0, kl_sum = 0, entropy_sum = 0, ratio_sum = 0;
   int64_t clipped_low = 0, clipped_high = 0;
 
+  const bool per_sequence = opt.importance_level == ImportanceLevel::Sequence;
   for (int64_t i = 0; i < n; ++i) {
     const double A = b.advantages[i];
     const double w = weight(i);
+    // GSPO (spec §1.7): one ratio per completion, ρ = exp(Σ_t m·(logp − logp_old) / max(Σ_t m, 1)). Each of
+    // the completion's c counted tokens carries the same term s(ρ) with the same weight w, so
+    // ∂(c·w·s)/∂logp_t = c·w·s'(ρ)·ρ/c = w·s'(ρ)·ρ: every token gets the derivative the per-token formula
+    // below gives at ρ.
+    double seq_log_ratio = 0;
+    if (per_sequence) {
+      for (int64_t t = b.offsets[i]; t < b.offsets[i + 1]; ++t)
+        if (b.mask[t]) seq_log_ratio += b.logp[t] - b.logp_old[t];
+      seq_log_ratio /= static_cast<double>(std::max<int64_t>(count[i], 1));
+    }
     for (int64_t t = b.offsets[i]; t < b.offsets[i + 1]; ++t) {
       if (!b.mask[t]) continue;  // masked-out tokens are never read: they may hold padding garbage
-      // Ratio and clipped surrogate (spec §1.4):
-      //   ρ = exp(logp − logp_old); ρ₁ = min(ρ, δ) if δ > 0 else ρ; ρ₂ = clip(ρ, 1 − ε_low, 1 + ε_high)
-      //   s = −min(ρ₁·A, ρ₂·A)
-      // ∂ρ/∂logp = ρ, so ∂s/∂logp = −A·ρ on whichever branch the min picks when that branch still follows ρ
-      // (ρ ≤ δ for ρ₁, 1 − ε_low ≤ ρ ≤ 1 + ε_high for ρ₂; both inclusive, as torch.clamp's backward), else 0.
-      // Ties pick ρ₁; both branches then have the same derivative, so the tie-break does not matter.
-      const double rho = std::exp(b.logp[t] - b.logp_old[t]);
-      const double rho1 = two_sided ? std::min(rho, opt.delta) : rho;
-      const double drho1 = (!two_sided || rho <= opt.delta) ? rho : 0.0;
-      const double rho2 = std::clamp(rho, lo, hi);
-      const double drho2 = (rho >= lo && rho <= hi) ? rho : 0.0;
+      const double rho = std::exp(per_sequence ? seq_log_ratio : b.logp[t] - b.logp_old[t]);
       double ell, dell;
-      if (rho1 * A <= rho2 * A) {
-        ell = -rho1 * A;
-        dell = -drho1 * A;
+      if (opt.policy_loss == PolicyLoss::Cispo) {
+        // CISPO (spec §1.7): s = −sg[min(ρ, cispo_max)]·A·logp, a REINFORCE term whose weight carries no
+        // gradient (TRL detaches it), so ∂s/∂logp = −min(ρ, cispo_max)·A.
+        const double weight_capped = std::min(rho, opt.cispo_max);
+        ell = -weight_capped * A * b.logp[t];
+        dell = -weight_capped * A;
+        clipped_high += rho > opt.cispo_max ? 1 : 0;
       } else {
-        ell = -rho2 * A;
-        dell = -drho2 * A;
+        // Ratio and clipped surrogate (spec §1.4):
+        //   ρ₁ = min(ρ, δ) if δ > 0 else ρ; ρ₂ = clip(ρ, 1 − ε_low, 1 + ε_high); s = −min(ρ₁·A, ρ₂·A)
+        // ∂ρ/∂logp = ρ, so ∂s/∂logp = −A·ρ on whichever branch the min picks when that branch still follows
+        // ρ (ρ ≤ δ for ρ₁, 1 − ε_low ≤ ρ ≤ 1 + ε_high for ρ₂; both inclusive, as torch.clamp's backward),
+        // else 0. Ties pick ρ₁; both branches then have the same derivative, so the tie-break does not
+        // matter.
+        const double rho1 = two_sided ? std::min(rho, opt.delta) : rho;
+        const double drho1 = (!two_sided || rho <= opt.delta) ? rho : 0.0;
+        const double rho2 = std::clamp(rho, lo, hi);
+        const double drho2 = (rho >= lo && rho <= hi) ? rho : 0.0;
+        if (rho1 * A <= rho2 * A) {
+          ell = -rho1 * A;
+          dell = -drho1 * A;
+        } else {
+          ell = -rho2 * A;
+          dell = -drho2 * A;
+        }
+        // TRL's clip metrics (spec §1.4): "low" = ρ₁ < 1 − ε_low with A < 0, "high" = ρ₁ > 1 + ε_high with
+        // A > 0, on the δ-capped ratio as TRL computes them.
+        clipped_low += (rho1 < lo && A < 0) ? 1 : 0;
+        clipped_high += (rho1 > hi && A > 0) ? 1 : 0;
       }
       // KL(π_θ‖π_ref) per token (spec §1.5), with r = logp_ref − logp (so ∂r/∂logp = −1):
       //   k1 = −r                 ∂/∂logp = 1
@@ -300,10 +343,6 @@ GrpoLossResult grpo_token_loss(const GrpoBatch& b, const GrpoLossOptions& opt) {
         }
       }
       ratio_sum += rho;
-      // TRL's clip metrics (spec §1.4): "low" = ρ₁ < 1 − ε_low with A < 0, "high" = ρ₁ > 1 + ε_high with A >
-      // 0, on the δ-capped ratio as TRL computes them.
-      clipped_low += (rho1 < lo && A < 0) ? 1 : 0;
-      clipped_high += (rho1 > hi && A > 0) ? 1 : 0;
     }
   }
 

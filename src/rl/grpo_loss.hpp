@@ -3,8 +3,9 @@
 //   1. group_advantages: rewards [groups × G] → one advantage per completion (group | batch | none scaling,
 //      NaN rewards ignored by nan-aware mean/std, a completion whose reward is NaN gets advantage 0).
 //   2. grpo_token_loss: for every completion token, given log π_θ, log π_old and log π_ref, the loss value
-//      and its derivative with respect to log π_θ (clipped surrogate with ε_low / ε_high, optional two-sided
-//      clip δ, KL penalty β with estimator k1 | k2 | k3, entropy bonus, and the aggregation grpo | bnpo |
+//      and its derivative with respect to log π_θ (clipped surrogate with ε_low / ε_high and optional
+//      two-sided clip δ, or CISPO's capped, stop-gradient weight; the ratio per token or per sequence
+//      (GSPO); KL penalty β with estimator k1 | k2 | k3, entropy bonus, and the aggregation grpo | bnpo |
 //      dr_grpo | dapo). The trainer back-propagates dloss/dlogp_θ (and dloss/dentropy) through the model.
 #pragma once
 #include <cstdint>
@@ -16,10 +17,20 @@ namespace seek {
 enum class AdvantageScale { Group, Batch, None };
 enum class LossAggregation { Grpo, Bnpo, DrGrpo, Dapo };
 enum class KlEstimator { K1, K2, K3 };
+// The policy term per token, with ρ the importance ratio (spec §1.4, §1.7):
+//   Clip:  −min(ρ₁·A, clip(ρ, 1 − ε_low, 1 + ε_high)·A), ρ₁ = min(ρ, δ) with a two-sided clip (PPO / GRPO)
+//   Cispo: −sg[min(ρ, cispo_max)]·A·log π_θ (MiniMax-M1; TRL's loss_type "cispo" with epsilon_high as the
+//   cap)
+enum class PolicyLoss { Clip, Cispo };
+// ρ per token, exp(log π_θ − log π_old), or one per completion, exp of the mean of its tokens' log-ratios
+// (GSPO; TRL's importance_sampling_level "sequence"), which every token of the completion then uses.
+enum class ImportanceLevel { Token, Sequence };
 
 AdvantageScale parse_advantage_scale(const std::string& s);    // "group" | "batch" | "none"
 LossAggregation parse_loss_aggregation(const std::string& s);  // "grpo" | "bnpo" | "dr_grpo" | "dapo"
 KlEstimator parse_kl_estimator(const std::string& s);          // "k1" | "k2" | "k3"
+PolicyLoss parse_policy_loss(const std::string& s);            // "clip" | "cispo"
+ImportanceLevel parse_importance_level(const std::string& s);  // "token" | "sequence"
 
 struct AdvantageResult {
   std::vector<double> advantages;  // [groups × G]
@@ -44,7 +55,10 @@ struct GrpoLossOptions {
                                                   // As TRL, the cap applies to the unclipped ratio whatever
                                                   // the sign of A; with δ ≥ 1 + ε_high (the recommended
                                                   // setting) that changes only tokens with A < 0.
-  double beta = 0.0;                              // KL weight (0: no reference model needed)
+  PolicyLoss policy_loss = PolicyLoss::Clip;      // ε_low, ε_high and δ apply to Clip only
+  double cispo_max = 5.0;                         // Cispo's cap on the weight (ScaleRL's and TRL's 5)
+  ImportanceLevel importance_level = ImportanceLevel::Token;
+  double beta = 0.0;  // KL weight (0: no reference model needed)
   KlEstimator kl = KlEstimator::K3;
   double entropy_coef = 0.0;  // loss −= entropy_coef · (mean token entropy), a bonus; as TRL, a
                               // token mean for every aggregation (over total_tokens_override for
@@ -76,13 +90,15 @@ struct GrpoLossResult {
   // diagnostics, as TRL logs them (means over counted tokens of this batch; 0 when none is counted)
   double kl = 0, entropy = 0;  // kl: only when logp_ref is given; entropy: only when entropy is given
   double clip_low_fraction = 0, clip_high_fraction = 0;  // tokens where the low / high clip was active
+                                                         // (Cispo: high = the weight was capped)
   double ratio_mean = 0;
   int64_t tokens = 0;  // masked-in tokens in this batch (what a step's total_tokens_override sums)
 };
 
 // Throws seek::Error naming the field at fault for inconsistent sizes or offsets, mask values other than 0/1,
-// non-finite advantages, negative ε / β / δ, a dr_grpo batch without max_completion_length (or with a longer
-// completion), or a dapo / bnpo total_tokens_override smaller than this batch's own count.
+// non-finite advantages, negative ε / β / δ, a δ with Cispo or a cispo_max <= 0, a dr_grpo batch without
+// max_completion_length (or with a longer completion), or a dapo / bnpo total_tokens_override smaller than
+// this batch's own count.
 GrpoLossResult grpo_token_loss(const GrpoBatch& batch, const GrpoLossOptions& opt);
 
 // Unbiased pass@k from n samples with c correct (Chen et al. 2021): 1 − C(n−c, k) / C(n, k), computed as

@@ -28,6 +28,9 @@ GrpoLossOptions GrpoSettings::loss_options() const {
   o.epsilon_low = epsilon_low;
   o.epsilon_high = epsilon_high;
   o.delta = delta;
+  o.policy_loss = parse_policy_loss(policy_loss);
+  o.cispo_max = cispo_max;
+  o.importance_level = parse_importance_level(importance_sampling_level);
   o.beta = beta;
   o.kl = parse_kl_estimator(kl_estimator);
   o.entropy_coef = entropy_coef;
@@ -78,9 +81,10 @@ void GrpoSettings::validate() const {
              "steps × num_iterations (the optimizer steps) must fit in 64 bits (steps {}, num_iterations {})",
              steps, num_iterations);
   // inf passes the comparisons below (and is saved to settings.json as null, which a resume cannot read).
-  for (const auto& [name, v] : {std::pair{"temperature", temperature}, std::pair{"epsilon_low", epsilon_low},
-                                std::pair{"epsilon_high", epsilon_high}, std::pair{"delta", delta},
-                                std::pair{"beta", beta}, std::pair{"entropy_coef", entropy_coef}})
+  for (const auto& [name, v] :
+       {std::pair{"temperature", temperature}, std::pair{"epsilon_low", epsilon_low},
+        std::pair{"epsilon_high", epsilon_high}, std::pair{"delta", delta}, std::pair{"cispo_max", cispo_max},
+        std::pair{"beta", beta}, std::pair{"entropy_coef", entropy_coef}})
     SEEK_CHECK(std::isfinite(v), "{} must be a finite number, got {}", name, v);
   // The sampler's temperature is an fp32 (compared in double: a cast past its range is undefined).
   SEEK_CHECK(temperature <= double(std::numeric_limits<float>::max()),
@@ -93,6 +97,15 @@ void GrpoSettings::validate() const {
              "need 0 <= epsilon_low < 1, epsilon_high >= 0");
   SEEK_CHECK(delta == 0 || delta > 1 + epsilon_high,
              "delta (two-sided clip) must be 0 or > 1 + epsilon_high");
+  if (parse_policy_loss(policy_loss) == PolicyLoss::Cispo) {
+    SEEK_CHECK(delta == 0,
+               "delta {} caps the ratio of the clipped surrogate (policy_loss clip); cispo caps its weight "
+               "at cispo_max instead: leave delta at 0",
+               delta);
+    SEEK_CHECK(cispo_max > 0,
+               "cispo_max must be > 0 (the cap on cispo's weight; ScaleRL and TRL use 5), got {}", cispo_max);
+  }
+  parse_importance_level(importance_sampling_level);
   SEEK_CHECK(beta >= 0 && entropy_coef >= 0, "beta and entropy_coef must be >= 0");
   // Built, not only parsed: names, weights, duplicates and each reward's options (e.g. code's python) fail
   // here, before settings.json is written and the policy loads.

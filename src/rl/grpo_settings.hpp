@@ -33,12 +33,15 @@ struct GrpoSettings {
   // objective (defaults follow current practice: DAPO aggregation, group scaling, β = 0, ε 0.2 / 0.28)
   int64_t num_iterations = 1;  // μ: optimizer steps per batch of rollouts
   double epsilon_low = 0.2, epsilon_high = 0.28;
-  double delta = 0.0;                     // two-sided clip (0: off)
-  double beta = 0.0;                      // KL weight; > 0 keeps a frozen reference model
-  std::string kl_estimator = "k3";        // k1 | k2 | k3
-  std::string scale_rewards = "group";    // group | batch | none
-  std::string loss_aggregation = "dapo";  // grpo | bnpo | dr_grpo | dapo
-  bool dynamic_sampling = false;          // drop groups whose metric is all equal and draw more prompts
+  double delta = 0.0;                // two-sided clip (0: off)
+  std::string policy_loss = "clip";  // clip (PPO/GRPO surrogate) | cispo
+  double cispo_max = 5.0;            // cispo's cap on its weight (TRL: epsilon_high with loss_type cispo)
+  std::string importance_sampling_level = "token";  // token | sequence (GSPO)
+  double beta = 0.0;                                // KL weight; > 0 keeps a frozen reference model
+  std::string kl_estimator = "k3";                  // k1 | k2 | k3
+  std::string scale_rewards = "group";              // group | batch | none
+  std::string loss_aggregation = "dapo";            // grpo | bnpo | dr_grpo | dapo
+  bool dynamic_sampling = false;  // drop groups whose metric is all equal and draw more prompts
   std::string dynamic_sampling_metric =
       "reward";                             // "reward" (the total) or a reward's name ("accuracy": DAPO)
   int64_t max_dynamic_draws = 3;            // at most this many × prompts_per_step prompts drawn per step
@@ -80,6 +83,9 @@ struct GrpoSettings {
     f("epsilon_low", epsilon_low);
     f("epsilon_high", epsilon_high);
     f("delta", delta);
+    f("policy_loss", policy_loss);
+    f("cispo_max", cispo_max);
+    f("importance_sampling_level", importance_sampling_level);
     f("beta", beta);
     f("kl_estimator", kl_estimator);
     f("scale_rewards", scale_rewards);

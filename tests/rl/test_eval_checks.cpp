@@ -173,12 +173,14 @@ TEST(GrpoEvalSettings, CountsAreBoundedAndRealsFinite) {
   j["steps"] = int64_t(1) << 60;
   j["num_iterations"] = 16;
   EXPECT_NE(validate_error(grpo(j)).find("steps × num_iterations"), std::string::npos);
-  for (const char* key : {"temperature", "epsilon_low", "epsilon_high", "delta", "beta", "entropy_coef"}) {
+  for (const char* key :
+       {"temperature", "epsilon_low", "epsilon_high", "delta", "cispo_max", "beta", "entropy_coef"}) {
     GrpoSettings s = grpo(task);
     double* v = std::string(key) == "temperature"    ? &s.temperature
                 : std::string(key) == "epsilon_low"  ? &s.epsilon_low
                 : std::string(key) == "epsilon_high" ? &s.epsilon_high
                 : std::string(key) == "delta"        ? &s.delta
+                : std::string(key) == "cispo_max"    ? &s.cispo_max
                 : std::string(key) == "beta"         ? &s.beta
                                                      : &s.entropy_coef;
     *v = std::numeric_limits<double>::infinity();
@@ -186,6 +188,31 @@ TEST(GrpoEvalSettings, CountsAreBoundedAndRealsFinite) {
               std::string::npos)
         << key << ": " << validate_error(s);
   }
+  GrpoSettings s = grpo(task);
+  s.temperature = 1e300;
+  EXPECT_NE(validate_error(s).find("temperature 1e+300 is beyond the largest fp32 number"), std::string::npos)
+      << validate_error(s);
+}
+
+// The policy loss and the ratio's level are names the loss knows; cispo has its own cap and no δ.
+TEST(GrpoEvalSettings, PolicyLossAndImportanceLevel) {
+  const json task = {{"task", "countdown"}};
+  EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "cispo"}})), "");
+  EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"importance_sampling_level", "sequence"}})), "");
+  EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "ppo"}}))
+                .find("unknown policy loss 'ppo' (expected clip or cispo)"),
+            std::string::npos);
+  EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"importance_sampling_level", "seq"}}))
+                .find("unknown importance sampling level 'seq' (expected token or sequence)"),
+            std::string::npos);
+  EXPECT_NE(
+      validate_error(grpo({{"task", "countdown"}, {"policy_loss", "cispo"}, {"delta", 2.0}}))
+          .find("delta 2 caps the ratio of the clipped surrogate (policy_loss clip); cispo caps its weight "
+                "at cispo_max instead"),
+      std::string::npos);
+  EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "cispo"}, {"cispo_max", 0}}))
+                .find("cispo_max must be > 0"),
+            std::string::npos);
   GrpoSettings s = grpo(task);
   s.temperature = 1e300;
   EXPECT_NE(validate_error(s).find("temperature 1e+300 is beyond the largest fp32 number"), std::string::npos)

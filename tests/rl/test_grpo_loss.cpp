@@ -162,6 +162,12 @@ TEST(Parse, NamesAndErrors) {
   expect_error([] { parse_advantage_scale("std"); }, "'std'");
   expect_error([] { parse_loss_aggregation("token-mean"); }, "'token-mean'");
   expect_error([] { parse_kl_estimator("low_var_kl"); }, "'low_var_kl'");
+  EXPECT_EQ(parse_policy_loss("clip"), PolicyLoss::Clip);
+  EXPECT_EQ(parse_policy_loss("cispo"), PolicyLoss::Cispo);
+  EXPECT_EQ(parse_importance_level("token"), ImportanceLevel::Token);
+  EXPECT_EQ(parse_importance_level("sequence"), ImportanceLevel::Sequence);
+  expect_error([] { parse_policy_loss("sapo"); }, "unknown policy loss 'sapo' (expected clip or cispo)");
+  expect_error([] { parse_importance_level("seq"); }, "'seq' (expected token or sequence)");
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -574,6 +580,80 @@ TEST(GrpoOnPolicy, RatioOneGivesReinforceGradient) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// GSPO (spec §1.7): one ratio per completion, exp of the mean of its counted tokens' log-ratios.
+
+TEST(GrpoSequenceRatio, EveryTokenUsesItsCompletionsMeanRatio) {
+  // two_completions(): ρ = {1 | 1.1, 0.9, 1}; the second completion's ratio is (1.1 · 0.9 · 1)^(1/3).
+  GrpoLossOptions o = with(LossAggregation::Dapo);
+  o.importance_level = ImportanceLevel::Sequence;
+  const auto r = grpo_token_loss(two_completions(), o);
+  const double rho = std::cbrt(1.1 * 0.9);
+  // s = {−1 | 0.5ρ, 0.5ρ, 0.5ρ} over 4 tokens; ∂/∂logp_t = w·s'(ρ)·ρ = s/4 for every token.
+  EXPECT_NEAR(r.loss, (-1 + 1.5 * rho) / 4, kTol);
+  expect_vec_near(r.dlogp, {-0.25, 0.5 * rho / 4, 0.5 * rho / 4, 0.5 * rho / 4});
+  EXPECT_NEAR(r.ratio_mean, (1 + 3 * rho) / 4, kTol);
+}
+
+TEST(GrpoSequenceRatio, ACompletionOutsideTheClipRangeGetsNoGradientWhateverItsTokens) {
+  // Token ratios 1.0 and 1.69: each token alone is clipped or not, the completion's ratio 1.3 is clipped
+  // (> 1.28) for A > 0, so none of its tokens gets a gradient; at token level the first one would.
+  GrpoBatch b;
+  b.offsets = {0, 2};
+  b.advantages = {1.0};
+  b.logp = {-1.0, -2.0};
+  b.logp_old = {-1.0, -2.0 - std::log(1.69)};
+  b.mask = {1, 1};
+  GrpoLossOptions o = with(LossAggregation::Dapo);
+  o.importance_level = ImportanceLevel::Sequence;
+  const auto seq = grpo_token_loss(b, o);
+  expect_vec_near(seq.dlogp, {0, 0});
+  EXPECT_NEAR(seq.loss, -1.28, kTol);  // two tokens of −(1 + ε_high)·A, over 2
+  EXPECT_EQ(seq.clip_high_fraction, 1.0);
+  o.importance_level = ImportanceLevel::Token;
+  const auto tok = grpo_token_loss(b, o);
+  expect_vec_near(tok.dlogp, {-0.5, 0});
+  EXPECT_EQ(tok.clip_high_fraction, 0.5);
+}
+
+TEST(GrpoSequenceRatio, MaskedTokensAreLeftOutOfTheMean) {
+  // The masked token's huge log-ratio (padding garbage) must not reach the completion's ratio.
+  GrpoBatch b;
+  b.offsets = {0, 3};
+  b.advantages = {-1.0};
+  b.logp = {-1.0, 50.0, -2.0};
+  b.logp_old = {-1.0 - std::log(1.1), -50.0, -2.0};
+  b.mask = {1, 0, 1};
+  GrpoLossOptions o = with(LossAggregation::Dapo);
+  o.importance_level = ImportanceLevel::Sequence;
+  const auto r = grpo_token_loss(b, o);
+  const double rho = std::sqrt(1.1);
+  EXPECT_NEAR(r.loss, rho, kTol);  // two tokens of −ρ·A, over 2
+  expect_vec_near(r.dlogp, {rho / 2, 0, rho / 2});
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// CISPO (spec §1.7): −sg[min(ρ, cispo_max)]·A·logp.
+
+TEST(GrpoCispo, CappedStopGradientWeightTimesLogProb) {
+  // two_completions(): ρ = {1 | 1.1, 0.9, 1}, A = {1 | −0.5}, logp = {−1 | −2, −0.5, −1.5}; cap 1.05.
+  GrpoLossOptions o = with(LossAggregation::Dapo);
+  o.policy_loss = PolicyLoss::Cispo;
+  o.cispo_max = 1.05;
+  const auto r = grpo_token_loss(two_completions(), o);
+  // weights {1 | 1.05, 0.9, 1}: s = {1 | −1.05, −0.225, −0.75}, over 4 tokens.
+  EXPECT_NEAR(r.loss, (1 - 1.05 - 0.225 - 0.75) / 4, kTol);
+  expect_vec_near(r.dlogp, {-0.25, 0.525 / 4, 0.45 / 4, 0.5 / 4});
+  EXPECT_EQ(r.clip_high_fraction, 0.25);  // the token whose weight was capped
+  EXPECT_EQ(r.clip_low_fraction, 0.0);
+  // Per completion the weight is (1.1 · 0.9)^(1/3) < 1.05 for all three tokens.
+  o.importance_level = ImportanceLevel::Sequence;
+  const double rho = std::cbrt(1.1 * 0.9);
+  const auto seq = grpo_token_loss(two_completions(), o);
+  expect_vec_near(seq.dlogp, {-0.25, 0.5 * rho / 4, 0.5 * rho / 4, 0.5 * rho / 4});
+  EXPECT_EQ(seq.clip_high_fraction, 0.0);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Finite differences: dlogp and dentropy against central differences of the loss, for every aggregation × KL
 // estimator × two-sided clip on/off, on random inputs with masked tokens and an empty completion. Ratios are
 // kept away from the kinks (1 − ε_low, 1 + ε_high, δ) so the loss is smooth within ±h.
@@ -584,58 +664,91 @@ TEST(GrpoLoss, FiniteDifferenceAllVariants) {
   std::uniform_real_distribution<double> unif(0, 1);
   const double h = 1e-6;
   int checked = 0;
-  for (auto agg :
-       {LossAggregation::Grpo, LossAggregation::Bnpo, LossAggregation::DrGrpo, LossAggregation::Dapo})
-    for (auto kl : {KlEstimator::K1, KlEstimator::K2, KlEstimator::K3})
-      for (double delta : {0.0, 1.6}) {
-        GrpoLossOptions o = with(agg, 6);
-        o.kl = kl;
-        o.delta = delta;
-        o.beta = 0.3;
-        o.entropy_coef = 0.05;
-        GrpoBatch b;
-        b.offsets = {0};
-        const int n = 6;
-        for (int i = 0; i < n; ++i) {
-          const int64_t len = i == 2 ? 0 : 1 + static_cast<int64_t>(unif(rng) * 6) % 6;
-          b.offsets.push_back(b.offsets.back() + len);
-          b.advantages.push_back(normal(rng));
-        }
-        const int64_t T = b.offsets.back();
-        for (int64_t t = 0; t < T; ++t) {
-          const double logp = -0.1 - 3 * unif(rng);
-          double lr = 0.4 * normal(rng);  // log ρ: spreads ρ over both sides of the clip range and past δ
-          for (double kink : {1 - o.epsilon_low, 1 + o.epsilon_high, delta})
-            if (kink > 0 && std::fabs(std::exp(lr) - kink) < 1e-3) lr += 0.01;
-          b.logp.push_back(logp);
-          b.logp_old.push_back(logp - lr);
-          b.logp_ref.push_back(logp + 0.5 * normal(rng));
-          b.entropy.push_back(3 * unif(rng));
-          b.mask.push_back(unif(rng) < 0.8 ? 1 : 0);
-        }
-        int64_t counted = 0;
-        for (auto m : b.mask) counted += m;
-        b.total_tokens_override = counted + 7;
+  struct Policy {
+    PolicyLoss loss;
+    ImportanceLevel level;
+  };
+  for (const Policy policy :
+       {Policy{PolicyLoss::Clip, ImportanceLevel::Token}, Policy{PolicyLoss::Clip, ImportanceLevel::Sequence},
+        Policy{PolicyLoss::Cispo, ImportanceLevel::Token},
+        Policy{PolicyLoss::Cispo, ImportanceLevel::Sequence}})
+    for (auto agg :
+         {LossAggregation::Grpo, LossAggregation::Bnpo, LossAggregation::DrGrpo, LossAggregation::Dapo})
+      for (auto kl : {KlEstimator::K1, KlEstimator::K2, KlEstimator::K3})
+        for (double delta : {0.0, 1.6}) {
+          const bool cispo = policy.loss == PolicyLoss::Cispo;
+          if (cispo && delta > 0) continue;  // δ belongs to the clipped surrogate
+          GrpoLossOptions o = with(agg, 6);
+          o.policy_loss = policy.loss;
+          o.importance_level = policy.level;
+          o.cispo_max = 1.3;  // ratios spread on both sides of it
+          o.kl = kl;
+          o.delta = delta;
+          o.beta = 0.3;
+          o.entropy_coef = 0.05;
+          GrpoBatch b;
+          b.offsets = {0};
+          const int n = 6;
+          for (int i = 0; i < n; ++i) {
+            const int64_t len = i == 2 ? 0 : 1 + static_cast<int64_t>(unif(rng) * 6) % 6;
+            b.offsets.push_back(b.offsets.back() + len);
+            b.advantages.push_back(normal(rng));
+          }
+          const int64_t T = b.offsets.back();
+          for (int64_t t = 0; t < T; ++t) {
+            const double logp = -0.1 - 3 * unif(rng);
+            double lr = 0.4 * normal(rng);  // log ρ: spreads ρ over both sides of the clip range and past δ
+            for (double kink : {1 - o.epsilon_low, 1 + o.epsilon_high, delta, o.cispo_max})
+              if (kink > 0 && std::fabs(std::exp(lr) - kink) < 1e-3) lr += 0.01;
+            b.logp.push_back(logp);
+            b.logp_old.push_back(logp - lr);
+            b.logp_ref.push_back(logp + 0.5 * normal(rng));
+            b.entropy.push_back(3 * unif(rng));
+            b.mask.push_back(unif(rng) < 0.8 ? 1 : 0);
+          }
+          int64_t counted = 0;
+          for (auto m : b.mask) counted += m;
+          b.total_tokens_override = counted + 7;
+          // A completion's own ratio away from the kinks too (with GSPO it is the one the loss uses).
+          for (int i = 0; i < n && policy.level == ImportanceLevel::Sequence; ++i) {
+            double sum = 0;
+            int64_t c = 0;
+            for (int64_t t = b.offsets[i]; t < b.offsets[i + 1]; ++t)
+              if (b.mask[t]) sum += b.logp[t] - b.logp_old[t], ++c;
+            const double rho = std::exp(sum / double(std::max<int64_t>(c, 1)));
+            for (double kink : {1 - o.epsilon_low, 1 + o.epsilon_high, delta, o.cispo_max})
+              if (kink > 0 && std::fabs(rho - kink) < 1e-3)
+                for (int64_t t = b.offsets[i]; t < b.offsets[i + 1]; ++t) b.logp_old[t] -= 0.01;
+          }
 
-        const auto r = grpo_token_loss(b, o);
-        for (int64_t t = 0; t < T; ++t) {
-          for (auto* field : {&b.logp, &b.entropy}) {
-            const double saved = (*field)[t];
-            (*field)[t] = saved + h;
-            const double lp = grpo_token_loss(b, o).loss;
-            (*field)[t] = saved - h;
-            const double lm = grpo_token_loss(b, o).loss;
-            (*field)[t] = saved;
-            const double fd = (lp - lm) / (2 * h);
-            const double analytic = field == &b.logp ? r.dlogp[t] : r.dentropy[t];
-            EXPECT_NEAR(analytic, fd, 1e-7 + 1e-6 * std::fabs(fd))
-                << (field == &b.logp ? "dlogp" : "dentropy") << " token " << t << " agg "
-                << static_cast<int>(agg) << " kl " << static_cast<int>(kl) << " delta " << delta;
-            ++checked;
+          const auto r = grpo_token_loss(b, o);
+          for (int64_t t = 0; t < T; ++t) {
+            for (auto* field : {&b.logp, &b.entropy}) {
+              // CISPO's weight carries no gradient (a stop-gradient, which a difference of the loss cannot
+              // see): moving logp_old with logp keeps every ratio, so the difference is the gradient through
+              // the loss's explicit log π_θ (and the KL term) alone.
+              const bool hold_ratio = cispo && field == &b.logp;
+              const double saved = (*field)[t], saved_old = b.logp_old[t];
+              (*field)[t] = saved + h;
+              if (hold_ratio) b.logp_old[t] = saved_old + h;
+              const double lp = grpo_token_loss(b, o).loss;
+              (*field)[t] = saved - h;
+              if (hold_ratio) b.logp_old[t] = saved_old - h;
+              const double lm = grpo_token_loss(b, o).loss;
+              (*field)[t] = saved;
+              b.logp_old[t] = saved_old;
+              const double fd = (lp - lm) / (2 * h);
+              const double analytic = field == &b.logp ? r.dlogp[t] : r.dentropy[t];
+              EXPECT_NEAR(analytic, fd, 1e-7 + 1e-6 * std::fabs(fd))
+                  << (field == &b.logp ? "dlogp" : "dentropy") << " token " << t << " agg "
+                  << static_cast<int>(agg) << " kl " << static_cast<int>(kl) << " delta " << delta
+                  << " policy " << static_cast<int>(policy.loss) << " level "
+                  << static_cast<int>(policy.level);
+              ++checked;
+            }
           }
         }
-      }
-  EXPECT_GT(checked, 500);
+  EXPECT_GT(checked, 2000);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -699,6 +812,15 @@ TEST(GrpoLoss, Errors) {
     expect_error([&] { run(b); }, "advantages[1]");
   }
   expect_error([&] { run(base(), with(LossAggregation::DrGrpo, 0)); }, "max_completion_length > 0");
+  {
+    auto o = with(LossAggregation::Dapo);
+    o.policy_loss = PolicyLoss::Cispo;
+    o.delta = 1.5;
+    expect_error([&] { run(base(), o); }, "delta = 1.5 is a clip of the clipped surrogate");
+    o.delta = 0;
+    o.cispo_max = 0;
+    expect_error([&] { run(base(), o); }, "cispo_max = 0 must be > 0");
+  }
   expect_error([&] { run(base(), with(LossAggregation::DrGrpo, 2)); }, "completion 1 has 3 tokens");
   {
     auto b = base();

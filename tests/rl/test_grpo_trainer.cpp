@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -113,6 +114,42 @@ TEST(GrpoTrainer, ProgressShowsRolloutsAndMicroBatchesOfEachStep) {
   for (size_t i = 0; i < 2; ++i)
     for (const char* key : {"reward", "loss", "grad_norm", "generated_tokens"})
       EXPECT_EQ(quiet[i][key], shown[i][key]) << key << " at step " << i + 1;
+}
+
+// On-policy (μ = 1, so ρ ≡ 1) GSPO's per-completion ratio and CISPO's weight give the same gradient as the
+// clipped surrogate, −A per token: the three runs take the same steps. With μ = 2 the second update sees
+// ρ ≠ 1, and they part.
+TEST(GrpoTrainer, SequenceRatioAndCispoAgreeWithClipOnPolicyOnly) {
+  TempDir tmp("grpo-variants");
+  tiny_policy(tmp.path);
+  auto run = [&](const std::string& name, const std::string& loss, const std::string& level, int64_t mu) {
+    auto s = settings(tmp.path);
+    s.steps = 3;
+    s.checkpoint_every = 0;
+    s.num_iterations = mu;
+    s.policy_loss = loss;
+    s.importance_sampling_level = level;
+    s.out = (tmp.path / name).string();
+    run_grpo(s, false);
+    return test::read_jsonl(tmp.path / name / "metrics.jsonl");
+  };
+  const auto clip = run("clip", "clip", "token", 1);
+  const auto gspo = run("gspo", "clip", "sequence", 1);
+  const auto cispo = run("cispo", "cispo", "token", 1);
+  ASSERT_EQ(clip.size(), 3u);
+  for (size_t i = 0; i < 3; ++i)
+    for (const char* key : {"reward", "grad_norm", "generated_tokens"}) {
+      EXPECT_EQ(gspo[i][key], clip[i][key]) << key << " at step " << i + 1;
+      EXPECT_EQ(cispo[i][key], clip[i][key]) << key << " at step " << i + 1;
+    }
+  const auto clip2 = run("clip2", "clip", "token", 2);
+  const auto gspo2 = run("gspo2", "clip", "sequence", 2);
+  const auto cispo2 = run("cispo2", "cispo", "token", 2);
+  // Step 1's first update is the same in all three; its second (the step's logged grad norm) is not.
+  EXPECT_NE(gspo2[0]["grad_norm"], clip2[0]["grad_norm"]);
+  EXPECT_NE(cispo2[0]["grad_norm"], clip2[0]["grad_norm"]);
+  for (const auto& rows : {gspo2, cispo2})
+    for (const auto& row : rows) EXPECT_TRUE(std::isfinite(row["loss"].get<double>())) << row.dump();
 }
 
 // With several samples per held-out problem the evaluation reports pass@n as well as pass@1 (it reported
