@@ -24,6 +24,14 @@ double peak_rss_mb() {
 namespace {
 
 // The first line of a file as a number of bytes; -1 when absent or not a number ("max" in a cgroup file).
+// The address-space limit (`ulimit -v`) in bytes, -1 when there is none.
+long long address_space_limit() {
+  rlimit as{};
+  if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY) return -1;
+  return as.rlim_cur > rlim_t(std::numeric_limits<long long>::max()) ? std::numeric_limits<long long>::max()
+                                                                     : (long long)as.rlim_cur;
+}
+
 long long file_number(const char* path) {
   std::ifstream f(path);
   long long v = -1;
@@ -112,24 +120,23 @@ Available machine_available_memory() {
   // `ulimit -v`: an allocation past the address-space limit fails however much memory is free. Everything
   // mapped counts against it (memory-mapped safetensors too), so the room is the limit less the process's
   // whole virtual size, less what a run reserves beyond its tensors: each OpenMP thread's stack and malloc
-  // arena (64 MB of address space each), oneDNN's generated code, the KV cache's 32 MB slabs. oneDNN does not
-  // survive running out of address space while it generates code (tiny-v3 under `ulimit -v` 155 MB: a
-  // segfault in about 1 run in 30), so the checks must refuse a run before it gets that close.
-  constexpr long long kAddressSpaceReserve = 256LL << 20;
-  rlimit as{};
-  if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY) {
+  // arena (64 MB of address space each), the KV cache's 32 MB slabs, and oneDNN's generated code (its own
+  // budget). oneDNN does not survive running out of address space while it generates code (tiny-v3 under
+  // `ulimit -v` 155 MB: a segfault in about 1 run in 30), so the checks must refuse a run before it gets that
+  // close.
+  const long long limit_bytes = address_space_limit();
+  if (limit_bytes >= 0) {
     std::ifstream statm("/proc/self/statm");
     long long pages = 0;
     if (statm >> pages) {
-      const long long limit_bytes = as.rlim_cur > rlim_t(std::numeric_limits<long long>::max())
-                                        ? std::numeric_limits<long long>::max()
-                                        : (long long)as.rlim_cur;
+      const long long reserve = (256LL << 20) + generated_code_budget_bytes();
       const long long mapped = pages * ::sysconf(_SC_PAGESIZE);
-      const long long room =
-          limit_bytes > mapped + kAddressSpaceReserve ? limit_bytes - mapped - kAddressSpaceReserve : 0;
+      const long long room = limit_bytes > mapped + reserve ? limit_bytes - mapped - reserve : 0;
       if (avail < 0 || room < avail) {
         avail = room;
-        why = "the room under `ulimit -v`, less 256 MB for threads and generated code";
+        why =
+            "the room under `ulimit -v`, less 256 MB for threads and a sixteenth of the limit for generated "
+            "code";
       }
     }
   }
@@ -148,6 +155,11 @@ Available available_memory() {
 }
 
 }  // namespace
+
+long long generated_code_budget_bytes() {
+  const long long limit = address_space_limit();
+  return limit < 0 ? -1 : limit / 16;
+}
 
 long long available_memory_bytes() {
   return available_memory().bytes;

@@ -2,7 +2,9 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <algorithm>
 #include <bit>
+#include <list>
 #include <mutex>
 #include <tuple>
 #include <unordered_map>
@@ -10,6 +12,7 @@
 #include "core/aligned.hpp"
 #include "core/dtype.hpp"
 #include "core/error.hpp"
+#include "core/resources.hpp"
 #include "kernels/onednn_engine.hpp"
 
 namespace seek {
@@ -36,14 +39,25 @@ struct KeyHash {
   }
 };
 
-// Primitive creation JITs code (~0.1-1 ms), so primitives are kept. MoE expert GEMMs have a token count that
-// changes every step; the cache is simply cleared when it grows past a bound rather than growing forever.
+// Primitive creation JITs code (~0.1-1 ms), so primitives are kept, the least recently used going first once
+// the cache is full. Each one's kernels reserve ~0.8 MB of address space (oneDNN 2.6: 256 KB per kernel, a
+// few kernels per matmul; 200 shapes added 160 MB to the virtual size), which costs nothing until `ulimit -v`
+// bounds it: there the cache holds only what generated_code_budget_bytes() allows.
 constexpr size_t kMaxCached = 4096;
+constexpr long long kAddressPerPrimitive = 1LL << 20;  // the ~0.8 MB measured, rounded up
+
+size_t cache_capacity() {
+  const long long budget = generated_code_budget_bytes();
+  if (budget < 0) return kMaxCached;
+  return size_t(std::clamp<long long>(budget / kAddressPerPrimitive, 16, kMaxCached));
+}
 
 struct Engine {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
   std::mutex mu;
-  std::unordered_map<Key, OneDnnMatmul, KeyHash> cache;
+  std::list<Key> recency;  // most recently used first
+  std::unordered_map<Key, std::pair<OneDnnMatmul, std::list<Key>::iterator>, KeyHash> cache;
+  size_t onednn_cache_capacity = size_t(-1);  // what oneDNN's own cache was last set to (-1: its default)
 };
 
 Engine& engine() {
@@ -64,8 +78,22 @@ OneDnnMatmul get_matmul(const Key& k) {
   Engine& e = engine();
   std::lock_guard<std::mutex> lock(e.mu);
   auto it = e.cache.find(k);
-  if (it != e.cache.end()) return it->second;
-  if (e.cache.size() >= kMaxCached) e.cache.clear();
+  if (it != e.cache.end()) {
+    e.recency.splice(e.recency.begin(), e.recency, it->second.second);
+    return it->second.first;
+  }
+  // Read at every miss, not once: a limit set after start-up (or in a forked child) takes effect.
+  const size_t capacity = cache_capacity();
+  if (capacity < kMaxCached && e.onednn_cache_capacity != 0) {
+    // oneDNN's own primitive cache would keep the kernels this one evicts alive: under a limit this one is
+    // the only holder (the reorders that pack weights are then compiled afresh each time, a few per model).
+    dnnl::set_primitive_cache_capacity(0);
+    e.onednn_cache_capacity = 0;
+  }
+  while (e.cache.size() >= capacity) {
+    e.cache.erase(e.recency.back());
+    e.recency.pop_back();
+  }
   const dt in = k.bf16 ? dt::bf16 : dt::f32;
   auto a = strided_desc(k.M, k.K, k.lda, k.ta, in);
   auto b = k.packed ? dnnl::memory::desc({k.K, k.N}, in, dnnl::memory::format_tag::any)
@@ -81,7 +109,8 @@ OneDnnMatmul get_matmul(const Key& k) {
   }
   dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, e.eng);
   const OneDnnMatmul m{dnnl::matmul(pd), pd.weights_desc(), pd.scratchpad_desc()};
-  e.cache.emplace(k, m);
+  e.recency.push_front(k);
+  e.cache.emplace(k, std::pair{m, e.recency.begin()});
   return m;
 }
 
@@ -200,6 +229,10 @@ size_t gemm_cache_size() {
   Engine& e = engine();
   std::lock_guard<std::mutex> lock(e.mu);
   return e.cache.size();
+}
+
+size_t gemm_cache_capacity() {
+  return cache_capacity();
 }
 
 }  // namespace seek

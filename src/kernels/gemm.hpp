@@ -38,8 +38,11 @@ void round_rows_to_bf16(const float* X, int64_t ldx, int64_t M, int64_t K, uint1
 void gemm_bf16_nt(int64_t M, int64_t N, int64_t K, const uint16_t* X, int64_t ldx, const uint16_t* W,
                   int64_t ldw, float* Y, int64_t ldy);
 
-// Number of oneDNN primitives currently cached (for tests and benchmarks).
+// Number of oneDNN primitives currently cached (for tests and benchmarks), and how many the cache keeps:
+// 4096, or under `ulimit -v` as many as core/resources.hpp's generated_code_budget_bytes() holds (at least
+// 16).
 size_t gemm_cache_size();
+size_t gemm_cache_capacity();
 
 // A row count rounded up so that GEMM shapes repeat: n up to 32, then 16 sizes per octave (at most 1/16 more
 // rows). oneDNN compiles a kernel for every new shape (~0.5 ms each), so a product whose row count changes

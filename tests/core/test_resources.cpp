@@ -102,8 +102,11 @@ TEST(Resources, AddressSpaceLimitIsRespected) {
     const long long mapped = pages * sysconf(_SC_PAGESIZE);
     const rlimit as{rlim_t(mapped + (768LL << 20)), rlim_t(mapped + (768LL << 20))};
     if (setrlimit(RLIMIT_AS, &as) != 0) _exit(11);
-    const long long avail = available_memory_bytes();  // 768 MB less the 256 MB set aside
-    if (avail <= (400LL << 20) || avail > (512LL << 20)) _exit(12);
+    // The generated code's budget is a sixteenth of the limit, and is set aside with 256 MB for threads.
+    const long long limit = mapped + (768LL << 20);
+    if (generated_code_budget_bytes() != limit / 16) _exit(15);
+    const long long avail = available_memory_bytes();  // 768 MB less the 256 MB and the budget set aside
+    if (std::llabs(avail - ((768LL << 20) - (256LL << 20) - limit / 16)) > (16LL << 20)) _exit(12);
     // Messages say which limit set the figure.
     if (available_memory_note().find("ulimit -v") == std::string::npos) _exit(14);
     try {
@@ -117,7 +120,7 @@ TEST(Resources, AddressSpaceLimitIsRespected) {
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0)
-      << "10: no statm, 11: setrlimit failed, 12: room not limited, 13: accepted, 14: no note";
+      << "10: no statm, 11: setrlimit failed, 12: room not limited, 13: accepted, 14: no note, 15: budget";
   EXPECT_GT(available_memory_bytes(), 768LL << 20);  // the parent keeps its limit
 }
 

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <set>
 #include <string>
 #include <tuple>
@@ -103,6 +106,45 @@ TEST(Gemm, PrimitivesAreCachedPerShape) {
   gemm<float>(false, false, 64, 64, 64, 1.0f, A.data(), 64, B.data(), 64, 0.0f, C.data(), 64);
   EXPECT_EQ(gemm_cache_size(), n);
   EXPECT_FLOAT_EQ(C[0], 64.0f);
+}
+
+// Under `ulimit -v` the cache keeps only the kernels the generated-code budget holds (each shape's reserve
+// ~0.8 MB of address space): more shapes than that leave the address space bounded and the results right.
+// With up to 4096 kept, a GRPO run segfaulted inside oneDNN under 350-400 MB (test_cli_grpo_address_space).
+TEST(Gemm, CacheStaysWithinItsBudgetUnderAnAddressSpaceLimit) {
+  EXPECT_EQ(gemm_cache_capacity(), 4096u);  // no limit (ctest sets none)
+  auto vm_bytes = [] {
+    std::ifstream statm("/proc/self/statm");
+    long long pages = 0;
+    statm >> pages;
+    return pages * sysconf(_SC_PAGESIZE);
+  };
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_AS, &saved), 0);
+  ASSERT_EQ(saved.rlim_cur, RLIM_INFINITY) << "run this test without `ulimit -v`";
+  const long long start = vm_bytes();
+  rlimit limited = saved;
+  limited.rlim_cur = rlim_t(start + (512LL << 20));
+  ASSERT_EQ(setrlimit(RLIMIT_AS, &limited), 0);
+  const size_t capacity = gemm_cache_capacity();
+  std::vector<float> A(400 * 64), B(64 * 32), C(400 * 32);
+  for (size_t i = 0; i < A.size(); ++i) A[i] = float(i % 7) - 3;
+  for (size_t i = 0; i < B.size(); ++i) B[i] = float(i % 5) - 2;
+  bool right = true;
+  for (int64_t m = 1; m <= int64_t(capacity) + 100; ++m) {
+    gemm<float>(false, false, m, 32, 64, 1.0f, A.data(), 64, B.data(), 32, 0.0f, C.data(), 32);
+    double want = 0;  // the last row's first column
+    for (int64_t k = 0; k < 64; ++k) want += double(A[size_t((m - 1) * 64 + k)]) * double(B[size_t(k * 32)]);
+    right = right && C[size_t((m - 1) * 32)] == float(want);
+  }
+  const size_t cached = gemm_cache_size();
+  const long long grown = vm_bytes() - start;
+  ASSERT_EQ(setrlimit(RLIMIT_AS, &saved), 0);
+  EXPECT_EQ(capacity, size_t((start + (512LL << 20)) / 16 / (1 << 20)));
+  EXPECT_LE(cached, capacity);
+  EXPECT_TRUE(right);
+  // The kernels kept, and some slack for malloc; 100 more shapes than that kept would be ~80 MB more.
+  EXPECT_LT(grown, (long long)(capacity + 24) << 20) << "kept " << cached << " of capacity " << capacity;
 }
 
 TEST(GemmRowsBucket, ExactUpTo32ThenAtMostOneSixteenthMore) {
