@@ -36,8 +36,14 @@ constexpr FlagHelp kFlagHelp[] = {
     {"epsilon_high", "clip above 1 + ε_high, clip-higher (default 0.28)"},
     {"delta", "two-sided clip δ for negative advantages (default 0: off)"},
     {"policy_loss",
-     "clip (the clipped surrogate, default) | cispo (capped, stop-gradient weight × log-prob)"},
+     "clip (the clipped surrogate, default) | cispo (capped, stop-gradient weight × log-prob) | sapo (a "
+     "smooth "
+     "gate instead of the clip)"},
     {"cispo_max", "with policy_loss cispo: the cap on its weight (default 5)"},
+    {"sapo_temperature_pos",
+     "with policy_loss sapo: the gate's temperature for positive advantages (default 1.0)"},
+    {"sapo_temperature_neg",
+     "with policy_loss sapo: the gate's temperature for other advantages (default 1.05)"},
     {"importance_sampling_level", "token | sequence: one ratio per completion, GSPO (default token)"},
     {"beta", "KL weight against the frozen initial policy (default 0)"},
     {"kl_estimator", "k1 | k2 | k3 (default k3)"},

@@ -36,7 +36,8 @@ KlEstimator parse_kl_estimator(const std::string& s) {
 PolicyLoss parse_policy_loss(const std::string& s) {
   if (s == "clip") return PolicyLoss::Clip;
   if (s == "cispo") return PolicyLoss::Cispo;
-  fail("unknown policy loss '{}' (expected clip or cispo)", s);
+  if (s == "sapo") return PolicyLoss::Sapo;
+  fail("unknown policy loss '{}' (expected clip, cispo or sapo)", s);
 }
 
 ImportanceLevel parse_importance_level(const std::string& s) {
@@ -178,13 +179,17 @@ void validate(const GrpoBatch& b, const GrpoLossOptions& opt) {
   SEEK_CHECK(opt.beta >= 0, "grpo_token_loss: beta = {} must be >= 0", opt.beta);
   SEEK_CHECK(opt.delta >= 0, "grpo_token_loss: delta = {} must be >= 0 (0 turns the two-sided clip off)",
              opt.delta);
-  if (opt.policy_loss == PolicyLoss::Cispo) {
-    SEEK_CHECK(opt.delta == 0,
-               "grpo_token_loss: delta = {} is a clip of the clipped surrogate; cispo caps its "
-               "weight at cispo_max instead",
-               opt.delta);
+  if (opt.policy_loss != PolicyLoss::Clip)
+    SEEK_CHECK(
+        opt.delta == 0,
+        "grpo_token_loss: delta = {} is a clip of the clipped surrogate; {} bounds its updates its own way",
+        opt.delta, opt.policy_loss == PolicyLoss::Cispo ? "cispo" : "sapo");
+  if (opt.policy_loss == PolicyLoss::Cispo)
     SEEK_CHECK(opt.cispo_max > 0, "grpo_token_loss: cispo_max = {} must be > 0", opt.cispo_max);
-  }
+  if (opt.policy_loss == PolicyLoss::Sapo)
+    SEEK_CHECK(opt.sapo_temperature_pos > 0 && opt.sapo_temperature_neg > 0,
+               "grpo_token_loss: sapo_temperature_pos = {} and sapo_temperature_neg = {} must be > 0",
+               opt.sapo_temperature_pos, opt.sapo_temperature_neg);
   SEEK_CHECK(b.total_tokens_override >= 0, "grpo_token_loss: total_tokens_override = {} must be >= 0",
              b.total_tokens_override);
   if (opt.aggregation == LossAggregation::DrGrpo) {
@@ -282,6 +287,13 @@ GrpoLossResult grpo_token_loss(const GrpoBatch& b, const GrpoLossOptions& opt) {
         ell = -weight_capped * A * b.logp[t];
         dell = -weight_capped * A;
         clipped_high += rho > opt.cispo_max ? 1 : 0;
+      } else if (opt.policy_loss == PolicyLoss::Sapo) {
+        // SAPO (spec §1.7): s = −(4/τ)·σ(τ(ρ − 1))·A, so ∂s/∂logp = −(4/τ)·σ(1 − σ)·τ·ρ·A = −4σ(1 − σ)·ρ·A;
+        // at ρ = 1 that is −A, the on-policy gradient of the other losses. Nothing is clipped.
+        const double tau = A > 0 ? opt.sapo_temperature_pos : opt.sapo_temperature_neg;
+        const double sig = 1.0 / (1.0 + std::exp(-tau * (rho - 1.0)));
+        ell = -(4.0 / tau) * sig * A;
+        dell = -4.0 * sig * (1.0 - sig) * rho * A;
       } else {
         // Ratio and clipped surrogate (spec §1.4):
         //   ρ₁ = min(ρ, δ) if δ > 0 else ρ; ρ₂ = clip(ρ, 1 − ε_low, 1 + ε_high); s = −min(ρ₁·A, ρ₂·A)

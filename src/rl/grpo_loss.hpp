@@ -20,8 +20,10 @@ enum class KlEstimator { K1, K2, K3 };
 // The policy term per token, with ρ the importance ratio (spec §1.4, §1.7):
 //   Clip:  −min(ρ₁·A, clip(ρ, 1 − ε_low, 1 + ε_high)·A), ρ₁ = min(ρ, δ) with a two-sided clip (PPO / GRPO)
 //   Cispo: −sg[min(ρ, cispo_max)]·A·log π_θ (MiniMax-M1; TRL's loss_type "cispo" with epsilon_high as the
-//   cap)
-enum class PolicyLoss { Clip, Cispo };
+//          cap)
+//   Sapo:  −(4/τ)·σ(τ·(ρ − 1))·A, τ = sapo_temperature_pos for A > 0, else _neg (Qwen's SAPO: a smooth gate
+//          instead of a hard clip; TRL's loss_type "sapo")
+enum class PolicyLoss { Clip, Cispo, Sapo };
 // ρ per token, exp(log π_θ − log π_old), or one per completion, exp of the mean of its tokens' log-ratios
 // (GSPO; TRL's importance_sampling_level "sequence"), which every token of the completion then uses.
 enum class ImportanceLevel { Token, Sequence };
@@ -29,7 +31,7 @@ enum class ImportanceLevel { Token, Sequence };
 AdvantageScale parse_advantage_scale(const std::string& s);    // "group" | "batch" | "none"
 LossAggregation parse_loss_aggregation(const std::string& s);  // "grpo" | "bnpo" | "dr_grpo" | "dapo"
 KlEstimator parse_kl_estimator(const std::string& s);          // "k1" | "k2" | "k3"
-PolicyLoss parse_policy_loss(const std::string& s);            // "clip" | "cispo"
+PolicyLoss parse_policy_loss(const std::string& s);            // "clip" | "cispo" | "sapo"
 ImportanceLevel parse_importance_level(const std::string& s);  // "token" | "sequence"
 
 struct AdvantageResult {
@@ -57,6 +59,7 @@ struct GrpoLossOptions {
                                                   // setting) that changes only tokens with A < 0.
   PolicyLoss policy_loss = PolicyLoss::Clip;      // ε_low, ε_high and δ apply to Clip only
   double cispo_max = 5.0;                         // Cispo's cap on the weight (ScaleRL's and TRL's 5)
+  double sapo_temperature_pos = 1.0, sapo_temperature_neg = 1.05;  // Sapo's τ (TRL's defaults)
   ImportanceLevel importance_level = ImportanceLevel::Token;
   double beta = 0.0;  // KL weight (0: no reference model needed)
   KlEstimator kl = KlEstimator::K3;
@@ -96,7 +99,8 @@ struct GrpoLossResult {
 };
 
 // Throws seek::Error naming the field at fault for inconsistent sizes or offsets, mask values other than 0/1,
-// non-finite advantages, negative ε / β / δ, a δ with Cispo or a cispo_max <= 0, a dr_grpo batch without
+// non-finite advantages, negative ε / β / δ, a δ with Cispo or Sapo, a cispo_max or Sapo τ <= 0, a dr_grpo
+// batch without
 // max_completion_length (or with a longer completion), or a dapo / bnpo total_tokens_override smaller than
 // this batch's own count.
 GrpoLossResult grpo_token_loss(const GrpoBatch& batch, const GrpoLossOptions& opt);

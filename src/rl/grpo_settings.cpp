@@ -30,6 +30,8 @@ GrpoLossOptions GrpoSettings::loss_options() const {
   o.delta = delta;
   o.policy_loss = parse_policy_loss(policy_loss);
   o.cispo_max = cispo_max;
+  o.sapo_temperature_pos = sapo_temperature_pos;
+  o.sapo_temperature_neg = sapo_temperature_neg;
   o.importance_level = parse_importance_level(importance_sampling_level);
   o.beta = beta;
   o.kl = parse_kl_estimator(kl_estimator);
@@ -84,7 +86,9 @@ void GrpoSettings::validate() const {
   for (const auto& [name, v] :
        {std::pair{"temperature", temperature}, std::pair{"epsilon_low", epsilon_low},
         std::pair{"epsilon_high", epsilon_high}, std::pair{"delta", delta}, std::pair{"cispo_max", cispo_max},
-        std::pair{"beta", beta}, std::pair{"entropy_coef", entropy_coef}})
+        std::pair{"sapo_temperature_pos", sapo_temperature_pos},
+        std::pair{"sapo_temperature_neg", sapo_temperature_neg}, std::pair{"beta", beta},
+        std::pair{"entropy_coef", entropy_coef}})
     SEEK_CHECK(std::isfinite(v), "{} must be a finite number, got {}", name, v);
   // The sampler's temperature is an fp32 (compared in double: a cast past its range is undefined).
   SEEK_CHECK(temperature <= double(std::numeric_limits<float>::max()),
@@ -97,14 +101,19 @@ void GrpoSettings::validate() const {
              "need 0 <= epsilon_low < 1, epsilon_high >= 0");
   SEEK_CHECK(delta == 0 || delta > 1 + epsilon_high,
              "delta (two-sided clip) must be 0 or > 1 + epsilon_high");
-  if (parse_policy_loss(policy_loss) == PolicyLoss::Cispo) {
-    SEEK_CHECK(delta == 0,
-               "delta {} caps the ratio of the clipped surrogate (policy_loss clip); cispo caps its weight "
-               "at cispo_max instead: leave delta at 0",
-               delta);
-    SEEK_CHECK(cispo_max > 0,
-               "cispo_max must be > 0 (the cap on cispo's weight; ScaleRL and TRL use 5), got {}", cispo_max);
-  }
+  const PolicyLoss loss = parse_policy_loss(policy_loss);
+  SEEK_CHECK(
+      loss == PolicyLoss::Clip || delta == 0,
+      "delta {} caps the ratio of the clipped surrogate (policy_loss clip); {} bounds its updates its own "
+      "way: leave delta at 0",
+      delta, policy_loss);
+  SEEK_CHECK(loss != PolicyLoss::Cispo || cispo_max > 0,
+             "cispo_max must be > 0 (the cap on cispo's weight; ScaleRL and TRL use 5), got {}", cispo_max);
+  SEEK_CHECK(
+      loss != PolicyLoss::Sapo || (sapo_temperature_pos > 0 && sapo_temperature_neg > 0),
+      "sapo_temperature_pos and sapo_temperature_neg must be > 0 (TRL's defaults: 1.0 and 1.05), got {} "
+      "and {}",
+      sapo_temperature_pos, sapo_temperature_neg);
   parse_importance_level(importance_sampling_level);
   SEEK_CHECK(beta >= 0 && entropy_coef >= 0, "beta and entropy_coef must be >= 0");
   // Built, not only parsed: names, weights, duplicates and each reward's options (e.g. code's python) fail

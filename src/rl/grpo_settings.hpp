@@ -34,14 +34,15 @@ struct GrpoSettings {
   int64_t num_iterations = 1;  // μ: optimizer steps per batch of rollouts
   double epsilon_low = 0.2, epsilon_high = 0.28;
   double delta = 0.0;                // two-sided clip (0: off)
-  std::string policy_loss = "clip";  // clip (PPO/GRPO surrogate) | cispo
+  std::string policy_loss = "clip";  // clip (PPO/GRPO surrogate) | cispo | sapo
   double cispo_max = 5.0;            // cispo's cap on its weight (TRL: epsilon_high with loss_type cispo)
-  std::string importance_sampling_level = "token";  // token | sequence (GSPO)
-  double beta = 0.0;                                // KL weight; > 0 keeps a frozen reference model
-  std::string kl_estimator = "k3";                  // k1 | k2 | k3
-  std::string scale_rewards = "group";              // group | batch | none
-  std::string loss_aggregation = "dapo";            // grpo | bnpo | dr_grpo | dapo
-  bool dynamic_sampling = false;  // drop groups whose metric is all equal and draw more prompts
+  double sapo_temperature_pos = 1.0, sapo_temperature_neg = 1.05;  // sapo's gate temperatures (TRL's)
+  std::string importance_sampling_level = "token";                 // token | sequence (GSPO)
+  double beta = 0.0;                      // KL weight; > 0 keeps a frozen reference model
+  std::string kl_estimator = "k3";        // k1 | k2 | k3
+  std::string scale_rewards = "group";    // group | batch | none
+  std::string loss_aggregation = "dapo";  // grpo | bnpo | dr_grpo | dapo
+  bool dynamic_sampling = false;          // drop groups whose metric is all equal and draw more prompts
   std::string dynamic_sampling_metric =
       "reward";                             // "reward" (the total) or a reward's name ("accuracy": DAPO)
   int64_t max_dynamic_draws = 3;            // at most this many × prompts_per_step prompts drawn per step
@@ -85,6 +86,8 @@ struct GrpoSettings {
     f("delta", delta);
     f("policy_loss", policy_loss);
     f("cispo_max", cispo_max);
+    f("sapo_temperature_pos", sapo_temperature_pos);
+    f("sapo_temperature_neg", sapo_temperature_neg);
     f("importance_sampling_level", importance_sampling_level);
     f("beta", beta);
     f("kl_estimator", kl_estimator);

@@ -173,16 +173,17 @@ TEST(GrpoEvalSettings, CountsAreBoundedAndRealsFinite) {
   j["steps"] = int64_t(1) << 60;
   j["num_iterations"] = 16;
   EXPECT_NE(validate_error(grpo(j)).find("steps × num_iterations"), std::string::npos);
-  for (const char* key :
-       {"temperature", "epsilon_low", "epsilon_high", "delta", "cispo_max", "beta", "entropy_coef"}) {
+  for (const char* key : {"temperature", "epsilon_low", "epsilon_high", "delta", "cispo_max",
+                          "sapo_temperature_pos", "beta", "entropy_coef"}) {
     GrpoSettings s = grpo(task);
-    double* v = std::string(key) == "temperature"    ? &s.temperature
-                : std::string(key) == "epsilon_low"  ? &s.epsilon_low
-                : std::string(key) == "epsilon_high" ? &s.epsilon_high
-                : std::string(key) == "delta"        ? &s.delta
-                : std::string(key) == "cispo_max"    ? &s.cispo_max
-                : std::string(key) == "beta"         ? &s.beta
-                                                     : &s.entropy_coef;
+    double* v = std::string(key) == "temperature"            ? &s.temperature
+                : std::string(key) == "epsilon_low"          ? &s.epsilon_low
+                : std::string(key) == "epsilon_high"         ? &s.epsilon_high
+                : std::string(key) == "delta"                ? &s.delta
+                : std::string(key) == "cispo_max"            ? &s.cispo_max
+                : std::string(key) == "sapo_temperature_pos" ? &s.sapo_temperature_pos
+                : std::string(key) == "beta"                 ? &s.beta
+                                                             : &s.entropy_coef;
     *v = std::numeric_limits<double>::infinity();
     EXPECT_NE(validate_error(s).find(fmt::format("{} must be a finite number, got inf", key)),
               std::string::npos)
@@ -199,16 +200,22 @@ TEST(GrpoEvalSettings, PolicyLossAndImportanceLevel) {
   const json task = {{"task", "countdown"}};
   EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "cispo"}})), "");
   EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"importance_sampling_level", "sequence"}})), "");
+  EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "sapo"}})), "");
+  EXPECT_NE(
+      validate_error(grpo({{"task", "countdown"}, {"policy_loss", "sapo"}, {"sapo_temperature_pos", -1}}))
+          .find("sapo_temperature_pos and sapo_temperature_neg must be > 0"),
+      std::string::npos);
   EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "ppo"}}))
-                .find("unknown policy loss 'ppo' (expected clip or cispo)"),
+                .find("unknown policy loss 'ppo' (expected clip, cispo or sapo)"),
             std::string::npos);
   EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"importance_sampling_level", "seq"}}))
                 .find("unknown importance sampling level 'seq' (expected token or sequence)"),
             std::string::npos);
   EXPECT_NE(
       validate_error(grpo({{"task", "countdown"}, {"policy_loss", "cispo"}, {"delta", 2.0}}))
-          .find("delta 2 caps the ratio of the clipped surrogate (policy_loss clip); cispo caps its weight "
-                "at cispo_max instead"),
+          .find(
+              "delta 2 caps the ratio of the clipped surrogate (policy_loss clip); cispo bounds its updates "
+              "its own way"),
       std::string::npos);
   EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "cispo"}, {"cispo_max", 0}}))
                 .find("cispo_max must be > 0"),

@@ -164,9 +164,11 @@ TEST(Parse, NamesAndErrors) {
   expect_error([] { parse_kl_estimator("low_var_kl"); }, "'low_var_kl'");
   EXPECT_EQ(parse_policy_loss("clip"), PolicyLoss::Clip);
   EXPECT_EQ(parse_policy_loss("cispo"), PolicyLoss::Cispo);
+  EXPECT_EQ(parse_policy_loss("sapo"), PolicyLoss::Sapo);
   EXPECT_EQ(parse_importance_level("token"), ImportanceLevel::Token);
   EXPECT_EQ(parse_importance_level("sequence"), ImportanceLevel::Sequence);
-  expect_error([] { parse_policy_loss("sapo"); }, "unknown policy loss 'sapo' (expected clip or cispo)");
+  expect_error([] { parse_policy_loss("vespo"); },
+               "unknown policy loss 'vespo' (expected clip, cispo or sapo)");
   expect_error([] { parse_importance_level("seq"); }, "'seq' (expected token or sequence)");
 }
 
@@ -654,6 +656,30 @@ TEST(GrpoCispo, CappedStopGradientWeightTimesLogProb) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// SAPO (spec §1.7): −(4/τ)·σ(τ(ρ − 1))·A, τ = 1.0 for A > 0 and 1.05 otherwise (TRL's defaults).
+
+TEST(GrpoSapo, SmoothGateWithATemperaturePerSign) {
+  // two_completions(): ρ = {1 | 1.1, 0.9, 1}, A = {1 | −0.5}.
+  GrpoLossOptions o = with(LossAggregation::Dapo);
+  o.policy_loss = PolicyLoss::Sapo;
+  const auto r = grpo_token_loss(two_completions(), o);
+  const auto sig = [](double tau, double rho) { return 1 / (1 + std::exp(-tau * (rho - 1))); };
+  const double tn = 1.05;
+  // s = {−4·σ(0)·1 | (4/1.05)·σ(1.05·0.1)·0.5, (4/1.05)·σ(−1.05·0.1)·0.5, (4/1.05)·0.5·0.5}
+  const double want = -2 + (4 / tn) * 0.5 * (sig(tn, 1.1) + sig(tn, 0.9) + 0.5);
+  EXPECT_NEAR(r.loss, want / 4, kTol);
+  // ∂s/∂logp = −4σ(1 − σ)ρA: −1 on policy (σ = 1/2), as every other loss there.
+  const auto d = [&](double rho) { return 4 * sig(tn, rho) * (1 - sig(tn, rho)) * rho * 0.5 / 4; };
+  expect_vec_near(r.dlogp, {-0.25, d(1.1), d(0.9), d(1.0)});
+  EXPECT_EQ(r.clip_low_fraction, 0.0);
+  EXPECT_EQ(r.clip_high_fraction, 0.0);
+  // Far off policy the gate closes (no gradient) where the clip would have cut it off at once.
+  GrpoBatch far = two_completions();
+  far.logp_old[1] = far.logp[1] - std::log(20.0);
+  EXPECT_LT(std::fabs(grpo_token_loss(far, o).dlogp[1]), 1e-6);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Finite differences: dlogp and dentropy against central differences of the loss, for every aggregation × KL
 // estimator × two-sided clip on/off, on random inputs with masked tokens and an empty completion. Ratios are
 // kept away from the kinks (1 − ε_low, 1 + ε_high, δ) so the loss is smooth within ±h.
@@ -671,13 +697,15 @@ TEST(GrpoLoss, FiniteDifferenceAllVariants) {
   for (const Policy policy :
        {Policy{PolicyLoss::Clip, ImportanceLevel::Token}, Policy{PolicyLoss::Clip, ImportanceLevel::Sequence},
         Policy{PolicyLoss::Cispo, ImportanceLevel::Token},
-        Policy{PolicyLoss::Cispo, ImportanceLevel::Sequence}})
+        Policy{PolicyLoss::Cispo, ImportanceLevel::Sequence},
+        Policy{PolicyLoss::Sapo, ImportanceLevel::Token},
+        Policy{PolicyLoss::Sapo, ImportanceLevel::Sequence}})
     for (auto agg :
          {LossAggregation::Grpo, LossAggregation::Bnpo, LossAggregation::DrGrpo, LossAggregation::Dapo})
       for (auto kl : {KlEstimator::K1, KlEstimator::K2, KlEstimator::K3})
         for (double delta : {0.0, 1.6}) {
           const bool cispo = policy.loss == PolicyLoss::Cispo;
-          if (cispo && delta > 0) continue;  // δ belongs to the clipped surrogate
+          if (policy.loss != PolicyLoss::Clip && delta > 0) continue;  // δ belongs to the clipped surrogate
           GrpoLossOptions o = with(agg, 6);
           o.policy_loss = policy.loss;
           o.importance_level = policy.level;
@@ -748,7 +776,7 @@ TEST(GrpoLoss, FiniteDifferenceAllVariants) {
             }
           }
         }
-  EXPECT_GT(checked, 2000);
+  EXPECT_GT(checked, 3000);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -820,6 +848,12 @@ TEST(GrpoLoss, Errors) {
     o.delta = 0;
     o.cispo_max = 0;
     expect_error([&] { run(base(), o); }, "cispo_max = 0 must be > 0");
+    o.policy_loss = PolicyLoss::Sapo;
+    o.delta = 1.5;
+    expect_error([&] { run(base(), o); }, "delta = 1.5 is a clip of the clipped surrogate; sapo bounds");
+    o.delta = 0;
+    o.sapo_temperature_neg = 0;
+    expect_error([&] { run(base(), o); }, "sapo_temperature_neg = 0 must be > 0");
   }
   expect_error([&] { run(base(), with(LossAggregation::DrGrpo, 2)); }, "completion 1 has 3 tokens");
   {

@@ -116,10 +116,10 @@ TEST(GrpoTrainer, ProgressShowsRolloutsAndMicroBatchesOfEachStep) {
       EXPECT_EQ(quiet[i][key], shown[i][key]) << key << " at step " << i + 1;
 }
 
-// On-policy (μ = 1, so ρ ≡ 1) GSPO's per-completion ratio and CISPO's weight give the same gradient as the
-// clipped surrogate, −A per token: the three runs take the same steps. With μ = 2 the second update sees
-// ρ ≠ 1, and they part.
-TEST(GrpoTrainer, SequenceRatioAndCispoAgreeWithClipOnPolicyOnly) {
+// On-policy (μ = 1, so ρ ≡ 1) GSPO's per-completion ratio, CISPO's weight and SAPO's gate give the same
+// gradient as the clipped surrogate, −A per token: the four runs take the same steps. With μ = 2 the second
+// update sees ρ ≠ 1, and they part.
+TEST(GrpoTrainer, SequenceRatioCispoAndSapoAgreeWithClipOnPolicyOnly) {
   TempDir tmp("grpo-variants");
   tiny_policy(tmp.path);
   auto run = [&](const std::string& name, const std::string& loss, const std::string& level, int64_t mu) {
@@ -136,19 +136,23 @@ TEST(GrpoTrainer, SequenceRatioAndCispoAgreeWithClipOnPolicyOnly) {
   const auto clip = run("clip", "clip", "token", 1);
   const auto gspo = run("gspo", "clip", "sequence", 1);
   const auto cispo = run("cispo", "cispo", "token", 1);
+  const auto sapo = run("sapo", "sapo", "token", 1);
   ASSERT_EQ(clip.size(), 3u);
   for (size_t i = 0; i < 3; ++i)
     for (const char* key : {"reward", "grad_norm", "generated_tokens"}) {
       EXPECT_EQ(gspo[i][key], clip[i][key]) << key << " at step " << i + 1;
       EXPECT_EQ(cispo[i][key], clip[i][key]) << key << " at step " << i + 1;
+      EXPECT_EQ(sapo[i][key], clip[i][key]) << key << " at step " << i + 1;
     }
   const auto clip2 = run("clip2", "clip", "token", 2);
   const auto gspo2 = run("gspo2", "clip", "sequence", 2);
   const auto cispo2 = run("cispo2", "cispo", "token", 2);
+  const auto sapo2 = run("sapo2", "sapo", "token", 2);
   // Step 1's first update is the same in all three; its second (the step's logged grad norm) is not.
   EXPECT_NE(gspo2[0]["grad_norm"], clip2[0]["grad_norm"]);
   EXPECT_NE(cispo2[0]["grad_norm"], clip2[0]["grad_norm"]);
-  for (const auto& rows : {gspo2, cispo2})
+  EXPECT_NE(sapo2[0]["grad_norm"], clip2[0]["grad_norm"]);
+  for (const auto& rows : {gspo2, cispo2, sapo2})
     for (const auto& row : rows) EXPECT_TRUE(std::isfinite(row["loss"].get<double>())) << row.dump();
 }
 
