@@ -4,9 +4,10 @@
 //      NaN rewards ignored by nan-aware mean/std, a completion whose reward is NaN gets advantage 0).
 //   2. grpo_token_loss: for every completion token, given log π_θ, log π_old and log π_ref, the loss value
 //      and its derivative with respect to log π_θ (clipped surrogate with ε_low / ε_high and optional
-//      two-sided clip δ, or CISPO's capped, stop-gradient weight; the ratio per token or per sequence
-//      (GSPO); KL penalty β with estimator k1 | k2 | k3, entropy bonus, and the aggregation grpo | bnpo |
-//      dr_grpo | dapo). The trainer back-propagates dloss/dlogp_θ (and dloss/dentropy) through the model.
+//      two-sided clip δ, CISPO's capped, stop-gradient weight, or SAPO's smooth gate; the ratio per token or
+//      per sequence (GSPO); KL penalty β with estimator k1 | k2 | k3, entropy bonus, and the aggregation
+//      grpo | bnpo | dr_grpo | dapo). The trainer back-propagates dloss/dlogp_θ (and dloss/dentropy) through
+//      the model.
 #pragma once
 #include <cstdint>
 #include <string>
