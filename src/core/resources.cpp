@@ -23,7 +23,6 @@ double peak_rss_mb() {
 
 namespace {
 
-// The first line of a file as a number of bytes; -1 when absent or not a number ("max" in a cgroup file).
 // The address-space limit (`ulimit -v`) in bytes, -1 when there is none.
 long long address_space_limit() {
   rlimit as{};
@@ -32,6 +31,7 @@ long long address_space_limit() {
                                                                      : (long long)as.rlim_cur;
 }
 
+// The first line of a file as a number of bytes; -1 when absent or not a number ("max" in a cgroup file).
 long long file_number(const char* path) {
   std::ifstream f(path);
   long long v = -1;
