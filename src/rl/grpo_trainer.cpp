@@ -305,13 +305,15 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       }
       ProgressLine rollouts(fmt::format("step {}/{}: rollouts", state.step + 1, s.steps),
                             finished + int64_t(pending.size()) * G, "completions", progress);
+      const int64_t tokens_before = engine.stats().generated_tokens;  // a dynamic-sampling round's own rate
       while (engine.step()) {
         if (stop.requested("rollout")) {
           abandoned = true;
           break;
         }
         rollouts.update(finished, [&](double elapsed) {
-          return fmt::format("{:.0f} tokens/s", double(engine.stats().generated_tokens) / elapsed);
+          return fmt::format("{:.0f} tokens/s",
+                             double(engine.stats().generated_tokens - tokens_before) / elapsed);
         });
       }
       rollouts.finish();
