@@ -42,7 +42,8 @@ void Transformer<T>::init_weights(uint64_t seed) {
 
 template <typename T>
 void Transformer<T>::embed_and_run_layers(const int32_t* tokens, int64_t B, int64_t Tn,
-                                          const BalanceOptions& bal, double* balance) {
+                                          const BalanceOptions& bal, double* balance,
+                                          const std::function<void()>* on_layer_pass) {
   const int64_t N = B * Tn, d = cfg_.hidden_size;
   SEEK_CHECK(Tn <= cfg_.max_position_embeddings, "sequence length {} exceeds max_position_embeddings {}", Tn,
              cfg_.max_position_embeddings);
@@ -50,13 +51,22 @@ void Transformer<T>::embed_and_run_layers(const int32_t* tokens, int64_t B, int6
   hs_.resize(ids_.layers.size() + 1);
   for (auto& h : hs_) h.resize(size_t(N * d));
   embedding_forward<T>(ps_.p(ids_.embed), tokens, hs_[0].data(), N, cfg_.vocab_size, d);
-  for (size_t l = 0; l < ids_.layers.size(); ++l)
+  for (size_t l = 0; l < ids_.layers.size(); ++l) {
     *balance += layer_forward<T>(cfg_, rope_, ps_, ids_.layers[l], hs_[l].data(), B, Tn, hs_[l + 1].data(),
                                  bal, caches_[l]);
+    if (on_layer_pass && *on_layer_pass) (*on_layer_pass)();
+  }
   final_norm_.resize(size_t(N * d));
   final_rstd_.resize(size_t(N));
   rmsnorm_forward<T>(hs_.back().data(), d, ps_.p(ids_.final_norm), final_norm_.data(), d, final_rstd_.data(),
                      N, d, cfg_.rms_norm_eps);
+}
+
+template <typename T>
+int64_t Transformer<T>::layer_passes(int64_t Tn, bool backward) const {
+  int64_t layers = int64_t(ids_.layers.size());
+  for (int64_t k = 1; k <= int64_t(ids_.mtp.size()); ++k) layers += Tn - k > 0;
+  return backward ? 2 * layers : layers;
 }
 
 template <typename T>
@@ -72,7 +82,7 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
   const int64_t N = B * Tn, d = cfg_.hidden_size, V = cfg_.vocab_size;
   const int64_t D = int64_t(ids_.mtp.size());
   LossResult res;
-  embed_and_run_layers(tokens, B, Tn, opts.balance, &res.balance);
+  embed_and_run_layers(tokens, B, Tn, opts.balance, &res.balance, &opts.on_layer_pass);
 
   int64_t count = 0;
   for (int64_t i = 0; i < N; ++i) count += targets[i] >= 0;
@@ -124,6 +134,7 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
     m.out.resize(size_t(Np * d));
     res.balance +=
         layer_forward<T>(cfg_, rope_, ps_, mi.layer, m.x.data(), B, Tp, m.out.data(), opts.balance, m.layer);
+    if (opts.on_layer_pass) opts.on_layer_pass();
     m.normed.resize(size_t(Np * d));
     m.rstd.resize(size_t(Np));
     rmsnorm_forward<T>(m.out.data(), d, ps_.p(mi.head_norm), m.normed.data(), d, m.rstd.data(), Np, d,
@@ -176,6 +187,7 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
     m.dx.resize(size_t(Np * d));
     layer_backward<T>(cfg_, rope_, ps_, mi.layer, m.x.data(), B, Tp, m.dout.data(), m.dx.data(), opts.balance,
                       1.0, m.layer);
+    if (opts.on_layer_pass) opts.on_layer_pass();
     m.dcat.resize(size_t(Np * 2 * d));
     linear_backward<T>(m.cat.data(), ps_.p(mi.eh_proj), m.dx.data(), m.dcat.data(), ps_.g(mi.eh_proj), Np, d,
                        2 * d);
@@ -195,13 +207,13 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
         }
     }
   }
-  backward_layers(tokens, B, Tn, opts.balance);
+  backward_layers(tokens, B, Tn, opts.balance, &opts.on_layer_pass);
   return res;
 }
 
 template <typename T>
-void Transformer<T>::backward_layers(const int32_t* tokens, int64_t B, int64_t Tn,
-                                     const BalanceOptions& bal) {
+void Transformer<T>::backward_layers(const int32_t* tokens, int64_t B, int64_t Tn, const BalanceOptions& bal,
+                                     const std::function<void()>* on_layer_pass) {
   const int64_t N = B * Tn, d = cfg_.hidden_size;
   // Decoder layers, last to first, ping-ponging two gradient buffers.
   dh_b_.resize(size_t(N * d));
@@ -209,6 +221,7 @@ void Transformer<T>::backward_layers(const int32_t* tokens, int64_t B, int64_t T
     layer_backward<T>(cfg_, rope_, ps_, ids_.layers[l], hs_[l].data(), B, Tn, dh_a_.data(), dh_b_.data(), bal,
                       1.0, caches_[l]);
     std::swap(dh_a_, dh_b_);
+    if (on_layer_pass && *on_layer_pass) (*on_layer_pass)();
   }
   embedding_backward<T>(tokens, dh_a_.data(), ps_.g(ids_.embed), N, cfg_.vocab_size, d);
 }

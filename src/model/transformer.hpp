@@ -4,6 +4,7 @@
 // T is float for real use and double for gradient checks; the math is the same code.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -29,6 +30,11 @@ struct LossOptions {
   // Sets ce_targets and mtp_targets to the counts of `targets` [rows, Tn] (a whole step's), as
   // forward_backward counts them: depth k predicts the targets at positions t >= k.
   void count_step_targets(const int32_t* targets, int64_t rows, int64_t Tn, int64_t mtp_depths);
+
+  // Called after every decoder or MTP layer's forward pass and, with backward, its backward pass (null: not
+  // called): what a progress line inside a long step counts. Transformer::layer_passes says how many calls
+  // one forward_backward makes.
+  std::function<void()> on_layer_pass;
 };
 
 struct LossResult {
@@ -63,6 +69,10 @@ class Transformer {
   // With backward, gradients are ADDED to params().grad (the caller zeroes them per step).
   LossResult forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B, int64_t Tn,
                               const LossOptions& opts, bool backward = true);
+
+  // How many times forward_backward over sequences of Tn tokens calls LossOptions::on_layer_pass: once per
+  // decoder layer and per MTP depth that has positions (Tn > depth), twice with backward.
+  int64_t layer_passes(int64_t Tn, bool backward) const;
 
   // Main-model logits [B·Tn, vocab] (no MTP).
   void forward_logits(const int32_t* tokens, int64_t B, int64_t Tn, T* logits);
@@ -102,10 +112,12 @@ class Transformer {
     LayerCache<T> layer;
     int64_t count = 0;
   };
+  // on_layer_pass (may be null) is called after each layer.
   void embed_and_run_layers(const int32_t* tokens, int64_t B, int64_t Tn, const BalanceOptions& bal,
-                            double* balance);
+                            double* balance, const std::function<void()>* on_layer_pass = nullptr);
   // dh_a_ holds the gradient of the last hidden state; runs the decoder layers backward and the embedding.
-  void backward_layers(const int32_t* tokens, int64_t B, int64_t Tn, const BalanceOptions& bal);
+  void backward_layers(const int32_t* tokens, int64_t B, int64_t Tn, const BalanceOptions& bal,
+                       const std::function<void()>* on_layer_pass = nullptr);
 
   ModelConfig cfg_;
   ModelIds ids_;

@@ -344,9 +344,17 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     LossOptions step_lo = lo;
     step_lo.balance.alpha = lo.balance.alpha / double(A);
     step_lo.count_step_targets(targets.data(), A * B, T, mtp_depths);
-    // A step of a large model, or of many micro-batches, can run for minutes.
-    ProgressLine in_step(fmt::format("step {}/{}", state.step + 1, s.steps), A, "micro-batches", progress);
+    // A step of a large model, or of many micro-batches, can run for minutes: the line counts its layers'
+    // forward and backward passes.
+    ProgressLine in_step(fmt::format("step {}/{}", state.step + 1, s.steps), A * model->layer_passes(T, true),
+                         "layer passes", progress);
+    int64_t passes_done = 0, micro_batch = 0;
+    step_lo.on_layer_pass = [&] {
+      in_step.update(++passes_done,
+                     [&](double) { return fmt::format("micro-batch {}/{}", micro_batch + 1, A); });
+    };
     for (int64_t a = 0; a < A; ++a) {
+      micro_batch = a;
       // A step of many micro-batches can run for long: a stop asked for within it drops the gradients
       // summed so far (nothing else has changed yet) and keeps the previous step's state.
       if (a > 0 && stop.requested("micro-batch")) {
@@ -362,9 +370,6 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       bal += r.balance;
       counted += r.tokens;
       add_loads(loads, model->expert_loads());
-      in_step.update(a + 1, [&](double elapsed) {
-        return fmt::format("{:.0f} tok/s", double((a + 1) * B * T) / elapsed);
-      });
     }
     in_step.finish();
     if (abandoned) {
