@@ -9,20 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 steps=${1:-30}
-if [ -z "${SEEK:-}" ]; then
-  build_release seek
-  SEEK=./build/release/seek
-fi
-[ -x "$SEEK" ] || { echo "kernel-compiles.sh: '$SEEK' is not an executable file" >&2; exit 2; }
+use_seek kernel-compiles.sh
 make_scratch
-python3 - "$work/corpus.txt" <<'PY'
-import random, sys
-random.seed(1)
-words = "the cat sat on mat dog ran far away and then came back home".split()
-with open(sys.argv[1], "w") as f:
-    for d in range(300):
-        f.write(" ".join(random.choice(words) for _ in range(200)) + "\n<|endoftext|>\n")
-PY
+write_word_corpus "$work/corpus.txt" 1 300 "the cat sat on mat dog ran far away and then came back home"
 DNNL_VERBOSE=2 OMP_NUM_THREADS=2 "$SEEK" train --config configs/small.json --data "$work/corpus.txt" \
   --out "$work/run" --steps "$steps" --batch-size 8 --seq-len 256 --eval-every 0 --checkpoint-every 0 \
   >"$work/verbose.log" 2>/dev/null

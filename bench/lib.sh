@@ -23,3 +23,26 @@ make_scratch() {
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
 }
+
+# use_seek SCRIPT: set $SEEK to the binary the script measures: $SEEK when given (e.g. one built at an older
+# commit, for before/after runs), else this checkout's release build, built now.
+use_seek() {
+  if [ -z "${SEEK:-}" ]; then
+    build_release seek
+    SEEK=./build/release/seek
+  fi
+  [ -x "$SEEK" ] || { echo "$1: '$SEEK' is not an executable file" >&2; exit 2; }
+}
+
+# write_word_corpus FILE SEED DOCS WORDS: DOCS documents of 200 words drawn (Python's random, SEED) from the
+# space-separated WORDS, each ended by <|endoftext|>: training text whose content does not matter.
+write_word_corpus() {
+  python3 - "$@" <<'PY'
+import random, sys
+path, seed, docs, words = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split()
+random.seed(seed)
+with open(path, "w") as f:
+    for d in range(docs):
+        f.write(" ".join(random.choice(words) for _ in range(200)) + "\n<|endoftext|>\n")
+PY
+}

@@ -9,20 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 steps=${1:-12}
-if [ -z "${SEEK:-}" ]; then
-  build_release seek
-  SEEK=./build/release/seek
-fi
-[ -x "$SEEK" ] || { echo "train-e2e.sh: '$SEEK' is not an executable file" >&2; exit 2; }
+use_seek train-e2e.sh
 make_scratch
-python3 - "$work/corpus.txt" <<'PY'
-import random, sys
-random.seed(0)
-words = "the model learns to add numbers and reason about them step by step".split()
-with open(sys.argv[1], "w") as f:
-    for d in range(3000):
-        f.write(" ".join(random.choice(words) for _ in range(200)) + "\n<|endoftext|>\n")
-PY
+write_word_corpus "$work/corpus.txt" 0 3000 "the model learns to add numbers and reason about them step by step"
 OMP_NUM_THREADS=2 "$SEEK" train --config configs/small.json --data "$work/corpus.txt" \
   --out "$work/run" --steps "$steps" --batch-size 8 --seq-len 256 --eval-every 0 --checkpoint-every 0 \
   --log-every 100 >/dev/null
