@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <exception>
 
@@ -130,23 +131,28 @@ RewardScore CombinedReward::score(const RewardInput& in) const {
   return s;
 }
 
-std::vector<RewardScore> CombinedReward::score_batch(std::span<const RewardInput> inputs, int threads) const {
+std::vector<RewardScore> CombinedReward::score_batch(std::span<const RewardInput> inputs, int threads,
+                                                     const std::function<void(int64_t)>& on_scored) const {
   std::vector<RewardScore> out(inputs.size());
   int nt = threads > 0 ? threads : omp_get_max_threads();
   // score() turns a reward's failure into its score; what still throws (an allocation) is rethrown once the
   // region ends: a slot left empty had no components, which callers index by reward. Dynamic scheduling:
   // code rewards take far longer than the others.
   std::exception_ptr failed;
+  std::atomic<int64_t> scored{0};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
   for (size_t i = 0; i < inputs.size(); ++i) {
     try {
       out[i] = score(inputs[i]);
+      const int64_t n = scored.fetch_add(1) + 1;
+      if (on_scored && omp_get_thread_num() == 0) on_scored(n);
     } catch (...) {
 #pragma omp critical(seek_score_batch_failure)
       if (!failed) failed = std::current_exception();
     }
   }
   if (failed) std::rethrow_exception(failed);
+  if (on_scored) on_scored(scored.load());  // the last completion may have been another thread's
   return out;
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -53,8 +54,10 @@ class CombinedReward {
 
   RewardScore score(const RewardInput& input) const;  // never throws
   // Scores many completions on `threads` threads (0: OpenMP's default); the results do not depend on the
-  // thread count.
-  std::vector<RewardScore> score_batch(std::span<const RewardInput> inputs, int threads = 0) const;
+  // thread count. on_scored (optional) is called on the calling thread after each completion it scores, with
+  // the number all threads have scored so far: enough for a progress line, which need not be thread-safe.
+  std::vector<RewardScore> score_batch(std::span<const RewardInput> inputs, int threads = 0,
+                                       const std::function<void(int64_t scored)>& on_scored = {}) const;
 
  private:
   std::vector<std::unique_ptr<RewardFunction>> fns_;

@@ -325,7 +325,11 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           inputs.push_back({&pending[i].problem, c.text, int64_t(c.tokens.size()),
                             prompt_opens_think(pending[i].problem, style)});
       }
-      auto scores = rewards.score_batch(inputs);
+      // Code rewards run every completion in the sandbox against its tests: seconds for a large group.
+      ProgressLine scoring(fmt::format("step {}/{}: rewards", state.step + 1, s.steps),
+                           int64_t(inputs.size()), "completions", progress);
+      auto scores = rewards.score_batch(inputs, 0, [&](int64_t n) { scoring.update(n); });
+      scoring.finish();
       for (const auto& sc : scores) scored += sc.applies;
       completions_drawn += int64_t(scores.size());
       for (size_t i = 0; i < pending.size(); ++i) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <thread>
@@ -238,6 +239,34 @@ TEST(CombinedReward, ThreadSafeAndDeterministic) {
     correct += serial[i].components[0] == 1.0;
   }
   EXPECT_GT(correct, 100);  // every third completion carries the reference answer
+}
+
+// The progress callback runs on the calling thread only (a progress line is not thread-safe), with counts
+// that never go back, ending at the total; the scores are those of a run without it.
+TEST(CombinedReward, ScoreBatchReportsProgressOnTheCallingThread) {
+  CombinedReward r(RewardSpec::from_json(nlohmann::json::parse(R"({"accuracy": 1, "format": 1})"), "t"));
+  std::vector<Problem> problems;
+  std::vector<std::string> completions;
+  for (int i = 0; i < 200; ++i) {
+    problems.push_back(maths(std::to_string(i)));
+    completions.push_back(fmt::format("<think>x</think><answer>{}</answer>", i % 2 ? i : i + 1));
+  }
+  std::vector<RewardInput> inputs;
+  for (int i = 0; i < 200; ++i) inputs.push_back({&problems[size_t(i)], completions[size_t(i)], i});
+  const std::thread::id caller = std::this_thread::get_id();
+  std::vector<int64_t> counts;
+  bool other_thread = false;
+  const auto scores = r.score_batch(inputs, 4, [&](int64_t n) {
+    other_thread |= std::this_thread::get_id() != caller;
+    counts.push_back(n);
+  });
+  EXPECT_FALSE(other_thread);
+  ASSERT_FALSE(counts.empty());
+  EXPECT_TRUE(std::is_sorted(counts.begin(), counts.end()));
+  EXPECT_GE(counts.front(), 1);
+  EXPECT_EQ(counts.back(), 200);
+  const auto plain = r.score_batch(inputs, 4);
+  for (size_t i = 0; i < inputs.size(); ++i) EXPECT_EQ(scores[i].components, plain[i].components) << i;
 }
 
 TEST(TimeLimits, PathologicalInputReturnsZeroInTime) {

@@ -104,7 +104,8 @@ TEST(GrpoTrainer, ProgressShowsRolloutsAndMicroBatchesOfEachStep) {
   const std::string text = progress.text();
   for (const char* line : {"step 1/2: rollouts: 32/32 completions (100%) | ", "step 2/2: rollouts: 32/32",
                            "step 1/2: training: 1/8 micro-batches (12%) | ",
-                           "step 1/2: training: 8/8 micro-batches (100%) | ", "step 2/2: training: 8/8"})
+                           "step 1/2: training: 8/8 micro-batches (100%) | ", "step 2/2: training: 8/8",
+                           "step 1/2: rewards: 32/32 completions (100%) | ", "step 2/2: rewards: 32/32"})
     EXPECT_NE(text.find(line), std::string::npos) << line << " in:\n" << text;
   EXPECT_NE(text.find(" tokens/s | "), std::string::npos) << text;
   auto quiet = test::read_jsonl(tmp.path / "quiet" / "metrics.jsonl");
