@@ -4,11 +4,12 @@
 # generation (the engine decoding one sequence at a time). The policy is a freshly initialised small.json
 # (random weights; completion lengths run to the limit, which makes the work per step the same for both).
 #   bench/grpo-step.sh [steps]
+# SEEK=path/to/seek runs that binary instead of building this checkout's (e.g. one built at an older commit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
 steps=${1:-3}
-build_release seek
+use_seek grpo-step.sh
 make_scratch
 python3 - "$work/config.json" <<'PY'
 import json, sys
@@ -17,10 +18,10 @@ json.dump(c, open(sys.argv[1], "w"))
 PY
 # a random policy: one training step on a tiny corpus just to write a model directory
 printf '1+1=2\n%.0s' $(seq 1 2000) > "$work/corpus.txt"
-./build/release/seek train --config "$work/config.json" --data "$work/corpus.txt" --out "$work/base" --steps 1 \
+"$SEEK" train --config "$work/config.json" --data "$work/corpus.txt" --out "$work/base" --steps 1 \
   --batch-size 1 --seq-len 64 --eval-every 0 --log-every 1 >/dev/null
 for rb in 64 1; do
-  ./build/release/seek grpo --init "$work/base/model" --task arithmetic --task-options '{"template": "plain"}' \
+  "$SEEK" grpo --init "$work/base/model" --task arithmetic --task-options '{"template": "plain"}' \
     --out "$work/grpo-$rb" --steps "$steps" --prompts-per-step 8 --group-size 8 --max-completion-length 64 \
     --rollout-batch "$rb" --checkpoint-every 0 --threads 2 >/dev/null
   python3 - "$work/grpo-$rb/metrics.jsonl" "$rb" <<'PY'
