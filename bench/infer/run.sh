@@ -3,6 +3,7 @@
 # The comparison with PyTorch is bench/infer/vs-torch.sh. Usage, from the repository root after building
 # bench_infer in build/release:
 #   sh bench/infer/run.sh [build dir]           (results: bench/infer/results/*.json)
+# and ends with the ratios of bench/infer/summary.py over those files (each row against its peer of this run).
 # 2 threads, OMP_WAIT_POLICY=ACTIVE unless set: seek's best on a dedicated machine (see vs-torch.sh). On a
 # machine shared with other jobs, OpenMP regions stall whenever another process holds a core; run when the
 # machine is quiet, and compare the counters' real time rather than CPU time.
@@ -46,3 +47,4 @@ REPS="--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true --be
 "$BUILD/bench/bench_infer" --benchmark_filter='^context/v2lite-bf16/|memory' --benchmark_min_time=0.3 \
   --benchmark_repetitions=5 --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
   --benchmark_out="$OUT/cpp_4k_bf16.json" --benchmark_out_format=json
+python3 bench/infer/summary.py "$OUT"
