@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 SEEK_WITH_TORCH=1 bash scripts/install-deps.sh
 build_release bench_gemm bench_attention bench_moe bench_train_step bench_infer \
-  bench_tokenizer seek
+  bench_tokenizer bench_sandbox seek
 mkdir -p bench/results
 export OMP_NUM_THREADS=2
 # What the numbers were measured on and with, for whoever compares them later; each line says "unavailable"
@@ -42,6 +42,8 @@ bash bench/step-vs-torch.sh configs/small.json 8 256 3 | tee bench/results/step_
 bash bench/train-e2e.sh | tee bench/results/train_e2e.txt
 bash bench/kernel-compiles.sh | tee bench/results/kernel_compiles.txt
 bash bench/grpo-step.sh | tee bench/results/grpo_step.txt
-sh bench/infer/run.sh build/release
+./build/release/bench/bench_sandbox --benchmark_min_time=1 --benchmark_repetitions=3 \
+  --benchmark_enable_random_interleaving=true | tee bench/results/sandbox.txt
+sh bench/infer/run.sh build/release | tee bench/results/infer.txt
 sh bench/infer/vs-torch.sh build/release 5 | tee bench/results/infer_vs_torch.txt
 bash bench/tokenizer/run_bench.sh build/release | tee bench/results/tokenizer.txt

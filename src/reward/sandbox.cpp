@@ -151,9 +151,10 @@ struct Outcome {
 
 // Where a run's folder goes. With a mount namespace the folder holds only the program's files and the empty
 // mount points of its private root (what the program writes goes to a tmpfs of its own), so it goes on
-// /dev/shm when that is a writable tmpfs: creating and removing the folder took 14–20 ms a run on this
-// machine's ext4 /tmp and 0.1 ms on tmpfs (bench/bench_sandbox.cpp measures a run's cost). Without one the
-// program writes into the folder's work/, which stays in the temporary directory, where it always did.
+// /dev/shm when that is a writable tmpfs: directory operations on a disk file system can be slow (on this
+// machine's ext4 /tmp creating and removing the folder cost more than the rest of a run; bench_sandbox.cpp
+// measures a run). Without one the program writes into the folder's work/, which stays in the temporary
+// directory, where it always did.
 fs::path shared_memory_folder() {
   static const fs::path shm = [] {
     struct statfs st {};
