@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -153,14 +154,18 @@ struct Outcome {
 // mount points of its private root (what the program writes goes to a tmpfs of its own), so it goes on
 // /dev/shm when that is a writable tmpfs: directory operations on a disk file system can be slow (on this
 // machine's ext4 /tmp creating and removing the folder cost more than the rest of a run; bench_sandbox.cpp
-// measures a run). Without one the program writes into the folder's work/, which stays in the temporary
-// directory, where it always did.
+// measures a run). Not when /dev/shm is mounted noexec (as in Docker): in a user namespace that flag is
+// locked, and the read-only remount of the /src bind, which does not repeat it, would fail. Without a mount
+// namespace the program writes into the folder's work/, which stays in the temporary directory, where it
+// always did.
 fs::path shared_memory_folder() {
   static const fs::path shm = [] {
-    struct statfs st {};
-    if (statfs("/dev/shm", &st) == 0 && st.f_type == TMPFS_MAGIC && access("/dev/shm", W_OK | X_OK) == 0)
-      return fs::path("/dev/shm");
-    return fs::path();
+    struct statfs fs_type {};
+    struct statvfs flags {};
+    const bool usable = statfs("/dev/shm", &fs_type) == 0 && fs_type.f_type == TMPFS_MAGIC &&
+                        statvfs("/dev/shm", &flags) == 0 && !(flags.f_flag & (ST_NOEXEC | ST_RDONLY)) &&
+                        access("/dev/shm", W_OK | X_OK) == 0;
+    return usable ? fs::path("/dev/shm") : fs::path();
   }();
   return shm;
 }
@@ -358,8 +363,7 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
 
   // The program's end wakes the loop below at once: a pidfd polls readable when its process exits. Without
   // it (kernels before 5.3) the loop looks every 20 ms, and a run whose pipes close just before it exits
-  // waits for that look (most runs did: /bin/true took 58 ms a run in the sandbox before, 34 ms with it,
-  // bench/bench_sandbox.cpp).
+  // (most do) waits for that look.
   Fd ended_fd(int(syscall(SYS_pidfd_open, l.pid, 0)));  // glibc 2.36's pidfd_open lacks C linkage
   // Feed stdin and drain stdout/stderr together (either side could otherwise block on a full pipe).
   fcntl(in_w.fd, F_SETFL, O_NONBLOCK);

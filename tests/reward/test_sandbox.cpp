@@ -3,6 +3,7 @@
 // folder, reading the trainer's files) is contained, scored 0, and leaves the calling process running.
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <linux/magic.h>
 #include <netinet/in.h>
@@ -11,7 +12,9 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -75,9 +78,12 @@ TEST(Sandbox, RunsPythonWithStdin) {
   EXPECT_FALSE(bad.ok());
 }
 
+// Whether the sandbox puts runs with namespaces on /dev/shm here: a writable tmpfs, not mounted noexec.
 bool shm_is_tmpfs() {
   struct statfs st {};
-  return statfs("/dev/shm", &st) == 0 && st.f_type == TMPFS_MAGIC && access("/dev/shm", W_OK) == 0;
+  struct statvfs flags {};
+  return statfs("/dev/shm", &st) == 0 && st.f_type == TMPFS_MAGIC && statvfs("/dev/shm", &flags) == 0 &&
+         !(flags.f_flag & (ST_NOEXEC | ST_RDONLY)) && access("/dev/shm", W_OK) == 0;
 }
 
 // A trainer killed outright (SIGKILL, the OOM killer) left its runs' folders in /tmp for good; runs with
@@ -136,6 +142,49 @@ TEST(Sandbox, RunFolderIsOnSharedMemoryWithNamespacesOnly) {
     EXPECT_TRUE(own_run_folders("/dev/shm").empty());
     EXPECT_TRUE(own_run_folders(tmp).empty());
   }
+}
+
+// Docker mounts /dev/shm noexec. In a user namespace (an unprivileged user) that flag is locked on the
+// run's /src bind, and the remount that makes it read-only failed with EPERM: every run refused to start.
+// Such a /dev/shm is not used. Checked in a child that mounts a noexec tmpfs on /dev/shm in a mount
+// namespace of its own, drops to nobody and runs the test below in a fresh process (this one may have
+// probed the sandbox as root already); needs root to set that up, and user namespaces for nobody.
+TEST(Sandbox, RunsForAnUnprivilegedUserWhenDevShmIsNoexec) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a noexec /dev/shm and drop to nobody";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const uid_t nobody = 65534;
+    if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, "size=16m") == 0 &&
+        setgroups(0, nullptr) == 0 && setresgid(nobody, nobody, nobody) == 0 &&
+        setresuid(nobody, nobody, nobody) == 0)
+      execl("/proc/self/exe", "test_sandbox", "--gtest_also_run_disabled_tests",
+            "--gtest_filter=Sandbox.DISABLED_RunsPythonInAFreshProcess", static_cast<char*>(nullptr));
+    _exit(77);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child ended by signal " << WTERMSIG(status);
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "could not mount a private /dev/shm, become nobody or exec";
+  if (WEXITSTATUS(status) == 78) GTEST_SKIP() << "no user namespaces for an unprivileged user here";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the sandboxed run failed for nobody with a noexec /dev/shm";
+}
+
+// Run only by the test above, in the process it sets up.
+TEST(Sandbox, DISABLED_RunsPythonInAFreshProcess) {
+  if (!sandbox_support().namespaces) {
+    // This machine (no user namespaces for nobody), or the sandbox failing to use them?
+    const pid_t probe = fork();
+    if (probe == 0) _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0 ? 0 : 1);
+    int status = 0;
+    if (waitpid(probe, &status, 0) == probe && WIFEXITED(status) && WEXITSTATUS(status) != 0) _exit(78);
+    FAIL() << "user namespaces work here, but the sandbox found none: " << sandbox_support().reason;
+  }
+  const SandboxRun r =
+      run_in_sandbox({"/usr/bin/python3", "-s", "-B", "/src/main.py"}, {{"main.py", "print(6 * 7)"}}, "", {});
+  EXPECT_TRUE(r.ok()) << r.error << r.err;
+  EXPECT_EQ(r.out, "42\n");
 }
 
 // Without namespaces there is no /src: the files' paths are rewritten to where they were written (the code
