@@ -86,6 +86,18 @@ bool shm_is_tmpfs() {
          !(flags.f_flag & (ST_NOEXEC | ST_RDONLY)) && access("/dev/shm", W_OK) == 0;
 }
 
+// A program that cannot be started says so (it is started vfork-style, sharing the init's memory until its
+// exec: the failure report and exit must still come through), and the next run is unaffected.
+TEST(Sandbox, AProgramThatCannotStartIsReportedByName) {
+  REQUIRE_ISOLATION();
+  const SandboxRun r = run_in_sandbox({"/usr/bin/seek-no-such-program"}, {}, "", {});
+  EXPECT_FALSE(r.started);
+  EXPECT_NE(r.error.find("execve failed: No such file or directory"), std::string::npos) << r.error;
+  const SandboxRun next = run_in_sandbox({"/usr/bin/python3", "-c", "print(1)"}, {}, "", {});
+  EXPECT_TRUE(next.ok()) << next.error << next.err;
+  EXPECT_EQ(next.out, "1\n");
+}
+
 // A trainer killed outright (SIGKILL, the OOM killer) left its runs' folders in /tmp for good; runs with
 // namespaces keep theirs on /dev/shm, which is cleaned too.
 TEST(Sandbox, RunFoldersOfProcessesGoneAreRemoved) {
