@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -197,6 +198,11 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
     return o;
   }
   fs::path dir = templ;
+  // Held locked for the whole run: a folder whose process id looks dead to another trainer (one in another
+  // PID namespace sharing /dev/shm or /tmp sees every pid here as dead) is still in use while locked, and
+  // remove_stale_run_folders leaves it alone.
+  Fd in_use(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (in_use.fd >= 0) flock(in_use.fd, LOCK_EX);
   struct Cleanup {
     fs::path dir;
     ~Cleanup() {
@@ -204,7 +210,10 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
       fs::remove_all(dir, e);
     }
   } cleanup{dir};
-  chmod(dir.c_str(), 0755);
+  // Other users may not read the run's files: with namespaces only this process (and the init, as root or as
+  // this user in its user namespace) opens the folder, the program sees /src through its bind. Without them
+  // the program, under its own uid, works in the folder itself.
+  chmod(dir.c_str(), mode == Mode::Plain ? 0755 : 0700);
   fs::create_directories(dir / "src", ec);
   fs::create_directories(dir / "root", ec);
   fs::create_directories(dir / "work", ec);
@@ -364,13 +373,17 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   // The program's end wakes the loop below at once: a pidfd polls readable when its process exits. Without
   // it (kernels before 5.3) the loop looks every 20 ms, and a run whose pipes close just before it exits
   // (most do) waits for that look.
+#if defined(SYS_pidfd_open)
   Fd ended_fd(int(syscall(SYS_pidfd_open, l.pid, 0)));  // glibc 2.36's pidfd_open lacks C linkage
+#else
+  Fd ended_fd;
+#endif
   // Feed stdin and drain stdout/stderr together (either side could otherwise block on a full pipe).
   fcntl(in_w.fd, F_SETFL, O_NONBLOCK);
   if (stdin_data.empty()) in_w.reset();
   size_t in_off = 0;
   std::string reports;
-  bool exited = false;
+  bool exited = false, status_lost = false;
   int status = 0;
   // Signals go to the pid and its group only while the process is unreaped: once reaped, the number may be
   // another process's (another sandbox's init, which leads a group of that number too).
@@ -384,11 +397,16 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
       // Seen ended without being reaped (WNOWAIT): the zombie keeps its pid and group, so the group's
       // leftovers (a run without a PID namespace) are killed before the number can be reused.
       siginfo_t ended{};
-      if (waitid(P_PID, id_t(l.pid), &ended, WEXITED | WNOHANG | WNOWAIT) == 0 && ended.si_pid == l.pid) {
+      const int seen = waitid(P_PID, id_t(l.pid), &ended, WEXITED | WNOHANG | WNOWAIT);
+      if (seen == 0 && ended.si_pid == l.pid) {
         killpg(l.pid, SIGKILL);
         while (waitpid(l.pid, &status, 0) < 0 && errno == EINTR) {
         }
         exited = true;
+      } else if (seen != 0 && errno == ECHILD) {
+        // Reaped by the kernel already (the calling program ignores SIGCHLD): the number may be another
+        // process's now, so nothing is signalled, and the program's end is known from the reports only.
+        exited = status_lost = true;
       }
     }
     if (out_r.fd < 0 && err_r.fd < 0 && rep_r.fd < 0 && exited) break;
@@ -478,7 +496,9 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
       have_program_status = true;
     }
   }
-  if (!have_program_status && run.started) {
+  if (!have_program_status && run.started && status_lost) {
+    run.error = "sandbox: the program's exit status was lost (this process ignores SIGCHLD)";
+  } else if (!have_program_status && run.started) {
     if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
   }
@@ -505,7 +525,14 @@ void detail::remove_stale_run_folders() {
         const std::string name = e.path().filename().string();
         if (!name.starts_with("seek-sandbox-")) continue;
         const long pid = std::strtol(name.c_str() + 13, nullptr, 10);
-        if (pid > 0 && ::kill(pid_t(pid), 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+        if (pid <= 0 || ::kill(pid_t(pid), 0) == 0 || errno != ESRCH) continue;
+        // Only our own folders (not another user's, not a planted symlink), and only when no run holds one
+        // (its process may be alive in another PID namespace).
+        struct stat st {};
+        if (lstat(e.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        Fd lock(open(e.path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+        if (lock.fd < 0 || flock(lock.fd, LOCK_EX | LOCK_NB) != 0) continue;
+        fs::remove_all(e.path(), ec);
       }
     } catch (const fs::filesystem_error&) {
     }

@@ -152,6 +152,10 @@ void drop_capabilities(const ChildPlan& p) {
     if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, g, g, g) != 0 ||
         syscall(SYS_setresuid, u, u, u) != 0)
       die(p, kStepDropUid);
+    // The uid change normally makes the process non-dumpable; make sure (fs.suid_dumpable = 1 would keep it
+    // dumpable), so nothing running as the sandbox uid can ptrace into the memory it shares with the init
+    // until its exec.
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) die(p, kStepDropUid);
   }
   if (p.user_ns) drop_capabilities(p);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die(p, kStepNoNewPrivs);
@@ -189,9 +193,15 @@ void child_main(const ChildPlan& p) {
   // sandboxes' pipes): the PID-namespace init never execs, and a pipe end it kept would hide EOF.
   close_all_but(p.report_fd);
   if (p.mount_ns) build_root(p);
-  // The handlers seek installs (removing its temporary files on SIGINT/SIGTERM/SIGHUP) are not this
-  // process's: back to the defaults, which the program starts with and which the namespace's init ignores.
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) signal(sig, SIG_DFL);
+  // The handlers the trainer installs (seek's removing its temporary files on SIGINT/SIGTERM/SIGHUP, its
+  // SIGPIPE one, a library's) are not this process's: back to the defaults, which the program starts with and
+  // which the namespace's init ignores. None may run in the program's process either while it shares this
+  // one's memory before its exec.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    struct sigaction old {};
+    if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
+      signal(sig, SIG_DFL);
+  }
   if (!p.pid_ns) exec_program(p);
 
   // PID 1 of the namespace: run the program as a child so it gets normal signal semantics (init ignores
@@ -206,6 +216,7 @@ void child_main(const ChildPlan& p) {
   void* stack =
       mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) die(p, kStepFork);
+  mprotect(stack, size_t(getpagesize()), PROT_NONE);  // a guard page below it
   auto start = [](void* plan) -> int { exec_program(*static_cast<const ChildPlan*>(plan)); };
   pid_t prog = clone(start, static_cast<char*>(stack) + kStackBytes, CLONE_VM | CLONE_VFORK | SIGCHLD,
                      const_cast<ChildPlan*>(&p));

@@ -2,6 +2,7 @@
 // passed, and every escape attempt (fork bomb, infinite loop, memory hog, network, writing outside the
 // folder, reading the trainer's files) is contained, scored 0, and leaves the calling process running.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
 #include <gtest/gtest.h>
@@ -10,8 +11,10 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -83,7 +86,7 @@ bool shm_is_tmpfs() {
   struct statfs st {};
   struct statvfs flags {};
   return statfs("/dev/shm", &st) == 0 && st.f_type == TMPFS_MAGIC && statvfs("/dev/shm", &flags) == 0 &&
-         !(flags.f_flag & (ST_NOEXEC | ST_RDONLY)) && access("/dev/shm", W_OK) == 0;
+         !(flags.f_flag & (ST_NOEXEC | ST_RDONLY)) && access("/dev/shm", W_OK | X_OK) == 0;
 }
 
 // A program that cannot be started says so (it is started vfork-style, sharing the init's memory until its
@@ -110,9 +113,29 @@ TEST(Sandbox, RunFoldersOfProcessesGoneAreRemoved) {
       fs::create_directories(d / "src");
       std::ofstream(d / "src" / "solution.py") << "print(1)";
     }
+    // A run holds its folder locked: a trainer in another PID namespace sees its pid as gone, and removing
+    // the folder under it would score that run 0.
+    const fs::path in_use = base / "seek-sandbox-999999998-test";
+    fs::create_directories(in_use / "src");
+    const int lock = open(in_use.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    ASSERT_GE(lock, 0);
+    ASSERT_EQ(flock(lock, LOCK_EX), 0);
     detail::remove_stale_run_folders();
     EXPECT_FALSE(fs::exists(stale)) << stale;
-    EXPECT_TRUE(fs::exists(live)) << live;  // this process's own
+    EXPECT_TRUE(fs::exists(live)) << live;      // this process's own
+    EXPECT_TRUE(fs::exists(in_use)) << in_use;  // locked by a run
+    close(lock);
+    detail::remove_stale_run_folders();
+    EXPECT_FALSE(fs::exists(in_use)) << in_use;
+    // Another user's folder (or one planted in the shared folder) is not this process's to remove.
+    if (geteuid() == 0) {
+      const fs::path foreign = base / "seek-sandbox-999999997-test";
+      fs::create_directories(foreign);
+      ASSERT_EQ(chown(foreign.c_str(), 65534, 65534), 0);
+      detail::remove_stale_run_folders();
+      EXPECT_TRUE(fs::exists(foreign)) << foreign;
+      fs::remove_all(foreign);
+    }
     fs::remove_all(live);
   }
 }
@@ -126,12 +149,14 @@ std::vector<fs::path> own_run_folders(const fs::path& base) {
   return found;
 }
 
-// With namespaces a run's folder (the program's files, its root's mount points) lives on /dev/shm: on this
-// machine's ext4 /tmp creating and removing it cost 14-20 ms a run. Without namespaces the program writes
-// into the folder, which stays in the temporary directory. Either way it is gone after the run.
+// With namespaces a run's folder (the program's files, its root's mount points) lives on /dev/shm, where
+// directory operations are cheap, and only its owner may read it. Without namespaces the program writes into
+// the folder, which stays in the temporary directory, open to the program's own uid. Either way it is gone
+// after the run.
 TEST(Sandbox, RunFolderIsOnSharedMemoryWithNamespacesOnly) {
   if (!shm_is_tmpfs()) GTEST_SKIP() << "/dev/shm is not a writable tmpfs here";
   const fs::path tmp = fs::temp_directory_path();
+  if (fs::equivalent(tmp, "/dev/shm")) GTEST_SKIP() << "the temporary directory is /dev/shm";
   for (bool namespaces : {true, false}) {
     if (namespaces && !sandbox_support().namespaces) continue;
     SandboxLimits lim;
@@ -146,11 +171,16 @@ TEST(Sandbox, RunFolderIsOnSharedMemoryWithNamespacesOnly) {
     for (int i = 0; i < 100 && on_shm.empty() && in_tmp.empty(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       on_shm = own_run_folders("/dev/shm");
-      in_tmp = tmp == "/dev/shm" ? std::vector<fs::path>{} : own_run_folders(tmp);
+      in_tmp = own_run_folders(tmp);
     }
+    const std::vector<fs::path>& found = namespaces ? on_shm : in_tmp;
+    struct stat st {};
+    const bool seen = found.size() == 1 && stat(found[0].c_str(), &st) == 0;
     run.join();
     EXPECT_EQ(on_shm.size(), namespaces ? 1u : 0u) << "namespaces: " << namespaces;
     EXPECT_EQ(in_tmp.size(), namespaces ? 0u : 1u) << "namespaces: " << namespaces;
+    ASSERT_TRUE(seen);
+    EXPECT_EQ(st.st_mode & 0777, namespaces ? 0700u : 0755u) << "namespaces: " << namespaces;
     EXPECT_TRUE(own_run_folders("/dev/shm").empty());
     EXPECT_TRUE(own_run_folders(tmp).empty());
   }
@@ -180,7 +210,8 @@ TEST(Sandbox, RunsForAnUnprivilegedUserWhenDevShmIsNoexec) {
   ASSERT_TRUE(WIFEXITED(status)) << "the child ended by signal " << WTERMSIG(status);
   if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "could not mount a private /dev/shm, become nobody or exec";
   if (WEXITSTATUS(status) == 78) GTEST_SKIP() << "no user namespaces for an unprivileged user here";
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "the sandboxed run failed for nobody with a noexec /dev/shm";
+  // 42: the test below ran and passed (gtest exits 0 when its filter matches nothing, too).
+  EXPECT_EQ(WEXITSTATUS(status), 42) << "the sandboxed run failed for nobody with a noexec /dev/shm";
 }
 
 // Run only by the test above, in the process it sets up.
@@ -197,6 +228,7 @@ TEST(Sandbox, DISABLED_RunsPythonInAFreshProcess) {
       run_in_sandbox({"/usr/bin/python3", "-s", "-B", "/src/main.py"}, {{"main.py", "print(6 * 7)"}}, "", {});
   EXPECT_TRUE(r.ok()) << r.error << r.err;
   EXPECT_EQ(r.out, "42\n");
+  if (!HasFailure()) _exit(42);
 }
 
 // Without namespaces there is no /src: the files' paths are rewritten to where they were written (the code
