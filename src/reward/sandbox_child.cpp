@@ -193,14 +193,15 @@ void child_main(const ChildPlan& p) {
   // sandboxes' pipes): the PID-namespace init never execs, and a pipe end it kept would hide EOF.
   close_all_but(p.report_fd);
   if (p.mount_ns) build_root(p);
-  // The handlers the trainer installs (seek's removing its temporary files on SIGINT/SIGTERM/SIGHUP, its
-  // SIGPIPE one, a library's) are not this process's: back to the defaults, which the program starts with and
-  // which the namespace's init ignores. None may run in the program's process either while it shares this
-  // one's memory before its exec.
+  // The trainer's signal dispositions are not this process's: back to the defaults, which the program
+  // starts with and which the namespace's init ignores. Handlers (seek's removing its temporary files on
+  // SIGINT/SIGTERM/SIGHUP, its SIGPIPE one, a library's) must not run in the program's process while it
+  // shares this one's memory before its exec; an ignored SIGCHLD would have the kernel reap the program, so
+  // the init's wait for it failed and no status was reported; other ignored signals would stay ignored in the
+  // program across its exec.
   for (int sig = 1; sig < NSIG; ++sig) {
     struct sigaction old {};
-    if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN)
-      signal(sig, SIG_DFL);
+    if (sigaction(sig, nullptr, &old) == 0 && old.sa_handler != SIG_DFL) signal(sig, SIG_DFL);
   }
   if (!p.pid_ns) exec_program(p);
 

@@ -101,6 +101,27 @@ TEST(Sandbox, AProgramThatCannotStartIsReportedByName) {
   EXPECT_EQ(next.out, "1\n");
 }
 
+// A caller that ignores SIGCHLD has its children reaped by the kernel: waiting for the sandbox's child then
+// fails with ECHILD. The run must still end when its program does, with the status its init reports, not
+// spin until the wall-clock limit and then signal a process number that may be another's by then. In a
+// child process, so this test binary's SIGCHLD stays as it is.
+TEST(Sandbox, ACallerIgnoringSigchldStillGetsItsResult) {
+  REQUIRE_ISOLATION();
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    signal(SIGCHLD, SIG_IGN);
+    SandboxLimits lim;
+    lim.wall_seconds = 10;
+    const SandboxRun r = run_in_sandbox({"/usr/bin/python3", "-c", "print(6 * 7)"}, {}, "", lim);
+    _exit(r.ok() && r.out == "42\n" && r.wall_seconds < 5 ? 42 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "ended by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 42);
+}
+
 // A trainer killed outright (SIGKILL, the OOM killer) left its runs' folders in /tmp for good; runs with
 // namespaces keep theirs on /dev/shm, which is cleaned too.
 TEST(Sandbox, RunFoldersOfProcessesGoneAreRemoved) {
