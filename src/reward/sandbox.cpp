@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <mutex>
@@ -516,6 +517,10 @@ std::string mode_reason(const Outcome& o) {
 
 }  // namespace
 
+// Old enough that no run can still be between making its folder and locking it (microseconds apart), young
+// enough that a trainer restarted soon after a kill still finds the folders its predecessor left.
+constexpr time_t kStaleFolderMinAgeSeconds = 10;
+
 void detail::remove_stale_run_folders() {
   for (const fs::path& base : {temporary_folder(), shared_memory_folder()}) {
     if (base.empty()) continue;
@@ -530,6 +535,8 @@ void detail::remove_stale_run_folders() {
         // (its process may be alive in another PID namespace).
         struct stat st {};
         if (lstat(e.path().c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) continue;
+        // A run locks its folder just after mkdtemp makes it: a folder made moments ago may be in that gap.
+        if (time(nullptr) - st.st_mtime < kStaleFolderMinAgeSeconds) continue;
         Fd lock(open(e.path().c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (lock.fd < 0 || flock(lock.fd, LOCK_EX | LOCK_NB) != 0) continue;
         fs::remove_all(e.path(), ec);

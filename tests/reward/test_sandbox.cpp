@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -122,6 +123,13 @@ TEST(Sandbox, ACallerIgnoringSigchldStillGetsItsResult) {
   EXPECT_EQ(WEXITSTATUS(status), 42);
 }
 
+// Sets a folder's modification time `age` into the past, as if it had been made then.
+void back_date(const fs::path& dir, std::chrono::seconds age) {
+  const struct timespec t { time(nullptr) - age.count(), 0 };
+  const struct timespec times[2] = {t, t};
+  ASSERT_EQ(utimensat(AT_FDCWD, dir.c_str(), times, 0), 0) << dir << ": " << strerror(errno);
+}
+
 // A trainer killed outright (SIGKILL, the OOM killer) left its runs' folders in /tmp for good; runs with
 // namespaces keep theirs on /dev/shm, which is cleaned too.
 TEST(Sandbox, RunFoldersOfProcessesGoneAreRemoved) {
@@ -141,18 +149,27 @@ TEST(Sandbox, RunFoldersOfProcessesGoneAreRemoved) {
     const int lock = open(in_use.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     ASSERT_GE(lock, 0);
     ASSERT_EQ(flock(lock, LOCK_EX), 0);
+    // A folder made a moment ago may belong to a run that has not locked it yet (it locks it right after
+    // making it): left alone until it is older.
+    const fs::path just_made = base / "seek-sandbox-999999996-test";
+    fs::create_directories(just_made);
+    for (const fs::path& d : {stale, live, in_use}) back_date(d, std::chrono::minutes(5));
     detail::remove_stale_run_folders();
     EXPECT_FALSE(fs::exists(stale)) << stale;
-    EXPECT_TRUE(fs::exists(live)) << live;      // this process's own
-    EXPECT_TRUE(fs::exists(in_use)) << in_use;  // locked by a run
+    EXPECT_TRUE(fs::exists(live)) << live;            // this process's own
+    EXPECT_TRUE(fs::exists(in_use)) << in_use;        // locked by a run
+    EXPECT_TRUE(fs::exists(just_made)) << just_made;  // maybe not locked yet
     close(lock);
+    back_date(just_made, std::chrono::minutes(5));
     detail::remove_stale_run_folders();
     EXPECT_FALSE(fs::exists(in_use)) << in_use;
+    EXPECT_FALSE(fs::exists(just_made)) << just_made;
     // Another user's folder (or one planted in the shared folder) is not this process's to remove.
     if (geteuid() == 0) {
       const fs::path foreign = base / "seek-sandbox-999999997-test";
       fs::create_directories(foreign);
       ASSERT_EQ(chown(foreign.c_str(), 65534, 65534), 0);
+      back_date(foreign, std::chrono::minutes(5));
       detail::remove_stale_run_folders();
       EXPECT_TRUE(fs::exists(foreign)) << foreign;
       fs::remove_all(foreign);
