@@ -172,6 +172,11 @@ fs::path shared_memory_folder() {
   return shm;
 }
 
+// Set by the probe when runs with namespaces failed with their folder on /dev/shm and then worked in the
+// temporary directory (a /dev/shm that is full, out of inodes, or refuses the run's mounts for a reason the
+// checks above do not see): every later run then goes there too.
+std::atomic<bool> shared_memory_refused{false};
+
 fs::path temporary_folder() {
   std::error_code ec;
   fs::path base = fs::temp_directory_path(ec);
@@ -188,8 +193,9 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   Outcome o;
   SandboxRun& run = o.run;
   std::error_code ec;
-  const fs::path base =
-      mode != Mode::Plain && !shared_memory_folder().empty() ? shared_memory_folder() : temporary_folder();
+  const bool on_shared_memory =
+      mode != Mode::Plain && !shared_memory_folder().empty() && !shared_memory_refused;
+  const fs::path base = on_shared_memory ? shared_memory_folder() : temporary_folder();
   // The process id in the name lets a later process remove the folder should this one be killed outright
   // (remove_stale_run_folders).
   std::string templ = (base / fmt::format("seek-sandbox-{}-XXXXXX", getpid())).string();
@@ -561,9 +567,18 @@ SandboxSupport probe_support() {
   // namespace works.
   std::vector<Mode> modes{Mode::UserNamespace};
   if (geteuid() == 0) modes.insert(modes.begin(), Mode::Namespaces);
+  const auto works = [](const Outcome& o) { return o.run.started && o.run.exit_code == 0; };
   for (Mode m : modes) {
     Outcome o = attempt(m, argv, {}, "", lim, true);
-    if (o.run.started && o.run.exit_code == 0) {
+    if (!works(o) && !shared_memory_folder().empty()) {
+      shared_memory_refused = true;
+      Outcome in_temporary_folder = attempt(m, argv, {}, "", lim, true);
+      if (works(in_temporary_folder))
+        o = std::move(in_temporary_folder);
+      else
+        shared_memory_refused = false;
+    }
+    if (works(o)) {
       s.namespaces = s.private_root = true;
       s.user_namespace = m == Mode::UserNamespace;
       reasons.clear();

@@ -224,21 +224,18 @@ TEST(Sandbox, RunFolderIsOnSharedMemoryWithNamespacesOnly) {
   }
 }
 
-// Docker mounts /dev/shm noexec. In a user namespace (an unprivileged user) that flag is locked on the
-// run's /src bind, and the remount that makes it read-only failed with EPERM: every run refused to start.
-// Such a /dev/shm is not used. Checked in a child that mounts a noexec tmpfs on /dev/shm in a mount
-// namespace of its own, drops to nobody and runs the test below in a fresh process (this one may have
-// probed the sandbox as root already); needs root to set that up, and user namespaces for nobody.
-TEST(Sandbox, RunsForAnUnprivilegedUserWhenDevShmIsNoexec) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a noexec /dev/shm and drop to nobody";
+// Runs the test below as nobody in a child process whose /dev/shm is a fresh tmpfs mounted with `flags` and
+// `options` in a mount namespace of its own (this process may have probed the sandbox as root already); needs
+// root to set that up, and user namespaces for nobody.
+void expect_runs_for_nobody_with_dev_shm(unsigned long flags, const char* options) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a private /dev/shm and drop to nobody";
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
     const uid_t nobody = 65534;
     if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
-        mount("tmpfs", "/dev/shm", "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, "size=16m") == 0 &&
-        setgroups(0, nullptr) == 0 && setresgid(nobody, nobody, nobody) == 0 &&
-        setresuid(nobody, nobody, nobody) == 0)
+        mount("tmpfs", "/dev/shm", "tmpfs", flags, options) == 0 && setgroups(0, nullptr) == 0 &&
+        setresgid(nobody, nobody, nobody) == 0 && setresuid(nobody, nobody, nobody) == 0)
       execl("/proc/self/exe", "test_sandbox", "--gtest_also_run_disabled_tests",
             "--gtest_filter=Sandbox.DISABLED_RunsPythonInAFreshProcess", static_cast<char*>(nullptr));
     _exit(77);
@@ -249,7 +246,21 @@ TEST(Sandbox, RunsForAnUnprivilegedUserWhenDevShmIsNoexec) {
   if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "could not mount a private /dev/shm, become nobody or exec";
   if (WEXITSTATUS(status) == 78) GTEST_SKIP() << "no user namespaces for an unprivileged user here";
   // 42: the test below ran and passed (gtest exits 0 when its filter matches nothing, too).
-  EXPECT_EQ(WEXITSTATUS(status), 42) << "the sandboxed run failed for nobody with a noexec /dev/shm";
+  EXPECT_EQ(WEXITSTATUS(status), 42) << "the sandboxed run failed for nobody with /dev/shm mounted "
+                                     << options;
+}
+
+// Docker mounts /dev/shm noexec. In a user namespace (an unprivileged user) that flag is locked on the
+// run's /src bind, and the remount that makes it read-only failed with EPERM: every run refused to start.
+// Such a /dev/shm is not used.
+TEST(Sandbox, RunsForAnUnprivilegedUserWhenDevShmIsNoexec) {
+  expect_runs_for_nobody_with_dev_shm(MS_NOEXEC | MS_NOSUID | MS_NODEV, "size=16m");
+}
+
+// A /dev/shm that passes those checks but cannot hold a run's folder (here: out of inodes, as a small
+// container's may be) made every run fail; the run folders go to the temporary directory instead.
+TEST(Sandbox, RunsWhenDevShmCannotHoldARunFolder) {
+  expect_runs_for_nobody_with_dev_shm(MS_NOSUID | MS_NODEV, "nr_inodes=1,mode=1777");
 }
 
 // Run only by the test above, in the process it sets up.
