@@ -84,9 +84,11 @@ void BM_Start(benchmark::State& state, Mode mode, bool python) {
   state.counters["ratio"] = run_ms / plain_ms;
 }
 
-// A sandboxed /bin/true from a process holding 2 GB (the trainer's weights, optimizer state, caches): the
-// run's clone copies the page tables of everything resident. huge: the memory comes from huge_page_alloc,
-// as seek's large arrays do (2 MB pages where the kernel grants them); otherwise 4 KB pages (a std::vector).
+// A sandboxed /bin/true from a process holding 2 GB (the trainer's weights, optimizer state, caches). huge:
+// the memory comes from huge_page_alloc, as seek's large arrays do (2 MB pages where the kernel grants them);
+// otherwise 4 KB pages (a std::vector). With the exec'd init the two cost the same as a run from a small
+// process; with SEEK_SANDBOX_INIT=copy the run's clone copies the page tables of everything resident, 512
+// times fewer of them on 2 MB pages.
 void BM_StartFromLargeProcess(benchmark::State& state, bool huge) {
   if (!sandbox_support().namespaces) {
     state.SkipWithError(("no namespaces here: " + sandbox_support().reason).c_str());

@@ -9,6 +9,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -22,6 +24,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <deque>
@@ -31,6 +34,8 @@
 #include <fmt/format.h>
 
 #include "reward/sandbox_child.hpp"
+#include "reward/sandbox_init_image.hpp"
+#include "reward/sandbox_plan.hpp"
 #include "reward/seccomp_filter.hpp"
 
 namespace seek::reward {
@@ -131,11 +136,139 @@ struct Launch {
   int clone_errno = 0;
 };
 
-// Starts the child in the given mode. flags_out: the clone flags tried (for messages).
+// Linux 6.3's memfd flags (kernels since warn about a memfd_create that gives neither): MFD_EXEC asks for an
+// executable memfd where vm.memfd_noexec makes them not, MFD_NOEXEC_SEAL for one that can never be executed.
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+// The seek-sandbox-init program in a sealed memfd, made once per process; -1 where that fails.
+int init_program_fd() {
+  static const int fd = [] {
+    const std::string_view image = detail::sandbox_init_image();
+    int m = memfd_create("seek-sandbox-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (m < 0 && errno == EINVAL) m = memfd_create("seek-sandbox-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (m < 0) return -1;
+    size_t off = 0;
+    while (off < image.size()) {
+      const ssize_t n = write(m, image.data() + off, image.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      off += size_t(n);
+    }
+    // Sealed: nothing in this process (or one it passes the descriptor to) can change the program.
+    if (off != image.size() ||
+        fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
+      close(m);
+      return -1;
+    }
+    return m;
+  }();
+  return fd;
+}
+
+// Whether runs start the exec'd init: cleared by the probe where it cannot start (a kernel refusing to
+// execute memfds, vm.memfd_noexec = 2), and then runs start the init as a copy of this process. So does
+// SEEK_SANDBOX_INIT=copy (the test suite runs the sandbox's tests both ways).
+std::atomic<bool> exec_init_usable{[] {
+  const char* choice = std::getenv("SEEK_SANDBOX_INIT");
+  return !(choice && std::string_view(choice) == "copy");
+}()};
+
+struct InitStart {
+  const ChildPlan* plan;
+  int image_fd, plan_fd;
+};
+
+// The vfork-style child that becomes seek-sandbox-init: it shares this process's memory (this thread waits,
+// with every signal blocked, until its exec), so it only makes system calls. It writes the user namespace's
+// maps here (the exec would drop the namespace's capabilities of a uid that is not mapped yet), puts its
+// pipes and the plan on the InitFd descriptors and executes the init program.
+int start_init(void* arg) {
+  const InitStart& s = *static_cast<const InitStart*>(arg);
+  const ChildPlan& p = *s.plan;
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // kept across the exec: the trainer dying takes the run along
+  if (p.user_ns && !detail::write_user_maps(p)) {
+    detail::report(p.report_fd, detail::kReportSetupFailed, detail::kStepUserMap, errno);
+    _exit(126);
+  }
+  const int from[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.report_fd, s.plan_fd};
+  const int to[] = {detail::kInitStdin, detail::kInitStdout, detail::kInitStderr, detail::kInitReport,
+                    detail::kInitPlan};
+  int high[5];
+  for (int i = 0; i < 5; ++i) {
+    // Above every target first, so that no dup2 below closes a descriptor still to be moved.
+    high[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10);
+    if (high[i] < 0) {
+      detail::report(p.report_fd, detail::kReportSetupFailed, detail::kStepStartInit, errno);
+      _exit(126);
+    }
+  }
+  for (int i = 0; i < 5; ++i) {
+    if (dup2(high[i], to[i]) < 0) {
+      detail::report(p.report_fd, detail::kReportSetupFailed, detail::kStepStartInit, errno);
+      _exit(126);
+    }
+  }
+  char name[] = "seek-sandbox-init";
+  char* const argv[] = {name, nullptr};
+  char* const envp[] = {nullptr};
+  syscall(SYS_execveat, s.image_fd, "", argv, envp, AT_EMPTY_PATH);
+  detail::report(detail::kInitReport, detail::kReportSetupFailed, detail::kStepStartInit, errno);
+  _exit(126);
+}
+
+// Starts seek-sandbox-init with the plan: no copy of this process is made at any point.
+Launch launch_exec_init(unsigned long flags, ChildPlan plan) {
+  Launch l;
+  errno = 0;
+  plan.maps_written = plan.user_ns;  // start_init writes them before the exec
+  const std::string bytes = detail::encode_plan(plan);
+  Fd plan_fd(memfd_create("seek-sandbox-plan", MFD_CLOEXEC | MFD_NOEXEC_SEAL));
+  if (plan_fd.fd < 0 && errno == EINVAL) plan_fd.fd = memfd_create("seek-sandbox-plan", MFD_CLOEXEC);
+  bool written = plan_fd.fd >= 0;
+  for (size_t off = 0; written && off < bytes.size();) {
+    const ssize_t n = write(plan_fd.fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    written = n > 0;
+    off += written ? size_t(n) : 0;
+  }
+  if (!written || lseek(plan_fd.fd, 0, SEEK_SET) != 0) {
+    l.clone_errno = errno ? errno : EIO;
+    return l;
+  }
+  constexpr size_t kStackBytes = size_t(64) << 10;
+  void* stack =
+      mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    l.clone_errno = errno;
+    return l;
+  }
+  mprotect(stack, size_t(getpagesize()), PROT_NONE);  // a guard page below it
+  InitStart start{&plan, init_program_fd(), plan_fd.fd};
+  // No handler of this process may run in the child while it shares this memory: every signal stays blocked
+  // until its exec (the init unblocks them; exec has reset the handlers to their defaults by then).
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  l.pid =
+      clone(start_init, static_cast<char*>(stack) + kStackBytes, int(flags | CLONE_VM | CLONE_VFORK), &start);
+  if (l.pid < 0) l.clone_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  munmap(stack, kStackBytes);
+  return l;
+}
+
+// Starts the child in the given mode: the exec'd init where it works, else a copy of this process that runs
+// child_main itself (its clone copies the page tables of everything this process holds).
 Launch launch(Mode mode, ChildPlan& plan) {
   unsigned long flags = SIGCHLD;
   if (mode != Mode::Plain) flags |= CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
   if (mode == Mode::UserNamespace) flags |= CLONE_NEWUSER;
+  if (exec_init_usable && init_program_fd() >= 0) return launch_exec_init(flags, plan);
   // A raw clone (not fork): no atfork handlers run in a child of a multi-threaded process, and the
   // namespace flags apply to the child only.
   pid_t pid = pid_t(syscall(SYS_clone, flags, 0, 0, 0, 0));
@@ -568,11 +701,21 @@ SandboxSupport probe_support() {
   std::vector<Mode> modes{Mode::UserNamespace};
   if (geteuid() == 0) modes.insert(modes.begin(), Mode::Namespaces);
   const auto works = [](const Outcome& o) { return o.run.started && o.run.exit_code == 0; };
-  for (Mode m : modes) {
+  // A mode's first try starts the exec'd init; where that cannot start, it and every later run start the
+  // init as a copy of this process.
+  const auto try_mode = [&](Mode m) {
     Outcome o = attempt(m, argv, {}, "", lim, true);
+    if (!works(o) && o.failed_step == detail::kStepStartInit) {
+      exec_init_usable = false;
+      o = attempt(m, argv, {}, "", lim, true);
+    }
+    return o;
+  };
+  for (Mode m : modes) {
+    Outcome o = try_mode(m);
     if (!works(o) && !shared_memory_folder().empty()) {
       shared_memory_refused = true;
-      Outcome in_temporary_folder = attempt(m, argv, {}, "", lim, true);
+      Outcome in_temporary_folder = try_mode(m);
       if (works(in_temporary_folder))
         o = std::move(in_temporary_folder);
       else
@@ -591,7 +734,7 @@ SandboxSupport probe_support() {
   s.seccomp = detail::sandbox_seccomp_filter() != nullptr;
   if (!s.seccomp) reasons.push_back("seccomp: no filter written for this architecture");
   if (!s.namespaces) {
-    Outcome p = attempt(Mode::Plain, argv, {}, "", lim, true);
+    Outcome p = try_mode(Mode::Plain);
     if (!(p.run.started && p.run.exit_code == 0)) {
       reasons.push_back("plain child: " + (p.run.error.empty() ? mode_reason(p) : p.run.error));
     }
@@ -606,6 +749,8 @@ SandboxSupport probe_support() {
   if (s.private_root) sum += "private-root ";
   if (s.uid_drop) sum += "uid-drop ";
   if (s.seccomp) sum += "seccomp ";
+  s.exec_init = exec_init_usable && init_program_fd() >= 0;
+  if (s.exec_init) sum += "exec-init ";
   sum += "rlimits";
   s.summary = sum;
   for (size_t i = 0; i < reasons.size(); ++i) s.reason += (i ? "; " : "") + reasons[i];

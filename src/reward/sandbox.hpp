@@ -59,8 +59,12 @@ struct SandboxSupport {
   bool private_root = false;    // the tmpfs root with read-only system folders
   bool uid_drop = false;        // running as root: each run gets its own unprivileged uid
   bool seccomp = false;
-  std::string summary;  // e.g. "namespaces(net,pid,mount,ipc,uts) private-root uid-drop seccomp rlimits"
-  std::string reason;   // why a layer is missing ("" when all are present)
+  // Runs start the sandbox's init as a small program of its own (seek-sandbox-init, kept in memory), not as a
+  // copy of this process, whose clone would copy the page tables of all it holds.
+  bool exec_init = false;
+  std::string
+      summary;  // e.g. "namespaces(net,pid,mount,ipc,uts) private-root uid-drop seccomp exec-init rlimits"
+  std::string reason;  // why a layer is missing ("" when all are present)
 };
 const SandboxSupport& sandbox_support();
 

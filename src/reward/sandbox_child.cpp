@@ -39,17 +39,18 @@ const char* child_step_name(int32_t step) {
                                                 "dropping capabilities",
                                                 "PR_SET_NO_NEW_PRIVS",
                                                 "installing the seccomp filter",
-                                                "execve"};
+                                                "execve",
+                                                "starting the sandbox's init program"};
   return step >= 0 && step < kStepCount ? names[step] : "unknown step";
 }
-
-namespace {
 
 void report(int fd, int32_t kind, int32_t step, int32_t value) {
   ChildReport r{kind, step, value};
   ssize_t n = write(fd, &r, sizeof r);
   (void)n;
 }
+
+namespace {
 
 [[noreturn]] void die(const ChildPlan& p, int32_t step) {
   report(p.report_fd, kReportSetupFailed, step, errno);
@@ -170,18 +171,19 @@ void drop_capabilities(const ChildPlan& p) {
 
 }  // namespace
 
+// Only our own uid can be mapped from inside; setgroups must be denied first (user_namespaces(7)).
+bool write_user_maps(const ChildPlan& p) {
+  return write_file(p.setgroups_path, "deny") && write_file("/proc/self/uid_map", p.uid_map) &&
+         write_file("/proc/self/gid_map", p.gid_map);
+}
+
 void child_main(const ChildPlan& p) {
   // The program starts with no signal blocked, whatever the trainer's thread had blocked (SIGPIPE while it
   // feeds stdin, sandbox.cpp): a blocked mask is inherited across clone and exec.
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (p.user_ns) {
-    // Only our own uid can be mapped from inside; setgroups must be denied first (user_namespaces(7)).
-    if (!write_file(p.setgroups_path, "deny") || !write_file("/proc/self/uid_map", p.uid_map) ||
-        !write_file("/proc/self/gid_map", p.gid_map))
-      die(p, kStepUserMap);
-  }
+  if (p.user_ns && !p.maps_written && !write_user_maps(p)) die(p, kStepUserMap);
   if (setsid() < 0) die(p, kStepSetsid);
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // the trainer dying takes the sandbox with it
   // First in line for the OOM killer, with every process it starts: memory_mb bounds each process's address

@@ -36,6 +36,7 @@ enum ChildStep : int32_t {
   kStepNoNewPrivs,
   kStepSeccomp,
   kStepExec,
+  kStepStartInit,
   kStepCount
 };
 const char* child_step_name(int32_t step);
@@ -53,6 +54,7 @@ struct ChildPlan {
   bool mount_ns = false;  // build the private root
   bool pid_ns = false;    // the child is PID 1: fork the program and reap
   bool probe_only = false;
+  bool maps_written = false;             // the user namespace's maps are written already (an exec'd init)
   const char* setgroups_path = nullptr;  // "/proc/self/setgroups"
   const char* uid_map = nullptr;         // "0 <uid> 1"
   const char* gid_map = nullptr;
@@ -82,5 +84,12 @@ struct ChildPlan {
 
 // Never returns: ends in execve or _exit. Reports failures through plan.report_fd.
 [[noreturn]] void child_main(const ChildPlan& plan);
+
+// Maps uid and gid 0 of a new user namespace to the trainer's (plan.uid_map, plan.gid_map): the first thing a
+// child in one does. System calls only.
+bool write_user_maps(const ChildPlan& plan);
+
+// Writes a ChildReport to `fd`. System calls only.
+void report(int fd, int32_t kind, int32_t step, int32_t value);
 
 }  // namespace seek::reward::detail

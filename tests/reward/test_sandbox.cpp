@@ -71,6 +71,41 @@ TEST(Sandbox, ReportsWhatIsAvailable) {
   }
 }
 
+// The namespace's init is the small seek-sandbox-init program started from memory, not a copy of this process
+// (whose clone copies the page tables of everything it holds); SEEK_SANDBOX_INIT=copy asks for the copy.
+TEST(Sandbox, TheInitIsTheSmallProgramUnlessACopyIsAskedFor) {
+  REQUIRE_ISOLATION();
+  const char* choice = std::getenv("SEEK_SANDBOX_INIT");
+  const bool copy = choice && std::string_view(choice) == "copy";
+  EXPECT_EQ(sandbox_support().exec_init, !copy) << sandbox_support().summary;
+  std::thread run([] {
+    SandboxLimits lim;
+    lim.wall_seconds = 10;
+    const SandboxRun r =
+        run_in_sandbox({"/usr/bin/python3", "-c", "import time; time.sleep(1)"}, {}, "", lim);
+    EXPECT_TRUE(r.ok()) << r.error << r.err;
+  });
+  // The init is a child of the thread running the sandbox: the first child any of this process's threads has.
+  std::string init_exe;
+  for (int i = 0; i < 100 && init_exe.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+      std::ifstream children(task.path() / "children");
+      long pid = 0;
+      if (children >> pid) {
+        std::error_code ec;
+        init_exe = fs::read_symlink(fmt::format("/proc/{}/exe", pid), ec).string();
+      }
+    }
+  }
+  run.join();
+  ASSERT_FALSE(init_exe.empty()) << "no child process seen during the run";
+  if (copy)
+    EXPECT_EQ(init_exe, fs::read_symlink("/proc/self/exe").string());
+  else
+    EXPECT_TRUE(init_exe.starts_with("/memfd:seek-sandbox-init")) << init_exe;
+}
+
 TEST(Sandbox, RunsPythonWithStdin) {
   REQUIRE_ISOLATION();
   auto r = run_in_sandbox({"/usr/bin/python3", "-s", "-B", "/src/main.py"},
