@@ -427,7 +427,7 @@ void Engine::finish(Request& r, int s, FinishReason why) {
     cache_.release(sm.seq);
   sm.seq = -1;
   --running_;
-  r.done = std::all_of(r.samples.begin(), r.samples.end(), [](const Sample& x) { return x.done; });
+  r.done = ++r.samples_done == r.samples.size();
   if (r.done) cache_reserved_ -= cache_need(r.req);
 }
 

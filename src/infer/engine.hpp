@@ -144,6 +144,7 @@ class Engine {
     int64_t prefilled = 0;
     bool admitted = false, started = false, done = false;
     std::vector<Sample> samples;
+    size_t samples_done = 0;  // counted, not searched for: a request may have many samples
     std::vector<Completion> out;
   };
   bool advance();  // step() without the check for an earlier error
