@@ -3,6 +3,7 @@
 // line on stderr; chat is an interactive DeepSeek-format conversation that shows the <think> part apart from
 // the answer. Options shared by both are added by add_model_options / add_sampling_options.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -185,22 +186,31 @@ void note_sampling_flags_given(const CLI::App& app, ModelOptions& o) {
 // The model's generation_config.json (infer/generation_config.hpp), as Hugging Face's generate() and vLLM
 // read it. Read before the model loads, so a bad file costs no load time: its sampling values replace the
 // command's defaults in `p` (flags given win), and stderr says what changed and what seek ignores.
-std::optional<GenerationConfig> use_generation_config(const ModelOptions& o, SamplingParams& p) {
-  if (o.no_generation_config) return std::nullopt;
-  std::optional<GenerationConfig> g = load_generation_config(o.dir);
-  if (!g) return g;
+// generation_config.json as applied, and the note that says what it changed, shown once the model is loaded
+// and the file's end tokens are checked against it (not before an error that refuses them).
+struct AppliedGenerationConfig {
+  std::optional<GenerationConfig> config;
+  std::string note;
+};
+
+AppliedGenerationConfig use_generation_config(const ModelOptions& o, SamplingParams& p) {
+  AppliedGenerationConfig a;
+  if (o.no_generation_config) return a;
+  a.config = load_generation_config(o.dir);
+  if (!a.config) return a;
+  const GenerationConfig& g = *a.config;
   const std::string changed =
-      apply_generation_config(*g, p, [&](const char* key) { return o.sampling_flags_given.count(key) > 0; });
+      apply_generation_config(g, p, [&](const char* key) { return o.sampling_flags_given.count(key) > 0; });
   std::string eos;
-  for (int64_t id : g->eos_token_ids) eos += fmt::format("{}{}", eos.empty() ? "" : ", ", id);
+  for (int64_t id : g.eos_token_ids) eos += fmt::format("{}{}", eos.empty() ? "" : ", ", id);
   if (!changed.empty() || !eos.empty())
-    print_stderr(
-        "[seek] from generation_config.json: {}{}{} (flags override it; --no-generation-config "
-        "ignores the file)\n",
+    a.note = fmt::format(
+        "[seek] from generation_config.json: {}{}{} (flags override it; --no-generation-config ignores the "
+        "file)\n",
         changed, !changed.empty() && !eos.empty() ? "; " : "", eos.empty() ? "" : "end tokens " + eos);
-  for (const std::string& u : g->unsupported)
-    print_stderr("[seek] generation_config.json sets {}, which seek does not implement: ignored\n", u);
-  return g;
+  for (const std::string& u : g.unsupported)
+    a.note += fmt::format("[seek] generation_config.json sets {}, which seek does not implement: ignored\n", u);
+  return a;
 }
 
 // The ids sampling can draw: the engine never samples the rows past the tokenizer's vocabulary (checkpoints
@@ -209,12 +219,14 @@ int64_t sampled_vocab(const Loaded& l) {
   return std::min<int64_t>(l.model->config().vocab_size, int64_t(l.tok.tok->vocab_size()));
 }
 
-// Once the model is loaded: the file's end tokens join the engine's.
-void add_generation_config_eos(const std::optional<GenerationConfig>& g, const Loaded& l, EngineOptions& eo) {
-  if (!g) return;
-  check_generation_config_eos(*g, l.model->config().vocab_size);
+// Once the model is loaded: the file's end tokens join the engine's, and its note is shown.
+void add_generation_config_eos(const AppliedGenerationConfig& a, const Loaded& l, EngineOptions& eo) {
+  if (!a.config) return;
+  const GenerationConfig& g = *a.config;
+  check_generation_config_eos(g, l.model->config().vocab_size);
+  print_stderr("{}", a.note);
   const int64_t sampled = sampled_vocab(l);
-  for (int64_t id : g->eos_token_ids) {
+  for (int64_t id : g.eos_token_ids) {
     if (id >= sampled)
       print_stderr(
           "[seek] generation_config.json: end token {} is past the tokenizer's {} tokens, so it is never "
@@ -341,7 +353,7 @@ void run_generate(GenerateOptions& o) {
   req.params = o.sampling;
   req.params.top_logprobs = o.logprobs;
   req.params.validate();
-  const std::optional<GenerationConfig> gc = use_generation_config(o.model, req.params);
+  const AppliedGenerationConfig gc = use_generation_config(o.model, req.params);
   Loaded l = load(o.model);
   check_stop_tokens(req.params, l);
   EngineOptions eo = engine_options(o.model);
@@ -600,7 +612,11 @@ void run_chat(ChatCliOptions& o) {
   // end the chat at once, exit 0, as if the user had left.
   SEEK_CHECK((::fcntl(0, F_GETFL) & O_ACCMODE) != O_WRONLY,
              "standard input is closed: seek chat reads the messages from it (type them, or pipe them in)");
-  const std::optional<GenerationConfig> gc = use_generation_config(o.model, o.sampling);
+  // A folder reads as an error, which std::cin shows as the end of the input: the chat ended, exit 0.
+  struct stat in_stat {};
+  SEEK_CHECK(::fstat(0, &in_stat) != 0 || !S_ISDIR(in_stat.st_mode),
+             "standard input is a folder, not a file: seek chat reads the messages from it");
+  const AppliedGenerationConfig gc = use_generation_config(o.model, o.sampling);
   Loaded l = load(o.model);
   l.tok.check_text_fits(l.model->config().vocab_size, false);
   check_stop_tokens(o.sampling, l);
@@ -653,6 +669,8 @@ void run_chat(ChatCliOptions& o) {
     flush_stdout();
     const LineRead got = read_capped_line(std::cin, line, size_t(kMaxPromptBytes) + 1);  // + a CRLF's \r
     if (got == LineRead::End) {
+      // Any other failure to read (EIO from a terminal that went away) also ends the input for std::cin.
+      SEEK_CHECK(!std::ferror(stdin), "cannot read standard input: {}", std::strerror(errno));
       // Ctrl-D leaves the cursor after the prompt.
       prompt("\n");
       break;

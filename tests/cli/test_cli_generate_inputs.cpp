@@ -139,6 +139,14 @@ TEST(CliGenerateInputs, GenerationConfigSetsDefaultsAndEndTokens) {
   EXPECT_EQ(c["tokens"].get<std::vector<int>>(), std::vector<int>(want.begin(), cut));
   EXPECT_EQ(c["finish_reason"], "eos");
 
+  // An end token the model does not have is an error, with no note before it saying it was taken up.
+  std::ofstream(model / "generation_config.json") << R"({"eos_token_id": 100000})";
+  r = run(gen, "2>&1 >/dev/null");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("\"eos_token_id\" names 100000, not a token id"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("[seek] from generation_config.json"), std::string::npos) << r.output;
+  fs::remove(model / "generation_config.json");
+
   // A value out of its range names the file and the key, before the model loads (here a folder that has no
   // model at all).
   const fs::path bare = tmp.path / "bare";
@@ -254,6 +262,12 @@ TEST(CliGenerateInputs, ChatChecksStopTokensAndSystemPromptFirst) {
   r = run("chat --model " + model, "<&- 2>&1");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("standard input is closed: seek chat reads the messages from it"),
+            std::string::npos)
+      << r.output;
+  // A folder read as the end of the input, too: no message, exit 0.
+  r = run("chat --model " + model, "< " + tmp.path.string() + " 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("standard input is a folder, not a file: seek chat reads the messages from it"),
             std::string::npos)
       << r.output;
   r = run("chat --model " + model + " --ctx 16 --system " + std::string(20, 's'), "< /dev/null 2>&1");
