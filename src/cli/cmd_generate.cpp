@@ -664,6 +664,7 @@ void run_chat(ChatCliOptions& o) {
   // Each reply's seed: --seed, then the next number per message answered (a refused line takes none, so it
   // does not change the replies after it).
   uint64_t turn = 0;
+  int refused = 0;  // messages answered with an error: the chat went on, but its exit status tells
   for (;;) {
     prompt("> ");
     flush_stdout();
@@ -685,6 +686,7 @@ void run_chat(ChatCliOptions& o) {
       check_utf8_text(line, "this message");
     } catch (const Error& e) {  // the chat goes on: the next line may be fine
       print_stderr("seek: error: {}\n", e.what());
+      ++refused;
       continue;
     }
     // As it was before this message: a reply stopped before it began leaves the conversation so, also the
@@ -697,6 +699,7 @@ void run_chat(ChatCliOptions& o) {
       print_stderr("seek: error: this message{} takes all of {}; send a shorter one{}\n",
                    history[0].role == "system" ? " with the system prompt" : "", limit, raise);
       history.pop_back();
+      ++refused;
       continue;
     }
     req.params = o.sampling;
@@ -756,6 +759,9 @@ void run_chat(ChatCliOptions& o) {
     print_stderr("{}\n", timing_line(engine, engine.completions(id)));
     if (terminate) end_by_stop_signal();
   }
+  // A script piping messages in learns that some were not answered (each refusal said why above).
+  SEEK_CHECK(refused == 0, "{} refused (the errors above); the chat answered the others",
+             refused == 1 ? std::string("a message was") : fmt::format("{} messages were", refused));
 }
 
 RegisterCommand reg_chat("chat", "Interactive chat in the DeepSeek format (<think> shown apart)",

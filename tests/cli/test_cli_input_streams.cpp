@@ -109,12 +109,13 @@ TEST(CliInputStreams, InvalidUtf8IsRefusedWhereverTheTextComesFrom) {
                "--system is not UTF-8 text");
   expect_error("tokenize --tokenizer " + model.string() + " \"$(printf '\\377')\"",
                "the text to encode is not UTF-8 text: invalid UTF-8 at byte 0 (line 1: 0xFF)");
-  // In a chat, a bad line is refused and the chat goes on to the next one.
+  // In a chat, a bad line is refused and the chat goes on to the next one; the exit status tells.
   const fs::path lines = tmp.path / "lines.txt";
-  std::ofstream(lines) << "\xff\xfe\nhi\n";
+  std::ofstream(lines) << "\xff\xfe\nhi\n\xff\n";
   const CmdResult chat =
       run("chat --model " + model.string() + " -n 2 --temperature 0", "< " + lines.string() + " 2>&1");
-  EXPECT_EQ(chat.code, 0) << chat.output;
+  EXPECT_EQ(chat.code, 1) << chat.output;
+  EXPECT_NE(chat.output.find("seek: error: 2 messages were refused"), std::string::npos) << chat.output;
   EXPECT_NE(chat.output.find("this message is not UTF-8 text: invalid UTF-8 at byte 0 (line 1: 0xFF)"),
             std::string::npos)
       << chat.output;
