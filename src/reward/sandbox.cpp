@@ -134,6 +134,8 @@ struct Prepared {
 struct Launch {
   pid_t pid = -1;
   int clone_errno = 0;
+  int failed_step =
+      -1;  // a step of starting the exec'd init that failed before the clone (else -1: the clone)
 };
 
 // Linux 6.3's memfd flags (kernels since warn about a memfd_create that gives neither): MFD_EXEC asks for an
@@ -145,27 +147,48 @@ struct Launch {
 #define MFD_EXEC 0x0010U
 #endif
 
+// A memfd holding `bytes`, sealed against every change, with file mode `mode`, or -errno. A program run
+// without namespaces has the trainer's own uid and can open the trainer's descriptors through
+// /proc/<pid>/fd: writing to another run's plan would change what that run does, and holding the init
+// program open for writing would make every later exec of it fail (ETXTBSY). A mode without write permission
+// keeps it from opening either for writing; what it might write in the moment before the mode is set is
+// caught by reading the sealed contents back.
+int sealed_memfd(const char* name, std::string_view bytes, mode_t mode, unsigned flags,
+                 unsigned fallback_flags) {
+  int m = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | flags);
+  if (m < 0 && errno == EINVAL) m = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | fallback_flags);
+  if (m < 0) return -errno;
+  Fd fd(m);
+  if (fchmod(fd.fd, mode) != 0) return -errno;
+  for (size_t off = 0; off < bytes.size();) {
+    const ssize_t n = write(fd.fd, bytes.data() + off, bytes.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? -errno : -EIO;
+    off += size_t(n);
+  }
+  // EBUSY where someone holds a writable mapping of it.
+  if (fcntl(fd.fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) return -errno;
+  struct stat st {};
+  if (fstat(fd.fd, &st) != 0 || st.st_size != off_t(bytes.size())) return -EBADMSG;
+  std::string back(bytes.size(), '\0');
+  for (size_t off = 0; off < back.size();) {
+    const ssize_t n = pread(fd.fd, back.data() + off, back.size() - off, off_t(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -EBADMSG;
+    off += size_t(n);
+  }
+  if (back != bytes) return -EBADMSG;
+  if (lseek(fd.fd, 0, SEEK_SET) != 0) return -errno;  // read from the start (the writes moved the offset)
+  const int out = fd.fd;
+  fd.fd = -1;
+  return out;
+}
+
 // The seek-sandbox-init program in a sealed memfd, made once per process; -1 where that fails.
 int init_program_fd() {
   static const int fd = [] {
-    const std::string_view image = detail::sandbox_init_image();
-    int m = memfd_create("seek-sandbox-init", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
-    if (m < 0 && errno == EINVAL) m = memfd_create("seek-sandbox-init", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (m < 0) return -1;
-    size_t off = 0;
-    while (off < image.size()) {
-      const ssize_t n = write(m, image.data() + off, image.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      off += size_t(n);
-    }
-    // Sealed: nothing in this process (or one it passes the descriptor to) can change the program.
-    if (off != image.size() ||
-        fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-      close(m);
-      return -1;
-    }
-    return m;
+    const int m = sealed_memfd("seek-sandbox-init", detail::sandbox_init_image(), 0500, MFD_EXEC, 0);
+    return m < 0 ? -1 : m;
   }();
   return fd;
 }
@@ -183,6 +206,11 @@ struct InitStart {
   int image_fd, plan_fd;
 };
 
+[[noreturn]] void init_start_failed(int report_fd, int32_t step, int err) {
+  detail::report(report_fd, detail::kReportSetupFailed, step, err);
+  _exit(126);
+}
+
 // The vfork-style child that becomes seek-sandbox-init: it shares this process's memory (this thread waits,
 // with every signal blocked, until its exec), so it only makes system calls. It writes the user namespace's
 // maps here (the exec would drop the namespace's capabilities of a uid that is not mapped yet), puts its
@@ -191,10 +219,7 @@ int start_init(void* arg) {
   const InitStart& s = *static_cast<const InitStart*>(arg);
   const ChildPlan& p = *s.plan;
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);  // kept across the exec: the trainer dying takes the run along
-  if (p.user_ns && !detail::write_user_maps(p)) {
-    detail::report(p.report_fd, detail::kReportSetupFailed, detail::kStepUserMap, errno);
-    _exit(126);
-  }
+  if (p.user_ns && !detail::write_user_maps(p)) init_start_failed(p.report_fd, detail::kStepUserMap, errno);
   const int from[] = {p.stdin_fd, p.stdout_fd, p.stderr_fd, p.report_fd, s.plan_fd};
   const int to[] = {detail::kInitStdin, detail::kInitStdout, detail::kInitStderr, detail::kInitReport,
                     detail::kInitPlan};
@@ -202,62 +227,45 @@ int start_init(void* arg) {
   for (int i = 0; i < 5; ++i) {
     // Above every target first, so that no dup2 below closes a descriptor still to be moved.
     high[i] = fcntl(from[i], F_DUPFD_CLOEXEC, 10);
-    if (high[i] < 0) {
-      detail::report(p.report_fd, detail::kReportSetupFailed, detail::kStepStartInit, errno);
-      _exit(126);
-    }
+    if (high[i] < 0) init_start_failed(p.report_fd, detail::kStepStartInit, errno);
   }
-  for (int i = 0; i < 5; ++i) {
-    if (dup2(high[i], to[i]) < 0) {
-      detail::report(p.report_fd, detail::kReportSetupFailed, detail::kStepStartInit, errno);
-      _exit(126);
-    }
-  }
+  // From here p.report_fd may be one of the targets: failures go to its copy.
+  for (int i = 0; i < 5; ++i)
+    if (dup2(high[i], to[i]) < 0) init_start_failed(high[3], detail::kStepStartInit, errno);
   char name[] = "seek-sandbox-init";
   char* const argv[] = {name, nullptr};
   char* const envp[] = {nullptr};
   syscall(SYS_execveat, s.image_fd, "", argv, envp, AT_EMPTY_PATH);
-  detail::report(detail::kInitReport, detail::kReportSetupFailed, detail::kStepStartInit, errno);
-  _exit(126);
+  init_start_failed(detail::kInitReport, detail::kStepStartInit, errno);
 }
 
 // Starts seek-sandbox-init with the plan: no copy of this process is made at any point.
 Launch launch_exec_init(unsigned long flags, ChildPlan plan) {
   Launch l;
-  errno = 0;
-  plan.maps_written = plan.user_ns;  // start_init writes them before the exec
-  const std::string bytes = detail::encode_plan(plan);
-  Fd plan_fd(memfd_create("seek-sandbox-plan", MFD_CLOEXEC | MFD_NOEXEC_SEAL));
-  if (plan_fd.fd < 0 && errno == EINVAL) plan_fd.fd = memfd_create("seek-sandbox-plan", MFD_CLOEXEC);
-  bool written = plan_fd.fd >= 0;
-  for (size_t off = 0; written && off < bytes.size();) {
-    const ssize_t n = write(plan_fd.fd, bytes.data() + off, bytes.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    written = n > 0;
-    off += written ? size_t(n) : 0;
-  }
-  if (!written || lseek(plan_fd.fd, 0, SEEK_SET) != 0) {
-    l.clone_errno = errno ? errno : EIO;
+  const auto failed = [&](int err) {
+    l.failed_step = detail::kStepStartInit;
+    l.clone_errno = err;
     return l;
-  }
+  };
+  plan.maps_written = plan.user_ns;  // start_init writes them before the exec
+  const int sealed = sealed_memfd("seek-sandbox-plan", detail::encode_plan(plan), 0400, MFD_NOEXEC_SEAL, 0);
+  if (sealed < 0) return failed(-sealed);
+  Fd plan_fd(sealed);
   constexpr size_t kStackBytes = size_t(64) << 10;
   void* stack =
       mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) {
-    l.clone_errno = errno;
-    return l;
-  }
+  if (stack == MAP_FAILED) return failed(errno);
   mprotect(stack, size_t(getpagesize()), PROT_NONE);  // a guard page below it
   InitStart start{&plan, init_program_fd(), plan_fd.fd};
   // No handler of this process may run in the child while it shares this memory: every signal stays blocked
-  // until its exec (the init unblocks them; exec has reset the handlers to their defaults by then).
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  // until its exec (the init unblocks them; exec has reset the handlers to their defaults by then). The raw
+  // system call, because glibc's wrappers leave its own two internal signals unblocked.
+  uint64_t all = ~uint64_t(0), old = 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all);
   l.pid =
       clone(start_init, static_cast<char*>(stack) + kStackBytes, int(flags | CLONE_VM | CLONE_VFORK), &start);
   if (l.pid < 0) l.clone_errno = errno;
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);
   munmap(stack, kStackBytes);
   return l;
 }
@@ -504,9 +512,12 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   rep_w.reset();
   if (l.pid < 0) {
     o.setup_failed = true;
-    o.failed_step = -1;
+    o.failed_step = l.failed_step;
     o.failed_errno = l.clone_errno;
-    run.error = fmt::format("sandbox: clone: {}", strerror(l.clone_errno));
+    run.error = l.failed_step < 0
+                    ? fmt::format("sandbox: clone: {}", strerror(l.clone_errno))
+                    : fmt::format("sandbox: {} failed: {}", detail::child_step_name(l.failed_step),
+                                  strerror(l.clone_errno));
     return o;
   }
 

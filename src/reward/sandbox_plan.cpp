@@ -1,7 +1,11 @@
 #include "reward/sandbox_plan.hpp"
 
+#include <linux/filter.h>
+#include <sys/resource.h>
+
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <vector>
 
 namespace seek::reward::detail {
@@ -43,6 +47,17 @@ class Reader {
     return v;
   }
   int64_t i64() { return static_cast<int64_t>(u64()); }
+  // A value encode_plan wrote from an int (or -1 for "none" where `lowest` is -1): anything else fails.
+  int in_range(int64_t lowest, int64_t highest) {
+    const int64_t v = i64();
+    if (v < lowest || v > highest) ok_ = false;
+    return ok_ ? static_cast<int>(v) : 0;
+  }
+  bool flag() {
+    const uint64_t v = u64();
+    if (v > 1) ok_ = false;
+    return v == 1;
+  }
   // A count of items at least `item_bytes` each: bounded by what is left, so a bad count cannot allocate.
   size_t count(size_t item_bytes) {
     const int64_t n = i64();
@@ -53,7 +68,7 @@ class Reader {
   const char* str(std::deque<std::string>& keep) {
     const int64_t n = i64();
     if (!ok_ || n == -1) return nullptr;
-    if (n < 0 || static_cast<uint64_t>(n) > b_.size() - pos_) {
+    if (n < -1 || static_cast<uint64_t>(n) > b_.size() - pos_) {
       ok_ = false;
       return nullptr;
     }
@@ -64,6 +79,7 @@ class Reader {
   }
   bool take(void* out, size_t n) {
     if (!ok_ || n > b_.size() - pos_) return ok_ = false;
+    if (n == 0) return true;
     std::memcpy(out, b_.data() + pos_, n);
     pos_ += n;
     return true;
@@ -132,7 +148,7 @@ bool decode_plan(std::string_view bytes, DecodedPlan& out) {
   std::string magic(kMagic.size(), '\0');
   if (!r.take(magic.data(), magic.size()) || magic != kMagic) return false;
   bool* flags[] = {&p.user_ns, &p.mount_ns, &p.pid_ns, &p.probe_only, &p.maps_written};
-  for (bool* f : flags) *f = r.u64() != 0;
+  for (bool* f : flags) *f = r.flag();
   const char** strs[] = {&p.setgroups_path, &p.uid_map, &p.gid_map, &p.root, &p.tmpfs_options};
   for (const char** s : strs) *s = r.str(st->strings);
   st->binds.resize(r.count(4 * sizeof(int64_t)));
@@ -140,27 +156,28 @@ bool decode_plan(std::string_view bytes, DecodedPlan& out) {
     b.target = r.str(st->strings);
     b.host = r.str(st->strings);
     b.symlink_target = r.str(st->strings);
-    b.device = r.u64() != 0;
+    b.device = r.flag();
   }
   const size_t n_dirs = r.count(2 * sizeof(int64_t));
   for (size_t i = 0; i < n_dirs; ++i) {
     st->dirs.push_back(r.str(st->strings));
-    st->dir_modes.push_back(static_cast<mode_t>(r.u64()));
+    st->dir_modes.push_back(static_cast<mode_t>(r.in_range(0, 07777)));
   }
   const char** paths[] = {&p.work_host, &p.src_bind_target, &p.src_host, &p.workdir};
   for (const char** s : paths) *s = r.str(st->strings);
-  p.sandbox_uid = static_cast<int>(r.i64());
+  p.sandbox_uid = r.in_range(-1, std::numeric_limits<int>::max());
   const size_t n_limits = r.count(3 * sizeof(int64_t));
   if (n_limits > sizeof p.limits / sizeof p.limits[0]) return false;
   for (size_t i = 0; i < n_limits; ++i) {
-    p.limits[i].resource = static_cast<int>(r.i64());
+    p.limits[i].resource = r.in_range(0, RLIM_NLIMITS - 1);
     p.limits[i].value.rlim_cur = r.u64();
     p.limits[i].value.rlim_max = r.u64();
   }
   p.n_limits = static_cast<int>(n_limits);
+  // -1: no filter; else 1 to BPF_MAXINSNS instructions, what the kernel takes.
   const int64_t n_filter = r.i64();
-  if (n_filter >= 0) {
-    if (static_cast<uint64_t>(n_filter) > bytes.size() / sizeof(sock_filter)) return false;
+  if (n_filter == 0 || n_filter < -1 || n_filter > BPF_MAXINSNS) return false;
+  if (n_filter > 0) {
     st->filter.resize(static_cast<size_t>(n_filter));
     if (!r.take(st->filter.data(), st->filter.size() * sizeof(sock_filter))) return false;
     st->fprog.len = static_cast<unsigned short>(st->filter.size());
@@ -170,8 +187,8 @@ bool decode_plan(std::string_view bytes, DecodedPlan& out) {
   p.exe = r.str(st->strings);
   for (std::vector<char*>* list : {&st->argv, &st->envp}) {
     const int64_t n = r.i64();
-    if (n < 0) continue;  // a null list stays null
-    if (!r.ok() || static_cast<uint64_t>(n) > bytes.size()) return false;
+    if (n == -1) continue;  // a null list stays null
+    if (!r.ok() || n < 0 || static_cast<uint64_t>(n) > bytes.size()) return false;
     for (int64_t i = 0; i < n; ++i) {
       const char* item = r.str(st->strings);
       if (!item) return false;  // a list holds strings up to its terminator only
@@ -179,7 +196,7 @@ bool decode_plan(std::string_view bytes, DecodedPlan& out) {
     }
     list->push_back(nullptr);
   }
-  if (!r.at_end()) return false;
+  if (!r.ok() || !r.at_end()) return false;
   for (const char* d : st->dirs)
     if (!d) return false;
   p.binds = st->binds.data();

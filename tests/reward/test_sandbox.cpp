@@ -12,14 +12,17 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -73,10 +76,29 @@ TEST(Sandbox, ReportsWhatIsAvailable) {
 
 // The namespace's init is the small seek-sandbox-init program started from memory, not a copy of this process
 // (whose clone copies the page tables of everything it holds); SEEK_SANDBOX_INIT=copy asks for the copy.
+// Where the kernel refuses (vm.memfd_noexec = 2, a filter on execveat) the sandbox rightly uses the copy.
+bool kernel_executes_memfds() {
+  const pid_t child = fork();
+  if (child == 0) {
+    const int image = memfd_create("probe", MFD_CLOEXEC);
+    const int program = open("/bin/true", O_RDONLY | O_CLOEXEC);
+    char buf[65536];
+    for (ssize_t n; image >= 0 && program >= 0 && (n = read(program, buf, sizeof buf)) > 0;)
+      if (write(image, buf, size_t(n)) != n) _exit(1);
+    char* const argv[] = {const_cast<char*>("true"), nullptr};
+    syscall(SYS_execveat, image, "", argv, environ, AT_EMPTY_PATH);
+    _exit(1);
+  }
+  int status = 0;
+  return child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 TEST(Sandbox, TheInitIsTheSmallProgramUnlessACopyIsAskedFor) {
   REQUIRE_ISOLATION();
   const char* choice = std::getenv("SEEK_SANDBOX_INIT");
   const bool copy = choice && std::string_view(choice) == "copy";
+  if (!copy && !sandbox_support().exec_init && !kernel_executes_memfds())
+    GTEST_SKIP() << "this kernel does not execute memfds: the init is a copy here";
   EXPECT_EQ(sandbox_support().exec_init, !copy) << sandbox_support().summary;
   std::thread run([] {
     SandboxLimits lim;
@@ -104,6 +126,45 @@ TEST(Sandbox, TheInitIsTheSmallProgramUnlessACopyIsAskedFor) {
     EXPECT_EQ(init_exe, fs::read_symlink("/proc/self/exe").string());
   else
     EXPECT_TRUE(init_exe.starts_with("/memfd:seek-sandbox-init")) << init_exe;
+}
+
+// The program holds its standard streams and nothing else: not the trainer's files (one open without
+// close-on-exec here), not the init's report pipe, the plan or the init's image.
+TEST(Sandbox, TheProgramHoldsOnlyItsStandardStreams) {
+  REQUIRE_ISOLATION();
+  const int leaked = open("/proc/self/exe", O_RDONLY);  // no O_CLOEXEC
+  ASSERT_GE(leaked, 0);
+  const SandboxRun r = run_in_sandbox({"/usr/bin/python3", "-c",
+                                       "import os\n"
+                                       "open_fds = []\n"
+                                       "for fd in range(3, 1024):\n"
+                                       "    try:\n"
+                                       "        os.fstat(fd)\n"
+                                       "        open_fds.append(fd)\n"
+                                       "    except OSError:\n"
+                                       "        pass\n"
+                                       "print(open_fds)"},
+                                      {}, "", {});
+  close(leaked);
+  EXPECT_TRUE(r.ok()) << r.error << r.err;
+  EXPECT_EQ(r.out, "[]\n");
+}
+
+// The trainer's descriptors 0-2 closed: the run's pipes then take the numbers the init's are moved onto.
+TEST(Sandbox, RunsWhenTheTrainersStandardStreamsAreClosed) {
+  REQUIRE_ISOLATION();
+  const int saved[3] = {dup(0), dup(1), dup(2)};
+  for (int fd = 0; fd < 3; ++fd) close(fd);
+  const SandboxRun r = run_in_sandbox(
+      {"/usr/bin/python3", "-c", "import sys; print('out', sys.stdin.read()); print('err', file=sys.stderr)"},
+      {}, "hello", {});
+  for (int fd = 0; fd < 3; ++fd) {
+    dup2(saved[fd], fd);
+    close(saved[fd]);
+  }
+  EXPECT_TRUE(r.ok()) << r.error << r.err;
+  EXPECT_EQ(r.out, "out hello\n");
+  EXPECT_EQ(r.err, "err\n");
 }
 
 TEST(Sandbox, RunsPythonWithStdin) {
@@ -312,6 +373,100 @@ TEST(Sandbox, DISABLED_RunsPythonInAFreshProcess) {
       run_in_sandbox({"/usr/bin/python3", "-s", "-B", "/src/main.py"}, {{"main.py", "print(6 * 7)"}}, "", {});
   EXPECT_TRUE(r.ok()) << r.error << r.err;
   EXPECT_EQ(r.out, "42\n");
+  if (!HasFailure()) _exit(42);
+}
+
+// Without namespaces a trainer that is not root runs programs as its own uid, and they see /proc: one could
+// open another run's plan through /proc/<trainer>/fd and rewrite it before that run's init read it (its
+// argv, limits, seccomp filter), or rewrite the init program. Both are sealed, and a plan is checked after
+// its seal: every run runs what it was given or fails. As nobody when this runs as root (root's runs get
+// uids of their own, which cannot open the trainer's descriptors).
+TEST(Sandbox, AProgramCannotRewriteAnotherRunsPlanOrTheInit) {
+  if (geteuid() != 0) GTEST_SKIP() << "run by the test below, as nobody, from a root test run";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const uid_t nobody = 65534;
+    if (setgroups(0, nullptr) == 0 && setresgid(nobody, nobody, nobody) == 0 &&
+        setresuid(nobody, nobody, nobody) == 0)
+      execl("/proc/self/exe", "test_sandbox", "--gtest_also_run_disabled_tests",
+            "--gtest_filter=Sandbox.DISABLED_ProgramsOfThisUserCannotRewritePlans",
+            static_cast<char*>(nullptr));
+    _exit(77);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "the child ended by signal " << WTERMSIG(status);
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "could not become nobody or exec";
+  EXPECT_EQ(WEXITSTATUS(status), 42) << "a run ran a plan or an init another program rewrote";
+}
+
+TEST(Sandbox, DISABLED_ProgramsOfThisUserCannotRewritePlans) {
+  std::atomic<bool> done{false};
+  SandboxRun attack;
+  std::thread attacker([&] {
+    SandboxLimits lim;
+    lim.wall_seconds = 8;
+    lim.cpu_seconds = 8;
+    lim.require_isolation = false;
+    attack = detail::run_without_namespaces({"/usr/bin/python3", "-c", R"py(
+import os, time
+trainer = os.getppid()
+writes = {"plan": 0, "init": 0}
+start = time.time()
+while time.time() - start < 3:
+    try:
+        fds = os.listdir(f"/proc/{trainer}/fd")
+    except OSError:
+        continue
+    for fd in fds:
+        path = f"/proc/{trainer}/fd/{fd}"
+        try:
+            target = os.readlink(path)
+            kind = "plan" if "seek-sandbox-plan" in target else "init" if "seek-sandbox-init" in target else None
+            if kind is None:
+                continue
+            with open(path, "r+b") as f:
+                data = f.read()
+                at = data.find(b"print(1)") if kind == "plan" else 0
+                if at >= 0:
+                    f.seek(at)
+                    f.write(b"print(7)" if kind == "plan" else b"\x00")
+                    f.flush()
+                    writes[kind] += 1
+        except OSError:
+            pass
+print(writes["plan"], writes["init"])
+)py"},
+                                            {}, "", lim);
+    done = true;
+  });
+  int runs = 0, refused = 0, wrong = 0;
+  std::string first_refusal;
+  while (!done) {
+    SandboxLimits lim;
+    lim.wall_seconds = 5;
+    lim.require_isolation = false;
+    const SandboxRun r =
+        detail::run_without_namespaces({"/usr/bin/python3", "-S", "-c", "print(1)"}, {}, "", lim);
+    ++runs;
+    if (!r.ok()) {
+      if (refused++ == 0) first_refusal = r.error + r.err;
+    } else if (r.out != "1\n") {
+      ++wrong;
+    }
+  }
+  attacker.join();
+  ASSERT_TRUE(attack.ok()) << attack.error << attack.err;
+  std::printf(
+      "%d runs, %d refused (the first: %s), %d ran something else; the attacker's writes (plan, init): %s",
+      runs, refused, first_refusal.c_str(), wrong, attack.out.c_str());
+  EXPECT_EQ(wrong, 0);
+  EXPECT_GT(runs, 10);
+  // A write in the moment between a plan's making and its mode would fail that run; nothing more.
+  EXPECT_LE(refused, 1) << first_refusal;
+  EXPECT_TRUE(attack.out.ends_with(" 0\n")) << "the init program was written to: " << attack.out;
+  std::fflush(stdout);
   if (!HasFailure()) _exit(42);
 }
 

@@ -1,10 +1,18 @@
 // The sandbox plan's encoding (reward/sandbox_plan.hpp): what the exec'd init reads back is the plan the
 // trainer made, field for field, and anything short of a whole plan is refused.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstring>
 #include <string>
 
+#include "reward/sandbox_init_image.hpp"
 #include "reward/sandbox_plan.hpp"
 
 namespace seek::reward::detail {
@@ -150,6 +158,91 @@ TEST(SandboxPlan, RefusesAnythingButAWholePlan) {
   with_nul[at + 1] = '\0';
   EXPECT_FALSE(decode_plan(with_nul, d));
   EXPECT_EQ(d.storage, nullptr);  // untouched by every refusal
+}
+
+// The init program itself, given a plan it cannot read whole, reports that on its report descriptor and
+// exits 126 without running anything.
+TEST(SandboxInit, RefusesAPlanItCannotRead) {
+  const std::string_view image = sandbox_init_image();
+  ASSERT_GT(image.size(), 4u);
+  EXPECT_EQ(image.substr(0, 4), std::string_view("\x7f"
+                                                 "ELF",
+                                                 4));
+  FullPlan full;
+  const std::string cut = encode_plan(full.p).substr(0, 100);
+  int report[2];
+  ASSERT_EQ(pipe2(report, O_CLOEXEC), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const int program = memfd_create("init", MFD_CLOEXEC);
+    const int plan = memfd_create("plan", 0);
+    if (program < 0 || plan < 0 || write(program, image.data(), image.size()) != ssize_t(image.size()) ||
+        write(plan, cut.data(), cut.size()) != ssize_t(cut.size()) || lseek(plan, 0, SEEK_SET) != 0 ||
+        dup2(report[1], kInitReport) < 0 || dup2(plan, kInitPlan) < 0)
+      _exit(99);
+    char* const argv[] = {const_cast<char*>("seek-sandbox-init"), nullptr};
+    char* const envp[] = {nullptr};
+    syscall(SYS_execveat, program, "", argv, envp, AT_EMPTY_PATH);
+    _exit(98);
+  }
+  close(report[1]);
+  ChildReport r{};
+  const ssize_t got = read(report[0], &r, sizeof r);
+  close(report[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 98) GTEST_SKIP() << "this kernel does not execute memfds";
+  EXPECT_EQ(WEXITSTATUS(status), 126);
+  ASSERT_EQ(got, ssize_t(sizeof r));
+  EXPECT_EQ(r.kind, kReportSetupFailed);
+  EXPECT_EQ(r.step, kStepStartInit);
+  EXPECT_EQ(r.value, EINVAL);
+}
+
+// Writes `value` as the 8-byte word at `at`.
+std::string with_word(std::string bytes, size_t at, int64_t value) {
+  std::memcpy(bytes.data() + at, &value, sizeof value);
+  return bytes;
+}
+
+// The word `words` words before the last place `what` is written.
+size_t word_before(const std::string& bytes, const std::string& what, size_t words) {
+  const size_t at = bytes.rfind(what);
+  EXPECT_NE(at, std::string::npos) << what;
+  return at - 8 * words;
+}
+
+// Values encode_plan never writes are refused, not read as something near them: a uid of 2^32 as 0 (root,
+// in a run as root), a filter count of -2 as "no filter", 65,537 instructions as 1, a flag of 2 as true.
+TEST(SandboxPlan, RefusesValuesTheTrainerNeverWrites) {
+  FullPlan full;
+  const std::string bytes = encode_plan(full.p);
+  DecodedPlan d;
+  ASSERT_TRUE(decode_plan(bytes, d));
+  int64_t uid = full.p.sandbox_uid;
+  const size_t uid_at = bytes.find(std::string(reinterpret_cast<const char*>(&uid), 8));
+  ASSERT_NE(uid_at, std::string::npos);
+  EXPECT_FALSE(decode_plan(with_word(bytes, uid_at, int64_t(1) << 32), d));
+  EXPECT_FALSE(decode_plan(with_word(bytes, uid_at, -2), d));
+  EXPECT_TRUE(decode_plan(with_word(bytes, uid_at, -1), d));  // -1: no uid of its own
+  EXPECT_EQ(d.plan.sandbox_uid, -1);
+
+  const std::string filter(reinterpret_cast<const char*>(full.filter), sizeof full.filter);
+  const size_t filter_count_at = word_before(bytes, filter, 1);
+  for (int64_t bad : {int64_t(-2), int64_t(0), int64_t(65537), int64_t(4097)})
+    EXPECT_FALSE(decode_plan(with_word(bytes, filter_count_at, bad), d)) << bad;
+
+  // argv[0] (after the exe, "/usr/bin/python3"): its list's count, then its length.
+  const size_t argv_count_at = word_before(bytes, "/usr/bin/python", 2);
+  EXPECT_FALSE(decode_plan(with_word(bytes, argv_count_at, -2), d));
+
+  const size_t user_ns_at = 19;  // the first flag, right after the magic
+  EXPECT_FALSE(decode_plan(with_word(bytes, user_ns_at, 2), d));
+
+  const size_t first_limit_at = word_before(bytes, std::string("\x02\0\0\0\0\0\0\0\x03", 9), 1);
+  EXPECT_FALSE(decode_plan(with_word(bytes, first_limit_at, RLIM_NLIMITS), d));  // no such resource
 }
 
 }  // namespace
