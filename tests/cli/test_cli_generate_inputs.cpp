@@ -678,7 +678,7 @@ TEST(CliGenerateInputs, ARefusedChatLineLeavesTheRepliesAsTheyWere) {
   const CmdResult plain = run(chat, "< " + (tmp.path / "plain.txt").string() + " 2>/dev/null");
   const CmdResult refused = run(chat, "< " + (tmp.path / "refused.txt").string() + " 2>/dev/null");
   ASSERT_EQ(plain.code, 0) << plain.output;
-  ASSERT_EQ(refused.code, 0) << refused.output;
+  ASSERT_EQ(refused.code, 1) << refused.output;  // the refusal shows in the exit status only
   EXPECT_EQ(refused.output, plain.output);
 }
 
