@@ -6,6 +6,7 @@
 #include "core/untrusted_json.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/tokenizer_files.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek {
 
@@ -208,6 +209,10 @@ std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOpti
 }
 
 ChatMessage chat_reply_message(ChatStyle style, std::string_view reply) {
+  // A reply stopped inside a character (Ctrl-C, --max-new-tokens) keeps the characters it finished: the
+  // bytes of the last one alone would be encoded as U+FFFD, which the model never wrote (and, for R1, would
+  // stand before the </think> closed below).
+  reply = reply.substr(0, tok::utf8_cut_before(reply, reply.size()));
   // V2's generation prompt ends "Assistant:" and the model goes on with " text", while its template writes
   // "Assistant: " + content: keeping the space would render "Assistant:  text", which the model never wrote.
   if (style == ChatStyle::V2 && reply.starts_with(' ')) reply.remove_prefix(1);

@@ -104,6 +104,17 @@ TEST(Chat, V31ThinkingReplyLosesItsReasoningInTheHistory) {
   EXPECT_EQ(chat_reply_message(ChatStyle::V31, "plain").content, "plain");
 }
 
+// A reply stopped inside a character keeps the characters it finished: its last bytes alone would come back
+// as U+FFFD in the next turn's prompt, which the model never wrote.
+TEST(Chat, AReplyCutInsideACharacterKeepsTheWholeOnes) {
+  const std::string cut = "caf\xc3\xa9 \xe4\xbd";  // "café " and two of 你's three bytes
+  EXPECT_EQ(chat_reply_message(ChatStyle::V3, cut).content, "caf\xc3\xa9 ");
+  EXPECT_EQ(chat_reply_message(ChatStyle::R1, cut).content, "<think>\ncaf\xc3\xa9 </think>");
+  EXPECT_EQ(chat_reply_message(ChatStyle::V3, "caf\xc3\xa9").content, "caf\xc3\xa9");  // whole: as it was
+  // Bytes that cannot start a character stay: a byte-level model's text is kept as written.
+  EXPECT_EQ(chat_reply_message(ChatStyle::V3, "a\x80").content, "a\x80");
+}
+
 TEST(Chat, ThinkingIsASwitchOnlyV31Has) {
   EXPECT_EQ(with_thinking(ChatStyle::V31, true, "--think"), ChatStyle::V31Thinking);
   EXPECT_EQ(with_thinking(ChatStyle::V31, false, "--think"), ChatStyle::V31);
