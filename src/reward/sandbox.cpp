@@ -146,13 +146,14 @@ struct Launch {
 #ifndef MFD_EXEC
 #define MFD_EXEC 0x0010U
 #endif
+constexpr int kSealExec = 0x0020;  // F_SEAL_EXEC, Linux 6.3
 
-// A memfd holding `bytes`, sealed against every change, with file mode `mode`, or -errno. A program run
-// without namespaces has the trainer's own uid and can open the trainer's descriptors through
-// /proc/<pid>/fd: writing to another run's plan would change what that run does, and holding the init
-// program open for writing would make every later exec of it fail (ETXTBSY). A mode without write permission
-// keeps it from opening either for writing; what it might write in the moment before the mode is set is
-// caught by reading the sealed contents back.
+// A memfd holding `bytes`, sealed against every change (and against chmod of its exec bits, Linux 6.3), with
+// file mode `mode`, or -errno. No sandboxed program can reach it: with namespaces they see no /proc of the
+// trainer, as other uids they may not open its descriptors, and a trainer whose programs have its own uid
+// makes itself non-dumpable first (close_proc_files_to_programs). The mode and the read-back after sealing
+// are a second wall: what anything wrote before the seal is caught, and a mapping that blocks the seal fails
+// the run.
 int sealed_memfd(const char* name, std::string_view bytes, mode_t mode, unsigned flags,
                  unsigned fallback_flags) {
   int m = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | flags);
@@ -166,8 +167,11 @@ int sealed_memfd(const char* name, std::string_view bytes, mode_t mode, unsigned
     if (n <= 0) return n < 0 ? -errno : -EIO;
     off += size_t(n);
   }
-  // EBUSY where someone holds a writable mapping of it.
-  if (fcntl(fd.fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) return -errno;
+  // EBUSY where someone holds a writable mapping of it; EINVAL for F_SEAL_EXEC before Linux 6.3.
+  const int seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL;
+  if (fcntl(fd.fd, F_ADD_SEALS, seals | kSealExec) != 0 &&
+      (errno != EINVAL || fcntl(fd.fd, F_ADD_SEALS, seals) != 0))
+    return -errno;
   struct stat st {};
   if (fstat(fd.fd, &st) != 0 || st.st_size != off_t(bytes.size())) return -EBADMSG;
   std::string back(bytes.size(), '\0');
@@ -260,12 +264,20 @@ Launch launch_exec_init(unsigned long flags, ChildPlan plan) {
   // No handler of this process may run in the child while it shares this memory: every signal stays blocked
   // until its exec (the init unblocks them; exec has reset the handlers to their defaults by then). The raw
   // system call, because glibc's wrappers leave its own two internal signals unblocked.
-  uint64_t all = ~uint64_t(0), old = 0;
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, sizeof all);
+  constexpr size_t kKernelSigsetBytes = (_NSIG - 1) / 8;
+  uint64_t all[2] = {~uint64_t(0), ~uint64_t(0)}, old[2] = {};
+  static_assert(kKernelSigsetBytes <= sizeof all);
+  sigset_t glibc_all, glibc_old;
+  sigfillset(&glibc_all);
+  const bool raw = syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, kKernelSigsetBytes) == 0;
+  if (!raw) pthread_sigmask(SIG_SETMASK, &glibc_all, &glibc_old);
   l.pid =
       clone(start_init, static_cast<char*>(stack) + kStackBytes, int(flags | CLONE_VM | CLONE_VFORK), &start);
   if (l.pid < 0) l.clone_errno = errno;
-  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, nullptr, sizeof old);
+  if (raw)
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, nullptr, kKernelSigsetBytes);
+  else
+    pthread_sigmask(SIG_SETMASK, &glibc_old, nullptr);
   munmap(stack, kStackBytes);
   return l;
 }
@@ -660,6 +672,17 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   return o;
 }
 
+// A run whose exec'd init could not start (the program never ran) is run again with the init as a copy of
+// this process, as every run after it: after the probe found the exec'd init working, this should not happen.
+Outcome attempt_once_more_as_copy(Mode mode, const std::vector<std::string>& argv,
+                                  const std::vector<SandboxFile>& files, std::string_view stdin_data,
+                                  const SandboxLimits& lim) {
+  Outcome o = attempt(mode, argv, files, stdin_data, lim, false);
+  if (o.failed_step == detail::kStepStartInit && exec_init_usable.exchange(false))
+    o = attempt(mode, argv, files, stdin_data, lim, false);
+  return o;
+}
+
 std::string mode_reason(const Outcome& o) {
   if (o.failed_step < 0) return fmt::format("clone with namespaces: {}", strerror(o.failed_errno));
   return fmt::format("{}: {}", detail::child_step_name(o.failed_step), strerror(o.failed_errno));
@@ -801,10 +824,15 @@ const SandboxSupport& sandbox_support() {
   return s;
 }
 
+void detail::close_proc_files_to_programs() {
+  static const bool done = [] { return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0; }();
+  (void)done;
+}
+
 SandboxRun detail::run_without_namespaces(const std::vector<std::string>& argv,
                                           const std::vector<SandboxFile>& files, std::string_view stdin_data,
                                           const SandboxLimits& limits) {
-  return attempt(Mode::Plain, argv, files, stdin_data, limits, false).run;
+  return attempt_once_more_as_copy(Mode::Plain, argv, files, stdin_data, limits).run;
 }
 
 SandboxRun run_in_sandbox(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
@@ -825,10 +853,11 @@ SandboxRun run_in_sandbox(const std::vector<std::string>& argv, const std::vecto
           s.reason);
       return r;
     }
+    if (geteuid() != 0) detail::close_proc_files_to_programs();  // they run as this uid
     return detail::run_without_namespaces(argv, files, stdin_data, limits);
   }
-  return attempt(s.user_namespace ? Mode::UserNamespace : Mode::Namespaces, argv, files, stdin_data, limits,
-                 false)
+  return attempt_once_more_as_copy(s.user_namespace ? Mode::UserNamespace : Mode::Namespaces, argv, files,
+                                   stdin_data, limits)
       .run;
 }
 

@@ -81,6 +81,14 @@ namespace detail {
 // sandbox_support() calls it once per process.
 void remove_stale_run_folders();
 
+// Without namespaces, a trainer that is not root runs programs with its own uid: they could open its /proc
+// files (/proc/<pid>/mem to write into its memory, /proc/<pid>/fd to reach its descriptors: another run's
+// plan, the init program). This makes the process non-dumpable, which closes those files to other processes
+// of its uid (and means no core dumps, no debugger attaching), for good: a program may leave processes
+// behind. run_in_sandbox does it before its first run without namespaces. Not compatible with runs in a user
+// namespace in the same process (their maps can then not be written), which run_in_sandbox never mixes.
+void close_proc_files_to_programs();
+
 // run_in_sandbox's fallback where namespaces are unavailable (and require_isolation is false): rlimits,
 // seccomp and, as root, a uid of its own, without a private root or PID namespace.
 SandboxRun run_without_namespaces(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
