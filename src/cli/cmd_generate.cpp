@@ -3,8 +3,8 @@
 // line on stderr; chat is an interactive DeepSeek-format conversation that shows the <think> part apart from
 // the answer. Options shared by both are added by add_model_options / add_sampling_options.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <fmt/core.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -209,7 +209,8 @@ AppliedGenerationConfig use_generation_config(const ModelOptions& o, SamplingPar
         "file)\n",
         changed, !changed.empty() && !eos.empty() ? "; " : "", eos.empty() ? "" : "end tokens " + eos);
   for (const std::string& u : g.unsupported)
-    a.note += fmt::format("[seek] generation_config.json sets {}, which seek does not implement: ignored\n", u);
+    a.note +=
+        fmt::format("[seek] generation_config.json sets {}, which seek does not implement: ignored\n", u);
   return a;
 }
 

@@ -706,8 +706,9 @@ TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
   CmdResult r = run(chat, "< " + (tmp.path / "in.txt").string() + " 2>&1");
   // The chat goes on after the long one; its exit status says that one was not answered.
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("seek: error: a message was refused (the errors above); the chat answered the others"),
-            std::string::npos)
+  EXPECT_NE(
+      r.output.find("seek: error: a message was refused (the errors above); the chat answered the others"),
+      std::string::npos)
       << r.output;
   EXPECT_EQ(count(r.output, "[seek] prompt"), 4u) << r.output;  // every message but the long one answered
   EXPECT_EQ(count(r.output, "| finish: "), 4u) << r.output;
