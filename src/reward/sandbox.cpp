@@ -134,8 +134,8 @@ struct Prepared {
 struct Launch {
   pid_t pid = -1;
   int clone_errno = 0;
-  int failed_step =
-      -1;  // a step of starting the exec'd init that failed before the clone (else -1: the clone)
+  // A step of starting the exec'd init that failed before the clone; -1: the clone failed.
+  int failed_step = -1;
 };
 
 // Linux 6.3's memfd flags (kernels since warn about a memfd_create that gives neither): MFD_EXEC asks for an
@@ -672,14 +672,15 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   return o;
 }
 
-// A run whose exec'd init could not start (the program never ran) is run again with the init as a copy of
-// this process, as every run after it: after the probe found the exec'd init working, this should not happen.
+// A run whose exec'd init could not start (the program never ran) is made again with the init as a copy of
+// this process, as every run after it is: where the kernel does not execute memfds that is the probe's first
+// run; after the probe found the exec'd init working it should not happen.
 Outcome attempt_once_more_as_copy(Mode mode, const std::vector<std::string>& argv,
                                   const std::vector<SandboxFile>& files, std::string_view stdin_data,
-                                  const SandboxLimits& lim) {
-  Outcome o = attempt(mode, argv, files, stdin_data, lim, false);
+                                  const SandboxLimits& lim, bool probe) {
+  Outcome o = attempt(mode, argv, files, stdin_data, lim, probe);
   if (o.failed_step == detail::kStepStartInit && exec_init_usable.exchange(false))
-    o = attempt(mode, argv, files, stdin_data, lim, false);
+    o = attempt(mode, argv, files, stdin_data, lim, probe);
   return o;
 }
 
@@ -735,16 +736,7 @@ SandboxSupport probe_support() {
   std::vector<Mode> modes{Mode::UserNamespace};
   if (geteuid() == 0) modes.insert(modes.begin(), Mode::Namespaces);
   const auto works = [](const Outcome& o) { return o.run.started && o.run.exit_code == 0; };
-  // A mode's first try starts the exec'd init; where that cannot start, it and every later run start the
-  // init as a copy of this process.
-  const auto try_mode = [&](Mode m) {
-    Outcome o = attempt(m, argv, {}, "", lim, true);
-    if (!works(o) && o.failed_step == detail::kStepStartInit) {
-      exec_init_usable = false;
-      o = attempt(m, argv, {}, "", lim, true);
-    }
-    return o;
-  };
+  const auto try_mode = [&](Mode m) { return attempt_once_more_as_copy(m, argv, {}, "", lim, true); };
   for (Mode m : modes) {
     Outcome o = try_mode(m);
     if (!works(o) && !shared_memory_folder().empty()) {
@@ -832,7 +824,7 @@ void detail::close_proc_files_to_programs() {
 SandboxRun detail::run_without_namespaces(const std::vector<std::string>& argv,
                                           const std::vector<SandboxFile>& files, std::string_view stdin_data,
                                           const SandboxLimits& limits) {
-  return attempt_once_more_as_copy(Mode::Plain, argv, files, stdin_data, limits).run;
+  return attempt_once_more_as_copy(Mode::Plain, argv, files, stdin_data, limits, false).run;
 }
 
 SandboxRun run_in_sandbox(const std::vector<std::string>& argv, const std::vector<SandboxFile>& files,
@@ -857,7 +849,7 @@ SandboxRun run_in_sandbox(const std::vector<std::string>& argv, const std::vecto
     return detail::run_without_namespaces(argv, files, stdin_data, limits);
   }
   return attempt_once_more_as_copy(s.user_namespace ? Mode::UserNamespace : Mode::Namespaces, argv, files,
-                                   stdin_data, limits)
+                                   stdin_data, limits, false)
       .run;
 }
 
