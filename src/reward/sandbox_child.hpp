@@ -1,8 +1,8 @@
 // The child side of the sandbox: everything between clone() and the program's execve(). It runs in the
-// seek-sandbox-init program (src/sandbox_init/main.cpp, the plan decoded from sandbox_plan.hpp) or, where that
-// cannot start, in a copy of the trainer. The trainer may be multi-threaded, so in a copy the child must only
-// make system calls (no allocation, no locks, no stdio): the trainer prepares every string and array in a
-// ChildPlan beforehand. Internal to the sandbox.
+// seek-sandbox-init program (src/sandbox_init/main.cpp, the plan decoded from sandbox_plan.hpp) or, where
+// that cannot start, in a copy of the trainer. The trainer may be multi-threaded, so in a copy the child must
+// only make system calls (no allocation, no locks, no stdio): the trainer prepares every string and array in
+// a ChildPlan beforehand. Internal to the sandbox.
 #pragma once
 #include <linux/filter.h>
 #include <sys/resource.h>
