@@ -185,9 +185,9 @@ void note_sampling_flags_given(const CLI::App& app, ModelOptions& o) {
 
 // The model's generation_config.json (infer/generation_config.hpp), as Hugging Face's generate() and vLLM
 // read it. Read before the model loads, so a bad file costs no load time: its sampling values replace the
-// command's defaults in `p` (flags given win), and stderr says what changed and what seek ignores.
-// generation_config.json as applied, and the note that says what it changed, shown once the model is loaded
-// and the file's end tokens are checked against it (not before an error that refuses them).
+// command's defaults in `p` (flags given win). The note saying what changed and what seek ignores is shown by
+// add_generation_config_eos once the model is loaded and the file's end tokens are checked against it, not
+// before an error that refuses them.
 struct AppliedGenerationConfig {
   std::optional<GenerationConfig> config;
   std::string note;
