@@ -92,4 +92,9 @@ void AddedTokenMatcher::split(std::string_view text, std::vector<Section>& out) 
   }
 }
 
+bool added_token_spans_line_start(std::string_view content) {
+  const size_t nl = content.find('\n');
+  return nl != std::string_view::npos && nl + 1 < content.size();
+}
+
 }  // namespace seek::tok

@@ -40,6 +40,11 @@ class AddedTokenMatcher {
   bool first_byte_[256] = {};
 };
 
+// Whether an added token spelled `content` can straddle a cut made right after a newline
+// (pre_token_cut_after): it holds a newline before its last byte ("<x\ny>", "\n<x>"). Text holding it
+// cut there would find the token in neither part, so such tokenizers encode and train on texts whole.
+bool added_token_spans_line_start(std::string_view content);
+
 // Trims JavaScript whitespace (String.prototype.trim's set) from either end.
 std::string_view js_trim_start(std::string_view s);
 std::string_view js_trim_end(std::string_view s);

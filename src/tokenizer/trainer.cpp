@@ -431,9 +431,11 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
   // Files are cut into ~1 MB chunks at line ends where the words stay the same, so one big file still trains
   // on every thread and counts the words encoding sees; not where the pre-tokenizer adds a prefix space,
   // which every chunk would get (a word at a chunk's start was counted as " word"), or joins a line's newline
-  // to the next line (PreTokenizer::cuts_at_line_starts).
+  // to the next line (PreTokenizer::cuts_at_line_starts), or a special token holds a newline that a cut
+  // could fall after (tok::added_token_spans_line_start).
   const bool cut =
-      tok::PreTokenizer::from_json(pre_tokenizer_json(opt), "pre-tokenizer").cuts_at_line_starts();
+      tok::PreTokenizer::from_json(pre_tokenizer_json(opt), "pre-tokenizer").cuts_at_line_starts() &&
+      std::none_of(opt.special_tokens.begin(), opt.special_tokens.end(), tok::added_token_spans_line_start);
   // The text is held whole while its words are counted, and a file once more while it is cut: refused up
   // front where that cannot fit, rather than killed for memory after reading gigabytes. (A size that cannot
   // be read is read_file's to report.)

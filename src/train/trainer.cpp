@@ -155,9 +155,10 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
         s.objective_kind() == Objective::Sft ? "each turn" : "documents over 1 MB");
   else if (!tok->cuts_at_line_starts() && s.objective_kind() != Objective::Sft && !ckpt)
     fmt::print(
-        "note: the tokenizer's pre-tokenizer joins a newline to the text around it, and seek train encodes "
-        "documents over 1 MB in parts cut at line starts: the tokens at each cut (one per MB) differ from an "
-        "encoding of the whole text\n");
+        "note: the tokenizer encodes a text cut at a line start otherwise than the whole (its pre-tokenizer "
+        "joins a newline to the text around it, or an added token holds a newline or strips the whitespace "
+        "beside it), and seek train encodes documents over 1 MB in parts cut at line starts: the tokens at "
+        "each cut (one per MB) may differ from an encoding of the whole text\n");
   // SFT writes conversations ("messages" records; prompt/completion ones use no markers) in the DeepSeek chat
   // format, whose markers a tokenizer trained without them spells out in several tokens each: the model still
   // learns, on longer and unlike-DeepSeek sequences.

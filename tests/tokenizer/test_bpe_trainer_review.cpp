@@ -289,5 +289,21 @@ TEST(BpeTrainerReview, PreTokenizersThatJoinNewlinesCountWholeFiles) {
   train_file_as_whole_text(text, o);
 }
 
+// A special token with a newline inside ("<x\ny>") was cut in two where a chunk boundary fell after its
+// newline: 720,008 words counted where the file has 720,000, and merges learnt from its pieces. Such files
+// are counted whole.
+TEST(BpeTrainerReview, SpecialTokensHoldingANewlineCountWholeFiles) {
+  std::string text;
+  while (text.size() < (size_t(3) << 19)) text += "hello world <x\ny> more text\n";
+  const size_t cut = tok::pre_token_cut_after(text, size_t(1) << 20);
+  ASSERT_EQ(text.substr(cut - 3, 5), "<x\ny>") << "the first cut after 1 MiB falls inside the token";
+  BpeTrainOptions o;
+  o.vocab_size = 9 + 256 + 20;
+  o.min_frequency = 1;
+  o.threads = 2;
+  o.special_tokens = {"<s>", "</s>", "<x\ny>"};
+  train_file_as_whole_text(text, o);
+}
+
 }  // namespace
 }  // namespace seek

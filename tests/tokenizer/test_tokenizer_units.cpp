@@ -212,12 +212,24 @@ TEST(BpeTokenizer, ARepeatedMergeTakesItsLastRank) {
 }
 
 // A text cut at a line start keeps its tokens unless an added token strips the whitespace beside it (the
-// newline before a cut would then stay, where the whole text loses it).
-TEST(BpeTokenizer, CutsAtLineStartsUnlessAnAddedTokenStrips) {
+// newline before a cut would then stay, where the whole text loses it) or holds a newline a cut can fall
+// after: "a <x\ny> b" cut after its newline finds the token in neither part. One ending in a newline ends
+// before any such cut.
+TEST(BpeTokenizer, CutsAtLineStartsUnlessAnAddedTokenStripsOrHoldsANewline) {
   EXPECT_TRUE(tok::BpeTokenizer(tiny_tokenizer(), json(), "tiny").cuts_at_line_starts());
   auto j = tiny_tokenizer();
   j["added_tokens"][0]["lstrip"] = true;
   EXPECT_FALSE(tok::BpeTokenizer(j, json(), "tiny").cuts_at_line_starts());
+  for (const char* content : {"<x\ny>", "\n<x>", "<x>\n\n"}) {
+    j = tiny_tokenizer();
+    j["added_tokens"][0]["content"] = content;
+    EXPECT_FALSE(tok::BpeTokenizer(j, json(), "tiny").cuts_at_line_starts()) << content;
+  }
+  for (const char* content : {"<x>\n", "\n", "<x>"}) {
+    j = tiny_tokenizer();
+    j["added_tokens"][0]["content"] = content;
+    EXPECT_TRUE(tok::BpeTokenizer(j, json(), "tiny").cuts_at_line_starts()) << content;
+  }
 }
 
 TEST(BpeTokenizer, NamesWhatIsWrong) {
