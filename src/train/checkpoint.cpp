@@ -82,7 +82,7 @@ void maybe_crash_for_test(int64_t step) {
 // disk, a copy cut short at a header's boundary) is caught before training continues on garbage.
 nlohmann::json state_checksums(const Transformer<float>& model, AdamW<float>& opt) {
   const size_t bytes = size_t(model.params().layout.total()) * sizeof(float);
-  return {{"parameters", data::hex64(data::content_hash(model.params().value.data(), bytes))},
+  return {{"parameters", parameters_hash(model)},
           {"adamw_m", data::hex64(data::content_hash(opt.m().data(), bytes))},
           {"adamw_v", data::hex64(data::content_hash(opt.v().data(), bytes))}};
 }
@@ -96,6 +96,11 @@ void say_saving(const char* what, const fs::path& where, int64_t bytes) {
 }
 
 }  // namespace
+
+std::string parameters_hash(const Transformer<float>& model) {
+  return data::hex64(
+      data::content_hash(model.params().value.data(), size_t(model.params().layout.total()) * sizeof(float)));
+}
 
 fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& model, AdamW<float>& opt,
                          const TrainerState& state, const tok::TokenizerFileSet& tokenizer,
@@ -256,6 +261,9 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
   st.extra = js.value("extra", nlohmann::json::object());
   SEEK_CHECK(st.extra.is_object(), "{}: \"extra\" must be an object, got {}", state_file.string(),
              describe_json(st.extra));
+  if (st.extra.contains("init_weights"))  // what a resumed GRPO run compares its reference model with
+    SEEK_CHECK(st.extra["init_weights"].is_string(), "{}: \"extra.init_weights\" must be a string, got {}",
+               state_file.string(), describe_json(st.extra["init_weights"]));
   if (st.extra.contains("data")) {  // what check_same_data compares
     const nlohmann::json& d = st.extra["data"];
     SEEK_CHECK(d.is_object() && d.value("inputs", nlohmann::json::array()).is_array(),

@@ -64,6 +64,9 @@ class RunCheckpoints {
   // What the run trains on, saved with each checkpoint (its "data"): a resumed run compares it with what it
   // reads now (check_same_data).
   void set_data(nlohmann::json data) { data_ = std::move(data); }
+  // parameters_hash of the model the run started from (its "init_weights"; empty: not recorded), which a
+  // resumed GRPO run's KL reference must match.
+  void set_init_weights(std::string hash) { init_weights_ = std::move(hash); }
 
   void save(const Transformer<float>& model, AdamW<float>& opt, TrainerState& state,
             const nlohmann::json& settings) {
@@ -71,6 +74,7 @@ class RunCheckpoints {
     // across threads round differently, so a resume with another count is noted (print_resuming).
     state.extra = {{"settings", settings}, {"threads", omp_get_max_threads()}};
     if (!data_.is_null()) state.extra["data"] = data_;
+    if (!init_weights_.empty()) state.extra["init_weights"] = init_weights_;
     save_checkpoint(run_dir_, model, opt, state, tokenizer_, keep_last_);
     saved_step_ = state.step;
   }
@@ -84,7 +88,11 @@ class RunCheckpoints {
   tok::TokenizerFileSet tokenizer_;
   int64_t keep_last_, saved_step_;
   nlohmann::json data_;
+  std::string init_weights_;
 };
+
+// A content hash of the model's f32 parameters (hex), as checkpoints record them.
+std::string parameters_hash(const Transformer<float>& model);
 
 // Throws seek::Error when a resumed run's data differ from what its checkpoint (`state`, saved at its step)
 // recorded: `now` as TokenCache::content, `files` the run's data files in order, for the message. The data

@@ -237,6 +237,48 @@ TEST(GrpoTrainer, ResumeWithAKlTermNeedsItsInit) {
   EXPECT_EQ(test::read_jsonl(tmp.path / "run0" / "metrics.jsonl").size(), 3u);
 }
 
+// The reference model a resumed KL term reads again must be the model the run started from: a --init folder
+// overwritten with other weights of the same shapes was taken as the reference without a word (the KL jumped
+// from ~0 to 4.3), also when the resume turns the KL term on.
+TEST(GrpoTrainer, ResumeRefusesAnotherReferenceModel) {
+  TempDir tmp("grpo-resume-ref");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 1;
+  s.checkpoint_every = 1;
+  s.beta = 0.04;
+  run_grpo(s, false);
+  auto s0 = s;
+  s0.out = (tmp.path / "run0").string();
+  s0.beta = 0;
+  run_grpo(s0, false);
+  fs::rename(tmp.path / "policy", tmp.path / "policy-first");
+  {
+    Transformer<float> other(load_model_config(tmp.path / "policy-first"));
+    other.init_weights(6);
+    save_model_dir(other, tmp.path / "policy");
+  }
+  for (const auto& [out, overrides] : {std::pair{s.out, nlohmann::json{{"steps", 2}}},
+                                       std::pair{s0.out, nlohmann::json{{"steps", 2}, {"beta", 0.1}}}}) {
+    auto r = s;
+    r.out = out;
+    const std::string e = test::error_of([&] { run_grpo(r, true, overrides); });
+    EXPECT_NE(e.find("--init " + s.init + " holds other weights than the model this run started from"),
+              std::string::npos)
+        << e;
+  }
+  // Without a KL term the reference is not read: the resume runs.
+  auto r0 = s0;
+  run_grpo(r0, true, {{"steps", 2}});
+  EXPECT_EQ(test::read_jsonl(tmp.path / "run0" / "metrics.jsonl").size(), 2u);
+  // With the first model back, the KL run resumes too.
+  fs::remove_all(tmp.path / "policy");
+  fs::rename(tmp.path / "policy-first", tmp.path / "policy");
+  auto r = s;
+  run_grpo(r, true, {{"steps", 2}});
+  EXPECT_EQ(test::read_jsonl(tmp.path / "run" / "metrics.jsonl").size(), 2u);
+}
+
 // A dataset whose contents changed since the checkpoint is refused on resume: the run would draw other
 // problems at the saved position. Only the path was compared before.
 TEST(GrpoTrainer, ResumeRefusesAChangedDataset) {
