@@ -1,8 +1,11 @@
 // Tokenizer subcommands: `seek tokenize`, `seek detokenize` and `seek tokenizer train`.
 #include <fmt/core.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -234,6 +237,21 @@ void check_out_folder(const std::string& out, const std::vector<std::string>& in
   SEEK_CHECK(fs::is_directory(up), "--out {}: {} is a file, so the folder cannot be created", out,
              up.string());
   SEEK_CHECK(::access(up.c_str(), W_OK) == 0, "--out {}: the folder {} is not writable", out, up.string());
+  // The missing folders are made and removed again: what the checks above cannot tell (a name too long, a
+  // place such as /proc where nothing can be made) fails now rather than when training is done.
+  std::vector<fs::path> made;
+  fs::path at = up;
+  for (const fs::path& part : fs::absolute(out).lexically_relative(up)) {
+    if (part.empty() || part == ".") continue;
+    at /= part;
+    if (::mkdir(at.c_str(), 0777) != 0) {
+      const int e = errno;
+      for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
+      fail("--out {}: cannot create the folder {}: {}", out, at.string(), std::strerror(e));
+    }
+    made.push_back(at);
+  }
+  for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
 }
 
 struct TrainArgs {

@@ -87,6 +87,13 @@ TEST(CliTokenizerTrain, OutThatCannotBeAFolderIsRefused) {
                  "the folder " + (tmp.path / "ro").string() + " is not writable");
     fs::permissions(tmp.path / "ro", fs::perms::owner_all);
   }
+  // What only making the folder shows (a name too long, a place like /proc) was reported after training: the
+  // folders are made and removed again first, and none is left behind.
+  const fs::path too_long = tmp.path / "made" / std::string(300, 'b');
+  expect_error(train(corpus, too_long),
+               "cannot create the folder " + too_long.string() + ": File name too long");
+  EXPECT_FALSE(fs::exists(tmp.path / "made"));
+  expect_error(train(corpus, "/proc/seek-no-such/tok"), "cannot create the folder /proc/seek-no-such");
 }
 
 // The same file twice (here by another spelling) counts its words twice: allowed, with a note.
