@@ -27,6 +27,7 @@ namespace {
 
 struct EvalCli {
   std::string model, tokenizer, task, data, task_options = "{}", rewards, out;
+  bool out_given = false;  // --out "" is an error, not "no output"
   int64_t problems = 128;
   int samples = 1;
   std::vector<int> ks;
@@ -38,8 +39,9 @@ struct EvalCli {
 };
 
 void run(const EvalCli& c) {
-  if (!c.out.empty()) {
-    // Before anything loads; the file itself is written whole at the end (a crash leaves no half of it).
+  if (c.out_given) {
+    // Before anything loads (an empty name too); the file itself is written whole at the end (a crash leaves
+    // no half of it).
     check_output_path(c.out, "--out", {c.model, c.tokenizer}, {c.data});
   }
   nlohmann::json task_opts;
@@ -150,7 +152,10 @@ RegisterCommand reg(
       add_kv_cache_option(app, c->kv_cache);
       add_threads_option(app);
       app.add_option("--out", c->out, "write every completion with its scores to this JSONL file");
-      app.callback([c] { run(*c); });
+      app.callback([c, &app] {
+        c->out_given = app.count("--out") > 0;
+        run(*c);
+      });
     });
 
 }  // namespace

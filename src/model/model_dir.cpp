@@ -263,6 +263,7 @@ void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg
 // std::filesystem's throwing calls would report a symlink loop as an internal error, so every check here
 // takes an error code, and what it cannot tell is left to the read, which names the reason.
 ModelConfig load_model_config(const fs::path& dir) {
+  SEEK_CHECK(!dir.empty(), "the model directory is an empty name; give the folder of the model");
   std::error_code ec;
   const fs::file_status st = fs::status(dir, ec);
   if (ec && st.type() != fs::file_type::not_found)

@@ -1,14 +1,19 @@
 // JSONL problem loading (see dataset.hpp).
 #include "reward/dataset.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "reward/answer_extract.hpp"
 
@@ -34,7 +39,12 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
       if (role != "system" && role != "user" && role != "assistant" && role != "tool")
         fail("{}: messages[{}] has unknown role \"{}\" (expected system, user, assistant or tool)", where, i,
              role);
+      // As an empty "prompt" is: a user turn without text asks nothing.
+      if (role == "user" && m[i]["content"].get_ref<const std::string&>().empty())
+        fail("{}: messages[{}] is a user turn with empty content", where, i);
     }
+    if (std::none_of(m.begin(), m.end(), [](const nlohmann::json& t) { return t["role"] == "user"; }))
+      fail("{}: \"messages\" has no user turn; a problem asks its question in one", where);
     // The model writes the reply to the last turn: a conversation that already ends with the reply has no
     // question left for it.
     if (m.back()["role"] == "assistant")
@@ -45,9 +55,11 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
   }
   if (j.contains("id")) {
     const auto& id = j["id"];
-    if (id.is_string())
+    if (id.is_string()) {
       p.id = id.get<std::string>();
-    else if (id.is_number_unsigned())  // above INT64_MAX get<int64_t> would wrap, as for "answer" below
+      // Outputs and logs name the problem by it (eval's "problem", GRPO's completions).
+      if (p.id.empty()) fail("{}: \"id\" is empty; leave it out to name the problem by its line", where);
+    } else if (id.is_number_unsigned())  // above INT64_MAX get<int64_t> would wrap, as for "answer" below
       p.id = std::to_string(id.get<uint64_t>());
     else if (id.is_number_integer())
       p.id = std::to_string(id.get<int64_t>());
@@ -109,8 +121,14 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
 std::vector<Problem> load_problems_jsonl(const std::string& path) {
   std::error_code ec;
   SEEK_CHECK(!std::filesystem::is_directory(path, ec), "{}: is a folder, not a JSONL file of problems", path);
+  SEEK_CHECK(path != "-", "problems are read from a file, not standard input ('-'); give the JSONL file");
+  // The reason, which std::ifstream does not say ("No such file or directory", "Permission denied").
+  if (const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd < 0)
+    fail("cannot read {}: {}", path, open_error_text(path, errno));
+  else
+    ::close(fd);
   std::ifstream in(path);
-  if (!in) fail("{}: cannot open", path);
+  if (!in) fail("cannot read {}", path);
   std::vector<Problem> out;
   const std::string file_name = std::filesystem::path(path).filename().string();
   std::unordered_map<std::string, size_t> line_of_id;

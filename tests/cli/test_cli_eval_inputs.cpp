@@ -47,6 +47,16 @@ struct CliEvalInputs : ::testing::Test {
   }
 };
 
+// Empty names: --out "" ran and wrote nothing, --model "" said "model directory  does not exist", and a
+// problems file that cannot be read said "cannot open" without the reason.
+TEST_F(CliEvalInputs, EmptyNamesAndUnreadableFilesSayWhatIsWrong) {
+  expect_error(eval("--out ''"), "--out is empty");
+  expect_error("eval --model '' --data " + maths, "the model directory is an empty name");
+  const std::string missing = (tmp.path / "missing.jsonl").string();
+  expect_error("eval --model " + model + " --data " + missing,
+               "cannot read " + missing + ": No such file or directory");
+}
+
 TEST_F(CliEvalInputs, TokenizerFolderMustExist) {
   const std::string typo = (tmp.path / "typo").string();
   expect_error(eval("--tokenizer " + typo), "--tokenizer " + typo + ": no such folder");

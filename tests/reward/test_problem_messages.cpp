@@ -33,6 +33,39 @@ TEST(ProblemMessages, AConversationEndingWithTheReplyIsRefused) {
       << msg;
 }
 
+// As an empty "prompt" is refused: a user turn without text, a conversation without a user turn, and an
+// empty id (which outputs name the problem by) were read and evaluated.
+TEST(ProblemMessages, AnEmptyQuestionOrIdIsRefused) {
+  std::string msg = error_of({{"messages", {{{"role", "user"}, {"content", ""}}}}, {"answer", "1"}});
+  EXPECT_NE(msg.find("problems.jsonl:7: messages[0] is a user turn with empty content"), std::string::npos)
+      << msg;
+  msg = error_of({{"messages", {{{"role", "system"}, {"content", "x"}}}}, {"answer", "1"}});
+  EXPECT_NE(msg.find("problems.jsonl:7: \"messages\" has no user turn"), std::string::npos) << msg;
+  msg = error_of({{"prompt", "a"}, {"answer", "1"}, {"id", ""}});
+  EXPECT_NE(msg.find("problems.jsonl:7: \"id\" is empty"), std::string::npos) << msg;
+  EXPECT_EQ(error_of({{"prompt", "a"}, {"answer", "1"}, {"id", "q1"}}), "");
+}
+
+// A file that cannot be read says why ("x.jsonl: cannot open" before), and '-' that problems come from a
+// file.
+TEST(ProblemMessages, AnUnreadableFileSaysWhy) {
+  const std::string missing = ::testing::TempDir() + "seek-no-such-problems.jsonl";
+  std::string msg;
+  try {
+    load_problems_jsonl(missing);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_EQ(msg, "cannot read " + missing + ": No such file or directory");
+  msg.clear();
+  try {
+    load_problems_jsonl("-");
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("not standard input ('-')"), std::string::npos) << msg;
+}
+
 TEST(ProblemMessages, EveryKnownRoleIsAccepted) {
   EXPECT_EQ(error_of({{"messages",
                        {{{"role", "system"}, {"content", "be brief"}},
