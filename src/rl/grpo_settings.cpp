@@ -48,6 +48,7 @@ Schedule GrpoSettings::make_schedule() const {
 namespace {
 
 constexpr int64_t kMaxGrpoCount = int64_t(1) << 20;
+constexpr double kMinGrpoTemperature = 1e-5;  // see validate()
 
 }  // namespace
 
@@ -97,6 +98,13 @@ void GrpoSettings::validate() const {
              "temperature must be positive: GRPO's log-probabilities are taken at the sampling "
              "temperature (got {})",
              temperature);
+  // The log-probabilities and their gradients divide the logits by it in fp32: at 1e-38 they overflowed and
+  // the run stopped at its first step with a non-finite gradient that did not name the cause. Below 1e-5
+  // sampling is greedy in effect (vLLM treats it so), and a group of identical samples has no advantage.
+  SEEK_CHECK(temperature >= kMinGrpoTemperature,
+             "temperature {} is below {}: sampling is greedy there (a group's samples all alike, their "
+             "advantages 0) and the log-probabilities, taken at logits / temperature in fp32, overflow",
+             temperature, kMinGrpoTemperature);
   SEEK_CHECK(epsilon_low >= 0 && epsilon_low < 1 && epsilon_high >= 0,
              "need 0 <= epsilon_low < 1, epsilon_high >= 0");
   SEEK_CHECK(delta == 0 || delta > 1 + epsilon_high,

@@ -193,6 +193,13 @@ TEST(GrpoEvalSettings, CountsAreBoundedAndRealsFinite) {
   s.temperature = 1e300;
   EXPECT_NE(validate_error(s).find("temperature 1e+300 is beyond the largest fp32 number"), std::string::npos)
       << validate_error(s);
+  // A tiny temperature passed and stopped the run at its first step ("non-finite gradient").
+  s.temperature = 1e-38;
+  EXPECT_NE(validate_error(s).find("temperature 1e-38 is below 1e-05: sampling is greedy there"),
+            std::string::npos)
+      << validate_error(s);
+  s.temperature = 1e-5;
+  EXPECT_EQ(validate_error(s), "");
 }
 
 // The policy loss and the ratio's level are names the loss knows; cispo has its own cap and no δ.
