@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <new>
 #include <string>
@@ -96,6 +97,17 @@ bool help_requested(int argc, char** argv) {
   return false;
 }
 
+// An argument CLI11 reads as -h with more short flags behind it ("-hi", text meant for `seek tokenize`),
+// which printed the usage and exited 0 where "-world" is an error. Empty if none (before a `--`).
+std::string help_in_a_group(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--") break;
+    if (a.size() > 2 && a.starts_with("-h")) return std::string(a);
+  }
+  return "";
+}
+
 // Asking for the usage wins over a mistake elsewhere on the line: prints the reached command's --help.
 void print_help(const CLI::App& app) {
   std::fputs(app.help().c_str(), stdout);  // CLI11 hands this to the deepest command reached
@@ -151,12 +163,26 @@ int main(int argc, char** argv) {
   auto& reg = seek::cli::command_registry();
   std::sort(reg.begin(), reg.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (auto& spec : reg) spec.setup(*app.add_subcommand(spec.name, spec.help));
+  // CLI11 lets an on/off flag be given twice (`--show --show`), where a one-value option given twice is an
+  // error: both are, as README says.
+  const std::function<void(CLI::App&)> one_flag_each = [&](CLI::App& command) {
+    for (CLI::Option* opt : command.get_options())
+      if (opt->get_items_expected_max() == 0 && opt != command.get_help_ptr())
+        opt->multi_option_policy(CLI::MultiOptionPolicy::Throw);
+    for (CLI::App* sub : command.get_subcommands({})) one_flag_each(*sub);
+  };
+  one_flag_each(app);
   int rc = 0;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     // --help (and CLI11's other non-errors) print to stdout and exit 0.
-    if (e.get_exit_code() == 0) {
+    const std::string grouped = help_in_a_group(argc, argv);
+    if (e.get_exit_code() == 0 && !grouped.empty() && !help_requested(argc, argv)) {
+      return report_usage_error(app, CLI::ExtrasError(std::vector<std::string>{
+                                         grouped + " (-h asks for help; text that starts with '-' goes "
+                                                   "after '--')"}));
+    } else if (e.get_exit_code() == 0) {
       rc = app.exit(e);
     } else if (help_requested(argc, argv)) {
       print_help(app);

@@ -46,6 +46,13 @@ TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
       // A misspelt required flag: named next to the requirement it fails.
       {"generate --modle x", "--model is required (not understood: --modle x)", "seek generate"},
       {"train --lr 1 --lr 2", "--lr is given 2 times; give it once", "seek train"},
+      // An on/off flag given twice passed; -h with more letters behind it printed the usage and exited 0.
+      {"tokenize --tokenizer x --show --show hi", "--show is given 2 times; give it once", "seek tokenize"},
+      {"train --resume --resume", "--resume is given 2 times; give it once", "seek train"},
+      {"tokenize --tokenizer x -hi",
+       "the following argument was not expected: -hi (-h asks for help; text that starts with '-' goes after "
+       "'--')",
+       "seek tokenize"},
       {"tokenizer", "seek tokenizer needs a command", "seek tokenizer"},
       {"tokenizer bogus", "unknown command 'bogus'", "seek tokenizer"},
       {"tokenizer train --input a.txt --out t", "--vocab-size is required", "seek tokenizer train"},
