@@ -53,6 +53,22 @@ std::string replace_refusal(const fs::path& target) {
     case S_IFLNK: {
       std::error_code ec;
       const fs::path to = fs::read_symlink(target, ec);
+      // /dev/stdout, a process substitution's /dev/fd/63: "remove the link" is no advice there.
+      struct stat behind {};
+      const bool resolves = ::stat(target.c_str(), &behind) == 0;
+      const std::string dest = ec ? std::string() : to.string();
+      if ((resolves && !S_ISREG(behind.st_mode)) || dest.starts_with("/proc/self/fd/") ||
+          dest.starts_with("/dev/fd/"))
+        return fmt::format(
+            "it is a symbolic link{} to {}, not a file of its own: the file is written whole under a "
+            "temporary name and renamed into place, so give the path of a file",
+            dest.empty() ? "" : fmt::format(" ({})", dest),
+            !resolves || S_ISREG(behind.st_mode) ? "an open descriptor"
+            : S_ISFIFO(behind.st_mode)           ? "a pipe"
+            : S_ISCHR(behind.st_mode)            ? "a terminal or other device"
+            : S_ISSOCK(behind.st_mode)           ? "a socket"
+            : S_ISDIR(behind.st_mode)            ? "a folder"
+                                                 : "something other than a file");
       return fmt::format(
           "it is a symbolic link{}; seek does not write through links (the file behind one may be shared) "
           "nor "

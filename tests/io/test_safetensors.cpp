@@ -845,6 +845,12 @@ TEST_F(SafetensorsTest, AtomicFileRefusesWhatItMustNotReplace) {
   fs::create_symlink("missing.json", dir_ / "dangling.json");
   refused(dir_ / "dangling.json", "it is a symbolic link to missing.json");
   EXPECT_FALSE(fs::exists(dir_ / "missing.json"));
+  // A link to a pipe or to an open descriptor (/dev/stdout, a process substitution's /dev/fd/63) says that a
+  // file's path is needed: "remove the link" was the advice for /dev/stdout.
+  fs::create_symlink(fifo, dir_ / "to-fifo");
+  refused(dir_ / "to-fifo", "it is a symbolic link (" + fifo.string() + ") to a pipe, not a file of its own");
+  fs::create_symlink("/proc/self/fd/0", dir_ / "to-fd");
+  refused(dir_ / "to-fd", "it is a symbolic link (/proc/self/fd/0) to ");  // whatever standard input is
 
   // Mode 444 in a writable folder: refused also for root, whom access(W_OK) would let through.
   write_file_atomically(dir_ / "ro.json", "old");
