@@ -177,8 +177,19 @@ const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [
     std::string all;
     for (const auto& w : a->ids) all += w + " ";
     if (a->ids.empty()) all = read_input("-");
-    // No ids decode to the empty text (what `seek tokenize ''` printed), where --ids needs a token.
-    const bool none = all.find_first_not_of(" \t\r\n") == std::string::npos;
+    // No ids decode to the empty text (what `seek tokenize ''` printed), where --ids needs a token: nothing,
+    // whitespace or an empty list "[]", whether on standard input or as arguments (where CLI11 takes "[]" for
+    // no arguments at all).
+    std::string_view body = all;
+    const auto trim = [](std::string_view v) {
+      const size_t b = v.find_first_not_of(" \t\r\n");
+      return b == std::string_view::npos ? std::string_view()
+                                         : v.substr(b, v.find_last_not_of(" \t\r\n") - b + 1);
+    };
+    body = trim(body);
+    if (body.size() >= 2 && body.front() == '[' && body.back() == ']')
+      body = trim(body.substr(1, body.size() - 2));
+    const bool none = body.empty();
     const std::vector<TokenId> ids =
         none ? std::vector<TokenId>() : parse_token_ids(all, a->ids.empty() ? "standard input" : "the ids");
     fmt::print("{}", tok->decode(ids, a->skip_special));
@@ -345,7 +356,7 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
       fmt::print(
           "note: the vocabulary has {} tokens, not the {} asked for: no pair of adjacent tokens within a "
           "word "
-          "occurs {} or more times in this text. More (varied) text{} gives more merges.\n",
+          "occurs {} or more times in this text. More (varied) text{} may give more merges.\n",
           trained, a->vocab_size, std::max<uint64_t>(a->min_frequency, 1),
           a->min_frequency > 1 ? " or a lower --min-frequency" : "");
   });

@@ -84,7 +84,15 @@ void require_utf8(const std::string& text, const std::string& what, const char* 
 }  // namespace
 
 void check_utf8_file(const std::string& text, const std::string& path) {
-  require_utf8(text, path, "; convert the file first (e.g. iconv -f latin1 -t utf-8)");
+  // Latin-1 is the usual culprit, but converting UTF-16 (a byte-order mark, or NULs between ASCII letters) as
+  // Latin-1 turns it into garbage.
+  const bool utf16 =
+      text.starts_with("\xFF\xFE") || text.starts_with("\xFE\xFF") || text.find('\0') != std::string::npos;
+  require_utf8(
+      text, path,
+      utf16 ? "; it looks like UTF-16 (a byte-order mark or NUL bytes): convert it first (e.g. iconv -f "
+              "utf-16 -t utf-8)"
+            : "; convert the file first (e.g. iconv -f latin1 -t utf-8)");
 }
 
 void check_utf8_text(const std::string& text, const std::string& what) {

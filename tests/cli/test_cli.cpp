@@ -548,6 +548,16 @@ TEST(Cli, TokenIdListsAreParsedConsistently) {
                 .output,
             "hi");
   EXPECT_EQ(run("detokenize --tokenizer " + kTinyV3, "< /dev/null").code, 0);  // no ids: the empty text
+  // So is an empty list, on standard input as in arguments (it was an error on standard input alone).
+  std::ofstream(tmp.path / "empty-list.txt") << "[ ]\n";
+  for (const auto& [args, in] :
+       {std::pair<std::string, std::string>{"", "< " + (tmp.path / "empty-list.txt").string()},
+        {" '[]'", "< /dev/null"},
+        {" '[' ']'", "< /dev/null"}}) {
+    const CmdResult r = run("detokenize --tokenizer " + kTinyV3 + args, in + " 2>&1");
+    EXPECT_EQ(r.code, 0) << args << ": " << r.output;
+    EXPECT_EQ(r.output, "") << args;
+  }
   for (const char* bad : {"+104", "104,,105", "-1"}) {
     const CmdResult r = run("detokenize --tokenizer " + kTinyV3 + " -- " + bad);
     EXPECT_EQ(r.code, 1) << bad << ": " << r.output;

@@ -421,6 +421,13 @@ TEST(CliGenerateInputs, PromptFromAFileOrStandardInput) {
   expect_error(gen + "--file " + file.string(),
                file.string() + " is not UTF-8 text: invalid UTF-8 at byte 3 (line 1: 0xE9)");
   expect_error(gen + "-f - < " + file.string(), "standard input is not UTF-8 text");
+  expect_error(gen + "--file " + file.string(), "convert the file first (e.g. iconv -f latin1 -t utf-8)");
+  // UTF-16 converted as Latin-1 would be garbage: the advice names UTF-16 where the file looks like it.
+  std::ofstream(file, std::ios::binary) << std::string("\xFF\xFEh\0i\0", 6);
+  expect_error(
+      gen + "--file " + file.string(),
+      "it looks like UTF-16 (a byte-order mark or NUL bytes): convert it first (e.g. iconv -f utf-16 -t "
+      "utf-8)");
   expect_error(gen + "--file " + (tmp.path / "none.txt").string(),
                "cannot read " + (tmp.path / "none.txt").string() + ": No such file or directory");
   expect_error(gen + "--file " + tmp.path.string(), "is a folder, not a file");
