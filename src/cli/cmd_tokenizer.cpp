@@ -229,8 +229,14 @@ void check_out_folder(const std::string& out, const std::vector<std::string>& in
   if (fs::exists(fs::symlink_status(out, ec))) {  // a dangling link too: the folder cannot be created there
     SEEK_CHECK(fs::is_directory(out, ec),
                "--out {} is not a folder; give a folder for tokenizer.json and tokenizer_config.json", out);
-    for (const char* name : {"tokenizer.json", "tokenizer_config.json"})
+    for (const char* name : {"tokenizer.json", "tokenizer_config.json"}) {
+      // check_output_path would ask for "the name of a file in it", where --out itself is the folder to give.
+      SEEK_CHECK(!fs::is_directory(fs::symlink_status(fs::path(out) / name, ec)),
+                 "--out {} holds a folder named {}, where the tokenizer writes that file; remove it or give "
+                 "another --out",
+                 out, name);
       check_output_path((fs::path(out) / name).string(), "--out", {}, inputs);
+    }
     // A model's folder: a new tokenizer there changes what the model's token ids mean (and may not fit its
     // vocab_size), so the model, which worked, stops working.
     for (const auto& entry : fs::directory_iterator(out, ec)) {

@@ -117,7 +117,7 @@ void print_help(const CLI::App& app) {
 // bad input: `seek: error: ...`, exit status 1, plus where to look up the usage. CLI11's own report has
 // neither the prefix nor a documented status (104-114), and says "A subcommand is required" for a misspelt
 // command too.
-int report_usage_error(const CLI::App& app, const CLI::ParseError& e) {
+int report_usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
   // The deepest command the arguments reached: its --help describes what went wrong.
   const CLI::App* at = &app;
   std::string command = "seek";
@@ -143,6 +143,19 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e) {
   } else if (required && !left.empty()) {
     // Often the cause: `--vocab_size 100` for `--vocab-size` reads as "--vocab-size is required".
     message += fmt::format(" (not understood: {})", fmt::join(left, " "));
+  } else if (const size_t is_req = message.find(" is required"); required && is_req != std::string::npos) {
+    // The flag is on the line, but an option before it that takes values took it as one (`--input --out d`:
+    // --input read "--out" and "d").
+    const std::string flag = message.substr(0, is_req);
+    for (int i = 2; i < argc; ++i) {
+      const std::string_view a = argv[i], before = argv[i - 1];
+      if (a == "--") break;
+      if (a == flag && before.starts_with("-")) {
+        message +=
+            fmt::format(" (the {} given was read as a value of {}, which needs its own first)", flag, before);
+        break;
+      }
+    }
   }
   if (message.size() > 1 && std::isupper(static_cast<unsigned char>(message[0])) &&
       std::islower(static_cast<unsigned char>(message[1]))) {
@@ -179,15 +192,17 @@ int main(int argc, char** argv) {
     // --help (and CLI11's other non-errors) print to stdout and exit 0.
     const std::string grouped = help_in_a_group(argc, argv);
     if (e.get_exit_code() == 0 && !grouped.empty() && !help_requested(argc, argv)) {
-      return report_usage_error(app, CLI::ExtrasError(std::vector<std::string>{
-                                         grouped + " (-h asks for help; text that starts with '-' goes "
-                                                   "after '--')"}));
+      return report_usage_error(app,
+                                CLI::ExtrasError(std::vector<std::string>{
+                                    grouped + " (-h asks for help; text that starts with '-' goes "
+                                              "after '--')"}),
+                                argc, argv);
     } else if (e.get_exit_code() == 0) {
       rc = app.exit(e);
     } else if (help_requested(argc, argv)) {
       print_help(app);
     } else {
-      return report_usage_error(app, e);
+      return report_usage_error(app, e, argc, argv);
     }
   } catch (const seek::Error& e) {
     // With --help, this is an option's own check failing while CLI11 read the line: a command itself only

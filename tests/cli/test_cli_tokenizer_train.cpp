@@ -94,6 +94,10 @@ TEST(CliTokenizerTrain, OutThatCannotBeAFolderIsRefused) {
                "cannot create the folder " + too_long.string() + ": File name too long");
   EXPECT_FALSE(fs::exists(tmp.path / "made"));
   expect_error(train(corpus, "/proc/seek-no-such/tok"), "cannot create the folder /proc/seek-no-such");
+  // A folder where one of the two files goes: --out is the folder to change, not a file name inside it.
+  fs::create_directories(tmp.path / "holds" / "tokenizer_config.json");
+  expect_error(train(corpus, tmp.path / "holds"),
+               "--out " + (tmp.path / "holds").string() + " holds a folder named tokenizer_config.json");
 }
 
 // The same file twice (here by another spelling) counts its words twice: allowed, with a note.

@@ -49,6 +49,10 @@ TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
       // An on/off flag given twice passed; -h with more letters behind it printed the usage and exited 0.
       {"tokenize --tokenizer x --show --show hi", "--show is given 2 times; give it once", "seek tokenize"},
       {"train --resume --resume", "--resume is given 2 times; give it once", "seek train"},
+      // An option before a required one took it as a value.
+      {"tokenizer train --vocab-size 300 --input --out d",
+       "--out is required (the --out given was read as a value of --input, which needs its own first)",
+       "seek tokenizer train"},
       {"tokenize --tokenizer x -hi",
        "the following argument was not expected: -hi (-h asks for help; text that starts with '-' goes after "
        "'--')",
