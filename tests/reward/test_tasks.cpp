@@ -64,6 +64,13 @@ TEST(Tasks, HeldOutSetIsDisjointFromTraining) {
     }
   }
   EXPECT_THROW(make_task("gcd", {{"held_out_fraction", 0.0}})->held_out(0), Error);
+  // Below the split's resolution (one key in 10^6 buckets) a fraction is refused where the options are read;
+  // it searched a million draws first.
+  const std::string e = test::error_of([] { make_task("countdown", {{"held_out_fraction", 1e-300}}); });
+  EXPECT_NE(e.find("option 'held_out_fraction' is 1e-300, below the split's resolution of 1e-6"),
+            std::string::npos)
+      << e;
+  EXPECT_NO_THROW(make_task("gcd", {{"held_out_fraction", 1e-6}}));
 }
 
 TEST(Countdown, VerifierFollowsTinyZero) {
