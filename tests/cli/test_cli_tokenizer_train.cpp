@@ -121,6 +121,8 @@ TEST(CliTokenizerTrain, UnusableInputsAreClearErrors) {
   expect_error(train(tmp.path / "missing.txt", out),
                "cannot read " + (tmp.path / "missing.txt").string() + ": No such file or directory");
   expect_error(train(tmp.path, out), tmp.path.string() + " is a folder, not a file");
+  // A device has no end: /dev/zero filled the memory for minutes before the limit stopped it.
+  expect_error(train("/dev/zero", out), "/dev/zero is a device, not a text file to train on");
   std::ofstream(tmp.path / "empty.txt").close();
   expect_error(train(tmp.path / "empty.txt", out),
                "no text to train on: " + (tmp.path / "empty.txt").string() + " is empty");
