@@ -1,15 +1,10 @@
 // JSONL problem loading (see dataset.hpp).
 #include "reward/dataset.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <unordered_map>
 
 #include "core/error.hpp"
@@ -118,26 +113,30 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
   return p;
 }
 
-std::vector<Problem> load_problems_jsonl(const std::string& path) {
+std::string read_problems_file(const std::string& path) {
   std::error_code ec;
   SEEK_CHECK(!std::filesystem::is_directory(path, ec), "{}: is a folder, not a JSONL file of problems", path);
   SEEK_CHECK(path != "-", "problems are read from a file, not standard input ('-'); give the JSONL file");
-  // The reason, which std::ifstream does not say ("No such file or directory", "Permission denied").
-  if (const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd < 0)
-    fail("cannot read {}: {}", path, open_error_text(path, errno));
-  else
-    ::close(fd);
-  std::ifstream in(path);
-  if (!in) fail("cannot read {}", path);
+  return read_file(path);
+}
+
+std::vector<Problem> load_problems_jsonl(const std::string& path) {
+  return parse_problems_jsonl(read_problems_file(path), path);
+}
+
+std::vector<Problem> parse_problems_jsonl(std::string_view text, const std::string& path) {
   std::vector<Problem> out;
   const std::string file_name = std::filesystem::path(path).filename().string();
   std::unordered_map<std::string, size_t> line_of_id;
-  std::string line;
   size_t lineno = 0;
-  while (std::getline(in, line)) {
+  for (size_t begin = 0; begin < text.size();) {
+    const size_t nl = text.find('\n', begin);
+    const std::string_view line =
+        text.substr(begin, (nl == std::string_view::npos ? text.size() : nl) - begin);
+    begin = nl == std::string_view::npos ? text.size() : nl + 1;
     ++lineno;
     std::string where = path + ":" + std::to_string(lineno);
-    if (trim_copy(line).empty()) continue;
+    if (trim_copy(std::string(line)).empty()) continue;
     nlohmann::json j;
     try {
       // Keys once each and a bounded depth: a record nested 10^5 deep overflowed the stack when copied.
@@ -156,7 +155,6 @@ std::vector<Problem> load_problems_jsonl(const std::string& path) {
           "each must be unique (a record without \"id\" is named by its file and line)",
           where, nlohmann::json(out.back().id).dump(), it->second);
   }
-  if (in.bad()) fail("{}: read error after line {}", path, lineno);
   if (out.empty()) fail("{}: no problems", path);
   return out;
 }

@@ -16,9 +16,9 @@ ProblemSource::ProblemSource(const std::string& task_name, const nlohmann::json&
   if (!task_name.empty()) {
     task_ = reward::make_task(task_name, task_options);
   } else {
-    data_ = reward::load_problems_jsonl(data);
-    SEEK_CHECK(!data_.empty(), "{} holds no problems", data);
-    const std::string bytes = read_file(data);
+    // Read once: parsed and hashed from the same bytes (read twice, a FIFO hung on the second read).
+    const std::string bytes = reward::read_problems_file(data);
+    data_ = reward::parse_problems_jsonl(bytes, data);
     content_ = {{"inputs", nlohmann::json::array(
                                {{{"size", bytes.size()},
                                  {"hash", data::hex64(data::content_hash(bytes.data(), bytes.size()))}}})}};
