@@ -177,6 +177,7 @@ void run_perplexity(const PerplexityOptions& o) {
   SEEK_CHECK(o.ctx == 0 || o.stride <= o.ctx,
              "--stride {} is longer than the window of {} tokens (--ctx); windows would skip tokens",
              o.stride, o.ctx);
+  if (!from_stdin) refuse_device(o.file);
   const std::string text = read_input(o.file);
   SEEK_CHECK(!text.empty(), "{} is empty; nothing to score", source);
   check_utf8_file(text, source);

@@ -114,4 +114,10 @@ void refuse_special_file(const std::filesystem::path& path) {
   fail("{} is not a regular file (a FIFO, socket or device)", path.string());
 }
 
+void refuse_device(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+    fail("{} is a device, not a text file", path.string());
+}
+
 }  // namespace seek

@@ -442,11 +442,7 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
   uint64_t total = 0, largest = 0;
   for (const auto& f : files) {
     std::error_code ec;
-    // A device gives no end of text (/dev/zero filled the memory for minutes before the limit stopped it);
-    // a pipe (`--input <(zcat corpus.gz)`) is text and is read.
-    const std::filesystem::file_type type = std::filesystem::status(f, ec).type();
-    SEEK_CHECK(type != std::filesystem::file_type::character && type != std::filesystem::file_type::block,
-               "{} is a device, not a text file to train on", f.string());
+    refuse_device(f);
     const uint64_t size = std::filesystem::is_regular_file(f, ec) ? std::filesystem::file_size(f, ec) : 0;
     total += ec ? 0 : size;
     largest = std::max(largest, ec ? 0 : size);

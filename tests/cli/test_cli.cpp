@@ -503,6 +503,10 @@ TEST(Cli, UnreadableInputFilesSayWhy) {
       r.output.find("cannot read " + (tmp.path / "missing.txt").string() + ": No such file or directory"),
       std::string::npos)
       << r.output;
+  // A device has no end of text: read until the memory limit (minutes), it is now refused at once.
+  r = run(ppl + "/dev/zero");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("/dev/zero is a device, not a text file"), std::string::npos) << r.output;
   r = run("tokenize --tokenizer " + kTinyV3 + " --file " + tmp.path.string());
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find(tmp.path.string() + " is a folder, not a file"), std::string::npos) << r.output;

@@ -122,7 +122,7 @@ TEST(CliTokenizerTrain, UnusableInputsAreClearErrors) {
                "cannot read " + (tmp.path / "missing.txt").string() + ": No such file or directory");
   expect_error(train(tmp.path, out), tmp.path.string() + " is a folder, not a file");
   // A device has no end: /dev/zero filled the memory for minutes before the limit stopped it.
-  expect_error(train("/dev/zero", out), "/dev/zero is a device, not a text file to train on");
+  expect_error(train("/dev/zero", out), "/dev/zero is a device, not a text file");
   std::ofstream(tmp.path / "empty.txt").close();
   expect_error(train(tmp.path / "empty.txt", out),
                "no text to train on: " + (tmp.path / "empty.txt").string() + " is empty");
