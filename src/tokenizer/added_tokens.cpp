@@ -1,6 +1,7 @@
 // Trie matching of added tokens; see added_tokens.hpp.
 #include "tokenizer/added_tokens.hpp"
 
+#include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/utf8.hpp"
 
 namespace seek::tok {
@@ -93,8 +94,10 @@ void AddedTokenMatcher::split(std::string_view text, std::vector<Section>& out) 
 }
 
 bool added_token_spans_line_start(std::string_view content) {
-  const size_t nl = content.find('\n');
-  return nl != std::string_view::npos && nl + 1 < content.size();
+  // A cut inside the token, the character before it being visible where the token starts with its newline.
+  std::string probe(1, 'a');
+  probe.append(content);
+  return pre_token_cut_after(probe, 0) < probe.size();
 }
 
 }  // namespace seek::tok

@@ -41,8 +41,9 @@ class AddedTokenMatcher {
 };
 
 // Whether an added token spelled `content` can straddle a cut made right after a newline
-// (pre_token_cut_after): it holds a newline before its last byte ("<x\ny>", "\n<x>"). Text holding it
-// cut there would find the token in neither part, so such tokenizers encode and train on texts whole.
+// (pre_token_cut_after): it holds a newline before its last byte with visible characters around it ("<x\ny>",
+// "\n<x>"; not "\n\n" or "<x>\n\n"). Text holding it cut there would find the token in neither part, so such
+// tokenizers encode and train on texts whole.
 bool added_token_spans_line_start(std::string_view content);
 
 // Trims JavaScript whitespace (String.prototype.trim's set) from either end.

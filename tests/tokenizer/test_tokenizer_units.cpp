@@ -220,12 +220,13 @@ TEST(BpeTokenizer, CutsAtLineStartsUnlessAnAddedTokenStripsOrHoldsANewline) {
   auto j = tiny_tokenizer();
   j["added_tokens"][0]["lstrip"] = true;
   EXPECT_FALSE(tok::BpeTokenizer(j, json(), "tiny").cuts_at_line_starts());
-  for (const char* content : {"<x\ny>", "\n<x>", "<x>\n\n"}) {
+  for (const char* content : {"<x\ny>", "\n<x>", "<x>\n<y>\n"}) {
     j = tiny_tokenizer();
     j["added_tokens"][0]["content"] = content;
     EXPECT_FALSE(tok::BpeTokenizer(j, json(), "tiny").cuts_at_line_starts()) << content;
   }
-  for (const char* content : {"<x>\n", "\n", "<x>"}) {
+  // No cut can fall inside these: a newline at the end, or next to whitespace.
+  for (const char* content : {"<x>\n", "\n", "<x>", "\n\n", "<x>\n\n", "<x> \ny"}) {
     j = tiny_tokenizer();
     j["added_tokens"][0]["content"] = content;
     EXPECT_TRUE(tok::BpeTokenizer(j, json(), "tiny").cuts_at_line_starts()) << content;
