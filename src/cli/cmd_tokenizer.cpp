@@ -258,11 +258,15 @@ void check_out_folder(const std::string& out, const std::vector<std::string>& in
   // place such as /proc where nothing can be made) fails now rather than when training is done.
   std::vector<fs::path> made;
   fs::path at = up;
+  // As create_directories walks it when saving: ".." is left to the kernel, and a folder that exists by now
+  // (another run making the same parent) is not this probe's to remove.
   for (const fs::path& part : fs::absolute(out).lexically_relative(up)) {
     if (part.empty() || part == ".") continue;
     at /= part;
+    if (part == "..") continue;
     if (::mkdir(at.c_str(), 0777) != 0) {
       const int e = errno;
+      if (e == EEXIST) continue;
       for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
       fail("--out {}: cannot create the folder {}: {}", out, at.string(), std::strerror(e));
     }

@@ -93,6 +93,10 @@ TEST(CliTokenizerTrain, OutThatCannotBeAFolderIsRefused) {
   expect_error(train(corpus, too_long),
                "cannot create the folder " + too_long.string() + ": File name too long");
   EXPECT_FALSE(fs::exists(tmp.path / "made"));
+  // ".." in a new path is walked as saving walks it (the probe refused "a/../b" with "File exists").
+  const CmdResult dots = run(train(corpus, tmp.path / "new" / ".." / "dotted"));
+  EXPECT_EQ(dots.code, 0) << dots.output;
+  EXPECT_TRUE(fs::exists(tmp.path / "dotted" / "tokenizer.json"));
   expect_error(train(corpus, "/proc/seek-no-such/tok"), "cannot create the folder /proc/seek-no-such");
   // A folder where one of the two files goes: --out is the folder to change, not a file name inside it.
   fs::create_directories(tmp.path / "holds" / "tokenizer_config.json");
