@@ -160,6 +160,7 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
 struct DetokenizeArgs {
   std::string dir;
   std::vector<std::string> ids;
+  bool ids_given = false;
   bool skip_special = false;
 };
 
@@ -171,12 +172,14 @@ const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [
       ->required();
   app.add_option("ids", a->ids, "Token ids (none: read whitespace- or comma-separated ids from stdin)");
   app.add_flag("--skip-special", a->skip_special, "Leave special tokens out of the text");
-  app.callback([a] {
+  app.callback([a, &app] {
+    a->ids_given = app.count("ids") > 0;
     auto tok = load_tokenizer_folder(a->dir);
     // Ids as arguments or on stdin, read as --ids reads them (commas and/or whitespace, "[1, 2, 3]" too).
     std::string all;
     for (const auto& w : a->ids) all += w + " ";
-    if (a->ids.empty()) all = read_input("-");
+    // A lone "[]" comes as "" (main.cpp): given, it is the empty list, not "read stdin".
+    if (!a->ids_given) all = read_input("-");
     // No ids decode to the empty text (what `seek tokenize ''` printed), where --ids needs a token: nothing,
     // whitespace or an empty list "[]", whether on standard input or as arguments (where CLI11 takes "[]" for
     // no arguments at all).

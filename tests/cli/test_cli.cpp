@@ -556,10 +556,11 @@ TEST(Cli, TokenIdListsAreParsedConsistently) {
   std::ofstream(tmp.path / "empty-list.txt") << "[ ]\n";
   for (const auto& [args, in] :
        {std::pair<std::string, std::string>{"", "< " + (tmp.path / "empty-list.txt").string()},
-        {" '[]'", "< /dev/null"},
-        {" '[' ']'", "< /dev/null"}}) {
-    const CmdResult r = run("detokenize --tokenizer " + kTinyV3 + args, in + " 2>&1");
-    EXPECT_EQ(r.code, 0) << args << ": " << r.output;
+        // Given as arguments, standard input is not read (it was, for '[]': CLI11 drops it).
+        {" '[]'", "< " + (tmp.path / "ids.txt").string()},
+        {" '[' ']'", "< " + (tmp.path / "ids.txt").string()}}) {
+    const CmdResult r = run("detokenize --tokenizer " + kTinyV3 + args, in + " 2>/dev/null");
+    EXPECT_EQ(r.code, 0) << args;
     EXPECT_EQ(r.output, "") << args;
   }
   for (const char* bad : {"+104", "104,,105", "-1"}) {
