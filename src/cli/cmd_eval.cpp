@@ -129,7 +129,13 @@ RegisterCommand reg(
     "eval", "pass@k, mean reward and format compliance on held-out problems", [](CLI::App& app) {
       auto c = std::make_shared<EvalCli>();
       app.add_option("--model", c->model, "model directory")->required();
-      app.add_option("--tokenizer", c->tokenizer, "tokenizer folder (default: the model's, else byte-level)");
+      app.add_option("--tokenizer", c->tokenizer, "tokenizer folder (default: the model's, else byte-level)")
+          ->check(
+              [](const std::string& v) {  // "" ran on the model's own tokenizer without a word
+                return v.empty() ? std::string("needs a folder name (leave the flag out for the model's own)")
+                                 : std::string();
+              },
+              "DIR");
       app.add_option("--task", c->task, "built-in task (its held-out set)");
       app.add_option("--data", c->data, "or a JSONL file of problems");
       app.add_option("--task-options", c->task_options, "task options as JSON");

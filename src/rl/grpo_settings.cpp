@@ -98,12 +98,12 @@ void GrpoSettings::validate() const {
              "temperature must be positive: GRPO's log-probabilities are taken at the sampling "
              "temperature (got {})",
              temperature);
-  // The log-probabilities and their gradients divide the logits by it in fp32: at 1e-38 they overflowed and
-  // the run stopped at its first step with a non-finite gradient that did not name the cause. Below 1e-5
-  // sampling is greedy in effect (vLLM treats it so), and a group of identical samples has no advantage.
+  // Below 1e-5 sampling is greedy in effect (vLLM treats it so), and a group of identical samples has no
+  // advantage to learn from; far below it (1e-38) the log-probabilities, logits / temperature in fp32,
+  // overflowed and the run stopped at its first step with a non-finite gradient that did not name the cause.
   SEEK_CHECK(temperature >= kMinGrpoTemperature,
              "temperature {} is below {}: sampling is greedy there (a group's samples all alike, their "
-             "advantages 0) and the log-probabilities, taken at logits / temperature in fp32, overflow",
+             "advantages 0), and at the smallest values logits / temperature overflow fp32",
              temperature, kMinGrpoTemperature);
   SEEK_CHECK(epsilon_low >= 0 && epsilon_low < 1 && epsilon_high >= 0,
              "need 0 <= epsilon_low < 1, epsilon_high >= 0");

@@ -214,8 +214,17 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     state = load_checkpoint(*ckpt, *policy, opt);
     print_resuming(*ckpt, state, s.steps);
     init_weights = state.extra.value("init_weights", std::string());
+    const std::string ref_weights = ref ? parameters_hash(*ref) : std::string();
+    // A checkpoint from before the record: the reference is taken on trust once, and recorded from now on.
+    if (ref && init_weights.empty()) {
+      init_weights = ref_weights;
+      fmt::print(
+          "note: the checkpoint at step {} does not record the weights the run started from (it predates "
+          "that record), so --init {} is taken as the KL reference unchecked; later resumes check it\n",
+          state.step, s.init);
+    }
     SEEK_CHECK(
-        !ref || init_weights.empty() || parameters_hash(*ref) == init_weights,
+        !ref || ref_weights == init_weights,
         "--init {} holds other weights than the model this run started from (its checkpoint at step {} "
         "recorded them): its KL term would measure against another reference model; put back the model "
         "the run started from, or start a new run in another --out",

@@ -51,6 +51,7 @@ struct CliEvalInputs : ::testing::Test {
 // problems file that cannot be read said "cannot open" without the reason.
 TEST_F(CliEvalInputs, EmptyNamesAndUnreadableFilesSayWhatIsWrong) {
   expect_error(eval("--out ''"), "--out is empty");
+  expect_error(eval("--tokenizer ''"), "--tokenizer: needs a folder name");
   expect_error("eval --model '' --data " + maths, "the model directory is an empty name");
   const std::string missing = (tmp.path / "missing.jsonl").string();
   expect_error("eval --model " + model + " --data " + missing,

@@ -271,6 +271,28 @@ TEST(GrpoTrainer, ResumeRefusesAnotherReferenceModel) {
   auto r0 = s0;
   run_grpo(r0, true, {{"steps", 2}});
   EXPECT_EQ(test::read_jsonl(tmp.path / "run0" / "metrics.jsonl").size(), 2u);
+  // A checkpoint from before the record: the reference is taken unchecked once, with a note, and recorded.
+  const fs::path state_file = fs::path(s.out) / "checkpoints" / "step-00000001" / "trainer_state.json";
+  nlohmann::json state = nlohmann::json::parse(std::ifstream(state_file));
+  ASSERT_TRUE(state["extra"].contains("init_weights")) << state.dump();
+  state["extra"].erase("init_weights");
+  std::ofstream(state_file) << state.dump();
+  {
+    auto old = s;
+    old.out = (tmp.path / "run-old").string();
+    fs::copy(s.out, old.out, fs::copy_options::recursive);
+    testing::internal::CaptureStdout();
+    run_grpo(old, true, {{"steps", 2}, {"checkpoint_every", 1}});
+    const std::string log = testing::internal::GetCapturedStdout();
+    EXPECT_NE(log.find("does not record the weights the run started from"), std::string::npos) << log;
+    // Recorded from then on: the model in --init now is checked at the next resume.
+    fs::rename(tmp.path / "policy", tmp.path / "policy-other");
+    fs::rename(tmp.path / "policy-first", tmp.path / "policy");
+    const std::string e = test::error_of([&] { run_grpo(old, true, {{"steps", 3}}); });
+    EXPECT_NE(e.find("holds other weights than the model this run started from"), std::string::npos) << e;
+    fs::rename(tmp.path / "policy", tmp.path / "policy-first");
+    fs::rename(tmp.path / "policy-other", tmp.path / "policy");
+  }
   // With the first model back, the KL run resumes too.
   fs::remove_all(tmp.path / "policy");
   fs::rename(tmp.path / "policy-first", tmp.path / "policy");
