@@ -28,7 +28,10 @@ std::string_view view(const MappedFile& m) {
   return {reinterpret_cast<const char*>(m.data()), m.size()};
 }
 
-void read_text(std::string_view all, const SpecialIds& ids, size_t batch_bytes, const DocumentSink& sink) {
+// Returns where the separator appears other than as a line of its own (read as text there): its count and
+// the first one's byte offset.
+std::pair<size_t, size_t> read_text(std::string_view all, const SpecialIds& ids, size_t batch_bytes,
+                                    const DocumentSink& sink) {
   std::vector<Document> batch;
   size_t batch_size = 0;
   // A document longer than a batch goes out in parts (cut where the tokens do not change), so a huge
@@ -52,18 +55,21 @@ void read_text(std::string_view all, const SpecialIds& ids, size_t batch_bytes, 
       }
     }
   };
-  size_t doc_begin = 0;
+  size_t doc_begin = 0, inline_count = 0, first_inline = 0;
   for (size_t p = all.find(kSeparator); p != std::string_view::npos; p = all.find(kSeparator, p + 1)) {
     // Only a whole line counts: at the start of a line and followed by \n, \r\n or the end of the file.
-    if (p > 0 && all[p - 1] != '\n') continue;
     size_t after = p + kSeparator.size();
     if (after < all.size() && all[after] == '\r') ++after;
-    if (after < all.size() && all[after] != '\n') continue;
+    if ((p > 0 && all[p - 1] != '\n') || (after < all.size() && all[after] != '\n')) {
+      if (inline_count++ == 0) first_inline = p;
+      continue;
+    }
     emit(all.substr(doc_begin, p - doc_begin));
     doc_begin = std::min(all.size(), after + 1);
   }
   emit(all.substr(doc_begin));
   if (!batch.empty()) sink(batch);
+  return {inline_count, first_inline};
 }
 
 struct Line {
@@ -180,7 +186,15 @@ void read_documents(const InputFile& file, Objective objective, const SpecialIds
         "note: training data {} holds NUL bytes (first at byte {}): is it UTF-16 or binary rather than "
         "text?\n",
         file.path.string(), nul);
-  read_text(text, ids, batch_bytes, sink);
+  const auto [inline_count, first] = read_text(text, ids, batch_bytes, sink);
+  // "<|endoftext|> " (a trailing space) or GPT-2-style "a<|endoftext|>b" merged the whole file into one
+  // document without a word.
+  if (inline_count > 0)
+    fmt::print(
+        "note: training data {} holds {} {} time{} with other text on its line (first on line {}), read as "
+        "text there: documents are separated by a line holding {} alone\n",
+        file.path.string(), kSeparator, inline_count, inline_count == 1 ? "" : "s",
+        1 + std::count(text.begin(), text.begin() + std::ptrdiff_t(first), '\n'), kSeparator);
 }
 
 }  // namespace seek::data

@@ -253,6 +253,28 @@ TEST(Trainer, NotesOnALopsidedSplitAndTextThatIsNotUtf8) {
       << out;
 }
 
+// "<|endoftext|> " (a trailing space) or GPT-2-style "a<|endoftext|>b" merged a whole file into one document
+// without a word: the marker is read as text there (the data layout is unchanged), with a note.
+TEST(Trainer, NotesASeparatorThatIsNotALineOfItsOwn) {
+  TempDir tmp("trainer-notes-separator");
+  {
+    std::ofstream f(tmp.path / "a.txt");
+    for (int i = 0; i < 200; ++i)
+      f << "line " << i << " of text\n" << (i % 2 ? "<|endoftext|> \n" : "x<|endoftext|>\n");
+    f << "<|endoftext|>\n";  // the one separator
+    for (int i = 0; i < 200; ++i) f << "line " << i << " of the second document\n";
+  }
+  auto s = tiny_settings(tmp.path / "a.txt", tmp.path / "run");
+  s.steps = 1;
+  testing::internal::CaptureStdout();
+  run_training(s, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: training data " + (tmp.path / "a.txt").string() +
+                     " holds <|endoftext|> 200 times with other text on its line (first on line 2)"),
+            std::string::npos)
+      << out;
+}
+
 TEST(Trainer, KillDuringSaveThenResumeIsBitIdentical) {
   TempDir tmp("trainer-resume");
   fs::path corpus = write_corpus(tmp.path);
