@@ -32,8 +32,15 @@ bool exists(const std::string& path) {
 }
 
 // The same setting: equal JSON, or strings (or lists of them) naming the same existing file.
-bool same_setting(const nlohmann::json& a, const nlohmann::json& b) {
-  if (a == b) return true;
+// A list setting given as one string (a run config's "data": "corpus.txt") as the list of it, which the
+// settings read it as and settings.json saves.
+nlohmann::json as_list_like(const nlohmann::json& v, const nlohmann::json& other) {
+  return v.is_string() && other.is_array() ? nlohmann::json::array({v}) : v;
+}
+
+bool same_setting(const nlohmann::json& a_given, const nlohmann::json& b_given) {
+  if (a_given == b_given) return true;
+  const nlohmann::json a = as_list_like(a_given, b_given), b = as_list_like(b_given, a_given);
   if (a.is_string() && b.is_string()) {
     std::error_code ec;
     return fs::equivalent(a.get<std::string>(), b.get<std::string>(), ec) && !ec;
@@ -57,7 +64,8 @@ bool all_gone(const nlohmann::json& saved) {
 
 // Whether `given` names the saved paths' new places: every changed one is gone from where it was. A list
 // is compared entry by entry (one of several data files moved, the others where they were).
-bool moved_to(const nlohmann::json& saved, const nlohmann::json& given) {
+bool moved_to(const nlohmann::json& saved, const nlohmann::json& given_as_is) {
+  const nlohmann::json given = as_list_like(given_as_is, saved);
   if (saved.is_array() && given.is_array() && saved.size() == given.size()) {
     for (size_t i = 0; i < saved.size(); ++i)
       if (!same_setting(saved[i], given[i]) && !all_gone(saved[i])) return false;

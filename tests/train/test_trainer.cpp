@@ -612,6 +612,12 @@ TEST(Trainer, ResumeFindsTheRunsFilesFromAnywhereAndAcceptsMovedOnes) {
   EXPECT_EQ(saved["out"], (tmp.path / "run").string());
 
   EXPECT_EQ(run_training(s, true, {{"steps", 3}}).steps_done, 3);  // from another directory
+  // A run config's "data" as one string (not a list), relative as a flag's: the same data, no change (it was
+  // refused as a changed --data).
+  fs::current_path(tmp.path);
+  const int64_t resumed = run_training(s, true, {{"steps", 3}, {"data", "corpus.txt"}}).steps_done;
+  fs::current_path(cwd);
+  EXPECT_EQ(resumed, 3);
 
   fs::rename(tmp.path / "corpus.txt", tmp.path / "moved.txt");
   try {
