@@ -261,14 +261,23 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                  ? made[key].get<int64_t>()
                  : now;
     };
-    const int64_t before = made_with("eval_batches", s.eval_batches) * made_with("batch_size", s.batch_size);
-    if (before != s.eval_batches * s.batch_size)
+    // As many as the split holds at most (evaluate below).
+    const int64_t before = std::min(
+                      made_with("eval_batches", s.eval_batches) * made_with("batch_size", s.batch_size),
+                      ds.val_sequences),
+                  now = std::min(s.eval_batches * s.batch_size, ds.val_sequences);
+    if (before != now)
       fmt::print(
           "note: validation now reads {} sequences (eval_batches × batch_size), {} before step {}: "
           "validation "
           "losses from here on are not comparable with the earlier ones\n",
-          s.eval_batches * s.batch_size, before, state.step);
+          now, before, state.step);
   }
+  if (s.eval_every > 0 && ds.val_sequences > 0 && ds.val_sequences < s.eval_batches * s.batch_size)
+    fmt::print(
+        "note: validation reads the split's {} sequences, fewer than eval_batches × batch_size = {}: each "
+        "once\n",
+        ds.val_sequences, s.eval_batches * s.batch_size);
   if (!ckpt && s.warmup_steps > s.steps && s.steps > 0)
     fmt::print("note: warmup_steps {} is above steps {}, so the learning rate never reaches lr {}\n",
                s.warmup_steps, s.steps, s.lr);
@@ -306,13 +315,18 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   }
   JsonlAppender metrics(metrics_file);
 
+  // The first eval_batches × batch_size sequences of the split, each once: past the split's end the batches
+  // wrapped around to its start, so a larger eval_batches weighed some sequences twice and kept changing the
+  // loss (and 3,000 batches took 25 s over a split of 37).
+  const int64_t val_read = std::min(s.eval_batches * B, ds.val_sequences);
   auto evaluate = [&]() {
     if (ds.val_sequences == 0) return -1.0;
     double sum = 0;
     int64_t n = 0;
-    for (int64_t i = 0; i < s.eval_batches; ++i) {
-      data->val_batch(i * B, B, tokens.data(), targets.data());
-      auto r = model->forward_backward(tokens.data(), targets.data(), B, T, lo, false);
+    for (int64_t first = 0; first < val_read; first += B) {
+      const int64_t b = std::min(B, val_read - first);
+      data->val_batch(first, b, tokens.data(), targets.data());
+      auto r = model->forward_backward(tokens.data(), targets.data(), b, T, lo, false);
       sum += r.ce * double(r.tokens);
       n += r.tokens;
     }

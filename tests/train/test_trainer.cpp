@@ -588,6 +588,30 @@ TEST(Trainer, ResumeWithAnotherValidationSizeSaysSo) {
   EXPECT_EQ(out.find(note), std::string::npos) << out;
 }
 
+// eval_batches past the split's end wrapped around to its start: some sequences counted twice, and the loss
+// kept changing with eval_batches. Now each of the split's sequences counts once, with a note.
+TEST(Trainer, ValidationReadsEachSequenceOfTheSplitOnce) {
+  TempDir tmp("trainer-val-once");
+  const fs::path corpus = write_corpus(tmp.path);
+  std::vector<double> losses;
+  for (int64_t batches : {int64_t(37), int64_t(500)}) {
+    auto s = tiny_settings(corpus, tmp.path / ("run" + std::to_string(batches)));
+    s.steps = 1;
+    s.eval_every = 1;
+    s.eval_batches = batches;
+    testing::internal::CaptureStdout();
+    run_training(s, false);
+    const std::string out = testing::internal::GetCapturedStdout();
+    const auto m = test::read_jsonl(fs::path(s.out) / "metrics.jsonl");
+    ASSERT_EQ(m.size(), 1u);
+    losses.push_back(m[0]["val_loss"].get<double>());
+    if (batches == 500) {
+      EXPECT_NE(out.find("fewer than eval_batches × batch_size = 1000: each once"), std::string::npos) << out;
+    }
+  }
+  EXPECT_EQ(losses[0], losses[1]);
+}
+
 // settings.json names files (and the run folder) by absolute paths, so --resume works from another directory;
 // a moved file may be given by its new path (only then may a fixed path setting change), and a key an older
 // settings.json lacks counts as its default.
