@@ -692,8 +692,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   }
   result.steps_done = state.step;
   if (result.interrupted) return result;
-  // A resumed run that was already complete ran no step: it re-exports the policy, with the flags given.
-  if (!settings_saved) write_resumed_settings(out, s.to_json());
+  // A resumed run that was already complete ran no step: it re-exports the policy, with the save_dtype given.
+  if (!settings_saved) write_completed_run_settings(out, s.to_json());
   SaveOptions so;
   so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
   save_final_model(*policy, out / "model", so, tok_files);

@@ -1,6 +1,7 @@
 #include "train/run_folder.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -284,6 +285,31 @@ void print_changed_settings(const std::string& changes) {
 
 void write_resumed_settings(const fs::path& out, const nlohmann::json& settings) {
   write_file_atomically(out / "settings.json", settings.dump(2) + "\n");
+}
+
+void write_completed_run_settings(const fs::path& out, const nlohmann::json& now) {
+  nlohmann::json saved;
+  try {
+    saved = nlohmann::json::parse(read_file(out / "settings.json"));
+  } catch (const std::exception&) {
+    saved = nullptr;  // read when the run resumed: gone or damaged since, the settings now replace it
+  }
+  if (!saved.is_object()) {
+    write_resumed_settings(out, now);
+    return;
+  }
+  std::vector<std::string> unused;
+  for (auto it = now.begin(); it != now.end(); ++it)
+    if (it.key() != "save_dtype" && it.key() != "out" &&
+        !(saved.contains(it.key()) && same_setting(saved[it.key()], it.value())))
+      unused.push_back(it.key());
+  if (!unused.empty())
+    fmt::print(
+        "note: the run is complete, so no step uses the changed {} ({}); settings.json keeps what it "
+        "trained with\n",
+        unused.size() == 1 ? "setting" : "settings", fmt::join(unused, ", "));
+  if (now.contains("save_dtype")) saved["save_dtype"] = now["save_dtype"];
+  write_resumed_settings(out, saved);
 }
 
 std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t step) {

@@ -95,6 +95,11 @@ void print_changed_settings(const std::string& changes);
 // run with the failed attempt's flags.
 void write_resumed_settings(const std::filesystem::path& out, const nlohmann::json& settings);
 
+// A resumed run that was already complete trains no step and exports its model again: settings.json keeps
+// the settings it trained with, but for save_dtype, with which the model is written now; other settings the
+// command changed (`now` differs from settings.json) are named in a note as not applied.
+void write_completed_run_settings(const std::filesystem::path& out, const nlohmann::json& now);
+
 template <typename Settings>
 struct RunStart {
   Settings settings;                                // on resume, the saved ones with the overrides applied

@@ -471,8 +471,9 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   }
   result.steps_done = state.step;
   if (!result.interrupted) {
-    // A resumed run that was already complete ran no step: it re-exports the model, with the flags given.
-    if (!settings_saved) write_resumed_settings(out, s.to_json());
+    // A resumed run that was already complete ran no step: it re-exports the model, with the save_dtype
+    // given.
+    if (!settings_saved) write_completed_run_settings(out, s.to_json());
     SaveOptions so;
     so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
     fs::path final_dir = out / "model";

@@ -342,6 +342,20 @@ TEST(Trainer, SettingsHoldResolvedAlphaAndACompleteRunReportsItsLoss) {
       << out;
   EXPECT_NE(out.find(fmt::format("final loss {:.4f}", first.last_loss)), std::string::npos) << out;
   EXPECT_EQ(test::read_jsonl(tmp.path / "run" / "metrics.jsonl").size(), 6u);
+  // Changed settings no step uses are not recorded as the run's (settings.json said lr 0.5 for a run trained
+  // at its own lr); the export's save_dtype is.
+  const nlohmann::json before = nlohmann::json::parse(std::ifstream(settings_file));
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"lr", 0.5}, {"save_dtype", "bf16"}});
+  const std::string changed = testing::internal::GetCapturedStdout();
+  EXPECT_NE(changed.find("note: the run is complete, so no step uses the changed setting (lr); settings.json "
+                         "keeps what it trained with"),
+            std::string::npos)
+      << changed;
+  nlohmann::json after = nlohmann::json::parse(std::ifstream(settings_file));
+  EXPECT_EQ(after["save_dtype"], "bf16");
+  after["save_dtype"] = before["save_dtype"];
+  EXPECT_EQ(after, before);
 
   // A skipped non-finite step logs its loss as null; a resume reads past it (and past a stray non-object).
   {
@@ -376,9 +390,10 @@ TEST(Trainer, SettingsHoldResolvedAlphaAndACompleteRunReportsItsLoss) {
   run_training(s, true, {{"steps", 8}, {"aux_alpha", -1}});
   std::string log = testing::internal::GetCapturedStdout();
   EXPECT_EQ(log.find("changed settings"), std::string::npos) << log;
-  run_training(s, true, {{"steps", 8}, {"aux_alpha", 0.5}});
+  // (Each with a step to train: a complete run does not record settings no step used.)
+  run_training(s, true, {{"steps", 9}, {"aux_alpha", 0.5}});
   testing::internal::CaptureStdout();
-  run_training(s, true, {{"steps", 8}, {"aux_alpha", -1}});
+  run_training(s, true, {{"steps", 10}, {"aux_alpha", -1}});
   log = testing::internal::GetCapturedStdout();
   EXPECT_NE(log.find(fmt::format("aux_alpha 0.5 → {}", nlohmann::json(config_alpha).dump())),
             std::string::npos)
