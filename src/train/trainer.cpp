@@ -222,6 +222,12 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     fmt::print(
         "note: the {} validation sequences hold no answer token, so no validation loss can be measured\n",
         ds.val_sequences);
+  // Asked to validate every eval_every steps, a run without a split said nothing and logged no val_loss.
+  if (!ckpt && s.eval_every > 0 && s.val_fraction == 0)
+    fmt::print(
+        "note: val_fraction 0 holds no text out, so there is no validation loss to measure every {} "
+        "steps (eval_every)\n",
+        s.eval_every);
   if (s.eval_every > 0 && ds.val_sequences == 0 && s.val_fraction > 0)
     fmt::print(
         "note: the validation split holds no whole sequence of {} tokens ({} of {} documents, val_fraction "
@@ -236,7 +242,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     fmt::print(
         "note: the validation split holds {:.0f}% of the tokens (val_fraction {}): it takes whole documents, "
         "and this data has {} ({} in validation); separate documents with a line <|endoftext|> in .txt "
-        "files, or lower --val-fraction\n",
+        "files, or give --val-fraction 0 to hold none out\n",
         100.0 * double(ds.val_tokens) / double(all_tokens), s.val_fraction,
         count_of(ds.documents, "document"), ds.val_documents);
   // The same file twice (by two paths, or two copies): its documents count twice, and copies can fall on both

@@ -625,6 +625,18 @@ TEST(Trainer, ValidationReadsEachSequenceOfTheSplitOnce) {
     }
   }
   EXPECT_EQ(losses[0], losses[1]);
+  // No split at all: validation asked for measures nothing, which a note says (it was silent).
+  auto none = tiny_settings(corpus, tmp.path / "none");
+  none.steps = 1;
+  none.val_fraction = 0;
+  testing::internal::CaptureStdout();
+  run_training(none, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(
+      out.find("note: val_fraction 0 holds no text out, so there is no validation loss to measure every 3 "
+               "steps (eval_every)"),
+      std::string::npos)
+      << out;
 }
 
 // settings.json names files (and the run folder) by absolute paths, so --resume works from another directory;
