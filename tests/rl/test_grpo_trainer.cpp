@@ -207,20 +207,27 @@ TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
   }
 }
 
+// Two finished runs of `steps` steps from dir/policy, checkpointed at the end: one with a KL term (dir/run)
+// and one without (dir/run0), to resume.
+std::pair<GrpoSettings, GrpoSettings> kl_run_and_plain_run(const fs::path& dir, int64_t steps) {
+  tiny_policy(dir);
+  auto s = settings(dir);
+  s.steps = steps;
+  s.checkpoint_every = steps;
+  s.beta = 0.04;
+  run_grpo(s, false);
+  auto s0 = s;
+  s0.out = (dir / "run0").string();
+  s0.beta = 0;
+  run_grpo(s0, false);
+  return {s, s0};
+}
+
 // With a KL term the resumed run reads --init again as its frozen reference: gone, that is an error naming
 // the flag, also when the resume turns the KL term on.
 TEST(GrpoTrainer, ResumeWithAKlTermNeedsItsInit) {
   TempDir tmp("grpo-resume-kl");
-  tiny_policy(tmp.path);
-  auto s = settings(tmp.path);
-  s.steps = 2;
-  s.checkpoint_every = 2;
-  s.beta = 0.04;
-  run_grpo(s, false);
-  auto s0 = s;
-  s0.out = (tmp.path / "run0").string();
-  s0.beta = 0;
-  run_grpo(s0, false);
+  const auto [s, s0] = kl_run_and_plain_run(tmp.path, 2);
   fs::rename(tmp.path / "policy", tmp.path / "policy-moved");
   for (const auto& [out, overrides] : {std::pair{s.out, nlohmann::json{{"steps", 3}}},
                                        std::pair{s0.out, nlohmann::json{{"steps", 3}, {"beta", 0.1}}}}) {
@@ -242,16 +249,7 @@ TEST(GrpoTrainer, ResumeWithAKlTermNeedsItsInit) {
 // from ~0 to 4.3), also when the resume turns the KL term on.
 TEST(GrpoTrainer, ResumeRefusesAnotherReferenceModel) {
   TempDir tmp("grpo-resume-ref");
-  tiny_policy(tmp.path);
-  auto s = settings(tmp.path);
-  s.steps = 1;
-  s.checkpoint_every = 1;
-  s.beta = 0.04;
-  run_grpo(s, false);
-  auto s0 = s;
-  s0.out = (tmp.path / "run0").string();
-  s0.beta = 0;
-  run_grpo(s0, false);
+  const auto [s, s0] = kl_run_and_plain_run(tmp.path, 1);
   fs::rename(tmp.path / "policy", tmp.path / "policy-first");
   {
     Transformer<float> other(load_model_config(tmp.path / "policy-first"));
