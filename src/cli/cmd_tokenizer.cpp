@@ -78,6 +78,17 @@ std::unique_ptr<Tokenizer> load_tokenizer_folder(const std::string& dir) {
   return std::move(load_model_tokenizer(dir).tok);
 }
 
+// A positional list whose words are taken as typed: CLI11 splits a word "[a,b]" of a list into "a" and "b"
+// and drops "[]" (tokenize '[1,2]' encoded the text "1 2"; detokenize '[]' read standard input). It does so
+// only for options that take extra arguments; one whose minimum count no command line reaches takes every
+// word without that.
+CLI::Option* add_verbatim_words(CLI::Option* opt) {
+  return opt->expected(1 << 30, 1 << 30)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->option_text("TEXT ...");  // not the count
+}
+
 struct TokenizeArgs {
   std::string dir, file;
   std::vector<std::string> text;
@@ -90,7 +101,8 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
                  "Folder with tokenizer.json, a tokenizer's or a model's (a folder without one: the byte "
                  "tokenizer)")
       ->required();
-  app.add_option("text", a->text, "Text to encode (several arguments are joined by spaces)");
+  add_verbatim_words(
+      app.add_option("text", a->text, "Text to encode (several arguments are joined by spaces)"));
   app.add_option(
          "--file,-f", a->file,
          "Read the text from this file ('-' for stdin; without text or --file, a piped stdin is read)")
@@ -170,7 +182,8 @@ const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [
                  "Folder with tokenizer.json, a tokenizer's or a model's (a folder without one: the byte "
                  "tokenizer)")
       ->required();
-  app.add_option("ids", a->ids, "Token ids (none: read whitespace- or comma-separated ids from stdin)");
+  add_verbatim_words(
+      app.add_option("ids", a->ids, "Token ids (none: read whitespace- or comma-separated ids from stdin)"));
   app.add_flag("--skip-special", a->skip_special, "Leave special tokens out of the text");
   app.callback([a, &app] {
     a->ids_given = app.count("ids") > 0;

@@ -185,11 +185,6 @@ int main(int argc, char** argv) {
     for (CLI::App* sub : command.get_subcommands({})) one_flag_each(*sub);
   };
   one_flag_each(app);
-  // CLI11 reads "[a,b]" as a list and drops "[]" altogether, so a list given empty looked absent (`seek
-  // detokenize '[]'` read standard input): it goes in as an empty word, which each command reads as given.
-  static char empty_word[] = "";
-  for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i)
-    if (std::string_view(argv[i]) == "[]") argv[i] = empty_word;
   int rc = 0;
   try {
     app.parse(argc, argv);

@@ -32,13 +32,13 @@ bool exists(const std::string& path) {
   return fs::exists(path, ec);
 }
 
-// The same setting: equal JSON, or strings (or lists of them) naming the same existing file.
 // A list setting given as one string (a run config's "data": "corpus.txt") as the list of it, which the
 // settings read it as and settings.json saves.
 nlohmann::json as_list_like(const nlohmann::json& v, const nlohmann::json& other) {
   return v.is_string() && other.is_array() ? nlohmann::json::array({v}) : v;
 }
 
+// The same setting: equal JSON, or strings (or lists of them) naming the same existing file.
 bool same_setting(const nlohmann::json& a_given, const nlohmann::json& b_given) {
   if (a_given == b_given) return true;
   const nlohmann::json a = as_list_like(a_given, b_given), b = as_list_like(b_given, a_given);

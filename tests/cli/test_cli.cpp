@@ -177,6 +177,19 @@ TEST(Cli, ALargeTextTokenizesInPartsAsAWhole) {
   EXPECT_TRUE(r.output == want + "\n") << r.output.size() << " bytes against " << want.size() + 1;
 }
 
+// Text and ids are taken as typed: CLI11 read a word "[1,2]" of a list as the two words "1" and "2"
+// (tokenize encoded "1 2", wrong ids with exit 0) and dropped "[]".
+TEST(Cli, TokenizeTakesBracketedWordsAsTyped) {
+  TempDir tmp("cli-tok-brackets");
+  fs::create_directories(tmp.path / "bytes");
+  const std::string tok = "tokenize --tokenizer " + (tmp.path / "bytes").string();
+  EXPECT_EQ(run(tok + " '[1,2]'", "2>/dev/null").output, "91 49 44 50 93\n");
+  EXPECT_EQ(run(tok + " '[]' x", "2>/dev/null").output, "91 93 32 120\n");
+  EXPECT_EQ(run("detokenize --tokenizer " + (tmp.path / "bytes").string() + " '[104,' '105]'", "2>/dev/null")
+                .output,
+            "hi");
+}
+
 TEST(Cli, TokenizeNeedsAnExistingTokenizerFolder) {
   TempDir tmp("cli-tok-dir");
   for (const std::string& cmd : {"tokenize --tokenizer " + (tmp.path / "typo").string() + " Hi",
