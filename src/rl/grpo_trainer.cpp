@@ -176,7 +176,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const fs::path tok_dir = ckpt ? *ckpt : s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
   auto tok = load_tokenizer(tok_dir);
   // Saved with every checkpoint and the model as read now, whatever happens to the folder meanwhile.
-  const tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir);
+  const tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir, ckpt ? *ckpt : fs::path(s.init));
   // Chat problems are rendered in the model's own chat format, as seek generate and chat render them.
   const ChatStyle style = with_thinking(chat_style_of(tok_dir), s.think, "think");
   // The memory of the whole run is checked before any of it is allocated or read: the policy's training

@@ -42,19 +42,22 @@ std::optional<nlohmann::json> read_tokenizer_json(const fs::path& file) {
 namespace {
 
 constexpr const char* kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json"};
+constexpr const char* kGenerationConfig = "generation_config.json";
 
 }  // namespace
 
-TokenizerFileSet read_tokenizer_files(const fs::path& from) {
+TokenizerFileSet read_tokenizer_files(const fs::path& from, const fs::path& model_from) {
   TokenizerFileSet set;
-  if (from.empty()) return set;
-  for (const char* f : kTokenizerFiles)
-    if (tokenizer_file_present(from / f)) set.files.emplace_back(f, read_file(from / f));
+  if (!from.empty())
+    for (const char* f : kTokenizerFiles)
+      if (tokenizer_file_present(from / f)) set.files.emplace_back(f, read_file(from / f));
+  if (!model_from.empty() && tokenizer_file_present(model_from / kGenerationConfig))
+    set.files.emplace_back(kGenerationConfig, read_file(model_from / kGenerationConfig));
   return set;
 }
 
 void write_tokenizer_files(const TokenizerFileSet& set, const fs::path& to) {
-  for (const char* f : kTokenizerFiles) {
+  for (const char* f : {kTokenizerFiles[0], kTokenizerFiles[1], kGenerationConfig}) {
     const auto it =
         std::find_if(set.files.begin(), set.files.end(), [&](const auto& e) { return e.first == f; });
     if (it != set.files.end()) {

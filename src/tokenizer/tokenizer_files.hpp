@@ -28,13 +28,16 @@ struct TokenizerFileSet {
   std::vector<std::pair<std::string, std::string>> files;  // (name, content), the ones the folder held
 };
 
-// The files `from` holds; an empty `from` gives an empty set. Throws seek::Error naming a file that is there
-// but cannot be read (a broken link, a FIFO).
-TokenizerFileSet read_tokenizer_files(const std::filesystem::path& from);
+// The tokenizer files `from` holds, and the generation_config.json of `model_from` (the model folder a run's
+// weights start from, or its checkpoint: a fine-tuned model keeps its sampling recipe and end tokens, as
+// Hugging Face's save_pretrained keeps them); an empty path gives none of its files. Throws seek::Error
+// naming a file that is there but cannot be read (a broken link, a FIFO).
+TokenizerFileSet read_tokenizer_files(const std::filesystem::path& from,
+                                      const std::filesystem::path& model_from = {});
 
 // Writes the set's files into the folder `to`, each atomically and fsynced (a model folder saved with its
-// tokenizer never holds half of one, and a full disk is an error naming the file), and removes the tokenizer
-// files the set lacks from `to` (an earlier export's).
+// tokenizer never holds half of one, and a full disk is an error naming the file), and removes the files of
+// those names the set lacks from `to` (an earlier export's).
 void write_tokenizer_files(const TokenizerFileSet& set, const std::filesystem::path& to);
 
 }  // namespace seek::tok

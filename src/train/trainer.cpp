@@ -89,7 +89,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                s.tokenizer);
   auto tok = tok_dir.empty() ? make_byte_tokenizer() : load_tokenizer(tok_dir);
   // Saved with every checkpoint and the model as read now, whatever happens to the folder meanwhile.
-  tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir);
+  tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir, ckpt ? *ckpt : fs::path(s.init));
 
   // Model: from the checkpoint being resumed, from --init, or fresh from --config. The memory of the whole
   // run is checked before any of it is allocated or read.

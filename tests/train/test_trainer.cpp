@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "model/config.hpp"
 #include "support/byte_vocab_config.hpp"
 #include "support/captured_progress.hpp"
@@ -576,6 +577,33 @@ TEST(Trainer, ResumeNeedsNoneOfTheModelFilesItStartedFrom) {
               run_training(s, true, {{"steps", 5}});
             }).find("cannot be found"),
             std::string::npos);
+}
+
+// A model fine-tuned from a folder keeps that folder's generation_config.json (its sampling recipe and end
+// tokens), as Hugging Face's save_pretrained does; it was dropped. Kept in checkpoints, so a resume after the
+// folder went still has it.
+TEST(Trainer, AFineTunedModelKeepsItsGenerationConfig) {
+  TempDir tmp("trainer-generation-config");
+  auto base = tiny_settings(write_corpus(tmp.path), tmp.path / "base");
+  base.steps = 1;
+  base.eval_every = 0;
+  run_training(base, false);
+  const fs::path init = tmp.path / "base" / "model";
+  const std::string recipe = R"({"temperature": 0.6, "top_p": 0.95, "eos_token_id": 1})";
+  std::ofstream(init / "generation_config.json") << recipe;
+  auto tune = base;
+  tune.config.clear();
+  tune.init = init.string();
+  tune.out = (tmp.path / "tuned").string();
+  tune.steps = 1;
+  tune.checkpoint_every = 1;
+  run_training(tune, false);
+  EXPECT_EQ(read_file(tmp.path / "tuned" / "model" / "generation_config.json"), recipe);
+  fs::remove(init / "generation_config.json");
+  testing::internal::CaptureStdout();
+  run_training(tune, true, {{"steps", 2}});
+  testing::internal::GetCapturedStdout();
+  EXPECT_EQ(read_file(tmp.path / "tuned" / "model" / "generation_config.json"), recipe);
 }
 
 // Validation reads the first eval_batches × batch_size sequences: a resume that changes either measures other
