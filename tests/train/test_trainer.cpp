@@ -254,6 +254,22 @@ TEST(Trainer, NotesOnALopsidedSplitAndTextThatIsNotUtf8) {
       << out;
 }
 
+// An empty file among several added nothing without a word (one alone is an error).
+TEST(Trainer, NotesAnEmptyDataFileAmongSeveral) {
+  TempDir tmp("trainer-notes-empty");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  std::ofstream(tmp.path / "empty.txt") << "\n \n";
+  s.data.push_back((tmp.path / "empty.txt").string());
+  s.steps = 1;
+  testing::internal::CaptureStdout();
+  run_training(s, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(
+      out.find("note: training data " + (tmp.path / "empty.txt").string() + " is empty: it adds no document"),
+      std::string::npos)
+      << out;
+}
+
 // "<|endoftext|> " (a trailing space) or GPT-2-style "a<|endoftext|>b" merged a whole file into one document
 // without a word: the marker is read as text there (the data layout is unchanged), with a note.
 TEST(Trainer, NotesASeparatorThatIsNotALineOfItsOwn) {
