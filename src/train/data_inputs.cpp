@@ -169,8 +169,9 @@ void read_documents(const InputFile& file, Objective objective, const SpecialIds
   // The file must still be the one whose hash named the cache, or the cache would describe other bytes.
   SEEK_CHECK(m.size() == file.size && content_hash(m.data(), m.size(), threads) == file.hash,
              "training data {} changed while it was being read", file.path.string());
-  // One of several files (all empty is an error, dataset.cpp) added nothing without a word.
-  if (view(m).find_first_not_of(" \t\r\n") == std::string_view::npos)
+  // One of several files (all empty is an error, dataset.cpp) added nothing without a word. (A .txt file of
+  // whitespace is a document of it; JSONL skips blank lines.)
+  if (m.size() == 0 || (file.jsonl && view(m).find_first_not_of(" \t\r\n") == std::string_view::npos))
     fmt::print("note: training data {} is empty: it adds no document\n", file.path.string());
   if (file.jsonl) {
     read_jsonl(file, view(m), objective, ids, batch_bytes, threads, sink);

@@ -226,7 +226,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   if (!ckpt && s.eval_every > 0 && s.val_fraction == 0)
     fmt::print(
         "note: val_fraction 0 holds no text out, so there is no validation loss to measure every {} "
-        "steps (eval_every)\n",
+        "steps (eval_every; --eval-every 0 turns validation off)\n",
         s.eval_every);
   if (s.eval_every > 0 && ds.val_sequences == 0 && s.val_fraction > 0)
     fmt::print(
@@ -257,8 +257,12 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
             s.data[j], s.data[i]);
         break;
       }
-  // Validation reads the first eval_batches × batch_size sequences of the split: other values on resume
-  // measure other text, and the validation curve steps at the checkpoint.
+  // Validation reads the first eval_batches × batch_size sequences of the split, each once, so at most all of
+  // them (compared by division: the product could pass int64 for a huge eval_batches).
+  const auto val_reads = [&](int64_t batches, int64_t batch_size) {
+    return batches > ds.val_sequences / batch_size ? ds.val_sequences : batches * batch_size;
+  };
+  // Other values on resume measure other text, and the validation curve steps at the checkpoint.
   if (ckpt && s.eval_every > 0 && ds.val_sequences > 0) {
     const nlohmann::json made =
         state.extra.is_object() ? state.extra.value("settings", nlohmann::json()) : nullptr;
@@ -267,11 +271,9 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                  ? made[key].get<int64_t>()
                  : now;
     };
-    // As many as the split holds at most (evaluate below).
-    const int64_t before = std::min(
-                      made_with("eval_batches", s.eval_batches) * made_with("batch_size", s.batch_size),
-                      ds.val_sequences),
-                  now = std::min(s.eval_batches * s.batch_size, ds.val_sequences);
+    const int64_t before = val_reads(made_with("eval_batches", s.eval_batches),
+                                     made_with("batch_size", s.batch_size)),
+                  now = val_reads(s.eval_batches, s.batch_size);
     if (before != now)
       fmt::print(
           "note: validation now reads {} sequences (eval_batches × batch_size), {} before step {}: "
@@ -279,11 +281,12 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
           "losses from here on are not comparable with the earlier ones\n",
           now, before, state.step);
   }
-  if (s.eval_every > 0 && ds.val_sequences > 0 && ds.val_sequences < s.eval_batches * s.batch_size)
+  if (s.eval_every > 0 && ds.val_sequences > 0 && s.eval_batches > ds.val_sequences / s.batch_size)
     fmt::print(
-        "note: validation reads the split's {} sequences, fewer than eval_batches × batch_size = {}: each "
+        "note: validation reads the split's {} sequences, fewer than eval_batches × batch_size = {} × {}: "
+        "each "
         "once\n",
-        ds.val_sequences, s.eval_batches * s.batch_size);
+        ds.val_sequences, s.eval_batches, s.batch_size);
   if (!ckpt && s.warmup_steps > s.steps && s.steps > 0)
     fmt::print("note: warmup_steps {} is above steps {}, so the learning rate never reaches lr {}\n",
                s.warmup_steps, s.steps, s.lr);
@@ -324,7 +327,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   // The first eval_batches × batch_size sequences of the split, each once: past the split's end the batches
   // wrapped around to its start, so a larger eval_batches weighed some sequences twice and kept changing the
   // loss (and 3,000 batches took 25 s over a split of 37).
-  const int64_t val_read = std::min(s.eval_batches * B, ds.val_sequences);
+  const int64_t val_read = val_reads(s.eval_batches, B);
   auto evaluate = [&]() {
     if (ds.val_sequences == 0) return -1.0;
     double sum = 0;
