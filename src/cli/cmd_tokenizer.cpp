@@ -172,7 +172,6 @@ const RegisterCommand tokenize_cmd("tokenize", "Encode text to token ids", [](CL
 struct DetokenizeArgs {
   std::string dir;
   std::vector<std::string> ids;
-  bool ids_given = false;
   bool skip_special = false;
 };
 
@@ -185,27 +184,15 @@ const RegisterCommand detokenize_cmd("detokenize", "Decode token ids to text", [
   add_verbatim_words(
       app.add_option("ids", a->ids, "Token ids (none: read whitespace- or comma-separated ids from stdin)"));
   app.add_flag("--skip-special", a->skip_special, "Leave special tokens out of the text");
-  app.callback([a, &app] {
-    a->ids_given = app.count("ids") > 0;
+  app.callback([a] {
     auto tok = load_tokenizer_folder(a->dir);
     // Ids as arguments or on stdin, read as --ids reads them (commas and/or whitespace, "[1, 2, 3]" too).
     std::string all;
     for (const auto& w : a->ids) all += w + " ";
-    // A lone "[]" comes as "" (main.cpp): given, it is the empty list, not "read stdin".
-    if (!a->ids_given) all = read_input("-");
-    // No ids decode to the empty text (what `seek tokenize ''` printed), where --ids needs a token: nothing,
-    // whitespace or an empty list "[]", whether on standard input or as arguments (where CLI11 takes "[]" for
-    // no arguments at all).
-    std::string_view body = all;
-    const auto trim = [](std::string_view v) {
-      const size_t b = v.find_first_not_of(" \t\r\n");
-      return b == std::string_view::npos ? std::string_view()
-                                         : v.substr(b, v.find_last_not_of(" \t\r\n") - b + 1);
-    };
-    body = trim(body);
-    if (body.size() >= 2 && body.front() == '[' && body.back() == ']')
-      body = trim(body.substr(1, body.size() - 2));
-    const bool none = body.empty();
+    if (a->ids.empty()) all = read_input("-");
+    // No ids (nothing, whitespace, "[]") decode to the empty text (what `seek tokenize ''` printed), where
+    // --ids needs a token.
+    const bool none = holds_no_token_ids(all);
     const std::vector<TokenId> ids =
         none ? std::vector<TokenId>() : parse_token_ids(all, a->ids.empty() ? "standard input" : "the ids");
     fmt::print("{}", tok->decode(ids, a->skip_special));

@@ -20,11 +20,21 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
-}  // namespace
-
-std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& what) {
+// The list's items: the text trimmed, without one pair of brackets around it.
+std::string_view list_body(std::string_view text) {
   std::string_view s = trimmed(text);
   if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = trimmed(s.substr(1, s.size() - 2));
+  return s;
+}
+
+}  // namespace
+
+bool holds_no_token_ids(const std::string& text) {
+  return list_body(text).empty();
+}
+
+std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& what) {
+  const std::string_view s = list_body(text);
   SEEK_CHECK(!s.empty(), "{} holds no token id (expected non-negative integers, e.g. 1,2,3)", what);
   std::vector<int32_t> ids;
   size_t i = 0;

@@ -12,4 +12,8 @@ namespace seek {
 // position: an empty text or item ("1,,2", "1,2,"), a sign, a non-digit, an id past 2^31 - 1.
 std::vector<int32_t> parse_token_ids(const std::string& text, const std::string& what);
 
+// Whether the text is no list at all or an empty one ("", whitespace, "[]", "[ ]"), which parse_token_ids
+// refuses and detokenize reads as the empty text.
+bool holds_no_token_ids(const std::string& text);
+
 }  // namespace seek
