@@ -224,6 +224,23 @@ std::optional<fs::path> latest_checkpoint(const fs::path& run_dir) {
   return all.back().second;
 }
 
+std::vector<fs::path> stateless_checkpoints_past_latest(const fs::path& run_dir) {
+  const auto all = complete_checkpoints(run_dir);
+  const int64_t latest = all.empty() ? -1 : all.back().first;
+  std::vector<std::pair<int64_t, fs::path>> found;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(run_dir / "checkpoints", ec)) {
+    const auto step = step_of(e.path());
+    std::error_code state_ec;
+    if (step && *step > latest && !fs::exists(e.path() / "trainer_state.json", state_ec))
+      found.emplace_back(*step, e.path());
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<fs::path> out;
+  for (auto& [step, path] : found) out.push_back(std::move(path));
+  return out;
+}
+
 TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, AdamW<float>& opt) {
   fs::path state_file = dir / "trainer_state.json";
   std::ifstream f(state_file);

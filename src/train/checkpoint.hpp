@@ -104,6 +104,11 @@ void check_same_data(const TrainerState& state, const nlohmann::json& now,
 // The newest complete checkpoint of a run (temporary folders of interrupted saves are ignored), if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& run_dir);
 
+// step-N folders newer than latest_checkpoint (all of them when there is none) without a trainer_state.json,
+// oldest first: never a save of seek's (it renames a finished folder in), so a copy or an edit by hand that
+// a resume passes over and says so.
+std::vector<std::filesystem::path> stateless_checkpoints_past_latest(const std::filesystem::path& run_dir);
+
 // Restores parameters, AdamW moments and step, and the trainer state. The model must have the checkpoint's
 // config (the caller builds it from <checkpoint>/config.json); shapes are checked.
 TrainerState load_checkpoint(const std::filesystem::path& dir, Transformer<float>& model, AdamW<float>& opt);

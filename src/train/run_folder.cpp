@@ -129,7 +129,15 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   SEEK_CHECK(fs::is_directory(out, ec), "nothing to resume: {} is not a run folder (not a folder at all)",
              out.string());
   auto ckpt = latest_checkpoint(out);
-  SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint", out.string());
+  const auto stateless = stateless_checkpoints_past_latest(out);
+  SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint{}", out.string(),
+             stateless.empty() ? std::string()
+                               : fmt::format(" ({} has no trainer_state.json)", stateless.back().string()));
+  for (const auto& dir : stateless)
+    fmt::print(
+        "note: {} has no trainer_state.json, so it is not a checkpoint to resume from; the run resumes "
+        "from the newest complete one, {}\n",
+        dir.string(), ckpt->string());
   const fs::path file = out / "settings.json";
   const std::string text = read_file(file);  // says why not: missing, a folder, unreadable
   ResumePoint r{*ckpt, {}, {}};

@@ -140,6 +140,40 @@ TEST(Trainer, RetentionClearsWhatInterruptedDeletionsLeft) {
   EXPECT_EQ(left, (std::vector<std::string>{"step-00000006", "step-00000008"}));
 }
 
+// A step-N folder without trainer_state.json newer than the last checkpoint (a copy or an edit by hand: seek
+// renames finished saves in) was passed over in silence, so a resume started from an older step than the
+// folder names suggested.
+TEST(Trainer, AResumeSaysWhichNewerFolderIsNotACheckpoint) {
+  TempDir tmp("trainer-stateless");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.steps = 4;
+  s.eval_every = 0;
+  run_training(s, false);
+  const fs::path ck = tmp.path / "run" / "checkpoints";
+  ASSERT_TRUE(fs::exists(ck / "step-00000004" / "trainer_state.json"));
+  fs::create_directories(ck / "step-00000009");
+  std::ofstream(ck / "step-00000009" / "config.json") << "{}";
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 6}});
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find((ck / "step-00000009").string() +
+                     " has no trainer_state.json, so it is not a checkpoint "
+                     "to resume from; the run resumes from the newest "
+                     "complete one, " +
+                     (ck / "step-00000004").string()),
+            std::string::npos)
+      << out;
+  // With no complete checkpoint at all, the refusal names the folder that looked like one.
+  for (const auto& e : fs::directory_iterator(ck))
+    if (e.path().filename() != "step-00000009") fs::remove_all(e.path());
+  EXPECT_NE(test::error_of([&] {
+              run_training(s, true, {{"steps", 8}});
+            })
+                .find("has no complete checkpoint (" + (ck / "step-00000009").string() +
+                      " has no trainer_state.json)"),
+            std::string::npos);
+}
+
 // The final model is built beside run/model and swapped in whole: a save killed part-way used to leave the
 // new shards next to an earlier save's (which loaded as a silent mix). What a killed save left beside it is
 // removed by the next one; nothing of the earlier export survives inside the new folder.
