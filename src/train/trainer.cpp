@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/atomic_file.hpp"
@@ -13,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/jsonl_appender.hpp"
 #include "core/progress.hpp"
+#include "core/stderr.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
 #include "io/mapped_file.hpp"
@@ -328,11 +330,14 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   // wrapped around to its start, so a larger eval_batches weighed some sequences twice and kept changing the
   // loss (and 3,000 batches took 25 s over a split of 37).
   const int64_t val_read = val_reads(s.eval_batches, B);
-  auto evaluate = [&]() {
+  // A signal ends a validation at once (it waited for every batch: minutes with a large eval_batches); the
+  // step is complete, so it is saved without its validation loss (nullopt).
+  auto evaluate = [&](const StopOnSignal& stop) -> std::optional<double> {
     if (ds.val_sequences == 0) return -1.0;
     double sum = 0;
     int64_t n = 0;
     for (int64_t first = 0; first < val_read; first += B) {
+      if (stop.requested("validation")) return std::nullopt;
       const int64_t b = std::min(B, val_read - first);
       data->val_batch(first, b, tokens.data(), targets.data());
       auto r = model->forward_backward(tokens.data(), targets.data(), b, T, lo, false);
@@ -453,9 +458,13 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                         {"expert_load", load_stats(loads)}};
     double val = -1;
     if (s.eval_every > 0 && (state.step % s.eval_every == 0 || state.step == s.steps)) {
-      val = evaluate();
-      if (val >= 0) m["val_loss"] = val;
-      result.last_val_loss = val;
+      if (const auto v = evaluate(stop)) {
+        val = *v;
+        if (val >= 0) m["val_loss"] = val;
+        result.last_val_loss = val;
+      } else {
+        print_stderr("seek: the validation of step {} was stopped and is not logged\n", state.step);
+      }
     }
     metrics.append(m);
     if (!settings_saved) write_resumed_settings(out, s.to_json());

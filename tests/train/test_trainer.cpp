@@ -1023,6 +1023,33 @@ TEST(Trainer, SignalThenResumeIsBitIdentical) {
   }
 }
 
+// A signal during a validation ends it at once (it waited for every batch: minutes with a large
+// eval_batches): the step, complete, is saved without its validation loss, and the run ends as interrupted.
+TEST(Trainer, ASignalStopsAValidation) {
+  TempDir tmp("trainer-validation-signal");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.checkpoint_every = 0;
+  TrainResult r;
+  testing::internal::CaptureStderr();
+  {
+    SignalAt signal("validation:1");  // step 3's validation, the first (eval_every 3)
+    r = run_training(s, false);
+  }
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(r.interrupted);
+  EXPECT_EQ(r.steps_done, 3);
+  EXPECT_NE(err.find("the validation of step 3 was stopped and is not logged"), std::string::npos) << err;
+  EXPECT_TRUE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000003"));
+  auto m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_FALSE(m[2].contains("val_loss")) << m[2].dump();
+  r = run_training(s, true, nlohmann::json::object());
+  EXPECT_FALSE(r.interrupted);
+  m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 6u);
+  EXPECT_TRUE(m[5].contains("val_loss"));
+}
+
 // Interrupted before its first step completes, a run has nothing to save; its folder takes the same run
 // again (not --resume, which has no checkpoint to continue from).
 TEST(Trainer, SignalInTheFirstStepLeavesNothingToResume) {
