@@ -643,6 +643,14 @@ TEST_F(DatasetTest, RecordErrorsNameFileAndLine) {
                    "both.jsonl:1: the record has both \"messages\" and \"prompt\"/\"completion\"");
   auto empty_chat = write_jsonl("ec.jsonl", {{{"messages", json::array()}}});
   EXPECT_ERROR_HAS(open_error(options({empty_chat}, 4, Objective::Sft)), "ec.jsonl:1: \"messages\" is empty");
+  // A key twice in one record, at the top or inside a message, trained on its last value in silence.
+  auto twice = write("twice.jsonl", "{\"text\": \"ok\"}\n{\"text\": \"a\", \"text\": \"b\"}\n");
+  EXPECT_ERROR_HAS(open_error(options({twice}, 4)), "twice.jsonl:2: key \"text\" appears more than once");
+  auto twice_inside = write("twice-inside.jsonl",
+                            "{\"messages\": [{\"role\": \"user\", \"content\": \"a\", \"content\": \"b\"}, "
+                            "{\"role\": \"assistant\", \"content\": \"c\"}]}\n");
+  EXPECT_ERROR_HAS(open_error(options({twice_inside}, 4, Objective::Sft)), "twice-inside.jsonl:1: key \"",
+                   "content\" appears more than once");
   // Errors found on the worker threads are reported for the first bad line in file order.
   std::string many;
   for (int i = 0; i < 500; ++i) many += i == 321 || i == 400 ? "{oops\n" : "{\"text\": \"fine\"}\n";
