@@ -45,6 +45,8 @@ struct DatasetStats {
   // SFT: training sequences without one (they train only the balance loss: prompts longer than seq_len?),
   // and the validation targets that carry loss (0: no validation loss can be measured).
   int64_t train_sequences_without_targets = 0, val_targets = 0;
+  // SFT: records (conversations) with no token that carries loss: no assistant answer to train on.
+  int64_t documents_without_targets = 0;
   bool reused_cache = false;
   std::filesystem::path cache_path;  // <cache_dir>/<key>: the token cache this dataset reads
   nlohmann::json content;            // what its tokens were made from (data_cache.hpp, TokenCache::content)

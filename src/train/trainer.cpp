@@ -215,11 +215,20 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
              count_of(s.steps, "step"), count_of(s.sequences_per_step(), "sequence"));
   // SFT sequences without an answer token carry no loss but the balance loss: many of them usually means
   // prompts longer than seq_len (the answers fall into sequences of their own, or into the cut tails).
+  // Records without an answer fill sequences too: the note said only "prompts longer than --seq-len?".
   if (ds.train_sequences_without_targets * 10 >= ds.train_sequences && ds.train_sequences_without_targets > 0)
     fmt::print(
-        "note: {} of the {} training sequences hold no answer token (a loss of ~0 on those steps): are the "
-        "prompts longer than --seq-len {}?\n",
-        ds.train_sequences_without_targets, ds.train_sequences, s.seq_len);
+        "note: {} of the {} training sequences hold no answer token (a loss of ~0 on those steps): {}\n",
+        ds.train_sequences_without_targets, ds.train_sequences,
+        ds.documents_without_targets > 0
+            ? fmt::format("{} of the {} records have no answer to train on (no assistant turn or "
+                          "completion), and prompts longer than --seq-len {} leave sequences without one "
+                          "too",
+                          ds.documents_without_targets, ds.documents, s.seq_len)
+            : fmt::format("are the prompts longer than --seq-len {}?", s.seq_len));
+  else if (ds.documents_without_targets > 0)
+    fmt::print("note: {} of the {} records have no answer to train on (no assistant turn or completion)\n",
+               ds.documents_without_targets, ds.documents);
   if (s.eval_every > 0 && ds.val_sequences > 0 && ds.val_targets == 0)
     fmt::print(
         "note: the {} validation sequences hold no answer token, so no validation loss can be measured\n",

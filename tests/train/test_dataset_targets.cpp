@@ -80,5 +80,27 @@ TEST(DatasetTargets, SftAnswersOutsideEveryTrainingSequenceAreAnError) {
   EXPECT_EQ(d->stats().counted_targets, 3);  // "ok" and the end-of-sentence token
 }
 
+// Records without an answer are counted: they fill training sequences with no loss, which the trainer's note
+// blamed on prompts longer than seq_len alone.
+TEST(DatasetTargets, SftRecordsWithoutAnAnswerAreCounted) {
+  TempDir tmp("dataset-targets-count");
+  const auto tok = make_byte_tokenizer();
+  const fs::path f =
+      write_jsonl(tmp.path / "mixed.jsonl", {chat({{"user", "What is 2+2?"}, {"assistant", "4"}}),
+                                             chat({{"system", "Be brief."}, {"user", "And 3+3?"}}),
+                                             {{"prompt", "1+1="}, {"completion", "2"}},
+                                             chat({{"user", "Hello?"}})});
+  auto d = Dataset::open(sft({f}, tmp.path), *tok);
+  EXPECT_EQ(d->stats().documents, 4);
+  EXPECT_EQ(d->stats().documents_without_targets, 2);
+  // Pretraining puts loss on every token.
+  auto o = sft({f}, tmp.path);
+  o.objective = Objective::Pretrain;
+  const fs::path text = write_jsonl(tmp.path / "text.jsonl", {{{"text", "some text"}}, {{"text", "more"}}});
+  o.inputs = {text};
+  o.seq_len = 4;
+  EXPECT_EQ(Dataset::open(o, *tok)->stats().documents_without_targets, 0);
+}
+
 }  // namespace
 }  // namespace seek

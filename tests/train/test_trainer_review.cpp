@@ -225,5 +225,26 @@ TEST(TrainerReview, SaveKilledBetweenItsRenamesKeepsThatStep) {
   EXPECT_EQ(tag(ck / "step-00000004"), "4");
 }
 
+// The note on training sequences without an answer names records that have none, next to the seq_len cause
+// it gave alone before.
+TEST(TrainerReview, TheNoteOnSequencesWithoutAnswersCountsRecordsWithoutOne) {
+  TempDir tmp("review-answerless");
+  const fs::path data = tmp.path / "answerless.jsonl";
+  {
+    std::ofstream f(data);
+    for (int i = 0; i < 30; ++i) {
+      json turns = json::array({json{{"role", "user"}, {"content", std::string(20, char('a' + i % 26))}}});
+      if (i % 3 == 0) turns.push_back({{"role", "assistant"}, {"content", "ok"}});
+      f << json{{"messages", turns}}.dump() << "\n";
+    }
+  }
+  testing::internal::CaptureStdout();
+  run_training(settings(data, tmp.path / "run", "sft"), false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("20 of the 30 records have no answer to train on (no assistant turn or completion)"),
+            std::string::npos)
+      << out;
+}
+
 }  // namespace
 }  // namespace seek
