@@ -65,6 +65,33 @@ struct Reader {
   void read(const char* key, bool& v) const { v = boolean_or(key, v); }
 };
 
+// A rope_scaling or rope_parameters object (`key`): type "yarn", as DeepSeek's checkpoints use, or "default"
+// (plain RoPE, which transformers 5 writes for models without scaling). `dim` and `theta` come from outside.
+RopeParams read_rope_block(const json& block, const std::string& src, const char* key, int64_t dim,
+                           double theta) {
+  SEEK_CHECK(block.is_object(), "{}: {} must be an object or null", src, key);
+  const std::string where = src + " " + key;
+  Reader q{block, where};
+  RopeParams p;
+  p.dim = dim;
+  p.theta = theta;
+  const std::string type = q.string_or("type", q.string_or("rope_type", ""));
+  if (type == "default") return p;
+  SEEK_CHECK(type == "yarn",
+             "{}: unsupported {} type \"{}\" (yarn, as DeepSeek's checkpoints use, or default)", src, key,
+             type);
+  p.yarn = true;
+  // Required, as DeepSeek's modelling code reads it (rope_scaling["factor"]); the others have defaults there.
+  SEEK_CHECK(q.present("factor"), "{}: {} of type yarn needs its \"factor\"", src, key);
+  p.factor = q.number_or("factor", 1.0);
+  p.original_max_pos = q.integer_or("original_max_position_embeddings", 4096);
+  p.beta_fast = q.number_or("beta_fast", 32.0);
+  p.beta_slow = q.number_or("beta_slow", 1.0);
+  p.mscale = q.number_or("mscale", 1.0);
+  p.mscale_all_dim = q.number_or("mscale_all_dim", 0.0);
+  return p;
+}
+
 // The shape keys every config must give: each is required, must be positive and is written back as it is.
 constexpr std::pair<const char*, int64_t ModelConfig::*> kShapeKeys[] = {
     {"vocab_size", &ModelConfig::vocab_size},
@@ -153,11 +180,22 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
              "{}: model_type \"{}\" is not DeepSeek-V2 or V3 (deepseek_v2, deepseek_v3, or architectures "
              "naming DeepseekV2ForCausalLM or DeepseekV3ForCausalLM), the architecture seek runs",
              src, c.model_type);
+  // Keys left out take the defaults of the file's own config class, as Hugging Face does: DeepseekV3Config's
+  // router is V3's (sigmoid, noaux_tc, 8 groups of which 4, normalised, × 2.5, 3 dense layers, a shared
+  // expert), DeepseekV2Config's is V2-Lite's (softmax, greedy, unnormalised, × 1). A V3 config without them
+  // ran V2's router without a word.
+  bool v3_class = false;
+  if (const auto a = j.find("architectures"); a != j.end() && a->is_array())
+    for (const auto& name : *a) v3_class |= name == "DeepseekV3ForCausalLM";
+  const bool v3_defaults = r.present("model_type")
+                               ? c.model_type != "deepseek_v2" && (c.model_type == "deepseek_v3" || v3_class)
+                               : v3_class;
   for (const auto& [key, field] : kShapeKeys) c.*field = r.integer(key);
   c.q_lora_rank =
       r.integer_or("q_lora_rank", 0);  // null (V2-Lite) and 0 (DeepSeek's own configs) mean q_proj
   c.n_routed_experts = r.integer_or("n_routed_experts", 0);
-  c.first_k_dense_replace = r.integer_or("first_k_dense_replace", 0);
+  const bool v3_router = v3_defaults && c.n_routed_experts > 0;
+  c.first_k_dense_replace = r.integer_or("first_k_dense_replace", v3_router ? 3 : 0);
   bool any_dense = c.n_routed_experts == 0 || c.first_k_dense_replace > 0;
   c.moe_layer_freq = r.integer_or("moe_layer_freq", 1);
   if (c.n_routed_experts > 0) {
@@ -166,10 +204,10 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
     if (c.moe_layer_freq > 1) any_dense = true;
   }
   c.intermediate_size = any_dense ? r.integer("intermediate_size") : r.integer_or("intermediate_size", 0);
-  c.n_shared_experts = r.integer_or("n_shared_experts", 0);
-  c.n_group = r.integer_or("n_group", 1);
-  c.topk_group = r.integer_or("topk_group", 1);
-  std::string method = r.string_or("topk_method", "greedy");
+  c.n_shared_experts = r.integer_or("n_shared_experts", v3_router ? 1 : 0);
+  c.n_group = r.integer_or("n_group", v3_router ? 8 : 1);
+  c.topk_group = r.integer_or("topk_group", v3_router ? 4 : 1);
+  std::string method = r.string_or("topk_method", v3_router ? "noaux_tc" : "greedy");
   if (method == "greedy" || method == "gready") {  // the earliest V2 remote code spelled it "gready"
     c.topk_method = TopkMethod::Greedy;
   } else if (method == "group_limited_greedy") {
@@ -180,13 +218,17 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
     fail("{}: unsupported topk_method \"{}\" (expected greedy, group_limited_greedy or noaux_tc)", src,
          method);
   }
-  std::string scoring = r.string_or("scoring_func", "softmax");
+  std::string scoring = r.string_or("scoring_func", v3_router ? "sigmoid" : "softmax");
   if (scoring == "softmax") {
     c.scoring_func = ScoringFunc::Softmax;
   } else if (scoring == "sigmoid") {
     c.scoring_func = ScoringFunc::Sigmoid;
   } else {
     fail("{}: unsupported scoring_func \"{}\" (expected softmax or sigmoid)", src, scoring);
+  }
+  if (v3_router) {
+    c.norm_topk_prob = true;
+    c.routed_scaling_factor = 2.5;
   }
   for_each_plain_key([&](const char* key, auto field, auto...) { r.read(key, c.*field); });
   // Hugging Face allows a list of end tokens (generation stops at any of them); DeepSeek's configs give one.
@@ -226,25 +268,38 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
 
   c.rope.dim = c.qk_rope_head_dim;
   c.rope.theta = c.rope_theta;
-  if (r.present("rope_scaling")) {
-    const json& rs = j["rope_scaling"];
-    SEEK_CHECK(rs.is_object(), "{}: rope_scaling must be an object or null", src);
-    std::string src_rs = src + " rope_scaling";
-    Reader q{rs, src_rs};
-    std::string type = q.string_or("type", q.string_or("rope_type", ""));
-    SEEK_CHECK(type == "yarn", "{}: unsupported rope_scaling type \"{}\" (only yarn is supported)", src,
-               type);
-    c.rope.yarn = true;
-    // Required, as DeepSeek's modelling code reads it (rope_scaling["factor"]); the others have defaults
-    // there.
-    SEEK_CHECK(q.present("factor"), "{}: rope_scaling of type yarn needs its \"factor\"", src);
-    c.rope.factor = q.number_or("factor", 1.0);
-    c.rope.original_max_pos = q.integer_or("original_max_position_embeddings", 4096);
-    c.rope.beta_fast = q.number_or("beta_fast", 32.0);
-    c.rope.beta_slow = q.number_or("beta_slow", 1.0);
-    c.rope.mscale = q.number_or("mscale", 1.0);
-    c.rope.mscale_all_dim = q.number_or("mscale_all_dim", 0.0);
+  // transformers 5 writes rope_parameters (the scaling and rope_theta in one object) where earlier versions
+  // and DeepSeek's own configs write rope_scaling and rope_theta; a file may hold both, which must agree.
+  std::optional<RopeParams> from_scaling, from_parameters;
+  if (r.present("rope_scaling"))
+    from_scaling = read_rope_block(j["rope_scaling"], src, "rope_scaling", c.rope.dim, c.rope_theta);
+  if (r.present("rope_parameters")) {
+    from_parameters = read_rope_block(j["rope_parameters"], src, "rope_parameters", c.rope.dim, c.rope_theta);
+    const json& rp = j["rope_parameters"];
+    if (rp.contains("rope_theta") && !rp["rope_theta"].is_null()) {
+      SEEK_CHECK(rp["rope_theta"].is_number(), "{}: rope_parameters.rope_theta must be a number, got {}", src,
+                 describe_json(rp["rope_theta"]));
+      const double theta = rp["rope_theta"].get<double>();
+      SEEK_CHECK(!r.present("rope_theta") || theta == c.rope_theta,
+                 "{}: rope_theta is {} but rope_parameters.rope_theta is {}; give one value", src,
+                 c.rope_theta, theta);
+      c.rope_theta = theta;
+      from_parameters->theta = theta;
+    }
   }
+  if (from_scaling && from_parameters) {
+    const RopeParams &a = *from_scaling, &b = *from_parameters;
+    SEEK_CHECK(a.yarn == b.yarn && a.factor == b.factor && a.original_max_pos == b.original_max_pos &&
+                   a.beta_fast == b.beta_fast && a.beta_slow == b.beta_slow && a.mscale == b.mscale &&
+                   a.mscale_all_dim == b.mscale_all_dim,
+               "{}: rope_scaling and rope_parameters describe different RoPE scalings ({} and {}); give one",
+               src, describe_json(j["rope_scaling"]), describe_json(j["rope_parameters"]));
+  }
+  if (from_parameters)
+    c.rope = *from_parameters;
+  else if (from_scaling)
+    c.rope = *from_scaling;
+  c.rope.theta = c.rope_theta;
   if (r.present("quantization_config")) {
     // Only DeepSeek-V3's own scheme is read (the weights are dequantized on load with 128 × 128 blocks of
     // weight_scale_inv); any other would be misread without a word, so it is refused.

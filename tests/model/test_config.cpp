@@ -146,6 +146,98 @@ TEST(Config, ContradictionsAreErrors) {
       << error_of(j);
 }
 
+// Router keys left out take the defaults of the file's config class, as Hugging Face does: V3's class
+// defaults are V3's router. They were V2's for every file, so a V3 config without scoring_func ran softmax.
+TEST(Config, LeftOutRouterKeysTakeTheirConfigClassDefaults) {
+  nlohmann::json j = load_json("tiny-v3");
+  for (const char* key : {"scoring_func", "topk_method", "n_group", "topk_group", "norm_topk_prob",
+                          "routed_scaling_factor", "first_k_dense_replace", "n_shared_experts"})
+    j.erase(key);
+  j["n_routed_experts"] = 16;  // 8 groups of 2: noaux_tc scores a group by its top two
+  const auto v3 = ModelConfig::from_json(j, "v3");
+  EXPECT_EQ(v3.scoring_func, ScoringFunc::Sigmoid);
+  EXPECT_EQ(v3.topk_method, TopkMethod::NoauxTc);
+  EXPECT_EQ(v3.n_group, 8);
+  EXPECT_EQ(v3.topk_group, 4);
+  EXPECT_TRUE(v3.norm_topk_prob);
+  EXPECT_EQ(v3.routed_scaling_factor, 2.5);
+  EXPECT_EQ(v3.first_k_dense_replace, 3);
+  EXPECT_EQ(v3.n_shared_experts, 1);
+  // The class named by architectures alone (no model_type) is V3's too.
+  j.erase("model_type");
+  EXPECT_EQ(ModelConfig::from_json(j, "v3").scoring_func, ScoringFunc::Sigmoid);
+  // A V2 config, or one naming no class, keeps V2's defaults (V2-Lite's router).
+  j["architectures"] = {"DeepseekV2ForCausalLM"};
+  j["model_type"] = "deepseek_v2";
+  const auto v2 = ModelConfig::from_json(j, "v2");
+  EXPECT_EQ(v2.scoring_func, ScoringFunc::Softmax);
+  EXPECT_EQ(v2.topk_method, TopkMethod::Greedy);
+  EXPECT_EQ(v2.n_group, 1);
+  EXPECT_FALSE(v2.norm_topk_prob);
+  EXPECT_EQ(v2.routed_scaling_factor, 1.0);
+  EXPECT_EQ(v2.first_k_dense_replace, 0);
+  EXPECT_EQ(v2.n_shared_experts, 0);
+  j.erase("architectures");
+  j.erase("model_type");
+  EXPECT_EQ(ModelConfig::from_json(j, "none").scoring_func, ScoringFunc::Softmax);
+  // Given keys win over either class's defaults.
+  j = load_json("tiny-v3");
+  j["scoring_func"] = "softmax";
+  j["topk_method"] = "greedy";
+  EXPECT_EQ(ModelConfig::from_json(j, "v3").scoring_func, ScoringFunc::Softmax);
+}
+
+// transformers 5 writes rope_parameters (scaling and rope_theta in one object); it was ignored, so a YaRN
+// model ran plain RoPE without a word.
+TEST(Config, RopeParametersAreReadAsRopeScaling) {
+  const nlohmann::json legacy = load_json("tiny-v3");
+  const auto want = ModelConfig::from_json(legacy, "legacy");
+  ASSERT_TRUE(want.rope.yarn);
+  nlohmann::json j = legacy;
+  j["rope_parameters"] = j["rope_scaling"];
+  j["rope_parameters"]["rope_theta"] = j["rope_theta"];
+  j.erase("rope_scaling");
+  j.erase("rope_theta");
+  auto got = ModelConfig::from_json(j, "v5");
+  EXPECT_EQ(got.rope_theta, want.rope_theta);
+  EXPECT_TRUE(got.rope.yarn);
+  EXPECT_EQ(got.rope.factor, want.rope.factor);
+  EXPECT_EQ(got.rope.mscale_all_dim, want.rope.mscale_all_dim);
+  EXPECT_EQ(got.softmax_scale(), want.softmax_scale());
+  EXPECT_EQ(got.to_json(), want.to_json());
+  // Its own theta is read.
+  j["rope_parameters"]["rope_theta"] = 50000.0;
+  got = ModelConfig::from_json(j, "v5");
+  EXPECT_EQ(got.rope_theta, 50000.0);
+  EXPECT_EQ(got.rope.theta, 50000.0);
+  // Both forms in one file must agree.
+  j = legacy;
+  j["rope_parameters"] = j["rope_scaling"];
+  EXPECT_EQ(error_of(j), "");
+  j["rope_parameters"]["factor"] = 8;
+  EXPECT_NE(error_of(j).find("rope_scaling and rope_parameters describe different RoPE scalings"),
+            std::string::npos)
+      << error_of(j);
+  j = legacy;
+  j["rope_parameters"] = {
+      {"rope_type", "yarn"}, {"factor", legacy["rope_scaling"]["factor"]}, {"rope_theta", 20000.0}};
+  j.erase("rope_scaling");
+  EXPECT_NE(error_of(j).find("rope_theta is 10000 but rope_parameters.rope_theta is 20000"),
+            std::string::npos)
+      << error_of(j);
+  // "default" is plain RoPE, under either key; another type is refused under either.
+  j = legacy;
+  j.erase("rope_scaling");
+  j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 10000.0}};
+  EXPECT_FALSE(ModelConfig::from_json(j, "v5").rope.yarn);
+  j["rope_parameters"]["rope_type"] = "linear";
+  EXPECT_NE(error_of(j).find("unsupported rope_parameters type \"linear\""), std::string::npos)
+      << error_of(j);
+  j = legacy;
+  j["rope_scaling"] = {{"rope_type", "default"}};
+  EXPECT_FALSE(ModelConfig::from_json(j, "old").rope.yarn);
+}
+
 // Values that would make every logit NaN, or name tokens outside the vocabulary.
 TEST(Config, OutOfRangeValuesAreErrors) {
   for (double theta : {0.0, -5.0, 1e-300, 1.0}) {
