@@ -2,11 +2,15 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
+#include <set>
 #include <system_error>
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 
 namespace seek::cli {
 
@@ -30,14 +34,31 @@ void check_output_is_not_an_input(const std::string& path, const std::string& fl
                path, in);
   for (const std::string& dir : model_dirs) {
     if (dir.empty() || !fs::is_directory(fs::path(dir), ec)) continue;
-    for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
-      const fs::path ext = e.path().extension();
-      if (ext != ".json" && ext != ".safetensors") continue;
-      SEEK_CHECK(!same_file(path, e.path()),
+    const auto refuse_if_same = [&](const fs::path& read) {
+      SEEK_CHECK(!same_file(path, read),
                  "{} {} is {}, which this command reads; writing it would destroy the model. Give another "
                  "output file",
-                 flag, path, e.path().string());
+                 flag, path, read.string());
+    };
+    for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+      const fs::path ext = e.path().extension();
+      if (ext == ".json" || ext == ".safetensors") refuse_if_same(e.path());
     }
+    // Shards are wherever the index says: in a subfolder, or named without ".safetensors". Read leniently:
+    // what is wrong with the index is the loader's to report.
+    const fs::path index = fs::path(dir) / "model.safetensors.index.json";
+    if (!fs::is_regular_file(index, ec)) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(read_file(index), nullptr, /*allow_exceptions=*/false);
+    } catch (const Error&) {
+      continue;
+    }
+    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) continue;
+    std::set<std::string> shards;  // V3's index names 163 files 90,000 times
+    for (const auto& [tensor, shard] : j["weight_map"].items())
+      if (shard.is_string()) shards.insert(shard.get<std::string>());
+    for (const std::string& shard : shards) refuse_if_same(fs::path(dir) / shard);
   }
 }
 

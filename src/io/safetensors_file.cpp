@@ -82,6 +82,9 @@ void SafetensorsFile::parse_header() {
   const std::byte* data = file_.data() + 8 + n;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") {
+      // null is no metadata, as Hugging Face's safetensors reads it (an Option); Python writers that dump a
+      // None make it.
+      if (entry.is_null()) continue;
       if (!entry.is_object()) fail("{}: __metadata__ must be an object, got {}", p, entry.type_name());
       // The format says string to string, and Hugging Face's safetensors refuses anything else, so no
       // checkpoint it loads has other values; refusing them here keeps an untrusted value out of our map.

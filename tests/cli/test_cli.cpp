@@ -434,6 +434,20 @@ TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
   EXPECT_EQ(file_text(model / "model.safetensors"), weights);
   r = logits(model.string(), model / "logits.npy");  // a new file in the model folder is fine
   EXPECT_EQ(r.code, 0) << r.output;
+  // Shards are where the index says, in a subfolder or without the .safetensors extension (checked before
+  // the model loads, so these need not hold weights).
+  const fs::path sharded = tmp.path / "sharded";
+  fs::create_directories(sharded / "sub");
+  fs::copy_file(model / "config.json", sharded / "config.json");
+  std::ofstream(sharded / "model.safetensors.index.json")
+      << R"({"weight_map": {"a": "sub/a.safetensors", "b": "part2", "c": "part2"}})";
+  for (const fs::path& shard : {sharded / "sub" / "a.safetensors", sharded / "part2"}) {
+    std::ofstream(shard) << "keep";
+    r = logits(sharded.string(), shard);
+    EXPECT_EQ(r.code, 1) << shard << r.output;
+    EXPECT_NE(r.output.find(shard.string() + ", which this command reads"), std::string::npos) << r.output;
+    EXPECT_EQ(file_text(shard), "keep");
+  }
   // --file's text is an input too (it was overwritten with the logits).
   std::ofstream(tmp.path / "text.txt") << "hi\n";
   r = run("logits --model " + model.string() + " --file " + (tmp.path / "text.txt").string() + " --out " +

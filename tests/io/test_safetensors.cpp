@@ -534,6 +534,16 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
   }
 }
 
+// "__metadata__": null is no metadata, as Hugging Face's safetensors reads it; it was refused.
+TEST_F(SafetensorsTest, NullMetadataIsNoMetadata) {
+  std::string data(8, '\0');
+  auto p = write_raw("null-metadata.safetensors",
+                     R"({"__metadata__":null,"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", data);
+  SafetensorsFile f(p);
+  EXPECT_TRUE(f.metadata().empty());
+  EXPECT_EQ(f.num_tensors(), 1u);
+}
+
 TEST_F(SafetensorsTest, DeeplyNestedHeaderValuesAreErrorsNotCrashes) {
   // Messages used to print such values in full, which recursed once per level and overflowed the stack; now
   // the parse stops at the 65th level, before the value takes memory.
