@@ -102,7 +102,9 @@ void check_utf8_text(const std::string& text, const std::string& what) {
 std::string read_prompt_file(const std::string& path) {
   SEEK_CHECK(!path.empty(), "--file is empty; give the prompt's file, or '-' for standard input");
   // A cap far above any context (DeepSeek-V3's 163,840 tokens are ~1 MB of text), so that an endless stream
-  // (/dev/zero, `yes`) ends at once instead of filling the memory first.
+  // (`yes`) ends at once instead of filling the memory first; a device (/dev/zero) is refused before the
+  // read.
+  if (path != "-") refuse_device(path);
   std::string text =
       read_input(path, kMaxPromptBytes,
                  "no context holds a prompt that long (DeepSeek-V3's 163,840 tokens are about 1 MB "

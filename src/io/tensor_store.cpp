@@ -96,6 +96,7 @@ void TensorStore::open_index(const fs::path& index) {
   if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) {
     fail("{}: index has no \"weight_map\" object", idx);
   }
+  SEEK_CHECK(!j["weight_map"].empty(), "{}: weight_map lists no tensors", idx);
   const fs::path dir = index.parent_path();
   std::map<std::string, const SafetensorsFile*> shards;
   for (const auto& [name, v] : j["weight_map"].items()) {

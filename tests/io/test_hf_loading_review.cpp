@@ -192,6 +192,11 @@ TEST(HfLoadingReview, BrokenIndexesNameTheIndexShardAndTensor) {
   index["weight_map"].erase("model.norm.weight");
   std::ofstream(dir / "model.safetensors.index.json") << index.dump();
   expect_refused(dir, {"holds tensor 'model.norm.weight', which the index does not list"});
+
+  // An index that lists nothing was reported as a model without layers.
+  index["weight_map"] = json::object();
+  std::ofstream(dir / "model.safetensors.index.json") << index.dump();
+  expect_refused(dir, {"model.safetensors.index.json: weight_map lists no tensors"});
 }
 
 TEST(HfLoadingReview, UnexpectedDtypesAndShapesAreNamed) {
