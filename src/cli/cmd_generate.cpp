@@ -761,8 +761,10 @@ void run_chat(ChatCliOptions& o) {
     if (terminate) end_by_stop_signal();
   }
   // A script piping messages in learns that some were not answered (each refusal said why above).
-  SEEK_CHECK(refused == 0, "{} refused (the errors above); the chat answered the others",
-             refused == 1 ? std::string("a message was") : fmt::format("{} messages were", refused));
+  SEEK_CHECK(refused == 0, "{} refused (the errors above); {}",
+             refused == 1 ? std::string("a message was") : fmt::format("{} messages were", refused),
+             turn == 0 ? std::string("the chat answered none")
+                       : fmt::format("the chat answered the other {}", count_of(int64_t(turn), "message")));
 }
 
 RegisterCommand reg_chat("chat", "Interactive chat in the DeepSeek format (<think> shown apart)",

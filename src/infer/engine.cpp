@@ -158,8 +158,9 @@ int Engine::submit(GenRequest req) {
   SEEK_CHECK(
       need <= cache_budget_,
       "the request needs up to {} of KV cache ({} of up to {}, held in blocks of {} tokens at {} bytes per "
-      "token{}), more than the budget of {}; ask for fewer samples or new tokens, a bf16 or fp8 cache "
-      "(--kv-cache), or a larger budget (--cache-mem where the command takes it; by default the budget is "
+      "token{}), more than the budget of {}; ask for fewer samples or new tokens, a shorter context (--ctx "
+      "in generate and chat), a bf16 or fp8 cache (--kv-cache), or a larger budget (--cache-mem where the "
+      "command takes it; by default the budget is "
       "90% "
       "of the memory available at start)",
       format_bytes(need), count_of(req.n, "sample"), count_of(sample_tokens(req), "token"), opt_.block_tokens,

@@ -58,6 +58,11 @@ struct FileReader {
     SEEK_CHECK(std::isfinite(v) && std::fabs(v) <= double(std::numeric_limits<float>::max()),
                "{}: \"{}\" must be a finite number within fp32's range (~3.4e38), got {}", path, key,
                describe_json(j[key]));
+    // One that rounds to 0 in fp32 was read as 0: 1e-50 as a temperature decoded greedily, and as top_p was
+    // refused as "got 0", a value the file does not hold.
+    SEEK_CHECK(v == 0 || float(v) != 0,
+               "{}: \"{}\" is {}, too close to 0 for fp32 (the smallest is {:g}); write 0 or a larger value",
+               path, key, describe_json(j[key]), double(std::numeric_limits<float>::denorm_min()));
     return float(v);
   }
   int64_t whole(const json& v, const std::string& what) const {

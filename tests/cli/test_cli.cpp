@@ -749,7 +749,8 @@ TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
   // The chat goes on after the long one; its exit status says that one was not answered.
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(
-      r.output.find("seek: error: a message was refused (the errors above); the chat answered the others"),
+      r.output.find(
+          "seek: error: a message was refused (the errors above); the chat answered the other 4 messages"),
       std::string::npos)
       << r.output;
   EXPECT_EQ(count(r.output, "[seek] prompt"), 4u) << r.output;  // every message but the long one answered
@@ -757,6 +758,13 @@ TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
   EXPECT_NE(r.output.find("dropped the 2 oldest messages to fit the context of 64 tokens"), std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("this message with the system prompt takes all of the context of 64 tokens"),
+            std::string::npos)
+      << r.output;
+  // With none answered, the message does not speak of others.
+  std::ofstream(tmp.path / "long.txt") << std::string(80, 'x') << "\n";
+  r = run(chat, "< " + (tmp.path / "long.txt").string() + " 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("a message was refused (the errors above); the chat answered none"),
             std::string::npos)
       << r.output;
   // A CRLF line is the same message as an LF one: the same prompt length.

@@ -362,6 +362,9 @@ TEST(Engine, CacheBudgetBoundsTheCacheAndDelaysRequests) {
     ADD_FAILURE() << "a request larger than the whole budget was accepted";
   } catch (const Error& err) {
     EXPECT_NE(std::string(err.what()).find("more than the budget"), std::string::npos) << err.what();
+    // What would make it fit, as docs/inference.md lists it.
+    for (const char* way : {"fewer samples or new tokens", "--ctx", "--kv-cache", "--cache-mem"})
+      EXPECT_NE(std::string(err.what()).find(way), std::string::npos) << way << " | " << err.what();
   }
 }
 

@@ -155,6 +155,10 @@ TEST(GenerationConfig, BadFilesNameTheFileAndKey) {
       {R"({"do_sample": false, "temperature": -1})", "\"temperature\" must be >= 0, got -1"},
       {R"({"temperature": 1e300})",
        "\"temperature\" must be a finite number within fp32's range (~3.4e38), got 1e+300"},
+      // Below fp32's range: it was read as 0 (greedy decoding; "top_p ... got 0").
+      {R"({"temperature": 1e-50})",
+       "\"temperature\" is 1e-50, too close to 0 for fp32 (the smallest is 1.4013e-45)"},
+      {R"({"top_p": 1e-50})", "\"top_p\" is 1e-50, too close to 0 for fp32"},
       {R"({"do_sample": 1})", "\"do_sample\" must be true or false, got 1"},
       {R"({"top_k": 2.5})", "\"top_k\" must be a whole number, got 2.5"},
       {R"({"top_k": -1})", "\"top_k\" must be from 0 to 2147483647, got -1"},
