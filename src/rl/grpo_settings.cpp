@@ -47,7 +47,6 @@ Schedule GrpoSettings::make_schedule() const {
 
 namespace {
 
-constexpr int64_t kMaxGrpoCount = int64_t(1) << 20;
 constexpr double kMinGrpoTemperature = 1e-5;  // see validate()
 
 }  // namespace

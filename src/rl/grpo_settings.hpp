@@ -13,6 +13,10 @@
 
 namespace seek {
 
+// The largest prompts_per_step, group_size, eval_samples and other counts that multiply one another: far
+// beyond any step that fits in memory, and small enough that no product of them overflows.
+inline constexpr int64_t kMaxGrpoCount = int64_t(1) << 20;
+
 struct GrpoSettings {
   // policy, prompts, rewards
   std::string init;       // model directory of the policy (ours or Hugging Face DeepSeek)

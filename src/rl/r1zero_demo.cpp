@@ -4,7 +4,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/resources.hpp"
 #include "core/rng.hpp"
 #include "core/stderr.hpp"
 #include "core/stop_signal.hpp"
@@ -89,14 +92,15 @@ void plot_metric(const fs::path& file, const std::string& title, const std::stri
   write_svg_plot(file, title, "step", y_label, series);
 }
 
-// Where the base model's config is read from: --config, or the built-in one written into the demo's folder.
-fs::path base_config_path(const R1ZeroDemoOptions& o, const fs::path& out) {
-  return o.config.empty() ? out / "base-config.json" : fs::path(o.config);
+// The base model's config, in the demo's folder: the built-in one, or a copy of --config's, so the folder
+// holds what its base model was made from.
+fs::path base_config_path(const fs::path& out) {
+  return out / "base-config.json";
 }
 
 TrainSettings base_training(const R1ZeroDemoOptions& o, const fs::path& out, const fs::path& corpus) {
   TrainSettings ts;
-  ts.config = base_config_path(o, out).string();
+  ts.config = base_config_path(out).string();
   ts.data = {corpus.string()};
   ts.objective = "sft";
   ts.out = (out / "base").string();
@@ -110,7 +114,8 @@ TrainSettings base_training(const R1ZeroDemoOptions& o, const fs::path& out, con
   ts.eval_batches = 4;
   ts.checkpoint_every = o.pretrain_steps;
   ts.keep_last = 1;
-  ts.log_every = std::max<int64_t>(1, o.pretrain_steps / 20);
+  // A line every ~15 s at the default 5000 steps (steps / 20 left the first 78 s without one).
+  ts.log_every = std::clamp<int64_t>(o.pretrain_steps / 20, 1, 50);
   ts.seed = o.seed;
   return ts;
 }
@@ -138,7 +143,7 @@ GrpoSettings grpo_training(const R1ZeroDemoOptions& o, const fs::path& out) {
 
 // Every flag is checked before anything is written or replaced, so a mistyped one neither costs the
 // pretraining time nor the previous demo's results.
-void check_options(const R1ZeroDemoOptions& o) {
+ModelConfig check_options(const R1ZeroDemoOptions& o) {
   require_positive(o.pretrain_steps, "--pretrain-steps");
   require_positive(o.pretrain_examples, "--pretrain-examples");
   for (const auto& [name, v] : {std::pair{"--wrong-fraction", o.wrong_fraction},
@@ -148,6 +153,10 @@ void check_options(const R1ZeroDemoOptions& o) {
   require_positive(o.prompts_per_step, "--prompts-per-step");
   SEEK_CHECK(o.group_size >= 2, "--group-size must be at least 2 (advantages compare samples), got {}",
              o.group_size);
+  for (const auto& [name, v] :
+       {std::pair{"--prompts-per-step", o.prompts_per_step}, std::pair{"--group-size", o.group_size},
+        std::pair{"--eval-samples", int64_t(o.eval_samples)}})
+    SEEK_CHECK(v <= kMaxGrpoCount, "{} must be at most {} (got {})", name, kMaxGrpoCount, v);
   SEEK_CHECK(std::isfinite(o.grpo_lr) && o.grpo_lr > 0, "--grpo-lr must be a positive number, got {}",
              o.grpo_lr);
   require_positive(o.eval_problems, "--eval-problems");
@@ -163,6 +172,31 @@ void check_options(const R1ZeroDemoOptions& o) {
   SEEK_CHECK(cfg.max_position_embeddings >= kDemoSeqLen,
              "the demo trains on sequences of {} tokens, and {} has max_position_embeddings {}", kDemoSeqLen,
              source, cfg.max_position_embeddings);
+  // Found by the trainer, it was reported after the corpus was written, with advice to give a --tokenizer,
+  // which the demo has not.
+  const int64_t byte_vocab = int64_t(make_byte_tokenizer()->vocab_size());
+  SEEK_CHECK(
+      cfg.vocab_size >= byte_vocab,
+      "the demo trains with the byte-level tokenizer ({} ids), and {} has vocab_size {}; raise it to at "
+      "least {}",
+      byte_vocab, source, cfg.vocab_size, byte_vocab);
+  return cfg;
+}
+
+// What the phases after the pretraining need at once, checked before it: GRPO's G samples of a prompt and
+// an evaluation's --eval-samples each hold KV cache for a prompt and its completion and a logits row. Found
+// when GRPO started, a --group-size too large for the memory cost the whole pretraining.
+void check_memory_of_later_phases(const R1ZeroDemoOptions& o, const GrpoSettings& gs, const ModelConfig& c) {
+  const int64_t samples = std::max<int64_t>(o.group_size, o.eval_samples);
+  const double cache_per_token =
+      double(c.num_hidden_layers) * double(c.kv_lora_rank + c.qk_rope_head_dim) * 4;
+  const double tokens = double(gs.max_prompt_length + gs.max_completion_length);
+  const double bytes = double(samples) * (tokens * cache_per_token + double(c.vocab_size + 1) * 4);
+  check_memory_for(bytes >= 9e18 ? LLONG_MAX : static_cast<long long>(bytes),
+                   fmt::format("the KV cache and logits of {} samples of up to {} tokens (a GRPO group or an "
+                               "evaluation's samples of one problem)",
+                               samples, int64_t(tokens)),
+                   "; lower --group-size or --eval-samples");
 }
 
 // What a demo writes in its --out: run folders it replaces and files it overwrites on the next demo.
@@ -206,9 +240,12 @@ void claim_demo_folder(const fs::path& out) {
 // The previous demo's outputs, moved aside into OUT/.previous-demo while a new demo runs: removed when the
 // new one finishes, put back when it fails or is stopped, so a demo that cannot run (a --config whose
 // vocabulary is too small, too few examples: errors the trainers find only once they start) or that the user
-// stops never costs the last complete one. A stash a killed demo left is put back at the next start, unless
+// stops never costs the last complete one. Whatever the new demo wrote goes when it fails or is stopped, also
+// where no previous demo was there to put back: half-built runs left in the folder became "the previous
+// demo" that the next stopped one put back. A stash a killed demo left is put back at the next start, unless
 // OUT/summary.json shows that the demo after it finished (summary.json is moved into the stash at the start
-// and written last), in which case the stash is what is out of date.
+// and written last), in which case the stash is what is out of date; without a stash, outputs without
+// summary.json are what a killed demo had made so far, and go.
 class PreviousDemo {
  public:
   explicit PreviousDemo(const fs::path& out) : out_(out), stash_(out / ".previous-demo") {
@@ -223,6 +260,10 @@ class PreviousDemo {
                    stash_.string());
         put_back();
       }
+    } else if (!fs::exists(out_ / "summary.json", ec) && holds_outputs()) {
+      fmt::print("removing the runs of an unfinished demo from {}, left by a demo that was killed\n",
+                 out_.string());
+      remove_outputs();
     }
     // A run folder that a `seek train` or `seek grpo` of its own is using (a resume of the previous demo's
     // base/) is not moved away under it.
@@ -247,36 +288,45 @@ class PreviousDemo {
   }
   PreviousDemo(const PreviousDemo&) = delete;
   PreviousDemo& operator=(const PreviousDemo&) = delete;
-  // An exception is on its way out: put the previous demo back, and never throw over it.
+  // An exception is on its way out: the new demo's outputs go and the previous demo comes back; never throws
+  // over the exception.
   ~PreviousDemo() {
-    if (!moved_) return;
+    if (settled_) return;
     try {
       put_back();
-      print_stderr("seek: the previous demo's runs in {} are kept\n", out_.string());
+      if (moved_) print_stderr("seek: the previous demo's runs in {} are kept\n", out_.string());
     } catch (const std::exception& e) {
       print_stderr("seek: could not put the previous demo back from {}: {}\n", stash_.string(), e.what());
     }
   }
   // The new demo finished: the previous one goes (best effort: what is left is removed at the next start).
   void drop() {
-    if (!moved_) return;
-    moved_ = false;
-    discard();
+    settled_ = true;
+    if (moved_) discard();
   }
   // The new demo stopped: its partial runs make way for the previous ones.
   void restore() {
-    if (!moved_) return;
-    moved_ = false;
+    settled_ = true;
     put_back();
-    fmt::print("the previous demo's runs in {} are kept\n", out_.string());
+    if (moved_) fmt::print("the previous demo's runs in {} are kept\n", out_.string());
   }
 
  private:
+  bool holds_outputs() const {
+    std::error_code ec;
+    for (const char* name : kDemoOutputs)
+      if (fs::exists(out_ / name, ec)) return true;
+    return false;
+  }
+  void remove_outputs() {
+    for (const char* name : kDemoOutputs) fs::remove_all(out_ / name);
+  }
   // The new demo's outputs all go first, so the two demos never mix (a grpo/ run of one beside the base/
   // model of the other).
   void put_back() {
     std::error_code ec;
-    for (const char* name : kDemoOutputs) fs::remove_all(out_ / name);
+    remove_outputs();
+    if (!fs::exists(stash_, ec)) return;
     for (const char* name : kDemoOutputs)
       if (fs::exists(stash_ / name, ec)) fs::rename(stash_ / name, out_ / name);
     fs::remove_all(stash_);
@@ -296,7 +346,8 @@ class PreviousDemo {
   }
 
   fs::path out_, stash_;
-  bool moved_ = false;
+  bool moved_ = false;    // the previous demo's outputs are in the stash
+  bool settled_ = false;  // drop() or restore() ran
 };
 
 // Stopped early by a signal (EvalResult::stopped), it writes no completions.
@@ -328,12 +379,15 @@ const char* builtin_demo_config() {
 
 R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
-  check_options(o);
+  const ModelConfig base_config = check_options(o);
+  // Read before anything is written: the copy in the demo's folder is made from this text.
+  const std::string base_config_text = o.config.empty() ? builtin_demo_config() : read_file(o.config);
   const fs::path out = fs::absolute(o.out);
   const fs::path corpus = out / "base-data.jsonl";
   TrainSettings ts = base_training(o, out, corpus);
   GrpoSettings gs = grpo_training(o, out);
   gs.validate();  // ts is checked by check_options; its validate() wants the corpus, not written yet
+  check_memory_of_later_phases(o, gs, base_config);
   R1ZeroDemoResult res;
   claim_demo_folder(out);
   // One demo at a time in a folder (a second one would move the first one's runs away under it).
@@ -349,7 +403,7 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   auto task = reward::make_task("arithmetic", kTaskOptions);
 
   // 1. A base model that is weak but not hopeless: SFT-style pretraining on imperfect worked solutions.
-  if (o.config.empty()) write_file_atomically(base_config_path(o, out), builtin_demo_config());
+  write_file_atomically(base_config_path(out), base_config_text);
   {
     Rng rng(o.seed);
     std::string text;
@@ -361,10 +415,9 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
     }
     write_file_atomically(corpus, text);
   }
-  fmt::print(
-      "== 1/4 pretraining the base model on {} generated worked solutions ({:.0f}% wrong answers, {:.0f}% "
-      "without tags)\n",
-      o.pretrain_examples, o.wrong_fraction * 100, o.untagged_fraction * 100);
+  fmt::print("== 1/4 pretraining the base model on {} ({:.0f}% wrong answers, {:.0f}% without tags)\n",
+             count_of(o.pretrain_examples, "generated worked solution"), o.wrong_fraction * 100,
+             o.untagged_fraction * 100);
   // One stop request for all four phases: a signal in a run's last step (which the run completes) or in an
   // evaluation ends the demo before the next phase.
   const StopOnSignal stop("\nseek: stopping the demo at the next safe point (signal again to quit at once)\n",
@@ -414,8 +467,10 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   plot_metric(out / "plots" / "completion_length.svg", "GRPO completion length", "tokens", grpo_rows,
               {{"completion_length_mean", "mean"}, {"completion_length_max", "max"}});
   plot_metric(out / "plots" / "kl.svg", "KL(π_θ ‖ π_base) per token", "KL", grpo_rows, {{"kl", "kl"}});
-  plot_metric(out / "plots" / "pretrain_loss.svg", "Base model pretraining loss", "loss", base_rows,
-              {{"loss", "train"}, {"val_loss", "validation"}});
+  // The training cross-entropy, which val_loss is: `loss` adds the MTP and balance terms, and drew the
+  // training curve ~30% above the validation one.
+  plot_metric(out / "plots" / "pretrain_loss.svg", "Base model pretraining loss", "cross-entropy", base_rows,
+              {{"ce", "train"}, {"val_loss", "validation"}});
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print(
       "\ntotal time {:.1f} min. Everything is in {}:\n  base/ and grpo/ (metrics.jsonl, checkpoints, model/),"

@@ -55,8 +55,16 @@ void write_svg_plot(const std::filesystem::path& path, const std::string& title,
     const double half = 0.5 * std::max(1.0, scale * 1e-3);
     lo -= half, hi += half;
   };
+  // Data that is never negative (a reward, a KL, a length) keeps its axis at or above 0: a constant 0 was
+  // drawn on an axis reaching down to -0.4.
+  const bool y_non_negative = y0 >= 0;
   widen(x0, x1);
   widen(y0, y1);
+  if (y_non_negative && y0 < 0) y1 -= y0, y0 = 0;
+  // Steps are whole numbers: a short run got ticks at 0.6 ... 1.4 or 1.5, 2.5.
+  bool whole_x = true;
+  for (const auto& s : series)
+    for (auto [x, y] : s.points) whole_x &= !std::isfinite(x) || x == std::round(x);
   const double pad = (y1 - y0) * 0.05;
   y0 -= pad, y1 += pad;
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
@@ -71,14 +79,15 @@ void write_svg_plot(const std::filesystem::path& path, const std::string& title,
   svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"black\"/>\n", L, T, H - B);
   // Ticks as multiples k·step of the step, counted rather than accumulated: adding a step that rounding
   // swallowed never reached the end of the range, and the plot grew until memory ran out.
-  auto ticks = [](double lo, double hi, int n) {
+  auto ticks = [](double lo, double hi, int n, bool whole = false) {
     std::vector<double> at;
-    const double step = tick_step(hi - lo, n), first = std::ceil(lo / step);
+    const double step = whole ? std::max(1.0, tick_step(hi - lo, n)) : tick_step(hi - lo, n),
+                 first = std::ceil(lo / step);
     for (int k = 0; k <= 4 * n && (first + k) * step <= hi + 1e-9 * step; ++k)
       at.push_back((first + k) * step);
     return std::make_pair(at, step);
   };
-  const auto [x_ticks, x_step] = ticks(x0, x1, 8);
+  const auto [x_ticks, x_step] = ticks(x0, x1, 8, whole_x);
   const auto [y_ticks, y_step] = ticks(y0, y1, 6);
   for (const double x : x_ticks)
     svg += fmt::format(

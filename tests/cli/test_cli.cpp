@@ -951,7 +951,11 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
         std::pair{" --eval-samples 0", "--eval-samples must be positive, got 0"},
         // Bounds of the GRPO phase's own settings, checked before the pretraining too.
         std::pair{" --eval-problems 100000000", "--eval-problems must be at most 10000000 (got 100000000)"},
-        std::pair{" --group-size 4294967297", "group_size must be at most 1048576 (got 4294967297)"},
+        std::pair{" --group-size 4294967297", "--group-size must be at most 1048576 (got 4294967297)"},
+        std::pair{" --prompts-per-step 2000000", "--prompts-per-step must be at most 1048576 (got 2000000)"},
+        // CLI11 alone wrapped -1 to 2^64 - 1 and clamped 20 digits to 2^63 - 1.
+        std::pair{" --seed -1", "--seed: must be a whole number from 0 to 18446744073709551615, got '-1'"},
+        std::pair{" --pretrain-steps 99999999999999999999", "--pretrain-steps: must be a whole number from"},
         std::pair{" --grpo-lr 1e39", "lr 1e+39 is beyond the largest fp32 number"},
         std::pair{" --grpo-lr 1e-50", "lr 1e-50 is below the smallest fp32 number"},
         std::pair{" --config /nonexistent/demo.json", "/nonexistent/demo.json"},
@@ -983,15 +987,15 @@ TEST(Cli, DemoChecksFlagsFirstAndStopsOnASignal) {
       << r.output;
   EXPECT_EQ(r.output.find("--resume"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("2/4"), std::string::npos) << r.output;  // nothing after the stopped pretraining
-  // A signal in the pretraining's last step, which that run completes, still stops the demo before step 2/4;
-  // the folder is the demo's own now, so its runs are replaced.
+  // The stopped demo left none of its runs: they are not a previous demo to keep.
+  EXPECT_FALSE(fs::exists(tmp.path / "demo" / "base"));
+  // A signal in the pretraining's last step, which that run completes, still stops the demo before step 2/4.
   ::setenv("SEEK_TEST_SIGNAL_AT", "phase:1", 1);
   r = run("demo" + out + " --pretrain-steps 2 --pretrain-examples 64 --grpo-steps 2 --eval-problems 2");
   ::unsetenv("SEEK_TEST_SIGNAL_AT");
   EXPECT_EQ(r.code, 130) << r.output;
   EXPECT_NE(r.output.find("done: 2 steps"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("moving the previous demo's runs to"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("the previous demo's runs in"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("moving the previous demo's runs to"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("2/4"), std::string::npos) << r.output;
   // A signal during an evaluation ends it at once (it ran to its end) and the demo stops there.
   ::setenv("SEEK_TEST_SIGNAL_AT", "eval:1", 1);
@@ -1026,17 +1030,28 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   EXPECT_EQ(run("demo --help").output.find(std::string(SEEK_SOURCE_DIR) + "/configs"), std::string::npos);
   const std::string summary = seek::read_file(out / "summary.json");
   const std::string model = seek::read_file(out / "grpo" / "model" / "model.safetensors");
+  // A vocabulary too small for the demo's byte tokenizer is named before anything is written (the trainer
+  // found it, and advised a --tokenizer, which the demo has not).
   auto cfg = nlohmann::json::parse(std::ifstream(std::string(SEEK_SOURCE_DIR) + "/configs/demo.json"));
   cfg["vocab_size"] = 100;
   std::ofstream(tmp.path / "small-vocab.json") << cfg.dump();
   CmdResult r = run("demo" + tiny + " --config " + (tmp.path / "small-vocab.json").string());
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(
-      r.output.find("the tokenizer has 265 tokens but the model's vocab_size is 100: with no --tokenizer "
-                    "the run uses the byte tokenizer (265 tokens), so set vocab_size in " +
-                    (tmp.path / "small-vocab.json").string() + " to at least that"),
-      std::string::npos)
+  EXPECT_NE(r.output.find("the demo trains with the byte-level tokenizer (265 ids), and --config " +
+                          (tmp.path / "small-vocab.json").string() +
+                          " has vocab_size 100; raise it to at "
+                          "least 265"),
+            std::string::npos)
       << r.output;
+  EXPECT_EQ(r.output.find("moving the previous demo"), std::string::npos) << r.output;
+  // Too few examples for one sequence: found by the trainer once the demo has started.
+  const std::string failing =
+      " --pretrain-steps 2 --pretrain-examples 1 --grpo-steps 1 --prompts-per-step 2 --group-size 2 "
+      "--eval-problems 2 --threads 1 --out " +
+      out.string();
+  r = run("demo" + failing);
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("too little training data"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("the previous demo's runs in " + out.string() + " are kept"), std::string::npos)
       << r.output;
   EXPECT_EQ(seek::read_file(out / "summary.json"), summary);
@@ -1058,7 +1073,7 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   for (const char* name : outputs) fs::rename(out / name, out / ".previous-demo" / name);
   fs::create_directories(out / "grpo");
   std::ofstream(out / "base-data.jsonl") << "partial\n";
-  r = run("demo" + tiny + " --config " + (tmp.path / "small-vocab.json").string());
+  r = run("demo" + failing);
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("putting back the previous demo's runs from"), std::string::npos) << r.output;
   EXPECT_EQ(seek::read_file(out / "summary.json"), summary);
@@ -1069,7 +1084,7 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   // (older) goes.
   fs::create_directories(out / ".previous-demo" / "grpo");
   std::ofstream(out / ".previous-demo" / "summary.json") << "{}";
-  r = run("demo" + tiny + " --config " + (tmp.path / "small-vocab.json").string());
+  r = run("demo" + failing);
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_EQ(seek::read_file(out / "summary.json"), summary);
   EXPECT_EQ(seek::read_file(out / "grpo" / "model" / "model.safetensors"), model);
@@ -1078,6 +1093,57 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   ASSERT_EQ(run("demo" + tiny + " --seed 9").code, 0);
   EXPECT_NE(seek::read_file(out / "grpo" / "model" / "model.safetensors"), model);
   EXPECT_FALSE(fs::exists(out / ".previous-demo"));
+  // --config is copied beside the runs too, as the built-in config is.
+  r = run("demo" + tiny + " --seed 9 --config " + std::string(SEEK_SOURCE_DIR) + "/configs/demo.json");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(seek::read_file(out / "base-config.json"),
+            seek::read_file(std::string(SEEK_SOURCE_DIR) + "/configs/demo.json"));
+}
+
+// A demo that fails or is stopped where no previous demo was leaves nothing of its own behind (it left its
+// half-built runs, which the next stopped demo then put back as "the previous demo"), and the partial runs
+// of a killed one go at the next start.
+TEST(Cli, AStoppedFirstDemoLeavesNothingBehind) {
+  TempDir tmp("cli-demo-first");
+  const fs::path out = tmp.path / "demo";
+  const std::string flags =
+      " --pretrain-steps 2 --pretrain-examples 64 --grpo-steps 1 --prompts-per-step 2 --group-size 2 "
+      "--eval-problems 2 --threads 1 --out " +
+      out.string();
+  auto outputs_left = [&] {
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(out))
+      if (e.path().filename().string()[0] != '.') left.push_back(e.path().filename().string());
+    return left;
+  };
+  ::setenv("SEEK_TEST_SIGNAL_AT", "rollout:1", 1);
+  CmdResult r = run("demo" + flags);
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;
+  r = run("demo --pretrain-examples 1" + flags.substr(flags.find(" --grpo-steps")) + " --pretrain-steps 2");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;
+  // What a killed demo had made (no summary.json, no stash) is removed, not kept as a previous demo.
+  fs::create_directories(out / "base" / "checkpoints");
+  std::ofstream(out / "base-data.jsonl") << "partial\n";
+  ::setenv("SEEK_TEST_SIGNAL_AT", "phase:1", 1);
+  r = run("demo" + flags);
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("removing the runs of an unfinished demo from " + out.string()), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("moving the previous demo"), std::string::npos) << r.output;
+  EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;
+  // What the later phases need at once is checked before the pretraining.
+  ::setenv("SEEK_MEMORY_AVAILABLE", "1G", 1);
+  r = run("demo --group-size 100000" + flags.substr(0, flags.find(" --group-size")) +
+          flags.substr(flags.find(" --eval-problems")));
+  ::unsetenv("SEEK_MEMORY_AVAILABLE");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("the KV cache and logits of 100000 samples"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("lower --group-size or --eval-samples"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("pretraining"), std::string::npos) << r.output;
 }
 
 // The demo's table has a pass@k row only when there are several samples per problem (with one it printed

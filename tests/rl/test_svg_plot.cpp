@@ -62,5 +62,33 @@ TEST(SvgPlot, OnePointIsADot) {
   EXPECT_EQ(count(plot(path, {}), "<circle"), 0u);
 }
 
+// Tick labels a run's curves can have: whole steps (a 2-step run had ticks at 1.5), and no negative value
+// under data that is never negative (a constant 0 reached down to -0.4).
+TEST(SvgPlot, TicksFollowTheData) {
+  test::TempDir tmp("svg-plot-ticks");
+  const fs::path path = tmp.path / "p.svg";
+  auto labels = [](const std::string& svg, const char* anchor) {
+    std::vector<std::string> out;
+    const std::string open = std::string("text-anchor=\"") + anchor + "\">";
+    for (size_t at = svg.find(open); at != std::string::npos; at = svg.find(open, at + 1)) {
+      const size_t b = at + open.size();
+      out.push_back(svg.substr(b, svg.find('<', b) - b));
+    }
+    return out;
+  };
+  std::string svg = plot(path, {{1, 0.0}, {2, 0.0}});
+  const auto x = labels(svg, "middle"), y = labels(svg, "end");
+  for (const std::string& l : x)
+    if (l != "t" && l != "step") {
+      EXPECT_EQ(l.find('.'), std::string::npos) << l;
+    }
+  ASSERT_FALSE(y.empty());
+  for (const std::string& l : y) EXPECT_NE(l[0], '-') << l;
+  // Fractional steps and negative data keep their ticks.
+  svg = plot(path, {{0.5, -1.0}, {1.5, 1.0}});
+  EXPECT_NE(svg.find(">-1<"), std::string::npos) << svg;
+  EXPECT_NE(svg.find(">0.5<"), std::string::npos) << svg;
+}
+
 }  // namespace
 }  // namespace seek
