@@ -60,7 +60,8 @@ constexpr std::string_view kHarness = R"PY(def _main():
     import sys, os, ast
     nonce = sys.stdin.buffer.readline().decode().strip()
     source = sys.stdin.buffer.read()
-    write, run, exit_now = os.write, exec, os._exit
+    write, run, exit_now, getpid = os.write, exec, os._exit, os.getpid
+    me = getpid()
     try:
         tree = ast.parse(source, 'tests.py')
     except SyntaxError as e:
@@ -106,16 +107,25 @@ constexpr std::string_view kHarness = R"PY(def _main():
         if event in blocked:
             raise RuntimeError(event + ' is not available to solutions')
     sys.addaudithook(audit)
+    # Results count from this process alone: a solution that forks ran the tests once per process, each
+    # with another answer, and the union of their passes scored a wrong solution 1. A copy that comes back
+    # into the harness ends here, before it writes.
+    def report(text):
+        if getpid() != me:
+            exit_now(0)
+        write(1, text.encode())
     try:
         run(solution_code, g)
     except BaseException as e:
-        write(1, ('\n%s error solution %s\n' % (nonce, type(e).__name__)).encode())
+        report('\n%s error solution %s\n' % (nonce, type(e).__name__))
+        exit_now(0)
+    if getpid() != me:
         exit_now(0)
     builtin_names = set(real_builtins) if isinstance(real_builtins, dict) else set(dir(real_builtins))
     mine = {k for k, v in g.items() if not k.startswith('__') and type(v) is not type(sys)}
     used = mine if imports_all else mine & ((loaded - bound) | imported)
     if not used:
-        write(1, ('\n%s error tests-unused the tests use no name the solution defines\n' % nonce).encode())
+        report('\n%s error tests-unused the tests use no name the solution defines\n' % nonce)
         exit_now(0)
     # A solution's name that shadows a builtin (abs = lambda x: 0) is hidden from tests that test other
     # names of it (assert abs(f(2) - 1.414) < 1e-3 then uses the real abs). Where the tests use one such
@@ -127,8 +137,8 @@ constexpr std::string_view kHarness = R"PY(def _main():
     elif len(used) == 1:
         hide = shadowing - used
     else:
-        write(1, ('\n%s error tests-ambiguous the tests use only names of the solution that shadow builtins '
-                  '(%s): which is tested is unclear\n' % (nonce, ', '.join(sorted(used)))).encode())
+        report('\n%s error tests-ambiguous the tests use only names of the solution that shadow builtins '
+               '(%s): which is tested is unclear\n' % (nonce, ', '.join(sorted(used))))
         exit_now(0)
     tg = {k: v for k, v in g.items() if k not in hide}
     tg['__builtins__'] = real_builtins  # a solution's own __builtins__ = {...} is not the tests' builtins
@@ -142,10 +152,10 @@ constexpr std::string_view kHarness = R"PY(def _main():
         all_ok = all_ok and ok
         if is_assert:
             if ok:
-                write(1, ('\n%s pass %d\n' % (nonce, i)).encode())
+                report('\n%s pass %d\n' % (nonce, i))
             i += 1
     if not n_asserts and all_ok:
-        write(1, ('\n%s pass 0\n' % nonce).encode())
+        report('\n%s pass 0\n' % nonce)
     exit_now(0)
 _main()
 )PY";

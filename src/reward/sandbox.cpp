@@ -215,6 +215,61 @@ struct InitStart {
   _exit(126);
 }
 
+// Runs fn(arg) in a child that shares this process's memory, vfork-style (this thread waits until the child
+// executes a program or exits), on a stack of its own; so the child only makes system calls. Returns the
+// child's pid, or -1 with `err` set.
+pid_t clone_sharing_memory(int (*fn)(void*), void* arg, unsigned long flags, int& err) {
+  constexpr size_t kStackBytes = size_t(64) << 10;
+  void* stack =
+      mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    err = errno;
+    return -1;
+  }
+  mprotect(stack, size_t(getpagesize()), PROT_NONE);  // a guard page below it
+  // No handler of this process may run in the child while it shares this memory: every signal stays blocked
+  // until its exec or exit (an exec resets the handlers to their defaults). The raw system call, because
+  // glibc's wrappers leave its own two internal signals unblocked.
+  constexpr size_t kKernelSigsetBytes = (_NSIG - 1) / 8;
+  uint64_t all[2] = {~uint64_t(0), ~uint64_t(0)}, old[2] = {};
+  static_assert(kKernelSigsetBytes <= sizeof all);
+  sigset_t glibc_all, glibc_old;
+  sigfillset(&glibc_all);
+  const bool raw = syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, kKernelSigsetBytes) == 0;
+  if (!raw) pthread_sigmask(SIG_SETMASK, &glibc_all, &glibc_old);
+  const pid_t pid =
+      clone(fn, static_cast<char*>(stack) + kStackBytes, int(flags | CLONE_VM | CLONE_VFORK), arg);
+  if (pid < 0) err = errno;
+  if (raw)
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, nullptr, kKernelSigsetBytes);
+  else
+    pthread_sigmask(SIG_SETMASK, &glibc_old, nullptr);
+  munmap(stack, kStackBytes);
+  return pid;
+}
+
+// Without a PID namespace, a program's descendants that left its process group (setsid, a double fork)
+// outlive killpg, and as root the next run got the same uid back: they held its RLIMIT_NPROC (its fork
+// failed) and ran beside it. kill(-1) from a process of the run's uid reaches exactly that uid's processes
+// (and not the caller): the child takes the uid with the raw system call, which changes only itself (glibc's
+// setresuid would signal every thread of the process whose memory it shares), and kills until none is left.
+int kill_all_of_uid(void* arg) {
+  const long uid = *static_cast<const int*>(arg);
+  if (syscall(SYS_setresuid, uid, uid, uid) != 0) syscall(SYS_exit, 1);
+  for (int round = 0; round < 100 && syscall(SYS_kill, -1, SIGKILL) == 0; ++round) {
+  }
+  syscall(SYS_exit, 0);
+  return 0;
+}
+
+void kill_every_process_of(int uid) {
+  int err = 0;
+  const pid_t pid = clone_sharing_memory(kill_all_of_uid, &uid, SIGCHLD, err);
+  if (pid > 0)
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+}
+
 // The vfork-style child that becomes seek-sandbox-init: it shares this process's memory (this thread waits,
 // with every signal blocked, until its exec), so it only makes system calls. It writes the user namespace's
 // maps here (the exec would drop the namespace's capabilities of a uid that is not mapped yet), puts its
@@ -255,30 +310,10 @@ Launch launch_exec_init(unsigned long flags, ChildPlan plan) {
   const int sealed = sealed_memfd("seek-sandbox-plan", detail::encode_plan(plan), 0400, MFD_NOEXEC_SEAL, 0);
   if (sealed < 0) return failed(-sealed);
   Fd plan_fd(sealed);
-  constexpr size_t kStackBytes = size_t(64) << 10;
-  void* stack =
-      mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stack == MAP_FAILED) return failed(errno);
-  mprotect(stack, size_t(getpagesize()), PROT_NONE);  // a guard page below it
   InitStart start{&plan, init_program_fd(), plan_fd.fd};
-  // No handler of this process may run in the child while it shares this memory: every signal stays blocked
-  // until its exec (the init unblocks them; exec has reset the handlers to their defaults by then). The raw
-  // system call, because glibc's wrappers leave its own two internal signals unblocked.
-  constexpr size_t kKernelSigsetBytes = (_NSIG - 1) / 8;
-  uint64_t all[2] = {~uint64_t(0), ~uint64_t(0)}, old[2] = {};
-  static_assert(kKernelSigsetBytes <= sizeof all);
-  sigset_t glibc_all, glibc_old;
-  sigfillset(&glibc_all);
-  const bool raw = syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, old, kKernelSigsetBytes) == 0;
-  if (!raw) pthread_sigmask(SIG_SETMASK, &glibc_all, &glibc_old);
-  l.pid =
-      clone(start_init, static_cast<char*>(stack) + kStackBytes, int(flags | CLONE_VM | CLONE_VFORK), &start);
-  if (l.pid < 0) l.clone_errno = errno;
-  if (raw)
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, old, nullptr, kKernelSigsetBytes);
-  else
-    pthread_sigmask(SIG_SETMASK, &glibc_old, nullptr);
-  munmap(stack, kStackBytes);
+  int err = 0;
+  l.pid = clone_sharing_memory(start_init, &start, flags, err);
+  if (l.pid < 0) l.clone_errno = err;
   return l;
 }
 
@@ -403,10 +438,15 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   ChildPlan plan;
   bool root = geteuid() == 0;
   int slot = -1;
+  // A run without a PID namespace may leave processes of its uid behind: they go before the uid is free.
   struct SlotGuard {
     int& slot;
-    ~SlotGuard() { release_uid_slot(slot); }
-  } slot_guard{slot};
+    bool kill_leftovers;
+    ~SlotGuard() {
+      if (slot >= 0 && kill_leftovers) kill_every_process_of(uid_for_slot(slot));
+      release_uid_slot(slot);
+    }
+  } slot_guard{slot, mode == Mode::Plain};
   if (root) {
     slot = acquire_uid_slot();
     if (slot < 0) {

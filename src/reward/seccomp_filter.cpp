@@ -84,6 +84,11 @@ const int kDenied[] = {
     // Anonymous files live in memory no address-space limit counts: 60 of 15 MiB held 900 MB under a
     // memory_mb of 64 (the tmpfs folders are bounded by max_file_bytes instead).
     SYS_memfd_create,
+    // System V shared memory, message queues and semaphores likewise (64 segments of 32 MiB held 2 GB under a
+    // memory_mb of 64): the kernel's defaults bound them far above any run's budget.
+    SYS_shmget,
+    SYS_msgget,
+    SYS_semget,
 #ifdef SYS_memfd_secret
     SYS_memfd_secret,
 #endif

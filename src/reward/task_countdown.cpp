@@ -81,11 +81,12 @@ class CountdownTask : public Task {
             c == ')' || c == '.' || std::isspace((unsigned char)c)))
         return format_score_;  // as TinyZero, whose evaluation of it fails ("3 × 4", "x = 12")
     }
-    // Implicit multiplication: a number or ')' followed by '(' , or ')' followed by a number.
+    // Implicit multiplication: a number (also one ending in '.', "3.(4)") or ')' followed by '(', or ')'
+    // followed by a number. Python's eval refuses each (calling a number).
     char prev = 0;
     for (char c : answer) {
       if (std::isspace((unsigned char)c)) continue;
-      if (c == '(' && (std::isdigit((unsigned char)prev) || prev == ')')) return format_score_;
+      if (c == '(' && (std::isdigit((unsigned char)prev) || prev == ')' || prev == '.')) return format_score_;
       if (std::isdigit((unsigned char)c) && prev == ')') return format_score_;
       // A decimal fraction ("2.5", ".5") is not one of the given integers, though its digits would count
       // as two of them (or one): "2.5 * 10" must not make 25 from [2, 5, 10].

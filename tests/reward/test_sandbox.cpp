@@ -530,6 +530,46 @@ TEST(Sandbox, FilesAreFoundWithoutNamespacesToo) {
   EXPECT_EQ(r.out, "42\n");
 }
 
+// Without a PID namespace, a descendant that left the program's process group (setsid and a double fork)
+// outlived killpg, and as root the next run got the same uid back with that process still holding it (its
+// fork failed once 31 of them squatted). Every process of the run's uid goes when the run ends.
+TEST(Sandbox, ARunWithoutNamespacesLeavesNoProcessBehind) {
+  if (geteuid() != 0) GTEST_SKIP() << "runs without namespaces take a uid of their own only as root";
+  SandboxLimits lim;
+  lim.require_isolation = false;
+  auto r = detail::run_without_namespaces(
+      {"/usr/bin/python3", "-c",
+       "import os, time\nprint(os.getuid(), flush=True)\nif os.fork() == 0:\n    os.setsid()\n"
+       "    if os.fork() == 0:\n        os.close(1)\n        os.close(2)\n        time.sleep(60)\n"
+       "    os._exit(0)\nos.wait()\n"},
+      {}, "", lim);
+  ASSERT_TRUE(r.started) << r.error;
+  ASSERT_TRUE(r.ok()) << r.err;
+  const long uid = std::stol(r.out);
+  ASSERT_GT(uid, 0);
+  int left = 0;
+  for (int tries = 0; tries < 50; ++tries) {  // SIGKILL is sent; the kernel takes a moment to end them
+    left = 0;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      // A killed process whose parent is the machine's init stays a zombie until init reaps it: it holds
+      // nothing, so only live ones count.
+      std::ifstream status(e.path() / "status");
+      std::string line;
+      bool zombie = false;
+      while (std::getline(status, line)) {
+        if (line.rfind("State:", 0) == 0) zombie = line.find('Z') != std::string::npos;
+        if (line.rfind("Uid:", 0) == 0) {
+          left += !zombie && std::stol(line.substr(4)) == uid;
+          break;
+        }
+      }
+    }
+    if (left == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(left, 0) << "processes of uid " << uid << " outlived the run";
+}
+
 // A program that leaves its stdin unread must not end the caller by SIGPIPE (run_in_sandbox blocks it in the
 // feeding thread), the caller's mask comes back as it was, and the program itself starts with no signal
 // blocked (a blocked mask is inherited across clone and exec).
@@ -572,6 +612,19 @@ TEST(CodeReward, CorrectPartialAndWrongSolutions) {
   EXPECT_EQ(
       code_score("import builtins\nbuiltins.exec = lambda *a, **k: None\ndef f(x): return -5", {}, asserts),
       0.0);
+  // A solution that forks had each process run the tests with another answer, and the union of their passes
+  // scored it 1 (4/4 here); only the harness's own process counts, whether the fork is at import or inside
+  // the function tested.
+  const std::string prime =
+      "assert is_prime(2)\nassert is_prime(3)\nassert not is_prime(4)\nassert not is_prime(9)";
+  EXPECT_EQ(code_score("import os\n_pid = os.fork()\n_v = _pid == 0\nif _pid: os.waitpid(_pid, 0)\n"
+                       "def is_prime(n): return _v",
+                       {}, prime),
+            0.5);
+  EXPECT_EQ(code_score("import os\ndef is_prime(n):\n    if os.fork() == 0: return True\n"
+                       "    os.wait()\n    return False",
+                       {}, prime),
+            0.5);
   // Setup statements in the tests run too; a text without asserts is one test.
   EXPECT_EQ(code_score("def f(x): return 2 * x", {}, "import math\nassert f(2) == 4"), 1.0);
   EXPECT_EQ(code_score("def f(x): return 2 * x", {}, "f(3)"), 1.0);
@@ -730,6 +783,14 @@ TEST(SandboxContainment, MemoryOutsideTheLimitsIsRefusedAndRunsGoFirstOnOom) {
                            "import os\ntry:\n    os.memfd_create('x')\n    print('made')\n"
                            "except PermissionError:\n    print('refused')\n"},
                           {}, "", {});
+  ASSERT_TRUE(r.started) << r.error;
+  EXPECT_EQ(r.out, "refused\n") << r.err;
+  // System V shared memory too: 64 segments of 32 MiB held 2 GB under a memory_mb of 64.
+  r = run_in_sandbox({"/usr/bin/python3", "-c",
+                      "import ctypes, errno\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                      "r = libc.shmget(0, 1 << 25, 0o1600)\n"
+                      "print('refused' if r == -1 and ctypes.get_errno() == errno.EPERM else 'made')\n"},
+                     {}, "", {});
   ASSERT_TRUE(r.started) << r.error;
   EXPECT_EQ(r.out, "refused\n") << r.err;
   SandboxLimits plain;

@@ -87,6 +87,12 @@ TEST(Countdown, VerifierFollowsTinyZero) {
   EXPECT_EQ(t->verify(p, wrap("98")), 0.0);
   EXPECT_EQ(t->verify(p, wrap("44(19) + 35")), 0.0);  // implicit multiplication
   EXPECT_EQ(t->verify(p, "44 + 19 + 35"), 0.0);       // no answer tag
+  // Also after a number's trailing dot: "3.(4)" was read as 3 × 4 (Python refuses to call 3.).
+  p.data = {{"numbers", {3, 4, 5}}, {"target", 17}};
+  EXPECT_EQ(t->verify(p, wrap("3 * 4 + 5")), 1.0);
+  EXPECT_EQ(t->verify(p, wrap("3.(4) + 5")), 0.0);
+  EXPECT_EQ(t->verify(p, wrap("3. (4) + 5")), 0.0);
+  EXPECT_EQ(t->verify(p, wrap("3. * 4 + 5")), 1.0);  // 3. is 3.0 in Python
   p.data = {{"numbers", {6, 4, 3}}, {"target", 8}};
   EXPECT_EQ(t->verify(p, wrap("6 / 3 * 4")), 1.0);
   EXPECT_EQ(t->verify(p, wrap("6 * 4 / 3")), 1.0);  // exact rationals
