@@ -18,17 +18,37 @@ inline size_t unicode_space_at(std::string_view text) {
 }
 
 // The UTF-8 length of the invisible character `text` starts with, or 0: zero-width and formatting
-// characters that show nothing (U+00AD soft hyphen, U+180E, U+200B..U+200F zero-width and direction marks,
-// U+202A..U+202E bidirectional embeddings, U+2060..U+2064 word joiner and invisible operators). Not \s to a
-// regex, so text of only these is blank without matching as whitespace.
+// characters that show nothing (U+00AD soft hyphen, U+034F combining grapheme joiner, U+061C Arabic letter
+// mark, U+180B..U+180F Mongolian selectors and vowel separator, U+200B..U+200F zero-width and direction
+// marks, U+202A..U+202E bidirectional embeddings, U+2060..U+206F word joiner, invisible operators and
+// isolates, U+FE00..U+FE0F variation selectors) and the blank letters that render as nothing (U+115F,
+// U+1160, U+17B4, U+17B5, U+2800 Braille blank, U+3164 and U+FFA0 Hangul fillers). Not \s to a regex, so
+// text of only these is blank without matching as whitespace.
 inline size_t invisible_at(std::string_view text) {
-  if (text.starts_with("\xC2\xAD")) return 2;      // U+00AD
-  if (text.starts_with("\xE1\xA0\x8E")) return 3;  // U+180E
-  if (text.size() < 3 || text[0] != '\xE2') return 0;
-  const auto b1 = static_cast<unsigned char>(text[1]), b2 = static_cast<unsigned char>(text[2]);
-  const bool zero_width = b1 == 0x80 && ((b2 >= 0x8B && b2 <= 0x8F) || (b2 >= 0xAA && b2 <= 0xAE));
-  const bool joiners = b1 == 0x81 && b2 >= 0xA0 && b2 <= 0xA4;
-  return zero_width || joiners ? 3 : 0;
+  const auto at = [&](size_t i) { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u; };
+  const unsigned b0 = at(0), b1 = at(1), b2 = at(2);
+  if (b0 == 0xC2 && b1 == 0xAD) return 2;  // U+00AD
+  if (b0 == 0xCD && b1 == 0x8F) return 2;  // U+034F
+  if (b0 == 0xD8 && b1 == 0x9C) return 2;  // U+061C
+  if (b0 == 0xE1) {
+    const bool hangul = (b1 == 0x85 && b2 == 0x9F) || (b1 == 0x85 && b2 == 0xA0);  // U+115F, U+1160
+    const bool khmer = b1 == 0x9E && (b2 == 0xB4 || b2 == 0xB5);                   // U+17B4, U+17B5
+    const bool mongolian = b1 == 0xA0 && b2 >= 0x8B && b2 <= 0x8F;                 // U+180B..U+180F
+    return hangul || khmer || mongolian ? 3 : 0;
+  }
+  if (b0 == 0xE2) {
+    const bool zero_width = b1 == 0x80 && ((b2 >= 0x8B && b2 <= 0x8F) || (b2 >= 0xAA && b2 <= 0xAE));
+    const bool joiners = b1 == 0x81 && b2 >= 0xA0 && b2 <= 0xAF;  // U+2060..U+206F
+    const bool braille_blank = b1 == 0xA0 && b2 == 0x80;          // U+2800
+    return zero_width || joiners || braille_blank ? 3 : 0;
+  }
+  if (b0 == 0xE3 && b1 == 0x85 && b2 == 0xA4) return 3;  // U+3164
+  if (b0 == 0xEF) {
+    const bool selectors = b1 == 0xB8 && b2 >= 0x80 && b2 <= 0x8F;  // U+FE00..U+FE0F
+    const bool halfwidth_filler = b1 == 0xBE && b2 == 0xA0;         // U+FFA0
+    return selectors || halfwidth_filler ? 3 : 0;
+  }
+  return 0;
 }
 
 }  // namespace seek

@@ -74,7 +74,7 @@ const StrictRegex& r1_regex() {
 // an answer of nothing but them is empty.
 bool blank(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
-    if (std::string_view(" \n\t\r\v\f").find(s[i]) != std::string_view::npos) {
+    if (std::string_view(" \n\t\r\v\f\0", 7).find(s[i]) != std::string_view::npos) {  // NUL shows nothing too
       ++i;
     } else if (const size_t n = std::max(unicode_space_at(s.substr(i)), invisible_at(s.substr(i))); n > 0) {
       i += n;

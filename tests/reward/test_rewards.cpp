@@ -31,7 +31,7 @@ TEST(FormatReward, StrictTemplate) {
   auto f = make_reward("format");
   Problem p = maths("1");
   struct Case {
-    const char* c;
+    std::string c;
     double want;
   } cases[] = {
       {"<think>reasoning</think><answer>4</answer>", 1},
@@ -45,6 +45,11 @@ TEST(FormatReward, StrictTemplate) {
       {"<think>r</think><answer>\u200c\u200d\u2060\u00ad</answer>", 0},
       {"<think>r</think><answer>\u200c4</answer>", 1},
       {"<think>r</think><answer>\u00a04</answer>", 1},
+      // Blank letters and selectors that render as nothing scored an answer of them 1.
+      {"<think>r</think><answer>\u3164\u115f\u1160\u2800\uffa0</answer>", 0},
+      {"<think>r</think><answer>\u034f\u061c\u180b\ufe0f\u2066\u2069\u17b4</answer>", 0},
+      {std::string("<think>r</think><answer>\0\0</answer>", 35), 0},
+      {"<think>r</think><answer>\u3164\u2800x</answer>", 1},
       {"<answer>4</answer><think>r</think>", 0},        // wrong order
       {"<think>r</think><answer>4</answer> extra", 0},  // text after </answer>
       {"preamble <think>r</think><answer>4</answer>", 0},
