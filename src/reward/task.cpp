@@ -114,6 +114,22 @@ Problem Task::held_out(uint64_t index) const {
   return draw(true, index);
 }
 
+std::vector<Problem> Task::held_out_problems(int64_t n) const {
+  std::vector<Problem> out;
+  std::unordered_set<std::string> seen;
+  int64_t without_new = 0;
+  for (uint64_t i = 0; int64_t(out.size()) < n; ++i) {
+    Problem p = held_out(i);
+    if (seen.insert(p.data.at("key").get<std::string>()).second) {
+      out.push_back(std::move(p));
+      without_new = 0;
+    } else if (++without_new > 1000 + 10 * int64_t(out.size())) {
+      break;
+    }
+  }
+  return out;
+}
+
 Problem Task::draw(bool held_out, uint64_t index) const {
   // Keys of the first kExhaustCheck attempts. Options with only a handful of distinct problems (countdown
   // with 2 numbers and one target, word_reversal over the few 12-letter words) may have none on the wanted

@@ -43,6 +43,11 @@ class Task : public std::enable_shared_from_this<Task> {
   const std::string& name() const { return name_; }
   Problem train(uint64_t index) const;
   Problem held_out(uint64_t index) const;  // throws seek::Error when held_out_fraction is 0
+  // The first n distinct problems (by key) of the held-out stream: the stream draws with replacement, and a
+  // set of 200 held 130 distinct questions under the demo's options, so pass@k weighed some twice. Fewer
+  // when the options allow fewer: the stream is given up on after 1000 + 10 × (found so far) draws without
+  // a new problem.
+  std::vector<Problem> held_out_problems(int64_t n) const;
   bool in_held_out_set(const std::string& key) const;
 
   // The reward in [0,1] for a completion; throws DeadlineExceeded when the deadline passes.

@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "core/rng.hpp"
+#include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
 #include "reward/dataset.hpp"
 #include "train/data_hash.hpp"
@@ -57,10 +58,21 @@ reward::Problem ProblemSource::train(uint64_t index) const {
   return data_[perm[index % n]];
 }
 
+std::vector<reward::Problem> distinct_held_out(const reward::Task& task, int64_t n, bool note) {
+  std::vector<reward::Problem> out = task.held_out_problems(n);
+  if (note && int64_t(out.size()) < n)
+    print_stderr(
+        "note: task '{}' has only {} distinct held-out problems with these options, fewer than the {} asked "
+        "for: each is evaluated once (widen the task's options or raise held_out_fraction for more)\n",
+        task.name(), out.size(), n);
+  return out;
+}
+
 std::vector<reward::Problem> ProblemSource::held_out(int64_t n) const {
   std::vector<reward::Problem> out;
   if (task_) {
-    for (int64_t i = 0; i < n; ++i) out.push_back(task_->held_out(uint64_t(i)));
+    out = distinct_held_out(*task_, n, !noted_fewer_);
+    noted_fewer_ = noted_fewer_ || int64_t(out.size()) < n;
     return out;
   }
   const int64_t m = n <= 0 ? int64_t(data_.size()) : std::min<int64_t>(n, int64_t(data_.size()));

@@ -26,8 +26,8 @@ class ProblemSource {
 
   // The index-th training problem (a resumed run continues from its saved index).
   reward::Problem train(uint64_t index) const;
-  // `n` evaluation problems: the task's held-out set, or the first n records of the dataset (all when n <=
-  // 0).
+  // `n` evaluation problems: the task's first n distinct held-out problems (fewer, with a note on stderr the
+  // first time, where its options allow fewer), or the first n records of the dataset (all when n <= 0).
   std::vector<reward::Problem> held_out(int64_t n) const;
   std::string describe() const;
   // Problems to check the rewards against before any rollout: every record of a dataset, or a task's first
@@ -44,7 +44,12 @@ class ProblemSource {
   std::string data_path_;
   uint64_t seed_ = 0;
   nlohmann::json content_;
+  mutable bool noted_fewer_ = false;
 };
+
+// A task's first n distinct held-out problems (reward::Task::held_out_problems), with a note on stderr when
+// its options allow fewer than n (unless `note` is false).
+std::vector<reward::Problem> distinct_held_out(const reward::Task& task, int64_t n, bool note = true);
 
 // Throws seek::Error unless exactly one of a task name and a dataset is given, and task options only come
 // with a task: a dataset's problems are fixed, so options given with it would be silently ignored.

@@ -425,8 +425,7 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   if (run_training(ts, false).interrupted || stop.requested("phase")) return stopped();
 
   // 2. Held-out evaluation of the base model.
-  std::vector<reward::Problem> held;
-  for (int64_t i = 0; i < o.eval_problems; ++i) held.push_back(task->held_out(uint64_t(i)));
+  const std::vector<reward::Problem> held = distinct_held_out(*task, o.eval_problems);
   fmt::print("== 2/4 evaluating the base model on {} × {}\n",
              count_of(int64_t(held.size()), "held-out problem"), count_of(o.eval_samples, "sample"));
   const EvalResult base = evaluate_dir(out / "base" / "model", held, o, out / "base-eval.jsonl", stop);

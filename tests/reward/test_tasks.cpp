@@ -73,6 +73,36 @@ TEST(Tasks, HeldOutSetIsDisjointFromTraining) {
   EXPECT_NO_THROW(make_task("gcd", {{"held_out_fraction", 1e-6}}));
 }
 
+// An evaluation set holds each problem once: the held-out stream draws with replacement, and 200 problems
+// of the demo's two-number additions held 130 distinct questions (pass@k weighed some of them twice). Where
+// the options allow fewer distinct problems than asked, all of them are given.
+TEST(Tasks, HeldOutProblemsAreDistinct) {
+  const nlohmann::json small = {{"min_terms", 2},           {"max_terms", 2},   {"min_digits", 1},
+                                {"max_digits", 2},          {"operators", "+"}, {"template", "plain"},
+                                {"held_out_fraction", 0.05}};
+  auto t = make_task("arithmetic", small);
+  std::set<std::string> stream;
+  for (uint64_t i = 0; i < 200; ++i) stream.insert(t->held_out(i).data["key"].get<std::string>());
+  ASSERT_LT(stream.size(), 200u);  // the stream repeats (else this tests nothing)
+  const auto first = t->held_out_problems(200);
+  std::set<std::string> keys;
+  for (const Problem& p : first) keys.insert(p.data["key"].get<std::string>());
+  EXPECT_EQ(keys.size(), first.size());
+  // In stream order: the first distinct ones.
+  const auto five = t->held_out_problems(5);
+  ASSERT_EQ(five.size(), 5u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(five[i].prompt, first[i].prompt);
+  EXPECT_EQ(t->held_out(0).prompt, first[0].prompt);
+  // More than the options allow: all the distinct ones there are, each once.
+  const auto all = t->held_out_problems(100000);
+  keys.clear();
+  for (const Problem& p : all) keys.insert(p.data["key"].get<std::string>());
+  EXPECT_EQ(keys.size(), all.size());
+  EXPECT_LT(all.size(), 100000u);
+  EXPECT_GE(all.size(), first.size());
+  for (const std::string& k : stream) EXPECT_EQ(keys.count(k), 1u) << k;
+}
+
 TEST(Countdown, VerifierFollowsTinyZero) {
   auto t = make_task("countdown");
   Problem p = t->train(0);

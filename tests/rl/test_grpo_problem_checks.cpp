@@ -2,6 +2,7 @@
 // (before the policy loads): task options given with a dataset (ignored), evaluations of a task without
 // held-out problems (the run failed at its first evaluation, after steps it had not saved), task options that
 // cannot generate problems, a reward listed twice, and reward options that fail (e.g. code's python).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "rl/grpo_settings.hpp"
@@ -59,6 +60,27 @@ TEST(GrpoProblemChecks, EvaluationNeedsHeldOutProblems) {
   e = validate_error({{"task", "countdown"}, {"task_options", one}, {"eval_every", 10}});
   EXPECT_NE(e.find("none is in the held-out set"), std::string::npos) << e;
   EXPECT_EQ(validate_error({{"task", "countdown"}, {"eval_every", 10}}), "");
+}
+
+// An evaluation asking for more problems than a task's options hold gets each distinct one once, and says
+// so the first time (a GRPO run evaluates every eval_every steps).
+TEST(GrpoProblemChecks, FewerDistinctHeldOutProblemsThanAskedAreNoted) {
+  const nlohmann::json small = {{"min_terms", 2},  {"max_terms", 2},   {"min_digits", 1},
+                                {"max_digits", 1}, {"operators", "+"}, {"held_out_fraction", 0.2}};
+  ProblemSource source("arithmetic", small, "", 0);
+  testing::internal::CaptureStderr();
+  const auto problems = source.held_out(1000);
+  const auto again = source.held_out(1000);
+  const std::string err = testing::internal::GetCapturedStderr();
+  ASSERT_LT(problems.size(), 1000u);
+  EXPECT_EQ(again.size(), problems.size());
+  const std::string note = fmt::format(
+      "note: task 'arithmetic' has only {} distinct held-out problems with these options, fewer than the "
+      "1000 "
+      "asked for: each is evaluated once",
+      problems.size());
+  EXPECT_NE(err.find(note), std::string::npos) << err;
+  EXPECT_EQ(err.find(note, err.find(note) + 1), std::string::npos) << err;  // once
 }
 
 TEST(GrpoProblemChecks, TaskOptionsAndRewardsAreCheckedAtStartUp) {
