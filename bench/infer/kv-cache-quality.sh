@@ -1,7 +1,7 @@
 #!/bin/sh
 # What a compressed KV cache costs in answers on a trained model: `seek eval` (greedy) of the `seek demo` GRPO
-# policy on 1,000 held-out problems of its task, once per --kv-cache type, and how many completions are
-# identical to the f32 cache's.
+# policy on up to 1,000 held-out problems of its task (each once: the demo's options hold 470 distinct ones),
+# once per --kv-cache type, and how many completions are identical to the f32 cache's.
 #   sh bench/infer/kv-cache-quality.sh DEMO_DIR [problems] [build dir]
 # DEMO_DIR is the --out folder of `seek demo` (it holds grpo/model and grpo/settings.json).
 set -eu

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <memory>
-#include <set>
 #include <sstream>
 
 #include "cli/infer_flags.hpp"
@@ -75,17 +74,6 @@ void run(const EvalCli& c) {
   if (!c.tokenizer.empty()) check_tokenizer_folder(c.tokenizer, "--tokenizer");
   ProblemSource source(c.task, task_opts, c.data, c.seed);
   auto problems = source.held_out(c.problems);
-  // A task with a small held-out space (word_reversal's few words) repeats its problems: pass@1 over 300
-  // copies of 3 problems reads as a measurement of 300.
-  if (!c.task.empty()) {
-    std::set<std::string> distinct;
-    for (const auto& p : problems) distinct.insert(p.messages.is_null() ? p.prompt : p.messages.dump());
-    if (distinct.size() < problems.size())
-      fmt::print(
-          "note: the {} held-out problems of task {} hold only {} distinct ones, so the scores weigh the "
-          "repeated ones several times (a larger held_out_fraction in --task-options makes more)\n",
-          problems.size(), c.task, distinct.size());
-  }
   std::unique_ptr<reward::CombinedReward> run_reward;
   if (!c.rewards.empty()) {
     nlohmann::json spec;

@@ -154,6 +154,37 @@ void check_derived_sizes(const ModelConfig& c, const std::string& src) {
                double(size));
 }
 
+// Keys left out take the defaults of the file's own config class, as Hugging Face does: DeepseekV3Config's
+// router is V3's (sigmoid, noaux_tc, 8 groups of which 4, normalised, × 2.5, 3 dense layers, a shared
+// expert), DeepseekV2Config's is V2-Lite's (softmax, greedy, unnormalised, × 1). A V3 config without them ran
+// V2's router without a word. The class is model_type's, else the one architectures names; a file naming
+// neither keeps V2's.
+constexpr const char* kV3RouterKeys[] = {
+    "first_k_dense_replace", "n_shared_experts", "n_group",        "topk_group",
+    "topk_method",           "scoring_func",     "norm_topk_prob", "routed_scaling_factor"};
+bool takes_v3_router_defaults(const json& j) {
+  bool v3_class = false;
+  if (const auto a = j.find("architectures"); a != j.end() && a->is_array())
+    for (const auto& name : *a) v3_class |= name == "DeepseekV3ForCausalLM";
+  const auto type = j.find("model_type");
+  if (type == j.end() || type->is_null()) return v3_class;
+  return *type == "deepseek_v3" || (*type != "deepseek_v2" && v3_class);
+}
+
+// The router keys a config left out that took V3's defaults ("n_group, topk_group"), or "": an error they
+// lead to ("not divisible by n_group (8)") quotes values the file does not hold.
+std::string v3_defaults_taken(const json& j) {
+  if (!j.is_object() || !takes_v3_router_defaults(j)) return "";
+  const auto experts = j.find("n_routed_experts");
+  if (experts == j.end() || !experts->is_number() || experts->get<double>() <= 0) return "";
+  std::string taken;
+  for (const char* key : kV3RouterKeys)
+    if (!j.contains(key) || j[key].is_null()) taken += (taken.empty() ? "" : ", ") + std::string(key);
+  return taken;
+}
+
+ModelConfig parse_model_config(const json& j, const std::string& src);
+
 }  // namespace
 
 double ModelConfig::softmax_scale() const {
@@ -166,6 +197,23 @@ double ModelConfig::softmax_scale() const {
 }
 
 ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
+  try {
+    return parse_model_config(j, src);
+  } catch (const Error& e) {
+    const std::string taken = v3_defaults_taken(j);
+    if (taken.empty()) throw;
+    const bool one = taken.find(',') == std::string::npos;
+    fail(
+        "{} ({} left out of this deepseek_v3 config, so {} DeepSeek-V3's defaults, as Hugging Face's "
+        "DeepseekV3Config does: give {} in the file where {})",
+        e.what(), taken, one ? "it takes" : "they take", one ? "it" : "them",
+        one ? "it differs" : "they differ");
+  }
+}
+
+namespace {
+
+ModelConfig parse_model_config(const json& j, const std::string& src) {
   SEEK_CHECK(j.is_object(), "{}: a model config must be a JSON object", src);
   Reader r{j, src};
   ModelConfig c;
@@ -180,16 +228,7 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
              "{}: model_type \"{}\" is not DeepSeek-V2 or V3 (deepseek_v2, deepseek_v3, or architectures "
              "naming DeepseekV2ForCausalLM or DeepseekV3ForCausalLM), the architecture seek runs",
              src, c.model_type);
-  // Keys left out take the defaults of the file's own config class, as Hugging Face does: DeepseekV3Config's
-  // router is V3's (sigmoid, noaux_tc, 8 groups of which 4, normalised, × 2.5, 3 dense layers, a shared
-  // expert), DeepseekV2Config's is V2-Lite's (softmax, greedy, unnormalised, × 1). A V3 config without them
-  // ran V2's router without a word.
-  bool v3_class = false;
-  if (const auto a = j.find("architectures"); a != j.end() && a->is_array())
-    for (const auto& name : *a) v3_class |= name == "DeepseekV3ForCausalLM";
-  const bool v3_defaults = r.present("model_type")
-                               ? c.model_type != "deepseek_v2" && (c.model_type == "deepseek_v3" || v3_class)
-                               : v3_class;
+  const bool v3_defaults = takes_v3_router_defaults(j);
   for (const auto& [key, field] : kShapeKeys) c.*field = r.integer(key);
   c.q_lora_rank =
       r.integer_or("q_lora_rank", 0);  // null (V2-Lite) and 0 (DeepSeek's own configs) mean q_proj
@@ -328,6 +367,8 @@ ModelConfig ModelConfig::from_json(const json& j, const std::string& src) {
   c.validate(src);
   return c;
 }
+
+}  // namespace
 
 void ModelConfig::validate(const std::string& src) const {
   auto positive = [&](int64_t v, const char* key) {

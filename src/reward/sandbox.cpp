@@ -250,21 +250,32 @@ pid_t clone_sharing_memory(int (*fn)(void*), void* arg, unsigned long flags, int
 
 // Without a PID namespace, a program's descendants that left its process group (setsid, a double fork)
 // outlive killpg, and as root the next run got the same uid back: they held its RLIMIT_NPROC (its fork
-// failed) and ran beside it. kill(-1) from a process of the run's uid reaches exactly that uid's processes
-// (and not the caller): the child takes the uid with the raw system call, which changes only itself (glibc's
-// setresuid would signal every thread of the process whose memory it shares), and kills until none is left.
+// failed) and ran beside it. kill(-1) from a process whose effective uid is the run's reaches exactly that
+// uid's processes (and not the caller). The child takes the run's uid as its effective uid only, with a
+// real and saved uid of its own (`sweeper`, used by nothing else), so the processes it hunts cannot signal
+// it (a SIGSTOP from one would leave this thread waiting for ever), and with the raw system call, which
+// changes only the child (glibc's setresuid would signal every thread of the process whose memory it
+// shares). Where the uid change kept the power to signal anyone (SECBIT_NO_SETUID_FIXUP), kill(-1) would
+// reach every process: the child checks that it can no longer signal its root parent first.
+struct Sweep {
+  long uid, sweeper;
+};
 int kill_all_of_uid(void* arg) {
-  const long uid = *static_cast<const int*>(arg);
-  if (syscall(SYS_setresuid, uid, uid, uid) != 0) syscall(SYS_exit, 1);
+  const Sweep& s = *static_cast<const Sweep*>(arg);
+  if (syscall(SYS_setresuid, s.sweeper, s.uid, s.sweeper) != 0) syscall(SYS_exit, 1);
+  if (syscall(SYS_kill, syscall(SYS_getppid), 0) == 0 || errno != EPERM) syscall(SYS_exit, 1);
   for (int round = 0; round < 100 && syscall(SYS_kill, -1, SIGKILL) == 0; ++round) {
   }
   syscall(SYS_exit, 0);
   return 0;
 }
 
+// `uid` is one of the pool's (uid_for_slot); its sweeper is the uid mirrored above the pool, which no run
+// has.
 void kill_every_process_of(int uid) {
+  Sweep s{uid, 4000000001L - uid};
   int err = 0;
-  const pid_t pid = clone_sharing_memory(kill_all_of_uid, &uid, SIGCHLD, err);
+  const pid_t pid = clone_sharing_memory(kill_all_of_uid, &s, SIGCHLD, err);
   if (pid > 0)
     while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }

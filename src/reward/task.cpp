@@ -2,6 +2,7 @@
 // templates, and verification through answer extraction (see task.hpp).
 #include "reward/task.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "core/error.hpp"
@@ -118,7 +119,9 @@ std::vector<Problem> Task::held_out_problems(int64_t n) const {
   std::vector<Problem> out;
   std::unordered_set<std::string> seen;
   int64_t without_new = 0;
-  for (uint64_t i = 0; int64_t(out.size()) < n; ++i) {
+  // Bounded in all: collecting nearly all of a space about n large would take ~n·ln(n) draws.
+  const uint64_t max_draws = 20 * uint64_t(std::max<int64_t>(n, 0)) + 1000;
+  for (uint64_t i = 0; int64_t(out.size()) < n && i < max_draws; ++i) {
     Problem p = held_out(i);
     if (seen.insert(p.data.at("key").get<std::string>()).second) {
       out.push_back(std::move(p));

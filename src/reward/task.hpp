@@ -46,7 +46,7 @@ class Task : public std::enable_shared_from_this<Task> {
   // The first n distinct problems (by key) of the held-out stream: the stream draws with replacement, and a
   // set of 200 held 130 distinct questions under the demo's options, so pass@k weighed some twice. Fewer
   // when the options allow fewer: the stream is given up on after 1000 + 10 × (found so far) draws without
-  // a new problem.
+  // a new problem, or after 20n + 1000 draws in all.
   std::vector<Problem> held_out_problems(int64_t n) const;
   bool in_held_out_set(const std::string& key) const;
 

@@ -153,8 +153,9 @@ void GrpoSettings::validate() const {
                  "it has none: set held_out_fraction in --task-options above 0 (the default is 0.01), or "
                  "eval_every to 0",
                  eval_every, task);
-      // The problems every evaluation will use (each evaluation draws the same ones): drawing them now shows
-      // that the task's options leave enough problems in the held-out set.
+      // The start of the held-out stream that every evaluation draws its distinct problems from: drawing it
+      // now shows that the task's options leave problems in the held-out set at all (their count, when it
+      // is below eval_problems, is noted at the first evaluation).
       for (int64_t i = 0; i < eval_problems; ++i) t->held_out(uint64_t(i));
     }
   }

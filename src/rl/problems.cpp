@@ -71,9 +71,11 @@ std::vector<reward::Problem> distinct_held_out(const reward::Task& task, int64_t
 std::vector<reward::Problem> ProblemSource::held_out(int64_t n) const {
   std::vector<reward::Problem> out;
   if (task_) {
-    out = distinct_held_out(*task_, n, !noted_fewer_);
-    noted_fewer_ = noted_fewer_ || int64_t(out.size()) < n;
-    return out;
+    if (held_out_asked_ != n) {
+      held_out_ = distinct_held_out(*task_, n);
+      held_out_asked_ = n;
+    }
+    return held_out_;
   }
   const int64_t m = n <= 0 ? int64_t(data_.size()) : std::min<int64_t>(n, int64_t(data_.size()));
   out.assign(data_.begin(), data_.begin() + m);

@@ -44,7 +44,10 @@ class ProblemSource {
   std::string data_path_;
   uint64_t seed_ = 0;
   nlohmann::json content_;
-  mutable bool noted_fewer_ = false;
+  // A task's evaluation set, made once (a GRPO run evaluates every eval_every steps): its size asked for and
+  // the problems.
+  mutable int64_t held_out_asked_ = -1;
+  mutable std::vector<reward::Problem> held_out_;
 };
 
 // A task's first n distinct held-out problems (reward::Task::held_out_problems), with a note on stderr when

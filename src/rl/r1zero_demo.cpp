@@ -250,6 +250,10 @@ class PreviousDemo {
  public:
   explicit PreviousDemo(const fs::path& out) : out_(out), stash_(out / ".previous-demo") {
     std::error_code ec;
+    // A run folder that a `seek train` or `seek grpo` of its own is using (a resume of a demo's base/) is
+    // neither removed nor moved away under it: checked before anything below touches it.
+    for (const fs::path& dir : {out_ / "base", out_ / "grpo", stash_ / "base", stash_ / "grpo"})
+      if (fs::is_directory(dir, ec)) RunFolderLock in_use(dir);
     remove_discarded();
     if (fs::exists(stash_, ec)) {
       if (fs::exists(out_ / "summary.json", ec)) {
@@ -265,16 +269,14 @@ class PreviousDemo {
                  out_.string());
       remove_outputs();
     }
-    // A run folder that a `seek train` or `seek grpo` of its own is using (a resume of the previous demo's
-    // base/) is not moved away under it.
-    for (const char* name : {"base", "grpo"})
-      if (fs::is_directory(out_ / name, ec)) RunFolderLock in_use(out_ / name);
     try {
-      for (const char* name : kDemoOutputs)
-        if (fs::exists(out_ / name, ec)) {
+      // summary.json first: a start that finds a stash and OUT/summary.json takes the stash for out of date,
+      // so a kill between these renames must not leave the previous demo's summary behind.
+      for (auto name = std::rbegin(kDemoOutputs); name != std::rend(kDemoOutputs); ++name)
+        if (fs::exists(out_ / *name, ec)) {
           fs::create_directories(stash_);
           moved_ = true;
-          fs::rename(out_ / name, stash_ / name);
+          fs::rename(out_ / *name, stash_ / *name);
         }
     } catch (...) {
       if (moved_) put_back();  // all or nothing
@@ -294,7 +296,8 @@ class PreviousDemo {
     if (settled_) return;
     try {
       put_back();
-      if (moved_) print_stderr("seek: the previous demo's runs in {} are kept\n", out_.string());
+      print_stderr("seek: {} in {} {}\n", moved_ ? "the previous demo's runs" : "this demo's unfinished runs",
+                   out_.string(), moved_ ? "are kept" : "are removed");
     } catch (const std::exception& e) {
       print_stderr("seek: could not put the previous demo back from {}: {}\n", stash_.string(), e.what());
     }
@@ -308,7 +311,8 @@ class PreviousDemo {
   void restore() {
     settled_ = true;
     put_back();
-    if (moved_) fmt::print("the previous demo's runs in {} are kept\n", out_.string());
+    fmt::print("{} in {} {}\n", moved_ ? "the previous demo's runs" : "this demo's unfinished runs",
+               out_.string(), moved_ ? "are kept" : "are removed");
   }
 
  private:
@@ -322,7 +326,7 @@ class PreviousDemo {
     for (const char* name : kDemoOutputs) fs::remove_all(out_ / name);
   }
   // The new demo's outputs all go first, so the two demos never mix (a grpo/ run of one beside the base/
-  // model of the other).
+  // model of the other); summary.json comes back last (see the constructor).
   void put_back() {
     std::error_code ec;
     remove_outputs();

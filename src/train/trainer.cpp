@@ -473,6 +473,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
         result.last_val_loss = val;
       } else {
         print_stderr("seek: the validation of step {} was stopped and is not logged\n", state.step);
+        result.last_val_loss = -1;  // an earlier step's would read as this one's in the closing line
       }
     }
     metrics.append(m);

@@ -1121,6 +1121,9 @@ TEST(Cli, AStoppedFirstDemoLeavesNothingBehind) {
   ::unsetenv("SEEK_TEST_SIGNAL_AT");
   EXPECT_EQ(r.code, 130) << r.output;
   EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;
+  EXPECT_NE(r.output.find("this demo's unfinished runs in " + out.string() + " are removed"),
+            std::string::npos)
+      << r.output;
   r = run("demo --pretrain-examples 1" + flags.substr(flags.find(" --grpo-steps")) + " --pretrain-steps 2");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;

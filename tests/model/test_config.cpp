@@ -180,6 +180,20 @@ TEST(Config, LeftOutRouterKeysTakeTheirConfigClassDefaults) {
   j.erase("architectures");
   j.erase("model_type");
   EXPECT_EQ(ModelConfig::from_json(j, "none").scoring_func, ScoringFunc::Softmax);
+  // An error a default leads to says so: it quoted values the file does not hold ("groups need at least 2
+  // experts" with no n_group in the file).
+  j = load_json("tiny-v3");
+  j.erase("n_group");
+  j.erase("topk_group");
+  const std::string e = error_of(j);
+  EXPECT_NE(
+      e.find("(n_group, topk_group left out of this deepseek_v3 config, so they take DeepSeek-V3's "
+             "defaults, as Hugging Face's DeepseekV3Config does: give them in the file where they differ)"),
+      std::string::npos)
+      << e;
+  j = load_json("tiny-v3");
+  j["n_group"] = 3;  // given, wrong: no note about defaults
+  EXPECT_EQ(error_of(j).find("left out of this deepseek_v3 config"), std::string::npos) << error_of(j);
   // Given keys win over either class's defaults.
   j = load_json("tiny-v3");
   j["scoring_func"] = "softmax";

@@ -625,6 +625,14 @@ TEST(CodeReward, CorrectPartialAndWrongSolutions) {
                        "    os.wait()\n    return False",
                        {}, prime),
             0.5);
+  // Nor can a copy tell its parent which answer failed: it went on to the next test only after a failure
+  // (here leaving a file that the waiting parent reads to change its answer).
+  EXPECT_EQ(code_score("import os\nME = os.getpid()\ndef f(x):\n    if x == 2:\n"
+                       "        if os.getpid() != ME: open('leaked', 'w').close()\n        return 2\n"
+                       "    pid = os.fork()\n    if pid == 0: return 0\n    os.waitpid(pid, 0)\n"
+                       "    return 7 if os.path.exists('leaked') else 0",
+                       {}, "assert f(1) == 7\nassert f(2) == 2"),
+            0.5);
   // Setup statements in the tests run too; a text without asserts is one test.
   EXPECT_EQ(code_score("def f(x): return 2 * x", {}, "import math\nassert f(2) == 4"), 1.0);
   EXPECT_EQ(code_score("def f(x): return 2 * x", {}, "f(3)"), 1.0);
