@@ -492,9 +492,12 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
     }
     prep.binds.push_back(b);
   }
-  for (const char* d : {"dev", "tmp", "work", "src"}) {
+  // /dev/shm, on the same tmpfs: Python's multiprocessing makes its locks there (sem_open), and without it
+  // multiprocessing.Pool and ProcessPoolExecutor failed with "No such file or directory".
+  for (const char* d : {"dev", "dev/shm", "tmp", "work", "src"}) {
     prep.dirs.push_back(prep.keep(rootdir + "/" + d));
-    prep.dir_modes.push_back(std::string_view(d) == "tmp" ? 01777 : 0755);
+    const bool shared = std::string_view(d) == "tmp" || std::string_view(d) == "dev/shm";
+    prep.dir_modes.push_back(shared ? 01777 : 0755);
   }
   for (const char* dev : {"null", "zero", "urandom", "random"}) {
     std::string host = std::string("/dev/") + dev;

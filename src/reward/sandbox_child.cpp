@@ -78,7 +78,7 @@ bool write_file(const char* path, const char* text) {
 }
 
 // The private root: a size-limited tmpfs holding read-only binds of the system folders, a few devices,
-// /src (the run's files, read-only), /work and /tmp (writable, counted against the tmpfs size).
+// /src (the run's files, read-only), /work, /tmp and /dev/shm (writable, counted against the tmpfs size).
 void build_root(const ChildPlan& p) {
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) die(p, kStepMountPrivate);
   if (mount("tmpfs", p.root, "tmpfs", MS_NOSUID | MS_NODEV, p.tmpfs_options) != 0) die(p, kStepMountTmpfs);

@@ -633,6 +633,12 @@ TEST(CodeReward, CorrectPartialAndWrongSolutions) {
                        "    return 7 if os.path.exists('leaked') else 0",
                        {}, "assert f(1) == 7\nassert f(2) == 2"),
             0.5);
+  // multiprocessing works (its locks need /dev/shm, which the private root lacked): its workers end by
+  // os._exit and never reach the harness's results.
+  EXPECT_EQ(code_score("from multiprocessing import Pool\ndef sq(x): return x * x\n"
+                       "def f(xs):\n    with Pool(2) as p: return p.map(sq, xs)",
+                       {}, "assert f([1, 2, 3]) == [1, 4, 9]\nassert f([]) == []"),
+            1.0);
   // Setup statements in the tests run too; a text without asserts is one test.
   EXPECT_EQ(code_score("def f(x): return 2 * x", {}, "import math\nassert f(2) == 4"), 1.0);
   EXPECT_EQ(code_score("def f(x): return 2 * x", {}, "f(3)"), 1.0);
