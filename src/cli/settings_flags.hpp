@@ -64,6 +64,13 @@ void settings_flag(CLI::App& app, const std::shared_ptr<SettingsFlags>& c, const
     // A bare --dynamic-sampling means true, like a switch; before, it took the next flag as its value ("could
     // not convert: --dynamic-sampling = --threads"). An explicit true/false still works.
     opt->expected(0, 1)->default_str("true")->option_text("[true|false]");
+    // CLI11's own refusal of another word said only "could not convert: --seq-aux = maybe".
+    opt->check(CLI::Validator(
+        [](std::string& s) -> std::string {
+          return s == "true" || s == "false" ? std::string()
+                                             : fmt::format("must be true or false, got '{}'", s);
+        },
+        ""));
   }
 }
 

@@ -96,7 +96,8 @@ TEST_F(CliSettingsFlags, ABareBooleanFlagIsTrue) {
   EXPECT_FALSE(seq_aux_saved("--seq-aux false --threads 1"));
   EXPECT_TRUE(seq_aux_saved("--seq-aux --threads 1"));
   EXPECT_FALSE(seq_aux_saved("--seq-aux=false --threads 1"));
-  expect_error(train("--seq-aux maybe"), "--seq-aux");
+  expect_error(train("--seq-aux maybe"), "--seq-aux: must be true or false, got 'maybe'");
+  expect_error(train("--seq-aux 1"), "--seq-aux: must be true or false, got '1'");
 }
 
 // OpenMP crashes (segmentation fault) when it cannot create the threads asked for, so a thread count has a
