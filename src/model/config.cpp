@@ -471,15 +471,18 @@ void ModelConfig::validate(const std::string& src) const {
 }
 
 ModelConfig ModelConfig::load(const std::string& path) {
-  const std::string text = read_file(path);
+  return from_text(read_file(path), path);
+}
+
+ModelConfig ModelConfig::from_text(std::string_view text, const std::string& source) {
   json j;
   try {
     // Two values for one key would otherwise leave the last one in force without a word.
-    j = parse_json_unique_keys(text, path);
+    j = parse_json_unique_keys(text, source);
   } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", path, json_error_text(e));
+    fail("{}: not valid JSON: {}", source, json_error_text(e));
   }
-  return from_json(j, path);
+  return from_json(j, source);
 }
 
 json ModelConfig::to_json() const {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kernels/rope.hpp"
@@ -61,6 +62,8 @@ struct ModelConfig {
   // `source` names the file in error messages.
   static ModelConfig from_json(const nlohmann::json& j, const std::string& source);
   static ModelConfig load(const std::string& path);
+  // A config.json's text, already read (so a caller that keeps the text checks the same bytes it keeps).
+  static ModelConfig from_text(std::string_view text, const std::string& source);
   nlohmann::json to_json() const;
   void validate(const std::string& source) const;
 };

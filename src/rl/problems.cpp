@@ -58,9 +58,9 @@ reward::Problem ProblemSource::train(uint64_t index) const {
   return data_[perm[index % n]];
 }
 
-std::vector<reward::Problem> distinct_held_out(const reward::Task& task, int64_t n, bool note) {
+std::vector<reward::Problem> distinct_held_out(const reward::Task& task, int64_t n) {
   std::vector<reward::Problem> out = task.held_out_problems(n);
-  if (note && int64_t(out.size()) < n)
+  if (int64_t(out.size()) < n)
     print_stderr(
         "note: task '{}' has only {} distinct held-out problems with these options, fewer than the {} asked "
         "for: each is evaluated once (widen the task's options or raise held_out_fraction for more)\n",

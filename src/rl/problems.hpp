@@ -51,8 +51,8 @@ class ProblemSource {
 };
 
 // A task's first n distinct held-out problems (reward::Task::held_out_problems), with a note on stderr when
-// its options allow fewer than n (unless `note` is false).
-std::vector<reward::Problem> distinct_held_out(const reward::Task& task, int64_t n, bool note = true);
+// its options allow fewer than n.
+std::vector<reward::Problem> distinct_held_out(const reward::Task& task, int64_t n);
 
 // Throws seek::Error unless exactly one of a task name and a dataset is given, and task options only come
 // with a task: a dataset's problems are fixed, so options given with it would be silently ignored.

@@ -143,7 +143,8 @@ GrpoSettings grpo_training(const R1ZeroDemoOptions& o, const fs::path& out) {
 
 // Every flag is checked before anything is written or replaced, so a mistyped one neither costs the
 // pretraining time nor the previous demo's results.
-ModelConfig check_options(const R1ZeroDemoOptions& o) {
+// `config_text`: the base model's config.json, read once (the demo checks the bytes it copies and trains).
+ModelConfig check_options(const R1ZeroDemoOptions& o, const std::string& config_text) {
   require_positive(o.pretrain_steps, "--pretrain-steps");
   require_positive(o.pretrain_examples, "--pretrain-examples");
   for (const auto& [name, v] : {std::pair{"--wrong-fraction", o.wrong_fraction},
@@ -166,9 +167,7 @@ ModelConfig check_options(const R1ZeroDemoOptions& o) {
   SEEK_CHECK(!o.out.empty(), "--out must name a folder");
   // The model config is read now (a missing or invalid file is reported before the pretraining starts).
   const std::string source = o.config.empty() ? "the built-in demo config" : "--config " + o.config;
-  const ModelConfig cfg = o.config.empty()
-                              ? ModelConfig::from_json(nlohmann::json::parse(builtin_demo_config()), source)
-                              : ModelConfig::load(o.config);
+  const ModelConfig cfg = ModelConfig::from_text(config_text, o.config.empty() ? source : o.config);
   SEEK_CHECK(cfg.max_position_embeddings >= kDemoSeqLen,
              "the demo trains on sequences of {} tokens, and {} has max_position_embeddings {}", kDemoSeqLen,
              source, cfg.max_position_embeddings);
@@ -383,9 +382,9 @@ const char* builtin_demo_config() {
 
 R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
-  const ModelConfig base_config = check_options(o);
-  // Read before anything is written: the copy in the demo's folder is made from this text.
+  // Read before anything is written, once: the copy in the demo's folder is made from the text checked.
   const std::string base_config_text = o.config.empty() ? builtin_demo_config() : read_file(o.config);
+  const ModelConfig base_config = check_options(o, base_config_text);
   const fs::path out = fs::absolute(o.out);
   const fs::path corpus = out / "base-data.jsonl";
   TrainSettings ts = base_training(o, out, corpus);
