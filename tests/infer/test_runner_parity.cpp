@@ -178,7 +178,7 @@ TEST(Fp8Fixture, IsRealFp8WithPartialBlocksAndMtp) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, RunnerParity,
                          ::testing::Values("tiny-v2lite", "tiny-v2", "tiny-v3", "tiny-v3-tied",
-                                           "tiny-v3-fp8"),
+                                           "tiny-v3-widths", "tiny-v3-fp8"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (auto& ch : n)

@@ -159,6 +159,22 @@ INSTANTIATE_TEST_SUITE_P(
                    c.q_lora_rank = 0;
                    c.num_nextn_predict_layers = 2;
                  }},
+        // Head widths that all differ (H·dv ≠ d, dn ≠ dv, H·dq ≠ q_lora_rank): the shipped configs have
+        // qk_nope_head_dim == v_head_dim and H·v_head_dim == hidden_size, under which a swapped dimension in
+        // the MLA backward (o_proj's shape, the [k_nope | v] split of dKV) computes the same numbers.
+        Case{.name = "tiny_v3_distinct_head_widths",
+             .config = "tiny-v3",
+             .edit =
+                 [](ModelConfig& c) {
+                   c.hidden_size = 40;
+                   c.num_attention_heads = 3;
+                   c.qk_nope_head_dim = 6;
+                   c.v_head_dim = 10;
+                   c.kv_lora_rank = 12;
+                   c.q_lora_rank = 20;
+                   c.moe_intermediate_size = 14;
+                   c.intermediate_size = 36;
+                 }},
         // V2's group-max routing with normalised top-k weights and a tied head.
         Case{.name = "tiny_v2_tied_normed",
              .config = "tiny-v2",
@@ -251,7 +267,12 @@ TEST_P(PolicyGradient, MatchesCentralDifferencesInDouble) {
   const std::string mtp_prefix = "model.layers." + std::to_string(cfg.num_hidden_layers) + ".";
   for (int id = 0; id < ps.layout.size(); ++id) {
     const ParamInfo& info = ps.layout[id];
-    if (!info.trainable || info.name.find(mtp_prefix) == 0) continue;  // MTP is not part of the policy
+    if (!info.trainable) continue;
+    if (info.name.find(mtp_prefix) == 0) {  // MTP is not part of the policy: nothing may reach it
+      for (int64_t i = 0; i < info.numel; ++i)
+        ASSERT_EQ(grad[size_t(info.offset + i)], 0.0) << info.name << "[" << i << "]";
+      continue;
+    }
     for (int j = 0; j < 2; ++j) {
       int64_t i = info.offset + (info.numel - 1) * j;
       double saved = ps.value[size_t(i)];

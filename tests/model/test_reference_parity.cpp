@@ -127,7 +127,8 @@ TEST_P(ReferenceParity, FloatMatchesPyTorchToFloatRounding) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ReferenceParity,
-                         ::testing::Values("tiny-v3", "tiny-v2lite", "tiny-v2", "tiny-v3-tied"),
+                         ::testing::Values("tiny-v3", "tiny-v2lite", "tiny-v2", "tiny-v3-tied",
+                                           "tiny-v3-widths"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (auto& ch : n)

@@ -367,6 +367,38 @@ TEST(SpecAudit, ANanScoreIsChosenLast) {
   }
 }
 
+// Exact ties, in expert scores and in group scores, go to the lower index, so that selection never depends
+// on the sort's internals (torch.topk does not specify its order among ties).
+TEST(SpecAudit, TiesGoToTheLowerIndex) {
+  json flat = v3_config();
+  flat["n_group"] = 1;
+  flat["topk_group"] = 1;
+  const auto c1 = ModelConfig::from_json(flat, "v3");
+  const int64_t E = c1.n_routed_experts, K = c1.num_experts_per_tok;
+  RouterCache<float> cache;
+  std::vector<float> logits(size_t(E), 0.25f);
+  router_forward<float>(c1, logits.data(), nullptr, 1, 1, BalanceOptions{}, cache);
+  std::vector<int32_t> want(static_cast<size_t>(K));
+  std::iota(want.begin(), want.end(), 0);
+  EXPECT_EQ(cache.idx, want);
+
+  // Every group has the same scores, its two best experts at positions 3 and 5: the group scores all tie, so
+  // groups 0..topk_group-1 are kept, and the chosen experts are those two of each kept group.
+  const auto c = ModelConfig::from_json(v3_config(), "v3");
+  const int64_t G = c.n_group, per = E / G;
+  ASSERT_EQ(c.topk_group * 2, c.num_experts_per_tok);
+  for (int64_t e = 0; e < E; ++e) logits[size_t(e)] = e % per == 3 || e % per == 5 ? 2.0f : -1.0f;
+  router_forward<float>(c, logits.data(), nullptr, 1, 1, BalanceOptions{}, cache);
+  want.clear();
+  for (int64_t g = 0; g < c.topk_group; ++g) {
+    want.push_back(int32_t(g * per + 3));
+    want.push_back(int32_t(g * per + 5));
+  }
+  std::vector<int32_t> got = cache.idx;
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, want);
+}
+
 // ------------------------------------------------------------------------------------------------------
 // FP8 block dequantization with partial edge blocks (spec §2.3: kv_a is 576 = 4·128 + 64 rows).
 

@@ -158,7 +158,7 @@ def check_blocks():
 
 
 def check_fixtures():
-    for name in ("tiny-v2lite", "tiny-v3", "tiny-v2", "tiny-v3-tied"):
+    for name in ("tiny-v2lite", "tiny-v3", "tiny-v2", "tiny-v3-tied", "tiny-v3-widths"):
         d = os.path.join(ROOT, "tests", "fixtures", name)
         if not os.path.isdir(d):
             print("fixture %s missing (run make_fixtures.py)" % name)
