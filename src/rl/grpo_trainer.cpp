@@ -99,7 +99,9 @@ std::string too_long_message(const GrpoSettings& s, int64_t shortest, int64_t co
   return fmt::format(
       "{} {} (the shortest was {} tokens{}), so the policy gets no update: {}, or use shorter prompts "
       "(e.g. a task's \"template\" option, docs/rewards.md)",
-      first_step ? fmt::format("all {} prompts drawn in step {} are", streak, step)
+      first_step ? fmt::format("{} drawn in step {} {}",
+                               streak == 1 ? "the 1 prompt" : fmt::format("all {} prompts", streak), step,
+                               streak == 1 ? "is" : "are")
                  : fmt::format("the last {} prompts drawn (up to step {}) were all", streak, step),
       why, shortest, tok.kind() == "byte" ? "; the byte-level tokenizer makes one token per byte" : "", fix);
 }

@@ -1,5 +1,6 @@
 #include "rl/problems.hpp"
 
+#include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "core/rng.hpp"
@@ -62,9 +63,9 @@ std::vector<reward::Problem> distinct_held_out(const reward::Task& task, int64_t
   std::vector<reward::Problem> out = task.held_out_problems(n);
   if (int64_t(out.size()) < n)
     print_stderr(
-        "note: task '{}' has only {} distinct held-out problems with these options, fewer than the {} asked "
-        "for: each is evaluated once (widen the task's options or raise held_out_fraction for more)\n",
-        task.name(), out.size(), n);
+        "note: task '{}' has only {} with these options, fewer than the {} asked for: each is evaluated "
+        "once (widen the task's options or raise held_out_fraction for more)\n",
+        task.name(), count_of(int64_t(out.size()), "distinct held-out problem"), n);
   return out;
 }
 

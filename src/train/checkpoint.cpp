@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/resources.hpp"
 #include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
@@ -69,6 +70,20 @@ std::vector<std::pair<int64_t, fs::path>> complete_checkpoints(const fs::path& r
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+// Whether a checkpoint was saved after a step that succeeded (failure_streak 0). One whose state cannot be
+// read does not count: it is no place to go back to.
+bool saved_between_failures(const fs::path& checkpoint) {
+  try {
+    const fs::path file = checkpoint / "trainer_state.json";
+    const nlohmann::json js = parse_json_unique_keys(read_file(file), file.string());
+    const auto it = js.is_object() ? js.find("failure_streak") : js.end();
+    if (js.is_object() && it == js.end()) return true;  // saved before the count existed
+    return it != js.end() && json_whole_number(*it) == std::optional<int64_t>(0);
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 // A test hook: SEEK_TEST_CRASH_IN_SAVE=<step> kills the process with SIGKILL half-way through writing that
@@ -146,7 +161,13 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
   // Retention. A checkpoint is renamed out of the step-N names before it is deleted: remove_all is not
   // atomic, and a process killed half-way through it would leave a step-N folder that no longer counts as a
   // checkpoint, so later retention would never see it.
+  // Within a streak of failures (steps skipped as non-finite) every new checkpoint holds the weights the
+  // streak started from, and rotating them in would delete every checkpoint from before it: the newest of
+  // those is kept besides the last keep_last, as the way back that the divergence error names.
   auto all = complete_checkpoints(run_dir);
+  if (state.failure_streak > 0)
+    if (const auto before = checkpoint_before_failures(run_dir))
+      std::erase_if(all, [&](const auto& c) { return c.second == *before; });
   for (size_t i = 0; i + size_t(keep_last) < all.size(); ++i) {
     const fs::path doomed = root / fmt::format(".{}.del-{}", all[i].second.filename().string(), ::getpid());
     fs::rename(all[i].second, doomed, ec);
@@ -222,6 +243,13 @@ std::optional<fs::path> latest_checkpoint(const fs::path& run_dir) {
   auto all = complete_checkpoints(run_dir);
   if (all.empty()) return std::nullopt;
   return all.back().second;
+}
+
+std::optional<fs::path> checkpoint_before_failures(const fs::path& run_dir) {
+  const auto all = complete_checkpoints(run_dir);
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (saved_between_failures(it->second)) return it->second;
+  return std::nullopt;
 }
 
 std::vector<fs::path> stateless_checkpoints_past_latest(const fs::path& run_dir) {

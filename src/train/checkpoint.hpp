@@ -104,6 +104,10 @@ void check_same_data(const TrainerState& state, const nlohmann::json& now,
 // The newest complete checkpoint of a run (temporary folders of interrupted saves are ignored), if any.
 std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::path& run_dir);
 
+// The newest complete checkpoint saved after a step that succeeded (failure_streak 0), if any: where a run
+// that diverged can go back to. Retention never deletes it while a streak of failures goes on.
+std::optional<std::filesystem::path> checkpoint_before_failures(const std::filesystem::path& run_dir);
+
 // step-N folders newer than latest_checkpoint (all of them when there is none) without a trainer_state.json,
 // oldest first: never a save of seek's (it renames a finished folder in), so a copy or an edit by hand that
 // a resume passes over and says so.

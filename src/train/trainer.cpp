@@ -8,6 +8,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <tuple>
 
 #include "core/atomic_file.hpp"
 #include "core/count_of.hpp"
@@ -103,6 +104,10 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   };
   const ModelConfig run_model = ckpt ? ModelConfig::load((*ckpt / "config.json").string()) : source_model();
   if (ckpt && source_here) check_checkpoint_model(*ckpt, source_model(), run_model_file);
+  // Before the memory checks, whose advice (a smaller batch) cannot help a sequence the model cannot take.
+  SEEK_CHECK(s.seq_len <= run_model.max_position_embeddings,
+             "seq_len {} exceeds the model's max_position_embeddings {}", s.seq_len,
+             run_model.max_position_embeddings);
   check_training_memory(run_model, 0, "");
   check_training_batch_memory(run_model, s.batch_size, s.seq_len, s.grad_accum);
   std::unique_ptr<Transformer<float>> model;
@@ -121,6 +126,16 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     model->init_weights(s.seed);
   }
   const ModelConfig& cfg = model->config();
+  // An --init model names the special ids of the tokenizer it was trained with; another tokenizer's data
+  // would be trained into a model whose saved config.json (where generation takes its end of sequence from)
+  // names ordinary tokens.
+  if (!s.init.empty() && !ckpt)
+    for (const auto& [what, model_id, tok_id] : {std::tuple{"BOS", cfg.bos_token_id, int64_t(tok->bos_id())},
+                                                 std::tuple{"EOS", cfg.eos_token_id, int64_t(tok->eos_id())}})
+      SEEK_CHECK(model_id < 0 || tok_id < 0 || model_id == tok_id,
+                 "the --init model's config.json has {} id {}, the tokenizer in {} has {}: the model was "
+                 "made for another tokenizer; give --tokenizer the one it was trained with",
+                 what, model_id, tok_dir.string(), tok_id);
   SEEK_CHECK(
       int64_t(tok->vocab_size()) <= cfg.vocab_size,
       "the tokenizer has {} tokens but the model's vocab_size is {}: {}", tok->vocab_size(), cfg.vocab_size,
@@ -131,9 +146,6 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                         "in {} to at least that, or give --tokenizer a trained one (seek tokenizer train)",
                         tok->vocab_size(), s.config)
           : fmt::format("set vocab_size in {} to at least {}", s.config, tok->vocab_size()));
-  SEEK_CHECK(s.seq_len <= cfg.max_position_embeddings,
-             "seq_len {} exceeds the model's max_position_embeddings {}", s.seq_len,
-             cfg.max_position_embeddings);
   // settings.json holds the resolved settings, so a placeholder aux_alpha (< 0: the config's aux_loss_alpha)
   // is replaced by the value the loss uses; a resumed older run's -1 resolves to the same value.
   if (s.aux_alpha < 0) {
@@ -294,10 +306,9 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   }
   if (s.eval_every > 0 && ds.val_sequences > 0 && s.eval_batches > ds.val_sequences / s.batch_size)
     fmt::print(
-        "note: validation reads the split's {} sequences, fewer than eval_batches × batch_size = {} × {}: "
-        "each "
-        "once\n",
-        ds.val_sequences, s.eval_batches, s.batch_size);
+        "note: validation reads the split's {}, fewer than eval_batches × batch_size = {} × {}: each once\n",
+        ds.val_sequences == 1 ? "only sequence" : fmt::format("{} sequences", ds.val_sequences),
+        s.eval_batches, s.batch_size);
   if (!ckpt && s.warmup_steps > s.steps && s.steps > 0)
     fmt::print("note: warmup_steps {} is above steps {}, so the learning rate never reaches lr {}\n",
                s.warmup_steps, s.steps, s.lr);
@@ -430,14 +441,20 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       ++result.skipped_steps;
       // Skipping rides out a rare bad batch; a run whose every step is non-finite has diverged, and would
       // otherwise go on to its last step, save and exit 0.
-      // --resume takes the newest checkpoint, made within the streak, so the way back is said in full.
-      SEEK_CHECK(
-          ++state.failure_streak < kMaxSkippedInARow,
-          "{} steps in a row were non-finite (steps {} to {}); stopping: the run has diverged. Continue "
-          "from a checkpoint before step {} with a lower learning rate: move the newer ones out of {} "
-          "and --resume --lr ..., or start a new run with --init <that checkpoint>",
-          kMaxSkippedInARow, state.step + 2 - kMaxSkippedInARow, state.step + 1,
-          state.step + 2 - kMaxSkippedInARow, (out / "checkpoints").string());
+      // --resume takes the newest checkpoint, made within the streak, so the way back is said in full; the
+      // newest one from before the streak is never rotated out (save_checkpoint).
+      if (++state.failure_streak >= kMaxSkippedInARow) {
+        const int64_t first_bad = state.step + 2 - kMaxSkippedInARow;
+        const auto back = checkpoint_before_failures(out);
+        fail("{} steps in a row were non-finite (steps {} to {}); stopping: the run has diverged. {}",
+             kMaxSkippedInARow, first_bad, state.step + 1,
+             back ? fmt::format("Continue from {}, the newest checkpoint from before the non-finite steps, "
+                                "with a lower learning rate: move the newer ones out of {} and --resume "
+                                "--lr ..., or start a new run with --init {}",
+                                back->string(), (out / "checkpoints").string(), back->string())
+                  : std::string("No checkpoint was saved before them: start again with a lower learning "
+                                "rate"));
+      }
       flush_stdout();  // one write at a time, so a closed pipe is met by flush_stdout, not inside fmt::print
     } else {
       state.failure_streak = 0;

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -656,6 +657,33 @@ TEST(Trainer, AFineTunedModelKeepsItsGenerationConfig) {
   EXPECT_EQ(read_file(tmp.path / "tuned" / "model" / "generation_config.json"), recipe);
 }
 
+// An --init model whose config.json names other special ids than the tokenizer's was made for another
+// tokenizer: its training data would start documents with a token the model and its saved config.json (where
+// generation takes its end of sequence from) know as an ordinary one.
+TEST(Trainer, InitRefusesATokenizerWithOtherSpecialIds) {
+  TempDir tmp("trainer-init-special-ids");
+  auto base = tiny_settings(write_corpus(tmp.path), tmp.path / "base");
+  base.steps = 1;
+  base.eval_every = 0;
+  run_training(base, false);
+  const fs::path init = tmp.path / "base" / "model";
+  auto config = nlohmann::json::parse(read_file(init / "config.json"));
+  const int64_t bos = config.at("bos_token_id");
+  config["bos_token_id"] = bos + 1;
+  std::ofstream(init / "config.json") << config.dump(2);
+  auto tune = base;
+  tune.config.clear();
+  tune.init = init.string();
+  tune.out = (tmp.path / "tuned").string();
+  EXPECT_NE(
+      test::error_of([&] { run_training(tune, false); })
+          .find(fmt::format("the --init model's config.json has BOS id {}, the tokenizer in {} has {}: the "
+                            "model was made for another tokenizer",
+                            bos + 1, init.string(), bos)),
+      std::string::npos);
+  EXPECT_FALSE(fs::exists(tmp.path / "tuned" / "model"));
+}
+
 // Validation reads the first eval_batches × batch_size sequences: a resume that changes either measures other
 // text, which the run says instead of letting the validation curve step without a word.
 TEST(Trainer, ResumeWithAnotherValidationSizeSaysSo) {
@@ -1164,33 +1192,70 @@ TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
   d.on_nonfinite = "skip";
   d.lr = 1e38;
   d.eval_every = 0;
+  d.checkpoint_every = 1;
+  d.keep_last = 2;
+  const fs::path ckpts = tmp2.path / "run" / "checkpoints";
+  // The checkpoints saved within the streak all hold the weights it started from; rotating them in deleted
+  // every checkpoint from before it, the one the message sends the user back to.
+  const std::string way_back = "stopping: the run has diverged. Continue from " +
+                               (ckpts / "step-00000001").string() +
+                               ", the newest checkpoint from before the non-finite steps, with a lower "
+                               "learning rate: move the newer ones out of " +
+                               ckpts.string();
+  auto saved_steps = [&] {
+    std::set<std::string> names;
+    for (const auto& e : fs::directory_iterator(ckpts)) names.insert(e.path().filename().string());
+    return names;
+  };
   testing::internal::CaptureStdout();
   try {
     run_training(d, false);
     FAIL() << "a diverged run went on";
   } catch (const Error& e) {
-    EXPECT_NE(
-        std::string(e.what()).find("20 steps in a row were non-finite (steps 2 to 21); stopping: the run "
-                                   "has diverged. Continue from a checkpoint before step 2"),
-        std::string::npos)
-        << e.what();
-    EXPECT_NE(std::string(e.what()).find("move the newer ones out of " +
-                                         (tmp2.path / "run" / "checkpoints").string()),
+    EXPECT_NE(std::string(e.what()).find("20 steps in a row were non-finite (steps 2 to 21); " + way_back),
               std::string::npos)
         << e.what();
   }
+  EXPECT_EQ(saved_steps(), (std::set<std::string>{"step-00000001", "step-00000019", "step-00000020"}));
   // The streak is saved with the checkpoints: a plain --resume of the diverged run (from step 20, 19 in a
   // row) stops again where it stopped instead of counting from 0 and finishing (and exporting) the run.
   try {
     run_training(d, true);
     FAIL() << "a resumed diverged run went on";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("20 steps in a row were non-finite (steps 2 to 21)"),
+    EXPECT_NE(std::string(e.what()).find("20 steps in a row were non-finite (steps 2 to 21); " + way_back),
               std::string::npos)
         << e.what();
   }
-  testing::internal::GetCapturedStdout();
+  EXPECT_EQ(saved_steps(), (std::set<std::string>{"step-00000001", "step-00000019", "step-00000020"}));
   EXPECT_FALSE(fs::exists(tmp2.path / "run" / "model"));
+  // Without a checkpoint from before the streak there is nowhere to go back to, and the message says so.
+  TempDir tmp3("trainer-nan-diverged-unsaved");
+  auto u = d;
+  u.data = {write_corpus(tmp3.path).string()};
+  u.out = (tmp3.path / "run").string();
+  u.checkpoint_every = 0;
+  try {
+    run_training(u, false);
+    FAIL() << "a diverged run went on";
+  } catch (const Error& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("has diverged. No checkpoint was saved before them: start again with "
+                                   "a lower learning rate"),
+        std::string::npos)
+        << e.what();
+  }
+  testing::internal::GetCapturedStdout();
+}
+
+// A sequence longer than the model's context is named as such, not as memory to be saved with a smaller batch
+// (the memory check came first, and at 10^6 tokens told the user to lower --batch-size).
+TEST(Trainer, ASequenceLongerThanTheContextIsNamedBeforeMemory) {
+  TempDir tmp("trainer-long-seq");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.seq_len = 1000000;
+  const std::string e = test::error_of([&] { run_training(s, false); });
+  EXPECT_NE(e.find("seq_len 1000000 exceeds the model's max_position_embeddings"), std::string::npos) << e;
 }
 
 TEST(Trainer, BadPathsAreClearErrors) {
