@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +30,13 @@ std::string read_descriptor(int fd, const std::string& name, long long limit, co
   if (S_ISDIR(st.st_mode)) {
     done();
     fail("{} is a folder, not a file", name);
+  }
+  // A device gives no text but an endless stream (/dev/zero, /dev/urandom), which would fill the memory for
+  // minutes before the limit ends it; a terminal (typed text) and /dev/null (nothing) are what a user means.
+  const bool dev_null = S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+  if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !dev_null && !::isatty(fd)) {
+    done();
+    fail("{} is a device, not a text file", name);
   }
   if (limit <= 0 && !limit_reason) limit = memory_check_limit();  // -1: none
   // size: the file's, or -1 for a stream (read until it passed the limit).

@@ -7,6 +7,7 @@
 #include <omp.h>
 
 #include "core/error.hpp"
+#include "core/parallel_errors.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/tokenizer_files.hpp"
@@ -396,18 +397,12 @@ std::vector<std::vector<TokenId>> Tokenizer::encode_batch(const std::vector<std:
                                                           bool add_special, bool parse_special,
                                                           int threads) const {
   std::vector<std::vector<TokenId>> out(texts.size());
-  std::exception_ptr err;
+  ParallelErrors errors;
   int n = threads > 0 ? threads : 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(n > 0 ? n : omp_get_max_threads())
-  for (size_t i = 0; i < texts.size(); ++i) {
-    try {
-      out[i] = encode(texts[i], add_special, parse_special);
-    } catch (...) {
-#pragma omp critical
-      if (!err) err = std::current_exception();
-    }
-  }
-  if (err) std::rethrow_exception(err);
+  for (size_t i = 0; i < texts.size(); ++i)
+    errors.run(int64_t(i), [&] { out[i] = encode(texts[i], add_special, parse_special); });
+  errors.rethrow();
   return out;
 }
 

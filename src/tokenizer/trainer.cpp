@@ -13,6 +13,7 @@
 #include "core/atomic_file.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/parallel_errors.hpp"
 #include "core/progress.hpp"
 #include "core/read_file.hpp"
 #include "core/resources.hpp"
@@ -184,25 +185,29 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
   std::optional<ProgressLine> counting;
   if (opt.log) counting.emplace("tokenizer train: counting words", int64_t(all_bytes), "bytes");
   std::atomic<uint64_t> bytes_done{0};
+  ParallelErrors errors;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) reduction(+ : total_bytes, total_words)
   for (size_t i = 0; i < texts.size(); ++i) {
-    if (counting && omp_get_thread_num() == 0) counting->update(int64_t(bytes_done.load()));
-    auto& counts = local[omp_get_thread_num()];
-    std::string_view text = texts[i];
-    std::string repaired;
-    if (!tok::utf8_is_valid(text)) text = repaired = tok::utf8_repair(text);
-    total_bytes += text.size();
-    std::vector<tok::AddedTokenMatcher::Section> sections;
-    matcher.split(text, sections);
-    for (const auto& s : sections) {
-      if (s.token >= 0) continue;
-      pre.run(s.text, [&](std::string_view piece) {
-        ++counts[std::string(piece)];
-        ++total_words;
-      });
-    }
-    bytes_done += texts[i].size();
+    errors.run(int64_t(i), [&] {
+      if (counting && omp_get_thread_num() == 0) counting->update(int64_t(bytes_done.load()));
+      auto& counts = local[omp_get_thread_num()];
+      std::string_view text = texts[i];
+      std::string repaired;
+      if (!tok::utf8_is_valid(text)) text = repaired = tok::utf8_repair(text);
+      total_bytes += text.size();
+      std::vector<tok::AddedTokenMatcher::Section> sections;
+      matcher.split(text, sections);
+      for (const auto& s : sections) {
+        if (s.token >= 0) continue;
+        pre.run(s.text, [&](std::string_view piece) {
+          ++counts[std::string(piece)];
+          ++total_words;
+        });
+      }
+      bytes_done += texts[i].size();
+    });
   }
+  errors.rethrow();  // a pre-tokenizer's regex past its match limit, or memory
   if (counting) counting->finish();
   CountMap counts = std::move(local[0]);
   for (int t = 1; t < threads; ++t) {
@@ -269,17 +274,21 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
   {
     std::vector<std::unordered_map<uint64_t, int64_t>> lc(threads);
     std::vector<std::unordered_map<uint64_t, std::vector<uint32_t>>> lw(threads);
+    ParallelErrors pair_errors;
 #pragma omp parallel for schedule(static) num_threads(threads)
     for (size_t i = 0; i < words.size(); ++i) {
-      int t = omp_get_thread_num();
-      const auto& s = words[i].syms;
-      for (size_t k = 0; k + 1 < s.size(); ++k) {
-        uint64_t p = pair_key(s[k], s[k + 1]);
-        lc[t][p] += int64_t(words[i].count);
-        auto& v = lw[t][p];
-        if (v.empty() || v.back() != i) v.push_back(uint32_t(i));
-      }
+      pair_errors.run(int64_t(i), [&] {
+        int t = omp_get_thread_num();
+        const auto& s = words[i].syms;
+        for (size_t k = 0; k + 1 < s.size(); ++k) {
+          uint64_t p = pair_key(s[k], s[k + 1]);
+          lc[t][p] += int64_t(words[i].count);
+          auto& v = lw[t][p];
+          if (v.empty() || v.back() != i) v.push_back(uint32_t(i));
+        }
+      });
     }
+    pair_errors.rethrow();  // memory
     // Threads hold increasing word ranges (static schedule), so appending in thread order keeps lists sorted.
     for (int t = 0; t < threads; ++t) {
       for (auto& [p, c] : lc[t]) pair_count[p] += c;
@@ -323,9 +332,13 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
     where.erase(top.pair);
     // Apply to the words containing the pair; large lists in parallel (each word is touched by one thread).
     int nt = list.size() > 4096 ? threads : 1;
+    ParallelErrors merge_errors;
 #pragma omp parallel for schedule(static) num_threads(nt)
     for (size_t i = 0; i < list.size(); ++i)
-      merge_in_word(words[list[i]], a, b, m, list[i], changes[omp_get_thread_num()]);
+      merge_errors.run(int64_t(i), [&] {
+        merge_in_word(words[list[i]], a, b, m, list[i], changes[omp_get_thread_num()]);
+      });
+    merge_errors.rethrow();  // memory
     pair_count[top.pair] = 0;
     std::unordered_map<uint64_t, int64_t> fresh;  // pairs that gained occurrences
     for (int t = 0; t < nt; ++t) {

@@ -35,13 +35,18 @@ TEST(CliInputStreams, AnEndlessPromptStreamIsRefusedAtTheCap) {
                                  std::string("logits --model ") + kTinyV3 + " --out " +
                                      (tmp.path / "unused.npy").string() + " --file -"}) {
     const auto t0 = std::chrono::steady_clock::now();
-    const CmdResult r = run(cmd, "< /dev/zero 2>&1");
+    const CmdResult r = seek::test::run_fed("cat /dev/zero", cmd);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EXPECT_EQ(r.code, 1) << cmd << r.output;
     EXPECT_NE(r.output.find("gives more than 67.1 MB: no context holds a prompt that long"),
               std::string::npos)
         << r.output;
     EXPECT_LT(seconds, 20) << cmd;
+    // A device as standard input is refused before it is read.
+    const CmdResult device = run(cmd, "< /dev/zero 2>&1");
+    EXPECT_EQ(device.code, 1) << cmd << device.output;
+    EXPECT_NE(device.output.find("standard input is a device, not a text file"), std::string::npos)
+        << device.output;
   }
   // A device named as the file is refused before it is read (it read 67 MB first), as perplexity does.
   for (const std::string& cmd : {std::string("generate --model ") + kTinyV3 + " -n 1 -f /dev/zero",
@@ -63,6 +68,24 @@ TEST(CliInputStreams, AnEndlessPromptStreamIsRefusedAtTheCap) {
                     "prompt that long"),
       std::string::npos)
       << r.output;
+}
+
+// tokenize --file /dev/zero, and tokenize or detokenize with /dev/zero as standard input, read until 16 GB of
+// memory were used (150-200 s) before "out of memory"; a device is now refused at once, and /dev/null as
+// standard input is still the empty input it is.
+TEST(CliInputStreams, TokenizeRefusesADeviceAtOnce) {
+  TempDir tmp("cli-streams-tokenize");
+  const std::string tok = "--tokenizer " + tmp.path.string();  // no tokenizer.json: the byte tokenizer
+  expect_error("tokenize " + tok + " --file /dev/zero", "/dev/zero is a device, not a text file");
+  for (const std::string& cmd : {"tokenize " + tok + " --file -", "tokenize " + tok, "detokenize " + tok}) {
+    const CmdResult r = run(cmd, "< /dev/zero 2>&1");
+    EXPECT_EQ(r.code, 1) << cmd << r.output;
+    EXPECT_NE(r.output.find("seek: error: standard input is a device, not a text file"), std::string::npos)
+        << cmd << r.output;
+  }
+  const CmdResult empty = run("detokenize " + tok, "< /dev/null 2>/dev/null");
+  EXPECT_EQ(empty.code, 0) << empty.output;
+  EXPECT_EQ(empty.output, "");
 }
 
 // An empty prompt file, or a closed standard input, ran the model on BOS alone as if that had been asked.

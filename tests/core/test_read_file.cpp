@@ -3,6 +3,7 @@
 // (`seek perplexity --file /dev/zero` read until the OOM killer came).
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <string>
 
@@ -15,6 +16,12 @@ namespace seek {
 namespace {
 
 using test::error_of;
+
+// An endless stream that is no device: the read end of `cat /dev/zero`.
+struct ZerosThroughAPipe {
+  FILE* pipe = ::popen("cat /dev/zero", "r");
+  ~ZerosThroughAPipe() { ::pclose(pipe); }
+};
 
 TEST(ReadFile, ReadsFilesAndStreams) {
   test::TempDir tmp("read-file");
@@ -34,11 +41,15 @@ TEST(ReadFile, RefusesWhatCannotFitInMemory) {
   EXPECT_NE(e.find("big.txt holds 1.0 kB, more than the 999 bytes of memory available to read it into"),
             std::string::npos)
       << e;
-  // A stream that never ends stops at the limit.
-  e = error_of([&] { read_file("/dev/zero", 1 << 20); });
-  EXPECT_NE(e.find("/dev/zero gives more than the 1.0 MB of memory available to read it into"),
+  // A stream that never ends stops at the limit; a device is no text at all.
+  const ZerosThroughAPipe zeros;
+  const std::string endless = "/dev/fd/" + std::to_string(::fileno(zeros.pipe));
+  e = error_of([&] { read_file(endless, 1 << 20); });
+  EXPECT_NE(e.find(endless + " gives more than the 1.0 MB of memory available to read it into"),
             std::string::npos)
       << e;
+  EXPECT_EQ(error_of([&] { read_file("/dev/zero", 1 << 20); }), "/dev/zero is a device, not a text file");
+  EXPECT_EQ(read_file("/dev/null"), "");
 }
 
 // A limit with its own reason (a prompt's cap) names the sizes; just past it both rounded to one figure

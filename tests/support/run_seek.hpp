@@ -16,8 +16,21 @@ struct CmdResult {
 
 // `redirect` goes after the arguments: "2>&1" keeps stderr, "2>/dev/null" gives stdout alone, "2>&1
 // >/dev/null" stderr alone, "< file 2>&1" feeds stdin too.
+inline CmdResult run_command(const std::string& cmd);
+
 inline CmdResult run(const std::string& args, const std::string& redirect = "2>&1") {
-  const std::string cmd = std::string(SEEK_BINARY) + " " + args + " " + redirect;
+  return run_command(std::string(SEEK_BINARY) + " " + args + " " + redirect);
+}
+
+// `producer | seek args redirect`: standard input from a pipe (`cat /dev/zero` is an endless one, where
+// `< /dev/zero` is a device).
+inline CmdResult run_fed(const std::string& producer, const std::string& args,
+                         const std::string& redirect = "2>&1") {
+  return run_command(producer + " | " + std::string(SEEK_BINARY) + " " + args + " " + redirect);
+}
+
+// A shell command line; its output as `redirect` above leaves it.
+inline CmdResult run_command(const std::string& cmd) {
   CmdResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;

@@ -12,6 +12,7 @@
 #include <random>
 #include <set>
 
+#include "core/error.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -303,6 +304,39 @@ TEST(BpeTrainerReview, SpecialTokensHoldingANewlineCountWholeFiles) {
   o.threads = 2;
   o.special_tokens = {"<s>", "</s>", "<x\ny>"};
   train_file_as_whole_text(text, o);
+}
+
+}  // namespace
+}  // namespace seek
+
+namespace seek {
+namespace {
+
+// A pre-tokenizer's regex that fails (past PCRE2's match limit) while words are counted, which runs in an
+// OpenMP region, aborted the program ("terminate called after throwing ...", status 134): the error now
+// leaves training as seek tokenize's does, naming the pattern. With several texts failing, the error of the
+// first is the one reported, whatever the thread schedule.
+TEST(BpeTrainerReview, APatternThatFailsWhileCountingIsAnError) {
+  BpeTrainOptions o;
+  o.vocab_size = 300;
+  o.threads = 2;
+  o.pre_tokenizer = {{"type", "Sequence"},
+                     {"pretokenizers",
+                      {{{"type", "Split"}, {"pattern", {{"Regex", "(a+)+$"}}}, {"behavior", "Isolated"}},
+                       {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+  std::vector<std::string> texts(16, "plain words here");
+  texts[5] = std::string(40, 'a') + "b";
+  texts[11] = std::string(45, 'a') + "b";
+  for (int round = 0; round < 3; ++round) {
+    try {
+      train_bpe(texts, o);
+      FAIL() << "a failed pattern was passed over";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("regex /(a+)+$/ failed on a 41-byte input: match limit exceeded"),
+                std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 }  // namespace
