@@ -273,6 +273,19 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   GrpoResult result;
   const auto t_run = Clock::now();
   const int64_t first_step = state.step;
+  // Whether this session's first step is judged as a run's first: a new run's, or a resumed one's whose
+  // command changed `keys` (a limit that leaves no prompt, rewards that fit no problem). A plain resume must
+  // go on where the uninterrupted run went on: judged so, a step past the first failed on every retry.
+  const nlohmann::json settings_now = s.to_json();
+  const auto judged_as_first = [&](std::initializer_list<const char*> keys) {
+    if (state.step == 0) return true;
+    const nlohmann::json saved = state.extra.value("settings", nlohmann::json::object());
+    for (const char* key : keys)
+      if (saved.is_object() && saved.contains(key) && saved[key] != settings_now[key]) return true;
+    return false;
+  };
+  const bool judge_lengths = judged_as_first({"max_prompt_length", "max_completion_length"});
+  const bool judge_rewards = judged_as_first({"rewards"});
   const double elapsed_before = state.elapsed_seconds;
   RunCheckpoints checkpoints(out, tok_files, s.keep_last, ckpt ? state.step : -1);
   checkpoints.set_data(source.content());
@@ -282,6 +295,23 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   flush_stdout();
   // The rollouts' copy of the policy, refreshed after every update.
   const std::unique_ptr<InferModel> infer = InferModel::from_model(*policy);
+  // Training passes over a prompt too long for the context; an evaluation cannot (evaluate refuses it), and
+  // one such held-out problem ended the run at its first evaluation, with that step neither logged nor saved
+  // and every resume ending there again. So the evaluation set is checked before step 1.
+  if (s.eval_every > 0) {
+    EngineOptions eo;
+    eo.max_batch = EvalOptions{}.max_batch;
+    eo.cache_type = EvalOptions{}.cache_type;
+    const Engine probe(*infer, tok.get(), eo);
+    for (const reward::Problem& p : source.held_out(s.eval_problems)) {
+      const size_t length = encode_problem_prompt(*tok, p, style).size();
+      SEEK_CHECK(int64_t(length) < probe.max_context(),
+                 "evaluation problem {}: the prompt has {} tokens and the context holds {}, so the run's "
+                 "evaluations (--eval-every {}) cannot score it; remove it from the data or shorten it "
+                 "(training passes over such prompts, an evaluation cannot)",
+                 p.id, length, probe.max_context(), s.eval_every);
+    }
+  }
   while (state.step < s.steps) {
     // A stop asked for before the step's first optimizer update drops the step (rollouts, rewards and
     // gradients so far): nothing the checkpoint holds has changed yet, and the resumed run draws the same
@@ -378,16 +408,16 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     // Rewards that do not apply to a problem (code on a problem without tests, accuracy without an answer)
     // leave its completions at a total of 0: no signal. If no completion of the first step got any, the
     // rewards do not fit this data, and the run would learn nothing.
-    if (state.step == first_step && completions_drawn > 0 && scored == 0)
+    if (state.step == first_step && judge_rewards && completions_drawn > 0 && scored == 0)
       fail(
           "none of the rewards {} applies to the {} drawn in step {} (code scores only problems with tests, "
           "accuracy only problems with an answer): every reward would be 0 and the policy would learn "
           "nothing",
           s.rewards.dump(), count_of(completions_drawn / G, "problem"), state.step + 1);
     if (groups.empty() && skipped_long == drawn &&
-        (state.step == first_step || state.failure_streak >= kMaxTooLongStreak))
+        ((state.step == first_step && judge_lengths) || state.failure_streak >= kMaxTooLongStreak))
       fail("{}", too_long_message(s, shortest_long, engine.max_context(), *tok, state.step + 1,
-                                  state.failure_streak, state.step == first_step));
+                                  state.failure_streak, state.step == first_step && judge_lengths));
     const double gen_s = seconds_since(t_gen);
     const int64_t gen_tokens = engine.stats().generated_tokens;
 

@@ -485,6 +485,40 @@ TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
   ASSERT_EQ(m.size(), 1u);
   EXPECT_EQ(m[0]["unscored_fraction"], 0.0);
 
+  // Only the run's first step is judged so: a resumed run whose first step drew only problems no reward
+  // applies to (accuracy on a problem with tests but no answer) failed there on every retry, where the
+  // uninterrupted run went on.
+  {
+    std::ofstream f(tmp.path / "answers-and-tests.jsonl");
+    f << nlohmann::json{{"prompt", "Q:"}, {"answer", "1"}}.dump() << "\n";
+    for (int i = 0; i < 9; ++i)
+      f << nlohmann::json{{"prompt", fmt::format("P{}:", i)}, {"tests", "assert True\n"}}.dump() << "\n";
+  }
+  auto r = settings(tmp.path);
+  r.data = (tmp.path / "answers-and-tests.jsonl").string();
+  r.rewards = {{"accuracy", 1.0}};
+  r.prompts_per_step = 1;
+  r.steps = 1;
+  r.checkpoint_every = 1;
+  bool found = false;  // a seed that draws the problem with an answer first, and one with tests next
+  for (uint64_t seed = 1; seed < 5000 && !found; ++seed) {
+    ProblemSource src("", {}, r.data, seed);
+    if (src.train(0).prompt == "Q:" && src.train(1).prompt != "Q:") {
+      r.seed = seed;
+      found = true;
+    }
+  }
+  ASSERT_TRUE(found);
+  r.out = (tmp.path / "resumed").string();
+  testing::internal::CaptureStdout();
+  run_grpo(r, false);
+  const GrpoResult resumed = run_grpo(r, true, {{"steps", 2}});
+  testing::internal::GetCapturedStdout();
+  EXPECT_EQ(resumed.steps_done, 2);
+  const auto rm = test::read_jsonl(tmp.path / "resumed" / "metrics.jsonl");
+  ASSERT_EQ(rm.size(), 2u);
+  EXPECT_EQ(rm[1]["unscored_fraction"], 1.0) << rm[1].dump();
+
   // A task's verifier judges its answers: accuracy options about reading answers are noted as unused there.
   auto t = settings(tmp.path);
   t.out = (tmp.path / "task").string();
@@ -631,6 +665,23 @@ TEST(GrpoTrainer, StepsWithoutUsablePromptsHaveNoRewardAndLongStreaksStop) {
     EXPECT_TRUE(m[i]["reward"].is_null()) << m[i].dump();
     EXPECT_TRUE(m[i]["reward_std"].is_null()) << m[i].dump();
   }
+  // A run stopped after step 1 and resumed goes on as the uninterrupted one did: its first step after the
+  // resume (over-long prompts only) was taken for the run's first step, and every retry failed there.
+  auto r = s;
+  r.out = (tmp.path / "resumed").string();
+  r.steps = 1;
+  r.checkpoint_every = 1;
+  testing::internal::CaptureStdout();
+  run_grpo(r, false);
+  run_grpo(r, true, {{"steps", 4}});
+  testing::internal::GetCapturedStdout();
+  const auto resumed = test::read_jsonl(fs::path(r.out) / "metrics.jsonl");
+  ASSERT_EQ(resumed.size(), 4u);
+  for (size_t i = 0; i < resumed.size(); ++i) {
+    EXPECT_EQ(resumed[i]["groups"], m[i]["groups"]) << i;
+    EXPECT_EQ(resumed[i]["skipped_long_prompts"], m[i]["skipped_long_prompts"]) << i;
+    EXPECT_EQ(resumed[i]["reward"], m[i]["reward"]) << i;
+  }
 }
 
 }  // namespace
@@ -638,6 +689,38 @@ TEST(GrpoTrainer, StepsWithoutUsablePromptsHaveNoRewardAndLongStreaksStop) {
 
 namespace seek {
 namespace {
+
+// A data record too long for the context is passed over by training but cannot be evaluated: it ended the
+// run at its first evaluation, after steps no checkpoint held, and every resume ended there again. The
+// evaluation set is checked before step 1.
+TEST(GrpoTrainer, AnEvaluationPromptTooLongForTheContextIsRefusedBeforeStep1) {
+  TempDir tmp("grpo-long-eval");
+  tiny_policy(tmp.path);
+  {
+    std::ofstream f(tmp.path / "problems.jsonl");
+    for (int i = 0; i < 5; ++i)
+      f << nlohmann::json{{"prompt", fmt::format("Q{}:", i)}, {"answer", "1"}}.dump() << "\n";
+    f << nlohmann::json{{"prompt", std::string(100, 'x')}, {"answer", "1"}}.dump() << "\n";
+  }
+  auto s = settings(tmp.path);
+  s.steps = 2;
+  s.prompts_per_step = 2;
+  s.eval_every = 1;
+  s.eval_problems = 0;
+  const std::string e = test::error_of([&] { run_grpo(s, false); });
+  EXPECT_NE(e.find("evaluation problem problems.jsonl:6: the prompt has 101 tokens and the context holds 64, "
+                   "so the run's evaluations (--eval-every 1) cannot score it"),
+            std::string::npos)
+      << e;
+  EXPECT_FALSE(fs::exists(fs::path(s.out) / "metrics.jsonl") &&
+               !test::read_jsonl(fs::path(s.out) / "metrics.jsonl").empty());
+  // Without evaluations the run trains, passing over the record.
+  s.out = (tmp.path / "no-eval").string();
+  s.eval_every = 0;
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_grpo(s, false).steps_done, 2);
+  testing::internal::GetCapturedStdout();
+}
 
 // A run resumed by the other command is named as such: seek train on a GRPO run failed on its first GRPO key
 // ("unknown setting \"beta\"; did you mean \"beta1\"?"), seek grpo on a train run on "data" having the wrong
