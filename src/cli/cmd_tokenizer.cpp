@@ -366,10 +366,9 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     // Training stops early when no pair of adjacent tokens inside a word is left that occurs at least
     // min_frequency times; the tokenizer is still valid, only smaller than asked, which should not go unsaid.
     if (trained < a->vocab_size)
-      fmt::print(
+      print_stderr(
           "note: the vocabulary has {} tokens, not the {} asked for: no pair of adjacent tokens within a "
-          "word "
-          "occurs {} or more times in this text. More (varied) text{} may give more merges.\n",
+          "word occurs {} or more times in this text. More (varied) text{} may give more merges.\n",
           trained, a->vocab_size, std::max<uint64_t>(a->min_frequency, 1),
           a->min_frequency > 1 ? " or a lower --min-frequency" : "");
   });

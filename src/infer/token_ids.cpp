@@ -44,14 +44,14 @@ std::vector<int32_t> parse_token_ids(const std::string& text, const std::string&
     const std::string_view id = s.substr(i, j - i);
     // A comma with nothing before it ("1,,2", ",1") is a slip, named by its position.
     SEEK_CHECK(!id.empty(),
-               "{}: token id {} is empty (expected non-negative integers separated by commas or "
+               "{}: item {} is empty (expected token ids, non-negative integers, separated by commas or "
                "spaces, e.g. 1,2,3)",
                what, item);
     int64_t v = -1;
     const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
     const bool whole = ec != std::errc::invalid_argument && end == id.data() + id.size() && id[0] != '-';
-    SEEK_CHECK(whole, "{}: token id {} is '{}', not a non-negative integer", what, item, id);
-    SEEK_CHECK(ec == std::errc() && v <= INT32_MAX, "{}: token id {} is {}, past the largest id {}", what,
+    SEEK_CHECK(whole, "{}: item {} ('{}') is not a token id, a non-negative integer", what, item, id);
+    SEEK_CHECK(ec == std::errc() && v <= INT32_MAX, "{}: item {} ({}) is past the largest token id {}", what,
                item, id, INT32_MAX);
     ids.push_back(int32_t(v));
     // The separator: whitespace, a comma, or a comma with whitespace around it.
@@ -60,7 +60,7 @@ std::vector<int32_t> parse_token_ids(const std::string& text, const std::string&
     if (s[j] == ',') {
       ++j;
       while (j < s.size() && is_space(s[j])) ++j;
-      SEEK_CHECK(j < s.size(), "{}: token id {} is empty (a comma ends the list)", what, item + 1);
+      SEEK_CHECK(j < s.size(), "{}: item {} is empty (a comma ends the list)", what, item + 1);
     }
     i = j;
   }

@@ -6,6 +6,10 @@
 
 #include <omp.h>
 
+#include <optional>
+#include <string_view>
+#include <tuple>
+
 #include "core/error.hpp"
 #include "core/parallel_errors.hpp"
 #include "core/untrusted_json.hpp"
@@ -96,9 +100,12 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
     t.present = true;
     t.text = it.key();
     // A token with a character outside the byte map decodes to its own UTF-8, as Hugging Face does.
-    t.bytes = byte_level_to_bytes(t.text).value_or(t.text);
+    const std::optional<std::string> bytes = byte_level_to_bytes(t.text);
+    t.bytes = bytes.value_or(t.text);
     by_text_[t.text] = id;
-    if (ignore_merges_) whole_word_[t.bytes] = id;
+    // Hugging Face looks a whole word up by its byte-level spelling, which such a token cannot be: 中 in
+    // the vocabulary is never the text 中 (whose spelling is ä¸Ń), so it must not match the raw bytes.
+    if (ignore_merges_ && bytes) whole_word_[*bytes] = id;
   }
   auto vocab_id = [&](const std::string& s) -> TokenId {
     auto it = by_text_.find(s);
@@ -216,8 +223,18 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
         name, describe_json(post));
   bool cfg_flags = cfg.is_object() && (cfg.contains("add_bos_token") || cfg.contains("add_eos_token"));
   if (cfg_flags) {
-    if (json_flag(cfg, "add_bos_token", false, cfg_name) && bos_ >= 0) prefix_.push_back(bos_);
-    if (json_flag(cfg, "add_eos_token", false, cfg_name) && eos_ >= 0) suffix_.push_back(eos_);
+    // A flag set with no such token added nothing without a word (transformers refuses it too): text would
+    // then be encoded, and models trained, without the BOS the file asks for.
+    for (const auto& [flag, id, role, fallback] :
+         {std::tuple{"add_bos_token", bos_, "bos_token", tokens::kBos},
+          std::tuple{"add_eos_token", eos_, "eos_token", tokens::kEos}}) {
+      if (!json_flag(cfg, flag, false, cfg_name)) continue;
+      SEEK_CHECK(
+          id >= 0,
+          "{}: {} is true but the tokenizer has no {} (none is named, and {} is not in the vocabulary)",
+          cfg_name, flag, role, fallback);
+      (flag == std::string_view("add_bos_token") ? prefix_ : suffix_).push_back(id);
+    }
   } else if (post_type == "TemplateProcessing") {
     // Each part checked by name: at() and get() would throw nlohmann's messages, which name no key.
     const json single = post.value("single", json());

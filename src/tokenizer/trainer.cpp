@@ -475,7 +475,7 @@ BpeTrainResult train_bpe_files(const std::vector<std::filesystem::path>& files, 
           fmt::format("note: {} is not valid UTF-8 (first at byte {}); invalid bytes are read as U+FFFD, as "
                       "encode reads them",
                       f.string(), valid));
-    else if (size_t nul = all.find('\0'); nul != std::string::npos && opt.log)
+    if (size_t nul = all.find('\0'); nul != std::string::npos && opt.log)
       opt.log(
           fmt::format("note: {} holds NUL bytes (first at byte {}): is it UTF-16 or binary rather than text?",
                       f.string(), nul));

@@ -276,6 +276,13 @@ TEST(BpeTokenizerHostile, ConfigTokensAreCheckedNotIgnored) {
   EXPECT_HAS(load_error(j, {{"bos_token", "<s>"}, {"add_bos_token", "yes"}}),
              "add_bos_token must be true or false, got \"yes\"");
   EXPECT_HAS(load_error(j, json::array()), "dir/tokenizer_config.json: expected a JSON object");
+  // add_bos_token / add_eos_token set where the tokenizer has no such token added nothing, without a word.
+  EXPECT_HAS(load_error(j, {{"add_bos_token", true}}),
+             "dir/tokenizer_config.json: add_bos_token is true but the tokenizer has no bos_token (none is "
+             "named, and <｜begin▁of▁sentence｜> is not in the vocabulary)");
+  EXPECT_HAS(load_error(j, {{"add_bos_token", false}, {"add_eos_token", true}}),
+             "add_eos_token is true but the tokenizer has no eos_token");
+  EXPECT_EQ(load_error(j, {{"add_bos_token", false}, {"add_eos_token", false}}), "");
   tok::BpeTokenizer t(j,
                       {{"bos_token", {{"__type", "AddedToken"}, {"content", "<s>"}}},
                        {"pad_token", nullptr},
@@ -283,6 +290,17 @@ TEST(BpeTokenizerHostile, ConfigTokensAreCheckedNotIgnored) {
                        {"add_eos_token", nullptr}},
                       "tokenizer.json");
   EXPECT_EQ(t.encode("abc", true), (std::vector<TokenId>{258, 257}));
+}
+
+// With ignore_merges a word in the vocabulary is one token; the lookup is by the byte-level spelling, which a
+// vocabulary entry outside the byte map (中, not its spelling ä¸Ń) cannot have, so the text 中 is its bytes.
+TEST(BpeTokenizerHostile, IgnoreMergesLooksWordsUpByTheirByteLevelSpelling) {
+  auto j = tiny_tokenizer();
+  j["model"]["ignore_merges"] = true;
+  j["model"]["vocab"]["中"] = 259;
+  tok::BpeTokenizer t(j, json(), "tokenizer.json");
+  EXPECT_EQ(t.encode("abc", false), (std::vector<TokenId>{257}));
+  EXPECT_EQ(t.encode("中", false), (std::vector<TokenId>{0xE4, 0xB8, 0xAD}));
 }
 
 TEST(BpeTokenizerHostile, BackslashCIsRefused) {
