@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,7 +32,9 @@ std::string read_descriptor(int fd, const std::string& name, long long limit, co
   }
   // A device gives no text but an endless stream (/dev/zero, /dev/urandom), which would fill the memory for
   // minutes before the limit ends it; a terminal (typed text) and /dev/null (nothing) are what a user means.
-  const bool dev_null = S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+  struct stat null_st {};
+  const bool dev_null =
+      S_ISCHR(st.st_mode) && ::stat("/dev/null", &null_st) == 0 && null_st.st_rdev == st.st_rdev;
   if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !dev_null && !::isatty(fd)) {
     done();
     fail("{} is a device, not a text file", name);

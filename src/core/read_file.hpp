@@ -9,11 +9,12 @@
 namespace seek {
 
 // The bytes of `path`. Throws seek::Error: "cannot read X: No such file or directory" (or any other
-// strerror), "X is a folder, not a file", and for an empty path "an empty file name". Reads until end of
-// file, so a FIFO or /dev/stdin works too, but not past `limit` bytes; 0: the memory available as
-// check_memory_for counts it (no limit with SEEK_NO_MEMORY_CHECK=1), so a file or stream that cannot fit,
-// /dev/zero say, is an error and not the OOM killer. With limit_reason, limit is a cap of the caller's, and
-// passing it is an error that ends with that reason.
+// strerror), "X is a folder, not a file", "X is a device, not a text file" (a character or block device
+// other than a terminal or /dev/null: /dev/zero would be read for minutes), and for an empty path "an empty
+// file name". Reads until end of file, so a FIFO, a pipe or /dev/stdin works too, but not past `limit`
+// bytes; 0: the memory available as check_memory_for counts it (no limit with SEEK_NO_MEMORY_CHECK=1), so a
+// stream that cannot fit (`yes`) is an error and not the OOM killer. With limit_reason, limit is a cap of the
+// caller's, and passing it is an error that ends with that reason.
 std::string read_file(const std::filesystem::path& path, long long limit = 0,
                       const char* limit_reason = nullptr);
 

@@ -414,10 +414,12 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           "accuracy only problems with an answer): every reward would be 0 and the policy would learn "
           "nothing",
           s.rewards.dump(), count_of(completions_drawn / G, "problem"), state.step + 1);
+    // A resumed streak counts prompts of steps before the resume: the first step's message counts its own.
+    const bool first_of_run = state.step == first_step && judge_lengths;
     if (groups.empty() && skipped_long == drawn &&
-        ((state.step == first_step && judge_lengths) || state.failure_streak >= kMaxTooLongStreak))
+        (first_of_run || state.failure_streak >= kMaxTooLongStreak))
       fail("{}", too_long_message(s, shortest_long, engine.max_context(), *tok, state.step + 1,
-                                  state.failure_streak, state.step == first_step && judge_lengths));
+                                  first_of_run ? drawn : state.failure_streak, first_of_run));
     const double gen_s = seconds_since(t_gen);
     const int64_t gen_tokens = engine.stats().generated_tokens;
 
@@ -683,7 +685,20 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       // A signal ends the evaluation at once; the step is complete, so it is saved below, without its
       // evaluation (a resumed run does not evaluate it again).
       eopt.stop_requested = [&] { return stop.requested("eval"); };
-      auto ev = evaluate(*infer, *tok, source.held_out(s.eval_problems), eopt, &rewards, nullptr);
+      EvalResult ev;
+      try {
+        ev = evaluate(*infer, *tok, source.held_out(s.eval_problems), eopt, &rewards, nullptr);
+      } catch (const Error& e) {
+        // The step itself is complete: it is logged and saved before the error ends the run, so that
+        // neither it nor the steps before it are lost, and a resume goes on from it.
+        metrics.append(m);
+        if (!settings_saved) write_resumed_settings(out, s.to_json());
+        checkpoints.save(*policy, opt, state, s.to_json());
+        fail(
+            "the evaluation after step {} failed: {}. Step {} is logged and saved: --resume goes on from it "
+            "(with --eval-every 0 to run without evaluations)",
+            state.step, e.what(), state.step);
+      }
       if (ev.stopped) {
         print_stderr("seek: the evaluation of step {} was stopped and is not logged\n", state.step);
       } else {

@@ -118,8 +118,8 @@ std::string parameters_hash(const Transformer<float>& model) {
 }
 
 fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& model, AdamW<float>& opt,
-                         const TrainerState& state, const tok::TokenizerFileSet& tokenizer,
-                         int64_t keep_last) {
+                         const TrainerState& state, const tok::TokenizerFileSet& tokenizer, int64_t keep_last,
+                         bool keep_checkpoint_before_failures) {
   fs::path root = run_dir / "checkpoints";
   fs::path final_dir = root / fmt::format("{}{:08d}", kPrefix, state.step);
   check_trained_weights_finite(model, final_dir);
@@ -161,14 +161,15 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
   // Retention. A checkpoint is renamed out of the step-N names before it is deleted: remove_all is not
   // atomic, and a process killed half-way through it would leave a step-N folder that no longer counts as a
   // checkpoint, so later retention would never see it.
-  // Within a streak of failures (steps skipped as non-finite) every new checkpoint holds the weights the
-  // streak started from, and rotating them in would delete every checkpoint from before it: the newest of
-  // those is kept besides the last keep_last, as the way back that the divergence error names.
-  auto all = complete_checkpoints(run_dir);
-  if (state.failure_streak > 0)
-    if (const auto before = checkpoint_before_failures(run_dir))
-      std::erase_if(all, [&](const auto& c) { return c.second == *before; });
+  // Within a streak of failures that leave the weights as they were (seek train's skipped non-finite steps)
+  // every new checkpoint holds the weights the streak started from, and rotating them in would delete every
+  // checkpoint from before it: the newest of those is kept besides the last keep_last, as the way back that
+  // the divergence error names.
+  const auto all = complete_checkpoints(run_dir);
+  std::optional<fs::path> kept;
+  if (keep_checkpoint_before_failures && state.failure_streak > 0) kept = checkpoint_before_failures(run_dir);
   for (size_t i = 0; i + size_t(keep_last) < all.size(); ++i) {
+    if (kept && all[i].second == *kept) continue;
     const fs::path doomed = root / fmt::format(".{}.del-{}", all[i].second.filename().string(), ::getpid());
     fs::rename(all[i].second, doomed, ec);
     fs::remove_all(ec ? all[i].second : doomed, ec);

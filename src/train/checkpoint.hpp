@@ -32,10 +32,13 @@ struct TrainerState {
   nlohmann::json extra;  // anything else the trainer wants back (e.g. the settings it ran with)
 };
 
-// Writes checkpoint `state.step` with the run's tokenizer files. Returns its folder.
+// Writes checkpoint `state.step` with the run's tokenizer files, then deletes all but the newest keep_last;
+// with keep_checkpoint_before_failures, while state.failure_streak > 0, not checkpoint_before_failures
+// either. Returns its folder.
 std::filesystem::path save_checkpoint(const std::filesystem::path& run_dir, const Transformer<float>& model,
                                       AdamW<float>& opt, const TrainerState& state,
-                                      const tok::TokenizerFileSet& tokenizer, int64_t keep_last);
+                                      const tok::TokenizerFileSet& tokenizer, int64_t keep_last,
+                                      bool keep_checkpoint_before_failures);
 
 // Writes a run's final model to `dir` (<run>/model): weights in `opts.dtype`, config.json and the tokenizer
 // files, refused when a weight is non-finite. It is built beside `dir` and swapped in whole (replace_folder),
@@ -67,6 +70,9 @@ class RunCheckpoints {
   // parameters_hash of the model the run started from (its "init_weights"; empty: not recorded), which a
   // resumed GRPO run's KL reference must match.
   void set_init_weights(std::string hash) { init_weights_ = std::move(hash); }
+  // For a run whose failures leave the weights as they were (seek train's skipped non-finite steps, not
+  // GRPO's skipped prompts): the newest checkpoint from before a streak of them is not rotated out.
+  void keep_checkpoint_before_failures() { keep_before_failures_ = true; }
 
   void save(const Transformer<float>& model, AdamW<float>& opt, TrainerState& state,
             const nlohmann::json& settings) {
@@ -75,7 +81,7 @@ class RunCheckpoints {
     state.extra = {{"settings", settings}, {"threads", omp_get_max_threads()}};
     if (!data_.is_null()) state.extra["data"] = data_;
     if (!init_weights_.empty()) state.extra["init_weights"] = init_weights_;
-    save_checkpoint(run_dir_, model, opt, state, tokenizer_, keep_last_);
+    save_checkpoint(run_dir_, model, opt, state, tokenizer_, keep_last_, keep_before_failures_);
     saved_step_ = state.step;
   }
   void save_unless_saved(const Transformer<float>& model, AdamW<float>& opt, TrainerState& state,
@@ -87,6 +93,7 @@ class RunCheckpoints {
   std::filesystem::path run_dir_;
   tok::TokenizerFileSet tokenizer_;
   int64_t keep_last_, saved_step_;
+  bool keep_before_failures_ = false;
   nlohmann::json data_;
   std::string init_weights_;
 };

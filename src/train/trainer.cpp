@@ -104,6 +104,19 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   };
   const ModelConfig run_model = ckpt ? ModelConfig::load((*ckpt / "config.json").string()) : source_model();
   if (ckpt && source_here) check_checkpoint_model(*ckpt, source_model(), run_model_file);
+  // An --init model names the special ids of the tokenizer it was trained with; another tokenizer's data
+  // would be trained into a model whose saved config.json (where generation takes its end of sequence from)
+  // names ordinary tokens. Only a --tokenizer given: the --init folder's own is the one it was trained with,
+  // even where config.json holds the placeholder ids of models saved before seek wrote the tokenizer's there.
+  if (!s.init.empty() && !s.tokenizer.empty() && !ckpt)
+    for (const auto& [what, model_id, tok_id] :
+         {std::tuple{"BOS", run_model.bos_token_id, int64_t(tok->bos_id())},
+          std::tuple{"EOS", run_model.eos_token_id, int64_t(tok->eos_id())}})
+      SEEK_CHECK(
+          model_id < 0 || tok_id < 0 || model_id == tok_id,
+          "the --init model's config.json has {} id {}, the tokenizer in {} has {}: the model was made "
+          "for another tokenizer; give --tokenizer the one it was trained with",
+          what, model_id, tok_dir.string(), tok_id);
   // Before the memory checks, whose advice (a smaller batch) cannot help a sequence the model cannot take.
   SEEK_CHECK(s.seq_len <= run_model.max_position_embeddings,
              "seq_len {} exceeds the model's max_position_embeddings {}", s.seq_len,
@@ -126,16 +139,6 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     model->init_weights(s.seed);
   }
   const ModelConfig& cfg = model->config();
-  // An --init model names the special ids of the tokenizer it was trained with; another tokenizer's data
-  // would be trained into a model whose saved config.json (where generation takes its end of sequence from)
-  // names ordinary tokens.
-  if (!s.init.empty() && !ckpt)
-    for (const auto& [what, model_id, tok_id] : {std::tuple{"BOS", cfg.bos_token_id, int64_t(tok->bos_id())},
-                                                 std::tuple{"EOS", cfg.eos_token_id, int64_t(tok->eos_id())}})
-      SEEK_CHECK(model_id < 0 || tok_id < 0 || model_id == tok_id,
-                 "the --init model's config.json has {} id {}, the tokenizer in {} has {}: the model was "
-                 "made for another tokenizer; give --tokenizer the one it was trained with",
-                 what, model_id, tok_dir.string(), tok_id);
   SEEK_CHECK(
       int64_t(tok->vocab_size()) <= cfg.vocab_size,
       "the tokenizer has {} tokens but the model's vocab_size is {}: {}", tok->vocab_size(), cfg.vocab_size,
@@ -368,6 +371,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   };
   RunCheckpoints checkpoints(out, tok_files, s.keep_last, ckpt ? state.step : -1);
   checkpoints.set_data(ds.content);
+  checkpoints.keep_checkpoint_before_failures();
 
   const StopOnSignal stop(kCheckpointNotice, /*closed_stdout=*/true);
   // The start-up lines reach a log or a pipe now, not with the first step's line, minutes away at times.

@@ -6,6 +6,7 @@
 
 #include "core/dtype.hpp"
 #include "infer_test_util.hpp"
+#include "support/error_of.hpp"
 
 namespace seek {
 namespace {
@@ -141,6 +142,17 @@ TEST_P(RunnerParity, CompressedCachesStayClose) {
   auto model = InferModel::load(fixture_dir(name));
   for (AttnForm form : {AttnForm::Absorbed, AttnForm::Naive})
     for (CacheType t : {CacheType::BF16, CacheType::FP8}) {
+      const ModelConfig& c = model->config();
+      if (form == AttnForm::Naive && t == CacheType::FP8 &&
+          c.num_attention_heads * (c.qk_head_dim() + c.v_head_dim) % 4 != 0) {
+        // tiny-v3-widths: 3 × (10 + 9) = 57 values a row, which fp8's runs of 4 cannot hold.
+        EXPECT_NE(test::error_of([&] {
+                    Runner r(*model, form, t);
+                    test::stepwise_logits(r, ref.tokens.data(), ref.T);
+                  }).find("must be a multiple of 4"),
+                  std::string::npos);
+        continue;
+      }
       Runner run(*model, form, t);
       double worst = 0;
       for (int64_t b = 0; b < ref.B; ++b) {

@@ -159,7 +159,7 @@ INSTANTIATE_TEST_SUITE_P(
                    c.q_lora_rank = 0;
                    c.num_nextn_predict_layers = 2;
                  }},
-        // Head widths that all differ (H·dv ≠ d, dn ≠ dv, H·dq ≠ q_lora_rank): the shipped configs have
+        // Head widths that all differ (dq 10, dv 9, dn 6; H·dq 30, H·dv 27, d 40): the shipped configs have
         // qk_nope_head_dim == v_head_dim and H·v_head_dim == hidden_size, under which a swapped dimension in
         // the MLA backward (o_proj's shape, the [k_nope | v] split of dKV) computes the same numbers.
         Case{.name = "tiny_v3_distinct_head_widths",
@@ -169,7 +169,7 @@ INSTANTIATE_TEST_SUITE_P(
                    c.hidden_size = 40;
                    c.num_attention_heads = 3;
                    c.qk_nope_head_dim = 6;
-                   c.v_head_dim = 10;
+                   c.v_head_dim = 9;
                    c.kv_lora_rank = 12;
                    c.q_lora_rank = 20;
                    c.moe_intermediate_size = 14;

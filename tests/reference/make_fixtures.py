@@ -42,12 +42,13 @@ FIXTURES = {
     "tiny-v3": ("configs/tiny-v3.json", {}, 1002),
     "tiny-v2": ("configs/tiny-v2.json", {}, 1003),
     "tiny-v3-tied": ("configs/tiny-v3.json", {"tie_word_embeddings": True, "seq_aux": False}, 1004),
-    # Every MLA width different (H*v != hidden, nope != v, H*qk != q_lora_rank): the shipped tiny configs
-    # have qk_nope_head_dim == v_head_dim and H*v_head_dim == hidden_size, which hide swapped dimensions.
+    # Every MLA width different (qk 10, v 9, nope 6, rope 4; H*qk 30, H*v 27, hidden 40, q_lora_rank 20): the
+    # shipped tiny configs have qk_nope_head_dim == v_head_dim and H*v_head_dim == hidden_size, which hide
+    # swapped dimensions.
     "tiny-v3-widths": ("configs/tiny-v3.json",
                        {"hidden_size": 40, "num_attention_heads": 3, "num_key_value_heads": 3,
-                        "qk_nope_head_dim": 6, "v_head_dim": 10, "kv_lora_rank": 12, "q_lora_rank": 20,
-                        "moe_intermediate_size": 14, "intermediate_size": 36}, 1005),
+                        "qk_nope_head_dim": 6, "v_head_dim": 9, "kv_lora_rank": 12, "q_lora_rank": 20,
+                        "moe_intermediate_size": 14, "intermediate_size": 36}, 1010),
 }
 
 

@@ -682,6 +682,13 @@ TEST(GrpoTrainer, StepsWithoutUsablePromptsHaveNoRewardAndLongStreaksStop) {
     EXPECT_EQ(resumed[i]["skipped_long_prompts"], m[i]["skipped_long_prompts"]) << i;
     EXPECT_EQ(resumed[i]["reward"], m[i]["reward"]) << i;
   }
+  // A resume that changes the limit is judged at its first step again, on the prompts that step drew (its
+  // saved streak of 3 over-long prompts in a row is not this step's count).
+  testing::internal::CaptureStdout();
+  const std::string e = test::error_of([&] { run_grpo(r, true, {{"steps", 5}, {"max_prompt_length", 3}}); });
+  testing::internal::GetCapturedStdout();
+  EXPECT_NE(e.find("the 1 prompt drawn in step 5 is longer than --max-prompt-length 3"), std::string::npos)
+      << e;
 }
 
 }  // namespace
@@ -712,8 +719,10 @@ TEST(GrpoTrainer, AnEvaluationPromptTooLongForTheContextIsRefusedBeforeStep1) {
                    "so the run's evaluations (--eval-every 1) cannot score it"),
             std::string::npos)
       << e;
-  EXPECT_FALSE(fs::exists(fs::path(s.out) / "metrics.jsonl") &&
-               !test::read_jsonl(fs::path(s.out) / "metrics.jsonl").empty());
+  // Refused before step 1: no rollout was made (the failing evaluation came after step 1's, whose
+  // completions were logged).
+  EXPECT_TRUE(!fs::exists(fs::path(s.out) / "completions.jsonl") ||
+              fs::file_size(fs::path(s.out) / "completions.jsonl") == 0);
   // Without evaluations the run trains, passing over the record.
   s.out = (tmp.path / "no-eval").string();
   s.eval_every = 0;

@@ -24,6 +24,8 @@
 #include "support/read_jsonl.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
+#include "tokenizer/tokenizer.hpp"
+#include "tokenizer/trainer.hpp"
 #include "train/checkpoint.hpp"
 #include "train/run_folder.hpp"
 #include "train/trainer.hpp"
@@ -657,31 +659,47 @@ TEST(Trainer, AFineTunedModelKeepsItsGenerationConfig) {
   EXPECT_EQ(read_file(tmp.path / "tuned" / "model" / "generation_config.json"), recipe);
 }
 
-// An --init model whose config.json names other special ids than the tokenizer's was made for another
+// An --init model whose config.json names other special ids than the --tokenizer given was made for another
 // tokenizer: its training data would start documents with a token the model and its saved config.json (where
-// generation takes its end of sequence from) know as an ordinary one.
+// generation takes its end of sequence from) know as an ordinary one. The --init folder's own tokenizer is
+// taken as it is, placeholder ids and all (models saved before seek wrote the tokenizer's ids there).
 TEST(Trainer, InitRefusesATokenizerWithOtherSpecialIds) {
   TempDir tmp("trainer-init-special-ids");
-  auto base = tiny_settings(write_corpus(tmp.path), tmp.path / "base");
+  const fs::path corpus = write_corpus(tmp.path);
+  auto base = tiny_settings(corpus, tmp.path / "base");
   base.steps = 1;
   base.eval_every = 0;
   run_training(base, false);
   const fs::path init = tmp.path / "base" / "model";
-  auto config = nlohmann::json::parse(read_file(init / "config.json"));
-  const int64_t bos = config.at("bos_token_id");
-  config["bos_token_id"] = bos + 1;
-  std::ofstream(init / "config.json") << config.dump(2);
+  const int64_t model_bos = nlohmann::json::parse(read_file(init / "config.json")).at("bos_token_id");
+  BpeTrainOptions bo;
+  bo.vocab_size = 300;
+  bo.threads = 1;
+  save_bpe(train_bpe({read_file(corpus)}, bo), tmp.path / "bpe");
+  const int64_t bpe_bos = load_tokenizer(tmp.path / "bpe")->bos_id();
+  ASSERT_NE(model_bos, bpe_bos);
   auto tune = base;
   tune.config.clear();
   tune.init = init.string();
+  tune.tokenizer = (tmp.path / "bpe").string();
   tune.out = (tmp.path / "tuned").string();
   EXPECT_NE(
       test::error_of([&] { run_training(tune, false); })
           .find(fmt::format("the --init model's config.json has BOS id {}, the tokenizer in {} has {}: the "
                             "model was made for another tokenizer",
-                            bos + 1, init.string(), bos)),
+                            model_bos, (tmp.path / "bpe").string(), bpe_bos)),
       std::string::npos);
   EXPECT_FALSE(fs::exists(tmp.path / "tuned" / "model"));
+  // The folder's own tokenizer with placeholder ids in config.json trains as before.
+  auto config = nlohmann::json::parse(read_file(init / "config.json"));
+  config["bos_token_id"] = 0;
+  config["eos_token_id"] = 1;
+  std::ofstream(init / "config.json") << config.dump(2);
+  tune.tokenizer.clear();
+  tune.out = (tmp.path / "tuned-own").string();
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_training(tune, false).steps_done, 1);
+  testing::internal::GetCapturedStdout();
 }
 
 // Validation reads the first eval_batches × batch_size sequences: a resume that changes either measures other
