@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
@@ -80,6 +81,19 @@ void say(const std::string& message) {
       shown += ch;
   }
   std::fputs(shown.c_str(), stderr);
+}
+
+// What a command printed before it failed (its notes, its step lines) is written out before the error, so
+// that a log taking both streams (`2>&1`) has them in the order they happened: stdout is buffered when it is
+// a file or a pipe, stderr is not. A reader that has gone is not worth a SIGPIPE here: the error follows.
+void flush_stdout_before_an_error() {
+  struct sigaction ignore {
+  }, before{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &before);
+  std::cout.flush();
+  std::fflush(stdout);
+  ::sigaction(SIGPIPE, &before, nullptr);
 }
 
 void report_stdout_failure(const std::string& why) {
@@ -211,6 +225,7 @@ int main(int argc, char** argv) {
       print_help(app);
       return 0;
     }
+    flush_stdout_before_an_error();
     say(fmt::format("seek: error: {}\n", e.what()));
     return 1;
   } catch (const std::bad_alloc&) {

@@ -11,7 +11,9 @@
 #include <string>
 
 #include "core/atomic_file.hpp"
+#include "core/read_file.hpp"
 #include "core/temporaries.hpp"
+#include "support/byte_vocab_config.hpp"
 #include "support/run_seek.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_model.hpp"
@@ -86,6 +88,25 @@ TEST(CliInputStreams, TokenizeRefusesADeviceAtOnce) {
   const CmdResult empty = run("detokenize " + tok, "< /dev/null 2>/dev/null");
   EXPECT_EQ(empty.code, 0) << empty.output;
   EXPECT_EQ(empty.output, "");
+}
+
+// A note printed before an error came after it in a log that takes both streams (`2>&1` into a file):
+// stdout is buffered there, stderr is not. What stdout holds is now written out before the error.
+TEST(CliInputStreams, NotesComeBeforeTheErrorInALogOfBothStreams) {
+  TempDir tmp("cli-streams-order");
+  std::ofstream(tmp.path / "blank.jsonl") << "\n\n";
+  const fs::path log = tmp.path / "log.txt";
+  const CmdResult r = run("train --config " + seek::test::byte_vocab_config(tmp.path).string() + " --data " +
+                              (tmp.path / "blank.jsonl").string() + " --out " + (tmp.path / "run").string() +
+                              " --steps 1 --seq-len 16",
+                          "> " + log.string() + " 2>&1");
+  EXPECT_EQ(r.code, 1);
+  const std::string text = seek::read_file(log);
+  const size_t note = text.find("note: training data "),
+               error = text.find("seek: error: empty training data");
+  ASSERT_NE(note, std::string::npos) << text;
+  ASSERT_NE(error, std::string::npos) << text;
+  EXPECT_LT(note, error) << text;
 }
 
 // An empty prompt file, or a closed standard input, ran the model on BOS alone as if that had been asked.
