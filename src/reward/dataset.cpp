@@ -11,6 +11,7 @@
 #include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "reward/answer_extract.hpp"
+#include "reward/deadline.hpp"
 
 namespace seek::reward {
 
@@ -70,7 +71,22 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
   if (has_answer) {
     const auto& a = j["answer"];
     if (a.is_string()) {
-      p.answer = reference_answer(a.get<std::string>());
+      // An answer whose final-answer marker holds nothing was kept whole as the reference ("####", or a
+      // whole solution ending in "#### "), which no completion can ever match.
+      const std::string raw = a.get<std::string>();
+      bool boxed_present = false;
+      if (!last_boxed(raw, &boxed_present) && !gsm8k_answer(raw, Deadline())) {
+        SEEK_CHECK(
+            !boxed_present,
+            "{}: \"answer\" has a \\boxed{{ that is never closed, so it holds no final answer; give the "
+            "final answer alone, or close the brace",
+            where);
+        SEEK_CHECK(raw.find("####") == std::string::npos,
+                   "{}: \"answer\" has \"####\" with no answer after it (GSM8K writes the final answer as "
+                   "\"#### 72\"); give the final answer alone, or after the \"####\"",
+                   where);
+      }
+      p.answer = reference_answer(raw);
     } else if (a.is_number_unsigned()) {
       // Above INT64_MAX, get<int64_t> would wrap (18446744073709551615 read as -1).
       p.answer = std::to_string(a.get<uint64_t>());

@@ -371,9 +371,10 @@ TEST(Dataset, LoadsMathsAndCodeProblems) {
 {"prompt": "echo", "tests": [{"input": "1\n", "output": "1\n"}], "id": 17}
 {"prompt": "f", "tests": "assert f(1) == 2"}
 {"prompt": "n", "answer": 12}
+{"prompt": "h", "answer": "#### Step 1\nadd them: \\boxed{7}"}
 )");
   auto ps = load_problems_jsonl(path);
-  ASSERT_EQ(ps.size(), 5u);
+  ASSERT_EQ(ps.size(), 6u);
   EXPECT_EQ(ps[0].answer, "4");
   // The file's name: the same id however the path is typed.
   const std::string name = std::filesystem::path(path).filename().string();
@@ -388,6 +389,7 @@ TEST(Dataset, LoadsMathsAndCodeProblems) {
   EXPECT_TRUE(ps[2].is_code());
   EXPECT_EQ(ps[3].asserts, "assert f(1) == 2");
   EXPECT_EQ(ps[4].answer, "12");
+  EXPECT_EQ(ps[5].answer, "7");  // a "####" heading, and the answer boxed
   std::filesystem::remove(path);
 }
 
@@ -411,6 +413,12 @@ TEST(Dataset, ErrorsNameFileAndLine) {
       {"{\"prompt\": \"a\", \"answer\": 100000000000000000001}\n", "at answer does not fit in 64 bits"},
       {"{\"prompt\": \"a\", \"answer\": \"1\", \"answer\": \"2\"}\n",
        ":1: key \"answer\" appears more than once"},
+      // A final-answer marker with nothing in it kept the whole text as the reference, which no completion
+      // can match: "####" itself, a GSM8K solution whose "####" ends the text, an unclosed \boxed{.
+      {"{\"prompt\": \"a\", \"answer\": \"####\"}\n", ":1: \"answer\" has \"####\" with no answer after it"},
+      {"{\"prompt\": \"a\", \"answer\": \"She adds 2 and 2.\\n#### \"}\n", "has \"####\" with no answer"},
+      {"{\"prompt\": \"a\", \"answer\": \"so \\\\boxed{3\"}\n",
+       ":1: \"answer\" has a \\boxed{ that is never closed"},
       // Ids name the records of eval --out and completions.jsonl: a repeated one made two records one.
       {"{\"prompt\": \"a\", \"answer\": \"1\", \"id\": \"x\"}\n{\"prompt\": \"b\", \"answer\": \"1\"}\n"
        "{\"prompt\": \"c\", \"answer\": \"1\", \"id\": \"x\"}\n",
