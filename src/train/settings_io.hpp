@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <set>
@@ -43,9 +44,21 @@ S settings_from_json(const nlohmann::json& j, const std::string& source) {
     if (!j.contains(key)) return;
     using V = std::decay_t<decltype(field)>;
     // A whole number written as a float (1e3, 1000.0: what Python's json writes for a float) is that integer.
+    // One past int64 (a seed of 1e19) is a uint64 still; further out the range check below names the range
+    // ({"batch_size": 1e30} was "must be a whole number", which it is).
     nlohmann::json whole;
     if constexpr (std::is_integral_v<V> && !std::is_same_v<V, bool>)
-      if (const auto w = json_whole_number(j[key]); w && j[key].is_number_float()) whole = *w;
+      if (j[key].is_number_float()) {
+        const double d = j[key].get<double>();
+        if (const auto w = json_whole_number(j[key])) {
+          whole = *w;
+        } else if (std::isfinite(d) && std::floor(d) == d) {
+          SEEK_CHECK(d >= 0 && d < 18446744073709551616.0,
+                     "{}: setting \"{}\" must be a whole number from {} to {}, got {}", source, key,
+                     std::numeric_limits<V>::min(), std::numeric_limits<V>::max(), j[key].dump());
+          whole = uint64_t(d);
+        }
+      }
     const nlohmann::json& v = whole.is_null() ? j[key] : whole;
     // null used to mean the default, so {"lr": null} trained at a learning rate nobody chose; the default is
     // what leaving the key out means.

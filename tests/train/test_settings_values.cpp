@@ -112,6 +112,18 @@ TEST_F(SettingsValues, IntegersMustFitTheirSetting) {
       << e;
   e = error_with(json::parse(R"({"seed": -1.0})"));
   EXPECT_NE(e.find("setting \"seed\" must be a whole number from 0"), std::string::npos) << e;
+  // Whole floats past int64 were "not a whole number": a seed within uint64 is that seed, and a value past
+  // its setting's range is said to be.
+  j = base();
+  j.update(json::parse(R"({"seed": 1e19})"));
+  EXPECT_EQ(TrainSettings::from_json(j, "run.json").seed, 10000000000000000000ull);
+  e = error_with(json::parse(R"({"batch_size": 1e30})"));
+  EXPECT_NE(e.find("setting \"batch_size\" must be a whole number from -9223372036854775808 to "
+                   "9223372036854775807, got 1e+30"),
+            std::string::npos)
+      << e;
+  e = error_with(json::parse(R"({"batch_size": 1e19})"));
+  EXPECT_NE(e.find("setting \"batch_size\" must be a whole number from"), std::string::npos) << e;
 }
 
 TEST_F(SettingsValues, NullIsNotTheDefault) {
