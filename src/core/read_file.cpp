@@ -15,6 +15,11 @@ namespace seek {
 
 namespace {
 
+bool is_dev_null(const struct stat& st) {
+  struct stat null_st {};
+  return S_ISCHR(st.st_mode) && ::stat("/dev/null", &null_st) == 0 && null_st.st_rdev == st.st_rdev;
+}
+
 // Reads fd to its end; name is what errors call it. Closes fd (unless it is standard input).
 std::string read_descriptor(int fd, const std::string& name, long long limit, const char* limit_reason) {
   const auto done = [&] {
@@ -32,10 +37,7 @@ std::string read_descriptor(int fd, const std::string& name, long long limit, co
   }
   // A device gives no text but an endless stream (/dev/zero, /dev/urandom), which would fill the memory for
   // minutes before the limit ends it; a terminal (typed text) and /dev/null (nothing) are what a user means.
-  struct stat null_st {};
-  const bool dev_null =
-      S_ISCHR(st.st_mode) && ::stat("/dev/null", &null_st) == 0 && null_st.st_rdev == st.st_rdev;
-  if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !dev_null && !::isatty(fd)) {
+  if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !is_dev_null(st) && !::isatty(fd)) {
     done();
     fail("{} is a device, not a text file", name);
   }
@@ -125,7 +127,7 @@ void refuse_special_file(const std::filesystem::path& path) {
 
 void refuse_device(const std::filesystem::path& path) {
   struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+  if (::stat(path.c_str(), &st) == 0 && (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && !is_dev_null(st))
     fail("{} is a device, not a text file", path.string());
 }
 

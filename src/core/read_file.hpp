@@ -32,9 +32,10 @@ std::string open_error_text(const std::filesystem::path& path, int err);
 // loop is left to the read that follows, which names it.
 void refuse_special_file(const std::filesystem::path& path);
 
-// Throws seek::Error "X is a device, not a text file" for a character or block device: a text read to its end
-// (training text, a file to score) that /dev/zero would fill memory with for minutes before the limit stops
-// it. FIFOs pass: `<(zcat corpus.gz)` is text.
+// Throws seek::Error "X is a device, not a text file" for a character or block device other than /dev/null
+// (an empty text, as read_file takes it): a text read to its end (training text, a file to score) that
+// /dev/zero would fill memory with for minutes before the limit stops it. FIFOs pass: `<(zcat corpus.gz)` is
+// text.
 void refuse_device(const std::filesystem::path& path);
 
 }  // namespace seek

@@ -540,6 +540,9 @@ TEST(Cli, UnreadableInputFilesSayWhy) {
   r = run(ppl + "/dev/zero");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("/dev/zero is a device, not a text file"), std::string::npos) << r.output;
+  r = run(ppl + "/dev/null");  // the empty text it is, not "a device"
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("/dev/null is empty; nothing to score"), std::string::npos) << r.output;
   r = run("tokenize --tokenizer " + kTinyV3 + " --file " + tmp.path.string());
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find(tmp.path.string() + " is a folder, not a file"), std::string::npos) << r.output;

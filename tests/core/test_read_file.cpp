@@ -52,6 +52,14 @@ TEST(ReadFile, RefusesWhatCannotFitInMemory) {
   EXPECT_EQ(read_file("/dev/null"), "");
 }
 
+// refuse_device (the check before a command reads a named file) refused /dev/null, which read_file takes as
+// the empty text it is: the two now agree, and the command's own "is empty" error names the file.
+TEST(ReadFile, RefuseDeviceAgreesWithReadFileOnDevNull) {
+  EXPECT_EQ(error_of([&] { refuse_device("/dev/zero"); }), "/dev/zero is a device, not a text file");
+  EXPECT_NO_THROW(refuse_device("/dev/null"));
+  EXPECT_NO_THROW(refuse_device("/no/such/file"));  // left to the read, which names it
+}
+
 // A limit with its own reason (a prompt's cap) names the sizes; just past it both rounded to one figure
 // ("holds 67.1 MB, more than 67.1 MB"), so they are then given in bytes.
 TEST(ReadFile, ACapJustPassedIsGivenInBytes) {
