@@ -49,6 +49,9 @@ void run(const EvalCli& c) {
   } catch (const nlohmann::json::exception& e) {
     fail("--task-options must be JSON: {}", json_error_text(e, true));
   }
+  // As seek grpo takes it: null is no object of options, and was read as {} here but refused there.
+  SEEK_CHECK(!task_opts.is_null(),
+             "--task-options is null; give a JSON object, or leave the flag out for the task's defaults");
   // A task's held-out set has no end, so only a dataset has an "all"; 0 problems would report scores of
   // nothing.
   if (c.data.empty())

@@ -146,6 +146,15 @@ TEST_F(CliSettingsFlags, AKeyGivenTwiceIsAnError) {
                "--task-options: key \"template\" appears more than once");
 }
 
+// --task-options null was read as {} by eval and refused by grpo (its settings take no null): both refuse it.
+TEST_F(CliSettingsFlags, NullTaskOptionsAreRefusedByEvalAsByGrpo) {
+  expect_error("grpo --init " + (tmp.path / "m").string() + " --task arithmetic --out " +
+                   (tmp.path / "g").string() + " --task-options null",
+               "setting \"task_options\" is null");
+  expect_error("eval --model " + (tmp.path / "m").string() + " --task arithmetic --task-options null",
+               "--task-options is null; give a JSON object, or leave the flag out for the task's defaults");
+}
+
 TEST_F(CliSettingsFlags, DataThatIsNoFileSaysWhatItIs) {
   expect_error(train("", tmp.path.string()), "is a folder; give the .txt or .jsonl files in it");
   expect_error(train("", "/dev/null"), "training data /dev/null is not a regular file");
