@@ -95,7 +95,9 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
     // "1000001.0" answered 1000000 and "0.000000002" answered 1e-9; "3.1415926535" still answers 3.14159.
     if (a.find('.') == std::string::npos && b.find('.') == std::string::npos) return false;
     const double x = va->value(), y = vb->value();
-    if (!numbers_equal(Number::approx(x), Number::approx(y), o.rel_tolerance, o.abs_tolerance)) return false;
+    if (!numbers_equal(Number::approx(x, va->error()), Number::approx(y, vb->error()), o.rel_tolerance,
+                       o.abs_tolerance))
+      return false;
     const int ka = decimals_written(a), kb = decimals_written(b);
     // Decimals inside expressions: the tolerance alone, unless both sides are exact ("1.000001 \times
     // 10^{6}" and "1000001.0 + 0" are exactly 1000001, not 1000000 rounded).

@@ -13,7 +13,7 @@ namespace seek::reward {
 
 struct CompareOptions {
   double rel_tolerance = 1e-6;  // for values that are not both exact (decimals compare exactly: 0.5 == 1/2)
-  double abs_tolerance = 1e-9;
+  double abs_tolerance = 0;
 };
 
 // Throws DeadlineExceeded when the deadline passes.

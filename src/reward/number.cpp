@@ -1,6 +1,7 @@
 // Bounded exact rationals with a floating-point fallback (see number.hpp).
 #include "reward/number.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -32,6 +33,14 @@ bool in_range(i128 v) {
   return v < kMax && v > -kMax;
 }
 
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+
+// The bound for a double result r computed from operands within `propagated` of their exact values: that,
+// plus the operation's own rounding (half an ulp; a whole one for std::pow, to be safe).
+Number approx_result(double r, double propagated) {
+  return Number::approx(r, propagated + kEps * std::fabs(r));
+}
+
 std::string i128_str(i128 v) {
   if (v == 0) return "0";
   bool negative = v < 0;
@@ -60,10 +69,23 @@ Number Number::rational(i128 num, i128 den) {
 }
 
 Number Number::approx(double v) {
+  return approx(v, kEps / 2 * std::fabs(v));
+}
+
+Number Number::approx(double v, double error) {
   Number n;
   n.exact_ = false;
   n.approx_ = v;
+  // NaN (inf - inf) is no bound: infinite, so the value then equals nothing it is compared with.
+  n.error_ = std::isnan(error) ? std::numeric_limits<double>::infinity() : std::fabs(error);
   return n;
+}
+
+double Number::error() const {
+  if (!exact_) return error_;
+  // A double holds integers to 2^53 exactly; otherwise num, den and the quotient each round once.
+  if (den_ == 1 && abs128(num_) <= (i128(1) << 53)) return 0;
+  return 2 * kEps * std::fabs(value());
 }
 
 bool Number::finite() const {
@@ -109,11 +131,11 @@ std::optional<Number> Number::parse_decimal(std::string_view s) {
   // Too long to be exact: a double (inf for absurd lengths, which then compares unequal to everything).
   if (whole.size() - lead > 400) return approx(std::numeric_limits<double>::infinity());
   std::string text(s);
-  return approx(std::strtod(text.c_str(), nullptr));
+  return approx(std::strtod(text.c_str(), nullptr));  // strtod rounds correctly: half an ulp
 }
 
 Number neg(const Number& a) {
-  return a.exact_ ? Number(-a.num_, a.den_) : Number::approx(-a.approx_);
+  return a.exact_ ? Number(-a.num_, a.den_) : Number::approx(-a.approx_, a.error_);
 }
 
 std::optional<Number> add(const Number& a, const Number& b) {
@@ -124,7 +146,7 @@ std::optional<Number> add(const Number& a, const Number& b) {
         in_range(d))
       return Number::rational(n, d);
   }
-  return Number::approx(a.value() + b.value());
+  return approx_result(a.value() + b.value(), a.error() + b.error());
 }
 
 std::optional<Number> sub(const Number& a, const Number& b) {
@@ -142,14 +164,40 @@ std::optional<Number> mul(const Number& a, const Number& b) {
         !__builtin_mul_overflow(a.den_ / g2, b.den_ / g1, &d) && in_range(n) && in_range(d))
       return Number::rational(n, d);
   }
-  return Number::approx(a.value() * b.value());
+  const double x = a.value(), y = b.value(), ex = a.error(), ey = b.error();
+  return approx_result(x * y, std::fabs(x) * ey + std::fabs(y) * ex + ex * ey);
 }
 
 std::optional<Number> div(const Number& a, const Number& b) {
   if (b.exact_ ? b.num_ == 0 : b.approx_ == 0) return std::nullopt;
   if (b.exact_) return mul(a, Number::rational(b.den_, b.num_));
-  return Number::approx(a.value() / b.value());
+  const double x = a.value(), y = b.value(), r = x / y;
+  // |a/b - x/y| <= (ex + |r| ey) / (|y| - ey); a divisor within its own error of 0 bounds nothing.
+  const double margin = std::fabs(y) - b.error();
+  return approx_result(r, margin > 0 ? (a.error() + std::fabs(r) * b.error()) / margin
+                                     : std::numeric_limits<double>::infinity());
 }
+
+namespace {
+
+// x^y in doubles, with its bound to first order: d(x^y) = y x^(y-1) dx + x^y ln|x| dy. Where the error is no
+// longer small against x (or x is 0), the bound is what |x| + dx raised to y could be.
+Number pow_result(const Number& a, const Number& b) {
+  const double x = a.value(), y = b.value(), r = std::pow(x, y);
+  const double ex = a.error(), ey = b.error();
+  double bound;
+  if (ex == 0 && ey == 0)
+    bound = 0;
+  else if (ex < std::fabs(x) / 2)
+    bound =
+        std::fabs(r) * (std::fabs(y) * 2 * ex / std::fabs(x) + std::fabs(std::log(std::fabs(x))) * ey) * 2;
+  else
+    bound = y > 0 && ey == 0 ? std::pow(std::fabs(x) + ex, y) + std::fabs(r)
+                             : std::numeric_limits<double>::infinity();
+  return approx_result(r, bound + kEps * std::fabs(r));
+}
+
+}  // namespace
 
 std::optional<Number> pow(const Number& a, const Number& b) {
   if (b.is_integer()) {
@@ -177,12 +225,12 @@ std::optional<Number> pow(const Number& a, const Number& b) {
       if (ok) return r;
     }
     if (a.value() == 0 && b.value() < 0) return std::nullopt;
-    return Number::approx(std::pow(a.value(), b.value()));
+    return pow_result(a, b);
   }
   double x = a.value(), y = b.value();
   if (x < 0) return std::nullopt;  // no complex results
   if (x == 0 && y < 0) return std::nullopt;
-  return Number::approx(std::pow(x, y));
+  return pow_result(a, b);
 }
 
 std::optional<Number> sqrt(const Number& a) {
@@ -204,7 +252,9 @@ std::optional<Number> sqrt(const Number& a) {
     if (a.num_ < (i128(1) << 100) && a.den_ < (i128(1) << 100) && isqrt(a.num_, &rn) && isqrt(a.den_, &rd))
       return Number::rational(rn, rd);
   }
-  return Number::approx(std::sqrt(v));
+  const double r = std::sqrt(v), e = a.error();
+  // d(sqrt v) = dv / (2 sqrt v); near 0 (v within its error of it) the root is at most sqrt(v + e).
+  return approx_result(r, e == 0 ? 0 : e < v / 2 ? e / r : std::sqrt(v + e));
 }
 
 bool numbers_equal(const Number& a, const Number& b, double rel_tol, double abs_tol) {
@@ -212,7 +262,8 @@ bool numbers_equal(const Number& a, const Number& b, double rel_tol, double abs_
   if (a.exact() && b.exact()) return a.num() == b.num() && a.den() == b.den();
   double x = a.value(), y = b.value();
   if (!std::isfinite(x) || !std::isfinite(y)) return false;
-  return std::fabs(x - y) <= std::max(abs_tol, rel_tol * std::max(std::fabs(x), std::fabs(y)));
+  const double rounding = a.error() + b.error();
+  return std::fabs(x - y) <= std::max({abs_tol, rel_tol * std::max(std::fabs(x), std::fabs(y)), rounding});
 }
 
 }  // namespace seek::reward

@@ -13,11 +13,17 @@ class Number {
   Number() = default;
   static Number integer(__int128 v) { return Number(v, 1); }
   static Number rational(__int128 num, __int128 den);  // den != 0; reduced, sign on the numerator
+  // A double with `error`, a bound on how far it may be from the value written (rounding in the
+  // operations that made it); by default the rounding of v itself.
   static Number approx(double v);
+  static Number approx(double v, double error);
 
   bool exact() const { return exact_; }
   bool finite() const;
   double value() const;
+  // A bound on |value() - the exact value|: 0 for an exact value a double holds, the conversion's rounding
+  // for other exact values, the propagated bound for an approximation.
+  double error() const;
   __int128 num() const { return num_; }
   __int128 den() const { return den_; }
   bool is_integer() const { return exact_ && den_ == 1; }
@@ -38,11 +44,13 @@ class Number {
   Number(__int128 n, __int128 d) : num_(n), den_(d) {}
   bool exact_ = true;
   __int128 num_ = 0, den_ = 1;
-  double approx_ = 0;
+  double approx_ = 0, error_ = 0;
 };
 
-// Equal when both are exact and identical, otherwise when |a-b| <= max(abs_tol, rel_tol * max(|a|,|b|)).
+// Equal when both are exact and identical, otherwise when |a-b| <= max(abs_tol, rel_tol * max(|a|,|b|),
+// the rounding error either side may carry). The error bound, not a fixed absolute tolerance, is what lets
+// sqrt(2)^2 - 2 (4e-16 in doubles) equal 0 while 1e-300 stays unequal to 2e-300 and sqrt(2) * 10^-10 to 0.
 // Non-finite values are never equal to anything.
-bool numbers_equal(const Number& a, const Number& b, double rel_tol = 1e-6, double abs_tol = 1e-9);
+bool numbers_equal(const Number& a, const Number& b, double rel_tol = 1e-6, double abs_tol = 0);
 
 }  // namespace seek::reward

@@ -21,7 +21,7 @@ CorrectnessOptions read_correctness(const OptionReader& o) {
   if (o.has("allow_gsm8k")) c.extract.allow_gsm8k = o.boolean("allow_gsm8k", true);
   if (o.has("allow_last_number")) c.extract.allow_last_number = o.boolean("allow_last_number", true);
   if (o.has("rel_tolerance")) c.compare.rel_tolerance = o.number("rel_tolerance", 1e-6, 0, 1);
-  if (o.has("abs_tolerance")) c.compare.abs_tolerance = o.number("abs_tolerance", 1e-9, 0, 1e300);
+  if (o.has("abs_tolerance")) c.compare.abs_tolerance = o.number("abs_tolerance", 0, 0, 1e300);
   return c;
 }
 

@@ -164,6 +164,41 @@ TEST(Compare, Equivalences) {
   for (const auto& c : cases) {
     EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
   }
+}
+
+// Small values were equal within a fixed absolute tolerance of 1e-9: 10^{-300} answered 0, 1e-300 answered
+// 2e-300 and sqrt(2) * 10^{-10} answered sqrt(3) * 10^{-10}. The relative tolerance now decides at every
+// magnitude, and only the rounding error an inexact side carries (sqrt(2)^2 - 2 is 4e-16 in doubles) makes
+// room around 0.
+TEST(Compare, SmallValuesAreComparedRelatively) {
+  const EqCase cases[] = {
+      {"10^{-300}", "0", false},
+      {"1e-300", "2e-300", false},
+      {"10^{-40}", "7 \\times 10^{-40}", false},
+      {"2^{-200}", "0", false},
+      {"\\sqrt{2} \\times 10^{-10}", "0", false},
+      {"\\sqrt{2} \\times 10^{-10}", "\\sqrt{3} \\times 10^{-10}", false},
+      {"\\pi \\times 10^{-12}", "5 \\times 10^{-12}", false},
+      {"\\frac{\\sqrt{2}}{10^{6}}", "1.414e-6", false},  // 0.01% off
+      {"\\frac{\\sqrt{2}}{10^{6}}", "1.41421356e-6", true},
+      {"10^{-300}", "1e-300", true},
+      {"\\pi \\times 10^{-12}", "3.14159265 \\times 10^{-12}", true},
+      // Rounding in doubles is no difference: these are 0 exactly, and a few ulps off it in doubles.
+      {"\\sqrt{2}^2 - 2", "0", true},
+      {"\\sqrt{3} \\cdot \\sqrt{3} - 3", "0", true},
+      {"(\\sqrt{2}+1)(\\sqrt{2}-1) - 1", "0", true},
+      {"\\frac{1}{\\sqrt{2}} - \\frac{\\sqrt{2}}{2}", "0", true},
+      {"\\sqrt{2}^{20} - 1024", "0", true},
+      {"10^{-40} \\cdot 10^{40}", "1", true},
+      {"\\sqrt{2}^2 - 2", "10^{-12}", false},  // a value past its rounding bound (about 4e-15) is not 0
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
+  }
+  // The tolerance a user sets still applies.
+  CompareOptions loose;
+  loose.abs_tolerance = 1e-9;
+  EXPECT_TRUE(answers_equal("10^{-300}", "0", loose));
   // Answers too long to compare (over 8,000 bytes) answer nothing: they were cut to their first 8,000 bytes,
   // so a long answer matched another that shared them.
   const std::string head(8000, 'a');
