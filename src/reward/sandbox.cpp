@@ -46,6 +46,9 @@ using detail::ChildReport;
 
 namespace {
 
+// seek's own reports from a run are a handful of ChildReports; more than this is kept no further.
+constexpr size_t kMaxReportBytes = 64 * sizeof(ChildReport);
+
 // Each concurrent run as root gets its own uid, so RLIMIT_NPROC (counted per uid) of one run is not eaten
 // by another. The base keeps clear of normal accounts; the process id spreads concurrent trainers apart.
 constexpr int kUidSlots = 256;
@@ -652,7 +655,10 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
       }
       continue;
     }
-    auto drain = [&](int idx, Fd& fd, std::string& buf) {
+    // cap: the program's output limit for its stdout and stderr. The reports are seek's own records (12
+    // bytes each, a handful per run) and never count against that limit: a max_output_bytes under 12 ended
+    // every run, the interpreter probe's too, as if the program had printed too much.
+    auto drain = [&](int idx, Fd& fd, std::string& buf, bool program_output) {
       if (idx < 0 || !(pf[idx].revents & (POLLIN | POLLHUP | POLLERR))) return;
       char chunk[65536];
       ssize_t got = read(fd.fd, chunk, sizeof chunk);
@@ -660,16 +666,17 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
         fd.reset();
         return;
       }
-      size_t room = lim.max_output_bytes >= buf.size() ? lim.max_output_bytes - buf.size() : 0;
+      const size_t cap = program_output ? lim.max_output_bytes : kMaxReportBytes;
+      size_t room = cap >= buf.size() ? cap - buf.size() : 0;
       buf.append(chunk, std::min(size_t(got), room));
-      if (size_t(got) > room) {
+      if (size_t(got) > room && program_output) {
         run.output_limit = true;
         kill_tree();
       }
     };
-    drain(idx_out, out_r, run.out);
-    drain(idx_err, err_r, run.err);
-    drain(idx_rep, rep_r, reports);
+    drain(idx_out, out_r, run.out, true);
+    drain(idx_err, err_r, run.err, true);
+    drain(idx_rep, rep_r, reports, false);
     if (run.output_limit) break;
     if (idx_in >= 0 && (pf[idx_in].revents & (POLLOUT | POLLERR | POLLHUP))) {
       ssize_t put = write(in_w.fd, stdin_data.data() + in_off, stdin_data.size() - in_off);

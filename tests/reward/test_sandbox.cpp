@@ -843,6 +843,20 @@ TEST(SandboxContainment, OutputFloodIsCut) {
   EXPECT_LE(r.out.size(), size_t(1) << 16);
 }
 
+// The limit counted seek's own 12-byte status reports as output: under 12 bytes every run ended as an
+// output flood, a program that printed nothing too, and the interpreter check blamed the Python install.
+TEST(SandboxContainment, TheOutputLimitCountsOnlyWhatTheProgramPrints) {
+  REQUIRE_ISOLATION();
+  CodeRunOptions o = test::fast_code_run();
+  o.limits.max_output_bytes = 1;
+  auto r = run_in_sandbox({"/usr/bin/python3", "-c", "pass"}, {}, "", o.limits);
+  EXPECT_FALSE(r.output_limit) << r.error;
+  EXPECT_EQ(r.exit_code, 0) << r.error;
+  r = run_in_sandbox({"/usr/bin/python3", "-c", "print('ab')"}, {}, "", o.limits);
+  EXPECT_TRUE(r.output_limit);
+  EXPECT_EQ(r.out, "a");
+}
+
 TEST(SandboxContainment, ManyConcurrentRuns) {
   REQUIRE_ISOLATION();
   std::vector<double> scores(8, -1);
