@@ -27,6 +27,7 @@
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "core/resources.hpp"
+#include "core/sigpipe_blocked.hpp"
 #include "core/stderr.hpp"
 #include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
@@ -481,6 +482,7 @@ void run_generate(GenerateOptions& o) {
         lines += fmt::format("token {:>6} logprob {:8.4f} | top{}\n", c.tokens[i], c.logprobs[i], alts);
       }
     }
+    const SigpipeBlocked no_sigpipe;  // a reader that has gone is a failed write (EPIPE), as a full disk is
     SEEK_CHECK(std::fwrite(lines.data(), 1, lines.size(), stderr) == lines.size() && std::fflush(stderr) == 0,
                "could not write the log-probabilities to standard error ({}); --json prints them on standard "
                "output",

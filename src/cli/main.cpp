@@ -22,6 +22,7 @@
 #include "cli/registry.hpp"
 #include "core/error.hpp"
 #include "core/openmp_wait.hpp"
+#include "core/sigpipe_blocked.hpp"
 #include "core/stdout.hpp"
 #include "core/temporaries.hpp"
 
@@ -80,6 +81,7 @@ void say(const std::string& message) {
     else
       shown += ch;
   }
+  const seek::SigpipeBlocked no_sigpipe;  // a reader of stderr that has gone: the exit status still tells
   std::fputs(shown.c_str(), stderr);
 }
 
@@ -87,13 +89,9 @@ void say(const std::string& message) {
 // that a log taking both streams (`2>&1`) has them in the order they happened: stdout is buffered when it is
 // a file or a pipe, stderr is not. A reader that has gone is not worth a SIGPIPE here: the error follows.
 void flush_stdout_before_an_error() {
-  struct sigaction ignore {
-  }, before{};
-  ignore.sa_handler = SIG_IGN;
-  ::sigaction(SIGPIPE, &ignore, &before);
+  const seek::SigpipeBlocked no_sigpipe;
   std::cout.flush();
   std::fflush(stdout);
-  ::sigaction(SIGPIPE, &before, nullptr);
 }
 
 void report_stdout_failure(const std::string& why) {

@@ -1,7 +1,8 @@
 // Diagnostics on standard error (notes, progress, timing lines) that never stop a run. fmt::print throws when
-// a write fails, which on stderr (`2>&-`, `2>/dev/full`) would end a command whose real output, on stdout or
-// in its files, was fine; these write with stdio and ignore failures, as a message that cannot be shown has
-// nowhere else to go. Errors themselves are printed by main, the same way.
+// a write fails, which on stderr (`2>&-`, `2>/dev/full`, a pipe whose reader has gone) would end a command
+// whose real output, on stdout or in its files, was fine; these write with stdio, SIGPIPE held off, and
+// ignore failures, as a message that cannot be shown has nowhere else to go. Errors themselves are printed by
+// main, the same way.
 #pragma once
 #include <fmt/format.h>
 

@@ -33,6 +33,7 @@
 
 #include <fmt/format.h>
 
+#include "core/sigpipe_blocked.hpp"
 #include "reward/sandbox_child.hpp"
 #include "reward/sandbox_init_image.hpp"
 #include "reward/sandbox_plan.hpp"
@@ -846,29 +847,9 @@ SandboxSupport probe_support() {
 
 // The program's stdin is a pipe this thread writes: a program that exits without reading all of it (an input
 // larger than the pipe buffer, a program that reads one line) made that write raise SIGPIPE, whose default
-// action ended the whole trainer. For the run SIGPIPE is blocked in this thread, so the write fails with
-// EPIPE (handled where stdin is fed); a SIGPIPE left pending is consumed before the old mask comes back. The
-// child starts from an empty mask (sandbox_child.cpp), so the program sees SIGPIPE as usual.
-class SigpipeBlocked {
- public:
-  SigpipeBlocked() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-  }
-  ~SigpipeBlocked() {
-    if (sigismember(&old_, SIGPIPE)) return;  // blocked before: whatever is pending stays the caller's
-    const timespec zero{0, 0};
-    while (sigtimedwait(&pipe_, nullptr, &zero) == SIGPIPE) {
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeBlocked(const SigpipeBlocked&) = delete;
-  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
-
- private:
-  sigset_t pipe_, old_;
-};
+// action ended the whole trainer. For the run SIGPIPE is blocked in this thread (SigpipeBlocked), so the
+// write fails with EPIPE, handled where stdin is fed. The child starts from an empty mask
+// (sandbox_child.cpp), so the program sees SIGPIPE as usual.
 
 }  // namespace
 

@@ -1,7 +1,9 @@
 // What the inference commands do with unusual input and output streams, from a new-user audit: each test says
 // what happened before.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,6 +147,50 @@ TEST(CliInputStreams, AClosedOrFullStderrDoesNotStopTheRun) {
     // An error still ends the run with status 1 (there is nowhere to say why).
     EXPECT_EQ(run("generate --model " + kTinyV3 + " --ids 0,500 -n 1", redirect).code, 1) << redirect;
   }
+}
+
+// `sh -c cmd` with stderr a pipe whose reader is already closed, stdout to /dev/null; its exit status as a
+// shell shows it (128 + signal).
+int run_with_stderr_to_a_gone_reader(const std::string& cmd) {
+  int fds[2];
+  if (::pipe(fds) != 0) return -1;
+  ::close(fds[0]);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  posix_spawn_file_actions_addclose(&actions, fds[1]);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  const std::string shell = "/bin/sh", dash_c = "-c";
+  char* argv[] = {const_cast<char*>(shell.c_str()), const_cast<char*>(dash_c.c_str()),
+                  const_cast<char*>(cmd.c_str()), nullptr};
+  pid_t pid = -1;
+  const int spawned = posix_spawn(&pid, shell.c_str(), &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (spawned != 0) return -1;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// With stderr a pipe whose reader had gone (`2> >(true)` once `true` ended), the first note raised SIGPIPE:
+// logits wrote no file, generate printed its text and died at the timing line (141). Notes are now written
+// with SIGPIPE held off; --logprobs lines, which are output asked for, fail as on a full disk (exit 1).
+TEST(CliInputStreams, AStderrWhoseReaderHasGoneDoesNotStopTheRun) {
+  TempDir tmp("cli-streams-gone");
+  const std::string seek = std::string(SEEK_BINARY) + " ";
+  const fs::path out = tmp.path / "l.npy";
+  const fs::path model = random_byte_model(tmp.path / "m");  // no tokenizer.json: a note before the run
+  EXPECT_EQ(run_with_stderr_to_a_gone_reader(seek + "logits --model " + model.string() +
+                                             " --prompt ab --out " + out.string()),
+            0);
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_EQ(run_with_stderr_to_a_gone_reader(seek + "generate --model " + kTinyV3 + " --ids 0,5 -n 3"), 0);
+  EXPECT_EQ(
+      run_with_stderr_to_a_gone_reader(seek + "generate --model " + kTinyV3 + " --ids 0,5 -n 3 --logprobs 2"),
+      1);
+  EXPECT_EQ(run_with_stderr_to_a_gone_reader(seek + "generate --model " + kTinyV3 + " --ids 0,500 -n 1"), 1);
 }
 
 // Text that is not UTF-8 was read as U+FFFD through --prompt, chat messages, --system and tokenize's
