@@ -15,6 +15,7 @@
 #include "cli/infer_flags.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/stderr.hpp"
 #include "core/stop_signal.hpp"
 #include "core/untrusted_json.hpp"
 
@@ -150,15 +151,17 @@ void add_settings_command(CLI::App& app, std::span<const FlagHelp> help,
 // complete step, if any): what the user does next; then the process ends by that signal (a shell shows 130
 // or 143). A signal during the last step let the run finish and save its model, but the process still ends
 // by it: it exited 0, and `seek train ... && next` went on after the user's Ctrl-C.
+// On stderr, with the other lines about saving and stopping (README): on stdout, after `| head` had closed
+// it, the user never learnt which step was saved.
 inline void end_run(bool interrupted, int64_t steps_done) {
   if (!interrupted && StopOnSignal::signal_received() == 0) return;
   if (!interrupted)
-    fmt::print("the signal came during the last step: the run is complete and its model saved\n");
+    print_stderr("the signal came during the last step: the run is complete and its model saved\n");
   else if (steps_done > 0)
-    fmt::print("interrupted: the checkpoint of step {} holds the run; continue it with --resume\n",
-               steps_done);
+    print_stderr("interrupted: the checkpoint of step {} holds the run; continue it with --resume\n",
+                 steps_done);
   else
-    fmt::print("interrupted during the first step: nothing was trained or saved; run the command again\n");
+    print_stderr("interrupted during the first step: nothing was trained or saved; run the command again\n");
   end_by_stop_signal();
 }
 

@@ -919,7 +919,7 @@ TEST(Cli, InterruptedTrainingExits130AndResumes) {
   ASSERT_EQ(r.code, 0) << r.output;  // the same run, uninterrupted
   fs::remove_all(tmp.path / "run");
   ::setenv("SEEK_TEST_SIGNAL_AT", "step:1", 1);  // inherited by the command run next
-  r = run(args);
+  r = run(args, "2>&1 >/dev/null");              // what it says about stopping is on stderr
   ::unsetenv("SEEK_TEST_SIGNAL_AT");
   EXPECT_EQ(r.code, 130) << r.output;
   EXPECT_NE(r.output.find("stopping at the next safe point"), std::string::npos) << r.output;
