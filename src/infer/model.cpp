@@ -229,8 +229,8 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
     float* values =
         in_slab ? m->f32_.data() + m->f32_off_[size_t(id)] : (tmp.resize(size_t(info.numel)), tmp.data());
     store.read_into(info.name, info.shape, values, ro);
-    // Checked as read: a router held as bf16 or packed no longer shows its f32 values.
-    if (router[size_t(id)]) check_router_values(store, info.name, values, info.numel);
+    // Checked as read: a weight held as bf16 or packed no longer shows its f32 values.
+    check_weight_values(store, info.name, values, info.numel, router[size_t(id)] != 0);
     if (!in_slab) m->store(id, values);
     progress.update(done += info.numel);
   }

@@ -76,13 +76,16 @@ void save_model_dir(const Transformer<T>& model, const fs::path& dir, const Save
 }
 
 template <typename T>
-void check_router_values(const TensorStore& store, const std::string& name, const T* values, int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    SEEK_CHECK(
-        std::isfinite(values[i]),
-        "tensor '{}' in {} holds {} at index {}; a router's weights and bias must be finite (they pick "
-        "the experts, so tokens would be routed arbitrarily with finite logits)",
-        name, store.file_of(name).path(), values[i], i);
+void check_weight_values(const TensorStore& store, const std::string& name, const T* values, int64_t n,
+                         bool router) {
+  const int64_t bad = first_non_finite(values, n);
+  if (bad == n) return;
+  fail("tensor '{}' in {} holds {} at index {}; {}", name, store.file_of(name).path(), double(values[bad]),
+       bad,
+       router
+           ? "a router's weights and bias must be finite (they pick the experts, so tokens would be routed "
+             "arbitrarily with finite logits)"
+           : "a model's weights must be finite (every output that depends on it would be NaN)");
 }
 
 std::vector<int> router_tensor_ids(const ModelIds& ids) {
@@ -109,8 +112,10 @@ void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOpt
     progress.update(done += info.numel);
   }
   progress.finish();
-  for (int id : router_tensor_ids(model.ids()))
-    check_router_values(store, ps.layout[id].name, ps.p(id), ps.layout[id].numel);
+  std::vector<char> router(size_t(ps.layout.size()), 0);
+  for (int id : router_tensor_ids(model.ids())) router[size_t(id)] = 1;
+  for (int id = 0; id < ps.layout.size(); ++id)
+    check_weight_values(store, ps.layout[id].name, ps.p(id), ps.layout[id].numel, router[size_t(id)] != 0);
 }
 
 namespace {
@@ -295,8 +300,9 @@ std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOp
 template void check_trained_weights_finite<float>(const Transformer<float>&, const fs::path&);
 template void save_model_dir<float>(const Transformer<float>&, const fs::path&, const SaveOptions&);
 template void save_model_dir<double>(const Transformer<double>&, const fs::path&, const SaveOptions&);
-template void check_router_values<float>(const TensorStore&, const std::string&, const float*, int64_t);
-template void check_router_values<double>(const TensorStore&, const std::string&, const double*, int64_t);
+template void check_weight_values<float>(const TensorStore&, const std::string&, const float*, int64_t, bool);
+template void check_weight_values<double>(const TensorStore&, const std::string&, const double*, int64_t,
+                                          bool);
 template void load_weights<float>(Transformer<float>&, const TensorStore&, const ReadOptions&);
 template void load_weights<double>(Transformer<double>&, const TensorStore&, const ReadOptions&);
 template std::unique_ptr<Transformer<float>> load_model_dir<float>(const fs::path&, const ReadOptions&);

@@ -33,12 +33,15 @@ void check_trained_weights_finite(const Transformer<T>& model, const std::filesy
 template <typename T>
 void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOptions& opts = {});
 
-// Throws naming tensor `name` and its file in `store` when one of its n `values` is a NaN or an infinity. For
-// the router's tensors (mlp.gate.weight and e_score_correction_bias), which pick experts: a non-finite value
-// there routes tokens to arbitrary experts (NaN breaks the ordering top-k relies on) while the logits often
-// stay finite, so nothing downstream would notice. Other weights' NaNs reach the logits, which are checked.
+// Throws naming tensor `name` and its file in `store` when one of its n `values` is a NaN or an infinity, as
+// loaded (a NaN or inf in the file, an F8 NaN code, a scale that overflows). Every weight is checked: a
+// non-finite one made training fail at step 1 with advice to lower the learning rate, and inference fail at
+// the first prompt that reached it with no tensor named. A router's (mlp.gate.weight,
+// e_score_correction_bias; `router`) gets its own reason: it routes tokens arbitrarily while the logits
+// often stay finite.
 template <typename T>
-void check_router_values(const TensorStore& store, const std::string& name, const T* values, int64_t n);
+void check_weight_values(const TensorStore& store, const std::string& name, const T* values, int64_t n,
+                         bool router);
 
 // The ids of the router tensors (weights and biases) of every MoE layer in `ids`, its MTP layers included.
 std::vector<int> router_tensor_ids(const ModelIds& ids);
