@@ -544,7 +544,7 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   if (plan.sandbox_uid >= 0 || plan.user_ns) {
     add_limit(RLIMIT_NPROC, rlim_t(lim.max_processes), rlim_t(lim.max_processes));
   }
-  plan.seccomp = detail::sandbox_seccomp_filter();
+  plan.seccomp = detail::sandbox_seccomp_filter(mode != Mode::Plain);
 
   prep.argv_store = argv;
   // Without a mount namespace there is no /src: the files are where they were written ("/src/solution.py"
@@ -819,7 +819,7 @@ SandboxSupport probe_support() {
                       (o.run.error.empty() ? mode_reason(o) : o.run.error));
   }
   s.uid_drop = geteuid() == 0 && !s.user_namespace;
-  s.seccomp = detail::sandbox_seccomp_filter() != nullptr;
+  s.seccomp = detail::sandbox_seccomp_filter(true) != nullptr;
   if (!s.seccomp) reasons.push_back("seccomp: no filter written for this architecture");
   if (!s.namespaces) {
     Outcome p = try_mode(Mode::Plain);

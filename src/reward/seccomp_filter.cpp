@@ -108,7 +108,7 @@ sock_filter jump(unsigned short code, unsigned k, unsigned char jt, unsigned cha
   return BPF_JUMP(code, k, jt, jf);
 }
 
-std::vector<sock_filter> build() {
+std::vector<sock_filter> build(bool unix_sockets) {
   const unsigned allow = SECCOMP_RET_ALLOW;
   const unsigned eperm = SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA);
   const unsigned enosys = SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA);
@@ -138,24 +138,33 @@ std::vector<sock_filter> build() {
   f.push_back(jump(BPF_JMP | BPF_JSET | BPF_K, kNamespaceFlags, 0, 1));
   f.push_back(stmt(BPF_RET | BPF_K, eperm));
   f.push_back(stmt(BPF_RET | BPF_K, allow));
-  // socket: only AF_UNIX (multiprocessing uses it); no IP, netlink, packet or other families.
-  f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 4));
-  f.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg0));
-  f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 1, 0));
-  f.push_back(stmt(BPF_RET | BPF_K, eperm));
-  f.push_back(stmt(BPF_RET | BPF_K, allow));
+  // socket: only AF_UNIX (multiprocessing's managers use it); no IP, netlink, packet or other families.
+  // Without a network namespace not even AF_UNIX: abstract addresses ("\0name") have no file permissions,
+  // so a program could connect to any abstract socket a host service listens on. socketpair stays (a
+  // connected pair of the program's own, what multiprocessing.Pipe uses).
+  if (unix_sockets) {
+    f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 4));
+    f.push_back(stmt(BPF_LD | BPF_W | BPF_ABS, arg0));
+    f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 1, 0));
+    f.push_back(stmt(BPF_RET | BPF_K, eperm));
+    f.push_back(stmt(BPF_RET | BPF_K, allow));
+  } else {
+    f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 1));
+    f.push_back(stmt(BPF_RET | BPF_K, eperm));
+  }
   f.push_back(stmt(BPF_RET | BPF_K, allow));
   return f;
 }
 
 }  // namespace
 
-const sock_fprog* sandbox_seccomp_filter() {
+const sock_fprog* sandbox_seccomp_filter(bool unix_sockets) {
   if (kArch == 0) return nullptr;
-  static const std::vector<sock_filter> filter = build();
-  static const sock_fprog prog{static_cast<unsigned short>(filter.size()),
-                               const_cast<sock_filter*>(filter.data())};
-  return &prog;
+  static const std::vector<sock_filter> with_unix = build(true), without = build(false);
+  static const sock_fprog progs[2] = {
+      {static_cast<unsigned short>(without.size()), const_cast<sock_filter*>(without.data())},
+      {static_cast<unsigned short>(with_unix.size()), const_cast<sock_filter*>(with_unix.data())}};
+  return &progs[unix_sockets ? 1 : 0];
 }
 
 }  // namespace seek::reward::detail

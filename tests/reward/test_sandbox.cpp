@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -528,6 +529,37 @@ TEST(Sandbox, FilesAreFoundWithoutNamespacesToo) {
   ASSERT_TRUE(r.started) << r.error;
   EXPECT_TRUE(r.ok()) << r.err;
   EXPECT_EQ(r.out, "42\n");
+}
+
+// Without a network namespace, socket(AF_UNIX) reached a host service listening on an abstract address
+// ("\0name", which has no file permissions to stop it). There no socket can be made; socketpair (what
+// multiprocessing.Pipe uses) still works. With namespaces AF_UNIX stays allowed, its own namespace's only.
+TEST(Sandbox, ARunWithoutNamespacesCannotReachAbstractSockets) {
+  const int srv = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(srv, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string name = "seek-test-abstract-" + std::to_string(::getpid());
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
+  const socklen_t len = socklen_t(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  ASSERT_EQ(bind(srv, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(listen(srv, 4), 0);
+  const std::string program =
+      "import socket\ntry:\n    s = socket.socket(socket.AF_UNIX)\n    s.connect('\\0" + name +
+      "')\n    print('connected')\nexcept OSError as e:\n    print('denied', e.errno)\n"
+      "a, b = socket.socketpair()\na.sendall(b'pair')\nprint(b.recv(4).decode())\n";
+  SandboxLimits lim;
+  lim.require_isolation = false;
+  auto r = detail::run_without_namespaces({"/usr/bin/python3", "-c", program}, {}, "", lim);
+  ASSERT_TRUE(r.started) << r.error;
+  EXPECT_EQ(r.out, "denied 1\npair\n") << r.err;
+  pollfd pf{srv, POLLIN, 0};
+  EXPECT_EQ(poll(&pf, 1, 50), 0);  // nothing came to connect
+  if (sandbox_support().namespaces) {
+    r = run_in_sandbox({"/usr/bin/python3", "-c", program}, {}, "", {});
+    EXPECT_EQ(r.out, "denied 111\npair\n") << r.err;  // ECONNREFUSED: another namespace's address
+  }
+  close(srv);
 }
 
 // Without a PID namespace, a descendant that left the program's process group (setsid and a double fork)
