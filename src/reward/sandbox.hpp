@@ -10,8 +10,8 @@
 //   2. as root, the child drops to an unprivileged uid of its own (so RLIMIT_NPROC applies and no other
 //      file of the machine is reachable through permissions either);
 //   3. rlimits (CPU, address space, processes, file size, open files, no core files), setsid + killpg;
-//   4. seccomp (a BPF filter written here, no libseccomp): no sockets other than AF_UNIX, no ptrace, mount,
-//      namespaces, kernel keyrings, bpf, io_uring and similar.
+//   4. seccomp (a BPF filter written here, no libseccomp): no sockets other than AF_UNIX (none without
+//      namespaces), no ptrace, mount, namespaces, kernel keyrings, bpf, io_uring and similar.
 #pragma once
 #include <cstddef>
 #include <cstdint>
