@@ -425,10 +425,41 @@ std::string with_ascii_minus(std::string_view text) {
   return with_ascii(text, kMinus);
 }
 
-std::string latex_to_expr(std::string_view answer, const Deadline& deadline) {
+namespace {
+
+// The answer as written, without what only frames it: Markdown bold around the whole of it ("**5**"; "2**3"
+// inside stays), and the math delimiters \( \) \[ \] (as $ is dropped). "\(5\)" and "**5**" answered
+// nothing. Done once, on the text as written: the rewriting writes a set's braces \{ \} as \( \), and
+// reads its own output again (canonical_text).
+std::string without_framing(std::string_view answer) {
+  std::string bare = trim(answer);
+  if (bare.size() > 4 && bare.starts_with("**") && bare.ends_with("**") &&
+      bare.find("**", 2) == bare.size() - 2)
+    bare = trim(std::string_view(bare).substr(2, bare.size() - 4));
+  std::string out;
+  out.reserve(bare.size());
+  for (size_t i = 0; i < bare.size(); ++i) {
+    if (bare[i] == '\\' && i + 1 < bare.size()) {
+      const char next = bare[i + 1];
+      if (next == '(' || next == ')' || next == '[' || next == ']') {
+        ++i;
+        continue;
+      }
+      out += bare[i++];  // an escape's second character is its own (\\( is a line break, then "(")
+    }
+    out += bare[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string latex_to_expr(std::string_view raw_answer, const Deadline& deadline) {
   // Too long to compare: no answer, rather than its first 8,000 characters (two long answers that shared
   // them compared equal).
-  if (answer.size() > kMaxExpressionChars * 4) return "";
+  if (raw_answer.size() > kMaxExpressionChars * 4) return "";
+  const std::string unframed = without_framing(raw_answer);
+  const std::string_view answer = unframed;
   // The Unicode signs of arithmetic as the ASCII ones the evaluator reads: "6 ÷ 2", "1.5 × 10^3", "−4". (Only
   // the minus sign elsewhere: a task's verifier reads "3 × 4" as it is written.)
   static constexpr Sign kSigns[] = {{kUnicodeMinus, '-'}, {"\u00d7", '*'}, {"\u22c5", '*'},

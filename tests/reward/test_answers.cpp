@@ -166,6 +166,25 @@ TEST(Compare, Equivalences) {
   }
 }
 
+// Math delimiters other than $ and Markdown bold around the whole answer kept clearly right answers from
+// matching: "\(5\)" and "**5**" answered nothing.
+TEST(Compare, MathDelimitersAndBoldAreNotPartOfTheAnswer) {
+  const EqCase cases[] = {
+      {"\\(5\\)", "5", true},
+      {"\\( \\frac{1}{2} \\)", "\\frac{1}{2}", true},
+      {"\\[ 5 \\]", "5", true},
+      {"\\(x = 7\\)", "7", true},
+      {"\\(6\\)", "5", false},
+      {"**5**", "5", true},
+      {" **\\frac{3}{4}** ", "0.75", true},
+      {"**5** and **6**", "5", false},
+      {"**6**", "5", false},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
+  }
+}
+
 // Small values were equal within a fixed absolute tolerance of 1e-9: 10^{-300} answered 0, 1e-300 answered
 // 2e-300 and sqrt(2) * 10^{-10} answered sqrt(3) * 10^{-10}. The relative tolerance now decides at every
 // magnitude, and only the rounding error an inexact side carries (sqrt(2)^2 - 2 is 4e-16 in doubles) makes
