@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -183,6 +184,11 @@ int main(int argc, char** argv) {
   seek::use_short_openmp_spin_by_default(argv);
   occupy_closed_standard_streams();
   seek::remove_temporaries_on_signals();
+  // A file-size limit (`ulimit -f`) reached while writing raised SIGXFSZ, which ended seek at once and left
+  // its temporary file behind for good. Ignored, the write fails with EFBIG ("File too large"), reported as
+  // an error like a full disk, and the temporary is removed. Sandboxed programs get the default back
+  // (sandbox_child.cpp), so their max_file_bytes still ends them.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"seek: train, run and RL-tune DeepSeek-architecture models on CPUs"};
   app.require_subcommand(1);
   auto& reg = seek::cli::command_registry();

@@ -193,6 +193,25 @@ TEST(CliInputStreams, AStderrWhoseReaderHasGoneDoesNotStopTheRun) {
   EXPECT_EQ(run_with_stderr_to_a_gone_reader(seek + "generate --model " + kTinyV3 + " --ids 0,500 -n 1"), 1);
 }
 
+// A file-size limit (`ulimit -f`) reached while writing raised SIGXFSZ: seek ended at once (status 153) and
+// its temporary file stayed behind for good. The write now fails as on a full disk: an error, the old file
+// kept, no temporary.
+TEST(CliInputStreams, AFileSizeLimitIsAnErrorAndLeavesNoTemporary) {
+  TempDir tmp("cli-streams-fsize");
+  const fs::path out = tmp.path / "keep.npy";
+  std::ofstream(out) << "precious";
+  const seek::test::CmdResult r =
+      seek::test::run_command("(ulimit -f 1; " + std::string(SEEK_BINARY) + " logits --model " + kTinyV3 +
+                              " --ids 0,5,9,13,2,40,33,7,1,60 --out " + out.string() + ") 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("File too large"), std::string::npos) << r.output;
+  std::ifstream in(out);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "precious");
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(tmp.path)) files += e.is_regular_file();
+  EXPECT_EQ(files, 1);  // keep.npy alone
+}
+
 // Text that is not UTF-8 was read as U+FFFD through --prompt, chat messages, --system and tokenize's
 // arguments, though the same bytes in a --file were refused: the model silently got other text.
 TEST(CliInputStreams, InvalidUtf8IsRefusedWhereverTheTextComesFrom) {
