@@ -152,6 +152,29 @@ void check_derived_sizes(const ModelConfig& c, const std::string& src) {
   for (const auto& [what, size] : sizes)
     SEEK_CHECK(size <= INT64_MAX, "{}: {} is {:.4g}, too large for a tensor dimension", src, what,
                double(size));
+  // The values of the largest tensors, each dimension now within int64: over 2^60 ended in "parameter
+  // model.embed_tokens.weight of shape 4611686018427387904×32 is too large", naming neither key nor file.
+  // Computed in doubles, which hold a product of several int64 without overflow.
+  const double hidden = double(c.hidden_size), qk = double(c.qk_nope_head_dim) + double(c.qk_rope_head_dim);
+  const std::pair<const char*, double> values[] = {
+      {"vocab_size × hidden_size (embed_tokens, lm_head)", double(c.vocab_size) * hidden},
+      {"(kv_lora_rank + qk_rope_head_dim) × hidden_size (kv_a_proj_with_mqa)",
+       (double(c.kv_lora_rank) + double(c.qk_rope_head_dim)) * hidden},
+      {"num_attention_heads × (qk_nope_head_dim + v_head_dim) × kv_lora_rank (kv_b_proj)",
+       double(c.num_attention_heads) * (double(c.qk_nope_head_dim) + double(c.v_head_dim)) *
+           double(c.kv_lora_rank)},
+      {"num_attention_heads × (qk_nope_head_dim + qk_rope_head_dim) × (q_lora_rank or hidden_size) (q_proj)",
+       double(c.num_attention_heads) * qk * (c.q_lora_rank > 0 ? double(c.q_lora_rank) : hidden)},
+      {"num_attention_heads × v_head_dim × hidden_size (o_proj)",
+       double(c.num_attention_heads) * double(c.v_head_dim) * hidden},
+      {"intermediate_size × hidden_size (a dense MLP's projections)", double(c.intermediate_size) * hidden},
+      {"moe_intermediate_size × hidden_size (an expert's projections)",
+       c.n_routed_experts > 0 ? double(c.moe_intermediate_size) * hidden : 0.0},
+  };
+  constexpr double kMaxValues = double(int64_t(1) << 60);
+  for (const auto& [what, n] : values)
+    SEEK_CHECK(n <= kMaxValues, "{}: {} is {:.4g} values, more than the 2^60 a tensor may hold", src, what,
+               n);
 }
 
 // Keys left out take the defaults of the file's own config class, as Hugging Face does: DeepseekV3Config's

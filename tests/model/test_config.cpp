@@ -391,6 +391,19 @@ TEST(Config, DerivedSizesThatOverflowAreErrors) {
     EXPECT_NE(msg.find(needle), std::string::npos) << key << ": " << msg;
     EXPECT_NE(msg.find("too large for a tensor dimension"), std::string::npos) << key << ": " << msg;
   }
+  // Within int64 but past the 2^60 values a tensor may hold: the error named the tensor's shape only
+  // ("model.embed_tokens.weight of shape 4611686018427387904×32"), not the key or the file.
+  for (const auto& [key, value, needle] :
+       {std::tuple{"vocab_size", int64_t(1) << 62, "vocab_size × hidden_size (embed_tokens, lm_head)"},
+        std::tuple{"kv_lora_rank", int64_t(1) << 61, "(kv_lora_rank + qk_rope_head_dim) × hidden_size"},
+        std::tuple{"moe_intermediate_size", int64_t(1) << 58, "moe_intermediate_size × hidden_size"}}) {
+    auto j = load_json("tiny-v3");
+    j[key] = value;
+    const std::string msg = error_of(j);
+    EXPECT_NE(msg.find(needle), std::string::npos) << key << ": " << msg;
+    EXPECT_NE(msg.find("values, more than the 2^60 a tensor may hold"), std::string::npos)
+        << key << ": " << msg;
+  }
 }
 
 // A parameter shape whose element count wraps int64 is an error, not signed overflow (which UBSan traps on)
