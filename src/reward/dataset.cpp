@@ -83,7 +83,8 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
             where);
         SEEK_CHECK(raw.find("####") == std::string::npos,
                    "{}: \"answer\" has \"####\" with no answer after it (GSM8K writes the final answer as "
-                   "\"#### 72\"); give the final answer alone, or after the \"####\"",
+                   "\"#### 72\"; a \"####\" before words, \"#### Step 1\", is a Markdown heading); give the "
+                   "final answer alone, or after the \"####\"",
                    where);
       }
       p.answer = reference_answer(raw);

@@ -417,6 +417,7 @@ TEST(Dataset, ErrorsNameFileAndLine) {
       // can match: "####" itself, a GSM8K solution whose "####" ends the text, an unclosed \boxed{.
       {"{\"prompt\": \"a\", \"answer\": \"####\"}\n", ":1: \"answer\" has \"####\" with no answer after it"},
       {"{\"prompt\": \"a\", \"answer\": \"She adds 2 and 2.\\n#### \"}\n", "has \"####\" with no answer"},
+      {"{\"prompt\": \"a\", \"answer\": \"#### Step 1\"}\n", "\"#### Step 1\", is a Markdown heading"},
       {"{\"prompt\": \"a\", \"answer\": \"so \\\\boxed{3\"}\n",
        ":1: \"answer\" has a \\boxed{ that is never closed"},
       // Ids name the records of eval --out and completions.jsonl: a repeated one made two records one.
