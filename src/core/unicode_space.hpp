@@ -22,14 +22,22 @@ inline size_t unicode_space_at(std::string_view text) {
 // mark, U+180B..U+180F Mongolian selectors and vowel separator, U+200B..U+200F zero-width and direction
 // marks, U+202A..U+202E bidirectional embeddings, U+2060..U+206F word joiner, invisible operators and
 // isolates, U+FE00..U+FE0F variation selectors) and the blank letters that render as nothing (U+115F,
-// U+1160, U+17B4, U+17B5, U+2800 Braille blank, U+3164 and U+FFA0 Hangul fillers). Not \s to a regex, so
-// text of only these is blank without matching as whitespace.
+// U+1160, U+17B4, U+17B5, U+2800 Braille blank, U+3164 and U+FFA0 Hangul fillers), and beyond the BMP the
+// shorthand format controls U+1BCA0..U+1BCA3, the musical format characters U+1D173..U+1D17A and the tags
+// and variation selectors U+E0000..U+E0FFF (an <answer> of those was not blank). Not \s to a regex, so text
+// of only these is blank without matching as whitespace.
 inline size_t invisible_at(std::string_view text) {
   const auto at = [&](size_t i) { return i < text.size() ? static_cast<unsigned char>(text[i]) : 0u; };
-  const unsigned b0 = at(0), b1 = at(1), b2 = at(2);
-  if (b0 == 0xC2 && b1 == 0xAD) return 2;  // U+00AD
-  if (b0 == 0xCD && b1 == 0x8F) return 2;  // U+034F
-  if (b0 == 0xD8 && b1 == 0x9C) return 2;  // U+061C
+  const unsigned b0 = at(0), b1 = at(1), b2 = at(2), b3 = at(3);
+  if (b0 == 0xF0) {
+    const bool shorthand = b1 == 0x9B && b2 == 0xB2 && b3 >= 0xA0 && b3 <= 0xA3;  // U+1BCA0..U+1BCA3
+    const bool musical = b1 == 0x9D && b2 == 0x85 && b3 >= 0xB3 && b3 <= 0xBA;    // U+1D173..U+1D17A
+    return shorthand || musical ? 4 : 0;
+  }
+  if (b0 == 0xF3 && b1 == 0xA0 && b2 >= 0x80 && b2 <= 0xBF && b3 >= 0x80 && b3 <= 0xBF) return 4;  // U+E0xxx
+  if (b0 == 0xC2 && b1 == 0xAD) return 2;                                                          // U+00AD
+  if (b0 == 0xCD && b1 == 0x8F) return 2;                                                          // U+034F
+  if (b0 == 0xD8 && b1 == 0x9C) return 2;                                                          // U+061C
   if (b0 == 0xE1) {
     const bool hangul = (b1 == 0x85 && b2 == 0x9F) || (b1 == 0x85 && b2 == 0xA0);  // U+115F, U+1160
     const bool khmer = b1 == 0x9E && (b2 == 0xB4 || b2 == 0xB5);                   // U+17B4, U+17B5

@@ -50,6 +50,10 @@ TEST(FormatReward, StrictTemplate) {
       {"<think>r</think><answer>\u034f\u061c\u180b\ufe0f\u2066\u2069\u17b4</answer>", 0},
       {std::string("<think>r</think><answer>\0\0</answer>", 35), 0},
       {"<think>r</think><answer>\u3164\u2800x</answer>", 1},
+      // Beyond the BMP: tag characters, musical and shorthand format controls.
+      {"<think>r</think><answer>\U000E0001\U000E0020\U000E01EF</answer>", 0},
+      {"<think>r</think><answer>\U0001D173\U0001D17A\U0001BCA0</answer>", 0},
+      {"<think>r</think><answer>\U000E00204</answer>", 1},
       {"<answer>4</answer><think>r</think>", 0},        // wrong order
       {"<think>r</think><answer>4</answer> extra", 0},  // text after </answer>
       {"preamble <think>r</think><answer>4</answer>", 0},
