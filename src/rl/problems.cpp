@@ -87,22 +87,41 @@ std::string ProblemSource::describe() const {
   return task_ ? "task " + task_->name() + " " + task_->options().dump() : "dataset " + data_path_;
 }
 
+namespace {
+
+bool is_chat_problem(const reward::Problem& p) {
+  return p.messages.is_array() && !p.messages.empty();
+}
+
+std::vector<ChatMessage> chat_messages(const reward::Problem& p) {
+  std::vector<ChatMessage> msgs;
+  for (const auto& m : p.messages) msgs.push_back({m.value("role", ""), m.value("content", "")});
+  return msgs;
+}
+
+ChatOptions problem_chat_options(ChatStyle style) {
+  ChatOptions opt;
+  opt.style = style;
+  opt.add_generation_prompt = true;
+  return opt;
+}
+
+}  // namespace
+
+// From the prompt's text, not the style alone: R1's and V3.1's templates add no generation prompt after a
+// trailing tool turn, so no <think> is opened there (the scorers took one as opened, and a completion's
+// own "<think>…</think><answer>" scored format 0).
 bool prompt_opens_think(const reward::Problem& p, ChatStyle style) {
-  if (p.messages.is_array() && !p.messages.empty()) return generation_prompt_opens_think(style);
-  std::string_view s = p.prompt;
+  const std::string rendered = is_chat_problem(p) && generation_prompt_opens_think(style)
+                                   ? render_chat(chat_messages(p), problem_chat_options(style))
+                                   : std::string();
+  std::string_view s = is_chat_problem(p) ? std::string_view(rendered) : std::string_view(p.prompt);
   while (!s.empty() && std::isspace((unsigned char)s.back())) s.remove_suffix(1);
   return s.ends_with(tokens::kThink);
 }
 
 std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p, ChatStyle style) {
-  if (p.messages.is_array() && !p.messages.empty()) {
-    std::vector<ChatMessage> msgs;
-    for (const auto& m : p.messages) msgs.push_back({m.value("role", ""), m.value("content", "")});
-    ChatOptions opt;
-    opt.style = style;
-    opt.add_generation_prompt = true;
-    return encode_chat(tok, msgs, opt);
-  }
+  if (is_chat_problem(p)) return encode_chat(tok, chat_messages(p), problem_chat_options(style));
   return tok.encode(p.prompt, /*add_special=*/true, /*parse_special=*/false);
 }
 

@@ -64,8 +64,9 @@ void check_problem_source(const std::string& task_name, const nlohmann::json& ta
 std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p, ChatStyle style);
 
 // Whether the prompt leaves the completion inside an opened think block: a plain prompt that ends in
-// "<think>" (a task's think_prefilled), or a chat problem in the R1 format or V3.1's thinking mode, whose
-// generation prompt opens it.
+// "<think>" (a task's think_prefilled), or a chat problem in the R1 format or V3.1's thinking mode whose
+// rendered prompt ends in it (not after a trailing tool turn, where those templates add no generation
+// prompt).
 bool prompt_opens_think(const reward::Problem& p, ChatStyle style);
 
 }  // namespace seek

@@ -83,6 +83,20 @@ TEST(EvalScorer, ChatProblemsFollowTheModelsChatFormat) {
   EXPECT_EQ(EvalScorer(problems, nullptr, ChatStyle::R1).format({&problems[0], from_think, 9}), 1.0);
   EXPECT_EQ(EvalScorer(problems, nullptr, ChatStyle::V31Thinking).format({&problems[0], from_think, 9}), 1.0);
   EXPECT_EQ(EvalScorer(problems, nullptr, ChatStyle::V3).format({&problems[0], from_think, 9}), 0.0);
+  // After a trailing tool turn R1's and V3.1's templates add no generation prompt, so no <think> is open:
+  // the scorers took one as opened, and a completion's own "<think>…</think><answer>" scored format 0.
+  reward::Problem after_tool = chat;
+  after_tool.messages.push_back({{"role", "tool"}, {"content", "4"}});
+  for (const ChatStyle style : {ChatStyle::R1, ChatStyle::V31Thinking}) {
+    const std::string prompt = tok->decode(encode_problem_prompt(*tok, after_tool, style));
+    EXPECT_EQ(prompt.find("<think>"), std::string::npos) << prompt;
+    EXPECT_FALSE(prompt_opens_think(after_tool, style)) << chat_style_name(style);
+    const std::vector<reward::Problem> tool_problems = {after_tool};
+    EXPECT_EQ(EvalScorer(tool_problems, nullptr, style)
+                  .format({&tool_problems[0], "<think>2 and 2</think> <answer>4</answer>", 9}),
+              1.0)
+        << chat_style_name(style);
+  }
 }
 
 // Evaluation used the accuracy reward's defaults whatever the run trained with: an untagged answer counted
