@@ -122,7 +122,14 @@ bool prompt_opens_think(const reward::Problem& p, ChatStyle style) {
 
 std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p, ChatStyle style) {
   if (is_chat_problem(p)) return encode_chat(tok, chat_messages(p), problem_chat_options(style));
-  return tok.encode(p.prompt, /*add_special=*/true, /*parse_special=*/false);
+  // Special-token text is read as those tokens, as Hugging Face's tokenizers (so TRL) read a prompt and as
+  // seek train reads an SFT prompt: a prompt rendered ahead ("<｜begin▁of▁sentence｜><｜User｜>…") had its
+  // BOS spelled out in 12 text tokens while the non-special <｜User｜> was a token. A prompt that starts
+  // with the BOS text gets no second BOS.
+  std::vector<int32_t> ids = tok.encode(p.prompt, /*add_special=*/true, /*parse_special=*/true);
+  const int32_t bos = tok.bos_id();
+  if (bos >= 0 && ids.size() >= 2 && ids[0] == bos && ids[1] == bos) ids.erase(ids.begin());
+  return ids;
 }
 
 }  // namespace seek

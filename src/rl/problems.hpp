@@ -60,7 +60,8 @@ void check_problem_source(const std::string& task_name, const nlohmann::json& ta
                           const std::string& data);
 
 // Chat-style problems use the model's DeepSeek chat format (chat_style_of its folder) with the generation
-// prompt; plain prompts are encoded as text with the tokenizer's own special tokens (BOS).
+// prompt; plain prompts are encoded with the tokenizer's own special tokens (BOS, one only where the text
+// starts with it) and special-token text read as those tokens, as Hugging Face reads it.
 std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p, ChatStyle style);
 
 // Whether the prompt leaves the completion inside an opened think block: a plain prompt that ends in

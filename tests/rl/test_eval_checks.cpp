@@ -99,6 +99,26 @@ TEST(EvalScorer, ChatProblemsFollowTheModelsChatFormat) {
   }
 }
 
+// A plain prompt rendered ahead had its BOS text spelled out byte by byte (special-token text was not parsed)
+// while <｜User｜> and <｜Assistant｜> were tokens; now it reads as the chat problem's prompt does, with one
+// BOS.
+TEST(EvalScorer, APlainPromptRenderedAheadReadsAsTheChatFormat) {
+  const auto tok = make_byte_tokenizer();
+  reward::Problem chat = maths_problem();
+  chat.prompt.clear();
+  chat.messages = json::array({{{"role", "user"}, {"content", "What is 2+2?"}}});
+  const std::vector<int32_t> rendered = encode_problem_prompt(*tok, chat, ChatStyle::V3);
+  reward::Problem plain = maths_problem();
+  plain.prompt = tok->decode(rendered);  // "<｜begin▁of▁sentence｜><｜User｜>What is 2+2?<｜Assistant｜>"
+  ASSERT_TRUE(plain.prompt.starts_with("<｜begin▁of▁sentence｜>")) << plain.prompt;
+  EXPECT_EQ(encode_problem_prompt(*tok, plain, ChatStyle::V3), rendered);
+  plain.prompt = "What is 2+2?";  // without BOS text: BOS added once
+  const std::vector<int32_t> ids = encode_problem_prompt(*tok, plain, ChatStyle::V3);
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids[0], tok->bos_id());
+  EXPECT_NE(ids[1], tok->bos_id());
+}
+
 // Evaluation used the accuracy reward's defaults whatever the run trained with: an untagged answer counted
 // as correct in eval and scored 0 in training with require_answer_tag.
 TEST(EvalScorer, AccuracyTakesTheRunRewardsOptions) {
