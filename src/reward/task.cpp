@@ -97,7 +97,12 @@ bool Task::in_held_out_set(const std::string& key) const {
 Problem Task::make_problem(TaskInstance inst, const char* split, uint64_t index) const {
   Problem p;
   p.id = name_ + "/" + split + "/" + std::to_string(index);
-  p.prompt = prompt_for(inst.question);
+  // The instruction template is for chat models: a user turn, rendered in the model's chat format like a
+  // dataset's `messages` (it was sent as bare text, which a chat model never saw in training).
+  if (template_ == "instruction")
+    p.messages = nlohmann::json::array({{{"role", "user"}, {"content", prompt_for(inst.question)}}});
+  else
+    p.prompt = prompt_for(inst.question);
   p.answer = std::move(inst.answer);
   p.data = std::move(inst.data);
   p.data["key"] = inst.key;

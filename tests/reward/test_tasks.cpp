@@ -228,6 +228,14 @@ TEST(Tasks, RegistryErrorsAndTemplates) {
   EXPECT_THROW(make_task("gcd", {{"seed", "one"}}), Error);
   auto plain = make_task("gcd", {{"template", "plain"}});
   EXPECT_EQ(plain->train(0).prompt.rfind("Find the greatest", 0), 0u);
+  // The instruction template (for chat models) is a user turn, rendered in the model's chat format: it was
+  // sent as bare text.
+  const Problem instructed = make_task("gcd", {{"template", "instruction"}})->train(0);
+  EXPECT_TRUE(instructed.prompt.empty());
+  ASSERT_EQ(instructed.messages.size(), 1u);
+  EXPECT_EQ(instructed.messages[0]["role"], "user");
+  EXPECT_EQ(instructed.messages[0]["content"].get<std::string>().rfind("Find the greatest", 0), 0u);
+  EXPECT_TRUE(instructed.messages[0]["content"].get<std::string>().ends_with("</answer>."));
   auto pre = make_task("gcd", {{"think_prefilled", true}});
   Problem p = pre->train(0);
   EXPECT_TRUE(p.prompt.ends_with("Assistant: <think>"));
