@@ -67,8 +67,13 @@ void run(const EvalCli& c) {
   opt.sampling.max_new_tokens = c.max_new_tokens;
   opt.sampling.seed = c.seed;
   opt.cache_type = c.kv_cache;
-  opt.chat_style =
-      with_thinking(chat_style_of(c.tokenizer.empty() ? c.model : c.tokenizer), c.think, "--think");
+  // Chat problems (a dataset's messages, a task's instruction template) are rendered in the folder's format;
+  // one seek does not render is named, as seek chat names it.
+  const std::string style_dir = c.tokenizer.empty() ? c.model : c.tokenizer;
+  const bool may_chat =
+      !c.data.empty() || (task_opts.is_object() && task_opts.value("template", "") == "instruction");
+  opt.chat_style = with_thinking(may_chat ? chat_style_of_noted(style_dir, "") : chat_style_of(style_dir),
+                                 c.think, "--think");
   opt.progress.emplace();
   // Before the problems and the model load: a --k above --samples costs nothing.
   opt.validate();

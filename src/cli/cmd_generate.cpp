@@ -159,20 +159,6 @@ constexpr std::pair<const char*, const char*> kGenerationConfigFlags[] = {
     {"max_new_tokens", "--max-new-tokens"},
 };
 
-// chat_style_of, saying so when the folder's chat template is none of DeepSeek's (another model family's, or
-// a list without a "default" entry): its prompts are then rendered in a format the template does not write.
-ChatStyle chat_style_of_noted(const std::string& dir) {
-  check_model_dir(dir);  // a folder that cannot be opened is named as --model, not by the file read below
-  bool recognised = true;
-  const ChatStyle style = chat_style_of(dir, &recognised);
-  if (!recognised)
-    print_stderr(
-        "[seek] the chat_template in {}/tokenizer_config.json is none seek renders (DeepSeek V2, V3, R1 or "
-        "V3.1): rendering the DeepSeek-V3 chat format (seek chat --style picks another)\n",
-        dir);
-  return style;
-}
-
 // What opens the next user turn, a stop string for a chat reply: should the model write that turn instead of
 // ending, the reply ends there. V3, R1 and V3.1 open it with a special token, V2 with plain text.
 std::string next_user_turn(ChatStyle style) {
@@ -345,7 +331,8 @@ void run_generate(GenerateOptions& o) {
   // costs nothing.
   ChatOptions co;
   if (o.chat) {
-    co.style = with_thinking(chat_style_of_noted(o.model.dir), o.think, "--think");
+    check_model_dir(o.model.dir);  // a folder that cannot be opened is named as --model, not by a file in it
+    co.style = with_thinking(chat_style_of_noted(o.model.dir, ""), o.think, "--think");
     co.add_generation_prompt = true;
     co.add_bos = !o.no_bos;
   }
@@ -606,8 +593,10 @@ void run_chat(ChatCliOptions& o) {
              "--style must be auto, v2, v3, r1, v3.1 or v3.1-think, not '{}'", o.style);
   // Before the model loads, like every other flag mistake.
   ChatOptions co;
-  co.style = with_thinking(o.style == "auto" ? chat_style_of_noted(o.model.dir) : styles.at(o.style), o.think,
-                           "--think");
+  check_model_dir(o.model.dir);  // a folder that cannot be opened is named as --model, not by a file in it
+  co.style = with_thinking(
+      o.style == "auto" ? chat_style_of_noted(o.model.dir, " (--style picks another)") : styles.at(o.style),
+      o.think, "--think");
   o.style = chat_style_name(co.style);
   co.add_generation_prompt = true;
   o.sampling.validate();  // a bad flag is an error now, not when the first message is sent

@@ -180,4 +180,15 @@ void ModelTokenizer::check_text_fits(int64_t vocab_size, bool ids_flag) const {
       dir, need, vocab_size, ids_flag ? ", or give token ids with --ids" : "");
 }
 
+ChatStyle chat_style_of_noted(const std::string& dir, const char* hint) {
+  bool recognised = true;
+  const ChatStyle style = chat_style_of(dir, &recognised);
+  if (!recognised)
+    print_stderr(
+        "[seek] the chat_template in {}/tokenizer_config.json is none seek renders (DeepSeek V2, V3, R1 or "
+        "V3.1): rendering the DeepSeek-V3 chat format{}\n",
+        dir, hint);
+  return style;
+}
+
 }  // namespace seek::cli

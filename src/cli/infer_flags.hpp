@@ -208,4 +208,9 @@ struct ModelTokenizer {
 };
 ModelTokenizer load_model_tokenizer(const std::string& dir);
 
+// chat_style_of, saying so on stderr when the folder's chat template is none of DeepSeek's (another model
+// family's, or a list without a "default" entry): its prompts are then rendered in a format the template does
+// not write. `hint` ends the note (" (--style picks another)" for seek chat).
+ChatStyle chat_style_of_noted(const std::string& dir, const char* hint);
+
 }  // namespace seek::cli

@@ -180,7 +180,14 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   // Saved with every checkpoint and the model as read now, whatever happens to the folder meanwhile.
   const tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir, ckpt ? *ckpt : fs::path(s.init));
   // Chat problems are rendered in the model's own chat format, as seek generate and chat render them.
-  const ChatStyle style = with_thinking(chat_style_of(tok_dir), s.think, "think");
+  bool template_recognised = true;
+  const ChatStyle style = with_thinking(chat_style_of(tok_dir, &template_recognised), s.think, "think");
+  if (!template_recognised && (!s.data.empty() || (s.task_options.is_object() &&
+                                                   s.task_options.value("template", "") == "instruction")))
+    fmt::print(
+        "note: the chat_template in {}/tokenizer_config.json is none seek renders (DeepSeek V2, V3, R1 or "
+        "V3.1): chat problems are rendered in the DeepSeek-V3 chat format\n",
+        tok_dir.string());
   // The memory of the whole run is checked before any of it is allocated or read: the policy's training
   // state, its copy for the rollouts (f32) and, with a KL term, the frozen reference (weights and an unused
   // gradient slab).

@@ -760,7 +760,20 @@ TEST(Cli, ChatStyleFollowsTheModelsTemplate) {
             std::string::npos)
       << r.output;
   EXPECT_NE(r.output.find("(v3 style)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("(--style picks another)"), std::string::npos) << r.output;
   r = chat("--style v3");
+  EXPECT_EQ(r.output.find("is none seek renders"), std::string::npos) << r.output;
+  // generate --chat has no --style to suggest; seek eval on chat problems rendered V3 without a word.
+  r = run("generate --model " + model + " -p hello -n 1 --temperature 0 --chat");
+  EXPECT_NE(r.output.find("rendering the DeepSeek-V3 chat format\n"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("--style"), std::string::npos) << r.output;
+  const fs::path data = tmp.path / "chat.jsonl";
+  std::ofstream(data) << R"({"messages": [{"role": "user", "content": "hi"}], "answer": "1"})"
+                      << "\n";
+  r = run("eval --model " + model + " --data " + data.string() + " --max-new-tokens 1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("tokenizer_config.json is none seek renders"), std::string::npos) << r.output;
+  r = run("eval --model " + model + " --task gcd --problems 1 --max-new-tokens 1");  // plain prompts only
   EXPECT_EQ(r.output.find("is none seek renders"), std::string::npos) << r.output;
 }
 
