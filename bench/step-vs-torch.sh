@@ -17,18 +17,8 @@ batch=${2:-8}
 seq=${3:-256}
 steps=${4:-3}
 warmup=${5:-10}
-# install-deps does nothing when every package is there; otherwise it runs apt-get, through sudo when not root.
-if ! SEEK_WITH_TORCH=1 bash scripts/install-deps.sh; then
-  echo "step-vs-torch.sh: scripts/install-deps.sh could not install the missing packages named above (it runs" \
-    "apt-get, through sudo when not root): run 'SEEK_WITH_TORCH=1 bash scripts/install-deps.sh' as root" >&2
-  exit 1
-fi
-# Checked before the build and the rounds, which would otherwise fail only at the first PyTorch round.
-if ! err=$(/usr/bin/python3 -c 'import torch' 2>&1); then
-  echo "step-vs-torch.sh: /usr/bin/python3 cannot import torch ($(tail -n 1 <<< "$err"))" >&2
-  echo "step-vs-torch.sh: needs python3-torch: SEEK_WITH_TORCH=1 bash scripts/install-deps.sh" >&2
-  exit 1
-fi
+. bench/torch-peer.sh
+torch_peer_ready step-vs-torch.sh
 torch_env=(OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE)
 # SKYLAKEX selects AVX-512 kernels: on a CPU without it they would stop at the first illegal instruction.
 if grep -qw avx512f /proc/cpuinfo; then torch_env+=(OPENBLAS_CORETYPE=SKYLAKEX); fi

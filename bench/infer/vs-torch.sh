@@ -12,12 +12,6 @@
 #   sh bench/infer/vs-torch.sh [build dir, default build/release] [ROUNDS, default 3]
 # Output: bench/infer/results/vs-torch/*.json(l) and a table on stdout.
 set -eu
-# Checked first: without PyTorch the script would fail only after the seek side of its first round.
-if ! err=$(/usr/bin/python3 -c 'import torch' 2>&1); then
-  echo "vs-torch.sh: /usr/bin/python3 cannot import torch ($(printf '%s\n' "$err" | tail -n 1))" >&2
-  echo "vs-torch.sh: needs python3-torch: SEEK_WITH_TORCH=1 bash scripts/install-deps.sh" >&2
-  exit 1
-fi
 BUILD=${1:-build/release}
 ROUNDS=${2:-3}
 OUT=bench/infer/results/vs-torch
@@ -26,6 +20,10 @@ rm -f "$OUT"/*.json "$OUT"/*.jsonl
 export OMP_NUM_THREADS=2
 unset GOMP_SPINCOUNT
 lscpu | grep -E "Model name|^CPU\(s\)|L3" > "$OUT/machine.txt"
+# Checked first (PyTorch importable, on OpenBLAS): otherwise the script would fail only after the seek side of
+# its first round, or, over the reference BLAS, print ratios ~35× too kind to seek.
+. bench/torch-peer.sh
+torch_peer_ready vs-torch.sh "$OUT/machine.txt"
 FILTER='memory_bandwidth|^prefill/(small|v2lite)/|^decode/(small|v2lite)/absorbed/'
 # PyTorch's settings, as bench/step-vs-torch.sh gives them: its OpenBLAS threads capped at OMP_NUM_THREADS, and
 # the core type named, as OpenBLAS 0.3.21 misdetects this CPU, but only on a CPU with AVX-512: SKYLAKEX selects
