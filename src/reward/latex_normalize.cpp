@@ -433,9 +433,12 @@ namespace {
 // reads its own output again (canonical_text).
 std::string without_framing(std::string_view answer) {
   std::string bare = trim(answer);
-  if (bare.size() > 4 && bare.starts_with("**") && bare.ends_with("**") &&
-      bare.find("**", 2) == bare.size() - 2)
-    bare = trim(std::string_view(bare).substr(2, bare.size() - 4));
+  // A sentence's full stop after the bold ("**5**.") is dropped later anyway, as after any answer.
+  size_t end = bare.size();
+  while (end > 0 && bare[end - 1] == '.') --end;
+  if (end > 4 && bare.starts_with("**") && bare.compare(end - 2, 2, "**") == 0 &&
+      bare.find("**", 2) == end - 2)
+    bare = trim(std::string_view(bare).substr(2, end - 4));
   std::string out;
   out.reserve(bare.size());
   for (size_t i = 0; i < bare.size(); ++i) {

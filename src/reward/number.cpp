@@ -76,7 +76,7 @@ Number Number::approx(double v, double error) {
   Number n;
   n.exact_ = false;
   n.approx_ = v;
-  // NaN (inf - inf) is no bound: infinite, so the value then equals nothing it is compared with.
+  // NaN (inf - inf) is no bound: infinite, so the value is never taken for 0 (numbers_equal).
   n.error_ = std::isnan(error) ? std::numeric_limits<double>::infinity() : std::fabs(error);
   return n;
 }
@@ -262,8 +262,14 @@ bool numbers_equal(const Number& a, const Number& b, double rel_tol, double abs_
   if (a.exact() && b.exact()) return a.num() == b.num() && a.den() == b.den();
   double x = a.value(), y = b.value();
   if (!std::isfinite(x) || !std::isfinite(y)) return false;
-  const double rounding = a.error() + b.error();
-  return std::fabs(x - y) <= std::max({abs_tol, rel_tol * std::max(std::fabs(x), std::fabs(y)), rounding});
+  if (std::fabs(x - y) <= std::max(abs_tol, rel_tol * std::max(std::fabs(x), std::fabs(y)))) return true;
+  // Rounding decides only where both values may be 0: each side an exact 0 or within its (finite) bound of
+  // it (sqrt(2)^2 - 2 is 4e-16 in doubles). A bound as equality in general let 10^40 - 10^40 (0 within
+  // 2e25) equal 42, and 1/(sqrt(2)^2 - 2), whose divisor may be 0, equal anything.
+  const auto may_be_zero = [](double v, double bound) {
+    return std::isfinite(bound) && std::fabs(v) <= bound;
+  };
+  return may_be_zero(x, a.error()) && may_be_zero(y, b.error());
 }
 
 }  // namespace seek::reward

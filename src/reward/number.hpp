@@ -47,9 +47,10 @@ class Number {
   double approx_ = 0, error_ = 0;
 };
 
-// Equal when both are exact and identical, otherwise when |a-b| <= max(abs_tol, rel_tol * max(|a|,|b|),
-// the rounding error either side may carry). The error bound, not a fixed absolute tolerance, is what lets
-// sqrt(2)^2 - 2 (4e-16 in doubles) equal 0 while 1e-300 stays unequal to 2e-300 and sqrt(2) * 10^-10 to 0.
+// Equal when both are exact and identical, otherwise when |a-b| <= max(abs_tol, rel_tol * max(|a|,|b|)), or
+// when both may be 0: each within its rounding-error bound of 0 (an exact 0 has none). The bound, not a fixed
+// absolute tolerance, is what lets sqrt(2)^2 - 2 (4e-16 in doubles) equal 0 while 1e-300 stays unequal to
+// 2e-300 and sqrt(2) * 10^-10 to 0; a large bound (10^40 - 10^40) equals no nonzero value.
 // Non-finite values are never equal to anything.
 bool numbers_equal(const Number& a, const Number& b, double rel_tol = 1e-6, double abs_tol = 0);
 

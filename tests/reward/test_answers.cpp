@@ -170,15 +170,11 @@ TEST(Compare, Equivalences) {
 // matching: "\(5\)" and "**5**" answered nothing.
 TEST(Compare, MathDelimitersAndBoldAreNotPartOfTheAnswer) {
   const EqCase cases[] = {
-      {"\\(5\\)", "5", true},
-      {"\\( \\frac{1}{2} \\)", "\\frac{1}{2}", true},
-      {"\\[ 5 \\]", "5", true},
-      {"\\(x = 7\\)", "7", true},
-      {"\\(6\\)", "5", false},
-      {"**5**", "5", true},
-      {" **\\frac{3}{4}** ", "0.75", true},
-      {"**5** and **6**", "5", false},
-      {"**6**", "5", false},
+      {"\\(5\\)", "5", true},          {"\\( \\frac{1}{2} \\)", "\\frac{1}{2}", true},
+      {"\\[ 5 \\]", "5", true},        {"\\(x = 7\\)", "7", true},
+      {"\\(6\\)", "5", false},         {"**5**", "5", true},
+      {"**5**.", "5", true},           {" **\\frac{3}{4}** ", "0.75", true},
+      {"**5** and **6**", "5", false}, {"**6**", "5", false},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
@@ -210,6 +206,25 @@ TEST(Compare, SmallValuesAreComparedRelatively) {
       {"\\sqrt{2}^{20} - 1024", "0", true},
       {"10^{-40} \\cdot 10^{40}", "1", true},
       {"\\sqrt{2}^2 - 2", "10^{-12}", false},  // a value past its rounding bound (about 4e-15) is not 0
+      {"10^{40} - 10^{40}", "0", true},
+      {"\\sqrt{8} - 2\\sqrt{2}", "0", true},
+      {"(\\sqrt{3}+\\sqrt{2})^2 - 5 - 2\\sqrt{6}", "0", true},
+      {"8^{1/3} - 2", "0", true},
+      {"(\\sqrt{2}-1)^{10}(\\sqrt{2}+1)^{10}", "1", true},
+      {"(\\sqrt{2}^2-2) \\times 10^{20}", "0", true},
+      // A large bound is no licence: the rounding bound decides only where both sides may be 0, and these
+      // equalled any value within it (10^40 - 10^40 is 0 within 2e25).
+      {"10^{40}-10^{40}", "42", false},
+      {"10^{40}-10^{40}", "\\frac{22}{7}", false},
+      {"2^{200}-2^{200}", "12345", false},
+      {"\\frac{1}{\\sqrt{2}^2-2}", "42", false},
+      {"\\frac{1}{\\sqrt{2}^2-2}", "0", false},
+      {"\\frac{1}{\\sqrt{2}^2-2}", "-7", false},
+      {"(\\sqrt{2}^2-2)^{0.5}", "5", false},
+      {"(\\sqrt{2}^2-2)\\times 10^{20}", "123456", false},
+      {"\\pi\\cdot10^{20}-\\pi\\cdot10^{20}+17", "42", false},
+      {"(10^{20}+\\sqrt{2})-10^{20}", "7000", false},
+      {"\\frac{1}{\\pi-3.14159265358979}", "3", false},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
