@@ -7,7 +7,9 @@ namespace seek::reward {
 
 std::optional<double> correctness(const Problem& p, std::string_view completion, const CorrectnessOptions& o,
                                   const Deadline& d) {
-  if (p.task) return p.task->verify(p, completion, d);
+  // The prompt's opened <think> (o.extract.think_prefilled, as the reward reads each prompt) counts for a
+  // task too: accuracy and format judged an instruction-template prompt on an R1 model differently.
+  if (p.task) return p.task->verify(p, completion, d, o.extract.think_prefilled);
   if (p.answer.empty()) return std::nullopt;
   ExtractedAnswer a = extract_answer(completion, o.extract, d);
   if (!a.found()) return 0.0;

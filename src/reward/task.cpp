@@ -183,8 +183,11 @@ ExtractOptions Task::extract_options() const {
   return e;
 }
 
-double Task::verify(const Problem& problem, std::string_view completion, const Deadline& deadline) const {
-  ExtractedAnswer a = extract_answer(completion, extract_options(), deadline);
+double Task::verify(const Problem& problem, std::string_view completion, const Deadline& deadline,
+                    bool prompt_opens_think) const {
+  ExtractOptions e = extract_options();
+  e.think_prefilled = e.think_prefilled || prompt_opens_think;
+  ExtractedAnswer a = extract_answer(completion, e, deadline);
   if (!a.found()) return 0.0;
   double r = check(problem, a.text, deadline);
   return r < 0 ? 0.0 : (r > 1 ? 1.0 : r);

@@ -50,9 +50,11 @@ class Task : public std::enable_shared_from_this<Task> {
   std::vector<Problem> held_out_problems(int64_t n) const;
   bool in_held_out_set(const std::string& key) const;
 
-  // The reward in [0,1] for a completion; throws DeadlineExceeded when the deadline passes.
-  double verify(const Problem& problem, std::string_view completion,
-                const Deadline& deadline = Deadline()) const;
+  // The reward in [0,1] for a completion; throws DeadlineExceeded when the deadline passes. The completion
+  // starts inside an opened <think> when the task's think_prefilled says so or `prompt_opens_think` (the
+  // instruction template's chat prompt on an R1 or V3.1-thinking model opens one the task did not).
+  double verify(const Problem& problem, std::string_view completion, const Deadline& deadline = Deadline(),
+                bool prompt_opens_think = false) const;
 
   // The effective options (defaults filled in), as accepted by make_task.
   const nlohmann::json& options() const { return options_; }

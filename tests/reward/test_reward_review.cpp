@@ -265,6 +265,22 @@ TEST(ReviewFormat, ThinkPrefilledFollowsThePrompt) {
   EXPECT_EQ(score("format", {}, again, -1, &p), 1.0);
 }
 
+// A task's verifier read the completion with the task's own think_prefilled only: an instruction-template
+// prompt (a chat turn) on an R1 model opens <think>, and an answer still inside that thinking scored
+// accuracy 1 where format scored it 0. The prompt's opened <think> now counts for tasks too.
+TEST(ReviewTasks, APromptThatOpensThinkCountsForTheTasksVerifier) {
+  const auto task = make_task("arithmetic", {{"template", "instruction"}});
+  Problem p = task->train(0);
+  const std::string answer = "<answer>" + p.answer + "</answer>";
+  const auto prompted = [&](const std::string& text) {
+    return make_reward("accuracy", nlohmann::json::object())
+        ->score(RewardInput{&p, text, -1, /*prompt_opens_think=*/true});
+  };
+  EXPECT_EQ(prompted("Let me compute. " + answer), 0.0);  // the answer is inside the open thinking
+  EXPECT_EQ(prompted("Let me compute.</think> " + answer), 1.0);
+  EXPECT_EQ(task->verify(p, "Let me compute. " + answer), 1.0);  // a prompt that opened nothing
+}
+
 TEST(ReviewTasks, IntegerAndListAnswers) {
   auto arith = make_task("arithmetic");
   Problem p = arith->train(0);
