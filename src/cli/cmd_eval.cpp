@@ -70,8 +70,7 @@ void run(const EvalCli& c) {
   // Chat problems (a dataset's messages, a task's instruction template) are rendered in the folder's format;
   // one seek does not render is named, as seek chat names it.
   const std::string style_dir = c.tokenizer.empty() ? c.model : c.tokenizer;
-  const bool may_chat =
-      !c.data.empty() || (task_opts.is_object() && task_opts.value("template", "") == "instruction");
+  const bool may_chat = !c.data.empty() || is_instruction_template(task_opts);
   opt.chat_style = with_thinking(may_chat ? chat_style_of_noted(style_dir, "") : chat_style_of(style_dir),
                                  c.think, "--think");
   opt.progress.emplace();

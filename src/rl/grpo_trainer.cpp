@@ -182,8 +182,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   // Chat problems are rendered in the model's own chat format, as seek generate and chat render them.
   bool template_recognised = true;
   const ChatStyle style = with_thinking(chat_style_of(tok_dir, &template_recognised), s.think, "think");
-  if (!template_recognised && (!s.data.empty() || (s.task_options.is_object() &&
-                                                   s.task_options.value("template", "") == "instruction")))
+  if (!template_recognised && (!s.data.empty() || is_instruction_template(s.task_options)))
     fmt::print(
         "note: the chat_template in {}/tokenizer_config.json is none seek renders (DeepSeek V2, V3, R1 or "
         "V3.1): chat problems are rendered in the DeepSeek-V3 chat format\n",

@@ -120,10 +120,16 @@ bool prompt_opens_think(const reward::Problem& p, ChatStyle style) {
   return s.ends_with(tokens::kThink);
 }
 
+bool is_instruction_template(const nlohmann::json& task_options) {
+  if (!task_options.is_object()) return false;
+  const auto t = task_options.find("template");
+  return t != task_options.end() && t->is_string() && *t == "instruction";
+}
+
 std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::Problem& p, ChatStyle style) {
   if (is_chat_problem(p)) return encode_chat(tok, chat_messages(p), problem_chat_options(style));
-  // Special-token text is read as those tokens, as Hugging Face's tokenizers (so TRL) read a prompt and as
-  // seek train reads an SFT prompt: a prompt rendered ahead ("<｜begin▁of▁sentence｜><｜User｜>…") had its
+  // Special-token text is read as those tokens, as Hugging Face's tokenizers read a prompt and as seek
+  // train reads an SFT prompt: a prompt rendered ahead ("<｜begin▁of▁sentence｜><｜User｜>…") had its
   // BOS spelled out in 12 text tokens while the non-special <｜User｜> was a token. A prompt that starts
   // with the BOS text gets no second BOS.
   std::vector<int32_t> ids = tok.encode(p.prompt, /*add_special=*/true, /*parse_special=*/true);

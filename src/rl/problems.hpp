@@ -70,4 +70,8 @@ std::vector<int32_t> encode_problem_prompt(const Tokenizer& tok, const reward::P
 // prompt).
 bool prompt_opens_think(const reward::Problem& p, ChatStyle style);
 
+// Whether task options pick the instruction template, whose prompts are chat turns (false for options of
+// any other shape: the task reports those itself).
+bool is_instruction_template(const nlohmann::json& task_options);
+
 }  // namespace seek

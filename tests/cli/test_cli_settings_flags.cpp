@@ -153,6 +153,12 @@ TEST_F(CliSettingsFlags, NullTaskOptionsAreRefusedByEvalAsByGrpo) {
                "setting \"task_options\" is null");
   expect_error("eval --model " + (tmp.path / "m").string() + " --task arithmetic --task-options null",
                "--task-options is null; give a JSON object, or leave the flag out for the task's defaults");
+  // A template that is not a string was read (for the chat-format note) before the task checked it:
+  // "internal error", exit 2.
+  for (const char* value : {"5", "null", "[\"instruction\"]"})
+    expect_error("eval --model " + (tmp.path / "m").string() +
+                     " --task arithmetic --task-options '{\"template\": " + value + "}'",
+                 "option 'template' must be a string");
 }
 
 TEST_F(CliSettingsFlags, DataThatIsNoFileSaysWhatItIs) {
