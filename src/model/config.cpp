@@ -165,11 +165,15 @@ void check_derived_sizes(const ModelConfig& c, const std::string& src) {
            double(c.kv_lora_rank)},
       {"num_attention_heads × (qk_nope_head_dim + qk_rope_head_dim) × (q_lora_rank or hidden_size) (q_proj)",
        double(c.num_attention_heads) * qk * (c.q_lora_rank > 0 ? double(c.q_lora_rank) : hidden)},
+      {"q_lora_rank × hidden_size (q_a_proj)", c.q_lora_rank > 0 ? double(c.q_lora_rank) * hidden : 0.0},
       {"num_attention_heads × v_head_dim × hidden_size (o_proj)",
        double(c.num_attention_heads) * double(c.v_head_dim) * hidden},
-      {"intermediate_size × hidden_size (a dense MLP's projections)", double(c.intermediate_size) * hidden},
+      {"intermediate_size × hidden_size (a dense MLP's projections)",
+       has_dense_layer(c) ? double(c.intermediate_size) * hidden : 0.0},
       {"moe_intermediate_size × hidden_size (an expert's projections)",
        c.n_routed_experts > 0 ? double(c.moe_intermediate_size) * hidden : 0.0},
+      {"n_shared_experts × moe_intermediate_size × hidden_size (the shared experts, merged)",
+       c.n_routed_experts > 0 ? double(c.n_shared_experts) * double(c.moe_intermediate_size) * hidden : 0.0},
   };
   constexpr double kMaxValues = double(int64_t(1) << 60);
   for (const auto& [what, n] : values)

@@ -9,9 +9,7 @@
 namespace seek::test {
 
 // tiny-v3 (context 64) with a vocabulary that holds the byte tokenizer's 265 tokens, so text prompts work,
-// and no tokenizer.json. With nan_token >= 0 that token's embedding row is NaN: every position from its
-// first occurrence on gets NaN logits (attention reads it back from the cache).
-// overflow_token >= 0: its lm_head row holds FLT_MAX, finite weights whose logit overflows to ±inf at every
+// and no tokenizer.json. With overflow_token >= 0: its lm_head row holds FLT_MAX, finite weights whose logit overflows to ±inf at every
 // position (non-finite weights are refused as the model loads, so this is how the checks on the logits are
 // reached).
 inline std::filesystem::path random_byte_model(const std::filesystem::path& dir, int overflow_token = -1) {
