@@ -9,9 +9,9 @@
 namespace seek::test {
 
 // tiny-v3 (context 64) with a vocabulary that holds the byte tokenizer's 265 tokens, so text prompts work,
-// and no tokenizer.json. With overflow_token >= 0: its lm_head row holds FLT_MAX, finite weights whose logit overflows to ±inf at every
-// position (non-finite weights are refused as the model loads, so this is how the checks on the logits are
-// reached).
+// and no tokenizer.json. With overflow_token >= 0: its lm_head row holds FLT_MAX, finite weights whose logit
+// overflows to ±inf at every position (non-finite weights are refused as the model loads, so this is how the
+// checks on the logits are reached).
 inline std::filesystem::path random_byte_model(const std::filesystem::path& dir, int overflow_token = -1) {
   auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
   cfg.vocab_size = 272;
