@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <span>
 #include <string>
 
 #include "reward/answer_compare.hpp"
@@ -69,6 +70,10 @@ struct EqCase {
   const char* b;
   bool equal;
 };
+
+void expect_comparisons(std::span<const EqCase> cases) {
+  for (const auto& c : cases) EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
+}
 
 TEST(Compare, Equivalences) {
   const EqCase cases[] = {
@@ -161,9 +166,7 @@ TEST(Compare, Equivalences) {
       {"1 000", "1000", true},
       {"1 234 567", "1234567", true},
   };
-  for (const auto& c : cases) {
-    EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
-  }
+  expect_comparisons(cases);
 }
 
 // Math delimiters other than $ and Markdown bold around the whole answer kept clearly right answers from
@@ -176,9 +179,7 @@ TEST(Compare, MathDelimitersAndBoldAreNotPartOfTheAnswer) {
       {"**5**.", "5", true},           {" **\\frac{3}{4}** ", "0.75", true},
       {"**5** and **6**", "5", false}, {"**6**", "5", false},
   };
-  for (const auto& c : cases) {
-    EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
-  }
+  expect_comparisons(cases);
 }
 
 // Small values were equal within a fixed absolute tolerance of 1e-9: 10^{-300} answered 0, 1e-300 answered
@@ -226,9 +227,7 @@ TEST(Compare, SmallValuesAreComparedRelatively) {
       {"(10^{20}+\\sqrt{2})-10^{20}", "7000", false},
       {"\\frac{1}{\\pi-3.14159265358979}", "3", false},
   };
-  for (const auto& c : cases) {
-    EXPECT_EQ(answers_equal(c.a, c.b), c.equal) << c.a << " vs " << c.b;
-  }
+  expect_comparisons(cases);
   // The tolerance a user sets still applies.
   CompareOptions loose;
   loose.abs_tolerance = 1e-9;
