@@ -108,13 +108,16 @@ int64_t Engine::sample_tokens(const GenRequest& req) const {
 
 // Blocks the request's samples can reach: the prompt's full blocks, shared by all, then for each sample the
 // blocks past them (the partly filled last block of the prompt, which the last sample takes over and each
-// other one copies, and its own tokens up to max_new_tokens). That is never less than the prompt's own
-// blocks while it is prefilled. In double: a huge sample count must not wrap around to a small number.
+// other one copies, and its own tokens). A sample's last drawn token is never run (it ends the sample), so
+// its rows are the prompt and max_new_tokens - 1: counting that token reserved a whole block more whenever it
+// began one. That is never less than the prompt's own blocks while it is prefilled. In double: a huge sample
+// count must not wrap around to a small number.
 int64_t Engine::cache_need(const GenRequest& req) const {
   const int64_t bt = opt_.block_tokens, P = int64_t(req.prompt.size());
   // Without new tokens no sample writes (or copies) anything: the prompt's own blocks are all.
   if (sample_tokens(req) == P) return (P + bt - 1) / bt * bt * cache_.bytes_per_token();
-  const double blocks = double(P / bt) + double(req.n) * double((sample_tokens(req) + bt - 1) / bt - P / bt);
+  const int64_t rows = std::max(P, sample_tokens(req) - 1);
+  const double blocks = double(P / bt) + double(req.n) * double((rows + bt - 1) / bt - P / bt);
   const double bytes = blocks * double(bt) * double(cache_.bytes_per_token());
   return bytes >= 9.2e18 ? INT64_MAX : int64_t(bytes);
 }

@@ -386,9 +386,10 @@ TEST(Engine, CacheReservationIsWhatTheSamplesReach) {
   };
   // 5 tokens: 1 full block + 1 partial; 11 tokens per sample reach 3 blocks, 2 past the full one each.
   // 2 tokens: no full block; 12 tokens reach 3. 8 tokens: 2 full blocks, 12 tokens reach 3, 1 past them each.
-  // No new tokens: the prompt's 2 blocks (no sample writes, so none copies the partial one).
-  for (const Case c :
-       {Case{5, 3, 6, 1 + 3 * 2}, Case{2, 1, 10, 3}, Case{8, 4, 4, 2 + 4 * 1}, Case{5, 3, 0, 2}}) {
+  // No new tokens: the prompt's 2 blocks (no sample writes, so none copies the partial one). A sample's last
+  // token is never run: 4 + 5 tokens write 8 rows, 2 blocks (it reserved 3, and refused a budget of 2).
+  for (const Case c : {Case{5, 3, 6, 1 + 3 * 2}, Case{2, 1, 10, 3}, Case{8, 4, 4, 2 + 4 * 1},
+                       Case{5, 3, 0, 2}, Case{4, 1, 5, 2}, Case{4, 2, 5, 1 + 2 * 1}}) {
     const GenRequest req{random_tokens(c.prompt, V, 7), free_sampling(3, c.max_new), c.n};
     opt.max_cache_bytes = c.blocks * block;
     Engine fits(*model, nullptr, opt);
