@@ -51,7 +51,7 @@ int64_t Runner::fp8_group() const {
   // The largest power of two up to 64 that divides every part of a row, so no scaling run straddles two
   // heads' keys and values (naive); the absorbed form's fp8 part is the latent alone (k_pe is the bf16 tail).
   // Never below 4 (the cache's packing unit): with parts of an odd width (nope 6, rope 4, v 6: gcd 2) runs
-  // of 4 do straddle them, which is still exact in kind, as each run has its own scale. DeepSeek's shapes
+  // of 4 do straddle them, so a key and a value part may share one scale (still valid). DeepSeek's shapes
   // all give 64.
   const int64_t parts = form_ == AttnForm::Absorbed
                             ? c_.kv_lora_rank
