@@ -89,11 +89,19 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
     // apart, were equal within the tolerance. Where one side is not exact there, the text decides.
     if ((!va->exact() || !vb->exact()) && std::max(std::fabs(va->value()), std::fabs(vb->value())) >= 0x1p53)
       return canonical_text(a, d) == canonical_text(b, d);
-    if (numbers_equal(*va, *vb, o.rel_tolerance, o.abs_tolerance)) return true;
+    // A value lost to doubles (cancellation, underflow: Number::determined) says nothing but that it may be 0
+    // (numbers_equal's exact-0 rule): otherwise the text decides.
+    if (!va->determined() || !vb->determined())
+      return numbers_equal(*va, *vb, 0, 0) || canonical_text(a, d) == canonical_text(b, d);
+    // The relative tolerance is for written decimals, which are rounded values. Without one, an inexact
+    // value is symbolic (\pi, \sqrt{2}) and must agree to its rounding: within 1e-6, \frac{355}{113}
+    // answered \pi and \frac{1393}{985} answered \sqrt{2}.
+    const bool decimal_written = a.find('.') != std::string::npos || b.find('.') != std::string::npos;
+    if (numbers_equal(*va, *vb, decimal_written ? o.rel_tolerance : 0.0, o.abs_tolerance)) return true;
     // A written decimal is a rounded value: "0.3333333" answers 1/3 within the tolerance. The less precise
     // side must also be the other rounded to the digits it shows: within the relative tolerance alone,
     // "1000001.0" answered 1000000 and "0.000000002" answered 1e-9; "3.1415926535" still answers 3.14159.
-    if (a.find('.') == std::string::npos && b.find('.') == std::string::npos) return false;
+    if (!decimal_written) return false;
     const double x = va->value(), y = vb->value();
     if (!numbers_equal(Number::approx(x, va->error()), Number::approx(y, vb->error()), o.rel_tolerance,
                        o.abs_tolerance))

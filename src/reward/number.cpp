@@ -34,11 +34,26 @@ bool in_range(i128 v) {
 }
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
+// The largest rounding-error bound, relative to the values (or absolute near 0), that numbers_equal takes for
+// float noise: far above what a few hundred operations round to, far below any tolerance a user means.
+constexpr double kNoiseBound = 1e-9;
+// The largest bound within which a value counts as an exact 0's equal: wider than kNoiseBound, as a root of
+// noise is larger noise (sqrt(pi - pi) is 0 within 4e-8), and far below anything a hedge could hide a
+// nonzero answer in (10^40 - 10^40 + 42 is 0 within 2e25).
+constexpr double kZeroBound = 1e-6;
 
 // The bound for a double result r computed from operands within `propagated` of their exact values: that,
 // plus the operation's own rounding (half an ulp; a whole one for std::pow, to be safe).
 Number approx_result(double r, double propagated) {
   return Number::approx(r, propagated + kEps * std::fabs(r));
+}
+
+// A product, quotient or power of nonzero values that comes out below the normal range lost its digits to
+// underflow (10^{-400} became 0): no bound holds it, so it is not determined.
+Number product_result(double r, double propagated, bool nonzero_operands) {
+  if (nonzero_operands && std::fabs(r) < std::numeric_limits<double>::min())
+    return Number::approx(r, std::numeric_limits<double>::infinity());
+  return approx_result(r, propagated);
 }
 
 std::string i128_str(i128 v) {
@@ -88,6 +103,11 @@ double Number::error() const {
   return 2 * kEps * std::fabs(value());
 }
 
+bool Number::determined() const {
+  if (exact_) return true;
+  return std::isfinite(approx_) && std::isfinite(error_) && error_ <= kNoiseBound * std::fabs(approx_);
+}
+
 bool Number::finite() const {
   return exact_ || std::isfinite(approx_);
 }
@@ -116,9 +136,11 @@ std::optional<Number> Number::parse_decimal(std::string_view s) {
   for (char c : frac) {
     if (c < '0' || c > '9') return std::nullopt;
   }
-  // Leading zeros do not count against the 36-digit budget.
+  // Leading zeros, and trailing zeros after the point, do not count against the 36-digit budget
+  // ("1000001.000…0" with 36 zeros was a double, which the relative tolerance took for 1000000).
   size_t lead = 0;
   while (lead < whole.size() && whole[lead] == '0') ++lead;
+  while (frac.size() > 1 && frac.back() == '0') frac.remove_suffix(1);
   if (whole.size() - lead + frac.size() <= 36) {
     i128 num = 0, den = 1;
     for (char c : whole.substr(lead)) num = num * 10 + (c - '0');
@@ -165,7 +187,7 @@ std::optional<Number> mul(const Number& a, const Number& b) {
       return Number::rational(n, d);
   }
   const double x = a.value(), y = b.value(), ex = a.error(), ey = b.error();
-  return approx_result(x * y, std::fabs(x) * ey + std::fabs(y) * ex + ex * ey);
+  return product_result(x * y, std::fabs(x) * ey + std::fabs(y) * ex + ex * ey, x != 0 && y != 0);
 }
 
 std::optional<Number> div(const Number& a, const Number& b) {
@@ -174,8 +196,10 @@ std::optional<Number> div(const Number& a, const Number& b) {
   const double x = a.value(), y = b.value(), r = x / y;
   // |a/b - x/y| <= (ex + |r| ey) / (|y| - ey); a divisor within its own error of 0 bounds nothing.
   const double margin = std::fabs(y) - b.error();
-  return approx_result(r, margin > 0 ? (a.error() + std::fabs(r) * b.error()) / margin
-                                     : std::numeric_limits<double>::infinity());
+  return product_result(
+      r,
+      margin > 0 ? (a.error() + std::fabs(r) * b.error()) / margin : std::numeric_limits<double>::infinity(),
+      x != 0);
 }
 
 namespace {
@@ -194,7 +218,7 @@ Number pow_result(const Number& a, const Number& b) {
   else
     bound = y > 0 && ey == 0 ? std::pow(std::fabs(x) + ex, y) + std::fabs(r)
                              : std::numeric_limits<double>::infinity();
-  return approx_result(r, bound + kEps * std::fabs(r));
+  return product_result(r, bound + kEps * std::fabs(r), x != 0);
 }
 
 }  // namespace
@@ -262,14 +286,18 @@ bool numbers_equal(const Number& a, const Number& b, double rel_tol, double abs_
   if (a.exact() && b.exact()) return a.num() == b.num() && a.den() == b.den();
   double x = a.value(), y = b.value();
   if (!std::isfinite(x) || !std::isfinite(y)) return false;
-  if (std::fabs(x - y) <= std::max(abs_tol, rel_tol * std::max(std::fabs(x), std::fabs(y)))) return true;
-  // Rounding decides only where both values may be 0: each side an exact 0 or within its (finite) bound of
-  // it (sqrt(2)^2 - 2 is 4e-16 in doubles). A bound as equality in general let 10^40 - 10^40 (0 within
-  // 2e25) equal 42, and 1/(sqrt(2)^2 - 2), whose divisor may be 0, equal anything.
-  const auto may_be_zero = [](double v, double bound) {
-    return std::isfinite(bound) && std::fabs(v) <= bound;
+  // An exact 0 against a value 0 within a bound that is noise: sqrt(2)^2 - 2 is 4e-16 in doubles. Such a
+  // value is not determined (its bound exceeds it), and answers nothing else.
+  const auto zero_and_within = [](const Number& zero, const Number& other) {
+    const double e = other.error();
+    return zero.exact() && zero.num() == 0 && std::fabs(other.value()) <= e && e <= kZeroBound;
   };
-  return may_be_zero(x, a.error()) && may_be_zero(y, b.error());
+  if (zero_and_within(a, b) || zero_and_within(b, a)) return true;
+  if (!a.determined() || !b.determined()) return false;
+  const double diff = std::fabs(x - y), scale = std::max(std::fabs(x), std::fabs(y));
+  if (diff <= std::max(abs_tol, rel_tol * scale)) return true;
+  // Within the bounds, which are noise next to the values now: sqrt(2) * sqrt(2) = 2.
+  return diff <= a.error() + b.error();
 }
 
 }  // namespace seek::reward

@@ -207,12 +207,34 @@ TEST(Compare, SmallValuesAreComparedRelatively) {
       {"\\sqrt{2}^{20} - 1024", "0", true},
       {"10^{-40} \\cdot 10^{40}", "1", true},
       {"\\sqrt{2}^2 - 2", "10^{-12}", false},  // a value past its rounding bound (about 4e-15) is not 0
-      {"10^{40} - 10^{40}", "0", true},
+      // Values lost to doubles are not compared: 10^{40} - 10^{40} is 0 only within 2e25.
+      {"10^{40} - 10^{40}", "0", false},
       {"\\sqrt{8} - 2\\sqrt{2}", "0", true},
       {"(\\sqrt{3}+\\sqrt{2})^2 - 5 - 2\\sqrt{6}", "0", true},
       {"8^{1/3} - 2", "0", true},
+      {"\\sqrt{\\pi - \\pi}", "0", true},  // 0 within 4e-8: a root of noise is larger noise
       {"(\\sqrt{2}-1)^{10}(\\sqrt{2}+1)^{10}", "1", true},
-      {"(\\sqrt{2}^2-2) \\times 10^{20}", "0", true},
+      {"(\\sqrt{2}^2-2) \\times 10^{20}", "0", false},  // 0 within 3e5
+      // It hedged: 10^{40} - 10^{40} + 42 answered both 42 and 0.
+      {"10^{40} - 10^{40} + 42", "0", false},
+      {"10^{40} - 10^{40} + 42", "42", false},
+      {"\\pi + 10^{38} - 10^{38}", "0", false},
+      // Symbolic values agree to their rounding, not within 1e-6: close fractions are not \pi or \sqrt{2}.
+      {"\\frac{355}{113}", "\\pi", false},
+      {"\\frac{1393}{985}", "\\sqrt{2}", false},
+      {"\\sqrt{2} \\cdot \\sqrt{2}", "2", true},
+      {"\\frac{\\pi}{\\pi} \\cdot 12345679", "12345678", false},
+      // Underflow is no value (10^{-400} became 0 with no error at all); the text still matches itself.
+      {"10^{-400}", "0", false},
+      {"7 \\times 10^{-400}", "3 \\times 10^{-400}", false},
+      {"10^{-400}", "10^{-400}", true},
+      {"\\left(233884^{-1}\\right)^{100}", "1.26 \\times 10^{-537}", false},
+      // 0 within 1e-53 is no answer to 5.9e-73 (7/\pi was lost to 10^{25}'s rounding).
+      {"\\left(\\frac{10^{25} + \\frac{7}{\\pi} - 10^{25}}{29 \\cdot 10^{35}}\\right)^{2}",
+       "5.9 \\times 10^{-73}", false},
+      // Trailing zeros keep a decimal exact: with 36 of them it was a double, within 1e-6 of 1000000.
+      {"1000001.000000000000000000000000000000", "1000000", false},
+      {"1000000.000000000000000000000000000000", "1000000", true},
       // A large bound is no licence: the rounding bound decides only where both sides may be 0, and these
       // equalled any value within it (10^40 - 10^40 is 0 within 2e25).
       {"10^{40}-10^{40}", "42", false},
