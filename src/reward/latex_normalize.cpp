@@ -364,6 +364,32 @@ std::string strip_units(const std::string& s) {
   return head;
 }
 
+// Whether `lhs` (the text before an equals sign, rewritten) names what the right side gives: a variable or a
+// function's value ("x", "x_1", "f(2)", "\\angle ABC", "P(A)"), letters with subscripts and arguments, no
+// arithmetic outside the arguments.
+bool names_a_value(std::string_view lhs) {
+  int depth = 0;
+  bool letter = false;
+  char before = ' ';
+  for (const char c : lhs) {
+    if (c == '(' || c == kGroupOpen) {
+      ++depth;
+    } else if (c == ')' || c == kGroupClose) {
+      --depth;
+    } else if (depth == 0) {
+      if (is_alpha(c)) {
+        letter = true;
+      } else if (is_digit(c)) {
+        if (before != '_' && !is_digit(before)) return false;  // a coefficient, not a subscript
+      } else if (c != ' ' && c != '\\' && c != '_' && c != '\'') {
+        return false;
+      }
+    }
+    if (c != kGroupOpen) before = c;
+  }
+  return letter && depth == 0;
+}
+
 // The rewriting itself, for text of any length (canonical_text's input has been through latex_to_expr).
 std::string rewrite(std::string_view answer, const Deadline& deadline) {
   // The group markers are the rewriting's own: any in the text are read as spaces.
@@ -376,8 +402,10 @@ std::string rewrite(std::string_view answer, const Deadline& deadline) {
   }
   Rewriter r{answer, deadline};
   std::string out = r.run();
-  // "x = 3", "x = 2 + 3 = 5": the value after the last equals sign. Not where the equations are several
-  // answers ("x = 3, y = 2", "x = 1 or x = 2"), which read from the last one answered 2.
+  // "x = 3", "x = 2 + 3 = 5", "f(2) = 7": the value after the last equals sign, where what comes before the
+  // first one names the answer. Not an equation whose left side is an expression ("2x - y + 3z + 8 = 0", a
+  // plane: reduced to "0", any answer 0 matched it), nor equations that are several answers ("x = 3, y = 2",
+  // "x = 1 or x = 2"), which read from the last one answered 2.
   size_t eq = std::string::npos, equals = 0;
   for (size_t k = 0; k < out.size(); ++k)
     if (out[k] == '=' && (k == 0 || (out[k - 1] != '!' && out[k - 1] != '<' && out[k - 1] != '>'))) {
@@ -386,7 +414,9 @@ std::string rewrite(std::string_view answer, const Deadline& deadline) {
     }
   const bool several_answers = out.find_first_of(",;") != std::string::npos ||
                                any_word(out, [](std::string_view w) { return w == "or" || w == "and"; });
-  if (equals == 1 || (equals > 1 && !several_answers)) out = out.substr(eq + 1);
+  if ((equals == 1 || (equals > 1 && !several_answers)) &&
+      names_a_value(std::string_view(out).substr(0, out.find('='))))
+    out = out.substr(eq + 1);
   out = drop_thousands_separators(out);
   std::replace(out.begin(), out.end(), kGroupOpen, '(');
   std::replace(out.begin(), out.end(), kGroupClose, ')');

@@ -169,6 +169,32 @@ TEST(Compare, Equivalences) {
   expect_comparisons(cases);
 }
 
+// An equation was reduced to the part after its last equals sign whatever came before it: the reference
+// "2x - y + 3z + 8 = 0" (a plane) became "0", and any answer 0, or another plane, matched it. Only a left
+// side that names the value (a variable, a function's value) is dropped now.
+TEST(Compare, AnEquationKeepsALeftSideThatIsAnExpression) {
+  const EqCase cases[] = {
+      {"0", "2x - y + 3z + 8 = 0", false},
+      {"x + y + z = 0", "2x - y + 3z + 8 = 0", false},
+      {"1", "\\frac{x^2}{4} + \\frac{y^2}{9} = 1", false},
+      {"x^2 + y^2 = 25", "(x-1)^2 + (y+2)^2 = 25", false},
+      {"x - y = 5", "x + y = 5", false},
+      {"2x - y + 3z + 8 = 0", "2x - y + 3z + 8 = 0", true},
+      {"2x-y+3z+8=0", "2x - y + 3z + 8 = 0", true},
+      // A left side that names the value still goes.
+      {"x = 7", "7", true},
+      {"x_1 = 7", "7", true},
+      {"x_{1} = 7", "7", true},
+      {"f(2) = 7", "7", true},
+      {"P(A) = \\frac{1}{2}", "0.5", true},
+      {"\\angle ABC = 30", "30", true},
+      {"y = 2x + 3", "2x + 3", true},
+      {"x = 2 + 3 = 5", "5", true},
+      {"2x = 6", "6", false},
+  };
+  expect_comparisons(cases);
+}
+
 // Math delimiters other than $ and Markdown bold around the whole answer kept clearly right answers from
 // matching: "\(5\)" and "**5**" answered nothing.
 TEST(Compare, MathDelimitersAndBoldAreNotPartOfTheAnswer) {
