@@ -317,6 +317,44 @@ bool changes_the_number(std::string_view word) {
   return std::find(std::begin(kWords), std::end(kWords), lower) != std::end(kWords);
 }
 
+// The symbols of units, as they follow a number ("5cm", "60 km/h", "3 m^2").
+bool unit_symbol(std::string_view w) {
+  static constexpr std::string_view kSymbols[] = {
+      "m",  "cm",  "mm",  "km",  "nm",  "g",   "kg",   "mg",  "s",   "ms",  "ns", "min", "h",  "hr",  "hrs",
+      "L",  "l",   "mL",  "ml",  "N",   "J",   "kJ",   "W",   "kW",  "kWh", "V",  "mV",  "A",  "mA",  "K",
+      "Pa", "kPa", "Hz",  "kHz", "MHz", "GHz", "mph",  "kph", "kmh", "ft",  "yd", "mi",  "lb", "lbs", "oz",
+      "in", "deg", "rad", "sec", "mol", "cal", "kcal", "cc",  "sq",  "gal", "qt", "pt",  "ha"};
+  return std::find(std::begin(kSymbols), std::end(kSymbols), w) != std::end(kSymbols);
+}
+
+// Whether every word of `tail` (what follows the number) is a unit: a unit symbol, or after a space a word of
+// three letters or more ("dollars", "apples", "meters"), and every power a unit symbol's ("m^2", "m/s^2").
+// Variables are not units: "6xy", "6 x^3 y^5", "\frac{4\pi}{3} r^3" and "\frac{1}{2}bh" were reduced to
+// their coefficient, which any answer with that coefficient matched.
+bool unit_words(std::string_view tail, bool spaced) {
+  for (size_t k = 0; k < tail.size();) {
+    if (!is_alpha(tail[k])) {
+      ++k;
+      continue;
+    }
+    size_t e = k;
+    while (e < tail.size() && is_alpha(tail[e])) ++e;
+    const std::string_view w = tail.substr(k, e - k);
+    const bool symbol = unit_symbol(w);
+    // A word glued to the number must be a symbol ("5cm"); one after a space may be any word of 3 letters.
+    const bool glued = k == 0 && !spaced;
+    if (!symbol && (glued || w.size() < 3)) return false;
+    // A power is a unit's ("m^2", "cm^3") only on a symbol, and a single letter's only on m ("s^2" is a
+    // side squared unless it follows "m/").
+    if (e < tail.size() && tail[e] == '^') {
+      if (!symbol) return false;
+      if (w.size() == 1 && w != "m" && !(k > 0 && tail[k - 1] == '/')) return false;
+    }
+    k = e;
+  }
+  return true;
+}
+
 // Drops a trailing unit: "5 cm", "12 dollars", "3 m^2", "60 km/h", "5cm". A single letter glued to a number
 // ("2x") or after a space ("2 x") is a variable, not a unit, and stays, but for a few SI symbols ("5 m",
 // "3 s"); so does a tail with a word that changes the number (changes_the_number).
@@ -359,6 +397,7 @@ std::string strip_units(const std::string& s) {
       std::string_view("mgshLKNJWV").find(tail[0]) == std::string_view::npos)
     return s;
   if (any_word(tail, changes_the_number)) return s;
+  if (!unit_words(tail, spaced)) return s;
   std::string head = trim(s.substr(0, first_alpha));
   if (head.empty() || !(is_digit(head.back()) || head.back() == ')')) return s;
   return head;

@@ -195,6 +195,33 @@ TEST(Compare, AnEquationKeepsALeftSideThatIsAnExpression) {
   expect_comparisons(cases);
 }
 
+// Letters after a number were dropped as a unit whatever they were: the reference "6xy" became 6, and any
+// answer with the coefficient matched it. A unit is now a unit symbol, or a word of three letters or more
+// after a space; powers only on symbols.
+TEST(Compare, VariablesAfterACoefficientAreNoUnit) {
+  const EqCase cases[] = {
+      {"6", "6xy", false},
+      {"6ab", "6xy", false},
+      {"6 x^3 y^5", "6 x^2 y", false},
+      {"5", "3 + 2xy", false},
+      {"\\frac{4\\pi}{3}", "\\frac{4\\pi}{3} r^3", false},
+      {"\\frac{\\sqrt{3}}{4} a^3", "\\frac{\\sqrt{3}}{4} s^2", false},
+      {"\\frac{1}{2}", "\\frac{1}{2}bh", false},
+      {"6xy", "6xy", true},
+      // Units still go.
+      {"5 cm", "5", true},
+      {"5cm", "5", true},
+      {"12 dollars", "12", true},
+      {"18 eggs", "18", true},
+      {"60 km/h", "60", true},
+      {"9.8 m/s^2", "9.8", true},
+      {"3 m^2", "3", true},
+      {"5 m", "5", true},
+      {"4 \\text{ cm}^2", "4", true},
+  };
+  expect_comparisons(cases);
+}
+
 // Math delimiters other than $ and Markdown bold around the whole answer kept clearly right answers from
 // matching: "\(5\)" and "**5**" answered nothing.
 TEST(Compare, MathDelimitersAndBoldAreNotPartOfTheAnswer) {
