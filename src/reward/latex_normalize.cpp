@@ -297,21 +297,24 @@ bool any_word(std::string_view text, Pred pred) {
 // answered the bare number.
 bool changes_the_number(std::string_view word) {
   static constexpr std::string_view kWords[] = {
-      "zero",     "one",      "two",       "three",      "four",      "five",          "six",
-      "seven",    "eight",    "nine",      "ten",        "eleven",    "twelve",        "thirteen",
-      "fourteen", "fifteen",  "sixteen",   "seventeen",  "eighteen",  "nineteen",      "twenty",
-      "thirty",   "forty",    "fifty",     "sixty",      "seventy",   "eighty",        "ninety",
-      "hundred",  "hundreds", "thousand",  "thousands",  "million",   "millions",      "billion",
-      "billions", "trillion", "trillions", "half",       "halves",    "third",         "thirds",
-      "quarter",  "quarters", "fifth",     "fifths",     "tenth",     "tenths",        "dozen",
-      "dozens",   "squared",  "cubed",     "percentile", "or",        "and",           "to",
-      "at",       "least",    "most",      "more",       "less",      "fewer",         "than",
-      "not",      "no",       "is",        "are",        "was",       "were",          "be",
-      "maybe",    "perhaps",  "possibly",  "probably",   "about",     "approximately", "approx",
-      "around",   "roughly",  "nearly",    "almost",     "over",      "under",         "above",
-      "below",    "between",  "plus",      "minus",      "times",     "equals",        "either",
-      "nor",      "but",      "if",        "wrong",      "incorrect", "correct",       "true",
-      "false",    "none",     "all",       "any",        "each",      "every"};
+      "zero",       "one",      "two",       "three",      "four",       "five",          "six",
+      "seven",      "eight",    "nine",      "ten",        "eleven",     "twelve",        "thirteen",
+      "fourteen",   "fifteen",  "sixteen",   "seventeen",  "eighteen",   "nineteen",      "twenty",
+      "thirty",     "forty",    "fifty",     "sixty",      "seventy",    "eighty",        "ninety",
+      "hundred",    "hundreds", "thousand",  "thousands",  "million",    "millions",      "billion",
+      "billions",   "trillion", "trillions", "half",       "halves",     "third",         "thirds",
+      "quarter",    "quarters", "fifth",     "fifths",     "tenth",      "tenths",        "dozen",
+      "dozens",     "squared",  "cubed",     "percentile", "or",         "and",           "to",
+      "at",         "least",    "most",      "more",       "less",       "fewer",         "than",
+      "not",        "no",       "is",        "are",        "was",        "were",          "be",
+      "maybe",      "perhaps",  "possibly",  "probably",   "about",      "approximately", "approx",
+      "around",     "roughly",  "nearly",    "almost",     "over",       "under",         "above",
+      "below",      "between",  "plus",      "minus",      "times",      "equals",        "either",
+      "nor",        "but",      "if",        "wrong",      "incorrect",  "correct",       "true",
+      "false",      "none",     "all",       "any",        "each",       "every",         "factorial",
+      "factorials", "sixth",    "sixths",    "seventh",    "sevenths",   "eighth",        "eighths",
+      "ninth",      "ninths",   "hundredth", "hundredths", "thousandth", "thousandths",   "millionth",
+      "millionths"};
   std::string lower(word);
   for (char& c : lower) c = char(std::tolower((unsigned char)c));
   return std::find(std::begin(kWords), std::end(kWords), lower) != std::end(kWords);

@@ -249,6 +249,10 @@ std::optional<Number> pow(const Number& a, const Number& b) {
       if (ok) return r;
     }
     if (a.value() == 0 && b.value() < 0) return std::nullopt;
+    // A negative base's sign follows the exponent's parity, which a double past 2^53 no longer holds:
+    // (-1)^(2^60 + 1) came out 1.
+    if (a.value() < 0 && abs128(e) > (i128(1) << 53))
+      return Number::approx(std::pow(a.value(), b.value()), std::numeric_limits<double>::infinity());
     return pow_result(a, b);
   }
   double x = a.value(), y = b.value();
