@@ -167,6 +167,19 @@ std::optional<Relation> relation_of(const std::string& s) {
   return found;
 }
 
+// Each element as a value given to a name, or nullopt unless every one is such, with distinct names.
+std::optional<std::vector<Assignment>> assignments(const std::vector<std::string>& elements) {
+  std::vector<Assignment> out;
+  for (const std::string& e : elements) {
+    auto a = assignment_of(e);
+    if (!a) return std::nullopt;
+    for (const Assignment& seen : out)
+      if (seen.name == a->name) return std::nullopt;
+    out.push_back(std::move(*a));
+  }
+  return out;
+}
+
 // Percent signs were dropped by latex_to_expr; "50\%" is then 50 and, read as a fraction, 0.5.
 bool has_percent(std::string_view s) {
   while (!s.empty() && std::isspace((unsigned char)s.back())) s.remove_suffix(1);
@@ -210,8 +223,20 @@ bool answers_equal(std::string_view predicted, std::string_view reference, const
   auto ps = split_top_level(strip_brackets(p, &pk));
   auto rs = split_top_level(strip_brackets(r, &rk));
   if (ps.size() < 2 || ps.size() != rs.size()) return false;
-  // (1, 2) and [1, 2] are different intervals: bracketed on both sides, the brackets must agree.
+  // (1, 2) and [1, 2] are different intervals: bracketed on both sides, the brackets must agree. A bare list
+  // answers a tuple, (1, 2), but not a closed interval, [1, 2]: it answered (1, 5) and [1, 5] alike.
   if (pk != 0 && rk != 0 && pk != rk) return false;
+  if (pk == 0 && rk == '[') return false;
+  // Values given to names ("x = 5, y = 3") answer by name, in any order: compared by position, the values
+  // alone, "y = 5, x = 3" answered it and "y = 3, x = 5" did not.
+  if (const auto pa = assignments(ps), ra = assignments(rs); pa && ra) {
+    for (const Assignment& want : *ra) {
+      const auto got =
+          std::find_if(pa->begin(), pa->end(), [&](const Assignment& a) { return a.name == want.name; });
+      if (got == pa->end() || !element_equal(got->value, want.value, o, d)) return false;
+    }
+    return true;
+  }
   for (size_t i = 0; i < ps.size(); ++i) {
     if (!element_equal(ps[i], rs[i], o, d)) return false;
   }

@@ -545,6 +545,21 @@ std::string latex_to_expr(std::string_view raw_answer, const Deadline& deadline)
   return rewrite(with_ascii(answer, kSigns), deadline);
 }
 
+std::optional<Assignment> assignment_of(std::string_view element) {
+  const size_t eq = element.find('=');
+  if (eq == std::string_view::npos || element.find('=', eq + 1) != std::string_view::npos)
+    return std::nullopt;
+  if (eq > 0 && (element[eq - 1] == '!' || element[eq - 1] == '<' || element[eq - 1] == '>'))
+    return std::nullopt;
+  if (!names_a_value(element.substr(0, eq))) return std::nullopt;
+  Assignment a;
+  for (const char c : element.substr(0, eq))
+    if (!std::isspace(static_cast<unsigned char>(c))) a.name += c;
+  a.value = trim(element.substr(eq + 1));
+  if (a.value.empty()) return std::nullopt;
+  return a;
+}
+
 std::string canonical_text(std::string_view expr, const Deadline& deadline) {
   std::string e = rewrite(expr, deadline);
   std::string out;

@@ -8,6 +8,7 @@
 //   removed
 // The result is meant for evaluate() first and for string comparison when it is not a number.
 #pragma once
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,5 +28,12 @@ std::string latex_to_expr(std::string_view answer, const Deadline& deadline = De
 // lengthen an answer past latex_to_expr's limit): the rewrite once more, then all whitespace removed,
 // lower-cased, a trailing '.' dropped.
 std::string canonical_text(std::string_view expr, const Deadline& deadline = Deadline());
+
+// An element of latex_to_expr's output that assigns a value to a name ("x=5", "f(2) = 7": one '=' whose left
+// side names a value, as latex_to_expr takes a single answer's): {the name without spaces, the value}.
+struct Assignment {
+  std::string name, value;
+};
+std::optional<Assignment> assignment_of(std::string_view element);
 
 }  // namespace seek::reward

@@ -222,6 +222,23 @@ TEST(Compare, VariablesAfterACoefficientAreNoUnit) {
   expect_comparisons(cases);
 }
 
+// Values given to names were compared by position, the values alone: "y = 5, x = 3" (swapped) answered
+// "x = 5, y = 3", and "y = 3, x = 5" (right, in another order) did not. A bare list answered an open and a
+// closed interval alike.
+TEST(Compare, NamedValuesAnswerByNameAndABareListIsNoClosedInterval) {
+  const EqCase cases[] = {
+      {"y = 5, x = 3", "x = 5, y = 3", false},
+      {"y = 3, x = 5", "x = 5, y = 3", true},
+      {"x = 5, y = 3", "x = 5, y = 3", true},
+      {"x = 5, z = 3", "x = 5, y = 3", false},
+      {"x = \\frac{1}{2}, y = 3", "y = 3, x = 0.5", true},
+      {"1, 5", "(1, 5)", true},
+      {"1, 5", "[1, 5]", false},
+      {"[1, 5]", "[1, 5]", true},
+  };
+  expect_comparisons(cases);
+}
+
 // Math delimiters other than $ and Markdown bold around the whole answer kept clearly right answers from
 // matching: "\(5\)" and "**5**" answered nothing.
 TEST(Compare, MathDelimitersAndBoldAreNotPartOfTheAnswer) {
