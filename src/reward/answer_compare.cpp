@@ -72,6 +72,37 @@ int decimals_written(std::string s) {
   return int(s.size() - point - 1);
 }
 
+// Whether `s` (latex_to_expr's output) is a decimal as written: a plain one ("-12.50") or one in scientific
+// notation with a point ("1.5e3", "1.41421356*10^(-6)"). Those are rounded values, which the relative
+// tolerance is for; a point elsewhere in an expression ("\frac{355.0}{113}", "1234567.5 \cdot
+// \frac{\pi}{\pi}") turned it on for the whole expression, so one such answer matched both neighbouring
+// integers.
+bool written_decimal(std::string s) {
+  if (decimals_written(s) >= 0) return true;
+  std::erase_if(s, [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  while (s.size() >= 2 && s.front() == '(' && s.back() == ')') s = s.substr(1, s.size() - 2);
+  size_t i = (s.starts_with('-') || s.starts_with('+')) ? 1 : 0;
+  const size_t start = i;
+  bool point = false;
+  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || (s[i] == '.' && !point))) {
+    point = point || s[i] == '.';
+    ++i;
+  }
+  if (!point || i == start + 1) return false;
+  std::string_view rest = std::string_view(s).substr(i);
+  if (rest.starts_with("e") || rest.starts_with("E")) {
+    rest.remove_prefix(1);
+  } else if (rest.starts_with("*10^")) {
+    rest.remove_prefix(4);
+    if (rest.starts_with('(') && rest.ends_with(')')) rest = rest.substr(1, rest.size() - 2);
+  } else {
+    return false;
+  }
+  if (rest.starts_with('-') || rest.starts_with('+')) rest.remove_prefix(1);
+  return !rest.empty() && std::all_of(rest.begin(), rest.end(),
+                                      [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
 // Whether a side written as a decimal with k digits after the point is the other value rounded to k digits
 // (within half a unit of its last digit, and float noise).
 bool rounds_to(int k, double written_value, double other) {
@@ -93,10 +124,10 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
     // (numbers_equal's exact-0 rule): otherwise the text decides.
     if (!va->determined() || !vb->determined())
       return numbers_equal(*va, *vb, 0, 0) || canonical_text(a, d) == canonical_text(b, d);
-    // The relative tolerance is for written decimals, which are rounded values. Without one, an inexact
-    // value is symbolic (\pi, \sqrt{2}) and must agree to its rounding: within 1e-6, \frac{355}{113}
-    // answered \pi and \frac{1393}{985} answered \sqrt{2}.
-    const bool decimal_written = a.find('.') != std::string::npos || b.find('.') != std::string::npos;
+    // The relative tolerance is for written decimals, which are rounded values. Otherwise an inexact value is
+    // symbolic (\pi, \sqrt{2}) and must agree to its rounding: within 1e-6, \frac{355}{113} answered \pi
+    // and \frac{1393}{985} answered \sqrt{2}.
+    const bool decimal_written = written_decimal(a) || written_decimal(b);
     if (numbers_equal(*va, *vb, decimal_written ? o.rel_tolerance : 0.0, o.abs_tolerance)) return true;
     // A written decimal is a rounded value: "0.3333333" answers 1/3 within the tolerance. The less precise
     // side must also be the other rounded to the digits it shows: within the relative tolerance alone,
@@ -107,8 +138,8 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
                        o.abs_tolerance))
       return false;
     const int ka = decimals_written(a), kb = decimals_written(b);
-    // Decimals inside expressions: the tolerance alone, unless both sides are exact ("1.000001 \times
-    // 10^{6}" and "1000001.0 + 0" are exactly 1000001, not 1000000 rounded).
+    // A decimal in scientific notation: the tolerance alone, unless both sides are exact ("1.000001 \times
+    // 10^{6}" is exactly 1000001, not 1000000 rounded).
     if (ka < 0 && kb < 0) return !(va->exact() && vb->exact());
     if (kb < 0 || (ka >= 0 && ka <= kb)) return rounds_to(ka, x, y);
     return rounds_to(kb, y, x);

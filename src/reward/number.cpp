@@ -34,12 +34,12 @@ bool in_range(i128 v) {
 }
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
-// The largest rounding-error bound, relative to the values (or absolute near 0), that numbers_equal takes for
-// float noise: far above what a few hundred operations round to, far below any tolerance a user means.
-constexpr double kNoiseBound = 1e-9;
-// The largest bound within which a value counts as an exact 0's equal: wider than kNoiseBound, as a root of
-// noise is larger noise (sqrt(pi - pi) is 0 within 4e-8), and far below anything a hedge could hide a
-// nonzero answer in (10^40 - 10^40 + 42 is 0 within 2e25).
+// The largest rounding-error bound, relative to the value, of a value still determined: above what moderate
+// cancellation leaves (3363 - 2378 sqrt(2), 1.5e-4, is known to 1e-8 of itself), far below what a value lost
+// to doubles carries (10^40 - 10^40 + 42 is 42 within 2e25).
+constexpr double kNoiseBound = 1e-6;
+// The largest bound within which a value counts as an exact 0's equal: a root of noise is larger noise
+// (sqrt(pi - pi) is 0 within 4e-8), and far below anything a hedge could hide a nonzero answer in.
 constexpr double kZeroBound = 1e-6;
 
 // The bound for a double result r computed from operands within `propagated` of their exact values: that,

@@ -20,7 +20,7 @@ class Number {
 
   bool exact() const { return exact_; }
   bool finite() const;
-  // Whether the value is known beyond doubles' noise: exact, or its rounding-error bound within 1e-9 of it.
+  // Whether the value is known beyond doubles' noise: exact, or its rounding-error bound within 1e-6 of it.
   // Not so for a value lost to cancellation (10^40 - 10^40 + 42 is 42 within 2e25), a divisor that may be 0,
   // an underflow (233884^{-100} is not 0), or a value that is 0 within its bound (sqrt(2)^2 - 2).
   bool determined() const;
@@ -53,9 +53,9 @@ class Number {
 
 // Equal when both are exact and identical; when one is an exact 0 and the other 0 within a rounding-error
 // bound below 1e-6 (sqrt(2)^2 - 2, 4e-16 in doubles); otherwise, where both are determined (a value lost to
-// doubles, 10^40 - 10^40 + 42, equals nothing), when |a-b| <= max(abs_tol, rel_tol * max(|a|,|b|)) or within
-// their bounds. The bound, not a fixed absolute tolerance, is what lets sqrt(2)^2 - 2 equal 0 while 1e-300
-// stays unequal to 2e-300 and sqrt(2) * 10^-10 to 0. Non-finite values equal nothing.
+// doubles, 10^40 - 10^40 + 42, equals nothing: bound above 1e-6 of it), when |a-b| <= max(abs_tol, rel_tol *
+// max(|a|,|b|)) or within their bounds. The bound, not a fixed absolute tolerance, is what lets sqrt(2)^2 - 2
+// equal 0 while 1e-300 stays unequal to 2e-300 and sqrt(2) * 10^-10 to 0. Non-finite values equal nothing.
 bool numbers_equal(const Number& a, const Number& b, double rel_tol = 1e-6, double abs_tol = 0);
 
 }  // namespace seek::reward

@@ -292,6 +292,17 @@ TEST(Compare, SmallValuesAreComparedRelatively) {
       // Symbolic values agree to their rounding, not within 1e-6: close fractions are not \pi or \sqrt{2}.
       {"\\frac{355}{113}", "\\pi", false},
       {"\\frac{1393}{985}", "\\sqrt{2}", false},
+      // Moderate cancellation is still determined (1e-8 of the value here).
+      {"-2378\\sqrt{2} + 3363", "3363 - 2378\\sqrt{2}", true},
+      {"(\\sqrt{2}-1)^{10}", "3363 - 2378\\sqrt{2}", true},
+      {"\\sqrt{10^{8}+1}-10^{4}", "\\frac{1}{\\sqrt{10^8+1}+10^4}", true},
+      // A point inside an expression is no written decimal: it turned on the 1e-6 tolerance for all of it.
+      {"1234567.5\\cdot\\frac{\\pi}{\\pi}", "1234567", false},
+      {"1234567.5\\cdot\\frac{\\pi}{\\pi}", "1234568", false},
+      {"\\frac{355.0}{113}", "\\pi", false},
+      {"1.0 \\cdot \\frac{355}{113}", "\\pi", false},
+      {"\\frac{1393}{985.0}", "\\sqrt{2}", false},
+      {"1.41421356 \\times 10^{-6}", "\\frac{\\sqrt{2}}{10^{6}}", true},  // scientific notation is written
       {"(-1)^{2^{60}+1}", "1", false},  // the parity a double no longer holds
       {"(-1)^{2^{60}+1}", "(-1)^{2^{60}+1}", true},
       {"5 \\text{ factorial}", "5", false},
