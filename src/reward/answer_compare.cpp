@@ -226,6 +226,10 @@ bool answers_equal(std::string_view predicted, std::string_view reference, const
   std::string r = latex_to_expr(reference, d);
   if (p.empty() || r.empty()) return false;
   if (element_equal(p, r, o, d)) return true;
+  // A worked equation as the answer ("20 + 5 = 25", "m + n = 7") gives the value it ends in where the
+  // reference is no equation. (A reference keeps an expression's equation whole: "2x - y + 3z + 8 = 0".)
+  if (r.find('=') == std::string::npos)
+    if (const auto v = value_after_equals(p); v && element_equal(*v, r, o, d)) return true;
   // A percentage also answers as the fraction it stands for (Math-Verify reads 50% both ways): "50\%" is
   // 0.5, as "0.5" is "50\%".
   // Only with one percent sign: "0.5\%" is not 50\%.

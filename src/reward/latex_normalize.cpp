@@ -109,9 +109,10 @@ struct Rewriter {
   }
 
   std::string run() {
-    static constexpr std::array<std::string_view, 12> kDrop = {
-        "\\left", "\\right", "\\displaystyle", "\\!",   "\\,", "\\;", "\\:", "\\ ",
-        "\\$",    "\\%",     "\\bigl",         "\\bigr"};
+    static constexpr std::array<std::string_view, 17> kDrop = {
+        "\\left",    "\\right", "\\displaystyle", "\\!",    "\\,",     "\\;",    "\\:",       "\\ ",
+        "\\$",       "\\%",     "\\bigl",         "\\bigr", "\\qquad", "\\quad", "\\enspace", "\\thinspace",
+        "\\medspace"};
     std::string out;
     size_t i = 0;
     while (i < s.size()) {
@@ -217,6 +218,8 @@ struct Rewriter {
         out += kGroupOpen;
       } else if (c == '}') {
         out += kGroupClose;
+      } else if (c == '~') {
+        out += ' ';  // LaTeX's unbreakable space
       } else if (c == '$' || c == '%') {
         // dropped
       } else if ((unsigned char)c == 0xC2 && i + 1 < s.size() && (unsigned char)s[i + 1] == 0xB0) {
@@ -323,10 +326,11 @@ bool changes_the_number(std::string_view word) {
 // The symbols of units, as they follow a number ("5cm", "60 km/h", "3 m^2").
 bool unit_symbol(std::string_view w) {
   static constexpr std::string_view kSymbols[] = {
-      "m",  "cm",  "mm",  "km",  "nm",  "g",   "kg",   "mg",  "s",   "ms",  "ns", "min", "h",  "hr",  "hrs",
-      "L",  "l",   "mL",  "ml",  "N",   "J",   "kJ",   "W",   "kW",  "kWh", "V",  "mV",  "A",  "mA",  "K",
-      "Pa", "kPa", "Hz",  "kHz", "MHz", "GHz", "mph",  "kph", "kmh", "ft",  "yd", "mi",  "lb", "lbs", "oz",
-      "in", "deg", "rad", "sec", "mol", "cal", "kcal", "cc",  "sq",  "gal", "qt", "pt",  "ha"};
+      "m",   "cm",  "mm",  "km",  "nm",  "g",   "kg",   "mg",  "s",   "ms",  "ns", "min", "h",  "hr",  "hrs",
+      "L",   "l",   "mL",  "ml",  "N",   "J",   "kJ",   "W",   "kW",  "kWh", "V",  "mV",  "A",  "mA",  "K",
+      "Pa",  "kPa", "Hz",  "kHz", "MHz", "GHz", "mph",  "kph", "kmh", "ft",  "yd", "mi",  "lb", "lbs", "oz",
+      "in",  "deg", "rad", "sec", "mol", "cal", "kcal", "cc",  "sq",  "gal", "qt", "pt",  "ha", "dm",  "yr",
+      "yrs", "wk",  "dB",  "GB",  "MB",  "KB",  "kB",   "kb",  "TB",  "am",  "pm", "AM",  "PM"};
   return std::find(std::begin(kSymbols), std::end(kSymbols), w) != std::end(kSymbols);
 }
 
@@ -350,7 +354,7 @@ bool unit_words(std::string_view tail, bool spaced) {
     // A power is a unit's ("m^2", "cm^3") only on a symbol, and a single letter's only on m ("s^2" is a
     // side squared unless it follows "m/").
     if (e < tail.size() && tail[e] == '^') {
-      if (!symbol) return false;
+      if (!symbol && w.size() < 3) return false;  // "units^2" is a unit, "r^3" a variable
       if (w.size() == 1 && w != "m" && !(k > 0 && tail[k - 1] == '/')) return false;
     }
     k = e;
@@ -410,26 +414,59 @@ std::string strip_units(const std::string& s) {
 // function's value ("x", "x_1", "f(2)", "\\angle ABC", "P(A)"), letters with subscripts and arguments, no
 // arithmetic outside the arguments.
 bool names_a_value(std::string_view lhs) {
+  // A tuple of names: "(x, y) = (1, 2)".
+  const std::string t = trim(lhs);
+  if (t.size() >= 2 && t.front() == '(' && t.back() == ')' && t.find(',') != std::string::npos) {
+    std::string_view inner = std::string_view(t).substr(1, t.size() - 2);
+    for (size_t start = 0;;) {
+      const size_t comma = inner.find(',', start);
+      const std::string_view part = inner.substr(start, comma - start);
+      if (part.find_first_of("()") != std::string_view::npos || !names_a_value(part)) return false;
+      if (comma == std::string_view::npos) return true;
+      start = comma + 1;
+    }
+  }
   int depth = 0;
   bool letter = false;
   char before = ' ';
-  for (const char c : lhs) {
-    if (c == '(' || c == kGroupOpen) {
+  for (size_t i = 0; i < lhs.size(); ++i) {
+    const char c = lhs[i];
+    if (c == '(' || c == '[' || c == kGroupOpen) {
       ++depth;
-    } else if (c == ')' || c == kGroupClose) {
+    } else if (c == ')' || c == ']' || c == kGroupClose) {
       --depth;
     } else if (depth == 0) {
       if (is_alpha(c)) {
         letter = true;
       } else if (is_digit(c)) {
         if (before != '_' && !is_digit(before)) return false;  // a coefficient, not a subscript
-      } else if (c != ' ' && c != '\\' && c != '_' && c != '\'') {
+      } else if (c == '^') {
+        // An inverse's value, f^{-1}(3); any other power is arithmetic.
+        const std::string_view rest = lhs.substr(i + 1);
+        if (!rest.starts_with("(-1)") && !rest.starts_with("\x01-1\x02")) return false;
+      } else if (c != ' ' && c != '\\' && c != '_' && c != '\'' && c != '|') {
         return false;
       }
     }
     if (c != kGroupOpen) before = c;
   }
   return letter && depth == 0;
+}
+
+// Where the value after the last equals sign starts, when the text ends in one ("a = 2 + 3 = 5"), or npos:
+// no '=' (those of "<=", ">=", "!=" do not count), or equations that are several answers ("x = 3, y = 2",
+// "x = 1 or x = 2").
+size_t final_value_at(std::string_view out) {
+  size_t eq = std::string_view::npos, equals = 0;
+  for (size_t k = 0; k < out.size(); ++k)
+    if (out[k] == '=' && (k == 0 || (out[k - 1] != '!' && out[k - 1] != '<' && out[k - 1] != '>'))) {
+      eq = k;
+      ++equals;
+    }
+  if (equals == 0) return std::string_view::npos;
+  const bool several_answers = out.find_first_of(",;") != std::string_view::npos ||
+                               any_word(out, [](std::string_view w) { return w == "or" || w == "and"; });
+  return equals == 1 || !several_answers ? eq + 1 : std::string_view::npos;
 }
 
 // The rewriting itself, for text of any length (canonical_text's input has been through latex_to_expr).
@@ -448,17 +485,9 @@ std::string rewrite(std::string_view answer, const Deadline& deadline) {
   // first one names the answer. Not an equation whose left side is an expression ("2x - y + 3z + 8 = 0", a
   // plane: reduced to "0", any answer 0 matched it), nor equations that are several answers ("x = 3, y = 2",
   // "x = 1 or x = 2"), which read from the last one answered 2.
-  size_t eq = std::string::npos, equals = 0;
-  for (size_t k = 0; k < out.size(); ++k)
-    if (out[k] == '=' && (k == 0 || (out[k - 1] != '!' && out[k - 1] != '<' && out[k - 1] != '>'))) {
-      eq = k;
-      ++equals;
-    }
-  const bool several_answers = out.find_first_of(",;") != std::string::npos ||
-                               any_word(out, [](std::string_view w) { return w == "or" || w == "and"; });
-  if ((equals == 1 || (equals > 1 && !several_answers)) &&
-      names_a_value(std::string_view(out).substr(0, out.find('='))))
-    out = out.substr(eq + 1);
+  if (const size_t at = final_value_at(out);
+      at != std::string::npos && names_a_value(std::string_view(out).substr(0, out.find('='))))
+    out = out.substr(at);
   out = drop_thousands_separators(out);
   std::replace(out.begin(), out.end(), kGroupOpen, '(');
   std::replace(out.begin(), out.end(), kGroupClose, ')');
@@ -545,6 +574,14 @@ std::string latex_to_expr(std::string_view raw_answer, const Deadline& deadline)
   return rewrite(with_ascii(answer, kSigns), deadline);
 }
 
+std::optional<std::string> value_after_equals(std::string_view expr) {
+  const size_t at = final_value_at(expr);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string v = trim(expr.substr(at));
+  if (v.empty()) return std::nullopt;
+  return v;
+}
+
 std::optional<Assignment> assignment_of(std::string_view element) {
   const size_t eq = element.find('=');
   if (eq == std::string_view::npos || element.find('=', eq + 1) != std::string_view::npos)
@@ -555,6 +592,13 @@ std::optional<Assignment> assignment_of(std::string_view element) {
   Assignment a;
   for (const char c : element.substr(0, eq))
     if (!std::isspace(static_cast<unsigned char>(c))) a.name += c;
+  // A braced subscript is the same name: x_{1} (rewritten x_(1)) is x_1.
+  for (size_t at = a.name.find("_("); at != std::string::npos; at = a.name.find("_(", at + 1)) {
+    const size_t close = a.name.find(')', at);
+    if (close == std::string::npos || a.name.find('(', at + 2) < close) break;
+    a.name.erase(close, 1);
+    a.name.erase(at + 1, 1);
+  }
   a.value = trim(element.substr(eq + 1));
   if (a.value.empty()) return std::nullopt;
   return a;

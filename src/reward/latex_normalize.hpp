@@ -29,6 +29,10 @@ std::string latex_to_expr(std::string_view answer, const Deadline& deadline = De
 // lower-cased, a trailing '.' dropped.
 std::string canonical_text(std::string_view expr, const Deadline& deadline = Deadline());
 
+// The value an equation in latex_to_expr's output ends in ("20 + 5 = 25" -> "25"), whatever its left side;
+// nullopt without one, or for equations that are several answers ("x = 1 or x = 2").
+std::optional<std::string> value_after_equals(std::string_view expr);
+
 // An element of latex_to_expr's output that assigns a value to a name ("x=5", "f(2) = 7": one '=' whose left
 // side names a value, as latex_to_expr takes a single answer's): {the name without spaces, the value}.
 struct Assignment {

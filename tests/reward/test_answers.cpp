@@ -190,7 +190,22 @@ TEST(Compare, AnEquationKeepsALeftSideThatIsAnExpression) {
       {"\\angle ABC = 30", "30", true},
       {"y = 2x + 3", "2x + 3", true},
       {"x = 2 + 3 = 5", "5", true},
-      {"2x = 6", "6", false},
+      // A worked equation as the answer gives its value where the reference is no equation (it lost credit:
+      // "20 + 5 = 25" scored 0 against 25).
+      {"20 + 5 = 25", "25", true},
+      {"18 - 6 = 12 \\text{ eggs}", "12", true},
+      {"m+n = 7", "7", true},
+      {"4! = 24", "24", true},
+      {"20 + 5 = 26", "25", false},
+      {"x = 1 \\text{ or } x = 2", "2", false},  // several answers give none
+      // Names: tuples, brackets, bars, an inverse, spacing commands, braced subscripts.
+      {"(x, y) = (1, 2)", "(1, 2)", true},
+      {"E[X] = 3.5", "3.5", true},
+      {"|AB| = 5", "5", true},
+      {"f^{-1}(3) = 2", "2", true},
+      {"x = 2,\\quad y = 3", "x = 2, y = 3", true},
+      {"x_{1} = 2, x_{2} = 3", "x_1 = 2, x_2 = 3", true},
+      {"x~=~5", "5", true},
   };
   expect_comparisons(cases);
 }
@@ -218,6 +233,10 @@ TEST(Compare, VariablesAfterACoefficientAreNoUnit) {
       {"3 m^2", "3", true},
       {"5 m", "5", true},
       {"4 \\text{ cm}^2", "4", true},
+      {"25dm", "25", true},
+      {"25 \\text{ yr}", "25", true},
+      {"20 units^2", "20", true},
+      {"3 \\text{ pm}", "3", true},
   };
   expect_comparisons(cases);
 }
