@@ -197,6 +197,7 @@ struct Rewriter {
         std::string_view rest = s.substr(i + 1);
         if (rest.starts_with("\\circ") || rest.starts_with("{\\circ}")) {
           i += rest.starts_with("\\circ") ? 6 : 8;
+          out += ' ';  // "25^{\\circ}F": the scale's letter stands apart, as a unit
           continue;
         }
         size_t b, e, n;
@@ -330,7 +331,7 @@ bool unit_symbol(std::string_view w) {
       "L",   "l",   "mL",  "ml",  "N",   "J",   "kJ",   "W",   "kW",  "kWh", "V",  "mV",  "A",  "mA",  "K",
       "Pa",  "kPa", "Hz",  "kHz", "MHz", "GHz", "mph",  "kph", "kmh", "ft",  "yd", "mi",  "lb", "lbs", "oz",
       "in",  "deg", "rad", "sec", "mol", "cal", "kcal", "cc",  "sq",  "gal", "qt", "pt",  "ha", "dm",  "yr",
-      "yrs", "wk",  "dB",  "GB",  "MB",  "KB",  "kB",   "kb",  "TB",  "am",  "pm", "AM",  "PM"};
+      "yrs", "wk",  "dB",  "GB",  "MB",  "KB",  "kB",   "kb",  "TB",  "am",  "pm", "AM",  "PM", "C",   "F"};
   return std::find(std::begin(kSymbols), std::end(kSymbols), w) != std::end(kSymbols);
 }
 
@@ -339,6 +340,10 @@ bool unit_symbol(std::string_view w) {
 // Variables are not units: "6xy", "6 x^3 y^5", "\frac{4\pi}{3} r^3" and "\frac{1}{2}bh" were reduced to
 // their coefficient, which any answer with that coefficient matched.
 bool unit_words(std::string_view tail, bool spaced) {
+  // Times of day, whose points split them into letters: "a.m.", "p.m." (a trailing point is gone already).
+  std::string bare(tail);
+  std::erase_if(bare, [](char c) { return c == ' ' || c == '.'; });
+  if (spaced && (bare == "am" || bare == "pm" || bare == "AM" || bare == "PM")) return true;
   for (size_t k = 0; k < tail.size();) {
     if (!is_alpha(tail[k])) {
       ++k;
@@ -401,7 +406,7 @@ std::string strip_units(const std::string& s) {
   bool spaced = std::isspace((unsigned char)s[first_alpha - 1]) != 0;
   if (!spaced && letters < 2) return s;
   if (letters == 1 && letters == tail.size() &&
-      std::string_view("mgshLKNJWV").find(tail[0]) == std::string_view::npos)
+      std::string_view("mgshLKNJWVCF").find(tail[0]) == std::string_view::npos)
     return s;
   if (any_word(tail, changes_the_number)) return s;
   if (!unit_words(tail, spaced)) return s;

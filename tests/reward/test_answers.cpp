@@ -237,6 +237,9 @@ TEST(Compare, VariablesAfterACoefficientAreNoUnit) {
       {"25 \\text{ yr}", "25", true},
       {"20 units^2", "20", true},
       {"3 \\text{ pm}", "3", true},
+      {"25\\text{ a.m.}", "25", true},
+      {"25^\\circ C", "25", true},
+      {"25^{\\circ}F", "25", true},
   };
   expect_comparisons(cases);
 }
