@@ -181,8 +181,9 @@ struct Relation {
 };
 std::optional<Relation> relation_of(const std::string& s) {
   static constexpr std::pair<std::string_view, char> kOps[] = {
-      {"\\leq", 'l'}, {"\\le", 'l'}, {"\\geq", 'g'},  {"\\ge", 'g'},   {"\\lt", '<'}, {"\\gt", '>'},
-      {"<=", 'l'},    {">=", 'g'},   {"\u2264", 'l'}, {"\u2265", 'g'}, {"<", '<'},    {">", '>'}};
+      {"\\leqslant", 'l'}, {"\\geqslant", 'g'}, {"\\leq", 'l'}, {"\\le", 'l'}, {"\\geq", 'g'},
+      {"\\ge", 'g'},       {"\\lt", '<'},       {"\\gt", '>'},  {"<=", 'l'},   {">=", 'g'},
+      {"\u2264", 'l'},     {"\u2265", 'g'},     {"<", '<'},     {">", '>'}};
   std::optional<Relation> found;
   for (size_t i = 0; i < s.size(); ++i)
     for (const auto& [text, op] : kOps) {
@@ -257,6 +258,9 @@ bool answers_equal(std::string_view predicted, std::string_view reference, const
   char pk = 0, rk = 0;
   auto ps = split_top_level(strip_brackets(p, &pk));
   auto rs = split_top_level(strip_brackets(r, &rk));
+  // A choice in parentheses answers the bare choice: "(B)" answers "B" (and "B" answers "(B)").
+  if (ps.size() == 1 && rs.size() == 1 && (pk == '(') != (rk == '('))
+    return canonical_text(ps[0], d) == canonical_text(rs[0], d);
   if (ps.size() < 2 || ps.size() != rs.size()) return false;
   // (1, 2) and [1, 2] are different intervals: bracketed on both sides, the brackets must agree. A bare list
   // answers a tuple, (1, 2), but not a closed interval, [1, 2]: it answered (1, 5) and [1, 5] alike.

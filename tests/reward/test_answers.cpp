@@ -240,6 +240,11 @@ TEST(Compare, VariablesAfterACoefficientAreNoUnit) {
       {"25\\text{ a.m.}", "25", true},
       {"25^\\circ C", "25", true},
       {"25^{\\circ}F", "25", true},
+      {"(B)", "B", true},
+      {"\\text{(C)}", "C", true},
+      {"(B)", "C", false},
+      {"x \\geqslant 3", "x \\ge 3", true},
+      {"x \\leqslant 3", "3 \\geq x", true},
   };
   expect_comparisons(cases);
 }
