@@ -43,7 +43,8 @@ constexpr double kNoiseBound = 1e-6;
 constexpr double kZeroBound = 1e-6;
 
 // The bound for a double result r computed from operands within `propagated` of their exact values: that,
-// plus the operation's own rounding (half an ulp; a whole one for std::pow, to be safe).
+// plus the operation's own rounding (counted as a whole ulp, twice IEEE's half, which also covers std::pow's
+// less than correctly rounded results).
 Number approx_result(double r, double propagated) {
   return Number::approx(r, propagated + kEps * std::fabs(r));
 }
