@@ -36,7 +36,16 @@ std::optional<int64_t> step_of(const fs::path& p) {
   if (name.rfind(kPrefix, 0) != 0) return std::nullopt;
   std::string digits = name.substr(5);
   if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) return std::nullopt;
+  // More digits than a step count holds is no checkpoint of ours (stoll threw an internal error on them).
+  if (digits.size() > 18) return std::nullopt;
   return std::stoll(digits);
+}
+
+// Whether a checkpoints/ entry is what an interrupted save (".step-N.tmp-PID") or deletion
+// (".step-N.del-PID") left.
+bool is_save_leftover(const std::string& name) {
+  return name.size() > 1 && name[0] == '.' &&
+         (name.find(".tmp-") != std::string::npos || name.find(".del-") != std::string::npos);
 }
 
 // A save that replaces a checkpoint of the same step renames the old one to ".step-N.old-PID", moves the new
@@ -127,6 +136,11 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
   std::error_code ec;
   fs::create_directories(root, ec);
   SEEK_CHECK(!ec, "cannot create checkpoint folder {}: {}", root.string(), ec.message());
+  // Leftovers of saves killed earlier go before this one is written: the run's lock means no other process
+  // is saving here, and on a nearly full disk they (a whole checkpoint each) made every later save, and so
+  // every resume, fail for want of the space they held.
+  for (const auto& e : fs::directory_iterator(root, ec))
+    if (is_save_leftover(e.path().filename().string())) fs::remove_all(e.path(), ec);
   fs::path tmp = root / fmt::format(".{}{:08d}.tmp-{}", kPrefix, state.step, ::getpid());
   fs::remove_all(tmp, ec);
   try {
@@ -178,9 +192,7 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
   // newest checkpoint that lack its trainer_state.json (what a deletion killed half-way left before the
   // rename above).
   for (const auto& e : fs::directory_iterator(root, ec)) {
-    const std::string n = e.path().filename().string();
-    const bool leftover = n.size() > 1 && n[0] == '.' &&
-                          (n.find(".tmp-") != std::string::npos || n.find(".del-") != std::string::npos);
+    const bool leftover = is_save_leftover(e.path().filename().string());
     const auto step = step_of(e.path());
     // Only a state file known to be missing: one that cannot be looked at (EACCES) is not a deletion's
     // leftover.

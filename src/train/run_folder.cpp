@@ -19,6 +19,7 @@
 #include "core/read_file.hpp"
 #include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
+#include "tokenizer/utf8.hpp"
 #include "train/checkpoint.hpp"
 
 namespace seek {
@@ -246,6 +247,27 @@ void check_paths_exist(const nlohmann::json& settings, std::span<const char* con
   }
 }
 
+void check_settings_are_utf8(const nlohmann::json& settings) {
+  if (!settings.is_object()) return;
+  for (auto it = settings.begin(); it != settings.end(); ++it) {
+    std::vector<const nlohmann::json*> strings;
+    if (it->is_string()) strings.push_back(&*it);
+    if (it->is_array())
+      for (const auto& e : *it)
+        if (e.is_string()) strings.push_back(&e);
+    for (const nlohmann::json* v : strings) {
+      const std::string& text = v->get_ref<const std::string&>();
+      SEEK_CHECK(
+          tok::utf8_is_valid(text),
+          "{} {}: not valid UTF-8 (shown with U+FFFD for its bad bytes), and settings.json, which a run "
+          "saves its settings to, is JSON, which holds only UTF-8 text{}: give a value (or a path, and "
+          "a working folder) whose name is UTF-8",
+          flag_of(it.key()), tok::utf8_repair(text),
+          std::string(it.key()) == "out" ? " (--out is saved as an absolute path)" : "");
+    }
+  }
+}
+
 void prepare_run_folder(const fs::path& out, const nlohmann::json& resolved_settings) {
   std::error_code ec;
   fs::create_directories(out, ec);
@@ -323,17 +345,36 @@ void write_completed_run_settings(const fs::path& out, const nlohmann::json& now
 std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t step) {
   std::vector<nlohmann::json> kept;
   std::ifstream in(file);
-  if (!in.good()) return kept;
+  if (!in.good()) {
+    // Every run makes its logs at its start, so a run with a checkpoint had one: a log deleted since was
+    // restarted without a word.
+    std::error_code ec;
+    if (step > 0 && !std::filesystem::exists(file, ec))
+      print_stderr(
+          "note: {} is gone: it starts again with step {}, and the lines of steps 1 to {} are lost\n",
+          file.string(), step + 1, step);
+    return kept;
+  }
   std::string line, text;
+  int64_t unreadable = 0;
+  bool last_unreadable = false;
   while (std::getline(in, line)) {
     auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) continue;  // a torn last line of a killed run
+    last_unreadable = j.is_discarded() || !j.is_object();
+    if (last_unreadable) {  // a torn last line of a killed run, or damage
+      ++unreadable;
+      continue;
+    }
     const auto it = j.find("step");
     if (it == j.end() || !it->is_number() || it->get<double>() > double(step)) continue;
     text += line + "\n";
     kept.push_back(std::move(j));
   }
   in.close();
+  // Only the last line is torn by a killed run; others dropped silently hid damage to the log.
+  if (const int64_t damaged = unreadable - (last_unreadable ? 1 : 0); damaged > 0)
+    print_stderr("note: {}: {} {} not a JSON object and {} dropped\n", file.string(), damaged,
+                 damaged == 1 ? "line is" : "lines are", damaged == 1 ? "is" : "are");
   write_file_atomically(file, text);
   return kept;
 }

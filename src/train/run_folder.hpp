@@ -100,6 +100,10 @@ void write_resumed_settings(const std::filesystem::path& out, const nlohmann::js
 // command changed (`now` differs from settings.json) are named in a note as not applied.
 void write_completed_run_settings(const std::filesystem::path& out, const nlohmann::json& now);
 
+// Throws seek::Error naming the setting (as its flag) whose text is not valid UTF-8, which settings.json
+// cannot hold.
+void check_settings_are_utf8(const nlohmann::json& settings);
+
 template <typename Settings>
 struct RunStart {
   Settings settings;                                // on resume, the saved ones with the overrides applied
@@ -116,6 +120,7 @@ template <typename Settings>
 RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann::json& overrides) {
   SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");
   RunStart<Settings> r{given, given.out, std::nullopt, {}, nullptr};
+  check_settings_are_utf8(resume ? overrides : given.to_json());
   // Before the saved settings and checkpoints are read, or the folder is judged: another run may be writing
   // them (a run still before its first checkpoint was reported as one that had stopped, with the advice to
   // delete its folder). Only in a folder that a run has used (its .lock is there: the lock is taken before
@@ -157,6 +162,9 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   use_thread_count(r.settings.threads, "threads");
   // Saved absolute like the other paths (a resumed run's saved one may be relative, or another folder's).
   r.settings.out = std::filesystem::absolute(r.out).lexically_normal().string();
+  // Before anything is written: a path with bytes that are not UTF-8 (Linux allows any) was an internal
+  // error from the JSON writer, after the folder and its lock were made.
+  check_settings_are_utf8(r.settings.to_json());
   if (!resume) {
     if (!r.lock) r.lock = std::make_unique<RunFolderLock>(r.out);
     refuse_to_overwrite_a_run(r.out, Settings::kCommand);  // again, now that no other run can start there

@@ -95,8 +95,15 @@ void validate_shared(const S& s) {
   require_positive(s.steps, "steps");
   parse_schedule_kind(s.schedule);
   SEEK_CHECK(s.warmup_steps >= 0, "warmup_steps must be >= 0");
-  SEEK_CHECK(s.lr > 0 && s.min_lr >= 0 && s.min_lr <= s.lr,
-             "need 0 <= min_lr <= lr and lr > 0 (lr {}, min_lr {})", s.lr, s.min_lr);
+  SEEK_CHECK(s.lr > 0 && s.min_lr >= 0, "need 0 <= min_lr <= lr and lr > 0 (lr {}, min_lr {})", s.lr,
+             s.min_lr);
+  // seek train's default min_lr (1e-4) is above the learning rates fine-tuning uses: the bare "need min_lr <=
+  // lr" named a value the user never gave.
+  SEEK_CHECK(
+      s.min_lr <= s.lr,
+      "min_lr {} is above lr {}, the rate the schedule decays from{}: give --min-lr at most {} (0 decays "
+      "to nothing)",
+      s.min_lr, s.lr, s.min_lr == S{}.min_lr ? " (min_lr is the default, unchanged)" : "", s.lr);
   SEEK_CHECK(s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1, "beta1 and beta2 must be in [0, 1)");
   SEEK_CHECK(s.eps > 0, "eps must be positive");
   SEEK_CHECK(s.weight_decay >= 0, "weight_decay must be >= 0");

@@ -535,6 +535,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                result.last_loss >= 0 ? fmt::format(", final loss {:.4f}", result.last_loss) : "",
                result.last_val_loss >= 0 ? fmt::format(", val loss {:.4f}", result.last_val_loss) : "",
                final_dir.string(), metrics_file.string());
+    flush_stdout();  // what comes next (a demo's evaluation) may take a while
   }
   return result;
 }

@@ -6,8 +6,10 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
+#include "core/read_file.hpp"
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
 #include "train/run_folder.hpp"
@@ -74,6 +76,60 @@ TEST(RunFolderLock, IsReleasedWhenItsProcessDies) {
   ::waitpid(child, &status, 0);
   reap.pid = -1;
   RunFolderLock after(out);
+}
+
+// A resumed run cuts its logs back to its checkpoint's step. A torn last line (a killed run's) goes quietly;
+// damage elsewhere, or a log deleted since, is said: both were silent.
+TEST(TruncateLogToStep, KeepsStepsUpToTheCheckpointAndNamesDamage) {
+  TempDir tmp("truncate-log");
+  const fs::path log = tmp.path / "metrics.jsonl";
+  std::ofstream(log) << "{\"step\":1}\n{\"step\":2}\n{\"step\":3}\n{\"step\":4,\"lo";
+  testing::internal::CaptureStderr();
+  auto kept = truncate_log_to_step(log, 2);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(read_file(log), "{\"step\":1}\n{\"step\":2}\n");
+
+  std::ofstream(log) << "{\"step\":1}\ngarbage\n[1]\n{\"step\":2}\n";
+  testing::internal::CaptureStderr();
+  kept = truncate_log_to_step(log, 2);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(),
+            fmt::format("note: {}: 2 lines are not a JSON object and are dropped\n", log.string()));
+  EXPECT_EQ(kept.size(), 2u);
+
+  fs::remove(log);
+  testing::internal::CaptureStderr();
+  kept = truncate_log_to_step(log, 2);
+  EXPECT_EQ(
+      testing::internal::GetCapturedStderr(),
+      fmt::format("note: {} is gone: it starts again with step 3, and the lines of steps 1 to 2 are lost\n",
+                  log.string()));
+  EXPECT_TRUE(kept.empty());
+  testing::internal::CaptureStderr();
+  truncate_log_to_step(log, 0);  // nothing to lose before the first step
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+}
+
+// settings.json is JSON, which holds only UTF-8: a setting that is not (Linux paths may hold any bytes) is
+// refused by its flag, where the JSON writer's exception was an internal error.
+TEST(CheckSettingsAreUtf8, NamesTheSettingByItsFlag) {
+  check_settings_are_utf8({{"data", "caf\xc3\xa9.txt"}, {"paths", {"a", "b"}}, {"steps", 3}});
+  EXPECT_EQ(
+      test::error_of([] {
+        check_settings_are_utf8({{"data", "we\xffird.txt"}});
+      }),
+      "--data we\xef\xbf\xbdird.txt: not valid UTF-8 (shown with U+FFFD for its bad bytes), and "
+      "settings.json, "
+      "which a run saves its settings to, is JSON, which holds only UTF-8 text: give a value (or a path, "
+      "and a working folder) whose name is UTF-8");
+  EXPECT_NE(test::error_of([] {
+              check_settings_are_utf8({{"out", "/tmp/o\xff"}});
+            }).find("--out /tmp/o\xef\xbf\xbd: not valid UTF-8"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([] {
+              check_settings_are_utf8({{"reward_weights", {"ok", "x\xc3"}}});
+            }).find("--reward-weights x\xef\xbf\xbd:"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -340,22 +340,40 @@ TEST(Trainer, KillDuringSaveThenResumeIsBitIdentical) {
   auto s = tiny_settings(corpus, tmp.path / "crashed");
   // The crashing run happens in a fresh process (this binary re-executed): a forked copy of a process that
   // already ran OpenMP regions would deadlock in the OpenMP runtime.
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::setenv("SEEK_TEST_CRASH_IN_SAVE", "4", 1);  // SIGKILL half-way through writing checkpoint 4
-    ::setenv("SEEK_TEST_CRASH_CORPUS", corpus.c_str(), 1);
-    ::setenv("SEEK_TEST_CRASH_OUT", s.out.c_str(), 1);
-    ::execl("/proc/self/exe", "test_trainer", "--gtest_filter=Trainer.DISABLED_CrashingRun",
-            "--gtest_also_run_disabled_tests", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the child should have been killed";
+  auto crash_in_save_of_step_4 = [&](bool resume) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      ::setenv("SEEK_TEST_CRASH_IN_SAVE", "4", 1);  // SIGKILL half-way through writing checkpoint 4
+      ::setenv("SEEK_TEST_CRASH_CORPUS", corpus.c_str(), 1);
+      ::setenv("SEEK_TEST_CRASH_OUT", s.out.c_str(), 1);
+      if (resume) ::setenv("SEEK_TEST_CRASH_RESUME", "1", 1);
+      ::execl("/proc/self/exe", "test_trainer", "--gtest_filter=Trainer.DISABLED_CrashingRun",
+              "--gtest_also_run_disabled_tests", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the child should have been killed";
+  };
+  auto save_leftovers = [&] {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(tmp.path / "crashed" / "checkpoints"))
+      n += e.path().filename().string().find(".tmp-") != std::string::npos;
+    return n;
+  };
+  crash_in_save_of_step_4(false);
   auto latest = latest_checkpoint(tmp.path / "crashed");
   ASSERT_TRUE(latest.has_value());
   EXPECT_EQ(latest->filename(), "step-00000002");  // the interrupted step-4 save is not a checkpoint
+  EXPECT_EQ(save_leftovers(), 1);
+  // A resumed run killed in the same save again: the first one's leftover went before the second save was
+  // written (on a nearly full disk, the space it held made every later save fail), so one is left, not two.
+  crash_in_save_of_step_4(true);
+  EXPECT_EQ(save_leftovers(), 1);
+  latest = latest_checkpoint(tmp.path / "crashed");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->filename(), "step-00000002");
 
   auto r = run_training(s, true, nlohmann::json::object());
   EXPECT_EQ(r.steps_done, 6);
@@ -1115,7 +1133,10 @@ TEST(Trainer, DISABLED_CrashingRun) {
   const char* corpus = std::getenv("SEEK_TEST_CRASH_CORPUS");
   const char* out = std::getenv("SEEK_TEST_CRASH_OUT");
   ASSERT_TRUE(corpus && out);
-  run_training(tiny_settings(corpus, out), false);
+  if (std::getenv("SEEK_TEST_CRASH_RESUME"))
+    run_training(tiny_settings(corpus, out), true, nlohmann::json::object());
+  else
+    run_training(tiny_settings(corpus, out), false);
 }
 
 // A run whose updates blow up at once: a learning rate of 1e30, from the first step, unclipped.

@@ -11,6 +11,7 @@
 
 #include "model/transformer.hpp"
 #include "support/byte_vocab_config.hpp"
+#include "support/error_of.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "train/checkpoint.hpp"
@@ -244,6 +245,58 @@ TEST(TrainerReview, TheNoteOnSequencesWithoutAnswersCountsRecordsWithoutOne) {
   EXPECT_NE(out.find("20 of the 30 records have no answer to train on (no assistant turn or completion)"),
             std::string::npos)
       << out;
+}
+
+// A folder named step-<more digits than a step count holds> is not a checkpoint of ours: std::stoll threw on
+// it, and resume ended in an internal error.
+TEST(TrainerReview, AStepFolderPastAnyStepCountIsNotACheckpoint) {
+  TempDir tmp("review-huge-step");
+  const fs::path ck = tmp.path / "run" / "checkpoints";
+  fs::create_directories(ck / "step-99999999999999999999");
+  std::ofstream(ck / "step-99999999999999999999" / "trainer_state.json") << "{}";
+  fs::create_directories(ck / "step-00000004");
+  std::ofstream(ck / "step-00000004" / "trainer_state.json") << "{}";
+  const auto latest = latest_checkpoint(tmp.path / "run");
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->filename(), "step-00000004");
+}
+
+// A run whose paths are not UTF-8 (the data file's name here) is refused naming the flag, before its folder
+// is made: the JSON writer's exception was an internal error, after the folder and its lock were made.
+TEST(TrainerReview, APathThatIsNotUtf8IsRefusedBeforeTheFolderIsMade) {
+  TempDir tmp("review-utf8");
+  const fs::path data = write_corpus(tmp.path);
+  const fs::path odd = tmp.path / "we\xffird.txt";
+  fs::copy_file(data, odd);
+  const std::string msg =
+      test::error_of([&] { run_training(settings(odd, tmp.path / "run", "pretrain"), false); });
+  EXPECT_NE(msg.find("--data " + (tmp.path / "we\xef\xbf\xbdird.txt").string() + ": not valid UTF-8"),
+            std::string::npos)
+      << msg;
+  EXPECT_FALSE(fs::exists(tmp.path / "run"));
+  const std::string out_msg =
+      test::error_of([&] { run_training(settings(data, tmp.path / "o\xff", "pretrain"), false); });
+  EXPECT_NE(out_msg.find("--out " + tmp.path.string() + "/o\xef\xbf\xbd: not valid UTF-8"), std::string::npos)
+      << out_msg;
+  EXPECT_NE(out_msg.find("(--out is saved as an absolute path)"), std::string::npos) << out_msg;
+  EXPECT_FALSE(fs::exists(tmp.path / "o\xff"));
+}
+
+// seek train's default min_lr (1e-4) is above the learning rates of fine-tuning: the error says the value is
+// the default, not only "need min_lr <= lr" about a number the user never gave.
+TEST(TrainerReview, ALearningRateBelowTheDefaultMinLrSaysSo) {
+  TempDir tmp("review-min-lr");
+  TrainSettings s = settings(write_corpus(tmp.path), tmp.path / "run", "pretrain");
+  s.lr = 2e-5;
+  s.min_lr = TrainSettings{}.min_lr;
+  EXPECT_EQ(test::error_of([&] { run_training(s, false); }),
+            "min_lr 0.0001 is above lr 2e-05, the rate the schedule decays from (min_lr is the default, "
+            "unchanged): give --min-lr at most 2e-05 (0 decays to nothing)");
+  s.min_lr = 3e-5;
+  EXPECT_EQ(
+      test::error_of([&] { run_training(s, false); }),
+      "min_lr 3e-05 is above lr 2e-05, the rate the schedule decays from: give --min-lr at most 2e-05 (0 "
+      "decays to nothing)");
 }
 
 }  // namespace
