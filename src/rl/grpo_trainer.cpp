@@ -753,6 +753,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   fmt::print("done: {}; policy saved to {}, metrics in {}, sample completions in {}\n",
              count_of(state.step, "GRPO step"), (out / "model").string(), metrics_path.string(),
              comp_path.string());
+  flush_stdout();
   return result;
 }
 

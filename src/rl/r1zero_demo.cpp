@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <omp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "core/resources.hpp"
 #include "core/rng.hpp"
 #include "core/stderr.hpp"
+#include "core/stdout.hpp"
 #include "core/stop_signal.hpp"
 #include "infer/model.hpp"
 #include "model/config.hpp"
@@ -117,6 +119,10 @@ TrainSettings base_training(const R1ZeroDemoOptions& o, const fs::path& out, con
   // A line every ~15 s at the default 5000 steps (steps / 20 left the first 78 s without one).
   ts.log_every = std::clamp<int64_t>(o.pretrain_steps / 20, 1, 50);
   ts.seed = o.seed;
+  // The count the demo runs with (--threads, or the process default), not 0 ("keep the process's"):
+  // settings.json is what a resume or --run-config reuses, and another machine's default would change the
+  // bits.
+  ts.threads = omp_get_max_threads();
   return ts;
 }
 
@@ -138,6 +144,7 @@ GrpoSettings grpo_training(const R1ZeroDemoOptions& o, const fs::path& out) {
   gs.keep_last = 1;
   gs.micro_batch = 32;
   gs.seed = o.seed;
+  gs.threads = omp_get_max_threads();
   return gs;
 }
 
@@ -421,6 +428,7 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   fmt::print("== 1/4 pretraining the base model on {} ({:.0f}% wrong answers, {:.0f}% without tags)\n",
              count_of(o.pretrain_examples, "generated worked solution"), o.wrong_fraction * 100,
              o.untagged_fraction * 100);
+  flush_stdout();  // before the phase's work: in a pipe or log, the header came out after it
   // One stop request for all four phases: a signal in a run's last step (which the run completes) or in an
   // evaluation ends the demo before the next phase.
   const StopOnSignal stop("\nseek: stopping the demo at the next safe point (signal again to quit at once)\n",
@@ -431,6 +439,7 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   const std::vector<reward::Problem> held = distinct_held_out(*task, o.eval_problems);
   fmt::print("== 2/4 evaluating the base model on {} × {}\n",
              count_of(int64_t(held.size()), "held-out problem"), count_of(o.eval_samples, "sample"));
+  flush_stdout();
   const EvalResult base = evaluate_dir(out / "base" / "model", held, o, out / "base-eval.jsonl", stop);
   if (base.stopped || stop.requested("phase")) return stopped();
   res.base = base.to_json();
@@ -438,10 +447,12 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   // 3. GRPO with accuracy + format rewards only.
   fmt::print("== 3/4 GRPO: accuracy + format rewards, {} × {} × {}\n", count_of(o.grpo_steps, "step"),
              count_of(o.prompts_per_step, "prompt"), count_of(o.group_size, "sample"));
+  flush_stdout();
   if (run_grpo(gs, false).interrupted || stop.requested("phase")) return stopped();
 
   // 4. Held-out evaluation after GRPO, the table and the plots.
   fmt::print("== 4/4 evaluating the GRPO policy on the same held-out problems\n");
+  flush_stdout();
   const EvalResult after = evaluate_dir(out / "grpo" / "model", held, o, out / "grpo-eval.jsonl", stop);
   if (after.stopped) return stopped();
   res.after = after.to_json();

@@ -1070,6 +1070,11 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   EXPECT_EQ(nlohmann::json::parse(seek::read_file(out / "base-config.json")),
             nlohmann::json::parse(std::ifstream(std::string(SEEK_SOURCE_DIR) + "/configs/demo.json")));
   EXPECT_EQ(run("demo --help").output.find(std::string(SEEK_SOURCE_DIR) + "/configs"), std::string::npos);
+  // Its runs' settings.json hold the thread count they ran with (0, "the process's", read as all cores on a
+  // resume or --run-config elsewhere).
+  for (const char* run_dir : {"base", "grpo"})
+    EXPECT_EQ(nlohmann::json::parse(seek::read_file(out / run_dir / "settings.json")).at("threads"), 1)
+        << run_dir;
   const std::string summary = seek::read_file(out / "summary.json");
   const std::string model = seek::read_file(out / "grpo" / "model" / "model.safetensors");
   // A vocabulary too small for the demo's byte tokenizer is named before anything is written (the trainer
