@@ -42,8 +42,12 @@ struct Cand {
 }  // namespace
 
 BpeModel::BpeModel(std::array<int32_t, 256> byte_id, const std::vector<std::array<int32_t, 3>>& merges,
-                   int32_t unk_id)
-    : byte_id_(byte_id), n_merges_(merges.size()), unk_id_(unk_id), serial_(g_serial.fetch_add(1)) {
+                   int32_t unk_id, bool fuse_unk)
+    : byte_id_(byte_id),
+      n_merges_(merges.size()),
+      unk_id_(unk_id),
+      fuse_unk_(fuse_unk),
+      serial_(g_serial.fetch_add(1)) {
   size_t cap = 16;
   shift_ = 60;
   while (cap < merges.size() * 2 + 2) cap <<= 1, --shift_;
@@ -64,10 +68,15 @@ void BpeModel::merge_word(std::string_view word, std::vector<int32_t>& out) cons
   thread_local std::vector<Sym> syms;
   thread_local std::vector<Cand> heap;  // min-heap by (rank, position)
   syms.clear();
+  bool after_unknown = false;  // the last symbol stands for bytes without a token
   for (unsigned char c : word) {
     int32_t id = byte_id_[c];
-    if (id < 0) id = unk_id_;  // no unk either: the byte is dropped, as Hugging Face does
+    const bool unknown = id < 0;
+    if (unknown) id = unk_id_;  // no unk either: the byte is dropped, as Hugging Face does
     if (id < 0) continue;
+    const bool fused = unknown && after_unknown && fuse_unk_;
+    after_unknown = unknown;
+    if (fused) continue;
     int32_t n = int32_t(syms.size());
     syms.push_back(Sym{id, n - 1, n + 1});
   }

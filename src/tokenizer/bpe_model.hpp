@@ -14,8 +14,10 @@ namespace seek::tok {
 class BpeModel {
  public:
   // byte_id[b]: id of the one-byte token b (-1 if absent). merges[r] = (left, right, merged) with rank r.
+  // A byte without a token becomes unk_id (when >= 0; dropped otherwise); with fuse_unk, a run of such bytes
+  // becomes one unk_id, as Hugging Face's model.fuse_unk does.
   BpeModel(std::array<int32_t, 256> byte_id, const std::vector<std::array<int32_t, 3>>& merges,
-           int32_t unk_id);
+           int32_t unk_id, bool fuse_unk = false);
 
   // Appends the ids of `word` (raw bytes) to out.
   void encode_word(std::string_view word, std::vector<int32_t>& out) const;
@@ -47,6 +49,7 @@ class BpeModel {
   int shift_ = 64;
   size_t n_merges_ = 0;
   int32_t unk_id_;
+  bool fuse_unk_;
   uint64_t serial_;  // identifies this model to the per-thread cache
 };
 

@@ -149,7 +149,8 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
   if (m.contains("unk_token") && m["unk_token"].is_string())
     unk = vocab_id(m["unk_token"].get<std::string>());
   check_byte_symbols(byte_id, unk, name);
-  model_ = std::make_unique<BpeModel>(byte_id, merges, unk);
+  model_ =
+      std::make_unique<BpeModel>(byte_id, merges, unk, json_flag(m, "fuse_unk", false, name + ": model"));
 
   // Added tokens: they override the vocabulary entry with the same id, as in Hugging Face.
   if (j.contains("added_tokens") && !j["added_tokens"].is_null()) {

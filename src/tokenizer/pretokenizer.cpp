@@ -79,11 +79,12 @@ PreTokenizer PreTokenizer::from_json(const nlohmann::json& j, const std::string&
 }
 
 bool PreTokenizer::keeps_pieces_at_probed_cuts() const {
-  // Newlines between visible characters of every kind the patterns tell apart: letters, digits,
-  // punctuation, contractions, CJK, accented letters, markup.
-  static constexpr std::string_view kProbes[] = {"a\nb",   "ab.\ncd", "1\n2",           "12\n34",
-                                                 "x!\n?y", "a'\n's",  "\u4e2d\n\u6587", "\u00e9\n\u00e8",
-                                                 "a\n<b>", "A)\n(B"};
+  // Newlines between visible characters of every kind the patterns tell apart: letters (lower and upper
+  // case: a pattern may join a newline to a capital, as \s?[A-Z][a-z]* does), digits, punctuation,
+  // contractions, CJK, accented letters, markup.
+  static constexpr std::string_view kProbes[] = {
+      "a\nb",   "ab.\ncd", "1\n2", "12\n34", "x!\n?y", "a'\n's", "\u4e2d\n\u6587", "\u00e9\n\u00e8",
+      "a\n<b>", "A)\n(B",  "a\nB", "A\nB",   "1\nA",   "x.\nY",  "a\n\u00c9",      "Ab\nCd"};
   const auto pieces = [&](std::string_view text) {
     std::vector<std::string> out;
     run(text, [&](std::string_view piece) { out.emplace_back(piece); });

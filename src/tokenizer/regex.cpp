@@ -72,6 +72,17 @@ std::string js_regex_to_pcre2(const std::string& p, bool with_newer) {
         // \uXXXX (JavaScript) -> \x{XXXX} (PCRE2).
         out += "\\x{" + p.substr(i + 1, 4) + "}";
         i += 4;
+      } else if (e == 'v') {
+        out += "\\x0B";  // JavaScript's (and Oniguruma's) vertical tab; PCRE2's \v is any vertical space
+      } else if (e == 'h' || e == 'H' || e == 'V' || e == 'Q' || e == 'E') {
+        // PCRE2 reads these (horizontal space, not vertical space, quoting) unlike Hugging Face's engines:
+        // JavaScript refuses them, and Oniguruma reads \h as a hex digit and has no quoting. Passed through,
+        // they gave other tokens than Hugging Face without a word.
+        fail(
+            "regex /{}/: \\{} is not supported: JavaScript has no such escape, and PCRE2 and Oniguruma "
+            "(Hugging "
+            "Face's Rust tokenizers) read it differently",
+            p, e);
       } else {
         out += '\\';
         out += e;

@@ -277,6 +277,16 @@ TEST(BpeTrainerReview, PreTokenizersThatJoinNewlinesCountWholeFiles) {
          {"invert", false}},
         {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}}}};
   EXPECT_FALSE(tok::PreTokenizer::from_json(merged_with_next, "test").cuts_at_line_starts());
+  // One that joins a newline to a capital letter only (the probes had no newline before a capital).
+  const nlohmann::json newline_with_capital = {
+      {"type", "Sequence"},
+      {"pretokenizers",
+       {{{"type", "Split"},
+         {"pattern", {{"Regex", "\\s?[A-Z][a-z]*|[a-z]+|\\s+|[^\\s]"}}},
+         {"behavior", "Isolated"},
+         {"invert", false}},
+        {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", false}}}}};
+  EXPECT_FALSE(tok::PreTokenizer::from_json(newline_with_capital, "test").cuts_at_line_starts());
   EXPECT_TRUE(
       tok::PreTokenizer::from_json(tok::deepseek_v3_pre_tokenizer_json(), "test").cuts_at_line_starts());
   EXPECT_TRUE(tok::PreTokenizer::from_json(tok::gpt2_pre_tokenizer_json(), "test").cuts_at_line_starts());

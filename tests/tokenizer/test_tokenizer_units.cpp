@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "support/error_of.hpp"
 #include "tokenizer/bpe_tokenizer.hpp"
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/normalizer.hpp"
@@ -85,6 +86,26 @@ TEST(Regex, TranslatesJavaScriptClasses) {
   tok::Regex sym("^\\p{S}$");
   EXPECT_TRUE(sym.find("\U0001FA77", 0, &b, &e));
   EXPECT_THROW(tok::Regex("(unclosed"), Error);
+}
+
+// \v is the vertical tab alone, in JavaScript and in Hugging Face's Rust engine (Oniguruma); PCRE2 reads it
+// as any vertical space, so a Split on \v removed newlines too. Escapes the engines read apart are refused.
+TEST(Regex, VerticalTabIsOneCharacterAndEscapesReadApartAreRefused) {
+  size_t b, e;
+  for (const char* pattern : {"\\v", "[\\v]"}) {
+    tok::Regex vt(pattern);
+    EXPECT_FALSE(vt.find("a\nb\rc\u2028", 0, &b, &e)) << pattern;
+    ASSERT_TRUE(vt.find("a\x0B", 0, &b, &e)) << pattern;
+    EXPECT_EQ(b, 1u);
+  }
+  for (const char* pattern : {"\\h", "[\\H]", "\\V", "\\Qa.b\\E"}) {
+    const std::string msg = test::error_of([&] { tok::Regex r(pattern); });
+    EXPECT_NE(msg.find("is not supported: JavaScript has no such escape"), std::string::npos)
+        << pattern << msg;
+  }
+  tok::Regex escaped_backslash("\\\\h");  // a backslash, then h
+  ASSERT_TRUE(escaped_backslash.find("x\\h", 0, &b, &e));
+  EXPECT_EQ(b, 1u);
 }
 
 std::vector<std::string> pieces(const json& pre, std::string_view text) {
@@ -305,6 +326,16 @@ TEST(BpeTokenizer, MissingByteSymbolIsAnError) {
   j["model"]["unk_token"] = "<unk>";
   tok::BpeTokenizer t(j, json(), "tokenizer.json");
   EXPECT_EQ(t.encode("Qa"), (std::vector<TokenId>{259, 'a'}));
+  EXPECT_EQ(t.encode("QQaQ"), (std::vector<TokenId>{259, 259, 'a', 259}));
+  // model.fuse_unk makes a run of such bytes one unk, as in Hugging Face (it was read as false whatever it
+  // said).
+  j["model"]["vocab"].erase("Z");
+  j["model"]["fuse_unk"] = true;
+  tok::BpeTokenizer fused(j, json(), "tokenizer.json");
+  EXPECT_EQ(fused.encode("QQaQZQ"), (std::vector<TokenId>{259, 'a', 259}));
+  EXPECT_EQ(fused.encode("Q"), (std::vector<TokenId>{259}));
+  j["model"]["fuse_unk"] = "yes";
+  EXPECT_NE(load_error(j).find("fuse_unk"), std::string::npos) << load_error(j);
 }
 
 TEST(LoadTokenizer, FallsBackToBytesAndReportsBadJson) {
