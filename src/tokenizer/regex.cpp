@@ -80,8 +80,7 @@ std::string js_regex_to_pcre2(const std::string& p, bool with_newer) {
         // they gave other tokens than Hugging Face without a word.
         fail(
             "regex /{}/: \\{} is not supported: JavaScript has no such escape, and PCRE2 and Oniguruma "
-            "(Hugging "
-            "Face's Rust tokenizers) read it differently",
+            "(Hugging Face's Rust tokenizers) read it differently",
             p, e);
       } else {
         out += '\\';
