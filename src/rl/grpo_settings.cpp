@@ -51,6 +51,25 @@ constexpr double kMinGrpoTemperature = 1e-5;  // see validate()
 
 }  // namespace
 
+nlohmann::json GrpoSettings::resolve_on_resume(const std::string& key, const nlohmann::json& given,
+                                               const std::filesystem::path& /*checkpoint*/,
+                                               const nlohmann::json& saved) {
+  if (key != "task_options") return given;
+  const auto saved_options = saved.find("task_options");
+  const nlohmann::json was = saved_options != saved.end() ? *saved_options : nlohmann::json::object();
+  const auto no_options = [](const nlohmann::json& o) { return o.is_null() || (o.is_object() && o.empty()); };
+  if (no_options(given) && no_options(was)) return was;
+  const auto task = saved.find("task");
+  if (task == saved.end() || !task->is_string() || task->get<std::string>().empty()) return given;
+  try {
+    // The options as the task reads them, defaults filled in: the same problems, in the same order.
+    if (reward::make_task(*task, given)->options() == reward::make_task(*task, was)->options()) return was;
+  } catch (const Error&) {
+    // Options the task refuses differ from the saved ones, which it took: refused as a change.
+  }
+  return given;
+}
+
 bool GrpoSettings::reads_on_resume(const std::string& key, const nlohmann::json& settings) {
   if (key == "data") return true;
   if (key != "init") return false;

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
 #include "rl/grpo_loss.hpp"
@@ -120,6 +121,12 @@ struct GrpoSettings {
   // a KL term needs it as the frozen reference model. The policy, its config and the tokenizer come from the
   // checkpoint, so without a KL term the --init folder may be gone.
   static bool reads_on_resume(const std::string& key, const nlohmann::json& settings);
+
+  // For --resume: --task-options that the run's task reads as the saved ones (a default spelled out, keys
+  // in another order, {} for null) as the saved ones, so they are no change; any other key or value as given.
+  static nlohmann::json resolve_on_resume(const std::string& key, const nlohmann::json& given,
+                                          const std::filesystem::path& checkpoint,
+                                          const nlohmann::json& saved);
 
   static GrpoSettings from_json(const nlohmann::json& j, const std::string& source);
   nlohmann::json to_json() const;

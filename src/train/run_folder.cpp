@@ -159,7 +159,8 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
     const std::string& key = it.key();
     // Compared and saved as what it stands for, so a run config's placeholder is no change (and says what
     // it changes to when it is one).
-    const nlohmann::json given = rules.resolve ? rules.resolve(key, it.value(), *ckpt) : it.value();
+    const nlohmann::json given =
+        rules.resolve ? rules.resolve(key, it.value(), *ckpt, r.settings) : it.value();
     // A key an older settings.json lacks had its default then.
     const auto saved_it = r.settings.find(key);
     const nlohmann::json saved =

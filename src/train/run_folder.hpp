@@ -31,10 +31,12 @@ struct ResumeRules {
   // reads this one again.
   bool (*read_on_resume)(const std::string& key, const nlohmann::json& settings);
   nlohmann::json defaults;  // for keys an older settings.json lacks
-  // A given value that is a placeholder resolved at start (aux_alpha < 0: the config's α) as the value it
-  // stands for with the run's checkpoint; other values unchanged. Null: no placeholders.
+  // A given value as what it stands for with the run's checkpoint and saved settings (settings.json as
+  // read): a placeholder resolved at start (aux_alpha < 0: the config's α), or a value that means the same
+  // as the saved one (task options spelling out a default) as the saved one; other values unchanged. Null:
+  // every value stands for itself.
   nlohmann::json (*resolve)(const std::string& key, const nlohmann::json& given,
-                            const std::filesystem::path& checkpoint) = nullptr;
+                            const std::filesystem::path& checkpoint, const nlohmann::json& saved) = nullptr;
 };
 
 // Throws seek::Error when the folder has no complete checkpoint or no readable settings.json, when

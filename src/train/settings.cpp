@@ -20,7 +20,8 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j, const std::strin
 }
 
 nlohmann::json TrainSettings::resolve_on_resume(const std::string& key, const nlohmann::json& given,
-                                                const std::filesystem::path& checkpoint) {
+                                                const std::filesystem::path& checkpoint,
+                                                const nlohmann::json& /*saved*/) {
   if (key != "aux_alpha" || !given.is_number() || given.get<double>() >= 0) return given;
   return ModelConfig::load((checkpoint / "config.json").string()).aux_loss_alpha;
 }

@@ -88,7 +88,8 @@ struct TrainSettings {
   // For --resume: a given aux_alpha below 0 as the α it stands for, the aux_loss_alpha of the checkpoint's
   // config.json (settings.json holds resolved values); any other key or value as given.
   static nlohmann::json resolve_on_resume(const std::string& key, const nlohmann::json& given,
-                                          const std::filesystem::path& checkpoint);
+                                          const std::filesystem::path& checkpoint,
+                                          const nlohmann::json& saved);
   nlohmann::json to_json() const;
   void validate() const;
   Objective objective_kind() const;
