@@ -13,7 +13,8 @@ namespace seek {
 namespace {
 
 // DeepSeek-V2's template: each message in order, nothing grouped.
-std::string render_v2(const std::vector<ChatMessage>& messages, const ChatOptions& opt) {
+std::string render_v2(const std::vector<ChatMessage>& messages, const ChatOptions& opt,
+                      std::vector<size_t>* ends) {
   std::string out;
   if (opt.add_bos) out += tokens::kBos;
   for (const auto& m : messages) {
@@ -28,6 +29,7 @@ std::string render_v2(const std::vector<ChatMessage>& messages, const ChatOption
                  "the DeepSeek-V2 chat format has no tool turns (V2's template drops them)");
       fail("chat message has unknown role \"{}\" (expected system, user or assistant)", m.role);
     }
+    if (ends) ends->push_back(out.size());
   }
   if (opt.add_generation_prompt) out += "Assistant:";
   return out;
@@ -48,13 +50,17 @@ std::string joined_system_prompts(const std::vector<ChatMessage>& messages) {
 // DeepSeek-V3.1's hybrid template. Only a reply that follows a user message opens an assistant turn, always
 // with "</think>" (the template's "prefix" messages, which could open "<think>", are not ChatMessages); a
 // reply right after tool outputs is kept whole, any other loses what precedes its first "</think>".
-std::string render_v31(const std::vector<ChatMessage>& messages, const ChatOptions& opt) {
+std::string render_v31(const std::vector<ChatMessage>& messages, const ChatOptions& opt,
+                       std::vector<size_t>* ends) {
   std::string out;
   if (opt.add_bos) out += tokens::kBos;
   out += joined_system_prompts(messages);
   bool last_user = false, in_tool = false;
   for (const auto& m : messages) {
-    if (m.role == "system") continue;
+    if (m.role == "system") {
+      if (ends) ends->push_back(out.size());
+      continue;
+    }
     if (m.role == "user") {
       in_tool = false;
       last_user = true;
@@ -76,6 +82,7 @@ std::string render_v31(const std::vector<ChatMessage>& messages, const ChatOptio
     } else {
       fail("chat message has unknown role \"{}\" (expected system, user, assistant or tool)", m.role);
     }
+    if (ends) ends->push_back(out.size());
   }
   if (opt.add_generation_prompt && last_user) {
     out += tokens::kAssistant;
@@ -165,15 +172,21 @@ ChatStyle with_thinking(ChatStyle style, bool think, std::string_view what) {
   return style == ChatStyle::V31 ? ChatStyle::V31Thinking : style;
 }
 
-std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opt) {
-  if (opt.style == ChatStyle::V2) return render_v2(messages, opt);
-  if (opt.style == ChatStyle::V31 || opt.style == ChatStyle::V31Thinking) return render_v31(messages, opt);
+std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opt,
+                        std::vector<size_t>* message_ends) {
+  if (message_ends) message_ends->clear();
+  if (opt.style == ChatStyle::V2) return render_v2(messages, opt, message_ends);
+  if (opt.style == ChatStyle::V31 || opt.style == ChatStyle::V31Thinking)
+    return render_v31(messages, opt, message_ends);
   std::string out;
   if (opt.add_bos) out += tokens::kBos;
   out += joined_system_prompts(messages);
   bool in_tool = false, first_output = true;
   for (const auto& m : messages) {
-    if (m.role == "system") continue;
+    if (m.role == "system") {
+      if (message_ends) message_ends->push_back(out.size());
+      continue;
+    }
     if (m.role == "user") {
       in_tool = false;
       out += std::string(tokens::kUser) + m.content;
@@ -182,6 +195,7 @@ std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOpti
         // An answer after tool outputs closes the outputs block instead of opening a new turn.
         out += "<｜tool▁outputs▁end｜>" + m.content + std::string(tokens::kEos);
         in_tool = false;
+        if (message_ends) message_ends->push_back(out.size());
         continue;
       }
       std::string content = m.content;
@@ -199,6 +213,7 @@ std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOpti
     } else {
       fail("chat message has unknown role \"{}\" (expected system, user, assistant or tool)", m.role);
     }
+    if (message_ends) message_ends->push_back(out.size());
   }
   if (in_tool) out += "<｜tool▁outputs▁end｜>";
   if (opt.add_generation_prompt && !in_tool) {

@@ -130,8 +130,12 @@ struct ChatOptions {
 // Renders the conversation exactly as DeepSeek's chat_template does (V3/R1: system prompts joined by a blank
 // line and put after BOS, tool outputs grouped; V2: every turn in order, system prompts followed by a blank
 // line; V3.1: as its template, see ChatStyle). Throws seek::Error on an unknown role, and on tool turns in
-// the V2 format, which has none.
-std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opt = {});
+// the V2 format, which has none. `message_ends` (optional) receives, per message, the offset in the result
+// where its turn ends (a system prompt's: where the joined system prompts end, for the formats that move them
+// to the front): the text up to the end of an assistant turn is what the conversation up to that turn
+// renders.
+std::string render_chat(const std::vector<ChatMessage>& messages, const ChatOptions& opt = {},
+                        std::vector<size_t>* message_ends = nullptr);
 
 // The assistant message a chat keeps in its history for `reply`, the text generated after render_chat's
 // generation prompt (EOS and stop strings not included), such that the next turn renders it as DeepSeek's

@@ -179,6 +179,46 @@ TEST(Chat, StyleComesFromTheModelsChatTemplate) {
   fs::remove_all(dir);
 }
 
+// The offsets render_chat marks: where the conversation up to each assistant turn ends in the whole one
+// (what SFT masks its answers by), for every format, with and without the generation prompt.
+TEST(Chat, MarksWhereEachTurnEnds) {
+  auto convs = load("chat_conversations.json");
+  int checked = 0;
+  for (const auto& c : convs) {
+    std::vector<ChatMessage> msgs;
+    bool has_tool = false;
+    for (const auto& m : c["messages"]) {
+      msgs.push_back({m["role"], m["content"]});
+      has_tool = has_tool || m["role"] == "tool";
+    }
+    for (ChatStyle style :
+         {ChatStyle::V2, ChatStyle::V3, ChatStyle::R1, ChatStyle::V31, ChatStyle::V31Thinking}) {
+      if (style == ChatStyle::V2 && has_tool) continue;  // V2 has no tool turns
+      for (bool gen : {false, true}) {
+        const ChatOptions opt{style, gen, true};
+        std::vector<size_t> ends{7};  // cleared first
+        const std::string full = render_chat(msgs, opt, &ends);
+        ASSERT_EQ(ends.size(), msgs.size()) << c["name"];
+        for (size_t i = 0; i < msgs.size(); ++i) {
+          if (i > 0) {
+            EXPECT_LE(ends[i - 1], ends[i]) << c["name"];
+          }
+          EXPECT_LE(ends[i], full.size()) << c["name"];
+          if (msgs[i].role != "assistant") continue;
+          // V2 renders every turn in order; the others move the system prompts to the front.
+          std::vector<ChatMessage> prefix;
+          for (size_t j = 0; j < msgs.size(); ++j)
+            if (j <= i || (style != ChatStyle::V2 && msgs[j].role == "system")) prefix.push_back(msgs[j]);
+          EXPECT_EQ(full.substr(0, ends[i]), render_chat(prefix, {style, false, true}))
+              << c["name"] << " " << chat_style_name(style) << " turn " << i;
+          ++checked;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 20);
+}
+
 TEST(Chat, UnknownRoleIsAnError) {
   EXPECT_THROW(render_chat({{"narrator", "x"}}), Error);
 }
