@@ -3,6 +3,7 @@
 #include "core/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,6 +87,28 @@ std::string replace_refusal(const fs::path& target) {
   return "";
 }
 
+// Removes what a writer of `target` killed by SIGKILL (or a power cut) left: "<target>.tmp.<pid>" of a
+// process that is gone. Other signals remove their temporaries themselves (core/temporaries.hpp), but these
+// were left behind for good, each as large as the file (a tokenizer, a safetensors shard). A temporary of a
+// live process, here or one whose id was reused, stays.
+void remove_stale_temporaries(const fs::path& target) {
+  const std::string prefix = target.filename().string() + ".tmp.";
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const std::string_view digits = std::string_view(name).substr(prefix.size());
+    if (digits.empty() || digits.size() > kTemporarySuffixMax - 5 || digits.front() == '0' ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos)
+      continue;
+    const pid_t pid = pid_t(std::stol(std::string(digits)));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(it->path().c_str());
+  }
+}
+
 }  // namespace
 
 void check_replaceable(const fs::path& target) {
@@ -95,6 +118,7 @@ void check_replaceable(const fs::path& target) {
 
 AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
   check_replaceable(target_);
+  remove_stale_temporaries(target_);
   tmp_ = target_;
   tmp_ += ".tmp." + std::to_string(::getpid());
   // O_NOFOLLOW: a link planted at the temporary's name must not redirect the write elsewhere.

@@ -1,0 +1,55 @@
+// A writer killed outright (SIGKILL) leaves its "<target>.tmp.<pid>" behind, as large as the file; the next
+// write of the same target removes it, and nothing that may still be in use or belongs to another file.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "core/atomic_file.hpp"
+#include "support/temp_dir.hpp"
+
+namespace seek {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The id of a process that has ended (and been reaped): a writer killed by SIGKILL.
+pid_t ended_process() {
+  const pid_t pid = ::fork();
+  if (pid == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return pid;
+}
+
+TEST(AtomicFileLeftovers, AKilledWritersTemporaryIsRemovedByTheNextWrite) {
+  test::TempDir tmp("atomic-leftovers");
+  const fs::path target = tmp.path / "tokenizer.json";
+  const std::string dead = std::to_string(ended_process());
+  const std::string alive = std::to_string(::getppid());
+  const fs::path stale = tmp.path / ("tokenizer.json.tmp." + dead);
+  const std::vector<fs::path> kept = {
+      tmp.path / ("tokenizer.json.tmp." + alive),  // a writer still at work
+      tmp.path / ("other.json.tmp." + dead),       // another file's
+      tmp.path / "tokenizer.json.tmp.notapid",     // not a name this writer makes
+      tmp.path / ("tokenizer.json.tmp.0" + dead), tmp.path / ("tokenizer.json.tmp." + dead + ".bak"),
+  };
+  for (const auto& p : kept) std::ofstream(p) << "x";
+  std::ofstream(stale) << "half a tokenizer";
+  write_file_atomically(target, "{}");
+  EXPECT_FALSE(fs::exists(stale));
+  for (const auto& p : kept) EXPECT_TRUE(fs::exists(p)) << p;
+  std::ifstream f(target);
+  std::string got((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(got, "{}");
+  // A folder with a temporary's name is not the writer's: left alone.
+  fs::create_directory(stale);
+  write_file_atomically(target, "{}");
+  EXPECT_TRUE(fs::is_directory(stale));
+}
+
+}  // namespace
+}  // namespace seek
