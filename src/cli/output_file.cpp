@@ -27,7 +27,22 @@ void check_output_is_not_an_input(const std::string& path, const std::string& fl
                                   const std::vector<std::string>& model_dirs,
                                   const std::vector<std::string>& inputs) {
   std::error_code ec;
-  if (path.empty() || !fs::exists(fs::path(path), ec)) return;  // a new file cannot be an input
+  if (path.empty()) return;
+  const fs::path out(path);
+  if (!fs::exists(out, ec)) {
+    // A new file cannot be an input, but a new *.json or *.safetensors file in a model folder is read by the
+    // next load as part of the model (tokenizer.json, generation_config.json, a weight index beside
+    // model.safetensors): a file of logits there would break the model.
+    const fs::path ext = out.extension();
+    if (ext == ".json" || ext == ".safetensors")
+      for (const std::string& dir : model_dirs)
+        SEEK_CHECK(dir.empty() || !same_file(out.has_parent_path() ? out.parent_path() : fs::path("."), dir),
+                   "{} {} would be a new {} file in the model folder {}, where the model's own files are "
+                   "read from: the next load would read it. Give a file outside the folder, or another "
+                   "extension",
+                   flag, path, ext.string(), dir);
+    return;
+  }
   for (const std::string& in : inputs)
     SEEK_CHECK(in.empty() || !same_file(path, in),
                "{} {} is the input file {}; writing it would destroy it. Give another output file", flag,

@@ -460,6 +460,16 @@ TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
   EXPECT_EQ(file_text(model / "model.safetensors"), weights);
   r = logits(model.string(), model / "logits.npy");  // a new file in the model folder is fine
   EXPECT_EQ(r.code, 0) << r.output;
+  // But not a new one of the kinds the next load reads there (a generation_config.json of logits broke it).
+  for (const char* name : {"generation_config.json", "tokenizer.json", "extra.safetensors"}) {
+    r = logits(model.string(), tmp.path / "m" / "." / name);
+    EXPECT_EQ(r.code, 1) << name << r.output;
+    EXPECT_NE(r.output.find("file in the model folder " + model.string() +
+                            ", where the model's own files are read from: the next load would read it"),
+              std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(model / name)) << name;
+  }
   // Shards are where the index says, in a subfolder or without the .safetensors extension (checked before
   // the model loads, so these need not hold weights).
   const fs::path sharded = tmp.path / "sharded";
