@@ -26,6 +26,7 @@
 #include "core/sigpipe_blocked.hpp"
 #include "core/stdout.hpp"
 #include "core/temporaries.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek::cli {
 std::vector<CommandSpec>& command_registry() {
@@ -72,15 +73,27 @@ std::string stdout_failure() {
 // Control characters are shown escaped (\x1b): messages quote names from the files and flags they are about
 // (a tensor name, a JSON key), and one holding terminal escape sequences or a carriage return would
 // otherwise recolour or overwrite the terminal's lines.
+// Bytes that are not UTF-8 (a quoted item of a binary file) are escaped the same way, rather than written raw
+// for the terminal to show as it may.
 void say(const std::string& message) {
   std::string shown;
   shown.reserve(message.size());
-  for (const char ch : message) {
-    const auto u = static_cast<unsigned char>(ch);
-    if ((u < 0x20 && ch != '\n' && ch != '\t') || u == 0x7f)
+  for (size_t i = 0; i < message.size();) {
+    const auto u = static_cast<unsigned char>(message[i]);
+    if (u >= 0x80) {
+      const size_t n = u >= 0xF0 ? 4 : u >= 0xE0 ? 3 : 2;
+      const std::string_view ch = std::string_view(message).substr(i, n);
+      if (ch.size() == n && seek::tok::utf8_is_valid(ch)) {
+        shown += ch;
+        i += n;
+        continue;
+      }
+    }
+    if ((u < 0x20 && u != '\n' && u != '\t') || u >= 0x7f)
       shown += fmt::format("\\x{:02x}", u);
     else
-      shown += ch;
+      shown += char(u);
+    ++i;
   }
   const seek::SigpipeBlocked no_sigpipe;  // a reader of stderr that has gone: the exit status still tells
   std::fputs(shown.c_str(), stderr);

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek {
 
@@ -25,6 +26,13 @@ std::string_view list_body(std::string_view text) {
   std::string_view s = trimmed(text);
   if (s.size() >= 2 && s.front() == '[' && s.back() == ']') s = trimmed(s.substr(1, s.size() - 2));
   return s;
+}
+
+// An item as an error quotes it: a line of a binary file read as ids can be megabytes long.
+std::string quoted_item(std::string_view id) {
+  constexpr size_t kShown = 40;
+  if (id.size() <= kShown) return std::string(id);
+  return fmt::format("{}… ({} bytes)", id.substr(0, tok::utf8_cut_before(id, kShown)), id.size());
 }
 
 }  // namespace
@@ -50,9 +58,10 @@ std::vector<int32_t> parse_token_ids(const std::string& text, const std::string&
     int64_t v = -1;
     const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
     const bool whole = ec != std::errc::invalid_argument && end == id.data() + id.size() && id[0] != '-';
-    SEEK_CHECK(whole, "{}: item {} ('{}') is not a token id, a non-negative integer", what, item, id);
+    SEEK_CHECK(whole, "{}: item {} ('{}') is not a token id, a non-negative integer", what, item,
+               quoted_item(id));
     SEEK_CHECK(ec == std::errc() && v <= INT32_MAX, "{}: item {} ({}) is past the largest token id {}", what,
-               item, id, INT32_MAX);
+               item, quoted_item(id), INT32_MAX);
     ids.push_back(int32_t(v));
     // The separator: whitespace, a comma, or a comma with whitespace around it.
     while (j < s.size() && is_space(s[j])) ++j;

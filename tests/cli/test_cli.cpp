@@ -606,7 +606,12 @@ TEST(Cli, TokenIdListsAreParsedConsistently) {
         {"1,-2", "--ids: item 2 ('-2') is not a token id, a non-negative integer"},
         {"2147483648", "--ids: item 1 (2147483648) is past the largest token id 2147483647"},
         {"99999999999999999999", "item 1 (99999999999999999999) is past the largest token id"},
-        {many, "--ids: item 5002 ('x') is not a token id, a non-negative integer"}}) {
+        {many, "--ids: item 5002 ('x') is not a token id, a non-negative integer"},
+        // Bytes that are not UTF-8 are shown escaped, and a long item shortened (a binary file's line was
+        // quoted raw and whole).
+        {"\"$(printf 'ab\\377cd')\"", "--ids: item 1 ('ab\\xffcd') is not a token id"},
+        {"\"$(head -c 3000 /dev/zero | tr '\\0' y)\"",
+         "--ids: item 1 ('" + std::string(40, 'y') + "… (3000 bytes)') is not a token id"}}) {
     CmdResult r = run("logits --model " + kTinyV3 + " --ids " + ids + " --out " + out);
     EXPECT_EQ(r.code, 1) << ids << ": " << r.output;
     EXPECT_NE(r.output.find(needle), std::string::npos) << ids << ": " << r.output;
