@@ -4,12 +4,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
 #include "reward/answer_extract.hpp"
 
 namespace seek::reward {
@@ -206,6 +209,64 @@ std::string dedent(std::string_view body, size_t n) {
 }
 
 }  // namespace
+
+namespace {
+
+// Compiles each source of a JSON list on stdin as the harness does (the whole module, then its symbol
+// table), and reports the first that fails: "bad <index> <message>", or "ok".
+constexpr std::string_view kCompileCheck = R"PY(import sys, json, symtable
+sources = json.loads(sys.stdin.buffer.read().decode('utf-8'))
+for i, s in enumerate(sources):
+    try:
+        compile(s.encode('utf-8'), 'tests.py', 'exec', dont_inherit=True)
+        symtable.symtable(s, 'tests.py', 'exec')
+    except (SyntaxError, ValueError) as e:
+        sys.stdout.write('bad %d %s\n' % (i, ' '.join(str(e).split())))
+        sys.exit(0)
+sys.stdout.write('ok\n')
+)PY";
+
+// Tests per sandboxed run, in bytes: far below its memory limit however the JSON is decoded.
+constexpr size_t kCompileChunkBytes = size_t(4) << 20;
+
+}  // namespace
+
+std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
+    std::span<const std::string_view> sources, const CodeRunOptions& o) {
+  SandboxLimits lim = o.limits;
+  // Compiling is fast, but a dataset of many tests may take a few seconds on a slow machine.
+  lim.cpu_seconds = std::max(lim.cpu_seconds, 120.0);
+  lim.wall_seconds = std::max(lim.wall_seconds, 240.0);
+  for (size_t begin = 0; begin < sources.size();) {
+    nlohmann::json chunk = nlohmann::json::array();
+    size_t end = begin, bytes = 0;
+    while (end < sources.size() && (end == begin || bytes + sources[end].size() <= kCompileChunkBytes)) {
+      chunk.push_back(std::string(sources[end]));
+      bytes += sources[end].size();
+      ++end;
+    }
+    const SandboxRun run =
+        run_in_sandbox({o.python, "-s", "-B", "/src/check.py"}, {{"check.py", std::string(kCompileCheck)}},
+                       chunk.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), lim);
+    const std::string_view out = run.out;
+    if (!run.ok() || !(out == "ok\n" || out.starts_with("bad "))) {
+      std::string why = run.started ? (run.err.empty() ? describe(run) : run.err) : run.error;
+      // A traceback's last line says what went wrong.
+      why.resize(why.find_last_not_of('\n') + 1);
+      why = why.substr(why.find_last_of('\n') + 1);
+      fail("cannot check that the problems' tests are valid Python ({} in the sandbox): {}", o.python, why);
+    }
+    if (out.starts_with("bad ")) {
+      const size_t sp = out.find(' ', 4);
+      const size_t index = size_t(std::stoull(std::string(out.substr(4, sp - 4))));
+      std::string message(out.substr(sp + 1));
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      return std::pair{begin + index, message};
+    }
+    begin = end;
+  }
+  return std::nullopt;
+}
 
 bool outputs_match(std::string_view actual, std::string_view expected) {
   return normalized_lines(actual) == normalized_lines(expected);

@@ -9,8 +9,11 @@
 //     are reported on stdout tagged with a random nonce, so a program that exits early or prints fake results
 //     scores 0 for what it skipped.
 #pragma once
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "reward/problem.hpp"
@@ -38,6 +41,12 @@ std::string extract_python_block(std::string_view completion, bool think_prefill
 
 CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>& tests,
                              std::string_view asserts, const CodeRunOptions& options);
+
+// The first of `sources` (assert-style tests) that Python cannot compile, as its index and Python's message
+// ("invalid syntax (tests.py, line 2)"); nullopt when all compile. Compiled in the sandbox, a few MB of
+// tests per run, nothing executed. Throws seek::Error when the check itself cannot run there.
+std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
+    std::span<const std::string_view> sources, const CodeRunOptions& options);
 
 // Whether `actual` matches `expected` under the line rule above.
 bool outputs_match(std::string_view actual, std::string_view expected);

@@ -118,6 +118,10 @@ const RewardFunction* CombinedReward::find(const std::string& name) const {
   return it == names_.end() ? nullptr : fns_[size_t(it - names_.begin())].get();
 }
 
+void CombinedReward::check_problems(std::span<const Problem> problems) const {
+  for (const auto& f : fns_) f->check_problems(problems);
+}
+
 RewardScore CombinedReward::score(const RewardInput& in) const {
   RewardScore s;
   s.components.resize(fns_.size());

@@ -52,6 +52,10 @@ class CombinedReward {
   // The options the term called `name` was built with, or null when there is no such term.
   const nlohmann::json* options_of(const std::string& name) const;
 
+  // Each term's check_problems (reward.hpp): throws seek::Error naming a problem no completion could score
+  // on.
+  void check_problems(std::span<const Problem> problems) const;
+
   RewardScore score(const RewardInput& input) const;  // never throws
   // Scores many completions on `threads` threads (0: OpenMP's default); the results do not depend on the
   // thread count. on_scored (optional) is called on the calling thread after each completion it scores, with

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,10 @@ class RewardFunction {
   virtual const std::string& name() const = 0;
   // Never throws; NaN when the reward does not apply to this problem.
   virtual double score(const RewardInput& input) const = 0;
+  // Throws seek::Error naming the first of `problems` that this reward could never score above 0 because the
+  // problem itself is broken (code: tests that are not valid Python, which scored every completion 0 without
+  // a word). Called once before scoring; most rewards have nothing to check.
+  virtual void check_problems(std::span<const Problem> problems) const { (void)problems; }
 };
 
 // Throws seek::Error for an unknown name (listing the known ones) or a bad option (naming it).

@@ -68,6 +68,23 @@ class CodeReward : public RewardFunction {
     }
   }
 
+  void check_problems(std::span<const Problem> problems) const override {
+    std::vector<std::string_view> sources;
+    std::vector<const Problem*> of;
+    for (const Problem& p : problems)
+      if (!p.asserts.empty()) {
+        sources.push_back(p.asserts);
+        of.push_back(&p);
+      }
+    if (sources.empty()) return;
+    if (const auto bad = first_tests_not_compiling(sources, opts_))
+      fail(
+          "problem {}: its tests are not valid Python ({}), so no completion could pass them; fix them in "
+          "the "
+          "problem file",
+          of[bad->first]->id, bad->second);
+  }
+
  private:
   // The interpreter as the sandbox sees it, under these limits: one outside the folders the sandbox shows
   // (/usr, /bin, /lib*: a venv, pyenv or conda under /opt) passed the checks of its host path, then failed to

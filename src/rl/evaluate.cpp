@@ -31,16 +31,18 @@ EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const rewar
     run_accuracy_ = reward::make_reward("accuracy", *o);
   if (std::none_of(problems.begin(), problems.end(), [](const auto& p) { return p.is_code(); })) return;
   code_ = run_reward ? run_reward->find("code") : nullptr;
-  if (code_) return;
-  try {
-    own_code_ = reward::make_reward("code");
-  } catch (const Error& e) {
-    fail(
-        "code problems are checked with the code reward (its options come from a \"code\" entry of the "
-        "rewards): {}",
-        e.what());
+  if (!code_) {
+    try {
+      own_code_ = reward::make_reward("code");
+    } catch (const Error& e) {
+      fail(
+          "code problems are checked with the code reward (its options come from a \"code\" entry of the "
+          "rewards): {}",
+          e.what());
+    }
+    code_ = own_code_.get();
   }
-  code_ = own_code_.get();
+  code_->check_problems(problems);
 }
 
 reward::RewardInput EvalScorer::as_prompted(const reward::RewardInput& in) const {

@@ -56,7 +56,8 @@ struct EvalResult {
 // reward's "accuracy" and "code" terms when there are some, so evaluation judges as training rewards.
 class EvalScorer {
  public:
-  // Throws seek::Error when there are code problems and the code reward cannot run here.
+  // Throws seek::Error when there are code problems and the code reward cannot run here, or one's tests are
+  // not valid Python (no completion could pass them).
   EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward,
              ChatStyle style = ChatStyle::V3);
   double correctness(const reward::RewardInput& in) const;

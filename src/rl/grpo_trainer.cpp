@@ -117,11 +117,14 @@ void check_rewards_apply(const reward::CombinedReward& rewards, const ProblemSou
   const size_t R = rewards.names().size();
   std::vector<bool> applies(R, false);
   bool any = false;
+  std::vector<reward::Problem> with_asserts;  // tests that do not compile scored every completion 0
   const int64_t probed = source.for_each_probe(kTaskProbe, [&](const reward::Problem& p) {
+    if (!p.asserts.empty()) with_asserts.push_back(p);
     const reward::RewardScore sc = rewards.score({&p, "", 0});
     any |= sc.applies;
     for (size_t r = 0; r < R; ++r) applies[r] = applies[r] || !std::isnan(sc.components[r]);
   });
+  rewards.check_problems(with_asserts);
   const std::string which = s.data.empty() ? fmt::format("the first {} problems of task {}", probed, s.task)
                                            : fmt::format("the {} problems of {}", probed, s.data);
   SEEK_CHECK(
@@ -309,7 +312,10 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     eo.max_batch = EvalOptions{}.max_batch;
     eo.cache_type = EvalOptions{}.cache_type;
     const Engine probe(*infer, tok.get(), eo);
-    for (const reward::Problem& p : source.held_out(s.eval_problems)) {
+    const std::vector<reward::Problem> eval_set = source.held_out(s.eval_problems);
+    // The scorer checks that its code reward can run and that the tests compile.
+    const EvalScorer eval_scorer(eval_set, &rewards, style);
+    for (const reward::Problem& p : eval_set) {
       const size_t length = encode_problem_prompt(*tok, p, style).size();
       SEEK_CHECK(int64_t(length) < probe.max_context(),
                  "evaluation problem {}: the prompt has {} tokens and the context holds {}, so the run's "

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "reward/code_runner.hpp"
 #include "reward/reward.hpp"
 #include "reward/sandbox.hpp"
@@ -228,6 +229,55 @@ TEST(CodeRewardReview, NoCodeScoresZeroAndMathsIsNaN) {
   EXPECT_EQ(reward->score({&p, "print(1)"}), 0.0);
   EXPECT_EQ(reward->score({&p, "```python\n```"}), 0.0);
   EXPECT_EQ(reward->score({&p, "ok:\n  ```python\n  print(1)\n  ```"}), 1.0);
+}
+
+// Assert tests that Python cannot compile scored every completion 0, the right ones too, without a word:
+// the problems are checked before any completion is scored, and the first broken one is named.
+TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
+  REQUIRE_ISOLATION();
+  auto reward = make_reward("code", {{"cpu_seconds", 1}, {"wall_seconds", 2}});
+  const auto problem = [](std::string id, std::string asserts) {
+    Problem p;
+    p.id = std::move(id);
+    p.asserts = std::move(asserts);
+    return p;
+  };
+  Problem io;  // stdin/stdout tests: nothing to compile
+  io.id = "io";
+  io.tests = {{"", "1"}};
+  std::vector<Problem> good = {io, problem("a", "assert f(3) == 6\n"),
+                               problem("b", "def check(c):\n    assert c(1) == 2\ncheck(f)\n")};
+  EXPECT_NO_THROW(reward->check_problems(good));
+  for (const auto& [asserts, says] :
+       {std::pair<std::string, std::string>{"assert f(3) == 6\nassert f(1) ==",
+                                            "invalid syntax (tests.py, line 2)"},
+        {"  assert f(3) == 6\n", "unexpected indent"},
+        {"return 1\n", "'return' outside function"},
+        {std::string("assert 1\0\n", 10), "null"}}) {
+    std::vector<Problem> ps = good;
+    ps.push_back(problem("data.jsonl:7", asserts));
+    ps.push_back(problem("data.jsonl:9", "assert (\n"));
+    std::string e;
+    try {
+      reward->check_problems(ps);
+    } catch (const Error& x) {
+      e = x.what();
+    }
+    EXPECT_NE(e.find("problem data.jsonl:7: its tests are not valid Python ("), std::string::npos) << e;
+    EXPECT_NE(e.find(says), std::string::npos) << e;
+  }
+  // Past the first run's few MB of tests, the index still names the right problem.
+  std::vector<Problem> many(3, problem("big", std::string(3 << 20, '#') + "\n"));
+  many.push_back(problem("late", "assert ("));
+  std::string e;
+  try {
+    reward->check_problems(many);
+  } catch (const Error& x) {
+    e = x.what();
+  }
+  EXPECT_NE(e.find("problem late: its tests are not valid Python"), std::string::npos) << e;
+  // Other rewards have nothing to check.
+  EXPECT_NO_THROW(make_reward("accuracy")->check_problems(many));
 }
 
 }  // namespace
