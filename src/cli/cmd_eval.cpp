@@ -13,6 +13,7 @@
 #include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/stderr.hpp"
+#include "core/stop_signal.hpp"
 #include "core/untrusted_json.hpp"
 #include "infer/model.hpp"
 #include "reward/combined_reward.hpp"
@@ -110,7 +111,13 @@ void run(const EvalCli& c) {
   // What is being done goes to stderr with the progress line: stdout holds the results alone (README).
   print_stderr("evaluating {} on {} of {}, {} each\n", c.model, count_of(int64_t(problems.size()), "problem"),
                source.describe(), count_of(c.samples, "sample"));
+  // Ctrl-C ends the evaluation at the next engine step or completion scored (a code run in progress is
+  // killed), so the sandbox removes its run folder before the process ends by the signal; without a handler
+  // the signal ended it inside a run, and the folder stayed in /dev/shm.
+  const StopOnSignal stop("");
+  opt.stop_requested = [&stop] { return stop.requested("eval"); };
   auto res = evaluate(*model, *tok.tok, problems, opt, run_reward.get(), c.out.empty() ? nullptr : &out);
+  if (res.stopped) end_by_stop_signal();
   for (auto [k, v] : res.pass_at) fmt::print("pass@{}: {:.4f}\n", k, v);
   fmt::print("accuracy {:.4f} | mean reward {:.4f} | format compliance {:.4f} | mean length {:.1f} tokens\n",
              res.accuracy, res.mean_reward, res.format_rate, res.mean_length);

@@ -22,7 +22,7 @@ constexpr int kCount = 3;
 
 std::atomic<int> g_signal{0};  // the first signal of the current request; 0: none
 const char* g_notice = "";     // set before the handlers are installed, read by them
-int g_depth = 0;               // StopOnSignal objects alive (made and destroyed on one thread)
+std::atomic<int> g_depth{0};   // StopOnSignal objects alive (made and destroyed on one thread)
 struct sigaction g_old[kCount];
 bool g_installed[kCount] = {false, false, false};
 std::map<std::string, long> g_test_checks;  // per safe point, for SEEK_TEST_SIGNAL_AT
@@ -103,6 +103,10 @@ bool StopOnSignal::requested(const char* where) const {
 
 int StopOnSignal::signal_received() {
   return g_signal;
+}
+
+bool StopOnSignal::stop_pending() {
+  return g_depth.load() > 0 && g_signal.load() != 0;
 }
 
 void end_by_stop_signal() {

@@ -30,6 +30,10 @@ class StopOnSignal {
   // The signal that asked for the last stop (0: none since the outermost StopOnSignal was made); still
   // known after it is gone.
   static int signal_received();
+  // Whether a stop was asked for while a StopOnSignal lives. Safe to call from any thread: work spread over
+  // threads that a safe point cannot reach in time (sandboxed reward runs, seconds each) polls it to end
+  // early, and its results are then discarded by the job, which stops.
+  static bool stop_pending();
 };
 
 // After a job stopped by a signal has saved what it must: flushes stdout and stderr and ends the process

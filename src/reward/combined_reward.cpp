@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "core/error.hpp"
+#include "core/stop_signal.hpp"
 #include "core/untrusted_json.hpp"
 
 namespace seek::reward {
@@ -146,6 +147,7 @@ std::vector<RewardScore> CombinedReward::score_batch(std::span<const RewardInput
   std::atomic<int64_t> scored{0};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
   for (size_t i = 0; i < inputs.size(); ++i) {
+    if (StopOnSignal::stop_pending()) continue;  // the caller drops the batch
     try {
       out[i] = score(inputs[i]);
       const int64_t n = scored.fetch_add(1) + 1;

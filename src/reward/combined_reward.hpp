@@ -60,6 +60,8 @@ class CombinedReward {
   // Scores many completions on `threads` threads (0: OpenMP's default); the results do not depend on the
   // thread count. on_scored (optional) is called on the calling thread after each completion it scores, with
   // the number all threads have scored so far: enough for a progress line, which need not be thread-safe.
+  // A stop asked for meanwhile (StopOnSignal::stop_pending) ends it early: code runs in progress are killed
+  // and the completions not yet scored are left without components, so the caller must drop the batch.
   std::vector<RewardScore> score_batch(std::span<const RewardInput> inputs, int threads = 0,
                                        const std::function<void(int64_t scored)>& on_scored = {}) const;
 

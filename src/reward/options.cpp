@@ -48,6 +48,9 @@ int64_t OptionReader::integer(const char* key, int64_t fallback, int64_t min, in
   const auto& v = j_[key];
   if (!v.is_number_integer())
     fail("{}: option '{}' must be an integer, got {}", where_, key, describe_json(v));
+  // Past int64's range a JSON integer is kept unsigned, and read as int64 it wrapped (2^64 - 1 was -1).
+  if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(max))
+    fail("{}: option '{}' = {} is outside [{}, {}]", where_, key, v.get<uint64_t>(), min, max);
   int64_t i = v.get<int64_t>();
   if (i < min || i > max) fail("{}: option '{}' = {} is outside [{}, {}]", where_, key, i, min, max);
   return i;

@@ -34,6 +34,7 @@
 #include <fmt/format.h>
 
 #include "core/sigpipe_blocked.hpp"
+#include "core/stop_signal.hpp"
 #include "reward/sandbox_child.hpp"
 #include "reward/sandbox_init_image.hpp"
 #include "reward/sandbox_plan.hpp"
@@ -637,6 +638,13 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
       kill_tree();
       break;
     }
+    // Ctrl-C in a trainer: its rewards are dropped with the step, so a run of several seconds is not waited
+    // for (a step's code scoring went on for a minute).
+    if (!probe && !exited && StopOnSignal::stop_pending()) {
+      run.stopped = true;
+      kill_tree();
+      break;
+    }
     pollfd pf[5];
     int n = 0;
     int idx_out = -1, idx_err = -1, idx_rep = -1, idx_in = -1;
@@ -877,6 +885,12 @@ SandboxRun run_in_sandbox(const std::vector<std::string>& argv, const std::vecto
     return r;
   }
   const SandboxSupport& s = sandbox_support();
+  if (StopOnSignal::stop_pending()) {
+    SandboxRun r;
+    r.stopped = true;
+    r.error = "sandbox: not started, a stop was asked for";
+    return r;
+  }
   const SigpipeBlocked no_sigpipe;
   if (!s.namespaces) {
     if (limits.require_isolation) {

@@ -47,9 +47,14 @@ struct SandboxRun {
   int signal = 0;        // the signal that ended it, when one did
   bool wall_timeout = false;
   bool output_limit = false;  // stdout or stderr exceeded max_output_bytes
+  // Killed (or not started) because a stop was asked for (core/stop_signal.hpp StopOnSignal::stop_pending):
+  // no verdict on the program.
+  bool stopped = false;
   std::string out, err;
   double wall_seconds = 0;
-  bool ok() const { return started && exit_code == 0 && signal == 0 && !wall_timeout && !output_limit; }
+  bool ok() const {
+    return started && exit_code == 0 && signal == 0 && !wall_timeout && !output_limit && !stopped;
+  }
 };
 
 // What this machine allows, probed once (the first call forks a probe child).

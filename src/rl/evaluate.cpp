@@ -31,7 +31,10 @@ EvalScorer::EvalScorer(const std::vector<reward::Problem>& problems, const rewar
     run_accuracy_ = reward::make_reward("accuracy", *o);
   if (std::none_of(problems.begin(), problems.end(), [](const auto& p) { return p.is_code(); })) return;
   code_ = run_reward ? run_reward->find("code") : nullptr;
-  if (!code_) {
+  if (code_) {
+    const auto& names = run_reward->names();
+    run_code_index_ = int(std::find(names.begin(), names.end(), "code") - names.begin());
+  } else {
     try {
       own_code_ = reward::make_reward("code");
     } catch (const Error& e) {
@@ -51,10 +54,14 @@ reward::RewardInput EvalScorer::as_prompted(const reward::RewardInput& in) const
   return r;
 }
 
-double EvalScorer::correctness(const reward::RewardInput& given) const {
+double EvalScorer::correctness(const reward::RewardInput& given,
+                               const reward::RewardScore* run_scores) const {
   const reward::RewardInput in = as_prompted(given);
-  const double c =
-      in.problem->is_code() ? code_->score(in) : (run_accuracy_ ? run_accuracy_ : accuracy_)->score(in);
+  const bool reuse = in.problem->is_code() && run_scores && run_code_index_ >= 0 &&
+                     size_t(run_code_index_) < run_scores->components.size();
+  const double c = reuse                   ? run_scores->components[size_t(run_code_index_)]
+                   : in.problem->is_code() ? code_->score(in)
+                                           : (run_accuracy_ ? run_accuracy_ : accuracy_)->score(in);
   // Still NaN: a problem without answer, task or tests (problem_from_json refuses those); not solved.
   return std::isnan(c) ? 0.0 : c;
 }
@@ -129,8 +136,12 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     for (size_t s = 0; s < comps.size(); ++s) {
       const Completion& c = comps[s];
       const reward::RewardInput in = scorer.as_prompted({&problems[i], c.text, int64_t(c.tokens.size())});
-      const double acc = scorer.correctness(in), fmt = scorer.format(in);
-      double r = run_reward ? run_reward->score(in).total : acc;
+      // The run's rewards first: where they hold the code reward, its score is the correctness too (the
+      // programs ran twice, and a timing-sensitive one could get a reward that disagreed with its accuracy).
+      std::optional<reward::RewardScore> scored;
+      if (run_reward) scored = run_reward->score(in);
+      const double acc = scorer.correctness(in, scored ? &*scored : nullptr), fmt = scorer.format(in);
+      const double r = scored ? scored->total : acc;
       correct += acc >= 1.0;
       acc_sum += acc;
       fmt_sum += fmt >= 1.0;

@@ -60,7 +60,9 @@ class EvalScorer {
   // not valid Python (no completion could pass them).
   EvalScorer(const std::vector<reward::Problem>& problems, const reward::CombinedReward* run_reward,
              ChatStyle style = ChatStyle::V3);
-  double correctness(const reward::RewardInput& in) const;
+  // `run_scores` (optional): what the run's rewards (those given to the constructor) scored for `in`; a code
+  // problem's correctness is then their code term, not a second run of the programs.
+  double correctness(const reward::RewardInput& in, const reward::RewardScore* run_scores = nullptr) const;
   // The strict R1 format reward (1 or 0). A prompt that opened the thinking (prompt_opens_think: a task's
   // think_prefilled, a plain prompt ending in <think>, an R1 chat template, V3.1's in thinking mode) makes
   // the completion scored as if it began with that tag, as the rewards' think_prefilled option does.
@@ -72,6 +74,7 @@ class EvalScorer {
  private:
   std::unique_ptr<reward::RewardFunction> accuracy_, format_, own_code_;
   const reward::RewardFunction* code_ = nullptr;
+  int run_code_index_ = -1;  // the run's code term among its rewards' components, when code_ is it
   std::unique_ptr<reward::RewardFunction> run_accuracy_;  // with the run's accuracy options
   ChatStyle style_;
 };

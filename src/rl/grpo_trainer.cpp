@@ -395,6 +395,11 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
                            int64_t(inputs.size()), "completions", progress);
       auto scores = rewards.score_batch(inputs, 0, [&](int64_t n) { scoring.update(n); });
       scoring.finish();
+      // Scoring ends early on a stop (code runs killed, the rest not scored): the step is dropped.
+      if (stop.requested("rewards")) {
+        abandoned = true;
+        break;
+      }
       for (const auto& sc : scores) scored += sc.applies;
       completions_drawn += int64_t(scores.size());
       for (size_t i = 0; i < pending.size(); ++i) {

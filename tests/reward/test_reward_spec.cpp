@@ -24,5 +24,16 @@ TEST(RewardSpec, ARewardGivenTwiceIsAnError) {
   EXPECT_EQ(RewardSpec::from_json(json::parse(R"({"accuracy": 1, "format": 0.5})"), "x").terms.size(), 2u);
 }
 
+// An integer option past int64's range was reported as -1 ("option 'seed' = -1 is outside ...").
+TEST(RewardSpec, AnIntegerOptionPastInt64IsReportedAsGiven) {
+  for (const char* text : {R"({"repetition": {"ngram_size": 18446744073709551615}})",
+                           R"({"repetition": {"ngram_size": 9223372036854775808}})"}) {
+    const json spec = json::parse(text);
+    const std::string e = test::error_of([&] { CombinedReward{RewardSpec::from_json(spec, "--rewards")}; });
+    const std::string given = spec["repetition"]["ngram_size"].dump();
+    EXPECT_NE(e.find("option 'ngram_size' = " + given + " is outside ["), std::string::npos) << e;
+  }
+}
+
 }  // namespace
 }  // namespace seek::reward

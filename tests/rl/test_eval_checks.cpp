@@ -54,6 +54,16 @@ TEST(EvalScorer, CodeProblemsAreCheckedByTheirTests) {
   if (reward::sandbox_support().namespaces) {
     EXPECT_EQ(EvalScorer(problems, nullptr).correctness({&problems[0], right, 10}), 1.0);
   }
+  // Given what the run's rewards scored, a code problem's correctness is their code term: the programs are
+  // not run a second time (they were, and a timing-sensitive one could score differently). The maths
+  // problem's accuracy is still its own.
+  const reward::RewardScore scored = run.score({&problems[0], right, 10});
+  ASSERT_EQ(scored.components.size(), 1u);
+  EXPECT_EQ(scored.components[0], 1.0);
+  reward::RewardScore other = scored;
+  other.components[0] = 0.25;  // what no run of `right` gives
+  EXPECT_EQ(scorer.correctness({&problems[0], right, 10}, &other), 0.25);
+  EXPECT_EQ(scorer.correctness({&problems[1], "<answer>4</answer>", 5}, &other), 1.0);
 }
 
 // Chat problems were always rendered in the V3 format, so an R1 model got no "<think>\n" after its
