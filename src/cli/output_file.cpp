@@ -1,6 +1,10 @@
 #include "cli/output_file.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -110,6 +114,18 @@ void check_output_path(const std::string& path, const std::string& flag,
   }
   SEEK_CHECK(::access(parent.c_str(), W_OK) == 0, "{} {}: the folder {} is not writable", flag, path,
              parent.string());
+  // access() lets root through where no file can be made (/proc, /sys): the file is written under a temporary
+  // name first, so that name is made once now, or the failure came after the whole job.
+  fs::path probe = p;
+  probe += ".tmp." + std::to_string(::getpid());
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno != EEXIST)
+    fail("{} {}: cannot create a file in the folder {}: {}", flag, path, parent.string(),
+         std::strerror(errno));
+  if (fd >= 0) {
+    ::close(fd);
+    ::unlink(probe.c_str());
+  }
   check_replaceable(p);  // before the model loads: no device, link or read-only file to find out about later
   check_output_is_not_an_input(path, flag, model_dirs, inputs);
 }

@@ -426,6 +426,16 @@ TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
   EXPECT_NE(r.output.find("it is a named pipe (FIFO), not a regular file"), std::string::npos) << r.output;
   EXPECT_TRUE(fs::is_fifo(fs::symlink_status(fifo)));
 
+  // A folder where no file can be made even by root, whom access() lets through: refused before the model
+  // loads (the run failed only when the file was written).
+  if (fs::is_directory("/proc")) {
+    r = logits(missing_model, "/proc/logits.npy");
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_TRUE(r.output.find("cannot create a file in the folder /proc: ") != std::string::npos ||
+                r.output.find("the folder /proc is not writable") != std::string::npos)
+        << r.output;
+  }
+
   std::ofstream(tmp.path / "ro.npy") << "keep";
   fs::permissions(tmp.path / "ro.npy",
                   fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
