@@ -614,6 +614,12 @@ std::string canonical_text(std::string_view expr, const Deadline& deadline) {
   std::string out;
   for (size_t k = 0; k < e.size(); ++k) {
     const char c = e[k];
+    if (c == '\\') {
+      // A command name keeps its case: \Gamma and \gamma (\Delta, \delta) are different symbols.
+      out += c;
+      while (k + 1 < e.size() && std::isalpha((unsigned char)e[k + 1])) out += e[++k];
+      continue;
+    }
     if (!std::isspace((unsigned char)c)) {
       out += char(std::tolower((unsigned char)c));
       continue;

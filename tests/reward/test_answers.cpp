@@ -98,6 +98,11 @@ TEST(Compare, Equivalences) {
       {"1, 2", "2, 1", false},
       {"\\pi", "3.14159265", true},
       {"\\text{Monday}", "monday", true},
+      // Case is folded in words, not in command names: \Gamma and \gamma are different symbols.
+      {"\\Gamma", "\\gamma", false},
+      {"\\Gamma", "\\Gamma", true},
+      {"\\Delta x", "\\delta x", false},
+      {"\\text{Yes}", "yes", true},
       {"10^{1000}", "10^{1000}", true},  // not a finite number, but the same text
       {"10^{1000}", "10^{1001}", false},
       {"", "5", false},
