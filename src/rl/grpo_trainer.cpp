@@ -175,7 +175,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   // A step's rollouts and updates can run for minutes: the line shows where the step is, and is cleared for
   // the step's own line.
   progress.erase = true;
-  const auto [s, out, ckpt, changes, folder_lock] = start_run(given, resume, overrides);
+  const auto [s, out, ckpt, changes, folder_lock, new_folder_cleanup] = start_run(given, resume, overrides);
 
   // On resume the checkpoint's copy of the tokenizer, as the run started with it (seek train does the same).
   const fs::path tok_dir = ckpt ? *ckpt : s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
@@ -328,7 +328,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     // A stop asked for before the step's first optimizer update drops the step (rollouts, rewards and
     // gradients so far): nothing the checkpoint holds has changed yet, and the resumed run draws the same
     // prompts and samples again. Once the policy has moved, the step is finished first.
-    const int64_t step_data_position = state.data_position;
+    // What a dropped step puts back: where it drew from, and the run of too-long prompts before it (which its
+    // draws raise; kept raised, a resumed run counted them twice and could stop on a streak it never had).
+    const int64_t step_data_position = state.data_position, step_failure_streak = state.failure_streak;
     bool abandoned = false;
     // ---- rollouts from the current weights ----
     const auto t_gen = Clock::now();
@@ -418,6 +420,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     }
     if (abandoned) {
       state.data_position = step_data_position;
+      state.failure_streak = step_failure_streak;
       result.interrupted = true;
       checkpoints.save_unless_saved(*policy, opt, state, s.to_json());
       break;
@@ -621,6 +624,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       updating.finish();
       if (abandoned) {
         state.data_position = step_data_position;
+        state.failure_streak = step_failure_streak;
         result.interrupted = true;
         checkpoints.save_unless_saved(*policy, opt, state, s.to_json());
         break;

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <fstream>
 
 #include "core/atomic_file.hpp"
@@ -274,6 +275,30 @@ void prepare_run_folder(const fs::path& out, const nlohmann::json& resolved_sett
   fs::create_directories(out, ec);
   SEEK_CHECK(!ec, "cannot create run folder {}: {}", out.string(), ec.message());
   write_file_atomically(out / "settings.json", resolved_settings.dump(2) + "\n");
+}
+
+NewRunFolderCleanup::NewRunFolderCleanup(fs::path out, bool folder_existed)
+    : out_(std::move(out)),
+      folder_existed_(folder_existed),
+      exceptions_at_start_(std::uncaught_exceptions()) {}
+
+NewRunFolderCleanup::~NewRunFolderCleanup() {
+  if (std::uncaught_exceptions() <= exceptions_at_start_) return;
+  std::error_code ec;
+  std::vector<fs::path> written;
+  for (fs::directory_iterator it(out_, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name == "data-cache" || name == "checkpoints" || name == "model") return;  // the run's work
+    if (name == "metrics.jsonl" || name == "completions.jsonl") {
+      std::error_code size_ec;
+      if (fs::file_size(it->path(), size_ec) != 0 || size_ec) return;  // it logged a step
+    }
+    if (name == "settings.json" || name == ".lock" || name == "metrics.jsonl" || name == "completions.jsonl")
+      written.push_back(it->path());
+  }
+  if (ec) return;
+  for (const fs::path& p : written) fs::remove(p, ec);
+  if (!folder_existed_) fs::remove(out_, ec);  // only if nothing else is in it
 }
 
 RunFolderLock::RunFolderLock(const fs::path& out) {

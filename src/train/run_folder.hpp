@@ -106,6 +106,24 @@ void write_completed_run_settings(const std::filesystem::path& out, const nlohma
 // cannot hold.
 void check_settings_are_utf8(const nlohmann::json& settings);
 
+// A new run's folder put back as it was when the run ends by an error before it made anything of its own (a
+// model that does not load, problems whose tests do not compile): the settings.json and lock it wrote are
+// removed (and empty logs), and the folder too when the run made it and nothing else is in it. A folder that
+// holds the run's work by then (a token cache, a logged step, a checkpoint, a model) is left as it is. Only
+// while an exception unwinds: a run that ends otherwise (finished, or stopped by a signal) keeps its folder.
+class NewRunFolderCleanup {
+ public:
+  NewRunFolderCleanup(std::filesystem::path out, bool folder_existed);
+  ~NewRunFolderCleanup();
+  NewRunFolderCleanup(const NewRunFolderCleanup&) = delete;
+  NewRunFolderCleanup& operator=(const NewRunFolderCleanup&) = delete;
+
+ private:
+  std::filesystem::path out_;
+  bool folder_existed_;
+  int exceptions_at_start_;
+};
+
 template <typename Settings>
 struct RunStart {
   Settings settings;                                // on resume, the saved ones with the overrides applied
@@ -113,6 +131,8 @@ struct RunStart {
   std::optional<std::filesystem::path> checkpoint;  // set when resuming
   std::string changes;  // on resume: what the command changed (print_changed_settings; not yet saved)
   std::unique_ptr<RunFolderLock> lock;  // for as long as the run goes on
+  // A new run's: after `lock`, so it is destroyed first, while the lock is still held.
+  std::unique_ptr<NewRunFolderCleanup> cleanup;
 };
 
 // The start both trainers share, for any settings struct with out, threads, from_json, validate and to_json.
@@ -121,7 +141,7 @@ struct RunStart {
 template <typename Settings>
 RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann::json& overrides) {
   SEEK_CHECK(!given.out.empty(), "no run folder: give --out DIR");
-  RunStart<Settings> r{given, given.out, std::nullopt, {}, nullptr};
+  RunStart<Settings> r{given, given.out, std::nullopt, {}, nullptr, nullptr};
   check_settings_are_utf8(resume ? overrides : given.to_json());
   // Before the saved settings and checkpoints are read, or the folder is judged: another run may be writing
   // them (a run still before its first checkpoint was reported as one that had stopped, with the advice to
@@ -168,7 +188,9 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   // error from the JSON writer, after the folder and its lock were made.
   check_settings_are_utf8(r.settings.to_json());
   if (!resume) {
+    const bool folder_existed = std::filesystem::exists(r.out, ec);
     if (!r.lock) r.lock = std::make_unique<RunFolderLock>(r.out);
+    r.cleanup = std::make_unique<NewRunFolderCleanup>(r.out, folder_existed);
     refuse_to_overwrite_a_run(r.out, Settings::kCommand);  // again, now that no other run can start there
     prepare_run_folder(r.out, r.settings.to_json());
   }

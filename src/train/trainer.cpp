@@ -78,7 +78,7 @@ constexpr int64_t kMaxSkippedInARow = 20;
 TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann::json& overrides,
                          ProgressLine::Options progress) {
   progress.erase = true;  // cleared for the step's own line
-  auto [s, out, ckpt, changes, folder_lock] = start_run(given, resume, overrides);
+  auto [s, out, ckpt, changes, folder_lock, new_folder_cleanup] = start_run(given, resume, overrides);
 
   // Tokenizer: explicit folder, else the init model's, else bytes; on resume the checkpoint's copy (a
   // checkpoint without tokenizer.json: bytes), which is the tokenizer as the run started with it: the

@@ -416,6 +416,55 @@ TEST(GrpoTrainer, SignalThenResumeReproducesTheUninterruptedRun) {
   }
 }
 
+// A dropped step puts back the run of too-long prompts it had counted along with the prompts it drew: kept,
+// the resumed step counted them again (58 became 66), and the resumed run stopped on a streak the
+// uninterrupted one never reached.
+TEST(GrpoTrainer, ADroppedStepPutsBackItsCountOfTooLongPrompts) {
+  TempDir tmp("grpo-signal-streak");
+  tiny_policy(tmp.path);
+  {
+    std::ofstream f(tmp.path / "problems.jsonl");
+    for (int i = 0; i < 40; ++i)
+      f << nlohmann::json{{"prompt", i % 4 == 0 ? "Q:" : std::string(40, 'x')}, {"answer", "1"}}.dump()
+        << "\n";
+  }
+  auto s = settings(tmp.path);
+  s.prompts_per_step = 2;
+  s.max_prompt_length = 16;
+  s.steps = 6;
+  s.checkpoint_every = 1;
+  s.keep_last = 6;
+  run_grpo(s, false);
+  const auto streak_at = [](const fs::path& run, int64_t step) {
+    const fs::path state = run / "checkpoints" / fmt::format("step-{:08d}", step) / "trainer_state.json";
+    std::ifstream f(state);
+    return nlohmann::json::parse(f).at("failure_streak").get<int64_t>();
+  };
+  bool some_streak = false;
+  for (int64_t step = 1; step <= 6; ++step) some_streak |= streak_at(s.out, step) > 0;
+  ASSERT_TRUE(some_streak) << "no checkpoint saved within a run of too-long prompts";
+  const auto want = test::read_jsonl(fs::path(s.out) / "metrics.jsonl");
+  for (int stop_at = 2; stop_at <= 6; ++stop_at) {
+    SCOPED_TRACE(stop_at);
+    auto s2 = s;
+    s2.out = (tmp.path / fmt::format("stopped-{}", stop_at)).string();
+    s2.checkpoint_every = 0;  // only the interrupt saves: the step before the dropped one
+    GrpoResult r;
+    {
+      SignalAt signal(fmt::format("rewards:{}", stop_at).c_str());
+      r = run_grpo(s2, false);
+    }
+    ASSERT_TRUE(r.interrupted);
+    ASSERT_GE(r.steps_done, 1);
+    EXPECT_EQ(streak_at(s2.out, r.steps_done), streak_at(s.out, r.steps_done));
+    run_grpo(s2, true, nlohmann::json::object());
+    const auto got = test::read_jsonl(fs::path(s2.out) / "metrics.jsonl");
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      EXPECT_EQ(got[i]["reward"], want[i]["reward"]) << "step " << i + 1;
+  }
+}
+
 // A signal during an evaluation ends it at once (it waited for the whole evaluation: minutes with a real
 // model): the step, complete, is saved without its evaluation, and the run ends as interrupted.
 TEST(GrpoTrainer, ASignalStopsAnEvaluation) {
@@ -729,6 +778,31 @@ TEST(GrpoTrainer, AnEvaluationPromptTooLongForTheContextIsRefusedBeforeStep1) {
   testing::internal::CaptureStdout();
   EXPECT_EQ(run_grpo(s, false).steps_done, 2);
   testing::internal::GetCapturedStdout();
+}
+
+// A new run refused after its folder was made (here: no reward applies to the problems, found once the
+// policy has loaded) leaves nothing behind: its settings.json and lock made the next look at the folder
+// suggest a run had been there. A folder that was there keeps what it held.
+TEST(GrpoTrainer, ARunRefusedAfterItsFolderWasMadeLeavesNothingBehind) {
+  TempDir tmp("grpo-refused-folder");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.rewards = {{"code", 1.0}};  // the problems have answers, no tests
+  const auto refused = [&] {
+    const std::string e = test::error_of([&] { run_grpo(s, false); });
+    EXPECT_NE(e.find("none of the rewards"), std::string::npos) << e;
+  };
+  refused();
+  EXPECT_FALSE(fs::exists(s.out));
+  fs::create_directories(s.out);
+  refused();
+  EXPECT_TRUE(fs::is_directory(s.out));
+  EXPECT_TRUE(fs::is_empty(s.out));
+  std::ofstream(fs::path(s.out) / "notes.txt") << "mine";
+  refused();
+  EXPECT_TRUE(fs::exists(fs::path(s.out) / "notes.txt"));
+  EXPECT_FALSE(fs::exists(fs::path(s.out) / "settings.json"));
+  EXPECT_FALSE(fs::exists(fs::path(s.out) / ".lock"));
 }
 
 // A run resumed by the other command is named as such: seek train on a GRPO run failed on its first GRPO key
