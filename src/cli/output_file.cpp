@@ -27,6 +27,30 @@ bool same_file(const fs::path& a, const fs::path& b) {
   return fs::equivalent(a, b, ec) && !ec;  // false when either is missing
 }
 
+// The shards a model folder's weight index names: wherever it says, in a subfolder or without
+// ".safetensors". Read leniently: what is wrong with the index is the loader's to report.
+std::set<std::string> indexed_shards(const fs::path& dir) {
+  std::error_code ec;
+  const fs::path index = dir / "model.safetensors.index.json";
+  if (!fs::is_regular_file(index, ec)) return {};
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file(index), nullptr, /*allow_exceptions=*/false);
+  } catch (const Error&) {
+    return {};
+  }
+  if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) return {};
+  std::set<std::string> shards;  // V3's index names 163 files 90,000 times
+  for (const auto& [tensor, shard] : j["weight_map"].items())
+    if (shard.is_string()) shards.insert(shard.get<std::string>());
+  return shards;
+}
+
+// The files of a model folder that its loaders read by name, present or not.
+constexpr const char* kModelFolderFiles[] = {"config.json",       "generation_config.json",
+                                             "model.safetensors", "model.safetensors.index.json",
+                                             "tokenizer.json",    "tokenizer_config.json"};
+
 void check_output_is_not_an_input(const std::string& path, const std::string& flag,
                                   const std::vector<std::string>& model_dirs,
                                   const std::vector<std::string>& inputs) {
@@ -34,17 +58,22 @@ void check_output_is_not_an_input(const std::string& path, const std::string& fl
   if (path.empty()) return;
   const fs::path out(path);
   if (!fs::exists(out, ec)) {
-    // A new file cannot be an input, but a new *.json or *.safetensors file in a model folder is read by the
-    // next load as part of the model (tokenizer.json, generation_config.json, a weight index beside
-    // model.safetensors): a file of logits there would break the model.
-    const fs::path ext = out.extension();
-    if (ext == ".json" || ext == ".safetensors")
-      for (const std::string& dir : model_dirs)
-        SEEK_CHECK(dir.empty() || !same_file(out.has_parent_path() ? out.parent_path() : fs::path("."), dir),
-                   "{} {} would be a new {} file in the model folder {}, where the model's own files are "
-                   "read from: the next load would read it. Give a file outside the folder, or another "
-                   "extension",
-                   flag, path, ext.string(), dir);
+    // A new file cannot be an input, but one at a name a model folder's loaders read (its
+    // generation_config.json, a weight index beside model.safetensors, a shard the index names) would be
+    // read by the next load as part of the model, which a file of logits breaks.
+    const fs::path out_folder = out.has_parent_path() ? out.parent_path() : fs::path(".");
+    for (const std::string& dir : model_dirs) {
+      if (dir.empty() || !fs::is_directory(fs::path(dir), ec)) continue;
+      std::vector<fs::path> read(std::begin(kModelFolderFiles), std::end(kModelFolderFiles));
+      for (const std::string& shard : indexed_shards(dir)) read.emplace_back(shard);
+      for (const fs::path& name : read) {
+        const fs::path at = fs::path(dir) / name;
+        SEEK_CHECK(out.filename() != at.filename() || !same_file(out_folder, at.parent_path()),
+                   "{} {} would be {}, which loading the model in {} reads; writing it there would break "
+                   "the model. Give another file name",
+                   flag, path, at.string(), dir);
+      }
+    }
     return;
   }
   for (const std::string& in : inputs)
@@ -63,21 +92,7 @@ void check_output_is_not_an_input(const std::string& path, const std::string& fl
       const fs::path ext = e.path().extension();
       if (ext == ".json" || ext == ".safetensors") refuse_if_same(e.path());
     }
-    // Shards are wherever the index says: in a subfolder, or named without ".safetensors". Read leniently:
-    // what is wrong with the index is the loader's to report.
-    const fs::path index = fs::path(dir) / "model.safetensors.index.json";
-    if (!fs::is_regular_file(index, ec)) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(read_file(index), nullptr, /*allow_exceptions=*/false);
-    } catch (const Error&) {
-      continue;
-    }
-    if (!j.is_object() || !j.contains("weight_map") || !j["weight_map"].is_object()) continue;
-    std::set<std::string> shards;  // V3's index names 163 files 90,000 times
-    for (const auto& [tensor, shard] : j["weight_map"].items())
-      if (shard.is_string()) shards.insert(shard.get<std::string>());
-    for (const std::string& shard : shards) refuse_if_same(fs::path(dir) / shard);
+    for (const std::string& shard : indexed_shards(dir)) refuse_if_same(fs::path(dir) / shard);
   }
 }
 
@@ -114,6 +129,7 @@ void check_output_path(const std::string& path, const std::string& flag,
   }
   SEEK_CHECK(::access(parent.c_str(), W_OK) == 0, "{} {}: the folder {} is not writable", flag, path,
              parent.string());
+  check_replaceable(p);  // before the model loads: no device, link or read-only file to find out about later
   // access() lets root through where no file can be made (/proc, /sys): the file is written under a temporary
   // name first, so that name is made once now, or the failure came after the whole job.
   fs::path probe = p;
@@ -126,7 +142,6 @@ void check_output_path(const std::string& path, const std::string& flag,
     ::close(fd);
     ::unlink(probe.c_str());
   }
-  check_replaceable(p);  // before the model loads: no device, link or read-only file to find out about later
   check_output_is_not_an_input(path, flag, model_dirs, inputs);
 }
 

@@ -10,8 +10,9 @@ namespace seek::cli {
 // exists and is writable; nothing there that the atomic writer would refuse to replace (a device, link or
 // read-only file, core/atomic_file.hpp);
 // and not the same file as one the command reads: one of `inputs`, or in one of `model_dirs` a file the
-// loaders read (*.json: config, tokenizer, weight index; *.safetensors), nor a new file of those kinds in one
-// of `model_dirs`, which the next load would read. "The same" is
+// loaders read (*.json: config, tokenizer, weight index; *.safetensors), nor a new file at a name the loaders
+// read there (generation_config.json, a shard the weight index names), which the next load would read. "The
+// same" is
 // std::filesystem::equivalent, so a link, a hard link or another spelling of the path is caught too.
 void check_output_path(const std::string& path, const std::string& flag,
                        const std::vector<std::string>& model_dirs = {},

@@ -4,10 +4,12 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -89,9 +91,12 @@ std::string replace_refusal(const fs::path& target) {
 
 // Removes what a writer of `target` killed by SIGKILL (or a power cut) left: "<target>.tmp.<pid>" of a
 // process that is gone. Other signals remove their temporaries themselves (core/temporaries.hpp), but these
-// were left behind for good, each as large as the file (a tokenizer, a safetensors shard). A temporary of a
-// live process, here or one whose id was reused, stays.
+// were left behind for good, each as large as the file (a tokenizer, a safetensors shard). A process id is
+// only this machine's (a folder on NFS or shared between containers has writers elsewhere), so a temporary
+// also must not have been written to for a minute, and must not be locked: every writer holds an flock on
+// its own while it lives.
 void remove_stale_temporaries(const fs::path& target) {
+  constexpr auto kMinAge = std::chrono::minutes(1);
   const std::string prefix = target.filename().string() + ".tmp.";
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::error_code ec;
@@ -105,7 +110,13 @@ void remove_stale_temporaries(const fs::path& target) {
     const pid_t pid = pid_t(std::stol(std::string(digits)));
     if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
     struct stat st {};
-    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) ::unlink(it->path().c_str());
+    if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    const auto written = std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
+    if (std::chrono::system_clock::now() - written < kMinAge) continue;
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(it->path().c_str());
+    ::close(fd);
   }
 }
 
@@ -130,6 +141,9 @@ AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
     unregister_temporary(slot_);
     fail("cannot write {}: creating {} failed: {}", target_.string(), tmp_.string(), std::strerror(e));
   }
+  // Held until the rename: another writer of the target, on this machine or not, leaves a locked temporary
+  // alone (remove_stale_temporaries). Best effort: a file system without locks has no such writers.
+  (void)::flock(fd_, LOCK_EX | LOCK_NB);
   // The replacement keeps the permissions of the file it replaces (a 0600 file stays private).
   struct stat st {};
   if (::stat(target_.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::fchmod(fd_, st.st_mode & 07777) != 0)

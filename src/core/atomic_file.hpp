@@ -2,7 +2,8 @@
 // replace, if any), is fsynced, then renamed over the target and the folder is fsynced. A reader (or a
 // restart after a crash) sees the old file or the complete new one, never a torn write; on any failure the
 // temporary is removed and the old file is left untouched. The temporaries of earlier writers of the same
-// target that were killed outright (SIGKILL: nothing could remove them) are removed when it is written again.
+// target that were killed outright (SIGKILL: nothing could remove them) are removed when it is written again
+// (at least a minute old, and not locked: each writer holds an flock on its temporary).
 // Only a missing target or a writable regular file is replaced (check_replaceable): a rename would otherwise
 // turn a device into a plain file (/dev/null as root), swap a symlink for a file, or drop a read-only file.
 #pragma once

@@ -212,16 +212,20 @@ std::string dedent(std::string_view body, size_t n) {
 
 namespace {
 
-// Compiles each source of a JSON list on stdin as the harness does (the whole module, then its symbol
-// table), and reports the first that fails: "bad <index> <message>", or "ok".
-constexpr std::string_view kCompileCheck = R"PY(import sys, json, symtable
+// Compiles each source of a JSON list on stdin as the harness does (parsed whole, each top-level statement
+// compiled alone, the symbol table of the whole), and reports the first that fails: "bad <index> <message>",
+// or "ok". What the harness cannot compile scores every completion 0; what it can is never refused here.
+constexpr std::string_view kCompileCheck = R"PY(import sys, json, ast, symtable
 sources = json.loads(sys.stdin.buffer.read().decode('utf-8'))
 for i, s in enumerate(sources):
+    source = s.encode('utf-8')
     try:
-        compile(s.encode('utf-8'), 'tests.py', 'exec', dont_inherit=True)
-        symtable.symtable(s, 'tests.py', 'exec')
-    except (SyntaxError, ValueError) as e:
-        sys.stdout.write('bad %d %s\n' % (i, ' '.join(str(e).split())))
+        tree = ast.parse(source, 'tests.py')
+        for x in tree.body:
+            compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec')
+        symtable.symtable(source.decode('utf-8', 'replace'), 'tests.py', 'exec')
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+        sys.stdout.write('bad %d %s\n' % (i, ' '.join(str(e).split()) or type(e).__name__))
         sys.exit(0)
 sys.stdout.write('ok\n')
 )PY";
@@ -249,6 +253,8 @@ std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
         run_in_sandbox({o.python, "-s", "-B", "/src/check.py"}, {{"check.py", std::string(kCompileCheck)}},
                        chunk.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), lim);
     const std::string_view out = run.out;
+    // Cut short by a stop (core/stop_signal.hpp): the job stops at its next safe point, unchecked.
+    if (run.stopped) return std::nullopt;
     if (!run.ok() || !(out == "ok\n" || out.starts_with("bad "))) {
       std::string why = run.started ? (run.err.empty() ? describe(run) : run.err) : run.error;
       // A traceback's last line says what went wrong.

@@ -44,7 +44,8 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
 
 // The first of `sources` (assert-style tests) that Python cannot compile, as its index and Python's message
 // ("invalid syntax (tests.py, line 2)"); nullopt when all compile. Compiled in the sandbox, a few MB of
-// tests per run, nothing executed. Throws seek::Error when the check itself cannot run there.
+// tests per run, nothing executed. Throws seek::Error when the check itself cannot run there; nullopt, unchecked,
+// when a stop is asked for meanwhile (StopOnSignal::stop_pending), for the job to stop.
 std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
     std::span<const std::string_view> sources, const CodeRunOptions& options);
 

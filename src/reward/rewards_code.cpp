@@ -91,7 +91,8 @@ class CodeReward : public RewardFunction {
   // start in every run ("execve failed"), and every completion scored 0 without a word.
   void check_runs_in_sandbox(const std::string& where) const {
     const SandboxRun probe = run_in_sandbox({opts_.python, "-s", "-B", "-c", "pass"}, {}, "", opts_.limits);
-    if (probe.ok()) return;
+    // A stop asked for meanwhile ends the job at its next safe point; the probe says nothing then.
+    if (probe.ok() || probe.stopped) return;
     std::string why = probe.started ? probe.err : probe.error;
     if (const size_t nl = why.find('\n'); nl != std::string::npos) why.resize(nl);
     if (why.empty())

@@ -162,6 +162,9 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
                                {"tokens", c.tokens.size()}}
                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
              << "\n";
+      // After each completion: a stop asked for while it was scored cut its code runs short (the sandbox
+      // kills them), so its score, and so the figures, would be wrong.
+      if (stop()) return res;
     }
     for (size_t j = 0; j < ks.size(); ++j) pass_sum[j] += pass_at_k(int64_t(comps.size()), correct, ks[j]);
     if (scoring) scoring->update(res.completions);

@@ -470,15 +470,20 @@ TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
   EXPECT_EQ(file_text(model / "model.safetensors"), weights);
   r = logits(model.string(), model / "logits.npy");  // a new file in the model folder is fine
   EXPECT_EQ(r.code, 0) << r.output;
-  // But not a new one of the kinds the next load reads there (a generation_config.json of logits broke it).
-  for (const char* name : {"generation_config.json", "tokenizer.json", "extra.safetensors"}) {
+  // But not a new one at a name the next load reads there (a generation_config.json of logits broke it).
+  for (const char* name : {"generation_config.json", "tokenizer.json", "model.safetensors.index.json"}) {
     r = logits(model.string(), tmp.path / "m" / "." / name);
     EXPECT_EQ(r.code, 1) << name << r.output;
-    EXPECT_NE(r.output.find("file in the model folder " + model.string() +
-                            ", where the model's own files are read from: the next load would read it"),
+    EXPECT_NE(r.output.find((model / name).string() + ", which loading the model in " + model.string() +
+                            " reads; writing it there would break the model"),
               std::string::npos)
         << r.output;
     EXPECT_FALSE(fs::exists(model / name)) << name;
+  }
+  // Other names are not read by any load: results kept beside the model are fine.
+  for (const char* name : {"eval.json", "extra.safetensors"}) {
+    r = logits(model.string(), model / name);
+    EXPECT_EQ(r.code, 0) << name << r.output;
   }
   // Shards are where the index says, in a subfolder or without the .safetensors extension (checked before
   // the model loads, so these need not hold weights).
@@ -488,6 +493,12 @@ TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
   std::ofstream(sharded / "model.safetensors.index.json")
       << R"({"weight_map": {"a": "sub/a.safetensors", "b": "part2", "c": "part2"}})";
   for (const fs::path& shard : {sharded / "sub" / "a.safetensors", sharded / "part2"}) {
+    // Missing, a shard the index names is still what the next load reads.
+    r = logits(sharded.string(), shard);
+    EXPECT_EQ(r.code, 1) << shard << r.output;
+    EXPECT_NE(r.output.find(" would be " + shard.string() + ", which loading the model"), std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(shard));
     std::ofstream(shard) << "keep";
     r = logits(sharded.string(), shard);
     EXPECT_EQ(r.code, 1) << shard << r.output;

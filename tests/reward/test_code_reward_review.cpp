@@ -245,8 +245,10 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
   Problem io;  // stdin/stdout tests: nothing to compile
   io.id = "io";
   io.tests = {{"", "1"}};
-  std::vector<Problem> good = {io, problem("a", "assert f(3) == 6\n"),
-                               problem("b", "def check(c):\n    assert c(1) == 2\ncheck(f)\n")};
+  // The harness compiles each statement alone: a __future__ import after another import runs there.
+  std::vector<Problem> good = {
+      io, problem("a", "assert f(3) == 6\n"), problem("b", "def check(c):\n    assert c(1) == 2\ncheck(f)\n"),
+      problem("c", "import math\nfrom __future__ import annotations\nassert f(1) == 1\n")};
   EXPECT_NO_THROW(reward->check_problems(good));
   for (const auto& [asserts, says] :
        {std::pair<std::string, std::string>{"assert f(3) == 6\nassert f(1) ==",

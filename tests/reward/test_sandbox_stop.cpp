@@ -7,10 +7,13 @@
 #include <chrono>
 #include <cmath>
 #include <future>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "core/stop_signal.hpp"
+#include "reward/code_runner.hpp"
 #include "reward/combined_reward.hpp"
 #include "reward/sandbox.hpp"
 #include "support/sandbox_tests.hpp"
@@ -82,6 +85,28 @@ TEST(SandboxStop, ABatchOfCodeRewardsEndsEarly) {
     EXPECT_EQ(scores.size(), inputs.size());
   }
   ::unsetenv("SEEK_TEST_SIGNAL_AT");
+}
+
+// With a stop pending, the checks made before scoring say nothing rather than fail: the interpreter probe of
+// a code reward made at an evaluation, and the compile check of the tests. They were errors ("cannot check
+// that the problems' tests are valid Python ... killed by signal 9"), so a Ctrl-C ended the job with status
+// 1, and a GRPO run without its checkpoint.
+TEST(SandboxStop, ChecksBeforeScoringGiveWayToAStop) {
+  REQUIRE_ISOLATION();
+  {
+    const StopOnSignal stop("");
+    signal_after(stop, std::chrono::milliseconds(0)).get();
+    ASSERT_TRUE(StopOnSignal::stop_pending());
+    EXPECT_NO_THROW(make_reward("code"));
+    const std::vector<std::string_view> broken = {"assert ("};
+    std::optional<std::pair<size_t, std::string>> found;
+    EXPECT_NO_THROW(found = first_tests_not_compiling(broken, test::fast_code_run()));
+    EXPECT_FALSE(found.has_value());
+  }
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  const StopOnSignal next_job("");
+  const std::vector<std::string_view> broken = {"assert ("};
+  EXPECT_TRUE(first_tests_not_compiling(broken, test::fast_code_run()).has_value());
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 // its edges.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -92,6 +94,41 @@ TEST(EvalReview, ProgressCountsGeneratedAndScoredCompletions) {
   EXPECT_NE(text.find(" tokens/s | "), std::string::npos) << text;
   EXPECT_NE(text.find("eval: scoring: 2/6 completions (33%)"), std::string::npos) << text;
   EXPECT_NE(text.find("eval: scoring: 6/6 completions (100%)"), std::string::npos) << text;
+}
+
+// A stop asked for while any completion is scored, the last one too, ends the evaluation as stopped: its
+// code runs were cut short, so its figures would be wrong. (Only the start of each problem was checked, so a
+// stop during the last problem's scoring gave figures, and `seek eval` wrote them and exited 0.)
+TEST(EvalReview, AStopDuringTheLastScoringIsAStop) {
+  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  cfg.vocab_size = 272;
+  cfg.num_nextn_predict_layers = 0;
+  const auto model = InferModel::random(cfg, 3, WeightFormat::F32);
+  const auto tok = make_byte_tokenizer();
+  const std::vector<reward::Problem> problems = {maths("1+1=", "2"), maths("2+2=", "4")};
+  EvalOptions opt;
+  opt.samples = 2;
+  opt.sampling.temperature = 1.0f;
+  opt.sampling.max_new_tokens = 4;
+  // The stop arrives while the last completion is scored: once its line is written, as a signal stays.
+  std::ostringstream out;
+  opt.stop_requested = [&] {
+    const std::string text = out.str();
+    return std::count(text.begin(), text.end(), '\n') >= 4;
+  };
+  const EvalResult r = evaluate(*model, *tok, problems, opt, nullptr, &out);
+  EXPECT_TRUE(r.stopped);
+  // Earlier stops too, after any completion: the line count is the completions scored when it was seen.
+  for (int64_t after = 1; after < 4; ++after) {
+    std::ostringstream early;
+    opt.stop_requested = [&] {
+      const std::string text = early.str();
+      return std::count(text.begin(), text.end(), '\n') >= after;
+    };
+    EXPECT_TRUE(evaluate(*model, *tok, problems, opt, nullptr, &early).stopped) << after;
+    const std::string text = early.str();
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), after) << "scored on past the stop";
+  }
 }
 
 }  // namespace
