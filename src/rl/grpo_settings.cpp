@@ -48,6 +48,7 @@ Schedule GrpoSettings::make_schedule() const {
 namespace {
 
 constexpr double kMinGrpoTemperature = 1e-5;  // see validate()
+constexpr double kMinSapoTemperature = 1e-6;  // see validate()
 
 }  // namespace
 
@@ -135,11 +136,13 @@ void GrpoSettings::validate() const {
       delta, policy_loss);
   SEEK_CHECK(loss != PolicyLoss::Cispo || cispo_max > 0,
              "cispo_max must be > 0 (the cap on cispo's weight; ScaleRL and TRL use 5), got {}", cispo_max);
+  // The loss is (4/τ)·σ(τ(ρ − 1))·A: at a τ of 1e-320 the 4/τ was infinite and every step's loss null.
   SEEK_CHECK(
-      loss != PolicyLoss::Sapo || (sapo_temperature_pos > 0 && sapo_temperature_neg > 0),
-      "sapo_temperature_pos and sapo_temperature_neg must be > 0 (TRL's defaults: 1.0 and 1.05), got {} "
-      "and {}",
-      sapo_temperature_pos, sapo_temperature_neg);
+      loss != PolicyLoss::Sapo ||
+          (sapo_temperature_pos >= kMinSapoTemperature && sapo_temperature_neg >= kMinSapoTemperature),
+      "sapo_temperature_pos and sapo_temperature_neg must be at least {} (TRL's defaults: 1.0 and 1.05), got "
+      "{} and {}",
+      kMinSapoTemperature, sapo_temperature_pos, sapo_temperature_neg);
   parse_importance_level(importance_sampling_level);
   SEEK_CHECK(beta >= 0 && entropy_coef >= 0, "beta and entropy_coef must be >= 0");
   // Built, not only parsed: names, weights, duplicates and each reward's options (e.g. code's python) fail

@@ -252,10 +252,17 @@ TEST(GrpoEvalSettings, PolicyLossAndImportanceLevel) {
   EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "cispo"}})), "");
   EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"importance_sampling_level", "sequence"}})), "");
   EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "sapo"}})), "");
-  EXPECT_NE(
-      validate_error(grpo({{"task", "countdown"}, {"policy_loss", "sapo"}, {"sapo_temperature_pos", -1}}))
-          .find("sapo_temperature_pos and sapo_temperature_neg must be > 0"),
-      std::string::npos);
+  // Down to 1e-6: below, the loss's 4/τ overflows (at 1e-320 every step's loss was null).
+  for (double tau : {-1.0, 0.0, 1e-320, 9e-7}) {
+    EXPECT_NE(
+        validate_error(grpo({{"task", "countdown"}, {"policy_loss", "sapo"}, {"sapo_temperature_neg", tau}}))
+            .find("sapo_temperature_pos and sapo_temperature_neg must be at least 1e-06"),
+        std::string::npos)
+        << tau;
+  }
+  EXPECT_EQ(
+      validate_error(grpo({{"task", "countdown"}, {"policy_loss", "sapo"}, {"sapo_temperature_neg", 1e-6}})),
+      "");
   EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "ppo"}}))
                 .find("unknown policy loss 'ppo' (expected clip, cispo or sapo)"),
             std::string::npos);
