@@ -629,13 +629,17 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         checkpoints.save_unless_saved(*policy, opt, state, s.to_json());
         break;
       }
-      const double dt = std::max<double>(1, double(diag_tokens));
+      // Means over the tokens the loss counted: with none (every completion truncated and masked) they are
+      // unknown, null, not a measured 0.
+      const auto per_token = [&](double sum) {
+        return diag_tokens > 0 ? nlohmann::json(sum / double(diag_tokens)) : nlohmann::json(nullptr);
+      };
       m["loss"] = loss_sum;
       // Measured only against a reference model (beta > 0); without one it is unknown, not 0.
-      m["kl"] = s.beta > 0 ? nlohmann::json(kl_sum / dt) : nlohmann::json(nullptr);
-      m["entropy"] = ent_sum / dt;
-      m["clip_low_fraction"] = clip_lo / dt;
-      m["clip_high_fraction"] = clip_hi / dt;
+      m["kl"] = s.beta > 0 ? per_token(kl_sum) : nlohmann::json(nullptr);
+      m["entropy"] = per_token(ent_sum);
+      m["clip_low_fraction"] = per_token(clip_lo);
+      m["clip_high_fraction"] = per_token(clip_hi);
       m["grad_norm"] = st.grad_norm;
       m["logprob_mismatch_max"] = mismatch_max;
       m["logprob_mismatch_mean"] = mismatch_n ? mismatch_sum / double(mismatch_n) : 0.0;

@@ -82,6 +82,38 @@ TEST(GrpoReview, StepDoesNotDependOnMicroBatch) {
   }
 }
 
+// A step whose every token is masked (every completion truncated) counts no token: the per-token means are
+// null, not a 0 that reads as measured.
+TEST(GrpoReview, MeansOverNoCountedTokenAreNull) {
+  TempDir tmp("grpo-review-all-masked");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path, "masked");
+  s.max_completion_length = 1;
+  s.mask_truncated_completions = true;
+  s.beta = 0.1;
+  s.entropy_coef = 0.1;
+  // A seed whose 32 one-token completions are all cut short (a random policy's first token is EOS at times).
+  nlohmann::json m;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    s.seed = seed;
+    s.out = (tmp.path / fmt::format("masked-{}", seed)).string();
+    run_grpo(s, false);
+    m = first_metrics(s);
+    if (m["truncated_fraction"] == 1.0) break;
+  }
+  ASSERT_EQ(m["truncated_fraction"], 1.0) << m.dump();
+  for (const char* key : {"kl", "entropy", "clip_low_fraction", "clip_high_fraction"})
+    EXPECT_TRUE(m[key].is_null()) << key << " " << m.dump();
+  EXPECT_TRUE(m["grad_norm"].is_number()) << m.dump();
+  // With counted tokens they are numbers.
+  s.out = (tmp.path / "counted").string();
+  s.mask_truncated_completions = false;
+  run_grpo(s, false);
+  const nlohmann::json c = first_metrics(s);
+  for (const char* key : {"kl", "entropy", "clip_low_fraction", "clip_high_fraction"})
+    EXPECT_TRUE(c[key].is_number()) << key << " " << c.dump();
+}
+
 // The aux-loss-free router bias moves by the expert loads of the step. Those counted every position of a
 // micro-batch, padding included, so the update depended on how completions were grouped into micro-batches
 // (and padding steered the balance). The loads over each row's real tokens equal those of the rows run alone.
