@@ -113,9 +113,11 @@ void remove_stale_temporaries(const fs::path& target) {
     if (::lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     const auto written = std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec));
     if (std::chrono::system_clock::now() - written < kMinAge) continue;
+    // A shared lock conflicts with the writer's exclusive one all the same, and needs only a file open for
+    // reading (NFS emulates flock with byte-range locks, where an exclusive one needs it open for writing).
     const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) continue;
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) ::unlink(it->path().c_str());
+    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) ::unlink(it->path().c_str());
     ::close(fd);
   }
 }
@@ -141,8 +143,9 @@ AtomicFile::AtomicFile(fs::path target) : target_(std::move(target)) {
     unregister_temporary(slot_);
     fail("cannot write {}: creating {} failed: {}", target_.string(), tmp_.string(), std::strerror(e));
   }
-  // Held until the rename: another writer of the target, on this machine or not, leaves a locked temporary
-  // alone (remove_stale_temporaries). Best effort: a file system without locks has no such writers.
+  // Held while it is written (to the close before the rename): another writer of the target, on this machine
+  // or not, leaves a locked temporary alone (remove_stale_temporaries). Best effort: a file system without
+  // locks has no such writers.
   (void)::flock(fd_, LOCK_EX | LOCK_NB);
   // The replacement keeps the permissions of the file it replaces (a 0600 file stays private).
   struct stat st {};

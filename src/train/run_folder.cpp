@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -302,27 +303,44 @@ NewRunFolderCleanup::~NewRunFolderCleanup() {
 }
 
 RunFolderLock::RunFolderLock(const fs::path& out) {
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  SEEK_CHECK(!ec, "cannot create run folder {}: {}", out.string(), ec.message());
   const fs::path file = out / ".lock";
-  fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  SEEK_CHECK(fd_ >= 0, "cannot open {}: {}", file.string(), std::strerror(errno));
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
-    char pid[32] = {};
-    const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+  // A run that gives up a folder it made removes its .lock (NewRunFolderCleanup) while it holds the lock: a
+  // lock taken meanwhile on that file, or an open of a folder removed meanwhile, guards nothing, so those
+  // are tried again.
+  for (int attempt = 1;; ++attempt) {
+    constexpr int kAttempts = 10;
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    SEEK_CHECK(!ec, "cannot create run folder {}: {}", out.string(), ec.message());
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0 && errno == ENOENT && attempt < kAttempts) continue;
+    SEEK_CHECK(fd_ >= 0, "cannot open {}: {}", file.string(), std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      char pid[32] = {};
+      const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
+      ::close(fd_);
+      fd_ = -1;
+      if (err !=
+          EWOULDBLOCK) {  // a file system without locks (NFS without lockd): run as before there was one
+        print_stderr("note: cannot lock {} ({}), so nothing stops a second run in {} meanwhile\n",
+                     file.string(), std::strerror(err), out.string());
+        return;
+      }
+      std::string holder(pid, size_t(std::max<ssize_t>(n, 0)));
+      while (!holder.empty() && std::isspace(static_cast<unsigned char>(holder.back()))) holder.pop_back();
+      fail("{} is in use by another seek run{}: wait for it to end (or stop it), or give another --out",
+           out.string(), holder.empty() ? "" : fmt::format(" (process {})", holder));
+    }
+    struct stat held {
+    }, named{};
+    if (::fstat(fd_, &held) == 0 && ::stat(file.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+        held.st_ino == named.st_ino)
+      break;
     ::close(fd_);
     fd_ = -1;
-    if (err != EWOULDBLOCK) {  // a file system without locks (NFS without lockd): run as before there was one
-      print_stderr("note: cannot lock {} ({}), so nothing stops a second run in {} meanwhile\n",
-                   file.string(), std::strerror(err), out.string());
-      return;
-    }
-    std::string holder(pid, size_t(std::max<ssize_t>(n, 0)));
-    while (!holder.empty() && std::isspace(static_cast<unsigned char>(holder.back()))) holder.pop_back();
-    fail("{} is in use by another seek run{}: wait for it to end (or stop it), or give another --out",
-         out.string(), holder.empty() ? "" : fmt::format(" (process {})", holder));
+    SEEK_CHECK(attempt < kAttempts, "cannot lock {}: it was removed {} times while being locked",
+               file.string(), kAttempts);
   }
   // Who holds it, for the message above (a failed write only loses that): the lock is the flock, not the
   // file's content.
