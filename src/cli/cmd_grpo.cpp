@@ -71,7 +71,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"threads", "OpenMP threads (default: all cores)"},
     {"checkpoint_every", "checkpoint every N steps (default 50)"},
     {"keep_last", "checkpoints to keep (default 2)"},
-    {"eval_every", "evaluate on held-out problems every N steps (default 0: never)"},
+    {"eval_every", "evaluate on held-out problems every N steps and at the last (default 0: never)"},
     {"eval_problems", "held-out problems per evaluation (default 64)"},
     {"eval_samples", "samples per problem in evaluations (default 1: greedy)"},
     {"log_completions", "completions per step written to completions.jsonl (default 4)"},

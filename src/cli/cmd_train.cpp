@@ -46,7 +46,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"mtp_lambda", "λ, weight of the multi-token-prediction loss (default 0.3)"},
     {"seed", "seed for initialisation, data split and order (default 1234)"},
     {"threads", "OpenMP threads (default: all cores)"},
-    {"eval_every", "validate every N steps, 0 = never (default 100)"},
+    {"eval_every", "validate every N steps and at the last, 0 = never (default 100)"},
     {"eval_batches", "validation batches per evaluation (default 8)"},
     {"checkpoint_every", "checkpoint every N steps, 0 = only at the end (default 200)"},
     {"keep_last", "checkpoints to keep (default 3)"},

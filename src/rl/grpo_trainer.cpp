@@ -103,7 +103,11 @@ std::string too_long_message(const GrpoSettings& s, int64_t shortest, int64_t co
                                streak == 1 ? "the 1 prompt" : fmt::format("all {} prompts", streak), step,
                                streak == 1 ? "is" : "are")
                  : fmt::format("the last {} prompts drawn (up to step {}) were all", streak, step),
-      why, shortest, tok.kind() == "byte" ? "; the byte-level tokenizer makes one token per byte" : "", fix);
+      why, shortest,
+      tok.kind() == "byte"
+          ? "; the byte-level tokenizer makes one token per byte (special tokens such as <think> one each)"
+          : "",
+      fix);
 }
 
 // Before any rollout: whether a reward applies is a property of the problem (reward/reward.hpp), so an empty
