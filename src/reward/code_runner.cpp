@@ -213,12 +213,15 @@ std::string dedent(std::string_view body, size_t n) {
 namespace {
 
 // Compiles each source of a JSON list on stdin as the harness does (parsed whole, each top-level statement
-// compiled alone, the symbol table of the whole), and reports the first that fails: "bad <index> <message>",
-// or "ok". What the harness cannot compile scores every completion 0; what it can is never refused here.
-constexpr std::string_view kCompileCheck = R"PY(import sys, json, ast, symtable
+// compiled alone, the symbol table of the whole), and reports the first that fails, "bad <index> <message>",
+// or that takes more CPU seconds than argv[1], "slow <index> <seconds>"; else "ok". What the harness cannot
+// compile, or not within a run's limits, scores every completion 0; what it can is never refused here.
+constexpr std::string_view kCompileCheck = R"PY(import sys, json, ast, symtable, time
+budget = float(sys.argv[1])
 sources = json.loads(sys.stdin.buffer.read().decode('utf-8'))
 for i, s in enumerate(sources):
     source = s.encode('utf-8')
+    start = time.process_time()
     try:
         tree = ast.parse(source, 'tests.py')
         for x in tree.body:
@@ -226,6 +229,10 @@ for i, s in enumerate(sources):
         symtable.symtable(source.decode('utf-8', 'replace'), 'tests.py', 'exec')
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         sys.stdout.write('bad %d %s\n' % (i, ' '.join(str(e).split()) or type(e).__name__))
+        sys.exit(0)
+    spent = time.process_time() - start
+    if spent > budget:
+        sys.stdout.write('slow %d %.2f\n' % (i, spent))
         sys.exit(0)
 sys.stdout.write('ok\n')
 )PY";
@@ -238,6 +245,9 @@ constexpr size_t kCompileChunkBytes = size_t(4) << 20;
 std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
     std::span<const std::string_view> sources, const CodeRunOptions& o) {
   SandboxLimits lim = o.limits;
+  // What one harness run may spend (its CPU and wall limits): tests that take longer just to compile fail
+  // every run.
+  const double budget = std::min({o.limits.cpu_seconds, o.limits.wall_seconds, o.total_wall_seconds});
   // Compiling is fast, but a dataset of many tests may take a few seconds on a slow machine.
   lim.cpu_seconds = std::max(lim.cpu_seconds, 120.0);
   lim.wall_seconds = std::max(lim.wall_seconds, 240.0);
@@ -250,24 +260,32 @@ std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
       ++end;
     }
     const SandboxRun run =
-        run_in_sandbox({o.python, "-s", "-B", "/src/check.py"}, {{"check.py", std::string(kCompileCheck)}},
+        run_in_sandbox({o.python, "-s", "-B", "/src/check.py", fmt::format("{}", budget)},
+                       {{"check.py", std::string(kCompileCheck)}},
                        chunk.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), lim);
     const std::string_view out = run.out;
     // Cut short by a stop (core/stop_signal.hpp): the job stops at its next safe point, unchecked.
     if (run.stopped) return std::nullopt;
-    if (!run.ok() || !(out == "ok\n" || out.starts_with("bad "))) {
+    if (!run.ok() || !(out == "ok\n" || out.starts_with("bad ") || out.starts_with("slow "))) {
       std::string why = run.started ? (run.err.empty() ? describe(run) : run.err) : run.error;
       // A traceback's last line says what went wrong.
       why.resize(why.find_last_not_of('\n') + 1);
       why = why.substr(why.find_last_of('\n') + 1);
       fail("cannot check that the problems' tests are valid Python ({} in the sandbox): {}", o.python, why);
     }
-    if (out.starts_with("bad ")) {
-      const size_t sp = out.find(' ', 4);
-      const size_t index = size_t(std::stoull(std::string(out.substr(4, sp - 4))));
+    if (out != "ok\n") {
+      const bool slow = out.starts_with("slow ");
+      const size_t from = slow ? 5 : 4, sp = out.find(' ', from);
+      const size_t index = size_t(std::stoull(std::string(out.substr(from, sp - from))));
       std::string message(out.substr(sp + 1));
       while (!message.empty() && message.back() == '\n') message.pop_back();
-      return std::pair{begin + index, message};
+      return std::pair{
+          begin + index,
+          slow ? fmt::format("its tests take {} s of CPU just to compile, more than the {} s a run "
+                             "may take (the code reward's cpu_seconds, wall_seconds and "
+                             "total_wall_seconds)",
+                             message, budget)
+               : fmt::format("its tests are not valid Python ({})", message)};
     }
     begin = end;
   }

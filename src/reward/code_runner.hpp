@@ -42,9 +42,10 @@ std::string extract_python_block(std::string_view completion, bool think_prefill
 CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>& tests,
                              std::string_view asserts, const CodeRunOptions& options);
 
-// The first of `sources` (assert-style tests) that Python cannot compile, as its index and Python's message
-// ("invalid syntax (tests.py, line 2)"); nullopt when all compile. Compiled in the sandbox, a few MB of
-// tests per run, nothing executed. Throws seek::Error when the check itself cannot run there; nullopt, unchecked,
+// The first of `sources` (assert-style tests) that the harness could not compile, as its index and why ("its
+// tests are not valid Python (invalid syntax (tests.py, line 2))", or that compiling them takes more CPU time
+// than a run's limits allow); nullopt when all compile. Compiled in the sandbox, a few MB of tests per run,
+// nothing executed. Throws seek::Error when the check itself cannot run there; nullopt, unchecked,
 // when a stop is asked for meanwhile (StopOnSignal::stop_pending), for the job to stop.
 std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
     std::span<const std::string_view> sources, const CodeRunOptions& options);

@@ -78,11 +78,8 @@ class CodeReward : public RewardFunction {
       }
     if (sources.empty()) return;
     if (const auto bad = first_tests_not_compiling(sources, opts_))
-      fail(
-          "problem {}: its tests are not valid Python ({}), so no completion could pass them; fix them in "
-          "the "
-          "problem file",
-          of[bad->first]->id, bad->second);
+      fail("problem {}: {}, so no completion could pass them; fix them in the problem file",
+           of[bad->first]->id, bad->second);
   }
 
  private:

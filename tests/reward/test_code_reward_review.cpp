@@ -280,6 +280,21 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
   EXPECT_NE(e.find("problem late: its tests are not valid Python"), std::string::npos) << e;
   // Other rewards have nothing to check.
   EXPECT_NO_THROW(make_reward("accuracy")->check_problems(many));
+  // Tests that take longer to compile than a run may take fail every run too (20,000 asserts: about a second
+  // of CPU, against 0.1 s).
+  std::string slow_tests;
+  for (int i = 0; i < 20000; ++i)
+    slow_tests += "assert f(" + std::to_string(i) + ") == " + std::to_string(2 * i) + "\n";
+  const std::vector<Problem> slow = {problem("slow", slow_tests)};
+  e.clear();
+  try {
+    make_reward("code", {{"cpu_seconds", 0.1}})->check_problems(slow);
+  } catch (const Error& x) {
+    e = x.what();
+  }
+  EXPECT_NE(e.find("problem slow: its tests take "), std::string::npos) << e;
+  EXPECT_NE(e.find("s of CPU just to compile, more than the 0.1 s a run may take"), std::string::npos) << e;
+  EXPECT_NO_THROW(make_reward("code", {{"cpu_seconds", 60}, {"wall_seconds", 60}})->check_problems(slow));
 }
 
 }  // namespace
