@@ -278,10 +278,14 @@ void prepare_run_folder(const fs::path& out, const nlohmann::json& resolved_sett
   write_file_atomically(out / "settings.json", resolved_settings.dump(2) + "\n");
 }
 
-NewRunFolderCleanup::NewRunFolderCleanup(fs::path out, bool folder_existed)
-    : out_(std::move(out)),
-      folder_existed_(folder_existed),
-      exceptions_at_start_(std::uncaught_exceptions()) {}
+NewRunFolderCleanup::NewRunFolderCleanup(fs::path out) : exceptions_at_start_(std::uncaught_exceptions()) {
+  std::error_code ec;
+  out_ = fs::absolute(out, ec).lexically_normal();
+  if (!out_.has_filename()) out_ = out_.parent_path();  // "runs/x/"
+  for (fs::path p = out_; p.has_relative_path() && !fs::exists(fs::symlink_status(p, ec));
+       p = p.parent_path())
+    made_from_ = p;
+}
 
 NewRunFolderCleanup::~NewRunFolderCleanup() {
   if (std::uncaught_exceptions() <= exceptions_at_start_) return;
@@ -299,7 +303,10 @@ NewRunFolderCleanup::~NewRunFolderCleanup() {
   }
   if (ec) return;
   for (const fs::path& p : written) fs::remove(p, ec);
-  if (!folder_existed_) fs::remove(out_, ec);  // only if nothing else is in it
+  if (made_from_.empty()) return;
+  // Each only if nothing else is in it, from the innermost out.
+  for (fs::path p = out_; fs::remove(p, ec) && p != made_from_; p = p.parent_path()) {
+  }
 }
 
 RunFolderLock::RunFolderLock(const fs::path& out) {

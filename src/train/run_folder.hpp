@@ -108,19 +108,21 @@ void check_settings_are_utf8(const nlohmann::json& settings);
 
 // A new run's folder put back as it was when the run ends by an error before it made anything of its own (a
 // model that does not load, problems whose tests do not compile): the settings.json and lock it wrote are
-// removed (and empty logs), and the folder too when the run made it and nothing else is in it. A folder that
+// removed (and empty logs), and the folders the run made for --out (`a/b/c` where `a` was missing: all three)
+// when nothing else is in them. A folder that
 // holds the run's work by then (a token cache, a logged step, a checkpoint, a model) is left as it is. Only
 // while an exception unwinds: a run that ends otherwise (finished, or stopped by a signal) keeps its folder.
 class NewRunFolderCleanup {
  public:
-  NewRunFolderCleanup(std::filesystem::path out, bool folder_existed);
+  // Made before the run creates anything: notes which folders of out's path are missing.
+  explicit NewRunFolderCleanup(std::filesystem::path out);
   ~NewRunFolderCleanup();
   NewRunFolderCleanup(const NewRunFolderCleanup&) = delete;
   NewRunFolderCleanup& operator=(const NewRunFolderCleanup&) = delete;
 
  private:
-  std::filesystem::path out_;
-  bool folder_existed_;
+  std::filesystem::path out_;        // absolute, normalised
+  std::filesystem::path made_from_;  // the outermost folder of out_ that is missing; empty: out_ exists
   int exceptions_at_start_;
 };
 
@@ -188,9 +190,9 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   // error from the JSON writer, after the folder and its lock were made.
   check_settings_are_utf8(r.settings.to_json());
   if (!resume) {
-    const bool folder_existed = std::filesystem::exists(r.out, ec);
+    auto cleanup = std::make_unique<NewRunFolderCleanup>(r.out);  // before the lock makes the folder
     if (!r.lock) r.lock = std::make_unique<RunFolderLock>(r.out);
-    r.cleanup = std::make_unique<NewRunFolderCleanup>(r.out, folder_existed);
+    r.cleanup = std::move(cleanup);
     refuse_to_overwrite_a_run(r.out, Settings::kCommand);  // again, now that no other run can start there
     prepare_run_folder(r.out, r.settings.to_json());
   }

@@ -794,6 +794,18 @@ TEST(GrpoTrainer, ARunRefusedAfterItsFolderWasMadeLeavesNothingBehind) {
   };
   refused();
   EXPECT_FALSE(fs::exists(s.out));
+  // The folders it made on the way too, and no others.
+  const std::string run_folder = s.out;
+  s.out = (tmp.path / "a" / "b" / "c" / "").string();
+  refused();
+  EXPECT_FALSE(fs::exists(tmp.path / "a"));
+  EXPECT_TRUE(fs::is_directory(tmp.path));
+  fs::create_directories(tmp.path / "a");
+  std::ofstream(tmp.path / "a" / "mine.txt") << "mine";
+  refused();
+  EXPECT_FALSE(fs::exists(tmp.path / "a" / "b"));
+  EXPECT_TRUE(fs::exists(tmp.path / "a" / "mine.txt"));
+  s.out = run_folder;
   fs::create_directories(s.out);
   refused();
   EXPECT_TRUE(fs::is_directory(s.out));
