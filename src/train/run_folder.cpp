@@ -278,14 +278,27 @@ void prepare_run_folder(const fs::path& out, const nlohmann::json& resolved_sett
   write_file_atomically(out / "settings.json", resolved_settings.dump(2) + "\n");
 }
 
-NewRunFolderCleanup::NewRunFolderCleanup(fs::path out) : exceptions_at_start_(std::uncaught_exceptions()) {
+namespace {
+fs::path absolute_folder(const fs::path& out) {
   std::error_code ec;
-  out_ = fs::absolute(out, ec).lexically_normal();
-  if (!out_.has_filename()) out_ = out_.parent_path();  // "runs/x/"
-  for (fs::path p = out_; p.has_relative_path() && !fs::exists(fs::symlink_status(p, ec));
-       p = p.parent_path())
-    made_from_ = p;
+  fs::path p = fs::absolute(out, ec).lexically_normal();
+  return p.has_filename() ? p : p.parent_path();  // "runs/x/"
 }
+}  // namespace
+
+fs::path NewRunFolderCleanup::missing_from(const fs::path& out) {
+  std::error_code ec;
+  fs::path made_from;
+  for (fs::path p = absolute_folder(out); p.has_relative_path() && !fs::exists(fs::symlink_status(p, ec));
+       p = p.parent_path())
+    made_from = p;
+  return made_from;
+}
+
+NewRunFolderCleanup::NewRunFolderCleanup(const fs::path& out, fs::path made_from)
+    : out_(absolute_folder(out)),
+      made_from_(std::move(made_from)),
+      exceptions_at_start_(std::uncaught_exceptions()) {}
 
 NewRunFolderCleanup::~NewRunFolderCleanup() {
   if (std::uncaught_exceptions() <= exceptions_at_start_) return;
@@ -328,8 +341,8 @@ RunFolderLock::RunFolderLock(const fs::path& out) {
       const ssize_t n = ::pread(fd_, pid, sizeof pid - 1, 0);
       ::close(fd_);
       fd_ = -1;
-      if (err !=
-          EWOULDBLOCK) {  // a file system without locks (NFS without lockd): run as before there was one
+      // A file system without locks (NFS without lockd): run as before there was one.
+      if (err != EWOULDBLOCK) {
         print_stderr("note: cannot lock {} ({}), so nothing stops a second run in {} meanwhile\n",
                      file.string(), std::strerror(err), out.string());
         return;
@@ -339,8 +352,7 @@ RunFolderLock::RunFolderLock(const fs::path& out) {
       fail("{} is in use by another seek run{}: wait for it to end (or stop it), or give another --out",
            out.string(), holder.empty() ? "" : fmt::format(" (process {})", holder));
     }
-    struct stat held {
-    }, named{};
+    struct stat held = {}, named = {};
     if (::fstat(fd_, &held) == 0 && ::stat(file.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
         held.st_ino == named.st_ino)
       break;

@@ -114,8 +114,11 @@ void check_settings_are_utf8(const nlohmann::json& settings);
 // while an exception unwinds: a run that ends otherwise (finished, or stopped by a signal) keeps its folder.
 class NewRunFolderCleanup {
  public:
-  // Made before the run creates anything: notes which folders of out's path are missing.
-  explicit NewRunFolderCleanup(std::filesystem::path out);
+  // The outermost folder of out's path that is missing (empty: out exists), taken before the run creates
+  // anything.
+  static std::filesystem::path missing_from(const std::filesystem::path& out);
+  // Made once the run holds the folder's lock: a run refused by another's lock must not touch its files.
+  NewRunFolderCleanup(const std::filesystem::path& out, std::filesystem::path made_from);
   ~NewRunFolderCleanup();
   NewRunFolderCleanup(const NewRunFolderCleanup&) = delete;
   NewRunFolderCleanup& operator=(const NewRunFolderCleanup&) = delete;
@@ -190,9 +193,10 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
   // error from the JSON writer, after the folder and its lock were made.
   check_settings_are_utf8(r.settings.to_json());
   if (!resume) {
-    auto cleanup = std::make_unique<NewRunFolderCleanup>(r.out);  // before the lock makes the folder
+    const std::filesystem::path made_from =
+        NewRunFolderCleanup::missing_from(r.out);  // before the lock makes it
     if (!r.lock) r.lock = std::make_unique<RunFolderLock>(r.out);
-    r.cleanup = std::move(cleanup);
+    r.cleanup = std::make_unique<NewRunFolderCleanup>(r.out, made_from);
     refuse_to_overwrite_a_run(r.out, Settings::kCommand);  // again, now that no other run can start there
     prepare_run_folder(r.out, r.settings.to_json());
   }
