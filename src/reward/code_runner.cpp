@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 #include <set>
 
@@ -247,7 +248,9 @@ std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
   SandboxLimits lim = o.limits;
   // What one harness run may spend (its CPU and wall limits): tests that take longer just to compile fail
   // every run.
-  const double budget = std::min({o.limits.cpu_seconds, o.limits.wall_seconds, o.total_wall_seconds});
+  // (The CPU limit is whole seconds, rounded up, at least 1: sandbox.cpp.)
+  const double budget =
+      std::min({std::max(1.0, std::ceil(o.limits.cpu_seconds)), o.limits.wall_seconds, o.total_wall_seconds});
   // Compiling is fast, but a dataset of many tests may take a few seconds on a slow machine.
   lim.cpu_seconds = std::max(lim.cpu_seconds, 120.0);
   lim.wall_seconds = std::max(lim.wall_seconds, 240.0);

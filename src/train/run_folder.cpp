@@ -279,26 +279,32 @@ void prepare_run_folder(const fs::path& out, const nlohmann::json& resolved_sett
 }
 
 namespace {
+// `out` made absolute without "." and empty components, or empty when it holds "..": a lexical ".." after a
+// link is not the kernel's (link/../x is x beside the link's target), so its folders are not walked up.
 fs::path absolute_folder(const fs::path& out) {
   std::error_code ec;
-  fs::path p = fs::absolute(out, ec).lexically_normal();
-  return p.has_filename() ? p : p.parent_path();  // "runs/x/"
+  fs::path p;
+  for (const fs::path& part : fs::absolute(out, ec)) {
+    if (part == "..") return {};
+    if (part != "." && !part.empty()) p /= part;
+  }
+  return p;
 }
 }  // namespace
 
 fs::path NewRunFolderCleanup::missing_from(const fs::path& out) {
   std::error_code ec;
   fs::path made_from;
-  for (fs::path p = absolute_folder(out); p.has_relative_path() && !fs::exists(fs::symlink_status(p, ec));
+  const fs::path folder = absolute_folder(out);
+  if (folder.empty()) return {};
+  for (fs::path p = folder; p.has_relative_path() && !fs::exists(fs::symlink_status(p, ec));
        p = p.parent_path())
     made_from = p;
   return made_from;
 }
 
 NewRunFolderCleanup::NewRunFolderCleanup(const fs::path& out, fs::path made_from)
-    : out_(absolute_folder(out)),
-      made_from_(std::move(made_from)),
-      exceptions_at_start_(std::uncaught_exceptions()) {}
+    : out_(out), made_from_(std::move(made_from)), exceptions_at_start_(std::uncaught_exceptions()) {}
 
 NewRunFolderCleanup::~NewRunFolderCleanup() {
   if (std::uncaught_exceptions() <= exceptions_at_start_) return;
@@ -318,7 +324,7 @@ NewRunFolderCleanup::~NewRunFolderCleanup() {
   for (const fs::path& p : written) fs::remove(p, ec);
   if (made_from_.empty()) return;
   // Each only if nothing else is in it, from the innermost out.
-  for (fs::path p = out_; fs::remove(p, ec) && p != made_from_; p = p.parent_path()) {
+  for (fs::path p = absolute_folder(out_); fs::remove(p, ec) && p != made_from_; p = p.parent_path()) {
   }
 }
 

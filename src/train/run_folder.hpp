@@ -124,7 +124,7 @@ class NewRunFolderCleanup {
   NewRunFolderCleanup& operator=(const NewRunFolderCleanup&) = delete;
 
  private:
-  std::filesystem::path out_;        // absolute, normalised
+  std::filesystem::path out_;        // as the run was given it
   std::filesystem::path made_from_;  // the outermost folder of out_ that is missing; empty: out_ exists
   int exceptions_at_start_;
 };

@@ -281,14 +281,14 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
   // Other rewards have nothing to check.
   EXPECT_NO_THROW(make_reward("accuracy")->check_problems(many));
   // Tests that take longer to compile than a run may take fail every run too (20,000 asserts: about a second
-  // of CPU, against 0.1 s).
+  // of CPU, against a wall limit of 0.1 s; the CPU limit is whole seconds, so 0.1 CPU seconds allow 1).
   std::string slow_tests;
   for (int i = 0; i < 20000; ++i)
     slow_tests += "assert f(" + std::to_string(i) + ") == " + std::to_string(2 * i) + "\n";
   const std::vector<Problem> slow = {problem("slow", slow_tests)};
   e.clear();
   try {
-    make_reward("code", {{"cpu_seconds", 0.1}})->check_problems(slow);
+    make_reward("code", {{"wall_seconds", 0.1}})->check_problems(slow);
   } catch (const Error& x) {
     e = x.what();
   }

@@ -805,6 +805,17 @@ TEST(GrpoTrainer, ARunRefusedAfterItsFolderWasMadeLeavesNothingBehind) {
   refused();
   EXPECT_FALSE(fs::exists(tmp.path / "a" / "b"));
   EXPECT_TRUE(fs::exists(tmp.path / "a" / "mine.txt"));
+  // A ".." after a link is the kernel's, not the lexical one: link/../v is v beside the link's target, and
+  // the v beside the link is none of the run's business.
+  fs::create_directories(tmp.path / "real" / "sub");
+  fs::create_directory_symlink(tmp.path / "real" / "sub", tmp.path / "link");
+  fs::create_directories(tmp.path / "v");
+  std::ofstream(tmp.path / "v" / "settings.json") << "{}";
+  s.out = (tmp.path / "link" / ".." / "v").string();
+  refused();
+  EXPECT_TRUE(fs::exists(tmp.path / "v" / "settings.json"));
+  EXPECT_TRUE(fs::is_directory(tmp.path / "real" / "v"));  // made, and not walked up through the ".."
+  EXPECT_FALSE(fs::exists(tmp.path / "real" / "v" / "settings.json"));
   s.out = run_folder;
   fs::create_directories(s.out);
   refused();
