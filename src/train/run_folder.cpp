@@ -358,9 +358,12 @@ RunFolderLock::RunFolderLock(const fs::path& out) {
       fail("{} is in use by another seek run{}: wait for it to end (or stop it), or give another --out",
            out.string(), holder.empty() ? "" : fmt::format(" (process {})", holder));
     }
+    // Only a .lock known to be gone or replaced is tried again: one that cannot be looked at (EACCES, a stale
+    // NFS handle) is taken as the one locked.
     struct stat held = {}, named = {};
-    if (::fstat(fd_, &held) == 0 && ::stat(file.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
-        held.st_ino == named.st_ino)
+    const bool named_ok = ::stat(file.c_str(), &named) == 0;
+    if (!named_ok && errno != ENOENT) break;
+    if (::fstat(fd_, &held) != 0 || (named_ok && held.st_dev == named.st_dev && held.st_ino == named.st_ino))
       break;
     ::close(fd_);
     fd_ = -1;
