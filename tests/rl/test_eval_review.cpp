@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -27,6 +28,14 @@ reward::Problem maths(const std::string& prompt, const std::string& answer) {
   p.prompt = prompt;
   p.answer = answer;
   return p;
+}
+
+// tiny-v3 with random weights and a vocabulary that holds the byte tokenizer.
+std::unique_ptr<InferModel> tiny_random_model() {
+  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  cfg.vocab_size = 272;
+  cfg.num_nextn_predict_layers = 0;
+  return InferModel::random(cfg, 3, WeightFormat::F32);
 }
 
 TEST(EvalReview, PrefilledThinkIsScoredAsThinking) {
@@ -73,10 +82,7 @@ TEST(EvalReview, PassAtKEdges) {
 // total (here on a clock that moves 20 s per reading, so every update is due), and the same figures as
 // without.
 TEST(EvalReview, ProgressCountsGeneratedAndScoredCompletions) {
-  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
-  cfg.vocab_size = 272;
-  cfg.num_nextn_predict_layers = 0;
-  const auto model = InferModel::random(cfg, 3, WeightFormat::F32);
+  const auto model = tiny_random_model();
   const auto tok = make_byte_tokenizer();
   const std::vector<reward::Problem> problems = {maths("1+1=", "2"), maths("2+2=", "4"), maths("3+3=", "6")};
   EvalOptions opt;
@@ -100,10 +106,7 @@ TEST(EvalReview, ProgressCountsGeneratedAndScoredCompletions) {
 // code runs were cut short, so its figures would be wrong. (Only the start of each problem was checked, so a
 // stop during the last problem's scoring gave figures, and `seek eval` wrote them and exited 0.)
 TEST(EvalReview, AStopDuringTheLastScoringIsAStop) {
-  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
-  cfg.vocab_size = 272;
-  cfg.num_nextn_predict_layers = 0;
-  const auto model = InferModel::random(cfg, 3, WeightFormat::F32);
+  const auto model = tiny_random_model();
   const auto tok = make_byte_tokenizer();
   const std::vector<reward::Problem> problems = {maths("1+1=", "2"), maths("2+2=", "4")};
   EvalOptions opt;
