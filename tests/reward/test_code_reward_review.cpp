@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "core/error.hpp"
 #include "reward/code_runner.hpp"
 #include "reward/reward.hpp"
 #include "reward/sandbox.hpp"
+#include "support/error_of.hpp"
 #include "support/sandbox_tests.hpp"
 
 namespace seek::reward {
@@ -259,24 +259,14 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
     std::vector<Problem> ps = good;
     ps.push_back(problem("data.jsonl:7", asserts));
     ps.push_back(problem("data.jsonl:9", "assert (\n"));
-    std::string e;
-    try {
-      reward->check_problems(ps);
-    } catch (const Error& x) {
-      e = x.what();
-    }
+    const std::string e = test::error_of([&] { reward->check_problems(ps); });
     EXPECT_NE(e.find("problem data.jsonl:7: its tests are not valid Python ("), std::string::npos) << e;
     EXPECT_NE(e.find(says), std::string::npos) << e;
   }
   // Past the first run's few MB of tests, the index still names the right problem.
   std::vector<Problem> many(3, problem("big", std::string(3 << 20, '#') + "\n"));
   many.push_back(problem("late", "assert ("));
-  std::string e;
-  try {
-    reward->check_problems(many);
-  } catch (const Error& x) {
-    e = x.what();
-  }
+  std::string e = test::error_of([&] { reward->check_problems(many); });
   EXPECT_NE(e.find("problem late: its tests are not valid Python"), std::string::npos) << e;
   // Other rewards have nothing to check.
   EXPECT_NO_THROW(make_reward("accuracy")->check_problems(many));
@@ -286,12 +276,7 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
   for (int i = 0; i < 20000; ++i)
     slow_tests += "assert f(" + std::to_string(i) + ") == " + std::to_string(2 * i) + "\n";
   const std::vector<Problem> slow = {problem("slow", slow_tests)};
-  e.clear();
-  try {
-    make_reward("code", {{"wall_seconds", 0.1}})->check_problems(slow);
-  } catch (const Error& x) {
-    e = x.what();
-  }
+  e = test::error_of([&] { make_reward("code", {{"wall_seconds", 0.1}})->check_problems(slow); });
   EXPECT_NE(e.find("problem slow: its tests take "), std::string::npos) << e;
   EXPECT_NE(e.find("s of CPU just to compile, more than the 0.1 s a run may take"), std::string::npos) << e;
   EXPECT_NO_THROW(make_reward("code", {{"cpu_seconds", 60}, {"wall_seconds", 60}})->check_problems(slow));
