@@ -75,7 +75,12 @@ RopeParams read_rope_block(const json& block, const std::string& src, const char
   RopeParams p;
   p.dim = dim;
   p.theta = theta;
-  const std::string type = q.string_or("type", q.string_or("rope_type", ""));
+  // transformers reads rope_type before type, DeepSeek's own code reads type: a file giving both must agree,
+  // or it runs as one scaling here and another there.
+  const std::string rope_type = q.string_or("rope_type", ""), legacy_type = q.string_or("type", "");
+  SEEK_CHECK(rope_type.empty() || legacy_type.empty() || rope_type == legacy_type,
+             "{}: {} gives type \"{}\" and rope_type \"{}\"; give one", src, key, legacy_type, rope_type);
+  const std::string type = rope_type.empty() ? legacy_type : rope_type;
   if (type == "default") return p;
   SEEK_CHECK(type == "yarn",
              "{}: unsupported {} type \"{}\" (yarn, as DeepSeek's checkpoints use, or default)", src, key,
@@ -89,6 +94,21 @@ RopeParams read_rope_block(const json& block, const std::string& src, const char
   p.beta_slow = q.number_or("beta_slow", 1.0);
   p.mscale = q.number_or("mscale", 1.0);
   p.mscale_all_dim = q.number_or("mscale_all_dim", 0.0);
+  // transformers' YaRN also reads these two; seek computes what they set the way DeepSeek's code does (the
+  // cos/sin magnitude from mscale and mscale_all_dim, the ramp's ends rounded outwards), so a value that
+  // would give other logits is refused rather than ignored.
+  SEEK_CHECK(
+      q.boolean_or("truncate", true),
+      "{}: {} sets truncate = false (an unrounded YaRN ramp); seek rounds the ramp's ends as DeepSeek's "
+      "checkpoints are made for",
+      src, key);
+  if (q.present("attention_factor")) {
+    const double given = q.number_or("attention_factor", 1.0), computed = rope_magnitude(p);
+    SEEK_CHECK(std::abs(given - computed) <= 1e-6 * std::abs(computed),
+               "{}: {} sets attention_factor {}, but its mscale ({}) and mscale_all_dim ({}) give {}; seek "
+               "takes the latter, as DeepSeek's code does: leave attention_factor out",
+               src, key, given, p.mscale, p.mscale_all_dim, computed);
+  }
   return p;
 }
 
@@ -206,7 +226,8 @@ std::string v3_defaults_taken(const json& j) {
   if (experts == j.end() || !experts->is_number() || experts->get<double>() <= 0) return "";
   std::string taken;
   for (const char* key : kV3RouterKeys)
-    if (!j.contains(key) || j[key].is_null()) taken += (taken.empty() ? "" : ", ") + std::string(key);
+    if (!j.contains(key) || (j[key].is_null() && std::string_view(key) != "n_shared_experts"))
+      taken += (taken.empty() ? "" : ", ") + std::string(key);
   return taken;
 }
 
@@ -270,7 +291,10 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
     if (c.moe_layer_freq > 1) any_dense = true;
   }
   c.intermediate_size = any_dense ? r.integer("intermediate_size") : r.integer_or("intermediate_size", 0);
-  c.n_shared_experts = r.integer_or("n_shared_experts", v3_router ? 1 : 0);
+  // DeepSeek's modelling code builds shared experts only when n_shared_experts is not None: null is none, not
+  // V3's default of one.
+  const bool no_shared = j.contains("n_shared_experts") && j["n_shared_experts"].is_null();
+  c.n_shared_experts = no_shared ? 0 : r.integer_or("n_shared_experts", v3_router ? 1 : 0);
   c.n_group = r.integer_or("n_group", v3_router ? 8 : 1);
   c.topk_group = r.integer_or("topk_group", v3_router ? 4 : 1);
   std::string method = r.string_or("topk_method", v3_router ? "noaux_tc" : "greedy");
@@ -323,7 +347,9 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
              "{}: num_key_value_heads must be a positive count, got {}", src,
              j["num_key_value_heads"].dump());
   std::string act = r.string_or("hidden_act", "silu");
-  SEEK_CHECK(act == "silu", "{}: unsupported hidden_act \"{}\" (DeepSeek models use silu)", src, act);
+  // transformers' ACT2FN maps both names to SiLU.
+  SEEK_CHECK(act == "silu" || act == "swish", "{}: unsupported hidden_act \"{}\" (DeepSeek models use silu)",
+             src, act);
   SEEK_CHECK(!r.boolean_or("attention_bias", false), "{}: attention_bias = true is not supported", src);
   // Recent transformers' DeepseekV3Config: false rotates the rope dims as two halves rather than as
   // DeepSeek's interleaved pairs, which seek always does; ignoring it gave other logits without a word.

@@ -252,6 +252,59 @@ TEST(Config, RopeParametersAreReadAsRopeScaling) {
   EXPECT_FALSE(ModelConfig::from_json(j, "old").rope.yarn);
 }
 
+// transformers reads rope_type first, DeepSeek's code reads type: a file giving both as different types ran
+// as yarn here and as plain RoPE in transformers. YaRN's attention_factor and truncate were ignored.
+TEST(Config, RopeKeysThatWouldChangeTheLogitsAreNotIgnored) {
+  const nlohmann::json legacy = load_json("tiny-v3");
+  nlohmann::json j = legacy;
+  j["rope_scaling"]["rope_type"] = "yarn";
+  EXPECT_TRUE(ModelConfig::from_json(j, "same").rope.yarn);
+  j["rope_scaling"]["rope_type"] = "default";
+  EXPECT_NE(error_of(j).find("rope_scaling gives type \"yarn\" and rope_type \"default\"; give one"),
+            std::string::npos)
+      << error_of(j);
+  j["rope_scaling"].erase("type");
+  EXPECT_FALSE(ModelConfig::from_json(j, "rope_type only").rope.yarn);
+
+  // attention_factor: the value mscale and mscale_all_dim give is accepted, another is refused.
+  j = legacy;
+  j["rope_scaling"]["mscale"] = 0.707;
+  const double magnitude = rope_magnitude(ModelConfig::from_json(j, "v3").rope);
+  ASSERT_NE(magnitude, 1.0);
+  j["rope_scaling"]["attention_factor"] = magnitude;
+  EXPECT_EQ(error_of(j), "");
+  j["rope_scaling"]["attention_factor"] = 0.5;
+  EXPECT_NE(error_of(j).find("sets attention_factor 0.5, but its mscale (0.707) and mscale_all_dim (1) give"),
+            std::string::npos)
+      << error_of(j);
+  j["rope_scaling"]["attention_factor"] = nullptr;
+  EXPECT_EQ(error_of(j), "");
+
+  j = legacy;
+  j["rope_scaling"]["truncate"] = true;
+  EXPECT_EQ(error_of(j), "");
+  j["rope_scaling"]["truncate"] = false;
+  EXPECT_NE(error_of(j).find("rope_scaling sets truncate = false"), std::string::npos) << error_of(j);
+}
+
+// DeepSeek's modelling code makes shared experts only when n_shared_experts is not None; null read as V3's
+// default of one, and a checkpoint without them failed on a missing tensor.
+TEST(Config, NullSharedExpertsIsNone) {
+  nlohmann::json j = load_json("tiny-v3");
+  j["n_shared_experts"] = nullptr;
+  EXPECT_EQ(ModelConfig::from_json(j, "v3").n_shared_experts, 0);
+  j.erase("n_shared_experts");
+  EXPECT_EQ(ModelConfig::from_json(j, "v3").n_shared_experts, 1);
+}
+
+TEST(Config, SwishIsSilu) {
+  nlohmann::json j = load_json("tiny-v3");
+  j["hidden_act"] = "swish";
+  EXPECT_EQ(error_of(j), "");
+  j["hidden_act"] = "gelu";
+  EXPECT_NE(error_of(j).find("unsupported hidden_act \"gelu\""), std::string::npos) << error_of(j);
+}
+
 // Values that would make every logit NaN, or name tokens outside the vocabulary.
 TEST(Config, OutOfRangeValuesAreErrors) {
   for (double theta : {0.0, -5.0, 1e-300, 1.0}) {
