@@ -22,6 +22,22 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A finite fp32 weight at or above bf16's largest value (3.39e38) rounds to inf: refused as the tensor is
+// read, or generation failed later on a non-finite logit without naming it (an expert's only once a token
+// reached it).
+void check_fits_bf16(const TensorStore& store, const std::string& name, const float* values, int64_t n) {
+  int64_t first = n;
+#pragma omp parallel for reduction(min : first) schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    if (std::isinf(bf16_to_f32(f32_to_bf16(values[i]))) && i < first) first = i;
+  if (first == n) return;
+  fail(
+      "tensor '{}' in {} holds {} at index {}, beyond bf16's range (about 3.39e38): it cannot be held as "
+      "bf16; "
+      "load it without --bf16",
+      name, store.file_of(name).path(), values[first], first);
+}
+
 // The matrices a decode step streams through: these may be stored as bf16.
 std::vector<int> projection_ids(const ModelIds& ids) {
   std::vector<int> out;
@@ -231,6 +247,7 @@ std::unique_ptr<InferModel> InferModel::load(const fs::path& dir, const InferLoa
     store.read_into(info.name, info.shape, values, ro);
     // Checked as read: a weight held as bf16 or packed no longer shows its f32 values.
     check_weight_values(store, info.name, values, info.numel, router[size_t(id)] != 0);
+    if (m->stored_bf16(id)) check_fits_bf16(store, info.name, values, info.numel);
     if (!in_slab) m->store(id, values);
     progress.update(done += info.numel);
   }

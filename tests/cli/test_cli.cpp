@@ -388,6 +388,25 @@ TEST(Cli, HostileModelFoldersAreClearErrors) {
           << cmd << ": " << r.output;
     }
   }
+  // Finite, but past bf16's range: --bf16 rounded it to inf after the check, and generation failed later on
+  // a non-finite logit with no tensor named. fp32 loads it.
+  {
+    const std::string name = "model.layers.2.mlp.experts.3.down_proj.weight";
+    seek::Transformer<float> m(seek::ModelConfig::load((model / "config.json").string()));
+    m.init_weights(7);
+    auto& ps = m.params();
+    ps.value[size_t(ps.layout[ps.layout.find(name)].offset + 6)] = 3.4e38f;
+    seek::save_model_dir(m, model);
+    r = run(logits);
+    EXPECT_EQ(r.code, 0) << r.output;
+    r = run(logits + " --bf16");
+    EXPECT_EQ(r.code, 1) << r.output;
+    EXPECT_NE(r.output.find("tensor '" + name + "' in " + (model / "model.safetensors").string() +
+                            " holds 3.4e+38 at index 6, beyond bf16's range (about 3.39e38): it cannot be "
+                            "held as bf16; load it without --bf16"),
+              std::string::npos)
+        << r.output;
+  }
 }
 
 // --out is checked before the model loads: with a model folder that does not exist, the error is about --out.
