@@ -2,18 +2,122 @@
 #include "io/mapped_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <utility>
 
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/temporaries.hpp"
 
 namespace seek {
+
+namespace {
+
+// A file cut short while mapped (a download or sync rewriting a checkpoint in place, a data file truncated
+// during training) raises SIGBUS at the first read past its new end: the process died by a bus error with no
+// word. Each mapping is listed here, so the handler can name the file and end with an error instead. Only the
+// handler reads the list; a slot is written before its `begin` is published and cleared before its path is
+// freed, and the slot of the mapping being read cannot be cleared meanwhile (its reader is the faulting
+// thread).
+constexpr int kSlots = 4096;
+struct Slot {
+  std::atomic<bool> claimed{false};
+  std::atomic<uintptr_t> begin{0};
+  std::atomic<size_t> size{0};
+  std::atomic<char*> path{nullptr};
+};
+Slot g_slots[kSlots];
+
+void write_all(const char* text, size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(STDERR_FILENO, text, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    text += w;
+    n -= size_t(w);
+  }
+}
+
+void on_bus_error(int sig, siginfo_t* info, void*) {
+  const uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
+  const char* path = nullptr;
+  if (info->si_code == BUS_ADRERR)
+    for (const Slot& s : g_slots) {
+      const uintptr_t b = s.begin.load(std::memory_order_acquire);
+      if (b != 0 && addr >= b && addr - b < s.size.load(std::memory_order_relaxed)) {
+        path = s.path.load(std::memory_order_relaxed);
+        break;
+      }
+    }
+  if (!path) {
+    // Not a file seek mapped (or a SIGBUS sent by kill): the process ends by it, as without this handler.
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    return;
+  }
+  const int saved = errno;
+  // On a terminal a progress line may be open: the error starts on a line of its own.
+  if (::isatty(STDERR_FILENO)) write_all("\n", 1);
+  constexpr const char kHead[] = "seek: error: ";
+  constexpr const char kTail[] =
+      " became shorter while seek was reading it (was it rewritten or truncated meanwhile?)\n";
+  write_all(kHead, sizeof kHead - 1);
+  write_all(path, std::strlen(path));
+  write_all(kTail, sizeof kTail - 1);
+  remove_registered_temporaries();
+  errno = saved;
+  ::_exit(1);
+}
+
+void install_bus_error_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction old {};
+    // A handler the host program installed stays.
+    if (::sigaction(SIGBUS, nullptr, &old) != 0 || (old.sa_flags & SA_SIGINFO) || old.sa_handler != SIG_DFL)
+      return;
+    struct sigaction sa {};
+    sa.sa_sigaction = on_bus_error;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, nullptr);
+  });
+}
+
+int register_mapping(const std::byte* data, size_t size, const std::string& path) {
+  install_bus_error_handler();
+  for (int i = 0; i < kSlots; ++i) {
+    Slot& s = g_slots[i];
+    bool free = false;
+    if (!s.claimed.compare_exchange_strong(free, true)) continue;
+    char* copy = new char[path.size() + 1];
+    std::memcpy(copy, path.c_str(), path.size() + 1);
+    s.path.store(copy, std::memory_order_relaxed);
+    s.size.store(size, std::memory_order_relaxed);
+    s.begin.store(reinterpret_cast<uintptr_t>(data), std::memory_order_release);
+    return i;
+  }
+  return -1;  // the list is full: this file's truncation is a plain bus error, as before
+}
+
+void unregister_mapping(int slot) {
+  if (slot < 0) return;
+  Slot& s = g_slots[slot];
+  s.begin.store(0, std::memory_order_release);
+  delete[] s.path.exchange(nullptr, std::memory_order_acq_rel);
+  s.claimed.store(false, std::memory_order_release);
+}
+
+}  // namespace
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path.string()) {
   // O_NONBLOCK: opening a FIFO would otherwise wait for a writer; it is refused below as not a regular file.
@@ -40,18 +144,23 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path.string())
       fail("cannot mmap {} ({} bytes): {}", path_, size_, std::strerror(e));
     }
     data_ = static_cast<const std::byte*>(p);
+    slot_ = register_mapping(data_, size_, path_);
   }
   ::close(fd);  // the mapping keeps the file alive
 }
 
 MappedFile::MappedFile(MappedFile&& o) noexcept
-    : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), path_(std::move(o.path_)) {}
+    : data_(std::exchange(o.data_, nullptr)),
+      size_(std::exchange(o.size_, 0)),
+      slot_(std::exchange(o.slot_, -1)),
+      path_(std::move(o.path_)) {}
 
 MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
   if (this != &o) {
     reset();
     data_ = std::exchange(o.data_, nullptr);
     size_ = std::exchange(o.size_, 0);
+    slot_ = std::exchange(o.slot_, -1);
     path_ = std::move(o.path_);
   }
   return *this;
@@ -62,6 +171,7 @@ MappedFile::~MappedFile() {
 }
 
 void MappedFile::reset() {
+  unregister_mapping(std::exchange(slot_, -1));
   if (data_) ::munmap(const_cast<std::byte*>(data_), size_);
   data_ = nullptr;
   size_ = 0;

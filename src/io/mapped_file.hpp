@@ -1,5 +1,7 @@
 // A whole file mapped read-only into memory. Checkpoints are read through the page cache this way, so
-// opening a multi-gigabyte shard costs nothing until a tensor is actually converted.
+// opening a multi-gigabyte shard costs nothing until a tensor is actually converted. A file cut short while
+// mapped (rewritten in place during a run) ends the process with an error naming it, not a bare bus error:
+// the first mapping installs a SIGBUS handler that knows every mapped range.
 #pragma once
 #include <cstddef>
 #include <filesystem>
@@ -27,6 +29,7 @@ class MappedFile {
 
   const std::byte* data_ = nullptr;
   size_t size_ = 0;
+  int slot_ = -1;  // in the list the SIGBUS handler reads
   std::string path_;
 };
 

@@ -1,0 +1,79 @@
+// MappedFile: a file cut short while mapped ends the process with an error naming it (it was a bare bus
+// error: a checkpoint rewritten in place while seek loaded it, a data file truncated during training).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "io/mapped_file.hpp"
+#include "support/temp_dir.hpp"
+
+namespace seek {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path write_file(const fs::path& p, size_t bytes) {
+  std::ofstream(p, std::ios::binary) << std::string(bytes, 'x');
+  return p;
+}
+
+TEST(MappedFile, AFileCutShortWhileMappedIsNamedNotABusError) {
+  test::TempDir tmp("mapped-cut");
+  const fs::path p = write_file(tmp.path / "shard.safetensors", 3 * 65536);
+  EXPECT_EXIT(
+      {
+        MappedFile m(p);
+        fs::resize_file(p, 0);
+        volatile std::byte b = m.data()[m.size() - 1];
+        (void)b;
+        std::_Exit(0);
+      },
+      testing::ExitedWithCode(1),
+      "seek: error: " + p.string() + " became shorter while seek was reading it \\(was it rewritten");
+}
+
+// A SIGBUS that is not a read past a mapped file's end (here one sent, after a file was mapped and unmapped)
+// still ends the process by SIGBUS, as without the handler.
+TEST(MappedFile, OtherBusErrorsStayBusErrors) {
+  test::TempDir tmp("mapped-other");
+  const fs::path p = write_file(tmp.path / "a.bin", 65536);
+  EXPECT_EXIT(
+      {
+        { MappedFile m(p); }
+        std::raise(SIGBUS);
+        std::_Exit(0);
+      },
+      testing::KilledBySignal(SIGBUS), "");
+  EXPECT_EXIT(
+      {
+        MappedFile kept(p);
+        std::raise(SIGBUS);
+        std::_Exit(0);
+      },
+      testing::KilledBySignal(SIGBUS), "");
+}
+
+TEST(MappedFile, MovedMappingIsStillNamed) {
+  test::TempDir tmp("mapped-moved");
+  const fs::path p = write_file(tmp.path / "tokens.bin", 3 * 65536);
+  EXPECT_EXIT(
+      {
+        MappedFile a(p);
+        MappedFile b(std::move(a));
+        MappedFile c;
+        c = std::move(b);
+        fs::resize_file(p, 0);
+        volatile std::byte x = c.data()[c.size() - 1];
+        (void)x;
+        std::_Exit(0);
+      },
+      testing::ExitedWithCode(1), "seek: error: " + p.string() + " became shorter");
+}
+
+}  // namespace
+}  // namespace seek
