@@ -124,10 +124,11 @@ void GrpoSettings::validate() const {
              "temperature {} is below {}: sampling is greedy there (a group's samples all alike, their "
              "advantages 0), and at the smallest values logits / temperature overflow fp32",
              temperature, kMinGrpoTemperature);
-  SEEK_CHECK(epsilon_low >= 0 && epsilon_low < 1 && epsilon_high >= 0,
-             "need 0 <= epsilon_low < 1, epsilon_high >= 0");
+  SEEK_CHECK(epsilon_low >= 0 && epsilon_low < 1, "epsilon_low must be in [0, 1), got {}", epsilon_low);
+  SEEK_CHECK(epsilon_high >= 0, "epsilon_high must be >= 0, got {}", epsilon_high);
   SEEK_CHECK(delta == 0 || delta > 1 + epsilon_high,
-             "delta (two-sided clip) must be 0 or > 1 + epsilon_high");
+             "delta (two-sided clip) must be 0 or above 1 + epsilon_high = {}, got {}", 1 + epsilon_high,
+             delta);
   const PolicyLoss loss = parse_policy_loss(policy_loss);
   SEEK_CHECK(
       loss == PolicyLoss::Clip || delta == 0,
@@ -144,7 +145,8 @@ void GrpoSettings::validate() const {
       "{} and {}",
       kMinSapoTemperature, sapo_temperature_pos, sapo_temperature_neg);
   parse_importance_level(importance_sampling_level);
-  SEEK_CHECK(beta >= 0 && entropy_coef >= 0, "beta and entropy_coef must be >= 0");
+  for (const auto& [name, v] : {std::pair{"beta", beta}, {"entropy_coef", entropy_coef}})
+    SEEK_CHECK(v >= 0, "{} must be >= 0, got {}", name, v);
   // Built, not only parsed: names, weights, duplicates and each reward's options (e.g. code's python) fail
   // here, before settings.json is written and the policy loads.
   const reward::CombinedReward built(reward::RewardSpec::from_json(rewards, "rewards"));
@@ -153,7 +155,7 @@ void GrpoSettings::validate() const {
                  std::find(names.begin(), names.end(), dynamic_sampling_metric) != names.end(),
              "dynamic_sampling_metric \"{}\" is neither \"reward\" (the total) nor one of the rewards ({})",
              dynamic_sampling_metric, fmt::join(names, ", "));
-  SEEK_CHECK(log_completions >= 0, "log_completions must be >= 0");
+  SEEK_CHECK(log_completions >= 0, "log_completions must be >= 0, got {}", log_completions);
   if (eval_every > 0) {
     // Checked now, not at the first evaluation: 0 samples would stop the run there, and 0 problems of a task
     // would log scores of nothing (a dataset's 0 is all of it).

@@ -94,7 +94,7 @@ void validate_shared(const S& s) {
     SEEK_CHECK(std::isfinite(double(v)), "{} must be a finite number, got {}", name, double(v));
   require_positive(s.steps, "steps");
   parse_schedule_kind(s.schedule);
-  SEEK_CHECK(s.warmup_steps >= 0, "warmup_steps must be >= 0");
+  SEEK_CHECK(s.warmup_steps >= 0, "warmup_steps must be >= 0, got {}", s.warmup_steps);
   SEEK_CHECK(s.lr > 0 && s.min_lr >= 0, "need 0 <= min_lr <= lr and lr > 0 (lr {}, min_lr {})", s.lr,
              s.min_lr);
   // seek train's default min_lr (1e-4) is above the learning rates fine-tuning uses: the bare "need min_lr <=
@@ -104,9 +104,17 @@ void validate_shared(const S& s) {
       "min_lr {} is above lr {}, the rate the schedule decays from{}: give --min-lr at most {} (0 decays "
       "to nothing)",
       s.min_lr, s.lr, s.min_lr == S{}.min_lr ? " (min_lr is the default, unchanged)" : "", s.lr);
-  SEEK_CHECK(s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1, "beta1 and beta2 must be in [0, 1)");
-  SEEK_CHECK(s.eps > 0, "eps must be positive");
-  SEEK_CHECK(s.weight_decay >= 0, "weight_decay must be >= 0");
+  // A β just below 1 passes `< 1` but is 1 in fp32, where the moments are kept: β1 froze the first moment at
+  // 0 (no update at all), β2 the second (updates of lr·m/eps that blew the weights up), and both exited 0.
+  for (const auto& [name, beta] : {std::pair{"beta1", s.beta1}, std::pair{"beta2", s.beta2}}) {
+    SEEK_CHECK(beta >= 0 && beta < 1, "{} must be in [0, 1), got {}", name, beta);
+    SEEK_CHECK(float(beta) < 1.0f,
+               "{} {} rounds to 1 in fp32, which the optimizer keeps its moments in: they would never move; "
+               "give at most {}",
+               name, beta, std::nextafter(1.0f, 0.0f));
+  }
+  SEEK_CHECK(s.eps > 0, "eps must be positive, got {}", s.eps);
+  SEEK_CHECK(s.weight_decay >= 0, "weight_decay must be >= 0, got {}", s.weight_decay);
   // The optimizer runs in fp32: an eps below its smallest value becomes 0 (0/0 where a gradient is 0) and an
   // lr, weight decay or eps above its largest becomes inf, either of which turns the weights into NaNs.
   // Compared in double (a cast to float past its range is undefined).
@@ -118,10 +126,14 @@ void validate_shared(const S& s) {
   check_lr_in_fp32(s.lr, "lr");
   SEEK_CHECK(float(s.eps) > 0,
              "eps {} is below the smallest fp32 number (~1.4e-45), which the optimizer uses", s.eps);
-  SEEK_CHECK(s.bias_update_speed >= 0, "bias_update_speed must be >= 0");
-  SEEK_CHECK(s.eval_every >= 0 && s.checkpoint_every >= 0,
-             "eval_every and checkpoint_every must be >= 0 (0: never)");
-  SEEK_CHECK(s.keep_last >= 1, "keep_last must be at least 1");
+  // The router bias moves by this much per step against sigmoid scores in (0, 1) (V3 uses 0.001); 1e38 made
+  // it inf within a few steps, routed every token arbitrarily, and failed only at the next save.
+  SEEK_CHECK(s.bias_update_speed >= 0 && s.bias_update_speed <= 1e6,
+             "bias_update_speed must be in [0, 1e6] (DeepSeek-V3 uses 0.001), got {}", s.bias_update_speed);
+  for (const auto& [name, every] :
+       {std::pair{"eval_every", s.eval_every}, {"checkpoint_every", s.checkpoint_every}})
+    SEEK_CHECK(every >= 0, "{} must be >= 0 (0: never), got {}", name, every);
+  SEEK_CHECK(s.keep_last >= 1, "keep_last must be at least 1, got {}", s.keep_last);
   SEEK_CHECK(s.save_dtype == "f32" || s.save_dtype == "bf16", "save_dtype must be f32 or bf16, got \"{}\"",
              s.save_dtype);
   check_thread_count(s.threads, "threads");

@@ -50,17 +50,28 @@ void check_shared_keys(S base, const char* command) {
       {"out", [](S& s) { s.out.clear(); }, "--out"},
       {"steps", [](S& s) { s.steps = 0; }},
       {"schedule", [](S& s) { s.schedule = "exponential"; }, "exponential"},
-      {"warmup_steps", [](S& s) { s.warmup_steps = -1; }},
+      {"warmup_steps", [](S& s) { s.warmup_steps = -1; }, "warmup_steps must be >= 0, got -1"},
       {"lr", [](S& s) { s.lr = 0; }},
       {"min_lr", [](S& s) { s.min_lr = 2 * s.lr; }},
-      {"beta1", [](S& s) { s.beta1 = 2; }},
-      {"beta2", [](S& s) { s.beta2 = 1; }},
-      {"eps", [](S& s) { s.eps = 0; }},
-      {"weight_decay", [](S& s) { s.weight_decay = -0.1; }},
-      {"bias_update_speed", [](S& s) { s.bias_update_speed = -1; }},
-      {"eval_every", [](S& s) { s.eval_every = -1; }},
-      {"checkpoint_every", [](S& s) { s.checkpoint_every = -1; }},
-      {"keep_last", [](S& s) { s.keep_last = 0; }},
+      {"beta1", [](S& s) { s.beta1 = 2; }, "beta1 must be in [0, 1), got 2"},
+      {"beta2", [](S& s) { s.beta2 = 1; }, "beta2 must be in [0, 1), got 1"},
+      // Below 1 in double, 1 in fp32: the moments never moved, and the run exited 0 having learned nothing
+      // (β1) or with weights blown up (β2).
+      {"beta1", [](S& s) { s.beta1 = 0.99999999; },
+       "beta1 0.99999999 rounds to 1 in fp32, which the optimizer keeps its moments in: they would never "
+       "move; give at most 0.99999994"},
+      {"beta2", [](S& s) { s.beta2 = 0.99999999; }, "beta2 0.99999999 rounds to 1 in fp32"},
+      {"eps", [](S& s) { s.eps = 0; }, "eps must be positive, got 0"},
+      {"weight_decay", [](S& s) { s.weight_decay = -0.1; }, "weight_decay must be >= 0, got -0.1"},
+      {"bias_update_speed", [](S& s) { s.bias_update_speed = -1; },
+       "bias_update_speed must be in [0, 1e6] (DeepSeek-V3 uses 0.001), got -1"},
+      // 1e38 made the router bias inf within a few steps.
+      {"bias_update_speed", [](S& s) { s.bias_update_speed = 1e38; },
+       "bias_update_speed must be in [0, 1e6]"},
+      {"eval_every", [](S& s) { s.eval_every = -1; }, "eval_every must be >= 0 (0: never), got -1"},
+      {"checkpoint_every", [](S& s) { s.checkpoint_every = -1; },
+       "checkpoint_every must be >= 0 (0: never), got -1"},
+      {"keep_last", [](S& s) { s.keep_last = 0; }, "keep_last must be at least 1, got 0"},
       {"save_dtype", [](S& s) { s.save_dtype = "f16"; }},
       {"threads", [](S& s) { s.threads = -2; }},
       // inf passes `lr > 0`, NaN every check written as a negation: each must be a finite number.
@@ -95,6 +106,35 @@ void check_shared_keys(S base, const char* command) {
 TEST(SharedSettings, TrainAndGrpoRefuseTheSameBadValuesNamingTheKey) {
   check_shared_keys(valid_train(), "train");
   check_shared_keys(valid_grpo(), "grpo");
+}
+
+// GRPO's own keys name the key and the value given (they said "need 0 <= epsilon_low < 1, epsilon_high >=
+// 0").
+TEST(SharedSettings, GrpoValueErrorsNameTheKeyAndValue) {
+  const std::vector<std::pair<std::function<void(GrpoSettings&)>, std::string>> bad = {
+      {[](GrpoSettings& s) { s.epsilon_low = 1; }, "epsilon_low must be in [0, 1), got 1"},
+      {[](GrpoSettings& s) { s.epsilon_high = -0.5; }, "epsilon_high must be >= 0, got -0.5"},
+      {[](GrpoSettings& s) { s.delta = 1.1; }, "delta (two-sided clip) must be 0 or above 1 + epsilon_high"},
+      {[](GrpoSettings& s) { s.entropy_coef = -1; }, "entropy_coef must be >= 0, got -1"},
+      {[](GrpoSettings& s) { s.beta = -0.25; }, "beta must be >= 0, got -0.25"},
+      {[](GrpoSettings& s) { s.log_completions = -2; }, "log_completions must be >= 0, got -2"},
+  };
+  for (const auto& [set, want] : bad) {
+    GrpoSettings s = valid_grpo();
+    set(s);
+    EXPECT_NE(error_of(s).find(want), std::string::npos) << want << ": " << error_of(s);
+  }
+}
+
+TEST(SharedSettings, BetasJustBelowOneInFp32AreAccepted) {
+  for (double beta : {0.99999994, 0.999, 0.0}) {
+    auto t = valid_train();
+    t.beta1 = t.beta2 = beta;
+    EXPECT_EQ(error_of(t), "") << beta;
+    auto g = valid_grpo();
+    g.beta1 = g.beta2 = beta;
+    EXPECT_EQ(error_of(g), "") << beta;
+  }
 }
 
 TEST(SharedSettings, DeeplyNestedValuesAreErrorsNotCrashes) {
