@@ -117,6 +117,18 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
           "the --init model's config.json has {} id {}, the tokenizer in {} has {}: the model was made "
           "for another tokenizer; give --tokenizer the one it was trained with",
           what, model_id, tok_dir.string(), tok_id);
+  // A folder without tokenizer.json reads its data as bytes. Its placeholder ids are no proof of another
+  // tokenizer, but a model trained with a BPE tokenizer whose tokenizer.json went missing trained on bytes
+  // without a word: said, with the way out.
+  if (!s.init.empty() && s.tokenizer.empty() && !ckpt &&
+      !tok::tokenizer_file_present(fs::path(s.init) / "tokenizer.json") &&
+      ((run_model.bos_token_id >= 0 && run_model.bos_token_id != tok->bos_id()) ||
+       (run_model.eos_token_id >= 0 && run_model.eos_token_id != tok->eos_id())))
+    print_stderr(
+        "note: the --init folder {} has no tokenizer.json, so the data is read as bytes (the byte tokenizer: "
+        "BOS {}, EOS {}), but its config.json has BOS {}, EOS {}; if the model was trained with another "
+        "tokenizer, stop and give it with --tokenizer\n",
+        s.init, tok->bos_id(), tok->eos_id(), run_model.bos_token_id, run_model.eos_token_id);
   // Before the memory checks, whose advice (a smaller batch) cannot help a sequence the model cannot take.
   SEEK_CHECK(s.seq_len <= run_model.max_position_embeddings,
              "seq_len {} exceeds the model's max_position_embeddings {}", s.seq_len,

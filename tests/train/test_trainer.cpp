@@ -708,7 +708,9 @@ TEST(Trainer, InitRefusesATokenizerWithOtherSpecialIds) {
                             model_bos, (tmp.path / "bpe").string(), bpe_bos)),
       std::string::npos);
   EXPECT_FALSE(fs::exists(tmp.path / "tuned" / "model"));
-  // The folder's own tokenizer with placeholder ids in config.json trains as before.
+  // The folder's own tokenizer with placeholder ids in config.json trains as before, with a note: the same
+  // folder is what a BPE model whose tokenizer.json went missing looks like, and that trained on bytes
+  // without a word.
   auto config = nlohmann::json::parse(read_file(init / "config.json"));
   config["bos_token_id"] = 0;
   config["eos_token_id"] = 1;
@@ -716,8 +718,28 @@ TEST(Trainer, InitRefusesATokenizerWithOtherSpecialIds) {
   tune.tokenizer.clear();
   tune.out = (tmp.path / "tuned-own").string();
   testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
   EXPECT_EQ(run_training(tune, false).steps_done, 1);
   testing::internal::GetCapturedStdout();
+  const std::string note = testing::internal::GetCapturedStderr();
+  EXPECT_NE(
+      note.find(fmt::format("note: the --init folder {} has no tokenizer.json, so the data is read as "
+                            "bytes (the byte tokenizer: BOS 256, EOS 257), but its config.json has BOS "
+                            "0, EOS 1; if the model was trained with another tokenizer, stop and give it "
+                            "with --tokenizer",
+                            init.string())),
+      std::string::npos)
+      << note;
+  // With the byte tokenizer's own ids there is nothing to say.
+  config["bos_token_id"] = 256;
+  config["eos_token_id"] = 257;
+  std::ofstream(init / "config.json") << config.dump(2);
+  tune.out = (tmp.path / "tuned-own-ids").string();
+  testing::internal::CaptureStdout();
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(run_training(tune, false).steps_done, 1);
+  testing::internal::GetCapturedStdout();
+  EXPECT_EQ(testing::internal::GetCapturedStderr().find("note: the --init folder"), std::string::npos);
 }
 
 // Validation reads the first eval_batches × batch_size sequences: a resume that changes either measures other
