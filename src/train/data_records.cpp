@@ -39,6 +39,17 @@ std::string chat_document(const json& messages, const SpecialIds& ids, Document&
       return fmt::format("message {} has unknown role \"{}\" (expected system, user, assistant or tool)", i,
                          *role);
     if (!content) return fmt::format("message {} ({}) has no string \"content\"", i, *role);
+    // Keys that carry part of the turn, which the chat rendering has no place for: dropped, a tool call's
+    // turn trained as an empty answer and its reasoning went missing, without a word. (null or [] carry
+    // nothing, as exports of plain turns often have them.)
+    for (const char* key : {"tool_calls", "function_call", "reasoning_content", "reasoning", "thinking"})
+      if (const auto it = m.find(key); it != m.end() && !it->is_null() && !(it->is_array() && it->empty()))
+        return fmt::format(
+            "message {} ({}) has \"{}\", which SFT does not render (only role and content are): {}", i, *role,
+            key,
+            std::string_view(key).find("call") != std::string_view::npos
+                ? "write the call into content as the model should produce it, or leave the record out"
+                : "put the reasoning into content as <think>...</think> before the answer");
     msgs.push_back(ChatMessage{*role, *content});
   }
   // BOS is added as the tokenizer's own id; the text is rendered without it.

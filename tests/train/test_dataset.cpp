@@ -635,6 +635,28 @@ TEST_F(DatasetTest, RecordErrorsNameFileAndLine) {
   auto no_content = write_jsonl("nc.jsonl", {{{"messages", {{{"role", "user"}}}}}});
   EXPECT_ERROR_HAS(open_error(options({no_content}, 4, Objective::Sft)),
                    "nc.jsonl:1: message 0 (user) has no string \"content\"");
+  // Parts of a turn the rendering has no place for: a tool call's turn trained as an empty answer, and the
+  // reasoning went missing, without a word. Null or empty ones carry nothing and are read.
+  auto tool_call = write_jsonl(
+      "tc.jsonl", {{{"messages",
+                     {{{"role", "user"}, {"content", "weather?"}},
+                      {{"role", "assistant"}, {"content", ""}, {"tool_calls", {{{"type", "function"}}}}}}}}});
+  EXPECT_ERROR_HAS(
+      open_error(options({tool_call}, 4, Objective::Sft)),
+      "tc.jsonl:1: message 1 (assistant) has \"tool_calls\", which SFT does not render (only role "
+      "and content are): write the call into content");
+  auto reasoning = write_jsonl(
+      "rc.jsonl", {{{"messages",
+                     {{{"role", "user"}, {"content", "2+2?"}},
+                      {{"role", "assistant"}, {"content", "4"}, {"reasoning_content", "add"}}}}}});
+  EXPECT_ERROR_HAS(open_error(options({reasoning}, 4, Objective::Sft)),
+                   "rc.jsonl:1: message 1 (assistant) has \"reasoning_content\"",
+                   "put the reasoning into content as <think>...</think>");
+  auto plain = write_jsonl("plain.jsonl",
+                           {{{"messages",
+                              {{{"role", "user"}, {"content", "2+2?"}, {"tool_calls", nullptr}},
+                               {{"role", "assistant"}, {"content", "4"}, {"tool_calls", json::array()}}}}}});
+  EXPECT_EQ(open_error(options({plain}, 4, Objective::Sft)).find("tool_calls"), std::string::npos);
   // Both forms in one record: the messages were used without a word.
   auto both = write_jsonl(
       "both.jsonl",
