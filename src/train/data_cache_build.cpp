@@ -146,7 +146,9 @@ void build_token_cache(const fs::path& dir, const nlohmann::json& descriptor,
   const auto rate = [&](double elapsed) { return fmt::format("{:.1f} MB/s", double(done) / 1e6 / elapsed); };
   for (const auto& f : inputs) {
     const int64_t before = writer.loss_tokens();
+    int64_t documents = 0;
     read_documents(f, objective, ids, kBatchBytes, threads, [&](std::vector<Document>& b) {
+      documents += int64_t(b.size());
       writer.add(b);
       for (const Document& d : b)
         for (const Piece& p : d.pieces) done += int64_t(p.text.size());
@@ -155,7 +157,9 @@ void build_token_cache(const fs::path& dir, const nlohmann::json& descriptor,
     done = files_done += int64_t(f.size);
     progress.update(done, rate);
     // SFT learns only from answers: a file without one adds no target, and alone would "train" on nothing.
-    if (objective == Objective::Sft && writer.loss_tokens() == before)
+    // An empty file has had its note (read_documents), as in pretraining; all of them empty is dataset.cpp's
+    // error.
+    if (objective == Objective::Sft && documents > 0 && writer.loss_tokens() == before)
       fail(
           "training data {}: no record has an answer to train on (SFT's loss is on assistant turns of "
           "\"messages\" and on \"completion\"; --objective pretrain puts it on all text)",

@@ -62,6 +62,17 @@ TEST(DatasetTargets, SftFileWithoutAnswersIsAnErrorNamingIt) {
   EXPECT_NE(e.find(questions.string()), std::string::npos) << e;
   EXPECT_EQ(e.find(answers.string()), std::string::npos) << e;
   EXPECT_EQ(error_of([&] { Dataset::open(sft({answers}, tmp.path), *tok); }), "");
+  // An empty file next to it has its note, as in pretraining: it was refused as having no answer.
+  std::ofstream(tmp.path / "empty.jsonl") << "\n  \n";
+  testing::internal::CaptureStdout();
+  e = error_of([&] { Dataset::open(sft({answers, tmp.path / "empty.jsonl"}, tmp.path), *tok); });
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(e, "");
+  EXPECT_NE(out.find("note: training data " + (tmp.path / "empty.jsonl").string() + " is empty"),
+            std::string::npos)
+      << out;
+  // Alone, it is still an error.
+  EXPECT_NE(error_of([&] { Dataset::open(sft({tmp.path / "empty.jsonl"}, tmp.path), *tok); }), "");
 }
 
 TEST(DatasetTargets, SftAnswersOutsideEveryTrainingSequenceAreAnError) {
