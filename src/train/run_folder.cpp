@@ -312,6 +312,11 @@ NewRunFolderCleanup::~NewRunFolderCleanup() {
   std::vector<fs::path> written;
   for (fs::directory_iterator it(out_, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
+    // A data cache that the failure left empty (bad data: its half-built shards are gone) holds no work.
+    if (name == "data-cache" && it->is_directory(ec) && fs::is_empty(it->path(), ec) && !ec) {
+      written.push_back(it->path());
+      continue;
+    }
     if (name == "data-cache" || name == "checkpoints" || name == "model") return;  // the run's work
     if (name == "metrics.jsonl" || name == "completions.jsonl") {
       std::error_code size_ec;

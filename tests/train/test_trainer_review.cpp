@@ -282,6 +282,18 @@ TEST(TrainerReview, APathThatIsNotUtf8IsRefusedBeforeTheFolderIsMade) {
   EXPECT_FALSE(fs::exists(tmp.path / "o\xff"));
 }
 
+// Data found bad while it is tokenized (after the folder was made) left the folder with settings.json, .lock
+// and an empty data-cache/, and the folders made for it: the empty cache is no work of the run.
+TEST(TrainerReview, BadDataLeavesNothingOfANewRunBehind) {
+  TempDir tmp("review-bad-data");
+  const fs::path bad = tmp.path / "bad.jsonl";
+  std::ofstream(bad) << "{\"text\": \"fine\"}\n{oops\n";
+  const fs::path out = tmp.path / "runs" / "a" / "b";
+  const std::string msg = test::error_of([&] { run_training(settings(bad, out, "pretrain"), false); });
+  EXPECT_NE(msg.find("bad.jsonl:2: malformed JSON"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(tmp.path / "runs"));
+}
+
 // seek train's default min_lr (1e-4) is above the learning rates of fine-tuning: the error says the value is
 // the default, not only "need min_lr <= lr" about a number the user never gave.
 TEST(TrainerReview, ALearningRateBelowTheDefaultMinLrSaysSo) {
