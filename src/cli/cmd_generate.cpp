@@ -733,10 +733,11 @@ void run_chat(ChatCliOptions& o) {
     const std::string& reply = done.text;
     if (reply.size() > shown) printer.feed(reply.substr(shown));
     printer.end();
-    // SIGTERM (kill, timeout, a service manager) ends the chat, as it ends every other command; Ctrl-C only
-    // the reply.
-    // (Also a SIGTERM after the last check of the reply: the next turn's StopOnSignal would forget it.)
-    const bool terminate = StopOnSignal::signal_received() == SIGTERM;
+    // SIGTERM (kill, timeout, a service manager) and SIGHUP (the terminal closed) end the chat, as they end
+    // every other command; Ctrl-C only the reply.
+    // (Also one after the last check of the reply: the next turn's StopOnSignal would forget it.)
+    const bool terminate =
+        StopOnSignal::signal_received() == SIGTERM || StopOnSignal::signal_received() == SIGHUP;
     // A reply that ended in the step the signal came in keeps its own finish reason, and no "stopped".
     const bool cancelled = stopped && done.finish == FinishReason::Cancelled;
     if (cancelled && done.tokens.empty() && !terminate) {

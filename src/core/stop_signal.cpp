@@ -16,15 +16,17 @@ namespace seek {
 
 namespace {
 
-// SIGPIPE last: installed only for jobs that ask (StopOnSignal's closed_stdout).
-constexpr int kSignals[] = {SIGINT, SIGTERM, SIGPIPE};
-constexpr int kCount = 3;
+// SIGHUP is a terminal or SSH session closing under a run: stopped and saved like SIGTERM (it ended the run
+// with nothing saved since the last checkpoint). SIGPIPE last: installed only for jobs that ask
+// (StopOnSignal's closed_stdout).
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+constexpr int kCount = 4;
 
 std::atomic<int> g_signal{0};  // the first signal of the current request; 0: none
 const char* g_notice = "";     // set before the handlers are installed, read by them
 std::atomic<int> g_depth{0};   // StopOnSignal objects alive (made and destroyed on one thread)
 struct sigaction g_old[kCount];
-bool g_installed[kCount] = {false, false, false};
+bool g_installed[kCount] = {};
 std::map<std::string, long> g_test_checks;  // per safe point, for SEEK_TEST_SIGNAL_AT
 
 void on_signal(int sig) {
@@ -51,23 +53,29 @@ void on_pipe(int) {
   [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, kNotice, sizeof kNotice - 1);
 }
 
-// SEEK_TEST_SIGNAL_AT="<where>:<n>[:TERM]" (see the header): raises SIGINT (SIGTERM) at the n-th check of
-// `where`.
+// SEEK_TEST_SIGNAL_AT="<where>:<n>[:TERM|:HUP]" (see the header): raises SIGINT (SIGTERM, SIGHUP) at the
+// n-th check of `where`.
 void maybe_signal_for_test(const char* where) {
   const char* spec = std::getenv("SEEK_TEST_SIGNAL_AT");
   if (spec == nullptr) return;
   std::string s(spec);
-  const bool term = s.ends_with(":TERM");
-  if (term) s.resize(s.size() - 5);
+  int which = 0;  // index into kSignals
+  if (s.ends_with(":TERM")) {
+    which = 1;
+    s.resize(s.size() - 5);
+  } else if (s.ends_with(":HUP")) {
+    which = 2;
+    s.resize(s.size() - 4);
+  }
   const size_t colon = s.rfind(':');
   if (colon == std::string::npos || s.compare(0, colon, where) != 0) return;
   if (++g_test_checks[where] != std::atol(s.c_str() + colon + 1)) return;
   // Where the signal is ignored (SIGINT in a test run as a background job of a script), the handler is
   // called directly.
-  if (g_installed[term ? 1 : 0])
-    std::raise(term ? SIGTERM : SIGINT);
+  if (g_installed[which])
+    std::raise(kSignals[which]);
   else
-    on_signal(term ? SIGTERM : SIGINT);
+    on_signal(kSignals[which]);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
-// SIGINT / SIGTERM while a long job runs (a training run, the demo, a chat reply). The first signal asks the
-// job to stop at its next safe point, which it polls with requested(): `seek train` and `seek grpo` then save
-// a checkpoint so that --resume continues exactly, `seek chat` ends the reply. A second signal ends the
-// process at once, as if no handler were installed, for a job that would take too long to reach such a point.
-// A signal the process was started ignoring (`nohup`, `trap '' INT`, a background job of a script) stays
-// ignored.
+// SIGINT / SIGTERM / SIGHUP while a long job runs (a training run, the demo, a chat reply). The first signal
+// asks the job to stop at its next safe point, which it polls with requested(): `seek train` and `seek grpo`
+// then save a checkpoint so that --resume continues exactly, `seek chat` ends the reply. A second signal ends
+// the process at once, as if no handler were installed, for a job that would take too long to reach such a
+// point. A signal the process was started ignoring (`nohup`, `trap '' INT`, a background job of a script)
+// stays ignored.
 #pragma once
 
 namespace seek {
@@ -24,7 +24,7 @@ class StopOnSignal {
   // Whether a stop was asked for; `where` names the safe point asking. Tests make a real signal arrive at a
   // chosen point with SEEK_TEST_SIGNAL_AT="<where>:<n>": the process raises SIGINT at the n-th (from 1)
   // check of that point, so the interrupt path runs through the same handler as a user's Ctrl-C
-  // ("<where>:<n>:TERM" raises SIGTERM).
+  // ("<where>:<n>:TERM" raises SIGTERM, "<where>:<n>:HUP" SIGHUP).
   bool requested(const char* where) const;
 
   // The signal that asked for the last stop (0: none since the outermost StopOnSignal was made); still
@@ -38,8 +38,8 @@ class StopOnSignal {
 
 // After a job stopped by a signal has saved what it must: flushes stdout and stderr and ends the process
 // by that same signal, as a program without a handler would have ended. A shell then reports 130 (SIGINT),
-// 143 (SIGTERM) or 141 (SIGPIPE), and a script running the command stops too instead of going on to its next
-// line.
+// 143 (SIGTERM), 129 (SIGHUP) or 141 (SIGPIPE), and a script running the command stops too instead of going
+// on to its next line.
 [[noreturn]] void end_by_stop_signal();
 
 // What `seek train` and `seek grpo` say on the first signal.

@@ -1030,6 +1030,22 @@ TEST(Cli, InterruptedTrainingExits130AndResumes) {
             std::string::npos)
       << r.output;
   EXPECT_TRUE(fs::exists(tmp.path / "run" / "model" / "model.safetensors"));
+  // SIGHUP (the terminal or SSH session closed) stops and saves as SIGTERM does: it ended the run with
+  // nothing saved since its last checkpoint.
+  // A real signal, sent once the first step is logged: the handler must be installed for it.
+  fs::remove_all(tmp.path / "run");
+  const fs::path run_dir = tmp.path / "run", err = tmp.path / "err.txt";
+  const std::string long_run = "train --config " + (tmp.path / "config.json").string() + " --data " +
+                               (tmp.path / "corpus.txt").string() + " --out " + run_dir.string() +
+                               " --steps 1000000 --batch-size 2 --seq-len 32 --threads 1";
+  r = seek::test::run_command(
+      std::string(SEEK_BINARY) + " " + long_run + " >/dev/null 2>" + err.string() +
+      " & p=$!; i=0; while [ ! -s " + (run_dir / "metrics.jsonl").string() +
+      " ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; kill -HUP $p; wait $p; echo rc=$?");
+  EXPECT_NE(r.output.find("rc=" + std::to_string(128 + SIGHUP)), std::string::npos) << r.output;
+  const std::string said = seek::read_file(err);
+  EXPECT_NE(said.find("holds the run; continue it with --resume"), std::string::npos) << said;
+  EXPECT_TRUE(fs::is_directory(run_dir / "checkpoints") && !fs::is_empty(run_dir / "checkpoints"));
 }
 
 // The demo checks every flag before it replaces the previous demo's runs or starts pretraining; stopped by a
@@ -1371,6 +1387,13 @@ TEST(Cli, SigtermEndsTheChat) {
   EXPECT_EQ(count(r.output, "[seek] prompt"), 1u) << r.output;  // the first reply's timing line, no second
   EXPECT_EQ(count(r.output, "| finish: cancelled"), 1u) << r.output;
   EXPECT_EQ(r.output.find("stopped by Ctrl-C"), std::string::npos) << r.output;
+  // So does SIGHUP (the terminal closed).
+  ::setenv("SEEK_TEST_SIGNAL_AT", "reply:3:HUP", 1);
+  r = run("chat --model " + model + " -n 10 --temperature 0 --ignore-eos",
+          "< " + (tmp.path / "in.txt").string() + " 2>&1");
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 128 + SIGHUP) << r.output;
+  EXPECT_EQ(count(r.output, "[seek] prompt"), 1u) << r.output;
 }
 
 // Stopped before its first token, a reply leaves nothing in the conversation: the message goes too (an empty
