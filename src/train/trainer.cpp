@@ -35,12 +35,14 @@ namespace fs = std::filesystem;
 namespace {
 
 // The losses of the last metrics line kept on resume, so a resumed run with no step left still reports its
-// final loss. A skipped non-finite step logs its loss as null: only numbers are taken.
+// final loss. A skipped non-finite step logs its loss as null: only numbers are taken. The validation loss
+// is the last line's only: an earlier step's was reported as the final one where the last validation was
+// stopped by a signal.
 void take_last_losses(const std::vector<nlohmann::json>& kept, TrainResult& r) {
   for (const nlohmann::json& j : kept) {
     if (const auto it = j.find("loss"); it != j.end() && it->is_number()) r.last_loss = it->get<double>();
-    if (const auto it = j.find("val_loss"); it != j.end() && it->is_number())
-      r.last_val_loss = it->get<double>();
+    const auto it = j.find("val_loss");
+    r.last_val_loss = it != j.end() && it->is_number() ? it->get<double>() : -1;
   }
 }
 
@@ -505,7 +507,10 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
         if (val >= 0) m["val_loss"] = val;
         result.last_val_loss = val;
       } else {
-        print_stderr("seek: the validation of step {} was stopped and is not logged\n", state.step);
+        print_stderr(
+            "seek: the validation of step {} was not run to its end (a stop was asked for) and is not "
+            "logged\n",
+            state.step);
         result.last_val_loss = -1;  // an earlier step's would read as this one's in the closing line
       }
     }

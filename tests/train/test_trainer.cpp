@@ -1124,7 +1124,10 @@ TEST(Trainer, ASignalStopsAValidation) {
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_TRUE(r.interrupted);
   EXPECT_EQ(r.steps_done, 3);
-  EXPECT_NE(err.find("the validation of step 3 was stopped and is not logged"), std::string::npos) << err;
+  EXPECT_NE(
+      err.find("the validation of step 3 was not run to its end (a stop was asked for) and is not logged"),
+      std::string::npos)
+      << err;
   EXPECT_TRUE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000003"));
   auto m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
   ASSERT_EQ(m.size(), 3u);
@@ -1134,6 +1137,30 @@ TEST(Trainer, ASignalStopsAValidation) {
   m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
   ASSERT_EQ(m.size(), 6u);
   EXPECT_TRUE(m[5].contains("val_loss"));
+}
+
+// The last step's validation stopped (the run completes and saves its model): a resume of the complete run
+// reported step 3's validation loss as the final one.
+TEST(Trainer, AStoppedLastValidationIsNotReportedAsAnEarlierOne) {
+  TempDir tmp("trainer-last-validation-signal");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  ASSERT_EQ(s.steps, 6);
+  ASSERT_EQ(s.eval_every, 3);
+  TrainResult r;
+  testing::internal::CaptureStderr();
+  {
+    SignalAt signal("validation:3");  // step 6's first batch (two per validation)
+    r = run_training(s, false);
+  }
+  testing::internal::GetCapturedStderr();
+  EXPECT_EQ(r.steps_done, 6);
+  EXPECT_TRUE(fs::exists(tmp.path / "run" / "model"));
+  EXPECT_LT(r.last_val_loss, 0);
+  testing::internal::CaptureStdout();
+  r = run_training(s, true, nlohmann::json::object());
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_LT(r.last_val_loss, 0);
+  EXPECT_EQ(out.find("val loss"), std::string::npos) << out;
 }
 
 // Interrupted before its first step completes, a run has nothing to save; its folder takes the same run
