@@ -13,6 +13,8 @@ namespace {
 // The largest weight of an auxiliary loss (λ of MTP, α of the balance loss) taken: 1000 times the main loss
 // already drowns it, and is far from what float gradients can hold.
 constexpr double kMaxLossWeight = 1000;
+// 2^40 tokens a step: a thousand times what any machine's memory holds as activations.
+constexpr int64_t kMaxBatchTokens = int64_t(1) << 40;
 }  // namespace
 
 TrainSettings TrainSettings::from_json(const nlohmann::json& j, const std::string& source) {
@@ -67,6 +69,13 @@ void TrainSettings::validate() const {
   require_positive(seq_len, "seq_len");
   require_positive(grad_accum, "grad_accum");
   require_positive(log_every, "log_every");
+  // The memory check refuses far smaller batches, but SEEK_NO_MEMORY_CHECK=1 skips it, and a product past
+  // int64 then sized buffers from a wrapped count (a segfault).
+  int64_t tokens = 0, step_tokens = 0;
+  SEEK_CHECK(!__builtin_mul_overflow(batch_size, seq_len, &tokens) && tokens <= kMaxBatchTokens &&
+                 !__builtin_mul_overflow(tokens, grad_accum, &step_tokens) && step_tokens <= kMaxBatchTokens,
+             "batch_size {} × seq_len {} × grad_accum {} is beyond any memory (at most {} tokens a step)",
+             batch_size, seq_len, grad_accum, kMaxBatchTokens);
   SEEK_CHECK(val_fraction >= 0 && val_fraction < 1, "val_fraction must be in [0, 1), got {}", val_fraction);
   // inf or 1e300 passed a plain >= 0 and turned the loss's gradient into inf at step 1, reported as a reason
   // to lower the learning rate. A weight far beyond any useful one (the main loss weighs 1; DeepSeek-V3 used

@@ -50,6 +50,18 @@ TEST_F(SettingsValues, ValidBaseIsAccepted) {
   EXPECT_EQ(error_with({{"seed", 18446744073709551615ull}}), "");
 }
 
+// With SEEK_NO_MEMORY_CHECK=1 (no memory check), a batch_size of 2^62 wrapped the token count and segfaulted.
+TEST_F(SettingsValues, BatchTokensBeyondAnyMemoryAreRefused) {
+  const std::string e = error_with({{"batch_size", int64_t(1) << 62}, {"seq_len", 16}});
+  EXPECT_NE(e.find("batch_size 4611686018427387904 × seq_len 16 × grad_accum 1 is beyond any memory"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(error_with({{"batch_size", 1 << 20}, {"seq_len", 1 << 20}, {"grad_accum", 2}})
+                .find("beyond any memory"),
+            std::string::npos);
+  EXPECT_EQ(error_with({{"batch_size", 1 << 20}, {"seq_len", 1 << 20}}), "");
+}
+
 TEST_F(SettingsValues, DecayFractionMustBeAShareOfTheSteps) {
   for (double v : {2.0, -1.0, 0.0, std::nan(""), kInf}) {
     const std::string e = error_with({{"schedule", "wsd"}, {"decay_fraction", v}});
