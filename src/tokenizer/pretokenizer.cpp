@@ -100,6 +100,29 @@ bool PreTokenizer::keeps_pieces_at_probed_cuts() const {
   return true;
 }
 
+nlohmann::json with_required_pre_tokenizer_keys(const nlohmann::json& pre) {
+  if (!pre.is_object()) return pre;
+  nlohmann::json out = pre;
+  const auto type = pre.find("type");
+  if (type == pre.end() || !type->is_string()) return out;
+  const auto fill = [&](const char* key, bool value) {
+    if (!out.contains(key)) out[key] = value;
+  };
+  if (*type == "Sequence") {
+    if (const auto it = out.find("pretokenizers"); it != out.end() && it->is_array())
+      for (auto& step : *it) step = with_required_pre_tokenizer_keys(step);
+  } else if (*type == "ByteLevel") {
+    fill("add_prefix_space", true);
+    fill("trim_offsets", true);
+    fill("use_regex", true);
+  } else if (*type == "Split") {
+    fill("invert", false);
+  } else if (*type == "Digits") {
+    fill("individual_digits", false);
+  }
+  return out;
+}
+
 bool PreTokenizer::adds_prefix_space() const {
   return std::any_of(stages_.begin(), stages_.end(), [](const Stage& s) { return !s.re; });
 }

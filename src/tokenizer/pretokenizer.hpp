@@ -22,6 +22,11 @@ extern const char* const kGpt2Pattern;
 // DeepSeek-V3's pre_tokenizer, as its tokenizer.json spells it (the default for training).
 nlohmann::json deepseek_v3_pre_tokenizer_json();
 nlohmann::json gpt2_pre_tokenizer_json();
+// `pre` with every key Hugging Face's tokenizers require spelled out, each with the value seek reads when it
+// is left out (ByteLevel's add_prefix_space, trim_offsets and use_regex; Split's invert; Digits'
+// individual_digits), inside Sequences too. seek reads a value without them, Hugging Face refuses the file
+// ("missing field `add_prefix_space`"): a trained tokenizer.json is written with them.
+nlohmann::json with_required_pre_tokenizer_keys(const nlohmann::json& pre);
 
 class PreTokenizer {
  public:

@@ -119,7 +119,8 @@ nlohmann::ordered_json added_token_config(const std::string& content) {
 nlohmann::json pre_tokenizer_json(const BpeTrainOptions& opt) {
   // The user's pre-tokenizer is copied and dumped into the result; both recurse per nesting level.
   check_json_depth(opt.pre_tokenizer, "pre-tokenizer");
-  return opt.pre_tokenizer.is_null() ? tok::deepseek_v3_pre_tokenizer_json() : opt.pre_tokenizer;
+  return opt.pre_tokenizer.is_null() ? tok::deepseek_v3_pre_tokenizer_json()
+                                     : tok::with_required_pre_tokenizer_keys(opt.pre_tokenizer);
 }
 
 // Checks everything in opt that does not need the text, so that train_bpe_files refuses bad options before

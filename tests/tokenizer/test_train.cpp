@@ -102,6 +102,32 @@ TEST(Train, FilesAndOptions) {
   test::fs::remove_all(dir);
 }
 
+// A --pre-tokenizer value that leaves out keys seek has defaults for was written as given, and Hugging Face's
+// tokenizers refused the trained file ("missing field `add_prefix_space`", "`invert`",
+// "`individual_digits`"). They are written out, with the values seek trained with.
+TEST(Train, PreTokenizerIsWrittenWithEveryKeyHuggingFaceRequires) {
+  BpeTrainOptions opt;
+  opt.vocab_size = 300;
+  opt.threads = 1;
+  opt.pre_tokenizer = nlohmann::json::parse(R"({"type": "Sequence", "pretokenizers": [
+      {"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated"},
+      {"type": "Digits"},
+      {"type": "ByteLevel", "use_regex": false}]})");
+  const auto r = train_bpe({"low lower 123 lowest newer 4567 newest wider"}, opt);
+  const auto& steps = r.tokenizer["pre_tokenizer"]["pretokenizers"];
+  ASSERT_EQ(steps.size(), 3u) << r.tokenizer["pre_tokenizer"].dump();
+  EXPECT_EQ(steps[0]["invert"], false);
+  EXPECT_EQ(steps[1]["individual_digits"], false);
+  EXPECT_EQ(steps[2]["add_prefix_space"], true);
+  EXPECT_EQ(steps[2]["trim_offsets"], true);
+  EXPECT_EQ(steps[2]["use_regex"], false);  // given: kept
+  // The same tokenizer as one trained from the keys spelled out.
+  auto spelled = opt;
+  spelled.pre_tokenizer = r.tokenizer["pre_tokenizer"];
+  const auto s = train_bpe({"low lower 123 lowest newer 4567 newest wider"}, spelled);
+  EXPECT_EQ(s.tokenizer.dump(), r.tokenizer.dump());
+}
+
 TEST(Train, ChatTemplatesAreDeepSeeks) {
   std::ifstream f(std::string(SEEK_TEST_DIR) + "/tokenizer/fixtures/deepseek_r1_chat_template.jinja");
   std::stringstream ss;
