@@ -313,6 +313,16 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     if (train->count("--special-tokens") && train->count("--chat-template"))
       fail("--chat-template needs the chat tokens, which --special-tokens replaces; give one or the other");
     check_out_folder(a->out, a->inputs);
+    // Replaced whole and safely at the end, but what a model trained with it reads its ids by: said now,
+    // while stopping costs nothing, and again at the end.
+    std::error_code ec;
+    const bool replaces = std::filesystem::exists(std::filesystem::path(a->out) / "tokenizer.json", ec);
+    if (replaces)
+      print_stderr(
+          "note: --out {} holds a tokenizer.json, which this one replaces once trained (a model trained with "
+          "the "
+          "old one needs it: copy it elsewhere first, or stop now)\n",
+          a->out);
     BpeTrainOptions opt;
     opt.vocab_size = a->vocab_size;
     opt.min_frequency = a->min_frequency;
@@ -360,9 +370,10 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     // reading and writing, ~20% of a run).
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const size_t trained = r.tokenizer["model"]["vocab"].size();
-    fmt::print("trained {} ({}) on {:.1f} MB in {:.1f}s ({:.2f} MB/s); wrote {}\n",
+    fmt::print("trained {} ({}) on {:.1f} MB in {:.1f}s ({:.2f} MB/s); wrote {}{}\n",
                count_of(int64_t(trained), "token"), count_of(int64_t(r.merges), "merge"), r.input_bytes / 1e6,
-               secs, r.input_bytes / 1e6 / std::max(secs, 1e-9), a->out);
+               secs, r.input_bytes / 1e6 / std::max(secs, 1e-9), a->out,
+               replaces ? ", replacing the tokenizer that was there" : "");
     // Training stops early when no pair of adjacent tokens inside a word is left that occurs at least
     // min_frequency times; the tokenizer is still valid, only smaller than asked, which should not go unsaid.
     if (trained < a->vocab_size)

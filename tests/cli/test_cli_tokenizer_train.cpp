@@ -119,6 +119,28 @@ TEST(CliTokenizerTrain, AFileGivenTwiceIsNoted) {
             std::string::npos);
 }
 
+// A tokenizer already in --out (what a model trained with it reads its ids by) was replaced with nothing said
+// but the usual "wrote": said before training, while stopping costs nothing, and in the closing line.
+TEST(CliTokenizerTrain, ReplacingATokenizerIsSaid) {
+  TempDir tmp("cli-tok-train-replace");
+  std::ofstream(tmp.path / "corpus.txt") << kCorpus;
+  CmdResult r = run(train(tmp.path / "corpus.txt", tmp.path / "tok"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("replacing the tokenizer"), std::string::npos) << r.output;
+  r = run(train(tmp.path / "corpus.txt", tmp.path / "tok"));
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(
+      r.output.find("note: --out " + (tmp.path / "tok").string() +
+                    " holds a tokenizer.json, which this one replaces once trained (a model trained with "
+                    "the old one needs it: copy it elsewhere first, or stop now)"),
+      std::string::npos)
+      << r.output;
+  EXPECT_NE(
+      r.output.find("; wrote " + (tmp.path / "tok").string() + ", replacing the tokenizer that was there"),
+      std::string::npos)
+      << r.output;
+}
+
 TEST(CliTokenizerTrain, UnusableInputsAreClearErrors) {
   TempDir tmp("cli-tok-train-in");
   const fs::path out = tmp.path / "tok";
