@@ -34,7 +34,7 @@ namespace {
 // Shows a token's bytes printably and unambiguously: specials as themselves; \n, \t and \\ escaped (a real
 // newline and the two characters "\n" printed alike); control bytes and bytes that are not whole UTF-8
 // characters (a token may hold part of one: 𪚥 is split across tokens) as \xNN, so the output stays UTF-8;
-// invisible characters and Unicode spaces as \u{XXXX}.
+// invisible characters and Unicode spaces as \u{XXXX}; spaces at the end as \x20.
 std::string show_piece(const Tokenizer& tok, TokenId id) {
   const std::string b = tok.token_bytes(id);
   std::string out;
@@ -62,6 +62,12 @@ std::string show_piece(const Tokenizer& tok, TokenId id) {
     pos += valid;
     if (pos < b.size()) out += fmt::format("\\x{:02X}", static_cast<unsigned char>(b[pos++]));
   }
+  // Spaces at the end of a line do not show: " " and "   " looked alike (and like nothing). Escapes end in a
+  // visible character, so every trailing space here is one of the token's.
+  size_t spaces = 0;
+  while (spaces < out.size() && out[out.size() - 1 - spaces] == ' ') ++spaces;
+  out.resize(out.size() - spaces);
+  for (size_t i = 0; i < spaces; ++i) out += "\\x20";
   return out;
 }
 
