@@ -318,6 +318,11 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     // The chat template needs the chat tokens, which --special-tokens replaces; none would be written.
     if (train->count("--special-tokens") && train->count("--chat-template"))
       fail("--chat-template needs the chat tokens, which --special-tokens replaces; give one or the other");
+    // `tokenize --file -` reads standard input; here "-" was looked for as a file ("cannot read -").
+    for (const std::string& in : a->inputs)
+      SEEK_CHECK(in != "-",
+                 "--input -: tokenizer train reads files, not standard input; give the text as a file (or "
+                 "--input <(command))");
     check_out_folder(a->out, a->inputs);
     // Replaced whole and safely at the end, but what a model trained with it reads its ids by: said now,
     // while stopping costs nothing, and again at the end.

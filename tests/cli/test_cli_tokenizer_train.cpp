@@ -149,6 +149,8 @@ TEST(CliTokenizerTrain, UnusableInputsAreClearErrors) {
   expect_error(train(tmp.path, out), tmp.path.string() + " is a folder, not a file");
   // A device has no end: /dev/zero filled the memory for minutes before the limit stopped it.
   expect_error(train("/dev/zero", out), "/dev/zero is a device, not a text file");
+  // "-" was looked for as a file ("cannot read -"), where `tokenize --file -` reads standard input.
+  expect_error(train("-", out), "--input -: tokenizer train reads files, not standard input");
   std::ofstream(tmp.path / "empty.txt").close();
   expect_error(train(tmp.path / "empty.txt", out),
                "no text to train on: " + (tmp.path / "empty.txt").string() + " is empty");
