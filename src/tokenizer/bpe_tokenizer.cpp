@@ -216,11 +216,32 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
   // What add_special adds: tokenizer_config's add_bos_token/add_eos_token when given (transformers rebuilds
   // the post-processor from them), otherwise a TemplateProcessing post-processor's single template.
   json post = j.value("post_processor", json());
+  // A Sequence (Llama-3's and R1-Distill-Llama's: ByteLevel, then TemplateProcessing) is its steps in turn: a
+  // ByteLevel step changes only offsets, so what it adds is its one template's.
+  if (type_of(post) == "Sequence") {
+    const json steps = post.value("processors", json());
+    if (!steps.is_array())
+      fail("{}: post_processor of type Sequence needs a \"processors\" list, got {}", name,
+           describe_json(steps));
+    json templ;
+    for (size_t k = 0; k < steps.size(); ++k) {
+      const std::string t = type_of(steps[k]);
+      if (t == "TemplateProcessing" && templ.is_null()) {
+        templ = steps[k];
+      } else if (t != "ByteLevel") {
+        fail(
+            "{}: post_processor.processors[{}] {} is not supported (supported: ByteLevel steps and one "
+            "TemplateProcessing)",
+            name, k, describe_json(steps[k]));
+      }
+    }
+    post = templ;
+  }
   const std::string post_type = type_of(post);
   if (!post.is_null() && post_type != "ByteLevel" && post_type != "TemplateProcessing")
     fail(
-        "{}: post_processor {} is not supported (supported: null, or an object of type ByteLevel or "
-        "TemplateProcessing)",
+        "{}: post_processor {} is not supported (supported: null, or an object of type ByteLevel, "
+        "TemplateProcessing, or a Sequence of them)",
         name, describe_json(post));
   bool cfg_flags = cfg.is_object() && (cfg.contains("add_bos_token") || cfg.contains("add_eos_token"));
   if (cfg_flags) {

@@ -223,6 +223,35 @@ TEST(BpeTokenizerHostile, MalformedPartsAreNamed) {
   EXPECT_EQ(load_error(j), "");
 }
 
+// Llama-3's and R1-Distill-Llama's post_processor is a Sequence of ByteLevel and TemplateProcessing: it was
+// refused even for plain encoding. Its template is what add_special adds.
+TEST(BpeTokenizerHostile, APostProcessorSequenceAddsItsTemplate) {
+  const json templ = {
+      {"type", "TemplateProcessing"},
+      {"single",
+       {{{"SpecialToken", {{"id", "<s>"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+      {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {258}}, {"tokens", {"<s>"}}}}}}};
+  const json byte_level = {
+      {"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", false}, {"use_regex", true}};
+  auto j = tiny_tokenizer();
+  j["post_processor"] = {{"type", "Sequence"}, {"processors", {byte_level, templ}}};
+  tok::BpeTokenizer t(j, json(), "dir/tokenizer.json");
+  EXPECT_EQ(t.encode("abc", true), (std::vector<TokenId>{258, 257}));
+  EXPECT_EQ(t.encode("abc", false), (std::vector<TokenId>{257}));
+  j["post_processor"]["processors"] = {byte_level};
+  EXPECT_EQ(tok::BpeTokenizer(j, json(), "dir/tokenizer.json").encode("abc", true),
+            (std::vector<TokenId>{257}));
+  // Another kind of step, or a second template, is refused by position.
+  j["post_processor"]["processors"] = {templ, {{"type", "RobertaProcessing"}}};
+  EXPECT_HAS(load_error(j),
+             "dir/tokenizer.json: post_processor.processors[1] {\"type\": \"RobertaProcessing\"} is "
+             "not supported (supported: ByteLevel steps and one TemplateProcessing)");
+  j["post_processor"]["processors"] = {templ, templ};
+  EXPECT_HAS(load_error(j), "post_processor.processors[1]");
+  j["post_processor"] = {{"type", "Sequence"}};
+  EXPECT_HAS(load_error(j), "post_processor of type Sequence needs a \"processors\" list, got null");
+}
+
 // BPE dropout makes encoding random: refused as a number above 0, and as anything but a number (a string
 // "0.5" was ignored); 0 and null are no dropout.
 TEST(LoadTokenizer, DropoutMustBeANumberAndZero) {
