@@ -244,13 +244,20 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
         "TemplateProcessing, or a Sequence of them)",
         name, describe_json(post));
   bool cfg_flags = cfg.is_object() && (cfg.contains("add_bos_token") || cfg.contains("add_eos_token"));
+  // A flag left out takes its class's default: LlamaTokenizerFast (DeepSeek's class) adds BOS unless told
+  // not to, so a config giving only add_eos_token added no BOS here and one in transformers.
+  const std::string cfg_class =
+      cfg.is_object() && cfg.contains("tokenizer_class") && cfg["tokenizer_class"].is_string()
+          ? cfg["tokenizer_class"].get<std::string>()
+          : "";
+  const bool bos_by_default = cfg_class == "LlamaTokenizerFast" || cfg_class == "LlamaTokenizer";
   if (cfg_flags) {
     // A flag set with no such token added nothing without a word (transformers refuses it too): text would
     // then be encoded, and models trained, without the BOS the file asks for.
-    for (const auto& [flag, id, role, fallback] :
-         {std::tuple{"add_bos_token", bos_, "bos_token", tokens::kBos},
-          std::tuple{"add_eos_token", eos_, "eos_token", tokens::kEos}}) {
-      if (!json_flag(cfg, flag, false, cfg_name)) continue;
+    for (const auto& [flag, id, role, fallback, by_default] :
+         {std::tuple{"add_bos_token", bos_, "bos_token", tokens::kBos, bos_by_default},
+          std::tuple{"add_eos_token", eos_, "eos_token", tokens::kEos, false}}) {
+      if (!json_flag(cfg, flag, by_default, cfg_name)) continue;
       SEEK_CHECK(
           id >= 0,
           "{}: {} is true but the tokenizer has no {} (none is named, and {} is not in the vocabulary)",

@@ -321,6 +321,25 @@ TEST(BpeTokenizerHostile, ConfigTokensAreCheckedNotIgnored) {
   EXPECT_EQ(t.encode("abc", true), (std::vector<TokenId>{258, 257}));
 }
 
+// A flag left out takes its class's default, as transformers has it: LlamaTokenizerFast adds BOS unless told
+// not to (a config giving only add_eos_token added no BOS here); other classes add nothing unasked.
+TEST(BpeTokenizerHostile, ALeftOutAddBosTokenTakesItsClassDefault) {
+  const auto j = tiny_tokenizer();
+  const auto encode = [&](const json& cfg) {
+    return tok::BpeTokenizer(j, cfg, "tokenizer.json").encode("abc", true);
+  };
+  const json eos_only = {{"bos_token", "<s>"}, {"eos_token", "<s>"}, {"add_eos_token", true}};
+  auto llama = eos_only;
+  llama["tokenizer_class"] = "LlamaTokenizerFast";
+  EXPECT_EQ(encode(llama), (std::vector<TokenId>{258, 257, 258}));
+  llama["add_bos_token"] = false;
+  EXPECT_EQ(encode(llama), (std::vector<TokenId>{257, 258}));
+  auto other = eos_only;
+  other["tokenizer_class"] = "PreTrainedTokenizerFast";
+  EXPECT_EQ(encode(other), (std::vector<TokenId>{257, 258}));
+  EXPECT_EQ(encode(eos_only), (std::vector<TokenId>{257, 258}));
+}
+
 // With ignore_merges a word in the vocabulary is one token; the lookup is by the byte-level spelling, which a
 // vocabulary entry outside the byte map (中, not its spelling ä¸Ń) cannot have, so the text 中 is its bytes.
 TEST(BpeTokenizerHostile, IgnoreMergesLooksWordsUpByTheirByteLevelSpelling) {
