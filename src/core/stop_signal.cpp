@@ -32,6 +32,10 @@ std::map<std::string, long> g_test_checks;  // per safe point, for SEEK_TEST_SIG
 void on_signal(int sig) {
   int none = 0;
   if (!g_signal.compare_exchange_strong(none, sig)) {
+    // A closing terminal can send SIGHUP twice (the shell passes its own on to its jobs, then the kernel
+    // sends one when the session leader exits): no one asked to quit at once, so only SIGINT/SIGTERM force
+    // it.
+    if (sig == SIGHUP) return;
     // The second one: behave as without a handler (the default action ends the process with this signal),
     // less the temporaries of files being written.
     remove_registered_temporaries();

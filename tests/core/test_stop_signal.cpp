@@ -1,5 +1,5 @@
-// StopOnSignal: the first SIGINT/SIGTERM is a request the run polls; a second one ends the process as if no
-// handler were installed; the handlers it replaced come back when it goes.
+// StopOnSignal: the first SIGINT/SIGTERM/SIGHUP is a request the run polls; a second one ends the process as
+// if no handler were installed; the handlers it replaced come back when it goes.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,7 +13,7 @@ namespace seek {
 namespace {
 
 TEST(StopOnSignal, FirstSignalIsARequest) {
-  for (int sig : {SIGINT, SIGTERM}) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) {
     const StopOnSignal stop("");
     EXPECT_FALSE(stop.requested("test"));
     std::raise(sig);
@@ -37,6 +37,25 @@ TEST(StopOnSignal, SecondSignalEndsTheProcess) {
     int status = 0;
     waitpid(pid, &status, 0);
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == sig) << "signal " << sig << ", status " << status;
+  }
+}
+
+// A closing terminal can send SIGHUP twice (the shell passes its own on, then the kernel sends one when the
+// session leader exits): the second ended a run that was saving, in a third of real terminal closes. Only
+// SIGINT and SIGTERM, asked for twice, quit at once.
+TEST(StopOnSignal, ASecondSighupIsNoRequestToQuit) {
+  for (int first : {SIGHUP, SIGINT}) {
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const StopOnSignal stop("");
+      std::raise(first);
+      std::raise(SIGHUP);
+      _exit(stop.requested("test") ? 7 : 8);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 7) << "first " << first << ", status " << status;
   }
 }
 
