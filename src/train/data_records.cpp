@@ -40,10 +40,16 @@ std::string chat_document(const json& messages, const SpecialIds& ids, Document&
                          *role);
     if (!content) return fmt::format("message {} ({}) has no string \"content\"", i, *role);
     // Keys that carry part of the turn, which the chat rendering has no place for: dropped, a tool call's
-    // turn trained as an empty answer and its reasoning went missing, without a word. (null or [] carry
-    // nothing, as exports of plain turns often have them.)
+    // turn trained as an empty answer and its reasoning went missing, without a word. (null, "", [], {} and
+    // false carry nothing, as exports of plain turns often have them.)
+    const auto carries = [](const json& v) {
+      if (v.is_string()) return !v.get_ref<const std::string&>().empty();
+      if (v.is_array() || v.is_object()) return !v.empty();
+      if (v.is_boolean()) return v.get<bool>();
+      return !v.is_null();
+    };
     for (const char* key : {"tool_calls", "function_call", "reasoning_content", "reasoning", "thinking"})
-      if (const auto it = m.find(key); it != m.end() && !it->is_null() && !(it->is_array() && it->empty()))
+      if (const auto it = m.find(key); it != m.end() && carries(*it))
         return fmt::format(
             "message {} ({}) has \"{}\", which SFT does not render (only role and content are): {}", i, *role,
             key,

@@ -652,11 +652,17 @@ TEST_F(DatasetTest, RecordErrorsNameFileAndLine) {
   EXPECT_ERROR_HAS(open_error(options({reasoning}, 4, Objective::Sft)),
                    "rc.jsonl:1: message 1 (assistant) has \"reasoning_content\"",
                    "put the reasoning into content as <think>...</think>");
-  auto plain = write_jsonl("plain.jsonl",
-                           {{{"messages",
-                              {{{"role", "user"}, {"content", "2+2?"}, {"tool_calls", nullptr}},
-                               {{"role", "assistant"}, {"content", "4"}, {"tool_calls", json::array()}}}}}});
-  EXPECT_EQ(open_error(options({plain}, 4, Objective::Sft)).find("tool_calls"), std::string::npos);
+  auto plain =
+      write_jsonl("plain.jsonl", {{{"messages",
+                                    {{{"role", "user"}, {"content", "2+2?"}, {"tool_calls", nullptr}},
+                                     {{"role", "assistant"},
+                                      {"content", "4"},
+                                      {"tool_calls", json::array()},
+                                      {"reasoning_content", ""},
+                                      {"thinking", false},
+                                      {"function_call", json::object()}}}}}});
+  EXPECT_EQ(open_error(options({plain}, 4, Objective::Sft)).find("SFT does not render"), std::string::npos)
+      << open_error(options({plain}, 4, Objective::Sft));
   // Both forms in one record: the messages were used without a word.
   auto both = write_jsonl(
       "both.jsonl",
