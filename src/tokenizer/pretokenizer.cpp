@@ -106,7 +106,7 @@ nlohmann::json with_required_pre_tokenizer_keys(const nlohmann::json& pre) {
   const auto type = pre.find("type");
   if (type == pre.end() || !type->is_string()) return out;
   const auto fill = [&](const char* key, bool value) {
-    if (!out.contains(key)) out[key] = value;
+    if (!out.contains(key) || out[key].is_null()) out[key] = value;  // seek reads null as the default too
   };
   if (*type == "Sequence") {
     if (const auto it = out.find("pretokenizers"); it != out.end() && it->is_array())

@@ -104,7 +104,8 @@ TEST(Train, FilesAndOptions) {
 
 // A --pre-tokenizer value that leaves out keys seek has defaults for was written as given, and Hugging Face's
 // tokenizers refused the trained file ("missing field `add_prefix_space`", "`invert`",
-// "`individual_digits`"). They are written out, with the values seek trained with.
+// "`individual_digits`"); so did a null, which seek reads as the default. They are written out, with the
+// values seek trained with.
 TEST(Train, PreTokenizerIsWrittenWithEveryKeyHuggingFaceRequires) {
   BpeTrainOptions opt;
   opt.vocab_size = 300;
@@ -112,7 +113,7 @@ TEST(Train, PreTokenizerIsWrittenWithEveryKeyHuggingFaceRequires) {
   opt.pre_tokenizer = nlohmann::json::parse(R"({"type": "Sequence", "pretokenizers": [
       {"type": "Split", "pattern": {"Regex": "\\s+"}, "behavior": "Isolated"},
       {"type": "Digits"},
-      {"type": "ByteLevel", "use_regex": false}]})");
+      {"type": "ByteLevel", "use_regex": false, "trim_offsets": null}]})");
   const auto r = train_bpe({"low lower 123 lowest newer 4567 newest wider"}, opt);
   const auto& steps = r.tokenizer["pre_tokenizer"]["pretokenizers"];
   ASSERT_EQ(steps.size(), 3u) << r.tokenizer["pre_tokenizer"].dump();
