@@ -243,21 +243,24 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
         "{}: post_processor {} is not supported (supported: null, or an object of type ByteLevel, "
         "TemplateProcessing, or a Sequence of them)",
         name, describe_json(post));
-  bool cfg_flags = cfg.is_object() && (cfg.contains("add_bos_token") || cfg.contains("add_eos_token"));
-  // A flag left out takes its class's default: LlamaTokenizerFast (DeepSeek's class) adds BOS unless told
-  // not to, so a config giving only add_eos_token added no BOS here and one in transformers.
+  // LlamaTokenizerFast (DeepSeek's class) rebuilds the post-processor from its flags whatever they are, a
+  // flag left out taking the class's default (BOS added, EOS not): a config giving only add_eos_token, or
+  // neither, added no BOS here and one in transformers. An explicit null is false there. Other classes add
+  // nothing unasked.
   const std::string cfg_class =
       cfg.is_object() && cfg.contains("tokenizer_class") && cfg["tokenizer_class"].is_string()
           ? cfg["tokenizer_class"].get<std::string>()
           : "";
-  const bool bos_by_default = cfg_class == "LlamaTokenizerFast" || cfg_class == "LlamaTokenizer";
+  const bool llama_class = cfg_class == "LlamaTokenizerFast" || cfg_class == "LlamaTokenizer";
+  const bool cfg_flags =
+      cfg.is_object() && (cfg.contains("add_bos_token") || cfg.contains("add_eos_token") || llama_class);
   if (cfg_flags) {
     // A flag set with no such token added nothing without a word (transformers refuses it too): text would
     // then be encoded, and models trained, without the BOS the file asks for.
     for (const auto& [flag, id, role, fallback, by_default] :
-         {std::tuple{"add_bos_token", bos_, "bos_token", tokens::kBos, bos_by_default},
+         {std::tuple{"add_bos_token", bos_, "bos_token", tokens::kBos, llama_class},
           std::tuple{"add_eos_token", eos_, "eos_token", tokens::kEos, false}}) {
-      if (!json_flag(cfg, flag, by_default, cfg_name)) continue;
+      if (!(cfg.contains(flag) ? json_flag(cfg, flag, false, cfg_name) : by_default)) continue;
       SEEK_CHECK(
           id >= 0,
           "{}: {} is true but the tokenizer has no {} (none is named, and {} is not in the vocabulary)",

@@ -322,7 +322,8 @@ TEST(BpeTokenizerHostile, ConfigTokensAreCheckedNotIgnored) {
 }
 
 // A flag left out takes its class's default, as transformers has it: LlamaTokenizerFast adds BOS unless told
-// not to (a config giving only add_eos_token added no BOS here); other classes add nothing unasked.
+// not to (a config giving only add_eos_token, or neither, added no BOS here); an explicit null is false;
+// other classes add nothing unasked.
 TEST(BpeTokenizerHostile, ALeftOutAddBosTokenTakesItsClassDefault) {
   const auto j = tiny_tokenizer();
   const auto encode = [&](const json& cfg) {
@@ -334,6 +335,11 @@ TEST(BpeTokenizerHostile, ALeftOutAddBosTokenTakesItsClassDefault) {
   EXPECT_EQ(encode(llama), (std::vector<TokenId>{258, 257, 258}));
   llama["add_bos_token"] = false;
   EXPECT_EQ(encode(llama), (std::vector<TokenId>{257, 258}));
+  llama["add_bos_token"] = nullptr;  // None in transformers: false
+  EXPECT_EQ(encode(llama), (std::vector<TokenId>{257, 258}));
+  // Neither flag: the class still rebuilds the post-processor, with its defaults (BOS, no EOS).
+  const json neither = {{"tokenizer_class", "LlamaTokenizerFast"}, {"bos_token", "<s>"}};
+  EXPECT_EQ(encode(neither), (std::vector<TokenId>{258, 257}));
   auto other = eos_only;
   other["tokenizer_class"] = "PreTrainedTokenizerFast";
   EXPECT_EQ(encode(other), (std::vector<TokenId>{257, 258}));
