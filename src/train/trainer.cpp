@@ -211,7 +211,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
             marker);
   // SFT writes assistant turns as DeepSeek-V3's template does (verbatim, reasoning included); a model folder
   // whose template writes another format would then be chatted with in a format it was not tuned on.
-  if (s.objective_kind() == Objective::Sft && !ckpt && !tok_dir.empty() && holds_chats())
+  if (s.objective_kind() == Objective::Sft && !ckpt && !tok_dir.empty() && holds_chats()) {
     if (const ChatStyle style = chat_style_of(tok_dir); style == ChatStyle::V2 || style == ChatStyle::V31)
       fmt::print(
           "note: SFT writes chats in the DeepSeek-V3 format, but the chat template in "
@@ -219,6 +219,16 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
           "is DeepSeek-{}'s, which seek chat and generate --chat will use for the trained model: chat with "
           "--style v3 (or replace the template) in the format it was tuned on\n",
           tok_dir.string(), style == ChatStyle::V2 ? "V2" : "V3.1");
+    else if (style == ChatStyle::R1)
+      // R1's generation prompt ends in "<think>\n": a model tuned on answers that start otherwise (V3's
+      // "<think>..." without the newline, or no reasoning) met a prompt it never saw and often ended at once.
+      fmt::print(
+          "note: the chat template in {}/tokenizer_config.json is DeepSeek-R1's, whose prompts end in "
+          "\"<think>\\n\" (seek chat, eval and grpo prompt so): SFT writes each answer as the data gives it, "
+          "so "
+          "start the data's answers with \"<think>\\n\" to match, or chat with --style v3\n",
+          tok_dir.string());
+  }
   DataOptions dopt;
   for (const auto& d : s.data) dopt.inputs.emplace_back(d);
   dopt.objective = s.objective_kind();

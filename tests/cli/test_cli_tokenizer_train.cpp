@@ -242,6 +242,23 @@ TEST(CliTokenizerTrain, SpecialTokenListsAreChecked) {
                           out.string() + "/tokenizer_config.json is DeepSeek-V2's"),
             std::string::npos)
       << r.output;
+  // R1's: its prompts end in "<think>\n", which answers not starting so never saw (the tuned model ended at
+  // once in chat, eval and grpo, with nothing said).
+  {
+    nlohmann::json cfg = nlohmann::json::parse(file_text(out / "tokenizer_config.json"));
+    cfg["chat_template"] =
+        file_text(fs::path(SEEK_TEST_DIR) / "tokenizer/fixtures/deepseek_r1_chat_template.jinja");
+    std::ofstream(out / "tokenizer_config.json") << cfg.dump();
+  }
+  r = run("train --objective sft --config " + (tmp.path / "config.json").string() + " --tokenizer " +
+          out.string() + " --data " + (tmp.path / "sft.jsonl").string() + " --out " +
+          (tmp.path / "run-r1").string() +
+          " --steps 1 --batch-size 1 --seq-len 16 --threads 1 --val-fraction 0");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("note: the chat template in " + out.string() +
+                          "/tokenizer_config.json is DeepSeek-R1's, whose prompts end in \"<think>\\n\""),
+            std::string::npos)
+      << r.output;
   // prompt/completion records use no chat markers: no note.
   std::ofstream(tmp.path / "pc.jsonl")
       << R"({"prompt": "the cat sat on the mat, the cat", "completion": "sat on the hat"})"
