@@ -28,6 +28,7 @@
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/tokenizer_files.hpp"
 #include "train/checkpoint.hpp"
+#include "train/init_tokenizer.hpp"
 #include "train/run_folder.hpp"
 #include "train/training_memory.hpp"
 
@@ -204,6 +205,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const std::string run_model_file = (model_dir / "config.json").string();
   const ModelConfig run_model = load_model_config(model_dir);
   if (ckpt && !init_gone) check_checkpoint_model(*ckpt, run_model, run_model_file);
+  if (!ckpt && !s.tokenizer.empty()) check_tokenizer_fits_init(s.init, s.tokenizer, *tok, run_model);
   check_training_memory(run_model, s.beta > 0 ? 12 : 4,
                         s.beta > 0 ? ", its f32 copy for the rollouts and the frozen reference model"
                                    : " and its f32 copy for the rollouts");

@@ -25,6 +25,7 @@
 #include "train/checkpoint.hpp"
 #include "train/data_cache.hpp"
 #include "train/dataset.hpp"
+#include "train/init_tokenizer.hpp"
 #include "train/run_folder.hpp"
 #include "train/training_memory.hpp"
 
@@ -106,19 +107,11 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   };
   const ModelConfig run_model = ckpt ? ModelConfig::load((*ckpt / "config.json").string()) : source_model();
   if (ckpt && source_here) check_checkpoint_model(*ckpt, source_model(), run_model_file);
-  // An --init model names the special ids of the tokenizer it was trained with; another tokenizer's data
-  // would be trained into a model whose saved config.json (where generation takes its end of sequence from)
-  // names ordinary tokens. Only a --tokenizer given: the --init folder's own is the one it was trained with,
-  // even where config.json holds the placeholder ids of models saved before seek wrote the tokenizer's there.
+  // An --init model was trained with its own tokenizer; another one's ids mean other tokens to it. Only a
+  // --tokenizer given: the --init folder's own is the one it was trained with, even where config.json holds
+  // the placeholder ids of models saved before seek wrote the tokenizer's there.
   if (!s.init.empty() && !s.tokenizer.empty() && !ckpt)
-    for (const auto& [what, model_id, tok_id] :
-         {std::tuple{"BOS", run_model.bos_token_id, int64_t(tok->bos_id())},
-          std::tuple{"EOS", run_model.eos_token_id, int64_t(tok->eos_id())}})
-      SEEK_CHECK(
-          model_id < 0 || tok_id < 0 || model_id == tok_id,
-          "the --init model's config.json has {} id {}, the tokenizer in {} has {}: the model was made "
-          "for another tokenizer; give --tokenizer the one it was trained with",
-          what, model_id, tok_dir.string(), tok_id);
+    check_tokenizer_fits_init(s.init, s.tokenizer, *tok, run_model);
   // A folder without tokenizer.json reads its data as bytes. Its placeholder ids are no proof of another
   // tokenizer, but a model trained with a BPE tokenizer whose tokenizer.json went missing trained on bytes
   // without a word: said, with the way out.

@@ -18,6 +18,7 @@
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_policy.hpp"
+#include "tokenizer/trainer.hpp"
 #include "train/trainer.hpp"
 
 namespace seek {
@@ -826,6 +827,32 @@ TEST(GrpoTrainer, ARunRefusedAfterItsFolderWasMadeLeavesNothingBehind) {
   EXPECT_TRUE(fs::exists(fs::path(s.out) / "notes.txt"));
   EXPECT_FALSE(fs::exists(fs::path(s.out) / "settings.json"));
   EXPECT_FALSE(fs::exists(fs::path(s.out) / ".lock"));
+}
+
+// A --tokenizer whose ids mean other tokens than the --init policy's own tokenizer.json (the same special
+// tokens in another order) was taken without a word, as in seek train, which makes the same check.
+TEST(GrpoTrainer, InitRefusesATokenizerWhoseIdsMeanOtherTokens) {
+  TempDir tmp("grpo-init-other-vocab");
+  tiny_policy(tmp.path);
+  BpeTrainOptions bo;
+  bo.vocab_size = 272;
+  bo.threads = 1;
+  const std::vector<std::string> text = {"Q1: 1 Q2: 1 Q3: 1 <think> </think> <answer> 1 </answer>"};
+  const auto own = train_bpe(text, bo);
+  save_bpe(own, tmp.path / "policy");
+  auto other = bo;
+  for (const auto& t : own.tokenizer.at("added_tokens")) other.special_tokens.push_back(t.at("content"));
+  ASSERT_GE(other.special_tokens.size(), 5u);
+  std::swap(other.special_tokens[3], other.special_tokens[4]);
+  save_bpe(train_bpe(text, other), tmp.path / "other");
+  auto s = settings(tmp.path);
+  s.tokenizer = (tmp.path / "other").string();
+  const std::string e = test::error_of([&] { run_grpo(s, false); });
+  EXPECT_NE(e.find("the --init model's own tokenizer (" + (tmp.path / "policy" / "tokenizer.json").string() +
+                   ") and --tokenizer " + (tmp.path / "other").string() + " give id 3 to different tokens"),
+            std::string::npos)
+      << e;
+  EXPECT_FALSE(fs::exists(s.out));
 }
 
 // A run resumed by the other command is named as such: seek train on a GRPO run failed on its first GRPO key

@@ -742,6 +742,56 @@ TEST(Trainer, InitRefusesATokenizerWithOtherSpecialIds) {
   EXPECT_EQ(testing::internal::GetCapturedStderr().find("note: the --init folder"), std::string::npos);
 }
 
+// A --tokenizer of the --init model's size whose ids mean other tokens (same BOS/EOS, other special tokens
+// after them) shifted ids against the model's own tokenizer.json, without a word. Its own, or a copy with
+// another chat template, trains.
+TEST(Trainer, InitRefusesATokenizerWhoseIdsMeanOtherTokens) {
+  TempDir tmp("trainer-init-other-vocab");
+  const fs::path corpus = write_corpus(tmp.path);
+  BpeTrainOptions bo;
+  bo.vocab_size = 272;  // the byte-vocabulary config's size
+  bo.threads = 1;
+  save_bpe(train_bpe({read_file(corpus)}, bo), tmp.path / "bpe");
+  auto base = tiny_settings(corpus, tmp.path / "base");
+  base.steps = 1;
+  base.eval_every = 0;
+  base.tokenizer = (tmp.path / "bpe").string();
+  testing::internal::CaptureStdout();
+  run_training(base, false);
+  testing::internal::GetCapturedStdout();
+  const fs::path init = tmp.path / "base" / "model";
+  // The same special tokens, in another order after BOS and EOS: a tokenizer of the same size.
+  auto other_opt = bo;
+  const auto own = train_bpe({read_file(corpus)}, bo);
+  for (const auto& t : own.tokenizer.at("added_tokens")) other_opt.special_tokens.push_back(t.at("content"));
+  ASSERT_GE(other_opt.special_tokens.size(), 5u);
+  std::swap(other_opt.special_tokens[3], other_opt.special_tokens[4]);
+  save_bpe(train_bpe({read_file(corpus)}, other_opt), tmp.path / "other");
+  auto tune = base;
+  tune.config.clear();
+  tune.init = init.string();
+  tune.tokenizer = (tmp.path / "other").string();
+  tune.out = (tmp.path / "tuned").string();
+  const std::string e = test::error_of([&] { run_training(tune, false); });
+  EXPECT_NE(e.find("the --init model's own tokenizer (" + (init / "tokenizer.json").string() +
+                   ") and --tokenizer " + (tmp.path / "other").string() + " give id "),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("give --tokenizer the one it was trained with, or leave --tokenizer out"),
+            std::string::npos)
+      << e;
+  // A copy of its own with another chat template trains.
+  fs::copy(tmp.path / "bpe", tmp.path / "r1", fs::copy_options::recursive);
+  auto cfg = nlohmann::json::parse(read_file(tmp.path / "r1" / "tokenizer_config.json"));
+  cfg["chat_template"] = "{{ messages }}";
+  std::ofstream(tmp.path / "r1" / "tokenizer_config.json") << cfg.dump();
+  tune.tokenizer = (tmp.path / "r1").string();
+  tune.out = (tmp.path / "tuned-r1").string();
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_training(tune, false).steps_done, 1);
+  testing::internal::GetCapturedStdout();
+}
+
 // Validation reads the first eval_batches × batch_size sequences: a resume that changes either measures other
 // text, which the run says instead of letting the validation curve step without a word.
 TEST(Trainer, ResumeWithAnotherValidationSizeSaysSo) {

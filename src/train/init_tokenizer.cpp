@@ -1,0 +1,55 @@
+#include "train/init_tokenizer.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <optional>
+#include <tuple>
+
+#include "core/error.hpp"
+#include "tokenizer/tokenizer_files.hpp"
+
+namespace seek {
+
+namespace fs = std::filesystem;
+
+void check_tokenizer_fits_init(const fs::path& init, const std::string& tokenizer_dir, const Tokenizer& given,
+                               const ModelConfig& model) {
+  // The config's special ids: generation takes its end of sequence from them.
+  for (const auto& [what, model_id, tok_id] :
+       {std::tuple{"BOS", model.bos_token_id, int64_t(given.bos_id())},
+        std::tuple{"EOS", model.eos_token_id, int64_t(given.eos_id())}})
+    SEEK_CHECK(model_id < 0 || tok_id < 0 || model_id == tok_id,
+               "the --init model's config.json has {} id {}, the tokenizer in {} has {}: the model was made "
+               "for another tokenizer; give --tokenizer the one it was trained with",
+               what, model_id, tokenizer_dir, tok_id);
+  // The whole vocabulary, against the folder's own tokenizer.json: one of the same size and special ids whose
+  // other ids mean other tokens (another training, special tokens in another order) passed the check above.
+  if (!tok::tokenizer_file_present(init / "tokenizer.json")) return;
+  const auto own = load_tokenizer(init);
+  // An id that names no token (a gap in a tokenizer.json's ids) is nullopt. Compared as bytes: shown as JSON,
+  // two different partial characters would both read as U+FFFD.
+  const auto bytes_of = [](const Tokenizer& t, size_t id) -> std::optional<std::string> {
+    try {
+      return t.token_bytes(TokenId(id));
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+  };
+  const auto shown = [](const std::optional<std::string>& b) {
+    return b ? nlohmann::json(*b).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : "no token";
+  };
+  const size_t common = std::min(own->vocab_size(), given.vocab_size());
+  for (size_t id = 0; id < common; ++id) {
+    const auto a = bytes_of(*own, id), b = bytes_of(given, id);
+    SEEK_CHECK(
+        a == b,
+        "the --init model's own tokenizer ({}) and --tokenizer {} give id {} to different tokens ({} and "
+        "{}): the model was made for its own; give --tokenizer the one it was trained with, or leave "
+        "--tokenizer out",
+        (init / "tokenizer.json").string(), tokenizer_dir, id, shown(a), shown(b));
+  }
+}
+
+}  // namespace seek
