@@ -121,6 +121,15 @@ void run(const EvalCli& c) {
   for (auto [k, v] : res.pass_at) fmt::print("pass@{}: {:.4f}\n", k, v);
   fmt::print("accuracy {:.4f} | mean reward {:.4f} | format compliance {:.4f} | mean length {:.1f} tokens\n",
              res.accuracy, res.mean_reward, res.format_rate, res.mean_length);
+  // Prompts near the context's end leave less room than --max-new-tokens: those completions were measured
+  // with a smaller budget than asked, which the figures above do not show.
+  if (res.context_cut > 0)
+    print_stderr(
+        "note: {} of {} ended at the end of the model's context ({} tokens) before --max-new-tokens {}: "
+        "their "
+        "prompts left less room, so they were measured with a smaller budget\n",
+        res.context_cut, count_of(res.completions, "completion"), model->config().max_position_embeddings,
+        c.max_new_tokens);
   if (!c.out.empty()) {
     write_file_atomically(c.out, out.str());
     print_stderr("completions written to {}\n", c.out);

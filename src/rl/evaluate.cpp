@@ -147,6 +147,7 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
       fmt_sum += fmt >= 1.0;
       reward_sum += r;
       len_sum += double(c.tokens.size());
+      res.context_cut += c.finish == FinishReason::Context;
       ++res.completions;
       const auto [prompt_key, prompt] = problems[i].logged_prompt();
       if (out)

@@ -157,6 +157,23 @@ TEST_F(CliEvalInputs, APromptTooLongNamesItsProblem) {
                "problem long.jsonl:2: the prompt has 101 tokens and the context holds 64");
 }
 
+// A prompt near the end of the context leaves less room than --max-new-tokens: those completions were
+// measured with a smaller budget than asked, with nothing said.
+TEST_F(CliEvalInputs, CompletionsCutByTheContextAreNoted) {
+  const std::string data = (tmp.path / "near.jsonl").string();
+  std::ofstream(data) << nlohmann::json{{"prompt", std::string(54, 'x')}, {"answer", "1"}}.dump() << "\n";
+  CmdResult r =
+      run("eval --model " + model + " --data " + data + " --max-new-tokens 20 --samples 4 --temperature 1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find(" of 4 completions ended at the end of the model's context (64 tokens) before "
+                          "--max-new-tokens 20: their prompts left less room"),
+            std::string::npos)
+      << r.output;
+  r = run("eval --model " + model + " --data " + data + " --max-new-tokens 2 --samples 4 --temperature 1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("end of the model's context"), std::string::npos) << r.output;
+}
+
 TEST_F(CliEvalInputs, ATokenizerLargerThanTheModelIsRefused) {
   {
     std::ofstream corpus(tmp.path / "corpus.txt");
