@@ -433,7 +433,15 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   // evaluation ends the demo before the next phase.
   const StopOnSignal stop("\nseek: stopping the demo at the next safe point (signal again to quit at once)\n",
                           /*closed_stdout=*/true);
-  if (run_training(ts, false).interrupted || stop.requested("phase")) return stopped();
+  // The demo's own settings are behind the run's: an error about them (too little text for one sequence,
+  // from a small --pretrain-examples) named seq_len, which the demo has no flag for.
+  bool pretrain_interrupted = false;
+  try {
+    pretrain_interrupted = run_training(ts, false).interrupted;
+  } catch (const Error& e) {
+    fail("pretraining the base model on --pretrain-examples {}: {}", o.pretrain_examples, e.what());
+  }
+  if (pretrain_interrupted || stop.requested("phase")) return stopped();
 
   // 2. Held-out evaluation of the base model.
   const std::vector<reward::Problem> held = distinct_held_out(*task, o.eval_problems);
