@@ -1,14 +1,18 @@
 #include "train/init_tokenizer.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <tuple>
 
 #include "core/error.hpp"
+#include "core/stderr.hpp"
 #include "tokenizer/tokenizer_files.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek {
 
@@ -27,9 +31,20 @@ void check_tokenizer_fits_init(const fs::path& init, const std::string& tokenize
   // The whole vocabulary, against the folder's own tokenizer.json: one of the same size and special ids whose
   // other ids mean other tokens (another training, special tokens in another order) passed the check above.
   if (!tok::tokenizer_file_present(init / "tokenizer.json")) return;
-  const auto own = load_tokenizer(init);
-  // An id that names no token (a gap in a tokenizer.json's ids) is nullopt. Compared as bytes: shown as JSON,
-  // two different partial characters would both read as U+FFFD.
+  // A --tokenizer may be given because the folder's own files do not load: then there is nothing to compare.
+  std::unique_ptr<Tokenizer> own;
+  try {
+    own = load_tokenizer(init);
+  } catch (const Error& e) {
+    print_stderr(
+        "note: the --init folder's own tokenizer does not load ({}); --tokenizer {} is taken without "
+        "comparing their vocabularies\n",
+        e.what(), tokenizer_dir);
+    return;
+  }
+  // An id that names no token (a gap in a tokenizer.json's ids) is nullopt: the model's own gap may be
+  // filled. Compared as bytes; shown as text where they are whole UTF-8, else byte by byte (a byte-level
+  // vocabulary's partial characters would all read as U+FFFD).
   const auto bytes_of = [](const Tokenizer& t, size_t id) -> std::optional<std::string> {
     try {
       return t.token_bytes(TokenId(id));
@@ -38,11 +53,17 @@ void check_tokenizer_fits_init(const fs::path& init, const std::string& tokenize
     }
   };
   const auto shown = [](const std::optional<std::string>& b) {
-    return b ? nlohmann::json(*b).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) : "no token";
+    if (!b) return std::string("no token");
+    if (tok::utf8_is_valid(*b)) return nlohmann::json(*b).dump();
+    std::string hex = "bytes";
+    for (unsigned char c : *b) hex += fmt::format(" {:02X}", c);
+    return hex;
   };
   const size_t common = std::min(own->vocab_size(), given.vocab_size());
   for (size_t id = 0; id < common; ++id) {
-    const auto a = bytes_of(*own, id), b = bytes_of(given, id);
+    const auto a = bytes_of(*own, id);
+    if (!a) continue;
+    const auto b = bytes_of(given, id);
     SEEK_CHECK(
         a == b,
         "the --init model's own tokenizer ({}) and --tokenizer {} give id {} to different tokens ({} and "

@@ -12,8 +12,9 @@ namespace seek {
 
 // `given` is the tokenizer loaded from `tokenizer_dir` (the --tokenizer flag); `model` is the --init
 // folder's config. Throws seek::Error naming the first disagreement: the config's BOS/EOS ids, or an id the
-// folder's own tokenizer.json (where it has one) gives to another token. A tokenizer that differs only
-// around its vocabulary (a chat template, a larger vocabulary that keeps every id) passes.
+// folder's own tokenizer.json (where it has one and it loads) gives to another token. A tokenizer that
+// differs only around its vocabulary (a chat template, a larger vocabulary that keeps every id, a gap filled)
+// passes.
 void check_tokenizer_fits_init(const std::filesystem::path& init, const std::string& tokenizer_dir,
                                const Tokenizer& given, const ModelConfig& model);
 

@@ -269,6 +269,7 @@ TEST(CliTokenizerTrain, SpecialTokenListsAreChecked) {
           " --steps 1 --batch-size 1 --seq-len 16 --threads 1 --val-fraction 0");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output.find("SFT spells the chat format's markers"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("is DeepSeek-R1's"), std::string::npos) << r.output;  // the template is R1's here
 }
 
 TEST(CliTokenizerTrain, NonUtf8InputTrainsWithANote) {
