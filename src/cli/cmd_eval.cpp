@@ -126,10 +126,10 @@ void run(const EvalCli& c) {
   if (res.context_cut > 0)
     print_stderr(
         "note: {} of {} ended at the end of the model's context ({} tokens) before --max-new-tokens {}: "
-        "their "
-        "prompts left less room, so they were measured with a smaller budget\n",
-        res.context_cut, count_of(res.completions, "completion"), model->config().max_position_embeddings,
-        c.max_new_tokens);
+        "{}, so they were measured with a smaller budget\n",
+        res.context_cut, count_of(res.completions, "completion"), res.context, c.max_new_tokens,
+        c.max_new_tokens >= res.context - 1 ? "the context holds fewer tokens than that with any prompt"
+                                            : "their prompts left less room");
   if (!c.out.empty()) {
     write_file_atomically(c.out, out.str());
     print_stderr("completions written to {}\n", c.out);

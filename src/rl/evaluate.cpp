@@ -114,6 +114,7 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
     engine.on_token = [&](const TokenEvent& e) { finished += e.finished; };
   }
   EvalResult res;
+  res.context = engine.max_context();
   auto stop = [&] { return opt.stop_requested && (res.stopped = opt.stop_requested()); };
   while (engine.step()) {
     if (stop()) return res;

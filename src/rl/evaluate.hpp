@@ -46,6 +46,7 @@ struct EvalResult {
   double format_rate = 0;                       // share of completions in the strict R1 format
   double mean_length = 0;                       // completion tokens
   int64_t context_cut = 0;                      // completions that met the end of the context first
+  int64_t context = 0;                          // tokens a sequence may hold, prompt included
   bool stopped = false;                         // ended early by stop_requested: the figures mean nothing
   nlohmann::json to_json() const;
 };

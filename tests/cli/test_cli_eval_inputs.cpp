@@ -169,6 +169,15 @@ TEST_F(CliEvalInputs, CompletionsCutByTheContextAreNoted) {
                           "--max-new-tokens 20: their prompts left less room"),
             std::string::npos)
       << r.output;
+  // A budget the context cannot hold whatever the prompt: said as such, not blamed on the prompts.
+  std::ofstream(data) << R"({"prompt": "hi", "answer": "1"})"
+                      << "\n";
+  r = run("eval --model " + model + " --data " + data + " --max-new-tokens 100 --samples 4 --temperature 1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(
+      r.output.find("before --max-new-tokens 100: the context holds fewer tokens than that with any prompt"),
+      std::string::npos)
+      << r.output;
   r = run("eval --model " + model + " --data " + data + " --max-new-tokens 2 --samples 4 --temperature 1");
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output.find("end of the model's context"), std::string::npos) << r.output;
