@@ -184,6 +184,11 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
 
   // On resume the checkpoint's copy of the tokenizer, as the run started with it (seek train does the same).
   const fs::path tok_dir = ckpt ? *ckpt : s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);
+  // A --tokenizer folder names a tokenizer: without tokenizer.json it read as the byte tokenizer (seek train
+  // makes the same check), and the BOS/EOS check below then blamed the ids.
+  if (!s.tokenizer.empty() && !ckpt)
+    SEEK_CHECK(tok::tokenizer_file_present(tok_dir / "tokenizer.json"), "no tokenizer.json in {}",
+               s.tokenizer);
   auto tok = load_tokenizer(tok_dir);
   // Saved with every checkpoint and the model as read now, whatever happens to the folder meanwhile.
   const tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir, ckpt ? *ckpt : fs::path(s.init));

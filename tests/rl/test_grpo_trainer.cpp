@@ -853,6 +853,11 @@ TEST(GrpoTrainer, InitRefusesATokenizerWhoseIdsMeanOtherTokens) {
             std::string::npos)
       << e;
   EXPECT_FALSE(fs::exists(s.out));
+  // A folder without tokenizer.json read as the byte tokenizer, and the BOS/EOS check blamed the ids.
+  fs::create_directories(tmp.path / "empty");
+  s.tokenizer = (tmp.path / "empty").string();
+  EXPECT_NE(test::error_of([&] { run_grpo(s, false); }).find("no tokenizer.json in " + s.tokenizer),
+            std::string::npos);
 }
 
 // A run resumed by the other command is named as such: seek train on a GRPO run failed on its first GRPO key
