@@ -137,7 +137,7 @@ void Runner::attention(int64_t l, const RunnerBatch& b, KvCache& cache, const fl
   const int64_t N = b.size(), H = c_.num_attention_heads;
   const int64_t dn = c_.qk_nope_head_dim, dr = c_.qk_rope_head_dim, dq = dn + dr, dv = c_.v_head_dim;
   const int64_t r = c_.kv_lora_rank, ra = r + dr;
-  const float eps = float(c_.rms_norm_eps);
+  const float eps = float(ModelConfig::kLatentNormEps);  // the latent norms'
   grow(q_, N * H * dq);
   if (c_.has_q_lora()) {
     const int64_t rq = c_.q_lora_rank;

@@ -476,17 +476,19 @@ void ModelConfig::validate(const std::string& src) const {
   if (n_routed_experts > 0) {
     positive(moe_intermediate_size, "moe_intermediate_size");
     positive(num_experts_per_tok, "num_experts_per_tok");
-    positive(n_group, "n_group");
-    positive(topk_group, "topk_group");
     SEEK_CHECK(n_shared_experts >= 0, "{}: n_shared_experts must be >= 0", src);
     SEEK_CHECK(num_experts_per_tok <= n_routed_experts,
                "{}: num_experts_per_tok ({}) is larger than n_routed_experts ({})", src, num_experts_per_tok,
                n_routed_experts);
-    SEEK_CHECK(n_routed_experts % n_group == 0, "{}: n_routed_experts ({}) is not divisible by n_group ({})",
-               src, n_routed_experts, n_group);
-    SEEK_CHECK(topk_group <= n_group, "{}: topk_group ({}) is larger than n_group ({})", src, topk_group,
-               n_group);
+    // The greedy router takes no groups: Hugging Face's reads neither key then, so neither is checked.
     if (topk_method != TopkMethod::Greedy) {
+      positive(n_group, "n_group");
+      positive(topk_group, "topk_group");
+      SEEK_CHECK(n_routed_experts % n_group == 0,
+                 "{}: n_routed_experts ({}) is not divisible by n_group ({})", src, n_routed_experts,
+                 n_group);
+      SEEK_CHECK(topk_group <= n_group, "{}: topk_group ({}) is larger than n_group ({})", src, topk_group,
+                 n_group);
       int64_t reachable = topk_group * (n_routed_experts / n_group);
       SEEK_CHECK(
           num_experts_per_tok <= reachable,

@@ -41,6 +41,10 @@ struct ModelConfig {
   int64_t max_position_embeddings = 4096;
   RopeParams rope;  // dim = qk_rope_head_dim; yarn settings from rope_scaling
   double rms_norm_eps = 1e-6;
+  // q_a_layernorm's and kv_a_layernorm's, whatever rms_norm_eps says: DeepSeek's code and Hugging Face's
+  // (remote and native) build those two norms with the module default, so a config with another
+  // rms_norm_eps changes only the other norms there.
+  static constexpr double kLatentNormEps = 1e-6;
   bool tie_word_embeddings = false;
   int64_t num_nextn_predict_layers = 0;  // MTP depth D
   double aux_loss_alpha = 0.0;

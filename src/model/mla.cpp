@@ -22,7 +22,7 @@ void mla_forward(const ModelConfig& c, const RopeTable<T>& rope, ParamStore<T>& 
     m.qa_rstd.resize(size_t(N));
     linear_forward<T>(x, ps.p(ids.q_a), m.qa.data(), N, rq, d);
     rmsnorm_forward<T>(m.qa.data(), rq, ps.p(ids.q_a_norm), m.qa_n.data(), rq, m.qa_rstd.data(), N, rq,
-                       c.rms_norm_eps);
+                       ModelConfig::kLatentNormEps);
     linear_forward<T>(m.qa_n.data(), ps.p(ids.q_b), m.q.data(), N, H * dq, rq);
   } else {
     linear_forward<T>(x, ps.p(ids.q_proj), m.q.data(), N, H * dq, d);
@@ -32,7 +32,7 @@ void mla_forward(const ModelConfig& c, const RopeTable<T>& rope, ParamStore<T>& 
   m.c_rstd.resize(size_t(N));
   linear_forward<T>(x, ps.p(ids.kv_a), m.kva.data(), N, ra, d);
   rmsnorm_forward<T>(m.kva.data(), ra, ps.p(ids.kv_a_norm), m.c.data(), r, m.c_rstd.data(), N, r,
-                     c.rms_norm_eps);
+                     ModelConfig::kLatentNormEps);
   m.kv.resize(size_t(N * H * (dn + dv)));
   linear_forward<T>(m.c.data(), ps.p(ids.kv_b), m.kv.data(), N, H * (dn + dv), r);
 

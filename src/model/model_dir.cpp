@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "core/atomic_file.hpp"
@@ -190,6 +191,20 @@ void check_tensor_names(const TensorStore& store, const ParamLayout& read, const
     if (layer >= 0 && layer < cfg.num_hidden_layers + cfg.num_nextn_predict_layers &&
         name.ends_with(".self_attn.rotary_emb.inv_freq"))
       continue;
+    // A tied head saved as a copy of the embedding (PyTorch's .bin saves keep both names; a conversion to
+    // safetensors may keep the copy): the same model, so the copy goes unread. A head that differs would be
+    // read as the embedding, which is not what was trained, and which one Hugging Face takes then depends on
+    // its version.
+    if (cfg.tie_word_embeddings && name == "lm_head.weight" && store.contains("model.embed_tokens.weight")) {
+      const TensorInfo &head = store.info(name), &embed = store.info("model.embed_tokens.weight");
+      SEEK_CHECK(head.dtype == embed.dtype && head.shape == embed.shape && !store.fp8_scale(name) &&
+                     !store.fp8_scale("model.embed_tokens.weight") &&
+                     std::memcmp(head.data, embed.data, head.nbytes) == 0,
+                 "{}: {} says tie_word_embeddings: true, but lm_head.weight is there and is not a copy of "
+                 "model.embed_tokens.weight: set tie_word_embeddings to false to use the head, or remove it",
+                 store.path(), config_path);
+      continue;
+    }
     unused.push_back(name);
   }
   if (unused.empty()) return;

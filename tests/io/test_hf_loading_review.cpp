@@ -238,18 +238,32 @@ TEST(HfLoadingReview, ExtraAndMissingTensorsAreNamed) {
   expect_refused(
       write_sharded(tmp.path / "mtp0", "tiny-v3", tensors, by_layer, 3, {{"num_nextn_predict_layers", 0}}),
       {"tensor(s) that", "model.layers.3."});
-  // Tied embeddings, and a separate head: which one to use is not clear.
+  // Tied embeddings, and a separate head that differs: which one to use is not clear.
   expect_refused(
       write_sharded(tmp.path / "tied", "tiny-v3", tensors, by_layer, 3, {{"tie_word_embeddings", true}}),
-      {"does not describe", "lm_head.weight"});
+      {"says tie_word_embeddings: true, but lm_head.weight is there and is not a copy of "
+       "model.embed_tokens.weight"});
+  // A head saved as a copy of the tied embedding (PyTorch .bin saves keep both): the tied model, unchanged.
+  {
+    Tensors tied = read_all(fixture("tiny-v3-tied") / "model.safetensors");
+    ASSERT_EQ(tied.count("lm_head.weight"), 0u);
+    const fs::path want = tmp.path / "tied.npy", got = tmp.path / "tied-copy.npy";
+    ASSERT_EQ(logits(fixture("tiny-v3-tied"), want).code, 0);
+    tied["lm_head.weight"] = tied.at("model.embed_tokens.weight");
+    const CmdResult r = logits(write_sharded(tmp.path / "tied-copy", "tiny-v3-tied", tied, by_layer, 3), got);
+    ASSERT_EQ(r.code, 0) << r.output;
+    EXPECT_EQ(read_file(got), read_file(want));
+    // The same values in another dtype are not the same bytes: refused too, as a copy cannot be told apart.
+    tied["lm_head.weight"].dtype = "F16";
+    tied["lm_head.weight"].bytes.resize(tied["lm_head.weight"].bytes.size() / 2);
+    expect_refused(write_sharded(tmp.path / "tied-f16", "tiny-v3-tied", tied, by_layer, 3),
+                   {"is not a copy of model.embed_tokens.weight"});
+  }
   // An untied config without its head.
   Tensors headless = tensors;
   headless.erase("lm_head.weight");
   expect_refused(write_sharded(tmp.path / "headless", "tiny-v3", headless, by_layer, 3),
                  {"missing tensor lm_head.weight (shape [64, 32])"});
-  // The tied fixture keeps its missing head: the embedding serves.
-  const Tensors tied = read_all(fixture("tiny-v3-tied") / "model.safetensors");
-  EXPECT_EQ(tied.count("lm_head.weight"), 0u);
 }
 
 // Checkpoints saved by older transformers versions hold each layer's RoPE frequency table

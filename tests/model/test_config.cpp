@@ -114,6 +114,19 @@ TEST(Config, OtherQuantizationSchemesAreRefused) {
   EXPECT_NE(error_of(j).find("quantization_config must be an object"), std::string::npos) << error_of(j);
 }
 
+// Hugging Face's greedy router reads neither group key, so a greedy config's groups need not fit its experts.
+TEST(Config, GreedyRoutingIgnoresTheGroupKeys) {
+  auto j = load_json("tiny-v2lite");
+  ASSERT_EQ(j["topk_method"], "greedy");
+  j["n_group"] = 3;  // 8 experts are not divisible into 3 groups
+  j["topk_group"] = 5;
+  EXPECT_EQ(error_of(j), "");
+  j["n_group"] = 0;
+  EXPECT_EQ(error_of(j), "");
+  j["topk_method"] = "group_limited_greedy";
+  EXPECT_NE(error_of(j).find("n_group"), std::string::npos) << error_of(j);
+}
+
 TEST(Config, ContradictionsAreErrors) {
   auto j = load_json("tiny-v3");
   j["topk_group"] = 5;  // n_group is 4

@@ -190,10 +190,11 @@ class Attention(nn.Module):
             self.q_proj = _linear(d, H * dq)
         else:
             self.q_a_proj = _linear(d, cfg.q_lora_rank)
-            self.q_a_layernorm = RMSNorm(cfg.q_lora_rank, cfg.rms_norm_eps)
+            # The module default, whatever rms_norm_eps says, as in DeepSeek's and Hugging Face's code.
+            self.q_a_layernorm = RMSNorm(cfg.q_lora_rank, 1e-6)
             self.q_b_proj = _linear(cfg.q_lora_rank, H * dq)
         self.kv_a_proj_with_mqa = _linear(d, r + dr)
-        self.kv_a_layernorm = RMSNorm(r, cfg.rms_norm_eps)
+        self.kv_a_layernorm = RMSNorm(r, 1e-6)
         self.kv_b_proj = _linear(r, H * (cfg.qk_nope_head_dim + cfg.v_head_dim))
         self.o_proj = _linear(H * cfg.v_head_dim, d)
         self.softmax_scale = rope_parameters(cfg)[2]

@@ -44,11 +44,12 @@ FIXTURES = {
     "tiny-v3-tied": ("configs/tiny-v3.json", {"tie_word_embeddings": True, "seq_aux": False}, 1004),
     # Every MLA width different (qk 10, v 9, nope 6, rope 4; H*qk 30, H*v 27, hidden 40, q_lora_rank 20): the
     # shipped tiny configs have qk_nope_head_dim == v_head_dim and H*v_head_dim == hidden_size, which hide
-    # swapped dimensions.
+    # swapped dimensions. rms_norm_eps 1e-2, which the latent norms (q_a_layernorm, kv_a_layernorm) do not
+    # take: theirs is the module default 1e-6 in DeepSeek's and Hugging Face's code.
     "tiny-v3-widths": ("configs/tiny-v3.json",
                        {"hidden_size": 40, "num_attention_heads": 3, "num_key_value_heads": 3,
                         "qk_nope_head_dim": 6, "v_head_dim": 9, "kv_lora_rank": 12, "q_lora_rank": 20,
-                        "moe_intermediate_size": 14, "intermediate_size": 36}, 1010),
+                        "moe_intermediate_size": 14, "intermediate_size": 36, "rms_norm_eps": 1e-2}, 1010),
 }
 
 
