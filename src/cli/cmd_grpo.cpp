@@ -68,7 +68,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"max_grad_norm", "global gradient-norm clip, <= 0 disables (default 1.0)"},
     {"bias_update_speed", "router bias γ during RL (default 0: frozen)"},
     {"seed", "seed for prompts and sampling (default 1234)"},
-    {"threads", "OpenMP threads (default: all cores)"},
+    {"threads", "OpenMP threads (default: all cores, or OMP_NUM_THREADS)"},
     {"checkpoint_every", "checkpoint every N steps (default 50)"},
     {"keep_last", "checkpoints to keep (default 2)"},
     {"eval_every", "evaluate on held-out problems every N steps and at the last (default 0: never)"},

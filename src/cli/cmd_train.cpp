@@ -45,7 +45,7 @@ constexpr FlagHelp kFlagHelp[] = {
      "(default true)"},
     {"mtp_lambda", "λ, weight of the multi-token-prediction loss (default 0.3)"},
     {"seed", "seed for initialisation, data split and order (default 1234)"},
-    {"threads", "OpenMP threads (default: all cores)"},
+    {"threads", "OpenMP threads (default: all cores, or OMP_NUM_THREADS)"},
     {"eval_every", "validate every N steps and at the last, 0 = never (default 100)"},
     {"eval_batches", "validation batches per evaluation (default 8)"},
     {"checkpoint_every", "checkpoint every N steps, 0 = only at the end (default 200)"},

@@ -37,7 +37,7 @@ CLI::Validator seed_value() {
 void add_threads_option(CLI::App& app) {
   app.add_option_function<int>(
          "--threads", [](const int& n) { use_thread_count(n, "--threads"); },
-         "OpenMP threads (default: all cores)")
+         "OpenMP threads (default: all cores, or OMP_NUM_THREADS)")
       ->transform(at_least<int>(0, kMaxThreads));  // 0: all cores
 }
 

@@ -26,6 +26,7 @@
 #include "core/sigpipe_blocked.hpp"
 #include "core/stdout.hpp"
 #include "core/temporaries.hpp"
+#include "core/thread_count.hpp"
 #include "tokenizer/utf8.hpp"
 
 namespace seek::cli {
@@ -195,6 +196,7 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, 
 
 int main(int argc, char** argv) {
   seek::use_short_openmp_spin_by_default(argv);
+  seek::keep_openmp_teams_whole();
   occupy_closed_standard_streams();
   seek::remove_temporaries_on_signals();
   // A file-size limit (`ulimit -f`) reached while writing raised SIGXFSZ, which ended seek at once and left

@@ -26,12 +26,30 @@ inline void check_thread_count(int64_t threads, std::string_view what) {
              kMaxThreads, threads);
 }
 
+// Every parallel region must get the team it asks for. oneDNN splits a GEMM's work for omp_get_max_threads()
+// threads when it makes a primitive, and the share of a thread its region did not start is never done: with
+// OMP_DYNAMIC=true (teams shrunk under load) or an OMP_THREAD_LIMIT below the thread count, logits were off
+// by 0.4 and training diverged, without a word. So teams are never shrunk, and the thread count is capped by
+// the limit, which the results then follow (they depend on the thread count). Returns the count in force.
+inline int keep_openmp_teams_whole() {
+  omp_set_dynamic(0);
+  const int limit = omp_get_thread_limit();
+  if (omp_get_max_threads() > limit) omp_set_num_threads(limit);
+  return omp_get_max_threads();
+}
+
 // Checks the count, then makes it OpenMP's for the parallel regions that follow (0 keeps the default). More
 // threads than cores is allowed (results are the thread count's, so a run may need it elsewhere) with a note:
 // 1000 threads on 2 cores ran 50-100x slower.
 inline void use_thread_count(int64_t threads, std::string_view what) {
   check_thread_count(threads, what);
+  if (const int limit = omp_get_thread_limit(); threads > limit) {
+    print_stderr("[seek] note: OMP_THREAD_LIMIT allows {} thread{}, so {} {} runs on {}\n", limit,
+                 limit == 1 ? "" : "s", what, threads, limit);
+    threads = limit;
+  }
   if (threads > 0) omp_set_num_threads(int(threads));
+  keep_openmp_teams_whole();
   if (const int cores = omp_get_num_procs(); threads > cores)
     print_stderr(
         "[seek] note: {} {} is more than the {} cores this process may use: the threads take turns "
