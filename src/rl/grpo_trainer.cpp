@@ -304,6 +304,20 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       if (saved.is_object() && saved.contains(key) && saved[key] != settings_now[key]) return true;
     return false;
   };
+  // Like a thread count, the micro-batches split a step's sums: the same gradient up to rounding, so the same
+  // run only while they stay (docs/grpo.md says so; "changed settings" alone read as harmless).
+  if (state.step > 0) {
+    const nlohmann::json saved = state.extra.value("settings", nlohmann::json::object());
+    if (saved.is_object() && saved.contains("micro_batch") &&
+        saved["micro_batch"] != settings_now["micro_batch"])
+      fmt::print(
+          "note: the checkpoint was made with micro_batch {} and this run has {}: its micro-batches sum a "
+          "step "
+          "in another order, so the run will not reproduce an uninterrupted one bit for bit (--micro-batch "
+          "{} "
+          "would)\n",
+          saved["micro_batch"].dump(), s.micro_batch, saved["micro_batch"].dump());
+  }
   const bool judge_lengths = judged_as_first({"max_prompt_length", "max_completion_length"});
   const bool judge_rewards = judged_as_first({"rewards"});
   const double elapsed_before = state.elapsed_seconds;

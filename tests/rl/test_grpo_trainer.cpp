@@ -199,13 +199,23 @@ TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
   s2.steps = 2;
   run_grpo(s2, false);
   fs::rename(tmp.path / "policy", tmp.path / "policy-moved");
+  testing::internal::CaptureStdout();
   run_grpo(s2, true, {{"steps", 4}});
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(out.find("micro_batch"), std::string::npos) << out;
   auto got = test::read_jsonl(tmp.path / "run2" / "metrics.jsonl");
   ASSERT_EQ(got.size(), 4u);
   for (size_t i = 0; i < 4; ++i) {
     EXPECT_EQ(got[i]["reward"], want[i]["reward"]) << "step " << i + 1;
     EXPECT_EQ(got[i]["grad_norm"], want[i]["grad_norm"]) << "step " << i + 1;
   }
+  // Other micro-batches sum a step in another order: the same run only up to rounding, which is said.
+  testing::internal::CaptureStdout();
+  run_grpo(s2, true, {{"steps", 5}, {"micro_batch", 4}});
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: the checkpoint was made with micro_batch 16 and this run has 4: "),
+            std::string::npos)
+      << out;
 }
 
 // Two finished runs of `steps` steps from dir/policy, checkpointed at the end: one with a KL term (dir/run)
