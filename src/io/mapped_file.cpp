@@ -34,6 +34,8 @@ struct Slot {
   std::atomic<uintptr_t> begin{0};
   std::atomic<size_t> size{0};
   std::atomic<char*> path{nullptr};
+  std::atomic<dev_t> dev{0};  // the mapped file's, to tell it from one renamed over its path since
+  std::atomic<ino_t> ino{0};
 };
 Slot g_slots[kSlots];
 
@@ -47,14 +49,32 @@ void write_all(const char* text, size_t n) {
   }
 }
 
+}  // namespace
+
+// Only async-signal-safe calls: the SIGBUS handler's.
+const char* mapped_read_failure(const char* path, dev_t dev, ino_t ino, size_t offset) {
+  struct stat now {};
+  // The file the mapping reads, still at least as long as the read: the page is there but could not be read.
+  if (::stat(path, &now) == 0 && now.st_dev == dev && now.st_ino == ino && size_t(now.st_size) > offset)
+    return " could not be read while seek was reading it (an I/O error: a failing disk, or a network file "
+           "system that went away?)\n";
+  // Shorter now, or replaced since by a file renamed over it, which is not what raised the signal: the mapped
+  // one was cut short before that.
+  return " became shorter while seek was reading it (was it rewritten or truncated meanwhile?)\n";
+}
+
+namespace {
+
 void on_bus_error(int sig, siginfo_t* info, void*) {
   const uintptr_t addr = reinterpret_cast<uintptr_t>(info->si_addr);
   const char* path = nullptr;
+  const Slot* slot = nullptr;
   if (info->si_code == BUS_ADRERR)
     for (const Slot& s : g_slots) {
       const uintptr_t b = s.begin.load(std::memory_order_acquire);
       if (b != 0 && addr >= b && addr - b < s.size.load(std::memory_order_relaxed)) {
         path = s.path.load(std::memory_order_relaxed);
+        slot = &s;
         break;
       }
     }
@@ -68,11 +88,12 @@ void on_bus_error(int sig, siginfo_t* info, void*) {
   // On a terminal a progress line may be open: the error starts on a line of its own.
   if (::isatty(STDERR_FILENO)) write_all("\n", 1);
   constexpr const char kHead[] = "seek: error: ";
-  constexpr const char kTail[] =
-      " became shorter while seek was reading it (was it rewritten or truncated meanwhile?)\n";
+  const char* tail = mapped_read_failure(path, slot->dev.load(std::memory_order_relaxed),
+                                         slot->ino.load(std::memory_order_relaxed),
+                                         addr - slot->begin.load(std::memory_order_relaxed));
   write_all(kHead, sizeof kHead - 1);
   write_all(path, std::strlen(path));
-  write_all(kTail, sizeof kTail - 1);
+  write_all(tail, std::strlen(tail));
   remove_registered_temporaries();
   errno = saved;
   ::_exit(1);
@@ -93,7 +114,7 @@ void install_bus_error_handler() {
   });
 }
 
-int register_mapping(const std::byte* data, size_t size, const std::string& path) {
+int register_mapping(const std::byte* data, size_t size, const std::string& path, const struct stat& st) {
   install_bus_error_handler();
   for (int i = 0; i < kSlots; ++i) {
     Slot& s = g_slots[i];
@@ -103,6 +124,8 @@ int register_mapping(const std::byte* data, size_t size, const std::string& path
     std::memcpy(copy, path.c_str(), path.size() + 1);
     s.path.store(copy, std::memory_order_relaxed);
     s.size.store(size, std::memory_order_relaxed);
+    s.dev.store(st.st_dev, std::memory_order_relaxed);
+    s.ino.store(st.st_ino, std::memory_order_relaxed);
     s.begin.store(reinterpret_cast<uintptr_t>(data), std::memory_order_release);
     return i;
   }
@@ -144,7 +167,7 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path.string())
       fail("cannot mmap {} ({} bytes): {}", path_, size_, std::strerror(e));
     }
     data_ = static_cast<const std::byte*>(p);
-    slot_ = register_mapping(data_, size_, path_);
+    slot_ = register_mapping(data_, size_, path_, st);
   }
   ::close(fd);  // the mapping keeps the file alive
 }

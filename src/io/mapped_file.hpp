@@ -3,6 +3,8 @@
 // mapped (rewritten in place during a run) ends the process with an error naming it, not a bare bus error:
 // the first mapping installs a SIGBUS handler that knows every mapped range.
 #pragma once
+#include <sys/types.h>
+
 #include <cstddef>
 #include <filesystem>
 #include <string>
@@ -32,5 +34,10 @@ class MappedFile {
   int slot_ = -1;  // in the list the SIGBUS handler reads
   std::string path_;
 };
+
+// What the SIGBUS handler says of a read at `offset` of the mapped file `path` (device `dev`, inode `ino`
+// when it was mapped) that faulted: the end of "seek: error: <path>...", naming a file cut short apart from
+// one whose page could not be read (an I/O error raises the same signal). Exposed for its test.
+const char* mapped_read_failure(const char* path, dev_t dev, ino_t ino, size_t offset);
 
 }  // namespace seek

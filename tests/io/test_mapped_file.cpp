@@ -1,6 +1,7 @@
 // MappedFile: a file cut short while mapped ends the process with an error naming it (it was a bare bus
 // error: a checkpoint rewritten in place while seek loaded it, a data file truncated during training).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -84,6 +85,29 @@ TEST(MappedFile, MovedMappingIsStillNamed) {
         std::_Exit(0);
       },
       testing::ExitedWithCode(1), "seek: error: " + p.string() + " became shorter");
+}
+
+// An I/O error on a mapped page (a failing disk, NFS gone) raises the same SIGBUS as a read past a cut end;
+// the file as it is now tells them apart. A real I/O error cannot be made here, so the wording is checked.
+TEST(MappedFile, AnUnreadablePageIsNotCalledACut) {
+  test::TempDir tmp("mapped-cause");
+  const fs::path p = write_file(tmp.path / "shard.safetensors", 3 * 65536);
+  struct stat st {};
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  const auto said = [&](size_t offset) {
+    return std::string(mapped_read_failure(p.c_str(), st.st_dev, st.st_ino, offset));
+  };
+  EXPECT_NE(said(65536).find(" could not be read while seek was reading it (an I/O error"),
+            std::string::npos);
+  EXPECT_NE(said(3 * 65536).find(" became shorter"), std::string::npos);  // the read is past its end now
+  fs::resize_file(p, 4096);
+  EXPECT_NE(said(65536).find(" became shorter"), std::string::npos);
+  // Another file renamed over the path: the mapped one was cut short, whatever the new one holds.
+  write_file(tmp.path / "new", 3 * 65536);
+  fs::rename(tmp.path / "new", p);
+  EXPECT_NE(said(65536).find(" became shorter"), std::string::npos);
+  fs::remove(p);
+  EXPECT_NE(said(65536).find(" became shorter"), std::string::npos);
 }
 
 }  // namespace
