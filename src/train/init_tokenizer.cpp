@@ -1,6 +1,7 @@
 #include "train/init_tokenizer.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -20,14 +21,25 @@ namespace fs = std::filesystem;
 
 void check_tokenizer_fits_init(const fs::path& init, const std::string& tokenizer_dir, const Tokenizer& given,
                                const ModelConfig& model) {
-  // The config's special ids: generation takes its end of sequence from them.
-  for (const auto& [what, model_id, tok_id] :
-       {std::tuple{"BOS", model.bos_token_id, int64_t(given.bos_id())},
-        std::tuple{"EOS", model.eos_token_id, int64_t(given.eos_id())}})
-    SEEK_CHECK(model_id < 0 || tok_id < 0 || model_id == tok_id,
-               "the --init model's config.json has {} id {}, the tokenizer in {} has {}: the model was made "
-               "for another tokenizer; give --tokenizer the one it was trained with",
-               what, model_id, tokenizer_dir, tok_id);
+  // The config's special ids: generation takes its end of sequence from them. An eos_token_id list ends
+  // generation at any of its ids, so the tokenizer's EOS may be any one of them.
+  const int64_t tok_bos = given.bos_id(), tok_eos = given.eos_id();
+  SEEK_CHECK(
+      model.bos_token_id < 0 || tok_bos < 0 || model.bos_token_id == tok_bos,
+      "the --init model's config.json has BOS id {}, the tokenizer in {} has {}: the model was made for "
+      "another tokenizer; give --tokenizer the one it was trained with",
+      model.bos_token_id, tokenizer_dir, tok_bos);
+  const bool eos_listed = tok_eos == model.eos_token_id ||
+                          std::find(model.extra_eos_token_ids.begin(), model.extra_eos_token_ids.end(),
+                                    tok_eos) != model.extra_eos_token_ids.end();
+  SEEK_CHECK(model.eos_token_id < 0 || tok_eos < 0 || eos_listed,
+             "the --init model's config.json has EOS id{} {}, the tokenizer in {} has {}: the model was made "
+             "for another tokenizer; give --tokenizer the one it was trained with",
+             model.extra_eos_token_ids.empty() ? "" : "s",
+             model.extra_eos_token_ids.empty()
+                 ? std::to_string(model.eos_token_id)
+                 : fmt::format("{}, {}", model.eos_token_id, fmt::join(model.extra_eos_token_ids, ", ")),
+             tokenizer_dir, tok_eos);
   // The whole vocabulary, against the folder's own tokenizer.json: one of the same size and special ids whose
   // other ids mean other tokens (another training, special tokens in another order) passed the check above.
   if (!tok::tokenizer_file_present(init / "tokenizer.json")) return;

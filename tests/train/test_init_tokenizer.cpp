@@ -85,5 +85,19 @@ TEST_F(InitTokenizer, AnOwnTokenizerThatDoesNotLoadIsNotCompared) {
   EXPECT_NE(note.find("is taken without comparing their vocabularies"), std::string::npos) << note;
 }
 
+// A config's eos_token_id list ends generation at each of its ids: the tokenizer's EOS may be any of them.
+TEST_F(InitTokenizer, TheTokenizersEosMayBeAnyOfTheConfigsList) {
+  const std::string own = (tmp.path / "own").string();
+  model.eos_token_id = 7;
+  model.extra_eos_token_ids = {1};
+  EXPECT_EQ(check(tmp.path / "own", own), "");
+  model.extra_eos_token_ids = {8, 9};
+  const std::string e = check(tmp.path / "own", own);
+  EXPECT_NE(e.find("config.json has EOS ids 7, 8, 9, the tokenizer in " + own + " has 1"), std::string::npos)
+      << e;
+  model.extra_eos_token_ids = {};
+  EXPECT_NE(check(tmp.path / "own", own).find("has EOS id 7, the tokenizer"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace seek
