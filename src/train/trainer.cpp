@@ -186,15 +186,16 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   // SFT writes conversations ("messages" records; prompt/completion ones use no markers) in the DeepSeek chat
   // format, whose markers a tokenizer trained without them spells out in several tokens each: the model still
   // learns, on longer and unlike-DeepSeek sequences.
-  const auto holds_chats = [&] {
+  const auto data_holds = [&](std::string_view text) {
     for (const auto& d : s.data) {
       const MappedFile m(d);
-      if (std::string_view(reinterpret_cast<const char*>(m.data()), m.size()).find("\"messages\"") !=
+      if (std::string_view(reinterpret_cast<const char*>(m.data()), m.size()).find(text) !=
           std::string_view::npos)
         return true;
     }
     return false;
   };
+  const auto holds_chats = [&] { return data_holds("\"messages\""); };
   if (s.objective_kind() == Objective::Sft && !ckpt && holds_chats())
     for (const std::string_view marker : {tokens::kUser, tokens::kAssistant})
       if (!tok->token_to_id(marker))
@@ -212,7 +213,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
           "is DeepSeek-{}'s, which seek chat and generate --chat will use for the trained model: chat with "
           "--style v3 (or replace the template) in the format it was tuned on\n",
           tok_dir.string(), style == ChatStyle::V2 ? "V2" : "V3.1");
-    else if (style == ChatStyle::R1)
+    else if (style == ChatStyle::R1 && !data_holds(R"("<think>\n)"))  // a string that starts so, as JSON
       // R1's generation prompt ends in "<think>\n": a model tuned on answers that start otherwise (V3's
       // "<think>..." without the newline, or no reasoning) met a prompt it never saw and often ended at once.
       fmt::print(

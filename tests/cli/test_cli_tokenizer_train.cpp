@@ -259,6 +259,17 @@ TEST(CliTokenizerTrain, SpecialTokenListsAreChecked) {
                           "/tokenizer_config.json is DeepSeek-R1's, whose prompts end in \"<think>\\n\""),
             std::string::npos)
       << r.output;
+  // Data whose answers already start with "<think>\n" matches those prompts: no note.
+  std::ofstream(tmp.path / "sft-r1.jsonl")
+      << R"({"messages": [{"role": "user", "content": "the cat"}, )"
+      << R"({"role": "assistant", "content": "<think>\nsat</think>on the mat"}]})"
+      << "\n";
+  r = run("train --objective sft --config " + (tmp.path / "config.json").string() + " --tokenizer " +
+          out.string() + " --data " + (tmp.path / "sft-r1.jsonl").string() + " --out " +
+          (tmp.path / "run-r1-think").string() +
+          " --steps 1 --batch-size 1 --seq-len 16 --threads 1 --val-fraction 0");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(r.output.find("is DeepSeek-R1's"), std::string::npos) << r.output;
   // prompt/completion records use no chat markers: no note.
   std::ofstream(tmp.path / "pc.jsonl")
       << R"({"prompt": "the cat sat on the mat, the cat", "completion": "sat on the hat"})"
