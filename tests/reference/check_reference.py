@@ -60,13 +60,17 @@ def check_rope():
     print("rope ok")
 
 
+# q_a_layernorm's and kv_a_layernorm's eps, whatever rms_norm_eps says (spec section 3.1).
+LATENT_NORM_EPS = 1e-6
+
+
 def slow_attention(att, x, cos, sin):
     cfg = att.cfg
     Bn, T, _ = x.shape
     H, dn, dr, dv, r = (cfg.num_attention_heads, cfg.qk_nope_head_dim, cfg.qk_rope_head_dim,
                         cfg.v_head_dim, cfg.kv_lora_rank)
     dq = dn + dr
-    out = torch.zeros(Bn, T, H * dv)
+    out = torch.zeros(Bn, T, cfg.hidden_size)
     for b in range(Bn):
         for t in range(T):
             xt = x[b, t]
@@ -74,7 +78,7 @@ def slow_attention(att, x, cos, sin):
                 q = att.q_proj.weight @ xt
             else:
                 qa = att.q_a_proj.weight @ xt
-                qa = att.q_a_layernorm.weight * qa / torch.sqrt((qa * qa).mean() + cfg.rms_norm_eps)
+                qa = att.q_a_layernorm.weight * qa / torch.sqrt((qa * qa).mean() + LATENT_NORM_EPS)
                 q = att.q_b_proj.weight @ qa
             heads = []
             for h in range(H):
@@ -84,7 +88,7 @@ def slow_attention(att, x, cos, sin):
                 for j in range(t + 1):
                     a = att.kv_a_proj_with_mqa.weight @ x[b, j]
                     c = a[:r]
-                    c = att.kv_a_layernorm.weight * c / torch.sqrt((c * c).mean() + cfg.rms_norm_eps)
+                    c = att.kv_a_layernorm.weight * c / torch.sqrt((c * c).mean() + LATENT_NORM_EPS)
                     kpe = ref.apply_rope_interleaved(a[r:].view(1, dr), cos[j:j + 1], sin[j:j + 1]).view(dr)
                     kv = att.kv_b_proj.weight @ c
                     kh = torch.cat((kv[h * (dn + dv):h * (dn + dv) + dn], kpe))
@@ -134,8 +138,11 @@ def slow_moe(moe, x):
 
 
 def check_blocks():
-    for name in ("tiny-v2lite", "tiny-v3", "tiny-v2"):
-        cfg_d = json.load(open(os.path.join(ROOT, "configs", name + ".json")))
+    # tiny-v3-widths: rms_norm_eps 1e-2, which the latent norms do not take.
+    for name, path in (("tiny-v2lite", "configs/tiny-v2lite.json"), ("tiny-v3", "configs/tiny-v3.json"),
+                       ("tiny-v2", "configs/tiny-v2.json"),
+                       ("tiny-v3-widths", "tests/fixtures/tiny-v3-widths/config.json")):
+        cfg_d = json.load(open(os.path.join(ROOT, path)))
         cfg = ref.Config(cfg_d)
         g = torch.Generator().manual_seed(5)
         model = ref.DeepseekForCausalLM(cfg).double()
