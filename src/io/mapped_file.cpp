@@ -34,8 +34,10 @@ struct Slot {
   std::atomic<uintptr_t> begin{0};
   std::atomic<size_t> size{0};
   std::atomic<char*> path{nullptr};
-  std::atomic<dev_t> dev{0};  // the mapped file's, to tell it from one renamed over its path since
+  // The mapped file as it was mapped, to tell an unreadable page from a file changed since.
+  std::atomic<dev_t> dev{0};
   std::atomic<ino_t> ino{0};
+  std::atomic<int64_t> mtime_sec{0}, mtime_nsec{0};
 };
 Slot g_slots[kSlots];
 
@@ -52,14 +54,17 @@ void write_all(const char* text, size_t n) {
 }  // namespace
 
 // Only async-signal-safe calls: the SIGBUS handler's.
-const char* mapped_read_failure(const char* path, dev_t dev, ino_t ino, size_t offset) {
+const char* mapped_read_failure(const char* path, const struct stat& mapped) {
   struct stat now {};
-  // The file the mapping reads, still at least as long as the read: the page is there but could not be read.
-  if (::stat(path, &now) == 0 && now.st_dev == dev && now.st_ino == ino && size_t(now.st_size) > offset)
+  // The very file that was mapped, unchanged since: the page is there, but could not be read. A file
+  // rewritten in place (cp, rsync --inplace) may have its old length back by now, but not its modification
+  // time.
+  if (::stat(path, &now) == 0 && now.st_dev == mapped.st_dev && now.st_ino == mapped.st_ino &&
+      now.st_size == mapped.st_size && now.st_mtim.tv_sec == mapped.st_mtim.tv_sec &&
+      now.st_mtim.tv_nsec == mapped.st_mtim.tv_nsec)
     return " could not be read while seek was reading it (an I/O error: a failing disk, or a network file "
            "system that went away?)\n";
-  // Shorter now, or replaced since by a file renamed over it, which is not what raised the signal: the mapped
-  // one was cut short before that.
+  // Changed, or replaced by a file renamed over its path, which raises no signal: it was cut short first.
   return " became shorter while seek was reading it (was it rewritten or truncated meanwhile?)\n";
 }
 
@@ -88,11 +93,16 @@ void on_bus_error(int sig, siginfo_t* info, void*) {
   // On a terminal a progress line may be open: the error starts on a line of its own.
   if (::isatty(STDERR_FILENO)) write_all("\n", 1);
   constexpr const char kHead[] = "seek: error: ";
-  const char* tail = mapped_read_failure(path, slot->dev.load(std::memory_order_relaxed),
-                                         slot->ino.load(std::memory_order_relaxed),
-                                         addr - slot->begin.load(std::memory_order_relaxed));
+  // The file named before it is looked at: a stat() on a network file system that went away can take minutes.
   write_all(kHead, sizeof kHead - 1);
   write_all(path, std::strlen(path));
+  struct stat mapped {};
+  mapped.st_dev = slot->dev.load(std::memory_order_relaxed);
+  mapped.st_ino = slot->ino.load(std::memory_order_relaxed);
+  mapped.st_size = off_t(slot->size.load(std::memory_order_relaxed));
+  mapped.st_mtim.tv_sec = time_t(slot->mtime_sec.load(std::memory_order_relaxed));
+  mapped.st_mtim.tv_nsec = long(slot->mtime_nsec.load(std::memory_order_relaxed));
+  const char* tail = mapped_read_failure(path, mapped);
   write_all(tail, std::strlen(tail));
   remove_registered_temporaries();
   errno = saved;
@@ -126,6 +136,8 @@ int register_mapping(const std::byte* data, size_t size, const std::string& path
     s.size.store(size, std::memory_order_relaxed);
     s.dev.store(st.st_dev, std::memory_order_relaxed);
     s.ino.store(st.st_ino, std::memory_order_relaxed);
+    s.mtime_sec.store(int64_t(st.st_mtim.tv_sec), std::memory_order_relaxed);
+    s.mtime_nsec.store(int64_t(st.st_mtim.tv_nsec), std::memory_order_relaxed);
     s.begin.store(reinterpret_cast<uintptr_t>(data), std::memory_order_release);
     return i;
   }

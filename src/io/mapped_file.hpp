@@ -3,7 +3,7 @@
 // mapped (rewritten in place during a run) ends the process with an error naming it, not a bare bus error:
 // the first mapping installs a SIGBUS handler that knows every mapped range.
 #pragma once
-#include <sys/types.h>
+#include <sys/stat.h>
 
 #include <cstddef>
 #include <filesystem>
@@ -35,9 +35,10 @@ class MappedFile {
   std::string path_;
 };
 
-// What the SIGBUS handler says of a read at `offset` of the mapped file `path` (device `dev`, inode `ino`
-// when it was mapped) that faulted: the end of "seek: error: <path>...", naming a file cut short apart from
-// one whose page could not be read (an I/O error raises the same signal). Exposed for its test.
-const char* mapped_read_failure(const char* path, dev_t dev, ino_t ino, size_t offset);
+// What the SIGBUS handler says of a faulting read of the file at `path`, `mapped` being its stat when it was
+// mapped (device, inode, size, modification time): the end of "seek: error: <path>...", naming a file cut
+// short apart from one whose page could not be read (an I/O error raises the same signal). Exposed for its
+// test.
+const char* mapped_read_failure(const char* path, const struct stat& mapped);
 
 }  // namespace seek
