@@ -13,6 +13,7 @@
 #include "core/dtype.hpp"
 #include "core/error.hpp"
 #include "core/resources.hpp"
+#include "core/thread_count.hpp"
 #include "kernels/onednn_engine.hpp"
 
 namespace seek {
@@ -61,6 +62,9 @@ struct Engine {
 };
 
 Engine& engine() {
+  // Before the first primitive: oneDNN splits a GEMM for omp_get_max_threads() threads, so every team must be
+  // whole (core/thread_count.hpp), also where seek's main() did not run (tests, benchmarks, library users).
+  [[maybe_unused]] static const int threads = keep_openmp_teams_whole();
   static Engine e;
   return e;
 }
