@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <tuple>
 
 #include "core/atomic_file.hpp"
 #include "core/count_of.hpp"
@@ -304,19 +305,21 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       if (saved.is_object() && saved.contains(key) && saved[key] != settings_now[key]) return true;
     return false;
   };
-  // Like a thread count, the micro-batches split a step's sums: the same gradient up to rounding, so the same
-  // run only while they stay (docs/grpo.md says so; "changed settings" alone read as harmless).
+  // Like a thread count, these change how sums are split (docs/grpo.md): a step's gradient across the
+  // micro-batches, the sampler's logits across the rows decoded together. The same run up to rounding, so
+  // the same bits only while they stay; "changed settings" alone read as harmless.
   if (state.step > 0) {
     const nlohmann::json saved = state.extra.value("settings", nlohmann::json::object());
-    if (saved.is_object() && saved.contains("micro_batch") &&
-        saved["micro_batch"] != settings_now["micro_batch"])
-      fmt::print(
-          "note: the checkpoint was made with micro_batch {} and this run has {}: its micro-batches sum a "
-          "step "
-          "in another order, so the run will not reproduce an uninterrupted one bit for bit (--micro-batch "
-          "{} "
-          "would)\n",
-          saved["micro_batch"].dump(), s.micro_batch, saved["micro_batch"].dump());
+    for (const auto& [key, flag, what] :
+         {std::tuple{"micro_batch", "--micro-batch",
+                     "its micro-batches sum a step's gradient in another order"},
+          std::tuple{"rollout_batch", "--rollout-batch",
+                     "its rollouts decode other rows together, whose logits round differently"}})
+      if (saved.is_object() && saved.contains(key) && saved[key] != settings_now[key])
+        fmt::print(
+            "note: the checkpoint was made with {} {} and this run has {}: {}, so the run may not reproduce "
+            "an uninterrupted one bit for bit ({} {} would)\n",
+            key, saved[key].dump(), settings_now[key].dump(), what, flag, saved[key].dump());
   }
   const bool judge_lengths = judged_as_first({"max_prompt_length", "max_completion_length"});
   const bool judge_rewards = judged_as_first({"rewards"});

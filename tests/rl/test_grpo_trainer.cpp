@@ -216,6 +216,15 @@ TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
   EXPECT_NE(out.find("note: the checkpoint was made with micro_batch 16 and this run has 4: "),
             std::string::npos)
       << out;
+  EXPECT_NE(out.find("(--micro-batch 16 would)"), std::string::npos) << out;
+  EXPECT_EQ(out.find("rollout_batch"), std::string::npos) << out;
+  testing::internal::CaptureStdout();
+  run_grpo(s2, true, {{"steps", 6}, {"rollout_batch", 3}});
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: the checkpoint was made with rollout_batch 64 and this run has 3: "),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("micro_batch"), std::string::npos) << out;  // the resumed run's settings keep 4
 }
 
 // Two finished runs of `steps` steps from dir/policy, checkpointed at the end: one with a KL term (dir/run)
