@@ -4,6 +4,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -53,6 +54,11 @@ struct ModelConfig {
   int64_t bos_token_id = -1, eos_token_id = -1;
   // The rest of an eos_token_id list (Hugging Face allows several end tokens): generation stops at any.
   std::vector<int64_t> extra_eos_token_ids;
+  // Whether `id` is one of the config's end-of-sequence ids.
+  bool is_eos(int64_t id) const {
+    return id == eos_token_id ||
+           std::find(extra_eos_token_ids.begin(), extra_eos_token_ids.end(), id) != extra_eos_token_ids.end();
+  }
 
   int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
   bool has_q_lora() const { return q_lora_rank > 0; }

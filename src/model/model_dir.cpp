@@ -164,7 +164,7 @@ bool is_float_dtype(DType t) {
 // eh_proj) when the loader skips those, one of the embedding / head copies the V3 MTP layers hold, or a
 // layer's saved RoPE frequencies.
 // Anything else means the weights belong to another config (more layers, shared experts the config lacks,
-// an output head next to tied embeddings): an error naming the tensors.
+// an output head next to tied embeddings that is not a copy of them): an error naming the tensors.
 void check_tensor_names(const TensorStore& store, const ParamLayout& read, const ModelConfig& cfg,
                         bool skips_mtp_layers, const std::string& config_path) {
   for (const ParamInfo& info : read.all())

@@ -29,10 +29,7 @@ void check_tokenizer_fits_init(const fs::path& init, const std::string& tokenize
       "the --init model's config.json has BOS id {}, the tokenizer in {} has {}: the model was made for "
       "another tokenizer; give --tokenizer the one it was trained with",
       model.bos_token_id, tokenizer_dir, tok_bos);
-  const bool eos_listed = tok_eos == model.eos_token_id ||
-                          std::find(model.extra_eos_token_ids.begin(), model.extra_eos_token_ids.end(),
-                                    tok_eos) != model.extra_eos_token_ids.end();
-  SEEK_CHECK(model.eos_token_id < 0 || tok_eos < 0 || eos_listed,
+  SEEK_CHECK(model.eos_token_id < 0 || tok_eos < 0 || model.is_eos(tok_eos),
              "the --init model's config.json has EOS id{} {}, the tokenizer in {} has {}: the model was made "
              "for another tokenizer; give --tokenizer the one it was trained with",
              model.extra_eos_token_ids.empty() ? "" : "s",

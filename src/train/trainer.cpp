@@ -118,7 +118,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   if (!s.init.empty() && s.tokenizer.empty() && !ckpt &&
       !tok::tokenizer_file_present(fs::path(s.init) / "tokenizer.json") &&
       ((run_model.bos_token_id >= 0 && run_model.bos_token_id != tok->bos_id()) ||
-       (run_model.eos_token_id >= 0 && run_model.eos_token_id != tok->eos_id())))
+       (run_model.eos_token_id >= 0 && !run_model.is_eos(tok->eos_id()))))
     print_stderr(
         "note: the --init folder {} has no tokenizer.json, so the data is read as bytes (the byte tokenizer: "
         "BOS {}, EOS {}), but its config.json has BOS {}, EOS {}; if the model was trained with another "
