@@ -105,6 +105,9 @@ OneDnnMatmul get_matmul(const Key& k) {
   auto c = strided_desc(k.M, k.N, k.ldc, false);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);  // see onednn_engine.hpp
+  // fp32 products stay fp32 whatever ONEDNN_DEFAULT_FPMATH_MODE says: oneDNN reads it into every primitive
+  // made without this, and where it is honoured (bf16/tf32 units) every fp32 GEMM would round its inputs.
+  attr.set_fpmath_mode(dnnl::fpmath_mode::strict);
   if (k.alpha != 1.0f) attr.set_output_scales(0, {k.alpha});
   if (k.beta != 0.0f) {
     dnnl::post_ops po;

@@ -585,6 +585,20 @@ TEST(Cli, OpenmpTeamsAreNeverShortOfThreads) {
   EXPECT_EQ(logits("OMP_THREAD_LIMIT=1", 0, "default.npy").second, one);
 }
 
+// ONEDNN_DEFAULT_FPMATH_MODE=BF16 goes into every oneDNN primitive made without a mode of its own; where it
+// is honoured (CPUs with bf16 or tf32 units, newer oneDNN) every fp32 GEMM would round its inputs. Seek's are
+// strict: oneDNN's trace of each primitive shows no other mode.
+TEST(Cli, Fp32GemmsIgnoreOnednnsDefaultFpmathMode) {
+  TempDir tmp("cli-fpmath");
+  const CmdResult r = seek::test::run_command(
+      "ONEDNN_VERBOSE=1 ONEDNN_DEFAULT_FPMATH_MODE=BF16 " + std::string(SEEK_BINARY) + " logits --model " +
+      kTinyV3 + " --ids 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20 --threads 1 --out " +
+      (tmp.path / "x.npy").string() + " 2>&1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("onednn_verbose,exec,cpu,matmul"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("fpmath_mode_bf16"), std::string::npos) << r.output;
+}
+
 // Output that cannot be written is an error (exit 1, the reason on stderr), not a silent exit 0 with the
 // output lost. Redirecting stdout to /dev/full is safe: the shell opens it, seek only writes to it.
 TEST(Cli, StdoutWriteErrorsAreReported) {
