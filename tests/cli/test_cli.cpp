@@ -556,6 +556,20 @@ TEST(Cli, MoreThreadsThanCoresIsNoted) {
       << r.output;
   r = run(gen + std::to_string(over - 1));
   EXPECT_EQ(r.output.find("cores this process may use"), std::string::npos) << r.output;
+  // Bound threads: libgomp binds the initial thread to its first place when it loads, and seek's start-up
+  // exec (openmp_wait.hpp) kept that affinity, so the new image had one place and every thread ran on one
+  // core. libgomp's OMP_DISPLAY_ENV shows the places each image sees: the second, the same as the first.
+  for (const char* bind : {"OMP_PROC_BIND=true", "OMP_PLACES=cores OMP_PROC_BIND=close"}) {
+    r = seek::test::run_command("env -u OMP_WAIT_POLICY -u GOMP_SPINCOUNT " + std::string(bind) +
+                                " OMP_DISPLAY_ENV=true " + SEEK_BINARY + " " + gen +
+                                std::to_string(over - 1) + " 2>&1");
+    EXPECT_EQ(r.code, 0) << r.output;
+    const size_t first = r.output.find("OMP_PLACES = "), second = r.output.rfind("OMP_PLACES = ");
+    ASSERT_NE(first, second) << bind << ": " << r.output;  // two images: the exec happened
+    const auto places = [&](size_t at) { return r.output.substr(at, r.output.find('\n', at) - at); };
+    EXPECT_EQ(places(second), places(first)) << bind;
+    EXPECT_EQ(r.output.find("cores this process may use"), std::string::npos) << bind << ": " << r.output;
+  }
 }
 
 // oneDNN splits a GEMM for the thread count it was made with, and leaves undone the share of a thread its
