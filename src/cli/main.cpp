@@ -22,6 +22,7 @@
 
 #include "cli/registry.hpp"
 #include "core/error.hpp"
+#include "core/openmp_stack.hpp"
 #include "core/openmp_wait.hpp"
 #include "core/sigpipe_blocked.hpp"
 #include "core/stdout.hpp"
@@ -198,6 +199,10 @@ int main(int argc, char** argv) {
   seek::use_short_openmp_spin_by_default(argv);
   seek::keep_openmp_teams_whole();
   occupy_closed_standard_streams();
+  if (const std::string why = seek::openmp_stack_problem(); !why.empty()) {
+    say(fmt::format("seek: error: {}\n", why));
+    return 1;
+  }
   seek::remove_temporaries_on_signals();
   // A file-size limit (`ulimit -f`) reached while writing raised SIGXFSZ, which ended seek at once and left
   // its temporary file behind for good. Ignored, the write fails with EFBIG ("File too large"), reported as

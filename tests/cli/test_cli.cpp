@@ -599,6 +599,32 @@ TEST(Cli, OpenmpTeamsAreNeverShortOfThreads) {
   EXPECT_EQ(logits("OMP_THREAD_LIMIT=1", 0, "default.npy").second, one);
 }
 
+// oneDNN's kernels crashed in silence (a segmentation fault in JIT code) on the 16 KiB worker stacks that
+// OMP_STACKSIZE=16K asks for; seek refuses such stacks before a command runs, and runs on enough of them.
+TEST(Cli, TooSmallOpenmpStacksAreRefused) {
+  TempDir tmp("cli-omp-stack");
+  const auto logits = [&](const std::string& env) {
+    return seek::test::run_command(env + " " + SEEK_BINARY + " logits --model " + kTinyV3 +
+                                   " --ids 1,2,3 --threads 2 --out " + (tmp.path / "x.npy").string() +
+                                   " 2>&1");
+  };
+  for (const char* small : {"OMP_STACKSIZE=16K", "OMP_STACKSIZE=100000B", "GOMP_STACKSIZE=64"}) {
+    const CmdResult r = logits(small);
+    EXPECT_EQ(r.code, 1) << small << ": " << r.output;
+    EXPECT_NE(r.output.find("seek: error: OpenMP's threads get a stack of"), std::string::npos)
+        << small << ": " << r.output;
+    EXPECT_NE(r.output.find("at least 256 KiB (OMP_STACKSIZE=256K)"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(tmp.path / "x.npy"));
+  }
+  for (const char* enough :
+       {"OMP_STACKSIZE=256K", "OMP_STACKSIZE=4M", "OMP_STACKSIZE=16K OMP_THREAD_LIMIT=1"}) {
+    const CmdResult r = logits(enough);
+    EXPECT_EQ(r.code, 0) << enough << ": " << r.output;
+    EXPECT_TRUE(fs::exists(tmp.path / "x.npy")) << enough;
+    fs::remove(tmp.path / "x.npy");
+  }
+}
+
 // ONEDNN_DEFAULT_FPMATH_MODE=BF16 goes into every oneDNN primitive made without a mode of its own; where it
 // is honoured (CPUs with bf16 or tf32 units, newer oneDNN) every fp32 GEMM would round its inputs. Seek's are
 // strict: oneDNN's trace of each primitive shows no other mode.
