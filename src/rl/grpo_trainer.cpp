@@ -307,15 +307,24 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   };
   // Like a thread count, these change how sums are split (docs/grpo.md): a step's gradient across the
   // micro-batches, the sampler's logits across the rows decoded together. The same run up to rounding, so
-  // the same bits only while they stay; "changed settings" alone read as harmless.
+  // the same bits only while they stay; "changed settings" alone read as harmless. Values that split a step
+  // the same way are the same here: a micro-batch of the step's P × G sequences or more is the whole step,
+  // and a rollout batch of at most G admits a group only into an empty batch (a group decodes together
+  // whatever it says), as G does.
   if (state.step > 0) {
     const nlohmann::json saved = state.extra.value("settings", nlohmann::json::object());
+    const auto split = [&](std::string_view key, const nlohmann::json& v) -> int64_t {
+      if (!v.is_number_integer()) return -1;
+      const int64_t n = std::min<int64_t>(v.get<int64_t>(), P * G);
+      return key == "rollout_batch" ? std::max(n, G) : n;
+    };
     for (const auto& [key, flag, what] :
          {std::tuple{"micro_batch", "--micro-batch",
                      "its micro-batches sum a step's gradient in another order"},
           std::tuple{"rollout_batch", "--rollout-batch",
                      "its rollouts decode other rows together, whose logits round differently"}})
-      if (saved.is_object() && saved.contains(key) && saved[key] != settings_now[key])
+      if (saved.is_object() && saved.contains(key) && saved[key] != settings_now[key] &&
+          split(key, saved[key]) != split(key, settings_now[key]))
         fmt::print(
             "note: the checkpoint was made with {} {} and this run has {}: {}, so the run may not reproduce "
             "an uninterrupted one bit for bit ({} {} would)\n",

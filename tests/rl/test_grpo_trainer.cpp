@@ -225,6 +225,22 @@ TEST(GrpoTrainer, ResumeReproducesTheUninterruptedRun) {
             std::string::npos)
       << out;
   EXPECT_EQ(out.find("micro_batch"), std::string::npos) << out;  // the resumed run's settings keep 4
+  // Values that split a step of 4 × 8 sequences the same way are not a change: a rollout batch of at most a
+  // group (8) admits a group only into an empty batch, and a micro-batch of 32 or more is the whole step.
+  testing::internal::CaptureStdout();
+  run_grpo(s2, true, {{"steps", 7}, {"rollout_batch", 8}, {"micro_batch", 32}});
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(out.find("note: the checkpoint was made with rollout_batch"), std::string::npos) << out;
+  EXPECT_NE(out.find("note: the checkpoint was made with micro_batch 4 and this run has 32: "),
+            std::string::npos)
+      << out;
+  testing::internal::CaptureStdout();
+  run_grpo(s2, true, {{"steps", 8}, {"rollout_batch", 9}, {"micro_batch", 1000}});
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(out.find("note: the checkpoint was made with micro_batch"), std::string::npos) << out;
+  EXPECT_NE(out.find("note: the checkpoint was made with rollout_batch 8 and this run has 9: "),
+            std::string::npos)
+      << out;
 }
 
 // Two finished runs of `steps` steps from dir/policy, checkpointed at the end: one with a KL term (dir/run)
