@@ -608,7 +608,10 @@ TEST(Cli, TooSmallOpenmpStacksAreRefused) {
                                    " --ids 1,2,3 --threads 2 --out " + (tmp.path / "x.npy").string() +
                                    " 2>&1");
   };
-  for (const char* small : {"OMP_STACKSIZE=16K", "OMP_STACKSIZE=100000B", "GOMP_STACKSIZE=64"}) {
+  // Read as libgomp reads them: K when no unit, OMP_STACKSIZE before GOMP_STACKSIZE, and a value libgomp
+  // rejects (or cannot set, under 16 KiB) left to its default.
+  for (const char* small : {"OMP_STACKSIZE=16K", "OMP_STACKSIZE=' 100000 b '", "GOMP_STACKSIZE=64",
+                            "OMP_STACKSIZE=16KB GOMP_STACKSIZE=32"}) {
     const CmdResult r = logits(small);
     EXPECT_EQ(r.code, 1) << small << ": " << r.output;
     EXPECT_NE(r.output.find("seek: error: OpenMP's threads get a stack of"), std::string::npos)
@@ -616,8 +619,8 @@ TEST(Cli, TooSmallOpenmpStacksAreRefused) {
     EXPECT_NE(r.output.find("at least 256 KiB (OMP_STACKSIZE=256K)"), std::string::npos) << r.output;
     EXPECT_FALSE(fs::exists(tmp.path / "x.npy"));
   }
-  for (const char* enough :
-       {"OMP_STACKSIZE=256K", "OMP_STACKSIZE=4M", "OMP_STACKSIZE=16K OMP_THREAD_LIMIT=1"}) {
+  for (const char* enough : {"OMP_STACKSIZE=256K", "OMP_STACKSIZE=4m", "OMP_STACKSIZE=16K OMP_THREAD_LIMIT=1",
+                             "OMP_STACKSIZE=8K", "OMP_STACKSIZE=1G GOMP_STACKSIZE=16"}) {
     const CmdResult r = logits(enough);
     EXPECT_EQ(r.code, 0) << enough << ": " << r.output;
     EXPECT_TRUE(fs::exists(tmp.path / "x.npy")) << enough;
