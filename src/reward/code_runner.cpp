@@ -60,6 +60,43 @@ std::string make_nonce() {
 // hostile program can still walk the interpreter's frames, patch a shared module such as math, or return
 // objects whose __eq__ is always true; this guards against the cheap hacks, not against an adversary that
 // targets the harness.)
+// What a test text's tests are, read from its syntax tree alone (the harness and the start-up check share
+// it): each top-level statement that is or contains an assert (not in a def or class); then, as pytest and
+// unittest collect them, each top-level function named test* that needs no argument, and each test* method
+// of a class named Test* or based on a *TestCase class. A text that only defines, imports and documents
+// runs none of what it defines: such tests passed every solution, a wrong one too (a pytest file, a
+// HumanEval check() never called).
+constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
+    import ast
+    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    asserting = [not isinstance(x, defs) and any(isinstance(y, ast.Assert) for y in ast.walk(x))
+                 for x in tree.body]
+    def base(b):
+        return b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else ''
+    def bare(f):
+        a = f.args
+        return (len(a.posonlyargs) + len(a.args) <= len(a.defaults) and
+                all(d is not None for d in a.kw_defaults))
+    calls = []
+    for x in tree.body:
+        if isinstance(x, ast.FunctionDef) and x.name.startswith('test') and bare(x):
+            calls.append((x.name, None))
+        elif isinstance(x, ast.ClassDef) and (x.name.startswith('Test') or
+                                              any(base(b).endswith('TestCase') for b in x.bases)):
+            calls += [(x.name, y.name) for y in x.body
+                      if isinstance(y, ast.FunctionDef) and y.name.startswith('test')]
+    quiet = defs + (ast.Import, ast.ImportFrom, ast.Pass)
+    runs_nothing = not any(asserting) and not calls and all(
+        isinstance(x, quiet) or (isinstance(x, ast.Expr) and isinstance(x.value, ast.Constant))
+        for x in tree.body)
+    return asserting, calls, runs_nothing
+)PY";
+
+// Why a text whose plan runs nothing is refused.
+constexpr std::string_view kRunsNothing =
+    "its tests only define functions or classes and run none of them, so every solution, a wrong one too, "
+    "would pass them (call what they define, e.g. check(f), or name test functions test_*)";
+
 constexpr std::string_view kHarness = R"PY(def _main():
     import sys, os, ast
     nonce = sys.stdin.buffer.readline().decode().strip()
@@ -69,12 +106,18 @@ constexpr std::string_view kHarness = R"PY(def _main():
     try:
         tree = ast.parse(source, 'tests.py')
     except SyntaxError as e:
-        write(1, ('\n%s error tests-syntax %s\n' % (nonce, e)).encode())
+        write(1, ('\n%s error tests-syntax %s\n' % (nonce, str(e)[:200])).encode())
         exit_now(0)
-    defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'),
-              not isinstance(x, defs) and any(isinstance(y, ast.Assert) for y in ast.walk(x)))
-             for x in tree.body]
+    asserting, calls, runs_nothing = _plan(tree)
+    stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'), a)
+             for x, a in zip(tree.body, asserting)]
+    # unittest's classes, taken before the solution runs. The harness runs TestCase tests itself: a
+    # unittest.main() in the tests looks for them in the harness's module, finds none and exits, a failed
+    # statement that is no test.
+    unittest = None
+    if any(c[1] is not None for c in calls) or b'unittest' in source:
+        import unittest
+        test_case, test_result = unittest.TestCase, unittest.TestResult
     # The names the tests read from the solution, for judging which of its names they test (below): global
     # names they read and do not bind at module level themselves (a solution's x = 0 is not what
     # "x = max(2, 3)" tests; a check(candidate) function's parameter is its own), or imported from it.
@@ -95,8 +138,11 @@ constexpr std::string_view kHarness = R"PY(def _main():
         loaded.update(s.get_name() for s in t.get_symbols() if s.is_referenced() and s.is_global())
         scopes.extend(t.get_children())
     del source, tree
-    n_asserts = sum(1 for _, a in stmts if a)
-    write(1, ('\n%s total %d\n' % (nonce, n_asserts if n_asserts else 1)).encode())
+    n_tests = sum(1 for _, a in stmts if a) + len(calls)
+    write(1, ('\n%s total %d\n' % (nonce, n_tests if n_tests else 1)).encode())
+    if runs_nothing:
+        write(1, ('\n%s error tests-run-nothing the tests define but run nothing\n' % nonce).encode())
+        exit_now(0)
     # A real module in sys.modules: dataclasses with postponed annotations, pickle and
     # "from solution import f" in the tests look the solution up there.
     mod = type(sys)('solution')
@@ -104,7 +150,9 @@ constexpr std::string_view kHarness = R"PY(def _main():
     sys.modules['solution'] = mod
     g = mod.__dict__
     g['__builtins__'] = real_builtins = __builtins__
-    solution_code = compile(open('/src/solution.py').read(), 'solution.py', 'exec')
+    # As bytes, as `python3 solution.py` reads it: a byte-order mark or a coding line is honoured.
+    with open('/src/solution.py', 'rb') as f:
+        solution_code = compile(f.read(), 'solution.py', 'exec')
     blocked = frozenset(('gc.get_objects', 'gc.get_referrers', 'gc.get_referents', 'sys.settrace',
                          'sys.setprofile', 'sys._current_frames', 'sys.addaudithook', 'ctypes.dlopen'))
     def audit(event, args):
@@ -142,14 +190,31 @@ constexpr std::string_view kHarness = R"PY(def _main():
         hide = shadowing - used
     else:
         report('\n%s error tests-ambiguous the tests use only names of the solution that shadow builtins '
-               '(%s): which is tested is unclear\n' % (nonce, ', '.join(sorted(used))))
+               '(%s): which is tested is unclear\n' % (nonce, ', '.join(sorted(used))[:200]))
         exit_now(0)
     tg = {k: v for k, v in g.items() if k not in hide}
     tg['__builtins__'] = real_builtins  # a solution's own __builtins__ = {...} is not the tests' builtins
+    # The tests are the program run: their `if __name__ == '__main__':` block runs (check(f) under it was
+    # never called, and a wrong solution passed).
+    tg['__name__'] = '__main__'
+    def call(cls, method):
+        obj = tg[cls]
+        if method is None:
+            obj()
+        elif unittest is not None and isinstance(obj, type) and issubclass(obj, test_case):
+            result = test_result()
+            obj(method).run(result)
+            if not result.wasSuccessful() or result.testsRun != 1:
+                raise AssertionError(method)
+        else:
+            getattr(obj(), method)()
     i, all_ok = 0, True
-    for code, is_assert in stmts:
+    for code, is_assert in stmts + [(c, True) for c in calls]:
         try:
-            run(code, tg)
+            if isinstance(code, tuple):
+                call(*code)
+            else:
+                run(code, tg)
             ok = True
         except BaseException:
             ok = False
@@ -162,11 +227,22 @@ constexpr std::string_view kHarness = R"PY(def _main():
             if ok:
                 report('\n%s pass %d\n' % (nonce, i))
             i += 1
-    if not n_asserts and all_ok:
+    if not n_tests and all_ok:
         report('\n%s pass 0\n' % nonce)
     exit_now(0)
 _main()
 )PY";
+
+// At most what the harness writes of its own on stdout, which the program's prints share: a "total" line,
+// a "pass" line per test and one "error" line (under 256 bytes). A test is an assert statement, or a def
+// (a test function or method), so the words' counts bound the tests. max_output_bytes is the program's:
+// the harness's lines filled it, and under a limit of 150 bytes a correct solution of 3 asserts scored 2/3.
+size_t harness_report_bytes(std::string_view tests, std::string_view nonce) {
+  size_t words = 0;
+  for (const std::string_view word : {"assert", "def"})
+    for (size_t at = tests.find(word); at != std::string_view::npos; at = tests.find(word, at + 1)) ++words;
+  return (words + 1) * (nonce.size() + 24) + nonce.size() + 256;
+}
 
 double elapsed(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -217,6 +293,7 @@ namespace {
 // compiled alone, the symbol table of the whole), and reports the first that fails, "bad <index> <message>",
 // or that takes more CPU seconds than argv[1], "slow <index> <seconds>"; else "ok". What the harness cannot
 // compile, or not within a run's limits, scores every completion 0; what it can is never refused here.
+// (After kTestPlan.) A text whose plan runs nothing is reported as "idle <index>".
 constexpr std::string_view kCompileCheck = R"PY(import sys, json, ast, symtable, time
 budget = float(sys.argv[1])
 sources = json.loads(sys.stdin.buffer.read().decode('utf-8'))
@@ -228,12 +305,16 @@ for i, s in enumerate(sources):
         for x in tree.body:
             compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec')
         symtable.symtable(source.decode('utf-8', 'replace'), 'tests.py', 'exec')
+        runs_nothing = _plan(tree)[2]
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         sys.stdout.write('bad %d %s\n' % (i, ' '.join(str(e).split()) or type(e).__name__))
         sys.exit(0)
     spent = time.process_time() - start
     if spent > budget:
         sys.stdout.write('slow %d %.2f\n' % (i, spent))
+        sys.exit(0)
+    if runs_nothing:
+        sys.stdout.write('idle %d x\n' % i)
         sys.exit(0)
 sys.stdout.write('ok\n')
 )PY";
@@ -243,8 +324,8 @@ constexpr size_t kCompileChunkBytes = size_t(4) << 20;
 
 }  // namespace
 
-std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
-    std::span<const std::string_view> sources, const CodeRunOptions& o) {
+std::optional<std::pair<size_t, std::string>> first_unusable_tests(std::span<const std::string_view> sources,
+                                                                   const CodeRunOptions& o) {
   SandboxLimits lim = o.limits;
   // What one harness run may spend (its CPU and wall limits): tests that take longer just to compile fail
   // every run.
@@ -264,12 +345,13 @@ std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
     }
     const SandboxRun run =
         run_in_sandbox({o.python, "-s", "-B", "/src/check.py", fmt::format("{}", budget)},
-                       {{"check.py", std::string(kCompileCheck)}},
+                       {{"check.py", std::string(kTestPlan) + std::string(kCompileCheck)}},
                        chunk.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), lim);
     const std::string_view out = run.out;
     // Cut short by a stop (core/stop_signal.hpp): the job stops at its next safe point, unchecked.
     if (run.stopped) return std::nullopt;
-    if (!run.ok() || !(out == "ok\n" || out.starts_with("bad ") || out.starts_with("slow "))) {
+    if (!run.ok() ||
+        !(out == "ok\n" || out.starts_with("bad ") || out.starts_with("slow ") || out.starts_with("idle "))) {
       std::string why = run.started ? (run.err.empty() ? describe(run) : run.err) : run.error;
       // A traceback's last line says what went wrong.
       why.resize(why.find_last_not_of('\n') + 1);
@@ -277,18 +359,21 @@ std::optional<std::pair<size_t, std::string>> first_tests_not_compiling(
       fail("cannot check that the problems' tests are valid Python ({} in the sandbox): {}", o.python, why);
     }
     if (out != "ok\n") {
-      const bool slow = out.starts_with("slow ");
-      const size_t from = slow ? 5 : 4, sp = out.find(' ', from);
+      const std::string_view kind = out.substr(0, out.find(' '));
+      const size_t from = kind.size() + 1, sp = out.find(' ', from);
       const size_t index = size_t(std::stoull(std::string(out.substr(from, sp - from))));
       std::string message(out.substr(sp + 1));
       while (!message.empty() && message.back() == '\n') message.pop_back();
       return std::pair{
           begin + index,
-          slow ? fmt::format("its tests take {} s of CPU just to compile, more than the {} s a run "
-                             "may take (the code reward's cpu_seconds, wall_seconds and "
-                             "total_wall_seconds)",
-                             message, budget)
-               : fmt::format("its tests are not valid Python ({})", message)};
+          kind == "idle" ? std::string(kRunsNothing)
+          : kind == "slow"
+              ? fmt::format("its tests take {} s of CPU just to compile, more than the {} s a run may take "
+                            "(the code reward's cpu_seconds, wall_seconds and total_wall_seconds), so no "
+                            "completion could pass them",
+                            message, budget)
+              : fmt::format("its tests are not valid Python ({}), so no completion could pass them",
+                            message)};
     }
     begin = end;
   }
@@ -334,10 +419,12 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
     std::string nonce = make_nonce();
     SandboxLimits lim = o.limits;
     lim.wall_seconds = std::min(lim.wall_seconds, o.total_wall_seconds);
+    lim.max_output_bytes += harness_report_bytes(asserts, nonce);
     argv.push_back("/src/harness.py");
-    SandboxRun run =
-        run_in_sandbox(argv, {{"harness.py", std::string(kHarness)}, {"solution.py", std::string(code)}},
-                       nonce + "\n" + std::string(asserts), lim);
+    SandboxRun run = run_in_sandbox(
+        argv,
+        {{"harness.py", std::string(kTestPlan) + std::string(kHarness)}, {"solution.py", std::string(code)}},
+        nonce + "\n" + std::string(asserts), lim);
     if (!run.started) {
       res.error = run.error;
       res.detail = run.error;

@@ -77,9 +77,8 @@ class CodeReward : public RewardFunction {
         of.push_back(&p);
       }
     if (sources.empty()) return;
-    if (const auto bad = first_tests_not_compiling(sources, opts_))
-      fail("problem {}: {}, so no completion could pass them; fix them in the problem file",
-           of[bad->first]->id, bad->second);
+    if (const auto bad = first_unusable_tests(sources, opts_))
+      fail("problem {}: {}; fix them in the problem file", of[bad->first]->id, bad->second);
   }
 
  private:

@@ -211,6 +211,85 @@ TEST(CodeRunReview, TheSolutionIsARealModule) {
   EXPECT_EQ(r.total, 2);
 }
 
+// Tests that the harness defined but never ran passed every solution, a wrong one too: pytest-style test_
+// functions, a check(candidate) called under the tests' own __main__ guard (the tests ran as module
+// `solution`), and unittest cases (unittest.main() looked for them in the harness's module). Each test
+// function or test method is now one test, and the guard runs.
+TEST(CodeRunReview, TestFunctionsClassesAndMainGuardsRun) {
+  REQUIRE_ISOLATION();
+  const std::string right = "def f(x):\n    return x + 1\n", wrong = "def f(x):\n    return None\n";
+  struct Case {
+    std::string tests;
+    int total;
+  };
+  const Case cases[] = {
+      {"def test_one():\n    assert f(1) == 2\ndef test_two():\n    assert f(5) == 6\n"
+       "def test_helper(x):\n    assert f(x) == x + 1\n",
+       2},
+      {"def check(candidate):\n    assert candidate(1) == 2\nif __name__ == '__main__':\n    check(f)\n", 1},
+      {"import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(f(1), "
+       "2)\n"
+       "    def test_b(self):\n        self.assertEqual(f(2), 3)\n"
+       "if __name__ == '__main__':\n    unittest.main(exit=False)\n",
+       2},
+      {"from unittest import TestCase, main\nclass FTests(TestCase):\n    def test_a(self):\n"
+       "        assert f(1) == 2\nmain()\n",
+       1},
+      {"class TestF:\n    def test_a(self):\n        assert f(1) == 2\n    def helper(self):\n        pass\n",
+       1},
+      {"assert f(0) == 1\ndef test_more():\n    assert f(9) == 10\n", 2},
+  };
+  for (const auto& c : cases) {
+    const auto good = run_code_tests(right, {}, c.tests, test::fast_code_run(10));
+    EXPECT_EQ(good.total, c.total) << c.tests;
+    EXPECT_EQ(good.passed, c.total) << c.tests << good.detail;
+    const auto bad = run_code_tests(wrong, {}, c.tests, test::fast_code_run(10));
+    EXPECT_EQ(bad.total, c.total) << c.tests;
+    EXPECT_EQ(bad.passed, 0) << c.tests << bad.detail;
+  }
+  // A text that defines and runs nothing passes nothing (the start-up check refuses it: below).
+  const auto idle = run_code_tests(right, {}, "def check(candidate):\n    assert candidate(1) == 2\n",
+                                   test::fast_code_run(10));
+  EXPECT_EQ(idle.passed, 0) << idle.detail;
+  EXPECT_NE(idle.detail.find("run nothing"), std::string::npos) << idle.detail;
+}
+
+// The harness's own report lines shared the program's output limit: under max_output_bytes 150 a correct
+// solution of 3 asserts scored 2/3, under 60 nothing. A flood of the program's own is still cut.
+TEST(CodeRunReview, TheHarnessReportsDoNotCountAsTheProgramsOutput) {
+  REQUIRE_ISOLATION();
+  const std::string tests = "assert f(1) == 2\nassert f(2) == 3\nassert f(3) == 4\n";
+  for (const size_t limit : {1, 60, 150}) {
+    auto o = test::fast_code_run(10);
+    o.limits.max_output_bytes = limit;
+    const auto r = run_code_tests("def f(x):\n    return x + 1\n", {}, tests, o);
+    EXPECT_EQ(r.passed, 3) << limit << ": " << r.detail;
+    EXPECT_EQ(r.total, 3) << limit;
+  }
+  auto o = test::fast_code_run(10);
+  o.limits.max_output_bytes = 150;
+  const auto flood = run_code_tests("print('x' * 100000)\ndef f(x):\n    return x + 1\n", {}, tests, o);
+  EXPECT_EQ(flood.passed, 0) << flood.detail;
+  EXPECT_EQ(flood.detail, "output limit");
+}
+
+// A solution that starts with a byte-order mark runs under `python3 solution.py` (stdin/stdout tests) but
+// failed every assert test: the harness compiled it from text, where U+FEFF is a syntax error.
+TEST(CodeRunReview, ASolutionWithAByteOrderMarkRunsUnderAssertsToo) {
+  REQUIRE_ISOLATION();
+  const std::string bom = "\xEF\xBB\xBF", f = "def f(x):\n    return x + 1\n";
+  EXPECT_EQ(run_code_tests(bom + f, {}, "assert f(1) == 2\n", test::fast_code_run(10)).passed, 1);
+  EXPECT_EQ(
+      run_code_tests(bom + f + "print(f(int(input())))\n", {{"1\n", "2\n"}}, "", test::fast_code_run(10))
+          .passed,
+      1);
+  // A coding line is honoured too, as by `python3 solution.py`.
+  EXPECT_EQ(run_code_tests("# -*- coding: latin-1 -*-\ndef f(x):\n    return '\xE9' * x\n", {},
+                           "assert f(2) == '\u00e9\u00e9'\n", test::fast_code_run(10))
+                .passed,
+            1);
+}
+
 // A program that exits without reading all of a large input made the parent's write to its stdin pipe
 // raise SIGPIPE, which killed the trainer (here: this test process).
 TEST(CodeRunReview, AProgramThatLeavesInputUnreadDoesNotKillTheCaller) {
@@ -263,8 +342,27 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
     EXPECT_NE(e.find("problem data.jsonl:7: its tests are not valid Python ("), std::string::npos) << e;
     EXPECT_NE(e.find(says), std::string::npos) << e;
   }
+  // Tests that only define (and import, and document) run nothing, so every completion would pass them;
+  // pytest-style test functions and test classes are tests.
+  for (const std::string idle :
+       {"def check(candidate):\n    assert candidate(1) == 2\n", "# just a comment\n",
+        "import math\n\"\"\"doc\"\"\"\ndef test_needs(x):\n    assert f(x)\nclass Helper:\n    def "
+        "test(self):\n"
+        "        assert f(1)\n"}) {
+    std::vector<Problem> ps = good;
+    ps.push_back(problem("data.jsonl:3", idle));
+    const std::string e = test::error_of([&] { reward->check_problems(ps); });
+    EXPECT_NE(e.find("problem data.jsonl:3: its tests only define functions or classes and run none of them, "
+                     "so every solution, a wrong one too, would pass them"),
+              std::string::npos)
+        << idle << e;
+  }
+  EXPECT_NO_THROW(reward->check_problems(std::vector<Problem>{
+      problem("p", "def test_a():\n    assert f(1) == 2\n"),
+      problem("u", "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        pass\n"),
+      problem("x", "x = f(1)\n")}));
   // Past the first run's few MB of tests, the index still names the right problem.
-  std::vector<Problem> many(3, problem("big", std::string(3 << 20, '#') + "\n"));
+  std::vector<Problem> many(3, problem("big", "assert f(1) == 1\n" + std::string(3 << 20, '#') + "\n"));
   many.push_back(problem("late", "assert ("));
   std::string e = test::error_of([&] { reward->check_problems(many); });
   EXPECT_NE(e.find("problem late: its tests are not valid Python"), std::string::npos) << e;

@@ -100,13 +100,13 @@ TEST(SandboxStop, ChecksBeforeScoringGiveWayToAStop) {
     EXPECT_NO_THROW(make_reward("code"));
     const std::vector<std::string_view> broken = {"assert ("};
     std::optional<std::pair<size_t, std::string>> found;
-    EXPECT_NO_THROW(found = first_tests_not_compiling(broken, test::fast_code_run()));
+    EXPECT_NO_THROW(found = first_unusable_tests(broken, test::fast_code_run()));
     EXPECT_FALSE(found.has_value());
   }
   ::unsetenv("SEEK_TEST_SIGNAL_AT");
   const StopOnSignal next_job("");
   const std::vector<std::string_view> broken = {"assert ("};
-  EXPECT_TRUE(first_tests_not_compiling(broken, test::fast_code_run()).has_value());
+  EXPECT_TRUE(first_unusable_tests(broken, test::fast_code_run()).has_value());
 }
 
 }  // namespace
