@@ -112,6 +112,50 @@ bool rounds_to(int k, double written_value, double other) {
   return std::fabs(written_value - other) <= std::max(half_unit, noise) * (1 + 1e-9);
 }
 
+// The letters `s` uses as variables, sorted: each letter that stands alone (not in a word such as sqrt, nor a
+// command's name), except e and i (Euler's number and the imaginary unit, which no value stands for here).
+std::string variables_of(const std::string& s) {
+  std::string letters;
+  for (size_t k = 0; k < s.size(); ++k) {
+    if (!std::isalpha(static_cast<unsigned char>(s[k]))) continue;
+    size_t end = k;
+    while (end < s.size() && std::isalpha(static_cast<unsigned char>(s[end]))) ++end;
+    if (end == k + 1 && s[k] != 'e' && s[k] != 'i' && (k == 0 || s[k - 1] != '\\') &&
+        letters.find(s[k]) == std::string::npos)
+      letters += s[k];
+    k = end - 1;
+  }
+  std::sort(letters.begin(), letters.end());
+  return letters;
+}
+
+// Whether two expressions in the same variables are the same function of them: equal at each of five
+// points where either is defined (a root of a negative, a division by 0, is defined at neither), and
+// defined at three at least. "n(n+1)/2" answered \frac{n(n+1)}{2} only as text before, which the rewrite's
+// parentheses made differ. The points are rationals unlike any an answer is built around (not 0, 1 or
+// small integers), distinct for each variable, so polynomials and rational functions compare exactly; two
+// that differ agree at all five only if all five are roots of their difference.
+bool same_function(const std::string& a, const std::string& b, const Deadline& d) {
+  const std::string letters = variables_of(a);
+  if (letters.empty() || letters != variables_of(b)) return false;
+  static constexpr int kNumerators[] = {17, 23, 31, 41, 53, 61, 71, 83, 97, 103, 113, 127};
+  static constexpr int kDenominators[] = {7, 11, 13, 19, 29};
+  int agreed = 0;
+  for (int point = 0; point < 5; ++point) {
+    Variables at;
+    for (size_t k = 0; k < letters.size(); ++k) {
+      const int num = kNumerators[(5 * k + size_t(point)) % std::size(kNumerators)];
+      const int den = kDenominators[(k + size_t(point)) % std::size(kDenominators)];
+      at.set(letters[k], Number::rational(point % 2 ? -num : num, den));
+    }
+    const auto x = evaluate(a, d, &at), y = evaluate(b, d, &at);
+    if (!x && !y) continue;
+    if (!x || !y || !numbers_equal(*x, *y, 1e-9, 1e-12)) return false;
+    ++agreed;
+  }
+  return agreed >= 3;
+}
+
 bool element_equal(const std::string& a, const std::string& b, const CompareOptions& o, const Deadline& d) {
   auto va = evaluate(a, d);
   auto vb = evaluate(b, d);
@@ -144,7 +188,7 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
     if (kb < 0 || (ka >= 0 && ka <= kb)) return rounds_to(ka, x, y);
     return rounds_to(kb, y, x);
   }
-  return canonical_text(a, d) == canonical_text(b, d);
+  return canonical_text(a, d) == canonical_text(b, d) || same_function(a, b, d);
 }
 
 // A set \{a, b\} (latex_to_expr writes its braces as "\(" and "\)"): its elements, or nullopt. The outer

@@ -118,6 +118,13 @@ struct Rewriter {
     while (i < s.size()) {
       tick();
       char c = s[i];
+      if (c == '\\' && i + 1 < s.size() && s[i + 1] == '\\') {
+        // A row break (a matrix's, an array's): its second backslash starts no command. Read alone, "\\ -1"
+        // lost its space as the control space "\ ", so "2 \\ -1" and "2\\-1" differed.
+        out += "\\\\";
+        i += 2;
+        continue;
+      }
       if (c == '\\') {
         bool dropped = false;
         for (auto d : kDrop) {

@@ -3,7 +3,7 @@
 //   term    := unary (('*'|'/') unary | <implicit> power)*
 //   unary   := ('+'|'-') unary | power
 //   power   := primary ('^' unary)?            (right-associative: 2^3^2 = 2^9)
-//   primary := number | '(' expr ')' | 'sqrt' primary | 'pi'
+//   primary := number | '(' expr ')' | 'sqrt' primary | 'pi' | variable (a lone letter given a value)
 //   number  := digits and '.' (("e"|"E") ('+'|'-')? digits)?
 #include "reward/math_eval.hpp"
 
@@ -19,8 +19,16 @@ struct Parser {
   size_t i = 0;
   int depth = 0;
   const Deadline& deadline;
+  const Variables* variables = nullptr;
   bool ok = true;
   size_t steps = 0;
+
+  // The value of the variable at i: a letter with a value, not followed by another letter.
+  const std::optional<Number>* variable_here() const {
+    if (variables == nullptr || i >= s.size()) return nullptr;
+    if (i + 1 < s.size() && std::isalpha((unsigned char)s[i + 1])) return nullptr;
+    return variables->find(s[i]);
+  }
 
   void skip() {
     while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) ++i;
@@ -57,7 +65,7 @@ struct Parser {
     char c = s[i];
     if (c == '(') return true;
     if (std::isdigit((unsigned char)c) || c == '.') return !after_number;
-    return s.substr(i, 4) == "sqrt" || s.substr(i, 2) == "pi";
+    return s.substr(i, 4) == "sqrt" || s.substr(i, 2) == "pi" || variable_here() != nullptr;
   }
 
   std::optional<Number> expr() {
@@ -159,6 +167,10 @@ struct Parser {
       return r;
     }
     if (word("pi")) return Number::approx(std::numbers::pi);
+    if (const std::optional<Number>* v = variable_here()) {
+      ++i;
+      return **v;
+    }
     size_t start = i;
     while (i < s.size() && (std::isdigit((unsigned char)s[i]) || s[i] == '.')) ++i;
     if (i == start) return fail();
@@ -189,9 +201,15 @@ struct Parser {
 
 }  // namespace
 
-std::optional<Number> evaluate(std::string_view expr, const Deadline& deadline) {
+int Variables::index(char c) {
+  if (c >= 'a' && c <= 'z') return c - 'a';
+  if (c >= 'A' && c <= 'Z') return 26 + (c - 'A');
+  return -1;
+}
+
+std::optional<Number> evaluate(std::string_view expr, const Deadline& deadline, const Variables* variables) {
   if (expr.size() > kMaxExpressionChars) return std::nullopt;
-  Parser p{expr, 0, 0, deadline};
+  Parser p{expr, 0, 0, deadline, variables};
   auto v = p.expr();
   p.skip();
   if (!v || !p.ok || p.i != expr.size() || !v->finite()) return std::nullopt;

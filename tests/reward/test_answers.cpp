@@ -254,6 +254,47 @@ TEST(Compare, VariablesAfterACoefficientAreNoUnit) {
   expect_comparisons(cases);
 }
 
+// An expression in variables compared as text only, after a rewrite that puts a fraction's parts in
+// parentheses: n(n+1)/2 did not answer \frac{n(n+1)}{2}, nor 1/x \frac{1}{x}. Expressions in the same
+// variables are now the same answer when they are the same function of them.
+TEST(Compare, ExpressionsInVariablesCompareAsFunctions) {
+  const EqCase cases[] = {
+      {"n(n+1)/2", "\\frac{n(n+1)}{2}", true},
+      {"\\frac{n^2+n}{2}", "\\frac{n(n+1)}{2}", true},
+      {"\\boxed{1/x}", "\\frac{1}{x}", true},
+      {"\\frac{x}{2}", "x/2", true},
+      {"\\frac{a}{b}", "a/b", true},
+      {"2x+1", "1+2x", true},
+      {"(x+1)^2", "x^2+2x+1", true},
+      {"x + y", "y + x", true},
+      {"\\frac{\\sqrt{x}}{x}", "\\frac{1}{\\sqrt{x}}", true},
+      {"y = 2x + 3", "3 + 2x", true},
+      // Another function, other variables, a sign that differs where the variable is negative.
+      {"n(n-1)/2", "\\frac{n(n+1)}{2}", false},
+      {"k(k+1)/2", "\\frac{n(n+1)}{2}", false},
+      {"x^2", "2x", false},
+      {"x - y", "y - x", false},
+      {"\\sqrt{x^2}", "x", false},
+      {"x^3 - 6x^2 + 11x", "6", false},
+      {"A", "B", false},
+      {"2 x", "2", false},
+      {"e^x", "x", false},
+  };
+  expect_comparisons(cases);
+}
+
+// A matrix's row break followed by a space lost the space's sign of being one: "2 \\ -1" read as "2 \-1"
+// (the second backslash and the space taken for LaTeX's control space), so the same vector written with
+// other spacing did not match.
+TEST(Compare, ARowBreakIsNoControlSpace) {
+  const EqCase cases[] = {
+      {"\\begin{pmatrix}2\\\\-1\\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ -1 \\end{pmatrix}", true},
+      {"\\begin{pmatrix}2\\\\1\\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ -1 \\end{pmatrix}", false},
+      {"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", true},
+  };
+  expect_comparisons(cases);
+}
+
 // Values given to names were compared by position, the values alone: "y = 5, x = 3" (swapped) answered
 // "x = 5, y = 3", and "y = 3, x = 5" (right, in another order) did not. A bare list answered an open and a
 // closed interval alike.
