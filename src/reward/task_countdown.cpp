@@ -7,7 +7,8 @@
 // digits, + - * / ( ) . and spaces, without decimal fractions (TinyZero read "2.5" as the integers 2 and 5,
 // so it accepted "2.5 * 10" for 25 from [2, 5, 10]); the integers in it, sorted, must equal the given numbers
 // sorted (with use_all false: each given number at most once, at least one used); it must evaluate (exactly,
-// in rationals) to within 1e-5 of the target -> 1.0. Otherwise format_score (TinyZero used 0.1; default 0
+// in rationals) to the target (TinyZero: within 1e-5 in floats; within that here only where exact
+// arithmetic overflows) -> 1.0. Otherwise format_score (TinyZero used 0.1; default 0
 // here, so a well-formed wrong equation earns nothing), also for other characters ("3 × 4"). Implicit
 // multiplication such as "2(3+4)" and leading zeros ("017") are rejected, as Python's eval would.
 #include <algorithm>
@@ -115,8 +116,13 @@ class CountdownTask : public Task {
     if (!numbers_ok) return format_score_;
     auto v = evaluate(answer, d);
     if (!v) return format_score_;
-    double target = double(p.data.at("target").get<int64_t>());
-    return std::fabs(v->value() - target) < 1e-5 ? 1.0 : format_score_;
+    // TinyZero's 1e-5 absorbs float rounding, which exact rationals do not have: within it, "9 + 1/100000"
+    // answered 9 (with max_number 100000), and "7 + 1/(400*500)" 7. Only a value past exact arithmetic
+    // (numbers whose products overflow 128 bits) gets the tolerance.
+    const int64_t target = p.data.at("target").get<int64_t>();
+    const bool equal = v->exact() ? numbers_equal(*v, Number::integer(target), 0, 0)
+                                  : std::fabs(v->value() - double(target)) < 1e-5;
+    return equal ? 1.0 : format_score_;
   }
 
  private:

@@ -137,6 +137,18 @@ TEST(Countdown, VerifierFollowsTinyZero) {
   EXPECT_DOUBLE_EQ(tz->verify(p, wrap("6 + 4 = 10")), 0.1);
   EXPECT_DOUBLE_EQ(tz->verify(p, wrap("06 + 4")), 0.1);
   EXPECT_DOUBLE_EQ(tz->verify(p, "6 + 4"), 0.0);  // no answer at all
+  // TinyZero's 1e-5 is for float rounding; in exact rationals a value within it is another value: these
+  // answered the target with large numbers allowed.
+  auto wide = make_task("countdown", {{"max_number", 100000}, {"use_all", true}});
+  p.data = {{"numbers", {9, 1, 100000}}, {"target", 9}};
+  EXPECT_EQ(wide->verify(p, wrap("9 + 1/100000")), 0.0);
+  EXPECT_EQ(wide->verify(p, wrap("9 * (100000 / 100000)")), 0.0);  // 100000 is given once
+  p.data = {{"numbers", {7, 1, 400, 500}}, {"target", 7}};
+  EXPECT_EQ(wide->verify(p, wrap("7 + 1/(400*500)")), 0.0);
+  EXPECT_EQ(wide->verify(p, wrap("7 * 1 + 400 - 400")), 0.0);  // 400 twice, 500 not
+  EXPECT_EQ(wide->verify(p, wrap("7 * 1 * 500 / 500 + 400 - 400")), 0.0);
+  p.data = {{"numbers", {7, 1, 400, 400}}, {"target", 7}};
+  EXPECT_EQ(wide->verify(p, wrap("7 * 1 + 400 - 400")), 1.0);
 }
 
 TEST(Countdown, DifficultyKnobs) {
