@@ -356,9 +356,9 @@ void run_generate(GenerateOptions& o) {
       req.prompt = l.tok.tok->encode(o.prompt, !o.no_bos, !o.no_parse_special);
     }
     // (A --file prompt is never empty: read_prompt_file refuses that.)
-    SEEK_CHECK(!req.prompt.empty(), "--prompt is empty and {}: the model has no token to start from",
-               o.no_bos ? "--no-bos leaves out BOS (drop it to generate from BOS alone)"
-                        : "the tokenizer has no BOS token");
+    SEEK_CHECK(
+        !req.prompt.empty(), "--prompt is empty and {}: the model has no token to start from",
+        o.no_bos ? "--no-bos leaves out BOS (drop it to generate from BOS alone)" : why_no_bos(*l.tok.tok));
   }
   req.n = o.samples;
   // The engine refuses the same, but cannot say which limit the user set.

@@ -108,7 +108,8 @@ void run_logits(const LogitsOptions& o) {
     const ModelTokenizer tok = load_model_tokenizer(o.model);
     tok.check_text_fits(model->config().vocab_size, true);
     ids = tok.tok->encode(text, true, !o.no_parse_special);
-    SEEK_CHECK(!ids.empty(), "--prompt is empty and the tokenizer has no BOS token: no token to run");
+    SEEK_CHECK(!ids.empty(), "{} is empty and {}: no token to run", o.file_given ? "--file" : "--prompt",
+               why_no_bos(*tok.tok));
   }
   const ModelConfig& c = model->config();
   SEEK_CHECK(int64_t(ids.size()) <= c.max_position_embeddings,
@@ -250,7 +251,7 @@ void run_perplexity(const PerplexityOptions& o) {
   // The rate counts the positions the windows ran, which overlapping windows (stride < window) make many
   // times the tokens scored.
   fmt::print(
-      "perplexity {:.4f} (mean NLL {:.4f} nats over {} token{}; window {}, stride {}; ran {} positions at "
+      "perplexity {:.6g} (mean NLL {:.6g} nats over {} token{}; window {}, stride {}; ran {} positions at "
       "{:.1f} tokens/s)\n",
       std::exp(nll / double(scored)), nll / double(scored), scored, scored == 1 ? "" : "s", ctx, stride,
       processed, double(processed) / secs);

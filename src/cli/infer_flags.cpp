@@ -120,6 +120,14 @@ std::string read_prompt_file(const std::string& path) {
   return text;
 }
 
+std::string why_no_bos(const Tokenizer& tok) {
+  if (tok.bos_id() < 0) return "the tokenizer has no BOS token";
+  return fmt::format(
+      "the tokenizer does not add its BOS token (add_bos_token is false in tokenizer_config.json; --ids {} "
+      "starts from it)",
+      tok.bos_id());
+}
+
 void check_one_prompt_source(bool prompt_given, bool file_given, bool ids_given) {
   const int given = int(prompt_given) + int(file_given) + int(ids_given);
   SEEK_CHECK(given > 0, "give a --prompt, --file or --ids");

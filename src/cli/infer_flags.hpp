@@ -190,6 +190,10 @@ void check_utf8_text(const std::string& text, const std::string& what);
 inline constexpr long long kMaxPromptBytes = 64ll << 20;  // read_prompt_file's cap
 std::string read_prompt_file(const std::string& path);
 
+// Why an empty prompt encodes to no token at all: the tokenizer has no BOS, or has one but does not add it
+// (add_bos_token false), which the message names so that "no BOS token" does not send the user looking.
+std::string why_no_bos(const Tokenizer& tok);
+
 // A command's input is exactly one of --prompt, --file and --ids: the error names the ones given.
 void check_one_prompt_source(bool prompt_given, bool file_given, bool ids_given);
 

@@ -679,6 +679,44 @@ TEST(Cli, StdoutWriteErrorsAreReported) {
   EXPECT_EQ(run(tokenize).code, 0);
 }
 
+// An empty prompt under a tokenizer that has a BOS but does not add it (add_bos_token false) was refused as
+// "the tokenizer has no BOS token", which sent the user looking for one that is there.
+TEST(Cli, AnEmptyPromptWithoutBosSaysWhy) {
+  TempDir tmp("cli-no-bos");
+  const fs::path model = random_byte_model(tmp.path / "m");
+  std::ofstream(tmp.path / "text.txt") << "the cat sat on the mat, the cat sat on the hat\n";
+  CmdResult r = run("tokenizer train --vocab-size 270 --input " + (tmp.path / "text.txt").string() +
+                    " --out " + (tmp.path / "tok").string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  fs::copy_file(tmp.path / "tok" / "tokenizer.json", model / "tokenizer.json");
+  auto config = nlohmann::json::parse(seek::read_file(tmp.path / "tok" / "tokenizer_config.json"));
+  config["add_bos_token"] = false;
+  std::ofstream(model / "tokenizer_config.json") << config.dump();
+  for (const std::string& command : {"logits --prompt '' --out " + (tmp.path / "x.npy").string(),
+                                    std::string("generate --prompt '' -n 1")}) {
+    r = run(command.substr(0, command.find(' ')) + " --model " + model.string() +
+            command.substr(command.find(' ')));
+    EXPECT_EQ(r.code, 1) << command << r.output;
+    EXPECT_NE(
+        r.output.find("--prompt is empty and the tokenizer does not add its BOS token (add_bos_token is "
+                      "false in tokenizer_config.json; --ids 0 starts from it)"),
+        std::string::npos)
+        << command << r.output;
+  }
+  // Perplexity shows six significant digits: a mean NLL of 2e-6 printed as 0.0000 and the perplexity as 1.
+  std::ofstream(tmp.path / "score.txt") << "the cat sat on the mat";
+  r = run("perplexity --model " + model.string() + " --file " + (tmp.path / "score.txt").string() +
+          " --ctx 8");
+  ASSERT_EQ(r.code, 0) << r.output;
+  const size_t at = r.output.find("(mean NLL ");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const std::string nll = r.output.substr(at + 10, r.output.find(' ', at + 10) - at - 10);
+  EXPECT_EQ(std::count_if(nll.begin(), nll.end(),
+                          [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }),
+            6)
+      << r.output;
+}
+
 TEST(Cli, UnreadableInputFilesSayWhy) {
   TempDir tmp("cli-read");
   const std::string ppl = "perplexity --model " + kTinyV3 + " --file ";
