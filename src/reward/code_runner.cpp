@@ -62,15 +62,17 @@ std::string make_nonce() {
 // targets the harness.)
 // What a test text's tests are, read from its syntax tree alone (the harness and the start-up check share
 // it): each top-level statement that is or contains an assert (not in a def or class); then, as pytest and
-// unittest collect them, each top-level function named test* that needs no argument, and each test* method
-// of a class named Test* or based on a *TestCase class. A text that only defines, imports and documents
-// runs none of what it defines: such tests passed every solution, a wrong one too (a pytest file, a
-// HumanEval check() never called).
+// unittest collect them, each top-level function named test* that needs no argument and asserts (a test*
+// helper that returns cases is no test), each test* method of a unittest class (based on a *TestCase class),
+// and each asserting test* method of a pytest class (named Test*). A text that only defines, imports and
+// assigns constants runs none of what it defines: such tests passed every solution, a wrong one too (a
+// pytest file, HumanEval's METADATA and check() never called).
 constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
     import ast
     defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-    asserting = [not isinstance(x, defs) and any(isinstance(y, ast.Assert) for y in ast.walk(x))
-                 for x in tree.body]
+    def has(node, kinds):
+        return any(isinstance(y, kinds) for y in ast.walk(node))
+    asserting = [not isinstance(x, defs) and has(x, ast.Assert) for x in tree.body]
     def base(b):
         return b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else ''
     def bare(f):
@@ -79,29 +81,32 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
                 all(d is not None for d in a.kw_defaults))
     calls = []
     for x in tree.body:
-        if isinstance(x, ast.FunctionDef) and x.name.startswith('test') and bare(x):
+        if isinstance(x, ast.FunctionDef) and x.name.startswith('test') and bare(x) and has(x, ast.Assert):
             calls.append((x.name, None))
-        elif isinstance(x, ast.ClassDef) and (x.name.startswith('Test') or
-                                              any(base(b).endswith('TestCase') for b in x.bases)):
-            calls += [(x.name, y.name) for y in x.body
-                      if isinstance(y, ast.FunctionDef) and y.name.startswith('test')]
-    quiet = defs + (ast.Import, ast.ImportFrom, ast.Pass)
-    runs_nothing = not any(asserting) and not calls and all(
-        isinstance(x, quiet) or (isinstance(x, ast.Expr) and isinstance(x.value, ast.Constant))
-        for x in tree.body)
+        elif isinstance(x, ast.ClassDef):
+            unit = any(base(b).endswith('TestCase') for b in x.bases)
+            if unit or x.name.startswith('Test'):
+                calls += [(x.name, y.name) for y in x.body
+                          if isinstance(y, ast.FunctionDef) and y.name.startswith('test') and
+                          (unit or has(y, ast.Assert))]
+    # A statement runs something when it calls, asserts or raises.
+    runs_nothing = not any(asserting) and not calls and not any(
+        not isinstance(x, defs) and has(x, (ast.Call, ast.Assert, ast.Raise)) for x in tree.body)
     return asserting, calls, runs_nothing
 )PY";
 
 // Why a text whose plan runs nothing is refused.
 constexpr std::string_view kRunsNothing =
-    "its tests only define functions or classes and run none of them, so every solution, a wrong one too, "
-    "would pass them (call what they define, e.g. check(f), or name test functions test_*)";
+    "its tests only define functions or classes (and constants) and run none of them, so every solution, a "
+    "wrong one too, would pass them (call what they define, e.g. check(f), or name asserting test functions "
+    "test_*)";
 
 constexpr std::string_view kHarness = R"PY(def _main():
     import sys, os, ast
     nonce = sys.stdin.buffer.readline().decode().strip()
     source = sys.stdin.buffer.read()
     write, run, exit_now, getpid = os.write, exec, os._exit, os.getpid
+    attributes_of, set_attribute, remove_attribute = vars, setattr, delattr
     me = getpid()
     try:
         tree = ast.parse(source, 'tests.py')
@@ -111,13 +116,14 @@ constexpr std::string_view kHarness = R"PY(def _main():
     asserting, calls, runs_nothing = _plan(tree)
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'), a)
              for x, a in zip(tree.body, asserting)]
-    # unittest's classes, taken before the solution runs. The harness runs TestCase tests itself: a
-    # unittest.main() in the tests looks for them in the harness's module, finds none and exits, a failed
-    # statement that is no test.
+    # unittest's classes, taken (and their attributes noted) before the solution runs. The harness runs
+    # TestCase tests itself: a unittest.main() in the tests looks for them in the harness's module, finds none
+    # and exits, a failed statement that is no test.
     unittest = None
     if any(c[1] is not None for c in calls) or b'unittest' in source:
         import unittest
-        test_case, test_result = unittest.TestCase, unittest.TestResult
+        test_case, test_result, test_suite = unittest.TestCase, unittest.TestResult, unittest.TestSuite
+        judges = {c: dict(vars(c)) for c in (test_case, test_result, test_suite)}
     # The names the tests read from the solution, for judging which of its names they test (below): global
     # names they read and do not bind at module level themselves (a solution's x = 0 is not what
     # "x = max(2, 3)" tests; a check(candidate) function's parameter is its own), or imported from it.
@@ -197,14 +203,31 @@ constexpr std::string_view kHarness = R"PY(def _main():
     # The tests are the program run: their `if __name__ == '__main__':` block runs (check(f) under it was
     # never called, and a wrong solution passed).
     tg['__name__'] = '__main__'
+    # unittest's classes as they were: a solution's `unittest.TestCase.assertEqual = lambda *a: None` passed
+    # every TestCase test.
+    if unittest is not None:
+        for c, attributes in judges.items():
+            for k in [k for k in attributes_of(c) if k not in attributes]:
+                try:
+                    remove_attribute(c, k)
+                except Exception:
+                    pass
+            for k, v in attributes.items():
+                if attributes_of(c).get(k) is not v:
+                    try:
+                        set_attribute(c, k, v)
+                    except Exception:
+                        pass
     def call(cls, method):
         obj = tg[cls]
         if method is None:
             obj()
         elif unittest is not None and isinstance(obj, type) and issubclass(obj, test_case):
+            # In a suite, as unittest runs a test: setUpClass and tearDownClass run too. A skipped test
+            # passes nothing (a solution that raised SkipTest passed every TestCase test).
             result = test_result()
-            obj(method).run(result)
-            if not result.wasSuccessful() or result.testsRun != 1:
+            test_suite([obj(method)]).run(result)
+            if not result.wasSuccessful() or result.testsRun != 1 or result.skipped:
                 raise AssertionError(method)
         else:
             getattr(obj(), method)()

@@ -247,6 +247,33 @@ TEST(CodeRunReview, TestFunctionsClassesAndMainGuardsRun) {
     EXPECT_EQ(bad.total, c.total) << c.tests;
     EXPECT_EQ(bad.passed, 0) << c.tests << bad.detail;
   }
+  // A test* helper that returns cases (or a verdict) and asserts nothing is no test of its own.
+  for (const std::string& helpers :
+       {std::string("def test_cases():\n    return [(1, 2), (2, 3)]\nfor a, w in test_cases():\n"
+                    "    assert f(a) == w\n"),
+        std::string("def test_1():\n    return f(1) == 2\nassert test_1()\n")}) {
+    EXPECT_EQ(run_code_tests(wrong, {}, helpers, test::fast_code_run(10)).passed, 0) << helpers;
+    const auto r = run_code_tests(right, {}, helpers, test::fast_code_run(10));
+    EXPECT_EQ(r.passed, 1) << helpers << r.detail;
+    EXPECT_EQ(r.total, 1) << helpers;
+  }
+  // unittest runs a test in a suite, so setUpClass runs; a skipped test passes nothing, and a solution that
+  // patches unittest's classes patches them for itself only.
+  const std::string unit =
+      "import unittest\nclass T(unittest.TestCase):\n    @classmethod\n    def setUpClass(cls):\n"
+      "        cls.g = staticmethod(f)\n    def test_a(self):\n        self.assertEqual(self.g(1), 2)\n"
+      "    def test_b(self):\n        self.assertEqual(f(2), 3)\n";
+  EXPECT_EQ(run_code_tests(right, {}, unit, test::fast_code_run(10)).passed, 2);
+  for (const std::string& hack :
+       {std::string("import unittest\ndef f(x):\n    raise unittest.SkipTest('no')\n"),
+        std::string("import unittest\nunittest.TestCase.assertEqual = lambda *a, **k: None\n"
+                    "def f(x):\n    return None\n"),
+        std::string("import unittest\nunittest.TestResult.wasSuccessful = lambda self: True\n"
+                    "def f(x):\n    return None\n")}) {
+    const auto r = run_code_tests(hack, {}, unit, test::fast_code_run(10));
+    EXPECT_EQ(r.passed, 0) << hack << r.detail;
+    EXPECT_EQ(r.total, 2) << hack;
+  }
   // A text that defines and runs nothing passes nothing (the start-up check refuses it: below).
   const auto idle = run_code_tests(right, {}, "def check(candidate):\n    assert candidate(1) == 2\n",
                                    test::fast_code_run(10));
@@ -346,13 +373,18 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
   // pytest-style test functions and test classes are tests.
   for (const std::string idle :
        {"def check(candidate):\n    assert candidate(1) == 2\n", "# just a comment\n",
+        // HumanEval's test text without the check(entry_point) its harness appends.
+        "METADATA = {'author': 'jt', 'dataset': 'test'}\n\ndef check(candidate):\n    assert candidate(1) == "
+        "2\n",
+        "def test_cases():\n    return [1, 2]\n",
         "import math\n\"\"\"doc\"\"\"\ndef test_needs(x):\n    assert f(x)\nclass Helper:\n    def "
         "test(self):\n"
         "        assert f(1)\n"}) {
     std::vector<Problem> ps = good;
     ps.push_back(problem("data.jsonl:3", idle));
     const std::string e = test::error_of([&] { reward->check_problems(ps); });
-    EXPECT_NE(e.find("problem data.jsonl:3: its tests only define functions or classes and run none of them, "
+    EXPECT_NE(e.find("problem data.jsonl:3: its tests only define functions or classes (and constants) and "
+                     "run none of them, "
                      "so every solution, a wrong one too, would pass them"),
               std::string::npos)
         << idle << e;
