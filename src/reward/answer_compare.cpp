@@ -114,42 +114,59 @@ bool rounds_to(int k, double written_value, double other) {
 
 // The letters `s` uses as variables, sorted: each letter that stands alone (not in a word such as sqrt, nor a
 // command's name), except e and i (Euler's number and the imaginary unit, which no value stands for here).
+// Empty when a letter stands only before "(": that is a function's name (f(-x), E(X)), which the evaluator
+// would read as a product.
 std::string variables_of(const std::string& s) {
-  std::string letters;
+  std::string letters, called;
   for (size_t k = 0; k < s.size(); ++k) {
     if (!std::isalpha(static_cast<unsigned char>(s[k]))) continue;
     size_t end = k;
     while (end < s.size() && std::isalpha(static_cast<unsigned char>(s[end]))) ++end;
-    if (end == k + 1 && s[k] != 'e' && s[k] != 'i' && (k == 0 || s[k - 1] != '\\') &&
-        letters.find(s[k]) == std::string::npos)
-      letters += s[k];
+    if (end == k + 1 && s[k] != 'e' && s[k] != 'i' && (k == 0 || s[k - 1] != '\\')) {
+      size_t next = end;
+      while (next < s.size() && s[next] == ' ') ++next;
+      (next < s.size() && s[next] == '(' ? called : letters) += s[k];
+    }
     k = end - 1;
   }
+  for (const char c : called)
+    if (letters.find(c) == std::string::npos) return "";
   std::sort(letters.begin(), letters.end());
+  letters.erase(std::unique(letters.begin(), letters.end()), letters.end());
   return letters;
 }
 
-// Whether two expressions in the same variables are the same function of them: equal at each of five
+// Whether two expressions in the same variables are the same function of them: equal at each of eight
 // points where either is defined (a root of a negative, a division by 0, is defined at neither), and
 // defined at three at least. "n(n+1)/2" answered \frac{n(n+1)}{2} only as text before, which the rewrite's
-// parentheses made differ. The points are rationals unlike any an answer is built around (not 0, 1 or
-// small integers), distinct for each variable, so polynomials and rational functions compare exactly; two
-// that differ agree at all five only if all five are roots of their difference.
-bool same_function(const std::string& a, const std::string& b, const Deadline& d) {
+// parentheses made differ. Letters compare without case, as the texts do. The points are rationals unlike
+// any an answer is built around (not 0, 1 or small integers), distinct for each variable, with the signs of
+// the first three in every combination (so |xy| is not xy), so polynomials and rational functions compare
+// exactly; two that differ agree at all eight only if all eight are roots of their difference. A value past
+// exact arithmetic that is 2^53 or more, or lost to rounding, says nothing: in doubles x^100 + x is x^100.
+bool same_function(std::string a, std::string b, const Deadline& d) {
+  for (std::string* s : {&a, &b})
+    std::transform(s->begin(), s->end(), s->begin(),
+                   [](char c) { return char(std::tolower(static_cast<unsigned char>(c))); });
   const std::string letters = variables_of(a);
   if (letters.empty() || letters != variables_of(b)) return false;
   static constexpr int kNumerators[] = {17, 23, 31, 41, 53, 61, 71, 83, 97, 103, 113, 127};
   static constexpr int kDenominators[] = {7, 11, 13, 19, 29};
+  // Bit k of a point's pattern: the sign of variable k (k mod 3).
+  static constexpr unsigned kSigns[] = {0b000, 0b111, 0b100, 0b011, 0b000, 0b101, 0b010, 0b100};
   int agreed = 0;
-  for (int point = 0; point < 5; ++point) {
+  for (size_t point = 0; point < std::size(kSigns); ++point) {
     Variables at;
     for (size_t k = 0; k < letters.size(); ++k) {
-      const int num = kNumerators[(5 * k + size_t(point)) % std::size(kNumerators)];
-      const int den = kDenominators[(k + size_t(point)) % std::size(kDenominators)];
-      at.set(letters[k], Number::rational(point % 2 ? -num : num, den));
+      const int num = kNumerators[(5 * k + point) % std::size(kNumerators)];
+      const int den = kDenominators[(k + point) % std::size(kDenominators)];
+      at.set(letters[k], Number::rational((kSigns[point] >> (k % 3)) & 1 ? -num : num, den));
     }
     const auto x = evaluate(a, d, &at), y = evaluate(b, d, &at);
-    if (!x && !y) continue;
+    const auto says_nothing = [](const std::optional<Number>& v) {
+      return v && !v->exact() && (!v->determined() || std::fabs(v->value()) >= 0x1p53);
+    };
+    if ((!x && !y) || says_nothing(x) || says_nothing(y)) continue;
     if (!x || !y || !numbers_equal(*x, *y, 1e-9, 1e-12)) return false;
     ++agreed;
   }

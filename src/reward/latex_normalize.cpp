@@ -118,9 +118,10 @@ struct Rewriter {
     while (i < s.size()) {
       tick();
       char c = s[i];
-      if (c == '\\' && i + 1 < s.size() && s[i + 1] == '\\') {
+      if (c == '\\' && i + 1 < s.size() && s[i + 1] == '\\' && (i + 2 >= s.size() || !is_alpha(s[i + 2]))) {
         // A row break (a matrix's, an array's): its second backslash starts no command. Read alone, "\\ -1"
-        // lost its space as the control space "\ ", so "2 \\ -1" and "2\\-1" differed.
+        // lost its space as the control space "\ ", so "2 \\ -1" and "2\\-1" differed. (Before a letter
+        // the pair reads as before: a doubly escaped "\\pi" is \pi.)
         out += "\\\\";
         i += 2;
         continue;

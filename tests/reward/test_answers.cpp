@@ -279,6 +279,17 @@ TEST(Compare, ExpressionsInVariablesCompareAsFunctions) {
       {"A", "B", false},
       {"2 x", "2", false},
       {"e^x", "x", false},
+      {"2X+1", "1+2x", true},  // case is folded, as in the texts
+      // A letter only before "(" is a function's name, not a factor; signs vary between the variables;
+      // a value past exact arithmetic says nothing (in doubles x^100 + x is x^100).
+      {"f(-x)", "-f(x)", false},
+      {"y = f(2x)", "y = 2f(x)", false},
+      {"g(f(x))", "f(g(x))", false},
+      {"E(X)", "X E", false},
+      {"\\sqrt{x^2y^2}", "x y", false},
+      {"\\sqrt{\\frac{x^2}{y^2}}", "\\frac{x}{y}", false},
+      {"x^{100}+x", "x^{100}", false},
+      {"2 \\times 10^{40} x", "2 \\times 10^{40} x + 7", false},
   };
   expect_comparisons(cases);
 }
@@ -291,6 +302,7 @@ TEST(Compare, ARowBreakIsNoControlSpace) {
       {"\\begin{pmatrix}2\\\\-1\\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ -1 \\end{pmatrix}", true},
       {"\\begin{pmatrix}2\\\\1\\end{pmatrix}", "\\begin{pmatrix} 2 \\\\ -1 \\end{pmatrix}", false},
       {"\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", true},
+      {"\\\\pi", "\\pi", true},  // doubly escaped, before a letter: read as it was
   };
   expect_comparisons(cases);
 }
