@@ -11,10 +11,10 @@ namespace seek {
 inline constexpr size_t kMinOpenmpStackBytes = size_t(256) << 10;
 
 // The worker stack size that OMP_STACKSIZE, else GOMP_STACKSIZE, gives libgomp's threads, read as libgomp
-// reads them; 0 when neither sets one (unset, a value libgomp calls invalid, or one below the system's
-// minimum, which libgomp cannot set). Read from the variables, not measured in a thread: starting a thread
-// before the memory checks ran failed under an address-space limit (`ulimit -v`) with libgomp's bare
-// "Thread creation failed".
+// reads them; 0 when neither sets one (unset or a value libgomp calls invalid), or the one it reads is
+// below the system's minimum, which libgomp cannot set. Read from the variables, not measured in a thread:
+// starting a thread before the memory checks ran failed under an address-space limit (`ulimit -v`) with
+// libgomp's bare "Thread creation failed".
 size_t openmp_worker_stack_bytes();
 
 // Why the worker stacks are too small to run on, or "" when they are not (or there are no workers:

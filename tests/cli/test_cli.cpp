@@ -611,7 +611,7 @@ TEST(Cli, TooSmallOpenmpStacksAreRefused) {
   // Read as libgomp reads them: K when no unit, OMP_STACKSIZE before GOMP_STACKSIZE, and a value libgomp
   // rejects (or cannot set, under 16 KiB) left to its default.
   for (const char* small : {"OMP_STACKSIZE=16K", "OMP_STACKSIZE=' 100000 b '", "GOMP_STACKSIZE=64",
-                            "OMP_STACKSIZE=16KB GOMP_STACKSIZE=32"}) {
+                            "OMP_STACKSIZE=16KB GOMP_STACKSIZE=32", "OMP_STACKSIZE=+16k"}) {
     const CmdResult r = logits(small);
     EXPECT_EQ(r.code, 1) << small << ": " << r.output;
     EXPECT_NE(r.output.find("seek: error: OpenMP's threads get a stack of"), std::string::npos)
@@ -619,8 +619,9 @@ TEST(Cli, TooSmallOpenmpStacksAreRefused) {
     EXPECT_NE(r.output.find("at least 256 KiB (OMP_STACKSIZE=256K)"), std::string::npos) << r.output;
     EXPECT_FALSE(fs::exists(tmp.path / "x.npy"));
   }
-  for (const char* enough : {"OMP_STACKSIZE=256K", "OMP_STACKSIZE=4m", "OMP_STACKSIZE=16K OMP_THREAD_LIMIT=1",
-                             "OMP_STACKSIZE=8K", "OMP_STACKSIZE=1G GOMP_STACKSIZE=16"}) {
+  for (const char* enough :
+       {"OMP_STACKSIZE=256K", "OMP_STACKSIZE=4m", "OMP_STACKSIZE=16K OMP_THREAD_LIMIT=1", "OMP_STACKSIZE=8K",
+        "OMP_STACKSIZE=1G GOMP_STACKSIZE=16", "OMP_STACKSIZE=0 GOMP_STACKSIZE=16K"}) {
     const CmdResult r = logits(enough);
     EXPECT_EQ(r.code, 0) << enough << ": " << r.output;
     EXPECT_TRUE(fs::exists(tmp.path / "x.npy")) << enough;
@@ -693,7 +694,7 @@ TEST(Cli, AnEmptyPromptWithoutBosSaysWhy) {
   config["add_bos_token"] = false;
   std::ofstream(model / "tokenizer_config.json") << config.dump();
   for (const std::string& command : {"logits --prompt '' --out " + (tmp.path / "x.npy").string(),
-                                    std::string("generate --prompt '' -n 1")}) {
+                                     std::string("generate --prompt '' -n 1")}) {
     r = run(command.substr(0, command.find(' ')) + " --model " + model.string() +
             command.substr(command.find(' ')));
     EXPECT_EQ(r.code, 1) << command << r.output;
