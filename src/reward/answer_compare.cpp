@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <string>
@@ -114,10 +115,11 @@ bool rounds_to(int k, double written_value, double other) {
 
 // The letters `s` uses as variables, sorted: each letter that stands alone (not in a word such as sqrt, nor a
 // command's name), except e and i (Euler's number and the imaginary unit, which no value stands for here).
-// Empty when a letter stands only before "(": that is a function's name (f(-x), E(X)), which the evaluator
-// would read as a product.
+// Empty when f, g or h stands only before "(": a function's name (f(-x), g(f(x))), which the evaluator
+// would read as a product. Other letters before "(" are factors, as in a(1-r^n) and P(1+r)^2.
 std::string variables_of(const std::string& s) {
-  std::string letters, called;
+  std::string letters;
+  bool called = false;
   for (size_t k = 0; k < s.size(); ++k) {
     if (!std::isalpha(static_cast<unsigned char>(s[k]))) continue;
     size_t end = k;
@@ -125,49 +127,55 @@ std::string variables_of(const std::string& s) {
     if (end == k + 1 && s[k] != 'e' && s[k] != 'i' && (k == 0 || s[k - 1] != '\\')) {
       size_t next = end;
       while (next < s.size() && s[next] == ' ') ++next;
-      (next < s.size() && s[next] == '(' ? called : letters) += s[k];
+      if (next < s.size() && s[next] == '(' && std::strchr("fghFGH", s[k]) != nullptr)
+        called = true;
+      else
+        letters += s[k];
     }
     k = end - 1;
   }
-  for (const char c : called)
-    if (letters.find(c) == std::string::npos) return "";
+  if (called) return "";
   std::sort(letters.begin(), letters.end());
   letters.erase(std::unique(letters.begin(), letters.end()), letters.end());
   return letters;
 }
 
-// Whether two expressions in the same variables are the same function of them: equal at each of eight
-// points where either is defined (a root of a negative, a division by 0, is defined at neither), and
-// defined at three at least. "n(n+1)/2" answered \frac{n(n+1)}{2} only as text before, which the rewrite's
-// parentheses made differ. Letters compare without case, as the texts do. The points are rationals unlike
-// any an answer is built around (not 0, 1 or small integers), distinct for each variable, with the signs of
-// the first three in every combination (so |xy| is not xy), so polynomials and rational functions compare
-// exactly; two that differ agree at all eight only if all eight are roots of their difference. A value past
-// exact arithmetic that is 2^53 or more, or lost to rounding, says nothing: in doubles x^100 + x is x^100.
+// Whether two expressions in the same variables are the same function of them: equal (to the rounding of
+// values past exact arithmetic) at each of twelve points where either is defined (a root of a negative, a
+// division by 0, is defined at neither), and defined at three at least. "n(n+1)/2" answered
+// \frac{n(n+1)}{2} only as text before, which the rewrite's parentheses made differ. Letters compare
+// without case, as the texts do (but for E and I, which are no e or i). The points are rationals unlike any
+// an answer is built around (not 0, 1 or small integers), distinct for each variable, some below 1 in size
+// (where x^35 + 1 is not x^35 in doubles); at four all are positive (so roots of products are defined), and
+// at the others each variable has a sign pattern of its own (so |xy| is not xy). Polynomials and rational
+// functions compare exactly where the values stay exact; two that differ agree at all twelve points only if
+// all are roots of their difference. A value lost to rounding, or past exact arithmetic at 2^53 or more,
+// says nothing.
 bool same_function(std::string a, std::string b, const Deadline& d) {
   for (std::string* s : {&a, &b})
-    std::transform(s->begin(), s->end(), s->begin(),
-                   [](char c) { return char(std::tolower(static_cast<unsigned char>(c))); });
+    for (char& c : *s)
+      if (c != 'E' && c != 'I') c = char(std::tolower(static_cast<unsigned char>(c)));
   const std::string letters = variables_of(a);
   if (letters.empty() || letters != variables_of(b)) return false;
   static constexpr int kNumerators[] = {17, 23, 31, 41, 53, 61, 71, 83, 97, 103, 113, 127};
-  static constexpr int kDenominators[] = {7, 11, 13, 19, 29};
-  // Bit k of a point's pattern: the sign of variable k (k mod 3).
-  static constexpr unsigned kSigns[] = {0b000, 0b111, 0b100, 0b011, 0b000, 0b101, 0b010, 0b100};
+  static constexpr int kDenominators[] = {7, 11, 13, 19, 29, 131, 137};
+  constexpr size_t kPoints = 12, kPositive = 4;
   int agreed = 0;
-  for (size_t point = 0; point < std::size(kSigns); ++point) {
+  for (size_t point = 0; point < kPoints; ++point) {
     Variables at;
     for (size_t k = 0; k < letters.size(); ++k) {
       const int num = kNumerators[(5 * k + point) % std::size(kNumerators)];
       const int den = kDenominators[(k + point) % std::size(kDenominators)];
-      at.set(letters[k], Number::rational((kSigns[point] >> (k % 3)) & 1 ? -num : num, den));
+      const unsigned signs = (37 * unsigned(k + 1)) & 0xFF;  // distinct for each variable, never 0
+      const bool negative = point >= kPositive && ((signs >> (point - kPositive)) & 1) != 0;
+      at.set(letters[k], Number::rational(negative ? -num : num, den));
     }
     const auto x = evaluate(a, d, &at), y = evaluate(b, d, &at);
     const auto says_nothing = [](const std::optional<Number>& v) {
       return v && !v->exact() && (!v->determined() || std::fabs(v->value()) >= 0x1p53);
     };
     if ((!x && !y) || says_nothing(x) || says_nothing(y)) continue;
-    if (!x || !y || !numbers_equal(*x, *y, 1e-9, 1e-12)) return false;
+    if (!x || !y || !numbers_equal(*x, *y, 0, 0)) return false;
     ++agreed;
   }
   return agreed >= 3;

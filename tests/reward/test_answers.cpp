@@ -285,11 +285,22 @@ TEST(Compare, ExpressionsInVariablesCompareAsFunctions) {
       {"f(-x)", "-f(x)", false},
       {"y = f(2x)", "y = 2f(x)", false},
       {"g(f(x))", "f(g(x))", false},
-      {"E(X)", "X E", false},
       {"\\sqrt{x^2y^2}", "x y", false},
       {"\\sqrt{\\frac{x^2}{y^2}}", "\\frac{x}{y}", false},
       {"x^{100}+x", "x^{100}", false},
       {"2 \\times 10^{40} x", "2 \\times 10^{40} x + 7", false},
+      {"x^{35}+1", "x^{35}", false},
+      {"\\frac{x^{40}+1}{x^{39}}", "x", false},
+      {"\\frac{103993}{33102} x", "\\pi x", false},
+      {"\\frac{665857}{470832}x", "\\sqrt{2}x", false},
+      {"\\sqrt{a^2 x^2}+b+c", "a x+b+c", false},
+      // Other letters before "(" are factors; E and I are variables, not e and i.
+      {"\\frac{a(1-r^n)}{1-r}", "\\frac{a(r^n-1)}{r-1}", true},
+      {"P(1+r)^{2}", "P(1 + 2r + r^2)", true},
+      {"k(n+1)", "k \\cdot n + k", true},
+      {"\\frac{E}{2}", "E/2", true},
+      {"\\frac{3E}{2}", "1.5E", true},
+      {"\\frac{I}{2}", "0.5I", true},
   };
   expect_comparisons(cases);
 }
