@@ -62,11 +62,12 @@ std::string make_nonce() {
 // targets the harness.)
 // What a test text's tests are, read from its syntax tree alone (the harness and the start-up check share
 // it): each top-level statement that is or contains an assert (not in a def or class); then, as pytest and
-// unittest collect them, each top-level function named test* that needs no argument and asserts (a test*
-// helper that returns cases is no test), each test* method of a unittest class (based on a *TestCase class),
-// and each asserting test* method of a pytest class (named Test*). A text that only defines, imports and
-// assigns constants runs none of what it defines: such tests passed every solution, a wrong one too (a
-// pytest file, HumanEval's METADATA and check() never called).
+// unittest collect them, each top-level function named test* that needs no argument and returns no value (a
+// test* helper that returns cases or a verdict is no test), each test* method of a unittest class (based on
+// a *TestCase class), and each test* method of a pytest class (named Test*) that returns no value; each
+// with the index of the statement that defines it. A text that only defines, imports and assigns constants
+// runs none of what it defines: such tests passed every solution, a wrong one too (a pytest file,
+// HumanEval's METADATA and check() never called).
 constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
     import ast
     defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -79,16 +80,26 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
         a = f.args
         return (len(a.posonlyargs) + len(a.args) <= len(a.defaults) and
                 all(d is not None for d in a.kw_defaults))
+    def returns_value(f):
+        nodes = list(f.body)
+        while nodes:
+            y = nodes.pop()
+            if isinstance(y, ast.Return) and y.value is not None:
+                return True
+            if not isinstance(y, defs + (ast.Lambda,)):
+                nodes.extend(ast.iter_child_nodes(y))
+        return False
     calls = []
-    for x in tree.body:
-        if isinstance(x, ast.FunctionDef) and x.name.startswith('test') and bare(x) and has(x, ast.Assert):
-            calls.append((x.name, None))
+    for at, x in enumerate(tree.body):
+        if (isinstance(x, ast.FunctionDef) and x.name.startswith('test') and bare(x) and
+                not returns_value(x)):
+            calls.append((at, x.name, None))
         elif isinstance(x, ast.ClassDef):
             unit = any(base(b).endswith('TestCase') for b in x.bases)
             if unit or x.name.startswith('Test'):
-                calls += [(x.name, y.name) for y in x.body
+                calls += [(at, x.name, y.name) for y in x.body
                           if isinstance(y, ast.FunctionDef) and y.name.startswith('test') and
-                          (unit or has(y, ast.Assert))]
+                          (unit or not returns_value(y))]
     # A statement runs something when it calls, asserts or raises.
     runs_nothing = not any(asserting) and not calls and not any(
         not isinstance(x, defs) and has(x, (ast.Call, ast.Assert, ast.Raise)) for x in tree.body)
@@ -116,14 +127,14 @@ constexpr std::string_view kHarness = R"PY(def _main():
     asserting, calls, runs_nothing = _plan(tree)
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'), a)
              for x, a in zip(tree.body, asserting)]
-    # unittest's classes, taken (and their attributes noted) before the solution runs. The harness runs
+    # unittest's TestCase, taken (and its attributes noted) before the solution runs. The harness runs
     # TestCase tests itself: a unittest.main() in the tests looks for them in the harness's module, finds none
     # and exits, a failed statement that is no test.
     unittest = None
-    if any(c[1] is not None for c in calls) or b'unittest' in source:
+    if any(c[2] is not None for c in calls) or b'unittest' in source:
         import unittest
-        test_case, test_result, test_suite = unittest.TestCase, unittest.TestResult, unittest.TestSuite
-        judges = {c: dict(vars(c)) for c in (test_case, test_result, test_suite)}
+        test_case = unittest.TestCase
+        test_case_attributes = dict(vars(test_case))
     # The names the tests read from the solution, for judging which of its names they test (below): global
     # names they read and do not bind at module level themselves (a solution's x = 0 is not what
     # "x = max(2, 3)" tests; a check(candidate) function's parameter is its own), or imported from it.
@@ -203,41 +214,89 @@ constexpr std::string_view kHarness = R"PY(def _main():
     # The tests are the program run: their `if __name__ == '__main__':` block runs (check(f) under it was
     # never called, and a wrong solution passed).
     tg['__name__'] = '__main__'
-    # unittest's classes as they were: a solution's `unittest.TestCase.assertEqual = lambda *a: None` passed
+    # unittest's TestCase as it was: a solution's `unittest.TestCase.assertEqual = lambda *a: None` passed
     # every TestCase test.
     if unittest is not None:
-        for c, attributes in judges.items():
-            for k in [k for k in attributes_of(c) if k not in attributes]:
+        sys.modules['unittest'] = unittest
+        unittest.TestCase = test_case
+        for k in [k for k in attributes_of(test_case) if k not in test_case_attributes]:
+            try:
+                remove_attribute(test_case, k)
+            except Exception:
+                pass
+        for k, v in test_case_attributes.items():
+            if attributes_of(test_case).get(k) is not v:
                 try:
-                    remove_attribute(c, k)
+                    set_attribute(test_case, k, v)
                 except Exception:
                     pass
-            for k, v in attributes.items():
-                if attributes_of(c).get(k) is not v:
-                    try:
-                        set_attribute(c, k, v)
-                    except Exception:
-                        pass
-    def call(cls, method):
-        obj = tg[cls]
-        if method is None:
-            obj()
-        elif unittest is not None and isinstance(obj, type) and issubclass(obj, test_case):
-            # In a suite, as unittest runs a test: setUpClass and tearDownClass run too. A skipped test
-            # passes nothing (a solution that raised SkipTest passed every TestCase test).
-            result = test_result()
-            test_suite([obj(method)]).run(result)
-            if not result.wasSuccessful() or result.testsRun != 1 or result.skipped:
-                raise AssertionError(method)
-        else:
-            getattr(obj(), method)()
-    i, all_ok = 0, True
-    for code, is_assert in stmts + [(c, True) for c in calls]:
+    # Each test function or method as its defining statement left it: a tested function that replaced the
+    # test classes' other methods (found through object.__subclasses__()) passed them.
+    defined = {}
+    def note_definitions(at):
+        for c in calls:
+            if c[0] == at:
+                obj = tg.get(c[1])
+                defined[c] = (obj, attributes_of(obj).get(c[2]) if c[2] is not None else obj)
+    # A test runs as its framework runs it, its fixtures around it, but called by the harness: unittest's own
+    # runner records an exception it swallows (SkipTest, its private _ShouldStop) as a pass, and a solution
+    # that raised one passed every TestCase test. A skipped test, or an expected failure, passes nothing.
+    def call(c):
+        obj, fn = defined[c]
+        if c[2] is None:
+            fn()
+            return
+        unit = unittest is not None and isinstance(obj, type) and issubclass(obj, test_case)
+        instance = obj(c[2]) if unit else obj()
+        method = fn.__get__(instance, obj)
+        set_up_class = getattr(obj, 'setUpClass' if unit else 'setup_class', None)
+        tear_down_class = getattr(obj, 'tearDownClass' if unit else 'teardown_class', None)
+        if set_up_class is not None:
+            set_up_class()
+        try:
+            if unit:
+                instance.setUp()
+                try:
+                    method()
+                finally:
+                    instance.tearDown()
+                if not instance.doCleanups():
+                    raise AssertionError(c[2])
+            else:
+                set_up = getattr(instance, 'setup_method', None)
+                tear_down = getattr(instance, 'teardown_method', None)
+                if set_up is not None:
+                    set_up(method)
+                try:
+                    method()
+                finally:
+                    if tear_down is not None:
+                        tear_down(method)
+        finally:
+            if tear_down_class is not None:
+                tear_down_class()
+    # unittest's module fixtures, as the tests define them, once around their TestCase tests (a failed
+    # setUpModule fails them all).
+    units = [c for c in calls if c[2] is not None and unittest is not None]
+    i, all_ok, module_ok = 0, True, True
+    for at, (code, is_assert) in enumerate(stmts + [(c, True) for c in calls]):
         try:
             if isinstance(code, tuple):
-                call(*code)
+                if units and code == units[0] and callable(tg.get('setUpModule')):
+                    try:
+                        tg['setUpModule']()
+                    except BaseException:
+                        module_ok = False
+                if code in units and not module_ok:
+                    raise AssertionError('setUpModule')
+                try:
+                    call(code)
+                finally:
+                    if units and code == units[-1] and module_ok and callable(tg.get('tearDownModule')):
+                        tg['tearDownModule']()
             else:
                 run(code, tg)
+                note_definitions(at)
             ok = True
         except BaseException:
             ok = False

@@ -247,7 +247,14 @@ TEST(CodeRunReview, TestFunctionsClassesAndMainGuardsRun) {
     EXPECT_EQ(bad.total, c.total) << c.tests;
     EXPECT_EQ(bad.passed, 0) << c.tests << bad.detail;
   }
-  // A test* helper that returns cases (or a verdict) and asserts nothing is no test of its own.
+  // A test* helper that returns cases (or a verdict) is no test of its own; one that asserts through a
+  // helper is.
+  const std::string delegating =
+      "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(5) == 6\n"
+      "def _same(a, b):\n    assert a == b\ndef test_check():\n    check(f)\ndef test_more():\n"
+      "    _same(f(2), 3)\n";
+  EXPECT_EQ(run_code_tests(right, {}, delegating, test::fast_code_run(10)).passed, 2);
+  EXPECT_EQ(run_code_tests(wrong, {}, delegating, test::fast_code_run(10)).passed, 0);
   for (const std::string& helpers :
        {std::string("def test_cases():\n    return [(1, 2), (2, 3)]\nfor a, w in test_cases():\n"
                     "    assert f(a) == w\n"),
@@ -264,8 +271,30 @@ TEST(CodeRunReview, TestFunctionsClassesAndMainGuardsRun) {
       "        cls.g = staticmethod(f)\n    def test_a(self):\n        self.assertEqual(self.g(1), 2)\n"
       "    def test_b(self):\n        self.assertEqual(f(2), 3)\n";
   EXPECT_EQ(run_code_tests(right, {}, unit, test::fast_code_run(10)).passed, 2);
+  // pytest's setup_method and setup_class, and unittest's setUpModule, run around their tests.
+  const std::string pytest_class =
+      "class TestF:\n    def setup_method(self, method):\n        self.g = f\n"
+      "    def test_a(self):\n        assert self.g(1) == 2\n    def test_b(self):\n        assert self.g(2) "
+      "== 3\n";
+  EXPECT_EQ(run_code_tests(right, {}, pytest_class, test::fast_code_run(10)).passed, 2);
+  EXPECT_EQ(run_code_tests(wrong, {}, pytest_class, test::fast_code_run(10)).passed, 0);
+  const std::string module_fixture =
+      "import unittest\nG = []\ndef setUpModule():\n    G.append(f)\n"
+      "class T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(G[0](1), 2)\n";
+  EXPECT_EQ(run_code_tests(right, {}, module_fixture, test::fast_code_run(10)).passed, 1);
+  // A tested function that replaces the test classes' other methods on its first call.
+  const std::string replacer =
+      "def f(x):\n    for c in object.__subclasses__():\n        if c.__name__ == 'TestF':\n"
+      "            for k in list(vars(c)):\n                if k.startswith('test'):\n"
+      "                    setattr(c, k, lambda self: None)\n    return None\n";
+  EXPECT_EQ(run_code_tests(replacer, {}, pytest_class, test::fast_code_run(10)).passed, 0);
   for (const std::string& hack :
        {std::string("import unittest\ndef f(x):\n    raise unittest.SkipTest('no')\n"),
+        std::string("from unittest.case import _ShouldStop\ndef f(x):\n    raise _ShouldStop\n"),
+        std::string(
+            "import unittest\nunittest.case._addError = lambda *a: None\ndef f(x):\n    return None\n"),
+        std::string("import unittest\nclass _T(unittest.TestCase):\n    def assertEqual(self, *a, **k):\n"
+                    "        pass\nunittest.TestCase = _T\ndef f(x):\n    return None\n"),
         std::string("import unittest\nunittest.TestCase.assertEqual = lambda *a, **k: None\n"
                     "def f(x):\n    return None\n"),
         std::string("import unittest\nunittest.TestResult.wasSuccessful = lambda self: True\n"
@@ -376,7 +405,7 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
         // HumanEval's test text without the check(entry_point) its harness appends.
         "METADATA = {'author': 'jt', 'dataset': 'test'}\n\ndef check(candidate):\n    assert candidate(1) == "
         "2\n",
-        "def test_cases():\n    return [1, 2]\n",
+        "def test_cases():\n    return [1, 2]\n", "def test_1():\n    return f(1) == 2\n",
         "import math\n\"\"\"doc\"\"\"\ndef test_needs(x):\n    assert f(x)\nclass Helper:\n    def "
         "test(self):\n"
         "        assert f(1)\n"}) {
