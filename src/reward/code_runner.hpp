@@ -5,11 +5,12 @@
 //   assert tests: one sandboxed run; a harness parses the test text with Python's ast, runs the solution
 //     (as module "solution", so its `if __name__ == "__main__":` blocks do not run), then the tests as the
 //     main program, each top-level statement in order; every top-level statement that is or contains an
-//     `assert` (a loop of asserts; not a def or class) is one test, and so is each asserting test* function,
-//     each test* method of a unittest.TestCase and each asserting test* method of a pytest Test* class (a
-//     text without tests is one test that passes when it runs without error; one that runs nothing is
-//     refused, first_unusable_tests). Results are reported on stdout tagged with a random nonce, so a program
-//     that exits early or prints fake results scores 0 for what it skipped.
+//     `assert` (a loop of asserts; not a def or class) is one test, and so is each test* function, each
+//     test* method of a unittest.TestCase and each test* method of a pytest Test* class that returns no
+//     value, called by the harness with its fixtures around it (a text without tests is one test that
+//     passes when it runs without error; one that runs nothing is refused, first_unusable_tests). Results are
+//     reported on stdout tagged with a random nonce, so a program that exits early or prints fake results
+//     scores 0 for what it skipped.
 #pragma once
 #include <optional>
 #include <span>
