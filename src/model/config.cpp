@@ -124,7 +124,7 @@ constexpr std::pair<const char*, int64_t ModelConfig::*> kShapeKeys[] = {
     {"v_head_dim", &ModelConfig::v_head_dim},
 };
 
-// Hugging Face's configs leave out an MTP depth of 0 and unset token ids (-1), so to_json does too.
+// Hugging Face's configs leave out unset token ids (-1), so to_json does too.
 enum class Write { Always, AboveDefault };
 
 // Optional keys read and written as they are, in the order from_json reads them; an absent one keeps its
@@ -137,7 +137,8 @@ void for_each_plain_key(F&& f) {
   f("max_position_embeddings", &ModelConfig::max_position_embeddings);
   f("rms_norm_eps", &ModelConfig::rms_norm_eps);
   f("tie_word_embeddings", &ModelConfig::tie_word_embeddings);
-  f("num_nextn_predict_layers", &ModelConfig::num_nextn_predict_layers, Write::AboveDefault);
+  // Written even when 0: the V3 config class's default is 1.
+  f("num_nextn_predict_layers", &ModelConfig::num_nextn_predict_layers);
   f("aux_loss_alpha", &ModelConfig::aux_loss_alpha);
   f("seq_aux", &ModelConfig::seq_aux);
   f("initializer_range", &ModelConfig::initializer_range);
@@ -265,14 +266,16 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
   SEEK_CHECK(j.is_object(), "{}: a model config must be a JSON object", src);
   Reader r{j, src};
   ModelConfig c;
-  c.model_type = r.string_or("model_type", "deepseek_v3");
+  c.model_type = r.string_or("model_type", "");
   // Another architecture's config that happens to hold these keys would run as DeepSeek without a word. A
   // release of DeepSeek's architecture under its own model_type (Kimi K2's "kimi_k2") names the class.
-  bool deepseek_class = false;
   if (const auto a = j.find("architectures"); a != j.end() && a->is_array())
     for (const auto& name : *a)
-      deepseek_class |= name == "DeepseekV3ForCausalLM" || name == "DeepseekV2ForCausalLM";
-  SEEK_CHECK(c.model_type == "deepseek_v3" || c.model_type == "deepseek_v2" || deepseek_class,
+      if (c.architecture.empty() && (name == "DeepseekV3ForCausalLM" || name == "DeepseekV2ForCausalLM"))
+        c.architecture = name.get<std::string>();
+  const bool deepseek_class = !c.architecture.empty();
+  SEEK_CHECK(c.model_type.empty() || c.model_type == "deepseek_v3" || c.model_type == "deepseek_v2" ||
+                 deepseek_class,
              "{}: model_type \"{}\" is not DeepSeek-V2 or V3 (deepseek_v2, deepseek_v3, or architectures "
              "naming DeepseekV2ForCausalLM or DeepseekV3ForCausalLM), the architecture seek runs",
              src, c.model_type);
@@ -320,6 +323,16 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
     c.norm_topk_prob = true;
     c.routed_scaling_factor = 2.5;
   }
+  // Without model_type, the class architectures names, else the one whose code runs the router (V3's
+  // scores with sigmoid and picks with noaux_tc, V2's does neither): a V2 config without it was saved as
+  // deepseek_v3 with V2's router, which Hugging Face's V3 code cannot run.
+  const bool v2_router = c.n_routed_experts > 0 && c.topk_method != TopkMethod::NoauxTc &&
+                         c.scoring_func != ScoringFunc::Sigmoid;
+  if (c.model_type.empty())
+    c.model_type = c.architecture == "DeepseekV2ForCausalLM"   ? "deepseek_v2"
+                   : c.architecture == "DeepseekV3ForCausalLM" ? "deepseek_v3"
+                   : v2_router                                 ? "deepseek_v2"
+                                                               : "deepseek_v3";
   for_each_plain_key([&](const char* key, auto field, auto...) { r.read(key, c.*field); });
   // Hugging Face allows a list of end tokens (generation stops at any of them); DeepSeek's configs give one.
   if (r.present("eos_token_id") && j["eos_token_id"].is_array()) {
@@ -542,14 +555,18 @@ ModelConfig ModelConfig::from_text(std::string_view text, const std::string& sou
 
 json ModelConfig::to_json() const {
   json j;
-  bool v3 = model_type == "deepseek_v3";
-  j["architectures"] = {v3 ? "DeepseekV3ForCausalLM" : "DeepseekV2ForCausalLM"};
+  // A model_type of another name keeps the class its config named (kimi_k2 was saved as V2's class).
+  j["architectures"] = {model_type == "deepseek_v3"   ? "DeepseekV3ForCausalLM"
+                        : model_type == "deepseek_v2" ? "DeepseekV2ForCausalLM"
+                                                      : architecture};
   j["model_type"] = model_type;
   for (const auto& [key, field] : kShapeKeys) j[key] = this->*field;
   j["intermediate_size"] = intermediate_size;
   j["moe_intermediate_size"] = moe_intermediate_size;
   j["num_key_value_heads"] = num_attention_heads;
-  j["n_shared_experts"] = n_shared_experts;
+  // None is null, as DeepSeek's configs write it: Hugging Face's code builds a shared expert of width 0 for
+  // 0.
+  j["n_shared_experts"] = n_shared_experts > 0 ? json(n_shared_experts) : json(nullptr);
   j["n_routed_experts"] = n_routed_experts > 0 ? json(n_routed_experts) : json(nullptr);
   j["num_experts_per_tok"] = num_experts_per_tok;
   j["n_group"] = n_group;

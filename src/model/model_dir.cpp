@@ -70,7 +70,10 @@ void save_model_dir(const Transformer<T>& model, const fs::path& dir, const Save
   }
   w.set_metadata("producer", "seek");
   w.write_sharded(dir, opts.max_shard_bytes);
-  std::string text = cfg.to_json().dump(2) + "\n";
+  nlohmann::json config = cfg.to_json();
+  // Loaders pick the dtype to load in from it, as Hugging Face's save_pretrained writes it.
+  config["torch_dtype"] = opts.dtype == DType::BF16 ? "bfloat16" : "float32";
+  std::string text = config.dump(2) + "\n";
   AtomicFile f(dir / "config.json");
   f.write(text.data(), text.size());
   f.commit();

@@ -61,6 +61,42 @@ TEST(Config, RoundTripsThroughJson) {
   EXPECT_DOUBLE_EQ(c2.softmax_scale(), c.softmax_scale());
 }
 
+// The saved class must be one whose Hugging Face code runs the router: a V2 config without model_type was
+// saved as deepseek_v3 (V3's code refuses softmax and greedy), and a kimi_k2 config naming V3's class as
+// V2's.
+TEST(Config, TheSavedClassFollowsTheFileOrTheRouter) {
+  const auto saved = [](nlohmann::json j) {
+    const auto out = ModelConfig::from_json(j, "x").to_json();
+    return std::pair{out["model_type"].get<std::string>(), out["architectures"][0].get<std::string>()};
+  };
+  auto v2 = load_json("tiny-v2");
+  v2.erase("model_type");
+  v2["architectures"] = {"DeepseekV2ForCausalLM"};
+  EXPECT_EQ(saved(v2), std::pair(std::string("deepseek_v2"), std::string("DeepseekV2ForCausalLM")));
+  v2.erase("architectures");  // neither: the router's class (V2's defaults when the keys are left out too)
+  EXPECT_EQ(saved(v2).first, "deepseek_v2");
+  auto v3 = load_json("tiny-v3");
+  v3.erase("model_type");
+  v3.erase("architectures");
+  EXPECT_EQ(saved(v3), std::pair(std::string("deepseek_v3"), std::string("DeepseekV3ForCausalLM")));
+  v3["model_type"] = "kimi_k2";
+  v3["architectures"] = {"DeepseekV3ForCausalLM"};
+  EXPECT_EQ(saved(v3), std::pair(std::string("kimi_k2"), std::string("DeepseekV3ForCausalLM")));
+  // Given, model_type decides, as before.
+  auto named = load_json("tiny-v2lite");
+  named["model_type"] = "deepseek_v2";
+  EXPECT_EQ(saved(named).second, "DeepseekV2ForCausalLM");
+  // No shared expert is null, as DeepSeek writes it (0 built one of width 0 in Hugging Face's code), and an
+  // MTP depth of 0 is written (V3's config class defaults it to 1).
+  auto none = load_json("tiny-v3");
+  none["n_shared_experts"] = nullptr;
+  none["num_nextn_predict_layers"] = 0;
+  const auto out = ModelConfig::from_json(none, "x").to_json();
+  EXPECT_TRUE(out["n_shared_experts"].is_null()) << out.dump();
+  EXPECT_EQ(out["num_nextn_predict_layers"], 0) << out.dump();
+  EXPECT_EQ(ModelConfig::from_json(out, "again").n_shared_experts, 0);
+}
+
 TEST(Config, SoftmaxScaleUsesMscaleAllDim) {
   auto j = load_json("tiny-v3");
   j["qk_nope_head_dim"] = 128;

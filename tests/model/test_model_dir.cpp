@@ -2,6 +2,7 @@
 // clear errors for a folder without config.json, a missing tensor and a wrong shape.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "io/safetensors_writer.hpp"
 #include "io/tensor_store.hpp"
 #include "model/model_dir.hpp"
@@ -40,6 +42,8 @@ TEST(ModelDir, F32RoundTripIsExactAndHoldsMtpCopies) {
   save_model_dir(m, dir);
   ASSERT_TRUE(fs::exists(dir / "config.json"));
   ASSERT_TRUE(fs::exists(dir / "model.safetensors"));
+  // The dtype the weights are saved in, as Hugging Face's save_pretrained writes it.
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir / "config.json"))["torch_dtype"], "float32");
   TensorStore store(dir);
   EXPECT_TRUE(store.contains("model.layers.3.embed_tokens.weight"));
   EXPECT_TRUE(store.contains("model.layers.3.shared_head.head.weight"));
@@ -61,6 +65,7 @@ TEST(ModelDir, Bf16AndShardedSaves) {
   o.max_shard_bytes = 20000;  // forces several shards + index
   save_model_dir(m, dir, o);
   EXPECT_TRUE(fs::exists(dir / "model.safetensors.index.json"));
+  EXPECT_EQ(nlohmann::json::parse(read_file(dir / "config.json"))["torch_dtype"], "bfloat16");
   auto loaded = load_model_dir<float>(dir);
   for (size_t i = 0; i < m.params().value.size(); ++i)
     ASSERT_EQ(loaded->params().value[i], bf16_to_f32(f32_to_bf16(m.params().value[i])));
