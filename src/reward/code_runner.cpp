@@ -109,8 +109,8 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
 // Why a text whose plan runs nothing is refused.
 constexpr std::string_view kRunsNothing =
     "its tests only define functions or classes (and constants) and run none of them, so every solution, a "
-    "wrong one too, would pass them (call what they define, e.g. check(f), or name asserting test functions "
-    "test_*)";
+    "wrong one too, would pass them (call what they define, e.g. check(f); a test* function that takes "
+    "arguments or returns a value is a helper, not a test)";
 
 constexpr std::string_view kHarness = R"PY(def _main():
     import sys, os, ast
