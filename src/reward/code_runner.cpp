@@ -62,14 +62,17 @@ std::string make_nonce() {
 // targets the harness.)
 // What a test text's tests are, read from its syntax tree alone (the harness and the start-up check share
 // it): each top-level statement that is or contains an assert (not in a def or class); then, as pytest and
-// unittest collect them, each top-level function named test* that needs no argument and returns no value (a
-// test* helper that returns cases or a verdict is no test), each test* method of a unittest class (based on
-// a *TestCase class), and each test* method of a pytest class (named Test*) that returns no value; each
-// with the index of the statement that defines it. A text that only defines, imports and assigns constants
-// runs none of what it defines: such tests passed every solution, a wrong one too (a pytest file,
-// HumanEval's METADATA and check() never called).
+// unittest collect them, each top-level function named test* that needs no argument, returns no value (a
+// test* helper that returns cases or a verdict is no test) and is not called by the text itself (a
+// non-idempotent test run twice failed), each test* method of a unittest class (based on a *TestCase class,
+// or on such a class of the text), and each test* method of a pytest class (named Test*) that returns no
+// value; each as (index of its defining statement, name, method or None, kind: 'f' function, 'u' unittest,
+// 'p' pytest class). Then the module-level fixtures the text defines, and whether it runs nothing: a text
+// that only defines, imports and assigns constants (builtins' calls included, list(range(3))) runs none of
+// what it defines, and such tests passed every solution, a wrong one too (a pytest file, HumanEval's
+// METADATA and check() never called).
 constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
-    import ast
+    import ast, builtins
     defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
     def has(node, kinds):
         return any(isinstance(y, kinds) for y in ast.walk(node))
@@ -89,21 +92,32 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
             if not isinstance(y, defs + (ast.Lambda,)):
                 nodes.extend(ast.iter_child_nodes(y))
         return False
-    calls = []
+    top = [x for x in tree.body if not isinstance(x, defs)]
+    called = {y.func.id for x in top for y in ast.walk(x)
+              if isinstance(y, ast.Call) and isinstance(y.func, ast.Name)}
+    calls, units = [], set()
     for at, x in enumerate(tree.body):
         if (isinstance(x, ast.FunctionDef) and x.name.startswith('test') and bare(x) and
-                not returns_value(x)):
-            calls.append((at, x.name, None))
+                not returns_value(x) and x.name not in called):
+            calls.append((at, x.name, None, 'f'))
         elif isinstance(x, ast.ClassDef):
-            unit = any(base(b).endswith('TestCase') for b in x.bases)
+            unit = any(base(b).endswith('TestCase') or base(b) in units for b in x.bases)
+            if unit:
+                units.add(x.name)
             if unit or x.name.startswith('Test'):
-                calls += [(at, x.name, y.name) for y in x.body
+                calls += [(at, x.name, y.name, 'u' if unit else 'p') for y in x.body
                           if isinstance(y, ast.FunctionDef) and y.name.startswith('test') and
                           (unit or not returns_value(y))]
-    # A statement runs something when it calls, asserts or raises.
-    runs_nothing = not any(asserting) and not calls and not any(
-        not isinstance(x, defs) and has(x, (ast.Call, ast.Assert, ast.Raise)) for x in tree.body)
-    return asserting, calls, runs_nothing
+    fixtures = [(at, x.name) for at, x in enumerate(tree.body) if isinstance(x, ast.FunctionDef) and
+                x.name in ('setUpModule', 'tearDownModule', 'setup_module', 'teardown_module',
+                           'setup_function', 'teardown_function')]
+    plain = set(dir(builtins))
+    def runs(x):
+        return any(isinstance(y, (ast.Assert, ast.Raise)) or
+                   (isinstance(y, ast.Call) and not (isinstance(y.func, ast.Name) and y.func.id in plain))
+                   for y in ast.walk(x))
+    runs_nothing = not any(asserting) and not calls and not any(runs(x) for x in top)
+    return asserting, calls, fixtures, runs_nothing
 )PY";
 
 // Why a text whose plan runs nothing is refused.
@@ -124,17 +138,26 @@ constexpr std::string_view kHarness = R"PY(def _main():
     except SyntaxError as e:
         write(1, ('\n%s error tests-syntax %s\n' % (nonce, str(e)[:200])).encode())
         exit_now(0)
-    asserting, calls, runs_nothing = _plan(tree)
+    asserting, calls, fixtures, runs_nothing = _plan(tree)
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'), a)
              for x, a in zip(tree.body, asserting)]
     # unittest's TestCase, taken (and its attributes noted) before the solution runs. The harness runs
     # TestCase tests itself: a unittest.main() in the tests looks for them in the harness's module, finds none
     # and exits, a failed statement that is no test.
     unittest = None
-    if any(c[2] is not None for c in calls) or b'unittest' in source:
+    if any(c[3] == 'u' for c in calls) or b'unittest' in source:
         import unittest
         test_case = unittest.TestCase
         test_case_attributes = dict(vars(test_case))
+        # Copies of its functions, which a patch of theirs (assertEqual.__code__ = ...) does not reach.
+        def copy_function(f):
+            g = type(f)(f.__code__, f.__globals__, f.__name__, f.__defaults__, f.__closure__)
+            g.__kwdefaults__, g.__qualname__ = f.__kwdefaults__, f.__qualname__
+            g.__dict__.update(f.__dict__)
+            return g
+        test_case_copies = {k: copy_function(v) for k, v in test_case_attributes.items()
+                            if type(v) is type(_main)}
+    from inspect import signature
     # The names the tests read from the solution, for judging which of its names they test (below): global
     # names they read and do not bind at module level themselves (a solution's x = 0 is not what
     # "x = max(2, 3)" tests; a check(candidate) function's parameter is its own), or imported from it.
@@ -214,9 +237,11 @@ constexpr std::string_view kHarness = R"PY(def _main():
     # The tests are the program run: their `if __name__ == '__main__':` block runs (check(f) under it was
     # never called, and a wrong solution passed).
     tg['__name__'] = '__main__'
-    # unittest's TestCase as it was: a solution's `unittest.TestCase.assertEqual = lambda *a: None` passed
-    # every TestCase test.
-    if unittest is not None:
+    # unittest's TestCase as it was, before each test: a solution's `unittest.TestCase.assertEqual =
+    # lambda *a: None`, at import or in an earlier test, passed every TestCase test.
+    def restore_test_case():
+        if unittest is None:
+            return
         sys.modules['unittest'] = unittest
         unittest.TestCase = test_case
         for k in [k for k in attributes_of(test_case) if k not in test_case_attributes]:
@@ -230,29 +255,59 @@ constexpr std::string_view kHarness = R"PY(def _main():
                     set_attribute(test_case, k, v)
                 except Exception:
                     pass
-    # Each test function or method as its defining statement left it: a tested function that replaced the
-    # test classes' other methods (found through object.__subclasses__()) passed them.
-    defined = {}
+    # Each test function or method, and each module fixture, as its defining statement left it (code
+    # included): a tested function that replaced the test classes' other methods, or their code, passed them;
+    # a setUpModule of the solution's own ran as the tests' fixture.
+    defined, fixture = {}, {}
     def note_definitions(at):
         for c in calls:
             if c[0] == at:
                 obj = tg.get(c[1])
-                defined[c] = (obj, attributes_of(obj).get(c[2]) if c[2] is not None else obj)
+                fn = attributes_of(obj).get(c[2]) if c[2] is not None else obj
+                defined[c] = (obj, fn, getattr(fn, '__code__', None))
+        for a, name in fixtures:
+            if a == at:
+                fixture[name] = tg.get(name)
+    # pytest's xunit fixtures take their argument (the module, class or method) optionally.
+    def with_argument(f, argument):
+        try:
+            takes = len(signature(f).parameters) > 0
+        except (TypeError, ValueError):
+            takes = False
+        return f(argument) if takes else f()
     # A test runs as its framework runs it, its fixtures around it, but called by the harness: unittest's own
     # runner records an exception it swallows (SkipTest, its private _ShouldStop) as a pass, and a solution
     # that raised one passed every TestCase test. A skipped test, or an expected failure, passes nothing.
     def call(c):
-        obj, fn = defined[c]
-        if c[2] is None:
-            fn()
+        obj, fn, code = defined[c]
+        if code is not None and fn.__code__ is not code:
+            fn.__code__ = code
+        restore_test_case()
+        if c[3] == 'f':
+            if callable(fixture.get('setup_function')):
+                with_argument(fixture['setup_function'], fn)
+            try:
+                fn()
+            finally:
+                if callable(fixture.get('teardown_function')):
+                    with_argument(fixture['teardown_function'], fn)
             return
-        unit = unittest is not None and isinstance(obj, type) and issubclass(obj, test_case)
+        unit = c[3] == 'u'
         instance = obj(c[2]) if unit else obj()
+        if unit:
+            # TestCase's own attributes, bound to the instance as they were (its functions as copies): a
+            # tested function that patched unittest.TestCase.assertEqual, or its code, on its first call passed
+            # the test it was called in.
+            for k, v in test_case_attributes.items():
+                if not k.startswith('__') and next(
+                        (kl for kl in type(instance).__mro__ if k in attributes_of(kl)), None) is test_case:
+                    v = test_case_copies.get(k, v)
+                    attributes_of(instance)[k] = v.__get__(instance, obj) if hasattr(type(v), '__get__') else v
         method = fn.__get__(instance, obj)
         set_up_class = getattr(obj, 'setUpClass' if unit else 'setup_class', None)
         tear_down_class = getattr(obj, 'tearDownClass' if unit else 'teardown_class', None)
         if set_up_class is not None:
-            set_up_class()
+            set_up_class() if unit else with_argument(set_up_class, obj)
         try:
             if unit:
                 instance.setUp()
@@ -266,34 +321,41 @@ constexpr std::string_view kHarness = R"PY(def _main():
                 set_up = getattr(instance, 'setup_method', None)
                 tear_down = getattr(instance, 'teardown_method', None)
                 if set_up is not None:
-                    set_up(method)
+                    with_argument(set_up, method)
                 try:
                     method()
                 finally:
                     if tear_down is not None:
-                        tear_down(method)
+                        with_argument(tear_down, method)
         finally:
             if tear_down_class is not None:
-                tear_down_class()
-    # unittest's module fixtures, as the tests define them, once around their TestCase tests (a failed
-    # setUpModule fails them all).
-    units = [c for c in calls if c[2] is not None and unittest is not None]
-    i, all_ok, module_ok = 0, True, True
+                tear_down_class() if unit else with_argument(tear_down_class, obj)
+    # The module fixtures the tests define, once around their tests: unittest's around the TestCase tests,
+    # pytest's around the others (a failed set-up fails them all).
+    groups = [([c for c in calls if c[3] == 'u'], 'setUpModule', 'tearDownModule'),
+              ([c for c in calls if c[3] != 'u'], 'setup_module', 'teardown_module')]
+    failed_set_up = set()
+    restore_test_case()  # before the tests' classes are made from it, too
+    i, all_ok = 0, True
     for at, (code, is_assert) in enumerate(stmts + [(c, True) for c in calls]):
         try:
             if isinstance(code, tuple):
-                if units and code == units[0] and callable(tg.get('setUpModule')):
-                    try:
-                        tg['setUpModule']()
-                    except BaseException:
-                        module_ok = False
-                if code in units and not module_ok:
-                    raise AssertionError('setUpModule')
+                for members, set_up, tear_down in groups:
+                    if members and code == members[0] and callable(fixture.get(set_up)):
+                        try:
+                            restore_test_case()
+                            with_argument(fixture[set_up], None)
+                        except BaseException:
+                            failed_set_up.add(set_up)
+                    if code in members and set_up in failed_set_up:
+                        raise AssertionError(set_up)
                 try:
                     call(code)
                 finally:
-                    if units and code == units[-1] and module_ok and callable(tg.get('tearDownModule')):
-                        tg['tearDownModule']()
+                    for members, set_up, tear_down in groups:
+                        if (members and code == members[-1] and set_up not in failed_set_up and
+                                callable(fixture.get(tear_down))):
+                            with_argument(fixture[tear_down], None)
             else:
                 run(code, tg)
                 note_definitions(at)
@@ -375,8 +437,10 @@ namespace {
 // compiled alone, the symbol table of the whole), and reports the first that fails, "bad <index> <message>",
 // or that takes more CPU seconds than argv[1], "slow <index> <seconds>"; else "ok". What the harness cannot
 // compile, or not within a run's limits, scores every completion 0; what it can is never refused here.
-// (After kTestPlan.) A text whose plan runs nothing is reported as "idle <index>".
-constexpr std::string_view kCompileCheck = R"PY(import sys, json, ast, symtable, time
+// (After kTestPlan.) A text whose plan runs nothing is reported as "idle <index>", one whose top-level
+// imports name a module the sandbox's interpreter cannot find as "missing <index> <module>" (pytest, where
+// the host has none: every test using it failed).
+constexpr std::string_view kCompileCheck = R"PY(import sys, json, ast, symtable, time, importlib.util
 budget = float(sys.argv[1])
 sources = json.loads(sys.stdin.buffer.read().decode('utf-8'))
 for i, s in enumerate(sources):
@@ -387,7 +451,12 @@ for i, s in enumerate(sources):
         for x in tree.body:
             compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec')
         symtable.symtable(source.decode('utf-8', 'replace'), 'tests.py', 'exec')
-        runs_nothing = _plan(tree)[2]
+        runs_nothing = _plan(tree)[3]
+        missing = next((name for x in tree.body if isinstance(x, (ast.Import, ast.ImportFrom))
+                        for name in ([a.name for a in x.names] if isinstance(x, ast.Import)
+                                     else [x.module] if x.module and not x.level else [])
+                        if name.split('.')[0] != 'solution' and
+                        importlib.util.find_spec(name.split('.')[0]) is None), None)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         sys.stdout.write('bad %d %s\n' % (i, ' '.join(str(e).split()) or type(e).__name__))
         sys.exit(0)
@@ -397,6 +466,9 @@ for i, s in enumerate(sources):
         sys.exit(0)
     if runs_nothing:
         sys.stdout.write('idle %d x\n' % i)
+        sys.exit(0)
+    if missing:
+        sys.stdout.write('missing %d %s\n' % (i, missing.split('.')[0]))
         sys.exit(0)
 sys.stdout.write('ok\n')
 )PY";
@@ -432,8 +504,8 @@ std::optional<std::pair<size_t, std::string>> first_unusable_tests(std::span<con
     const std::string_view out = run.out;
     // Cut short by a stop (core/stop_signal.hpp): the job stops at its next safe point, unchecked.
     if (run.stopped) return std::nullopt;
-    if (!run.ok() ||
-        !(out == "ok\n" || out.starts_with("bad ") || out.starts_with("slow ") || out.starts_with("idle "))) {
+    if (!run.ok() || !(out == "ok\n" || out.starts_with("bad ") || out.starts_with("slow ") ||
+                       out.starts_with("idle ") || out.starts_with("missing "))) {
       std::string why = run.started ? (run.err.empty() ? describe(run) : run.err) : run.error;
       // A traceback's last line says what went wrong.
       why.resize(why.find_last_not_of('\n') + 1);
@@ -449,6 +521,11 @@ std::optional<std::pair<size_t, std::string>> first_unusable_tests(std::span<con
       return std::pair{
           begin + index,
           kind == "idle" ? std::string(kRunsNothing)
+          : kind == "missing"
+              ? fmt::format(
+                    "its tests import {}, which {} cannot import in the sandbox (it shows the host's "
+                    "/usr, /bin and /lib*: install the module there), so no completion could pass them",
+                    message, o.python)
           : kind == "slow"
               ? fmt::format("its tests take {} s of CPU just to compile, more than the {} s a run may take "
                             "(the code reward's cpu_seconds, wall_seconds and total_wall_seconds), so no "

@@ -271,6 +271,11 @@ TEST(CodeRunReview, TestFunctionsClassesAndMainGuardsRun) {
       "        cls.g = staticmethod(f)\n    def test_a(self):\n        self.assertEqual(self.g(1), 2)\n"
       "    def test_b(self):\n        self.assertEqual(f(2), 3)\n";
   EXPECT_EQ(run_code_tests(right, {}, unit, test::fast_code_run(10)).passed, 2);
+  // The tests' module fixtures are the tests' own: a setUpModule of the solution's is none of theirs.
+  EXPECT_EQ(run_code_tests(right + "def setUpModule():\n    raise RuntimeError('mine')\n", {}, unit,
+                           test::fast_code_run(10))
+                .passed,
+            2);
   // pytest's setup_method and setup_class, and unittest's setUpModule, run around their tests.
   const std::string pytest_class =
       "class TestF:\n    def setup_method(self, method):\n        self.g = f\n"
@@ -282,6 +287,28 @@ TEST(CodeRunReview, TestFunctionsClassesAndMainGuardsRun) {
       "import unittest\nG = []\ndef setUpModule():\n    G.append(f)\n"
       "class T(unittest.TestCase):\n    def test_a(self):\n        self.assertEqual(G[0](1), 2)\n";
   EXPECT_EQ(run_code_tests(right, {}, module_fixture, test::fast_code_run(10)).passed, 1);
+  // pytest's optional-argument forms and module fixtures run too; a test the text calls itself (under its
+  // __main__ guard) runs once, as the text runs it.
+  const std::string pytest_forms =
+      "S = []\ndef setup_module():\n    S.append(f)\ndef setup_function():\n    S.append(0)\n"
+      "def test_mod():\n    assert S[0](1) == 2\nclass TestG:\n    def setup_class(self):\n        self.base "
+      "= 1\n"
+      "    def setup_method(self):\n        self.k = self.base\n    def test_a(self):\n"
+      "        assert f(self.k) == 2\n";
+  EXPECT_EQ(run_code_tests(right, {}, pytest_forms, test::fast_code_run(10)).passed, 2);
+  EXPECT_EQ(run_code_tests(wrong, {}, pytest_forms, test::fast_code_run(10)).passed, 0);
+  const std::string once =
+      "seen = []\ndef test_collect():\n    seen.append(1)\n    assert len(seen) == 1 and f(1) == 2\n"
+      "if __name__ == '__main__':\n    test_collect()\n";
+  const auto ran_once = run_code_tests(right, {}, once, test::fast_code_run(10));
+  EXPECT_EQ(ran_once.passed, 1) << ran_once.detail;
+  EXPECT_EQ(ran_once.total, 1);
+  // A TestCase subclass of the text's own base class is collected too.
+  const std::string based =
+      "import unittest\nclass Base(unittest.TestCase):\n    pass\nclass AddTests(Base):\n"
+      "    def test_a(self):\n        self.assertEqual(f(1), 2)\n";
+  EXPECT_EQ(run_code_tests(right, {}, based, test::fast_code_run(10)).passed, 1);
+  EXPECT_EQ(run_code_tests(wrong, {}, based, test::fast_code_run(10)).passed, 0);
   // A tested function that replaces the test classes' other methods on its first call.
   const std::string replacer =
       "def f(x):\n    for c in object.__subclasses__():\n        if c.__name__ == 'TestF':\n"
@@ -298,7 +325,19 @@ TEST(CodeRunReview, TestFunctionsClassesAndMainGuardsRun) {
         std::string("import unittest\nunittest.TestCase.assertEqual = lambda *a, **k: None\n"
                     "def f(x):\n    return None\n"),
         std::string("import unittest\nunittest.TestResult.wasSuccessful = lambda self: True\n"
-                    "def f(x):\n    return None\n")}) {
+                    "def f(x):\n    return None\n"),
+        // A setUpModule of the solution's own is no fixture of the tests.
+        std::string(
+            "import unittest\ndef setUpModule():\n    unittest.TestCase.assertEqual = lambda *a, **k: None\n"
+            "def f(x):\n    return None\n"),
+        // Patching on the first call, inside a test, or the assertion's code.
+        std::string(
+            "def f(x):\n    import unittest\n    unittest.TestCase.assertEqual = lambda *a, **k: None\n"
+            "    return None\n"),
+        std::string(
+            "def f(x):\n    import unittest\n"
+            "    unittest.TestCase.assertEqual.__code__ = (lambda self, a, b, msg=None: None).__code__\n"
+            "    return None\n")}) {
     const auto r = run_code_tests(hack, {}, unit, test::fast_code_run(10));
     EXPECT_EQ(r.passed, 0) << hack << r.detail;
     EXPECT_EQ(r.total, 2) << hack;
@@ -406,6 +445,7 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
         "METADATA = {'author': 'jt', 'dataset': 'test'}\n\ndef check(candidate):\n    assert candidate(1) == "
         "2\n",
         "def test_cases():\n    return [1, 2]\n", "def test_1():\n    return f(1) == 2\n",
+        "CASES = list(range(3))\nMETADATA = dict(a=1)\ndef check():\n    assert f(1) == 2\n",
         "import math\n\"\"\"doc\"\"\"\ndef test_needs(x):\n    assert f(x)\nclass Helper:\n    def "
         "test(self):\n"
         "        assert f(1)\n"}) {
@@ -417,6 +457,17 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
                      "so every solution, a wrong one too, would pass them"),
               std::string::npos)
         << idle << e;
+  }
+  // Tests that import a module the sandbox's python3 cannot find (pytest, on a host without it) fail every
+  // completion that way; they are named at start.
+  {
+    std::vector<Problem> ps = good;
+    ps.push_back(problem("data.jsonl:4", "import no_such_module_here\nassert f(1) == 2\n"));
+    const std::string e = test::error_of([&] { reward->check_problems(ps); });
+    EXPECT_NE(e.find("problem data.jsonl:4: its tests import no_such_module_here, which /usr/bin/python3 "
+                     "cannot import in the sandbox"),
+              std::string::npos)
+        << e;
   }
   EXPECT_NO_THROW(reward->check_problems(std::vector<Problem>{
       problem("p", "def test_a():\n    assert f(1) == 2\n"),
