@@ -269,9 +269,10 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
   c.model_type = r.string_or("model_type", "");
   // Another architecture's config that happens to hold these keys would run as DeepSeek without a word. A
   // release of DeepSeek's architecture under its own model_type (Kimi K2's "kimi_k2") names the class.
+  // Of a list naming both, V3's, whose router defaults it then takes (takes_v3_router_defaults).
   if (const auto a = j.find("architectures"); a != j.end() && a->is_array())
     for (const auto& name : *a)
-      if (c.architecture.empty() && (name == "DeepseekV3ForCausalLM" || name == "DeepseekV2ForCausalLM"))
+      if (name == "DeepseekV3ForCausalLM" || (name == "DeepseekV2ForCausalLM" && c.architecture.empty()))
         c.architecture = name.get<std::string>();
   const bool deepseek_class = !c.architecture.empty();
   SEEK_CHECK(c.model_type.empty() || c.model_type == "deepseek_v3" || c.model_type == "deepseek_v2" ||
@@ -555,18 +556,20 @@ ModelConfig ModelConfig::from_text(std::string_view text, const std::string& sou
 
 json ModelConfig::to_json() const {
   json j;
-  // A model_type of another name keeps the class its config named (kimi_k2 was saved as V2's class).
-  j["architectures"] = {model_type == "deepseek_v3"   ? "DeepseekV3ForCausalLM"
-                        : model_type == "deepseek_v2" ? "DeepseekV2ForCausalLM"
-                                                      : architecture};
-  j["model_type"] = model_type;
+  // A model_type of another name (kimi_k2) is saved as the DeepSeek class its config named: Hugging Face
+  // resolves no other name without the remote code a saved folder does not carry (kimi_k2 was saved as
+  // V2's class under its own name).
+  const bool v3 =
+      model_type == "deepseek_v3" || (model_type != "deepseek_v2" && architecture == "DeepseekV3ForCausalLM");
+  j["architectures"] = {v3 ? "DeepseekV3ForCausalLM" : "DeepseekV2ForCausalLM"};
+  j["model_type"] = v3 ? "deepseek_v3" : "deepseek_v2";
   for (const auto& [key, field] : kShapeKeys) j[key] = this->*field;
   j["intermediate_size"] = intermediate_size;
   j["moe_intermediate_size"] = moe_intermediate_size;
   j["num_key_value_heads"] = num_attention_heads;
-  // None is null, as DeepSeek's configs write it: Hugging Face's code builds a shared expert of width 0 for
-  // 0.
-  j["n_shared_experts"] = n_shared_experts > 0 ? json(n_shared_experts) : json(nullptr);
+  // None is 0, not null: transformers' own DeepSeek classes multiply by it (V3) or call the shared expert
+  // they skipped building (V2) for null, where 0 builds one of width 0, whose output is 0.
+  j["n_shared_experts"] = n_shared_experts;
   j["n_routed_experts"] = n_routed_experts > 0 ? json(n_routed_experts) : json(nullptr);
   j["num_experts_per_tok"] = num_experts_per_tok;
   j["n_group"] = n_group;

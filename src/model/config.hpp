@@ -19,8 +19,8 @@ enum class TopkMethod { Greedy, GroupLimitedGreedy, NoauxTc };
 
 struct ModelConfig {
   std::string model_type = "deepseek_v3";
-  // The Hugging Face class a config of another model_type (Kimi K2's "kimi_k2") named; deepseek_v2 and
-  // deepseek_v3 have their own.
+  // The DeepSeek class the config's architectures named ("" if none): a config of another model_type (Kimi
+  // K2's "kimi_k2") is saved as it.
   std::string architecture;
   int64_t vocab_size = 0;
   int64_t hidden_size = 0;        // d

@@ -79,20 +79,24 @@ TEST(Config, TheSavedClassFollowsTheFileOrTheRouter) {
   v3.erase("model_type");
   v3.erase("architectures");
   EXPECT_EQ(saved(v3), std::pair(std::string("deepseek_v3"), std::string("DeepseekV3ForCausalLM")));
+  // Another model_type is saved as the DeepSeek class it named, which Hugging Face resolves without remote
+  // code; of a list naming both, V3's, whose router defaults the config took.
   v3["model_type"] = "kimi_k2";
   v3["architectures"] = {"DeepseekV3ForCausalLM"};
-  EXPECT_EQ(saved(v3), std::pair(std::string("kimi_k2"), std::string("DeepseekV3ForCausalLM")));
+  EXPECT_EQ(saved(v3), std::pair(std::string("deepseek_v3"), std::string("DeepseekV3ForCausalLM")));
+  v3["architectures"] = {"DeepseekV2ForCausalLM", "DeepseekV3ForCausalLM"};
+  EXPECT_EQ(saved(v3), std::pair(std::string("deepseek_v3"), std::string("DeepseekV3ForCausalLM")));
   // Given, model_type decides, as before.
   auto named = load_json("tiny-v2lite");
   named["model_type"] = "deepseek_v2";
   EXPECT_EQ(saved(named).second, "DeepseekV2ForCausalLM");
-  // No shared expert is null, as DeepSeek writes it (0 built one of width 0 in Hugging Face's code), and an
-  // MTP depth of 0 is written (V3's config class defaults it to 1).
+  // No shared expert is 0 (transformers' own DeepSeek classes fail on null, and build one of width 0 for 0),
+  // and an MTP depth of 0 is written (V3's config class defaults it to 1).
   auto none = load_json("tiny-v3");
   none["n_shared_experts"] = nullptr;
   none["num_nextn_predict_layers"] = 0;
   const auto out = ModelConfig::from_json(none, "x").to_json();
-  EXPECT_TRUE(out["n_shared_experts"].is_null()) << out.dump();
+  EXPECT_EQ(out["n_shared_experts"], 0) << out.dump();
   EXPECT_EQ(out["num_nextn_predict_layers"], 0) << out.dump();
   EXPECT_EQ(ModelConfig::from_json(out, "again").n_shared_experts, 0);
 }
