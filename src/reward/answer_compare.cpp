@@ -2,6 +2,7 @@
 #include "reward/answer_compare.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -115,11 +116,10 @@ bool rounds_to(int k, double written_value, double other) {
 
 // The letters `s` uses as variables, sorted: each letter that stands alone (not in a word such as sqrt, nor a
 // command's name), except e and i (Euler's number and the imaginary unit, which no value stands for here).
-// Empty when f, g or h stands only before "(": a function's name (f(-x), g(f(x))), which the evaluator
-// would read as a product. Other letters before "(" are factors, as in a(1-r^n) and P(1+r)^2.
-std::string variables_of(const std::string& s) {
-  std::string letters;
-  bool called = false;
+// With `called`, only those of f, g and h that stand before "(" wherever they stand: a function's name
+// (f(-x)), which the evaluator would read as a factor.
+std::string letters_of(const std::string& s, bool called = false) {
+  std::string letters, factors;
   for (size_t k = 0; k < s.size(); ++k) {
     if (!std::isalpha(static_cast<unsigned char>(s[k]))) continue;
     size_t end = k;
@@ -127,14 +127,15 @@ std::string variables_of(const std::string& s) {
     if (end == k + 1 && s[k] != 'e' && s[k] != 'i' && (k == 0 || s[k - 1] != '\\')) {
       size_t next = end;
       while (next < s.size() && s[next] == ' ') ++next;
-      if (next < s.size() && s[next] == '(' && std::strchr("fghFGH", s[k]) != nullptr)
-        called = true;
-      else
-        letters += s[k];
+      const bool before_call = next < s.size() && s[next] == '(' && std::strchr("fghFGH", s[k]) != nullptr;
+      (before_call ? letters : factors) += s[k];
     }
     k = end - 1;
   }
-  if (called) return "";
+  if (called)
+    std::erase_if(letters, [&](char c) { return factors.find(c) != std::string::npos; });
+  else
+    letters += factors;
   std::sort(letters.begin(), letters.end());
   letters.erase(std::unique(letters.begin(), letters.end()), letters.end());
   return letters;
@@ -151,12 +152,27 @@ std::string variables_of(const std::string& s) {
 // functions compare exactly where the values stay exact; two that differ agree at all twelve points only if
 // all are roots of their difference. A value lost to rounding, or past exact arithmetic at 2^53 or more,
 // says nothing.
+// The signs of variable k at the points after the first four, as bits (1: negative): the 35 patterns of 8
+// bits with 4 set and bit 0 among them, so any two variables differ somewhere (|xy| is not xy) and are both
+// negative somewhere (sqrt(xy) is not sqrt(x) sqrt(y)).
+unsigned sign_pattern(size_t k) {
+  size_t seen = 0;
+  for (unsigned m = 1;; m += 2)
+    if (std::popcount(m) == 4 && seen++ == k % 35) return m;
+}
+
 bool same_function(std::string a, std::string b, const Deadline& d) {
   for (std::string* s : {&a, &b})
     for (char& c : *s)
       if (c != 'E' && c != 'I') c = char(std::tolower(static_cast<unsigned char>(c)));
-  const std::string letters = variables_of(a);
-  if (letters.empty() || letters != variables_of(b)) return false;
+  const std::string letters = letters_of(a);
+  if (letters.empty() || letters != letters_of(b)) return false;
+  // A function's name on both sides (f(-x) against -f(x)): not comparable as a product. On one side only,
+  // it is a factor there, as on the other (\frac{h(a+b)}{2} against \frac{(a+b)h}{2}).
+  const std::string called_a = letters_of(a, true), called_b = letters_of(b, true);
+  if (std::any_of(called_a.begin(), called_a.end(),
+                  [&](char c) { return called_b.find(c) != std::string::npos; }))
+    return false;
   static constexpr int kNumerators[] = {17, 23, 31, 41, 53, 61, 71, 83, 97, 103, 113, 127};
   static constexpr int kDenominators[] = {7, 11, 13, 19, 29, 131, 137};
   constexpr size_t kPoints = 12, kPositive = 4;
@@ -166,7 +182,7 @@ bool same_function(std::string a, std::string b, const Deadline& d) {
     for (size_t k = 0; k < letters.size(); ++k) {
       const int num = kNumerators[(5 * k + point) % std::size(kNumerators)];
       const int den = kDenominators[(k + point) % std::size(kDenominators)];
-      const unsigned signs = (37 * unsigned(k + 1)) & 0xFF;  // distinct for each variable, never 0
+      const unsigned signs = sign_pattern(k);
       const bool negative = point >= kPositive && ((signs >> (point - kPositive)) & 1) != 0;
       at.set(letters[k], Number::rational(negative ? -num : num, den));
     }

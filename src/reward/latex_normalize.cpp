@@ -36,6 +36,12 @@ std::string grouped(const std::string& inner) {
   return out;
 }
 
+// A letter before a command written as a word ("a\\sqrt{3}", "n\\pi") stays a letter of its own, a factor,
+// not the start of a word "asqrt" or "npi"; the canonical text drops the space again.
+void word_apart(std::string& out) {
+  if (!out.empty() && is_alpha(out.back())) out += ' ';
+}
+
 struct Rewriter {
   std::string_view s;
   const Deadline& deadline;
@@ -167,6 +173,7 @@ struct Rewriter {
           size_t b, e, n;
           if (!group(k, &b, &e, &n)) return out + std::string(s.substr(i));
           std::string body = sub(b, e);
+          word_apart(out);
           out += index.empty() ? "sqrt" + grouped(body)
                                : grouped(grouped(body) + "^" + grouped("1/" + grouped(index)));
           i = n;
@@ -187,6 +194,7 @@ struct Rewriter {
         } else if (cmd == "div") {
           out += '/';
         } else if (cmd == "pi") {
+          word_apart(out);
           out += "pi";
         } else if (cmd == "circ" || cmd == "degree") {
           // degrees: dropped

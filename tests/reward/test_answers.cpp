@@ -301,6 +301,15 @@ TEST(Compare, ExpressionsInVariablesCompareAsFunctions) {
       {"\\frac{E}{2}", "E/2", true},
       {"\\frac{3E}{2}", "1.5E", true},
       {"\\frac{I}{2}", "0.5I", true},
+      // A letter before a command's word is a factor (it was glued into "asqrt"); f, g or h before "(" on
+      // one side only is a factor too.
+      {"\\frac{\\sqrt3}{2}a", "\\frac{a\\sqrt3}{2}", true},
+      {"r\\sqrt2", "\\sqrt2 r", true},
+      {"\\frac{\\pi}{2}+k\\pi", "\\frac{\\pi}{2}+\\pi k", true},
+      {"2\\pi r", "2r\\pi", true},
+      {"\\frac{h(a+b)}{2}", "\\frac{(a+b)h}{2}", true},
+      {"h(4-h)", "4h-h^2", true},
+      {"\\sqrt{x y}", "\\sqrt{x}\\sqrt{y}", false},
   };
   expect_comparisons(cases);
 }
