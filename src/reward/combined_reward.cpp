@@ -126,8 +126,9 @@ void CombinedReward::check_problems(std::span<const Problem> problems) const {
 RewardScore CombinedReward::score(const RewardInput& in) const {
   RewardScore s;
   s.components.resize(fns_.size());
+  s.notes.resize(fns_.size());
   for (size_t k = 0; k < fns_.size(); ++k) {
-    double v = fns_[k]->score(in);
+    double v = fns_[k]->score_noted(in, s.notes[k]);
     s.components[k] = v;
     if (std::isnan(v)) continue;
     s.total += weights_[k] * v;

@@ -36,6 +36,7 @@ struct RewardSpec {
 struct RewardScore {
   double total = 0;                // sum of weight * component over the components that are not NaN
   std::vector<double> components;  // unweighted, in names() order; NaN where the reward does not apply
+  std::vector<std::string> notes;  // in names() order: why a component is below 1, where its reward says
   bool applies = false;            // some reward with a non-zero weight applies (else the total is a bare 0)
 };
 

@@ -43,6 +43,13 @@ class RewardFunction {
   virtual const std::string& name() const = 0;
   // Never throws; NaN when the reward does not apply to this problem.
   virtual double score(const RewardInput& input) const = 0;
+  // score, and in `note` why it is below 1 where the reward can say (code: which tests failed and how); ""
+  // otherwise. For the logs (completions.jsonl, seek eval --out): a code completion that failed its tests
+  // said nothing of why.
+  virtual double score_noted(const RewardInput& input, std::string& note) const {
+    note.clear();
+    return score(input);
+  }
   // Throws seek::Error naming the first of `problems` that this reward could never score above 0 because the
   // problem itself is broken (code: tests that are not valid Python, which scored every completion 0 without
   // a word). Called once before scoring; most rewards have nothing to check.

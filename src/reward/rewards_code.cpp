@@ -58,12 +58,28 @@ class CodeReward : public RewardFunction {
   }
   const std::string& name() const override { return name_; }
   double score(const RewardInput& in) const override {
+    std::string note;
+    return score_noted(in, note);
+  }
+  double score_noted(const RewardInput& in, std::string& note) const override {
+    note.clear();
     if (!in.problem || !in.problem->is_code()) return std::numeric_limits<double>::quiet_NaN();
     try {
       std::string code = extract_python_block(in.completion, prefilled_(in));
-      if (code.empty()) return 0.0;
-      return run_code_tests(code, in.problem->tests, in.problem->asserts, opts_).score();
+      if (code.empty()) {
+        note = "no closed ```python block after the thinking";
+        return 0.0;
+      }
+      const CodeRunResult r = run_code_tests(code, in.problem->tests, in.problem->asserts, opts_);
+      if (r.passed < r.total)
+        note = fmt::format("{} of {} tests passed; first failure: {}", r.passed, r.total,
+                           r.detail.empty() ? "unknown" : r.detail);
+      return r.score();
+    } catch (const std::exception& e) {
+      note = fmt::format("scoring failed: {}", e.what());
+      return 0.0;
     } catch (...) {
+      note = "scoring failed";
       return 0.0;
     }
   }

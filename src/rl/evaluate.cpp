@@ -54,14 +54,18 @@ reward::RewardInput EvalScorer::as_prompted(const reward::RewardInput& in) const
   return r;
 }
 
-double EvalScorer::correctness(const reward::RewardInput& given,
-                               const reward::RewardScore* run_scores) const {
+double EvalScorer::correctness(const reward::RewardInput& given, const reward::RewardScore* run_scores,
+                               std::string* note) const {
   const reward::RewardInput in = as_prompted(given);
   const bool reuse = in.problem->is_code() && run_scores && run_code_index_ >= 0 &&
                      size_t(run_code_index_) < run_scores->components.size();
+  std::string why;
+  if (reuse && size_t(run_code_index_) < run_scores->notes.size())
+    why = run_scores->notes[size_t(run_code_index_)];
   const double c = reuse                   ? run_scores->components[size_t(run_code_index_)]
-                   : in.problem->is_code() ? code_->score(in)
+                   : in.problem->is_code() ? code_->score_noted(in, why)
                                            : (run_accuracy_ ? run_accuracy_ : accuracy_)->score(in);
+  if (note) *note = why;
   // Still NaN: a problem without answer, task or tests (problem_from_json refuses those); not solved.
   return std::isnan(c) ? 0.0 : c;
 }
@@ -141,7 +145,8 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
       // programs ran twice, and a timing-sensitive one could get a reward that disagreed with its accuracy).
       std::optional<reward::RewardScore> scored;
       if (run_reward) scored = run_reward->score(in);
-      const double acc = scorer.correctness(in, scored ? &*scored : nullptr), fmt = scorer.format(in);
+      std::string note;
+      const double acc = scorer.correctness(in, scored ? &*scored : nullptr, &note), fmt = scorer.format(in);
       const double r = scored ? scored->total : acc;
       correct += acc >= 1.0;
       acc_sum += acc;
@@ -151,8 +156,8 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
       res.context_cut += c.finish == FinishReason::Context;
       ++res.completions;
       const auto [prompt_key, prompt] = problems[i].logged_prompt();
-      if (out)
-        *out << nlohmann::json{{"problem", problems[i].id},
+      if (out) {
+        nlohmann::json line = {{"problem", problems[i].id},
                                {"sample", s},
                                {prompt_key, prompt},
                                {"completion", c.text},
@@ -161,9 +166,10 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
                                {"format", fmt},
                                {"reward", r},
                                {"finish", finish_reason_name(c.finish)},
-                               {"tokens", c.tokens.size()}}
-                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-             << "\n";
+                               {"tokens", c.tokens.size()}};
+        if (!note.empty()) line["note"] = note;  // why a code completion failed its tests
+        *out << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      }
       // After each completion: a stop asked for while it was scored cut its code runs short (the sandbox
       // kills them), so its score, and so the figures, would be wrong.
       if (stop()) return res;

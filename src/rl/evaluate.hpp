@@ -64,7 +64,9 @@ class EvalScorer {
              ChatStyle style = ChatStyle::V3);
   // `run_scores` (optional): what the run's rewards (those given to the constructor) scored for `in`; a code
   // problem's correctness is then their code term, not a second run of the programs.
-  double correctness(const reward::RewardInput& in, const reward::RewardScore* run_scores = nullptr) const;
+  // With `note`, why a code problem's correctness is below 1 (its tests' failure), else "".
+  double correctness(const reward::RewardInput& in, const reward::RewardScore* run_scores = nullptr,
+                     std::string* note = nullptr) const;
   // The strict R1 format reward (1 or 0). A prompt that opened the thinking (prompt_opens_think: a task's
   // think_prefilled, a plain prompt ending in <think>, an R1 chat template, V3.1's in thinking mode) makes
   // the completion scored as if it began with that tag, as the rewards' think_prefilled option does.

@@ -689,17 +689,22 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       int64_t logged = 0;
       for (size_t gi = 0; gi < groups.size() && logged < s.log_completions; ++gi)
         for (int64_t k = 0; k < G && logged < s.log_completions; ++k, ++logged) {
-          nlohmann::json comps = nlohmann::json::object();
-          for (size_t c = 0; c < rewards.names().size(); ++c)
-            comps[rewards.names()[c]] = json_number(groups[gi].scores[size_t(k)].components[c]);
+          const reward::RewardScore& sc = groups[gi].scores[size_t(k)];
+          nlohmann::json comps = nlohmann::json::object(), notes = nlohmann::json::object();
+          for (size_t c = 0; c < rewards.names().size(); ++c) {
+            comps[rewards.names()[c]] = json_number(sc.components[c]);
+            if (c < sc.notes.size() && !sc.notes[c].empty()) notes[rewards.names()[c]] = sc.notes[c];
+          }
           const auto [prompt_key, prompt] = groups[gi].problem.logged_prompt();
-          comp_log.append({{"step", state.step + 1},
-                           {"problem", groups[gi].problem.id},
-                           {prompt_key, prompt},
-                           {"completion", groups[gi].completions[size_t(k)].text},
-                           {"reward", groups[gi].scores[size_t(k)].total},
-                           {"rewards", comps},
-                           {"advantage", adv.advantages[gi * size_t(G) + size_t(k)]}});
+          nlohmann::json line = {{"step", state.step + 1},
+                                 {"problem", groups[gi].problem.id},
+                                 {prompt_key, prompt},
+                                 {"completion", groups[gi].completions[size_t(k)].text},
+                                 {"reward", sc.total},
+                                 {"rewards", comps},
+                                 {"advantage", adv.advantages[gi * size_t(G) + size_t(k)]}};
+          if (!notes.empty()) line["reward_notes"] = notes;
+          comp_log.append(line);
         }
     } else {
       fmt::print(

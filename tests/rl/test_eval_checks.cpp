@@ -64,6 +64,20 @@ TEST(EvalScorer, CodeProblemsAreCheckedByTheirTests) {
   other.components[0] = 0.25;  // what no run of `right` gives
   EXPECT_EQ(scorer.correctness({&problems[0], right, 10}, &other), 0.25);
   EXPECT_EQ(scorer.correctness({&problems[1], "<answer>4</answer>", 5}, &other), 1.0);
+  // Why a code completion failed is noted (for eval --out and completions.jsonl): it said nothing of it.
+  std::string note = "stale";
+  EXPECT_EQ(scorer.correctness({&problems[0], wrong, 10}, nullptr, &note), 0.0);
+  EXPECT_EQ(note, "0 of 1 tests passed; first failure: wrong output");
+  EXPECT_EQ(scorer.correctness({&problems[0], "no code", 10}, nullptr, &note), 0.0);
+  EXPECT_EQ(note, "no closed ```python block after the thinking");
+  EXPECT_EQ(scorer.correctness({&problems[0], right, 10}, nullptr, &note), 1.0);
+  EXPECT_EQ(note, "");
+  const reward::RewardScore failed = run.score({&problems[0], wrong, 10});
+  ASSERT_EQ(failed.notes.size(), 1u);
+  EXPECT_EQ(failed.notes[0], "0 of 1 tests passed; first failure: wrong output");
+  EXPECT_EQ(scorer.correctness({&problems[0], wrong, 10}, &failed, &note), 0.0);
+  EXPECT_EQ(note, failed.notes[0]);  // the run's, not a second run's
+  EXPECT_EQ(scored.notes[0], "");
 }
 
 // Chat problems were always rendered in the V3 format, so an R1 model got no "<think>\n" after its

@@ -533,6 +533,33 @@ TEST(GrpoTrainer, ASignalStopsAnEvaluation) {
   EXPECT_TRUE(all[1].contains("eval") && all[2].contains("eval"));
 }
 
+// completions.jsonl said only that a code completion scored 0, not why; the code reward's note (no program,
+// which tests failed and how) is logged beside the scores.
+TEST(GrpoTrainer, CompletionsLogWhyACodeRewardIsBelowOne) {
+  TempDir tmp("grpo-notes");
+  tiny_policy(tmp.path);
+  {
+    std::ofstream f(tmp.path / "code.jsonl");
+    for (int i = 0; i < 4; ++i)
+      f << nlohmann::json{{"prompt", fmt::format("P{}:", i)}, {"tests", "assert f(1) == 2\n"}}.dump() << "\n";
+  }
+  auto s = settings(tmp.path);
+  s.data = (tmp.path / "code.jsonl").string();
+  s.rewards = nlohmann::json::parse(R"({"code": {"require_isolation": false}, "tag_count": 1})");
+  s.out = (tmp.path / "run").string();
+  s.steps = 1;
+  run_grpo(s, false);
+  const auto c = test::read_jsonl(tmp.path / "run" / "completions.jsonl");
+  ASSERT_EQ(c.size(), 2u);
+  for (const auto& line : c) {
+    // The random policy writes no program.
+    ASSERT_TRUE(line.contains("reward_notes")) << line.dump();
+    EXPECT_EQ(line["reward_notes"],
+              nlohmann::json({{"code", "no closed ```python block after the thinking"}}))
+        << line.dump();
+  }
+}
+
 // Rewards that score none of the problems (code needs tests; these have answers) leave every total at 0: the
 // run refuses to start, before any rollout (it used to find out from step 1's rollouts, minutes in with a
 // real model), also with dynamic sampling.
