@@ -116,8 +116,8 @@ bool rounds_to(int k, double written_value, double other) {
 
 // The letters `s` uses as variables, sorted: each letter that stands alone (not in a word such as sqrt, nor a
 // command's name), except e and i (Euler's number and the imaginary unit, which no value stands for here).
-// With `called`, only those of f, g and h that stand before "(" wherever they stand: a function's name
-// (f(-x)), which the evaluator would read as a factor.
+// With `called`, only those of f and g that stand before "(" wherever they stand: a function's name
+// (f(-x)), which the evaluator would read as a factor (h, a height as often, is a factor: h(a+b)).
 std::string letters_of(const std::string& s, bool called = false) {
   std::string letters, factors;
   for (size_t k = 0; k < s.size(); ++k) {
@@ -127,7 +127,7 @@ std::string letters_of(const std::string& s, bool called = false) {
     if (end == k + 1 && s[k] != 'e' && s[k] != 'i' && (k == 0 || s[k - 1] != '\\')) {
       size_t next = end;
       while (next < s.size() && s[next] == ' ') ++next;
-      const bool before_call = next < s.size() && s[next] == '(' && std::strchr("fghFGH", s[k]) != nullptr;
+      const bool before_call = next < s.size() && s[next] == '(' && std::strchr("fgFG", s[k]) != nullptr;
       (before_call ? letters : factors) += s[k];
     }
     k = end - 1;
@@ -142,8 +142,8 @@ std::string letters_of(const std::string& s, bool called = false) {
 }
 
 // Whether two expressions in the same variables are the same function of them: equal (to the rounding of
-// values past exact arithmetic) at each of twelve points where either is defined (a root of a negative, a
-// division by 0, is defined at neither), and defined at three at least. "n(n+1)/2" answered
+// values past exact arithmetic) at each of twelve points where both are defined (a root of a negative, a
+// division by 0, is defined at neither), and both defined at three at least. "n(n+1)/2" answered
 // \frac{n(n+1)}{2} only as text before, which the rewrite's parentheses made differ. Letters compare
 // without case, as the texts do (but for E and I, which are no e or i). The points are rationals unlike any
 // an answer is built around (not 0, 1 or small integers), distinct for each variable, some below 1 in size
@@ -190,8 +190,10 @@ bool same_function(std::string a, std::string b, const Deadline& d) {
     const auto says_nothing = [](const std::optional<Number>& v) {
       return v && !v->exact() && (!v->determined() || std::fabs(v->value()) >= 0x1p53);
     };
-    if ((!x && !y) || says_nothing(x) || says_nothing(y)) continue;
-    if (!x || !y || !numbers_equal(*x, *y, 0, 0)) return false;
+    // Defined on one side only (a root of a negative there): the answers may assume positive variables, as
+    // sqrt(x) sqrt(y) for sqrt(xy) does; where both are defined they must agree.
+    if (!x || !y || says_nothing(x) || says_nothing(y)) continue;
+    if (!numbers_equal(*x, *y, 0, 0)) return false;
     ++agreed;
   }
   return agreed >= 3;

@@ -93,12 +93,10 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
                 nodes.extend(ast.iter_child_nodes(y))
         return False
     top = [x for x in tree.body if not isinstance(x, defs)]
-    called = {y.func.id for x in top for y in ast.walk(x)
-              if isinstance(y, ast.Call) and isinstance(y.func, ast.Name)}
     calls, units = [], set()
     for at, x in enumerate(tree.body):
         if (isinstance(x, ast.FunctionDef) and x.name.startswith('test') and bare(x) and
-                not returns_value(x) and x.name not in called):
+                not returns_value(x)):
             calls.append((at, x.name, None, 'f'))
         elif isinstance(x, ast.ClassDef):
             unit = any(base(b).endswith('TestCase') or base(b) in units for b in x.bases)
@@ -112,9 +110,12 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
                 x.name in ('setUpModule', 'tearDownModule', 'setup_module', 'teardown_module',
                            'setup_function', 'teardown_function')]
     plain = set(dir(builtins))
+    own = {x.name for x in tree.body if isinstance(x, defs)}
     def runs(x):
         return any(isinstance(y, (ast.Assert, ast.Raise)) or
-                   (isinstance(y, ast.Call) and not (isinstance(y.func, ast.Name) and y.func.id in plain))
+                   (isinstance(y, ast.Call) and
+                    (not (isinstance(y.func, ast.Name) and y.func.id in plain) or
+                     any(isinstance(n, ast.Name) and n.id in own for n in ast.walk(y))))
                    for y in ast.walk(x))
     runs_nothing = not any(asserting) and not calls and not any(runs(x) for x in top)
     return asserting, calls, fixtures, runs_nothing
@@ -239,12 +240,13 @@ constexpr std::string_view kHarness = R"PY(def _main():
     tg['__name__'] = '__main__'
     # unittest's TestCase as it was, before each test: a solution's `unittest.TestCase.assertEqual =
     # lambda *a: None`, at import or in an earlier test, passed every TestCase test.
-    def restore_test_case():
+    # (What the tests themselves add to it, an assertApprox, stays: additions go only before they run.)
+    def restore_test_case(additions_too=False):
         if unittest is None:
             return
         sys.modules['unittest'] = unittest
         unittest.TestCase = test_case
-        for k in [k for k in attributes_of(test_case) if k not in test_case_attributes]:
+        for k in [k for k in attributes_of(test_case) if additions_too and k not in test_case_attributes]:
             try:
                 remove_attribute(test_case, k)
             except Exception:
@@ -258,13 +260,58 @@ constexpr std::string_view kHarness = R"PY(def _main():
     # Each test function or method, and each module fixture, as its defining statement left it (code
     # included): a tested function that replaced the test classes' other methods, or their code, passed them;
     # a setUpModule of the solution's own ran as the tests' fixture.
-    defined, fixture = {}, {}
+    defined, fixture, classes, outcome = {}, {}, {}, {}
+    # A test function the text calls itself (under its __main__ guard, in a try that prints the failure) is
+    # judged by that call, and not run a second time (a test that is not idempotent failed then): its name in
+    # the tests' globals records how each call ended.
+    def recording(c, fn):
+        def recorded(*args, **kwargs):
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException:
+                outcome[c] = False
+                raise
+            outcome.setdefault(c, True)
+            return result
+        recorded.__name__, recorded.__qualname__, recorded.__wrapped__ = fn.__name__, fn.__qualname__, fn
+        return recorded
+    # A test class as its definition made it, before each of its tests: a tested function that set
+    # cls.assertEqual = <no-op> on the tests' classes (found through __subclasses__()) passed the later tests.
+    # (What set-up methods add, they add again.)
+    def restore_class(obj):
+        made = classes.get(obj)
+        if made is None:
+            return
+        for k in [k for k in attributes_of(obj) if k not in made]:
+            try:
+                remove_attribute(obj, k)
+            except Exception:
+                pass
+        for k, v in made.items():
+            if attributes_of(obj).get(k) is not v:
+                try:
+                    set_attribute(obj, k, v)
+                except Exception:
+                    pass
+    # pytest's module argument: the tests' globals.
+    class TestsModule:
+        def __getattr__(self, k):
+            try:
+                return tg[k]
+            except KeyError:
+                raise AttributeError(k)
+        def __setattr__(self, k, v):
+            tg[k] = v
     def note_definitions(at):
         for c in calls:
             if c[0] == at:
                 obj = tg.get(c[1])
                 fn = attributes_of(obj).get(c[2]) if c[2] is not None else obj
                 defined[c] = (obj, fn, getattr(fn, '__code__', None))
+                if c[2] is not None and obj not in classes:
+                    classes[obj] = dict(attributes_of(obj))
+                if c[3] == 'f':
+                    tg[c[1]] = recording(c, fn)
         for a, name in fixtures:
             if a == at:
                 fixture[name] = tg.get(name)
@@ -293,6 +340,7 @@ constexpr std::string_view kHarness = R"PY(def _main():
                     with_argument(fixture['teardown_function'], fn)
             return
         unit = c[3] == 'u'
+        restore_class(obj)
         instance = obj(c[2]) if unit else obj()
         if unit:
             # TestCase's own attributes, bound to the instance as they were (its functions as copies): a
@@ -335,7 +383,7 @@ constexpr std::string_view kHarness = R"PY(def _main():
     groups = [([c for c in calls if c[3] == 'u'], 'setUpModule', 'tearDownModule'),
               ([c for c in calls if c[3] != 'u'], 'setup_module', 'teardown_module')]
     failed_set_up = set()
-    restore_test_case()  # before the tests' classes are made from it, too
+    restore_test_case(True)  # before the tests' classes are made from it, too
     i, all_ok = 0, True
     for at, (code, is_assert) in enumerate(stmts + [(c, True) for c in calls]):
         try:
@@ -344,32 +392,40 @@ constexpr std::string_view kHarness = R"PY(def _main():
                     if members and code == members[0] and callable(fixture.get(set_up)):
                         try:
                             restore_test_case()
-                            with_argument(fixture[set_up], None)
+                            with_argument(fixture[set_up], TestsModule())
                         except BaseException:
                             failed_set_up.add(set_up)
                     if code in members and set_up in failed_set_up:
                         raise AssertionError(set_up)
                 try:
-                    call(code)
+                    if code in outcome:
+                        if not outcome[code]:
+                            raise AssertionError(code[1])
+                    else:
+                        call(code)
                 finally:
                     for members, set_up, tear_down in groups:
                         if (members and code == members[-1] and set_up not in failed_set_up and
                                 callable(fixture.get(tear_down))):
-                            with_argument(fixture[tear_down], None)
+                            with_argument(fixture[tear_down], TestsModule())
             else:
                 run(code, tg)
                 note_definitions(at)
             ok = True
-        except BaseException:
+        except BaseException as e:
             ok = False
+            try:
+                why = ' '.join(('%s: %s' % (type(e).__name__, e)).split())[:120]
+            except BaseException:
+                why = 'an exception'
         # A copy forked inside the tested function ends here whatever its test did: going on only after a
         # failure would tell a waiting parent which answer passed.
         if getpid() != me:
             exit_now(0)
         all_ok = all_ok and ok
         if is_assert:
-            if ok:
-                report('\n%s pass %d\n' % (nonce, i))
+            # Which test failed and how, for the logs (the first failure's).
+            report('\n%s pass %d\n' % (nonce, i) if ok else '\n%s fail %d %s\n' % (nonce, i, why))
             i += 1
     if not n_tests and all_ok:
         report('\n%s pass 0\n' % nonce)
@@ -378,14 +434,15 @@ _main()
 )PY";
 
 // At most what the harness writes of its own on stdout, which the program's prints share: a "total" line,
-// a "pass" line per test and one "error" line (under 256 bytes). A test is an assert statement, or a def
-// (a test function or method), so the words' counts bound the tests. max_output_bytes is the program's:
-// the harness's lines filled it, and under a limit of 150 bytes a correct solution of 3 asserts scored 2/3.
+// a "pass" or "fail" line (its exception in 120 bytes) per test and one "error" line (under 256 bytes). A
+// test is an assert statement, or a def (a test function or method), so the words' counts bound the tests.
+// max_output_bytes is the program's: the harness's lines filled it, and under a limit of 150 bytes a correct
+// solution of 3 asserts scored 2/3.
 size_t harness_report_bytes(std::string_view tests, std::string_view nonce) {
   size_t words = 0;
   for (const std::string_view word : {"assert", "def"})
     for (size_t at = tests.find(word); at != std::string_view::npos; at = tests.find(word, at + 1)) ++words;
-  return (words + 1) * (nonce.size() + 24) + nonce.size() + 256;
+  return (words + 1) * (nonce.size() + 160) + nonce.size() + 256;
 }
 
 double elapsed(std::chrono::steady_clock::time_point t0) {
@@ -442,6 +499,11 @@ namespace {
 // the host has none: every test using it failed).
 constexpr std::string_view kCompileCheck = R"PY(import sys, json, ast, symtable, time, importlib.util
 budget = float(sys.argv[1])
+def findable(module):
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # __main__, which has no spec
+        return True
 sources = json.loads(sys.stdin.buffer.read().decode('utf-8'))
 for i, s in enumerate(sources):
     source = s.encode('utf-8')
@@ -456,7 +518,7 @@ for i, s in enumerate(sources):
                         for name in ([a.name for a in x.names] if isinstance(x, ast.Import)
                                      else [x.module] if x.module and not x.level else [])
                         if name.split('.')[0] != 'solution' and
-                        importlib.util.find_spec(name.split('.')[0]) is None), None)
+                        not findable(name.split('.')[0])), None)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         sys.stdout.write('bad %d %s\n' % (i, ' '.join(str(e).split()) or type(e).__name__))
         sys.exit(0)
@@ -605,6 +667,11 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
       } else if (rest.starts_with("pass ") && have_total) {
         int k = std::atoi(std::string(rest.substr(5)).c_str());
         if (k >= 0 && k < res.total) passed.insert(k);
+      } else if (rest.starts_with("fail ") && have_total && res.detail.empty()) {
+        const std::string_view what = rest.substr(5);
+        const size_t sp = what.find(' ');
+        res.detail = fmt::format("test {} failed: {}", std::atoi(std::string(what.substr(0, sp)).c_str()) + 1,
+                                 sp == std::string_view::npos ? "" : what.substr(sp + 1));
       } else if (rest.starts_with("error ") && res.detail.empty()) {
         res.detail = std::string(rest.substr(6));
       }

@@ -309,7 +309,9 @@ TEST(Compare, ExpressionsInVariablesCompareAsFunctions) {
       {"2\\pi r", "2r\\pi", true},
       {"\\frac{h(a+b)}{2}", "\\frac{(a+b)h}{2}", true},
       {"h(4-h)", "4h-h^2", true},
-      {"\\sqrt{x y}", "\\sqrt{x}\\sqrt{y}", false},
+      {"\\sqrt{x y}", "\\sqrt{x}\\sqrt{y}", true},  // equal where both are defined
+      {"\\sqrt{x y}", "-\\sqrt{x}\\sqrt{y}", false},
+      {"\\frac{1}{2}h(a+b)", "\\frac{h(a+b)}{2}", true},  // h is a factor
   };
   expect_comparisons(cases);
 }

@@ -303,6 +303,31 @@ TEST(CodeRunReview, TestFunctionsClassesAndMainGuardsRun) {
   const auto ran_once = run_code_tests(right, {}, once, test::fast_code_run(10));
   EXPECT_EQ(ran_once.passed, 1) << ran_once.detail;
   EXPECT_EQ(ran_once.total, 1);
+  // A test the text calls inside a try that prints its failure is still a test of its own (it passed a
+  // wrong solution when it was left to the statement that swallowed the failure).
+  const std::string swallowed =
+      "def test_solution():\n    assert f(1) == 2\nif __name__ == '__main__':\n    try:\n"
+      "        test_solution()\n        print('ok')\n    except AssertionError as e:\n        print('fail', "
+      "e)\n";
+  EXPECT_EQ(run_code_tests(right, {}, swallowed, test::fast_code_run(10)).passed, 1);
+  EXPECT_EQ(run_code_tests(wrong, {}, swallowed, test::fast_code_run(10)).passed, 0);
+  // A builtin that runs the text's own function runs the tests (list(map(check, cases)) was refused).
+  const std::string mapped = "def check(c):\n    assert f(c) == c + 1\nlist(map(check, [1, 2]))\n";
+  EXPECT_EQ(run_code_tests(right, {}, mapped, test::fast_code_run(10)).passed, 1);
+  EXPECT_EQ(run_code_tests(wrong, {}, mapped, test::fast_code_run(10)).passed, 0);
+  // What the tests add to TestCase stays; pytest's module argument is the tests' globals.
+  const std::string extended =
+      "import unittest\ndef _approx(self, a, b):\n    self.assertTrue(abs(a - b) < 1e-9)\n"
+      "unittest.TestCase.assertApprox = _approx\nclass T(unittest.TestCase):\n    def test_a(self):\n"
+      "        self.assertApprox(f(1), 2)\n";
+  EXPECT_EQ(run_code_tests(right, {}, extended, test::fast_code_run(10)).passed, 1);
+  const std::string module_arg =
+      "def setup_module(module):\n    module.CASES = [(1, 2), (2, 3)]\ndef test_cases_pass():\n"
+      "    for a, w in CASES:\n        assert f(a) == w\n";
+  EXPECT_EQ(run_code_tests(right, {}, module_arg, test::fast_code_run(10)).passed, 1);
+  // Which test failed, and how, is the detail (the logs' note); it said "wrong output".
+  const auto failed = run_code_tests(wrong, {}, "assert f(1) == 2\n", test::fast_code_run(10));
+  EXPECT_EQ(failed.detail, "test 1 failed: AssertionError:") << failed.detail;
   // A TestCase subclass of the text's own base class is collected too.
   const std::string based =
       "import unittest\nclass Base(unittest.TestCase):\n    pass\nclass AddTests(Base):\n"
@@ -326,6 +351,9 @@ TEST(CodeRunReview, TestFunctionsClassesAndMainGuardsRun) {
                     "def f(x):\n    return None\n"),
         std::string("import unittest\nunittest.TestResult.wasSuccessful = lambda self: True\n"
                     "def f(x):\n    return None\n"),
+        // Patching the tests' own classes, found through TestCase.__subclasses__(), on the first call.
+        std::string("def f(x):\n    import unittest\n    for c in unittest.TestCase.__subclasses__():\n"
+                    "        c.assertEqual = lambda *a, **k: None\n    return None\n"),
         // A setUpModule of the solution's own is no fixture of the tests.
         std::string(
             "import unittest\ndef setUpModule():\n    unittest.TestCase.assertEqual = lambda *a, **k: None\n"
@@ -469,6 +497,8 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
               std::string::npos)
         << e;
   }
+  EXPECT_NO_THROW(
+      reward->check_problems(std::vector<Problem>{problem("m", "import __main__\nassert f(1) == 2\n")}));
   EXPECT_NO_THROW(reward->check_problems(std::vector<Problem>{
       problem("p", "def test_a():\n    assert f(1) == 2\n"),
       problem("u", "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        pass\n"),
