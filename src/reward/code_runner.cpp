@@ -241,22 +241,25 @@ constexpr std::string_view kHarness = R"PY(def _main():
     # unittest's TestCase as it was, before each test: a solution's `unittest.TestCase.assertEqual =
     # lambda *a: None`, at import or in an earlier test, passed every TestCase test.
     # (What the tests themselves add to it, an assertApprox, stays: additions go only before they run.)
+    # A class's attributes put back as `made` holds them, and with additions_too what it lacks removed.
+    def put_back(obj, made, additions_too):
+        for k in [k for k in attributes_of(obj) if additions_too and k not in made]:
+            try:
+                remove_attribute(obj, k)
+            except Exception:
+                pass
+        for k, v in made.items():
+            if attributes_of(obj).get(k) is not v:
+                try:
+                    set_attribute(obj, k, v)
+                except Exception:
+                    pass
     def restore_test_case(additions_too=False):
         if unittest is None:
             return
         sys.modules['unittest'] = unittest
         unittest.TestCase = test_case
-        for k in [k for k in attributes_of(test_case) if additions_too and k not in test_case_attributes]:
-            try:
-                remove_attribute(test_case, k)
-            except Exception:
-                pass
-        for k, v in test_case_attributes.items():
-            if attributes_of(test_case).get(k) is not v:
-                try:
-                    set_attribute(test_case, k, v)
-                except Exception:
-                    pass
+        put_back(test_case, test_case_attributes, additions_too)
     # Each test function or method, and each module fixture, as its defining statement left it (code
     # included): a tested function that replaced the test classes' other methods, or their code, passed them;
     # a setUpModule of the solution's own ran as the tests' fixture.
@@ -279,20 +282,8 @@ constexpr std::string_view kHarness = R"PY(def _main():
     # cls.assertEqual = <no-op> on the tests' classes (found through __subclasses__()) passed the later tests.
     # (What set-up methods add, they add again.)
     def restore_class(obj):
-        made = classes.get(obj)
-        if made is None:
-            return
-        for k in [k for k in attributes_of(obj) if k not in made]:
-            try:
-                remove_attribute(obj, k)
-            except Exception:
-                pass
-        for k, v in made.items():
-            if attributes_of(obj).get(k) is not v:
-                try:
-                    set_attribute(obj, k, v)
-                except Exception:
-                    pass
+        if obj in classes:
+            put_back(obj, classes[obj], True)
     # pytest's module argument: the tests' globals.
     class TestsModule:
         def __getattr__(self, k):
