@@ -807,10 +807,12 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   result.steps_done = state.step;
   if (result.interrupted) return result;
   // A resumed run that was already complete ran no step: it re-exports the policy, with the save_dtype given.
-  if (!settings_saved) write_completed_run_settings(out, s.to_json());
+  const nlohmann::json completed =
+      settings_saved ? nlohmann::json() : completed_run_settings(out, s.to_json());
   SaveOptions so;
   so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
   save_final_model(*policy, out / "model", so, tok_files);
+  if (!settings_saved) write_resumed_settings(out, completed);
   fmt::print("done: {}; policy saved to {}, metrics in {}, sample completions in {}\n",
              count_of(state.step, "GRPO step"), (out / "model").string(), metrics_path.string(),
              comp_path.string());

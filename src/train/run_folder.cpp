@@ -394,17 +394,14 @@ void write_resumed_settings(const fs::path& out, const nlohmann::json& settings)
   write_file_atomically(out / "settings.json", settings.dump(2) + "\n");
 }
 
-void write_completed_run_settings(const fs::path& out, const nlohmann::json& now) {
+nlohmann::json completed_run_settings(const fs::path& out, const nlohmann::json& now) {
   nlohmann::json saved;
   try {
     saved = nlohmann::json::parse(read_file(out / "settings.json"));
   } catch (const std::exception&) {
     saved = nullptr;  // read when the run resumed: gone or damaged since, the settings now replace it
   }
-  if (!saved.is_object()) {
-    write_resumed_settings(out, now);
-    return;
-  }
+  if (!saved.is_object()) return now;
   std::vector<std::string> unused;
   for (auto it = now.begin(); it != now.end(); ++it)
     if (it.key() != "save_dtype" && it.key() != "out" &&
@@ -416,7 +413,7 @@ void write_completed_run_settings(const fs::path& out, const nlohmann::json& now
         "trained with\n",
         unused.size() == 1 ? "setting" : "settings", fmt::join(unused, ", "));
   if (now.contains("save_dtype")) saved["save_dtype"] = now["save_dtype"];
-  write_resumed_settings(out, saved);
+  return saved;
 }
 
 std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t step) {

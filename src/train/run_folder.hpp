@@ -99,8 +99,10 @@ void write_resumed_settings(const std::filesystem::path& out, const nlohmann::js
 
 // A resumed run that was already complete trains no step and exports its model again: settings.json keeps
 // the settings it trained with, but for save_dtype, with which the model is written now; other settings the
-// command changed (`now` differs from settings.json) are named in a note as not applied.
-void write_completed_run_settings(const std::filesystem::path& out, const nlohmann::json& now);
+// command changed (`now` differs from settings.json) are named in a note as not applied. Returns what
+// settings.json is to hold, written (write_resumed_settings) once the export has succeeded: written before
+// it, a failed export left settings.json naming a save_dtype the model folder does not have.
+nlohmann::json completed_run_settings(const std::filesystem::path& out, const nlohmann::json& now);
 
 // Throws seek::Error naming the setting (as its flag) whose text is not valid UTF-8, which settings.json
 // cannot hold.

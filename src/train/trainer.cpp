@@ -1,6 +1,7 @@
 #include "train/trainer.hpp"
 
-#include <fmt/core.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
 #include <cmath>
@@ -251,7 +252,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   // Records without an answer fill sequences too: the note said only "prompts longer than --seq-len?".
   if (ds.train_sequences_without_targets * 10 >= ds.train_sequences && ds.train_sequences_without_targets > 0)
     fmt::print(
-        "note: {} of the {} training sequences hold no answer token (a loss of ~0 on those steps): {}\n",
+        "note: {} of the {} training sequences hold no answer token (a step of only such sequences makes no "
+        "update): {}\n",
         ds.train_sequences_without_targets, ds.train_sequences,
         ds.documents_without_targets > 0
             ? fmt::format("{} of the {} records have no answer to train on (no assistant turn or "
@@ -451,9 +453,20 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     }
     StepStats st{};
     const bool finite = std::isfinite(loss);
-    if (finite) st = opt.step(model->params(), hp, s.max_grad_norm);
-    const bool skipped = !finite || !st.finite;
-    if (skipped) {
+    // An SFT step whose sequences hold no answer token (prompts longer than seq_len, records without an
+    // answer) has only the balance loss: AdamW's normalised update turned its tiny gradient into a full
+    // learning-rate step of every weight, towards balanced routing on prompts alone.
+    const bool without_targets = counted == 0;
+    if (finite && !without_targets) st = opt.step(model->params(), hp, s.max_grad_norm);
+    const bool nonfinite = !finite || !st.finite;
+    const bool skipped = nonfinite || without_targets;
+    if (without_targets && !nonfinite) {
+      fmt::print("step {}: {}, update skipped\n", state.step + 1,
+                 B * A == 1 ? std::string("its sequence holds no answer token")
+                            : fmt::format("none of its {} sequences holds an answer token", B * A));
+      flush_stdout();
+      ++result.steps_without_targets;
+    } else if (nonfinite) {
       SEEK_CHECK(
           s.on_nonfinite == "skip",
           "non-finite {} at step {} (loss {}, grad norm {}); stopping without saving. Lower the learning "
@@ -543,16 +556,24 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   if (!result.interrupted) {
     // A resumed run that was already complete ran no step: it re-exports the model, with the save_dtype
     // given.
-    if (!settings_saved) write_completed_run_settings(out, s.to_json());
+    const nlohmann::json completed =
+        settings_saved ? nlohmann::json() : completed_run_settings(out, s.to_json());
     SaveOptions so;
     so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
     fs::path final_dir = out / "model";
     save_final_model(*model, final_dir, so, tok_files);
+    if (!settings_saved) write_resumed_settings(out, completed);
+    std::vector<std::string> without_update;
+    if (result.skipped_steps > 0)
+      without_update.push_back(
+          fmt::format("{} of this session's skipped as non-finite", result.skipped_steps));
+    if (result.steps_without_targets > 0)
+      without_update.push_back(fmt::format("{}{} without an answer token", result.steps_without_targets,
+                                           without_update.empty() ? " of this session's" : ""));
     fmt::print("done: {}{}{}{}; model saved to {}, metrics in {}\n", count_of(state.step, "step"),
-               result.skipped_steps > 0
-                   ? fmt::format(" ({} of this session's skipped as non-finite, with no update)",
-                                 result.skipped_steps)
-                   : "",
+               without_update.empty()
+                   ? ""
+                   : fmt::format(" ({}, with no update)", fmt::join(without_update, " and ")),
                result.last_loss >= 0 ? fmt::format(", final loss {:.4f}", result.last_loss) : "",
                result.last_val_loss >= 0 ? fmt::format(", val loss {:.4f}", result.last_val_loss) : "",
                final_dir.string(), metrics_file.string());

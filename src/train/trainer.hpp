@@ -12,11 +12,12 @@
 namespace seek {
 
 struct TrainResult {
-  int64_t steps_done = 0;     // optimizer steps completed in total (including before a resume)
-  double last_loss = -1;      // -1: unknown (a complete run resumed after its metrics.jsonl went)
-  double last_val_loss = -1;  // -1: never evaluated
-  bool interrupted = false;   // stopped by SIGINT/SIGTERM after saving a checkpoint
-  int64_t skipped_steps = 0;  // this session's steps whose update --on-nonfinite skip dropped
+  int64_t steps_done = 0;             // optimizer steps completed in total (including before a resume)
+  double last_loss = -1;              // -1: unknown (a complete run resumed after its metrics.jsonl went)
+  double last_val_loss = -1;          // -1: never evaluated
+  bool interrupted = false;           // stopped by SIGINT/SIGTERM after saving a checkpoint
+  int64_t skipped_steps = 0;          // this session's steps whose update --on-nonfinite skip dropped
+  int64_t steps_without_targets = 0;  // this session's SFT steps with no answer token: no update
 };
 
 // Runs (or, with resume, continues) the run described by `settings`. With resume, settings saved in the run

@@ -3,11 +3,14 @@
 // uninterrupted run's losses bit for bit, non-finite losses stop the run, bad paths give clear errors.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -428,6 +431,24 @@ TEST(Trainer, SettingsHoldResolvedAlphaAndACompleteRunReportsItsLoss) {
   EXPECT_EQ(after["save_dtype"], "bf16");
   after["save_dtype"] = before["save_dtype"];
   EXPECT_EQ(after, before);
+  // An export that fails (a file size limit, as a full disk) keeps settings.json as it was: it named the new
+  // save_dtype beside the model folder's old one.
+  {
+    const std::string bf16_settings = read_file(settings_file);
+    struct rlimit saved;
+    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
+    auto* old_handler = ::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit small = saved;
+    small.rlim_cur = 16 * 1024;
+    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+    testing::internal::CaptureStdout();
+    const std::string failed = test::error_of([&] { run_training(s, true, {{"save_dtype", "f32"}}); });
+    testing::internal::GetCapturedStdout();
+    ::setrlimit(RLIMIT_FSIZE, &saved);
+    ::signal(SIGXFSZ, old_handler);
+    EXPECT_NE(failed.find(std::strerror(EFBIG)), std::string::npos) << failed;
+    EXPECT_EQ(read_file(settings_file), bf16_settings);
+  }
 
   // A skipped non-finite step logs its loss as null; a resume reads past it (and past a stray non-object).
   {

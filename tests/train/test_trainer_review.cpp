@@ -3,11 +3,14 @@
 // data whose micro-batches hold different numbers of answer tokens; a batch without MTP targets (an SFT
 // micro-batch of prompt tokens only) adds no MTP gradient left over from the batch before it; a save killed
 // between replacing a checkpoint and moving its successor in loses nothing.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include "model/transformer.hpp"
 #include "support/byte_vocab_config.hpp"
@@ -244,6 +247,64 @@ TEST(TrainerReview, TheNoteOnSequencesWithoutAnswersCountsRecordsWithoutOne) {
   const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_NE(out.find("20 of the 30 records have no answer to train on (no assistant turn or completion)"),
             std::string::npos)
+      << out;
+}
+
+// An SFT step none of whose sequences holds an answer token has only the balance loss, whose tiny gradient
+// AdamW's normalised update turned into a full learning-rate step of every weight: such a step now changes
+// no weight (nor the router bias), says so, and is logged as skipped; the steps around it train.
+TEST(TrainerReview, AStepWithoutAnswerTokensChangesNoWeight) {
+  TempDir tmp("review-no-targets");
+  const fs::path data = tmp.path / "answerless.jsonl";
+  {
+    std::ofstream f(data);
+    for (int i = 0; i < 30; ++i) {
+      // Prompts longer than a sequence: each fills one with no answer token.
+      json turns = json::array({json{{"role", "user"}, {"content", std::string(40, char('a' + i % 26))}}});
+      if (i % 3 == 0) turns.push_back({{"role", "assistant"}, {"content", "ok"}});
+      f << json{{"messages", turns}}.dump() << "\n";
+    }
+  }
+  auto s = settings(data, tmp.path / "run", "sft");
+  s.batch_size = 1;
+  s.steps = 8;
+  s.checkpoint_every = 1;
+  s.keep_last = 8;
+  s.aux_alpha = 0.01;
+  s.bias_update_speed = 0.01;
+  testing::internal::CaptureStdout();
+  const TrainResult r = run_training(s, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  const auto metrics = all_metrics(tmp.path / "run");
+  ASSERT_EQ(metrics.size(), 8u);
+  const auto weights = [&](int64_t step) {
+    std::ifstream f(tmp.path / "run" / "checkpoints" / fmt::format("step-{:08d}", step) / "model.safetensors",
+                    std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  int64_t without = 0, with = 0;
+  for (int64_t step = 2; step <= 8; ++step) {
+    SCOPED_TRACE(step);
+    const json& m = metrics[size_t(step - 1)];
+    const bool none = m["counted_targets"] == 0;
+    EXPECT_EQ(m["skipped"], none);
+    EXPECT_EQ(weights(step) == weights(step - 1), none);
+    if (none) {
+      ++without;
+      EXPECT_NE(out.find(fmt::format("step {}: its sequence holds no answer token, update skipped", step)),
+                std::string::npos)
+          << out;
+    } else {
+      ++with;
+    }
+  }
+  ASSERT_GT(without, 0) << "the data should leave some steps without an answer token";
+  ASSERT_GT(with, 0);
+  EXPECT_GE(r.steps_without_targets, without);
+  EXPECT_NE(
+      out.find(fmt::format("done: 8 steps ({} of this session's without an answer token, with no update)",
+                           r.steps_without_targets)),
+      std::string::npos)
       << out;
 }
 
