@@ -95,6 +95,9 @@ void SafetensorsFile::parse_header() {
       }
       continue;
     }
+    if (name.size() > kMaxNameBytes)
+      fail("{}: a tensor name of {} bytes (\"{}...\"); a name longer than {} bytes is no tensor's", p,
+           name.size(), name.substr(0, 40), kMaxNameBytes);
     if (!entry.is_object())
       fail("{}: tensor '{}': entry must be an object, got {}", p, name, describe_json(entry));
     for (const char* field : {"dtype", "shape", "data_offsets"}) {
@@ -111,6 +114,9 @@ void SafetensorsFile::parse_header() {
     const json& shape = entry["shape"];
     if (!shape.is_array())
       fail("{}: tensor '{}': shape must be an array, got {}", p, name, describe_json(shape));
+    if (shape.size() > kMaxDimensions)
+      fail("{}: tensor '{}': a shape of {} dimensions; more than {} is no tensor's", p, name, shape.size(),
+           kMaxDimensions);
     uint64_t numel = 1;
     for (const json& d : shape) {
       uint64_t dim = json_to_u64(d, p, name, "shape");

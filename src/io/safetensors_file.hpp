@@ -38,6 +38,11 @@ class SafetensorsFile {
  public:
   // Largest header accepted, as in the reference implementation: a bigger one is a corrupt length field.
   static constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+  // Far past any real tensor (checkpoints hold names under 100 bytes and at most 4 dimensions): a header
+  // within kMaxHeaderBytes could otherwise hold a 49M-dimension shape (2.3 GB of memory to read, and a
+  // message of megabytes to name), or a name of megabytes that every error about the tensor printed whole.
+  static constexpr size_t kMaxNameBytes = 1024;
+  static constexpr size_t kMaxDimensions = 64;
 
   // Maps and validates the file; throws seek::Error naming the file and the problem.
   explicit SafetensorsFile(const std::filesystem::path& path);

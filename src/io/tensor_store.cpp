@@ -24,7 +24,9 @@ constexpr const char* kIndexName = "model.safetensors.index.json";
 
 json read_json_file(const fs::path& path) {
   refuse_special_file(path);
-  const std::string text = read_file(path);
+  // Bounded, as config.json is (ModelConfig::load).
+  constexpr long long kMaxIndexBytes = 64LL << 20;
+  const std::string text = read_file(path, kMaxIndexBytes, "an index lists one short line per tensor");
   try {
     return parse_json_unique_keys(text, path.string());
   } catch (const json::exception& e) {

@@ -540,7 +540,10 @@ void ModelConfig::validate(const std::string& src) const {
 }
 
 ModelConfig ModelConfig::load(const std::string& path) {
-  return from_text(read_file(path), path);
+  // Bounded: parsing takes ~20 times a JSON file's size in memory, and a file of gigabytes (a sparse one, a
+  // mistaken path) was read whole before it was refused, or ran out of memory inside the parser.
+  constexpr long long kMaxConfigBytes = 16LL << 20;
+  return from_text(read_file(path, kMaxConfigBytes, "a model's config.json is a few kilobytes"), path);
 }
 
 ModelConfig ModelConfig::from_text(std::string_view text, const std::string& source) {

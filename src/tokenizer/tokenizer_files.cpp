@@ -28,9 +28,19 @@ bool tokenizer_file_present(const fs::path& file) {
   return true;
 }
 
+namespace {
+
+// Bounded, as config.json is (ModelConfig::load): the largest tokenizer files in use are tens of megabytes.
+std::string read_tokenizer_file(const fs::path& file) {
+  constexpr long long kMaxTokenizerFileBytes = 128LL << 20;
+  return read_file(file, kMaxTokenizerFileBytes, "the largest tokenizer files in use are tens of megabytes");
+}
+
+}  // namespace
+
 std::optional<nlohmann::json> read_tokenizer_json(const fs::path& file) {
   if (!tokenizer_file_present(file)) return std::nullopt;
-  const std::string text = read_file(file);
+  const std::string text = read_tokenizer_file(file);
   try {
     // Keys once each (a vocabulary with a token twice was written by something broken) and a bounded depth.
     return parse_json_unique_keys(text, file.string());
@@ -50,9 +60,9 @@ TokenizerFileSet read_tokenizer_files(const fs::path& from, const fs::path& mode
   TokenizerFileSet set;
   if (!from.empty())
     for (const char* f : kTokenizerFiles)
-      if (tokenizer_file_present(from / f)) set.files.emplace_back(f, read_file(from / f));
+      if (tokenizer_file_present(from / f)) set.files.emplace_back(f, read_tokenizer_file(from / f));
   if (!model_from.empty() && tokenizer_file_present(model_from / kGenerationConfig))
-    set.files.emplace_back(kGenerationConfig, read_file(model_from / kGenerationConfig));
+    set.files.emplace_back(kGenerationConfig, read_tokenizer_file(model_from / kGenerationConfig));
   return set;
 }
 

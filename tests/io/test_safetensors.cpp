@@ -518,6 +518,20 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
       {"not json at all", d16, {"invalid JSON"}},
       {"[1, 2, 3]", d16, {"expected a JSON object"}},
       {R"({"__metadata__":"pt"})", d16, {"__metadata__ must be an object"}},
+      // A header within the size limit held a 49M-dimension shape (2.3 GB to read) or a name of megabytes,
+      // which every message about the tensor printed whole.
+      {R"({"w":{"dtype":"F32","shape":[1)" +
+           [] {
+             std::string ones;
+             for (int i = 0; i < 64; ++i) ones += ",1";
+             return ones;
+           }() +
+           R"(],"data_offsets":[0,4]}})",
+       d16,
+       {"'w'", "a shape of 65 dimensions; more than 64 is no tensor's"}},
+      {R"({")" + std::string(1025, 'n') + R"(":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
+       d16,
+       {"a tensor name of 1025 bytes (\"nnnn", "longer than 1024 bytes"}},
   };
   for (size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE(cases[i].header);
@@ -649,6 +663,9 @@ TEST_F(SafetensorsTest, RejectsBrokenIndexes) {
 
   std::ofstream(index) << "{\"weight_map\": {";
   expect_error([&] { TensorStore s(ck); }, {index.string(), "invalid JSON"});
+  // Read up to a bound: a sparse index of gigabytes was read whole before it was refused.
+  fs::resize_file(index, 4LL << 30);
+  expect_error([&] { TensorStore s(ck); }, {index.string() + " holds 4.3 GB, more than 67.1 MB"});
 
   std::ofstream(index) << good;
   EXPECT_EQ(TensorStore(ck).names(), (std::vector<std::string>{"a", "b"}));

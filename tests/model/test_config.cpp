@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <tuple>
 
@@ -118,6 +119,24 @@ TEST(Config, MissingKeyIsNamed) {
   auto msg = error_of(j);
   EXPECT_NE(msg.find("kv_lora_rank"), std::string::npos) << msg;
   EXPECT_NE(msg.find("test-config.json"), std::string::npos) << msg;
+}
+
+// A config.json of gigabytes (a sparse file, a mistaken path) was read whole before it was refused, and
+// parsing one of hundreds of megabytes ran out of memory inside the parser (an abort, not an error).
+TEST(Config, AHugeConfigIsRefusedBeforeItIsRead) {
+  const std::string path = testing::TempDir() + "huge-config.json";
+  { std::ofstream(path) << load_json("tiny-v3").dump(); }
+  std::filesystem::resize_file(path, 4LL << 30);
+  std::string msg;
+  try {
+    ModelConfig::load(path);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  std::filesystem::remove(path);
+  EXPECT_NE(msg.find(path + " holds 4.3 GB, more than 16.8 MB: a model's config.json is a few kilobytes"),
+            std::string::npos)
+      << msg;
 }
 
 TEST(Config, WrongTypeIsNamed) {
