@@ -4,11 +4,15 @@
 // matching on raw text).
 #include "tokenizer/bpe_tokenizer.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <omp.h>
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/parallel_errors.hpp"
@@ -439,6 +443,23 @@ std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::filesystem::path& dir) 
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir) {
   if (tok::tokenizer_file_present(dir / "tokenizer.json")) return load_bpe_tokenizer(dir);
+  // A folder of seek's own byte-level models holds no tokenizer file; one with another tokenizer's files but
+  // no tokenizer.json (copied without it, or a slow tokenizer's only) is a model whose ids the byte-level
+  // fallback would read as other text, with only a note to say so.
+  // A tokenizer_config.json that only picks a chat template (as one may beside a byte-level model) is no
+  // other tokenizer's; Hugging Face writes tokenizer_class into every one it saves.
+  std::vector<std::string> others;
+  const auto config = tok::read_tokenizer_json(dir / "tokenizer_config.json");
+  if (config && config->is_object() && config->contains("tokenizer_class"))
+    others.push_back(fmt::format("tokenizer_config.json (tokenizer_class {})",
+                                 describe_json((*config)["tokenizer_class"])));
+  for (const char* f : {"tokenizer.model", "vocab.json", "merges.txt"})
+    if (tok::tokenizer_file_present(dir / f)) others.push_back(f);
+  SEEK_CHECK(others.empty(),
+             "{} holds {} but no tokenizer.json, the file seek reads a tokenizer from: the byte-level "
+             "tokenizer it would fall back to gives this model's ids other meanings. Add the model's "
+             "tokenizer.json (Hugging Face's fast tokenizers write one with save_pretrained)",
+             dir.string(), fmt::join(others, ", "));
   return make_byte_tokenizer();
 }
 

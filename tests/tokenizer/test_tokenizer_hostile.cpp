@@ -98,6 +98,46 @@ TEST(LoadTokenizerFiles, FifoIsRefusedNotWaitedOn) {
   EXPECT_HAS(result.get(), "tokenizer.json is not a regular file");
 }
 
+// A folder with another tokenizer's files but no tokenizer.json got the byte-level tokenizer with only a
+// note, and generated garbage from a real model's ids; a folder with no tokenizer file at all (seek's own
+// byte-level models) still gets it.
+TEST(LoadTokenizerFiles, TokenizerFilesWithoutTokenizerJsonAreAnError) {
+  test::TempDir dir("tok-no-json");
+  EXPECT_EQ(load_tokenizer(dir.path)->vocab_size(), make_byte_tokenizer()->vocab_size());
+  write(dir.path / "generation_config.json", "{}");
+  EXPECT_EQ(load_tokenizer(dir.path)->vocab_size(), make_byte_tokenizer()->vocab_size());
+  write(dir.path / "tokenizer_config.json", R"({"chat_template": "{{ messages }}"})");
+  EXPECT_EQ(load_tokenizer(dir.path)->vocab_size(), make_byte_tokenizer()->vocab_size());
+  write(dir.path / "tokenizer_config.json", R"({"tokenizer_class": "LlamaTokenizerFast"})");
+  EXPECT_HAS(
+      error_of([&] { load_tokenizer(dir.path); }),
+      dir.path.string() +
+          " holds tokenizer_config.json (tokenizer_class \"LlamaTokenizerFast\") but no tokenizer.json");
+  write(dir.path / "tokenizer_config.json", "{}");
+  write(dir.path / "tokenizer.model", "x");
+  EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }),
+             dir.path.string() + " holds tokenizer.model but no tokenizer.json");
+  write(dir.path / "tokenizer.json", tiny_tokenizer().dump());
+  EXPECT_EQ(load_tokenizer(dir.path)->vocab_size(), 259u);
+}
+
+// Tokenizer files are read up to a bound: a sparse file of gigabytes was read whole before being refused,
+// and parsing takes many times a file's size in memory.
+TEST(LoadTokenizerFiles, AHugeTokenizerFileIsRefusedBeforeItIsRead) {
+  test::TempDir dir("tok-huge");
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json"}) {
+    SCOPED_TRACE(f);
+    fs::remove(dir.path / "tokenizer.json");
+    write(dir.path / "tokenizer.json", tiny_tokenizer().dump());
+    fs::remove(dir.path / f);
+    { std::ofstream(dir.path / f) << "{}"; }
+    fs::resize_file(dir.path / f, 4LL << 30);
+    EXPECT_HAS(error_of([&] { load_tokenizer(dir.path); }),
+               (dir.path / f).string() + " holds 4.3 GB, more than 134.2 MB");
+    EXPECT_HAS(error_of([&] { tok::read_tokenizer_files(dir.path, {}); }), "holds 4.3 GB");
+  }
+}
+
 // A trained model's folder gets its tokenizer through read/write_tokenizer_files: fs::copy_file wrote in
 // place (a full disk left half a tokenizer.json over the old one, reported as an internal error) and was not
 // fsynced; and the files were read at each save, so a tokenizer folder deleted mid-run gave a model without
