@@ -1,7 +1,10 @@
 // Byte-level BPE training; see trainer.hpp.
 #include "tokenizer/trainer.hpp"
 
+#include <fcntl.h>
 #include <omp.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -510,8 +513,20 @@ void save_bpe(const BpeTrainResult& r, const std::filesystem::path& dir) {
     const std::string text = j->dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::strict) + "\n";
     file->write(text.data(), text.size());
   }
-  tokenizer.commit();
-  config.commit();
+  // Two runs saving into one folder at once left one's tokenizer.json beside the other's config (both
+  // exiting 0): the renames of each pair happen under an flock on the folder, so the last pair saved is
+  // whole. The folder itself is locked, so nothing is left in it; where locks are unsupported, it saves as
+  // before.
+  const int folder = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (folder >= 0) ::flock(folder, LOCK_EX);
+  try {
+    tokenizer.commit();
+    config.commit();
+  } catch (...) {
+    if (folder >= 0) ::close(folder);
+    throw;
+  }
+  if (folder >= 0) ::close(folder);  // releases the flock
 }
 
 }  // namespace seek

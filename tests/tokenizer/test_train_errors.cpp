@@ -1,10 +1,15 @@
 // BPE training on hostile input: special tokens that collide with the byte tokens or with a merge, no text to
 // learn from, options that are wrong (refused before the files are read), non-UTF-8 files (trained on, with
 // a note), and a save that fails halfway (the old tokenizer stays whole).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -166,6 +171,25 @@ TEST(TrainErrors, AFailedSaveLeavesTheOldTokenizerWhole) {
   EXPECT_EQ(file_text(dir.path / "tokenizer.json"), "old tokenizer");
   EXPECT_EQ(file_text(dir.path / "tokenizer_config.json"), "old config");
   fs::permissions(dir.path / "tokenizer_config.json", fs::perms::owner_all);
+}
+
+// Two runs saving into one folder at once left one's tokenizer.json beside the other's config: a save waits
+// for the folder's flock, held here as another save would hold it, and then replaces the pair whole.
+TEST(TrainErrors, ASaveWaitsForAnotherIntoTheSameFolder) {
+  TempDir dir("train-save-lock");
+  auto r = train_bpe({"over the hill and the dale the end"}, small_options({"<s>", "</s>"}));
+  const int held = ::open(dir.path.c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(::flock(held, LOCK_EX), 0);
+  auto save = std::async(std::launch::async, [&] { save_bpe(r, dir.path); });
+  EXPECT_EQ(save.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  EXPECT_FALSE(fs::exists(dir.path / "tokenizer.json"));
+  ::close(held);
+  ASSERT_EQ(save.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  save.get();
+  EXPECT_TRUE(fs::exists(dir.path / "tokenizer.json"));
+  EXPECT_TRUE(fs::exists(dir.path / "tokenizer_config.json"));
+  EXPECT_EQ(load_tokenizer(dir.path)->vocab_size(), r.tokenizer["model"]["vocab"].size());
 }
 
 }  // namespace
