@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+
+#include "core/untrusted_json.hpp"
 #include "tokenizer/pretokenizer.hpp"
 
 namespace seek::data {
@@ -113,8 +116,18 @@ std::string record_document(const json& rec, Objective objective, const SpecialI
   if (auto it = rec.find("messages"); it != rec.end()) return chat_document(*it, ids, out);
   const std::string* prompt = string_field(rec, "prompt");
   const std::string* completion = string_field(rec, "completion");
-  if (!prompt || !completion)
+  if (!rec.contains("prompt") && !rec.contains("completion"))
     return "the record has neither \"messages\" nor string \"prompt\" and \"completion\"";
+  // One of the pair given: the other is named ("neither" read as if the record's own prompt were unseen).
+  for (const char* key : {"prompt", "completion"}) {
+    const auto it = rec.find(key);
+    if (it == rec.end())
+      return fmt::format(
+          "the record has \"{}\" but no \"{}\" (SFT reads {{\"prompt\", \"completion\"}} or "
+          "{{\"messages\"}} records)",
+          key == std::string_view("prompt") ? "completion" : "prompt", key);
+    if (!it->is_string()) return fmt::format("\"{}\" is not a string: {}", key, describe_json(*it));
+  }
   add_token(out, ids.bos, false);
   add_text(out, *prompt, false);
   add_text(out, *completion, true);

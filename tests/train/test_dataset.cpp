@@ -626,7 +626,13 @@ TEST_F(DatasetTest, RecordErrorsNameFileAndLine) {
   auto no_sft =
       write("ns.jsonl", "{\"prompt\": \"p\", \"completion\": \"c\"}\n{\"prompt\": \"only a prompt\"}\n");
   EXPECT_ERROR_HAS(open_error(options({no_sft}, 4, Objective::Sft)),
-                   "ns.jsonl:2:", "neither \"messages\" nor string \"prompt\" and \"completion\"");
+                   "ns.jsonl:2: the record has \"prompt\" but no \"completion\"");
+  auto neither = write("ne.jsonl", "{\"question\": \"q\", \"answer\": \"a\"}\n");
+  EXPECT_ERROR_HAS(open_error(options({neither}, 4, Objective::Sft)),
+                   "ne.jsonl:1:", "neither \"messages\" nor string \"prompt\" and \"completion\"");
+  auto not_string = write("nsc.jsonl", "{\"prompt\": \"p\", \"completion\": [\"c\"]}\n");
+  EXPECT_ERROR_HAS(open_error(options({not_string}, 4, Objective::Sft)),
+                   "nsc.jsonl:1: \"completion\" is not a string: [\"c\"]");
   auto role = write_jsonl(
       "role.jsonl",
       {{{"messages", {{{"role", "user"}, {"content", "hi"}}, {{"role", "bot"}, {"content", "hello"}}}}}});
