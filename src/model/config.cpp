@@ -275,6 +275,14 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
       if (name == "DeepseekV3ForCausalLM" || (name == "DeepseekV2ForCausalLM" && c.architecture.empty()))
         c.architecture = name.get<std::string>();
   const bool deepseek_class = !c.architecture.empty();
+  // Without model_type, a list of architectures is the file's only word on what it is: one naming only
+  // another (LlamaForCausalLM) ran as DeepSeek.
+  if (const auto a = j.find("architectures");
+      c.model_type.empty() && !deepseek_class && a != j.end() && a->is_array() && !a->empty())
+    fail(
+        "{}: architectures {} names no DeepSeek class (DeepseekV2ForCausalLM or DeepseekV3ForCausalLM), the "
+        "architecture seek runs",
+        src, describe_json(*a));
   SEEK_CHECK(c.model_type.empty() || c.model_type == "deepseek_v3" || c.model_type == "deepseek_v2" ||
                  deepseek_class,
              "{}: model_type \"{}\" is not DeepSeek-V2 or V3 (deepseek_v2, deepseek_v3, or architectures "

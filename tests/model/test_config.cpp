@@ -469,6 +469,15 @@ TEST(Config, OtherModelTypesAreRefused) {
   EXPECT_EQ(error_of(j), "");
   j.erase("model_type");  // configs of our own may leave it out
   EXPECT_EQ(error_of(j), "");
+  // Without model_type, architectures naming only another class ran as DeepSeek.
+  j["architectures"] = {"LlamaForCausalLM"};
+  EXPECT_NE(error_of(j).find("architectures [\"LlamaForCausalLM\"] names no DeepSeek class"),
+            std::string::npos)
+      << error_of(j);
+  j["architectures"] = {"LlamaForCausalLM", "DeepseekV2ForCausalLM"};
+  EXPECT_EQ(error_of(j), "");
+  j["architectures"] = nlohmann::json::array();
+  EXPECT_EQ(error_of(j), "");
 }
 
 // Hugging Face allows "eos_token_id" to be a list: generation stops at any of its ids. The first is the
