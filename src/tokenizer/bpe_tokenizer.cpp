@@ -95,12 +95,14 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
   for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
     if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
         it.value().get<int64_t>() > max_id)
-      fail("{}: model.vocab[\"{}\"] = {} is not a valid token id (0..{})", name, it.key(),
+      fail("{}: model.vocab[{}] = {} is not a valid token id (0..{})", name, describe_json(it.key()),
            describe_json(it.value()), max_id);
     auto id = it.value().get<TokenId>();
     if (size_t(id) >= tokens_.size()) tokens_.resize(size_t(id) + 1);
     TokenInfo& t = tokens_[id];
-    if (t.present) fail("{}: model.vocab gives id {} to both \"{}\" and \"{}\"", name, id, t.text, it.key());
+    if (t.present)
+      fail("{}: model.vocab gives id {} to both {} and {}", name, id, describe_json(t.text),
+           describe_json(it.key()));
     t.present = true;
     t.text = it.key();
     // A token with a character outside the byte map decodes to its own UTF-8, as Hugging Face does.

@@ -274,6 +274,10 @@ TEST(BpeTokenizer, NamesWhatIsWrong) {
   j = tiny_tokenizer();
   j["model"]["vocab"]["x"] = "seven";
   EXPECT_NE(load_error(j).find("model.vocab[\"x\"]"), std::string::npos) << load_error(j);
+  // A key that is a quote was shown as model.vocab["""]: keys are shown as JSON strings.
+  j = tiny_tokenizer();
+  j["model"]["vocab"]["\""] = -1;
+  EXPECT_NE(load_error(j).find(R"(model.vocab["\""] = -1)"), std::string::npos) << load_error(j);
   j = tiny_tokenizer();
   j["post_processor"] = {{"type", "BertProcessing"}};
   EXPECT_NE(load_error(j).find("BertProcessing"), std::string::npos) << load_error(j);
