@@ -517,6 +517,10 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                         {"tokens_seen", state.tokens_seen},
                         {"elapsed_s", state.elapsed_seconds},
                         {"expert_load", load_stats(loads)}};
+    // Without an answer token there is no cross-entropy to measure (its 0 plotted as a loss near 0) and no
+    // gradient was taken: unknown, null, as GRPO logs a step without an update.
+    if (without_targets)
+      for (const char* key : {"loss", "ce", "mtp", "grad_norm"}) m[key] = nullptr;
     double val = -1;
     if (s.eval_every > 0 && (state.step % s.eval_every == 0 || state.step == s.steps)) {
       if (const auto v = evaluate(stop)) {
@@ -535,12 +539,13 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     if (!settings_saved) write_resumed_settings(out, s.to_json());
     settings_saved = true;
     if (state.step % s.log_every == 0 || state.step == s.steps || val >= 0) {
-      fmt::print("step {:>6}/{} | loss {:.4f} | lr {:.2e} | grad norm {} | {:.0f} tok/s | ETA {}{}\n",
-                 state.step, s.steps, loss, lr, skipped ? "- (skipped)" : fmt::format("{:.3f}", st.grad_norm),
-                 tps, format_duration(eta), val >= 0 ? fmt::format(" | val loss {:.4f}", val) : "");
+      fmt::print("step {:>6}/{} | loss {} | lr {:.2e} | grad norm {} | {:.0f} tok/s | ETA {}{}\n", state.step,
+                 s.steps, without_targets ? "- (no answer token)" : fmt::format("{:.4f}", loss), lr,
+                 skipped ? "- (skipped)" : fmt::format("{:.3f}", st.grad_norm), tps, format_duration(eta),
+                 val >= 0 ? fmt::format(" | val loss {:.4f}", val) : "");
       flush_stdout();
     }
-    result.last_loss = loss;
+    if (!without_targets) result.last_loss = loss;
     const bool last = state.step == s.steps;
     // A signal at the last step lets the run finish and save its model; the command then ends by the signal
     // (cli end_run). Asked there too, so the test hook can signal at it.

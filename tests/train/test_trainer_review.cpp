@@ -288,6 +288,9 @@ TEST(TrainerReview, AStepWithoutAnswerTokensChangesNoWeight) {
     const json& m = metrics[size_t(step - 1)];
     const bool none = m["counted_targets"] == 0;
     EXPECT_EQ(m["skipped"], none);
+    // No cross-entropy was measured and no gradient taken: null, not a loss near 0.
+    for (const char* key : {"loss", "ce", "mtp", "grad_norm"}) EXPECT_EQ(m[key].is_null(), none) << key;
+    EXPECT_TRUE(m["balance"].is_number());
     EXPECT_EQ(weights(step) == weights(step - 1), none);
     if (none) {
       ++without;
