@@ -71,9 +71,9 @@ std::string show_piece(const Tokenizer& tok, TokenId id) {
   return out;
 }
 
-// load_tokenizer gives the byte tokenizer for any folder without tokenizer.json (documented, for models
-// without one), so a mistyped --tokenizer path would silently print byte ids: a missing folder is an error,
-// and the fallback is announced as generate announces it.
+// load_tokenizer gives the byte tokenizer for a folder without tokenizer.json or another tokenizer's files
+// (documented, for models without one), so a mistyped --tokenizer path would silently print byte ids: a
+// missing folder is an error, and the fallback is announced as generate announces it.
 std::unique_ptr<Tokenizer> load_tokenizer_folder(const std::string& dir) {
   SEEK_CHECK(!std::filesystem::is_regular_file(dir),
              "--tokenizer {} is a file; give the folder that holds tokenizer.json", dir);

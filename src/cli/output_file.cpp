@@ -47,9 +47,12 @@ std::set<std::string> indexed_shards(const fs::path& dir) {
 }
 
 // The files of a model folder that its loaders read by name, present or not.
-constexpr const char* kModelFolderFiles[] = {"config.json",       "generation_config.json",
-                                             "model.safetensors", "model.safetensors.index.json",
-                                             "tokenizer.json",    "tokenizer_config.json"};
+// tokenizer.model, vocab.json and merges.txt too: a folder holding one but no tokenizer.json is refused
+// (load_tokenizer), so an output under that name would stop a byte-level model from loading.
+constexpr const char* kModelFolderFiles[] = {
+    "config.json",    "generation_config.json", "model.safetensors", "model.safetensors.index.json",
+    "tokenizer.json", "tokenizer_config.json",  "tokenizer.model",   "vocab.json",
+    "merges.txt"};
 
 void check_output_is_not_an_input(const std::string& path, const std::string& flag,
                                   const std::vector<std::string>& model_dirs,

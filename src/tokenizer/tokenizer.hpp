@@ -1,7 +1,8 @@
 // The tokenizer interface the rest of seek uses for training and inference, and the ways to get one:
-// load_tokenizer(dir) reads a Hugging Face tokenizer.json (byte-level BPE, e.g. DeepSeek-V3's) or falls back
-// to the byte tokenizer; make_byte_tokenizer() gives 256 byte tokens plus the chat special tokens.
-// The DeepSeek-V3/R1 chat format lives here too (render_chat / encode_chat).
+// load_tokenizer(dir) reads a Hugging Face tokenizer.json (byte-level BPE, e.g. DeepSeek-V3's) or, in a
+// folder without another tokenizer's files, falls back to the byte tokenizer; make_byte_tokenizer() gives 256
+// byte tokens plus the chat special tokens. The DeepSeek-V3/R1 chat format lives here too (render_chat /
+// encode_chat).
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -81,7 +82,9 @@ std::unique_ptr<Tokenizer> make_byte_tokenizer();
 // seek::Error naming the file, key and reason for anything malformed or unsupported.
 std::unique_ptr<Tokenizer> load_bpe_tokenizer(const std::filesystem::path& dir);
 
-// BPE when dir/tokenizer.json exists, otherwise the byte tokenizer (dir may then not exist at all).
+// BPE when dir/tokenizer.json exists, otherwise the byte tokenizer (dir may then not exist at all); a folder
+// without tokenizer.json that holds another tokenizer's files (tokenizer.model, vocab.json, merges.txt, a
+// tokenizer_config.json naming a tokenizer_class) throws seek::Error naming them.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir);
 
 // ---- DeepSeek chat format -------------------------------------------------------------------------------
