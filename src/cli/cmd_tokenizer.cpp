@@ -25,6 +25,7 @@
 #include "infer/token_ids.hpp"
 #include "tokenizer/pretokenizer.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 #include "tokenizer/trainer.hpp"
 #include "tokenizer/utf8.hpp"
 
@@ -344,7 +345,7 @@ const RegisterCommand tokenizer_cmd("tokenizer", "Tokenizer tools (train)", [](C
     } else if (a->pre_tokenizer != "deepseek-v3") {
       std::string text;
       try {
-        text = read_file(a->pre_tokenizer);
+        text = tok::read_tokenizer_file(a->pre_tokenizer);
       } catch (const Error& e) {
         fail("--pre-tokenizer {} is neither deepseek-v3, gpt2 nor a readable file ({})", a->pre_tokenizer,
              e.what());

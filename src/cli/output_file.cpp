@@ -15,6 +15,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "io/tensor_store.hpp"
 
 namespace seek::cli {
 
@@ -35,7 +36,7 @@ std::set<std::string> indexed_shards(const fs::path& dir) {
   if (!fs::is_regular_file(index, ec)) return {};
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_file(index), nullptr, /*allow_exceptions=*/false);
+    j = nlohmann::json::parse(read_index_text(index), nullptr, /*allow_exceptions=*/false);
   } catch (const Error&) {
     return {};
   }

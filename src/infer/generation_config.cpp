@@ -10,15 +10,13 @@
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
+#include "tokenizer/tokenizer_files.hpp"
 
 namespace seek {
 
 namespace {
 
 using nlohmann::json;
-
-// A generation_config.json is a few hundred bytes; a larger file is not one.
-constexpr long long kMaxFileBytes = 1 << 20;
 
 // Hugging Face GenerationConfig keys that change what is generated, with the value at which they do
 // nothing. seek implements none of them, so a file that sets one gets a warning rather than silence.
@@ -90,7 +88,7 @@ std::optional<GenerationConfig> load_generation_config(const std::string& dir) {
   GenerationConfig g;
   g.path = file.string();
   refuse_special_file(file);
-  const std::string text = read_file(file, kMaxFileBytes, "a generation_config.json is a few hundred bytes");
+  const std::string text = tok::read_generation_config_file(file);
   json j;
   try {
     j = parse_json_unique_keys(text, g.path);

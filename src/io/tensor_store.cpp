@@ -17,6 +17,11 @@ namespace seek {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+std::string read_index_text(const fs::path& path) {
+  constexpr long long kMaxIndexBytes = 64LL << 20;
+  return read_file(path, kMaxIndexBytes, "an index lists one short line per tensor");
+}
+
 namespace {
 
 constexpr const char* kSingleName = "model.safetensors";
@@ -24,9 +29,7 @@ constexpr const char* kIndexName = "model.safetensors.index.json";
 
 json read_json_file(const fs::path& path) {
   refuse_special_file(path);
-  // Bounded, as config.json is (ModelConfig::load).
-  constexpr long long kMaxIndexBytes = 64LL << 20;
-  const std::string text = read_file(path, kMaxIndexBytes, "an index lists one short line per tensor");
+  const std::string text = read_index_text(path);
   try {
     return parse_json_unique_keys(text, path.string());
   } catch (const json::exception& e) {

@@ -21,6 +21,10 @@ struct ReadOptions {
   bool fp8_round_to_bf16 = false;
 };
 
+// The text of a model.safetensors.index.json, read within a bound (64 MiB) that names what an index holds:
+// one of gigabytes (a sparse file) was read whole before it was refused.
+std::string read_index_text(const std::filesystem::path& path);
+
 class TensorStore {
  public:
   // path is one of: a .safetensors file; a *.index.json file; a directory holding model.safetensors or

@@ -547,11 +547,13 @@ void ModelConfig::validate(const std::string& src) const {
   }
 }
 
-ModelConfig ModelConfig::load(const std::string& path) {
-  // Bounded: parsing takes ~20 times a JSON file's size in memory, and a file of gigabytes (a sparse one, a
-  // mistaken path) was read whole before it was refused, or ran out of memory inside the parser.
+std::string ModelConfig::read_text(const std::string& path) {
   constexpr long long kMaxConfigBytes = 16LL << 20;
-  return from_text(read_file(path, kMaxConfigBytes, "a model's config.json is a few kilobytes"), path);
+  return read_file(path, kMaxConfigBytes, "a model's config.json is a few kilobytes");
+}
+
+ModelConfig ModelConfig::load(const std::string& path) {
+  return from_text(read_text(path), path);
 }
 
 ModelConfig ModelConfig::from_text(std::string_view text, const std::string& source) {

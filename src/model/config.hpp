@@ -75,6 +75,10 @@ struct ModelConfig {
   // `source` names the file in error messages.
   static ModelConfig from_json(const nlohmann::json& j, const std::string& source);
   static ModelConfig load(const std::string& path);
+  // The text of a config file, read within a bound (16 MiB): parsing takes ~20 times a JSON file's size in
+  // memory, and a file of gigabytes (a sparse one, a mistaken path) was read whole before it was refused, or
+  // ran out of memory inside the parser.
+  static std::string read_text(const std::string& path);
   // A config.json's text, already read (so a caller that keeps the text checks the same bytes it keeps).
   static ModelConfig from_text(std::string_view text, const std::string& source);
   nlohmann::json to_json() const;

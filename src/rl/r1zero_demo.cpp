@@ -390,7 +390,8 @@ const char* builtin_demo_config() {
 R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   // Read before anything is written, once: the copy in the demo's folder is made from the text checked.
-  const std::string base_config_text = o.config.empty() ? builtin_demo_config() : read_file(o.config);
+  const std::string base_config_text =
+      o.config.empty() ? builtin_demo_config() : ModelConfig::read_text(o.config);
   const ModelConfig base_config = check_options(o, base_config_text);
   const fs::path out = fs::absolute(o.out);
   const fs::path corpus = out / "base-data.jsonl";

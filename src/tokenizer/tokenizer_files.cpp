@@ -28,15 +28,15 @@ bool tokenizer_file_present(const fs::path& file) {
   return true;
 }
 
-namespace {
-
-// Bounded, as config.json is (ModelConfig::load): the largest tokenizer files in use are tens of megabytes.
 std::string read_tokenizer_file(const fs::path& file) {
   constexpr long long kMaxTokenizerFileBytes = 128LL << 20;
   return read_file(file, kMaxTokenizerFileBytes, "the largest tokenizer files in use are tens of megabytes");
 }
 
-}  // namespace
+std::string read_generation_config_file(const fs::path& file) {
+  constexpr long long kMaxGenerationConfigBytes = 1 << 20;
+  return read_file(file, kMaxGenerationConfigBytes, "a generation_config.json is a few hundred bytes");
+}
 
 std::optional<nlohmann::json> read_tokenizer_json(const fs::path& file) {
   if (!tokenizer_file_present(file)) return std::nullopt;
@@ -62,7 +62,7 @@ TokenizerFileSet read_tokenizer_files(const fs::path& from, const fs::path& mode
     for (const char* f : kTokenizerFiles)
       if (tokenizer_file_present(from / f)) set.files.emplace_back(f, read_tokenizer_file(from / f));
   if (!model_from.empty() && tokenizer_file_present(model_from / kGenerationConfig))
-    set.files.emplace_back(kGenerationConfig, read_tokenizer_file(model_from / kGenerationConfig));
+    set.files.emplace_back(kGenerationConfig, read_generation_config_file(model_from / kGenerationConfig));
   return set;
 }
 

@@ -21,6 +21,12 @@ bool tokenizer_file_present(const std::filesystem::path& file);
 // file when it cannot be read or is not valid JSON.
 std::optional<nlohmann::json> read_tokenizer_json(const std::filesystem::path& file);
 
+// The text of a tokenizer file (tokenizer.json, tokenizer_config.json, a pre_tokenizer's JSON) and of a
+// generation_config.json, read within a bound that names what such a file holds: parsing JSON takes many
+// times its size in memory, and a sparse file of gigabytes was read whole before it was refused.
+std::string read_tokenizer_file(const std::filesystem::path& file);
+std::string read_generation_config_file(const std::filesystem::path& file);
+
 // The tokenizer files (tokenizer.json, tokenizer_config.json) of a folder as they were when read: a run saves
 // the tokenizer it trained with into its checkpoints and model, even if the folder changes or goes meanwhile
 // (a tokenizer folder deleted mid-run left the saved model without one, and the run reported success).
