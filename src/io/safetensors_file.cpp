@@ -90,14 +90,15 @@ void SafetensorsFile::parse_header() {
       // checkpoint it loads has other values; refusing them here keeps an untrusted value out of our map.
       for (const auto& [k, v] : entry.items()) {
         if (!v.is_string())
-          fail("{}: __metadata__ value of '{}' must be a string, got {}", p, k, describe_json(v));
+          fail("{}: __metadata__ value of {} must be a string, got {}", p, describe_json(k),
+               describe_json(v));
         metadata_[k] = v.get<std::string>();
       }
       continue;
     }
     if (name.size() > kMaxNameBytes)
-      fail("{}: a tensor name of {} bytes (\"{}...\"); a name longer than {} bytes is no tensor's", p,
-           name.size(), name.substr(0, 40), kMaxNameBytes);
+      fail("{}: a tensor name of {} bytes ({}); a name longer than {} bytes is no tensor's", p, name.size(),
+           describe_json(name), kMaxNameBytes);
     if (!entry.is_object())
       fail("{}: tensor '{}': entry must be an object, got {}", p, name, describe_json(entry));
     for (const char* field : {"dtype", "shape", "data_offsets"}) {
@@ -108,8 +109,8 @@ void SafetensorsFile::parse_header() {
     const json& dt = entry["dtype"];
     if (!dt.is_string()) fail("{}: tensor '{}': dtype must be a string, got {}", p, name, describe_json(dt));
     if (!dtype_from_name(dt.get<std::string>(), &t.dtype)) {
-      fail("{}: tensor '{}': unknown dtype '{}' (supported: F32 F64 BF16 F16 F8_E4M3 I64 I32)", p, name,
-           dt.get<std::string>());
+      fail("{}: tensor '{}': unknown dtype {} (supported: F32 F64 BF16 F16 F8_E4M3 I64 I32)", p, name,
+           describe_json(dt));
     }
     const json& shape = entry["shape"];
     if (!shape.is_array())

@@ -39,6 +39,11 @@ json read_json_file(const fs::path& path) {
 
 // Shard names come from a file we did not write; keep them inside the checkpoint's folder.
 void check_shard_name(const fs::path& index, const std::string& shard) {
+  // No file system takes a longer path; each message below would print it whole.
+  constexpr size_t kMaxPathBytes = 4096;
+  if (shard.size() > kMaxPathBytes)
+    fail("{}: a shard file name of {} bytes ({}), longer than any path", index.string(), shard.size(),
+         describe_json(shard));
   // A file name cannot hold one: the name opened would end there (and a message would print it raw).
   if (shard.find('\0') != std::string::npos)
     fail("{}: shard file name '{}' holds a NUL byte", index.string(),
@@ -105,6 +110,10 @@ void TensorStore::open_index(const fs::path& index) {
   const fs::path dir = index.parent_path();
   std::map<std::string, const SafetensorsFile*> shards;
   for (const auto& [name, v] : j["weight_map"].items()) {
+    // Each message below names the tensor: a name of megabytes was printed whole.
+    if (name.size() > SafetensorsFile::kMaxNameBytes)
+      fail("{}: weight_map names a tensor of {} bytes ({}); a name longer than {} bytes is no tensor's", idx,
+           name.size(), describe_json(name), SafetensorsFile::kMaxNameBytes);
     if (!v.is_string())
       fail("{}: weight_map entry for '{}' must be a file name, got {}", idx, name, describe_json(v));
     check_shard_name(index, v.get<std::string>());

@@ -143,10 +143,10 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
     }
     TokenId ia = vocab_id(a), ib = vocab_id(b), im = vocab_id(a + b);
     if (ia < 0 || ib < 0 || im < 0)
-      fail("{}: model.merges[{}] = {}: \"{}\" is not in the vocabulary", name, r, describe_json(e),
-           ia < 0   ? a
-           : ib < 0 ? b
-                    : a + b);
+      fail("{}: model.merges[{}] = {}: {} is not in the vocabulary", name, r, describe_json(e),
+           describe_json(ia < 0   ? a
+                         : ib < 0 ? b
+                                  : a + b));
     merges.push_back({ia, ib, im});
   }
   std::array<int32_t, 256> byte_id;
@@ -208,7 +208,7 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
     auto s = config_token(cfg, key, cfg_name);
     if (!s) return -1;
     TokenId id = vocab_id(*s);
-    if (id < 0) fail("{}: {} \"{}\" is not a token of {}", cfg_name, key, *s, name);
+    if (id < 0) fail("{}: {} {} is not a token of {}", cfg_name, key, describe_json(*s), name);
     return id;
   };
   bos_ = id_of("bos_token");
@@ -297,12 +297,13 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
             name, k, describe_json(piece));
       const std::string tid = token["id"].get<std::string>();
       if (!specials.contains(tid))
-        fail("{}: post_processor.single names special token \"{}\" missing from special_tokens", name, tid);
+        fail("{}: post_processor.single names special token {} missing from special_tokens", name,
+             describe_json(tid));
       // A number iterates as a list of itself: `"ids": 0` was taken for [0].
       const json ids = specials[tid].is_object() ? specials[tid].value("ids", json()) : json();
       if (!ids.is_array())
-        fail("{}: post_processor.special_tokens[\"{}\"].ids must be a list of token ids, got {}", name, tid,
-             describe_json(ids));
+        fail("{}: post_processor.special_tokens[{}].ids must be a list of token ids, got {}", name,
+             describe_json(tid), describe_json(ids));
       for (const json& id : ids) {
         // Unchecked, a wrong id here would be put into every encoding that adds special tokens.
         if (!id.is_number_integer() || id.get<int64_t>() < 0 ||
@@ -328,14 +329,14 @@ void BpeTokenizer::check_added_token(const AddedToken& t, size_t index, const st
          t.content.size(), kMaxAddedTokenBytes);
   const TokenInfo& info = tokens_[t.id];
   if (info.added >= 0)
-    fail("{}: added_tokens[{}] (\"{}\") and added_tokens[{}] (\"{}\") both have id {}", name, info.added,
-         info.text, index, t.content, t.id);
+    fail("{}: added_tokens[{}] ({}) and added_tokens[{}] ({}) both have id {}", name, info.added,
+         describe_json(info.text), index, describe_json(t.content), t.id);
   if (info.present && info.text != t.content)
-    fail("{}: added_tokens[{}] (\"{}\") has id {}, which model.vocab gives to \"{}\"", name, index, t.content,
-         t.id, info.text);
+    fail("{}: added_tokens[{}] ({}) has id {}, which model.vocab gives to {}", name, index,
+         describe_json(t.content), t.id, describe_json(info.text));
   if (auto it = by_text_.find(t.content); it != by_text_.end() && tokens_[it->second].added >= 0)
-    fail("{}: added_tokens[{}] and added_tokens[{}] are both \"{}\" (ids {} and {})", name,
-         tokens_[it->second].added, index, t.content, it->second, t.id);
+    fail("{}: added_tokens[{}] and added_tokens[{}] are both {} (ids {} and {})", name,
+         tokens_[it->second].added, index, describe_json(t.content), it->second, t.id);
 }
 
 void BpeTokenizer::encode_plain(std::string_view text, std::vector<TokenId>& out) const {

@@ -215,7 +215,7 @@ TEST(HfLoadingReview, UnexpectedDtypesAndShapesAreNamed) {
                  {"'" + w + "'", "model-00001-of-00003.safetensors", "is I32"});
   // A dtype the format has that we do not read.
   expect_refused(with("u8", {"U8", g.shape, std::string(48 * 32, '\0')}),
-                 {"model-00001-of-00003.safetensors", "'" + w + "'", "unknown dtype 'U8'"});
+                 {"model-00001-of-00003.safetensors", "'" + w + "'", "unknown dtype \"U8\""});
   // Transposed.
   expect_refused(with("transposed", {"F32", {32, 48}, g.bytes}),
                  {"'" + w + "'", "expected shape [48, 32], got [32, 48]"});

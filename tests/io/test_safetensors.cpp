@@ -479,8 +479,8 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
     std::vector<std::string> parts;
   };
   const std::vector<Case> cases = {
-      {R"({"w":{"dtype":"Q4_K","shape":[2],"data_offsets":[0,2]}})", d16, {"unknown dtype 'Q4_K'", "'w'"}},
-      {R"({"w":{"dtype":"F8_E5M2","shape":[2],"data_offsets":[0,2]}})", d16, {"unknown dtype 'F8_E5M2'"}},
+      {R"({"w":{"dtype":"Q4_K","shape":[2],"data_offsets":[0,2]}})", d16, {"unknown dtype \"Q4_K\"", "'w'"}},
+      {R"({"w":{"dtype":"F8_E5M2","shape":[2],"data_offsets":[0,2]}})", d16, {"unknown dtype \"F8_E5M2\""}},
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
        d16,
        {"overlap", "'a'", "'b'"}},
@@ -513,7 +513,9 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
       {R"({"w":{"dtype":"F32","shape":[2],"dtype":"F64","data_offsets":[0,8]}})",
        d16,
        {"\"w.dtype\"", "more than once"}},
-      {R"({"__metadata__":{"format":{"pt":1}}})", d16, {"__metadata__", "'format'", "must be a string"}},
+      {R"({"__metadata__":{"format":{"pt":1}}})",
+       d16,
+       {"__metadata__", "value of \"format\"", "must be a string"}},
       {R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]})", d16, {"invalid JSON"}},
       {"not json at all", d16, {"invalid JSON"}},
       {"[1, 2, 3]", d16, {"expected a JSON object"}},
@@ -660,6 +662,16 @@ TEST_F(SafetensorsTest, RejectsBrokenIndexes) {
 
   write_index(json{{"metadata", json::object()}});
   expect_error([&] { TensorStore s(ck); }, {index.string(), "weight_map"});
+
+  // Names of megabytes were printed whole in each message that named them.
+  j = json::parse(good);
+  j["weight_map"][std::string(2000, 't')] = "model-00001-of-00002.safetensors";
+  write_index(j);
+  expect_error([&] { TensorStore s(ck); }, {index.string(), "names a tensor of 2000 bytes (\"tttt"});
+  j = json::parse(good);
+  j["weight_map"]["a"] = std::string(5000, 's');
+  write_index(j);
+  expect_error([&] { TensorStore s(ck); }, {index.string(), "a shard file name of 5000 bytes (\"ssss"});
 
   std::ofstream(index) << "{\"weight_map\": {";
   expect_error([&] { TensorStore s(ck); }, {index.string(), "invalid JSON"});
