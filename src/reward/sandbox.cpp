@@ -33,6 +33,7 @@
 
 #include <fmt/format.h>
 
+#include "core/fd.hpp"
 #include "core/sigpipe_blocked.hpp"
 #include "core/stop_signal.hpp"
 #include "reward/sandbox_child.hpp"
@@ -75,19 +76,6 @@ void release_uid_slot(int slot) {
 int uid_for_slot(int slot) {
   return 2000000000 - int((getpid() % 4096) * kUidSlots) - slot;
 }
-
-struct Fd {
-  int fd = -1;
-  Fd() = default;
-  explicit Fd(int f) : fd(f) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() { reset(); }
-  void reset() {
-    if (fd >= 0) close(fd);
-    fd = -1;
-  }
-};
 
 bool make_pipe(Fd& r, Fd& w) {
   int p[2];

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <queue>
 #include <unordered_map>
@@ -16,10 +18,12 @@
 #include "core/atomic_file.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/fd.hpp"
 #include "core/parallel_errors.hpp"
 #include "core/progress.hpp"
 #include "core/read_file.hpp"
 #include "core/resources.hpp"
+#include "core/stderr.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/added_tokens.hpp"
 #include "tokenizer/byte_level.hpp"
@@ -515,18 +519,20 @@ void save_bpe(const BpeTrainResult& r, const std::filesystem::path& dir) {
   }
   // Two runs saving into one folder at once left one's tokenizer.json beside the other's config (both
   // exiting 0): the renames of each pair happen under an flock on the folder, so the last pair saved is
-  // whole. The folder itself is locked, so nothing is left in it; where locks are unsupported, it saves as
-  // before.
-  const int folder = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (folder >= 0) ::flock(folder, LOCK_EX);
-  try {
-    tokenizer.commit();
-    config.commit();
-  } catch (...) {
-    if (folder >= 0) ::close(folder);
-    throw;
+  // whole. The folder itself is locked, so nothing is left in it. Where that lock cannot be taken (NFS,
+  // whose emulated flock needs a file open for writing), it saves as before, and says so.
+  const Fd folder(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  int locked = -1;
+  if (folder.fd >= 0) {
+    do {
+      locked = ::flock(folder.fd, LOCK_EX);
+    } while (locked != 0 && errno == EINTR);
   }
-  if (folder >= 0) ::close(folder);  // releases the flock
-}
+  if (locked != 0)
+    print_stderr("note: cannot lock {} ({}), so nothing stops another save there from mixing its files in\n",
+                 dir.string(), std::strerror(errno));
+  tokenizer.commit();
+  config.commit();
+}  // closing the folder releases the flock
 
 }  // namespace seek
