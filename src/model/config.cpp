@@ -277,6 +277,9 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
   const bool deepseek_class = !c.architecture.empty();
   // Without model_type, a list of architectures is the file's only word on what it is: one naming only
   // another (LlamaForCausalLM) ran as DeepSeek.
+  if (const auto a = j.find("architectures"); a != j.end() && !a->is_null() && !a->is_array())
+    fail("{}: architectures must be a list of class names (e.g. [\"DeepseekV3ForCausalLM\"]), got {}", src,
+         describe_json(*a));
   if (const auto a = j.find("architectures");
       c.model_type.empty() && !deepseek_class && a != j.end() && a->is_array() && !a->empty())
     fail(

@@ -474,6 +474,12 @@ TEST(Config, OtherModelTypesAreRefused) {
   EXPECT_NE(error_of(j).find("architectures [\"LlamaForCausalLM\"] names no DeepSeek class"),
             std::string::npos)
       << error_of(j);
+  j["architectures"] = "LlamaForCausalLM";
+  EXPECT_NE(
+      error_of(j).find("architectures must be a list of class names (e.g. [\"DeepseekV3ForCausalLM\"]), "
+                       "got \"LlamaForCausalLM\""),
+      std::string::npos)
+      << error_of(j);
   j["architectures"] = {"LlamaForCausalLM", "DeepseekV2ForCausalLM"};
   EXPECT_EQ(error_of(j), "");
   j["architectures"] = nlohmann::json::array();
