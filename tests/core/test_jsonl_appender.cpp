@@ -2,15 +2,13 @@
 // naming the file, not a log that silently stops.
 #include <gtest/gtest.h>
 
-#include <sys/resource.h>
-
-#include <csignal>
 #include <filesystem>
 #include <string>
 
 #include "core/error.hpp"
 #include "core/jsonl_appender.hpp"
 #include "core/read_file.hpp"
+#include "support/file_size_limit.hpp"
 #include "support/temp_dir.hpp"
 
 namespace seek {
@@ -51,23 +49,18 @@ TEST(JsonlAppender, ALineThatCannotBeWrittenWholeIsNotLeftTorn) {
   JsonlAppender log(path);
   log.append({{"step", 1}});
   const std::string first = read_file(path);
-  rlimit saved{};
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  rlimit small = saved;
-  small.rlim_cur = first.size() + 20;  // room for part of the next line only
-  auto* const old_handler = std::signal(SIGXFSZ, SIG_IGN);
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
   bool threw = false;
-  try {
-    log.append({{"step", 2}, {"text", std::string(200, 'x')}});
-  } catch (const Error& e) {
-    threw = true;
-    EXPECT_NE(std::string(e.what()).find("cannot write to " + path.string() + ": File too large"),
-              std::string::npos)
-        << e.what();
+  {
+    const test::FileSizeLimit limit(first.size() + 20);  // room for part of the next line only
+    try {
+      log.append({{"step", 2}, {"text", std::string(200, 'x')}});
+    } catch (const Error& e) {
+      threw = true;
+      EXPECT_NE(std::string(e.what()).find("cannot write to " + path.string() + ": File too large"),
+                std::string::npos)
+          << e.what();
+    }
   }
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  std::signal(SIGXFSZ, old_handler);
   EXPECT_TRUE(threw);
   EXPECT_EQ(read_file(path), first);
   log.append({{"step", 2}});  // the log goes on from its last whole line

@@ -2,8 +2,6 @@
 // dequantization, sharded checkpoints, atomic writes, and that every kind of broken input is rejected with a
 // message naming the problem.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +22,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "io/safetensors.hpp"
+#include "support/file_size_limit.hpp"
 
 namespace seek {
 namespace {
@@ -796,20 +795,15 @@ TEST_F(SafetensorsTest, FailedWriteLeavesPreviousFileIntact) {
   new_w.add("a", DType::F32, {1 << 20}, big.data());
 
   // A file size limit makes write() fail part-way with EFBIG, as a full disk would with ENOSPC.
-  struct rlimit saved;
-  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-  auto* old_handler = ::signal(SIGXFSZ, SIG_IGN);
-  struct rlimit small = saved;
-  small.rlim_cur = 64 * 1024;
-  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
   std::string message;
-  try {
-    new_w.write(path);
-  } catch (const Error& e) {
-    message = e.what();
+  {
+    const test::FileSizeLimit limit(64 * 1024);
+    try {
+      new_w.write(path);
+    } catch (const Error& e) {
+      message = e.what();
+    }
   }
-  ::setrlimit(RLIMIT_FSIZE, &saved);
-  ::signal(SIGXFSZ, old_handler);
 
   EXPECT_NE(message.find(path.string()), std::string::npos) << message;
   EXPECT_NE(message.find(std::strerror(EFBIG)), std::string::npos) << message;

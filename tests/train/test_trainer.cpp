@@ -3,7 +3,6 @@
 // uninterrupted run's losses bit for bit, non-finite losses stop the run, bad paths give clear errors.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "support/byte_vocab_config.hpp"
 #include "support/captured_progress.hpp"
 #include "support/error_of.hpp"
+#include "support/file_size_limit.hpp"
 #include "support/read_jsonl.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
@@ -435,17 +435,13 @@ TEST(Trainer, SettingsHoldResolvedAlphaAndACompleteRunReportsItsLoss) {
   // save_dtype beside the model folder's old one.
   {
     const std::string bf16_settings = read_file(settings_file);
-    struct rlimit saved;
-    ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &saved), 0);
-    auto* old_handler = ::signal(SIGXFSZ, SIG_IGN);
-    struct rlimit small = saved;
-    small.rlim_cur = 16 * 1024;
-    ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
-    testing::internal::CaptureStdout();
-    const std::string failed = test::error_of([&] { run_training(s, true, {{"save_dtype", "f32"}}); });
-    testing::internal::GetCapturedStdout();
-    ::setrlimit(RLIMIT_FSIZE, &saved);
-    ::signal(SIGXFSZ, old_handler);
+    std::string failed;
+    {
+      const test::FileSizeLimit limit(16 * 1024);
+      testing::internal::CaptureStdout();
+      failed = test::error_of([&] { run_training(s, true, {{"save_dtype", "f32"}}); });
+      testing::internal::GetCapturedStdout();
+    }
     EXPECT_NE(failed.find(std::strerror(EFBIG)), std::string::npos) << failed;
     EXPECT_EQ(read_file(settings_file), bf16_settings);
   }
