@@ -696,7 +696,12 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
             if (c < sc.notes.size() && !sc.notes[c].empty()) notes[rewards.names()[c]] = sc.notes[c];
           }
           const auto [prompt_key, prompt] = groups[gi].problem.logged_prompt();
+          // The group's index in the step, and the completion's in its group: a step may draw one problem
+          // twice (a file shorter than prompts_per_step, a pass over it ending within the step), and by
+          // (step, problem) alone the rows of both groups read as one.
           nlohmann::json line = {{"step", state.step + 1},
+                                 {"group", gi},
+                                 {"sample", k},
                                  {"problem", groups[gi].problem.id},
                                  {prompt_key, prompt},
                                  {"completion", groups[gi].completions[size_t(k)].text},

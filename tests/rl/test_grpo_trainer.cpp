@@ -7,6 +7,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "model/model_dir.hpp"
@@ -84,6 +86,16 @@ TEST(GrpoTrainer, RaisesRewardOnALearnableObjective) {
   auto c = test::read_jsonl(run / "completions.jsonl");
   EXPECT_EQ(c.size(), 40u);  // 2 per step
   EXPECT_TRUE(c[0].contains("advantage") && c[0].contains("rewards"));
+  // Each row names its group in the step and its place in the group: (step, problem) alone cannot tell two
+  // groups of one problem apart.
+  std::set<std::tuple<int64_t, int64_t, int64_t>> seen;
+  for (const auto& row : c) {
+    ASSERT_TRUE(row.contains("group") && row.contains("sample")) << row.dump();
+    EXPECT_TRUE(seen.emplace(row["step"], row["group"], row["sample"]).second) << row.dump();
+  }
+  EXPECT_EQ(c[0]["group"], 0);
+  EXPECT_EQ(c[0]["sample"], 0);
+  EXPECT_EQ(c[1]["sample"], 1);
   EXPECT_TRUE(fs::exists(run / "model" / "model.safetensors"));
 }
 
