@@ -97,9 +97,11 @@ class PackedDataset final : public Dataset {
     stats_.train_sequences_without_targets = train_count.empty_sequences;
     stats_.val_targets = val_count.targets;
     if (const uint8_t* mask = cache_.mask())
-      for (int64_t d = 0; d < cache_.documents; ++d)
+      for (int64_t d = 0; d < cache_.documents; ++d) {
         stats_.documents_without_targets += std::all_of(mask + cache_.offset(d), mask + cache_.offset(d + 1),
                                                         [](uint8_t m) { return m == 0; });
+        stats_.documents_longer_than_a_sequence += cache_.offset(d + 1) - cache_.offset(d) > uint64_t(L + 1);
+      }
     // Every file has answers (the cache build checks that), but they can all fall outside the training
     // sequences: in validation documents, or in the training split's tail, too short for another sequence.
     if (stats_.counted_targets == 0) {

@@ -47,6 +47,9 @@ struct DatasetStats {
   int64_t train_sequences_without_targets = 0, val_targets = 0;
   // SFT: records (conversations) with no token that carries loss: no assistant answer to train on.
   int64_t documents_without_targets = 0;
+  // SFT: records longer than a sequence (seq_len + 1 tokens), whose tokens past its end are trained without
+  // the start of their conversation in view.
+  int64_t documents_longer_than_a_sequence = 0;
   bool reused_cache = false;
   std::filesystem::path cache_path;  // <cache_dir>/<key>: the token cache this dataset reads
   nlohmann::json content;            // what its tokens were made from (data_cache.hpp, TokenCache::content)

@@ -264,6 +264,15 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   else if (ds.documents_without_targets > 0)
     fmt::print("note: {} of the {} records have no answer to train on (no assistant turn or completion)\n",
                ds.documents_without_targets, ds.documents);
+  // Split across sequences as documented, which a few such records did without a word (the note above
+  // needs a tenth of the sequences to be without an answer).
+  if (ds.documents_longer_than_a_sequence > 0)
+    fmt::print(
+        "note: {} of the {} records {} longer than a sequence (--seq-len {} + 1 tokens): their tokens past "
+        "it "
+        "train without the start of their conversation in view; a larger --seq-len keeps them whole\n",
+        ds.documents_longer_than_a_sequence, ds.documents,
+        ds.documents_longer_than_a_sequence == 1 ? "is" : "are", s.seq_len);
   if (s.eval_every > 0 && ds.val_sequences > 0 && ds.val_targets == 0)
     fmt::print(
         "note: the {} validation sequences hold no answer token, so no validation loss can be measured\n",

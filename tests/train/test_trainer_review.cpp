@@ -311,6 +311,36 @@ TEST(TrainerReview, AStepWithoutAnswerTokensChangesNoWeight) {
       << out;
 }
 
+// A few SFT records longer than a sequence are split across sequences, their answers past the cut trained
+// without their prompt: said in a note (the note on answerless sequences needs a tenth of them).
+TEST(TrainerReview, RecordsLongerThanASequenceAreNoted) {
+  TempDir tmp("review-long-records");
+  const fs::path data = tmp.path / "long.jsonl";
+  {
+    std::ofstream f(data);
+    for (int i = 0; i < 30; ++i)
+      f << json{{"prompt", std::string(i == 7 ? 60 : 5, 'p')},
+                {"completion", std::string(i == 7 ? 40 : 3, 'c')}}
+               .dump()
+        << "\n";
+  }
+  testing::internal::CaptureStdout();
+  run_training(settings(data, tmp.path / "run", "sft"), false);
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: 1 of the 30 records is longer than a sequence (--seq-len 32 + 1 tokens)"),
+            std::string::npos)
+      << out;
+  // Records that fit say nothing.
+  {
+    std::ofstream f(data);
+    for (int i = 0; i < 30; ++i) f << json{{"prompt", "ppppp"}, {"completion", "ccc"}}.dump() << "\n";
+  }
+  testing::internal::CaptureStdout();
+  run_training(settings(data, tmp.path / "fits", "sft"), false);
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(out.find("longer than a sequence"), std::string::npos) << out;
+}
+
 // A folder named step-<more digits than a step count holds> is not a checkpoint of ours: std::stoll threw on
 // it, and resume ended in an internal error.
 TEST(TrainerReview, AStepFolderPastAnyStepCountIsNotACheckpoint) {
