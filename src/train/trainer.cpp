@@ -250,33 +250,37 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   // SFT sequences without an answer token carry no loss but the balance loss: many of them usually means
   // prompts longer than seq_len (the answers fall into sequences of their own, or into the cut tails).
   // Records without an answer fill sequences too: the note said only "prompts longer than --seq-len?".
+  const auto verb = [](int64_t n, const char* one, const char* many) { return n == 1 ? one : many; };
   if (ds.train_sequences_without_targets * 10 >= ds.train_sequences && ds.train_sequences_without_targets > 0)
     fmt::print(
-        "note: {} of the {} training sequences hold no answer token (a step of only such sequences makes no "
+        "note: {} of the {} training sequences {} no answer token (a step of only such sequences makes no "
         "update): {}\n",
         ds.train_sequences_without_targets, ds.train_sequences,
+        verb(ds.train_sequences_without_targets, "holds", "hold"),
         ds.documents_without_targets > 0
-            ? fmt::format("{} of the {} records have no answer to train on (no assistant turn or "
+            ? fmt::format("{} of the {} records {} no answer to train on (no assistant turn or "
                           "completion), and prompts longer than --seq-len {} leave sequences without one "
                           "too",
-                          ds.documents_without_targets, ds.documents, s.seq_len)
+                          ds.documents_without_targets, ds.documents,
+                          verb(ds.documents_without_targets, "has", "have"), s.seq_len)
             : fmt::format("are the prompts longer than --seq-len {}?", s.seq_len));
   else if (ds.documents_without_targets > 0)
-    fmt::print("note: {} of the {} records have no answer to train on (no assistant turn or completion)\n",
-               ds.documents_without_targets, ds.documents);
+    fmt::print("note: {} of the {} records {} no answer to train on (no assistant turn or completion)\n",
+               ds.documents_without_targets, ds.documents, verb(ds.documents_without_targets, "has", "have"));
   // Split across sequences as documented, which a few such records did without a word (the note above
   // needs a tenth of the sequences to be without an answer).
   if (ds.documents_longer_than_a_sequence > 0)
     fmt::print(
-        "note: {} of the {} records {} longer than a sequence (--seq-len {} + 1 tokens): their tokens past "
-        "it "
-        "train without the start of their conversation in view; a larger --seq-len keeps them whole\n",
+        "note: {} of the {} records {} longer than a sequence (--seq-len {} + 1 tokens): {} past it are read "
+        "without the start of {} conversation in view; a larger --seq-len keeps them whole\n",
         ds.documents_longer_than_a_sequence, ds.documents,
-        ds.documents_longer_than_a_sequence == 1 ? "is" : "are", s.seq_len);
+        verb(ds.documents_longer_than_a_sequence, "is", "are"), s.seq_len,
+        verb(ds.documents_longer_than_a_sequence, "its tokens", "their tokens"),
+        verb(ds.documents_longer_than_a_sequence, "its", "their"));
   if (s.eval_every > 0 && ds.val_sequences > 0 && ds.val_targets == 0)
-    fmt::print(
-        "note: the {} validation sequences hold no answer token, so no validation loss can be measured\n",
-        ds.val_sequences);
+    fmt::print("note: {} no answer token, so no validation loss can be measured\n",
+               ds.val_sequences == 1 ? std::string("the validation sequence holds")
+                                     : fmt::format("the {} validation sequences hold", ds.val_sequences));
   // Asked to validate every eval_every steps, a run without a split said nothing and logged no val_loss.
   if (!ckpt && s.eval_every > 0 && s.val_fraction == 0)
     fmt::print(
@@ -480,7 +484,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
           s.on_nonfinite == "skip",
           "non-finite {} at step {} (loss {}, grad norm {}); stopping without saving. Lower the learning "
           "rate, or pass --on-nonfinite skip to skip such steps",
-          finite ? "gradient" : "loss", state.step + 1, loss, st.grad_norm);
+          finite ? "gradient" : "loss", state.step + 1, loss,
+          finite ? fmt::format("{}", st.grad_norm) : std::string("not taken"));
       fmt::print("step {}: non-finite {}, update skipped\n", state.step + 1, finite ? "gradient" : "loss");
       ++result.skipped_steps;
       // Skipping rides out a rare bad batch; a run whose every step is non-finite has diverged, and would
@@ -530,6 +535,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     // gradient was taken: unknown, null, as GRPO logs a step without an update.
     if (without_targets)
       for (const char* key : {"loss", "ce", "mtp", "grad_norm"}) m[key] = nullptr;
+    if (!finite) m["grad_norm"] = nullptr;  // no gradient was taken of a non-finite loss
     double val = -1;
     if (s.eval_every > 0 && (state.step % s.eval_every == 0 || state.step == s.steps)) {
       if (const auto v = evaluate(stop)) {
@@ -554,7 +560,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                  val >= 0 ? fmt::format(" | val loss {:.4f}", val) : "");
       flush_stdout();
     }
-    if (!without_targets) result.last_loss = loss;
+    if (finite && !without_targets) result.last_loss = loss;
     const bool last = state.step == s.steps;
     // A signal at the last step lets the run finish and save its model; the command then ends by the signal
     // (cli end_run). Asked there too, so the test hook can signal at it.

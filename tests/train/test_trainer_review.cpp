@@ -304,6 +304,13 @@ TEST(TrainerReview, AStepWithoutAnswerTokensChangesNoWeight) {
   ASSERT_GT(without, 0) << "the data should leave some steps without an answer token";
   ASSERT_GT(with, 0);
   EXPECT_GE(r.steps_without_targets, without);
+  // The closing line's final loss is the last step's that measured one.
+  double last_measured = -1;
+  for (const json& m : metrics)
+    if (m["loss"].is_number()) last_measured = m["loss"].get<double>();
+  EXPECT_EQ(r.last_loss, last_measured);
+  EXPECT_TRUE(metrics.back()["loss"].is_null()) << "the data should end the run on a step without answers";
+  EXPECT_NE(out.find(fmt::format("final loss {:.4f}", last_measured)), std::string::npos) << out;
   EXPECT_NE(
       out.find(fmt::format("done: 8 steps ({} of this session's without an answer token, with no update)",
                            r.steps_without_targets)),
