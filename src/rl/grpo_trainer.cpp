@@ -713,9 +713,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         }
     } else {
       fmt::print(
-          "step {}: no usable prompt group ({} of {} prompts longer than the length limits, {} groups with "
-          "all-equal {} dropped); no update\n",
-          state.step + 1, skipped_long, drawn, dropped_equal,
+          "step {}: no usable prompt group ({} of {} longer than the length limits, {} with all-equal {} "
+          "dropped); no update\n",
+          state.step + 1, skipped_long, count_of(drawn, "prompt"), count_of(dropped_equal, "group"),
           metric < 0 ? "rewards" : s.dynamic_sampling_metric + " scores");
       // Every line of metrics.jsonl has the same keys (eval only on evaluation steps), so a table or plot of
       // the run has no holes to guess at: what only an update measures is null here.

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -97,6 +99,46 @@ TEST(GrpoTrainer, RaisesRewardOnALearnableObjective) {
   EXPECT_EQ(c[0]["sample"], 0);
   EXPECT_EQ(c[1]["sample"], 1);
   EXPECT_TRUE(fs::exists(run / "model" / "model.safetensors"));
+}
+
+// A --data file shorter than prompts_per_step draws a problem twice in one step: its rows in
+// completions.jsonl name their group, so the two groups of one problem are told apart (by (step, problem)
+// alone they read as one group of 2G), and each group's advantages sum to zero as a group's do.
+TEST(GrpoTrainer, CompletionRowsNameTheirGroup) {
+  TempDir tmp("grpo-groups");
+  tiny_policy(tmp.path);
+  {
+    std::ofstream f(tmp.path / "two.jsonl");
+    for (int i = 0; i < 2; ++i)
+      f << nlohmann::json{{"prompt", fmt::format("Q{}:", i)}, {"answer", "1"}}.dump() << "\n";
+  }
+  auto s = settings(tmp.path);
+  s.data = (tmp.path / "two.jsonl").string();
+  s.steps = 1;
+  s.prompts_per_step = 3;
+  s.group_size = 4;
+  s.log_completions = 12;
+  s.checkpoint_every = 0;
+  s.scale_rewards = "none";
+  testing::internal::CaptureStdout();
+  run_grpo(s, false);
+  testing::internal::GetCapturedStdout();
+  const auto rows = test::read_jsonl(tmp.path / "run" / "completions.jsonl");
+  ASSERT_EQ(rows.size(), 12u);
+  std::map<int64_t, std::set<int64_t>> groups_of_problem;
+  std::map<int64_t, double> advantage_sum;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    EXPECT_EQ(row["group"], int64_t(i) / 4) << row.dump();
+    EXPECT_EQ(row["sample"], int64_t(i) % 4) << row.dump();
+    groups_of_problem[std::hash<std::string>{}(row["problem"].dump())].insert(row["group"].get<int64_t>());
+    advantage_sum[row["group"].get<int64_t>()] += row["advantage"].get<double>();
+  }
+  EXPECT_EQ(groups_of_problem.size(), 2u);
+  size_t most = 0;
+  for (const auto& [problem, groups] : groups_of_problem) most = std::max(most, groups.size());
+  EXPECT_EQ(most, 2u) << "one problem should fill two groups of the step";
+  for (const auto& [group, sum] : advantage_sum) EXPECT_NEAR(sum, 0.0, 1e-9) << "group " << group;
 }
 
 // Inside a step, a line shows the rollouts (completions finished) and then the training micro-batches, done
