@@ -491,7 +491,8 @@ TEST(Cli, LogitsRefuseOutputsThatWouldBeLost) {
   r = logits(model.string(), model / "logits.npy");  // a new file in the model folder is fine
   EXPECT_EQ(r.code, 0) << r.output;
   // But not a new one at a name the next load reads there (a generation_config.json of logits broke it).
-  for (const char* name : {"generation_config.json", "tokenizer.json", "model.safetensors.index.json"}) {
+  for (const char* name : {"generation_config.json", "tokenizer.json", "model.safetensors.index.json",
+                           "tokenizer.model", "vocab.json", "merges.txt"}) {
     r = logits(model.string(), tmp.path / "m" / "." / name);
     EXPECT_EQ(r.code, 1) << name << r.output;
     EXPECT_NE(r.output.find((model / name).string() + ", which loading the model in " + model.string() +
