@@ -229,19 +229,24 @@ TEST(TrainerReview, SaveKilledBetweenItsRenamesKeepsThatStep) {
   EXPECT_EQ(tag(ck / "step-00000004"), "4");
 }
 
+// 30 chat records whose user turns hold `prompt_chars` letters; only every third has an answer ("ok").
+fs::path write_answerless(const fs::path& dir, size_t prompt_chars) {
+  const fs::path data = dir / "answerless.jsonl";
+  std::ofstream f(data);
+  for (int i = 0; i < 30; ++i) {
+    json turns =
+        json::array({json{{"role", "user"}, {"content", std::string(prompt_chars, char('a' + i % 26))}}});
+    if (i % 3 == 0) turns.push_back({{"role", "assistant"}, {"content", "ok"}});
+    f << json{{"messages", turns}}.dump() << "\n";
+  }
+  return data;
+}
+
 // The note on training sequences without an answer names records that have none, next to the seq_len cause
 // it gave alone before.
 TEST(TrainerReview, TheNoteOnSequencesWithoutAnswersCountsRecordsWithoutOne) {
   TempDir tmp("review-answerless");
-  const fs::path data = tmp.path / "answerless.jsonl";
-  {
-    std::ofstream f(data);
-    for (int i = 0; i < 30; ++i) {
-      json turns = json::array({json{{"role", "user"}, {"content", std::string(20, char('a' + i % 26))}}});
-      if (i % 3 == 0) turns.push_back({{"role", "assistant"}, {"content", "ok"}});
-      f << json{{"messages", turns}}.dump() << "\n";
-    }
-  }
+  const fs::path data = write_answerless(tmp.path, 20);
   testing::internal::CaptureStdout();
   run_training(settings(data, tmp.path / "run", "sft"), false);
   const std::string out = testing::internal::GetCapturedStdout();
@@ -255,16 +260,8 @@ TEST(TrainerReview, TheNoteOnSequencesWithoutAnswersCountsRecordsWithoutOne) {
 // no weight (nor the router bias), says so, and is logged as skipped; the steps around it train.
 TEST(TrainerReview, AStepWithoutAnswerTokensChangesNoWeight) {
   TempDir tmp("review-no-targets");
-  const fs::path data = tmp.path / "answerless.jsonl";
-  {
-    std::ofstream f(data);
-    for (int i = 0; i < 30; ++i) {
-      // Prompts longer than a sequence: each fills one with no answer token.
-      json turns = json::array({json{{"role", "user"}, {"content", std::string(40, char('a' + i % 26))}}});
-      if (i % 3 == 0) turns.push_back({{"role", "assistant"}, {"content", "ok"}});
-      f << json{{"messages", turns}}.dump() << "\n";
-    }
-  }
+  // Prompts longer than a sequence: each fills one with no answer token.
+  const fs::path data = write_answerless(tmp.path, 40);
   auto s = settings(data, tmp.path / "run", "sft");
   s.batch_size = 1;
   s.steps = 8;
