@@ -561,9 +561,22 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       double mismatch_max = 0, mismatch_sum = 0, kl_sum = 0, ent_sum = 0, clip_lo = 0, clip_hi = 0,
              loss_sum = 0;
       int64_t mismatch_n = 0, diag_tokens = 0;
+      // A step whose every token is masked (every completion truncated, with mask_truncated_completions)
+      // has no learning signal: AdamW's moments and weight decay alone would still move every weight (TRL
+      // lets them), so it makes no update, as a step without a usable group does, and trains nothing.
+      const bool all_masked = counted_tokens == 0;
+      const int64_t iterations = all_masked ? 0 : s.num_iterations;
+      if (all_masked) {
+        ++result.steps_without_update;
+        fmt::print(
+            "step {}: no completion token counts in the loss (every completion truncated, and "
+            "mask_truncated_completions on); no update\n",
+            state.step + 1);
+        flush_stdout();
+      }
       ProgressLine updating(fmt::format("step {}/{}: training", state.step + 1, s.steps),
-                            s.num_iterations * int64_t(mbs.size()), "micro-batches", progress);
-      for (int64_t it = 0; it < s.num_iterations; ++it) {
+                            iterations * int64_t(mbs.size()), "micro-batches", progress);
+      for (int64_t it = 0; it < iterations; ++it) {
         const double lr = sched.lr_at(state.step * s.num_iterations + it);
         hp.lr = lr;
         policy->params().zero_grad();
@@ -671,15 +684,18 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       const auto per_token = [&](double sum) {
         return diag_tokens > 0 ? nlohmann::json(sum / double(diag_tokens)) : nlohmann::json(nullptr);
       };
-      m["loss"] = loss_sum;
+      // What only an update measures is null on a step that made none.
+      const auto updated = [&](double x) { return all_masked ? nlohmann::json(nullptr) : nlohmann::json(x); };
+      m["loss"] = updated(loss_sum);
       // Measured only against a reference model (beta > 0); without one it is unknown, not 0.
       m["kl"] = s.beta > 0 ? per_token(kl_sum) : nlohmann::json(nullptr);
       m["entropy"] = per_token(ent_sum);
       m["clip_low_fraction"] = per_token(clip_lo);
       m["clip_high_fraction"] = per_token(clip_hi);
-      m["grad_norm"] = st.grad_norm;
-      m["logprob_mismatch_max"] = mismatch_max;
-      m["logprob_mismatch_mean"] = mismatch_n ? mismatch_sum / double(mismatch_n) : 0.0;
+      m["grad_norm"] = updated(st.grad_norm);
+      if (all_masked) m["lr"] = nullptr;
+      m["logprob_mismatch_max"] = updated(mismatch_max);
+      m["logprob_mismatch_mean"] = updated(mismatch_n ? mismatch_sum / double(mismatch_n) : 0.0);
       m["completion_length_mean"] = double(len_sum) / double(n_total);
       m["completion_length_min"] = len_min;
       m["completion_length_max"] = len_max;
@@ -717,6 +733,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           "dropped); no update\n",
           state.step + 1, skipped_long, count_of(drawn, "prompt"), count_of(dropped_equal, "group"),
           metric < 0 ? "rewards" : s.dynamic_sampling_metric + " scores");
+      ++result.steps_without_update;
       // Every line of metrics.jsonl has the same keys (eval only on evaluation steps), so a table or plot of
       // the run has no holes to guess at: what only an update measures is null here.
       for (const char* key :
@@ -793,7 +810,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
             ? std::string("no update (no usable prompt group)")
             : fmt::format("reward {:.3f} ± {:.3f} ({}) | len {:.0f}{}", mean, std::sqrt(var), parts,
                           m["completion_length_mean"].get<double>(),
-                          m["kl"].is_null() ? "" : fmt::format(" | kl {:.4f}", m["kl"].get<double>()));
+                          m["kl"].is_null() ? "" : fmt::format(" | kl {:.4f}", m["kl"].get<double>())) +
+                  (m["loss"].is_null() ? " | no update (every token masked)" : "");
     fmt::print("step {:>5}/{} | {} | gen {:.1f}s train {:.1f}s | {:.0f} tok/s | ETA {}{}\n", state.step,
                s.steps, update, gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0,
                format_duration(eta), m.contains("eval") ? eval_summary(m["eval"], s.eval_samples) : "");
@@ -818,9 +836,12 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   so.dtype = s.save_dtype == "bf16" ? DType::BF16 : DType::F32;
   save_final_model(*policy, out / "model", so, tok_files);
   if (!settings_saved) write_resumed_settings(out, completed);
-  fmt::print("done: {}; policy saved to {}, metrics in {}, sample completions in {}\n",
-             count_of(state.step, "GRPO step"), (out / "model").string(), metrics_path.string(),
-             comp_path.string());
+  fmt::print("done: {}{}; policy saved to {}, metrics in {}, sample completions in {}\n",
+             count_of(state.step, "GRPO step"),
+             result.steps_without_update > 0
+                 ? fmt::format(" ({} of this session's without an update)", result.steps_without_update)
+                 : std::string(),
+             (out / "model").string(), metrics_path.string(), comp_path.string());
   flush_stdout();
   return result;
 }

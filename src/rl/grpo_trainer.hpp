@@ -16,6 +16,8 @@ struct GrpoResult {
   double last_reward = 0;    // NaN when the last step had no usable prompt group
   nlohmann::json last_eval;  // null when no evaluation ran
   bool interrupted = false;  // stopped by SIGINT/SIGTERM; the newest checkpoint holds the run
+  // This session's steps that made no update: no usable prompt group, or no completion token counted.
+  int64_t steps_without_update = 0;
 };
 
 // With resume, the run folder's settings.json is the base and `overrides` replace keys of it. `progress`:

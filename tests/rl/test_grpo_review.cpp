@@ -83,8 +83,9 @@ TEST(GrpoReview, StepDoesNotDependOnMicroBatch) {
 }
 
 // A step whose every token is masked (every completion truncated) counts no token: the per-token means are
-// null, not a 0 that reads as measured.
-TEST(GrpoReview, MeansOverNoCountedTokenAreNull) {
+// null, not a 0 that reads as measured, and it makes no update (AdamW's moments and weight decay alone moved
+// every weight), so the policy it saves is the one it started from.
+TEST(GrpoReview, StepWithNoCountedTokenIsNotAnUpdate) {
   TempDir tmp("grpo-review-all-masked");
   tiny_policy(tmp.path);
   auto s = settings(tmp.path, "masked");
@@ -92,25 +93,35 @@ TEST(GrpoReview, MeansOverNoCountedTokenAreNull) {
   s.mask_truncated_completions = true;
   s.beta = 0.1;
   s.entropy_coef = 0.1;
+  s.weight_decay = 0.1;  // what moved the weights of a first step with no gradient
   // A seed whose 32 one-token completions are all cut short (a random policy's first token is EOS at times).
   nlohmann::json m;
+  GrpoResult r;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     s.seed = seed;
     s.out = (tmp.path / fmt::format("masked-{}", seed)).string();
-    run_grpo(s, false);
+    r = run_grpo(s, false);
     m = first_metrics(s);
     if (m["truncated_fraction"] == 1.0) break;
   }
   ASSERT_EQ(m["truncated_fraction"], 1.0) << m.dump();
-  for (const char* key : {"kl", "entropy", "clip_low_fraction", "clip_high_fraction"})
+  EXPECT_EQ(r.steps_without_update, 1);  // counted in the closing line
+  for (const char* key : {"kl", "entropy", "clip_low_fraction", "clip_high_fraction", "loss", "grad_norm",
+                          "lr", "logprob_mismatch_max", "logprob_mismatch_mean"})
     EXPECT_TRUE(m[key].is_null()) << key << " " << m.dump();
-  EXPECT_TRUE(m["grad_norm"].is_number()) << m.dump();
+  EXPECT_TRUE(m["reward"].is_number()) << m.dump();
+  const auto start = load_model_dir<float>(tmp.path / "policy");
+  const auto saved = load_model_dir<float>(fs::path(s.out) / "model");
+  ASSERT_EQ(saved->params().value.size(), start->params().value.size());
+  for (size_t i = 0; i < start->params().value.size(); ++i)
+    ASSERT_EQ(saved->params().value[i], start->params().value[i]) << "parameter " << i;
   // With counted tokens they are numbers.
   s.out = (tmp.path / "counted").string();
   s.mask_truncated_completions = false;
-  run_grpo(s, false);
+  EXPECT_EQ(run_grpo(s, false).steps_without_update, 0);
   const nlohmann::json c = first_metrics(s);
-  for (const char* key : {"kl", "entropy", "clip_low_fraction", "clip_high_fraction"})
+  for (const char* key :
+       {"kl", "entropy", "clip_low_fraction", "clip_high_fraction", "loss", "grad_norm", "lr"})
     EXPECT_TRUE(c[key].is_number()) << key << " " << c.dump();
 }
 

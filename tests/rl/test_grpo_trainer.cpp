@@ -715,6 +715,7 @@ TEST(GrpoTrainer, RewardsThatApplyToNoProblemAreAClearError) {
   ASSERT_EQ(d.size(), 1u);
   ASSERT_EQ(d[0]["groups"], 0) << d[0].dump();
   EXPECT_NE(log.find("| no update (no usable prompt group) |"), std::string::npos) << log;
+  EXPECT_NE(log.find("done: 1 GRPO step (1 of this session's without an update);"), std::string::npos) << log;
   EXPECT_EQ(log.find("nan"), std::string::npos) << log;
   EXPECT_NE(log.find("groups with all-equal rewards dropped"), std::string::npos) << log;
   // Filtering on one reward's scores says which.
