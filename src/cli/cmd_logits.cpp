@@ -216,6 +216,13 @@ void run_perplexity(const PerplexityOptions& o) {
     work += std::min(begin + ctx, N) - begin;
     if (begin + ctx >= N) break;
   }
+  // Small strides multiply the work (stride 1 runs a whole window per token): said up front, since the
+  // result line only comes at the end.
+  if (work >= 4 * N)
+    print_stderr(
+        "note: windows of {} tokens moved by {} run {} positions for {} tokens ({:.0f}x); a larger "
+        "--stride scores with less overlap\n",
+        ctx, stride, work, N, double(work) / double(N));
   ProgressLine progress("perplexity", work, "positions");
   int64_t prev_end = 0;
   for (int64_t begin = 0; prev_end < N; begin += stride) {

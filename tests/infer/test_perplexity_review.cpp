@@ -172,6 +172,14 @@ TEST(PerplexityReview, EqualsHuggingFaceSlidingWindowOverTheTrainingForward) {
       // Printed to 4 decimals; float inference against the float64 reference adds ~1e-6.
       EXPECT_NEAR(got.nll, want.mean(), 6e-5) << args << "\n" << r.output;
       EXPECT_NEAR(got.ppl, std::exp(want.mean()), 6e-5 + 1e-5 * std::exp(want.mean())) << args;
+      // Overlap that runs each token 4 times or more on average is said up front (stride 1 runs a window
+      // per token), and only then.
+      const bool costly = want.ran >= 4 * int64_t(with_bos.size() - !bos);
+      EXPECT_EQ(r.output.find(fmt::format("note: windows of {} tokens moved by {} run {} positions", ctx,
+                                          stride ? stride : ctx, want.ran)) != std::string::npos,
+                costly)
+          << args << "\n"
+          << r.output;
       means.push_back(want.mean());
     }
   }
