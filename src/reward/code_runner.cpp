@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <random>
 #include <set>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -34,22 +36,52 @@ std::vector<std::string> normalized_lines(std::string_view s) {
   return lines;
 }
 
-// A nonce the program cannot guess: from the kernel's random source, never from a seeded generator.
-std::string make_nonce() {
-  unsigned char b[16];
+// `bytes` random bytes as hex, from the kernel's random source, never from a seeded generator: what the
+// program must not guess.
+std::string random_hex(size_t bytes) {
+  std::vector<unsigned char> b(bytes);
+  size_t got = 0;
   int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  bool ok = fd >= 0 && read(fd, b, sizeof b) == ssize_t(sizeof b);
+  while (fd >= 0 && got < bytes) {
+    const ssize_t n = read(fd, b.data() + got, bytes - got);
+    if (n > 0)
+      got += size_t(n);
+    else if (!(n < 0 && errno == EINTR))
+      break;
+  }
   if (fd >= 0) close(fd);
-  if (!ok) {
+  if (got < bytes) {
     std::random_device rd;
     for (auto& x : b) x = static_cast<unsigned char>(rd());
   }
-  std::string s = "SEEK";
+  std::string s;
+  s.reserve(2 * bytes);
   for (unsigned char x : b) s += fmt::format("{:02x}", x);
   return s;
 }
 
-// The assert harness. The nonce and then the tests arrive on stdin (not argv, the environment or a file in
+// The mark of the harness's lines on stdout.
+std::string make_nonce() {
+  return "SEEK" + random_hex(16);
+}
+
+// What a pass line carries besides the nonce: a secret of its test's own (kSecretBytes random bytes), one
+// per test the text can hold (max_harness_tests). The nonce cannot stand alone: a solution can take stdout
+// over (dup2 a pipe of its own onto fd 1, keeping a copy of the real one), read the nonce from the next line
+// the harness writes and forge "pass" lines for every test (a wrong solution scored 1 every time). A line it
+// intercepts now gives it that line's secret only, which it could have earned.
+constexpr size_t kSecretBytes = 8;
+
+// At most the tests a text holds: a test is an assert statement, or a def (a test function or method), so
+// the words' counts bound them.
+size_t max_harness_tests(std::string_view tests) {
+  size_t words = 0;
+  for (const std::string_view word : {"assert", "def"})
+    for (size_t at = tests.find(word); at != std::string_view::npos; at = tests.find(word, at + 1)) ++words;
+  return words + 1;
+}
+
+// The assert harness. The nonce, the tests' secrets and then the tests arrive on stdin (not argv, the environment or a file in
 // /src, which the solution could open and read the expected values from), and live only in a function's
 // locals; the tests are compiled, and exec/os.write captured, before the solution runs, so replacing
 // builtins, sys.stdout or the ast module afterwards cannot forge or hide results. Before the solution runs,
@@ -130,6 +162,7 @@ constexpr std::string_view kRunsNothing =
 constexpr std::string_view kHarness = R"PY(def _main():
     import sys, os, ast
     nonce = sys.stdin.buffer.readline().decode().strip()
+    secrets = sys.stdin.buffer.readline().decode().split()  # test i's pass line carries secrets[i]
     source = sys.stdin.buffer.read()
     write, run, exit_now, getpid = os.write, exec, os._exit, os.getpid
     attributes_of, set_attribute, remove_attribute = vars, setattr, delattr
@@ -416,24 +449,21 @@ constexpr std::string_view kHarness = R"PY(def _main():
         all_ok = all_ok and ok
         if is_assert:
             # Which test failed and how, for the logs (the first failure's).
-            report('\n%s pass %d\n' % (nonce, i) if ok else '\n%s fail %d %s\n' % (nonce, i, why))
+            report('\n%s pass %d %s\n' % (nonce, i, secrets[i]) if ok else
+                   '\n%s fail %d %s\n' % (nonce, i, why))
             i += 1
     if not n_tests and all_ok:
-        report('\n%s pass 0\n' % nonce)
+        report('\n%s pass 0 %s\n' % (nonce, secrets[0]))
     exit_now(0)
 _main()
 )PY";
 
 // At most what the harness writes of its own on stdout, which the program's prints share: a "total" line,
-// a "pass" or "fail" line (its exception in 120 bytes) per test and one "error" line (under 256 bytes). A
-// test is an assert statement, or a def (a test function or method), so the words' counts bound the tests.
-// max_output_bytes is the program's: the harness's lines filled it, and under a limit of 150 bytes a correct
-// solution of 3 asserts scored 2/3.
+// a "pass" line (its secret) or "fail" line (its exception in 120 bytes) per test and one "error" line (under
+// 256 bytes). max_output_bytes is the program's: the harness's lines filled it, and under a limit of 150
+// bytes a correct solution of 3 asserts scored 2/3.
 size_t harness_report_bytes(std::string_view tests, std::string_view nonce) {
-  size_t words = 0;
-  for (const std::string_view word : {"assert", "def"})
-    for (size_t at = tests.find(word); at != std::string_view::npos; at = tests.find(word, at + 1)) ++words;
-  return (words + 1) * (nonce.size() + 160) + nonce.size() + 256;
+  return max_harness_tests(tests) * (nonce.size() + 2 * kSecretBytes + 160) + nonce.size() + 256;
 }
 
 double elapsed(std::chrono::steady_clock::time_point t0) {
@@ -629,6 +659,13 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
   if (!asserts.empty()) {
     res.total = 1;  // until the harness reports the real count
     std::string nonce = make_nonce();
+    const size_t n_secrets = max_harness_tests(asserts);
+    const std::string secret_hex = random_hex(n_secrets * kSecretBytes);
+    std::string secret_line;
+    secret_line.reserve(secret_hex.size() + n_secrets);
+    for (size_t i = 0; i < n_secrets; ++i)
+      secret_line.append(secret_hex, i * 2 * kSecretBytes, 2 * kSecretBytes)
+          .push_back(i + 1 < n_secrets ? ' ' : '\n');
     SandboxLimits lim = o.limits;
     lim.wall_seconds = std::min(lim.wall_seconds, o.total_wall_seconds);
     lim.max_output_bytes += harness_report_bytes(asserts, nonce);
@@ -636,7 +673,7 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
     SandboxRun run = run_in_sandbox(
         argv,
         {{"harness.py", std::string(kTestPlan) + std::string(kHarness)}, {"solution.py", std::string(code)}},
-        nonce + "\n" + std::string(asserts), lim);
+        nonce + "\n" + secret_line + std::string(asserts), lim);
     if (!run.started) {
       res.error = run.error;
       res.detail = run.error;
@@ -656,8 +693,15 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
         have_total = true;
         res.total = std::max(1, std::atoi(std::string(rest.substr(6)).c_str()));
       } else if (rest.starts_with("pass ") && have_total) {
-        int k = std::atoi(std::string(rest.substr(5)).c_str());
-        if (k >= 0 && k < res.total) passed.insert(k);
+        // "pass <k> <test k's secret>"
+        const std::string_view what = rest.substr(5);
+        const size_t sp = what.find(' ');
+        const int k = std::atoi(std::string(what.substr(0, sp)).c_str());
+        const std::string_view secret =
+            sp == std::string_view::npos ? std::string_view() : what.substr(sp + 1);
+        if (k >= 0 && k < res.total && size_t(k) < n_secrets &&
+            secret == std::string_view(secret_hex).substr(size_t(k) * 2 * kSecretBytes, 2 * kSecretBytes))
+          passed.insert(k);
       } else if (rest.starts_with("fail ") && have_total && res.detail.empty()) {
         const std::string_view what = rest.substr(5);
         const size_t sp = what.find(' ');

@@ -665,6 +665,31 @@ TEST(CodeReward, CorrectPartialAndWrongSolutions) {
                        "    return 7 if os.path.exists('leaked') else 0",
                        {}, "assert f(1) == 7\nassert f(2) == 2"),
             0.5);
+  // Nor can it take stdout over: with a pipe of its own on fd 1 (and the real stdout kept), it read the
+  // nonce from the harness's next line and wrote "pass" lines for every test to the real stdout; a wrong
+  // solution scored 1 every time. A pass line now carries its own test's secret.
+  const std::string takeover =
+      "import os, re, threading\nreal = os.dup(1)\nr, w = os.pipe()\nos.dup2(w, 1)\nforged = "
+      "threading.Event()\n"
+      "def pump():\n    buf = b''\n    while True:\n"
+      "        for m in re.finditer(rb'(SEEK[0-9a-f]{32}) (pass|fail) (\\d+) ?(\\S*)', buf):\n"
+      "            for i in range(64):\n"
+      "                os.write(real, b'\\n%s pass %d %s\\n' % (m[1], i, m[4]))\n"
+      "                os.write(real, b'\\n%s pass %d\\n' % (m[1], i))\n"
+      "            forged.set()\n"
+      "            return\n"
+      "        buf += os.read(r, 4096)\n"
+      "threading.Thread(target=pump, daemon=True).start()\n";
+  // The harness writes the first test's line, then runs the second test, which waits for the forged lines.
+  const std::string add = "assert add(1, 2) == 3\nassert add(2, 2) == 4\nassert add(0, 5) == 5\n";
+  EXPECT_EQ(code_score(takeover + "def add(a, b):\n    forged.wait(3) if a != 1 else None\n    return 0\n",
+                       {}, add),
+            0.0);
+  // Passing one test on its merits gives its secret, and with it no other test.
+  EXPECT_EQ(code_score(takeover + "def add(a, b):\n    forged.wait(3) if a != 1 else None\n"
+                                  "    return 3 if a == 1 else 0\n",
+                       {}, add),
+            1.0 / 3);
   // multiprocessing works (its locks need /dev/shm, which the private root lacked): its workers end by
   // os._exit and never reach the harness's results.
   EXPECT_EQ(code_score("from multiprocessing import Pool\ndef sq(x): return x * x\n"
