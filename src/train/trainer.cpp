@@ -290,8 +290,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   if (s.eval_every > 0 && ds.val_sequences == 0 && s.val_fraction > 0)
     fmt::print(
         "note: the validation split holds no whole sequence of {} tokens ({} of {} documents, val_fraction "
-        "{}), so "
-        "no validation loss can be measured\n",
+        "{}), so no validation loss can be measured, and its documents are not trained on either "
+        "(--val-fraction 0 trains on every document)\n",
         s.seq_len, ds.val_documents, ds.documents, s.val_fraction);
   // The split takes whole documents: a corpus of a few long documents can put far more than val_fraction of
   // its tokens into validation (two files without separators: half of them), which the run then never

@@ -267,6 +267,8 @@ TEST(Trainer, NotesOnDuplicateDataShortRunsAndEmptyValidation) {
   EXPECT_NE(out.find("note: the validation split holds no whole sequence of 32 tokens (6 of 400 documents"),
             std::string::npos)
       << out;
+  // Held out and never trained on: said, with the way to train on them.
+  EXPECT_NE(out.find("its documents are not trained on either (--val-fraction 0"), std::string::npos) << out;
   EXPECT_EQ(out.find("not valid UTF-8"), std::string::npos) << out;
 }
 
