@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -81,28 +82,27 @@ size_t max_harness_tests(std::string_view tests) {
   return words + 1;
 }
 
-// The assert harness. The nonce, the tests' secrets and then the tests arrive on stdin (not argv, the environment or a file in
-// /src, which the solution could open and read the expected values from), and live only in a function's
-// locals; the tests are compiled, and exec/os.write captured, before the solution runs, so replacing
-// builtins, sys.stdout or the ast module afterwards cannot forge or hide results. Before the solution runs,
-// an audit hook refuses the introspection that finds the compiled tests in one line (the garbage collector's
-// object lists, which reached the expected values through co_consts), trace and profile functions, more audit
-// hooks and ctypes; and the tests run in a copy of the solution's globals without the names that shadow
-// builtins (a solution's `abs = lambda x: 0` passed `assert abs(f(2) - 1.414) < 1e-3`). (A deliberately
-// hostile program can still walk the interpreter's frames, patch a shared module such as math, or return
-// objects whose __eq__ is always true; this guards against the cheap hacks, not against an adversary that
-// targets the harness.)
-// What a test text's tests are, read from its syntax tree alone (the harness and the start-up check share
-// it): each top-level statement that is or contains an assert (not in a def or class); then, as pytest and
-// unittest collect them, each top-level function named test* that needs no argument, returns no value (a
-// test* helper that returns cases or a verdict is no test) and is not called by the text itself (a
-// non-idempotent test run twice failed), each test* method of a unittest class (based on a *TestCase class,
-// or on such a class of the text), and each test* method of a pytest class (named Test*) that returns no
-// value; each as (index of its defining statement, name, method or None, kind: 'f' function, 'u' unittest,
-// 'p' pytest class). Then the module-level fixtures the text defines, and whether it runs nothing: a text
-// that only defines, imports and assigns constants (builtins' calls included, list(range(3))) runs none of
-// what it defines, and such tests passed every solution, a wrong one too (a pytest file, HumanEval's
-// METADATA and check() never called).
+// The assert harness. The nonce, the tests' secrets and then the tests arrive on stdin (not argv, the
+// environment or a file in /src, which the solution could open and read the expected values from), and live
+// only in a function's locals; the tests are compiled, and exec/os.write captured, before the solution runs,
+// so replacing builtins, sys.stdout or the ast module afterwards cannot forge or hide results. Before the
+// solution runs, an audit hook refuses the introspection that finds the compiled tests in one line (the
+// garbage collector's object lists, which reached the expected values through co_consts), trace and profile
+// functions, more audit hooks and ctypes; and the tests run in a copy of the solution's globals without the
+// names that shadow builtins (a solution's `abs = lambda x: 0` passed `assert abs(f(2) - 1.414) < 1e-3`). (A
+// deliberately hostile program can still walk the interpreter's frames, patch a shared module such as math,
+// or return objects whose __eq__ is always true; this guards against the cheap hacks, not against an
+// adversary that targets the harness.) What a test text's tests are, read from its syntax tree alone (the
+// harness and the start-up check share it): each top-level statement that is or contains an assert (not in a
+// def or class); then, as pytest and unittest collect them, each top-level function named test* that needs no
+// argument, returns no value (a test* helper that returns cases or a verdict is no test) and is not called by
+// the text itself (a non-idempotent test run twice failed), each test* method of a unittest class (based on a
+// *TestCase class, or on such a class of the text), and each test* method of a pytest class (named Test*)
+// that returns no value; each as (index of its defining statement, name, method or None, kind: 'f' function,
+// 'u' unittest, 'p' pytest class). Then the module-level fixtures the text defines, and whether it runs
+// nothing: a text that only defines, imports and assigns constants (builtins' calls included, list(range(3)))
+// runs none of what it defines, and such tests passed every solution, a wrong one too (a pytest file,
+// HumanEval's METADATA and check() never called).
 constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
     import ast, builtins
     defs = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -638,7 +638,9 @@ std::string extract_python_block(std::string_view completion, bool think_prefill
     if (open == std::string_view::npos) break;
     size_t eol = vis.find('\n', open);
     if (eol == std::string_view::npos) break;
+    // In any case: "```Python" is as common in model output as in Markdown, which ignores the case.
     std::string lang = trim_copy(vis.substr(open + 3, eol - open - 3));
+    for (char& ch : lang) ch = char(std::tolower(static_cast<unsigned char>(ch)));
     if (lang != "python" && lang != "py" && lang != "python3") {
       pos = open + 3;
       continue;

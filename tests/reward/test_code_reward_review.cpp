@@ -21,6 +21,9 @@ TEST(CodeExtractReview, LastPythonBlockAfterTheThinking) {
   EXPECT_EQ(extract_python_block("```python\r\nprint(1)\r\n```"), "print(1)\r\n");
   // Untagged and other-language blocks are not the program; an unclosed last block does not count.
   EXPECT_EQ(extract_python_block("```\nprint(1)\n```"), "");
+  // The language name in any case, as Markdown reads it.
+  EXPECT_EQ(extract_python_block("```Python\nA\n```\n```PY3\nB\n```"), "A\n");
+  EXPECT_EQ(extract_python_block("```python\nA\n```\n``` PYTHON3\nB\n```"), "B\n");
   EXPECT_EQ(extract_python_block("```python\nA\n```\n```python\nB"), "A\n");
   EXPECT_EQ(extract_python_block("<think>```python\nA\n```</think>```python\nB\n```"), "B\n");
   EXPECT_EQ(extract_python_block("<think>```python\nA\n```</think>no code"), "");
