@@ -130,6 +130,7 @@ void run(const EvalCli& c) {
         res.context_cut, count_of(res.completions, "completion"), res.context, c.max_new_tokens,
         c.max_new_tokens >= res.context - 1 ? "the context holds fewer tokens than that with any prompt"
                                             : "their prompts left less room");
+  if (!res.cache_note.empty()) print_stderr("{}\n", res.cache_note);
   if (!c.out.empty()) {
     write_file_atomically(c.out, out.str());
     print_stderr("completions written to {}\n", c.out);

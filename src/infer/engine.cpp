@@ -238,7 +238,10 @@ bool Engine::advance() {
         return running_ == 0 || (running_ + r.req.n <= opt_.max_batch && reserved + need <= cache_budget_);
       };
       if (!fits(cache_reserved_) && kept_.seq >= 0 && fits(cache_reserved_ - kept_.bytes)) drop_kept();
-      if (!fits(cache_reserved_)) break;
+      if (!fits(cache_reserved_)) {
+        if (running_ + r.req.n <= opt_.max_batch) ++stats_.steps_held_by_budget;
+        break;
+      }
       r.admitted = true;
       running_ += r.req.n;
       cache_reserved_ += need;
@@ -473,6 +476,15 @@ void Engine::cancel(int request) {
   }
   for (Completion& c : r.out) c.finish = FinishReason::Cancelled;
   r.done = true;
+}
+
+std::string cache_budget_note(const EngineStats& stats, int max_batch) {
+  if (stats.steps_held_by_budget == 0) return {};
+  return fmt::format(
+      "note: the KV cache budget of {} held fewer sequences at once than the batch of {} allows, so the rows "
+      "decoded together, and the last bits of their logits, depend on it (by default 90% of the memory free "
+      "when the engine started): runs are bit-identical only under the same budget",
+      format_bytes(stats.cache_budget_bytes), max_batch);
 }
 
 void Engine::reset_stats() {

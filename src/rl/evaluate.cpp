@@ -128,6 +128,7 @@ EvalResult evaluate(const InferModel& model, const Tokenizer& tok,
       });
   }
   generating.reset();
+  res.cache_note = cache_budget_note(engine.stats(), eo.max_batch);
   // Scoring can take long too: code completions run in the sandbox, each against its tests.
   std::optional<ProgressLine> scoring;
   if (opt.progress) scoring.emplace("eval: scoring", total, "completions", *opt.progress);

@@ -48,6 +48,7 @@ struct EvalResult {
   int64_t context_cut = 0;                      // completions that met the end of the context first
   int64_t context = 0;                          // tokens a sequence may hold, prompt included
   bool stopped = false;                         // ended early by stop_requested: the figures mean nothing
+  std::string cache_note;                       // cache_budget_note of the generation (engine.hpp)
   nlohmann::json to_json() const;
 };
 

@@ -361,6 +361,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
                  p.id, length, probe.max_context(), s.eval_every);
     }
   }
+  bool budget_noted = false;  // cache_budget_note, said once a session
   while (state.step < s.steps) {
     // A stop asked for before the step's first optimizer update drops the step (rollouts, rewards and
     // gradients so far): nothing the checkpoint holds has changed yet, and the resumed run draws the same
@@ -479,6 +480,11 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
                                   first_of_run ? drawn : state.failure_streak, first_of_run));
     const double gen_s = seconds_since(t_gen);
     const int64_t gen_tokens = engine.stats().generated_tokens;
+    if (!budget_noted) {
+      const std::string note = cache_budget_note(engine.stats(), eo.max_batch);
+      if (!note.empty()) fmt::print("{} (step {}'s rollouts)\n", note, state.step + 1);
+      budget_noted = !note.empty();
+    }
 
     // ---- advantages ----
     std::vector<double> totals;
@@ -793,6 +799,10 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       } else {
         m["eval"] = ev.to_json();
         result.last_eval = m["eval"];
+      }
+      if (!budget_noted && !ev.cache_note.empty()) {
+        fmt::print("{} (step {}'s evaluation)\n", ev.cache_note, state.step);
+        budget_noted = true;
       }
     }
     metrics.append(m);

@@ -352,6 +352,21 @@ TEST(Engine, CacheBudgetBoundsTheCacheAndDelaysRequests) {
   budgeted.run();
   EXPECT_LE(budgeted.stats().peak_cache_bytes, opt.max_cache_bytes);
   EXPECT_GT(budgeted.stats().steps, free_run.stats().steps);
+  // Held back by the budget while the batch had room: counted, and said (which rows decode together, and
+  // the last bits of their logits, then depend on the budget).
+  EXPECT_EQ(free_run.stats().steps_held_by_budget, 0);
+  EXPECT_EQ(cache_budget_note(free_run.stats(), opt.max_batch), "");
+  EXPECT_GT(budgeted.stats().steps_held_by_budget, 0);
+  EXPECT_NE(cache_budget_note(budgeted.stats(), opt.max_batch)
+                .find("runs are bit-identical only under the same budget"),
+            std::string::npos);
+  // A full batch holds requests back by itself: not the budget's doing.
+  EngineOptions one_at_a_time = opt;
+  one_at_a_time.max_batch = 2;
+  Engine batched(*model, nullptr, one_at_a_time);
+  for (auto& r : reqs) batched.submit(r);
+  batched.run();
+  EXPECT_EQ(batched.stats().steps_held_by_budget, 0);
   for (int i = 0; i < int(reqs.size()); ++i)
     for (int s = 0; s < 2; ++s)
       EXPECT_EQ(budgeted.completions(i)[size_t(s)].tokens, free_run.completions(i)[size_t(s)].tokens);
