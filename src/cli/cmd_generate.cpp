@@ -37,6 +37,7 @@
 #include "infer/think_printer.hpp"
 #include "infer/token_ids.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace seek::cli {
 namespace {
@@ -390,7 +391,9 @@ void run_generate(GenerateOptions& o) {
       progress.finish();
       if (ev.text.empty()) return;
       streamed += ev.text.size();
-      fmt::print("{}", ev.text);
+      // Printed as text: what the model wrote that is not UTF-8 (a sample cut inside a character, bytes that
+      // start none) shows as U+FFFD, as --json writes it. An event never cuts a character it holds whole.
+      fmt::print("{}", tok::utf8_repair(ev.text));
       flush_stdout();
       return;
     }
@@ -447,11 +450,13 @@ void run_generate(GenerateOptions& o) {
     fmt::print("{}\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   } else if (stream) {
     // The tail a stopped sample held back while it could still become a stop string.
-    if (stopped) fmt::print("{}", out[0].text.substr(std::min(out[0].text.size(), streamed)));
+    if (stopped)
+      fmt::print("{}", tok::utf8_repair(out[0].text.substr(std::min(out[0].text.size(), streamed))));
     fmt::print("\n");
   } else {
     for (size_t s = 0; s < out.size(); ++s)
-      fmt::print("--- sample {} ({}) ---\n{}\n", s, finish_reason_name(out[s].finish), out[s].text);
+      fmt::print("--- sample {} ({}) ---\n{}\n", s, finish_reason_name(out[s].finish),
+                 tok::utf8_repair(out[s].text));
   }
   flush_stdout();  // the text ends before stderr's lines when both go to one pipe (2>&1 | tee log)
   if (o.logprobs > 0 && !o.json) {
@@ -709,7 +714,7 @@ void run_chat(ChatCliOptions& o) {
     engine.on_token = [&](const TokenEvent& ev) {
       prefill.finish();
       shown += ev.text.size();
-      printer.feed(ev.text);
+      printer.feed(tok::utf8_repair(ev.text));  // as generate prints it
     };
     const int id = engine.submit(std::move(req));
     bool stopped = false;
@@ -731,7 +736,7 @@ void run_chat(ChatCliOptions& o) {
     // the user sees all of it, also the tail the engine held back while it could still become a stop string.
     const Completion& done = engine.completions(id)[0];
     const std::string& reply = done.text;
-    if (reply.size() > shown) printer.feed(reply.substr(shown));
+    if (reply.size() > shown) printer.feed(tok::utf8_repair(reply.substr(shown)));
     printer.end();
     // SIGTERM (kill, timeout, a service manager) and SIGHUP (the terminal closed) end the chat, as they end
     // every other command; Ctrl-C only the reply.

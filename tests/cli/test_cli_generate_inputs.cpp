@@ -18,6 +18,7 @@
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_model.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace {
 
@@ -730,6 +731,46 @@ TEST(CliGenerateInputs, AnErrorMidStreamEndsTheLineFirst) {
   EXPECT_EQ(r.code, 1) << r.output;
   ASSERT_GT(r.output.size(), 1u) << "no token was streamed before the error";
   EXPECT_EQ(r.output.back(), '\n') << r.output;
+}
+
+// What the model wrote that is not UTF-8 (a sample cut by -n right after a lead byte, bytes that start no
+// character) prints as U+FFFD, as --json writes it: the text output, streamed or not, ended in raw broken
+// UTF-8 (the engine holds a character's first bytes back only while the sample runs).
+TEST(CliGenerateInputs, TextOutputIsValidUtf8) {
+  TempDir tmp("cli-gen-utf8");
+  const std::string model = random_byte_model(tmp.path / "m").string();
+  const std::string gen = "generate --model " + model + " -p hi -n 1 -t 2 --top-k 0 --top-p 1 --min-p 0 ";
+  const std::string fffd = "\xEF\xBF\xBD";
+  const CmdResult j = run(gen + "--samples 64 --json", "2>/dev/null");
+  ASSERT_EQ(j.code, 0) << j.output;
+  size_t broken = 0;
+  for (const auto& c : nlohmann::json::parse(j.output)) broken += count(c["text"].get<std::string>(), fffd);
+  ASSERT_GT(broken, 0u) << "no sample ended inside a character: this would test nothing";
+  const CmdResult t = run(gen + "--samples 64", "2>/dev/null");
+  ASSERT_EQ(t.code, 0) << t.output;
+  EXPECT_TRUE(seek::tok::utf8_is_valid(t.output)) << t.output;
+  EXPECT_EQ(count(t.output, fffd), broken) << t.output;
+  // Streamed (one sample): seeds until one ends inside a character.
+  size_t streamed_broken = 0;
+  for (int seed = 1; seed <= 30 && streamed_broken == 0; ++seed) {
+    const CmdResult one = run(gen + "--seed " + std::to_string(seed), "2>/dev/null");
+    ASSERT_EQ(one.code, 0) << one.output;
+    EXPECT_TRUE(seek::tok::utf8_is_valid(one.output)) << seed << " " << one.output;
+    streamed_broken += count(one.output, fffd);
+  }
+  EXPECT_GT(streamed_broken, 0u);
+  // So do chat's replies.
+  size_t chat_broken = 0;
+  for (int seed = 1; seed <= 30 && chat_broken == 0; ++seed) {
+    const CmdResult one = seek::test::run_fed(
+        "printf 'hi\\n'",
+        "chat --model " + model + " -n 1 -t 2 --top-k 0 --top-p 1 --min-p 0 --seed " + std::to_string(seed),
+        "2>/dev/null");
+    ASSERT_EQ(one.code, 0) << one.output;
+    EXPECT_TRUE(seek::tok::utf8_is_valid(one.output)) << seed << " " << one.output;
+    chat_broken += count(one.output, fffd);
+  }
+  EXPECT_GT(chat_broken, 0u);
 }
 
 }  // namespace
