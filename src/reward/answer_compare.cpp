@@ -106,12 +106,25 @@ bool written_decimal(std::string s) {
 }
 
 // Whether a side written as a decimal with k digits after the point is the other value rounded to k digits
-// (within half a unit of its last digit, and float noise).
-bool rounds_to(int k, double written_value, double other) {
+// (within half a unit of its last digit, and float noise). Where both are exact, in exact arithmetic: the
+// noise of doubles let "1125899906842625.0" answer 2^50 (8 ulps of 10^15 are 2), and past 2^53 a double
+// does not hold the units digit of "9007199254740993.0".
+bool rounds_to(int k, const Number& written, const Number& other) {
+  if (written.exact() && other.exact()) {
+    const auto scale = pow(Number::integer(10), Number::integer(k));
+    const auto diff = sub(written, other);
+    const auto units = scale && diff ? mul(*diff, *scale) : std::nullopt;  // (written - other) · 10^k
+    if (units && units->exact()) {
+      const __int128 n = units->num() < 0 ? -units->num() : units->num();
+      return n <= units->den() / 2;  // |n / den| <= 1/2, den > 0
+    }
+    if (units) return std::fabs(units->value()) <= 0.5;  // past 128 bits: in doubles
+    return false;
+  }
+  const double x = written.value(), y = other.value();
   const double half_unit = 0.5 * std::pow(10.0, -k);
-  const double noise =
-      8 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(written_value), std::fabs(other));
-  return std::fabs(written_value - other) <= std::max(half_unit, noise) * (1 + 1e-9);
+  const double noise = 8 * std::numeric_limits<double>::epsilon() * std::max(std::fabs(x), std::fabs(y));
+  return std::fabs(x - y) <= std::max(half_unit, noise) * (1 + 1e-9);
 }
 
 // The letters `s` uses as variables, sorted: each letter that stands alone (not in a word such as sqrt, nor a
@@ -228,8 +241,8 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
     // A decimal in scientific notation: the tolerance alone, unless both sides are exact ("1.000001 \times
     // 10^{6}" is exactly 1000001, not 1000000 rounded).
     if (ka < 0 && kb < 0) return !(va->exact() && vb->exact());
-    if (kb < 0 || (ka >= 0 && ka <= kb)) return rounds_to(ka, x, y);
-    return rounds_to(kb, y, x);
+    if (kb < 0 || (ka >= 0 && ka <= kb)) return rounds_to(ka, *va, *vb);
+    return rounds_to(kb, *vb, *va);
   }
   return canonical_text(a, d) == canonical_text(b, d) || same_function(a, b, d);
 }
@@ -286,14 +299,13 @@ std::optional<Relation> relation_of(const std::string& s) {
   return found;
 }
 
-// Each element as a value given to a name, or nullopt unless every one is such, with distinct names.
+// Each element as a value given to a name, or nullopt unless every one is such. A name may come more than
+// once (the roots x = 1, x = 2).
 std::optional<std::vector<Assignment>> assignments(const std::vector<std::string>& elements) {
   std::vector<Assignment> out;
   for (const std::string& e : elements) {
     auto a = assignment_of(e);
     if (!a) return std::nullopt;
-    for (const Assignment& seen : out)
-      if (seen.name == a->name) return std::nullopt;
     out.push_back(std::move(*a));
   }
   return out;
@@ -353,13 +365,17 @@ bool answers_equal(std::string_view predicted, std::string_view reference, const
   // answers a tuple, (1, 2), but not a closed interval, [1, 2]: it answered (1, 5) and [1, 5] alike.
   if (pk != 0 && rk != 0 && pk != rk) return false;
   if (pk == 0 && rk == '[') return false;
-  // Values given to names ("x = 5, y = 3") answer by name, in any order: compared by position, the values
-  // alone, "y = 5, x = 3" answered it and "y = 3, x = 5" did not.
+  // Values given to names ("x = 5, y = 3") answer by name, in any order, each given value paired off with
+  // one asked for: compared by position, the values alone, "y = 5, x = 3" answered it and "y = 3, x = 5"
+  // did not, and so did "x = 5, x = 3", which never gives y (a repeated name fell back to that).
   if (const auto pa = assignments(ps), ra = assignments(rs); pa && ra) {
+    std::vector<bool> used(pa->size(), false);
     for (const Assignment& want : *ra) {
-      const auto got =
-          std::find_if(pa->begin(), pa->end(), [&](const Assignment& a) { return a.name == want.name; });
-      if (got == pa->end() || !element_equal(got->value, want.value, o, d)) return false;
+      bool found = false;
+      for (size_t k = 0; k < pa->size() && !found; ++k)
+        if (!used[k] && (*pa)[k].name == want.name && element_equal((*pa)[k].value, want.value, o, d))
+          used[k] = found = true;
+      if (!found) return false;
     }
     return true;
   }

@@ -111,6 +111,17 @@ TEST(Compare, Equivalences) {
       {"1000001.0", "1000000", false},
       {"1000000.9", "1000000", false},
       {"9007199254740000.0", "9007199254740993", false},
+      // Both exact: compared exactly, not within doubles' noise (8 ulps of 10^15 are 2, and past 2^53 a
+      // double has no units digit).
+      {"1125899906842625.0", "1125899906842624", false},
+      {"1000000000000001000.0", "1000000000000000000", false},
+      {"1000000000000001.0", "1000000000000000", false},
+      {"9007199254740993.0", "9007199254740992", false},
+      {"1.0000000000000001", "1", false},
+      {"1125899906842624.0", "1125899906842624", true},
+      {"9007199254740993.0", "9007199254740993", true},
+      {"0.33333333333333333333", "\\frac{1}{3}", true},
+      {"0.33333333333333333334", "\\frac{1}{3}", false},
       {"0.000000002", "1e-9", false},
       {"1000000.0", "1000000", true},
       {"3.1415926535", "3.14159", true},  // more digits than the reference, which they round to
@@ -339,6 +350,13 @@ TEST(Compare, NamedValuesAnswerByNameAndABareListIsNoClosedInterval) {
       {"x = 5, y = 3", "x = 5, y = 3", true},
       {"x = 5, z = 3", "x = 5, y = 3", false},
       {"x = \\frac{1}{2}, y = 3", "y = 3, x = 0.5", true},
+      // A repeated name gave up on names and compared the values by position: "x = 5, x = 3" never gives y.
+      {"x = 5, x = 3", "x = 5, y = 3", false},
+      {"y = 5, y = 3", "x = 5, y = 3", false},
+      {"x = 5, y = 3", "y = 5, y = 3", false},
+      // Values of one name (roots) pair off in any order.
+      {"x = 2, x = 1", "x = 1, x = 2", true},
+      {"x = 1, x = 1", "x = 1, x = 2", false},
       {"1, 5", "(1, 5)", true},
       {"1, 5", "[1, 5]", false},
       {"[1, 5]", "[1, 5]", true},
