@@ -142,6 +142,12 @@ TEST(Compare, Equivalences) {
       {"5 \\text{ or more}", "5", false},
       {"5 is wrong", "5", false},
       {"1 or two", "1", false},
+      {"5 negative", "5", false},
+      {"5 reciprocal", "5", false},
+      {"5 inverse", "5", false},
+      {"5 except", "5", false},
+      {"7 mod", "7", false},
+      {"5 nope", "5", false},
       {"2 x", "2", false},  // a variable after a space, as glued
       {"\\frac{5}{2} x", "\\frac{5}{2}", false},
       {"\\frac{5}{2} x", "\\frac{5}{2}x", true},
