@@ -74,23 +74,26 @@ int decimals_written(std::string s) {
   return int(s.size() - point - 1);
 }
 
-// Whether `s` (latex_to_expr's output) is a decimal as written: a plain one ("-12.50") or one in scientific
-// notation with a point ("1.5e3", "1.41421356*10^(-6)"). Those are rounded values, which the relative
-// tolerance is for; a point elsewhere in an expression ("\frac{355.0}{113}", "1234567.5 \cdot
-// \frac{\pi}{\pi}") turned it on for the whole expression, so one such answer matched both neighbouring
-// integers.
-bool written_decimal(std::string s) {
-  if (decimals_written(s) >= 0) return true;
+// For a decimal as written, the place of its last digit: k when that digit stands for 10^-k. A plain one
+// ("-12.50": 2, decimals_written) or one in scientific notation with a point ("1.5e3": 1 - 3 = -2,
+// "1.41421356*10^(-6)": 14), `s` being latex_to_expr's output; nullopt for anything else. Those are rounded
+// values, which the relative tolerance is for; a point elsewhere in an expression ("\frac{355.0}{113}",
+// "1234567.5 \cdot \frac{\pi}{\pi}") turned it on for the whole expression, so one such answer matched both
+// neighbouring integers.
+std::optional<int> last_digit_place(std::string s) {
+  if (const int k = decimals_written(s); k >= 0) return k;
   std::erase_if(s, [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
   while (s.size() >= 2 && s.front() == '(' && s.back() == ')') s = s.substr(1, s.size() - 2);
   size_t i = (s.starts_with('-') || s.starts_with('+')) ? 1 : 0;
   const size_t start = i;
-  bool point = false;
-  while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || (s[i] == '.' && !point))) {
-    point = point || s[i] == '.';
+  size_t point = std::string::npos;
+  while (i < s.size() &&
+         (std::isdigit(static_cast<unsigned char>(s[i])) || (s[i] == '.' && point == std::string::npos))) {
+    if (s[i] == '.') point = i;
     ++i;
   }
-  if (!point || i == start + 1) return false;
+  if (point == std::string::npos || i == start + 1) return std::nullopt;
+  const int after_point = int(i - point - 1);
   std::string_view rest = std::string_view(s).substr(i);
   if (rest.starts_with("e") || rest.starts_with("E")) {
     rest.remove_prefix(1);
@@ -98,11 +101,21 @@ bool written_decimal(std::string s) {
     rest.remove_prefix(4);
     if (rest.starts_with('(') && rest.ends_with(')')) rest = rest.substr(1, rest.size() - 2);
   } else {
-    return false;
+    return std::nullopt;
   }
+  const bool negative = rest.starts_with('-');
   if (rest.starts_with('-') || rest.starts_with('+')) rest.remove_prefix(1);
-  return !rest.empty() && std::all_of(rest.begin(), rest.end(),
-                                      [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  if (rest.empty() || !std::all_of(rest.begin(), rest.end(),
+                                   [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+    return std::nullopt;
+  // Saturated: an exponent past doubles' range makes no finite value, which compares to nothing anyway.
+  int exponent = 0;
+  for (char c : rest) exponent = std::min(100000, exponent * 10 + (c - '0'));
+  return after_point + (negative ? exponent : -exponent);
+}
+
+bool written_decimal(const std::string& s) {
+  return last_digit_place(s).has_value();
 }
 
 // Whether a side written as a decimal with k digits after the point is the other value rounded to k digits
@@ -237,12 +250,12 @@ bool element_equal(const std::string& a, const std::string& b, const CompareOpti
     if (!numbers_equal(Number::approx(x, va->error()), Number::approx(y, vb->error()), o.rel_tolerance,
                        o.abs_tolerance))
       return false;
-    const int ka = decimals_written(a), kb = decimals_written(b);
-    // A decimal in scientific notation: the tolerance alone, unless both sides are exact ("1.000001 \times
-    // 10^{6}" is exactly 1000001, not 1000000 rounded).
-    if (ka < 0 && kb < 0) return !(va->exact() && vb->exact());
-    if (kb < 0 || (ka >= 0 && ka <= kb)) return rounds_to(ka, *va, *vb);
-    return rounds_to(kb, *vb, *va);
+    // The less precise side, in scientific notation too: "3.333333e-1" answers 1/3 as "0.3333333" does, and
+    // "1.000001 \times 10^{6}", exactly 1000001, is not 1000000 rounded (before, a side in scientific
+    // notation got the tolerance alone, so where both were exact it answered nothing).
+    const auto ka = last_digit_place(a), kb = last_digit_place(b);
+    if (ka && (!kb || *ka <= *kb)) return rounds_to(*ka, *va, *vb);
+    return rounds_to(*kb, *vb, *va);
   }
   return canonical_text(a, d) == canonical_text(b, d) || same_function(a, b, d);
 }

@@ -182,6 +182,15 @@ TEST(Compare, Equivalences) {
       {"1000001.0 + 0", "1000000", false},
       {"1.000001 \\times 10^{6}", "1000000", false},
       {"(0.3333333)", "1/3", true},
+      // In scientific notation a decimal is a rounded value as well, to the place of its last digit: where
+      // both sides were exact it answered nothing.
+      {"3.333333e-1", "\\frac{1}{3}", true},
+      {"3.333333 \\times 10^{-1}", "\\frac{1}{3}", true},
+      {"3.3 \\times 10^{-1}", "\\frac{1}{3}", false},  // as 0.33 is not
+      {"1.5 \\times 10^{3}", "1500", true},
+      {"1.5 \\times 10^{3}", "1501", false},
+      {"1.5e3", "1500.0", true},
+      {"6.667 \\times 10^{-1}", "\\frac{2}{3}", false},  // as 0.6667 is not: outside the tolerance
       // Digits apart stay apart; thousands groups join.
       {"1 2", "12", false},
       {"12 3", "123", false},
