@@ -22,6 +22,7 @@
 
 #include "cli/registry.hpp"
 #include "core/error.hpp"
+#include "core/nearest_name.hpp"
 #include "core/openmp_stack.hpp"
 #include "core/openmp_wait.hpp"
 #include "core/sigpipe_blocked.hpp"
@@ -157,6 +158,23 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, 
   // Arguments CLI11 could not place; a missing requirement is reported before them.
   const std::vector<std::string> left = app.remaining(true);
   const bool required = dynamic_cast<const CLI::RequiredError*>(&e) != nullptr;
+  // A misspelt flag (`--temprature 1`, `--modle x`): the command's flag nearest to it, if one is near enough
+  // to be a slip.
+  std::string slip;
+  {
+    std::vector<std::string> flags;
+    for (const CLI::Option* opt : at->get_options())
+      for (const std::string& name : opt->get_lnames()) flags.push_back(name);
+    for (const std::string& arg : left) {
+      if (!arg.starts_with("--") || arg.size() < 3) continue;
+      const std::string name =
+          arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
+      if (const std::string near = seek::nearest_name(name, flags); !near.empty()) {
+        slip = fmt::format("did you mean --{} for --{}?", near, name);
+        break;
+      }
+    }
+  }
   if (required && at->get_require_subcommand_min() > 0 && at->get_subcommands().empty()) {
     message = left.empty() ? fmt::format("{} needs a command", command)
               : left.front().starts_with("-")
@@ -170,7 +188,7 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, 
                           message.substr(message.rfind(' ') + 1));
   } else if (required && !left.empty()) {
     // Often the cause: `--vocab_size 100` for `--vocab-size` reads as "--vocab-size is required".
-    message += fmt::format(" (not understood: {})", fmt::join(left, " "));
+    message += fmt::format(" (not understood: {}{})", fmt::join(left, " "), slip.empty() ? "" : "; " + slip);
   } else if (const size_t is_req = message.find(" is required"); required && is_req != std::string::npos) {
     // The flag is on the line, but an option before it that takes values took it as one (`--input --out d`:
     // --input read "--out" and "d").
@@ -185,6 +203,19 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, 
       }
     }
   }
+  // CLI11 lists the arguments it could not place last first ("1 --temprature"): in the command line's order.
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && left.size() > 1 &&
+      message.find(" not expected: ") != std::string::npos) {
+    std::vector<std::string> ordered = left;
+    const auto position = [&](const std::string& a) {
+      return std::find_if(argv + 1, argv + argc, [&](const char* x) { return a == x; }) - argv;
+    };
+    std::stable_sort(ordered.begin(), ordered.end(),
+                     [&](const std::string& a, const std::string& b) { return position(a) < position(b); });
+    message =
+        message.substr(0, message.find(" not expected: ") + 15) + fmt::format("{}", fmt::join(ordered, " "));
+  }
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && !slip.empty()) message += " (" + slip + ")";
   if (message.size() > 1 && std::isupper(static_cast<unsigned char>(message[0])) &&
       std::islower(static_cast<unsigned char>(message[1]))) {
     message[0] = char(std::tolower(static_cast<unsigned char>(message[0])));  // a sentence's tail, like ours
@@ -193,7 +224,19 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, 
   return 1;
 }
 
+// The memory checks admit what fits when they run; an allocation can still fail after them: another program
+// took the memory, or an address-space limit counts what a check cannot foresee (each thread's reserved stack
+// and malloc arena under `ulimit -v`).
+int report_out_of_memory() {
+  say("seek: error: out of memory: an allocation failed (other programs may have taken the memory, or a "
+      "limit such as `ulimit -v` or the container's leaves too little room)\n");
+  return 1;
+}
+
 }  // namespace
+
+// The command line parsed and its command run; main's handlers around it.
+static int parse_and_run(int argc, char** argv);
 
 int main(int argc, char** argv) {
   seek::use_short_openmp_spin_by_default(argv);
@@ -209,6 +252,16 @@ int main(int argc, char** argv) {
   // an error like a full disk, and the temporary is removed. Sandboxed programs get the default back
   // (sandbox_child.cpp), so their max_file_bytes still ends them.
   std::signal(SIGXFSZ, SIG_IGN);
+  // Setting up the command line allocates too: under a tight `ulimit -v` that failed outside every handler,
+  // and the process ended by std::terminate (SIGABRT).
+  try {
+    return parse_and_run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    return report_out_of_memory();
+  }
+}
+
+static int parse_and_run(int argc, char** argv) {
   CLI::App app{"seek: train, run and RL-tune DeepSeek-architecture models on CPUs"};
   app.require_subcommand(1);
   auto& reg = seek::cli::command_registry();
@@ -253,12 +306,7 @@ int main(int argc, char** argv) {
     say(fmt::format("seek: error: {}\n", e.what()));
     return 1;
   } catch (const std::bad_alloc&) {
-    // The memory checks admit what fits when they run; an allocation can still fail after them: another
-    // program took the memory, or an address-space limit counts what a check cannot foresee (each thread's
-    // reserved stack and malloc arena under `ulimit -v`).
-    say("seek: error: out of memory: an allocation failed (other programs may have taken the memory, or a "
-        "limit such as `ulimit -v` or the container's leaves too little room)\n");
-    return 1;
+    return report_out_of_memory();
   } catch (const std::system_error& e) {
     // fmt::print throws this, with the write's errno, when it cannot write to stdout (a filesystem_error is
     // one too, but never about stdout).

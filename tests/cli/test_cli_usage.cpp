@@ -44,7 +44,20 @@ TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
       {"generate --model x --ctx 1", "--ctx: must be a whole number >= 2, got '1'", "seek generate"},
       {"eval --model x --problems", "--problems: 1 required INT missing", "seek eval"},
       // A misspelt required flag: named next to the requirement it fails.
-      {"generate --modle x", "--model is required (not understood: --modle x)", "seek generate"},
+      {"generate --modle x",
+       "--model is required (not understood: --modle x; did you mean --model for --modle?)", "seek generate"},
+      // Unplaced arguments in the command line's order (CLI11 put the last first: "1 --temprature"), and the
+      // flag a misspelt one is nearest to.
+      {"generate --model x --temprature 1",
+       "the following arguments were not expected: --temprature 1 (did you mean --temperature for "
+       "--temprature?)",
+       "seek generate"},
+      {"generate --model x --top_k=4",
+       "the following argument was not expected: --top_k=4 (did you mean --top-k for --top_k?)",
+       "seek generate"},
+      {"generate --model x a b c", "the following arguments were not expected: a b c", "seek generate"},
+      {"generate --model x --zzzzzzz 1", "the following arguments were not expected: --zzzzzzz 1",
+       "seek generate"},
       {"train --lr 1 --lr 2", "--lr is given 2 times; give it once", "seek train"},
       // An on/off flag given twice passed; -h with more letters behind it printed the usage and exited 0.
       {"tokenize --tokenizer x --show --show hi", "--show is given 2 times; give it once", "seek tokenize"},
