@@ -160,14 +160,17 @@ int Engine::submit(GenRequest req) {
   const int64_t need = cache_need(req);
   SEEK_CHECK(
       need <= cache_budget_,
-      "the request needs up to {} of KV cache ({} of up to {}, held in blocks of {} tokens at {} bytes per "
+      "the request needs up to {} of KV cache ({} of up to {} cached, held in blocks of {} tokens at {} "
+      "bytes per "
       "token{}), more than the budget of {}; ask for fewer samples or new tokens, a shorter context (--ctx "
       "in generate and chat), a bf16 or fp8 cache (--kv-cache), or a larger budget (--cache-mem where the "
       "command takes it; by default the budget is "
       "90% "
       "of the memory available at start)",
-      format_bytes(need), count_of(req.n, "sample"), count_of(sample_tokens(req), "token"), opt_.block_tokens,
-      cache_.bytes_per_token(),
+      // The rows a sample caches: its last drawn token is never run (cache_need).
+      format_bytes(need), count_of(req.n, "sample"),
+      count_of(std::max<int64_t>(int64_t(req.prompt.size()), sample_tokens(req) - 1), "token"),
+      opt_.block_tokens, cache_.bytes_per_token(),
       need == INT64_MAX ? std::string()
                         : ": " + count_of(need / (opt_.block_tokens * cache_.bytes_per_token()), "block"),
       format_bytes(cache_budget_));

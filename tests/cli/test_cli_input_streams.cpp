@@ -255,7 +255,9 @@ TEST(CliInputStreams, MessagesSayWhatIsWrong) {
   expect_error("generate --model " + kTinyV3 + " --ids 1 --top-k -3", "--top-k: must be a whole number >= 0");
   const CmdResult r = run("generate --model " + kTinyV3 + " --ids 1,2 -n 4 --cache-mem 1e-9");
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("(1 sample of up to 6 tokens, held in blocks of 64 tokens at "), std::string::npos)
+  // 2 prompt tokens and 4 new ones, the last of which is never run: 5 rows.
+  EXPECT_NE(r.output.find("(1 sample of up to 5 tokens cached, held in blocks of 64 tokens at "),
+            std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find("0.0 MiB"), std::string::npos) << r.output;
 }
