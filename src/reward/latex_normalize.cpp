@@ -313,33 +313,45 @@ bool any_word(std::string_view text, Pred pred) {
 }
 
 // Words after a number that make it something else than a quantity with a unit: number words ("3 million",
-// "2 and a half", "10 squared"), operations on it ("5 negative", "5 reciprocal", "7 mod") and hedges ("5 or
-// more", "1 or two", "5 is wrong"). Dropped as a unit, each answered the bare number.
+// "2 and a half", "10 squared"), operations on it ("5 reciprocal", "7 mod") and hedges ("5 or more", "1 or
+// two", "5 is wrong"). Dropped as a unit, each answered the bare number. (Words that are also part of units
+// and counted things, "square units", "2 real roots", "6 positive divisors", change it only alone:
+// changes_the_number_alone.)
 bool changes_the_number(std::string_view word) {
   static constexpr std::string_view kWords[] = {
-      "zero",       "one",      "two",       "three",      "four",        "five",          "six",
-      "seven",      "eight",    "nine",      "ten",        "eleven",      "twelve",        "thirteen",
-      "fourteen",   "fifteen",  "sixteen",   "seventeen",  "eighteen",    "nineteen",      "twenty",
-      "thirty",     "forty",    "fifty",     "sixty",      "seventy",     "eighty",        "ninety",
-      "hundred",    "hundreds", "thousand",  "thousands",  "million",     "millions",      "billion",
-      "billions",   "trillion", "trillions", "half",       "halves",      "third",         "thirds",
-      "quarter",    "quarters", "fifth",     "fifths",     "tenth",       "tenths",        "dozen",
-      "dozens",     "squared",  "cubed",     "percentile", "or",          "and",           "to",
-      "at",         "least",    "most",      "more",       "less",        "fewer",         "than",
-      "not",        "no",       "is",        "are",        "was",         "were",          "be",
-      "maybe",      "perhaps",  "possibly",  "probably",   "about",       "approximately", "approx",
-      "around",     "roughly",  "nearly",    "almost",     "over",        "under",         "above",
-      "below",      "between",  "plus",      "minus",      "times",       "equals",        "either",
-      "nor",        "but",      "if",        "wrong",      "incorrect",   "correct",       "true",
-      "false",      "none",     "all",       "any",        "each",        "every",         "factorial",
-      "factorials", "sixth",    "sixths",    "seventh",    "sevenths",    "eighth",        "eighths",
-      "ninth",      "ninths",   "hundredth", "hundredths", "thousandth",  "thousandths",   "millionth",
-      "millionths", "negative", "positive",  "reciprocal", "reciprocals", "inverse",       "inverses",
-      "opposite",   "except",   "excluding", "mod",        "modulo",      "remainder",     "remainders",
-      "root",       "roots",    "square",    "squares",    "cube",        "cubes",         "power",
-      "powers",     "twice",    "double",    "triple",     "neither",     "unless",        "otherwise",
+      "zero",       "one",        "two",         "three",      "four",       "five",          "six",
+      "seven",      "eight",      "nine",        "ten",        "eleven",     "twelve",        "thirteen",
+      "fourteen",   "fifteen",    "sixteen",     "seventeen",  "eighteen",   "nineteen",      "twenty",
+      "thirty",     "forty",      "fifty",       "sixty",      "seventy",    "eighty",        "ninety",
+      "hundred",    "hundreds",   "thousand",    "thousands",  "million",    "millions",      "billion",
+      "billions",   "trillion",   "trillions",   "half",       "halves",     "third",         "thirds",
+      "quarter",    "quarters",   "fifth",       "fifths",     "tenth",      "tenths",        "dozen",
+      "dozens",     "squared",    "cubed",       "percentile", "or",         "and",           "to",
+      "at",         "least",      "most",        "more",       "less",       "fewer",         "than",
+      "not",        "no",         "is",          "are",        "was",        "were",          "be",
+      "maybe",      "perhaps",    "possibly",    "probably",   "about",      "approximately", "approx",
+      "around",     "roughly",    "nearly",      "almost",     "over",       "under",         "above",
+      "below",      "between",    "plus",        "minus",      "times",      "equals",        "either",
+      "nor",        "but",        "if",          "wrong",      "incorrect",  "correct",       "true",
+      "false",      "none",       "all",         "any",        "each",       "every",         "factorial",
+      "factorials", "sixth",      "sixths",      "seventh",    "sevenths",   "eighth",        "eighths",
+      "ninth",      "ninths",     "hundredth",   "hundredths", "thousandth", "thousandths",   "millionth",
+      "millionths", "reciprocal", "reciprocals", "inverse",    "inverses",   "opposite",      "except",
+      "excluding",  "mod",        "modulo",      "twice",      "neither",    "unless",        "otherwise",
       "nope"};
   std::string lower(word);
+  for (char& c : lower) c = char(std::tolower((unsigned char)c));
+  return std::find(std::begin(kWords), std::end(kWords), lower) != std::end(kWords);
+}
+
+// A tail of one word that changes the number, which with more words is part of a unit or a counted thing
+// ("25 square units", "8 cubes", "2 real roots", "6 positive divisors", "4 negative numbers"): "5 negative",
+// "9 square", "2 root".
+bool changes_the_number_alone(std::string_view tail) {
+  static constexpr std::string_view kWords[] = {
+      "negative", "positive", "square", "cube", "root", "power", "double", "triple",
+  };
+  std::string lower(tail);
   for (char& c : lower) c = char(std::tolower((unsigned char)c));
   return std::find(std::begin(kWords), std::end(kWords), lower) != std::end(kWords);
 }
@@ -428,7 +440,7 @@ std::string strip_units(const std::string& s) {
   if (letters == 1 && letters == tail.size() &&
       std::string_view("mgshLKNJWVCF").find(tail[0]) == std::string_view::npos)
     return s;
-  if (any_word(tail, changes_the_number)) return s;
+  if (any_word(tail, changes_the_number) || changes_the_number_alone(trim(tail))) return s;
   if (!unit_words(tail, spaced)) return s;
   std::string head = trim(s.substr(0, first_alpha));
   if (head.empty() || !(is_digit(head.back()) || head.back() == ')')) return s;

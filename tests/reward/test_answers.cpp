@@ -148,6 +148,17 @@ TEST(Compare, Equivalences) {
       {"5 except", "5", false},
       {"7 mod", "7", false},
       {"5 nope", "5", false},
+      {"9 square", "9", false},
+      // Words that change a number alone are part of units and counted things with more words.
+      {"25 \\text{ square units}", "25", true},
+      {"\\boxed{25 \\text{ square units}}", "25", true},
+      {"20 square feet", "20", true},
+      {"8 cubes", "8", true},
+      {"14 squares", "14", true},
+      {"2 real roots", "2", true},
+      {"6 \\text{ positive divisors}", "6", true},
+      {"4 negative numbers", "4", true},
+      {"2 double rooms", "2", true},
       {"2 x", "2", false},  // a variable after a space, as glued
       {"\\frac{5}{2} x", "\\frac{5}{2}", false},
       {"\\frac{5}{2} x", "\\frac{5}{2}x", true},
