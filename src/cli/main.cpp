@@ -203,15 +203,27 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, 
       }
     }
   }
-  // CLI11 lists the arguments it could not place last first ("1 --temprature"): in the command line's order.
+  // CLI11 lists the arguments it could not place out of order ("1 --temprature"): in the command line's. Each
+  // is taken as its last occurrence not taken yet, since a value it repeats (`-n 1 --temprature 1`) comes
+  // earlier as another option's.
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && left.size() > 1 &&
       message.find(" not expected: ") != std::string::npos) {
-    std::vector<std::string> ordered = left;
-    const auto position = [&](const std::string& a) {
-      return std::find_if(argv + 1, argv + argc, [&](const char* x) { return a == x; }) - argv;
-    };
-    std::stable_sort(ordered.begin(), ordered.end(),
-                     [&](const std::string& a, const std::string& b) { return position(a) < position(b); });
+    std::vector<bool> taken(size_t(argc), false);
+    std::vector<std::pair<int, std::string>> placed;
+    for (const std::string& arg : left) {
+      int at_index = argc;
+      for (int i = argc - 1; i >= 1; --i)
+        if (!taken[size_t(i)] && arg == argv[i]) {
+          at_index = i;
+          taken[size_t(i)] = true;
+          break;
+        }
+      placed.emplace_back(at_index, arg);
+    }
+    std::stable_sort(placed.begin(), placed.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    std::vector<std::string> ordered;
+    for (auto& [index, arg] : placed) ordered.push_back(arg);
     message =
         message.substr(0, message.find(" not expected: ") + 15) + fmt::format("{}", fmt::join(ordered, " "));
   }

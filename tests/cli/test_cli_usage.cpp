@@ -56,6 +56,16 @@ TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
        "the following argument was not expected: --top_k=4 (did you mean --top-k for --top_k?)",
        "seek generate"},
       {"generate --model x a b c", "the following arguments were not expected: a b c", "seek generate"},
+      {"generate --model x -n 1 --temprature 1",
+       "the following arguments were not expected: --temprature 1 (did you mean --temperature for "
+       "--temprature?)",
+       "seek generate"},
+      {"generate --model x --temprature 0.5 --top_p 0.5",
+       "the following arguments were not expected: --temprature 0.5 --top_p 0.5 (did you mean --temperature "
+       "for "
+       "--temprature?)",
+       "seek generate"},
+      {"generate --model x a b a", "the following arguments were not expected: a b a", "seek generate"},
       {"generate --model x --zzzzzzz 1", "the following arguments were not expected: --zzzzzzz 1",
        "seek generate"},
       {"train --lr 1 --lr 2", "--lr is given 2 times; give it once", "seek train"},
