@@ -165,12 +165,16 @@ constexpr std::string_view kHarness = R"PY(def _main():
     secrets = sys.stdin.buffer.readline().decode().split()  # test i's pass line carries secrets[i]
     source = sys.stdin.buffer.read()
     write, run, exit_now, getpid = os.write, exec, os._exit, os.getpid
+    # Text cut to n bytes of UTF-8, as the output room set aside for the harness's lines counts them (cut to
+    # n characters, a message in CJK took 3 times the room, and filled the limit before later tests' lines).
+    def cut(text, n):
+        return text.encode('utf-8', 'replace')[:n].decode('utf-8', 'ignore')
     attributes_of, set_attribute, remove_attribute = vars, setattr, delattr
     me = getpid()
     try:
         tree = ast.parse(source, 'tests.py')
     except SyntaxError as e:
-        write(1, ('\n%s error tests-syntax %s\n' % (nonce, str(e)[:200])).encode())
+        write(1, ('\n%s error tests-syntax %s\n' % (nonce, cut(str(e), 200))).encode())
         exit_now(0)
     asserting, calls, fixtures, runs_nothing = _plan(tree)
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'), a)
@@ -239,11 +243,11 @@ constexpr std::string_view kHarness = R"PY(def _main():
     def report(text):
         if getpid() != me:
             exit_now(0)
-        write(1, text.encode())
+        write(1, text.encode('utf-8', 'replace'))
     try:
         run(solution_code, g)
     except BaseException as e:
-        report('\n%s error solution %s\n' % (nonce, type(e).__name__))
+        report('\n%s error solution %s\n' % (nonce, cut(type(e).__name__, 100)))
         exit_now(0)
     if getpid() != me:
         exit_now(0)
@@ -264,7 +268,7 @@ constexpr std::string_view kHarness = R"PY(def _main():
         hide = shadowing - used
     else:
         report('\n%s error tests-ambiguous the tests use only names of the solution that shadow builtins '
-               '(%s): which is tested is unclear\n' % (nonce, ', '.join(sorted(used))[:200]))
+               '(%s): which is tested is unclear\n' % (nonce, cut(', '.join(sorted(used)), 200)))
         exit_now(0)
     tg = {k: v for k, v in g.items() if k not in hide}
     tg['__builtins__'] = real_builtins  # a solution's own __builtins__ = {...} is not the tests' builtins
@@ -439,7 +443,7 @@ constexpr std::string_view kHarness = R"PY(def _main():
         except BaseException as e:
             ok = False
             try:
-                why = ' '.join(('%s: %s' % (type(e).__name__, e)).split())[:120]
+                why = cut(' '.join(('%s: %s' % (type(e).__name__, e)).split()), 120)
             except BaseException:
                 why = 'an exception'
         # A copy forked inside the tested function ends here whatever its test did: going on only after a

@@ -397,6 +397,15 @@ TEST(CodeRunReview, TheHarnessReportsDoNotCountAsTheProgramsOutput) {
   const auto flood = run_code_tests("print('x' * 100000)\ndef f(x):\n    return x + 1\n", {}, tests, o);
   EXPECT_EQ(flood.passed, 0) << flood.detail;
   EXPECT_EQ(flood.detail, "output limit");
+  // The room set aside counts bytes: failure messages cut to 120 characters, in CJK 3 bytes each, filled it
+  // before a later test's line (ten failing tests with such a message, then a passing one, scored 0/11).
+  std::string cjk;
+  for (int i = 0; i < 10; ++i)
+    cjk += fmt::format("assert f({}) == '\u65e5\u672c\u8a9e' * 50, '\u65e5\u672c\u8a9e' * 50\n", i);
+  o.limits.max_output_bytes = 100;
+  const auto wide = run_code_tests("def f(x):\n    return x + 1\n", {}, cjk + "assert f(1) == 2\n", o);
+  EXPECT_EQ(wide.total, 11) << wide.detail;
+  EXPECT_EQ(wide.passed, 1) << wide.detail;
 }
 
 // A solution that starts with a byte-order mark runs under `python3 solution.py` (stdin/stdout tests) but
