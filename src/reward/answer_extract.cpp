@@ -164,9 +164,14 @@ std::optional<std::string> gsm8k_answer(std::string_view text, const Deadline& d
 }
 
 std::string reference_answer(std::string_view raw) {
-  // The rule completions are read by, headings ("#### Step 1") skipped.
-  if (auto n = gsm8k_answer(raw, Deadline())) return *n;
-  if (auto boxed = last_boxed(raw)) return *boxed;
+  // The rules completions are read by, in their order, but for the last number: a reference with none of
+  // their markers is the answer as written. GSM8K's "####" came first: a solution's heading "#### 1. Set up"
+  // was taken over its \boxed{1234}, and a reference "<answer>1234</answer>" stayed whole, matched by no
+  // completion.
+  ExtractOptions o;
+  o.allow_last_number = false;
+  if (ExtractedAnswer a = extract_answer(raw, o, Deadline()); a.found()) return a.text;
+  if (auto n = gsm8k_answer(raw, Deadline())) return *n;  // after a \boxed{ never closed
   return trim_copy(raw);
 }
 

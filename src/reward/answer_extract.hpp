@@ -57,8 +57,9 @@ std::string last_number(std::string_view text);
 // The trimmed line after the last "####" that starts like an answer (rule 4), or nullopt.
 std::optional<std::string> gsm8k_answer(std::string_view text, const Deadline& deadline);
 
-// A reference answer as datasets store it: GSM8K "... #### 72" -> "72" (by rule 4), a \boxed{} solution ->
-// its contents, otherwise the trimmed text.
+// A reference answer as datasets store it, by the rules completions are read by but the last number: an
+// <answer> block's contents, a \boxed{} solution's last box, GSM8K "... #### 72" -> "72", otherwise the
+// trimmed text.
 std::string reference_answer(std::string_view raw);
 
 std::string trim_copy(std::string_view s);

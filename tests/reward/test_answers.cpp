@@ -611,6 +611,20 @@ TEST(Extract, ReferenceAnswers) {
   EXPECT_EQ(reference_answer("#### Step 1: add\nSo \\boxed{5}"), "5");
   EXPECT_EQ(reference_answer("so \\boxed{\\frac{2}{3}}"), "\\frac{2}{3}");
   EXPECT_EQ(reference_answer("  42 "), "42");
+  // In the order completions are read: a heading that starts like an answer ("#### 1. ...") was taken over
+  // the solution's box, and answer tags stayed in the reference, which no completion could then match.
+  EXPECT_EQ(reference_answer("#### 1. Understand the problem\nWe add.\n#### 2. Compute\nSo $\\boxed{1234}$."),
+            "1234");
+  EXPECT_EQ(reference_answer("#### (a) First part\n\\boxed{1234}"), "1234");
+  EXPECT_EQ(reference_answer("#### **1. Setup**\nthen \\boxed{1234}"), "1234");
+  EXPECT_EQ(reference_answer("<answer>1234</answer>"), "1234");
+  EXPECT_EQ(reference_answer("<think>add them</think>\n<answer>1234</answer>"), "1234");
+  EXPECT_EQ(reference_answer("<answer>\\boxed{5}</answer>"), "5");
+  // Not the last number: a reference without a marker is the answer as written.
+  EXPECT_EQ(reference_answer("x + 2"), "x + 2");
+  EXPECT_EQ(reference_answer("\\frac{1}{2} and 3"), "\\frac{1}{2} and 3");
+  // A \boxed{ never closed leaves GSM8K's marker to decide.
+  EXPECT_EQ(reference_answer("\\boxed{3 ... \n#### 7"), "7");
 }
 
 // Every "####" was followed to the end of its line and copied: 400 KB of '#' took 2 s, past any time limit.
