@@ -287,12 +287,17 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
         "note: val_fraction 0 holds no text out, so there is no validation loss to measure every {} "
         "steps (eval_every; --eval-every 0 turns validation off)\n",
         s.eval_every);
-  if (s.eval_every > 0 && ds.val_sequences == 0 && s.val_fraction > 0)
+  // Held-out documents too short for a sequence are neither validated nor trained on, with validation on
+  // or off.
+  if (ds.val_sequences == 0 && s.val_fraction > 0 && ds.val_documents > 0)
     fmt::print(
         "note: the validation split holds no whole sequence of {} tokens ({} of {} documents, val_fraction "
-        "{}), so no validation loss can be measured, and its documents are not trained on either "
-        "(--val-fraction 0 trains on every document)\n",
-        s.seq_len, ds.val_documents, ds.documents, s.val_fraction);
+        "{}), so {}its documents are not trained on either (--val-fraction 0 trains on every document)\n",
+        s.seq_len, ds.val_documents, ds.documents, s.val_fraction,
+        s.eval_every > 0 ? "no validation loss can be measured, and " : "");
+  else if (ds.val_sequences == 0 && s.val_fraction > 0 && s.eval_every > 0)
+    fmt::print("note: val_fraction {} of {} holds no document out, so no validation loss can be measured\n",
+               s.val_fraction, count_of(ds.documents, "document"));
   // The split takes whole documents: a corpus of a few long documents can put far more than val_fraction of
   // its tokens into validation (two files without separators: half of them), which the run then never
   // trains on.

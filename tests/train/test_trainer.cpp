@@ -267,8 +267,16 @@ TEST(Trainer, NotesOnDuplicateDataShortRunsAndEmptyValidation) {
   EXPECT_NE(out.find("note: the validation split holds no whole sequence of 32 tokens (6 of 400 documents"),
             std::string::npos)
       << out;
-  // Held out and never trained on: said, with the way to train on them.
+  // Held out and never trained on: said, with the way to train on them, with validation off too.
   EXPECT_NE(out.find("its documents are not trained on either (--val-fraction 0"), std::string::npos) << out;
+  v.eval_every = 0;
+  v.out = (tmp.path / "run-short-no-eval").string();
+  testing::internal::CaptureStdout();
+  run_training(v, false);
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("(6 of 400 documents, val_fraction 0.01), so its documents are not trained on either"),
+            std::string::npos)
+      << out;
   EXPECT_EQ(out.find("not valid UTF-8"), std::string::npos) << out;
 }
 
