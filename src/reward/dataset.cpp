@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/unrendered_message_keys.hpp"
 #include "core/untrusted_json.hpp"
 #include "reward/answer_extract.hpp"
 #include "reward/deadline.hpp"
@@ -23,7 +24,8 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
   if (has_prompt) {
     if (!j["prompt"].is_string()) fail("{}: \"prompt\" must be a string", where);
     p.prompt = j["prompt"].get<std::string>();
-    if (p.prompt.empty()) fail("{}: \"prompt\" is empty", where);
+    if (trim_copy(p.prompt).empty())
+      fail("{}: \"prompt\" is empty{}", where, p.prompt.empty() ? "" : " but for white space");
   } else {
     const auto& m = j["messages"];
     if (!m.is_array() || m.empty()) fail("{}: \"messages\" must be a non-empty array", where);
@@ -36,8 +38,15 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
         fail("{}: messages[{}] has unknown role \"{}\" (expected system, user, assistant or tool)", where, i,
              role);
       // As an empty "prompt" is: a user turn without text asks nothing.
-      if (role == "user" && m[i]["content"].get_ref<const std::string&>().empty())
+      if (role == "user" && trim_copy(m[i]["content"].get_ref<const std::string&>()).empty())
         fail("{}: messages[{}] is a user turn with empty content", where, i);
+      // Rendered into the prompt without them, as SFT refuses them (train/data_records.cpp).
+      if (const char* key = unrendered_message_key(m[i]))
+        fail(
+            "{}: messages[{}] ({}) has \"{}\", which the prompt's rendering leaves out (only role and "
+            "content "
+            "are rendered): {}",
+            where, i, role, key, unrendered_message_advice(key));
     }
     if (std::none_of(m.begin(), m.end(), [](const nlohmann::json& t) { return t["role"] == "user"; }))
       fail("{}: \"messages\" has no user turn; a problem asks its question in one", where);

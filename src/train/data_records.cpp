@@ -8,6 +8,7 @@
 
 #include <string_view>
 
+#include "core/unrendered_message_keys.hpp"
 #include "core/untrusted_json.hpp"
 #include "tokenizer/pretokenizer.hpp"
 
@@ -43,22 +44,11 @@ std::string chat_document(const json& messages, const SpecialIds& ids, Document&
                          *role);
     if (!content) return fmt::format("message {} ({}) has no string \"content\"", i, *role);
     // Keys that carry part of the turn, which the chat rendering has no place for: dropped, a tool call's
-    // turn trained as an empty answer and its reasoning went missing, without a word. (null, "", [], {} and
-    // false carry nothing, as exports of plain turns often have them.)
-    const auto carries = [](const json& v) {
-      if (v.is_string()) return !v.get_ref<const std::string&>().empty();
-      if (v.is_array() || v.is_object()) return !v.empty();
-      if (v.is_boolean()) return v.get<bool>();
-      return !v.is_null();
-    };
-    for (const char* key : {"tool_calls", "function_call", "reasoning_content", "reasoning", "thinking"})
-      if (const auto it = m.find(key); it != m.end() && carries(*it))
-        return fmt::format(
-            "message {} ({}) has \"{}\", which SFT does not render (only role and content are): {}", i, *role,
-            key,
-            std::string_view(key).find("call") != std::string_view::npos
-                ? "write the call into content as the model should produce it, or leave the record out"
-                : "put the reasoning into content as <think>...</think> before the answer");
+    // turn trained as an empty answer and its reasoning went missing, without a word.
+    if (const char* key = unrendered_message_key(m))
+      return fmt::format(
+          "message {} ({}) has \"{}\", which SFT does not render (only role and content are): {}", i, *role,
+          key, unrendered_message_advice(key));
     msgs.push_back(ChatMessage{*role, *content});
   }
   // BOS is added as the tokenizer's own id; the text is rendered without it.

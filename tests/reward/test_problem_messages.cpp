@@ -44,6 +44,38 @@ TEST(ProblemMessages, AnEmptyQuestionOrIdIsRefused) {
   msg = error_of({{"prompt", "a"}, {"answer", "1"}, {"id", ""}});
   EXPECT_NE(msg.find("problems.jsonl:7: \"id\" is empty"), std::string::npos) << msg;
   EXPECT_EQ(error_of({{"prompt", "a"}, {"answer", "1"}, {"id", "q1"}}), "");
+  // White space alone asks nothing either.
+  msg = error_of({{"prompt", "   \n"}, {"answer", "1"}});
+  EXPECT_NE(msg.find("problems.jsonl:7: \"prompt\" is empty but for white space"), std::string::npos) << msg;
+  msg = error_of({{"messages", {{{"role", "user"}, {"content", " \t"}}}}, {"answer", "1"}});
+  EXPECT_NE(msg.find("problems.jsonl:7: messages[0] is a user turn with empty content"), std::string::npos)
+      << msg;
+}
+
+// Turns carrying a tool call or reasoning beside their content were rendered without it, and the model was
+// asked something else than the record says (SFT refuses such turns too); empty ones carry nothing.
+TEST(ProblemMessages, TurnsWithWhatThePromptLeavesOutAreRefused) {
+  std::string msg =
+      error_of({{"messages",
+                 {{{"role", "user"}, {"content", "weather?"}},
+                  {{"role", "assistant"}, {"content", ""}, {"tool_calls", {{{"type", "function"}}}}},
+                  {{"role", "tool"}, {"content", "sunny"}}}},
+                {"answer", "1"}});
+  EXPECT_NE(msg.find("problems.jsonl:7: messages[1] (assistant) has \"tool_calls\", which the prompt's "
+                     "rendering leaves out"),
+            std::string::npos)
+      << msg;
+  msg = error_of({{"messages",
+                   {{{"role", "user"}, {"content", "2+2?"}},
+                    {{"role", "assistant"}, {"content", "4"}, {"reasoning_content", "add"}},
+                    {{"role", "user"}, {"content", "and 3+3?"}}}},
+                  {"answer", "6"}});
+  EXPECT_NE(msg.find("messages[1] (assistant) has \"reasoning_content\""), std::string::npos) << msg;
+  EXPECT_NE(msg.find("<think>...</think>"), std::string::npos) << msg;
+  EXPECT_EQ(error_of({{"messages",
+                       {{{"role", "user"}, {"content", "2+2?"}, {"tool_calls", nullptr}, {"thinking", ""}}}},
+                      {"answer", "4"}}),
+            "");
 }
 
 // A file that cannot be read says why ("x.jsonl: cannot open" before), and '-' that problems come from a
