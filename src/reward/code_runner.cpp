@@ -412,7 +412,7 @@ constexpr std::string_view kHarness = R"PY(def _main():
               ([c for c in calls if c[3] != 'u'], 'setup_module', 'teardown_module')]
     failed_set_up = set()
     restore_test_case(True)  # before the tests' classes are made from it, too
-    i, all_ok = 0, True
+    i, all_ok, first_why = 0, True, None
     for at, (code, is_assert) in enumerate(stmts + [(c, True) for c in calls]):
         try:
             if isinstance(code, tuple):
@@ -451,13 +451,16 @@ constexpr std::string_view kHarness = R"PY(def _main():
         if getpid() != me:
             exit_now(0)
         all_ok = all_ok and ok
+        if not ok and first_why is None:
+            first_why = why
         if is_assert:
             # Which test failed and how, for the logs (the first failure's).
             report('\n%s pass %d %s\n' % (nonce, i, secrets[i]) if ok else
                    '\n%s fail %d %s\n' % (nonce, i, why))
             i += 1
-    if not n_tests and all_ok:
-        report('\n%s pass 0 %s\n' % (nonce, secrets[0]))
+    # A text that is one test (a HumanEval check(f) call): how it failed, not the run's "wrong output".
+    if not n_tests:
+        report('\n%s pass 0 %s\n' % (nonce, secrets[0]) if all_ok else '\n%s fail 0 %s\n' % (nonce, first_why))
     exit_now(0)
 _main()
 )PY";

@@ -242,6 +242,12 @@ TEST(CodeRunReview, TestFunctionsClassesAndMainGuardsRun) {
        1},
       {"assert f(0) == 1\ndef test_more():\n    assert f(9) == 10\n", 2},
   };
+  // A text that is one test says how it failed (it said "wrong output", the run's outcome).
+  const auto humaneval = run_code_tests(
+      wrong, {}, "def check(candidate):\n    assert candidate(1) == 2, 'f(1) is not 2'\ncheck(f)\n",
+      test::fast_code_run(10));
+  EXPECT_EQ(humaneval.passed, 0);
+  EXPECT_EQ(humaneval.detail, "test 1 failed: AssertionError: f(1) is not 2");
   for (const auto& c : cases) {
     const auto good = run_code_tests(right, {}, c.tests, test::fast_code_run(10));
     EXPECT_EQ(good.total, c.total) << c.tests;
