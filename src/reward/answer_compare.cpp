@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <optional>
 #include <string>
@@ -272,18 +273,50 @@ std::optional<std::vector<std::string>> set_elements(const std::string& s) {
   return split_top_level(s.substr(2, s.size() - 4));
 }
 
+// Whether items 0..n-1 of one side pair off one to one with items 0..n-1 of the other, `equal(i, j)` for each
+// pair. First fit first (equal elements match at once); since equality within tolerances is not transitive,
+// first fit can miss a pairing that exists (x ≈ y and x ≈ z but y ≉ x' ...), so a failure is checked by
+// augmenting paths over every pair, for lists short enough (64) that n² comparisons stay cheap.
+template <typename Equal>
+bool pair_off(size_t n, Equal equal) {
+  std::vector<bool> used(n, false);
+  bool first_fit = true;
+  for (size_t i = 0; i < n && first_fit; ++i) {
+    bool found = false;
+    for (size_t k = 0; k < n && !found; ++k)
+      if (!used[k] && equal(i, k)) used[k] = found = true;
+    first_fit = found;
+  }
+  if (first_fit) return true;
+  if (n > 64) return false;
+  std::vector<std::vector<bool>> eq(n, std::vector<bool>(n));
+  for (size_t i = 0; i < n; ++i)
+    for (size_t k = 0; k < n; ++k) eq[i][k] = equal(i, k);
+  std::vector<int> owner(n, -1);  // of each item of the second side, the first side's item paired with it
+  std::vector<bool> seen;
+  const std::function<bool(size_t)> augment = [&](size_t i) {
+    for (size_t k = 0; k < n; ++k) {
+      if (!eq[i][k] || seen[k]) continue;
+      seen[k] = true;
+      if (owner[k] < 0 || augment(size_t(owner[k]))) {
+        owner[k] = int(i);
+        return true;
+      }
+    }
+    return false;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    seen.assign(n, false);
+    if (!augment(i)) return false;
+  }
+  return true;
+}
+
 // Whether the elements can be paired off as equal, in any order (each of `b` used once).
 bool same_elements(const std::vector<std::string>& a, const std::vector<std::string>& b,
                    const CompareOptions& o, const Deadline& d) {
   if (a.size() != b.size()) return false;
-  std::vector<bool> used(b.size(), false);
-  for (const auto& x : a) {
-    bool found = false;
-    for (size_t k = 0; k < b.size() && !found; ++k)
-      if (!used[k] && element_equal(x, b[k], o, d)) used[k] = found = true;
-    if (!found) return false;
-  }
-  return true;
+  return pair_off(a.size(), [&](size_t i, size_t k) { return element_equal(a[i], b[k], o, d); });
 }
 
 // An inequality "L op R" with one relation (<, >, \le, \ge and their spellings): the sides and the op as
@@ -382,15 +415,9 @@ bool answers_equal(std::string_view predicted, std::string_view reference, const
   // one asked for: compared by position, the values alone, "y = 5, x = 3" answered it and "y = 3, x = 5"
   // did not, and so did "x = 5, x = 3", which never gives y (a repeated name fell back to that).
   if (const auto pa = assignments(ps), ra = assignments(rs); pa && ra) {
-    std::vector<bool> used(pa->size(), false);
-    for (const Assignment& want : *ra) {
-      bool found = false;
-      for (size_t k = 0; k < pa->size() && !found; ++k)
-        if (!used[k] && (*pa)[k].name == want.name && element_equal((*pa)[k].value, want.value, o, d))
-          used[k] = found = true;
-      if (!found) return false;
-    }
-    return true;
+    return pair_off(ra->size(), [&](size_t i, size_t k) {
+      return (*ra)[i].name == (*pa)[k].name && element_equal((*pa)[k].value, (*ra)[i].value, o, d);
+    });
   }
   for (size_t i = 0; i < ps.size(); ++i) {
     if (!element_equal(ps[i], rs[i], o, d)) return false;

@@ -383,6 +383,11 @@ TEST(Compare, NamedValuesAnswerByNameAndABareListIsNoClosedInterval) {
       // Values of one name (roots) pair off in any order.
       {"x = 2, x = 1", "x = 1, x = 2", true},
       {"x = 1, x = 1", "x = 1, x = 2", false},
+      // Equality within rounding is not transitive: first fit paired 0.333333333 with 0.3333333333, leaving
+      // 0.33333333334 to 1/3, which it is not (it is 0.3333333333 rounded); another pairing holds.
+      {"\\{0.333333333, 0.33333333334\\}", "\\{0.3333333333, \\frac{1}{3}\\}", true},
+      {"x = 0.333333333, x = 0.33333333334", "x = 0.3333333333, x = \\frac{1}{3}", true},
+      {"\\{0.33333333334, 0.33333333334\\}", "\\{0.3333333333, \\frac{1}{3}\\}", false},
       {"1, 5", "(1, 5)", true},
       {"1, 5", "[1, 5]", false},
       {"[1, 5]", "[1, 5]", true},
