@@ -603,8 +603,11 @@ std::string latex_to_expr(std::string_view raw_answer, const Deadline& deadline)
   const std::string_view answer = unframed;
   // The Unicode signs of arithmetic as the ASCII ones the evaluator reads: "6 ÷ 2", "1.5 × 10^3", "−4". (Only
   // the minus sign elsewhere: a task's verifier reads "3 × 4" as it is written.)
+  // And the spaces typeset numbers group their digits with (no-break, narrow no-break and thin: "1 234"),
+  // as the plain space that joins such groups.
   static constexpr Sign kSigns[] = {{kUnicodeMinus, '-'}, {"\u00d7", '*'}, {"\u22c5", '*'},
-                                    {"\u00b7", '*'},      {"\u00f7", '/'}, {"\u2215", '/'}};
+                                    {"\u00b7", '*'},      {"\u00f7", '/'}, {"\u2215", '/'},
+                                    {"\u00a0", ' '},      {"\u202f", ' '}, {"\u2009", ' '}};
   if (std::none_of(std::begin(kSigns), std::end(kSigns),
                    [&](const Sign& sign) { return answer.find(sign.first) != std::string_view::npos; }))
     return rewrite(answer, deadline);

@@ -207,6 +207,11 @@ TEST(Compare, Equivalences) {
       {"12 3", "123", false},
       {"1 000", "1000", true},
       {"1 234 567", "1234567", true},
+      // Typeset groups: no-break, narrow no-break and thin spaces (they answered nothing).
+      {"1\u00a0234", "1234", true},
+      {"1\u202f234\u202f567", "1234567", true},
+      {"1\u2009000", "1000", true},
+      {"1\u00a02", "12", false},
   };
   expect_comparisons(cases);
 }
