@@ -171,7 +171,10 @@ std::string reference_answer(std::string_view raw) {
   ExtractOptions o;
   o.allow_last_number = false;
   if (ExtractedAnswer a = extract_answer(raw, o, Deadline()); a.found()) return a.text;
-  if (auto n = gsm8k_answer(raw, Deadline())) return *n;  // after a \boxed{ never closed
+  // Then the markers anywhere, thinking included (a reasoning trace whose box stands only inside <think>),
+  // and GSM8K's after a \boxed{ never closed.
+  if (auto n = gsm8k_answer(raw, Deadline())) return *n;
+  if (auto boxed = last_boxed(raw)) return *boxed;
   return trim_copy(raw);
 }
 

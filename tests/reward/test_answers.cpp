@@ -633,6 +633,8 @@ TEST(Extract, ReferenceAnswers) {
   // Not the last number: a reference without a marker is the answer as written.
   EXPECT_EQ(reference_answer("x + 2"), "x + 2");
   EXPECT_EQ(reference_answer("\\frac{1}{2} and 3"), "\\frac{1}{2} and 3");
+  // A box only inside the thinking still answers (the completions' rules see none after it).
+  EXPECT_EQ(reference_answer("<think>so \\boxed{12}</think>\nTwelve."), "12");
   // A \boxed{ never closed leaves GSM8K's marker to decide.
   EXPECT_EQ(reference_answer("\\boxed{3 ... \n#### 7"), "7");
 }
