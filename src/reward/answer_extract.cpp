@@ -163,16 +163,34 @@ std::optional<std::string> gsm8k_answer(std::string_view text, const Deadline& d
   return std::nullopt;
 }
 
-std::string reference_answer(std::string_view raw) {
-  // The rules completions are read by, in their order, but for the last number: a reference with none of
-  // their markers is the answer as written. GSM8K's "####" came first: a solution's heading "#### 1. Set up"
-  // was taken over its \boxed{1234}, and a reference "<answer>1234</answer>" stayed whole, matched by no
-  // completion.
+std::string reference_answer(std::string_view written) {
+  // U+2212 as '-', as completions read it: "#### −5" starts an answer.
+  std::string ascii;
+  std::string_view raw = written;
+  if (raw.find(kUnicodeMinus) != std::string_view::npos) {
+    ascii = with_ascii_minus(raw);
+    raw = ascii;
+  }
+  // The rules completions are read by, but the last number: a reference with none of their markers is the
+  // answer as written. (GSM8K's "####" came first: a solution's heading "#### 1. Set up" was taken over its
+  // \boxed{1234}, and a reference "<answer>1234</answer>" stayed whole, matched by no completion.)
   ExtractOptions o;
   o.allow_last_number = false;
-  if (ExtractedAnswer a = extract_answer(raw, o, Deadline()); a.found()) return a.text;
-  // Then the markers anywhere, thinking included (a reasoning trace whose box stands only inside <think>),
-  // and GSM8K's after a \boxed{ never closed.
+  if (const ExtractedAnswer a = extract_answer(raw, o, Deadline()); a.found()) {
+    // A box mid-solution and GSM8K's "#### 7" at its end: a reference's final answer is the one written last.
+    if (a.source == AnswerSource::Boxed) {
+      const std::string_view vis = visible_part(raw, false);
+      size_t box = vis.rfind("\\boxed");
+      if (const size_t fbox = vis.rfind("\\fbox");
+          box == std::string_view::npos || (fbox != std::string_view::npos && fbox > box))
+        box = fbox;
+      if (box != std::string_view::npos)
+        if (auto later = gsm8k_answer(vis.substr(box), Deadline())) return *later;
+    }
+    return a.text;
+  }
+  // Then the markers anywhere, thinking included (a reasoning trace whose box stands inside <think>), and
+  // GSM8K's after a \boxed{ never closed.
   if (auto n = gsm8k_answer(raw, Deadline())) return *n;
   if (auto boxed = last_boxed(raw)) return *boxed;
   return trim_copy(raw);

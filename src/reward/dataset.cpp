@@ -13,6 +13,7 @@
 #include "core/untrusted_json.hpp"
 #include "reward/answer_extract.hpp"
 #include "reward/deadline.hpp"
+#include "reward/latex_normalize.hpp"
 
 namespace seek::reward {
 
@@ -80,11 +81,14 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
   if (has_answer) {
     const auto& a = j["answer"];
     if (a.is_string()) {
-      // An answer whose final-answer marker holds nothing was kept whole as the reference ("####", or a
-      // whole solution ending in "#### "), which no completion can ever match.
       const std::string raw = a.get<std::string>();
-      bool boxed_present = false;
-      if (!last_boxed(raw, &boxed_present) && !gsm8k_answer(raw, Deadline())) {
+      p.answer = reference_answer(raw);
+      // A reference read as written, though it has a final-answer marker, is one whose marker holds nothing
+      // ("####", a whole solution ending in "#### ", a \boxed{ never closed, an <answer> block empty or
+      // never closed): no completion can ever match it.
+      if (p.answer == trim_copy(with_ascii_minus(raw))) {
+        bool boxed_present = false;
+        last_boxed(raw, &boxed_present);
         SEEK_CHECK(
             !boxed_present,
             "{}: \"answer\" has a \\boxed{{ that is never closed, so it holds no final answer; give the "
@@ -95,8 +99,12 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
                    "\"#### 72\"; a \"####\" before words, \"#### Step 1\", is a Markdown heading); give the "
                    "final answer alone, or after the \"####\"",
                    where);
+        SEEK_CHECK(
+            raw.find("<answer>") == std::string::npos && raw.find("</answer>") == std::string::npos,
+            "{}: \"answer\" has an <answer> tag but no <answer>...</answer> block with an answer in it; "
+            "give the final answer alone, or inside <answer> and </answer>",
+            where);
       }
-      p.answer = reference_answer(raw);
     } else if (a.is_number_unsigned()) {
       // Above INT64_MAX, get<int64_t> would wrap (18446744073709551615 read as -1).
       p.answer = std::to_string(a.get<uint64_t>());

@@ -633,6 +633,12 @@ TEST(Extract, ReferenceAnswers) {
   // Not the last number: a reference without a marker is the answer as written.
   EXPECT_EQ(reference_answer("x + 2"), "x + 2");
   EXPECT_EQ(reference_answer("\\frac{1}{2} and 3"), "\\frac{1}{2} and 3");
+  // A box mid-solution and GSM8K's "#### 7" at its end: the answer written last.
+  EXPECT_EQ(reference_answer("We get \\boxed{3} for part (a).\n#### 7"), "7");
+  EXPECT_EQ(reference_answer("#### 7\nthen \\boxed{3}"), "3");
+  // U+2212 after "####" starts an answer, as in completions.
+  EXPECT_EQ(reference_answer("#### \u22125"), "-5");
+  EXPECT_EQ(reference_answer("<think>long reasoning \\boxed{5}"), "5");  // never closed
   // A box only inside the thinking still answers (the completions' rules see none after it).
   EXPECT_EQ(reference_answer("<think>so \\boxed{12}</think>\nTwelve."), "12");
   // A \boxed{ never closed leaves GSM8K's marker to decide.

@@ -440,6 +440,14 @@ TEST(Dataset, ErrorsNameFileAndLine) {
       {"{\"prompt\": \"a\", \"answer\": \"#### Step 1\"}\n", "\"#### Step 1\", is a Markdown heading"},
       {"{\"prompt\": \"a\", \"answer\": \"so \\\\boxed{3\"}\n",
        ":1: \"answer\" has a \\boxed{ that is never closed"},
+      // An empty box, or an <answer> block empty or never closed, holds no final answer either (they were
+      // kept whole once references were read by the completions' rules).
+      {"{\"prompt\": \"a\", \"answer\": \"The answer is $\\\\boxed{ }$.\"}\n",
+       ":1: \"answer\" is empty after extracting the final answer"},
+      {"{\"prompt\": \"a\", \"answer\": \"<answer></answer>\"}\n",
+       ":1: \"answer\" has an <answer> tag but no <answer>...</answer> block with an answer in it"},
+      {"{\"prompt\": \"a\", \"answer\": \"<answer>5\"}\n", "has an <answer> tag but no"},
+      {"{\"prompt\": \"a\", \"answer\": \"5</answer>\"}\n", "has an <answer> tag but no"},
       // Ids name the records of eval --out and completions.jsonl: a repeated one made two records one.
       {"{\"prompt\": \"a\", \"answer\": \"1\", \"id\": \"x\"}\n{\"prompt\": \"b\", \"answer\": \"1\"}\n"
        "{\"prompt\": \"c\", \"answer\": \"1\", \"id\": \"x\"}\n",
