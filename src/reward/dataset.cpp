@@ -31,23 +31,26 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
     const auto& m = j["messages"];
     if (!m.is_array() || m.empty()) fail("{}: \"messages\" must be a non-empty array", where);
     for (size_t i = 0; i < m.size(); ++i) {
-      if (!m[i].is_object() || !m[i].contains("role") || !m[i]["role"].is_string() ||
-          !m[i].contains("content") || !m[i]["content"].is_string())
+      const auto shape = [&] {
         fail("{}: messages[{}] must be {{\"role\": string, \"content\": string}}", where, i);
+      };
+      if (!m[i].is_object() || !m[i].contains("role") || !m[i]["role"].is_string()) shape();
       const std::string role = m[i]["role"].get<std::string>();
       if (role != "system" && role != "user" && role != "assistant" && role != "tool")
         fail("{}: messages[{}] has unknown role \"{}\" (expected system, user, assistant or tool)", where, i,
              role);
-      // As an empty "prompt" is: a user turn without text asks nothing.
-      if (role == "user" && trim_copy(m[i]["content"].get_ref<const std::string&>()).empty())
-        fail("{}: messages[{}] is a user turn with empty content", where, i);
-      // Rendered into the prompt without them, as SFT refuses them (train/data_records.cpp).
+      // Rendered into the prompt without them, as SFT refuses them (train/data_records.cpp); before the
+      // content check, since a tool call's turn often has none ("content": null).
       if (const char* key = unrendered_message_key(m[i]))
         fail(
             "{}: messages[{}] ({}) has \"{}\", which the prompt's rendering leaves out (only role and "
             "content "
             "are rendered): {}",
             where, i, role, key, unrendered_message_advice(key));
+      if (!m[i].contains("content") || !m[i]["content"].is_string()) shape();
+      // As an empty "prompt" is: a user turn without text asks nothing.
+      if (role == "user" && trim_copy(m[i]["content"].get_ref<const std::string&>()).empty())
+        fail("{}: messages[{}] is a user turn with empty content", where, i);
     }
     if (std::none_of(m.begin(), m.end(), [](const nlohmann::json& t) { return t["role"] == "user"; }))
       fail("{}: \"messages\" has no user turn; a problem asks its question in one", where);

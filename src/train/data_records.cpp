@@ -42,13 +42,14 @@ std::string chat_document(const json& messages, const SpecialIds& ids, Document&
     if (*role != "system" && *role != "user" && *role != "assistant" && *role != "tool")
       return fmt::format("message {} has unknown role \"{}\" (expected system, user, assistant or tool)", i,
                          *role);
-    if (!content) return fmt::format("message {} ({}) has no string \"content\"", i, *role);
     // Keys that carry part of the turn, which the chat rendering has no place for: dropped, a tool call's
-    // turn trained as an empty answer and its reasoning went missing, without a word.
+    // turn trained as an empty answer and its reasoning went missing, without a word. Checked before the
+    // content, which a tool call's turn often lacks ("content": null).
     if (const char* key = unrendered_message_key(m))
       return fmt::format(
           "message {} ({}) has \"{}\", which SFT does not render (only role and content are): {}", i, *role,
           key, unrendered_message_advice(key));
+    if (!content) return fmt::format("message {} ({}) has no string \"content\"", i, *role);
     msgs.push_back(ChatMessage{*role, *content});
   }
   // BOS is added as the tokenizer's own id; the text is rendered without it.

@@ -72,6 +72,13 @@ TEST(ProblemMessages, TurnsWithWhatThePromptLeavesOutAreRefused) {
                   {"answer", "6"}});
   EXPECT_NE(msg.find("messages[1] (assistant) has \"reasoning_content\""), std::string::npos) << msg;
   EXPECT_NE(msg.find("<think>...</think>"), std::string::npos) << msg;
+  // OpenAI's tool-call turn has no content: named by its call, not by the missing content.
+  msg = error_of({{"messages",
+                   {{{"role", "user"}, {"content", "weather?"}},
+                    {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", {{{"type", "function"}}}}},
+                    {{"role", "tool"}, {"content", "sunny"}}}},
+                  {"answer", "1"}});
+  EXPECT_NE(msg.find("messages[1] (assistant) has \"tool_calls\""), std::string::npos) << msg;
   EXPECT_EQ(error_of({{"messages",
                        {{{"role", "user"}, {"content", "2+2?"}, {"tool_calls", nullptr}, {"thinking", ""}}}},
                       {"answer", "4"}}),

@@ -651,6 +651,14 @@ TEST_F(DatasetTest, RecordErrorsNameFileAndLine) {
       open_error(options({tool_call}, 4, Objective::Sft)),
       "tc.jsonl:1: message 1 (assistant) has \"tool_calls\", which SFT does not render (only role "
       "and content are): write the call into content");
+  // OpenAI's tool-call turn has no content: named by its call, not by the missing content.
+  auto null_content = write_jsonl(
+      "tn.jsonl",
+      {{{"messages",
+         {{{"role", "user"}, {"content", "weather?"}},
+          {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", {{{"type", "function"}}}}}}}}});
+  EXPECT_ERROR_HAS(open_error(options({null_content}, 4, Objective::Sft)),
+                   "tn.jsonl:1: message 1 (assistant) has \"tool_calls\"");
   auto reasoning = write_jsonl(
       "rc.jsonl", {{{"messages",
                      {{{"role", "user"}, {"content", "2+2?"}},
