@@ -247,7 +247,7 @@ constexpr std::string_view kHarness = R"PY(def _main():
     try:
         run(solution_code, g)
     except BaseException as e:
-        report('\n%s error solution %s\n' % (nonce, cut(type(e).__name__, 100)))
+        report('\n%s error solution %s\n' % (nonce, cut(str.__str__(type(e).__name__), 100)))
         exit_now(0)
     if getpid() != me:
         exit_now(0)
