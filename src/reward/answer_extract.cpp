@@ -1,6 +1,7 @@
 // Final-answer extraction (see answer_extract.hpp for the precedence rules).
 #include "reward/answer_extract.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "reward/latex_normalize.hpp"
@@ -163,6 +164,33 @@ std::optional<std::string> gsm8k_answer(std::string_view text, const Deadline& d
   return std::nullopt;
 }
 
+// The number on the last GSM8K answer line of `text` ("#### 72", "#### -1,234.5", "#### $18"): exactly four
+// '#', then a number and nothing else. Stricter than rule 4's "starts like an answer", which also takes a
+// numbered heading ("#### 2. Check"): only such a line overrides a reference's box or answer block.
+std::optional<std::string> answer_line_number(std::string_view text) {
+  std::optional<std::string> found;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    const size_t start = line.find_first_not_of(" \t");
+    if (start == std::string_view::npos || line.substr(start, 4) != "####") continue;
+    const std::string tail = trim_copy(line.substr(start + 4));
+    if (tail.empty() || tail[0] == '#') continue;
+    const bool number = std::any_of(tail.begin(), tail.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                        std::all_of(tail.begin(), tail.end(),
+                                    [](char c) {
+                                      return (c >= '0' && c <= '9') || c == ',' || c == '.' || c == '-' ||
+                                             c == '+' || c == '$' || c == '/';
+                                    }) &&
+                        tail.find_first_of("0123456789") <= 2 && tail.back() != ',';
+    if (number) found = tail.back() == '.' ? tail.substr(0, tail.size() - 1) : tail;
+  }
+  return found;
+}
+
 std::string reference_answer(std::string_view written) {
   // U+2212 as '-', as completions read it: "#### −5" starts an answer.
   std::string ascii;
@@ -185,12 +213,22 @@ std::string reference_answer(std::string_view written) {
           box == std::string_view::npos || (fbox != std::string_view::npos && fbox > box))
         box = fbox;
       if (box != std::string_view::npos)
-        if (auto later = gsm8k_answer(vis.substr(box), Deadline())) return *later;
+        if (auto later = answer_line_number(vis.substr(box))) return *later;
     }
+    // An answer block that holds a GSM8K solution: its answer line.
+    if (a.source == AnswerSource::AnswerTag)
+      if (auto line = answer_line_number(a.text)) return *line;
     return a.text;
   }
-  // Then the markers anywhere, thinking included (a reasoning trace whose box stands inside <think>), and
+  // Then the markers anywhere, thinking included (a reasoning trace whose answer stands inside <think>), and
   // GSM8K's after a \boxed{ never closed.
+  const size_t close = raw.rfind(kAnswerClose);
+  const size_t open = close == std::string_view::npos ? close : raw.rfind(kAnswerOpen, close);
+  if (open != std::string_view::npos) {
+    const std::string_view body = raw.substr(open + kAnswerOpen.size(), close - open - kAnswerOpen.size());
+    const std::string text = last_boxed(body).value_or(trim_copy(body));
+    if (!text.empty()) return text;
+  }
   if (auto n = gsm8k_answer(raw, Deadline())) return *n;
   if (auto boxed = last_boxed(raw)) return *boxed;
   return trim_copy(raw);

@@ -636,6 +636,17 @@ TEST(Extract, ReferenceAnswers) {
   // A box mid-solution and GSM8K's "#### 7" at its end: the answer written last.
   EXPECT_EQ(reference_answer("We get \\boxed{3} for part (a).\n#### 7"), "7");
   EXPECT_EQ(reference_answer("#### 7\nthen \\boxed{3}"), "3");
+  // Only an answer line overrides a box, not a numbered heading after it ("#### 2. Check" was the reference).
+  EXPECT_EQ(reference_answer("#### 1. Solve\nSo x = \\boxed{42}.\n\n#### 2. Check\nIndeed 42 works."), "42");
+  EXPECT_EQ(reference_answer("We find $\\boxed{5}$.\n\n#### **2. Verification**\n..."), "5");
+  EXPECT_EQ(reference_answer("Part (a): \\boxed{5}\n#### (b) Discussion"), "5");
+  EXPECT_EQ(reference_answer("\\boxed{5}\n\n##### 3. Remarks"), "5");
+  EXPECT_EQ(reference_answer("\\boxed{5}\n#### $1,234."), "$1,234");
+  // An answer block holding a GSM8K solution gives its answer line; one inside the thinking still answers.
+  EXPECT_EQ(reference_answer("<answer>She earns 9 * 8 = 72.\n#### 72</answer>"), "72");
+  EXPECT_EQ(reference_answer("<answer>#### 72</answer>"), "72");
+  EXPECT_EQ(reference_answer("<think>reasoning\n<answer>12</answer>"), "12");
+  EXPECT_EQ(reference_answer("<think>so <answer>\\boxed{12}</answer></think>"), "12");
   // U+2212 after "####" starts an answer, as in completions.
   EXPECT_EQ(reference_answer("#### \u22125"), "-5");
   EXPECT_EQ(reference_answer("<think>long reasoning \\boxed{5}"), "5");  // never closed
