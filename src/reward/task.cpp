@@ -12,6 +12,8 @@ namespace seek::reward {
 namespace {
 
 constexpr int kMaxAttempts = 1'000'000;
+// The smallest held-out fraction: about 1000 draws per held-out problem, far inside kMaxAttempts.
+constexpr double kMinHeldOutFraction = 1e-3;
 // See Task::draw.
 constexpr int kExhaustCheck = 1000;
 
@@ -52,14 +54,15 @@ Task::Task(std::string name, const nlohmann::json& options, const std::vector<st
   seed_ = uint64_t(o.integer("seed", 0, 0, INT64_MAX));
   eval_seed_ = uint64_t(o.integer("eval_seed", 1234, 0, INT64_MAX));
   held_out_fraction_ = o.number("held_out_fraction", 0.01, 0.0, 0.5);
-  // The split puts a problem's key in one of 10^6 buckets (in_held_out_set): a smaller fraction held the
-  // same one bucket as 1e-6 does, and searched a million draws (seconds) before failing.
-  if (held_out_fraction_ > 0 && held_out_fraction_ < 1e-6)
+  // Each held-out problem takes about 1 / held_out_fraction draws to find: at the split's resolution of 1e-6
+  // (one key in 10^6 buckets) a million, where draw gives up (kMaxAttempts), so a third of the held-out
+  // problems failed, and a slow task took minutes per problem. At 1e-3, a thousand (milliseconds).
+  if (held_out_fraction_ > 0 && held_out_fraction_ < kMinHeldOutFraction)
     fail(
-        "{}: option 'held_out_fraction' is {}, below the split's resolution of 1e-6 (one problem in a "
-        "million); "
-        "give 0 for no held-out set, or at least 1e-6",
-        o.where(), held_out_fraction_);
+        "{}: option 'held_out_fraction' is {}, below {}: each held-out problem takes about 1 / "
+        "held_out_fraction draws to find, which at smaller fractions is slow and can fail; give 0 for no "
+        "held-out set, or at least {}",
+        o.where(), held_out_fraction_, kMinHeldOutFraction, kMinHeldOutFraction);
   template_ = o.string("template", "r1");
   if (template_ != "r1" && template_ != "instruction" && template_ != "plain")
     fail("{}: option 'template' must be \"r1\", \"instruction\" or \"plain\", got \"{}\"", o.where(),
