@@ -1,10 +1,12 @@
 // Word tasks over the built-in word list:
-//   letter_counting: 'How many times does the letter "r" appear in "strawberry jam"?' -> "3". Most letters
-//                    asked about occur in the text; some do not (answer 0). Knob: words per text.
+//   letter_counting: 'How many times does the letter "r" appear in "strawberry jam"?' -> "3". The answer is
+//                    uniform over the counts the text has, 0 included. Knob: words per text.
 //   word_reversal:   'Spell the word "banana" backward.' -> "ananab" (case-insensitive; quotes around the
 //                    answer are ignored). Knob: word length.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 #include <tuple>
 
@@ -38,15 +40,19 @@ class LetterCountingTask : public Task {
       if (i) text += ' ';
       text += words[rng.below(words.size())];
     }
-    char letter;
-    if (rng.below(5) != 0) {
-      do letter = text[rng.below(text.size())];
-      while (letter == ' ');
-    } else {
-      letter = char('a' + rng.below(26));
-    }
-    int64_t count = 0;
-    for (char c : text) count += c == letter;
+    // The answer is drawn uniformly from the counts this text has (0 for a letter it lacks): asking about a
+    // random letter of the text answered 1 nearly half the time, so a constant "1" earned half the reward.
+    std::array<int64_t, 26> counts{};
+    for (char c : text)
+      if (c != ' ') ++counts[size_t(c - 'a')];
+    std::vector<int64_t> distinct(counts.begin(), counts.end());
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    const int64_t count = distinct[rng.below(distinct.size())];
+    std::vector<char> letters;
+    for (size_t i = 0; i < counts.size(); ++i)
+      if (counts[i] == count) letters.push_back(char('a' + i));
+    const char letter = letters[rng.below(letters.size())];
     TaskInstance inst;
     inst.key = fmt::format("{}|{}", letter, text);
     inst.question = fmt::format("How many times does the letter \"{}\" appear in \"{}\"?", letter, text);

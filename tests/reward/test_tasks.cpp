@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "core/error.hpp"
@@ -212,6 +214,17 @@ TEST(Tasks, VerifiersOnHandWrittenAnswers) {
   p.data["count"] = 3;
   EXPECT_EQ(letters->verify(p, wrap("3")), 1.0);
   EXPECT_EQ(letters->verify(p, wrap("three")), 0.0);
+  std::map<std::string, int> answers;  // no constant answer is a good policy (a random letter's gave "1" 46%)
+  for (uint64_t i = 0; i < 1000; ++i) {
+    Problem q = letters->train(i);
+    const std::string text = q.data["text"], letter = q.data["letter"];
+    ASSERT_EQ(q.answer, std::to_string(std::count(text.begin(), text.end(), letter[0])));
+    ++answers[q.answer];
+  }
+  for (const auto& [answer, n] : answers) EXPECT_LT(n, 380) << "answer " << answer;
+  EXPECT_GT(answers["0"], 150);
+  EXPECT_GT(answers["2"], 150);
+  EXPECT_GT(answers["3"], 50);
 
   auto rev = make_task("word_reversal", {{"min_length", 6}, {"max_length", 6}});
   p = rev->train(0);
