@@ -366,6 +366,30 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
     r.read("eos_token_id", c.eos_token_id);
   }
 
+  // A null n_shared_experts, q_lora_rank or n_routed_experts says "none"; other nulls take the default.
+  const auto left_out = [&](const char* key) {
+    const std::string_view k = key;
+    return !j.contains(key) ||
+           (j[key].is_null() && k != "n_shared_experts" && k != "q_lora_rank" && k != "n_routed_experts");
+  };
+  const auto defaulted = [&](const char* key, const std::string& value, bool router) {
+    if (!left_out(key)) return;
+    const char* whose = !router     ? "the default"
+                        : v3_router ? "DeepSeek-V3's default"
+                                    : "DeepSeek-V2's default";
+    c.layout_keys_defaulted.push_back(fmt::format("{} {} ({})", key, value, whose));
+  };
+  defaulted("n_routed_experts", "null", false);
+  defaulted("q_lora_rank", "null", false);
+  if (c.n_routed_experts > 0) {
+    defaulted("first_k_dense_replace", std::to_string(c.first_k_dense_replace), true);
+    defaulted("moe_layer_freq", std::to_string(c.moe_layer_freq), false);
+    defaulted("n_shared_experts", std::to_string(c.n_shared_experts), true);
+    defaulted("topk_method", method, true);
+  }
+  defaulted("tie_word_embeddings", c.tie_word_embeddings ? "true" : "false", false);
+  defaulted("num_nextn_predict_layers", std::to_string(c.num_nextn_predict_layers), false);
+
   // Unused by MLA (every head has its own keys and values from the latent), but a value that is no head
   // count says the file is not what it claims: checked, not read.
   SEEK_CHECK(r.integer_or("num_key_value_heads", 1) >= 1,

@@ -63,6 +63,11 @@ struct ModelConfig {
            std::find(extra_eos_token_ids.begin(), extra_eos_token_ids.end(), id) != extra_eos_token_ids.end();
   }
 
+  // The keys that decide which tensors the weights hold and that config.json left out, each with the value it
+  // took ("first_k_dense_replace 3 (DeepSeek-V3's default)"): a mismatch with the weights names them, since
+  // the file does not. Not saved: a saved config writes every key.
+  std::vector<std::string> layout_keys_defaulted;
+
   int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
   bool has_q_lora() const { return q_lora_rank > 0; }
   // MoE iff n_routed_experts is set, i >= first_k_dense_replace and i % moe_layer_freq == 0 (spec §1).

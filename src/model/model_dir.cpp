@@ -157,6 +157,15 @@ int64_t leading_indices(const std::set<int64_t>& present) {
   return n;
 }
 
+// What a store holds of the indices 0, 1, ... (layers or experts), after "holds": the first index missing
+// is the one to name, with those past it, so that a gap does not read as the file ending there.
+std::string held_indices(const std::set<int64_t>& present, int64_t leading, std::string_view what) {
+  const int64_t last = present.empty() ? -1 : *present.rbegin();
+  if (last < 0) return fmt::format("no {}s", what);
+  if (last < leading) return fmt::format("{}s 0 to {} only", what, leading - 1);
+  return fmt::format("no tensor of {} {}, though it holds {}s up to {}", what, leading, what, last);
+}
+
 bool is_float_dtype(DType t) {
   return t == DType::F32 || t == DType::BF16 || t == DType::F16 || t == DType::F8_E4M3 || t == DType::F64;
 }
@@ -221,10 +230,28 @@ void check_tensor_names(const TensorStore& store, const ParamLayout& read, const
       store.path(), unused.size(), config_path, shown);
 }
 
+void check_weights_against_layout(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
+                                  const std::string& config_path);
+
 }  // namespace
 
 void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
                                 const std::string& config_path) {
+  try {
+    check_weights_against_layout(store, cfg, skips_mtp_layers, config_path);
+  } catch (const Error& e) {
+    // A default explains a mismatch that the file's own keys do not show (a V3 config without
+    // first_k_dense_replace expects 3 dense layers).
+    if (cfg.layout_keys_defaulted.empty()) throw;
+    fail("{} (defaults taken for keys {} leaves out: {}; set a key in the file where the weights differ)",
+         e.what(), config_path, fmt::join(cfg.layout_keys_defaulted, ", "));
+  }
+}
+
+namespace {
+
+void check_weights_against_layout(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
+                                  const std::string& config_path) {
   // Layers and experts first, from names alone: the layout below has a tensor per layer and expert, so a
   // count off by orders of magnitude must be refused before it is built.
   std::set<int64_t> layer_ids, expert_ids;
@@ -235,8 +262,7 @@ void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg
   const int64_t layers = leading_indices(layer_ids), experts = leading_indices(expert_ids);
   SEEK_CHECK(cfg.num_hidden_layers <= layers,
              "{}: num_hidden_layers is {} but {} holds {}; do the weights match the config?", config_path,
-             cfg.num_hidden_layers, store.path(),
-             layers == 0 ? std::string("no layers") : fmt::format("layers 0 to {} only", layers - 1));
+             cfg.num_hidden_layers, store.path(), held_indices(layer_ids, layers, "layer"));
   // The MTP layers follow the decoder layers, and are in the layout below unless the loader skips them.
   SEEK_CHECK(
       skips_mtp_layers || cfg.num_nextn_predict_layers <= layers - cfg.num_hidden_layers,
@@ -247,9 +273,8 @@ void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg
   bool moe = false;  // a config may name experts and still have only dense layers
   for (int64_t i = 0; i < cfg.num_hidden_layers && !moe; ++i) moe = cfg.is_moe_layer(i);
   SEEK_CHECK(!moe || cfg.n_routed_experts <= experts,
-             "{}: n_routed_experts is {} but {} holds {} routed expert(s) per layer at most; do the weights "
-             "match the config?",
-             config_path, cfg.n_routed_experts, store.path(), experts);
+             "{}: n_routed_experts is {} but {} holds {}; do the weights match the config?", config_path,
+             cfg.n_routed_experts, store.path(), held_indices(expert_ids, experts, "routed expert"));
   // Each routed expert of each MoE layer is three tensors: a config that describes far more than the file
   // holds (2000 layers of 2000 experts over a header of 4000 empty tensors, which passes the counts above) is
   // refused before the list of them is built.
@@ -282,6 +307,8 @@ void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg
     store.fp8_scale(want.name);
   }
 }
+
+}  // namespace
 
 // std::filesystem's throwing calls would report a symlink loop as an internal error, so every check here
 // takes an error code, and what it cannot tell is left to the read, which names the reason.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <tuple>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -147,6 +148,32 @@ TEST(ModelDir, TensorsTheConfigDoesNotDescribeAreNamed) {
   fs::remove_all(dir);
 }
 
+// A key left out of config.json takes its class's default (Hugging Face's), which the file does not show: a
+// mismatch it leads to names it. A V3 config without first_k_dense_replace expects 3 dense layers, and the
+// error named only a missing tensor.
+TEST(ModelDir, MismatchesNameTheDefaultsThatLedToThem) {
+  for (const auto& [fixture, key, taken] :
+       {std::tuple{"tiny-v3", "first_k_dense_replace", "first_k_dense_replace 3 (DeepSeek-V3's default)"},
+        std::tuple{"tiny-v2lite", "n_shared_experts", "n_shared_experts 0 (DeepSeek-V2's default)"}}) {
+    auto cfg = test::shipped_config(fixture);
+    Transformer<float> m(cfg);
+    m.init_weights(1);
+    auto dir = temp_dir("defaults");
+    save_model_dir(m, dir);
+    const auto msg_with = [&](bool without_key) {
+      auto j = cfg.to_json();
+      if (without_key) j.erase(key);
+      std::ofstream(dir / "config.json") << j.dump();
+      return error_of([&] { load_model_dir<float>(dir); });
+    };
+    EXPECT_EQ(msg_with(false), "") << fixture;
+    const std::string msg = msg_with(true);
+    EXPECT_NE(msg.find("defaults taken for keys"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(taken), std::string::npos) << msg;
+    fs::remove_all(dir);
+  }
+}
+
 // Layer and expert counts are checked against the indices the weights hold from 0 on, not the largest one: a
 // single stray tensor at index 99999999 let a config claim 10^8 layers (or experts), and the loader then
 // built a layout of that size for minutes before running out of memory. Training loads read the MTP layers,
@@ -173,11 +200,15 @@ TEST(ModelDir, LayerAndExpertCountsNeedEveryIndexFromZero) {
   c.num_hidden_layers = 99999999;
   auto msg = error_with(c, true);
   EXPECT_NE(msg.find("num_hidden_layers is 99999999 but"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("layers 0 to 3 only"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("no tensor of layer 4, though it holds layers up to 99999999"), std::string::npos)
+      << msg;
   c = cfg;
   c.n_routed_experts = 100000000;
   msg = error_with(c, true);
   EXPECT_NE(msg.find("n_routed_experts is 100000000 but"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("no tensor of routed expert 8, though it holds routed experts up to 99999999"),
+            std::string::npos)
+      << msg;
   c = cfg;
   c.num_nextn_predict_layers = int64_t(1) << 40;
   msg = error_with(c, false);
@@ -186,6 +217,20 @@ TEST(ModelDir, LayerAndExpertCountsNeedEveryIndexFromZero) {
   // Inference skips the MTP layers, so their count does not matter there; the stray tensors still do.
   msg = error_with(c, true);
   EXPECT_NE(msg.find("2 tensor(s) that cfg.json does not describe"), std::string::npos) << msg;
+  fs::remove_all(dir);
+
+  // A layer missing in the middle is named as missing: it read as the file ending there ("layers 0 to 0
+  // only", with layers 2 and 3 in the file).
+  fs::create_directories(dir);
+  SafetensorsWriter without_layer_1;
+  for (const auto& info : ps.layout.all())
+    if (!info.name.starts_with("model.layers.1."))
+      without_layer_1.add(info.name, DType::F32, info.shape, ps.value.data() + info.offset);
+  without_layer_1.write(dir / "model.safetensors");
+  TensorStore gap(dir);
+  msg = error_of([&] { check_weights_match_config(gap, cfg, true, "cfg.json"); });
+  EXPECT_NE(msg.find("num_hidden_layers is 3 but"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("no tensor of layer 1, though it holds layers up to 3"), std::string::npos) << msg;
   fs::remove_all(dir);
 }
 
