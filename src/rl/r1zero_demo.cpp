@@ -434,17 +434,11 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   // evaluation ends the demo before the next phase.
   const StopOnSignal stop("\nseek: stopping the demo at the next safe point (signal again to quit at once)\n",
                           /*closed_stdout=*/true);
-  // The demo's own settings are behind the run's: too little text for one sequence, from a small
-  // --pretrain-examples, was named by seq_len, which the demo has no flag for.
   bool pretrain_interrupted = false;
   try {
     pretrain_interrupted = run_training(ts, false).interrupted;
   } catch (const Error& e) {
-    const std::string what = e.what();
-    fail("pretraining the base model: {}{}", what,
-         what.find("too little training data") != std::string::npos
-             ? fmt::format(" (--pretrain-examples {} makes the text; give more)", o.pretrain_examples)
-             : "");
+    fail("pretraining the base model: {}", e.what());
   }
   if (pretrain_interrupted || stop.requested("phase")) return stopped();
 

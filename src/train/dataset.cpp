@@ -2,7 +2,8 @@
 // a seeded hash of their index, each side is one packed stream (kept as runs of contiguous documents in the
 // mapped token file, never copied), and sequence i of a stream reads tokens [i*L, i*L + L + 1). For SFT a
 // conversation that would cross into the next sequence starts that sequence instead, after padding that
-// carries no loss: packed across the cut, half of an answer was trained without its prompt in view.
+// carries no loss: packed across the cut, half of an answer was trained without its prompt in view; and the
+// last sequence is padded to its end rather than dropped with its conversations.
 #include "train/dataset.hpp"
 
 #include <algorithm>
@@ -49,6 +50,18 @@ struct Stream {
       at.push_back(file_begin);
     }
     tokens += n;
+  }
+
+  // Pads the stream to the end of its last sequence (SFT), whose conversations were otherwise dropped with
+  // it, as a pretraining stream's partial last sequence is: 40% of a five-conversation file was never
+  // trained.
+  void pad_last_window(int64_t window) {
+    if (tokens <= 1 || (tokens - 1) % window == 0) return;
+    const int64_t pad = window - (tokens - 1) % window;
+    begin.push_back(tokens);
+    at.push_back(kPadding);
+    tokens += pad;
+    padding += pad;
   }
 
   // Calls f(cache_position, count) for the pieces of stream range [from, to), in order; cache_position is
@@ -102,16 +115,14 @@ class PackedDataset final : public Dataset {
                                                         [](uint8_t m) { return m == 0; });
         stats_.documents_longer_than_a_sequence += cache_.offset(d + 1) - cache_.offset(d) > uint64_t(L + 1);
       }
-    // Every file has answers (the cache build checks that), but they can all fall outside the training
-    // sequences: in validation documents, or in the training split's tail, too short for another sequence.
+    // Every file has answers (the cache build checks that), but they can all fall in validation documents.
     if (stats_.counted_targets == 0) {
       std::string names;
       for (const auto& p : opts_.inputs) names += (names.empty() ? "" : ", ") + p.string();
       fail(
-          "no training target carries loss: the {} answer tokens of {} all fall outside the {} training "
-          "sequence(s) of seq_len {} (in validation documents or in the last {} tokens); add answers, or "
-          "lower val_fraction or seq_len",
-          cache_.loss_tokens, names, train_.sequences, L, train_.tokens - 1 - train_.sequences * L);
+          "no training target carries loss: the {} answer tokens of {} all fall in the {} validation "
+          "document(s); add answers, or lower val_fraction",
+          cache_.loss_tokens, names, val_.documents);
     }
     stats_.reused_cache = cache_.reused;
     stats_.cache_path = cache_.dir;
@@ -174,6 +185,8 @@ class PackedDataset final : public Dataset {
       const int64_t b = int64_t(cache_.offset(d)), e = int64_t(cache_.offset(d + 1));
       (val[d] ? val_ : train_).append(b, e - b, window);
     }
+    if (window > 0)
+      for (Stream* s : {&train_, &val_}) s->pad_last_window(window);
   }
 
   // Targets that carry loss over all sequences of a stream (its positions 1 .. sequences * L), and the

@@ -1287,18 +1287,15 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
             std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find("moving the previous demo"), std::string::npos) << r.output;
-  // Too few examples for one sequence: found by the trainer once the demo has started, and named by the
-  // demo's flag (the trainer's message named seq_len, which the demo has no flag for).
-  const std::string failing =
-      " --pretrain-steps 2 --pretrain-examples 1 --grpo-steps 1 --prompts-per-step 2 --group-size 2 "
-      "--eval-problems 2 --threads 1 --out " +
-      out.string();
-  r = run("demo" + failing);
+  // A failure once the demo has started: a file-size limit far below the model's size stops the pretraining
+  // at its checkpoint.
+  const auto run_failing = [&] {
+    return seek::test::run_command("ulimit -f 1024; " + std::string(SEEK_BINARY) + " demo" + tiny + " 2>&1");
+  };
+  r = run_failing();
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("pretraining the base model: too little training data"), std::string::npos)
-      << r.output;
-  EXPECT_NE(r.output.find("(--pretrain-examples 1 makes the text; give more)"), std::string::npos)
-      << r.output;
+  EXPECT_NE(r.output.find("pretraining the base model: cannot write"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("File too large"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("the previous demo's runs in " + out.string() + " are kept"), std::string::npos)
       << r.output;
   EXPECT_EQ(seek::read_file(out / "summary.json"), summary);
@@ -1320,7 +1317,7 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   for (const char* name : outputs) fs::rename(out / name, out / ".previous-demo" / name);
   fs::create_directories(out / "grpo");
   std::ofstream(out / "base-data.jsonl") << "partial\n";
-  r = run("demo" + failing);
+  r = run_failing();
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("putting back the previous demo's runs from"), std::string::npos) << r.output;
   EXPECT_EQ(seek::read_file(out / "summary.json"), summary);
@@ -1331,7 +1328,7 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   // (older) goes.
   fs::create_directories(out / ".previous-demo" / "grpo");
   std::ofstream(out / ".previous-demo" / "summary.json") << "{}";
-  r = run("demo" + failing);
+  r = run_failing();
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_EQ(seek::read_file(out / "summary.json"), summary);
   EXPECT_EQ(seek::read_file(out / "grpo" / "model" / "model.safetensors"), model);
@@ -1371,8 +1368,9 @@ TEST(Cli, AStoppedFirstDemoLeavesNothingBehind) {
   EXPECT_NE(r.output.find("this demo's unfinished runs in " + out.string() + " are removed"),
             std::string::npos)
       << r.output;
-  r = run("demo --pretrain-examples 1" + flags.substr(flags.find(" --grpo-steps")) + " --pretrain-steps 2");
+  r = seek::test::run_command("ulimit -f 1024; " + std::string(SEEK_BINARY) + " demo" + flags + " 2>&1");
   EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("File too large"), std::string::npos) << r.output;
   EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;
   // What a killed demo had made (no summary.json, no stash) is removed, not kept as a previous demo.
   fs::create_directories(out / "base" / "checkpoints");

@@ -1,11 +1,13 @@
 // SFT data that would train on nothing is refused: a file whose records have no answer (no assistant turn,
 // no completion) adds no target carrying loss, and a dataset whose training sequences hold none would run
 // every step with nothing to learn while reporting success.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <vector>
 
 #include "support/error_of.hpp"
 #include "support/temp_dir.hpp"
@@ -75,20 +77,50 @@ TEST(DatasetTargets, SftFileWithoutAnswersIsAnErrorNamingIt) {
   EXPECT_NE(error_of([&] { Dataset::open(sft({tmp.path / "empty.jsonl"}, tmp.path), *tok); }), "");
 }
 
-TEST(DatasetTargets, SftAnswersOutsideEveryTrainingSequenceAreAnError) {
+// The last sequence of an SFT stream is padded to its end: it was dropped, as a pretraining stream's partial
+// last sequence is, and the conversations in it were never trained (two of five in a small file).
+TEST(DatasetTargets, SftTrainsTheConversationsOfTheLastSequence) {
   TempDir tmp("dataset-targets-tail");
   const auto tok = make_byte_tokenizer();
-  // A long question, then a short answer: with seq_len 64 there is one sequence (the conversation has 65 to
-  // 127 tokens) and the answer is in the tail that fills no other one, so no training target carries loss.
+  // A long question, then a short answer: with seq_len 64 the conversation (65 to 127 tokens) takes two
+  // sequences, the answer in the second.
   const std::string question(80, 'q');
   const fs::path f =
       write_jsonl(tmp.path / "tail.jsonl", {chat({{"user", question.c_str()}, {"assistant", "ok"}})});
-  const std::string e = error_of([&] { Dataset::open(sft({f}, tmp.path, 64), *tok); });
-  EXPECT_NE(e.find("no training target carries loss"), std::string::npos) << e;
-  EXPECT_NE(e.find(f.string()), std::string::npos) << e;
-  // Sequences of one token cover every target.
-  auto d = Dataset::open(sft({f}, tmp.path, 1), *tok);
+  auto d = Dataset::open(sft({f}, tmp.path, 64), *tok);
+  EXPECT_EQ(d->stats().train_sequences, 2);
   EXPECT_EQ(d->stats().counted_targets, 3);  // "ok" and the end-of-sentence token
+  // Five short conversations, each padded to a sequence of its own: every answer counts.
+  const fs::path five = write_jsonl(tmp.path / "five.jsonl",
+                                    std::vector<json>(5, chat({{"user", "1+2?"}, {"assistant", "3"}})));
+  d = Dataset::open(sft({five}, tmp.path, 32), *tok);
+  EXPECT_EQ(d->stats().counted_targets, 10);  // "3" and the end-of-sentence token, five times
+  // One conversation shorter than a sequence is a sequence (it was "too little training data").
+  const fs::path one = write_jsonl(tmp.path / "one.jsonl", {chat({{"user", "1+2?"}, {"assistant", "3"}})});
+  d = Dataset::open(sft({one}, tmp.path, 64), *tok);
+  EXPECT_EQ(d->stats().train_sequences, 1);
+  EXPECT_EQ(d->stats().counted_targets, 2);
+}
+
+// Answers that all fall in validation documents leave the training sequences nothing to learn from. Of two
+// documents one goes to each side; the file is written in both orders, so the answer is held out in one.
+TEST(DatasetTargets, SftAnswersOnlyInValidationAreAnError) {
+  TempDir tmp("dataset-targets-val");
+  const auto tok = make_byte_tokenizer();
+  const json answer = chat({{"user", "What is 2+2?"}, {"assistant", "4"}}), none = chat({{"user", "Hi?"}});
+  int errors = 0;
+  for (const auto& records : {std::vector<json>{answer, none}, std::vector<json>{none, answer}}) {
+    const fs::path f = write_jsonl(tmp.path / fmt::format("order{}.jsonl", errors), records);
+    auto o = sft({f}, tmp.path);
+    o.val_fraction = 0.5;
+    const std::string e = error_of([&] { Dataset::open(o, *tok); });
+    if (e.empty()) continue;
+    ++errors;
+    EXPECT_NE(e.find("no training target carries loss"), std::string::npos) << e;
+    EXPECT_NE(e.find("all fall in the 1 validation document(s)"), std::string::npos) << e;
+    EXPECT_NE(e.find(f.string()), std::string::npos) << e;
+  }
+  EXPECT_EQ(errors, 1);
 }
 
 // Records without an answer are counted: they fill training sequences with no loss, which the trainer's note
