@@ -32,7 +32,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"min_lr", "learning rate the decay reaches one step after the last, as in Hugging Face (default 1e-4)"},
     {"warmup_steps", "linear warm-up steps (default 100)"},
     {"schedule", "constant | cosine | linear | wsd (default cosine)"},
-    {"decay_fraction", "wsd: share of steps in the final decay (default 0.2)"},
+    {"decay_fraction", "wsd: share of the steps after warm-up spent in the final decay (default 0.2)"},
     {"weight_decay", "AdamW decoupled weight decay on 2-D weights (default 0.1)"},
     {"beta1", "AdamW β1 (default 0.9)"},
     {"beta2", "AdamW β2 (default 0.95)"},

@@ -17,6 +17,7 @@
 #include <fstream>
 
 #include "core/atomic_file.hpp"
+#include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/read_file.hpp"
 #include "core/stderr.hpp"
@@ -464,9 +465,9 @@ void print_resuming(const std::filesystem::path& checkpoint, const TrainerState&
   if (saved != state.extra.end() && saved->is_number_integer() &&
       saved->get<int64_t>() != omp_get_max_threads())
     fmt::print(
-        "note: the checkpoint was made with {} threads and this run has {}: sums split across threads round "
+        "note: the checkpoint was made with {} and this run has {}: sums split across threads round "
         "differently, so the run will not reproduce an uninterrupted one bit for bit (--threads {} would)\n",
-        saved->get<int64_t>(), omp_get_max_threads(), saved->get<int64_t>());
+        count_of(saved->get<int64_t>(), "thread"), omp_get_max_threads(), saved->get<int64_t>());
   if (step == steps)
     fmt::print(
         "the run is already complete: its checkpoint is at step {} and --steps is {}; raise --steps to train "

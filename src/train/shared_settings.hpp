@@ -93,14 +93,14 @@ void validate_shared(const S& s) {
         std::pair{"max_grad_norm", s.max_grad_norm}, std::pair{"bias_update_speed", s.bias_update_speed}})
     SEEK_CHECK(std::isfinite(double(v)), "{} must be a finite number, got {}", name, double(v));
   require_positive(s.steps, "steps");
-  parse_schedule_kind(s.schedule);
+  const ScheduleKind schedule = parse_schedule_kind(s.schedule);
   SEEK_CHECK(s.warmup_steps >= 0, "warmup_steps must be >= 0, got {}", s.warmup_steps);
   SEEK_CHECK(s.lr > 0 && s.min_lr >= 0, "need 0 <= min_lr <= lr and lr > 0 (lr {}, min_lr {})", s.lr,
              s.min_lr);
   // seek train's default min_lr (1e-4) is above the learning rates fine-tuning uses: the bare "need min_lr <=
-  // lr" named a value the user never gave.
+  // lr" named a value the user never gave. A constant schedule never reaches min_lr.
   SEEK_CHECK(
-      s.min_lr <= s.lr,
+      s.min_lr <= s.lr || schedule == ScheduleKind::Constant,
       "min_lr {} is above lr {}, the rate the schedule decays from{}: give --min-lr at most {} (0 decays "
       "to nothing)",
       s.min_lr, s.lr, s.min_lr == S{}.min_lr ? " (min_lr is the default, unchanged)" : "", s.lr);

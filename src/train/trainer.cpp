@@ -569,9 +569,13 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     const bool last = state.step == s.steps;
     // A signal at the last step lets the run finish and save its model; the command then ends by the signal
     // (cli end_run). Asked there too, so the test hook can signal at it.
-    const bool stopping = stop.requested("step") && !last;
-    if (last || stopping || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0))
+    bool stopping = stop.requested("step") && !last;
+    if (last || stopping || (s.checkpoint_every > 0 && state.step % s.checkpoint_every == 0)) {
       checkpoints.save(*model, opt, state, s.to_json());
+      // A signal during the save (seconds to minutes on a large model) stops the run here, on the
+      // checkpoint just written: it trained one more step and wrote a second checkpoint.
+      stopping = stopping || (!last && stop.requested("saved"));
+    }
     if (stopping) {
       result.interrupted = true;
       break;

@@ -63,7 +63,10 @@ void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int
                   format_bytes(bytes(params)), format_bytes(bytes(ids)), grad_accum, batch_size, seq_len,
                   format_bytes(bytes(activations)), format_bytes(training_activation_bytes_per_token(cfg)),
                   format_bytes(bytes(logits))),
-      "; lower --batch-size (and raise --grad-accum to keep the sequences per step)");
+      // A step's token ids are held whole: where they outweigh a micro-batch's activations, more
+      // micro-batches is the wrong advice.
+      ids > activations ? "; lower --grad-accum or --batch-size (a step's token ids are held at once)"
+                        : "; lower --batch-size (and raise --grad-accum to keep the sequences per step)");
 }
 
 }  // namespace seek

@@ -1481,6 +1481,14 @@ TEST(Cli, ABatchTooBigForMemoryIsAClearError) {
   EXPECT_NE(r.output.find("a micro-batch's activations (1.5 TB: batch_size × seq_len × 24.0 kB per token)"),
             std::string::npos)
       << r.output;
+  // Where the step's token ids are the bulk, from micro-batches, more of them is the wrong advice.
+  r = run("train --config " + std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json --data " +
+          (tmp.path / "corpus.txt").string() + " --out " + (tmp.path / "run3").string() +
+          " --batch-size 1 --grad-accum 10000000000 --seq-len 32");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("; lower --grad-accum or --batch-size (a step's token ids are held at once)"),
+            std::string::npos)
+      << r.output;
 }
 
 // Ctrl-C during a chat reply ends that reply (what it wrote so far stays in the conversation), not the chat;

@@ -161,6 +161,25 @@ TEST(TrainerReview, SftResumeAcrossEpochsWithChangedSettingsIsBitIdentical) {
   }
 }
 
+// A signal that comes while a checkpoint is written stops the run on that checkpoint: with one micro-batch a
+// step, nothing looked for it between the save and the next step, which was trained and saved as well.
+TEST(TrainerReview, ASignalDuringACheckpointStopsOnIt) {
+  TempDir tmp("review-stop-in-save");
+  auto s = settings(write_corpus(tmp.path), tmp.path / "run", "pretrain");
+  s.steps = 4;
+  s.checkpoint_every = 1;
+  {
+    test::SignalAt signal("saved:2");
+    const auto r = run_training(s, false);
+    EXPECT_TRUE(r.interrupted);
+    EXPECT_EQ(r.steps_done, 2);
+  }
+  EXPECT_EQ(all_metrics(s.out).size(), 2u);
+  EXPECT_TRUE(fs::exists(fs::path(s.out) / "checkpoints" / "step-00000002"));
+  EXPECT_FALSE(fs::exists(fs::path(s.out) / "checkpoints" / "step-00000003"));
+  EXPECT_EQ(run_training(s, true).steps_done, 4);
+}
+
 // The gradient of a batch is the same whatever batch the model ran before it: the MTP head's gradient of an
 // earlier batch must not be replayed into one whose MTP depth has no target.
 TEST(TrainerReview, BatchWithoutMtpTargetsGetsNoStaleMtpGradient) {
@@ -407,6 +426,10 @@ TEST(TrainerReview, ALearningRateBelowTheDefaultMinLrSaysSo) {
       test::error_of([&] { run_training(s, false); }),
       "min_lr 3e-05 is above lr 2e-05, the rate the schedule decays from: give --min-lr at most 2e-05 (0 "
       "decays to nothing)");
+  // A constant schedule never reaches min_lr: fine-tuning at a constant 2e-5 was refused over the default.
+  s.schedule = "constant";
+  s.min_lr = TrainSettings{}.min_lr;
+  EXPECT_EQ(test::error_of([&] { s.validate(); }), "");
 }
 
 }  // namespace
