@@ -386,8 +386,12 @@ TokenId BpeTokenizer::first_missing_id() const {
 }
 
 void BpeTokenizer::check_id(TokenId id) const {
-  if (id < 0 || size_t(id) >= tokens_.size() || !tokens_[id].present)
+  if (id < 0 || size_t(id) >= tokens_.size())
     fail("token id {} is not in the vocabulary (size {})", id, tokens_.size());
+  // A tokenizer.json may leave ids unused: "not in the vocabulary (size 706)" read wrong for 300.
+  if (!tokens_[id].present)
+    fail("token id {} is not in the vocabulary: tokenizer.json gives no token that id (its ids run to {})",
+         id, tokens_.size() - 1);
 }
 
 std::string BpeTokenizer::decode(std::span<const TokenId> ids, bool skip_special) const {

@@ -238,6 +238,18 @@ TEST(BpeTokenizer, TinyModelEncodesWithBothMergeForms) {
   EXPECT_EQ(t.vocab_size(), 259u);
 }
 
+// An id that the file leaves unused is named as such: "not in the vocabulary (size 261)" read wrong for 259.
+TEST(BpeTokenizer, AnUnusedIdInsideTheVocabularyIsNamedAsUnused) {
+  auto j = tiny_tokenizer();
+  j["added_tokens"][0]["id"] = 260;  // 258 and 259 left unused
+  tok::BpeTokenizer t(j, json(), "tiny");
+  std::vector<TokenId> gap = {259}, past = {261};
+  EXPECT_EQ(
+      test::error_of([&] { t.decode(gap); }),
+      "token id 259 is not in the vocabulary: tokenizer.json gives no token that id (its ids run to 260)");
+  EXPECT_EQ(test::error_of([&] { t.decode(past); }), "token id 261 is not in the vocabulary (size 261)");
+}
+
 // A merge listed twice takes its last rank, as Hugging Face's tokenizers and its JavaScript port read it
 // (the first rank was kept: "the" came out as one token where they give "t" + "he").
 TEST(BpeTokenizer, ARepeatedMergeTakesItsLastRank) {
