@@ -1,6 +1,7 @@
 // The non-ASCII characters regexes read as \s (PCRE2 with Unicode properties, JavaScript): U+0085, U+00A0,
 // U+1680, U+2000..U+200A, U+2028, U+2029, U+202F, U+205F, U+3000, and U+FEFF (JavaScript's \s).
 #pragma once
+#include <algorithm>
 #include <string_view>
 
 namespace seek {
@@ -57,6 +58,22 @@ inline size_t invisible_at(std::string_view text) {
     return selectors || halfwidth_filler ? 3 : 0;
   }
   return 0;
+}
+
+// Whether `s` is nothing but white space as a regex's \s reads it (the ASCII six and the Unicode spaces
+// above), NUL and the invisible characters: text that shows nothing (an empty answer, a prompt that asks
+// nothing).
+inline bool shows_nothing(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    if (std::string_view(" \n\t\r\v\f\0", 7).find(s[i]) != std::string_view::npos) {
+      ++i;
+    } else if (const size_t n = std::max(unicode_space_at(s.substr(i)), invisible_at(s.substr(i))); n > 0) {
+      i += n;
+    } else {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace seek

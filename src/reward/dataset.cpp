@@ -9,6 +9,7 @@
 
 #include "core/error.hpp"
 #include "core/read_file.hpp"
+#include "core/unicode_space.hpp"
 #include "core/unrendered_message_keys.hpp"
 #include "core/untrusted_json.hpp"
 #include "reward/answer_extract.hpp"
@@ -25,7 +26,7 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
   if (has_prompt) {
     if (!j["prompt"].is_string()) fail("{}: \"prompt\" must be a string", where);
     p.prompt = j["prompt"].get<std::string>();
-    if (trim_copy(p.prompt).empty())
+    if (shows_nothing(p.prompt))
       fail("{}: \"prompt\" is empty{}", where, p.prompt.empty() ? "" : " but for white space");
   } else {
     const auto& m = j["messages"];
@@ -49,7 +50,7 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
             where, i, role, key, unrendered_message_advice(key));
       if (!m[i].contains("content") || !m[i]["content"].is_string()) shape();
       // As an empty "prompt" is: a user turn without text asks nothing.
-      if (role == "user" && trim_copy(m[i]["content"].get_ref<const std::string&>()).empty())
+      if (role == "user" && shows_nothing(m[i]["content"].get_ref<const std::string&>()))
         fail("{}: messages[{}] is a user turn with empty content", where, i);
     }
     if (std::none_of(m.begin(), m.end(), [](const nlohmann::json& t) { return t["role"] == "user"; }))

@@ -69,22 +69,6 @@ const StrictRegex& r1_regex() {
   return re;
 }
 
-// Whitespace as the pattern's \s reads it (the ASCII six and the Unicode spaces: NBSP, U+2000..U+200A,
-// U+FEFF, and more) and the invisible characters (zero-width spaces and joiners, the soft hyphen, and more):
-// an answer of nothing but them is empty.
-bool blank(std::string_view s) {
-  for (size_t i = 0; i < s.size();) {
-    if (std::string_view(" \n\t\r\v\f\0", 7).find(s[i]) != std::string_view::npos) {  // NUL shows nothing too
-      ++i;
-    } else if (const size_t n = std::max(unicode_space_at(s.substr(i)), invisible_at(s.substr(i))); n > 0) {
-      i += n;
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
 class FormatReward : public RewardFunction {
  public:
   explicit FormatReward(const OptionReader& o) : prefilled_(o), limit_(o.number("time_limit", 1.0, 0, 3600)) {
@@ -96,7 +80,7 @@ class FormatReward : public RewardFunction {
       std::string text = prefilled_(in) ? "<think>" + std::string(in.completion) : std::string(in.completion);
       std::vector<std::pair<size_t, size_t>> g;
       if (!r1_regex().match(text, &g) || g.size() < 2) return 0.0;
-      return blank(std::string_view(text).substr(g[1].first, g[1].second - g[1].first)) ? 0.0 : 1.0;
+      return shows_nothing(std::string_view(text).substr(g[1].first, g[1].second - g[1].first)) ? 0.0 : 1.0;
     });
   }
 

@@ -50,6 +50,12 @@ TEST(ProblemMessages, AnEmptyQuestionOrIdIsRefused) {
   msg = error_of({{"messages", {{{"role", "user"}, {"content", " \t"}}}}, {"answer", "1"}});
   EXPECT_NE(msg.find("problems.jsonl:7: messages[0] is a user turn with empty content"), std::string::npos)
       << msg;
+  // Unicode white space and invisible characters too (no-break and ideographic spaces, a zero-width space).
+  msg = error_of({{"prompt", "\u00a0\u3000\u200b"}, {"answer", "1"}});
+  EXPECT_NE(msg.find("problems.jsonl:7: \"prompt\" is empty but for white space"), std::string::npos) << msg;
+  msg = error_of({{"messages", {{{"role", "user"}, {"content", "\u2003\ufeff"}}}}, {"answer", "1"}});
+  EXPECT_NE(msg.find("problems.jsonl:7: messages[0] is a user turn with empty content"), std::string::npos)
+      << msg;
 }
 
 // Turns carrying a tool call or reasoning beside their content were rendered without it, and the model was
