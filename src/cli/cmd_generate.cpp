@@ -442,7 +442,8 @@ void run_generate(GenerateOptions& o) {
       j.push_back({{"text", c.text},
                    {"tokens", c.tokens},
                    {"logprobs", c.logprobs},
-                   {"top_logprobs", top},
+                   // null when not asked for, as OpenAI's API leaves it out: [] read as "no token".
+                   {"top_logprobs", o.logprobs > 0 ? top : nlohmann::json()},
                    {"finish_reason", finish_reason_name(c.finish)}});
     }
     // A completion cut by -n or a stop token can end inside a multi-byte character; strict dump() throws on

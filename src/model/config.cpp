@@ -374,7 +374,8 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
   };
   const auto defaulted = [&](const char* key, const std::string& value, bool router) {
     if (!left_out(key)) return;
-    const char* whose = !router     ? "the default"
+    // Not Hugging Face's for every key: its DeepseekV3Config has one MTP layer and a q_lora_rank of 1536.
+    const char* whose = !router     ? "seek's default"
                         : v3_router ? "DeepSeek-V3's default"
                                     : "DeepSeek-V2's default";
     c.layout_keys_defaulted.push_back(fmt::format("{} {} ({})", key, value, whose));

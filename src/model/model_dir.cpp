@@ -230,28 +230,39 @@ void check_tensor_names(const TensorStore& store, const ParamLayout& read, const
       store.path(), unused.size(), config_path, shown);
 }
 
-void check_weights_against_layout(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
-                                  const std::string& config_path);
+// The layout the config describes, checked against the store's names and shapes (not yet its types).
+ParamLayout layout_matching_names_and_shapes(const TensorStore& store, const ModelConfig& cfg,
+                                             bool skips_mtp_layers, const std::string& config_path);
 
 }  // namespace
 
 void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
                                 const std::string& config_path) {
+  ParamLayout layout;
   try {
-    check_weights_against_layout(store, cfg, skips_mtp_layers, config_path);
+    layout = layout_matching_names_and_shapes(store, cfg, skips_mtp_layers, config_path);
   } catch (const Error& e) {
-    // A default explains a mismatch that the file's own keys do not show (a V3 config without
-    // first_k_dense_replace expects 3 dense layers).
+    // A default explains a mismatch of counts, names or shapes that the file's own keys do not show (a V3
+    // config without first_k_dense_replace expects 3 dense layers).
     if (cfg.layout_keys_defaulted.empty()) throw;
     fail("{} (defaults taken for keys {} leaves out: {}; set a key in the file where the weights differ)",
          e.what(), config_path, fmt::join(cfg.layout_keys_defaulted, ", "));
+  }
+  for (const ParamInfo& want : layout.all()) {
+    const TensorInfo& got = store.info(want.name);
+    SEEK_CHECK(is_float_dtype(got.dtype),
+               "tensor '{}' in {} is {}; weights must be F32, BF16, F16, F64 or F8_E4M3", want.name,
+               store.file_of(want.name).path(), dtype_name(got.dtype));
+    // An FP8 weight's scale too: a V3 checkpoint is read for minutes, and one missing at the last layer
+    // would fail only then.
+    store.fp8_scale(want.name);
   }
 }
 
 namespace {
 
-void check_weights_against_layout(const TensorStore& store, const ModelConfig& cfg, bool skips_mtp_layers,
-                                  const std::string& config_path) {
+ParamLayout layout_matching_names_and_shapes(const TensorStore& store, const ModelConfig& cfg,
+                                             bool skips_mtp_layers, const std::string& config_path) {
   // Layers and experts first, from names alone: the layout below has a tensor per layer and expert, so a
   // count off by orders of magnitude must be refused before it is built.
   std::set<int64_t> layer_ids, expert_ids;
@@ -291,21 +302,16 @@ void check_weights_against_layout(const TensorStore& store, const ModelConfig& c
   ParamLayout layout;
   build_layout(read_cfg, layout);
   check_tensor_names(store, layout, cfg, skips_mtp_layers, config_path);
-  // Shapes and types from the headers, before a byte is allocated for the weights: a size in config.json
-  // that is wrong (a typo, another model's config) names the tensor here instead of allocating gigabytes.
+  // Shapes from the headers, before a byte is allocated for the weights: a size in config.json that is wrong
+  // (a typo, another model's config) names the tensor here instead of allocating gigabytes.
   for (const ParamInfo& want : layout.all()) {
     const TensorInfo& got = store.info(want.name);
     SEEK_CHECK(got.shape == want.shape,
                "tensor '{}' in {}: expected shape [{}], got [{}]; do the weights match {}?", want.name,
                store.file_of(want.name).path(), fmt::join(want.shape, ", "), fmt::join(got.shape, ", "),
                config_path);
-    SEEK_CHECK(is_float_dtype(got.dtype),
-               "tensor '{}' in {} is {}; weights must be F32, BF16, F16, F64 or F8_E4M3", want.name,
-               store.file_of(want.name).path(), dtype_name(got.dtype));
-    // An FP8 weight's scale too: a V3 checkpoint is read for minutes, and one missing at the last layer
-    // would fail only then.
-    store.fp8_scale(want.name);
   }
+  return layout;
 }
 
 }  // namespace

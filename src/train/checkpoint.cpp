@@ -372,8 +372,9 @@ void check_same_data(const TrainerState& state, const nlohmann::json& now,
   SEEK_CHECK(then.value("layout", nlohmann::json()) == now.value("layout", nlohmann::json()),
              "the checkpoint at step {} was made by a seek that laid out training sequences differently "
              "(before pretraining documents began with BOS and SFT conversations started the sequence they "
-             "would cross into): the saved data position would read other sequences; finish the run with the "
-             "seek that started it, or start a new run (its --init can be this checkpoint)",
+             "would cross into, or before SFT padded its last sequence rather than dropping it): the saved "
+             "data position would read other sequences; finish the run with the seek that started it, or "
+             "start a new run (its --init can be this checkpoint)",
              state.step);
   const nlohmann::json a = then.value("inputs", nlohmann::json::array()),
                        b = now.value("inputs", nlohmann::json::array());

@@ -122,10 +122,11 @@ json cache_descriptor(const std::vector<InputFile>& inputs, Objective objective,
 
 namespace {
 
-json content_record(const std::vector<InputFile>& inputs, const json& tokenizer) {
+json content_record(const std::vector<InputFile>& inputs, const json& tokenizer, Objective objective) {
   json content{{"tokenizer", tokenizer}, {"inputs", json::array()}};
   for (const auto& f : inputs) content["inputs"].push_back({{"size", f.size}, {"hash", hex64(f.hash)}});
-  content["layout"] = kDataLayout;  // checkpoints of the earlier layout lack it
+  // Checkpoints of the earliest layout lack it.
+  content["layout"] = objective == Objective::Sft ? kSftDataLayout : kDataLayout;
   return content;
 }
 
@@ -150,7 +151,7 @@ void remove_superseded_caches(const fs::path& cache_dir, const fs::path& keep) {
 
 json data_content(const DataOptions& opts, const Tokenizer& tok) {
   return content_record(describe_inputs(opts.inputs, opts.objective, opts.threads),
-                        tokenizer_fingerprint(tok));
+                        tokenizer_fingerprint(tok), opts.objective);
 }
 
 TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
@@ -161,7 +162,7 @@ TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   auto inputs = describe_inputs(opts.inputs, opts.objective, opts.threads);
   json descriptor = cache_descriptor(inputs, opts.objective, tok);
   const fs::path dir = opts.cache_dir / hex64(xxh64(descriptor.dump()));
-  const json content = content_record(inputs, descriptor["tokenizer"]);
+  const json content = content_record(inputs, descriptor["tokenizer"], opts.objective);
   TokenCache cache;
   if (load_cache(dir, descriptor, opts.objective, cache)) {
     cache.reused = true;

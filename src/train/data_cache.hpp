@@ -25,9 +25,11 @@ namespace seek::data {
 inline constexpr int kCacheFormat = 3;
 
 // How training sequences are laid out, recorded in TokenCache::content and so in each checkpoint: 2 since
-// pretraining documents begin with BOS and SFT conversations start the sequence they would cross into. A
-// checkpoint of another layout would continue on other sequences (check_same_data refuses it).
+// pretraining documents begin with BOS and SFT conversations start the sequence they would cross into; 3 for
+// SFT since its last sequence is padded rather than dropped (one more sequence shuffles every epoch
+// otherwise). A checkpoint of another layout would continue on other sequences (check_same_data refuses it).
 inline constexpr int kDataLayout = 2;
+inline constexpr int kSftDataLayout = 3;
 
 struct TokenCache {
   std::filesystem::path dir;

@@ -38,7 +38,8 @@ struct DataOptions {
 struct DatasetStats {
   int64_t documents = 0, train_documents = 0, val_documents = 0;
   int64_t train_tokens = 0, val_tokens = 0;  // including the EOS separators and padding
-  int64_t padding_tokens = 0;  // SFT: before conversations moved to the next sequence's start (no loss)
+  // SFT: before conversations moved to the next sequence's start, and after each split's last (no loss).
+  int64_t padding_tokens = 0;
   int64_t train_sequences = 0, val_sequences = 0;
   // Train targets that carry loss (all for pretraining; assistant tokens and their EOS for SFT).
   int64_t counted_targets = 0;

@@ -248,7 +248,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                  : "",
              count_of(s.steps, "step"), count_of(s.sequences_per_step(), "sequence"));
   // SFT sequences without an answer token carry no loss but the balance loss: many of them usually means
-  // prompts longer than seq_len (the answers fall into sequences of their own, or into the cut tails).
+  // prompts longer than seq_len (the answers fall into sequences of their own).
   // Records without an answer fill sequences too: the note said only "prompts longer than --seq-len?".
   const auto verb = [](int64_t n, const char* one, const char* many) { return n == 1 ? one : many; };
   if (ds.train_sequences_without_targets * 10 >= ds.train_sequences && ds.train_sequences_without_targets > 0)

@@ -717,6 +717,10 @@ TEST(CliGenerateInputs, LogprobsAreFiniteAndTheirLossIsAnError) {
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(r.output.find("inf"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("e+"), std::string::npos) << r.output;
+  // Not asked for, the alternatives are null, not an empty list (which read as tokens without any).
+  r = run("generate --model " + model + " --prompt hi -n 2 --json", "2>/dev/null");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(nlohmann::json::parse(r.output)[0]["top_logprobs"].is_null()) << r.output;
 }
 
 // A penalty that overflows a logit after some tokens were streamed: the error came right after the text,

@@ -172,6 +172,28 @@ TEST(ModelDir, MismatchesNameTheDefaultsThatLedToThem) {
     EXPECT_NE(msg.find(taken), std::string::npos) << msg;
     fs::remove_all(dir);
   }
+  // An error no default can explain (a tensor of integers) comes without the note.
+  auto cfg = test::shipped_config("tiny-v3");
+  Transformer<float> m(cfg);
+  m.init_weights(1);
+  auto dir = temp_dir("defaults-dtype");
+  save_model_dir(m, dir);
+  auto j = cfg.to_json();
+  j.erase("tie_word_embeddings");  // false, as it was
+  std::ofstream(dir / "config.json") << j.dump();
+  SafetensorsWriter w;
+  const auto& ps = m.params();
+  std::vector<int64_t> ints(size_t(ps.layout.all().front().numel), 1);
+  for (const auto& info : ps.layout.all())
+    if (&info == &ps.layout.all().front())
+      w.add(info.name, DType::I32, info.shape, ints.data());
+    else
+      w.add(info.name, DType::F32, info.shape, ps.value.data() + info.offset);
+  w.write(dir / "model.safetensors");
+  const std::string msg = error_of([&] { load_model_dir<float>(dir); });
+  EXPECT_NE(msg.find("weights must be F32"), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("defaults taken"), std::string::npos) << msg;
+  fs::remove_all(dir);
 }
 
 // Layer and expert counts are checked against the indices the weights hold from 0 on, not the largest one: a

@@ -82,12 +82,13 @@ TEST(DatasetTargets, SftFileWithoutAnswersIsAnErrorNamingIt) {
 TEST(DatasetTargets, SftTrainsTheConversationsOfTheLastSequence) {
   TempDir tmp("dataset-targets-tail");
   const auto tok = make_byte_tokenizer();
-  // A long question, then a short answer: with seq_len 64 the conversation (65 to 127 tokens) takes two
+  // A long question, then a short answer: with seq_len 64 the conversation (over 80 tokens) takes two
   // sequences, the answer in the second.
   const std::string question(80, 'q');
   const fs::path f =
       write_jsonl(tmp.path / "tail.jsonl", {chat({{"user", question.c_str()}, {"assistant", "ok"}})});
   auto d = Dataset::open(sft({f}, tmp.path, 64), *tok);
+  EXPECT_EQ(d->stats().content["layout"], 3);  // so a checkpoint of the layout before is refused
   EXPECT_EQ(d->stats().train_sequences, 2);
   EXPECT_EQ(d->stats().counted_targets, 3);  // "ok" and the end-of-sentence token
   // Five short conversations, each padded to a sequence of its own: every answer counts.

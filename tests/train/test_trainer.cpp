@@ -651,6 +651,12 @@ TEST(Trainer, ACheckpointOfTheEarlierSequenceLayoutIsRefused) {
       std::string::npos);
   state.extra["data"]["layout"] = 2;
   EXPECT_NO_THROW(check_same_data(state, now, {"a.jsonl"}));
+  // An SFT checkpoint of layout 2 dropped its last sequence, which is padded now: one more sequence, another
+  // shuffle.
+  now["layout"] = 3;
+  EXPECT_NE(
+      test::error_of([&] { check_same_data(state, now, {"a.jsonl"}); }).find("padded its last sequence"),
+      std::string::npos);
 }
 
 // A resumed run reads its model's config and its tokenizer from its checkpoint: the --config (or --init,
