@@ -65,6 +65,31 @@ bool present(const fs::path& p) {
   return fs::exists(p, ec) || ec || fs::is_symlink(fs::symlink_status(p, ec));
 }
 
+// What the folder holds instead, if anything a user would take for its weights: PyTorch's pickles, which
+// seek does not read (unpickling runs code), or safetensors files under other names (shards without their
+// index).
+std::string weights_hint(const fs::path& dir) {
+  std::error_code ec;
+  std::string pickles, other;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name == "pytorch_model.bin" || name == "pytorch_model.bin.index.json" ||
+        (name.starts_with("pytorch_model-") && name.ends_with(".bin")))
+      pickles = pickles.empty() ? name : pickles;
+    else if (name.ends_with(".safetensors") && other.empty())
+      other = name;
+  }
+  if (!pickles.empty())
+    return fmt::format(
+        " ({} is PyTorch's pickle format, which seek does not read: save the model as "
+        "safetensors, e.g. with save_pretrained(..., safe_serialization=True))",
+        pickles);
+  if (!other.empty())
+    return fmt::format(" ({} is there: shards are read through {}, which lists the file of each tensor)",
+                       other, kIndexName);
+  return "";
+}
+
 void convert_any(DType t, const std::byte* src, size_t n, float* out) {
   convert_to_float(t, src, n, out);
 }
@@ -81,7 +106,8 @@ TensorStore::TensorStore(const fs::path& path) : path_(path.string()) {
     if (single && index) {
       fail("{}: holds both {} and {}; remove the stale one", path_, kSingleName, kIndexName);
     }
-    if (!single && !index) fail("{}: no {} or {} in this folder", path_, kSingleName, kIndexName);
+    if (!single && !index)
+      fail("{}: no {} or {} in this folder{}", path_, kSingleName, kIndexName, weights_hint(path));
     if (single) {
       open_single(path / kSingleName);
     } else {

@@ -685,6 +685,14 @@ TEST_F(SafetensorsTest, RejectsBrokenIndexes) {
   expect_error([&] { TensorStore s(dir_ / "nothing_here"); }, {"nothing_here"});
   fs::create_directories(dir_ / "empty");
   expect_error([&] { TensorStore s(dir_ / "empty"); }, {"empty", "no model.safetensors"});
+  // What a folder holds instead is named: PyTorch's pickles, or shards without their index.
+  std::ofstream(dir_ / "empty" / "model-00001-of-00002.safetensors") << "x";
+  expect_error([&] { TensorStore s(dir_ / "empty"); },
+               {"(model-00001-of-00002.safetensors is there: shards are read through "
+                "model.safetensors.index.json"});
+  std::ofstream(dir_ / "empty" / "pytorch_model.bin") << "x";
+  expect_error([&] { TensorStore s(dir_ / "empty"); },
+               {"(pytorch_model.bin is PyTorch's pickle format, which seek does not read"});
 }
 
 // A FIFO in place of a weights file or index waited for a writer forever, and a symlink loop in place of
