@@ -23,6 +23,34 @@ nlohmann::json GrpoSettings::to_json() const {
   return settings_to_json(*this);
 }
 
+std::vector<std::string> GrpoSettings::settings_without_effect() const {
+  const GrpoSettings d;
+  std::vector<std::string> notes;
+  const auto note = [&](bool changed, bool inert, const std::string& what) {
+    if (changed && inert) notes.push_back(what);
+  };
+  const PolicyLoss loss = parse_policy_loss(policy_loss);
+  note(epsilon_low != d.epsilon_low || epsilon_high != d.epsilon_high, loss != PolicyLoss::Clip,
+       fmt::format("epsilon_low and epsilon_high clip the ratio of policy_loss clip; {} has no use for them",
+                   policy_loss));
+  note(cispo_max != d.cispo_max, loss != PolicyLoss::Cispo,
+       fmt::format("cispo_max has no effect with policy_loss {} (only with cispo)", policy_loss));
+  note(sapo_temperature_pos != d.sapo_temperature_pos || sapo_temperature_neg != d.sapo_temperature_neg,
+       loss != PolicyLoss::Sapo,
+       fmt::format("sapo_temperature_pos and sapo_temperature_neg have no effect with policy_loss {} (only "
+                   "with sapo)",
+                   policy_loss));
+  note(kl_estimator != d.kl_estimator, beta == 0, "kl_estimator has no effect with beta 0 (no KL term)");
+  note(dynamic_sampling_metric != d.dynamic_sampling_metric || max_dynamic_draws != d.max_dynamic_draws,
+       !dynamic_sampling,
+       "dynamic_sampling_metric and max_dynamic_draws have no effect without dynamic_sampling");
+  note(min_lr != d.min_lr, parse_schedule_kind(schedule) == ScheduleKind::Constant,
+       "min_lr has no effect with the constant schedule");
+  note(eval_problems != d.eval_problems || eval_samples != d.eval_samples, eval_every == 0,
+       "eval_problems and eval_samples have no effect with eval_every 0 (no evaluation)");
+  return notes;
+}
+
 GrpoLossOptions GrpoSettings::loss_options() const {
   GrpoLossOptions o;
   o.epsilon_low = epsilon_low;
@@ -135,12 +163,13 @@ void GrpoSettings::validate() const {
       "delta {} caps the ratio of the clipped surrogate (policy_loss clip); {} bounds its updates its own "
       "way: leave delta at 0",
       delta, policy_loss);
-  SEEK_CHECK(loss != PolicyLoss::Cispo || cispo_max > 0,
+  // Checked whatever policy_loss is: a bad value stored in settings.json failed only at a resume that
+  // switched to its loss, and then read as the saved settings' fault.
+  SEEK_CHECK(cispo_max > 0,
              "cispo_max must be > 0 (the cap on cispo's weight; ScaleRL and TRL use 5), got {}", cispo_max);
   // The loss is (4/τ)·σ(τ(ρ − 1))·A: at a τ of 1e-320 the 4/τ was infinite and every step's loss null.
   SEEK_CHECK(
-      loss != PolicyLoss::Sapo ||
-          (sapo_temperature_pos >= kMinSapoTemperature && sapo_temperature_neg >= kMinSapoTemperature),
+      sapo_temperature_pos >= kMinSapoTemperature && sapo_temperature_neg >= kMinSapoTemperature,
       "sapo_temperature_pos and sapo_temperature_neg must be at least {} (TRL's defaults: 1.0 and 1.05), got "
       "{} and {}",
       kMinSapoTemperature, sapo_temperature_pos, sapo_temperature_neg);
@@ -156,15 +185,14 @@ void GrpoSettings::validate() const {
              "dynamic_sampling_metric \"{}\" is neither \"reward\" (the total) nor one of the rewards ({})",
              dynamic_sampling_metric, fmt::join(names, ", "));
   SEEK_CHECK(log_completions >= 0, "log_completions must be >= 0, got {}", log_completions);
-  if (eval_every > 0) {
-    // Checked now, not at the first evaluation: 0 samples would stop the run there, and 0 problems of a task
-    // would log scores of nothing (a dataset's 0 is all of it).
-    require_positive(eval_samples, "eval_samples");
-    SEEK_CHECK(
-        (eval_problems >= 1 || (!data.empty() && eval_problems == 0)) && eval_problems <= kMaxEvalProblems,
-        "eval_problems must be between 1{} and {} (got {})", data.empty() ? "" : " (or 0 for all of data)",
-        kMaxEvalProblems, eval_problems);
-  }
+  // Checked now, not at the first evaluation: 0 samples would stop the run there, and 0 problems of a task
+  // would log scores of nothing (a dataset's 0 is all of it). Also without evaluations, as a resume may turn
+  // them on.
+  require_positive(eval_samples, "eval_samples");
+  SEEK_CHECK(
+      (eval_problems >= 1 || (!data.empty() && eval_problems == 0)) && eval_problems <= kMaxEvalProblems,
+      "eval_problems must be between 1{} and {} (got {})", data.empty() ? "" : " (or 0 for all of data)",
+      kMaxEvalProblems, eval_problems);
   if (!task.empty()) {
     // Built now, before the policy loads, so bad task options fail at start-up and not after minutes of
     // loading; the same goes for evaluations without held-out problems, which would otherwise end the run at

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "rl/grpo_loss.hpp"
 #include "train/schedule.hpp"
@@ -131,6 +132,9 @@ struct GrpoSettings {
   static GrpoSettings from_json(const nlohmann::json& j, const std::string& source);
   nlohmann::json to_json() const;
   void validate() const;
+  // Notes on settings given a value other than the default that this run's other settings leave without
+  // effect (epsilons with policy_loss cispo, kl_estimator with beta 0, ...): each "x has no effect ...".
+  std::vector<std::string> settings_without_effect() const;
   GrpoLossOptions loss_options() const;
   Schedule make_schedule() const;
 };

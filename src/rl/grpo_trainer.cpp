@@ -182,6 +182,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   // the step's own line.
   progress.erase = true;
   const auto [s, out, ckpt, changes, folder_lock, new_folder_cleanup] = start_run(given, resume, overrides);
+  for (const std::string& note : s.settings_without_effect()) fmt::print("note: {}\n", note);
 
   // On resume the checkpoint's copy of the tokenizer, as the run started with it (seek train does the same).
   const fs::path tok_dir = ckpt ? *ckpt : s.tokenizer.empty() ? fs::path(s.init) : fs::path(s.tokenizer);

@@ -135,8 +135,11 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
   auto ckpt = latest_checkpoint(out);
   const auto stateless = stateless_checkpoints_past_latest(out);
   SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint{}", out.string(),
-             stateless.empty() ? std::string()
-                               : fmt::format(" ({} has no trainer_state.json)", stateless.back().string()));
+             stateless.empty()
+                 ? fmt::format(" (a run stopped before its first checkpoint: delete {} and start it again "
+                               "without --resume)",
+                               out.string())
+                 : fmt::format(" ({} has no trainer_state.json)", stateless.back().string()));
   for (const auto& dir : stateless)
     fmt::print(
         "note: {} has no trainer_state.json, so it is not a checkpoint to resume from; the run resumes "

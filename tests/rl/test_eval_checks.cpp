@@ -198,12 +198,19 @@ TEST(GrpoEvalSettings, EvaluationsMustHaveSamplesAndProblems) {
     j["eval_samples"] = n;
     EXPECT_NE(validate_error(grpo(j)).find("eval_samples must be positive"), std::string::npos) << n;
   }
-  // A dataset's 0 is all of it; without evaluations the two keys are not used.
+  // A dataset's 0 is all of it.
   EXPECT_EQ(validate_error(grpo({{"data", "p.jsonl"}, {"eval_every", 10}, {"eval_problems", 0}})), "");
   EXPECT_NE(validate_error(grpo({{"data", "p.jsonl"}, {"eval_every", 10}, {"eval_problems", -1}}))
                 .find("or 0 for all of data"),
             std::string::npos);
-  EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"eval_problems", 0}, {"eval_samples", 0}})), "");
+  // Refused without evaluations too: settings.json kept them, and a resume that turned evaluations on failed
+  // on "the run's settings".
+  EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"eval_samples", 0}}))
+                .find("eval_samples must be positive"),
+            std::string::npos);
+  EXPECT_NE(
+      validate_error(grpo({{"task", "countdown"}, {"eval_problems", -1}})).find("eval_problems must be"),
+      std::string::npos);
   // A task's held-out problems are all built before the first is scored: a count beyond any evaluation is
   // refused rather than filling memory.
   EXPECT_NE(
@@ -292,10 +299,55 @@ TEST(GrpoEvalSettings, PolicyLossAndImportanceLevel) {
   EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "cispo"}, {"cispo_max", 0}}))
                 .find("cispo_max must be > 0"),
             std::string::npos);
+  // Whatever the policy loss: a bad value was stored and failed only at a resume that switched to its loss.
+  EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"cispo_max", -3}})).find("cispo_max must be > 0"),
+            std::string::npos);
+  EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"sapo_temperature_pos", 0}}))
+                .find("sapo_temperature_pos and sapo_temperature_neg must be at least"),
+            std::string::npos);
   GrpoSettings s = grpo(task);
   s.temperature = 1e300;
   EXPECT_NE(validate_error(s).find("temperature 1e+300 is beyond the largest fp32 number"), std::string::npos)
       << validate_error(s);
+}
+
+// A setting given a value that the run's other settings leave without effect is noted, not silently kept.
+TEST(GrpoEvalSettings, SettingsWithoutEffectAreNoted) {
+  EXPECT_EQ(grpo({{"task", "countdown"}}).settings_without_effect(), std::vector<std::string>{});
+  const auto notes = grpo({{"task", "countdown"},
+                           {"policy_loss", "cispo"},
+                           {"epsilon_high", 0.3},
+                           {"sapo_temperature_pos", 2.0},
+                           {"kl_estimator", "k1"},
+                           {"max_dynamic_draws", 5},
+                           {"min_lr", 1e-7},
+                           {"eval_samples", 4}})
+                         .settings_without_effect();
+  ASSERT_EQ(notes.size(), 6u) << fmt::format("{}", fmt::join(notes, "\n"));
+  EXPECT_EQ(notes[0],
+            "epsilon_low and epsilon_high clip the ratio of policy_loss clip; cispo has no use for them");
+  EXPECT_EQ(
+      notes[1],
+      "sapo_temperature_pos and sapo_temperature_neg have no effect with policy_loss cispo (only with sapo)");
+  EXPECT_EQ(notes[2], "kl_estimator has no effect with beta 0 (no KL term)");
+  EXPECT_EQ(notes[3],
+            "dynamic_sampling_metric and max_dynamic_draws have no effect without dynamic_sampling");
+  EXPECT_EQ(notes[4], "min_lr has no effect with the constant schedule");
+  EXPECT_EQ(notes[5], "eval_problems and eval_samples have no effect with eval_every 0 (no evaluation)");
+  // Where they take effect, nothing is said.
+  EXPECT_EQ(grpo({{"task", "countdown"},
+                  {"policy_loss", "cispo"},
+                  {"cispo_max", 3.0},
+                  {"beta", 0.01},
+                  {"kl_estimator", "k1"},
+                  {"dynamic_sampling", true},
+                  {"max_dynamic_draws", 5},
+                  {"schedule", "cosine"},
+                  {"min_lr", 1e-7},
+                  {"eval_every", 5},
+                  {"eval_samples", 4}})
+                .settings_without_effect(),
+            std::vector<std::string>{});
 }
 
 }  // namespace

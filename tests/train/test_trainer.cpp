@@ -1321,6 +1321,11 @@ TEST(Trainer, AFolderWithoutACheckpointSaysThereIsNothingToResume) {
         std::string::npos)
         << e.what();
   }
+  // --resume says what to do too.
+  EXPECT_NE(test::error_of([&] { run_training(s, true); })
+                .find("has no complete checkpoint (a run stopped before its first checkpoint: delete " +
+                      s.out + " and start it again without --resume)"),
+            std::string::npos);
   // A folder that is not there, or a file, said "has no complete checkpoint" as if it were a run.
   auto gone = tiny_settings(write_corpus(tmp.path), tmp.path / "no-such-run");
   EXPECT_NE(
