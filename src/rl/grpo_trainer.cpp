@@ -283,7 +283,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   const fs::path metrics_path = out / "metrics.jsonl", comp_path = out / "completions.jsonl";
   if (ckpt) {
     print_changed_settings(changes);
-    truncate_log_to_step(metrics_path, state.step);
+    truncate_log_to_step(metrics_path, state.step, true);
     truncate_log_to_step(comp_path, state.step);
   } else {
     write_file_atomically(metrics_path, "");

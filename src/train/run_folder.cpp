@@ -15,6 +15,7 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <set>
 
 #include "core/atomic_file.hpp"
 #include "core/count_of.hpp"
@@ -420,7 +421,7 @@ nlohmann::json completed_run_settings(const fs::path& out, const nlohmann::json&
   return saved;
 }
 
-std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t step) {
+std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t step, bool line_per_step) {
   std::vector<nlohmann::json> kept;
   std::ifstream in(file);
   if (!in.good()) {
@@ -453,6 +454,21 @@ std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t s
   if (const int64_t damaged = unreadable - (last_unreadable ? 1 : 0); damaged > 0)
     print_stderr("note: {}: {} {} not a JSON object and {} dropped\n", file.string(), damaged,
                  damaged == 1 ? "line is" : "lines are", damaged == 1 ? "is" : "are");
+  // A log cut short (restored from a backup, a lost tail after a power cut) left a gap in the steps without
+  // a word.
+  if (line_per_step) {
+    std::set<int64_t> steps;
+    for (const auto& j : kept) steps.insert(int64_t(j["step"].get<double>()));
+    int64_t missing = 0, first = 0;
+    for (int64_t k = step; k >= 1; --k)
+      if (!steps.count(k)) {
+        ++missing;
+        first = k;
+      }
+    if (missing > 0)
+      print_stderr("note: {} has no line for {} of steps 1 to {} (the first: step {}); they stay missing\n",
+                   file.string(), missing, step, first);
+  }
   write_file_atomically(file, text);
   return kept;
 }

@@ -208,7 +208,9 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
 // Cuts a run's JSONL log (metrics.jsonl, completions.jsonl) back to the lines of steps up to `step`, the
 // checkpoint a resumed run continues from, so the steps its predecessor logged after that checkpoint are not
 // logged twice; a torn last line of a killed run goes too. Returns the lines kept; a missing file is empty.
-std::vector<nlohmann::json> truncate_log_to_step(const std::filesystem::path& file, int64_t step);
+// `line_per_step` (metrics.jsonl): steps up to `step` without a line are noted, as they stay missing.
+std::vector<nlohmann::json> truncate_log_to_step(const std::filesystem::path& file, int64_t step,
+                                                 bool line_per_step = false);
 
 // "resuming from <checkpoint> (step N)", and when N has reached `steps`, that the run is already complete;
 // a note when the checkpoint was made with another thread count than this process runs (the run then does

@@ -381,7 +381,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   if (ckpt) print_changed_settings(changes);
   bool settings_saved = !ckpt;
   if (ckpt) {
-    take_last_losses(truncate_log_to_step(metrics_file, state.step), result);
+    take_last_losses(truncate_log_to_step(metrics_file, state.step, true), result);
   } else {
     write_file_atomically(metrics_file, "");
   }

@@ -108,6 +108,18 @@ TEST(TruncateLogToStep, KeepsStepsUpToTheCheckpointAndNamesDamage) {
   testing::internal::CaptureStderr();
   truncate_log_to_step(log, 0);  // nothing to lose before the first step
   EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+
+  // A log with a line per step that lacks some (cut short, restored from a backup) is noted: the gap stays.
+  std::ofstream(log) << "{\"step\":1}\n{\"step\":2}\n{\"step\":5}\n";
+  testing::internal::CaptureStderr();
+  kept = truncate_log_to_step(log, 5, true);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(),
+            fmt::format("note: {} has no line for 2 of steps 1 to 5 (the first: step 3); they stay missing\n",
+                        log.string()));
+  EXPECT_EQ(kept.size(), 3u);
+  testing::internal::CaptureStderr();
+  truncate_log_to_step(log, 2, true);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
 }
 
 // settings.json is JSON, which holds only UTF-8: a setting that is not (Linux paths may hold any bytes) is
