@@ -97,7 +97,12 @@ std::string record_document(const json& rec, Objective objective, const SpecialI
   if (!rec.is_object()) return "the record is not a JSON object";
   if (objective == Objective::Pretrain) {
     const std::string* text = string_field(rec, "text");
-    if (!text) return "the record has no string \"text\" (pretraining reads {\"text\": ...} per line)";
+    if (!text) {
+      const bool sft = rec.contains("messages") || rec.contains("prompt") || rec.contains("completion");
+      return fmt::format(
+          "the record has no string \"text\" (pretraining reads {{\"text\": ...}} per line{})",
+          sft ? "; for \"messages\" or \"prompt\"/\"completion\" records give --objective sft" : "");
+    }
     pretrain_document(*text, ids, out);
     return "";
   }

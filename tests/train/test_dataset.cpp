@@ -621,6 +621,10 @@ TEST_F(DatasetTest, RecordErrorsNameFileAndLine) {
   EXPECT_ERROR_HAS(open_error(options({bad}, 4)), "bad.jsonl:2: malformed JSON: parse error at column 24");
   auto no_text = write("nt.jsonl", "{\"text\": \"ok\"}\n\n{\"content\": \"x\"}\n");
   EXPECT_ERROR_HAS(open_error(options({no_text}, 4)), "nt.jsonl:3: the record has no string \"text\"");
+  // A chat record read for pretraining names the objective that reads it.
+  auto chat = write("chat.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n");
+  EXPECT_ERROR_HAS(open_error(options({chat}, 4)), "chat.jsonl:1: the record has no string \"text\"",
+                   "give --objective sft");
   auto not_object = write("no.jsonl", "[1, 2]\n");
   EXPECT_ERROR_HAS(open_error(options({not_object}, 4)), "no.jsonl:1: the record is not a JSON object");
   auto no_sft =
