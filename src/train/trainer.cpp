@@ -247,6 +247,13 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                  ? fmt::format(", {:.0f}% padding", 100.0 * double(ds.padding_tokens) / double(all_tokens))
                  : "",
              count_of(s.steps, "step"), count_of(s.sequences_per_step(), "sequence"));
+  // A step takes its sequences in the epoch's order, into the next epoch where one ends: with fewer sequences
+  // than a step reads, each step holds some of them twice or more, which went unsaid.
+  if (ds.train_sequences < s.sequences_per_step())
+    fmt::print(
+        "note: a step reads {} and the training split holds {}: each step reads some of them more than "
+        "once\n",
+        count_of(s.sequences_per_step(), "sequence"), ds.train_sequences);
   // SFT sequences without an answer token carry no loss but the balance loss: many of them usually means
   // prompts longer than seq_len (the answers fall into sequences of their own).
   // Records without an answer fill sequences too: the note said only "prompts longer than --seq-len?".

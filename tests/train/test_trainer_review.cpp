@@ -161,6 +161,24 @@ TEST(TrainerReview, SftResumeAcrossEpochsWithChangedSettingsIsBitIdentical) {
   }
 }
 
+// A step that reads more sequences than the training split holds reads some twice: said, as it was not.
+TEST(TrainerReview, AStepLargerThanTheSplitIsNoted) {
+  TempDir tmp("review-step-larger");
+  auto s = settings(write_corpus(tmp.path), tmp.path / "run", "pretrain");
+  testing::internal::CaptureStdout();
+  run_training(s, false);
+  EXPECT_EQ(testing::internal::GetCapturedStdout().find("each step reads some of them more than once"),
+            std::string::npos);
+  s.out = (tmp.path / "run2").string();
+  s.batch_size = 4;
+  s.grad_accum = 1000;
+  testing::internal::CaptureStdout();
+  run_training(s, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: a step reads 4000 sequences and the training split holds "), std::string::npos)
+      << out;
+}
+
 // A signal that comes while a checkpoint is written stops the run on that checkpoint: with one micro-batch a
 // step, nothing looked for it between the save and the next step, which was trained and saved as well.
 TEST(TrainerReview, ASignalDuringACheckpointStopsOnIt) {
