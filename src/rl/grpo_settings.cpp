@@ -163,13 +163,14 @@ void GrpoSettings::validate() const {
       "delta {} caps the ratio of the clipped surrogate (policy_loss clip); {} bounds its updates its own "
       "way: leave delta at 0",
       delta, policy_loss);
-  // Checked whatever policy_loss is: a bad value stored in settings.json failed only at a resume that
-  // switched to its loss, and then read as the saved settings' fault.
-  SEEK_CHECK(cispo_max > 0,
+  // Checked where the loss reads them (a value the others leave without effect gets a note instead,
+  // settings_without_effect; a resume that switches the loss checks them then).
+  SEEK_CHECK(loss != PolicyLoss::Cispo || cispo_max > 0,
              "cispo_max must be > 0 (the cap on cispo's weight; ScaleRL and TRL use 5), got {}", cispo_max);
   // The loss is (4/τ)·σ(τ(ρ − 1))·A: at a τ of 1e-320 the 4/τ was infinite and every step's loss null.
   SEEK_CHECK(
-      sapo_temperature_pos >= kMinSapoTemperature && sapo_temperature_neg >= kMinSapoTemperature,
+      loss != PolicyLoss::Sapo ||
+          (sapo_temperature_pos >= kMinSapoTemperature && sapo_temperature_neg >= kMinSapoTemperature),
       "sapo_temperature_pos and sapo_temperature_neg must be at least {} (TRL's defaults: 1.0 and 1.05), got "
       "{} and {}",
       kMinSapoTemperature, sapo_temperature_pos, sapo_temperature_neg);
@@ -185,14 +186,15 @@ void GrpoSettings::validate() const {
              "dynamic_sampling_metric \"{}\" is neither \"reward\" (the total) nor one of the rewards ({})",
              dynamic_sampling_metric, fmt::join(names, ", "));
   SEEK_CHECK(log_completions >= 0, "log_completions must be >= 0, got {}", log_completions);
-  // Checked now, not at the first evaluation: 0 samples would stop the run there, and 0 problems of a task
-  // would log scores of nothing (a dataset's 0 is all of it). Also without evaluations, as a resume may turn
-  // them on.
-  require_positive(eval_samples, "eval_samples");
-  SEEK_CHECK(
-      (eval_problems >= 1 || (!data.empty() && eval_problems == 0)) && eval_problems <= kMaxEvalProblems,
-      "eval_problems must be between 1{} and {} (got {})", data.empty() ? "" : " (or 0 for all of data)",
-      kMaxEvalProblems, eval_problems);
+  if (eval_every > 0) {
+    // Checked now, not at the first evaluation: 0 samples would stop the run there, and 0 problems of a task
+    // would log scores of nothing (a dataset's 0 is all of it).
+    require_positive(eval_samples, "eval_samples");
+    SEEK_CHECK(
+        (eval_problems >= 1 || (!data.empty() && eval_problems == 0)) && eval_problems <= kMaxEvalProblems,
+        "eval_problems must be between 1{} and {} (got {})", data.empty() ? "" : " (or 0 for all of data)",
+        kMaxEvalProblems, eval_problems);
+  }
   if (!task.empty()) {
     // Built now, before the policy loads, so bad task options fail at start-up and not after minutes of
     // loading; the same goes for evaluations without held-out problems, which would otherwise end the run at

@@ -135,12 +135,16 @@ ResumePoint resume_point(const fs::path& out, const nlohmann::json& overrides, c
              out.string());
   auto ckpt = latest_checkpoint(out);
   const auto stateless = stateless_checkpoints_past_latest(out);
+  // A run's folder holds its settings.json from its start: one without is not a run (a model folder, a
+  // folder of runs), which must not be advised deleted.
+  const bool a_run = fs::exists(out / "settings.json", ec);
   SEEK_CHECK(ckpt.has_value(), "nothing to resume: {} has no complete checkpoint{}", out.string(),
-             stateless.empty()
+             !stateless.empty() ? fmt::format(" ({} has no trainer_state.json)", stateless.back().string())
+             : a_run
                  ? fmt::format(" (a run stopped before its first checkpoint: delete {} and start it again "
                                "without --resume)",
                                out.string())
-                 : fmt::format(" ({} has no trainer_state.json)", stateless.back().string()));
+                 : std::string(" and no settings.json: it is not a run folder (give the --out of a run)"));
   for (const auto& dir : stateless)
     fmt::print(
         "note: {} has no trainer_state.json, so it is not a checkpoint to resume from; the run resumes "

@@ -178,8 +178,12 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
                                                    &Settings::reads_on_resume, *r.checkpoint),
                           "settings")
           .validate();
-    } catch (const Error& e) {  // a bad value there comes from the saved settings, not the command line
-      fail("{} (in the run's settings, {})", e.what(), (r.out / "settings.json").string());
+    } catch (const Error& e) {  // a bad value there comes from the saved settings or this command's changes
+      fail(
+          "{} (in the run's settings, {}{}; a setting --resume may change can be given as a flag to replace "
+          "it)",
+          e.what(), (r.out / "settings.json").string(),
+          r.changes.empty() ? "" : ", with this command's changes: " + r.changes);
     }
   } else {
     // A folder holding a run (or a model) first: a run folder given without --resume failed on a missing

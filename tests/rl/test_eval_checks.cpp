@@ -198,19 +198,12 @@ TEST(GrpoEvalSettings, EvaluationsMustHaveSamplesAndProblems) {
     j["eval_samples"] = n;
     EXPECT_NE(validate_error(grpo(j)).find("eval_samples must be positive"), std::string::npos) << n;
   }
-  // A dataset's 0 is all of it.
+  // A dataset's 0 is all of it; without evaluations the two keys are not used (a note says so).
   EXPECT_EQ(validate_error(grpo({{"data", "p.jsonl"}, {"eval_every", 10}, {"eval_problems", 0}})), "");
   EXPECT_NE(validate_error(grpo({{"data", "p.jsonl"}, {"eval_every", 10}, {"eval_problems", -1}}))
                 .find("or 0 for all of data"),
             std::string::npos);
-  // Refused without evaluations too: settings.json kept them, and a resume that turned evaluations on failed
-  // on "the run's settings".
-  EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"eval_samples", 0}}))
-                .find("eval_samples must be positive"),
-            std::string::npos);
-  EXPECT_NE(
-      validate_error(grpo({{"task", "countdown"}, {"eval_problems", -1}})).find("eval_problems must be"),
-      std::string::npos);
+  EXPECT_EQ(validate_error(grpo({{"task", "countdown"}, {"eval_problems", 0}, {"eval_samples", 0}})), "");
   // A task's held-out problems are all built before the first is scored: a count beyond any evaluation is
   // refused rather than filling memory.
   EXPECT_NE(
@@ -298,12 +291,6 @@ TEST(GrpoEvalSettings, PolicyLossAndImportanceLevel) {
       std::string::npos);
   EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"policy_loss", "cispo"}, {"cispo_max", 0}}))
                 .find("cispo_max must be > 0"),
-            std::string::npos);
-  // Whatever the policy loss: a bad value was stored and failed only at a resume that switched to its loss.
-  EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"cispo_max", -3}})).find("cispo_max must be > 0"),
-            std::string::npos);
-  EXPECT_NE(validate_error(grpo({{"task", "countdown"}, {"sapo_temperature_pos", 0}}))
-                .find("sapo_temperature_pos and sapo_temperature_neg must be at least"),
             std::string::npos);
   GrpoSettings s = grpo(task);
   s.temperature = 1e300;

@@ -1331,6 +1331,13 @@ TEST(Trainer, AFolderWithoutACheckpointSaysThereIsNothingToResume) {
   EXPECT_NE(
       test::error_of([&] { run_training(gone, true); }).find("run folder " + gone.out + " does not exist"),
       std::string::npos);
+  // A folder that is no run (a model's, one holding runs) is not advised deleted.
+  fs::create_directories(tmp.path / "models");
+  gone.out = (tmp.path / "models").string();
+  EXPECT_NE(test::error_of([&] {
+              run_training(gone, true);
+            }).find("has no complete checkpoint and no settings.json: it is not a run folder"),
+            std::string::npos);
   std::ofstream(tmp.path / "a-file") << "x";
   gone.out = (tmp.path / "a-file").string();
   EXPECT_NE(
