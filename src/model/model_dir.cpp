@@ -339,10 +339,12 @@ ModelConfig load_model_config(const fs::path& dir) {
 }
 
 template <typename T>
-std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOptions& opts) {
+std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOptions& opts,
+                                               const std::function<void(ModelConfig&)>& adjust) {
   ModelConfig cfg = load_model_config(dir);
   TensorStore store(dir);
   check_weights_match_config(store, cfg, false, (dir / "config.json").string());
+  if (adjust) adjust(cfg);
   auto model = std::make_unique<Transformer<T>>(cfg);
   load_weights(*model, store, opts);
   return model;
@@ -356,7 +358,9 @@ template void check_weight_values<double>(const TensorStore&, const std::string&
                                           bool);
 template void load_weights<float>(Transformer<float>&, const TensorStore&, const ReadOptions&);
 template void load_weights<double>(Transformer<double>&, const TensorStore&, const ReadOptions&);
-template std::unique_ptr<Transformer<float>> load_model_dir<float>(const fs::path&, const ReadOptions&);
-template std::unique_ptr<Transformer<double>> load_model_dir<double>(const fs::path&, const ReadOptions&);
+template std::unique_ptr<Transformer<float>> load_model_dir<float>(const fs::path&, const ReadOptions&,
+                                                                   const std::function<void(ModelConfig&)>&);
+template std::unique_ptr<Transformer<double>> load_model_dir<double>(
+    const fs::path&, const ReadOptions&, const std::function<void(ModelConfig&)>&);
 
 }  // namespace seek

@@ -3,6 +3,7 @@
 // accepts F32/BF16/F16 and FP8 (with weight_scale_inv) weights; saving writes F32 or BF16 atomically.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "core/dtype.hpp"
@@ -58,8 +59,9 @@ void check_weights_match_config(const TensorStore& store, const ModelConfig& cfg
 // folder or file: no such folder, not a folder, no config.json, a symlink loop, a FIFO or device.
 ModelConfig load_model_config(const std::filesystem::path& dir);
 
+// `adjust` may change what the layout does not depend on (the special token ids) before the model is made.
 template <typename T>
-std::unique_ptr<Transformer<T>> load_model_dir(const std::filesystem::path& dir,
-                                               const ReadOptions& opts = {});
+std::unique_ptr<Transformer<T>> load_model_dir(const std::filesystem::path& dir, const ReadOptions& opts = {},
+                                               const std::function<void(ModelConfig&)>& adjust = {});
 
 }  // namespace seek

@@ -116,14 +116,17 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   // A folder without tokenizer.json reads its data as bytes. Its placeholder ids are no proof of another
   // tokenizer, but a model trained with a BPE tokenizer whose tokenizer.json went missing trained on bytes
   // without a word: said, with the way out.
-  if (!s.init.empty() && s.tokenizer.empty() && !ckpt &&
-      !tok::tokenizer_file_present(fs::path(s.init) / "tokenizer.json") &&
-      ((run_model.bos_token_id >= 0 && run_model.bos_token_id != tok->bos_id()) ||
-       (run_model.eos_token_id >= 0 && !run_model.is_eos(tok->eos_id()))))
+  // The model is then trained on the byte tokenizer's ids, which its saved config.json names (it kept the
+  // folder's, and generation stopped at an end token the model never learned), as a --config run's does.
+  const bool init_ids_replaced = !s.init.empty() && s.tokenizer.empty() && !ckpt &&
+                                 !tok::tokenizer_file_present(fs::path(s.init) / "tokenizer.json") &&
+                                 ((run_model.bos_token_id >= 0 && run_model.bos_token_id != tok->bos_id()) ||
+                                  (run_model.eos_token_id >= 0 && !run_model.is_eos(tok->eos_id())));
+  if (init_ids_replaced)
     print_stderr(
         "note: the --init folder {} has no tokenizer.json, so the data is read as bytes (the byte tokenizer: "
-        "BOS {}, EOS {}), but its config.json has BOS {}, EOS {}; if the model was trained with another "
-        "tokenizer, stop and give it with --tokenizer\n",
+        "BOS {}, EOS {}), but its config.json has BOS {}, EOS {}; the trained model is saved with the byte "
+        "tokenizer's. If the model was trained with another tokenizer, stop and give it with --tokenizer\n",
         s.init, tok->bos_id(), tok->eos_id(), run_model.bos_token_id, run_model.eos_token_id);
   // Before the memory checks, whose advice (a smaller batch) cannot help a sequence the model cannot take.
   SEEK_CHECK(s.seq_len <= run_model.max_position_embeddings,
@@ -135,7 +138,13 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   if (ckpt) {
     model = std::make_unique<Transformer<float>>(ModelConfig::load((*ckpt / "config.json").string()));
   } else if (!s.init.empty()) {
-    model = load_model_dir<float>(s.init);
+    model = load_model_dir<float>(s.init, {}, [&](ModelConfig& c) {
+      // Ids past a vocabulary too small for the byte tokenizer: refused below, naming the vocabulary.
+      if (!init_ids_replaced || int64_t(tok->vocab_size()) > c.vocab_size) return;
+      c.bos_token_id = tok->bos_id();
+      c.eos_token_id = tok->eos_id();
+      c.extra_eos_token_ids.clear();
+    });
   } else {
     ModelConfig c = ModelConfig::load(s.config);
     // The saved config.json then names the special tokens the data was made with, which is where

@@ -712,8 +712,9 @@ TEST(Trainer, AFineTunedModelKeepsItsGenerationConfig) {
 
 // An --init model whose config.json names other special ids than the --tokenizer given was made for another
 // tokenizer: its training data would start documents with a token the model and its saved config.json (where
-// generation takes its end of sequence from) know as an ordinary one. The --init folder's own tokenizer is
-// taken as it is, placeholder ids and all (models saved before seek wrote the tokenizer's ids there).
+// generation takes its end of sequence from) know as an ordinary one. A folder without a tokenizer.json is
+// read as bytes whatever ids its config.json names (placeholders of models saved before seek wrote the
+// tokenizer's ids there), with a note, and the trained model is saved with the byte tokenizer's ids.
 TEST(Trainer, InitRefusesATokenizerWithOtherSpecialIds) {
   TempDir tmp("trainer-init-special-ids");
   const fs::path corpus = write_corpus(tmp.path);
@@ -758,11 +759,15 @@ TEST(Trainer, InitRefusesATokenizerWithOtherSpecialIds) {
   EXPECT_NE(
       note.find(fmt::format("note: the --init folder {} has no tokenizer.json, so the data is read as "
                             "bytes (the byte tokenizer: BOS 256, EOS 257), but its config.json has BOS "
-                            "0, EOS 1; if the model was trained with another tokenizer, stop and give it "
-                            "with --tokenizer",
+                            "0, EOS 1; the trained model is saved with the byte tokenizer's. If the model "
+                            "was trained with another tokenizer, stop and give it with --tokenizer",
                             init.string())),
       std::string::npos)
       << note;
+  // Saved with the ids it was trained on: it kept 0 and 1, and generation stopped at an EOS it never learned.
+  const auto tuned = nlohmann::json::parse(read_file(tmp.path / "tuned-own" / "model" / "config.json"));
+  EXPECT_EQ(tuned.at("bos_token_id"), 256);
+  EXPECT_EQ(tuned.at("eos_token_id"), 257);
   // With the byte tokenizer's own ids there is nothing to say; its EOS may be any of an eos_token_id list.
   config["bos_token_id"] = 256;
   config["eos_token_id"] = nlohmann::json::array({1, 257});
@@ -773,6 +778,9 @@ TEST(Trainer, InitRefusesATokenizerWithOtherSpecialIds) {
   EXPECT_EQ(run_training(tune, false).steps_done, 1);
   testing::internal::GetCapturedStdout();
   EXPECT_EQ(testing::internal::GetCapturedStderr().find("note: the --init folder"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(read_file(tmp.path / "tuned-own-ids" / "model" / "config.json"))
+                .at("eos_token_id"),
+            nlohmann::json::array({1, 257}));
 }
 
 // A --tokenizer of the --init model's size whose ids mean other tokens (same BOS/EOS, other special tokens
