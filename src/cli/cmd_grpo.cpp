@@ -56,7 +56,7 @@ constexpr FlagHelp kFlagHelp[] = {
     {"mask_truncated_completions", "no loss on completions cut by the length limit (default false)"},
     {"entropy_coef", "entropy bonus coefficient (default 0)"},
     {"micro_batch", "sequences per forward/backward (default 16)"},
-    {"rollout_batch", "sequences generated at once (default 64; 1 = unbatched)"},
+    {"rollout_batch", "sequences generated at once (default 64; a prompt's group decodes together)"},
     {"lr", "learning rate (default 1e-5)"},
     {"min_lr", "learning rate a decaying schedule reaches one step after the last (default 0)"},
     {"warmup_steps", "warm-up optimizer steps (default 0)"},

@@ -56,7 +56,14 @@ void encode_float(const std::string& name, DType dtype, const In* src, size_t n,
   }
 }
 
-// "<prefix>-NNNNN-of-MMMMM.safetensors" -> MMMMM, or -1 for any other name.
+void remove_file(const fs::path& p) {
+  std::error_code ec;
+  fs::remove(p, ec);
+  if (ec) fail("cannot remove stale checkpoint file {}: {}", p.string(), ec.message());
+}
+
+}  // namespace
+
 int shard_count_of(const std::string& file, std::string_view prefix) {
   const std::string tail = ".safetensors";
   // prefix + "-" + 5 digits + "-of-" + 5 digits + tail
@@ -72,14 +79,6 @@ int shard_count_of(const std::string& file, std::string_view prefix) {
   }
   return std::stoi(std::string(rest.substr(10, 5)));
 }
-
-void remove_file(const fs::path& p) {
-  std::error_code ec;
-  fs::remove(p, ec);
-  if (ec) fail("cannot remove stale checkpoint file {}: {}", p.string(), ec.message());
-}
-
-}  // namespace
 
 SafetensorsWriter::Pending& SafetensorsWriter::reserve(std::string name, DType dtype,
                                                        std::vector<int64_t> shape) {

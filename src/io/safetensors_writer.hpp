@@ -52,4 +52,7 @@ class SafetensorsWriter {
   std::map<std::string, std::string> metadata_{{"format", "pt"}};
 };
 
+// "<prefix>-NNNNN-of-MMMMM.safetensors" (the shards write_sharded names) -> MMMMM, or -1 for any other name.
+int shard_count_of(const std::string& file, std::string_view prefix);
+
 }  // namespace seek

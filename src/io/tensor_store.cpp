@@ -11,6 +11,7 @@
 #include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "io/convert.hpp"
+#include "io/safetensors_writer.hpp"
 
 namespace seek {
 
@@ -66,8 +67,7 @@ bool present(const fs::path& p) {
 }
 
 // What the folder holds instead, if anything a user would take for its weights: PyTorch's pickles, which
-// seek does not read (unpickling runs code), or safetensors files under other names (shards without their
-// index).
+// seek does not read (unpickling runs code), or shards without their index (the first by name).
 std::string weights_hint(const fs::path& dir) {
   std::error_code ec;
   std::string pickles, other;
@@ -76,7 +76,7 @@ std::string weights_hint(const fs::path& dir) {
     if (name == "pytorch_model.bin" || name == "pytorch_model.bin.index.json" ||
         (name.starts_with("pytorch_model-") && name.ends_with(".bin")))
       pickles = pickles.empty() ? name : pickles;
-    else if (name.ends_with(".safetensors") && other.empty())
+    else if (shard_count_of(name, "model") > 0 && (other.empty() || name < other))
       other = name;
   }
   if (!pickles.empty())

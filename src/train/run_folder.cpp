@@ -462,7 +462,8 @@ std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t s
   // a word.
   if (line_per_step) {
     std::set<int64_t> steps;
-    for (const auto& j : kept) steps.insert(int64_t(j["step"].get<double>()));
+    for (const auto& j : kept)
+      if (j["step"].is_number_integer()) steps.insert(j["step"].get<int64_t>());
     int64_t missing = 0, first = 0;
     for (int64_t k = step; k >= 1; --k)
       if (!steps.count(k)) {

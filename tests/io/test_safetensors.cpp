@@ -22,6 +22,7 @@
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "io/safetensors.hpp"
+#include "support/error_of.hpp"
 #include "support/file_size_limit.hpp"
 
 namespace seek {
@@ -690,6 +691,12 @@ TEST_F(SafetensorsTest, RejectsBrokenIndexes) {
   expect_error([&] { TensorStore s(dir_ / "empty"); },
                {"(model-00001-of-00002.safetensors is there: shards are read through "
                 "model.safetensors.index.json"});
+  fs::remove(dir_ / "empty" / "model-00001-of-00002.safetensors");
+  // Other safetensors files (a checkpoint's optimizer state, an adapter) are not shards.
+  std::ofstream(dir_ / "empty" / "optimizer.safetensors") << "x";
+  std::ofstream(dir_ / "empty" / "adapter_model.safetensors") << "x";
+  EXPECT_EQ(test::error_of([&] { TensorStore s(dir_ / "empty"); }).find("shards are read"),
+            std::string::npos);
   std::ofstream(dir_ / "empty" / "pytorch_model.bin") << "x";
   expect_error([&] { TensorStore s(dir_ / "empty"); },
                {"(pytorch_model.bin is PyTorch's pickle format, which seek does not read"});
