@@ -245,6 +245,11 @@ void check_out_folder(const std::string& out, const std::vector<std::string>& in
                  "--out {} holds a folder named {}, where the tokenizer writes that file; remove it or give "
                  "another --out",
                  out, name);
+      // Named as the folder that was given: the message asked for "another output file".
+      for (const std::string& in : inputs)
+        SEEK_CHECK(in.empty() || !same_file(fs::path(out) / name, in),
+                   "--out {} would write {} over the input file {}; give another --out folder", out, name,
+                   in);
       check_output_path((fs::path(out) / name).string(), "--out", {}, inputs);
     }
     // A model's folder: a new tokenizer there changes what the model's token ids mean (and may not fit its

@@ -21,12 +21,12 @@ namespace seek::cli {
 
 namespace fs = std::filesystem;
 
-namespace {
-
 bool same_file(const fs::path& a, const fs::path& b) {
   std::error_code ec;
   return fs::equivalent(a, b, ec) && !ec;  // false when either is missing
 }
+
+namespace {
 
 // The shards a model folder's weight index names: wherever it says, in a subfolder or without
 // ".safetensors". Read leniently: what is wrong with the index is the loader's to report.

@@ -1,5 +1,6 @@
 // Checks on a file a command writes (--out).
 #pragma once
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ namespace seek::cli {
 // read there (generation_config.json, a shard the weight index names), which the next load would read. "The
 // same" is
 // std::filesystem::equivalent, so a link, a hard link or another spelling of the path is caught too.
+// Whether a and b are one file (std::filesystem::equivalent; false when either is missing).
+bool same_file(const std::filesystem::path& a, const std::filesystem::path& b);
+
 void check_output_path(const std::string& path, const std::string& flag,
                        const std::vector<std::string>& model_dirs = {},
                        const std::vector<std::string>& inputs = {});

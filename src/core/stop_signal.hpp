@@ -44,6 +44,6 @@ class StopOnSignal {
 
 // What `seek train` and `seek grpo` say on the first signal.
 inline constexpr const char kCheckpointNotice[] =
-    "\nseek: stopping at the next safe point to save a checkpoint (signal again to quit at once)\n";
+    "\nseek: stopping at the next safe point to save a checkpoint (Ctrl-C or SIGTERM again quits at once)\n";
 
 }  // namespace seek

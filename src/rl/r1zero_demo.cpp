@@ -432,8 +432,9 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   flush_stdout();  // before the phase's work: in a pipe or log, the header came out after it
   // One stop request for all four phases: a signal in a run's last step (which the run completes) or in an
   // evaluation ends the demo before the next phase.
-  const StopOnSignal stop("\nseek: stopping the demo at the next safe point (signal again to quit at once)\n",
-                          /*closed_stdout=*/true);
+  const StopOnSignal stop(
+      "\nseek: stopping the demo at the next safe point (Ctrl-C or SIGTERM again quits at once)\n",
+      /*closed_stdout=*/true);
   bool pretrain_interrupted = false;
   try {
     pretrain_interrupted = run_training(ts, false).interrupted;
