@@ -67,7 +67,7 @@ bool present(const fs::path& p) {
 }
 
 // What the folder holds instead, if anything a user would take for its weights: PyTorch's pickles, which
-// seek does not read (unpickling runs code), or shards without their index (the first by name).
+// seek does not read (unpickling runs code), or shards without their index; the first by name of either.
 std::string weights_hint(const fs::path& dir) {
   std::error_code ec;
   std::string pickles, other;
@@ -75,7 +75,7 @@ std::string weights_hint(const fs::path& dir) {
     const std::string name = it->path().filename().string();
     if (name == "pytorch_model.bin" || name == "pytorch_model.bin.index.json" ||
         (name.starts_with("pytorch_model-") && name.ends_with(".bin")))
-      pickles = pickles.empty() ? name : pickles;
+      pickles = pickles.empty() || name < pickles ? name : pickles;
     else if (shard_count_of(name, "model") > 0 && (other.empty() || name < other))
       other = name;
   }

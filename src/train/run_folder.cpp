@@ -465,11 +465,8 @@ std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t s
     for (const auto& j : kept)
       if (j["step"].is_number_integer()) steps.insert(j["step"].get<int64_t>());
     int64_t missing = 0, first = 0;
-    for (int64_t k = step; k >= 1; --k)
-      if (!steps.count(k)) {
-        ++missing;
-        first = k;
-      }
+    for (int64_t k = 1; k <= step; ++k)
+      if (!steps.count(k) && missing++ == 0) first = k;
     if (missing > 0)
       print_stderr("note: {} has no line for {} of steps 1 to {} (the first: step {}); they stay missing\n",
                    file.string(), missing, step, first);
