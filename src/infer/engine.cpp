@@ -114,8 +114,9 @@ int64_t Engine::sample_tokens(const GenRequest& req) const {
 // count must not wrap around to a small number.
 int64_t Engine::cache_need(const GenRequest& req) const {
   const int64_t bt = opt_.block_tokens, P = int64_t(req.prompt.size());
-  // Without new tokens no sample writes (or copies) anything: the prompt's own blocks are all.
-  if (sample_tokens(req) == P) return (P + bt - 1) / bt * bt * cache_.bytes_per_token();
+  // Without a second new token no sample writes (or copies) anything: the prompt's own blocks are all. So
+  // with max_new_tokens 0 or 1, and with a prompt one short of the context.
+  if (sample_tokens(req) <= P + 1) return (P + bt - 1) / bt * bt * cache_.bytes_per_token();
   const int64_t rows = std::max(P, sample_tokens(req) - 1);
   const double blocks = double(P / bt) + double(req.n) * double((rows + bt - 1) / bt - P / bt);
   const double bytes = blocks * double(bt) * double(cache_.bytes_per_token());

@@ -51,7 +51,9 @@ struct TokenLogprob {
 struct SampledToken {
   int32_t token = -1;
   double logprob = 0.0;           // the same value as the token's entry in `top`
-  std::vector<TokenLogprob> top;  // most likely first, size min(top_logprobs, tokens of probability > 0)
+  std::vector<TokenLogprob> top;  // most likely first, size min(top_logprobs, tokens kept): a token
+                                  // kept with weight 0 (~87 nats below the top) is listed with its finite
+                                  // log-probability
 };
 
 class Sampler {

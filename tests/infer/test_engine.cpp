@@ -403,8 +403,10 @@ TEST(Engine, CacheReservationIsWhatTheSamplesReach) {
   // 2 tokens: no full block; 12 tokens reach 3. 8 tokens: 2 full blocks, 12 tokens reach 3, 1 past them each.
   // No new tokens: the prompt's 2 blocks (no sample writes, so none copies the partial one). A sample's last
   // token is never run: 4 + 5 tokens write 8 rows, 2 blocks (it reserved 3, and refused a budget of 2).
+  // One new token is drawn from the prompt's logits and never run: the prompt's 2 blocks (it reserved 1 +
+  // 3 × 1, charging each sample a copy of the partial block it never makes).
   for (const Case c : {Case{5, 3, 6, 1 + 3 * 2}, Case{2, 1, 10, 3}, Case{8, 4, 4, 2 + 4 * 1},
-                       Case{5, 3, 0, 2}, Case{4, 1, 5, 2}, Case{4, 2, 5, 1 + 2 * 1}}) {
+                       Case{5, 3, 0, 2}, Case{4, 1, 5, 2}, Case{4, 2, 5, 1 + 2 * 1}, Case{5, 3, 1, 2}}) {
     const GenRequest req{random_tokens(c.prompt, V, 7), free_sampling(3, c.max_new), c.n};
     opt.max_cache_bytes = c.blocks * block;
     Engine fits(*model, nullptr, opt);
@@ -421,6 +423,13 @@ TEST(Engine, CacheReservationIsWhatTheSamplesReach) {
         std::string::npos)
         << e;
   }
+  // A prompt one token short of the context draws one token whatever max_new_tokens says: its blocks too.
+  opt.max_context = 6;
+  opt.max_cache_bytes = 2 * block;
+  Engine at_limit(*model, nullptr, opt);
+  at_limit.submit(GenRequest{random_tokens(5, V, 7), free_sampling(3, 100), 3});
+  at_limit.run();
+  EXPECT_EQ(at_limit.stats().peak_cache_bytes, 2 * block);
 }
 
 // A model whose logits are NaN: the sampler's error leaves the parallel sampling loop as an exception, not a
