@@ -281,15 +281,15 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
              s.num_iterations);
 
   const fs::path metrics_path = out / "metrics.jsonl", comp_path = out / "completions.jsonl";
+  bool eval_pending = false;  // the checkpoint's step owes its evaluation (a stop cut it short)
   if (ckpt) {
     print_changed_settings(changes);
-    truncate_log_to_step(metrics_path, state.step, true);
+    eval_pending = eval_pending_at(state, truncate_log_to_step(metrics_path, state.step, true), "eval");
     truncate_log_to_step(comp_path, state.step);
   } else {
     write_file_atomically(metrics_path, "");
     write_file_atomically(comp_path, "");
   }
-  JsonlAppender metrics(metrics_path), comp_log(comp_path);
   bool settings_saved = !ckpt;
 
   GrpoResult result;
@@ -363,6 +363,59 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     }
   }
   bool budget_noted = false;  // cache_budget_note, said once a session
+  const auto evaluates = [&](int64_t step) {
+    return s.eval_every > 0 && (step % s.eval_every == 0 || step == s.steps);
+  };
+  // The held-out evaluation of the policy after step state.step.
+  const auto evaluate_policy = [&] {
+    infer->update_from(*policy);
+    EvalOptions eopt;
+    eopt.samples = int(s.eval_samples);
+    if (s.eval_samples > 1) eopt.ks = {1, int(s.eval_samples)};  // as `seek eval` reports by default
+    eopt.sampling.temperature = s.eval_samples > 1 ? float(s.temperature) : 0.0f;
+    eopt.sampling.max_new_tokens = int(s.max_completion_length);
+    eopt.sampling.seed = s.seed;
+    eopt.chat_style = style;
+    eopt.progress = progress;
+    eopt.progress->erase = false;  // the evaluation's figures stay on screen
+    // A signal ends the evaluation at once; the step is complete, so it is saved, with a note that its
+    // evaluation is owed (eval_pending), which a resumed run runs first.
+    eopt.stop_requested = [&] { return stop.requested("eval"); };
+    EvalResult ev = evaluate(*infer, *tok, source.held_out(s.eval_problems), eopt, &rewards, nullptr);
+    if (!budget_noted && !ev.cache_note.empty()) {
+      fmt::print("{} (step {}'s evaluation)\n", ev.cache_note, state.step);
+      budget_noted = true;
+    }
+    return ev;
+  };
+  // The evaluation a stop cut short, or that failed, is run before the next step, and goes into its step's
+  // line: an evaluation policy of the same weights and seed gives what the uninterrupted run logged. Unless
+  // the resume's --eval-every leaves that step without one.
+  if (eval_pending && evaluates(state.step)) {
+    fmt::print("step {}'s evaluation did not finish (a stop or a failure); it runs now\n", state.step);
+    flush_stdout();
+    EvalResult ev;
+    try {
+      ev = evaluate_policy();
+    } catch (const Error& e) {
+      fail(
+          "the evaluation after step {} failed: {}. --resume runs it again (--eval-every 0 runs without "
+          "evaluations)",
+          state.step, e.what());
+    }
+    if (ev.stopped) {
+      print_stderr("seek: the evaluation of step {} was stopped again; --resume runs it\n", state.step);
+      result.interrupted = true;
+      result.steps_done = state.step;
+      return result;
+    }
+    result.last_eval = ev.to_json();
+    set_in_step_line(metrics_path, state.step, "eval", result.last_eval);
+    fmt::print("step {:>5}/{} | evaluation{}\n", state.step, s.steps,
+               eval_summary(result.last_eval, s.eval_samples));
+    flush_stdout();
+  }
+  JsonlAppender metrics(metrics_path), comp_log(comp_path);
   while (state.step < s.steps) {
     // A stop asked for before the step's first optimizer update drops the step (rollouts, rewards and
     // gradients so far): nothing the checkpoint holds has changed yet, and the resumed run draws the same
@@ -767,43 +820,29 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     state.tokens_seen += gen_tokens;
     state.elapsed_seconds = elapsed_before + seconds_since(t_run);
     result.last_reward = mean;
-    if (s.eval_every > 0 && (state.step % s.eval_every == 0 || state.step == s.steps)) {
-      infer->update_from(*policy);
-      EvalOptions eopt;
-      eopt.samples = int(s.eval_samples);
-      if (s.eval_samples > 1) eopt.ks = {1, int(s.eval_samples)};  // as `seek eval` reports by default
-      eopt.sampling.temperature = s.eval_samples > 1 ? float(s.temperature) : 0.0f;
-      eopt.sampling.max_new_tokens = int(s.max_completion_length);
-      eopt.sampling.seed = s.seed;
-      eopt.chat_style = style;
-      eopt.progress = progress;
-      eopt.progress->erase = false;  // the evaluation's figures stay on screen
-      // A signal ends the evaluation at once; the step is complete, so it is saved below, without its
-      // evaluation (a resumed run does not evaluate it again).
-      eopt.stop_requested = [&] { return stop.requested("eval"); };
+    checkpoints.set_eval_pending(false);
+    if (evaluates(state.step)) {
       EvalResult ev;
       try {
-        ev = evaluate(*infer, *tok, source.held_out(s.eval_problems), eopt, &rewards, nullptr);
+        ev = evaluate_policy();
       } catch (const Error& e) {
         // The step itself is complete: it is logged and saved before the error ends the run, so that
         // neither it nor the steps before it are lost, and a resume goes on from it.
         metrics.append(m);
         if (!settings_saved) write_resumed_settings(out, s.to_json());
+        checkpoints.set_eval_pending(true);
         checkpoints.save(*policy, opt, state, s.to_json());
         fail(
-            "the evaluation after step {} failed: {}. Step {} is logged and saved: --resume goes on from it "
-            "(with --eval-every 0 to run without evaluations)",
+            "the evaluation after step {} failed: {}. Step {} is logged and saved: --resume runs its "
+            "evaluation and goes on (with --eval-every 0, without evaluations)",
             state.step, e.what(), state.step);
       }
       if (ev.stopped) {
-        print_stderr("seek: the evaluation of step {} was stopped and is not logged\n", state.step);
+        print_stderr("seek: the evaluation of step {} was stopped; --resume runs it\n", state.step);
+        checkpoints.set_eval_pending(true);
       } else {
         m["eval"] = ev.to_json();
         result.last_eval = m["eval"];
-      }
-      if (!budget_noted && !ev.cache_note.empty()) {
-        fmt::print("{} (step {}'s evaluation)\n", ev.cache_note, state.step);
-        budget_noted = true;
       }
     }
     metrics.append(m);

@@ -121,6 +121,15 @@ void say_saving(const char* what, const fs::path& where, int64_t bytes) {
 
 }  // namespace
 
+bool eval_pending_at(const TrainerState& state, const std::vector<nlohmann::json>& kept, const char* key) {
+  if (state.step == 0 || !state.extra.value("eval_pending", false)) return false;
+  for (const nlohmann::json& line : kept)
+    if (line.contains("step") && line["step"].is_number_integer() &&
+        line["step"].get<int64_t>() == state.step)
+      return !line.contains(key);
+  return false;  // the step's line is gone (a deleted log, noted by truncate_log_to_step): nothing to add to
+}
+
 std::string parameters_hash(const Transformer<float>& model) {
   return data::hex64(
       data::content_hash(model.params().value.data(), size_t(model.params().layout.total()) * sizeof(float)));
@@ -322,6 +331,10 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
   if (st.extra.contains("init_weights"))  // what a resumed GRPO run compares its reference model with
     SEEK_CHECK(st.extra["init_weights"].is_string(), "{}: \"extra.init_weights\" must be a string, got {}",
                state_file.string(), describe_json(st.extra["init_weights"]));
+  if (st.extra.contains("eval_pending"))
+    SEEK_CHECK(st.extra["eval_pending"].is_boolean(),
+               "{}: \"extra.eval_pending\" must be true or false, got {}", state_file.string(),
+               describe_json(st.extra["eval_pending"]));
   if (st.extra.contains("data")) {  // what check_same_data compares
     const nlohmann::json& d = st.extra["data"];
     SEEK_CHECK(d.is_object() && d.value("inputs", nlohmann::json::array()).is_array(),

@@ -73,6 +73,10 @@ class RunCheckpoints {
   // For a run whose failures leave the weights as they were (seek train's skipped non-finite steps, not
   // GRPO's skipped prompts): the newest checkpoint from before a streak of them is not rotated out.
   void keep_checkpoint_before_failures() { keep_before_failures_ = true; }
+  // Whether the evaluation after the step saved next (GRPO's held-out evaluation, seek train's validation)
+  // was cut short by a stop or failed: the checkpoint records it ("eval_pending"), and a resumed run runs it
+  // first, so the step's metrics line gets it as in an uninterrupted run (eval_pending_at).
+  void set_eval_pending(bool pending) { eval_pending_ = pending; }
 
   void save(const Transformer<float>& model, AdamW<float>& opt, TrainerState& state,
             const nlohmann::json& settings) {
@@ -81,6 +85,7 @@ class RunCheckpoints {
     state.extra = {{"settings", settings}, {"threads", omp_get_max_threads()}};
     if (!data_.is_null()) state.extra["data"] = data_;
     if (!init_weights_.empty()) state.extra["init_weights"] = init_weights_;
+    if (eval_pending_) state.extra["eval_pending"] = true;
     save_checkpoint(run_dir_, model, opt, state, tokenizer_, keep_last_, keep_before_failures_);
     saved_step_ = state.step;
   }
@@ -93,10 +98,14 @@ class RunCheckpoints {
   std::filesystem::path run_dir_;
   tok::TokenizerFileSet tokenizer_;
   int64_t keep_last_, saved_step_;
-  bool keep_before_failures_ = false;
+  bool keep_before_failures_ = false, eval_pending_ = false;
   nlohmann::json data_;
   std::string init_weights_;
 };
+
+// Whether the run saved in `state` still owes its step's evaluation (RunCheckpoints::set_eval_pending) and
+// `kept`, the metrics.jsonl lines truncate_log_to_step kept, has no `key` in that step's line.
+bool eval_pending_at(const TrainerState& state, const std::vector<nlohmann::json>& kept, const char* key);
 
 // A content hash of the model's f32 parameters (hex), as checkpoints record them.
 std::string parameters_hash(const Transformer<float>& model);

@@ -475,6 +475,28 @@ std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t s
   return kept;
 }
 
+bool set_in_step_line(const fs::path& file, int64_t step, const std::string& key,
+                      const nlohmann::json& value) {
+  std::ifstream in(file);
+  if (!in.good()) return false;
+  std::string line, text;
+  bool found = false;
+  while (std::getline(in, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!found && j.is_object() && j.contains("step") && j["step"].is_number_integer() &&
+        j["step"].get<int64_t>() == step) {
+      j[key] = value;
+      // As JsonlAppender writes a line.
+      line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      found = true;
+    }
+    text += line + "\n";
+  }
+  in.close();
+  if (found) write_file_atomically(file, text);
+  return found;
+}
+
 void print_resuming(const std::filesystem::path& checkpoint, const TrainerState& state, int64_t steps) {
   const int64_t step = state.step;
   SEEK_CHECK(step <= steps,

@@ -216,6 +216,12 @@ RunStart<Settings> start_run(const Settings& given, bool resume, const nlohmann:
 std::vector<nlohmann::json> truncate_log_to_step(const std::filesystem::path& file, int64_t step,
                                                  bool line_per_step = false);
 
+// Sets `key` to `value` in the line of step `step` of a run's metrics.jsonl, replacing the file atomically:
+// an evaluation that a stop cut short, run again by the resumed run, goes in its step's line, where an
+// uninterrupted run logged it. Other lines keep their text. Returns false when no line is of that step.
+bool set_in_step_line(const std::filesystem::path& file, int64_t step, const std::string& key,
+                      const nlohmann::json& value);
+
 // "resuming from <checkpoint> (step N)", and when N has reached `steps`, that the run is already complete;
 // a note when the checkpoint was made with another thread count than this process runs (the run then does
 // not reproduce an uninterrupted one bit for bit). Throws seek::Error when N is past `steps` (a --steps below

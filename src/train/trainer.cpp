@@ -396,12 +396,14 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   TrainResult result;
   if (ckpt) print_changed_settings(changes);
   bool settings_saved = !ckpt;
+  bool eval_pending = false;  // the checkpoint's step owes its validation (a stop cut it short)
   if (ckpt) {
-    take_last_losses(truncate_log_to_step(metrics_file, state.step, true), result);
+    const std::vector<nlohmann::json> kept = truncate_log_to_step(metrics_file, state.step, true);
+    take_last_losses(kept, result);
+    eval_pending = eval_pending_at(state, kept, "val_loss");
   } else {
     write_file_atomically(metrics_file, "");
   }
-  JsonlAppender metrics(metrics_file);
 
   // The first eval_batches × batch_size sequences of the split, each once: past the split's end the batches
   // wrapped around to its start, so a larger eval_batches weighed some sequences twice and kept changing the
@@ -430,6 +432,30 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   const StopOnSignal stop(kCheckpointNotice, /*closed_stdout=*/true);
   // The start-up lines reach a log or a pipe now, not with the first step's line, minutes away at times.
   flush_stdout();
+  const auto evaluates = [&](int64_t step) {
+    return s.eval_every > 0 && (step % s.eval_every == 0 || step == s.steps);
+  };
+  // A validation a stop cut short is run before the next step and goes into its step's line, as the
+  // uninterrupted run logged it (the same weights and sequences give the same loss). Unless the resume's
+  // --eval-every leaves that step without one.
+  if (eval_pending && evaluates(state.step)) {
+    fmt::print("step {}'s validation did not finish (a stop cut it short); it runs now\n", state.step);
+    flush_stdout();
+    const std::optional<double> v = evaluate(stop);
+    if (!v) {
+      print_stderr("seek: the validation of step {} was stopped again; --resume runs it\n", state.step);
+      result.interrupted = true;
+      result.steps_done = state.step;
+      return result;
+    }
+    if (*v >= 0) {
+      set_in_step_line(metrics_file, state.step, "val_loss", *v);
+      fmt::print("step {:>6}/{} | val loss {:.4f}\n", state.step, s.steps, *v);
+      flush_stdout();
+    }
+    result.last_val_loss = *v;
+  }
+  JsonlAppender metrics(metrics_file);
   const auto t_start = std::chrono::steady_clock::now();
   const double elapsed_before = state.elapsed_seconds;
   const int64_t first_step = state.step;
@@ -558,16 +584,18 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       for (const char* key : {"loss", "ce", "mtp", "grad_norm"}) m[key] = nullptr;
     if (!finite) m["grad_norm"] = nullptr;  // no gradient was taken of a non-finite loss
     double val = -1;
-    if (s.eval_every > 0 && (state.step % s.eval_every == 0 || state.step == s.steps)) {
+    checkpoints.set_eval_pending(false);
+    if (evaluates(state.step)) {
       if (const auto v = evaluate(stop)) {
         val = *v;
         if (val >= 0) m["val_loss"] = val;
         result.last_val_loss = val;
       } else {
         print_stderr(
-            "seek: the validation of step {} was not run to its end (a stop was asked for) and is not "
-            "logged\n",
+            "seek: the validation of step {} was not run to its end (a stop was asked for); --resume runs "
+            "it\n",
             state.step);
+        checkpoints.set_eval_pending(true);
         result.last_val_loss = -1;  // an earlier step's would read as this one's in the closing line
       }
     }

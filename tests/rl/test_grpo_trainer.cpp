@@ -556,8 +556,9 @@ TEST(GrpoTrainer, ADroppedStepPutsBackItsCountOfTooLongPrompts) {
 }
 
 // A signal during an evaluation ends it at once (it waited for the whole evaluation: minutes with a real
-// model): the step, complete, is saved without its evaluation, and the run ends as interrupted.
-TEST(GrpoTrainer, ASignalStopsAnEvaluation) {
+// model): the step, complete, is saved without its evaluation, and the run ends as interrupted. The resumed
+// run runs that evaluation first and puts it in the step's line, as the uninterrupted run logged it.
+TEST(GrpoTrainer, ASignalStopsAnEvaluationWhichTheResumeRuns) {
   TempDir tmp("grpo-eval-signal");
   tiny_policy(tmp.path);
   auto s = settings(tmp.path);
@@ -566,6 +567,11 @@ TEST(GrpoTrainer, ASignalStopsAnEvaluation) {
   s.eval_every = 1;
   s.eval_problems = 4;
   s.eval_samples = 4;
+  auto whole = s;
+  whole.out = (tmp.path / "whole").string();
+  run_grpo(whole, false);
+  const auto want = test::read_jsonl(tmp.path / "whole" / "metrics.jsonl");
+  ASSERT_EQ(want.size(), 3u);
   GrpoResult r;
   testing::internal::CaptureStderr();
   {
@@ -575,16 +581,25 @@ TEST(GrpoTrainer, ASignalStopsAnEvaluation) {
   const std::string err = testing::internal::GetCapturedStderr();
   EXPECT_TRUE(r.interrupted);
   EXPECT_EQ(r.steps_done, 1);
-  EXPECT_NE(err.find("the evaluation of step 1 was stopped and is not logged"), std::string::npos) << err;
+  EXPECT_NE(err.find("the evaluation of step 1 was stopped; --resume runs it"), std::string::npos) << err;
   EXPECT_TRUE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000001"));
   const auto m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
   ASSERT_EQ(m.size(), 1u);
   EXPECT_FALSE(m[0].contains("eval")) << m[0].dump();
+  testing::internal::CaptureStdout();
   r = run_grpo(s, true, nlohmann::json::object());
+  const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_FALSE(r.interrupted);
+  EXPECT_NE(out.find("step 1's evaluation did not finish (a stop or a failure); it runs now"),
+            std::string::npos)
+      << out;
   const auto all = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
   ASSERT_EQ(all.size(), 3u);
-  EXPECT_TRUE(all[1].contains("eval") && all[2].contains("eval"));
+  for (size_t i = 0; i < all.size(); ++i) {
+    ASSERT_TRUE(all[i].contains("eval")) << "step " << i + 1;
+    EXPECT_EQ(all[i]["eval"], want[i]["eval"]) << "step " << i + 1;
+    EXPECT_EQ(all[i]["reward"], want[i]["reward"]) << "step " << i + 1;
+  }
 }
 
 // completions.jsonl said only that a code completion scored 0, not why; the code reward's note (no program,

@@ -1202,10 +1202,20 @@ TEST(Trainer, SignalThenResumeIsBitIdentical) {
 
 // A signal during a validation ends it at once (it waited for every batch: minutes with a large
 // eval_batches): the step, complete, is saved without its validation loss, and the run ends as interrupted.
-TEST(Trainer, ASignalStopsAValidation) {
+// The resumed run runs that validation first and puts its loss in the step's line, as the uninterrupted run
+// logged it (the line had none for good).
+TEST(Trainer, ASignalStopsAValidationWhichTheResumeRuns) {
   TempDir tmp("trainer-validation-signal");
   auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
   s.checkpoint_every = 0;
+  auto whole = s;
+  whole.out = (tmp.path / "whole").string();
+  testing::internal::CaptureStdout();
+  run_training(whole, false);
+  testing::internal::GetCapturedStdout();
+  const auto want = test::read_jsonl(tmp.path / "whole" / "metrics.jsonl");
+  ASSERT_EQ(want.size(), 6u);
+  ASSERT_TRUE(want[2].contains("val_loss"));
   TrainResult r;
   testing::internal::CaptureStderr();
   {
@@ -1216,27 +1226,43 @@ TEST(Trainer, ASignalStopsAValidation) {
   EXPECT_TRUE(r.interrupted);
   EXPECT_EQ(r.steps_done, 3);
   EXPECT_NE(
-      err.find("the validation of step 3 was not run to its end (a stop was asked for) and is not logged"),
+      err.find("the validation of step 3 was not run to its end (a stop was asked for); --resume runs it"),
       std::string::npos)
       << err;
   EXPECT_TRUE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000003"));
   auto m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
   ASSERT_EQ(m.size(), 3u);
   EXPECT_FALSE(m[2].contains("val_loss")) << m[2].dump();
+  testing::internal::CaptureStdout();
   r = run_training(s, true, nlohmann::json::object());
+  const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_FALSE(r.interrupted);
+  EXPECT_NE(out.find("step 3's validation did not finish (a stop cut it short); it runs now"),
+            std::string::npos)
+      << out;
   m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
   ASSERT_EQ(m.size(), 6u);
-  EXPECT_TRUE(m[5].contains("val_loss"));
+  for (size_t i = 0; i < m.size(); ++i) {
+    EXPECT_EQ(m[i].contains("val_loss"), want[i].contains("val_loss")) << "step " << i + 1;
+    if (want[i].contains("val_loss")) {
+      EXPECT_EQ(m[i]["val_loss"], want[i]["val_loss"]) << "step " << i + 1;
+    }
+  }
 }
 
 // The last step's validation stopped (the run completes and saves its model): a resume of the complete run
-// reported step 3's validation loss as the final one.
-TEST(Trainer, AStoppedLastValidationIsNotReportedAsAnEarlierOne) {
+// runs it and reports it, not step 3's as the final one; a second resume has none to run.
+TEST(Trainer, AStoppedLastValidationRunsOnResume) {
   TempDir tmp("trainer-last-validation-signal");
   auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
   ASSERT_EQ(s.steps, 6);
   ASSERT_EQ(s.eval_every, 3);
+  auto whole = s;
+  whole.out = (tmp.path / "whole").string();
+  testing::internal::CaptureStdout();
+  const TrainResult want = run_training(whole, false);
+  testing::internal::GetCapturedStdout();
+  ASSERT_GE(want.last_val_loss, 0);
   TrainResult r;
   testing::internal::CaptureStderr();
   {
@@ -1249,9 +1275,17 @@ TEST(Trainer, AStoppedLastValidationIsNotReportedAsAnEarlierOne) {
   EXPECT_LT(r.last_val_loss, 0);
   testing::internal::CaptureStdout();
   r = run_training(s, true, nlohmann::json::object());
-  const std::string out = testing::internal::GetCapturedStdout();
-  EXPECT_LT(r.last_val_loss, 0);
-  EXPECT_EQ(out.find("val loss"), std::string::npos) << out;
+  std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(r.last_val_loss, want.last_val_loss);
+  EXPECT_NE(out.find(fmt::format("step      6/6 | val loss {:.4f}", want.last_val_loss)), std::string::npos)
+      << out;
+  const auto m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 6u);
+  EXPECT_EQ(m[5].value("val_loss", -1.0), want.last_val_loss) << m[5].dump();
+  testing::internal::CaptureStdout();
+  r = run_training(s, true, nlohmann::json::object());
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(out.find("validation did not finish"), std::string::npos) << out;
 }
 
 // Interrupted before its first step completes, a run has nothing to save; its folder takes the same run
