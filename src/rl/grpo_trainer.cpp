@@ -557,6 +557,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
                         {"unscored_fraction",
                          completions_drawn > 0 ? 1.0 - double(scored) / double(completions_drawn) : 0.0}};
     StepStats st{};
+    const char* step_without_update = nullptr;  // why a step with groups made no update
     if (!groups.empty()) {
       AdvantageResult adv = group_advantages(totals, G, scale);
       // ---- sequences, masks and micro-batches ----
@@ -621,17 +622,31 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       double mismatch_max = 0, mismatch_sum = 0, kl_sum = 0, ent_sum = 0, clip_lo = 0, clip_hi = 0,
              loss_sum = 0;
       int64_t mismatch_n = 0, diag_tokens = 0;
-      // A step whose every token is masked (every completion truncated, with mask_truncated_completions)
-      // has no learning signal: AdamW's moments and weight decay alone would still move every weight (TRL
-      // lets them), so it makes no update, as a step without a usable group does, and trains nothing.
+      // A step without a learning signal makes no update, as a step without a usable group does, and runs no
+      // training pass: its loss's gradient is 0, and AdamW's moments and weight decay alone would still move
+      // every weight (TRL lets them). So when every token is masked (every completion truncated, with
+      // mask_truncated_completions), and when every advantage is 0 (each group's rewards equal, common early
+      // in an R1-Zero run) with no KL or entropy term to follow.
       const bool all_masked = counted_tokens == 0;
-      const int64_t iterations = all_masked ? 0 : s.num_iterations;
-      if (all_masked) {
-        ++result.steps_without_update;
+      const bool no_advantage =
+          !all_masked && s.beta == 0 && lopt.entropy_coef == 0 &&
+          std::all_of(adv.advantages.begin(), adv.advantages.end(), [](double a) { return a == 0.0; });
+      const char* no_update = all_masked     ? "every token masked"
+                              : no_advantage ? "every advantage 0"
+                                             : nullptr;
+      const int64_t iterations = no_update ? 0 : s.num_iterations;
+      if (all_masked)
         fmt::print(
             "step {}: no completion token counts in the loss (every completion truncated, and "
             "mask_truncated_completions on); no update\n",
             state.step + 1);
+      if (no_advantage)
+        fmt::print(
+            "step {}: every group's rewards are equal, so every advantage is 0 and the loss (beta 0, "
+            "entropy_coef 0) has no gradient; no update\n",
+            state.step + 1);
+      if (no_update) {
+        ++result.steps_without_update;
         flush_stdout();
       }
       ProgressLine updating(fmt::format("step {}/{}: training", state.step + 1, s.steps),
@@ -745,7 +760,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         return diag_tokens > 0 ? nlohmann::json(sum / double(diag_tokens)) : nlohmann::json(nullptr);
       };
       // What only an update measures is null on a step that made none.
-      const auto updated = [&](double x) { return all_masked ? nlohmann::json(nullptr) : nlohmann::json(x); };
+      const auto updated = [&](double x) { return no_update ? nlohmann::json(nullptr) : nlohmann::json(x); };
       m["loss"] = updated(loss_sum);
       // Measured only against a reference model (beta > 0); without one it is unknown, not 0.
       m["kl"] = s.beta > 0 ? per_token(kl_sum) : nlohmann::json(nullptr);
@@ -753,7 +768,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       m["clip_low_fraction"] = per_token(clip_lo);
       m["clip_high_fraction"] = per_token(clip_hi);
       m["grad_norm"] = updated(st.grad_norm);
-      if (all_masked) m["lr"] = nullptr;
+      if (no_update) m["lr"] = nullptr;
+      step_without_update = no_update;
       m["logprob_mismatch_max"] = updated(mismatch_max);
       m["logprob_mismatch_mean"] = updated(mismatch_n ? mismatch_sum / double(mismatch_n) : 0.0);
       m["completion_length_mean"] = double(len_sum) / double(n_total);
@@ -861,7 +877,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
             : fmt::format("reward {:.3f} ± {:.3f} ({}) | len {:.0f}{}", mean, std::sqrt(var), parts,
                           m["completion_length_mean"].get<double>(),
                           m["kl"].is_null() ? "" : fmt::format(" | kl {:.4f}", m["kl"].get<double>())) +
-                  (m["loss"].is_null() ? " | no update (every token masked)" : "");
+                  (step_without_update ? fmt::format(" | no update ({})", step_without_update) : "");
     fmt::print("step {:>5}/{} | {} | gen {:.1f}s train {:.1f}s | {:.0f} tok/s | ETA {}{}\n", state.step,
                s.steps, update, gen_s, train_s, gen_s > 0 ? double(gen_tokens) / gen_s : 0.0,
                format_duration(eta), m.contains("eval") ? eval_summary(m["eval"], s.eval_samples) : "");

@@ -125,6 +125,41 @@ TEST(GrpoReview, StepWithNoCountedTokenIsNotAnUpdate) {
     EXPECT_TRUE(c[key].is_number()) << key << " " << c.dump();
 }
 
+// A step whose every group has equal rewards has every advantage 0: with beta 0 and no entropy bonus its
+// loss has no gradient, and it makes no update (AdamW's moments and weight decay alone moved every weight,
+// a full step's worth after a real update). With a KL term it is an update.
+TEST(GrpoReview, StepWithEveryAdvantageZeroIsNotAnUpdate) {
+  TempDir tmp("grpo-review-zero-advantage");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path, "flat");
+  s.steps = 2;
+  s.rewards = {{"format", 1.0}};
+  s.max_completion_length = 1;  // one token is never the R1 template: every reward is 0
+  s.weight_decay = 0.1;
+  testing::internal::CaptureStdout();
+  const GrpoResult r = run_grpo(s, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(r.steps_without_update, 2);
+  EXPECT_NE(out.find("step 1: every group's rewards are equal, so every advantage is 0"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("| no update (every advantage 0) |"), std::string::npos) << out;
+  const nlohmann::json m = first_metrics(s);
+  EXPECT_EQ(m["zero_std_fraction"], 1.0) << m.dump();
+  for (const char* key : {"loss", "grad_norm", "lr", "entropy"})
+    EXPECT_TRUE(m[key].is_null()) << key << " " << m.dump();
+  const auto start = load_model_dir<float>(tmp.path / "policy");
+  const auto saved = load_model_dir<float>(fs::path(s.out) / "model");
+  ASSERT_EQ(saved->params().value.size(), start->params().value.size());
+  for (size_t i = 0; i < start->params().value.size(); ++i)
+    ASSERT_EQ(saved->params().value[i], start->params().value[i]) << "parameter " << i;
+  s.out = (tmp.path / "kl").string();
+  s.beta = 0.1;
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_grpo(s, false).steps_without_update, 0);
+  testing::internal::GetCapturedStdout();
+  EXPECT_TRUE(first_metrics(s)["grad_norm"].is_number());
+}
+
 // The aux-loss-free router bias moves by the expert loads of the step. Those counted every position of a
 // micro-batch, padding included, so the update depended on how completions were grouped into micro-batches
 // (and padding steered the balance). The loads over each row's real tokens equal those of the rows run alone.
