@@ -20,7 +20,7 @@ StepStats AdamW<T>::step(ParamStore<T>& ps, const AdamWParams& hp, double max_no
   st.clip_scale = clip_scale(st.grad_norm, max_norm);
   for (int id = 0; id < L.size(); ++id) {
     const ParamInfo& info = L[id];
-    if (!info.trainable) continue;
+    if (!info.trainable || held_.count(id)) continue;
     adamw_update(ps.p(id), ps.g(id), m_.data() + info.offset, v_.data() + info.offset, info.numel, hp,
                  info.decay ? hp.weight_decay : 0.0, t_, st.clip_scale);
   }

@@ -2,6 +2,7 @@
 // slab, so a step is one pass per tensor (weight decay differs per tensor) and a checkpoint is three memcpys.
 #pragma once
 #include <cstdint>
+#include <set>
 
 #include "core/aligned.hpp"
 #include "kernels/optimizer.hpp"
@@ -24,6 +25,10 @@ class AdamW {
   // weight decay only where the layout says so (2-D weights). Skips the update when the norm is not finite.
   StepStats step(ParamStore<T>& ps, const AdamWParams& hp, double max_norm);
 
+  // Leaves tensor `id` out of every later step, as PyTorch's AdamW leaves a parameter without a gradient: a
+  // part of the model the loss never reaches (GRPO's MTP layers) is not shrunk by weight decay.
+  void hold(int id) { held_.insert(id); }
+
   int64_t steps() const { return t_; }
   void set_steps(int64_t t) { t_ = t; }
   AlignedBuffer<T>& m() { return m_; }
@@ -32,6 +37,7 @@ class AdamW {
  private:
   AlignedBuffer<T> m_, v_;
   int64_t t_ = 0;
+  std::set<int> held_;
 
   static size_t moment_size(const ParamLayout& layout) {  // checks that both moments fit before the first
     check_memory_for(2 * layout.total() * int64_t(sizeof(T)),

@@ -160,6 +160,46 @@ TEST(GrpoReview, StepWithEveryAdvantageZeroIsNotAnUpdate) {
   EXPECT_TRUE(first_metrics(s)["grad_norm"].is_number());
 }
 
+// GRPO's loss never reaches a policy's MTP layers: they are saved as they came. Weight decay shrank them
+// every step (PyTorch's AdamW leaves a parameter without a gradient alone), while the decoder trains.
+TEST(GrpoReview, MtpLayersAreLeftAsTheyCame) {
+  TempDir tmp("grpo-review-mtp");
+  tiny_policy(tmp.path);
+  auto cfg = ModelConfig::load(std::string(SEEK_SOURCE_DIR) + "/configs/tiny-v3.json");
+  cfg.vocab_size = 272;
+  ASSERT_EQ(cfg.num_nextn_predict_layers, 1);
+  {
+    Transformer<float> m(cfg);
+    m.init_weights(5);
+    save_model_dir(m, tmp.path / "policy");  // replaces tiny_policy's, which has no MTP layer
+  }
+  auto s = settings(tmp.path, "mtp");
+  s.steps = 2;
+  s.beta = 0.1;  // an update whatever the rewards
+  s.lr = 0.05;
+  s.weight_decay = 0.5;
+  testing::internal::CaptureStdout();
+  EXPECT_EQ(run_grpo(s, false).steps_without_update, 0);
+  testing::internal::GetCapturedStdout();
+  const auto start = load_model_dir<float>(tmp.path / "policy");
+  const auto saved = load_model_dir<float>(fs::path(s.out) / "model");
+  const std::string mtp = fmt::format("model.layers.{}.", cfg.num_hidden_layers);
+  int64_t mtp_tensors = 0, moved = 0;
+  for (const auto& info : start->params().layout.all()) {
+    const float* a = start->params().value.data() + info.offset;
+    const float* b = saved->params().value.data() + info.offset;
+    const bool same = std::equal(a, a + info.numel, b);
+    if (info.name.rfind(mtp, 0) == 0) {
+      ++mtp_tensors;
+      EXPECT_TRUE(same) << info.name;
+    } else {
+      moved += !same;
+    }
+  }
+  EXPECT_GT(mtp_tensors, 5);
+  EXPECT_GT(moved, 5);
+}
+
 // The aux-loss-free router bias moves by the expert loads of the step. Those counted every position of a
 // micro-batch, padding included, so the update depended on how completions were grouped into micro-batches
 // (and padding steered the balance). The loads over each row's real tokens equal those of the rows run alone.
