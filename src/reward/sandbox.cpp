@@ -430,10 +430,21 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
     size_t off = 0;
     while (off < f.content.size()) {
       ssize_t n = write(fd, f.content.data() + off, f.content.size() - off);
-      if (n <= 0) break;
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        // A file cut short (a full /dev/shm or /tmp) ran as the program's syntax error, so a correct
+        // solution scored 0 as if wrong: the run could not start.
+        const int err = n < 0 ? errno : ENOSPC;
+        close(fd);
+        run.error = fmt::format("sandbox: cannot write {}: {}", path, strerror(err));
+        return o;
+      }
       off += size_t(n);
     }
-    close(fd);
+    if (close(fd) != 0) {
+      run.error = fmt::format("sandbox: cannot write {}: {}", path, strerror(errno));
+      return o;
+    }
     chmod(path.c_str(), 0644);
   }
   chmod((dir / "src").c_str(), 0755);
@@ -487,7 +498,17 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   }
   // /dev/shm, on the same tmpfs: Python's multiprocessing makes its locks there (sem_open), and without it
   // multiprocessing.Pool and ProcessPoolExecutor failed with "No such file or directory".
-  for (const char* d : {"dev", "dev/shm", "tmp", "work", "src"}) {
+  // Debian's alternatives: /usr/lib/x86_64-linux-gnu/libblas.so.3 links through /etc/alternatives, and
+  // without it numpy did not import ("libblas.so.3: cannot open shared object file"), so every solution that
+  // used it scored 0. Only that folder of /etc (symlinks to /usr) is shown.
+  std::error_code alt_ec;
+  if (fs::is_directory("/etc/alternatives", alt_ec)) {
+    detail::BindEntry b{};
+    b.target = prep.keep(rootdir + "/etc/alternatives");
+    b.host = "/etc/alternatives";
+    prep.binds.push_back(b);
+  }
+  for (const char* d : {"dev", "dev/shm", "etc", "tmp", "work", "src"}) {
     prep.dirs.push_back(prep.keep(rootdir + "/" + d));
     const bool shared = std::string_view(d) == "tmp" || std::string_view(d) == "dev/shm";
     prep.dir_modes.push_back(shared ? 01777 : 0755);
@@ -682,6 +703,20 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
       if (in_off >= stdin_data.size()) in_w.reset();
     }
   }
+  // What a program that ended in time wrote last may still wait in its pipes when the loop stopped at the
+  // deadline: it is its output (lost, a correct program's answer read as wrong).
+  if (exited && !run.wall_timeout && !run.output_limit)
+    for (auto [fd, buf] : {std::pair{&out_r, &run.out}, std::pair{&err_r, &run.err}}) {
+      if (fd->fd < 0) continue;
+      fcntl(fd->fd, F_SETFL, O_NONBLOCK);
+      char chunk[65536];
+      ssize_t got;
+      while (!run.output_limit && (got = read(fd->fd, chunk, sizeof chunk)) > 0) {
+        const size_t room = lim.max_output_bytes >= buf->size() ? lim.max_output_bytes - buf->size() : 0;
+        buf->append(chunk, std::min(size_t(got), room));
+        run.output_limit = size_t(got) > room;
+      }
+    }
   if (!exited) {
     kill_tree();
     while (waitpid(l.pid, &status, 0) < 0 && errno == EINTR) {

@@ -133,6 +133,53 @@ TEST(Sandbox, TheInitIsTheSmallProgramUnlessACopyIsAskedFor) {
     EXPECT_TRUE(init_exe.starts_with("/memfd:seek-sandbox-init")) << init_exe;
 }
 
+// Debian links libblas.so.3 (numpy's) and other shared libraries through /etc/alternatives: without it in
+// the private root, numpy did not import, and every solution using it scored 0. Only that folder of /etc is
+// shown.
+TEST(Sandbox, DebianAlternativesResolve) {
+  REQUIRE_ISOLATION();
+  if (!fs::is_directory("/etc/alternatives")) GTEST_SKIP() << "no /etc/alternatives on this host";
+  SandboxLimits lim;
+  lim.wall_seconds = 10;
+  SandboxRun r = run_in_sandbox(
+      {"/usr/bin/python3", "-c",
+       "import os\nlinks = [os.path.join('/etc/alternatives', n) for n in os.listdir('/etc/alternatives')]\n"
+       "print(sum(os.path.exists(l) for l in links) > 0, os.path.exists('/etc/passwd'))\n"},
+      {}, "", lim);
+  EXPECT_TRUE(r.ok()) << r.error << r.err;
+  EXPECT_EQ(r.out, "True False\n") << r.err;
+  // numpy, where the host has it.
+  if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0) return;
+  r = run_in_sandbox({"/usr/bin/python3", "-c", "import numpy\nprint(int(numpy.arange(4).sum()))\n"}, {}, "",
+                     lim);
+  EXPECT_EQ(r.out, "6\n") << r.error << r.err;
+}
+
+// A run's file cut short (a full /dev/shm or /tmp; here a file-size limit) ran as the program's syntax error,
+// so a correct solution scored 0 as if wrong. The run could not start, and its error names the file.
+TEST(Sandbox, AFileCutShortIsAnErrorNotTheProgramsFault) {
+  REQUIRE_ISOLATION();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    signal(SIGXFSZ, SIG_IGN);
+    const rlimit small{4096, 4096};
+    setrlimit(RLIMIT_FSIZE, &small);
+    SandboxLimits lim;
+    lim.wall_seconds = 10;
+    const SandboxRun r =
+        run_in_sandbox({"/usr/bin/python3", "/src/solution.py"},
+                       {{"solution.py", "print(1)\n#" + std::string(10000, 'x') + "\n"}}, "", lim);
+    const bool named = !r.started && r.error.find("sandbox: cannot write") != std::string::npos &&
+                       r.error.find("solution.py") != std::string::npos;
+    if (!named) fmt::print(stderr, "started {}, error '{}', out '{}'\n", r.started, r.error, r.out);
+    _exit(named ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
 // The program holds its standard streams and nothing else: not the trainer's files (one open without
 // close-on-exec here), not the init's report pipe, the plan or the init's image.
 TEST(Sandbox, TheProgramHoldsOnlyItsStandardStreams) {
