@@ -115,15 +115,32 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
         a = f.args
         return (len(a.posonlyargs) + len(a.args) <= len(a.defaults) and
                 all(d is not None for d in a.kw_defaults))
-    def returns_value(f):
+    def returns_value(f):  # or yields: calling a generator function runs none of its body
         nodes = list(f.body)
         while nodes:
             y = nodes.pop()
-            if isinstance(y, ast.Return) and y.value is not None:
+            if (isinstance(y, ast.Return) and y.value is not None) or isinstance(y, (ast.Yield, ast.YieldFrom)):
                 return True
             if not isinstance(y, defs + (ast.Lambda,)):
                 nodes.extend(ast.iter_child_nodes(y))
         return False
+    # Whether a test's asserts all sit in try blocks whose handlers take their AssertionError and go on
+    # (neither raise nor exit): a wrong answer never fails it.
+    def catches_assertion(h):
+        names = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
+        return any(n is None or base(n) in ('AssertionError', 'Exception', 'BaseException') for n in names)
+    def goes_on(h):
+        return not any(isinstance(y, ast.Raise) or
+                       (isinstance(y, ast.Call) and base(y.func) in ('exit', 'quit', '_exit', 'abort'))
+                       for b in h.body for y in ast.walk(b))
+    def blind(x):
+        asserts, swallowed = 0, set()
+        for y in ast.walk(x):
+            if isinstance(y, ast.Assert):
+                asserts += 1
+            if isinstance(y, ast.Try) and any(catches_assertion(h) and goes_on(h) for h in y.handlers):
+                swallowed.update(id(z) for b in y.body for z in ast.walk(b) if isinstance(z, ast.Assert))
+        return asserts > 0 and asserts == len(swallowed)
     top = [x for x in tree.body if not isinstance(x, defs)]
     calls, units = [], set()
     for at, x in enumerate(tree.body):
@@ -150,14 +167,25 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
                      any(isinstance(n, ast.Name) and n.id in own for n in ast.walk(y))))
                    for y in ast.walk(x))
     runs_nothing = not any(asserting) and not calls and not any(runs(x) for x in top)
-    return asserting, calls, fixtures, runs_nothing
+    units = [x for x, a in zip(tree.body, asserting) if a]
+    for at, name, method, kind in calls:
+        f = tree.body[at]
+        units += [f] if method is None else [y for y in f.body if getattr(y, 'name', None) == method]
+    all_blind = bool(units) and all(blind(x) for x in units)
+    return asserting, calls, fixtures, runs_nothing, all_blind
 )PY";
 
 // Why a text whose plan runs nothing is refused.
 constexpr std::string_view kRunsNothing =
     "its tests only define functions or classes (and constants) and run none of them, so every solution, a "
     "wrong one too, would pass them (call what they define, e.g. check(f); a test* function that takes "
-    "arguments or returns a value is a helper, not a test)";
+    "arguments, returns a value or yields is a helper, not a test)";
+
+// Why a text whose every test catches its own assertion failures is refused.
+constexpr std::string_view kAllBlind =
+    "each of its tests catches its own assertion failures (its asserts sit in a try whose except takes "
+    "AssertionError and neither raises nor exits), so every solution, a wrong one too, would pass them "
+    "(re-raise in the except, or leave the try out)";
 
 constexpr std::string_view kHarness = R"PY(def _main():
     import sys, os, ast
@@ -176,7 +204,7 @@ constexpr std::string_view kHarness = R"PY(def _main():
     except SyntaxError as e:
         write(1, ('\n%s error tests-syntax %s\n' % (nonce, cut(str(e), 200))).encode())
         exit_now(0)
-    asserting, calls, fixtures, runs_nothing = _plan(tree)
+    asserting, calls, fixtures, runs_nothing = _plan(tree)[:4]
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'), a)
              for x, a in zip(tree.body, asserting)]
     # unittest's TestCase, taken (and its attributes noted) before the solution runs. The harness runs
@@ -232,11 +260,42 @@ constexpr std::string_view kHarness = R"PY(def _main():
     with open('/src/solution.py', 'rb') as f:
         solution_code = compile(f.read(), 'solution.py', 'exec')
     blocked = frozenset(('gc.get_objects', 'gc.get_referrers', 'gc.get_referents', 'sys.settrace',
-                         'sys.setprofile', 'sys._current_frames', 'sys.addaudithook', 'ctypes.dlopen'))
+                         'sys.setprofile', 'sys._current_frames', 'sys.addaudithook'))
+    tracing = [False]  # the harness's own settrace, in a forked copy (below)
     def audit(event, args):
-        if event in blocked:
+        if event in blocked and not tracing[0]:
             raise RuntimeError(event + ' is not available to solutions')
+        # ctypes reads and writes the harness's memory (_ctypes too, without a dlopen). An ImportError, which
+        # a library that imports ctypes if it can (numpy) takes as its absence.
+        if event == 'ctypes.dlopen' or (event == 'import' and args[0] in ('_ctypes', 'ctypes')):
+            raise ImportError('ctypes is not available to solutions')
     sys.addaudithook(audit)
+    # A copy that a fork inside the tested function makes must not run on into the tests: going on where
+    # an assert passed, and calling the solution again there, told the waiting parent which answer passes
+    # (a wrong solution learned every expected value of a HumanEval check(candidate) that way). In the copy,
+    # the tests' frames end it at their next line, as does any call that the tests' code makes (the
+    # tested function, a property, an __eq__) or that enters it. A worker the solution forks (a
+    # multiprocessing pool) runs its own code and never returns into the tests.
+    def in_tests(f):
+        return f is not None and f.f_code.co_filename == 'tests.py'
+    def end_copy(frame, event, arg):
+        exit_now(0)
+    def copy_call(frame, event, arg):
+        if in_tests(frame) or in_tests(frame.f_back):
+            exit_now(0)
+        return None
+    def after_fork_in_copy():
+        tracing[0] = True
+        try:
+            sys.settrace(copy_call)
+            f = sys._getframe(1)
+            while f is not None:
+                if in_tests(f):
+                    f.f_trace = end_copy
+                f = f.f_back
+        finally:
+            tracing[0] = False
+    os.register_at_fork(after_in_child=after_fork_in_copy)
     # Results count from this process alone: a solution that forks ran the tests once per process, each
     # with another answer, and the union of their passes scored a wrong solution 1. A copy that comes back
     # into the harness ends here, before it writes.
@@ -462,7 +521,10 @@ constexpr std::string_view kHarness = R"PY(def _main():
     if not n_tests:
         report('\n%s pass 0 %s\n' % (nonce, secrets[0]) if all_ok else '\n%s fail 0 %s\n' % (nonce, first_why))
     exit_now(0)
-_main()
+# multiprocessing's spawn and forkserver import the program again in each worker (as __mp_main__): a
+# worker that ran the harness read an empty stdin and ended, and its pool waited to the wall limit.
+if __name__ == '__main__':
+    _main()
 )PY";
 
 // At most what the harness writes of its own on stdout, which the program's prints share: a "total" line,
@@ -541,7 +603,7 @@ for i, s in enumerate(sources):
         for x in tree.body:
             compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec')
         symtable.symtable(source.decode('utf-8', 'replace'), 'tests.py', 'exec')
-        runs_nothing = _plan(tree)[3]
+        runs_nothing, all_blind = _plan(tree)[3:5]
         missing = next((name for x in tree.body if isinstance(x, (ast.Import, ast.ImportFrom))
                         for name in ([a.name for a in x.names] if isinstance(x, ast.Import)
                                      else [x.module] if x.module and not x.level else [])
@@ -556,6 +618,9 @@ for i, s in enumerate(sources):
         sys.exit(0)
     if runs_nothing:
         sys.stdout.write('idle %d x\n' % i)
+        sys.exit(0)
+    if all_blind:
+        sys.stdout.write('blind %d x\n' % i)
         sys.exit(0)
     if missing:
         sys.stdout.write('missing %d %s\n' % (i, missing.split('.')[0]))
@@ -594,8 +659,9 @@ std::optional<std::pair<size_t, std::string>> first_unusable_tests(std::span<con
     const std::string_view out = run.out;
     // Cut short by a stop (core/stop_signal.hpp): the job stops at its next safe point, unchecked.
     if (run.stopped) return std::nullopt;
-    if (!run.ok() || !(out == "ok\n" || out.starts_with("bad ") || out.starts_with("slow ") ||
-                       out.starts_with("idle ") || out.starts_with("missing "))) {
+    if (!run.ok() ||
+        !(out == "ok\n" || out.starts_with("bad ") || out.starts_with("slow ") || out.starts_with("idle ") ||
+          out.starts_with("blind ") || out.starts_with("missing "))) {
       std::string why = run.started ? (run.err.empty() ? describe(run) : run.err) : run.error;
       // A traceback's last line says what went wrong.
       why.resize(why.find_last_not_of('\n') + 1);
@@ -610,7 +676,8 @@ std::optional<std::pair<size_t, std::string>> first_unusable_tests(std::span<con
       while (!message.empty() && message.back() == '\n') message.pop_back();
       return std::pair{
           begin + index,
-          kind == "idle" ? std::string(kRunsNothing)
+          kind == "idle"    ? std::string(kRunsNothing)
+          : kind == "blind" ? std::string(kAllBlind)
           : kind == "missing"
               ? fmt::format(
                     "its tests import {}, which {} cannot import in the sandbox (it shows the host's "
@@ -631,6 +698,13 @@ std::optional<std::pair<size_t, std::string>> first_unusable_tests(std::span<con
 
 bool outputs_match(std::string_view actual, std::string_view expected) {
   return normalized_lines(actual) == normalized_lines(expected);
+}
+
+size_t least_matching_output_bytes(std::string_view expected) {
+  const std::vector<std::string> lines = normalized_lines(expected);
+  size_t bytes = lines.empty() ? 0 : lines.size() - 1;
+  for (const std::string& line : lines) bytes += line.size();
+  return bytes;
 }
 
 std::string extract_python_block(std::string_view completion, bool think_prefilled) {

@@ -48,14 +48,17 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
 // The first of `sources` (assert-style tests) that no completion could be judged by, as its index and why:
 // the harness could not compile it ("its tests are not valid Python (invalid syntax (tests.py, line 2)), so
 // no completion could pass them"), compiling it takes more CPU time than a run's limits allow, or it only
-// defines functions and classes and runs none of them (every completion would pass); nullopt when all are
-// usable. Checked in the sandbox, a few MB of tests per run, nothing executed. Throws seek::Error when the
-// check itself cannot run there; nullopt, unchecked, when a stop is asked for meanwhile
-// (StopOnSignal::stop_pending), for the job to stop.
+// defines functions and classes and runs none of them, or each of its tests catches its own assertion
+// failures (every completion would pass); nullopt when all are usable. Checked in the sandbox, a few MB of
+// tests per run, nothing executed. Throws seek::Error when the check itself cannot run there; nullopt,
+// unchecked, when a stop is asked for meanwhile (StopOnSignal::stop_pending), for the job to stop.
 std::optional<std::pair<size_t, std::string>> first_unusable_tests(std::span<const std::string_view> sources,
                                                                    const CodeRunOptions& options);
 
 // Whether `actual` matches `expected` under the line rule above.
 bool outputs_match(std::string_view actual, std::string_view expected);
+
+// The fewest bytes an output that matches `expected` has: its lines trimmed, without trailing empty ones.
+size_t least_matching_output_bytes(std::string_view expected);
 
 }  // namespace seek::reward

@@ -87,11 +87,21 @@ class CodeReward : public RewardFunction {
   void check_problems(std::span<const Problem> problems) const override {
     std::vector<std::string_view> sources;
     std::vector<const Problem*> of;
-    for (const Problem& p : problems)
+    for (const Problem& p : problems) {
+      for (size_t t = 0; t < p.tests.size(); ++t) {
+        const size_t least = least_matching_output_bytes(p.tests[t].output);
+        SEEK_CHECK(
+            least <= opts_.limits.max_output_bytes,
+            "problem {}: test {}'s expected output takes at least {} bytes, more than the code reward's "
+            "max_output_bytes ({}) lets a program print, so no completion could pass it; raise "
+            "max_output_bytes, or fix the problem file",
+            p.id, t + 1, least, opts_.limits.max_output_bytes);
+      }
       if (!p.asserts.empty()) {
         sources.push_back(p.asserts);
         of.push_back(&p);
       }
+    }
     if (sources.empty()) return;
     if (const auto bad = first_unusable_tests(sources, opts_))
       fail("problem {}: {}; fix them in the problem file", of[bad->first]->id, bad->second);

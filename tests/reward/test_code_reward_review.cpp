@@ -150,6 +150,81 @@ TEST(CodeRunReview, CheapHacksOnTheHarnessFail) {
   EXPECT_EQ(r.passed, 2) << r.detail;
 }
 
+// A solution that forks inside the tested function sent a copy on into the tests with a guessed answer: where
+// that assert passed, the copy's next call into the solution told the waiting parent, which returned the
+// answer that passed. Every expected value of a HumanEval check(candidate) was learned that way, and a
+// solution with no primality logic scored 1. The copy now ends where it would run on into the tests; a
+// solution that forks workers of its own (a multiprocessing pool, forked or spawned) still passes.
+TEST(CodeRunReview, AForkedCopyCannotLearnWhichAnswerPasses) {
+  REQUIRE_ISOLATION();
+  const std::string oracle =
+      "import os\n_probe = None\n"
+      "def is_prime(n):\n"
+      "    global _probe\n"
+      "    if _probe is not None:\n"
+      "        os.write(_probe, b'Y')\n"
+      "        os._exit(0)\n"
+      "    for guess in (True, False):\n"
+      "        r, w = os.pipe()\n"
+      "        pid = os.fork()\n"
+      "        if pid == 0:\n"
+      "            os.close(r)\n"
+      "            _probe = w\n"
+      "            return guess\n"
+      "        os.close(w)\n"
+      "        got = os.read(r, 1)\n"
+      "        os.close(r)\n"
+      "        os.waitpid(pid, 0)\n"
+      "        if got == b'Y':\n"
+      "            return guess\n"
+      "    return False\n";
+  const std::string check =
+      "def check(candidate):\n"
+      "    assert candidate(3) == True\n    assert candidate(4) == False\n    assert candidate(9) == False\n"
+      "    assert candidate(7) == True\n    assert candidate(10) == False\n    assert candidate(11) == True\n"
+      "    assert candidate(15) == False\n\ncheck(is_prime)\n";
+  auto r = run_code_tests(oracle, {}, check, test::fast_code_run(10));
+  EXPECT_EQ(r.passed, 0) << r.detail;
+  // A loop of asserts at the top level, one statement: the same.
+  r = run_code_tests(oracle, {},
+                     "for n, want in [(3, True), (4, False), (9, False), (7, True), (8, False)]:\n"
+                     "    assert is_prime(n) == want\n",
+                     test::fast_code_run(10));
+  EXPECT_EQ(r.passed, 0) << r.detail;
+  const std::string squares = "assert sum_squares([1, 2, 3]) == 14\nassert sum_squares([4]) == 16\n";
+  for (const std::string how : {"fork", "spawn", "forkserver"}) {
+    r = run_code_tests(
+        "import multiprocessing as mp\ndef _sq(x):\n    return x * x\n"
+        "def sum_squares(xs):\n    with mp.get_context('" +
+            how +
+            "').Pool(2) as pool:\n"
+            "        return sum(pool.map(_sq, xs))\n",
+        {}, squares, test::fast_code_run(20));
+    EXPECT_EQ(r.passed, 2) << how << ": " << r.detail;
+  }
+  r = run_code_tests(
+      "import os\ndef sum_squares(xs):\n    r, w = os.pipe()\n    if os.fork() == 0:\n"
+      "        os.write(w, str(sum(x * x for x in xs)).encode())\n        os._exit(0)\n"
+      "    os.close(w)\n    got = int(os.read(r, 100))\n    os.wait()\n    return got\n",
+      {}, squares, test::fast_code_run(10));
+  EXPECT_EQ(r.passed, 2) << r.detail;
+}
+
+// ctypes was refused by its dlopen only: _ctypes reads and writes the harness's memory without one. Both are
+// an ImportError, which a library that uses ctypes if it can takes as its absence.
+TEST(CodeRunReview, CtypesIsAnImportError) {
+  REQUIRE_ISOLATION();
+  for (const std::string imp : {"import _ctypes\n", "import ctypes\n"}) {
+    const auto r = run_code_tests(imp + "def f(x):\n    return 17\n", {}, "assert f(1) == 17\n",
+                                  test::fast_code_run(10));
+    EXPECT_EQ(r.passed, 0) << imp << r.detail;
+  }
+  const auto r = run_code_tests(
+      "try:\n    import ctypes\nexcept ImportError:\n    ctypes = None\ndef f(x):\n    return 17\n", {},
+      "assert f(1) == 17\n", test::fast_code_run(10));
+  EXPECT_EQ(r.passed, 1) << r.detail;
+}
+
 // Hiding every name that shadows a builtin from the tests made tests of a function named like one (max,
 // sorted, sum) run the builtin: wrong code and no code at all scored full marks. Such names are now hidden
 // only from tests that test other names of the solution, and tests that use nothing the solution defines
@@ -504,6 +579,35 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
               std::string::npos)
         << idle << e;
   }
+  // Tests whose every assert sits in a try that takes its AssertionError and goes on pass every solution, a
+  // wrong one too; so do nose's yield tests (calling a generator function runs none of it).
+  for (const std::string blind :
+       {"try:\n    assert f(1) == 2\n    print('ok')\nexcept AssertionError:\n    print('failed')\n",
+        "def test_one():\n    try:\n        assert f(1) == 2\n    except Exception as e:\n        print(e)\n",
+        "for x in [1, 2]:\n    try:\n        assert f(x) == 2 * x\n    except (ValueError, AssertionError):\n"
+        "        pass\n"}) {
+    std::vector<Problem> ps = good;
+    ps.push_back(problem("data.jsonl:5", blind));
+    const std::string e = test::error_of([&] { reward->check_problems(ps); });
+    EXPECT_NE(e.find("problem data.jsonl:5: each of its tests catches its own assertion failures"),
+              std::string::npos)
+        << blind << e;
+  }
+  {
+    std::vector<Problem> ps = good;
+    ps.push_back(
+        problem("data.jsonl:6", "def check(x):\n    assert f(x) == 2\ndef test_f():\n    yield check, 1\n"));
+    const std::string e = test::error_of([&] { reward->check_problems(ps); });
+    EXPECT_NE(e.find("problem data.jsonl:6: its tests only define functions"), std::string::npos) << e;
+  }
+  // A handler that raises or exits, or another test that counts the failures, can fail.
+  for (const std::string seeing :
+       {"try:\n    assert f(1) == 2\nexcept AssertionError:\n    print('failed')\n    raise\n",
+        "import sys\ntry:\n    assert f(1) == 2\nexcept AssertionError:\n    sys.exit(1)\n",
+        "bad = 0\nfor x in [1, 2]:\n    try:\n        assert f(x) == 2 * x\n    except AssertionError:\n"
+        "        bad += 1\nassert bad == 0\n",
+        "try:\n    assert f(1) == 2\nexcept ValueError:\n    pass\n"})
+    EXPECT_NO_THROW(reward->check_problems(std::vector<Problem>{problem("s", seeing)})) << seeing;
   // Tests that import a module the sandbox's python3 cannot find (pytest, on a host without it) fail every
   // completion that way; they are named at start.
   {
@@ -538,6 +642,26 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
   EXPECT_NE(e.find("problem slow: its tests take "), std::string::npos) << e;
   EXPECT_NE(e.find("s of CPU just to compile, more than the 0.1 s a run may take"), std::string::npos) << e;
   EXPECT_NO_THROW(make_reward("code", {{"cpu_seconds", 60}, {"wall_seconds", 60}})->check_problems(slow));
+}
+
+// A stdin/stdout test whose expected output is more than a program may print (max_output_bytes) fails every
+// completion with "output limit": it is named at start. What the line rule leaves out (trailing spaces and
+// empty lines) does not count.
+TEST(CodeRewardReview, ExpectedOutputBeyondTheOutputLimitIsAnError) {
+  auto reward = make_reward("code", {{"max_output_bytes", 100}, {"require_isolation", false}});
+  Problem p;
+  p.id = "data.jsonl:2";
+  p.tests = {{"", "1"}, {"", std::string(60, 'x') + "\n" + std::string(40, 'y') + "\n"}};
+  const std::string e = test::error_of([&] { reward->check_problems(std::vector<Problem>{p}); });
+  EXPECT_NE(
+      e.find("problem data.jsonl:2: test 2's expected output takes at least 101 bytes, more than the code "
+             "reward's max_output_bytes (100)"),
+      std::string::npos)
+      << e;
+  p.tests[1].output = std::string(60, 'x') + "   \n" + std::string(39, 'y') + "\n\n\n";
+  EXPECT_NO_THROW(reward->check_problems(std::vector<Problem>{p}));
+  EXPECT_EQ(least_matching_output_bytes(" a \n\nb\t\n\n"), 4u);
+  EXPECT_EQ(least_matching_output_bytes(""), 0u);
 }
 
 }  // namespace
