@@ -10,7 +10,8 @@
 // in rationals) to the target (TinyZero: within 1e-5 in floats; within that here only where exact
 // arithmetic overflows) -> 1.0. Otherwise format_score (TinyZero used 0.1; default 0
 // here, so a well-formed wrong equation earns nothing), also for other characters ("3 × 4"). Implicit
-// multiplication such as "2(3+4)" and leading zeros ("017") are rejected, as Python's eval would.
+// multiplication such as "2(3+4)" and leading zeros ("017") are rejected, as Python's eval would; so are
+// "**" and "//", which TinyZero's character check let through to eval (the prompt offers + - * / only).
 #include <algorithm>
 #include <cctype>
 #include <cmath>
