@@ -145,7 +145,7 @@ Loaded load(const ModelOptions& o) {
   InferLoadOptions lo;
   lo.format = o.bf16 ? WeightFormat::BF16 : WeightFormat::F32;
   l.model = InferModel::load(o.dir, lo);
-  if (o.ctx > 0) check_context_flag(o.ctx, l.model->config().max_position_embeddings, "--ctx");
+  if (o.ctx > 0) check_context_flag(o.ctx, l.model->config(), "--ctx");
   l.tok = load_model_tokenizer(o.dir);
   return l;
 }
@@ -367,7 +367,7 @@ void run_generate(GenerateOptions& o) {
   const int64_t ctx = o.model.ctx > 0 ? o.model.ctx : model_ctx;
   SEEK_CHECK(int64_t(req.prompt.size()) < ctx,
              "the prompt has {} tokens and the context holds {} ({}), so there is no room to generate: {}",
-             req.prompt.size(), ctx, o.model.ctx > 0 ? "--ctx" : "max_position_embeddings in config.json",
+             req.prompt.size(), ctx, o.model.ctx > 0 ? "--ctx" : l.model->config().context_source(),
              o.model.ctx > 0 && o.model.ctx < model_ctx
                  ? fmt::format("raise --ctx (the model allows up to {}) or shorten the prompt", model_ctx)
                  : std::string("shorten the prompt"));

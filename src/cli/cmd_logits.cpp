@@ -113,8 +113,8 @@ void run_logits(const LogitsOptions& o) {
   }
   const ModelConfig& c = model->config();
   SEEK_CHECK(int64_t(ids.size()) <= c.max_position_embeddings,
-             "{} {} are longer than the context of {} tokens{}", ids.size(),
-             o.ids_given ? "ids" : "tokens (BOS included)", c.max_position_embeddings,
+             "{} {} are longer than the context of {} tokens ({}){}", ids.size(),
+             o.ids_given ? "ids" : "tokens (BOS included)", c.max_position_embeddings, c.context_source(),
              o.ids_given ? "" : "; seek perplexity scores a longer text in windows");
   for (int32_t t : ids)
     SEEK_CHECK(t < c.vocab_size, "unknown token id {} (the vocabulary has {} tokens)", t, c.vocab_size);
@@ -185,7 +185,7 @@ void run_perplexity(const PerplexityOptions& o) {
   auto model = load_model(o.model, o.bf16);
   const ModelTokenizer tok = load_model_tokenizer(o.model);
   const ModelConfig& c = model->config();
-  if (o.ctx > 0) check_context_flag(o.ctx, c.max_position_embeddings, "--ctx");
+  if (o.ctx > 0) check_context_flag(o.ctx, c, "--ctx");
   tok.check_text_fits(c.vocab_size, false);
   // BOS first unless --no-bos, as Hugging Face's DeepSeek tokenizers encode text (add_bos_token), so the
   // first token is scored too, in the setting a Hugging Face sliding-window evaluation uses. Special-token

@@ -151,12 +151,10 @@ void check_model_dir(const std::string& dir) {
         dir, p.has_parent_path() ? fmt::format(", e.g. --model {}", p.parent_path().string()) : "");
 }
 
-void check_context_flag(int64_t value, int64_t model_limit, const std::string& flag) {
-  SEEK_CHECK(
-      value <= model_limit,
-      "{} {} is longer than the model's context of {} tokens (max_position_embeddings in config.json); "
-      "give at most {}",
-      flag, value, model_limit, model_limit);
+void check_context_flag(int64_t value, const ModelConfig& model, const std::string& flag) {
+  const int64_t limit = model.max_position_embeddings;
+  SEEK_CHECK(value <= limit, "{} {} is longer than the model's context of {} tokens ({}); give at most {}",
+             flag, value, limit, model.context_source(), limit);
 }
 
 ModelTokenizer load_model_tokenizer(const std::string& dir) {

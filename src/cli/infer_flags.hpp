@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "infer/kv_cache.hpp"
+#include "model/config.hpp"
 #include "tokenizer/tokenizer.hpp"
 
 namespace seek::cli {
@@ -175,7 +176,7 @@ void check_model_dir(const std::string& dir);
 
 // A context limit given on the command line (`flag`, e.g. "--ctx") against the model's
 // max_position_embeddings: an error naming the limit when it is larger.
-void check_context_flag(int64_t value, int64_t model_limit, const std::string& flag);
+void check_context_flag(int64_t value, const ModelConfig& model, const std::string& flag);
 
 // The text of a file to tokenize (`path`, read whole) must be UTF-8: the tokenizer replaces invalid bytes by
 // U+FFFD, as Hugging Face's do, so a Latin-1 or binary file would silently become other text. The error names

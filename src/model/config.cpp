@@ -346,6 +346,7 @@ ModelConfig parse_model_config(const json& j, const std::string& src) {
                    : v2_router                                 ? "deepseek_v2"
                                                                : "deepseek_v3";
   for_each_plain_key([&](const char* key, auto field, auto...) { r.read(key, c.*field); });
+  c.max_position_embeddings_defaulted = !r.present("max_position_embeddings");
   // Hugging Face allows a list of end tokens (generation stops at any of them); DeepSeek's configs give one.
   if (r.present("eos_token_id") && j["eos_token_id"].is_array()) {
     const json& ids = j["eos_token_id"];

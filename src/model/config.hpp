@@ -67,6 +67,14 @@ struct ModelConfig {
   // took ("first_k_dense_replace 3 (DeepSeek-V3's default)"): a mismatch with the weights names them, since
   // the file does not. Not saved: a saved config writes every key.
   std::vector<std::string> layout_keys_defaulted;
+  // Whether config.json left max_position_embeddings out (the default 4096 then holds): a context error
+  // names where the limit came from (context_source).
+  bool max_position_embeddings_defaulted = false;
+  std::string context_source() const {
+    return max_position_embeddings_defaulted
+               ? "the default max_position_embeddings: config.json does not give one"
+               : "max_position_embeddings in config.json";
+  }
 
   int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
   bool has_q_lora() const { return q_lora_rank > 0; }

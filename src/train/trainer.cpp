@@ -130,8 +130,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
         s.init, tok->bos_id(), tok->eos_id(), run_model.bos_token_id, run_model.eos_token_id);
   // Before the memory checks, whose advice (a smaller batch) cannot help a sequence the model cannot take.
   SEEK_CHECK(s.seq_len <= run_model.max_position_embeddings,
-             "seq_len {} exceeds the model's max_position_embeddings {}", s.seq_len,
-             run_model.max_position_embeddings);
+             "seq_len {} exceeds the model's context of {} tokens ({})", s.seq_len,
+             run_model.max_position_embeddings, run_model.context_source());
   check_training_memory(run_model, 0, "");
   check_training_batch_memory(run_model, s.batch_size, s.seq_len, s.grad_accum);
   std::unique_ptr<Transformer<float>> model;

@@ -1067,7 +1067,10 @@ TEST(Cli, InferenceFlagErrorsAreReadable) {
   }
   CmdResult r = run(gen + "--ctx 65");
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("--ctx 65 is longer than the model's context of 64 tokens"), std::string::npos)
+  EXPECT_NE(
+      r.output.find("--ctx 65 is longer than the model's context of 64 tokens (max_position_embeddings in "
+                    "config.json)"),
+      std::string::npos)
       << r.output;
   r = run("generate --model " + kTinyV3 + "/config.json --ids 1");
   EXPECT_EQ(r.code, 1) << r.output;

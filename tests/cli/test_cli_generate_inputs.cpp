@@ -511,10 +511,11 @@ TEST(CliGenerateInputs, SmallSlipsAreNamed) {
   r = run("logits --model " + byte_model + " --prompt " + std::string(100, 'a') + " --out " +
           (tmp.path / "l.npy").string());
   EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(
-      r.output.find("101 tokens (BOS included) are longer than the context of 64 tokens; seek perplexity "
-                    "scores a longer text in windows"),
-      std::string::npos)
+  EXPECT_NE(r.output.find(
+                "101 tokens (BOS included) are longer than the context of 64 tokens (max_position_embeddings "
+                "in config.json); seek perplexity "
+                "scores a longer text in windows"),
+            std::string::npos)
       << r.output;
   // A prompt that fills the context names the limit the user set, and what would fix it.
   r = run("generate --model " + kTinyV3 + " --ids 1,2,3,4 --ctx 4");

@@ -62,6 +62,20 @@ TEST(Config, RoundTripsThroughJson) {
   EXPECT_DOUBLE_EQ(c2.softmax_scale(), c.softmax_scale());
 }
 
+// A context error names where the limit came from: the key, or its default when config.json leaves it out
+// (an error read "max_position_embeddings in config.json" for a file without the key). A saved config gives
+// it.
+TEST(Config, TheContextSaysWhetherItIsTheDefault) {
+  auto j = load_json("tiny-v3");
+  EXPECT_EQ(ModelConfig::from_json(j, "x").context_source(), "max_position_embeddings in config.json");
+  j.erase("max_position_embeddings");
+  const ModelConfig c = ModelConfig::from_json(j, "x");
+  EXPECT_EQ(c.max_position_embeddings, 4096);
+  EXPECT_EQ(c.context_source(), "the default max_position_embeddings: config.json does not give one");
+  EXPECT_EQ(ModelConfig::from_json(c.to_json(), "saved").context_source(),
+            "max_position_embeddings in config.json");
+}
+
 // The saved class must be one whose Hugging Face code runs the router: a V2 config without model_type was
 // saved as deepseek_v3 (V3's code refuses softmax and greedy), and a kimi_k2 config naming V3's class as
 // V2's.
