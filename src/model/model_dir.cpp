@@ -30,19 +30,39 @@ int64_t first_non_finite(const T* v, int64_t n) {
   return first;
 }
 
+// The first of `v` that rounds to inf in bf16.
+template <typename T>
+int64_t first_non_finite_in_bf16(const T* v, int64_t n) {
+  int64_t first = n;
+#pragma omp parallel for reduction(min : first) schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    if (std::isinf(bf16_to_f32(f32_to_bf16(float(v[i])))) && i < first) first = i;
+  return first;
+}
+
 }  // namespace
 
 template <typename T>
-void check_trained_weights_finite(const Transformer<T>& model, const fs::path& dir) {
+void check_trained_weights_finite(const Transformer<T>& model, const fs::path& dir, DType dtype) {
   const auto& ps = model.params();
   const int64_t total = ps.layout.total(), bad = first_non_finite(ps.value.data(), total);
-  if (bad == total) return;
-  for (const ParamInfo& info : ps.layout.all())
+  for (const ParamInfo& info : ps.layout.all()) {
     if (bad >= info.offset && bad < info.offset + info.numel)
       fail(
           "not saving {}: tensor '{}' holds {} at index {}; the training step before made the weights "
           "non-finite (too high a learning rate?)",
           dir.string(), info.name, double(ps.value[size_t(bad)]), bad - info.offset);
+    // save_model_dir keeps the router bias (not trained by gradient) in fp32.
+    if (bad == total && dtype == DType::BF16 && info.trainable) {
+      const T* v = ps.value.data() + info.offset;
+      const int64_t over = first_non_finite_in_bf16(v, info.numel);
+      if (over < info.numel)
+        fail(
+            "not saving {}: tensor '{}' holds {} at index {}, beyond bf16's range (about 3.39e38), which a "
+            "bf16 save writes as inf; save it as f32 (--save-dtype f32), or train with a lower learning rate",
+            dir.string(), info.name, double(v[over]), over);
+    }
+  }
 }
 
 template <typename T>
@@ -350,7 +370,7 @@ std::unique_ptr<Transformer<T>> load_model_dir(const fs::path& dir, const ReadOp
   return model;
 }
 
-template void check_trained_weights_finite<float>(const Transformer<float>&, const fs::path&);
+template void check_trained_weights_finite<float>(const Transformer<float>&, const fs::path&, DType);
 template void save_model_dir<float>(const Transformer<float>&, const fs::path&, const SaveOptions&);
 template void save_model_dir<double>(const Transformer<double>&, const fs::path&, const SaveOptions&);
 template void check_weight_values<float>(const TensorStore&, const std::string&, const float*, int64_t, bool);

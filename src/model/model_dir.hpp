@@ -23,11 +23,14 @@ template <typename T>
 void save_model_dir(const Transformer<T>& model, const std::filesystem::path& dir,
                     const SaveOptions& opts = {});
 
-// Throws seek::Error naming `dir`, the tensor and the index of the first weight that is not finite. The
-// trainers check before each save: an update that overflowed (an lr near fp32's limit) was saved as the run's
-// model, and a checkpoint of it would push good ones out of the run folder.
+// Throws seek::Error naming `dir`, the tensor and the index of the first weight that is not finite, or with
+// `dtype` BF16, that rounds to inf in bf16 (a finite fp32 weight of 3.39e38 or more: the save wrote inf, and
+// seek then refused to load its own model). The trainers check before each save: an update that overflowed
+// (an lr near fp32's limit) was saved as the run's model, and a checkpoint of it would push good ones out of
+// the run folder.
 template <typename T>
-void check_trained_weights_finite(const Transformer<T>& model, const std::filesystem::path& dir);
+void check_trained_weights_finite(const Transformer<T>& model, const std::filesystem::path& dir,
+                                  DType dtype = DType::F32);
 
 // Reads every parameter of `model` (whose config decides the names and shapes) from `store`. A missing
 // tensor or a wrong shape is an error naming the tensor and the file.

@@ -215,7 +215,7 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
 
 void save_final_model(const Transformer<float>& model, const fs::path& dir, const SaveOptions& opts,
                       const tok::TokenizerFileSet& tokenizer) {
-  check_trained_weights_finite(model, dir);
+  check_trained_weights_finite(model, dir, opts.dtype);
   say_saving("the model", dir, model.params().layout.total() * (opts.dtype == DType::BF16 ? 2 : 4));
   const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
   const std::string name = dir.filename().string();

@@ -367,6 +367,32 @@ TEST(ModelDir, NonFiniteTrainedWeightsAreNamed) {
   }
 }
 
+// A finite fp32 weight of 3.39e38 or more rounds to inf in bf16: a bf16 save wrote it (and exited 0), and
+// seek then refused to load its own model. An fp32 save keeps it; the router bias stays fp32 either way.
+TEST(ModelDir, WeightsBeyondBf16AreNotSavedAsBf16) {
+  auto cfg = test::shipped_config("tiny-v3");
+  Transformer<float> m(cfg);
+  m.init_weights(1);
+  check_trained_weights_finite(m, "run/model", DType::BF16);
+  auto& ps = m.params();
+  const std::string name = "model.layers.1.mlp.experts.2.up_proj.weight";
+  const float huge = std::numeric_limits<float>::max(), below = 3.3894e38f;
+  ps.value[size_t(ps.layout[ps.layout.find(name)].offset + 7)] = below;
+  EXPECT_NO_THROW(check_trained_weights_finite(m, "run/model", DType::BF16));
+  ps.value[size_t(ps.layout[ps.layout.find(name)].offset + 7)] = -huge;
+  const std::string msg = error_of([&] { check_trained_weights_finite(m, "run/model", DType::BF16); });
+  EXPECT_NE(msg.find(fmt::format("not saving run/model: tensor '{}' holds {} at index 7, beyond bf16's range",
+                                 name, double(-huge))),
+            std::string::npos)
+      << msg;
+  EXPECT_NO_THROW(check_trained_weights_finite(m, "run/model"));
+  ps.value[size_t(ps.layout[ps.layout.find(name)].offset + 7)] = 0;
+  const std::string bias = "model.layers.1.mlp.gate.e_score_correction_bias";
+  ASSERT_GE(ps.layout.find(bias), 0);
+  ps.value[size_t(ps.layout[ps.layout.find(bias)].offset)] = huge;
+  EXPECT_NO_THROW(check_trained_weights_finite(m, "run/model", DType::BF16));
+}
+
 // FP8 scales are checked with the headers, before any weight is read: a scale missing (or of the wrong shape)
 // at the last layer of a V3 checkpoint used to fail only after minutes of reading everything before it.
 TEST(ModelDir, Fp8ScalesAreCheckedBeforeAnyWeightIsRead) {
