@@ -149,9 +149,11 @@ void build_token_cache(const fs::path& dir, const nlohmann::json& descriptor,
     int64_t documents = 0;
     read_documents(f, objective, ids, kBatchBytes, threads, [&](std::vector<Document>& b) {
       documents += int64_t(b.size());
-      writer.add(b);
+      // Counted before add, which moves the texts out (counted after, the line stood at 0 until a file was
+      // done).
       for (const Document& d : b)
         for (const Piece& p : d.pieces) done += int64_t(p.text.size());
+      writer.add(b);
       progress.update(std::min(done, files_done + int64_t(f.size)), rate);
     });
     done = files_done += int64_t(f.size);
