@@ -124,23 +124,30 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
             if not isinstance(y, defs + (ast.Lambda,)):
                 nodes.extend(ast.iter_child_nodes(y))
         return False
-    # Whether a test's asserts all sit in try blocks whose handlers take their AssertionError and go on
-    # (neither raise nor exit): a wrong answer never fails it.
-    def catches_assertion(h):
-        names = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
-        return any(n is None or base(n) in ('AssertionError', 'Exception', 'BaseException') for n in names)
-    def goes_on(h):
-        return not any(isinstance(y, ast.Raise) or
-                       (isinstance(y, ast.Call) and base(y.func) in ('exit', 'quit', '_exit', 'abort'))
-                       for b in h.body for y in ast.walk(b))
-    def blind(x):
-        asserts, swallowed = 0, set()
-        for y in ast.walk(x):
-            if isinstance(y, ast.Assert):
-                asserts += 1
-            if isinstance(y, ast.Try) and any(catches_assertion(h) and goes_on(h) for h in y.handlers):
-                swallowed.update(id(z) for b in y.body for z in ast.walk(b) if isinstance(z, ast.Assert))
-        return asserts > 0 and asserts == len(swallowed)
+    # Whether a try ignores a failed assert: the first of its handlers that takes an AssertionError (the one
+    # Python runs) only prints, passes or continues.
+    def ignores_failures(t):
+        for h in t.handlers:
+            names = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
+            if any(n is None or base(n) in ('AssertionError', 'Exception', 'BaseException') for n in names):
+                return all(isinstance(y, (ast.Pass, ast.Continue)) or
+                           (isinstance(y, ast.Expr) and (isinstance(y.value, ast.Constant) or
+                                                         (isinstance(y.value, ast.Call) and
+                                                          base(y.value.func) == 'print')))
+                           for y in h.body)
+        return False
+    # Whether statements are a test that a wrong answer never fails: each of their asserts, raises and calls
+    # (print aside) sits in the body of such a try. (Any other check, a self.fail() or an assert after a
+    # loop that counts failures, can fail it.)
+    def blind(body):
+        checks, ignored = [], set()
+        for x in body:
+            for y in ast.walk(x):
+                if isinstance(y, ast.Try) and ignores_failures(y):
+                    ignored.update(id(z) for b in y.body for z in ast.walk(b))
+                if isinstance(y, (ast.Assert, ast.Raise)) or (isinstance(y, ast.Call) and base(y.func) != 'print'):
+                    checks.append(y)
+        return bool(checks) and all(id(c) in ignored for c in checks)
     top = [x for x in tree.body if not isinstance(x, defs)]
     calls, units = [], set()
     for at, x in enumerate(tree.body):
@@ -167,11 +174,13 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
                      any(isinstance(n, ast.Name) and n.id in own for n in ast.walk(y))))
                    for y in ast.walk(x))
     runs_nothing = not any(asserting) and not calls and not any(runs(x) for x in top)
-    units = [x for x, a in zip(tree.body, asserting) if a]
+    # The tests' bodies: a statement with asserts, a test function's or method's; a text without either is
+    # one test, its top-level statements.
+    bodies = [[x] for x, a in zip(tree.body, asserting) if a]
     for at, name, method, kind in calls:
         f = tree.body[at]
-        units += [f] if method is None else [y for y in f.body if getattr(y, 'name', None) == method]
-    all_blind = bool(units) and all(blind(x) for x in units)
+        bodies += [f.body] if method is None else [y.body for y in f.body if getattr(y, 'name', None) == method]
+    all_blind = all(blind(b) for b in bodies) if bodies else not runs_nothing and blind(top)
     return asserting, calls, fixtures, runs_nothing, all_blind
 )PY";
 
@@ -183,8 +192,8 @@ constexpr std::string_view kRunsNothing =
 
 // Why a text whose every test catches its own assertion failures is refused.
 constexpr std::string_view kAllBlind =
-    "each of its tests catches its own assertion failures (its asserts sit in a try whose except takes "
-    "AssertionError and neither raises nor exits), so every solution, a wrong one too, would pass them "
+    "each of its tests catches its own assertion failures (its asserts and calls sit in a try whose except "
+    "for AssertionError only prints or passes), so every solution, a wrong one too, would pass them "
     "(re-raise in the except, or leave the try out)";
 
 constexpr std::string_view kHarness = R"PY(def _main():
@@ -261,41 +270,14 @@ constexpr std::string_view kHarness = R"PY(def _main():
         solution_code = compile(f.read(), 'solution.py', 'exec')
     blocked = frozenset(('gc.get_objects', 'gc.get_referrers', 'gc.get_referents', 'sys.settrace',
                          'sys.setprofile', 'sys._current_frames', 'sys.addaudithook'))
-    tracing = [False]  # the harness's own settrace, in a forked copy (below)
     def audit(event, args):
-        if event in blocked and not tracing[0]:
+        if event in blocked:
             raise RuntimeError(event + ' is not available to solutions')
         # ctypes reads and writes the harness's memory (_ctypes too, without a dlopen). An ImportError, which
         # a library that imports ctypes if it can (numpy) takes as its absence.
         if event == 'ctypes.dlopen' or (event == 'import' and args[0] in ('_ctypes', 'ctypes')):
             raise ImportError('ctypes is not available to solutions')
     sys.addaudithook(audit)
-    # A copy that a fork inside the tested function makes must not run on into the tests: going on where
-    # an assert passed, and calling the solution again there, told the waiting parent which answer passes
-    # (a wrong solution learned every expected value of a HumanEval check(candidate) that way). In the copy,
-    # the tests' frames end it at their next line, as does any call that the tests' code makes (the
-    # tested function, a property, an __eq__) or that enters it. A worker the solution forks (a
-    # multiprocessing pool) runs its own code and never returns into the tests.
-    def in_tests(f):
-        return f is not None and f.f_code.co_filename == 'tests.py'
-    def end_copy(frame, event, arg):
-        exit_now(0)
-    def copy_call(frame, event, arg):
-        if in_tests(frame) or in_tests(frame.f_back):
-            exit_now(0)
-        return None
-    def after_fork_in_copy():
-        tracing[0] = True
-        try:
-            sys.settrace(copy_call)
-            f = sys._getframe(1)
-            while f is not None:
-                if in_tests(f):
-                    f.f_trace = end_copy
-                f = f.f_back
-        finally:
-            tracing[0] = False
-    os.register_at_fork(after_in_child=after_fork_in_copy)
     # Results count from this process alone: a solution that forks ran the tests once per process, each
     # with another answer, and the union of their passes scored a wrong solution 1. A copy that comes back
     # into the harness ends here, before it writes.
@@ -334,6 +316,26 @@ constexpr std::string_view kHarness = R"PY(def _main():
     # The tests are the program run: their `if __name__ == '__main__':` block runs (check(f) under it was
     # never called, and a wrong solution passed).
     tg['__name__'] = '__main__'
+    # A copy that a fork inside a tested function makes must not return into the tests: going on where its
+    # guessed answer passed an assert, its next call into the solution told the waiting parent which answer
+    # passes (a wrong solution learned every expected value of a HumanEval check(candidate) that way). So the
+    # tests call the solution's functions through a wrapper that ends the process that comes back from a
+    # call in another process than the one that made it. The solution's own calls, its workers, and the
+    # tests' own forks (a call made in the copy returns there) are as they were. (A class's methods are not
+    # wrapped: their calls inside the solution would all pay for it.)
+    from functools import wraps
+    def guarded(f):
+        @wraps(f)
+        def call(*args, **kwargs):
+            caller = getpid()
+            result = f(*args, **kwargs)
+            if getpid() != caller:
+                exit_now(0)
+            return result
+        return call
+    for k in used:
+        if type(tg.get(k)) is type(_main):
+            tg[k] = guarded(tg[k])
     # unittest's TestCase as it was, before each test: a solution's `unittest.TestCase.assertEqual =
     # lambda *a: None`, at import or in an earlier test, passed every TestCase test.
     # (What the tests themselves add to it, an assertApprox, stays: additions go only before they run.)

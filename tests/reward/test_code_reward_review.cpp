@@ -202,6 +202,20 @@ TEST(CodeRunReview, AForkedCopyCannotLearnWhichAnswerPasses) {
         {}, squares, test::fast_code_run(20));
     EXPECT_EQ(r.passed, 2) << how << ": " << r.detail;
   }
+  // Tests that fork and call the solution in their own copy judge it there, as before.
+  for (const std::string forking :
+       {"import os\ndef test_in_child():\n    pid = os.fork()\n    if pid == 0:\n"
+        "        os._exit(0 if f(1) == 2 and f(3) == 6 else 1)\n    _, status = os.waitpid(pid, 0)\n"
+        "    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status\n",
+        "import os\ndef test_in_child():\n    r, w = os.pipe()\n    if os.fork() == 0:\n"
+        "        os.write(w, repr(f(3)).encode())\n        os._exit(0)\n    os.close(w)\n    got = "
+        "os.read(r, 100)\n"
+        "    os.wait()\n    assert got == b'6', got\n"}) {
+    EXPECT_EQ(run_code_tests("def f(x):\n    return 2 * x\n", {}, forking, test::fast_code_run(10)).passed, 1)
+        << forking;
+    EXPECT_EQ(run_code_tests("def f(x):\n    return 0\n", {}, forking, test::fast_code_run(10)).passed, 0)
+        << forking;
+  }
   r = run_code_tests(
       "import os\ndef sum_squares(xs):\n    r, w = os.pipe()\n    if os.fork() == 0:\n"
       "        os.write(w, str(sum(x * x for x in xs)).encode())\n        os._exit(0)\n"
@@ -585,7 +599,10 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
        {"try:\n    assert f(1) == 2\n    print('ok')\nexcept AssertionError:\n    print('failed')\n",
         "def test_one():\n    try:\n        assert f(1) == 2\n    except Exception as e:\n        print(e)\n",
         "for x in [1, 2]:\n    try:\n        assert f(x) == 2 * x\n    except (ValueError, AssertionError):\n"
-        "        pass\n"}) {
+        "        pass\n",
+        // A text that is one test: its check(f) call in such a try.
+        "def check(candidate):\n    assert candidate(1) == 2\n\ntry:\n    check(f)\n    print('all passed')\n"
+        "except AssertionError:\n    print('some test failed')\n"}) {
     std::vector<Problem> ps = good;
     ps.push_back(problem("data.jsonl:5", blind));
     const std::string e = test::error_of([&] { reward->check_problems(ps); });
@@ -601,12 +618,24 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
     EXPECT_NE(e.find("problem data.jsonl:6: its tests only define functions"), std::string::npos) << e;
   }
   // A handler that raises or exits, or another test that counts the failures, can fail.
-  for (const std::string seeing :
-       {"try:\n    assert f(1) == 2\nexcept AssertionError:\n    print('failed')\n    raise\n",
-        "import sys\ntry:\n    assert f(1) == 2\nexcept AssertionError:\n    sys.exit(1)\n",
-        "bad = 0\nfor x in [1, 2]:\n    try:\n        assert f(x) == 2 * x\n    except AssertionError:\n"
-        "        bad += 1\nassert bad == 0\n",
-        "try:\n    assert f(1) == 2\nexcept ValueError:\n    pass\n"})
+  for (
+      const std::string seeing :
+      {"try:\n    assert f(1) == 2\nexcept AssertionError:\n    print('failed')\n    raise\n",
+       "import sys\ntry:\n    assert f(1) == 2\nexcept AssertionError:\n    sys.exit(1)\n",
+       "bad = 0\nfor x in [1, 2]:\n    try:\n        assert f(x) == 2 * x\n    except AssertionError:\n"
+       "        bad += 1\nassert bad == 0\n",
+       "try:\n    assert f(1) == 2\nexcept ValueError:\n    pass\n",
+       // The first handler that takes the AssertionError is the one that runs.
+       "for x, want in [(1, 2), (2, 4)]:\n    try:\n        assert f(x) == want\n    except AssertionError:\n"
+       "        print('wrong', x)\n        raise\n    except Exception as e:\n        print('crashed', e)\n",
+       "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        try:\n"
+       "            assert f(1) == 2\n        except AssertionError:\n            self.fail('f(1)')\n",
+       "def fail(m):\n    raise AssertionError(m)\ntry:\n    assert f(1) == 2\nexcept AssertionError:\n"
+       "    fail('f(1)')\n",
+       "def test_all():\n    bad = []\n    for x in [1, 2]:\n        try:\n            assert f(x) == 2 * x\n"
+       "        except AssertionError:\n            bad.append(x)\n    if bad:\n        raise "
+       "AssertionError(bad)\n",
+       "def check(candidate):\n    assert candidate(1) == 2\n\ncheck(f)\n"})
     EXPECT_NO_THROW(reward->check_problems(std::vector<Problem>{problem("s", seeing)})) << seeing;
   // Tests that import a module the sandbox's python3 cannot find (pytest, on a host without it) fail every
   // completion that way; they are named at start.
