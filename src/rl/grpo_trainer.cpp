@@ -398,8 +398,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     return ev;
   };
   // The evaluation a stop cut short, or that failed, is run before the next step, and goes into its step's
-  // line: an evaluation policy of the same weights and seed gives what the uninterrupted run logged. Unless
-  // the resume's --eval-every leaves that step without one.
+  // line: an evaluation of the same weights with the same seed gives what the uninterrupted run logged.
+  // Unless the resume's --eval-every leaves that step without one.
   if (eval_pending && evaluates(state.step)) {
     fmt::print("step {}'s evaluation did not finish (a stop or a failure); it runs now\n", state.step);
     flush_stdout();
