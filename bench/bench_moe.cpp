@@ -55,7 +55,8 @@ Setup& setup() {
 void BM_MoeForwardGrouped(benchmark::State& st) {
   auto& s = setup();
   seek::MoeCache<float> cache;
-  seek::BalanceOptions bal{s.cfg.aux_loss_alpha, true};
+  seek::BalanceOptions bal;
+  bal.alpha = s.cfg.aux_loss_alpha;
   for (auto _ : st)
     seek::moe_forward<float>(s.cfg, s.model.params(), s.layer->experts, s.x.data(), s.B, s.T, s.y.data(), bal,
                              cache);
@@ -66,7 +67,8 @@ void BM_MoeForwardGrouped(benchmark::State& st) {
 void BM_MoeForwardBackwardGrouped(benchmark::State& st) {
   auto& s = setup();
   seek::MoeCache<float> cache;
-  seek::BalanceOptions bal{s.cfg.aux_loss_alpha, true};
+  seek::BalanceOptions bal;
+  bal.alpha = s.cfg.aux_loss_alpha;
   for (auto _ : st) {
     seek::moe_forward<float>(s.cfg, s.model.params(), s.layer->experts, s.x.data(), s.B, s.T, s.y.data(), bal,
                              cache);
@@ -82,7 +84,7 @@ void BM_MoeForwardBackwardGrouped(benchmark::State& st) {
 void BM_MoeForwardPerToken(benchmark::State& st) {
   auto& s = setup();
   seek::RouterCache<float> router;
-  seek::BalanceOptions bal{0.0, true};
+  seek::BalanceOptions bal;
   auto& ps = s.model.params();
   const auto& ids = s.layer->experts;
   const int64_t N = s.B * s.T, d = s.cfg.hidden_size, I = s.cfg.moe_intermediate_size,

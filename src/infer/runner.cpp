@@ -268,7 +268,7 @@ void Runner::moe(int64_t l, const float* x, int64_t N, float* out) {
   grow(logits_r_, N * E);
   gemm<float>(false, true, N, E, d, 1.0f, x, d, m_.f32(ids.router), d, 0.0f, logits_r_.data(), E);
   router_forward<float>(c_, logits_r_.data(), ids.bias >= 0 ? m_.f32(ids.bias) : nullptr, 1, N,
-                        BalanceOptions{0.0, true}, router_);
+                        BalanceOptions{}, router_);
   // Group the batch's (token, slot) assignments by expert with a counting sort (token order within one).
   offsets_.assign(size_t(E + 1), 0);
   for (int64_t e = 0; e < E; ++e) offsets_[size_t(e + 1)] = offsets_[size_t(e)] + router_.load[size_t(e)];

@@ -120,29 +120,46 @@ double router_forward(const ModelConfig& c, const T* logits, const T* bias, int6
   }
   cache.load.assign(size_t(E), 0);
   for (int64_t a = 0; a < N * K; ++a) ++cache.load[size_t(cache.idx[size_t(a)])];
+  cache.counted_load = cache.load;
+  if (!bal.row_lengths.empty()) {
+    std::fill(cache.counted_load.begin(), cache.counted_load.end(), 0);
+    for (int64_t t = 0; t < N; ++t)
+      if (t % Tn < bal.counted(t / Tn, Tn))
+        for (int64_t k = 0; k < K; ++k) ++cache.counted_load[size_t(cache.idx[size_t(t * K + k)])];
+  }
 
   cache.balance_loss = 0;
   if (bal.alpha == 0.0) return 0.0;
-  const int64_t sets = bal.seq_aux ? B : 1, per_set = N / sets;
+  // A set is a row (seq_aux) or the batch, of the tokens that count.
+  const int64_t sets = bal.seq_aux ? B : 1;
   cache.f.assign(size_t(sets * E), 0.0);
-  double total = 0;
-  for (int64_t st = 0; st < sets; ++st) {
+  cache.set_tokens.assign(size_t(sets), 0);
+  std::vector<std::vector<double>> P(size_t(sets), std::vector<double>(size_t(E), 0.0));
+  for (int64_t t = 0; t < N; ++t) {
+    if (t % Tn >= bal.counted(t / Tn, Tn)) continue;
+    const int64_t st = bal.seq_aux ? t / Tn : 0;
+    ++cache.set_tokens[size_t(st)];
     double* f = cache.f.data() + st * E;
-    std::vector<double> P(size_t(E), 0.0);
-    for (int64_t t = st * per_set; t < (st + 1) * per_set; ++t) {
-      for (int64_t k = 0; k < K; ++k) f[cache.idx[size_t(t * K + k)]] += 1.0;
-      const T* s = cache.scores.data() + t * E;
-      double denom = c.scoring_func == ScoringFunc::Softmax ? 1.0 : double(cache.score_sum[size_t(t)]);
-      for (int64_t e = 0; e < E; ++e) P[size_t(e)] += double(s[e]) / denom;
-    }
+    for (int64_t k = 0; k < K; ++k) f[cache.idx[size_t(t * K + k)]] += 1.0;
+    const T* s = cache.scores.data() + t * E;
+    double denom = c.scoring_func == ScoringFunc::Softmax ? 1.0 : double(cache.score_sum[size_t(t)]);
+    for (int64_t e = 0; e < E; ++e) P[size_t(st)][size_t(e)] += double(s[e]) / denom;
+  }
+  double total = 0;
+  cache.balance_sets = 0;
+  for (int64_t st = 0; st < sets; ++st) {
+    const int64_t n = cache.set_tokens[size_t(st)];
+    if (n == 0) continue;
+    ++cache.balance_sets;
+    double* f = cache.f.data() + st * E;
     double loss = 0;
     for (int64_t e = 0; e < E; ++e) {
-      f[e] *= double(E) / double(K * per_set);
-      loss += f[e] * P[size_t(e)] / double(per_set);
+      f[e] *= double(E) / double(K * n);
+      loss += f[e] * P[size_t(st)][size_t(e)] / double(n);
     }
     total += bal.alpha * loss;
   }
-  cache.balance_loss = total / double(sets);
+  cache.balance_loss = cache.balance_sets > 0 ? total / double(cache.balance_sets) : 0.0;
   return cache.balance_loss;
 }
 
@@ -152,8 +169,7 @@ void router_backward(const ModelConfig& c, const RouterCache<T>& cache, const T*
   const int64_t E = c.n_routed_experts, K = c.num_experts_per_tok, N = B * Tn;
   const bool normalise = weights_normalised(c);
   const T scale = T(weight_scale(c));
-  const int64_t sets = bal.seq_aux ? B : 1, per_set = N / sets;
-  const bool with_balance = bal.alpha != 0.0;
+  const bool with_balance = bal.alpha != 0.0 && cache.balance_sets > 0;
 #pragma omp parallel
   {
     std::vector<T> ds(static_cast<size_t>(E));
@@ -170,10 +186,12 @@ void router_backward(const ModelConfig& c, const RouterCache<T>& cache, const T*
       } else {
         for (int64_t k = 0; k < K; ++k) ds[size_t(idx[k])] += scale * dw[k];
       }
-      if (with_balance) {
+      if (with_balance && t % Tn < bal.counted(t / Tn, Tn)) {
         // dL/ds'_{t,i} = α f_i / |set| / sets; then through s' = s / Σ s for sigmoid scores.
-        const double* f = cache.f.data() + (t / per_set) * E;
-        const double coef = balance_grad_scale * bal.alpha / double(per_set) / double(sets);
+        const int64_t st = bal.seq_aux ? t / Tn : 0;
+        const double* f = cache.f.data() + st * E;
+        const double coef = balance_grad_scale * bal.alpha / double(cache.set_tokens[size_t(st)]) /
+                            double(cache.balance_sets);
         if (c.scoring_func == ScoringFunc::Softmax) {
           for (int64_t e = 0; e < E; ++e) ds[size_t(e)] += T(coef * f[e]);
         } else {

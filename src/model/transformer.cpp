@@ -72,7 +72,7 @@ int64_t Transformer<T>::layer_passes(int64_t Tn, bool backward) const {
 template <typename T>
 void Transformer<T>::forward_logits(const int32_t* tokens, int64_t B, int64_t Tn, T* logits) {
   double balance = 0;
-  embed_and_run_layers(tokens, B, Tn, BalanceOptions{0.0, true}, &balance);
+  embed_and_run_layers(tokens, B, Tn, BalanceOptions{}, &balance);
   output_logits<T>(final_norm_.data(), ps_.p(ids_.head()), logits, B * Tn, cfg_.hidden_size, cfg_.vocab_size);
 }
 
@@ -132,8 +132,8 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
     m.x.resize(size_t(Np * d));
     linear_forward<T>(m.cat.data(), ps_.p(mi.eh_proj), m.x.data(), Np, d, 2 * d);
     m.out.resize(size_t(Np * d));
-    res.balance +=
-        layer_forward<T>(cfg_, rope_, ps_, mi.layer, m.x.data(), B, Tp, m.out.data(), opts.balance, m.layer);
+    res.balance += layer_forward<T>(cfg_, rope_, ps_, mi.layer, m.x.data(), B, Tp, m.out.data(),
+                                    opts.balance.shifted(k), m.layer);
     if (opts.on_layer_pass) opts.on_layer_pass();
     m.normed.resize(size_t(Np * d));
     m.rstd.resize(size_t(Np));
@@ -185,8 +185,8 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
     rmsnorm_backward<T>(m.out.data(), d, ps_.p(mi.head_norm), m.rstd.data(), m.dnormed.data(), d,
                         m.dout.data(), d, ps_.g(mi.head_norm), Np, d, true);
     m.dx.resize(size_t(Np * d));
-    layer_backward<T>(cfg_, rope_, ps_, mi.layer, m.x.data(), B, Tp, m.dout.data(), m.dx.data(), opts.balance,
-                      1.0, m.layer);
+    layer_backward<T>(cfg_, rope_, ps_, mi.layer, m.x.data(), B, Tp, m.dout.data(), m.dx.data(),
+                      opts.balance.shifted(k), 1.0, m.layer);
     if (opts.on_layer_pass) opts.on_layer_pass();
     m.dcat.resize(size_t(Np * 2 * d));
     linear_backward<T>(m.cat.data(), ps_.p(mi.eh_proj), m.dx.data(), m.dcat.data(), ps_.g(mi.eh_proj), Np, d,
@@ -231,7 +231,7 @@ void Transformer<T>::policy_forward(const int32_t* tokens, const int32_t* target
                                     double temperature, T* logp, T* entropy, int64_t support) {
   const int64_t N = B * Tn;
   double balance = 0;
-  embed_and_run_layers(tokens, B, Tn, BalanceOptions{0.0, true}, &balance);
+  embed_and_run_layers(tokens, B, Tn, BalanceOptions{}, &balance);
   policy_.tokens.assign(tokens, tokens + N);
   policy_.targets.assign(targets, targets + N);
   policy_.B = B;
@@ -257,7 +257,7 @@ void Transformer<T>::policy_backward(const T* dlogp, const T* dentropy) {
   dh_a_.assign(size_t(N * d), T(0));
   rmsnorm_backward<T>(hs_.back().data(), d, ps_.p(ids_.final_norm), final_rstd_.data(), dfinal_.data(), d,
                       dh_a_.data(), d, ps_.g(ids_.final_norm), N, d, false);
-  backward_layers(policy_.tokens.data(), B, Tn, BalanceOptions{0.0, true});
+  backward_layers(policy_.tokens.data(), B, Tn, BalanceOptions{});
 }
 
 template <typename T>
@@ -277,9 +277,10 @@ template <typename T>
 std::vector<ExpertLoad> Transformer<T>::expert_loads() const {
   std::vector<ExpertLoad> out;
   for (size_t l = 0; l < ids_.layers.size(); ++l)
-    if (ids_.layers[l].moe) out.push_back({ids_.layers[l].index, caches_[l].moe.router.load});
+    if (ids_.layers[l].moe) out.push_back({ids_.layers[l].index, caches_[l].moe.router.counted_load});
   for (size_t k = 0; k < ids_.mtp.size(); ++k)
-    if (ids_.mtp[k].layer.moe) out.push_back({ids_.mtp[k].layer.index, mtp_[k].layer.moe.router.load});
+    if (ids_.mtp[k].layer.moe)
+      out.push_back({ids_.mtp[k].layer.index, mtp_[k].layer.moe.router.counted_load});
   return out;
 }
 

@@ -132,7 +132,8 @@ class PackedDataset final : public Dataset {
 
   const DatasetStats& stats() const override { return stats_; }
 
-  void train_batch(int64_t position, int64_t B, int32_t* tokens, int32_t* targets) const override {
+  void train_batch(int64_t position, int64_t B, int32_t* tokens, int32_t* targets,
+                   int64_t* lengths) const override {
     SEEK_CHECK(position >= 0 && B >= 0, "train_batch: position {} and batch size {} must be >= 0", position,
                B);
     const int64_t n = train_.sequences, L = opts_.seq_len;
@@ -144,7 +145,8 @@ class PackedDataset final : public Dataset {
         epoch = p / n;
         perm = permutation(epoch);
       }
-      read_sequence(train_, (*perm)[size_t(p % n)], tokens + b * L, targets + b * L);
+      const int64_t length = read_sequence(train_, (*perm)[size_t(p % n)], tokens + b * L, targets + b * L);
+      if (lengths) lengths[b] = length;
     }
   }
 
@@ -211,11 +213,14 @@ class PackedDataset final : public Dataset {
     return c;
   }
 
-  void read_sequence(const Stream& s, int64_t index, int32_t* tokens, int32_t* targets) const {
+  // Returns the tokens before the sequence's padding (L without any): padding only ends a window, after its
+  // last whole conversation.
+  int64_t read_sequence(const Stream& s, int64_t index, int32_t* tokens, int32_t* targets) const {
     const int64_t L = opts_.seq_len;
     const uint32_t* ids = cache_.token_ids();
     const uint8_t* mask = cache_.mask();
-    int64_t w = 0;     // position in the window of L + 1 tokens
+    int64_t w = 0;  // position in the window of L + 1 tokens
+    int64_t length = L;
     int32_t last = 0;  // padding repeats the token before it (a conversation's end), which it never predicts
     s.for_each_piece(index * L, index * L + L + 1, [&](int64_t at, int64_t len) {
       for (int64_t i = 0; i < len; ++i, ++w) {
@@ -223,9 +228,11 @@ class PackedDataset final : public Dataset {
         const int32_t id = pad ? last : int32_t(ids[at + i]);
         last = id;
         if (w < L) tokens[w] = id;
+        if (pad && w < length) length = w;
         if (w > 0) targets[w - 1] = !pad && (!mask || mask[at + i]) ? id : -1;
       }
     });
+    return length;
   }
 
   // Epoch e's order: Fisher-Yates from Rng(seed, e). The latest epoch's is kept, so a run pays for one

@@ -69,7 +69,10 @@ class Dataset {
   // Writes B training sequences starting at global sequence `position` of the shuffled stream:
   // tokens[b, t] and targets[b, t] = the next token or -1 where it carries no loss. Epoch e = position /
   // train_sequences uses its own permutation (from seed and e), so any position can be served directly.
-  virtual void train_batch(int64_t position, int64_t B, int32_t* tokens, int32_t* targets) const = 0;
+  // `lengths` (optional, [B]): the tokens of each sequence before its padding (SFT pads a sequence after its
+  // last whole conversation); the sequence length where it has none.
+  virtual void train_batch(int64_t position, int64_t B, int32_t* tokens, int32_t* targets,
+                           int64_t* lengths = nullptr) const = 0;
 
   // The sequence of the (unshuffled) training stream that global `position` serves: perm_e[position % n]
   // with e = position / n, n = train_sequences. train_batch(position, 1, ...) reads that sequence.

@@ -391,6 +391,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   const int64_t mtp_depths = int64_t(model->ids().mtp.size());
   // A step's micro-batches, read before the first runs: the targets of the whole step are counted first.
   std::vector<int32_t> tokens(size_t(A * B * T)), targets(size_t(A * B * T));
+  std::vector<int64_t> lengths(size_t(A * B));
 
   const fs::path metrics_file = out / "metrics.jsonl";
   TrainResult result;
@@ -473,7 +474,9 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     // the targets of the whole step (not means of each micro-batch's mean, which weighs an SFT micro-batch
     // with one answer token as much as one with hundreds), and the balance loss, a mean over sequences (or
     // per micro-batch with seq_aux false), is the mean over the micro-batches.
-    data->train_batch(state.data_position, A * B, tokens.data(), targets.data());
+    // The padding that ends an SFT sequence is routed like any token, but counts in neither the balance loss
+    // nor the expert loads (it piled onto a few experts and steered the router bias).
+    data->train_batch(state.data_position, A * B, tokens.data(), targets.data(), lengths.data());
     LossOptions step_lo = lo;
     step_lo.balance.alpha = lo.balance.alpha / double(A);
     step_lo.count_step_targets(targets.data(), A * B, T, mtp_depths);
@@ -496,6 +499,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       }
       state.data_position += B;
       const size_t at = size_t(a * B * T);
+      step_lo.balance.row_lengths.assign(lengths.begin() + a * B, lengths.begin() + (a + 1) * B);
       auto r = model->forward_backward(tokens.data() + at, targets.data() + at, B, T, step_lo, true);
       loss += r.loss;
       ce += r.ce;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <numeric>
 #include <vector>
 
 #include "core/rng.hpp"
@@ -171,17 +172,28 @@ TEST(TrainingMathReview, RouterBiasMovesAgainstLoadAndOnlyForSelection) {
 // 3. Balance loss
 
 // L = mean over sets S of α Σ_i f_i P_i, f_i = E/(K|S|) #{t∈S: i∈topK(t)}, P_i = mean_{t∈S} s'_{t,i}.
-// f is passed in (a constant for the gradient); s' = softmax, or sigmoid normalised over all experts.
+// f is passed in (a constant for the gradient); s' = softmax, or sigmoid normalised over all experts. A set
+// is a row (seq_aux) or the batch, of the tokens before each row's padding (`lengths`, empty: none); sets
+// without a token are left out of the mean.
 double ref_balance(const std::vector<double>& logits, const std::vector<int32_t>& idx, bool sigmoid,
                    int64_t B, int64_t Tn, int64_t E, int64_t K, double alpha, bool seq_aux,
-                   std::vector<double>* f_out) {
-  const int64_t N = B * Tn, sets = seq_aux ? B : 1, per = N / sets;
+                   const std::vector<int64_t>& lengths, std::vector<double>* f_out) {
+  const int64_t sets = seq_aux ? B : 1;
+  std::vector<std::vector<int64_t>> members(static_cast<size_t>(sets));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t i = 0; i < (lengths.empty() ? Tn : lengths[size_t(b)]); ++i)
+      members[size_t(seq_aux ? b : 0)].push_back(b * Tn + i);
   double total = 0;
+  int64_t used = 0;
   if (f_out) f_out->assign(size_t(sets * E), 0.0);
   for (int64_t st = 0; st < sets; ++st) {
+    const auto& set = members[size_t(st)];
+    if (set.empty()) continue;
+    ++used;
+    const double per = double(set.size());
     std::vector<double> f(size_t(E), 0.0), P(size_t(E), 0.0);
-    for (int64_t t = st * per; t < (st + 1) * per; ++t) {
-      for (int64_t k = 0; k < K; ++k) f[size_t(idx[size_t(t * K + k)])] += double(E) / double(K * per);
+    for (int64_t t : set) {
+      for (int64_t k = 0; k < K; ++k) f[size_t(idx[size_t(t * K + k)])] += double(E) / (double(K) * per);
       std::vector<double> s(static_cast<size_t>(E));
       double z = 0, mx = -1e300;
       for (int64_t e = 0; e < E; ++e) mx = std::max(mx, logits[size_t(t * E + e)]);
@@ -190,56 +202,78 @@ double ref_balance(const std::vector<double>& logits, const std::vector<int32_t>
         s[size_t(e)] = sigmoid ? 1.0 / (1.0 + std::exp(-l)) : std::exp(l - mx);
         z += s[size_t(e)];
       }
-      for (int64_t e = 0; e < E; ++e) P[size_t(e)] += s[size_t(e)] / z / double(per);
+      for (int64_t e = 0; e < E; ++e) P[size_t(e)] += s[size_t(e)] / z / per;
     }
     double L = 0;
     for (int64_t e = 0; e < E; ++e) L += f[size_t(e)] * P[size_t(e)];
     total += alpha * L;
     if (f_out) std::copy(f.begin(), f.end(), f_out->begin() + st * E);
   }
-  return total / double(sets);
+  return used > 0 ? total / double(used) : 0.0;
 }
 
+// Rows may end in padding (seek train's SFT sequences): its tokens are in no set, get no balance gradient and
+// add nothing to the loads; a row of padding alone is no set.
 TEST(TrainingMathReview, BalanceLossValueAndGradientMatchFormula) {
   auto v3 = test::shipped_config("tiny-v3");
   v3.n_group = 1;
   v3.topk_group = 1;
   auto v2 = test::shipped_config("tiny-v2lite");
-  for (const ModelConfig* base : {&v3, &v2}) {
-    for (bool seq_aux : {true, false}) {
-      const ModelConfig& c = *base;
-      const int64_t E = c.n_routed_experts, K = c.num_experts_per_tok, B = 3, Tn = 5, N = B * Tn;
-      const bool sigmoid = c.scoring_func == ScoringFunc::Sigmoid;
-      std::vector<double> logits(size_t(N * E));
-      Rng rng(seq_aux ? 21 : 22);
-      for (auto& x : logits) x = rng.normal();
-      const BalanceOptions bal{0.3, seq_aux};
-      RouterCache<double> rc;
-      const double got = router_forward<double>(c, logits.data(), nullptr, B, Tn, bal, rc);
-      std::vector<double> f;
-      const double want = ref_balance(logits, rc.idx, sigmoid, B, Tn, E, K, bal.alpha, seq_aux, &f);
-      EXPECT_NEAR(got, want, 1e-14) << "E " << E << " seq_aux " << seq_aux;
-      // Tokens of one sequence routed to one expert would make f_i = E/K for it: sanity of the scale.
-      double fsum = 0;
-      for (double x : f) fsum += x;
-      EXPECT_NEAR(fsum, double(E) * double(seq_aux ? B : 1), 1e-12);
+  for (const ModelConfig* base : {&v3, &v2})
+    for (bool seq_aux : {true, false})
+      for (const std::vector<int64_t>& lengths :
+           {std::vector<int64_t>{}, std::vector<int64_t>{5, 2, 4}, std::vector<int64_t>{5, 0, 3}}) {
+        const ModelConfig& c = *base;
+        const int64_t E = c.n_routed_experts, K = c.num_experts_per_tok, B = 3, Tn = 5, N = B * Tn;
+        const bool sigmoid = c.scoring_func == ScoringFunc::Sigmoid;
+        const std::string where =
+            fmt::format("E {} seq_aux {} lengths {}", E, seq_aux, lengths.empty() ? "none" : "some");
+        std::vector<double> logits(size_t(N * E));
+        Rng rng(seq_aux ? 21 : 22);
+        for (auto& x : logits) x = rng.normal();
+        BalanceOptions bal;
+        bal.alpha = 0.3;
+        bal.seq_aux = seq_aux;
+        bal.row_lengths = lengths;
+        RouterCache<double> rc;
+        const double got = router_forward<double>(c, logits.data(), nullptr, B, Tn, bal, rc);
+        std::vector<double> f;
+        const double want =
+            ref_balance(logits, rc.idx, sigmoid, B, Tn, E, K, bal.alpha, seq_aux, lengths, &f);
+        EXPECT_NEAR(got, want, 1e-14) << where;
+        // Tokens of one sequence routed to one expert would make f_i = E/K for it: sanity of the scale.
+        double fsum = 0;
+        for (double x : f) fsum += x;
+        const int64_t sets = seq_aux
+                                 ? (lengths.empty() ? B
+                                                    : int64_t(std::count_if(lengths.begin(), lengths.end(),
+                                                                            [](int64_t n) { return n > 0; })))
+                                 : 1;
+        EXPECT_NEAR(fsum, double(E) * double(sets), 1e-12) << where;
+        // The loads count the tokens before the padding.
+        int64_t load = 0;
+        for (int64_t x : rc.counted_load) load += x;
+        EXPECT_EQ(load,
+                  K * (lengths.empty() ? N : std::accumulate(lengths.begin(), lengths.end(), int64_t(0))))
+            << where;
 
-      // Gradient of the balance loss alone (dweight = 0), f held fixed: central differences of the reference.
-      std::vector<double> dweight(size_t(N * K), 0.0), dlogits(size_t(N * E));
-      router_backward<double>(c, rc, dweight.data(), B, Tn, bal, 1.0, dlogits.data());
-      const double h = 1e-6;
-      for (int64_t i = 0; i < N * E; ++i) {
-        auto lp = logits, lm = logits;
-        lp[size_t(i)] += h;
-        lm[size_t(i)] -= h;
-        // Same selection (f constant): reuse rc.idx.
-        const double num = (ref_balance(lp, rc.idx, sigmoid, B, Tn, E, K, bal.alpha, seq_aux, nullptr) -
-                            ref_balance(lm, rc.idx, sigmoid, B, Tn, E, K, bal.alpha, seq_aux, nullptr)) /
-                           (2 * h);
-        EXPECT_NEAR(dlogits[size_t(i)], num, 1e-9) << "logit " << i << " seq_aux " << seq_aux;
+        // Gradient of the balance loss alone (dweight = 0), f held fixed: central differences of the
+        // reference.
+        std::vector<double> dweight(size_t(N * K), 0.0), dlogits(size_t(N * E));
+        router_backward<double>(c, rc, dweight.data(), B, Tn, bal, 1.0, dlogits.data());
+        const double h = 1e-6;
+        for (int64_t i = 0; i < N * E; ++i) {
+          auto lp = logits, lm = logits;
+          lp[size_t(i)] += h;
+          lm[size_t(i)] -= h;
+          // Same selection (f constant): reuse rc.idx.
+          const double num =
+              (ref_balance(lp, rc.idx, sigmoid, B, Tn, E, K, bal.alpha, seq_aux, lengths, nullptr) -
+               ref_balance(lm, rc.idx, sigmoid, B, Tn, E, K, bal.alpha, seq_aux, lengths, nullptr)) /
+              (2 * h);
+          EXPECT_NEAR(dlogits[size_t(i)], num, 1e-9) << "logit " << i << " " << where;
+        }
       }
-    }
-  }
 }
 
 }  // namespace

@@ -308,8 +308,15 @@ TEST_F(DatasetTest, SftPromptCompletionMasksCompletionAndEos) {
   EXPECT_EQ(d4->stats().counted_targets, 8);
   EXPECT_EQ(d4->stats().train_sequences_without_targets, 1);
   EXPECT_EQ(d4->stats().padding_tokens, 2);
-  for (int64_t p = 0; p < d4->stats().train_sequences; ++p)
+  for (int64_t p = 0; p < d4->stats().train_sequences; ++p) {
     expect_window(train(*d4, p, 1, 4), padded, d4->train_index(p), 4, &padded_loss);
+    // The tokens before the padding (which the balance loss and the expert loads leave out): sequence 3
+    // holds positions 12-15, whose last two are the padding.
+    std::vector<int32_t> tokens(4), targets(4);
+    int64_t length = -1;
+    d4->train_batch(p, 1, tokens.data(), targets.data(), &length);
+    EXPECT_EQ(length, d4->train_index(p) == 3 ? 2 : 4) << "sequence " << d4->train_index(p);
+  }
   // Sequence 4 starts with the second conversation: its prompt is in view of its answer.
   const int64_t last = [&] {
     for (int64_t p = 0;; ++p)
