@@ -115,15 +115,22 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
         a = f.args
         return (len(a.posonlyargs) + len(a.args) <= len(a.defaults) and
                 all(d is not None for d in a.kw_defaults))
-    def returns_value(f):  # or yields: calling a generator function runs none of its body
+    def has_own(f, found):  # in f's own body, not in a function or class it defines
         nodes = list(f.body)
         while nodes:
             y = nodes.pop()
-            if (isinstance(y, ast.Return) and y.value is not None) or isinstance(y, (ast.Yield, ast.YieldFrom)):
+            if found(y):
                 return True
             if not isinstance(y, defs + (ast.Lambda,)):
                 nodes.extend(ast.iter_child_nodes(y))
         return False
+    def yields(f):  # calling a generator function runs none of its body
+        return has_own(f, lambda y: isinstance(y, (ast.Yield, ast.YieldFrom)))
+    def returns_value(f):  # or yields
+        return yields(f) or has_own(f, lambda y: isinstance(y, ast.Return) and y.value is not None)
+    # What a handler may do and still ignore a failure: print or log it.
+    reporting = ('print', 'print_exc', 'print_exception', 'write', 'debug', 'info', 'warning', 'error',
+                 'exception', 'log')
     # Whether a try ignores a failed assert: the first of its handlers that takes an AssertionError (the one
     # Python runs) only prints, passes or continues.
     def ignores_failures(t):
@@ -133,19 +140,23 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
                 return all(isinstance(y, (ast.Pass, ast.Continue)) or
                            (isinstance(y, ast.Expr) and (isinstance(y.value, ast.Constant) or
                                                          (isinstance(y.value, ast.Call) and
-                                                          base(y.value.func) == 'print')))
+                                                          base(y.value.func) in reporting)))
                            for y in h.body)
         return False
-    # Whether statements are a test that a wrong answer never fails: each of their asserts, raises and calls
-    # (print aside) sits in the body of such a try. (Any other check, a self.fail() or an assert after a
-    # loop that counts failures, can fail it.)
+    # Whether statements are a test that a wrong answer never fails: each of their asserts and calls (print
+    # aside) sits in the body of such a try, and nothing raises or exits. (Any other check, a self.fail(), an
+    # assert after a loop that counts failures, a sys.exit(1), can fail it.)
     def blind(body):
         checks, ignored = [], set()
         for x in body:
             for y in ast.walk(x):
+                if isinstance(y, ast.Raise) or (isinstance(y, ast.Call) and
+                                                base(y.func) in ('exit', 'quit', '_exit', 'abort')):
+                    return False
                 if isinstance(y, ast.Try) and ignores_failures(y):
                     ignored.update(id(z) for b in y.body for z in ast.walk(b))
-                if isinstance(y, (ast.Assert, ast.Raise)) or (isinstance(y, ast.Call) and base(y.func) != 'print'):
+                    ignored.update(id(z) for h in y.handlers for b in h.body for z in ast.walk(b))
+                if isinstance(y, ast.Assert) or (isinstance(y, ast.Call) and base(y.func) not in reporting):
                     checks.append(y)
         return bool(checks) and all(id(c) in ignored for c in checks)
     top = [x for x in tree.body if not isinstance(x, defs)]
@@ -161,7 +172,7 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
             if unit or x.name.startswith('Test'):
                 calls += [(at, x.name, y.name, 'u' if unit else 'p') for y in x.body
                           if isinstance(y, ast.FunctionDef) and y.name.startswith('test') and
-                          (unit or not returns_value(y))]
+                          ((unit and not yields(y)) or not returns_value(y))]
     fixtures = [(at, x.name) for at, x in enumerate(tree.body) if isinstance(x, ast.FunctionDef) and
                 x.name in ('setUpModule', 'tearDownModule', 'setup_module', 'teardown_module',
                            'setup_function', 'teardown_function')]
@@ -216,6 +227,12 @@ constexpr std::string_view kHarness = R"PY(def _main():
     asserting, calls, fixtures, runs_nothing = _plan(tree)[:4]
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'), a)
              for x, a in zip(tree.body, asserting)]
+    # For a statement that is no test: its line, and whether it starts a test runner (unittest.main(), which
+    # finds nothing to run, as the harness runs the tests, and exits).
+    lines = [x.lineno for x in tree.body]
+    runners = [any(isinstance(y, ast.Call) and isinstance(y.func, ast.Attribute) and y.func.attr == 'main' and
+                   isinstance(y.func.value, ast.Name) and y.func.value.id in ('unittest', 'pytest')
+                   for y in ast.walk(x)) for x in tree.body]
     # unittest's TestCase, taken (and its attributes noted) before the solution runs. The harness runs
     # TestCase tests itself: a unittest.main() in the tests looks for them in the harness's module, finds none
     # and exits, a failed statement that is no test.
@@ -316,26 +333,6 @@ constexpr std::string_view kHarness = R"PY(def _main():
     # The tests are the program run: their `if __name__ == '__main__':` block runs (check(f) under it was
     # never called, and a wrong solution passed).
     tg['__name__'] = '__main__'
-    # A copy that a fork inside a tested function makes must not return into the tests: going on where its
-    # guessed answer passed an assert, its next call into the solution told the waiting parent which answer
-    # passes (a wrong solution learned every expected value of a HumanEval check(candidate) that way). So the
-    # tests call the solution's functions through a wrapper that ends the process that comes back from a
-    # call in another process than the one that made it. The solution's own calls, its workers, and the
-    # tests' own forks (a call made in the copy returns there) are as they were. (A class's methods are not
-    # wrapped: their calls inside the solution would all pay for it.)
-    from functools import wraps
-    def guarded(f):
-        @wraps(f)
-        def call(*args, **kwargs):
-            caller = getpid()
-            result = f(*args, **kwargs)
-            if getpid() != caller:
-                exit_now(0)
-            return result
-        return call
-    for k in used:
-        if type(tg.get(k)) is type(_main):
-            tg[k] = guarded(tg[k])
     # unittest's TestCase as it was, before each test: a solution's `unittest.TestCase.assertEqual =
     # lambda *a: None`, at import or in an earlier test, passed every TestCase test.
     # (What the tests themselves add to it, an assertApprox, stays: additions go only before they run.)
@@ -473,8 +470,9 @@ constexpr std::string_view kHarness = R"PY(def _main():
               ([c for c in calls if c[3] != 'u'], 'setup_module', 'teardown_module')]
     failed_set_up = set()
     restore_test_case(True)  # before the tests' classes are made from it, too
-    i, all_ok, first_why = 0, True, None
+    i, all_ok, first_why, setup_failed = 0, True, None, None
     for at, (code, is_assert) in enumerate(stmts + [(c, True) for c in calls]):
+        failed_tests = sum(1 for v in outcome.values() if not v)
         try:
             if isinstance(code, tuple):
                 for members, set_up, tear_down in groups:
@@ -507,6 +505,14 @@ constexpr std::string_view kHarness = R"PY(def _main():
                 why = cut(' '.join(('%s: %s' % (type(e).__name__, e)).split()), 120)
             except BaseException:
                 why = 'an exception'
+            # A statement that is no test but checks too (a check(f) call beside bare asserts, a loop of a
+            # helper's asserts, np.testing.assert_equal) fails the tests, as pytest fails a module whose top
+            # level raises: the failure was dropped, and a wrong solution passed the asserts beside it.
+            # (Not where a test function it called failed: that test is judged by its call.)
+            if (not is_assert and setup_failed is None and at < len(stmts) and not runners[at] and
+                    not (isinstance(e, SystemExit) and e.code in (None, 0)) and
+                    sum(1 for v in outcome.values() if not v) == failed_tests):
+                setup_failed = 'line %d: %s' % (lines[at], why)
         # A copy forked inside the tested function ends here whatever its test did: going on only after a
         # failure would tell a waiting parent which answer passed.
         if getpid() != me:
@@ -519,6 +525,8 @@ constexpr std::string_view kHarness = R"PY(def _main():
             report('\n%s pass %d %s\n' % (nonce, i, secrets[i]) if ok else
                    '\n%s fail %d %s\n' % (nonce, i, why))
             i += 1
+    if n_tests and setup_failed is not None:
+        report('\n%s error tests-setup %s\n' % (nonce, setup_failed))
     # A text that is one test (a HumanEval check(f) call): how it failed, not the run's "wrong output".
     if not n_tests:
         report('\n%s pass 0 %s\n' % (nonce, secrets[0]) if all_ok else '\n%s fail 0 %s\n' % (nonce, first_why))
@@ -766,7 +774,7 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
     }
     // Only lines that start with the nonce count; the first "total" line fixes the test count.
     std::set<int> passed;
-    bool have_total = false;
+    bool have_total = false, setup_failed = false;
     size_t pos = 0;
     while (pos < run.out.size()) {
       size_t nl = run.out.find('\n', pos);
@@ -792,10 +800,15 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
         const size_t sp = what.find(' ');
         res.detail = fmt::format("test {} failed: {}", std::atoi(std::string(what.substr(0, sp)).c_str()) + 1,
                                  sp == std::string_view::npos ? "" : what.substr(sp + 1));
+      } else if (rest.starts_with("error tests-setup ")) {
+        // A statement of the tests that is no test raised: every test fails (the harness's comment).
+        setup_failed = true;
+        res.detail = fmt::format("the tests failed outside a test, at {}", rest.substr(18));
       } else if (rest.starts_with("error ") && res.detail.empty()) {
         res.detail = std::string(rest.substr(6));
       }
     }
+    if (setup_failed) passed.clear();
     res.passed = int(passed.size());
     if (res.passed < res.total && res.detail.empty()) res.detail = describe(run);
     return res;

@@ -150,47 +150,13 @@ TEST(CodeRunReview, CheapHacksOnTheHarnessFail) {
   EXPECT_EQ(r.passed, 2) << r.detail;
 }
 
-// A solution that forks inside the tested function sent a copy on into the tests with a guessed answer: where
-// that assert passed, the copy's next call into the solution told the waiting parent, which returned the
-// answer that passed. Every expected value of a HumanEval check(candidate) was learned that way, and a
-// solution with no primality logic scored 1. The copy now ends where it would run on into the tests; a
-// solution that forks workers of its own (a multiprocessing pool, forked or spawned) still passes.
-TEST(CodeRunReview, AForkedCopyCannotLearnWhichAnswerPasses) {
+// Solutions that fork workers of their own (a multiprocessing pool, forked, spawned or from a forkserver: the
+// harness runs under a main guard, which spawned workers import again) and tests that fork and judge the
+// solution in their copy score as they should. (A fork oracle inside the tested function is not stopped:
+// docs/rewards.md.)
+TEST(CodeRunReview, ForkingSolutionsAndTestsScoreAsTheyShould) {
   REQUIRE_ISOLATION();
-  const std::string oracle =
-      "import os\n_probe = None\n"
-      "def is_prime(n):\n"
-      "    global _probe\n"
-      "    if _probe is not None:\n"
-      "        os.write(_probe, b'Y')\n"
-      "        os._exit(0)\n"
-      "    for guess in (True, False):\n"
-      "        r, w = os.pipe()\n"
-      "        pid = os.fork()\n"
-      "        if pid == 0:\n"
-      "            os.close(r)\n"
-      "            _probe = w\n"
-      "            return guess\n"
-      "        os.close(w)\n"
-      "        got = os.read(r, 1)\n"
-      "        os.close(r)\n"
-      "        os.waitpid(pid, 0)\n"
-      "        if got == b'Y':\n"
-      "            return guess\n"
-      "    return False\n";
-  const std::string check =
-      "def check(candidate):\n"
-      "    assert candidate(3) == True\n    assert candidate(4) == False\n    assert candidate(9) == False\n"
-      "    assert candidate(7) == True\n    assert candidate(10) == False\n    assert candidate(11) == True\n"
-      "    assert candidate(15) == False\n\ncheck(is_prime)\n";
-  auto r = run_code_tests(oracle, {}, check, test::fast_code_run(10));
-  EXPECT_EQ(r.passed, 0) << r.detail;
-  // A loop of asserts at the top level, one statement: the same.
-  r = run_code_tests(oracle, {},
-                     "for n, want in [(3, True), (4, False), (9, False), (7, True), (8, False)]:\n"
-                     "    assert is_prime(n) == want\n",
-                     test::fast_code_run(10));
-  EXPECT_EQ(r.passed, 0) << r.detail;
+  CodeRunResult r;
   const std::string squares = "assert sum_squares([1, 2, 3]) == 14\nassert sum_squares([4]) == 16\n";
   for (const std::string how : {"fork", "spawn", "forkserver"}) {
     r = run_code_tests(
@@ -222,6 +188,47 @@ TEST(CodeRunReview, AForkedCopyCannotLearnWhichAnswerPasses) {
       "    os.close(w)\n    got = int(os.read(r, 100))\n    os.wait()\n    return got\n",
       {}, squares, test::fast_code_run(10));
   EXPECT_EQ(r.passed, 2) << r.detail;
+}
+
+// A statement of the tests that is no test but checks (a check(f) call beside bare asserts, a loop of a
+// helper's asserts, np.testing, an if that raises) had its failure dropped once the text held one bare
+// assert: a wrong solution passed. Its failure now fails every test, as pytest fails a module whose top level
+// raises; a runner's exit (unittest.main()) and a test function judged by its own call do not.
+TEST(CodeRunReview, AFailureOutsideATestFailsTheTests) {
+  REQUIRE_ISOLATION();
+  const std::string right = "def double(x):\n    return 2 * x\n",
+                    wrong = "def double(x):\n    return x * x * 3\n";
+  for (const std::string tests :
+       {"def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(2) == 4\n\nassert "
+        "double(0) == 0\n"
+        "check(double)\n",
+        "def assertion(out, exp):\n    assert out == exp, (out, exp)\n\nassert double(0) == 0\n"
+        "for x, y in [(1, 2), (2, 4)]:\n    assertion(double(x), y)\n",
+        "assert double(0) == 0\nif double(5) != 10:\n    raise AssertionError('double(5)')\n",
+        "def check(candidate):\n    assert candidate(5) == 10\n\ncheck(double)\n\ndef test_zero():\n    "
+        "assert double(0) == 0\n"}) {
+    auto r = run_code_tests(wrong, {}, tests, test::fast_code_run(10));
+    EXPECT_EQ(r.passed, 0) << tests << r.detail;
+    EXPECT_NE(r.detail.find("the tests failed outside a test, at line "), std::string::npos) << r.detail;
+    r = run_code_tests(right, {}, tests, test::fast_code_run(10));
+    EXPECT_EQ(r.passed, r.total) << tests << r.detail;
+  }
+  // unittest.main() under the main guard, and a test function the text calls itself (its failure is that
+  // test's), keep the other tests' passes.
+  auto r = run_code_tests(
+      wrong, {},
+      "import unittest\nclass T(unittest.TestCase):\n    def test_zero(self):\n"
+      "        self.assertEqual(double(0), 0)\n    def test_two(self):\n"
+      "        self.assertEqual(double(1), 2)\n\nif __name__ == '__main__':\n    unittest.main()\n",
+      test::fast_code_run(10));
+  EXPECT_EQ(r.passed, 1) << r.detail;
+  EXPECT_EQ(r.total, 2) << r.detail;
+  r = run_code_tests(
+      wrong, {},
+      "def test_zero():\n    assert double(0) == 0\ndef test_one():\n    assert double(1) == 2\n\n"
+      "if __name__ == '__main__':\n    test_one()\n    test_zero()\n",
+      test::fast_code_run(10));
+  EXPECT_EQ(r.passed, 1) << r.detail;
 }
 
 // ctypes was refused by its dlopen only: _ctypes reads and writes the harness's memory without one. Both are
@@ -602,7 +609,12 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
         "        pass\n",
         // A text that is one test: its check(f) call in such a try.
         "def check(candidate):\n    assert candidate(1) == 2\n\ntry:\n    check(f)\n    print('all passed')\n"
-        "except AssertionError:\n    print('some test failed')\n"}) {
+        "except AssertionError:\n    print('some test failed')\n",
+        // Printing or logging the failure, however, ignores it too.
+        "def test_a():\n    try:\n        assert f(1) == 2\n    except AssertionError as e:\n"
+        "        print('FAIL: ' + str(e), type(e).__name__)\n",
+        "import traceback\ntry:\n    assert f(1) == 2\nexcept AssertionError:\n    "
+        "traceback.print_exc()\n"}) {
     std::vector<Problem> ps = good;
     ps.push_back(problem("data.jsonl:5", blind));
     const std::string e = test::error_of([&] { reward->check_problems(ps); });
@@ -610,12 +622,15 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
               std::string::npos)
         << blind << e;
   }
-  {
+  // So do nose's yield tests, and unittest methods that yield.
+  for (const std::string yielding :
+       {"def check(x):\n    assert f(x) == 2\ndef test_f():\n    yield check, 1\n",
+        "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        yield f(1) == 2\n"}) {
     std::vector<Problem> ps = good;
-    ps.push_back(
-        problem("data.jsonl:6", "def check(x):\n    assert f(x) == 2\ndef test_f():\n    yield check, 1\n"));
+    ps.push_back(problem("data.jsonl:6", yielding));
     const std::string e = test::error_of([&] { reward->check_problems(ps); });
-    EXPECT_NE(e.find("problem data.jsonl:6: its tests only define functions"), std::string::npos) << e;
+    EXPECT_NE(e.find("problem data.jsonl:6: its tests only define functions"), std::string::npos)
+        << yielding << e;
   }
   // A handler that raises or exits, or another test that counts the failures, can fail.
   for (
@@ -635,7 +650,11 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
        "def test_all():\n    bad = []\n    for x in [1, 2]:\n        try:\n            assert f(x) == 2 * x\n"
        "        except AssertionError:\n            bad.append(x)\n    if bad:\n        raise "
        "AssertionError(bad)\n",
-       "def check(candidate):\n    assert candidate(1) == 2\n\ncheck(f)\n"})
+       "def check(candidate):\n    assert candidate(1) == 2\n\ncheck(f)\n",
+       // What the handler does not catch can fail the test: an exit, another exception.
+       "import sys\ntry:\n    if f(1) != 2:\n        sys.exit(1)\nexcept Exception:\n    print('crashed')\n",
+       "try:\n    if f(1) != 2:\n        raise ValueError('f(1)')\nexcept AssertionError:\n    "
+       "print('failed')\n"})
     EXPECT_NO_THROW(reward->check_problems(std::vector<Problem>{problem("s", seeing)})) << seeing;
   // Tests that import a module the sandbox's python3 cannot find (pytest, on a host without it) fail every
   // completion that way; they are named at start.
