@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <random>
 #include <set>
 #include <vector>
@@ -128,37 +129,62 @@ constexpr std::string_view kTestPlan = R"PY(def _plan(tree):
         return has_own(f, lambda y: isinstance(y, (ast.Yield, ast.YieldFrom)))
     def returns_value(f):  # or yields
         return yields(f) or has_own(f, lambda y: isinstance(y, ast.Return) and y.value is not None)
-    # What a handler may do and still ignore a failure: print or log it.
-    reporting = ('print', 'print_exc', 'print_exception', 'write', 'debug', 'info', 'warning', 'error',
-                 'exception', 'log')
-    # Whether a try ignores a failed assert: the first of its handlers that takes an AssertionError (the one
-    # Python runs) only prints, passes or continues.
-    def ignores_failures(t):
+    # What a handler may call and still ignore a failure: print, or the logging and traceback modules'
+    # printers and sys.stderr/stdout's write (not a function of the text's own named like one: it may exit).
+    def reporting(call):
+        f = call.func
+        if isinstance(f, ast.Name):
+            return f.id == 'print'
+        if not isinstance(f, ast.Attribute):
+            return False
+        owner = f.value.id if isinstance(f.value, ast.Name) else (
+            f.value.attr if isinstance(f.value, ast.Attribute) else '')
+        return ((owner == 'traceback' and f.attr in ('print_exc', 'print_exception')) or
+                (owner in ('stderr', 'stdout') and f.attr == 'write') or
+                (owner in ('logging', 'logger', 'log') and
+                 f.attr in ('debug', 'info', 'warning', 'error', 'exception', 'critical')))
+    # The handler of a try that ignores a failed assert: the first of its handlers that takes an
+    # AssertionError (the one Python runs), if it only prints, passes or continues; else None.
+    def ignoring_handler(t):
         for h in t.handlers:
             names = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
             if any(n is None or base(n) in ('AssertionError', 'Exception', 'BaseException') for n in names):
-                return all(isinstance(y, (ast.Pass, ast.Continue)) or
-                           (isinstance(y, ast.Expr) and (isinstance(y.value, ast.Constant) or
-                                                         (isinstance(y.value, ast.Call) and
-                                                          base(y.value.func) in reporting)))
-                           for y in h.body)
-        return False
+                quiet = all(isinstance(y, (ast.Pass, ast.Continue)) or
+                            (isinstance(y, ast.Expr) and (isinstance(y.value, ast.Constant) or
+                                                          (isinstance(y.value, ast.Call) and reporting(y.value))))
+                            for y in h.body)
+                return h if quiet else None
+        return None
     # Whether statements are a test that a wrong answer never fails: each of their asserts and calls (print
-    # aside) sits in the body of such a try, and nothing raises or exits. (Any other check, a self.fail(), an
-    # assert after a loop that counts failures, a sys.exit(1), can fail it.)
+    # aside) sits in the body of such a try, as does each raise the handler takes, and nothing exits. (Any
+    # other check, a self.fail(), an assert after a loop that counts failures, a sys.exit(1), can fail it.)
     def blind(body):
-        checks, ignored = [], set()
+        ignored, broad = set(), set()
         for x in body:
             for y in ast.walk(x):
-                if isinstance(y, ast.Raise) or (isinstance(y, ast.Call) and
-                                                base(y.func) in ('exit', 'quit', '_exit', 'abort')):
+                h = ignoring_handler(y) if isinstance(y, ast.Try) else None
+                if h is not None:
+                    inside = [z for b in y.body for z in ast.walk(b)]
+                    ignored.update(id(z) for z in inside)
+                    ignored.update(id(z) for b in h.body for z in ast.walk(b))
+                    names = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
+                    if any(n is None or base(n) in ('Exception', 'BaseException') for n in names):
+                        broad.update(id(z) for z in inside)
+        checks = 0
+        for x in body:
+            for y in ast.walk(x):
+                if isinstance(y, ast.Call) and base(y.func) in ('exit', 'quit', '_exit', 'abort'):
                     return False
-                if isinstance(y, ast.Try) and ignores_failures(y):
-                    ignored.update(id(z) for b in y.body for z in ast.walk(b))
-                    ignored.update(id(z) for h in y.handlers for b in h.body for z in ast.walk(b))
-                if isinstance(y, ast.Assert) or (isinstance(y, ast.Call) and base(y.func) not in reporting):
-                    checks.append(y)
-        return bool(checks) and all(id(c) in ignored for c in checks)
+                if isinstance(y, ast.Raise):
+                    raised = y.exc.func if isinstance(y.exc, ast.Call) else y.exc
+                    if id(y) not in broad and not (id(y) in ignored and raised is not None and
+                                                   base(raised) == 'AssertionError'):
+                        return False
+                elif isinstance(y, ast.Assert) or (isinstance(y, ast.Call) and not reporting(y)):
+                    if id(y) not in ignored:
+                        return False
+                    checks += 1
+        return checks > 0
     top = [x for x in tree.body if not isinstance(x, defs)]
     calls, units = [], set()
     for at, x in enumerate(tree.body):
@@ -227,12 +253,29 @@ constexpr std::string_view kHarness = R"PY(def _main():
     asserting, calls, fixtures, runs_nothing = _plan(tree)[:4]
     stmts = [(compile(ast.Module(body=[x], type_ignores=[]), 'tests.py', 'exec'), a)
              for x, a in zip(tree.body, asserting)]
+    # Statements that are no test but call something (a check(f) beside bare asserts): the tests count only
+    # if the harness gets past them (below), which the report says first.
+    checking = [not a and not isinstance(x, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and
+                any(isinstance(y, ast.Call) for y in ast.walk(x)) for x, a in zip(tree.body, asserting)]
     # For a statement that is no test: its line, and whether it starts a test runner (unittest.main(), which
     # finds nothing to run, as the harness runs the tests, and exits).
     lines = [x.lineno for x in tree.body]
-    runners = [any(isinstance(y, ast.Call) and isinstance(y.func, ast.Attribute) and y.func.attr == 'main' and
-                   isinstance(y.func.value, ast.Name) and y.func.value.id in ('unittest', 'pytest')
-                   for y in ast.walk(x)) for x in tree.body]
+    # Runners: unittest's, pytest's and doctest's mains, and cProfile (doctest and profilers set trace and
+    # profile functions, which the audit hook refuses), by any name the text imports them under.
+    runner_modules = ('unittest', 'pytest', 'doctest', 'cProfile', 'profile')
+    module_names, function_names = set(runner_modules), set()
+    for y in ast.walk(tree):
+        if isinstance(y, ast.Import):
+            module_names.update(a.asname or a.name for a in y.names if a.name in runner_modules)
+        elif isinstance(y, ast.ImportFrom) and y.module in runner_modules:
+            function_names.update(a.asname or a.name for a in y.names)
+    def starts_runner(y):
+        return isinstance(y, ast.Call) and (
+            (isinstance(y.func, ast.Attribute) and isinstance(y.func.value, ast.Name) and
+             y.func.value.id in module_names) or
+            (isinstance(y.func, ast.Name) and y.func.id in function_names))
+    runners = [any(starts_runner(y) for y in ast.walk(x)) for x in tree.body]
+    checks_outside = sum(1 for c, r in zip(checking, runners) if c and not r)
     # unittest's TestCase, taken (and its attributes noted) before the solution runs. The harness runs
     # TestCase tests itself: a unittest.main() in the tests looks for them in the harness's module, finds none
     # and exits, a failed statement that is no test.
@@ -272,6 +315,8 @@ constexpr std::string_view kHarness = R"PY(def _main():
     del source, tree
     n_tests = sum(1 for _, a in stmts if a) + len(calls)
     write(1, ('\n%s total %d\n' % (nonce, n_tests if n_tests else 1)).encode())
+    if n_tests and checks_outside:
+        write(1, ('\n%s checks-outside %d\n' % (nonce, checks_outside)).encode())
     if runs_nothing:
         write(1, ('\n%s error tests-run-nothing the tests define but run nothing\n' % nonce).encode())
         exit_now(0)
@@ -496,8 +541,14 @@ constexpr std::string_view kHarness = R"PY(def _main():
                                 callable(fixture.get(tear_down))):
                             with_argument(fixture[tear_down], TestsModule())
             else:
+                # Marked, so that a process that dies within it (an os._exit, a kill, the time limit in
+                # the solution's code) fails the tests as a raise does.
+                if n_tests and not is_assert:
+                    report('\n%s begin %d\n' % (nonce, at))
                 run(code, tg)
                 note_definitions(at)
+                if n_tests and not is_assert:
+                    report('\n%s end %d\n' % (nonce, at))
             ok = True
         except BaseException as e:
             ok = False
@@ -509,10 +560,20 @@ constexpr std::string_view kHarness = R"PY(def _main():
             # helper's asserts, np.testing.assert_equal) fails the tests, as pytest fails a module whose top
             # level raises: the failure was dropped, and a wrong solution passed the asserts beside it.
             # (Not where a test function it called failed: that test is judged by its call.)
+            # (An exit with status 0 is the text's own end, unless the solution's code made it.)
+            def solutions(tb):
+                while tb is not None:
+                    if tb.tb_frame.f_code.co_filename == 'solution.py':
+                        return True
+                    tb = tb.tb_next
+                return False
             if (not is_assert and setup_failed is None and at < len(stmts) and not runners[at] and
-                    not (isinstance(e, SystemExit) and e.code in (None, 0)) and
+                    not (type(e) is SystemExit and type(e.code) in (type(None), int) and not e.code and
+                         not solutions(e.__traceback__)) and
                     sum(1 for v in outcome.values() if not v) == failed_tests):
                 setup_failed = 'line %d: %s' % (lines[at], why)
+            elif n_tests and not is_assert and at < len(stmts):
+                report('\n%s end %d\n' % (nonce, at))
         # A copy forked inside the tested function ends here whatever its test did: going on only after a
         # failure would tell a waiting parent which answer passed.
         if getpid() != me:
@@ -527,6 +588,8 @@ constexpr std::string_view kHarness = R"PY(def _main():
             i += 1
     if n_tests and setup_failed is not None:
         report('\n%s error tests-setup %s\n' % (nonce, setup_failed))
+    elif n_tests:
+        report('\n%s end-of-tests\n' % nonce)
     # A text that is one test (a HumanEval check(f) call): how it failed, not the run's "wrong output".
     if not n_tests:
         report('\n%s pass 0 %s\n' % (nonce, secrets[0]) if all_ok else '\n%s fail 0 %s\n' % (nonce, first_why))
@@ -553,6 +616,7 @@ std::string describe(const SandboxRun& r) {
   if (!r.started) return r.error;
   if (r.wall_timeout) return "wall-clock limit";
   if (r.output_limit) return "output limit";
+  if (r.signal == SIGXCPU) return "CPU time limit (cpu_seconds)";
   if (r.signal) return fmt::format("killed by signal {}", r.signal);
   if (r.exit_code != 0) {
     std::string tail = r.err.size() > 300 ? r.err.substr(r.err.size() - 300) : r.err;
@@ -774,7 +838,10 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
     }
     // Only lines that start with the nonce count; the first "total" line fixes the test count.
     std::set<int> passed;
-    bool have_total = false, setup_failed = false;
+    // A statement of the tests that is no test and did not end (the process died in it), or tests with such
+    // checks that did not run to their end, fail as a raise there does.
+    bool have_total = false, setup_failed = false, must_finish = false, finished = false;
+    std::set<std::string> open_statements;
     size_t pos = 0;
     while (pos < run.out.size()) {
       size_t nl = run.out.find('\n', pos);
@@ -800,6 +867,14 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
         const size_t sp = what.find(' ');
         res.detail = fmt::format("test {} failed: {}", std::atoi(std::string(what.substr(0, sp)).c_str()) + 1,
                                  sp == std::string_view::npos ? "" : what.substr(sp + 1));
+      } else if (rest.starts_with("checks-outside ") && have_total) {
+        must_finish = true;
+      } else if (rest.starts_with("begin ") && have_total) {
+        open_statements.insert(std::string(rest.substr(6)));
+      } else if (rest.starts_with("end ") && have_total) {
+        open_statements.erase(std::string(rest.substr(4)));
+      } else if (rest == "end-of-tests" && have_total) {
+        finished = true;
       } else if (rest.starts_with("error tests-setup ")) {
         // A statement of the tests that is no test raised: every test fails (the harness's comment).
         setup_failed = true;
@@ -807,6 +882,12 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
       } else if (rest.starts_with("error ") && res.detail.empty()) {
         res.detail = std::string(rest.substr(6));
       }
+    }
+    if (!setup_failed && (!open_statements.empty() || (must_finish && !finished))) {
+      setup_failed = true;
+      res.detail =
+          fmt::format("the tests did not run to their end (a statement outside a test did not finish: {})",
+                      describe(run));
     }
     if (setup_failed) passed.clear();
     res.passed = int(passed.size());
@@ -824,6 +905,7 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
     }
     SandboxLimits lim = o.limits;
     lim.wall_seconds = std::min(lim.wall_seconds, left);
+    lim.stdin_as_file = true;
     SandboxRun run = run_in_sandbox(argv, {{"solution.py", std::string(code)}}, t.input, lim);
     if (!run.started) {
       res.error = run.error;
@@ -834,7 +916,11 @@ CodeRunResult run_code_tests(std::string_view code, const std::vector<CodeTest>&
     if (run.ok() && outputs_match(run.out, t.output)) {
       ++res.passed;
     } else if (res.detail.empty()) {
-      res.detail = describe(run);
+      // Which test, and where the completion's time budget, not the program's, ran out.
+      res.detail = fmt::format("test {}: {}", &t - tests.data() + 1,
+                               run.wall_timeout && lim.wall_seconds < o.limits.wall_seconds
+                                   ? "total time limit for this completion (total_wall_seconds)"
+                                   : describe(run));
     }
   }
   return res;

@@ -106,6 +106,34 @@ std::vector<SystemEntry> system_entries() {
   return out;
 }
 
+// Writes `content` to a new file at `path` (0644); false with `error` set when it cannot be written whole: a
+// file cut short (a full /dev/shm or /tmp) ran as the program's syntax error, so a correct solution scored 0
+// as if wrong. The run could not start.
+bool write_whole_file(const std::string& path, std::string_view content, std::string& error) {
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    error = fmt::format("sandbox: cannot write {}: {}", path, strerror(errno));
+    return false;
+  }
+  size_t off = 0;
+  while (off < content.size()) {
+    const ssize_t n = write(fd, content.data() + off, content.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : ENOSPC;
+      close(fd);
+      error = fmt::format("sandbox: cannot write {}: {}", path, strerror(err));
+      return false;
+    }
+    off += size_t(n);
+  }
+  if (close(fd) != 0) {
+    error = fmt::format("sandbox: cannot write {}: {}", path, strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 enum class Mode { UserNamespace, Namespaces, Plain };
 
 // Everything the child reads, owned here so the pointers in ChildPlan stay valid until the clone.
@@ -422,29 +450,7 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
       return o;
     }
     std::string path = (dir / "src" / f.name).string();
-    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      run.error = fmt::format("sandbox: cannot write {}: {}", path, strerror(errno));
-      return o;
-    }
-    size_t off = 0;
-    while (off < f.content.size()) {
-      ssize_t n = write(fd, f.content.data() + off, f.content.size() - off);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        // A file cut short (a full /dev/shm or /tmp) ran as the program's syntax error, so a correct
-        // solution scored 0 as if wrong: the run could not start.
-        const int err = n < 0 ? errno : ENOSPC;
-        close(fd);
-        run.error = fmt::format("sandbox: cannot write {}: {}", path, strerror(err));
-        return o;
-      }
-      off += size_t(n);
-    }
-    if (close(fd) != 0) {
-      run.error = fmt::format("sandbox: cannot write {}: {}", path, strerror(errno));
-      return o;
-    }
+    if (!write_whole_file(path, f.content, run.error)) return o;
     chmod(path.c_str(), 0644);
   }
   chmod((dir / "src").c_str(), 0755);
@@ -574,8 +580,17 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   plan.envp = prep.envp.data();
 
   Fd in_r, in_w, out_r, out_w, err_r, err_w, rep_r, rep_w;
-  if (!make_pipe(in_r, in_w) || !make_pipe(out_r, out_w) || !make_pipe(err_r, err_w) ||
-      !make_pipe(rep_r, rep_w)) {
+  if (lim.stdin_as_file) {
+    const std::string path = (dir / "stdin").string();
+    if (!write_whole_file(path, stdin_data, run.error)) return o;
+    in_r.fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (in_r.fd < 0) {
+      run.error = fmt::format("sandbox: cannot open {}: {}", path, strerror(errno));
+      return o;
+    }
+  }
+  if ((!lim.stdin_as_file && !make_pipe(in_r, in_w)) || !make_pipe(out_r, out_w) ||
+      !make_pipe(err_r, err_w) || !make_pipe(rep_r, rep_w)) {
     run.error = fmt::format("sandbox: pipe: {}", strerror(errno));
     return o;
   }
@@ -610,7 +625,7 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
   Fd ended_fd;
 #endif
   // Feed stdin and drain stdout/stderr together (either side could otherwise block on a full pipe).
-  fcntl(in_w.fd, F_SETFL, O_NONBLOCK);
+  if (in_w.fd >= 0) fcntl(in_w.fd, F_SETFL, O_NONBLOCK);
   if (stdin_data.empty()) in_w.reset();
   size_t in_off = 0;
   std::string reports;

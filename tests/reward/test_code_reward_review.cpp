@@ -229,6 +229,53 @@ TEST(CodeRunReview, AFailureOutsideATestFailsTheTests) {
       "if __name__ == '__main__':\n    test_one()\n    test_zero()\n",
       test::fast_code_run(10));
   EXPECT_EQ(r.passed, 1) << r.detail;
+  // doctest and profilers beside the asserts (they set trace and profile functions, which solutions may not)
+  // are runners too.
+  for (const std::string runner :
+       {"assert double(1) == 2\nif __name__ == '__main__':\n    import doctest\n    doctest.testmod()\n",
+        "import cProfile\nassert double(1) == 2\ncProfile.run('double(3)')\n",
+        "import unittest as ut\nassert double(1) == 2\nut.main(exit=False)\n"}) {
+    r = run_code_tests(right, {}, runner, test::fast_code_run(10));
+    EXPECT_EQ(r.passed, 1) << runner << r.detail;
+  }
+  // A wrong solution that exits with status 0, kills itself or ends the process in a check outside a test
+  // (where the failure would have been) fails the tests.
+  const std::string mixed =
+      "def check(candidate):\n    assert candidate(1) == 2\nassert double(0) == 0\ncheck(double)\n";
+  for (const std::string escape : {"import sys\n    sys.exit(0)", "import os\n    os._exit(0)",
+                                   "import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)"}) {
+    const std::string program = "def double(x):\n    if x == 0:\n        return 0\n    " + escape + "\n";
+    r = run_code_tests(program, {}, mixed, test::fast_code_run(10));
+    EXPECT_EQ(r.passed, 0) << program << r.detail;
+  }
+}
+
+// Standard input is a regular file: competitive programmers' fast input (os.read(0, os.fstat(0).st_size))
+// read nothing from a pipe, and one os.read of a pipe stopped at 64 KiB, so correct programs failed. Notes
+// say which test failed, and name the completion's time budget and the CPU limit (they read "wall-clock
+// limit" for either budget and "killed by signal 24").
+TEST(CodeRunReview, StdinIsAFileAndNotesNameTheLimit) {
+  REQUIRE_ISOLATION();
+  std::string big = "200000\n";
+  for (int i = 0; i < 200000; ++i) big += std::to_string(i % 1000) + (i + 1 < 200000 ? " " : "\n");
+  int64_t sum = 0;
+  for (int i = 0; i < 200000; ++i) sum += i % 1000;
+  const std::vector<CodeTest> tests = {{"3\n1 2 3\n", "6\n"}, {big, std::to_string(sum) + "\n"}};
+  for (const std::string program :
+       {"import io, os\ninput = io.BytesIO(os.read(0, os.fstat(0).st_size)).readline\nn = int(input())\n"
+        "print(sum(map(int, input().split())))\n",
+        "import os\ndata = os.read(0, 1 << 25).split()\nprint(sum(map(int, data[1:])))\n"}) {
+    const auto r = run_code_tests(program, tests, "", test::fast_code_run(10));
+    EXPECT_EQ(r.passed, 2) << program << r.detail;
+  }
+  auto r = run_code_tests("print(7)\n", tests, "", test::fast_code_run(10));
+  EXPECT_EQ(r.detail, "test 1: wrong output");
+  auto o = test::fast_code_run(10);
+  o.total_wall_seconds = 0.5;
+  r = run_code_tests("import time\ntime.sleep(5)\n", tests, "", o);
+  EXPECT_EQ(r.detail, "test 1: total time limit for this completion (total_wall_seconds)");
+  r = run_code_tests("while True:\n    pass\n", tests, "", test::fast_code_run(10));
+  EXPECT_EQ(r.detail, "test 1: CPU time limit (cpu_seconds)");
 }
 
 // ctypes was refused by its dlopen only: _ctypes reads and writes the harness's memory without one. Both are
@@ -610,6 +657,12 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
         // A text that is one test: its check(f) call in such a try.
         "def check(candidate):\n    assert candidate(1) == 2\n\ntry:\n    check(f)\n    print('all passed')\n"
         "except AssertionError:\n    print('some test failed')\n",
+        // A raise the handler takes.
+        "def test_f():\n    try:\n        if f(1) != 2:\n            raise AssertionError('f(1) wrong')\n"
+        "        print('ok')\n    except AssertionError as e:\n        print('FAIL', e)\n",
+        "try:\n    if f(1) != 2:\n        raise ValueError('f(1)')\n    assert f(2) == 4\nexcept Exception "
+        "as e:\n"
+        "    print('failed:', e)\n",
         // Printing or logging the failure, however, ignores it too.
         "def test_a():\n    try:\n        assert f(1) == 2\n    except AssertionError as e:\n"
         "        print('FAIL: ' + str(e), type(e).__name__)\n",
@@ -654,7 +707,10 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
        // What the handler does not catch can fail the test: an exit, another exception.
        "import sys\ntry:\n    if f(1) != 2:\n        sys.exit(1)\nexcept Exception:\n    print('crashed')\n",
        "try:\n    if f(1) != 2:\n        raise ValueError('f(1)')\nexcept AssertionError:\n    "
-       "print('failed')\n"})
+       "print('failed')\n",
+       // A helper of the text's own, named like a logger, that exits.
+       "import sys\ndef error(msg):\n    print(msg)\n    sys.exit(1)\n\ndef test_add():\n    try:\n"
+       "        assert f(1) == 2\n    except AssertionError:\n        error('f failed')\n"})
     EXPECT_NO_THROW(reward->check_problems(std::vector<Problem>{problem("s", seeing)})) << seeing;
   // Tests that import a module the sandbox's python3 cannot find (pytest, on a host without it) fail every
   // completion that way; they are named at start.

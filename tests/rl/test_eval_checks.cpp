@@ -67,14 +67,14 @@ TEST(EvalScorer, CodeProblemsAreCheckedByTheirTests) {
   // Why a code completion failed is noted (for eval --out and completions.jsonl): it said nothing of it.
   std::string note = "stale";
   EXPECT_EQ(scorer.correctness({&problems[0], wrong, 10}, nullptr, &note), 0.0);
-  EXPECT_EQ(note, "0 of 1 tests passed; first failure: wrong output");
+  EXPECT_EQ(note, "0 of 1 tests passed; first failure: test 1: wrong output");
   EXPECT_EQ(scorer.correctness({&problems[0], "no code", 10}, nullptr, &note), 0.0);
   EXPECT_EQ(note, "no closed ```python block after the thinking");
   EXPECT_EQ(scorer.correctness({&problems[0], right, 10}, nullptr, &note), 1.0);
   EXPECT_EQ(note, "");
   const reward::RewardScore failed = run.score({&problems[0], wrong, 10});
   ASSERT_EQ(failed.notes.size(), 1u);
-  EXPECT_EQ(failed.notes[0], "0 of 1 tests passed; first failure: wrong output");
+  EXPECT_EQ(failed.notes[0], "0 of 1 tests passed; first failure: test 1: wrong output");
   EXPECT_EQ(scorer.correctness({&problems[0], wrong, 10}, &failed, &note), 0.0);
   EXPECT_EQ(note, failed.notes[0]);  // the run's, not a second run's
   EXPECT_EQ(scored.notes[0], "");
