@@ -248,6 +248,14 @@ TEST(CodeRunReview, AFailureOutsideATestFailsTheTests) {
     r = run_code_tests(program, {}, mixed, test::fast_code_run(10));
     EXPECT_EQ(r.passed, 0) << program << r.detail;
   }
+  // Or that ends the process in a test before the check outside a test is reached: the tests did not run
+  // to their end.
+  r = run_code_tests("import os\ndef double(x):\n    if x == 0:\n        return 0\n    os._exit(0)\n", {},
+                     "def check(candidate):\n    assert candidate(1) == 2\nassert double(0) == 0\n"
+                     "assert double(2) == 4\ncheck(double)\n",
+                     test::fast_code_run(10));
+  EXPECT_EQ(r.passed, 0) << r.detail;
+  EXPECT_NE(r.detail.find("the tests did not run to their end"), std::string::npos) << r.detail;
 }
 
 // Standard input is a regular file: competitive programmers' fast input (os.read(0, os.fstat(0).st_size))
