@@ -570,9 +570,14 @@ Outcome attempt(Mode mode, const std::vector<std::string>& argv, const std::vect
       if (a.starts_with("/src/")) a = (dir / "src").string() + a.substr(4);
   for (auto& a : prep.argv_store) prep.argv.push_back(a.data());
   prep.argv.push_back(nullptr);
-  prep.envp_store = {"PATH=/usr/bin:/bin",    "HOME=/work",       "TMPDIR=/tmp",
-                     "LANG=C.UTF-8",          "PYTHONHASHSEED=0", "PYTHONDONTWRITEBYTECODE=1",
-                     "PYTHONIOENCODING=utf-8"};
+  // One thread per math library: OpenBLAS (numpy's BLAS where libopenblas is installed) starts a thread per
+  // host core when loaded and exits the process if one cannot start, so on a host with more cores than
+  // max_processes, `import numpy` failed and every solution using it scored 0. Threads would not help a run
+  // anyway: its CPU limit counts all of them.
+  prep.envp_store = {"PATH=/usr/bin:/bin",     "HOME=/work",           "TMPDIR=/tmp",
+                     "LANG=C.UTF-8",           "PYTHONHASHSEED=0",     "PYTHONDONTWRITEBYTECODE=1",
+                     "PYTHONIOENCODING=utf-8", "OMP_NUM_THREADS=1",    "OPENBLAS_NUM_THREADS=1",
+                     "MKL_NUM_THREADS=1",      "NUMEXPR_NUM_THREADS=1"};
   for (auto& e : prep.envp_store) prep.envp.push_back(e.data());
   prep.envp.push_back(nullptr);
   plan.exe = prep.argv_store.at(0).c_str();

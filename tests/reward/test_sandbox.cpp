@@ -155,6 +155,28 @@ TEST(Sandbox, DebianAlternativesResolve) {
   EXPECT_EQ(r.out, "6\n") << r.error << r.err;
 }
 
+// OpenBLAS starts a thread per host core when numpy loads it and exits if one cannot start: on a host with
+// more cores than max_processes, `import numpy` failed in every run. Math libraries get one thread. The
+// numpy part shows it on this host when libopenblas is installed (a budget of one process leaves no room for
+// a second thread).
+TEST(Sandbox, MathLibrariesRunOneThreadSoFewProcessesAreEnough) {
+  REQUIRE_ISOLATION();
+  SandboxLimits lim;
+  lim.wall_seconds = 10;
+  lim.max_processes = 1;
+  SandboxRun r = run_in_sandbox(
+      {"/usr/bin/python3", "-c",
+       "import os\nprint(*(os.environ.get(k) for k in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', "
+       "'MKL_NUM_THREADS')))\n"},
+      {}, "", lim);
+  EXPECT_EQ(r.out, "1 1 1\n") << r.error << r.err;
+  if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0) return;
+  r = run_in_sandbox(
+      {"/usr/bin/python3", "-c", "import numpy\na = numpy.ones((64, 64))\nprint(int((a @ a).sum()))\n"}, {},
+      "", lim);
+  EXPECT_EQ(r.out, "262144\n") << r.error << r.err;
+}
+
 // A run's file cut short (a full /dev/shm or /tmp; here a file-size limit) ran as the program's syntax error,
 // so a correct solution scored 0 as if wrong. The run could not start, and its error names the file.
 TEST(Sandbox, AFileCutShortIsAnErrorNotTheProgramsFault) {
