@@ -286,7 +286,10 @@ TEST_P(PolicyGradient, MatchesCentralDifferencesInDouble) {
     const auto [fd, an] = along_random_direction(ps, id, grad, loss, h, rng);
     record(fd, an, info.name + " along a random direction");
   }
-  EXPECT_LT(worst, 1e-6) << where;
+  // Central differences at h = 1e-5 are at their roundoff floor here: the worst entries are expert weights
+  // with gradients near 1e-4, whose differences carry 1-2e-6 (measured: 4.6e-5 at h = 1e-6, scaling as 1/h).
+  // A wrong gradient term is off by orders of magnitude more.
+  EXPECT_LT(worst, 4e-6) << where;
 }
 
 INSTANTIATE_TEST_SUITE_P(Configs, PolicyGradient,
