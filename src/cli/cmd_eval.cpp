@@ -152,7 +152,10 @@ RegisterCommand reg(
       app.add_option("--data", c->data, "or a JSONL file of problems");
       app.add_option("--task-options", c->task_options, "task options as JSON");
       app.add_option("--rewards", c->rewards, "also report this reward spec's mean (JSON)");
-      app.add_option("--problems", c->problems, "problems to evaluate (default 128; data: 0 = all)");
+      // Ranges are checked with the source (a task's differs from a dataset's); the number is read here, as
+      // every other count is ("010" was octal 8).
+      app.add_option("--problems", c->problems, "problems to evaluate (default 128; data: 0 = all)")
+          ->transform(whole_number<int64_t>());
       app.add_option("--samples", c->samples, "completions per problem (default 1)")
           ->transform(at_least<int>(1));
       // k = 0 would be the share of problems solved by no sample at all, i.e. always 1.

@@ -577,18 +577,24 @@ std::vector<int32_t> fit_history(std::vector<ChatMessage>& history, const Tokeni
   return prompt;
 }
 
-// A system prompt that leaves no room for a message, checked before the first one is typed: otherwise every
-// message would be refused in turn.
+// A system prompt, or a context, that leaves no room for a message, checked before the first one is typed:
+// otherwise every message would be refused in turn. A message is at least one token, and the prompt must
+// leave the reply one.
 void check_system_fits(const std::vector<ChatMessage>& history, const Tokenizer& tok, const ChatOptions& co,
                        int64_t ctx, const std::string& limit, const std::string& raise) {
-  if (history.empty()) return;
   std::vector<ChatMessage> h = history;
   h.push_back({"user", ""});
   const size_t n = encode_chat(tok, h, co).size();
-  SEEK_CHECK(int64_t(n) < ctx,
-             "--system takes the whole context: with the chat format and an empty message it is {} tokens, "
-             "more than {} holds; shorten it{}",
-             n, limit, raise);
+  if (int64_t(n) + 1 < ctx) return;
+  if (!history.empty())
+    fail(
+        "--system takes the whole context: with the chat format and an empty message it is {} tokens, "
+        "which leaves no room for a message in {}; shorten it{}",
+        n, limit, raise);
+  fail(
+      "the chat format alone takes {} tokens with an empty message, which leaves no room for a message in "
+      "{}{}",
+      n, limit, raise.empty() ? std::string() : "; " + raise.substr(std::string(" or ").size()));
 }
 
 void run_chat(ChatCliOptions& o) {
@@ -606,6 +612,7 @@ void run_chat(ChatCliOptions& o) {
   o.style = chat_style_name(co.style);
   co.add_generation_prompt = true;
   o.sampling.validate();  // a bad flag is an error now, not when the first message is sent
+  check_utf8_text(o.system, "--system");
   // main puts a write-only /dev/null where the caller closed stdin (`<&-`): reading it fails, which would
   // end the chat at once, exit 0, as if the user had left.
   SEEK_CHECK((::fcntl(0, F_GETFL) & O_ACCMODE) != O_WRONLY,
@@ -642,7 +649,6 @@ void run_chat(ChatCliOptions& o) {
   // (At least 1: the prompt must leave the reply a token, also with -n 0.)
   const int64_t room = std::max<int64_t>(1, std::min<int64_t>(o.sampling.max_new_tokens, ctx / 2));
   std::vector<ChatMessage> history;
-  check_utf8_text(o.system, "--system");
   if (!o.system.empty()) history.push_back({"system", o.system});
   check_system_fits(history, *l.tok.tok, co, ctx, limit, raise);
   // Typed at a terminal: a prompt, on stdout when it is the terminal too, else on stderr, so `seek chat | tee
@@ -662,7 +668,8 @@ void run_chat(ChatCliOptions& o) {
   // Each reply's seed: --seed, then the next number per message answered (a refused line takes none, so it
   // does not change the replies after it).
   uint64_t turn = 0;
-  int refused = 0;  // messages answered with an error: the chat went on, but its exit status tells
+  int refused = 0;       // messages answered with an error: the chat went on, but its exit status tells
+  int64_t answered = 0;  // not `turn`: a message stopped in its prefill took a seed but got no reply
   for (;;) {
     prompt("> ");
     flush_stdout();
@@ -752,6 +759,7 @@ void run_chat(ChatCliOptions& o) {
       print_stderr("[seek] stopped before the reply began: this message is left out of the conversation\n");
     } else {
       history.push_back(chat_reply_message(co.style, reply));
+      ++answered;
       if (cancelled && !terminate) print_stderr("[seek] reply stopped by Ctrl-C\n");
     }
     flush_stdout();
@@ -761,8 +769,8 @@ void run_chat(ChatCliOptions& o) {
   // A script piping messages in learns that some were not answered (each refusal said why above).
   SEEK_CHECK(refused == 0, "{} refused (the errors above); {}",
              refused == 1 ? std::string("a message was") : fmt::format("{} messages were", refused),
-             turn == 0 ? std::string("the chat answered none")
-                       : fmt::format("the chat answered the other {}", count_of(int64_t(turn), "message")));
+             answered == 0 ? std::string("the chat answered none")
+                           : fmt::format("the chat answered {}", count_of(answered, "message")));
 }
 
 RegisterCommand reg_chat("chat", "Interactive chat in the DeepSeek format (<think> shown apart)",

@@ -971,8 +971,7 @@ TEST(Cli, ChatDropsOldTurnsInsteadOfEnding) {
   // The chat goes on after the long one; its exit status says that one was not answered.
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(
-      r.output.find(
-          "seek: error: a message was refused (the errors above); the chat answered the other 4 messages"),
+      r.output.find("seek: error: a message was refused (the errors above); the chat answered 4 messages"),
       std::string::npos)
       << r.output;
   EXPECT_EQ(count(r.output, "[seek] prompt"), 4u) << r.output;  // every message but the long one answered
@@ -1555,6 +1554,16 @@ TEST(Cli, ChatStoppedInThePrefillDropsTheMessage) {
   // The second turn's prompt is BOS <User> second <Assistant>, 9 tokens (BOS <User> still cached from the
   // stopped prefill), not the first exchange too.
   EXPECT_NE(r.output.find("[seek] prompt 7 tokens (+2 cached)"), std::string::npos) << r.output;
+  // A message stopped in its prefill was not answered: the closing error counted it as answered.
+  std::ofstream(tmp.path / "in2.txt") << std::string(600, 'x') << "\n\xff\n";
+  ::setenv("SEEK_TEST_SIGNAL_AT", "reply:1", 1);
+  r = run("chat --model " + model + " -n 4 --temperature 0 --ignore-eos",
+          "< " + (tmp.path / "in2.txt").string() + " 2>&1");
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("a message was refused (the errors above); the chat answered none"),
+            std::string::npos)
+      << r.output;
 }
 
 }  // namespace

@@ -259,6 +259,25 @@ TEST(CliGenerateInputs, ChatChecksStopTokensAndSystemPromptFirst) {
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("--system takes the whole context"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("or raise --ctx"), std::string::npos) << r.output;  // 64 is the model's limit
+  // Without --system too: BOS <User> <Assistant> fill 3 of --ctx 4, and a message (a token at least) and
+  // its reply (one more) do not fit. Every message was refused in turn.
+  r = run("chat --model " + model + " --ctx 4", "< /dev/null 2>&1");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("seek: error: the chat format alone takes 3 tokens with an empty message, which "
+                          "leaves no room for a message in the context of 4 tokens; raise --ctx"),
+            std::string::npos)
+      << r.output;
+  std::ofstream(tmp.path / "a.txt") << "a\n";
+  r = run("chat --model " + model + " --ctx 5 -n 1", "< " + (tmp.path / "a.txt").string() + " 2>&1");
+  EXPECT_EQ(r.code, 0) << r.output;
+  // A --system that is not UTF-8 is refused before the model loads (a typo cost a V3 checkpoint's load): a
+  // budget no weights fit would be the error otherwise.
+  ::setenv("SEEK_MEMORY_AVAILABLE", "10K", 1);
+  r = run("chat --model " + model + " --system \"$(printf 'bad\\377')\"", "< /dev/null 2>&1");
+  ::unsetenv("SEEK_MEMORY_AVAILABLE");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("--system"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("UTF-8"), std::string::npos) << r.output;
   // A closed standard input ended the chat at once, exit 0, as an empty one does.
   r = run("chat --model " + model, "<&- 2>&1");
   EXPECT_EQ(r.code, 1) << r.output;

@@ -131,6 +131,17 @@ TEST(CliUsage, EvalOfNoProblemsIsAnError) {
         std::string::npos)
         << r.output;
   }
+  // Read as every other count is: "010" was octal 8 problems, "0x3" hexadecimal 3.
+  const std::string byte_eval =
+      "eval --model " + random_byte_model(tmp.path / "m10").string() +
+      " --max-new-tokens 1 --task arithmetic --task-options '{\"template\": \"plain\"}' ";
+  CmdResult r10 = run(byte_eval + "--problems 010");
+  EXPECT_EQ(r10.code, 0) << r10.output;
+  EXPECT_NE(r10.output.find("on 10 problems of"), std::string::npos) << r10.output;
+  r10 = run(byte_eval + "--problems 0x3");
+  EXPECT_EQ(r10.code, 1) << r10.output;
+  EXPECT_NE(r10.output.find("--problems: must be a whole number, got '0x3'"), std::string::npos)
+      << r10.output;
   // A dataset has an end: 0 takes all of it, a negative count is still an error.
   const fs::path data = tmp.path / "p.jsonl";
   std::ofstream(data) << R"({"prompt": "1+1=", "answer": "2"})"
