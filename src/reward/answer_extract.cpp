@@ -195,7 +195,7 @@ std::string reference_answer(std::string_view written) {
   // U+2212 as '-', as completions read it: "#### −5" starts an answer.
   std::string ascii;
   std::string_view raw = written;
-  if (raw.find(kUnicodeMinus) != std::string_view::npos) {
+  if (has_unicode_minus(raw)) {
     ascii = with_ascii_minus(raw);
     raw = ascii;
   }
@@ -239,9 +239,10 @@ ExtractedAnswer extract_answer(std::string_view completion, const ExtractOptions
   check(deadline);
   ExtractedAnswer out;
   std::string_view vis = visible_part(completion, o.think_prefilled);
-  // Every rule (and a task's integer parser after them) reads U+2212 as the '-' it is (latex_normalize.hpp).
+  // Every rule (and a task's integer parser after them) reads U+2212, and a dash signing a number, as the
+  // '-' it is (latex_normalize.hpp).
   std::string ascii;
-  if (vis.find(kUnicodeMinus) != std::string_view::npos) {
+  if (has_unicode_minus(vis)) {
     ascii = with_ascii_minus(vis);
     vis = ascii;
   }

@@ -558,9 +558,48 @@ std::string with_ascii(std::string_view text, std::span<const Sign> signs) {
 
 }  // namespace
 
+namespace {
+
+// Dashes that sign a number only where one follows (see latex_normalize.hpp).
+constexpr std::string_view kSignDashes[] = {"\u2010", "\u2011", "\u2012", "\u2013", "\ufe63", "\uff0d"};
+
+// The length of the minus sign at text[i], or 0.
+size_t minus_at(std::string_view text, size_t i) {
+  if (text.substr(i, kUnicodeMinus.size()) == kUnicodeMinus) return kUnicodeMinus.size();
+  for (std::string_view dash : kSignDashes) {
+    if (text.substr(i, dash.size()) != dash) continue;
+    const std::string_view after = text.substr(i + dash.size());
+    const bool number_follows =
+        !after.empty() && (is_digit(after[0]) || (after.size() > 1 && after[0] == '.' && is_digit(after[1])));
+    const bool after_digit = i > 0 && is_digit(text[i - 1]);
+    return number_follows && !after_digit ? dash.size() : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+bool has_unicode_minus(std::string_view text) {
+  // Every one of them starts with 0xE2 or 0xEF.
+  for (size_t i = text.find_first_of("\xe2\xef"); i != std::string_view::npos;
+       i = text.find_first_of("\xe2\xef", i + 1))
+    if (minus_at(text, i) > 0) return true;
+  return false;
+}
+
 std::string with_ascii_minus(std::string_view text) {
-  static constexpr Sign kMinus[] = {{kUnicodeMinus, '-'}};
-  return with_ascii(text, kMinus);
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const size_t n = minus_at(text, i);
+    if (n > 0) {
+      out += '-';
+      i += n;
+    } else {
+      out += text[i++];
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -605,13 +644,14 @@ std::string latex_to_expr(std::string_view raw_answer, const Deadline& deadline)
   // the minus sign elsewhere: a task's verifier reads "3 × 4" as it is written.)
   // And the spaces typeset numbers group their digits with (no-break, narrow no-break and thin: "1 234"),
   // as the plain space that joins such groups.
-  static constexpr Sign kSigns[] = {{kUnicodeMinus, '-'}, {"\u00d7", '*'}, {"\u22c5", '*'},
-                                    {"\u00b7", '*'},      {"\u00f7", '/'}, {"\u2215", '/'},
-                                    {"\u00a0", ' '},      {"\u202f", ' '}, {"\u2009", ' '}};
+  static constexpr Sign kSigns[] = {{"\u00d7", '*'}, {"\u22c5", '*'}, {"\u00b7", '*'}, {"\u00f7", '/'},
+                                    {"\u2215", '/'}, {"\u00a0", ' '}, {"\u202f", ' '}, {"\u2009", ' '}};
+  const std::string signed_answer = has_unicode_minus(answer) ? with_ascii_minus(answer) : std::string();
+  const std::string_view ascii_minus = signed_answer.empty() ? answer : std::string_view(signed_answer);
   if (std::none_of(std::begin(kSigns), std::end(kSigns),
-                   [&](const Sign& sign) { return answer.find(sign.first) != std::string_view::npos; }))
-    return rewrite(answer, deadline);
-  return rewrite(with_ascii(answer, kSigns), deadline);
+                   [&](const Sign& sign) { return ascii_minus.find(sign.first) != std::string_view::npos; }))
+    return rewrite(ascii_minus, deadline);
+  return rewrite(with_ascii(ascii_minus, kSigns), deadline);
 }
 
 std::optional<std::string> value_after_equals(std::string_view expr) {

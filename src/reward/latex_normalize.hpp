@@ -17,8 +17,12 @@
 namespace seek::reward {
 
 // U+2212, the minus sign of typeset text: read as '-' wherever an answer is read (it read as no sign at all,
-// so "−5" did not answer -5 and "answer −5" scored as 5).
+// so "−5" did not answer -5 and "answer −5" scored as 5). So are the dashes text uses as one (the en dash,
+// figure dash, hyphens U+2010/U+2011, small and fullwidth hyphen-minus) where they sign a number: right
+// before a digit (or a '.' and a digit) and not right after one, which is a range ("3–5"). "The answer is –5"
+// read as 5.
 inline constexpr std::string_view kUnicodeMinus = "\u2212";
+bool has_unicode_minus(std::string_view text);  // whether with_ascii_minus would change the text
 std::string with_ascii_minus(std::string_view text);
 
 // "" for an answer too long to compare (over 8,000 bytes).

@@ -534,6 +534,28 @@ TEST(Extract, EveryRuleReadsTheTypesetMinus) {
   EXPECT_EQ(task->verify(p, "<answer>4</answer>"), 0.0);
 }
 
+// So are the dashes text signs numbers with (en dash, figure dash, hyphens, small and fullwidth
+// hyphen-minus): "The answer is –5" answered 5 and not -5, and "<answer>–4</answer>" scored 0 on the
+// arithmetic task. A dash between digits is a range, and an em dash is punctuation.
+TEST(Extract, DashesThatSignANumberAreMinusSigns) {
+  ExtractOptions o;
+  EXPECT_EQ(extract_answer("so the answer is \u20135", o).text, "-5");
+  EXPECT_EQ(extract_answer("#### \u20137", o).text, "-7");
+  EXPECT_EQ(extract_answer("<answer>\uff0d4</answer>", o).text, "-4");
+  EXPECT_EQ(extract_answer("<answer>\u2012.5</answer>", o).text, "-.5");
+  EXPECT_EQ(extract_answer("pages 3\u20135", o).text, "5");
+  EXPECT_EQ(extract_answer("the answer is\u20145", o).text, "5");
+  EXPECT_TRUE(answers_equal("\u20135", "-5"));
+  EXPECT_FALSE(answers_equal("\u20135", "5"));
+  EXPECT_FALSE(answers_equal("3\u20135", "-2"));  // a range, not 3 - 5
+  const auto task = make_task("arithmetic", nlohmann::json::object());
+  Problem p = task->train(0);
+  p.data["value"] = -4;
+  EXPECT_EQ(task->verify(p, "<answer>\u20134</answer>"), 1.0);
+  EXPECT_EQ(task->verify(p, "<answer>4</answer>"), 0.0);
+  EXPECT_EQ(reference_answer("#### \u20134"), "-4");
+}
+
 struct ExCase {
   const char* completion;
   bool require_tag;
