@@ -115,6 +115,22 @@ Problem problem_from_json(const nlohmann::json& j, const std::string& where, con
     } else if (a.is_number_integer()) {
       p.answer = std::to_string(a.get<int64_t>());
     } else if (a.is_number()) {
+      // An integer past 2^64 parses as a double, which keeps 17 digits of it: 123456789012345678901234 became
+      // 1.2345678901234569e+23, which the right answer does not equal. Where the double needs 16 or more
+      // digits and is past 2^53 (where doubles skip integers), the record's digits were lost; a round value
+      // (1.5e20) is the number written.
+      const std::string written = a.dump();
+      const std::string mantissa = written.substr(0, written.find_first_of("eE"));
+      std::string digits;
+      for (char ch : mantissa)
+        if (ch >= '0' && ch <= '9') digits += ch;
+      digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
+      digits.erase(digits.find_last_not_of('0') + 1);
+      SEEK_CHECK(
+          std::fabs(a.get<double>()) < 9007199254740992.0 || digits.size() < 16,
+          "{}: \"answer\" is a JSON number with more digits than a double holds (read as {}): write it "
+          "as a string, \"answer\": \"...\"",
+          where, written);
       // JSON writes small and large values with an exponent ("1e-05", "1.5e+20"), which answer comparison
       // does not read as a number; "1 \times 10^{-5}" it evaluates exactly.
       p.answer = a.dump();

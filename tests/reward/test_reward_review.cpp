@@ -10,6 +10,7 @@
 #include "reward/dataset.hpp"
 #include "reward/reward.hpp"
 #include "reward/task.hpp"
+#include "support/error_of.hpp"
 
 namespace seek::reward {
 namespace {
@@ -184,6 +185,17 @@ TEST(ReviewDataset, NumericReferenceAnswers) {
   EXPECT_EQ(p.answer, "-7");
   p = problem(R"({"prompt": "q", "answer": 2.5})");
   EXPECT_EQ(p.answer, "2.5");
+  // Past 2^64 an integer is read as a double, which lost its digits: the right answer scored 0. It must be
+  // written as a string, which keeps them.
+  const std::string e =
+      test::error_of([&] { problem(R"({"prompt": "q", "answer": 123456789012345678901234})"); });
+  EXPECT_NE(e.find("x:1: \"answer\" is a JSON number with more digits than a double holds (read as "
+                   "1.2345678901234569e+23): write it as a string"),
+            std::string::npos)
+      << e;
+  p = problem(R"({"prompt": "q", "answer": "123456789012345678901234"})");
+  EXPECT_EQ(correct(p, "<answer>123456789012345678901234</answer>"), 1.0) << p.answer;
+  EXPECT_EQ(correct(p, "<answer>123456789012345678901235</answer>"), 0.0) << p.answer;
 }
 
 TEST(ReviewLength, SoftOverlongBoundaries) {
