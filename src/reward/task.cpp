@@ -187,9 +187,14 @@ ExtractOptions Task::extract_options() const {
 }
 
 double Task::verify(const Problem& problem, std::string_view completion, const Deadline& deadline,
-                    bool prompt_opens_think) const {
+                    bool prompt_opens_think, const ExtractOptions* stricter) const {
   ExtractOptions e = extract_options();
   e.think_prefilled = e.think_prefilled || prompt_opens_think;
+  if (stricter) {
+    e.require_answer_tag = e.require_answer_tag || stricter->require_answer_tag;
+    e.reject_multiple_answers = e.reject_multiple_answers || stricter->reject_multiple_answers;
+    e.allow_boxed = e.allow_boxed && stricter->allow_boxed;
+  }
   ExtractedAnswer a = extract_answer(completion, e, deadline);
   if (!a.found()) return 0.0;
   double r = check(problem, a.text, deadline);

@@ -53,8 +53,10 @@ class Task : public std::enable_shared_from_this<Task> {
   // The reward in [0,1] for a completion; throws DeadlineExceeded when the deadline passes. The completion
   // starts inside an opened <think> when the task's think_prefilled says so or `prompt_opens_think` (the
   // instruction template's chat prompt on an R1 or V3.1-thinking model opens one the task did not).
+  // `stricter`: a reward's extraction options that only make the task's stricter (require_answer_tag,
+  // reject_multiple_answers, allow_boxed false); the others are the task's.
   double verify(const Problem& problem, std::string_view completion, const Deadline& deadline = Deadline(),
-                bool prompt_opens_think = false) const;
+                bool prompt_opens_think = false, const ExtractOptions* stricter = nullptr) const;
 
   // The effective options (defaults filled in), as accepted by make_task.
   const nlohmann::json& options() const { return options_; }

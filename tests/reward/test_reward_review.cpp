@@ -198,6 +198,23 @@ TEST(ReviewDataset, NumericReferenceAnswers) {
   EXPECT_EQ(correct(p, "<answer>123456789012345678901235</answer>"), 0.0) << p.answer;
 }
 
+// The accuracy reward's extraction options that only tighten the rules apply to a task's verifier too: with
+// reject_multiple_answers, two <answer> blocks hedged on the arithmetic task and scored 1 (dataset problems
+// scored 0). Looser options (the last number) leave the task's rules as they are.
+TEST(ReviewAccuracy, StricterOptionsApplyToTasks) {
+  const auto task = make_task("arithmetic", {{"require_answer_tag", false}});
+  Problem p = task->train(0);
+  p.data["value"] = 750;
+  const std::string hedged = "<think>x</think><answer>3</answer><answer>750</answer>";
+  EXPECT_EQ(score("accuracy", nlohmann::json::object(), hedged, -1, &p), 1.0);
+  EXPECT_EQ(score("accuracy", {{"reject_multiple_answers", true}}, hedged, -1, &p), 0.0);
+  const std::string boxed = "<think>x</think>so \\boxed{750}";
+  EXPECT_EQ(score("accuracy", nlohmann::json::object(), boxed, -1, &p), 1.0);
+  EXPECT_EQ(score("accuracy", {{"allow_boxed", false}}, boxed, -1, &p), 0.0);
+  EXPECT_EQ(score("accuracy", {{"require_answer_tag", true}}, boxed, -1, &p), 0.0);
+  EXPECT_EQ(score("accuracy", {{"allow_last_number", true}}, "<think>x</think>it is 750", -1, &p), 0.0);
+}
+
 TEST(ReviewLength, SoftOverlongBoundaries) {
   const nlohmann::json o = {{"max_length", 100}, {"cache_length", 20}};
   EXPECT_EQ(score("soft_overlong", o, "", 80), 0.0);
