@@ -7,16 +7,22 @@
 
 namespace seek::reward::detail {
 
-namespace {
-
 std::string strip_wrappers(std::string_view s) {
   std::string t = trim_copy(s);
-  while (t.size() >= 2 && t.front() == '$' && t.back() == '$')
-    t = trim_copy(std::string_view(t).substr(1, t.size() - 2));
-  return t;
+  const auto framed = [&](std::string_view open, std::string_view close) {
+    return t.size() >= open.size() + close.size() && t.starts_with(open) && t.ends_with(close);
+  };
+  for (;;) {
+    while (!t.empty() && t.back() == '.') t = trim_copy(std::string_view(t).substr(0, t.size() - 1));
+    size_t cut = 0;
+    if (framed("$", "$") || framed("\"", "\"") || framed("'", "'"))
+      cut = 1;
+    else if (framed("\\(", "\\)") || framed("\\[", "\\]") || framed("**", "**"))
+      cut = 2;
+    if (cut == 0) return t;
+    t = trim_copy(std::string_view(t).substr(cut, t.size() - 2 * cut));
+  }
 }
-
-}  // namespace
 
 std::optional<int64_t> parse_int_answer(std::string_view s) {
   std::string t = strip_wrappers(s);

@@ -15,8 +15,13 @@ inline int64_t uniform_int(Rng& rng, int64_t lo, int64_t hi) {
   return lo + int64_t(rng.below(uint64_t(hi - lo + 1)));
 }
 
-// A plain integer answer: optional sign, digits, optional thousands commas, optional surrounding $...$ and
-// spaces. Anything else (an expression, words, a decimal) is not accepted: tasks want the value stated.
+// An answer without what only frames it: spaces, a sentence's full stop, and around the whole of it $ $,
+// \( \), \[ \], Markdown bold ** ** or quotes, as often as they nest. "750." and "**750**" scored 0 on the
+// integer tasks (the maths rules read them).
+std::string strip_wrappers(std::string_view s);
+
+// A plain integer answer: optional sign, digits, optional thousands commas, in strip_wrappers' frames.
+// Anything else (an expression, words, a decimal) is not accepted: tasks want the value stated.
 std::optional<int64_t> parse_int_answer(std::string_view s);
 
 // A list of plain integers separated by commas and/or spaces, optionally in [ ] or ( ).

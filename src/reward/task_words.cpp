@@ -97,9 +97,7 @@ class WordReversalTask : public Task {
   }
 
   double check(const Problem& p, const std::string& answer, const Deadline&) const override {
-    std::string a = trim_copy(answer);
-    while (a.size() >= 2 && (a.front() == '"' || a.front() == '\'') && a.back() == a.front())
-      a = trim_copy(std::string_view(a).substr(1, a.size() - 2));
+    std::string a = strip_wrappers(answer);
     for (auto& c : a) c = char(std::tolower((unsigned char)c));
     return a == p.data.at("reversed").get<std::string>() ? 1.0 : 0.0;
   }

@@ -233,6 +233,20 @@ TEST(Tasks, VerifiersOnHandWrittenAnswers) {
   EXPECT_EQ(rev->verify(p, wrap("ananab")), 1.0);
   EXPECT_EQ(rev->verify(p, wrap("\"Ananab\"")), 1.0);
   EXPECT_EQ(rev->verify(p, wrap("banana")), 0.0);
+  EXPECT_EQ(rev->verify(p, wrap("**ananab**.")), 1.0);
+}
+
+// What only frames an integer answer, as the maths rules read it: "750.", "\(750\)" and "**750**" scored 0
+// on the arithmetic task, where "$750$" scored 1.
+TEST(Tasks, FramedIntegerAnswersAreRead) {
+  const auto task = make_task("arithmetic", nlohmann::json::object());
+  Problem p = task->train(0);
+  p.data["value"] = 750;
+  for (const char* answer :
+       {"750", "750.", "$750$.", "\\(750\\)", "\\[ 750 \\]", "**750**", "**$750$**", "\"750\""})
+    EXPECT_EQ(task->verify(p, std::string("<think>x</think><answer>") + answer + "</answer>"), 1.0) << answer;
+  for (const char* answer : {"751.", "**750", "7.50", "750..5"})
+    EXPECT_EQ(task->verify(p, std::string("<think>x</think><answer>") + answer + "</answer>"), 0.0) << answer;
 }
 
 TEST(Tasks, RegistryErrorsAndTemplates) {
