@@ -118,7 +118,8 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
     return it == by_text_.end() ? -1 : it->second;
   };
 
-  // Merges: "left right" strings (tokenizers < 0.20) or ["left", "right"] pairs.
+  // Merges: "left right" strings (tokenizers < 0.20) or ["left", "right"] pairs. A merge's rank is its place
+  // among the merges kept.
   if (!m.contains("merges") || !m["merges"].is_array()) fail("{}: model.merges must be an array", name);
   std::vector<std::array<int32_t, 3>> merges;
   merges.reserve(m["merges"].size());
@@ -127,6 +128,9 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
     std::string a, b;
     if (e.is_string()) {
       const std::string& s = e.get_ref<const std::string&>();
+      // merges.txt's "#version: 0.2" header, which files converted from one may keep: Hugging Face skips a
+      // string merge starting with "#version" wherever it is (it was refused as a malformed merge).
+      if (s.starts_with("#version")) continue;
       size_t sp = s.find(' ');
       if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos || sp == 0 ||
           sp + 1 == s.size())

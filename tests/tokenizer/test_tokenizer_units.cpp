@@ -238,6 +238,16 @@ TEST(BpeTokenizer, TinyModelEncodesWithBothMergeForms) {
   EXPECT_EQ(t.vocab_size(), 259u);
 }
 
+// merges.txt's "#version: 0.2" header, which files converted from one may keep among string merges, is
+// skipped as Hugging Face's tokenizers skip it: the file was refused ("expected two tokens separated by one
+// space").
+TEST(BpeTokenizer, AVersionLineAmongStringMergesIsSkipped) {
+  auto j = tiny_tokenizer();
+  j["model"]["merges"] = {"#version: 0.2", "a b", "ab c"};
+  tok::BpeTokenizer t(j, json(), "tiny");
+  EXPECT_EQ(t.encode("abcab"), (std::vector<TokenId>{257, 256}));
+}
+
 // An id that the file leaves unused is named as such: "not in the vocabulary (size 261)" read wrong for 259.
 TEST(BpeTokenizer, AnUnusedIdInsideTheVocabularyIsNamedAsUnused) {
   auto j = tiny_tokenizer();
