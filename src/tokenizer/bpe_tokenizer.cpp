@@ -156,8 +156,12 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
   std::array<int32_t, 256> byte_id;
   for (int c = 0; c < 256; ++c) byte_id[c] = vocab_id(bytes_to_byte_level(std::string(1, char(c))));
   TokenId unk = -1;
-  if (m.contains("unk_token") && m["unk_token"].is_string())
+  if (m.contains("unk_token") && !m["unk_token"].is_null()) {
+    // Another value was ignored without a word, leaving the model without its unk token.
+    if (!m["unk_token"].is_string())
+      fail("{}: model.unk_token must be a string or null, got {}", name, describe_json(m["unk_token"]));
     unk = vocab_id(m["unk_token"].get<std::string>());
+  }
   check_byte_symbols(byte_id, unk, name);
   model_ =
       std::make_unique<BpeModel>(byte_id, merges, unk, json_flag(m, "fuse_unk", false, name + ": model"));
@@ -168,10 +172,12 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
     for (size_t i = 0; i < j["added_tokens"].size(); ++i) {
       const json& e = j["added_tokens"][i];
       if (!e.is_object() || !e.contains("id") || !e["id"].is_number_integer() || e["id"].get<int64_t>() < 0 ||
-          e["id"].get<int64_t>() > max_id || !e.contains("content") || !e["content"].is_string() ||
-          e["content"] == "")
-        fail("{}: added_tokens[{}] = {}: needs an integer \"id\" in 0..{} and a non-empty \"content\"", name,
-             i, describe_json(e), max_id);
+          e["id"].get<int64_t>() > max_id || !e.contains("content") || !e["content"].is_string())
+        fail("{}: added_tokens[{}] = {}: needs an integer \"id\" in 0..{} and a string \"content\"", name, i,
+             describe_json(e), max_id);
+      // Hugging Face leaves out an added token with empty content (it would match nowhere); it failed the
+      // whole file here.
+      if (e["content"] == "") continue;
       AddedToken t;
       t.id = e["id"].get<TokenId>();
       t.content = e["content"].get<std::string>();

@@ -323,6 +323,28 @@ TEST(BpeTokenizerHostile, AddedTokensMayNotShareIdsOrText) {
   EXPECT_EQ(load_error(j), "");
 }
 
+// An added token with empty content failed the whole file; Hugging Face leaves it out (it matches nowhere).
+// A model.unk_token that is neither a string nor null was ignored without a word, leaving the model without
+// its unk token (Hugging Face refuses the file).
+TEST(BpeTokenizerHostile, EmptyAddedTokensAreLeftOutAndTheUnkTokenMustBeAString) {
+  auto j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 259}, {"content", ""}, {"special", true}});
+  tok::BpeTokenizer t(j, json(), "dir/tokenizer.json");
+  EXPECT_EQ(t.encode("ab<s>"), (std::vector<TokenId>{256, 258}));
+  EXPECT_EQ(t.token_to_id(""), std::nullopt);
+  j["added_tokens"].back()["content"] = 5;  // a content that is not a string is still an error
+  EXPECT_HAS(load_error(j), "added_tokens[1] = {\"content\": 5, \"id\": 259, \"special\": true}: needs");
+  for (json bad : {json(5), json::array({"<unk>"}), json(false)}) {
+    j = tiny_tokenizer();
+    j["model"]["unk_token"] = bad;
+    EXPECT_HAS(load_error(j),
+               "dir/tokenizer.json: model.unk_token must be a string or null, got " + bad.dump());
+  }
+  j = tiny_tokenizer();
+  j["model"]["unk_token"] = nullptr;
+  EXPECT_EQ(load_error(j), "");
+}
+
 TEST(BpeTokenizerHostile, LongAddedTokensAreRefused) {
   // Matching tries each added token at every text position: a 200 KB token made 200 KB of text take minutes.
   auto j = tiny_tokenizer();
