@@ -5,30 +5,21 @@
 #include "tokenizer/utf8.hpp"
 
 namespace seek::tok {
-namespace {
 
-bool is_js_space(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0xA0 || cp == 0x1680 ||
-         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
-         cp == 0x3000 || cp == 0xFEFF;
-}
-
-}  // namespace
-
-std::string_view js_trim_start(std::string_view s) {
+std::string_view trim_white_space_start(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
     size_t j = i;
-    if (!is_js_space(utf8_next(s, j))) break;
+    if (!is_white_space(utf8_next(s, j))) break;
     i = j;
   }
   return s.substr(i);
 }
 
-std::string_view js_trim_end(std::string_view s) {
+std::string_view trim_white_space_end(std::string_view s) {
   size_t keep = 0, i = 0;
   while (i < s.size()) {
-    bool space = is_js_space(utf8_next(s, i));
+    bool space = is_white_space(utf8_next(s, i));
     if (!space) keep = i;
   }
   return s.substr(0, keep);
@@ -87,9 +78,9 @@ void AddedTokenMatcher::split(std::string_view text, std::vector<Section>& out) 
   for (size_t k = 0; k < out.size(); ++k) {
     if (out[k].token < 0) continue;
     const AddedToken& t = (*tokens_)[out[k].token];
-    if (t.lstrip && k > 0 && out[k - 1].token < 0) out[k - 1].text = js_trim_end(out[k - 1].text);
+    if (t.lstrip && k > 0 && out[k - 1].token < 0) out[k - 1].text = trim_white_space_end(out[k - 1].text);
     if (t.rstrip && k + 1 < out.size() && out[k + 1].token < 0)
-      out[k + 1].text = js_trim_start(out[k + 1].text);
+      out[k + 1].text = trim_white_space_start(out[k + 1].text);
   }
 }
 

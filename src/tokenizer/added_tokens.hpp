@@ -23,7 +23,8 @@ class AddedTokenMatcher {
   AddedTokenMatcher(const std::vector<AddedToken>& tokens, bool include_special);
 
   // Splits text into sections: plain text (token == -1) and added tokens (index into the token list).
-  // lstrip/rstrip trim JavaScript whitespace from the neighbouring text.
+  // lstrip/rstrip trim whitespace (is_white_space, as Hugging Face's tokenizers do) from the neighbouring
+  // text.
   struct Section {
     std::string_view text;
     int32_t token;  // index into the token list, or -1
@@ -46,8 +47,8 @@ class AddedTokenMatcher {
 // tokenizers encode and train on texts whole.
 bool added_token_spans_line_start(std::string_view content);
 
-// Trims JavaScript whitespace (String.prototype.trim's set) from either end.
-std::string_view js_trim_start(std::string_view s);
-std::string_view js_trim_end(std::string_view s);
+// Trims whitespace (is_white_space: Unicode White_Space, Rust's char::is_whitespace) from either end.
+std::string_view trim_white_space_start(std::string_view s);
+std::string_view trim_white_space_end(std::string_view s);
 
 }  // namespace seek::tok

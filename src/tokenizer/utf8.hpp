@@ -33,6 +33,15 @@ inline uint32_t utf8_next(std::string_view s, size_t& i) {
 
 void utf8_append(std::string& out, uint32_t cp);
 
+// Unicode's White_Space property: what Rust's char::is_whitespace and its regex crate's \s take for
+// whitespace, and Oniguruma's Unicode \s (Hugging Face's tokenizers use both). Unlike JavaScript's \s it
+// holds U+0085 (NEL) and not U+FEFF (BOM).
+inline bool is_white_space(uint32_t cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F ||
+         cp == 0x3000;
+}
+
 // Where s[0, end) can be cut without splitting a character whose lead byte lies before end: end itself, or
 // the start of a (so far well-formed) character that runs past it. Bytes that cannot start a character are
 // cut anywhere, so text a byte-level model wrote is never held back for good.

@@ -248,6 +248,20 @@ TEST(BpeTokenizer, AVersionLineAmongStringMergesIsSkipped) {
   EXPECT_EQ(t.encode("abcab"), (std::vector<TokenId>{257, 256}));
 }
 
+// lstrip/rstrip strip what Hugging Face's tokenizers take for whitespace (Unicode White_Space, Rust's
+// char::is_whitespace): U+0085 (NEL) is, U+FEFF (BOM) is not. JavaScript's set, used before, has them the
+// other way round, so both texts encoded otherwise than in Hugging Face.
+TEST(BpeTokenizer, AddedTokensStripUnicodeWhiteSpace) {
+  auto j = tiny_tokenizer();
+  j["added_tokens"][0]["lstrip"] = true;
+  j["added_tokens"][0]["rstrip"] = true;
+  tok::BpeTokenizer t(j, json(), "tiny");
+  EXPECT_EQ(t.encode("a\u0085<s>\u0085b"), (std::vector<TokenId>{'a', 258, 'b'}));
+  EXPECT_EQ(t.encode("a\uFEFF<s>\uFEFFb"),
+            (std::vector<TokenId>{'a', 0xEF, 0xBB, 0xBF, 258, 0xEF, 0xBB, 0xBF, 'b'}));
+  EXPECT_EQ(t.encode("a \u3000<s>\t\nb"), (std::vector<TokenId>{'a', 258, 'b'}));
+}
+
 // An id that the file leaves unused is named as such: "not in the vocabulary (size 261)" read wrong for 259.
 TEST(BpeTokenizer, AnUnusedIdInsideTheVocabularyIsNamedAsUnused) {
   auto j = tiny_tokenizer();
