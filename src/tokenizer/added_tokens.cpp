@@ -25,11 +25,10 @@ std::string_view trim_white_space_end(std::string_view s) {
   return s.substr(0, keep);
 }
 
-AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens, bool include_special)
-    : tokens_(&tokens), nodes_(1) {
+AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens) : tokens_(&tokens), nodes_(1) {
   for (size_t t = 0; t < tokens.size(); ++t) {
     const std::string& c = tokens[t].content;
-    if (c.empty() || (tokens[t].special && !include_special)) continue;
+    if (c.empty()) continue;
     first_byte_[static_cast<unsigned char>(c[0])] = true;
     int32_t n = 0;
     for (unsigned char ch : c) {
@@ -47,7 +46,7 @@ AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens, bool
   }
 }
 
-void AddedTokenMatcher::split(std::string_view text, std::vector<Section>& out) const {
+void AddedTokenMatcher::split(std::string_view text, std::vector<Section>& out, bool parse_special) const {
   out.clear();
   size_t start = 0, i = 0, n = text.size();
   while (i < n) {
@@ -67,6 +66,10 @@ void AddedTokenMatcher::split(std::string_view text, std::vector<Section>& out) 
     }
     if (match < 0) {
       ++i;
+      continue;
+    }
+    if (!parse_special && (*tokens_)[match].special) {
+      i = match_end;
       continue;
     }
     if (i > start) out.push_back({text.substr(start, i - start), -1});

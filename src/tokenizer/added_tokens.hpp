@@ -19,17 +19,18 @@ struct AddedToken {
 
 class AddedTokenMatcher {
  public:
-  // Only tokens with special == false are matched when `include_special` is false.
-  AddedTokenMatcher(const std::vector<AddedToken>& tokens, bool include_special);
+  explicit AddedTokenMatcher(const std::vector<AddedToken>& tokens);
 
   // Splits text into sections: plain text (token == -1) and added tokens (index into the token list).
+  // Without `parse_special`, special tokens are found but left in the text, and the search goes on after
+  // them (Hugging Face's encode_special_tokens): other tokens inside one are not matched.
   // lstrip/rstrip trim whitespace (is_white_space, as Hugging Face's tokenizers do) from the neighbouring
   // text.
   struct Section {
     std::string_view text;
     int32_t token;  // index into the token list, or -1
   };
-  void split(std::string_view text, std::vector<Section>& out) const;
+  void split(std::string_view text, std::vector<Section>& out, bool parse_special = true) const;
 
  private:
   struct Node {

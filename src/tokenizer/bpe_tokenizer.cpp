@@ -195,8 +195,7 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
       added_.push_back(std::move(t));
     }
   }
-  match_all_ = std::make_unique<AddedTokenMatcher>(added_, true);
-  match_plain_ = std::make_unique<AddedTokenMatcher>(added_, false);
+  match_ = std::make_unique<AddedTokenMatcher>(added_);
 
   normalizer_ = Normalizer::from_json(j.value("normalizer", json()), name + ": normalizer");
   pre_ = PreTokenizer::from_json(j.value("pre_tokenizer", json()), name + ": pre_tokenizer");
@@ -378,7 +377,7 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_specia
   out.reserve(text.size() / 3 + 4);
   if (add_special) out = prefix_;
   std::vector<AddedTokenMatcher::Section> sections;
-  (parse_special ? match_all_ : match_plain_)->split(text, sections);
+  match_->split(text, sections, parse_special);
   for (const auto& s : sections) {
     if (s.token >= 0)
       out.push_back(added_[s.token].id);

@@ -63,7 +63,7 @@ class BpeTokenizer final : public Tokenizer {
   std::vector<TokenInfo> tokens_;
   std::unordered_map<std::string, TokenId> by_text_;
   std::vector<AddedToken> added_;
-  std::unique_ptr<AddedTokenMatcher> match_all_, match_plain_;
+  std::unique_ptr<AddedTokenMatcher> match_;
   std::unique_ptr<BpeModel> model_;
   Normalizer normalizer_;
   PreTokenizer pre_;

@@ -20,7 +20,7 @@ class ByteTokenizer final : public Tokenizer {
   ByteTokenizer() {
     for (size_t i = 0; i < kSpecials.size(); ++i)
       added_.push_back(tok::AddedToken{TokenId(kFirstSpecial + i), std::string(kSpecials[i]), true});
-    matcher_ = std::make_unique<tok::AddedTokenMatcher>(added_, true);
+    matcher_ = std::make_unique<tok::AddedTokenMatcher>(added_);
   }
 
   std::vector<TokenId> encode(std::string_view text, bool add_special, bool parse_special) const override {

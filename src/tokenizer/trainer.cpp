@@ -179,7 +179,7 @@ BpeTrainResult train_bpe(const std::vector<std::string>& texts, const BpeTrainOp
   auto pre = tok::PreTokenizer::from_json(pre_json, "pre-tokenizer");
   std::vector<tok::AddedToken> added;
   for (size_t i = 0; i < specials.size(); ++i) added.push_back({int32_t(i), specials[i], true});
-  tok::AddedTokenMatcher matcher(added, true);
+  tok::AddedTokenMatcher matcher(added);
 
   // 1. Count words, in parallel over the texts; special tokens are cut out first, as at encode time.
   auto t0 = Clock::now();

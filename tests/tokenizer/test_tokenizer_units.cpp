@@ -262,6 +262,21 @@ TEST(BpeTokenizer, AddedTokensStripUnicodeWhiteSpace) {
   EXPECT_EQ(t.encode("a \u3000<s>\t\nb"), (std::vector<TokenId>{'a', 258, 'b'}));
 }
 
+// Without parse_special a special token is left as text, and no other added token is matched inside it, as in
+// Hugging Face (encode_special_tokens: special tokens are found, dropped, and the search goes on after
+// them). The non-special "b>" was matched inside "<ab>" here. (Both are matched in the raw text: neither is
+// normalized.)
+TEST(BpeTokenizer, UnparsedSpecialTokensHideTheTokensInsideThem) {
+  auto j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 259}, {"content", "b>"}, {"special", false}, {"normalized", false}});
+  j["added_tokens"].push_back({{"id", 260}, {"content", "<ab>"}, {"special", true}});
+  tok::BpeTokenizer t(j, json(), "tiny");
+  EXPECT_EQ(t.encode("<ab>", false, true), (std::vector<TokenId>{260}));
+  EXPECT_EQ(t.encode("<ab>", false, false), (std::vector<TokenId>{'<', 256, '>'}));
+  EXPECT_EQ(t.encode("<ab>b>", false, false), (std::vector<TokenId>{'<', 256, '>', 259}));
+  EXPECT_EQ(t.encode("<s>", false, false), (std::vector<TokenId>{'<', 's', '>'}));
+}
+
 // An id that the file leaves unused is named as such: "not in the vocabulary (size 261)" read wrong for 259.
 TEST(BpeTokenizer, AnUnusedIdInsideTheVocabularyIsNamedAsUnused) {
   auto j = tiny_tokenizer();
