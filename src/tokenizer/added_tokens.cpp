@@ -2,9 +2,37 @@
 #include "tokenizer/added_tokens.hpp"
 
 #include "tokenizer/pretokenizer.hpp"
+#include "tokenizer/regex.hpp"
 #include "tokenizer/utf8.hpp"
 
 namespace seek::tok {
+namespace {
+
+// Whether the one character `c` is a word character as Hugging Face's single_word test reads it: the Rust
+// regex crate's Unicode \w (Alphabetic, marks, decimal digits, connector punctuation, the joiners).
+bool is_word_character(std::string_view c) {
+  static const Regex word("[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}]");
+  size_t begin = 0, end = 0;
+  return word.find(c, 0, &begin, &end);
+}
+
+// Whether the text around a match [begin, end) makes it part of a longer word: a word character right before
+// or right after it.
+bool inside_word(std::string_view text, size_t begin, size_t end) {
+  if (begin > 0) {
+    size_t b = begin - 1;
+    while (b > 0 && (static_cast<unsigned char>(text[b]) & 0xC0) == 0x80) --b;
+    if (is_word_character(text.substr(b, begin - b))) return true;
+  }
+  if (end < text.size()) {
+    size_t e = end;
+    utf8_next(text, e);
+    if (is_word_character(text.substr(end, e - end))) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 std::string_view trim_white_space_start(std::string_view s) {
   size_t i = 0;
@@ -68,7 +96,10 @@ void AddedTokenMatcher::split(std::string_view text, std::vector<Section>& out, 
       ++i;
       continue;
     }
-    if (!parse_special && (*tokens_)[match].special) {
+    // A special token left as text, or a single_word token inside a word, is no match: the search goes on
+    // after it, as Hugging Face's does (a shorter token at the same place is not tried).
+    const AddedToken& t = (*tokens_)[match];
+    if ((!parse_special && t.special) || (t.single_word && inside_word(text, i, match_end))) {
       i = match_end;
       continue;
     }

@@ -23,7 +23,8 @@ class AddedTokenMatcher {
 
   // Splits text into sections: plain text (token == -1) and added tokens (index into the token list).
   // Without `parse_special`, special tokens are found but left in the text, and the search goes on after
-  // them (Hugging Face's encode_special_tokens): other tokens inside one are not matched.
+  // them (Hugging Face's encode_special_tokens): other tokens inside one are not matched. A single_word token
+  // with a word character (Unicode \w) right before or after it is left in the text the same way.
   // lstrip/rstrip trim whitespace (is_white_space, as Hugging Face's tokenizers do) from the neighbouring
   // text.
   struct Section {

@@ -32,10 +32,13 @@ class BpeTokenizer final : public Tokenizer {
   TokenId first_missing_id() const override;
   bool adds_prefix_space() const override { return pre_.adds_prefix_space(); }
   // An added token that strips the whitespace beside it would keep a newline at a cut it strips in the whole,
-  // and one with a newline inside would be cut in two (added_token_spans_line_start).
+  // and one with a newline inside would be cut in two (added_token_spans_line_start). A single_word token
+  // ending in a newline would end a part, where nothing follows it, and be matched there though the whole
+  // has a word after it.
   bool cuts_at_line_starts() const override {
     return pre_.cuts_at_line_starts() && std::none_of(added_.begin(), added_.end(), [](const AddedToken& t) {
-             return t.lstrip || t.rstrip || added_token_spans_line_start(t.content);
+             return t.lstrip || t.rstrip || (t.single_word && t.content.ends_with('\n')) ||
+                    added_token_spans_line_start(t.content);
            });
   }
   std::optional<TokenId> token_to_id(std::string_view token) const override;

@@ -277,6 +277,34 @@ TEST(BpeTokenizer, UnparsedSpecialTokensHideTheTokensInsideThem) {
   EXPECT_EQ(t.encode("<s>", false, false), (std::vector<TokenId>{'<', 's', '>'}));
 }
 
+// A single_word token with a word character (Unicode \w: letters, marks, digits, "_") right before or after
+// it is no match, and the search goes on after it, as in Hugging Face's tokenizers: the flag was ignored,
+// so "hi" was found inside "this".
+TEST(BpeTokenizer, SingleWordTokensMatchOnlyWholeWords) {
+  auto j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 259}, {"content", "hi"}, {"single_word", true}});
+  tok::BpeTokenizer t(j, json(), "tiny");
+  using V = std::vector<TokenId>;
+  EXPECT_EQ(t.encode("hi"), (V{259}));
+  EXPECT_EQ(t.encode("this"), (V{'t', 'h', 'i', 's'}));
+  EXPECT_EQ(t.encode("hi,hi_ (hi)"), (V{259, ',', 'h', 'i', '_', ' ', '(', 259, ')'}));
+  EXPECT_EQ(t.encode("\u00e9hi"), (V{0xC3, 0xA9, 'h', 'i'}));        // é is a letter
+  EXPECT_EQ(t.encode("hi\u0301"), (V{'h', 'i', 0xCC, 0x81}));        // a combining mark
+  EXPECT_EQ(t.encode("\u4e00hi"), (V{0xE4, 0xB8, 0x80, 'h', 'i'}));  // 一
+  EXPECT_EQ(t.encode("hi2"), (V{'h', 'i', '2'}));
+  EXPECT_EQ(t.encode("-hi\u00a0"), (V{'-', 259, 0xC2, 0xA0}));
+  // The longest token found is dropped whole; the shorter "hi" at the same place is not tried.
+  j["added_tokens"][1]["single_word"] = false;
+  j["added_tokens"].push_back({{"id", 260}, {"content", "his"}, {"single_word", true}});
+  tok::BpeTokenizer longer(j, json(), "tiny");
+  EXPECT_EQ(longer.encode("his x"), (V{260, ' ', 'x'}));
+  EXPECT_EQ(longer.encode("hisx"), (V{'h', 'i', 's', 'x'}));
+  // A part of a text cut after a newline would end with such a token where the whole has a word after it.
+  EXPECT_TRUE(longer.cuts_at_line_starts());
+  j["added_tokens"][2]["content"] = "his\n";
+  EXPECT_FALSE(tok::BpeTokenizer(j, json(), "tiny").cuts_at_line_starts());
+}
+
 // An id that the file leaves unused is named as such: "not in the vocabulary (size 261)" read wrong for 259.
 TEST(BpeTokenizer, AnUnusedIdInsideTheVocabularyIsNamedAsUnused) {
   auto j = tiny_tokenizer();
