@@ -32,6 +32,12 @@ bool inside_word(std::string_view text, size_t begin, size_t end) {
   return false;
 }
 
+std::vector<std::string> contents(const std::vector<AddedToken>& tokens) {
+  std::vector<std::string> out;
+  for (const AddedToken& t : tokens) out.push_back(t.content);
+  return out;
+}
+
 }  // namespace
 
 std::string_view trim_white_space_start(std::string_view s) {
@@ -53,9 +59,14 @@ std::string_view trim_white_space_end(std::string_view s) {
   return s.substr(0, keep);
 }
 
-AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens) : tokens_(&tokens), nodes_(1) {
+AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens)
+    : AddedTokenMatcher(tokens, contents(tokens)) {}
+
+AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens,
+                                     const std::vector<std::string>& spellings)
+    : tokens_(&tokens), nodes_(1) {
   for (size_t t = 0; t < tokens.size(); ++t) {
-    const std::string& c = tokens[t].content;
+    const std::string& c = spellings.at(t);
     if (c.empty()) continue;
     first_byte_[static_cast<unsigned char>(c[0])] = true;
     int32_t n = 0;

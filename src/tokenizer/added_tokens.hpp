@@ -1,5 +1,7 @@
-// Finds added tokens (special tokens such as "<｜User｜>") in raw text before any normalization or
-// pre-tokenization, longest match first and leftmost first, as Hugging Face's tokenizers do.
+// Finds added tokens (special tokens such as "<｜User｜>") in text before pre-tokenization, longest match
+// first and leftmost first, as Hugging Face's tokenizers do. Hugging Face matches in two passes (see
+// BpeTokenizer::encode): the tokens with normalized false in the raw text, then those with normalized true,
+// spelled as the normalizer writes them, in each remaining piece once it is normalized.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -19,7 +21,11 @@ struct AddedToken {
 
 class AddedTokenMatcher {
  public:
+  // Matches every token by its content.
   explicit AddedTokenMatcher(const std::vector<AddedToken>& tokens);
+  // Matches tokens[k] spelled spellings[k] (its content, or its content normalized); an empty spelling
+  // leaves the token out.
+  AddedTokenMatcher(const std::vector<AddedToken>& tokens, const std::vector<std::string>& spellings);
 
   // Splits text into sections: plain text (token == -1) and added tokens (index into the token list).
   // Without `parse_special`, special tokens are found but left in the text, and the search goes on after

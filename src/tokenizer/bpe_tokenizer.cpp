@@ -1,7 +1,6 @@
 // Loading a Hugging Face tokenizer.json into BpeTokenizer, and encode/decode; see bpe_tokenizer.hpp.
-// The behaviour follows Hugging Face's tokenizers where its JavaScript port (the reference we test against)
-// agrees, and the JavaScript port where they differ on byte-level models (regex semantics, added-token
-// matching on raw text).
+// The behaviour follows Hugging Face's tokenizers; where its JavaScript port (which the tests also run)
+// differs, docs/tokenizer.md (Exactness) says which of the two seek follows.
 #include "tokenizer/bpe_tokenizer.hpp"
 
 #include <fmt/format.h>
@@ -195,9 +194,17 @@ BpeTokenizer::BpeTokenizer(const json& j, const json& cfg, const std::string& na
       added_.push_back(std::move(t));
     }
   }
-  match_ = std::make_unique<AddedTokenMatcher>(added_);
-
   normalizer_ = Normalizer::from_json(j.value("normalizer", json()), name + ": normalizer");
+  std::vector<std::string> raw(added_.size()), normalized(added_.size());
+  for (size_t k = 0; k < added_.size(); ++k) {
+    std::string storage;
+    if (added_[k].normalized)
+      normalized[k] = normalizer_.apply(added_[k].content, storage);
+    else
+      raw[k] = added_[k].content;
+  }
+  match_raw_ = std::make_unique<AddedTokenMatcher>(added_, raw);
+  match_normalized_ = std::make_unique<AddedTokenMatcher>(added_, normalized);
   pre_ = PreTokenizer::from_json(j.value("pre_tokenizer", json()), name + ": pre_tokenizer");
 
   // Decoder: ByteLevel, alone or as the only step of a Sequence.
@@ -350,9 +357,12 @@ void BpeTokenizer::check_added_token(const AddedToken& t, size_t index, const st
 
 void BpeTokenizer::encode_plain(std::string_view text, std::vector<TokenId>& out) const {
   std::string storage;
+  encode_normalized(normalizer_.apply(text, storage), out);
+}
+
+void BpeTokenizer::encode_normalized(std::string_view text, std::vector<TokenId>& out) const {
   // A pattern can fail on some text (PCRE2's match limit): the message names the file the pattern is from.
   try {
-    text = normalizer_.apply(text, storage);
     pre_.run(text, [&](std::string_view piece) {
       if (ignore_merges_) {
         if (auto it = whole_word_.find(std::string(piece)); it != whole_word_.end()) {
@@ -376,13 +386,26 @@ std::vector<TokenId> BpeTokenizer::encode(std::string_view text, bool add_specia
   std::vector<TokenId> out;
   out.reserve(text.size() / 3 + 4);
   if (add_special) out = prefix_;
-  std::vector<AddedTokenMatcher::Section> sections;
-  match_->split(text, sections, parse_special);
+  // Hugging Face's two passes (AddedVocabulary::extract_and_normalize): the tokens with normalized false are
+  // found in the raw text; each piece between them is normalized on its own, and the tokens with normalized
+  // true are found in it, spelled as the normalizer writes them. One pass over the raw text found a
+  // normalized token that overlapped a later unnormalized one, or that NFC would compose with the character
+  // after it, and missed one written otherwise than NFC writes it.
+  std::vector<AddedTokenMatcher::Section> sections, pieces;
+  std::string normalized;
+  match_raw_->split(text, sections, parse_special);
   for (const auto& s : sections) {
-    if (s.token >= 0)
+    if (s.token >= 0) {
       out.push_back(added_[s.token].id);
-    else
-      encode_plain(s.text, out);
+      continue;
+    }
+    match_normalized_->split(normalizer_.apply(s.text, normalized), pieces, parse_special);
+    for (const auto& p : pieces) {
+      if (p.token >= 0)
+        out.push_back(added_[p.token].id);
+      else
+        encode_normalized(p.text, out);
+    }
   }
   if (add_special) out.insert(out.end(), suffix_.begin(), suffix_.end());
   return out;

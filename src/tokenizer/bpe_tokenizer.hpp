@@ -60,13 +60,17 @@ class BpeTokenizer final : public Tokenizer {
     bool present = false;
   };
   void check_id(TokenId id) const;
+  // encode_plain of text already normalized.
+  void encode_normalized(std::string_view text, std::vector<TokenId>& out) const;
   void check_added_token(const AddedToken& t, size_t index, const std::string& name) const;
 
   std::string name_;  // the source, for errors while encoding
   std::vector<TokenInfo> tokens_;
   std::unordered_map<std::string, TokenId> by_text_;
   std::vector<AddedToken> added_;
-  std::unique_ptr<AddedTokenMatcher> match_;
+  // Added tokens with normalized false, spelled as written, and those with normalized true, spelled as the
+  // normalizer writes them (see encode).
+  std::unique_ptr<AddedTokenMatcher> match_raw_, match_normalized_;
   std::unique_ptr<BpeModel> model_;
   Normalizer normalizer_;
   PreTokenizer pre_;

@@ -305,6 +305,44 @@ TEST(BpeTokenizer, SingleWordTokensMatchOnlyWholeWords) {
   EXPECT_FALSE(tok::BpeTokenizer(j, json(), "tiny").cuts_at_line_starts());
 }
 
+// Added tokens are found in Hugging Face's two passes: those with normalized false in the raw text, then
+// those with normalized true (the default for non-special ones) in each piece between, once it is normalized,
+// spelled as the normalizer writes them. One pass over the raw text, with the flag read but unused, matched
+// the normalized "ab" before the unnormalized "bc" in "abc", matched " d" in the space an rstrip token had
+// already taken, and with NFC missed "ő" written as o + U+030B and matched "<u>" where NFC makes ">" + U+0338
+// into "≯".
+TEST(BpeTokenizer, NormalizedAddedTokensAreFoundAfterTheOthersInNormalizedText) {
+  using V = std::vector<TokenId>;
+  auto j = tiny_tokenizer();
+  j["added_tokens"].push_back({{"id", 256}, {"content", "ab"}, {"special", false}, {"normalized", true}});
+  j["added_tokens"].push_back({{"id", 259}, {"content", "bc"}, {"special", true}, {"normalized", false}});
+  j["added_tokens"].push_back({{"id", 260}, {"content", "<b>"}, {"special", true}, {"rstrip", true}});
+  j["added_tokens"].push_back({{"id", 261}, {"content", " d"}, {"special", false}});  // normalized: true
+  tok::BpeTokenizer t(j, json(), "tiny");
+  EXPECT_EQ(t.encode("abc"), (V{'a', 259}));
+  EXPECT_EQ(t.encode("ab c"), (V{256, ' ', 'c'}));
+  EXPECT_EQ(t.encode("<b> d"), (V{260, 'd'}));
+  EXPECT_EQ(t.encode("<b>  d"), (V{260, 'd'}));
+  EXPECT_EQ(t.encode("x d<b>"), (V{'x', 261, 260}));
+  // Without parse_special a special token's text stays in its piece, where the second pass can find a
+  // normalized token inside it, as Hugging Face's does.
+  EXPECT_EQ(t.encode("abc", false, false), (V{256, 'c'}));
+  EXPECT_EQ(t.encode("<b> d", false, false), (V{'<', 'b', '>', 261}));
+  j = tiny_tokenizer();
+  j["normalizer"] = {{"type", "NFC"}};
+  j["added_tokens"].push_back({{"id", 259}, {"content", "\u0151"}, {"special", false}});  // ő, normalized
+  j["added_tokens"].push_back({{"id", 260}, {"content", "<u>"}, {"special", false}});
+  j["added_tokens"].push_back({{"id", 261}, {"content", "e\u0301"}, {"special", false}});  // é, decomposed
+  j["added_tokens"].push_back(
+      {{"id", 262}, {"content", "\u00e0"}, {"special", true}, {"normalized", false}});  // à, as written
+  tok::BpeTokenizer nfc(j, json(), "tiny");
+  EXPECT_EQ(nfc.encode("o\u030b \u0151"), (V{259, ' ', 259}));
+  EXPECT_EQ(nfc.encode("<u>\u0338"), (V{'<', 'u', 0xE2, 0x89, 0xAF}));  // <u≯
+  EXPECT_EQ(nfc.encode("<u>\u0301"), (V{260, 0xCC, 0x81}));
+  EXPECT_EQ(nfc.encode("\u00e9e\u0301"), (V{261, 261}));
+  EXPECT_EQ(nfc.encode("a\u0300\u00e0"), (V{0xC3, 0xA0, 262}));
+}
+
 // An id that the file leaves unused is named as such: "not in the vocabulary (size 261)" read wrong for 259.
 TEST(BpeTokenizer, AnUnusedIdInsideTheVocabularyIsNamedAsUnused) {
   auto j = tiny_tokenizer();
