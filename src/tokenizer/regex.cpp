@@ -1,4 +1,4 @@
-// PCRE2 wrapper with JavaScript regex semantics; see regex.hpp.
+// PCRE2 wrapper with the regex semantics of Hugging Face's tokenizers and its JavaScript port; see regex.hpp.
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "tokenizer/regex.hpp"
 
@@ -14,10 +14,12 @@
 namespace seek::tok {
 namespace {
 
-// JavaScript's \s: WhiteSpace and LineTerminator of ECMA-262 (note: U+FEFF yes, U+0085 no, unlike Rust).
-constexpr const char* kJsSpace =
-    "\\t\\n\\x0B\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}"
-    "\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}";
+// Oniguruma's Unicode \s, which Hugging Face's tokenizers run their patterns on (its CR_Space: U+0009-U+000D,
+// U+0085, and the Zs, Zl and Zp characters), the same set as is_white_space. JavaScript's \s, used before,
+// holds U+FEFF and not U+0085.
+constexpr const char* kSpace =
+    "\\t\\n\\x0B\\f\\r \\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}"
+    "\\x{202F}\\x{205F}\\x{3000}";
 
 constexpr size_t kMatchLimitBase = 10'000'000;
 
@@ -56,10 +58,10 @@ std::string js_regex_to_pcre2(const std::string& p, bool with_newer) {
       char e = p[i + 1];
       ++i;
       if (e == 's') {
-        out += in_class ? std::string(kJsSpace) : "[" + std::string(kJsSpace) + "]";
+        out += in_class ? std::string(kSpace) : "[" + std::string(kSpace) + "]";
       } else if (e == 'S') {
         if (in_class) fail("regex /{}/: \\S inside a character class is not supported", p);
-        out += "[^" + std::string(kJsSpace) + "]";
+        out += "[^" + std::string(kSpace) + "]";
       } else if ((e == 'p' || e == 'P') && i + 3 < p.size() && p[i + 1] == '{' && p[i + 3] == '}' &&
                  with_newer && *unicode_delta(p[i + 2])) {
         // \p{X} for a major category: add the characters node's newer Unicode tables put in X.

@@ -1,7 +1,8 @@
-// PCRE2 (JIT, UTF-8, Unicode properties) regexes for pre-tokenizer patterns, with JavaScript semantics:
-// tokenizer.json patterns are written for Hugging Face's Rust regex engine and the reference we must match
-// runs them as JavaScript /gu regexes, so \s, \S and . are rewritten to JavaScript's character sets and
-// \d, \w, \b stay ASCII (no PCRE2_UCP), as they are in JavaScript.
+// PCRE2 (JIT, UTF-8, Unicode properties) regexes for pre-tokenizer patterns. tokenizer.json patterns are
+// written for Hugging Face's Rust tokenizers, which run them on Oniguruma, and its JavaScript port runs them
+// as JavaScript /gu regexes: \s and \S are rewritten to Oniguruma's Unicode whitespace (U+0085 yes, U+FEFF
+// no), as in Hugging Face; . is rewritten to JavaScript's (any character but \n, \r, U+2028, U+2029), and
+// \d, \w, \b stay ASCII (no PCRE2_UCP), as in JavaScript (Oniguruma reads them as Unicode).
 #pragma once
 #include <memory>
 #include <string>

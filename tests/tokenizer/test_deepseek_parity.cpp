@@ -1,6 +1,7 @@
 // Exact parity with DeepSeek-V3's real tokenizer: our ids and decoded text must equal those of the
-// JavaScript port of Hugging Face's tokenizers (run under node) on the whole corpus, plus the committed
-// expected ids in fixtures/deepseek_v3_expected.jsonl.
+// JavaScript port of Hugging Face's tokenizers (run under node, its Split regexes reading \s as Hugging
+// Face's Oniguruma does: oracle/encode.cjs) on the whole corpus, plus the committed expected ids in
+// fixtures/deepseek_v3_expected.jsonl.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -143,6 +144,16 @@ TEST_F(DeepSeekV3, MatchesCommittedExpectedIds) {
     EXPECT_EQ(tok_->decode(ids), j["decoded"].get<std::string>());
   }
   EXPECT_EQ(n, hand.size());
+}
+
+// DeepSeek-V3's pattern reads \s as Hugging Face's tokenizers do (Oniguruma's Unicode set: U+0085 is
+// whitespace, U+FEFF is not). It read JavaScript's, as the port does, so text with NEL or a BOM beside spaces
+// got other ids than Hugging Face's: "x  \u0085" was 90 223 223 129 230, "x  \uFEFF" 90 262 15251. The ids
+// here are Hugging Face's, from a Python re-implementation of its encode that reproduces all of
+// fixtures/deepseek_v3_expected.jsonl.
+TEST_F(DeepSeekV3, WhitespaceIsHuggingFaces) {
+  EXPECT_EQ(tok_->encode("x  \u0085"), (std::vector<TokenId>{90, 262, 129, 230}));
+  EXPECT_EQ(tok_->encode("x  \uFEFF"), (std::vector<TokenId>{90, 223, 223, 15251}));
 }
 
 TEST_F(DeepSeekV3, BatchEncodeEqualsSingle) {

@@ -63,21 +63,30 @@ TEST(ByteLevel, RoundTripsEveryByte) {
   EXPECT_FALSE(tok::byte_level_to_bytes("日").has_value());
 }
 
-TEST(Regex, TranslatesJavaScriptClasses) {
-  // \s is JavaScript's set: U+FEFF is whitespace, U+0085 is not.
+TEST(Regex, TranslatesClasses) {
+  // \s is Oniguruma's Unicode set, as in Hugging Face's tokenizers: U+0085 is whitespace, U+FEFF is not. It
+  // was JavaScript's set, which has them the other way round.
   tok::Regex ws("\\s+");
   size_t b, e;
   ASSERT_TRUE(
-      ws.find("a\xEF\xBB\xBF"
-              "b",
-              0, &b, &e));
-  EXPECT_EQ(b, 1u);
-  EXPECT_EQ(e, 4u);
-  EXPECT_FALSE(
       ws.find("a\xC2\x85"
               "b",
               0, &b, &e));
-  // \d stays ASCII, as in JavaScript.
+  EXPECT_EQ(b, 1u);
+  EXPECT_EQ(e, 3u);
+  EXPECT_FALSE(
+      ws.find("a\xEF\xBB\xBF"
+              "b",
+              0, &b, &e));
+  tok::Regex in_class("[\\s]+");
+  ASSERT_TRUE(in_class.find("x\xC2\x85\xE3\x80\x80\xEF\xBB\xBF", 0, &b, &e));
+  EXPECT_EQ(b, 1u);
+  EXPECT_EQ(e, 6u);
+  tok::Regex non_space("\\S+");
+  ASSERT_TRUE(non_space.find(" \xEF\xBB\xBFx\xC2\x85", 0, &b, &e));
+  EXPECT_EQ(b, 1u);
+  EXPECT_EQ(e, 5u);
+  // \d stays ASCII, as in JavaScript (Oniguruma reads it as Unicode's decimal digits; docs/tokenizer.md).
   tok::Regex d("\\d+");
   EXPECT_FALSE(d.find("٣", 0, &b, &e));
   tok::Regex n("\\p{N}+");
