@@ -744,15 +744,16 @@ TEST(CodeRewardReview, TestsThatDoNotCompileAreAnError) {
   EXPECT_NE(e.find("problem late: its tests are not valid Python"), std::string::npos) << e;
   // Other rewards have nothing to check.
   EXPECT_NO_THROW(make_reward("accuracy")->check_problems(many));
-  // Tests that take longer to compile than a run may take fail every run too (20,000 asserts: about a second
-  // of CPU, against a wall limit of 0.1 s; the CPU limit is whole seconds, so 0.1 CPU seconds allow 1).
+  // Tests that take longer to compile than a run may take fail every run too (40,000 asserts: over 1 s of
+  // CPU, against a wall limit of 0.4 s; the CPU limit is whole seconds, so 0.1 CPU seconds allow 1). A wall
+  // limit of 0.1 s failed the reward's start-up probe (Python starting in the sandbox) on a loaded machine.
   std::string slow_tests;
-  for (int i = 0; i < 20000; ++i)
+  for (int i = 0; i < 40000; ++i)
     slow_tests += "assert f(" + std::to_string(i) + ") == " + std::to_string(2 * i) + "\n";
   const std::vector<Problem> slow = {problem("slow", slow_tests)};
-  e = test::error_of([&] { make_reward("code", {{"wall_seconds", 0.1}})->check_problems(slow); });
+  e = test::error_of([&] { make_reward("code", {{"wall_seconds", 0.4}})->check_problems(slow); });
   EXPECT_NE(e.find("problem slow: its tests take "), std::string::npos) << e;
-  EXPECT_NE(e.find("s of CPU just to compile, more than the 0.1 s a run may take"), std::string::npos) << e;
+  EXPECT_NE(e.find("s of CPU just to compile, more than the 0.4 s a run may take"), std::string::npos) << e;
   EXPECT_NO_THROW(make_reward("code", {{"cpu_seconds", 60}, {"wall_seconds", 60}})->check_problems(slow));
 }
 
