@@ -299,6 +299,13 @@ bool numbers_equal(const Number& a, const Number& b, double rel_tol, double abs_
   };
   if (zero_and_within(a, b) || zero_and_within(b, a)) return true;
   if (!a.determined() || !b.determined()) return false;
+  // An exact value k/d is told from its neighbours by 1/d: a value whose bound reaches half of that cannot
+  // name it, whatever the relative tolerance (pi·10^17 + 10^9 − pi·10^17, determined to 1e-6 of itself,
+  // matched some 1300 integers near 10^9). An absolute tolerance the user sets above that still counts.
+  const auto can_name = [abs_tol](const Number& exact, const Number& other) {
+    return !exact.exact() || other.exact() || other.error() < std::max(0.5 / double(exact.den()), abs_tol);
+  };
+  if (!can_name(a, b) || !can_name(b, a)) return false;
   const double diff = std::fabs(x - y), scale = std::max(std::fabs(x), std::fabs(y));
   if (diff <= std::max(abs_tol, rel_tol * scale)) return true;
   // Within the bounds, which are noise next to the values now: sqrt(2) * sqrt(2) = 2.

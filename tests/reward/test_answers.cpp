@@ -494,6 +494,13 @@ TEST(Compare, SmallValuesAreComparedRelatively) {
       {"\\pi\\cdot10^{20}-\\pi\\cdot10^{20}+17", "42", false},
       {"(10^{20}+\\sqrt{2})-10^{20}", "7000", false},
       {"\\frac{1}{\\pi-3.14159265358979}", "3", false},
+      // A bound that spans several exact values names none of them: within 1e-6 of itself, this matched some
+      // 1300 integers near 10^9, the second both 1000000 and 1000001.
+      {"\\pi \\cdot 10^{17} + 1000000000 - \\pi \\cdot 10^{17}", "1000000000", false},
+      {"\\pi \\cdot 10^{17} + 1000000000 - \\pi \\cdot 10^{17}", "1000000500", false},
+      {"2\\pi \\cdot 10^{14} + 1000000.5 - 2\\pi \\cdot 10^{14}", "1000001", false},
+      {"\\frac{1000000 \\sqrt{2}}{\\sqrt{2}}", "1000000", true},
+      {"\\frac{\\pi}{\\pi} \\cdot 123456789", "123456789", true},
   };
   expect_comparisons(cases);
   // The tolerance a user sets still applies.
