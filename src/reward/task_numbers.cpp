@@ -46,7 +46,9 @@ class SortingTask : public Task {
     if (descending) std::reverse(sorted.begin(), sorted.end());
     const char* dir = descending ? "descending" : "ascending";
     TaskInstance inst;
-    inst.key = std::string(dir) + ":" + join_ints(v, ",");
+    // The numbers as a set, as gcd's key: shown in another order they are the same problem, with the same
+    // answer, and one held out was trained on in that other order.
+    inst.key = std::string(dir) + ":" + join_ints(sorted, ",");
     inst.question = "Sort these numbers in " + std::string(dir) + " order: " + join_ints(v) +
                     ". Answer with the sorted numbers separated by commas.";
     inst.answer = join_ints(sorted);

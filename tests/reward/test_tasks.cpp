@@ -249,6 +249,22 @@ TEST(Tasks, FramedIntegerAnswersAreRead) {
     EXPECT_EQ(task->verify(p, std::string("<think>x</think><answer>") + answer + "</answer>"), 0.0) << answer;
 }
 
+// A sorting problem is its numbers as a set and the direction: the key was the order shown, so a held-out
+// problem was trained on with its numbers in another order (same answer).
+TEST(Tasks, SortingHoldsOutTheSetNotTheOrder) {
+  const auto t = make_task("sorting", {{"min_count", 3},
+                                       {"max_count", 3},
+                                       {"min_value", 0},
+                                       {"max_value", 4},
+                                       {"order", "ascending"},
+                                       {"held_out_fraction", 0.2}});
+  std::set<std::vector<int64_t>> held;
+  for (uint64_t i = 0; i < 200; ++i) held.insert(t->held_out(i).data["sorted"].get<std::vector<int64_t>>());
+  for (uint64_t i = 0; i < 2000; ++i)
+    ASSERT_FALSE(held.count(t->train(i).data["sorted"].get<std::vector<int64_t>>()))
+        << "training problem " << i;
+}
+
 TEST(Tasks, RegistryErrorsAndTemplates) {
   try {
     make_task("sudoku");
