@@ -9,9 +9,11 @@ namespace seek::tok {
 namespace {
 
 // Whether the one character `c` is a word character as Hugging Face's single_word test reads it: the Rust
-// regex crate's Unicode \w (Alphabetic, marks, decimal digits, connector punctuation, the joiners).
+// regex crate's Unicode \w (Alphabetic, marks, decimal digits, connector punctuation, the joiners). \p{L}
+// too, though Alphabetic holds every letter: PCRE2's Alphabetic stops at Unicode 14, and our \p{L} (like
+// \p{M}) knows the letters assigned since, which Rust's tables have (a CJK Extension H letter before "hi").
 bool is_word_character(std::string_view c) {
-  static const Regex word("[\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}]");
+  static const Regex word("[\\p{Alphabetic}\\p{L}\\p{M}\\p{Nd}\\p{Pc}\\x{200C}\\x{200D}]");
   size_t begin = 0, end = 0;
   return word.find(c, 0, &begin, &end);
 }

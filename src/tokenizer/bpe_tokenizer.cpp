@@ -355,11 +355,6 @@ void BpeTokenizer::check_added_token(const AddedToken& t, size_t index, const st
          tokens_[it->second].added, index, describe_json(t.content), it->second, t.id);
 }
 
-void BpeTokenizer::encode_plain(std::string_view text, std::vector<TokenId>& out) const {
-  std::string storage;
-  encode_normalized(normalizer_.apply(text, storage), out);
-}
-
 void BpeTokenizer::encode_normalized(std::string_view text, std::vector<TokenId>& out) const {
   // A pattern can fail on some text (PCRE2's match limit): the message names the file the pattern is from.
   try {

@@ -49,9 +49,6 @@ class BpeTokenizer final : public Tokenizer {
   TokenId pad_id() const override { return pad_; }
   std::string kind() const override { return "bpe"; }
 
-  // Encodes one piece of plain text (no added tokens) and appends the ids.
-  void encode_plain(std::string_view text, std::vector<TokenId>& out) const;
-
  private:
   struct TokenInfo {
     std::string text;    // vocabulary spelling (byte-level form, or the added token's content)
@@ -60,7 +57,7 @@ class BpeTokenizer final : public Tokenizer {
     bool present = false;
   };
   void check_id(TokenId id) const;
-  // encode_plain of text already normalized.
+  // Encodes one piece of normalized text (no added tokens) and appends the ids.
   void encode_normalized(std::string_view text, std::vector<TokenId>& out) const;
   void check_added_token(const AddedToken& t, size_t index, const std::string& name) const;
 

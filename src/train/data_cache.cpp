@@ -21,7 +21,10 @@ namespace {
 constexpr std::string_view kProbe =
     "Hello, World! It's 2024-06-01: x=3.14159, y = 1e-9;\n\n\tIndented  text   with spaces.\r\n"
     "深度求索 日本語のテキスト café naïve Ünïcödé ﬁ ½ 😀👍 <｜begin▁of▁sentence｜><｜User｜>hi"
-    "<｜Assistant｜><think>\n</think>ok<｜end▁of▁sentence｜> <|endoftext|> don't WE'LL 123456789 $%^&*()";
+    "<｜Assistant｜><think>\n</think>ok<｜end▁of▁sentence｜> <|endoftext|> don't WE'LL 123456789 $%^&*()"
+    // Whitespace the regex engines disagree on (U+0085 is \s in Hugging Face's Oniguruma and not in
+    // JavaScript; U+FEFF the other way round): caches made while seek read JavaScript's are not reused.
+    "x  \u0085 y  \ufeff z";
 
 std::string_view objective_name(Objective o) {
   return o == Objective::Pretrain ? "pretrain" : "sft";

@@ -190,8 +190,9 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   else if (!tok->cuts_at_line_starts() && s.objective_kind() != Objective::Sft && !ckpt)
     fmt::print(
         "note: the tokenizer encodes a text cut at a line start otherwise than the whole (its pre-tokenizer "
-        "joins a newline to the text around it, or an added token holds a newline or strips the whitespace "
-        "beside it), and seek train encodes documents over 1 MB in parts cut at line starts: the tokens at "
+        "joins a newline to the text around it, or an added token holds a newline, strips the whitespace "
+        "beside it, or is a single_word token ending in a newline), and seek train encodes documents over 1 "
+        "MB in parts cut at line starts: the tokens at "
         "each cut (one per MB) may differ from an encoding of the whole text\n");
   // SFT writes conversations ("messages" records; prompt/completion ones use no markers) in the DeepSeek chat
   // format, whose markers a tokenizer trained without them spells out in several tokens each: the model still

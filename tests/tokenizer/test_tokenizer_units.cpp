@@ -300,6 +300,8 @@ TEST(BpeTokenizer, SingleWordTokensMatchOnlyWholeWords) {
   EXPECT_EQ(t.encode("\u00e9hi"), (V{0xC3, 0xA9, 'h', 'i'}));        // é is a letter
   EXPECT_EQ(t.encode("hi\u0301"), (V{'h', 'i', 0xCC, 0x81}));        // a combining mark
   EXPECT_EQ(t.encode("\u4e00hi"), (V{0xE4, 0xB8, 0x80, 'h', 'i'}));  // 一
+  // A letter assigned after Unicode 14 (PCRE2's tables): CJK Extension H's first, U+31350.
+  EXPECT_EQ(t.encode("\U00031350hi"), (V{0xF0, 0xB1, 0x8D, 0x90, 'h', 'i'}));
   EXPECT_EQ(t.encode("hi2"), (V{'h', 'i', '2'}));
   EXPECT_EQ(t.encode("-hi\u00a0"), (V{'-', 259, 0xC2, 0xA0}));
   // The longest token found is dropped whole; the shorter "hi" at the same place is not tried.
