@@ -665,8 +665,8 @@ void run_chat(ChatCliOptions& o) {
   print_stderr("seek chat: {} ({} style); Ctrl-C stops a reply; empty line or Ctrl-D ends\n", o.model.dir,
                o.style);
   std::string line;
-  // Each reply's seed: --seed, then the next number per message answered (a refused line takes none, so it
-  // does not change the replies after it).
+  // Each reply's seed: --seed, then the next number per message sent to the model (one stopped in its prefill
+  // takes one too; a refused line takes none, so it does not change the replies after it).
   uint64_t turn = 0;
   int refused = 0;       // messages answered with an error: the chat went on, but its exit status tells
   int64_t answered = 0;  // not `turn`: a message stopped in its prefill took a seed but got no reply
