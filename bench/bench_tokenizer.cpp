@@ -1,7 +1,9 @@
 // Tokenizer throughput: encode MB/s with DeepSeek-V3's tokenizer on the mixed corpus (1 and 2 threads, one
 // cold pass per iteration: a fresh tokenizer so the word cache starts empty), the JavaScript reference on
-// the same text in the same run, and BPE training MB/s. Prepare with bench/tokenizer/run_bench.sh, which
-// builds the corpus and fetches the tokenizer; or set SEEK_BENCH_CORPUS, SEEK_TOKENIZER_DIR, SEEK_NPM_CACHE.
+// the same text in the same run, NFC normalization (ours against the full algorithm over whole documents, and
+// an encode with an NFC normalizer added), and BPE training MB/s. Prepare with bench/tokenizer/run_bench.sh,
+// which builds the corpus and fetches the tokenizer; or set SEEK_BENCH_CORPUS, SEEK_TOKENIZER_DIR,
+// SEEK_NPM_CACHE.
 #include <benchmark/benchmark.h>
 #include <nlohmann/json.hpp>
 
@@ -11,8 +13,12 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
+#include "tokenizer/normalizer.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/trainer.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace {
 
@@ -95,6 +101,61 @@ BENCHMARK(BM_Encode)
     ->Iterations(2)
     ->Unit(benchmark::kSecond)
     ->UseRealTime();
+
+// NFC over the corpus (the normalizer of Qwen-based tokenizers, e.g. DeepSeek-R1's distilled models): nfc,
+// which copies stable stretches, against the full algorithm over each whole document.
+void nfc_throughput(benchmark::State& state, std::string (*normalize)(std::string_view)) {
+  std::string err;
+  auto* raw = documents(&err);
+  if (!raw) return state.SkipWithError(err.c_str());
+  // NFC takes valid UTF-8: the encoder repairs text first (the corpus has Latin-1 bytes in a few headers).
+  std::vector<std::string> docs;
+  for (const auto& d : *raw) docs.push_back(seek::tok::utf8_is_valid(d) ? d : seek::tok::utf8_repair(d));
+  size_t changed = 0;
+  for (auto _ : state) {
+    changed = 0;
+    for (const auto& d : docs) changed += normalize(d) != d;
+  }
+  state.SetBytesProcessed(int64_t(total_bytes(docs)) * state.iterations());
+  state.counters["MB"] = double(total_bytes(docs)) / 1e6;
+  state.counters["docs_changed"] = double(changed);
+}
+void BM_Nfc(benchmark::State& state) {
+  nfc_throughput(state, seek::tok::nfc);
+}
+void BM_NfcUnsegmented(benchmark::State& state) {
+  nfc_throughput(state, seek::tok::nfc_unsegmented);
+}
+BENCHMARK(BM_Nfc)->Iterations(2)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_NfcUnsegmented)->Iterations(2)->Unit(benchmark::kSecond)->UseRealTime();
+
+// BM_Encode's tokenizer with an NFC normalizer added (as Qwen's tokenizer.json has), one thread: what
+// normalizing costs a whole encode.
+void BM_EncodeWithNfc(benchmark::State& state) {
+  std::string err;
+  auto* docs = documents(&err);
+  if (!docs) return state.SkipWithError(err.c_str());
+  std::ifstream in(fs::path(tokenizer_dir()) / "tokenizer.json", std::ios::binary);
+  if (!in) return state.SkipWithError(("no tokenizer.json in " + tokenizer_dir()).c_str());
+  nlohmann::json j = nlohmann::json::parse(in);
+  j["normalizer"] = {{"type", "NFC"}};
+  const fs::path dir = fs::temp_directory_path() / ("seek-bench-nfc-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "tokenizer.json") << j.dump();
+  for (const char* f : {"tokenizer_config.json", "special_tokens_map.json"})
+    if (fs::exists(fs::path(tokenizer_dir()) / f))
+      fs::copy_file(fs::path(tokenizer_dir()) / f, dir / f, fs::copy_options::overwrite_existing);
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto tok = seek::load_tokenizer(dir.string());
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(tok->encode_batch(*docs, false, true, 1));
+  }
+  fs::remove_all(dir);
+  state.SetBytesProcessed(int64_t(total_bytes(*docs)) * state.iterations());
+  state.counters["MB"] = double(total_bytes(*docs)) / 1e6;
+}
+BENCHMARK(BM_EncodeWithNfc)->Iterations(2)->Unit(benchmark::kSecond)->UseRealTime();
 
 // The JavaScript reference (@lenml/tokenizers under node), single-threaded, one pass over the same text.
 void BM_EncodeJavaScriptReference(benchmark::State& state) {

@@ -57,16 +57,39 @@ uint32_t compose(uint32_t a, uint32_t b) {
   return it != end && it->first == a && it->second == b ? it->composite : 0;
 }
 
-}  // namespace
+// Code points that NFC leaves alone and that start a new stretch of normalization: a starter (combining class
+// 0) with no decomposition that is never the second of a composition. Nothing before one reorders or composes
+// past it, and it changes only by composing with marks after it, so the text before it normalizes on its own
+// and one followed by another is already NFC. Everything below U+0300 is one.
+class StableCodePoints {
+ public:
+  StableCodePoints() : unstable_(size_t(0x110000)) {
+    for (size_t i = 0; i < nfc_data::kCombiningClassCount; ++i)
+      unstable_[nfc_data::kCombiningClass[i].cp] = true;
+    for (size_t i = 0; i < nfc_data::kDecompositionCount; ++i)
+      unstable_[nfc_data::kDecomposition[i].cp] = true;
+    for (size_t i = 0; i < nfc_data::kCompositionCount; ++i)
+      unstable_[nfc_data::kComposition[i].second] = true;
+    // Hangul syllables decompose, and vowel and trailing jamo compose with what precedes them.
+    for (uint32_t cp = kSBase; cp < kSBase + kSCount; ++cp) unstable_[cp] = true;
+    for (uint32_t cp = kVBase; cp < kVBase + kVCount; ++cp) unstable_[cp] = true;
+    for (uint32_t cp = kTBase + 1; cp < kTBase + kTCount; ++cp) unstable_[cp] = true;
+  }
+  bool operator()(uint32_t cp) const { return cp < 0x300 || (cp < 0x110000 && !unstable_[cp]); }
 
-std::string nfc(std::string_view s) {
-  // Below U+0300 nothing decomposes into something else or combines, so such text is already NFC.
-  size_t i = 0;
-  bool simple = true;
-  while (i < s.size() && simple) simple = utf8_next(s, i) < 0x300;
-  if (simple) return std::string(s);
+ private:
+  std::vector<bool> unstable_;
+};
+
+const StableCodePoints& stable_code_points() {
+  static const StableCodePoints table;
+  return table;
+}
+
+// Decompose, order canonically and recompose `s`, appended to `r`.
+void nfc_full(std::string_view s, std::string& r) {
   std::vector<uint32_t> cps;
-  for (i = 0; i < s.size();) decompose(utf8_next(s, i), cps);
+  for (size_t i = 0; i < s.size();) decompose(utf8_next(s, i), cps);
   // Canonical ordering: stable sort of each run of non-starters by combining class.
   for (size_t a = 0; a < cps.size();) {
     if (ccc(cps[a]) == 0) {
@@ -98,9 +121,47 @@ std::string nfc(std::string_view s) {
       last_ccc = c;
     out.push_back(cp);
   }
+  for (uint32_t cp : out) utf8_append(r, cp);
+}
+
+}  // namespace
+
+std::string nfc_unsegmented(std::string_view s) {
   std::string r;
   r.reserve(s.size());
-  for (uint32_t cp : out) utf8_append(r, cp);
+  nfc_full(s, r);
+  return r;
+}
+
+std::string nfc(std::string_view s) {
+  // Stable code points are copied; each stretch from the last one before an unstable code point to the next
+  // stable one goes through the full algorithm on its own. Text with one accented letter or one CJK mark in
+  // a long document used to be decomposed and recomposed whole, at half the tokenizer's speed.
+  const StableCodePoints& stable = stable_code_points();
+  std::string r;
+  size_t copied = 0;       // s[0, copied) is in r
+  size_t last_stable = 0;  // where the latest stable code point starts
+  for (size_t i = 0; i < s.size();) {
+    const size_t at = i;
+    if (stable(utf8_next(s, i))) {
+      last_stable = at;
+      continue;
+    }
+    if (r.capacity() == 0) r.reserve(s.size() + s.size() / 8);
+    // The code point before `at`, if any, is the stable one at last_stable: an earlier stretch ended there.
+    const size_t begin = at == 0 ? 0 : last_stable;
+    r.append(s.substr(copied, begin - copied));
+    size_t end = i;
+    while (end < s.size()) {
+      size_t next = end;
+      if (stable(utf8_next(s, next))) break;
+      end = next;
+    }
+    nfc_full(s.substr(begin, end - begin), r);
+    copied = i = end;
+  }
+  if (copied == 0) return std::string(s);
+  r.append(s.substr(copied));
   return r;
 }
 

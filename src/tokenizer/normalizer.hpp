@@ -10,6 +10,9 @@ namespace seek::tok {
 
 // Unicode Normalization Form C of valid UTF-8.
 std::string nfc(std::string_view s);
+// The same through the full algorithm over the whole text, without nfc's copying of stable stretches: the
+// reference that the tests and the tokenizer benchmark hold nfc against.
+std::string nfc_unsegmented(std::string_view s);
 
 class Normalizer {
  public:

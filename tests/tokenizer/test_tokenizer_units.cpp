@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "core/error.hpp"
 #include "support/error_of.hpp"
@@ -195,6 +196,31 @@ TEST(Nfc, ComposesAndReorders) {
   EXPECT_EQ(tok::nfc("\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8"), "각");  // Hangul jamo L V T
   EXPECT_EQ(tok::nfc("\xE2\x84\xAB"), "Å");                           // U+212B ANGSTROM SIGN is a singleton
   EXPECT_EQ(tok::nfc("plain ascii"), "plain ascii");
+}
+
+// nfc copies stable stretches and normalizes the rest piecewise; the whole text through the full algorithm
+// must come out the same, whatever surrounds the marks, jamo and singletons.
+TEST(Nfc, PiecewiseEqualsTheWholeText) {
+  EXPECT_EQ(tok::nfc("x\u0B47\u0B3E"),
+            "x\u0B4B");  // a second of combining class 0 composes with what precedes
+  EXPECT_EQ(tok::nfc("\u0F73a"), "\u0F71\u0F72a");  // class 0, decomposing into two marks
+  EXPECT_EQ(tok::nfc("\u4E00\u0301\u00C5"), "\u4E00\u0301\u00C5");
+  const std::vector<uint32_t> pool = {
+      'a',     'e',     ' ',    '<',    0xE9,   0xC5,   0x0300, 0x0301,  0x0323,  0x0338,  0x0344,
+      0x0F71,  0x0F72,  0x0F73, 0x0B47, 0x0B3E, 0x0CD5, 0x0DCF, 0x102E,  0x1100,  0x1161,  0x11A8,
+      0xAC00,  0xAC01,  0x212B, 0x2126, 0x4E00, 0x3099, 0x304B, 0x1D15E, 0x1F600, 0x110B9, 0x110BA,
+      0x1D165, 0x1D16E, 0x0627, 0x0653, 0x05D0, 0x05B7, 0xFB2E, 0x2260,  0x0041,  0x030A};
+  std::mt19937 gen(7);
+  int differing_from_input = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::string s;
+    const int len = 1 + int(gen() % 12);
+    for (int k = 0; k < len; ++k) tok::utf8_append(s, pool[gen() % pool.size()]);
+    const std::string want = tok::nfc_unsegmented(s);
+    ASSERT_EQ(tok::nfc(s), want) << "input " << s;
+    differing_from_input += want != s;
+  }
+  EXPECT_GT(differing_from_input, 10000);  // the inputs exercise normalization, not only copying
 }
 
 TEST(ByteTokenizer, EncodesBytesAndSpecials) {
