@@ -496,7 +496,9 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   fmt::print(
       "\ntotal time {:.1f} min. Everything is in {}:\n  base/ and grpo/ (metrics.jsonl, checkpoints, model/),"
       " grpo/completions.jsonl,\n  base-eval.jsonl and grpo-eval.jsonl (every held-out completion with its "
-      "scores),\n  plots/*.svg (reward, accuracy, completion length, KL, pretraining loss)\n",
+      "scores),\n  plots/*.svg (reward, accuracy, completion length, KL, pretraining loss), summary.json "
+      "(the table's "
+      "figures)\n",
       secs / 60, out.string());
   write_file_atomically(
       out / "summary.json",

@@ -130,9 +130,9 @@ void validate_shared(const S& s) {
   // it inf within a few steps, routed every token arbitrarily, and failed only at the next save.
   SEEK_CHECK(s.bias_update_speed >= 0 && s.bias_update_speed <= 1e6,
              "bias_update_speed must be in [0, 1e6] (DeepSeek-V3 uses 0.001), got {}", s.bias_update_speed);
-  for (const auto& [name, every] :
-       {std::pair{"eval_every", s.eval_every}, {"checkpoint_every", s.checkpoint_every}})
-    SEEK_CHECK(every >= 0, "{} must be >= 0 (0: never), got {}", name, every);
+  SEEK_CHECK(s.eval_every >= 0, "eval_every must be >= 0 (0: never), got {}", s.eval_every);
+  SEEK_CHECK(s.checkpoint_every >= 0, "checkpoint_every must be >= 0 (0: only at the end), got {}",
+             s.checkpoint_every);
   SEEK_CHECK(s.keep_last >= 1, "keep_last must be at least 1, got {}", s.keep_last);
   SEEK_CHECK(s.save_dtype == "f32" || s.save_dtype == "bf16", "save_dtype must be f32 or bf16, got \"{}\"",
              s.save_dtype);

@@ -553,8 +553,10 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                                 "with a lower learning rate: move the newer ones out of {} and --resume "
                                 "--lr ..., or start a new run with --init {}",
                                 back->string(), (out / "checkpoints").string(), back->string())
-                  : std::string("No checkpoint was saved before them: start again with a lower learning "
-                                "rate"));
+                  : fmt::format("No checkpoint was saved before them: start again with a lower learning "
+                                "rate and another --out (any checkpoints in {} were saved during the "
+                                "non-finite steps)",
+                                (out / "checkpoints").string()));
       }
       flush_stdout();  // one write at a time, so a closed pipe is met by flush_stdout, not inside fmt::print
     } else {

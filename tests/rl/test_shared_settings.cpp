@@ -74,7 +74,7 @@ void check_shared_keys(S base, const char* command) {
        "bias_update_speed must be in [0, 1e6]"},
       {"eval_every", [](S& s) { s.eval_every = -1; }, "eval_every must be >= 0 (0: never), got -1"},
       {"checkpoint_every", [](S& s) { s.checkpoint_every = -1; },
-       "checkpoint_every must be >= 0 (0: never), got -1"},
+       "checkpoint_every must be >= 0 (0: only at the end), got -1"},
       {"keep_last", [](S& s) { s.keep_last = 0; }, "keep_last must be at least 1, got 0"},
       {"save_dtype", [](S& s) { s.save_dtype = "f16"; }},
       {"threads", [](S& s) { s.threads = -2; }},

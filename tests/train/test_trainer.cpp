@@ -1464,10 +1464,11 @@ TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
     run_training(u, false);
     FAIL() << "a diverged run went on";
   } catch (const Error& e) {
-    EXPECT_NE(
-        std::string(e.what()).find("has diverged. No checkpoint was saved before them: start again with "
-                                   "a lower learning rate"),
-        std::string::npos)
+    EXPECT_NE(std::string(e.what()).find(
+                  "has diverged. No checkpoint was saved before them: start again with "
+                  "a lower learning rate and another --out (any checkpoints in " +
+                  (tmp3.path / "run" / "checkpoints").string() + " were saved during the non-finite steps)"),
+              std::string::npos)
         << e.what();
   }
   testing::internal::GetCapturedStdout();
