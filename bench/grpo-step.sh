@@ -21,13 +21,17 @@ PY
 printf '1+1=2\n%.0s' $(seq 1 2000) > "$work/corpus.txt"
 "$SEEK" train --config "$work/config.json" --data "$work/corpus.txt" --out "$work/base" --steps 1 \
   --batch-size 1 --seq-len 64 --eval-every 0 --log-every 1 >/dev/null
+# A random policy scores 0 on every completion, so every advantage is 0, and since b519e4f such a step makes no
+# update; the entropy bonus gives every step a gradient, so training is timed as in a step that learns.
 for rb in 64 1; do
   "$SEEK" grpo --init "$work/base/model" --task arithmetic --task-options '{"template": "plain"}' \
     --out "$work/grpo-$rb" --steps "$steps" --prompts-per-step 8 --group-size 8 --max-completion-length 64 \
-    --rollout-batch "$rb" --checkpoint-every 0 --threads 2 >/dev/null
+    --rollout-batch "$rb" --checkpoint-every 0 --entropy-coef 1e-3 --threads 2 >/dev/null
   python3 - "$work/grpo-$rb/metrics.jsonl" "$rb" "$work/means-$rb.json" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])][1:] or [json.loads(l) for l in open(sys.argv[1])]
+if any(r.get("loss") is None for r in rows):
+    sys.exit(f"{sys.argv[1]}: a step made no update (loss null), so its training time is not a step's")
 gen = sum(r["generation_s"] for r in rows) / len(rows)
 train = sum(r["training_s"] for r in rows) / len(rows)
 toks = sum(r["generated_tokens"] for r in rows) / len(rows)
