@@ -18,7 +18,7 @@ struct R1ZeroDemoOptions {
   int64_t pretrain_examples = 150000;
   double wrong_fraction = 0.5;      // worked solutions with a wrong answer
   double untagged_fraction = 0.25;  // solutions without <think>/<answer> tags
-  int64_t grpo_steps = 150;
+  int64_t grpo_steps = 300;
   int64_t prompts_per_step = 16, group_size = 8;
   double grpo_lr = 3e-4;
   int64_t eval_problems = 200;

@@ -1273,6 +1273,15 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   for (const char* run_dir : {"base", "grpo"})
     EXPECT_EQ(nlohmann::json::parse(seek::read_file(out / run_dir / "settings.json")).at("threads"), 1)
         << run_dir;
+  // Its GRPO run drops groups all right or all wrong (DAPO's dynamic sampling) and evaluates held-out
+  // problems along the way, which the accuracy plot draws beside the kept groups' training accuracy.
+  const auto grpo = nlohmann::json::parse(seek::read_file(out / "grpo" / "settings.json"));
+  EXPECT_EQ(grpo.at("dynamic_sampling"), true);
+  EXPECT_EQ(grpo.at("dynamic_sampling_metric"), "accuracy");
+  EXPECT_EQ(grpo.at("eval_every"), 1);  // a tenth of the run, at least 1
+  const std::string grpo_metrics = seek::read_file(out / "grpo" / "metrics.jsonl");
+  EXPECT_NE(grpo_metrics.find("\"eval\":{"), std::string::npos) << grpo_metrics;
+  EXPECT_NE(seek::read_file(out / "plots" / "accuracy.svg").find("held-out, greedy"), std::string::npos);
   const std::string summary = seek::read_file(out / "summary.json");
   const std::string model = seek::read_file(out / "grpo" / "model" / "model.safetensors");
   // A vocabulary too small for the demo's byte tokenizer is named before anything is written (the trainer
