@@ -1278,7 +1278,8 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
   const auto grpo = nlohmann::json::parse(seek::read_file(out / "grpo" / "settings.json"));
   EXPECT_EQ(grpo.at("dynamic_sampling"), true);
   EXPECT_EQ(grpo.at("dynamic_sampling_metric"), "accuracy");
-  EXPECT_EQ(grpo.at("eval_every"), 1);  // a tenth of the run, at least 1
+  EXPECT_EQ(grpo.at("eval_every"), 1);     // a tenth of the run (rounded up)
+  EXPECT_EQ(grpo.at("eval_problems"), 2);  // no more than the demo's held-out problems
   const std::string grpo_metrics = seek::read_file(out / "grpo" / "metrics.jsonl");
   EXPECT_NE(grpo_metrics.find("\"eval\":{"), std::string::npos) << grpo_metrics;
   EXPECT_NE(seek::read_file(out / "plots" / "accuracy.svg").find("held-out, greedy"), std::string::npos);
