@@ -107,10 +107,18 @@ void write_svg_plot(const std::filesystem::path& path, const std::string& title,
       "<text x=\"18\" y=\"{}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {})\">{}</text>\n",
       (T + H - B) / 2, (T + H - B) / 2, escape(y_label));
   static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"};
+  // The box fits the longest label at ~7 px per character of the 12 px font (a fixed 150 px cut longer
+  // labels off at the image's edge).
+  size_t longest = 0;
+  for (const auto& s : series)
+    longest = std::max<size_t>(longest, size_t(std::count_if(s.label.begin(), s.label.end(), [](char c) {
+                                 return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+                               })));
+  const double legend_w = std::max(150.0, 24.0 + 7.0 * double(longest));
   std::string legend = fmt::format(
-      "<rect x=\"{}\" y=\"{}\" width=\"150\" height=\"{}\" fill=\"white\" fill-opacity=\"0.85\" "
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"white\" fill-opacity=\"0.85\" "
       "stroke=\"#ccc\"/>\n",
-      W - R - 156, T, 16 * double(series.size()) + 6);
+      W - R - 6 - legend_w, T, legend_w, 16 * double(series.size()) + 6);
   for (size_t i = 0; i < series.size(); ++i) {
     std::string pts;
     int drawn = 0;
@@ -129,7 +137,7 @@ void write_svg_plot(const std::filesystem::path& path, const std::string& title,
                          py(last_y), col);
     legend += fmt::format(
         "<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"3\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
-        W - R - 150, T + 8 + 16 * double(i), col, W - R - 134, T + 13 + 16 * double(i),
+        W - R - legend_w, T + 8 + 16 * double(i), col, W - R - legend_w + 16, T + 13 + 16 * double(i),
         escape(series[i].label));
   }
   svg += legend + "</svg>\n";

@@ -62,6 +62,26 @@ TEST(SvgPlot, OnePointIsADot) {
   EXPECT_EQ(count(plot(path, {}), "<circle"), 0u);
 }
 
+// The legend's box grows with its longest label, which used to run past a fixed 150 px box and off the
+// 640 px image.
+TEST(SvgPlot, TheLegendFitsItsLabels) {
+  test::TempDir tmp("svg-plot-legend");
+  const fs::path path = tmp.path / "p.svg";
+  write_svg_plot(path, "t", "step", "accuracy",
+                 {PlotSeries{"short", {{1, 0.1}, {2, 0.2}}},
+                  PlotSeries{"training accuracy of the groups kept", {{1, 0.3}, {2, 0.4}}}});
+  std::ifstream in(path);
+  const std::string svg{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  // 36 characters at 7 px and 24 px of marker and margins: 276 px, right-aligned 26 px from the edge.
+  EXPECT_NE(svg.find("<rect x=\"338\" y=\"40\" width=\"276\""), std::string::npos) << svg;
+  EXPECT_NE(svg.find("<text x=\"360\" y=\"69\">training accuracy of the groups kept</text>"),
+            std::string::npos)
+      << svg;
+  // Short labels keep the 150 px box.
+  const std::string small = plot(path, {{1, 0.1}, {2, 0.2}});
+  EXPECT_NE(small.find("<rect x=\"464\" y=\"40\" width=\"150\""), std::string::npos) << small;
+}
+
 // Tick labels a run's curves can have: whole steps (a 2-step run had ticks at 1.5), and no negative value
 // under data that is never negative (a constant 0 reached down to -0.4).
 TEST(SvgPlot, TicksFollowTheData) {
