@@ -8,7 +8,7 @@ namespace {
 
 void run(const GrpoSettings& s, bool resume, const nlohmann::json& overrides) {
   const GrpoResult r = run_grpo(s, resume, overrides);
-  end_run(r.interrupted, r.steps_done);
+  end_run(r.interrupted, r.steps_done, r.eval_owed_step);
 }
 
 // Each setting's --help text, in the order --help lists them.

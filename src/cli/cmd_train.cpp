@@ -12,7 +12,7 @@ namespace {
 
 void run(const TrainSettings& s, bool resume, const nlohmann::json& overrides) {
   const TrainResult r = run_training(s, resume, overrides);
-  end_run(r.interrupted, r.steps_done);
+  end_run(r.interrupted, r.steps_done, r.validation_owed_step, "validation");
 }
 
 // Each setting's --help text, in the order --help lists them.

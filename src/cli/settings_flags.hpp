@@ -153,13 +153,19 @@ void add_settings_command(CLI::App& app, std::span<const FlagHelp> help,
 // by it: it exited 0, and `seek train ... && next` went on after the user's Ctrl-C.
 // On stderr, with the other lines about saving and stopping (README): on stdout, after `| head` had closed
 // it, the user never learnt which step was saved.
-inline void end_run(bool interrupted, int64_t steps_done) {
+// owed_step: a step whose evaluation (or validation) the stop cut short, which --resume runs first (0: none);
+// said here rather than by the trainer, since a run inside `seek demo` is never resumed.
+inline void end_run(bool interrupted, int64_t steps_done, int64_t owed_step = 0,
+                    const char* owed = "evaluation") {
   if (!interrupted && StopOnSignal::signal_received() == 0) return;
+  const std::string cut_short =
+      owed_step > 0 ? fmt::format("step {}'s {} (the stop cut it short)", owed_step, owed) : std::string();
   if (!interrupted)
-    print_stderr("the signal came during the last step: the run is complete and its model saved\n");
+    print_stderr("the signal came during the last step: the run is complete and its model saved{}\n",
+                 cut_short.empty() ? "" : "; --resume runs " + cut_short);
   else if (steps_done > 0)
-    print_stderr("interrupted: the checkpoint of step {} holds the run; continue it with --resume\n",
-                 steps_done);
+    print_stderr("interrupted: the checkpoint of step {} holds the run; continue it with --resume{}\n",
+                 steps_done, cut_short.empty() ? "" : ", which first runs " + cut_short);
   else
     print_stderr("interrupted during the first step: nothing was trained or saved; run the command again\n");
   end_by_stop_signal();

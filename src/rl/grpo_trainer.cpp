@@ -413,7 +413,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
           state.step, e.what());
     }
     if (ev.stopped) {
-      print_stderr("seek: the evaluation of step {} was stopped again; --resume runs it\n", state.step);
+      print_stderr("seek: the evaluation of step {} was stopped again\n", state.step);
+      result.eval_owed_step = state.step;
       result.interrupted = true;
       result.steps_done = state.step;
       return result;
@@ -863,8 +864,9 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
             state.step, e.what(), state.step);
       }
       if (ev.stopped) {
-        print_stderr("seek: the evaluation of step {} was stopped; --resume runs it\n", state.step);
+        print_stderr("seek: the evaluation of step {} was stopped\n", state.step);
         checkpoints.set_eval_pending(true);
+        result.eval_owed_step = state.step;
       } else {
         m["eval"] = ev.to_json();
         result.last_eval = m["eval"];

@@ -18,6 +18,8 @@ struct GrpoResult {
   bool interrupted = false;  // stopped by SIGINT/SIGTERM; the newest checkpoint holds the run
   // This session's steps that made no update: no usable prompt group, or no completion token counted.
   int64_t steps_without_update = 0;
+  // A step whose evaluation a stop cut short (0: none): its checkpoint owes it, and --resume runs it first.
+  int64_t eval_owed_step = 0;
 };
 
 // With resume, the run folder's settings.json is the base and `overrides` replace keys of it. `progress`:

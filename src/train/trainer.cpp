@@ -445,7 +445,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     flush_stdout();
     const std::optional<double> v = evaluate(stop);
     if (!v) {
-      print_stderr("seek: the validation of step {} was stopped again; --resume runs it\n", state.step);
+      print_stderr("seek: the validation of step {} was stopped again\n", state.step);
+      result.validation_owed_step = state.step;
       result.interrupted = true;
       result.steps_done = state.step;
       return result;
@@ -598,11 +599,10 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
         if (val >= 0) m["val_loss"] = val;
         result.last_val_loss = val;
       } else {
-        print_stderr(
-            "seek: the validation of step {} was not run to its end (a stop was asked for); --resume runs "
-            "it\n",
-            state.step);
+        print_stderr("seek: the validation of step {} was not run to its end (a stop was asked for)\n",
+                     state.step);
         checkpoints.set_eval_pending(true);
+        result.validation_owed_step = state.step;
         result.last_val_loss = -1;  // an earlier step's would read as this one's in the closing line
       }
     }

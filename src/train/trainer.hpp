@@ -18,6 +18,8 @@ struct TrainResult {
   bool interrupted = false;           // stopped by SIGINT/SIGTERM after saving a checkpoint
   int64_t skipped_steps = 0;          // this session's steps whose update --on-nonfinite skip dropped
   int64_t steps_without_targets = 0;  // this session's SFT steps with no answer token: no update
+  // A step whose validation a stop cut short (0: none): its checkpoint owes it, and --resume runs it first.
+  int64_t validation_owed_step = 0;
 };
 
 // Runs (or, with resume, continues) the run described by `settings`. With resume, settings saved in the run

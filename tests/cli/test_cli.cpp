@@ -1157,6 +1157,25 @@ TEST(Cli, InterruptedTrainingExits130AndResumes) {
             std::string::npos)
       << r.output;
   EXPECT_TRUE(fs::exists(tmp.path / "run" / "model" / "model.safetensors"));
+  // A stop inside a validation: the closing line says that --resume runs it first (the trainer said so
+  // itself, which a run inside `seek demo`, never resumed, then also printed).
+  // Documents of their own, so that some are held out for validation.
+  fs::remove_all(tmp.path / "run");
+  {
+    std::ofstream docs(tmp.path / "docs.jsonl");
+    for (int i = 0; i < 200; ++i)
+      docs << nlohmann::json{{"text", fmt::format("{}+{}={}", i, i % 7, i + i % 7)}}.dump() << "\n";
+  }
+  std::string with_docs = args;
+  with_docs.replace(with_docs.find("corpus.txt"), 10, "docs.jsonl");
+  ::setenv("SEEK_TEST_SIGNAL_AT", "validation:1", 1);
+  r = run(with_docs + " --eval-every 2", "2>&1 >/dev/null");
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("interrupted: the checkpoint of step 2 holds the run; continue it with --resume, "
+                          "which first runs step 2's validation (the stop cut it short)"),
+            std::string::npos)
+      << r.output;
   // SIGHUP (the terminal or SSH session closed) stops and saves as SIGTERM does: it ended the run with
   // nothing saved since its last checkpoint.
   // A real signal, sent once the first step is logged: the handler must be installed for it.
@@ -1380,6 +1399,17 @@ TEST(Cli, AStoppedFirstDemoLeavesNothingBehind) {
   EXPECT_NE(r.output.find("this demo's unfinished runs in " + out.string() + " are removed"),
             std::string::npos)
       << r.output;
+  // Stopped in the GRPO run's own evaluation (the 80th check of an evaluation falls after the base model's,
+  // about 45 checks of these flags, and inside step 1's), the demo says nothing of --resume: it printed the
+  // trainer's "--resume runs it" above its own "starts it again".
+  ::setenv("SEEK_TEST_SIGNAL_AT", "eval:80", 1);
+  r = run("demo" + flags);
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 130) << r.output;
+  EXPECT_NE(r.output.find("the evaluation of step 1 was stopped"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("4/4"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("--resume"), std::string::npos) << r.output;
+  EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;
   r = seek::test::run_command("ulimit -f 1024; " + std::string(SEEK_BINARY) + " demo" + flags + " 2>&1");
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("File too large"), std::string::npos) << r.output;
