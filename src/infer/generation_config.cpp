@@ -132,7 +132,10 @@ std::optional<GenerationConfig> load_generation_config(const std::string& dir) {
       const std::string what =
           e.is_array() ? fmt::format("element {} of \"eos_token_id\"", i) : std::string("\"eos_token_id\"");
       const int64_t id = r.whole(ids[i], what);
-      SEEK_CHECK(id >= 0, "{}: {} is {}; a token id is >= 0", g.path, what, id);
+      // A single -1 is "no end token", as in config.json (it was refused, so such a model did not run).
+      if (id == -1 && !e.is_array()) break;
+      SEEK_CHECK(id >= 0, "{}: {} is {}; a token id is >= 0{}", g.path, what, id,
+                 e.is_array() ? "" : " (or -1: none)");
       g.eos_token_ids.push_back(id);
     }
   }

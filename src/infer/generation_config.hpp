@@ -2,9 +2,9 @@
 // (DeepSeek-V3 and R1: do_sample, temperature 0.6, top_p 0.95), which Hugging Face's generate() and vLLM use
 // when a request does not set the values. seek generate and seek chat do too (apply_generation_config).
 // Keys read: do_sample, temperature, top_k, top_p, min_p, repetition_penalty, max_new_tokens, eos_token_id
-// (an id or a list: more end tokens). Keys that would change the output but that seek does not implement
-// (beam search, typical_p, bad_words_ids, ...) are listed in `unsupported` for a warning; the rest (metadata
-// such as transformers_version, bos/pad ids, max_length) are ignored.
+// (an id or a list: more end tokens; -1: none). Keys that would change the output but that seek does not
+// implement (beam search, typical_p, bad_words_ids, ...) are listed in `unsupported` for a warning; the rest
+// (metadata such as transformers_version, bos/pad ids, max_length) are ignored.
 #pragma once
 #include <cstdint>
 #include <functional>

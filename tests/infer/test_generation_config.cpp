@@ -73,6 +73,9 @@ TEST(GenerationConfig, ReadsTheSamplingKeysAndEndTokens) {
 
   g = load_text(dir, R"({"eos_token_id": 5})");
   EXPECT_EQ(g->eos_token_ids, (std::vector<int64_t>{5}));
+  // -1 names no end token, as in config.json.
+  g = load_text(dir, R"({"eos_token_id": -1})");
+  EXPECT_TRUE(g->eos_token_ids.empty());
   p = SamplingParams{};
   p.top_k = 40;
   EXPECT_EQ(apply_generation_config(*g, p, given_of({})), "");  // no sampling recipe: nothing changes
@@ -169,6 +172,8 @@ TEST(GenerationConfig, BadFilesNameTheFileAndKey) {
       {R"({"eos_token_id": 100})",
        "\"eos_token_id\" names 100, not a token id of the model's 100-token vocabulary"},
       {R"({"eos_token_id": [1, -2]})", "element 1 of \"eos_token_id\" is -2; a token id is >= 0"},
+      {R"({"eos_token_id": [-1]})", "element 0 of \"eos_token_id\" is -1; a token id is >= 0"},
+      {R"({"eos_token_id": -2})", "\"eos_token_id\" is -2; a token id is >= 0 (or -1: none)"},
       {R"({"eos_token_id": []})", "\"eos_token_id\" is an empty list"},
       {R"({"eos_token_id": [1, "2"]})", "element 1 of \"eos_token_id\" must be a whole number, got \"2\""},
       {R"({"top_p": 0.9, "top_p": 0.5})", "top_p"},  // two values for one key
