@@ -273,8 +273,10 @@ RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model
   app.add_option("--stride", o->stride, "window step, at most the window (default: the window, no overlap)")
       ->transform(at_least<int64_t>(1));
   app.add_flag("--no-bos", o->no_bos, "score the text as it is, without a BOS token before it");
-  app.add_flag("--parse-special", o->parse_special,
-               "read special-token strings in the text (<｜User｜>, ...) as those tokens, not as plain text");
+  app.add_flag(
+      "--parse-special", o->parse_special,
+      "read the text of tokens marked special in tokenizer.json (BOS, EOS, ...) as those tokens, not as "
+      "plain text");
   add_forward_options(app, o->bf16, o->naive, o->kv_cache);
   app.callback([o] { run_perplexity(*o); });
 });

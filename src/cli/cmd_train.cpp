@@ -43,7 +43,8 @@ constexpr FlagHelp kFlagHelp[] = {
     {"seq_aux",
      "balance loss per sequence (true) or per batch (false); not read from the model's config "
      "(default true)"},
-    {"mtp_lambda", "λ, weight of the multi-token-prediction loss (default 0.3)"},
+    {"mtp_lambda",
+     "λ, weight of the multi-token-prediction loss (default 0.3; 0: MTP layers not run or trained)"},
     {"seed", "seed for initialisation, data split and order (default 1234)"},
     {"threads", "OpenMP threads (default: all cores, or OMP_NUM_THREADS)"},
     {"eval_every", "validate every N steps and at the last, 0 = never (default 100)"},

@@ -48,6 +48,7 @@ void Transformer<T>::embed_and_run_layers(const int32_t* tokens, int64_t B, int6
   SEEK_CHECK(Tn <= cfg_.max_position_embeddings, "sequence length {} exceeds max_position_embeddings {}", Tn,
              cfg_.max_position_embeddings);
   rope_.extend(Tn);
+  mtp_run_ = 0;
   hs_.resize(ids_.layers.size() + 1);
   for (auto& h : hs_) h.resize(size_t(N * d));
   embedding_forward<T>(ps_.p(ids_.embed), tokens, hs_[0].data(), N, cfg_.vocab_size, d);
@@ -63,9 +64,9 @@ void Transformer<T>::embed_and_run_layers(const int32_t* tokens, int64_t B, int6
 }
 
 template <typename T>
-int64_t Transformer<T>::layer_passes(int64_t Tn, bool backward) const {
+int64_t Transformer<T>::layer_passes(int64_t Tn, bool backward, bool with_mtp) const {
   int64_t layers = int64_t(ids_.layers.size());
-  for (int64_t k = 1; k <= int64_t(ids_.mtp.size()); ++k) layers += Tn - k > 0;
+  for (int64_t k = 1; with_mtp && k <= int64_t(ids_.mtp.size()); ++k) layers += Tn - k > 0;
   return backward ? 2 * layers : layers;
 }
 
@@ -80,9 +81,10 @@ template <typename T>
 LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t* targets, int64_t B,
                                             int64_t Tn, const LossOptions& opts, bool backward) {
   const int64_t N = B * Tn, d = cfg_.hidden_size, V = cfg_.vocab_size;
-  const int64_t D = int64_t(ids_.mtp.size());
+  const int64_t D = opts.mtp_lambda > 0 ? int64_t(ids_.mtp.size()) : 0;
   LossResult res;
   embed_and_run_layers(tokens, B, Tn, opts.balance, &res.balance, &opts.on_layer_pass);
+  mtp_run_ = size_t(D);
 
   int64_t count = 0;
   for (int64_t i = 0; i < N; ++i) count += targets[i] >= 0;
@@ -140,6 +142,7 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
     rmsnorm_forward<T>(m.out.data(), d, ps_.p(mi.head_norm), m.normed.data(), d, m.rstd.data(), Np, d,
                        cfg_.rms_norm_eps);
     for (int64_t i = 0; i < Np; ++i) m.count += m.targets[size_t(i)] >= 0;
+    res.mtp_tokens += m.count;
     // Zeroed before a depth without targets skips its loss too: the backward pass reads dnormed, which must
     // not still hold the previous batch's gradient.
     m.dnormed.assign(backward ? size_t(Np * d) : 0, T(0));
@@ -278,7 +281,7 @@ std::vector<ExpertLoad> Transformer<T>::expert_loads() const {
   std::vector<ExpertLoad> out;
   for (size_t l = 0; l < ids_.layers.size(); ++l)
     if (ids_.layers[l].moe) out.push_back({ids_.layers[l].index, caches_[l].moe.router.counted_load});
-  for (size_t k = 0; k < ids_.mtp.size(); ++k)
+  for (size_t k = 0; k < mtp_run_; ++k)
     if (ids_.mtp[k].layer.moe)
       out.push_back({ids_.mtp[k].layer.index, mtp_[k].layer.moe.router.counted_load});
   return out;

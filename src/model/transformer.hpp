@@ -17,8 +17,10 @@
 namespace seek {
 
 struct LossOptions {
-  double mtp_lambda = 0.3;  // λ: weight of the mean MTP loss
-  BalanceOptions balance;   // α and per-sequence/batch
+  // λ: weight of the mean MTP loss. 0 runs no MTP depth at all: no loss, no balance term of theirs (which
+  // alone moved the MTP weights and, through them, the embedding), no loads reported.
+  double mtp_lambda = 0.3;
+  BalanceOptions balance;  // α and per-sequence/batch
   // Gradient accumulation: the counted targets of the whole optimizer step this batch is one micro-batch of
   // (main head, and per MTP depth). The cross-entropy sums are divided by these instead of this batch's own
   // counts, so the micro-batches' losses and gradients add up to those of one batch of all the step's
@@ -43,6 +45,7 @@ struct LossResult {
   double mtp = 0;              // mean over depths of the MTP cross-entropies (unweighted)
   double balance = 0;          // sum over MoE layers of the balance loss
   int64_t tokens = 0;          // counted main targets
+  int64_t mtp_tokens = 0;      // counted MTP targets, over the depths run (0: mtp is no loss, not a zero one)
   std::vector<double> mtp_ce;  // per depth
 };
 
@@ -71,8 +74,9 @@ class Transformer {
                               const LossOptions& opts, bool backward = true);
 
   // How many times forward_backward over sequences of Tn tokens calls LossOptions::on_layer_pass: once per
-  // decoder layer and per MTP depth that has positions (Tn > depth), twice with backward.
-  int64_t layer_passes(int64_t Tn, bool backward) const;
+  // decoder layer and per MTP depth that has positions (Tn > depth), twice with backward. with_mtp false:
+  // for options whose mtp_lambda is 0, which run no depth.
+  int64_t layer_passes(int64_t Tn, bool backward, bool with_mtp = true) const;
 
   // Main-model logits [B·Tn, vocab] (no MTP).
   void forward_logits(const int32_t* tokens, int64_t B, int64_t Tn, T* logits);
@@ -92,7 +96,8 @@ class Transformer {
   // training_activation_bytes_per_token estimates from the shapes).
   int64_t activation_bytes() const;
 
-  // Loads recorded by the last forward, per MoE layer.
+  // Loads recorded by the last forward, per MoE layer that it ran (MTP layers only after a forward_backward
+  // that ran them).
   std::vector<ExpertLoad> expert_loads() const;
   // The decoder layers' loads of the last forward [B rows of Tn] counted over the first row_lengths[b]
   // positions of each row only: padding does not steer the balance (nor make it depend on how rows were
@@ -127,6 +132,7 @@ class Transformer {
   std::vector<LayerCache<T>> caches_;
   std::vector<T> final_norm_, final_rstd_, dfinal_, dh_a_, dh_b_;
   std::vector<MtpState> mtp_;
+  size_t mtp_run_ = 0;  // MTP depths the last forward ran
   struct PolicyState {
     std::vector<int32_t> tokens, targets;
     int64_t B = 0, Tn = 0;

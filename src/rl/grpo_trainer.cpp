@@ -232,12 +232,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   AdamW<float> opt(policy->params().layout);
   // GRPO's loss never reaches the MTP layers (model.layers.<num_hidden_layers + k>): they are saved as they
   // came, not shrunk by weight decay each step.
-  for (int id = 0; id < policy->params().layout.size(); ++id) {
-    const std::string& name = policy->params().layout[id].name;
-    long long layer = -1;
-    if (std::sscanf(name.c_str(), "model.layers.%lld.", &layer) == 1 && layer >= cfg.num_hidden_layers)
-      opt.hold(id);
-  }
+  hold_mtp_layers(opt, policy->params().layout, cfg.num_hidden_layers);
   TrainerState state;
   // The weights the run started from, recorded with every checkpoint: a resumed run's KL term reads --init
   // again, and a folder since overwritten with another model (same shapes, other weights) measured the KL

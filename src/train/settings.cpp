@@ -44,6 +44,21 @@ Schedule TrainSettings::make_schedule() const {
   return s;
 }
 
+std::vector<std::string> TrainSettings::settings_without_effect() const {
+  const TrainSettings d;
+  std::vector<std::string> notes;
+  const auto note = [&](bool changed, bool inert, const std::string& what) {
+    if (changed && inert) notes.push_back(what);
+  };
+  const ScheduleKind kind = parse_schedule_kind(schedule);
+  note(decay_fraction != d.decay_fraction, kind != ScheduleKind::Wsd,
+       fmt::format("decay_fraction has no effect with schedule {} (only with wsd)", schedule));
+  note(min_lr != d.min_lr, kind == ScheduleKind::Constant, "min_lr has no effect with the constant schedule");
+  note(eval_batches != d.eval_batches, eval_every == 0,
+       "eval_batches has no effect with eval_every 0 (no validation)");
+  return notes;
+}
+
 void TrainSettings::validate() const {
   SEEK_CHECK(config.empty() != init.empty(),
              "give exactly one of --config (train from scratch) or --init DIR");

@@ -94,6 +94,10 @@ struct TrainSettings {
   void validate() const;
   Objective objective_kind() const;
   Schedule make_schedule() const;
+  // Notes on settings given a value other than the default that this run's other settings leave without
+  // effect (decay_fraction without wsd, min_lr with the constant schedule, ...): each "x has no effect ...".
+  // What depends on the model (mtp_lambda) the trainer notes itself.
+  std::vector<std::string> settings_without_effect() const;
   int64_t sequences_per_step() const { return batch_size * grad_accum; }
 };
 

@@ -173,6 +173,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     if (!ckpt) prepare_run_folder(out, s.to_json());
   }
   AdamW<float> opt(model->params().layout);
+  // λ 0 runs no MTP layer: they are saved as they came, not shrunk by weight decay each step.
+  if (s.mtp_lambda == 0) hold_mtp_layers(opt, model->params().layout, cfg.num_hidden_layers);
   TrainerState state;
   if (ckpt) {
     state = load_checkpoint(*ckpt, *model, opt);
@@ -370,6 +372,19 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   if (!ckpt && s.warmup_steps > s.steps && s.steps > 0)
     fmt::print("note: warmup_steps {} is above steps {}, so the learning rate never reaches lr {}\n",
                s.warmup_steps, s.steps, s.lr);
+  else if (!ckpt && s.warmup_steps == s.steps && s.steps > 1)
+    fmt::print(
+        "note: warmup_steps {} equals steps, so the learning rate reaches lr {} at the last step only and "
+        "never decays\n",
+        s.warmup_steps, s.lr);
+  for (const std::string& note : s.settings_without_effect()) fmt::print("note: {}\n", note);
+  const int64_t mtp_layers = int64_t(model->ids().mtp.size());
+  if (mtp_layers == 0 && s.mtp_lambda != TrainSettings{}.mtp_lambda)
+    fmt::print("note: mtp_lambda has no effect: the model has no MTP layer (num_nextn_predict_layers 0)\n");
+  if (mtp_layers > 0 && s.mtp_lambda == 0)
+    fmt::print("note: mtp_lambda 0: the model's {} neither run nor trained (saved as {})\n",
+               mtp_layers == 1 ? "MTP layer is" : fmt::format("{} MTP layers are", mtp_layers),
+               mtp_layers == 1 ? "it is" : "they are");
 
   // aux_alpha follows the config unless given, seq_aux is the run's own (a bool has no "unset"): a config
   // that says otherwise was silently overruled.
@@ -468,7 +483,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     hp.lr = lr;
     model->params().zero_grad();
     double loss = 0, ce = 0, mtp = 0, bal = 0;
-    int64_t counted = 0;
+    int64_t counted = 0, mtp_counted = 0;
     std::vector<ExpertLoad> loads;
     const int64_t step_data_position = state.data_position;
     bool abandoned = false;
@@ -484,8 +499,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     step_lo.count_step_targets(targets.data(), A * B, T, mtp_depths);
     // A step of a large model, or of many micro-batches, can run for minutes: the line counts its layers'
     // forward and backward passes.
-    ProgressLine in_step(fmt::format("step {}/{}", state.step + 1, s.steps), A * model->layer_passes(T, true),
-                         "layer passes", progress);
+    ProgressLine in_step(fmt::format("step {}/{}", state.step + 1, s.steps),
+                         A * model->layer_passes(T, true, s.mtp_lambda > 0), "layer passes", progress);
     int64_t passes_done = 0, micro_batch = 0;
     step_lo.on_layer_pass = [&] {
       in_step.update(++passes_done,
@@ -508,6 +523,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       mtp += r.mtp;
       bal += r.balance;
       counted += r.tokens;
+      mtp_counted += r.mtp_tokens;
       add_loads(loads, model->expert_loads());
     }
     in_step.finish();
@@ -590,6 +606,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     // gradient was taken: unknown, null, as GRPO logs a step without an update.
     if (without_targets)
       for (const char* key : {"loss", "ce", "mtp", "grad_norm"}) m[key] = nullptr;
+    // No MTP target either (no MTP layer, mtp_lambda 0, seq_len 1): no MTP loss, rather than a perfect one.
+    if (mtp_counted == 0) m["mtp"] = nullptr;
     if (!finite) m["grad_norm"] = nullptr;  // no gradient was taken of a non-finite loss
     double val = -1;
     checkpoints.set_eval_pending(false);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -259,6 +260,34 @@ TEST(ModelDir, LayerAndExpertCountsNeedEveryIndexFromZero) {
 // Layers and experts counted apart each match a header with one tensor per layer index and one per expert
 // index, while the config's layers × experts are far more tensors than the header holds: the list of them
 // was built first (2000 × 2000 took minutes and gigabytes), now the counts are compared before.
+// Weights without any MTP layer under a config that counts one (a tool that dropped them kept the count):
+// inference skips it, and training, which needs it, says how to go without.
+TEST(ModelDir, AModelSavedWithoutItsMtpLayersSaysHowToTrainIt) {
+  auto cfg = test::shipped_config("tiny-v3");
+  ASSERT_GT(cfg.num_nextn_predict_layers, 0);
+  Transformer<float> m(cfg);
+  m.init_weights(1);
+  auto dir = temp_dir("no-mtp");
+  fs::create_directories(dir);
+  SafetensorsWriter w;
+  const auto& ps = m.params();
+  for (const auto& info : ps.layout.all()) {
+    long long layer = -1;
+    if (std::sscanf(info.name.c_str(), "model.layers.%lld.", &layer) == 1 && layer >= cfg.num_hidden_layers)
+      continue;
+    w.add(info.name, DType::F32, info.shape, ps.value.data() + info.offset);
+  }
+  w.write(dir / "model.safetensors");
+  TensorStore store(dir);
+  EXPECT_EQ(error_of([&] { check_weights_match_config(store, cfg, true, "cfg.json"); }), "");
+  const std::string msg = error_of([&] { check_weights_match_config(store, cfg, false, "cfg.json"); });
+  EXPECT_NE(msg.find("holds 0 layer(s) after the 3 decoder layers; a model saved without its MTP layers: set "
+                     "num_nextn_predict_layers to 0 in config.json to train it without them"),
+            std::string::npos)
+      << msg;
+  fs::remove_all(dir);
+}
+
 TEST(ModelDir, LayersTimesExpertsAreComparedWithTheHeaderFirst) {
   auto dir = temp_dir("layers-times-experts");
   fs::create_directories(dir);

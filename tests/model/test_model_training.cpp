@@ -71,6 +71,59 @@ TEST(Training, FloatModelAgreesWithDouble) {
   EXPECT_LT(max_err, 1e-4 * max_g);
 }
 
+// mtp_lambda 0 turns the MTP layers off: the main model gets the loss, gradients and expert loads of the
+// same weights without them (their balance term alone moved the MTP weights and, through them, the
+// embedding), and the MTP weights get no gradient.
+TEST(Training, MtpLambdaZeroRunsNoMtpLayer) {
+  const ModelConfig cfg = test::shipped_config("tiny-v3");
+  ASSERT_GT(cfg.num_nextn_predict_layers, 0);
+  ModelConfig without = cfg;
+  without.num_nextn_predict_layers = 0;
+  Transformer<double> with_mtp(cfg), main_only(without);
+  with_mtp.init_weights(3);
+  const ParamLayout& all = with_mtp.params().layout;
+  const ParamLayout& main = main_only.params().layout;
+  for (int id = 0; id < main.size(); ++id) {
+    const int from = all.find(main[id].name);
+    ASSERT_GE(from, 0) << main[id].name;
+    std::copy_n(with_mtp.params().p(from), main[id].numel, main_only.params().p(id));
+  }
+  const auto batch = test::random_batch(cfg, 2, 16, 5, false);
+  LossOptions opts;
+  opts.mtp_lambda = 0;
+  opts.balance.alpha = 0.01;
+  with_mtp.params().zero_grad();
+  main_only.params().zero_grad();
+  const LossResult a =
+      with_mtp.forward_backward(batch.tokens.data(), batch.targets.data(), 2, 16, opts, true);
+  const LossResult b =
+      main_only.forward_backward(batch.tokens.data(), batch.targets.data(), 2, 16, opts, true);
+  EXPECT_EQ(a.loss, b.loss);
+  EXPECT_EQ(a.balance, b.balance);
+  EXPECT_EQ(a.mtp, 0.0);
+  EXPECT_EQ(a.mtp_tokens, 0);
+  EXPECT_EQ(with_mtp.expert_loads().size(), main_only.expert_loads().size());
+  EXPECT_EQ(with_mtp.layer_passes(16, true, false), main_only.layer_passes(16, true));
+  for (int id = 0; id < all.size(); ++id) {
+    const int in_main = main.find(all[id].name);
+    for (int64_t i = 0; i < all[id].numel; ++i) {
+      const double g = with_mtp.params().g(id)[i];
+      if (in_main < 0)
+        ASSERT_EQ(g, 0.0) << all[id].name << " of an MTP layer got a gradient";
+      else
+        ASSERT_EQ(g, main_only.params().g(in_main)[i]) << all[id].name << "[" << i << "]";
+    }
+  }
+  // λ > 0 runs them: their targets are counted and their loads reported.
+  opts.mtp_lambda = 0.3;
+  const LossResult c =
+      with_mtp.forward_backward(batch.tokens.data(), batch.targets.data(), 2, 16, opts, false);
+  EXPECT_GT(c.mtp_tokens, 0);
+  EXPECT_GT(c.mtp, 0.0);
+  EXPECT_EQ(with_mtp.expert_loads().size(),
+            main_only.expert_loads().size() + size_t(cfg.num_nextn_predict_layers));
+}
+
 TEST(Training, SequenceLongerThanContextIsAnError) {
   auto cfg = test::shipped_config("tiny-v3");
   Transformer<float> m(cfg);

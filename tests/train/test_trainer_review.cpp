@@ -12,6 +12,7 @@
 #include <iterator>
 #include <string>
 
+#include "model/model_dir.hpp"
 #include "model/transformer.hpp"
 #include "support/byte_vocab_config.hpp"
 #include "support/error_of.hpp"
@@ -448,6 +449,105 @@ TEST(TrainerReview, ALearningRateBelowTheDefaultMinLrSaysSo) {
   s.schedule = "constant";
   s.min_lr = TrainSettings{}.min_lr;
   EXPECT_EQ(test::error_of([&] { s.validate(); }), "");
+}
+
+// mtp_lambda 0: the MTP layers are neither run nor trained (weight decay shrank them every step, and their
+// balance term moved them), metrics log no MTP loss (null, not 0), and the run says so. A model without MTP
+// layers logs null too, and a non-default mtp_lambda is noted as having no effect on it.
+TEST(TrainerReview, MtpLambdaZeroLeavesTheMtpLayersAsTheyCame) {
+  TempDir tmp("trainer-mtp-off");
+  const fs::path data = write_corpus(tmp.path);
+  auto base = settings(data, tmp.path / "base", "pretrain");
+  testing::internal::CaptureStdout();
+  run_training(base, false);
+  testing::internal::GetCapturedStdout();
+  EXPECT_TRUE(first_metrics(tmp.path / "base")["mtp"].is_number());
+  auto s = settings(data, tmp.path / "off", "pretrain");
+  s.config.clear();
+  s.init = (tmp.path / "base" / "model").string();
+  s.steps = 3;
+  s.mtp_lambda = 0;
+  s.aux_alpha = 0.01;
+  s.weight_decay = 0.5;
+  testing::internal::CaptureStdout();
+  run_training(s, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: mtp_lambda 0: the model's MTP layer is neither run nor trained (saved as it is)"),
+            std::string::npos)
+      << out;
+  for (const json& m : all_metrics(tmp.path / "off")) {
+    EXPECT_TRUE(m["mtp"].is_null()) << m.dump();
+    EXPECT_TRUE(m["ce"].is_number()) << m.dump();
+  }
+  const auto before = load_model_dir<float>(tmp.path / "base" / "model");
+  const auto after = load_model_dir<float>(tmp.path / "off" / "model");
+  const ParamLayout& layout = before->params().layout;
+  const int64_t main_layers = before->config().num_hidden_layers;
+  int mtp_tensors = 0, main_changed = 0;
+  for (int id = 0; id < layout.size(); ++id) {
+    long long layer = -1;
+    const bool mtp =
+        std::sscanf(layout[id].name.c_str(), "model.layers.%lld.", &layer) == 1 && layer >= main_layers;
+    const bool same =
+        std::equal(before->params().p(id), before->params().p(id) + layout[id].numel, after->params().p(id));
+    if (mtp) {
+      ++mtp_tensors;
+      EXPECT_TRUE(same) << layout[id].name << " of the MTP layer changed";
+    } else {
+      main_changed += !same;
+    }
+  }
+  EXPECT_GT(mtp_tensors, 0);
+  EXPECT_GT(main_changed, 0);
+
+  // No MTP layer: no MTP loss to log, and mtp_lambda changes nothing.
+  std::ifstream in(base.config);
+  json cfg = json::parse(in);
+  cfg["num_nextn_predict_layers"] = 0;
+  std::ofstream(tmp.path / "no-mtp.json") << cfg.dump();
+  auto plain = settings(data, tmp.path / "plain", "pretrain");
+  plain.config = (tmp.path / "no-mtp.json").string();
+  plain.mtp_lambda = 1;
+  testing::internal::CaptureStdout();
+  run_training(plain, false);
+  const std::string said = testing::internal::GetCapturedStdout();
+  EXPECT_NE(said.find("note: mtp_lambda has no effect: the model has no MTP layer"), std::string::npos)
+      << said;
+  EXPECT_TRUE(first_metrics(tmp.path / "plain")["mtp"].is_null());
+}
+
+// Settings that the others leave without effect are named (seek grpo did so; seek train said nothing).
+TEST(TrainerReview, SettingsWithoutEffectAreNoted) {
+  TrainSettings s;
+  EXPECT_EQ(s.settings_without_effect(), std::vector<std::string>{});
+  s.decay_fraction = 0.5;
+  s.min_lr = 1e-5;
+  s.eval_batches = 3;
+  EXPECT_EQ(s.settings_without_effect(),
+            std::vector<std::string>{"decay_fraction has no effect with schedule cosine (only with wsd)"});
+  s.schedule = "wsd";
+  EXPECT_EQ(s.settings_without_effect(), std::vector<std::string>{});
+  s.schedule = "constant";
+  s.eval_every = 0;
+  EXPECT_EQ(s.settings_without_effect(),
+            (std::vector<std::string>{"decay_fraction has no effect with schedule constant (only with wsd)",
+                                      "min_lr has no effect with the constant schedule",
+                                      "eval_batches has no effect with eval_every 0 (no validation)"}));
+  // The run prints them, and a warm-up as long as the run.
+  TempDir tmp("trainer-inert-settings");
+  auto r = settings(write_corpus(tmp.path), tmp.path / "run", "pretrain");
+  r.steps = 3;
+  r.warmup_steps = 3;
+  r.schedule = "constant";
+  r.min_lr = 1e-5;
+  testing::internal::CaptureStdout();
+  run_training(r, false);
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: min_lr has no effect with the constant schedule"), std::string::npos) << out;
+  EXPECT_NE(out.find("note: warmup_steps 3 equals steps, so the learning rate reaches lr 0.001 at the last "
+                     "step only and never decays"),
+            std::string::npos)
+      << out;
 }
 
 }  // namespace
