@@ -272,7 +272,9 @@ RegisterCommand reg_ppl("perplexity", "Perplexity of a text file under the model
       ->transform(at_least<int64_t>(2));
   app.add_option("--stride", o->stride, "window step, at most the window (default: the window, no overlap)")
       ->transform(at_least<int64_t>(1));
-  app.add_flag("--no-bos", o->no_bos, "score the text as it is, without a BOS token before it");
+  app.add_flag("--no-bos", o->no_bos,
+               "score the text as it is, without a BOS token before it (nor the EOS after it that "
+               "tokenizer_config.json's add_eos_token adds)");
   app.add_flag(
       "--parse-special", o->parse_special,
       "read the text of tokens marked special in tokenizer.json (BOS, EOS, ...) as those tokens, not as "

@@ -298,14 +298,17 @@ ParamLayout layout_matching_names_and_shapes(const TensorStore& store, const Mod
   // None at all is a model saved without them by a tool that kept the config's count (inference loaders
   // skip MTP weights): the message says how to train it.
   SEEK_CHECK(
+      skips_mtp_layers || layers > cfg.num_hidden_layers || cfg.num_nextn_predict_layers == 0,
+      "{}: num_nextn_predict_layers is {} but {} holds no layer after the {} decoder layers: the model "
+      "was saved without its MTP layers. Set num_nextn_predict_layers to 0 in config.json to train it "
+      "without them (seek generate and seek chat skip MTP layers and load it as it is)",
+      config_path, cfg.num_nextn_predict_layers, store.path(), cfg.num_hidden_layers);
+  SEEK_CHECK(
       skips_mtp_layers || cfg.num_nextn_predict_layers <= layers - cfg.num_hidden_layers,
-      "{}: num_nextn_predict_layers is {} but {} holds {} layer(s) after the {} decoder layers; {}",
+      "{}: num_nextn_predict_layers is {} but {} holds {} layer(s) after the {} decoder layers; do the "
+      "weights match the config?",
       config_path, cfg.num_nextn_predict_layers, store.path(), layers - cfg.num_hidden_layers,
-      cfg.num_hidden_layers,
-      layers == cfg.num_hidden_layers
-          ? "a model saved without its MTP layers: set num_nextn_predict_layers to 0 in config.json to "
-            "train it without them (seek generate and seek chat skip MTP layers and load it as it is)"
-          : "do the weights match the config?");
+      cfg.num_hidden_layers);
   bool moe = false;  // a config may name experts and still have only dense layers
   for (int64_t i = 0; i < cfg.num_hidden_layers && !moe; ++i) moe = cfg.is_moe_layer(i);
   SEEK_CHECK(!moe || cfg.n_routed_experts <= experts,

@@ -84,7 +84,7 @@ LossResult Transformer<T>::forward_backward(const int32_t* tokens, const int32_t
   const int64_t D = opts.mtp_lambda > 0 ? int64_t(ids_.mtp.size()) : 0;
   LossResult res;
   embed_and_run_layers(tokens, B, Tn, opts.balance, &res.balance, &opts.on_layer_pass);
-  mtp_run_ = size_t(D);
+  mtp_run_ = size_t(std::clamp<int64_t>(Tn - 1, 0, D));  // depth k runs on the Tn - k > 0 positions
 
   int64_t count = 0;
   for (int64_t i = 0; i < N; ++i) count += targets[i] >= 0;

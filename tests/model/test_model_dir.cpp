@@ -257,9 +257,6 @@ TEST(ModelDir, LayerAndExpertCountsNeedEveryIndexFromZero) {
   fs::remove_all(dir);
 }
 
-// Layers and experts counted apart each match a header with one tensor per layer index and one per expert
-// index, while the config's layers × experts are far more tensors than the header holds: the list of them
-// was built first (2000 × 2000 took minutes and gigabytes), now the counts are compared before.
 // Weights without any MTP layer under a config that counts one (a tool that dropped them kept the count):
 // inference skips it, and training, which needs it, says how to go without.
 TEST(ModelDir, AModelSavedWithoutItsMtpLayersSaysHowToTrainIt) {
@@ -281,13 +278,16 @@ TEST(ModelDir, AModelSavedWithoutItsMtpLayersSaysHowToTrainIt) {
   TensorStore store(dir);
   EXPECT_EQ(error_of([&] { check_weights_match_config(store, cfg, true, "cfg.json"); }), "");
   const std::string msg = error_of([&] { check_weights_match_config(store, cfg, false, "cfg.json"); });
-  EXPECT_NE(msg.find("holds 0 layer(s) after the 3 decoder layers; a model saved without its MTP layers: set "
-                     "num_nextn_predict_layers to 0 in config.json to train it without them"),
+  EXPECT_NE(msg.find("holds no layer after the 3 decoder layers: the model was saved without its MTP layers. "
+                     "Set num_nextn_predict_layers to 0 in config.json to train it without them"),
             std::string::npos)
       << msg;
   fs::remove_all(dir);
 }
 
+// Layers and experts counted apart each match a header with one tensor per layer index and one per expert
+// index, while the config's layers × experts are far more tensors than the header holds: the list of them
+// was built first (2000 × 2000 took minutes and gigabytes), now the counts are compared before.
 TEST(ModelDir, LayersTimesExpertsAreComparedWithTheHeaderFirst) {
   auto dir = temp_dir("layers-times-experts");
   fs::create_directories(dir);

@@ -122,6 +122,11 @@ TEST(Training, MtpLambdaZeroRunsNoMtpLayer) {
   EXPECT_GT(c.mtp, 0.0);
   EXPECT_EQ(with_mtp.expert_loads().size(),
             main_only.expert_loads().size() + size_t(cfg.num_nextn_predict_layers));
+  // A depth without positions (Tn 1) runs nothing, and reports no loads (the previous call's were).
+  const auto one = test::random_batch(cfg, 2, 1, 7, false);
+  const LossResult d = with_mtp.forward_backward(one.tokens.data(), one.targets.data(), 2, 1, opts, false);
+  EXPECT_EQ(d.mtp_tokens, 0);
+  EXPECT_EQ(with_mtp.expert_loads().size(), main_only.expert_loads().size());
 }
 
 TEST(Training, SequenceLongerThanContextIsAnError) {
