@@ -1,8 +1,7 @@
 // Learning-rate schedules: linear warm-up (lr · (step + 1) / warmup_steps, so the first step is not at 0 and
-// the peak comes at step warmup_steps - 1 and again at warmup_steps), then constant, cosine or linear decay to
-// min_lr, or warmup-stable-decay (WSD: constant until the last decay_fraction of the steps after the warm-up,
-// then linear to min_lr).
-// step counts from 0 (the first optimizer step uses lr_at(0)).
+// the peak comes at step warmup_steps - 1 and again at warmup_steps), then constant, cosine or linear decay
+// to min_lr, or warmup-stable-decay (WSD: constant until the last decay_fraction of the steps after the
+// warm-up, then linear to min_lr). step counts from 0 (the first optimizer step uses lr_at(0)).
 #pragma once
 #include <cstdint>
 #include <string>
