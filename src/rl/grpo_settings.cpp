@@ -25,30 +25,28 @@ nlohmann::json GrpoSettings::to_json() const {
 
 std::vector<std::string> GrpoSettings::settings_without_effect() const {
   const GrpoSettings d;
-  std::vector<std::string> notes;
-  const auto note = [&](bool changed, bool inert, const std::string& what) {
-    if (changed && inert) notes.push_back(what);
-  };
+  InertSettingNotes notes;
+  note_shared_settings_without_effect(*this, notes);
   const PolicyLoss loss = parse_policy_loss(policy_loss);
-  note(epsilon_low != d.epsilon_low || epsilon_high != d.epsilon_high, loss != PolicyLoss::Clip,
-       fmt::format("epsilon_low and epsilon_high clip the ratio of policy_loss clip; {} has no use for them",
-                   policy_loss));
-  note(cispo_max != d.cispo_max, loss != PolicyLoss::Cispo,
-       fmt::format("cispo_max has no effect with policy_loss {} (only with cispo)", policy_loss));
-  note(sapo_temperature_pos != d.sapo_temperature_pos || sapo_temperature_neg != d.sapo_temperature_neg,
-       loss != PolicyLoss::Sapo,
-       fmt::format("sapo_temperature_pos and sapo_temperature_neg have no effect with policy_loss {} (only "
-                   "with sapo)",
-                   policy_loss));
-  note(kl_estimator != d.kl_estimator, beta == 0, "kl_estimator has no effect with beta 0 (no KL term)");
-  note(dynamic_sampling_metric != d.dynamic_sampling_metric || max_dynamic_draws != d.max_dynamic_draws,
-       !dynamic_sampling,
-       "dynamic_sampling_metric and max_dynamic_draws have no effect without dynamic_sampling");
-  note(min_lr != d.min_lr, parse_schedule_kind(schedule) == ScheduleKind::Constant,
-       "min_lr has no effect with the constant schedule");
-  note(eval_problems != d.eval_problems || eval_samples != d.eval_samples, eval_every == 0,
-       "eval_problems and eval_samples have no effect with eval_every 0 (no evaluation)");
-  return notes;
+  notes.add(
+      epsilon_low != d.epsilon_low || epsilon_high != d.epsilon_high, loss != PolicyLoss::Clip,
+      fmt::format("epsilon_low and epsilon_high clip the ratio of policy_loss clip; {} has no use for them",
+                  policy_loss));
+  notes.add(cispo_max != d.cispo_max, loss != PolicyLoss::Cispo,
+            fmt::format("cispo_max has no effect with policy_loss {} (only with cispo)", policy_loss));
+  notes.add(
+      sapo_temperature_pos != d.sapo_temperature_pos || sapo_temperature_neg != d.sapo_temperature_neg,
+      loss != PolicyLoss::Sapo,
+      fmt::format("sapo_temperature_pos and sapo_temperature_neg have no effect with policy_loss {} (only "
+                  "with sapo)",
+                  policy_loss));
+  notes.add(kl_estimator != d.kl_estimator, beta == 0, "kl_estimator has no effect with beta 0 (no KL term)");
+  notes.add(dynamic_sampling_metric != d.dynamic_sampling_metric || max_dynamic_draws != d.max_dynamic_draws,
+            !dynamic_sampling,
+            "dynamic_sampling_metric and max_dynamic_draws have no effect without dynamic_sampling");
+  notes.add(eval_problems != d.eval_problems || eval_samples != d.eval_samples, eval_every == 0,
+            "eval_problems and eval_samples have no effect with eval_every 0 (no evaluation)");
+  return notes.take();
 }
 
 GrpoLossOptions GrpoSettings::loss_options() const {

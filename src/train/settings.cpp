@@ -46,17 +46,13 @@ Schedule TrainSettings::make_schedule() const {
 
 std::vector<std::string> TrainSettings::settings_without_effect() const {
   const TrainSettings d;
-  std::vector<std::string> notes;
-  const auto note = [&](bool changed, bool inert, const std::string& what) {
-    if (changed && inert) notes.push_back(what);
-  };
-  const ScheduleKind kind = parse_schedule_kind(schedule);
-  note(decay_fraction != d.decay_fraction, kind != ScheduleKind::Wsd,
-       fmt::format("decay_fraction has no effect with schedule {} (only with wsd)", schedule));
-  note(min_lr != d.min_lr, kind == ScheduleKind::Constant, "min_lr has no effect with the constant schedule");
-  note(eval_batches != d.eval_batches, eval_every == 0,
-       "eval_batches has no effect with eval_every 0 (no validation)");
-  return notes;
+  InertSettingNotes notes;
+  note_shared_settings_without_effect(*this, notes);
+  notes.add(decay_fraction != d.decay_fraction, parse_schedule_kind(schedule) != ScheduleKind::Wsd,
+            fmt::format("decay_fraction has no effect with schedule {} (only with wsd)", schedule));
+  notes.add(eval_batches != d.eval_batches, eval_every == 0,
+            "eval_batches has no effect with eval_every 0 (no validation)");
+  return notes.take();
 }
 
 void TrainSettings::validate() const {

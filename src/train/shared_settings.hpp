@@ -8,6 +8,7 @@
 #include <limits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/thread_count.hpp"
@@ -51,6 +52,27 @@ Schedule shared_schedule(const S& s, int64_t total_steps) {
   sched.warmup_steps = s.warmup_steps;
   sched.total_steps = total_steps;
   return sched;
+}
+
+// Notes on settings given a value other than their default (changed) that the run's other settings leave
+// without effect (inert), each "x has no effect ...": what settings_without_effect of each command returns.
+class InertSettingNotes {
+ public:
+  void add(bool changed, bool inert, std::string what) {
+    if (changed && inert) notes_.push_back(std::move(what));
+  }
+  std::vector<std::string> take() { return std::move(notes_); }
+
+ private:
+  std::vector<std::string> notes_;
+};
+
+// Those of the shared keys, which both commands note first.
+template <typename S>
+void note_shared_settings_without_effect(const S& s, InertSettingNotes& notes) {
+  const S d;
+  notes.add(s.min_lr != d.min_lr, parse_schedule_kind(s.schedule) == ScheduleKind::Constant,
+            "min_lr has no effect with the constant schedule");
 }
 
 // A tokenizer given by name (`flag`: "tokenizer" for the setting, "--tokenizer" for seek eval's flag) is a

@@ -311,15 +311,15 @@ TEST(GrpoEvalSettings, SettingsWithoutEffectAreNoted) {
                            {"eval_samples", 4}})
                          .settings_without_effect();
   ASSERT_EQ(notes.size(), 6u) << fmt::format("{}", fmt::join(notes, "\n"));
-  EXPECT_EQ(notes[0],
+  EXPECT_EQ(notes[0], "min_lr has no effect with the constant schedule");  // the shared keys' first
+  EXPECT_EQ(notes[1],
             "epsilon_low and epsilon_high clip the ratio of policy_loss clip; cispo has no use for them");
   EXPECT_EQ(
-      notes[1],
+      notes[2],
       "sapo_temperature_pos and sapo_temperature_neg have no effect with policy_loss cispo (only with sapo)");
-  EXPECT_EQ(notes[2], "kl_estimator has no effect with beta 0 (no KL term)");
-  EXPECT_EQ(notes[3],
+  EXPECT_EQ(notes[3], "kl_estimator has no effect with beta 0 (no KL term)");
+  EXPECT_EQ(notes[4],
             "dynamic_sampling_metric and max_dynamic_draws have no effect without dynamic_sampling");
-  EXPECT_EQ(notes[4], "min_lr has no effect with the constant schedule");
   EXPECT_EQ(notes[5], "eval_problems and eval_samples have no effect with eval_every 0 (no evaluation)");
   // Where they take effect, nothing is said.
   EXPECT_EQ(grpo({{"task", "countdown"},

@@ -530,8 +530,8 @@ TEST(TrainerReview, SettingsWithoutEffectAreNoted) {
   s.schedule = "constant";
   s.eval_every = 0;
   EXPECT_EQ(s.settings_without_effect(),
-            (std::vector<std::string>{"decay_fraction has no effect with schedule constant (only with wsd)",
-                                      "min_lr has no effect with the constant schedule",
+            (std::vector<std::string>{"min_lr has no effect with the constant schedule",
+                                      "decay_fraction has no effect with schedule constant (only with wsd)",
                                       "eval_batches has no effect with eval_every 0 (no validation)"}));
   // The run prints them, and a warm-up as long as the run.
   TempDir tmp("trainer-inert-settings");
