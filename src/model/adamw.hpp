@@ -2,12 +2,12 @@
 // slab, so a step is one pass per tensor (weight decay differs per tensor) and a checkpoint is three memcpys.
 #pragma once
 #include <cstdint>
-#include <cstdio>
 #include <set>
 
 #include "core/aligned.hpp"
 #include "kernels/optimizer.hpp"
 #include "model/params.hpp"
+#include "model/weights.hpp"
 
 namespace seek {
 
@@ -51,11 +51,8 @@ class AdamW {
 // steps, for a loss that never reaches them (GRPO's; seek train's with mtp_lambda 0).
 template <typename T>
 void hold_mtp_layers(AdamW<T>& opt, const ParamLayout& layout, int64_t num_hidden_layers) {
-  for (int id = 0; id < layout.size(); ++id) {
-    long long layer = -1;
-    if (std::sscanf(layout[id].name.c_str(), "model.layers.%lld.", &layer) == 1 && layer >= num_hidden_layers)
-      opt.hold(id);
-  }
+  for (int id = 0; id < layout.size(); ++id)
+    if (layer_index(layout[id].name) >= num_hidden_layers) opt.hold(id);
 }
 
 }  // namespace seek

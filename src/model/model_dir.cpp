@@ -144,21 +144,6 @@ void load_weights(Transformer<T>& model, const TensorStore& store, const ReadOpt
 
 namespace {
 
-// The index of "model.layers.<i>.…", or -1.
-int64_t layer_index(std::string_view name) {
-  constexpr std::string_view prefix = "model.layers.";
-  if (!name.starts_with(prefix)) return -1;
-  name.remove_prefix(prefix.size());
-  const size_t dot = name.find('.');
-  if (dot == 0 || dot == std::string_view::npos) return -1;
-  int64_t i = 0;
-  for (char ch : name.substr(0, dot)) {
-    if (ch < '0' || ch > '9' || i > (int64_t(1) << 40)) return -1;
-    i = i * 10 + (ch - '0');
-  }
-  return i;
-}
-
 // The index j of "….mlp.experts.<j>.…", or -1.
 int64_t expert_index(std::string_view name) {
   constexpr std::string_view infix = ".mlp.experts.";

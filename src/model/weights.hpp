@@ -1,12 +1,18 @@
 // Where each tensor of the model sits in the parameter slab: ids into a ParamLayout, grouped the way the
 // forward pass walks them. Names are the Hugging Face checkpoint names (spec §2), so save/load is a loop.
 #pragma once
+#include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "model/config.hpp"
 #include "model/params.hpp"
 
 namespace seek {
+
+// The index of a tensor named "model.layers.<i>.…" (MTP layers follow the num_hidden_layers decoder layers),
+// or -1 for any other name.
+int64_t layer_index(std::string_view name);
 
 struct MlpIds {
   int gate = -1, up = -1, down = -1;  // SwiGLU: down(silu(gate x) ⊙ up x)

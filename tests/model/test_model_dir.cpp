@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -269,9 +268,7 @@ TEST(ModelDir, AModelSavedWithoutItsMtpLayersSaysHowToTrainIt) {
   SafetensorsWriter w;
   const auto& ps = m.params();
   for (const auto& info : ps.layout.all()) {
-    long long layer = -1;
-    if (std::sscanf(info.name.c_str(), "model.layers.%lld.", &layer) == 1 && layer >= cfg.num_hidden_layers)
-      continue;
+    if (layer_index(info.name) >= cfg.num_hidden_layers) continue;
     w.add(info.name, DType::F32, info.shape, ps.value.data() + info.offset);
   }
   w.write(dir / "model.safetensors");

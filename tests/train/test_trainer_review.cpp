@@ -485,9 +485,7 @@ TEST(TrainerReview, MtpLambdaZeroLeavesTheMtpLayersAsTheyCame) {
   const int64_t main_layers = before->config().num_hidden_layers;
   int mtp_tensors = 0, main_changed = 0;
   for (int id = 0; id < layout.size(); ++id) {
-    long long layer = -1;
-    const bool mtp =
-        std::sscanf(layout[id].name.c_str(), "model.layers.%lld.", &layer) == 1 && layer >= main_layers;
+    const bool mtp = layer_index(layout[id].name) >= main_layers;
     const bool same =
         std::equal(before->params().p(id), before->params().p(id) + layout[id].numel, after->params().p(id));
     if (mtp) {
