@@ -22,7 +22,7 @@ StepStats AdamW<T>::step(ParamStore<T>& ps, const AdamWParams& hp, double max_no
     const ParamInfo& info = L[id];
     if (!info.trainable || held_.count(id)) continue;
     adamw_update(ps.p(id), ps.g(id), m_.data() + info.offset, v_.data() + info.offset, info.numel, hp,
-                 info.decay ? hp.weight_decay : 0.0, t_, st.clip_scale);
+                 info.decay ? hp.weight_decay : 0.0, ++updates_[size_t(id)], st.clip_scale);
   }
   return st;
 }

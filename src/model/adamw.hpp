@@ -1,8 +1,10 @@
 // The optimizer state of a model: AdamW moments in two slabs aligned element for element with the parameter
 // slab, so a step is one pass per tensor (weight decay differs per tensor) and a checkpoint is three memcpys.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <set>
+#include <vector>
 
 #include "core/aligned.hpp"
 #include "kernels/optimizer.hpp"
@@ -20,7 +22,8 @@ struct StepStats {
 template <typename T>
 class AdamW {
  public:
-  explicit AdamW(const ParamLayout& layout) : m_(moment_size(layout)), v_(size_t(layout.total())) {}
+  explicit AdamW(const ParamLayout& layout)
+      : m_(moment_size(layout)), v_(size_t(layout.total())), updates_(size_t(layout.size()), 0) {}
 
   // Clips the gradient by global norm (max_norm <= 0: no clipping), then updates every trainable tensor;
   // weight decay only where the layout says so (2-D weights). Skips the update when the norm is not finite.
@@ -31,13 +34,23 @@ class AdamW {
   void hold(int id) { held_.insert(id); }
 
   int64_t steps() const { return t_; }
-  void set_steps(int64_t t) { t_ = t; }
+  // Sets the step count and, as a checkpoint without per-tensor counts has it, every tensor's.
+  void set_steps(int64_t t) {
+    t_ = t;
+    std::fill(updates_.begin(), updates_.end(), t);
+  }
+  // Per tensor, the steps that updated it: its bias correction's t, as PyTorch keeps a step per parameter.
+  // A tensor held for a while (MTP layers at mtp_lambda 0, then trained on resume) starts its moments from
+  // zero with t = 1, not with the run's step count (which made its first updates about half as large).
+  int64_t updates(int id) const { return updates_[size_t(id)]; }
+  void set_updates(int id, int64_t n) { updates_[size_t(id)] = n; }
   AlignedBuffer<T>& m() { return m_; }
   AlignedBuffer<T>& v() { return v_; }
 
  private:
   AlignedBuffer<T> m_, v_;
   int64_t t_ = 0;
+  std::vector<int64_t> updates_;
   std::set<int> held_;
 
   static size_t moment_size(const ParamLayout& layout) {  // checks that both moments fit before the first

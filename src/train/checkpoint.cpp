@@ -111,6 +111,38 @@ nlohmann::json state_checksums(const Transformer<float>& model, AdamW<float>& op
           {"adamw_v", data::hex64(data::content_hash(opt.v().data(), bytes))}};
 }
 
+// The tensors whose AdamW step count is not the run's (layers held out of some steps, as MTP layers at
+// mtp_lambda 0), by name: usually none.
+nlohmann::json tensor_steps_unlike_the_run(const Transformer<float>& model, const AdamW<float>& opt) {
+  nlohmann::json out = nlohmann::json::object();
+  const ParamLayout& layout = model.params().layout;
+  for (int id = 0; id < layout.size(); ++id)
+    if (layout[id].trainable && opt.updates(id) != opt.steps()) out[layout[id].name] = opt.updates(id);
+  return out;
+}
+
+// The per-tensor step counts saved by tensor_steps_unlike_the_run (a checkpoint from before them has none:
+// every tensor then counts the run's steps).
+void restore_tensor_steps(const nlohmann::json& js, const fs::path& state_file,
+                          const Transformer<float>& model, AdamW<float>& opt) {
+  const auto it = js.find("adamw_tensor_steps");
+  if (it == js.end()) return;
+  SEEK_CHECK(it->is_object(), "{}: \"adamw_tensor_steps\" must be an object of tensor names, got {}",
+             state_file.string(), describe_json(*it));
+  const ParamLayout& layout = model.params().layout;
+  for (const auto& [name, value] : it->items()) {
+    const int id = layout.find(name);
+    SEEK_CHECK(id >= 0 && layout[id].trainable,
+               "{}: \"adamw_tensor_steps\" names {}, which is no trained tensor of the model",
+               state_file.string(), describe_json(name));
+    const std::optional<int64_t> n = json_whole_number(value);
+    SEEK_CHECK(n && *n >= 0 && *n <= opt.steps(),
+               "{}: \"adamw_tensor_steps\" of '{}' must be a whole number from 0 to adamw_steps ({}), got {}",
+               state_file.string(), name, opt.steps(), describe_json(value));
+    opt.set_updates(id, *n);
+  }
+}
+
 // Saving a large model takes seconds (20 s for 2 GB), which passed in silence between two step lines or
 // after the last one: a line on stderr says what is being written. Small models save at once and say nothing.
 void say_saving(const char* what, const fs::path& where, int64_t bytes) {
@@ -167,6 +199,7 @@ fs::path save_checkpoint(const fs::path& run_dir, const Transformer<float>& mode
                          {"elapsed_seconds", state.elapsed_seconds},
                          {"failure_streak", state.failure_streak},
                          {"adamw_steps", opt.steps()},
+                         {"adamw_tensor_steps", tensor_steps_unlike_the_run(model, opt)},
                          {"checksums", state_checksums(model, opt)},
                          {"extra", state.extra}};
     write_file_atomically(tmp / "trainer_state.json", js.dump(2) + "\n");
@@ -352,6 +385,7 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
                st.step, *named);
   TensorStore weights(dir);
   load_weights(model, weights);
+  restore_tensor_steps(js, state_file, model, opt);
   const int64_t total = model.params().layout.total();
   TensorStore optim(dir / "optimizer.safetensors");
   optim.read_into("adamw.m", {total}, opt.m().data());

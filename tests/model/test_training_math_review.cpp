@@ -106,6 +106,50 @@ TEST(TrainingMathReview, AdamWMatchesTorchAlgorithmWithClippingDecayMaskAndResum
   }
 }
 
+// A tensor held out of the first steps (MTP layers at mtp_lambda 0), then trained after a resume, follows
+// PyTorch's per-parameter step: its first update has t = 1, while the others continue with the run's t.
+TEST(TrainingMathReview, AdamWCountsEachTensorsOwnStepsAcrossAHoldAndResume) {
+  ParamStore<double> ps;
+  const int a = ps.layout.add("a", {2, 3}, true);
+  const int h = ps.layout.add("held", {4}, false);
+  ps.allocate();
+  Rng rng(11);
+  for (int id : {a, h})
+    for (int64_t i = 0; i < ps.layout[id].numel; ++i) ps.p(id)[i] = rng.normal();
+  std::vector<double> ref_a(ps.p(a), ps.p(a) + 6), ref_h(ps.p(h), ps.p(h) + 4);
+  RefAdamW ra, rh;
+  AdamWParams hp;
+  hp.lr = 0.01;
+  hp.weight_decay = 0.1;
+  auto opt = std::make_unique<AdamW<double>>(ps.layout);
+  opt->hold(h);
+  int64_t h_steps = 0;
+  for (int64_t t = 1; t <= 5; ++t) {
+    if (t == 4) {  // resume through a checkpoint's state, now training `held`
+      auto fresh = std::make_unique<AdamW<double>>(ps.layout);
+      std::copy(opt->m().data(), opt->m().data() + ps.layout.total(), fresh->m().data());
+      std::copy(opt->v().data(), opt->v().data() + ps.layout.total(), fresh->v().data());
+      fresh->set_steps(opt->steps());
+      for (int id = 0; id < ps.layout.size(); ++id) fresh->set_updates(id, opt->updates(id));
+      opt = std::move(fresh);
+    }
+    std::vector<double> ga(6), gh(4, 0.0);
+    for (double& g : ga) g = rng.normal();
+    if (t >= 4)
+      for (double& g : gh) g = rng.normal();
+    std::copy(ga.begin(), ga.end(), ps.g(a));
+    std::copy(gh.begin(), gh.end(), ps.g(h));
+    ra.step(ref_a, ga, hp.lr, hp.beta1, hp.beta2, hp.eps, hp.weight_decay, t);
+    if (t >= 4) rh.step(ref_h, gh, hp.lr, hp.beta1, hp.beta2, hp.eps, 0.0, ++h_steps);
+    ASSERT_TRUE(opt->step(ps, hp, 0.0).finite);
+    EXPECT_EQ(opt->steps(), t);
+    EXPECT_EQ(opt->updates(a), t);
+    EXPECT_EQ(opt->updates(h), h_steps);
+    for (int64_t i = 0; i < 6; ++i) EXPECT_NEAR(ps.p(a)[i], ref_a[size_t(i)], 1e-13) << "a, step " << t;
+    for (int64_t i = 0; i < 4; ++i) EXPECT_NEAR(ps.p(h)[i], ref_h[size_t(i)], 1e-13) << "held, step " << t;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // 2. Aux-loss-free bias update
 

@@ -514,6 +514,76 @@ TEST(TrainerReview, MtpLambdaZeroLeavesTheMtpLayersAsTheyCame) {
   EXPECT_TRUE(first_metrics(tmp.path / "plain")["mtp"].is_null());
 }
 
+json read_json(const fs::path& p) {
+  std::ifstream f(p);
+  return json::parse(f);
+}
+
+// A resume that turns the MTP layers on after steps at mtp_lambda 0 trains them from fresh AdamW state: their
+// bias correction counts their own updates, not the run's steps (which made their first updates about half
+// as large). trainer_state.json keeps the count of each tensor whose count is not the run's, by name; a
+// damaged count is refused by name.
+TEST(TrainerReview, MtpLayersTurnedOnByAResumeCountTheirOwnAdamWSteps) {
+  TempDir tmp("trainer-mtp-on");
+  auto s = settings(write_corpus(tmp.path), tmp.path / "run", "pretrain");
+  s.steps = 3;
+  s.mtp_lambda = 0;
+  testing::internal::CaptureStdout();
+  run_training(s, false);
+  testing::internal::GetCapturedStdout();
+  const fs::path ck = tmp.path / "run" / "checkpoints";
+  const json at3 = read_json(ck / "step-00000003" / "trainer_state.json");
+  EXPECT_EQ(at3["adamw_steps"], 3);
+  const auto model = load_model_dir<float>(tmp.path / "run" / "model");
+  const ParamLayout& layout = model->params().layout;
+  const int64_t main_layers = model->config().num_hidden_layers;
+  json held = json::object();
+  for (int id = 0; id < layout.size(); ++id)
+    if (layout[id].trainable && layer_index(layout[id].name) >= main_layers) held[layout[id].name] = 0;
+  ASSERT_GT(held.size(), 0u);
+  EXPECT_EQ(at3["adamw_tensor_steps"], held);
+
+  testing::internal::CaptureStdout();
+  run_training(s, true, {{"steps", 5}, {"mtp_lambda", 0.3}});
+  testing::internal::GetCapturedStdout();
+  const fs::path state5 = ck / "step-00000005" / "trainer_state.json";
+  json at5 = read_json(state5);
+  EXPECT_EQ(at5["adamw_steps"], 5);
+  for (auto& [name, n] : held.items()) n = 2;
+  EXPECT_EQ(at5["adamw_tensor_steps"], held);
+
+  // Trained at every step: no tensor's count differs from the run's.
+  TempDir all("trainer-mtp-all");
+  auto plain = settings(write_corpus(all.path), all.path / "run", "pretrain");
+  plain.steps = 2;
+  testing::internal::CaptureStdout();
+  run_training(plain, false);
+  testing::internal::GetCapturedStdout();
+  EXPECT_EQ(read_json(all.path / "run" / "checkpoints" / "step-00000002" /
+                      "trainer_state.json")["adamw_tensor_steps"],
+            json::object());
+
+  const std::string first = held.begin().key();
+  auto resume_with = [&](const json& counts) {
+    json edited = at5;
+    edited["adamw_tensor_steps"] = counts;
+    std::ofstream(state5) << edited.dump();
+    return test::error_of([&] { run_training(s, true, {{"steps", 6}}); });
+  };
+  EXPECT_NE(resume_with({{first, 6}})
+                .find(fmt::format(
+                    "\"adamw_tensor_steps\" of '{}' must be a whole number from 0 to adamw_steps (5), "
+                    "got 6",
+                    first)),
+            std::string::npos);
+  EXPECT_NE(resume_with({{"model.layers.99.mlp.gate.weight", 1}})
+                .find("\"adamw_tensor_steps\" names \"model.layers.99.mlp.gate.weight\", which is no trained "
+                      "tensor of the model"),
+            std::string::npos);
+  EXPECT_NE(resume_with(json::array()).find("\"adamw_tensor_steps\" must be an object of tensor names, got"),
+            std::string::npos);
+}
+
 // Settings that the others leave without effect are named (seek grpo did so; seek train said nothing).
 TEST(TrainerReview, SettingsWithoutEffectAreNoted) {
   TrainSettings s;
