@@ -5,12 +5,26 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace seek {
 
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& what) : std::runtime_error(what) {}
+};
+
+// An error of a training run whose message ends with advice about the run's folder (--resume it, move its
+// checkpoints aside): a caller that removes that folder when the run fails (seek demo) reports problem(),
+// without advice that no longer applies.
+class RunError : public Error {
+ public:
+  RunError(std::string problem, const std::string& advice)
+      : Error(problem + ". " + advice), problem_(std::move(problem)) {}
+  const std::string& problem() const { return problem_; }
+
+ private:
+  std::string problem_;
 };
 
 template <typename... Args>

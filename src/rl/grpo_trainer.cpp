@@ -15,6 +15,7 @@
 #include "core/atomic_file.hpp"
 #include "core/count_of.hpp"
 #include "core/error.hpp"
+#include "core/injected_failure.hpp"
 #include "core/jsonl_appender.hpp"
 #include "core/progress.hpp"
 #include "core/stderr.hpp"
@@ -372,6 +373,7 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   };
   // The held-out evaluation of the policy after step state.step.
   const auto evaluate_policy = [&] {
+    injected_failure_point("grpo-eval");
     infer->update_from(*policy);
     EvalOptions eopt;
     eopt.samples = int(s.eval_samples);
@@ -402,10 +404,8 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
     try {
       ev = evaluate_policy();
     } catch (const Error& e) {
-      fail(
-          "the evaluation after step {} failed: {}. --resume runs it again (--eval-every 0 runs without "
-          "evaluations)",
-          state.step, e.what());
+      throw RunError(fmt::format("the evaluation after step {} failed: {}", state.step, e.what()),
+                     "--resume runs it again (--eval-every 0 runs without evaluations)");
     }
     if (ev.stopped) {
       print_stderr("seek: the evaluation of step {} was stopped again\n", state.step);
@@ -853,10 +853,10 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
         if (!settings_saved) write_resumed_settings(out, s.to_json());
         checkpoints.set_eval_pending(true);
         checkpoints.save(*policy, opt, state, s.to_json());
-        fail(
-            "the evaluation after step {} failed: {}. Step {} is logged and saved: --resume runs its "
-            "evaluation and goes on (with --eval-every 0, without evaluations)",
-            state.step, e.what(), state.step);
+        throw RunError(fmt::format("the evaluation after step {} failed: {}", state.step, e.what()),
+                       fmt::format("Step {} is logged and saved: --resume runs its evaluation and goes on "
+                                   "(with --eval-every 0, without evaluations)",
+                                   state.step));
       }
       if (ev.stopped) {
         print_stderr("seek: the evaluation of step {} was stopped\n", state.step);

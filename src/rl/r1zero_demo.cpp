@@ -444,9 +444,13 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   const StopOnSignal stop(
       "\nseek: stopping the demo at the next safe point (Ctrl-C or SIGTERM again quits at once)\n",
       /*closed_stdout=*/true);
+  // A failed run's advice about its folder (--resume it, move its checkpoints) does not apply here: the
+  // demo removes its runs when it fails.
   bool pretrain_interrupted = false;
   try {
     pretrain_interrupted = run_training(ts, false).interrupted;
+  } catch (const RunError& e) {
+    fail("pretraining the base model: {}", e.problem());
   } catch (const Error& e) {
     fail("pretraining the base model: {}", e.what());
   }
@@ -465,7 +469,15 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   fmt::print("== 3/4 GRPO: accuracy + format rewards, {} × {} × {}\n", count_of(o.grpo_steps, "step"),
              count_of(o.prompts_per_step, "prompt"), count_of(o.group_size, "sample"));
   flush_stdout();
-  if (run_grpo(gs, false).interrupted || stop.requested("phase")) return stopped();
+  bool grpo_interrupted = false;
+  try {
+    grpo_interrupted = run_grpo(gs, false).interrupted;
+  } catch (const RunError& e) {
+    fail("GRPO on the base model: {}", e.problem());
+  } catch (const Error& e) {
+    fail("GRPO on the base model: {}", e.what());
+  }
+  if (grpo_interrupted || stop.requested("phase")) return stopped();
 
   // 4. Held-out evaluation after GRPO, the table and the plots.
   fmt::print("== 4/4 evaluating the GRPO policy on the same held-out problems\n");

@@ -564,16 +564,17 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       if (++state.failure_streak >= kMaxSkippedInARow) {
         const int64_t first_bad = state.step + 2 - kMaxSkippedInARow;
         const auto back = checkpoint_before_failures(out);
-        fail("{} steps in a row were non-finite (steps {} to {}); stopping: the run has diverged. {}",
-             kMaxSkippedInARow, first_bad, state.step + 1,
-             back ? fmt::format("Continue from {}, the newest checkpoint from before the non-finite steps, "
-                                "with a lower learning rate: move the newer ones out of {} and --resume "
-                                "--lr ..., or start a new run with --init {}",
-                                back->string(), (out / "checkpoints").string(), back->string())
-                  : fmt::format("No checkpoint was saved before them: start again with a lower learning "
-                                "rate and another --out (any checkpoints in {} were saved during the "
-                                "non-finite steps)",
-                                (out / "checkpoints").string()));
+        throw RunError(
+            fmt::format("{} steps in a row were non-finite (steps {} to {}); stopping: the run has diverged",
+                        kMaxSkippedInARow, first_bad, state.step + 1),
+            back ? fmt::format("Continue from {}, the newest checkpoint from before the non-finite steps, "
+                               "with a lower learning rate: move the newer ones out of {} and --resume "
+                               "--lr ..., or start a new run with --init {}",
+                               back->string(), (out / "checkpoints").string(), back->string())
+                 : fmt::format("No checkpoint was saved before them: start again with a lower learning "
+                               "rate and another --out (any checkpoints in {} were saved during the "
+                               "non-finite steps)",
+                               (out / "checkpoints").string()));
       }
       flush_stdout();  // one write at a time, so a closed pipe is met by flush_stdout, not inside fmt::print
     } else {

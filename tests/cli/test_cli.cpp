@@ -1414,6 +1414,18 @@ TEST(Cli, AStoppedFirstDemoLeavesNothingBehind) {
   EXPECT_EQ(r.code, 1) << r.output;
   EXPECT_NE(r.output.find("File too large"), std::string::npos) << r.output;
   EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;
+  // A GRPO evaluation that fails: the trainer's "--resume runs its evaluation" does not apply to the demo's
+  // runs, which go.
+  ::setenv("SEEK_TEST_FAIL_AT", "grpo-eval:1", 1);
+  r = run("demo" + flags);
+  ::unsetenv("SEEK_TEST_FAIL_AT");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("GRPO on the base model: the evaluation after step 1 failed: injected failure at "
+                          "grpo-eval (SEEK_TEST_FAIL_AT)\n"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("--resume"), std::string::npos) << r.output;
+  EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;
   // What a killed demo had made (no summary.json, no stash) is removed, not kept as a previous demo.
   fs::create_directories(out / "base" / "checkpoints");
   std::ofstream(out / "base-data.jsonl") << "partial\n";

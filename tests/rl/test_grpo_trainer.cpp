@@ -19,6 +19,7 @@
 #include "support/captured_progress.hpp"
 #include "support/error_of.hpp"
 #include "support/read_jsonl.hpp"
+#include "support/scoped_env.hpp"
 #include "support/signal_at.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tiny_policy.hpp"
@@ -592,6 +593,59 @@ TEST(GrpoTrainer, ASignalStopsAnEvaluationWhichTheResumeRuns) {
   const std::string out = testing::internal::GetCapturedStdout();
   EXPECT_FALSE(r.interrupted);
   EXPECT_NE(out.find("step 1's evaluation did not finish (a stop or a failure); it runs now"),
+            std::string::npos)
+      << out;
+  const auto all = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  ASSERT_EQ(all.size(), 3u);
+  for (size_t i = 0; i < all.size(); ++i) {
+    ASSERT_TRUE(all[i].contains("eval")) << "step " << i + 1;
+    EXPECT_EQ(all[i]["eval"], want[i]["eval"]) << "step " << i + 1;
+    EXPECT_EQ(all[i]["reward"], want[i]["reward"]) << "step " << i + 1;
+  }
+}
+
+// An evaluation that fails (the sandbox of a code task, the memory for its cache) after a complete step:
+// the step is logged and saved before the error ends the run, and the resume runs the evaluation first (a
+// failure there again says --resume runs it again), then logs what the uninterrupted run logged.
+TEST(GrpoTrainer, AFailedEvaluationIsSavedAndTheResumeRunsIt) {
+  TempDir tmp("grpo-eval-failure");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 3;
+  s.checkpoint_every = 0;
+  s.eval_every = 1;
+  s.eval_problems = 4;
+  s.eval_samples = 4;
+  auto whole = s;
+  whole.out = (tmp.path / "whole").string();
+  run_grpo(whole, false);
+  const auto want = test::read_jsonl(tmp.path / "whole" / "metrics.jsonl");
+  ASSERT_EQ(want.size(), 3u);
+  auto failing = [&](const char* at, bool resume) {
+    const test::ScopedEnv inject("SEEK_TEST_FAIL_AT", at);
+    testing::internal::CaptureStdout();
+    const std::string e = test::error_of([&] { run_grpo(s, resume, nlohmann::json::object()); });
+    testing::internal::GetCapturedStdout();
+    return e;
+  };
+  EXPECT_EQ(
+      failing("grpo-eval:2", false),
+      "the evaluation after step 2 failed: injected failure at grpo-eval (SEEK_TEST_FAIL_AT). Step 2 is "
+      "logged and saved: --resume runs its evaluation and goes on (with --eval-every 0, without "
+      "evaluations)");
+  EXPECT_TRUE(fs::exists(tmp.path / "run" / "checkpoints" / "step-00000002"));
+  auto m = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_TRUE(m[0].contains("eval"));
+  EXPECT_FALSE(m[1].contains("eval")) << m[1].dump();
+  EXPECT_EQ(failing("grpo-eval:1", true),
+            "the evaluation after step 2 failed: injected failure at grpo-eval (SEEK_TEST_FAIL_AT). --resume "
+            "runs it again (--eval-every 0 runs without evaluations)");
+  testing::internal::CaptureStdout();
+  const GrpoResult r = run_grpo(s, true, nlohmann::json::object());
+  const std::string out = testing::internal::GetCapturedStdout();
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_NE(out.find("step 2's evaluation did not finish (a stop or a failure); it runs now"),
             std::string::npos)
       << out;
   const auto all = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
