@@ -157,13 +157,12 @@ void SafetensorsFile::parse_header() {
 
   // Sorted by begin, each tensor must start exactly where the previous one ends, and the first at 0: an
   // overlap means two tensors share bytes, a gap bytes that no tensor describes (a header that lost an
-  // entry). Hugging Face's safetensors refuses both (InvalidOffset). Empty tensors occupy no bytes and may
-  // sit anywhere.
+  // entry). Hugging Face's safetensors refuses both (InvalidOffset). An empty tensor sits between two others
+  // (or at either end), not inside one's bytes, which Hugging Face's refuses too.
   std::vector<const TensorInfo*> order;
-  for (const auto& [name, t] : tensors_) {
-    if (t.nbytes > 0) order.push_back(&t);
-  }
-  std::sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->begin < b->begin; });
+  for (const auto& [name, t] : tensors_) order.push_back(&t);
+  std::sort(order.begin(), order.end(),
+            [](auto* a, auto* b) { return std::pair(a->begin, a->end) < std::pair(b->begin, b->end); });
   for (size_t i = 0; i < order.size(); ++i) {
     const uint64_t previous_end = i == 0 ? 0 : order[i - 1]->end;
     if (order[i]->begin < previous_end) {

@@ -484,6 +484,11 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
       {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
        d16,
        {"overlap", "'a'", "'b'"}},
+      // An empty tensor inside another's bytes (Hugging Face: InvalidOffset); between two it is fine
+      // (EmptyTensorsSitBetweenOthers).
+      {R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"z":{"dtype":"F32","shape":[0],"data_offsets":[8,8]}})",
+       d16,
+       {"overlap", "'a' [0, 16)", "'z' [8, 8)"}},
       // Bytes between tensors or before the first: a header that lost an entry (Hugging Face: InvalidOffset).
       {R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
        d16,
@@ -547,6 +552,21 @@ TEST_F(SafetensorsTest, RejectsBadHeaders) {
       for (const auto& part : cases[i].parts)
         EXPECT_NE(what.find(part), std::string::npos) << part << " | " << what;
     }
+  }
+}
+
+TEST_F(SafetensorsTest, EmptyTensorsSitBetweenOthers) {
+  const std::string d16(16, '\0');
+  for (const char* at : {"[0,0]", "[8,8]", "[16,16]"}) {
+    SCOPED_TRACE(at);
+    const auto p = write_raw("empty-between.safetensors",
+                             std::string(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)") +
+                                 R"("z":{"dtype":"F32","shape":[0,3],"data_offsets":)" + at +
+                                 R"(},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+                             d16);
+    SafetensorsFile f(p);
+    EXPECT_EQ(f.num_tensors(), 3u);
+    EXPECT_EQ(f.at("z").numel, 0u);
   }
 }
 
