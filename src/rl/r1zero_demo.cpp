@@ -111,7 +111,8 @@ TrainSettings base_training(const R1ZeroDemoOptions& o, const fs::path& out, con
   ts.steps = o.pretrain_steps;
   ts.lr = 3e-3;
   ts.min_lr = 3e-4;
-  ts.warmup_steps = 50;
+  // A tenth of a shorter run: 50 steps of warm-up left a 50-step run below lr until its last step.
+  ts.warmup_steps = std::min<int64_t>(50, o.pretrain_steps / 10);
   ts.eval_every = std::max<int64_t>(1, o.pretrain_steps / 6);
   ts.eval_batches = 4;
   ts.checkpoint_every = o.pretrain_steps;
@@ -138,7 +139,7 @@ GrpoSettings grpo_training(const R1ZeroDemoOptions& o, const fs::path& out) {
   gs.group_size = o.group_size;
   gs.max_completion_length = 48;
   gs.lr = o.grpo_lr;
-  gs.warmup_steps = 5;
+  gs.warmup_steps = std::min<int64_t>(5, o.grpo_steps / 10);
   gs.beta = 1e-3;  // a frozen reference model, mostly so the run's KL curve can be plotted
   // DAPO's filter: a group whose samples are all right or all wrong teaches nothing, and a policy sure of a
   // wrong sum stays so. On the base models of six demo runs, dropping them and drawing more prompts, with 300

@@ -1281,7 +1281,14 @@ TEST(Cli, AFailedDemoKeepsThePreviousOne) {
       " --pretrain-steps 2 --pretrain-examples 64 --grpo-steps 1 --prompts-per-step 2 --group-size 2 "
       "--eval-problems 2 --threads 1 --out " +
       out.string();
-  ASSERT_EQ(run("demo" + tiny).code, 0);
+  const CmdResult first = run("demo" + tiny);
+  ASSERT_EQ(first.code, 0) << first.output;
+  // Warm-up is at most a tenth of a run: the default 50 steps were a 2-step run's whole length, noted as
+  // such about a setting the demo's user cannot give.
+  EXPECT_EQ(first.output.find("note: warmup_steps"), std::string::npos) << first.output;
+  for (const char* run_dir : {"base", "grpo"})
+    EXPECT_EQ(nlohmann::json::parse(seek::read_file(out / run_dir / "settings.json")).at("warmup_steps"), 0)
+        << run_dir;
   // Without --config the demo trains its built-in config, configs/demo.json compiled in (so it runs wherever
   // the binary is), and leaves a copy of it beside its runs.
   EXPECT_EQ(nlohmann::json::parse(seek::read_file(out / "base-config.json")),
