@@ -317,6 +317,14 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   else if (ds.val_sequences == 0 && s.val_fraction > 0 && s.eval_every > 0)
     fmt::print("note: val_fraction {} of {} holds no document out, so no validation loss can be measured\n",
                s.val_fraction, count_of(ds.documents, "document"));
+  // The split stays for the run (a resume may turn validation on), so with validation off it still takes
+  // its documents from training.
+  else if (!ckpt && s.eval_every == 0 && ds.val_documents > 0)
+    fmt::print(
+        "note: eval_every 0 runs no validation, yet val_fraction {} holds {} of {} out of training (the "
+        "split "
+        "is fixed for the run, so that a resume can validate); --val-fraction 0 trains on every document\n",
+        s.val_fraction, ds.val_documents, count_of(ds.documents, "document"));
   // The split takes whole documents: a corpus of a few long documents can put far more than val_fraction of
   // its tokens into validation (two files without separators: half of them), which the run then never
   // trains on.

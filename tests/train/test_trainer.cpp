@@ -278,6 +278,30 @@ TEST(Trainer, NotesOnDuplicateDataShortRunsAndEmptyValidation) {
             std::string::npos)
       << out;
   EXPECT_EQ(out.find("not valid UTF-8"), std::string::npos) << out;
+  // With validation off, a split that holds whole sequences still takes its documents from training.
+  {
+    std::ofstream f(tmp.path / "long.txt");
+    for (int i = 0; i < 200; ++i) f << std::string(40, char('a' + i % 26)) << i << "\n<|endoftext|>\n";
+  }
+  auto off = tiny_settings(tmp.path / "long.txt", tmp.path / "run-no-validation");
+  off.steps = 1;
+  off.val_fraction = 0.1;
+  off.eval_every = 0;
+  testing::internal::CaptureStdout();
+  run_training(off, false);
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_NE(out.find("note: eval_every 0 runs no validation, yet val_fraction 0.1 holds "), std::string::npos)
+      << out;
+  EXPECT_NE(out.find(" of 200 documents out of training (the split is fixed for the run, so that a resume "
+                     "can validate); --val-fraction 0 trains on every document"),
+            std::string::npos)
+      << out;
+  off.val_fraction = 0;
+  off.out = (tmp.path / "run-no-split").string();
+  testing::internal::CaptureStdout();
+  run_training(off, false);
+  out = testing::internal::GetCapturedStdout();
+  EXPECT_EQ(out.find("runs no validation"), std::string::npos) << out;
 }
 
 // Two files without separators are two documents, and the split takes whole ones: half the tokens went to
