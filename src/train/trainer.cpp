@@ -133,7 +133,7 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
              "seq_len {} exceeds the model's context of {} tokens ({})", s.seq_len,
              run_model.max_position_embeddings, run_model.context_source());
   check_training_memory(run_model, 0, "");
-  check_training_batch_memory(run_model, s.batch_size, s.seq_len, s.grad_accum);
+  check_training_batch_memory(run_model, s.batch_size, s.seq_len, s.grad_accum, s.mtp_lambda > 0);
   std::unique_ptr<Transformer<float>> model;
   if (ckpt) {
     model = std::make_unique<Transformer<float>>(ModelConfig::load((*ckpt / "config.json").string()));

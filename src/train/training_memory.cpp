@@ -17,7 +17,7 @@ void check_training_memory(const ModelConfig& cfg, int64_t extra_bytes_per_param
                                format_count(params), extra_what));
 }
 
-int64_t training_activation_bytes_per_token(const ModelConfig& c) {
+int64_t training_activation_bytes_per_token(const ModelConfig& c, bool mtp_runs) {
   const int64_t d = c.hidden_size, H = c.num_attention_heads, dq = c.qk_head_dim(), dr = c.qk_rope_head_dim,
                 dv = c.v_head_dim, r = c.kv_lora_rank, rq = c.q_lora_rank, dkv = c.qk_nope_head_dim + dv;
   // Per token and layer, the vectors a layer keeps for backward and its backward scratch (model/layer.hpp,
@@ -39,12 +39,12 @@ int64_t training_activation_bytes_per_token(const ModelConfig& c) {
   // Each MTP depth: a layer of index num_hidden_layers and its embedding / projection buffers.
   const int64_t mtp_layer =
       attention_layer + (c.is_moe_layer(c.num_hidden_layers) ? moe_ffn : dense_ffn) + 17 * d;
-  floats += c.num_nextn_predict_layers * mtp_layer;
+  if (mtp_runs) floats += c.num_nextn_predict_layers * mtp_layer;
   return floats * int64_t(sizeof(float));
 }
 
 void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int64_t seq_len,
-                                 int64_t grad_accum) {
+                                 int64_t grad_accum, bool mtp_runs) {
   const auto bytes = [](double b) { return (long long)std::min(b, 9.2e18); };
   const double params = double(parameter_count(cfg)) * 16;
   const double ids = double(grad_accum) * double(batch_size) * double(seq_len) * 8;
@@ -52,8 +52,8 @@ void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int
   const double rows =
       std::min(double(batch_size) * double(seq_len), double(logits_chunk_rows(cfg.vocab_size, 4)));
   const double logits = rows * double(cfg.vocab_size) * 4;
-  const double activations =
-      double(batch_size) * double(seq_len) * double(training_activation_bytes_per_token(cfg));
+  const int64_t per_token = training_activation_bytes_per_token(cfg, mtp_runs);
+  const double activations = double(batch_size) * double(seq_len) * double(per_token);
   check_memory_for(
       bytes(params + ids + logits + activations),
       fmt::format("the model's weights, gradients and AdamW moments ({}), a step's token ids and "
@@ -61,8 +61,7 @@ void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int
                   "({}: batch_size × seq_len × {} per token) and a chunk of the output head's float32 "
                   "logits ({})",
                   format_bytes(bytes(params)), format_bytes(bytes(ids)), grad_accum, batch_size, seq_len,
-                  format_bytes(bytes(activations)), format_bytes(training_activation_bytes_per_token(cfg)),
-                  format_bytes(bytes(logits))),
+                  format_bytes(bytes(activations)), format_bytes(per_token), format_bytes(bytes(logits))),
       // A step's token ids are held whole: where they outweigh a micro-batch's activations, more
       // micro-batches is the wrong advice.
       ids > activations ? "; lower --grad-accum or --batch-size (a step's token ids are held at once)"

@@ -14,15 +14,16 @@ namespace seek {
 void check_training_memory(const ModelConfig& cfg, int64_t extra_bytes_per_param, const char* extra_what);
 
 // The bytes forward_backward keeps per token of a micro-batch (model/transformer.hpp): each layer's
-// activations for backward and its backward buffers, the MTP depths', and the layers' inputs; counted from
-// the shapes (tests/train/test_training_memory.cpp holds it to what the allocator measures).
-int64_t training_activation_bytes_per_token(const ModelConfig& cfg);
+// activations for backward and its backward buffers, the MTP depths' where they run (mtp_lambda > 0), and
+// the layers' inputs; counted from the shapes (tests/train/test_training_memory.cpp holds it to what the
+// allocator measures).
+int64_t training_activation_bytes_per_token(const ModelConfig& cfg, bool mtp_runs);
 
 // A pretraining or SFT step's batch on top of the model: its token ids and targets (grad_accum × batch_size
 // × seq_len of each, int32), one micro-batch's activations (batch_size × seq_len tokens) and a chunk of the
 // output head's float32 logits (kernels/cross_entropy.hpp). A --batch-size of 10^8 used to grow to gigabytes
 // before failing with a bare "out of memory", and one of 10^5 met the OOM killer.
 void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int64_t seq_len,
-                                 int64_t grad_accum);
+                                 int64_t grad_accum, bool mtp_runs);
 
 }  // namespace seek
