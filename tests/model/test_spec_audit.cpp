@@ -261,7 +261,9 @@ Route ref_route(const ModelConfig& c, const float* l, const float* bias) {
   for (int e : r.idx) sum += s[size_t(e)];
   for (int e : r.idx) {
     double w = s[size_t(e)];
-    if (c.topk_method == TopkMethod::NoauxTc) {  // V3 remote code / HF native: renormalise, then always scale
+    // V3 as Hugging Face's native code: renormalise, then always scale (DeepSeek's remote code skips the
+    // renormalising at K = 1, which no released config has).
+    if (c.topk_method == TopkMethod::NoauxTc) {
       if (c.norm_topk_prob) w /= sum + 1e-20;
       w *= c.routed_scaling_factor;
     } else {  // V2 remote code: renormalise when norm_topk_prob (K > 1), else scale
@@ -275,11 +277,12 @@ Route ref_route(const ModelConfig& c, const float* l, const float* bias) {
   return r;
 }
 
-void check_router(const ModelConfig& c, uint64_t seed, double logit_std, int* groups_matter) {
+void check_router(const ModelConfig& c, uint64_t seed, double logit_std, int* groups_matter,
+                  float bias_mean = 0.0f) {
   const int64_t N = 64, E = c.n_routed_experts, K = c.num_experts_per_tok;
   std::mt19937_64 g(seed);
   std::normal_distribution<float> nd(0.0f, float(logit_std));
-  std::normal_distribution<float> nb(0.0f, 0.05f);
+  std::normal_distribution<float> nb(bias_mean, 0.05f);
   std::vector<float> logits(size_t(N * E)), bias(static_cast<size_t>(E));
   for (auto& v : logits) v = nd(g);
   for (auto& v : bias) v = nb(g);
@@ -315,6 +318,25 @@ TEST(SpecAudit, V3NoauxTcRouterAtRealSize) {
   EXPECT_GT(matter, 10);     // the bias and the 4-of-8 group limit decide many tokens
   c.norm_topk_prob = false;  // weights = unbiased sigmoid × 2.5
   check_router(c, 12, 1.0, nullptr);
+}
+
+// Where the two references differ: experts of dropped groups score 0.0 in the final top-k, as Hugging Face
+// fills them (DeepSeek's own inference code fills -inf), which decides the choice once a strongly negative
+// bias leaves every kept expert's biased score below 0; and one expert per token is renormalised to weight
+// 1 (× 2.5), as in Hugging Face's native code (DeepSeek's remote code leaves it s × 2.5).
+TEST(SpecAudit, V3RouterWhereTheReferencesDiffer) {
+  auto c = ModelConfig::from_json(v3_config(), "v3");
+  int matter = 0;
+  check_router(c, 13, 1.0, &matter, -2.0f);
+  EXPECT_GT(matter, 10);
+  c.num_experts_per_tok = 1;
+  check_router(c, 14, 1.0, nullptr);
+  RouterCache<float> cache;
+  std::vector<float> logits(size_t(c.n_routed_experts), 0.0f), bias(size_t(c.n_routed_experts), 0.0f);
+  logits[5] = 1.0f;
+  router_forward<float>(c, logits.data(), bias.data(), 1, 1, BalanceOptions{}, cache);
+  EXPECT_EQ(cache.idx[0], 5);
+  EXPECT_FLOAT_EQ(cache.weight[0], float(c.routed_scaling_factor));
 }
 
 TEST(SpecAudit, V2GroupLimitedGreedyRouterAtRealSize) {
