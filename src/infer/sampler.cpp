@@ -43,7 +43,8 @@ namespace {
     fail(
         "the penalties (repetition {}, presence {}, frequency {}) turned the logit {} of token id {} into "
         "{}: "
-        "nothing can be sampled; use smaller penalties",
+        "nothing can be sampled; use milder penalties (a repetition penalty nearer 1, presence and "
+        "frequency penalties nearer 0)",
         p.repetition_penalty, p.presence_penalty, p.frequency_penalty, raw, token, penalised);
   // NaN without its sign bit ("-nan" reads like a number gone negative).
   fail(

@@ -9,13 +9,12 @@
 namespace seek {
 
 ThinkPrinter::ThinkPrinter(bool in_think, bool tty, Write write)
-    : in_think_(in_think), tty_(tty), write_(std::move(write)) {
+    : in_think_(in_think), tty_(tty), header_owed_(in_think), write_(std::move(write)) {
   if (!write_)
     write_ = [](std::string_view text) {
       fmt::print("{}", text);
       flush_stdout();
     };
-  if (in_think_) open();
 }
 
 void ThinkPrinter::feed(std::string_view text) {
@@ -43,32 +42,46 @@ void ThinkPrinter::feed(std::string_view text) {
 void ThinkPrinter::end() {
   emit(pending_);
   pending_.clear();
-  if (in_think_ && tty_) write_("\x1b[0m");
   in_think_ = false;
-  write_("\n");
+  if (!wrote_) return;  // nothing shown (a reply stopped before it began): no header, no empty line
+  if (in_think_open_ && tty_) put("\x1b[0m");
+  put("\n");
 }
 
 void ThinkPrinter::open() {
   in_think_ = true;
+  show_think_header();
+}
+
+void ThinkPrinter::show_think_header() {
+  header_owed_ = false;
+  in_think_open_ = true;
   // A header starts its own line, also after text the model wrote before <think>.
   if (tty_) {
-    write_("\x1b[2m");
+    put("\x1b[2m");
   } else {
-    write_(at_line_start_ ? "[thinking]\n" : "\n[thinking]\n");
+    put(at_line_start_ ? "[thinking]\n" : "\n[thinking]\n");
     at_line_start_ = true;
   }
 }
 
 void ThinkPrinter::close() {
-  in_think_ = false;
-  write_(tty_ ? "\x1b[0m\n" : at_line_start_ ? "[answer]\n" : "\n[answer]\n");
+  if (header_owed_) show_think_header();  // an empty reasoning block is still shown as one
+  in_think_ = in_think_open_ = false;
+  put(tty_ ? "\x1b[0m\n" : at_line_start_ ? "[answer]\n" : "\n[answer]\n");
   at_line_start_ = true;
 }
 
 void ThinkPrinter::emit(std::string_view text) {
   if (text.empty()) return;
-  write_(text);
+  if (header_owed_) show_think_header();
+  put(text);
   at_line_start_ = text.back() == '\n';
+}
+
+void ThinkPrinter::put(std::string_view text) {
+  write_(text);
+  wrote_ = true;
 }
 
 }  // namespace seek

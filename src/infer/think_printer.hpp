@@ -12,21 +12,27 @@ class ThinkPrinter {
   using Write = std::function<void(std::string_view)>;
 
   // in_think: the prompt already opened <think> (R1's format, V3.1's thinking one), so the reply starts in
-  // the reasoning. tty: dim it (ANSI) instead of headers. `write` receives everything shown; by default
+  // the reasoning, whose header comes with the reply's first text (a reply stopped before it began shows
+  // nothing at all). tty: dim it (ANSI) instead of headers. `write` receives everything shown; by default
   // stdout, flushed after each piece (flush_stdout).
   ThinkPrinter(bool in_think, bool tty, Write write = {});
   // The next piece of the reply; a tag split across pieces is held back until it is whole.
   void feed(std::string_view text);
-  // Shows what was held back and ends the line. A reasoning block the model never closed ends without an
-  // [answer] header: no answer follows.
+  // Shows what was held back and ends the line (unless nothing was shown). A reasoning block the model never
+  // closed ends without an [answer] header: no answer follows.
   void end();
 
  private:
   void open();
+  void show_think_header();
   void close();
   void emit(std::string_view text);
+  void put(std::string_view text);  // every write, so end() knows whether anything was shown
 
-  bool in_think_, tty_, at_line_start_ = true;
+  bool in_think_, tty_;
+  bool header_owed_;            // in the reasoning from the start, its header not shown yet
+  bool in_think_open_ = false;  // a reasoning header (or the dim escape) is shown and not yet closed
+  bool at_line_start_ = true, wrote_ = false;
   Write write_;
   std::string pending_;
 };

@@ -1613,6 +1613,15 @@ TEST(Cli, ChatStoppedInThePrefillDropsTheMessage) {
   // The second turn's prompt is BOS <User> second <Assistant>, 9 tokens (BOS <User> still cached from the
   // stopped prefill), not the first exchange too.
   EXPECT_NE(r.output.find("[seek] prompt 7 tokens (+2 cached)"), std::string::npos) << r.output;
+  // In R1's format a reply starts in the reasoning: one stopped before it began showed its "[thinking]"
+  // header all the same, for a reply never given. Only the second message's reply has one.
+  ::setenv("SEEK_TEST_SIGNAL_AT", "reply:1", 1);
+  r = run("chat --model " + model + " --style r1 -n 4 --temperature 0 --ignore-eos",
+          "< " + (tmp.path / "in.txt").string() + " 2>/dev/null");
+  ::unsetenv("SEEK_TEST_SIGNAL_AT");
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(count(r.output, "[thinking]"), 1u) << r.output;
+  EXPECT_EQ(r.output.rfind("[thinking]\n", 0), 0u) << r.output;  // no empty line for the stopped one
   // A message stopped in its prefill was not answered: the closing error counted it as answered.
   std::ofstream(tmp.path / "in2.txt") << std::string(600, 'x') << "\n\xff\n";
   ::setenv("SEEK_TEST_SIGNAL_AT", "reply:1", 1);

@@ -288,6 +288,11 @@ TEST(Sampler, PenaltiesThatOverflowAreNamed) {
     const std::string e = test::error_of([&] { s.sample(l.data(), 3, p, generated, generated, rng); });
     EXPECT_NE(e.find("the penalties (repetition "), std::string::npos) << e;
     EXPECT_NE(e.find("turned the logit 4 of token id 1 into inf"), std::string::npos) << e;
+    // A repetition penalty of 1e-38 is small already: "smaller" was the wrong way.
+    EXPECT_NE(e.find("use milder penalties (a repetition penalty nearer 1, presence and frequency penalties "
+                     "nearer 0)"),
+              std::string::npos)
+        << e;
   }
   std::vector<float> nan = l;
   nan[2] = std::nanf("");

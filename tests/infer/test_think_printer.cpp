@@ -38,5 +38,24 @@ TEST(ThinkPrinter, DimsTheReasoningOnATerminal) {
   EXPECT_EQ(shown(true, true, {"r"}), "\x1b[2mr\x1b[0m\n");
 }
 
+// A reply that started in the reasoning shows its header with its first text: one stopped before it began
+// (seek chat's Ctrl-C in the prefill) printed "[thinking]" and an empty line for a reply never given, and on
+// a terminal turned dim while the prefill's progress line was drawn. An empty reasoning block still shows.
+TEST(ThinkPrinter, AReplyWithoutTextShowsNothing) {
+  for (bool tty : {false, true}) {
+    EXPECT_EQ(shown(true, tty, {}), "");
+    EXPECT_EQ(shown(true, tty, {""}), "");
+    EXPECT_EQ(shown(false, tty, {}), "");
+  }
+  EXPECT_EQ(shown(true, false, {"</think>a"}), "[thinking]\n[answer]\na\n");
+  EXPECT_EQ(shown(true, true, {"</think>a"}), "\x1b[2m\x1b[0m\na\n");
+  EXPECT_EQ(shown(true, false, {"</th"}), "[thinking]\n</th\n");
+  std::string out;
+  ThinkPrinter p(true, true, [&](std::string_view s) { out += s; });
+  EXPECT_EQ(out, "");  // nothing before the first text: the prefill's progress line is drawn undimmed
+  p.feed("r");
+  EXPECT_EQ(out, "\x1b[2mr");
+}
+
 }  // namespace
 }  // namespace seek
