@@ -85,6 +85,17 @@ Moments nan_moments(const double* r, int64_t n) {
 
 }  // namespace
 
+const char* reason_for_no_update(const std::vector<double>& advantages, const std::vector<char>& counted,
+                                 int64_t counted_tokens, double beta, double entropy_coef) {
+  SEEK_CHECK(advantages.size() == counted.size(), "reason_for_no_update: {} advantages for {} completions",
+             advantages.size(), counted.size());
+  if (counted_tokens == 0) return "every token masked";
+  if (beta != 0 || entropy_coef != 0) return nullptr;
+  for (size_t i = 0; i < advantages.size(); ++i)
+    if (counted[i] && advantages[i] != 0.0) return nullptr;
+  return "every advantage 0";
+}
+
 bool group_values_differ(const std::vector<double>& values) {
   const double* first = nullptr;
   for (const double& v : values) {

@@ -52,6 +52,14 @@ AdvantageResult group_advantages(const std::vector<double>& rewards, int64_t G, 
 // group_advantages leaves them out: {1, NaN, 1} kept a group whose advantages were all 0.
 bool group_values_differ(const std::vector<double>& values);
 
+// Why a step's loss has no gradient, so that it makes no update (nullptr: it has one): "every token masked"
+// (no completion token counts: counted_tokens 0), or, without a KL or entropy term, "every advantage 0"
+// (the advantages of the completions the loss counts, counted[i] != 0, are all 0: each group's rewards
+// equal, or the non-zero advantages all on truncated completions that mask_truncated_completions leaves
+// out).
+const char* reason_for_no_update(const std::vector<double>& advantages, const std::vector<char>& counted,
+                                 int64_t counted_tokens, double beta, double entropy_coef);
+
 struct GrpoLossOptions {
   double epsilon_low = 0.2, epsilon_high = 0.28;  // clip range [1 − ε_low, 1 + ε_high]
   double delta = 0.0;                             // two-sided clip: for A < 0, ρ is capped at δ (0: off).

@@ -630,15 +630,20 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
       // A step without a learning signal makes no update, as a step without a usable group does, and runs no
       // training pass: its loss's gradient is 0, and AdamW's moments and weight decay alone would still move
       // every weight (TRL lets them). So when every token is masked (every completion truncated, with
-      // mask_truncated_completions), and when every advantage is 0 (each group's rewards equal, common early
-      // in an R1-Zero run) with no KL or entropy term to follow.
+      // mask_truncated_completions), and when every counted completion's advantage is 0 (each group's
+      // rewards equal, common early in an R1-Zero run) with no KL or entropy term to follow.
+      std::vector<double> seq_advantages;
+      std::vector<char> seq_counted;
+      for (const Seq& q : seqs) {
+        seq_advantages.push_back(q.advantage);
+        seq_counted.push_back(q.counted);
+      }
+      const char* no_update =
+          reason_for_no_update(seq_advantages, seq_counted, counted_tokens, s.beta, lopt.entropy_coef);
       const bool all_masked = counted_tokens == 0;
-      const bool no_advantage =
-          !all_masked && s.beta == 0 && lopt.entropy_coef == 0 &&
+      const bool no_advantage = no_update != nullptr && !all_masked;
+      const bool every_advantage_zero =
           std::all_of(adv.advantages.begin(), adv.advantages.end(), [](double a) { return a == 0.0; });
-      const char* no_update = all_masked     ? "every token masked"
-                              : no_advantage ? "every advantage 0"
-                                             : nullptr;
       const int64_t iterations = no_update ? 0 : s.num_iterations;
       if (all_masked)
         fmt::print(
@@ -646,10 +651,11 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
             "mask_truncated_completions on); no update\n",
             state.step + 1);
       if (no_advantage)
-        fmt::print(
-            "step {}: every group's rewards are equal, so every advantage is 0 and the loss (beta 0, "
-            "entropy_coef 0) has no gradient; no update\n",
-            state.step + 1);
+        fmt::print("step {}: {}, so the loss (beta 0, entropy_coef 0) has no gradient; no update\n",
+                   state.step + 1,
+                   every_advantage_zero ? "every group's rewards are equal, so every advantage is 0"
+                                        : "every completion with a non-zero advantage is truncated and "
+                                          "masked (mask_truncated_completions)");
       if (no_update) {
         ++result.steps_without_update;
         flush_stdout();

@@ -882,6 +882,27 @@ TEST(GrpoLoss, Errors) {
 // ---------------------------------------------------------------------------------------------------------
 // pass@k (Chen et al. 2021)
 
+// A step makes no update when its loss can have no gradient. The non-zero advantages of a group whose
+// completions were all truncated and masked are no signal: such a step ran AdamW on a zero gradient, which
+// moved every weight by weight decay and momentum (and logged loss 0, grad_norm 0 as an update).
+TEST(GrpoLoss, ReasonForNoUpdate) {
+  const std::vector<double> flat = {0, 0, 0, 0}, mixed = {-0.5, 1.5, 0, 0};
+  const std::vector<char> all = {1, 1, 1, 1}, first_two_masked = {0, 0, 1, 1};
+  EXPECT_STREQ(reason_for_no_update(flat, all, 10, 0, 0), "every advantage 0");
+  EXPECT_EQ(reason_for_no_update(mixed, all, 10, 0, 0), nullptr);
+  EXPECT_STREQ(reason_for_no_update(mixed, first_two_masked, 10, 0, 0), "every advantage 0");
+  EXPECT_EQ(reason_for_no_update(mixed, {1, 0, 1, 1}, 10, 0, 0), nullptr);
+  // A KL or entropy term has a gradient whatever the advantages.
+  EXPECT_EQ(reason_for_no_update(flat, all, 10, 0.1, 0), nullptr);
+  EXPECT_EQ(reason_for_no_update(mixed, first_two_masked, 10, 0, 1e-3), nullptr);
+  EXPECT_STREQ(reason_for_no_update(mixed, {0, 0, 0, 0}, 0, 0.1, 0), "every token masked");
+  expect_error(
+      [&] {
+        reason_for_no_update(flat, {1, 1}, 10, 0, 0);
+      },
+      "reason_for_no_update: 4 advantages for 2 completions");
+}
+
 TEST(PassAtK, SmallExactCases) {
   EXPECT_NEAR(pass_at_k(5, 2, 1), 0.4, kTol);  // 1 − C(3,1)/C(5,1) = 1 − 3/5
   EXPECT_NEAR(pass_at_k(5, 2, 2), 0.7, kTol);  // 1 − C(3,2)/C(5,2) = 1 − 3/10
