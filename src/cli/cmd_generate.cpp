@@ -745,7 +745,10 @@ void run_chat(ChatCliOptions& o) {
     const Completion& done = engine.completions(id)[0];
     const std::string& reply = done.text;
     if (reply.size() > shown) printer.feed(tok::utf8_repair(reply.substr(shown)));
-    printer.end();
+    if (done.tokens.empty() && done.finish == FinishReason::Cancelled)
+      printer.end_before_it_began();
+    else
+      printer.end();
     // SIGTERM (kill, timeout, a service manager) and SIGHUP (the terminal closed) end the chat, as they end
     // every other command; Ctrl-C only the reply.
     // (Also one after the last check of the reply: the next turn's StopOnSignal would forget it.)

@@ -10,12 +10,15 @@
 namespace seek {
 
 void injected_failure_point(const char* where) {
-  const char* spec = std::getenv("SEEK_TEST_FAIL_AT");
-  if (spec == nullptr) return;
   static std::mutex mutex;
   static std::string counted_for;
   static std::map<std::string, long> calls;
+  const char* spec = std::getenv("SEEK_TEST_FAIL_AT");
   const std::lock_guard lock(mutex);
+  if (spec == nullptr) {  // unset: the same value set again counts afresh
+    counted_for.clear();
+    return;
+  }
   if (counted_for != spec) {
     counted_for = spec;
     calls.clear();

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/number_text.hpp"
 #include "kernels/vecmath.hpp"
 #include "tokenizer/utf8.hpp"
 
@@ -46,12 +47,11 @@ namespace {
         "nothing can be sampled; use milder penalties (a repetition penalty nearer 1, presence and "
         "frequency penalties nearer 0)",
         p.repetition_penalty, p.presence_penalty, p.frequency_penalty, raw, token, penalised);
-  // NaN without its sign bit ("-nan" reads like a number gone negative).
   fail(
       "the model produced a non-finite logit ({}) for token id {}: nothing can be sampled. The checkpoint's "
       "weights may hold NaN or inf, or bf16 weights or a bf16/fp8 KV cache may overflow: check the "
       "checkpoint, or run without --bf16 / --kv-cache",
-      std::isnan(raw) ? std::string("NaN") : fmt::format("{}", raw), token);
+      number_text(raw), token);
 }
 
 // The summed weights of the tokens whose logit is at least thr, and (in count) how many there are. Two loops,

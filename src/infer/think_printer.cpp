@@ -42,10 +42,15 @@ void ThinkPrinter::feed(std::string_view text) {
 void ThinkPrinter::end() {
   emit(pending_);
   pending_.clear();
+  if (header_owed_) show_think_header();  // an empty reply in the reasoning shows as one, as it always did
   in_think_ = false;
-  if (!wrote_) return;  // nothing shown (a reply stopped before it began): no header, no empty line
   if (in_think_open_ && tty_) put("\x1b[0m");
+  in_think_open_ = false;
   put("\n");
+}
+
+void ThinkPrinter::end_before_it_began() {
+  if (wrote_ || !pending_.empty()) end();
 }
 
 void ThinkPrinter::open() {

@@ -60,12 +60,13 @@ class AdamW {
   }
 };
 
-// Holds every tensor of the MTP layers (model.layers.<i>, i >= num_hidden_layers) out of the optimizer's
-// steps, for a loss that never reaches them (GRPO's; seek train's with mtp_lambda 0).
+// Holds every tensor of the layers from `first_held` on (model.layers.<i>, i >= first_held: MTP layers when
+// it is num_hidden_layers or more) out of the optimizer's steps, for a loss that never reaches them (GRPO's;
+// seek train's with mtp_lambda 0, or with sequences too short for the deeper depths).
 template <typename T>
-void hold_mtp_layers(AdamW<T>& opt, const ParamLayout& layout, int64_t num_hidden_layers) {
+void hold_mtp_layers(AdamW<T>& opt, const ParamLayout& layout, int64_t first_held) {
   for (int id = 0; id < layout.size(); ++id)
-    if (layer_index(layout[id].name) >= num_hidden_layers) opt.hold(id);
+    if (layer_index(layout[id].name) >= first_held) opt.hold(id);
 }
 
 }  // namespace seek

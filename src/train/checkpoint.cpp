@@ -121,15 +121,23 @@ nlohmann::json tensor_steps_unlike_the_run(const Transformer<float>& model, cons
   return out;
 }
 
-// The per-tensor step counts saved by tensor_steps_unlike_the_run (a checkpoint from before them has none:
-// every tensor then counts the run's steps).
+// The per-tensor step counts saved by tensor_steps_unlike_the_run, after the moments are read. A checkpoint
+// from before them has none: a tensor whose second moment is all zero was never updated (MTP layers held at
+// mtp_lambda 0), and counts 0; every other one the run's steps.
 void restore_tensor_steps(const nlohmann::json& js, const fs::path& state_file,
                           const Transformer<float>& model, AdamW<float>& opt) {
+  const ParamLayout& layout = model.params().layout;
   const auto it = js.find("adamw_tensor_steps");
-  if (it == js.end()) return;
+  if (it == js.end()) {
+    for (int id = 0; id < layout.size(); ++id) {
+      const float* v = opt.v().data() + layout[id].offset;
+      if (layout[id].trainable && std::all_of(v, v + layout[id].numel, [](float x) { return x == 0; }))
+        opt.set_updates(id, 0);
+    }
+    return;
+  }
   SEEK_CHECK(it->is_object(), "{}: \"adamw_tensor_steps\" must be an object of tensor names, got {}",
              state_file.string(), describe_json(*it));
-  const ParamLayout& layout = model.params().layout;
   for (const auto& [name, value] : it->items()) {
     const int id = layout.find(name);
     SEEK_CHECK(id >= 0 && layout[id].trainable,
@@ -385,11 +393,11 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
                st.step, *named);
   TensorStore weights(dir);
   load_weights(model, weights);
-  restore_tensor_steps(js, state_file, model, opt);
   const int64_t total = model.params().layout.total();
   TensorStore optim(dir / "optimizer.safetensors");
   optim.read_into("adamw.m", {total}, opt.m().data());
   optim.read_into("adamw.v", {total}, opt.v().data());
+  restore_tensor_steps(js, state_file, model, opt);
   if (js.contains("checksums")) {  // checkpoints from before checksums load unchecked
     const nlohmann::json now = state_checksums(model, opt);
     for (const char* part : {"parameters", "adamw_m", "adamw_v"})

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -15,6 +16,7 @@
 #include "core/count_of.hpp"
 #include "core/error.hpp"
 #include "core/jsonl_appender.hpp"
+#include "core/number_text.hpp"
 #include "core/progress.hpp"
 #include "core/stderr.hpp"
 #include "core/stdout.hpp"
@@ -173,8 +175,11 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     if (!ckpt) prepare_run_folder(out, s.to_json());
   }
   AdamW<float> opt(model->params().layout);
-  // λ 0 runs no MTP layer: they are saved as they came, not shrunk by weight decay each step.
-  if (s.mtp_lambda == 0) hold_mtp_layers(opt, model->params().layout, cfg.num_hidden_layers);
+  // λ 0 runs no MTP layer, and depth k runs only where seq_len > k (Transformer::forward_backward): the
+  // layers that never run are saved as they came, not shrunk by weight decay each step.
+  const int64_t mtp_depths_run =
+      s.mtp_lambda > 0 ? std::clamp<int64_t>(s.seq_len - 1, 0, cfg.num_nextn_predict_layers) : 0;
+  hold_mtp_layers(opt, model->params().layout, cfg.num_hidden_layers + mtp_depths_run);
   TrainerState state;
   if (ckpt) {
     state = load_checkpoint(*ckpt, *model, opt);
@@ -557,12 +562,12 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
       flush_stdout();
       ++result.steps_without_targets;
     } else if (nonfinite) {
-      SEEK_CHECK(
-          s.on_nonfinite == "skip",
-          "non-finite {} at step {} (loss {}, grad norm {}); stopping without saving. Lower the learning "
-          "rate, or pass --on-nonfinite skip to skip such steps",
-          finite ? "gradient" : "loss", state.step + 1, loss,
-          finite ? fmt::format("{}", st.grad_norm) : std::string("not taken"));
+      if (s.on_nonfinite != "skip")
+        throw RunError(
+            fmt::format("non-finite {} at step {} (loss {}, grad norm {}); stopping without saving",
+                        finite ? "gradient" : "loss", state.step + 1, number_text(loss),
+                        finite ? number_text(st.grad_norm) : std::string("not taken")),
+            "Lower the learning rate, or pass --on-nonfinite skip to skip such steps");
       fmt::print("step {}: non-finite {}, update skipped\n", state.step + 1, finite ? "gradient" : "loss");
       ++result.skipped_steps;
       // Skipping rides out a rare bad batch; a run whose every step is non-finite has diverged, and would

@@ -1433,6 +1433,16 @@ TEST(Cli, AStoppedFirstDemoLeavesNothingBehind) {
       << r.output;
   EXPECT_EQ(r.output.find("--resume"), std::string::npos) << r.output;
   EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;
+  // A pretraining that goes non-finite: the trainer's advice names flags the demo does not have.
+  auto huge = nlohmann::json::parse(std::ifstream(std::string(SEEK_SOURCE_DIR) + "/configs/demo.json"));
+  huge["initializer_range"] = 1e30;
+  std::ofstream(tmp.path / "huge-init.json") << huge.dump();
+  r = run("demo" + flags + " --config " + (tmp.path / "huge-init.json").string());
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("pretraining the base model: non-finite "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("; stopping without saving\n"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("--on-nonfinite"), std::string::npos) << r.output;
+  EXPECT_EQ(outputs_left(), std::vector<std::string>{}) << r.output;
   // What a killed demo had made (no summary.json, no stash) is removed, not kept as a previous demo.
   fs::create_directories(out / "base" / "checkpoints");
   std::ofstream(out / "base-data.jsonl") << "partial\n";

@@ -40,13 +40,26 @@ TEST(ThinkPrinter, DimsTheReasoningOnATerminal) {
 
 // A reply that started in the reasoning shows its header with its first text: one stopped before it began
 // (seek chat's Ctrl-C in the prefill) printed "[thinking]" and an empty line for a reply never given, and on
-// a terminal turned dim while the prefill's progress line was drawn. An empty reasoning block still shows.
-TEST(ThinkPrinter, AReplyWithoutTextShowsNothing) {
-  for (bool tty : {false, true}) {
-    EXPECT_EQ(shown(true, tty, {}), "");
-    EXPECT_EQ(shown(true, tty, {""}), "");
-    EXPECT_EQ(shown(false, tty, {}), "");
-  }
+// a terminal turned dim while the prefill's progress line was drawn. A reply that ended empty still shows
+// its line (and header), as before: a script reads a line per reply.
+TEST(ThinkPrinter, AReplyStoppedBeforeItBeganShowsNothing) {
+  auto unbegun = [](bool in_think, bool tty, const std::vector<std::string>& pieces) {
+    std::string out;
+    ThinkPrinter p(in_think, tty, [&](std::string_view s) { out += s; });
+    for (const auto& piece : pieces) p.feed(piece);
+    p.end_before_it_began();
+    return out;
+  };
+  for (bool tty : {false, true})
+    for (bool in_think : {false, true}) {
+      EXPECT_EQ(unbegun(in_think, tty, {}), "");
+      EXPECT_EQ(unbegun(in_think, tty, {""}), "");
+    }
+  EXPECT_EQ(unbegun(true, false, {"r"}), "[thinking]\nr\n");  // something shown: ends as end() does
+  EXPECT_EQ(unbegun(false, false, {"<th"}), "<th\n");
+  EXPECT_EQ(shown(true, false, {}), "[thinking]\n\n");
+  EXPECT_EQ(shown(true, true, {}), "\x1b[2m\x1b[0m\n");
+  EXPECT_EQ(shown(false, false, {}), "\n");
   EXPECT_EQ(shown(true, false, {"</think>a"}), "[thinking]\n[answer]\na\n");
   EXPECT_EQ(shown(true, true, {"</think>a"}), "\x1b[2m\x1b[0m\na\n");
   EXPECT_EQ(shown(true, false, {"</th"}), "[thinking]\n</th\n");

@@ -498,6 +498,22 @@ TEST(TrainerReview, MtpLambdaZeroLeavesTheMtpLayersAsTheyCame) {
   EXPECT_GT(mtp_tensors, 0);
   EXPECT_GT(main_changed, 0);
 
+  // Sequences of one token run no MTP depth whatever mtp_lambda is: weight decay shrank the layers anyway.
+  auto one = s;
+  one.out = (tmp.path / "one-token").string();
+  one.seq_len = 1;
+  one.mtp_lambda = 0.3;
+  testing::internal::CaptureStdout();
+  run_training(one, false);
+  testing::internal::GetCapturedStdout();
+  const auto short_run = load_model_dir<float>(tmp.path / "one-token" / "model");
+  for (int id = 0; id < layout.size(); ++id) {
+    if (layer_index(layout[id].name) < main_layers) continue;
+    EXPECT_TRUE(std::equal(before->params().p(id), before->params().p(id) + layout[id].numel,
+                           short_run->params().p(id)))
+        << layout[id].name << " changed in a run of 1-token sequences";
+  }
+
   // No MTP layer: no MTP loss to log, and mtp_lambda changes nothing.
   std::ifstream in(base.config);
   json cfg = json::parse(in);
@@ -551,6 +567,24 @@ TEST(TrainerReview, MtpLayersTurnedOnByAResumeCountTheirOwnAdamWSteps) {
   EXPECT_EQ(at5["adamw_steps"], 5);
   for (auto& [name, n] : held.items()) n = 2;
   EXPECT_EQ(at5["adamw_tensor_steps"], held);
+
+  // A checkpoint from before the counts were saved: the held layers' second moments are all zero, so they
+  // count 0, not the run's 3.
+  TempDir old("trainer-mtp-on-old");
+  auto o = settings(write_corpus(old.path), old.path / "run", "pretrain");
+  o.steps = 3;
+  o.mtp_lambda = 0;
+  testing::internal::CaptureStdout();
+  run_training(o, false);
+  const fs::path old_state = old.path / "run" / "checkpoints" / "step-00000003" / "trainer_state.json";
+  json before_counts = read_json(old_state);
+  before_counts.erase("adamw_tensor_steps");
+  std::ofstream(old_state) << before_counts.dump();
+  run_training(o, true, {{"steps", 5}, {"mtp_lambda", 0.3}});
+  testing::internal::GetCapturedStdout();
+  EXPECT_EQ(read_json(old.path / "run" / "checkpoints" / "step-00000005" /
+                      "trainer_state.json")["adamw_tensor_steps"],
+            held);
 
   // Trained at every step: no tensor's count differs from the run's.
   TempDir all("trainer-mtp-all");
