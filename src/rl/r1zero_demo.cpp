@@ -41,6 +41,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// One of the demo's training runs (`run` returns whether it was interrupted); its errors name the phase. A
+// failed run's advice about its folder (--resume it, move its checkpoints, a flag of that command) does not
+// apply: the demo removes its runs when it fails, so a RunError shows its problem alone.
+template <typename Run>
+bool run_phase(const char* phase, Run run) {
+  try {
+    return run();
+  } catch (const RunError& e) {
+    fail("{}: {}", phase, e.problem());
+  } catch (const Error& e) {
+    fail("{}: {}", phase, e.what());
+  }
+}
+
 // The demo's runs are its own: an interrupted one is not resumed but replaced by the next `seek demo`.
 R1ZeroDemoResult& interrupted(R1ZeroDemoResult& r) {
   fmt::print("the demo stopped; `seek demo` starts it again from the beginning\n");
@@ -445,17 +459,9 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   const StopOnSignal stop(
       "\nseek: stopping the demo at the next safe point (Ctrl-C or SIGTERM again quits at once)\n",
       /*closed_stdout=*/true);
-  // A failed run's advice about its folder (--resume it, move its checkpoints) does not apply here: the
-  // demo removes its runs when it fails.
-  bool pretrain_interrupted = false;
-  try {
-    pretrain_interrupted = run_training(ts, false).interrupted;
-  } catch (const RunError& e) {
-    fail("pretraining the base model: {}", e.problem());
-  } catch (const Error& e) {
-    fail("pretraining the base model: {}", e.what());
-  }
-  if (pretrain_interrupted || stop.requested("phase")) return stopped();
+  if (run_phase("pretraining the base model", [&] { return run_training(ts, false).interrupted; }) ||
+      stop.requested("phase"))
+    return stopped();
 
   // 2. Held-out evaluation of the base model.
   const std::vector<reward::Problem> held = distinct_held_out(*task, o.eval_problems);
@@ -470,15 +476,9 @@ R1ZeroDemoResult run_r1zero_demo(const R1ZeroDemoOptions& o) {
   fmt::print("== 3/4 GRPO: accuracy + format rewards, {} × {} × {}\n", count_of(o.grpo_steps, "step"),
              count_of(o.prompts_per_step, "prompt"), count_of(o.group_size, "sample"));
   flush_stdout();
-  bool grpo_interrupted = false;
-  try {
-    grpo_interrupted = run_grpo(gs, false).interrupted;
-  } catch (const RunError& e) {
-    fail("GRPO on the base model: {}", e.problem());
-  } catch (const Error& e) {
-    fail("GRPO on the base model: {}", e.what());
-  }
-  if (grpo_interrupted || stop.requested("phase")) return stopped();
+  if (run_phase("GRPO on the base model", [&] { return run_grpo(gs, false).interrupted; }) ||
+      stop.requested("phase"))
+    return stopped();
 
   // 4. Held-out evaluation after GRPO, the table and the plots.
   fmt::print("== 4/4 evaluating the GRPO policy on the same held-out problems\n");

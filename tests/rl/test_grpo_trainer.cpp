@@ -556,23 +556,45 @@ TEST(GrpoTrainer, ADroppedStepPutsBackItsCountOfTooLongPrompts) {
   }
 }
 
+// A 3-step run evaluated after every step, and the metrics of the same run uninterrupted (in dir/whole).
+struct EvaluatedRun {
+  GrpoSettings s;
+  std::vector<nlohmann::json> uninterrupted;
+};
+EvaluatedRun evaluated_run(const fs::path& dir) {
+  tiny_policy(dir);
+  EvaluatedRun r{settings(dir), {}};
+  r.s.steps = 3;
+  r.s.checkpoint_every = 0;
+  r.s.eval_every = 1;
+  r.s.eval_problems = 4;
+  r.s.eval_samples = 4;
+  auto whole = r.s;
+  whole.out = (dir / "whole").string();
+  run_grpo(whole, false);
+  r.uninterrupted = test::read_jsonl(dir / "whole" / "metrics.jsonl");
+  EXPECT_EQ(r.uninterrupted.size(), 3u);
+  return r;
+}
+
+// Once resumed to its end, the run logged every step's evaluation, as the uninterrupted run did.
+void expect_logged_as_uninterrupted(const EvaluatedRun& run) {
+  const auto all = test::read_jsonl(fs::path(run.s.out) / "metrics.jsonl");
+  ASSERT_EQ(all.size(), run.uninterrupted.size());
+  for (size_t i = 0; i < all.size(); ++i) {
+    ASSERT_TRUE(all[i].contains("eval")) << "step " << i + 1;
+    EXPECT_EQ(all[i]["eval"], run.uninterrupted[i]["eval"]) << "step " << i + 1;
+    EXPECT_EQ(all[i]["reward"], run.uninterrupted[i]["reward"]) << "step " << i + 1;
+  }
+}
+
 // A signal during an evaluation ends it at once (it waited for the whole evaluation: minutes with a real
 // model): the step, complete, is saved without its evaluation, and the run ends as interrupted. The resumed
 // run runs that evaluation first and puts it in the step's line, as the uninterrupted run logged it.
 TEST(GrpoTrainer, ASignalStopsAnEvaluationWhichTheResumeRuns) {
   TempDir tmp("grpo-eval-signal");
-  tiny_policy(tmp.path);
-  auto s = settings(tmp.path);
-  s.steps = 3;
-  s.checkpoint_every = 0;
-  s.eval_every = 1;
-  s.eval_problems = 4;
-  s.eval_samples = 4;
-  auto whole = s;
-  whole.out = (tmp.path / "whole").string();
-  run_grpo(whole, false);
-  const auto want = test::read_jsonl(tmp.path / "whole" / "metrics.jsonl");
-  ASSERT_EQ(want.size(), 3u);
+  const EvaluatedRun run = evaluated_run(tmp.path);
+  const GrpoSettings& s = run.s;
   GrpoResult r;
   testing::internal::CaptureStderr();
   {
@@ -595,13 +617,7 @@ TEST(GrpoTrainer, ASignalStopsAnEvaluationWhichTheResumeRuns) {
   EXPECT_NE(out.find("step 1's evaluation did not finish (a stop or a failure); it runs now"),
             std::string::npos)
       << out;
-  const auto all = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
-  ASSERT_EQ(all.size(), 3u);
-  for (size_t i = 0; i < all.size(); ++i) {
-    ASSERT_TRUE(all[i].contains("eval")) << "step " << i + 1;
-    EXPECT_EQ(all[i]["eval"], want[i]["eval"]) << "step " << i + 1;
-    EXPECT_EQ(all[i]["reward"], want[i]["reward"]) << "step " << i + 1;
-  }
+  expect_logged_as_uninterrupted(run);
 }
 
 // An evaluation that fails (the sandbox of a code task, the memory for its cache) after a complete step:
@@ -609,18 +625,8 @@ TEST(GrpoTrainer, ASignalStopsAnEvaluationWhichTheResumeRuns) {
 // failure there again says --resume runs it again), then logs what the uninterrupted run logged.
 TEST(GrpoTrainer, AFailedEvaluationIsSavedAndTheResumeRunsIt) {
   TempDir tmp("grpo-eval-failure");
-  tiny_policy(tmp.path);
-  auto s = settings(tmp.path);
-  s.steps = 3;
-  s.checkpoint_every = 0;
-  s.eval_every = 1;
-  s.eval_problems = 4;
-  s.eval_samples = 4;
-  auto whole = s;
-  whole.out = (tmp.path / "whole").string();
-  run_grpo(whole, false);
-  const auto want = test::read_jsonl(tmp.path / "whole" / "metrics.jsonl");
-  ASSERT_EQ(want.size(), 3u);
+  const EvaluatedRun run = evaluated_run(tmp.path);
+  const GrpoSettings& s = run.s;
   auto failing = [&](const char* at, bool resume) {
     const test::ScopedEnv inject("SEEK_TEST_FAIL_AT", at);
     testing::internal::CaptureStdout();
@@ -648,13 +654,7 @@ TEST(GrpoTrainer, AFailedEvaluationIsSavedAndTheResumeRunsIt) {
   EXPECT_NE(out.find("step 2's evaluation did not finish (a stop or a failure); it runs now"),
             std::string::npos)
       << out;
-  const auto all = test::read_jsonl(tmp.path / "run" / "metrics.jsonl");
-  ASSERT_EQ(all.size(), 3u);
-  for (size_t i = 0; i < all.size(); ++i) {
-    ASSERT_TRUE(all[i].contains("eval")) << "step " << i + 1;
-    EXPECT_EQ(all[i]["eval"], want[i]["eval"]) << "step " << i + 1;
-    EXPECT_EQ(all[i]["reward"], want[i]["reward"]) << "step " << i + 1;
-  }
+  expect_logged_as_uninterrupted(run);
 }
 
 // completions.jsonl said only that a code completion scored 0, not why; the code reward's note (no program,
