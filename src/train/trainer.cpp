@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -135,7 +134,8 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
              "seq_len {} exceeds the model's context of {} tokens ({})", s.seq_len,
              run_model.max_position_embeddings, run_model.context_source());
   check_training_memory(run_model, 0, "");
-  check_training_batch_memory(run_model, s.batch_size, s.seq_len, s.grad_accum, s.mtp_lambda > 0);
+  check_training_batch_memory(run_model, s.batch_size, s.seq_len, s.grad_accum,
+                              mtp_depths_run(run_model, s.mtp_lambda, s.seq_len));
   std::unique_ptr<Transformer<float>> model;
   if (ckpt) {
     model = std::make_unique<Transformer<float>>(ModelConfig::load((*ckpt / "config.json").string()));
@@ -175,11 +175,9 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
     if (!ckpt) prepare_run_folder(out, s.to_json());
   }
   AdamW<float> opt(model->params().layout);
-  // λ 0 runs no MTP layer, and depth k runs only where seq_len > k (Transformer::forward_backward): the
-  // layers that never run are saved as they came, not shrunk by weight decay each step.
-  const int64_t mtp_depths_run =
-      s.mtp_lambda > 0 ? std::clamp<int64_t>(s.seq_len - 1, 0, cfg.num_nextn_predict_layers) : 0;
-  hold_mtp_layers(opt, model->params().layout, cfg.num_hidden_layers + mtp_depths_run);
+  // The MTP layers that never run (all at λ 0) are saved as they came, not shrunk by weight decay each step.
+  hold_mtp_layers(opt, model->params().layout,
+                  cfg.num_hidden_layers + mtp_depths_run(cfg, s.mtp_lambda, s.seq_len));
   TrainerState state;
   if (ckpt) {
     state = load_checkpoint(*ckpt, *model, opt);

@@ -17,7 +17,11 @@ void check_training_memory(const ModelConfig& cfg, int64_t extra_bytes_per_param
                                format_count(params), extra_what));
 }
 
-int64_t training_activation_bytes_per_token(const ModelConfig& c, bool mtp_runs) {
+int64_t mtp_depths_run(const ModelConfig& cfg, double mtp_lambda, int64_t seq_len) {
+  return mtp_lambda > 0 ? std::clamp<int64_t>(seq_len - 1, 0, cfg.num_nextn_predict_layers) : 0;
+}
+
+int64_t training_activation_bytes_per_token(const ModelConfig& c, int64_t mtp_depths) {
   const int64_t d = c.hidden_size, H = c.num_attention_heads, dq = c.qk_head_dim(), dr = c.qk_rope_head_dim,
                 dv = c.v_head_dim, r = c.kv_lora_rank, rq = c.q_lora_rank, dkv = c.qk_nope_head_dim + dv;
   // Per token and layer, the vectors a layer keeps for backward and its backward scratch (model/layer.hpp,
@@ -39,12 +43,12 @@ int64_t training_activation_bytes_per_token(const ModelConfig& c, bool mtp_runs)
   // Each MTP depth: a layer of index num_hidden_layers and its embedding / projection buffers.
   const int64_t mtp_layer =
       attention_layer + (c.is_moe_layer(c.num_hidden_layers) ? moe_ffn : dense_ffn) + 17 * d;
-  if (mtp_runs) floats += c.num_nextn_predict_layers * mtp_layer;
+  floats += mtp_depths * mtp_layer;
   return floats * int64_t(sizeof(float));
 }
 
 void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int64_t seq_len,
-                                 int64_t grad_accum, bool mtp_runs) {
+                                 int64_t grad_accum, int64_t mtp_depths) {
   const auto bytes = [](double b) { return (long long)std::min(b, 9.2e18); };
   const double params = double(parameter_count(cfg)) * 16;
   const double ids = double(grad_accum) * double(batch_size) * double(seq_len) * 8;
@@ -52,7 +56,7 @@ void check_training_batch_memory(const ModelConfig& cfg, int64_t batch_size, int
   const double rows =
       std::min(double(batch_size) * double(seq_len), double(logits_chunk_rows(cfg.vocab_size, 4)));
   const double logits = rows * double(cfg.vocab_size) * 4;
-  const int64_t per_token = training_activation_bytes_per_token(cfg, mtp_runs);
+  const int64_t per_token = training_activation_bytes_per_token(cfg, mtp_depths);
   const double activations = double(batch_size) * double(seq_len) * double(per_token);
   check_memory_for(
       bytes(params + ids + logits + activations),

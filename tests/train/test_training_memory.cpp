@@ -25,7 +25,8 @@ TEST(TrainingMemory, ActivationEstimateMatchesWhatForwardBackwardKeeps) {
     const ModelConfig cfg = test::shipped_config(name);
     // mtp_lambda 0 runs no MTP layer (tiny-v3 and small have one, a third of tiny-v3's activations).
     for (const double mtp_lambda : {0.3, 0.0}) {
-      const double estimate = double(training_activation_bytes_per_token(cfg, mtp_lambda > 0));
+      const double estimate =
+          double(training_activation_bytes_per_token(cfg, mtp_depths_run(cfg, mtp_lambda, 32)));
       for (const int64_t rows : {2, 16}) {
         const double kept = kept_bytes_per_token(cfg, rows, 32, mtp_lambda);
         // What does not scale with the tokens (per-expert offsets, the balance loss's per-sequence counts)
@@ -37,6 +38,19 @@ TEST(TrainingMemory, ActivationEstimateMatchesWhatForwardBackwardKeeps) {
       }
     }
   }
+}
+
+// Depth k runs where seq_len > k, and none at mtp_lambda 0: the memory check and the optimizer's holds
+// both follow this count.
+TEST(TrainingMemory, MtpDepthsRun) {
+  ModelConfig cfg = test::shipped_config("tiny-v3");
+  cfg.num_nextn_predict_layers = 2;
+  EXPECT_EQ(mtp_depths_run(cfg, 0.3, 32), 2);
+  EXPECT_EQ(mtp_depths_run(cfg, 0.3, 2), 1);
+  EXPECT_EQ(mtp_depths_run(cfg, 0.3, 1), 0);
+  EXPECT_EQ(mtp_depths_run(cfg, 0.0, 32), 0);
+  cfg.num_nextn_predict_layers = 0;
+  EXPECT_EQ(mtp_depths_run(cfg, 0.3, 32), 0);
 }
 
 }  // namespace
