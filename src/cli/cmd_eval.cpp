@@ -159,7 +159,9 @@ RegisterCommand reg(
       app.add_option("--samples", c->samples, "completions per problem (default 1)")
           ->transform(at_least<int>(1));
       // k = 0 would be the share of problems solved by no sample at all, i.e. always 1.
-      app.add_option("--k", c->ks, "pass@k values to report (default 1 and --samples)")
+      app.add_option("--k", c->ks,
+                     "pass@k values to report, e.g. --k 1,4 or --k 1 4 (default 1 and --samples)")
+          ->delimiter(',')
           ->transform(at_least<int>(1));
       app.add_option("--temperature", c->temperature, "sampling temperature (default 0: greedy)")
           ->check(temperature_value());

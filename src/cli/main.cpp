@@ -142,6 +142,14 @@ void print_help(const CLI::App& app) {
   std::fputs(app.help().c_str(), stdout);  // CLI11 hands this to the deepest command reached
 }
 
+// ", did you mean 'generate'?" for a misspelt command (`seek generat`), or nothing.
+std::string command_slip(const CLI::App& at, const std::string& given) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : at.get_subcommands({})) names.push_back(sub->get_name());
+  const std::string near = seek::nearest_name(given, names);
+  return near.empty() ? std::string() : fmt::format(": did you mean '{}'?", near);
+}
+
 // A command-line mistake (unknown flag, missing or unconvertible value, no command) reported like any other
 // bad input: `seek: error: ...`, exit status 1, plus where to look up the usage. CLI11's own report has
 // neither the prefix nor a documented status (104-114), and says "A subcommand is required" for a misspelt
@@ -173,13 +181,20 @@ int report_usage_error(const CLI::App& app, const CLI::ParseError& e, int argc, 
         slip = fmt::format("did you mean --{} for --{}?", near, name);
         break;
       }
+      // Another command's name for the same setting: the completion length is seek grpo's
+      // --max-completion-length and the inference commands' --max-new-tokens.
+      for (const auto& [theirs, ours] : {std::pair{"max-completion-length", "max-new-tokens"},
+                                         std::pair{"max-new-tokens", "max-completion-length"}})
+        if (name == theirs && std::find(flags.begin(), flags.end(), ours) != flags.end())
+          slip = fmt::format("{} calls the completion length --{}", command, ours);
+      if (!slip.empty()) break;
     }
   }
   if (required && at->get_require_subcommand_min() > 0 && at->get_subcommands().empty()) {
     message = left.empty() ? fmt::format("{} needs a command", command)
               : left.front().starts_with("-")
                   ? fmt::format("unknown option {}: {} needs a command first", left.front(), command)
-                  : fmt::format("unknown command '{}'", left.front());
+                  : fmt::format("unknown command '{}'{}", left.front(), command_slip(*at, left.front()));
   } else if (const size_t at_most = message.find(": At Most 1 required but received ");
              dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && at_most != std::string::npos) {
     // A one-value option given twice (`-n 5 ... -n 10`): CLI11 says "--max-new-tokens: At Most 1 required

@@ -71,7 +71,9 @@ class RepetitionReward : public RewardFunction {
         distinct.insert(h);
         if ((k & 4095) == 0) check(d);
       }
-      return (1.0 - double(distinct.size()) / double(total)) * max_penalty_;
+      // No repeated n-gram scores 0, not -0 (which completions.jsonl wrote as -0.0).
+      const double repeated = 1.0 - double(distinct.size()) / double(total);
+      return repeated == 0 ? 0.0 : repeated * max_penalty_;
     });
   }
 

@@ -191,8 +191,10 @@ GrpoResult run_grpo(const GrpoSettings& given, bool resume, const nlohmann::json
   // A --tokenizer folder names a tokenizer: without tokenizer.json it read as the byte tokenizer (seek train
   // makes the same check), and the BOS/EOS check below then blamed the ids.
   if (!s.tokenizer.empty() && !ckpt)
-    SEEK_CHECK(tok::tokenizer_file_present(tok_dir / "tokenizer.json"), "no tokenizer.json in {}",
-               s.tokenizer);
+    SEEK_CHECK(tok::tokenizer_file_present(tok_dir / "tokenizer.json"),
+               "no tokenizer.json in {} (--tokenizer names a folder holding one; leave it out for the "
+               "{})",
+               s.tokenizer, s.init.empty() ? "byte-level tokenizer" : "--init model's own tokenizer");
   auto tok = load_tokenizer(tok_dir);
   // Saved with every checkpoint and the model as read now, whatever happens to the folder meanwhile.
   const tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir, ckpt ? *ckpt : fs::path(s.init));

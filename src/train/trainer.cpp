@@ -93,8 +93,10 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
                      : !s.init.empty()      ? fs::path(s.init)
                                             : fs::path();
   if (!s.tokenizer.empty() && !ckpt)
-    SEEK_CHECK(tok::tokenizer_file_present(tok_dir / "tokenizer.json"), "no tokenizer.json in {}",
-               s.tokenizer);
+    SEEK_CHECK(tok::tokenizer_file_present(tok_dir / "tokenizer.json"),
+               "no tokenizer.json in {} (--tokenizer names a folder holding one; leave it out for the "
+               "{})",
+               s.tokenizer, s.init.empty() ? "byte-level tokenizer" : "--init model's own tokenizer");
   auto tok = tok_dir.empty() ? make_byte_tokenizer() : load_tokenizer(tok_dir);
   // Saved with every checkpoint and the model as read now, whatever happens to the folder meanwhile.
   tok::TokenizerFileSet tok_files = tok::read_tokenizer_files(tok_dir, ckpt ? *ckpt : fs::path(s.init));

@@ -221,6 +221,12 @@ TEST_F(CliEvalInputs, FlagsThatWouldScoreNothing) {
   const CmdResult r = run(eval("--k 1 1"));
   EXPECT_EQ(r.code, 0) << r.output;
   EXPECT_EQ(count(r.output, "pass@1:"), 1u) << r.output;
+  // A comma list, as --ids takes one (it was refused: "must be a whole number >= 1, got '1,2'").
+  const CmdResult listed = run(eval("--samples 2 --temperature 1 --k 1,2"));
+  EXPECT_EQ(listed.code, 0) << listed.output;
+  EXPECT_EQ(count(listed.output, "pass@1:"), 1u) << listed.output;
+  EXPECT_EQ(count(listed.output, "pass@2:"), 1u) << listed.output;
+  expect_error(eval("--k 1,0"), "--k: must be a whole number >= 1");
 }
 
 }  // namespace

@@ -36,6 +36,16 @@ TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
   const std::vector<Case> cases = {
       {"", "seek needs a command", "seek"},
       {"nosuch --model x", "unknown command 'nosuch'", "seek"},
+      {"generat --model x", "unknown command 'generat': did you mean 'generate'?", "seek"},
+      // The completion length is named per command: grpo's name in eval, eval's in grpo.
+      {"eval --model x --max-completion-length 8",
+       "the following arguments were not expected: --max-completion-length 8 (seek eval calls the completion "
+       "length --max-new-tokens)",
+       "seek eval"},
+      {"grpo --init x --max-new-tokens 8",
+       "the following arguments were not expected: --max-new-tokens 8 (seek grpo calls the completion length "
+       "--max-completion-length)",
+       "seek grpo"},
       {"--bogus", "unknown option --bogus: seek needs a command first", "seek"},
       {"train --bogus", "the following argument was not expected: --bogus", "seek train"},
       {"generate", "--model is required", "seek generate"},
@@ -82,6 +92,7 @@ TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
        "seek tokenize"},
       {"tokenizer", "seek tokenizer needs a command", "seek tokenizer"},
       {"tokenizer bogus", "unknown command 'bogus'", "seek tokenizer"},
+      {"tokenizer trian", "unknown command 'trian': did you mean 'train'?", "seek tokenizer"},
       {"tokenizer train --input a.txt --out t", "--vocab-size is required", "seek tokenizer train"},
   };
   for (const Case& c : cases) {

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "reward/answer_compare.hpp"
 #include "reward/answer_extract.hpp"
 #include "reward/correctness.hpp"
@@ -248,6 +250,7 @@ TEST(ReviewLength, RepetitionOnShortTexts) {
   EXPECT_EQ(score("repetition", {}, ""), 0.0);
   EXPECT_EQ(score("repetition", {}, "a b"), 0.0);
   EXPECT_EQ(score("repetition", {}, "a b c"), 0.0);
+  EXPECT_FALSE(std::signbit(score("repetition", {}, "a b c d e"))) << "-0, logged as -0.0";
   EXPECT_DOUBLE_EQ(score("repetition", {}, "a b c a b c"), -0.25);  // 3 distinct of 4
   EXPECT_DOUBLE_EQ(score("repetition", {}, "A b C a B c"), -0.25);  // lower-cased
   EXPECT_DOUBLE_EQ(score("repetition", {{"ngram_size", 1}}, "a a a a"), -0.75);

@@ -1043,7 +1043,10 @@ TEST(GrpoTrainer, InitRefusesATokenizerWhoseIdsMeanOtherTokens) {
   // A folder without tokenizer.json read as the byte tokenizer, and the BOS/EOS check blamed the ids.
   fs::create_directories(tmp.path / "empty");
   s.tokenizer = (tmp.path / "empty").string();
-  EXPECT_NE(test::error_of([&] { run_grpo(s, false); }).find("no tokenizer.json in " + s.tokenizer),
+  EXPECT_NE(test::error_of([&] { run_grpo(s, false); })
+                .find("no tokenizer.json in " + s.tokenizer +
+                      " (--tokenizer names a folder holding one; leave it out for the --init model's own "
+                      "tokenizer)"),
             std::string::npos);
 }
 

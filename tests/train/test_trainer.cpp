@@ -1421,6 +1421,18 @@ TEST(Trainer, AFolderWithoutACheckpointSaysThereIsNothingToResume) {
       std::string::npos);
 }
 
+// A --tokenizer folder without tokenizer.json names what the flag wants and what leaving it out gives.
+TEST(Trainer, ATokenizerFolderWithoutItsFileIsNamed) {
+  TempDir tmp("trainer-empty-tokenizer");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  fs::create_directories(tmp.path / "empty");
+  s.tokenizer = (tmp.path / "empty").string();
+  EXPECT_NE(test::error_of([&] { run_training(s, false); })
+                .find("no tokenizer.json in " + s.tokenizer +
+                      " (--tokenizer names a folder holding one; leave it out for the byte-level tokenizer)"),
+            std::string::npos);
+}
+
 // --on-nonfinite skip goes on past such steps, and the run's last line says how many it skipped (it read as
 // a run that trained every step).
 TEST(Trainer, SkippedNonFiniteStepsAreCounted) {
