@@ -213,6 +213,86 @@ TEST(GrpoTrainer, SequenceRatioCispoAndSapoAgreeWithClipOnPolicyOnly) {
     for (const auto& row : rows) EXPECT_TRUE(std::isfinite(row["loss"].get<double>())) << row.dump();
 }
 
+// μ optimizer steps per batch of rollouts walk the learning-rate schedule as steps × μ optimizer steps: step
+// k's iterations use lr_at(k·μ), ..., lr_at(k·μ + μ − 1), and a step logs the lr of its last. Linear
+// schedule, lr 0.01 → min_lr 0.002, 2 warm-up steps of 6: 0.005, 0.01 | 0.01, 0.008 | 0.006, 0.004.
+TEST(GrpoTrainer, SeveralIterationsPerStepWalkTheScheduleByOptimizerStep) {
+  TempDir tmp("grpo-mu-lr");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 3;
+  s.num_iterations = 2;
+  s.schedule = "linear";
+  s.lr = 0.01;
+  s.min_lr = 0.002;
+  s.warmup_steps = 2;
+  s.checkpoint_every = 0;
+  run_grpo(s, false);
+  const auto m = test::read_jsonl(fs::path(s.out) / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 3u);
+  const double want[] = {0.01, 0.008, 0.004};
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_TRUE(m[i]["lr"].is_number()) << m[i].dump();  // every step updates (tag_count varies)
+    EXPECT_NEAR(m[i]["lr"].get<double>(), want[i], 1e-15) << "step " << i + 1;
+  }
+}
+
+// Dynamic sampling drops a group whose rewards are all equal and draws another prompt in its place, until the
+// step has prompts_per_step groups or has drawn max_dynamic_draws × prompts_per_step prompts: every prompt
+// drawn is a kept group, a dropped one or a too-long one, every kept group's rewards differ, and the draws of
+// a step continue where the last step's ended (a resumed run draws the same).
+TEST(GrpoTrainer, DynamicSamplingRefillsDroppedGroups) {
+  TempDir tmp("grpo-refill");
+  tiny_policy(tmp.path);
+  auto s = settings(tmp.path);
+  s.steps = 4;
+  s.prompts_per_step = 2;
+  s.group_size = 4;
+  s.dynamic_sampling = true;
+  s.max_dynamic_draws = 4;
+  s.max_completion_length = 6;  // short completions rarely hold a tag: many groups score all 0
+  s.log_completions = s.prompts_per_step * s.group_size;
+  s.checkpoint_every = 2;
+  s.lr = 1e-3;  // the policy barely moves, so later steps still drop groups
+  run_grpo(s, false);
+  const auto m = test::read_jsonl(fs::path(s.out) / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 4u);
+  int64_t refilled_steps = 0;
+  for (const auto& row : m) {
+    const int64_t groups = row["groups"], drawn = row["prompts_drawn"], dropped = row["dropped_equal_groups"],
+                  too_long = row["skipped_long_prompts"];
+    EXPECT_EQ(drawn, groups + dropped + too_long) << row.dump();
+    EXPECT_TRUE(groups == s.prompts_per_step || drawn == s.prompts_per_step * s.max_dynamic_draws)
+        << row.dump();
+    if (groups == s.prompts_per_step && dropped > 0) ++refilled_steps;
+    if (groups > 0) {
+      EXPECT_EQ(row["zero_std_fraction"].get<double>(), 0.0) << row.dump();
+    }
+  }
+  EXPECT_GT(refilled_steps, 0) << "no step dropped a group and still filled up: the refill went untested";
+  // Each kept group's rewards differ (completions.jsonl holds every completion of every step here).
+  std::map<std::pair<int64_t, int64_t>, std::set<double>> rewards_of_group;
+  for (const auto& row : test::read_jsonl(fs::path(s.out) / "completions.jsonl"))
+    rewards_of_group[{row["step"].get<int64_t>(), row["group"].get<int64_t>()}].insert(
+        row["reward"].get<double>());
+  int64_t kept = 0;
+  for (const auto& row : m) kept += row["groups"].get<int64_t>();
+  EXPECT_EQ(int64_t(rewards_of_group.size()), kept);
+  for (const auto& [key, values] : rewards_of_group)
+    EXPECT_GT(values.size(), 1u) << "step " << key.first << " group " << key.second;
+  // Stopped after step 2 and resumed, the run draws the same prompts and gets the same groups.
+  auto r = s;
+  r.out = (tmp.path / "resumed").string();
+  r.steps = 2;
+  run_grpo(r, false);
+  run_grpo(r, true, {{"steps", 4}});
+  const auto got = test::read_jsonl(fs::path(r.out) / "metrics.jsonl");
+  ASSERT_EQ(got.size(), 4u);
+  for (size_t i = 0; i < 4; ++i)
+    for (const char* key : {"groups", "prompts_drawn", "dropped_equal_groups", "reward", "grad_norm"})
+      EXPECT_EQ(got[i][key], m[i][key]) << "step " << i + 1 << " " << key;
+}
+
 // With several samples per held-out problem the evaluation reports pass@n as well as pass@1 (it reported
 // pass@1 only), in metrics.jsonl and on the progress line.
 TEST(GrpoTrainer, EvaluationWithSamplesReportsPassAtN) {
