@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "cli/registry.hpp"
+#include "cli/version.hpp"
 #include "core/error.hpp"
 #include "core/nearest_name.hpp"
 #include "core/openmp_stack.hpp"
@@ -291,6 +292,9 @@ int main(int argc, char** argv) {
 static int parse_and_run(int argc, char** argv) {
   CLI::App app{"seek: train, run and RL-tune DeepSeek-architecture models on CPUs"};
   app.require_subcommand(1);
+  app.set_version_flag(
+      "--version", [] { return seek::cli::version_text(); },
+      "Print the commit seek was built from, its compiler and oneDNN, and exit");
   auto& reg = seek::cli::command_registry();
   std::sort(reg.begin(), reg.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   for (auto& spec : reg) spec.setup(*app.add_subcommand(spec.name, spec.help));

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -28,6 +29,28 @@ using seek::test::CmdResult;
 using seek::test::run;
 
 const std::string kTinyV3 = std::string(SEEK_TEST_DIR) + "/fixtures/tiny-v3";
+
+// `seek --version` names the build for a bug report: the commit (known when built from a git checkout, as
+// this test's build is), the compiler and oneDNN, and the vector instructions the kernels use and the CPU
+// has.
+TEST(CliUsage, VersionNamesTheCommitCompilerAndKernels) {
+  const CmdResult r = run("--version", "2>/dev/null");
+  EXPECT_EQ(r.code, 0) << r.output;
+  const std::regex want(
+      "seek ([0-9a-f]{12}(-dirty)?|unknown) \\(([0-9]{4}-[0-9]{2}-[0-9]{2}|unknown)\\)\n"
+      "built with g\\+\\+ [^\n]+, oneDNN [0-9]+\\.[0-9]+\\.[0-9]+[^\n]*\n"
+      "kernels: AVX-512 (yes|no), AVX512-BF16 (yes|no); this CPU: AVX-512 (yes|no), AVX512-BF16 (yes|no)\n");
+  EXPECT_TRUE(std::regex_match(r.output, want)) << r.output;
+  if (fs::exists(fs::path(SEEK_SOURCE_DIR) / ".git")) {
+    EXPECT_EQ(r.output.find("unknown"), std::string::npos) << r.output;
+  }
+  // It is the whole program's flag: after a command it is that command's unexpected argument.
+  const CmdResult after = run("generate --model x --version");
+  EXPECT_EQ(after.code, 1) << after.output;
+  EXPECT_NE(after.output.find("seek: error: the following argument was not expected: --version"),
+            std::string::npos)
+      << after.output;
+}
 
 TEST(CliUsage, ParseErrorsAreSeekErrorsWithAHint) {
   struct Case {
