@@ -348,12 +348,16 @@ TrainerState load_checkpoint(const fs::path& dir, Transformer<float>& model, Ada
              describe_json(js));
   // Each field of the type the trainer reads: a wrong one was an internal error, and a fraction was cut to a
   // whole number without a word (a data position of 1.5 resumed at 1).
+  // Bounded too: the trainer adds to each count (a batch's tokens, a step), and a damaged file's 2^63 − 1
+  // overflowed there (the data loader crashed). 2^53 is beyond any run, and exact as a JSON double.
+  constexpr int64_t kMaxCount = int64_t(1) << 53;
   auto count = [&](const char* key) {
     const auto it = js.find(key);
     SEEK_CHECK(it != js.end(), "{}: no \"{}\"", state_file.string(), key);
     const std::optional<int64_t> v = json_whole_number(*it);
-    SEEK_CHECK(v && *v >= 0, "{}: \"{}\" must be a whole number >= 0, got {}", state_file.string(), key,
-               describe_json(*it));
+    SEEK_CHECK(v && *v >= 0 && *v <= kMaxCount,
+               "{}: \"{}\" must be a whole number from 0 to 2^53 ({}), got {}", state_file.string(), key,
+               kMaxCount, describe_json(*it));
     return *v;
   };
   TrainerState st;

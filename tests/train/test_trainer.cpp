@@ -1104,12 +1104,18 @@ TEST(Trainer, ResumeRefusesACheckpointThatIsNotTheRuns) {
   state["step"] = 2;
   std::ofstream(ckpt / "trainer_state.json") << state.dump();
 
-  // Fields of the wrong type name the field (one was an internal error, a fraction was cut without a word,
-  // and a value nested 200,000 deep crashed the copy of "extra").
+  // Fields of the wrong type or out of range name the field (one was an internal error, a fraction was cut
+  // without a word, and a value nested 200,000 deep crashed the copy of "extra").
   const std::string deep = std::string(200000, '[') + std::string(200000, ']');
   const std::pair<std::string, std::string> damaged[] = {
-      {R"("data_position": 1.5)", "\"data_position\" must be a whole number >= 0, got 1.5"},
-      {R"("adamw_steps": "2")", "\"adamw_steps\" must be a whole number >= 0, got \"2\""},
+      {R"("data_position": 1.5)",
+       "\"data_position\" must be a whole number from 0 to 2^53 (9007199254740992), got 1.5"},
+      {R"("adamw_steps": "2")",
+       "\"adamw_steps\" must be a whole number from 0 to 2^53 (9007199254740992), got \"2\""},
+      // Counts the trainer adds to: 2^63 − 1 overflowed in the data loader (a crash).
+      {R"("data_position": 9223372036854775807)",
+       "\"data_position\" must be a whole number from 0 to 2^53 (9007199254740992), got 9223372036854775807"},
+      {R"("tokens_seen": 9007199254740993)", "\"tokens_seen\" must be a whole number from 0 to 2^53"},
       {R"("checksums": 5)", "\"checksums\" must be an object, got 5"},
       {R"("extra": {"data": 5})", "\"extra.data\" must be an object whose \"inputs\" is a list, got 5"},
       {R"("extra": {"deep": )" + deep + "}", "trainer_state.json: the value at extra.deep"},
