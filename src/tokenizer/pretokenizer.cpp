@@ -75,7 +75,13 @@ PreTokenizer PreTokenizer::from_json(const nlohmann::json& j, const std::string&
         where);
   p.add(j, where, &saw_byte_level);
   if (!saw_byte_level) fail("{} has no ByteLevel step: only byte-level BPE tokenizers are supported", where);
-  p.cuts_at_line_starts_ = !p.adds_prefix_space() && p.keeps_pieces_at_probed_cuts();
+  try {
+    p.cuts_at_line_starts_ = !p.adds_prefix_space() && p.keeps_pieces_at_probed_cuts();
+  } catch (const Error& e) {
+    // A pattern PCRE2 cannot run (a recursive one exhausting its stack, say) fails here on texts of our own:
+    // the message names the file's entry, not only an input the user never gave.
+    fail("{}: a pattern fails when run (seek tries each on short texts as it loads): {}", where, e.what());
+  }
   return p;
 }
 

@@ -441,6 +441,18 @@ TEST(BpeTokenizerHostile, PatternFailingWhileEncodingNamesTheFile) {
   EXPECT_HAS(error, "dir/tokenizer.json: regex /(a+)+$/ failed on a 41-byte input: match limit exceeded");
 }
 
+TEST(BpeTokenizerHostile, PatternFailingAtLoadNamesTheEntry) {
+  // Loading runs the patterns on short texts of seek's own; a recursive pattern exhausts PCRE2's stack
+  // there, and the error spoke only of "a 2-byte input" the user never gave.
+  auto j = tiny_tokenizer();
+  j["pre_tokenizer"] = json::parse(R"json({"type": "Sequence", "pretokenizers": [
+      {"type": "Split", "pattern": {"Regex": "(?R)"}, "behavior": "Isolated"},
+      {"type": "ByteLevel", "add_prefix_space": false, "use_regex": false}]})json");
+  EXPECT_HAS(load_error(j),
+             "tokenizer.json: pre_tokenizer: a pattern fails when run (seek tries each on short texts as it "
+             "loads): regex /(?R)/ failed on a ");
+}
+
 TEST(Regex, LongWhitespaceRunsStayWithinTheMatchLimit) {
   // DeepSeek-V3's whitespace alternatives take a step per character to give back a run of spaces, so PCRE2's
   // fixed limit of 10 million steps made 10 MB of spaces an error ("match limit exceeded").
