@@ -34,12 +34,17 @@ std::string version_text() {
 #else
   const char* build = ", assertions on (not a release build)";
 #endif
+#if defined(__clang__)
+  const char* compiler = "clang " __clang_version__;
+#else
+  const char* compiler = "g++ " __VERSION__;
+#endif
   __builtin_cpu_init();
   return fmt::format(
       "seek {} ({})\n"
-      "built with g++ {}, oneDNN {}.{}.{}{}\n"
+      "built with {}, oneDNN {}.{}.{}{}\n"
       "kernels: AVX-512 {}, AVX512-BF16 {}; this CPU: AVX-512 {}, AVX512-BF16 {}",
-      build_commit(), build_commit_date(), __VERSION__, dnnl->major, dnnl->minor, dnnl->patch, build,
+      build_commit(), build_commit_date(), compiler, dnnl->major, dnnl->minor, dnnl->patch, build,
       yes_no(kAvx512), yes_no(kBf16), yes_no(__builtin_cpu_supports("avx512f")),
       yes_no(__builtin_cpu_supports("avx512bf16")));
 }

@@ -38,7 +38,7 @@ TEST(CliUsage, VersionNamesTheCommitCompilerAndKernels) {
   EXPECT_EQ(r.code, 0) << r.output;
   const std::regex want(
       "seek ([0-9a-f]{12}(-dirty)?|unknown) \\(([0-9]{4}-[0-9]{2}-[0-9]{2}|unknown)\\)\n"
-      "built with g\\+\\+ [^\n]+, oneDNN [0-9]+\\.[0-9]+\\.[0-9]+[^\n]*\n"
+      "built with (g\\+\\+|clang) [^\n]+, oneDNN [0-9]+\\.[0-9]+\\.[0-9]+[^\n]*\n"
       "kernels: AVX-512 (yes|no), AVX512-BF16 (yes|no); this CPU: AVX-512 (yes|no), AVX512-BF16 (yes|no)\n");
   EXPECT_TRUE(std::regex_match(r.output, want)) << r.output;
   if (fs::exists(fs::path(SEEK_SOURCE_DIR) / ".git")) {
