@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "core/untrusted_json.hpp"
 #include "train/data_hash.hpp"
 
 namespace seek::data {
@@ -42,17 +43,27 @@ bool load_cache(const fs::path& dir, const json& descriptor, Objective objective
   {
     std::ifstream f(dir / "meta.json", std::ios::binary);
     if (!f) return false;
-    meta = json::parse(f, nullptr, false);
+    const std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+    // Bounded depth: copying a damaged descriptor nested 10^5 deep overflowed the stack.
+    try {
+      meta = parse_json_unique_keys(text, (dir / "meta.json").string());
+    } catch (const std::exception&) {
+      return false;
+    }
   }
-  if (meta.is_discarded() || !meta.is_object() || meta.value("descriptor", json()) != descriptor)
-    return false;
+  if (!meta.is_object() || !meta.contains("descriptor") || meta["descriptor"] != descriptor) return false;
   for (const char* k : {"documents", "tokens", "loss_tokens"})
     if (!meta.contains(k) || !meta[k].is_number_integer() || meta[k].get<int64_t>() < 0) return false;
   const auto docs = meta["documents"].get<uint64_t>(), toks = meta["tokens"].get<uint64_t>();
   const bool sft = objective == Objective::Sft;
-  if (file_size_or(dir / "tokens.bin", ~0ull) != toks * 4 ||
-      file_size_or(dir / "offsets.bin", ~0ull) != (docs + 1) * 8 ||
-      (sft && file_size_or(dir / "mask.bin", ~0ull) != toks))
+  // Sizes compared by division: a damaged count near 2^62 wrapped round when multiplied, matched the files'
+  // real sizes, and reads left the map.
+  const auto holds = [&](const char* file, uint64_t count, uint64_t bytes_each) {
+    const uint64_t size = file_size_or(dir / file, ~0ull);
+    return size != ~0ull && size % bytes_each == 0 && size / bytes_each == count;
+  };
+  if (!holds("tokens.bin", toks, 4) || !holds("offsets.bin", docs + 1, 8) ||
+      (sft && !holds("mask.bin", toks, 1)))
     return false;
   out.dir = dir;
   out.tokens_file = MappedFile(dir / "tokens.bin");
@@ -168,6 +179,7 @@ TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   const json content = content_record(inputs, descriptor["tokenizer"], opts.objective);
   TokenCache cache;
   if (load_cache(dir, descriptor, opts.objective, cache)) {
+    cache.vocab_size = int64_t(tok.vocab_size());
     cache.reused = true;
     cache.content = content;
     remove_superseded_caches(opts.cache_dir, dir);
@@ -179,6 +191,7 @@ TokenCache open_token_cache(const DataOptions& opts, const Tokenizer& tok) {
   cache = TokenCache();
   SEEK_CHECK(load_cache(dir, descriptor, opts.objective, cache),
              "the token cache {} just written is unreadable", dir.string());
+  cache.vocab_size = int64_t(tok.vocab_size());
   cache.content = content;
   remove_superseded_caches(opts.cache_dir, dir);
   return cache;

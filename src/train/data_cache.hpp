@@ -35,6 +35,7 @@ struct TokenCache {
   std::filesystem::path dir;
   MappedFile tokens_file, mask_file, offsets_file;  // mask_file is empty for pretraining
   int64_t documents = 0, tokens = 0, loss_tokens = 0;
+  int64_t vocab_size = 0;  // the tokenizer's: every id in tokens.bin is below it unless the file is damaged
   bool reused = false;
   // What the tokens were made from, without paths or times (a moved file is the same data): the tokenizer's
   // fingerprint and each input's size and content hash, in order, and the sequence layout (kDataLayout). A

@@ -225,6 +225,13 @@ class PackedDataset final : public Dataset {
     s.for_each_piece(index * L, index * L + L + 1, [&](int64_t at, int64_t len) {
       for (int64_t i = 0; i < len; ++i, ++w) {
         const bool pad = at == kPadding;
+        // Checked as read, not when the cache is opened: a scan would read a large corpus's whole cache at
+        // every start. An id past the vocabulary failed in the embedding, naming neither file.
+        if (!pad && int64_t(ids[at + i]) >= cache_.vocab_size)
+          fail(
+              "the data cache {} is damaged: tokens.bin holds token id {}, outside the tokenizer's {} ids; "
+              "delete that folder and the run tokenizes its data again",
+              cache_.dir.string(), ids[at + i], cache_.vocab_size);
         const int32_t id = pad ? last : int32_t(ids[at + i]);
         last = id;
         if (w < L) tokens[w] = id;

@@ -505,6 +505,56 @@ TEST_F(DatasetTest, DamagedOrUnfinishedCachesAreNotTrusted) {
   std::ofstream(other / "tokens.bin") << "junk";
   EXPECT_TRUE(open(o)->stats().reused_cache);
   EXPECT_FALSE(fs::exists(other));
+
+  // A damaged meta.json is rebuilt, not trusted: counts near 2^62 whose byte sizes wrapped round to the
+  // files' real sizes (reads then left the map), and a descriptor nested 10^5 deep (its copy overflowed the
+  // stack).
+  const json meta = json::parse(std::ifstream(path / "meta.json"));
+  const auto damaged_meta_is_rebuilt = [&](const std::string& text) {
+    SCOPED_TRACE(text.substr(0, 80));
+    std::ofstream(path / "meta.json") << text;
+    auto d = open(o);
+    EXPECT_FALSE(d->stats().reused_cache);
+    EXPECT_EQ(train(*d, 0, 4, 6), before);
+  };
+  // tokens = 2^62 + N (4 × that wraps to the file's 4N bytes), with the last document's end moved there too.
+  const uint64_t wrapped_tokens = (uint64_t(1) << 62) + meta["tokens"].get<uint64_t>();
+  json wrapped = meta;
+  wrapped["tokens"] = wrapped_tokens;
+  {
+    std::fstream offsets(path / "offsets.bin", std::ios::in | std::ios::out | std::ios::binary);
+    offsets.seekp(std::streamoff(8 * meta["documents"].get<int64_t>()));
+    offsets.write(reinterpret_cast<const char*>(&wrapped_tokens), sizeof wrapped_tokens);
+  }
+  damaged_meta_is_rebuilt(wrapped.dump());
+  json many_documents = meta;
+  many_documents["documents"] = (uint64_t(1) << 61) + meta["documents"].get<uint64_t>();
+  damaged_meta_is_rebuilt(many_documents.dump());
+  damaged_meta_is_rebuilt(R"({"descriptor": )" + std::string(100000, '[') + std::string(100000, ']') + "}");
+
+  // A token id past the tokenizer's in tokens.bin names the cache to delete (it failed in the embedding,
+  // naming neither file). Checked as read: every id of this small cache is read by one pass over it.
+  {
+    std::fstream tokens(path / "tokens.bin", std::ios::in | std::ios::out | std::ios::binary);
+    const uint32_t bad = 1000;
+    tokens.write(reinterpret_cast<const char*>(&bad), sizeof bad);
+  }
+  auto d = open(o);
+  EXPECT_TRUE(d->stats().reused_cache);
+  const int64_t n = d->stats().train_sequences;
+  std::string error;
+  try {
+    train(*d, 0, n, 6);
+    d->val_batch(0, d->stats().val_sequences,
+                 std::vector<int32_t>(size_t(6 * d->stats().val_sequences)).data(),
+                 std::vector<int32_t>(size_t(6 * d->stats().val_sequences)).data());
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  EXPECT_EQ(error, "the data cache " + path.string() +
+                       " is damaged: tokens.bin holds token id 1000, outside " + "the tokenizer's " +
+                       std::to_string(tok_->vocab_size()) +
+                       " ids; delete that folder and the run tokenizes its data again");
 }
 
 TEST_F(DatasetTest, TokensDoNotDependOnThreadCount) {
