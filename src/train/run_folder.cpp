@@ -32,6 +32,20 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// One line of a run's JSONL log, or a discarded value for one that is not a JSON object or nests deeper than
+// any line seek writes: copying or re-writing such a line recursed once per level, and a damaged line nested
+// 10^5 deep overflowed the stack. Parsing and the depth check are iterative.
+nlohmann::json parse_log_line(const std::string& line) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return nlohmann::json(nlohmann::json::value_t::discarded);
+  try {
+    check_json_depth(j, "");
+  } catch (const Error&) {
+    return nlohmann::json(nlohmann::json::value_t::discarded);
+  }
+  return j;
+}
+
 bool exists(const std::string& path) {
   std::error_code ec;
   return fs::exists(path, ec);
@@ -442,8 +456,8 @@ std::vector<nlohmann::json> truncate_log_to_step(const fs::path& file, int64_t s
   int64_t unreadable = 0;
   bool last_unreadable = false;
   while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    last_unreadable = j.is_discarded() || !j.is_object();
+    auto j = parse_log_line(line);
+    last_unreadable = j.is_discarded();
     if (last_unreadable) {  // a torn last line of a killed run, or damage
       ++unreadable;
       continue;
@@ -482,7 +496,7 @@ bool set_in_step_line(const fs::path& file, int64_t step, const std::string& key
   std::string line, text;
   bool found = false;
   while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
+    auto j = parse_log_line(line);
     if (!found && j.is_object() && j.contains("step") && j["step"].is_number_integer() &&
         j["step"].get<int64_t>() == step) {
       j[key] = value;

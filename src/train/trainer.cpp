@@ -362,8 +362,10 @@ TrainResult run_training(const TrainSettings& given, bool resume, const nlohmann
   if (ckpt && s.eval_every > 0 && ds.val_sequences > 0) {
     const nlohmann::json made =
         state.extra.is_object() ? state.extra.value("settings", nlohmann::json()) : nullptr;
+    // Only a value these settings allow (>= 1): a damaged checkpoint's batch_size 0 divided by zero here.
     const auto made_with = [&](const char* key, int64_t now) {
-      return made.is_object() && made.contains(key) && made[key].is_number_integer()
+      return made.is_object() && made.contains(key) && made[key].is_number_integer() &&
+                     made[key].get<int64_t>() >= 1
                  ? made[key].get<int64_t>()
                  : now;
     };

@@ -1060,6 +1060,39 @@ TEST(Trainer, ResumeAcceptsOneOfSeveralDataFilesMoved) {
 
 // A checkpoint that is not this run's (copied from a run of another model, or with a hand-edited state), a
 // damaged one and a settings.json that is not a file are clear errors, not a silent resume of something else.
+// Damage a resume met elsewhere than in the counts (found by fuzzing): the settings the checkpoint was made
+// with holding batch_size 0 (the comparison of validation sizes divided by it: SIGFPE), and the checkpoint's
+// metrics line nested 10^5 deep while the step owes its validation (re-writing the line overflowed the
+// stack). The run resumes; the unreadable line is dropped with a note.
+TEST(Trainer, ResumeSurvivesDamageBesideTheCounts) {
+  TempDir tmp("trainer-damaged-extra");
+  auto s = tiny_settings(write_corpus(tmp.path), tmp.path / "run");
+  s.steps = 2;
+  s.eval_every = 1;
+  run_training(s, false);
+  const fs::path state_file = tmp.path / "run" / "checkpoints" / "step-00000002" / "trainer_state.json";
+  auto state = nlohmann::json::parse(std::ifstream(state_file));
+  ASSERT_TRUE(state["extra"]["settings"].is_object()) << state.dump();
+  state["extra"]["settings"]["batch_size"] = 0;
+  state["extra"]["eval_pending"] = true;
+  std::ofstream(state_file) << state.dump();
+  const fs::path metrics = tmp.path / "run" / "metrics.jsonl";
+  const auto lines = test::read_jsonl(metrics);
+  ASSERT_EQ(lines.size(), 2u);
+  {
+    std::ofstream out(metrics);
+    out << lines[0].dump() << "\n"
+        << R"({"step": 2, "deep": )" << std::string(100000, '[') << std::string(100000, ']') << "}\n";
+  }
+  testing::internal::CaptureStderr();
+  const TrainResult r = run_training(s, true, {{"steps", 3}});
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(r.steps_done, 3);
+  EXPECT_NE(err.find("metrics.jsonl has no line for 1 of steps 1 to 2 (the first: step 2)"),
+            std::string::npos)
+      << err;
+}
+
 TEST(Trainer, ResumeRefusesACheckpointThatIsNotTheRuns) {
   TempDir tmp("trainer-resume-foreign");
   const fs::path corpus = write_corpus(tmp.path);
