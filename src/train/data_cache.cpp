@@ -3,9 +3,9 @@
 #include "train/data_cache.hpp"
 
 #include <bit>
-#include <fstream>
 
 #include "core/error.hpp"
+#include "core/read_file.hpp"
 #include "core/untrusted_json.hpp"
 #include "train/data_hash.hpp"
 
@@ -40,16 +40,12 @@ uint64_t file_size_or(const fs::path& p, uint64_t fallback) {
 // Maps an existing cache folder into `out`; false when it is not a complete cache for `descriptor`.
 bool load_cache(const fs::path& dir, const json& descriptor, Objective objective, TokenCache& out) {
   json meta;
-  {
-    std::ifstream f(dir / "meta.json", std::ios::binary);
-    if (!f) return false;
-    const std::string text{std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-    // Bounded depth: copying a damaged descriptor nested 10^5 deep overflowed the stack.
-    try {
-      meta = parse_json_unique_keys(text, (dir / "meta.json").string());
-    } catch (const std::exception&) {
-      return false;
-    }
+  // Bounded depth: copying a damaged descriptor nested 10^5 deep overflowed the stack. A missing or
+  // unreadable meta.json is no cache either.
+  try {
+    meta = parse_json_unique_keys(read_file(dir / "meta.json"), (dir / "meta.json").string());
+  } catch (const std::exception&) {
+    return false;
   }
   if (!meta.is_object() || !meta.contains("descriptor") || meta["descriptor"] != descriptor) return false;
   for (const char* k : {"documents", "tokens", "loss_tokens"})
