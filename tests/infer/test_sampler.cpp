@@ -159,6 +159,45 @@ TEST(Sampler, MinPDropsUnlikelyTokens) {
   EXPECT_NEAR(lp[2], std::log(0.06 / 0.96), 1e-6);
 }
 
+// The rules at their edges, each set worked out by hand (and checked against the reference from the rules'
+// definitions): a min-p threshold that falls between two floats, min-p 1 over tied maxima (exactly at the
+// threshold), top-p reached
+// exactly (kept: the prefix that reaches it, with or without top-k), top-p inside a min-p set.
+TEST(Sampler, TruncationRulesAtTheirEdges) {
+  struct Case {
+    const char* what;
+    std::vector<float> logits;
+    int top_k;
+    float top_p, min_p;
+    std::vector<char> kept;
+  };
+  // float(log 0.5) is just below log 0.5, so that token's probability is just below min_p · p_max.
+  const float just_below_half = float(std::log(0.5));
+  ASSERT_LT(double(just_below_half), std::log(0.5));
+  const std::vector<Case> cases = {
+      {"min-p threshold between floats", {0, just_below_half, -5}, 0, 1.0f, 0.5f, {1, 0, 0}},
+      {"min-p 1 keeps tied maxima", {1, 1, 0}, 0, 1.0f, 1.0f, {1, 1, 0}},
+      {"min-p 1 keeps tied maxima, top-k", {1, 1, 0}, 2, 1.0f, 1.0f, {1, 1, 0}},
+      // p = e / (2e + 1) = 0.42 for token 0 already reaches 0.3: top-p's set is shorter than min-p's.
+      {"top-p inside the min-p set", {1, 1, 0}, 0, 0.3f, 1.0f, {1, 0, 0}},
+      {"top-p reached exactly", {0, 0, 0, 0}, 0, 0.5f, 0.0f, {1, 1, 0, 0}},
+      {"top-p reached exactly within top-k", {0, 0, 0, 0, -5}, 4, 0.5f, 0.0f, {1, 1, 0, 0, 0}},
+  };
+  for (const Case& c : cases) {
+    SamplingParams p;
+    p.top_k = c.top_k;
+    p.top_p = c.top_p;
+    p.min_p = c.min_p;
+    ASSERT_EQ(test::reference_kept_set(c.logits, p), c.kept) << c.what;
+    Sampler s;
+    Rng rng(1);
+    s.sample(c.logits.data(), int64_t(c.logits.size()), p, {}, {}, rng);
+    std::vector<char> kept;
+    for (float lp : s.last_logprobs()) kept.push_back(lp > -std::numeric_limits<float>::infinity());
+    EXPECT_EQ(kept, c.kept) << c.what;
+  }
+}
+
 TEST(Sampler, GreedyAndPenalties) {
   std::vector<float> l = {1.0f, 3.0f, 2.9f, -1.0f};
   SamplingParams p;
@@ -364,6 +403,13 @@ TEST(Sampler, BadParametersAreErrors) {
     }
   SamplingParams ok;
   EXPECT_NO_THROW(ok.validate());
+  for (auto set : std::vector<void (*)(SamplingParams&)>{[](SamplingParams& p) { p.min_p = 1; },
+                                                         [](SamplingParams& p) { p.temperature = 0; },
+                                                         [](SamplingParams& p) { p.top_p = 1; }}) {
+    SamplingParams edge;  // the ends of the ranges that are allowed
+    set(edge);
+    EXPECT_NO_THROW(edge.validate());
+  }
   ok.stop = {"</answer>", "€", "\n\n"};
   EXPECT_NO_THROW(ok.validate());
 }

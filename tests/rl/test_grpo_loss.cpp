@@ -366,6 +366,44 @@ TEST(GrpoClip, TwoSidedDeltaCapsTheRatioForNegativeAdvantage) {
   EXPECT_EQ(positive.clip_high_fraction, 1.0);  // ρ₁ = 2 > 1.28
 }
 
+// TRL's formula holds for any δ > 0 (TRL only recommends δ > 1 + ε_high; seek's GRPO settings refuse the
+// rest, the loss function does not): a δ inside the clip range caps ρ₁ for either sign of A, and the clip
+// metrics read the capped ratio, as TRL's coef_1 after the cap.
+TEST(GrpoClip, DeltaInsideTheClipRangeCapsEitherSign) {
+  auto o = with(LossAggregation::Bnpo);
+  o.delta = 1.1;
+  auto pos = one_token(2, 1.2, o);  // ρ₁ = 1.1, ρ₂ = 1.2: −min(2.2, 2.4) = −2.2; ρ > δ: no gradient
+  EXPECT_NEAR(pos.loss, -2.2, kTol);
+  EXPECT_EQ(pos.dlogp[0], 0.0);
+  auto high = one_token(2, 1.5, o);  // ρ₁ = 1.1, ρ₂ = 1.28: −2.2, and ρ₁ ≤ 1.28 is no high clip
+  EXPECT_NEAR(high.loss, -2.2, kTol);
+  EXPECT_EQ(high.clip_high_fraction, 0.0);
+  auto neg = one_token(-2, 1.5, o);  // −min(−2.2, −2.56) = 2.56 on the clipped ρ₂: no gradient
+  EXPECT_NEAR(neg.loss, 2.56, kTol);
+  EXPECT_EQ(neg.dlogp[0], 0.0);
+}
+
+// torch.clamp's backward passes the gradient at its bounds: a ratio exactly on the clip range's bound keeps
+// it on the ρ₂ branch. (Only a δ below the bound makes that branch the one taken there.)
+TEST(GrpoClip, RatioOnTheClipBoundKeepsItsGradient) {
+  auto o = with(LossAggregation::Bnpo);
+  o.epsilon_low = o.epsilon_high = 0;  // clip range [1, 1]
+  o.delta = 0.5;
+  auto r = one_token(-1, 1.0, o);  // ρ = 1, ρ₁ = 0.5, ρ₂ = 1: −min(−0.5, −1) = 1, gradient −ρA = 1
+  EXPECT_NEAR(r.loss, 1.0, kTol);
+  EXPECT_NEAR(r.dlogp[0], 1.0, kTol);
+}
+
+// A = 0 moves nothing, so a ratio outside the range is no clip (TRL: low needs A < 0, high A > 0).
+TEST(GrpoClip, ZeroAdvantageIsNeverCountedAsClipped) {
+  for (double rho : {0.5, 1.5}) {
+    auto r = one_token(0, rho);
+    EXPECT_EQ(r.loss, 0.0);
+    EXPECT_EQ(r.clip_low_fraction, 0.0) << rho;
+    EXPECT_EQ(r.clip_high_fraction, 0.0) << rho;
+  }
+}
+
 TEST(GrpoClip, ClipHigherWidensOnlyTheUpperSide) {
   auto sym = with(LossAggregation::Bnpo);
   sym.epsilon_high = 0.2;
@@ -653,6 +691,14 @@ TEST(GrpoCispo, CappedStopGradientWeightTimesLogProb) {
   const auto seq = grpo_token_loss(two_completions(), o);
   expect_vec_near(seq.dlogp, {-0.25, 0.5 * rho / 4, 0.5 * rho / 4, 0.5 * rho / 4});
   EXPECT_EQ(seq.clip_high_fraction, 0.0);
+  // A ratio exactly at the cap keeps its own weight: not counted as capped.
+  auto bnpo = with(LossAggregation::Bnpo);
+  bnpo.policy_loss = PolicyLoss::Cispo;
+  bnpo.cispo_max = 1.0;
+  const auto at_cap = one_token(1, 1.0, bnpo);  // logp = 0: s = −1·1·0, ∂s/∂logp = −1
+  EXPECT_EQ(at_cap.loss, 0.0);
+  EXPECT_NEAR(at_cap.dlogp[0], -1.0, kTol);
+  EXPECT_EQ(at_cap.clip_high_fraction, 0.0);
 }
 
 // ---------------------------------------------------------------------------------------------------------
