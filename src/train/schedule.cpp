@@ -36,18 +36,4 @@ ScheduleKind parse_schedule_kind(const std::string& name) {
   fail("unknown learning-rate schedule \"{}\" (expected constant, cosine, linear or wsd)", name);
 }
 
-std::string schedule_kind_name(ScheduleKind k) {
-  switch (k) {
-    case ScheduleKind::Constant:
-      return "constant";
-    case ScheduleKind::Cosine:
-      return "cosine";
-    case ScheduleKind::Linear:
-      return "linear";
-    case ScheduleKind::Wsd:
-      return "wsd";
-  }
-  return "?";
-}
-
 }  // namespace seek

@@ -22,6 +22,5 @@ struct Schedule {
 };
 
 ScheduleKind parse_schedule_kind(const std::string& name);  // throws seek::Error naming the bad value
-std::string schedule_kind_name(ScheduleKind k);
 
 }  // namespace seek

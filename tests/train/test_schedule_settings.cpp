@@ -36,6 +36,27 @@ TEST(Schedule, WarmupThenEachShape) {
   EXPECT_THROW(parse_schedule_kind("exponential"), Error);
 }
 
+// Past total_steps every decay stays at min_lr (a cosine past its end would climb back up), and a run that
+// is all warm-up (no step after it) stays at lr instead of dividing by zero.
+TEST(Schedule, EndsAtMinLrAndAllWarmupIsFinite) {
+  Schedule s;
+  s.lr = 1.0;
+  s.min_lr = 0.1;
+  s.warmup_steps = 10;
+  s.total_steps = 110;
+  for (ScheduleKind k : {ScheduleKind::Cosine, ScheduleKind::Linear, ScheduleKind::Wsd}) {
+    s.kind = k;
+    for (int64_t step : {111, 160, 210}) EXPECT_NEAR(s.lr_at(step), 0.1, 1e-12) << step;
+  }
+  s.total_steps = 10;
+  for (ScheduleKind k : {ScheduleKind::Cosine, ScheduleKind::Linear, ScheduleKind::Wsd}) {
+    s.kind = k;
+    EXPECT_DOUBLE_EQ(s.lr_at(9), 1.0);
+    EXPECT_DOUBLE_EQ(s.lr_at(10), 1.0);  // progress 0 of an empty decay
+    EXPECT_TRUE(std::isfinite(s.lr_at(11)));
+  }
+}
+
 TEST(Settings, RoundTripAndStrictKeys) {
   TrainSettings s;
   s.config = "configs/tiny-v3.json";
