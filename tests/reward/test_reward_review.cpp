@@ -12,14 +12,13 @@
 #include "reward/dataset.hpp"
 #include "reward/reward.hpp"
 #include "reward/task.hpp"
+#include "reward_test_util.hpp"
 #include "support/error_of.hpp"
 
 namespace seek::reward {
 namespace {
 
-std::string wrap(const std::string& answer) {
-  return fmt::format("<think>ok</think><answer>{}</answer>", answer);
-}
+using test::wrap;
 
 double score(const char* name, const nlohmann::json& options, const std::string& completion,
              int64_t tokens = -1, const Problem* p = nullptr) {

@@ -12,20 +12,13 @@
 #include "reward/combined_reward.hpp"
 #include "reward/reward.hpp"
 #include "reward/task.hpp"
+#include "reward_test_util.hpp"
 
 namespace seek::reward {
 namespace {
 
-double score(const RewardFunction& f, const Problem& p, std::string_view c, int64_t tokens = -1) {
-  return f.score({&p, c, tokens});
-}
-
-Problem maths(const std::string& answer) {
-  Problem p;
-  p.prompt = std::string(1, 'q');
-  p.answer = answer;
-  return p;
-}
+using test::maths;
+using test::score;
 
 TEST(FormatReward, StrictTemplate) {
   auto f = make_reward("format");

@@ -14,14 +14,13 @@
 #include "core/error.hpp"
 #include "reward/dataset.hpp"
 #include "reward/task.hpp"
+#include "reward_test_util.hpp"
 #include "support/error_of.hpp"
 
 namespace seek::reward {
 namespace {
 
-std::string wrap(const std::string& answer) {
-  return fmt::format("<think>ok</think><answer>{}</answer>", answer);
-}
+using test::wrap;
 
 TEST(Tasks, EveryTaskIsDeterministicAndSolvedByItsReference) {
   for (const auto& name : task_names()) {
