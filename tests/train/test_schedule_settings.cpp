@@ -12,12 +12,18 @@
 namespace seek {
 namespace {
 
-TEST(Schedule, WarmupThenEachShape) {
+// lr 1 → min_lr 0.1, 10 warm-up steps of 110 (cosine unless set).
+Schedule ten_of_110() {
   Schedule s;
   s.lr = 1.0;
   s.min_lr = 0.1;
   s.warmup_steps = 10;
   s.total_steps = 110;
+  return s;
+}
+
+TEST(Schedule, WarmupThenEachShape) {
+  Schedule s = ten_of_110();
   s.kind = ScheduleKind::Cosine;
   EXPECT_DOUBLE_EQ(s.lr_at(0), 0.1);
   EXPECT_DOUBLE_EQ(s.lr_at(9), 1.0);
@@ -39,11 +45,7 @@ TEST(Schedule, WarmupThenEachShape) {
 // Past total_steps every decay stays at min_lr (a cosine past its end would climb back up), and a run that
 // is all warm-up (no step after it) stays at lr instead of dividing by zero.
 TEST(Schedule, EndsAtMinLrAndAllWarmupIsFinite) {
-  Schedule s;
-  s.lr = 1.0;
-  s.min_lr = 0.1;
-  s.warmup_steps = 10;
-  s.total_steps = 110;
+  Schedule s = ten_of_110();
   for (ScheduleKind k : {ScheduleKind::Cosine, ScheduleKind::Linear, ScheduleKind::Wsd}) {
     s.kind = k;
     for (int64_t step : {111, 160, 210}) EXPECT_NEAR(s.lr_at(step), 0.1, 1e-12) << step;
