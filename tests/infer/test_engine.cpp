@@ -236,6 +236,23 @@ Streamed run_streamed(const InferModel& model, const Tokenizer& tok, const GenRe
   return out;
 }
 
+// The token that reaches max_new_tokens and the end of the context at once finishes as "length": the user's
+// limit, not the model's (seek eval counts only completions the context cut short of max_new_tokens).
+TEST(Engine, LengthWinsOverContextOnTheSameToken) {
+  auto model = InferModel::load(fixture_dir("tiny-v3"));
+  EngineOptions opt;
+  opt.max_context = 12;
+  Engine e(*model, nullptr, opt);
+  SamplingParams p = free_sampling(1, 1);
+  p.ignore_eos = true;
+  const int id = e.submit({random_tokens(11, model->config().vocab_size, 4), p, 2});
+  e.run();
+  for (const Completion& c : e.completions(id)) {
+    EXPECT_EQ(c.tokens.size(), 1u);
+    EXPECT_EQ(c.finish, FinishReason::Length);
+  }
+}
+
 TEST(Engine, StopTokensStringsAndLength) {
   auto model = InferModel::load(fixture_dir("tiny-v3"));
   auto tok = make_byte_tokenizer();  // 64-token model: ids < 64 are bytes

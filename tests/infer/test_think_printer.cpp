@@ -23,6 +23,8 @@ TEST(ThinkPrinter, HeadersStartTheirOwnLines) {
   // Text before <think> ran into the header (". [thinking]").
   EXPECT_EQ(shown(false, false, {"Sure. ", "<think>r\n</think>a"}), "Sure. \n[thinking]\nr\n[answer]\na\n");
   EXPECT_EQ(shown(true, false, {"r</think>", "a"}), "[thinking]\nr\n[answer]\na\n");
+  // Empty reasoning after text: the header ends its line, so [answer] follows it with no blank line.
+  EXPECT_EQ(shown(false, false, {"Sure. <think></think>a"}), "Sure. \n[thinking]\n[answer]\na\n");
 }
 
 TEST(ThinkPrinter, TagsSplitAcrossPiecesAreHeldBack) {

@@ -1,18 +1,24 @@
 // Evaluation scoring under a prefilled "<think>" (a task's think_prefilled, or a dataset prompt ending in the
 // tag): the completion starts inside the thinking, so the format reward must read it so (it scored 0 for
 // every completion), and the accuracy reward must not take a number from unfinished thinking. And pass@k at
-// its edges.
+// its edges, and the figures of a whole evaluation against the means of its scored lines.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "infer/model.hpp"
 #include "model/config.hpp"
+#include "reward/combined_reward.hpp"
 #include "reward/task.hpp"
 #include "rl/evaluate.hpp"
 #include "rl/grpo_loss.hpp"
@@ -132,6 +138,92 @@ TEST(EvalReview, AStopDuringTheLastScoringIsAStop) {
     const std::string text = early.str();
     EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), after) << "scored on past the stop";
   }
+}
+
+std::vector<nlohmann::json> lines_of(const std::string& text) {
+  std::vector<nlohmann::json> v;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) v.push_back(nlohmann::json::parse(l));
+  return v;
+}
+
+// The figures are the per-problem / per-completion means of what the lines say, with some problems solved by
+// some but not all samples (answers picked from a first run's one-byte completions).
+TEST(EvalReview, FiguresAggregateTheScoredLines) {
+  const auto model = tiny_random_model();
+  const auto tok = make_byte_tokenizer();
+  const int P = 8, N = 24;
+  std::vector<reward::Problem> problems;
+  for (int i = 0; i < P; ++i) problems.push_back(maths(fmt::format("Q{}:", i), "100"));
+  EvalOptions opt;
+  opt.samples = N;
+  opt.ks = {1, 4, 4};
+  opt.sampling.temperature = 3.0f;
+  opt.sampling.max_new_tokens = 1;
+  std::ostringstream first;
+  evaluate(*model, *tok, problems, opt, nullptr, &first);
+  // Each problem's answer: a digit some of its samples wrote.
+  std::map<int, std::set<std::string>> digits;
+  for (const auto& l : lines_of(first.str())) {
+    const std::string c = l["completion"];
+    if (c.size() == 1 && c[0] >= '0' && c[0] <= '9')
+      digits[std::stoi(l["problem"].get<std::string>().substr(1))].insert(c);
+  }
+  for (auto& [i, d] : digits) problems[size_t(i)].answer = *d.begin();
+  std::ostringstream out;
+  const EvalResult r = evaluate(*model, *tok, problems, opt, nullptr, &out);
+  std::vector<int64_t> correct(P, 0);
+  double acc = 0, fmt = 0, reward = 0, len = 0;
+  int64_t n = 0;
+  for (const auto& l : lines_of(out.str())) {
+    const int i = std::stoi(l["problem"].get<std::string>().substr(1));
+    correct[size_t(i)] += l["accuracy"].get<double>() >= 1.0;
+    acc += l["accuracy"].get<double>();
+    fmt += l["format"].get<double>() >= 1.0;
+    reward += l["reward"].get<double>();
+    len += l["tokens"].get<double>();
+    ++n;
+  }
+  int mixed = 0;
+  for (int64_t c : correct) mixed += c > 0 && c < N;
+  ASSERT_GE(mixed, 2) << "the test needs problems solved by some samples";
+  EXPECT_EQ(r.problems, P);
+  EXPECT_EQ(r.completions, int64_t(P) * N);
+  ASSERT_EQ(r.pass_at.size(), 2u);  // k = 4 once
+  for (const auto& [k, v] : r.pass_at) {
+    double sum = 0;
+    for (int64_t c : correct) sum += pass_at_k(N, c, k);
+    EXPECT_DOUBLE_EQ(v, sum / P) << "pass@" << k;
+  }
+  EXPECT_DOUBLE_EQ(r.accuracy, acc / double(n));
+  EXPECT_DOUBLE_EQ(r.mean_reward, reward / double(n));
+  EXPECT_DOUBLE_EQ(r.format_rate, fmt / double(n));
+  EXPECT_DOUBLE_EQ(r.mean_length, len / double(n));
+  // With a run reward, mean_reward is the run reward's total (here twice the accuracy).
+  const reward::CombinedReward doubled(
+      reward::RewardSpec::from_json(nlohmann::json::parse(R"({"accuracy": 2})"), "--rewards"));
+  const EvalResult w = evaluate(*model, *tok, problems, opt, &doubled, nullptr);
+  EXPECT_GT(w.accuracy, 0.0);
+  EXPECT_DOUBLE_EQ(w.mean_reward, 2 * w.accuracy);
+}
+
+// Two problems with the same prompt are sampled with their own seeds: they do not draw the same completions.
+TEST(EvalReview, EachProblemHasItsOwnSeed) {
+  const auto model = tiny_random_model();
+  const auto tok = make_byte_tokenizer();
+  const std::vector<reward::Problem> problems = {maths("1+1=", "2"), maths("1+1=", "2")};
+  EvalOptions opt;
+  opt.samples = 4;
+  opt.ks = {1};
+  opt.sampling.temperature = 1.0f;
+  opt.sampling.max_new_tokens = 8;
+  std::ostringstream out;
+  evaluate(*model, *tok, problems, opt, nullptr, &out);
+  const auto lines = lines_of(out.str());
+  ASSERT_EQ(lines.size(), 8u);
+  std::vector<std::string> a, b;
+  for (size_t j = 0; j < 4; ++j) a.push_back(lines[j]["completion"]), b.push_back(lines[4 + j]["completion"]);
+  EXPECT_NE(a, b);
 }
 
 }  // namespace
