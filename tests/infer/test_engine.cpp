@@ -236,23 +236,6 @@ Streamed run_streamed(const InferModel& model, const Tokenizer& tok, const GenRe
   return out;
 }
 
-// The token that reaches max_new_tokens and the end of the context at once finishes as "length": the user's
-// limit, not the model's (seek eval counts only completions the context cut short of max_new_tokens).
-TEST(Engine, LengthWinsOverContextOnTheSameToken) {
-  auto model = InferModel::load(fixture_dir("tiny-v3"));
-  EngineOptions opt;
-  opt.max_context = 12;
-  Engine e(*model, nullptr, opt);
-  SamplingParams p = free_sampling(1, 1);
-  p.ignore_eos = true;
-  const int id = e.submit({random_tokens(11, model->config().vocab_size, 4), p, 2});
-  e.run();
-  for (const Completion& c : e.completions(id)) {
-    EXPECT_EQ(c.tokens.size(), 1u);
-    EXPECT_EQ(c.finish, FinishReason::Length);
-  }
-}
-
 TEST(Engine, StopTokensStringsAndLength) {
   auto model = InferModel::load(fixture_dir("tiny-v3"));
   auto tok = make_byte_tokenizer();  // 64-token model: ids < 64 are bytes
@@ -491,19 +474,24 @@ TEST(EngineErrors, AnErrorInAStepStopsTheEngine) {
   }
 }
 
-// The context bounds the whole sequence: a prompt one token short of it gets exactly one new token.
+// The context bounds the whole sequence: a prompt one token short of it gets exactly one new token. Where
+// that token also reaches max_new_tokens it finishes as "length": the user's limit, not the model's (seek
+// eval notes only completions the context cut short of max_new_tokens).
 TEST(Engine, TheContextHoldsPromptAndNewTokens) {
   auto model = InferModel::load(fixture_dir("tiny-v3"));
   EngineOptions opt;
   opt.max_context = 12;
   Engine e(*model, nullptr, opt);
-  SamplingParams p = free_sampling(1, 50);
-  p.ignore_eos = true;
-  const int id = e.submit({random_tokens(11, model->config().vocab_size, 4), p, 3});
-  e.run();
-  for (const Completion& c : e.completions(id)) {
-    EXPECT_EQ(c.tokens.size(), 1u);
-    EXPECT_EQ(c.finish, FinishReason::Context);
+  for (const auto& [max_new, finish] :
+       {std::pair{50, FinishReason::Context}, std::pair{1, FinishReason::Length}}) {
+    SamplingParams p = free_sampling(1, max_new);
+    p.ignore_eos = true;
+    const int id = e.submit({random_tokens(11, model->config().vocab_size, 4), p, 3});
+    e.run();
+    for (const Completion& c : e.completions(id)) {
+      EXPECT_EQ(c.tokens.size(), 1u);
+      EXPECT_EQ(c.finish, finish) << max_new;
+    }
   }
 }
 
